@@ -1,0 +1,105 @@
+"""The errors leadbook raises.
+
+Every error a user can cause is a :class:`LeadbookError` whose message can be shown as it
+is: in a terminal, in an Excel cell, in a task pane. Input problems are collected, never
+raised one at a time, and each names its place in Excel terms (``Sources!E7``).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+
+class Severity(enum.StrEnum):
+    """How serious an input problem is: errors stop a run, warnings are reported."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One input problem, located in Excel terms.
+
+    Examples
+    --------
+    >>> str(Problem("Sources!E7", "cpl must be > 0, got -3"))
+    'Sources!E7: cpl must be > 0, got -3'
+    """
+
+    where: str
+    message: str
+    severity: Severity = Severity.ERROR
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+
+class LeadbookError(Exception):
+    """Base of every error leadbook raises on purpose; its message is for the user."""
+
+
+class InputError(LeadbookError, ValueError):
+    """One or more problems in the inputs, all reported at once.
+
+    Examples
+    --------
+    >>> err = InputError([Problem("Sources!E7", "cpl must be > 0, got -3"),
+    ...                   Problem("Sources!A9", "source is empty")])
+    >>> print(err)
+    2 input problems:
+      Sources!E7: cpl must be > 0, got -3
+      Sources!A9: source is empty
+    """
+
+    def __init__(self, problems: Iterable[Problem]):
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        super().__init__(_describe(self.problems))
+
+
+def _describe(problems: tuple[Problem, ...]) -> str:
+    if len(problems) == 1:
+        return str(problems[0])
+    lines = [f"{len(problems)} input problems:"]
+    lines += [f"  {p}" for p in problems]
+    return "\n".join(lines)
+
+
+def raise_errors(problems: Iterable[Problem]) -> None:
+    """Raise :class:`InputError` if any of ``problems`` is an error; warnings pass."""
+    errors = [p for p in problems if p.severity is Severity.ERROR]
+    if errors:
+        raise InputError(errors)
+
+
+class WorkbookFileError(LeadbookError, ValueError):
+    """The file cannot be used as a leadbook workbook (corrupt, hostile, open, missing)."""
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A rule that must give for a policy to become feasible, and by how much."""
+
+    rule: str
+    message: str
+    shortfall: float = 0.0
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass
+class InfeasiblePolicyError(LeadbookError, ValueError):
+    """The allocation policy cannot be met; ``conflicts`` names each rule that must give."""
+
+    conflicts: tuple[Conflict, ...] = field(default_factory=tuple)
+    summary: str = "The policy cannot be met."
+
+    def __post_init__(self) -> None:
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        lines = [self.summary] + [f"  - {c}" for c in self.conflicts]
+        return "\n".join(lines)

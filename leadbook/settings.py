@@ -1,0 +1,547 @@
+"""Every band, cap, weight and capacity figure, with the seed chapter's defaults.
+
+Settings are data: one frozen :class:`Settings` object, built from the Settings tab and
+written back to it. Each field carries its label, unit, bounds and Excel defined name in
+its metadata, so the tab, the reader, the writer and the docs come from one declaration.
+A setting is addressed by its key, ``"<section>.<field>"`` (``"policy.max_source_share"``);
+a band contributes two keys, ``"<section>.<field>.min"`` and ``".max"``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import types
+import typing
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from leadbook.enums import BudgetMode, Choice, Objective
+from leadbook.errors import Problem, Severity, raise_errors
+
+PERCENT = "%"
+DOLLARS = "$"
+
+
+@dataclass(frozen=True)
+class Band:
+    """A share-of-budget band, both ends inclusive, as fractions (0.6 = 60 %).
+
+    Examples
+    --------
+    >>> Band(0.6, 0.7).contains(0.65)
+    True
+    >>> Band(0.7, 0.6)
+    Traceback (most recent call last):
+    ...
+    ValueError: band minimum 70.0% is above its maximum 60.0%
+    """
+
+    min: float
+    max: float
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.min <= 1.0 or not 0.0 <= self.max <= 1.0:
+            raise ValueError(f"band ends must lie in 0–100 %, got {self.min:.1%}–{self.max:.1%}")
+        if self.min > self.max:
+            raise ValueError(f"band minimum {self.min:.1%} is above its maximum {self.max:.1%}")
+
+    def contains(self, share: float, tol: float = 1e-9) -> bool:
+        """Whether ``share`` lies in the band, with a tolerance for rounding."""
+        return self.min - tol <= share <= self.max + tol
+
+    def __str__(self) -> str:
+        return f"{self.min:.0%}–{self.max:.0%}"
+
+
+def setting(
+    default: Any,
+    label: str,
+    unit: str = "",
+    *,
+    name: str,
+    lo: float | None = None,
+    hi: float | None = None,
+    doc: str = "",
+) -> Any:
+    """Declare a setting: its default, what the Settings tab shows, and its bounds."""
+    meta = {"label": label, "unit": unit, "name": name, "lo": lo, "hi": hi, "doc": doc}
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class DollarBand:
+    """A range of dollar amounts, both ends inclusive."""
+
+    min: float
+    max: float
+
+    def __post_init__(self) -> None:
+        if self.min < 0 or self.min > self.max:
+            raise ValueError(f"range ${self.min:,.0f}–${self.max:,.0f} is not 0 ≤ min ≤ max")
+
+    def __str__(self) -> str:
+        return f"${self.min:,.0f}–${self.max:,.0f}"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The allocation policy: budget, concentration, change and activity rules."""
+
+    budget: float | None = setting(
+        None,
+        "Monthly budget",
+        DOLLARS,
+        name="Budget",
+        lo=0,
+        doc="Spend to allocate next period; blank means today's total spend.",
+    )
+    budget_mode: BudgetMode = setting(
+        BudgetMode.AT_MOST,
+        "Budget use",
+        name="BudgetMode",
+        doc="'exact' spends the whole budget; 'at most' may leave some unspent.",
+    )
+    objective: Objective = setting(
+        Objective.CUSTOMERS,
+        "Objective",
+        name="Objective",
+        doc="customers, margin (revenue − spend) or weighted (the chapter's four weights).",
+    )
+    max_source_share: float = setting(
+        0.40, "Max share of budget for one source", PERCENT, name="MaxSourceShare", lo=0, hi=1
+    )
+    experimental_floor: float = setting(
+        0.10,
+        "Min share for experimental sources",
+        PERCENT,
+        name="ExperimentalFloor",
+        lo=0,
+        hi=1,
+        doc="Tier 3 and testing sources together.",
+    )
+    weekly_increase: float = setting(
+        0.25, "Max weekly increase per source", PERCENT, name="WeeklyIncrease", lo=0
+    )
+    weekly_decrease: float = setting(
+        0.15, "Max weekly decrease per source", PERCENT, name="WeeklyDecrease", lo=0, hi=1
+    )
+    weekly_guardrail: float = setting(
+        0.20,
+        "Weekly change guardrail per source",
+        PERCENT,
+        name="WeeklyGuardrail",
+        lo=0,
+        doc="No source's spend moves by more than this in a week, up or down.",
+    )
+    min_active_sources: int = setting(
+        5, "Min active sources", "sources", name="MinActiveSources", lo=0
+    )
+    min_active_spend: float = setting(
+        5_000.0, "Min spend for an active source", DOLLARS, name="MinActiveSpend", lo=0
+    )
+    test_phase1: DollarBand = setting(
+        DollarBand(5_000.0, 10_000.0),
+        "Test budget, phase 1 (weeks 1–4)",
+        DOLLARS,
+        name="TestPhase1",
+        lo=0,
+    )
+    test_phase2: DollarBand = setting(
+        DollarBand(15_000.0, 25_000.0),
+        "Test budget, phase 2 (weeks 5–12)",
+        DOLLARS,
+        name="TestPhase2",
+        lo=0,
+    )
+
+
+@dataclass(frozen=True)
+class Bands:
+    """Share-of-budget bands by tier, lead type and risk class."""
+
+    tier1: Band = setting(Band(0.60, 0.70), "Tier 1 (core) band", PERCENT, name="BandTier1")
+    tier2: Band = setting(Band(0.20, 0.25), "Tier 2 (growth) band", PERCENT, name="BandTier2")
+    tier3: Band = setting(Band(0.10, 0.15), "Tier 3 (experimental) band", PERCENT, name="BandTier3")
+    premium: Band = setting(Band(0.40, 0.50), "Premium leads band", PERCENT, name="BandPremium")
+    standard: Band = setting(Band(0.35, 0.40), "Standard leads band", PERCENT, name="BandStandard")
+    value: Band = setting(Band(0.10, 0.15), "Value leads band", PERCENT, name="BandValue")
+    low_risk: Band = setting(Band(0.50, 0.60), "Low-risk band", PERCENT, name="BandLowRisk")
+    medium_risk: Band = setting(
+        Band(0.25, 0.35), "Medium-risk band", PERCENT, name="BandMediumRisk"
+    )
+    high_risk: Band = setting(Band(0.10, 0.15), "High-risk band", PERCENT, name="BandHighRisk")
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """Sales, operations and support capacity (seed: 47 leads/rep, 85 %, 55 peak)."""
+
+    sales_reps: int = setting(51, "Sales reps (fully productive)", "reps", name="SalesReps", lo=0)
+    leads_per_rep: float = setting(
+        47.0, "Leads per rep per month (average)", "leads", name="LeadsPerRep", lo=0
+    )
+    utilisation: float = setting(
+        0.85, "Optimal utilisation", PERCENT, name="Utilisation", lo=0, hi=1
+    )
+    peak_leads_per_rep: float = setting(
+        55.0, "Peak leads per rep (overtime)", "leads", name="PeakLeadsPerRep", lo=0
+    )
+    ramp_days: int = setting(90, "Days to full productivity", "days", name="RampDays", lo=0)
+    ops_leads: float = setting(
+        3_500.0, "Operations capacity", "leads/month", name="OpsCapacity", lo=0
+    )
+    ops_utilisation: float = setting(
+        0.85, "Operations optimal utilisation", PERCENT, name="OpsUtilisation", lo=0, hi=1
+    )
+    support_customers: float = setting(
+        180.0, "Support capacity", "customers/month", name="SupportCapacity", lo=0
+    )
+
+    @property
+    def sales_leads(self) -> float:
+        """Leads the sales team can work in a month: reps × leads per rep × utilisation."""
+        return self.sales_reps * self.leads_per_rep * self.utilisation
+
+
+@dataclass(frozen=True)
+class ScoreWeights:
+    """Weights of the weekly source score (seed: 40/25/20/15)."""
+
+    performance: float = setting(
+        0.40, "Score weight: performance", PERCENT, name="WeightPerformance", lo=0, hi=1
+    )
+    reliability: float = setting(
+        0.25, "Score weight: reliability", PERCENT, name="WeightReliability", lo=0, hi=1
+    )
+    strategic: float = setting(
+        0.20, "Score weight: strategic", PERCENT, name="WeightStrategic", lo=0, hi=1
+    )
+    risk: float = setting(0.15, "Score weight: risk", PERCENT, name="WeightRisk", lo=0, hi=1)
+
+
+@dataclass(frozen=True)
+class ObjectiveWeights:
+    """Weights of the portfolio's multi-objective (seed: CPA 35, volume 25, quality 20, risk 20)."""
+
+    cpa: float = setting(0.35, "Objective weight: CPA", PERCENT, name="ObjWeightCPA", lo=0, hi=1)
+    volume: float = setting(
+        0.25, "Objective weight: volume", PERCENT, name="ObjWeightVolume", lo=0, hi=1
+    )
+    quality: float = setting(
+        0.20, "Objective weight: conversion quality", PERCENT, name="ObjWeightQuality", lo=0, hi=1
+    )
+    diversification: float = setting(
+        0.20,
+        "Objective weight: risk diversification",
+        PERCENT,
+        name="ObjWeightDiversification",
+        lo=0,
+        hi=1,
+    )
+
+
+@dataclass(frozen=True)
+class ClassRules:
+    """Thresholds of the tier, lead-type and risk classification (seed criteria)."""
+
+    tier1_months: int = setting(12, "Tier 1: months of history", "months", name="Tier1Months", lo=0)
+    tier2_months: int = setting(6, "Tier 2: months of history", "months", name="Tier2Months", lo=0)
+    tier1_max_conversion_cv: float = setting(
+        0.25,
+        "Tier 1: max month-to-month variation of conversion",
+        PERCENT,
+        name="Tier1MaxConversionCV",
+        lo=0,
+        doc="Coefficient of variation of monthly conversion over the last 12 months.",
+    )
+    tier1_min_health: float = setting(
+        3.5, "Tier 1: min vendor health", "1–5", name="Tier1MinHealth", lo=1, hi=5
+    )
+    premium_max_buyers: int = setting(
+        2, "Premium: max buyers per lead", "buyers", name="PremiumMaxBuyers", lo=1
+    )
+    premium_max_age_hours: float = setting(
+        24.0, "Premium: max lead age", "hours", name="PremiumMaxAge", lo=0
+    )
+    standard_max_buyers: int = setting(
+        5, "Standard: max buyers per lead", "buyers", name="StandardMaxBuyers", lo=1
+    )
+    standard_max_age_hours: float = setting(
+        72.0, "Standard: max lead age", "hours", name="StandardMaxAge", lo=0
+    )
+    low_risk_months: int = setting(
+        12, "Low risk: min months of history", "months", name="LowRiskMonths", lo=0
+    )
+    low_risk_min_health: float = setting(
+        4.0, "Low risk: min vendor health", "1–5", name="LowRiskMinHealth", lo=1, hi=5
+    )
+    high_risk_max_health: float = setting(
+        3.0, "High risk: vendor health below", "1–5", name="HighRiskBelowHealth", lo=1, hi=5
+    )
+    low_risk_max_volatility: float = setting(
+        0.20,
+        "Low risk: max volume volatility",
+        PERCENT,
+        name="LowRiskMaxVolatility",
+        lo=0,
+        doc="Coefficient of variation of monthly leads over the last 12 months.",
+    )
+    high_risk_volatility: float = setting(
+        0.40, "High risk: volume volatility above", PERCENT, name="HighRiskVolatility", lo=0
+    )
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All of leadbook's settings, with the seed chapter's defaults.
+
+    Examples
+    --------
+    >>> s = Settings()
+    >>> s.policy.max_source_share, str(s.bands.tier1), s.capacity.leads_per_rep
+    (0.4, '60%–70%', 47.0)
+    >>> s.get("bands.tier1.min")
+    0.6
+    >>> s.replace({"policy.max_source_share": 0.35}).policy.max_source_share
+    0.35
+    """
+
+    policy: Policy = field(default_factory=Policy)
+    bands: Bands = field(default_factory=Bands)
+    capacity: Capacity = field(default_factory=Capacity)
+    score_weights: ScoreWeights = field(default_factory=ScoreWeights)
+    objective_weights: ObjectiveWeights = field(default_factory=ObjectiveWeights)
+    classify: ClassRules = field(default_factory=ClassRules)
+
+    def get(self, key: str) -> Any:
+        """The value of the setting ``key`` (``"section.field"`` or ``"...field.min"``)."""
+        spec = spec_for(key)
+        value = getattr(getattr(self, spec.section), spec.field)
+        return getattr(value, spec.part) if spec.part else value
+
+    def replace(self, values: Mapping[str, Any]) -> Settings:
+        """A copy with the given settings changed; keys as in :meth:`get`."""
+        settings, problems = _apply(self, ((k, v, k) for k, v in values.items()))
+        raise_errors(problems)
+        return settings
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    """One row of the Settings tab: where the value lives and how it is shown."""
+
+    key: str
+    section: str
+    field: str
+    part: str | None
+    label: str
+    unit: str
+    name: str
+    lo: float | None
+    hi: float | None
+    doc: str
+    kind: type
+
+    @property
+    def is_percent(self) -> bool:
+        return self.unit == PERCENT
+
+
+def _field_kind(owner: type, f: dataclasses.Field) -> type:
+    hint = typing.get_type_hints(owner)[f.name]
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        return args[0]
+    return hint
+
+
+def _specs() -> Iterator[SettingSpec]:
+    for section in dataclasses.fields(Settings):
+        owner = section.default_factory  # type: ignore[misc]
+        for f in dataclasses.fields(owner):
+            meta, kind = f.metadata, _field_kind(owner, f)
+            common = dict(
+                section=section.name,
+                field=f.name,
+                unit=meta["unit"],
+                lo=meta["lo"],
+                hi=meta["hi"],
+                doc=meta["doc"],
+            )
+            key = f"{section.name}.{f.name}"
+            if kind in (Band, DollarBand):
+                for part, word in (("min", "Min"), ("max", "Max")):
+                    yield SettingSpec(
+                        key=f"{key}.{part}",
+                        part=part,
+                        kind=float,
+                        label=f"{meta['label']}, {part}",
+                        name=f"{meta['name']}{word}",
+                        **common,
+                    )
+            else:
+                yield SettingSpec(
+                    key=key, part=None, kind=kind, label=meta["label"], name=meta["name"], **common
+                )
+
+
+SETTING_SPECS: tuple[SettingSpec, ...] = tuple(_specs())
+_BY_KEY = {s.key: s for s in SETTING_SPECS}
+
+
+def spec_for(key: str) -> SettingSpec:
+    """The spec of setting ``key``; an unknown key is an error that suggests the nearest."""
+    try:
+        return _BY_KEY[key]
+    except KeyError:
+        raise KeyError(_unknown_key_message(key)) from None
+
+
+def _unknown_key_message(key: str) -> str:
+    near = difflib.get_close_matches(key, _BY_KEY, n=1)
+    hint = f" — did you mean {near[0]!r}?" if near else ""
+    return f"unknown setting {key!r}{hint}"
+
+
+def setting_rows(settings: Settings) -> list[tuple[SettingSpec, Any]]:
+    """Every setting with its value, in Settings-tab order."""
+    return [(spec, settings.get(spec.key)) for spec in SETTING_SPECS]
+
+
+def settings_from_rows(
+    rows: Iterable[tuple[object, object, str]],
+) -> tuple[Settings, list[Problem]]:
+    """Settings from ``(key, value, where)`` rows, and every problem found.
+
+    Blank values of optional settings (the budget) mean "not set"; a missing key keeps its
+    default and is reported as a warning; unknown keys and bad values are errors.
+
+    Examples
+    --------
+    >>> s, problems = settings_from_rows([("policy.max_source_share", 0.35, "Settings!C5"),
+    ...                                   ("policy.max_share", 0.3, "Settings!C6")])
+    >>> s.policy.max_source_share
+    0.35
+    >>> [str(p) for p in problems if p.severity == "error"]
+    ["Settings!A6: unknown setting 'policy.max_share' — did you mean 'policy.max_source_share'?"]
+    """
+    rows = list(rows)
+    settings, problems = _apply(Settings(), rows)
+    seen = {str(k).strip() for k, _, _ in rows}
+    for spec in SETTING_SPECS:
+        if spec.key not in seen:
+            problems.append(
+                Problem(
+                    "Settings",
+                    f"{spec.key} ({spec.label}) is missing; using the "
+                    f"default {_show(spec, Settings().get(spec.key))}",
+                    Severity.WARNING,
+                )
+            )
+    return settings, problems
+
+
+def _apply(
+    base: Settings, rows: Iterable[tuple[object, object, str]]
+) -> tuple[Settings, list[Problem]]:
+    problems: list[Problem] = []
+    values: dict[str, Any] = {}
+    for key, raw, where in rows:
+        key = str(key).strip()
+        if key not in _BY_KEY:
+            problems.append(Problem(_key_cell(where), _unknown_key_message(key)))
+            continue
+        try:
+            values[key] = _parse_value(_BY_KEY[key], raw)
+        except ValueError as exc:
+            problems.append(Problem(where, f"{key}: {exc}"))
+    try:
+        return _rebuild(base, values), problems
+    except ValueError as exc:
+        problems.append(Problem("Settings", str(exc)))
+        return base, problems
+
+
+def _key_cell(where: str) -> str:
+    """The cell of a row's key, given the cell of its value (keys sit in column A)."""
+    if "!" not in where:
+        return where
+    sheet, cell = where.split("!", 1)
+    row = "".join(ch for ch in cell if ch.isdigit())
+    return f"{sheet}!A{row}" if row else where
+
+
+def _parse_value(spec: SettingSpec, raw: object) -> Any:
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        if spec.key == "policy.budget":
+            return None
+        raise ValueError("is empty")
+    if issubclass(spec.kind, Choice):
+        return spec.kind.parse(raw)
+    value = _number(raw, spec)
+    if spec.kind is int:
+        if value != int(value):
+            raise ValueError(f"must be a whole number, got {raw!r}")
+        value = int(value)
+    if spec.lo is not None and value < spec.lo:
+        raise ValueError(f"must be ≥ {_show(spec, spec.lo)}, got {_show(spec, value)}")
+    if spec.hi is not None and value > spec.hi:
+        raise ValueError(f"must be ≤ {_show(spec, spec.hi)}, got {_show(spec, value)}")
+    return value
+
+
+def _number(raw: object, spec: SettingSpec) -> float:
+    if isinstance(raw, bool):
+        raise ValueError(f"must be a number, got {raw!r}")
+    if isinstance(raw, int | float):
+        value = float(raw)
+    else:
+        text = str(raw).strip().replace(",", "").replace("$", "")
+        scale = 0.01 if text.endswith("%") else 1.0
+        try:
+            value = float(text.rstrip("%")) * scale
+        except ValueError:
+            raise ValueError(f"must be a number, got {raw!r}") from None
+    if not math.isfinite(value):
+        raise ValueError(f"must be a finite number, got {raw!r}")
+    return value
+
+
+def _show(spec: SettingSpec, value: Any) -> str:
+    if value is None:
+        return "blank"
+    if spec.is_percent:
+        return f"{value:.1%}"
+    if spec.unit == DOLLARS:
+        return f"${value:,.0f}"
+    return str(value)
+
+
+def _rebuild(base: Settings, values: Mapping[str, Any]) -> Settings:
+    sections: dict[str, dict[str, Any]] = {}
+    for key, value in values.items():
+        spec = _BY_KEY[key]
+        changes = sections.setdefault(spec.section, {})
+        if spec.part:
+            current = changes.get(spec.field, getattr(getattr(base, spec.section), spec.field))
+            changes[spec.field] = type(current)(**{**dataclasses.asdict(current), spec.part: value})
+        else:
+            changes[spec.field] = value
+    replaced = {
+        name: dataclasses.replace(getattr(base, name), **changes)
+        for name, changes in sections.items()
+    }
+    settings = dataclasses.replace(base, **replaced)
+    _check_weights(settings)
+    return settings
+
+
+def _check_weights(settings: Settings) -> None:
+    for section, label in (("score_weights", "score"), ("objective_weights", "objective")):
+        weights = dataclasses.asdict(getattr(settings, section))
+        total = sum(weights.values())
+        if abs(total - 1.0) > 1e-9:
+            raise ValueError(f"the {label} weights must add up to 100 %, got {total:.1%}")
