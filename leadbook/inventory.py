@@ -1,0 +1,417 @@
+"""The source inventory: validated sources, price tiers and history, and portfolio figures.
+
+:func:`build_inventory` turns the raw Sources, PriceTiers and History tables into an
+:class:`Inventory` or raises one :class:`~leadbook.errors.InputError` listing every
+problem, each named in Excel terms. :func:`portfolio_figures` derives the blended figures
+and :func:`stated_total_findings` flags stated totals that do not follow from the rows.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from leadbook.enums import Party, Status
+from leadbook.errors import Problem, Severity, raise_errors
+from leadbook.tables import Locator, RowLocator, parse_table
+from leadbook.workbook.contract import (
+    HISTORY_TABLE,
+    NAMED_CELLS,
+    PRICE_TIERS_TABLE,
+    SOURCES_TABLE,
+)
+
+SPEND_TOLERANCE = 0.02
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """Validated inputs: ``sources`` (indexed by name), ``price_tiers`` and ``history``.
+
+    ``sources`` has the Sources table's input columns under their contract keys, with
+    enums for choices and floats for numbers; optional blanks are NaN (numbers) or None.
+    ``price_tiers`` has ``source, up_to, cpl`` sorted by source and ``up_to``; ``history``
+    has ``month, source, spend, leads, customers, revenue`` sorted by source and month.
+    """
+
+    sources: pd.DataFrame
+    price_tiers: pd.DataFrame
+    history: pd.DataFrame
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.sources.index)
+
+    def tiers(self, source: str) -> list[tuple[float, float]]:
+        """The ``(leads, cpl)`` blocks a source's volume is bought in, up to its volume cap.
+
+        Without price tiers a source has one block: its volume cap at its CPL. With tiers,
+        blocks past the cap are cut at the cap and the last tier's price runs to the cap.
+        """
+        row = self.sources.loc[source]
+        cap = float(row["volume_cap"])
+        rows = self.price_tiers[self.price_tiers["source"] == source]
+        if rows.empty:
+            return [(cap, float(row["cpl"]))] if cap > 0 else []
+        blocks, start = [], 0.0
+        for up_to, cpl in zip(rows["up_to"], rows["cpl"], strict=True):
+            end = min(float(up_to), cap)
+            if end > start:
+                blocks.append((end - start, float(cpl)))
+            start = max(start, end)
+        if start < cap:
+            blocks.append((cap - start, float(rows["cpl"].iloc[-1])))
+        return blocks
+
+
+def build_inventory(
+    sources: pd.DataFrame,
+    price_tiers: pd.DataFrame | None = None,
+    history: pd.DataFrame | None = None,
+    *,
+    locators: dict[str, Locator] | None = None,
+) -> tuple[Inventory, list[Problem]]:
+    """Validate raw tables (columns keyed as in the contract) into an :class:`Inventory`.
+
+    Raises :class:`~leadbook.errors.InputError` listing every error; returns the inventory
+    and the warnings otherwise. ``locators`` maps a table name to where its cells sit.
+
+    Examples
+    --------
+    >>> raw = demo_sources_frame().head(2).copy()
+    >>> raw.loc[1, "cpl"] = -3
+    >>> build_inventory(raw)
+    Traceback (most recent call last):
+    ...
+    leadbook.errors.InputError: Sources row 2, CPL: CPL must be > 0, got -3
+    """
+    locators = locators or {}
+    loc = {
+        t.name: locators.get(t.name) or RowLocator(t)
+        for t in (SOURCES_TABLE, PRICE_TIERS_TABLE, HISTORY_TABLE)
+    }
+    src, problems = parse_table(sources, SOURCES_TABLE, loc["Sources"])
+    problems += _check_sources(src, loc["Sources"])
+    names = [n for n in src["source"] if n]
+    tiers, tier_problems = parse_table(
+        _frame(price_tiers, PRICE_TIERS_TABLE), PRICE_TIERS_TABLE, loc["PriceTiers"]
+    )
+    hist, hist_problems = parse_table(_frame(history, HISTORY_TABLE), HISTORY_TABLE, loc["History"])
+    problems += tier_problems + hist_problems
+    problems += _check_known(tiers, names, "PriceTiers", loc["PriceTiers"])
+    problems += _check_known(hist, names, "History", loc["History"])
+    problems += _check_tiers(tiers, src, loc["PriceTiers"])
+    problems += _check_history(hist, loc["History"])
+    raise_errors(problems)
+    inventory = Inventory(
+        sources=src.drop(columns="at_row").set_index("source", drop=False).rename_axis(None),
+        price_tiers=tiers.drop(columns="at_row")
+        .sort_values(["source", "up_to"], kind="stable")
+        .reset_index(drop=True),
+        history=hist.drop(columns="at_row")
+        .sort_values(["source", "month"], kind="stable")
+        .reset_index(drop=True),
+    )
+    return inventory, problems
+
+
+def _frame(frame: pd.DataFrame | None, spec: Any) -> pd.DataFrame:
+    return frame if frame is not None else pd.DataFrame(columns=spec.keys)
+
+
+def _check_sources(src: pd.DataFrame, loc: Locator) -> list[Problem]:
+    problems: list[Problem] = []
+    seen: dict[str, int] = {}
+    for row in src.itertuples(index=False):
+        r = int(row.at_row)
+
+        def at(key: str, message: str, severity: Severity = Severity.ERROR, r: int = r) -> None:
+            problems.append(Problem(loc.cell(r, key), message, severity))
+
+        if row.source:
+            if row.source.casefold() in seen:
+                at(
+                    "source",
+                    f"source {row.source!r} appears twice (first at "
+                    f"{loc.cell(seen[row.source.casefold()], 'source')}); names must be unique",
+                )
+            seen.setdefault(row.source.casefold(), r)
+        _row_rules(row, at)
+    return problems
+
+
+def _row_rules(row: Any, at: Any) -> None:
+    """Cross-column rules of one Sources row; reports through ``at(key, message, severity)``."""
+    known = lambda v: v is not None and not (isinstance(v, float) and np.isnan(v))  # noqa: E731
+    if row.status is Status.TESTING and not known(row.test_phase):
+        at("test_phase", "a testing source needs its test phase (1 or 2)")
+    if known(row.test_phase) and row.status is not Status.TESTING and row.status is not None:
+        at(
+            "test_phase",
+            f"test phase is set but status is {row.status}; it is ignored",
+            Severity.WARNING,
+        )
+    if known(row.pin) and known(row.cap) and row.pin > row.cap:
+        at("pin", f"pinned spend ${row.pin:,.0f} is above the spend cap ${row.cap:,.0f}")
+    if known(row.pin) and row.exclude:
+        at("exclude", "a source cannot be both pinned and excluded")
+    if known(row.leads) and known(row.volume_cap) and row.volume_cap < row.leads:
+        at(
+            "volume_cap",
+            f"volume cap {row.volume_cap:,.0f} is below today's monthly leads "
+            f"{row.leads:,.0f}; the allocation will have to buy less",
+            Severity.WARNING,
+        )
+    if known(row.spend) and known(row.leads) and known(row.cpl) and row.spend > 0:
+        implied = row.leads * row.cpl
+        if abs(implied - row.spend) > SPEND_TOLERANCE * row.spend:
+            at(
+                "spend",
+                f"current spend ${row.spend:,.0f} differs from monthly leads × CPL = "
+                f"${implied:,.0f}",
+                Severity.WARNING,
+            )
+    if row.status is Status.PAUSED and known(row.spend) and row.spend > 0:
+        at(
+            "spend",
+            "a paused source has current spend; it counts as today's allocation",
+            Severity.WARNING,
+        )
+    return []
+
+
+def _check_known(frame: pd.DataFrame, names: list[str], table: str, loc: Locator) -> list[Problem]:
+    problems = []
+    known = set(names)
+    for row, source in zip(frame["at_row"], frame["source"], strict=True):
+        if source and source not in known:
+            near = difflib.get_close_matches(source, names, n=1, cutoff=0.6)
+            hint = f" — did you mean {near[0]!r}?" if near else ""
+            problems.append(
+                Problem(
+                    loc.cell(int(row), "source"),
+                    f'{table}: source "{source}" is not in Sources{hint}',
+                )
+            )
+    return problems
+
+
+def _check_tiers(tiers: pd.DataFrame, src: pd.DataFrame, loc: Locator) -> list[Problem]:
+    problems = []
+    caps = dict(zip(src["source"], src["volume_cap"], strict=True))
+    for source, group in tiers.groupby("source", sort=False):
+        prev_up, prev_cpl = 0.0, 0.0
+        for row in group.itertuples(index=False):
+            r = int(row.at_row)
+            if row.up_to is not None and row.up_to <= prev_up:
+                problems.append(
+                    Problem(
+                        loc.cell(r, "up_to"),
+                        f"tiers of {source!r} must rise: {row.up_to:,.0f} follows {prev_up:,.0f}",
+                    )
+                )
+            if row.cpl is not None and row.cpl < prev_cpl:
+                problems.append(
+                    Problem(
+                        loc.cell(r, "cpl"),
+                        f"tier CPL of {source!r} must not "
+                        f"fall with volume: ${row.cpl:,.2f} after ${prev_cpl:,.2f} "
+                        "(volume discounts are not modelled)",
+                    )
+                )
+            prev_up, prev_cpl = row.up_to or prev_up, row.cpl or prev_cpl
+        cap = caps.get(source)
+        if cap is not None and not np.isnan(cap) and prev_up != cap:
+            r = int(group["at_row"].iloc[-1])
+            what = "runs past" if prev_up > cap else "ends below"
+            problems.append(
+                Problem(
+                    loc.cell(r, "up_to"),
+                    f"the last tier of {source!r} {what} "
+                    f"its volume cap {cap:,.0f} (ends at {prev_up:,.0f}); leadbook "
+                    "buys up to the cap at the last tier's price",
+                    Severity.WARNING,
+                )
+            )
+    return problems
+
+
+def _check_history(hist: pd.DataFrame, loc: Locator) -> list[Problem]:
+    problems = []
+    seen: dict[tuple[Any, str], int] = {}
+    for row in hist.itertuples(index=False):
+        r = int(row.at_row)
+        if row.month is not None and row.source:
+            key = (row.month, row.source)
+            if key in seen:
+                problems.append(
+                    Problem(
+                        loc.cell(r, "month"),
+                        f"{row.source} has two rows for "
+                        f"{row.month:%b %Y} (the other is {loc.cell(seen[key], 'month')})",
+                    )
+                )
+            seen.setdefault(key, r)
+        if (
+            row.customers is not None
+            and row.leads is not None
+            and not np.isnan(row.customers)
+            and row.customers > row.leads
+        ):
+            problems.append(
+                Problem(
+                    loc.cell(r, "customers"),
+                    f"customers ({row.customers:,.0f}) exceed leads ({row.leads:,.0f})",
+                )
+            )
+    return problems
+
+
+# --- Portfolio figures ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PortfolioFigures:
+    """Blended figures of a portfolio, computed from its rows."""
+
+    leads: float
+    spend: float
+    customers: float
+    blended_cpl: float
+    blended_conversion: float
+    blended_cpa: float
+    first_party_share: float
+
+
+def lead_shares(sources: pd.DataFrame) -> pd.Series:
+    """Each source's share of monthly leads."""
+    total = sources["leads"].sum()
+    return sources["leads"] / total if total > 0 else sources["leads"] * 0.0
+
+
+def spend_shares(sources: pd.DataFrame) -> pd.Series:
+    """Each source's share of current spend (0 when nothing is spent)."""
+    total = sources["spend"].sum()
+    return sources["spend"] / total if total > 0 else sources["spend"] * 0.0
+
+
+def source_cpa(sources: pd.DataFrame) -> pd.Series:
+    """Cost per customer of each source: CPL ÷ conversion (NaN when conversion is 0)."""
+    conversion = sources["conversion"].where(sources["conversion"] > 0)
+    return sources["cpl"] / conversion
+
+
+def portfolio_figures(sources: pd.DataFrame) -> PortfolioFigures:
+    """Blended CPL and conversion (lead-weighted), CPA, totals and first-party share.
+
+    Examples
+    --------
+    >>> f = portfolio_figures(seed_sources())
+    >>> round(f.blended_cpl, 2), round(f.blended_conversion, 4), f.leads
+    (121.42, 0.1552, 2400.0)
+    """
+    leads = float(sources["leads"].sum())
+    if leads <= 0:
+        nan = float("nan")
+        return PortfolioFigures(0.0, float(sources["spend"].sum()), 0.0, nan, nan, nan, nan)
+    cpl = float((sources["leads"] * sources["cpl"]).sum() / leads)
+    conversion = float((sources["leads"] * sources["conversion"]).sum() / leads)
+    first = float(sources.loc[sources["party"] == Party.FIRST, "leads"].sum() / leads)
+    return PortfolioFigures(
+        leads=leads,
+        spend=float(sources["spend"].sum()),
+        customers=float((sources["leads"] * sources["conversion"]).sum()),
+        blended_cpl=cpl,
+        blended_conversion=conversion,
+        blended_cpa=cpl / conversion if conversion > 0 else float("nan"),
+        first_party_share=first,
+    )
+
+
+@dataclass(frozen=True)
+class StatedTotals:
+    """Totals as stated elsewhere (a deck, a vendor report); any may be missing."""
+
+    leads: float | None = None
+    blended_cpl: float | None = None
+    blended_conversion: float | None = None
+    tolerance: float = 0.01
+
+
+def stated_total_findings(figures: PortfolioFigures, stated: StatedTotals) -> list[Problem]:
+    """Warnings for stated totals that differ from what the rows give, beyond the tolerance.
+
+    Examples
+    --------
+    >>> figures = portfolio_figures(seed_sources())
+    >>> for p in stated_total_findings(figures, StatedTotals(2400, 127, 0.142)): print(p)
+    Sources!E6: stated blended CPL $127.00 does not follow from the rows, which give $121.42
+    Sources!E7: stated blended conversion 14.20% does not follow from the rows, which give 15.52%
+    """
+    checks = (
+        ("StatedLeads", "monthly leads", stated.leads, figures.leads, "{:,.0f}"),
+        ("StatedCPL", "blended CPL", stated.blended_cpl, figures.blended_cpl, "${:,.2f}"),
+        (
+            "StatedConversion",
+            "blended conversion",
+            stated.blended_conversion,
+            figures.blended_conversion,
+            "{:.2%}",
+        ),
+    )
+    findings = []
+    for name, label, said, actual, fmt in checks:
+        if said is None or np.isnan(actual):
+            continue
+        if abs(actual - said) > stated.tolerance * abs(said):
+            cell = NAMED_CELLS[name]
+            findings.append(
+                Problem(
+                    f"{cell.sheet}!{cell.cell}",
+                    f"stated {label} {fmt.format(said)} does not follow from the "
+                    f"rows, which give {fmt.format(actual)}",
+                    Severity.WARNING,
+                )
+            )
+    return findings
+
+
+# --- Seed data (doctests, tests and the demo) -------------------------------------------
+
+SEED_SOURCES: tuple[tuple[str, str, Party, str, float, float, float], ...] = (
+    # name, vendor, party, channel, share of leads, CPL, conversion — the chapter's table
+    ("Premium comparison sites", "CompareHub", Party.THIRD, "Comparison site", 0.34, 156, 0.168),
+    ("Insurance aggregators", "Aggregator Network", Party.THIRD, "Aggregator", 0.28, 134, 0.141),
+    ("Mortgage broker referrals", "BrokerLink", Party.THIRD, "Broker referral", 0.16, 98, 0.112),
+    ("Organic search", "In-house", Party.FIRST, "Organic search", 0.12, 67, 0.189),
+    ("Content downloads", "In-house", Party.FIRST, "Content", 0.06, 89, 0.153),
+    ("Referral programme", "In-house", Party.FIRST, "Referral", 0.04, 45, 0.221),
+)
+SEED_MONTHLY_LEADS = 2_400
+
+
+def seed_sources() -> pd.DataFrame:
+    """The chapter's six TechFlow sources as a minimal sources frame (2,400 leads/month)."""
+    rows = [
+        {
+            "source": n,
+            "party": p,
+            "leads": share * SEED_MONTHLY_LEADS,
+            "cpl": float(cpl),
+            "conversion": conv,
+            "spend": share * SEED_MONTHLY_LEADS * cpl,
+        }
+        for n, _, p, _, share, cpl, conv in SEED_SOURCES
+    ]
+    return pd.DataFrame(rows).set_index("source", drop=False).rename_axis(None)
+
+
+def demo_sources_frame() -> pd.DataFrame:
+    """The demo portfolio's raw Sources table (see :mod:`leadbook.demo`)."""
+    from leadbook.demo import demo_tables
+
+    return demo_tables().sources

@@ -1,0 +1,280 @@
+"""Parse a contract table from raw cells into typed columns, collecting every problem.
+
+The reader hands over a table as a DataFrame of raw cell values keyed by the contract's
+column keys, with a :class:`Locator` that turns (row, column) into an Excel cell address.
+Each cell is parsed by its column's kind; every failure becomes a located
+:class:`~leadbook.errors.Problem` and parsing carries on, so a user fixes all in one pass.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+from openpyxl.utils.cell import column_index_from_string, coordinate_from_string, get_column_letter
+
+from leadbook.errors import Problem
+from leadbook.workbook.contract import NUMERIC_KINDS, Column, Kind, Role, TableSpec
+
+EXCEL_EPOCH = dt.datetime(1899, 12, 30)
+_TRUE = {"yes", "y", "true", "1", "x"}
+_FALSE = {"no", "n", "false", "0"}
+
+
+class Locator(Protocol):
+    """Names a table cell in Excel terms."""
+
+    def cell(self, row: int, key: str) -> str:
+        """The address of data row ``row`` (0-based) in column ``key``."""
+        ...
+
+    def header(self) -> str:
+        """The address of the table's header row."""
+        ...
+
+
+@dataclass(frozen=True)
+class SheetLocator:
+    """Cells of a table whose header row is at ``header_row`` with the given column letters.
+
+    Examples
+    --------
+    >>> from leadbook.workbook.contract import SOURCES_TABLE
+    >>> loc = SheetLocator.from_spec(SOURCES_TABLE)
+    >>> loc.cell(0, "source"), loc.cell(2, "cpl")
+    ('Sources!A13', 'Sources!J15')
+    """
+
+    sheet: str
+    header_row: int
+    letters: dict[str, str]
+
+    @classmethod
+    def from_spec(cls, spec: TableSpec) -> SheetLocator:
+        """Where the table sits in the template, per the contract's anchor."""
+        letter, row = coordinate_from_string(spec.anchor)
+        first = column_index_from_string(letter)
+        letters = {c.key: get_column_letter(first + i) for i, c in enumerate(spec.columns)}
+        return cls(spec.sheet, row, letters)
+
+    def cell(self, row: int, key: str) -> str:
+        return f"{self.sheet}!{self.letters.get(key, '?')}{self.header_row + 1 + row}"
+
+    def header(self) -> str:
+        return f"{self.sheet}!{self.header_row}:{self.header_row}"
+
+
+@dataclass(frozen=True)
+class RowLocator:
+    """Cells of a table that did not come from a sheet (a range passed to a cell function)."""
+
+    table: TableSpec
+
+    def cell(self, row: int, key: str) -> str:
+        header = self.table.column(key).header if key in self.table.keys else key
+        return f"{self.table.name} row {row + 1}, {header}"
+
+    def header(self) -> str:
+        return f"{self.table.name} headers"
+
+
+def parse_table(
+    raw: pd.DataFrame,
+    spec: TableSpec,
+    locator: Locator,
+    roles: frozenset[Role] = frozenset({Role.INPUT}),
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """Typed columns of ``raw`` for the spec's columns of the given roles, and the problems.
+
+    Fully blank rows are dropped (their positions still count for cell addresses, kept in
+    the ``at_row`` column). Missing required columns are reported once, at the header row.
+
+    Examples
+    --------
+    >>> from leadbook.workbook.contract import HISTORY_TABLE
+    >>> raw = pd.DataFrame({"month": ["2026-01-01"], "source": ["Organic"], "spend": [-5],
+    ...                     "leads": ["abc"], "customers": [3], "revenue": [900]})
+    >>> frame, problems = parse_table(raw, HISTORY_TABLE, SheetLocator.from_spec(HISTORY_TABLE))
+    >>> for p in problems: print(p)
+    History!C4: Spend must be ≥ 0, got -5
+    History!D4: Leads must be a whole number, got 'abc'
+    """
+    columns = [c for c in spec.columns if c.role in roles]
+    problems: list[Problem] = []
+    missing = [c for c in columns if c.key not in raw.columns and c.required]
+    if missing:
+        names = ", ".join(f"'{c.header}'" for c in missing)
+        problems.append(
+            Problem(
+                locator.header(),
+                f"table {spec.name} has no column {names} "
+                f"(its columns should be: {', '.join(spec.headers)})",
+            )
+        )
+    present = [c for c in columns if c.key in raw.columns]
+    keep = ~raw[[c.key for c in present]].map(_is_blank).all(axis=1) if present else raw.index == -1
+    raw = raw.loc[keep]
+    out: dict[str, list[Any]] = {"at_row": list(raw.index)}
+    for col in present:
+        values = []
+        for row, value in zip(raw.index, raw[col.key], strict=True):
+            parsed, message = parse_cell(col, value)
+            if message:
+                problems.append(Problem(locator.cell(int(row), col.key), message))
+            values.append(parsed)
+        out[col.key] = values
+    for col in columns:
+        if col.key not in raw.columns:
+            out[col.key] = [None] * len(raw)
+    frame = pd.DataFrame(out, index=range(len(raw)))
+    for col in columns:
+        if col.kind in NUMERIC_KINDS:
+            frame[col.key] = pd.to_numeric(frame[col.key], errors="coerce").astype(float)
+    return frame, problems
+
+
+def _is_blank(value: object) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and not value.strip()
+
+
+def parse_cell(col: Column, value: object) -> tuple[Any, str | None]:
+    """Parse one cell by its column's kind: ``(value, None)`` or ``(None, problem)``.
+
+    Examples
+    --------
+    >>> from leadbook.workbook.contract import SOURCES_TABLE
+    >>> parse_cell(SOURCES_TABLE.column("cpl"), -3)
+    (None, 'CPL must be > 0, got -3')
+    >>> parse_cell(SOURCES_TABLE.column("conversion"), "16.8%")
+    (0.168, None)
+    >>> parse_cell(SOURCES_TABLE.column("conversion"), 16.8)
+    (None, 'Conversion must be a fraction between 0 and 1 (16.8% is 0.168), got 16.8')
+    """
+    if _is_blank(value):
+        return None, (f"{col.header} is empty" if col.required else None)
+    try:
+        parsed = _PARSERS[col.kind](col, value)
+    except ValueError as exc:
+        return None, f"{col.header} {exc}"
+    message = _out_of_bounds(col, parsed, value)
+    return (None, message) if message else (parsed, None)
+
+
+def _text(col: Column, value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _number(col: Column, value: object) -> float:
+    if isinstance(value, bool | dt.date | dt.datetime | dt.time):
+        raise ValueError(f"must be a number, got {value!r}")
+    if isinstance(value, int | float | np.integer | np.floating):
+        number = float(value)
+    else:
+        text = str(value).strip().replace(",", "").replace("$", "").replace(" ", "")
+        percent = text.endswith("%")
+        try:
+            number = float(text.rstrip("%"))
+        except ValueError:
+            kind = "a whole number" if col.kind is Kind.INTEGER else "a number"
+            raise ValueError(f"must be {kind}, got {value!r}") from None
+        if percent:
+            number /= 100
+    if not math.isfinite(number):
+        raise ValueError(f"must be a finite number, got {value!r}")
+    return number
+
+
+def _integer(col: Column, value: object) -> float:
+    number = _number(col, value)
+    if number != round(number):
+        raise ValueError(f"must be a whole number, got {value!r}")
+    return number
+
+
+def _percent(col: Column, value: object) -> float:
+    number = _number(col, value)
+    if col.hi == 1 and 1 < number <= 100 and not isinstance(value, str):
+        raise ValueError(
+            f"must be a fraction between 0 and 1 ({number:g}% is {number / 100:g}), got {value!r}"
+        )
+    return number
+
+
+def _choice(col: Column, value: object) -> Any:
+    assert col.choices is not None
+    try:
+        return col.choices.parse(value)
+    except ValueError:
+        raise ValueError(f"must be one of: {col.choices.choices()}; got {value!r}") from None
+
+
+def _flag(col: Column, value: object) -> bool:
+    text = str(value).strip().lower()
+    if text in _TRUE or value is True:
+        return True
+    if text in _FALSE or value is False:
+        return False
+    raise ValueError(f"must be yes or no, got {value!r}")
+
+
+def _month(col: Column, value: object) -> pd.Timestamp:
+    if isinstance(value, bool):
+        raise ValueError(f"must be a date, got {value!r}")
+    if isinstance(value, int | float) and 1 <= value < 2_958_466:  # an Excel serial date
+        stamp = pd.Timestamp(EXCEL_EPOCH + dt.timedelta(days=float(value)))
+    else:
+        try:
+            stamp = pd.Timestamp(value)  # type: ignore[arg-type]
+        except (ValueError, TypeError):
+            raise ValueError(f"must be a date, got {value!r}") from None
+    if pd.isna(stamp):
+        raise ValueError(f"must be a date, got {value!r}")
+    return stamp.to_period("M").to_timestamp()
+
+
+def _timestamp(col: Column, value: object) -> pd.Timestamp:
+    return pd.Timestamp(value)  # type: ignore[arg-type]
+
+
+_PARSERS = {
+    Kind.TEXT: _text,
+    Kind.INTEGER: _integer,
+    Kind.NUMBER: _number,
+    Kind.CURRENCY: _number,
+    Kind.PERCENT: _percent,
+    Kind.SCORE: _number,
+    Kind.CHOICE: _choice,
+    Kind.FLAG: _flag,
+    Kind.MONTH: _month,
+    Kind.TIMESTAMP: _timestamp,
+}
+
+
+def _out_of_bounds(col: Column, parsed: Any, raw: object) -> str | None:
+    if col.kind not in NUMERIC_KINDS:
+        return None
+    shown = _show(raw)
+    if col.lo is not None:
+        if col.lo_open and parsed <= col.lo:
+            return f"{col.header} must be > {col.lo:g}, got {shown}"
+        if parsed < col.lo:
+            return f"{col.header} must be ≥ {col.lo:g}, got {shown}"
+    if col.hi is not None and parsed > col.hi:
+        return f"{col.header} must be ≤ {col.hi:g}, got {shown}"
+    return None
+
+
+def _show(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value) if not isinstance(value, str) else repr(value)

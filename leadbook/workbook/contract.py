@@ -1,0 +1,849 @@
+"""The workbook contract: every tab, Excel Table, column and defined name, declared once.
+
+The template builder, the reader, the writer, the cell functions and the README's tab guide
+all read this module; nothing else spells a header or a tab name. Formulas of calculated
+columns are written here in Excel's readable form (``[@CPL]``, ``Sources[Monthly leads]``)
+and expanded to the file form (``Sources[[#This Row],[CPL]]``) by :func:`file_formula`.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from leadbook.enums import Choice, Compliance, LeadType, Party, RiskClass, Status, Tier
+
+
+class Kind(enum.Enum):
+    """What a column holds; decides parsing, number format and data validation."""
+
+    TEXT = "text"
+    INTEGER = "whole number"
+    NUMBER = "number"
+    CURRENCY = "currency"
+    PERCENT = "percentage"
+    SCORE = "score"
+    CHOICE = "choice"
+    FLAG = "yes/no"
+    MONTH = "month"
+    TIMESTAMP = "timestamp"
+
+
+class Role(enum.Enum):
+    """Who fills a column: the user (input), an Excel formula, or leadbook (output)."""
+
+    INPUT = "input"
+    FORMULA = "formula"
+    OUTPUT = "output"
+
+
+FORMATS: dict[Kind, str] = {
+    Kind.TEXT: "@",
+    Kind.INTEGER: "#,##0",
+    Kind.NUMBER: "#,##0.0",
+    Kind.CURRENCY: '"$"#,##0',
+    Kind.PERCENT: "0.0%",
+    Kind.SCORE: "0.0",
+    Kind.CHOICE: "General",
+    Kind.FLAG: "General",
+    Kind.MONTH: "mmm yyyy",
+    Kind.TIMESTAMP: "yyyy-mm-dd hh:mm:ss",
+}
+
+CENTS = '"$"#,##0.00'
+NUMERIC_KINDS = frozenset({Kind.INTEGER, Kind.NUMBER, Kind.CURRENCY, Kind.PERCENT, Kind.SCORE})
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an Excel Table.
+
+    ``lo``/``hi`` bound numeric inputs (``lo_open`` makes the lower bound strict);
+    ``formula`` is set for calculated columns, in Excel's readable ``[@Header]`` form.
+    """
+
+    key: str
+    header: str
+    kind: Kind
+    role: Role = Role.INPUT
+    required: bool = True
+    choices: type[Choice] | None = None
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False
+    formula: str | None = None
+    number_format: str | None = None
+    width: float = 14
+    doc: str = ""
+
+    @property
+    def format(self) -> str:
+        return self.number_format or FORMATS[self.kind]
+
+    @property
+    def unit(self) -> str:
+        return {Kind.CURRENCY: "$", Kind.PERCENT: "%"}.get(self.kind, "")
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """An Excel Table: its name, its sheet, where its header row starts, its columns."""
+
+    name: str
+    sheet: str
+    anchor: str
+    columns: tuple[Column, ...]
+    doc: str = ""
+
+    def column(self, key: str) -> Column:
+        for col in self.columns:
+            if col.key == key:
+                return col
+        raise KeyError(f"table {self.name} has no column {key!r}")
+
+    @property
+    def headers(self) -> list[str]:
+        return [c.header for c in self.columns]
+
+    @property
+    def keys(self) -> list[str]:
+        return [c.key for c in self.columns]
+
+    def by_role(self, role: Role) -> tuple[Column, ...]:
+        return tuple(c for c in self.columns if c.role is role)
+
+
+@dataclass(frozen=True)
+class NamedCell:
+    """A single cell with a defined name: a summary figure or a stated input."""
+
+    name: str
+    sheet: str
+    cell: str
+    label: str
+    kind: Kind
+    role: Role
+    formula: str | None = None
+    number_format: str | None = None
+    doc: str = ""
+
+    @property
+    def format(self) -> str:
+        return self.number_format or FORMATS[self.kind]
+
+
+@dataclass(frozen=True)
+class SheetSpec:
+    """A tab: what it is for, whether users or leadbook write it, and what it holds."""
+
+    name: str
+    purpose: str
+    role: Role
+    tables: tuple[TableSpec, ...] = ()
+    cells: tuple[NamedCell, ...] = ()
+    coming: str = ""
+    tab_color: str = "808080"
+    buttons: tuple[str, ...] = field(default=())
+
+
+# --- Settings ---------------------------------------------------------------------------
+
+SETTINGS_TABLE = TableSpec(
+    name="Settings",
+    sheet="Settings",
+    anchor="A3",
+    doc="One row per setting; change the Value column only.",
+    columns=(
+        Column(
+            "key",
+            "Key",
+            Kind.TEXT,
+            Role.OUTPUT,
+            width=34,
+            doc="The setting's identifier; do not edit.",
+        ),
+        Column("label", "Setting", Kind.TEXT, Role.OUTPUT, width=46),
+        Column(
+            "value",
+            "Value",
+            Kind.NUMBER,
+            Role.INPUT,
+            required=False,
+            width=14,
+            number_format="General",
+        ),
+        Column("unit", "Unit", Kind.TEXT, Role.OUTPUT, width=14),
+        Column(
+            "name",
+            "Defined name",
+            Kind.TEXT,
+            Role.OUTPUT,
+            width=24,
+            doc="Use this name in formulas, e.g. =MaxSourceShare.",
+        ),
+        Column("doc", "Notes", Kind.TEXT, Role.OUTPUT, width=60),
+    ),
+)
+
+# --- Sources --------------------------------------------------------------------------
+
+SOURCES_TABLE = TableSpec(
+    name="Sources",
+    sheet="Sources",
+    anchor="A12",
+    doc="The lead-source inventory: one row per source.",
+    columns=(
+        Column("source", "Source", Kind.TEXT, width=30, doc="Unique name of the source."),
+        Column("vendor", "Vendor", Kind.TEXT, width=22),
+        Column("party", "Party", Kind.CHOICE, choices=Party, width=13),
+        Column("channel", "Channel", Kind.TEXT, required=False, width=18),
+        Column(
+            "buyers",
+            "Buyers per lead",
+            Kind.INTEGER,
+            lo=1,
+            width=10,
+            doc="How many buyers each lead is sold to (1 = exclusive).",
+        ),
+        Column(
+            "age_hours",
+            "Lead age (hours)",
+            Kind.NUMBER,
+            lo=0,
+            width=10,
+            doc="Typical age of a lead when delivered.",
+        ),
+        Column("history_months", "Months of history", Kind.INTEGER, lo=0, width=10),
+        Column(
+            "leads",
+            "Monthly leads",
+            Kind.INTEGER,
+            lo=0,
+            width=11,
+            doc="Leads bought per month today.",
+        ),
+        Column(
+            "volume_cap",
+            "Volume cap",
+            Kind.INTEGER,
+            lo=0,
+            width=11,
+            doc="Most leads per month the vendor can supply.",
+        ),
+        Column(
+            "cpl",
+            "CPL",
+            Kind.CURRENCY,
+            lo=0,
+            lo_open=True,
+            number_format=CENTS,
+            width=10,
+            doc="Cost per lead today ($).",
+        ),
+        Column(
+            "conversion",
+            "Conversion",
+            Kind.PERCENT,
+            lo=0,
+            hi=1,
+            width=11,
+            doc="Share of leads that become customers.",
+        ),
+        Column("revenue_per_customer", "Revenue per customer", Kind.CURRENCY, lo=0, width=13),
+        Column(
+            "health",
+            "Vendor health",
+            Kind.NUMBER,
+            lo=1,
+            hi=5,
+            width=9,
+            number_format="0.0",
+            doc="Vendor scorecard, 1 (poor) to 5 (excellent).",
+        ),
+        Column("compliance", "Compliance", Kind.CHOICE, choices=Compliance, width=14),
+        Column(
+            "spend",
+            "Current spend",
+            Kind.CURRENCY,
+            lo=0,
+            width=13,
+            doc="Spend per month today ($).",
+        ),
+        Column("status", "Status", Kind.CHOICE, choices=Status, width=10),
+        Column(
+            "test_phase",
+            "Test phase",
+            Kind.INTEGER,
+            required=False,
+            lo=1,
+            hi=2,
+            width=8,
+            doc="For testing sources: 1 (weeks 1–4) or 2 (weeks 5–12).",
+        ),
+        Column(
+            "pin",
+            "Pin spend",
+            Kind.CURRENCY,
+            required=False,
+            lo=0,
+            width=11,
+            doc="Fix next period's spend at this amount.",
+        ),
+        Column(
+            "cap",
+            "Cap spend",
+            Kind.CURRENCY,
+            required=False,
+            lo=0,
+            width=11,
+            doc="Never spend more than this.",
+        ),
+        Column(
+            "exclude",
+            "Exclude",
+            Kind.FLAG,
+            required=False,
+            width=9,
+            doc="'yes' keeps the source out of the allocation.",
+        ),
+        Column(
+            "lead_share",
+            "Share of leads",
+            Kind.PERCENT,
+            Role.FORMULA,
+            width=10,
+            formula="IF(SUM(Sources[Monthly leads])>0,"
+            "[@[Monthly leads]]/SUM(Sources[Monthly leads]),0)",
+        ),
+        Column(
+            "spend_share",
+            "Share of spend",
+            Kind.PERCENT,
+            Role.FORMULA,
+            width=10,
+            formula="IF(SUM(Sources[Current spend])>0,"
+            "[@[Current spend]]/SUM(Sources[Current spend]),0)",
+        ),
+        Column(
+            "cpa",
+            "CPA",
+            Kind.CURRENCY,
+            Role.FORMULA,
+            width=11,
+            formula='IF([@Conversion]>0,[@CPL]/[@Conversion],"")',
+            doc="Cost per customer: CPL ÷ conversion.",
+        ),
+        Column(
+            "customers",
+            "Customers per month",
+            Kind.NUMBER,
+            Role.FORMULA,
+            width=11,
+            formula="[@[Monthly leads]]*[@Conversion]",
+        ),
+    ),
+)
+
+PRICE_TIERS_TABLE = TableSpec(
+    name="PriceTiers",
+    sheet="Sources",
+    anchor="AA12",
+    doc="Optional volume price tiers: a source's leads cost each tier's CPL up to its limit.",
+    columns=(
+        Column("source", "Source", Kind.TEXT, width=28),
+        Column(
+            "up_to",
+            "Up to leads",
+            Kind.INTEGER,
+            lo=0,
+            lo_open=True,
+            width=11,
+            doc="This tier's price applies up to this many leads per month.",
+        ),
+        Column("cpl", "Tier CPL", Kind.CURRENCY, lo=0, lo_open=True, number_format=CENTS, width=10),
+    ),
+)
+
+_SUMMARY = "Sources"
+_DIFFERS = '"does not follow from the rows"'
+SOURCE_SUMMARY = (
+    NamedCell(
+        "TotalLeads",
+        _SUMMARY,
+        "B4",
+        "Monthly leads",
+        Kind.INTEGER,
+        Role.FORMULA,
+        "SUM(Sources[Monthly leads])",
+    ),
+    NamedCell(
+        "CurrentSpend",
+        _SUMMARY,
+        "B5",
+        "Current monthly spend",
+        Kind.CURRENCY,
+        Role.FORMULA,
+        "SUM(Sources[Current spend])",
+    ),
+    NamedCell(
+        "BlendedCPL",
+        _SUMMARY,
+        "B6",
+        "Blended CPL",
+        Kind.CURRENCY,
+        Role.FORMULA,
+        'IF(TotalLeads>0,SUMPRODUCT(Sources[Monthly leads],Sources[CPL])/TotalLeads,"")',
+        CENTS,
+        "Lead-weighted average cost per lead.",
+    ),
+    NamedCell(
+        "BlendedConversion",
+        _SUMMARY,
+        "B7",
+        "Blended conversion",
+        Kind.PERCENT,
+        Role.FORMULA,
+        'IF(TotalLeads>0,SUMPRODUCT(Sources[Monthly leads],Sources[Conversion])/TotalLeads,"")',
+        "0.00%",
+    ),
+    NamedCell(
+        "BlendedCPA",
+        _SUMMARY,
+        "B8",
+        "Blended CPA",
+        Kind.CURRENCY,
+        Role.FORMULA,
+        'IF(N(BlendedConversion)>0,BlendedCPL/BlendedConversion,"")',
+        CENTS,
+        "Cost per customer across the portfolio.",
+    ),
+    NamedCell(
+        "FirstPartyShare",
+        _SUMMARY,
+        "B9",
+        "First-party share of leads",
+        Kind.PERCENT,
+        Role.FORMULA,
+        'IF(TotalLeads>0,SUMIFS(Sources[Monthly leads],Sources[Party],"first-party")'
+        '/TotalLeads,"")',
+    ),
+    NamedCell(
+        "StatedLeads",
+        _SUMMARY,
+        "E4",
+        "Stated monthly leads",
+        Kind.INTEGER,
+        Role.INPUT,
+        doc="Totals as reported elsewhere (a deck, a vendor report); leave blank if none.",
+    ),
+    NamedCell(
+        "StatedCPL",
+        _SUMMARY,
+        "E6",
+        "Stated blended CPL",
+        Kind.CURRENCY,
+        Role.INPUT,
+        number_format=CENTS,
+    ),
+    NamedCell(
+        "StatedConversion",
+        _SUMMARY,
+        "E7",
+        "Stated blended conversion",
+        Kind.PERCENT,
+        Role.INPUT,
+        number_format="0.00%",
+    ),
+    NamedCell(
+        "StatedTolerance",
+        _SUMMARY,
+        "E9",
+        "Tolerance for stated totals",
+        Kind.PERCENT,
+        Role.INPUT,
+        doc="Relative difference accepted before a stated total is flagged.",
+    ),
+    NamedCell(
+        "CheckLeads",
+        _SUMMARY,
+        "F4",
+        "Check",
+        Kind.TEXT,
+        Role.FORMULA,
+        'IF(N(StatedLeads)=0,"",IF(ABS(TotalLeads-StatedLeads)<=StatedTolerance*StatedLeads,'
+        f'"consistent",{_DIFFERS}))',
+    ),
+    NamedCell(
+        "CheckCPL",
+        _SUMMARY,
+        "F6",
+        "Check",
+        Kind.TEXT,
+        Role.FORMULA,
+        'IF(OR(N(StatedCPL)=0,N(BlendedCPL)=0),"",IF(ABS(BlendedCPL-StatedCPL)'
+        f'<=StatedTolerance*StatedCPL,"consistent",{_DIFFERS}))',
+    ),
+    NamedCell(
+        "CheckConversion",
+        _SUMMARY,
+        "F7",
+        "Check",
+        Kind.TEXT,
+        Role.FORMULA,
+        'IF(OR(N(StatedConversion)=0,N(BlendedConversion)=0),"",'
+        "IF(ABS(BlendedConversion-StatedConversion)<=StatedTolerance*StatedConversion,"
+        f'"consistent",{_DIFFERS}))',
+    ),
+)
+
+# --- History --------------------------------------------------------------------------
+
+HISTORY_TABLE = TableSpec(
+    name="History",
+    sheet="History",
+    anchor="A3",
+    doc="Monthly actuals per source: what was spent and what it produced.",
+    columns=(
+        Column("month", "Month", Kind.MONTH, width=11),
+        Column("source", "Source", Kind.TEXT, width=30),
+        Column("spend", "Spend", Kind.CURRENCY, lo=0, width=12),
+        Column("leads", "Leads", Kind.INTEGER, lo=0, width=9),
+        Column("customers", "Customers", Kind.INTEGER, lo=0, width=10),
+        Column("revenue", "Revenue", Kind.CURRENCY, lo=0, width=13),
+    ),
+)
+
+# --- Tiers (classification) -------------------------------------------------------------
+
+CLASSES_TABLE = TableSpec(
+    name="Classes",
+    sheet="Tiers",
+    anchor="A3",
+    doc="Tier, lead type and risk class of every source, with the reason for each.",
+    columns=(
+        Column("source", "Source", Kind.TEXT, Role.OUTPUT, width=30),
+        Column("tier", "Tier", Kind.CHOICE, Role.OUTPUT, choices=Tier, width=9),
+        Column("tier_reason", "Why this tier", Kind.TEXT, Role.OUTPUT, width=52),
+        Column("lead_type", "Lead type", Kind.CHOICE, Role.OUTPUT, choices=LeadType, width=10),
+        Column("lead_type_reason", "Why this lead type", Kind.TEXT, Role.OUTPUT, width=44),
+        Column("risk", "Risk", Kind.CHOICE, Role.OUTPUT, choices=RiskClass, width=9),
+        Column("risk_reason", "Why this risk class", Kind.TEXT, Role.OUTPUT, width=52),
+        Column("spend", "Current spend", Kind.CURRENCY, Role.OUTPUT, width=13),
+    ),
+)
+
+BANDS_TABLE = TableSpec(
+    name="BandCheck",
+    sheet="Tiers",
+    anchor="K3",
+    doc="Today's spend by class against the Settings bands (live formulas).",
+    columns=(
+        Column("group", "Group", Kind.TEXT, Role.OUTPUT, width=11),
+        Column("klass", "Class", Kind.TEXT, Role.OUTPUT, width=10),
+        Column(
+            "spend",
+            "Current spend",
+            Kind.CURRENCY,
+            Role.FORMULA,
+            width=13,
+            doc="SUMIFS of Classes[Current spend] over the row's class.",
+        ),
+        Column(
+            "share",
+            "Share",
+            Kind.PERCENT,
+            Role.FORMULA,
+            width=9,
+            formula="IF(SUM(Classes[Current spend])>0,"
+            "[@[Current spend]]/SUM(Classes[Current spend]),0)",
+        ),
+        Column(
+            "band_min",
+            "Band min",
+            Kind.PERCENT,
+            Role.FORMULA,
+            width=9,
+            doc="The Settings band, by defined name.",
+        ),
+        Column("band_max", "Band max", Kind.PERCENT, Role.FORMULA, width=9),
+        Column(
+            "status",
+            "Status",
+            Kind.TEXT,
+            Role.FORMULA,
+            width=10,
+            formula='IF([@Share]<[@[Band min]]-0.000000001,"below",'
+            'IF([@Share]>[@[Band max]]+0.000000001,"above","within"))',
+        ),
+    ),
+)
+
+# --- Scores ---------------------------------------------------------------------------
+
+SCORES_TABLE = TableSpec(
+    name="Scores",
+    sheet="Scores",
+    anchor="A3",
+    doc="Weighted source scores (0–100) and the inputs behind them.",
+    columns=(
+        Column("source", "Source", Kind.TEXT, Role.OUTPUT, width=30),
+        Column("performance", "Performance", Kind.SCORE, Role.OUTPUT, width=12),
+        Column("reliability", "Reliability", Kind.SCORE, Role.OUTPUT, width=11),
+        Column("strategic", "Strategic", Kind.SCORE, Role.OUTPUT, width=10),
+        Column("risk", "Risk", Kind.SCORE, Role.OUTPUT, width=9),
+        Column(
+            "composite",
+            "Composite",
+            Kind.SCORE,
+            Role.FORMULA,
+            width=11,
+            formula="[@Performance]*WeightPerformance+[@Reliability]*WeightReliability"
+            "+[@Strategic]*WeightStrategic+[@Risk]*WeightRisk",
+        ),
+        Column(
+            "rank",
+            "Rank",
+            Kind.INTEGER,
+            Role.FORMULA,
+            width=7,
+            formula="_xlfn.RANK.EQ([@Composite],[Composite],0)",
+        ),
+        Column("cpa", "CPA", Kind.CURRENCY, Role.OUTPUT, required=False, width=11),
+        Column("conversion", "Conversion", Kind.PERCENT, Role.OUTPUT, width=11),
+        Column(
+            "revenue_per_lead",
+            "Revenue per lead",
+            Kind.CURRENCY,
+            Role.OUTPUT,
+            number_format=CENTS,
+            width=11,
+        ),
+        Column(
+            "volume_stability",
+            "Volume stability",
+            Kind.PERCENT,
+            Role.OUTPUT,
+            required=False,
+            width=10,
+        ),
+        Column(
+            "conversion_consistency",
+            "Conversion consistency",
+            Kind.PERCENT,
+            Role.OUTPUT,
+            required=False,
+            width=11,
+        ),
+        Column(
+            "diversification",
+            "Diversification value",
+            Kind.PERCENT,
+            Role.OUTPUT,
+            required=False,
+            width=11,
+        ),
+        Column("headroom", "Growth headroom", Kind.PERCENT, Role.OUTPUT, width=10),
+        Column("vendor_dependence", "Vendor dependence", Kind.PERCENT, Role.OUTPUT, width=11),
+        Column(
+            "cpl_volatility", "CPL volatility", Kind.PERCENT, Role.OUTPUT, required=False, width=10
+        ),
+    ),
+)
+
+# --- Start, Log -------------------------------------------------------------------------
+
+PROBLEMS_TABLE = TableSpec(
+    name="Problems",
+    sheet="Start",
+    anchor="A30",
+    doc="What the last 'Check inputs' found.",
+    columns=(
+        Column("where", "Where", Kind.TEXT, Role.OUTPUT, width=26),
+        Column("problem", "Problem", Kind.TEXT, Role.OUTPUT, width=90),
+        Column("severity", "Severity", Kind.TEXT, Role.OUTPUT, width=10),
+    ),
+)
+
+LOG_TABLE = TableSpec(
+    name="Log",
+    sheet="Log",
+    anchor="A3",
+    doc="Every write leadbook makes to this workbook.",
+    columns=(
+        Column("time", "Time", Kind.TIMESTAMP, Role.OUTPUT, width=20),
+        Column("command", "Command", Kind.TEXT, Role.OUTPUT, width=24),
+        Column("user", "User", Kind.TEXT, Role.OUTPUT, width=14),
+        Column("changed", "What changed", Kind.TEXT, Role.OUTPUT, width=90),
+    ),
+)
+
+# --- Tabs -----------------------------------------------------------------------------
+
+START = SheetSpec(
+    "Start",
+    "What each tab is for, which button to press, and the last input check.",
+    Role.OUTPUT,
+    tables=(PROBLEMS_TABLE,),
+    tab_color="1F4E78",
+    buttons=("Check inputs",),
+)
+SETTINGS = SheetSpec(
+    "Settings",
+    "Bands, caps, weights and capacity figures that every calculation uses.",
+    Role.INPUT,
+    tables=(SETTINGS_TABLE,),
+    tab_color="FFC000",
+)
+SOURCES = SheetSpec(
+    "Sources",
+    "The source inventory (inputs in blue on yellow), optional price tiers, and "
+    "the portfolio's blended figures.",
+    Role.INPUT,
+    tables=(SOURCES_TABLE, PRICE_TIERS_TABLE),
+    cells=SOURCE_SUMMARY,
+    tab_color="FFC000",
+)
+HISTORY = SheetSpec(
+    "History",
+    "Monthly spend, leads, customers and revenue per source.",
+    Role.INPUT,
+    tables=(HISTORY_TABLE,),
+    tab_color="FFC000",
+)
+TIERS = SheetSpec(
+    "Tiers",
+    "Tier, lead type and risk class of each source, and today's spend against the bands.",
+    Role.OUTPUT,
+    tables=(CLASSES_TABLE, BANDS_TABLE),
+    tab_color="70AD47",
+    buttons=("Refresh",),
+)
+SCORES = SheetSpec(
+    "Scores",
+    "Performance, reliability, strategic and risk scores, the composite and the rank.",
+    Role.OUTPUT,
+    tables=(SCORES_TABLE,),
+    tab_color="70AD47",
+    buttons=("Refresh",),
+)
+ALLOCATION = SheetSpec(
+    "Allocation",
+    "The recommended budget allocation, what binds it, and the glide path.",
+    Role.OUTPUT,
+    tab_color="5B9BD5",
+    buttons=("Rebalance",),
+    coming="Press Rebalance (or run `leadbook rebalance BOOK`) to fill this tab.",
+)
+ROI = SheetSpec(
+    "ROI",
+    "30-day, 90-day and 12-month ROI, NPV, IRR and payback per source.",
+    Role.OUTPUT,
+    tab_color="5B9BD5",
+    coming="Multi-horizon ROI arrives with the planning release.",
+)
+FORECAST = SheetSpec(
+    "Forecast",
+    "Lead volume and conversion forecasts with intervals and scenarios.",
+    Role.OUTPUT,
+    tab_color="5B9BD5",
+    buttons=("Refresh forecast",),
+    coming="Forecasts arrive with the planning release.",
+)
+HIRING = SheetSpec(
+    "Hiring",
+    "Reps needed, productive reps and hires by month and scenario.",
+    Role.OUTPUT,
+    tab_color="5B9BD5",
+    buttons=("Plan hiring",),
+    coming="The hiring plan arrives with the planning release.",
+)
+LEADS = SheetSpec(
+    "Leads",
+    "Lead scores, expected ROI, action and price per open lead.",
+    Role.OUTPUT,
+    tab_color="5B9BD5",
+    buttons=("Score leads",),
+    coming="Lead scoring arrives with the qualification release.",
+)
+BOARD = SheetSpec(
+    "Board",
+    "KPIs against targets for the quarterly board pack.",
+    Role.OUTPUT,
+    tab_color="7030A0",
+    buttons=("Export board pack",),
+    coming="The board pack arrives with the reporting release.",
+)
+LOG = SheetSpec(
+    "Log",
+    "Every write leadbook made to this workbook.",
+    Role.OUTPUT,
+    tables=(LOG_TABLE,),
+    tab_color="808080",
+)
+
+SHEETS: tuple[SheetSpec, ...] = (
+    START,
+    SETTINGS,
+    SOURCES,
+    HISTORY,
+    TIERS,
+    SCORES,
+    ALLOCATION,
+    ROI,
+    FORECAST,
+    HIRING,
+    LEADS,
+    BOARD,
+    LOG,
+)
+SHEET_NAMES = tuple(s.name for s in SHEETS)
+TABLES: dict[str, TableSpec] = {t.name: t for s in SHEETS for t in s.tables}
+NAMED_CELLS: dict[str, NamedCell] = {c.name: c for s in SHEETS for c in s.cells}
+INPUT_SHEETS = frozenset(s.name for s in SHEETS if s.role is Role.INPUT)
+OUTPUT_SHEETS = frozenset(s.name for s in SHEETS if s.role is Role.OUTPUT)
+
+
+def sheet(name: str) -> SheetSpec:
+    """The spec of tab ``name``."""
+    for spec in SHEETS:
+        if spec.name == name:
+            return spec
+    raise KeyError(f"no tab named {name!r}; tabs are {', '.join(SHEET_NAMES)}")
+
+
+def file_formula(table: TableSpec, formula: str) -> str:
+    """Expand a readable table formula to the form stored in .xlsx files.
+
+    ``[@Col]`` and ``[@[Col name]]`` become ``Table[[#This Row],[Col]]``; a bare ``[Col]``
+    (a whole column of the same table) becomes ``Table[Col]``.
+
+    Examples
+    --------
+    >>> file_formula(SOURCES_TABLE, "[@[Monthly leads]]*[@Conversion]")
+    '=Sources[[#This Row],[Monthly leads]]*Sources[[#This Row],[Conversion]]'
+    >>> file_formula(SCORES_TABLE, "_xlfn.RANK.EQ([@Composite],[Composite],0)")
+    '=_xlfn.RANK.EQ(Scores[[#This Row],[Composite]],Scores[Composite],0)'
+    """
+    out: list[str] = []
+    i = 0
+    while i < len(formula):
+        if formula.startswith("[@[", i):
+            end = formula.index("]]", i)
+            out.append(f"{table.name}[[#This Row],[{formula[i + 3 : end]}]]")
+            i = end + 2
+        elif formula.startswith("[@", i):
+            end = formula.index("]", i)
+            out.append(f"{table.name}[[#This Row],[{formula[i + 2 : end]}]]")
+            i = end + 1
+        elif formula[i] == "[" and (i == 0 or not _is_name_char(formula[i - 1])):
+            end = formula.index("]", i)
+            out.append(f"{table.name}[{formula[i + 1 : end]}]")
+            i = end + 1
+        else:
+            out.append(formula[i])
+            i += 1
+    return "=" + "".join(out)
+
+
+def _is_name_char(ch: str) -> bool:
+    return ch.isalnum() or ch in "_."
