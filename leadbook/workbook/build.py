@@ -1,0 +1,57 @@
+"""Build the workbook: the empty template (``leadbook new``) and the demo (``leadbook demo``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from openpyxl.workbook.workbook import Workbook
+
+from leadbook.inventory import Inventory, StatedTotals
+from leadbook.settings import Settings
+from leadbook.workbook import contract as C
+from leadbook.workbook.layout import Expected
+from leadbook.workbook.tabs.general import render_coming, render_log, render_start
+from leadbook.workbook.tabs.inputs import render_history, render_settings, render_sources
+
+
+@dataclass
+class Rendered:
+    """A workbook in memory and leadbook's value for every formula cell in it."""
+
+    workbook: Workbook
+    expected: Expected = field(default_factory=dict)
+
+
+def build_workbook(
+    inventory: Inventory | None,
+    settings: Settings | None = None,
+    stated: StatedTotals | None = None,
+    notes: Iterable[str] = (),
+) -> Rendered:
+    """Every tab of the contract, inputs filled from ``inventory`` (or left empty).
+
+    Output tabs start empty; :func:`leadbook.workbook.jobs.refresh_outputs` fills them.
+    """
+    settings = settings or Settings()
+    wb = Workbook()
+    wb.remove(wb.active)
+    for spec in C.SHEETS:
+        wb.create_sheet(spec.name)
+    rendered = Rendered(wb)
+    expected = rendered.expected
+    render_start(wb[C.START.name], expected, notes=notes)
+    render_settings(wb[C.SETTINGS.name], settings, expected)
+    render_sources(wb[C.SOURCES.name], inventory, stated or StatedTotals(), expected)
+    render_history(wb[C.HISTORY.name], inventory, expected)
+    from leadbook.workbook.jobs import OUTPUT_RENDERERS
+
+    for spec in C.SHEETS:
+        if spec.name in OUTPUT_RENDERERS:
+            OUTPUT_RENDERERS[spec.name](wb[spec.name], None, expected)
+        elif spec.coming:
+            render_coming(wb[spec.name], spec)
+    render_log(wb[C.LOG.name], expected)
+    wb.calculation.fullCalcOnLoad = True
+    wb.active = 0
+    return rendered

@@ -1,0 +1,156 @@
+"""What the commands and the buttons do to a workbook file: check, refresh, new, demo.
+
+Each job reads through :mod:`leadbook.workbook.read`, computes with the core, and writes
+through :func:`leadbook.workbook.write.update_workbook`, so every face (CLI, button,
+scheduler) gives the same result on the same file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
+
+from leadbook.classify import classify
+from leadbook.errors import Problem
+from leadbook.scoring import score_sources
+from leadbook.workbook import contract as C
+from leadbook.workbook.build import Rendered, build_workbook
+from leadbook.workbook.layout import Expected
+from leadbook.workbook.read import Book, inspect_book, read_book
+from leadbook.workbook.tabs.classes import render_scores, render_tiers
+from leadbook.workbook.tabs.general import render_start
+from leadbook.workbook.write import WriteResult, replace_sheet, save_new, update_workbook
+
+Renderer = Callable[[Worksheet, Book | None, Expected], None]
+
+
+def _tiers(ws: Worksheet, book: Book | None, expected: Expected) -> None:
+    if book is None:
+        render_tiers(ws, None, None, _settings(book), expected)
+        return
+    render_tiers(
+        ws,
+        classify(book.inventory, book.settings),
+        book.inventory.sources["spend"],
+        book.settings,
+        expected,
+    )
+
+
+def _scores(ws: Worksheet, book: Book | None, expected: Expected) -> None:
+    render_scores(
+        ws, None if book is None else score_sources(book.inventory, book.settings), expected
+    )
+
+
+def _settings(book: Book | None) -> Any:
+    from leadbook.settings import Settings
+
+    return book.settings if book is not None else Settings()
+
+
+OUTPUT_RENDERERS: dict[str, Renderer] = {C.TIERS.name: _tiers, C.SCORES.name: _scores}
+"""Output tab → how to render it from a book (None renders it empty). Later capabilities
+register their tabs here; :func:`refresh` runs the ones it names."""
+
+REFRESH_TABS = (C.TIERS.name, C.SCORES.name)
+
+
+def render_outputs(wb: Workbook, book: Book, tabs: tuple[str, ...]) -> Expected:
+    """Rewrite the given output tabs of ``wb`` from ``book``; leadbook's formula values."""
+    expected: Expected = {}
+    for name in tabs:
+        OUTPUT_RENDERERS[name](replace_sheet(wb, name), book, expected)
+    return expected
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """Every problem found in a workbook's inputs."""
+
+    path: Path
+    problems: tuple[Problem, ...]
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+
+def check(path: str | Path, *, write: bool = False) -> CheckResult:
+    """Every input problem of the workbook; with ``write``, listed on its Start tab too."""
+    _, problems = inspect_book(path)
+    if write:
+
+        def job(wb: Workbook) -> str:
+            render_start(replace_sheet(wb, C.START.name), {}, problems)
+            return f"input check: {len(problems)} problem(s) listed on Start"
+
+        update_workbook(path, "check", job)
+    return CheckResult(Path(path), tuple(problems))
+
+
+def refresh(path: str | Path, tabs: tuple[str, ...] = REFRESH_TABS) -> WriteResult:
+    """Recompute the given output tabs (by default Tiers and Scores) in place."""
+    book = read_book(path)
+
+    def job(wb: Workbook) -> str:
+        render_outputs(wb, book, tabs)
+        return f"refreshed {', '.join(tabs)} for {len(book.inventory.sources)} sources"
+
+    return update_workbook(path, "refresh", job)
+
+
+def new(path: str | Path, *, overwrite: bool = False) -> Path:
+    """Write the empty template workbook."""
+    return save_new(build_workbook(None).workbook, path, overwrite=overwrite)
+
+
+def demo_book() -> Book:
+    """The demo portfolio as a :class:`Book`."""
+    from leadbook.demo import DEMO_STATED, demo_inventory, demo_settings
+
+    return Book(demo_settings(), demo_inventory(), DEMO_STATED)
+
+
+def demo_workbook() -> Rendered:
+    """The demo workbook in memory, every output tab filled."""
+    from leadbook.demo import DEMO_NOTES
+
+    book = demo_book()
+    rendered = build_workbook(book.inventory, book.settings, book.stated, notes=DEMO_NOTES)
+    rendered.expected.update(render_outputs(rendered.workbook, book, tuple(OUTPUT_RENDERERS)))
+    return rendered
+
+
+def demo(path: str | Path, *, overwrite: bool = True) -> tuple[Path, Book]:
+    """Write the demo workbook to ``path``; returns the path and the demo book."""
+    rendered = demo_workbook()
+    from leadbook.workbook.tabs.general import append_log
+
+    append_log(rendered.workbook, "demo", "built the demo workbook (TechFlow portfolio)")
+    return save_new(rendered.workbook, path, overwrite=overwrite), demo_book()
+
+
+def frame_summary(book: Book) -> pd.DataFrame:
+    """One row per source: class, score and share — what the CLI prints after a refresh."""
+    classes = classify(book.inventory, book.settings)
+    scores = score_sources(book.inventory, book.settings)
+    src = book.inventory.sources
+    total = src["spend"].sum()
+    return pd.DataFrame(
+        {
+            "tier": classes["tier"],
+            "lead_type": classes["lead_type"],
+            "risk": classes["risk"],
+            "score": scores["composite"],
+            "rank": scores["rank"],
+            "spend": src["spend"],
+            "share": src["spend"] / total if total else 0.0,
+        }
+    ).sort_values("rank")

@@ -1,0 +1,326 @@
+"""Writing contract tables and named cells into openpyxl sheets, in one consistent style.
+
+Every table leadbook writes goes through :func:`write_table`, which sets values, formulas,
+number formats, input styling, drop-downs and bounds checks, and the Excel Table object.
+Each formula written is recorded in an :class:`Expected` map with the value leadbook's core
+computes for it, so the LibreOffice oracle can check every formula cell against the core.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from openpyxl.formatting.rule import CellIsRule, ColorScaleRule, FormulaRule
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils.cell import column_index_from_string, coordinate_from_string, get_column_letter
+from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.table import Table, TableFormula, TableStyleInfo
+from openpyxl.worksheet.worksheet import Worksheet
+
+from leadbook.workbook.contract import (
+    Column,
+    Kind,
+    NamedCell,
+    Role,
+    SheetSpec,
+    TableSpec,
+    file_formula,
+)
+
+INPUT_FONT = Font(color="0000CC")
+INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")
+TITLE_FONT = Font(size=16, bold=True, color="1F4E78")
+SUBTITLE_FONT = Font(size=10, italic=True, color="595959")
+LABEL_FONT = Font(bold=True)
+NOTE_FONT = Font(italic=True, color="7F7F7F")
+BAD_FILL = PatternFill("solid", fgColor="FFC7CE")
+BAD_FONT = Font(color="9C0006")
+WARN_FILL = PatternFill("solid", fgColor="FFEB9C")
+WARN_FONT = Font(color="9C5700")
+THIN = Side(style="thin", color="BFBFBF")
+BOX = Border(top=THIN, bottom=THIN, left=THIN, right=THIN)
+GROWTH_ROWS = 500
+"""Drop-downs and bounds checks reach this many rows past a table, for rows users add."""
+
+
+class Formula(str):
+    """A cell formula (``"=SUM(...)"``), kept apart from text that merely starts with '='."""
+
+    __slots__ = ()
+
+
+Expected = dict[str, Any]
+"""Cell address (``Sheet!A1``) → the value leadbook computes for the formula there."""
+
+
+def anchor_of(spec: TableSpec) -> tuple[int, int]:
+    """``(header row, first column index)`` of a table from its contract anchor."""
+    letter, row = coordinate_from_string(spec.anchor)
+    return row, column_index_from_string(letter)
+
+
+def excel_value(value: Any) -> Any:
+    """A Python/pandas value as openpyxl should store it (enums as text, NaN as blank)."""
+    if value is None:
+        return None
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, float | np.floating):
+        return None if math.isnan(value) else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_ | bool):
+        return "yes" if value else None
+    if isinstance(value, pd.Timestamp):
+        return None if pd.isna(value) else value.to_pydatetime()
+    if value is pd.NaT:
+        return None
+    return value
+
+
+def title(ws: Worksheet, spec: SheetSpec, subtitle: str | None = None) -> None:
+    """The tab's title in A1 and what it is for in A2."""
+    ws["A1"] = spec.name if spec.name != "Start" else "leadbook"
+    ws["A1"].font = TITLE_FONT
+    ws["A2"] = subtitle or spec.purpose
+    ws["A2"].font = SUBTITLE_FONT
+    ws.sheet_properties.tabColor = spec.tab_color
+
+
+def table_cells(
+    spec: TableSpec,
+    rows: pd.DataFrame | None,
+    *,
+    row_formulas: Mapping[str, Sequence[str]] | None = None,
+) -> list[list[Any]]:
+    """The data cells of a table, row by row: values as Excel stores them, formulas as text.
+
+    Both the openpyxl writer and the Excel (xlwings) writer put exactly these cells in place.
+    """
+    row_formulas = row_formulas or {}
+    cells = []
+    for i in range(0 if rows is None else len(rows)):
+        line = []
+        for col in spec.columns:
+            if col.key in row_formulas:
+                line.append(Formula("=" + row_formulas[col.key][i]))
+            elif col.role is Role.FORMULA and col.formula:
+                line.append(Formula(file_formula(spec, col.formula)))
+            else:
+                assert rows is not None
+                line.append(excel_value(rows[col.key].iloc[i]) if col.key in rows else None)
+        cells.append(line)
+    return cells
+
+
+def write_table(
+    ws: Worksheet,
+    spec: TableSpec,
+    rows: pd.DataFrame | None,
+    expected: Expected,
+    *,
+    formula_values: Mapping[str, Sequence[Any]] | None = None,
+    row_formulas: Mapping[str, Sequence[str]] | None = None,
+    style: str = "TableStyleMedium2",
+) -> Table:
+    """Write ``rows`` (columns keyed as in ``spec``) as the Excel Table ``spec.name``.
+
+    Calculated columns get the contract formula in every row; ``formula_values`` gives
+    leadbook's value for each, recorded in ``expected``. ``row_formulas`` gives per-row
+    formulas for columns whose formula differs by row. An empty table keeps one blank row.
+    """
+    header_row, first = anchor_of(spec)
+    cells = table_cells(spec, rows, row_formulas=row_formulas)
+    formula_values = formula_values or {}
+    for j, col in enumerate(spec.columns):
+        cell = ws.cell(header_row, first + j, col.header)
+        cell.alignment = Alignment(wrap_text=True, vertical="center")
+        ws.column_dimensions[get_column_letter(first + j)].width = col.width
+    for i in range(max(len(cells), 1)):
+        for j, col in enumerate(spec.columns):
+            cell = ws.cell(header_row + 1 + i, first + j)
+            cell.number_format = col.format
+            if col.role is Role.INPUT:
+                cell.font, cell.fill = INPUT_FONT, INPUT_FILL
+            if i >= len(cells):
+                continue
+            set_cell(cell, cells[i][j])
+            if isinstance(cells[i][j], Formula):
+                expected[f"{ws.title}!{cell.coordinate}"] = _expected(formula_values, col, i)
+    last = get_column_letter(first + len(spec.columns) - 1)
+    ref = f"{get_column_letter(first)}{header_row}:{last}{header_row + max(len(cells), 1)}"
+    table = Table(displayName=spec.name, ref=ref)
+    table.tableStyleInfo = TableStyleInfo(name=style, showRowStripes=True)
+    table._initialise_columns()
+    for tc, col in zip(table.tableColumns, spec.columns, strict=True):
+        if col.role is Role.FORMULA and col.formula and col.key not in (row_formulas or {}):
+            tc.calculatedColumnFormula = TableFormula(attr_text=file_formula(spec, col.formula)[1:])
+    ws.add_table(table)
+    _validations(ws, spec, header_row, first, max(len(cells), 1))
+    return table
+
+
+def set_cell(cell: Any, value: Any) -> None:
+    """Set a cell: a :class:`Formula` as a formula, any other text always as text."""
+    cell.value = value
+    if isinstance(value, str) and not isinstance(value, Formula) and value.startswith("="):
+        cell.data_type = "s"
+
+
+def _expected(values: Mapping[str, Sequence[Any]], col: Column, i: int) -> Any:
+    if col.key not in values:
+        raise KeyError(f"no value given for formula column {col.header!r}: the oracle needs one")
+    return excel_value(values[col.key][i])
+
+
+def _validations(ws: Worksheet, spec: TableSpec, header_row: int, first: int, n: int) -> None:
+    for j, col in enumerate(spec.columns):
+        if col.role is not Role.INPUT:
+            continue
+        letter = get_column_letter(first + j)
+        area = f"{letter}{header_row + 1}:{letter}{header_row + n + GROWTH_ROWS}"
+        dv = _validation_for(col)
+        if dv is not None:
+            ws.add_data_validation(dv)
+            dv.add(area)
+
+
+def _validation_for(col: Column) -> DataValidation | None:
+    if col.kind is Kind.CHOICE and col.choices is not None:
+        return DataValidation(
+            type="list",
+            formula1=f'"{",".join(m.value for m in col.choices)}"',
+            allow_blank=not col.required,
+            showErrorMessage=True,
+            errorTitle=col.header,
+            error=f"Choose one of: {col.choices.choices()}",
+        )
+    if col.kind is Kind.FLAG:
+        return DataValidation(type="list", formula1='"yes,no"', allow_blank=True)
+    if col.kind in (Kind.INTEGER, Kind.NUMBER, Kind.CURRENCY, Kind.PERCENT) and (
+        col.lo is not None or col.hi is not None
+    ):
+        kind = "whole" if col.kind is Kind.INTEGER else "decimal"
+        lo = -1e12 if col.lo is None else col.lo
+        hi = 1e12 if col.hi is None else col.hi
+        rule = (
+            (f"> {lo:g}" if col.lo_open else f"≥ {lo:g}")
+            if col.hi is None
+            else f"between {lo:g} and {hi:g}"
+        )
+        return DataValidation(
+            type=kind,
+            operator="between",
+            formula1=str(lo),
+            formula2=str(hi),
+            allow_blank=not col.required,
+            showErrorMessage=True,
+            errorTitle=col.header,
+            error=f"{col.header} must be {rule}.",
+        )
+    return None
+
+
+def table_column_range(ws: Worksheet, spec: TableSpec, key: str, n: int) -> str:
+    """The A1 range of column ``key``'s data cells, for conditional formats."""
+    header_row, first = anchor_of(spec)
+    letter = get_column_letter(first + spec.keys.index(key))
+    return f"{letter}{header_row + 1}:{letter}{header_row + max(n, 1)}"
+
+
+def highlight_above(ws: Worksheet, area: str, limit: str, bad: bool = True) -> None:
+    """Colour cells of ``area`` whose value exceeds ``limit`` (a number or defined name)."""
+    fill, font = (BAD_FILL, BAD_FONT) if bad else (WARN_FILL, WARN_FONT)
+    ws.conditional_formatting.add(
+        area, CellIsRule(operator="greaterThan", formula=[limit], fill=fill, font=font)
+    )
+
+
+def highlight_below(ws: Worksheet, area: str, limit: str, bad: bool = True) -> None:
+    """Colour cells of ``area`` whose value is below ``limit``."""
+    fill, font = (BAD_FILL, BAD_FONT) if bad else (WARN_FILL, WARN_FONT)
+    ws.conditional_formatting.add(
+        area, CellIsRule(operator="lessThan", formula=[limit], fill=fill, font=font)
+    )
+
+
+def highlight_text(ws: Worksheet, area: str, texts: Iterable[str], bad: bool = True) -> None:
+    """Colour cells of ``area`` whose text is one of ``texts``."""
+    fill, font = (BAD_FILL, BAD_FONT) if bad else (WARN_FILL, WARN_FONT)
+    top_left = area.split(":")[0]
+    test = ",".join(f'{top_left}="{t}"' for t in texts)
+    ws.conditional_formatting.add(area, FormulaRule(formula=[f"OR({test})"], fill=fill, font=font))
+
+
+def color_scale(ws: Worksheet, area: str) -> None:
+    """A red–yellow–green scale over ``area`` (low is red)."""
+    ws.conditional_formatting.add(
+        area,
+        ColorScaleRule(
+            start_type="min",
+            start_color="F8696B",
+            mid_type="percentile",
+            mid_value=50,
+            mid_color="FFEB84",
+            end_type="max",
+            end_color="63BE7B",
+        ),
+    )
+
+
+def write_named_cells(
+    ws: Worksheet, cells: Iterable[NamedCell], values: Mapping[str, Any], expected: Expected
+) -> None:
+    """Write named cells: a label to the left, the formula or input value, its defined name.
+
+    ``values`` gives the input value, or for a formula leadbook's own value of it.
+    """
+    wb = ws.parent
+    for nc in cells:
+        cell = ws[nc.cell]
+        label = ws.cell(cell.row, cell.column - 1)
+        if label.value is None:
+            label.value = nc.label
+            label.font = LABEL_FONT
+        cell.number_format = nc.format
+        cell.border = BOX
+        if nc.role is Role.FORMULA:
+            set_cell(cell, Formula("=" + (nc.formula or "")))
+            expected[f"{ws.title}!{nc.cell}"] = excel_value(values.get(nc.name))
+        else:
+            set_cell(cell, excel_value(values.get(nc.name)))
+            cell.font, cell.fill = INPUT_FONT, INPUT_FILL
+        define_name(wb, nc.name, ws.title, nc.cell)
+
+
+def define_name(wb: Workbook, name: str, sheet: str, cell: str) -> None:
+    """Point the workbook-level name ``name`` at ``sheet!cell`` (absolute)."""
+    letter, row = coordinate_from_string(cell)
+    ref = f"{quote_sheet(sheet)}!${letter}${row}"
+    if name in wb.defined_names:
+        del wb.defined_names[name]
+    wb.defined_names[name] = DefinedName(name, attr_text=ref)
+
+
+def quote_sheet(sheet: str) -> str:
+    """A sheet name as formulas need it (quoted when it holds spaces or punctuation)."""
+    return sheet if sheet.replace("_", "").isalnum() else "'" + sheet.replace("'", "''") + "'"
+
+
+def note(ws: Worksheet, cell: str, text: str) -> None:
+    """A grey italic note."""
+    ws[cell] = text
+    ws[cell].font = NOTE_FONT
+
+
+def now() -> dt.datetime:
+    """The local time, to the second, as the Log shows it."""
+    return dt.datetime.now().replace(microsecond=0)

@@ -1,0 +1,255 @@
+"""Open a workbook safely and read its inputs through the contract.
+
+:func:`open_workbook` refuses what is not a sound .xlsx before openpyxl parses it: a missing
+or locked file, a non-zip, a zip bomb, XML that declares entities (defusedxml is required
+and active). :func:`read_book` returns the validated :class:`Book`, or raises one
+:class:`~leadbook.errors.InputError` listing every problem in Excel terms.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pandas as pd
+from openpyxl.utils.cell import get_column_letter, range_boundaries
+from openpyxl.workbook.workbook import Workbook
+
+from leadbook.errors import InputError, Problem, Severity, WorkbookFileError, raise_errors
+from leadbook.inventory import Inventory, StatedTotals, build_inventory
+from leadbook.settings import Settings, settings_from_rows
+from leadbook.tables import SheetLocator
+from leadbook.workbook import contract as C
+
+log = logging.getLogger(__name__)
+
+MAX_UNCOMPRESSED = 512 * 2**20
+MAX_RATIO = 200
+SUFFIXES = {".xlsx", ".xlsm"}
+_DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Book:
+    """The validated inputs of a workbook, and the warnings found reading them."""
+
+    settings: Settings
+    inventory: Inventory
+    stated: StatedTotals
+    warnings: tuple[Problem, ...] = field(default=())
+    path: Path | None = None
+
+
+def open_workbook(path: str | Path, *, data_only: bool = True) -> Workbook:
+    """Open ``path`` with openpyxl after checking it is a sound, harmless .xlsx/.xlsm.
+
+    Raises :class:`~leadbook.errors.WorkbookFileError` naming the file and what is wrong.
+    """
+    path = Path(path)
+    check_package(path)
+    try:
+        return openpyxl.load_workbook(
+            path, data_only=data_only, keep_vba=path.suffix.lower() == ".xlsm", keep_links=True
+        )
+    except WorkbookFileError:
+        raise
+    except Exception as exc:  # openpyxl raises many kinds on a broken package
+        raise WorkbookFileError(
+            f"{path.name}: cannot be read as an Excel workbook ({type(exc).__name__}: {exc})"
+        ) from exc
+
+
+def check_package(path: Path) -> None:
+    """Refuse a file that is missing, not a zip, too large unpacked, or carries a DTD."""
+    if not path.exists():
+        raise WorkbookFileError(f"{path}: no such file")
+    if path.suffix.lower() not in SUFFIXES:
+        raise WorkbookFileError(
+            f"{path.name}: leadbook reads .xlsx and .xlsm workbooks, "
+            f"not {path.suffix or 'files without an extension'}"
+        )
+    if not zipfile.is_zipfile(path):
+        raise WorkbookFileError(
+            f"{path.name}: is not an Excel workbook (not a zip package; "
+            "truncated, or another format renamed to .xlsx?)"
+        )
+    try:
+        with zipfile.ZipFile(path) as zf:
+            _check_members(path, zf)
+    except zipfile.BadZipFile as exc:
+        raise WorkbookFileError(f"{path.name}: the package is damaged ({exc})") from exc
+
+
+def _check_members(path: Path, zf: zipfile.ZipFile) -> None:
+    infos = zf.infolist()
+    names = {i.filename for i in infos}
+    if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
+        raise WorkbookFileError(
+            f"{path.name}: is a zip file but not an Excel workbook (no xl/workbook.xml)"
+        )
+    total = sum(i.file_size for i in infos)
+    packed = sum(i.compress_size for i in infos) or 1
+    if total > MAX_UNCOMPRESSED or total / packed > MAX_RATIO:
+        raise WorkbookFileError(
+            f"{path.name}: unpacks to {total / 2**20:,.0f} MB from "
+            f"{packed / 2**20:,.1f} MB (a zip bomb?); leadbook refuses it"
+        )
+    for info in infos:
+        if info.filename.endswith((".xml", ".rels", ".vml")):
+            with zf.open(info) as fh:
+                head = fh.read(8192)
+            if _DTD.search(head):
+                raise WorkbookFileError(
+                    f"{path.name}: {info.filename} declares an XML DTD or entities (an entity "
+                    "expansion attack?); Excel never writes these, leadbook refuses the file"
+                )
+    _require_defusedxml()
+
+
+def _require_defusedxml() -> None:
+    from openpyxl.xml import DEFUSEDXML
+
+    if not DEFUSEDXML:
+        raise WorkbookFileError(
+            "defusedxml is not installed, so hostile XML could not be "
+            "refused; install it: pip install defusedxml"
+        )
+
+
+def find_table(wb: Workbook, spec: C.TableSpec) -> tuple[Any, Any] | None:
+    """The ``(worksheet, table)`` named ``spec.name``, wherever it is; None if absent."""
+    for ws in wb.worksheets:
+        if spec.name in ws.tables:
+            return ws, ws.tables[spec.name]
+    return None
+
+
+def read_table(wb: Workbook, spec: C.TableSpec) -> tuple[pd.DataFrame, SheetLocator, list[Problem]]:
+    """The raw cells of table ``spec`` keyed by contract column keys, where they sit, problems.
+
+    Columns are matched by header text (case and spacing ignored); extra columns are kept
+    out; a missing table is a problem, and its frame is empty.
+    """
+    found = find_table(wb, spec)
+    if found is None:
+        where = spec.sheet if spec.sheet in wb.sheetnames else "workbook"
+        message = (
+            f"the Excel Table '{spec.name}' is missing from tab {spec.sheet}"
+            if spec.sheet in wb.sheetnames
+            else f"tab '{spec.sheet}' is missing"
+        )
+        return (
+            pd.DataFrame(columns=spec.keys),
+            SheetLocator.from_spec(spec),
+            [Problem(where, message)],
+        )
+    ws, table = found
+    min_col, min_row, max_col, max_row = range_boundaries(table.ref)
+    grid = [
+        [c.value for c in row]
+        for row in ws.iter_rows(min_row=min_row, max_row=max_row, min_col=min_col, max_col=max_col)
+    ]
+    by_header = {_norm(c.header): c.key for c in spec.columns}
+    keys, letters = [], {}
+    for j, header in enumerate(grid[0]):
+        key = by_header.get(_norm(header))
+        keys.append(key)
+        if key:
+            letters[key] = get_column_letter(min_col + j)
+    rows = [{k: v for k, v in zip(keys, line, strict=True) if k} for line in grid[1:]]
+    frame = pd.DataFrame(rows, columns=[k for k in keys if k])
+    return frame, SheetLocator(ws.title, min_row, letters), []
+
+
+def _norm(text: object) -> str:
+    return " ".join(str(text or "").split()).casefold()
+
+
+def read_settings(wb: Workbook) -> tuple[Settings, list[Problem]]:
+    """Settings from the Settings table; every problem is located."""
+    frame, loc, problems = read_table(wb, C.SETTINGS_TABLE)
+    if problems:
+        return Settings(), problems
+    rows = [
+        (key, value, loc.cell(i, "value"))
+        for i, (key, value) in enumerate(zip(frame["key"], frame["value"], strict=True))
+        if key is not None and str(key).strip()
+    ]
+    settings, more = settings_from_rows(rows)
+    return settings, more
+
+
+def read_stated(wb: Workbook) -> tuple[StatedTotals, list[Problem]]:
+    """The stated totals on the Sources tab (blank cells are 'not stated')."""
+    values: dict[str, float | None] = {}
+    problems = []
+    for name in ("StatedLeads", "StatedCPL", "StatedConversion", "StatedTolerance"):
+        spec = C.NAMED_CELLS[name]
+        raw = wb[spec.sheet][spec.cell].value if spec.sheet in wb.sheetnames else None
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            values[name] = None
+        elif isinstance(raw, int | float) and not isinstance(raw, bool):
+            values[name] = float(raw)
+        else:
+            problems.append(
+                Problem(f"{spec.sheet}!{spec.cell}", f"{spec.label} must be a number, got {raw!r}")
+            )
+            values[name] = None
+    tolerance = values["StatedTolerance"]
+    stated = StatedTotals(
+        values["StatedLeads"],
+        values["StatedCPL"],
+        values["StatedConversion"],
+        tolerance if tolerance is not None else StatedTotals.tolerance,
+    )
+    return stated, problems
+
+
+def read_inventory(wb: Workbook) -> tuple[Inventory | None, list[Problem]]:
+    """The validated inventory and its warnings, or None and every problem."""
+    frames, locators, problems = {}, {}, []
+    for spec in (C.SOURCES_TABLE, C.PRICE_TIERS_TABLE, C.HISTORY_TABLE):
+        frame, loc, found = read_table(wb, spec)
+        frames[spec.name], locators[spec.name] = frame, loc
+        problems += found
+    try:
+        inventory, warnings = build_inventory(
+            frames["Sources"], frames["PriceTiers"], frames["History"], locators=locators
+        )
+    except InputError as exc:
+        return None, problems + list(exc.problems)
+    return inventory, problems + warnings
+
+
+def inspect_book(path: str | Path) -> tuple[Book | None, list[Problem]]:
+    """Every problem of a workbook's inputs (errors and warnings), and the book if usable."""
+    from leadbook.inventory import portfolio_figures, stated_total_findings
+
+    path = Path(path)
+    wb = open_workbook(path)
+    settings, problems = read_settings(wb)
+    stated, stated_problems = read_stated(wb)
+    inventory, inv_problems = read_inventory(wb)
+    problems += stated_problems + inv_problems
+    if inventory is not None and not inventory.sources.empty:
+        problems += stated_total_findings(portfolio_figures(inventory.sources), stated)
+    if inventory is not None and inventory.sources.empty:
+        problems.append(Problem(f"{C.SOURCES.name}", "the Sources table has no sources yet"))
+    if any(p.severity is Severity.ERROR for p in problems) or inventory is None:
+        return None, problems
+    return Book(settings, inventory, stated, tuple(problems), path), problems
+
+
+def read_book(path: str | Path) -> Book:
+    """The validated inputs of the workbook at ``path``; one error lists every problem."""
+    book, problems = inspect_book(path)
+    raise_errors(problems)
+    assert book is not None
+    for warning in book.warnings:
+        log.warning("%s", warning)
+    return book

@@ -1,0 +1,228 @@
+"""Write to a workbook without ever losing what is in it.
+
+:func:`update_workbook` is the only way leadbook changes a user's file. It
+
+1. opens the file (formulas kept) and lets a job rewrite *output* tabs only;
+2. checks the job left every input tab exactly as it was;
+3. appends a Log row, saves to a temporary file beside the original, and audits the save:
+   anything openpyxl would drop (a chart or picture on a tab leadbook does not own, pivot
+   tables, external links, macros) aborts the write with the reason;
+4. checks the original did not change meanwhile, copies it to ``<name>.backup<ext>``,
+   and atomically renames the temporary file over it.
+
+Any failure before the rename leaves the original byte-identical.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import re
+import shutil
+import tempfile
+import zipfile
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from openpyxl.workbook.workbook import Workbook
+
+from leadbook.errors import WorkbookFileError
+from leadbook.workbook import contract as C
+from leadbook.workbook.read import check_package, open_workbook
+from leadbook.workbook.tabs.general import append_log
+
+log = logging.getLogger(__name__)
+
+Job = Callable[[Workbook], str]
+"""Rewrites output tabs of an open workbook and says what changed (for the Log)."""
+
+_WORKBOOK_PARTS = {
+    "pivot caches": re.compile(r"^xl/pivotCache/"),
+    "external links": re.compile(r"^xl/externalLinks/"),
+    "macros (VBA)": re.compile(r"^xl/vbaProject\.bin$"),
+    "slicers": re.compile(r"^xl/slicers?/"),
+    "timelines": re.compile(r"^xl/timelines?/"),
+    "data connections": re.compile(r"^xl/connections\.xml$"),
+    "Power Query data": re.compile(r"^customXml/"),
+}
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What a write did."""
+
+    path: Path
+    backup: Path
+    changed: str
+
+
+def backup_path(path: Path) -> Path:
+    """Where the previous version of ``path`` is kept: ``<stem>.backup<suffix>``."""
+    return path.with_name(f"{path.stem}.backup{path.suffix}")
+
+
+def update_workbook(
+    path: str | Path, command: str, job: Job, *, user: str | None = None
+) -> WriteResult:
+    """Run ``job`` on the workbook at ``path`` and save it safely (see the module doc)."""
+    path = Path(path)
+    _refuse_if_open(path)
+    check_package(path)
+    before = _digest(path)
+    wb = open_workbook(path, data_only=False)
+    inputs = _snapshot(wb, C.INPUT_SHEETS)
+    changed = job(wb)
+    if _snapshot(wb, C.INPUT_SHEETS) != inputs:
+        raise AssertionError(f"{command} changed an input tab; nothing was written")
+    append_log(wb, command, changed, user)
+    wb.calculation.fullCalcOnLoad = True
+    fd, tmp_name = tempfile.mkstemp(prefix=f".~{path.stem}-", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        wb.save(tmp)
+        _audit(path, tmp)
+        if _digest(path) != before:
+            raise WorkbookFileError(
+                f"{path.name} changed on disk while leadbook worked; "
+                "nothing was written — run the command again"
+            )
+        backup = backup_path(path)
+        shutil.copy2(path, backup)
+        try:
+            os.replace(tmp, path)
+        except PermissionError as exc:
+            raise WorkbookFileError(
+                f"{path.name} cannot be replaced ({exc.strerror}); is it "
+                "open in Excel? Close it and run the command again"
+            ) from exc
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    log.info("%s: %s (previous version kept as %s)", path.name, changed, backup.name)
+    return WriteResult(path, backup, changed)
+
+
+def save_new(wb: Workbook, path: str | Path, *, overwrite: bool = False) -> Path:
+    """Save a workbook leadbook built to a new file, atomically; refuse to overwrite."""
+    path = Path(path)
+    if path.suffix.lower() not in (".xlsx",):
+        raise WorkbookFileError(f"{path.name}: leadbook writes .xlsx workbooks")
+    if path.exists() and not overwrite:
+        raise WorkbookFileError(
+            f"{path} already exists; pass --force to replace it (the old file is kept as a backup)"
+        )
+    _refuse_if_open(path)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".~{path.stem}-", suffix=".xlsx", dir=path.parent if str(path.parent) else "."
+    )
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        wb.save(tmp)
+        if path.exists():
+            shutil.copy2(path, backup_path(path))
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+    return path
+
+
+def replace_sheet(wb: Workbook, name: str) -> Any:
+    """An empty output tab ``name`` in place of the old one, at the same position."""
+    if name in C.INPUT_SHEETS:
+        raise AssertionError(f"{name} is an input tab; leadbook never rewrites it")
+    index = wb.sheetnames.index(name) if name in wb.sheetnames else len(wb.sheetnames)
+    if name in wb.sheetnames:
+        wb.remove(wb[name])
+    ws = wb.create_sheet(name, index)
+    return ws
+
+
+def _refuse_if_open(path: Path) -> None:
+    lock = path.with_name(f"~${path.name}")
+    if lock.exists():
+        raise WorkbookFileError(
+            f"{path.name} is open in Excel (lock file {lock.name}); close "
+            "it first, or use the button inside Excel"
+        )
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _snapshot(wb: Workbook, sheets: frozenset[str]) -> dict[str, list[tuple[Any, ...]]]:
+    return {
+        name: [tuple(c.value for c in row) for row in wb[name].iter_rows()]
+        for name in sheets
+        if name in wb.sheetnames
+    }
+
+
+def _audit(original: Path, saved: Path) -> None:
+    """Refuse a save that would drop parts openpyxl does not carry through."""
+    lost = []
+    with zipfile.ZipFile(original) as a, zipfile.ZipFile(saved) as b:
+        old, new = _sheet_parts(a), _sheet_parts(b)
+        for sheet, kinds in old.items():
+            if sheet in C.OUTPUT_SHEETS:
+                continue
+            for kind, count in kinds.items():
+                if new.get(sheet, Counter())[kind] < count:
+                    lost.append(f"{_KIND_NAMES.get(kind, kind)} on tab {sheet}")
+        old_names, new_names = a.namelist(), b.namelist()
+        for label, pattern in _WORKBOOK_PARTS.items():
+            if any(pattern.match(n) for n in old_names) and not any(
+                pattern.match(n) for n in new_names
+            ):
+                lost.append(label)
+    if lost:
+        raise WorkbookFileError(
+            f"{original.name}: saving with openpyxl would drop {', '.join(lost)}; nothing was "
+            "written. Move those to another workbook, or run the button inside Excel, which "
+            "writes through Excel itself."
+        )
+
+
+_KIND_NAMES = {
+    "drawing": "a chart, picture or shape",
+    "pivotTable": "a pivot table",
+    "ctrlProp": "a form control (button)",
+    "image": "a picture",
+    "oleObject": "an embedded object",
+    "slicer": "a slicer",
+}
+_REL_KIND = re.compile(r"/relationships/(\w+)$")
+_TRACKED = set(_KIND_NAMES)
+
+
+def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, Counter]:
+    """For each tab name, how many drawings, pivot tables, controls… its sheet part links."""
+    import defusedxml.ElementTree as ET  # noqa: N817
+
+    ns_rel = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+    ns_main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    ns_r = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+    book = ET.fromstring(zf.read("xl/workbook.xml"))
+    rels = ET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+    targets = {r.get("Id"): r.get("Target") for r in rels.iter(ns_rel)}
+    out: dict[str, Counter] = {}
+    for sheet in book.iter(f"{ns_main}sheet"):
+        target = targets.get(sheet.get(ns_r), "")
+        part = PurePosixPath(target.lstrip("/") if target.startswith("/") else f"xl/{target}")
+        rel_part = f"{part.parent}/_rels/{part.name}.rels"
+        counts: Counter = Counter()
+        if rel_part in zf.namelist():
+            for r in ET.fromstring(zf.read(rel_part)).iter(ns_rel):
+                m = _REL_KIND.search(r.get("Type", ""))
+                if m and m.group(1) in _TRACKED:
+                    counts[m.group(1)] += 1
+        out[sheet.get("name")] = counts
+    return out
