@@ -41,6 +41,13 @@ log = logging.getLogger(__name__)
 Job = Callable[[Workbook], str]
 """Rewrites output tabs of an open workbook and says what changed (for the Log)."""
 
+CHART_BUILDERS: dict[str, Callable[[Any], None]] = {}
+"""Output tab → a function that (re)draws its native charts from the tables on it.
+
+openpyxl drops every chart of a workbook it loads, so after each job leadbook redraws the
+charts of output tabs the job did not re-render. A tab's renderer registers its builder here
+(``CHART_BUILDERS["Allocation"] = draw_allocation_charts``) and calls it itself too."""
+
 _WORKBOOK_PARTS = {
     "pivot caches": re.compile(r"^xl/pivotCache/"),
     "external links": re.compile(r"^xl/externalLinks/"),
@@ -79,6 +86,7 @@ def update_workbook(
     changed = job(wb)
     if _snapshot(wb, C.INPUT_SHEETS) != inputs:
         raise AssertionError(f"{command} changed an input tab; nothing was written")
+    restore_charts(wb)
     append_log(wb, command, changed, user)
     wb.calculation.fullCalcOnLoad = True
     fd, tmp_name = tempfile.mkstemp(prefix=f".~{path.stem}-", suffix=path.suffix, dir=path.parent)
@@ -132,6 +140,13 @@ def save_new(wb: Workbook, path: str | Path, *, overwrite: bool = False) -> Path
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
     return path
+
+
+def restore_charts(wb: Workbook) -> None:
+    """Redraw the charts of output tabs that have none after loading (see CHART_BUILDERS)."""
+    for name, draw in CHART_BUILDERS.items():
+        if name in wb.sheetnames and not wb[name]._charts:
+            draw(wb[name])
 
 
 def replace_sheet(wb: Workbook, name: str) -> Any:

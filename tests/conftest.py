@@ -1,0 +1,71 @@
+"""Shared fixtures: the demo portfolio, workbook files, and the LibreOffice oracle."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from leadbook.demo import demo_inventory, demo_settings, demo_tables
+from leadbook.libreoffice import recalculated
+from leadbook.workbook.jobs import demo as write_demo
+from leadbook.workbook.jobs import new as write_template
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="session")
+def demo_inv():
+    """The demo portfolio as a validated Inventory (read-only: do not mutate)."""
+    return demo_inventory()
+
+
+@pytest.fixture(scope="session")
+def demo_cfg():
+    """The demo's Settings."""
+    return demo_settings()
+
+
+@pytest.fixture
+def raw_demo():
+    """Fresh raw demo tables (DataFrames keyed as in the contract), safe to modify."""
+    return demo_tables()
+
+
+@pytest.fixture
+def demo_book_path(tmp_path: Path) -> Path:
+    """A freshly written demo workbook in a temporary folder."""
+    path, _ = write_demo(tmp_path / "demo.xlsx")
+    return path
+
+
+@pytest.fixture
+def template_path(tmp_path: Path) -> Path:
+    """A freshly written empty template."""
+    return write_template(tmp_path / "template.xlsx")
+
+
+def recalc_values(path: Path, out_dir: Path) -> openpyxl.Workbook:
+    """The workbook at ``path`` recalculated by LibreOffice, opened for its values."""
+    return openpyxl.load_workbook(recalculated(path, out_dir), data_only=True)
+
+
+def close(got: object, want: object, rel: float = 1e-9) -> bool:
+    """Equal, or both numbers within ``rel`` relative tolerance (tiny absolute slack)."""
+    if isinstance(want, int | float) and isinstance(got, int | float):
+        return math.isclose(got, want, rel_tol=rel, abs_tol=1e-12)
+    return got == want
+
+
+def error_cells(wb: openpyxl.Workbook) -> list[str]:
+    """Every cell holding an Excel error value (#DIV/0!, #NAME?, ...)."""
+    errors = ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "Err:")
+    return [
+        f"{ws.title}!{c.coordinate}={c.value}"
+        for ws in wb.worksheets
+        for row in ws.iter_rows()
+        for c in row
+        if isinstance(c.value, str) and c.value.startswith(errors)
+    ]
