@@ -1,0 +1,173 @@
+"""``leadbook serve``: leadbook's cell functions and buttons over xlwings Server.
+
+xlwings Server (the ``xlwings-server`` package, installed by ``pip install
+"leadbook[server]"``) is licensed under PolyForm Noncommercial or a paid xlwings licence:
+commercial use — including internal tools at a company — needs a paid licence key in
+``XLWINGS_LICENSE_KEY``; non-commercial use may set it to ``noncommercial``.
+
+The server reads its project from :data:`PROJECT_DIR` (shipped inside this package): its
+``custom_functions`` and ``custom_scripts`` modules expose :func:`server_functions` and
+:func:`server_scripts`, and its task pane has a button per script. Excel names the
+functions ``LB.TIER``, ``LB.SCORES``… (the add-in's namespace is ``LB``).
+
+On the server, leadbook's functions and scripts run in worker threads
+(:func:`asyncio.to_thread`), so a long calculation does not hold up the server's event
+loop; several worker processes (``--workers``) compute in parallel.
+
+Nothing here imports xlwings at import time: xlwings decides what its decorators do when it
+is first imported, so :func:`configure` must run before (``XLWINGS_ON_SERVER=true``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import sys
+from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from leadbook.errors import LeadbookError
+
+PROJECT_DIR = Path(__file__).parent / "server_project"
+NAMESPACE = "LB"
+MANIFEST_ID = "e4a853d0-c7cc-4121-a93f-430181f58855"
+"""leadbook's add-in id: stable, so Excel recognises the add-in across restarts."""
+CERT_NAMES = (("localhost+2.pem", "localhost+2-key.pem"), ("cert.pem", "key.pem"))
+"""Certificate and key file names looked for: mkcert's (``mkcert localhost 127.0.0.1 ::1``),
+then generic ones."""
+LICENSE_HELP = (
+    "xlwings Server needs a licence key in the environment variable XLWINGS_LICENSE_KEY: "
+    "your paid xlwings key for commercial use (internal company tools count as commercial), "
+    "or the word noncommercial for non-commercial use (PolyForm Noncommercial 1.0.0). "
+    "The classic xlwings add-in and xlwings Lite need no key."
+)
+
+
+def configure(environ: MutableMapping[str, str] | None = None) -> None:
+    """Point xlwings Server at leadbook's project; call before anything imports xlwings.
+
+    Settings already in the environment win (``XLWINGS_PORT``-style overrides).
+    """
+    environ = os.environ if environ is None else environ
+    if "xlwings" in sys.modules and environ.get("XLWINGS_ON_SERVER") != "true":
+        raise RuntimeError(
+            "xlwings was imported before leadbook configured xlwings Server, so its "
+            "decorators are inactive; set XLWINGS_ON_SERVER=true before importing xlwings"
+        )
+    environ["XLWINGS_ON_SERVER"] = "true"
+    defaults = {
+        "XLWINGS_PROJECT_DIR": str(PROJECT_DIR),
+        "XLWINGS_PROJECT_NAME": "leadbook",
+        "XLWINGS_FUNCTIONS_NAMESPACE": NAMESPACE,
+        "XLWINGS_MANIFEST_ID_PROD": MANIFEST_ID,
+        "XLWINGS_ENVIRONMENT": "prod",
+        # leadbook streams nothing; socket.io would need Redis with several workers.
+        "XLWINGS_ENABLE_SOCKETIO": "false",
+        "XLWINGS_ENABLE_HOTRELOAD": "false",
+    }
+    for key, value in defaults.items():
+        environ.setdefault(key, value)
+
+
+def server_functions() -> dict[str, Callable[..., Any]]:
+    """leadbook's cell functions as xlwings Server serves them: each runs in a thread, and
+    Excel names it under the add-in's namespace (``LB.TIER``)."""
+    from udfs import functions
+
+    return {name: _function_in_thread(getattr(functions, name)) for name in functions.__all__}
+
+
+def server_scripts() -> dict[str, Callable[..., Any]]:
+    """leadbook's button scripts as xlwings Server serves them, each run in a thread."""
+    from udfs import scripts
+
+    found = {name: getattr(scripts, name) for name in scripts.__all__}
+    return {name: _script_in_thread(s) for name, s in found.items() if hasattr(s, "__xlscript__")}
+
+
+def _function_in_thread(f: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(f)
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        return await asyncio.to_thread(f, *args, **kwargs)
+
+    # The manifest's namespace (LB) names the function; the module's would double it.
+    call.__xlfunc__ = {**f.__xlfunc__, "namespace": ""}  # type: ignore[attr-defined]
+    return call
+
+
+def _script_in_thread(decorated: Callable[..., Any]) -> Callable[..., Any]:
+    from xlwings import script
+
+    body = decorated.__wrapped__  # type: ignore[attr-defined]
+
+    @functools.wraps(body)
+    async def run(*args: Any, **kwargs: Any) -> None:
+        await asyncio.to_thread(body, *args, **kwargs)
+
+    served = script(run)
+    served.__xlscript__ = dict(decorated.__xlscript__)  # type: ignore[attr-defined]
+    return served
+
+
+@dataclass(frozen=True)
+class ServerPlan:
+    """Where and how ``leadbook serve`` listens."""
+
+    host: str
+    port: int
+    workers: int
+    certfile: Path | None
+    keyfile: Path | None
+
+    @property
+    def url(self) -> str:
+        scheme = "https" if self.certfile else "http"
+        return f"{scheme}://{self.host}:{self.port}"
+
+    @property
+    def manifest(self) -> str:
+        return f"{self.url}/manifest.xml"
+
+
+def plan(host: str, port: int, workers: int, certs: Path) -> ServerPlan:
+    """Check the licence key and the extra are there, and find certificates in ``certs``."""
+    if not os.environ.get("XLWINGS_LICENSE_KEY"):
+        raise LeadbookError(LICENSE_HELP)
+    try:
+        import uvicorn  # noqa: F401
+        import xlwings_server  # noqa: F401
+    except ImportError:
+        raise LeadbookError(
+            "leadbook serve needs xlwings Server: pip install 'leadbook[server]'"
+        ) from None
+    if workers < 1:
+        raise LeadbookError(f"--workers must be at least 1, got {workers}")
+    found = find_certificates(certs)
+    return ServerPlan(host, port, workers, *(found or (None, None)))
+
+
+def find_certificates(folder: Path) -> tuple[Path, Path] | None:
+    """``(certificate, key)`` in ``folder`` under a known pair of names, or None."""
+    for cert, key in CERT_NAMES:
+        if (folder / cert).is_file() and (folder / key).is_file():
+            return folder / cert, folder / key
+    return None
+
+
+def serve(server: ServerPlan) -> None:
+    """Run xlwings Server until interrupted (uvicorn; ``workers`` processes)."""
+    configure()
+    import uvicorn
+
+    uvicorn.run(
+        "xlwings_server.main:main_app",
+        host=server.host,
+        port=server.port,
+        workers=server.workers,
+        ssl_certfile=server.certfile,
+        ssl_keyfile=server.keyfile,
+        log_level="info",
+    )
