@@ -6,6 +6,7 @@ description Excel shows for a function, and ``@arg(doc=...)`` each argument's he
 
 Names: ``LB.TIER`` in xlwings Lite and xlwings Server (the ``LB`` namespace); the classic
 add-in has no namespaces, so there the Python name is the function's name: ``LB_TIER``.
+The functions carry no type hints on purpose: xlwings reads a hint as a converter.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def _inventory(sources: Any, history: Any = None, price_tiers: Any = None) -> An
 @func(name="BLENDED_CPL")
 @arg("sources", ndim=2, doc=SOURCES)
 @excel_errors
-def LB_BLENDED_CPL(sources: Any) -> float | None:
+def LB_BLENDED_CPL(sources):
     """Blended cost per lead of a Sources table: lead-weighted average CPL ($)."""
     return X.cell_value(_figures(sources).blended_cpl)
 
@@ -82,7 +83,7 @@ def LB_BLENDED_CPL(sources: Any) -> float | None:
 @func(name="BLENDED_CONVERSION")
 @arg("sources", ndim=2, doc=SOURCES)
 @excel_errors
-def LB_BLENDED_CONVERSION(sources: Any) -> float | None:
+def LB_BLENDED_CONVERSION(sources):
     """Blended conversion of a Sources table: lead-weighted share of leads that convert."""
     return X.cell_value(_figures(sources).blended_conversion)
 
@@ -90,7 +91,7 @@ def LB_BLENDED_CONVERSION(sources: Any) -> float | None:
 @func(name="BLENDED_CPA")
 @arg("sources", ndim=2, doc=SOURCES)
 @excel_errors
-def LB_BLENDED_CPA(sources: Any) -> float | None:
+def LB_BLENDED_CPA(sources):
     """Blended cost per customer of a Sources table: blended CPL ÷ blended conversion ($)."""
     return X.cell_value(_figures(sources).blended_cpa)
 
@@ -98,7 +99,7 @@ def LB_BLENDED_CPA(sources: Any) -> float | None:
 @func(name="PORTFOLIO")
 @arg("sources", ndim=2, doc=SOURCES)
 @excel_errors
-def LB_PORTFOLIO(sources: Any) -> list[list[Any]]:
+def LB_PORTFOLIO(sources):
     """The portfolio's figures from a Sources table: leads, spend, blended CPL, conversion,
     CPA and first-party share, as label and value rows."""
     figures = _figures(sources)
@@ -117,13 +118,13 @@ def LB_PORTFOLIO(sources: Any) -> list[list[Any]]:
 @arg("reason", doc=REASON)
 @excel_errors
 def LB_TIER(
-    months: Any,
-    status: Any,
-    health: Any,
-    conversion_variation: Any = None,
-    settings: Any = None,
-    reason: Any = False,
-) -> Any:
+    months,
+    status,
+    health,
+    conversion_variation=None,
+    settings=None,
+    reason=False,
+):
     """Portfolio tier of one source: Tier 1 (core), Tier 2 (growth) or Tier 3 (experimental)."""
     tier = tier_of(
         X.required(X.number(months, "months", lo=0, whole=True), "months"),
@@ -141,7 +142,7 @@ def LB_TIER(
 @arg("settings", ndim=2, doc=SETTINGS)
 @arg("reason", doc=REASON)
 @excel_errors
-def LB_LEADTYPE(buyers: Any, age_hours: Any, settings: Any = None, reason: Any = False) -> Any:
+def LB_LEADTYPE(buyers, age_hours, settings=None, reason=False):
     """Lead-type class of one source: Premium, Standard or Value."""
     kind = lead_type_of(
         X.required(X.number(buyers, "buyers", lo=1, whole=True), "buyers"),
@@ -161,14 +162,14 @@ def LB_LEADTYPE(buyers: Any, age_hours: Any, settings: Any = None, reason: Any =
 @arg("reason", doc=REASON)
 @excel_errors
 def LB_RISKCLASS(
-    months: Any,
-    status: Any,
-    compliance: Any,
-    health: Any,
-    volume_variation: Any = None,
-    settings: Any = None,
-    reason: Any = False,
-) -> Any:
+    months,
+    status,
+    compliance,
+    health,
+    volume_variation=None,
+    settings=None,
+    reason=False,
+):
     """Risk class of one source: Low, Medium or High."""
     risk = risk_of(
         X.required(X.number(months, "months", lo=0, whole=True), "months"),
@@ -186,7 +187,7 @@ def LB_RISKCLASS(
 @arg("history", ndim=2, doc=HISTORY)
 @arg("settings", ndim=2, doc=SETTINGS)
 @excel_errors
-def LB_CLASSES(sources: Any, history: Any = None, settings: Any = None) -> list[list[Any]]:
+def LB_CLASSES(sources, history=None, settings=None):
     """Tier, lead type and risk class of every source, each with its reason (spills)."""
     classes = classify(_inventory(sources, history), X.settings(settings))
     return X.spill(classes.assign(source=classes.index), C.CLASSES_TABLE, CLASS_KEYS)
@@ -197,7 +198,7 @@ def LB_CLASSES(sources: Any, history: Any = None, settings: Any = None) -> list[
 @arg("history", ndim=2, doc=HISTORY)
 @arg("settings", ndim=2, doc=SETTINGS)
 @excel_errors
-def LB_SCORES(sources: Any, history: Any = None, settings: Any = None) -> list[list[Any]]:
+def LB_SCORES(sources, history=None, settings=None):
     """Performance, reliability, strategic and risk scores (0–100), the weighted composite
     and the rank of every source (spills)."""
     scores = score_sources(_inventory(sources, history), X.settings(settings))

@@ -47,7 +47,7 @@ def check_inputs(book: xw.Book) -> None:
 
 
 def refresh_caller() -> None:
-    """Refresh, for the classic add-in: ``RunPython "import udfs.scripts as s; s.refresh_caller()"``."""
+    """Refresh, for the classic add-in's ``RunPython`` (see workbooks/classic)."""
     _from_button(jobs.refresh)
 
 

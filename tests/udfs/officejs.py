@@ -65,13 +65,8 @@ def _argument_cell(value: Any) -> Any:
 
 
 def table_argument(wb: Workbook, name: str) -> list[list[Any]]:
-    """An Excel Table with its header row (``Name[#All]``), as a function argument."""
-    for ws in wb.worksheets:
-        if name in ws.tables:
-            min_col, min_row, max_col, max_row = range_boundaries(ws.tables[name].ref)
-            rows = ws.iter_rows(min_row=min_row, max_row=max_row, min_col=min_col, max_col=max_col)
-            return range_argument([[c.value for c in row] for row in rows])
-    raise KeyError(name)
+    """An Excel Table with its header row (``Name[#All]``), as Office.js passes it."""
+    return range_argument(table_cells(wb, name)[1])
 
 
 # --- scripts ----------------------------------------------------------------------------

@@ -111,6 +111,14 @@ class TestRefresh:
             unwrapped(scripts.refresh)(book)
         assert book.json()["actions"] == []
 
+    def test_pressed_directly_as_plain_python(self, inputs_only, tmp_path):
+        """No server: the script called with a Book of the payload, as xlwings Lite does."""
+        cli, button = twins(inputs_only, tmp_path)
+        book = xw.Book(json=book_payload(button))
+        unwrapped(scripts.refresh)(book)
+        wb = replayed(button, book.json()["actions"])
+        assert_same_tables("refresh", wb, run_cli(CLI_COMMAND["refresh"], cli))
+
 
 class TestCheckInputs:
     def test_lists_the_problems_the_cli_lists(self, client, demo_book_path, tmp_path):
