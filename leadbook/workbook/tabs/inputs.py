@@ -81,8 +81,8 @@ def render_sources(
 ) -> None:
     """Blended figures, stated totals and their checks, the Sources and PriceTiers tables."""
     title(ws, C.SOURCES, "Blue-on-yellow cells are inputs; black cells are Excel formulas.")
-    ws["A3"], ws["D3"] = "Portfolio (computed from the rows)", "Stated elsewhere"
-    ws["A3"].font = ws["D3"].font = LABEL_FONT
+    ws["A3"], ws["D3"], ws["F3"] = "Portfolio (computed from the rows)", "Stated elsewhere", "Check"
+    ws["A3"].font = ws["D3"].font = ws["F3"].font = LABEL_FONT
     values = _summary_values(inventory, stated)
     write_named_cells(ws, C.SOURCE_SUMMARY, values, expected)
     highlight_text(ws, "F4:F7", ["does not follow from the rows"], bad=False)
