@@ -141,7 +141,7 @@ class TestBuildInventory:
         (problem,) = problems_of(raw_demo)
         assert problem == (
             'History!B9: History: source "Organic serch" is not in Sources — '
-            "did you mean 'Organic search'?"
+            'did you mean "Organic search"?'
         )
 
     def test_missing_column_named_at_the_header(self, raw_demo):
