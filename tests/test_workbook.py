@@ -58,6 +58,13 @@ class TestTemplate:
         lists = [dv.formula1 for dv in ws.data_validations.dataValidation]
         assert '"active,testing,paused"' in lists and '"first-party,third-party"' in lists
         assert ws.freeze_panes == "B13"
+        history = openpyxl.load_workbook(template_path)["History"]
+        by_area = {str(dv.sqref): dv.formula1 for dv in history.data_validations.dataValidation}
+        assert by_area["B4:B504"] == "SourceNames"
+        assert (
+            openpyxl.load_workbook(template_path).defined_names["SourceNames"].attr_text
+            == "Sources[Source]"
+        )
 
 
 class TestReadBook:

@@ -75,6 +75,7 @@ class Column:
     number_format: str | None = None
     width: float = 14
     doc: str = ""
+    list_name: str | None = None
 
     @property
     def format(self) -> str:
@@ -350,7 +351,7 @@ PRICE_TIERS_TABLE = TableSpec(
     anchor="AA12",
     doc="Optional volume price tiers: a source's leads cost each tier's CPL up to its limit.",
     columns=(
-        Column("source", "Source", Kind.TEXT, width=28),
+        Column("source", "Source", Kind.TEXT, width=28, list_name="SourceNames"),
         Column(
             "up_to",
             "Up to leads",
@@ -496,6 +497,9 @@ SOURCE_SUMMARY = (
     ),
 )
 
+LIST_NAMES = {"SourceNames": "Sources[Source]"}
+"""Defined names that hold the allowed values of a column (its drop-down list)."""
+
 # --- History --------------------------------------------------------------------------
 
 HISTORY_TABLE = TableSpec(
@@ -505,7 +509,7 @@ HISTORY_TABLE = TableSpec(
     doc="Monthly actuals per source: what was spent and what it produced.",
     columns=(
         Column("month", "Month", Kind.MONTH, width=11),
-        Column("source", "Source", Kind.TEXT, width=30),
+        Column("source", "Source", Kind.TEXT, width=30, list_name="SourceNames"),
         Column("spend", "Spend", Kind.CURRENCY, lo=0, width=12),
         Column("leads", "Leads", Kind.INTEGER, lo=0, width=9),
         Column("customers", "Customers", Kind.INTEGER, lo=0, width=10),

@@ -209,6 +209,15 @@ def _validations(ws: Worksheet, spec: TableSpec, header_row: int, first: int, n:
 
 
 def _validation_for(col: Column) -> DataValidation | None:
+    if col.list_name:
+        return DataValidation(
+            type="list",
+            formula1=col.list_name,
+            allow_blank=not col.required,
+            showErrorMessage=True,
+            errorTitle=col.header,
+            error=f"Choose a {col.header.lower()} listed on the Sources tab.",
+        )
     if col.kind is Kind.CHOICE and col.choices is not None:
         return DataValidation(
             type="list",

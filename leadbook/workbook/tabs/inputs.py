@@ -6,6 +6,7 @@ Only the template builder writes these; the writer never touches them.
 from __future__ import annotations
 
 import pandas as pd
+from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -99,6 +100,8 @@ def render_sources(
     write_table(
         ws, C.PRICE_TIERS_TABLE, None if inventory is None else inventory.price_tiers, expected
     )
+    for name, ref in C.LIST_NAMES.items():
+        ws.parent.defined_names[name] = DefinedName(name, attr_text=ref)
     n = 0 if sources is None else len(sources)
     highlight_above(ws, table_column_range(ws, C.SOURCES_TABLE, "spend_share", n), "MaxSourceShare")
     highlight_below(ws, table_column_range(ws, C.SOURCES_TABLE, "health", n), "3", bad=False)
