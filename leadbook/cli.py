@@ -234,8 +234,12 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[
-        int, typer.Option(help="Worker processes; each computes one request at a time.")
-    ] = 1,
+        int | None,
+        typer.Option(
+            help="Processes computing cell functions in parallel (default: CPUs, up to 4; "
+            "0 computes in a thread)."
+        ),
+    ] = None,
     certs: Annotated[
         Path,
         typer.Option(
@@ -252,12 +256,16 @@ def serve(
     """
     from udfs import server
 
-    plan = _run(lambda: server.plan(host, port, workers, certs))
+    plan = _run(
+        lambda: server.plan(
+            host, port, server.DEFAULT_WORKERS if workers is None else workers, certs
+        )
+    )
     if as_json:
         _json({"url": plan.url, "manifest": plan.manifest, "workers": plan.workers})
     else:
         out.print(
-            f"leadbook for Excel at [bold]{plan.url}[/] ({plan.workers} worker(s)); "
+            f"leadbook for Excel at [bold]{plan.url}[/] ({plan.workers} compute process(es)); "
             f"add-in manifest: [bold]{plan.manifest}[/]"
         )
         if plan.certfile is None:

@@ -10,9 +10,10 @@ The server reads its project from :data:`PROJECT_DIR` (shipped inside this packa
 :func:`server_scripts`, and its task pane has a button per script. Excel names the
 functions ``LB.TIER``, ``LB.SCORES``… (the add-in's namespace is ``LB``).
 
-On the server, leadbook's functions and scripts run in worker threads
-(:func:`asyncio.to_thread`), so a long calculation does not hold up the server's event
-loop; several worker processes (``--workers``) compute in parallel.
+On the server, cell functions run in a pool of compute processes (``--workers``, default
+up to 4): the server's event loop stays free while they compute, and concurrent calls run
+in parallel — threads would not do, since leadbook's pandas work holds Python's GIL
+(``benchmarks/excel_concurrency.py`` measures both). Scripts (buttons) run in a thread.
 
 Nothing here imports xlwings at import time: xlwings decides what its decorators do when it
 is first imported, so :func:`configure` must run before (``XLWINGS_ON_SERVER=true``).
@@ -22,9 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import multiprocessing
 import os
 import sys
 from collections.abc import Callable, MutableMapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +41,9 @@ MANIFEST_ID = "e4a853d0-c7cc-4121-a93f-430181f58855"
 CERT_NAMES = (("localhost+2.pem", "localhost+2-key.pem"), ("cert.pem", "key.pem"))
 """Certificate and key file names looked for: mkcert's (``mkcert localhost 127.0.0.1 ::1``),
 then generic ones."""
+WORKERS_ENV = "LEADBOOK_COMPUTE_WORKERS"
+"""How many processes compute cell functions; 0 computes in a thread of the server."""
+DEFAULT_WORKERS = min(4, os.cpu_count() or 1)
 LICENSE_HELP = (
     "xlwings Server needs a licence key in the environment variable XLWINGS_LICENSE_KEY: "
     "your paid xlwings key for commercial use (internal company tools count as commercial), "
@@ -77,7 +83,7 @@ def server_functions() -> dict[str, Callable[..., Any]]:
     Excel names it under the add-in's namespace (``LB.TIER``)."""
     from udfs import functions
 
-    return {name: _function_in_thread(getattr(functions, name)) for name in functions.__all__}
+    return {name: _function_offloaded(getattr(functions, name)) for name in functions.__all__}
 
 
 def server_scripts() -> dict[str, Callable[..., Any]]:
@@ -88,14 +94,35 @@ def server_scripts() -> dict[str, Callable[..., Any]]:
     return {name: _script_in_thread(s) for name, s in found.items() if hasattr(s, "__xlscript__")}
 
 
-def _function_in_thread(f: Callable[..., Any]) -> Callable[..., Any]:
+def _function_offloaded(f: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(f)
     async def call(*args: Any, **kwargs: Any) -> Any:
-        return await asyncio.to_thread(f, *args, **kwargs)
+        return await compute(f, args, kwargs)
 
     # The manifest's namespace (LB) names the function; the module's would double it.
     call.__xlfunc__ = {**f.__xlfunc__, "namespace": ""}  # type: ignore[attr-defined]
     return call
+
+
+async def compute(f: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+    """``f(*args, **kwargs)`` off the event loop: in the compute pool, or in a thread."""
+    workers = int(os.environ.get(WORKERS_ENV, DEFAULT_WORKERS))
+    if workers == 0:
+        return await asyncio.to_thread(f, *args, **kwargs)
+    call = functools.partial(_call_function, f.__name__, args, kwargs)
+    return await asyncio.get_running_loop().run_in_executor(compute_pool(workers), call)
+
+
+@functools.cache
+def compute_pool(workers: int) -> ProcessPoolExecutor:
+    """The processes that compute cell functions (started fresh: "spawn")."""
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+
+
+def _call_function(name: str, args: tuple, kwargs: dict) -> Any:
+    from udfs import functions
+
+    return getattr(functions, name)(*args, **kwargs)
 
 
 def _script_in_thread(decorated: Callable[..., Any]) -> Callable[..., Any]:
@@ -143,8 +170,8 @@ def plan(host: str, port: int, workers: int, certs: Path) -> ServerPlan:
         raise LeadbookError(
             "leadbook serve needs xlwings Server: pip install 'leadbook[server]'"
         ) from None
-    if workers < 1:
-        raise LeadbookError(f"--workers must be at least 1, got {workers}")
+    if workers < 0:
+        raise LeadbookError(f"--workers must be 0 (compute in a thread) or more, got {workers}")
     found = find_certificates(certs)
     return ServerPlan(host, port, workers, *(found or (None, None)))
 
@@ -158,15 +185,16 @@ def find_certificates(folder: Path) -> tuple[Path, Path] | None:
 
 
 def serve(server: ServerPlan) -> None:
-    """Run xlwings Server until interrupted (uvicorn; ``workers`` processes)."""
+    """Run xlwings Server until interrupted: one uvicorn process, ``workers`` compute
+    processes."""
     configure()
+    os.environ[WORKERS_ENV] = str(server.workers)
     import uvicorn
 
     uvicorn.run(
         "xlwings_server.main:main_app",
         host=server.host,
         port=server.port,
-        workers=server.workers,
         ssl_certfile=server.certfile,
         ssl_keyfile=server.keyfile,
         log_level="info",

@@ -15,6 +15,9 @@ import pytest
 
 PLAIN = os.environ.get("LEADBOOK_XLWINGS") == "plain"
 os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
+# In-process server tests compute in a thread (monkeypatches reach the code); the compute
+# processes are tested on their own (test_server.py) and by the real server.
+os.environ.setdefault("LEADBOOK_COMPUTE_WORKERS", "0")
 if not PLAIN:
     if "xlwings" in sys.modules and os.environ.get("XLWINGS_ON_SERVER") != "true":
         raise RuntimeError("xlwings was imported before tests/udfs could switch on server mode")

@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from leadbook.cli import app
 from leadbook.errors import LeadbookError
+from tests.udfs.officejs import function_call
 from udfs import functions, server
 
 EXCEL_NAMES = {
@@ -69,6 +70,21 @@ class TestRegistration:
         assert "http://testserver/xlwings/custom-functions-meta.json" in manifest
 
 
+def test_compute_processes_give_the_threads_answer(client, monkeypatch):
+    table = [
+        ["Source", "Party", "Monthly leads", "CPL", "Conversion", "Current spend"],
+        ["A", "third-party", 100, 50, 0.1, 5000],
+        ["B", "first-party", 300, 30, 0.2, 9000],
+    ]
+    body = function_call("LB_BLENDED_CPL", table)
+    in_thread = client.post("/xlwings/custom-functions-call", json=body).json()
+    monkeypatch.setenv(server.WORKERS_ENV, "2")
+    in_processes = client.post("/xlwings/custom-functions-call", json=body).json()
+    assert in_processes == in_thread == {"result": [[35.0]]}
+    pool = server.compute_pool(2)
+    assert len(pool._processes) >= 1  # the call went to a spawned process
+
+
 class TestPlan:
     def test_needs_a_licence_key(self, monkeypatch, tmp_path):
         monkeypatch.delenv("XLWINGS_LICENSE_KEY")
@@ -86,9 +102,11 @@ class TestPlan:
         )
         assert plan.keyfile == tmp_path / "localhost+2-key.pem"
 
-    def test_workers_must_be_positive(self, tmp_path):
-        with pytest.raises(LeadbookError, match=r"--workers must be at least 1, got 0"):
-            server.plan("127.0.0.1", 8000, 0, tmp_path)
+    def test_workers_cannot_be_negative(self, tmp_path):
+        with pytest.raises(
+            LeadbookError, match=r"--workers must be 0 \(compute in a thread\) or more, got -1"
+        ):
+            server.plan("127.0.0.1", 8000, -1, tmp_path)
 
     def test_the_command_says_what_is_missing(self, monkeypatch, tmp_path):
         monkeypatch.delenv("XLWINGS_LICENSE_KEY")
@@ -135,6 +153,9 @@ def test_serves_https_on_localhost(tmp_path):
         assert f"{base}/taskpane.html" in manifest
         meta = httpx.get(f"{base}/xlwings/custom-functions-meta", verify=False).json()
         assert {f["name"] for f in meta["functions"]} == EXCEL_NAMES
+        tier = function_call("LB_TIER", [[30]], [["active"]], [[4.6]])
+        answer = httpx.post(f"{base}/xlwings/custom-functions-call", json=tier, verify=False)
+        assert answer.json() == {"result": [["Tier 1"]]}  # computed in a spawned process
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=20)
