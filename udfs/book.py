@@ -34,6 +34,7 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.formula import ArrayFormula
 from openpyxl.worksheet.table import Table
 
+from leadbook.workbook.contract import SHEET_NAMES
 from leadbook.workbook.layout import set_cell
 
 T = TypeVar("T")
@@ -80,10 +81,13 @@ def run_job(book: Any, job: Callable[[Path], T]) -> T:
 
 
 def mirror(book: Any) -> Workbook:
-    """An openpyxl copy of ``book``'s cell values and Excel Table places, tab by tab."""
+    """An openpyxl copy of the cell values and Excel Table places of ``book``'s contract tabs
+    (a user's own tabs stay out: the jobs neither read nor write them)."""
     wb = Workbook()
     wb.remove(wb.active)
     for sheet in book.sheets:
+        if sheet.name not in SHEET_NAMES:
+            continue
         ws = wb.create_sheet(sheet.name)
         used = sheet.used_range
         rows = used.options(ndim=2, err_to_str=True).value or []

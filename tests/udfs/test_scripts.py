@@ -92,6 +92,17 @@ class TestRefresh:
         assert table_cells(wb, "Classes") != before
         assert table_cells(wb, "Classes")[1][2][5] == "High"  # health 2.5 < 3: High risk
 
+    def test_recreates_a_deleted_output_tab_as_the_cli(self, client, demo_book_path, tmp_path):
+        wb = openpyxl.load_workbook(demo_book_path)
+        del wb["Scores"]
+        wb.save(demo_book_path)
+        cli, button = twins(demo_book_path, tmp_path)
+        actions = press(client, "refresh", button).json()["actions"]
+        assert {"addSheet", "addTable"} <= {a["func"] for a in actions}
+        wb = replayed(button, actions)
+        assert_same_tables("refresh", wb, run_cli(CLI_COMMAND["refresh"], cli))
+        assert wb.sheetnames[-1] == "Scores"
+
     def test_writes_output_tabs_and_the_log_only(self, client, inputs_only):
         response = press(client, "refresh", inputs_only)
         sheets = openpyxl.load_workbook(inputs_only).sheetnames
