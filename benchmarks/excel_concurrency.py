@@ -107,7 +107,10 @@ async def measure(port: int, payload: dict, calls: int) -> tuple[float, float, f
     """(one call, ``calls`` concurrent calls, worst health-check latency during them), s."""
     url = f"http://127.0.0.1:{port}"
     async with httpx.AsyncClient(base_url=url, timeout=600) as client:
-        await client.post("/xlwings/custom-functions-call", json=payload)  # warm up
+        warm_up = (
+            client.post("/xlwings/custom-functions-call", json=payload) for _ in range(calls)
+        )
+        await asyncio.gather(*warm_up)
         singles = []
         for _ in range(2):
             t0 = time.perf_counter()

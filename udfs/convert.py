@@ -5,6 +5,11 @@ Every trap of the boundary is handled here, once, for all three Excel fronts:
 - **Shapes.** Office.js (xlwings Lite, xlwings Server) sends every argument as a 2-D
   matrix; the classic add-in sends one cell as a scalar and a row or column as a flat list.
   :func:`matrix` makes any of them 2-D, :func:`scalar` insists on one cell.
+- **Typed cells.** Office.js may send a cell as an object (``{"type": "FormattedNumber",
+  "basicValue": 45322, ...}`` for a date, ``{"type": "Error", "basicValue": "#DIV/0!"}``):
+  :func:`plain_value` keeps the value, and an error as its text. (xlwings Server passes
+  leadbook's table arguments through unconverted — see :mod:`udfs.server` — so this is
+  the only place they are read.)
 - **Empty cells.** Desktop Excel's Office.js sends an empty cell as ``0``; Excel on the web
   sends ``None``; the classic add-in ``None``; some hosts ``""``. Where a blank means
   something (an optional column, an unset budget), ``0`` is therefore read as blank.
@@ -88,18 +93,32 @@ class ArgumentError(LeadbookError, ValueError):
 
 
 def matrix(value: Any) -> list[list[Any]]:
-    """Any argument as a 2-D list: a scalar is one cell, a flat list is one row.
+    """Any argument as a 2-D list of plain values: a scalar is one cell, a flat list a row.
 
-    >>> matrix(5), matrix([1, 2]), matrix([[1], [2]])
+    >>> matrix(5), matrix([1, 2]), matrix([[1], [{"type": "Double", "basicValue": 2}]])
     ([[5]], [[1, 2]], [[1], [2]])
     """
     if isinstance(value, list | tuple):
         if not value:
             return [[]]
         if isinstance(value[0], list | tuple):
-            return [list(row) for row in value]
-        return [list(value)]
-    return [[value]]
+            return [[plain_value(v) for v in row] for row in value]
+        return [[plain_value(v) for v in value]]
+    return [[plain_value(value)]]
+
+
+def plain_value(value: Any) -> Any:
+    """A cell as Office.js may send it (an object with a ``basicValue``), as its value; an
+    error cell as its text ("#DIV/0!").
+
+    >>> plain_value({"type": "FormattedNumber", "basicValue": 45322, "numberFormat": "m/d/yyyy"})
+    45322
+    >>> plain_value({"type": "Error", "errorType": "Div0", "basicValue": "#DIV/0!"}), plain_value(3)
+    ('#DIV/0!', 3)
+    """
+    if isinstance(value, dict) and "basicValue" in value:
+        return value["basicValue"]
+    return value
 
 
 def is_blank(value: Any) -> bool:

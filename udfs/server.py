@@ -100,7 +100,11 @@ def _function_offloaded(f: Callable[..., Any]) -> Callable[..., Any]:
         return await compute(f, args, kwargs)
 
     # The manifest's namespace (LB) names the function; the module's would double it.
-    call.__xlfunc__ = {**f.__xlfunc__, "namespace": ""}  # type: ignore[attr-defined]
+    # Arguments pass unconverted ("raw"): udfs.convert reads them, while xlwings' own
+    # conversion costs about 0.1 ms a cell on the event loop (xlwings 0.37.8 retries a failing
+    # `from pyodide.ffi import JsNull` for every cell outside Pyodide).
+    args = [{**a, "options": {**a["options"], "convert": "raw"}} for a in f.__xlfunc__["args"]]
+    call.__xlfunc__ = {**f.__xlfunc__, "namespace": "", "args": args}  # type: ignore[attr-defined]
     return call
 
 
@@ -117,6 +121,24 @@ async def compute(f: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
 def compute_pool(workers: int) -> ProcessPoolExecutor:
     """The processes that compute cell functions (started fresh: "spawn")."""
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+
+
+def start_compute_processes() -> None:
+    """Start the compute processes now, each importing leadbook, so that the first calls
+    do not wait for Python to start (the server calls this when it loads the functions)."""
+    workers = int(os.environ.get(WORKERS_ENV, DEFAULT_WORKERS))
+    if workers:
+        pool = compute_pool(workers)
+        for _ in range(workers):
+            pool.submit(_warm_up)
+
+
+def _warm_up() -> None:
+    import time
+
+    import udfs.functions  # noqa: F401
+
+    time.sleep(0.5)  # hold this process so each warm-up lands on a process of its own
 
 
 def _call_function(name: str, args: tuple, kwargs: dict) -> Any:

@@ -180,6 +180,18 @@ class TestScores:
         months = demo_tables["History"][1][0]
         assert isinstance(months, float) and 46_000 < months < 47_000  # a serial date
 
+    def test_typed_cells_from_office_js(self, client, demo_tables):
+        """Dates may come as FormattedNumber objects rather than bare serials."""
+        history = [demo_tables["History"][0]] + [
+            [
+                {"type": "FormattedNumber", "basicValue": row[0], "numberFormat": "mmm yyyy"},
+                *row[1:],
+            ]
+            for row in demo_tables["History"][1:]
+        ]
+        typed = result(client, "LB_SCORES", demo_tables["Sources"], history)
+        assert typed == result(client, "LB_SCORES", demo_tables["Sources"], demo_tables["History"])
+
     def test_empty_cells_as_zero_are_blank_in_optional_columns(self, client, demo_tables):
         sources = demo_tables["Sources"]
         test_phase = sources[0].index("Test phase")
@@ -200,6 +212,16 @@ class TestErrors:
             "2 input problems:\n  Sources row 2, CPL: CPL must be > 0, got -3\n"
             "  Sources row 3, Status: Status must be one of: active, testing, paused; "
             "got 'on hold'",
+        )
+
+    def test_an_error_cell_is_named_with_its_error(self, client, demo_tables):
+        sources = [row[:] for row in demo_tables["Sources"]]
+        error = {"type": "Error", "errorType": "Div0", "basicValue": "#DIV/0!"}
+        sources[1][sources[0].index("Conversion")] = error
+        response = call(client, "LB_SCORES", sources)
+        assert (response.status_code, response.text) == (
+            400,
+            "Sources row 1, Conversion: Conversion must be a number, got '#DIV/0!'",
         )
 
     def test_a_missing_column_is_named(self, client):
