@@ -10,9 +10,10 @@ while a health check (``GET /``) measures whether the server still answers:
 - ``--workers 1`` and ``--workers W``: leadbook serve computing in 1 or W processes.
 
 Prints each configuration's time for one call, for N concurrent calls, the ratio of the
-two, and the health check's worst latency under load. Run:
+two (N when calls queue one behind another, N / W with W processes on W idle cores), and
+the health check's worst latency under load. Run:
 
-    .venv/bin/python benchmarks/excel_concurrency.py [--calls 4] [--copies 5] [--workers 2]
+    .venv/bin/python benchmarks/excel_concurrency.py [--calls 4] [--copies 5] [--workers 4]
 """
 
 from __future__ import annotations
@@ -103,41 +104,39 @@ def stop(proc: subprocess.Popen) -> None:
     proc.wait(timeout=30)
 
 
-async def measure(port: int, payload: dict, calls: int) -> tuple[float, float, float]:
-    """(one call, ``calls`` concurrent calls, worst health-check latency during them), s."""
+async def measure(port: int, payload: dict, calls: int, repeat: int) -> tuple[float, float, float]:
+    """Medians over ``repeat`` rounds of one call and of ``calls`` concurrent calls, and the
+    worst health-check latency while the concurrent calls ran, in seconds."""
     url = f"http://127.0.0.1:{port}"
+    call = "/xlwings/custom-functions-call"
     async with httpx.AsyncClient(base_url=url, timeout=600) as client:
-        warm_up = (
-            client.post("/xlwings/custom-functions-call", json=payload) for _ in range(calls)
-        )
-        await asyncio.gather(*warm_up)
-        singles = []
-        for _ in range(2):
+        await asyncio.gather(*(client.post(call, json=payload) for _ in range(calls)))  # warm
+        singles, batches, worst = [], [], 0.0
+        for _ in range(repeat):
             t0 = time.perf_counter()
-            response = await client.post("/xlwings/custom-functions-call", json=payload)
+            (await client.post(call, json=payload)).raise_for_status()
             singles.append(time.perf_counter() - t0)
-            response.raise_for_status()
-        done = asyncio.Event()
+            done = asyncio.Event()
 
-        async def probe() -> float:
-            worst = 0.0
-            while not done.is_set():
-                t0 = time.perf_counter()
-                await client.get("/")
-                worst = max(worst, time.perf_counter() - t0)
-                await asyncio.sleep(0.05)
-            return worst
+            async def probe(done: asyncio.Event) -> float:
+                slowest = 0.0
+                while not done.is_set():
+                    t0 = time.perf_counter()
+                    await client.get("/")
+                    slowest = max(slowest, time.perf_counter() - t0)
+                    await asyncio.sleep(0.05)
+                return slowest
 
-        prober = asyncio.create_task(probe())
-        t0 = time.perf_counter()
-        responses = await asyncio.gather(
-            *(client.post("/xlwings/custom-functions-call", json=payload) for _ in range(calls))
-        )
-        together = time.perf_counter() - t0
-        done.set()
-        worst = await prober
-        assert all(r.status_code == 200 for r in responses)
-    return statistics.median(singles), together, worst
+            prober = asyncio.create_task(probe(done))
+            t0 = time.perf_counter()
+            responses = await asyncio.gather(
+                *(client.post(call, json=payload) for _ in range(calls))
+            )
+            batches.append(time.perf_counter() - t0)
+            done.set()
+            worst = max(worst, await prober)
+            assert all(r.status_code == 200 for r in responses)
+    return statistics.median(singles), statistics.median(batches), worst
 
 
 def main() -> None:
@@ -145,6 +144,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=4, help="concurrent calls")
     parser.add_argument("--copies", type=int, default=5, help="copies of the 11 demo sources")
     parser.add_argument("--workers", type=int, default=4, help="processes for the last run")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds per configuration")
     opts = parser.parse_args()
     payload = body(*tables(opts.copies))
     base = {k: v for k, v in os.environ.items() if not k.startswith("XLWINGS_")}
@@ -164,7 +164,8 @@ def main() -> None:
         ]
         print(
             f"LB.SCORES on {11 * opts.copies} sources × 24 months; {opts.calls} concurrent "
-            f"calls; {os.cpu_count()} CPU(s)\n"
+            f"calls; medians of {opts.repeat} rounds; {os.cpu_count()} CPU(s), load average "
+            f"{os.getloadavg()[0]:.1f} at start\n"
         )
         print(f"{'configuration':38} {'1 call':>8} {f'{opts.calls} calls':>9} "
               f"{'ratio':>6} {'health check (worst)':>21}")  # fmt: skip
@@ -181,7 +182,7 @@ def main() -> None:
                            "--certs", str(Path(tmp) / "none")]  # fmt: skip
             proc = start(command, env, port)
             try:
-                one, many, worst = asyncio.run(measure(port, payload, opts.calls))
+                one, many, worst = asyncio.run(measure(port, payload, opts.calls, opts.repeat))
             finally:
                 stop(proc)
             print(f"{label:38} {one:7.2f}s {many:8.2f}s {many / one:6.2f} {worst:20.2f}s")
