@@ -26,14 +26,22 @@ from udfs.convert import excel_errors
 __xlwings_func_namespace__ = "LB"
 
 SOURCES = "The Sources table with its header row, e.g. Sources[#All]."
-HISTORY = "Optional. The History table with its header row (History[#All]); without it, "
-HISTORY += "track-record scores count as unknown."
-PRICE_TIERS = "Optional. The PriceTiers table with its header row (PriceTiers[#All])."
+HISTORY = (
+    "Optional. The History table with its header row (History[#All]); without it, no "
+    "source has a track record (volume stability and conversion consistency score 0)."
+)
 SETTINGS = "Optional. The Settings table (Settings[#All]); omitted means the defaults."
 REASON = "Optional. TRUE spills the class and the reason for it side by side."
 FIGURE_KEYS = ("party", "leads", "cpl", "conversion", "spend")
-CLASS_KEYS = ("source", "tier", "tier_reason", "lead_type", "lead_type_reason", "risk")
-CLASS_KEYS += ("risk_reason",)
+CLASS_KEYS = (
+    "source",
+    "tier",
+    "tier_reason",
+    "lead_type",
+    "lead_type_reason",
+    "risk",
+    "risk_reason",
+)
 PORTFOLIO_FIGURES = {
     "TotalLeads": "leads",
     "CurrentSpend": "spend",
@@ -63,12 +71,9 @@ def _figures(sources: Any) -> Any:
     return portfolio_figures(X.typed(raw, C.SOURCES_TABLE, FIGURE_KEYS))
 
 
-def _inventory(sources: Any, history: Any = None, price_tiers: Any = None) -> Any:
-    inventory, _ = build_inventory(
-        X.table(sources, C.SOURCES_TABLE),
-        X.optional_table(price_tiers, C.PRICE_TIERS_TABLE),
-        X.optional_table(history, C.HISTORY_TABLE),
-    )
+def _inventory(sources: Any, history: Any = None) -> Any:
+    raw_history = X.optional_table(history, C.HISTORY_TABLE)
+    inventory, _ = build_inventory(X.table(sources, C.SOURCES_TABLE), None, raw_history)
     return inventory
 
 

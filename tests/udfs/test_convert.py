@@ -173,3 +173,12 @@ class TestResults:
         found = (Tier.T3, "Tier 3: in a test phase")
         assert X.with_reason(found, False) == "Tier 3"
         assert X.with_reason(found, True) == [["Tier 3", "Tier 3: in a test phase"]]
+
+
+def test_the_docstring_examples_hold():
+    import doctest
+
+    from udfs import book
+
+    for module in (X, book):
+        assert doctest.testmod(module, optionflags=doctest.ELLIPSIS).failed == 0, module
