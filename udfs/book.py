@@ -21,7 +21,6 @@ Server's (Office.js), since it uses only ranges, values, number formats and tabl
 from __future__ import annotations
 
 import datetime as dt
-import re
 import tempfile
 import warnings
 from collections.abc import Callable
@@ -37,13 +36,10 @@ from openpyxl.worksheet.table import Table
 
 from leadbook.workbook.contract import SHEET_NAMES
 from leadbook.workbook.layout import set_cell
+from udfs.convert import to_cell
 
 T = TypeVar("T")
 Cells = dict[tuple[int, int], Any]
-# Text starting with these would be taken for a formula (or lose its first character) when
-# written through Excel's value APIs; a leading apostrophe keeps it text.
-_NEEDS_QUOTE = ("=", "+", "-", "@", "'")
-_FILE_PREFIXES = re.compile(r"_xlfn\.(?:_xlws\.)?|_xlpm\.")
 
 
 @dataclass
@@ -178,27 +174,10 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def _to_excel(cell: Any) -> Any:
-    """A cell's content as Excel's value APIs take it: formulas as typed ("=…", without the
-    file format's ``_xlfn.`` prefixes, which Excel adds back when it saves), text kept text.
-    """
     value = cell.value
     if isinstance(value, ArrayFormula):
-        value = value.text
-    if isinstance(value, str) and (cell.data_type == "f" or isinstance(cell.value, ArrayFormula)):
-        return as_typed(value)
-    if isinstance(value, str) and value.startswith(_NEEDS_QUOTE):
-        return "'" + value
-    return value
-
-
-def as_typed(formula: str) -> str:
-    """A formula of the file format as one types it: ``_xlfn.``, ``_xlws.`` and ``_xlpm.``
-    (future-function and LET-name prefixes) removed.
-
-    >>> as_typed("=_xlfn.RANK.EQ(A1,A:A,0)+_xlfn._xlws.SORT(B1:B3)")
-    '=RANK.EQ(A1,A:A,0)+SORT(B1:B3)'
-    """
-    return _FILE_PREFIXES.sub("", formula)
+        return to_cell(value.text, formula=True)
+    return to_cell(value, formula=cell.data_type == "f")
 
 
 def _formats(ws: Any, top: int, left: int, bottom: int, right: int) -> list[tuple[str, str]]:

@@ -20,6 +20,8 @@ Every trap of the boundary is handled here, once, for all three Excel fronts:
   them (:func:`leadbook.tables.parse_cell`): the rule lives in the core, once.
 - **Results** go back as 2-D lists with ``None`` for a missing value (an empty cell on
   every front, where NaN would be ``#NUM!`` on one and blank on another): :func:`spill`.
+- **Cells a button writes** go through Excel's value APIs, which read text as the user's
+  typing: :func:`to_cell` keeps text text and types formulas as a user would.
 - **Errors.** :func:`excel_errors` turns a :class:`~leadbook.errors.LeadbookError` into
   xlwings' ``XlwingsError``, whose message Excel shows on the cell (xlwings Server answers
   400 with it, which Excel does not retry). Anything else is logged with its traceback and
@@ -33,6 +35,7 @@ import datetime as dt
 import functools
 import logging
 import math
+import re
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -58,6 +61,8 @@ log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 
 _DATE_KINDS = (Kind.MONTH, Kind.TIMESTAMP)
+_TAKEN_FOR_FORMULA = ("=", "+", "-", "@", "'")
+_FILE_PREFIXES = re.compile(r"_xlfn\.(?:_xlws\.)?|_xlpm\.")
 
 
 # --- errors -------------------------------------------------------------------------
@@ -372,6 +377,26 @@ def with_reason(found: tuple[Any, str], reason: bool) -> Any:
     return [[cell_value(klass), why]] if reason else cell_value(klass)
 
 
-def column(values: Sequence[Any]) -> list[list[Any]]:
-    """Text rows to spill down one column (an empty list spills one empty cell)."""
-    return [[cell_value(v)] for v in values] or [[None]]
+def to_cell(value: Any, *, formula: bool = False) -> Any:
+    """A cell a button writes, as Excel's value APIs must receive it: a formula as typed
+    (:func:`as_typed`); text that Excel would take for a formula, or whose leading
+    apostrophe it would eat, behind an apostrophe that keeps it text.
+
+    >>> to_cell("=_xlfn.RANK.EQ(A1,A:A)", formula=True), to_cell("-5% on last week"), to_cell(3)
+    ('=RANK.EQ(A1,A:A)', "'-5% on last week", 3)
+    """
+    if formula:
+        return as_typed(value)
+    if isinstance(value, str) and value.startswith(_TAKEN_FOR_FORMULA):
+        return "'" + value
+    return value
+
+
+def as_typed(formula: str) -> str:
+    """A formula of the file format as one types it: ``_xlfn.``, ``_xlws.`` and ``_xlpm.``
+    (future-function and LET-name prefixes, which Excel adds back when it saves) removed.
+
+    >>> as_typed("=_xlfn.RANK.EQ(A1,A:A,0)+_xlfn._xlws.SORT(B1:B3)")
+    '=RANK.EQ(A1,A:A,0)+SORT(B1:B3)'
+    """
+    return _FILE_PREFIXES.sub("", formula)

@@ -178,8 +178,5 @@ class TestResults:
 def test_the_docstring_examples_hold():
     import doctest
 
-    from udfs import book
-
-    for module in (X, book):
-        failed, attempted = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
-        assert (failed, attempted > 0) == (0, True), module
+    failed, attempted = doctest.testmod(X, optionflags=doctest.ELLIPSIS)
+    assert (failed, attempted > 10) == (0, True)

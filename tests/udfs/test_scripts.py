@@ -19,7 +19,7 @@ from leadbook.workbook.jobs import demo_book
 from leadbook.workbook.write import save_new
 from tests.udfs.officejs import apply_actions, book_payload, table_cells
 from udfs import scripts
-from udfs.book import as_typed
+from udfs.convert import as_typed
 
 OUTPUT_TABLES = {"refresh": ("Classes", "BandCheck", "Scores"), "check_inputs": ("Problems",)}
 CLI_COMMAND = {"refresh": ["refresh"], "check_inputs": ["check", "--write"]}
