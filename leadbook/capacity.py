@@ -204,7 +204,8 @@ def hiring_plan(
             "requisitions": requisitions,
             "leavers": before * terms.attrition,
             "status": [
-                _status(v, need, prod, terms) for v, need, prod in zip(values, needed, productive)
+                _status(v, need, prod, terms)
+                for v, need, prod in zip(values, needed, productive, strict=True)
             ],
         },
         columns=PLAN_COLUMNS,
@@ -219,7 +220,7 @@ def _months(leads: Sequence[float] | pd.Series) -> tuple[list, np.ndarray]:
         months = list(range(1, len(values) + 1))
     if values.size == 0:
         raise CapacityInputError("the hiring plan needs at least one month of leads")
-    bad = [f"month {m}: {v:g}" for m, v in zip(months, values) if not (v >= 0)]
+    bad = [f"month {m}: {v:g}" for m, v in zip(months, values, strict=True) if not (v >= 0)]
     if bad:
         raise CapacityInputError(f"leads must be ≥ 0 in every month; got {', '.join(bad[:3])}")
     return months, values

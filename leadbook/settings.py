@@ -410,6 +410,14 @@ class ForecastRules:
         lo=0,
         doc="The chapter's ±10 % monthly volume accuracy.",
     )
+    target_conversion: float = setting(
+        0.15,
+        "Forecast accuracy target (conversion)",
+        PERCENT,
+        name="ForecastTargetConversion",
+        lo=0,
+        doc="The chapter's ±15 % conversion-rate accuracy.",
+    )
     target_board: float = setting(
         0.05,
         "Forecast accuracy target (board)",
