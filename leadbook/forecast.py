@@ -740,6 +740,7 @@ def scenario_table(pf: PortfolioForecast, settings: Settings, month: int = 12) -
                 "month": base["month"],
                 "leads": target,
                 "baseline": float(base["leads"]),
+                "sd": float(base["sd"]),
                 "gap": target - float(base["leads"]),
                 "probability": probability_at_least(
                     float(base["leads"]), float(base["sd"]), target
