@@ -510,6 +510,24 @@ HISTORY_TABLE = TableSpec(
         Column("leads", "Leads", Kind.INTEGER, lo=0, width=9),
         Column("customers", "Customers", Kind.INTEGER, lo=0, width=10),
         Column("revenue", "Revenue", Kind.CURRENCY, lo=0, width=13),
+        Column(
+            "customers_30d",
+            "Customers in 30 days",
+            Kind.INTEGER,
+            required=False,
+            lo=0,
+            width=10,
+            doc="Optional: of the month's customers, those closed within 30 days (ROI timing).",
+        ),
+        Column(
+            "customers_90d",
+            "Customers in 90 days",
+            Kind.INTEGER,
+            required=False,
+            lo=0,
+            width=10,
+            doc="Optional: those closed within 90 days; blank uses the curve on Settings.",
+        ),
     ),
 )
 
