@@ -277,7 +277,7 @@ def roi(book: BookArg, as_json: JsonOption = False) -> None:
     ):
         grid.add_column(name, justify="left" if name == "Source" else "right")
     for source, r in table.iterrows():
-        irr = r["irr"] if isinstance(r["irr"], str) else f"{r['irr']:.0%}"
+        irr = "none (see tab)" if isinstance(r["irr"], str) else f"{r['irr']:.0%}"
         grid.add_row(
             str(source),
             f"${r['spend']:,.0f}",

@@ -499,7 +499,7 @@ def scenario_leads(baseline: Sequence[float], growth: float) -> np.ndarray:
     Examples
     --------
     >>> scenario_leads([2_400] * 12, 0.15)[[0, 11]].round(1).tolist()
-    [2426.9, 2760.0]
+    [2428.1, 2760.0]
     """
     base = np.asarray(baseline, dtype=float)
     return base * (1 + growth) ** (np.arange(1, len(base) + 1) / 12)
