@@ -233,6 +233,13 @@ def source_cohorts(inventory: Inventory, rules: RoiRules) -> pd.DataFrame:
     Columns: ``basis`` (words), ``cohorts``, ``spend``, ``leads``, ``customers``, ``revenue``,
     ``within_30d``, ``within_90d``, ``timing`` (words). Sources with nothing to value have NaN
     amounts and say why in ``basis``.
+
+    Examples
+    --------
+    >>> from leadbook.demo import demo_inventory
+    >>> cohorts = source_cohorts(demo_inventory(), Settings().roi)
+    >>> cohorts.loc[["Organic search", "Webinar series"], ["basis", "timing"]].values.tolist()
+    [['History: 12 cohorts', 'Settings curve'], ['History: 1 cohort (thin)', 'Settings curve']]
     """
     rows = {name: _cohort_row(inventory, name, rules) for name in inventory.names}
     return pd.DataFrame.from_dict(rows, orient="index")
