@@ -430,7 +430,16 @@ def _choose(
     y_values: tuple[float, ...], horizon: int, level: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, float, float, str]:
     """Point, lower, upper, method, its MASE, the floor's MASE and a note (cached: the same
-    history is forecast by several tabs in one refresh)."""
+    history is forecast by several tabs in one refresh; the arrays are read-only)."""
+    point, lower, upper, *rest = _choose_uncached(y_values, horizon, level)
+    for array in (point, lower, upper):
+        array.setflags(write=False)
+    return point, lower, upper, *rest
+
+
+def _choose_uncached(
+    y_values: tuple[float, ...], horizon: int, level: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, float, float, str]:
     y = np.asarray(y_values)
     n = len(y)
     if np.ptp(y) == 0:
