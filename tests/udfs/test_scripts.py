@@ -15,13 +15,16 @@ from typer.testing import CliRunner
 from leadbook.cli import app
 from leadbook.workbook import contract as C
 from leadbook.workbook.build import build_workbook
-from leadbook.workbook.jobs import demo_book
+from leadbook.workbook.jobs import REFRESH_TABS, demo_book
 from leadbook.workbook.write import save_new
 from tests.udfs.officejs import apply_actions, book_payload, table_cells
 from udfs import scripts
 from udfs.convert import as_typed
 
-OUTPUT_TABLES = {"refresh": ("Classes", "BandCheck", "Scores"), "check_inputs": ("Problems",)}
+OUTPUT_TABLES = {
+    "refresh": tuple(t.name for tab in REFRESH_TABS for t in C.sheet(tab).tables),
+    "check_inputs": ("Problems",),
+}
 CLI_COMMAND = {"refresh": ["refresh"], "check_inputs": ["check", "--write"]}
 SOURCES_FIRST_ROW = 13  # the Sources table's header is row 12 (contract anchor A12)
 
@@ -115,7 +118,7 @@ class TestRefresh:
         response = press(client, "refresh", inputs_only)
         sheets = openpyxl.load_workbook(inputs_only).sheetnames
         written = {sheets[a["sheet_position"]] for a in response.json()["actions"]}
-        assert written == {"Tiers", "Scores", "Log"}
+        assert written == {*REFRESH_TABS, "Log"}
 
     def test_an_input_error_is_its_message_and_writes_nothing(self, client, demo_book_path):
         set_input(demo_book_path, f"J{SOURCES_FIRST_ROW + 2}", -3)
