@@ -35,7 +35,7 @@ def _check(path: Path) -> Any:
 @script
 @excel_errors
 def refresh(book: xw.Book) -> None:
-    """Refresh: classify and score every source (Tiers and Scores tabs)."""
+    """Refresh: recompute every analysis tab — Tiers, Scores, ROI, Forecast, Hiring."""
     run_job(book, jobs.refresh)
 
 
