@@ -139,6 +139,31 @@ async def measure(port: int, payload: dict, calls: int, repeat: int) -> tuple[fl
     return statistics.median(singles), statistics.median(batches), worst
 
 
+def burn(n: int = 5_000_000) -> int:
+    """Pure-Python CPU work, for measuring how much parallelism the machine has free."""
+    total = 0
+    for i in range(n):
+        total += i
+    return total
+
+
+def machine_parallelism(processes: int) -> float:
+    """How many times longer ``processes`` CPU-bound processes take than one, here and now:
+    1.0 on idle cores, ``processes`` when there is no core to spare."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(processes, mp_context=context) as pool:
+        list(pool.map(burn, [1] * processes))
+        t0 = time.perf_counter()
+        pool.submit(burn).result()
+        one = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        list(pool.map(burn, [5_000_000] * processes))
+        return (time.perf_counter() - t0) / one
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=4, help="concurrent calls")
@@ -186,6 +211,14 @@ def main() -> None:
             finally:
                 stop(proc)
             print(f"{label:38} {one:7.2f}s {many:8.2f}s {many / one:6.2f} {worst:20.2f}s")
+        parallel = min(opts.calls, opts.workers)
+        peer = machine_parallelism(parallel)
+        best = opts.calls / parallel * peer
+        print(
+            f"\npeer: {parallel} pure-Python processes take {peer:.2f}× one on this machine "
+            f"now (1.0 = idle cores to spare), so the best ratio --workers {opts.workers} can "
+            f"reach here is about {best:.2f}"
+        )
 
 
 if __name__ == "__main__":
