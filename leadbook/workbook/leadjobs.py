@@ -124,8 +124,10 @@ def score_leads(
                 f"the Leads table has no output column {', '.join(map(repr, missing))}; "
                 "add it back (leadbook writes only its output columns)"
             )
-    source = _BookLeads(wb, book.inventory) if leads_file is None else _FileLeads(
-        Path(leads_file), book.inventory, chunk_rows
+    source = (
+        _BookLeads(wb, book.inventory)
+        if leads_file is None
+        else _FileLeads(Path(leads_file), book.inventory, chunk_rows)
     )
     model, trained, fresh = _model_for(path, record, source, book.settings, retrain)
     scorer = _Scorer(model, book.inventory, book.settings)
@@ -342,7 +344,8 @@ class _FileLeads:
                 if not problems:
                     out = scorer.score(table.open())
                     self.open_count += len(out)
-                    writer.write(out[OUTPUT_COLUMNS])
+                    # Chunks cannot rank the whole file: sort by expected_roi instead.
+                    writer.write(out[OUTPUT_COLUMNS].assign(priority=np.nan))
                 done += len(chunk)
                 if progress:
                     progress(done, max(self.total, done))
@@ -389,8 +392,9 @@ class _Writer:
                 self.parquet = pq.ParquetWriter(self.tmp, table.schema)
             self.parquet.write_table(table)
         else:
-            frame.to_csv(self.tmp, mode="a" if self.started else "w", header=not self.started,
-                         index=False)
+            frame.to_csv(
+                self.tmp, mode="a" if self.started else "w", header=not self.started, index=False
+            )
         self.started = True
 
     def close(self) -> None:
