@@ -392,7 +392,7 @@ def demo_leads() -> pd.DataFrame:
     >>> len(leads), int(leads["outcome"].isna().sum()), leads["lead_id"].iloc[0]
     (360, 60, 'L0001')
     >>> round(float((leads["outcome"] == "yes").sum() / leads["outcome"].notna().sum()), 3)
-    0.213
+    0.197
     """
     rng = np.random.default_rng(LEAD_SEED)
     tables = demo_tables()

@@ -2,9 +2,9 @@
 
 A lead table has the contract's fixed columns (Lead ID, Source, Created, Cost, Resale allowed,
 Converted, Value) and any number of **feature** columns: every column whose header is not a
-contract column. A feature is numeric when most of its cells are numbers (the others are then errors),
-categorical otherwise; blank cells are missing values, which the models handle. Closed leads (Converted yes or
-no) train the model; open leads (Converted blank) are scored.
+contract column. A feature is numeric when most of its cells are numbers (the others are
+then errors), categorical otherwise; blank cells are missing values, which the models handle.
+Closed leads (Converted yes or no) train the model; open leads (Converted blank) are scored.
 
 :func:`parse_leads` validates a table and reports every problem at its cell;
 :func:`read_lead_file` reads CSV or Parquet files larger than a sheet in chunks.
@@ -130,7 +130,7 @@ def parse_leads(
     fixed, problems = parse_table(fixed_raw, LEADS_TABLE, locator)
     kept = fixed["at_row"].to_numpy()
     problems += _check_rows(fixed, locator, sources)
-    feature_raw = feature_raw.loc[kept] if len(feature_raw.columns) else feature_raw.loc[kept]
+    feature_raw = feature_raw.loc[kept]
     features, found_kinds, more = _parse_features(feature_raw, locator, kinds)
     problems += more
     fixed["outcome"] = (
@@ -279,7 +279,8 @@ def read_lead_file(path: str | Path, chunk_rows: int = 50_000) -> Iterator[pd.Da
     >>> import tempfile, os
     >>> folder = tempfile.mkdtemp()
     >>> f = os.path.join(folder, "leads.csv")
-    >>> _ = open(f, "w").write("Lead ID,Source,Cost\\nL1,Organic search,60\\nL2,Organic search,61\\n")
+    >>> text = "Lead ID,Source,Cost\\nL1,Organic search,60\\nL2,Organic search,61\\n"
+    >>> _ = open(f, "w").write(text)
     >>> [list(c.index) for c in read_lead_file(f, chunk_rows=1)]
     [[0], [1]]
     """

@@ -107,7 +107,7 @@ class TestStoredModel:
     def test_missing_model_is_an_error_not_a_retrain(self, book):
         shutil.rmtree(model_dir(book))
         before = digest(book)
-        with pytest.raises(ModelError, match="is missing from .*does not retrain on its own"):
+        with pytest.raises(ModelError, match=r"is missing from .*does not retrain on its own"):
             score_leads(book)
         assert digest(book) == before and not model_dir(book).exists()
 
@@ -149,6 +149,37 @@ class TestStoredModel:
             score_leads(book)
 
 
+class TestLeadScore:
+    def test_one_lead_from_the_recorded_model(self, book):
+        from leadbook.qualify import lead_score, load_model
+        from leadbook.workbook.tabs.leads import read_model_record
+
+        features = {"Source": "Organic search", "Pages viewed": 9, "Company size": "200+"}
+        model = load_model(book, read_model_record(openpyxl.load_workbook(book)))
+        frame = pd.DataFrame([{f: features.get(f) for f in model.features}])
+        assert lead_score(book, features) == pytest.approx(float(model.predict(frame)[0]))
+
+    def test_unknown_feature(self, book):
+        from leadbook.qualify import lead_score
+
+        with pytest.raises(ValueError, match="unknown feature\\(s\\) 'Shoe size'; the model uses"):
+            lead_score(book, {"Source": "Organic search", "Shoe size": 44})
+
+    def test_a_workbook_never_scored(self, template_path):
+        from leadbook.qualify import lead_score
+
+        with pytest.raises(ModelError, match="records no lead model yet"):
+            lead_score(template_path, {})
+
+
+class TestTemplate:
+    def test_the_empty_leads_table_and_report(self, template_path):
+        ws = openpyxl.load_workbook(template_path)["Leads"]
+        assert set(ws.tables) == {t.name for t in C.LEADS.tables}
+        headers = [c.value for c in ws[HEADER_ROW] if c.value]
+        assert headers == C.LEADS_TABLE.headers
+
+
 class TestBadLeadRows:
     def test_every_bad_row_is_located(self, book):
         wb = openpyxl.load_workbook(book)
@@ -185,12 +216,25 @@ class TestCommandLine:
         scored = pd.read_csv(tmp_path / "leads.scored.csv")
         assert len(scored) == 60 and scored["lead_id"].iloc[0] == "L0301"
         in_book = lead_rows(book).set_index("Lead ID")
-        assert scored.set_index("lead_id")["probability"].round(9).equals(
-            in_book.loc[scored["lead_id"], "Probability"].astype(float).round(9).rename(
-                "probability"
-            ).rename_axis("lead_id")
+        assert (
+            scored.set_index("lead_id")["probability"]
+            .round(9)
+            .equals(
+                in_book.loc[scored["lead_id"], "Probability"]
+                .astype(float)
+                .round(9)
+                .rename("probability")
+                .rename_axis("lead_id")
+            )
         )
         assert result.output_file == tmp_path / "leads.scored.csv"
+
+    def test_lead_file_in_parquet(self, book, tmp_path):
+        pytest.importorskip("pyarrow.parquet", reason="the optional parquet extra")
+        by_header(demo_leads()).to_parquet(tmp_path / "leads.parquet")
+        score_leads(book, leads_file=tmp_path / "leads.parquet", chunk_rows=100)
+        scored = pd.read_parquet(tmp_path / "leads.scored.parquet")
+        assert len(scored) == 60 and scored["priority"].isna().all()
 
     def test_bad_row_in_a_lead_file_is_located(self, book, tmp_path):
         leads = by_header(demo_leads())
@@ -207,19 +251,38 @@ class TestCommandLine:
         path = tmp_path / "leads.parquet"
         path.write_bytes(b"PAR1")
         monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)  # as if not installed
-        with pytest.raises(LeadbookError, match=r"needs pyarrow.*pip install 'leadbook\[parquet\]'"):
+        with pytest.raises(
+            LeadbookError, match=r"needs pyarrow.*pip install 'leadbook\[parquet\]'"
+        ):
             score_leads(book, leads_file=path)
 
     def test_unknown_file_type(self, book, tmp_path):
         path = tmp_path / "leads.xls"
         path.write_bytes(b"x")
-        with pytest.raises(LeadbookError, match="lead files must be .csv or .parquet, not .xls"):
+        with pytest.raises(
+            LeadbookError, match=r"lead files must be \.csv or \.parquet, not \.xls"
+        ):
             score_leads(book, leads_file=path)
 
 
 @pytest.mark.libreoffice
 @pytest.mark.slow
 class TestFormulaOracle:
+    def test_built_demo_formulas_match_leadbook(self, tmp_path):
+        from leadbook.workbook.jobs import demo_workbook
+        from tests.conftest import close
+
+        rendered = demo_workbook()
+        path = tmp_path / "built.xlsx"
+        rendered.workbook.save(path)
+        wb = recalc_values(path, tmp_path / "lo")
+        cells = {k: v for k, v in rendered.expected.items() if k.startswith("Leads!")}
+        assert len(cells) > 60
+        for where, want in cells.items():
+            sheet, cell = where.split("!")
+            got = wb[sheet][cell].value
+            assert close(got, want) or (want is None and got in (None, "")), (where, got, want)
+
     def test_libreoffice_agrees_with_leadbook_on_the_leads_tab(self, book, tmp_path):
         wb = recalc_values(book, tmp_path / "lo")
         assert [c for c in error_cells(wb) if c.startswith("Leads!")] == []
@@ -242,3 +305,12 @@ class TestFormulaOracle:
         assert ws["P16"].value == pytest.approx((p * 140 + (1 - p) * 70) / 0.75)
         assert ws["P17"].value == pytest.approx(p * (150 - 140) + (1 - p) * (30 - 70))
         assert ws["P10"].value == pytest.approx(3.0)
+
+    def test_the_calibration_chart_survives_rescoring(self, book):
+        score_leads(book)
+        ws = openpyxl.load_workbook(book)["Leads"]
+        assert ws["V4"].value is not None
+        import zipfile
+
+        with zipfile.ZipFile(book) as zf:
+            assert any(n.startswith("xl/charts/chart") for n in zf.namelist())

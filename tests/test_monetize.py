@@ -74,9 +74,11 @@ class TestLeadActions:
 class TestProfitThreshold:
     @given(st.lists(st.tuples(st.floats(0, 1), st.floats(0, 5_000), st.floats(1, 500)), max_size=8))
     def test_no_threshold_beats_the_best(self, leads):
-        p, v, c = (np.array(x, dtype=float) for x in zip(*leads, strict=True)) if leads else (
-            np.array([]),
-        ) * 3
+        p, v, c = (
+            (np.array(x, dtype=float) for x in zip(*leads, strict=True))
+            if leads
+            else (np.array([]),) * 3
+        )
         choice = profit_threshold(p, v, c, work_cost=40.0, settings_threshold=3.0)
         roi = p * v / c if len(p) else p
         # Brute force: every threshold at a lead's ROI, and one above all of them.

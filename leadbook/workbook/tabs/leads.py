@@ -15,12 +15,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from openpyxl.chart import BarChart, Reference
 from openpyxl.utils.cell import get_column_letter, range_boundaries
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from leadbook.leads import NUMERIC
 from leadbook.qualify import ModelRecord
+from leadbook.settings import LeadRules, Settings
 from leadbook.tables import SheetLocator
 from leadbook.workbook import contract as C
 from leadbook.workbook.contract import Column, Kind, Role, file_formula
@@ -38,6 +40,7 @@ from leadbook.workbook.layout import (
     write_named_cells,
     write_table,
 )
+from leadbook.workbook.write import CHART_BUILDERS
 
 REPORT_ROWS = range(3, 22)
 REPORT_TABLES = (
@@ -77,7 +80,8 @@ def render_leads(ws: Worksheet, book: Any, expected: Expected) -> None:
     title(ws, C.LEADS)
     leads = getattr(book, "leads", None)
     kinds = {} if leads is None else _kinds_of(leads)
-    render_report(ws, None, expected)
+    rules = book.settings.leads if book is not None else Settings().leads
+    render_report(ws, None, expected, rules=rules)
     spec = leads_spec(kinds)
     n = 0 if leads is None else len(leads)
     write_table(
@@ -122,14 +126,19 @@ class LeadReport:
     note: str
 
 
-def render_report(ws: Worksheet, report: LeadReport | None, expected: Expected) -> None:
+def render_report(
+    ws: Worksheet, report: LeadReport | None, expected: Expected, *, rules: LeadRules | None = None
+) -> None:
     """The model record, held-out metrics, confusion matrix, bands, actions, calibration,
-    the ROI thresholds, pricing of the leads to sell and per-source quality."""
+    the ROI thresholds, pricing of the leads to sell and per-source quality.
+
+    Without a report (a workbook never scored) the live formulas still get leadbook's values
+    from ``rules`` (the Settings' lead section)."""
     widths = {k: v.width for k, v in ws.column_dimensions.items()}
     _clear_report(ws)
     ws["A3"] = "Model record (Score leads loads only the file with this hash)"
     ws["A3"].font = LABEL_FONT
-    values = _cell_values(report)
+    values = _cell_values(report, rules or LeadRules())
     write_named_cells(ws, C.LEAD_CELLS[:7], values, expected)
     ws["O9"] = "Work-first threshold"
     ws["O14"] = "Pricing the leads to sell (the chapter's formulas, live)"
@@ -153,9 +162,31 @@ def render_report(ws: Worksheet, report: LeadReport | None, expected: Expected) 
         )
     if report is not None:
         note(ws, "A20", report.note)
+    draw_leads_charts(ws)
     for key, width in widths.items():
         ws.column_dimensions[key].width = width
     ws.column_dimensions["A"].width = max(ws.column_dimensions["A"].width or 0, 24)
+
+
+def draw_leads_charts(ws: Worksheet) -> None:
+    """Predicted against observed conversion by score tenth (the calibration table)."""
+    ws._charts = []
+    header_row, first = anchor_of(C.LEAD_CALIBRATION_TABLE)
+    if ws.cell(header_row + 1, first + 2).value is None:
+        return
+    chart = BarChart()
+    chart.title = "Held-out conversion by score tenth: predicted vs observed"
+    chart.y_axis.title = "conversion"
+    chart.y_axis.numFmt = "0%"
+    last = header_row + 10
+    data = Reference(ws, min_col=first + 2, max_col=first + 3, min_row=header_row, max_row=last)
+    chart.add_data(data, titles_from_data=True)
+    chart.set_categories(Reference(ws, min_col=first, min_row=header_row + 1, max_row=last))
+    chart.width, chart.height = 18, 8
+    ws.add_chart(chart, "AG3")
+
+
+CHART_BUILDERS[C.LEADS.name] = draw_leads_charts
 
 
 def _clear_report(ws: Worksheet) -> None:
@@ -170,9 +201,13 @@ def _clear_report(ws: Worksheet) -> None:
                 cell.value = None
 
 
-def _cell_values(report: LeadReport | None) -> dict[str, Any]:
+def _cell_values(report: LeadReport | None, rules: LeadRules) -> dict[str, Any]:
     if report is None:
-        return {"LeadRoiInUse": None, "LeadSellPrice": None, "LeadSellProfit": None}
+        return {
+            "LeadRoiInUse": rules.roi_threshold,
+            "LeadSellPrice": rules.cost_low / (1 - rules.target_margin),
+            "LeadSellProfit": rules.price_low - rules.cost_low,
+        }
     rec, t, rules = report.record, report.threshold, report.rules
     p = report.sell_quality
     p0 = 0.0 if p is None else p
