@@ -29,8 +29,12 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
+PIPE_WIDTH = 120
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+for _console in (out, err):
+    if not _console.is_terminal:
+        _console.width = PIPE_WIDTH  # files and pipes get whole tables, not 80 columns
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 BookArg = Annotated[Path, typer.Argument(help="The workbook (.xlsx).", show_default=False)]
@@ -154,9 +158,8 @@ def _print_portfolio(figures: Any, findings: list[Problem]) -> None:
 def _print_sources(summary: Any) -> None:
     table = Table(title="Sources by composite score", title_justify="left")
     for name in ("#", "Source", "Tier", "Lead type", "Risk", "Score", "Spend", "Share"):
-        table.add_column(
-            name, justify="right" if name in ("#", "Score", "Spend", "Share") else "left"
-        )
+        right = name in ("#", "Score", "Spend", "Share")
+        table.add_column(name, justify="right" if right else "left", no_wrap=name == "Source")
     for source, row in summary.iterrows():
         table.add_row(
             str(row["rank"]),

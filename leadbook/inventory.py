@@ -190,7 +190,7 @@ def _check_known(frame: pd.DataFrame, names: list[str], table: str, loc: Locator
     for row, source in zip(frame["at_row"], frame["source"], strict=True):
         if source and source not in known:
             near = difflib.get_close_matches(source, names, n=1, cutoff=0.6)
-            hint = f" — did you mean {near[0]!r}?" if near else ""
+            hint = f' — did you mean "{near[0]}"?' if near else ""
             problems.append(
                 Problem(
                     loc.cell(int(row), "source"),

@@ -448,6 +448,8 @@ def _specs() -> Iterator[SettingSpec]:
             )
             key = f"{section.name}.{f.name}"
             if kind in (Band, DollarBand):
+                if kind is Band:
+                    common |= {"lo": 0.0, "hi": 1.0}
                 for part, word in (("min", "Min"), ("max", "Max")):
                     yield SettingSpec(
                         key=f"{key}.{part}",
@@ -524,20 +526,47 @@ def _apply(
 ) -> tuple[Settings, list[Problem]]:
     problems: list[Problem] = []
     values: dict[str, Any] = {}
+    places: dict[str, str] = {}
     for key, raw, where in rows:
         key = str(key).strip()
         if key not in _BY_KEY:
             problems.append(Problem(_key_cell(where), _unknown_key_message(key)))
             continue
+        places[key] = where
         try:
             values[key] = _parse_value(_BY_KEY[key], raw)
         except ValueError as exc:
             problems.append(Problem(where, f"{key}: {exc}"))
+    values, band_problems = _checked_bands(base, values, places)
+    problems += band_problems
     try:
         return _rebuild(base, values), problems
     except ValueError as exc:
         problems.append(Problem("Settings", str(exc)))
         return base, problems
+
+
+def _checked_bands(
+    base: Settings, values: dict[str, Any], places: dict[str, str]
+) -> tuple[dict[str, Any], list[Problem]]:
+    """Drop the parts of bands whose ends are out of order, reporting each at its cell."""
+    problems = []
+    for spec in SETTING_SPECS:
+        if spec.part != "min":
+            continue
+        stem = spec.key[: -len(".min")]
+        lo = values.get(f"{stem}.min", base.get(f"{stem}.min"))
+        hi = values.get(f"{stem}.max", base.get(f"{stem}.max"))
+        if lo > hi:
+            where = places.get(f"{stem}.min") or places.get(f"{stem}.max") or "Settings"
+            problems.append(
+                Problem(
+                    where,
+                    f"{stem}: the minimum {_show(spec, lo)} is above the maximum {_show(spec, hi)}",
+                )
+            )
+            values = {k: v for k, v in values.items() if not k.startswith(f"{stem}.")}
+    return values, problems
 
 
 def _key_cell(where: str) -> str:

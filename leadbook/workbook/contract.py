@@ -77,6 +77,7 @@ class Column:
     number_format: str | None = None
     width: float = 14
     doc: str = ""
+    list_name: str | None = None
 
     @property
     def format(self) -> str:
@@ -198,7 +199,7 @@ SOURCES_TABLE = TableSpec(
         Column("source", "Source", Kind.TEXT, width=30, doc="Unique name of the source."),
         Column("vendor", "Vendor", Kind.TEXT, width=22),
         Column("party", "Party", Kind.CHOICE, choices=Party, width=13),
-        Column("channel", "Channel", Kind.TEXT, required=False, width=18),
+        Column("channel", "Channel", Kind.TEXT, required=False, width=21),
         Column(
             "buyers",
             "Buyers per lead",
@@ -352,7 +353,7 @@ PRICE_TIERS_TABLE = TableSpec(
     anchor="AA12",
     doc="Optional volume price tiers: a source's leads cost each tier's CPL up to its limit.",
     columns=(
-        Column("source", "Source", Kind.TEXT, width=28),
+        Column("source", "Source", Kind.TEXT, width=28, list_name="SourceNames"),
         Column(
             "up_to",
             "Up to leads",
@@ -433,7 +434,7 @@ SOURCE_SUMMARY = (
         "StatedLeads",
         _SUMMARY,
         "E4",
-        "Stated monthly leads",
+        "Stated leads",
         Kind.INTEGER,
         Role.INPUT,
         doc="Totals as reported elsewhere (a deck, a vendor report); leave blank if none.",
@@ -442,7 +443,7 @@ SOURCE_SUMMARY = (
         "StatedCPL",
         _SUMMARY,
         "E6",
-        "Stated blended CPL",
+        "Stated CPL",
         Kind.CURRENCY,
         Role.INPUT,
         number_format=CENTS,
@@ -451,7 +452,7 @@ SOURCE_SUMMARY = (
         "StatedConversion",
         _SUMMARY,
         "E7",
-        "Stated blended conversion",
+        "Stated conversion",
         Kind.PERCENT,
         Role.INPUT,
         number_format="0.00%",
@@ -460,7 +461,7 @@ SOURCE_SUMMARY = (
         "StatedTolerance",
         _SUMMARY,
         "E9",
-        "Tolerance for stated totals",
+        "Tolerance",
         Kind.PERCENT,
         Role.INPUT,
         doc="Relative difference accepted before a stated total is flagged.",
@@ -498,6 +499,9 @@ SOURCE_SUMMARY = (
     ),
 )
 
+LIST_NAMES = {"SourceNames": "Sources[Source]"}
+"""Defined names that hold the allowed values of a column (its drop-down list)."""
+
 # --- History --------------------------------------------------------------------------
 
 HISTORY_TABLE = TableSpec(
@@ -507,7 +511,7 @@ HISTORY_TABLE = TableSpec(
     doc="Monthly actuals per source: what was spent and what it produced.",
     columns=(
         Column("month", "Month", Kind.MONTH, width=11),
-        Column("source", "Source", Kind.TEXT, width=30),
+        Column("source", "Source", Kind.TEXT, width=30, list_name="SourceNames"),
         Column("spend", "Spend", Kind.CURRENCY, lo=0, width=12),
         Column("leads", "Leads", Kind.INTEGER, lo=0, width=9),
         Column("customers", "Customers", Kind.INTEGER, lo=0, width=10),
@@ -525,11 +529,11 @@ CLASSES_TABLE = TableSpec(
     columns=(
         Column("source", "Source", Kind.TEXT, Role.OUTPUT, width=30),
         Column("tier", "Tier", Kind.CHOICE, Role.OUTPUT, choices=Tier, width=9),
-        Column("tier_reason", "Why this tier", Kind.TEXT, Role.OUTPUT, width=52),
+        Column("tier_reason", "Why this tier", Kind.TEXT, Role.OUTPUT, width=80),
         Column("lead_type", "Lead type", Kind.CHOICE, Role.OUTPUT, choices=LeadType, width=10),
-        Column("lead_type_reason", "Why this lead type", Kind.TEXT, Role.OUTPUT, width=44),
+        Column("lead_type_reason", "Why this lead type", Kind.TEXT, Role.OUTPUT, width=70),
         Column("risk", "Risk", Kind.CHOICE, Role.OUTPUT, choices=RiskClass, width=9),
-        Column("risk_reason", "Why this risk class", Kind.TEXT, Role.OUTPUT, width=52),
+        Column("risk_reason", "Why this risk class", Kind.TEXT, Role.OUTPUT, width=80),
         Column("spend", "Current spend", Kind.CURRENCY, Role.OUTPUT, width=13),
     ),
 )

@@ -19,6 +19,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import posixpath
 import re
 import shutil
 import tempfile
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import defusedxml.ElementTree as ET  # noqa: N817
 from openpyxl.utils.cell import range_boundaries
 from openpyxl.workbook.workbook import Workbook
 
@@ -242,37 +244,64 @@ def _audit(original: Path, saved: Path) -> None:
 
 
 _KIND_NAMES = {
-    "drawing": "a chart, picture or shape",
+    "sp": "a shape or text box",
+    "pic": "a picture",
+    "graphicFrame": "a chart",
+    "grpSp": "a group of shapes",
+    "cxnSp": "a connector",
     "pivotTable": "a pivot table",
     "ctrlProp": "a form control (button)",
-    "image": "a picture",
     "oleObject": "an embedded object",
-    "slicer": "a slicer",
 }
 _REL_KIND = re.compile(r"/relationships/(\w+)$")
-_TRACKED = set(_KIND_NAMES)
+_NS_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+_NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_NS_R = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+_NS_XDR = "{http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing}"
 
 
 def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, Counter]:
-    """For each tab name, how many drawings, pivot tables, controls… its sheet part links."""
-    import defusedxml.ElementTree as ET  # noqa: N817
-
-    ns_rel = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
-    ns_main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-    ns_r = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+    """For each tab: the shapes, pictures, charts, pivot tables and controls it carries."""
     book = ET.fromstring(zf.read("xl/workbook.xml"))
-    rels = ET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
-    targets = {r.get("Id"): r.get("Target") for r in rels.iter(ns_rel)}
+    targets = _rel_targets(zf, "xl/workbook.xml")
     out: dict[str, Counter] = {}
-    for sheet in book.iter(f"{ns_main}sheet"):
-        target = targets.get(sheet.get(ns_r), "")
-        part = PurePosixPath(target.lstrip("/") if target.startswith("/") else f"xl/{target}")
-        rel_part = f"{part.parent}/_rels/{part.name}.rels"
+    for sheet in book.iter(f"{_NS_MAIN}sheet"):
+        part = targets.get(sheet.get(_NS_R), ("", ""))[1]
         counts: Counter = Counter()
-        if rel_part in zf.namelist():
-            for r in ET.fromstring(zf.read(rel_part)).iter(ns_rel):
-                m = _REL_KIND.search(r.get("Type", ""))
-                if m and m.group(1) in _TRACKED:
-                    counts[m.group(1)] += 1
+        for kind, target in _rel_targets(zf, part).values():
+            if kind == "drawing" and target in zf.namelist():
+                counts.update(_anchored(ET.fromstring(zf.read(target))))
+            elif kind in _KIND_NAMES:
+                counts[kind] += 1
         out[sheet.get("name")] = counts
     return out
+
+
+def _rel_targets(zf: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str]]:
+    """Relationship id → (kind, target part) of a package part."""
+    path = PurePosixPath(part)
+    rels = f"{path.parent}/_rels/{path.name}.rels"
+    if rels not in zf.namelist():
+        return {}
+    out = {}
+    for r in ET.fromstring(zf.read(rels)).iter(_NS_REL):
+        m = _REL_KIND.search(r.get("Type", ""))
+        target = r.get("Target", "")
+        resolved = (
+            target.lstrip("/")
+            if target.startswith("/")
+            else posixpath.normpath(f"{path.parent}/{target}")
+        )
+        out[r.get("Id")] = (m.group(1) if m else "", resolved)
+    return out
+
+
+def _anchored(drawing: Any) -> Counter:
+    """What a drawing part anchors to its sheet: shapes, pictures, chart frames, groups."""
+    counts: Counter = Counter()
+    for anchor in drawing:
+        for child in anchor:
+            kind = child.tag.removeprefix(_NS_XDR)
+            if kind in _KIND_NAMES:
+                counts[kind] += 1
+    return counts
