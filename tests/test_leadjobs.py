@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import sys
+import zipfile
 from pathlib import Path
 
 import openpyxl
@@ -82,6 +83,15 @@ class TestScoreLeads:
         log = openpyxl.load_workbook(book)["Log"]
         last = [c.value for c in log[log.max_row]]
         assert last[1] == "score-leads" and "loaded (hash verified)" in last[3]
+
+    def test_the_calibration_chart_survives_rescoring(self, book):
+        score_leads(book)
+        ws = openpyxl.load_workbook(book)["Leads"]
+        assert ws["V4"].value is not None
+        from leadbook.workbook.write import _sheet_parts
+
+        with zipfile.ZipFile(book) as zf:
+            assert _sheet_parts(zf)["Leads"]["drawing"] == 1
 
     def test_a_job_that_touches_an_input_column_writes_nothing(self, book):
         before = digest(book)
@@ -203,6 +213,29 @@ class TestBadLeadRows:
             assert expected in text
 
 
+class TestTableShape:
+    def test_a_deleted_output_column_is_named(self, book):
+        wb = openpyxl.load_workbook(book)
+        wb["Leads"]["S23"] = "Asking price"  # was Price
+        wb.save(book)
+        with pytest.raises(LeadbookError, match="the Leads table has no output column 'Price'"):
+            score_leads(book)
+
+    def test_no_leads_table(self, book):
+        wb = openpyxl.load_workbook(book)
+        del wb["Leads"].tables["Leads"]
+        wb.save(book)
+        with pytest.raises(LeadbookError, match="has no Leads table on a Leads tab"):
+            score_leads(book)
+
+    def test_a_feature_the_model_needs_is_missing(self, book):
+        wb = openpyxl.load_workbook(book)
+        wb["Leads"]["E23"] = "Pages seen"  # renames the feature Pages viewed
+        wb.save(book)
+        with pytest.raises(InputError, match="no feature column 'Pages viewed', which the model"):
+            score_leads(book)
+
+
 class TestCommandLine:
     def test_json(self, book):
         result = CliRunner().invoke(app, ["score-leads", str(book), "--json"])
@@ -256,6 +289,10 @@ class TestCommandLine:
         ):
             score_leads(book, leads_file=path)
 
+    def test_missing_lead_file(self, book, tmp_path):
+        with pytest.raises(LeadbookError, match=r"nowhere\.csv: no such file"):
+            score_leads(book, leads_file=tmp_path / "nowhere.csv")
+
     def test_unknown_file_type(self, book, tmp_path):
         path = tmp_path / "leads.xls"
         path.write_bytes(b"x")
@@ -305,12 +342,3 @@ class TestFormulaOracle:
         assert ws["P16"].value == pytest.approx((p * 140 + (1 - p) * 70) / 0.75)
         assert ws["P17"].value == pytest.approx(p * (150 - 140) + (1 - p) * (30 - 70))
         assert ws["P10"].value == pytest.approx(3.0)
-
-    def test_the_calibration_chart_survives_rescoring(self, book):
-        score_leads(book)
-        ws = openpyxl.load_workbook(book)["Leads"]
-        assert ws["V4"].value is not None
-        import zipfile
-
-        with zipfile.ZipFile(book) as zf:
-            assert any(n.startswith("xl/charts/chart") for n in zf.namelist())

@@ -191,6 +191,38 @@ class TestBuildPackages:
             build_packages(_leads(), [PackageSpec("X", 2, source_limits={"Z": 0.5})])
 
 
+class TestPackageSpecChecks:
+    @pytest.mark.parametrize(
+        ("specs", "message"),
+        [
+            ([PackageSpec("X", 1), PackageSpec("X", 1)], "buyer names must be unique"),
+            ([PackageSpec("X", 0)], "X: package size must be at least 1, got 0"),
+            ([PackageSpec("X", 1, min_quality=1.5)], "X: minimum quality must lie in 0–1"),
+            (
+                [PackageSpec("X", 1, type_limits={"Premium": 2.0})],
+                "X: the limit on 'Premium' must lie in 0–1",
+            ),
+        ],
+    )
+    def test_bad_specs(self, specs, message):
+        with pytest.raises(ValueError, match=message):
+            build_packages(_leads(), specs)
+
+    def test_probabilities_outside_0_1_have_no_price(self):
+        with pytest.raises(ValueError, match="probabilities must lie in 0–1"):
+            lead_price(np.array([0.2, 1.2]), 100, 50, 0.2)
+
+
+class TestLeadSettings:
+    def test_medium_band_above_high_is_refused(self):
+        from leadbook.errors import InputError
+
+        with pytest.raises(
+            InputError, match=r"the Medium lead band starts at 50\.0%, above the High"
+        ):
+            Settings().replace({"leads.band_medium": 0.5})
+
+
 class TestPredictedConversion:
     def test_replaces_only_with_the_switch_and_enough_leads(self):
         inv = demo_inventory()
