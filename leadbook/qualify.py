@@ -566,6 +566,8 @@ class Staleness:
     changed: tuple[str, ...]
     removed: tuple[str, ...]
     new_closed: int
+    disjoint: bool = False
+    """The table holds none of the training leads (e.g. a file of open leads): nothing to check."""
 
 
 def staleness(model: TrainedModel, closed: LeadTable) -> Staleness:
@@ -579,6 +581,7 @@ def staleness(model: TrainedModel, closed: LeadTable) -> Staleness:
         tuple(map(str, changed)),
         tuple(map(str, removed)),
         len(now.index.difference(trained.index)),
+        disjoint=len(common) == 0,
     )
 
 
@@ -703,7 +706,11 @@ def load_model(book: str | Path, record: ModelRecord) -> TrainedModel:
 
 
 def check_fresh(model: TrainedModel, closed: LeadTable) -> Staleness:
-    """Refuse a model whose training leads were edited or removed; count new closed leads."""
+    """Refuse a model whose training leads were edited or removed; count new closed leads.
+
+    A table that holds none of the training leads (a file of this week's leads, say) is a
+    different table, not an edited one: it is scored, and nothing is refused.
+    """
     missing = [f for f in model.kinds if f not in closed.kinds]
     if missing:
         raise ModelError(
@@ -711,6 +718,9 @@ def check_fresh(model: TrainedModel, closed: LeadTable) -> Staleness:
             "model was trained on; add them back, or retrain"
         )
     found = staleness(model, closed)
+    if found.disjoint:
+        log.info("the lead table holds none of the model's training leads; scoring only")
+        return Staleness((), (), 0, disjoint=True)
     bad = found.changed + found.removed
     if bad:
         listed = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")

@@ -261,6 +261,12 @@ class TestStorage:
         with pytest.raises(ModelError, match=r"was saved by .* this is .*Run Score leads with"):
             load_model(book, record)
 
+    def test_a_table_of_other_leads_is_scored_not_refused(self, trained):
+        _, model = trained
+        frame = demo_leads().tail(80).assign(lead_id=lambda f: "NEW-" + f["lead_id"])
+        found = check_fresh(model, demo_table(frame).closed())
+        assert found.disjoint and not found.removed
+
     def test_new_closed_leads_are_counted_not_refused(self, trained):
         _, model = trained
         frame = demo_leads()
