@@ -338,7 +338,7 @@ class TestFormulaOracle:
             held, conv = ws[f"J{r}"].value, ws[f"K{r}"].value
             assert ws[f"L{r}"].value == pytest.approx(conv / held) if held else True
         # The chapter's pricing formulas with the Settings defaults.
-        p = ws["P15"].value or 0.0
-        assert ws["P16"].value == pytest.approx((p * 140 + (1 - p) * 70) / 0.75)
-        assert ws["P17"].value == pytest.approx(p * (150 - 140) + (1 - p) * (30 - 70))
-        assert ws["P10"].value == pytest.approx(3.0)
+        p = ws["U20"].value or 0.0
+        assert ws["U21"].value == pytest.approx((p * 140 + (1 - p) * 70) / 0.75)
+        assert ws["U22"].value == pytest.approx(p * (150 - 140) + (1 - p) * (30 - 70))
+        assert ws["U15"].value == pytest.approx(3.0)

@@ -908,7 +908,7 @@ LEAD_CELLS = (
     NamedCell(
         "LeadRoiInUse",
         _LEADS,
-        "P10",
+        "U15",
         "ROI threshold (Settings)",
         Kind.NUMBER,
         Role.FORMULA,
@@ -916,24 +916,24 @@ LEAD_CELLS = (
         '0.00"×"',
     ),
     NamedCell(
-        "LeadProfitAtSetting", _LEADS, "P11", "Expected profit at it", Kind.CURRENCY, Role.OUTPUT
+        "LeadProfitAtSetting", _LEADS, "U16", "Expected profit at it", Kind.CURRENCY, Role.OUTPUT
     ),
     NamedCell(
         "LeadBestThreshold",
         _LEADS,
-        "P12",
+        "U17",
         "Profit-maximising threshold",
         Kind.NUMBER,
         Role.OUTPUT,
         number_format='0.00"×"',
     ),
     NamedCell(
-        "LeadProfitAtBest", _LEADS, "P13", "Expected profit at it", Kind.CURRENCY, Role.OUTPUT
+        "LeadProfitAtBest", _LEADS, "U18", "Expected profit at it", Kind.CURRENCY, Role.OUTPUT
     ),
     NamedCell(
         "LeadSellQuality",
         _LEADS,
-        "P15",
+        "U20",
         "Leads to sell: mean probability (p)",
         Kind.PERCENT,
         Role.OUTPUT,
@@ -941,7 +941,7 @@ LEAD_CELLS = (
     NamedCell(
         "LeadSellPrice",
         _LEADS,
-        "P16",
+        "U21",
         "Price reaching the target margin",
         Kind.CURRENCY,
         Role.FORMULA,
@@ -951,7 +951,7 @@ LEAD_CELLS = (
     NamedCell(
         "LeadSellProfit",
         _LEADS,
-        "P17",
+        "U22",
         "Expected profit per lead at partner prices",
         Kind.CURRENCY,
         Role.FORMULA,

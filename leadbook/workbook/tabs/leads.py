@@ -1,7 +1,7 @@
 """The Leads tab: your lead table (inputs) with leadbook's output columns, and the model report.
 
 The tab is both input and output, so Score leads never replaces it: it rewrites the report
-above the table (rows 3–21) and the output columns of the Leads table, cell by cell, and
+above the table (rows 3–22) and the output columns of the Leads table, cell by cell, and
 :func:`leadbook.workbook.write.update_workbook` checks that every other column of the table
 (the inputs and the features) is exactly as it was.
 """
@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from openpyxl.chart import BarChart, Reference
+from openpyxl.styles import Font, PatternFill
 from openpyxl.utils.cell import get_column_letter, range_boundaries
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
@@ -42,7 +43,7 @@ from leadbook.workbook.layout import (
 )
 from leadbook.workbook.write import CHART_BUILDERS
 
-REPORT_ROWS = range(3, 22)
+REPORT_ROWS = range(3, 23)
 REPORT_TABLES = (
     C.LEAD_METRICS_TABLE,
     C.LEAD_CONFUSION_TABLE,
@@ -140,10 +141,13 @@ def render_report(
     ws["A3"].font = LABEL_FONT
     values = _cell_values(report, rules or LeadRules())
     write_named_cells(ws, C.LEAD_CELLS[:7], values, expected)
-    ws["O9"] = "Work-first threshold"
-    ws["O14"] = "Pricing the leads to sell (the chapter's formulas, live)"
-    ws["O9"].font = ws["O14"].font = LABEL_FONT
+    ws["T14"] = "Work-first threshold"
+    ws["T19"] = "Pricing the leads to sell (the chapter's formulas, live)"
+    ws["T14"].font = ws["T19"].font = LABEL_FONT
     write_named_cells(ws, C.LEAD_CELLS[7:], values, expected)
+    for nc in C.LEAD_CELLS:
+        if nc.role is Role.OUTPUT:  # leadbook's figures, not inputs: no input styling
+            ws[nc.cell].font, ws[nc.cell].fill = Font(), PatternFill()
     frames = _report_frames(report)
     for spec in REPORT_TABLES:
         rows = frames.get(spec.name)
@@ -166,6 +170,7 @@ def render_report(
     for key, width in widths.items():
         ws.column_dimensions[key].width = width
     ws.column_dimensions["A"].width = max(ws.column_dimensions["A"].width or 0, 24)
+    ws.column_dimensions["U"].width = max(ws.column_dimensions["U"].width or 0, 12)
 
 
 def draw_leads_charts(ws: Worksheet) -> None:
@@ -240,7 +245,7 @@ def _report_frames(report: LeadReport | None) -> dict[str, pd.DataFrame | None]:
     chosen, base = r.held_out[r.chosen], r.held_out[LOGISTIC]
     metrics = pd.DataFrame(
         [
-            ("CV log loss (lower is better)", r.cv_log_loss[r.chosen], r.cv_log_loss[LOGISTIC]),
+            ("CV log loss", r.cv_log_loss[r.chosen], r.cv_log_loss[LOGISTIC]),
             ("AUC", chosen.auc, base.auc),
             ("Log loss", chosen.log_loss, base.log_loss),
             ("Brier score", chosen.brier, base.brier),
