@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -22,7 +22,6 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from leadbook.leads import NUMERIC
-from leadbook.qualify import ModelRecord
 from leadbook.settings import LeadRules, Settings
 from leadbook.tables import SheetLocator
 from leadbook.workbook import contract as C
@@ -42,6 +41,9 @@ from leadbook.workbook.layout import (
     write_table,
 )
 from leadbook.workbook.write import CHART_BUILDERS
+
+if TYPE_CHECKING:  # scikit-learn takes seconds to import; only Score leads needs it
+    from leadbook.qualify import ModelRecord
 
 REPORT_ROWS = range(3, 23)
 REPORT_TABLES = (
@@ -317,6 +319,8 @@ def _letters(headers: list[str], min_col: int) -> dict[str, str]:
 
 def read_model_record(wb: Workbook) -> ModelRecord | None:
     """The model the workbook records (hash, training-data hash, when, what), or None."""
+    from leadbook.qualify import ModelRecord
+
     ws = wb[C.LEADS.name] if C.LEADS.name in wb.sheetnames else None
     if ws is None:
         return None
