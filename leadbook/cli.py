@@ -508,11 +508,12 @@ def _print_scores(result: Any) -> None:
         table.add_row(name, f"{a:.3f}", f"{b:.3f}")
     out.print(table)
     t = result.threshold
-    out.print(
-        f"ROI threshold {t.settings_threshold:.2f}× (Settings) works {t.settings_worked} leads "
-        f"for ${t.settings_profit:,.0f} expected profit; {t.best_threshold:.2f}× would work "
-        f"{t.best_worked} for ${t.best_profit:,.0f}."
-    )
+    if t.best_worked:
+        out.print(
+            f"ROI threshold {t.settings_threshold:.2f}× (Settings) works {t.settings_worked} "
+            f"leads for ${t.settings_profit:,.0f} expected profit; {t.best_threshold:.2f}× "
+            f"would work {t.best_worked} for ${t.best_profit:,.0f}."
+        )
     if result.output_file is not None:
         out.print(f"Scores written to [bold]{result.output_file}[/].")
 

@@ -289,6 +289,15 @@ class TestCommandLine:
         ):
             score_leads(book, leads_file=path)
 
+    def test_an_open_lead_reusing_a_closed_leads_id(self, book, tmp_path):
+        leads = by_header(demo_leads())
+        leads.loc[305, "Lead ID"] = "L0007"  # an open lead with a closed lead's id
+        leads.to_csv(tmp_path / "leads.csv", index=False)
+        with pytest.raises(
+            InputError, match=r"leads\.csv line 307, Lead ID: lead id 'L0007' appears"
+        ):
+            score_leads(book, leads_file=tmp_path / "leads.csv")
+
     def test_missing_lead_file(self, book, tmp_path):
         with pytest.raises(LeadbookError, match=r"nowhere\.csv: no such file"):
             score_leads(book, leads_file=tmp_path / "nowhere.csv")

@@ -314,28 +314,23 @@ class _FileLeads:
         return read_lead_file(self.path, self.chunk_rows)
 
     def closed(self, kinds: dict[str, str] | None) -> LeadTable:
-        from leadbook.leads import split_columns
-
-        parts = []
-        for chunk in self._chunks():
-            fixed, _ = split_columns(chunk)
-            if "outcome" in fixed:
-                closed = fixed["outcome"].map(lambda v: v is not None and str(v).strip() != "")
-                parts.append(chunk[closed.to_numpy()])
+        parts = [chunk[_is_closed(chunk)] for chunk in self._chunks()]
         raw = pd.concat(parts) if parts else pd.DataFrame()
         table, problems = parse_leads(raw, self.locator, sources=self.inventory.names, kinds=kinds)
         raise_errors(capped(problems, self.path.name))
+        self.closed_ids = set(table.fixed["lead_id"])
         return table.closed()
 
     def score(self, scorer: _Scorer, progress: Progress | None) -> tuple[pd.DataFrame, Path]:
         problems: list[Problem] = []
-        seen: set[str] = set()
+        seen: set[str] = set(getattr(self, "closed_ids", ()))
         done, writer = 0, _Writer(self.output)
         self.open_count = 0
         try:
             for chunk in self._chunks():
+                # Closed rows were checked when the model was trained or checked for freshness.
                 table, found = parse_leads(
-                    chunk,
+                    chunk[~_is_closed(chunk)],
                     self.locator,
                     sources=self.inventory.names,
                     kinds=scorer.model.kinds,
@@ -357,6 +352,16 @@ class _FileLeads:
             writer.abort()
             raise
         return pd.DataFrame(columns=["at_row", *OUTPUT_COLUMNS]), self.output
+
+
+def _is_closed(chunk: pd.DataFrame) -> np.ndarray:
+    """Which raw rows of a lead file have an outcome (Converted filled in)."""
+    from leadbook.leads import split_columns
+
+    fixed, _ = split_columns(chunk)
+    if "outcome" not in fixed:
+        return np.zeros(len(chunk), dtype=bool)
+    return fixed["outcome"].map(lambda v: v is not None and str(v).strip() != "").to_numpy()
 
 
 def _repeated_ids(table: LeadTable, seen: set[str], locator: FileLocator) -> list[Problem]:
