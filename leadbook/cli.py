@@ -134,6 +134,7 @@ def demo(
 
     with _tab_progress("Building the demo", len(OUTPUT_RENDERERS), disable=as_json) as step:
         written, book = _run(lambda: demo_job(out_path, progress=step))
+    scored = _run(lambda: _score_demo(written))
     summary = frame_summary(book)
     figures = portfolio_figures(book.inventory.sources)
     findings = stated_total_findings(figures, book.stated)
@@ -144,12 +145,20 @@ def demo(
                 "portfolio": figures.__dict__,
                 "sources": summary.reset_index(names="source").to_dict(orient="records"),
                 "findings": [_problem_json(p) for p in findings],
+                "leads": scored.write.changed,
             }
         )
         return
-    out.print(f"Wrote the demo workbook to [bold]{written}[/].\n")
+    out.print(f"Wrote the demo workbook to [bold]{written}[/]; {scored.write.changed}.\n")
     _print_portfolio(figures, findings)
     _print_sources(summary)
+
+
+def _score_demo(path: Path) -> Any:
+    """Train the demo's lead model and score its open leads (the Leads tab)."""
+    from leadbook.workbook.leadjobs import score_leads as score_job
+
+    return score_job(path, retrain=True)
 
 
 def _print_portfolio(figures: Any, findings: list[Problem]) -> None:
@@ -432,6 +441,128 @@ def plan(book: BookArg, as_json: JsonOption = False) -> None:
 
 def _month(value: Any) -> str:
     return "never" if value is None or value != value else f"{value:%b %Y}"
+
+
+@app.command("score-leads")
+def score_leads(
+    book: BookArg,
+    retrain: Annotated[
+        bool, typer.Option("--retrain", help="Train a new lead model before scoring.")
+    ] = False,
+    leads: Annotated[
+        Path | None,
+        typer.Option(
+            "--leads",
+            help="Score a lead table from a .csv or .parquet file (larger than a sheet); "
+            "scores go to <file>.scored.<ext>.",
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Score open leads: probability, band, expected ROI, action and price (Leads tab)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from leadbook.workbook.leadjobs import score_leads as score_job
+
+    if leads is None or as_json:
+        result = _run(lambda: score_job(book, retrain=retrain))
+    else:
+        columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        with Progress(*columns, console=err, transient=True) as bar:
+            task = bar.add_task(f"Scoring {leads.name}", total=None)
+            result = _run(
+                lambda: score_job(
+                    book,
+                    retrain=retrain,
+                    leads_file=leads,
+                    progress=lambda done, total: bar.update(task, completed=done, total=total),
+                )
+            )
+    if as_json:
+        _json(_finite(_score_json(result)))
+        return
+    _print_scores(result)
+
+
+def _finite(value: Any) -> Any:
+    """NaN and infinities as null, all the way down (JSON has no NaN)."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _score_json(result: Any) -> dict[str, Any]:
+    report = result.model.report
+    return {
+        "path": result.write.path,
+        "backup": result.write.backup,
+        "changed": result.write.changed,
+        "trained": result.trained,
+        "model": result.record.__dict__,
+        "chosen": report.chosen,
+        "cv_log_loss": report.cv_log_loss,
+        "held_out": {k: _metrics_json(v) for k, v in report.held_out.items()},
+        "split": report.split,
+        "threshold": result.threshold.__dict__,
+        "output_file": result.output_file,
+        "warnings": list(result.warnings),
+        "leads": result.scored.drop(columns=["at_row", "cost"], errors="ignore").to_dict(
+            orient="records"
+        ),
+    }
+
+
+def _metrics_json(m: Any) -> dict[str, Any]:
+    import dataclasses
+
+    return dataclasses.asdict(m)
+
+
+def _print_scores(result: Any) -> None:
+    report = result.model.report
+    out.print(f"[green]✓[/] {result.write.changed} (previous version: {result.write.backup.name})")
+    for warning in result.warnings:
+        out.print(f"[yellow]![/] {warning}", highlight=False)
+    table = Table(title=f"Held-out closed leads ({report.split})", title_justify="left")
+    for name in (
+        "Metric",
+        report.chosen + " (chosen)"
+        if report.chosen != "logistic regression"
+        else "logistic regression (chosen)",
+        "logistic baseline",
+    ):
+        table.add_column(name, justify="left" if name == "Metric" else "right")
+    chosen, base = report.held_out[report.chosen], report.held_out["logistic regression"]
+    rows = [
+        (
+            "CV log loss",
+            report.cv_log_loss[report.chosen],
+            report.cv_log_loss["logistic regression"],
+        ),
+        ("AUC", chosen.auc, base.auc),
+        ("Log loss", chosen.log_loss, base.log_loss),
+        ("Brier score", chosen.brier, base.brier),
+        ("Accuracy", chosen.at_threshold.accuracy, base.at_threshold.accuracy),
+        ("Precision", chosen.at_threshold.precision, base.at_threshold.precision),
+        ("Recall", chosen.at_threshold.recall, base.at_threshold.recall),
+        ("Top-tenth lift", chosen.top_decile_lift, base.top_decile_lift),
+    ]
+    for name, a, b in rows:
+        table.add_row(name, f"{a:.3f}", f"{b:.3f}")
+    out.print(table)
+    t = result.threshold
+    if t.best_worked:
+        out.print(
+            f"ROI threshold {t.settings_threshold:.2f}× (Settings) works {t.settings_worked} "
+            f"leads for ${t.settings_profit:,.0f} expected profit; {t.best_threshold:.2f}× "
+            f"would work {t.best_worked} for ${t.best_profit:,.0f}."
+        )
+    if result.output_file is not None:
+        out.print(f"Scores written to [bold]{result.output_file}[/].")
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from leadbook.enums import BudgetMode, Choice, Objective
+from leadbook.enums import BudgetMode, Choice, ConversionSource, Objective
 from leadbook.errors import Problem, Severity, raise_errors
 
 PERCENT = "%"
@@ -473,6 +473,80 @@ class HiringRules:
 
 
 @dataclass(frozen=True)
+class LeadRules:
+    """Lead qualification and monetisation: thresholds, score bands and lead prices."""
+
+    roi_threshold: float = setting(
+        3.0,
+        "Work first at expected ROI of at least",
+        "×",
+        name="LeadRoiThreshold",
+        lo=0,
+        doc="Expected ROI = p × value ÷ cost; 3.0 means expected revenue of 3× the lead's cost.",
+    )
+    hit_threshold: float = setting(
+        0.5,
+        "Predicted hit above probability",
+        PERCENT,
+        name="LeadHitThreshold",
+        lo=0,
+        hi=1,
+        doc="The chapter's 50 %: accuracy, precision and recall on the Leads tab use it.",
+    )
+    band_high: float = setting(
+        0.30, "High band from probability", PERCENT, name="LeadBandHigh", lo=0, hi=1
+    )
+    band_medium: float = setting(
+        0.10,
+        "Medium band from probability",
+        PERCENT,
+        name="LeadBandMedium",
+        lo=0,
+        hi=1,
+        doc="Leads below this probability are in the Low band.",
+    )
+    work_cost: float = setting(
+        40.0,
+        "Cost to work a lead",
+        DOLLARS,
+        name="LeadWorkCost",
+        lo=0,
+        doc="Sales time per lead worked; sets the profit-maximising ROI threshold.",
+    )
+    price_high: float = setting(
+        150.0,
+        "Partner price of a high-quality lead (R high)",
+        DOLLARS,
+        name="LeadPriceHigh",
+        lo=0,
+    )
+    price_low: float = setting(
+        30.0, "Partner price of a low-quality lead (R low)", DOLLARS, name="LeadPriceLow", lo=0
+    )
+    cost_high: float = setting(
+        140.0, "Cost of a high-quality lead (C high)", DOLLARS, name="LeadCostHigh", lo=0
+    )
+    cost_low: float = setting(
+        70.0, "Cost of a low-quality lead (C low)", DOLLARS, name="LeadCostLow", lo=0
+    )
+    target_margin: float = setting(
+        0.25,
+        "Target margin on sold leads",
+        PERCENT,
+        name="LeadTargetMargin",
+        lo=0,
+        hi=0.99,
+        doc="A lead's price is its expected cost ÷ (1 − margin).",
+    )
+    conversion_source: ConversionSource = setting(
+        ConversionSource.HISTORY,
+        "Source conversion for Rebalance",
+        name="LeadConversionSource",
+        doc="history (Sources table) or model (mean predicted probability of its open leads).",
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     """All of leadbook's settings, with the seed chapter's defaults.
 
@@ -496,6 +570,7 @@ class Settings:
     roi: RoiRules = field(default_factory=RoiRules)
     forecast: ForecastRules = field(default_factory=ForecastRules)
     hiring: HiringRules = field(default_factory=HiringRules)
+    leads: LeadRules = field(default_factory=LeadRules)
 
     def get(self, key: str) -> Any:
         """The value of the setting ``key`` (``"section.field"`` or ``"...field.min"``)."""
@@ -746,6 +821,7 @@ def _rebuild(base: Settings, values: Mapping[str, Any]) -> Settings:
     }
     settings = dataclasses.replace(base, **replaced)
     _check_weights(settings)
+    _check_lead_bands(settings)
     return settings
 
 
@@ -755,3 +831,11 @@ def _check_weights(settings: Settings) -> None:
         total = sum(weights.values())
         if abs(total - 1.0) > 1e-9:
             raise ValueError(f"the {label} weights must add up to 100 %, got {total:.1%}")
+
+
+def _check_lead_bands(settings: Settings) -> None:
+    high, medium = settings.leads.band_high, settings.leads.band_medium
+    if medium > high:
+        raise ValueError(
+            f"the Medium lead band starts at {medium:.1%}, above the High band's {high:.1%}"
+        )

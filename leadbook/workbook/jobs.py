@@ -25,6 +25,7 @@ from leadbook.workbook.layout import Expected
 from leadbook.workbook.read import Book, inspect_book, read_book
 from leadbook.workbook.tabs.classes import render_scores, render_tiers
 from leadbook.workbook.tabs.general import render_start
+from leadbook.workbook.tabs.leads import render_leads
 from leadbook.workbook.tabs.planning import render_forecast, render_hiring, render_roi
 from leadbook.workbook.write import WriteResult, replace_sheet, save_new, update_workbook
 
@@ -64,6 +65,7 @@ OUTPUT_RENDERERS |= {
 }
 """Output tab → how to render it from a book (None renders it empty). Later capabilities
 register their tabs here; :func:`refresh` runs the ones it names."""
+OUTPUT_RENDERERS[C.LEADS.name] = render_leads  # builds only: Score leads updates it in place
 
 REFRESH_TABS = (C.TIERS.name, C.SCORES.name, C.ROI.name, C.FORECAST.name, C.HIRING.name)
 
@@ -133,9 +135,9 @@ def new(path: str | Path, *, overwrite: bool = False) -> Path:
 
 def demo_book() -> Book:
     """The demo portfolio as a :class:`Book`."""
-    from leadbook.demo import DEMO_STATED, demo_inventory, demo_settings
+    from leadbook.demo import DEMO_STATED, demo_inventory, demo_leads, demo_settings
 
-    return Book(demo_settings(), demo_inventory(), DEMO_STATED)
+    return Book(demo_settings(), demo_inventory(), DEMO_STATED, leads=demo_leads())
 
 
 def demo_workbook(progress: Callable[[str], None] | None = None) -> Rendered:

@@ -42,6 +42,8 @@ class Book:
     stated: StatedTotals
     warnings: tuple[Problem, ...] = field(default=())
     path: Path | None = None
+    leads: pd.DataFrame | None = None
+    """A lead table to build the Leads tab with (the demo's); the reader leaves it None."""
 
 
 def open_workbook(path: str | Path, *, data_only: bool = True) -> Workbook:

@@ -31,6 +31,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import defusedxml.ElementTree as ET  # noqa: N817
+from openpyxl.utils.cell import range_boundaries
 from openpyxl.workbook.workbook import Workbook
 
 from leadbook.errors import WorkbookFileError
@@ -85,9 +86,14 @@ def update_workbook(
     before = _digest(path)
     wb = open_workbook(path, data_only=False)
     inputs = _snapshot(wb, C.INPUT_SHEETS)
+    table_inputs = _table_inputs(wb)
     changed = job(wb)
     if _snapshot(wb, C.INPUT_SHEETS) != inputs:
         raise AssertionError(f"{command} changed an input tab; nothing was written")
+    if _table_inputs(wb) != table_inputs:
+        raise AssertionError(
+            f"{command} changed input columns of a table on an output tab; nothing was written"
+        )
     restore_charts(wb)
     append_log(wb, command, changed, user)
     wb.calculation.fullCalcOnLoad = True
@@ -181,6 +187,35 @@ def _snapshot(wb: Workbook, sheets: frozenset[str]) -> dict[str, list[tuple[Any,
         for name in sheets
         if name in wb.sheetnames
     }
+
+
+def _table_inputs(wb: Workbook) -> dict[str, Any]:
+    """Where each contract table on an output tab sits and every non-output column's cells.
+
+    Tables such as Leads take user input on a tab leadbook writes: every column that is not
+    one of the contract's output or formula columns (inputs, and features users add) counts.
+    """
+    from leadbook.workbook.read import find_table
+
+    out: dict[str, Any] = {}
+    for spec in C.TABLES.values():
+        if spec.sheet in C.INPUT_SHEETS or not spec.by_role(C.Role.INPUT):
+            continue
+        found = find_table(wb, spec)
+        if found is None:
+            continue
+        ws, table = found
+        min_col, min_row, max_col, max_row = range_boundaries(table.ref)
+        owned = {c.header.casefold() for c in spec.columns if c.role is not C.Role.INPUT}
+        columns = {}
+        for col in range(min_col, max_col + 1):
+            header = " ".join(str(ws.cell(min_row, col).value or "").split())
+            if header.casefold() not in owned:
+                columns[(col, header)] = [
+                    ws.cell(r, col).value for r in range(min_row + 1, max_row + 1)
+                ]
+        out[spec.name] = (ws.title, table.ref, columns)
+    return out
 
 
 def _audit(original: Path, saved: Path) -> None:
