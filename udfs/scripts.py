@@ -5,8 +5,8 @@ Each script runs the same job as the command line (``leadbook refresh BOOK``,
 so a button and the command give the same tables. A failing script writes nothing; its
 message reaches the task pane (xlwings Lite, xlwings Server) or a message box (classic).
 
-- xlwings Lite and xlwings Server call the ``@script`` functions (task pane buttons, and
-  the button cells named by :data:`leadbook.workbook.contract.BUTTON_CELLS`).
+- xlwings Lite runs the ``@script`` functions from its pane; xlwings Server from the
+  buttons of leadbook's task pane.
 - The classic add-in's ``RunPython`` calls the no-argument ``*_caller`` functions, which
   work on the workbook whose button was pressed (see ``workbooks/classic/leadbook.bas``).
 """
