@@ -182,9 +182,9 @@ def _print_sources(summary: Any) -> None:
         table.add_row(
             str(row["rank"]),
             str(source),
-            row["tier"].value,
-            row["lead_type"].value,
-            row["risk"].value,
+            str(row["tier"]),
+            str(row["lead_type"]),
+            str(row["risk"]),
             f"{row['score']:.1f}",
             f"${row['spend']:,.0f}",
             f"{row['share']:.1%}",

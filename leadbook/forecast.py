@@ -643,7 +643,7 @@ def _source_forecast(
 
     if rows.empty:
         return skip("no months in History")
-    if status is Status.PAUSED:
+    if status == Status.PAUSED:
         return skip("paused: counts as no leads")
     last = rows.index.max()
     if last < as_of - pd.DateOffset(months=1):

@@ -148,9 +148,9 @@ def _check_sources(src: pd.DataFrame, loc: Locator) -> list[Problem]:
 def _row_rules(row: Any, at: Any) -> None:
     """Cross-column rules of one Sources row; reports through ``at(key, message, severity)``."""
     known = lambda v: v is not None and not (isinstance(v, float) and np.isnan(v))  # noqa: E731
-    if row.status is Status.TESTING and not known(row.test_phase):
+    if row.status == Status.TESTING and not known(row.test_phase):
         at("test_phase", "a testing source needs its test phase (1 or 2)")
-    if known(row.test_phase) and row.status is not Status.TESTING and row.status is not None:
+    if known(row.test_phase) and row.status != Status.TESTING and row.status is not None:
         at(
             "test_phase",
             f"test phase is set but status is {row.status}; it is ignored",
@@ -176,7 +176,7 @@ def _row_rules(row: Any, at: Any) -> None:
                 f"${implied:,.0f}",
                 Severity.WARNING,
             )
-    if row.status is Status.PAUSED and known(row.spend) and row.spend > 0:
+    if row.status == Status.PAUSED and known(row.spend) and row.spend > 0:
         at(
             "spend",
             "a paused source has current spend; it counts as today's allocation",

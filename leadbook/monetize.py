@@ -105,7 +105,7 @@ def lead_actions(leads: pd.DataFrame, rules: LeadRules) -> pd.DataFrame:
     bands = score_bands(p, rules)
     resale = leads["resale"].map(lambda v: v is not False).to_numpy()
     actions = [_action(r, b, s, rules) for r, b, s in zip(roi, bands, resale, strict=True)]
-    work = pd.Series(np.where([a is LeadAction.WORK_FIRST for a in actions], roi, np.nan))
+    work = pd.Series(np.where([a == LeadAction.WORK_FIRST for a in actions], roi, np.nan))
     return pd.DataFrame(
         {
             "band": bands,
@@ -121,7 +121,7 @@ def lead_actions(leads: pd.DataFrame, rules: LeadRules) -> pd.DataFrame:
 def _action(roi: float, band: ScoreBand, resale: bool, rules: LeadRules) -> LeadAction:
     if roi >= rules.roi_threshold - 1e-12:
         return LeadAction.WORK_FIRST
-    if band is not ScoreBand.LOW:
+    if band != ScoreBand.LOW:
         return LeadAction.NURTURE
     return LeadAction.SELL if resale else LeadAction.DROP
 
@@ -654,7 +654,7 @@ def with_predicted_conversion(
     (0.189, False)
     """
     record = predicted_conversion(scored, inventory, min_leads=min_leads)
-    if settings.leads.conversion_source is not ConversionSource.MODEL:
+    if settings.leads.conversion_source != ConversionSource.MODEL:
         return inventory, record.assign(replaced=False, reason="Settings: history")
     sources = inventory.sources.copy()
     replaced = record.index[record["replaced"]]

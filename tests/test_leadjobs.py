@@ -263,7 +263,6 @@ class TestCommandLine:
         assert result.output_file == tmp_path / "leads.scored.csv"
 
     def test_lead_file_in_parquet(self, book, tmp_path):
-        pytest.importorskip("pyarrow.parquet", reason="the optional parquet extra")
         by_header(demo_leads()).to_parquet(tmp_path / "leads.parquet")
         score_leads(book, leads_file=tmp_path / "leads.parquet", chunk_rows=100)
         scored = pd.read_parquet(tmp_path / "leads.scored.parquet")

