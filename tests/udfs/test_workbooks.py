@@ -51,3 +51,9 @@ class TestClassic:
         for name in calls:
             entry = getattr(scripts, name)
             assert not inspect.signature(entry).parameters, name
+
+
+def test_the_server_readme_names_the_routes_the_server_serves(client):
+    text = (WORKBOOKS / "server" / "README.md").read_text()
+    for route in [*re.findall(r"`(/[a-z/.]*)`", text), "/manifest.xml"]:
+        assert client.get(route).status_code == 200, route
