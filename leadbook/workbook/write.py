@@ -23,6 +23,7 @@ import posixpath
 import re
 import shutil
 import tempfile
+import weakref
 import zipfile
 from collections import Counter
 from collections.abc import Callable
@@ -31,6 +32,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 import defusedxml.ElementTree as ET  # noqa: N817
+from openpyxl.utils.cell import range_boundaries
 from openpyxl.workbook.workbook import Workbook
 
 from leadbook.errors import WorkbookFileError
@@ -49,6 +51,9 @@ CHART_BUILDERS: dict[str, Callable[[Any], None]] = {}
 openpyxl drops every chart of a workbook it loads, so after each job leadbook redraws the
 charts of output tabs the job did not re-render. A tab's renderer registers its builder here
 (``CHART_BUILDERS["Allocation"] = draw_allocation_charts``) and calls it itself too."""
+
+_REPLACED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+"""New tab → the tab it replaced (see :func:`previous_sheet`)."""
 
 _WORKBOOK_PARTS = {
     "pivot caches": re.compile(r"^xl/pivotCache/"),
@@ -85,9 +90,16 @@ def update_workbook(
     before = _digest(path)
     wb = open_workbook(path, data_only=False)
     inputs = _snapshot(wb, C.INPUT_SHEETS)
+    table_inputs = _table_inputs(wb)
     changed = job(wb)
     if _snapshot(wb, C.INPUT_SHEETS) != inputs:
         raise AssertionError(f"{command} changed an input tab; nothing was written")
+    after = _table_inputs(wb)
+    # A table the job created (a tab new to this workbook) holds nothing of the user's yet.
+    if {name: after.get(name) for name in table_inputs} != table_inputs:
+        raise AssertionError(
+            f"{command} changed input columns of a table on an output tab; nothing was written"
+        )
     restore_charts(wb)
     append_log(wb, command, changed, user)
     wb.calculation.fullCalcOnLoad = True
@@ -156,10 +168,19 @@ def replace_sheet(wb: Workbook, name: str) -> Any:
     if name in C.INPUT_SHEETS:
         raise AssertionError(f"{name} is an input tab; leadbook never rewrites it")
     index = wb.sheetnames.index(name) if name in wb.sheetnames else len(wb.sheetnames)
-    if name in wb.sheetnames:
-        wb.remove(wb[name])
+    old = wb[name] if name in wb.sheetnames else None
+    if old is not None:
+        wb.remove(old)
     ws = wb.create_sheet(name, index)
+    if old is not None:
+        _REPLACED[ws] = old
     return ws
+
+
+def previous_sheet(ws: Any) -> Any | None:
+    """The tab ``ws`` replaced in :func:`replace_sheet` (None if it is new), still readable:
+    a renderer reads what it must keep from it (the Board history, the Maturity answers)."""
+    return _REPLACED.get(ws)
 
 
 def _refuse_if_open(path: Path) -> None:
@@ -181,6 +202,35 @@ def _snapshot(wb: Workbook, sheets: frozenset[str]) -> dict[str, list[tuple[Any,
         for name in sheets
         if name in wb.sheetnames
     }
+
+
+def _table_inputs(wb: Workbook) -> dict[str, Any]:
+    """Where each contract table on an output tab sits and every non-output column's cells.
+
+    Tables such as Leads take user input on a tab leadbook writes: every column that is not
+    one of the contract's output or formula columns (inputs, and features users add) counts.
+    """
+    from leadbook.workbook.read import find_table
+
+    out: dict[str, Any] = {}
+    for spec in C.TABLES.values():
+        if spec.sheet in C.INPUT_SHEETS or not spec.by_role(C.Role.INPUT):
+            continue
+        found = find_table(wb, spec)
+        if found is None:
+            continue
+        ws, table = found
+        min_col, min_row, max_col, max_row = range_boundaries(table.ref)
+        owned = {c.header.casefold() for c in spec.columns if c.role is not C.Role.INPUT}
+        columns = {}
+        for col in range(min_col, max_col + 1):
+            header = " ".join(str(ws.cell(min_row, col).value or "").split())
+            if header.casefold() not in owned:
+                columns[(col, header)] = [
+                    ws.cell(r, col).value for r in range(min_row + 1, max_row + 1)
+                ]
+        out[spec.name] = (ws.title, table.ref, columns)
+    return out
 
 
 def _audit(original: Path, saved: Path) -> None:
