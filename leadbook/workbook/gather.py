@@ -59,7 +59,8 @@ def tab_tables(wb: Workbook, tab: str) -> list[tuple[str, pd.DataFrame]]:
         return []
     ws = wb[tab]
     out = []
-    for name, table in ws.tables.items():
+    for table in ws.tables.values():
+        name = table.displayName
         min_col, min_row, max_col, max_row = range_boundaries(table.ref)
         grid = [
             [c.value for c in row]

@@ -236,7 +236,8 @@ def tab_blocks(wb: Workbook, tab: str) -> list[Block]:
     """A tab's tables (with their number formats) and its notes, top to bottom."""
     ws = wb[tab]
     blocks, covered = [], set()
-    for name, table in ws.tables.items():
+    for table in ws.tables.values():
+        name = table.displayName
         min_col, min_row, max_col, max_row = range_boundaries(table.ref)
         cells = [
             list(r)
