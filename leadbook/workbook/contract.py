@@ -726,7 +726,7 @@ BOARD_KPIS_TABLE = TableSpec(
             width=11,
             doc="The KPI under the recommended allocation on the Allocation tab.",
         ),
-        Column("basis", "How it is computed", Kind.TEXT, Role.OUTPUT, width=72),
+        Column("basis", "How it is computed", Kind.TEXT, Role.OUTPUT, width=48),
         Column("source", "From", Kind.TEXT, Role.OUTPUT, width=16),
         Column(
             "key", "Key", Kind.TEXT, Role.OUTPUT, width=20, doc="The KPI's name for =LB.KPI(...)."
@@ -734,23 +734,10 @@ BOARD_KPIS_TABLE = TableSpec(
     ),
 )
 
-BOARD_PITFALLS_TABLE = TableSpec(
-    name="BoardPitfalls",
-    sheet="Board",
-    anchor="A25",
-    doc="The chapter's pitfalls whose warning signs the data can show.",
-    columns=(
-        Column("pitfall", "Pitfall", Kind.TEXT, Role.OUTPUT, width=44),
-        Column("shows", "Shows", Kind.TEXT, Role.OUTPUT, width=12),
-        Column("evidence", "Evidence", Kind.TEXT, Role.OUTPUT, width=90),
-        Column("advice", "The chapter advises", Kind.TEXT, Role.OUTPUT, width=72),
-    ),
-)
-
 BOARD_HISTORY_TABLE = TableSpec(
     name="BoardHistory",
     sheet="Board",
-    anchor="A35",
+    anchor="N5",
     doc="The KPI values of every exported quarter, kept across runs for the trends.",
     columns=(
         Column("quarter", "Quarter", Kind.TEXT, Role.OUTPUT, width=9),
@@ -868,15 +855,12 @@ MATURITY_STAGES_TABLE = TableSpec(
     doc="Each stage's checklist score (live) and whether it is reached.",
     columns=(
         Column("stage", "Stage", Kind.INTEGER, Role.OUTPUT, width=7),
-        Column("name", "Stage name", Kind.TEXT, Role.OUTPUT, width=30),
-        Column("kind", "Checklist", Kind.TEXT, Role.OUTPUT, width=14),
-        Column("summary", "What it looks like", Kind.TEXT, Role.OUTPUT, width=60),
         Column(
             "points",
             "Score",
             Kind.NUMBER,
             Role.FORMULA,
-            width=8,
+            width=7,
             formula="SUMIFS(MaturityAnswers[Points],MaturityAnswers[Stage],[@Stage])",
         ),
         Column(
@@ -884,15 +868,16 @@ MATURITY_STAGES_TABLE = TableSpec(
             "Out of",
             Kind.INTEGER,
             Role.FORMULA,
-            width=9,
+            width=14,
             formula="COUNTIFS(MaturityAnswers[Stage],[@Stage])",
         ),
+        Column("name", "Stage name", Kind.TEXT, Role.OUTPUT, width=60),
         Column(
             "share",
             "Share",
             Kind.PERCENT,
             Role.FORMULA,
-            width=10,
+            width=11,
             formula='IF([@[Out of]]>0,[@Score]/[@[Out of]],"")',
         ),
         Column(
@@ -900,9 +885,10 @@ MATURITY_STAGES_TABLE = TableSpec(
             "Reached",
             Kind.TEXT,
             Role.FORMULA,
-            width=10,
+            width=12,
             doc="yes when the share is at least MaturityThreshold and the stage before is reached.",
         ),
+        Column("summary", "What it looks like", Kind.TEXT, Role.OUTPUT, width=66),
     ),
 )
 
@@ -946,7 +932,7 @@ MATURITY_ANSWERS_TABLE = TableSpec(
             width=8,
             formula='IF([@Counted]="yes",1,IF([@Counted]="partly",0.5,0))',
         ),
-        Column("phase", "Roadmap phase", Kind.TEXT, Role.OUTPUT, width=28),
+        Column("phase", "Roadmap phase", Kind.TEXT, Role.OUTPUT, width=46),
     ),
 )
 
@@ -956,12 +942,13 @@ MATURITY_ROADMAP_TABLE = TableSpec(
     anchor="A46",
     doc="The gaps to the next stage, in the chapter's transformation phases.",
     columns=(
-        Column("phase", "Phase", Kind.TEXT, Role.OUTPUT, width=30),
-        Column("months", "When", Kind.TEXT, Role.OUTPUT, width=7),
+        Column("key", "Item", Kind.TEXT, Role.OUTPUT, width=7),
+        Column("stage", "Stage", Kind.INTEGER, Role.OUTPUT, width=7),
         Column("kind", "Kind", Kind.TEXT, Role.OUTPUT, width=14),
         Column("text", "Gap", Kind.TEXT, Role.OUTPUT, width=60),
         Column("counted", "Counted now", Kind.TEXT, Role.OUTPUT, width=11),
-        Column("builds", "The phase builds", Kind.TEXT, Role.OUTPUT, width=48),
+        Column("months", "When", Kind.TEXT, Role.OUTPUT, width=12),
+        Column("phase", "Phase: what it builds", Kind.TEXT, Role.OUTPUT, width=66),
     ),
 )
 
@@ -969,7 +956,7 @@ MATURITY_SUMMARY = (
     NamedCell(
         "MaturityStage",
         "Maturity",
-        "B3",
+        "D3",
         "Stage reached",
         Kind.TEXT,
         Role.FORMULA,
@@ -1098,7 +1085,7 @@ BOARD = SheetSpec(
     "KPIs against targets for the quarterly board pack, the pitfalls the data shows, and "
     "the history of exported quarters.",
     Role.OUTPUT,
-    tables=(BOARD_KPIS_TABLE, BOARD_PITFALLS_TABLE, BOARD_HISTORY_TABLE),
+    tables=(BOARD_KPIS_TABLE, BOARD_HISTORY_TABLE),
     tab_color="7030A0",
     buttons=("Export board pack",),
 )

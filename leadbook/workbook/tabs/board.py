@@ -8,16 +8,20 @@ formulas over the Settings names, each with leadbook's own value for the LibreOf
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass, field
 
 import pandas as pd
 from openpyxl.chart import LineChart, Reference
 from openpyxl.formatting.rule import FormulaRule
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils.cell import column_index_from_string
 from openpyxl.worksheet.worksheet import Worksheet
 
 from leadbook import maturity as M
 from leadbook.board import (
+    KPI_SPECS,
+    PITFALLS,
     Direction,
     Kpi,
     KpiSpec,
@@ -39,6 +43,8 @@ from leadbook.workbook.gather import (
     workbook_facts,
 )
 from leadbook.workbook.layout import (
+    HEADER_FILL,
+    HEADER_FONT,
     Expected,
     anchor_of,
     highlight_text,
@@ -111,17 +117,7 @@ def render_board_tab(ws: Worksheet, view: BoardView, expected: Expected) -> None
         "quarter to Board history.",
     )
     _kpi_table(ws, list(view.kpis), expected)
-    note(ws, _above(C.BOARD_PITFALLS_TABLE), "Pitfalls the chapter warns of, as the data shows")
-    rows = pd.DataFrame(
-        [
-            {"pitfall": p.label, "shows": p.shows.value, "evidence": p.evidence, "advice": p.advice}
-            for p in view.pitfalls
-        ],
-        columns=C.BOARD_PITFALLS_TABLE.keys,
-    )
-    write_table(ws, C.BOARD_PITFALLS_TABLE, rows if len(rows) else None, expected)
-    area = table_column_range(ws, C.BOARD_PITFALLS_TABLE, "shows", len(rows))
-    highlight_text(ws, area, ["warning"])
+    _pitfall_block(ws, view.pitfalls)
     note(
         ws,
         _above(C.BOARD_HISTORY_TABLE),
@@ -135,14 +131,86 @@ def render_board_tab(ws: Worksheet, view: BoardView, expected: Expected) -> None
         expected,
         style="TableStyleLight9",
     )
+    _shared_widths(ws, (C.BOARD_KPIS_TABLE, C.BOARD_HISTORY_TABLE))
+    _wrap_rows(ws, C.BOARD_KPIS_TABLE, len(view.kpis), ("basis",))
     header_row, _ = anchor_of(C.BOARD_KPIS_TABLE)
     ws.freeze_panes = f"B{header_row + 1}"
     draw_board_charts(ws)
 
 
+PITFALL_ROW = 24
+"""The Board tab's pitfalls block (a plain range below the KPI table, on its columns)."""
+PITFALL_COLUMNS = (("Pitfall", "A", "A"), ("Shows", "B", "B"), ("Evidence", "C", "I"))
+PITFALL_COLUMNS += (("The chapter advises", "J", "L"),)
+
+
+def _pitfall_block(ws: Worksheet, found: tuple[Pitfall, ...]) -> None:
+    """The pitfalls under the KPI table, text merged across its columns so nothing is cut."""
+    header_row, _ = anchor_of(C.BOARD_KPIS_TABLE)
+    if header_row + len(KPI_SPECS) >= PITFALL_ROW - 1:
+        raise AssertionError("the KPI table runs into the pitfalls; move PITFALL_ROW down")
+    note(ws, f"A{PITFALL_ROW - 1}", "Pitfalls the chapter warns of, as the data shows")
+    for header, first, last in PITFALL_COLUMNS:
+        cell = ws[f"{first}{PITFALL_ROW}"]
+        cell.value, cell.font, cell.fill = header, HEADER_FONT, HEADER_FILL
+        if first != last:
+            ws.merge_cells(f"{first}{PITFALL_ROW}:{last}{PITFALL_ROW}")
+    widths = {
+        first: sum(
+            ws.column_dimensions[_letter(c)].width or 10
+            for c in range(column_index_from_string(first), column_index_from_string(last) + 1)
+        )
+        for _, first, last in PITFALL_COLUMNS
+    }
+    for i, p in enumerate(found):
+        r = PITFALL_ROW + 1 + i
+        lines = 1
+        for (_, first, last), value in zip(
+            PITFALL_COLUMNS, (p.label, p.shows.value, p.evidence, p.advice), strict=True
+        ):
+            cell = ws[f"{first}{r}"]
+            cell.value = value
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+            if first != last:
+                ws.merge_cells(f"{first}{r}:{last}{r}")
+            lines = max(lines, len(textwrap.wrap(value, int(widths[first] * 1.1)) or [""]))
+        ws.row_dimensions[r].height = 15.0 * lines
+    if found:
+        area = f"B{PITFALL_ROW + 1}:B{PITFALL_ROW + len(found)}"
+        highlight_text(ws, area, ["warning"])
+
+
 def _above(spec: C.TableSpec) -> str:
-    row, _ = anchor_of(spec)
-    return f"A{row - 1}"
+    row, col = anchor_of(spec)
+    return f"{_letter(col)}{row - 1}"
+
+
+def _shared_widths(ws: Worksheet, specs: tuple[C.TableSpec, ...]) -> None:
+    """Tables sharing columns get the widest width any of them asks for."""
+    widths: dict[int, float] = {}
+    for spec in specs:
+        _, first = anchor_of(spec)
+        for j, col in enumerate(spec.columns):
+            widths[first + j] = max(widths.get(first + j, 0.0), col.width)
+    for col, width in widths.items():
+        ws.column_dimensions[_letter(col)].width = width
+
+
+def _wrap_rows(ws: Worksheet, spec: C.TableSpec, n: int, keys: tuple[str, ...]) -> None:
+    """Wrap the text of columns ``keys`` and make each row tall enough for it."""
+    header_row, first = anchor_of(spec)
+    for i in range(n):
+        r = header_row + 1 + i
+        lines = 1
+        for j in range(len(spec.columns)):
+            ws.cell(r, first + j).alignment = Alignment(vertical="top")
+        for key in keys:
+            cell = ws.cell(r, first + spec.keys.index(key))
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+            width = ws.column_dimensions[cell.column_letter].width or 10
+            lines = max(lines, len(textwrap.wrap(str(cell.value or ""), int(width * 1.1)) or [""]))
+        height = max(15.0 * lines, ws.row_dimensions[r].height or 0)
+        ws.row_dimensions[r].height = height
 
 
 def _kpi_table(ws: Worksheet, kpis: list[Kpi], expected: Expected) -> None:
@@ -189,8 +257,6 @@ def _kpi_table(ws: Worksheet, kpis: list[Kpi], expected: Expected) -> None:
         for key in ("value", "target", "previous", "change", "planned"):
             cell = ws.cell(header_row + 1 + i, first + spec.keys.index(key))
             cell.number_format = UNIT_FORMATS[k.spec.unit]
-        basis = ws.cell(header_row + 1 + i, first + spec.keys.index("basis"))
-        basis.alignment = Alignment(wrap_text=True, vertical="top")
     _status_colours(ws, table_column_range(ws, spec, "status", len(kpis)))
 
 
@@ -248,7 +314,7 @@ def draw_board_charts(ws: Worksheet) -> None:
     if last <= header_row or ws.cell(header_row + 1, first).value is None:
         return
     chart = LineChart()
-    chart.title = "KPI shares by exported quarter"
+    chart.title = "ROI and shares of spend by exported quarter"
     chart.y_axis.title = "share"
     chart.y_axis.number_format = "0%"
     chart.height, chart.width = 8, 16
@@ -257,8 +323,9 @@ def draw_board_charts(ws: Worksheet) -> None:
         data = Reference(ws, min_col=col, min_row=header_row, max_row=last)
         chart.add_data(data, titles_from_data=True)
     chart.set_categories(Reference(ws, min_col=first, min_row=header_row + 1, max_row=last))
-    anchor_col = first + len(C.BOARD_KPIS_TABLE.columns) + 1
-    ws.add_chart(chart, f"{_letter(anchor_col)}{anchor_of(C.BOARD_KPIS_TABLE)[0]}")
+    for series in chart.series:
+        series.marker.symbol, series.smooth = "circle", False
+    ws.add_chart(chart, f"A{PITFALL_ROW + len(PITFALLS) + 3}")
 
 
 def _letter(col: int) -> str:
@@ -312,7 +379,7 @@ def render_maturity_tab(ws: Worksheet, view: MaturityView, expected: Expected) -
     write_named_cells(ws, C.MATURITY_SUMMARY, {"MaturityStage": a.reached.name}, expected)
     note(
         ws,
-        "D3",
+        "G3",
         f"A stage is reached at {a.threshold:.0%} of its checklist (MaturityThreshold) with "
         "every earlier stage reached; yes counts 1, partly ½.",
     )
@@ -330,12 +397,13 @@ def render_maturity_tab(ws: Worksheet, view: MaturityView, expected: Expected) -
     steps = pd.DataFrame(
         [
             {
-                "phase": f"Phase {s.phase.number}: {s.phase.name}",
-                "months": s.phase.months,
+                "key": s.item.key,
+                "stage": s.item.stage,
                 "kind": s.item.kind,
                 "text": s.item.text,
                 "counted": s.counted.answer.value if s.counted.answer else "unanswered",
-                "builds": s.item.builds,
+                "months": s.phase.months,
+                "phase": f"Phase {s.phase.number}, {s.phase.name}: {s.item.builds}",
             }
             for s in a.roadmap
         ],
@@ -348,6 +416,11 @@ def render_maturity_tab(ws: Worksheet, view: MaturityView, expected: Expected) -
         expected,
         style="TableStyleLight9",
     )
+    _shared_widths(
+        ws, (C.MATURITY_STAGES_TABLE, C.MATURITY_ANSWERS_TABLE, C.MATURITY_ROADMAP_TABLE)
+    )
+    _wrap_rows(ws, C.MATURITY_STAGES_TABLE, len(a.stages), ("summary",))
+    _wrap_rows(ws, C.MATURITY_ANSWERS_TABLE, len(M.CHECKLIST), ("evidence",))
     header_row, _ = anchor_of(C.MATURITY_ANSWERS_TABLE)
     ws.freeze_panes = f"A{header_row + 1}"
 
@@ -363,7 +436,6 @@ def _stages(ws: Worksheet, a: M.Assessment, expected: Expected) -> None:
             {
                 "stage": stage.number,
                 "name": stage.name,
-                "kind": "starting point" if stage.number == 1 else "10 items",
                 "summary": stage.summary,
             }
         )
@@ -423,7 +495,3 @@ def _answers(ws: Worksheet, view: MaturityView, expected: Expected) -> None:
             "points": [c.points for c in counted],
         },
     )
-    header_row, first = anchor_of(spec)
-    for i in range(len(rows)):
-        cell = ws.cell(header_row + 1 + i, first + spec.keys.index("evidence"))
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
