@@ -131,7 +131,14 @@ class Quarter:
 
 
 def latest_quarter(history: pd.DataFrame) -> Quarter | None:
-    """The quarter of the last month in History (None when History is empty)."""
+    """The quarter of the last month in History (None when History is empty).
+
+    Examples
+    --------
+    >>> from leadbook.demo import demo_inventory
+    >>> latest_quarter(demo_inventory().history)
+    Quarter(year=2026, number=4)
+    """
     if history.empty:
         return None
     return Quarter.of(history["month"].max())
@@ -315,7 +322,13 @@ HISTORY_KPIS = frozenset({"roi", "blended_cpl", "blended_cpa", "revenue_per_lead
 
 
 def kpi_spec(key: str) -> KpiSpec:
-    """The spec of KPI ``key``; an unknown key is an error naming the nearest and all keys."""
+    """The spec of KPI ``key``; an unknown key is an error naming the nearest and all keys.
+
+    Examples
+    --------
+    >>> kpi_spec("largest_share").target_key
+    'policy.max_source_share'
+    """
     try:
         return _SPECS[key]
     except KeyError:
@@ -806,7 +819,15 @@ def trend_word(before: float, now: float, direction: Direction, target: float | 
 
 
 def target_of(spec: KpiSpec, settings: Settings) -> tuple[float | None, float]:
-    """A KPI's target and tolerance from Settings."""
+    """A KPI's target and tolerance from Settings.
+
+    Examples
+    --------
+    >>> target_of(kpi_spec("capacity_utilisation"), Settings())
+    (0.85, 0.05)
+    >>> target_of(kpi_spec("blended_cpa"), Settings())
+    (None, 0.0)
+    """
     target = None if spec.target_key is None else float(settings.get(spec.target_key))
     tolerance = 0.0 if spec.tolerance_key is None else float(settings.get(spec.tolerance_key))
     return target, tolerance
@@ -847,7 +868,15 @@ def compute_kpi(key: str, inputs: BoardInputs, *, with_trend: bool = True) -> Kp
 
 
 def board_kpis(inputs: BoardInputs) -> list[Kpi]:
-    """Every board KPI for ``inputs.quarter``, in the order of :data:`KPI_SPECS`."""
+    """Every board KPI for ``inputs.quarter``, in the order of :data:`KPI_SPECS`.
+
+    Examples
+    --------
+    >>> from leadbook.demo import demo_inventory, demo_settings
+    >>> kpis = board_kpis(BoardInputs(Quarter(2026, 4), demo_inventory(), demo_settings()))
+    >>> [(k.key, k.status.value) for k in kpis][:3]
+    [('roi', 'on target'), ('roi_12m', 'not available'), ('blended_cpl', 'off target')]
+    """
     return [compute_kpi(key, inputs) for key in KPI_KEYS]
 
 
@@ -1159,7 +1188,15 @@ def pitfalls(inputs: BoardInputs) -> list[Pitfall]:
 
 
 def snapshot(kpis: list[Kpi]) -> dict[str, float | None]:
-    """The values a Board history row keeps for the quarter, by KPI key."""
+    """The values a Board history row keeps for the quarter, by KPI key.
+
+    Examples
+    --------
+    >>> from leadbook.demo import demo_inventory, demo_settings
+    >>> inputs = BoardInputs(Quarter(2026, 4), demo_inventory(), demo_settings())
+    >>> snapshot([compute_kpi("active_sources", inputs)])
+    {'active_sources': 10.0}
+    """
     return {k.key: k.value for k in kpis}
 
 

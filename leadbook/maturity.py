@@ -385,7 +385,15 @@ class Assessment:
 def counted_answers(
     answers: Mapping[str, Answer | None], evidence: Mapping[str, Evidence]
 ) -> dict[str, Counted]:
-    """Each item's counted answer: the user's if given, else the workbook's, else none."""
+    """Each item's counted answer: the user's if given, else the workbook's, else none.
+
+    Examples
+    --------
+    >>> found = {"S2.5": Evidence(Answer.NO, "the Forecast tab holds no forecasts")}
+    >>> counted = counted_answers({"S2.5": Answer.YES}, found)
+    >>> counted["S2.5"].origin, counted["S2.6"].origin
+    ('your answer', 'unanswered')
+    """
     out = {}
     for item in CHECKLIST:
         given = answers.get(item.key)

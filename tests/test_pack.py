@@ -170,6 +170,23 @@ class TestBoardHistory:
         rows = table_rows(demo_book_path, C.BOARD_HISTORY_TABLE)
         assert [r["Quarter"] for r in rows] == ["2026Q3"]
 
+    def test_the_board_chart_survives_other_jobs(self, demo_book_path, tmp_path):
+        export_board_pack(demo_book_path, "2026Q3", tmp_path)
+        jobs.refresh(demo_book_path)  # Tiers and Scores only; openpyxl drops every chart
+        with zipfile.ZipFile(demo_book_path) as zf:
+            charts = [n for n in zf.namelist() if n.startswith("xl/charts/chart")]
+        assert len(charts) == 1
+
+    def test_a_quarter_history_does_not_reach(self, demo_book_path, tmp_path):
+        result = export_board_pack(demo_book_path, "2027Q1", tmp_path)
+        roi = next(k for k in result.kpis if k.key == "roi")
+        assert roi.status is KpiStatus.NA
+        assert roi.basis == "History has no month of Q1 2027"
+        cover = [
+            c.value for row in openpyxl.load_workbook(result.pack)["Cover"].iter_rows() for c in row
+        ]
+        assert "History has no month of Q1 2027" in cover
+
     def test_the_board_tab_shows_the_quarter(self, demo_book_path, tmp_path):
         export_board_pack(demo_book_path, "2026Q4", tmp_path)
         wb = openpyxl.load_workbook(demo_book_path)

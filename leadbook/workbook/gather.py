@@ -192,7 +192,14 @@ def saved_history(ws: Any | None) -> pd.DataFrame:
 
 
 def with_quarter(saved: pd.DataFrame, quarter: Quarter, values: Mapping[str, Any]) -> pd.DataFrame:
-    """Board history with ``quarter``'s row added, or replaced if it was there; sorted."""
+    """Board history with ``quarter``'s row added, or replaced if it was there; sorted.
+
+    Examples
+    --------
+    >>> saved = pd.DataFrame({"quarter": ["2026Q3", "2026Q1"], "roi": [2.9, 2.5]})
+    >>> with_quarter(saved, Quarter(2026, 3), {"roi": 3.1})[["quarter", "roi"]].values.tolist()
+    [['2026Q1', 2.5], ['2026Q3', 3.1]]
+    """
     row = {"quarter": quarter.label, **values}
     kept = saved[saved["quarter"].astype(str) != quarter.label]
     frame = pd.concat([kept, pd.DataFrame([row])], ignore_index=True)

@@ -8,6 +8,7 @@ to the page width, with its two title rows repeated and a footer naming sheet an
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import textwrap
 from collections.abc import Iterable, Sequence
@@ -57,7 +58,7 @@ LINE_HEIGHT = 14.0
 """Points per line of 10-point text."""
 CHARS_PER_WIDTH = 1.15
 """Characters of 10-point table text per unit of column width (conservative for wide fonts)."""
-PARA_CHARS_PER_WIDTH = 1.05
+PARA_CHARS_PER_WIDTH = 1.15
 """The same for paragraphs, wrapped a little shorter so no line runs past the grid."""
 STATUS_FILLS = {
     KpiStatus.ON: ("C6EFCE", "006100"),
@@ -165,12 +166,14 @@ class Page:
                 fmt = fmt[i] if isinstance(fmt, list) else fmt
                 if fmt and isinstance(cell.value, int | float):
                     cell.number_format = fmt
+                elif isinstance(cell.value, dt.datetime) and fmt in (None, "", "General"):
+                    cell.number_format = "yyyy-mm-dd"
                 cell.alignment = Alignment(wrap_text=j in wrap, vertical="top")
                 if j == status_col and value in STATUS_FILLS:
                     fill, font = STATUS_FILLS[value]
                     cell.fill = PatternFill("solid", fgColor=fill)
                     cell.font = Font(name=FACE, size=10, color=font, bold=True)
-            lines = self._lines([str(v) if v is not None else "" for v in line], wrap)
+            lines = self._lines([v if isinstance(v, str) else "" for v in line], wrap)
             if lines > 1:
                 self.ws.row_dimensions[r].height = LINE_HEIGHT * lines
         self.row = top + len(rows) + 2
@@ -602,17 +605,32 @@ def _trend_page(page: Page, kpis: Sequence[Kpi]) -> None:
 
 
 def _copied_grid(tabs: Sequence[str], copied: dict[str, list[Block]]) -> tuple[float, ...]:
-    """The widest columns of the tables copied to one page, at least a text page wide."""
+    """Columns wide enough for the tables copied to one page (their tab's widths, or their
+    longest entry up to 40 characters), and a filler column up to a text page's width."""
     widths: list[float] = []
     for tab in tabs:
         for block in copied.get(tab, []):
-            for j, w in enumerate(block.widths):
-                w = min(max(w, 8.0), 60.0)
-                widths[j : j + 1] = [max(widths[j], w) if j < len(widths) else w]
+            for j, header in enumerate(block.headers):
+                longest = max(
+                    [len(_shown(header)) / 1.6]
+                    + [len(_shown(row[j])) for row in block.rows if j < len(row)]
+                )
+                tab_width = block.widths[j] if j < len(block.widths) else 0.0
+                want = min(max(tab_width, longest + 2, 8.0), 60.0)
+                if j < len(widths):
+                    widths[j] = max(widths[j], want)
+                else:
+                    widths.append(want)
     if sum(widths) < sum(TEXT_PAGE):
-        widths = widths or list(TEXT_PAGE)
-        widths[-1] += sum(TEXT_PAGE) - sum(widths)
+        widths.append(sum(TEXT_PAGE) - sum(widths))
     return tuple(widths)
+
+
+def _shown(value: Any) -> str:
+    """About the text a number shows once formatted (for column widths)."""
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    return "" if value is None else str(value)
 
 
 def _copied_page(page: Page, tabs: Sequence[str], copied: dict[str, list[Block]]) -> None:
