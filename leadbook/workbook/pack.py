@@ -22,7 +22,7 @@ import contextlib
 import logging
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +36,7 @@ from leadbook.board import (
     Pitfall,
     Quarter,
     Shows,
-    board_kpis,
     latest_quarter,
-    pitfalls,
     quarter_actuals,
     snapshot,
 )
@@ -46,11 +44,8 @@ from leadbook.errors import LeadbookError
 from leadbook.libreoffice import convert, recalculated
 from leadbook.workbook import contract as C
 from leadbook.workbook.gather import (
-    gather_inputs,
-    read_answers,
     saved_history,
     with_quarter,
-    workbook_facts,
 )
 from leadbook.workbook.layout import now
 from leadbook.workbook.packsheets import (
@@ -65,6 +60,8 @@ from leadbook.workbook.read import Book, open_workbook, read_book
 from leadbook.workbook.tabs.board import (
     BoardView,
     MaturityView,
+    board_view,
+    maturity_view,
     render_board_tab,
     render_maturity_tab,
 )
@@ -111,40 +108,26 @@ def export_board_pack(
     if when is None:
         raise LeadbookError("History is empty, so there is no latest quarter: give --quarter")
     copied = copied_tabs(path)
-    found: dict[str, Any] = {}
+    done: list[Recorded] = []
 
     def job(wb: Workbook) -> str:
-        found.update(_record(wb, book, when))
-        k, p, a = found["kpis"], found["pitfalls"], found["assessment"]
-        counts = status_counts(k)
+        done.append(_record(wb, book, when))
+        board, a = done[0].board, done[0].maturity.assessment
+        warnings = sum(p.shows is Shows.WARNING for p in board.pitfalls)
         return (
-            f"board pack {when}: {counts}; {sum(x.shows is Shows.WARNING for x in p)} pitfall "
-            f"warning(s); maturity stage {a.reached.number}; pack {pack_name(path, when)}"
+            f"board pack {when}: {status_counts(board.kpis)}; {warnings} pitfall warning(s); "
+            f"maturity stage {a.reached.number}; pack {pack_name(path, when)}"
         )
 
     result = update_workbook(path, "board", job)
+    board, assessment = done[0].board, done[0].maturity.assessment
     content = PackContent(
-        book,
-        when,
-        found["period"],
-        found["kpis"],
-        found["pitfalls"],
-        found["assessment"],
-        copied,
-        path.name,
+        book, when, done[0].period, board.kpis, board.pitfalls, assessment, copied, path.name
     )
-    pack = build_pack(content, paper=paper.lower())
-    target = _save(pack, out / pack_name(path, when))
+    target = _save(build_pack(content, paper=paper.lower()), out / pack_name(path, when))
     pdf_path = convert(target, "pdf", out) if pdf else None
     return PackResult(
-        path,
-        target,
-        pdf_path,
-        when,
-        tuple(found["kpis"]),
-        tuple(found["pitfalls"]),
-        found["assessment"],
-        result.changed,
+        path, target, pdf_path, when, board.kpis, board.pitfalls, assessment, result.changed
     )
 
 
@@ -153,38 +136,32 @@ def pack_name(book: Path, quarter: Quarter) -> str:
     return f"{book.stem}-board-{quarter.label}.xlsx"
 
 
-def _record(wb: Workbook, book: Book, quarter: Quarter) -> dict[str, Any]:
-    """Rewrite the Board and Maturity tabs for ``quarter``; what the pack needs."""
+@dataclass(frozen=True)
+class Recorded:
+    """What an export wrote to the workbook, and what the pack shows of it."""
+
+    board: BoardView
+    maturity: MaturityView
+    period: str
+
+
+def _record(wb: Workbook, book: Book, quarter: Quarter) -> Recorded:
+    """Rewrite the Board tab (adding the quarter to Board history) and the Maturity tab."""
     old_board = wb[C.BOARD.name] if C.BOARD.name in wb.sheetnames else None
     old_maturity = wb[C.MATURITY.name] if C.MATURITY.name in wb.sheetnames else None
     saved = saved_history(old_board)
-    inputs = gather_inputs(wb, book, quarter, saved)
-    kpis = board_kpis(inputs)
-    found = pitfalls(inputs)
-    saved = with_quarter(saved, quarter, {"exported": now(), **snapshot(kpis)})
-    actuals = quarter_actuals(book.inventory, quarter)
-    period = (
-        f"History for {quarter.long}: {actuals.coverage}"
-        if actuals
-        else f"History has no month of {quarter.long}"
-    )
-    cover = f"{actuals.coverage} of {quarter.long}" if actuals else period
-    view = BoardView(quarter, period, tuple(kpis), tuple(found), saved)
+    view = board_view(wb, book, quarter, saved)
+    saved = with_quarter(saved, quarter, {"exported": now(), **snapshot(list(view.kpis))})
+    view = replace(view, saved=saved)
     expected: dict[str, Any] = {}
     render_board_tab(replace_sheet(wb, C.BOARD.name), view, expected)
-    answers, raw = read_answers(old_maturity)
-    evidence = M.evidence_from(workbook_facts(wb, book, saved))
-    assessment = M.assess(answers, evidence, book.settings.board.maturity_threshold)
-    maturity = replace_sheet(wb, C.MATURITY.name)
-    wb.move_sheet(maturity, wb.sheetnames.index(C.BOARD.name) + 1 - wb.index(maturity))
-    render_maturity_tab(maturity, MaturityView(assessment, evidence, raw), expected)
-    return {
-        "kpis": kpis,
-        "pitfalls": found,
-        "assessment": assessment,
-        "saved": saved,
-        "period": cover,
-    }
+    maturity = maturity_view(old_maturity, wb, book, saved)
+    ws = replace_sheet(wb, C.MATURITY.name)
+    wb.move_sheet(ws, wb.sheetnames.index(C.BOARD.name) + 1 - wb.index(ws))
+    render_maturity_tab(ws, maturity, expected)
+    actuals = quarter_actuals(book.inventory, quarter)
+    period = f"{actuals.coverage} of {quarter.long}" if actuals else view.period
+    return Recorded(view, maturity, period)
 
 
 def _save(wb: Workbook, target: Path) -> Path:
