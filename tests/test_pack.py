@@ -223,6 +223,15 @@ class TestMaturityAnswers:
         # (one quarter in Board history): 5.0 of 10.
         assert result.assessment.stages[1].points == 5.0
 
+    def test_a_workbook_from_before_the_maturity_tab_gets_one(self, demo_book_path, tmp_path):
+        wb = openpyxl.load_workbook(demo_book_path)
+        wb.remove(wb[C.MATURITY.name])
+        wb.save(demo_book_path)
+        result = export_board_pack(demo_book_path, "2026Q4", tmp_path)
+        names = openpyxl.load_workbook(demo_book_path).sheetnames
+        assert names[names.index(C.BOARD.name) + 1] == C.MATURITY.name
+        assert result.assessment.reached.number == 1
+
     def test_a_job_that_changes_an_answer_is_refused(self, demo_book_path):
         cell = answer_cell(demo_book_path, "S2.3")
         set_cells(demo_book_path, C.MATURITY.name, {cell: "yes"})
