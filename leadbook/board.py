@@ -239,7 +239,7 @@ KPI_SPECS: tuple[KpiSpec, ...] = (
         "Volume forecast error, quarter",
         Unit.PERCENT,
         Direction.AT_MOST,
-        "board.forecast_board",
+        "forecast.target_board",
         chapter="Lead volume predictability: Target ±5% forecast accuracy",
     ),
     KpiSpec(
@@ -247,7 +247,7 @@ KPI_SPECS: tuple[KpiSpec, ...] = (
         "Volume forecast error, monthly",
         Unit.PERCENT,
         Direction.AT_MOST,
-        "board.forecast_monthly",
+        "forecast.target_monthly",
         chapter="Volume forecasting: Target ±10% monthly accuracy",
     ),
     KpiSpec(

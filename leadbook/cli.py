@@ -6,11 +6,12 @@ workbook has input errors (``check``), 2 leadbook refused the request (its messa
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -47,6 +48,22 @@ def _run(action: Callable[[], Any]) -> Any:
     except LeadbookError as exc:
         err.print(f"[bold red]leadbook:[/] {exc}", highlight=False, markup=True)
         raise typer.Exit(2) from None
+
+
+@contextlib.contextmanager
+def _tab_progress(title: str, total: int, *, disable: bool) -> Iterator[Callable[[str], None]]:
+    """A progress bar over output tabs, on stderr; yields the per-tab callback."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} tabs"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err, disable=disable, transient=True) as bar:
+        task = bar.add_task(title, total=total)
+        yield lambda tab: bar.update(task, advance=1, description=f"{title}: {tab} done")
 
 
 def _json(payload: Any) -> None:
@@ -112,10 +129,11 @@ def demo(
     as_json: JsonOption = False,
 ) -> None:
     """Build the demo workbook (the seed's TechFlow portfolio) and print its summary."""
+    from leadbook.workbook.jobs import OUTPUT_RENDERERS, frame_summary
     from leadbook.workbook.jobs import demo as demo_job
-    from leadbook.workbook.jobs import frame_summary
 
-    written, book = _run(lambda: demo_job(out_path))
+    with _tab_progress("Building the demo", len(OUTPUT_RENDERERS), disable=as_json) as step:
+        written, book = _run(lambda: demo_job(out_path, progress=step))
     summary = frame_summary(book)
     figures = portfolio_figures(book.inventory.sources)
     findings = stated_total_findings(figures, book.stated)
@@ -208,12 +226,13 @@ def check(
 
 @app.command()
 def refresh(book: BookArg, as_json: JsonOption = False) -> None:
-    """Recompute the Tiers and Scores tabs in place (inputs are never touched)."""
-    from leadbook.workbook.jobs import frame_summary
+    """Recompute Tiers, Scores, ROI, Forecast and Hiring in place (inputs are never touched)."""
+    from leadbook.workbook.jobs import REFRESH_TABS, frame_summary
     from leadbook.workbook.jobs import refresh as refresh_job
     from leadbook.workbook.read import read_book
 
-    result = _run(lambda: refresh_job(book))
+    with _tab_progress("Refreshing", len(REFRESH_TABS), disable=as_json) as step:
+        result = _run(lambda: refresh_job(book, progress=step))
     summary = frame_summary(_run(lambda: read_book(book)))
     if as_json:
         _json(
@@ -227,6 +246,145 @@ def refresh(book: BookArg, as_json: JsonOption = False) -> None:
         return
     out.print(f"[green]✓[/] {result.changed} (previous version: {result.backup.name})")
     _print_sources(summary)
+
+
+def _records(frame: Any) -> list[dict[str, Any]]:
+    return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+
+
+@app.command()
+def roi(book: BookArg, as_json: JsonOption = False) -> None:
+    """Write the ROI tab: 30-day, 90-day and 12-month ROI, NPV, IRR and payback per source."""
+    from leadbook.workbook.planning import roi as roi_job
+
+    done = _run(lambda: roi_job(book))
+    table, _ = done.result
+    if as_json:
+        _json(
+            {
+                "path": book,
+                "changed": done.write.changed,
+                "sources": _records(table.reset_index(names="source")),
+            }
+        )
+        return
+    out.print(f"[green]✓[/] {done.write.changed}")
+    grid = Table(title="ROI of an average monthly cohort", title_justify="left")
+    for name in (
+        "Source",
+        "Spend",
+        "ROI 30d",
+        "ROI 90d",
+        "ROI 12m",
+        "CPA",
+        "Payback",
+        "NPV",
+        "IRR/month",
+    ):
+        grid.add_column(name, justify="left" if name == "Source" else "right")
+    for source, r in table.iterrows():
+        irr = "none (see tab)" if isinstance(r["irr"], str) else f"{r['irr']:.0%}"
+        grid.add_row(
+            str(source),
+            f"${r['spend']:,.0f}",
+            f"{r['roi_30d']:.0%}",
+            f"{r['roi_90d']:.0%}",
+            f"{r['roi_12m']:.0%}",
+            f"${r['cpa']:,.0f}",
+            str(r["payback"]),
+            f"${r['npv']:,.0f}",
+            irr,
+        )
+    out.print(grid)
+
+
+@app.command()
+def forecast(book: BookArg, as_json: JsonOption = False) -> None:
+    """Write the Forecast tab: forecasts with intervals, scenarios, the log and accuracy."""
+    from leadbook.forecast import scenario_table
+    from leadbook.workbook.planning import forecast as forecast_job
+    from leadbook.workbook.read import read_book
+
+    done = _run(lambda: forecast_job(book))
+    result = done.result
+    scen = scenario_table(result.forecast, read_book(book).settings)
+    if as_json:
+        _json(
+            {
+                "path": book,
+                "changed": done.write.changed,
+                "series": _records(result.forecast.series),
+                "portfolio": _records(result.forecast.portfolio),
+                "scenarios": _records(scen),
+                "accuracy": _records(result.accuracy),
+            }
+        )
+        return
+    out.print(f"[green]✓[/] {done.write.changed}")
+    grid = Table(title="How each series was forecast", title_justify="left")
+    for name in ("Source", "Measure", "Months", "Method", "MASE", "Naive MASE"):
+        grid.add_column(name)
+    for r in result.forecast.series.itertuples():
+        grid.add_row(
+            r.source,
+            r.measure,
+            str(r.months),
+            r.method,
+            "" if math.isnan(r.mase) else f"{r.mase:.2f}",
+            "" if math.isnan(r.floor_mase) else f"{r.floor_mase:.2f}",
+        )
+    out.print(grid)
+    for r in scen.itertuples():
+        out.print(
+            f"{r.scenario}: {r.leads:,.0f} leads in {r.month:%b %Y} (baseline "
+            f"{r.baseline:,.0f}); P(baseline reaches it) {r.probability:.1%}, stated "
+            f"confidence {r.confidence:.0%}"
+        )
+
+
+@app.command()
+def plan(book: BookArg, as_json: JsonOption = False) -> None:
+    """Write the Hiring tab: reps needed, productive reps and hires per scenario."""
+    from leadbook.workbook.planning import plan as plan_job
+
+    done = _run(lambda: plan_job(book))
+    result = done.result
+    if as_json:
+        _json(
+            {
+                "path": book,
+                "changed": done.write.changed,
+                "plan": _records(result.plan),
+                "quarters": _records(result.quarters),
+                "checks": _records(result.checks),
+            }
+        )
+        return
+    out.print(f"[green]✓[/] {done.write.changed}")
+    grid = Table(title="Capacity by scenario", title_justify="left")
+    for name in (
+        "Scenario",
+        "Reps month 12",
+        "Hires",
+        "Peak leads",
+        "Ops exceeded",
+        "Support exceeded",
+    ):
+        grid.add_column(name)
+    for r in result.checks.itertuples():
+        grid.add_row(
+            r.scenario,
+            str(r.reps_month12),
+            str(r.hires_total),
+            f"{r.peak_leads:,.0f}",
+            _month(r.ops_exceeded),
+            _month(r.support_exceeded),
+        )
+    out.print(grid)
+
+
+def _month(value: Any) -> str:
+    return "never" if value is None or value != value else f"{value:%b %Y}"
 
 
 @app.command()

@@ -9,6 +9,7 @@ and :func:`stated_total_findings` flags stated totals that do not follow from th
 from __future__ import annotations
 
 import difflib
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -256,6 +257,7 @@ def _check_history(hist: pd.DataFrame, loc: Locator) -> list[Problem]:
                     )
                 )
             seen.setdefault(key, r)
+        problems += _timing_problems(row, r, loc)
         if (
             row.customers is not None
             and row.leads is not None
@@ -269,6 +271,21 @@ def _check_history(hist: pd.DataFrame, loc: Locator) -> list[Problem]:
                 )
             )
     return problems
+
+
+def _timing_problems(row: Any, r: int, loc: Locator) -> list[Problem]:
+    """Customers closed within 30 days ≤ within 90 days ≤ all the month's customers."""
+    chain = [
+        ("customers_30d", getattr(row, "customers_30d", None), "Customers in 30 days"),
+        ("customers_90d", getattr(row, "customers_90d", None), "Customers in 90 days"),
+        ("customers", row.customers, "Customers"),
+    ]
+    known = [(k, v, label) for k, v, label in chain if v is not None and not np.isnan(v)]
+    return [
+        Problem(loc.cell(r, key), f"{label} ({value:,.0f}) exceed {later} ({bound:,.0f})")
+        for (key, value, label), (_, bound, later) in itertools.pairwise(known)
+        if value > bound
+    ]
 
 
 # --- Portfolio figures ------------------------------------------------------------------

@@ -295,6 +295,184 @@ class ClassRules:
 
 
 @dataclass(frozen=True)
+class RoiRules:
+    """Multi-horizon ROI: discounting, when cohorts' customers close, what they are worth later.
+
+    The chapter gives no discount rate, timing curve, retention or expansion; these defaults
+    are leadbook's, documented in docs/planning.md.
+    """
+
+    discount_rate: float = setting(
+        0.10,
+        "Discount rate (annual)",
+        PERCENT,
+        name="DiscountRate",
+        lo=0,
+        hi=1,
+        doc="For NPV of cohort cash flows; applied monthly as (1 + rate)^(1/12) − 1.",
+    )
+    close_30d: float = setting(
+        0.20,
+        "Share of a cohort's customers closed within 30 days",
+        PERCENT,
+        name="CloseWithin30Days",
+        lo=0,
+        hi=1,
+        doc="Timing curve, used where History has no 'Customers in 30 days' for a source.",
+    )
+    close_90d: float = setting(
+        0.90,
+        "Share of a cohort's customers closed within 90 days",
+        PERCENT,
+        name="CloseWithin90Days",
+        lo=0,
+        hi=1,
+        doc="Timing curve; the rest close evenly in months 4–12 (all by 12 months).",
+    )
+    retention: float = setting(
+        0.98,
+        "Monthly customer retention",
+        PERCENT,
+        name="MonthlyRetention",
+        lo=0,
+        hi=1,
+        doc="Share of a cohort's customers still active a month later (expansion accrues on them).",
+    )
+    expansion: float = setting(
+        0.20,
+        "Expansion revenue per retained customer (annual)",
+        PERCENT,
+        name="AnnualExpansion",
+        lo=0,
+        doc="As a share of the customer's first revenue, accrued monthly after the close.",
+    )
+    cohort_months: int = setting(
+        12,
+        "Cohorts averaged for ROI",
+        "months",
+        name="RoiCohortMonths",
+        lo=1,
+        doc="The latest this-many monthly cohorts of each source in History.",
+    )
+    min_cohorts: int = setting(
+        3,
+        "Fewest cohorts for History-based ROI",
+        "months",
+        name="RoiMinCohorts",
+        lo=1,
+        doc="With fewer, a source's cohort comes from its Sources row (leads, CPL, conversion).",
+    )
+
+    def __post_init__(self) -> None:
+        if self.close_30d > self.close_90d:
+            raise ValueError(
+                f"customers closed within 30 days ({self.close_30d:.0%}) cannot exceed those "
+                f"closed within 90 days ({self.close_90d:.0%})"
+            )
+
+
+@dataclass(frozen=True)
+class ForecastRules:
+    """Forecast horizon, interval level, the chapter's scenarios and accuracy targets."""
+
+    horizon: int = setting(24, "Forecast horizon", "months", name="ForecastHorizon", lo=12, hi=24)
+    interval: float = setting(
+        0.80,
+        "Prediction interval of the baseline",
+        PERCENT,
+        name="ForecastInterval",
+        lo=0.5,
+        hi=0.99,
+    )
+    conservative_growth: float = setting(
+        0.15, "Conservative: growth per year", PERCENT, name="ConservativeGrowth", lo=-1
+    )
+    conservative_confidence: float = setting(
+        0.90, "Conservative: confidence", PERCENT, name="ConservativeConfidence", lo=0, hi=1
+    )
+    base_growth: float = setting(
+        0.35, "Base case: growth per year", PERCENT, name="BaseGrowth", lo=-1
+    )
+    base_confidence: float = setting(
+        0.70, "Base case: confidence", PERCENT, name="BaseConfidence", lo=0, hi=1
+    )
+    aggressive_growth: float = setting(
+        0.75, "Aggressive: growth per year", PERCENT, name="AggressiveGrowth", lo=-1
+    )
+    aggressive_confidence: float = setting(
+        0.50, "Aggressive: confidence", PERCENT, name="AggressiveConfidence", lo=0, hi=1
+    )
+    target_monthly: float = setting(
+        0.10,
+        "Forecast accuracy target (monthly volume)",
+        PERCENT,
+        name="ForecastTargetMonthly",
+        lo=0,
+        doc="The chapter's ±10 % monthly volume accuracy.",
+    )
+    target_conversion: float = setting(
+        0.15,
+        "Forecast accuracy target (conversion)",
+        PERCENT,
+        name="ForecastTargetConversion",
+        lo=0,
+        doc="The chapter's ±15 % conversion-rate accuracy.",
+    )
+    target_board: float = setting(
+        0.05,
+        "Forecast accuracy target (board)",
+        PERCENT,
+        name="ForecastTargetBoard",
+        lo=0,
+        doc="The board's ±5 % lead-volume predictability.",
+    )
+
+
+@dataclass(frozen=True)
+class HiringRules:
+    """The hiring plan: planning load per rep, rounding, attrition and time to hire.
+
+    The ramp uses Capacity's days to full productivity (linear, 100 % at that day).
+    """
+
+    leads_per_rep_optimal: float = setting(
+        40.0,
+        "Leads per rep at optimal utilisation",
+        "leads",
+        name="LeadsPerRepOptimal",
+        lo=0,
+        doc="The chapter's '85 % (40 leads per rep)': 47 × 85 % = 39.95, stated as 40.",
+    )
+    rep_rounding: float = setting(
+        0.5,
+        "Load one rep short before hiring",
+        "reps",
+        name="RepRounding",
+        lo=0,
+        hi=0.99,
+        doc="Reps needed = leads ÷ leads per rep, rounded up after taking this much off: "
+        "0.5 rounds to the nearest rep (the chapter's), 0 always rounds up.",
+    )
+    attrition: float = setting(
+        0.02,
+        "Monthly rep attrition",
+        PERCENT,
+        name="MonthlyAttrition",
+        lo=0,
+        hi=1,
+        doc="Leavers are backfilled: the plan hires to keep enough productive reps.",
+    )
+    time_to_hire_days: int = setting(
+        45,
+        "Time to hire",
+        "days",
+        name="TimeToHireDays",
+        lo=0,
+        doc="From opening a requisition to the rep's first day (30-day months, rounded up).",
+    )
+
+
+@dataclass(frozen=True)
 class BoardTargets:
     """Targets of the board KPIs (the chapter's "Measuring Success") and how status is read.
 
@@ -330,24 +508,6 @@ class BoardTargets:
     )
     revenue_per_lead: float = setting(
         150.0, "Target: revenue per lead, at least", DOLLARS, name="TargetRevenuePerLead", lo=0
-    )
-    forecast_board: float = setting(
-        0.05,
-        "Target: quarterly volume forecast error, at most",
-        PERCENT,
-        name="TargetForecastBoard",
-        lo=0,
-        hi=1,
-        doc="The chapter's ±5 % lead volume predictability, on the quarter's total.",
-    )
-    forecast_monthly: float = setting(
-        0.10,
-        "Target: monthly volume forecast error, at most",
-        PERCENT,
-        name="TargetForecastMonthly",
-        lo=0,
-        hi=1,
-        doc="The chapter's ±10 % monthly accuracy: mean absolute % error of the months.",
     )
     quality_consistency: float = setting(
         0.90,
@@ -439,6 +599,9 @@ class Settings:
     score_weights: ScoreWeights = field(default_factory=ScoreWeights)
     objective_weights: ObjectiveWeights = field(default_factory=ObjectiveWeights)
     classify: ClassRules = field(default_factory=ClassRules)
+    roi: RoiRules = field(default_factory=RoiRules)
+    forecast: ForecastRules = field(default_factory=ForecastRules)
+    hiring: HiringRules = field(default_factory=HiringRules)
     board: BoardTargets = field(default_factory=BoardTargets)
 
     def get(self, key: str) -> Any:

@@ -41,7 +41,7 @@ from leadbook.board import (
     snapshot,
 )
 from leadbook.errors import LeadbookError
-from leadbook.libreoffice import convert, recalculated
+from leadbook.libreoffice import LibreOfficeError, convert, recalculated
 from leadbook.workbook import contract as C
 from leadbook.workbook.gather import (
     saved_history,
@@ -183,30 +183,208 @@ def _save(wb: Workbook, target: Path) -> Path:
 # --- Other tabs, as values -------------------------------------------------------------------
 
 
+PACK_TABLES: dict[str, tuple[tuple[C.TableSpec, tuple[str, ...]], ...]] = {
+    C.ROI.name: (
+        (
+            C.ROI_TABLE,
+            (
+                "source",
+                "spend",
+                "roi_30d",
+                "roi_90d",
+                "roi_12m",
+                "cpa",
+                "revenue_per_lead",
+                "payback",
+            ),
+        ),
+        (C.COHORT_FLOWS_TABLE, ("source", "npv", "irr")),
+    ),
+    C.FORECAST.name: (
+        (C.SCENARIOS_TABLE, ()),
+        (
+            C.PORTFOLIO_FORECAST_TABLE,
+            ("month", "actual", "forecast", "lower", "upper", "conservative", "base", "aggressive"),
+        ),
+        (C.ACCURACY_TABLE, ()),
+    ),
+    C.HIRING.name: ((C.CAPACITY_CHECKS_TABLE, ()), (C.HIRING_QUARTERS_TABLE, ())),
+}
+"""What the board sees of each planning tab: these tables (and columns; () for all), in
+this order. A tab not listed here (Allocation) is copied whole."""
+TABLE_TITLES = {
+    C.ROI_TABLE.name: "ROI by horizon, per source and for the portfolio",
+    C.COHORT_FLOWS_TABLE.name: "NPV and IRR of the cohorts' cash flows",
+    C.SCENARIOS_TABLE.name: "Growth scenarios, month 12",
+    C.PORTFOLIO_FORECAST_TABLE.name: "Portfolio lead forecast and scenarios by month",
+    C.ACCURACY_TABLE.name: "Forecast accuracy against actuals",
+    C.CAPACITY_CHECKS_TABLE.name: "Operations and support capacity by scenario",
+    C.HIRING_QUARTERS_TABLE.name: "Hires and requisitions by quarter and scenario",
+}
+
+
 def copied_tabs(path: Path) -> dict[str, list[Block]]:
-    """The content of the Allocation, Forecast, Hiring and ROI tabs, as values.
+    """What the pack shows of the Allocation, Forecast, Hiring and ROI tabs, as values.
 
     Formula cells need their values: a workbook last saved by Excel carries them; one
-    saved by leadbook does not, and then LibreOffice recalculates a copy first.
+    saved by leadbook does not, and then LibreOffice recalculates a copy first. Without
+    LibreOffice those cells stay blank and the page says why.
     """
     formulas = open_workbook(path, data_only=False)
     values = open_workbook(path, data_only=True)
-    if _missing_values(formulas, values):
-        with tempfile.TemporaryDirectory(prefix="leadbook-pack-") as tmp:
-            values = openpyxl.load_workbook(recalculated(path, Path(tmp)), data_only=True)
-    return {tab: tab_blocks(values, tab) for tab in PACK_TABS if tab in values.sheetnames}
+    missing = _missing_values(formulas, values)
+    if missing:
+        try:
+            with tempfile.TemporaryDirectory(prefix="leadbook-pack-") as tmp:
+                values = openpyxl.load_workbook(recalculated(path, Path(tmp)), data_only=True)
+            missing = []
+        except LibreOfficeError as exc:
+            log.warning("pack: formula values of %s left blank: %s", ", ".join(missing), exc)
+    out = {}
+    for tab in PACK_TABS:
+        if tab not in values.sheetnames:
+            continue
+        blocks = _selected(tab, tab_blocks(values, tab))
+        if tab in missing:
+            blocks.append(Block(UNCALCULATED))
+        out[tab] = blocks
+    return out
+
+
+UNCALCULATED = (
+    "Some values of this tab are formulas the workbook holds no saved result for (it was last "
+    "saved by leadbook) and LibreOffice is not installed to compute them: they are left blank. "
+    "Open and save the workbook in Excel, or install LibreOffice, and export again."
+)
 
 
 def _missing_values(formulas: Workbook, values: Workbook) -> list[str]:
+    """The tabs whose shown cells hold formulas without a saved value."""
     missing = []
     for tab in PACK_TABS:
         if tab not in formulas.sheetnames:
             continue
-        for row in formulas[tab].iter_rows():
-            for cell in row:
-                if cell.data_type == "f" and values[tab][cell.coordinate].value is None:
-                    missing.append(f"{tab}!{cell.coordinate}")
+        cells = _shown_cells(formulas[tab], tab)
+        if any(c.data_type == "f" and values[tab][c.coordinate].value is None for c in cells):
+            missing.append(tab)
     return missing
+
+
+def _shown_cells(ws: Any, tab: str) -> list[Any]:
+    """The cells the pack copies from a tab: its chosen columns, or every cell."""
+    if tab not in PACK_TABLES:
+        return [c for row in ws.iter_rows() for c in row]
+    cells = []
+    for spec, keys in PACK_TABLES[tab]:
+        if spec.name not in ws.tables:
+            continue
+        min_col, min_row, _, max_row = range_boundaries(ws.tables[spec.name].ref)
+        for key in keys or spec.keys:
+            col = min_col + spec.keys.index(key)
+            cells += [ws.cell(r, col) for r in range(min_row + 1, max_row + 1)]
+    return cells
+
+
+def _selected(tab: str, blocks: list[Block]) -> list[Block]:
+    """The blocks of a tab the board sees: the intro notes above its first table, then the
+    chosen tables and columns (see :data:`PACK_TABLES`), reshaped for reading; a table keyed
+    by the same first column as the one before joins it."""
+    if tab not in PACK_TABLES:
+        return blocks
+    first_table = next((i for i, b in enumerate(blocks) if b.headers), len(blocks))
+    chosen = list(blocks[:first_table])
+    by_name = {b.title: b for b in blocks if b.headers}
+    for spec, keys in PACK_TABLES[tab]:
+        block = by_name.get(spec.name)
+        if block is None:
+            continue
+        wanted = [spec.column(k).header for k in keys] if keys else list(block.headers)
+        block = _columns(block, [block.headers.index(h) for h in wanted if h in block.headers])
+        block = RESHAPE.get(spec.name, lambda b: b)(block)
+        block = Block(TABLE_TITLES.get(spec.name, spec.name), *_parts(block))
+        if chosen and _same_keys(chosen[-1], block):
+            chosen[-1] = _joined(chosen[-1], block)
+        else:
+            chosen.append(block)
+    return chosen
+
+
+def _parts(block: Block) -> tuple[Any, ...]:
+    return (block.headers, block.rows, block.formats, block.widths)
+
+
+def _columns(block: Block, idx: list[int]) -> Block:
+    return Block(
+        block.title,
+        tuple(block.headers[i] for i in idx),
+        tuple(tuple(row[i] for i in idx) for row in block.rows),
+        tuple(block.formats[i] if i < len(block.formats) else "" for i in idx),
+        tuple(block.widths[i] if i < len(block.widths) else 10.0 for i in idx),
+    )
+
+
+def _same_keys(a: Block, b: Block) -> bool:
+    return bool(
+        a.headers
+        and b.headers
+        and a.headers[0] == b.headers[0]
+        and [r[0] for r in a.rows] == [r[0] for r in b.rows]
+    )
+
+
+def _joined(a: Block, b: Block) -> Block:
+    rest = range(1, len(b.headers))
+    return Block(
+        a.title,
+        a.headers + tuple(b.headers[i] for i in rest),
+        tuple(ra + tuple(rb[i] for i in rest) for ra, rb in zip(a.rows, b.rows, strict=True)),
+        a.formats + tuple(b.formats[i] for i in rest),
+        a.widths + tuple(b.widths[i] for i in rest),
+    )
+
+
+def _recent(block: Block, months_before: int = 6) -> Block:
+    """The forecast months and the few actual months before them."""
+    col = block.headers.index("Forecast") if "Forecast" in block.headers else None
+    if col is None:
+        return block
+    first = next((i for i, r in enumerate(block.rows) if r[col] is not None), len(block.rows))
+    return Block(
+        block.title,
+        block.headers,
+        block.rows[max(0, first - months_before) :],
+        block.formats,
+        block.widths,
+    )
+
+
+def _by_quarter(block: Block) -> Block:
+    """Hires and requisitions as one row per quarter, a column per scenario."""
+    names = list(block.headers)
+    if not {"Scenario", "Quarter", "Hires starting"} <= set(names):
+        return block
+    s, q, h = names.index("Scenario"), names.index("Quarter"), names.index("Hires starting")
+    r = names.index("Requisitions to open") if "Requisitions to open" in names else None
+    scenarios = list(dict.fromkeys(row[s] for row in block.rows))
+    quarters = list(dict.fromkeys(row[q] for row in block.rows))
+    cell = {(row[s], row[q]): row for row in block.rows}
+    headers = ["Quarter"] + [f"{sc} hires" for sc in scenarios]
+    if r is not None:
+        headers += [f"{sc} requisitions" for sc in scenarios]
+    rows = []
+    for quarter in quarters:
+        line = [quarter] + [cell.get((sc, quarter), [None] * len(names))[h] for sc in scenarios]
+        if r is not None:
+            line += [cell.get((sc, quarter), [None] * len(names))[r] for sc in scenarios]
+        rows.append(tuple(line))
+    n = len(headers) - 1
+    return Block(
+        block.title, tuple(headers), tuple(rows), ("",) + ("#,##0",) * n, (9.0,) + (13.0,) * n
+    )
+
+
+RESHAPE = {C.PORTFOLIO_FORECAST_TABLE.name: _recent, C.HIRING_QUARTERS_TABLE.name: _by_quarter}
+"""Tables the board reads better reshaped: the recent forecast months; hires by quarter."""
 
 
 def tab_blocks(wb: Workbook, tab: str) -> list[Block]:

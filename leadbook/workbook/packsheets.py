@@ -164,10 +164,10 @@ class Page:
                 cell.font, cell.border = BODY, GRID
                 fmt = formats[j] if j < len(formats) else None
                 fmt = fmt[i] if isinstance(fmt, list) else fmt
-                if fmt and isinstance(cell.value, int | float):
-                    cell.number_format = fmt
-                elif isinstance(cell.value, dt.datetime) and fmt in (None, "", "General"):
+                if isinstance(cell.value, dt.datetime) and fmt in (None, "", "General"):
                     cell.number_format = "yyyy-mm-dd"
+                elif fmt and isinstance(cell.value, int | float | dt.datetime):
+                    cell.number_format = fmt
                 cell.alignment = Alignment(wrap_text=j in wrap, vertical="top")
                 if j == status_col and value in STATUS_FILLS:
                     fill, font = STATUS_FILLS[value]
@@ -616,7 +616,7 @@ def _copied_grid(tabs: Sequence[str], copied: dict[str, list[Block]]) -> tuple[f
                     + [len(_shown(row[j])) for row in block.rows if j < len(row)]
                 )
                 tab_width = block.widths[j] if j < len(block.widths) else 0.0
-                want = min(max(tab_width, longest + 2, 8.0), 60.0)
+                want = min(max(tab_width, longest + 2, 8.0), 36.0)
                 if j < len(widths):
                     widths[j] = max(widths[j], want)
                 else:
@@ -645,11 +645,55 @@ def _copied_page(page: Page, tabs: Sequence[str], copied: dict[str, list[Block]]
             if not block.headers:
                 page.para(block.title)
             elif block.rows:
+                draw = _allocation_chart if _is_allocation(block) else None
+                draw = _scenario_chart if _is_scenarios(block) else draw
+                # the chart goes above its table, so a long table cannot split it
+                chart_row = page.row
+                page.row += CHART_ROWS if draw else 0
+                page.text(block.title, BOLD)
                 top, last = page.table(
                     block.headers, block.rows, block.formats, wrap=range(len(block.headers))
                 )
-                _allocation_chart(page, block, top, last)
+                if draw is not None:
+                    page.ws.add_chart(draw(page, block, top, last), f"B{chart_row}")
     page.finish()
+
+
+CHART_ROWS = 18
+"""Rows kept free above a copied table for its chart (8 cm high)."""
+
+
+def _is_allocation(block: Block) -> bool:
+    names = {h.strip().casefold() for h in block.headers}
+    return {"source", "current", "recommended"} <= names and len(block.rows) > 0
+
+
+def _is_scenarios(block: Block) -> bool:
+    return "Month" in block.headers and {"Conservative", "Base", "Aggressive"} <= set(block.headers)
+
+
+SCENARIO_SERIES = ("Actual leads", "Forecast", "Conservative", "Base", "Aggressive")
+
+
+def _scenario_chart(page: Page, block: Block, top: int, last: int) -> LineChart:
+    """Leads by month: actuals, the forecast and the three scenarios."""
+    headers = list(block.headers)
+    chart = LineChart()
+    chart.title = "Leads a month: forecast and scenarios"
+    chart.y_axis.number_format = "#,##0"
+    chart.height, chart.width = 8, 18
+    for name in SCENARIO_SERIES:
+        if name in headers:
+            col = 2 + headers.index(name)
+            chart.add_data(
+                Reference(page.ws, min_col=col, min_row=top, max_row=last), titles_from_data=True
+            )
+    chart.set_categories(
+        Reference(page.ws, min_col=2 + headers.index("Month"), min_row=top + 1, max_row=last)
+    )
+    chart.x_axis.number_format = "mmm yy"
+    chart.legend.position = "r"
+    return chart
 
 
 NOT_FILLED = {
@@ -664,11 +708,9 @@ NOT_FILLED = {
 }
 
 
-def _allocation_chart(page: Page, block: Block, top: int, last: int) -> None:
-    """Current against recommended spend by source, for a table that has both."""
+def _allocation_chart(page: Page, block: Block, top: int, last: int) -> BarChart:
+    """Current against recommended spend by source."""
     names = [h.strip().casefold() for h in block.headers]
-    if not {"source", "current", "recommended"} <= set(names) or last <= top:
-        return
     chart = BarChart()
     chart.title = "Current and recommended spend by source"
     chart.height, chart.width = 8, 18
@@ -679,7 +721,7 @@ def _allocation_chart(page: Page, block: Block, top: int, last: int) -> None:
         )
     col = 2 + names.index("source")
     chart.set_categories(Reference(page.ws, min_col=col, min_row=top + 1, max_row=last))
-    page.charts_side_by_side([chart])
+    return chart
 
 
 def _maturity_page(page: Page, a: M.Assessment) -> None:
