@@ -565,6 +565,122 @@ def _print_scores(result: Any) -> None:
         out.print(f"Scores written to [bold]{result.output_file}[/].")
 
 
+@app.command()
+def board(
+    book: BookArg,
+    quarter: Annotated[
+        str | None,
+        typer.Option(
+            "--quarter", help="The quarter, e.g. 2026Q4 (default: History's latest quarter)."
+        ),
+    ] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder for the pack (default: the workbook's folder)."),
+    ] = None,
+    pdf: Annotated[bool, typer.Option("--pdf", help="Also write a PDF (LibreOffice).")] = False,
+    paper: Annotated[str, typer.Option("--paper", help="Paper of the PDF: a4 or letter.")] = "a4",
+    as_json: JsonOption = False,
+) -> None:
+    """Export the quarterly board pack (values-only .xlsx, optional PDF) and record the
+    quarter's KPIs on the Board tab."""
+    from leadbook.workbook.pack import export_board_pack
+
+    def run() -> Any:
+        return export_board_pack(book, quarter, out_dir, pdf=pdf, paper=paper)
+
+    if as_json:
+        result = _run(run)
+        _json(_board_json(result))
+        return
+    with err.status("Exporting the board pack…"):
+        result = _run(run)
+    _print_board(result)
+
+
+def _board_json(result: Any) -> dict[str, Any]:
+    a = result.assessment
+    return {
+        "quarter": result.quarter.label,
+        "workbook": result.workbook,
+        "pack": result.pack,
+        "pdf": result.pdf,
+        "changed": result.changed,
+        "kpis": [
+            {
+                "key": k.key,
+                "label": k.label,
+                "value": k.value,
+                "target": k.target,
+                "status": k.status.value,
+                "previous": k.previous,
+                "trend": k.trend_word,
+                "after_rebalance": k.planned,
+                "basis": k.basis,
+                "source": k.source,
+            }
+            for k in result.kpis
+        ],
+        "pitfalls": [
+            {"key": p.key, "label": p.label, "shows": p.shows.value, "evidence": p.evidence}
+            for p in result.pitfalls
+        ],
+        "maturity": {
+            "stage": a.reached.number,
+            "name": a.reached.name,
+            "next": a.next_stage.name if a.next_stage else None,
+            "gaps": [g.text for g in a.gaps],
+        },
+    }
+
+
+_STATUS_COLOURS = {
+    "on target": "green",
+    "watch": "yellow",
+    "off target": "red",
+    "not available": "dim",
+    "for information": "cyan",
+}
+
+
+def _print_board(result: Any) -> None:
+    table = Table(title=f"Board KPIs, {result.quarter.long}", title_justify="left")
+    for name in ("KPI", "Value", "Target", "Status", "Trend", "How it is computed"):
+        table.add_column(name, justify="right" if name in ("Value", "Target") else "left")
+    for k in result.kpis:
+        colour = _STATUS_COLOURS[k.status.value]
+        table.add_row(
+            k.label,
+            _kpi_text(k.value, k.spec.unit.value),
+            _kpi_text(k.target, k.spec.unit.value),
+            f"[{colour}]{k.status.value}[/]",
+            k.trend_word,
+            k.basis,
+        )
+    out.print(table)
+    for p in result.pitfalls:
+        if p.shows.value == "warning":
+            out.print(f"[yellow]![/] {p.label}: {p.evidence}", highlight=False)
+    a = result.assessment
+    out.print(f"Maturity: stage {a.reached.number}, {a.reached.name}.")
+    out.print(f"[green]✓[/] {result.changed}")
+    out.print(f"Board pack: [bold]{result.pack}[/]")
+    if result.pdf is not None:
+        out.print(f"PDF: [bold]{result.pdf}[/]")
+
+
+def _kpi_text(value: float | None, unit: str) -> str:
+    if value is None:
+        return "—"
+    if unit == "%":
+        return f"{value:.1%}"
+    if unit == "$":
+        return f"${value:,.2f}"
+    if unit == "score":
+        return f"{value:.2f}"
+    return f"{value:,.0f}"
+
+
 def main() -> None:
     """Entry point of the ``leadbook`` command."""
     try:

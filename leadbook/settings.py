@@ -547,6 +547,112 @@ class LeadRules:
 
 
 @dataclass(frozen=True)
+class BoardTargets:
+    """Targets of the board KPIs (the chapter's "Measuring Success") and how status is read.
+
+    The share targets of the board (no source above 40 %, high risk below 15 %, experimental
+    above 10 %) are the allocation policy's own settings, so the board and Rebalance agree.
+    """
+
+    roi: float = setting(
+        3.0,
+        "Target: portfolio ROI, at least",
+        PERCENT,
+        name="TargetROI",
+        lo=0,
+        doc="(Revenue − spend) ÷ spend; the chapter's > 300 % annual return.",
+    )
+    cpl: float = setting(
+        85.0,
+        "Target: blended cost per lead, at most",
+        DOLLARS,
+        name="TargetBlendedCPL",
+        lo=0,
+        doc="The chapter's 'cost per acquisition < $85': its figures are costs per lead "
+        "(see docs/board.md).",
+    )
+    budget_utilisation: float = setting(
+        0.95,
+        "Target: budget utilisation, at least",
+        PERCENT,
+        name="TargetBudgetUtilisation",
+        lo=0,
+        hi=1,
+        doc="Today's monthly spend ÷ the monthly budget (Budget).",
+    )
+    revenue_per_lead: float = setting(
+        150.0, "Target: revenue per lead, at least", DOLLARS, name="TargetRevenuePerLead", lo=0
+    )
+    quality_consistency: float = setting(
+        0.90,
+        "Target: quality score consistency, at least",
+        PERCENT,
+        name="TargetQuality",
+        lo=0,
+        hi=1,
+    )
+    capacity_utilisation: float = setting(
+        0.85,
+        "Target: sales capacity utilisation",
+        PERCENT,
+        name="TargetCapacityUtilisation",
+        lo=0,
+        hi=1,
+        doc="Monthly leads ÷ (reps × leads per rep); the chapter's 85 % optimum.",
+    )
+    capacity_tolerance: float = setting(
+        0.05,
+        "Capacity utilisation counted on target within ±",
+        PERCENT,
+        name="CapacityTolerance",
+        lo=0,
+        hi=1,
+        doc="85 % is an optimum, not a floor: 80–90 % is on target with the default ±5 points.",
+    )
+    vendor_health: float = setting(
+        4.5, "Target: average vendor health, at least", "1–5", name="TargetVendorHealth", lo=1, hi=5
+    )
+    max_active_sources: int = setting(
+        15,
+        "Over-diversification: active sources above",
+        "sources",
+        name="MaxActiveSources",
+        lo=1,
+        doc="The chapter's warning sign: more than 15 active sources.",
+    )
+    core_sources: int = setting(
+        8,
+        "Core sources that should carry 80 % of volume, at most",
+        "sources",
+        name="CoreSourcesMax",
+        lo=1,
+        doc="The chapter: 5–8 core sources drive 80 % of volume.",
+    )
+    watch_margin: float = setting(
+        0.10,
+        "Watch margin (share of the target)",
+        PERCENT,
+        name="WatchMargin",
+        lo=0,
+        hi=1,
+        doc="A KPI that misses its target by at most this share of the target is 'watch'; "
+        "further off is 'off target'.",
+    )
+    trend_quarters: int = setting(
+        4, "Quarters shown in KPI trends", "quarters", name="TrendQuarters", lo=2, hi=12
+    )
+    maturity_threshold: float = setting(
+        0.75,
+        "Maturity: share of a stage's checklist to reach it",
+        PERCENT,
+        name="MaturityThreshold",
+        lo=0,
+        hi=1,
+        doc="yes counts 1, partly ½; every earlier stage must be reached too.",
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     """All of leadbook's settings, with the seed chapter's defaults.
 
@@ -571,6 +677,7 @@ class Settings:
     forecast: ForecastRules = field(default_factory=ForecastRules)
     hiring: HiringRules = field(default_factory=HiringRules)
     leads: LeadRules = field(default_factory=LeadRules)
+    board: BoardTargets = field(default_factory=BoardTargets)
 
     def get(self, key: str) -> Any:
         """The value of the setting ``key`` (``"section.field"`` or ``"...field.min"``)."""

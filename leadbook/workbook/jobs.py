@@ -23,6 +23,7 @@ from leadbook.workbook import contract as C
 from leadbook.workbook.build import Rendered, build_workbook
 from leadbook.workbook.layout import Expected
 from leadbook.workbook.read import Book, inspect_book, read_book
+from leadbook.workbook.tabs.board import render_board, render_maturity
 from leadbook.workbook.tabs.classes import render_scores, render_tiers
 from leadbook.workbook.tabs.general import render_start
 from leadbook.workbook.tabs.leads import render_leads
@@ -66,6 +67,8 @@ OUTPUT_RENDERERS |= {
 """Output tab → how to render it from a book (None renders it empty). Later capabilities
 register their tabs here; :func:`refresh` runs the ones it names."""
 OUTPUT_RENDERERS[C.LEADS.name] = render_leads  # builds only: Score leads updates it in place
+OUTPUT_RENDERERS[C.BOARD.name] = render_board  # keeps Board history; the export adds to it
+OUTPUT_RENDERERS[C.MATURITY.name] = render_maturity  # keeps the user's answers
 
 REFRESH_TABS = (C.TIERS.name, C.SCORES.name, C.ROI.name, C.FORECAST.name, C.HIRING.name)
 

@@ -23,6 +23,7 @@ import posixpath
 import re
 import shutil
 import tempfile
+import weakref
 import zipfile
 from collections import Counter
 from collections.abc import Callable
@@ -50,6 +51,9 @@ CHART_BUILDERS: dict[str, Callable[[Any], None]] = {}
 openpyxl drops every chart of a workbook it loads, so after each job leadbook redraws the
 charts of output tabs the job did not re-render. A tab's renderer registers its builder here
 (``CHART_BUILDERS["Allocation"] = draw_allocation_charts``) and calls it itself too."""
+
+_REPLACED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+"""New tab → the tab it replaced (see :func:`previous_sheet`)."""
 
 _WORKBOOK_PARTS = {
     "pivot caches": re.compile(r"^xl/pivotCache/"),
@@ -90,7 +94,9 @@ def update_workbook(
     changed = job(wb)
     if _snapshot(wb, C.INPUT_SHEETS) != inputs:
         raise AssertionError(f"{command} changed an input tab; nothing was written")
-    if _table_inputs(wb) != table_inputs:
+    after = _table_inputs(wb)
+    # A table the job created (a tab new to this workbook) holds nothing of the user's yet.
+    if {name: after.get(name) for name in table_inputs} != table_inputs:
         raise AssertionError(
             f"{command} changed input columns of a table on an output tab; nothing was written"
         )
@@ -162,10 +168,19 @@ def replace_sheet(wb: Workbook, name: str) -> Any:
     if name in C.INPUT_SHEETS:
         raise AssertionError(f"{name} is an input tab; leadbook never rewrites it")
     index = wb.sheetnames.index(name) if name in wb.sheetnames else len(wb.sheetnames)
-    if name in wb.sheetnames:
-        wb.remove(wb[name])
+    old = wb[name] if name in wb.sheetnames else None
+    if old is not None:
+        wb.remove(old)
     ws = wb.create_sheet(name, index)
+    if old is not None:
+        _REPLACED[ws] = old
     return ws
+
+
+def previous_sheet(ws: Any) -> Any | None:
+    """The tab ``ws`` replaced in :func:`replace_sheet` (None if it is new), still readable:
+    a renderer reads what it must keep from it (the Board history, the Maturity answers)."""
+    return _REPLACED.get(ws)
 
 
 def _refuse_if_open(path: Path) -> None:

@@ -1,0 +1,294 @@
+"""What the board pack and the maturity assessment take from the rest of the workbook.
+
+The KPIs' optional inputs come from tabs other capabilities fill (Allocation, Forecast,
+Leads, Hiring). This module finds them by the headers of the Excel Tables on those tabs, so
+a tab that is empty, or a capability not installed yet, gives "not available" with the
+reason instead of a number. The header sets are constants: at merge time each is the one
+line to check against the capability's contract (docs/board.md lists them).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+from openpyxl.utils.cell import range_boundaries
+from openpyxl.workbook.workbook import Workbook
+
+from leadbook.board import BoardInputs, Quarter, quality_consistency_of
+from leadbook.enums import Compliance, Party, Status
+from leadbook.errors import LeadbookError, Problem, raise_errors
+from leadbook.maturity import Answer, WorkbookFacts
+from leadbook.workbook import contract as C
+from leadbook.workbook.read import Book
+
+ALLOCATION_HEADERS = {"source": "Source", "recommended": "Recommended"}
+"""Headers of the allocation by source on the Allocation tab (optional: "Leads")."""
+FORECAST_LOG_HEADERS = {
+    "made": "Made",
+    "month": "Month",
+    "source": "Source",
+    "measure": "Measure",
+    "forecast": "Forecast",
+    "actual": "Actual",
+}
+"""Headers of the forecast log on the Forecast tab (leadbook.forecast's LOG_COLUMNS)."""
+QUALITY_HEADERS = {
+    "source": "Source",
+    "conversion": "Conversion (Sources)",
+    "predicted": "Predicted (open leads)",
+    "leads": "Open leads",
+}
+"""Headers of the per-source lead quality table on the Leads tab."""
+SCORED_HEADER = "Probability"
+"""The Leads table's column of scores: a filled cell is a scored lead."""
+ROI_MODULE = "leadbook.roi"
+
+
+def _norm(text: object) -> str:
+    return " ".join(str(text or "").split()).casefold()
+
+
+def tab_tables(wb: Workbook, tab: str) -> list[tuple[str, pd.DataFrame]]:
+    """Every Excel Table on ``tab`` as a frame keyed by its header text; blank rows dropped."""
+    if tab not in wb.sheetnames:
+        return []
+    ws = wb[tab]
+    out = []
+    for table in ws.tables.values():
+        name = table.displayName
+        min_col, min_row, max_col, max_row = range_boundaries(table.ref)
+        grid = [
+            [c.value for c in row]
+            for row in ws.iter_rows(
+                min_row=min_row, max_row=max_row, min_col=min_col, max_col=max_col
+            )
+        ]
+        headers = [str(h) if h is not None else f"Column{j}" for j, h in enumerate(grid[0])]
+        frame = pd.DataFrame(grid[1:], columns=headers)
+        frame = frame[~frame.isna().all(axis=1)].reset_index(drop=True)
+        out.append((name, frame))
+    return out
+
+
+def filled_rows(wb: Workbook, tab: str) -> int | None:
+    """Data rows across the tables of ``tab`` (None when the workbook has no such tab)."""
+    if tab not in wb.sheetnames:
+        return None
+    return sum(len(frame) for _, frame in tab_tables(wb, tab))
+
+
+def find_frame(wb: Workbook, tab: str, headers: Mapping[str, str]) -> pd.DataFrame | None:
+    """The first table on ``tab`` holding every one of ``headers`` (key → header text), with
+    those columns renamed to the keys; None if there is none or it has no rows."""
+    wanted = {_norm(h): k for k, h in headers.items()}
+    for _, frame in tab_tables(wb, tab):
+        present = {_norm(c): c for c in frame.columns}
+        if set(wanted) <= set(present) and len(frame):
+            return frame.rename(columns={present[h]: k for h, k in wanted.items()})
+    return None
+
+
+def _numeric(frame: pd.DataFrame, *keys: str) -> pd.DataFrame:
+    return frame.assign(**{k: pd.to_numeric(frame[k], errors="coerce") for k in keys})
+
+
+def gather_inputs(
+    wb: Workbook, book: Book, quarter: Quarter, saved: pd.DataFrame | None = None
+) -> BoardInputs:
+    """The board's inputs: the book's tables, and whatever the other tabs already hold."""
+    reasons: dict[str, str] = {}
+    allocation = _allocation(wb, reasons)
+    log = _forecast_log(wb, reasons)
+    quality = _quality(wb, reasons)
+    roi_12m = _roi_12m(book, reasons)
+    return BoardInputs(
+        quarter,
+        book.inventory,
+        book.settings,
+        allocation=allocation,
+        forecast_log=log,
+        roi_12m=roi_12m,
+        quality_consistency=quality,
+        saved=saved,
+        reasons=reasons,
+    )
+
+
+def _allocation(wb: Workbook, reasons: dict[str, str]) -> pd.DataFrame | None:
+    frame = find_frame(wb, C.ALLOCATION.name, ALLOCATION_HEADERS)
+    if frame is None:
+        reasons["allocation"] = (
+            "the Allocation tab holds no recommended allocation yet (Rebalance fills it)"
+        )
+        return None
+    leads = next((c for c in frame.columns if _norm(c) == "leads"), None)
+    keys = ["recommended"] + (["leads"] if leads else [])
+    frame = _numeric(frame.rename(columns={leads: "leads"}), *keys).dropna(subset=["recommended"])
+    return frame.set_index("source")[keys]
+
+
+def _forecast_log(wb: Workbook, reasons: dict[str, str]) -> pd.DataFrame | None:
+    frame = find_frame(wb, C.FORECAST.name, FORECAST_LOG_HEADERS)
+    if frame is None:
+        reasons["forecast_log"] = (
+            "the Forecast tab holds no forecast log yet (Refresh forecast keeps one)"
+        )
+        return None
+    return _numeric(frame, "forecast", "actual")
+
+
+def _quality(wb: Workbook, reasons: dict[str, str]) -> float | None:
+    frame = find_frame(wb, C.LEADS.name, QUALITY_HEADERS)
+    if frame is None:
+        reasons["quality_consistency"] = (
+            "the Leads tab holds no scored lead quality by source yet (Score leads fills it)"
+        )
+        return None
+    value = quality_consistency_of(_numeric(frame, "conversion", "predicted", "leads"))
+    if value is None:
+        reasons["quality_consistency"] = "no source has both scored open leads and conversion"
+    return value
+
+
+def _roi_12m(book: Book, reasons: dict[str, str]) -> float | None:
+    if importlib.util.find_spec(ROI_MODULE) is None:
+        reasons["roi_12m"] = "the 12-month ROI model is not installed yet (planning release)"
+        return None
+    roi = importlib.import_module(ROI_MODULE)
+    try:
+        table, _ = roi.roi_table(book.inventory, book.settings)
+    except LeadbookError as exc:
+        reasons["roi_12m"] = f"the 12-month ROI cannot be computed: {exc}"
+        return None
+    value = float(table.loc["Portfolio", "roi_12m"])
+    return None if math.isnan(value) else value
+
+
+# --- Board history -----------------------------------------------------------------------
+
+
+def saved_history(ws: Any | None) -> pd.DataFrame:
+    """The Board history rows on a Board tab (empty when the tab or table is absent)."""
+    spec = C.BOARD_HISTORY_TABLE
+    empty = pd.DataFrame(columns=spec.keys)
+    if ws is None or spec.name not in ws.tables:
+        return empty
+    min_col, min_row, max_col, max_row = range_boundaries(ws.tables[spec.name].ref)
+    by_header = {_norm(c.header): c.key for c in spec.columns}
+    keys = [by_header.get(_norm(ws.cell(min_row, c).value)) for c in range(min_col, max_col + 1)]
+    rows = []
+    for r in range(min_row + 1, max_row + 1):
+        values = [ws.cell(r, c).value for c in range(min_col, max_col + 1)]
+        row = {k: v for k, v in zip(keys, values, strict=True) if k}
+        if row.get("quarter"):
+            rows.append(row)
+    frame = pd.DataFrame(rows, columns=spec.keys)
+    return frame.astype({k: float for k in spec.keys if k not in ("quarter", "exported")})
+
+
+def with_quarter(saved: pd.DataFrame, quarter: Quarter, values: Mapping[str, Any]) -> pd.DataFrame:
+    """Board history with ``quarter``'s row added, or replaced if it was there; sorted.
+
+    Examples
+    --------
+    >>> saved = pd.DataFrame({"quarter": ["2026Q3", "2026Q1"], "roi": [2.9, 2.5]})
+    >>> with_quarter(saved, Quarter(2026, 3), {"roi": 3.1})[["quarter", "roi"]].values.tolist()
+    [['2026Q1', 2.5], ['2026Q3', 3.1]]
+    """
+    row = {"quarter": quarter.label, **values}
+    kept = saved[saved["quarter"].astype(str) != quarter.label]
+    frame = pd.concat([kept, pd.DataFrame([row])], ignore_index=True)
+    frame = frame.reindex(columns=C.BOARD_HISTORY_TABLE.keys)
+    order = frame["quarter"].map(lambda q: Quarter.parse(q))
+    return frame.iloc[order.argsort(kind="stable")].reset_index(drop=True)
+
+
+# --- Maturity -------------------------------------------------------------------------------
+
+
+def read_answers(ws: Any | None) -> tuple[dict[str, Answer | None], dict[str, Any]]:
+    """The Maturity answers on a tab: parsed by item, and as typed (to write back unchanged).
+
+    An answer that is not yes, partly or no is an error naming its cell.
+    """
+    spec = C.MATURITY_ANSWERS_TABLE
+    if ws is None or spec.name not in ws.tables:
+        return {}, {}
+    min_col, min_row, max_col, max_row = range_boundaries(ws.tables[spec.name].ref)
+    headers = {_norm(ws.cell(min_row, c).value): c for c in range(min_col, max_col + 1)}
+    key_col = headers.get(_norm(spec.column("key").header))
+    answer_col = headers.get(_norm(spec.column("answer").header))
+    if key_col is None or answer_col is None:
+        return {}, {}
+    parsed: dict[str, Answer | None] = {}
+    raw: dict[str, Any] = {}
+    problems = []
+    for r in range(min_row + 1, max_row + 1):
+        key, value = ws.cell(r, key_col).value, ws.cell(r, answer_col).value
+        if key is None:
+            continue
+        raw[str(key)] = value
+        text = "" if value is None else str(value).strip().lower()
+        if not text:
+            parsed[str(key)] = None
+        elif text in {a.value for a in Answer}:
+            parsed[str(key)] = Answer(text)
+        else:
+            cell = ws.cell(r, answer_col).coordinate
+            problems.append(
+                Problem(f"{ws.title}!{cell}", f"answer must be yes, partly or no, got {value!r}")
+            )
+    raise_errors(problems)
+    return parsed, raw
+
+
+def workbook_facts(wb: Workbook, book: Book, saved: pd.DataFrame) -> WorkbookFacts:
+    """What the workbook shows about how the team works (see :class:`WorkbookFacts`)."""
+    src = book.inventory.sources
+    in_use = src[src["status"] != Status.PAUSED]
+    third = in_use[in_use["party"] == Party.THIRD]
+    history = book.inventory.history
+    return WorkbookFacts(
+        history_months=int(history["month"].nunique()) if len(history) else 0,
+        third_party_sources=len(third),
+        third_party_with_health=int(third["health"].notna().sum()),
+        noncompliant_in_use=tuple(in_use.index[in_use["compliance"] == Compliance.NONCOMPLIANT]),
+        forecast_rows=filled_rows(wb, C.FORECAST.name),
+        forecast_horizon=_horizon(wb, history),
+        hiring_rows=filled_rows(wb, C.HIRING.name),
+        scored_leads=_scored(wb),
+        board_quarters=len(saved),
+    )
+
+
+def _horizon(wb: Workbook, history: pd.DataFrame) -> int | None:
+    """Months from History's last month to the latest month on the Forecast tab's tables."""
+    if history.empty:
+        return None
+    months = [
+        pd.to_datetime(frame[col], errors="coerce").max()
+        for _, frame in tab_tables(wb, C.FORECAST.name)
+        for col in frame.columns
+        if _norm(col) == "month"
+    ]
+    months = [m for m in months if pd.notna(m)]
+    if not months:
+        return None
+    last, reach = pd.Timestamp(history["month"].max()), max(months)
+    return int((reach.year - last.year) * 12 + reach.month - last.month)
+
+
+def _scored(wb: Workbook) -> int | None:
+    if C.LEADS.name not in wb.sheetnames:
+        return None
+    return sum(
+        int(frame[col].notna().sum())
+        for _, frame in tab_tables(wb, C.LEADS.name)
+        for col in frame.columns
+        if _norm(col) == _norm(SCORED_HEADER)
+    )

@@ -1,0 +1,429 @@
+"""The quarterly board pack: a values-only workbook (and its PDF) built from the workbook.
+
+``leadbook board BOOK --quarter 2026Q4`` and the **Export board pack** button run
+:func:`export_board_pack`, which
+
+1. computes the quarter's KPIs, pitfalls and maturity assessment from the workbook;
+2. updates the workbook through :func:`~leadbook.workbook.write.update_workbook`: the Board
+   tab (with the quarter's row added to Board history, or replaced), the Maturity tab (the
+   user's answers kept) and a Log row;
+3. writes the pack, ``<book>-board-<quarter>.xlsx``: values only (no formula, no function,
+   no link, no macro), a cover with the scorecard, the KPIs with their trends and the
+   pitfalls, the portfolio, the trends, the allocation, forecast and hiring, ROI (copied as
+   values from their tabs when filled, else "not available" and why) and the maturity
+   roadmap, with native Excel charts; each sheet set to print landscape, fitted to the page
+   width (A4 or Letter) with its title rows repeated;
+4. with ``pdf``, converts the pack with headless LibreOffice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+from openpyxl.utils.cell import get_column_letter, range_boundaries
+from openpyxl.workbook.workbook import Workbook
+
+from leadbook import maturity as M
+from leadbook.board import (
+    Kpi,
+    Pitfall,
+    Quarter,
+    Shows,
+    latest_quarter,
+    quarter_actuals,
+    snapshot,
+)
+from leadbook.errors import LeadbookError
+from leadbook.libreoffice import LibreOfficeError, convert, recalculated
+from leadbook.workbook import contract as C
+from leadbook.workbook.gather import (
+    saved_history,
+    with_quarter,
+)
+from leadbook.workbook.layout import now
+from leadbook.workbook.packsheets import (
+    PACK_TABS,
+    PAPERS,
+    Block,
+    PackContent,
+    build_pack,
+    status_counts,
+)
+from leadbook.workbook.read import Book, open_workbook, read_book
+from leadbook.workbook.tabs.board import (
+    BoardView,
+    MaturityView,
+    board_view,
+    maturity_view,
+    render_board_tab,
+    render_maturity_tab,
+)
+from leadbook.workbook.write import replace_sheet, update_workbook
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PackResult:
+    """What an export wrote, and the figures it reported."""
+
+    workbook: Path
+    pack: Path
+    pdf: Path | None
+    quarter: Quarter
+    kpis: tuple[Kpi, ...]
+    pitfalls: tuple[Pitfall, ...]
+    assessment: M.Assessment
+    changed: str
+
+
+def export_board_pack(
+    path: str | Path,
+    quarter: str | Quarter | None = None,
+    out_dir: str | Path | None = None,
+    *,
+    pdf: bool = False,
+    paper: str = "a4",
+) -> PackResult:
+    """Export the board pack of ``quarter`` and record it in the workbook (see module doc).
+
+    ``quarter`` defaults to the quarter of History's last month. Raises
+    :class:`~leadbook.errors.LeadbookError` for a bad quarter or paper or a workbook with
+    input errors, before anything is written.
+    """
+    path = Path(path)
+    given = quarter if isinstance(quarter, Quarter | None) else Quarter.parse(quarter)
+    if paper.lower() not in PAPERS:
+        raise LeadbookError(f"paper {paper!r} is not one of: {', '.join(PAPERS)}")
+    out = Path(out_dir) if out_dir is not None else path.parent
+    book = read_book(path)
+    when = given or latest_quarter(book.inventory.history)
+    if when is None:
+        raise LeadbookError("History is empty, so there is no latest quarter: give --quarter")
+    copied = copied_tabs(path)
+    done: list[Recorded] = []
+
+    def job(wb: Workbook) -> str:
+        done.append(_record(wb, book, when))
+        board, a = done[0].board, done[0].maturity.assessment
+        warnings = sum(p.shows is Shows.WARNING for p in board.pitfalls)
+        return (
+            f"board pack {when}: {status_counts(board.kpis)}; {warnings} pitfall warning(s); "
+            f"maturity stage {a.reached.number}; pack {pack_name(path, when)}"
+        )
+
+    result = update_workbook(path, "board", job)
+    board, assessment = done[0].board, done[0].maturity.assessment
+    content = PackContent(
+        book, when, done[0].period, board.kpis, board.pitfalls, assessment, copied, path.name
+    )
+    target = _save(build_pack(content, paper=paper.lower()), out / pack_name(path, when))
+    pdf_path = convert(target, "pdf", out) if pdf else None
+    return PackResult(
+        path, target, pdf_path, when, board.kpis, board.pitfalls, assessment, result.changed
+    )
+
+
+def pack_name(book: Path, quarter: Quarter) -> str:
+    """The pack's file name: ``<book>-board-<quarter>.xlsx``."""
+    return f"{book.stem}-board-{quarter.label}.xlsx"
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What an export wrote to the workbook, and what the pack shows of it."""
+
+    board: BoardView
+    maturity: MaturityView
+    period: str
+
+
+def _record(wb: Workbook, book: Book, quarter: Quarter) -> Recorded:
+    """Rewrite the Board tab (adding the quarter to Board history) and the Maturity tab."""
+    old_board = wb[C.BOARD.name] if C.BOARD.name in wb.sheetnames else None
+    old_maturity = wb[C.MATURITY.name] if C.MATURITY.name in wb.sheetnames else None
+    saved = saved_history(old_board)
+    view = board_view(wb, book, quarter, saved)
+    saved = with_quarter(saved, quarter, {"exported": now(), **snapshot(list(view.kpis))})
+    view = replace(view, saved=saved)
+    expected: dict[str, Any] = {}
+    render_board_tab(replace_sheet(wb, C.BOARD.name), view, expected)
+    maturity = maturity_view(old_maturity, wb, book, saved)
+    ws = replace_sheet(wb, C.MATURITY.name)
+    wb.move_sheet(ws, wb.sheetnames.index(C.BOARD.name) + 1 - wb.index(ws))
+    render_maturity_tab(ws, maturity, expected)
+    actuals = quarter_actuals(book.inventory, quarter)
+    period = f"{actuals.coverage} of {quarter.long}" if actuals else view.period
+    return Recorded(view, maturity, period)
+
+
+def _save(wb: Workbook, target: Path) -> Path:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".~{target.stem}-", suffix=".xlsx", dir=target.parent)
+    os.close(fd)
+    try:
+        wb.save(tmp)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes it private; the pack is for sharing
+        os.replace(tmp, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+    return target
+
+
+# --- Other tabs, as values -------------------------------------------------------------------
+
+
+PACK_TABLES: dict[str, tuple[tuple[C.TableSpec, tuple[str, ...]], ...]] = {
+    C.ROI.name: (
+        (
+            C.ROI_TABLE,
+            (
+                "source",
+                "spend",
+                "roi_30d",
+                "roi_90d",
+                "roi_12m",
+                "cpa",
+                "revenue_per_lead",
+                "payback",
+            ),
+        ),
+        (C.COHORT_FLOWS_TABLE, ("source", "npv", "irr")),
+    ),
+    C.FORECAST.name: (
+        (C.SCENARIOS_TABLE, ()),
+        (
+            C.PORTFOLIO_FORECAST_TABLE,
+            ("month", "actual", "forecast", "lower", "upper", "conservative", "base", "aggressive"),
+        ),
+        (C.ACCURACY_TABLE, ()),
+    ),
+    C.HIRING.name: ((C.CAPACITY_CHECKS_TABLE, ()), (C.HIRING_QUARTERS_TABLE, ())),
+}
+"""What the board sees of each planning tab: these tables (and columns; () for all), in
+this order. A tab not listed here (Allocation) is copied whole."""
+TABLE_TITLES = {
+    C.ROI_TABLE.name: "ROI by horizon, per source and for the portfolio",
+    C.COHORT_FLOWS_TABLE.name: "NPV and IRR of the cohorts' cash flows",
+    C.SCENARIOS_TABLE.name: "Growth scenarios, month 12",
+    C.PORTFOLIO_FORECAST_TABLE.name: "Portfolio lead forecast and scenarios by month",
+    C.ACCURACY_TABLE.name: "Forecast accuracy against actuals",
+    C.CAPACITY_CHECKS_TABLE.name: "Operations and support capacity by scenario",
+    C.HIRING_QUARTERS_TABLE.name: "Hires and requisitions by quarter and scenario",
+}
+
+
+def copied_tabs(path: Path) -> dict[str, list[Block]]:
+    """What the pack shows of the Allocation, Forecast, Hiring and ROI tabs, as values.
+
+    Formula cells need their values: a workbook last saved by Excel carries them; one
+    saved by leadbook does not, and then LibreOffice recalculates a copy first. Without
+    LibreOffice those cells stay blank and the page says why.
+    """
+    formulas = open_workbook(path, data_only=False)
+    values = open_workbook(path, data_only=True)
+    missing = _missing_values(formulas, values)
+    if missing:
+        try:
+            with tempfile.TemporaryDirectory(prefix="leadbook-pack-") as tmp:
+                values = openpyxl.load_workbook(recalculated(path, Path(tmp)), data_only=True)
+            missing = []
+        except LibreOfficeError as exc:
+            log.warning("pack: formula values of %s left blank: %s", ", ".join(missing), exc)
+    out = {}
+    for tab in PACK_TABS:
+        if tab not in values.sheetnames:
+            continue
+        blocks = _selected(tab, tab_blocks(values, tab))
+        if tab in missing:
+            blocks.append(Block(UNCALCULATED))
+        out[tab] = blocks
+    return out
+
+
+UNCALCULATED = (
+    "Some values of this tab are formulas the workbook holds no saved result for (it was last "
+    "saved by leadbook) and LibreOffice is not installed to compute them: they are left blank. "
+    "Open and save the workbook in Excel, or install LibreOffice, and export again."
+)
+
+
+def _missing_values(formulas: Workbook, values: Workbook) -> list[str]:
+    """The tabs whose shown cells hold formulas without a saved value."""
+    missing = []
+    for tab in PACK_TABS:
+        if tab not in formulas.sheetnames:
+            continue
+        cells = _shown_cells(formulas[tab], tab)
+        if any(c.data_type == "f" and values[tab][c.coordinate].value is None for c in cells):
+            missing.append(tab)
+    return missing
+
+
+def _shown_cells(ws: Any, tab: str) -> list[Any]:
+    """The cells the pack copies from a tab: its chosen columns, or every cell."""
+    if tab not in PACK_TABLES:
+        return [c for row in ws.iter_rows() for c in row]
+    cells = []
+    for spec, keys in PACK_TABLES[tab]:
+        if spec.name not in ws.tables:
+            continue
+        min_col, min_row, _, max_row = range_boundaries(ws.tables[spec.name].ref)
+        for key in keys or spec.keys:
+            col = min_col + spec.keys.index(key)
+            cells += [ws.cell(r, col) for r in range(min_row + 1, max_row + 1)]
+    return cells
+
+
+def _selected(tab: str, blocks: list[Block]) -> list[Block]:
+    """The blocks of a tab the board sees: the intro notes above its first table, then the
+    chosen tables and columns (see :data:`PACK_TABLES`), reshaped for reading; a table keyed
+    by the same first column as the one before joins it."""
+    if tab not in PACK_TABLES:
+        return blocks
+    first_table = next((i for i, b in enumerate(blocks) if b.headers), len(blocks))
+    chosen = list(blocks[:first_table])
+    by_name = {b.title: b for b in blocks if b.headers}
+    for spec, keys in PACK_TABLES[tab]:
+        block = by_name.get(spec.name)
+        if block is None:
+            continue
+        wanted = [spec.column(k).header for k in keys] if keys else list(block.headers)
+        block = _columns(block, [block.headers.index(h) for h in wanted if h in block.headers])
+        block = RESHAPE.get(spec.name, lambda b: b)(block)
+        block = Block(TABLE_TITLES.get(spec.name, spec.name), *_parts(block))
+        if chosen and _same_keys(chosen[-1], block):
+            chosen[-1] = _joined(chosen[-1], block)
+        else:
+            chosen.append(block)
+    return chosen
+
+
+def _parts(block: Block) -> tuple[Any, ...]:
+    return (block.headers, block.rows, block.formats, block.widths)
+
+
+def _columns(block: Block, idx: list[int]) -> Block:
+    return Block(
+        block.title,
+        tuple(block.headers[i] for i in idx),
+        tuple(tuple(row[i] for i in idx) for row in block.rows),
+        tuple(block.formats[i] if i < len(block.formats) else "" for i in idx),
+        tuple(block.widths[i] if i < len(block.widths) else 10.0 for i in idx),
+    )
+
+
+def _same_keys(a: Block, b: Block) -> bool:
+    return bool(
+        a.headers
+        and b.headers
+        and a.headers[0] == b.headers[0]
+        and [r[0] for r in a.rows] == [r[0] for r in b.rows]
+    )
+
+
+def _joined(a: Block, b: Block) -> Block:
+    rest = range(1, len(b.headers))
+    return Block(
+        a.title,
+        a.headers + tuple(b.headers[i] for i in rest),
+        tuple(ra + tuple(rb[i] for i in rest) for ra, rb in zip(a.rows, b.rows, strict=True)),
+        a.formats + tuple(b.formats[i] for i in rest),
+        a.widths + tuple(b.widths[i] for i in rest),
+    )
+
+
+def _recent(block: Block, months_before: int = 6) -> Block:
+    """The forecast months and the few actual months before them."""
+    col = block.headers.index("Forecast") if "Forecast" in block.headers else None
+    if col is None:
+        return block
+    first = next((i for i, r in enumerate(block.rows) if r[col] is not None), len(block.rows))
+    return Block(
+        block.title,
+        block.headers,
+        block.rows[max(0, first - months_before) :],
+        block.formats,
+        block.widths,
+    )
+
+
+def _by_quarter(block: Block) -> Block:
+    """Hires and requisitions as one row per quarter, a column per scenario."""
+    names = list(block.headers)
+    if not {"Scenario", "Quarter", "Hires starting"} <= set(names):
+        return block
+    s, q, h = names.index("Scenario"), names.index("Quarter"), names.index("Hires starting")
+    r = names.index("Requisitions to open") if "Requisitions to open" in names else None
+    scenarios = list(dict.fromkeys(row[s] for row in block.rows))
+    quarters = list(dict.fromkeys(row[q] for row in block.rows))
+    cell = {(row[s], row[q]): row for row in block.rows}
+    headers = ["Quarter"] + [f"{sc} hires" for sc in scenarios]
+    if r is not None:
+        headers += [f"{sc} requisitions" for sc in scenarios]
+    rows = []
+    for quarter in quarters:
+        line = [quarter] + [cell.get((sc, quarter), [None] * len(names))[h] for sc in scenarios]
+        if r is not None:
+            line += [cell.get((sc, quarter), [None] * len(names))[r] for sc in scenarios]
+        rows.append(tuple(line))
+    n = len(headers) - 1
+    return Block(
+        block.title, tuple(headers), tuple(rows), ("",) + ("#,##0",) * n, (9.0,) + (13.0,) * n
+    )
+
+
+RESHAPE = {C.PORTFOLIO_FORECAST_TABLE.name: _recent, C.HIRING_QUARTERS_TABLE.name: _by_quarter}
+"""Tables the board reads better reshaped: the recent forecast months; hires by quarter."""
+
+
+def tab_blocks(wb: Workbook, tab: str) -> list[Block]:
+    """A tab's tables (with their number formats) and its notes, top to bottom."""
+    ws = wb[tab]
+    blocks, covered = [], set()
+    for table in ws.tables.values():
+        name = table.displayName
+        min_col, min_row, max_col, max_row = range_boundaries(table.ref)
+        cells = [
+            list(r)
+            for r in ws.iter_rows(
+                min_row=min_row, max_row=max_row, min_col=min_col, max_col=max_col
+            )
+        ]
+        covered |= {(c.row, c.column) for r in cells for c in r}
+        rows = tuple(
+            tuple(c.value for c in r) for r in cells[1:] if any(c.value is not None for c in r)
+        )
+        widths = tuple(
+            ws.column_dimensions[get_column_letter(c)].width or 10
+            for c in range(min_col, max_col + 1)
+        )
+        blocks.append(
+            (
+                min_row,
+                Block(
+                    name,
+                    tuple(str(c.value or "") for c in cells[0]),
+                    rows,
+                    tuple(c.number_format for c in cells[1]) if len(cells) > 1 else (),
+                    widths,
+                ),
+            )
+        )
+    notes = [
+        (c.row, Block(str(c.value)))
+        for r in ws.iter_rows(min_row=2)
+        for c in r
+        if c.value is not None and (c.row, c.column) not in covered
+    ]
+    return [b for _, b in sorted(blocks + notes, key=lambda x: x[0])]

@@ -1,0 +1,781 @@
+"""The sheets of the board pack: values only, laid out to print one page wide.
+
+Each sheet is written top to bottom on a fixed grid of column widths; long text is wrapped
+to the grid's width (and row heights set for it, since not every reader recomputes them),
+so nothing runs past the print area. Every sheet prints landscape on A4 or Letter, fitted
+to the page width, with its two title rows repeated and a footer naming sheet and page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import textwrap
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from openpyxl.chart import BarChart, LineChart, Reference
+from openpyxl.chart.series import SeriesLabel
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils.cell import get_column_letter
+from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet.page import PageMargins
+from openpyxl.worksheet.worksheet import Worksheet
+
+from leadbook import __version__
+from leadbook import maturity as M
+from leadbook.board import Direction, Kpi, KpiStatus, Pitfall, Quarter, Shows, Unit
+from leadbook.classify import band_usage, classify
+from leadbook.workbook import contract as C
+from leadbook.workbook.layout import now, set_cell
+from leadbook.workbook.read import Book
+from leadbook.workbook.tabs.board import UNIT_FORMATS
+
+PAPERS = {"a4": Worksheet.PAPERSIZE_A4, "letter": Worksheet.PAPERSIZE_LETTER}
+PACK_TABS = {
+    C.ALLOCATION.name: "Allocation",
+    C.FORECAST.name: "Forecast and hiring",
+    C.HIRING.name: "Forecast and hiring",
+    C.ROI.name: "ROI",
+}
+"""Workbook tab → the pack sheet it is copied to (as values)."""
+
+FACE = "Calibri"
+NAVY = "1F4E78"
+TITLE = Font(name=FACE, size=20, bold=True, color=NAVY)
+HEADING = Font(name=FACE, size=13, bold=True, color=NAVY)
+SUB = Font(name=FACE, size=11, italic=True, color="595959")
+BODY = Font(name=FACE, size=10)
+BOLD = Font(name=FACE, size=10, bold=True)
+GREY = Font(name=FACE, size=10, italic=True, color="7F7F7F")
+HEAD_FONT = Font(name=FACE, size=10, bold=True, color="FFFFFF")
+HEAD_FILL = PatternFill("solid", fgColor=NAVY)
+LINE = Side(style="thin", color="BFBFBF")
+GRID = Border(top=LINE, bottom=LINE, left=LINE, right=LINE)
+LINE_HEIGHT = 14.0
+"""Points per line of 10-point text."""
+CHARS_PER_WIDTH = 1.15
+"""Characters of 10-point table text per unit of column width (conservative for wide fonts)."""
+PARA_CHARS_PER_WIDTH = 1.15
+"""The same for paragraphs, wrapped a little shorter so no line runs past the grid."""
+STATUS_FILLS = {
+    KpiStatus.ON: ("C6EFCE", "006100"),
+    KpiStatus.WATCH: ("FFEB9C", "9C5700"),
+    KpiStatus.OFF: ("FFC7CE", "9C0006"),
+    KpiStatus.NA: ("EDEDED", "595959"),
+    KpiStatus.INFO: ("DDEBF7", NAVY),
+    Shows.WARNING: ("FFC7CE", "9C0006"),
+    Shows.CLEAR: ("C6EFCE", "006100"),
+}
+TEXT_PAGE = (150,)
+"""The grid of a page that holds only text."""
+
+
+@dataclass(frozen=True)
+class Block:
+    """A piece of a copied tab: a table (title, headers, rows, formats, widths) or a note."""
+
+    title: str
+    headers: tuple[str, ...] = ()
+    rows: tuple[tuple[Any, ...], ...] = ()
+    formats: tuple[str, ...] = ()
+    widths: tuple[float, ...] = ()
+
+
+class Page:
+    """A pack sheet filled top to bottom on a grid of column widths from column B."""
+
+    def __init__(
+        self,
+        wb: Workbook,
+        name: str,
+        heading: str,
+        subtitle: str,
+        grid: Sequence[float],
+        *,
+        paper: str,
+        one_page: bool = False,
+    ):
+        self.ws = wb.create_sheet(name)
+        self.ws.sheet_view.showGridLines = False
+        self.ws.column_dimensions["A"].width = 2
+        self.grid = list(grid)
+        for j, width in enumerate(self.grid):
+            self.ws.column_dimensions[get_column_letter(2 + j)].width = width
+        self.row = 1
+        self.text(heading, TITLE)
+        self.ws.row_dimensions[1].height = 28
+        self.text(subtitle, SUB)
+        self.row += 1
+        _print_setup(self.ws, paper, name, one_page)
+
+    @property
+    def chars(self) -> int:
+        """How many characters of body text fit across the grid."""
+        return int(sum(self.grid) * PARA_CHARS_PER_WIDTH)
+
+    def text(self, value: Any, font: Font = BODY, *, col: int = 2) -> None:
+        """One short line (headings, values that fit)."""
+        cell = self.ws.cell(self.row, col)
+        set_cell(cell, value)
+        cell.font = font
+        self.row += 1
+
+    def para(self, text: str, font: Font = BODY, *, col: int = 2, chars: int | None = None):
+        """A paragraph wrapped to the grid's width, one line per row."""
+        for line in textwrap.wrap(text, chars or self.chars) or [""]:
+            self.text(line, font, col=col)
+
+    def facts(self, pairs: Sequence[tuple[str, str]]) -> None:
+        """Label in column B, value wrapped over the rest of the grid."""
+        width = int(sum(self.grid[1:]) * PARA_CHARS_PER_WIDTH)
+        for label, value in pairs:
+            self.ws.cell(self.row, 2, label).font = BOLD
+            self.para(value, col=3, chars=width)
+
+    def table(
+        self,
+        headers: Sequence[str],
+        rows: Sequence[Sequence[Any]],
+        formats: Sequence[Any] = (),
+        *,
+        wrap: Iterable[int] = (),
+        status_col: int | None = None,
+    ) -> tuple[int, int]:
+        """A table from column B on the grid; returns (header row, last row).
+
+        ``formats`` gives a number format per column, or per cell as a list per column.
+        Columns in ``wrap`` wrap their text, and rows grow to hold it.
+        """
+        top = self.row
+        wrap = set(wrap)
+        for j, header in enumerate(headers):
+            cell = self.ws.cell(top, 2 + j, header)
+            cell.font, cell.fill, cell.border = HEAD_FONT, HEAD_FILL, GRID
+            cell.alignment = Alignment(wrap_text=True, vertical="center")
+        self.ws.row_dimensions[top].height = LINE_HEIGHT * self._lines(headers, set(range(99)))
+        for i, line in enumerate(rows):
+            r = top + 1 + i
+            for j, value in enumerate(line):
+                cell = self.ws.cell(r, 2 + j)
+                set_cell(cell, _plain(value))
+                cell.font, cell.border = BODY, GRID
+                fmt = formats[j] if j < len(formats) else None
+                fmt = fmt[i] if isinstance(fmt, list) else fmt
+                if isinstance(cell.value, dt.datetime) and fmt in (None, "", "General"):
+                    cell.number_format = "yyyy-mm-dd"
+                elif fmt and isinstance(cell.value, int | float | dt.datetime):
+                    cell.number_format = fmt
+                cell.alignment = Alignment(wrap_text=j in wrap, vertical="top")
+                if j == status_col and value in STATUS_FILLS:
+                    fill, font = STATUS_FILLS[value]
+                    cell.fill = PatternFill("solid", fgColor=fill)
+                    cell.font = Font(name=FACE, size=10, color=font, bold=True)
+            lines = self._lines([v if isinstance(v, str) else "" for v in line], wrap)
+            if lines > 1:
+                self.ws.row_dimensions[r].height = LINE_HEIGHT * lines
+        self.row = top + len(rows) + 2
+        return top, top + len(rows)
+
+    def _lines(self, texts: Sequence[str], wrap: set[int]) -> int:
+        widths = self.grid + [10.0] * max(0, len(texts) - len(self.grid))
+        return max(
+            [1]
+            + [
+                len(textwrap.wrap(t, max(4, int(widths[j] * CHARS_PER_WIDTH) - 1)) or [""])
+                for j, t in enumerate(texts)
+                if j in wrap and t
+            ]
+        )
+
+    def charts_side_by_side(self, charts: Sequence[Any], rows: int = 17) -> None:
+        """Charts left to right from column B, each starting past the one before."""
+        col, edge = 2, 0.0
+        for chart in charts:
+            while self._left(col) < edge - 0.01:
+                col += 1
+            self.ws.add_chart(chart, f"{get_column_letter(col)}{self.row}")
+            edge = self._left(col) + chart.width
+        self.row += rows
+
+    def _left(self, col: int) -> float:
+        """Distance in cm from column B's left edge to column ``col``'s."""
+        return sum(
+            _cm(self.ws.column_dimensions[get_column_letter(c)].width) for c in range(2, col)
+        )
+
+    def finish(self) -> None:
+        last = get_column_letter(1 + len(self.grid))
+        self.ws.print_area = f"A1:{last}{max(self.row - 1, 1)}"
+
+
+def _cm(chars: float | None) -> float:
+    """A column's width in cm from its width in characters (Excel's 7-pixel digit, 96 dpi)."""
+    return ((chars or 8.43) * 7 + 5) * 2.54 / 96
+
+
+def _plain(value: Any) -> Any:
+    """A value as the pack stores it: enums as text, NaN and NaT as blank."""
+    if value is None:
+        return None
+    if hasattr(value, "value") and not isinstance(value, int | float | str):
+        return value.value
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def _print_setup(ws: Worksheet, paper: str, name: str, one_page: bool) -> None:
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = PAPERS[paper]
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 1 if one_page else 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = "1:2"
+    ws.page_margins = PageMargins(left=0.5, right=0.5, top=0.6, bottom=0.8, header=0.3, footer=0.35)
+    ws.print_options.horizontalCentered = True
+    ws.oddFooter.left.text = "Lead portfolio board pack"
+    ws.oddFooter.left.size = 9
+    ws.oddFooter.right.text = f"{name} · page &P of &N"
+    ws.oddFooter.right.size = 9
+
+
+def _markers(chart: LineChart) -> LineChart:
+    """Points marked and lines straight, so a single quarter still shows."""
+    for series in chart.series:
+        series.marker.symbol = "circle"
+        series.marker.size = 6
+        series.smooth = False
+    return chart
+
+
+# --- The pack ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PackContent:
+    """Everything the pack shows."""
+
+    book: Book
+    quarter: Quarter
+    period: str
+    kpis: Sequence[Kpi]
+    pitfalls: Sequence[Pitfall]
+    assessment: M.Assessment
+    copied: dict[str, list[Block]]
+    source: str
+
+
+def build_pack(content: PackContent, *, paper: str = "a4") -> Workbook:
+    """The values-only pack workbook: cover, KPIs, pitfalls, portfolio, trends, the copied
+    Allocation, Forecast and hiring and ROI tabs, and maturity."""
+    wb = Workbook()
+    wb.remove(wb.active)
+    wb.properties.creator = f"leadbook {__version__}"
+    wb.properties.title = f"Lead portfolio board pack {content.quarter.long}"
+    sub = f"{content.quarter.long} · {content.source}"
+    _cover(
+        Page(wb, "Cover", "Lead portfolio board pack", sub, COVER, paper=paper, one_page=True),
+        content,
+    )
+    _kpi_page(
+        Page(wb, "KPIs", "KPIs against targets", sub, KPI_GRID, paper=paper, one_page=True),
+        content.kpis,
+    )
+    _pitfall_page(
+        Page(
+            wb,
+            "Pitfalls",
+            "Pitfalls the chapter warns of",
+            sub,
+            PITFALL_GRID,
+            paper=paper,
+            one_page=True,
+        ),
+        content.pitfalls,
+    )
+    _portfolio_page(
+        Page(
+            wb,
+            "Portfolio",
+            "The portfolio today",
+            sub,
+            PORTFOLIO_GRID,
+            paper=paper,
+            one_page=len(content.book.inventory.sources) <= ONE_PAGE_SOURCES,
+        ),
+        content.book,
+    )
+    _trend_page(
+        Page(wb, "Trends", "KPI trends by quarter", sub, TREND_GRID, paper=paper, one_page=True),
+        content.kpis,
+    )
+    for sheet in dict.fromkeys(PACK_TABS.values()):
+        tabs = [t for t, s in PACK_TABS.items() if s == sheet]
+        grid = _copied_grid(tabs, content.copied)
+        _copied_page(Page(wb, sheet, sheet, sub, grid, paper=paper), tabs, content.copied)
+    _maturity_page(
+        Page(
+            wb,
+            "Maturity",
+            "Strategic maturity and roadmap",
+            sub,
+            MATURITY_GRID,
+            paper=paper,
+            one_page=True,
+        ),
+        content.assessment,
+    )
+    return wb
+
+
+ONE_PAGE_SOURCES = 20
+"""Up to this many sources the portfolio prints on one page; more run on to further pages."""
+COVER = (44, 14, 16, 16, 14, 14)
+KPI_GRID = (40, 11, 14, 14, 12, 11, 12, 58)
+PITFALL_GRID = (40, 12, 62, 52)
+PORTFOLIO_GRID = (30, 12, 9, 8, 10, 8, 10, 12, 10, 10, 10, 9)
+TREND_GRID = (50, 14, 14, 14, 14, 18, 26)
+MATURITY_GRID = (32, 12, 52, 22, 42)
+
+
+def status_counts(kpis: Sequence[Kpi]) -> str:
+    """'4 on target, 3 watch, ...' over the statuses present."""
+    order = (KpiStatus.ON, KpiStatus.WATCH, KpiStatus.OFF, KpiStatus.NA, KpiStatus.INFO)
+    counts = [(s, sum(k.status is s for k in kpis)) for s in order]
+    return ", ".join(f"{n} {s.value}" for s, n in counts if n)
+
+
+def target_text(k: Kpi) -> str:
+    """A KPI's target as a board reads it: '≥ 300%', '≤ $85', '85% ± 5 pts', '—'."""
+    if k.target is None:
+        return "—"
+    shown = _show(k.target, k.spec.unit)
+    if k.spec.direction is Direction.NEAR:
+        return f"{shown} ± {k.tolerance * 100:.0f} pts"
+    return f"{'≥' if k.spec.direction is Direction.AT_LEAST else '≤'} {shown}"
+
+
+def _show(value: float, unit: Unit) -> str:
+    return {
+        Unit.PERCENT: f"{value:.0%}",
+        Unit.DOLLARS: f"${value:,.0f}",
+        Unit.SCORE: f"{value:.1f}",
+        Unit.COUNT: f"{value:,.0f}",
+    }[unit]
+
+
+def _unit_formats(kpis: Sequence[Kpi]) -> list[str]:
+    return [UNIT_FORMATS[k.spec.unit] for k in kpis]
+
+
+def _cover(page: Page, c: PackContent) -> None:
+    a = c.assessment
+    warnings = [p for p in c.pitfalls if p.shows is Shows.WARNING]
+    stage = f"Stage {a.reached.number} of 4 — {a.reached.name}"
+    if a.next_stage is not None:
+        score = a.stages[a.next_stage.number - 1]
+        stage += f"; next: {a.next_stage.name} ({score.points:g} of {score.out_of} points)"
+    page.facts(
+        [
+            ("Actuals (History)", c.period),
+            ("KPIs", status_counts(c.kpis)),
+            ("Pitfalls the data shows", f"{len(warnings)} of {len(c.pitfalls)}"),
+            ("Strategic maturity", stage),
+            ("Exported", f"{now():%Y-%m-%d %H:%M} from {c.source}"),
+        ]
+    )
+    page.row += 1
+    page.text("Scorecard", HEADING)
+    formats = _unit_formats(c.kpis)
+    page.table(
+        ("KPI", "This quarter", "Target", "Status", "Previous quarter", "Trend"),
+        [
+            (
+                k.label,
+                _or_dash(k.value),
+                target_text(k),
+                k.status.value,
+                _or_dash(k.previous),
+                k.trend_word or "—",
+            )
+            for k in c.kpis
+        ],
+        ("", formats, "", "", formats, ""),
+        status_col=3,
+    )
+    page.text("Needs attention", HEADING)
+    off = [k for k in c.kpis if k.status is KpiStatus.OFF]
+    for k in off:
+        page.para(f"• {k.label}: {_show(k.value or 0.0, k.spec.unit)} (target {target_text(k)})")
+    for p in warnings:
+        page.para(f"• {p.label}: {p.evidence}")
+    if not off and not warnings:
+        page.para("• Nothing is off target and no pitfall shows.")
+    page.row += 1
+    page.para(
+        "The chapter's 'cost per acquisition < $85' is, by its own figures ($127 → $79), a cost "
+        "per lead: it is read against the blended cost per lead; the true cost per customer is "
+        "shown beside it. Values only: this workbook holds no formula, link or macro "
+        f"(leadbook {__version__}).",
+        GREY,
+    )
+    page.finish()
+
+
+def _or_dash(value: float | None) -> Any:
+    return "—" if value is None else value
+
+
+def _kpi_page(page: Page, kpis: Sequence[Kpi]) -> None:
+    formats = _unit_formats(kpis)
+    page.table(
+        (
+            "KPI",
+            "Value",
+            "Target",
+            "Status",
+            "Previous quarter",
+            "Trend",
+            "After Rebalance",
+            "How it is computed",
+        ),
+        [
+            (
+                k.label,
+                _or_dash(k.value),
+                target_text(k),
+                k.status.value,
+                k.previous if k.previous is not None else "n/a",
+                k.trend_word or "—",
+                _or_dash(k.planned),
+                f"{k.source}: {k.basis}",
+            )
+            for k in kpis
+        ],
+        ("", formats, "", "", formats, "", formats, ""),
+        wrap=(0, 7),
+        status_col=3,
+    )
+    page.para(
+        "Watch: the target missed by at most the watch margin on Settings (10 % of the target by "
+        "default). Capacity utilisation's 85 % is an optimum: on target within ± the capacity "
+        "tolerance. After Rebalance: the KPI under the recommended allocation on the "
+        "Allocation tab, where there is one. 'n/a': not known for the previous quarter.",
+        GREY,
+    )
+    page.finish()
+
+
+def _pitfall_page(page: Page, found: Sequence[Pitfall]) -> None:
+    page.table(
+        ("Pitfall", "Shows", "Evidence", "The chapter advises"),
+        [(p.label, p.shows.value, p.evidence, p.advice) for p in found],
+        wrap=(0, 2, 3),
+        status_col=1,
+    )
+    page.para(
+        "Only the warning signs the workbook's data can show are checked; the chapter's "
+        "'data paralysis' and the softer signs of vendor neglect (responsiveness, lost "
+        "preferred pricing) need a person's judgement.",
+        GREY,
+    )
+    page.finish()
+
+
+def _portfolio_page(page: Page, book: Book) -> None:
+    src = book.inventory.sources
+    classes = classify(book.inventory, book.settings)
+    total = float(src["spend"].sum())
+    order = src.sort_values("spend", ascending=False)
+    top, _ = page.table(
+        (
+            "Source",
+            "Party",
+            "Status",
+            "Tier",
+            "Lead type",
+            "Risk",
+            "Monthly leads",
+            "Spend a month",
+            "Share of spend",
+            "CPL",
+            "Conversion",
+            "Vendor health",
+        ),
+        [
+            (
+                name,
+                r["party"],
+                r["status"],
+                classes.loc[name, "tier"],
+                classes.loc[name, "lead_type"],
+                classes.loc[name, "risk"],
+                r["leads"],
+                r["spend"],
+                r["spend"] / total if total else 0.0,
+                r["cpl"],
+                r["conversion"],
+                r["health"],
+            )
+            for name, r in order.iterrows()
+        ],
+        ("", "", "", "", "", "", "#,##0", '"$"#,##0', "0.0%", '"$"#,##0.00', "0.0%", "0.0"),
+        wrap=(0,),
+    )
+    spending = int((order["spend"] > 0).sum())
+    page.text("Spend by class against the Settings bands", HEADING)
+    chart_row = page.row
+    usage = band_usage(src["spend"], classes, book.settings)
+    page.table(
+        ("Group", "Class", "Status", "Band min", "Band max", "Share", "Spend a month"),
+        [
+            (r.group, r.klass, r.status, r.band_min, r.band_max, r.share, r.spend)
+            for r in usage.itertuples(index=False)
+        ],
+        ("", "", "", "0%", "0%", "0.0%", '"$"#,##0'),
+    )
+    if spending:
+        bar = BarChart()
+        bar.type = "bar"
+        bar.title = f"Share of spend by source (cap {book.settings.policy.max_source_share:.0%})"
+        bar.y_axis.number_format = "0%"
+        bar.y_axis.majorUnit = 0.1
+        bar.y_axis.scaling.min = 0
+        bar.legend = None
+        bar.height, bar.width = 6.5, 11.5
+        bar.add_data(
+            Reference(page.ws, min_col=10, min_row=top, max_row=top + spending),
+            titles_from_data=True,
+        )
+        bar.set_categories(Reference(page.ws, min_col=2, min_row=top + 1, max_row=top + spending))
+        bar.x_axis.scaling.orientation = "maxMin"
+        page.ws.add_chart(bar, f"{get_column_letter(2 + 7)}{chart_row}")
+        page.row = max(page.row, chart_row + 14)
+    page.finish()
+
+
+def _trend_page(page: Page, kpis: Sequence[Kpi]) -> None:
+    shown = [k for k in kpis if k.spec.unit is not Unit.COUNT]
+    if not shown:
+        page.finish()
+        return
+    quarters = [p.quarter for p in shown[0].trend] + [shown[0].quarter]
+    formats = _unit_formats(shown)
+    top, _ = page.table(
+        ("KPI", *[q.long for q in quarters], "Target"),
+        [(k.label, *[p.value for p in k.trend], k.value, target_text(k)) for k in shown],
+        ("", *([formats] * len(quarters)), ""),
+        wrap=(0,),
+    )
+    page.para(
+        "Earlier quarters: the values saved by each quarter's export (Board history); where "
+        "none was saved, the History KPIs (ROI, cost and revenue per lead, cost per customer) "
+        "are recomputed from History. Blank: not known for that quarter.",
+        GREY,
+    )
+    keys = [k.key for k in shown]
+    last_col = 2 + len(quarters)
+    charts = []
+    for name, chosen, fmt in (
+        ("Portfolio ROI", ("roi",), "0%"),
+        ("Cost and revenue per lead", ("blended_cpl", "revenue_per_lead"), '"$"#,##0'),
+        ("Shares of spend", ("largest_share", "high_risk_share", "experimental_share"), "0%"),
+    ):
+        chart = LineChart()
+        chart.title = name
+        chart.y_axis.number_format = fmt
+        chart.height, chart.width = 7.5, 8.5
+        for key in chosen:
+            r = top + 1 + keys.index(key)
+            chart.add_data(
+                Reference(page.ws, min_col=3, max_col=last_col, min_row=r, max_row=r),
+                from_rows=True,
+            )
+        for key, series in zip(chosen, chart.series, strict=True):
+            series.tx = SeriesLabel(v=C.BOARD_HISTORY_TABLE.column(key).header)
+        chart.set_categories(Reference(page.ws, min_col=3, max_col=last_col, min_row=top))
+        chart.legend.position = "b"
+        charts.append(_markers(chart))
+    page.row += 1
+    page.charts_side_by_side(charts)
+    page.finish()
+
+
+def _copied_grid(tabs: Sequence[str], copied: dict[str, list[Block]]) -> tuple[float, ...]:
+    """Columns wide enough for the tables copied to one page (their tab's widths, or their
+    longest entry up to 40 characters), and a filler column up to a text page's width."""
+    widths: list[float] = []
+    for tab in tabs:
+        for block in copied.get(tab, []):
+            for j, header in enumerate(block.headers):
+                longest = max(
+                    [len(_shown(header)) / 1.6]
+                    + [len(_shown(row[j])) for row in block.rows if j < len(row)]
+                )
+                tab_width = block.widths[j] if j < len(block.widths) else 0.0
+                want = min(max(tab_width, longest + 2, 8.0), 36.0)
+                if j < len(widths):
+                    widths[j] = max(widths[j], want)
+                else:
+                    widths.append(want)
+    if sum(widths) < sum(TEXT_PAGE):
+        widths.append(sum(TEXT_PAGE) - sum(widths))
+    return tuple(widths)
+
+
+def _shown(value: Any) -> str:
+    """About the text a number shows once formatted (for column widths)."""
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    return "" if value is None else str(value)
+
+
+def _copied_page(page: Page, tabs: Sequence[str], copied: dict[str, list[Block]]) -> None:
+    for tab in tabs:
+        blocks = copied.get(tab, [])
+        page.text(f"From the {tab} tab", HEADING)
+        if not any(b.rows for b in blocks):
+            page.para(f"Not available: {NOT_FILLED.get(tab, f'the {tab} tab is empty.')}", GREY)
+            page.row += 1
+            continue
+        for block in blocks:
+            if not block.headers:
+                page.para(block.title)
+            elif block.rows:
+                draw = _allocation_chart if _is_allocation(block) else None
+                draw = _scenario_chart if _is_scenarios(block) else draw
+                # the chart goes above its table, so a long table cannot split it
+                chart_row = page.row
+                page.row += CHART_ROWS if draw else 0
+                page.text(block.title, BOLD)
+                top, last = page.table(
+                    block.headers, block.rows, block.formats, wrap=range(len(block.headers))
+                )
+                if draw is not None:
+                    page.ws.add_chart(draw(page, block, top, last), f"B{chart_row}")
+    page.finish()
+
+
+CHART_ROWS = 18
+"""Rows kept free above a copied table for its chart (8 cm high)."""
+
+
+def _is_allocation(block: Block) -> bool:
+    names = {h.strip().casefold() for h in block.headers}
+    return {"source", "current", "recommended"} <= names and len(block.rows) > 0
+
+
+def _is_scenarios(block: Block) -> bool:
+    return "Month" in block.headers and {"Conservative", "Base", "Aggressive"} <= set(block.headers)
+
+
+SCENARIO_SERIES = ("Actual leads", "Forecast", "Conservative", "Base", "Aggressive")
+
+
+def _scenario_chart(page: Page, block: Block, top: int, last: int) -> LineChart:
+    """Leads by month: actuals, the forecast and the three scenarios."""
+    headers = list(block.headers)
+    chart = LineChart()
+    chart.title = "Leads a month: forecast and scenarios"
+    chart.y_axis.number_format = "#,##0"
+    chart.height, chart.width = 8, 18
+    for name in SCENARIO_SERIES:
+        if name in headers:
+            col = 2 + headers.index(name)
+            chart.add_data(
+                Reference(page.ws, min_col=col, min_row=top, max_row=last), titles_from_data=True
+            )
+    chart.set_categories(
+        Reference(page.ws, min_col=2 + headers.index("Month"), min_row=top + 1, max_row=last)
+    )
+    chart.x_axis.number_format = "mmm yy"
+    chart.legend.position = "r"
+    return chart
+
+
+NOT_FILLED = {
+    C.ALLOCATION.name: "the Allocation tab is empty. Press Rebalance (it arrives with the "
+    "allocation release), then export the pack again.",
+    C.FORECAST.name: "the Forecast tab is empty. Press Refresh forecast (it arrives with the "
+    "planning release), then export the pack again.",
+    C.HIRING.name: "the Hiring tab is empty. Press Plan hiring (it arrives with the planning "
+    "release), then export the pack again.",
+    C.ROI.name: "the ROI tab is empty. Multi-horizon ROI arrives with the planning release; "
+    "export the pack again once it is filled.",
+}
+
+
+def _allocation_chart(page: Page, block: Block, top: int, last: int) -> BarChart:
+    """Current against recommended spend by source."""
+    names = [h.strip().casefold() for h in block.headers]
+    chart = BarChart()
+    chart.title = "Current and recommended spend by source"
+    chart.height, chart.width = 8, 18
+    for name in ("current", "recommended"):
+        col = 2 + names.index(name)
+        chart.add_data(
+            Reference(page.ws, min_col=col, min_row=top, max_row=last), titles_from_data=True
+        )
+    col = 2 + names.index("source")
+    chart.set_categories(Reference(page.ws, min_col=col, min_row=top + 1, max_row=last))
+    return chart
+
+
+def _maturity_page(page: Page, a: M.Assessment) -> None:
+    page.text(f"Stage reached: {a.reached.number} — {a.reached.name}", HEADING)
+    page.table(
+        ("Stage", "Score", "What it looks like", "Share of checklist", "Reached"),
+        [
+            (
+                f"{s.stage.number} · {s.stage.name}",
+                f"{s.points:g} of {s.out_of}" if s.out_of else "starting point",
+                s.stage.summary,
+                s.share if s.share is not None else "—",
+                "yes" if s.reached else "no",
+            )
+            for s in a.stages
+        ],
+        ("", "", "", "0%", ""),
+        wrap=(0, 2),
+    )
+    nxt = a.next_stage
+    if nxt is None:
+        page.para("Every stage is reached: Phase 4, Continuous Evolution, keeps it so.")
+        page.finish()
+        return
+    page.text(f"Roadmap to Stage {nxt.number}, {nxt.name}", HEADING)
+    page.table(
+        ("Phase", "When", "Gap", "Counted now", "The phase builds"),
+        [
+            (
+                f"{s.phase.number} · {s.phase.name}",
+                s.phase.months,
+                s.item.text,
+                f"{s.counted.answer.value} ({s.counted.origin})"
+                if s.counted.answer
+                else "unanswered",
+                s.item.builds,
+            )
+            for s in a.roadmap
+        ],
+        wrap=(2, 3, 4),
+    )
+    page.para(
+        f"A stage is reached at {a.threshold:.0%} of its checklist (yes 1, partly ½) with every "
+        "earlier stage reached. Answers come from the Maturity tab; where none is given, from "
+        "what the workbook shows (forecasts, vendor scorecards, hiring plan, board history).",
+        GREY,
+    )
+    page.finish()
+
+
+def history_frame(kpis: Sequence[Kpi]) -> pd.DataFrame:
+    """The trend values of the KPIs as a quarters × KPIs frame (for tests and the CLI)."""
+    if not kpis:
+        return pd.DataFrame()
+    quarters = [p.quarter.label for p in kpis[0].trend] + [kpis[0].quarter.label]
+    data = {k.key: [p.value for p in k.trend] + [k.value] for k in kpis}
+    return pd.DataFrame(data, index=quarters)

@@ -1,0 +1,480 @@
+"""The board pack export: the values-only workbook, its PDF, Board history across quarters,
+the Maturity answers kept, the tabs of other capabilities copied as values, the command line."""
+
+from __future__ import annotations
+
+import importlib.machinery
+import json
+import re
+import subprocess
+import sys
+import types
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pandas as pd
+import pytest
+from openpyxl.worksheet.table import Table
+from typer.testing import CliRunner
+
+from leadbook.board import KPI_SPECS, Direction, Kpi, KpiStatus, Quarter, TrendPoint, kpi_spec
+from leadbook.cli import app
+from leadbook.errors import InputError
+from leadbook.libreoffice import LibreOfficeError
+from leadbook.roi import roi_table
+from leadbook.workbook import contract as C
+from leadbook.workbook import gather, jobs, pack
+from leadbook.workbook.build import build_workbook
+from leadbook.workbook.pack import export_board_pack
+from leadbook.workbook.read import read_book
+from leadbook.workbook.tabs.board import BoardView, render_board_tab
+from leadbook.workbook.write import replace_sheet, update_workbook
+from tests.conftest import error_cells, recalc_values
+from tests.test_oracle import check_against_oracle
+
+runner = CliRunner()
+
+
+def table_rows(path: Path, spec: C.TableSpec) -> list[dict]:
+    wb = openpyxl.load_workbook(path)
+    ws = wb[spec.sheet]
+    ref = ws.tables[spec.name].ref
+    rows = [[c.value for c in r] for r in ws[ref]]
+    return [dict(zip(rows[0], r, strict=True)) for r in rows[1:] if any(v is not None for v in r)]
+
+
+def answer_cell(path: Path, key: str) -> str:
+    """The address of the Your answer cell of checklist item ``key``."""
+    ws = openpyxl.load_workbook(path)[C.MATURITY.name]
+    for row in ws.iter_rows():
+        if row[0].value == key:
+            col = C.MATURITY_ANSWERS_TABLE.keys.index("answer") + 1
+            return ws.cell(row[0].row, col).coordinate
+    raise KeyError(key)
+
+
+def set_cells(path: Path, sheet: str, values: dict[str, object]) -> None:
+    wb = openpyxl.load_workbook(path)
+    for cell, value in values.items():
+        wb[sheet][cell] = value
+    wb.save(path)
+
+
+@pytest.fixture
+def no_libreoffice(monkeypatch):
+    """Exports as on a machine without LibreOffice: copied formula cells stay blank."""
+
+    def missing(*args, **kwargs):
+        raise LibreOfficeError("LibreOffice is not installed")
+
+    monkeypatch.setattr(pack, "recalculated", missing)
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """The demo workbook exported once for 2026Q4, with its PDF (read-only for the tests)."""
+    folder = tmp_path_factory.mktemp("exported")
+    book, _ = jobs.demo(folder / "demo.xlsx")
+    return export_board_pack(book, "2026Q4", folder / "pack", pdf=True)
+
+
+class TestValuesOnlyPack:
+    def test_no_formula_no_link_no_macro(self, exported):
+        result = exported
+        wb = openpyxl.load_workbook(result.pack)
+        assert wb.sheetnames == [
+            "Cover",
+            "KPIs",
+            "Pitfalls",
+            "Portfolio",
+            "Trends",
+            "Allocation",
+            "Forecast and hiring",
+            "ROI",
+            "Maturity",
+        ]
+        cells = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row]
+        assert [c.coordinate for c in cells if c.data_type == "f"] == []
+        assert [c.coordinate for c in cells if c.hyperlink is not None] == []
+        with zipfile.ZipFile(result.pack) as zf:
+            names = zf.namelist()
+            charts = [n for n in names if re.match(r"xl/charts/chart\d+\.xml$", n)]
+            refs = [
+                ref
+                for n in charts
+                for ref in re.findall(r"<(?:c:)?f>([^<]*)</(?:c:)?f>", zf.read(n).decode())
+            ]
+            workbook_xml = zf.read("xl/workbook.xml").decode()
+        for part in ("externalLink", "vbaProject", "connections", "customXml", "pivot"):
+            assert not any(part in n for n in names), part
+        # Native charts, whose series point at cells of the pack only: no function, no file.
+        assert len(charts) >= 4
+        assert refs and all("(" not in r and "[" not in r for r in refs)
+        sheets = "|".join(re.escape(f"'{s}'") + "|" + re.escape(s) for s in wb.sheetnames)
+        cell = r"\$?[A-Z]+\$?[0-9]+"
+        assert all(re.match(rf"^({sheets})!{cell}(:{cell})?$", r) for r in refs)
+        for name in re.findall(r"<definedName[^>]*>([^<]*)</definedName>", workbook_xml):
+            assert "[" not in name and "(" not in name
+
+    def test_cover_and_kpis_hold_the_figures(self, exported):
+        result = exported
+        demo_book_path = result.workbook
+        wb = openpyxl.load_workbook(result.pack)
+        cover = [[c.value for c in row] for row in wb["Cover"].iter_rows()]
+        flat = [v for row in cover for v in row if v is not None]
+        assert "Lead portfolio board pack" in flat
+        assert "Oct 2026 (1 of 3 months) of Q4 2026" in flat
+        # the scorecard: one row per KPI with its status as text
+        labels = {row[1]: row for row in cover if row[1] in {s.label for s in KPI_SPECS}}
+        assert len(labels) == len(KPI_SPECS)
+        assert labels["Experimental share of spend"][4] == "off target"
+        assert labels["Quality score consistency"][2] == "—"
+        assert labels["Quality score consistency"][4] == "not available"
+        # the 12-month ROI is the planning release's portfolio figure
+        table, _ = roi_table(
+            read_book(demo_book_path).inventory, read_book(demo_book_path).settings
+        )
+        roi_12m = labels["Portfolio ROI (12 months, with lifetime value)"]
+        assert roi_12m[2] == pytest.approx(table.loc["Portfolio", "roi_12m"])
+        assert roi_12m[4] == "on target"
+        kpis = {row[1].value: row for row in wb["KPIs"].iter_rows() if row[1].value}
+        basis = kpis["Volume forecast error, quarter"][8].value
+        # the demo's forecast log starts in November: nothing was forecast before Q4 began
+        assert basis == (
+            "Forecast: the forecast log has no portfolio lead forecast made by the start of "
+            "Q4 2026 with actuals to compare"
+        )
+        allocation = [c.value for row in wb["Allocation"].iter_rows() for c in row if c.value]
+        assert any(
+            str(v).startswith("Not available: the Allocation tab is empty") for v in allocation
+        )
+
+    def test_every_sheet_prints_landscape_fitted_to_width(self, demo_book_path, tmp_path):
+        result = export_board_pack(demo_book_path, "2026Q4", tmp_path, paper="letter")
+        for ws in openpyxl.load_workbook(result.pack).worksheets:
+            assert ws.page_setup.orientation == "landscape"
+            assert int(ws.page_setup.paperSize) == 1  # Letter
+            assert int(ws.page_setup.fitToWidth) == 1
+            assert ws.sheet_properties.pageSetUpPr.fitToPage
+            assert ws.print_title_rows == "$1:$2"
+            assert ws.print_area
+
+    @pytest.mark.usefixtures("no_libreoffice")
+    def test_without_libreoffice_copied_formulas_stay_blank_and_say_why(
+        self, demo_book_path, tmp_path
+    ):
+        result = export_board_pack(demo_book_path, "2026Q4", tmp_path)
+        ws = openpyxl.load_workbook(result.pack)["ROI"]
+        rows = [[c.value for c in row] for row in ws.iter_rows()]
+        texts = [v for r in rows for v in r if isinstance(v, str)]
+        assert "Some values of this tab are formulas the workbook holds no saved result" in (
+            " ".join(texts)
+        )
+        header = next(r for r in rows if r[1] == "Source")
+        portfolio = next(r for r in rows if r[1] == "Portfolio")
+        assert portfolio[header.index("ROI 12 months")] is None  # a formula: not made up
+        assert portfolio[header.index("Cohort spend")] > 0  # a value: copied
+
+    def test_unknown_paper(self, demo_book_path, tmp_path):
+        with pytest.raises(Exception, match=r"paper 'A3' is not one of: a4, letter"):
+            export_board_pack(demo_book_path, "2026Q4", tmp_path, paper="A3")
+
+
+@pytest.mark.libreoffice
+class TestPdf:
+    def test_pages_and_no_error_cells(self, exported, tmp_path):
+        result = exported
+        info = subprocess.run(
+            ["pdfinfo", str(result.pdf)], capture_output=True, text=True, check=True
+        ).stdout
+        assert "(A4)" in info and "841.89 x 595.3" in info  # A4 landscape, in points
+        text = subprocess.run(
+            ["pdftotext", "-layout", str(result.pdf), "-"], capture_output=True, text=True
+        ).stdout
+        pages = [p for p in text.split("\f") if p.strip()]
+        footers = [re.search(r"(\S[^\n]*?) · page (\d+) of (\d+)", p) for p in pages]
+        assert all(footers), "every page carries its footer: no empty or stray page"
+        sheets = [f.group(1).split("  ")[-1].strip() for f in footers]
+        wb = openpyxl.load_workbook(result.pack)
+        assert sorted(set(sheets), key=sheets.index) == wb.sheetnames  # in order, none missing
+        one_page = [ws.title for ws in wb.worksheets if ws.page_setup.fitToHeight == 1]
+        assert {s: sheets.count(s) for s in one_page} == dict.fromkeys(one_page, 1)
+        # the demo's 24 forecast months run the forecast and hiring sheet to a second page
+        assert sheets.count("Forecast and hiring") == 2 and len(pages) == len(wb.sheetnames) + 1
+        assert error_cells(recalc_values(result.pack, tmp_path / "lo")) == []
+
+
+@pytest.mark.usefixtures("no_libreoffice")
+class TestBoardHistory:
+    def test_quarters_build_up_and_a_rerun_replaces_its_row(self, demo_book_path, tmp_path):
+        first = export_board_pack(demo_book_path, "2026Q3", tmp_path)
+        q3_share = next(k.value for k in first.kpis if k.key == "largest_share")
+        # The user moves $30,000 from the largest source to content downloads.
+        set_cells(demo_book_path, "Sources", {"O13": 97_296.0, "O17": 42_816.0})
+        export_board_pack(demo_book_path, "2026Q4", tmp_path)
+        again = export_board_pack(demo_book_path, "2026Q4", tmp_path)
+        rows = table_rows(demo_book_path, C.BOARD_HISTORY_TABLE)
+        assert [r["Quarter"] for r in rows] == ["2026Q3", "2026Q4"]
+        largest = next(k for k in again.kpis if k.key == "largest_share")
+        assert largest.previous == pytest.approx(q3_share)
+        assert largest.value == pytest.approx(97_296 / 291_408)
+        assert largest.trend_word == "improving"
+        assert rows[1]["Largest share"] == pytest.approx(largest.value)
+        log = [r["Command"] for r in table_rows(demo_book_path, C.LOG_TABLE)]
+        assert log.count("board") == 3
+
+    def test_refresh_keeps_board_history(self, demo_book_path, tmp_path):
+        export_board_pack(demo_book_path, "2026Q3", tmp_path)
+        jobs.refresh(demo_book_path, tabs=(C.BOARD.name, C.MATURITY.name))
+        rows = table_rows(demo_book_path, C.BOARD_HISTORY_TABLE)
+        assert [r["Quarter"] for r in rows] == ["2026Q3"]
+
+    def test_the_board_chart_survives_other_jobs(self, demo_book_path, tmp_path):
+        export_board_pack(demo_book_path, "2026Q3", tmp_path)
+        jobs.refresh(demo_book_path)  # Tiers and Scores only; openpyxl drops every chart
+        assert len(openpyxl.load_workbook(demo_book_path)[C.BOARD.name]._charts) == 1
+
+    def test_a_quarter_history_does_not_reach(self, demo_book_path, tmp_path):
+        result = export_board_pack(demo_book_path, "2027Q1", tmp_path)
+        roi = next(k for k in result.kpis if k.key == "roi")
+        assert roi.status is KpiStatus.NA
+        assert roi.basis == "History has no month of Q1 2027"
+        cover = [
+            c.value for row in openpyxl.load_workbook(result.pack)["Cover"].iter_rows() for c in row
+        ]
+        assert "History has no month of Q1 2027" in cover
+
+    def test_the_board_tab_shows_the_quarter(self, demo_book_path, tmp_path):
+        export_board_pack(demo_book_path, "2026Q4", tmp_path)
+        wb = openpyxl.load_workbook(demo_book_path)
+        assert wb.sheetnames.index(C.MATURITY.name) == wb.sheetnames.index(C.BOARD.name) + 1
+        kpis = table_rows(demo_book_path, C.BOARD_KPIS_TABLE)
+        assert [r["Key"] for r in kpis] == [s.key for s in KPI_SPECS]
+        roi = kpis[0]
+        assert roi["Target"] == "=TargetROI"
+        assert roi["Status"].startswith("=IF(NOT(ISNUMBER(BoardKPIs[[#This Row],[Value]]))")
+
+    def test_a_bad_quarter_leaves_the_workbook_as_it_was(self, demo_book_path, tmp_path):
+        before = demo_book_path.read_bytes()
+        with pytest.raises(Exception, match=r"quarter '2026Q5': a year has quarters 1 to 4"):
+            export_board_pack(demo_book_path, "2026Q5", tmp_path)
+        assert demo_book_path.read_bytes() == before
+        assert list(tmp_path.glob("*-board-*")) == []
+
+
+@pytest.mark.usefixtures("no_libreoffice")
+class TestMaturityAnswers:
+    def test_answers_survive_export_and_refresh(self, demo_book_path, tmp_path):
+        cells = {
+            answer_cell(demo_book_path, k): v
+            for k, v in {"S2.1": "yes", "S2.2": "Partly", "S2.5": "yes", "S3.1": "no"}.items()
+        }
+        set_cells(demo_book_path, C.MATURITY.name, cells)
+        result = export_board_pack(demo_book_path, "2026Q4", tmp_path)
+        jobs.refresh(demo_book_path, tabs=(C.MATURITY.name,))
+        ws = openpyxl.load_workbook(demo_book_path)[C.MATURITY.name]
+        assert {c: ws[c].value for c in cells} == cells
+        counted = result.assessment.counted
+        assert counted["S2.2"].answer.value == "partly"
+        assert counted["S2.5"].origin == "your answer"  # over the workbook's "no forecasts"
+        # S2.1 yes, S2.2 ½, S2.5 yes, and from the workbook S2.6 and S2.10 yes, S2.4 partly
+        # (one quarter in Board history): 5.0 of 10.
+        assert result.assessment.stages[1].points == 5.0
+
+    def test_a_workbook_from_before_the_maturity_tab_gets_one(self, demo_book_path, tmp_path):
+        wb = openpyxl.load_workbook(demo_book_path)
+        wb.remove(wb[C.MATURITY.name])
+        wb.save(demo_book_path)
+        result = export_board_pack(demo_book_path, "2026Q4", tmp_path)
+        names = openpyxl.load_workbook(demo_book_path).sheetnames
+        assert names[names.index(C.BOARD.name) + 1] == C.MATURITY.name
+        assert result.assessment.reached.number == 1
+
+    def test_a_job_that_changes_an_answer_is_refused(self, demo_book_path):
+        cell = answer_cell(demo_book_path, "S2.3")
+        set_cells(demo_book_path, C.MATURITY.name, {cell: "yes"})
+        before = demo_book_path.read_bytes()
+
+        def job(wb):
+            wb[C.MATURITY.name][cell] = "no"
+            return "changed an answer"
+
+        with pytest.raises(AssertionError, match=r"changed input columns of a table on an output"):
+            update_workbook(demo_book_path, "bad", job)
+        assert demo_book_path.read_bytes() == before
+
+    def test_an_answer_that_is_not_yes_partly_or_no(self, demo_book_path, tmp_path):
+        cell = answer_cell(demo_book_path, "S2.1")
+        set_cells(demo_book_path, C.MATURITY.name, {cell: "maybe"})
+        with pytest.raises(
+            InputError, match=rf"Maturity!{cell}: answer must be yes, partly or no, got 'maybe'"
+        ):
+            export_board_pack(demo_book_path, "2026Q4", tmp_path)
+
+
+def fake_allocation_tab(path: Path) -> None:
+    """An Allocation tab as the allocation engine might fill it, with a formula column."""
+    wb = openpyxl.load_workbook(path)
+    ws = wb[C.ALLOCATION.name]
+    ws["A3"] = "Recommended: more to organic search, less to the comparison sites."
+    rows = [("Premium comparison sites", 127296, 110000), ("Organic search", 19296, 36592)]
+    ws.append([])
+    ws["A5"], ws["B5"], ws["C5"], ws["D5"] = "Source", "Current", "Recommended", "Change"
+    for i, (name, current, recommended) in enumerate(rows):
+        r = 6 + i
+        ws[f"A{r}"], ws[f"B{r}"], ws[f"C{r}"] = name, current, recommended
+        ws[f"D{r}"] = f"=C{r}-B{r}"
+    ws.add_table(Table(displayName="AllocationTest", ref="A5:D7"))
+    wb.save(path)
+
+
+@pytest.mark.libreoffice
+class TestCopiedTabs:
+    def test_allocation_tab_is_copied_as_values(self, demo_book_path, tmp_path):
+        fake_allocation_tab(demo_book_path)
+        result = export_board_pack(demo_book_path, "2026Q4", tmp_path)
+        ws = openpyxl.load_workbook(result.pack)["Allocation"]
+        values = [[c.value for c in row] for row in ws.iter_rows()]
+        assert ["Source", "Current", "Recommended", "Change"] in [r[1:5] for r in values]
+        assert ["Organic search", 19296, 36592, 17296] in [r[1:5] for r in values]
+        flat = [v for r in values for v in r if isinstance(v, str)]
+        assert "Recommended: more to organic search, less to the comparison sites." in flat
+        assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)
+        assert len(ws._charts) == 1  # current against recommended
+        planned = {k.key: k.planned for k in result.kpis}
+        # the allocation lists two sources: 110,000 of 146,592 to the largest
+        assert planned["largest_share"] == pytest.approx(110_000 / 146_592)
+
+
+class TestGather:
+    def test_roi_module_not_installed(self, demo_book_path, monkeypatch):
+        monkeypatch.setattr(gather, "ROI_MODULE", "leadbook.no_such_module")
+        wb = openpyxl.load_workbook(demo_book_path)
+        inputs = gather.gather_inputs(wb, read_book(demo_book_path), Quarter(2026, 4))
+        assert inputs.roi_12m is None
+        assert inputs.reason("roi_12m") == (
+            "the 12-month ROI model is not installed yet (planning release)"
+        )
+
+    def test_roi_module_present(self, demo_book_path, monkeypatch):
+        module = types.ModuleType("fake_roi")
+        module.__spec__ = importlib.machinery.ModuleSpec("fake_roi", None)
+        table = pd.DataFrame({"roi_12m": [2.0, 3.47]}, index=["A", "Portfolio"])
+        module.roi_table = lambda inventory, settings: (table, None)
+        monkeypatch.setitem(sys.modules, "fake_roi", module)
+        monkeypatch.setattr(gather, "ROI_MODULE", "fake_roi")
+        wb = openpyxl.load_workbook(demo_book_path)
+        inputs = gather.gather_inputs(wb, read_book(demo_book_path), Quarter(2026, 4))
+        assert inputs.roi_12m == 3.47
+
+    def test_the_forecast_log_is_found_by_its_headers(self, demo_book_path):
+        wb = openpyxl.load_workbook(demo_book_path)
+        inputs = gather.gather_inputs(wb, read_book(demo_book_path), Quarter(2026, 4))
+        log = inputs.forecast_log
+        ws = wb[C.FORECAST.name]
+        rows = ws.tables[C.FORECAST_LOG_TABLE.name].ref.split(":")
+        n = int(rows[1].lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")) - int(
+            rows[0].lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+        )
+        assert len(log) == n
+        assert {"Portfolio"} <= set(log["source"]) and set(log["measure"]) == {
+            "leads",
+            "conversion",
+        }
+
+    def test_lead_quality_found_by_headers(self, demo_book_path):
+        wb = openpyxl.load_workbook(demo_book_path)
+        ws = wb[C.LEADS.name]
+        ws.append(["Source", "Conversion (Sources)", "Predicted (open leads)", "Open leads"])
+        ws.append(["Organic search", 0.189, 0.17, 100])
+        ws.add_table(Table(displayName="QualityTest", ref=f"A{ws.max_row - 1}:D{ws.max_row}"))
+        inputs = gather.gather_inputs(wb, read_book(demo_book_path), Quarter(2026, 4))
+        assert inputs.quality_consistency == pytest.approx(1 - 0.019 / 0.189)
+
+
+@pytest.mark.usefixtures("no_libreoffice")
+class TestCli:
+    def test_board_json(self, demo_book_path, tmp_path):
+        result = runner.invoke(
+            app,
+            ["board", str(demo_book_path), "--quarter", "2026Q4", "--out", str(tmp_path), "--json"],
+            catch_exceptions=False,
+        )
+        assert result.exit_code == 0
+        payload = json.loads(result.stdout)
+        assert payload["quarter"] == "2026Q4"
+        assert Path(payload["pack"]).name == "demo-board-2026Q4.xlsx"
+        assert payload["pdf"] is None
+        statuses = {k["key"]: k["status"] for k in payload["kpis"]}
+        assert statuses["forecast_board"] == "not available"
+        assert payload["maturity"]["stage"] == 1
+
+    @pytest.mark.parametrize(
+        "quarter, message",
+        [
+            ("2026Q5", "quarter '2026Q5': a year has quarters 1 to 4"),
+            ("Q4", "quarter 'Q4' is not a quarter; write it as year, Q, number: 2026Q4"),
+        ],
+    )
+    def test_bad_quarter_exits_two_with_the_reason(self, demo_book_path, quarter, message):
+        before = demo_book_path.read_bytes()
+        result = runner.invoke(app, ["board", str(demo_book_path), "--quarter", quarter])
+        assert result.exit_code == 2
+        assert message in result.stderr
+        assert "Traceback" not in result.output
+        assert demo_book_path.read_bytes() == before
+
+    def test_default_quarter_is_historys_latest(self, demo_book_path, tmp_path):
+        result = runner.invoke(
+            app, ["board", str(demo_book_path), "--out", str(tmp_path), "--json"]
+        )
+        assert json.loads(result.stdout)["quarter"] == "2026Q4"
+
+
+def hand_kpi(key: str, value, status: str, previous=None) -> Kpi:
+    """A KPI with its status given by hand, for the oracle to confirm."""
+    spec = kpi_spec(key)
+    targets = {
+        "roi": 3.0,
+        "roi_12m": 3.0,
+        "blended_cpl": 85.0,
+        "capacity_utilisation": 0.85,
+        "active_sources": 15.0,
+    }
+    tolerance = 0.05 if spec.direction is Direction.NEAR else 0.0
+    quarter = Quarter(2026, 4)
+    return Kpi(
+        spec,
+        quarter,
+        value,
+        targets.get(key),
+        tolerance,
+        KpiStatus(status),
+        "hand-built",
+        "test",
+        trend=(TrendPoint(quarter.shifted(-1), previous),),
+    )
+
+
+@pytest.mark.libreoffice
+def test_board_tab_status_formulas_at_the_boundaries(tmp_path):
+    kpis = (
+        hand_kpi("roi", 3.0, "on target", previous=2.5),
+        hand_kpi("roi", 2.7, "watch"),
+        hand_kpi("roi", 2.69, "off target"),
+        hand_kpi("blended_cpl", 85.0, "on target", previous=90.0),
+        hand_kpi("blended_cpl", 93.5, "watch"),
+        hand_kpi("blended_cpl", 93.51, "off target"),
+        hand_kpi("capacity_utilisation", 0.80, "on target"),
+        hand_kpi("capacity_utilisation", 0.715, "watch"),
+        hand_kpi("capacity_utilisation", 0.99, "off target"),
+        hand_kpi("active_sources", 16.0, "watch"),
+        hand_kpi("blended_cpa", 700.0, "for information"),
+        hand_kpi("roi_12m", None, "not available"),
+    )
+    rendered = build_workbook(None)
+    ws = replace_sheet(rendered.workbook, C.BOARD.name)
+    render_board_tab(ws, BoardView(Quarter(2026, 4), "test", kpis), rendered.expected)
+    assert rendered.expected["Board!G6"] == pytest.approx(0.5)  # change: 3.0 − 2.5
+    check_against_oracle(rendered, tmp_path)
