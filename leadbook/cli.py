@@ -257,6 +257,53 @@ def refresh(book: BookArg, as_json: JsonOption = False) -> None:
     _print_sources(summary)
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Processes computing cell functions in parallel (default: CPUs, up to 4; "
+            "0 computes in a thread)."
+        ),
+    ] = None,
+    certs: Annotated[
+        Path,
+        typer.Option(
+            help="Folder with a certificate and key (mkcert's localhost+2.pem and "
+            "localhost+2-key.pem, or cert.pem and key.pem); found ones switch on HTTPS."
+        ),
+    ] = Path("certs"),
+    as_json: JsonOption = False,
+) -> None:
+    """Serve leadbook's cell functions and buttons to Excel through xlwings Server.
+
+    Needs pip install 'leadbook[server]' and a licence key in XLWINGS_LICENSE_KEY (a paid
+    xlwings key for commercial use, or 'noncommercial'). See docs/excel.md.
+    """
+    from udfs import server
+
+    plan = _run(
+        lambda: server.plan(
+            host, port, server.DEFAULT_WORKERS if workers is None else workers, certs
+        )
+    )
+    if as_json:
+        _json({"url": plan.url, "manifest": plan.manifest, "workers": plan.workers})
+    else:
+        out.print(
+            f"leadbook for Excel at [bold]{plan.url}[/] ({plan.workers} compute process(es)); "
+            f"add-in manifest: [bold]{plan.manifest}[/]"
+        )
+        if plan.certfile is None:
+            err.print(
+                f"[yellow]![/] no certificate in {certs}: serving HTTP, which Excel's add-ins "
+                "(Office.js) refuse; see docs/excel.md for mkcert"
+            )
+    server.serve(plan)
+
+
 def _records(frame: Any) -> list[dict[str, Any]]:
     return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
 

@@ -1,0 +1,182 @@
+"""The buttons, called through xlwings Server's script endpoint with the workbook as Excel
+sends it; their actions are replayed on a copy and compared with what the command line
+writes to another copy of the same workbook."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import openpyxl
+import pytest
+import xlwings as xw
+from typer.testing import CliRunner
+
+from leadbook.cli import app
+from leadbook.workbook import contract as C
+from leadbook.workbook.build import build_workbook
+from leadbook.workbook.jobs import REFRESH_TABS, demo_book
+from leadbook.workbook.write import save_new
+from tests.udfs.officejs import apply_actions, book_payload, table_cells
+from udfs import scripts
+from udfs.convert import as_typed
+
+OUTPUT_TABLES = {
+    "refresh": tuple(t.name for tab in REFRESH_TABS for t in C.sheet(tab).tables),
+    "check_inputs": ("Problems",),
+}
+CLI_COMMAND = {"refresh": ["refresh"], "check_inputs": ["check", "--write"]}
+SOURCES_FIRST_ROW = 13  # the Sources table's header is row 12 (contract anchor A12)
+
+
+def press(client, script: str, path: Path):
+    """Press a button on the workbook at ``path``: the response of the script endpoint."""
+    return client.post(f"/xlwings/custom-scripts-call/{script}", json=book_payload(path))
+
+
+def replayed(path: Path, actions: list[dict]) -> openpyxl.Workbook:
+    wb = openpyxl.load_workbook(path)
+    apply_actions(wb, actions)
+    return wb
+
+
+def run_cli(args: list[str], path: Path) -> openpyxl.Workbook:
+    result = CliRunner().invoke(app, [*args, str(path)])
+    assert result.exit_code in (0, 1), result.output
+    return openpyxl.load_workbook(path)
+
+
+def set_input(path: Path, cell: str, value: object) -> None:
+    """Change one input cell of the Sources tab, as a user would in Excel."""
+    wb = openpyxl.load_workbook(path)
+    wb["Sources"][cell] = value
+    wb.save(path)
+
+
+def twins(path: Path, tmp_path: Path) -> tuple[Path, Path]:
+    cli, button = tmp_path / "cli.xlsx", tmp_path / "button.xlsx"
+    shutil.copy(path, cli)
+    shutil.copy(path, button)
+    return cli, button
+
+
+@pytest.fixture
+def inputs_only(tmp_path: Path) -> Path:
+    """The demo's inputs in a workbook whose output tabs are still empty."""
+    book = demo_book()
+    rendered = build_workbook(book.inventory, book.settings, book.stated)
+    return save_new(rendered.workbook, tmp_path / "inputs.xlsx")
+
+
+def assert_same_tables(script: str, button: openpyxl.Workbook, cli: openpyxl.Workbook) -> None:
+    """The same tables, cell by cell; a formula the button typed (``=RANK.EQ(…)``) equals the
+    file's (``=_xlfn.RANK.EQ(…)``), as Excel adds the prefix when it saves."""
+    for name in OUTPUT_TABLES[script]:
+        ref, cells = table_cells(cli, name)
+        typed = [[as_typed(v) if isinstance(v, str) else v for v in row] for row in cells]
+        assert table_cells(button, name) == (ref, typed), name
+    *_, button_log = table_cells(button, "Log")[1]
+    *_, cli_log = table_cells(cli, "Log")[1]
+    assert button_log[1:] == cli_log[1:]  # command, user, what changed (not the time)
+
+
+class TestRefresh:
+    def test_fills_empty_tabs_exactly_as_the_cli(self, client, inputs_only, tmp_path):
+        cli, button = twins(inputs_only, tmp_path)
+        response = press(client, "refresh", button)
+        assert response.status_code == 200, response.text
+        wb = replayed(button, response.json()["actions"])
+        assert_same_tables("refresh", wb, run_cli(CLI_COMMAND["refresh"], cli))
+        ref, cells = table_cells(wb, "Scores")
+        assert ref == "A3:P14"  # grown from one empty row to the 11 demo sources
+        assert cells[1][0] == "Premium comparison sites"
+        rank = cells[1][C.SCORES_TABLE.keys.index("rank")]
+        assert rank == "=RANK.EQ(Scores[[#This Row],[Composite]],Scores[Composite],0)"
+
+    def test_follows_an_input_change_as_the_cli(self, client, demo_book_path, tmp_path):
+        cli, button = twins(demo_book_path, tmp_path)
+        for path in (cli, button):
+            set_input(path, f"M{SOURCES_FIRST_ROW + 1}", 2.5)  # Insurance aggregators' health
+        before = table_cells(openpyxl.load_workbook(button), "Classes")
+        wb = replayed(button, press(client, "refresh", button).json()["actions"])
+        assert_same_tables("refresh", wb, run_cli(CLI_COMMAND["refresh"], cli))
+        assert table_cells(wb, "Classes") != before
+        assert table_cells(wb, "Classes")[1][2][5] == "High"  # health 2.5 < 3: High risk
+
+    def test_recreates_a_deleted_output_tab_as_the_cli(self, client, demo_book_path, tmp_path):
+        wb = openpyxl.load_workbook(demo_book_path)
+        del wb["Scores"]
+        wb.save(demo_book_path)
+        cli, button = twins(demo_book_path, tmp_path)
+        actions = press(client, "refresh", button).json()["actions"]
+        assert {"addSheet", "addTable"} <= {a["func"] for a in actions}
+        wb = replayed(button, actions)
+        assert_same_tables("refresh", wb, run_cli(CLI_COMMAND["refresh"], cli))
+        assert wb.sheetnames[-1] == "Scores"
+
+    def test_writes_output_tabs_and_the_log_only(self, client, inputs_only):
+        response = press(client, "refresh", inputs_only)
+        sheets = openpyxl.load_workbook(inputs_only).sheetnames
+        written = {sheets[a["sheet_position"]] for a in response.json()["actions"]}
+        assert written == {*REFRESH_TABS, "Log"}
+
+    def test_an_input_error_is_its_message_and_writes_nothing(self, client, demo_book_path):
+        set_input(demo_book_path, f"J{SOURCES_FIRST_ROW + 2}", -3)
+        response = press(client, "refresh", demo_book_path)
+        assert response.status_code == 400
+        assert response.text == "Sources!J15: CPL must be > 0, got -3"
+
+    def test_a_failed_script_queues_no_action(self, demo_book_path):
+        set_input(demo_book_path, f"J{SOURCES_FIRST_ROW + 2}", -3)
+        book = xw.Book(json=book_payload(demo_book_path))
+        with pytest.raises(xw.XlwingsError, match=r"Sources!J15: CPL must be > 0, got -3"):
+            unwrapped(scripts.refresh)(book)
+        assert book.json()["actions"] == []
+
+    def test_pressed_directly_as_plain_python(self, inputs_only, tmp_path):
+        """No server: the script called with a Book of the payload, as xlwings Lite does."""
+        cli, button = twins(inputs_only, tmp_path)
+        book = xw.Book(json=book_payload(button))
+        unwrapped(scripts.refresh)(book)
+        wb = replayed(button, book.json()["actions"])
+        assert_same_tables("refresh", wb, run_cli(CLI_COMMAND["refresh"], cli))
+
+
+class TestCheckInputs:
+    def test_lists_the_problems_the_cli_lists(self, client, demo_book_path, tmp_path):
+        cli, button = twins(demo_book_path, tmp_path)
+        for path in (cli, button):
+            set_input(path, f"J{SOURCES_FIRST_ROW + 2}", -3)
+            set_input(path, f"C{SOURCES_FIRST_ROW}", "vendor")
+        response = press(client, "check_inputs", button)
+        assert response.status_code == 200, response.text
+        wb = replayed(button, response.json()["actions"])
+        assert_same_tables("check_inputs", wb, run_cli(CLI_COMMAND["check_inputs"], cli))
+        problems = {tuple(row) for row in table_cells(wb, "Problems")[1][1:]}
+        assert ("Sources!J15", "CPL must be > 0, got -3", "error") in problems
+        assert ("Sources!C13", "Party must be one of: first-party, third-party; got 'vendor'",
+                "error") in problems  # fmt: skip
+
+    def test_a_shorter_list_clears_the_old_rows(self, client, demo_book_path, tmp_path):
+        set_input(demo_book_path, f"J{SOURCES_FIRST_ROW + 2}", -3)
+        set_input(demo_book_path, f"C{SOURCES_FIRST_ROW}", "vendor")
+        wb = replayed(
+            demo_book_path, press(client, "check_inputs", demo_book_path).json()["actions"]
+        )
+        wb.save(demo_book_path)
+        assert len(table_cells(wb, "Problems")[1]) == 3  # header and two errors
+        set_input(demo_book_path, f"C{SOURCES_FIRST_ROW}", "third-party")  # fixed
+        cli, button = twins(demo_book_path, tmp_path)
+        wb = replayed(button, press(client, "check_inputs", button).json()["actions"])
+        assert_same_tables("check_inputs", wb, run_cli(CLI_COMMAND["check_inputs"], cli))
+        ref, cells = table_cells(wb, "Problems")
+        assert (ref, cells[1:]) == (
+            "A30:C31",
+            [["Sources!J15", "CPL must be > 0, got -3", "error"]],
+        )
+        assert wb["Start"]["A32"].value is None  # the second error's old row is cleared
+
+
+def unwrapped(script):
+    """A script as plain Python: in server mode @script wraps it in an async function."""
+    return script.__wrapped__ if hasattr(script, "__xlscript__") else script

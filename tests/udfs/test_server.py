@@ -1,0 +1,216 @@
+"""``leadbook serve``: what xlwings Server registers, the manifest and task pane it serves,
+how it starts (licence, certificates), and a real HTTPS server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from leadbook.cli import app
+from leadbook.errors import LeadbookError
+from tests.udfs.officejs import function_call
+from udfs import functions, server
+
+EXCEL_NAMES = {
+    "BLENDED_CPL", "BLENDED_CONVERSION", "BLENDED_CPA", "PORTFOLIO", "TIER", "LEADTYPE",
+    "RISKCLASS", "CLASSES", "SCORES",
+}  # fmt: skip
+SCRIPTS = {"refresh", "check_inputs"}
+LEADBOOK = str(Path(sys.executable).with_name("leadbook"))
+
+
+class TestRegistration:
+    def test_every_function_is_served_under_the_lb_namespace(self, client):
+        meta = client.get("/xlwings/custom-functions-meta").json()["functions"]
+        assert {f["name"] for f in meta} == EXCEL_NAMES
+        manifest = client.get("/manifest.xml").text
+        assert re.search(r'id="Functions.Namespace" DefaultValue="LB"', manifest)
+
+    def test_every_function_and_argument_has_help_text(self, client):
+        for f in client.get("/xlwings/custom-functions-meta").json()["functions"]:
+            assert f["description"] == getattr(functions, f["id"]).__doc__
+            for p in f["parameters"]:
+                assert not p["description"].startswith("Positional argument"), (f["id"], p)
+                assert len(p["description"]) > 10
+
+    def test_functions_run_off_the_event_loop(self, client):
+        import custom_functions
+        import custom_scripts
+
+        for name in functions.__all__:
+            assert inspect.iscoroutinefunction(getattr(custom_functions, name)), name
+        for name in SCRIPTS:
+            assert inspect.iscoroutinefunction(getattr(custom_scripts, name).__wrapped__), name
+
+    def test_the_scripts_are_served(self, client):
+        meta = client.get("/xlwings/custom-scripts-meta").json()
+        assert {s["function_name"] for s in meta} == SCRIPTS
+
+    def test_the_task_pane_has_a_button_per_script(self, client):
+        page = client.get("/taskpane.html")
+        assert page.status_code == 200
+        assert set(re.findall(r'xw-click="(\w+)"', page.text)) == SCRIPTS
+
+    def test_the_manifest_names_leadbooks_add_in_and_its_urls(self, client):
+        manifest = client.get("/manifest.xml").text
+        assert f"<Id>{server.MANIFEST_ID}</Id>" in manifest
+        assert "http://testserver/taskpane.html" in manifest
+        assert "http://testserver/xlwings/custom-functions-meta.json" in manifest
+
+
+def test_compute_processes_give_the_threads_answer(client, monkeypatch):
+    table = [
+        ["Source", "Party", "Monthly leads", "CPL", "Conversion", "Current spend"],
+        ["A", "third-party", 100, 50, 0.1, 5000],
+        ["B", "first-party", 300, 30, 0.2, 9000],
+    ]
+    body = function_call("LB_BLENDED_CPL", table)
+    in_thread = client.post("/xlwings/custom-functions-call", json=body).json()
+    monkeypatch.setenv(server.WORKERS_ENV, "2")
+    in_processes = client.post("/xlwings/custom-functions-call", json=body).json()
+    assert in_processes == in_thread == {"result": [[35.0]]}
+    pool = server.compute_pool(2)
+    assert len(pool._processes) >= 1  # the call went to a spawned process
+
+
+class TestPlan:
+    def test_needs_a_licence_key(self, monkeypatch, tmp_path):
+        monkeypatch.delenv("XLWINGS_LICENSE_KEY")
+        with pytest.raises(LeadbookError, match=r"needs a licence key in .*XLWINGS_LICENSE_KEY"):
+            server.plan("127.0.0.1", 8000, 1, tmp_path)
+
+    def test_https_when_certificates_are_found(self, tmp_path):
+        assert server.plan("127.0.0.1", 8000, 1, tmp_path).url == "http://127.0.0.1:8000"
+        (tmp_path / "localhost+2.pem").write_text("cert")
+        (tmp_path / "localhost+2-key.pem").write_text("key")
+        plan = server.plan("127.0.0.1", 8443, 2, tmp_path)
+        assert (plan.url, plan.manifest) == (
+            "https://127.0.0.1:8443",
+            "https://127.0.0.1:8443/manifest.xml",
+        )
+        assert plan.keyfile == tmp_path / "localhost+2-key.pem"
+
+    def test_workers_cannot_be_negative(self, tmp_path):
+        with pytest.raises(
+            LeadbookError, match=r"--workers must be 0 \(compute in a thread\) or more, got -1"
+        ):
+            server.plan("127.0.0.1", 8000, -1, tmp_path)
+
+    def test_the_command_says_what_is_missing(self, monkeypatch, tmp_path):
+        monkeypatch.delenv("XLWINGS_LICENSE_KEY")
+        result = CliRunner().invoke(app, ["serve", "--certs", str(tmp_path)])
+        assert result.exit_code == 2
+        assert "noncommercial" in result.output and "XLWINGS_LICENSE_KEY" in result.output
+
+    def test_the_command_reports_where_it_serves(self, monkeypatch, tmp_path):
+        started = []
+        monkeypatch.setattr(server, "serve", started.append)
+        result = CliRunner().invoke(
+            app, ["serve", "--port", "8123", "--workers", "3", "--certs", str(tmp_path), "--json"]
+        )
+        assert result.exit_code == 0, result.output
+        assert '"manifest": "http://127.0.0.1:8123/manifest.xml"' in result.output
+        assert [p.workers for p in started] == [3]
+
+
+def test_configure_refuses_when_xlwings_came_first():
+    code = "import xlwings; from udfs.server import configure; configure({})"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 1
+    assert "xlwings was imported before leadbook configured xlwings Server" in done.stderr
+
+
+@pytest.mark.slow
+def test_serves_https_on_localhost(tmp_path):
+    """The real thing: ``leadbook serve`` with a certificate, asked over HTTPS."""
+    self_signed(tmp_path)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("XLWINGS_")}
+    env["XLWINGS_LICENSE_KEY"] = "noncommercial"
+    proc = subprocess.Popen(
+        [LEADBOOK, "serve", "--port", str(port), "--certs", str(tmp_path)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        base = f"https://127.0.0.1:{port}"
+        wait_until_up(f"{base}/", proc)
+        manifest = httpx.get(f"{base}/manifest.xml", verify=False).text
+        assert f"{base}/taskpane.html" in manifest
+        meta = httpx.get(f"{base}/xlwings/custom-functions-meta", verify=False).json()
+        assert {f["name"] for f in meta["functions"]} == EXCEL_NAMES
+        tier = function_call("LB_TIER", [[30]], [["active"]], [[4.6]])
+        answer = httpx.post(f"{base}/xlwings/custom-functions-call", json=tier, verify=False)
+        assert answer.json() == {"result": [["Tier 1"]]}  # computed in a spawned process
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_up(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(proc.stdout.read().decode() if proc.stdout else "exited")
+        try:
+            if httpx.get(url, verify=False).json() == {"status": "ok"}:
+                return
+        except httpx.TransportError:
+            time.sleep(0.3)
+    raise AssertionError(f"{url} did not answer within {timeout} s")
+
+
+def self_signed(folder: Path) -> None:
+    """A self-signed certificate for 127.0.0.1 under mkcert's file names."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    (folder / "localhost+2.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (folder / "localhost+2-key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )

@@ -1,0 +1,202 @@
+"""Run leadbook's workbook jobs on a live Excel workbook, through the xlwings Book API.
+
+A button runs *the same job* as the command line (:mod:`leadbook.workbook.jobs`), on the
+same workbook contract, so both give the same tables:
+
+1. :func:`mirror` copies the live workbook's cells (values, as Excel shows them) and the
+   places of its Excel Tables into an openpyxl workbook, saved to a temporary file;
+2. the job reads and writes that file exactly as ``leadbook refresh BOOK`` would, through
+   :func:`leadbook.workbook.write.update_workbook` (which also appends the Log row);
+3. :func:`changes` compares the file before and after the job, and :func:`write_back`
+   writes what changed — cell values and formulas, number formats, table sizes — to the
+   live workbook.
+
+Nothing is written to Excel until the job has succeeded, so a failing button writes
+nothing. Only contents travel back: the template's look (column widths, colours,
+conditional formats) stays as it is in the workbook, and charts are Excel's own.
+Works with any xlwings Book: the classic add-in's (COM), and xlwings Lite's and xlwings
+Server's (Office.js), since it uses only ranges, values, number formats and tables.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import openpyxl
+from openpyxl.utils.cell import get_column_letter, range_boundaries
+from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet.formula import ArrayFormula
+from openpyxl.worksheet.table import Table
+
+from leadbook.workbook.contract import SHEET_NAMES
+from leadbook.workbook.layout import set_cell
+from udfs.convert import to_cell
+
+T = TypeVar("T")
+Cells = dict[tuple[int, int], Any]
+
+
+@dataclass
+class SheetChange:
+    """What a job changed on one tab: a block of cells, number formats, Excel Tables."""
+
+    sheet: str
+    top: int
+    left: int
+    cells: list[list[Any]]
+    formats: list[tuple[str, str]] = field(default_factory=list)
+    tables: dict[str, tuple[str, str | None]] = field(default_factory=dict)
+
+    @property
+    def address(self) -> str:
+        bottom = self.top + len(self.cells) - 1
+        right = self.left + len(self.cells[0]) - 1
+        return f"{get_column_letter(self.left)}{self.top}:{get_column_letter(right)}{bottom}"
+
+
+def run_job(book: Any, job: Callable[[Path], T]) -> T:
+    """Run a file job (``jobs.refresh``, ``jobs.rebalance``…) on the live ``book``.
+
+    ``job(path)`` gets a copy of the workbook as an .xlsx file and changes it as the
+    command line would; what it changed is then written to ``book``. If the job raises,
+    nothing is written.
+    """
+    with tempfile.TemporaryDirectory(prefix="leadbook-") as tmp:
+        path = Path(tmp) / "workbook.xlsx"
+        before = mirror(book)
+        save_quietly(before, path)
+        result = job(path)
+        after = openpyxl.load_workbook(path)
+        found = changes(before, after)
+    write_back(book, found)
+    return result
+
+
+def mirror(book: Any) -> Workbook:
+    """An openpyxl copy of the cell values and Excel Table places of ``book``'s contract tabs
+    (a user's own tabs stay out: the jobs neither read nor write them)."""
+    wb = Workbook()
+    wb.remove(wb.active)
+    for sheet in book.sheets:
+        if sheet.name not in SHEET_NAMES:
+            continue
+        ws = wb.create_sheet(sheet.name)
+        used = sheet.used_range
+        rows = used.options(ndim=2, err_to_str=True).value or []
+        for i, row in enumerate(rows):
+            for j, value in enumerate(row):
+                if value is not None and value != "":
+                    set_cell(ws.cell(used.row + i, used.column + j), value)
+        for table in sheet.tables:
+            ws.add_table(Table(displayName=table.name, ref=_plain(table.range.address)))
+    return wb
+
+
+def save_quietly(wb: Workbook, path: Path) -> None:
+    """Save ``wb``; a mirrored table whose header cell is not text is not worth a warning."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "File may not be readable", UserWarning)
+        wb.save(path)
+
+
+def changes(before: Workbook, after: Workbook) -> list[SheetChange]:
+    """Per tab, the smallest block covering every cell the job changed, with its formats
+    and the tab's Excel Tables (name → range and style)."""
+    found = []
+    for ws in after.worksheets:
+        old = _cells(before[ws.title]) if ws.title in before.sheetnames else {}
+        new = _cells(ws)
+        changed = [k for k in old.keys() | new.keys() if not _same(old.get(k), new.get(k))]
+        if not changed:
+            continue
+        top, bottom = min(r for r, _ in changed), max(r for r, _ in changed)
+        left, right = min(c for _, c in changed), max(c for _, c in changed)
+        block = [
+            [_to_excel(ws.cell(r, c)) for c in range(left, right + 1)]
+            for r in range(top, bottom + 1)
+        ]
+        tables = {
+            t.displayName: (t.ref, t.tableStyleInfo.name if t.tableStyleInfo else None)
+            for t in ws.tables.values()
+        }
+        found.append(
+            SheetChange(ws.title, top, left, block, _formats(ws, top, left, bottom, right), tables)
+        )
+    return found
+
+
+def write_back(book: Any, found: list[SheetChange]) -> None:
+    """Write the changes to the live workbook: values, then table sizes, then formats."""
+    names = [s.name for s in book.sheets]
+    for change in found:
+        if change.sheet not in names:
+            book.sheets.add(change.sheet, after=book.sheets[len(names) - 1])
+            names.append(change.sheet)
+        sheet = book.sheets[change.sheet]
+        sheet.range(change.address).value = change.cells
+        _write_tables(sheet, change.tables)
+        for address, number_format in change.formats:
+            sheet.range(address).number_format = number_format
+
+
+def _write_tables(sheet: Any, tables: dict[str, tuple[str, str | None]]) -> None:
+    existing = {t.name: t for t in sheet.tables}
+    for name, (ref, style) in tables.items():
+        if name not in existing:
+            sheet.tables.add(
+                source=sheet.range(ref), name=name, has_headers=True, table_style_name=style
+            )
+        elif _plain(existing[name].range.address) != ref:
+            existing[name].resize(sheet.range(ref))
+
+
+def _cells(ws: Any) -> Cells:
+    return {
+        (c.row, c.column): c.value
+        for row in ws.iter_rows()
+        for c in row
+        if c.value is not None and c.value != ""
+    }
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, dt.datetime) and isinstance(b, dt.datetime):
+        return abs((a - b).total_seconds()) < 1
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return float(a) == float(b)
+    return a == b
+
+
+def _to_excel(cell: Any) -> Any:
+    value = cell.value
+    if isinstance(value, ArrayFormula):
+        return to_cell(value.text, formula=True)
+    return to_cell(value, formula=cell.data_type == "f")
+
+
+def _formats(ws: Any, top: int, left: int, bottom: int, right: int) -> list[tuple[str, str]]:
+    """Number formats of the block as (range, format): vertical runs of one format per
+    column, General left out."""
+    runs = []
+    for c in range(left, right + 1):
+        letter, start, current = get_column_letter(c), top, None
+        for r in range(top, bottom + 2):
+            fmt = ws.cell(r, c).number_format if r <= bottom else None
+            if fmt != current:
+                if current not in (None, "General"):
+                    runs.append((f"{letter}{start}:{letter}{r - 1}", current))
+                start, current = r, fmt
+    return runs
+
+
+def _plain(address: str) -> str:
+    """``$A$1:$B$2`` or ``Sheet!A1:B2`` as ``A1:B2``."""
+    address = address.split("!")[-1].replace("$", "")
+    min_col, min_row, max_col, max_row = range_boundaries(address)
+    return f"{get_column_letter(min_col)}{min_row}:{get_column_letter(max_col)}{max_row}"

@@ -1,0 +1,402 @@
+"""The Excel boundary: what arrives from cells and ranges, and what goes back.
+
+Every trap of the boundary is handled here, once, for all three Excel fronts:
+
+- **Shapes.** Office.js (xlwings Lite, xlwings Server) sends every argument as a 2-D
+  matrix; the classic add-in sends one cell as a scalar and a row or column as a flat list.
+  :func:`matrix` makes any of them 2-D, :func:`scalar` insists on one cell.
+- **Typed cells.** Office.js may send a cell as an object (``{"type": "FormattedNumber",
+  "basicValue": 45322, ...}`` for a date, ``{"type": "Error", "basicValue": "#DIV/0!"}``):
+  :func:`plain_value` keeps the value, and an error as its text. (xlwings Server passes
+  leadbook's table arguments through unconverted — see :mod:`udfs.server` — so this is
+  the only place they are read.)
+- **Empty cells.** Desktop Excel's Office.js sends an empty cell as ``0``; Excel on the web
+  sends ``None``; the classic add-in ``None``; some hosts ``""``. Where a blank means
+  something (an optional column, an unset budget), ``0`` is therefore read as blank.
+- **Dates** arrive as serial numbers (45322 is 2024-01-31): :func:`from_serial`.
+- **Tables** arrive with their header row (``Sources[#All]``) or without it (``Sources``):
+  :func:`table` maps headers to the contract's column keys, or takes the contract's order.
+- **Text numbers** such as ``"16.8%"`` or ``"$1,200"`` parse as the workbook reader parses
+  them (:func:`leadbook.tables.parse_cell`): the rule lives in the core, once.
+- **Results** go back as 2-D lists with ``None`` for a missing value (an empty cell on
+  every front, where NaN would be ``#NUM!`` on one and blank on another): :func:`spill`.
+- **Cells a button writes** go through Excel's value APIs, which read text as the user's
+  typing: :func:`to_cell` keeps text text and types formulas as a user would.
+- **Errors.** :func:`excel_errors` turns a :class:`~leadbook.errors.LeadbookError` into
+  xlwings' ``XlwingsError``, whose message Excel shows on the cell (xlwings Server answers
+  400 with it, which Excel does not retry). Anything else is logged with its traceback and
+  reaches Excel as a one-line "internal error" message.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+import logging
+import math
+import re
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import numpy as np
+import pandas as pd
+
+from leadbook.enums import Choice
+from leadbook.errors import InputError, LeadbookError, Severity
+from leadbook.settings import Settings, settings_from_rows
+from leadbook.tables import EXCEL_EPOCH, parse_cell
+from leadbook.workbook.contract import (
+    NUMERIC_KINDS,
+    SETTINGS_TABLE,
+    Column,
+    Kind,
+    Role,
+    TableSpec,
+)
+from leadbook.workbook.layout import excel_value
+
+log = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_DATE_KINDS = (Kind.MONTH, Kind.TIMESTAMP)
+_TAKEN_FOR_FORMULA = ("=", "+", "-", "@", "'")
+_FILE_PREFIXES = re.compile(r"_xlfn\.(?:_xlws\.)?|_xlpm\.")
+
+
+# --- errors -------------------------------------------------------------------------
+
+
+def excel_errors(f: F) -> F:
+    """Let a LeadbookError reach Excel as its message; log anything else, show one line."""
+    from xlwings import XlwingsError
+
+    @functools.wraps(f)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return f(*args, **kwargs)
+        except LeadbookError as exc:
+            raise XlwingsError(str(exc)) from None
+        except XlwingsError:
+            raise
+        except Exception as exc:
+            log.exception("leadbook: %s failed", f.__name__)
+            raise XlwingsError(
+                f"leadbook hit an internal error in {f.__name__} ({type(exc).__name__}); "
+                "the log has the details. Please report it."
+            ) from None
+
+    return call  # type: ignore[return-value]
+
+
+class ArgumentError(LeadbookError, ValueError):
+    """A cell function's argument is wrong; the message names the argument and the fix."""
+
+
+# --- shapes and blanks ----------------------------------------------------------------
+
+
+def matrix(value: Any) -> list[list[Any]]:
+    """Any argument as a 2-D list of plain values: a scalar is one cell, a flat list a row.
+
+    >>> matrix(5), matrix([1, 2]), matrix([[1], [{"type": "Double", "basicValue": 2}]])
+    ([[5]], [[1, 2]], [[1], [2]])
+    """
+    if isinstance(value, list | tuple):
+        if not value:
+            return [[]]
+        if isinstance(value[0], list | tuple):
+            return [[plain_value(v) for v in row] for row in value]
+        return [[plain_value(v) for v in value]]
+    return [[plain_value(value)]]
+
+
+def plain_value(value: Any) -> Any:
+    """A cell as Office.js may send it (an object with a ``basicValue``), as its value; an
+    error cell as its text ("#DIV/0!").
+
+    >>> plain_value({"type": "FormattedNumber", "basicValue": 45322, "numberFormat": "m/d/yyyy"})
+    45322
+    >>> plain_value({"type": "Error", "errorType": "Div0", "basicValue": "#DIV/0!"}), plain_value(3)
+    ('#DIV/0!', 3)
+    """
+    if isinstance(value, dict) and "basicValue" in value:
+        return value["basicValue"]
+    return value
+
+
+def is_blank(value: Any) -> bool:
+    """None, an empty or all-space string, or NaN: what an empty cell arrives as."""
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    return isinstance(value, str) and not value.strip()
+
+
+def is_empty_cell(value: Any) -> bool:
+    """Blank, or the 0 desktop Office.js sends for an empty cell."""
+    return is_blank(value) or (type(value) in (int, float) and value == 0)
+
+
+def scalar(value: Any, name: str) -> Any:
+    """The single value of a one-cell argument; None when it is blank.
+
+    >>> scalar([[7]], "budget"), scalar(None, "budget")
+    (7, None)
+    """
+    cells = matrix(value)
+    if len(cells) != 1 or len(cells[0]) != 1:
+        raise ArgumentError(f"{name} must be one cell, got a range of {_shape(cells)}")
+    return None if is_blank(cells[0][0]) else cells[0][0]
+
+
+def _shape(cells: list[list[Any]]) -> str:
+    return f"{len(cells)} row(s) × {len(cells[0]) if cells else 0} column(s)"
+
+
+def number(
+    value: Any,
+    name: str,
+    *,
+    lo: float | None = None,
+    hi: float | None = None,
+    whole: bool = False,
+    zero_is_blank: bool = False,
+) -> float | None:
+    """A one-cell number argument (text such as "16.8%" or "$1,200" allowed); None if blank.
+
+    ``zero_is_blank`` is for optional arguments whose blank means "unknown": desktop
+    Office.js sends an empty cell as 0, so there a 0 counts as blank.
+
+    >>> number("16.8%", "conversion"), number([[3]], "months", whole=True)
+    (0.168, 3.0)
+    >>> number(-1, "months", lo=0)
+    Traceback (most recent call last):
+    ...
+    udfs.convert.ArgumentError: months must be ≥ 0, got -1
+    """
+    raw = scalar(value, name)
+    if raw is None or (zero_is_blank and is_empty_cell(raw)):
+        return None
+    kind = Kind.INTEGER if whole else Kind.NUMBER
+    parsed, message = parse_cell(Column(name, name, kind, lo=lo, hi=hi), raw)
+    if message:
+        raise ArgumentError(message)
+    return float(parsed)
+
+
+def unknown(value: float | None) -> float:
+    """A blank optional number as NaN, which the core reads as "unknown"."""
+    return float("nan") if value is None else value
+
+
+def required(value: float | str | None, name: str) -> Any:
+    """``value``, or an input error saying the argument is missing."""
+    if value is None:
+        raise ArgumentError(f"{name} is required; the cell is empty")
+    return value
+
+
+def choice(value: Any, kind: type[Choice], name: str) -> Any:
+    """A one-cell choice argument (case and spacing ignored), as its enum member."""
+    raw = required(scalar(value, name), name)
+    try:
+        return kind.parse(raw)
+    except ValueError:
+        raise ArgumentError(f"{name} must be one of: {kind.choices()}; got {raw!r}") from None
+
+
+def flag(value: Any, name: str) -> bool:
+    """A one-cell yes/no argument (TRUE/FALSE, yes/no, 1/0); blank is no."""
+    raw = scalar(value, name)
+    if raw is None or raw is False or raw == 0:
+        return False
+    parsed, message = parse_cell(Column(name, name, Kind.FLAG), raw)
+    if message:
+        raise ArgumentError(message)
+    return bool(parsed)
+
+
+def from_serial(value: float) -> pd.Timestamp:
+    """An Excel serial date as a timestamp (Excel's 1900 date system).
+
+    >>> from_serial(45322)
+    Timestamp('2024-01-31 00:00:00')
+    """
+    return pd.Timestamp(EXCEL_EPOCH + dt.timedelta(days=float(value)))
+
+
+# --- tables ---------------------------------------------------------------------------
+
+
+def table(value: Any, spec: TableSpec) -> pd.DataFrame:
+    """A range holding a contract table, as raw cells keyed by the contract's column keys.
+
+    The range may start with the table's header row (columns found by header text, extra
+    columns ignored) or be the data rows alone in the template's column order (all the
+    columns, or only the input columns). Rows of empty cells are dropped. Empty cells
+    become None — including the 0 that desktop Office.js sends for them, except in a
+    required number column, where 0 is a value; a serial number in a date column becomes a
+    date. The index counts data rows from 0, so problems name "Sources row 3".
+    """
+    columns, rows = _columns(matrix(value), spec)
+    kept = {i: row for i, row in enumerate(rows) if not all(map(is_empty_cell, row))}
+    return pd.DataFrame(
+        [[_cell(spec.column(k), row[j]) for j, k in columns] for row in kept.values()],
+        columns=[k for _, k in columns],
+        index=list(kept),
+    )
+
+
+def _columns(
+    cells: list[list[Any]], spec: TableSpec
+) -> tuple[list[tuple[int, str]], list[list[Any]]]:
+    """Which column of ``cells`` holds which contract key, and the data rows."""
+    by_header = {_norm(c.header): c.key for c in spec.columns}
+    header = [by_header.get(_norm(v)) if isinstance(v, str) else None for v in cells[0]]
+    if sum(k is not None for k in header) >= min(2, len(spec.columns)):
+        return [(j, k) for j, k in enumerate(header) if k], cells[1:]
+    width = len(cells[0])
+    inputs = [c.key for c in spec.columns if c.role is Role.INPUT]
+    for keys in (spec.keys, inputs):
+        if width == len(keys):
+            return list(enumerate(keys)), cells
+    raise ArgumentError(
+        f"cannot tell which column of the {spec.name} range is which: pass the table with its "
+        f"header row ({spec.name}[#All]), or its {len(spec.keys)} columns in the template's "
+        f"order; got {width} column(s) without the headers "
+        f"{', '.join(repr(h) for h in spec.headers[:3])}, …",
+    )
+
+
+def _norm(text: object) -> str:
+    return " ".join(str(text or "").split()).casefold()
+
+
+def _cell(col: Column, value: Any) -> Any:
+    if is_blank(value):
+        return None
+    if col.kind in _DATE_KINDS and type(value) in (int, float):
+        return None if value == 0 else from_serial(value)
+    zero_is_value = col.kind in NUMERIC_KINDS and col.required
+    return None if is_empty_cell(value) and not zero_is_value else value
+
+
+def optional_table(value: Any, spec: TableSpec) -> pd.DataFrame | None:
+    """:func:`table`, or None for an omitted argument or a range of empty cells."""
+    if value is None or all(is_empty_cell(v) for row in matrix(value) for v in row):
+        return None
+    return table(value, spec)
+
+
+def typed(raw: pd.DataFrame, spec: TableSpec, keys: Sequence[str]) -> pd.DataFrame:
+    """Only the columns ``keys`` of a raw table, parsed by the contract; every problem raised.
+
+    For cell functions that need a few columns of a table (blended figures): the others
+    may be absent or wrong without stopping them.
+    """
+    from leadbook.tables import RowLocator, parse_table
+
+    sub = dataclasses.replace(spec, columns=tuple(spec.column(k) for k in keys))
+    frame, problems = parse_table(raw, sub, RowLocator(spec))
+    errors = [p for p in problems if p.severity is Severity.ERROR]
+    if errors:
+        raise InputError(errors)
+    if frame.empty:
+        raise ArgumentError(f"the {spec.name} range has no rows")
+    return frame.drop(columns="at_row")
+
+
+def settings(value: Any) -> Settings:
+    """Settings from a range of the Settings table; an omitted or blank argument is the
+    defaults. Accepts the whole table (with or without headers) or two columns, Key and
+    Value. Unknown keys and bad values are errors; missing keys keep their defaults. A
+    blank (or 0) value of a setting that may be unset (the budget) leaves it unset.
+    """
+    cells = matrix(value)
+    if all(is_empty_cell(v) for row in cells for v in row):
+        return Settings()
+    if len(cells[0]) == 2:
+        has_header = _norm(cells[0][0]) == "key"
+        columns, rows = [(0, "key"), (1, "value")], cells[1:] if has_header else cells
+    else:
+        columns, rows = _columns(cells, SETTINGS_TABLE)
+    at = dict((k, j) for j, k in columns)
+    if "key" not in at or "value" not in at:
+        raise ArgumentError("the Settings range needs its Key and Value columns")
+    defaults, found = Settings(), []
+    for i, row in enumerate(rows):
+        key, raw = row[at["key"]], row[at["value"]]
+        if is_empty_cell(key):
+            continue
+        unset = _optional_setting(defaults, str(key).strip()) and is_empty_cell(raw)
+        found.append((key, None if unset or is_blank(raw) else raw, f"Settings row {i + 1}"))
+    parsed, problems = settings_from_rows(found)
+    errors = [p for p in problems if p.severity is Severity.ERROR]
+    if errors:
+        raise InputError(errors)
+    return parsed
+
+
+def _optional_setting(defaults: Settings, key: str) -> bool:
+    """Whether a blank is a value of setting ``key`` (its default is "not set")."""
+    try:
+        return defaults.get(key) is None
+    except KeyError:
+        return False
+
+
+# --- results --------------------------------------------------------------------------
+
+
+def cell_value(value: Any) -> Any:
+    """One result cell: enums as their text, NaN and NaT as None (an empty cell).
+
+    >>> from leadbook.enums import Tier
+    >>> cell_value(Tier.T1), cell_value(float("nan")), cell_value(2.5), cell_value(True)
+    ('Tier 1', None, 2.5, True)
+    """
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    return excel_value(value)
+
+
+def spill(frame: pd.DataFrame, spec: TableSpec, keys: Sequence[str]) -> list[list[Any]]:
+    """A table to spill: the contract's headers of ``keys``, then one row per frame row."""
+    header = [spec.column(k).header for k in keys]
+    body = [[cell_value(v) for v in row] for row in frame[list(keys)].itertuples(index=False)]
+    return [header, *body]
+
+
+def with_reason(found: tuple[Any, str], reason: bool) -> Any:
+    """A class (``(Tier.T1, "Tier 1: 30 months…")``) as its text, or with its reason as a
+    1×2 row to spill."""
+    klass, why = found
+    return [[cell_value(klass), why]] if reason else cell_value(klass)
+
+
+def to_cell(value: Any, *, formula: bool = False) -> Any:
+    """A cell a button writes, as Excel's value APIs must receive it: a formula as typed
+    (:func:`as_typed`); text that Excel would take for a formula, or whose leading
+    apostrophe it would eat, behind an apostrophe that keeps it text.
+
+    >>> to_cell("=_xlfn.RANK.EQ(A1,A:A)", formula=True), to_cell("-5% on last week"), to_cell(3)
+    ('=RANK.EQ(A1,A:A)', "'-5% on last week", 3)
+    """
+    if formula:
+        return as_typed(value)
+    if isinstance(value, str) and value.startswith(_TAKEN_FOR_FORMULA):
+        return "'" + value
+    return value
+
+
+def as_typed(formula: str) -> str:
+    """A formula of the file format as one types it: ``_xlfn.``, ``_xlws.`` and ``_xlpm.``
+    (future-function and LET-name prefixes, which Excel adds back when it saves) removed.
+
+    >>> as_typed("=_xlfn.RANK.EQ(A1,A:A,0)+_xlfn._xlws.SORT(B1:B3)")
+    '=RANK.EQ(A1,A:A,0)+SORT(B1:B3)'
+    """
+    return _FILE_PREFIXES.sub("", formula)

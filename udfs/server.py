@@ -1,0 +1,223 @@
+"""``leadbook serve``: leadbook's cell functions and buttons over xlwings Server.
+
+xlwings Server (the ``xlwings-server`` package, installed by ``pip install
+"leadbook[server]"``) is licensed under PolyForm Noncommercial or a paid xlwings licence:
+commercial use — including internal tools at a company — needs a paid licence key in
+``XLWINGS_LICENSE_KEY``; non-commercial use may set it to ``noncommercial``.
+
+The server reads its project from :data:`PROJECT_DIR` (shipped inside this package): its
+``custom_functions`` and ``custom_scripts`` modules expose :func:`server_functions` and
+:func:`server_scripts`, and its task pane has a button per script. Excel names the
+functions ``LB.TIER``, ``LB.SCORES``… (the add-in's namespace is ``LB``).
+
+On the server, cell functions run in a pool of compute processes (``--workers``, default
+up to 4): the server's event loop stays free while they compute, and concurrent calls run
+in parallel — threads would not do, since leadbook's pandas work holds Python's GIL
+(``benchmarks/excel_concurrency.py`` measures both). Scripts (buttons) run in a thread.
+
+Nothing here imports xlwings at import time: xlwings decides what its decorators do when it
+is first imported, so :func:`configure` must run before (``XLWINGS_ON_SERVER=true``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import multiprocessing
+import os
+import sys
+from collections.abc import Callable, MutableMapping
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from leadbook.errors import LeadbookError
+
+PROJECT_DIR = Path(__file__).parent / "server_project"
+NAMESPACE = "LB"
+MANIFEST_ID = "e4a853d0-c7cc-4121-a93f-430181f58855"
+"""leadbook's add-in id: stable, so Excel recognises the add-in across restarts."""
+CERT_NAMES = (("localhost+2.pem", "localhost+2-key.pem"), ("cert.pem", "key.pem"))
+"""Certificate and key file names looked for: mkcert's (``mkcert localhost 127.0.0.1 ::1``),
+then generic ones."""
+WORKERS_ENV = "LEADBOOK_COMPUTE_WORKERS"
+"""How many processes compute cell functions; 0 computes in a thread of the server."""
+DEFAULT_WORKERS = min(4, os.cpu_count() or 1)
+LICENSE_HELP = (
+    "xlwings Server needs a licence key in the environment variable XLWINGS_LICENSE_KEY: "
+    "your paid xlwings key for commercial use (internal company tools count as commercial), "
+    "or the word noncommercial for non-commercial use (PolyForm Noncommercial 1.0.0). "
+    "The classic xlwings add-in and xlwings Lite need no key."
+)
+
+
+def configure(environ: MutableMapping[str, str] | None = None) -> None:
+    """Point xlwings Server at leadbook's project; call before anything imports xlwings.
+
+    Settings already in the environment win (``XLWINGS_PORT``-style overrides).
+    """
+    environ = os.environ if environ is None else environ
+    if "xlwings" in sys.modules and environ.get("XLWINGS_ON_SERVER") != "true":
+        raise RuntimeError(
+            "xlwings was imported before leadbook configured xlwings Server, so its "
+            "decorators are inactive; set XLWINGS_ON_SERVER=true before importing xlwings"
+        )
+    environ["XLWINGS_ON_SERVER"] = "true"
+    defaults = {
+        "XLWINGS_PROJECT_DIR": str(PROJECT_DIR),
+        "XLWINGS_PROJECT_NAME": "leadbook",
+        "XLWINGS_FUNCTIONS_NAMESPACE": NAMESPACE,
+        "XLWINGS_MANIFEST_ID_PROD": MANIFEST_ID,
+        "XLWINGS_ENVIRONMENT": "prod",
+        # leadbook streams nothing; socket.io would need Redis with several workers.
+        "XLWINGS_ENABLE_SOCKETIO": "false",
+        "XLWINGS_ENABLE_HOTRELOAD": "false",
+    }
+    for key, value in defaults.items():
+        environ.setdefault(key, value)
+
+
+def server_functions() -> dict[str, Callable[..., Any]]:
+    """leadbook's cell functions as xlwings Server serves them: each runs in a thread, and
+    Excel names it under the add-in's namespace (``LB.TIER``)."""
+    from udfs import functions
+
+    return {name: _function_offloaded(getattr(functions, name)) for name in functions.__all__}
+
+
+def server_scripts() -> dict[str, Callable[..., Any]]:
+    """leadbook's button scripts as xlwings Server serves them, each run in a thread."""
+    from udfs import scripts
+
+    found = {name: getattr(scripts, name) for name in scripts.__all__}
+    return {name: _script_in_thread(s) for name, s in found.items() if hasattr(s, "__xlscript__")}
+
+
+def _function_offloaded(f: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(f)
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        return await compute(f, args, kwargs)
+
+    # The manifest's namespace (LB) names the function; the module's would double it.
+    # Arguments pass unconverted ("raw"): udfs.convert reads them, while xlwings' own
+    # conversion costs about 0.1 ms a cell on the event loop (xlwings 0.37.8 retries a failing
+    # `from pyodide.ffi import JsNull` for every cell outside Pyodide).
+    args = [{**a, "options": {**a["options"], "convert": "raw"}} for a in f.__xlfunc__["args"]]
+    call.__xlfunc__ = {**f.__xlfunc__, "namespace": "", "args": args}  # type: ignore[attr-defined]
+    return call
+
+
+async def compute(f: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
+    """``f(*args, **kwargs)`` off the event loop: in the compute pool, or in a thread."""
+    workers = int(os.environ.get(WORKERS_ENV, DEFAULT_WORKERS))
+    if workers == 0:
+        return await asyncio.to_thread(f, *args, **kwargs)
+    call = functools.partial(_call_function, f.__name__, args, kwargs)
+    return await asyncio.get_running_loop().run_in_executor(compute_pool(workers), call)
+
+
+@functools.cache
+def compute_pool(workers: int) -> ProcessPoolExecutor:
+    """The processes that compute cell functions (started fresh: "spawn")."""
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+
+
+def start_compute_processes() -> None:
+    """Start the compute processes now, each importing leadbook, so that the first calls
+    do not wait for Python to start (the server calls this when it loads the functions)."""
+    workers = int(os.environ.get(WORKERS_ENV, DEFAULT_WORKERS))
+    if workers:
+        pool = compute_pool(workers)
+        for _ in range(workers):
+            pool.submit(_warm_up)
+
+
+def _warm_up() -> None:
+    import time
+
+    import udfs.functions  # noqa: F401
+
+    time.sleep(0.5)  # hold this process so each warm-up lands on a process of its own
+
+
+def _call_function(name: str, args: tuple, kwargs: dict) -> Any:
+    from udfs import functions
+
+    return getattr(functions, name)(*args, **kwargs)
+
+
+def _script_in_thread(decorated: Callable[..., Any]) -> Callable[..., Any]:
+    from xlwings import script
+
+    body = decorated.__wrapped__  # type: ignore[attr-defined]
+
+    @functools.wraps(body)
+    async def run(*args: Any, **kwargs: Any) -> None:
+        await asyncio.to_thread(body, *args, **kwargs)
+
+    served = script(run)
+    served.__xlscript__ = dict(decorated.__xlscript__)  # type: ignore[attr-defined]
+    return served
+
+
+@dataclass(frozen=True)
+class ServerPlan:
+    """Where and how ``leadbook serve`` listens."""
+
+    host: str
+    port: int
+    workers: int
+    certfile: Path | None
+    keyfile: Path | None
+
+    @property
+    def url(self) -> str:
+        scheme = "https" if self.certfile else "http"
+        return f"{scheme}://{self.host}:{self.port}"
+
+    @property
+    def manifest(self) -> str:
+        return f"{self.url}/manifest.xml"
+
+
+def plan(host: str, port: int, workers: int, certs: Path) -> ServerPlan:
+    """Check the licence key and the extra are there, and find certificates in ``certs``."""
+    if not os.environ.get("XLWINGS_LICENSE_KEY"):
+        raise LeadbookError(LICENSE_HELP)
+    try:
+        import uvicorn  # noqa: F401
+        import xlwings_server  # noqa: F401
+    except ImportError:
+        raise LeadbookError(
+            "leadbook serve needs xlwings Server: pip install 'leadbook[server]'"
+        ) from None
+    if workers < 0:
+        raise LeadbookError(f"--workers must be 0 (compute in a thread) or more, got {workers}")
+    found = find_certificates(certs)
+    return ServerPlan(host, port, workers, *(found or (None, None)))
+
+
+def find_certificates(folder: Path) -> tuple[Path, Path] | None:
+    """``(certificate, key)`` in ``folder`` under a known pair of names, or None."""
+    for cert, key in CERT_NAMES:
+        if (folder / cert).is_file() and (folder / key).is_file():
+            return folder / cert, folder / key
+    return None
+
+
+def serve(server: ServerPlan) -> None:
+    """Run xlwings Server until interrupted: one uvicorn process, ``workers`` compute
+    processes."""
+    configure()
+    os.environ[WORKERS_ENV] = str(server.workers)
+    import uvicorn
+
+    uvicorn.run(
+        "xlwings_server.main:main_app",
+        host=server.host,
+        port=server.port,
+        ssl_certfile=server.certfile,
+        ssl_keyfile=server.keyfile,
+        log_level="info",
+    )
