@@ -142,8 +142,9 @@ def compile_model(model: Model, *, prune: bool = True) -> Compiled:
     >>> compiled = compile_model(tiny_model())  # 2 sources, 3 price blocks, 1 total
     >>> compiled.program.n_cols
     6
-    >>> sorted({str(r) for r in compiled.rows.rule})
-    ['budget', 'definition', 'operations capacity', 'sales capacity', 'support capacity', 'weekly decrease', 'weekly increase']
+    >>> sorted({str(r) for r in compiled.rows.rule})  # doctest: +NORMALIZE_WHITESPACE
+    ['budget', 'definition', 'operations capacity', 'sales capacity',
+     'support capacity', 'weekly decrease', 'weekly increase']
     """
     pf = model.portfolio
     lay = Layout(len(pf), len(pf.blocks), model.weeks, prune)
@@ -175,7 +176,7 @@ def compile_rows(model: Model, lay: Layout, blocks: Sequence[Rows]) -> Compiled:
         integrality=np.zeros(lay.size, np.int8),
     )
     info = RowInfo(
-        rule=np.concatenate([np.full(len(b), b.rule, dtype=object) for b in blocks]),
+        rule=_objects([r for b in blocks for r in [b.rule] * len(b)]),
         source=np.concatenate([b.source for b in blocks]),
         week=np.concatenate([b.week for b in blocks]),
         scale=np.concatenate([b.scale for b in blocks]),
@@ -221,6 +222,13 @@ def elastic_program(compiled: Compiled) -> Elastic:
         coef=(row, np.arange(k), -side.astype(float)),
     )
     return Elastic(program, prog.n_cols, row, side)
+
+
+def _objects(items: list) -> np.ndarray:
+    """An object array holding ``items`` themselves (``np.full`` would turn enums to str)."""
+    out = np.empty(len(items), dtype=object)
+    out[:] = items
+    return out
 
 
 def is_rule(info: RowInfo, *rules: Rule) -> np.ndarray:

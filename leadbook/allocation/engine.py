@@ -237,7 +237,7 @@ def _budget_value(compiled: Compiled, goal: Goal, fixed: Program, found: Duals |
     if found is None:
         return float("nan")
     if goal.objective is Objective.CUSTOMERS:
-        return float(-found.rhs[budget].sum())
+        return float(-found.rhs[budget].sum()) + 0.0
     customers = customers_vector(compiled.model, compiled.layout)
     customers = np.r_[customers, np.zeros(fixed.n_cols - len(customers))]
     raised_lo = fixed.lo.copy()

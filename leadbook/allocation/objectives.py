@@ -171,8 +171,7 @@ def largest_vendor_spend(model: Model, lay: Layout, v: np.ndarray) -> float:
 
 def term_values(compiled: Compiled, vectors: dict[str, np.ndarray], v: np.ndarray) -> dict:
     """The four terms' values at solution ``v`` (diversification computed exactly)."""
-    n = compiled.layout.size
-    out = {k: float(vec @ v[:n]) for k, vec in vectors.items()}
+    out = {k: float(vec[: len(v)] @ v[: len(vec)]) for k, vec in vectors.items()}
     out["diversification"] = -largest_vendor_spend(compiled.model, compiled.layout, v)
     return out
 

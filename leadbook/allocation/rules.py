@@ -139,7 +139,8 @@ class Discrete:
       (chain ``chain[j]``): the second is bought only once the first is full
       (``first_full[j]``, ``then_full[j]`` in $k),
     - ``count``: per week, the source-spend columns of which at least ``min_active`` must
-      reach ``threshold`` (``candidates[w]``).
+      reach ``threshold`` (``candidates[w]``); with ``count_cost`` set (the elastic
+      re-solve), the count may fall short at that cost per missing source.
     """
 
     threshold: float
@@ -152,6 +153,7 @@ class Discrete:
     min_active: int
     candidates: tuple[np.ndarray, ...]
     blocks: BlockColumns | None = None
+    count_cost: float | None = None
 
 
 @dataclass(frozen=True)
@@ -340,6 +342,8 @@ def own_spend_bounds(model: Model) -> tuple[np.ndarray, np.ndarray]:
     up = (1.0 + lim.increase) ** weeks
     down = max(1.0 - lim.decrease, 0.0) ** weeks
     regime = pf.regime
+    with np.errstate(invalid="ignore", divide="ignore"):
+        entry = lim.min_spend * up / (1.0 + lim.increase)
     high = np.select(
         [
             regime == Regime.CHANGE,
@@ -347,7 +351,7 @@ def own_spend_bounds(model: Model) -> tuple[np.ndarray, np.ndarray]:
             regime == Regime.TESTING,
             regime == Regime.PINNED,
         ],
-        [pf.current * up, lim.min_spend * up / (1.0 + lim.increase), pf.test_max, pf.pin],
+        [pf.current * up, np.nan_to_num(entry, nan=np.inf), pf.test_max, pf.pin],
         0.0,
     )
     floor = lim.min_spend if lim.decrease < 1.0 else 0.0

@@ -251,8 +251,11 @@ def _augment(program: Program, d: Discrete, marks: Marks) -> tuple[Program, int]
     if n_pairs + n_active == 0:
         return base, n_semi
     n = base.n_cols
+    soft = d.count_cost is not None
+    n_short = len(weeks) if soft else 0
     z = n + np.arange(n_pairs)
     a = n + n_pairs + np.arange(n_active)
+    short = n + n_pairs + n_active + np.arange(n_short)
     r, c, v, lo, hi = [], [], [], [], []
     row = 0
     if n_pairs:
@@ -265,21 +268,32 @@ def _augment(program: Program, d: Discrete, marks: Marks) -> tuple[Program, int]
         hi += [np.full(n_pairs, np.inf), np.zeros(n_pairs)]
         row = 2 * n_pairs
     start = 0
-    for cols in cand:
+    for j, cols in enumerate(cand):
         k = len(cols)
-        j = a[start : start + k]
+        on = a[start : start + k]
+        # x − threshold·a ≥ 0 for each candidate, Σ a (+ shortfall) ≥ min_active
         r += [row + np.arange(k), row + np.arange(k), np.full(k, row + k)]
-        c += [cols, j, j]
+        c += [cols, on, on]
         v += [np.ones(k), np.full(k, -d.threshold), np.ones(k)]
+        if soft:
+            r.append([row + k])
+            c.append([short[j]])
+            v.append([1.0])
         lo += [np.zeros(k), [d.min_active]]
         hi += [np.full(k, np.inf), [np.inf]]
         row += k + 1
         start += k
+    n_new = n_pairs + n_active + n_short
     ext = base.extend(
-        lb=np.zeros(n_pairs + n_active),
-        ub=np.ones(n_pairs + n_active),
-        integrality=np.ones(n_pairs + n_active, np.int8),
-        rows=(np.concatenate(r), np.concatenate(c), np.concatenate(v)),
+        lb=np.zeros(n_new),
+        ub=np.r_[np.ones(n_pairs + n_active), np.full(n_short, float(d.min_active))],
+        c=np.r_[np.zeros(n_pairs + n_active), np.full(n_short, d.count_cost or 0.0)],
+        integrality=np.r_[np.ones(n_pairs + n_active), np.zeros(n_short)].astype(np.int8),
+        rows=(
+            np.concatenate([np.asarray(x) for x in r]),
+            np.concatenate([np.asarray(x) for x in c]),
+            np.concatenate([np.asarray(x, dtype=float) for x in v]),
+        ),
         lo=np.concatenate(lo),
         hi=np.concatenate(hi),
     )
