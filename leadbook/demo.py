@@ -4,8 +4,8 @@ The six sources of the chapter keep its figures exactly (2,400 leads a month; sh
 and conversion as printed), so the workbook's blended figures show the chapter's own
 inconsistency ($121.42 and 15.52 % against the stated $127 and 14.2 %). Four more sources
 exercise the other classes: new test sources (Tier 3, High risk; a Standard source in test
-phase 2, a Value source) and a paused Standard source with a weak vendor. History is generated from a seeded generator,
-so the demo is the same on every machine.
+phase 2, a Value source) and a paused Standard source with a weak vendor. History is
+generated from a seeded generator, so the demo is the same on every machine.
 """
 
 from __future__ import annotations

@@ -342,24 +342,24 @@ def own_spend_bounds(model: Model) -> tuple[np.ndarray, np.ndarray]:
     up = (1.0 + lim.increase) ** weeks
     down = max(1.0 - lim.decrease, 0.0) ** weeks
     regime = pf.regime
+    floor = lim.min_spend if lim.decrease < 1.0 else 0.0
     with np.errstate(invalid="ignore", divide="ignore"):
         entry = lim.min_spend * up / (1.0 + lim.increase)
-    high = np.select(
-        [
-            regime == Regime.CHANGE,
-            regime == Regime.ENTRANT,
-            regime == Regime.TESTING,
-            regime == Regime.PINNED,
-        ],
-        [pf.current * up, np.nan_to_num(entry, nan=np.inf), pf.test_max, pf.pin],
-        0.0,
-    )
-    floor = lim.min_spend if lim.decrease < 1.0 else 0.0
-    low = np.select(
-        [regime == Regime.CHANGE, regime == Regime.TESTING, regime == Regime.PINNED],
-        [np.maximum(pf.current * down, floor), pf.test_min, pf.pin],
-        0.0,
-    )
+        high = np.select(
+            [
+                regime == Regime.CHANGE,
+                regime == Regime.ENTRANT,
+                regime == Regime.TESTING,
+                regime == Regime.PINNED,
+            ],
+            [pf.current * up, np.nan_to_num(entry, nan=np.inf), pf.test_max, pf.pin],
+            0.0,
+        )
+        low = np.select(
+            [regime == Regime.CHANGE, regime == Regime.TESTING, regime == Regime.PINNED],
+            [np.maximum(pf.current * down, floor), pf.test_min, pf.pin],
+            0.0,
+        )
     high = np.where(regime == Regime.PINNED, high, np.fmin(high, cap))
     return np.nan_to_num(low), np.nan_to_num(high, nan=np.inf)
 
@@ -634,7 +634,7 @@ def cap_rows(model: Model, lay: Layout) -> Rows:
     return _per_source(Rule.CAP, model, lay, capped, np.full(len(capped), -INF), amount)
 
 
-def test_budget_rows(model: Model, lay: Layout) -> list[Rows]:
+def phase_budget_rows(model: Model, lay: Layout) -> list[Rows]:
     """A testing source spends within its phase's test budget, every week."""
     pf = model.portfolio
     testing = _sources(model, Regime.TESTING)
@@ -658,7 +658,7 @@ RULE_BUILDERS: tuple[Callable[[Model, Layout], Rows | list[Rows]], ...] = (
     capacity_rows,
     pin_rows,
     cap_rows,
-    test_budget_rows,
+    phase_budget_rows,
 )
 """Every row builder, in the order the model stacks them."""
 
