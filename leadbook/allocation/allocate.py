@@ -39,6 +39,10 @@ from leadbook.settings import Settings
 log = logging.getLogger(__name__)
 
 TABLE_COLUMNS = [
+    "tier",
+    "lead_type",
+    "risk",
+    "role",
     "current",
     "recommended",
     "change",
@@ -48,7 +52,6 @@ TABLE_COLUMNS = [
     "customers",
     "marginal_cpa",
     "binding",
-    "role",
 ]
 
 ROLE_WORDS = {
@@ -77,9 +80,10 @@ class Totals:
 class Allocation:
     """A recommended allocation and why (see :func:`allocate`).
 
-    ``table`` is indexed by source with columns ``current, recommended, change,
-    change_pct, share, leads, customers, marginal_cpa, binding, role`` (next week's
-    run-rates; ``binding`` lists the source's own rules at their limit). ``totals`` and
+    ``table`` is indexed by source with columns ``tier, lead_type, risk, role, current,
+    recommended, change, change_pct, share, leads, customers, marginal_cpa, binding``
+    (next week's run-rates; ``role`` says which rules govern the source — active, new,
+    testing, pinned, off; ``binding`` lists its own rules at their limit). ``totals`` and
     ``today`` are the recommended and today's portfolio totals; ``budget_value`` the
     customers a month an extra $1,000 of budget would add; ``binding`` every binding rule in
     plain words; ``glide`` the spend per source (columns) for weeks 1…N (rows) and
@@ -329,6 +333,10 @@ def _table(outcome: Outcome, facts: list[Fact]) -> pd.DataFrame:
     total = spend.sum()
     return pd.DataFrame(
         {
+            "tier": pf.classes["tier"],
+            "lead_type": pf.classes["lead_type"],
+            "risk": pf.classes["risk"],
+            "role": [ROLE_WORDS[Regime(r)] for r in pf.regime],
             "current": pf.current,
             "recommended": spend,
             "change": change,
@@ -338,7 +346,6 @@ def _table(outcome: Outcome, facts: list[Fact]) -> pd.DataFrame:
             "customers": customers,
             "marginal_cpa": marginal_cpa(model, lay, v),
             "binding": ["; ".join(labels.get(i, [])) for i in range(len(pf))],
-            "role": [ROLE_WORDS[Regime(r)] for r in pf.regime],
         },
         index=pd.Index(pf.names, name="source"),
     )

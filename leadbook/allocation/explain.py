@@ -98,7 +98,8 @@ def binding_facts(outcome: Outcome) -> list[Fact]:
         if rule is Rule.DEFINITION:
             continue
         upper = bool(at_hi[r])
-        gain = -rhs[r] if upper else rhs[r]
+        # the objective is a mean over the weeks: week 1's own run-rate moves W times as much
+        gain = (-rhs[r] if upper else rhs[r]) * model.weeks
         if info.unit[r] == "leads" and np.isfinite(info.spend[r]):
             gain *= MONEY / _marginal_cpl(model, lay, v)[info.source[r]]
         fact = _fact(outcome, int(r), rule, upper, float(gain))
@@ -138,6 +139,7 @@ def marginal_cpa(model: Model, lay: Layout, v: np.ndarray, week: int = 0) -> np.
         if room[j]:
             out[b.source[j]] = b.cpl[j]
     conv = np.where(pf.conversion > 0, pf.conversion, np.nan)
+    out[pf.regime == Regime.OFF] = np.nan
     return out / conv
 
 
@@ -285,7 +287,7 @@ def _cap_gains(outcome: Outcome) -> np.ndarray:
     b = pf.blocks
     cols = lay.s(0)
     for j in range(len(b)):
-        per_k = -outcome.duals.upper[cols[j]]
+        per_k = -outcome.duals.upper[cols[j]] * model.weeks
         out[b.source[j]] = per_k * b.cpl[j] / MONEY
     return out
 

@@ -23,11 +23,14 @@ from leadbook.workbook import contract as C
 from leadbook.workbook.build import Rendered, build_workbook
 from leadbook.workbook.layout import Expected
 from leadbook.workbook.read import Book, inspect_book, read_book
+from leadbook.workbook.rebalance import rebalance, render_allocation_tab
 from leadbook.workbook.tabs.classes import render_scores, render_tiers
 from leadbook.workbook.tabs.general import render_start
 from leadbook.workbook.write import WriteResult, replace_sheet, save_new, update_workbook
 
 Renderer = Callable[[Worksheet, Book | None, Expected], None]
+
+__all__ = ["check", "demo", "new", "rebalance", "refresh", "render_outputs"]
 
 
 def _tiers(ws: Worksheet, book: Book | None, expected: Expected) -> None:
@@ -58,6 +61,7 @@ def _settings(book: Book | None) -> Any:
 OUTPUT_RENDERERS: dict[str, Renderer] = {C.TIERS.name: _tiers, C.SCORES.name: _scores}
 """Output tab → how to render it from a book (None renders it empty). Later capabilities
 register their tabs here; :func:`refresh` runs the ones it names."""
+OUTPUT_RENDERERS[C.ALLOCATION.name] = render_allocation_tab
 
 REFRESH_TABS = (C.TIERS.name, C.SCORES.name)
 
