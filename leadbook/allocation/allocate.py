@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from leadbook.allocation.engine import Outcome, optimise, today_prices
+from leadbook.allocation.engine import Outcome, glide_path, optimise, today_prices
 from leadbook.allocation.explain import (
     UNITS,
     Fact,
@@ -125,7 +125,7 @@ class Allocation:
             Objective.WEIGHTED: "weighted score",
         }[self.objective]
         lines = [
-            f"Optimal ({what}{', mean over the glide path' if self.weeks > 1 else ''}): "
+            f"Optimal ({what}): "
             f"{t.customers:,.1f} customers a month expected next week from {t.leads:,.0f} leads "
             f"at a blended CPA of {money(t.blended_cpa)}, against {now.customers:,.1f} "
             f"customers from {now.leads:,.0f} leads today; spend {money(t.spend)} of a "
@@ -183,7 +183,7 @@ def _glide_sentence(alloc: Allocation) -> str:
     totals = alloc.glide_totals
     assert totals is not None
     last = totals.iloc[-1]
-    if alloc.steady_value is None or alloc.objective is Objective.WEIGHTED:
+    if alloc.steady_value is None:
         return (
             f"Glide path over {alloc.weeks} weeks: week {alloc.weeks} spends "
             f"{money(last['spend'])} for {last['customers']:,.1f} customers a month."
@@ -224,7 +224,8 @@ def allocate(
     objective
         ``customers`` (default: ``policy.objective``), ``margin`` or ``weighted``.
     weeks
-        1 for next week's rebalance; N for a glide path of N weekly steps.
+        1 for next week's rebalance; N for a glide path of N weekly rebalances, each from
+        the week before (:func:`~leadbook.allocation.engine.glide_path`).
     sales_capacity
         Leads a month the sales team can work; default reps × leads per rep × utilisation
         (the planning module passes its planned month's figure).
@@ -247,9 +248,12 @@ def allocate(
     """
     settings = settings or Settings()
     goal = Objective.parse(objective) if objective is not None else settings.policy.objective
-    model = build_model(inventory, settings, budget, weeks, sales_capacity, classes)
-    outcome = optimise(model, goal, time_limit=time_limit)
-    return allocation_from(outcome)
+    model = build_model(inventory, settings, budget, 1, sales_capacity, classes)
+    Model(model.portfolio, model.limits, weeks)  # checks weeks
+    if weeks == 1:
+        return allocation_from(optimise(model, goal, time_limit=time_limit))
+    path, steady = glide_path(model, goal, weeks, time_limit=time_limit)
+    return allocation_from(path[0], path, steady)
 
 
 def build_model(
@@ -271,8 +275,11 @@ def build_model(
     return Model(portfolio, limits, weeks)
 
 
-def allocation_from(outcome: Outcome) -> Allocation:
-    """An :class:`Allocation` from a solved :class:`~leadbook.allocation.engine.Outcome`."""
+def allocation_from(
+    outcome: Outcome, path: list[Outcome] | None = None, steady: float | None = None
+) -> Allocation:
+    """An :class:`Allocation` from a solved :class:`~leadbook.allocation.engine.Outcome`,
+    with the glide path's weekly outcomes ``path`` (week 1 first) and its destination."""
     model = outcome.compiled.model
     pf = model.portfolio
     facts = binding_facts(outcome)
@@ -287,7 +294,7 @@ def allocation_from(outcome: Outcome) -> Allocation:
         float(np.nansum(pf.today_leads)),
         float(np.nansum(pf.today_customers)),
     )
-    glide, glide_totals = _glide(outcome) if model.weeks > 1 else (None, None)
+    glide, glide_totals = _glide(path) if path is not None and len(path) > 1 else (None, None)
     return Allocation(
         status=outcome.solved.status,
         objective=outcome.goal.objective,
@@ -298,10 +305,10 @@ def allocation_from(outcome: Outcome) -> Allocation:
         budget=model.limits.budget,
         budget_value=outcome.budget_value,
         binding=tuple(f.text for f in facts),
-        weeks=model.weeks,
+        weeks=len(path) if path is not None else 1,
         glide=glide,
         glide_totals=glide_totals,
-        steady_value=outcome.steady,
+        steady_value=steady,
         terms=_terms(outcome),
         gap=float(outcome.timings.get("gap", 0.0)),
         timings=dict(outcome.timings),
@@ -351,36 +358,24 @@ def _table(outcome: Outcome, facts: list[Fact]) -> pd.DataFrame:
     )
 
 
-def _glide(outcome: Outcome) -> tuple[pd.DataFrame, pd.DataFrame]:
-    model = outcome.compiled.model
-    goal = outcome.goal
-    weeks = range(model.weeks)
+def _glide(path: list[Outcome]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    names = list(path[0].compiled.model.portfolio.names)
     rows, totals = {}, []
-    for w in weeks:
-        spend, leads, customers = _week_figures(outcome, w)
-        rows[w + 1] = np.round(spend, 6)
+    for week, outcome in enumerate(path, start=1):
+        spend, leads, customers = _week_figures(outcome, 0)
+        rows[week] = np.round(spend, 6)
         totals.append(
             {
-                "week": w + 1,
+                "week": week,
                 "spend": float(spend.sum()),
                 "leads": float(leads.sum()),
                 "customers": float(customers.sum()),
-                "objective": _week_objective(outcome, w),
+                "objective": outcome.value,
             }
         )
-    glide = pd.DataFrame.from_dict(rows, orient="index", columns=list(model.portfolio.names))
+    glide = pd.DataFrame.from_dict(rows, orient="index", columns=names)
     glide.index.name = "week"
-    frame = pd.DataFrame(totals).set_index("week")
-    if goal.objective is Objective.WEIGHTED:
-        frame = frame.drop(columns="objective")
-    return glide, frame
-
-
-def _week_objective(outcome: Outcome, week: int) -> float:
-    """The objective's run-rate in one week (the weekly mean's term for that week)."""
-    lay, goal, v = outcome.compiled.layout, outcome.goal, outcome.v
-    cols = np.r_[lay.x(week), lay.s(week), lay.total(week)]
-    return float(goal.c[cols] @ v[cols]) * outcome.compiled.model.weeks
+    return glide, pd.DataFrame(totals).set_index("week")
 
 
 def _terms(outcome: Outcome) -> pd.DataFrame | None:

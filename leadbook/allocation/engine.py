@@ -28,6 +28,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 
 from leadbook.allocation.compile import Compiled, Program, compile_model, is_rule
 from leadbook.allocation.model import MONEY, Model, Regime
@@ -71,11 +72,18 @@ class Outcome:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def optimise(model: Model, objective: Objective, *, time_limit: float | None = None) -> Outcome:
+def optimise(
+    model: Model,
+    objective: Objective,
+    *,
+    time_limit: float | None = None,
+    terms: pd.DataFrame | None = None,
+) -> Outcome:
     """The optimal allocation of ``model`` under ``objective``, tie-broken, with duals.
 
     Raises :class:`~leadbook.errors.InfeasiblePolicyError` naming each rule that must give
-    when no allocation meets the policy.
+    when no allocation meets the policy. ``terms`` fixes the weighted objective's
+    normalisation (see :func:`~leadbook.allocation.objectives.goal_for`).
 
     Examples
     --------
@@ -88,7 +96,9 @@ def optimise(model: Model, objective: Objective, *, time_limit: float | None = N
     compiled = compile_model(model)
     built = time.perf_counter()
     try:
-        goal = goal_for(compiled, objective, time_limit=time_limit)
+        if objective is Objective.WEIGHTED and terms is None:
+            terms = weighted_terms(model, time_limit)
+        goal = goal_for(compiled, objective, time_limit=time_limit, terms=terms)
     except InfeasiblePolicyError:
         raise _explained(compiled) from None
     first = solve_exact(goal.minimise, compiled.discrete, marks=goal.marks, time_limit=time_limit)
@@ -105,7 +115,6 @@ def optimise(model: Model, objective: Objective, *, time_limit: float | None = N
     fixed = fixed_program(goal.minimise, compiled.discrete, final)
     value = float(goal.c @ final.v) + goal.constant
     budget_value = _budget_value(compiled, goal, fixed, found)
-    steady = _steady(model, objective, time_limit) if model.weeks > 1 else None
     done = time.perf_counter()
     return Outcome(
         compiled,
@@ -115,7 +124,7 @@ def optimise(model: Model, objective: Objective, *, time_limit: float | None = N
         value,
         found,
         budget_value,
-        steady,
+        None,
         {
             "build": built - started,
             "solve": solved_at - built,
@@ -274,7 +283,19 @@ def steady_model(model: Model) -> Model:
     return Model(dataclasses.replace(pf, regime=regime), limits, weeks=1)
 
 
-def _steady(model: Model, objective: Objective, time_limit: float | None) -> float | None:
+def weighted_terms(model: Model, time_limit: float | None = None) -> pd.DataFrame:
+    """The weighted objective's normalisation over the policy without weekly change limits:
+    each term's best and payoff-table worst where the portfolio may go, not within next
+    week's narrow steps (whose tiny ranges would let one term swamp the weights)."""
+    steady = compile_model(steady_model(model))
+    goal = goal_for(steady, Objective.WEIGHTED, time_limit=time_limit)
+    assert goal.terms is not None
+    return goal.terms
+
+
+def steady_value(model: Model, objective: Objective, time_limit: float | None) -> float | None:
+    """The optimum without weekly change limits (None for the weighted objective, whose
+    normalisation differs, or if that solve fails)."""
     if objective is Objective.WEIGHTED:
         return None
     try:
@@ -282,3 +303,54 @@ def _steady(model: Model, objective: Objective, time_limit: float | None) -> flo
     except LeadbookError:
         return None
     return out.value
+
+
+def week_spend(outcome: Outcome, week: int = 0) -> np.ndarray:
+    """Each source's spend ($ a month) in ``week`` of ``outcome``."""
+    lay = outcome.compiled.layout
+    return outcome.v[lay.x(week)] * MONEY
+
+
+def next_week(model: Model, spend: np.ndarray) -> Model:
+    """The one-week model that starts from ``spend`` instead of today's spend: sources that
+    move by the weekly rules are active if they spend, entrants (who may enter at the
+    minimum active spend) if not; everything else is unchanged."""
+    pf = model.portfolio
+    regime = pf.regime.copy()
+    moving = np.isin(regime, (Regime.CHANGE, Regime.ENTRANT))
+    regime[moving] = np.where(spend[moving] > 0, Regime.CHANGE, Regime.ENTRANT)
+    moved = dataclasses.replace(pf, current=spend, regime=regime, today_spend=pf.spend_today)
+    return Model(moved, model.limits, weeks=1)
+
+
+def glide_path(
+    model: Model, objective: Objective, weeks: int, *, time_limit: float | None = None
+) -> tuple[list[Outcome], float | None]:
+    """A glide path of ``weeks`` weekly rebalances, each from the week before, and the
+    optimum it is heading for (the policy without weekly change limits).
+
+    Week 1 is next week's rebalance from today's spend; week k is the rebalance from week
+    k−1's answer — every rule holds every week, and each week moves toward the optimum as
+    fast as the weekly change limits allow (each week is optimal given the week before).
+    The weighted objective keeps week 1's normalisation, so every week maximises one score.
+    Once a week repeats the week before, the rest of the path repeats it too (the same
+    problem has the same answer), so no more solves are needed.
+
+    Examples
+    --------
+    >>> from leadbook.allocation.examples import tiny_model
+    >>> path, steady = glide_path(tiny_model(), Objective.CUSTOMERS, 3)
+    >>> [round(p.value, 3) for p in path], steady
+    ([6.0, 6.0, 6.0], 6.0)
+    """
+    path = [optimise(model, objective, time_limit=time_limit)]
+    before = model.portfolio.current
+    while len(path) < weeks:
+        spend = week_spend(path[-1])
+        if np.allclose(spend, before, rtol=1e-9, atol=1e-6):
+            path.append(path[-1])
+            continue
+        week = next_week(model, spend)
+        path.append(optimise(week, objective, time_limit=time_limit, terms=path[0].goal.terms))
+        before = spend
+    return path, steady_value(model, objective, time_limit) if weeks > 1 else None

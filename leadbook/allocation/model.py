@@ -80,6 +80,8 @@ class Portfolio:
 
     ``classes`` maps a classification column (``tier``, ``lead_type``, ``risk``) to the
     label of each source; ``pin``, ``cap``, ``test_min``/``test_max`` are NaN where unset.
+    ``current`` is the spend the weekly change rules move from (today's, or in a glide path
+    the week before's); ``today_*`` stay today's figures.
     """
 
     names: tuple[str, ...]
@@ -99,9 +101,16 @@ class Portfolio:
     blocks: Blocks
     today_leads: np.ndarray
     today_customers: np.ndarray
+    today_spend: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.names)
+
+    @property
+    def spend_today(self) -> np.ndarray:
+        """Today's spend, even in a later week of a glide path (where ``current`` is the
+        week before's)."""
+        return self.current if self.today_spend is None else self.today_spend
 
     @property
     def volume_cap(self) -> np.ndarray:

@@ -19,11 +19,14 @@ the sum: the plan that does best over the whole horizon).
     (dependence on one vendor; first-party sources carry none).
 
   Each term is normalised so the weights mean what they say: ``(f − worst) / (best −
-  worst)`` where ``best`` is the term's own optimum over the policy's allowed allocations
-  (one exact solve per term) and ``worst`` its lowest value at the other terms' optima
-  (the payoff table's nadir). A term scores 1 at its best and 0 at the worst any other
-  term's optimum would leave it; the weighted score is Σ weight × normalised term. A term
-  that is the same at all four optima carries no weight (nothing to trade).
+  worst)`` where ``best`` is the term's own optimum over the allocations the policy
+  allows once past the weekly change limits (one exact solve per term on the policy
+  without them — the ranges the portfolio can really move in, not next week's narrow
+  steps) and ``worst`` its lowest value at the other terms' optima (the payoff table's
+  nadir). A term scores 1 at its best and 0 at the worst any other term's optimum would
+  leave it; the weighted score is Σ weight × normalised term (next week's allocation, held
+  back by the change limits, may score below 0 or short of 1 on a term). A term that is
+  the same at all four optima carries no weight (nothing to trade).
 """
 
 from __future__ import annotations
@@ -100,7 +103,7 @@ def reference_cpa(model: Model) -> float:
     pf = model.portfolio
     customers = float(np.nansum(pf.today_customers))
     if customers > 0:
-        return float(np.nansum(pf.current)) / customers
+        return float(np.nansum(pf.spend_today)) / customers
     conv = pf.conversion[pf.blocks.source]
     cpa = pf.blocks.cpl / np.where(conv > 0, conv, np.nan)
     return float(np.nanmedian(cpa)) if np.isfinite(cpa).any() else 0.0
@@ -176,9 +179,17 @@ def term_values(compiled: Compiled, vectors: dict[str, np.ndarray], v: np.ndarra
     return out
 
 
-def goal_for(compiled: Compiled, objective: Objective, *, time_limit: float | None = None) -> Goal:
+def goal_for(
+    compiled: Compiled,
+    objective: Objective,
+    *,
+    time_limit: float | None = None,
+    terms: pd.DataFrame | None = None,
+) -> Goal:
     """The objective ``objective`` over ``compiled``, normalised when weighted.
 
+    ``terms`` (a previous weighted goal's) reuses its normalisation instead of solving for
+    one — a glide path keeps week 1's, so every week maximises the same score.
     Raises :class:`~leadbook.errors.InfeasiblePolicyError` (without conflicts; the caller
     explains them) if a normalising solve finds the policy infeasible.
     """
@@ -187,16 +198,20 @@ def goal_for(compiled: Compiled, objective: Objective, *, time_limit: float | No
         return Goal(objective, prog, customers_vector(model, lay))
     if objective is Objective.MARGIN:
         return Goal(objective, prog, margin_vector(model, lay))
-    return _weighted(compiled, time_limit)
+    return _weighted(compiled, time_limit, terms)
 
 
-def _weighted(compiled: Compiled, time_limit: float | None) -> Goal:
+def _weighted(
+    compiled: Compiled, time_limit: float | None, fixed: pd.DataFrame | None = None
+) -> Goal:
     model, lay = compiled.model, compiled.layout
     program, helper = with_vendor_helper(compiled)
     size = program.n_cols
     vectors = {k: _pad(vec, size) for k, vec in term_vectors(model, lay).items()}
     vectors["diversification"] = np.zeros(size)
     vectors["diversification"][helper] = -MONEY / model.weeks
+    if fixed is not None:
+        return _combined(compiled, program, vectors, fixed, Marks())
     payoff, marks = {}, Marks()
     for term in TERMS:
         solved = solve_exact(
@@ -210,28 +225,39 @@ def _weighted(compiled: Compiled, time_limit: float | None) -> Goal:
         marks = solved.marks
         payoff[term] = term_values(compiled, vectors, solved.v)
     weights = model.limits.weights
-    rows, c, constant = [], np.zeros(size), 0.0
+    rows = []
     for term in TERMS:
         best = payoff[term][term]
         worst = min(payoff[other][term] for other in TERMS)
-        weight = getattr(weights, term)
-        spread = best - worst
-        used = spread > 1e-9 * max(1.0, abs(best))
-        if used:
-            c += weight * vectors[term] / spread
-            constant -= weight * worst / spread
         rows.append(
             {
                 "term": term,
                 "label": TERM_LABELS[term],
-                "weight": weight,
+                "weight": getattr(weights, term),
                 "worst": worst,
                 "best": best,
-                "used": used,
+                "used": best - worst > 1e-9 * max(1.0, abs(best)),
             }
         )
     terms = pd.DataFrame(rows).set_index("term")
-    return Goal(Objective.WEIGHTED, program, c, constant, terms, marks)
+    return _combined(compiled, program, vectors, terms, marks)
+
+
+def _combined(
+    compiled: Compiled,
+    program: Program,
+    vectors: dict[str, np.ndarray],
+    terms: pd.DataFrame,
+    marks: Marks,
+) -> Goal:
+    """Σ weight × (term − worst) / (best − worst) as a linear objective and a constant."""
+    c, constant = np.zeros(program.n_cols), 0.0
+    for term, row in terms.iterrows():
+        if row["used"]:
+            spread = row["best"] - row["worst"]
+            c += row["weight"] * vectors[term] / spread
+            constant -= row["weight"] * row["worst"] / spread
+    return Goal(Objective.WEIGHTED, program, c, constant, terms.copy(), marks)
 
 
 def _pad(vec: np.ndarray, size: int) -> np.ndarray:
