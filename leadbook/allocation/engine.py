@@ -7,10 +7,10 @@
 3. **Tie-break**: among allocations within a relative 10⁻⁹ of the optimum, take the one
    with the smallest total change from today — a second, lexicographic solve. Change is
    measured as each source's change in leads valued at its price per lead today
-   (:func:`change_program`), which equals its change in spend while it stays in its price
-   block. When the optimum needed integer choices (an entrant in or out, a block full),
-   the tie-break keeps them and moves only the continuous spends — an LP rather than a
-   second branch-and-bound. Many portfolios have a whole face of optima (two
+   (:func:`change_program`), which equals its change in spend within a price block. The
+   tie-break keeps the optimum's discrete choices (who is on, which price block each source
+   buys from: :func:`_keep_choices`) and the optimal face from the duals, so it is a small
+   LP rather than a second branch-and-bound. Many portfolios have a whole face of optima (two
    sources with the same cost per customer, a budget that does not bind); this picks the
    one that disturbs vendors least.
 4. **Duals**: the LP around the answer — the first solve itself when it needed no
@@ -35,8 +35,8 @@ from leadbook.allocation.model import MONEY, Model, Regime
 from leadbook.allocation.objectives import Goal, customers_vector, goal_for
 from leadbook.allocation.rules import Rule, leads_for_spend
 from leadbook.allocation.solve import (
+    TOL,
     Duals,
-    Marks,
     Solved,
     duals,
     fixed_program,
@@ -204,11 +204,8 @@ def _tie_break(
 ) -> Solved:
     assert first.v is not None
     best = float(goal.c @ first.v)
-    base = goal.program
-    if first.integers:
-        # Keep the optimum's integer choices (who enters, which blocks are full): the
-        # tie-break then is an LP instead of a second branch-and-bound.
-        base = fixed_program(goal.program, compiled.discrete, first)
+    base = fixed_program(goal.program, compiled.discrete, first)
+    base = base.with_bounds(*_keep_choices(compiled, first.v, base.lb, base.ub))
     if found is not None:
         base = optimal_face(base.with_objective(-goal.c), found, first.v)
     program, cost = change_program(compiled, base)
@@ -218,8 +215,7 @@ def _tie_break(
     program = program.extend(
         rows=(np.zeros(len(nz), np.int64), nz, goal.c[nz]), lo=np.array([floor]), hi=[np.inf]
     ).with_objective(cost)
-    marks = Marks() if first.integers else first.marks
-    second = solve_exact(program, compiled.discrete, marks=marks, time_limit=time_limit)
+    second = solve_exact(program, compiled.discrete, time_limit=time_limit)
     if not second.ok:
         log.warning("tie-break solve ended %s; keeping the first optimum", second.status)
         return first
@@ -232,6 +228,31 @@ def _tie_break(
         solves=first.solves + second.solves,
         seconds=first.seconds + second.seconds,
     )
+
+
+def _keep_choices(
+    compiled: Compiled, v: np.ndarray, lb: np.ndarray, ub: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds that keep the optimum's discrete choices for the tie-break: each source
+    stays in the price block it is buying from (cheaper blocks full, dearer ones empty),
+    and a source that may stop stays on (at least the minimum) or off. The tie-break is
+    then an LP; it chooses among optima that make the same choices."""
+    lb, ub = lb.copy(), ub.copy()
+    d, lay = compiled.discrete, compiled.layout
+    b = compiled.model.portfolio.blocks
+    for w in range(compiled.model.weeks):
+        cols = lay.s(w)
+        used = v[cols] > TOL
+        top = np.full(lay.n, -1)
+        np.maximum.at(top, b.source[used], b.rank[used])
+        top = np.maximum(top, 0)[b.source]
+        below, above = b.rank < top, b.rank > top
+        lb[cols[below]] = ub[cols[below]]
+        ub[cols[above]] = lb[cols[above]]
+    on = v[d.semi] > TOL
+    lb[d.semi[on]] = np.maximum(lb[d.semi[on]], np.minimum(d.threshold, ub[d.semi[on]]))
+    ub[d.semi[~on]] = 0.0
+    return lb, np.maximum(ub, lb)
 
 
 def _budget_value(compiled: Compiled, goal: Goal, fixed: Program, found: Duals | None) -> float:

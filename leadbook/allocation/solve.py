@@ -118,6 +118,9 @@ def solve_exact(
                 duals=getattr(res, "duals", None),
             )
         log.debug("enforcing %s more discrete rules", more)
+        if more.semi and solves >= 2:
+            # entrants keep breaking one after another: enforce them all at once
+            more = Marks(frozenset(discrete.semi.tolist()), more.chains, more.count)
         marks = marks.union(more)
 
 
