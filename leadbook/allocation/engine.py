@@ -37,6 +37,7 @@ from leadbook.allocation.rules import Rule, leads_for_spend
 from leadbook.allocation.solve import (
     TOL,
     Duals,
+    Marks,
     Solved,
     duals,
     fixed_program,
@@ -70,6 +71,7 @@ class Outcome:
     budget_value: float
     steady: float | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    marks: Marks = field(default_factory=Marks)
 
 
 def optimise(
@@ -78,12 +80,14 @@ def optimise(
     *,
     time_limit: float | None = None,
     terms: pd.DataFrame | None = None,
+    marks: Marks | None = None,
 ) -> Outcome:
     """The optimal allocation of ``model`` under ``objective``, tie-broken, with duals.
 
     Raises :class:`~leadbook.errors.InfeasiblePolicyError` naming each rule that must give
     when no allocation meets the policy. ``terms`` fixes the weighted objective's
-    normalisation (see :func:`~leadbook.allocation.objectives.goal_for`).
+    normalisation (see :func:`~leadbook.allocation.objectives.goal_for`); ``marks`` are
+    discrete rules to enforce from the start (a similar model's, to save a solve).
 
     Examples
     --------
@@ -101,7 +105,8 @@ def optimise(
         goal = goal_for(compiled, objective, time_limit=time_limit, terms=terms)
     except InfeasiblePolicyError:
         raise _explained(compiled) from None
-    first = solve_exact(goal.minimise, compiled.discrete, marks=goal.marks, time_limit=time_limit)
+    start = goal.marks.union(marks) if marks is not None else goal.marks
+    first = solve_exact(goal.minimise, compiled.discrete, marks=start, time_limit=time_limit)
     if first.status == "infeasible":
         raise _explained(compiled)
     if not first.ok:
@@ -131,6 +136,7 @@ def optimise(
             "explain": done - solved_at,
             "gap": max(first.gap, final.gap),
         },
+        first.marks,
     )
 
 
@@ -345,7 +351,12 @@ def next_week(model: Model, spend: np.ndarray) -> Model:
 
 
 def glide_path(
-    model: Model, objective: Objective, weeks: int, *, time_limit: float | None = None
+    model: Model,
+    objective: Objective,
+    weeks: int,
+    *,
+    time_limit: float | None = None,
+    destination: bool = True,
 ) -> tuple[list[Outcome], float | None]:
     """A glide path of ``weeks`` weekly rebalances, each from the week before, and the
     optimum it is heading for (the policy without weekly change limits).
@@ -355,7 +366,9 @@ def glide_path(
     fast as the weekly change limits allow (each week is optimal given the week before).
     The weighted objective keeps week 1's normalisation, so every week maximises one score.
     Once a week repeats the week before, the rest of the path repeats it too (the same
-    problem has the same answer), so no more solves are needed.
+    problem has the same answer), so no more solves are needed; each week starts with the
+    discrete rules the week before needed. ``destination`` also solves the policy without
+    weekly limits, to say whether and when the path gets there.
 
     Examples
     --------
@@ -372,6 +385,8 @@ def glide_path(
             path.append(path[-1])
             continue
         week = next_week(model, spend)
-        path.append(optimise(week, objective, time_limit=time_limit, terms=path[0].goal.terms))
+        terms, marks = path[0].goal.terms, path[-1].marks
+        path.append(optimise(week, objective, time_limit=time_limit, terms=terms, marks=marks))
         before = spend
-    return path, steady_value(model, objective, time_limit) if weeks > 1 else None
+    steady = steady_value(model, objective, time_limit) if weeks > 1 and destination else None
+    return path, steady
