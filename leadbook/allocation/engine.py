@@ -50,6 +50,9 @@ from leadbook.errors import InfeasiblePolicyError, LeadbookError
 log = logging.getLogger(__name__)
 
 TIE_TOLERANCE = 1e-9
+FACE_MIN_COLUMNS = 5_000
+"""From this many columns the tie-break is worth restricting to the optimal face even when
+that needs an extra LP for the duals (below it, the unrestricted tie-break LP is cheap)."""
 """How far (relative) below the optimum the tie-break may go to reduce change."""
 
 
@@ -81,6 +84,7 @@ def optimise(
     time_limit: float | None = None,
     terms: pd.DataFrame | None = None,
     marks: Marks | None = None,
+    explain: bool = True,
 ) -> Outcome:
     """The optimal allocation of ``model`` under ``objective``, tie-broken, with duals.
 
@@ -88,6 +92,8 @@ def optimise(
     when no allocation meets the policy. ``terms`` fixes the weighted objective's
     normalisation (see :func:`~leadbook.allocation.objectives.goal_for`); ``marks`` are
     discrete rules to enforce from the start (a similar model's, to save a solve).
+    ``explain=False`` (later weeks of a glide path) skips what only explanations need: the
+    marginal value of budget, and the duals LP after an integer solve of a small model.
 
     Examples
     --------
@@ -111,15 +117,19 @@ def optimise(
         raise _explained(compiled)
     if not first.ok:
         raise LeadbookError(f"the allocation solve stopped early ({first.status}); nothing written")
-    if first.integers:
+    if not first.integers:
+        found = first.duals
+    elif explain or goal.program.n_cols >= FACE_MIN_COLUMNS:
         found = duals(fixed_program(goal.minimise, compiled.discrete, first))
     else:
-        found = first.duals
+        found = None
     final = _tie_break(compiled, goal, first, found, time_limit)
     solved_at = time.perf_counter()
-    fixed = fixed_program(goal.minimise, compiled.discrete, final)
     value = float(goal.c @ final.v) + goal.constant
-    budget_value = _budget_value(compiled, goal, fixed, found)
+    budget_value = float("nan")
+    if explain:
+        fixed = fixed_program(goal.minimise, compiled.discrete, final)
+        budget_value = _budget_value(compiled, goal, fixed, found)
     done = time.perf_counter()
     return Outcome(
         compiled,
@@ -386,7 +396,11 @@ def glide_path(
             continue
         week = next_week(model, spend)
         terms, marks = path[0].goal.terms, path[-1].marks
-        path.append(optimise(week, objective, time_limit=time_limit, terms=terms, marks=marks))
+        path.append(
+            optimise(
+                week, objective, time_limit=time_limit, terms=terms, marks=marks, explain=False
+            )
+        )
         before = spend
     steady = steady_value(model, objective, time_limit) if weeks > 1 and destination else None
     return path, steady
