@@ -284,6 +284,10 @@ class TestLimits:
         with pytest.raises(ValueError, match="weeks must be between 1 and 52, got 0"):
             Model(tiny_model().portfolio, tiny_model().limits, weeks=0)
 
+    def test_allocate_refuses_a_bad_horizon(self, demo_inv):
+        with pytest.raises(ValueError, match="weeks must be between 1 and 52, got 53"):
+            allocate(demo_inv, weeks=53)
+
     def test_weeks_must_be_whole(self):
         with pytest.raises(TypeError, match=r"weeks must be a whole number, got 1\.5"):
             Model(tiny_model().portfolio, tiny_model().limits, weeks=1.5)  # type: ignore[arg-type]

@@ -28,6 +28,7 @@ from leadbook.allocation.model import (
     MONEY,
     Model,
     Regime,
+    check_weeks,
     limits_from_settings,
     portfolio_from_inventory,
 )
@@ -248,8 +249,8 @@ def allocate(
     """
     settings = settings or Settings()
     goal = Objective.parse(objective) if objective is not None else settings.policy.objective
+    check_weeks(weeks)
     model = build_model(inventory, settings, budget, 1, sales_capacity, classes)
-    Model(model.portfolio, model.limits, weeks)  # checks weeks
     if weeks == 1:
         return allocation_from(optimise(model, goal, time_limit=time_limit))
     path, steady = glide_path(model, goal, weeks, time_limit=time_limit)

@@ -385,44 +385,51 @@ class _Context:
         return float(self.v[self.compiled.layout.total(w)]) * MONEY
 
     def conflict(self, r: int, side: int, slack: float) -> Conflict | None:
+        """The conflict of row ``r`` relaxed by ``slack`` on ``side`` (−1 its minimum)."""
         info = self.compiled.rows
         rule, i, w = info.rule[r], int(info.source[r]), int(info.week[r])
         when = "" if w == 0 else f" in week {w + 1}"
-        lim, pf = self.model.limits, self.model.portfolio
         low = side < 0
-        fixes: list[str] = []
         if rule in (Rule.MAX_SHARE, Rule.EXPERIMENTAL, Rule.BAND_MIN, Rule.BAND_MAX):
             return self._share_conflict(r, rule, i, w, low, when)
         if rule is Rule.BUDGET:
-            need = self.total(w)
-            rule_text = (
-                f"The budget must be spent exactly ({money(lim.budget)})"
-                if lim.exact
-                else f"The budget allows at most {money(lim.budget)}"
-            )
-            if low:
-                text = f"{rule_text} but the other rules allow at most {money(need)}{when}"
-                fixes = [f"cut the budget to {money(need)}", "set budget use to 'at most'"]
-            else:
-                text = f"{rule_text} but the other rules need at least {money(need)}{when}"
-                fixes = [f"raise the budget to {money(need)}"]
-            fixes += self._blockers(np.arange(len(pf)), r)
-            return self._conflict(rule, text, fixes, slack * MONEY, r, i)
+            return self._budget_conflict(r, w, low, slack, when)
         if rule in (Rule.SALES, Rule.OPERATIONS, Rule.SUPPORT):
-            what = "new customers" if rule is Rule.SUPPORT else "leads"
-            limit = {
-                Rule.SALES: lim.sales_leads,
-                Rule.OPERATIONS: lim.ops_leads,
-                Rule.SUPPORT: lim.support_customers,
-            }[rule]
-            need = limit + slack
-            text = (
-                f"{str(rule).capitalize()} allows {limit:,.0f} {what} a month but the other "
-                f"rules need at least {need:,.0f}{when}"
-            )
-            fixes = [f"raise {rule} to {need:,.0f} {what} a month"]
-            return self._conflict(rule, text, fixes, slack, r, i)
+            return self._capacity_conflict(r, rule, slack, when)
         return self._source_conflict(r, rule, i, w, low, slack, when)
+
+    def _budget_conflict(self, r: int, w: int, low: bool, slack: float, when: str) -> Conflict:
+        lim = self.model.limits
+        need = self.total(w)
+        rule_text = (
+            f"The budget must be spent exactly ({money(lim.budget)})"
+            if lim.exact
+            else f"The budget allows at most {money(lim.budget)}"
+        )
+        if low:
+            text = f"{rule_text} but the other rules allow at most {money(need)}{when}"
+            fixes = [f"cut the budget to {money(need)}", "set budget use to 'at most'"]
+        else:
+            text = f"{rule_text} but the other rules need at least {money(need)}{when}"
+            fixes = [f"raise the budget to {money(need)}"]
+        fixes += self._blockers(np.arange(len(self.model.portfolio)), r)
+        return self._conflict(Rule.BUDGET, text, fixes, slack * MONEY, r, -1)
+
+    def _capacity_conflict(self, r: int, rule: Rule, slack: float, when: str) -> Conflict:
+        lim = self.model.limits
+        what = "new customers" if rule is Rule.SUPPORT else "leads"
+        limit = {
+            Rule.SALES: lim.sales_leads,
+            Rule.OPERATIONS: lim.ops_leads,
+            Rule.SUPPORT: lim.support_customers,
+        }[rule]
+        need = limit + slack
+        text = (
+            f"{str(rule).capitalize()} allows {limit:,.0f} {what} a month but the other "
+            f"rules need at least {need:,.0f}{when}"
+        )
+        fixes = [f"raise {rule} to {need:,.0f} {what} a month"]
+        return self._conflict(rule, text, fixes, slack, r, -1)
 
     def _share_conflict(
         self, r: int, rule: Rule, i: int, w: int, low: bool, when: str

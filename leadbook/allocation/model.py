@@ -182,13 +182,18 @@ class Model:
     weeks: int = 1
 
     def __post_init__(self) -> None:
-        if not isinstance(self.weeks, int | np.integer) or isinstance(self.weeks, bool):
-            raise TypeError(f"weeks must be a whole number, got {self.weeks!r}")
-        if not 1 <= self.weeks <= MAX_WEEKS:
-            raise ValueError(f"weeks must be between 1 and {MAX_WEEKS}, got {self.weeks}")
+        check_weeks(self.weeks)
 
 
 MAX_WEEKS = 52
+
+
+def check_weeks(weeks: object) -> None:
+    """Refuse a horizon that is not a whole number of weeks from 1 to 52."""
+    if not isinstance(weeks, int | np.integer) or isinstance(weeks, bool):
+        raise TypeError(f"weeks must be a whole number, got {weeks!r}")
+    if not 1 <= weeks <= MAX_WEEKS:
+        raise ValueError(f"weeks must be between 1 and {MAX_WEEKS}, got {weeks}")
 
 
 def limits_from_settings(

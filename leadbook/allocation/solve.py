@@ -6,21 +6,24 @@ blocks of the same source are full (fill order), and at least ``min_active`` sou
 active. :func:`solve_exact` enforces them **lazily**:
 
 1. solve the programme with only the rules enforced so far (at first none of the three);
-2. check the solution against all three; for each source-week that breaks one, enforce it
-   from now on — the spend becomes semi-continuous (``scipy.optimize.milp`` integrality 2),
-   the source's blocks get ordering binaries ``z`` (``s_k ≥ full_k·z``,
-   ``s_{k+1} ≤ full_{k+1}·z``), or the week gets "active" binaries ``a``
-   (``x_i ≥ threshold·a_i``, ``Σ a_i ≥ min_active``);
-3. repeat until the solution breaks nothing.
+2. if the solution buys a dear block before a cheaper one, refill those sources cheapest
+   first at the same leads (:func:`in_order`); if that point still meets every row and is
+   no worse, it is an optimum that keeps fill order (the relaxation had a tie);
+3. check the solution against all three rules; what it still breaks is enforced from now
+   on — the spend becomes semi-continuous (``scipy.optimize.milp`` integrality 2), the
+   blocks get ordering binaries ``z`` (``s_k ≥ full_k·z``, ``s_{k+1} ≤ full_{k+1}·z``), or
+   the week gets "active" binaries ``a`` (``x_i ≥ threshold·a_i``, ``Σ a_i ≥ min_active``)
+   — and the programme is solved again, until the solution breaks nothing.
 
 Why this is exact: every programme solved is a **relaxation** of the full model (it drops
-some of its rules and keeps all others), so its optimum is at least the full model's. The
-last solution satisfies every rule, so it is feasible for the full model, and therefore
-optimal for it. Enforced rules only accumulate and there are finitely many, so the loop
-ends (in practice after one to three solves). The relaxation's optimum breaks fill order
-only when lead-capacity rows bind and a spend floor makes dollars cheaper than leads — the
-rare case where buying expensive leads first "helps" — so binaries stay few, and HiGHS
-solves thousands of sources in about the time of one LP.
+some of its rules and keeps all others), so its optimum is at least the full model's; the
+refilled point of step 2 has the same objective and meets every row. The last solution
+satisfies every rule, so it is feasible for the full model, and therefore optimal for it.
+Enforced rules only accumulate and there are finitely many, so the loop ends (in practice
+after one to three solves). Spend floors are written on leads (see
+:mod:`leadbook.allocation.rules`), so the relaxation breaks fill order only where a group
+floor or an exact budget makes dollars worth more than leads while lead capacity binds;
+binaries stay rare, and HiGHS solves thousands of sources in about the time of one LP.
 """
 
 from __future__ import annotations
@@ -44,6 +47,9 @@ TOL = 1e-6
 
 MIP_GAP = 1e-7
 """Relative optimality gap HiGHS must prove when integer variables are present."""
+
+ESCALATE_AFTER = 3
+"""Rounds after which entrants that keep breaking their minimum are enforced all at once."""
 
 
 @dataclass(frozen=True)
@@ -118,7 +124,7 @@ def solve_exact(
                 duals=getattr(res, "duals", None),
             )
         log.debug("enforcing %s more discrete rules", more)
-        if more.semi and solves >= 2:
+        if more.semi and solves >= ESCALATE_AFTER:
             # entrants keep breaking one after another: enforce them all at once
             more = Marks(frozenset(discrete.semi.tolist()), more.chains, more.count)
         marks = marks.union(more)
