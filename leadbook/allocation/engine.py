@@ -377,7 +377,7 @@ def glide_path(
     The weighted objective keeps week 1's normalisation, so every week maximises one score.
     Once a week repeats the week before, the rest of the path repeats it too (the same
     problem has the same answer), so no more solves are needed; each week starts with the
-    fill-order and count rules the week before needed. ``destination`` also solves the
+    active-source count enforced if the week before needed it. ``destination`` also solves the
     policy without weekly limits, to say whether and when the path gets there.
 
     Examples
@@ -395,10 +395,10 @@ def glide_path(
             path.append(path[-1])
             continue
         week = next_week(model, spend)
-        # keep the fill-order and count rules the week before needed; which entrants are
-        # torn between in and out changes week to week, so their marks start afresh
+        # keep the count rule if the week before needed it; which entrants and price
+        # blocks are at stake changes week to week (and enforcing all of them is dear)
         terms = path[0].goal.terms
-        marks = dataclasses.replace(path[-1].marks, semi=frozenset())
+        marks = Marks(count=path[-1].marks.count)
         path.append(
             optimise(
                 week, objective, time_limit=time_limit, terms=terms, marks=marks, explain=False
