@@ -39,7 +39,7 @@ def tier_of(
     'Tier 2: 30 months of history, but conversion varies 32% month to month (Tier 1 needs ≤ 25%)'
     """
     months = int(months)
-    if status is Status.TESTING:
+    if status == Status.TESTING:
         return Tier.T3, "Tier 3: in a test phase (new source under evaluation)"
     if months < rules.tier2_months:
         return Tier.T3, (
@@ -111,11 +111,11 @@ def risk_of(
     """
     months = int(months)
     high = []
-    if status is Status.TESTING:
+    if status == Status.TESTING:
         high.append("in a test phase")
     elif months < rules.tier2_months:
         high.append(f"only {_months(months)} of history")
-    if compliance is Compliance.NONCOMPLIANT:
+    if compliance == Compliance.NONCOMPLIANT:
         high.append("non-compliant")
     if health < rules.high_risk_max_health:
         high.append(f"vendor health {health:.1f} (below {rules.high_risk_max_health:.1f})")
@@ -126,7 +126,7 @@ def risk_of(
     short = []
     if months < rules.low_risk_months:
         short.append(f"{_months(months)} of history (Low needs {rules.low_risk_months})")
-    if compliance is not Compliance.COMPLIANT:
+    if compliance != Compliance.COMPLIANT:
         short.append(f"compliance {compliance}")
     if health < rules.low_risk_min_health:
         short.append(f"vendor health {health:.1f} (Low needs {rules.low_risk_min_health:.1f})")
@@ -151,8 +151,9 @@ def classify(inventory: Inventory, settings: Settings | None = None) -> pd.DataF
     --------
     >>> from leadbook.demo import demo_inventory
     >>> classes = classify(demo_inventory())
-    >>> classes.loc["Insurance aggregators", ["tier", "lead_type", "risk"]].tolist()
-    [<Tier.T2: 'Tier 2'>, <LeadType.STANDARD: 'Standard'>, <RiskClass.MEDIUM: 'Medium'>]
+    >>> row = classes.loc["Insurance aggregators", ["tier", "lead_type", "risk"]].tolist()
+    >>> row == [Tier.T2, LeadType.STANDARD, RiskClass.MEDIUM]  # enums equal their text
+    True
     """
     rules = (settings or Settings()).classify
     stats = variation(inventory.history).reindex(inventory.names)

@@ -6,11 +6,12 @@ workbook has input errors (``check``), 2 leadbook refused the request (its messa
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -30,8 +31,12 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console()
-err = Console(stderr=True)
+PIPE_WIDTH = 120
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+for _console in (out, err):
+    if not _console.is_terminal:
+        _console.width = PIPE_WIDTH  # files and pipes get whole tables, not 80 columns
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 BookArg = Annotated[Path, typer.Argument(help="The workbook (.xlsx).", show_default=False)]
@@ -44,6 +49,22 @@ def _run(action: Callable[[], Any]) -> Any:
     except LeadbookError as exc:
         err.print(f"[bold red]leadbook:[/] {exc}", highlight=False, markup=True)
         raise typer.Exit(2) from None
+
+
+@contextlib.contextmanager
+def _tab_progress(title: str, total: int, *, disable: bool) -> Iterator[Callable[[str], None]]:
+    """A progress bar over output tabs, on stderr; yields the per-tab callback."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} tabs"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err, disable=disable, transient=True) as bar:
+        task = bar.add_task(title, total=total)
+        yield lambda tab: bar.update(task, advance=1, description=f"{title}: {tab} done")
 
 
 def _json(payload: Any) -> None:
@@ -109,10 +130,12 @@ def demo(
     as_json: JsonOption = False,
 ) -> None:
     """Build the demo workbook (the seed's TechFlow portfolio) and print its summary."""
+    from leadbook.workbook.jobs import OUTPUT_RENDERERS, frame_summary
     from leadbook.workbook.jobs import demo as demo_job
-    from leadbook.workbook.jobs import frame_summary
 
-    written, book = _run(lambda: demo_job(out_path))
+    with _tab_progress("Building the demo", len(OUTPUT_RENDERERS), disable=as_json) as step:
+        written, book = _run(lambda: demo_job(out_path, progress=step))
+    scored = _run(lambda: _score_demo(written))
     summary = frame_summary(book)
     figures = portfolio_figures(book.inventory.sources)
     findings = stated_total_findings(figures, book.stated)
@@ -123,12 +146,20 @@ def demo(
                 "portfolio": figures.__dict__,
                 "sources": summary.reset_index(names="source").to_dict(orient="records"),
                 "findings": [_problem_json(p) for p in findings],
+                "leads": scored.write.changed,
             }
         )
         return
-    out.print(f"Wrote the demo workbook to [bold]{written}[/].\n")
+    out.print(f"Wrote the demo workbook to [bold]{written}[/]; {scored.write.changed}.\n")
     _print_portfolio(figures, findings)
     _print_sources(summary)
+
+
+def _score_demo(path: Path) -> Any:
+    """Train the demo's lead model and score its open leads (the Leads tab)."""
+    from leadbook.workbook.leadjobs import score_leads as score_job
+
+    return score_job(path, retrain=True)
 
 
 def _print_portfolio(figures: Any, findings: list[Problem]) -> None:
@@ -146,16 +177,15 @@ def _print_portfolio(figures: Any, findings: list[Problem]) -> None:
 def _print_sources(summary: Any) -> None:
     table = Table(title="Sources by composite score", title_justify="left")
     for name in ("#", "Source", "Tier", "Lead type", "Risk", "Score", "Spend", "Share"):
-        table.add_column(
-            name, justify="right" if name in ("#", "Score", "Spend", "Share") else "left"
-        )
+        right = name in ("#", "Score", "Spend", "Share")
+        table.add_column(name, justify="right" if right else "left", no_wrap=name == "Source")
     for source, row in summary.iterrows():
         table.add_row(
             str(row["rank"]),
             str(source),
-            row["tier"].value,
-            row["lead_type"].value,
-            row["risk"].value,
+            str(row["tier"]),
+            str(row["lead_type"]),
+            str(row["risk"]),
             f"{row['score']:.1f}",
             f"${row['spend']:,.0f}",
             f"{row['share']:.1%}",
@@ -206,12 +236,13 @@ def check(
 
 @app.command()
 def refresh(book: BookArg, as_json: JsonOption = False) -> None:
-    """Recompute the Tiers and Scores tabs in place (inputs are never touched)."""
-    from leadbook.workbook.jobs import frame_summary
+    """Recompute Tiers, Scores, ROI, Forecast and Hiring in place (inputs are never touched)."""
+    from leadbook.workbook.jobs import REFRESH_TABS, frame_summary
     from leadbook.workbook.jobs import refresh as refresh_job
     from leadbook.workbook.read import read_book
 
-    result = _run(lambda: refresh_job(book))
+    with _tab_progress("Refreshing", len(REFRESH_TABS), disable=as_json) as step:
+        result = _run(lambda: refresh_job(book, progress=step))
     summary = frame_summary(_run(lambda: read_book(book)))
     if as_json:
         _json(
@@ -225,6 +256,267 @@ def refresh(book: BookArg, as_json: JsonOption = False) -> None:
         return
     out.print(f"[green]✓[/] {result.changed} (previous version: {result.backup.name})")
     _print_sources(summary)
+
+
+def _records(frame: Any) -> list[dict[str, Any]]:
+    return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
+
+
+@app.command()
+def roi(book: BookArg, as_json: JsonOption = False) -> None:
+    """Write the ROI tab: 30-day, 90-day and 12-month ROI, NPV, IRR and payback per source."""
+    from leadbook.workbook.planning import roi as roi_job
+
+    done = _run(lambda: roi_job(book))
+    table, _ = done.result
+    if as_json:
+        _json(
+            {
+                "path": book,
+                "changed": done.write.changed,
+                "sources": _records(table.reset_index(names="source")),
+            }
+        )
+        return
+    out.print(f"[green]✓[/] {done.write.changed}")
+    grid = Table(title="ROI of an average monthly cohort", title_justify="left")
+    for name in (
+        "Source",
+        "Spend",
+        "ROI 30d",
+        "ROI 90d",
+        "ROI 12m",
+        "CPA",
+        "Payback",
+        "NPV",
+        "IRR/month",
+    ):
+        grid.add_column(name, justify="left" if name == "Source" else "right")
+    for source, r in table.iterrows():
+        irr = "none (see tab)" if isinstance(r["irr"], str) else f"{r['irr']:.0%}"
+        grid.add_row(
+            str(source),
+            f"${r['spend']:,.0f}",
+            f"{r['roi_30d']:.0%}",
+            f"{r['roi_90d']:.0%}",
+            f"{r['roi_12m']:.0%}",
+            f"${r['cpa']:,.0f}",
+            str(r["payback"]),
+            f"${r['npv']:,.0f}",
+            irr,
+        )
+    out.print(grid)
+
+
+@app.command()
+def forecast(book: BookArg, as_json: JsonOption = False) -> None:
+    """Write the Forecast tab: forecasts with intervals, scenarios, the log and accuracy."""
+    from leadbook.forecast import scenario_table
+    from leadbook.workbook.planning import forecast as forecast_job
+    from leadbook.workbook.read import read_book
+
+    done = _run(lambda: forecast_job(book))
+    result = done.result
+    scen = scenario_table(result.forecast, read_book(book).settings)
+    if as_json:
+        _json(
+            {
+                "path": book,
+                "changed": done.write.changed,
+                "series": _records(result.forecast.series),
+                "portfolio": _records(result.forecast.portfolio),
+                "scenarios": _records(scen),
+                "accuracy": _records(result.accuracy),
+            }
+        )
+        return
+    out.print(f"[green]✓[/] {done.write.changed}")
+    grid = Table(title="How each series was forecast", title_justify="left")
+    for name in ("Source", "Measure", "Months", "Method", "MASE", "Naive MASE"):
+        grid.add_column(name)
+    for r in result.forecast.series.itertuples():
+        grid.add_row(
+            r.source,
+            r.measure,
+            str(r.months),
+            r.method,
+            "" if math.isnan(r.mase) else f"{r.mase:.2f}",
+            "" if math.isnan(r.floor_mase) else f"{r.floor_mase:.2f}",
+        )
+    out.print(grid)
+    for r in scen.itertuples():
+        out.print(
+            f"{r.scenario}: {r.leads:,.0f} leads in {r.month:%b %Y} (baseline "
+            f"{r.baseline:,.0f}); P(baseline reaches it) {r.probability:.1%}, stated "
+            f"confidence {r.confidence:.0%}"
+        )
+
+
+@app.command()
+def plan(book: BookArg, as_json: JsonOption = False) -> None:
+    """Write the Hiring tab: reps needed, productive reps and hires per scenario."""
+    from leadbook.workbook.planning import plan as plan_job
+
+    done = _run(lambda: plan_job(book))
+    result = done.result
+    if as_json:
+        _json(
+            {
+                "path": book,
+                "changed": done.write.changed,
+                "plan": _records(result.plan),
+                "quarters": _records(result.quarters),
+                "checks": _records(result.checks),
+            }
+        )
+        return
+    out.print(f"[green]✓[/] {done.write.changed}")
+    grid = Table(title="Capacity by scenario", title_justify="left")
+    for name in (
+        "Scenario",
+        "Reps month 12",
+        "Hires",
+        "Peak leads",
+        "Ops exceeded",
+        "Support exceeded",
+    ):
+        grid.add_column(name)
+    for r in result.checks.itertuples():
+        grid.add_row(
+            r.scenario,
+            str(r.reps_month12),
+            str(r.hires_total),
+            f"{r.peak_leads:,.0f}",
+            _month(r.ops_exceeded),
+            _month(r.support_exceeded),
+        )
+    out.print(grid)
+
+
+def _month(value: Any) -> str:
+    return "never" if value is None or value != value else f"{value:%b %Y}"
+
+
+@app.command("score-leads")
+def score_leads(
+    book: BookArg,
+    retrain: Annotated[
+        bool, typer.Option("--retrain", help="Train a new lead model before scoring.")
+    ] = False,
+    leads: Annotated[
+        Path | None,
+        typer.Option(
+            "--leads",
+            help="Score a lead table from a .csv or .parquet file (larger than a sheet); "
+            "scores go to <file>.scored.<ext>.",
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Score open leads: probability, band, expected ROI, action and price (Leads tab)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from leadbook.workbook.leadjobs import score_leads as score_job
+
+    if leads is None or as_json:
+        result = _run(lambda: score_job(book, retrain=retrain))
+    else:
+        columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        with Progress(*columns, console=err, transient=True) as bar:
+            task = bar.add_task(f"Scoring {leads.name}", total=None)
+            result = _run(
+                lambda: score_job(
+                    book,
+                    retrain=retrain,
+                    leads_file=leads,
+                    progress=lambda done, total: bar.update(task, completed=done, total=total),
+                )
+            )
+    if as_json:
+        _json(_finite(_score_json(result)))
+        return
+    _print_scores(result)
+
+
+def _finite(value: Any) -> Any:
+    """NaN and infinities as null, all the way down (JSON has no NaN)."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _score_json(result: Any) -> dict[str, Any]:
+    report = result.model.report
+    return {
+        "path": result.write.path,
+        "backup": result.write.backup,
+        "changed": result.write.changed,
+        "trained": result.trained,
+        "model": result.record.__dict__,
+        "chosen": report.chosen,
+        "cv_log_loss": report.cv_log_loss,
+        "held_out": {k: _metrics_json(v) for k, v in report.held_out.items()},
+        "split": report.split,
+        "threshold": result.threshold.__dict__,
+        "output_file": result.output_file,
+        "warnings": list(result.warnings),
+        "leads": result.scored.drop(columns=["at_row", "cost"], errors="ignore").to_dict(
+            orient="records"
+        ),
+    }
+
+
+def _metrics_json(m: Any) -> dict[str, Any]:
+    import dataclasses
+
+    return dataclasses.asdict(m)
+
+
+def _print_scores(result: Any) -> None:
+    report = result.model.report
+    out.print(f"[green]✓[/] {result.write.changed} (previous version: {result.write.backup.name})")
+    for warning in result.warnings:
+        out.print(f"[yellow]![/] {warning}", highlight=False)
+    table = Table(title=f"Held-out closed leads ({report.split})", title_justify="left")
+    for name in (
+        "Metric",
+        report.chosen + " (chosen)"
+        if report.chosen != "logistic regression"
+        else "logistic regression (chosen)",
+        "logistic baseline",
+    ):
+        table.add_column(name, justify="left" if name == "Metric" else "right")
+    chosen, base = report.held_out[report.chosen], report.held_out["logistic regression"]
+    rows = [
+        (
+            "CV log loss",
+            report.cv_log_loss[report.chosen],
+            report.cv_log_loss["logistic regression"],
+        ),
+        ("AUC", chosen.auc, base.auc),
+        ("Log loss", chosen.log_loss, base.log_loss),
+        ("Brier score", chosen.brier, base.brier),
+        ("Accuracy", chosen.at_threshold.accuracy, base.at_threshold.accuracy),
+        ("Precision", chosen.at_threshold.precision, base.at_threshold.precision),
+        ("Recall", chosen.at_threshold.recall, base.at_threshold.recall),
+        ("Top-tenth lift", chosen.top_decile_lift, base.top_decile_lift),
+    ]
+    for name, a, b in rows:
+        table.add_row(name, f"{a:.3f}", f"{b:.3f}")
+    out.print(table)
+    t = result.threshold
+    if t.best_worked:
+        out.print(
+            f"ROI threshold {t.settings_threshold:.2f}× (Settings) works {t.settings_worked} "
+            f"leads for ${t.settings_profit:,.0f} expected profit; {t.best_threshold:.2f}× "
+            f"would work {t.best_worked} for ${t.best_profit:,.0f}."
+        )
+    if result.output_file is not None:
+        out.print(f"Scores written to [bold]{result.output_file}[/].")
 
 
 @app.command()

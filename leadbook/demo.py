@@ -360,3 +360,85 @@ def demo_inventory():
     tables = demo_tables()
     inventory, _ = build_inventory(tables.sources, tables.price_tiers, tables.history)
     return inventory
+
+
+# --- Leads (qualification) ---------------------------------------------------------------
+
+LEAD_SEED = 20261102
+DEMO_CLOSED_LEADS = 300
+DEMO_OPEN_LEADS = 60
+_LEAD_SOURCES = (
+    "Premium comparison sites",
+    "Insurance aggregators",
+    "Mortgage broker referrals",
+    "Organic search",
+    "Content downloads",
+    "Referral programme",
+    "Social lead ads",
+    "Partner webinars",
+)
+_COMPANY_SIZES = {"1–10": -0.5, "11–50": 0.0, "51–200": 0.35, "200+": 0.6}
+
+
+def demo_leads() -> pd.DataFrame:
+    """A seeded synthetic lead table: 300 closed and 60 open leads across the demo sources.
+
+    Each lead's true log-odds is its source's conversion moved by its features (form
+    completeness, pages viewed, a confirmed budget and company size help; slow first contact
+    hurts; a quarter of first-contact delays are blank), so a model has something to learn.
+    Fixed columns are keyed as in the contract, features by their headers.
+
+    Examples
+    --------
+    >>> leads = demo_leads()
+    >>> len(leads), int(leads["outcome"].isna().sum()), leads["lead_id"].iloc[0]
+    (360, 60, 'L0001')
+    >>> round(float((leads["outcome"] == "yes").sum() / leads["outcome"].notna().sum()), 3)
+    0.197
+    """
+    rng = np.random.default_rng(LEAD_SEED)
+    tables = demo_tables()
+    src = tables.sources.set_index("source").loc[list(_LEAD_SOURCES)]
+    n = DEMO_CLOSED_LEADS + DEMO_OPEN_LEADS
+    weights = np.maximum(src["leads"].to_numpy(float), 60.0)
+    source = rng.choice(src.index.to_numpy(), size=n, p=weights / weights.sum())
+    days = np.sort(rng.integers(0, 184, size=n))
+    created = pd.Timestamp("2026-05-01") + pd.to_timedelta(days, unit="D")
+    completeness = np.round(rng.beta(4, 2.5, size=n), 2)
+    pages = rng.poisson(5, size=n)
+    budget = rng.random(n) < 0.4
+    size = rng.choice(list(_COMPANY_SIZES), size=n, p=[0.3, 0.35, 0.2, 0.15])
+    contact = np.round(rng.gamma(2.0, 1.5, size=n), 1)
+    contact_known = rng.random(n) > 0.25
+    conv = src.loc[source, "conversion"].to_numpy(float)
+    logit = (
+        np.log(conv / (1 - conv))
+        + 4.0 * (completeness - 0.6)
+        + 0.25 * (pages - 5)
+        + 1.4 * budget
+        - 0.8
+        + 1.5 * np.array([_COMPANY_SIZES[s] for s in size])
+        - 0.35 * (np.where(contact_known, contact, 3.0) - 3.0)
+    )
+    converted = rng.random(n) < 1 / (1 + np.exp(-logit))
+    is_open = np.arange(n) >= DEMO_CLOSED_LEADS
+    revenue = src.loc[source, "revenue_per_customer"].to_numpy(float)
+    value = np.where(converted & ~is_open, np.round(revenue * rng.lognormal(0, 0.2, n), -1), np.nan)
+    quoted = is_open & (rng.random(n) < 0.3)
+    value = np.where(quoted, np.round(revenue * rng.lognormal(0, 0.3, n), -1), value)
+    return pd.DataFrame(
+        {
+            "lead_id": [f"L{i + 1:04d}" for i in range(n)],
+            "source": source,
+            "created": created,
+            "Form completeness": completeness,
+            "Pages viewed": pages.astype(float),
+            "Budget confirmed": np.where(budget, "yes", "no"),
+            "Company size": size,
+            "Days to first contact": np.where(contact_known, contact, np.nan),
+            "cost": np.round(src.loc[source, "cpl"].to_numpy(float) * rng.normal(1, 0.05, n), 2),
+            "resale": np.where(rng.random(n) < 0.1, "no", "yes"),
+            "outcome": np.where(is_open, None, np.where(converted, "yes", "no")),
+            "value": value,
+        }
+    )

@@ -104,3 +104,27 @@ class BudgetMode(Choice):
 
     EXACT = "exact"
     AT_MOST = "at most"
+
+
+class ScoreBand(Choice):
+    """Band of a lead's conversion probability, by the cut-offs on Settings."""
+
+    HIGH = "High"
+    MEDIUM = "Medium"
+    LOW = "Low"
+
+
+class LeadAction(Choice):
+    """What to do with an open lead (the chapter's "planning actions")."""
+
+    WORK_FIRST = "work first"
+    SELL = "sell to partner"
+    NURTURE = "nurture"
+    DROP = "drop"
+
+
+class ConversionSource(Choice):
+    """Which conversion rate of a source Rebalance uses: its history, or the lead model's."""
+
+    HISTORY = "history"
+    MODEL = "model"

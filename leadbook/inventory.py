@@ -9,6 +9,7 @@ and :func:`stated_total_findings` flags stated totals that do not follow from th
 from __future__ import annotations
 
 import difflib
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -147,9 +148,9 @@ def _check_sources(src: pd.DataFrame, loc: Locator) -> list[Problem]:
 def _row_rules(row: Any, at: Any) -> None:
     """Cross-column rules of one Sources row; reports through ``at(key, message, severity)``."""
     known = lambda v: v is not None and not (isinstance(v, float) and np.isnan(v))  # noqa: E731
-    if row.status is Status.TESTING and not known(row.test_phase):
+    if row.status == Status.TESTING and not known(row.test_phase):
         at("test_phase", "a testing source needs its test phase (1 or 2)")
-    if known(row.test_phase) and row.status is not Status.TESTING and row.status is not None:
+    if known(row.test_phase) and row.status != Status.TESTING and row.status is not None:
         at(
             "test_phase",
             f"test phase is set but status is {row.status}; it is ignored",
@@ -175,7 +176,7 @@ def _row_rules(row: Any, at: Any) -> None:
                 f"${implied:,.0f}",
                 Severity.WARNING,
             )
-    if row.status is Status.PAUSED and known(row.spend) and row.spend > 0:
+    if row.status == Status.PAUSED and known(row.spend) and row.spend > 0:
         at(
             "spend",
             "a paused source has current spend; it counts as today's allocation",
@@ -190,7 +191,7 @@ def _check_known(frame: pd.DataFrame, names: list[str], table: str, loc: Locator
     for row, source in zip(frame["at_row"], frame["source"], strict=True):
         if source and source not in known:
             near = difflib.get_close_matches(source, names, n=1, cutoff=0.6)
-            hint = f" — did you mean {near[0]!r}?" if near else ""
+            hint = f' — did you mean "{near[0]}"?' if near else ""
             problems.append(
                 Problem(
                     loc.cell(int(row), "source"),
@@ -256,6 +257,7 @@ def _check_history(hist: pd.DataFrame, loc: Locator) -> list[Problem]:
                     )
                 )
             seen.setdefault(key, r)
+        problems += _timing_problems(row, r, loc)
         if (
             row.customers is not None
             and row.leads is not None
@@ -269,6 +271,21 @@ def _check_history(hist: pd.DataFrame, loc: Locator) -> list[Problem]:
                 )
             )
     return problems
+
+
+def _timing_problems(row: Any, r: int, loc: Locator) -> list[Problem]:
+    """Customers closed within 30 days ≤ within 90 days ≤ all the month's customers."""
+    chain = [
+        ("customers_30d", getattr(row, "customers_30d", None), "Customers in 30 days"),
+        ("customers_90d", getattr(row, "customers_90d", None), "Customers in 90 days"),
+        ("customers", row.customers, "Customers"),
+    ]
+    known = [(k, v, label) for k, v, label in chain if v is not None and not np.isnan(v)]
+    return [
+        Problem(loc.cell(r, key), f"{label} ({value:,.0f}) exceed {later} ({bound:,.0f})")
+        for (key, value, label), (_, bound, later) in itertools.pairwise(known)
+        if value > bound
+    ]
 
 
 # --- Portfolio figures ------------------------------------------------------------------

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from leadbook.enums import BudgetMode, Choice, Objective
+from leadbook.enums import BudgetMode, Choice, ConversionSource, Objective
 from leadbook.errors import Problem, Severity, raise_errors
 
 PERCENT = "%"
@@ -295,6 +295,258 @@ class ClassRules:
 
 
 @dataclass(frozen=True)
+class RoiRules:
+    """Multi-horizon ROI: discounting, when cohorts' customers close, what they are worth later.
+
+    The chapter gives no discount rate, timing curve, retention or expansion; these defaults
+    are leadbook's, documented in docs/planning.md.
+    """
+
+    discount_rate: float = setting(
+        0.10,
+        "Discount rate (annual)",
+        PERCENT,
+        name="DiscountRate",
+        lo=0,
+        hi=1,
+        doc="For NPV of cohort cash flows; applied monthly as (1 + rate)^(1/12) − 1.",
+    )
+    close_30d: float = setting(
+        0.20,
+        "Share of a cohort's customers closed within 30 days",
+        PERCENT,
+        name="CloseWithin30Days",
+        lo=0,
+        hi=1,
+        doc="Timing curve, used where History has no 'Customers in 30 days' for a source.",
+    )
+    close_90d: float = setting(
+        0.90,
+        "Share of a cohort's customers closed within 90 days",
+        PERCENT,
+        name="CloseWithin90Days",
+        lo=0,
+        hi=1,
+        doc="Timing curve; the rest close evenly in months 4–12 (all by 12 months).",
+    )
+    retention: float = setting(
+        0.98,
+        "Monthly customer retention",
+        PERCENT,
+        name="MonthlyRetention",
+        lo=0,
+        hi=1,
+        doc="Share of a cohort's customers still active a month later (expansion accrues on them).",
+    )
+    expansion: float = setting(
+        0.20,
+        "Expansion revenue per retained customer (annual)",
+        PERCENT,
+        name="AnnualExpansion",
+        lo=0,
+        doc="As a share of the customer's first revenue, accrued monthly after the close.",
+    )
+    cohort_months: int = setting(
+        12,
+        "Cohorts averaged for ROI",
+        "months",
+        name="RoiCohortMonths",
+        lo=1,
+        doc="The latest this-many monthly cohorts of each source in History.",
+    )
+    min_cohorts: int = setting(
+        3,
+        "Fewest cohorts for History-based ROI",
+        "months",
+        name="RoiMinCohorts",
+        lo=1,
+        doc="With fewer, a source's cohort comes from its Sources row (leads, CPL, conversion).",
+    )
+
+    def __post_init__(self) -> None:
+        if self.close_30d > self.close_90d:
+            raise ValueError(
+                f"customers closed within 30 days ({self.close_30d:.0%}) cannot exceed those "
+                f"closed within 90 days ({self.close_90d:.0%})"
+            )
+
+
+@dataclass(frozen=True)
+class ForecastRules:
+    """Forecast horizon, interval level, the chapter's scenarios and accuracy targets."""
+
+    horizon: int = setting(24, "Forecast horizon", "months", name="ForecastHorizon", lo=12, hi=24)
+    interval: float = setting(
+        0.80,
+        "Prediction interval of the baseline",
+        PERCENT,
+        name="ForecastInterval",
+        lo=0.5,
+        hi=0.99,
+    )
+    conservative_growth: float = setting(
+        0.15, "Conservative: growth per year", PERCENT, name="ConservativeGrowth", lo=-1
+    )
+    conservative_confidence: float = setting(
+        0.90, "Conservative: confidence", PERCENT, name="ConservativeConfidence", lo=0, hi=1
+    )
+    base_growth: float = setting(
+        0.35, "Base case: growth per year", PERCENT, name="BaseGrowth", lo=-1
+    )
+    base_confidence: float = setting(
+        0.70, "Base case: confidence", PERCENT, name="BaseConfidence", lo=0, hi=1
+    )
+    aggressive_growth: float = setting(
+        0.75, "Aggressive: growth per year", PERCENT, name="AggressiveGrowth", lo=-1
+    )
+    aggressive_confidence: float = setting(
+        0.50, "Aggressive: confidence", PERCENT, name="AggressiveConfidence", lo=0, hi=1
+    )
+    target_monthly: float = setting(
+        0.10,
+        "Forecast accuracy target (monthly volume)",
+        PERCENT,
+        name="ForecastTargetMonthly",
+        lo=0,
+        doc="The chapter's ±10 % monthly volume accuracy.",
+    )
+    target_conversion: float = setting(
+        0.15,
+        "Forecast accuracy target (conversion)",
+        PERCENT,
+        name="ForecastTargetConversion",
+        lo=0,
+        doc="The chapter's ±15 % conversion-rate accuracy.",
+    )
+    target_board: float = setting(
+        0.05,
+        "Forecast accuracy target (board)",
+        PERCENT,
+        name="ForecastTargetBoard",
+        lo=0,
+        doc="The board's ±5 % lead-volume predictability.",
+    )
+
+
+@dataclass(frozen=True)
+class HiringRules:
+    """The hiring plan: planning load per rep, rounding, attrition and time to hire.
+
+    The ramp uses Capacity's days to full productivity (linear, 100 % at that day).
+    """
+
+    leads_per_rep_optimal: float = setting(
+        40.0,
+        "Leads per rep at optimal utilisation",
+        "leads",
+        name="LeadsPerRepOptimal",
+        lo=0,
+        doc="The chapter's '85 % (40 leads per rep)': 47 × 85 % = 39.95, stated as 40.",
+    )
+    rep_rounding: float = setting(
+        0.5,
+        "Load one rep short before hiring",
+        "reps",
+        name="RepRounding",
+        lo=0,
+        hi=0.99,
+        doc="Reps needed = leads ÷ leads per rep, rounded up after taking this much off: "
+        "0.5 rounds to the nearest rep (the chapter's), 0 always rounds up.",
+    )
+    attrition: float = setting(
+        0.02,
+        "Monthly rep attrition",
+        PERCENT,
+        name="MonthlyAttrition",
+        lo=0,
+        hi=1,
+        doc="Leavers are backfilled: the plan hires to keep enough productive reps.",
+    )
+    time_to_hire_days: int = setting(
+        45,
+        "Time to hire",
+        "days",
+        name="TimeToHireDays",
+        lo=0,
+        doc="From opening a requisition to the rep's first day (30-day months, rounded up).",
+    )
+
+
+@dataclass(frozen=True)
+class LeadRules:
+    """Lead qualification and monetisation: thresholds, score bands and lead prices."""
+
+    roi_threshold: float = setting(
+        3.0,
+        "Work first at expected ROI of at least",
+        "×",
+        name="LeadRoiThreshold",
+        lo=0,
+        doc="Expected ROI = p × value ÷ cost; 3.0 means expected revenue of 3× the lead's cost.",
+    )
+    hit_threshold: float = setting(
+        0.5,
+        "Predicted hit above probability",
+        PERCENT,
+        name="LeadHitThreshold",
+        lo=0,
+        hi=1,
+        doc="The chapter's 50 %: accuracy, precision and recall on the Leads tab use it.",
+    )
+    band_high: float = setting(
+        0.30, "High band from probability", PERCENT, name="LeadBandHigh", lo=0, hi=1
+    )
+    band_medium: float = setting(
+        0.10,
+        "Medium band from probability",
+        PERCENT,
+        name="LeadBandMedium",
+        lo=0,
+        hi=1,
+        doc="Leads below this probability are in the Low band.",
+    )
+    work_cost: float = setting(
+        40.0,
+        "Cost to work a lead",
+        DOLLARS,
+        name="LeadWorkCost",
+        lo=0,
+        doc="Sales time per lead worked; sets the profit-maximising ROI threshold.",
+    )
+    price_high: float = setting(
+        150.0,
+        "Partner price of a high-quality lead (R high)",
+        DOLLARS,
+        name="LeadPriceHigh",
+        lo=0,
+    )
+    price_low: float = setting(
+        30.0, "Partner price of a low-quality lead (R low)", DOLLARS, name="LeadPriceLow", lo=0
+    )
+    cost_high: float = setting(
+        140.0, "Cost of a high-quality lead (C high)", DOLLARS, name="LeadCostHigh", lo=0
+    )
+    cost_low: float = setting(
+        70.0, "Cost of a low-quality lead (C low)", DOLLARS, name="LeadCostLow", lo=0
+    )
+    target_margin: float = setting(
+        0.25,
+        "Target margin on sold leads",
+        PERCENT,
+        name="LeadTargetMargin",
+        lo=0,
+        hi=0.99,
+        doc="A lead's price is its expected cost ÷ (1 − margin).",
+    )
+    conversion_source: ConversionSource = setting(
+        ConversionSource.HISTORY,
+        "Source conversion for Rebalance",
+        name="LeadConversionSource",
+        doc="history (Sources table) or model (mean predicted probability of its open leads).",
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     """All of leadbook's settings, with the seed chapter's defaults.
 
@@ -315,6 +567,10 @@ class Settings:
     score_weights: ScoreWeights = field(default_factory=ScoreWeights)
     objective_weights: ObjectiveWeights = field(default_factory=ObjectiveWeights)
     classify: ClassRules = field(default_factory=ClassRules)
+    roi: RoiRules = field(default_factory=RoiRules)
+    forecast: ForecastRules = field(default_factory=ForecastRules)
+    hiring: HiringRules = field(default_factory=HiringRules)
+    leads: LeadRules = field(default_factory=LeadRules)
 
     def get(self, key: str) -> Any:
         """The value of the setting ``key`` (``"section.field"`` or ``"...field.min"``)."""
@@ -373,6 +629,8 @@ def _specs() -> Iterator[SettingSpec]:
             )
             key = f"{section.name}.{f.name}"
             if kind in (Band, DollarBand):
+                if kind is Band:
+                    common |= {"lo": 0.0, "hi": 1.0}
                 for part, word in (("min", "Min"), ("max", "Max")):
                     yield SettingSpec(
                         key=f"{key}.{part}",
@@ -449,20 +707,47 @@ def _apply(
 ) -> tuple[Settings, list[Problem]]:
     problems: list[Problem] = []
     values: dict[str, Any] = {}
+    places: dict[str, str] = {}
     for key, raw, where in rows:
         key = str(key).strip()
         if key not in _BY_KEY:
             problems.append(Problem(_key_cell(where), _unknown_key_message(key)))
             continue
+        places[key] = where
         try:
             values[key] = _parse_value(_BY_KEY[key], raw)
         except ValueError as exc:
             problems.append(Problem(where, f"{key}: {exc}"))
+    values, band_problems = _checked_bands(base, values, places)
+    problems += band_problems
     try:
         return _rebuild(base, values), problems
     except ValueError as exc:
         problems.append(Problem("Settings", str(exc)))
         return base, problems
+
+
+def _checked_bands(
+    base: Settings, values: dict[str, Any], places: dict[str, str]
+) -> tuple[dict[str, Any], list[Problem]]:
+    """Drop the parts of bands whose ends are out of order, reporting each at its cell."""
+    problems = []
+    for spec in SETTING_SPECS:
+        if spec.part != "min":
+            continue
+        stem = spec.key[: -len(".min")]
+        lo = values.get(f"{stem}.min", base.get(f"{stem}.min"))
+        hi = values.get(f"{stem}.max", base.get(f"{stem}.max"))
+        if lo > hi:
+            where = places.get(f"{stem}.min") or places.get(f"{stem}.max") or "Settings"
+            problems.append(
+                Problem(
+                    where,
+                    f"{stem}: the minimum {_show(spec, lo)} is above the maximum {_show(spec, hi)}",
+                )
+            )
+            values = {k: v for k, v in values.items() if not k.startswith(f"{stem}.")}
+    return values, problems
 
 
 def _key_cell(where: str) -> str:
@@ -540,6 +825,7 @@ def _rebuild(base: Settings, values: Mapping[str, Any]) -> Settings:
     }
     settings = dataclasses.replace(base, **replaced)
     _check_weights(settings)
+    _check_lead_bands(settings)
     return settings
 
 
@@ -549,3 +835,11 @@ def _check_weights(settings: Settings) -> None:
         total = sum(weights.values())
         if abs(total - 1.0) > 1e-9:
             raise ValueError(f"the {label} weights must add up to 100 %, got {total:.1%}")
+
+
+def _check_lead_bands(settings: Settings) -> None:
+    high, medium = settings.leads.band_high, settings.leads.band_medium
+    if medium > high:
+        raise ValueError(
+            f"the Medium lead band starts at {medium:.1%}, above the High band's {high:.1%}"
+        )

@@ -228,6 +228,10 @@ def _flag(col: Column, value: object) -> bool:
 
 
 def _month(col: Column, value: object) -> pd.Timestamp:
+    return _month_or_date(value).to_period("M").to_timestamp()
+
+
+def _month_or_date(value: object) -> pd.Timestamp:
     if isinstance(value, bool):
         raise ValueError(f"must be a date, got {value!r}")
     if isinstance(value, int | float) and 1 <= value < 2_958_466:  # an Excel serial date
@@ -239,7 +243,11 @@ def _month(col: Column, value: object) -> pd.Timestamp:
             raise ValueError(f"must be a date, got {value!r}") from None
     if pd.isna(stamp):
         raise ValueError(f"must be a date, got {value!r}")
-    return stamp.to_period("M").to_timestamp()
+    return stamp
+
+
+def _date(col: Column, value: object) -> pd.Timestamp:
+    return _month_or_date(value).normalize()
 
 
 def _timestamp(col: Column, value: object) -> pd.Timestamp:
@@ -257,6 +265,7 @@ _PARSERS = {
     Kind.FLAG: _flag,
     Kind.MONTH: _month,
     Kind.TIMESTAMP: _timestamp,
+    Kind.DATE: _date,
 }
 
 

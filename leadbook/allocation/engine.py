@@ -376,8 +376,8 @@ def glide_path(
     fast as the weekly change limits allow (each week is optimal given the week before).
     The weighted objective keeps week 1's normalisation, so every week maximises one score.
     Once a week repeats the week before, the rest of the path repeats it too (the same
-    problem has the same answer), so no more solves are needed; each week starts with the
-    active-source count enforced if the week before needed it. ``destination`` also solves the
+    problem has the same answer), so no more solves are needed. A small model's week starts
+    with the discrete rules the week before needed; a large one's with the count only. ``destination`` also solves the
     policy without weekly limits, to say whether and when the path gets there.
 
     Examples
@@ -395,10 +395,12 @@ def glide_path(
             path.append(path[-1])
             continue
         week = next_week(model, spend)
-        # keep the count rule if the week before needed it; which entrants and price
-        # blocks are at stake changes week to week (and enforcing all of them is dear)
+        # a small model starts from the rules the week before needed (saving an LP); in a
+        # large one, enforcing every block chain or entrant again costs more than the LP
         terms = path[0].goal.terms
-        marks = Marks(count=path[-1].marks.count)
+        marks = path[-1].marks
+        if path[-1].goal.program.n_cols >= FACE_MIN_COLUMNS:
+            marks = Marks(count=marks.count)
         path.append(
             optimise(
                 week, objective, time_limit=time_limit, terms=terms, marks=marks, explain=False

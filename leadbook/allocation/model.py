@@ -317,11 +317,11 @@ def portfolio_from_inventory(
 
 
 def _regime(row: pd.Series) -> Regime:
-    if row["status"] is Status.PAUSED or bool(row["exclude"]):
+    if row["status"] == Status.PAUSED or bool(row["exclude"]):
         return Regime.OFF
     if _known(row["pin"]):
         return Regime.PINNED
-    if row["status"] is Status.TESTING:
+    if row["status"] == Status.TESTING:
         return Regime.TESTING
     return Regime.CHANGE if float(row["spend"]) > 0 else Regime.ENTRANT
 

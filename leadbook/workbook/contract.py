@@ -27,6 +27,7 @@ class Kind(enum.Enum):
     FLAG = "yes/no"
     MONTH = "month"
     TIMESTAMP = "timestamp"
+    DATE = "date"
 
 
 class Role(enum.Enum):
@@ -48,6 +49,7 @@ FORMATS: dict[Kind, str] = {
     Kind.FLAG: "General",
     Kind.MONTH: "mmm yyyy",
     Kind.TIMESTAMP: "yyyy-mm-dd hh:mm:ss",
+    Kind.DATE: "yyyy-mm-dd",
 }
 
 CENTS = '"$"#,##0.00'
@@ -75,6 +77,7 @@ class Column:
     number_format: str | None = None
     width: float = 14
     doc: str = ""
+    list_name: str | None = None
 
     @property
     def format(self) -> str:
@@ -196,7 +199,7 @@ SOURCES_TABLE = TableSpec(
         Column("source", "Source", Kind.TEXT, width=30, doc="Unique name of the source."),
         Column("vendor", "Vendor", Kind.TEXT, width=22),
         Column("party", "Party", Kind.CHOICE, choices=Party, width=13),
-        Column("channel", "Channel", Kind.TEXT, required=False, width=18),
+        Column("channel", "Channel", Kind.TEXT, required=False, width=21),
         Column(
             "buyers",
             "Buyers per lead",
@@ -350,7 +353,7 @@ PRICE_TIERS_TABLE = TableSpec(
     anchor="AA12",
     doc="Optional volume price tiers: a source's leads cost each tier's CPL up to its limit.",
     columns=(
-        Column("source", "Source", Kind.TEXT, width=28),
+        Column("source", "Source", Kind.TEXT, width=28, list_name="SourceNames"),
         Column(
             "up_to",
             "Up to leads",
@@ -431,7 +434,7 @@ SOURCE_SUMMARY = (
         "StatedLeads",
         _SUMMARY,
         "E4",
-        "Stated monthly leads",
+        "Stated leads",
         Kind.INTEGER,
         Role.INPUT,
         doc="Totals as reported elsewhere (a deck, a vendor report); leave blank if none.",
@@ -440,7 +443,7 @@ SOURCE_SUMMARY = (
         "StatedCPL",
         _SUMMARY,
         "E6",
-        "Stated blended CPL",
+        "Stated CPL",
         Kind.CURRENCY,
         Role.INPUT,
         number_format=CENTS,
@@ -449,7 +452,7 @@ SOURCE_SUMMARY = (
         "StatedConversion",
         _SUMMARY,
         "E7",
-        "Stated blended conversion",
+        "Stated conversion",
         Kind.PERCENT,
         Role.INPUT,
         number_format="0.00%",
@@ -458,7 +461,7 @@ SOURCE_SUMMARY = (
         "StatedTolerance",
         _SUMMARY,
         "E9",
-        "Tolerance for stated totals",
+        "Tolerance",
         Kind.PERCENT,
         Role.INPUT,
         doc="Relative difference accepted before a stated total is flagged.",
@@ -496,6 +499,9 @@ SOURCE_SUMMARY = (
     ),
 )
 
+LIST_NAMES = {"SourceNames": "Sources[Source]"}
+"""Defined names that hold the allowed values of a column (its drop-down list)."""
+
 # --- History --------------------------------------------------------------------------
 
 HISTORY_TABLE = TableSpec(
@@ -505,11 +511,29 @@ HISTORY_TABLE = TableSpec(
     doc="Monthly actuals per source: what was spent and what it produced.",
     columns=(
         Column("month", "Month", Kind.MONTH, width=11),
-        Column("source", "Source", Kind.TEXT, width=30),
+        Column("source", "Source", Kind.TEXT, width=30, list_name="SourceNames"),
         Column("spend", "Spend", Kind.CURRENCY, lo=0, width=12),
         Column("leads", "Leads", Kind.INTEGER, lo=0, width=9),
         Column("customers", "Customers", Kind.INTEGER, lo=0, width=10),
         Column("revenue", "Revenue", Kind.CURRENCY, lo=0, width=13),
+        Column(
+            "customers_30d",
+            "Customers in 30 days",
+            Kind.INTEGER,
+            required=False,
+            lo=0,
+            width=10,
+            doc="Optional: of the month's customers, those closed within 30 days (ROI timing).",
+        ),
+        Column(
+            "customers_90d",
+            "Customers in 90 days",
+            Kind.INTEGER,
+            required=False,
+            lo=0,
+            width=10,
+            doc="Optional: those closed within 90 days; blank uses the curve on Settings.",
+        ),
     ),
 )
 
@@ -523,11 +547,11 @@ CLASSES_TABLE = TableSpec(
     columns=(
         Column("source", "Source", Kind.TEXT, Role.OUTPUT, width=30),
         Column("tier", "Tier", Kind.CHOICE, Role.OUTPUT, choices=Tier, width=9),
-        Column("tier_reason", "Why this tier", Kind.TEXT, Role.OUTPUT, width=52),
+        Column("tier_reason", "Why this tier", Kind.TEXT, Role.OUTPUT, width=80),
         Column("lead_type", "Lead type", Kind.CHOICE, Role.OUTPUT, choices=LeadType, width=10),
-        Column("lead_type_reason", "Why this lead type", Kind.TEXT, Role.OUTPUT, width=44),
+        Column("lead_type_reason", "Why this lead type", Kind.TEXT, Role.OUTPUT, width=70),
         Column("risk", "Risk", Kind.CHOICE, Role.OUTPUT, choices=RiskClass, width=9),
-        Column("risk_reason", "Why this risk class", Kind.TEXT, Role.OUTPUT, width=52),
+        Column("risk_reason", "Why this risk class", Kind.TEXT, Role.OUTPUT, width=80),
         Column("spend", "Current spend", Kind.CURRENCY, Role.OUTPUT, width=13),
     ),
 )
@@ -647,6 +671,293 @@ SCORES_TABLE = TableSpec(
         Column(
             "cpl_volatility", "CPL volatility", Kind.PERCENT, Role.OUTPUT, required=False, width=10
         ),
+    ),
+)
+
+# --- Leads (qualification and monetisation) ----------------------------------------------
+
+LEADS_TABLE = TableSpec(
+    name="Leads",
+    sheet="Leads",
+    anchor="A23",
+    doc="One row per lead. Inputs (blue on yellow) are yours: any column whose header is not "
+    "listed here is a feature the model learns from. leadbook writes only the output columns.",
+    columns=(
+        Column("lead_id", "Lead ID", Kind.TEXT, width=11, doc="Unique id of the lead."),
+        Column(
+            "source", "Source", Kind.TEXT, width=26, doc="The lead's source, as named in Sources."
+        ),
+        Column(
+            "created",
+            "Created",
+            Kind.DATE,
+            required=False,
+            width=11,
+            doc="When the lead arrived; orders the held-out split so nothing leaks back in time.",
+        ),
+        Column(
+            "cost",
+            "Cost",
+            Kind.CURRENCY,
+            lo=0,
+            lo_open=True,
+            number_format=CENTS,
+            width=10,
+            doc="What the lead cost ($).",
+        ),
+        Column(
+            "resale",
+            "Resale allowed",
+            Kind.FLAG,
+            required=False,
+            width=9,
+            doc="'no' when the lead may not be sold on (consent, exclusivity); blank means yes.",
+        ),
+        Column(
+            "outcome",
+            "Converted",
+            Kind.FLAG,
+            required=False,
+            width=10,
+            doc="yes or no once the lead is closed; blank while it is open.",
+        ),
+        Column(
+            "value",
+            "Value",
+            Kind.CURRENCY,
+            required=False,
+            lo=0,
+            width=11,
+            doc="Revenue if it converts, where known (not a model feature: it leaks the outcome).",
+        ),
+        Column("probability", "Probability", Kind.PERCENT, Role.OUTPUT, required=False, width=11),
+        Column("band", "Band", Kind.TEXT, Role.OUTPUT, required=False, width=9),
+        Column(
+            "value_used",
+            "Value if converted",
+            Kind.CURRENCY,
+            Role.OUTPUT,
+            required=False,
+            width=12,
+            doc="The lead's Value, or else its source's revenue per customer.",
+        ),
+        Column(
+            "expected_roi",
+            "Expected ROI",
+            Kind.NUMBER,
+            Role.FORMULA,
+            required=False,
+            number_format='0.00"×"',
+            width=10,
+            formula="IF(ISNUMBER([@Probability]),"
+            '[@Probability]*[@[Value if converted]]/[@Cost],"")',
+            doc="Probability × value ÷ cost.",
+        ),
+        Column("action", "Action", Kind.TEXT, Role.OUTPUT, required=False, width=15),
+        Column(
+            "priority",
+            "Priority",
+            Kind.INTEGER,
+            Role.OUTPUT,
+            required=False,
+            width=8,
+            doc="Order in which to work the work-first leads (1 first).",
+        ),
+        Column(
+            "price",
+            "Price",
+            Kind.CURRENCY,
+            Role.OUTPUT,
+            required=False,
+            number_format=CENTS,
+            width=10,
+            doc="Price reaching the target margin on the lead's expected cost.",
+        ),
+        Column("factors", "Top factors", Kind.TEXT, Role.OUTPUT, required=False, width=70),
+    ),
+)
+
+LEAD_METRICS_TABLE = TableSpec(
+    name="LeadMetrics",
+    sheet="Leads",
+    anchor="D3",
+    doc="How well the model predicts, on held-out closed leads, beside the logistic baseline.",
+    columns=(
+        Column("metric", "Held-out metric", Kind.TEXT, Role.OUTPUT, width=24),
+        Column("chosen", "Chosen model", Kind.NUMBER, Role.OUTPUT, number_format="0.000", width=12),
+        Column(
+            "baseline",
+            "Logistic baseline",
+            Kind.NUMBER,
+            Role.OUTPUT,
+            number_format="0.000",
+            width=12,
+        ),
+    ),
+)
+
+LEAD_CONFUSION_TABLE = TableSpec(
+    name="LeadConfusion",
+    sheet="Leads",
+    anchor="H3",
+    doc="Held-out leads by outcome and prediction at the hit threshold.",
+    columns=(
+        Column("actual", "Actual", Kind.TEXT, Role.OUTPUT, width=16),
+        Column("hit", "Predicted hit", Kind.INTEGER, Role.OUTPUT, width=10),
+        Column("miss", "Predicted miss", Kind.INTEGER, Role.OUTPUT, width=10),
+        Column(
+            "total",
+            "Total",
+            Kind.INTEGER,
+            Role.FORMULA,
+            width=9,
+            formula="[@[Predicted hit]]+[@[Predicted miss]]",
+        ),
+    ),
+)
+
+LEAD_BANDS_TABLE = TableSpec(
+    name="LeadBands",
+    sheet="Leads",
+    anchor="H8",
+    doc="Conversion of held-out leads by score band, and the open leads in each band.",
+    columns=(
+        Column("band", "Band", Kind.TEXT, Role.OUTPUT, width=16),
+        Column("cutoff", "From probability", Kind.PERCENT, Role.OUTPUT, width=10),
+        Column("held_out", "Held-out leads", Kind.INTEGER, Role.OUTPUT, width=10),
+        Column("converted", "Converted", Kind.INTEGER, Role.OUTPUT, width=9),
+        Column(
+            "conversion",
+            "Conversion",
+            Kind.PERCENT,
+            Role.FORMULA,
+            width=10,
+            formula='IF([@[Held-out leads]]>0,[@Converted]/[@[Held-out leads]],"")',
+        ),
+        Column("open", "Open leads", Kind.INTEGER, Role.OUTPUT, width=9),
+    ),
+)
+
+LEAD_ACTIONS_TABLE = TableSpec(
+    name="LeadActions",
+    sheet="Leads",
+    anchor="O3",
+    doc="Open leads by action.",
+    columns=(
+        Column("action", "Action", Kind.TEXT, Role.OUTPUT, width=18),
+        Column("leads", "Open leads", Kind.INTEGER, Role.OUTPUT, width=10),
+        Column("probability", "Mean probability", Kind.PERCENT, Role.OUTPUT, width=11),
+        Column("revenue", "Expected revenue", Kind.CURRENCY, Role.OUTPUT, width=13),
+    ),
+)
+
+LEAD_CALIBRATION_TABLE = TableSpec(
+    name="LeadCalibration",
+    sheet="Leads",
+    anchor="T3",
+    doc="Held-out leads in tenths by score: predicted against observed conversion, and lift.",
+    columns=(
+        Column("decile", "Score tenth", Kind.TEXT, Role.OUTPUT, width=12),
+        Column("leads", "Leads", Kind.INTEGER, Role.OUTPUT, width=8),
+        Column("predicted", "Mean predicted", Kind.PERCENT, Role.OUTPUT, width=10),
+        Column("observed", "Observed", Kind.PERCENT, Role.OUTPUT, width=10),
+        Column("lift", "Lift", Kind.NUMBER, Role.OUTPUT, number_format='0.00"×"', width=8),
+    ),
+)
+
+LEAD_SOURCES_TABLE = TableSpec(
+    name="LeadSourceQuality",
+    sheet="Leads",
+    anchor="Z3",
+    doc="Each source's conversion in Sources beside its open leads' mean predicted probability; "
+    "the Settings switch LeadConversionSource decides which one Rebalance uses.",
+    columns=(
+        Column("source", "Source", Kind.TEXT, Role.OUTPUT, width=26),
+        Column("history", "Conversion (Sources)", Kind.PERCENT, Role.OUTPUT, width=11),
+        Column("predicted", "Predicted (open leads)", Kind.PERCENT, Role.OUTPUT, width=11),
+        Column("leads", "Open leads", Kind.INTEGER, Role.OUTPUT, width=9),
+        Column("used", "Rebalance uses", Kind.TEXT, Role.OUTPUT, width=10),
+        Column("reason", "Why", Kind.TEXT, Role.OUTPUT, width=30),
+    ),
+)
+
+_LEADS = "Leads"
+LEAD_CELLS = (
+    NamedCell("LeadModel", _LEADS, "B4", "Model", Kind.TEXT, Role.OUTPUT),
+    NamedCell(
+        "LeadModelHash",
+        _LEADS,
+        "B5",
+        "Model file SHA-256",
+        Kind.TEXT,
+        Role.OUTPUT,
+        doc="The model file Score leads loads must have exactly this hash.",
+    ),
+    NamedCell("LeadModelData", _LEADS, "B6", "Training data SHA-256", Kind.TEXT, Role.OUTPUT),
+    NamedCell("LeadModelTrained", _LEADS, "B7", "Trained", Kind.TIMESTAMP, Role.OUTPUT),
+    NamedCell("LeadModelSplit", _LEADS, "B8", "Held-out split", Kind.TEXT, Role.OUTPUT),
+    NamedCell(
+        "LeadModelClosedSince",
+        _LEADS,
+        "B9",
+        "Leads closed since training",
+        Kind.INTEGER,
+        Role.OUTPUT,
+    ),
+    NamedCell("LeadsScored", _LEADS, "B10", "Last scored", Kind.TIMESTAMP, Role.OUTPUT),
+    NamedCell(
+        "LeadRoiInUse",
+        _LEADS,
+        "U15",
+        "ROI threshold (Settings)",
+        Kind.NUMBER,
+        Role.FORMULA,
+        "LeadRoiThreshold",
+        '0.00"×"',
+    ),
+    NamedCell(
+        "LeadProfitAtSetting", _LEADS, "U16", "Expected profit at it", Kind.CURRENCY, Role.OUTPUT
+    ),
+    NamedCell(
+        "LeadBestThreshold",
+        _LEADS,
+        "U17",
+        "Profit-maximising threshold",
+        Kind.NUMBER,
+        Role.OUTPUT,
+        number_format='0.00"×"',
+    ),
+    NamedCell(
+        "LeadProfitAtBest", _LEADS, "U18", "Expected profit at it", Kind.CURRENCY, Role.OUTPUT
+    ),
+    NamedCell(
+        "LeadSellQuality",
+        _LEADS,
+        "U20",
+        "Leads to sell: mean probability (p)",
+        Kind.PERCENT,
+        Role.OUTPUT,
+    ),
+    NamedCell(
+        "LeadSellPrice",
+        _LEADS,
+        "U21",
+        "Price reaching the target margin",
+        Kind.CURRENCY,
+        Role.FORMULA,
+        "(LeadSellQuality*LeadCostHigh+(1-LeadSellQuality)*LeadCostLow)/(1-LeadTargetMargin)",
+        CENTS,
+    ),
+    NamedCell(
+        "LeadSellProfit",
+        _LEADS,
+        "U22",
+        "Expected profit per lead at partner prices",
+        Kind.CURRENCY,
+        Role.FORMULA,
+        "LeadSellQuality*(LeadPriceHigh-LeadCostHigh)+(1-LeadSellQuality)*(LeadPriceLow-LeadCostLow)",
+        CENTS,
+        "The chapter's p·(R_high − C_high) + (1 − p)·(R_low − C_low).",
     ),
 )
 
@@ -918,6 +1229,349 @@ LOG_TABLE = TableSpec(
     ),
 )
 
+# --- ROI, Forecast, Hiring (planning) ---------------------------------------------------------
+
+_NUM3 = "#,##0.000"
+
+
+def _horizon_roi(label: str) -> Column:
+    return Column(
+        f"roi_{label.split()[0]}{'d' if 'days' in label else 'm'}",
+        f"ROI {label}",
+        Kind.PERCENT,
+        Role.FORMULA,
+        width=10,
+        formula=f"IF([@[Cohort spend]]>0,([@[Revenue {label}]]-[@[Cohort spend]])"
+        f'/[@[Cohort spend]],"")',
+    )
+
+
+ROI_TABLE = TableSpec(
+    name="ROI",
+    sheet="ROI",
+    anchor="A4",
+    doc="Each source's average monthly cohort over three horizons, and the portfolio's.",
+    columns=(
+        Column("source", "Source", Kind.TEXT, Role.OUTPUT, width=28),
+        Column("basis", "Cohort from", Kind.TEXT, Role.OUTPUT, width=26),
+        Column("timing", "Timing from", Kind.TEXT, Role.OUTPUT, width=16),
+        Column("cohorts", "Cohorts", Kind.INTEGER, Role.OUTPUT, width=8),
+        Column("spend", "Cohort spend", Kind.CURRENCY, Role.OUTPUT, width=12),
+        Column("leads", "Leads", Kind.NUMBER, Role.OUTPUT, width=9),
+        Column("customers", "Customers", Kind.NUMBER, Role.OUTPUT, width=10),
+        Column("revenue_30d", "Revenue 30 days", Kind.CURRENCY, Role.OUTPUT, width=12),
+        Column("revenue_90d", "Revenue 90 days", Kind.CURRENCY, Role.OUTPUT, width=12),
+        Column("revenue_12m", "Revenue 12 months", Kind.CURRENCY, Role.OUTPUT, width=12),
+        _horizon_roi("30 days"),
+        _horizon_roi("90 days"),
+        _horizon_roi("12 months"),
+        Column(
+            "cpa",
+            "CPA",
+            Kind.CURRENCY,
+            Role.FORMULA,
+            width=10,
+            formula='IF([@Customers]>0,[@[Cohort spend]]/[@Customers],"")',
+        ),
+        Column(
+            "revenue_per_lead",
+            "Revenue per lead (12 months)",
+            Kind.CURRENCY,
+            Role.FORMULA,
+            number_format=CENTS,
+            width=12,
+            formula='IF([@Leads]>0,[@[Revenue 12 months]]/[@Leads],"")',
+        ),
+        Column(
+            "payback",
+            "Payback month",
+            Kind.INTEGER,
+            Role.OUTPUT,
+            width=10,
+            doc="First cohort month whose cumulative cash flow is ≥ 0.",
+        ),
+    ),
+)
+
+COHORT_FLOWS_TABLE = TableSpec(
+    name="CohortFlows",
+    sheet="ROI",
+    anchor="S4",
+    doc="Monthly cash flows of each average cohort (month 1 pays the leads); NPV and IRR.",
+    columns=(
+        Column("source", "Source", Kind.TEXT, Role.OUTPUT, width=28),
+        *(
+            Column(f"m{k}", f"Month {k}", Kind.CURRENCY, Role.OUTPUT, width=10)
+            for k in range(1, 13)
+        ),
+        Column(
+            "npv",
+            "NPV",
+            Kind.CURRENCY,
+            Role.FORMULA,
+            width=12,
+            formula="[@[Month 1]]+NPV((1+DiscountRate)^(1/12)-1,[@[Month 2]:[Month 12]])",
+        ),
+        Column(
+            "irr",
+            "IRR per month",
+            Kind.PERCENT,
+            Role.FORMULA,
+            width=16,
+            doc="Words instead of a rate when no real rate solves the cash flows.",
+        ),
+    ),
+)
+
+FORECAST_SERIES_TABLE = TableSpec(
+    name="ForecastSeries",
+    sheet="Forecast",
+    anchor="A4",
+    doc="How each series was forecast: the method the backtest chose and its error.",
+    columns=(
+        Column("source", "Source", Kind.TEXT, Role.OUTPUT, width=26),
+        Column("measure", "Measure", Kind.TEXT, Role.OUTPUT, width=11),
+        Column("months", "Months of history", Kind.INTEGER, Role.OUTPUT, width=9),
+        Column("method", "Method", Kind.TEXT, Role.OUTPUT, width=34),
+        Column("mase", "Backtest MASE", Kind.NUMBER, Role.OUTPUT, number_format="0.00", width=9),
+        Column(
+            "floor_mase",
+            "Naive MASE",
+            Kind.NUMBER,
+            Role.OUTPUT,
+            number_format="0.00",
+            width=9,
+            doc="The (seasonal) naive floor on the same backtest.",
+        ),
+        Column("note", "Note", Kind.TEXT, Role.OUTPUT, width=50),
+    ),
+)
+
+PORTFOLIO_FORECAST_TABLE = TableSpec(
+    name="PortfolioForecast",
+    sheet="Forecast",
+    anchor="I4",
+    doc="Portfolio leads: History, the baseline forecast with its interval, the scenarios.",
+    columns=(
+        Column("month", "Month", Kind.MONTH, Role.OUTPUT, width=10),
+        Column("actual", "Actual leads", Kind.INTEGER, Role.OUTPUT, width=10),
+        Column("forecast", "Forecast", Kind.INTEGER, Role.OUTPUT, width=10),
+        Column("lower", "Lower", Kind.INTEGER, Role.OUTPUT, width=9),
+        Column("upper", "Upper", Kind.INTEGER, Role.OUTPUT, width=9),
+        Column("conservative", "Conservative", Kind.INTEGER, Role.OUTPUT, width=11),
+        Column("base", "Base", Kind.INTEGER, Role.OUTPUT, width=9),
+        Column("aggressive", "Aggressive", Kind.INTEGER, Role.OUTPUT, width=10),
+        Column("actual_conversion", "Actual conversion", Kind.PERCENT, Role.OUTPUT, width=10),
+        Column("conversion", "Conversion forecast", Kind.PERCENT, Role.OUTPUT, width=10),
+    ),
+)
+
+SCENARIOS_TABLE = TableSpec(
+    name="Scenarios",
+    sheet="Forecast",
+    anchor="T4",
+    doc="Each scenario's month-12 leads against the baseline forecast's distribution.",
+    columns=(
+        Column("scenario", "Scenario", Kind.TEXT, Role.OUTPUT, width=13),
+        Column("growth", "Growth per year", Kind.PERCENT, Role.OUTPUT, width=9),
+        Column("confidence", "Stated confidence", Kind.PERCENT, Role.OUTPUT, width=10),
+        Column("month", "Month 12", Kind.MONTH, Role.OUTPUT, width=10),
+        Column("leads", "Scenario leads", Kind.INTEGER, Role.OUTPUT, width=10),
+        Column("baseline", "Baseline leads", Kind.INTEGER, Role.OUTPUT, width=10),
+        Column("sd", "Baseline sd", Kind.NUMBER, Role.OUTPUT, width=9),
+        Column(
+            "probability",
+            "P(baseline reaches it)",
+            Kind.PERCENT,
+            Role.FORMULA,
+            width=12,
+            formula="IF([@[Baseline sd]]>0,1-_xlfn.NORM.DIST([@[Scenario leads]],"
+            "[@[Baseline leads]],[@[Baseline sd]],TRUE),IF([@[Baseline leads]]>="
+            "[@[Scenario leads]],1,0))",
+            doc="The chance the plan is met without growth actions (normal forecast error).",
+        ),
+    ),
+)
+
+SOURCE_FORECAST_TABLE = TableSpec(
+    name="SourceForecast",
+    sheet="Forecast",
+    anchor="AC4",
+    doc="Each forecast source's monthly leads and conversion with their intervals.",
+    columns=(
+        Column("month", "Month", Kind.MONTH, Role.OUTPUT, width=10),
+        Column("source", "Source", Kind.TEXT, Role.OUTPUT, width=26),
+        Column("leads", "Leads", Kind.NUMBER, Role.OUTPUT, width=9),
+        Column("leads_lower", "Leads lower", Kind.NUMBER, Role.OUTPUT, width=9),
+        Column("leads_upper", "Leads upper", Kind.NUMBER, Role.OUTPUT, width=9),
+        Column("conversion", "Conversion", Kind.PERCENT, Role.OUTPUT, width=10),
+        Column("conversion_lower", "Conversion lower", Kind.PERCENT, Role.OUTPUT, width=10),
+        Column("conversion_upper", "Conversion upper", Kind.PERCENT, Role.OUTPUT, width=10),
+        Column(
+            "customers",
+            "Customers",
+            Kind.NUMBER,
+            Role.FORMULA,
+            width=10,
+            formula="[@Leads]*[@Conversion]",
+        ),
+    ),
+)
+
+FORECAST_LOG_TABLE = TableSpec(
+    name="ForecastLog",
+    sheet="Forecast",
+    anchor="AM4",
+    doc="Every month's forecasts, kept across runs and compared with actuals as they arrive.",
+    columns=(
+        Column("made", "Made", Kind.MONTH, Role.OUTPUT, width=10),
+        Column("month", "Month", Kind.MONTH, Role.OUTPUT, width=10),
+        Column("source", "Source", Kind.TEXT, Role.OUTPUT, width=26),
+        Column("measure", "Measure", Kind.TEXT, Role.OUTPUT, width=11),
+        Column("horizon", "Months ahead", Kind.INTEGER, Role.OUTPUT, width=8),
+        Column("forecast", "Forecast", Kind.NUMBER, Role.OUTPUT, number_format=_NUM3, width=10),
+        Column("lower", "Lower", Kind.NUMBER, Role.OUTPUT, number_format=_NUM3, width=10),
+        Column("upper", "Upper", Kind.NUMBER, Role.OUTPUT, number_format=_NUM3, width=10),
+        Column("method", "Method", Kind.TEXT, Role.OUTPUT, width=30),
+        Column(
+            "actual",
+            "Actual",
+            Kind.NUMBER,
+            Role.OUTPUT,
+            required=False,
+            number_format=_NUM3,
+            width=10,
+        ),
+        Column(
+            "error",
+            "Error",
+            Kind.PERCENT,
+            Role.FORMULA,
+            width=9,
+            formula="IF(ISNUMBER([@Actual]),IF([@Actual]<>0,([@Forecast]-[@Actual])"
+            '/[@Actual],""),"")',
+        ),
+    ),
+)
+
+ACCURACY_TABLE = TableSpec(
+    name="Accuracy",
+    sheet="Forecast",
+    anchor="AY4",
+    doc="Forecast accuracy against actuals: MAPE and MASE against the chapter's targets.",
+    columns=(
+        Column("source", "Source", Kind.TEXT, Role.OUTPUT, width=26),
+        Column("measure", "Measure", Kind.TEXT, Role.OUTPUT, width=11),
+        Column("compared", "Forecasts compared", Kind.INTEGER, Role.OUTPUT, width=10),
+        Column("mape", "MAPE", Kind.PERCENT, Role.OUTPUT, width=9),
+        Column("mase", "MASE", Kind.NUMBER, Role.OUTPUT, number_format="0.00", width=8),
+        Column("target", "Target (±)", Kind.PERCENT, Role.OUTPUT, width=9),
+        Column("target_kind", "Target", Kind.TEXT, Role.OUTPUT, width=9),
+        Column(
+            "status",
+            "Status",
+            Kind.TEXT,
+            Role.FORMULA,
+            width=9,
+            formula='IF([@MAPE]<=[@[Target (±)]],"within","outside")',
+        ),
+    ),
+)
+
+HIRING_PLAN_TABLE = TableSpec(
+    name="HiringPlan",
+    sheet="Hiring",
+    anchor="A4",
+    doc="Month by month and scenario: reps needed, productive reps, hires and requisitions.",
+    columns=(
+        Column("scenario", "Scenario", Kind.TEXT, Role.OUTPUT, width=13),
+        Column("month", "Month", Kind.MONTH, Role.OUTPUT, width=10),
+        Column("leads", "Leads", Kind.INTEGER, Role.OUTPUT, width=9),
+        Column(
+            "needed",
+            "Reps needed",
+            Kind.INTEGER,
+            Role.FORMULA,
+            width=9,
+            formula="MAX(0,ROUNDUP([@Leads]/LeadsPerRepOptimal-RepRounding,0))",
+        ),
+        Column("headcount", "Headcount", Kind.NUMBER, Role.OUTPUT, width=10),
+        Column("productive", "Productive reps", Kind.NUMBER, Role.OUTPUT, width=10),
+        Column("hires", "Hires starting", Kind.INTEGER, Role.OUTPUT, width=9),
+        Column("requisitions", "Requisitions to open", Kind.INTEGER, Role.OUTPUT, width=11),
+        Column("leavers", "Expected leavers", Kind.NUMBER, Role.OUTPUT, width=9),
+        Column(
+            "capacity",
+            "Sales capacity (leads)",
+            Kind.INTEGER,
+            Role.FORMULA,
+            width=11,
+            formula="[@[Productive reps]]*LeadsPerRepOptimal",
+        ),
+        Column("status", "Status", Kind.TEXT, Role.OUTPUT, width=18),
+    ),
+)
+
+HIRING_QUARTERS_TABLE = TableSpec(
+    name="HiringQuarters",
+    sheet="Hiring",
+    anchor="M4",
+    doc="Hires and requisitions per quarter and scenario.",
+    columns=(
+        Column("scenario", "Scenario", Kind.TEXT, Role.OUTPUT, width=13),
+        Column("quarter", "Quarter", Kind.TEXT, Role.OUTPUT, width=9),
+        Column("hires", "Hires starting", Kind.INTEGER, Role.OUTPUT, width=9),
+        Column("requisitions", "Requisitions to open", Kind.INTEGER, Role.OUTPUT, width=11),
+    ),
+)
+
+CAPACITY_CHECKS_TABLE = TableSpec(
+    name="CapacityChecks",
+    sheet="Hiring",
+    anchor="R4",
+    doc="Operations and support capacity against each scenario, and when each is exceeded.",
+    columns=(
+        Column("scenario", "Scenario", Kind.TEXT, Role.OUTPUT, width=13),
+        Column("peak_leads", "Peak leads", Kind.INTEGER, Role.OUTPUT, width=9),
+        Column("peak_month", "Peak month", Kind.MONTH, Role.OUTPUT, width=10),
+        Column("ops_capacity", "Operations capacity", Kind.INTEGER, Role.OUTPUT, width=11),
+        Column("ops_exceeded", "Operations first exceeded", Kind.MONTH, Role.OUTPUT, width=12),
+        Column("support_capacity", "Support capacity", Kind.INTEGER, Role.OUTPUT, width=10),
+        Column("support_exceeded", "Support first exceeded", Kind.MONTH, Role.OUTPUT, width=12),
+        Column("reps_month12", "Reps needed, month 12", Kind.INTEGER, Role.OUTPUT, width=10),
+        Column("hires_total", "Hires over the plan", Kind.INTEGER, Role.OUTPUT, width=10),
+    ),
+)
+
+CHAPTER_CHECK_TABLE = TableSpec(
+    name="ChapterCheck",
+    sheet="Hiring",
+    anchor="R12",
+    doc="The chapter's staffing table, recomputed with the rounding rule on Settings.",
+    columns=(
+        Column("case", "Case", Kind.TEXT, Role.OUTPUT, width=24),
+        Column("leads", "Leads", Kind.INTEGER, Role.OUTPUT, width=9),
+        Column("per_rep", "Leads per rep", Kind.NUMBER, Role.OUTPUT, width=9),
+        Column(
+            "reps",
+            "Reps (model)",
+            Kind.INTEGER,
+            Role.FORMULA,
+            width=9,
+            formula="MAX(0,ROUNDUP([@Leads]/[@[Leads per rep]]-RepRounding,0))",
+        ),
+        Column("chapter", "Reps (chapter)", Kind.INTEGER, Role.OUTPUT, width=9),
+        Column(
+            "check",
+            "Check",
+            Kind.TEXT,
+            Role.FORMULA,
+            width=9,
+            formula='IF([@[Reps (model)]]=[@[Reps (chapter)]],"matches","differs")',
+        ),
+    ),
+)
+
 # --- Tabs -----------------------------------------------------------------------------
 
 START = SheetSpec(
@@ -980,32 +1634,49 @@ ROI = SheetSpec(
     "ROI",
     "30-day, 90-day and 12-month ROI, NPV, IRR and payback per source.",
     Role.OUTPUT,
+    tables=(ROI_TABLE, COHORT_FLOWS_TABLE),
     tab_color="5B9BD5",
-    coming="Multi-horizon ROI arrives with the planning release.",
 )
 FORECAST = SheetSpec(
     "Forecast",
     "Lead volume and conversion forecasts with intervals and scenarios.",
     Role.OUTPUT,
     tab_color="5B9BD5",
+    tables=(
+        FORECAST_SERIES_TABLE,
+        PORTFOLIO_FORECAST_TABLE,
+        SCENARIOS_TABLE,
+        SOURCE_FORECAST_TABLE,
+        FORECAST_LOG_TABLE,
+        ACCURACY_TABLE,
+    ),
     buttons=("Refresh forecast",),
-    coming="Forecasts arrive with the planning release.",
 )
 HIRING = SheetSpec(
     "Hiring",
     "Reps needed, productive reps and hires by month and scenario.",
     Role.OUTPUT,
     tab_color="5B9BD5",
+    tables=(HIRING_PLAN_TABLE, HIRING_QUARTERS_TABLE, CAPACITY_CHECKS_TABLE, CHAPTER_CHECK_TABLE),
     buttons=("Plan hiring",),
-    coming="The hiring plan arrives with the planning release.",
 )
 LEADS = SheetSpec(
     "Leads",
-    "Lead scores, expected ROI, action and price per open lead.",
+    "The lead table (your inputs) with each open lead's probability, band, expected ROI, "
+    "action and price, and the model report.",
     Role.OUTPUT,
+    tables=(
+        LEAD_METRICS_TABLE,
+        LEAD_CONFUSION_TABLE,
+        LEAD_BANDS_TABLE,
+        LEAD_ACTIONS_TABLE,
+        LEAD_CALIBRATION_TABLE,
+        LEAD_SOURCES_TABLE,
+        LEADS_TABLE,
+    ),
+    cells=LEAD_CELLS,
     tab_color="5B9BD5",
     buttons=("Score leads",),
-    coming="Lead scoring arrives with the qualification release.",
 )
 BOARD = SheetSpec(
     "Board",

@@ -26,6 +26,8 @@ from leadbook.workbook.read import Book, inspect_book, read_book
 from leadbook.workbook.rebalance import rebalance, render_allocation_tab
 from leadbook.workbook.tabs.classes import render_scores, render_tiers
 from leadbook.workbook.tabs.general import render_start
+from leadbook.workbook.tabs.leads import render_leads
+from leadbook.workbook.tabs.planning import render_forecast, render_hiring, render_roi
 from leadbook.workbook.write import WriteResult, replace_sheet, save_new, update_workbook
 
 Renderer = Callable[[Worksheet, Book | None, Expected], None]
@@ -59,18 +61,34 @@ def _settings(book: Book | None) -> Any:
 
 
 OUTPUT_RENDERERS: dict[str, Renderer] = {C.TIERS.name: _tiers, C.SCORES.name: _scores}
+OUTPUT_RENDERERS |= {
+    C.ROI.name: render_roi,
+    C.FORECAST.name: render_forecast,
+    C.HIRING.name: render_hiring,
+}
 """Output tab → how to render it from a book (None renders it empty). Later capabilities
 register their tabs here; :func:`refresh` runs the ones it names."""
 OUTPUT_RENDERERS[C.ALLOCATION.name] = render_allocation_tab
+OUTPUT_RENDERERS[C.LEADS.name] = render_leads  # builds only: Score leads updates it in place
 
-REFRESH_TABS = (C.TIERS.name, C.SCORES.name)
+REFRESH_TABS = (C.TIERS.name, C.SCORES.name, C.ROI.name, C.FORECAST.name, C.HIRING.name)
 
 
-def render_outputs(wb: Workbook, book: Book, tabs: tuple[str, ...]) -> Expected:
-    """Rewrite the given output tabs of ``wb`` from ``book``; leadbook's formula values."""
+def render_outputs(
+    wb: Workbook,
+    book: Book,
+    tabs: tuple[str, ...],
+    progress: Callable[[str], None] | None = None,
+) -> Expected:
+    """Rewrite the given output tabs of ``wb`` from ``book``; leadbook's formula values.
+
+    ``progress`` is called with each tab's name once it is done (for a progress bar).
+    """
     expected: Expected = {}
     for name in tabs:
         OUTPUT_RENDERERS[name](replace_sheet(wb, name), book, expected)
+        if progress is not None:
+            progress(name)
     return expected
 
 
@@ -99,12 +117,16 @@ def check(path: str | Path, *, write: bool = False) -> CheckResult:
     return CheckResult(Path(path), tuple(problems))
 
 
-def refresh(path: str | Path, tabs: tuple[str, ...] = REFRESH_TABS) -> WriteResult:
-    """Recompute the given output tabs (by default Tiers and Scores) in place."""
+def refresh(
+    path: str | Path,
+    tabs: tuple[str, ...] = REFRESH_TABS,
+    progress: Callable[[str], None] | None = None,
+) -> WriteResult:
+    """Recompute the given output tabs (by default all of :data:`REFRESH_TABS`) in place."""
     book = read_book(path)
 
     def job(wb: Workbook) -> str:
-        render_outputs(wb, book, tabs)
+        render_outputs(wb, book, tabs, progress)
         return f"refreshed {', '.join(tabs)} for {len(book.inventory.sources)} sources"
 
     return update_workbook(path, "refresh", job)
@@ -117,24 +139,27 @@ def new(path: str | Path, *, overwrite: bool = False) -> Path:
 
 def demo_book() -> Book:
     """The demo portfolio as a :class:`Book`."""
-    from leadbook.demo import DEMO_STATED, demo_inventory, demo_settings
+    from leadbook.demo import DEMO_STATED, demo_inventory, demo_leads, demo_settings
 
-    return Book(demo_settings(), demo_inventory(), DEMO_STATED)
+    return Book(demo_settings(), demo_inventory(), DEMO_STATED, leads=demo_leads())
 
 
-def demo_workbook() -> Rendered:
-    """The demo workbook in memory, every output tab filled."""
+def demo_workbook(progress: Callable[[str], None] | None = None) -> Rendered:
+    """The demo workbook in memory, every output tab filled (``progress`` as for refresh)."""
     from leadbook.demo import DEMO_NOTES
 
     book = demo_book()
     rendered = build_workbook(book.inventory, book.settings, book.stated, notes=DEMO_NOTES)
-    rendered.expected.update(render_outputs(rendered.workbook, book, tuple(OUTPUT_RENDERERS)))
+    tabs = tuple(OUTPUT_RENDERERS)
+    rendered.expected.update(render_outputs(rendered.workbook, book, tabs, progress))
     return rendered
 
 
-def demo(path: str | Path, *, overwrite: bool = True) -> tuple[Path, Book]:
+def demo(
+    path: str | Path, *, overwrite: bool = True, progress: Callable[[str], None] | None = None
+) -> tuple[Path, Book]:
     """Write the demo workbook to ``path``; returns the path and the demo book."""
-    rendered = demo_workbook()
+    rendered = demo_workbook(progress)
     from leadbook.workbook.tabs.general import append_log
 
     append_log(rendered.workbook, "demo", "built the demo workbook (TechFlow portfolio)")

@@ -45,6 +45,8 @@ BAD_FILL = PatternFill("solid", fgColor="FFC7CE")
 BAD_FONT = Font(color="9C0006")
 WARN_FILL = PatternFill("solid", fgColor="FFEB9C")
 WARN_FONT = Font(color="9C5700")
+HEADER_FONT = Font(bold=True, color="FFFFFF")
+HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
 THIN = Side(style="thin", color="BFBFBF")
 BOX = Border(top=THIN, bottom=THIN, left=THIN, right=THIN)
 GROWTH_ROWS = 500
@@ -93,6 +95,16 @@ def title(ws: Worksheet, spec: SheetSpec, subtitle: str | None = None) -> None:
     ws["A2"] = subtitle or spec.purpose
     ws["A2"].font = SUBTITLE_FONT
     ws.sheet_properties.tabColor = spec.tab_color
+    landscape(ws)
+
+
+def landscape(ws: Worksheet) -> None:
+    """Print the tab landscape, one page wide, so no column is cut (A4 or Letter)."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.gridLines = False
 
 
 def table_cells(
@@ -143,6 +155,8 @@ def write_table(
     for j, col in enumerate(spec.columns):
         cell = ws.cell(header_row, first + j, col.header)
         cell.alignment = Alignment(wrap_text=True, vertical="center")
+        # Explicit, so LibreOffice (which ignores table styles) shows the same header.
+        cell.font, cell.fill = HEADER_FONT, HEADER_FILL
         ws.column_dimensions[get_column_letter(first + j)].width = col.width
     for i in range(max(len(cells), 1)):
         for j, col in enumerate(spec.columns):
@@ -155,6 +169,7 @@ def write_table(
             set_cell(cell, cells[i][j])
             if isinstance(cells[i][j], Formula):
                 expected[f"{ws.title}!{cell.coordinate}"] = _expected(formula_values, col, i)
+    ws.row_dimensions[header_row].height = 30
     last = get_column_letter(first + len(spec.columns) - 1)
     ref = f"{get_column_letter(first)}{header_row}:{last}{header_row + max(len(cells), 1)}"
     table = Table(displayName=spec.name, ref=ref)
@@ -194,6 +209,15 @@ def _validations(ws: Worksheet, spec: TableSpec, header_row: int, first: int, n:
 
 
 def _validation_for(col: Column) -> DataValidation | None:
+    if col.list_name:
+        return DataValidation(
+            type="list",
+            formula1=col.list_name,
+            allow_blank=not col.required,
+            showErrorMessage=True,
+            errorTitle=col.header,
+            error=f"Choose a {col.header.lower()} listed on the Sources tab.",
+        )
     if col.kind is Kind.CHOICE and col.choices is not None:
         return DataValidation(
             type="list",
@@ -284,10 +308,12 @@ def write_named_cells(
     ``values`` gives the input value, or for a formula leadbook's own value of it.
     """
     wb = ws.parent
+    cells = list(cells)
+    taken = {nc.cell for nc in cells}
     for nc in cells:
         cell = ws[nc.cell]
         label = ws.cell(cell.row, cell.column - 1)
-        if label.value is None:
+        if label.coordinate not in taken and label.value is None:
             label.value = nc.label
             label.font = LABEL_FONT
         cell.number_format = nc.format

@@ -9,7 +9,6 @@ and active). :func:`read_book` returns the validated :class:`Book`, or raises on
 from __future__ import annotations
 
 import logging
-import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 
 import openpyxl
 import pandas as pd
+from defusedxml import DefusedXmlException
 from openpyxl.utils.cell import get_column_letter, range_boundaries
 from openpyxl.workbook.workbook import Workbook
 
@@ -31,7 +31,6 @@ log = logging.getLogger(__name__)
 MAX_UNCOMPRESSED = 512 * 2**20
 MAX_RATIO = 200
 SUFFIXES = {".xlsx", ".xlsm"}
-_DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -43,6 +42,8 @@ class Book:
     stated: StatedTotals
     warnings: tuple[Problem, ...] = field(default=())
     path: Path | None = None
+    leads: pd.DataFrame | None = None
+    """A lead table to build the Leads tab with (the demo's); the reader leaves it None."""
 
 
 def open_workbook(path: str | Path, *, data_only: bool = True) -> Workbook:
@@ -59,9 +60,23 @@ def open_workbook(path: str | Path, *, data_only: bool = True) -> Workbook:
     except WorkbookFileError:
         raise
     except Exception as exc:  # openpyxl raises many kinds on a broken package
+        if _caused_by(exc, DefusedXmlException):
+            raise WorkbookFileError(
+                f"{path.name}: declares XML entities or a DTD; Excel never writes these, "
+                "leadbook refuses the file"
+            ) from exc
         raise WorkbookFileError(
             f"{path.name}: cannot be read as an Excel workbook ({type(exc).__name__}: {exc})"
         ) from exc
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, kind):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def check_package(path: Path) -> None:
@@ -100,15 +115,32 @@ def _check_members(path: Path, zf: zipfile.ZipFile) -> None:
             f"{packed / 2**20:,.1f} MB (a zip bomb?); leadbook refuses it"
         )
     for info in infos:
-        if info.filename.endswith((".xml", ".rels", ".vml")):
-            with zf.open(info) as fh:
-                head = fh.read(8192)
-            if _DTD.search(head):
-                raise WorkbookFileError(
-                    f"{path.name}: {info.filename} declares an XML DTD or entities (an entity "
-                    "expansion attack?); Excel never writes these, leadbook refuses the file"
-                )
+        if info.filename.endswith((".xml", ".rels", ".vml")) and _has_dtd(zf.read(info)):
+            raise WorkbookFileError(
+                f"{path.name}: {info.filename} declares an XML DTD or entities (an entity "
+                "expansion attack?); Excel never writes these, leadbook refuses the file"
+            )
     _require_defusedxml()
+
+
+def _has_dtd(data: bytes) -> bool:
+    """Whether the XML prolog (before the root element) holds a DOCTYPE or other ``<!``."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        data = data.decode("utf-16").encode("utf-8")
+    text = data.removeprefix(b"\xef\xbb\xbf")
+    pos = 0
+    while True:
+        while pos < len(text) and text[pos : pos + 1].isspace():
+            pos += 1
+        if text.startswith(b"<?", pos):
+            end = text.find(b"?>", pos)
+        elif text.startswith(b"<!--", pos):
+            end = text.find(b"-->", pos)
+        else:
+            return text.startswith(b"<!", pos)
+        if end < 0:
+            return False
+        pos = end + 2
 
 
 def _require_defusedxml() -> None:

@@ -19,6 +19,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import posixpath
 import re
 import shutil
 import tempfile
@@ -29,6 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import defusedxml.ElementTree as ET  # noqa: N817
+from openpyxl.utils.cell import range_boundaries
 from openpyxl.workbook.workbook import Workbook
 
 from leadbook.errors import WorkbookFileError
@@ -83,9 +86,14 @@ def update_workbook(
     before = _digest(path)
     wb = open_workbook(path, data_only=False)
     inputs = _snapshot(wb, C.INPUT_SHEETS)
+    table_inputs = _table_inputs(wb)
     changed = job(wb)
     if _snapshot(wb, C.INPUT_SHEETS) != inputs:
         raise AssertionError(f"{command} changed an input tab; nothing was written")
+    if _table_inputs(wb) != table_inputs:
+        raise AssertionError(
+            f"{command} changed input columns of a table on an output tab; nothing was written"
+        )
     restore_charts(wb)
     append_log(wb, command, changed, user)
     wb.calculation.fullCalcOnLoad = True
@@ -181,6 +189,35 @@ def _snapshot(wb: Workbook, sheets: frozenset[str]) -> dict[str, list[tuple[Any,
     }
 
 
+def _table_inputs(wb: Workbook) -> dict[str, Any]:
+    """Where each contract table on an output tab sits and every non-output column's cells.
+
+    Tables such as Leads take user input on a tab leadbook writes: every column that is not
+    one of the contract's output or formula columns (inputs, and features users add) counts.
+    """
+    from leadbook.workbook.read import find_table
+
+    out: dict[str, Any] = {}
+    for spec in C.TABLES.values():
+        if spec.sheet in C.INPUT_SHEETS or not spec.by_role(C.Role.INPUT):
+            continue
+        found = find_table(wb, spec)
+        if found is None:
+            continue
+        ws, table = found
+        min_col, min_row, max_col, max_row = range_boundaries(table.ref)
+        owned = {c.header.casefold() for c in spec.columns if c.role is not C.Role.INPUT}
+        columns = {}
+        for col in range(min_col, max_col + 1):
+            header = " ".join(str(ws.cell(min_row, col).value or "").split())
+            if header.casefold() not in owned:
+                columns[(col, header)] = [
+                    ws.cell(r, col).value for r in range(min_row + 1, max_row + 1)
+                ]
+        out[spec.name] = (ws.title, table.ref, columns)
+    return out
+
+
 def _audit(original: Path, saved: Path) -> None:
     """Refuse a save that would drop parts openpyxl does not carry through."""
     lost = []
@@ -207,37 +244,64 @@ def _audit(original: Path, saved: Path) -> None:
 
 
 _KIND_NAMES = {
-    "drawing": "a chart, picture or shape",
+    "sp": "a shape or text box",
+    "pic": "a picture",
+    "graphicFrame": "a chart",
+    "grpSp": "a group of shapes",
+    "cxnSp": "a connector",
     "pivotTable": "a pivot table",
     "ctrlProp": "a form control (button)",
-    "image": "a picture",
     "oleObject": "an embedded object",
-    "slicer": "a slicer",
 }
 _REL_KIND = re.compile(r"/relationships/(\w+)$")
-_TRACKED = set(_KIND_NAMES)
+_NS_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+_NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_NS_R = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+_NS_XDR = "{http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing}"
 
 
 def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, Counter]:
-    """For each tab name, how many drawings, pivot tables, controls… its sheet part links."""
-    import defusedxml.ElementTree as ET  # noqa: N817
-
-    ns_rel = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
-    ns_main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-    ns_r = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+    """For each tab: the shapes, pictures, charts, pivot tables and controls it carries."""
     book = ET.fromstring(zf.read("xl/workbook.xml"))
-    rels = ET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
-    targets = {r.get("Id"): r.get("Target") for r in rels.iter(ns_rel)}
+    targets = _rel_targets(zf, "xl/workbook.xml")
     out: dict[str, Counter] = {}
-    for sheet in book.iter(f"{ns_main}sheet"):
-        target = targets.get(sheet.get(ns_r), "")
-        part = PurePosixPath(target.lstrip("/") if target.startswith("/") else f"xl/{target}")
-        rel_part = f"{part.parent}/_rels/{part.name}.rels"
+    for sheet in book.iter(f"{_NS_MAIN}sheet"):
+        part = targets.get(sheet.get(_NS_R), ("", ""))[1]
         counts: Counter = Counter()
-        if rel_part in zf.namelist():
-            for r in ET.fromstring(zf.read(rel_part)).iter(ns_rel):
-                m = _REL_KIND.search(r.get("Type", ""))
-                if m and m.group(1) in _TRACKED:
-                    counts[m.group(1)] += 1
+        for kind, target in _rel_targets(zf, part).values():
+            if kind == "drawing" and target in zf.namelist():
+                counts.update(_anchored(ET.fromstring(zf.read(target))))
+            elif kind in _KIND_NAMES:
+                counts[kind] += 1
         out[sheet.get("name")] = counts
     return out
+
+
+def _rel_targets(zf: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str]]:
+    """Relationship id → (kind, target part) of a package part."""
+    path = PurePosixPath(part)
+    rels = f"{path.parent}/_rels/{path.name}.rels"
+    if rels not in zf.namelist():
+        return {}
+    out = {}
+    for r in ET.fromstring(zf.read(rels)).iter(_NS_REL):
+        m = _REL_KIND.search(r.get("Type", ""))
+        target = r.get("Target", "")
+        resolved = (
+            target.lstrip("/")
+            if target.startswith("/")
+            else posixpath.normpath(f"{path.parent}/{target}")
+        )
+        out[r.get("Id")] = (m.group(1) if m else "", resolved)
+    return out
+
+
+def _anchored(drawing: Any) -> Counter:
+    """What a drawing part anchors to its sheet: shapes, pictures, chart frames, groups."""
+    counts: Counter = Counter()
+    for anchor in drawing:
+        for child in anchor:
+            kind = child.tag.removeprefix(_NS_XDR)
+            if kind in _KIND_NAMES:
+                counts[kind] += 1
+    return counts

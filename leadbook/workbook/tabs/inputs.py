@@ -6,6 +6,7 @@ Only the template builder writes these; the writer never touches them.
 from __future__ import annotations
 
 import pandas as pd
+from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -81,8 +82,8 @@ def render_sources(
 ) -> None:
     """Blended figures, stated totals and their checks, the Sources and PriceTiers tables."""
     title(ws, C.SOURCES, "Blue-on-yellow cells are inputs; black cells are Excel formulas.")
-    ws["A3"], ws["D3"] = "Portfolio (computed from the rows)", "Stated elsewhere"
-    ws["A3"].font = ws["D3"].font = LABEL_FONT
+    ws["A3"], ws["D3"], ws["F3"] = "Portfolio (computed from the rows)", "Stated elsewhere", "Check"
+    ws["A3"].font = ws["D3"].font = ws["F3"].font = LABEL_FONT
     values = _summary_values(inventory, stated)
     write_named_cells(ws, C.SOURCE_SUMMARY, values, expected)
     highlight_text(ws, "F4:F7", ["does not follow from the rows"], bad=False)
@@ -99,6 +100,8 @@ def render_sources(
     write_table(
         ws, C.PRICE_TIERS_TABLE, None if inventory is None else inventory.price_tiers, expected
     )
+    for name, ref in C.LIST_NAMES.items():
+        ws.parent.defined_names[name] = DefinedName(name, attr_text=ref)
     n = 0 if sources is None else len(sources)
     highlight_above(ws, table_column_range(ws, C.SOURCES_TABLE, "spend_share", n), "MaxSourceShare")
     highlight_below(ws, table_column_range(ws, C.SOURCES_TABLE, "health", n), "3", bad=False)

@@ -1,0 +1,84 @@
+"""Generated sections of README.md, from the workbook contract and the Settings declaration.
+
+    .venv/bin/python docs/readme.py        # rewrite the generated sections in place
+
+Each section sits between ``<!-- BEGIN name -->`` and ``<!-- END name -->`` markers;
+tests/test_docs.py fails when the README differs from what this module generates.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from leadbook.settings import SETTING_SPECS, Settings
+from leadbook.workbook import contract as C
+
+README = Path(__file__).parent.parent / "README.md"
+
+
+def tabs() -> str:
+    lines = ["| Tab | What it is for | Written by | Button |", "|---|---|---|---|"]
+    for spec in C.SHEETS:
+        who = "you" if spec.role is C.Role.INPUT else "leadbook"
+        purpose = spec.purpose + (f" *{spec.coming}*" if spec.coming else "")
+        lines.append(f"| {spec.name} | {purpose} | {who} | {', '.join(spec.buttons)} |")
+    return "\n".join(lines)
+
+
+def sources_columns() -> str:
+    lines = ["| Column | Kind | Required | Meaning |", "|---|---|---|---|"]
+    for col in C.SOURCES_TABLE.columns:
+        kind = col.kind.value if col.role is C.Role.INPUT else f"formula: `{col.formula}`"
+        if col.choices is not None:
+            kind = " / ".join(m.value for m in col.choices)
+        required = "yes" if col.required and col.role is C.Role.INPUT else ""
+        lines.append(f"| {col.header} | {kind} | {required} | {col.doc} |")
+    return "\n".join(lines)
+
+
+def settings() -> str:
+    lines = ["| Key | Setting | Default | Defined name |", "|---|---|---|---|"]
+    defaults = Settings()
+    for spec in SETTING_SPECS:
+        value = defaults.get(spec.key)
+        if value is None:
+            shown = "blank"
+        elif spec.is_percent:
+            shown = f"{value:.0%}"
+        elif spec.unit == "$":
+            shown = f"${value:,.0f}"
+        else:
+            shown = f"{value}"
+        unit = f" {spec.unit}" if spec.unit and spec.unit not in ("%", "$") else ""
+        lines.append(f"| `{spec.key}` | {spec.label} | {shown}{unit} | `{spec.name}` |")
+    return "\n".join(lines)
+
+
+SECTIONS: dict[str, Callable[[], str]] = {
+    "tabs": tabs,
+    "sources-columns": sources_columns,
+    "settings": settings,
+}
+
+
+def render(text: str) -> str:
+    """``text`` with every generated section replaced by its current content."""
+    for name, make in SECTIONS.items():
+        pattern = re.compile(rf"(<!-- BEGIN {name} -->\n)(?:.*?\n)?(<!-- END {name} -->)", re.S)
+        if not pattern.search(text):
+            raise ValueError(f"README.md has no section '{name}'")
+        body = make()
+        text = pattern.sub(lambda m, body=body: m.group(1) + body + "\n" + m.group(2), text)
+    return text
+
+
+def main() -> int:
+    README.write_text(render(README.read_text()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

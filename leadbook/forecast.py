@@ -1,0 +1,933 @@
+"""Monthly forecasts with prediction intervals, the method chosen per series by backtest.
+
+For every series (a source's monthly leads or conversion) leadbook tries a small set of
+proven methods from statsmodels — naive and seasonal naive (the floors), exponential
+smoothing (simple, damped trend, additive seasonal with and without damped trend, and a
+multiplicative one fitted on logs) and Theta — on a rolling-origin backtest, and keeps the
+one with the lowest mean absolute scaled error (MASE). Intervals come from the chosen
+method's own error model.
+
+What a series must be: at least 3 months, finite numbers, no gaps (a missing month is an
+error that names it, unless the caller opts into ``gaps="interpolate"``). A constant series
+is forecast as that constant with zero-width intervals; a series too short to backtest (under
+6 months) gets the naive forecast, and the result says so.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+
+from leadbook.enums import Status
+from leadbook.errors import InputError, LeadbookError, Problem
+from leadbook.inventory import Inventory
+from leadbook.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SEASON = 12
+MIN_POINTS = 3
+MIN_BACKTEST = 6
+ORIGINS = 3
+FORECAST_COLUMNS = ["month", "point", "lower", "upper"]
+
+
+class ForecastInputError(LeadbookError, ValueError):
+    """A series cannot be forecast as given; the message says why and what to do."""
+
+
+# --- Methods ----------------------------------------------------------------------------------
+
+Bands = tuple[np.ndarray, np.ndarray, np.ndarray]
+Forecaster = Callable[[np.ndarray, int, float | None], Bands]
+"""(values, horizon, interval level) → (point, lower, upper); with level None the bounds may
+be skipped (the backtest needs points only) and come back equal to the point."""
+
+
+@dataclass(frozen=True)
+class Method:
+    """A forecasting method: its name, the fewest points it needs, and its forecaster."""
+
+    name: str
+    min_points: int
+    run: Forecaster = field(repr=False)
+    positive_only: bool = False
+
+
+def _z(level: float) -> float:
+    return float(norm.ppf(0.5 + level / 2))
+
+
+def _naive(y: np.ndarray, h: int, level: float | None) -> Bands:
+    point = np.full(h, y[-1])
+    if level is None:
+        return point, point, point
+    sigma = np.std(np.diff(y), ddof=1) if len(y) > 2 else 0.0
+    spread = _z(level) * sigma * np.sqrt(np.arange(1, h + 1))
+    return point, point - spread, point + spread
+
+
+def _seasonal_naive(y: np.ndarray, h: int, level: float | None) -> Bands:
+    m = SEASON
+    point = y[len(y) - m + np.arange(h) % m]
+    if level is None:
+        return point, point, point
+    diffs = y[m:] - y[:-m]
+    sigma = np.std(diffs, ddof=1) if len(diffs) > 1 else np.std(np.diff(y), ddof=1)
+    spread = _z(level) * sigma * np.sqrt(np.arange(h) // m + 1)
+    return point, point - spread, point + spread
+
+
+def _ets(trend: str | None, damped: bool, seasonal: str | None, log_scale: bool = False):
+    def run(y: np.ndarray, h: int, level: float | None) -> Bands:
+        from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+        data = pd.Series(np.log(y) if log_scale else y)
+        model = ETSModel(
+            data,
+            error="add",
+            trend=trend,
+            damped_trend=damped,
+            seasonal=seasonal,
+            seasonal_periods=SEASON if seasonal else None,
+        )
+        fit = model.fit(disp=False)
+        if level is None:
+            point = np.asarray(fit.forecast(h), dtype=float)
+            out: tuple = (point, point, point)
+        else:
+            frame = fit.get_prediction(start=len(y), end=len(y) + h - 1).summary_frame(
+                alpha=1 - level
+            )
+            out = tuple(frame[c].to_numpy(dtype=float) for c in ("mean", "pi_lower", "pi_upper"))
+        return tuple(np.exp(a) for a in out) if log_scale else out  # type: ignore[return-value]
+
+    return run
+
+
+def _theta(y: np.ndarray, h: int, level: float | None) -> Bands:
+    from statsmodels.tsa.forecasting.theta import ThetaModel
+
+    seasonal = len(y) >= 2 * SEASON
+    method = "auto" if (y > 0).all() else "additive"
+    fit = ThetaModel(y, period=SEASON, deseasonalize=seasonal, method=method).fit()
+    point = np.asarray(fit.forecast(h), dtype=float)
+    if level is None:  # its interval fits an ARIMA(0,1,1) for the variance: slow
+        return point, point, point
+    bounds = fit.prediction_intervals(h, alpha=1 - level)
+    return point, bounds["lower"].to_numpy(dtype=float), bounds["upper"].to_numpy(dtype=float)
+
+
+NAIVE = Method("naive (last value)", 2, _naive)
+SEASONAL_NAIVE = Method("seasonal naive (same month last year)", SEASON, _seasonal_naive)
+METHODS: tuple[Method, ...] = (
+    SEASONAL_NAIVE,
+    NAIVE,
+    Method("exponential smoothing (simple)", 4, _ets(None, False, None)),
+    Method("exponential smoothing (damped trend)", 8, _ets("add", True, None)),
+    Method("Theta", 4, _theta),
+    Method("exponential smoothing (additive seasonal)", 2 * SEASON, _ets(None, False, "add")),
+    Method(
+        "exponential smoothing (damped trend, additive seasonal)",
+        2 * SEASON,
+        _ets("add", True, "add"),
+    ),
+    Method(
+        "exponential smoothing (damped trend, multiplicative seasonal, on logs)",
+        2 * SEASON,
+        _ets("add", True, "add", log_scale=True),
+        positive_only=True,
+    ),
+)
+"""The candidates, simplest first: a tie in the backtest goes to the earlier one."""
+
+
+def _run(method: Method, y: np.ndarray, h: int, level: float | None) -> Bands | None:
+    """The method's forecast, or None when it fails or gives non-finite numbers."""
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            out = method.run(y, h, level)
+    except Exception as exc:  # a statsmodels fit can fail in many ways on awkward data
+        log.debug("%s failed on %d points: %s", method.name, len(y), exc)
+        return None
+    return out if all(np.isfinite(a).all() for a in out) else None
+
+
+# --- Accuracy measures ------------------------------------------------------------------------
+
+
+def mase(actual: Sequence[float], forecast: Sequence[float], insample: Sequence[float]) -> float:
+    """Mean absolute scaled error: forecast MAE ÷ in-sample MAE of the seasonal naive
+    (the naive when the history is a year or shorter).
+
+    Examples
+    --------
+    >>> mase([10, 12], [11, 11], [8, 9, 10, 11])
+    1.0
+    """
+    scale = naive_scale(np.asarray(insample, dtype=float))
+    error = np.mean(np.abs(np.asarray(actual, float) - np.asarray(forecast, float)))
+    return float(error / scale) if scale > 0 else math.nan
+
+
+def naive_scale(insample: np.ndarray) -> float:
+    """In-sample mean absolute error of the seasonal naive (or naive) one-step forecast."""
+    lag = SEASON if len(insample) > SEASON else 1
+    return float(np.mean(np.abs(insample[lag:] - insample[:-lag]))) if len(insample) > lag else 0
+
+
+def smape(actual: Sequence[float], forecast: Sequence[float]) -> float:
+    """Symmetric mean absolute percentage error, 0–2 (as in the M4 competition).
+
+    Examples
+    --------
+    >>> round(smape([100, 100], [110, 90]), 4)
+    0.1003
+    """
+    a, f = np.asarray(actual, float), np.asarray(forecast, float)
+    denominator = np.abs(a) + np.abs(f)
+    terms = np.where(
+        denominator > 0, 2 * np.abs(f - a) / np.where(denominator > 0, denominator, 1), 0
+    )
+    return float(np.mean(terms))
+
+
+def mape(actual: Sequence[float], forecast: Sequence[float]) -> float:
+    """Mean absolute percentage error over actuals that are not zero.
+
+    Examples
+    --------
+    >>> mape([100, 200], [110, 180])
+    0.1
+    """
+    a, f = np.asarray(actual, float), np.asarray(forecast, float)
+    ok = a != 0
+    return float(np.mean(np.abs(f[ok] - a[ok]) / np.abs(a[ok]))) if ok.any() else math.nan
+
+
+# --- Backtest and choice ----------------------------------------------------------------------
+
+
+def backtest_origins(n: int) -> tuple[list[int], int]:
+    """Training lengths of the rolling-origin backtest and its horizon, for ``n`` points.
+
+    Long series (5 years or more) are tested on the last three years, a year ahead at a time;
+    shorter ones on three overlapping windows a quarter of their length long.
+
+    Examples
+    --------
+    >>> backtest_origins(132)
+    ([120, 108, 96], 12)
+    >>> backtest_origins(24)
+    ([18, 15, 12], 6)
+    """
+    h = min(SEASON, max(1, n // 4))
+    step = h if n >= ORIGINS * h + 2 * SEASON else max(1, h // 2)
+    origins = [n - h - j * step for j in range(ORIGINS)]
+    return [o for o in origins if o >= MIN_POINTS], h
+
+
+def backtest(values: Sequence[float], methods: Sequence[Method] = METHODS) -> pd.DataFrame:
+    """Each eligible method's mean MASE over the rolling-origin backtest (lower is better).
+
+    A method is eligible when every training window has its minimum length (and, for a
+    log-scale method, the series is positive). A method that fails at an origin scores ∞.
+
+    Examples
+    --------
+    >>> backtest([10.0, 12, 11, 13, 12, 14, 13, 15]).round(2)
+                               method  mase
+    0              naive (last value)  0.74
+    1  exponential smoothing (simple)  0.93
+    2                           Theta  0.53
+    """
+    y = np.asarray(values, dtype=float)
+    origins, h = backtest_origins(len(y))
+    scale = naive_scale(y) or float(np.mean(np.abs(y))) or 1.0
+    rows = []
+    for method in methods:
+        if not origins or min(origins) < method.min_points:
+            continue
+        if method.positive_only and not (y > 0).all():
+            continue
+        errors = []
+        for o in origins:
+            out = _run(method, y[:o], h, None)
+            errors.append(np.inf if out is None else np.mean(np.abs(out[0] - y[o : o + h])) / scale)
+        rows.append({"method": method.name, "mase": float(np.mean(errors))})
+    return pd.DataFrame(rows, columns=["method", "mase"])
+
+
+@dataclass(frozen=True)
+class SeriesForecast:
+    """A forecast and how it was made.
+
+    ``frame`` has ``month, point, lower, upper``; ``method`` names the method used; ``mase``
+    is its backtest MASE (NaN when there was no backtest), ``floor_mase`` the seasonal (or
+    plain) naive's on the same backtest; ``note`` says anything the user should know.
+    """
+
+    frame: pd.DataFrame
+    method: str
+    mase: float = math.nan
+    floor_mase: float = math.nan
+    note: str = ""
+    level: float = 0.8
+
+    @property
+    def sd(self) -> np.ndarray:
+        """The standard deviation implied by the interval (a normal forecast distribution)."""
+        return (self.frame["upper"] - self.frame["lower"]).to_numpy() / (2 * _z(self.level))
+
+
+def forecast_series(
+    values: Sequence[float] | pd.Series,
+    horizon: int = 12,
+    *,
+    level: float = 0.8,
+    start: pd.Timestamp | None = None,
+    gaps: str = "error",
+    lower_bound: float | None = 0.0,
+    upper_bound: float | None = None,
+) -> pd.DataFrame:
+    """Monthly forecast of ``values``: ``month, point, lower, upper`` for ``horizon`` months.
+
+    See :func:`forecast_detail` for the arguments; this returns only its frame.
+
+    Examples
+    --------
+    >>> forecast_series([5.0, 5.0, 5.0, 5.0], 2)
+       month  point  lower  upper
+    0      1    5.0    5.0    5.0
+    1      2    5.0    5.0    5.0
+    """
+    return forecast_detail(
+        values,
+        horizon,
+        level=level,
+        start=start,
+        gaps=gaps,
+        lower_bound=lower_bound,
+        upper_bound=upper_bound,
+    ).frame
+
+
+def forecast_detail(
+    values: Sequence[float] | pd.Series,
+    horizon: int = 12,
+    *,
+    level: float = 0.8,
+    start: pd.Timestamp | None = None,
+    gaps: str = "error",
+    lower_bound: float | None = 0.0,
+    upper_bound: float | None = None,
+) -> SeriesForecast:
+    """Forecast ``values`` (monthly, oldest first) ``horizon`` months ahead, choosing the method.
+
+    ``values`` may be a Series indexed by month (its next month is the first forecast month,
+    and missing months count as gaps) or plain numbers (months are numbered 1, 2, … unless
+    ``start`` names the first forecast month). ``level`` is the interval's coverage;
+    forecasts and bounds are clipped to ``[lower_bound, upper_bound]`` (leads cannot be
+    negative, conversion cannot pass 100 %). ``gaps="interpolate"`` fills missing values
+    linearly instead of refusing them.
+
+    Examples
+    --------
+    >>> f = forecast_detail([120.0, 130, 125, 140], 3, start=pd.Timestamp("2027-01-01"))
+    >>> f.method, f.frame["month"].dt.strftime("%b %Y").tolist()
+    ('naive (last value)', ['Jan 2027', 'Feb 2027', 'Mar 2027'])
+    >>> forecast_detail([1.0, float("nan"), 3.0, 4.0], 2)
+    Traceback (most recent call last):
+    ...
+    leadbook.forecast.ForecastInputError: the series has a gap at point 2 of 4; fill it (0 if \
+nothing happened that month) or pass gaps="interpolate"
+    """
+    y, months = _prepare(values, horizon, start, gaps)
+    if not 0 < level < 1:
+        raise ForecastInputError(f"the interval level must be between 0 and 1, got {level:g}")
+    result = _choose(tuple(y.tolist()), horizon, level)
+    frame = pd.DataFrame(
+        {
+            "month": months,
+            "point": result[0],
+            "lower": result[1],
+            "upper": result[2],
+        },
+        columns=FORECAST_COLUMNS,
+    )
+    for col in ("point", "lower", "upper"):
+        frame[col] = frame[col].clip(lower=lower_bound, upper=upper_bound)
+    return SeriesForecast(frame, *result[3:], level=level)
+
+
+def _prepare(
+    values: Sequence[float] | pd.Series, horizon: int, start: pd.Timestamp | None, gaps: str
+) -> tuple[np.ndarray, list]:
+    if gaps not in ("error", "interpolate"):
+        raise ForecastInputError(f'gaps must be "error" or "interpolate", got {gaps!r}')
+    if not 1 <= horizon <= 120:
+        raise ForecastInputError(f"the horizon must be 1 to 120 months, got {horizon}")
+    series = _monthly(values)
+    if isinstance(series.index, pd.DatetimeIndex) and start is None:
+        start = series.index[-1] + pd.DateOffset(months=1)
+    y = series.to_numpy(dtype=float)
+    if np.isinf(y).any():
+        raise ForecastInputError("the series holds an infinite value; check the History figures")
+    missing = np.flatnonzero(np.isnan(y))
+    if missing.size and gaps == "error":
+        raise ForecastInputError(
+            f"the series has {_gap_words(series, missing)}; fill "
+            f"{'it' if missing.size == 1 else 'them'} (0 if nothing happened that month) "
+            'or pass gaps="interpolate"'
+        )
+    if missing.size:
+        y = pd.Series(y).interpolate(limit_direction="both").to_numpy()
+    if len(y) - missing.size < MIN_POINTS:
+        raise ForecastInputError(
+            f"a forecast needs at least {MIN_POINTS} months of data, got {len(y) - missing.size}"
+        )
+    if start is None:
+        months: list = list(range(1, horizon + 1))
+    else:
+        months = list(pd.date_range(pd.Timestamp(start), periods=horizon, freq="MS"))
+    return y, months
+
+
+def _monthly(values: Sequence[float] | pd.Series) -> pd.Series:
+    """The values as a Series; a month index is completed so missing months show as NaN."""
+    if not isinstance(values, pd.Series):
+        return pd.Series(np.asarray(values, dtype=float).ravel())
+    series = values.astype(float)
+    if isinstance(series.index, pd.PeriodIndex):
+        series.index = series.index.to_timestamp()
+    if isinstance(series.index, pd.DatetimeIndex) and len(series):
+        series = series.sort_index()
+        full = pd.date_range(series.index[0], series.index[-1], freq="MS")
+        series = series.reindex(full)
+    return series
+
+
+def _gap_words(series: pd.Series, missing: np.ndarray) -> str:
+    if isinstance(series.index, pd.DatetimeIndex):
+        names = [f"{series.index[i]:%b %Y}" for i in missing]
+    else:
+        names = [f"point {i + 1} of {len(series)}" for i in missing]
+    shown = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
+    return f"{'a gap' if len(names) == 1 else f'{len(names)} gaps'} at {shown}"
+
+
+@functools.lru_cache(maxsize=512)
+def _choose(
+    y_values: tuple[float, ...], horizon: int, level: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, float, float, str]:
+    """Point, lower, upper, method, its MASE, the floor's MASE and a note (cached: the same
+    history is forecast by several tabs in one refresh; the arrays are read-only)."""
+    point, lower, upper, *rest = _choose_uncached(y_values, horizon, level)
+    for array in (point, lower, upper):
+        array.setflags(write=False)
+    return point, lower, upper, *rest
+
+
+def _choose_uncached(
+    y_values: tuple[float, ...], horizon: int, level: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, float, float, str]:
+    y = np.asarray(y_values)
+    n = len(y)
+    if np.ptp(y) == 0:
+        point = np.full(horizon, y[0])
+        note = f"constant at {y[0]:g} for all {n} months: forecast as that constant"
+        return point, point, point, "constant", math.nan, math.nan, note
+    if n < MIN_BACKTEST:
+        out = _run(NAIVE, y, horizon, level)
+        assert out is not None
+        note = f"only {n} months: too short to choose a method by backtest; naive forecast"
+        return *out, NAIVE.name, math.nan, math.nan, note
+    scores = backtest(y)
+    floor_name = SEASONAL_NAIVE.name if SEASONAL_NAIVE.name in set(scores["method"]) else NAIVE.name
+    floor = float(scores.loc[scores["method"] == floor_name, "mase"].iloc[0])
+    note = ""
+    for _, row in scores.sort_values("mase", kind="stable").iterrows():
+        method = next(m for m in METHODS if m.name == row["method"])
+        out = _run(method, y, horizon, level)
+        if out is not None:
+            if n < 2 * SEASON + backtest_origins(n)[1]:
+                note = (
+                    f"{n} months: seasonal smoothing needs {2 * SEASON} months per backtest window"
+                )
+            return *out, method.name, float(row["mase"]), floor, note
+    out = _run(NAIVE, y, horizon, level)
+    assert out is not None
+    return *out, NAIVE.name, math.nan, floor, "every method failed on this series; naive forecast"
+
+
+def probability_at_least(point: float, sd: float, target: float) -> float:
+    """P(outcome ≥ target) for a normal forecast distribution.
+
+    Examples
+    --------
+    >>> probability_at_least(2_400, 100, 2_400), probability_at_least(100, 0, 90)
+    (0.5, 1.0)
+    """
+    if sd <= 0:
+        return 1.0 if point >= target else 0.0
+    return float(norm.sf((target - point) / sd))
+
+
+# --- Scenarios ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A growth scenario of the chapter: growth per year on top of the baseline, confidence."""
+
+    name: str
+    growth: float
+    confidence: float
+
+
+def scenarios(settings: Settings) -> tuple[Scenario, ...]:
+    """Conservative, Base and Aggressive as set on the Settings tab.
+
+    Examples
+    --------
+    >>> [(s.name, s.growth, s.confidence) for s in scenarios(Settings())]
+    [('Conservative', 0.15, 0.9), ('Base', 0.35, 0.7), ('Aggressive', 0.75, 0.5)]
+    """
+    f = settings.forecast
+    return (
+        Scenario("Conservative", f.conservative_growth, f.conservative_confidence),
+        Scenario("Base", f.base_growth, f.base_confidence),
+        Scenario("Aggressive", f.aggressive_growth, f.aggressive_confidence),
+    )
+
+
+def scenario_leads(baseline: Sequence[float], growth: float) -> np.ndarray:
+    """Month h of a scenario: the baseline's month h grown by (1 + growth)^(h / 12).
+
+    Examples
+    --------
+    >>> scenario_leads([2_400] * 12, 0.15)[[0, 11]].round(1).tolist()
+    [2428.1, 2760.0]
+    """
+    base = np.asarray(baseline, dtype=float)
+    return base * (1 + growth) ** (np.arange(1, len(base) + 1) / 12)
+
+
+# --- The book's forecast -------------------------------------------------------------------------
+
+PORTFOLIO = "Portfolio"
+LEADS, CONVERSION = "leads", "conversion"
+
+
+@dataclass(frozen=True)
+class PortfolioForecast:
+    """Every source's and the portfolio's forecast, made as of ``as_of``.
+
+    ``series``: one row per source and measure (``months, method, mase, floor_mase, note``);
+    ``sources``: ``month, source, leads, leads_lower, leads_upper, conversion,
+    conversion_lower, conversion_upper``; ``portfolio``: ``month, leads, lower, upper, sd,
+    conversion, conversion_lower, conversion_upper``; ``actuals``: the portfolio's History
+    (``month, leads, conversion``).
+    """
+
+    as_of: pd.Timestamp
+    level: float
+    series: pd.DataFrame
+    sources: pd.DataFrame
+    portfolio: pd.DataFrame
+    actuals: pd.DataFrame
+
+
+def portfolio_forecast(
+    inventory: Inventory, settings: Settings, as_of: pd.Timestamp | None = None
+) -> PortfolioForecast:
+    """Forecast every active source's leads and conversion, and their sum, from History.
+
+    ``as_of`` (the first forecast month) defaults to the month after History's last; with an
+    earlier ``as_of`` only History before it is used (a backfilled forecast).
+    """
+    hist = inventory.history
+    if hist.empty:
+        raise InputError([Problem("History", "History is empty: there is nothing to forecast")])
+    as_of = (
+        pd.Timestamp(as_of) if as_of is not None else hist["month"].max() + pd.DateOffset(months=1)
+    )
+    hist = hist[hist["month"] < as_of]
+    f = settings.forecast
+    series, frames = [], []
+    for name in inventory.names:
+        rows, frame = _source_forecast(name, inventory, hist, as_of, f.horizon, f.interval)
+        series += rows
+        if frame is not None:
+            frames.append(frame)
+    sources = (
+        pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=SOURCE_COLUMNS)
+    )
+    portfolio = _portfolio(sources, as_of, f.horizon, f.interval)
+    totals = hist.groupby("month")[["leads", "customers"]].sum()
+    actuals = pd.DataFrame(
+        {
+            "month": totals.index,
+            "leads": totals["leads"].to_numpy(),
+            "conversion": (
+                totals["customers"] / totals["leads"].where(totals["leads"] > 0)
+            ).to_numpy(),
+        }
+    )
+    included = sorted(set(sources["source"])) if len(sources) else []
+    left_out = [n for n in inventory.names if n not in included]
+    note = f"sum of {len(included)} source forecasts" + (
+        f"; not included: {', '.join(left_out)}" if left_out else ""
+    )
+    series.append(
+        {
+            "source": PORTFOLIO,
+            "measure": LEADS,
+            "months": len(actuals),
+            "method": "sum of sources",
+            "mase": math.nan,
+            "floor_mase": math.nan,
+            "note": note,
+        }
+    )
+    return PortfolioForecast(as_of, f.interval, pd.DataFrame(series), sources, portfolio, actuals)
+
+
+SOURCE_COLUMNS = [
+    "month",
+    "source",
+    "leads",
+    "leads_lower",
+    "leads_upper",
+    "leads_sd",
+    "conversion",
+    "conversion_lower",
+    "conversion_upper",
+    "conversion_sd",
+]
+
+
+def _source_forecast(
+    name: str,
+    inventory: Inventory,
+    hist: pd.DataFrame,
+    as_of: pd.Timestamp,
+    horizon: int,
+    level: float,
+) -> tuple[list[dict], pd.DataFrame | None]:
+    rows = hist[hist["source"] == name].set_index("month").sort_index()
+    status = inventory.sources.loc[name, "status"]
+
+    def skip(reason: str) -> tuple[list[dict], None]:
+        return [
+            {
+                "source": name,
+                "measure": m,
+                "months": len(rows),
+                "method": "not forecast",
+                "mase": math.nan,
+                "floor_mase": math.nan,
+                "note": reason,
+            }
+            for m in (LEADS, CONVERSION)
+        ], None
+
+    if rows.empty:
+        return skip("no months in History")
+    if status == Status.PAUSED:
+        return skip("paused: counts as no leads")
+    last = rows.index.max()
+    if last < as_of - pd.DateOffset(months=1):
+        return skip(f"History stops at {last:%b %Y}; add the months since (0 leads if none)")
+    conversion = rows["customers"] / rows["leads"].where(rows["leads"] > 0)
+    out, details = [], {}
+    for measure, values, upper, gaps in (
+        (LEADS, rows["leads"], None, "error"),
+        (CONVERSION, conversion, 1.0, "interpolate"),
+    ):
+        try:
+            detail = forecast_detail(
+                values, horizon, level=level, gaps=gaps, lower_bound=0.0, upper_bound=upper
+            )
+        except ForecastInputError as exc:
+            return skip(str(exc))
+        details[measure] = detail
+        out.append(
+            {
+                "source": name,
+                "measure": measure,
+                "months": len(rows),
+                "method": detail.method,
+                "mase": detail.mase,
+                "floor_mase": detail.floor_mase,
+                "note": detail.note,
+            }
+        )
+    lead, conv = details[LEADS], details[CONVERSION]
+    frame = pd.DataFrame(
+        {
+            "month": lead.frame["month"],
+            "source": name,
+            "leads": lead.frame["point"],
+            "leads_lower": lead.frame["lower"],
+            "leads_upper": lead.frame["upper"],
+            "leads_sd": lead.sd,
+            "conversion": conv.frame["point"],
+            "conversion_lower": conv.frame["lower"],
+            "conversion_upper": conv.frame["upper"],
+            "conversion_sd": conv.sd,
+        },
+        columns=SOURCE_COLUMNS,
+    )
+    return out, frame
+
+
+def _portfolio(
+    sources: pd.DataFrame, as_of: pd.Timestamp, horizon: int, level: float
+) -> pd.DataFrame:
+    """Bottom-up: leads add up, variances add up (sources' errors taken as independent)."""
+    months = pd.date_range(as_of, periods=horizon, freq="MS")
+    if sources.empty:
+        zeros = np.zeros(horizon)
+        return pd.DataFrame(
+            {
+                "month": months,
+                "leads": zeros,
+                "lower": zeros,
+                "upper": zeros,
+                "sd": zeros,
+                "conversion": np.nan,
+                "conversion_lower": np.nan,
+                "conversion_upper": np.nan,
+            }
+        )
+    g = sources.assign(
+        var=sources["leads_sd"] ** 2,
+        customers=sources["leads"] * sources["conversion"],
+        conv_var=(sources["leads"] * sources["conversion_sd"]) ** 2,
+    ).groupby("month")
+    leads = g["leads"].sum()
+    sd = np.sqrt(g["var"].sum())
+    conversion = g["customers"].sum() / leads.where(leads > 0)
+    conv_sd = np.sqrt(g["conv_var"].sum()) / leads.where(leads > 0)
+    z = _z(level)
+    return pd.DataFrame(
+        {
+            "month": leads.index,
+            "leads": leads.to_numpy(),
+            "lower": (leads - z * sd).clip(lower=0).to_numpy(),
+            "upper": (leads + z * sd).to_numpy(),
+            "sd": sd.to_numpy(),
+            "conversion": conversion.to_numpy(),
+            "conversion_lower": (conversion - z * conv_sd).clip(lower=0).to_numpy(),
+            "conversion_upper": (conversion + z * conv_sd).clip(upper=1).to_numpy(),
+        }
+    ).reset_index(drop=True)
+
+
+def scenario_paths(pf: PortfolioForecast, settings: Settings) -> pd.DataFrame:
+    """Monthly portfolio leads of each scenario (columns named after the scenarios)."""
+    out = pd.DataFrame({"month": pf.portfolio["month"]})
+    for s in scenarios(settings):
+        out[s.name] = scenario_leads(pf.portfolio["leads"], s.growth)
+    return out
+
+
+def scenario_table(pf: PortfolioForecast, settings: Settings, month: int = 12) -> pd.DataFrame:
+    """Per scenario: its month-``month`` leads, the baseline's, and the probability the
+    baseline reaches the scenario (the chance the plan is met without growth actions)."""
+    base = pf.portfolio.iloc[month - 1]
+    rows = []
+    for s in scenarios(settings):
+        target = float(scenario_leads(pf.portfolio["leads"].iloc[:month], s.growth)[-1])
+        rows.append(
+            {
+                "scenario": s.name,
+                "growth": s.growth,
+                "confidence": s.confidence,
+                "month": base["month"],
+                "leads": target,
+                "baseline": float(base["leads"]),
+                "sd": float(base["sd"]),
+                "gap": target - float(base["leads"]),
+                "probability": probability_at_least(
+                    float(base["leads"]), float(base["sd"]), target
+                ),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+# --- The forecast log and accuracy --------------------------------------------------------------
+
+LOG_COLUMNS = [
+    "made",
+    "month",
+    "source",
+    "measure",
+    "horizon",
+    "forecast",
+    "lower",
+    "upper",
+    "method",
+    "actual",
+]
+LOG_HORIZON = 12
+"""Months ahead of each forecast that the log keeps (accuracy is judged within a year)."""
+
+
+def log_rows(pf: PortfolioForecast, months: int = LOG_HORIZON) -> pd.DataFrame:
+    """This forecast's rows for the forecast log: each source's and the portfolio's leads
+    and conversion for the next ``months`` months."""
+    methods = pf.series.set_index(["source", "measure"])["method"]
+    parts = []
+    for measure, lo, hi in (
+        (LEADS, "leads_lower", "leads_upper"),
+        (CONVERSION, "conversion_lower", "conversion_upper"),
+    ):
+        src = pf.sources.assign(
+            measure=measure,
+            forecast=pf.sources[measure],
+            lower=pf.sources[lo],
+            upper=pf.sources[hi],
+        )
+        port = pf.portfolio.assign(
+            source=PORTFOLIO,
+            measure=measure,
+            forecast=pf.portfolio[measure],
+            lower=pf.portfolio["lower" if measure == LEADS else lo],
+            upper=pf.portfolio["upper" if measure == LEADS else hi],
+        )
+        parts += [src, port]
+    rows = pd.concat(parts, ignore_index=True)
+    rows["made"] = pf.as_of
+    rows["horizon"] = (
+        (rows["month"].dt.year - pf.as_of.year) * 12 + rows["month"].dt.month - pf.as_of.month + 1
+    )
+    rows = rows[rows["horizon"] <= months]
+    rows["method"] = [
+        methods.get((s, m), "sum of sources")
+        for s, m in zip(rows["source"], rows["measure"], strict=True)
+    ]
+    rows["actual"] = np.nan
+    return (
+        rows[LOG_COLUMNS]
+        .sort_values(["source", "measure", "month"], kind="stable")
+        .reset_index(drop=True)
+    )
+
+
+def actual_values(history: pd.DataFrame) -> pd.DataFrame:
+    """Monthly actuals per source and for the portfolio: ``month, source, measure, actual``.
+
+    Examples
+    --------
+    >>> h = pd.DataFrame({"month": [pd.Timestamp("2026-10-01")] * 2, "source": ["A", "B"],
+    ...                   "leads": [100.0, 50.0], "customers": [10.0, 10.0]})
+    >>> actual_values(h).query("source == 'Portfolio'")["actual"].round(4).tolist()
+    [150.0, 0.1333]
+    """
+    if history.empty:
+        return pd.DataFrame(columns=["month", "source", "measure", "actual"])
+    per = history.groupby(["month", "source"])[["leads", "customers"]].sum()
+    total = history.groupby("month")[["leads", "customers"]].sum()
+    total.index = pd.MultiIndex.from_arrays(
+        [total.index, [PORTFOLIO] * len(total)], names=["month", "source"]
+    )
+    both = pd.concat([per, total])
+    conversion = both["customers"] / both["leads"].where(both["leads"] > 0)
+    frame = pd.concat(
+        [
+            both["leads"].rename("actual").to_frame().assign(measure=LEADS),
+            conversion.rename("actual").to_frame().assign(measure=CONVERSION),
+        ]
+    ).reset_index()
+    return frame[["month", "source", "measure", "actual"]]
+
+
+def update_log(
+    previous: pd.DataFrame | None, new: pd.DataFrame, history: pd.DataFrame
+) -> pd.DataFrame:
+    """The forecast log after this run: earlier forecasts kept, a rerun in the same month
+    replacing that month's rows, and every row's actual filled from History where known.
+
+    Examples
+    --------
+    >>> nov = pd.Timestamp("2026-11-01")
+    >>> new = pd.DataFrame({"made": [nov], "month": [nov],
+    ...     "source": ["A"], "measure": ["leads"], "horizon": [1], "forecast": [100.0],
+    ...     "lower": [90.0], "upper": [110.0], "method": ["naive (last value)"], "actual": [None]})
+    >>> hist = pd.DataFrame({"month": [nov], "source": ["A"],
+    ...     "leads": [104.0], "customers": [10.0]})
+    >>> update_log(None, new, hist)[["source", "forecast", "actual"]].values.tolist()
+    [['A', 100.0, 104.0]]
+    """
+    frames = [new]
+    if previous is not None and len(previous):
+        made = set(pd.to_datetime(new["made"]))
+        frames.insert(0, previous[~pd.to_datetime(previous["made"]).isin(made)][LOG_COLUMNS])
+    log_frame = pd.concat(frames, ignore_index=True).drop(columns="actual")
+    log_frame["made"] = pd.to_datetime(log_frame["made"])
+    log_frame["month"] = pd.to_datetime(log_frame["month"])
+    merged = log_frame.merge(actual_values(history), on=["month", "source", "measure"], how="left")
+    return (
+        merged[LOG_COLUMNS]
+        .sort_values(["made", "source", "measure", "month"], kind="stable")
+        .reset_index(drop=True)
+    )
+
+
+def accuracy(log_frame: pd.DataFrame, history: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+    """Per source and measure: forecasts compared with actuals, MAPE, MASE, target, status.
+
+    MASE scales each error by the series' in-sample naive error over History; the target is
+    the chapter's ±10 % for monthly leads (±5 % for the board, on the portfolio's leads) and
+    ±15 % for conversion.
+    """
+    f = settings.forecast
+    done = log_frame.dropna(subset=["actual"])
+    actuals = actual_values(history)
+    rows = []
+    for (source, measure), group in done.groupby(["source", "measure"], sort=True):
+        mine = actuals[(actuals["source"] == source) & (actuals["measure"] == measure)]
+        scale = naive_scale(mine.sort_values("month")["actual"].dropna().to_numpy(dtype=float))
+        error = np.abs(group["forecast"] - group["actual"])
+        targets = [("monthly", f.target_monthly if measure == LEADS else f.target_conversion)]
+        if source == PORTFOLIO and measure == LEADS:
+            targets.append(("board", f.target_board))
+        for label, target in targets:
+            value = mape(group["actual"], group["forecast"])
+            rows.append(
+                {
+                    "source": source,
+                    "measure": measure,
+                    "compared": len(group),
+                    "mape": value,
+                    "mase": float(error.mean() / scale) if scale > 0 else math.nan,
+                    "target": target,
+                    "target_kind": label,
+                    "status": "within" if value <= target else "outside",
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "source",
+            "measure",
+            "compared",
+            "mape",
+            "mase",
+            "target",
+            "target_kind",
+            "status",
+        ],
+    )

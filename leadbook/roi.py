@@ -1,0 +1,360 @@
+"""Multi-horizon ROI of each source's monthly lead cohort: 30 days, 90 days, 12 months.
+
+A *cohort* is the leads a source delivered in one month. Its cost is that month's spend; its
+customers close over the following months along a *timing curve* (a share within 30 days,
+a share within 90 days, all within 12 months); each customer brings its first revenue when it
+closes and, while retained, expansion revenue every month after. From these monthly cash
+flows come the three horizons of the chapter —
+
+- **30 days**: lead cost against the revenue closed in the cohort's first month;
+- **90 days**: against the revenue of the full sales cycle (months 1–3);
+- **12 months**: against first revenue plus expansion from retained customers (months 1–12);
+
+— and the cohort's NPV, IRR and payback month (numpy-financial, the discount rate on Settings).
+
+History's ``customers`` and ``revenue`` are a cohort's totals: the customers won from that
+month's leads and their first revenue. A source's timing comes from History's optional
+*Customers in 30 days* / *Customers in 90 days* columns when at least ``min_cohorts`` cohorts
+carry them, otherwise from the curve on Settings. A source with fewer than ``min_cohorts``
+months in History is valued from its Sources row (leads × CPL, conversion, revenue per
+customer) when it buys leads today.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy_financial as npf
+import pandas as pd
+
+from leadbook.errors import LeadbookError
+from leadbook.inventory import Inventory
+from leadbook.settings import RoiRules, Settings
+
+MONTHS = 12
+HORIZONS = {"30d": 1, "90d": 3, "12m": 12}
+"""Each ROI horizon and the number of cohort months it covers."""
+PORTFOLIO = "Portfolio"
+
+
+class RoiInputError(LeadbookError, ValueError):
+    """An ROI function was given an amount or cash flows it cannot value."""
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Cumulative shares of a cohort's customers closed within 30 and 90 days.
+
+    Examples
+    --------
+    >>> Timing(0.20, 0.90).monthly_shares().round(4).tolist()[:4]
+    [0.2, 0.35, 0.35, 0.0111]
+    """
+
+    within_30d: float
+    within_90d: float
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.within_30d <= self.within_90d <= 1:
+            raise RoiInputError(
+                f"timing shares must satisfy 0 ≤ 30-day ≤ 90-day ≤ 100 %, got "
+                f"{self.within_30d:.1%} and {self.within_90d:.1%}"
+            )
+
+    def monthly_shares(self, months: int = MONTHS) -> np.ndarray:
+        """Share of the cohort's customers closing in each month 1..``months`` (sums to 1)."""
+        shares = np.zeros(months)
+        shares[0] = self.within_30d
+        shares[1:3] = (self.within_90d - self.within_30d) / 2
+        shares[3:] = (1 - self.within_90d) / (months - 3)
+        return shares
+
+
+def roi(spend: float, revenue: float) -> float:
+    """Return on investment: (revenue − spend) ÷ spend.
+
+    Examples
+    --------
+    >>> roi(1_000, 3_470)
+    2.47
+    >>> roi(0, 500)
+    Traceback (most recent call last):
+    ...
+    leadbook.roi.RoiInputError: spend must be > 0 to give an ROI, got 0
+    """
+    if not spend > 0:
+        raise RoiInputError(f"spend must be > 0 to give an ROI, got {spend:g}")
+    return (revenue - spend) / spend
+
+
+def cohort_cash_flows(
+    spend: float,
+    revenue: float,
+    timing: Timing = Timing(0.20, 0.90),
+    retention: float = 0.98,
+    expansion: float = 0.20,
+    months: int = MONTHS,
+) -> np.ndarray:
+    """Monthly cash flows of one cohort: month 1 pays the leads and collects early closes.
+
+    ``revenue`` is the cohort's first revenue (all its customers); a customer closing in month
+    j adds ``expansion / 12`` of its first revenue in each later month, times the share still
+    retained (``retention`` per month).
+
+    Examples
+    --------
+    >>> cohort_cash_flows(1_000, 2_000, Timing(1.0, 1.0), retention=1.0, expansion=0.12,
+    ...                   months=3).round(2).tolist()
+    [1000.0, 20.0, 20.0]
+    """
+    if spend < 0 or revenue < 0:
+        raise RoiInputError(f"spend and revenue must be ≥ 0, got {spend:g} and {revenue:g}")
+    shares = timing.monthly_shares(MONTHS)[:months]
+    flows = revenue * shares
+    for k in range(1, months):
+        ages = k - np.arange(k)
+        flows[k] += revenue * expansion / 12 * float(np.sum(shares[:k] * retention**ages))
+    flows[0] -= spend
+    return flows
+
+
+def _flows(cash_flows: Sequence[float] | np.ndarray) -> np.ndarray:
+    flows = np.asarray(cash_flows, dtype=float).ravel()
+    if flows.size < 2:
+        raise RoiInputError(f"cash flows need at least 2 months, got {flows.size}")
+    if not np.isfinite(flows).all():
+        raise RoiInputError("cash flows must be finite numbers (a blank or text in the range?)")
+    return flows
+
+
+def monthly_rate(annual_rate: float) -> float:
+    """The monthly rate equivalent to ``annual_rate``: (1 + r)^(1/12) − 1.
+
+    Examples
+    --------
+    >>> round(monthly_rate(0.1268250301), 6)
+    0.01
+    """
+    if annual_rate <= -1:
+        raise RoiInputError(f"the discount rate must be above −100 %, got {annual_rate:.1%}")
+    return (1 + annual_rate) ** (1 / 12) - 1
+
+
+def npv_cohort(cash_flows: Sequence[float] | np.ndarray, annual_rate: float) -> float:
+    """Net present value of monthly cash flows, the first undiscounted (month 1 is today).
+
+    Examples
+    --------
+    >>> round(npv_cohort([-100, 60, 60], 0.0), 2)
+    20.0
+    >>> round(npv_cohort([-100, 110], (1.1) ** 12 - 1), 6)
+    0.0
+    """
+    return float(npf.npv(monthly_rate(annual_rate), _flows(cash_flows)))
+
+
+def irr_cohort(cash_flows: Sequence[float] | np.ndarray) -> float:
+    """IRR per month of monthly cash flows; NaN when no real rate solves them (see
+    :func:`irr_reason`).
+
+    Lead cohorts often pay back within a quarter, so their IRR is stated per month: an
+    annualised figure ((1 + IRR)^12 − 1) runs to thousands of percent and says nothing more.
+
+    Examples
+    --------
+    >>> round(irr_cohort([-100, 110]), 4)
+    0.1
+    """
+    rate = float(npf.irr(_flows(cash_flows)))
+    return rate if math.isfinite(rate) else math.nan
+
+
+def irr_reason(cash_flows: Sequence[float] | np.ndarray) -> str | None:
+    """Why the cash flows have no IRR, in words; None when they have one.
+
+    Examples
+    --------
+    >>> irr_reason([-100, 0, 0])
+    'no IRR: the cohort brings no revenue to set against its cost'
+    >>> irr_reason([50, 10, 10])
+    'no IRR: nothing is at risk (month 1 revenue already covers the cost)'
+    >>> irr_reason([-100, 110]) is None
+    True
+    """
+    flows = _flows(cash_flows)
+    if (flows <= 0).all():
+        return "no IRR: the cohort brings no revenue to set against its cost"
+    if (flows >= 0).all():
+        return "no IRR: nothing is at risk (month 1 revenue already covers the cost)"
+    if not math.isfinite(irr_cohort(flows)):
+        return "no IRR: no real rate of return solves these cash flows"
+    return None
+
+
+def irr_or_reason(cash_flows: Sequence[float] | np.ndarray) -> float | str:
+    """The monthly IRR, or the reason there is none — what an IRR cell shows.
+
+    Examples
+    --------
+    >>> irr_or_reason([-100, 0])
+    'no IRR: the cohort brings no revenue to set against its cost'
+    """
+    return irr_reason(cash_flows) or irr_cohort(cash_flows)
+
+
+def payback(cash_flows: Sequence[float] | np.ndarray) -> int | None:
+    """The first month (1-based) by whose end the cumulative cash flow is ≥ 0; None if never.
+
+    Examples
+    --------
+    >>> payback([-100, 30, 30, 40, 40])
+    4
+    >>> payback([-100, 10]) is None
+    True
+    """
+    reached = np.flatnonzero(np.cumsum(_flows(cash_flows)) >= -1e-9)
+    return int(reached[0]) + 1 if reached.size else None
+
+
+def payback_text(month: int | None, months: int = MONTHS) -> int | str:
+    """A payback month for a cell: the month number, or words when it is not reached."""
+    return month if month is not None else f"not within {months} months"
+
+
+# --- Per source -----------------------------------------------------------------------------
+
+
+def source_cohorts(inventory: Inventory, rules: RoiRules) -> pd.DataFrame:
+    """One average monthly cohort per source: where it comes from and its timing.
+
+    Columns: ``basis`` (words), ``cohorts``, ``spend``, ``leads``, ``customers``, ``revenue``,
+    ``within_30d``, ``within_90d``, ``timing`` (words). Sources with nothing to value have NaN
+    amounts and say why in ``basis``.
+
+    Examples
+    --------
+    >>> from leadbook.demo import demo_inventory
+    >>> cohorts = source_cohorts(demo_inventory(), Settings().roi)
+    >>> cohorts.loc[["Organic search", "Webinar series"], ["basis", "timing"]].values.tolist()
+    [['History: 12 cohorts', 'Settings curve'], ['History: 1 cohort (thin)', 'Settings curve']]
+    """
+    rows = {name: _cohort_row(inventory, name, rules) for name in inventory.names}
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def _cohort_row(inventory: Inventory, name: str, rules: RoiRules) -> dict:
+    hist = inventory.history[inventory.history["source"] == name].sort_values("month")
+    recent = hist.tail(rules.cohort_months)
+    n = len(recent)
+    src = inventory.sources.loc[name]
+    if n >= rules.min_cohorts or (n > 0 and not src["leads"] > 0):
+        thin = " (thin)" if n < rules.min_cohorts else ""
+        amounts = recent[["spend", "leads", "customers", "revenue"]].mean()
+        basis = f"History: {n} cohort{'s' if n != 1 else ''}{thin}"
+    elif src["leads"] > 0:
+        customers = src["leads"] * src["conversion"]
+        amounts = pd.Series(
+            {
+                "spend": src["leads"] * src["cpl"],
+                "leads": src["leads"],
+                "customers": customers,
+                "revenue": customers * src["revenue_per_customer"],
+            }
+        )
+        basis = f"Sources row (History has {n} month{'s' if n != 1 else ''})"
+    else:
+        amounts = pd.Series(np.nan, index=["spend", "leads", "customers", "revenue"])
+        basis = "no leads in History or on Sources"
+    within_30d, within_90d, timing = _timing(recent, rules)
+    return {
+        "basis": basis,
+        "cohorts": n,
+        **amounts.to_dict(),
+        "within_30d": within_30d,
+        "within_90d": within_90d,
+        "timing": timing,
+    }
+
+
+def _timing(recent: pd.DataFrame, rules: RoiRules) -> tuple[float, float, str]:
+    if {"customers_30d", "customers_90d"} <= set(recent.columns):
+        known = recent.dropna(subset=["customers_30d", "customers_90d"])
+        known = known[known["customers"] > 0]
+        if len(known) >= rules.min_cohorts:
+            total = known["customers"].sum()
+            return (
+                float(known["customers_30d"].sum() / total),
+                float(known["customers_90d"].sum() / total),
+                f"History: {len(known)} cohorts",
+            )
+    return rules.close_30d, rules.close_90d, "Settings curve"
+
+
+def roi_table(inventory: Inventory, settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per source and for the portfolio: the ROI figures, and the cohort cash flows.
+
+    The first frame has ``basis, timing, cohorts, spend, leads, customers, revenue_30d,
+    revenue_90d, revenue_12m, roi_30d, roi_90d, roi_12m, cpa, revenue_per_lead, payback,
+    npv, irr`` (``payback`` and ``irr`` hold words where there is no number); the second has
+    one column per cohort month (1..12). The last row of each is the portfolio.
+
+    Examples
+    --------
+    >>> from leadbook.demo import demo_inventory
+    >>> table, flows = roi_table(demo_inventory(), Settings())
+    >>> table.loc["Portfolio", "basis"], flows.shape
+    ('11 sources with leads', (12, 12))
+    """
+    rules = settings.roi
+    cohorts = source_cohorts(inventory, rules)
+    valued = cohorts[cohorts["spend"] > 0]
+    flows = pd.DataFrame(
+        [
+            cohort_cash_flows(
+                r.spend,
+                r.revenue,
+                Timing(r.within_30d, r.within_90d),
+                rules.retention,
+                rules.expansion,
+            )
+            for r in valued.itertuples()
+        ],
+        index=valued.index,
+        columns=range(1, MONTHS + 1),
+    )
+    flows.loc[PORTFOLIO] = flows.sum()
+    total = valued[["spend", "leads", "customers"]].sum()
+    rows = {name: _figures(cohorts.loc[name], flows.loc[name], rules) for name in valued.index}
+    rows[PORTFOLIO] = _figures(
+        pd.Series(
+            {
+                "basis": f"{len(valued)} sources with leads",
+                "timing": "each source's",
+                "cohorts": int(valued["cohorts"].sum()),
+                **total.to_dict(),
+            }
+        ),
+        flows.loc[PORTFOLIO],
+        rules,
+    )
+    return pd.DataFrame.from_dict(rows, orient="index"), flows
+
+
+def _figures(cohort: pd.Series, flows: pd.Series, rules: RoiRules) -> dict:
+    cash = flows.to_numpy(dtype=float)
+    spend = float(cohort["spend"])
+    revenue = cash.copy()
+    revenue[0] += spend
+    out = {k: cohort[k] for k in ("basis", "timing", "cohorts", "spend", "leads", "customers")}
+    for label, months in HORIZONS.items():
+        out[f"revenue_{label}"] = float(revenue[:months].sum())
+        out[f"roi_{label}"] = roi(spend, out[f"revenue_{label}"])
+    out["cpa"] = spend / cohort["customers"] if cohort["customers"] > 0 else math.nan
+    out["revenue_per_lead"] = out["revenue_12m"] / cohort["leads"]
+    out["payback"] = payback_text(payback(cash))
+    out["npv"] = npv_cohort(cash, rules.discount_rate)
+    out["irr"] = irr_or_reason(cash)
+    return out

