@@ -377,8 +377,9 @@ def glide_path(
     The weighted objective keeps week 1's normalisation, so every week maximises one score.
     Once a week repeats the week before, the rest of the path repeats it too (the same
     problem has the same answer), so no more solves are needed. A small model's week starts
-    with the discrete rules the week before needed; a large one's with the count only. ``destination`` also solves the
-    policy without weekly limits, to say whether and when the path gets there.
+    with the discrete rules the week before needed; a large one's with the count only.
+    ``destination`` also solves the policy without weekly limits, to say whether and when
+    the path gets there.
 
     Examples
     --------
