@@ -105,9 +105,11 @@ def _formula_values(rows: pd.DataFrame) -> dict[str, list]:
     total = rec.sum()
     return {
         "change": change.tolist(),
-        "change_pct": [c / cur if cur > 0 else "" for c, cur in zip(change, current, strict=True)],
+        "change_pct": [
+            c / cur if cur > 0 else None for c, cur in zip(change, current, strict=True)
+        ],
         "share": (rec / total if total > 0 else rec * 0.0).tolist(),
-        "cpa": [r / k if k > 0 else "" for r, k in zip(rec, customers, strict=True)],
+        "cpa": [r / k if k > 0 else None for r, k in zip(rec, customers, strict=True)],
     }
 
 
@@ -128,13 +130,13 @@ def _summary(
         "RebalanceUnspent": (budget or 0.0) - rec,
         "RebalanceLeads": leads,
         "RebalanceCustomers": customers,
-        "RebalanceCPA": rec / customers if customers > 0 else "",
+        "RebalanceCPA": rec / customers if customers > 0 else None,
         "RebalanceBudgetValue": None if a is None else a.budget_value,
         "RebalanceObjective": None if a is None else a.objective_value,
         "RebalanceTodaySpend": cur,
         "RebalanceTodayLeads": None if a is None else a.today.leads,
         "RebalanceTodayCustomers": today_customers,
-        "RebalanceTodayCPA": cur / today_customers if today_customers else "",
+        "RebalanceTodayCPA": cur / today_customers if today_customers else None,
     }
     write_named_cells(ws, C.ALLOCATION_SUMMARY, values, expected)
     ws.column_dimensions["D"].width = max(ws.column_dimensions["D"].width or 0, 20)
@@ -269,7 +271,7 @@ def _glide(ws: Worksheet, allocation: Allocation, row: int, expected: Expected) 
         expected,
         formula_values={
             "spend": spend,
-            "cpa": [s / k if k > 0 else "" for s, k in zip(spend, customers, strict=True)],
+            "cpa": [s / k if k > 0 else None for s, k in zip(spend, customers, strict=True)],
         },
         row_formulas={"spend": sums},
         style="TableStyleLight9",
