@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from leadbook import __version__
+from leadbook.enums import Objective
 from leadbook.errors import LeadbookError, Problem
 from leadbook.inventory import portfolio_figures, stated_total_findings
 
@@ -679,6 +680,105 @@ def _kpi_text(value: float | None, unit: str) -> str:
     if unit == "score":
         return f"{value:.2f}"
     return f"{value:,.0f}"
+
+
+@app.command()
+def rebalance(
+    book: BookArg,
+    weeks: Annotated[
+        int, typer.Option("--weeks", min=1, max=52, help="Plan a glide path of N weeks.")
+    ] = 1,
+    objective: Annotated[
+        Objective | None,
+        typer.Option(
+            "--objective",
+            case_sensitive=False,
+            help="What to maximise (default: the Objective setting).",
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Recommend next week's allocation under the policy and write the Allocation tab."""
+    from leadbook.errors import InfeasiblePolicyError
+    from leadbook.workbook.jobs import rebalance as rebalance_job
+
+    def run() -> Any:
+        return rebalance_job(book, weeks=weeks, objective=objective)
+
+    if not as_json:
+        result, allocation = _run(run)
+        out.print(f"[green]✓[/] {result.changed} (previous version: {result.backup.name})\n")
+        _print_allocation(allocation)
+        return
+    try:
+        result, allocation = run()
+    except InfeasiblePolicyError as exc:
+        conflicts = [
+            {"rule": c.rule, "message": c.message, "shortfall": c.shortfall} for c in exc.conflicts
+        ]
+        _json({"path": book, "ok": False, "summary": exc.summary, "conflicts": conflicts})
+        raise typer.Exit(2) from None
+    except LeadbookError as exc:
+        _json({"path": book, "ok": False, "summary": str(exc), "conflicts": []})
+        raise typer.Exit(2) from None
+    _json(_allocation_json(result, allocation))
+
+
+def _allocation_json(result: Any, allocation: Any) -> dict[str, Any]:
+    table = allocation.table.reset_index()
+    payload = {
+        "path": result.path,
+        "backup": result.backup,
+        "ok": True,
+        "status": allocation.status,
+        "objective": allocation.objective,
+        "objective_value": allocation.objective_value,
+        "budget": allocation.budget,
+        "budget_value": allocation.budget_value,
+        "gap": allocation.gap,
+        "totals": {
+            "spend": allocation.totals.spend,
+            "leads": allocation.totals.leads,
+            "customers": allocation.totals.customers,
+            "blended_cpa": allocation.totals.blended_cpa,
+        },
+        "sources": table.astype(object).where(table.notna(), None).to_dict(orient="records"),
+        "binding": list(allocation.binding),
+        "explanation": allocation.explanation(),
+    }
+    if allocation.glide is not None:
+        payload["glide"] = {str(week): row.to_dict() for week, row in allocation.glide.iterrows()}
+    return payload
+
+
+def _print_allocation(allocation: Any) -> None:
+    table = Table(title="Recommended allocation (monthly run-rates)", title_justify="left")
+    for name in (
+        "Source",
+        "Today",
+        "Next week",
+        "Change",
+        "Leads",
+        "Customers",
+        "Marg. CPA",
+        "Binds",
+    ):
+        table.add_column(name, justify="left" if name in ("Source", "Binds") else "right")
+    for source, row in allocation.table.iterrows():
+        cpa = row["marginal_cpa"]
+        table.add_row(
+            str(source),
+            f"${row['current']:,.0f}",
+            f"${row['recommended']:,.0f}",
+            f"{row['change']:+,.0f}",
+            f"{row['leads']:,.0f}",
+            f"{row['customers']:,.1f}",
+            f"${cpa:,.0f}" if math.isfinite(cpa) else "cap",
+            row["binding"],
+        )
+    out.print(table)
+    for line in allocation.explanation():
+        out.print(f"• {line}", highlight=False)
 
 
 def main() -> None:

@@ -3,9 +3,9 @@
 The six sources of the chapter keep its figures exactly (2,400 leads a month; shares, CPL
 and conversion as printed), so the workbook's blended figures show the chapter's own
 inconsistency ($121.42 and 15.52 % against the stated $127 and 14.2 %). Four more sources
-exercise the other classes: new test sources (Tier 3, High risk, a Value source) and a
-paused Standard source with a weak vendor. History is generated from a seeded generator,
-so the demo is the same on every machine.
+exercise the other classes: new test sources (Tier 3, High risk; a Standard source in test
+phase 2, a Value source) and a paused Standard source with a weak vendor. History is
+generated from a seeded generator, so the demo is the same on every machine.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ _EXTRA_SOURCES = (
         "PartnerCast",
         "third-party",
         "Webinar",
-        2,
+        3,
         24,
         3,
         180,
@@ -71,7 +71,7 @@ _EXTRA_SOURCES = (
         4.0,
         "compliant",
         "testing",
-        1,
+        2,
         0,
     ),
     (
@@ -141,18 +141,20 @@ _PRICE_TIERS = {
 
 DEMO_SETTINGS = {
     "policy.budget": 320_000.0,
-    "capacity.sales_reps": 66,
+    "capacity.sales_reps": 70,
     "capacity.support_customers": 450.0,
 }
 """Where the demo departs from the chapter's defaults, and why (see the Start tab):
-the budget grows 10 % on today's $291,408; TechFlow has hired to 66 reps since the chapter's
-51; and support is sized for today's ~373 customers a month (the chapter's 180 is not)."""
+the budget grows 10 % on today's $291,408; TechFlow has hired to 70 reps since the chapter's
+51 (enough to work the leads the seed policy needs next week — with 66, Rebalance reports the
+Tier 2 band and Insurance aggregators' −15 % weekly limit as a conflict); and support is sized
+for today's ~373 customers a month (the chapter's 180 is not)."""
 
 DEMO_NOTES = (
     "Demo: TechFlow's portfolio from the chapter (six sources, 2,400 leads a month) plus four "
     "new test sources and a paused network; 24 months of generated history.",
     "Demo settings that differ from the chapter: budget $320,000 (today's $291,408 + 10 %), "
-    "66 sales reps (51 + 15 hired), support for 450 new customers a month (the chapter's 180 "
+    "70 sales reps (51 + 19 hired), support for 450 new customers a month (the chapter's 180 "
     "cannot serve the ~373 its own table implies).",
 )
 

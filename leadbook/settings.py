@@ -914,14 +914,18 @@ def _show(spec: SettingSpec, value: Any) -> str:
 
 def _rebuild(base: Settings, values: Mapping[str, Any]) -> Settings:
     sections: dict[str, dict[str, Any]] = {}
+    parts: dict[tuple[str, str], dict[str, Any]] = {}
     for key, value in values.items():
         spec = _BY_KEY[key]
         changes = sections.setdefault(spec.section, {})
         if spec.part:
-            current = changes.get(spec.field, getattr(getattr(base, spec.section), spec.field))
-            changes[spec.field] = type(current)(**{**dataclasses.asdict(current), spec.part: value})
+            # both ends of a band may change together: build the band once, from both
+            parts.setdefault((spec.section, spec.field), {})[spec.part] = value
         else:
             changes[spec.field] = value
+    for (section, name), ends in parts.items():
+        current = getattr(getattr(base, section), name)
+        sections[section][name] = type(current)(**{**dataclasses.asdict(current), **ends})
     replaced = {
         name: dataclasses.replace(getattr(base, name), **changes)
         for name, changes in sections.items()

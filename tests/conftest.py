@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 from pathlib import Path
 
 import openpyxl
@@ -14,6 +15,8 @@ from leadbook.workbook.jobs import demo as write_demo
 from leadbook.workbook.jobs import new as write_template
 
 DATA = Path(__file__).parent / "data"
+if str(DATA.parent) not in sys.path:
+    sys.path.insert(0, str(DATA.parent))  # helper modules shared by tests (allocation_reference)
 
 
 @pytest.fixture(scope="session")

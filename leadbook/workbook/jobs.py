@@ -23,6 +23,7 @@ from leadbook.workbook import contract as C
 from leadbook.workbook.build import Rendered, build_workbook
 from leadbook.workbook.layout import Expected
 from leadbook.workbook.read import Book, inspect_book, read_book
+from leadbook.workbook.rebalance import rebalance, render_allocation_tab
 from leadbook.workbook.tabs.board import render_board, render_maturity
 from leadbook.workbook.tabs.classes import render_scores, render_tiers
 from leadbook.workbook.tabs.general import render_start
@@ -31,6 +32,8 @@ from leadbook.workbook.tabs.planning import render_forecast, render_hiring, rend
 from leadbook.workbook.write import WriteResult, replace_sheet, save_new, update_workbook
 
 Renderer = Callable[[Worksheet, Book | None, Expected], None]
+
+__all__ = ["check", "demo", "new", "rebalance", "refresh", "render_outputs"]
 
 
 def _tiers(ws: Worksheet, book: Book | None, expected: Expected) -> None:
@@ -66,6 +69,7 @@ OUTPUT_RENDERERS |= {
 }
 """Output tab → how to render it from a book (None renders it empty). Later capabilities
 register their tabs here; :func:`refresh` runs the ones it names."""
+OUTPUT_RENDERERS[C.ALLOCATION.name] = render_allocation_tab
 OUTPUT_RENDERERS[C.LEADS.name] = render_leads  # builds only: Score leads updates it in place
 OUTPUT_RENDERERS[C.BOARD.name] = render_board  # keeps Board history; the export adds to it
 OUTPUT_RENDERERS[C.MATURITY.name] = render_maturity  # keeps the user's answers

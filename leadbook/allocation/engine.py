@@ -1,0 +1,412 @@
+"""One allocation solve from a :class:`~leadbook.allocation.model.Model` to an :class:`Outcome`.
+
+1. **Build**: compile every rule into one programme (:func:`compile_model`).
+2. **Solve**: maximise the objective exactly (:func:`~leadbook.allocation.solve.solve_exact`);
+   an infeasible policy goes to the elastic re-solve, which names what must give
+   (:func:`~leadbook.allocation.explain.infeasibility`).
+3. **Tie-break**: among allocations within a relative 10⁻⁹ of the optimum, take the one
+   with the smallest total change from today — a second, lexicographic solve. Change is
+   measured as each source's change in leads valued at its price per lead today
+   (:func:`change_program`), which equals its change in spend within a price block. The
+   tie-break keeps the optimum's discrete choices (who is on, which price block each source
+   buys from: :func:`_keep_choices`) and the optimal face from the duals, so it is a small
+   LP rather than a second branch-and-bound. Many portfolios have a whole face of optima (two
+   sources with the same cost per customer, a budget that does not bind); this picks the
+   one that disturbs vendors least.
+4. **Duals**: the LP around the answer — the first solve itself when it needed no
+   integers, else the LP with the answer's discrete choices fixed (which sources are on,
+   which blocks are full) — solved by ``scipy.optimize.linprog(method="highs")``; its
+   duals give the marginal value of budget and of each binding rule, and restrict the
+   tie-break to the optimal face (:func:`~leadbook.allocation.solve.optimal_face`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from leadbook.allocation.compile import Compiled, Program, compile_model, is_rule
+from leadbook.allocation.model import MONEY, Model, Regime
+from leadbook.allocation.objectives import Goal, customers_vector, goal_for
+from leadbook.allocation.rules import Rule, leads_for_spend
+from leadbook.allocation.solve import (
+    TOL,
+    Duals,
+    Marks,
+    Solved,
+    duals,
+    fixed_program,
+    optimal_face,
+    solve_exact,
+)
+from leadbook.enums import Objective
+from leadbook.errors import InfeasiblePolicyError, LeadbookError
+
+log = logging.getLogger(__name__)
+
+TIE_TOLERANCE = 1e-9
+FACE_MIN_COLUMNS = 5_000
+"""From this many columns the tie-break is worth restricting to the optimal face even when
+that needs an extra LP for the duals (below it, the unrestricted tie-break LP is cheap)."""
+"""How far (relative) below the optimum the tie-break may go to reduce change."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """An optimal allocation and what explains it (all in the model's units).
+
+    ``v`` is the solution over the goal's programme columns; ``value`` the objective;
+    ``duals`` those of the LP around ``v`` (None if HiGHS gave none); ``steady`` the
+    optimum without weekly change limits (glide paths only); ``timings`` in seconds.
+    """
+
+    compiled: Compiled
+    goal: Goal
+    solved: Solved
+    v: np.ndarray
+    value: float
+    duals: Duals | None
+    budget_value: float
+    steady: float | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    marks: Marks = field(default_factory=Marks)
+
+
+def optimise(
+    model: Model,
+    objective: Objective,
+    *,
+    time_limit: float | None = None,
+    terms: pd.DataFrame | None = None,
+    marks: Marks | None = None,
+    explain: bool = True,
+) -> Outcome:
+    """The optimal allocation of ``model`` under ``objective``, tie-broken, with duals.
+
+    Raises :class:`~leadbook.errors.InfeasiblePolicyError` naming each rule that must give
+    when no allocation meets the policy. ``terms`` fixes the weighted objective's
+    normalisation (see :func:`~leadbook.allocation.objectives.goal_for`); ``marks`` are
+    discrete rules to enforce from the start (a similar model's, to save a solve).
+    ``explain=False`` (later weeks of a glide path) skips what only explanations need: the
+    marginal value of budget, and the duals LP after an integer solve of a small model.
+
+    Examples
+    --------
+    >>> from leadbook.allocation.examples import tiny_model
+    >>> out = optimise(tiny_model(), Objective.CUSTOMERS)
+    >>> round(out.value, 3), out.solved.status
+    (6.0, 'optimal')
+    """
+    started = time.perf_counter()
+    compiled = compile_model(model)
+    built = time.perf_counter()
+    try:
+        if objective is Objective.WEIGHTED and terms is None:
+            terms = weighted_terms(model, time_limit)
+        goal = goal_for(compiled, objective, time_limit=time_limit, terms=terms)
+    except InfeasiblePolicyError:
+        raise _explained(compiled) from None
+    start = goal.marks.union(marks) if marks is not None else goal.marks
+    first = solve_exact(goal.minimise, compiled.discrete, marks=start, time_limit=time_limit)
+    if first.status == "infeasible":
+        raise _explained(compiled)
+    if not first.ok:
+        raise LeadbookError(f"the allocation solve stopped early ({first.status}); nothing written")
+    if not first.integers:
+        found = first.duals
+    elif explain or goal.program.n_cols >= FACE_MIN_COLUMNS:
+        found = duals(fixed_program(goal.minimise, compiled.discrete, first))
+    else:
+        found = None
+    final = _tie_break(compiled, goal, first, found, time_limit)
+    solved_at = time.perf_counter()
+    value = float(goal.c @ final.v) + goal.constant
+    budget_value = float("nan")
+    if explain:
+        fixed = fixed_program(goal.minimise, compiled.discrete, final)
+        budget_value = _budget_value(compiled, goal, fixed, found)
+    done = time.perf_counter()
+    return Outcome(
+        compiled,
+        goal,
+        final,
+        final.v,
+        value,
+        found,
+        budget_value,
+        None,
+        {
+            "build": built - started,
+            "solve": solved_at - built,
+            "explain": done - solved_at,
+            "gap": max(first.gap, final.gap),
+        },
+        first.marks,
+    )
+
+
+def _explained(compiled: Compiled) -> InfeasiblePolicyError:
+    from leadbook.allocation.explain import infeasibility
+
+    return infeasibility(compiled)
+
+
+def today_prices(model: Model) -> tuple[np.ndarray, np.ndarray]:
+    """Each source's leads today (what today's spend buys, cheapest block first) and its
+    price per lead today ($): today's spend ÷ those leads, or the first block's CPL."""
+    pf = model.portfolio
+    leads = leads_for_spend(model, pf.current)
+    first = np.full(len(pf), np.nan)
+    first[pf.blocks.source[::-1]] = pf.blocks.cpl[::-1]
+    price = np.where(leads > 0, pf.current / np.where(leads > 0, leads, 1.0), first)
+    return leads, np.nan_to_num(price, nan=0.0)
+
+
+def change_program(compiled: Compiled, program: Program) -> tuple[Program, np.ndarray]:
+    """``program`` with helper columns ``d[i, w] ≥ p_i·|L[i, w] − L[i, w−1]|``: the change of
+    each source's leads from week to week (week 0 from today), valued at its price per lead
+    today ``p_i``; returns it and the cost vector that sums them ($1,000s).
+
+    Within a price block this is exactly the change in spend. Measured on leads rather
+    than spend, it never rewards buying a dearer block first to keep spend close to today's,
+    so the tie-break keeps fill order without binaries.
+    """
+    model, lay = compiled.model, compiled.layout
+    pf = model.portfolio
+    n, weeks, b = lay.n, model.weeks, pf.blocks
+    today, price = today_prices(model)
+    price_k = price / MONEY
+    k = n * weeks
+    d = program.n_cols + np.arange(k)
+    per_k = price_k[b.source] * MONEY / b.cpl
+    r, c, v, lo = [], [], [], []
+    for half, sign in enumerate((1.0, -1.0)):
+        for w in range(weeks):
+            rows = half * k + w * n
+            # d − sign·p·(L[w] − L[w−1]) ≥ 0; in week 0, L[w−1] is today's leads
+            r += [rows + np.arange(n), rows + b.source]
+            c += [d[w * n : (w + 1) * n], lay.s(w)]
+            v += [np.ones(n), -sign * per_k]
+            if w:
+                r.append(rows + b.source)
+                c.append(lay.s(w - 1))
+                v.append(sign * per_k)
+                lo.append(np.zeros(n))
+            else:
+                lo.append(-sign * price_k * today)
+    ext = program.extend(
+        lb=np.zeros(k),
+        ub=np.full(k, np.inf),
+        rows=(np.concatenate(r), np.concatenate(c), np.concatenate(v)),
+        lo=np.concatenate(lo),
+        hi=np.full(2 * k, np.inf),
+    )
+    cost = np.zeros(ext.n_cols)
+    cost[d] = 1.0
+    return ext, cost
+
+
+def _tie_break(
+    compiled: Compiled,
+    goal: Goal,
+    first: Solved,
+    found: Duals | None,
+    time_limit: float | None,
+) -> Solved:
+    assert first.v is not None
+    best = float(goal.c @ first.v)
+    base = fixed_program(goal.program, compiled.discrete, first)
+    base = base.with_bounds(*_keep_choices(compiled, first.v, base.lb, base.ub))
+    if found is not None:
+        base = optimal_face(base.with_objective(-goal.c), found, first.v)
+    program, cost = change_program(compiled, base)
+    n = goal.program.n_cols
+    nz = np.flatnonzero(goal.c)
+    floor = best - TIE_TOLERANCE * max(1.0, abs(best))
+    program = program.extend(
+        rows=(np.zeros(len(nz), np.int64), nz, goal.c[nz]), lo=np.array([floor]), hi=[np.inf]
+    ).with_objective(cost)
+    second = solve_exact(program, compiled.discrete, time_limit=time_limit)
+    if not second.ok:
+        log.warning("tie-break solve ended %s; keeping the first optimum", second.status)
+        return first
+    assert second.v is not None
+    return dataclasses.replace(
+        second,
+        v=second.v[:n],
+        value=first.value,
+        gap=max(first.gap, second.gap),
+        solves=first.solves + second.solves,
+        seconds=first.seconds + second.seconds,
+    )
+
+
+def _keep_choices(
+    compiled: Compiled, v: np.ndarray, lb: np.ndarray, ub: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds that keep the optimum's discrete choices for the tie-break: each source
+    stays in the price block it is buying from (cheaper blocks full, dearer ones empty),
+    and a source that may stop stays on (at least the minimum) or off. The tie-break is
+    then an LP; it chooses among optima that make the same choices."""
+    lb, ub = lb.copy(), ub.copy()
+    d, lay = compiled.discrete, compiled.layout
+    b = compiled.model.portfolio.blocks
+    for w in range(compiled.model.weeks):
+        cols = lay.s(w)
+        used = v[cols] > TOL
+        top = np.full(lay.n, -1)
+        np.maximum.at(top, b.source[used], b.rank[used])
+        top = np.maximum(top, 0)[b.source]
+        below, above = b.rank < top, b.rank > top
+        lb[cols[below]] = ub[cols[below]]
+        ub[cols[above]] = lb[cols[above]]
+    on = v[d.semi] > TOL
+    lb[d.semi[on]] = np.maximum(lb[d.semi[on]], np.minimum(d.threshold, ub[d.semi[on]]))
+    ub[d.semi[~on]] = 0.0
+    return lb, np.maximum(ub, lb)
+
+
+def _budget_value(compiled: Compiled, goal: Goal, fixed: Program, found: Duals | None) -> float:
+    """Customers a month that an extra $1,000 of budget would add, from the fixed LP.
+
+    With the customers objective this is minus the budget rows' dual. Otherwise it is the
+    change in expected customers when the fixed LP is re-solved under the same objective
+    with the budget raised by $1,000 (the allocation that objective would then choose).
+    """
+    info = compiled.rows
+    budget = np.flatnonzero(is_rule(info, Rule.BUDGET))
+    if found is None:
+        return float("nan")
+    if goal.objective is Objective.CUSTOMERS:
+        return float(-found.rhs[budget].sum()) + 0.0
+    customers = customers_vector(compiled.model, compiled.layout)
+    customers = np.r_[customers, np.zeros(fixed.n_cols - len(customers))]
+    raised_lo = fixed.lo.copy()
+    raised_hi = fixed.hi.copy()
+    raised_hi[budget] += 1.0
+    raised_lo[budget] = np.where(np.isfinite(raised_lo[budget]), raised_lo[budget] + 1.0, -np.inf)
+    base = _lp_point(fixed)
+    more = _lp_point(dataclasses.replace(fixed, lo=raised_lo, hi=raised_hi))
+    if base is None or more is None:
+        return float("nan")
+    return float(customers @ more - customers @ base)
+
+
+def _lp_point(program: Program) -> np.ndarray | None:
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    res = milp(
+        program.c,
+        bounds=Bounds(program.lb, program.ub),
+        constraints=LinearConstraint(program.A, program.lo, program.hi),
+    )
+    return res.x if res.status == 0 else None
+
+
+def steady_model(model: Model) -> Model:
+    """The same policy without weekly change limits: where a glide path is heading.
+
+    Entrants and sources with spend today may then take any amount from the minimum active
+    spend up (or stop); everything else is unchanged.
+    """
+    pf = model.portfolio
+    regime = np.where(pf.regime == Regime.ENTRANT, Regime.CHANGE, pf.regime).astype(np.int8)
+    limits = dataclasses.replace(model.limits, increase=np.inf, decrease=1.0)
+    return Model(dataclasses.replace(pf, regime=regime), limits, weeks=1)
+
+
+def weighted_terms(model: Model, time_limit: float | None = None) -> pd.DataFrame:
+    """The weighted objective's normalisation over the policy without weekly change limits:
+    each term's best and payoff-table worst where the portfolio may go, not within next
+    week's narrow steps (whose tiny ranges would let one term swamp the weights)."""
+    steady = compile_model(steady_model(model))
+    goal = goal_for(steady, Objective.WEIGHTED, time_limit=time_limit)
+    assert goal.terms is not None
+    return goal.terms
+
+
+def steady_value(model: Model, objective: Objective, time_limit: float | None) -> float | None:
+    """The optimum without weekly change limits (None for the weighted objective, whose
+    normalisation differs, or if that solve fails)."""
+    if objective is Objective.WEIGHTED:
+        return None
+    try:
+        out = optimise(steady_model(model), objective, time_limit=time_limit)
+    except LeadbookError:
+        return None
+    return out.value
+
+
+def week_spend(outcome: Outcome, week: int = 0) -> np.ndarray:
+    """Each source's spend ($ a month) in ``week`` of ``outcome``."""
+    lay = outcome.compiled.layout
+    return outcome.v[lay.x(week)] * MONEY
+
+
+def next_week(model: Model, spend: np.ndarray) -> Model:
+    """The one-week model that starts from ``spend`` instead of today's spend: sources that
+    move by the weekly rules are active if they spend, entrants (who may enter at the
+    minimum active spend) if not; everything else is unchanged."""
+    pf = model.portfolio
+    regime = pf.regime.copy()
+    moving = np.isin(regime, (Regime.CHANGE, Regime.ENTRANT))
+    regime[moving] = np.where(spend[moving] > 0, Regime.CHANGE, Regime.ENTRANT)
+    moved = dataclasses.replace(pf, current=spend, regime=regime, today_spend=pf.spend_today)
+    return Model(moved, model.limits, weeks=1)
+
+
+def glide_path(
+    model: Model,
+    objective: Objective,
+    weeks: int,
+    *,
+    time_limit: float | None = None,
+    destination: bool = True,
+) -> tuple[list[Outcome], float | None]:
+    """A glide path of ``weeks`` weekly rebalances, each from the week before, and the
+    optimum it is heading for (the policy without weekly change limits).
+
+    Week 1 is next week's rebalance from today's spend; week k is the rebalance from week
+    k−1's answer — every rule holds every week, and each week moves toward the optimum as
+    fast as the weekly change limits allow (each week is optimal given the week before).
+    The weighted objective keeps week 1's normalisation, so every week maximises one score.
+    Once a week repeats the week before, the rest of the path repeats it too (the same
+    problem has the same answer), so no more solves are needed. A small model's week starts
+    with the discrete rules the week before needed; a large one's with the count only.
+    ``destination`` also solves the policy without weekly limits, to say whether and when
+    the path gets there.
+
+    Examples
+    --------
+    >>> from leadbook.allocation.examples import tiny_model
+    >>> path, steady = glide_path(tiny_model(), Objective.CUSTOMERS, 3)
+    >>> [round(p.value, 3) for p in path], steady
+    ([6.0, 6.0, 6.0], 6.0)
+    """
+    path = [optimise(model, objective, time_limit=time_limit)]
+    before = model.portfolio.current
+    while len(path) < weeks:
+        spend = week_spend(path[-1])
+        if np.allclose(spend, before, rtol=1e-9, atol=1e-6):
+            path.append(path[-1])
+            continue
+        week = next_week(model, spend)
+        # a small model starts from the rules the week before needed (saving an LP); in a
+        # large one, enforcing every block chain or entrant again costs more than the LP
+        terms = path[0].goal.terms
+        marks = path[-1].marks
+        if path[-1].goal.program.n_cols >= FACE_MIN_COLUMNS:
+            marks = Marks(count=marks.count)
+        path.append(
+            optimise(
+                week, objective, time_limit=time_limit, terms=terms, marks=marks, explain=False
+            )
+        )
+        before = spend
+    steady = steady_value(model, objective, time_limit) if weeks > 1 and destination else None
+    return path, steady

@@ -1,0 +1,634 @@
+"""Plain words for a solve: the rules that bind it, and the rules an infeasible policy breaks.
+
+:func:`binding_facts` lists every rule at its limit next week, with what loosening it
+would be worth (from the duals of the LP around the answer). :func:`infeasibility` runs
+the **elastic re-solve**: every rule that may give gets a slack priced per unit of its
+relative size (:data:`~leadbook.allocation.rules.RELAX_WEIGHT`), the re-solve finds the
+smallest weighted relaxation, and each relaxed rule becomes a
+:class:`~leadbook.errors.Conflict` that says what it needs, what the other rules allow,
+and what would fix it — the rule's own new limit first, then the rules that hold it back
+(read from the elastic LP's duals).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from leadbook.allocation.compile import Compiled, compile_model, elastic_program
+from leadbook.allocation.engine import Outcome
+from leadbook.allocation.model import MONEY, BandLimit, Model, Regime
+from leadbook.allocation.rules import Layout, Rule
+from leadbook.allocation.solve import TOL, Duals, duals, fixed_program, solve_exact
+from leadbook.enums import Objective
+from leadbook.errors import Conflict, InfeasiblePolicyError
+
+UNITS = {
+    Objective.CUSTOMERS: "customers a month",
+    Objective.MARGIN: "dollars of margin a month",
+    Objective.WEIGHTED: "points of weighted score",
+}
+
+SHORT = {
+    Rule.MAX_SHARE: "max share",
+    Rule.WEEKLY_INCREASE: "weekly increase",
+    Rule.WEEKLY_DECREASE: "weekly decrease",
+    Rule.GUARDRAIL: "guardrail",
+    Rule.MIN_SPEND: "min active spend",
+    Rule.ENTRY: "enters at min spend",
+    Rule.PIN: "pinned",
+    Rule.CAP: "spend cap",
+    Rule.TEST_BUDGET: "test budget",
+    Rule.VOLUME_CAP: "volume cap",
+}
+
+
+def money(amount: float) -> str:
+    """Dollars as the workbook shows them.
+
+    Examples
+    --------
+    >>> money(1234.5), money(-80.0)
+    ('$1,234', '−$80')
+    """
+    text = f"${abs(amount):,.0f}"
+    return f"−{text}" if amount < -0.5 else text
+
+
+def pct(share: float, digits: int = 0) -> str:
+    """A share as a percentage with a thin space, as the chapter writes them."""
+    return f"{share * 100:.{digits}f} %"
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One rule at its limit: which, on what source (−1: the portfolio), in words.
+
+    ``gain`` is what loosening the rule by one unit would add to the objective (per
+    $1,000 for spend rules, per lead or customer for capacity), NaN when unknown.
+    """
+
+    rule: Rule
+    source: int
+    text: str
+    label: str
+    gain: float = float("nan")
+
+
+def row_activity(compiled: Compiled, v: np.ndarray) -> np.ndarray:
+    """Each compiled row's value at ``v``."""
+    return compiled.program.A @ v[: compiled.program.n_cols]
+
+
+def binding_facts(outcome: Outcome) -> list[Fact]:
+    """Every rule at its limit in week 1 of ``outcome``, most valuable first."""
+    compiled, v = outcome.compiled, outcome.v
+    model, lay, info = compiled.model, compiled.layout, compiled.rows
+    prog = compiled.program
+    act = row_activity(compiled, v)
+    tol = 1e-6 * np.maximum(info.scale, 1.0)
+    at_hi = np.isfinite(prog.hi) & (act >= prog.hi - tol)
+    at_lo = np.isfinite(prog.lo) & (act <= prog.lo + tol)
+    rhs = outcome.duals.rhs if outcome.duals is not None else np.full(len(act), np.nan)
+    facts = []
+    for r in np.flatnonzero((at_hi | at_lo) & (info.week == 0)):
+        rule = info.rule[r]
+        if rule is Rule.DEFINITION:
+            continue
+        upper = bool(at_hi[r])
+        # the objective is a mean over the weeks: week 1's own run-rate moves W times as much
+        gain = (-rhs[r] if upper else rhs[r]) * model.weeks
+        if info.unit[r] == "leads" and np.isfinite(info.spend[r]):
+            gain *= MONEY / _marginal_cpl(model, lay, v)[info.source[r]]
+        fact = _fact(outcome, int(r), rule, upper, float(gain))
+        if fact is not None:
+            facts.append(fact)
+    facts += _cap_facts(outcome)
+    facts += _count_facts(outcome)
+    unique = {(f.rule, f.source, f.text): f for f in facts}
+    return sorted(
+        unique.values(),
+        key=lambda f: (f.source >= 0, -(abs(f.gain) if np.isfinite(f.gain) else -1.0)),
+    )
+
+
+def _marginal_cpl(model: Model, lay: Layout, v: np.ndarray) -> np.ndarray:
+    """The CPL of the dearest block each source buys from in week 1 (its first if none)."""
+    b = model.portfolio.blocks
+    s = v[lay.s(0)]
+    out = np.full(len(model.portfolio), np.nan)
+    order = np.argsort(b.rank, kind="stable")
+    for j in order:
+        if s[j] > TOL or np.isnan(out[b.source[j]]):
+            out[b.source[j]] = b.cpl[j]
+    return np.nan_to_num(out, nan=1.0)
+
+
+def marginal_cpa(model: Model, lay: Layout, v: np.ndarray, week: int = 0) -> np.ndarray:
+    """The cost of one more customer from each source at the answer: the CPL of the block
+    its next lead comes from ÷ its conversion (NaN at its volume cap or with no conversion).
+    """
+    pf = model.portfolio
+    b = pf.blocks
+    s = v[lay.s(week)]
+    room = s < b.spend / MONEY - TOL
+    out = np.full(len(pf), np.nan)
+    for j in np.argsort(b.rank, kind="stable")[::-1]:
+        if room[j]:
+            out[b.source[j]] = b.cpl[j]
+    conv = np.where(pf.conversion > 0, pf.conversion, np.nan)
+    out[pf.regime == Regime.OFF] = np.nan
+    return out / conv
+
+
+def _fact(outcome: Outcome, r: int, rule: Rule, upper: bool, gain: float) -> Fact | None:
+    compiled, v = outcome.compiled, outcome.v
+    model, lay, info = compiled.model, compiled.layout, compiled.rows
+    lim, pf = model.limits, model.portfolio
+    i = int(info.source[r])
+    total = float(v[lay.total(0)]) * MONEY
+    worth = _worth(gain, outcome.goal.objective, info.unit[r], np.isfinite(info.spend[r]))
+    if i < 0:
+        text = _portfolio_text(model, rule, upper, str(info.klass[r]), total, v, lay)
+        return None if text is None else Fact(rule, -1, text + worth, str(rule), gain)
+    name = pf.names[i]
+    spend = float(v[lay.x(0, i)]) * MONEY
+    cur = float(pf.current[i])
+    if rule is Rule.MAX_SHARE:
+        text = f"{name} is at the {pct(lim.max_share)} max share for one source ({money(spend)})"
+        label = f"max share {pct(lim.max_share)}"
+    elif rule in (Rule.WEEKLY_INCREASE, Rule.GUARDRAIL) and upper:
+        text = (
+            f"{name} rises by the most the {rule} allows: +{pct(lim.increase)} a week "
+            f"({money(cur)} → {money(spend)})"
+        )
+        label = f"{SHORT[rule]} +{pct(lim.increase)}"
+    elif rule in (Rule.WEEKLY_DECREASE, Rule.GUARDRAIL):
+        text = (
+            f"{name} falls by the most the {rule} allows: −{pct(lim.decrease)} a week "
+            f"({money(cur)} → {money(spend)})"
+        )
+        label = f"{SHORT[rule]} −{pct(lim.decrease)}"
+    elif rule is Rule.MIN_SPEND:
+        text = f"{name} is held at the {money(lim.min_spend)} minimum for an active source"
+        label = SHORT[rule]
+    elif rule is Rule.ENTRY:
+        if spend <= TOL * MONEY:
+            return None
+        text = f"{name} enters at the {money(lim.min_spend)} minimum active spend"
+        label = SHORT[rule]
+    elif rule is Rule.PIN:
+        text, label = f"{name} is pinned at {money(pf.pin[i])}", SHORT[rule]
+    elif rule is Rule.CAP:
+        text, label = f"{name} is at its spend cap of {money(pf.cap[i])}", SHORT[rule]
+    elif rule is Rule.TEST_BUDGET:
+        end = "top" if upper else "bottom"
+        text = (
+            f"{name} gets the {end} of its phase-{pf.test_phase[i]:.0f} test budget "
+            f"({money(pf.test_min[i])}–{money(pf.test_max[i])})"
+        )
+        label = f"test budget {'max' if upper else 'min'}"
+    else:
+        return None
+    return Fact(rule, i, text + worth, label, gain)
+
+
+def _worth(gain: float, objective: Objective, unit: str, on_spend: bool) -> str:
+    if not np.isfinite(gain) or abs(gain) < 1e-9:
+        return ""
+    per = {"leads": "lead", "customers": "customer"}.get(unit, "$1,000")
+    if on_spend:
+        per = "$1,000"
+    if objective is Objective.MARGIN:
+        return f"; loosening it by one {per} would add {money(gain)} of margin a month"
+    return f"; loosening it by one {per} would add {gain:,.3g} {UNITS[objective]}"
+
+
+def _portfolio_text(
+    model: Model, rule: Rule, upper: bool, klass: str, total: float, v: np.ndarray, lay: Layout
+) -> str | None:
+    lim, pf = model.limits, model.portfolio
+    x = v[lay.x(0)] * MONEY
+    leads = float(_leads(model, lay, v))
+    if rule is Rule.BUDGET:
+        if not upper:
+            return f"The whole budget of {money(lim.budget)} is allocated (budget use: exact)"
+        return f"The budget binds: all {money(lim.budget)} a month is allocated"
+    if rule is Rule.EXPERIMENTAL:
+        amount = float(x[pf.experimental].sum())
+        return (
+            f"Experimental sources (Tier 3 and testing) are at their "
+            f"{pct(lim.experimental_floor)} floor: {money(amount)} of {money(total)}"
+        )
+    if rule in (Rule.BAND_MIN, Rule.BAND_MAX):
+        band = _band(lim.bands, klass)
+        amount = float(x[pf.classes[band.column] == band.klass].sum())
+        end = "top" if upper else "bottom"
+        return (
+            f"{band.klass} is at the {end} of its {pct(band.min)}–{pct(band.max)} band: "
+            f"{money(amount)} of {money(total)}"
+        )
+    if rule is Rule.SALES:
+        return (
+            f"Sales capacity binds: {leads:,.0f} leads a month is all the team can work "
+            f"({lim.sales_note})"
+        )
+    if rule is Rule.OPERATIONS:
+        return f"Operations capacity binds: {leads:,.0f} leads a month"
+    if rule is Rule.SUPPORT:
+        return f"Support capacity binds: {lim.support_customers:,.0f} new customers a month"
+    return None
+
+
+def _band(bands: tuple[BandLimit, ...], klass: str) -> BandLimit:
+    for band in bands:
+        if band.klass == klass:
+            return band
+    raise KeyError(f"no band for class {klass!r}")
+
+
+def _leads(model: Model, lay: Layout, v: np.ndarray, week: int = 0) -> float:
+    b = model.portfolio.blocks
+    return float((v[lay.s(week)] * MONEY / b.cpl).sum())
+
+
+def _cap_facts(outcome: Outcome) -> list[Fact]:
+    compiled, v = outcome.compiled, outcome.v
+    model, lay = compiled.model, compiled.layout
+    pf = model.portfolio
+    b = pf.blocks
+    full = v[lay.s(0)] >= b.spend / MONEY - TOL
+    at_cap = np.bincount(b.source, ~full, minlength=len(pf)) == 0
+    at_cap &= np.bincount(b.source, minlength=len(pf)) > 0
+    at_cap &= pf.regime != Regime.OFF
+    gains = _cap_gains(outcome)
+    return [
+        Fact(
+            Rule.VOLUME_CAP,
+            int(i),
+            f"{pf.names[i]} buys its whole volume cap: {pf.volume_cap[i]:,.0f} leads a month"
+            + _worth(gains[i], outcome.goal.objective, "leads", False),
+            SHORT[Rule.VOLUME_CAP],
+            float(gains[i]),
+        )
+        for i in np.flatnonzero(at_cap)
+    ]
+
+
+def _cap_gains(outcome: Outcome) -> np.ndarray:
+    """Objective gained per extra lead of volume cap: the last block's bound dual × CPL."""
+    model, lay = outcome.compiled.model, outcome.compiled.layout
+    pf = model.portfolio
+    out = np.full(len(pf), np.nan)
+    if outcome.duals is None:
+        return out
+    b = pf.blocks
+    cols = lay.s(0)
+    for j in range(len(b)):
+        per_k = -outcome.duals.upper[cols[j]] * model.weeks
+        out[b.source[j]] = per_k * b.cpl[j] / MONEY
+    return out
+
+
+def _count_facts(outcome: Outcome) -> list[Fact]:
+    compiled, v = outcome.compiled, outcome.v
+    d, lim = compiled.discrete, compiled.model.limits
+    if 0 not in outcome.solved.marks.count or lim.min_active <= 0:
+        return []
+    active = int((v[d.candidates[0]] >= d.threshold - TOL).sum())
+    if active > lim.min_active:
+        return []
+    return [
+        Fact(
+            Rule.MIN_ACTIVE,
+            -1,
+            f"Exactly {lim.min_active} sources are active (at least "
+            f"{money(lim.active_threshold)} each), the minimum the policy allows",
+            str(Rule.MIN_ACTIVE),
+        )
+    ]
+
+
+# --- Infeasible policies ----------------------------------------------------------------
+
+COUNT_WEIGHT = 1.0
+
+
+def infeasibility(compiled: Compiled) -> InfeasiblePolicyError:
+    """Why the policy of ``compiled`` cannot be met: the elastic re-solve's conflicts.
+
+    Examples
+    --------
+    >>> import dataclasses
+    >>> from leadbook.allocation.examples import tiny_model
+    >>> m = tiny_model()
+    >>> tight = dataclasses.replace(m.limits, budget=800.0, exact=True)
+    >>> err = infeasibility(compile_model(dataclasses.replace(m, limits=tight)))
+    >>> print(err.conflicts[0])  # A and B may fall at most 50 %: $500 each at least
+    B may fall at most 50 % a week (weekly decrease: ≥ $500) but can keep only $300 — \
+allow −70 % for B, or raise the budget
+    """
+    model = compiled.model
+    full = compile_model(model, prune=False)
+    elastic = elastic_program(full)
+    soft = dataclasses.replace(full.discrete, count_cost=COUNT_WEIGHT)
+    solved = solve_exact(elastic.program, soft)
+    if not solved.ok or solved.v is None:
+        return InfeasiblePolicyError(
+            summary="The policy cannot be met, and the elastic re-solve could not find the "
+            f"smallest relaxation ({solved.status})."
+        )
+    v = solved.v[: elastic.first_slack]
+    slack = solved.v[elastic.first_slack :]
+    size = np.maximum(full.rows.scale[elastic.row], 1.0)
+    relaxed = np.flatnonzero(slack > 1e-6 * size)
+    found = duals(fixed_program(elastic.program, soft, solved))
+    context = _Context(full, v, found, set(elastic.row[relaxed].tolist()))
+    conflicts = [
+        context.conflict(int(elastic.row[j]), int(elastic.side[j]), float(slack[j]))
+        for j in relaxed
+    ]
+    conflicts += context.count_conflicts()
+    conflicts = [c for c in conflicts if c is not None]
+    if not conflicts:
+        conflicts = [
+            Conflict(
+                "policy",
+                "the rules conflict only by rounding; loosen any band or limit slightly",
+            )
+        ]
+    n = len(conflicts)
+    summary = (
+        f"The policy cannot be met: {n} rule{'s' if n > 1 else ''} must give "
+        "(the smallest relaxation an elastic re-solve finds):"
+    )
+    return InfeasiblePolicyError(tuple(conflicts), summary)
+
+
+@dataclass
+class _Context:
+    compiled: Compiled
+    v: np.ndarray
+    found: Duals | None
+    relaxed: set[int]
+
+    @property
+    def model(self) -> Model:
+        return self.compiled.model
+
+    def spend(self, i: int, w: int) -> float:
+        return float(self.v[self.compiled.layout.x(w, i)]) * MONEY
+
+    def total(self, w: int) -> float:
+        return float(self.v[self.compiled.layout.total(w)]) * MONEY
+
+    def conflict(self, r: int, side: int, slack: float) -> Conflict | None:
+        """The conflict of row ``r`` relaxed by ``slack`` on ``side`` (−1 its minimum)."""
+        info = self.compiled.rows
+        rule, i, w = info.rule[r], int(info.source[r]), int(info.week[r])
+        when = "" if w == 0 else f" in week {w + 1}"
+        low = side < 0
+        if rule in (Rule.MAX_SHARE, Rule.EXPERIMENTAL, Rule.BAND_MIN, Rule.BAND_MAX):
+            return self._share_conflict(r, rule, i, w, low, when)
+        if rule is Rule.BUDGET:
+            return self._budget_conflict(r, w, low, slack, when)
+        if rule in (Rule.SALES, Rule.OPERATIONS, Rule.SUPPORT):
+            return self._capacity_conflict(r, rule, slack, when)
+        return self._source_conflict(r, rule, i, w, low, slack, when)
+
+    def _budget_conflict(self, r: int, w: int, low: bool, slack: float, when: str) -> Conflict:
+        lim = self.model.limits
+        need = self.total(w)
+        rule_text = (
+            f"The budget must be spent exactly ({money(lim.budget)})"
+            if lim.exact
+            else f"The budget allows at most {money(lim.budget)}"
+        )
+        if low:
+            text = f"{rule_text} but the other rules allow at most {money(need)}{when}"
+            fixes = [f"cut the budget to {money(need)}", "set budget use to 'at most'"]
+        else:
+            text = f"{rule_text} but the other rules need at least {money(need)}{when}"
+            fixes = [f"raise the budget to {money(need)}"]
+        fixes += self._blockers(np.arange(len(self.model.portfolio)), r)
+        return self._conflict(Rule.BUDGET, text, fixes, slack * MONEY, r, -1)
+
+    def _capacity_conflict(self, r: int, rule: Rule, slack: float, when: str) -> Conflict:
+        lim = self.model.limits
+        what = "new customers" if rule is Rule.SUPPORT else "leads"
+        limit = {
+            Rule.SALES: lim.sales_leads,
+            Rule.OPERATIONS: lim.ops_leads,
+            Rule.SUPPORT: lim.support_customers,
+        }[rule]
+        need = limit + slack
+        text = (
+            f"{str(rule).capitalize()} allows {limit:,.0f} {what} a month but the other "
+            f"rules need at least {need:,.0f}{when}"
+        )
+        fixes = [f"raise {rule} to {need:,.0f} {what} a month"]
+        return self._conflict(rule, text, fixes, slack, r, -1)
+
+    def _share_conflict(
+        self, r: int, rule: Rule, i: int, w: int, low: bool, when: str
+    ) -> Conflict | None:
+        lim, pf = self.model.limits, self.model.portfolio
+        total = self.total(w)
+        x = self.v[self.compiled.layout.x(w)] * MONEY
+        if rule is Rule.MAX_SHARE:
+            share, members = lim.max_share, np.array([i])
+            label, subject = "The max share per source", pf.names[i]
+        elif rule is Rule.EXPERIMENTAL:
+            share, members = lim.experimental_floor, np.flatnonzero(pf.experimental)
+            label, subject = "The experimental floor", "experimental sources"
+        else:
+            band = _band(lim.bands, str(self.compiled.rows.klass[r]))
+            share = band.min if rule is Rule.BAND_MIN else band.max
+            members = np.flatnonzero(pf.classes[band.column] == band.klass)
+            label, subject = f"The {band.label}", band.klass
+        got = float(x[members].sum())
+        limit = share * total
+        new = got / total if total > 0 else 0.0
+        short = abs(limit - got)
+        if low:
+            caps = self._capped(members)
+            have = (
+                f"{subject} volume caps absorb {money(got)}"
+                if caps == "all"
+                else f"{subject} can get only {money(got)}"
+            )
+            text = (
+                f"{label} needs ≥ {money(limit)} ({pct(share)} of {money(total)}) but {have}{when}"
+            )
+            fixes = [f"lower it to {pct(new)}"] if rule is not Rule.MAX_SHARE else []
+        else:
+            text = (
+                f"{label} allows ≤ {money(limit)} ({pct(share)} of {money(total)}) but "
+                f"{subject} needs {money(got)}{when}"
+            )
+            fixes = [f"raise it to {pct(new, 1 if new < 0.1 else 0)}"]
+        fixes = fixes + self._blockers(members, r)
+        if low and lim.exact and rule is not Rule.MAX_SHARE:
+            fixes.append("cut the budget")
+        return self._conflict(rule, text, fixes, short, r, i, label=label)
+
+    def _source_conflict(
+        self, r: int, rule: Rule, i: int, w: int, low: bool, slack: float, when: str
+    ) -> Conflict | None:
+        lim, pf = self.model.limits, self.model.portfolio
+        if i < 0:
+            return None
+        name = pf.names[i]
+        spend = self.spend(i, w)
+        prev = float(pf.current[i]) if w == 0 else self.spend(i, w - 1)
+        info = self.compiled.rows
+        floor = float(info.spend[r]) * MONEY if np.isfinite(info.spend[r]) else None
+        short = slack * MONEY if floor is None else abs((floor or 0.0) - spend)
+        if rule in (Rule.WEEKLY_INCREASE, Rule.GUARDRAIL) and not low:
+            limit = prev * (1 + lim.increase)
+            text = (
+                f"{name} may rise at most {pct(lim.increase)} a week ({rule}: ≤ "
+                f"{money(limit)}) but needs {money(spend)}{when}"
+            )
+            fixes = [f"allow +{pct(spend / prev - 1 if prev else 1)} for {name}"]
+        elif rule in (Rule.WEEKLY_DECREASE, Rule.GUARDRAIL, Rule.MIN_SPEND):
+            limit = floor if floor is not None else prev * (1 - lim.decrease)
+            what = (
+                f"must spend ≥ {money(lim.min_spend)} as an active source"
+                if rule is Rule.MIN_SPEND
+                else f"may fall at most {pct(lim.decrease)} a week ({rule}: ≥ {money(limit)})"
+            )
+            text = f"{name} {what} but can keep only {money(spend)}{when}"
+            fixes = (
+                [f"lower the minimum active spend to {money(spend)}", f"pause {name}"]
+                if rule is Rule.MIN_SPEND
+                else [f"allow −{pct(1 - spend / prev if prev else 1)} for {name}"]
+            )
+        elif rule is Rule.PIN:
+            text = (
+                f"{name} is pinned at {money(pf.pin[i])} but the other rules allow {money(spend)}"
+            )
+            fixes = [f"change its pin to {money(spend)}"]
+        elif rule is Rule.CAP:
+            text = f"{name} is capped at {money(pf.cap[i])} but needs {money(spend)}{when}"
+            fixes = [f"raise its cap to {money(spend)}"]
+        elif rule is Rule.TEST_BUDGET:
+            text = (
+                f"{name}'s phase-{pf.test_phase[i]:.0f} test budget is "
+                f"{money(pf.test_min[i])}–{money(pf.test_max[i])} but it "
+                f"{'can take only' if low else 'needs'} {money(spend)}{when}"
+            )
+            fixes = [f"set its test budget to include {money(spend)}"]
+        elif rule is Rule.ENTRY:
+            text = f"{name} may enter at most at {money(lim.min_spend)} but needs {money(spend)}"
+            fixes = [f"pin {name} at {money(spend)}"]
+        else:
+            return None
+        fixes += self._blockers(np.array([i]), r)
+        return self._conflict(rule, text, fixes, short, r, i)
+
+    def _conflict(
+        self,
+        rule: Rule,
+        text: str,
+        fixes: list[str],
+        shortfall: float,
+        r: int,
+        i: int,
+        label: str | None = None,
+    ) -> Conflict:
+        fixes = list(dict.fromkeys(f for f in fixes if f))
+        if fixes:
+            tail = fixes[0] if len(fixes) == 1 else ", ".join(fixes[:-1]) + f", or {fixes[-1]}"
+            text = f"{text} — {tail}"
+        name = label or str(rule)
+        if i >= 0 and rule not in (Rule.MAX_SHARE,):
+            name = f"{rule} ({self.model.portfolio.names[i]})"
+        return Conflict(name.removeprefix("The ").strip(), text, float(shortfall))
+
+    def _capped(self, members: np.ndarray) -> str:
+        """'all' if every member that could take more is at its volume cap."""
+        lay, pf = self.compiled.layout, self.model.portfolio
+        b = pf.blocks
+        full = self.v[lay.s(0)] >= b.spend / MONEY - TOL
+        mine = np.isin(b.source, members) & (pf.regime[b.source] != Regime.OFF)
+        return "all" if mine.any() and full[mine].all() else "some"
+
+    def _blockers(self, members: np.ndarray, r: int) -> list[str]:
+        """What else holds the relaxed row back, as fixes: from the elastic LP's duals."""
+        if self.found is None:
+            return []
+        info, lay, pf = self.compiled.rows, self.compiled.layout, self.model.portfolio
+        scale = 1e-9
+        b = pf.blocks
+        week = int(info.week[r])
+        mine = set(members.tolist())
+        fixes: dict[str, list[str]] = {}
+        held = self.found.upper[lay.s(week)] < -scale
+        for j in np.flatnonzero(held & np.isin(b.source, members)):
+            fixes.setdefault("raise the volume caps of {}", []).append(pf.names[b.source[j]])
+        for k in np.flatnonzero(np.abs(self.found.rhs) > scale):
+            if k in self.relaxed or k == r or info.week[k] != week:
+                continue
+            rule, i = info.rule[k], int(info.source[k])
+            if rule is Rule.DEFINITION or (i >= 0 and i not in mine):
+                continue
+            direction = "raise" if self.found.rhs[k] < 0 else "lower"
+            template = _blocker_fix(rule, direction, str(info.klass[k]))
+            if template:
+                fixes.setdefault(template, []).append(pf.names[i] if i >= 0 else "")
+        return [t.format(_names([n for n in names if n])) for t, names in fixes.items()]
+
+    def count_conflicts(self) -> list[Conflict]:
+        d, lim = self.compiled.discrete, self.model.limits
+        out = []
+        for w, cols in enumerate(d.candidates):
+            active = int((self.v[cols] >= d.threshold - TOL).sum())
+            if active < lim.min_active:
+                when = "" if w == 0 else f" in week {w + 1}"
+                out.append(
+                    Conflict(
+                        str(Rule.MIN_ACTIVE),
+                        f"The policy needs at least {lim.min_active} active sources (each "
+                        f"spending ≥ {money(lim.active_threshold)}) but only {active} can be "
+                        f"active{when} — lower the minimum to {active}, lower the minimum "
+                        "active spend, or add sources",
+                        float(lim.min_active - active),
+                    )
+                )
+                break
+        return out
+
+
+def _blocker_fix(rule: Rule, direction: str, klass: str) -> str:
+    """A fix for a rule that holds a relaxed rule back; ``{}`` stands for source names."""
+    if rule is Rule.BUDGET:
+        return "cut the budget" if direction == "lower" else "raise the budget"
+    if rule in (Rule.SALES, Rule.OPERATIONS, Rule.SUPPORT):
+        return f"raise {rule}"
+    if rule in (Rule.BAND_MIN, Rule.BAND_MAX):
+        return f"relax the {klass} band"
+    if rule is Rule.EXPERIMENTAL:
+        return "lower the experimental floor"
+    if rule is Rule.MAX_SHARE:
+        return "raise the max share per source ({})"
+    if rule in (Rule.WEEKLY_DECREASE, Rule.GUARDRAIL) and direction == "lower":
+        return "allow bigger weekly decreases for {}"
+    if rule in (Rule.WEEKLY_INCREASE, Rule.GUARDRAIL):
+        return "allow bigger weekly increases for {}"
+    if rule is Rule.MIN_SPEND:
+        return "lower the minimum active spend"
+    if rule in (Rule.PIN, Rule.CAP, Rule.TEST_BUDGET):
+        return f"change the {rule} of {{}}"
+    return ""
+
+
+def _names(names: list[str]) -> str:
+    names = list(dict.fromkeys(names))
+    if len(names) <= 1:
+        return "".join(names)
+    if len(names) <= 3:
+        return ", ".join(names[:-1]) + f" and {names[-1]}"
+    return f"{', '.join(names[:3])} and {len(names) - 3} more"

@@ -1,0 +1,425 @@
+"""Exact solves on HiGHS: the continuous relaxation first, integer variables only where needed.
+
+Three rules of the model are not linear: a source's spend is either 0 or at least the
+minimum active spend (semi-continuous), a price block is bought only after the cheaper
+blocks of the same source are full (fill order), and at least ``min_active`` sources are
+active. :func:`solve_exact` enforces them **lazily**:
+
+1. solve the programme with only the rules enforced so far (at first none of the three);
+2. if the solution buys a dear block before a cheaper one, refill those sources cheapest
+   first at the same leads (:func:`in_order`); if that point still meets every row and is
+   no worse, it is an optimum that keeps fill order (the relaxation had a tie);
+3. check the solution against all three rules; what it still breaks is enforced from now
+   on — the spend becomes semi-continuous (``scipy.optimize.milp`` integrality 2), the
+   blocks get ordering binaries ``z`` (``s_k ≥ full_k·z``, ``s_{k+1} ≤ full_{k+1}·z``), or
+   the week gets "active" binaries ``a`` (``x_i ≥ threshold·a_i``, ``Σ a_i ≥ min_active``)
+   — and the programme is solved again, until the solution breaks nothing.
+
+Why this is exact: every programme solved is a **relaxation** of the full model (it drops
+some of its rules and keeps all others), so its optimum is at least the full model's; the
+refilled point of step 2 has the same objective and meets every row. The last solution
+satisfies every rule, so it is feasible for the full model, and therefore optimal for it.
+Enforced rules only accumulate and there are finitely many, so the loop ends (in practice
+after one to three solves). Spend floors are written on leads (see
+:mod:`leadbook.allocation.rules`), so the relaxation breaks fill order only where a group
+floor or an exact budget makes dollars worth more than leads while lead capacity binds;
+binaries stay rare, and HiGHS solves thousands of sources in about the time of one LP.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+
+from leadbook.allocation.compile import Program
+from leadbook.allocation.model import MONEY
+from leadbook.allocation.rules import Discrete
+
+log = logging.getLogger(__name__)
+
+TOL = 1e-6
+"""Absolute tolerance (in the model's units: $1,000, leads, customers) for rule checks."""
+
+MIP_GAP = 1e-7
+"""Relative optimality gap HiGHS must prove when integer variables are present."""
+
+ESCALATE_AFTER = 3
+"""Rounds after which entrants that keep breaking their minimum are enforced all at once."""
+
+
+@dataclass(frozen=True)
+class Marks:
+    """Which discrete rules are enforced: semi-continuous columns, block chains, weeks."""
+
+    semi: frozenset[int] = frozenset()
+    chains: frozenset[int] = frozenset()
+    count: frozenset[int] = frozenset()
+
+    def union(self, other: Marks) -> Marks:
+        return Marks(self.semi | other.semi, self.chains | other.chains, self.count | other.count)
+
+    def __bool__(self) -> bool:
+        return bool(self.semi or self.chains or self.count)
+
+
+@dataclass(frozen=True)
+class Solved:
+    """A solve's outcome: ``status`` is ``optimal``, ``infeasible`` or the solver's reason."""
+
+    status: str
+    v: np.ndarray | None = None
+    value: float = float("nan")
+    gap: float = 0.0
+    marks: Marks = field(default_factory=Marks)
+    solves: int = 0
+    seconds: float = 0.0
+    integers: int = 0
+    duals: Duals | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "optimal"
+
+
+def solve_exact(
+    program: Program,
+    discrete: Discrete,
+    *,
+    marks: Marks | None = None,
+    time_limit: float | None = None,
+) -> Solved:
+    """Minimise ``program`` under every discrete rule, enforcing them lazily (module doc).
+
+    ``marks`` are rules to enforce from the start (a previous solve's, for a warm start).
+    """
+    marks = marks or Marks()
+    started = time.perf_counter()
+    solves = 0
+    while True:
+        augmented, n_int = _augment(program, discrete, marks)
+        remaining = None if time_limit is None else time_limit - (time.perf_counter() - started)
+        res = _milp(augmented, remaining) if n_int else _lp(augmented, remaining)
+        solves += 1
+        if res.status == 2:
+            return Solved("infeasible", marks=marks, solves=solves)
+        if res.x is None:
+            return Solved(_reason(res), marks=marks, solves=solves)
+        v = in_order(program, discrete, res.x[: program.n_cols], marks)
+        more = _broken(v, discrete, marks)
+        if not more:
+            return Solved(
+                "optimal" if res.status == 0 else _reason(res),
+                v=_clean(v, program),
+                value=float(program.c @ v),
+                gap=float(res.mip_gap or 0.0) if n_int else 0.0,
+                marks=marks,
+                solves=solves,
+                seconds=time.perf_counter() - started,
+                integers=n_int,
+                duals=getattr(res, "duals", None),
+            )
+        log.debug("enforcing %s more discrete rules", more)
+        if more.semi and solves >= ESCALATE_AFTER:
+            # entrants keep breaking one after another: enforce them all at once
+            more = Marks(frozenset(discrete.semi.tolist()), more.chains, more.count)
+        marks = marks.union(more)
+
+
+def in_order(program: Program, d: Discrete, v: np.ndarray, marks: Marks) -> np.ndarray:
+    """``v`` with out-of-order blocks refilled cheapest first, if that costs nothing.
+
+    Where a source buys a dearer block before a cheaper one is full, buying the same
+    leads in order spends less. If the resulting point still meets every row and is no
+    worse, the relaxation's optimum was only one of several (a tie, typical when capacity
+    binds and the budget does not) and the ordered point is an optimum that keeps fill
+    order: no binaries are needed. Otherwise ``v`` is returned as it is.
+    """
+    cols = d.blocks
+    if cols is None or not len(d.then):
+        return v
+    skipped = (v[d.then] > TOL) & (v[d.first] < d.first_full - TOL)
+    if not skipped.any():
+        return v
+    bad = np.unique(d.chain[skipped])
+    n = cols.x.shape[1]
+    fixed = v.copy()
+    for w in np.unique(bad // n):
+        sources = bad[bad // n == w] % n
+        mine = np.flatnonzero(np.isin(cols.source, sources))
+        block_cols = cols.cols[w, mine]
+        src = cols.source[mine]
+        leads = np.bincount(src, v[block_cols] * MONEY / cols.cpl[mine], minlength=n)
+        take = np.clip(leads[src] - cols.before[mine], 0.0, cols.size[mine])
+        fixed[block_cols] = take * cols.cpl[mine] / MONEY
+        spend = np.bincount(src, fixed[block_cols], minlength=n)[sources]
+        fixed[cols.total[w]] -= float((v[cols.x[w, sources]] - spend).sum())
+        fixed[cols.x[w, sources]] = spend
+    if _no_worse(program, v, fixed):
+        return fixed
+    return v
+
+
+def _no_worse(program: Program, v: np.ndarray, w: np.ndarray) -> bool:
+    """Whether ``w`` meets every row and bound at least as well as ``v`` and costs no more."""
+    size = np.maximum(1.0, np.abs(np.where(np.isfinite(program.lo), program.lo, 0.0)))
+    size = np.maximum(size, np.abs(np.where(np.isfinite(program.hi), program.hi, 0.0)))
+    allowed = np.maximum(_row_violation(program, v), 1e-9 * size)
+    if (_row_violation(program, w) > allowed).any():
+        return False
+    if (w < program.lb - 1e-9).any() or (w > program.ub + 1e-9).any():
+        return False
+    before, after = float(program.c @ v), float(program.c @ w)
+    return after <= before + 1e-9 * max(1.0, abs(before))
+
+
+def _row_violation(program: Program, v: np.ndarray) -> np.ndarray:
+    act = program.A @ v
+    return np.maximum(np.maximum(program.lo - act, act - program.hi), 0.0)
+
+
+def _reason(res: object) -> str:
+    return {1: "time limit", 3: "unbounded"}.get(getattr(res, "status", 4), "solver failure")
+
+
+def _milp(program: Program, time_limit: float | None) -> object:
+    options: dict = {"mip_rel_gap": MIP_GAP}
+    if time_limit is not None:
+        options["time_limit"] = max(time_limit, 0.01)
+    return milp(
+        program.c,
+        integrality=program.integrality,
+        bounds=Bounds(program.lb, program.ub),
+        constraints=LinearConstraint(program.A, program.lo, program.hi),
+        options=options,
+    )
+
+
+def _lp(program: Program, time_limit: float | None) -> object:
+    """Solve a continuous ``program`` with ``linprog`` (HiGHS), keeping its duals."""
+    res = _linprog(program, time_limit)
+    if res.status == 0:
+        res.duals = _folded(program, res)
+    res.mip_gap = 0.0
+    return res
+
+
+def _clean(v: np.ndarray, program: Program) -> np.ndarray:
+    """The solution with solver noise removed: clipped to bounds, specks set to 0."""
+    v = np.clip(v, program.lb, program.ub)
+    v[np.abs(v) < 1e-9] = 0.0
+    return v
+
+
+def _broken(v: np.ndarray, d: Discrete, marks: Marks) -> Marks:
+    """The discrete rules to enforce next, given that ``v`` breaks some not yet enforced.
+
+    Semi-continuous spends are enforced one by one as they break (few do: a vertex of the
+    relaxation has few fractional entrants). A broken fill order, which survived
+    :func:`in_order`, enforces every chain at once, and a short week every week's count:
+    HiGHS solves one programme with all of them faster than a sequence adding a few each
+    time. Either way the loop stays exact.
+    """
+    x = v[d.semi]
+    semi = frozenset(d.semi[(x > TOL) & (x < d.threshold - TOL)].tolist()) - marks.semi
+    skipped = (v[d.then] > TOL) & (v[d.first] < d.first_full - TOL)
+    chains = frozenset()
+    if skipped.any():
+        chains = frozenset(d.chain.tolist()) - marks.chains
+    short = [
+        w
+        for w, cols in enumerate(d.candidates)
+        if int((v[cols] >= d.threshold - TOL).sum()) < d.min_active
+    ]
+    count = frozenset(range(len(d.candidates))) - marks.count if short else frozenset()
+    return Marks(semi, chains, count)
+
+
+def _augment(program: Program, d: Discrete, marks: Marks) -> tuple[Program, int]:
+    """The programme with the marked discrete rules as integer variables and rows."""
+    lb, ub = program.lb.copy(), program.ub.copy()
+    integrality = program.integrality.copy()
+    semi = np.array(sorted(marks.semi), dtype=np.int64)
+    if len(semi):
+        possible = ub[semi] >= d.threshold
+        integrality[semi[possible]] = 2
+        lb[semi[possible]] = d.threshold
+        ub[semi[~possible]] = 0.0
+    base = program.with_bounds(lb, ub)
+    base = Program(base.c, base.A, base.lo, base.hi, base.lb, base.ub, integrality)
+    pairs = np.flatnonzero(np.isin(d.chain, np.fromiter(marks.chains, np.int64)))
+    n_pairs = len(pairs)
+    weeks = sorted(marks.count)
+    cand = [d.candidates[w] for w in weeks]
+    n_active = sum(len(c) for c in cand)
+    n_semi = int((integrality[semi] == 2).sum()) if len(semi) else 0
+    if n_pairs + n_active == 0:
+        return base, n_semi
+    n = base.n_cols
+    soft = d.count_cost is not None
+    n_short = len(weeks) if soft else 0
+    z = n + np.arange(n_pairs)
+    a = n + n_pairs + np.arange(n_active)
+    short = n + n_pairs + n_active + np.arange(n_short)
+    r, c, v, lo, hi = [], [], [], [], []
+    row = 0
+    if n_pairs:
+        k = np.arange(n_pairs)
+        # s_first − full·z ≥ 0 and s_then − full_then·z ≤ 0
+        r += [k, k, n_pairs + k, n_pairs + k]
+        c += [d.first[pairs], z, d.then[pairs], z]
+        v += [np.ones(n_pairs), -d.first_full[pairs], np.ones(n_pairs), -d.then_full[pairs]]
+        lo += [np.zeros(n_pairs), np.full(n_pairs, -np.inf)]
+        hi += [np.full(n_pairs, np.inf), np.zeros(n_pairs)]
+        row = 2 * n_pairs
+    start = 0
+    for j, cols in enumerate(cand):
+        k = len(cols)
+        on = a[start : start + k]
+        # x − threshold·a ≥ 0 for each candidate, Σ a (+ shortfall) ≥ min_active
+        r += [row + np.arange(k), row + np.arange(k), np.full(k, row + k)]
+        c += [cols, on, on]
+        v += [np.ones(k), np.full(k, -d.threshold), np.ones(k)]
+        if soft:
+            r.append([row + k])
+            c.append([short[j]])
+            v.append([1.0])
+        lo += [np.zeros(k), [d.min_active]]
+        hi += [np.full(k, np.inf), [np.inf]]
+        row += k + 1
+        start += k
+    n_new = n_pairs + n_active + n_short
+    ext = base.extend(
+        lb=np.zeros(n_new),
+        ub=np.r_[np.ones(n_pairs + n_active), np.full(n_short, float(d.min_active))],
+        c=np.r_[np.zeros(n_pairs + n_active), np.full(n_short, d.count_cost or 0.0)],
+        integrality=np.r_[np.ones(n_pairs + n_active), np.zeros(n_short)].astype(np.int8),
+        rows=(
+            np.concatenate([np.asarray(x) for x in r]),
+            np.concatenate([np.asarray(x) for x in c]),
+            np.concatenate([np.asarray(x, dtype=float) for x in v]),
+        ),
+        lo=np.concatenate(lo),
+        hi=np.concatenate(hi),
+    )
+    return ext, n_semi + n_pairs + n_active
+
+
+def fixed_program(program: Program, d: Discrete, solved: Solved) -> Program:
+    """The continuous programme around ``solved``: its discrete choices fixed as bounds.
+
+    Semi-continuous spends that are on get the threshold as lower bound (off: 0 as upper),
+    ordered blocks that are full stay full (else the next block stays empty), and in weeks
+    where the active count was enforced, active sources stay at or above the threshold.
+    The result is a restriction of the full model that contains ``solved`` — its optimum is
+    the same, and its duals describe the solution's neighbourhood.
+    """
+    assert solved.v is not None
+    v, marks = solved.v, solved.marks
+    lb, ub = program.lb.copy(), program.ub.copy()
+    for col in marks.semi:
+        if v[col] > TOL:
+            lb[col] = max(lb[col], d.threshold)
+        else:
+            ub[col] = 0.0
+    pairs = np.flatnonzero(np.isin(d.chain, np.fromiter(marks.chains, np.int64)))
+    full = v[d.first[pairs]] >= d.first_full[pairs] - TOL
+    lb[d.first[pairs[full]]] = d.first_full[pairs[full]]
+    ub[d.then[pairs[~full]]] = 0.0
+    for w in marks.count:
+        cols = d.candidates[w]
+        on = cols[v[cols] >= d.threshold - TOL]
+        lb[on] = np.maximum(lb[on], d.threshold)
+    lb = np.minimum(lb, ub)
+    return program.with_bounds(lb, ub)
+
+
+def optimal_face(program: Program, found: Duals, v: np.ndarray) -> Program:
+    """``program`` restricted to its optimal face, given one optimum ``v`` and the duals.
+
+    By complementary slackness every optimum keeps a column with a nonzero reduced cost at
+    its bound and a row with a nonzero dual at its limit, whichever optimum and dual
+    solution are compared. Fixing those leaves exactly the set of optima (up to the
+    dual's tolerance), which makes the tie-break a small problem.
+    """
+    scale = 1e-9 * max(1.0, float(np.abs(program.c).max(initial=0.0)))
+    lb, ub = program.lb.copy(), program.ub.copy()
+    at_lb = found.lower > scale
+    at_ub = found.upper < -scale
+    ub[at_lb] = lb[at_lb]
+    lb[at_ub] = ub[at_ub]
+    lo, hi = program.lo.copy(), program.hi.copy()
+    act = program.A @ v
+    tight = np.abs(found.rhs) > scale
+    near_hi = np.isfinite(hi) & (
+        np.abs(act - hi) <= np.abs(act - np.where(np.isfinite(lo), lo, -np.inf))
+    )
+    lo[tight & near_hi] = hi[tight & near_hi]
+    hi[tight & ~near_hi] = lo[tight & ~near_hi]
+    return Program(program.c, program.A, lo, hi, lb, ub, program.integrality)
+
+
+@dataclass(frozen=True)
+class Duals:
+    """Sensitivities of a continuous programme's minimum, in objective units.
+
+    ``rhs[r]`` is the change of the minimum per unit both sides of row ``r`` move up
+    (for a binding maximum it is ≤ 0, for a binding minimum ≥ 0); ``upper[j]`` and
+    ``lower[j]`` per unit column ``j``'s upper or lower bound moves up.
+    """
+
+    rhs: np.ndarray
+    upper: np.ndarray
+    lower: np.ndarray
+    value: float
+
+
+def duals(program: Program) -> Duals | None:
+    """Row and bound duals of a continuous ``program`` (HiGHS through ``linprog``).
+
+    Two-sided rows are split as ``linprog`` needs them and folded back per row.
+    None if HiGHS does not report an optimum.
+    """
+    res = _linprog(program, None)
+    return _folded(program, res) if res.status == 0 else None
+
+
+def _split(program: Program) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    lo, hi = program.lo, program.hi
+    eq = np.flatnonzero(lo == hi)
+    up = np.flatnonzero(np.isfinite(hi) & (lo != hi))
+    down = np.flatnonzero(np.isfinite(lo) & (lo != hi))
+    return eq, up, down
+
+
+def _linprog(program: Program, time_limit: float | None) -> object:
+    matrix, lo, hi = program.A.tocsr(), program.lo, program.hi
+    eq, up, down = _split(program)
+    has_ub = len(up) + len(down) > 0
+    return linprog(
+        program.c,
+        A_ub=sp.vstack([matrix[up], -matrix[down]]).tocsr() if has_ub else None,
+        b_ub=np.r_[hi[up], -lo[down]] if has_ub else None,
+        A_eq=matrix[eq] if len(eq) else None,
+        b_eq=hi[eq] if len(eq) else None,
+        bounds=np.column_stack([program.lb, program.ub]),
+        method="highs",
+        options={} if time_limit is None else {"time_limit": max(time_limit, 0.01)},
+    )
+
+
+def _folded(program: Program, res: object) -> Duals:
+    eq, up, down = _split(program)
+    rhs = np.zeros(program.n_rows)
+    if len(up) + len(down):
+        marg = res.ineqlin.marginals
+        rhs[up] += marg[: len(up)]
+        # a minimum enters as −a·v ≤ −lo: moving lo up moves that right-hand side down
+        rhs[down] -= marg[len(up) :]
+    if len(eq):
+        rhs[eq] = res.eqlin.marginals
+    return Duals(rhs, res.upper.marginals, res.lower.marginals, float(res.fun))

@@ -1,0 +1,623 @@
+"""The allocation engine: hand-worked answers, the demo, every rule, every error message,
+property tests against an independent formulation on CBC (tests/allocation_reference.py)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from allocation_reference import objective_of, reference_solve, violations
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from leadbook.allocation import allocate
+from leadbook.allocation.engine import optimise
+from leadbook.allocation.examples import (
+    SourceSpec,
+    make_portfolio,
+    open_limits,
+    random_model,
+    tiny_model,
+)
+from leadbook.allocation.model import MONEY, BandLimit, Model, Regime, limits_from_settings
+from leadbook.allocation.rules import (
+    Layout,
+    Rule,
+    change_rows,
+    leads_for_spend,
+    max_share_rows,
+    phase_budget_rows,
+)
+from leadbook.enums import Objective
+from leadbook.errors import InfeasiblePolicyError, InputError
+from leadbook.settings import Settings
+
+
+def block_leads(outcome) -> np.ndarray:
+    """Leads per block, weeks × blocks, of a solved outcome."""
+    model, lay, v = outcome.compiled.model, outcome.compiled.layout, outcome.v
+    b = model.portfolio.blocks
+    return np.array([v[lay.s(w)] * MONEY / b.cpl for w in range(model.weeks)])
+
+
+def spend(outcome, week: int = 0) -> np.ndarray:
+    lay = outcome.compiled.layout
+    return outcome.v[lay.x(week)] * MONEY
+
+
+# --- Hand-worked ------------------------------------------------------------------------
+
+
+class TestTinyModel:
+    """tiny_model(): A sells 100 leads at $10 then 100 at $20 (2 % conversion), B 200 at
+    $15 (3 %); $3,000 budget; both spend $1,000 today."""
+
+    def test_optimum_fills_the_cheapest_customers(self):
+        out = optimise(tiny_model(), Objective.CUSTOMERS)
+        # A's first block and B both cost $500 a customer, A's second $1,000: $3,000 buys 6
+        assert out.value == pytest.approx(6.0, rel=1e-9)
+
+    def test_ties_go_to_the_smallest_change(self):
+        out = optimise(tiny_model(), Objective.CUSTOMERS)
+        # any split of $3,000 between A's first block and B is optimal; A = $1,000 and
+        # B = $2,000 moves $1,000, every other split moves more
+        assert spend(out).tolist() == pytest.approx([1_000.0, 2_000.0], abs=1e-3)
+
+    def test_budget_value_is_the_marginal_customers_per_thousand(self):
+        out = optimise(tiny_model(), Objective.CUSTOMERS)
+        # the next $1,000 would buy $500-customers: 2 of them
+        assert out.budget_value == pytest.approx(2.0, rel=1e-6)
+
+    def test_margin_objective_skips_unprofitable_blocks(self):
+        m = tiny_model()
+        cheap = dataclasses.replace(m.portfolio, revenue=np.array([600.0, 600.0]))
+        out = optimise(dataclasses.replace(m, portfolio=cheap), Objective.MARGIN)
+        # a customer earns $600: A's first block and B ($500 a customer) pay, A's second
+        # ($1,000) does not; the budget buys 100 + 200 leads for $3,000: margin 6 × 600 − 3,000
+        assert out.value == pytest.approx(600.0, rel=1e-9)
+
+    def test_leads_for_spend_fills_cheapest_first(self):
+        # $1,500 on A: 100 leads for $1,000, then 25 at $20; on B: 100 at $15
+        got = leads_for_spend(tiny_model(), np.array([1_500.0, 1_500.0]))
+        assert got.tolist() == pytest.approx([125.0, 100.0])
+
+
+class TestFillOrder:
+    def test_a_spend_floor_is_not_met_by_skipping_the_cheap_block(self):
+        # A may not fall (decrease 0 %): it keeps $2,000, which in order buys 100 leads at
+        # $10 and 50 at $20 — 150 leads, above the 130 sales can work. Buying the $20
+        # block first would meet the floor with 100 leads, but vendors sell in order.
+        m = tiny_model()
+        lim = dataclasses.replace(m.limits, decrease=0.0, sales_leads=130.0, budget=10_000.0)
+        pf = dataclasses.replace(
+            m.portfolio,
+            current=np.array([2_000.0, 0.0]),
+            regime=np.array([Regime.CHANGE, Regime.OFF], np.int8),
+        )
+        model = Model(pf, lim)
+        assert reference_solve(model).status != "optimal"
+        with pytest.raises(InfeasiblePolicyError) as err:
+            optimise(model, Objective.CUSTOMERS)
+        assert err.value.conflicts
+
+    def test_an_exact_budget_is_not_met_by_skipping_the_cheap_block(self):
+        # $2,500 must be spent on at most 150 leads. In order the dearest 150 leads are B's
+        # at $15 ($2,250) — A's $20 leads come only after 100 at $10 — so it cannot be done;
+        # A's $20 block bought first would "spend" it.
+        m = tiny_model()
+        lim = dataclasses.replace(m.limits, exact=True, budget=2_500.0, sales_leads=150.0)
+        model = dataclasses.replace(m, limits=lim)
+        assert reference_solve(model).status != "optimal"
+        with pytest.raises(InfeasiblePolicyError):
+            optimise(model, Objective.CUSTOMERS)
+
+
+# --- The demo ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_allocation():
+    from leadbook.demo import demo_inventory, demo_settings
+
+    return allocate(demo_inventory(), demo_settings())
+
+
+class TestDemo:
+    """The demo under the seed policy (expected values derived from the chapter's rules)."""
+
+    def test_it_is_optimal_and_within_the_budget(self, demo_allocation):
+        assert demo_allocation.status == "optimal"
+        assert demo_allocation.totals.spend <= 320_000 + 1e-6
+
+    def test_sales_capacity_binds_at_seventy_reps(self, demo_allocation):
+        # 70 reps × 47 leads × 85 %
+        assert demo_allocation.totals.leads == pytest.approx(70 * 47 * 0.85, rel=1e-9)
+        assert any(s.startswith("Sales capacity binds") for s in demo_allocation.binding)
+
+    def test_the_bands_force_the_tier_mix(self, demo_allocation, demo_inv, demo_cfg):
+        # Tier 1 sources are all Low risk, Tier 2 all Medium, Tier 3 all High: 60–70 ∩ 50–60
+        # gives Tier 1 exactly 60 %, 20–25 ∩ 25–35 gives Tier 2 exactly 25 %, so Tier 3 15 %
+        from leadbook.classify import classify
+
+        t = demo_allocation.table
+        tiers = classify(demo_inv, demo_cfg)["tier"].astype(str)
+        share = t["recommended"].groupby(tiers).sum() / t["recommended"].sum()
+        assert share.to_dict() == pytest.approx({"Tier 1": 0.60, "Tier 2": 0.25, "Tier 3": 0.15})
+
+    def test_weekly_limits_hold(self, demo_allocation):
+        t = demo_allocation.table
+        active = t[t["role"] == "active"]
+        assert (active["recommended"] <= active["current"] * 1.20 + 1e-6).all()
+        assert (active["recommended"] >= active["current"] * 0.85 - 1e-6).all()
+
+    def test_cheapest_customers_grow_as_fast_as_allowed(self, demo_allocation):
+        # Organic search ($67 / 18.9 % = $354 a customer), referrals ($45 / 22.1 %) and
+        # content ($89 / 15.3 %) are the cheapest customers: +20 % (guardrail) each
+        t = demo_allocation.table
+        for name, today in (
+            ("Organic search", 19_296.0),
+            ("Referral programme", 4_320.0),
+            ("Content downloads", 12_816.0),
+        ):
+            assert t.loc[name, "recommended"] == pytest.approx(today * 1.2, rel=1e-9)
+            assert "guardrail +20 %" in t.loc[name, "binding"]
+
+    def test_paused_source_gets_nothing_and_tests_get_their_budget(self, demo_allocation):
+        t = demo_allocation.table
+        assert t.loc["Regional insurance network", "recommended"] == 0.0
+        assert 15_000 - 1e-6 <= t.loc["Partner webinars", "recommended"] <= 25_000 + 1e-6
+        for name in ("Social lead ads", "Aged lead marketplace", "Webinar series"):
+            assert 5_000 - 1e-6 <= t.loc[name, "recommended"] <= 10_000 + 1e-6
+
+    def test_table_columns_and_change_arithmetic(self, demo_allocation):
+        t = demo_allocation.table
+        for column in (
+            "current",
+            "recommended",
+            "change",
+            "change_pct",
+            "leads",
+            "customers",
+            "marginal_cpa",
+            "binding",
+        ):
+            assert column in t.columns
+        assert np.allclose(t["change"], t["recommended"] - t["current"])
+
+    def test_explanation_reads(self, demo_allocation):
+        lines = demo_allocation.explanation()
+        assert lines[0].startswith("Optimal (expected customers): 419")
+        assert "the budget does not bind" in lines[1]
+
+    def test_glide_path_respects_weekly_limits_and_reaches_the_optimum(self, demo_inv, demo_cfg):
+        a = allocate(demo_inv, demo_cfg, weeks=6)
+        g = a.glide
+        assert g is not None and g.shape == (6, len(demo_inv.sources))
+        active = a.table.index[a.table["role"] == "active"]
+        prev = a.table.loc[active, "current"]
+        for week in g.index:
+            now = g.loc[week, active]
+            assert (now <= prev * 1.2 + 1e-6).all() and (now >= prev * 0.85 - 1e-6).all()
+            prev = now
+        assert a.glide_totals["objective"].iloc[-1] == pytest.approx(a.steady_value, rel=1e-6)
+        assert "reaches the optimum without weekly limits" in a.explanation()[-1]
+
+
+# --- Rule builders ----------------------------------------------------------------------
+
+
+def _lay(model: Model) -> Layout:
+    pf = model.portfolio
+    return Layout(len(pf), len(pf.blocks), model.weeks)
+
+
+class TestRules:
+    def test_change_rows_name_the_tighter_rule(self):
+        lim = limits_from_settings(Settings(), 1.0)
+        assert (lim.increase, lim.increase_rule) == (0.20, "weekly guardrail")
+        assert (lim.decrease, lim.decrease_rule) == (0.15, "weekly decrease")
+        looser = limits_from_settings(Settings().replace({"policy.weekly_guardrail": 0.3}), 1.0)
+        assert (looser.increase, looser.increase_rule) == (0.25, "weekly increase")
+
+    def test_week_one_floor_is_the_higher_of_decrease_and_minimum_spend(self):
+        m = tiny_model()
+        lim = dataclasses.replace(m.limits, decrease=0.15, min_spend=900.0)
+        rows = change_rows(dataclasses.replace(m, limits=lim), _lay(m), upper=False)
+        by_rule = {r.rule: r for r in rows if len(r)}
+        # both spend $1,000: 85 % is $850 < $900, so the minimum spend gives the floor
+        assert set(by_rule) == {Rule.MIN_SPEND}
+        assert by_rule[Rule.MIN_SPEND].spend.tolist() == pytest.approx([0.9, 0.9])
+        # $900 buys A 90 leads at $10 and B 60 at $15
+        assert by_rule[Rule.MIN_SPEND].lo.tolist() == pytest.approx([90.0, 60.0])
+
+    def test_max_share_rows_skip_sources_that_cannot_reach_it(self):
+        model = random_model(200, seed=3)
+        model = dataclasses.replace(model, limits=dataclasses.replace(model.limits, max_share=0.02))
+        lay = _lay(model)
+        pruned = max_share_rows(model, lay)
+        full = max_share_rows(model, dataclasses.replace(lay, prune=False))
+        assert 0 < len(pruned) < len(full)
+
+    def test_test_budget_is_a_ceiling_and_a_lead_floor(self):
+        pf = make_portfolio(
+            [
+                SourceSpec(
+                    "T",
+                    0.0,
+                    0.1,
+                    [(100, 50.0), (100, 60.0)],
+                    regime=Regime.TESTING,
+                    test=(5_000.0, 8_000.0),
+                )
+            ]
+        )
+        model = Model(pf, open_limits(10_000.0))
+        ceiling, floor = phase_budget_rows(model, _lay(model))
+        assert ceiling.hi.tolist() == [8.0]
+        # $5,000 buys all 100 leads at $50
+        assert floor.lo.tolist() == pytest.approx([100.0])
+
+
+class TestLimits:
+    def test_budget_defaults_to_todays_spend(self):
+        assert limits_from_settings(Settings(), 291_408.0).budget == 291_408.0
+
+    def test_sales_capacity_can_be_overridden(self):
+        lim = limits_from_settings(Settings(), 1.0, sales_capacity=3_000.0)
+        assert lim.sales_leads == 3_000.0 and lim.sales_note == "as planned"
+
+    def test_operations_capacity_is_at_optimal_utilisation(self):
+        assert limits_from_settings(Settings(), 1.0).ops_leads == pytest.approx(3_500 * 0.85)
+
+    def test_negative_budget_is_refused(self):
+        with pytest.raises(ValueError, match="budget must be a non-negative number of dollars"):
+            limits_from_settings(Settings(), 1.0, budget=-5.0)
+
+    def test_negative_sales_capacity_is_refused(self):
+        with pytest.raises(ValueError, match="sales capacity must be ≥ 0 leads a month"):
+            limits_from_settings(Settings(), 1.0, sales_capacity=-1.0)
+
+    def test_weeks_out_of_range(self):
+        with pytest.raises(ValueError, match="weeks must be between 1 and 52, got 0"):
+            Model(tiny_model().portfolio, tiny_model().limits, weeks=0)
+
+    def test_allocate_refuses_a_bad_horizon(self, demo_inv):
+        with pytest.raises(ValueError, match="weeks must be between 1 and 52, got 53"):
+            allocate(demo_inv, weeks=53)
+
+    def test_weeks_must_be_whole(self):
+        with pytest.raises(TypeError, match=r"weeks must be a whole number, got 1\.5"):
+            Model(tiny_model().portfolio, tiny_model().limits, weeks=1.5)  # type: ignore[arg-type]
+
+    def test_empty_portfolio(self, raw_demo):
+        from leadbook.inventory import Inventory
+
+        empty = Inventory(
+            raw_demo.sources.iloc[0:0], raw_demo.price_tiers.iloc[0:0], raw_demo.history
+        )
+        with pytest.raises(InputError, match="the Sources table has no sources to allocate"):
+            allocate(empty)
+
+    def test_unknown_objective(self, demo_inv):
+        with pytest.raises(ValueError, match="'profit' is not one of: customers, margin"):
+            allocate(demo_inv, objective="profit")
+
+
+# --- Infeasible policies ----------------------------------------------------------------
+
+
+def _tier_model(caps: tuple[float, ...], budget: float) -> Model:
+    """Tier 1 sources at $100 a lead with the given volume caps, a big Tier 2 source."""
+    specs = [
+        SourceSpec(f"Core {k}", 50_000.0, 0.1, [(cap, 100.0)], tier="Tier 1")
+        for k, cap in enumerate(caps, start=1)
+    ]
+    specs.append(SourceSpec("Growth", 400_000.0, 0.1, [(20_000, 100.0)], tier="Tier 2"))
+    pf = make_portfolio(specs)
+    band = BandLimit("Tier", "tier", "Tier 1", 0.60, 0.70, "BandTier1")
+    lim = open_limits(budget, exact=True, bands=(band,), decrease=1.0)
+    return Model(pf, lim)
+
+
+class TestInfeasible:
+    def test_band_beyond_volume_caps_names_the_band_caps_and_budget(self):
+        # Tier 1 can buy 4,680 leads at $100 = $468,000; 60 % of $900,000 is $540,000
+        model = _tier_model((2_000.0, 1_680.0, 1_000.0), 900_000.0)
+        with pytest.raises(
+            InfeasiblePolicyError,
+            match=r"Tier 1 band needs ≥ \$540,000 \(60 % of \$900,000\) but Tier 1 volume caps "
+            r"absorb \$468,000 — lower it to 52 %, .*cut the budget",
+        ) as err:
+            optimise(model, Objective.CUSTOMERS)
+        assert len(err.value.conflicts) == 1
+        assert err.value.conflicts[0].shortfall == pytest.approx(72_000.0)
+        assert str(err.value).startswith("The policy cannot be met: 1 rule must give")
+
+    def test_max_share_against_a_pin(self):
+        pf = make_portfolio(
+            [
+                SourceSpec("Pinned", 0.0, 0.1, [(5_000, 10.0)], regime=Regime.PINNED, pin=30_000.0),
+                SourceSpec("Other", 20_000.0, 0.1, [(5_000, 10.0)]),
+            ]
+        )
+        lim = open_limits(50_000.0, exact=True, max_share=0.4, decrease=1.0, increase=10.0)
+        with pytest.raises(
+            InfeasiblePolicyError,
+            match=r"max share per source allows ≤ \$20,000 \(40 % of \$50,000\) but Pinned "
+            r"needs \$30,000 — raise it to 60 %",
+        ):
+            optimise(Model(pf, lim), Objective.CUSTOMERS)
+
+    def test_weekly_decrease_against_the_budget(self):
+        m = tiny_model()
+        lim = dataclasses.replace(m.limits, budget=800.0, exact=True)
+        with pytest.raises(
+            InfeasiblePolicyError,
+            match=r"may fall at most 50 % a week \(weekly decrease: ≥ \$500\) but can keep only "
+            r"\$300 — allow −70 % for B, or raise the budget",
+        ):
+            optimise(dataclasses.replace(m, limits=lim), Objective.CUSTOMERS)
+
+    def test_weekly_decrease_against_sales_capacity(self):
+        m = tiny_model()
+        lim = dataclasses.replace(m.limits, sales_leads=50.0)
+        # B keeps ≥ $500 = 33.3 leads, so A gets 16.7 leads = $167 of its $500 floor
+        with pytest.raises(
+            InfeasiblePolicyError,
+            match=r"A may fall at most 50 % a week \(weekly decrease: ≥ \$500\) but can keep "
+            r"only \$167 — allow −83 % for A, or raise sales capacity",
+        ):
+            optimise(dataclasses.replace(m, limits=lim), Objective.CUSTOMERS)
+
+    def test_sales_capacity_against_pins(self):
+        # pins give last: A's $1,000 buys 100 leads, B's $1,500 buys 100, sales work 150
+        pf = make_portfolio(
+            [
+                SourceSpec(
+                    "A", 0.0, 0.02, [(100, 10.0), (100, 20.0)], regime=Regime.PINNED, pin=1_000.0
+                ),
+                SourceSpec("B", 0.0, 0.03, [(200, 15.0)], regime=Regime.PINNED, pin=1_500.0),
+            ]
+        )
+        lim = open_limits(10_000.0, sales_leads=150.0)
+        with pytest.raises(
+            InfeasiblePolicyError,
+            match=r"Sales capacity allows 150 leads a month but the other rules need at least "
+            r"200 — raise sales capacity to 200 leads a month",
+        ):
+            optimise(Model(pf, lim), Objective.CUSTOMERS)
+
+    def test_minimum_active_sources(self):
+        m = tiny_model()
+        lim = dataclasses.replace(m.limits, min_active=3, min_spend=100.0)
+        with pytest.raises(
+            InfeasiblePolicyError,
+            match=r"needs at least 3 active sources \(each spending ≥ \$100\) but only 2 can be "
+            r"active — lower the minimum to 2",
+        ):
+            optimise(dataclasses.replace(m, limits=lim), Objective.CUSTOMERS)
+
+    def test_minimum_spend_against_the_guardrail(self):
+        pf = make_portfolio([SourceSpec("Small", 3_000.0, 0.1, [(1_000, 10.0)])])
+        lim = open_limits(10_000.0, increase=0.2, decrease=0.15, min_spend=5_000.0)
+        with pytest.raises(InfeasiblePolicyError, match=r"Small .*\$5,000") as err:
+            optimise(Model(pf, lim), Objective.CUSTOMERS)
+        rules = " ".join(c.rule for c in err.value.conflicts)
+        assert "weekly increase" in rules or "minimum active spend" in rules
+
+    def test_test_budget_against_a_cap(self):
+        pf = make_portfolio(
+            [
+                SourceSpec(
+                    "Trial",
+                    0.0,
+                    0.1,
+                    [(1_000, 10.0)],
+                    regime=Regime.TESTING,
+                    test=(5_000.0, 10_000.0),
+                    cap=2_000.0,
+                )
+            ]
+        )
+        with pytest.raises(
+            InfeasiblePolicyError,
+            match=r"Trial('s phase-1 test budget is \$5,000–\$10,000 but it can take only|"
+            r" is capped at \$2,000 but needs)",
+        ):
+            optimise(Model(pf, open_limits(10_000.0)), Objective.CUSTOMERS)
+
+    def test_exact_budget_beyond_volume(self):
+        pf = make_portfolio([SourceSpec("Only", 1_000.0, 0.1, [(100, 10.0)])])
+        lim = open_limits(5_000.0, exact=True)
+        with pytest.raises(
+            InfeasiblePolicyError,
+            match=r"The budget must be spent exactly \(\$5,000\) but the other rules allow at "
+            r"most \$1,000 — cut the budget to \$1,000, set budget use to 'at most', or raise "
+            r"the volume caps of Only",
+        ):
+            optimise(Model(pf, lim), Objective.CUSTOMERS)
+
+    def test_experimental_floor_without_experimental_sources(self):
+        pf = make_portfolio([SourceSpec("Core", 1_000.0, 0.1, [(1_000, 10.0)])])
+        lim = open_limits(5_000.0, experimental_floor=0.1)
+        with pytest.raises(InfeasiblePolicyError, match=r"experimental floor needs ≥ \$"):
+            optimise(Model(pf, lim), Objective.CUSTOMERS)
+
+
+# --- Weighted objective -----------------------------------------------------------------
+
+
+class TestWeighted:
+    def test_score_is_the_weighted_sum_of_normalised_terms(self, demo_inv, demo_cfg):
+        a = allocate(demo_inv, demo_cfg, objective="weighted")
+        t = a.terms
+        assert t["weight"].sum() == pytest.approx(1.0)
+        assert (t["best"] > t["worst"]).all()
+        normalised = (t["raw"] - t["worst"]) / (t["best"] - t["worst"])
+        assert a.objective_value == pytest.approx((t["weight"] * normalised).sum(), rel=1e-9)
+
+    @pytest.mark.parametrize("objective", ["customers", "weighted"])
+    def test_a_glide_path_never_gets_worse(self, demo_inv, demo_cfg, objective):
+        # each week may stay where the week before ended, so its optimum is no lower
+        a = allocate(demo_inv, demo_cfg, objective=objective, weeks=8)
+        score = a.glide_totals["objective"].to_numpy()
+        assert (np.diff(score) >= -1e-7 * np.abs(score[1:]).max()).all()
+
+    def test_week_one_of_a_glide_is_the_rebalance(self, demo_inv, demo_cfg):
+        one = allocate(demo_inv, demo_cfg)
+        glide = allocate(demo_inv, demo_cfg, weeks=3)
+        assert glide.table["recommended"].to_numpy() == pytest.approx(
+            one.table["recommended"].to_numpy(), rel=1e-9
+        )
+
+
+# --- Properties against the independent formulation --------------------------------------
+
+
+@st.composite
+def small_models(draw) -> Model:
+    n = draw(st.integers(2, 6))
+    specs = []
+    for i in range(n):
+        k = draw(st.integers(1, 3))
+        price = draw(st.floats(20, 200))
+        blocks = []
+        for _ in range(k):
+            blocks.append((float(draw(st.integers(10, 300))), price))
+            price *= draw(st.floats(1.0, 1.4))
+        full = sum(a * c for a, c in blocks)
+        regime = draw(
+            st.sampled_from(
+                [
+                    Regime.CHANGE,
+                    Regime.CHANGE,
+                    Regime.CHANGE,
+                    Regime.ENTRANT,
+                    Regime.TESTING,
+                    Regime.PINNED,
+                    Regime.OFF,
+                ]
+            )
+        )
+        current = draw(st.floats(0.2, 0.9)) * full if regime is Regime.CHANGE else 0.0
+        specs.append(
+            SourceSpec(
+                name=f"S{i}",
+                current=current,
+                conversion=draw(st.floats(0.01, 0.3)),
+                blocks=blocks,
+                revenue=draw(st.floats(100, 5_000)),
+                regime=regime,
+                pin=draw(st.floats(0.0, 1.0)) * full if regime is Regime.PINNED else math.nan,
+                cap=draw(st.one_of(st.just(math.nan), st.floats(0.3, 1.2))) * full,
+                test=(0.1 * full, 0.5 * full) if regime is Regime.TESTING else (math.nan, math.nan),
+                tier=draw(st.sampled_from(["Tier 1", "Tier 2", "Tier 3"])),
+                lead_type=draw(st.sampled_from(["Premium", "Standard", "Value"])),
+                vendor=f"V{i % 3}",
+            )
+        )
+    pf = make_portfolio(specs)
+    today = float(pf.current.sum()) or 1_000.0
+    bands = ()
+    if draw(st.booleans()):
+        lo = draw(st.floats(0.0, 0.5))
+        bands = (
+            BandLimit("Tier", "tier", "Tier 1", lo, min(1.0, lo + draw(st.floats(0.1, 0.6))), "B"),
+        )
+    lim = open_limits(
+        today * draw(st.floats(0.6, 1.6)),
+        exact=draw(st.booleans()),
+        max_share=draw(st.sampled_from([1.0, 0.5, 0.7])),
+        experimental_floor=draw(st.sampled_from([0.0, 0.05, 0.15])),
+        increase=draw(st.sampled_from([0.2, 0.25, 0.5])),
+        decrease=draw(st.sampled_from([0.15, 0.5, 1.0])),
+        min_spend=draw(st.sampled_from([0.0, 300.0, 2_000.0])),
+        min_active=draw(st.integers(0, 3)),
+        bands=bands,
+        sales_leads=float(pf.volume_cap.sum()) * draw(st.floats(0.2, 1.2)),
+        ops_leads=1e9,
+        support_customers=float((pf.volume_cap * pf.conversion).sum()) * draw(st.floats(0.3, 1.2)),
+    )
+    weeks = draw(st.sampled_from([1, 1, 1, 2]))
+    return Model(pf, lim, weeks)
+
+
+PROPERTY_SETTINGS = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+
+
+class TestProperties:
+    @PROPERTY_SETTINGS
+    @given(small_models(), st.sampled_from(["customers", "margin"]))
+    def test_agrees_with_an_independent_milp(self, model, objective):
+        ref = reference_solve(model, objective)
+        try:
+            out = optimise(model, Objective.parse(objective))
+        except InfeasiblePolicyError as exc:
+            # infeasible for both, and the error names at least one rule
+            assert ref.status != "optimal", "leadbook says infeasible, CBC found an optimum"
+            assert len(exc.conflicts) >= 1 and all(c.message for c in exc.conflicts)
+            return
+        assert ref.status == "optimal", f"leadbook found an optimum, CBC says {ref.status}"
+        # every rule holds, checked by the independent checker
+        assert violations(model, block_leads(out)) == []
+        # the optimum agrees with CBC's within 1e-6 relative
+        assert out.value == pytest.approx(ref.value, rel=1e-6, abs=1e-6)
+        assert objective_of(model, objective, block_leads(out)) == pytest.approx(
+            out.value, rel=1e-6, abs=1e-6
+        )
+
+    @PROPERTY_SETTINGS
+    @given(small_models())
+    def test_beats_every_allocation_the_test_constructs(self, model):
+        try:
+            out = optimise(model, Objective.CUSTOMERS)
+        except InfeasiblePolicyError:
+            return
+        pf, b = model.portfolio, model.portfolio.blocks
+        candidates = []
+        # today's allocation, bought cheapest block first, held for every week
+        bought = leads_for_spend(model, pf.current)
+        per_block = [
+            min(
+                max(bought[i] - b.leads[(b.source == i) & (b.rank < b.rank[j])].sum(), 0.0),
+                b.leads[j],
+            )
+            for j, i in enumerate(b.source)
+        ]
+        candidates.append(np.tile(np.array(per_block), (model.weeks, 1)))
+        # every source at its volume cap, and nothing at all
+        candidates.append(np.tile(b.leads, (model.weeks, 1)))
+        candidates.append(np.zeros((model.weeks, len(b))))
+        for leads in candidates:
+            if not violations(model, leads):
+                assert out.value >= objective_of(model, "customers", leads) - 1e-6 * max(
+                    1.0, abs(out.value)
+                )
+
+
+class TestCrossCheckAtScale:
+    @pytest.mark.parametrize("seed", [1, 2])
+    def test_random_portfolio_of_forty(self, seed):
+        model = random_model(40, seed=seed)
+        out = optimise(model, Objective.CUSTOMERS)
+        ref = reference_solve(model)
+        assert ref.status == "optimal"
+        assert out.value == pytest.approx(ref.value, rel=1e-6)
+        assert violations(model, block_leads(out)) == []
+
+    def test_glide_path_of_four_weeks(self):
+        model = random_model(15, seed=4, weeks=4)
+        out = optimise(model, Objective.CUSTOMERS)
+        ref = reference_solve(model)
+        assert out.value == pytest.approx(ref.value, rel=1e-6)
+        assert violations(model, block_leads(out)) == []
+
+
+def test_the_table_is_indexed_by_source(demo_allocation, demo_inv):
+    assert list(demo_allocation.table.index) == list(demo_inv.sources.index)
+    assert isinstance(demo_allocation.table, pd.DataFrame)
