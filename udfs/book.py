@@ -21,9 +21,11 @@ Server's (Office.js), since it uses only ranges, values, number formats and tabl
 from __future__ import annotations
 
 import datetime as dt
+import os
+import shutil
 import tempfile
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -40,6 +42,8 @@ from udfs.convert import to_cell
 
 T = TypeVar("T")
 Cells = dict[tuple[int, int], Any]
+FILES_ENV = "LEADBOOK_FILES"
+"""Where files kept beside a workbook go when the workbook's own folder is unknown."""
 
 
 @dataclass
@@ -60,22 +64,69 @@ class SheetChange:
         return f"{get_column_letter(self.left)}{self.top}:{get_column_letter(right)}{bottom}"
 
 
-def run_job(book: Any, job: Callable[[Path], T]) -> T:
+def run_job(
+    book: Any,
+    job: Callable[[Path], T],
+    *,
+    companions: Sequence[Callable[[Path], Path]] = (),
+) -> T:
     """Run a file job (``jobs.refresh``, ``jobs.rebalance``…) on the live ``book``.
 
-    ``job(path)`` gets a copy of the workbook as an .xlsx file and changes it as the
-    command line would; what it changed is then written to ``book``. If the job raises,
-    nothing is written.
+    ``job(path)`` gets a copy of the workbook as an .xlsx file of the workbook's own name
+    and changes it as the command line would; what it changed is then written to ``book``.
+    If the job raises, nothing is written.
+
+    ``companions`` name the folders a job keeps beside its workbook (``companion(path)`` is
+    the folder for the workbook at ``path``, e.g. :func:`leadbook.qualify.model_dir`): each
+    is copied from :func:`book_folder` beside the copy before the job, and back after it
+    succeeds, so the job finds and keeps them as it would beside the file.
     """
+    home = book_folder(book)
     with tempfile.TemporaryDirectory(prefix="leadbook-") as tmp:
-        path = Path(tmp) / "workbook.xlsx"
+        path = Path(tmp) / book_file_name(book)
         before = mirror(book)
         save_quietly(before, path)
+        for companion in companions:
+            _copy_folder(companion(home / path.name), companion(path))
         result = job(path)
         after = openpyxl.load_workbook(path)
         found = changes(before, after)
+        for companion in companions:
+            _copy_folder(companion(path), companion(home / path.name))
     write_back(book, found)
     return result
+
+
+def book_file_name(book: Any) -> str:
+    """The live workbook's file name as an .xlsx (``Book1`` before it is saved → ``Book1.xlsx``)."""
+    name = Path(str(book.name).replace("\\", "/")).name or "workbook"
+    return name if name.lower().endswith(".xlsx") else f"{Path(name).stem}.xlsx"
+
+
+def book_folder(book: Any) -> Path:
+    """The folder of the live workbook when it is a file on this machine (the classic
+    add-in gives its full path); otherwise (Office.js sends only a name) the folder in
+    ``LEADBOOK_FILES``, by default ``~/leadbook``. Files a job keeps beside the workbook —
+    the lead model, the board pack — go there."""
+    try:
+        full = Path(str(book.fullname))
+    except Exception:  # a Book without a full name (xlwings Lite, xlwings Server)
+        full = Path()
+    if full.is_absolute() and full.parent.is_dir():
+        return full.parent
+    return Path(os.environ.get(FILES_ENV) or Path.home() / "leadbook")
+
+
+def _copy_folder(source: Path, target: Path) -> None:
+    """Make ``target`` hold what ``source`` holds (nothing if ``source`` is absent)."""
+    if not source.is_dir():
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staged = target.with_name(f".{target.name}.leadbook-new")
+    shutil.rmtree(staged, ignore_errors=True)
+    shutil.copytree(source, staged)
+    shutil.rmtree(target, ignore_errors=True)
+    staged.rename(target)
 
 
 def mirror(book: Any) -> Workbook:

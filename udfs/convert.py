@@ -187,6 +187,52 @@ def number(
     return float(parsed)
 
 
+def numbers(value: Any, name: str, *, trim: bool = True) -> list[float]:
+    """A range of numbers (a row, a column or a block, read row by row) as floats; a blank
+    cell is NaN, which the core reports. With ``trim``, blank cells after the last value are
+    dropped, so a range longer than the data is fine. (Desktop Office.js sends an empty cell
+    as 0, which is a number here: the range must end where the data ends.)
+
+    >>> numbers([[100], ["$40"], [None]], "cash_flows")
+    [100.0, 40.0]
+    >>> numbers([[1, "x"]], "values")
+    Traceback (most recent call last):
+    ...
+    udfs.convert.ArgumentError: values, value 2: values must be a number, got 'x'
+    """
+    cells = [v for row in matrix(value) for v in row]
+    while trim and cells and is_blank(cells[-1]):
+        cells.pop()
+    found = []
+    for i, raw in enumerate(cells):
+        if is_blank(raw):
+            found.append(math.nan)
+            continue
+        parsed, message = parse_cell(Column(name, name, Kind.NUMBER), raw)
+        if message:
+            raise ArgumentError(f"{name}, value {i + 1}: {message}")
+        found.append(float(parsed))
+    return found
+
+
+def text(value: Any, name: str) -> str | None:
+    """A one-cell text argument, stripped; None when blank."""
+    raw = scalar(value, name)
+    return None if raw is None else str(raw).strip()
+
+
+def core_input(f: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``f(*args, **kwargs)`` for core functions whose documented input error is a
+    ``ValueError`` (:mod:`leadbook.monetize`, :func:`leadbook.qualify.classifier_metrics`):
+    the error reaches the cell as its message."""
+    try:
+        return f(*args, **kwargs)
+    except LeadbookError:
+        raise
+    except ValueError as exc:
+        raise ArgumentError(str(exc)) from None
+
+
 def unknown(value: float | None) -> float:
     """A blank optional number as NaN, which the core reads as "unknown"."""
     return float("nan") if value is None else value

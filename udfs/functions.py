@@ -11,14 +11,22 @@ The functions carry no type hints on purpose: xlwings reads a hint as a converte
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from xlwings import arg, func
 
+from leadbook import capacity, monetize, qualify
+from leadbook import roi as R
+from leadbook.allocation import allocate
+from leadbook.board import kpi
 from leadbook.classify import classify, lead_type_of, risk_of, tier_of
 from leadbook.enums import Compliance, Status
+from leadbook.errors import InfeasiblePolicyError
+from leadbook.forecast import forecast_series
 from leadbook.inventory import build_inventory, portfolio_figures
 from leadbook.scoring import score_sources
+from leadbook.settings import Settings
 from leadbook.workbook import contract as C
 from udfs import convert as X
 from udfs.convert import excel_errors
@@ -53,14 +61,44 @@ PORTFOLIO_FIGURES = {
 """Named cell of the Sources tab (for its label) → field of PortfolioFigures."""
 SCORE_KEYS = ("source", "performance", "reliability", "strategic", "risk", "composite", "rank")
 
+ALLOCATE_KEYS = ("source", "current", "recommended", "change", "customers")
+FORECAST_HEADERS = ("Month", "Forecast", "Lower", "Upper")
+HIRING_HEADERS = ("Month", "Reps needed", "Productive reps", "Hires")
+METRICS = (
+    ("Accuracy", "accuracy"),
+    ("Precision", "precision"),
+    ("Recall", "recall"),
+    ("True hits", "true_hits"),
+    ("True misses", "true_misses"),
+    ("False hits", "false_hits"),
+    ("Missed hits", "missed_hits"),
+)
+"""Label and field of :class:`leadbook.qualify.ClassifierMetrics`, in the spill's order."""
+BUDGET = "Monthly budget ($); blank: the Budget setting, or today's total spend."
+CASH_FLOWS = "Monthly cash flows, oldest first (a row or a column); month 1 is today."
+
 __all__ = [
+    "LB_ALLOCATE",
     "LB_BLENDED_CONVERSION",
     "LB_BLENDED_CPA",
     "LB_BLENDED_CPL",
+    "LB_BREAKEVEN_P",
     "LB_CLASSES",
+    "LB_CLASSIFIER_METRICS",
+    "LB_EXPECTED_ROI",
+    "LB_EXPLAIN",
+    "LB_FORECAST",
+    "LB_HIRING_PLAN",
+    "LB_KPI",
     "LB_LEADTYPE",
+    "LB_LEAD_PRICE",
+    "LB_LEAD_SCORE",
+    "LB_NPV_COHORT",
+    "LB_PAYBACK",
     "LB_PORTFOLIO",
+    "LB_REPS_NEEDED",
     "LB_RISKCLASS",
+    "LB_ROI",
     "LB_SCORES",
     "LB_TIER",
 ]
@@ -208,3 +246,265 @@ def LB_SCORES(sources, history=None, settings=None):
     and the rank of every source (spills)."""
     scores = score_sources(_inventory(sources, history), X.settings(settings))
     return X.spill(scores.assign(source=scores.index), C.SCORES_TABLE, SCORE_KEYS)
+
+
+# --- allocation (Rebalance) ---------------------------------------------------------------
+
+
+def _allocation(sources, budget, settings, history=None):
+    return allocate(
+        _inventory(sources, history),
+        X.settings(settings),
+        budget=X.number(budget, "budget", lo=0, zero_is_blank=True),
+    )
+
+
+@func(name="ALLOCATE")
+@arg("sources", ndim=2, doc=SOURCES)
+@arg("budget", doc=BUDGET)
+@arg("settings", ndim=2, doc=SETTINGS)
+@arg("history", ndim=2, doc=HISTORY)
+@excel_errors
+def LB_ALLOCATE(sources, budget=None, settings=None, history=None):
+    """Recommended monthly spend per source under the policy on Settings: source, current
+    spend, recommended spend, change and expected customers (spills, with headers)."""
+    table = _allocation(sources, budget, settings, history).table
+    return X.spill(table.assign(source=table.index), C.ALLOCATION_TABLE, ALLOCATE_KEYS)
+
+
+@func(name="EXPLAIN")
+@arg("sources", ndim=2, doc=SOURCES)
+@arg("budget", doc=BUDGET)
+@arg("settings", ndim=2, doc=SETTINGS)
+@excel_errors
+def LB_EXPLAIN(sources, budget=None, settings=None):
+    """Why LB.ALLOCATE recommends what it does, in sentences (spills one per row): the
+    headline, the value of more budget, every binding rule and each change. When the policy
+    cannot be met, the rules that must give."""
+    try:
+        lines = _allocation(sources, budget, settings).explanation()
+    except InfeasiblePolicyError as exc:
+        lines = [exc.summary, *(str(c) for c in exc.conflicts)]
+    return [[line] for line in lines]
+
+
+# --- planning: ROI, forecast, hiring ------------------------------------------------------
+
+
+@func(name="ROI")
+@arg("spend", doc="What was spent ($), more than 0.")
+@arg("revenue", doc="The revenue it brought ($).")
+@excel_errors
+def LB_ROI(spend, revenue):
+    """Return on investment: (revenue − spend) ÷ spend (3.4 = 340 %)."""
+    return R.roi(
+        X.required(X.number(spend, "spend"), "spend"),
+        X.required(X.number(revenue, "revenue"), "revenue"),
+    )
+
+
+@func(name="NPV_COHORT")
+@arg("cash_flows", ndim=2, doc=CASH_FLOWS)
+@arg(
+    "annual_rate", doc="Optional. Annual discount rate (0.1 = 10 %); blank: DiscountRate's default."
+)
+@excel_errors
+def LB_NPV_COHORT(cash_flows, annual_rate=None):
+    """Net present value of a cohort's monthly cash flows, discounted monthly at the annual
+    rate; the first month is not discounted ($)."""
+    rate = X.number(annual_rate, "annual_rate", lo=0, hi=1)
+    default = Settings().roi.discount_rate
+    return R.npv_cohort(X.numbers(cash_flows, "cash_flows"), default if rate is None else rate)
+
+
+@func(name="PAYBACK")
+@arg("cash_flows", ndim=2, doc=CASH_FLOWS)
+@excel_errors
+def LB_PAYBACK(cash_flows):
+    """The month (1, 2, …) by whose end the cumulative cash flow turns non-negative, or
+    "not within N months"."""
+    flows = X.numbers(cash_flows, "cash_flows")
+    return R.payback_text(R.payback(flows), len(flows))
+
+
+@func(name="FORECAST")
+@arg("values", ndim=2, doc="Monthly history, oldest first (a row or a column), at least 6 months.")
+@arg("horizon", doc="Optional. Months to forecast, 1–120; blank: 12.")
+@arg("level", doc="Optional. Coverage of the interval (0.8 = 80 %); blank: 80 %.")
+@excel_errors
+def LB_FORECAST(values, horizon=None, level=None):
+    """Monthly forecast with its interval: month number, forecast, lower and upper bound
+    (spills, with headers); the method is chosen by backtest."""
+    months = X.number(horizon, "horizon", lo=1, hi=120, whole=True, zero_is_blank=True)
+    coverage = X.number(level, "level", zero_is_blank=True)
+    frame = forecast_series(
+        X.numbers(values, "values"),
+        int(months or 12),
+        level=0.8 if coverage is None else coverage,
+    )
+    return [list(FORECAST_HEADERS), *_rows(frame)]
+
+
+@func(name="REPS_NEEDED")
+@arg("leads", doc="Leads a month to work.")
+@arg(
+    "leads_per_rep",
+    doc="Optional. Leads a rep works a month; blank: LeadsPerRepOptimal's default (40).",
+)
+@arg("utilisation", doc="Optional. Share of that load planned (0.85 = 85 %); blank: 100 %.")
+@excel_errors
+def LB_REPS_NEEDED(leads, leads_per_rep=None, utilisation=None):
+    """Whole sales reps needed to work the leads: rounded to the nearest rep (RepRounding)."""
+    defaults = Settings().hiring
+    per_rep = X.number(leads_per_rep, "leads_per_rep", lo=0, zero_is_blank=True)
+    share = X.number(utilisation, "utilisation", lo=0, hi=1, zero_is_blank=True)
+    return capacity.reps_needed(
+        X.required(X.number(leads, "leads", lo=0), "leads"),
+        defaults.leads_per_rep_optimal if per_rep is None else per_rep,
+        1.0 if share is None else share,
+        defaults.rep_rounding,
+    )
+
+
+@func(name="HIRING_PLAN")
+@arg("leads", ndim=2, doc="Leads a month to work, from next month on (a row or a column).")
+@arg("current_reps", doc="Fully productive reps today.")
+@arg("settings", ndim=2, doc=SETTINGS)
+@excel_errors
+def LB_HIRING_PLAN(leads, current_reps, settings=None):
+    """Month by month: reps needed, productive reps expected and hires starting that month
+    (spills, with headers), under the hiring terms on Settings."""
+    terms = capacity.HiringTerms.from_settings(X.settings(settings))
+    reps = X.required(X.number(current_reps, "current_reps", lo=0, whole=True), "current_reps")
+    plan = capacity.hiring_plan(X.numbers(leads, "leads"), int(reps), terms)
+    return [list(HIRING_HEADERS), *_rows(plan[["month", "needed", "productive", "hires"]])]
+
+
+def _rows(frame):
+    return [[X.cell_value(v) for v in row] for row in frame.itertuples(index=False)]
+
+
+# --- leads: scoring and monetisation ---------------------------------------------------------
+
+
+@func(name="LEAD_SCORE")
+@arg(
+    "workbook",
+    doc='The workbook\'s full path, e.g. =CELL("filename",A1); its lead model is beside it.',
+)
+@arg("headers", ndim=2, doc="The feature names: Source and the Leads table's feature headers.")
+@arg("values", ndim=2, doc="The lead's values, in the order of headers.")
+@excel_errors
+def LB_LEAD_SCORE(workbook, headers, values):
+    """Conversion probability of one lead (0–1), from the lead model the workbook records
+    (trained by Score leads)."""
+    names = [v for row in X.matrix(headers) for v in row]
+    cells = [v for row in X.matrix(values) for v in row]
+    if len(names) != len(cells):
+        raise X.ArgumentError(
+            f"headers has {len(names)} cell(s) but values has {len(cells)}; give one value "
+            "per header"
+        )
+    features = {
+        str(h).strip(): None if X.is_blank(v) else v
+        for h, v in zip(names, cells, strict=True)
+        if not X.is_blank(h)
+    }
+    return X.core_input(qualify.lead_score, _workbook_path(workbook), features)
+
+
+def _workbook_path(value):
+    """A workbook path typed in, or as CELL("filename") gives it: ``C:\\dir\\[Book.xlsx]Sheet``."""
+    raw = X.required(X.text(value, "workbook"), "workbook")
+    found = re.fullmatch(r"(.*)\[(.+)\].*", raw)
+    return found.group(1) + found.group(2) if found else raw
+
+
+@func(name="EXPECTED_ROI")
+@arg("p", doc="The lead's conversion probability, 0–1.")
+@arg("value", doc="What a converted lead is worth ($).")
+@arg("cost", doc="What the lead costs ($), more than 0.")
+@excel_errors
+def LB_EXPECTED_ROI(p, value, cost):
+    """Expected return on a lead: p × value ÷ cost (4 = four times its cost)."""
+    return X.core_input(
+        monetize.expected_roi,
+        X.required(X.number(p, "p"), "p"),
+        X.required(X.number(value, "value"), "value"),
+        X.required(X.number(cost, "cost"), "cost"),
+    )
+
+
+@func(name="LEAD_PRICE")
+@arg("p", doc="The lead's conversion probability, 0–1.")
+@arg("c_high", doc="Cost of generating a high-quality lead ($).")
+@arg("c_low", doc="Cost of generating a low-quality lead ($).")
+@arg("margin", doc="The margin the price must reach, below 100 % (0.25 = 25 %).")
+@excel_errors
+def LB_LEAD_PRICE(p, c_high, c_low, margin):
+    """The price of a lead that reaches the margin on its expected cost:
+    (p × c_high + (1 − p) × c_low) ÷ (1 − margin) ($)."""
+    return X.core_input(
+        monetize.lead_price,
+        X.required(X.number(p, "p"), "p"),
+        X.required(X.number(c_high, "c_high"), "c_high"),
+        X.required(X.number(c_low, "c_low"), "c_low"),
+        X.required(X.number(margin, "margin"), "margin"),
+    )
+
+
+@func(name="BREAKEVEN_P")
+@arg("low1", doc="Deal 1's earnings when no lead converts ($).")
+@arg("high1", doc="Deal 1's earnings when every lead converts ($).")
+@arg("low2", doc="Deal 2's earnings when no lead converts ($).")
+@arg("high2", doc="Deal 2's earnings when every lead converts ($).")
+@excel_errors
+def LB_BREAKEVEN_P(low1, high1, low2, high2):
+    """The conversion share p* at which two linear deals earn the same; #N/A when they
+    never cross."""
+    amounts = [
+        X.required(X.number(v, name), name)
+        for v, name in ((low1, "low1"), (high1, "high1"), (low2, "low2"), (high2, "high2"))
+    ]
+    found = monetize.breakeven_p(*amounts)
+    return "#N/A" if found is None else found
+
+
+@func(name="CLASSIFIER_METRICS")
+@arg("predicted", ndim=2, doc="Predicted probabilities (or 0/1 predictions), one per lead.")
+@arg("actual", ndim=2, doc="Outcomes, one per lead in the same order: 1 converted, 0 not.")
+@arg("threshold", doc="Optional. A lead is a predicted hit above this probability; blank: 0.5.")
+@excel_errors
+def LB_CLASSIFIER_METRICS(predicted, actual, threshold=None):
+    """Accuracy, precision and recall at the threshold, and the confusion matrix behind
+    them (true hits, true misses, false hits, missed hits), as label and value rows."""
+    cut = X.number(threshold, "threshold", lo=0, hi=1)
+    metrics = X.core_input(
+        qualify.classifier_metrics,
+        X.numbers(predicted, "predicted", trim=False),
+        X.numbers(actual, "actual", trim=False),
+        0.5 if cut is None else cut,
+    )
+    return [[label, X.cell_value(getattr(metrics, field))] for label, field in METRICS]
+
+
+# --- board ---------------------------------------------------------------------------------
+
+
+@func(name="KPI")
+@arg("key", doc="The KPI's key, e.g. roi, blended_cpl, largest_share (Board!L:L lists them).")
+@arg("sources", ndim=2, doc=SOURCES)
+@arg("history", ndim=2, doc=HISTORY)
+@arg("settings", ndim=2, doc=SETTINGS)
+@arg(
+    "quarter", doc="Optional. The quarter, e.g. 2026Q4; blank: the quarter of History's last month."
+)
+@excel_errors
+def LB_KPI(key, sources, history=None, settings=None, quarter=None):
+    """A board KPI of the quarter from the input tables: its value, or "not available:
+    <why>" (KPIs that need other tabs are on the Board tab)."""
+    name = X.required(X.text(key, "key"), "key")
+    found = kpi(
+        name, _inventory(sources, history), X.settings(settings), X.text(quarter, "quarter")
+    )
+    return X.cell_value(found.value) if found.available else f"not available: {found.basis}"

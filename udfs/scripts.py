@@ -1,14 +1,21 @@
-"""leadbook's buttons: Refresh and Check inputs, as xlwings scripts.
+"""leadbook's buttons as xlwings scripts: Refresh, Check inputs, Rebalance, Refresh
+forecast, Plan hiring, Score leads and Export board pack.
 
-Each script runs the same job as the command line (``leadbook refresh BOOK``,
-``leadbook check --write BOOK``) on the live workbook through :func:`udfs.book.run_job`,
-so a button and the command give the same tables. A failing script writes nothing; its
-message reaches the task pane (xlwings Lite, xlwings Server) or a message box (classic).
+Each script runs the same job as the command line (``leadbook refresh BOOK``, ``leadbook
+check --write BOOK``, ``leadbook rebalance BOOK``, ``leadbook forecast BOOK``, ``leadbook
+plan BOOK``, ``leadbook score-leads BOOK``, ``leadbook board BOOK``) on the live workbook
+through :func:`udfs.book.run_job`, so a button and the command give the same tables. A
+failing script writes nothing; its message reaches the task pane (xlwings Lite, xlwings
+Server) or a message box (classic).
 
 - xlwings Lite runs the ``@script`` functions from its pane; xlwings Server from the
   buttons of leadbook's task pane.
 - The classic add-in's ``RunPython`` calls the no-argument ``*_caller`` functions, which
   work on the workbook whose button was pressed (see ``workbooks/classic/leadbook.bas``).
+
+Files a job keeps beside the workbook — the lead model (Score leads), the board pack
+(Export board pack) — go to the workbook's folder, or where the workbook's folder is
+unknown (Office.js sends only its name) to ``LEADBOOK_FILES`` (:func:`udfs.book.book_folder`).
 """
 
 from __future__ import annotations
@@ -21,15 +28,47 @@ import xlwings as xw
 from xlwings import script
 
 from leadbook.errors import LeadbookError
-from leadbook.workbook import jobs
-from udfs.book import run_job
+from leadbook.qualify import model_dir
+from leadbook.workbook import jobs, leadjobs, pack, planning
+from udfs.book import book_folder, run_job
 from udfs.convert import excel_errors
 
-__all__ = ["check_inputs", "check_inputs_caller", "refresh", "refresh_caller"]
+__all__ = [
+    "check_inputs",
+    "check_inputs_caller",
+    "export_board_pack",
+    "export_board_pack_caller",
+    "plan_hiring",
+    "plan_hiring_caller",
+    "rebalance",
+    "rebalance_caller",
+    "refresh",
+    "refresh_caller",
+    "refresh_forecast",
+    "refresh_forecast_caller",
+    "score_leads",
+    "score_leads_caller",
+]
+
+Job = Callable[[Path], Any]
 
 
 def _check(path: Path) -> Any:
     return jobs.check(path, write=True)
+
+
+def _rebalance(path: Path) -> Any:
+    return jobs.rebalance(path)  # leadbook rebalance BOOK: next week, the Objective setting
+
+
+def _score_leads(path: Path) -> Any:
+    return leadjobs.score_leads(path)  # leadbook score-leads BOOK: the recorded model
+
+
+def _board_job(book: Any) -> Job:
+    """leadbook board BOOK: History's latest quarter, the pack beside the workbook."""
+    folder = book_folder(book)
+    return lambda path: pack.export_board_pack(path, out_dir=folder)
 
 
 @script
@@ -46,19 +85,80 @@ def check_inputs(book: xw.Book) -> None:
     run_job(book, _check)
 
 
+@script
+@excel_errors
+def rebalance(book: xw.Book) -> None:
+    """Rebalance: next week's recommended spend per source under the policy (Allocation tab)."""
+    run_job(book, _rebalance)
+
+
+@script
+@excel_errors
+def refresh_forecast(book: xw.Book) -> None:
+    """Refresh forecast: forecasts, scenarios, the forecast log and accuracy (Forecast tab)."""
+    run_job(book, planning.forecast)
+
+
+@script
+@excel_errors
+def plan_hiring(book: xw.Book) -> None:
+    """Plan hiring: reps needed, productive reps and hires per scenario (Hiring tab)."""
+    run_job(book, planning.plan)
+
+
+@script
+@excel_errors
+def score_leads(book: xw.Book) -> None:
+    """Score leads: probability, band, expected ROI, action and price of every open lead
+    (Leads tab), with the lead model kept beside the workbook."""
+    run_job(book, _score_leads, companions=(model_dir,))
+
+
+@script
+@excel_errors
+def export_board_pack(book: xw.Book) -> None:
+    """Export board pack: the quarter's KPIs to Board and Maturity, the pack beside the book."""
+    run_job(book, _board_job(book))
+
+
 def refresh_caller() -> None:
     """Refresh, for the classic add-in's ``RunPython`` (see workbooks/classic)."""
-    _from_button(jobs.refresh)
+    _from_button(lambda book: run_job(book, jobs.refresh))
 
 
 def check_inputs_caller() -> None:
     """Check inputs, for the classic add-in's ``RunPython``."""
-    _from_button(_check)
+    _from_button(lambda book: run_job(book, _check))
 
 
-def _from_button(job: Callable[[Path], Any]) -> None:
+def rebalance_caller() -> None:
+    """Rebalance, for the classic add-in's ``RunPython``."""
+    _from_button(lambda book: run_job(book, _rebalance))
+
+
+def refresh_forecast_caller() -> None:
+    """Refresh forecast, for the classic add-in's ``RunPython``."""
+    _from_button(lambda book: run_job(book, planning.forecast))
+
+
+def plan_hiring_caller() -> None:
+    """Plan hiring, for the classic add-in's ``RunPython``."""
+    _from_button(lambda book: run_job(book, planning.plan))
+
+
+def score_leads_caller() -> None:
+    """Score leads, for the classic add-in's ``RunPython``."""
+    _from_button(lambda book: run_job(book, _score_leads, companions=(model_dir,)))
+
+
+def export_board_pack_caller() -> None:
+    """Export board pack, for the classic add-in's ``RunPython``."""
+    _from_button(lambda book: run_job(book, _board_job(book)))
+
+
+def _from_button(press: Callable[[Any], Any]) -> None:
     book = xw.Book.caller()
     try:
-        run_job(book, job)
+        press(book)
     except LeadbookError as exc:
         book.app.alert(str(exc), title="leadbook")
