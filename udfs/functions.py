@@ -75,6 +75,10 @@ METRICS = (
 )
 """Label and field of :class:`leadbook.qualify.ClassifierMetrics`, in the spill's order."""
 BUDGET = "Monthly budget ($); blank: the Budget setting, or today's total spend."
+PRICE_TIERS = (
+    "Optional. The PriceTiers table with its header row (PriceTiers[#All]); without it, "
+    "each source's CPL holds up to its volume cap."
+)
 CASH_FLOWS = "Monthly cash flows, oldest first (a row or a column); month 1 is today."
 
 __all__ = [
@@ -109,9 +113,10 @@ def _figures(sources: Any) -> Any:
     return portfolio_figures(X.typed(raw, C.SOURCES_TABLE, FIGURE_KEYS))
 
 
-def _inventory(sources: Any, history: Any = None) -> Any:
+def _inventory(sources: Any, history: Any = None, price_tiers: Any = None) -> Any:
     raw_history = X.optional_table(history, C.HISTORY_TABLE)
-    inventory, _ = build_inventory(X.table(sources, C.SOURCES_TABLE), None, raw_history)
+    raw_tiers = X.optional_table(price_tiers, C.PRICE_TIERS_TABLE)
+    inventory, _ = build_inventory(X.table(sources, C.SOURCES_TABLE), raw_tiers, raw_history)
     return inventory
 
 
@@ -251,9 +256,9 @@ def LB_SCORES(sources, history=None, settings=None):
 # --- allocation (Rebalance) ---------------------------------------------------------------
 
 
-def _allocation(sources, budget, settings, history=None):
+def _allocation(sources, budget, settings, history=None, price_tiers=None):
     return allocate(
-        _inventory(sources, history),
+        _inventory(sources, history, price_tiers),
         X.settings(settings),
         budget=X.number(budget, "budget", lo=0, zero_is_blank=True),
     )
@@ -264,11 +269,12 @@ def _allocation(sources, budget, settings, history=None):
 @arg("budget", doc=BUDGET)
 @arg("settings", ndim=2, doc=SETTINGS)
 @arg("history", ndim=2, doc=HISTORY)
+@arg("price_tiers", ndim=2, doc=PRICE_TIERS)
 @excel_errors
-def LB_ALLOCATE(sources, budget=None, settings=None, history=None):
+def LB_ALLOCATE(sources, budget=None, settings=None, history=None, price_tiers=None):
     """Recommended monthly spend per source under the policy on Settings: source, current
     spend, recommended spend, change and expected customers (spills, with headers)."""
-    table = _allocation(sources, budget, settings, history).table
+    table = _allocation(sources, budget, settings, history, price_tiers).table
     return X.spill(table.assign(source=table.index), C.ALLOCATION_TABLE, ALLOCATE_KEYS)
 
 
@@ -276,13 +282,15 @@ def LB_ALLOCATE(sources, budget=None, settings=None, history=None):
 @arg("sources", ndim=2, doc=SOURCES)
 @arg("budget", doc=BUDGET)
 @arg("settings", ndim=2, doc=SETTINGS)
+@arg("history", ndim=2, doc=HISTORY)
+@arg("price_tiers", ndim=2, doc=PRICE_TIERS)
 @excel_errors
-def LB_EXPLAIN(sources, budget=None, settings=None):
+def LB_EXPLAIN(sources, budget=None, settings=None, history=None, price_tiers=None):
     """Why LB.ALLOCATE recommends what it does, in sentences (spills one per row): the
     headline, the value of more budget, every binding rule and each change. When the policy
     cannot be met, the rules that must give."""
     try:
-        lines = _allocation(sources, budget, settings).explanation()
+        lines = _allocation(sources, budget, settings, history, price_tiers).explanation()
     except InfeasiblePolicyError as exc:
         lines = [exc.summary, *(str(c) for c in exc.conflicts)]
     return [[line] for line in lines]

@@ -35,3 +35,37 @@ def client():
     from xlwings_server.main import main_app
 
     return TestClient(main_app, raise_server_exceptions=False)
+
+
+@pytest.fixture(scope="session")
+def scored_demo(tmp_path_factory):
+    """The demo workbook as ``leadbook demo`` leaves it (its leads scored, the lead model
+    beside it), written once: tests copy it (:func:`copy_book`)."""
+    from leadbook.workbook.jobs import demo
+    from leadbook.workbook.leadjobs import score_leads
+
+    path, _ = demo(tmp_path_factory.mktemp("scored") / "demo.xlsx")
+    score_leads(path, retrain=True)
+    return path
+
+
+def copy_book(path, folder):
+    """A copy of the workbook at ``path`` in ``folder``, under the same name, with the
+    folders leadbook keeps beside it (the lead model)."""
+    import shutil
+
+    from leadbook.qualify import model_dir
+
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / path.name
+    shutil.copy(path, target)
+    if model_dir(path).is_dir():
+        shutil.copytree(model_dir(path), model_dir(target))
+    return target
+
+
+@pytest.fixture
+def demo_book_path(scored_demo, tmp_path):
+    """A fresh copy of the (scored) demo workbook; replaces the suite's own fixture here,
+    which would build the demo again for every test."""
+    return copy_book(scored_demo, tmp_path / "book")

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import os
 
+import openpyxl
 import pytest
 
+from leadbook.allocation import allocate
 from leadbook.demo import demo_inventory, demo_settings
+from leadbook.errors import InfeasiblePolicyError
 from leadbook.inventory import SEED_MONTHLY_LEADS, SEED_SOURCES
 from leadbook.scoring import score_sources
 from leadbook.workbook.jobs import demo_workbook
@@ -35,7 +38,8 @@ def demo_tables():
     for address, value in rendered.expected.items():
         sheet, cell = address.split("!")
         wb[sheet][cell] = value
-    tables = {name: table_argument(wb, name) for name in ("Sources", "History", "Settings")}
+    names = ("Sources", "History", "Settings", "PriceTiers")
+    tables = {name: table_argument(wb, name) for name in names}
     tables["classic Sources"] = table_cells(wb, "Sources")[1]  # empty cells as None
     return tables
 
@@ -312,3 +316,264 @@ class TestAsPlainPython:
         sources = demo_tables["classic Sources"]
         assert sources[1][sources[0].index("Test phase")] is None
         assert F.LB_SCORES(sources)[1:] == F.LB_SCORES(demo_tables["Sources"])[1:]
+
+
+def with_setting(settings: list[list], key: str, value: object) -> list[list]:
+    """The Settings table argument with one setting's value changed."""
+    at_key, at_value = settings[0].index("Key"), settings[0].index("Value")
+    rows = [row[:] for row in settings]
+    (row,) = [r for r in rows if r[at_key] == key]
+    row[at_value] = value
+    return rows
+
+
+class TestAllocate:
+    """LB.ALLOCATE and LB.EXPLAIN: the demo's policy (budget $320,000, "at most", 40 % max
+    share)."""
+
+    def test_spends_at_most_the_budget_and_no_source_over_40_percent(self, client, demo_tables):
+        rows = result(
+            client, "LB_ALLOCATE", demo_tables["Sources"], [[320_000]], demo_tables["Settings"],
+            demo_tables["History"],
+        )  # fmt: skip
+        assert rows[0] == [
+            "Source", "Current spend", "Recommended", "Change", "Expected customers",
+        ]  # fmt: skip
+        spend = [row[2] for row in rows[1:]]
+        assert len(spend) == 11 and sum(spend) <= 320_000 + 1e-6
+        assert max(spend) <= 0.40 * sum(spend) + 1e-6
+        for _, current, recommended, change, _ in rows[1:]:
+            assert change == pytest.approx(recommended - current)
+
+    def test_equals_the_core_on_the_same_inventory(self, client, demo_tables):
+        rows = result(
+            client, "LB_ALLOCATE", demo_tables["Sources"], [[320_000]], demo_tables["Settings"],
+            demo_tables["History"], demo_tables["PriceTiers"],
+        )  # fmt: skip
+        want = allocate(demo_inventory(), demo_settings(), budget=320_000).table
+        assert [r[0] for r in rows[1:]] == want.index.tolist()
+        for source, current, recommended, change, customers in rows[1:]:
+            expected = want.loc[source, ["current", "recommended", "change", "customers"]]
+            assert [current, recommended, change, customers] == pytest.approx(expected.tolist())
+
+    def test_exact_mode_spends_the_whole_budget(self, client, demo_tables):
+        settings = with_setting(demo_tables["Settings"], "policy.budget_mode", "exact")
+        rows = result(
+            client, "LB_ALLOCATE", demo_tables["Sources"], [[320_000]], settings,
+            demo_tables["History"],
+        )  # fmt: skip
+        spend = [row[2] for row in rows[1:]]
+        assert sum(spend) == pytest.approx(320_000, abs=0.01)
+        assert max(spend) <= 0.40 * 320_000 + 1e-6
+
+    def test_an_infeasible_budget_names_the_rules_that_must_give(self, client, demo_tables):
+        args = (
+            demo_tables["Sources"], [[250_000]], demo_tables["Settings"], demo_tables["History"],
+            demo_tables["PriceTiers"],
+        )  # fmt: skip
+        with pytest.raises(InfeasiblePolicyError, match="The policy cannot be met") as core:
+            allocate(demo_inventory(), demo_settings(), budget=250_000)
+        response = call(client, "LB_ALLOCATE", *args)
+        assert (response.status_code, response.text) == (400, str(core.value))
+        assert "Premium comparison sites may fall at most 15 % a week" in response.text
+        lines = result(client, "LB_EXPLAIN", *args)
+        assert lines == [[core.value.summary], *([str(c)] for c in core.value.conflicts)]
+
+    def test_explain_spills_sentences_that_name_the_binding_rules(self, client, demo_tables):
+        lines = result(
+            client, "LB_EXPLAIN", demo_tables["Sources"], [[320_000]], demo_tables["Settings"],
+            demo_tables["History"], demo_tables["PriceTiers"],
+        )  # fmt: skip
+        assert all(len(row) == 1 and isinstance(row[0], str) for row in lines)
+        want = allocate(demo_inventory(), demo_settings(), budget=320_000)
+        assert lines[0][0].startswith("Optimal (expected customers): ")
+        assert {f"{b}." for b in want.binding} <= {row[0] for row in lines}
+
+    def test_a_negative_budget(self, client, demo_tables):
+        response = call(client, "LB_ALLOCATE", demo_tables["Sources"], [[-5]])
+        assert (response.status_code, response.text) == (400, "budget must be ≥ 0, got -5")
+
+
+class TestPlanning:
+    def test_roi_by_hand(self, client):
+        assert result(client, "LB_ROI", [[100]], [[440]]) == [[pytest.approx(3.4)]]  # 340/100
+        assert result(client, "LB_ROI", [["$1,000"]], [[3470]]) == [[pytest.approx(2.47)]]
+
+    def test_roi_needs_spend(self, client):
+        response = call(client, "LB_ROI", [[0]], [[500]])
+        assert (response.status_code, response.text) == (
+            400,
+            "spend must be > 0 to give an ROI, got 0",
+        )
+
+    def test_npv_discounts_monthly(self, client):
+        flows = [[-100], [60], [60]]
+        assert result(client, "LB_NPV_COHORT", flows, [[0]]) == [[pytest.approx(20.0)]]
+        monthly = 1.10 ** (1 / 12) - 1  # the default DiscountRate, 10 % a year
+        by_hand = -100 + 60 / (1 + monthly) + 60 / (1 + monthly) ** 2
+        assert result(client, "LB_NPV_COHORT", flows) == [[pytest.approx(by_hand)]]
+
+    def test_npv_of_a_gap_in_the_flows(self, client):
+        response = call(client, "LB_NPV_COHORT", [[-100, None, 60]])
+        assert (response.status_code, response.text) == (
+            400,
+            "cash flows must be finite numbers (a blank or text in the range?)",
+        )
+
+    def test_payback_month_or_words(self, client):
+        # cumulative: -100, -70, -40, 0 → paid back by the end of month 4
+        assert result(client, "LB_PAYBACK", [[-100, 30, 30, 40, 40]]) == [[4]]
+        assert result(client, "LB_PAYBACK", [[-100], [10], [10]]) == [["not within 3 months"]]
+
+    def test_payback_of_text(self, client):
+        response = call(client, "LB_PAYBACK", [[-100, "soon"]])
+        assert (response.status_code, response.text) == (
+            400,
+            "cash_flows, value 2: cash_flows must be a number, got 'soon'",
+        )
+
+    def test_forecast_of_a_flat_series_is_flat(self, client):
+        rows = result(client, "LB_FORECAST", [[5], [5], [5], [5], [5], [5]], [[2]])
+        assert rows == [["Month", "Forecast", "Lower", "Upper"], [1, 5, 5, 5], [2, 5, 5, 5]]
+
+    def test_forecast_of_a_steady_trend_continues_it(self, client):
+        values = [[100 + 10 * m for m in range(24)]]  # 100, 110, … 330
+        rows = result(client, "LB_FORECAST", values, [[3]], [[0.9]])
+        points = [row[1] for row in rows[1:]]
+        assert points == pytest.approx([340, 350, 360], rel=0.01)
+        assert all(lo <= point <= hi for _, point, lo, hi in rows[1:])
+
+    def test_forecast_horizon_out_of_range(self, client):
+        response = call(client, "LB_FORECAST", [[5, 5, 5, 5, 5, 5]], [[200]])
+        assert (response.status_code, response.text) == (400, "horizon must be ≤ 120, got 200")
+
+    @pytest.mark.parametrize(
+        ("args", "reps"),
+        [
+            ([[[2400]], [[47]]], 51),  # the seed: 2,400 leads, 47 a rep → 51 reps
+            ([[[2760]], [[40]]], 69),  # the seed's month 12, conservative
+            ([[[4200]], [[47]]], 89),  # 89.4 → nearest rep
+            ([[[4200]], [[47]], [[0.85]]], 105),  # the seed's aggressive month 12
+            ([[[3240]]], 81),  # the default load: 40 leads a rep (LeadsPerRepOptimal)
+        ],
+    )
+    def test_reps_needed_of_the_seed(self, client, args, reps):
+        assert result(client, "LB_REPS_NEEDED", *args) == [[reps]]
+
+    def test_reps_needed_of_negative_leads(self, client):
+        response = call(client, "LB_REPS_NEEDED", [[-1]])
+        assert (response.status_code, response.text) == (400, "leads must be ≥ 0, got -1")
+
+    def test_hiring_plan_by_hand(self, client):
+        settings = [
+            ["Key", "Value"],
+            ["hiring.attrition", 0],
+            ["hiring.time_to_hire_days", 0],
+            ["capacity.ramp_days", 90],
+        ]
+        rows = result(client, "LB_HIRING_PLAN", [[2400, 2400, 2800, 2800]], [[60]], settings)
+        # 40 leads a rep: 60, 60, 70, 70 needed; 60 reps today; the 10 hired for month 3
+        # start in month 1 (no time to hire) and ramp linearly over 3 months.
+        assert rows[0] == ["Month", "Reps needed", "Productive reps", "Hires"]
+        assert [(r[0], r[1], r[3]) for r in rows[1:]] == [(1, 60, 10), (2, 60, 0), (3, 70, 0),
+                                                         (4, 70, 0)]  # fmt: skip
+        assert [r[2] for r in rows[1:]] == pytest.approx([60 + 10 / 6, 65, 60 + 10 * 5 / 6, 70])
+
+    def test_hiring_plan_of_negative_reps(self, client):
+        response = call(client, "LB_HIRING_PLAN", [[2400, 2400]], [[-2]])
+        assert (response.status_code, response.text) == (400, "current_reps must be ≥ 0, got -2")
+
+
+class TestLeads:
+    def test_expected_roi_and_price_by_hand(self, client):
+        assert result(client, "LB_EXPECTED_ROI", [[0.2]], [[3000]], [[150]]) == [[4.0]]
+        # (0.3 × 140 + 0.7 × 70) ÷ 0.75 = 91 ÷ 0.75
+        assert result(client, "LB_LEAD_PRICE", [[0.3]], [[140]], [[70]], [["25%"]]) == [
+            [pytest.approx(91 / 0.75)]
+        ]
+
+    def test_expected_roi_of_a_free_lead(self, client):
+        response = call(client, "LB_EXPECTED_ROI", [[0.2]], [[3000]], [[0]])
+        assert (response.status_code, response.text) == (
+            400,
+            "cost must be > 0 to compute an expected ROI, got 0",
+        )
+
+    def test_lead_price_at_a_full_margin(self, client):
+        response = call(client, "LB_LEAD_PRICE", [[0.3]], [[140]], [[70]], [[1]])
+        assert (response.status_code, response.text) == (
+            400,
+            "target margin must be below 100 %, got 100.0%",
+        )
+
+    def test_breakeven_of_the_chapters_deals(self, client):
+        # -50,000 + 300,000 p = 20,000 + 100,000 p  →  p = 70,000 / 200,000
+        args = [[-50_000]], [[250_000]], [[20_000]], [[120_000]]
+        assert result(client, "LB_BREAKEVEN_P", *args) == [[pytest.approx(0.35)]]
+
+    def test_parallel_deals_never_break_even(self, client):
+        answer = result(client, "LB_BREAKEVEN_P", [[0]], [[100]], [[10]], [[110]])
+        assert answer == [[{"type": "Error", "errorType": "NotAvailable"}]]
+
+    def test_classifier_metrics_of_the_chapters_example(self, client):
+        predicted = [[0.9]] * 6 + [[0.1]] * 14 + [[0.7]] * 2 + [[0.3]] * 3
+        actual = [[1]] * 6 + [[0]] * 14 + [[0]] * 2 + [[1]] * 3
+        rows = result(client, "LB_CLASSIFIER_METRICS", predicted, actual)
+        assert rows == [
+            ["Accuracy", pytest.approx(20 / 25)],  # 80 %
+            ["Precision", pytest.approx(6 / 8)],  # 75 %
+            ["Recall", pytest.approx(6 / 9)],  # 67 %
+            ["True hits", 6], ["True misses", 14], ["False hits", 2], ["Missed hits", 3],
+        ]  # fmt: skip
+
+    def test_classifier_metrics_of_other_outcomes(self, client):
+        response = call(client, "LB_CLASSIFIER_METRICS", [[0.9, 0.2]], [[1, 2]])
+        assert (response.status_code, response.text) == (
+            400,
+            "actual outcomes must be 1 (converted) or 0 (not converted)",
+        )
+
+    def test_lead_score_matches_the_leads_tab(self, client, scored_demo):
+        """One lead scored by the cell function gives the probability Score leads wrote."""
+        ws = openpyxl.load_workbook(scored_demo)["Leads"]
+        rows = [[c.value for c in row] for row in ws[ws.tables["Leads"].ref]]
+        header, lead = rows[0], rows[-1]
+        features = ["Source", *header[header.index("Created") + 1 : header.index("Cost")]]
+        values = [lead[header.index(h)] for h in features]
+        cell = f"{scored_demo.parent}/[{scored_demo.name}]Leads"  # as CELL("filename") gives
+        got = result(client, "LB_LEAD_SCORE", [[cell]], [features], [values])
+        assert got == [[pytest.approx(lead[header.index("Probability")])]]
+
+    def test_lead_score_of_an_unknown_feature(self, client, scored_demo):
+        got = call(client, "LB_LEAD_SCORE", [[str(scored_demo)]], [["Shoe size"]], [[44]])
+        assert got.status_code == 400
+        assert got.text.startswith("unknown feature(s) 'Shoe size'; the model uses: Source, ")
+
+    def test_lead_score_without_a_model(self, client, tmp_path):
+        from leadbook.workbook.jobs import new
+
+        path = new(tmp_path / "fresh.xlsx")
+        got = call(client, "LB_LEAD_SCORE", [[str(path)]], [["Source"]], [["A"]])
+        assert (got.status_code, got.text) == (
+            400,
+            "fresh.xlsx records no lead model yet; run Score leads "
+            "(leadbook score-leads fresh.xlsx) first",
+        )
+
+
+class TestKpi:
+    def test_largest_share_of_the_seed(self, client, demo_tables):
+        tables = demo_tables["Sources"], demo_tables["History"], demo_tables["Settings"]
+        got = result(client, "LB_KPI", [["largest_share"]], *tables)
+        assert got == [[pytest.approx(816 * 156 / SEED_SPEND)]]  # Premium comparison sites
+
+    def test_a_kpi_that_needs_other_tabs_says_why(self, client, demo_tables):
+        got = result(client, "LB_KPI", [["forecast_board"]], demo_tables["Sources"])
+        assert got[0][0].startswith("not available: ")
+
+    def test_an_unknown_kpi_names_the_nearest(self, client, demo_tables):
+        response = call(client, "LB_KPI", [["vendor_heath"]], demo_tables["Sources"])
+        assert response.status_code == 400
+        assert response.text.startswith(
+            "unknown KPI 'vendor_heath' — did you mean 'vendor_health'?"
+        )
