@@ -4,6 +4,7 @@ writes to another copy of the same workbook."""
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from leadbook.workbook import contract as C
 from leadbook.workbook.build import build_workbook
 from leadbook.workbook.jobs import REFRESH_TABS, demo_book
 from leadbook.workbook.write import save_new
+from tests.udfs.conftest import copy_book
 from tests.udfs.officejs import apply_actions, book_payload, table_cells
 from udfs import scripts
 from udfs.convert import as_typed
@@ -180,3 +182,107 @@ class TestCheckInputs:
 def unwrapped(script):
     """A script as plain Python: in server mode @script wraps it in an async function."""
     return script.__wrapped__ if hasattr(script, "__xlscript__") else script
+
+
+BUTTONS = {
+    # script: (the command line that runs the same job, the tabs both write besides Log)
+    "rebalance": (["rebalance"], ("Allocation",)),
+    "refresh_forecast": (["forecast"], ("Forecast",)),
+    "plan_hiring": (["plan"], ("Hiring",)),
+    "score_leads": (["score-leads"], ("Leads",)),
+    "export_board_pack": (["board"], ("Board", "Maturity")),
+}
+
+
+def sheet_cells(ws) -> dict[str, object]:
+    """Every non-empty cell of a tab, formulas as one types them."""
+    return {
+        c.coordinate: as_typed(c.value) if isinstance(c.value, str) else c.value
+        for row in ws.iter_rows()
+        for c in row
+        if c.value is not None and c.value != ""
+    }
+
+
+def assert_same_cells(button, cli, where: str) -> None:
+    """The same cells; two times count as the same when within ten minutes (a tab may
+    stamp when it was written, and the two runs are seconds apart)."""
+    got, want = sheet_cells(button), sheet_cells(cli)
+    assert got.keys() == want.keys(), where
+    for key, value in want.items():
+        if isinstance(value, dt.datetime) and isinstance(got[key], dt.datetime):
+            assert abs(got[key] - value) < dt.timedelta(minutes=10), (where, key)
+        else:
+            assert got[key] == value, (where, key)
+
+
+class TestEveryButtonAsTheCli:
+    """Each button on one copy of the demo workbook, its command on another: the tabs they
+    write are the same cell by cell, and so is the Log row (but its time)."""
+
+    @pytest.mark.parametrize("script", BUTTONS)
+    def test_writes_the_tabs_the_cli_writes(
+        self, client, scored_demo, tmp_path, monkeypatch, script
+    ):
+        command, tabs = BUTTONS[script]
+        cli = copy_book(scored_demo, tmp_path / "cli")
+        button = copy_book(scored_demo, tmp_path / "button")
+        monkeypatch.setenv("LEADBOOK_FILES", str(button.parent))  # Office.js: no folder
+        response = press(client, script, button)
+        assert response.status_code == 200, response.text
+        actions = response.json()["actions"]
+        sheets = openpyxl.load_workbook(button).sheetnames
+        assert {sheets[a["sheet_position"]] for a in actions} == {*tabs, "Log"}
+        wb, want = replayed(button, actions), run_cli(command, cli)
+        for tab in tabs:
+            assert_same_cells(wb[tab], want[tab], tab)
+        *_, button_log = table_cells(wb, "Log")[1]
+        *_, cli_log = table_cells(want, "Log")[1]
+        assert button_log[1:] == cli_log[1:]
+
+    def test_the_board_pack_lands_beside_the_workbook(
+        self, client, scored_demo, tmp_path, monkeypatch
+    ):
+        cli = copy_book(scored_demo, tmp_path / "cli")
+        button = copy_book(scored_demo, tmp_path / "button")
+        monkeypatch.setenv("LEADBOOK_FILES", str(button.parent))
+        assert press(client, "export_board_pack", button).status_code == 200
+        run_cli(["board"], cli)
+        (pack,) = button.parent.glob("demo-board-*.xlsx")
+        assert pack.name == "demo-board-2026Q4.xlsx"  # History ends in Oct 2026
+        cli_pack = openpyxl.load_workbook(cli.parent / pack.name)
+        button_pack = openpyxl.load_workbook(pack)
+        assert button_pack.sheetnames == cli_pack.sheetnames
+        for sheet in cli_pack.sheetnames:
+            assert_same_cells(button_pack[sheet], cli_pack[sheet], f"pack {sheet}")
+
+    def test_score_leads_without_its_model_says_how_to_recover(
+        self, client, demo_book_path, tmp_path, monkeypatch
+    ):
+        """The workbook records a lead model, but the folder the button looks in has none."""
+        from leadbook.qualify import model_dir
+
+        shutil.rmtree(model_dir(demo_book_path))
+        folder = tmp_path / "files"
+        monkeypatch.setenv("LEADBOOK_FILES", str(folder))
+        response = press(client, "score_leads", demo_book_path)
+        assert response.status_code == 400  # the workbook records a model that is gone
+        assert "is missing from" in response.text and "run Score leads with retrain" in (
+            response.text
+        )
+        assert not folder.exists()  # a failed press keeps nothing
+
+    def test_rebalance_of_an_infeasible_policy_writes_nothing(self, client, demo_book_path):
+        wb = openpyxl.load_workbook(demo_book_path)
+        ws = wb["Settings"]
+        (cell,) = [c for row in ws.iter_rows() for c in row if c.value == "policy.budget"]
+        ws.cell(cell.row, cell.column + 2).value = 250_000  # Key, Setting, Value
+        wb.save(demo_book_path)
+        response = press(client, "rebalance", demo_book_path)
+        assert response.status_code == 400
+        assert response.text.startswith("The policy cannot be met: ")
+        assert "Premium comparison sites may fall at most 15 % a week" in response.text
+
+    @pytest.mark.parametrize("script", BUTTONS)
+    def test_every_button_has_a_classic_entry_point(self, script):
+        assert callable(getattr(scripts, f"{script}_caller"))
