@@ -25,9 +25,14 @@ from udfs import functions, server
 
 EXCEL_NAMES = {
     "BLENDED_CPL", "BLENDED_CONVERSION", "BLENDED_CPA", "PORTFOLIO", "TIER", "LEADTYPE",
-    "RISKCLASS", "CLASSES", "SCORES",
+    "RISKCLASS", "CLASSES", "SCORES", "ALLOCATE", "EXPLAIN", "ROI", "NPV_COHORT", "PAYBACK",
+    "FORECAST", "REPS_NEEDED", "HIRING_PLAN", "LEAD_SCORE", "EXPECTED_ROI", "LEAD_PRICE",
+    "BREAKEVEN_P", "CLASSIFIER_METRICS", "KPI",
 }  # fmt: skip
-SCRIPTS = {"refresh", "check_inputs"}
+SCRIPTS = {
+    "refresh", "check_inputs", "rebalance", "refresh_forecast", "plan_hiring", "score_leads",
+    "export_board_pack",
+}  # fmt: skip
 LEADBOOK = str(Path(sys.executable).with_name("leadbook"))
 
 

@@ -3,7 +3,10 @@ Attribute VB_Name = "leadbook"
 ' Import this file in the VBA editor (Alt+F11, File > Import File...), tick
 ' Tools > References > xlwings, then assign each macro to a button
 ' (Developer > Insert > Button): LeadbookCheckInputs on the Start tab,
-' LeadbookRefresh on the Tiers tab. Each runs the same job as the command line.
+' LeadbookRefresh on the Tiers tab, LeadbookRebalance on the Allocation tab,
+' LeadbookRefreshForecast on the Forecast tab, LeadbookPlanHiring on the Hiring tab,
+' LeadbookScoreLeads on the Leads tab, LeadbookExportBoardPack on the Board tab.
+' Each runs the same job as the command line.
 
 Sub LeadbookCheckInputs()
     RunPython "import udfs.scripts as s; s.check_inputs_caller()"
@@ -11,4 +14,24 @@ End Sub
 
 Sub LeadbookRefresh()
     RunPython "import udfs.scripts as s; s.refresh_caller()"
+End Sub
+
+Sub LeadbookRebalance()
+    RunPython "import udfs.scripts as s; s.rebalance_caller()"
+End Sub
+
+Sub LeadbookRefreshForecast()
+    RunPython "import udfs.scripts as s; s.refresh_forecast_caller()"
+End Sub
+
+Sub LeadbookPlanHiring()
+    RunPython "import udfs.scripts as s; s.plan_hiring_caller()"
+End Sub
+
+Sub LeadbookScoreLeads()
+    RunPython "import udfs.scripts as s; s.score_leads_caller()"
+End Sub
+
+Sub LeadbookExportBoardPack()
+    RunPython "import udfs.scripts as s; s.export_board_pack_caller()"
 End Sub

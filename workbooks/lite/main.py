@@ -3,9 +3,16 @@
 requirements.txt (the editor's other tab) installs leadbook from PyPI; xlwings Lite then
 registers every function and script imported here:
 
-- cell functions: =LB.TIER(...), =LB.SCORES(Sources[#All], History[#All], Settings[#All]),
-  =LB.BLENDED_CPL(Sources[#All]) ... (type =LB. in a cell to see them all);
-- scripts, run from the xlwings Lite pane: refresh, check_inputs.
+- cell functions (=LB.<NAME>; type =LB. in a cell to see them all): BLENDED_CPL,
+  BLENDED_CONVERSION, BLENDED_CPA, PORTFOLIO, TIER, LEADTYPE, RISKCLASS, CLASSES, SCORES,
+  ALLOCATE, EXPLAIN, ROI, NPV_COHORT, PAYBACK, FORECAST, REPS_NEEDED, HIRING_PLAN,
+  LEAD_SCORE, EXPECTED_ROI, LEAD_PRICE, BREAKEVEN_P, CLASSIFIER_METRICS, KPI;
+- scripts, run from the xlwings Lite pane: refresh, check_inputs, rebalance,
+  refresh_forecast, plan_hiring, score_leads, export_board_pack.
+
+LEAD_SCORE and the Score leads and Export board pack scripts keep files beside the workbook
+(the lead model, the pack), which xlwings Lite (Python in the browser) cannot reach: use
+them from the desktop add-in or leadbook serve.
 
 See docs/excel.md in the leadbook repository.
 """
