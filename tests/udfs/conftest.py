@@ -49,6 +49,15 @@ def scored_demo(tmp_path_factory):
     return path
 
 
+@pytest.fixture(scope="session")
+def calculated_demo(scored_demo, tmp_path_factory):
+    """The scored demo workbook as Excel saves it: every formula with its value (LibreOffice
+    calculated them), so a button sees what it would see in Excel."""
+    from leadbook.libreoffice import recalculated
+
+    return recalculated(scored_demo, tmp_path_factory.mktemp("calculated"))
+
+
 def copy_book(path, folder):
     """A copy of the workbook at ``path`` in ``folder``, under the same name, with the
     folders leadbook keeps beside it (the lead model)."""
