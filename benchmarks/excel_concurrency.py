@@ -1,8 +1,10 @@
 """Does leadbook's blocking work serialise xlwings Server? N concurrent cell-function calls.
 
 Starts real servers on 127.0.0.1 and sends N concurrent ``LB.SCORES`` calls (a Sources
-table of 11 × K sources with 24 months of History each: about 1.5 s of work at K = 5),
-while a health check (``GET /``) measures whether the server still answers:
+table of 11 × K sources with 24 months of History each: about 1.5 s of work at K = 5) — or,
+with ``--function allocate``, ``LB.ALLOCATE`` calls (the same tables, the demo's policy with
+its budget and capacity scaled K times: one HiGHS solve per call) — while a health check
+(``GET /``) measures whether the server still answers:
 
 - ``sync``: the functions served as they are written (plain ``def``) — xlwings Server runs
   a sync function on its event loop, which blocks it;
@@ -14,6 +16,7 @@ two (N when calls queue one behind another, N / W with W processes on W idle cor
 the health check's worst latency under load. Run:
 
     .venv/bin/python benchmarks/excel_concurrency.py [--calls 4] [--copies 5] [--workers 4]
+        [--function scores|allocate]
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from pathlib import Path
 import httpx
 import pandas as pd
 
-from leadbook.demo import demo_tables
+from leadbook.demo import demo_settings, demo_tables
 from leadbook.workbook import contract as C
 
 LEADBOOK = str(Path(sys.executable).with_name("leadbook"))
@@ -69,12 +72,32 @@ def _cell(value: object) -> object:
     return value
 
 
-def body(sources: list[list], history: list[list]) -> dict:
+def body(function: str, sources: list[list], history: list[list], copies: int) -> dict:
+    """The request Excel sends for ``=LB.SCORES(Sources, History)`` or
+    ``=LB.ALLOCATE(Sources, , Settings, History)``."""
+    if function == "scores":
+        name, args = "LB_SCORES", [sources, history, None]
+    else:
+        name, args = "LB_ALLOCATE", [sources, None, scaled_settings(copies), history, None]
     return {
-        "client": "Office.js", "func_name": "LB_SCORES", "args": [sources, history, None],
+        "client": "Office.js", "func_name": name, "args": args,
         "caller_address": "[bench.xlsx]Sheet1!A1", "version": "0.37.8", "runtime": "1.4",
         "culture_info_name": "en-US", "date_format": "M/d/yyyy", "session_id": "bench",
     }  # fmt: skip
+
+
+def scaled_settings(copies: int) -> list[list]:
+    """The demo's settings as a Key, Value range, with the budget and the sales, operations
+    and support capacity ``copies`` times the demo's (the portfolio is ``copies`` demos)."""
+    demo = demo_settings()
+    values = dict(demo_tables().settings)
+    values |= {
+        "policy.budget": demo.policy.budget * copies,
+        "capacity.sales_reps": demo.capacity.sales_reps * copies,
+        "capacity.ops_leads": demo.capacity.ops_leads * copies,
+        "capacity.support_customers": demo.capacity.support_customers * copies,
+    }
+    return [["Key", "Value"], *([k, v] for k, v in values.items())]
 
 
 def free_port() -> int:
@@ -170,8 +193,11 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=5, help="copies of the 11 demo sources")
     parser.add_argument("--workers", type=int, default=4, help="processes for the last run")
     parser.add_argument("--repeat", type=int, default=3, help="rounds per configuration")
+    parser.add_argument(
+        "--function", choices=("scores", "allocate"), default="scores", help="what to call"
+    )
     opts = parser.parse_args()
-    payload = body(*tables(opts.copies))
+    payload = body(opts.function, *tables(opts.copies), opts.copies)
     base = {k: v for k, v in os.environ.items() if not k.startswith("XLWINGS_")}
     base |= {"XLWINGS_LICENSE_KEY": "noncommercial", "XLWINGS_LOG_LEVEL": "WARNING"}
     with tempfile.TemporaryDirectory() as tmp:
@@ -188,7 +214,8 @@ def main() -> None:
             (f"leadbook serve --workers {opts.workers}", "serve", opts.workers),
         ]
         print(
-            f"LB.SCORES on {11 * opts.copies} sources × 24 months; {opts.calls} concurrent "
+            f"LB.{opts.function.upper()} on {11 * opts.copies} sources × 24 months; "
+            f"{opts.calls} concurrent "
             f"calls; medians of {opts.repeat} rounds; {os.cpu_count()} CPU(s), load average "
             f"{os.getloadavg()[0]:.1f} at start\n"
         )
