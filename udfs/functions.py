@@ -6,7 +6,9 @@ description Excel shows for a function, and ``@arg(doc=...)`` each argument's he
 
 Names: ``LB.TIER`` in xlwings Lite and xlwings Server (the ``LB`` namespace); the classic
 add-in has no namespaces, so there the Python name is the function's name: ``LB_TIER``.
-The functions carry no type hints on purpose: xlwings reads a hint as a converter.
+The functions carry no type hints on purpose: xlwings reads a hint as a converter. The
+core modules that pull in scikit-learn, statsmodels or HiGHS are imported by the functions that
+need them, so loading the add-in (xlwings Lite runs it in the browser) does not wait for them.
 """
 
 from __future__ import annotations
@@ -16,14 +18,11 @@ from typing import Any
 
 from xlwings import arg, func
 
-from leadbook import capacity, monetize, qualify
+from leadbook import capacity
 from leadbook import roi as R
-from leadbook.allocation import allocate
-from leadbook.board import kpi
 from leadbook.classify import classify, lead_type_of, risk_of, tier_of
 from leadbook.enums import Compliance, Status
 from leadbook.errors import InfeasiblePolicyError
-from leadbook.forecast import forecast_series
 from leadbook.inventory import build_inventory, portfolio_figures
 from leadbook.scoring import score_sources
 from leadbook.settings import Settings
@@ -257,6 +256,8 @@ def LB_SCORES(sources, history=None, settings=None):
 
 
 def _allocation(sources, budget, settings, history=None, price_tiers=None):
+    from leadbook.allocation import allocate  # HiGHS: loaded when first needed
+
     return allocate(
         _inventory(sources, history, price_tiers),
         X.settings(settings),
@@ -345,6 +346,8 @@ def LB_FORECAST(values, horizon=None, level=None):
     (spills, with headers); the method is chosen by backtest."""
     months = X.number(horizon, "horizon", lo=1, hi=120, whole=True, zero_is_blank=True)
     coverage = X.number(level, "level", zero_is_blank=True)
+    from leadbook.forecast import forecast_series  # statsmodels: loaded when first needed
+
     frame = forecast_series(
         X.numbers(values, "values"),
         int(months or 12),
@@ -418,6 +421,8 @@ def LB_LEAD_SCORE(workbook, headers, values):
         for h, v in zip(names, cells, strict=True)
         if not X.is_blank(h)
     }
+    from leadbook import qualify  # scikit-learn: loaded when first needed
+
     return X.core_input(qualify.lead_score, _workbook_path(workbook), features)
 
 
@@ -435,6 +440,8 @@ def _workbook_path(value):
 @excel_errors
 def LB_EXPECTED_ROI(p, value, cost):
     """Expected return on a lead: p × value ÷ cost (4 = four times its cost)."""
+    from leadbook import monetize
+
     return X.core_input(
         monetize.expected_roi,
         X.required(X.number(p, "p"), "p"),
@@ -452,6 +459,8 @@ def LB_EXPECTED_ROI(p, value, cost):
 def LB_LEAD_PRICE(p, c_high, c_low, margin):
     """The price of a lead that reaches the margin on its expected cost:
     (p × c_high + (1 − p) × c_low) ÷ (1 − margin) ($)."""
+    from leadbook import monetize
+
     return X.core_input(
         monetize.lead_price,
         X.required(X.number(p, "p"), "p"),
@@ -470,6 +479,8 @@ def LB_LEAD_PRICE(p, c_high, c_low, margin):
 def LB_BREAKEVEN_P(low1, high1, low2, high2):
     """The conversion share p* at which two linear deals earn the same; #N/A when they
     never cross."""
+    from leadbook import monetize
+
     amounts = [
         X.required(X.number(v, name), name)
         for v, name in ((low1, "low1"), (high1, "high1"), (low2, "low2"), (high2, "high2"))
@@ -486,6 +497,8 @@ def LB_BREAKEVEN_P(low1, high1, low2, high2):
 def LB_CLASSIFIER_METRICS(predicted, actual, threshold=None):
     """Accuracy, precision and recall at the threshold, and the confusion matrix behind
     them (true hits, true misses, false hits, missed hits), as label and value rows."""
+    from leadbook import qualify
+
     cut = X.number(threshold, "threshold", lo=0, hi=1)
     metrics = X.core_input(
         qualify.classifier_metrics,
@@ -511,6 +524,8 @@ def LB_CLASSIFIER_METRICS(predicted, actual, threshold=None):
 def LB_KPI(key, sources, history=None, settings=None, quarter=None):
     """A board KPI of the quarter from the input tables: its value, or "not available:
     <why>" (KPIs that need other tabs are on the Board tab)."""
+    from leadbook.board import kpi
+
     name = X.required(X.text(key, "key"), "key")
     found = kpi(
         name, _inventory(sources, history), X.settings(settings), X.text(quarter, "quarter")

@@ -28,8 +28,7 @@ import xlwings as xw
 from xlwings import script
 
 from leadbook.errors import LeadbookError
-from leadbook.qualify import model_dir
-from leadbook.workbook import jobs, leadjobs, pack, planning
+from leadbook.workbook import jobs
 from udfs.book import book_folder, run_job
 from udfs.convert import excel_errors
 
@@ -61,12 +60,30 @@ def _rebalance(path: Path) -> Any:
     return jobs.rebalance(path)  # leadbook rebalance BOOK: next week, the Objective setting
 
 
-def _score_leads(path: Path) -> Any:
-    return leadjobs.score_leads(path)  # leadbook score-leads BOOK: the recorded model
+def _forecast(path: Path) -> Any:
+    from leadbook.workbook import planning
+
+    return planning.forecast(path)  # leadbook forecast BOOK
+
+
+def _plan(path: Path) -> Any:
+    from leadbook.workbook import planning
+
+    return planning.plan(path)  # leadbook plan BOOK
+
+
+def _score_leads(book: Any) -> None:
+    """leadbook score-leads BOOK (the recorded model), the model folder kept beside the book."""
+    from leadbook.qualify import model_dir
+    from leadbook.workbook import leadjobs
+
+    run_job(book, leadjobs.score_leads, companions=(model_dir,))
 
 
 def _board_job(book: Any) -> Job:
     """leadbook board BOOK: History's latest quarter, the pack beside the workbook."""
+    from leadbook.workbook import pack
+
     folder = book_folder(book)
     return lambda path: pack.export_board_pack(path, out_dir=folder)
 
@@ -96,14 +113,14 @@ def rebalance(book: xw.Book) -> None:
 @excel_errors
 def refresh_forecast(book: xw.Book) -> None:
     """Refresh forecast: forecasts, scenarios, the forecast log and accuracy (Forecast tab)."""
-    run_job(book, planning.forecast)
+    run_job(book, _forecast)
 
 
 @script
 @excel_errors
 def plan_hiring(book: xw.Book) -> None:
     """Plan hiring: reps needed, productive reps and hires per scenario (Hiring tab)."""
-    run_job(book, planning.plan)
+    run_job(book, _plan)
 
 
 @script
@@ -111,7 +128,7 @@ def plan_hiring(book: xw.Book) -> None:
 def score_leads(book: xw.Book) -> None:
     """Score leads: probability, band, expected ROI, action and price of every open lead
     (Leads tab), with the lead model kept beside the workbook."""
-    run_job(book, _score_leads, companions=(model_dir,))
+    _score_leads(book)
 
 
 @script
@@ -138,17 +155,17 @@ def rebalance_caller() -> None:
 
 def refresh_forecast_caller() -> None:
     """Refresh forecast, for the classic add-in's ``RunPython``."""
-    _from_button(lambda book: run_job(book, planning.forecast))
+    _from_button(lambda book: run_job(book, _forecast))
 
 
 def plan_hiring_caller() -> None:
     """Plan hiring, for the classic add-in's ``RunPython``."""
-    _from_button(lambda book: run_job(book, planning.plan))
+    _from_button(lambda book: run_job(book, _plan))
 
 
 def score_leads_caller() -> None:
     """Score leads, for the classic add-in's ``RunPython``."""
-    _from_button(lambda book: run_job(book, _score_leads, companions=(model_dir,)))
+    _from_button(_score_leads)
 
 
 def export_board_pack_caller() -> None:

@@ -289,6 +289,23 @@ class TestAsPlainPython:
         on_server = os.environ.get("XLWINGS_ON_SERVER") == "true"
         assert hasattr(F.LB_TIER, "__xlfunc__") is on_server
 
+    def test_planning_and_lead_figures_from_scalars_and_flat_ranges(self):
+        assert F.LB_ROI(100, 440) == pytest.approx(3.4)
+        assert F.LB_REPS_NEEDED(2400, 47, None) == 51
+        assert F.LB_PAYBACK([-100, 30, 30, 40, 40]) == 4  # a row arrives as a flat list
+        assert F.LB_NPV_COHORT([-100, 60, 60], 0) == pytest.approx(20.0)
+        predicted = [0.9] * 6 + [0.1] * 14 + [0.7] * 2 + [0.3] * 3
+        actual = [1] * 6 + [0] * 14 + [0] * 2 + [1] * 3
+        rows = F.LB_CLASSIFIER_METRICS(predicted, actual, None)
+        assert [v for _, v in rows[:3]] == pytest.approx([0.8, 0.75, 2 / 3])
+        assert F.LB_BREAKEVEN_P(-50_000, 250_000, 20_000, 120_000) == pytest.approx(0.35)
+
+    def test_a_new_functions_input_error_is_xlwings_error_with_the_message(self):
+        from xlwings import XlwingsError
+
+        with pytest.raises(XlwingsError, match=r"^p must be a probability in 0–1, got 1.5$"):
+            F.LB_EXPECTED_ROI(1.5, 3000, 150)
+
     def test_classes_from_scalars(self):
         assert F.LB_TIER(30, "active", 4.6) == "Tier 1"
         assert F.LB_LEADTYPE(6, 720) == "Value"
