@@ -280,6 +280,31 @@ class TestEveryButtonAsTheCli:
         )
         assert not folder.exists()  # a failed press keeps nothing
 
+    def test_score_leads_keeps_the_model_it_trains_for_the_next_press(
+        self, client, demo_book_path, tmp_path, monkeypatch
+    ):
+        """No model recorded: the button trains one, and keeps its file where the next press
+        (which loads it, hash verified) finds it."""
+        from leadbook.qualify import model_dir
+
+        wb = openpyxl.load_workbook(demo_book_path)
+        wb["Leads"]["B5"] = None  # LeadModelHash: the workbook records no model
+        wb.save(demo_book_path)
+        shutil.rmtree(model_dir(demo_book_path))
+        folder = tmp_path / "files"
+        monkeypatch.setenv("LEADBOOK_FILES", str(folder))
+        first = press(client, "score_leads", demo_book_path)
+        assert first.status_code == 200, first.text
+        wb = replayed(demo_book_path, first.json()["actions"])
+        wb.save(demo_book_path)
+        recorded = wb["Leads"]["B5"].value
+        kept = [p.name for p in model_dir(folder / demo_book_path.name).glob("model-*.pkl")]
+        assert kept == [f"model-{recorded[:16]}.pkl"]
+        second = press(client, "score_leads", demo_book_path)
+        assert second.status_code == 200, second.text
+        log = table_cells(replayed(demo_book_path, second.json()["actions"]), "Log")[1][-1]
+        assert "(hash verified)" in log[-1] and recorded[:12] in log[-1]
+
     def test_rebalance_of_an_infeasible_policy_writes_nothing(self, client, demo_book_path):
         wb = openpyxl.load_workbook(demo_book_path)
         ws = wb["Settings"]
