@@ -1,8 +1,10 @@
 """leadbook's Excel face: cell functions and buttons over the leadbook core.
 
-- :mod:`udfs.functions` — ``=LB.TIER(...)``, ``=LB.SCORES(...)``… (``@func``);
-- :mod:`udfs.scripts` — the buttons Refresh and Check inputs (``@script``), and no-argument
-  entry points for the classic add-in's ``RunPython``;
+- :mod:`udfs.functions` — ``=LB.TIER(...)``, ``=LB.SCORES(...)``, ``=LB.ALLOCATE(...)``…
+  (``@func``);
+- :mod:`udfs.scripts` — the buttons Refresh, Check inputs, Rebalance, Refresh forecast, Plan
+  hiring, Score leads and Export board pack (``@script``), and no-argument entry points for
+  the classic add-in's ``RunPython``;
 - :mod:`udfs.convert` — every conversion at the Excel boundary;
 - :mod:`udfs.book` — runs the command line's jobs on a live workbook (xlwings Book API);
 - :mod:`udfs.server` — ``leadbook serve`` (xlwings Server).
