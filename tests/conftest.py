@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import shutil
 import sys
 from pathlib import Path
 
@@ -37,11 +38,20 @@ def raw_demo():
     return demo_tables()
 
 
-@pytest.fixture
-def demo_book_path(tmp_path: Path) -> Path:
-    """A freshly written demo workbook in a temporary folder."""
-    path, _ = write_demo(tmp_path / "demo.xlsx")
+@pytest.fixture(scope="session")
+def built_demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo workbook (and its lead model folder), built once per run: read-only."""
+    path, _ = write_demo(tmp_path_factory.mktemp("built-demo") / "demo.xlsx")
     return path
+
+
+@pytest.fixture
+def demo_book_path(built_demo: Path, tmp_path: Path) -> Path:
+    """A fresh copy of the demo workbook, with its model folder, in a temporary folder."""
+    for item in built_demo.parent.iterdir():
+        copy = shutil.copytree if item.is_dir() else shutil.copy2
+        copy(item, tmp_path / item.name)
+    return tmp_path / built_demo.name
 
 
 @pytest.fixture

@@ -18,16 +18,20 @@ import pytest
 from openpyxl.worksheet.table import Table
 from typer.testing import CliRunner
 
+from leadbook.allocation import allocate
 from leadbook.board import KPI_SPECS, Direction, Kpi, KpiStatus, Quarter, TrendPoint, kpi_spec
 from leadbook.cli import app
-from leadbook.errors import InputError
+from leadbook.errors import Conflict, InfeasiblePolicyError, InputError
 from leadbook.libreoffice import LibreOfficeError
 from leadbook.roi import roi_table
+from leadbook.settings import Settings
 from leadbook.workbook import contract as C
 from leadbook.workbook import gather, jobs, pack
 from leadbook.workbook.build import build_workbook
+from leadbook.workbook.leadjobs import score_leads
 from leadbook.workbook.pack import export_board_pack
 from leadbook.workbook.read import read_book
+from leadbook.workbook.tabs.allocation import render_allocation
 from leadbook.workbook.tabs.board import BoardView, render_board_tab
 from leadbook.workbook.write import replace_sheet, update_workbook
 from tests.conftest import error_cells, recalc_values
@@ -76,6 +80,7 @@ def exported(tmp_path_factory):
     """The demo workbook exported once for 2026Q4, with its PDF (read-only for the tests)."""
     folder = tmp_path_factory.mktemp("exported")
     book, _ = jobs.demo(folder / "demo.xlsx")
+    score_leads(book, retrain=True)  # as `leadbook demo` does: the Leads tab filled too
     return export_board_pack(book, "2026Q4", folder / "pack", pdf=True)
 
 
@@ -129,8 +134,20 @@ class TestValuesOnlyPack:
         labels = {row[1]: row for row in cover if row[1] in {s.label for s in KPI_SPECS}}
         assert len(labels) == len(KPI_SPECS)
         assert labels["Experimental share of spend"][4] == "off target"
-        assert labels["Quality score consistency"][2] == "—"
-        assert labels["Quality score consistency"][4] == "not available"
+        # lead-score consistency: 1 − the lead-weighted relative gap between the predicted
+        # and the realised conversion of each source, from the Leads tab's quality table
+        quality = table_rows(demo_book_path, C.LEAD_SOURCES_TABLE)
+        quality = [q for q in quality if q["Open leads"] and q["Conversion (Sources)"]]
+        weight = sum(q["Open leads"] for q in quality)
+        gap = sum(
+            q["Open leads"]
+            / weight
+            * abs(q["Predicted (open leads)"] - q["Conversion (Sources)"])
+            / q["Conversion (Sources)"]
+            for q in quality
+        )
+        assert len(quality) >= 5
+        assert labels["Quality score consistency"][2] == pytest.approx(1 - gap)
         # the 12-month ROI is the planning release's portfolio figure
         table, _ = roi_table(
             read_book(demo_book_path).inventory, read_book(demo_book_path).settings
@@ -145,9 +162,27 @@ class TestValuesOnlyPack:
             "Forecast: the forecast log has no portfolio lead forecast made by the start of "
             "Q4 2026 with actuals to compare"
         )
-        allocation = [c.value for row in wb["Allocation"].iter_rows() for c in row if c.value]
-        assert any(
-            str(v).startswith("Not available: the Allocation tab is empty") for v in allocation
+        # the allocation page: the recommendation the engine gives for this workbook
+        book = read_book(demo_book_path)
+        want = allocate(book.inventory, book.settings)
+        page = wb["Allocation"]
+        flat = [c.value for row in page.iter_rows() for c in row if c.value is not None]
+        assert want.explanation()[0][:60] in " ".join(str(v) for v in flat)
+        shown = table_on_page(page, "Recommended spend by source")
+        assert {r["Source"]: r["Recommended"] for r in shown} == pytest.approx(
+            want.table["recommended"].to_dict(), abs=0.01
+        )
+        for r in shown:
+            assert r["Change"] == pytest.approx(r["Recommended"] - r["Current spend"], abs=0.01)
+        assert sum(r["Share"] for r in shown) == pytest.approx(1.0)
+        planned = {k.key: k.planned for k in result.kpis}
+        largest = want.table["recommended"].max() / want.table["recommended"].sum()
+        assert planned["largest_share"] == pytest.approx(largest)
+        capacity = book.settings.get("capacity.sales_reps") * book.settings.get(
+            "capacity.leads_per_rep"
+        )
+        assert planned["capacity_utilisation"] == pytest.approx(
+            want.table["leads"].sum() / capacity, rel=1e-6
         )
 
     def test_every_sheet_prints_landscape_fitted_to_width(self, demo_book_path, tmp_path):
@@ -200,8 +235,10 @@ class TestPdf:
         assert sorted(set(sheets), key=sheets.index) == wb.sheetnames  # in order, none missing
         one_page = [ws.title for ws in wb.worksheets if ws.page_setup.fitToHeight == 1]
         assert {s: sheets.count(s) for s in one_page} == dict.fromkeys(one_page, 1)
-        # the demo's 24 forecast months run the forecast and hiring sheet to a second page
+        # the demo's 24 forecast months run the forecast and hiring sheet to a second page;
+        # the allocation of its 11 sources fits on one
         assert sheets.count("Forecast and hiring") == 2 and len(pages) == len(wb.sheetnames) + 1
+        assert sheets.count("Allocation") == 1
         assert error_cells(recalc_values(result.pack, tmp_path / "lo")) == []
 
 
@@ -313,38 +350,55 @@ class TestMaturityAnswers:
             export_board_pack(demo_book_path, "2026Q4", tmp_path)
 
 
-def fake_allocation_tab(path: Path) -> None:
-    """An Allocation tab as the allocation engine might fill it, with a formula column."""
-    wb = openpyxl.load_workbook(path)
-    ws = wb[C.ALLOCATION.name]
-    ws["A3"] = "Recommended: more to organic search, less to the comparison sites."
-    rows = [("Premium comparison sites", 127296, 110000), ("Organic search", 19296, 36592)]
-    ws.append([])
-    ws["A5"], ws["B5"], ws["C5"], ws["D5"] = "Source", "Current", "Recommended", "Change"
-    for i, (name, current, recommended) in enumerate(rows):
-        r = 6 + i
-        ws[f"A{r}"], ws[f"B{r}"], ws[f"C{r}"] = name, current, recommended
-        ws[f"D{r}"] = f"=C{r}-B{r}"
-    ws.add_table(Table(displayName="AllocationTest", ref="A5:D7"))
-    wb.save(path)
+def render_allocation_as(path: Path, problem: InfeasiblePolicyError | None) -> None:
+    """Rewrite the Allocation tab as Rebalance leaves it with no recommendation: never run,
+    or run on a policy that cannot be met (``problem``)."""
+
+    def job(wb):
+        ws = replace_sheet(wb, C.ALLOCATION.name)
+        render_allocation(ws, None, Settings(), {}, problem=problem)
+        return "allocation cleared"
+
+    update_workbook(path, "test", job)
 
 
-@pytest.mark.libreoffice
-class TestCopiedTabs:
-    def test_allocation_tab_is_copied_as_values(self, demo_book_path, tmp_path):
-        fake_allocation_tab(demo_book_path)
+def table_on_page(ws, title: str) -> list[dict]:
+    """The rows of the pack table under the bold line ``title``, keyed by header."""
+    rows = [[c.value for c in row] for row in ws.iter_rows()]
+    at = next(i for i, r in enumerate(rows) if title in r)
+    col = rows[at].index(title)
+    headers = [h for h in rows[at + 1][col:] if h is not None]
+    out = []
+    for r in rows[at + 2 :]:
+        if r[col] is None:
+            break
+        out.append(dict(zip(headers, r[col : col + len(headers)], strict=True)))
+    return out
+
+
+@pytest.mark.usefixtures("no_libreoffice")
+class TestAllocationPage:
+    def test_no_recommendation_yet(self, demo_book_path, tmp_path):
+        render_allocation_as(demo_book_path, None)
         result = export_board_pack(demo_book_path, "2026Q4", tmp_path)
         ws = openpyxl.load_workbook(result.pack)["Allocation"]
-        values = [[c.value for c in row] for row in ws.iter_rows()]
-        assert ["Source", "Current", "Recommended", "Change"] in [r[1:5] for r in values]
-        assert ["Organic search", 19296, 36592, 17296] in [r[1:5] for r in values]
-        flat = [v for r in values for v in r if isinstance(v, str)]
-        assert "Recommended: more to organic search, less to the comparison sites." in flat
-        assert all(c.data_type != "f" for row in ws.iter_rows() for c in row)
-        assert len(ws._charts) == 1  # current against recommended
+        flat = [c.value for row in ws.iter_rows() for c in row if c.value]
+        assert (
+            "Not available: the Allocation tab holds no recommendation. Press Rebalance (or run "
+            "`leadbook rebalance BOOK`), then export the pack again." in " ".join(flat)
+        )
+        assert len(ws._charts) == 0
         planned = {k.key: k.planned for k in result.kpis}
-        # the allocation lists two sources: 110,000 of 146,592 to the largest
-        assert planned["largest_share"] == pytest.approx(110_000 / 146_592)
+        assert planned["largest_share"] is None
+
+    def test_a_policy_that_cannot_be_met_shows_what_must_give(self, demo_book_path, tmp_path):
+        conflict = Conflict("tier band", "Tier 1 band needs ≥ $540,000 but caps absorb $468,000")
+        render_allocation_as(demo_book_path, InfeasiblePolicyError((conflict,)))
+        result = export_board_pack(demo_book_path, "2026Q4", tmp_path)
+        ws = openpyxl.load_workbook(result.pack)["Allocation"]
+        text = " ".join(str(c.value) for row in ws.iter_rows() for c in row if c.value)
+        assert "Not available" in text
+        assert "1. Tier 1 band needs ≥ $540,000 but caps absorb $468,000" in text
 
 
 class TestGather:

@@ -3,8 +3,8 @@
 The KPIs' optional inputs come from tabs other capabilities fill (Allocation, Forecast,
 Leads, Hiring). This module finds them by the headers of the Excel Tables on those tabs, so
 a tab that is empty, or a capability not installed yet, gives "not available" with the
-reason instead of a number. The header sets are constants: at merge time each is the one
-line to check against the capability's contract (docs/board.md lists them).
+reason instead of a number. The headers it looks for are those of the workbook contract
+(:mod:`leadbook.workbook.contract`), so a renamed column cannot silently go missing here.
 """
 
 from __future__ import annotations
@@ -26,24 +26,29 @@ from leadbook.maturity import Answer, WorkbookFacts
 from leadbook.workbook import contract as C
 from leadbook.workbook.read import Book
 
-ALLOCATION_HEADERS = {"source": "Source", "recommended": "Recommended"}
-"""Headers of the allocation by source on the Allocation tab (optional: "Leads")."""
-FORECAST_LOG_HEADERS = {
-    "made": "Made",
-    "month": "Month",
-    "source": "Source",
-    "measure": "Measure",
-    "forecast": "Forecast",
-    "actual": "Actual",
-}
-"""Headers of the forecast log on the Forecast tab (leadbook.forecast's LOG_COLUMNS)."""
-QUALITY_HEADERS = {
-    "source": "Source",
-    "conversion": "Conversion (Sources)",
-    "predicted": "Predicted (open leads)",
-    "leads": "Open leads",
-}
-"""Headers of the per-source lead quality table on the Leads tab."""
+
+def _headers(spec: C.TableSpec, **keys: str) -> dict[str, str]:
+    """Board key → header text of the contract column it is read from."""
+    return {mine: spec.column(theirs).header for mine, theirs in keys.items()}
+
+
+ALLOCATION_HEADERS = _headers(
+    C.ALLOCATION_TABLE, source="source", recommended="recommended", leads="leads"
+)
+"""The allocation by source, from the Allocation table Rebalance writes."""
+FORECAST_LOG_HEADERS = _headers(
+    C.FORECAST_LOG_TABLE,
+    **{k: k for k in ("made", "month", "source", "measure", "forecast", "actual")},
+)
+"""The forecast log on the Forecast tab (leadbook.forecast's LOG_COLUMNS)."""
+QUALITY_HEADERS = _headers(
+    C.LEAD_SOURCES_TABLE,
+    source="source",
+    conversion="history",
+    predicted="predicted",
+    leads="leads",
+)
+"""The per-source lead quality table Score leads writes on the Leads tab."""
 SCORED_HEADER = "Probability"
 """The Leads table's column of scores: a filled cell is a scored lead."""
 ROI_MODULE = "leadbook.roi"
@@ -126,10 +131,8 @@ def _allocation(wb: Workbook, reasons: dict[str, str]) -> pd.DataFrame | None:
             "the Allocation tab holds no recommended allocation yet (Rebalance fills it)"
         )
         return None
-    leads = next((c for c in frame.columns if _norm(c) == "leads"), None)
-    keys = ["recommended"] + (["leads"] if leads else [])
-    frame = _numeric(frame.rename(columns={leads: "leads"}), *keys).dropna(subset=["recommended"])
-    return frame.set_index("source")[keys]
+    keys = ["recommended", "leads"]
+    return _numeric(frame, *keys).dropna(subset=["recommended"]).set_index("source")[keys]
 
 
 def _forecast_log(wb: Workbook, reasons: dict[str, str]) -> pd.DataFrame | None:

@@ -49,6 +49,7 @@ from leadbook.workbook.gather import (
 )
 from leadbook.workbook.layout import now
 from leadbook.workbook.packsheets import (
+    ALLOCATION_SUMMARY_TITLE,
     PACK_TABS,
     PAPERS,
     Block,
@@ -57,6 +58,7 @@ from leadbook.workbook.packsheets import (
     status_counts,
 )
 from leadbook.workbook.read import Book, open_workbook, read_book
+from leadbook.workbook.tabs.allocation import EXPLANATION_CELL
 from leadbook.workbook.tabs.board import (
     BoardView,
     MaturityView,
@@ -211,7 +213,7 @@ PACK_TABLES: dict[str, tuple[tuple[C.TableSpec, tuple[str, ...]], ...]] = {
     C.HIRING.name: ((C.CAPACITY_CHECKS_TABLE, ()), (C.HIRING_QUARTERS_TABLE, ())),
 }
 """What the board sees of each planning tab: these tables (and columns; () for all), in
-this order. A tab not listed here (Allocation) is copied whole."""
+this order. The Allocation tab has a view of its own (:func:`allocation_blocks`)."""
 TABLE_TITLES = {
     C.ROI_TABLE.name: "ROI by horizon, per source and for the portfolio",
     C.COHORT_FLOWS_TABLE.name: "NPV and IRR of the cohorts' cash flows",
@@ -244,11 +246,94 @@ def copied_tabs(path: Path) -> dict[str, list[Block]]:
     for tab in PACK_TABS:
         if tab not in values.sheetnames:
             continue
-        blocks = _selected(tab, tab_blocks(values, tab))
+        if tab == C.ALLOCATION.name:
+            blocks = allocation_blocks(values[tab])
+        else:
+            blocks = _selected(tab, tab_blocks(values, tab))
         if tab in missing:
             blocks.append(Block(UNCALCULATED))
         out[tab] = blocks
     return out
+
+
+ALLOCATION_COLUMNS = (
+    "source",
+    "tier",
+    "current",
+    "recommended",
+    "change",
+    "share",
+    "customers",
+    "cpa",
+    "marginal_cpa",
+)
+"""What the board sees of the Allocation table."""
+BINDING_SHOWN = 5
+"""The most valuable binding rules the pack spells out; the rest are counted."""
+
+
+def allocation_blocks(ws: Any) -> list[Block]:
+    """The pack's view of the Allocation tab (values): the headline, today against the
+    recommendation, the allocation by source and the rules that bind, most valuable first.
+
+    An empty tab gives no table; a tab from an infeasible Rebalance gives its conflicts as
+    notes.
+    """
+    tables = {b.title: b for b in tab_blocks(ws.parent, ws.title) if b.headers}
+    allocation = tables.get(C.ALLOCATION_TABLE.name)
+    rules = tables.get(C.BINDING_TABLE.name)
+    texts = [str(r[-1]) for r in rules.rows if r[-1]] if rules is not None else []
+    if allocation is None or not allocation.rows:
+        return [Block(f"{k + 1}. {t}") for k, t in enumerate(texts)]
+    v = {cell.name: ws[cell.cell].value for cell in C.ALLOCATION_SUMMARY}
+    blocks = [Block(str(ws[EXPLANATION_CELL].value or ""))]
+    blocks.append(_summary_block(v))
+    budget, unspent, value = (
+        v["RebalanceBudget"],
+        v["RebalanceUnspent"],
+        v["RebalanceBudgetValue"],
+    )
+    if isinstance(budget, int | float) and isinstance(unspent, int | float):
+        line = f"Budget ${budget:,.0f} a month; ${max(unspent, 0.0):,.0f} of it left unspent."
+        if isinstance(value, int | float) and value >= 0.005:
+            line += f" Another $1,000 of budget would add {value:,.2f} expected customers."
+        elif isinstance(value, int | float):
+            line += " More budget would add no customers: other rules bind first."
+        blocks.append(Block(line))
+    spec = C.ALLOCATION_TABLE
+    keys = [k for k in ALLOCATION_COLUMNS if spec.column(k).header in allocation.headers]
+    idx = [allocation.headers.index(spec.column(k).header) for k in keys]
+    blocks.append(Block("Recommended spend by source", *_parts(_columns(allocation, idx))))
+    if texts:
+        blocks.append(Block("What binds next week, most valuable first:"))
+        blocks += [Block(f"{k + 1}. {t}") for k, t in enumerate(texts[:BINDING_SHOWN])]
+        if len(texts) > BINDING_SHOWN:
+            more = len(texts) - BINDING_SHOWN
+            blocks.append(Block(f"… and {more} more at their limit: see the Allocation tab."))
+    if any(name.startswith(C.GLIDE_TABLE.name) for name in tables):
+        blocks.append(Block("The week-by-week glide path to this allocation is on the tab."))
+    return blocks
+
+
+def _summary_block(v: dict[str, Any]) -> Block:
+    """Spend, leads, customers and CPA: today, recommended, and the change."""
+    rows = []
+    for label, today, recommended, fmt in (
+        ("Spend a month", "RebalanceTodaySpend", "RebalanceSpend", "$#,##0"),
+        ("Expected leads", "RebalanceTodayLeads", "RebalanceLeads", "#,##0"),
+        ("Expected customers", "RebalanceTodayCustomers", "RebalanceCustomers", "#,##0.0"),
+        ("Blended CPA", "RebalanceTodayCPA", "RebalanceCPA", "$#,##0"),
+    ):
+        a, b = v[today], v[recommended]
+        change = b - a if isinstance(a, int | float) and isinstance(b, int | float) else None
+        rows.append(((label, a, b, change), fmt))
+    return Block(
+        ALLOCATION_SUMMARY_TITLE,
+        ("", "Today", "Recommended", "Change"),
+        tuple(r for r, _ in rows),
+        ("", [f for _, f in rows], [f for _, f in rows], [f for _, f in rows]),
+        (20.0, 13.0, 13.0, 13.0),
+    )
 
 
 UNCALCULATED = (

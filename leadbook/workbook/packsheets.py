@@ -80,7 +80,8 @@ class Block:
     title: str
     headers: tuple[str, ...] = ()
     rows: tuple[tuple[Any, ...], ...] = ()
-    formats: tuple[str, ...] = ()
+    formats: tuple[str | list[str], ...] = ()
+    """A number format per column, or per cell as a list per column."""
     widths: tuple[float, ...] = ()
 
 
@@ -315,7 +316,11 @@ def build_pack(content: PackContent, *, paper: str = "a4") -> Workbook:
     for sheet in dict.fromkeys(PACK_TABS.values()):
         tabs = [t for t, s in PACK_TABS.items() if s == sheet]
         grid = _copied_grid(tabs, content.copied)
-        _copied_page(Page(wb, sheet, sheet, sub, grid, paper=paper), tabs, content.copied)
+        rows = max((len(b.rows) for t in tabs for b in content.copied.get(t, [])), default=0)
+        one_page = sheet == PACK_TABS[C.ALLOCATION.name] and rows <= ONE_PAGE_SOURCES
+        _copied_page(
+            Page(wb, sheet, sheet, sub, grid, paper=paper, one_page=one_page), tabs, content.copied
+        )
     _maturity_page(
         Page(
             wb,
@@ -639,33 +644,53 @@ def _copied_page(page: Page, tabs: Sequence[str], copied: dict[str, list[Block]]
         page.text(f"From the {tab} tab", HEADING)
         if not any(b.rows for b in blocks):
             page.para(f"Not available: {NOT_FILLED.get(tab, f'the {tab} tab is empty.')}", GREY)
+            for block in blocks:
+                page.para(block.title)
             page.row += 1
             continue
+        beside: tuple[int, int] | None = None
         for block in blocks:
             if not block.headers:
-                page.para(block.title)
+                # beside the chart, a note keeps to the summary's width
+                left = int(sum(page.grid[: beside[1] - 3]) * PARA_CHARS_PER_WIDTH) if beside else 0
+                page.para(block.title, chars=left or None)
+            elif block.title == ALLOCATION_SUMMARY_TITLE:
+                # the summary (and the notes after it) on the left, the chart on its right
+                page.text(block.title, BOLD)
+                top, _ = page.table(block.headers, block.rows, block.formats)
+                beside = (top, 2 + len(block.headers) + 1)
             elif block.rows:
                 draw = _allocation_chart if _is_allocation(block) else None
                 draw = _scenario_chart if _is_scenarios(block) else draw
                 # the chart goes above its table, so a long table cannot split it
-                chart_row = page.row
-                page.row += CHART_ROWS if draw else 0
+                chart_at = f"B{page.row}"
+                if draw is _allocation_chart and beside is not None:
+                    chart_at = f"{get_column_letter(beside[1])}{beside[0]}"
+                    page.row = max(page.row, beside[0] + SUMMARY_CHART_ROWS)
+                    beside = None
+                elif draw is not None:
+                    page.row += CHART_ROWS
                 page.text(block.title, BOLD)
                 top, last = page.table(
                     block.headers, block.rows, block.formats, wrap=range(len(block.headers))
                 )
                 if draw is not None:
-                    page.ws.add_chart(draw(page, block, top, last), f"B{chart_row}")
+                    page.ws.add_chart(draw(page, block, top, last), chart_at)
     page.finish()
 
 
 CHART_ROWS = 18
 """Rows kept free above a copied table for its chart (8 cm high)."""
+ALLOCATION_SUMMARY_TITLE = "Next month against today"
+"""The title of the Allocation page's summary table, whose right the chart takes."""
+SUMMARY_CHART_ROWS = 18
+"""Rows the chart beside the allocation summary takes (8 cm high)."""
 
 
 def _is_allocation(block: Block) -> bool:
     names = {h.strip().casefold() for h in block.headers}
-    return {"source", "current", "recommended"} <= names and len(block.rows) > 0
+    current = {"current", "current spend"} & names
+    return bool(current) and {"source", "recommended"} <= names and len(block.rows) > 0
 
 
 def _is_scenarios(block: Block) -> bool:
@@ -697,14 +722,12 @@ def _scenario_chart(page: Page, block: Block, top: int, last: int) -> LineChart:
 
 
 NOT_FILLED = {
-    C.ALLOCATION.name: "the Allocation tab is empty. Press Rebalance (it arrives with the "
-    "allocation release), then export the pack again.",
-    C.FORECAST.name: "the Forecast tab is empty. Press Refresh forecast (it arrives with the "
-    "planning release), then export the pack again.",
-    C.HIRING.name: "the Hiring tab is empty. Press Plan hiring (it arrives with the planning "
-    "release), then export the pack again.",
-    C.ROI.name: "the ROI tab is empty. Multi-horizon ROI arrives with the planning release; "
-    "export the pack again once it is filled.",
+    C.ALLOCATION.name: "the Allocation tab holds no recommendation. Press Rebalance (or run "
+    "`leadbook rebalance BOOK`), then export the pack again.",
+    C.FORECAST.name: "the Forecast tab is empty. Press Refresh forecast, then export the pack "
+    "again.",
+    C.HIRING.name: "the Hiring tab is empty. Press Plan hiring, then export the pack again.",
+    C.ROI.name: "the ROI tab is empty. Press Refresh, then export the pack again.",
 }
 
 
@@ -712,9 +735,12 @@ def _allocation_chart(page: Page, block: Block, top: int, last: int) -> BarChart
     """Current against recommended spend by source."""
     names = [h.strip().casefold() for h in block.headers]
     chart = BarChart()
+    chart.type = "bar"  # horizontal: the source names read across
+    chart.x_axis.scaling.orientation = "maxMin"  # in the table's order, top to bottom
     chart.title = "Current and recommended spend by source"
-    chart.height, chart.width = 8, 18
-    for name in ("current", "recommended"):
+    chart.height, chart.width = 8, 16
+    chart.y_axis.number_format = "$#,##0"
+    for name in ("current spend" if "current spend" in names else "current", "recommended"):
         col = 2 + names.index(name)
         chart.add_data(
             Reference(page.ws, min_col=col, min_row=top, max_row=last), titles_from_data=True

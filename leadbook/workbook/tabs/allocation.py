@@ -40,6 +40,8 @@ _GROUP_COLUMN = {"Tier": "Tier", "Lead type": "Lead type", "Risk": "Risk"}
 _GROUP_KEY = {"Tier": "tier", "Lead type": "lead_type", "Risk": "risk"}
 CHART_ROWS = 18
 """Rows the charts under the allocation table take."""
+EXPLANATION_CELL = "A14"
+"""The cell holding the solve's headline sentence (read back by the board pack)."""
 
 
 def render_allocation(
@@ -78,9 +80,9 @@ def render_allocation(
             if problem is None
             else "The last Rebalance found the policy cannot be met; see the rules listed."
         )
-        note(ws, "A14", message)
+        note(ws, EXPLANATION_CELL, message)
     else:
-        note(ws, "A14", allocation.explanation()[0])
+        note(ws, EXPLANATION_CELL, allocation.explanation()[0])
     if allocation is not None and allocation.glide is not None:
         _glide(ws, allocation, last_row + 3 + CHART_ROWS, expected)
     ws.freeze_panes = f"B{header_row + 1}"
