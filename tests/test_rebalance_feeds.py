@@ -162,7 +162,7 @@ class TestBookConversion:
         assert bool(rose) == (p > 0.153)
         assert feeds.conversion.at[source, "origin"] == "model (40 open leads)"
         other = feeds.conversion.drop(source)
-        assert (other["origin"] == "history (no scored leads)").all()
+        assert (other["origin"] == "history: no scored leads").all()
 
     def test_history_is_the_sources_tab(self):
         book = demo_book()

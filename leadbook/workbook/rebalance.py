@@ -47,7 +47,7 @@ class Feeds:
 
     ``inventory`` carries the conversion rates to solve with; ``conversion`` says, per
     source, the rate (``conversion``) and where it is from (``origin``: "history", "model
-    (N open leads)" or "history (why not the model)").
+    (N open leads)" or "history: why not the model").
     """
 
     inventory: Inventory
@@ -114,7 +114,7 @@ def book_conversion(book: Book) -> tuple[Inventory, pd.DataFrame]:
         book.inventory, _scored_open_leads(book), book.settings
     )
     origin = [
-        f"model ({int(row.leads)} open leads)" if row.replaced else f"history ({row.reason})"
+        f"model ({int(row.leads)} open leads)" if row.replaced else f"history: {row.reason}"
         for row in record.itertuples()
     ]
     frame = pd.DataFrame(
