@@ -746,6 +746,9 @@ def _allocation_json(result: Any, allocation: Any) -> dict[str, Any]:
         "binding": list(allocation.binding),
         "explanation": allocation.explanation(),
     }
+    if allocation.sales_capacity is not None:
+        cap = allocation.sales_capacity
+        payload["sales_capacity"] = {"leads": cap.leads, "origin": cap.origin, "basis": cap.basis}
     if allocation.glide is not None:
         payload["glide"] = {str(week): row.to_dict() for week, row in allocation.glide.iterrows()}
     return payload

@@ -143,19 +143,23 @@ DEMO_SETTINGS = {
     "policy.budget": 320_000.0,
     "capacity.sales_reps": 70,
     "capacity.support_customers": 450.0,
+    "capacity.sales_capacity_source": "hiring plan",
 }
 """Where the demo departs from the chapter's defaults, and why (see the Start tab):
 the budget grows 10 % on today's $291,408; TechFlow has hired to 70 reps since the chapter's
 51 (enough to work the leads the seed policy needs next week — with 66, Rebalance reports the
 Tier 2 band and Insurance aggregators' −15 % weekly limit as a conflict); and support is sized
-for today's ~373 customers a month (the chapter's 180 is not)."""
+for today's ~373 customers a month (the chapter's 180 is not). Rebalance takes its sales
+capacity from the hiring plan, so the demo shows the wiring: 2 % monthly attrition leaves
+68.6 productive reps in the plan's first month (no hire can start before month 3)."""
 
 DEMO_NOTES = (
     "Demo: TechFlow's portfolio from the chapter (six sources, 2,400 leads a month) plus four "
     "new test sources and a paused network; 24 months of generated history.",
     "Demo settings that differ from the chapter: budget $320,000 (today's $291,408 + 10 %), "
     "70 sales reps (51 + 19 hired), support for 450 new customers a month (the chapter's 180 "
-    "cannot serve the ~373 its own table implies).",
+    "cannot serve the ~373 its own table implies); Rebalance takes sales capacity from the "
+    "hiring plan (the Hiring tab's productive reps next month).",
 )
 
 DEMO_STATED = StatedTotals(leads=2_400, blended_cpl=127.0, blended_conversion=0.142)

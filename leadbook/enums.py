@@ -128,3 +128,10 @@ class ConversionSource(Choice):
 
     HISTORY = "history"
     MODEL = "model"
+
+
+class CapacitySource(Choice):
+    """Where Rebalance takes its sales capacity from: Settings' reps, or the hiring plan's."""
+
+    SETTINGS = "settings"
+    HIRING_PLAN = "hiring plan"

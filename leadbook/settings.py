@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from leadbook.enums import BudgetMode, Choice, ConversionSource, Objective
+from leadbook.enums import BudgetMode, CapacitySource, Choice, ConversionSource, Objective
 from leadbook.errors import Problem, Severity, raise_errors
 
 PERCENT = "%"
@@ -198,6 +198,14 @@ class Capacity:
     )
     support_customers: float = setting(
         180.0, "Support capacity", "customers/month", name="SupportCapacity", lo=0
+    )
+    sales_capacity_source: CapacitySource = setting(
+        CapacitySource.SETTINGS,
+        "Sales capacity for Rebalance",
+        name="SalesCapacitySource",
+        doc="settings (sales reps × leads per rep × utilisation, above) or hiring plan "
+        "(the productive reps the Base plan expects in its first month × leads per rep × "
+        "utilisation).",
     )
 
     @property

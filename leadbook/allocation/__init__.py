@@ -17,6 +17,14 @@ Modules: :mod:`~leadbook.allocation.model` (inputs), :mod:`~leadbook.allocation.
 """
 
 from leadbook.allocation.allocate import Allocation, Totals, allocate, build_model
-from leadbook.allocation.model import Model, Regime
+from leadbook.allocation.model import Model, Regime, SalesCapacity
 
-__all__ = ["Allocation", "Model", "Regime", "Totals", "allocate", "build_model"]
+__all__ = [
+    "Allocation",
+    "Model",
+    "Regime",
+    "SalesCapacity",
+    "Totals",
+    "allocate",
+    "build_model",
+]

@@ -28,6 +28,7 @@ from leadbook.allocation.model import (
     MONEY,
     Model,
     Regime,
+    SalesCapacity,
     check_weeks,
     limits_from_settings,
     portfolio_from_inventory,
@@ -53,6 +54,7 @@ TABLE_COLUMNS = [
     "customers",
     "marginal_cpa",
     "binding",
+    "conversion",
 ]
 
 ROLE_WORDS = {
@@ -84,12 +86,14 @@ class Allocation:
     ``table`` is indexed by source with columns ``tier, lead_type, risk, role, current,
     recommended, change, change_pct, share, leads, customers, marginal_cpa, binding``
     (next week's run-rates; ``role`` says which rules govern the source — active, new,
-    testing, pinned, off; ``binding`` lists its own rules at their limit). ``totals`` and
+    testing, pinned, off; ``binding`` lists its own rules at their limit), ``conversion``
+    (the conversion rate the solve used: customers = leads × conversion). ``totals`` and
     ``today`` are the recommended and today's portfolio totals; ``budget_value`` the
     customers a month an extra $1,000 of budget would add; ``binding`` every binding rule in
     plain words; ``glide`` the spend per source (columns) for weeks 1…N (rows) and
     ``glide_totals`` its weekly totals, or None for one week; ``terms`` the weighted
-    objective's normalised terms; ``gap`` the proven relative optimality gap.
+    objective's normalised terms; ``gap`` the proven relative optimality gap;
+    ``sales_capacity`` the sales capacity the solve used and where it is from.
     """
 
     status: str
@@ -108,6 +112,7 @@ class Allocation:
     terms: pd.DataFrame | None = None
     gap: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
+    sales_capacity: SalesCapacity | None = None
 
     def explanation(self) -> list[str]:
         """The answer in sentences: headline, value of budget, binding rules, changes.
@@ -210,7 +215,7 @@ def allocate(
     budget: float | None = None,
     objective: Objective | str | None = None,
     weeks: int = 1,
-    sales_capacity: float | None = None,
+    sales_capacity: float | SalesCapacity | None = None,
     classes: pd.DataFrame | None = None,
     time_limit: float | None = None,
 ) -> Allocation:
@@ -228,8 +233,9 @@ def allocate(
         1 for next week's rebalance; N for a glide path of N weekly rebalances, each from
         the week before (:func:`~leadbook.allocation.engine.glide_path`).
     sales_capacity
-        Leads a month the sales team can work; default reps × leads per rep × utilisation
-        (the planning module passes its planned month's figure).
+        Leads a month the sales team can work; default reps × leads per rep × utilisation.
+        A :class:`~leadbook.allocation.model.SalesCapacity` also says where the figure is
+        from (the workbook's Rebalance passes the hiring plan's, when Settings ask for it).
     classes
         The classification to use (default: :func:`leadbook.classify.classify`).
     time_limit
@@ -262,7 +268,7 @@ def build_model(
     settings: Settings,
     budget: float | None = None,
     weeks: int = 1,
-    sales_capacity: float | None = None,
+    sales_capacity: float | SalesCapacity | None = None,
     classes: pd.DataFrame | None = None,
 ) -> Model:
     """The allocation model of a portfolio under ``settings``."""
@@ -313,6 +319,8 @@ def allocation_from(
         terms=_terms(outcome),
         gap=float(outcome.timings.get("gap", 0.0)),
         timings=dict(outcome.timings),
+        sales_capacity=model.limits.sales
+        or SalesCapacity(model.limits.sales_leads, model.limits.sales_note, "the caller"),
     )
 
 
@@ -354,6 +362,7 @@ def _table(outcome: Outcome, facts: list[Fact]) -> pd.DataFrame:
             "customers": customers,
             "marginal_cpa": marginal_cpa(model, lay, v),
             "binding": ["; ".join(labels.get(i, [])) for i in range(len(pf))],
+            "conversion": pf.conversion,
         },
         index=pd.Index(pf.names, name="source"),
     )

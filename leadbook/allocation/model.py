@@ -166,11 +166,43 @@ class Limits:
     support_customers: float
     sales_note: str = ""
     weights: ObjectiveWeights = field(default_factory=ObjectiveWeights)
+    sales: SalesCapacity | None = None
+    """Where the sales capacity comes from (None: a bare figure passed by the caller)."""
 
     @property
     def active_threshold(self) -> float:
         """Spend at which a source counts as active: the minimum active spend, or $1."""
         return self.min_spend if self.min_spend > 0 else 1.0
+
+
+@dataclass(frozen=True)
+class SalesCapacity:
+    """Leads a month the sales team can work, how the figure is made, and where it is from.
+
+    Examples
+    --------
+    >>> SalesCapacity.from_settings(Settings()).text
+    '2,037 leads/month from Settings (51 reps × 47 leads × 85%)'
+    >>> SalesCapacity(2_740.57, "68.6 productive reps in Nov 2026 × 47 leads × 85%",
+    ...               "the hiring plan").text
+    '2,741 leads/month from the hiring plan (68.6 productive reps in Nov 2026 × 47 leads × 85%)'
+    """
+
+    leads: float
+    basis: str
+    origin: str = "Settings"
+
+    @property
+    def text(self) -> str:
+        """The figure, where it is from and how it is made, in one phrase."""
+        return f"{self.leads:,.0f} leads/month from {self.origin} ({self.basis})"
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SalesCapacity:
+        """Settings' figure: sales reps × leads per rep × utilisation."""
+        cap = settings.capacity
+        basis = f"{cap.sales_reps} reps × {cap.leads_per_rep:g} leads × {cap.utilisation:.0%}"
+        return cls(cap.sales_leads, basis)
 
 
 @dataclass(frozen=True)
@@ -201,14 +233,15 @@ def limits_from_settings(
     current_total: float,
     *,
     budget: float | None = None,
-    sales_capacity: float | None = None,
+    sales_capacity: float | SalesCapacity | None = None,
 ) -> Limits:
     """The policy's numbers from Settings, with an optional budget and sales capacity.
 
     The budget is ``budget``, else ``policy.budget``, else today's total spend. The sales
-    capacity is ``sales_capacity`` (the planning module passes productive reps × leads per
-    rep for the planned month), else reps × leads per rep × utilisation. Operations can
-    handle ``ops_leads × ops_utilisation`` leads (the chapter's 3,500 at its optimal 85 %).
+    capacity is ``sales_capacity`` (a :class:`SalesCapacity` says where it is from, e.g.
+    the hiring plan's productive reps; a bare number is "as planned"), else reps × leads
+    per rep × utilisation. Operations can handle ``ops_leads × ops_utilisation`` leads
+    (the chapter's 3,500 at its optimal 85 %).
 
     Examples
     --------
@@ -222,16 +255,19 @@ def limits_from_settings(
     chosen = budget if budget is not None else p.budget
     if chosen is not None and (not np.isfinite(chosen) or chosen < 0):
         raise ValueError(f"budget must be a non-negative number of dollars, got {chosen!r}")
-    if sales_capacity is not None and (not np.isfinite(sales_capacity) or sales_capacity < 0):
-        raise ValueError(f"sales capacity must be ≥ 0 leads a month, got {sales_capacity!r}")
+    given = sales_capacity.leads if isinstance(sales_capacity, SalesCapacity) else sales_capacity
+    if given is not None and (not np.isfinite(given) or given < 0):
+        raise ValueError(f"sales capacity must be ≥ 0 leads a month, got {given!r}")
     up_rule = "weekly increase" if p.weekly_increase <= p.weekly_guardrail else "weekly guardrail"
     down_rule = "weekly decrease" if p.weekly_decrease <= p.weekly_guardrail else "weekly guardrail"
-    sales = cap.sales_leads if sales_capacity is None else float(sales_capacity)
-    note = (
-        f"{cap.sales_reps} reps × {cap.leads_per_rep:g} leads × {cap.utilisation:.0%}"
-        if sales_capacity is None
-        else "as planned"
-    )
+    known = _sales_capacity(settings, sales_capacity)
+    sales = cap.sales_leads if given is None else float(given)
+    if known is None:
+        note = "as planned"
+    elif known.origin == "Settings":
+        note = known.basis
+    else:
+        note = f"{known.basis}, from {known.origin}"
     return Limits(
         budget=float(current_total if chosen is None else chosen),
         exact=p.budget_mode is BudgetMode.EXACT,
@@ -249,7 +285,16 @@ def limits_from_settings(
         support_customers=cap.support_customers,
         sales_note=note,
         weights=settings.objective_weights,
+        sales=known,
     )
+
+
+def _sales_capacity(
+    settings: Settings, given: float | SalesCapacity | None
+) -> SalesCapacity | None:
+    if given is None:
+        return SalesCapacity.from_settings(settings)
+    return given if isinstance(given, SalesCapacity) else None
 
 
 def band_limits(settings: Settings) -> tuple[BandLimit, ...]:

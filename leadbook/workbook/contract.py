@@ -1214,6 +1214,24 @@ ALLOCATION_TABLE = TableSpec(
             width=11,
             doc="Cost of one more customer from this source; blank at its volume cap.",
         ),
+        Column(
+            "conversion",
+            "Conversion",
+            Kind.PERCENT,
+            Role.OUTPUT,
+            width=10,
+            doc="The conversion rate Rebalance used: customers = leads × conversion.",
+        ),
+        Column(
+            "conversion_from",
+            "Conversion from",
+            Kind.TEXT,
+            Role.OUTPUT,
+            required=False,
+            width=22,
+            doc="history (Sources tab) or model (the recorded lead model's mean prediction "
+            "for the source's open leads), as Settings' LeadConversionSource asks.",
+        ),
         Column("binding", "Binding rules", Kind.TEXT, Role.OUTPUT, required=False, width=40),
     ),
 )
@@ -1221,7 +1239,7 @@ ALLOCATION_TABLE = TableSpec(
 ALLOCATION_BANDS_TABLE = TableSpec(
     name="AllocationBands",
     sheet="Allocation",
-    anchor="R16",
+    anchor="T16",
     doc="Recommended spend by class against the Settings bands (live formulas).",
     columns=(
         Column("group", "Group", Kind.TEXT, Role.OUTPUT, width=10),
@@ -1260,7 +1278,7 @@ ALLOCATION_BANDS_TABLE = TableSpec(
 BINDING_TABLE = TableSpec(
     name="BindingRules",
     sheet="Allocation",
-    anchor="R30",
+    anchor="T30",
     doc="Every rule at its limit next week, in plain words, most valuable first.",
     columns=(
         Column("rank", "#", Kind.INTEGER, Role.OUTPUT, width=5),

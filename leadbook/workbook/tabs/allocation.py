@@ -11,6 +11,7 @@ limits) and, for a glide path, the spend per source week by week with its chart.
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -36,6 +37,9 @@ from leadbook.workbook.layout import (
 )
 from leadbook.workbook.write import CHART_BUILDERS
 
+if TYPE_CHECKING:
+    from leadbook.workbook.rebalance import Feeds
+
 _GROUP_COLUMN = {"Tier": "Tier", "Lead type": "Lead type", "Risk": "Risk"}
 _GROUP_KEY = {"Tier": "tier", "Lead type": "lead_type", "Risk": "risk"}
 CHART_ROWS = 18
@@ -51,11 +55,14 @@ def render_allocation(
     expected: Expected,
     *,
     problem: InfeasiblePolicyError | None = None,
+    feeds: Feeds | None = None,
 ) -> None:
     """Write the Allocation tab from ``allocation`` (None: empty tables, with ``problem``'s
-    conflicts listed if the policy could not be met)."""
+    conflicts listed if the policy could not be met). ``feeds`` says where each source's
+    conversion came from (the Conversion from column, blank without it); the sales
+    capacity used is stated above the table."""
     title(ws, C.ALLOCATION)
-    rows = _rows(allocation)
+    rows = _rows(allocation, feeds)
     _summary(ws, allocation, rows, expected)
     write_table(
         ws,
@@ -83,20 +90,33 @@ def render_allocation(
         note(ws, EXPLANATION_CELL, message)
     else:
         note(ws, EXPLANATION_CELL, allocation.explanation()[0])
+    _sources_of_figures(ws, allocation, feeds)
     if allocation is not None and allocation.glide is not None:
         _glide(ws, allocation, last_row + 3 + CHART_ROWS, expected)
     ws.freeze_panes = f"B{header_row + 1}"
     draw_allocation_charts(ws)
 
 
-def _rows(allocation: Allocation | None) -> pd.DataFrame:
+def _rows(allocation: Allocation | None, feeds: Feeds | None = None) -> pd.DataFrame:
     keys = [c.key for c in C.ALLOCATION_TABLE.columns if c.role is not Role.FORMULA]
     if allocation is None:
         return pd.DataFrame(columns=keys)
     t = allocation.table
-    frame = t.assign(source=t.index)
+    origin = None if feeds is None else feeds.conversion["origin"].reindex(t.index)
+    frame = t.assign(source=t.index, conversion_from=origin)
     frame["marginal_cpa"] = frame["marginal_cpa"].where(np.isfinite(frame["marginal_cpa"]))
     return frame[keys].reset_index(drop=True)
+
+
+def _sources_of_figures(ws: Worksheet, allocation: Allocation | None, feeds: Feeds | None) -> None:
+    """Where the sales capacity (row 13) and the conversion rates (row 15) came from."""
+    capacity = allocation.sales_capacity if allocation is not None else None
+    if capacity is None and feeds is not None:
+        capacity = feeds.sales_capacity
+    if capacity is not None:
+        note(ws, "A13", f"Sales capacity: {capacity.text}.")
+    if feeds is not None:
+        note(ws, "A15", feeds.conversion_note)
 
 
 def _formula_values(rows: pd.DataFrame) -> dict[str, list]:
