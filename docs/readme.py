@@ -1,4 +1,5 @@
-"""Generated sections of README.md, from the workbook contract and the Settings declaration.
+"""Generated sections of README.md, from the workbook contract, the Settings declaration and
+the cell functions of ``udfs/``.
 
     .venv/bin/python docs/readme.py        # rewrite the generated sections in place
 
@@ -8,6 +9,8 @@ tests/test_docs.py fails when the README differs from what this module generates
 
 from __future__ import annotations
 
+import ast
+import inspect
 import re
 import sys
 from collections.abc import Callable
@@ -16,7 +19,8 @@ from pathlib import Path
 from leadbook.settings import SETTING_SPECS, Settings
 from leadbook.workbook import contract as C
 
-README = Path(__file__).parent.parent / "README.md"
+ROOT = Path(__file__).parent.parent
+README = ROOT / "README.md"
 
 
 def tabs() -> str:
@@ -57,8 +61,39 @@ def settings() -> str:
     return "\n".join(lines)
 
 
+def functions() -> str:
+    """Every ``LB.*`` cell function: its Excel signature and the first line of its help.
+
+    The Excel name is read from the ``@func(name=...)`` decorator in the source (xlwings
+    registers it only inside an Excel runtime); the arguments from the Python signature,
+    optional ones in brackets.
+    """
+    import udfs.functions as F
+
+    tree = ast.parse((ROOT / "udfs" / "functions.py").read_text())
+    names = {}
+    for node in tree.body:
+        for deco in getattr(node, "decorator_list", []):
+            if isinstance(deco, ast.Call) and getattr(deco.func, "id", "") == "func":
+                for kw in deco.keywords:
+                    if kw.arg == "name" and isinstance(kw.value, ast.Constant):
+                        names[node.name] = kw.value.value
+    lines = ["| Function | What it returns |", "|---|---|"]
+    for py_name in F.__all__:
+        fn = getattr(F, py_name)
+        args = [
+            p.name if p.default is inspect.Parameter.empty else f"[{p.name}]"
+            for p in inspect.signature(fn).parameters.values()
+        ]
+        help_text = " ".join((inspect.getdoc(fn) or "").split("\n\n")[0].split())
+        excel = names.get(py_name, py_name.removeprefix("LB_"))
+        lines.append(f"| `=LB.{excel}({', '.join(args)})` | {help_text} |")
+    return "\n".join(lines)
+
+
 SECTIONS: dict[str, Callable[[], str]] = {
     "tabs": tabs,
+    "functions": functions,
     "sources-columns": sources_columns,
     "settings": settings,
 }

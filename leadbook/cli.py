@@ -132,10 +132,12 @@ def demo(
     """Build the demo workbook (the seed's TechFlow portfolio) and print its summary."""
     from leadbook.workbook.jobs import OUTPUT_RENDERERS, frame_summary
     from leadbook.workbook.jobs import demo as demo_job
+    from leadbook.workbook.rebalance import book_allocation
 
     with _tab_progress("Building the demo", len(OUTPUT_RENDERERS), disable=as_json) as step:
         written, book = _run(lambda: demo_job(out_path, progress=step))
     scored = _run(lambda: _score_demo(written))
+    allocation, _ = _run(lambda: book_allocation(book))
     summary = frame_summary(book)
     figures = portfolio_figures(book.inventory.sources)
     findings = stated_total_findings(figures, book.stated)
@@ -147,12 +149,20 @@ def demo(
                 "sources": summary.reset_index(names="source").to_dict(orient="records"),
                 "findings": [_problem_json(p) for p in findings],
                 "leads": scored.write.changed,
+                "allocation": allocation.explanation(),
             }
         )
         return
     out.print(f"Wrote the demo workbook to [bold]{written}[/]; {scored.write.changed}.\n")
     _print_portfolio(figures, findings)
     _print_sources(summary)
+    out.print(
+        "\n[bold]Rebalance[/] (the Allocation tab; `leadbook rebalance BOOK` solves it again)"
+    )
+    _print_allocation(allocation, lines=DEMO_EXPLANATION_LINES)
+    if allocation.sales_capacity is not None:
+        out.print(f"• Sales capacity: {allocation.sales_capacity.text}.", highlight=False)
+    out.print("  … every binding rule and the value of each is on the Allocation tab.")
 
 
 def _score_demo(path: Path) -> Any:
@@ -754,7 +764,11 @@ def _allocation_json(result: Any, allocation: Any) -> dict[str, Any]:
     return payload
 
 
-def _print_allocation(allocation: Any) -> None:
+DEMO_EXPLANATION_LINES = 4
+"""Sentences of the allocation's explanation the demo prints (the tab has them all)."""
+
+
+def _print_allocation(allocation: Any, lines: int | None = None) -> None:
     table = Table(title="Recommended allocation (monthly run-rates)", title_justify="left")
     for name in (
         "Source",
@@ -780,7 +794,7 @@ def _print_allocation(allocation: Any) -> None:
             row["binding"],
         )
     out.print(table)
-    for line in allocation.explanation():
+    for line in allocation.explanation()[:lines]:
         out.print(f"• {line}", highlight=False)
 
 

@@ -18,7 +18,6 @@ import pytest
 from openpyxl.worksheet.table import Table
 from typer.testing import CliRunner
 
-from leadbook.allocation import allocate
 from leadbook.board import KPI_SPECS, Direction, Kpi, KpiStatus, Quarter, TrendPoint, kpi_spec
 from leadbook.cli import app
 from leadbook.errors import Conflict, InfeasiblePolicyError, InputError
@@ -31,6 +30,7 @@ from leadbook.workbook.build import build_workbook
 from leadbook.workbook.leadjobs import score_leads
 from leadbook.workbook.pack import export_board_pack
 from leadbook.workbook.read import read_book
+from leadbook.workbook.rebalance import book_allocation
 from leadbook.workbook.tabs.allocation import render_allocation
 from leadbook.workbook.tabs.board import BoardView, render_board_tab
 from leadbook.workbook.write import replace_sheet, update_workbook
@@ -164,10 +164,12 @@ class TestValuesOnlyPack:
         )
         # the allocation page: the recommendation the engine gives for this workbook
         book = read_book(demo_book_path)
-        want = allocate(book.inventory, book.settings)
+        want, _ = book_allocation(book)
         page = wb["Allocation"]
         flat = [c.value for row in page.iter_rows() for c in row if c.value is not None]
         assert want.explanation()[0][:60] in " ".join(str(v) for v in flat)
+        assert want.sales_capacity.origin == "the hiring plan"
+        assert f"Sales capacity: {want.sales_capacity.text}." in flat
         shown = table_on_page(page, "Recommended spend by source")
         assert {r["Source"]: r["Recommended"] for r in shown} == pytest.approx(
             want.table["recommended"].to_dict(), abs=0.01
@@ -178,11 +180,10 @@ class TestValuesOnlyPack:
         planned = {k.key: k.planned for k in result.kpis}
         largest = want.table["recommended"].max() / want.table["recommended"].sum()
         assert planned["largest_share"] == pytest.approx(largest)
-        capacity = book.settings.get("capacity.sales_reps") * book.settings.get(
-            "capacity.leads_per_rep"
-        )
+        # sales capacity binds in the demo (from its hiring plan), so after Rebalance the
+        # team works exactly the optimal utilisation of Settings
         assert planned["capacity_utilisation"] == pytest.approx(
-            want.table["leads"].sum() / capacity, rel=1e-6
+            book.settings.get("capacity.utilisation"), rel=1e-6
         )
 
     def test_every_sheet_prints_landscape_fitted_to_width(self, demo_book_path, tmp_path):

@@ -257,11 +257,14 @@ def LB_SCORES(sources, history=None, settings=None):
 
 def _allocation(sources, budget, settings, history=None, price_tiers=None):
     from leadbook.allocation import allocate  # HiGHS: loaded when first needed
+    from leadbook.workbook.rebalance import sales_capacity_for
 
+    inventory, cfg = _inventory(sources, history, price_tiers), X.settings(settings)
     return allocate(
-        _inventory(sources, history, price_tiers),
-        X.settings(settings),
+        inventory,
+        cfg,
         budget=X.number(budget, "budget", lo=0, zero_is_blank=True),
+        sales_capacity=sales_capacity_for(inventory, cfg),
     )
 
 
@@ -274,7 +277,12 @@ def _allocation(sources, budget, settings, history=None, price_tiers=None):
 @excel_errors
 def LB_ALLOCATE(sources, budget=None, settings=None, history=None, price_tiers=None):
     """Recommended monthly spend per source under the policy on Settings: source, current
-    spend, recommended spend, change and expected customers (spills, with headers)."""
+    spend, recommended spend, change and expected customers (spills, with headers).
+
+    Sales capacity is the one Settings ask for (SalesCapacitySource: Settings' reps, or the
+    hiring plan made from the History given); conversion is the Sources table's (the lead
+    model feeds only the Rebalance button, which has the model file).
+    """
     table = _allocation(sources, budget, settings, history, price_tiers).table
     return X.spill(table.assign(source=table.index), C.ALLOCATION_TABLE, ALLOCATE_KEYS)
 

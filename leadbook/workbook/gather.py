@@ -111,6 +111,7 @@ def gather_inputs(
     log = _forecast_log(wb, reasons)
     quality = _quality(wb, reasons)
     roi_12m = _roi_12m(book, reasons)
+    sales_reps = _planned_reps(book)
     return BoardInputs(
         quarter,
         book.inventory,
@@ -119,8 +120,23 @@ def gather_inputs(
         forecast_log=log,
         roi_12m=roi_12m,
         quality_consistency=quality,
+        sales_reps=sales_reps,
         saved=saved,
         reasons=reasons,
+    )
+
+
+def _planned_reps(book: Book) -> float | None:
+    """Productive reps from the hiring plan when Settings take sales capacity from it (as
+    Rebalance does), so the KPI and the allocation count the same team; else None."""
+    from leadbook.enums import CapacitySource
+    from leadbook.workbook.rebalance import planned_sales_capacity
+
+    cap = book.settings.capacity
+    if cap.sales_capacity_source is not CapacitySource.HIRING_PLAN:
+        return None
+    return planned_sales_capacity(book.inventory, book.settings).leads / (
+        cap.leads_per_rep * cap.utilisation
     )
 
 

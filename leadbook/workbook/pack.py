@@ -58,7 +58,7 @@ from leadbook.workbook.packsheets import (
     status_counts,
 )
 from leadbook.workbook.read import Book, open_workbook, read_book
-from leadbook.workbook.tabs.allocation import EXPLANATION_CELL
+from leadbook.workbook.tabs.allocation import CAPACITY_CELL, CONVERSION_CELL, EXPLANATION_CELL
 from leadbook.workbook.tabs.board import (
     BoardView,
     MaturityView,
@@ -286,7 +286,11 @@ def allocation_blocks(ws: Any) -> list[Block]:
     if allocation is None or not allocation.rows:
         return [Block(f"{k + 1}. {t}") for k, t in enumerate(texts)]
     v = {cell.name: ws[cell.cell].value for cell in C.ALLOCATION_SUMMARY}
-    blocks = [Block(str(ws[EXPLANATION_CELL].value or ""))]
+    blocks = [
+        Block(str(ws[cell].value))
+        for cell in (EXPLANATION_CELL, CAPACITY_CELL, CONVERSION_CELL)
+        if ws[cell].value
+    ]
     blocks.append(_summary_block(v))
     budget, unspent, value = (
         v["RebalanceBudget"],

@@ -30,6 +30,7 @@ from leadbook.allocation import Allocation, SalesCapacity, allocate
 from leadbook.enums import CapacitySource, ConversionSource, Objective
 from leadbook.errors import InfeasiblePolicyError, LeadbookError, raise_errors
 from leadbook.inventory import Inventory
+from leadbook.settings import Settings
 from leadbook.workbook import contract as C
 from leadbook.workbook.layout import Expected
 from leadbook.workbook.read import Book, open_workbook, read_book
@@ -67,16 +68,15 @@ class Feeds:
         )
 
 
-def planned_sales_capacity(book: Book) -> SalesCapacity:
-    """Sales capacity from the book's hiring plan: its first month's productive reps ×
-    leads per rep × utilisation (:func:`leadbook.capacity.sales_capacity`)."""
+def planned_sales_capacity(inventory: Inventory, settings: Settings) -> SalesCapacity:
+    """Sales capacity from the hiring plan of ``inventory``'s forecast: its first month's
+    productive reps × leads per rep × utilisation (:func:`leadbook.capacity.sales_capacity`)."""
     from leadbook.capacity import sales_capacity
     from leadbook.forecast import portfolio_forecast
     from leadbook.workbook.tabs.planning import hiring_result
 
-    settings = book.settings
     try:
-        plans = hiring_result(portfolio_forecast(book.inventory, settings), settings).plan
+        plans = hiring_result(portfolio_forecast(inventory, settings), settings).plan
     except LeadbookError as exc:
         raise LeadbookError(
             "Settings: capacity.sales_capacity_source (SalesCapacitySource) is 'hiring plan', "
@@ -95,11 +95,16 @@ def planned_sales_capacity(book: Book) -> SalesCapacity:
     return SalesCapacity(leads, basis, "the hiring plan")
 
 
+def sales_capacity_for(inventory: Inventory, settings: Settings) -> SalesCapacity:
+    """The sales capacity ``settings`` ask for: their own figure, or the hiring plan's."""
+    if settings.capacity.sales_capacity_source is CapacitySource.HIRING_PLAN:
+        return planned_sales_capacity(inventory, settings)
+    return SalesCapacity.from_settings(settings)
+
+
 def book_sales_capacity(book: Book) -> SalesCapacity:
-    """The sales capacity Settings ask for: their own figure, or the hiring plan's."""
-    if book.settings.capacity.sales_capacity_source is CapacitySource.HIRING_PLAN:
-        return planned_sales_capacity(book)
-    return SalesCapacity.from_settings(book.settings)
+    """The sales capacity the book's Settings ask for (:func:`sales_capacity_for`)."""
+    return sales_capacity_for(book.inventory, book.settings)
 
 
 def book_conversion(book: Book) -> tuple[Inventory, pd.DataFrame]:
@@ -214,8 +219,6 @@ def rebalance(
 def render_allocation_tab(ws: Worksheet, book: Book | None, expected: Expected) -> None:
     """The Allocation tab of ``book`` under its own settings (empty without a book); an
     infeasible policy renders its conflicts instead of a recommendation."""
-    from leadbook.settings import Settings
-
     if book is None:
         render_allocation(ws, None, Settings(), expected)
         return

@@ -10,11 +10,13 @@ import openpyxl
 import pytest
 
 from leadbook.allocation import allocate
+from leadbook.allocation.model import SalesCapacity
 from leadbook.demo import demo_inventory, demo_settings
 from leadbook.errors import InfeasiblePolicyError
 from leadbook.inventory import SEED_MONTHLY_LEADS, SEED_SOURCES
 from leadbook.scoring import score_sources
 from leadbook.workbook.jobs import demo_workbook
+from leadbook.workbook.rebalance import planned_sales_capacity
 from tests.udfs.officejs import function_call, table_argument, table_cells
 from udfs import functions as F
 
@@ -367,14 +369,17 @@ class TestAllocate:
             client, "LB_ALLOCATE", demo_tables["Sources"], [[320_000]], demo_tables["Settings"],
             demo_tables["History"], demo_tables["PriceTiers"],
         )  # fmt: skip
-        want = allocate(demo_inventory(), demo_settings(), budget=320_000).table
+        want = demo_allocate(320_000).table
         assert [r[0] for r in rows[1:]] == want.index.tolist()
         for source, current, recommended, change, customers in rows[1:]:
             expected = want.loc[source, ["current", "recommended", "change", "customers"]]
             assert [current, recommended, change, customers] == pytest.approx(expected.tolist())
 
     def test_exact_mode_spends_the_whole_budget(self, client, demo_tables):
+        # with the hiring plan's 68.6 reps the team cannot work $320,000 of leads inside the
+        # bands (see below); Settings' 70 reps can
         settings = with_setting(demo_tables["Settings"], "policy.budget_mode", "exact")
+        settings = with_setting(settings, "capacity.sales_capacity_source", "settings")
         rows = result(
             client, "LB_ALLOCATE", demo_tables["Sources"], [[320_000]], settings,
             demo_tables["History"],
@@ -389,7 +394,7 @@ class TestAllocate:
             demo_tables["PriceTiers"],
         )  # fmt: skip
         with pytest.raises(InfeasiblePolicyError, match="The policy cannot be met") as core:
-            allocate(demo_inventory(), demo_settings(), budget=250_000)
+            demo_allocate(250_000)
         response = call(client, "LB_ALLOCATE", *args)
         assert (response.status_code, response.text) == (400, str(core.value))
         assert "Premium comparison sites may fall at most 15 % a week" in response.text
@@ -402,13 +407,50 @@ class TestAllocate:
             demo_tables["History"], demo_tables["PriceTiers"],
         )  # fmt: skip
         assert all(len(row) == 1 and isinstance(row[0], str) for row in lines)
-        want = allocate(demo_inventory(), demo_settings(), budget=320_000)
+        want = demo_allocate(320_000)
         assert lines[0][0].startswith("Optimal (expected customers): ")
         assert {f"{b}." for b in want.binding} <= {row[0] for row in lines}
+
+    def test_exact_mode_beyond_the_planned_team_names_the_rule(self, client, demo_tables):
+        settings = with_setting(demo_tables["Settings"], "policy.budget_mode", "exact")
+        response = call(
+            client, "LB_ALLOCATE", demo_tables["Sources"], [[320_000]], settings,
+            demo_tables["History"], demo_tables["PriceTiers"],
+        )  # fmt: skip
+        assert response.status_code == 400
+        assert "The policy cannot be met" in response.text
+        assert "raise sales capacity" in response.text
+
+    def test_sales_capacity_as_settings_ask(self, client, demo_tables):
+        # the demo takes it from the hiring plan: 70 reps less 2 % attrition in the first
+        # month (no hire starts sooner), × 47 leads × 85 %; with "settings", 70 × 47 × 85 %
+        planned = demo_allocate(320_000)
+        assert planned.sales_capacity.leads == pytest.approx(70 * 0.98 * 47 * 0.85)
+        assert planned.table["leads"].sum() <= 70 * 0.98 * 47 * 0.85 + 1e-6
+        from_settings = allocate(
+            demo_inventory(), demo_settings(), budget=320_000,
+            sales_capacity=SalesCapacity.from_settings(demo_settings()),
+        )  # fmt: skip
+        for source, want in (("hiring plan", planned), ("settings", from_settings)):
+            settings = with_setting(
+                demo_tables["Settings"], "capacity.sales_capacity_source", source
+            )
+            rows = result(
+                client, "LB_ALLOCATE", demo_tables["Sources"], [[320_000]], settings,
+                demo_tables["History"], demo_tables["PriceTiers"],
+            )  # fmt: skip
+            assert [r[2] for r in rows[1:]] == pytest.approx(want.table["recommended"].tolist())
 
     def test_a_negative_budget(self, client, demo_tables):
         response = call(client, "LB_ALLOCATE", demo_tables["Sources"], [[-5]])
         assert (response.status_code, response.text) == (400, "budget must be ≥ 0, got -5")
+
+
+def demo_allocate(budget: float):
+    """The core's allocation of the demo under its Settings, which take sales capacity from
+    the hiring plan."""
+    capacity = planned_sales_capacity(demo_inventory(), demo_settings())
+    return allocate(demo_inventory(), demo_settings(), budget=budget, sales_capacity=capacity)
 
 
 class TestPlanning:

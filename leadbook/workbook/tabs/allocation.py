@@ -44,8 +44,12 @@ _GROUP_COLUMN = {"Tier": "Tier", "Lead type": "Lead type", "Risk": "Risk"}
 _GROUP_KEY = {"Tier": "tier", "Lead type": "lead_type", "Risk": "risk"}
 CHART_ROWS = 18
 """Rows the charts under the allocation table take."""
+CAPACITY_CELL = "A13"
+"""Where the sales capacity the solve used came from (read back by the board pack)."""
 EXPLANATION_CELL = "A14"
 """The cell holding the solve's headline sentence (read back by the board pack)."""
+CONVERSION_CELL = "A15"
+"""Where the conversion rates the solve used came from (read back by the board pack)."""
 
 
 def render_allocation(
@@ -109,14 +113,14 @@ def _rows(allocation: Allocation | None, feeds: Feeds | None = None) -> pd.DataF
 
 
 def _sources_of_figures(ws: Worksheet, allocation: Allocation | None, feeds: Feeds | None) -> None:
-    """Where the sales capacity (row 13) and the conversion rates (row 15) came from."""
+    """Where the sales capacity and the conversion rates came from."""
     capacity = allocation.sales_capacity if allocation is not None else None
     if capacity is None and feeds is not None:
         capacity = feeds.sales_capacity
     if capacity is not None:
-        note(ws, "A13", f"Sales capacity: {capacity.text}.")
+        note(ws, CAPACITY_CELL, f"Sales capacity: {capacity.text}.")
     if feeds is not None:
-        note(ws, "A15", feeds.conversion_note)
+        note(ws, CONVERSION_CELL, feeds.conversion_note)
 
 
 def _formula_values(rows: pd.DataFrame) -> dict[str, list]:
