@@ -23,23 +23,13 @@ from leadbook.workbook import contract as C
 from leadbook.workbook import rebalance as R
 from leadbook.workbook.jobs import demo, demo_book
 from leadbook.workbook.read import read_book
+from tests.test_workbook_allocation import set_setting
 
 PER_REP = 47 * 0.85
 
 
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def set_setting(path: Path, key: str, value: object) -> None:
-    wb = openpyxl.load_workbook(path)
-    for row in wb[C.SETTINGS.name].iter_rows(min_row=4):
-        if row[0].value == key:
-            row[2].value = value
-            break
-    else:
-        raise KeyError(key)
-    wb.save(path)
 
 
 def add_open_leads(path: Path, source: str, n: int) -> None:

@@ -245,6 +245,11 @@ def required(value: float | str | None, name: str) -> Any:
     return value
 
 
+def required_number(value: Any, name: str, **bounds: Any) -> float:
+    """A one-cell number argument that must be given (:func:`number`, :func:`required`)."""
+    return required(number(value, name, **bounds), name)
+
+
 def choice(value: Any, kind: type[Choice], name: str) -> Any:
     """A one-cell choice argument (case and spacing ignored), as its enum member."""
     raw = required(scalar(value, name), name)

@@ -174,10 +174,10 @@ def LB_TIER(
 ):
     """Portfolio tier of one source: Tier 1 (core), Tier 2 (growth) or Tier 3 (experimental)."""
     tier = tier_of(
-        X.required(X.number(months, "months", lo=0, whole=True), "months"),
+        X.required_number(months, "months", lo=0, whole=True),
         X.choice(status, Status, "status"),
         X.unknown(X.number(conversion_variation, "conversion_variation", lo=0, zero_is_blank=True)),
-        X.required(X.number(health, "health", lo=1, hi=5), "health"),
+        X.required_number(health, "health", lo=1, hi=5),
         X.settings(settings).classify,
     )
     return X.with_reason(tier, X.flag(reason, "reason"))
@@ -192,8 +192,8 @@ def LB_TIER(
 def LB_LEADTYPE(buyers, age_hours, settings=None, reason=False):
     """Lead-type class of one source: Premium, Standard or Value."""
     kind = lead_type_of(
-        X.required(X.number(buyers, "buyers", lo=1, whole=True), "buyers"),
-        X.required(X.number(age_hours, "age_hours", lo=0), "age_hours"),
+        X.required_number(buyers, "buyers", lo=1, whole=True),
+        X.required_number(age_hours, "age_hours", lo=0),
         X.settings(settings).classify,
     )
     return X.with_reason(kind, X.flag(reason, "reason"))
@@ -219,10 +219,10 @@ def LB_RISKCLASS(
 ):
     """Risk class of one source: Low, Medium or High."""
     risk = risk_of(
-        X.required(X.number(months, "months", lo=0, whole=True), "months"),
+        X.required_number(months, "months", lo=0, whole=True),
         X.choice(status, Status, "status"),
         X.choice(compliance, Compliance, "compliance"),
-        X.required(X.number(health, "health", lo=1, hi=5), "health"),
+        X.required_number(health, "health", lo=1, hi=5),
         X.unknown(X.number(volume_variation, "volume_variation", lo=0, zero_is_blank=True)),
         X.settings(settings).classify,
     )
@@ -315,8 +315,8 @@ def LB_EXPLAIN(sources, budget=None, settings=None, history=None, price_tiers=No
 def LB_ROI(spend, revenue):
     """Return on investment: (revenue − spend) ÷ spend (3.4 = 340 %)."""
     return R.roi(
-        X.required(X.number(spend, "spend"), "spend"),
-        X.required(X.number(revenue, "revenue"), "revenue"),
+        X.required_number(spend, "spend"),
+        X.required_number(revenue, "revenue"),
     )
 
 
@@ -378,7 +378,7 @@ def LB_REPS_NEEDED(leads, leads_per_rep=None, utilisation=None):
     per_rep = X.number(leads_per_rep, "leads_per_rep", lo=0, zero_is_blank=True)
     share = X.number(utilisation, "utilisation", lo=0, hi=1, zero_is_blank=True)
     return capacity.reps_needed(
-        X.required(X.number(leads, "leads", lo=0), "leads"),
+        X.required_number(leads, "leads", lo=0),
         defaults.leads_per_rep_optimal if per_rep is None else per_rep,
         1.0 if share is None else share,
         defaults.rep_rounding,
@@ -394,7 +394,7 @@ def LB_HIRING_PLAN(leads, current_reps, settings=None):
     """Month by month: reps needed, productive reps expected and hires starting that month
     (spills, with headers), under the hiring terms on Settings."""
     terms = capacity.HiringTerms.from_settings(X.settings(settings))
-    reps = X.required(X.number(current_reps, "current_reps", lo=0, whole=True), "current_reps")
+    reps = X.required_number(current_reps, "current_reps", lo=0, whole=True)
     plan = capacity.hiring_plan(X.numbers(leads, "leads"), int(reps), terms)
     return [list(HIRING_HEADERS), *_rows(plan[["month", "needed", "productive", "hires"]])]
 
@@ -452,9 +452,9 @@ def LB_EXPECTED_ROI(p, value, cost):
 
     return X.core_input(
         monetize.expected_roi,
-        X.required(X.number(p, "p"), "p"),
-        X.required(X.number(value, "value"), "value"),
-        X.required(X.number(cost, "cost"), "cost"),
+        X.required_number(p, "p"),
+        X.required_number(value, "value"),
+        X.required_number(cost, "cost"),
     )
 
 
@@ -471,10 +471,10 @@ def LB_LEAD_PRICE(p, c_high, c_low, margin):
 
     return X.core_input(
         monetize.lead_price,
-        X.required(X.number(p, "p"), "p"),
-        X.required(X.number(c_high, "c_high"), "c_high"),
-        X.required(X.number(c_low, "c_low"), "c_low"),
-        X.required(X.number(margin, "margin"), "margin"),
+        X.required_number(p, "p"),
+        X.required_number(c_high, "c_high"),
+        X.required_number(c_low, "c_low"),
+        X.required_number(margin, "margin"),
     )
 
 
@@ -490,7 +490,7 @@ def LB_BREAKEVEN_P(low1, high1, low2, high2):
     from leadbook import monetize
 
     amounts = [
-        X.required(X.number(v, name), name)
+        X.required_number(v, name)
         for v, name in ((low1, "low1"), (high1, "high1"), (low2, "low2"), (high2, "high2"))
     ]
     found = monetize.breakeven_p(*amounts)
