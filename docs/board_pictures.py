@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 from leadbook.workbook.jobs import demo as write_demo
+from leadbook.workbook.leadjobs import score_leads
 from leadbook.workbook.pack import export_board_pack
 
 HERE = Path(__file__).parent
@@ -22,6 +23,7 @@ DPI = 100
 def main() -> Path:
     with tempfile.TemporaryDirectory(prefix="leadbook-board-") as tmp:
         book, _ = write_demo(Path(tmp) / "demo.xlsx")
+        score_leads(book, retrain=True)  # as `leadbook demo` does
         result = export_board_pack(book, "2026Q4", Path(tmp) / "pack", pdf=True)
         target = HERE / "img" / "board-page1.png"
         subprocess.run(
