@@ -4,6 +4,7 @@ how it starts (licence, certificates), and a real HTTPS server on 127.0.0.1."""
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import inspect
 import os
 import re
@@ -88,6 +89,33 @@ def test_compute_processes_give_the_threads_answer(client, monkeypatch):
     assert in_processes == in_thread == {"result": [[35.0]]}
     pool = server.compute_pool(2)
     assert len(pool._processes) >= 1  # the call went to a spawned process
+
+
+class TestComputeProcesses:
+    def test_use_one_blas_thread_each(self, monkeypatch):
+        for variable in server.BLAS_THREADS:
+            monkeypatch.delenv(variable, raising=False)
+        pool = server.compute_pool.__wrapped__(1)
+        try:
+            seen = [pool.submit(os.getenv, v).result() for v in server.BLAS_THREADS]
+        finally:
+            pool.shutdown()
+        assert seen == ["1", "1", "1"]
+
+    def test_a_blas_thread_count_set_by_the_user_wins(self, monkeypatch):
+        for variable in server.BLAS_THREADS:
+            monkeypatch.delenv(variable, raising=False)
+        monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
+        pool = server.compute_pool.__wrapped__(1)
+        try:
+            seen = pool.submit(os.getenv, "OPENBLAS_NUM_THREADS").result()
+        finally:
+            pool.shutdown()
+        assert seen == "2"
+
+    @pytest.mark.parametrize("module", server.WARM_MODULES)
+    def test_warm_up_imports_modules_that_exist(self, module):
+        assert importlib.import_module(module).__name__ == module
 
 
 class TestPlan:
