@@ -143,7 +143,7 @@ WARM_MODULES = (
 )
 """What each compute process imports when it starts: the cell functions, and the modules
 they import on first use. Without them a process's first LB.ALLOCATE call (whose sales
-capacity may come from the hiring plan's forecast) spent about 0.9 s importing HiGHS, and
+capacity may come from the hiring plan's forecast) spent about 0.8 s importing HiGHS, and
 statsmodels on top when Settings ask for the hiring plan."""
 
 
