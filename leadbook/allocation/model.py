@@ -191,6 +191,8 @@ class SalesCapacity:
     leads: float
     basis: str
     origin: str = "Settings"
+    reps: float | None = None
+    """The productive reps behind the figure, when it is made from reps."""
 
     @property
     def text(self) -> str:
@@ -202,7 +204,7 @@ class SalesCapacity:
         """Settings' figure: sales reps × leads per rep × utilisation."""
         cap = settings.capacity
         basis = f"{cap.sales_reps} reps × {cap.leads_per_rep:g} leads × {cap.utilisation:.0%}"
-        return cls(cap.sales_leads, basis)
+        return cls(cap.sales_leads, basis, reps=cap.sales_reps)
 
 
 @dataclass(frozen=True)

@@ -135,9 +135,7 @@ def _planned_reps(book: Book) -> float | None:
     cap = book.settings.capacity
     if cap.sales_capacity_source is not CapacitySource.HIRING_PLAN:
         return None
-    return planned_sales_capacity(book.inventory, book.settings).leads / (
-        cap.leads_per_rep * cap.utilisation
-    )
+    return planned_sales_capacity(book.inventory, book.settings).reps
 
 
 def _allocation(wb: Workbook, reasons: dict[str, str]) -> pd.DataFrame | None:

@@ -92,7 +92,7 @@ def planned_sales_capacity(inventory: Inventory, settings: Settings) -> SalesCap
         f"{reps:,.1f} productive reps in {when} × {cap.leads_per_rep:g} leads × "
         f"{cap.utilisation:.0%}"
     )
-    return SalesCapacity(leads, basis, "the hiring plan")
+    return SalesCapacity(leads, basis, "the hiring plan", reps)
 
 
 def sales_capacity_for(inventory: Inventory, settings: Settings) -> SalesCapacity:
