@@ -114,6 +114,19 @@ class TestFillOrder:
         with pytest.raises(InfeasiblePolicyError):
             optimise(model, Objective.CUSTOMERS)
 
+    def test_refilling_in_order_does_not_take_a_source_below_its_minimum(self):
+        # Sales work 84.75 leads. In order they cost 24 × $20 + 60.75 × $25 = $1,998.75,
+        # under the $2,000 minimum active spend; at $2,000 the source buys 84.8 leads, over
+        # capacity. Only the $25 block bought first reaches $2,000 at 84.75 leads, so the
+        # source cannot be on at all: the optimum is to stop it.
+        pf = make_portfolio([SourceSpec("S", 2_727.5, 0.25, [(24, 20.0), (199, 25.0)])])
+        lim = open_limits(3_887.5, decrease=1.0, min_spend=2_000.0, sales_leads=84.75)
+        model = Model(pf, lim)
+        out = optimise(model, Objective.CUSTOMERS)
+        assert out.value == pytest.approx(0.0, abs=1e-9)
+        assert violations(model, block_leads(out)) == []
+        assert reference_solve(model).value == pytest.approx(0.0, abs=1e-9)
+
 
 # --- The demo ---------------------------------------------------------------------------
 
@@ -399,6 +412,18 @@ class TestInfeasible:
             r"active — lower the minimum to 2",
         ):
             optimise(dataclasses.replace(m, limits=lim), Objective.CUSTOMERS)
+
+    def test_minimum_active_sources_when_none_can_be_active(self):
+        # every source paused: the count has no candidates at all, and must not be dropped
+        m = tiny_model()
+        off = np.full(len(m.portfolio), Regime.OFF, dtype=np.int8)
+        pf = dataclasses.replace(m.portfolio, regime=off, current=np.zeros(len(off)))
+        lim = dataclasses.replace(m.limits, min_active=1)
+        with pytest.raises(
+            InfeasiblePolicyError,
+            match=r"needs at least 1 active sources .* but only 0 can be active",
+        ):
+            optimise(Model(pf, lim), Objective.CUSTOMERS)
 
     def test_minimum_spend_against_the_guardrail(self):
         pf = make_portfolio([SourceSpec("Small", 3_000.0, 0.1, [(1_000, 10.0)])])

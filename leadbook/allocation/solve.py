@@ -159,9 +159,20 @@ def in_order(program: Program, d: Discrete, v: np.ndarray, marks: Marks) -> np.n
         spend = np.bincount(src, fixed[block_cols], minlength=n)[sources]
         fixed[cols.total[w]] -= float((v[cols.x[w, sources]] - spend).sum())
         fixed[cols.x[w, sources]] = spend
-    if _no_worse(program, v, fixed):
+    if _no_worse(program, v, fixed) and _keeps_what_v_keeps(d, v, fixed):
         return fixed
     return v
+
+
+def _keeps_what_v_keeps(d: Discrete, v: np.ndarray, fixed: np.ndarray) -> bool:
+    """Whether refilled ``fixed`` keeps the minimum spends and the count that ``v`` keeps.
+
+    Refilling in order buys the same leads for less, which may take a source below the
+    minimum active spend (or a week below the active count): then the refill is no way out,
+    and fill order must be enforced instead.
+    """
+    before, after = _broken(v, d, Marks()), _broken(fixed, d, Marks())
+    return after.semi <= before.semi and (not after.count or bool(before.count))
 
 
 def _no_worse(program: Program, v: np.ndarray, w: np.ndarray) -> bool:
@@ -257,7 +268,7 @@ def _augment(program: Program, d: Discrete, marks: Marks) -> tuple[Program, int]
     cand = [d.candidates[w] for w in weeks]
     n_active = sum(len(c) for c in cand)
     n_semi = int((integrality[semi] == 2).sum()) if len(semi) else 0
-    if n_pairs + n_active == 0:
+    if n_pairs + n_active == 0 and not weeks:
         return base, n_semi
     n = base.n_cols
     soft = d.count_cost is not None
