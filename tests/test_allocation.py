@@ -128,6 +128,31 @@ class TestFillOrder:
         assert reference_solve(model).value == pytest.approx(0.0, abs=1e-9)
 
 
+class TestHighsOptions:
+    def test_a_scipy_that_cannot_set_the_tuning_options_still_solves(self, monkeypatch):
+        # Pyodide's scipy may bind an older HiGHS: setting an option it lacks raises
+        # AttributeError inside scipy; the solve must go on without the speed options.
+        from leadbook.allocation import solve
+
+        real = solve.milp
+        calls = []
+
+        def old_binding(*args, options, **kwargs):
+            calls.append(dict(options))
+            if any(key in options for key in solve._HIGHS_TUNING):
+                raise AttributeError("'HighsOptions' object has no attribute")
+            return real(*args, options=options, **kwargs)
+
+        monkeypatch.setattr(solve, "milp", old_binding)
+        monkeypatch.setattr(solve, "_HIGHS_TUNING", dict(solve._HIGHS_TUNING))
+        pf = make_portfolio([SourceSpec("S", 2_727.5, 0.25, [(24, 20.0), (199, 25.0)])])
+        lim = open_limits(3_887.5, decrease=1.0, min_spend=2_000.0, sales_leads=84.75)
+        out = optimise(Model(pf, lim), Objective.CUSTOMERS)
+        assert out.value == pytest.approx(0.0, abs=1e-9)
+        assert len(calls) >= 2 and solve._HIGHS_TUNING == {}
+        assert not any("mip_heuristic_run_feasibility_jump" in c for c in calls[1:])
+
+
 # --- The demo ---------------------------------------------------------------------------
 
 
