@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leadbook.allocation import allocate
-from leadbook.allocation.engine import optimise
+from leadbook.allocation.engine import glide_path, next_week, optimise, today_prices, week_spend
 from leadbook.allocation.examples import (
     SourceSpec,
     make_portfolio,
@@ -666,6 +666,53 @@ class TestCrossCheckAtScale:
         ref = reference_solve(model)
         assert out.value == pytest.approx(ref.value, rel=1e-6)
         assert violations(model, block_leads(out)) == []
+
+
+def _change_from_today(model: Model, out) -> float:
+    """The tie-break's measure: each source's change in leads at today's price per lead."""
+    today, price = today_prices(model)
+    leads = leads_for_spend(model, week_spend(out))
+    return float((price * np.abs(leads - today)).sum())
+
+
+class TestShortcuts:
+    def test_the_least_change_optimum_of_the_relaxation_needs_no_branching(self, monkeypatch):
+        # The relaxation's vertex buys blocks out of order, but the optimum nearest today
+        # keeps every rule: one more LP, no MIP, and it agrees with CBC and changes no more
+        # than the branch-and-bound route's tie-broken answer.
+        from leadbook.allocation import engine, solve
+
+        model = random_model(6, seed=29)
+        mips = []
+        real = solve._milp
+        monkeypatch.setattr(solve, "_milp", lambda *a: mips.append(1) or real(*a))
+        out = optimise(model, Objective.CUSTOMERS)
+        assert mips == []
+        assert out.value == pytest.approx(reference_solve(model).value, rel=1e-6)
+        assert violations(model, block_leads(out)) == []
+
+        monkeypatch.setattr(engine, "_settle_on_face", lambda *a: None)
+        branched = optimise(model, Objective.CUSTOMERS)
+        assert mips, "without the shortcut this model needs the fill-order binaries"
+        assert branched.value == pytest.approx(out.value, rel=1e-9)
+        assert _change_from_today(model, out) <= _change_from_today(model, branched) + 1e-6
+
+    def test_a_week_already_at_its_optimum_stays_put_after_one_lp(self):
+        model = random_model(8, seed=11)
+        path, _ = glide_path(model, Objective.CUSTOMERS, 13, destination=False)
+        stays = [
+            k
+            for k in range(1, len(path))
+            if path[k] is not path[k - 1]
+            and np.allclose(week_spend(path[k]), week_spend(path[k - 1]), atol=1e-6)
+        ]
+        assert stays, "the path arrives, and the week after says so"
+        k = stays[0]
+        week = next_week(model, week_spend(path[k - 1]))
+        assert path[k].value == pytest.approx(reference_solve(week).value, rel=1e-6)
+        assert violations(week, block_leads(path[k])) == []
+        # the relaxation alone: today's allocation reaches its bound and keeps every rule
+        assert path[k].solved.solves == 1
 
 
 def test_the_table_is_indexed_by_source(demo_allocation, demo_inv):

@@ -3,7 +3,10 @@
 1. **Build**: compile every rule into one programme (:func:`compile_model`).
 2. **Solve**: maximise the objective exactly (:func:`~leadbook.allocation.solve.solve_exact`);
    an infeasible policy goes to the elastic re-solve, which names what must give
-   (:func:`~leadbook.allocation.explain.infeasibility`).
+   (:func:`~leadbook.allocation.explain.infeasibility`). When the continuous relaxation's
+   optimum breaks a discrete rule, the least-change point of the relaxation's optimal face
+   is tried first (:func:`_settle_on_face`): if it keeps every rule, it is the optimum and
+   the tie-break's answer at once, and no integer variable is needed.
 3. **Tie-break**: among allocations within a relative 10⁻⁹ of the optimum, take the one
    with the smallest total change from today — a second, lexicographic solve. Change is
    measured as each source's change in leads valued at its price per lead today
@@ -33,7 +36,7 @@ import pandas as pd
 from leadbook.allocation.compile import Compiled, Program, compile_model, is_rule
 from leadbook.allocation.model import MONEY, Model, Regime
 from leadbook.allocation.objectives import Goal, customers_vector, goal_for
-from leadbook.allocation.rules import Rule, leads_for_spend
+from leadbook.allocation.rules import Rule, block_spends, leads_for_spend
 from leadbook.allocation.solve import (
     TOL,
     Duals,
@@ -41,6 +44,7 @@ from leadbook.allocation.solve import (
     Solved,
     duals,
     fixed_program,
+    meets_every_rule,
     optimal_face,
     solve_exact,
 )
@@ -112,10 +116,19 @@ def optimise(
     except InfeasiblePolicyError:
         raise _explained(compiled) from None
     start = goal.marks.union(marks) if marks is not None else goal.marks
-    first = solve_exact(goal.minimise, compiled.discrete, marks=start, time_limit=time_limit)
+    first = solve_exact(
+        goal.minimise, compiled.discrete, marks=start, time_limit=time_limit, rounds=1
+    )
+    final = settled = None
+    if first.status == "unsettled" and not start and first.duals is not None:
+        final = settled = _settle_on_face(compiled, goal, first, time_limit)
+    if first.status == "unsettled" and settled is None:
+        first = solve_exact(
+            goal.minimise, compiled.discrete, marks=first.marks, time_limit=time_limit
+        )
     if first.status == "infeasible":
         raise _explained(compiled)
-    if not first.ok:
+    if settled is None and not first.ok:
         raise LeadbookError(f"the allocation solve stopped early ({first.status}); nothing written")
     if not first.integers:
         found = first.duals
@@ -123,7 +136,8 @@ def optimise(
         found = duals(fixed_program(goal.minimise, compiled.discrete, first))
     else:
         found = None
-    final = _tie_break(compiled, goal, first, found, time_limit)
+    if final is None:
+        final = _tie_break(compiled, goal, first, found, time_limit)
     solved_at = time.perf_counter()
     value = float(goal.c @ final.v) + goal.constant
     budget_value = float("nan")
@@ -146,7 +160,7 @@ def optimise(
             "explain": done - solved_at,
             "gap": max(first.gap, final.gap),
         },
-        first.marks,
+        final.marks if settled is not None else first.marks,
     )
 
 
@@ -211,6 +225,81 @@ def change_program(compiled: Compiled, program: Program) -> tuple[Program, np.nd
     return ext, cost
 
 
+def _settle_on_face(
+    compiled: Compiled, goal: Goal, relaxed: Solved, time_limit: float | None
+) -> Solved | None:
+    """The least-change optimum of the relaxation, if it keeps every discrete rule.
+
+    ``relaxed`` is the continuous relaxation's optimum (which broke some discrete rule)
+    with its duals. Among all optima of the relaxation — its optimal face — the one that
+    changes least from today often keeps every rule by itself: staying near today keeps
+    active sources on and blocks in order, where the relaxation's vertex was an arbitrary
+    corner of a large face (typical when a capacity caps the objective). If so, it is
+    feasible for the full model and reaches the relaxation's bound, so it is optimal, and
+    it is the tie-break's answer too (it changes least among a superset of the optima):
+    one LP replaces branch-and-bound and the tie-break. None if it still breaks a rule.
+    """
+    assert relaxed.v is not None and relaxed.duals is not None
+    staying = _staying(compiled, goal, float(goal.c @ relaxed.v))
+    if staying is not None:
+        log.debug("today's allocation is optimal and keeps every rule")
+        return dataclasses.replace(staying, solves=relaxed.solves, seconds=relaxed.seconds)
+    face = optimal_face(goal.minimise, relaxed.duals, relaxed.v)
+    settled = _least_change(compiled, goal, face, relaxed.v, time_limit, rounds=1)
+    if settled is None or not settled.ok:
+        return None
+    log.debug("the relaxation's least-change optimum keeps every discrete rule")
+    return dataclasses.replace(
+        settled, solves=relaxed.solves + settled.solves, seconds=relaxed.seconds + settled.seconds
+    )
+
+
+def _staying(compiled: Compiled, goal: Goal, best: float) -> Solved | None:
+    """Today's allocation, kept every week, if it keeps every rule and reaches ``best``
+    (the relaxation's optimum): then nothing changes less, so it is the answer, found
+    without a solve. Typical once a glide path has arrived; None otherwise (or when the
+    goal's programme has helper columns today's allocation says nothing about)."""
+    model, lay, program = compiled.model, compiled.layout, goal.program
+    if program.n_cols != lay.size or program.n_rows != len(compiled.rows.scale):
+        return None
+    today = model.portfolio.current
+    v = np.zeros(lay.size)
+    for w in range(model.weeks):
+        v[lay.x(w)] = today / MONEY
+        v[lay.s(w)] = block_spends(model, today) / MONEY
+        v[lay.total(w)] = today.sum() / MONEY
+    value = float(goal.c @ v)
+    if value < best - TIE_TOLERANCE * max(1.0, abs(best)):
+        return None
+    if not meets_every_rule(program, compiled.discrete, v, compiled.rows.scale):
+        return None
+    return Solved("optimal", v=v, value=-value)
+
+
+def _least_change(
+    compiled: Compiled,
+    goal: Goal,
+    base: Program,
+    best_v: np.ndarray,
+    time_limit: float | None,
+    rounds: int | None = None,
+) -> Solved | None:
+    """The allocation over ``base`` that changes least from today (:func:`change_program`)
+    while its objective stays within :data:`TIE_TOLERANCE` of ``best_v``'s; None if the
+    solve ends without one. ``v`` is cut back to the goal's columns."""
+    best = float(goal.c @ best_v)
+    program, cost = change_program(compiled, base)
+    nz = np.flatnonzero(goal.c)
+    floor = best - TIE_TOLERANCE * max(1.0, abs(best))
+    program = program.extend(
+        rows=(np.zeros(len(nz), np.int64), nz, goal.c[nz]), lo=np.array([floor]), hi=[np.inf]
+    ).with_objective(cost)
+    solved = solve_exact(program, compiled.discrete, time_limit=time_limit, rounds=rounds)
+    if solved.v is None:
+        return None
+    return dataclasses.replace(solved, v=solved.v[: goal.program.n_cols], value=-best)
+
+
 def _tie_break(
     compiled: Compiled,
     goal: Goal,
@@ -219,26 +308,17 @@ def _tie_break(
     time_limit: float | None,
 ) -> Solved:
     assert first.v is not None
-    best = float(goal.c @ first.v)
     base = fixed_program(goal.program, compiled.discrete, first)
     base = base.with_bounds(*_keep_choices(compiled, first.v, base.lb, base.ub))
     if found is not None:
         base = optimal_face(base.with_objective(-goal.c), found, first.v)
-    program, cost = change_program(compiled, base)
-    n = goal.program.n_cols
-    nz = np.flatnonzero(goal.c)
-    floor = best - TIE_TOLERANCE * max(1.0, abs(best))
-    program = program.extend(
-        rows=(np.zeros(len(nz), np.int64), nz, goal.c[nz]), lo=np.array([floor]), hi=[np.inf]
-    ).with_objective(cost)
-    second = solve_exact(program, compiled.discrete, time_limit=time_limit)
-    if not second.ok:
-        log.warning("tie-break solve ended %s; keeping the first optimum", second.status)
+    second = _least_change(compiled, goal, base, first.v, time_limit)
+    if second is None or not second.ok:
+        status = "no answer" if second is None else second.status
+        log.warning("tie-break solve ended %s; keeping the first optimum", status)
         return first
-    assert second.v is not None
     return dataclasses.replace(
         second,
-        v=second.v[:n],
         value=first.value,
         gap=max(first.gap, second.gap),
         solves=first.solves + second.solves,

@@ -456,6 +456,27 @@ def _sources(model: Model, *regimes: Regime) -> np.ndarray:
     return np.flatnonzero(np.isin(model.portfolio.regime, regimes))
 
 
+def block_spends(model: Model, spend: np.ndarray) -> np.ndarray:
+    """What ``spend`` ($ a month, one per source) pays in each price block, cheapest block
+    first; spend past a source's volume cap is not in any block.
+
+    Examples
+    --------
+    >>> from leadbook.allocation.examples import tiny_model
+    >>> block_spends(tiny_model(), np.array([1_500.0, 1_500.0])).tolist()
+    [1000.0, 500.0, 1500.0]
+    """
+    b = model.portfolio.blocks
+    size = b.spend
+    before = np.cumsum(size) - size
+    first = np.zeros(len(model.portfolio), dtype=np.int64)
+    if len(b):
+        starts = np.r_[0, np.flatnonzero(np.diff(b.source)) + 1]
+        first[b.source[starts]] = starts
+    within = before - before[first[b.source]]
+    return np.clip(spend[b.source] - within, 0.0, size)
+
+
 def leads_for_spend(model: Model, spend: np.ndarray) -> np.ndarray:
     """Leads each source buys for ``spend`` ($ a month, one per source), cheapest block
     first — the inverse of the source's cost curve. Spend past the volume cap counts at the
@@ -469,14 +490,7 @@ def leads_for_spend(model: Model, spend: np.ndarray) -> np.ndarray:
     """
     pf = model.portfolio
     b = pf.blocks
-    size = b.spend
-    before = np.cumsum(size) - size
-    first = np.zeros(len(pf), dtype=np.int64)
-    if len(b):
-        starts = np.r_[0, np.flatnonzero(np.diff(b.source)) + 1]
-        first[b.source[starts]] = starts
-    within = before - before[first[b.source]]
-    bought = np.clip(spend[b.source] - within, 0.0, size) / b.cpl
+    bought = block_spends(model, spend) / b.cpl
     leads = np.bincount(b.source, bought, minlength=len(pf))
     last = np.full(len(pf), np.nan)
     last[b.source] = b.cpl

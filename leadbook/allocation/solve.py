@@ -46,6 +46,9 @@ log = logging.getLogger(__name__)
 TOL = 1e-6
 """Absolute tolerance (in the model's units: $1,000, leads, customers) for rule checks."""
 
+FEASIBLE = 1e-7
+"""Relative tolerance (of a row's natural size) for a point to meet a row, as HiGHS's."""
+
 MIP_GAP = 1e-7
 """Relative optimality gap HiGHS must prove when integer variables are present."""
 
@@ -58,7 +61,6 @@ HiGHS without it (older Pyodide scipy builds) ignores the option.
 """
 
 ESCALATE_AFTER = 3
-"""Rounds after which entrants that keep breaking their minimum are enforced all at once."""
 
 
 @dataclass(frozen=True)
@@ -101,10 +103,14 @@ def solve_exact(
     *,
     marks: Marks | None = None,
     time_limit: float | None = None,
+    rounds: int | None = None,
 ) -> Solved:
     """Minimise ``program`` under every discrete rule, enforcing them lazily (module doc).
 
     ``marks`` are rules to enforce from the start (a previous solve's, for a warm start).
+    With ``rounds``, stop after that many solves: if the last one still breaks a rule, the
+    result is ``unsettled``, with that solve's point, its duals, and as ``marks`` the rules
+    the next round would enforce (pass them back to go on).
     """
     marks = marks or Marks()
     started = time.perf_counter()
@@ -127,6 +133,17 @@ def solve_exact(
                 value=float(program.c @ v),
                 gap=float(res.mip_gap or 0.0) if n_int else 0.0,
                 marks=marks,
+                solves=solves,
+                seconds=time.perf_counter() - started,
+                integers=n_int,
+                duals=getattr(res, "duals", None),
+            )
+        if rounds is not None and solves >= rounds:
+            return Solved(
+                "unsettled",
+                v=v,
+                value=float(program.c @ v),
+                marks=marks.union(more),
                 solves=solves,
                 seconds=time.perf_counter() - started,
                 integers=n_int,
@@ -182,6 +199,27 @@ def _keeps_what_v_keeps(d: Discrete, v: np.ndarray, fixed: np.ndarray) -> bool:
     """
     before, after = _broken(v, d, Marks()), _broken(fixed, d, Marks())
     return after.semi <= before.semi and (not after.count or bool(before.count))
+
+
+def meets_every_rule(program: Program, d: Discrete, v: np.ndarray, scale: np.ndarray) -> bool:
+    """Whether ``v`` is a feasible point of the full model: it meets every row of
+    ``program`` (to :data:`FEASIBLE` of the row's natural size ``scale``), every bound and
+    every discrete rule.
+
+    Examples
+    --------
+    >>> from leadbook.allocation.compile import compile_model
+    >>> from leadbook.allocation.examples import tiny_model
+    >>> c = compile_model(tiny_model())
+    >>> nothing = np.zeros(c.program.n_cols)
+    >>> meets_every_rule(c.program, c.discrete, nothing, c.rows.scale)
+    False
+    """
+    if (_row_violation(program, v) > FEASIBLE * np.maximum(scale, 1.0)).any():
+        return False
+    if (v < program.lb - TOL).any() or (v > program.ub + TOL).any():
+        return False
+    return not _broken(v, d, Marks())
 
 
 def _no_worse(program: Program, v: np.ndarray, w: np.ndarray) -> bool:
