@@ -294,7 +294,9 @@ def _least_change(
     program = program.extend(
         rows=(np.zeros(len(nz), np.int64), nz, goal.c[nz]), lo=np.array([floor]), hi=[np.inf]
     ).with_objective(cost)
-    solved = solve_exact(program, compiled.discrete, time_limit=time_limit, rounds=rounds)
+    solved = solve_exact(
+        program, compiled.discrete, time_limit=time_limit, rounds=rounds, with_duals=False
+    )
     if solved.v is None:
         return None
     return dataclasses.replace(solved, v=solved.v[: goal.program.n_cols], value=-best)
