@@ -314,11 +314,14 @@ def main() -> None:
                 for c, m in zip(cbc, lb, strict=True)
                 if c.get("ok")
             ]
-            ratio = (
-                f"{cbc_total / lb_total:.1f}×"
-                if math.isfinite(cbc_total)
-                else next((c["status"] for c in cbc if not c.get("ok")), "—")
-            )
+            if math.isfinite(cbc_total):
+                ratio = f"{cbc_total / lb_total:.1f}×"
+            else:
+                failed = next((c for c in cbc if not c.get("ok")), {})
+                ratio = failed.get("status", "—")
+                if ratio.startswith("timeout"):
+                    # CBC would have needed longer than its limit: a lower bound on the ratio
+                    ratio = f"> {args.timeout / lb_total:.0f}× (CBC {ratio})"
             if agree:
                 ratio += f" (optima agree to {max(agree):.0e})"
             if n > SLSQP_MAX_N:
