@@ -119,9 +119,9 @@ def optimise(
     first = solve_exact(
         goal.minimise, compiled.discrete, marks=start, time_limit=time_limit, rounds=1
     )
-    final = settled = None
+    settled = None
     if first.status == "unsettled" and not start and first.duals is not None:
-        final = settled = _settle_on_face(compiled, goal, first, time_limit)
+        settled = _settle_on_face(compiled, goal, first, time_limit)
     if first.status == "unsettled" and settled is None:
         first = solve_exact(
             goal.minimise, compiled.discrete, marks=first.marks, time_limit=time_limit
@@ -136,8 +136,7 @@ def optimise(
         found = duals(fixed_program(goal.minimise, compiled.discrete, first))
     else:
         found = None
-    if final is None:
-        final = _tie_break(compiled, goal, first, found, time_limit)
+    final = settled if settled is not None else _tie_break(compiled, goal, first, found, time_limit)
     solved_at = time.perf_counter()
     value = float(goal.c @ final.v) + goal.constant
     budget_value = float("nan")
@@ -263,10 +262,11 @@ def _staying(compiled: Compiled, goal: Goal, best: float) -> Solved | None:
     if program.n_cols != lay.size or program.n_rows != len(compiled.rows.scale):
         return None
     today = model.portfolio.current
+    blocks = block_spends(model, today) / MONEY
     v = np.zeros(lay.size)
     for w in range(model.weeks):
         v[lay.x(w)] = today / MONEY
-        v[lay.s(w)] = block_spends(model, today) / MONEY
+        v[lay.s(w)] = blocks
         v[lay.total(w)] = today.sum() / MONEY
     value = float(goal.c @ v)
     if value < best - TIE_TOLERANCE * max(1.0, abs(best)):
