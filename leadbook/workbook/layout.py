@@ -18,11 +18,17 @@ import numpy as np
 import pandas as pd
 from openpyxl.formatting.rule import CellIsRule, ColorScaleRule, FormulaRule
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-from openpyxl.utils.cell import column_index_from_string, coordinate_from_string, get_column_letter
+from openpyxl.utils.cell import (
+    column_index_from_string,
+    coordinate_from_string,
+    get_column_letter,
+    range_boundaries,
+)
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.datavalidation import DataValidation
-from openpyxl.worksheet.table import Table, TableFormula, TableStyleInfo
+from openpyxl.worksheet.filters import AutoFilter
+from openpyxl.worksheet.table import Table, TableColumn, TableFormula, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
 from leadbook.workbook.contract import (
@@ -174,13 +180,60 @@ def write_table(
     ref = f"{get_column_letter(first)}{header_row}:{last}{header_row + max(len(cells), 1)}"
     table = Table(displayName=spec.name, ref=ref)
     table.tableStyleInfo = TableStyleInfo(name=style, showRowStripes=True)
-    table._initialise_columns()
+    name_table_columns(ws, table)
     for tc, col in zip(table.tableColumns, spec.columns, strict=True):
         if col.role is Role.FORMULA and col.formula and col.key not in (row_formulas or {}):
             tc.calculatedColumnFormula = TableFormula(attr_text=file_formula(spec, col.formula)[1:])
     ws.add_table(table)
     _validations(ws, spec, header_row, first, max(len(cells), 1))
     return table
+
+
+def name_table_columns(ws: Worksheet, table: Table) -> None:
+    """Name an Excel Table's columns after its header cells and fit its filter to its range.
+
+    Excel resolves structured references (``Sources[CPL]``) by the table part's column
+    names and repairs a file whose names differ from the header cells, dropping the table;
+    openpyxl leaves the names as they were loaded (or ``Column1…``) when a job rewrites a
+    header or resizes a table. A column keeps its id and calculated formula when its name,
+    or else its position, matches one it had.
+    """
+    min_col, min_row, max_col, _ = range_boundaries(table.ref)
+    old = list(table.tableColumns)
+    by_name = {tc.name: tc for tc in old}
+    headers = [_header_text(ws.cell(min_row, c).value) for c in range(min_col, max_col + 1)]
+    next_id = max((tc.id for tc in old), default=0) + 1
+    columns = []
+    for j, header in enumerate(headers):
+        tc = by_name.get(header)
+        if tc is None and j < len(old) and old[j].name not in headers:
+            tc = old[j]
+        if tc is None or any(tc is taken for taken in columns):
+            tc, next_id = TableColumn(id=next_id, name=header), next_id + 1
+        tc.name = header or tc.name or f"Column{j + 1}"
+        columns.append(tc)
+    table.tableColumns = columns
+    if table.headerRowCount != 0:
+        if table.autoFilter is None:
+            table.autoFilter = AutoFilter(ref=table.ref)
+        else:
+            table.autoFilter.ref = table.ref
+
+
+def name_all_table_columns(wb: Workbook) -> None:
+    """:func:`name_table_columns` for every Excel Table of ``wb`` (just before a save)."""
+    for ws in wb.worksheets:
+        for table in ws.tables.values():
+            name_table_columns(ws, table)
+
+
+def _header_text(value: Any) -> str:
+    """A header cell's text as Excel names the column (None for an empty cell)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value)
 
 
 def set_cell(cell: Any, value: Any) -> None:

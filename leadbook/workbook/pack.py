@@ -47,7 +47,7 @@ from leadbook.workbook.gather import (
     saved_history,
     with_quarter,
 )
-from leadbook.workbook.layout import now
+from leadbook.workbook.layout import name_all_table_columns, now
 from leadbook.workbook.packsheets import (
     ALLOCATION_SUMMARY_TITLE,
     PACK_TABS,
@@ -171,6 +171,7 @@ def _save(wb: Workbook, target: Path) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".~{target.stem}-", suffix=".xlsx", dir=target.parent)
     os.close(fd)
     try:
+        name_all_table_columns(wb)
         wb.save(tmp)
         mask = os.umask(0)
         os.umask(mask)

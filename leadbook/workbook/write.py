@@ -37,6 +37,7 @@ from openpyxl.workbook.workbook import Workbook
 
 from leadbook.errors import WorkbookFileError
 from leadbook.workbook import contract as C
+from leadbook.workbook.layout import name_all_table_columns
 from leadbook.workbook.read import check_package, open_workbook
 from leadbook.workbook.tabs.general import append_log
 
@@ -107,6 +108,7 @@ def update_workbook(
     os.close(fd)
     tmp = Path(tmp_name)
     try:
+        name_all_table_columns(wb)
         wb.save(tmp)
         _audit(path, tmp)
         if _digest(path) != before:
@@ -146,6 +148,7 @@ def save_new(wb: Workbook, path: str | Path, *, overwrite: bool = False) -> Path
     os.close(fd)
     tmp = Path(tmp_name)
     try:
+        name_all_table_columns(wb)
         wb.save(tmp)
         if path.exists():
             shutil.copy2(path, backup_path(path))
