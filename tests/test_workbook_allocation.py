@@ -17,7 +17,7 @@ from leadbook.cli import app
 from leadbook.demo import demo_inventory, demo_settings
 from leadbook.errors import InfeasiblePolicyError
 from leadbook.workbook import contract as C
-from leadbook.workbook.jobs import demo_workbook, rebalance
+from leadbook.workbook.jobs import check, demo_workbook, rebalance
 from leadbook.workbook.tabs.allocation import render_allocation
 from leadbook.workbook.write import replace_sheet
 
@@ -90,15 +90,31 @@ class TestRebalanceJob:
         assert headers[:3] == ["Source", "Today", "Week 1"] and headers[-1] == "Week 4"
         assert allocation.glide is not None and len(allocation.glide) == 4
 
-    def test_infeasible_policy_leaves_the_file_byte_identical(self, demo_book_path):
+    def test_infeasible_policy_marks_the_allocation_stale_and_changes_nothing_else(
+        self, demo_book_path
+    ):
         set_setting(demo_book_path, "bands.tier1.min", 0.95)
         set_setting(demo_book_path, "bands.tier1.max", 1.0)
-        before = digest(demo_book_path)
-        backups = set(demo_book_path.parent.iterdir())
+        before = openpyxl.load_workbook(demo_book_path)
         with pytest.raises(InfeasiblePolicyError, match=r"Tier 1 band needs ≥ \$"):
             rebalance(demo_book_path)
-        assert digest(demo_book_path) == before
-        assert set(demo_book_path.parent.iterdir()) == backups
+        after = openpyxl.load_workbook(demo_book_path)
+        status = C.NAMED_CELLS["RebalanceStatus"]
+        assert before[status.sheet][status.cell].value.startswith("optimal")
+        assert after[status.sheet][status.cell].value.startswith("stale — Rebalance at ")
+        assert "no longer follows the inputs" in after[status.sheet][status.cell].value
+        for ws in before.worksheets:
+            for row in ws.iter_rows():
+                for cell in row:
+                    moved = after[ws.title][cell.coordinate].value != cell.value
+                    if moved:
+                        assert (ws.title, cell.coordinate) == (status.sheet, status.cell) or (
+                            ws.title == C.LOG.name
+                        ), f"{ws.title}!{cell.coordinate} changed"
+        log = [r for r in after[C.LOG.name].iter_rows(values_only=True) if r[1] == "rebalance"]
+        assert "Allocation marked stale" in log[-1][3]
+        stale = [p for p in check(demo_book_path).problems if p.where == C.ALLOCATION.name]
+        assert stale and "stale: Settings changed" in stale[0].message
 
     def test_unknown_objective_leaves_the_file_alone(self, demo_book_path):
         before = digest(demo_book_path)

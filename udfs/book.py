@@ -36,8 +36,10 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.formula import ArrayFormula
 from openpyxl.worksheet.table import Table
 
+from leadbook.errors import LeadbookError
 from leadbook.workbook.contract import SHEET_NAMES
 from leadbook.workbook.layout import set_cell
+from leadbook.workbook.write import CALLER
 from udfs.convert import to_cell
 
 T = TypeVar("T")
@@ -74,7 +76,9 @@ def run_job(
 
     ``job(path)`` gets a copy of the workbook as an .xlsx file of the workbook's own name
     and changes it as the command line would; what it changed is then written to ``book``.
-    If the job raises, nothing is written.
+    If the job raises, nothing is written — unless it recorded its failure in the file
+    before raising (a Rebalance that cannot allocate marks the Allocation tab stale), in
+    which case that record is written and the error raised.
 
     ``companions`` name the folders a job keeps beside its workbook (``companion(path)`` is
     the folder for the workbook at ``path``, e.g. :func:`leadbook.qualify.model_dir`): each
@@ -82,17 +86,29 @@ def run_job(
     succeeds, so the job finds and keeps them as it would beside the file.
     """
     home = book_folder(book)
-    with tempfile.TemporaryDirectory(prefix="leadbook-") as tmp:
-        path = Path(tmp) / book_file_name(book)
-        before = mirror(book)
-        save_quietly(before, path)
-        for companion in companions:
-            _copy_folder(companion(home / path.name), companion(path))
-        result = job(path)
-        after = openpyxl.load_workbook(path)
-        found = changes(before, after)
-        for companion in companions:
-            _copy_folder(companion(path), companion(home / path.name))
+    token = CALLER.set("Excel button")
+    try:
+        with tempfile.TemporaryDirectory(prefix="leadbook-") as tmp:
+            path = Path(tmp) / book_file_name(book)
+            before = mirror(book)
+            save_quietly(before, path)
+            saved = path.read_bytes()
+            for companion in companions:
+                _copy_folder(companion(home / path.name), companion(path))
+            try:
+                result = job(path)
+            except LeadbookError:
+                # A job that fails may still have recorded why (Rebalance marks its tab
+                # stale); anything else it wrote is nothing, so the book stays as it was.
+                if path.read_bytes() != saved:
+                    write_back(book, changes(before, openpyxl.load_workbook(path)))
+                raise
+            after = openpyxl.load_workbook(path)
+            found = changes(before, after)
+            for companion in companions:
+                _copy_folder(companion(path), companion(home / path.name))
+    finally:
+        CALLER.reset(token)
     write_back(book, found)
     return result
 
@@ -157,29 +173,42 @@ def save_quietly(wb: Workbook, path: Path) -> None:
 
 
 def changes(before: Workbook, after: Workbook) -> list[SheetChange]:
-    """Per tab, the smallest block covering every cell the job changed, with its formats
-    and the tab's Excel Tables (name → range and style)."""
+    """Per tab, the smallest blocks covering every cell the job changed — one per run of
+    changed rows, so the stamp in row 1 does not drag the rows between it and the tables
+    along — with their formats; the first block of a tab carries its Excel Tables (name →
+    range and style)."""
     found = []
     for ws in after.worksheets:
         old = _cells(before[ws.title]) if ws.title in before.sheetnames else {}
         new = _cells(ws)
         changed = [k for k in old.keys() | new.keys() if not _same(old.get(k), new.get(k))]
-        if not changed:
-            continue
-        top, bottom = min(r for r, _ in changed), max(r for r, _ in changed)
-        left, right = min(c for _, c in changed), max(c for _, c in changed)
-        block = [
-            [_to_excel(ws.cell(r, c)) for c in range(left, right + 1)]
-            for r in range(top, bottom + 1)
-        ]
         tables = {
             t.displayName: (t.ref, t.tableStyleInfo.name if t.tableStyleInfo else None)
             for t in ws.tables.values()
         }
-        found.append(
-            SheetChange(ws.title, top, left, block, _formats(ws, top, left, bottom, right), tables)
-        )
+        for rows in _row_runs(sorted({r for r, _ in changed})):
+            top, bottom = rows[0], rows[-1]
+            columns = [c for r, c in changed if top <= r <= bottom]
+            left, right = min(columns), max(columns)
+            block = [
+                [_to_excel(ws.cell(r, c)) for c in range(left, right + 1)]
+                for r in range(top, bottom + 1)
+            ]
+            formats = _formats(ws, top, left, bottom, right)
+            found.append(SheetChange(ws.title, top, left, block, formats, tables))
+            tables = {}
     return found
+
+
+def _row_runs(rows: list[int]) -> list[list[int]]:
+    """Consecutive row numbers grouped: [1, 4, 5, 6] → [[1], [4, 5, 6]]."""
+    runs: list[list[int]] = []
+    for r in rows:
+        if runs and r == runs[-1][-1] + 1:
+            runs[-1].append(r)
+        else:
+            runs.append([r])
+    return runs
 
 
 def write_back(book: Any, found: list[SheetChange]) -> None:

@@ -27,7 +27,7 @@ from typing import Any
 import xlwings as xw
 from xlwings import script
 
-from leadbook.errors import LeadbookError
+from leadbook.errors import InfeasiblePolicyError, LeadbookError
 from leadbook.workbook import jobs
 from udfs.book import book_folder, run_job
 from udfs.convert import excel_errors
@@ -106,7 +106,16 @@ def check_inputs(book: xw.Book) -> None:
 @excel_errors
 def rebalance(book: xw.Book) -> None:
     """Rebalance: next week's recommended spend per source under the policy (Allocation tab)."""
-    run_job(book, _rebalance)
+    _rebalance_on(book)
+
+
+def _rebalance_on(book: Any) -> None:
+    """Rebalance ``book``; a policy that cannot be met marks the Allocation tab stale (the
+    job writes that) and its conflicts are shown in a message box, not as a failure."""
+    try:
+        run_job(book, _rebalance)
+    except InfeasiblePolicyError as exc:
+        book.app.alert(str(exc), title="leadbook: the policy cannot be met")
 
 
 @script
@@ -150,7 +159,7 @@ def check_inputs_caller() -> None:
 
 def rebalance_caller() -> None:
     """Rebalance, for the classic add-in's ``RunPython``."""
-    _from_button(lambda book: run_job(book, _rebalance))
+    _from_button(_rebalance_on)
 
 
 def refresh_forecast_caller() -> None:

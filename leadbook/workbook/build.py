@@ -11,6 +11,7 @@ from leadbook.inventory import Inventory, StatedTotals
 from leadbook.settings import Settings
 from leadbook.workbook import contract as C
 from leadbook.workbook.layout import Expected
+from leadbook.workbook.provenance import DEPENDS, write_stamp
 from leadbook.workbook.tabs.general import render_coming, render_log, render_start
 from leadbook.workbook.tabs.inputs import render_history, render_settings, render_sources
 
@@ -52,6 +53,8 @@ def build_workbook(
         elif spec.coming:
             render_coming(wb[spec.name], spec)
     render_log(wb[C.LOG.name], expected)
+    for name in DEPENDS:
+        write_stamp(wb[name], None)
     wb.calculation.fullCalcOnLoad = True
     wb.active = 0
     return rendered

@@ -21,8 +21,9 @@ from leadbook.errors import Problem
 from leadbook.scoring import score_sources
 from leadbook.workbook import contract as C
 from leadbook.workbook.build import Rendered, build_workbook
-from leadbook.workbook.layout import Expected
-from leadbook.workbook.read import Book, inspect_book, read_book
+from leadbook.workbook.layout import Expected, now
+from leadbook.workbook.provenance import Fingerprints, stale_problems, stamp_tabs
+from leadbook.workbook.read import Book, inspect_workbook, open_workbook, read_book
 from leadbook.workbook.rebalance import rebalance, render_allocation_tab
 from leadbook.workbook.tabs.board import render_board, render_maturity
 from leadbook.workbook.tabs.classes import render_scores, render_tiers
@@ -108,8 +109,11 @@ class CheckResult:
 
 
 def check(path: str | Path, *, write: bool = False) -> CheckResult:
-    """Every input problem of the workbook; with ``write``, listed on its Start tab too."""
-    _, problems = inspect_book(path)
+    """Every input problem of the workbook, and each output tab whose inputs changed since it
+    was computed (a warning containing "stale"); with ``write``, listed on its Start tab too."""
+    wb = open_workbook(path)
+    _, problems = inspect_workbook(wb, Path(path))
+    problems += stale_problems(wb)
     if write:
 
         def job(wb: Workbook) -> str:
@@ -132,7 +136,7 @@ def refresh(
         render_outputs(wb, book, tabs, progress)
         return f"refreshed {', '.join(tabs)} for {len(book.inventory.sources)} sources"
 
-    return update_workbook(path, "refresh", job)
+    return update_workbook(path, "refresh", job, book=book)
 
 
 def new(path: str | Path, *, overwrite: bool = False) -> Path:
@@ -155,6 +159,8 @@ def demo_workbook(progress: Callable[[str], None] | None = None) -> Rendered:
     rendered = build_workbook(book.inventory, book.settings, book.stated, notes=DEMO_NOTES)
     tabs = tuple(OUTPUT_RENDERERS)
     rendered.expected.update(render_outputs(rendered.workbook, book, tabs, progress))
+    wb = rendered.workbook
+    stamp_tabs(wb, tabs, "demo (command line)", now(), Fingerprints(wb))
     return rendered
 
 

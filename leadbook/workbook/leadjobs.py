@@ -63,7 +63,7 @@ from leadbook.workbook.tabs.leads import (
     render_report,
     write_outputs,
 )
-from leadbook.workbook.write import WriteResult, update_workbook
+from leadbook.workbook.write import WriteResult, mark_rendered, update_workbook
 
 log = logging.getLogger(__name__)
 
@@ -142,11 +142,12 @@ def score_leads(
     def job(wb: Workbook) -> str:
         ws = wb[C.LEADS.name]
         render_report(ws, report, {})
+        mark_rendered(wb, C.LEADS.name)
         if leads_file is None:
             write_outputs(ws, outputs.set_index("at_row"))
         return _log_line(record, trained, scorer, source)
 
-    result = update_workbook(path, "score-leads", job)
+    result = update_workbook(path, "score-leads", job, book=book)
     if trained:
         prune_models(path, record)
     warnings = ()

@@ -46,7 +46,7 @@ def roi(path: str | Path) -> JobResult:
             f"{portfolio['roi_12m']:.0%}, NPV ${portfolio['npv']:,.0f}"
         )
 
-    return JobResult(update_workbook(path, "roi", job), (table, flows))
+    return JobResult(update_workbook(path, "roi", job, book=book), (table, flows))
 
 
 def forecast(path: str | Path) -> JobResult:
@@ -62,7 +62,7 @@ def forecast(path: str | Path) -> JobResult:
             f"log holds {len(result.log)} rows ({result.log['actual'].notna().sum()} with actuals)"
         )
 
-    return JobResult(update_workbook(path, "forecast", job), result)
+    return JobResult(update_workbook(path, "forecast", job, book=book), result)
 
 
 def plan(path: str | Path) -> JobResult:
@@ -79,4 +79,4 @@ def plan(path: str | Path) -> JobResult:
         month12 = result.checks.set_index("scenario")["reps_month12"]
         return "hiring plan: month-12 reps " + ", ".join(f"{k} {v}" for k, v in month12.items())
 
-    return JobResult(update_workbook(path, "plan", job), result)
+    return JobResult(update_workbook(path, "plan", job, book=book), result)

@@ -25,6 +25,7 @@ from leadbook.inventory import Inventory, StatedTotals, build_inventory
 from leadbook.settings import Settings, settings_from_rows
 from leadbook.tables import SheetLocator
 from leadbook.workbook import contract as C
+from leadbook.workbook.provenance import Fingerprints
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,8 @@ class Book:
     path: Path | None = None
     leads: pd.DataFrame | None = None
     """A lead table to build the Leads tab with (the demo's); the reader leaves it None."""
+    fingerprints: Fingerprints | None = field(default=None, compare=False, repr=False)
+    """The inputs' fingerprints as read, for the stamps of the tabs a job writes."""
 
 
 def open_workbook(path: str | Path, *, data_only: bool = True) -> Workbook:
@@ -260,10 +263,14 @@ def read_inventory(wb: Workbook) -> tuple[Inventory | None, list[Problem]]:
 
 def inspect_book(path: str | Path) -> tuple[Book | None, list[Problem]]:
     """Every problem of a workbook's inputs (errors and warnings), and the book if usable."""
+    path = Path(path)
+    return inspect_workbook(open_workbook(path), path)
+
+
+def inspect_workbook(wb: Workbook, path: Path | None = None) -> tuple[Book | None, list[Problem]]:
+    """:func:`inspect_book` of a workbook already open (values, as ``open_workbook`` reads)."""
     from leadbook.inventory import portfolio_figures, stated_total_findings
 
-    path = Path(path)
-    wb = open_workbook(path)
     settings, problems = read_settings(wb)
     stated, stated_problems = read_stated(wb)
     inventory, inv_problems = read_inventory(wb)
@@ -274,7 +281,8 @@ def inspect_book(path: str | Path) -> tuple[Book | None, list[Problem]]:
         problems.append(Problem(f"{C.SOURCES.name}", "the Sources table has no sources yet"))
     if any(p.severity is Severity.ERROR for p in problems) or inventory is None:
         return None, problems
-    return Book(settings, inventory, stated, tuple(problems), path), problems
+    book = Book(settings, inventory, stated, tuple(problems), path, fingerprints=Fingerprints(wb))
+    return book, problems
 
 
 def read_book(path: str | Path) -> Book:

@@ -32,7 +32,8 @@ from leadbook.errors import InfeasiblePolicyError, LeadbookError, raise_errors
 from leadbook.inventory import Inventory
 from leadbook.settings import Settings
 from leadbook.workbook import contract as C
-from leadbook.workbook.layout import Expected
+from leadbook.workbook.layout import BAD_FILL, BAD_FONT, Expected, now
+from leadbook.workbook.provenance import read_stamp
 from leadbook.workbook.read import Book, open_workbook, read_book
 from leadbook.workbook.tabs.allocation import render_allocation
 from leadbook.workbook.write import WriteResult, replace_sheet, update_workbook
@@ -200,7 +201,12 @@ def rebalance(
     policy on its Settings tab cannot be met.
     """
     book = read_book(path)
-    allocation, feeds = book_allocation(book, weeks=weeks, objective=objective)
+    try:
+        allocation, feeds = book_allocation(book, weeks=weeks, objective=objective)
+    except InfeasiblePolicyError as exc:
+        _mark_stale(path, exc)
+        raise
+    model_fed = book.settings.leads.conversion_source is ConversionSource.MODEL
 
     def job(wb: Workbook) -> str:
         ws = replace_sheet(wb, C.ALLOCATION.name)
@@ -213,7 +219,32 @@ def rebalance(
             f"sales capacity {feeds.sales_capacity.text}"
         )
 
-    return update_workbook(path, "rebalance", job), allocation
+    extra = {C.ALLOCATION.name: ("Leads",)} if model_fed else None
+    return update_workbook(path, "rebalance", job, book=book, extra_groups=extra), allocation
+
+
+def _mark_stale(path: str | Path, problem: InfeasiblePolicyError) -> None:
+    """Say on the Allocation tab's status cell that the recommendation there no longer
+    follows the inputs, because the policy cannot be met; a Log row says why. (Bad inputs
+    and missing feeds write nothing: ``leadbook check`` reports the tab stale.)"""
+    status = C.NAMED_CELLS["RebalanceStatus"]
+    first = str(problem).splitlines()[0]
+
+    def job(wb: Workbook) -> str:
+        if status.sheet not in wb.sheetnames:
+            return f"rebalance: {first}"
+        ws = wb[status.sheet]
+        old = read_stamp(ws)
+        shown = f"the allocation below (of {old.when:%Y-%m-%d %H:%M})" if old else "this tab"
+        ws[status.cell] = (
+            f"stale — Rebalance at {now():%Y-%m-%d %H:%M} found the policy cannot be met "
+            f"(see the Log); {shown} no longer follows the inputs"
+        )
+        ws[status.cell].font = BAD_FONT
+        ws[status.cell].fill = BAD_FILL
+        return f"the policy cannot be met, Allocation marked stale: {first}"
+
+    update_workbook(path, "rebalance", job)
 
 
 def render_allocation_tab(ws: Worksheet, book: Book | None, expected: Expected) -> None:

@@ -26,7 +26,8 @@ import tempfile
 import weakref
 import zipfile
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -37,8 +38,9 @@ from openpyxl.workbook.workbook import Workbook
 
 from leadbook.errors import WorkbookFileError
 from leadbook.workbook import contract as C
-from leadbook.workbook.layout import name_all_table_columns
-from leadbook.workbook.read import check_package, open_workbook
+from leadbook.workbook.layout import name_all_table_columns, now
+from leadbook.workbook.provenance import READS, SUMMARY_TABS, read_stamp, stamp_tabs
+from leadbook.workbook.read import Book, check_package, open_workbook
 from leadbook.workbook.tabs.general import append_log
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,13 @@ charts of output tabs the job did not re-render. A tab's renderer registers its 
 
 _REPLACED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 """New tab → the tab it replaced (see :func:`previous_sheet`)."""
+
+_RENDERED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+"""Workbook → the output tabs a job has (re)computed in it (see :func:`mark_rendered`)."""
+
+CALLER: ContextVar[str] = ContextVar("leadbook_caller", default="command line")
+"""Who runs the jobs of this context, as the stamps and the Log say it: the command line,
+or an Excel button (``udfs.book.run_job`` sets it)."""
 
 _WORKBOOK_PARTS = {
     "pivot caches": re.compile(r"^xl/pivotCache/"),
@@ -82,9 +91,22 @@ def backup_path(path: Path) -> Path:
 
 
 def update_workbook(
-    path: str | Path, command: str, job: Job, *, user: str | None = None
+    path: str | Path,
+    command: str,
+    job: Job,
+    *,
+    user: str | None = None,
+    book: Book | None = None,
+    extra_groups: Mapping[str, tuple[str, ...]] | None = None,
 ) -> WriteResult:
-    """Run ``job`` on the workbook at ``path`` and save it safely (see the module doc)."""
+    """Run ``job`` on the workbook at ``path`` and save it safely (see the module doc).
+
+    With the ``book`` the job computed from, each output tab the job rendered is stamped
+    with the time, ``command`` and the fingerprints of the inputs it read, and the summary
+    tabs (Board, Maturity) that read a rendered tab are re-rendered so they stay in step
+    (:mod:`leadbook.workbook.provenance`). ``extra_groups``: input groups a tab used beyond
+    its usual ones this time.
+    """
     path = Path(path)
     _refuse_if_open(path)
     check_package(path)
@@ -93,6 +115,12 @@ def update_workbook(
     inputs = _snapshot(wb, C.INPUT_SHEETS)
     table_inputs = _table_inputs(wb)
     changed = job(wb)
+    if book is not None:
+        rendered = rendered_tabs(wb) | follow_summaries(wb, book, rendered_tabs(wb))
+        if book.fingerprints is not None:
+            stamp_tabs(
+                wb, rendered, f"{command} ({CALLER.get()})", now(), book.fingerprints, extra_groups
+            )
     if _snapshot(wb, C.INPUT_SHEETS) != inputs:
         raise AssertionError(f"{command} changed an input tab; nothing was written")
     after = _table_inputs(wb)
@@ -159,6 +187,36 @@ def save_new(wb: Workbook, path: str | Path, *, overwrite: bool = False) -> Path
     return path
 
 
+def mark_rendered(wb: Workbook, name: str) -> None:
+    """Record that a job (re)computed output tab ``name`` of ``wb`` (for its stamp)."""
+    _RENDERED.setdefault(wb, set()).add(name)
+
+
+def rendered_tabs(wb: Workbook) -> set[str]:
+    """The output tabs a job has (re)computed in ``wb`` so far."""
+    return set(_RENDERED.get(wb, ()))
+
+
+def follow_summaries(wb: Workbook, book: Book, rendered: set[str]) -> set[str]:
+    """Re-render each summary tab (Board, Maturity) that was computed before and reads a tab
+    in ``rendered``; the names of those re-rendered."""
+    from leadbook.workbook.tabs.board import render_board, render_maturity
+
+    renderers = {C.BOARD.name: render_board, C.MATURITY.name: render_maturity}
+    done: set[str] = set()
+    for name in SUMMARY_TABS:
+        reads = set(READS[name])
+        if (
+            name in wb.sheetnames
+            and name not in rendered
+            and reads & (rendered | done)
+            and read_stamp(wb[name]) is not None
+        ):
+            renderers[name](replace_sheet(wb, name), book, {})
+            done.add(name)
+    return done
+
+
 def restore_charts(wb: Workbook) -> None:
     """Redraw the charts of output tabs that have none after loading (see CHART_BUILDERS)."""
     for name, draw in CHART_BUILDERS.items():
@@ -177,6 +235,7 @@ def replace_sheet(wb: Workbook, name: str) -> Any:
     ws = wb.create_sheet(name, index)
     if old is not None:
         _REPLACED[ws] = old
+    mark_rendered(wb, name)
     return ws
 
 

@@ -17,6 +17,7 @@ from leadbook.cli import app
 from leadbook.workbook import contract as C
 from leadbook.workbook.build import build_workbook
 from leadbook.workbook.jobs import REFRESH_TABS, demo_book
+from leadbook.workbook.provenance import parse_stamp, read_stamp
 from leadbook.workbook.write import save_new
 from tests.udfs.conftest import copy_book
 from tests.udfs.officejs import apply_actions, book_payload, table_cells
@@ -166,17 +167,19 @@ class TestCheckInputs:
             demo_book_path, press(client, "check_inputs", demo_book_path).json()["actions"]
         )
         wb.save(demo_book_path)
-        assert len(table_cells(wb, "Problems")[1]) == 3  # header and two errors
+        _, cells = table_cells(wb, "Problems")
+        assert [r[0] for r in cells if r[2] == "error"] == ["Sources!C13", "Sources!J15"]
+        longer = len(cells)
         set_input(demo_book_path, f"C{SOURCES_FIRST_ROW}", "third-party")  # fixed
         cli, button = twins(demo_book_path, tmp_path)
         wb = replayed(button, press(client, "check_inputs", button).json()["actions"])
         assert_same_tables("check_inputs", wb, run_cli(CLI_COMMAND["check_inputs"], cli))
         ref, cells = table_cells(wb, "Problems")
-        assert (ref, cells[1:]) == (
-            "A30:C31",
-            [["Sources!J15", "CPL must be > 0, got -3", "error"]],
-        )
-        assert wb["Start"]["A32"].value is None  # the second error's old row is cleared
+        assert [r for r in cells if r[2] == "error"] == [
+            ["Sources!J15", "CPL must be > 0, got -3", "error"]
+        ]
+        assert len(cells) == longer - 1 and ref == f"A30:C{30 + len(cells) - 1}"
+        assert wb["Start"][f"A{30 + len(cells)}"].value is None  # the old last row is cleared
 
 
 def unwrapped(script):
@@ -186,22 +189,32 @@ def unwrapped(script):
 
 BUTTONS = {
     # script: (the command line that runs the same job, the tabs both write besides Log)
-    "rebalance": (["rebalance"], ("Allocation",)),
-    "refresh_forecast": (["forecast"], ("Forecast",)),
+    # (the Board and Maturity summarise the tabs they read, so they follow those)
+    "rebalance": (["rebalance"], ("Allocation", "Board", "Maturity")),
+    "refresh_forecast": (["forecast"], ("Forecast", "Board", "Maturity")),
     "plan_hiring": (["plan"], ("Hiring",)),
-    "score_leads": (["score-leads"], ("Leads",)),
+    "score_leads": (["score-leads"], ("Leads", "Board", "Maturity")),
     "export_board_pack": (["board"], ("Board", "Maturity")),
 }
 
 
 def sheet_cells(ws) -> dict[str, object]:
-    """Every non-empty cell of a tab, formulas as one types them."""
+    """Every non-empty cell of a tab, formulas as one types them; a stamp without its time and
+    without who ran the job (a button, or the command line)."""
     return {
-        c.coordinate: as_typed(c.value) if isinstance(c.value, str) else c.value
+        c.coordinate: _unstamped(as_typed(c.value)) if isinstance(c.value, str) else c.value
         for row in ws.iter_rows()
         for c in row
         if c.value is not None and c.value != ""
     }
+
+
+def _unstamped(text: str) -> str:
+    stamp = parse_stamp(text)
+    if stamp is None:
+        return text
+    command = stamp.command.split(" (")[0]
+    return f"{command} · {dict(stamp.inputs)} · reads {sorted(stamp.reads)}"
 
 
 def assert_same_cells(button, cli, where: str) -> None:
@@ -239,6 +252,7 @@ class TestEveryButtonAsTheCli:
         wb, want = replayed(button, actions), run_cli(command, cli)
         for tab in tabs:
             assert_same_cells(wb[tab], want[tab], tab)
+            assert read_stamp(wb[tab]).command == f"{command[0]} (Excel button)"
         *_, button_log = table_cells(wb, "Log")[1]
         *_, cli_log = table_cells(want, "Log")[1]
         assert button_log[1:] == cli_log[1:]
@@ -305,16 +319,27 @@ class TestEveryButtonAsTheCli:
         log = table_cells(replayed(demo_book_path, second.json()["actions"]), "Log")[1][-1]
         assert "(hash verified)" in log[-1] and recorded[:12] in log[-1]
 
-    def test_rebalance_of_an_infeasible_policy_writes_nothing(self, client, demo_book_path):
+    def test_rebalance_of_an_infeasible_policy_marks_the_tab_stale_and_says_why(
+        self, client, demo_book_path
+    ):
         wb = openpyxl.load_workbook(demo_book_path)
         ws = wb["Settings"]
         (cell,) = [c for row in ws.iter_rows() for c in row if c.value == "policy.budget"]
         ws.cell(cell.row, cell.column + 2).value = 250_000  # Key, Setting, Value
         wb.save(demo_book_path)
         response = press(client, "rebalance", demo_book_path)
-        assert response.status_code == 400
-        assert response.text.startswith("The policy cannot be met: ")
-        assert "Premium comparison sites may fall at most 15 % a week" in response.text
+        assert response.status_code == 200, response.text
+        actions = response.json()["actions"]
+        (alert,) = [a for a in actions if a["func"] == "alert"]
+        message, title = alert["args"][:2]
+        assert title == "leadbook: the policy cannot be met"
+        assert message.startswith("The policy cannot be met: ")
+        assert "Premium comparison sites may fall at most 15 % a week" in message
+        wb = replayed(demo_book_path, [a for a in actions if a["func"] != "alert"])
+        status = C.NAMED_CELLS["RebalanceStatus"]
+        assert wb[status.sheet][status.cell].value.startswith("stale — Rebalance at ")
+        allocation = table_cells(openpyxl.load_workbook(demo_book_path), "Allocation")
+        assert table_cells(wb, "Allocation") == allocation  # the old recommendation stays
 
     @pytest.mark.parametrize("script", BUTTONS)
     def test_every_button_has_a_classic_entry_point(self, script):

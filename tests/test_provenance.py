@@ -1,0 +1,142 @@
+"""Stamps on output tabs, and stale tabs: what check reports after an edit and after the jobs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+from leadbook.cli import app
+from leadbook.libreoffice import convert
+from leadbook.workbook import contract as C
+from leadbook.workbook.jobs import check, new, rebalance, refresh
+from leadbook.workbook.leadjobs import score_leads
+from leadbook.workbook.provenance import (
+    DEPENDS,
+    NARROW,
+    NOT_COMPUTED,
+    Stamp,
+    parse_stamp,
+    read_stamp,
+)
+
+PORTFOLIO_TABS = {"Tiers", "Scores", "Allocation", "ROI", "Forecast", "Hiring", "Board", "Maturity"}
+
+
+def set_source_cell(path: Path, key: str, row: int, value: object) -> str:
+    """Type ``value`` into the Sources table's column ``key``, data row ``row`` (from 1)."""
+    wb = openpyxl.load_workbook(path)
+    ws = wb[C.SOURCES.name]
+    table = ws.tables[C.SOURCES_TABLE.name]
+    header_row = ws[table.ref.split(":")[0]].row
+    headers = [c.value for c in ws[header_row]]
+    cell = ws.cell(header_row + row, headers.index(C.SOURCES_TABLE.column(key).header) + 1)
+    cell.value = value
+    wb.save(path)
+    return cell.coordinate
+
+
+def stale_tabs(path: Path) -> dict[str, str]:
+    return {p.where: p.message for p in check(path).problems if "stale" in p.message}
+
+
+class TestStamps:
+    def test_every_output_tab_of_the_demo_is_stamped_and_current(self, demo_book_path):
+        wb = openpyxl.load_workbook(demo_book_path)
+        for tab in DEPENDS:
+            stamp = read_stamp(wb[tab])
+            assert stamp is not None, tab
+            assert stamp.command.startswith(("demo", "score-leads")), stamp.command
+            assert set(stamp.inputs) >= set(DEPENDS[tab])
+        assert stale_tabs(demo_book_path) == {}
+
+    def test_the_board_and_maturity_record_the_tabs_they_read(self, demo_book_path):
+        wb = openpyxl.load_workbook(demo_book_path)
+        board = read_stamp(wb[C.BOARD.name])
+        assert set(board.reads) == {"Allocation", "Forecast", "Leads"}
+        assert board.reads["Allocation"] == read_stamp(wb["Allocation"]).ident("Allocation")
+
+    def test_the_template_says_not_computed_and_nothing_is_stale(self, tmp_path):
+        path = new(tmp_path / "t.xlsx")
+        wb = openpyxl.load_workbook(path)
+        for tab in DEPENDS:
+            assert [c.value for c in wb[tab][1] if c.value == NOT_COMPUTED], tab
+        assert stale_tabs(path) == {}
+
+    def test_a_stamp_reads_back_as_written(self):
+        stamp = Stamp(
+            dt.datetime(2026, 12, 2, 9, 5, 7),
+            "plan (Excel button)",
+            {"Settings": "0123abcd", "Maturity answers": "89abcdef"},
+            {"Board": "fedc0987"},
+        )
+        assert parse_stamp(stamp.text) == stamp
+        assert stamp.ident("Board") != stamp.ident("Forecast")
+
+
+class TestStale:
+    def test_editing_one_cpl_makes_every_tab_that_reads_it_stale(self, demo_book_path):
+        set_source_cell(demo_book_path, "cpl", 1, 150)
+        stale = stale_tabs(demo_book_path)
+        assert set(stale) == PORTFOLIO_TABS
+        assert "Leads" not in stale  # it reads names, conversion and revenue only
+        assert stale["Allocation"].startswith("stale: Sources changed since")
+        assert "press Rebalance (leadbook rebalance BOOK)" in stale["Allocation"]
+
+    @pytest.mark.parametrize("order", [("refresh", "rebalance"), ("rebalance", "refresh")])
+    def test_refresh_and_rebalance_bring_every_tab_up_to_date(self, demo_book_path, order):
+        set_source_cell(demo_book_path, "cpl", 1, 150)
+        jobs = {"refresh": refresh, "rebalance": rebalance}
+        for name in order:
+            jobs[name](demo_book_path)
+        assert stale_tabs(demo_book_path) == {}
+        wb = openpyxl.load_workbook(demo_book_path)
+        assert read_stamp(wb[C.BOARD.name]).command == f"{order[-1]} (command line)"
+
+    def test_a_lead_edit_makes_only_the_leads_tab_stale(self, demo_book_path):
+        wb = openpyxl.load_workbook(demo_book_path)
+        ws = wb[C.LEADS.name]
+        table = ws.tables[C.LEADS_TABLE.name]
+        first = ws[table.ref.split(":")[0]]
+        headers = [c.value for c in ws[first.row]]
+        ws.cell(first.row + 1, headers.index("Cost") + 1).value = 999
+        wb.save(demo_book_path)
+        assert set(stale_tabs(demo_book_path)) == {"Leads"}
+
+    def test_score_leads_after_a_cpl_edit_changes_no_lead_output(
+        self, demo_book_path, tmp_path_factory
+    ):
+        """The Leads tab's narrow read of Sources (NARROW) holds: a CPL is not among it."""
+        assert NARROW[(C.LEADS.name, "Sources")] == ("source", "conversion", "revenue_per_customer")
+        twin = tmp_path_factory.mktemp("twin") / demo_book_path.name
+        shutil.copytree(demo_book_path.parent, twin.parent, dirs_exist_ok=True)
+        set_source_cell(twin, "cpl", 1, 150)
+        score_leads(demo_book_path)
+        score_leads(twin)
+        for table in (C.LEADS_TABLE, C.LEAD_SOURCES_TABLE, C.LEAD_ACTIONS_TABLE):
+            assert _table(demo_book_path, table) == _table(twin, table), table.name
+
+    def test_a_file_saved_by_libreoffice_is_not_stale(self, demo_book_path, tmp_path):
+        saved = convert(demo_book_path, "xlsx", tmp_path / "lo")
+        assert stale_tabs(saved) == {}
+
+    def test_check_writes_the_stale_tabs_on_start(self, demo_book_path):
+        set_source_cell(demo_book_path, "cpl", 1, 150)
+        res = CliRunner().invoke(app, ["check", str(demo_book_path), "--write"])
+        assert res.exit_code == 0, res.output
+        ws = openpyxl.load_workbook(demo_book_path)[C.START.name]
+        table = ws.tables[C.PROBLEMS_TABLE.name]
+        rows = [[c.value for c in row] for row in ws[table.ref]][1:]
+        stale = {r[0]: r for r in rows if "stale" in r[1]}
+        assert set(stale) == PORTFOLIO_TABS
+        assert all(r[2] == "warning" for r in stale.values())
+
+
+def _table(path: Path, spec: C.TableSpec) -> list[list[object]]:
+    """The cells of Excel Table ``spec`` in the workbook at ``path``."""
+    ws = openpyxl.load_workbook(path)[spec.sheet]
+    return [[c.value for c in row] for row in ws[ws.tables[spec.name].ref]]
