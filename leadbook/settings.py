@@ -14,7 +14,7 @@ import difflib
 import math
 import types
 import typing
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -111,7 +111,13 @@ class Policy:
         doc="customers, margin (revenue − spend) or weighted (the chapter's four weights).",
     )
     max_source_share: float = setting(
-        0.40, "Max share of budget for one source", PERCENT, name="MaxSourceShare", lo=0, hi=1
+        0.40,
+        "Max share of budget for one source",
+        PERCENT,
+        name="MaxSourceShare",
+        lo=0,
+        hi=1,
+        doc="No source gets more than this share of the budget (the chapter's 40 %).",
     )
     experimental_floor: float = setting(
         0.10,
@@ -123,10 +129,22 @@ class Policy:
         doc="Tier 3 and testing sources together.",
     )
     weekly_increase: float = setting(
-        0.25, "Max weekly increase per source", PERCENT, name="WeeklyIncrease", lo=0
+        0.25,
+        "Max weekly increase per source",
+        PERCENT,
+        name="WeeklyIncrease",
+        lo=0,
+        hi=1,
+        doc="A source's spend rises by at most this share of last week's in one week.",
     )
     weekly_decrease: float = setting(
-        0.15, "Max weekly decrease per source", PERCENT, name="WeeklyDecrease", lo=0, hi=1
+        0.15,
+        "Max weekly decrease per source",
+        PERCENT,
+        name="WeeklyDecrease",
+        lo=0,
+        hi=1,
+        doc="A source's spend falls by at most this share of last week's in one week.",
     )
     weekly_guardrail: float = setting(
         0.20,
@@ -134,13 +152,24 @@ class Policy:
         PERCENT,
         name="WeeklyGuardrail",
         lo=0,
+        hi=1,
         doc="No source's spend moves by more than this in a week, up or down.",
     )
     min_active_sources: int = setting(
-        5, "Min active sources", "sources", name="MinActiveSources", lo=0
+        5,
+        "Min active sources",
+        "sources",
+        name="MinActiveSources",
+        lo=0,
+        doc="The allocation keeps at least this many sources active (spending).",
     )
     min_active_spend: float = setting(
-        5_000.0, "Min spend for an active source", DOLLARS, name="MinActiveSpend", lo=0
+        5_000.0,
+        "Min spend for an active source",
+        DOLLARS,
+        name="MinActiveSpend",
+        lo=0,
+        doc="A source that is active gets at least this much a month, or nothing.",
     )
     test_phase1: DollarBand = setting(
         DollarBand(5_000.0, 10_000.0),
@@ -148,6 +177,7 @@ class Policy:
         DOLLARS,
         name="TestPhase1",
         lo=0,
+        doc="Monthly spend of a testing source in its first four weeks",
     )
     test_phase2: DollarBand = setting(
         DollarBand(15_000.0, 25_000.0),
@@ -155,6 +185,7 @@ class Policy:
         DOLLARS,
         name="TestPhase2",
         lo=0,
+        doc="Monthly spend of a testing source in weeks 5–12",
     )
 
 
@@ -162,42 +193,116 @@ class Policy:
 class Bands:
     """Share-of-budget bands by tier, lead type and risk class."""
 
-    tier1: Band = setting(Band(0.60, 0.70), "Tier 1 (core) band", PERCENT, name="BandTier1")
-    tier2: Band = setting(Band(0.20, 0.25), "Tier 2 (growth) band", PERCENT, name="BandTier2")
-    tier3: Band = setting(Band(0.10, 0.15), "Tier 3 (experimental) band", PERCENT, name="BandTier3")
-    premium: Band = setting(Band(0.40, 0.50), "Premium leads band", PERCENT, name="BandPremium")
-    standard: Band = setting(Band(0.35, 0.40), "Standard leads band", PERCENT, name="BandStandard")
-    value: Band = setting(Band(0.10, 0.15), "Value leads band", PERCENT, name="BandValue")
-    low_risk: Band = setting(Band(0.50, 0.60), "Low-risk band", PERCENT, name="BandLowRisk")
-    medium_risk: Band = setting(
-        Band(0.25, 0.35), "Medium-risk band", PERCENT, name="BandMediumRisk"
+    tier1: Band = setting(
+        Band(0.60, 0.70), "Tier 1 (core) band", PERCENT, name="BandTier1", doc="Tier 1 sources"
     )
-    high_risk: Band = setting(Band(0.10, 0.15), "High-risk band", PERCENT, name="BandHighRisk")
+    tier2: Band = setting(
+        Band(0.20, 0.25), "Tier 2 (growth) band", PERCENT, name="BandTier2", doc="Tier 2 sources"
+    )
+    tier3: Band = setting(
+        Band(0.10, 0.15),
+        "Tier 3 (experimental) band",
+        PERCENT,
+        name="BandTier3",
+        doc="Tier 3 sources",
+    )
+    premium: Band = setting(
+        Band(0.40, 0.50), "Premium leads band", PERCENT, name="BandPremium", doc="Premium leads"
+    )
+    standard: Band = setting(
+        Band(0.35, 0.40),
+        "Standard leads band",
+        PERCENT,
+        name="BandStandard",
+        doc="Standard leads",
+    )
+    value: Band = setting(
+        Band(0.10, 0.15), "Value leads band", PERCENT, name="BandValue", doc="Value leads"
+    )
+    low_risk: Band = setting(
+        Band(0.50, 0.60), "Low-risk band", PERCENT, name="BandLowRisk", doc="Low-risk sources"
+    )
+    medium_risk: Band = setting(
+        Band(0.25, 0.35),
+        "Medium-risk band",
+        PERCENT,
+        name="BandMediumRisk",
+        doc="Medium-risk sources",
+    )
+    high_risk: Band = setting(
+        Band(0.10, 0.15), "High-risk band", PERCENT, name="BandHighRisk", doc="High-risk sources"
+    )
 
 
 @dataclass(frozen=True)
 class Capacity:
     """Sales, operations and support capacity (seed: 47 leads/rep, 85 %, 55 peak)."""
 
-    sales_reps: int = setting(51, "Sales reps (fully productive)", "reps", name="SalesReps", lo=0)
+    sales_reps: int = setting(
+        51,
+        "Sales reps (fully productive)",
+        "reps",
+        name="SalesReps",
+        lo=0,
+        doc="Reps working leads today, counted as fully productive.",
+    )
     leads_per_rep: float = setting(
-        47.0, "Leads per rep per month (average)", "leads", name="LeadsPerRep", lo=0
+        47.0,
+        "Leads per rep per month (average)",
+        "leads",
+        name="LeadsPerRep",
+        lo=0,
+        doc="Leads one fully productive rep works in a month (the chapter's 47).",
     )
     utilisation: float = setting(
-        0.85, "Optimal utilisation", PERCENT, name="Utilisation", lo=0, hi=1
+        0.85,
+        "Optimal utilisation",
+        PERCENT,
+        name="Utilisation",
+        lo=0,
+        hi=1,
+        doc="Share of a rep's capacity planned for, leaving slack (the chapter's 85 %).",
     )
     peak_leads_per_rep: float = setting(
-        55.0, "Peak leads per rep (overtime)", "leads", name="PeakLeadsPerRep", lo=0
+        55.0,
+        "Peak leads per rep (overtime)",
+        "leads",
+        name="PeakLeadsPerRep",
+        lo=0,
+        doc="Most leads a rep can work in a month for a short peak.",
     )
-    ramp_days: int = setting(90, "Days to full productivity", "days", name="RampDays", lo=0)
+    ramp_days: int = setting(
+        90,
+        "Days to full productivity",
+        "days",
+        name="RampDays",
+        lo=0,
+        doc="A new rep's productivity rises linearly to 100 % over this many days.",
+    )
     ops_leads: float = setting(
-        3_500.0, "Operations capacity", "leads/month", name="OpsCapacity", lo=0
+        3_500.0,
+        "Operations capacity",
+        "leads/month",
+        name="OpsCapacity",
+        lo=0,
+        doc="Leads operations can process in a month at full stretch.",
     )
     ops_utilisation: float = setting(
-        0.85, "Operations optimal utilisation", PERCENT, name="OpsUtilisation", lo=0, hi=1
+        0.85,
+        "Operations optimal utilisation",
+        PERCENT,
+        name="OpsUtilisation",
+        lo=0,
+        hi=1,
+        doc="Share of operations capacity planned for.",
     )
     support_customers: float = setting(
-        180.0, "Support capacity", "customers/month", name="SupportCapacity", lo=0
+        180.0,
+        "Support capacity",
+        "customers/month",
+        name="SupportCapacity",
+        lo=0,
+        doc="New customers support can onboard in a month.",
     )
     sales_capacity_source: CapacitySource = setting(
         CapacitySource.SETTINGS,
@@ -219,27 +324,73 @@ class ScoreWeights:
     """Weights of the weekly source score (seed: 40/25/20/15)."""
 
     performance: float = setting(
-        0.40, "Score weight: performance", PERCENT, name="WeightPerformance", lo=0, hi=1
+        0.40,
+        "Score weight: performance",
+        PERCENT,
+        name="WeightPerformance",
+        lo=0,
+        hi=1,
+        doc="Weight of CPA, conversion and lead quality in the source score (four add to 100 %).",
     )
     reliability: float = setting(
-        0.25, "Score weight: reliability", PERCENT, name="WeightReliability", lo=0, hi=1
+        0.25,
+        "Score weight: reliability",
+        PERCENT,
+        name="WeightReliability",
+        lo=0,
+        hi=1,
+        doc="Weight of consistency, volume stability and vendor health in the source score.",
     )
     strategic: float = setting(
-        0.20, "Score weight: strategic", PERCENT, name="WeightStrategic", lo=0, hi=1
+        0.20,
+        "Score weight: strategic",
+        PERCENT,
+        name="WeightStrategic",
+        lo=0,
+        hi=1,
+        doc="Weight of portfolio fit, diversification and growth potential in the source score.",
     )
-    risk: float = setting(0.15, "Score weight: risk", PERCENT, name="WeightRisk", lo=0, hi=1)
+    risk: float = setting(
+        0.15,
+        "Score weight: risk",
+        PERCENT,
+        name="WeightRisk",
+        lo=0,
+        hi=1,
+        doc="Weight of vendor dependence, compliance and volatility in the source score.",
+    )
 
 
 @dataclass(frozen=True)
 class ObjectiveWeights:
     """Weights of the portfolio's multi-objective (seed: CPA 35, volume 25, quality 20, risk 20)."""
 
-    cpa: float = setting(0.35, "Objective weight: CPA", PERCENT, name="ObjWeightCPA", lo=0, hi=1)
+    cpa: float = setting(
+        0.35,
+        "Objective weight: CPA",
+        PERCENT,
+        name="ObjWeightCPA",
+        lo=0,
+        hi=1,
+        doc="Weight of cost per customer in the weighted objective; the four add to 100 %.",
+    )
     volume: float = setting(
-        0.25, "Objective weight: volume", PERCENT, name="ObjWeightVolume", lo=0, hi=1
+        0.25,
+        "Objective weight: volume",
+        PERCENT,
+        name="ObjWeightVolume",
+        lo=0,
+        hi=1,
+        doc="Weight of lead volume in the weighted objective.",
     )
     quality: float = setting(
-        0.20, "Objective weight: conversion quality", PERCENT, name="ObjWeightQuality", lo=0, hi=1
+        0.20,
+        "Objective weight: conversion quality",
+        PERCENT,
+        name="ObjWeightQuality",
+        lo=0,
+        hi=1,
+        doc="Weight of conversion quality in the weighted objective.",
     )
     diversification: float = setting(
         0.20,
@@ -248,6 +399,7 @@ class ObjectiveWeights:
         name="ObjWeightDiversification",
         lo=0,
         hi=1,
+        doc="Weight of spreading spend across sources and risk classes.",
     )
 
 
@@ -255,39 +407,97 @@ class ObjectiveWeights:
 class ClassRules:
     """Thresholds of the tier, lead-type and risk classification (seed criteria)."""
 
-    tier1_months: int = setting(12, "Tier 1: months of history", "months", name="Tier1Months", lo=0)
-    tier2_months: int = setting(6, "Tier 2: months of history", "months", name="Tier2Months", lo=0)
+    tier1_months: int = setting(
+        12,
+        "Tier 1: months of history",
+        "months",
+        name="Tier1Months",
+        lo=0,
+        doc="A Tier 1 (core) source has at least this many months of history.",
+    )
+    tier2_months: int = setting(
+        6,
+        "Tier 2: months of history",
+        "months",
+        name="Tier2Months",
+        lo=0,
+        doc="A Tier 2 (growth) source has at least this many; fewer is Tier 3 (experimental).",
+    )
     tier1_max_conversion_cv: float = setting(
         0.25,
         "Tier 1: max month-to-month variation of conversion",
         PERCENT,
         name="Tier1MaxConversionCV",
         lo=0,
+        hi=1,
         doc="Coefficient of variation of monthly conversion over the last 12 months.",
     )
     tier1_min_health: float = setting(
-        3.5, "Tier 1: min vendor health", "1–5", name="Tier1MinHealth", lo=1, hi=5
+        3.5,
+        "Tier 1: min vendor health",
+        "1–5",
+        name="Tier1MinHealth",
+        lo=1,
+        hi=5,
+        doc="A Tier 1 source's vendor scores at least this on the 1–5 health scorecard.",
     )
     premium_max_buyers: int = setting(
-        2, "Premium: max buyers per lead", "buyers", name="PremiumMaxBuyers", lo=1
+        2,
+        "Premium: max buyers per lead",
+        "buyers",
+        name="PremiumMaxBuyers",
+        lo=1,
+        doc="Premium leads are sold to at most this many buyers (exclusive or nearly).",
     )
     premium_max_age_hours: float = setting(
-        24.0, "Premium: max lead age", "hours", name="PremiumMaxAge", lo=0
+        24.0,
+        "Premium: max lead age",
+        "hours",
+        name="PremiumMaxAge",
+        lo=0,
+        doc="Premium leads are delivered within this many hours.",
     )
     standard_max_buyers: int = setting(
-        5, "Standard: max buyers per lead", "buyers", name="StandardMaxBuyers", lo=1
+        5,
+        "Standard: max buyers per lead",
+        "buyers",
+        name="StandardMaxBuyers",
+        lo=1,
+        doc="Standard leads go to at most this many buyers; more makes a lead Value.",
     )
     standard_max_age_hours: float = setting(
-        72.0, "Standard: max lead age", "hours", name="StandardMaxAge", lo=0
+        72.0,
+        "Standard: max lead age",
+        "hours",
+        name="StandardMaxAge",
+        lo=0,
+        doc="Standard leads are delivered within this many hours; older ones are Value.",
     )
     low_risk_months: int = setting(
-        12, "Low risk: min months of history", "months", name="LowRiskMonths", lo=0
+        12,
+        "Low risk: min months of history",
+        "months",
+        name="LowRiskMonths",
+        lo=0,
+        doc="A Low-risk source has at least this many months of history.",
     )
     low_risk_min_health: float = setting(
-        4.0, "Low risk: min vendor health", "1–5", name="LowRiskMinHealth", lo=1, hi=5
+        4.0,
+        "Low risk: min vendor health",
+        "1–5",
+        name="LowRiskMinHealth",
+        lo=1,
+        hi=5,
+        doc="A Low-risk source's vendor scores at least this on the health scorecard.",
     )
     high_risk_max_health: float = setting(
-        3.0, "High risk: vendor health below", "1–5", name="HighRiskBelowHealth", lo=1, hi=5
+        3.0,
+        "High risk: vendor health below",
+        "1–5",
+        name="HighRiskBelowHealth",
+        lo=1,
+        hi=5,
+        doc="A vendor scoring below this on the health scorecard makes its source High risk.",
     )
     low_risk_max_volatility: float = setting(
         0.20,
@@ -295,10 +505,17 @@ class ClassRules:
         PERCENT,
         name="LowRiskMaxVolatility",
         lo=0,
+        hi=1,
         doc="Coefficient of variation of monthly leads over the last 12 months.",
     )
     high_risk_volatility: float = setting(
-        0.40, "High risk: volume volatility above", PERCENT, name="HighRiskVolatility", lo=0
+        0.40,
+        "High risk: volume volatility above",
+        PERCENT,
+        name="HighRiskVolatility",
+        lo=0,
+        hi=1,
+        doc="Monthly leads varying by more than this (coefficient of variation) is High risk.",
     )
 
 
@@ -352,6 +569,7 @@ class RoiRules:
         PERCENT,
         name="AnnualExpansion",
         lo=0,
+        hi=1,
         doc="As a share of the customer's first revenue, accrued monthly after the close.",
     )
     cohort_months: int = setting(
@@ -383,7 +601,15 @@ class RoiRules:
 class ForecastRules:
     """Forecast horizon, interval level, the chapter's scenarios and accuracy targets."""
 
-    horizon: int = setting(24, "Forecast horizon", "months", name="ForecastHorizon", lo=12, hi=24)
+    horizon: int = setting(
+        24,
+        "Forecast horizon",
+        "months",
+        name="ForecastHorizon",
+        lo=12,
+        hi=24,
+        doc="Months ahead the forecast and the hiring plan run (12 to 24).",
+    )
     interval: float = setting(
         0.80,
         "Prediction interval of the baseline",
@@ -391,24 +617,61 @@ class ForecastRules:
         name="ForecastInterval",
         lo=0.5,
         hi=0.99,
+        doc="The forecast's Lower and Upper bound this share of outcomes.",
     )
     conservative_growth: float = setting(
-        0.15, "Conservative: growth per year", PERCENT, name="ConservativeGrowth", lo=-1
+        0.15,
+        "Conservative: growth per year",
+        PERCENT,
+        name="ConservativeGrowth",
+        lo=-1,
+        hi=5,
+        doc="Lead growth per year in the Conservative scenario (the chapter's +15 %).",
     )
     conservative_confidence: float = setting(
-        0.90, "Conservative: confidence", PERCENT, name="ConservativeConfidence", lo=0, hi=1
+        0.90,
+        "Conservative: confidence",
+        PERCENT,
+        name="ConservativeConfidence",
+        lo=0,
+        hi=1,
+        doc="How likely the Conservative scenario is reached, as the chapter states it.",
     )
     base_growth: float = setting(
-        0.35, "Base case: growth per year", PERCENT, name="BaseGrowth", lo=-1
+        0.35,
+        "Base case: growth per year",
+        PERCENT,
+        name="BaseGrowth",
+        lo=-1,
+        hi=5,
+        doc="Lead growth per year in the Base scenario (the chapter's +35 %).",
     )
     base_confidence: float = setting(
-        0.70, "Base case: confidence", PERCENT, name="BaseConfidence", lo=0, hi=1
+        0.70,
+        "Base case: confidence",
+        PERCENT,
+        name="BaseConfidence",
+        lo=0,
+        hi=1,
+        doc="How likely the Base scenario is reached.",
     )
     aggressive_growth: float = setting(
-        0.75, "Aggressive: growth per year", PERCENT, name="AggressiveGrowth", lo=-1
+        0.75,
+        "Aggressive: growth per year",
+        PERCENT,
+        name="AggressiveGrowth",
+        lo=-1,
+        hi=5,
+        doc="Lead growth per year in the Aggressive scenario (the chapter's +75 %).",
     )
     aggressive_confidence: float = setting(
-        0.50, "Aggressive: confidence", PERCENT, name="AggressiveConfidence", lo=0, hi=1
+        0.50,
+        "Aggressive: confidence",
+        PERCENT,
+        name="AggressiveConfidence",
+        lo=0,
+        hi=1,
+        doc="How likely the Aggressive scenario is reached.",
     )
     target_monthly: float = setting(
         0.10,
@@ -416,6 +679,7 @@ class ForecastRules:
         PERCENT,
         name="ForecastTargetMonthly",
         lo=0,
+        hi=1,
         doc="The chapter's ±10 % monthly volume accuracy.",
     )
     target_conversion: float = setting(
@@ -424,6 +688,7 @@ class ForecastRules:
         PERCENT,
         name="ForecastTargetConversion",
         lo=0,
+        hi=1,
         doc="The chapter's ±15 % conversion-rate accuracy.",
     )
     target_board: float = setting(
@@ -432,6 +697,7 @@ class ForecastRules:
         PERCENT,
         name="ForecastTargetBoard",
         lo=0,
+        hi=1,
         doc="The board's ±5 % lead-volume predictability.",
     )
 
@@ -502,7 +768,13 @@ class LeadRules:
         doc="The chapter's 50 %: accuracy, precision and recall on the Leads tab use it.",
     )
     band_high: float = setting(
-        0.30, "High band from probability", PERCENT, name="LeadBandHigh", lo=0, hi=1
+        0.30,
+        "High band from probability",
+        PERCENT,
+        name="LeadBandHigh",
+        lo=0,
+        hi=1,
+        doc="Leads at or above this probability of converting are in the High band.",
     )
     band_medium: float = setting(
         0.10,
@@ -527,15 +799,31 @@ class LeadRules:
         DOLLARS,
         name="LeadPriceHigh",
         lo=0,
+        doc="What a partner pays for a lead that proves high quality (R high in the pricing).",
     )
     price_low: float = setting(
-        30.0, "Partner price of a low-quality lead (R low)", DOLLARS, name="LeadPriceLow", lo=0
+        30.0,
+        "Partner price of a low-quality lead (R low)",
+        DOLLARS,
+        name="LeadPriceLow",
+        lo=0,
+        doc="What a partner pays for a low-quality lead (R low).",
     )
     cost_high: float = setting(
-        140.0, "Cost of a high-quality lead (C high)", DOLLARS, name="LeadCostHigh", lo=0
+        140.0,
+        "Cost of a high-quality lead (C high)",
+        DOLLARS,
+        name="LeadCostHigh",
+        lo=0,
+        doc="What a high-quality lead costs to buy and serve (C high).",
     )
     cost_low: float = setting(
-        70.0, "Cost of a low-quality lead (C low)", DOLLARS, name="LeadCostLow", lo=0
+        70.0,
+        "Cost of a low-quality lead (C low)",
+        DOLLARS,
+        name="LeadCostLow",
+        lo=0,
+        doc="What a low-quality lead costs (C low).",
     )
     target_margin: float = setting(
         0.25,
@@ -568,6 +856,7 @@ class BoardTargets:
         PERCENT,
         name="TargetROI",
         lo=0,
+        hi=50,
         doc="(Revenue − spend) ÷ spend; the chapter's > 300 % annual return.",
     )
     cpl: float = setting(
@@ -589,7 +878,12 @@ class BoardTargets:
         doc="Today's monthly spend ÷ the monthly budget (Budget).",
     )
     revenue_per_lead: float = setting(
-        150.0, "Target: revenue per lead, at least", DOLLARS, name="TargetRevenuePerLead", lo=0
+        150.0,
+        "Target: revenue per lead, at least",
+        DOLLARS,
+        name="TargetRevenuePerLead",
+        lo=0,
+        doc="Revenue of the quarter ÷ its leads (the chapter's > $150).",
     )
     quality_consistency: float = setting(
         0.90,
@@ -598,6 +892,7 @@ class BoardTargets:
         name="TargetQuality",
         lo=0,
         hi=1,
+        doc="Share of sources whose scored leads' predicted conversion agrees with History.",
     )
     capacity_utilisation: float = setting(
         0.85,
@@ -618,7 +913,13 @@ class BoardTargets:
         doc="85 % is an optimum, not a floor: 80–90 % is on target with the default ±5 points.",
     )
     vendor_health: float = setting(
-        4.5, "Target: average vendor health, at least", "1–5", name="TargetVendorHealth", lo=1, hi=5
+        4.5,
+        "Target: average vendor health, at least",
+        "1–5",
+        name="TargetVendorHealth",
+        lo=1,
+        hi=5,
+        doc="Spend-weighted average of the vendors' 1–5 health scores.",
     )
     max_active_sources: int = setting(
         15,
@@ -647,7 +948,13 @@ class BoardTargets:
         "further off is 'off target'.",
     )
     trend_quarters: int = setting(
-        4, "Quarters shown in KPI trends", "quarters", name="TrendQuarters", lo=2, hi=12
+        4,
+        "Quarters shown in KPI trends",
+        "quarters",
+        name="TrendQuarters",
+        lo=2,
+        hi=12,
+        doc="How many quarters of Board history each KPI's trend compares.",
     )
     maturity_threshold: float = setting(
         0.75,
@@ -753,7 +1060,7 @@ def _specs() -> Iterator[SettingSpec]:
                         kind=float,
                         label=f"{meta['label']}, {part}",
                         name=f"{meta['name']}{word}",
-                        **common,
+                        **(common | {"doc": _band_doc(kind, part, meta["doc"])}),
                     )
             else:
                 yield SettingSpec(
@@ -761,12 +1068,53 @@ def _specs() -> Iterator[SettingSpec]:
                 )
 
 
+def _band_doc(kind: type, part: str, what: str) -> str:
+    """The note of one end of a band: ``what`` names the sources or the spend it bounds."""
+    most = "Least" if part == "min" else "Most"
+    if kind is Band:
+        return f"{most} share of the budget for {what} together; Rebalance keeps to the band."
+    return f"{most} {what[:1].lower()}{what[1:]}."
+
+
 SETTING_SPECS: tuple[SettingSpec, ...] = tuple(_specs())
-_BY_KEY = {s.key: s for s in SETTING_SPECS}
+_BY_KEY = {s.key: s for s in SETTING_SPECS} | {s.name: s for s in SETTING_SPECS}
+"""A setting by its key (``policy.max_source_share``) or its defined name (``MaxSourceShare``)."""
+
+SECTION_TITLES = {
+    "policy": "Allocation policy",
+    "bands": "Budget bands (share of the budget)",
+    "capacity": "Sales, operations and support capacity",
+    "score_weights": "Source score weights",
+    "objective_weights": "Weighted objective",
+    "classify": "Classification thresholds",
+    "roi": "Multi-horizon ROI",
+    "forecast": "Forecast and scenarios",
+    "hiring": "Hiring plan",
+    "leads": "Lead qualification and pricing",
+    "board": "Board targets",
+    "files": "Files",
+}
+"""The Settings tab's heading over each section's rows."""
+
+
+def section_title(section: str) -> str:
+    """The heading of a section of settings (``"policy"`` → ``"Allocation policy"``)."""
+    return SECTION_TITLES.get(section, section.replace("_", " ").capitalize())
 
 
 def spec_for(key: str) -> SettingSpec:
-    """The spec of setting ``key``; an unknown key is an error that suggests the nearest."""
+    """The spec of setting ``key`` (or defined name); an unknown one is an error that suggests
+    the nearest.
+
+    Examples
+    --------
+    >>> spec_for("MaxSourceShare").key
+    'policy.max_source_share'
+    >>> spec_for("MaxSorceShare")
+    Traceback (most recent call last):
+    ...
+    KeyError: "unknown setting 'MaxSorceShare' — did you mean 'MaxSourceShare'?"
+    """
     try:
         return _BY_KEY[key]
     except KeyError:
@@ -784,13 +1132,13 @@ def setting_rows(settings: Settings) -> list[tuple[SettingSpec, Any]]:
     return [(spec, settings.get(spec.key)) for spec in SETTING_SPECS]
 
 
-def settings_from_rows(
-    rows: Iterable[tuple[object, object, str]],
-) -> tuple[Settings, list[Problem]]:
-    """Settings from ``(key, value, where)`` rows, and every problem found.
+def settings_from_rows(rows: Iterable[Sequence[Any]]) -> tuple[Settings, list[Problem]]:
+    """Settings from ``(key, value, where[, key_where])`` rows, and every problem found.
 
-    Blank values of optional settings (the budget) mean "not set"; a missing key keeps its
-    default and is reported as a warning; unknown keys and bad values are errors.
+    A key is a setting's key or its defined name; ``where`` is the value's cell and
+    ``key_where`` the key's (by default column A of the value's row). Blank values of
+    optional settings (the budget) mean "not set"; a missing key keeps its default and is
+    reported as a warning; unknown keys and bad values are errors.
 
     Examples
     --------
@@ -803,7 +1151,8 @@ def settings_from_rows(
     """
     rows = list(rows)
     settings, problems = _apply(Settings(), rows)
-    seen = {str(k).strip() for k, _, _ in rows}
+    given = (str(row[0]).strip() for row in rows)
+    seen = {_BY_KEY[k].key for k in given if k in _BY_KEY}
     for spec in SETTING_SPECS:
         if spec.key not in seen:
             problems.append(
@@ -817,22 +1166,22 @@ def settings_from_rows(
     return settings, problems
 
 
-def _apply(
-    base: Settings, rows: Iterable[tuple[object, object, str]]
-) -> tuple[Settings, list[Problem]]:
+def _apply(base: Settings, rows: Iterable[Sequence[Any]]) -> tuple[Settings, list[Problem]]:
     problems: list[Problem] = []
     values: dict[str, Any] = {}
     places: dict[str, str] = {}
-    for key, raw, where in rows:
-        key = str(key).strip()
-        if key not in _BY_KEY:
-            problems.append(Problem(_key_cell(where), _unknown_key_message(key)))
+    for row in rows:
+        given, raw, where = str(row[0]).strip(), row[1], row[2]
+        if given not in _BY_KEY:
+            key_where = row[3] if len(row) > 3 else _key_cell(where)
+            problems.append(Problem(key_where, _unknown_key_message(given)))
             continue
+        key = _BY_KEY[given].key
         places[key] = where
         try:
             values[key] = _parse_value(_BY_KEY[key], raw)
         except ValueError as exc:
-            problems.append(Problem(where, f"{key}: {exc}"))
+            problems.append(Problem(where, f"{given}: {exc}"))
     values, band_problems = _checked_bands(base, values, places)
     problems += band_problems
     try:
@@ -889,8 +1238,24 @@ def _parse_value(spec: SettingSpec, raw: object) -> Any:
     if spec.lo is not None and value < spec.lo:
         raise ValueError(f"must be ≥ {_show(spec, spec.lo)}, got {_show(spec, value)}")
     if spec.hi is not None and value > spec.hi:
-        raise ValueError(f"must be ≤ {_show(spec, spec.hi)}, got {_show(spec, value)}")
+        hint = _percent_hint(spec, value)
+        raise ValueError(f"must be ≤ {_show(spec, spec.hi)}, got {_show(spec, value)}{hint}")
     return value
+
+
+def _percent_hint(spec: SettingSpec, value: float) -> str:
+    """' — did you mean 25 %?' when ``value`` reads as a percentage typed as a whole number.
+
+    Examples
+    --------
+    >>> _percent_hint(spec_for("WeeklyIncrease"), 25)
+    ' — did you mean 25 %? Type 25% or 0.25'
+    >>> _percent_hint(spec_for("WeeklyIncrease"), 2500)
+    ''
+    """
+    if not spec.is_percent or not (spec.lo or 0) <= value / 100 <= (spec.hi or math.inf):
+        return ""
+    return f" — did you mean {value:g} %? Type {value:g}% or {value / 100:g}"
 
 
 def _number(raw: object, spec: SettingSpec) -> float:

@@ -155,8 +155,8 @@ def parse_cell(col: Column, value: object) -> tuple[Any, str | None]:
     (None, 'CPL must be > 0, got -3')
     >>> parse_cell(SOURCES_TABLE.column("conversion"), "16.8%")
     (0.168, None)
-    >>> parse_cell(SOURCES_TABLE.column("conversion"), 16.8)
-    (None, 'Conversion must be a fraction between 0 and 1 (16.8% is 0.168), got 16.8')
+    >>> print(parse_cell(SOURCES_TABLE.column("conversion"), 16.8)[1])
+    Conversion must be from 0% to 100%, got 16.8 — did you mean 16.8 %? Type 16.8% or 0.168
     """
     if _is_blank(value):
         return None, (f"{col.header} is empty" if col.required else None)
@@ -205,7 +205,8 @@ def _percent(col: Column, value: object) -> float:
     number = _number(col, value)
     if col.hi == 1 and 1 < number <= 100 and not isinstance(value, str):
         raise ValueError(
-            f"must be a fraction between 0 and 1 ({number:g}% is {number / 100:g}), got {value!r}"
+            f"must be from 0% to 100%, got {value!r} — did you mean {number:g} %? "
+            f"Type {number:g}% or {number / 100:g}"
         )
     return number
 

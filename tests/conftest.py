@@ -82,3 +82,26 @@ def error_cells(wb: openpyxl.Workbook) -> list[str]:
         for c in row
         if isinstance(c.value, str) and c.value.startswith(errors)
     ]
+
+
+def setting_cell(wb: openpyxl.Workbook, key: str) -> openpyxl.cell.Cell:
+    """The Value cell of setting ``key`` (its key or defined name) on the Settings tab."""
+    from leadbook.settings import spec_for
+    from leadbook.workbook.contract import SETTINGS, SETTINGS_TABLE
+
+    name = spec_for(key).name
+    ws = wb[SETTINGS.name]
+    header = ws[ws.tables[SETTINGS_TABLE.name].ref.split(":")[0]].row
+    headers = [c.value for c in ws[header]]
+    at_key, at_value = headers.index("Key"), headers.index("Value")
+    for row in ws.iter_rows(min_row=header + 1):
+        if row[at_key].value == name:
+            return row[at_value]
+    raise KeyError(f"setting {key} is not on the Settings tab")
+
+
+def set_setting(path: Path, key: str, value: object) -> None:
+    """Type ``value`` into setting ``key``'s Value cell on the Settings tab, and save."""
+    wb = openpyxl.load_workbook(path)
+    setting_cell(wb, key).value = value
+    wb.save(path)

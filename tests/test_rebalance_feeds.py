@@ -23,7 +23,7 @@ from leadbook.workbook import contract as C
 from leadbook.workbook import rebalance as R
 from leadbook.workbook.jobs import demo, demo_book
 from leadbook.workbook.read import read_book
-from tests.test_workbook_allocation import set_setting
+from tests.conftest import set_setting
 
 PER_REP = 47 * 0.85
 

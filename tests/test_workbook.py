@@ -8,13 +8,15 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from conftest import set_setting, setting_cell
 from openpyxl.chart import BarChart, Reference
 
 from leadbook.errors import InputError, WorkbookFileError
-from leadbook.settings import Settings
+from leadbook.settings import SETTING_SPECS, Settings
 from leadbook.workbook import contract as C
 from leadbook.workbook import jobs
 from leadbook.workbook.read import read_book
+from leadbook.workbook.rebalance import rebalance
 from leadbook.workbook.write import backup_path, update_workbook
 
 
@@ -43,9 +45,71 @@ class TestTemplate:
             wb.defined_names
         )
 
-    def test_check_says_there_are_no_sources(self, template_path):
-        result = jobs.check(template_path)
-        assert [str(p) for p in result.errors] == ["Sources: the Sources table has no sources yet"]
+    def test_check_reports_each_example_row_until_it_is_replaced(self, template_path):
+        errors = {p.where: p.message for p in jobs.check(template_path).errors}
+        assert set(errors) == {"Sources!A13", "Sources!AA13", "History!B4", "Leads!A24"}
+        assert errors["Sources!A13"] == (
+            "Sources: 'Example — comparison site (replace me)' is the template's example row; "
+            "replace it with your own or delete the row"
+        )
+        wb = openpyxl.load_workbook(template_path)
+        mine = "Comparison site A"
+        for sheet, cell in (("Sources", "A13"), ("Sources", "AA13"), ("History", "B4")):
+            wb[sheet][cell] = mine
+        wb["Leads"]["A24"] = "L-1"
+        wb["Leads"]["B24"] = mine
+        wb.save(template_path)
+        assert jobs.check(template_path).errors == []
+
+    def test_example_rows_are_marked(self, template_path):
+        wb = openpyxl.load_workbook(template_path)
+        for sheet, cell in (("Sources", "J13"), ("History", "C4"), ("Leads", "A24")):
+            assert wb[sheet][cell].font.i, (sheet, cell)
+            assert wb[sheet][cell].value is not None
+
+    def test_every_input_column_says_what_it_means(self, template_path):
+        wb = openpyxl.load_workbook(template_path)
+        for spec in (C.SOURCES_TABLE, C.PRICE_TIERS_TABLE, C.HISTORY_TABLE, C.LEADS_TABLE):
+            ws = wb[spec.sheet]
+            first = ws[ws.tables[spec.name].ref.split(":")[0]]
+            header_row = first.row
+            headers = [c.value for c in ws[header_row]][first.column - 1 :]
+            for col in spec.by_role(C.Role.INPUT):
+                column = first.column + headers.index(col.header)
+                cell = ws.cell(header_row + 1, column).coordinate
+                (dv,) = [d for d in ws.data_validations.dataValidation if cell in d.sqref]
+                assert dv.showInputMessage and dv.promptTitle == col.header[:32], cell
+                assert col.doc and dv.prompt.startswith(col.doc), (spec.name, col.header)
+
+    def test_every_setting_is_validated_and_explained(self, template_path):
+        wb = openpyxl.load_workbook(template_path)
+        ws = wb["Settings"]
+        by_cell = {str(d.sqref): d for d in ws.data_validations.dataValidation}
+        for spec in SETTING_SPECS:
+            cell = setting_cell(wb, spec.name)
+            dv = by_cell[cell.coordinate]
+            assert dv.showErrorMessage and dv.showInputMessage and dv.prompt, spec.key
+            assert cell.fill.fgColor.rgb.endswith("FFF2CC"), spec.key
+            if spec.is_percent:
+                assert (dv.type, dv.formula2) == ("decimal", f"{spec.hi:g}"), spec.key
+                assert "type 25% (or 0.25), not 25" in dv.error
+
+    def test_settings_read_as_an_assumptions_sheet(self, template_path):
+        ws = openpyxl.load_workbook(template_path)["Settings"]
+        rows = [[c.value for c in r] for r in ws[ws.tables["Settings"].ref]]
+        assert rows[0] == ["Setting", "Key", "Value", "Unit", "Notes"]
+        headings = [r[0] for r in rows[1:] if r[1] is None]
+        assert headings[:3] == [
+            "Allocation policy",
+            "Budget bands (share of the budget)",
+            "Sales, operations and support capacity",
+        ]
+        settings = [r for r in rows[1:] if r[1] is not None]
+        assert len(settings) == len(SETTING_SPECS) and all(r[4] for r in settings)
+        heading_value = ws.cell(5 - 1, 3)  # the first heading row's Value cell (row 4)
+        assert heading_value.value is None and not heading_value.fill.fgColor.rgb.endswith(
+            "FFF2CC"
+        )
 
     def test_new_refuses_to_overwrite(self, template_path):
         with pytest.raises(WorkbookFileError, match="already exists; pass --force"):
@@ -53,11 +117,11 @@ class TestTemplate:
 
     def test_inputs_are_styled_and_validated(self, template_path):
         ws = openpyxl.load_workbook(template_path)["Sources"]
-        cpl = ws["J13"]
-        assert cpl.fill.fgColor.rgb.endswith("FFF2CC") and cpl.font.color.rgb.endswith("0000CC")
+        cpl = ws["J13"]  # the example row: an input, in grey italics
+        assert cpl.fill.fgColor.rgb.endswith("FFF2CC") and cpl.font.i
         lists = [dv.formula1 for dv in ws.data_validations.dataValidation]
         assert '"active,testing,paused"' in lists and '"first-party,third-party"' in lists
-        assert ws.freeze_panes == "B13"
+        assert ws.freeze_panes == "B1"  # rows 1–12 would leave too few rows on screen
         history = openpyxl.load_workbook(template_path)["History"]
         by_area = {str(dv.sqref): dv.formula1 for dv in history.data_validations.dataValidation}
         assert by_area["B4:B504"] == "SourceNames"
@@ -77,11 +141,7 @@ class TestReadBook:
         assert book.stated.blended_cpl == 127.0
 
     def test_settings_edited_in_the_tab_are_read(self, demo_book_path):
-        wb = openpyxl.load_workbook(demo_book_path)
-        ws = wb["Settings"]
-        row = next(r for r in ws.iter_rows(min_row=4) if r[0].value == "policy.max_source_share")
-        row[2].value = 0.35
-        wb.save(demo_book_path)
+        set_setting(demo_book_path, "MaxSourceShare", 0.35)
         assert read_book(demo_book_path).settings.policy.max_source_share == 0.35
 
     def test_columns_may_be_reordered_and_extra_columns_added(self, demo_book_path):
@@ -136,13 +196,29 @@ class TestBadInput:
 
     def test_unknown_setting(self, demo_book_path):
         wb = openpyxl.load_workbook(demo_book_path)
-        wb["Settings"]["A5"] = "policy.budgett"
+        key = setting_cell(wb, "Budget").offset(column=-1)
+        key.value = "Budgett"
         wb.save(demo_book_path)
         self.refuse(
             demo_book_path,
-            r"Settings!A5: unknown setting 'policy.budgett' — did you "
-            r"mean 'policy.budget'\?",
+            rf"Settings!{key.coordinate}: unknown setting 'Budgett' — did you mean 'Budget'\?",
         )
+
+    def test_a_percentage_typed_as_a_whole_number(self, demo_book_path):
+        wb = openpyxl.load_workbook(demo_book_path)
+        increase = setting_cell(wb, "WeeklyIncrease")
+        guardrail = setting_cell(wb, "WeeklyGuardrail")
+        increase.value, guardrail.value = 25, 20
+        wb.save(demo_book_path)
+        before = demo_book_path.read_bytes()
+        with pytest.raises(InputError) as err:
+            rebalance(demo_book_path)
+        assert demo_book_path.read_bytes() == before
+        problems = {p.where: p.message for p in err.value.problems}
+        assert problems[f"Settings!{increase.coordinate}"] == (
+            "WeeklyIncrease: must be ≤ 100.0%, got 2500.0% — did you mean 25 %? Type 25% or 0.25"
+        )
+        assert "did you mean 20 %?" in problems[f"Settings!{guardrail.coordinate}"]
 
     def test_truncated_file(self, demo_book_path):
         data = demo_book_path.read_bytes()

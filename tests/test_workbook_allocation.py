@@ -9,7 +9,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from conftest import close, error_cells, recalc_values
+from conftest import close, error_cells, recalc_values, set_setting
 from typer.testing import CliRunner
 
 from leadbook.allocation import allocate
@@ -24,19 +24,6 @@ from leadbook.workbook.write import replace_sheet
 
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def set_setting(path: Path, key: str, value: object) -> None:
-    """Change one value on the Settings tab (as a user would) and save."""
-    wb = openpyxl.load_workbook(path)
-    ws = wb[C.SETTINGS.name]
-    for row in ws.iter_rows(min_row=4):
-        if row[0].value == key:
-            row[2].value = value
-            break
-    else:
-        raise KeyError(key)
-    wb.save(path)
 
 
 def charts_on(path: Path, sheet: str) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import pandas as pd
 from openpyxl.workbook.workbook import Workbook
 
 from leadbook.inventory import Inventory, StatedTotals
@@ -12,6 +13,7 @@ from leadbook.settings import Settings
 from leadbook.workbook import contract as C
 from leadbook.workbook.layout import Expected
 from leadbook.workbook.provenance import DEPENDS, write_stamp
+from leadbook.workbook.read import Book
 from leadbook.workbook.tabs.general import render_coming, render_log, render_start
 from leadbook.workbook.tabs.inputs import render_history, render_settings, render_sources
 
@@ -29,8 +31,10 @@ def build_workbook(
     settings: Settings | None = None,
     stated: StatedTotals | None = None,
     notes: Iterable[str] = (),
+    leads: pd.DataFrame | None = None,
 ) -> Rendered:
-    """Every tab of the contract, inputs filled from ``inventory`` (or left empty).
+    """Every tab of the contract, inputs filled from ``inventory`` (or left empty) and the
+    Leads table from ``leads``.
 
     Output tabs start empty; :func:`leadbook.workbook.jobs.refresh_outputs` fills them.
     """
@@ -47,8 +51,13 @@ def build_workbook(
     render_history(wb[C.HISTORY.name], inventory, expected)
     from leadbook.workbook.jobs import OUTPUT_RENDERERS
 
+    lead_book = None
+    if leads is not None and inventory is not None:
+        lead_book = Book(settings, inventory, stated or StatedTotals(), leads=leads)
     for spec in C.SHEETS:
-        if spec.name in OUTPUT_RENDERERS:
+        if spec.name == C.LEADS.name:
+            OUTPUT_RENDERERS[spec.name](wb[spec.name], lead_book, expected)
+        elif spec.name in OUTPUT_RENDERERS:
             OUTPUT_RENDERERS[spec.name](wb[spec.name], None, expected)
         elif spec.coming:
             render_coming(wb[spec.name], spec)

@@ -140,8 +140,26 @@ def refresh(
 
 
 def new(path: str | Path, *, overwrite: bool = False) -> Path:
-    """Write the empty template workbook."""
-    return save_new(build_workbook(None).workbook, path, overwrite=overwrite)
+    """Write the template workbook: the contract's tabs, one example row in each input table
+    (check reports it until it is replaced), the output tabs empty."""
+    from leadbook.inventory import build_inventory
+    from leadbook.workbook.examples import example_leads, example_tables, mark_examples
+
+    tables = example_tables()
+    inventory, _ = build_inventory(
+        tables[C.SOURCES_TABLE.name],
+        tables[C.PRICE_TIERS_TABLE.name],
+        tables[C.HISTORY_TABLE.name],
+    )
+    rendered = build_workbook(inventory, leads=example_leads(), notes=TEMPLATE_NOTES)
+    mark_examples(rendered.workbook)
+    return save_new(rendered.workbook, path, overwrite=overwrite)
+
+
+TEMPLATE_NOTES = (
+    "Each input table starts with one example row (grey italics, named 'Example — …'): "
+    "replace it with your own rows or delete it; Check inputs reports it until you do.",
+)
 
 
 def demo_book() -> Book:

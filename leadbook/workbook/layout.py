@@ -49,14 +49,25 @@ LABEL_FONT = Font(bold=True)
 NOTE_FONT = Font(italic=True, color="7F7F7F")
 BAD_FILL = PatternFill("solid", fgColor="FFC7CE")
 BAD_FONT = Font(color="9C0006")
-WARN_FILL = PatternFill("solid", fgColor="FFEB9C")
-WARN_FONT = Font(color="9C5700")
+WARN_FILL = PatternFill("solid", fgColor="F8CBAD")
+WARN_FONT = Font(bold=True, color="843C0C")
+"""Warnings: bold brown on orange, which no one takes for an input (blue on pale yellow)."""
+SECTION_FONT = Font(bold=True, color="1F4E78")
+SECTION_FILL = PatternFill("solid", fgColor="DDEBF7")
 HEADER_FONT = Font(bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
 THIN = Side(style="thin", color="BFBFBF")
 BOX = Border(top=THIN, bottom=THIN, left=THIN, right=THIN)
 GROWTH_ROWS = 500
 """Drop-downs and bounds checks reach this many rows past a table, for rows users add."""
+ROW_PT = 15.0
+"""Excel's default row height (points)."""
+TITLE_ROW_PT = 21.0
+"""Height of row 1, which holds the tab's title in 16 pt."""
+SCREEN_GRID_PT = 362.0
+"""The height of Excel's grid on a 1366×768 screen with the ribbon open (483 px)."""
+VISIBLE_ROWS = 20
+"""Data rows that must stay visible below frozen panes on such a screen."""
 
 
 class Formula(str):
@@ -98,6 +109,7 @@ def title(ws: Worksheet, spec: SheetSpec, subtitle: str | None = None) -> None:
     """The tab's title in A1 and what it is for in A2."""
     ws["A1"] = spec.name if spec.name != "Start" else "leadbook"
     ws["A1"].font = TITLE_FONT
+    ws.row_dimensions[1].height = TITLE_ROW_PT
     ws["A2"] = subtitle or spec.purpose
     ws["A2"].font = SUBTITLE_FONT
     ws.sheet_properties.tabColor = spec.tab_color
@@ -148,12 +160,14 @@ def write_table(
     formula_values: Mapping[str, Sequence[Any]] | None = None,
     row_formulas: Mapping[str, Sequence[str]] | None = None,
     style: str = "TableStyleMedium2",
+    validate: bool = True,
 ) -> Table:
     """Write ``rows`` (columns keyed as in ``spec``) as the Excel Table ``spec.name``.
 
     Calculated columns get the contract formula in every row; ``formula_values`` gives
     leadbook's value for each, recorded in ``expected``. ``row_formulas`` gives per-row
     formulas for columns whose formula differs by row. An empty table keeps one blank row.
+    ``validate=False`` leaves the input columns' data validation to the caller.
     """
     header_row, first = anchor_of(spec)
     cells = table_cells(spec, rows, row_formulas=row_formulas)
@@ -175,7 +189,7 @@ def write_table(
             set_cell(cell, cells[i][j])
             if isinstance(cells[i][j], Formula):
                 expected[f"{ws.title}!{cell.coordinate}"] = _expected(formula_values, col, i)
-    ws.row_dimensions[header_row].height = 30
+    ws.row_dimensions[header_row].height = header_height(spec)
     last = get_column_letter(first + len(spec.columns) - 1)
     ref = f"{get_column_letter(first)}{header_row}:{last}{header_row + max(len(cells), 1)}"
     table = Table(displayName=spec.name, ref=ref)
@@ -185,7 +199,8 @@ def write_table(
         if col.role is Role.FORMULA and col.formula and col.key not in (row_formulas or {}):
             tc.calculatedColumnFormula = TableFormula(attr_text=file_formula(spec, col.formula)[1:])
     ws.add_table(table)
-    _validations(ws, spec, header_row, first, max(len(cells), 1))
+    if validate:
+        _validations(ws, spec, header_row, first, max(len(cells), 1))
     return table
 
 
@@ -236,6 +251,37 @@ def _header_text(value: Any) -> str:
     return str(value)
 
 
+def header_height(spec: TableSpec) -> float:
+    """The header row's height: two lines when a header is wider than its column."""
+    wraps = any(len(col.header) > col.width - 1 for col in spec.columns)
+    return 2 * ROW_PT if wraps else ROW_PT + 5
+
+
+def row_height(ws: Worksheet, row: int) -> float:
+    """The height of ``row`` in points (Excel's default when not set)."""
+    return ws.row_dimensions[row].height or ROW_PT
+
+
+def freeze(ws: Worksheet, row: int, col: int) -> None:
+    """Freeze the rows above ``row`` and the columns left of ``col`` — the rows only if the
+    frozen area still leaves :data:`VISIBLE_ROWS` rows on a 1366×768 screen (Excel shows a
+    table's headers in place of the column letters once it scrolls, so nothing is lost)."""
+    frozen = sum(row_height(ws, r) for r in range(1, row))
+    if frozen + VISIBLE_ROWS * ROW_PT > SCREEN_GRID_PT:
+        row = 1
+    ws.freeze_panes = ws.cell(row, col) if (row, col) != (1, 1) else None
+
+
+def excel_title(text: str) -> str:
+    """``text`` cut to the 32 characters Excel allows a data-validation title."""
+    return text if len(text) <= 32 else text[:31] + "…"
+
+
+def excel_text(text: str) -> str:
+    """``text`` cut to the 255 characters Excel allows a data-validation message."""
+    return text if len(text) <= 255 else text[:254] + "…"
+
+
 def set_cell(cell: Any, value: Any) -> None:
     """Set a cell: a :class:`Formula` as a formula, any other text always as text."""
     cell.value = value
@@ -250,15 +296,48 @@ def _expected(values: Mapping[str, Sequence[Any]], col: Column, i: int) -> Any:
 
 
 def _validations(ws: Worksheet, spec: TableSpec, header_row: int, first: int, n: int) -> None:
+    """Each input column's data validation: its checks, and the input message Excel shows
+    when a cell of it is selected (what it means, its unit)."""
     for j, col in enumerate(spec.columns):
         if col.role is not Role.INPUT:
             continue
         letter = get_column_letter(first + j)
         area = f"{letter}{header_row + 1}:{letter}{header_row + n + GROWTH_ROWS}"
-        dv = _validation_for(col)
-        if dv is not None:
-            ws.add_data_validation(dv)
-            dv.add(area)
+        dv = _validation_for(col) or DataValidation(allow_blank=True)
+        dv.showInputMessage = True
+        dv.promptTitle = excel_title(col.header)
+        dv.prompt = excel_text(input_message(col))
+        ws.add_data_validation(dv)
+        dv.add(area)
+
+
+_KIND_HINTS = {
+    Kind.CURRENCY: "In dollars.",
+    Kind.PERCENT: "A percentage: type 16.8% (or 0.168).",
+    Kind.INTEGER: "A whole number.",
+    Kind.NUMBER: "A number.",
+    Kind.MONTH: "A date; its month counts.",
+    Kind.DATE: "A date.",
+    Kind.FLAG: "yes or no.",
+}
+
+
+def input_message(col: Column) -> str:
+    """What an input column means and its unit, as Excel shows it beside a selected cell.
+
+    Examples
+    --------
+    >>> from leadbook.workbook.contract import SOURCES_TABLE
+    >>> input_message(SOURCES_TABLE.column("cpl"))
+    'Cost per lead today ($). In dollars. Required.'
+    """
+    parts = [col.doc] if col.doc else []
+    if col.kind is Kind.CHOICE and col.choices is not None:
+        parts.append(f"One of: {col.choices.choices()}.")
+    elif col.kind in _KIND_HINTS:
+        parts.append(_KIND_HINTS[col.kind])
+    parts.append("Required." if col.required else "Optional.")
+    return " ".join(parts)
 
 
 def _validation_for(col: Column) -> DataValidation | None:

@@ -25,6 +25,7 @@ from leadbook.inventory import Inventory, StatedTotals, build_inventory
 from leadbook.settings import Settings, settings_from_rows
 from leadbook.tables import SheetLocator
 from leadbook.workbook import contract as C
+from leadbook.workbook.examples import example_problems
 from leadbook.workbook.provenance import Fingerprints
 
 log = logging.getLogger(__name__)
@@ -211,9 +212,9 @@ def read_settings(wb: Workbook) -> tuple[Settings, list[Problem]]:
     if problems:
         return Settings(), problems
     rows = [
-        (key, value, loc.cell(i, "value"))
+        (key, value, loc.cell(i, "value"), loc.cell(i, "key"))
         for i, (key, value) in enumerate(zip(frame["key"], frame["value"], strict=True))
-        if key is not None and str(key).strip()
+        if not pd.isna(key) and str(key).strip()
     ]
     settings, more = settings_from_rows(rows)
     return settings, more
@@ -251,7 +252,7 @@ def read_inventory(wb: Workbook) -> tuple[Inventory | None, list[Problem]]:
     for spec in (C.SOURCES_TABLE, C.PRICE_TIERS_TABLE, C.HISTORY_TABLE):
         frame, loc, found = read_table(wb, spec)
         frames[spec.name], locators[spec.name] = frame, loc
-        problems += found
+        problems += found + example_problems(frame, spec, loc, "source")
     try:
         inventory, warnings = build_inventory(
             frames["Sources"], frames["PriceTiers"], frames["History"], locators=locators
@@ -279,6 +280,9 @@ def inspect_workbook(wb: Workbook, path: Path | None = None) -> tuple[Book | Non
         problems += stated_total_findings(portfolio_figures(inventory.sources), stated)
     if inventory is not None and inventory.sources.empty:
         problems.append(Problem(f"{C.SOURCES.name}", "the Sources table has no sources yet"))
+    if find_table(wb, C.LEADS_TABLE) is not None:
+        leads, where, _ = read_table(wb, C.LEADS_TABLE)
+        problems += example_problems(leads, C.LEADS_TABLE, where, "lead_id")
     if any(p.severity is Severity.ERROR for p in problems) or inventory is None:
         return None, problems
     book = Book(settings, inventory, stated, tuple(problems), path, fingerprints=Fingerprints(wb))

@@ -28,6 +28,7 @@ from leadbook.workbook.contract import Column, Kind, Role, file_formula
 from leadbook.workbook.layout import (
     Expected,
     anchor_of,
+    freeze,
     highlight_text,
     note,
     table_column_range,
@@ -97,7 +98,7 @@ def render_allocation(
     _sources_of_figures(ws, allocation, feeds)
     if allocation is not None and allocation.glide is not None:
         _glide(ws, allocation, last_row + 3 + CHART_ROWS, expected)
-    ws.freeze_panes = f"B{header_row + 1}"
+    freeze(ws, header_row + 1, 2)
     draw_allocation_charts(ws)
 
 

@@ -47,6 +47,7 @@ from leadbook.workbook.layout import (
     HEADER_FONT,
     Expected,
     anchor_of,
+    freeze,
     highlight_text,
     note,
     table_column_range,
@@ -134,7 +135,7 @@ def render_board_tab(ws: Worksheet, view: BoardView, expected: Expected) -> None
     _shared_widths(ws, (C.BOARD_KPIS_TABLE, C.BOARD_HISTORY_TABLE))
     _wrap_rows(ws, C.BOARD_KPIS_TABLE, len(view.kpis), ("basis",))
     header_row, _ = anchor_of(C.BOARD_KPIS_TABLE)
-    ws.freeze_panes = f"B{header_row + 1}"
+    freeze(ws, header_row + 1, 2)
     draw_board_charts(ws)
 
 
@@ -422,7 +423,7 @@ def render_maturity_tab(ws: Worksheet, view: MaturityView, expected: Expected) -
     _wrap_rows(ws, C.MATURITY_STAGES_TABLE, len(a.stages), ("summary",))
     _wrap_rows(ws, C.MATURITY_ANSWERS_TABLE, len(M.CHECKLIST), ("evidence",))
     header_row, _ = anchor_of(C.MATURITY_ANSWERS_TABLE)
-    ws.freeze_panes = f"A{header_row + 1}"
+    freeze(ws, header_row + 1, 1)
 
 
 def _stages(ws: Worksheet, a: M.Assessment, expected: Expected) -> None:

@@ -13,6 +13,7 @@ from leadbook.workbook.layout import (
     Expected,
     anchor_of,
     color_scale,
+    freeze,
     highlight_text,
     note,
     table_column_range,
@@ -54,7 +55,7 @@ def render_tiers(
         ws, table_column_range(ws, C.BANDS_TABLE, "status", len(usage)), ["below", "above"]
     )
     header_row, _ = anchor_of(C.CLASSES_TABLE)
-    ws.freeze_panes = f"B{header_row + 1}"
+    freeze(ws, header_row + 1, 2)
 
 
 def _usage(
@@ -95,4 +96,4 @@ def render_scores(ws: Worksheet, scores: pd.DataFrame | None, expected: Expected
     for key in ("performance", "reliability", "strategic", "risk", "composite"):
         color_scale(ws, table_column_range(ws, C.SCORES_TABLE, key, n))
     header_row, _ = anchor_of(C.SCORES_TABLE)
-    ws.freeze_panes = f"B{header_row + 1}"
+    freeze(ws, header_row + 1, 2)

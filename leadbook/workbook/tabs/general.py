@@ -19,6 +19,7 @@ from leadbook.workbook.layout import (
     Expected,
     anchor_of,
     excel_value,
+    freeze,
     highlight_text,
     note,
     now,
@@ -96,7 +97,7 @@ def render_log(ws: Worksheet, expected: Expected) -> None:
     title(ws, C.LOG)
     write_table(ws, C.LOG_TABLE, None, expected, style="TableStyleLight1")
     header_row, _ = anchor_of(C.LOG_TABLE)
-    ws.freeze_panes = f"A{header_row + 1}"
+    freeze(ws, header_row + 1, 1)
 
 
 def append_log(wb: Workbook, command: str, changed: str, user: str | None = None) -> None:

@@ -5,6 +5,8 @@ Only the template builder writes these; the writer never touches them.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -20,15 +22,27 @@ from leadbook.inventory import (
     spend_shares,
     stated_total_findings,
 )
-from leadbook.settings import DOLLARS, PERCENT, SETTING_SPECS, Settings, setting_rows
+from leadbook.settings import (
+    DOLLARS,
+    PERCENT,
+    Settings,
+    SettingSpec,
+    section_title,
+    setting_rows,
+)
 from leadbook.workbook import contract as C
 from leadbook.workbook.layout import (
     INPUT_FILL,
     INPUT_FONT,
     LABEL_FONT,
+    SECTION_FILL,
+    SECTION_FONT,
     Expected,
     anchor_of,
     define_name,
+    excel_text,
+    excel_title,
+    freeze,
     highlight_above,
     highlight_below,
     highlight_text,
@@ -43,38 +57,104 @@ SETTING_FORMATS = {PERCENT: "0.0%", DOLLARS: '"$"#,##0'}
 
 
 def render_settings(ws: Worksheet, settings: Settings, expected: Expected) -> None:
-    """The Settings table, one defined name per setting, drop-downs for choices."""
-    title(ws, C.SETTINGS)
-    rows = pd.DataFrame(
-        [
-            {
-                "key": spec.key,
-                "label": spec.label,
-                "value": value,
-                "unit": spec.unit,
-                "name": spec.name,
-                "doc": spec.doc,
-            }
-            for spec, value in setting_rows(settings)
-        ]
+    """The Settings table as a model's assumptions sheet: a heading per section, then each
+    setting's label, key (its defined name), value, unit and note; every value has its
+    defined name, an input message and a validation of its type and bounds."""
+    title(
+        ws,
+        C.SETTINGS,
+        "The model's assumptions, by section: change the blue-on-yellow values only. Each "
+        "Key is a defined name you can use in formulas.",
     )
-    write_table(ws, C.SETTINGS_TABLE, rows, expected)
+    rows, at = _setting_rows(settings)
+    write_table(ws, C.SETTINGS_TABLE, pd.DataFrame(rows), expected, validate=False)
     header_row, first = anchor_of(C.SETTINGS_TABLE)
     value_col = first + C.SETTINGS_TABLE.keys.index("value")
-    for i, spec in enumerate(SETTING_SPECS):
-        cell = ws.cell(header_row + 1 + i, value_col)
+    for i in range(len(rows)):
+        r = header_row + 1 + i
+        if i not in at:
+            _section_heading(ws, r, first)
+            continue
+        spec = at[i]
+        cell = ws.cell(r, value_col)
         cell.number_format = SETTING_FORMATS.get(spec.unit, "General")
         define_name(ws.parent, spec.name, ws.title, cell.coordinate)
-        if issubclass(spec.kind, Choice):
-            dv = DataValidation(
-                type="list",
-                formula1=f'"{",".join(m.value for m in spec.kind)}"',
-                showErrorMessage=True,
-                error=f"Choose one of: {spec.kind.choices()}",
-            )
-            ws.add_data_validation(dv)
-            dv.add(cell.coordinate)
-    ws.freeze_panes = ws.cell(header_row + 1, first + 1)
+        dv = setting_validation(spec)
+        ws.add_data_validation(dv)
+        dv.add(cell.coordinate)
+    freeze(ws, header_row + 1, first + 1)
+
+
+def _setting_rows(settings: Settings) -> tuple[list[dict[str, Any]], dict[int, SettingSpec]]:
+    """The Settings table's rows (a heading row before each section) and, by row index, the
+    setting each other row holds."""
+    rows: list[dict[str, Any]] = []
+    at: dict[int, SettingSpec] = {}
+    section = None
+    for spec, value in setting_rows(settings):
+        if spec.section != section:
+            section = spec.section
+            rows.append({"label": section_title(section)})
+        at[len(rows)] = spec
+        rows.append(
+            {
+                "label": spec.label,
+                "key": spec.name,
+                "value": value,
+                "unit": UNIT_WORDS.get(spec.unit, spec.unit),
+                "doc": spec.doc,
+            }
+        )
+    return [{k: r.get(k) for k in C.SETTINGS_TABLE.keys} for r in rows], at
+
+
+def _section_heading(ws: Worksheet, row: int, first: int) -> None:
+    """A section's heading row: bold on grey, and no input styling on its Value cell."""
+    for j in range(len(C.SETTINGS_TABLE.columns)):
+        cell = ws.cell(row, first + j)
+        cell.font, cell.fill = SECTION_FONT, SECTION_FILL
+
+
+UNIT_WORDS = {PERCENT: "%", DOLLARS: "$"}
+
+
+def setting_validation(spec: SettingSpec) -> DataValidation:
+    """Excel's check of one setting's value: a list for a choice, else a number of the
+    right kind within the setting's bounds; its input message says what the value means."""
+    if issubclass(spec.kind, Choice):
+        choices = spec.kind
+        dv = DataValidation(
+            type="list",
+            formula1=f'"{",".join(m.value for m in choices)}"',
+            error=f"{spec.label}: choose one of {choices.choices()}.",
+        )
+    else:
+        lo = -1e12 if spec.lo is None else spec.lo
+        hi = 1e12 if spec.hi is None else spec.hi
+        dv = DataValidation(
+            type="whole" if spec.kind is int else "decimal",
+            operator="between",
+            formula1=f"{lo:g}",
+            formula2=f"{hi:g}",
+            allow_blank=spec.key == "policy.budget",
+            error=_bounds_message(spec, lo, hi),
+        )
+    dv.showErrorMessage = dv.showInputMessage = True
+    dv.errorTitle = excel_title(spec.label)
+    dv.promptTitle = excel_title(spec.label)
+    unit = f" ({UNIT_WORDS.get(spec.unit, spec.unit)})" if spec.unit else ""
+    dv.prompt = excel_text(spec.doc + unit)
+    return dv
+
+
+def _bounds_message(spec: SettingSpec, lo: float, hi: float) -> str:
+    if spec.is_percent:
+        return excel_text(
+            f"{spec.label} is a percentage from {lo:.0%} to {hi:.0%}: type 25% (or 0.25), not 25."
+        )
+    kind = "a whole number" if spec.kind is int else "a number"
+    upper = f" to {hi:,g}" if hi < 1e12 else " or more"
+    return excel_text(f"{spec.label} must be {kind} from {lo:,g}{upper}.")
 
 
 def render_sources(
@@ -107,7 +187,7 @@ def render_sources(
     highlight_below(ws, table_column_range(ws, C.SOURCES_TABLE, "health", n), "3", bad=False)
     highlight_above(ws, table_column_range(ws, C.SOURCES_TABLE, "conversion", n), "0.5", bad=False)
     header_row, _ = anchor_of(C.SOURCES_TABLE)
-    ws.freeze_panes = f"B{header_row + 1}"
+    freeze(ws, header_row + 1, 2)
 
 
 def _summary_values(inventory: Inventory | None, stated: StatedTotals) -> dict[str, object]:
@@ -166,7 +246,7 @@ def render_history(ws: Worksheet, inventory: Inventory | None, expected: Expecte
     title(ws, C.HISTORY)
     write_table(ws, C.HISTORY_TABLE, None if inventory is None else inventory.history, expected)
     header_row, _ = anchor_of(C.HISTORY_TABLE)
-    ws.freeze_panes = f"A{header_row + 1}"
+    freeze(ws, header_row + 1, 1)
 
 
 def style_input(cell) -> None:

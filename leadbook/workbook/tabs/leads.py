@@ -32,6 +32,7 @@ from leadbook.workbook.layout import (
     Formula,
     anchor_of,
     excel_value,
+    freeze,
     highlight_text,
     note,
     set_cell,
@@ -97,7 +98,7 @@ def render_leads(ws: Worksheet, book: Any, expected: Expected) -> None:
     )
     highlight_text(ws, table_column_range(ws, spec, "action", n), ["drop"], bad=False)
     header_row, _ = anchor_of(spec)
-    ws.freeze_panes = f"B{header_row + 1}"
+    freeze(ws, header_row + 1, 2)
 
 
 def _kinds_of(leads: pd.DataFrame) -> dict[str, str]:
