@@ -107,9 +107,7 @@ class TestTemplate:
         settings = [r for r in rows[1:] if r[1] is not None]
         assert len(settings) == len(SETTING_SPECS) and all(r[4] for r in settings)
         heading_value = ws.cell(5 - 1, 3)  # the first heading row's Value cell (row 4)
-        assert heading_value.value is None and not heading_value.fill.fgColor.rgb.endswith(
-            "FFF2CC"
-        )
+        assert heading_value.value is None and not heading_value.fill.fgColor.rgb.endswith("FFF2CC")
 
     def test_new_refuses_to_overwrite(self, template_path):
         with pytest.raises(WorkbookFileError, match="already exists; pass --force"):
