@@ -69,6 +69,19 @@ class TestKeep:
         assert version.name.endswith("Z-before-refresh.xlsx")
         assert (version.before, version.digest()) == ("refresh", original)
 
+    def test_the_board_pack_keeps_a_version_and_undo_leaves_the_pack(
+        self, demo_book_path, tmp_path
+    ):
+        from leadbook.workbook.pack import export_board_pack
+
+        original = digest(demo_book_path)
+        result = export_board_pack(demo_book_path, "2026Q4", tmp_path / "pack")
+        (version,) = V.kept_versions(demo_book_path)
+        assert (version.before, version.digest()) == ("board", original)
+        undo(demo_book_path)
+        assert digest(demo_book_path) == original
+        assert result.pack.exists()  # the pack is a file of its own, not the workbook's
+
     def test_names_sort_by_time_even_when_the_clock_runs_back(self, demo_book_path):
         folder = V.versions_dir(demo_book_path)
         folder.mkdir()
@@ -160,6 +173,17 @@ class TestAFailedRunKeepsNothing:
             demo_book_path, jobs.refresh, InputError, r"Sources!J14: CPL must be > 0, got -3"
         )
         assert not V.versions_dir(demo_book_path).exists()
+
+    def test_a_version_that_cannot_be_kept_stops_the_write(self, demo_book_path):
+        V.versions_dir(demo_book_path).write_text("a file where the folder should be")
+        before = digest(demo_book_path)
+        with pytest.raises(
+            WorkbookFileError,
+            match=r"demo\.xlsx: the version before this write cannot be kept in "
+            r"demo\.leadbook-versions \(File exists\); nothing was written",
+        ):
+            write(demo_book_path)
+        assert digest(demo_book_path) == before
 
 
 class TestUndo:
@@ -285,6 +309,66 @@ class TestUndo:
         ):
             undo(demo_book_path)
         assert digest(demo_book_path) == before and folder_state(demo_book_path) == folder
+
+
+class TestUndoThatCannotFinish:
+    """An undo that cannot finish leaves the workbook, its versions and its log as they were."""
+
+    def test_the_workbook_changes_while_undo_works(self, demo_book_path, monkeypatch):
+        from leadbook.workbook import write as W
+
+        write(demo_book_path)
+        folder = folder_state(demo_book_path)
+
+        copyfile = shutil.copyfile
+
+        def copy_while_excel_saves(source, target):
+            copyfile(source, target)
+            edit(demo_book_path, "Sources", "J14", 131.0)
+
+        monkeypatch.setattr(W.shutil, "copyfile", copy_while_excel_saves)
+        with pytest.raises(
+            WorkbookFileError,
+            match=r"demo\.xlsx or \d{8}T\d{6}\.\d{6}Z-before-test\.xlsx changed on disk while "
+            r"leadbook worked; nothing was restored — run undo again",
+        ):
+            undo(demo_book_path)
+        assert openpyxl.load_workbook(demo_book_path)["Sources"]["J14"].value == 131.0
+        assert folder_state(demo_book_path) == folder
+
+    @pytest.mark.parametrize("run", ["write", "undo"])
+    def test_the_file_cannot_be_replaced(self, demo_book_path, monkeypatch, run):
+        from leadbook.workbook import write as W
+
+        write(demo_book_path)
+        before, folder = digest(demo_book_path), folder_state(demo_book_path)
+
+        replace = W.os.replace
+
+        def locked(source, target):
+            if Path(target) == demo_book_path:  # as Windows refuses while Excel has it open
+                raise PermissionError(13, "Permission denied")
+            replace(source, target)
+
+        monkeypatch.setattr(W.os, "replace", locked)
+        with pytest.raises(
+            WorkbookFileError,
+            match=r"demo\.xlsx cannot be replaced \(Permission denied\); is it open in Excel\?",
+        ):
+            write(demo_book_path) if run == "write" else undo(demo_book_path)
+        assert digest(demo_book_path) == before
+        assert folder_state(demo_book_path) == folder
+
+    def test_a_version_of_another_kind_of_file(self, demo_book_path):
+        write(demo_book_path)
+        (version,) = V.kept_versions(demo_book_path)
+        version.path.rename(version.path.with_suffix(".xlsm"))
+        with pytest.raises(
+            WorkbookFileError,
+            match=r"the version to restore, \d{8}T\d{6}\.\d{6}Z-before-test\.xlsm, is not a "
+            r"\.xlsx file; restore it by hand if it is the one you want",
+        ):
+            undo(demo_book_path)
 
 
 LOCKS = {

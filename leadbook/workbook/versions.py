@@ -147,10 +147,15 @@ def prune_versions(book: str | Path, limit: int) -> list[Path]:
     """Delete the oldest versions beyond ``limit``; the deleted files."""
     if limit < 1:
         raise ValueError(f"at least one version must be kept, got a limit of {limit}")
-    deleted = [v.path for v in kept_versions(book)[:-limit]]
-    for path in deleted:
-        path.unlink()
-        log.info("deleted %s: more than %d versions are kept", path.name, limit)
+    deleted = []
+    for version in kept_versions(book)[:-limit]:
+        try:
+            version.path.unlink()
+        except OSError as exc:  # the write it follows has succeeded: say so, go on
+            log.warning("could not delete %s, an old version (%s)", version.name, exc.strerror)
+            continue
+        deleted.append(version.path)
+        log.info("deleted %s: more than %d versions are kept", version.name, limit)
     return deleted
 
 

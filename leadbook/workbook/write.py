@@ -149,7 +149,13 @@ def _file_versions_limit(path: Path) -> int:
 def _replace_keeping(path: Path, new: Path, command: str) -> V.Version:
     """Keep ``path`` as a version, then rename ``new`` over it; if the rename fails, the
     version is taken back and nothing has changed."""
-    version = V.keep_version(path, command)
+    try:
+        version = V.keep_version(path, command)
+    except OSError as exc:
+        raise WorkbookFileError(
+            f"{path.name}: the version before this write cannot be kept in "
+            f"{V.versions_dir(path).name} ({exc.strerror}); nothing was written"
+        ) from exc
     try:
         _replace_keeping_nothing(path, new)
     except WorkbookFileError:
