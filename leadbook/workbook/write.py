@@ -119,7 +119,7 @@ def update_workbook(
                 f"{path.name} changed on disk while leadbook worked; "
                 "nothing was written — run the command again"
             )
-        version = _replace_keeping(path, tmp, command)
+        version = _replace_keeping_version(path, tmp, command)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
@@ -146,7 +146,7 @@ def _file_versions_limit(path: Path) -> int:
         return Settings().files.versions_kept
 
 
-def _replace_keeping(path: Path, new: Path, command: str) -> V.Version:
+def _replace_keeping_version(path: Path, new: Path, command: str) -> V.Version:
     """Keep ``path`` as a version, then rename ``new`` over it; if the rename fails, the
     version is taken back and nothing has changed."""
     try:
@@ -157,7 +157,7 @@ def _replace_keeping(path: Path, new: Path, command: str) -> V.Version:
             f"{V.versions_dir(path).name} ({exc.strerror}); nothing was written"
         ) from exc
     try:
-        _replace_keeping_nothing(path, new)
+        _replace(path, new)
     except WorkbookFileError:
         V.discard_version(version)
         raise
@@ -190,7 +190,7 @@ def save_new(
         if limit is None:
             os.replace(tmp, path)
         else:
-            _replace_keeping(path, tmp, command)
+            _replace_keeping_version(path, tmp, command)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
@@ -229,32 +229,12 @@ def undo(path: str | Path, *, user: str | None = None) -> UndoResult:
     target = _undo_target(path, versions, before)
     _check_restorable(path, target)
     limit = _file_versions_limit(path)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".~{path.stem}-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        shutil.copyfile(target.path, tmp)
-        restored = _digest(tmp)
-        if restored != target.digest() or _digest(path) != before:
-            raise WorkbookFileError(
-                f"{path.name} or {target.name} changed on disk while leadbook worked; "
-                "nothing was restored — run undo again"
-            )
-        kept = next((v for v in versions if v.digest() == before), None)
-        if kept is None:
-            kept = _replace_keeping(path, tmp, V.UNDO)
-            stamp = kept.stamp
-        else:
-            _replace_keeping_nothing(path, tmp)
-            stamp = V.next_stamp(path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+    kept, stamp = _restore(path, target, before, versions)
     record = V.UndoRecord(
         stamp=stamp,
         user=user or current_user(),
         restored=target.name,
-        restored_sha256=restored,
+        restored_sha256=_digest(path),
         undid=target.before,
         replaced_sha256=before,
         kept=kept.name,
@@ -262,7 +242,33 @@ def undo(path: str | Path, *, user: str | None = None) -> UndoResult:
     V.record_undo(path, record, path.name)
     V.prune_versions(path, limit)
     log.info("%s: restored %s; the replaced file is kept as %s", path.name, target, kept.name)
-    return UndoResult(path, target, kept, restored)
+    return UndoResult(path, target, kept, record.restored_sha256)
+
+
+def _restore(
+    path: Path, target: V.Version, before: str, versions: list[V.Version]
+) -> tuple[V.Version, str]:
+    """Put ``target``'s bytes in place of the file, keeping the file first unless a version
+    holds its bytes already; that version, and the undo's stamp."""
+    fd, tmp_name = tempfile.mkstemp(prefix=f".~{path.stem}-", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        shutil.copyfile(target.path, tmp)
+        if _digest(tmp) != target.digest() or _digest(path) != before:
+            raise WorkbookFileError(
+                f"{path.name} or {target.name} changed on disk while leadbook worked; "
+                "nothing was restored — run undo again"
+            )
+        kept = next((v for v in versions if v.digest() == before), None)
+        if kept is not None:
+            _replace(path, tmp)
+            return kept, V.next_stamp(path)
+        kept = _replace_keeping_version(path, tmp, V.UNDO)
+        return kept, kept.stamp
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
 
 
 def _undo_target(path: Path, versions: list[V.Version], current: str) -> V.Version:
@@ -304,7 +310,7 @@ def _check_restorable(path: Path, version: V.Version) -> None:
         )
 
 
-def _replace_keeping_nothing(path: Path, new: Path) -> None:
+def _replace(path: Path, new: Path) -> None:
     try:
         os.replace(new, path)
     except OSError as exc:
