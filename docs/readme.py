@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from leadbook.settings import SETTING_SPECS, Settings
+from leadbook.settings import SETTING_SPECS, Settings, section_title
 from leadbook.workbook import contract as C
 
 ROOT = Path(__file__).parent.parent
@@ -44,9 +44,15 @@ def sources_columns() -> str:
 
 
 def settings() -> str:
-    lines = ["| Key | Setting | Default | Defined name |", "|---|---|---|---|"]
+    """The Settings tab as the README shows it: a heading per section, then each setting's
+    label, key (its defined name), default and note."""
+    lines = ["| Setting | Key | Default | Note |", "|---|---|---|---|"]
     defaults = Settings()
+    section = None
     for spec in SETTING_SPECS:
+        if spec.section != section:
+            section = spec.section
+            lines.append(f"| **{section_title(section)}** | | | |")
         value = defaults.get(spec.key)
         if value is None:
             shown = "blank"
@@ -57,7 +63,7 @@ def settings() -> str:
         else:
             shown = f"{value}"
         unit = f" {spec.unit}" if spec.unit and spec.unit not in ("%", "$") else ""
-        lines.append(f"| `{spec.key}` | {spec.label} | {shown}{unit} | `{spec.name}` |")
+        lines.append(f"| {spec.label} | `{spec.name}` | {shown}{unit} | {spec.doc} |")
     return "\n".join(lines)
 
 

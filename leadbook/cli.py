@@ -83,6 +83,14 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+def _kept(result: Any) -> str:
+    """Where a write kept the file as it was before, and how to get it back."""
+    return (
+        f"previous version kept as {result.version.parent.name}/{result.version.name}; "
+        "leadbook undo restores it"
+    )
+
+
 def _problem_json(p: Problem) -> dict[str, str]:
     return {"where": p.where, "message": p.message, "severity": str(p.severity)}
 
@@ -258,13 +266,13 @@ def refresh(book: BookArg, as_json: JsonOption = False) -> None:
         _json(
             {
                 "path": result.path,
-                "backup": result.backup,
+                "version": result.version,
                 "changed": result.changed,
                 "sources": summary.reset_index(names="source").to_dict(orient="records"),
             }
         )
         return
-    out.print(f"[green]✓[/] {result.changed} (previous version: {result.backup.name})")
+    out.print(f"[green]✓[/] {result.changed} ({_kept(result)})")
     _print_sources(summary)
 
 
@@ -510,7 +518,7 @@ def _score_json(result: Any) -> dict[str, Any]:
     report = result.model.report
     return {
         "path": result.write.path,
-        "backup": result.write.backup,
+        "version": result.write.version,
         "changed": result.write.changed,
         "trained": result.trained,
         "model": result.record.__dict__,
@@ -535,7 +543,7 @@ def _metrics_json(m: Any) -> dict[str, Any]:
 
 def _print_scores(result: Any) -> None:
     report = result.model.report
-    out.print(f"[green]✓[/] {result.write.changed} (previous version: {result.write.backup.name})")
+    out.print(f"[green]✓[/] {result.write.changed} ({_kept(result.write)})")
     for warning in result.warnings:
         out.print(f"[yellow]![/] {warning}", highlight=False)
     table = Table(title=f"Held-out closed leads ({report.split})", title_justify="left")
@@ -693,6 +701,106 @@ def _kpi_text(value: float | None, unit: str) -> str:
 
 
 @app.command()
+def undo(
+    book: BookArg,
+    list_versions: Annotated[
+        bool, typer.Option("--list", help="List the kept versions; restore nothing.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Restore the workbook as it was before leadbook's last write (byte for byte); again,
+    and it goes back one more write."""
+    from leadbook.workbook.jobs import undo as undo_job
+
+    if list_versions:
+        _list_versions(book, as_json)
+        return
+    result = _run(lambda: undo_job(book))
+    if as_json:
+        _json(
+            {
+                "path": result.path,
+                "undid": result.restored.before,
+                "restored": _version_json(result.restored),
+                "sha256": result.sha256,
+                "kept": _version_json(result.kept),
+            }
+        )
+        return
+    folder = result.restored.path.parent.name
+    out.print(
+        f"[green]✓[/] Restored {book.name} as it was before {result.restored.before} of "
+        f"{result.restored.local_time:%Y-%m-%d %H:%M:%S} ({folder}/{result.restored.name}, "
+        f"sha256 {result.sha256[:16]}…).",
+        highlight=False,
+    )
+    out.print(
+        f"The file it replaced is kept as {folder}/{result.kept.name}. Run leadbook undo again "
+        "to go back one more write; the Log tab records the undo at the next write.",
+        highlight=False,
+    )
+
+
+def _version_json(version: Any) -> dict[str, Any]:
+    return {
+        "file": version.path,
+        "kept_at": version.kept_at,
+        "before": version.before,
+        "size": version.size,
+        "values_copy": version.is_values_copy(),
+    }
+
+
+def _list_versions(book: Path, as_json: bool) -> None:
+    from leadbook.workbook import versions as V
+
+    found, records = V.kept_versions(book), V.undo_records(book)
+    restored_by = {r.restored: r for r in records}
+    folder = V.versions_dir(book).name
+    if as_json:
+        _json(
+            {
+                "path": book,
+                "folder": V.versions_dir(book),
+                "versions": [_version_json(v) | {"sha256": v.digest()} for v in found],
+                "undos": [r.__dict__ | {"time": r.time} for r in records],
+            }
+        )
+        return
+    if not found:
+        out.print(
+            f"No version of {book.name} is kept yet: leadbook keeps one in {folder} before "
+            "each write it makes.",
+            highlight=False,
+        )
+        return
+    table = Table(
+        title=f"{len(found)} version(s) of {book.name} kept in {folder}, oldest first",
+        title_justify="left",
+    )
+    for name in ("Kept at", "Before", "Size", "File", "Note"):
+        table.add_column(
+            name, justify="right" if name == "Size" else "left", no_wrap=name != "Note"
+        )
+    for v in found:
+        notes = ["the cell values a button saw"] if v.is_values_copy() else []
+        if v.name in restored_by:
+            notes.append(
+                f"restored by the undo of {V.local_time(restored_by[v.name].time):%H:%M:%S}"
+            )
+        table.add_row(
+            f"{v.local_time:%Y-%m-%d %H:%M:%S}",
+            v.before,
+            f"{v.size / 1024:,.0f} KB",
+            v.name,
+            "; ".join(notes),
+        )
+    out.print(table)
+    if records:
+        out.print(f"{len(records)} undo(s) recorded in {folder}/{V.UNDO_LOG}.", highlight=False)
+
+
+@app.command()
 def rebalance(
     book: BookArg,
     weeks: Annotated[
@@ -717,7 +825,7 @@ def rebalance(
 
     if not as_json:
         result, allocation = _run(run)
-        out.print(f"[green]✓[/] {result.changed} (previous version: {result.backup.name})\n")
+        out.print(f"[green]✓[/] {result.changed} ({_kept(result)})\n")
         _print_allocation(allocation)
         return
     try:
@@ -738,7 +846,7 @@ def _allocation_json(result: Any, allocation: Any) -> dict[str, Any]:
     table = allocation.table.reset_index()
     payload = {
         "path": result.path,
-        "backup": result.backup,
+        "version": result.version,
         "ok": True,
         "status": allocation.status,
         "objective": allocation.objective,

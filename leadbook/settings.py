@@ -968,6 +968,21 @@ class BoardTargets:
 
 
 @dataclass(frozen=True)
+class FileRules:
+    """What leadbook keeps beside the workbook file."""
+
+    versions_kept: int = setting(
+        10,
+        "Versions kept beside the workbook",
+        "versions",
+        name="VersionsKept",
+        lo=1,
+        doc="Each leadbook write (and each undo) first keeps the file as it was in "
+        "<name>.leadbook-versions; beyond this many, the oldest is deleted.",
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     """All of leadbook's settings, with the seed chapter's defaults.
 
@@ -993,6 +1008,7 @@ class Settings:
     hiring: HiringRules = field(default_factory=HiringRules)
     leads: LeadRules = field(default_factory=LeadRules)
     board: BoardTargets = field(default_factory=BoardTargets)
+    files: FileRules = field(default_factory=FileRules)
 
     def get(self, key: str) -> Any:
         """The value of the setting ``key`` (``"section.field"`` or ``"...field.min"``)."""

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import openpyxl
 from typer.testing import CliRunner
@@ -77,9 +80,69 @@ class TestNew:
     def test_new_then_check(self, tmp_path):
         path = tmp_path / "t.xlsx"
         assert run("new", str(path)).exit_code == 0
-        result = runner.invoke(app, ["check", str(path)])
+        result = runner.invoke(app, ["check", str(path), "--json"])
         assert result.exit_code == 1
-        assert "the Sources table has no sources yet" in result.stdout
+        errors = [p["where"] for p in json.loads(result.stdout)["problems"]]
+        assert errors == ["Sources!A13", "Sources!AA13", "History!B4", "Leads!A24"]
+
+
+class TestUndo:
+    """leadbook undo BOOK: two rebalances, then two undos, each byte for byte."""
+
+    def test_walks_back_two_rebalances(self, demo_book_path):
+        book = str(demo_book_path)
+        original = hashlib.sha256(demo_book_path.read_bytes()).hexdigest()
+        first = run("rebalance", book)
+        assert first.exit_code == 0
+        assert "previous version kept as demo.leadbook-versions/" in first.stdout
+        assert "-before-rebalance.xlsx; leadbook undo restores it" in first.stdout
+        after_first = hashlib.sha256(demo_book_path.read_bytes()).hexdigest()
+        assert run("rebalance", book).exit_code == 0
+
+        result = run("undo", book)
+        assert result.exit_code == 0
+        assert re.search(
+            r"Restored demo\.xlsx as it was before rebalance of \d{4}-\d\d-\d\d "
+            r"\d\d:\d\d:\d\d \(demo\.leadbook-versions/\d{8}T\d{6}\.\d{6}Z-before-rebalance"
+            rf"\.xlsx, sha256 {after_first[:16]}…\)",
+            result.stdout,
+        )
+        assert "-before-undo.xlsx. Run leadbook undo again" in result.stdout
+
+        payload = json.loads(run("undo", book, "--json").stdout)
+        assert payload["sha256"] == original
+        assert hashlib.sha256(demo_book_path.read_bytes()).hexdigest() == original
+        assert payload["undid"] == "rebalance" and payload["restored"]["values_copy"] is False
+
+        nothing = runner.invoke(app, ["undo", book])
+        assert nothing.exit_code == 2
+        assert "nothing more to undo: demo.xlsx is back to the oldest version" in nothing.stderr
+
+    def test_list(self, demo_book_path):
+        book = str(demo_book_path)
+        empty = run("undo", "--list", book)
+        assert "No version of demo.xlsx is kept yet" in empty.stdout
+        run("refresh", book)
+        run("undo", book)
+        listed = run("undo", "--list", book)
+        assert listed.exit_code == 0
+        assert "2 version(s) of demo.xlsx kept in demo.leadbook-versions" in listed.stdout
+        assert re.search(r"\d{8}T\d{6}\.\d{6}Z-before-refresh\.xlsx", listed.stdout)
+        assert "restored by the undo of" in listed.stdout
+        assert "1 undo(s) recorded in demo.leadbook-versions/undo-log.jsonl" in listed.stdout
+        payload = json.loads(run("undo", "--list", "--json", book).stdout)
+        assert [v["before"] for v in payload["versions"]] == ["refresh", "undo"]
+        (record,) = payload["undos"]
+        assert record["restored"] == Path(payload["versions"][0]["file"]).name
+
+    def test_refused_while_open_in_libreoffice(self, demo_book_path):
+        run("refresh", str(demo_book_path))
+        before = demo_book_path.read_bytes()
+        (demo_book_path.parent / ".~lock.demo.xlsx#").write_text("someone,host,2026")
+        result = runner.invoke(app, ["undo", str(demo_book_path)])
+        assert result.exit_code == 2
+        assert "demo.xlsx is open in LibreOffice (lock file .~lock.demo.xlsx#)" in result.stderr
+        assert demo_book_path.read_bytes() == before
 
 
 def test_import_leadbook_does_not_import_xlwings():

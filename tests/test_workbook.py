@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import zipfile
 from pathlib import Path
@@ -17,7 +18,8 @@ from leadbook.workbook import contract as C
 from leadbook.workbook import jobs
 from leadbook.workbook.read import read_book
 from leadbook.workbook.rebalance import rebalance
-from leadbook.workbook.write import backup_path, update_workbook
+from leadbook.workbook.versions import kept_versions, versions_dir
+from leadbook.workbook.write import update_workbook
 
 
 def edit(path: Path, sheet: str, cell: str, value) -> bytes:
@@ -161,7 +163,7 @@ class TestBadInput:
         with pytest.raises(error, match=match):
             jobs.refresh(path)
         assert path.read_bytes() == before
-        assert not backup_path(path).exists()
+        assert not versions_dir(path).exists()
 
     def test_text_in_a_number_column(self, demo_book_path):
         edit(demo_book_path, "Sources", "J14", "about 130")
@@ -277,13 +279,15 @@ def rewrite_part(path: Path, name: str, change) -> None:
 class TestRefresh:
     def test_rewrites_only_output_tabs_and_logs(self, demo_book_path):
         before = openpyxl.load_workbook(demo_book_path)
+        digest_before = hashlib.sha256(demo_book_path.read_bytes()).hexdigest()
         result = jobs.refresh(demo_book_path)
         after = openpyxl.load_workbook(demo_book_path)
         for name in C.INPUT_SHEETS:
             assert [[c.value for c in r] for r in before[name].iter_rows()] == [
                 [c.value for c in r] for r in after[name].iter_rows()
             ]
-        assert result.backup.exists() and result.backup == backup_path(demo_book_path)
+        (kept,) = kept_versions(demo_book_path)
+        assert result.version == kept.path and kept.digest() == digest_before
         rows = log_rows(demo_book_path)
         assert [r[1] for r in rows] == ["demo", "refresh"]
         assert rows[-1][3] == "refreshed Tiers, Scores, ROI, Forecast, Hiring for 11 sources"

@@ -11,8 +11,11 @@ same workbook contract, so both give the same tables:
    writes what changed — cell values and formulas, number formats, table sizes — to the
    live workbook.
 
-Nothing is written to Excel until the job has succeeded, so a failing button writes
-nothing. Only contents travel back: the template's look (column widths, colours,
+Every job keeps the copy it started from in the workbook's versions folder
+(:func:`leadbook.workbook.versions.versions_dir`, beside the workbook: see
+:func:`book_folder`), as the command line keeps the file, so the Undo button can put those
+values back. Nothing is written to Excel until the job has succeeded, so a failing button
+writes nothing. Only contents travel back: the template's look (column widths, colours,
 conditional formats) stays as it is in the workbook, and charts are Excel's own.
 Works with any xlwings Book: the classic add-in's (COM), and xlwings Lite's and xlwings
 Server's (Office.js), since it uses only ranges, values, number formats and tables.
@@ -25,7 +28,7 @@ import os
 import shutil
 import tempfile
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -39,6 +42,7 @@ from openpyxl.worksheet.table import Table
 from leadbook.errors import LeadbookError
 from leadbook.workbook.contract import SHEET_NAMES
 from leadbook.workbook.layout import set_cell
+from leadbook.workbook.versions import VALUES_COPY, versions_dir
 from leadbook.workbook.write import CALLER
 from udfs.convert import to_cell
 
@@ -71,21 +75,25 @@ def run_job(
     job: Callable[[Path], T],
     *,
     companions: Sequence[Callable[[Path], Path]] = (),
+    tabs: Collection[str] | None = None,
 ) -> T:
     """Run a file job (``jobs.refresh``, ``jobs.rebalance``…) on the live ``book``.
 
     ``job(path)`` gets a copy of the workbook as an .xlsx file of the workbook's own name
-    and changes it as the command line would; what it changed is then written to ``book``.
-    If the job raises, nothing is written — unless it recorded its failure in the file
-    before raising (a Rebalance that cannot allocate marks the Allocation tab stale), in
-    which case that record is written and the error raised.
+    and changes it as the command line would; what it changed is then written to ``book``
+    (only on ``tabs``, when given). If the job raises, nothing is written — unless it
+    recorded its failure in the file before raising (a Rebalance whose policy cannot be met
+    marks the Allocation tab stale), in which case that record is written and the error
+    raised.
 
     ``companions`` name the folders a job keeps beside its workbook (``companion(path)`` is
     the folder for the workbook at ``path``, e.g. :func:`leadbook.qualify.model_dir`): each
     is copied from :func:`book_folder` beside the copy before the job, and back after it
-    succeeds, so the job finds and keeps them as it would beside the file.
+    succeeds, so the job finds and keeps them as it would beside the file. The versions
+    folder always travels so.
     """
     home = book_folder(book)
+    companions = (versions_dir, *companions)
     token = CALLER.set("Excel button")
     try:
         with tempfile.TemporaryDirectory(prefix="leadbook-") as tmp:
@@ -101,16 +109,21 @@ def run_job(
                 # A job that fails may still have recorded why (Rebalance marks its tab
                 # stale); anything else it wrote is nothing, so the book stays as it was.
                 if path.read_bytes() != saved:
-                    write_back(book, changes(before, openpyxl.load_workbook(path)))
+                    write_back(book, _kept(changes(before, openpyxl.load_workbook(path)), tabs))
+                    _copy_folder(versions_dir(path), versions_dir(home / path.name))
                 raise
             after = openpyxl.load_workbook(path)
-            found = changes(before, after)
+            found = _kept(changes(before, after), tabs)
             for companion in companions:
                 _copy_folder(companion(path), companion(home / path.name))
     finally:
         CALLER.reset(token)
     write_back(book, found)
     return result
+
+
+def _kept(found: list[SheetChange], tabs: Collection[str] | None) -> list[SheetChange]:
+    return [c for c in found if tabs is None or c.sheet in tabs]
 
 
 def book_file_name(book: Any) -> str:
@@ -147,9 +160,15 @@ def _copy_folder(source: Path, target: Path) -> None:
 
 def mirror(book: Any) -> Workbook:
     """An openpyxl copy of the cell values and Excel Table places of ``book``'s contract tabs
-    (a user's own tabs stay out: the jobs neither read nor write them)."""
+    (a user's own tabs stay out: the jobs neither read nor write them), marked as such a
+    copy (:data:`~leadbook.workbook.versions.VALUES_COPY`) so that a version kept of it
+    never replaces a workbook file."""
     wb = Workbook()
     wb.remove(wb.active)
+    wb.properties.identifier = VALUES_COPY
+    wb.properties.description = (
+        f"The cell values of {book_file_name(book)} as a leadbook button saw them in Excel"
+    )
     for sheet in book.sheets:
         if sheet.name not in SHEET_NAMES:
             continue

@@ -1,20 +1,25 @@
 """leadbook's buttons as xlwings scripts: Refresh, Check inputs, Rebalance, Refresh
-forecast, Plan hiring, Score leads and Export board pack.
+forecast, Plan hiring, Score leads, Export board pack and Undo.
 
 Each script runs the same job as the command line (``leadbook refresh BOOK``, ``leadbook
 check --write BOOK``, ``leadbook rebalance BOOK``, ``leadbook forecast BOOK``, ``leadbook
-plan BOOK``, ``leadbook score-leads BOOK``, ``leadbook board BOOK``) on the live workbook
-through :func:`udfs.book.run_job`, so a button and the command give the same tables. A
-failing script writes nothing; its message reaches the task pane (xlwings Lite, xlwings
-Server) or a message box (classic).
+plan BOOK``, ``leadbook score-leads BOOK``, ``leadbook board BOOK``, ``leadbook undo BOOK``)
+on the live workbook through :func:`udfs.book.run_job`, so a button and the command give
+the same tables. A failing script writes nothing; its message reaches the task pane
+(xlwings Lite, xlwings Server) or a message box (classic).
+
+Every button keeps the values it started from in the workbook's versions folder; Undo puts
+back the values leadbook's tabs (the output tabs and the Log) had before the last button or
+command, and again one more write back. It leaves the input tabs as they are: what you
+typed since is yours, and Excel's own Undo takes it back.
 
 - xlwings Lite runs the ``@script`` functions from its pane; xlwings Server from the
   buttons of leadbook's task pane.
 - The classic add-in's ``RunPython`` calls the no-argument ``*_caller`` functions, which
   work on the workbook whose button was pressed (see ``workbooks/classic/leadbook.bas``).
 
-Files a job keeps beside the workbook — the lead model (Score leads), the board pack
-(Export board pack) — go to the workbook's folder, or where the workbook's folder is
+Files a job keeps beside the workbook — the versions, the lead model (Score leads), the
+board pack (Export board pack) — go to the workbook's folder, or where the workbook's folder is
 unknown (Office.js sends only its name) to ``LEADBOOK_FILES`` (:func:`udfs.book.book_folder`).
 """
 
@@ -28,6 +33,7 @@ import xlwings as xw
 from xlwings import script
 
 from leadbook.errors import InfeasiblePolicyError, LeadbookError
+from leadbook.workbook import contract as C
 from leadbook.workbook import jobs
 from udfs.book import book_folder, run_job
 from udfs.convert import excel_errors
@@ -47,6 +53,8 @@ __all__ = [
     "refresh_forecast_caller",
     "score_leads",
     "score_leads_caller",
+    "undo",
+    "undo_caller",
 ]
 
 Job = Callable[[Path], Any]
@@ -78,6 +86,12 @@ def _score_leads(book: Any) -> None:
     from leadbook.workbook import leadjobs
 
     run_job(book, leadjobs.score_leads, companions=(model_dir,))
+
+
+def _undo(book: Any) -> None:
+    """leadbook undo BOOK on the copy: the values leadbook's tabs had before the last write
+    go back to the live workbook; its input tabs stay as they are."""
+    run_job(book, jobs.undo, tabs=C.OUTPUT_SHEETS)
 
 
 def _board_job(book: Any) -> Job:
@@ -147,6 +161,14 @@ def export_board_pack(book: xw.Book) -> None:
     run_job(book, _board_job(book))
 
 
+@script
+@excel_errors
+def undo(book: xw.Book) -> None:
+    """Undo: put back what leadbook's tabs showed before the last button or command; press
+    it again to go back one more."""
+    _undo(book)
+
+
 def refresh_caller() -> None:
     """Refresh, for the classic add-in's ``RunPython`` (see workbooks/classic)."""
     _from_button(lambda book: run_job(book, jobs.refresh))
@@ -180,6 +202,11 @@ def score_leads_caller() -> None:
 def export_board_pack_caller() -> None:
     """Export board pack, for the classic add-in's ``RunPython``."""
     _from_button(lambda book: run_job(book, _board_job(book)))
+
+
+def undo_caller() -> None:
+    """Undo, for the classic add-in's ``RunPython``."""
+    _from_button(_undo)
 
 
 def _from_button(press: Callable[[Any], Any]) -> None:

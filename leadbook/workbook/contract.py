@@ -2112,6 +2112,7 @@ LOG = SheetSpec(
     Role.OUTPUT,
     tables=(LOG_TABLE,),
     tab_color="808080",
+    buttons=("Undo",),
 )
 
 SHEETS: tuple[SheetSpec, ...] = (

@@ -1,4 +1,4 @@
-"""What the commands and the buttons do to a workbook file: check, refresh, new, demo.
+"""What the commands and the buttons do to a workbook file: check, refresh, new, demo, undo.
 
 Each job reads through :mod:`leadbook.workbook.read`, computes with the core, and writes
 through :func:`leadbook.workbook.write.update_workbook`, so every face (CLI, button,
@@ -30,11 +30,11 @@ from leadbook.workbook.tabs.classes import render_scores, render_tiers
 from leadbook.workbook.tabs.general import render_start
 from leadbook.workbook.tabs.leads import render_leads
 from leadbook.workbook.tabs.planning import render_forecast, render_hiring, render_roi
-from leadbook.workbook.write import WriteResult, replace_sheet, save_new, update_workbook
+from leadbook.workbook.write import WriteResult, replace_sheet, save_new, undo, update_workbook
 
 Renderer = Callable[[Worksheet, Book | None, Expected], None]
 
-__all__ = ["check", "demo", "new", "rebalance", "refresh", "render_outputs"]
+__all__ = ["check", "demo", "new", "rebalance", "refresh", "render_outputs", "undo"]
 
 
 def _tiers(ws: Worksheet, book: Book | None, expected: Expected) -> None:
@@ -190,7 +190,7 @@ def demo(
     from leadbook.workbook.tabs.general import append_log
 
     append_log(rendered.workbook, "demo", "built the demo workbook (TechFlow portfolio)")
-    return save_new(rendered.workbook, path, overwrite=overwrite), demo_book()
+    return save_new(rendered.workbook, path, overwrite=overwrite, command="demo"), demo_book()
 
 
 def frame_summary(book: Book) -> pd.DataFrame:

@@ -7,16 +7,17 @@
 3. appends a Log row, saves to a temporary file beside the original, and audits the save:
    anything openpyxl would drop (a chart or picture on a tab leadbook does not own, pivot
    tables, external links, macros) aborts the write with the reason;
-4. checks the original did not change meanwhile, copies it to ``<name>.backup<ext>``,
-   and atomically renames the temporary file over it.
+4. checks the original did not change meanwhile, keeps it as a version in
+   ``<stem>.leadbook-versions/`` (:mod:`leadbook.workbook.versions`), atomically renames the
+   temporary file over it, and deletes the oldest version beyond ``VersionsKept``.
 
-Any failure before the rename leaves the original byte-identical.
+Any failure before the rename leaves the original byte-identical and keeps no version.
+:func:`undo` puts back, byte for byte, the version before the last write.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
 import posixpath
@@ -37,11 +38,13 @@ from openpyxl.utils.cell import range_boundaries
 from openpyxl.workbook.workbook import Workbook
 
 from leadbook.errors import WorkbookFileError
+from leadbook.settings import Settings
 from leadbook.workbook import contract as C
+from leadbook.workbook import versions as V
 from leadbook.workbook.layout import name_all_table_columns, now
 from leadbook.workbook.provenance import READS, SUMMARY_TABS, read_stamp, stamp_tabs
-from leadbook.workbook.read import Book, check_package, open_workbook
-from leadbook.workbook.tabs.general import append_log
+from leadbook.workbook.read import Book, check_package, open_workbook, read_settings
+from leadbook.workbook.tabs.general import append_log, current_user
 
 log = logging.getLogger(__name__)
 
@@ -81,13 +84,9 @@ class WriteResult:
     """What a write did."""
 
     path: Path
-    backup: Path
+    version: Path
+    """Where the file as it was before the write is kept."""
     changed: str
-
-
-def backup_path(path: Path) -> Path:
-    """Where the previous version of ``path`` is kept: ``<stem>.backup<suffix>``."""
-    return path.with_name(f"{path.stem}.backup{path.suffix}")
 
 
 def update_workbook(
@@ -130,7 +129,11 @@ def update_workbook(
             f"{command} changed input columns of a table on an output tab; nothing was written"
         )
     restore_charts(wb)
+    undos = V.pending_undos(path)
+    for undone in undos:  # an undo restores bytes, so the Log hears of it at the next write
+        append_log(wb, V.UNDO, undone.log_text, undone.user, at=V.local_time(undone.time))
     append_log(wb, command, changed, user)
+    limit = versions_limit(wb)
     wb.calculation.fullCalcOnLoad = True
     fd, tmp_name = tempfile.mkstemp(prefix=f".~{path.stem}-", suffix=path.suffix, dir=path.parent)
     os.close(fd)
@@ -144,32 +147,66 @@ def update_workbook(
                 f"{path.name} changed on disk while leadbook worked; "
                 "nothing was written — run the command again"
             )
-        backup = backup_path(path)
-        shutil.copy2(path, backup)
-        try:
-            os.replace(tmp, path)
-        except PermissionError as exc:
-            raise WorkbookFileError(
-                f"{path.name} cannot be replaced ({exc.strerror}); is it "
-                "open in Excel? Close it and run the command again"
-            ) from exc
+        version = _replace_keeping_version(path, tmp, command)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
-    log.info("%s: %s (previous version kept as %s)", path.name, changed, backup.name)
-    return WriteResult(path, backup, changed)
+    V.mark_shown(path, undos, command)
+    V.prune_versions(path, limit)
+    log.info("%s: %s (previous version kept as %s)", path.name, changed, version.name)
+    return WriteResult(path, version.path, changed)
 
 
-def save_new(wb: Workbook, path: str | Path, *, overwrite: bool = False) -> Path:
-    """Save a workbook leadbook built to a new file, atomically; refuse to overwrite."""
+def versions_limit(wb: Workbook) -> int:
+    """How many versions to keep beside the workbook: its ``VersionsKept`` setting (the
+    default when that cell is missing or wrong; ``leadbook check`` reports why)."""
+    settings, _ = read_settings(wb)
+    return settings.files.versions_kept
+
+
+def _file_versions_limit(path: Path) -> int:
+    """:func:`versions_limit` of the workbook file at ``path``; the default if it cannot be
+    read (a file ``new --force`` replaces need not be a leadbook workbook)."""
+    try:
+        return versions_limit(open_workbook(path))
+    except WorkbookFileError as exc:
+        log.info("%s: keeping the default number of versions (%s)", path.name, exc)
+        return Settings().files.versions_kept
+
+
+def _replace_keeping_version(path: Path, new: Path, command: str) -> V.Version:
+    """Keep ``path`` as a version, then rename ``new`` over it; if the rename fails, the
+    version is taken back and nothing has changed."""
+    try:
+        version = V.keep_version(path, command)
+    except OSError as exc:
+        raise WorkbookFileError(
+            f"{path.name}: the version before this write cannot be kept in "
+            f"{V.versions_dir(path).name} ({exc.strerror}); nothing was written"
+        ) from exc
+    try:
+        _replace(path, new)
+    except WorkbookFileError:
+        V.discard_version(version)
+        raise
+    return version
+
+
+def save_new(
+    wb: Workbook, path: str | Path, *, overwrite: bool = False, command: str = "new"
+) -> Path:
+    """Save a workbook leadbook built to a new file, atomically; refuse to overwrite unless
+    told to, and then keep the old file as a version (before ``command``)."""
     path = Path(path)
     if path.suffix.lower() not in (".xlsx",):
         raise WorkbookFileError(f"{path.name}: leadbook writes .xlsx workbooks")
     if path.exists() and not overwrite:
         raise WorkbookFileError(
-            f"{path} already exists; pass --force to replace it (the old file is kept as a backup)"
+            f"{path} already exists; pass --force to replace it (the old file is kept in "
+            f"{V.versions_dir(path).name})"
         )
     _refuse_if_open(path)
+    limit = _file_versions_limit(path) if path.exists() else None
     fd, tmp_name = tempfile.mkstemp(
         prefix=f".~{path.stem}-", suffix=".xlsx", dir=path.parent if str(path.parent) else "."
     )
@@ -178,12 +215,15 @@ def save_new(wb: Workbook, path: str | Path, *, overwrite: bool = False) -> Path
     try:
         name_all_table_columns(wb)
         wb.save(tmp)
-        if path.exists():
-            shutil.copy2(path, backup_path(path))
-        os.replace(tmp, path)
+        if limit is None:
+            os.replace(tmp, path)
+        else:
+            _replace_keeping_version(path, tmp, command)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+    if limit is not None:
+        V.prune_versions(path, limit)
     return path
 
 
@@ -217,6 +257,127 @@ def follow_summaries(wb: Workbook, book: Book, rendered: set[str]) -> set[str]:
     return done
 
 
+@dataclass(frozen=True)
+class UndoResult:
+    """What an undo did: the version it restored and where the file it replaced is kept."""
+
+    path: Path
+    restored: V.Version
+    kept: V.Version
+    sha256: str
+    """The digest of the restored file, equal to the version's."""
+
+
+def undo(path: str | Path, *, user: str | None = None) -> UndoResult:
+    """Restore, byte for byte, the version of the workbook before leadbook's last write.
+
+    Undo again and it restores the version before that, one write at a time, as long as
+    no write came in between (an undo continues the walk back the last undo began; the undo
+    log beside the versions says where that was). The file an undo replaces is kept as a
+    version first — edits made since the write are never lost — unless a kept version
+    already holds those bytes. Each undo is recorded in the undo log, and the Log tab shows
+    it at the next write.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise WorkbookFileError(f"{path} does not exist; there is nothing to undo")
+    _refuse_if_open(path)
+    versions = V.kept_versions(path)
+    before = _digest(path)
+    target = _undo_target(path, versions, before)
+    _check_restorable(path, target)
+    limit = _file_versions_limit(path)
+    kept, stamp = _restore(path, target, before, versions)
+    record = V.UndoRecord(
+        stamp=stamp,
+        user=user or current_user(),
+        restored=target.name,
+        restored_sha256=_digest(path),
+        undid=target.before,
+        replaced_sha256=before,
+        kept=kept.name,
+    )
+    V.record_undo(path, record, path.name)
+    V.prune_versions(path, limit)
+    log.info("%s: restored %s; the replaced file is kept as %s", path.name, target, kept.name)
+    return UndoResult(path, target, kept, record.restored_sha256)
+
+
+def _restore(
+    path: Path, target: V.Version, before: str, versions: list[V.Version]
+) -> tuple[V.Version, str]:
+    """Put ``target``'s bytes in place of the file, keeping the file first unless a version
+    holds its bytes already; that version, and the undo's stamp."""
+    fd, tmp_name = tempfile.mkstemp(prefix=f".~{path.stem}-", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        shutil.copyfile(target.path, tmp)
+        if _digest(tmp) != target.digest() or _digest(path) != before:
+            raise WorkbookFileError(
+                f"{path.name} or {target.name} changed on disk while leadbook worked; "
+                "nothing was restored — run undo again"
+            )
+        kept = next((v for v in versions if v.digest() == before), None)
+        if kept is not None:
+            _replace(path, tmp)
+            return kept, V.next_stamp(path)
+        kept = _replace_keeping_version(path, tmp, V.UNDO)
+        return kept, kept.stamp
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def _undo_target(path: Path, versions: list[V.Version], current: str) -> V.Version:
+    """The version an undo restores: the newest one kept before a write (not by an undo)
+    whose bytes differ from the file's — older than the one the last undo restored when no
+    write came since, so that repeated undos walk back one write at a time."""
+    writes = [v for v in versions if not v.by_undo]
+    folder = V.versions_dir(path).name
+    if not writes:
+        raise WorkbookFileError(
+            f"nothing to undo: no earlier version of {path.name} is kept in {folder} "
+            "(leadbook keeps one there before each write it makes)"
+        )
+    records = V.undo_records(path)
+    last = records[-1] if records else None
+    if last is not None and all(v.stamp < last.stamp for v in writes):
+        writes = [v for v in writes if v.stamp < last.restored_stamp]
+    for version in reversed(writes):
+        if version.digest() != current:
+            return version
+    oldest = min((v for v in versions if not v.by_undo), key=lambda v: v.name)
+    raise WorkbookFileError(
+        f"nothing more to undo: {path.name} is back to the oldest version kept in {folder}, "
+        f"{oldest}. The setting VersionsKept says how many versions are kept"
+    )
+
+
+def _check_restorable(path: Path, version: V.Version) -> None:
+    if version.path.suffix.lower() != path.suffix.lower():
+        raise WorkbookFileError(
+            f"the version to restore, {version.name}, is not a {path.suffix} file; restore it "
+            "by hand if it is the one you want"
+        )
+    if version.is_values_copy() and not V.is_values_copy(path):
+        raise WorkbookFileError(
+            f"the last write to {path.name} was made by a button in Excel: {version.name} "
+            "holds the cell values the button saw, not the file, and would replace your "
+            "formulas and formatting with values. Press Undo in Excel instead"
+        )
+
+
+def _replace(path: Path, new: Path) -> None:
+    try:
+        os.replace(new, path)
+    except OSError as exc:
+        raise WorkbookFileError(
+            f"{path.name} cannot be replaced ({exc.strerror}); is it "
+            "open in Excel? Close it and run the command again"
+        ) from exc
+
+
 def restore_charts(wb: Workbook) -> None:
     """Redraw the charts of output tabs that have none after loading (see CHART_BUILDERS)."""
     for name, draw in CHART_BUILDERS.items():
@@ -246,16 +407,23 @@ def previous_sheet(ws: Any) -> Any | None:
 
 
 def _refuse_if_open(path: Path) -> None:
+    """Refuse to write a workbook that Excel or LibreOffice has open: each keeps a lock
+    file beside it while it does, and would overwrite leadbook's write when it saves."""
     lock = path.with_name(f"~${path.name}")
     if lock.exists():
         raise WorkbookFileError(
             f"{path.name} is open in Excel (lock file {lock.name}); close "
             "it first, or use the button inside Excel"
         )
+    lock = path.with_name(f".~lock.{path.name}#")
+    if lock.exists():
+        raise WorkbookFileError(
+            f"{path.name} is open in LibreOffice (lock file {lock.name}); close it first. "
+            "If LibreOffice is not running, the lock file is left over from a crash: delete it"
+        )
 
 
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+_digest = V.file_digest
 
 
 def _snapshot(wb: Workbook, sheets: frozenset[str]) -> dict[str, list[tuple[Any, ...]]]:

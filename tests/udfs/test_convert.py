@@ -133,7 +133,8 @@ class TestSettings:
             [["Key", "Value"], ["policy.max_source_share", 0.35]],
             [
                 C.SETTINGS_TABLE.headers,
-                ["policy.max_source_share", "Max share", 0.35, "%", "x", ""],
+                ["Allocation policy", None, None, None, None],  # a section's heading
+                ["Max share", "MaxSourceShare", 0.35, "%", "x"],
             ],
         ],
     )

@@ -15,6 +15,7 @@ from leadbook.demo import demo_inventory, demo_settings
 from leadbook.errors import InfeasiblePolicyError
 from leadbook.inventory import SEED_MONTHLY_LEADS, SEED_SOURCES
 from leadbook.scoring import score_sources
+from leadbook.settings import spec_for
 from leadbook.workbook.jobs import demo_workbook
 from leadbook.workbook.rebalance import planned_sales_capacity
 from tests.udfs.officejs import function_call, table_argument, table_cells
@@ -341,7 +342,7 @@ def with_setting(settings: list[list], key: str, value: object) -> list[list]:
     """The Settings table argument with one setting's value changed."""
     at_key, at_value = settings[0].index("Key"), settings[0].index("Value")
     rows = [row[:] for row in settings]
-    (row,) = [r for r in rows if r[at_key] == key]
+    (row,) = [r for r in rows if r[at_key] == spec_for(key).name]
     row[at_value] = value
     return rows
 

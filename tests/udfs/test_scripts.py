@@ -19,6 +19,7 @@ from leadbook.workbook.build import build_workbook
 from leadbook.workbook.jobs import REFRESH_TABS, demo_book
 from leadbook.workbook.provenance import parse_stamp, read_stamp
 from leadbook.workbook.write import save_new
+from tests.conftest import set_setting
 from tests.udfs.conftest import copy_book
 from tests.udfs.officejs import apply_actions, book_payload, table_cells
 from udfs import scripts
@@ -322,11 +323,7 @@ class TestEveryButtonAsTheCli:
     def test_rebalance_of_an_infeasible_policy_marks_the_tab_stale_and_says_why(
         self, client, demo_book_path
     ):
-        wb = openpyxl.load_workbook(demo_book_path)
-        ws = wb["Settings"]
-        (cell,) = [c for row in ws.iter_rows() for c in row if c.value == "policy.budget"]
-        ws.cell(cell.row, cell.column + 2).value = 250_000  # Key, Setting, Value
-        wb.save(demo_book_path)
+        set_setting(demo_book_path, "Budget", 250_000)
         response = press(client, "rebalance", demo_book_path)
         assert response.status_code == 200, response.text
         actions = response.json()["actions"]
@@ -344,3 +341,80 @@ class TestEveryButtonAsTheCli:
     @pytest.mark.parametrize("script", BUTTONS)
     def test_every_button_has_a_classic_entry_point(self, script):
         assert callable(getattr(scripts, f"{script}_caller"))
+
+
+def recommended(path: Path) -> list[float]:
+    """The Allocation table's Recommended column (values rebalance computes)."""
+    _, cells = table_cells(openpyxl.load_workbook(path), "Allocation")
+    column = cells[0].index("Recommended")
+    return [row[column] for row in cells[1:]]
+
+
+def log_commands(path: Path) -> list[str]:
+    return [row[1] for row in table_cells(openpyxl.load_workbook(path), "Log")[1][1:]]
+
+
+class TestUndo:
+    """Undo puts back what leadbook's tabs showed before the last button, one press at a time,
+    from the values every button keeps beside the workbook."""
+
+    def press_and_save(self, client, script: str, path: Path) -> list[dict]:
+        """Press a button and keep its writes in the file, as Excel would."""
+        response = press(client, script, path)
+        assert response.status_code == 200, response.text
+        actions = response.json()["actions"]
+        replayed(path, actions).save(path)
+        return actions
+
+    def test_walks_back_two_rebalances_and_leaves_the_inputs(
+        self, client, demo_book_path, monkeypatch
+    ):
+        from leadbook.workbook import versions as V
+
+        book = demo_book_path
+        monkeypatch.setenv("LEADBOOK_FILES", str(book.parent))  # Office.js: no folder
+        states = [(recommended(book), log_commands(book))]
+        for objective in ("margin", "weighted"):
+            set_setting(book, "policy.objective", objective)
+            self.press_and_save(client, "rebalance", book)
+            states.append((recommended(book), log_commands(book)))
+        assert states[0][0] != states[1][0] != states[2][0]
+        kept = V.kept_versions(book)
+        assert [v.before for v in kept] == ["rebalance", "rebalance"]
+        assert all(v.is_values_copy() for v in kept)  # the cells the buttons saw
+
+        set_input(book, f"M{SOURCES_FIRST_ROW + 1}", 2.5)  # typed after the last press
+        for want in (states[1], states[0]):
+            actions = self.press_and_save(client, "undo", book)
+            sheets = openpyxl.load_workbook(book).sheetnames
+            assert {sheets[a["sheet_position"]] for a in actions} <= C.OUTPUT_SHEETS
+            assert recommended(book) == pytest.approx(want[0], rel=1e-12)
+            assert log_commands(book) == want[1]
+        wb = openpyxl.load_workbook(book)
+        assert wb["Sources"][f"M{SOURCES_FIRST_ROW + 1}"].value == 2.5  # inputs untouched
+        # the objective typed before the second press; the oldest version holds margin
+        assert "weighted" in sheet_cells(wb["Settings"]).values()
+
+        response = press(client, "undo", book)
+        assert response.status_code == 400
+        assert response.text.startswith("nothing more to undo: demo.xlsx is back to the oldest")
+
+    def test_the_file_is_not_restored_from_a_buttons_values(
+        self, client, demo_book_path, monkeypatch
+    ):
+        """The classic add-in keeps versions beside the file itself: leadbook undo on the file
+        refuses the values a button kept, which would turn its formulas into numbers."""
+        monkeypatch.setenv("LEADBOOK_FILES", str(demo_book_path.parent))
+        self.press_and_save(client, "plan_hiring", demo_book_path)
+        before = demo_book_path.read_bytes()
+        result = CliRunner().invoke(app, ["undo", str(demo_book_path)])
+        assert result.exit_code == 2
+        assert "was made by a button in Excel" in result.stderr
+        assert "Press Undo in Excel instead" in result.stderr
+        assert demo_book_path.read_bytes() == before
+
+    def test_undo_with_nothing_kept_says_so(self, client, demo_book_path, tmp_path, monkeypatch):
+        monkeypatch.setenv("LEADBOOK_FILES", str(tmp_path / "files"))
+        response = press(client, "undo", demo_book_path)
+        assert response.status_code == 400
+        assert response.text.startswith("nothing to undo: no earlier version of demo.xlsx")

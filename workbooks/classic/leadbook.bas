@@ -5,8 +5,8 @@ Attribute VB_Name = "leadbook"
 ' (Developer > Insert > Button): LeadbookCheckInputs on the Start tab,
 ' LeadbookRefresh on the Tiers tab, LeadbookRebalance on the Allocation tab,
 ' LeadbookRefreshForecast on the Forecast tab, LeadbookPlanHiring on the Hiring tab,
-' LeadbookScoreLeads on the Leads tab, LeadbookExportBoardPack on the Board tab.
-' Each runs the same job as the command line.
+' LeadbookScoreLeads on the Leads tab, LeadbookExportBoardPack on the Board tab,
+' LeadbookUndo on the Log tab. Each runs the same job as the command line.
 
 Sub LeadbookCheckInputs()
     RunPython "import udfs.scripts as s; s.check_inputs_caller()"
@@ -34,4 +34,8 @@ End Sub
 
 Sub LeadbookExportBoardPack()
     RunPython "import udfs.scripts as s; s.export_board_pack_caller()"
+End Sub
+
+Sub LeadbookUndo()
+    RunPython "import udfs.scripts as s; s.undo_caller()"
 End Sub

@@ -8,11 +8,13 @@ registers every function and script imported here:
   ALLOCATE, EXPLAIN, ROI, NPV_COHORT, PAYBACK, FORECAST, REPS_NEEDED, HIRING_PLAN,
   LEAD_SCORE, EXPECTED_ROI, LEAD_PRICE, BREAKEVEN_P, CLASSIFIER_METRICS, KPI;
 - scripts, run from the xlwings Lite pane: refresh, check_inputs, rebalance,
-  refresh_forecast, plan_hiring, score_leads, export_board_pack.
+  refresh_forecast, plan_hiring, score_leads, export_board_pack, undo.
 
 LEAD_SCORE and the Score leads and Export board pack scripts keep files beside the workbook
 (the lead model, the pack), which xlwings Lite (Python in the browser) cannot reach: use
-them from the desktop add-in or leadbook serve.
+them from the desktop add-in or leadbook serve. Every script also keeps the values it
+started from, for undo, in that temporary file system: there, undo reaches back only over
+the writes of the current session.
 
 See docs/excel.md in the leadbook repository.
 """

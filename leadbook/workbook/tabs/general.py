@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import getpass
 from collections.abc import Iterable
 
@@ -100,8 +101,15 @@ def render_log(ws: Worksheet, expected: Expected) -> None:
     freeze(ws, header_row + 1, 1)
 
 
-def append_log(wb: Workbook, command: str, changed: str, user: str | None = None) -> None:
-    """Add a row to the Log table: time, command, user, what changed."""
+def append_log(
+    wb: Workbook,
+    command: str,
+    changed: str,
+    user: str | None = None,
+    *,
+    at: dt.datetime | None = None,
+) -> None:
+    """Add a row to the Log table: time (``at``, by default now), command, user, what changed."""
     ws = wb[C.LOG.name]
     table = ws.tables[C.LOG_TABLE.name]
     min_col, min_row, max_col, max_row = range_boundaries(table.ref)
@@ -109,7 +117,12 @@ def append_log(wb: Workbook, command: str, changed: str, user: str | None = None
         ws.cell(max_row, c).value is None for c in range(min_col, max_col + 1)
     )
     r = max_row if first_empty else max_row + 1
-    values = {"time": now(), "command": command, "user": user or _user(), "changed": changed}
+    values = {
+        "time": at or now(),
+        "command": command,
+        "user": user or current_user(),
+        "changed": changed,
+    }
     for j, col in enumerate(C.LOG_TABLE.columns):
         cell = ws.cell(r, min_col + j, excel_value(values[col.key]))
         cell.number_format = col.format
@@ -118,7 +131,8 @@ def append_log(wb: Workbook, command: str, changed: str, user: str | None = None
         table.autoFilter.ref = table.ref
 
 
-def _user() -> str:
+def current_user() -> str:
+    """The name of the person running leadbook, as the Log records it."""
     try:
         return getpass.getuser()
     except (KeyError, OSError):
