@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import openpyxl
+import pytest
 from typer.testing import CliRunner
 
 from leadbook.cli import app
@@ -55,6 +56,7 @@ class TestCheck:
             "severity": "error",
         } in payload["problems"]
 
+    @pytest.mark.broken_files("bad.xlsx")
     def test_unreadable_file_exits_two_with_a_message(self, tmp_path):
         bad = tmp_path / "bad.xlsx"
         bad.write_bytes(b"not a workbook")
