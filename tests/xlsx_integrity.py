@@ -31,9 +31,10 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from xml.etree import ElementTree
 from xml.etree.ElementTree import Element
 
-from defusedxml.ElementTree import fromstring
+from defusedxml.ElementTree import fromstring as defused_fromstring
 
 R_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 PKG_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
@@ -42,6 +43,7 @@ XM_F = "{http://schemas.microsoft.com/office/excel/2006/main}f"
 XM_SQREF = "{http://schemas.microsoft.com/office/excel/2006/main}sqref"
 FORMULA_TAGS = ("formula", "formula1", "formula2")
 CHART_F = "{http://schemas.openxmlformats.org/drawingml/2006/chart}f"
+MAX_PART_BYTES = 256 * 2**20
 SPECIAL_ITEMS = {"#all", "#data", "#headers", "#totals", "#this row"}
 Bounds = tuple[int, int, int, int]
 """``(first column, first row, last column, last row)``, 1-based and inclusive."""
@@ -104,7 +106,7 @@ class FormulaSite:
     text: str
     sheet: str | None = None
     table: str | None = None
-    cell: tuple[int, int] | None = None  # (column, row) for cell formulas
+    cell: str | None = None  # the A1 address of a cell formula
     kind: Kind = Kind.REFERENCE  # the kind of finding a broken reference here is
 
 
@@ -204,7 +206,7 @@ def _read_sheet(
     tables = _sheet_tables(zf, root, ns, part, sheet, content_types, seen_tables, package)
     package.tables.extend(tables)
     header_cells = {
-        (c, t.bounds[1]) for t in tables if t.header_rows for c in _columns_of(t.bounds)
+        _a1(c, t.bounds[1]) for t in tables if t.header_rows for c in _columns_of(t.bounds)
     }
     cells = _read_cells(root, ns, sheet, strings, header_cells, package)
     for table in tables:
@@ -298,19 +300,18 @@ def _read_cells(
     ns: str,
     sheet: str,
     strings: list[str],
-    wanted: set[tuple[int, int]],
+    wanted: set[str],
     package: Package,
-) -> dict[tuple[int, int], tuple[str, bool]]:
+) -> dict[str, tuple[str, bool]]:
     """Collect every cell formula; return the ``wanted`` cells' text (and whether a formula)."""
     found = {}
     for cell in root.iterfind(f"{ns}sheetData/{ns}row/{ns}c"):
         ref = cell.get("r", "")
         f = cell.find(f"{ns}f")
-        position = _cell(ref)
         if f is not None and f.text and f.get("t") != "dataTable":
-            package.formulas.append(FormulaSite(f"{sheet}!{ref}", f.text, sheet, cell=position))
-        if position in wanted:
-            found[position] = (_cell_text(cell, ns, strings), f is not None)
+            package.formulas.append(FormulaSite(f"{sheet}!{ref}", f.text, sheet, cell=ref))
+        if ref in wanted:
+            found[ref] = (_cell_text(cell, ns, strings), f is not None)
     return found
 
 
@@ -377,13 +378,13 @@ def _read_charts(zf: zipfile.ZipFile, package: Package) -> None:
 
 
 def _check_header_cells(
-    table: TablePart, cells: dict[tuple[int, int], tuple[str, bool]], package: Package
+    table: TablePart, cells: dict[str, tuple[str, bool]], package: Package
 ) -> None:
     if not table.header_rows:
         return
     row = table.bounds[1]
     for column, name in zip(_columns_of(table.bounds), table.columns, strict=False):
-        text, is_formula = cells.get((column, row), ("", False))
+        text, is_formula = cells.get(_a1(column, row), ("", False))
         where = f"{table.sheet}!{_a1(column, row)}"
         if is_formula:
             package.problems.append(
@@ -633,7 +634,7 @@ def reference_findings(package: Package) -> Iterator[Finding]:
     context = _Context.of(package)
     found: dict[tuple[Kind, str, str], list[str]] = {}
     for site in _all_formulas(package):
-        for message in dict.fromkeys(context.problems_in(site)):  # once per site
+        for message in context.problems_in(site):
             key = (site.kind, site.sheet or site.where, message)
             found.setdefault(key, []).append(site.where)
     for (kind, _, message), sites in found.items():
@@ -656,6 +657,7 @@ class _Context:
     tables: dict[str, TablePart]
     sheets: list[str]
     names: set[tuple[str, int | None]]
+    seen: dict[tuple[str, str | None, str | None], list[str]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, package: Package) -> _Context:
@@ -665,12 +667,22 @@ class _Context:
             {(n.casefold(), scope) for n, scope, _ in package.names},
         )
 
-    def problems_in(self, site: FormulaSite) -> Iterator[str]:
+    def problems_in(self, site: FormulaSite) -> list[str]:
+        """The problems of one formula, once each (memoised: a column repeats its formula)."""
+        implicit = None
+        if any(t.kind == "structured" and not t.text for t in tokens(site.text)):
+            implicit = self._implicit_table(site)
+        key = (site.text, site.sheet, implicit)
+        if key not in self.seen:
+            self.seen[key] = list(dict.fromkeys(self._problems(site, implicit)))
+        return self.seen[key]
+
+    def _problems(self, site: FormulaSite, implicit: str | None) -> Iterator[str]:
         for token in tokens(site.text):
             if token.external:
                 continue
             if token.kind == "structured":
-                yield from self._structured(token, site)
+                yield from self._structured(token, implicit)
             elif token.kind == "sheet":
                 yield from self._sheet(token.text)
             elif token.kind == "error" and token.text == "#REF!":
@@ -678,8 +690,8 @@ class _Context:
             elif token.kind == "name" and not token.qualified:
                 yield from self._name(token.text, site)
 
-    def _structured(self, token: Token, site: FormulaSite) -> Iterator[str]:
-        name = token.text or self._implicit_table(site)
+    def _structured(self, token: Token, implicit: str | None) -> Iterator[str]:
+        name = token.text or implicit
         if name is None:
             yield f"[{token.inner}] has no table name and is not inside a table"
             return
@@ -705,7 +717,7 @@ class _Context:
         if site.table is not None or site.cell is None:
             return site.table
         for table in self.tables.values():
-            if table.sheet == site.sheet and _inside(site.cell, table.bounds):
+            if table.sheet == site.sheet and _inside(_cell(site.cell), table.bounds):
                 return table.display_name
         return None
 
@@ -788,7 +800,12 @@ def _filter_findings(table: TablePart) -> Iterator[Finding]:
 
 
 def _xml(zf: zipfile.ZipFile, part: str) -> Element:
-    return fromstring(zf.read(part))
+    """A part's XML root. OOXML parts never declare a DTD; one that does is read by
+    defusedxml, which refuses entities, the rest by ElementTree's faster C parser."""
+    if zf.getinfo(part).file_size > MAX_PART_BYTES:
+        raise ValueError(f"{part} unpacks to more than {MAX_PART_BYTES:,} bytes")
+    data = zf.read(part)
+    return defused_fromstring(data) if b"<!DOCTYPE" in data else ElementTree.fromstring(data)
 
 
 def _ns(root: Element) -> str:
