@@ -267,6 +267,17 @@ class TestStructuredReferences:
         )
 
     @broken
+    def test_totals_row_formula(self, book):
+        totals = (
+            '<tableColumn id="2" name="Units" totalsRowFunction="custom">'
+            "<totalsRowFormula>SUM(Sales[Nope5])</totalsRowFormula></tableColumn>"
+        )
+        patch(
+            book, table_part(book, "Sales"), replace('<tableColumn id="2" name="Units" />', totals)
+        )
+        assert "column 'Units' (totals row): Sales[Nope5] names column 'Nope5'" in messages(book)
+
+    @broken
     def test_shared_and_array_formulas(self, book):
         patch(
             book,
@@ -360,6 +371,13 @@ class TestGeometry:
         assert kinds(book) == {Kind.FILTER}
         assert "its autoFilter covers A1:D2, not A1:D3" in messages(book)
 
+    def test_a_totals_row_is_left_out_of_the_filter(self, book):
+        part = table_part(book, "Sales")
+        patch(book, part, replace('headerRowCount="1"', 'headerRowCount="1" totalsRowCount="1"'))
+        assert "its autoFilter covers A1:D3, not A1:D2" in messages(book)
+        patch(book, part, replace('<autoFilter ref="A1:D3"', '<autoFilter ref="A1:D2"'))
+        assert findings(book) == []
+
     def test_table_overlapping_the_sheets_own_filter(self, book):
         patch(
             book,
@@ -367,6 +385,26 @@ class TestGeometry:
             replace("<dataValidations", '<autoFilter ref="A1:B3"/><dataValidations'),
         )
         assert "overlaps the sheet's own filter A1:B3" in messages(book)
+
+
+@broken
+class TestValidations:
+    @pytest.mark.parametrize(
+        ("attribute", "limit"),
+        [("promptTitle", 32), ("prompt", 255), ("errorTitle", 32), ("error", 224)],
+    )
+    def test_messages_longer_than_excel_loads(self, book, attribute, limit):
+        dv = f'<dataValidation {attribute}="{"x" * (limit + 1)}" '
+        patch(book, "xl/worksheets/sheet1.xml", replace("<dataValidation ", dv))
+        assert messages(book) == (
+            f"Data!A2:A10 (data validation): its {attribute} has {limit + 1} characters; "
+            f"Excel allows {limit}"
+        )
+
+    def test_a_list_of_choices_longer_than_255_characters(self, book):
+        choices = ",".join(f"choice {i:03}" for i in range(30))  # 329 characters
+        patch(book, "xl/worksheets/sheet1.xml", replace(">Regions<", f'>"{choices}"<'))
+        assert "its list of choices has 329 characters; Excel allows 255" in messages(book)
 
 
 @broken

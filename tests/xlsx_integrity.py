@@ -3,16 +3,17 @@
 LibreOffice forgives a table whose column names differ from its header cells, and resolves
 structured references by the cells; Excel keys them by the table part's ``tableColumn``
 names and offers to repair the file, dropping the tables. So this module reads the package
-itself (zipfile and defusedxml, never openpyxl's object model, which would normalise what
+itself (zipfile and ElementTree, never openpyxl's object model, which would normalise what
 it reads) and lists every such defect in words:
 
 - a table whose header cells differ from its column names, whose column count disagrees
   with its range, with duplicate column names, ids or table names, or with no data row;
 - a structured reference (``Sources[CPL]``, ``T[[#This Row],[A]:[B]]``, ``[@Col]``), sheet
-  reference, defined name or ``#REF!`` in any formula (cells, calculated columns,
+  reference, defined name or ``#REF!`` in any formula (cells, calculated columns, totals,
   conditional formats, data validations, defined names, charts) that points nowhere;
 - tables that overlap each other, a merged range or the sheet's own filter, and a table
   whose filter range differs from its own range;
+- a data validation whose messages or list of choices are longer than Excel loads;
 - a sheet whose table parts do not resolve through its relationships.
 
 ``findings(path)`` returns the list (empty means clean); ``assert_clean(path)`` fails a
@@ -42,8 +43,14 @@ CT_NS = "{http://schemas.openxmlformats.org/package/2006/content-types}"
 XM_F = "{http://schemas.microsoft.com/office/excel/2006/main}f"
 XM_SQREF = "{http://schemas.microsoft.com/office/excel/2006/main}sqref"
 FORMULA_TAGS = ("formula", "formula1", "formula2")
+TABLE_FORMULAS = (
+    ("calculatedColumnFormula", "calculated column"),
+    ("totalsRowFormula", "totals row"),
+)
 CHART_F = "{http://schemas.openxmlformats.org/drawingml/2006/chart}f"
 MAX_PART_BYTES = 256 * 2**20
+VALIDATION_LIMITS = {"promptTitle": 32, "prompt": 255, "errorTitle": 32, "error": 224}
+MAX_COLUMN_NAME = 255  # MS-OI29500 §2.1.681
 SPECIAL_ITEMS = {"#all", "#data", "#headers", "#totals", "#this row"}
 Bounds = tuple[int, int, int, int]
 """``(first column, first row, last column, last row)``, 1-based and inclusive."""
@@ -59,6 +66,7 @@ class Kind(enum.StrEnum):
     DEFINED_NAME = "defined name"  # a defined name points nowhere
     OVERLAP = "overlap"  # tables overlapping each other, a merged range or a sheet filter
     FILTER = "filter"  # a table's autoFilter range differs from the table's
+    VALIDATION = "validation"  # a data validation beyond Excel's length limits
     PART = "part"  # a relationship or part that does not resolve
 
 
@@ -91,7 +99,7 @@ class TablePart:
     columns: list[str]
     column_ids: list[str]
     filter_ref: str | None
-    calculated: list[tuple[str, str]]  # (column name, formula)
+    formulas: list[tuple[str, str, str]]  # (column name, "calculated column"/"totals row", text)
 
     @property
     def label(self) -> str:
@@ -218,6 +226,7 @@ def _read_sheet(
     if sheet_filter is not None and sheet_filter.get("ref"):
         package.sheet_filters[sheet] = sheet_filter.get("ref", "")
     package.formulas.extend(_rule_formulas(root, sheet))
+    package.problems.extend(_validation_findings(root, ns, sheet))
 
 
 def _sheet_tables(
@@ -287,10 +296,11 @@ def _read_table(zf: zipfile.ZipFile, part: str, sheet: str) -> TablePart:
         columns=[_decode(c.get("name", "")) for c in columns],
         column_ids=[c.get("id", "") for c in columns],
         filter_ref=None if auto_filter is None else auto_filter.get("ref", ""),
-        calculated=[
-            (_decode(c.get("name", "")), f.text or "")
+        formulas=[
+            (_decode(c.get("name", "")), what, f.text)
             for c in columns
-            if (f := c.find(f"{ns}calculatedColumnFormula")) is not None
+            for tag, what in TABLE_FORMULAS
+            if (f := c.find(f"{ns}{tag}")) is not None and f.text
         ],
     )
 
@@ -348,6 +358,28 @@ def _rule_formulas(root: Element, sheet: str) -> Iterator[FormulaSite]:
                 formula = element.tag == XM_F or _local(element.tag) in FORMULA_TAGS
                 if formula and element.text and element.text.strip():
                     yield FormulaSite(f"{sheet}!{sqref} ({what})", element.text, sheet)
+
+
+def _validation_findings(root: Element, ns: str, sheet: str) -> Iterator[Finding]:
+    """Data validations longer than Excel loads (MS-OI29500 §2.1.613; a list of literal
+    choices is one string of at most 255 characters): Excel drops them as it repairs."""
+    for dv in root.iterfind(f"{ns}dataValidations/{ns}dataValidation"):
+        where = f"{sheet}!{dv.get('sqref', '')} (data validation)"
+        for attribute, limit in VALIDATION_LIMITS.items():
+            text = _decode(dv.get(attribute, ""))
+            if len(text) > limit:
+                yield Finding(
+                    Kind.VALIDATION,
+                    where,
+                    f"its {attribute} has {len(text)} characters; Excel allows {limit}",
+                )
+        choices = dv.findtext(f"{ns}formula1", "")
+        if dv.get("type") == "list" and choices.startswith('"') and len(choices) - 2 > 255:
+            yield Finding(
+                Kind.VALIDATION,
+                where,
+                f"its list of choices has {len(choices) - 2} characters; Excel allows 255",
+            )
 
 
 def _read_defined_names(workbook: Element, ns: str, package: Package) -> None:
@@ -425,6 +457,13 @@ def _column_findings(table: TablePart) -> Iterator[Finding]:
             yield Finding(Kind.COLUMNS, table.label, f"column name {name!r} is used {times} times")
     if "" in table.columns:
         yield Finding(Kind.COLUMNS, table.label, "a column has no name")
+    for name in table.columns:
+        if len(name) > MAX_COLUMN_NAME:
+            yield Finding(
+                Kind.COLUMNS, table.label, f"column name {name[:40]!r}… is over 255 characters"
+            )
+    if not all(i.isdigit() and int(i) > 0 for i in table.column_ids):
+        yield Finding(Kind.COLUMNS, table.label, "a column id is not a whole number above 0")
     for column_id, times in Counter(table.column_ids).items():
         if times > 1:
             yield Finding(Kind.COLUMNS, table.label, f"column id {column_id} is used {times} times")
@@ -483,6 +522,7 @@ _ERROR = re.compile(
     r"|BLOCKED!|CONNECT!|BUSY!|UNKNOWN!)",
     re.IGNORECASE,
 )
+FUNCTION_PREFIXES = ("_xlpm.", "_xlfn.", "_xleta.")  # LET/LAMBDA parameters, new functions
 _CELL = re.compile(r"\$?[A-Za-z]{1,3}\$?\d{1,7}")
 _COLUMN = re.compile(r"\$?[A-Za-z]{1,3}")
 
@@ -559,7 +599,7 @@ def _identifier(formula: str, m: re.Match[str]) -> tuple[Token | None, int]:
 
 def _is_literal(ident: str, before: str, after: str) -> bool:
     """Whether an identifier is a cell or column reference, a boolean or a LET parameter."""
-    if ident.upper() in ("TRUE", "FALSE") or ident.lower().startswith(("_xlpm.", "_xlfn.")):
+    if ident.upper() in ("TRUE", "FALSE") or ident.lower().startswith(FUNCTION_PREFIXES):
         return True
     if _CELL.fullmatch(ident):
         return True
@@ -645,8 +685,8 @@ def reference_findings(package: Package) -> Iterator[Finding]:
 def _all_formulas(package: Package) -> Iterator[FormulaSite]:
     yield from package.formulas
     for table in package.tables:
-        for column, text in table.calculated:
-            where = f"{table.label}, column {column!r} (calculated column)"
+        for column, what, text in table.formulas:
+            where = f"{table.label}, column {column!r} ({what})"
             yield FormulaSite(where, text, table.sheet, table.display_name)
 
 
