@@ -1,10 +1,17 @@
-"""Shared fixtures: the demo portfolio, workbook files, and the LibreOffice oracle."""
+"""Shared fixtures: the demo portfolio, workbook files, and the LibreOffice oracle.
+
+Every workbook a test writes is also read by the Excel-side structural oracle
+(tests/xlsx_integrity.py) when the test has passed: see :func:`pytest_runtest_call`.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import shutil
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import openpyxl
@@ -18,6 +25,11 @@ from leadbook.workbook.jobs import new as write_template
 DATA = Path(__file__).parent / "data"
 if str(DATA.parent) not in sys.path:
     sys.path.insert(0, str(DATA.parent))  # helper modules shared by tests (allocation_reference)
+
+from xlsx_integrity import findings  # noqa: E402  (a helper module, found through sys.path)
+
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+_checked = {"files": 0, "seconds": 0.0}
 
 
 @pytest.fixture(scope="session")
@@ -105,3 +117,70 @@ def set_setting(path: Path, key: str, value: object) -> None:
     wb = openpyxl.load_workbook(path)
     setting_cell(wb, key).value = value
     wb.save(path)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    """After a test passes, fail it if a workbook it wrote is one Excel would repair.
+
+    The workbooks are every .xlsx/.xlsm under the test's ``tmp_path`` (when it used one,
+    directly or through a fixture) and every workbook path a fixture handed it (such as
+    ``built_demo``). Tests that write broken files on purpose say so with
+    ``@pytest.mark.broken_files`` (optionally naming the files by glob).
+    """
+    result = yield
+    started = time.perf_counter()
+    problems = [
+        f"{path.name}: {finding}" for path in written_workbooks(item) for finding in findings(path)
+    ]
+    _checked["seconds"] += time.perf_counter() - started
+    if problems:
+        listed = "\n  ".join(problems[:40])
+        more = f"\n  … and {len(problems) - 40} more" if len(problems) > 40 else ""
+        pytest.fail(
+            f"the test wrote a workbook Excel would repair (tests/xlsx_integrity.py); "
+            f"if the test breaks it on purpose, mark it @pytest.mark.broken_files:\n  "
+            f"{listed}{more}",
+            pytrace=False,
+        )
+    return result
+
+
+def written_workbooks(item: pytest.Item) -> list[Path]:
+    """The workbooks a test wrote or was handed, less those its ``broken_files`` exempt."""
+    funcargs = getattr(item, "funcargs", {})
+    exempt = [glob for m in item.iter_markers("broken_files") for glob in m.args or ("*",)]
+    tmp_path = funcargs.get("tmp_path")
+    written = sorted(tmp_path.rglob("*")) if tmp_path is not None else []
+    written = [p for p in written if not any(p.match(glob) for glob in exempt)]
+    handed = [p for value in funcargs.values() for p in _paths_in(value)]
+    if tmp_path is not None:
+        handed = [p for p in handed if not p.is_relative_to(tmp_path)]
+    workbooks = [p for p in dict.fromkeys(written + handed) if _is_workbook(p)]
+    _checked["files"] += len(workbooks)
+    return workbooks
+
+
+def _paths_in(value: object) -> list[Path]:
+    """A fixture's value if it is a path, or the path fields of a result dataclass."""
+    if isinstance(value, Path):
+        return [value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = (getattr(value, f.name) for f in dataclasses.fields(value))
+        return [f for f in fields if isinstance(f, Path)]
+    return []
+
+
+def _is_workbook(path: Path) -> bool:
+    """An Excel workbook file, not an owner/lock file Excel (~$) or LibreOffice leaves."""
+    lock = path.name.startswith(("~$", ".~lock."))
+    return path.suffix.lower() in WORKBOOK_SUFFIXES and not lock and path.is_file()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """How many workbooks the structural check read, and what it cost."""
+    if _checked["files"]:
+        terminalreporter.write_line(
+            f"structural check (tests/xlsx_integrity.py): {_checked['files']} workbook(s) "
+            f"checked in {_checked['seconds']:.1f}s"
+        )

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import openpyxl
+import pytest
 from typer.testing import CliRunner
 
 from leadbook.cli import app
@@ -58,6 +59,7 @@ class TestCheck:
             "severity": "error",
         } in payload["problems"]
 
+    @pytest.mark.broken_files("bad.xlsx")
     def test_unreadable_file_exits_two_with_a_message(self, tmp_path):
         bad = tmp_path / "bad.xlsx"
         bad.write_bytes(b"not a workbook")

@@ -213,14 +213,25 @@ class TestBadLeadRows:
             assert expected in text
 
 
+def rename_header(book: Path, cell: str, name: str) -> None:
+    """Type ``name`` over a header cell of the Leads table; as in Excel, its column is renamed."""
+    wb = openpyxl.load_workbook(book)
+    ws = wb["Leads"]
+    for column in ws.tables["Leads"].tableColumns:
+        if column.name == ws[cell].value:
+            column.name = name
+    ws[cell] = name
+    wb.save(book)
+
+
 class TestTableShape:
     def test_a_deleted_output_column_is_named(self, book):
-        wb = openpyxl.load_workbook(book)
-        wb["Leads"]["S23"] = "Asking price"  # was Price
-        wb.save(book)
+        rename_header(book, "S23", "Asking price")  # was Price
         with pytest.raises(LeadbookError, match="the Leads table has no output column 'Price'"):
             score_leads(book)
 
+    # Deleting the table leaves its formulas naming it: a file Excel would never write.
+    @pytest.mark.broken_files("book.xlsx")
     def test_no_leads_table(self, book):
         wb = openpyxl.load_workbook(book)
         del wb["Leads"].tables["Leads"]
@@ -229,9 +240,7 @@ class TestTableShape:
             score_leads(book)
 
     def test_a_feature_the_model_needs_is_missing(self, book):
-        wb = openpyxl.load_workbook(book)
-        wb["Leads"]["E23"] = "Pages seen"  # renames the feature Pages viewed
-        wb.save(book)
+        rename_header(book, "E23", "Pages seen")  # renames the feature Pages viewed
         with pytest.raises(InputError, match="no feature column 'Pages viewed', which the model"):
             score_leads(book)
 

@@ -67,7 +67,9 @@ def _append_month(path: Path, month: dt.datetime) -> int:
         r += 1
         for j, value in enumerate([month, *values[1:]]):
             ws.cell(r, min_col + j, value)
+    # As Excel grows a table: its filter range too.
     table.ref = f"{get_column_letter(min_col)}{min_row}:{get_column_letter(max_col)}{r}"
+    table.autoFilter.ref = table.ref
     wb.save(path)
     return r - max_row
 
