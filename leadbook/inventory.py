@@ -108,6 +108,8 @@ def build_inventory(
     problems += _check_tiers(tiers, src, loc["PriceTiers"])
     problems += _check_history(hist, loc["History"])
     raise_errors(problems)
+    problems += _tier_cpl_differs(src, tiers, loc["Sources"])
+    problems += _history_claims(src, hist, loc["Sources"])
     inventory = Inventory(
         sources=src.drop(columns="at_row").set_index("source", drop=False).rename_axis(None),
         price_tiers=tiers.drop(columns="at_row")
@@ -183,6 +185,56 @@ def _row_rules(row: Any, at: Any) -> None:
             Severity.WARNING,
         )
     return []
+
+
+def _history_claims(src: pd.DataFrame, hist: pd.DataFrame, loc: Locator) -> list[Problem]:
+    """A warning where a source claims more months of history than History holds for it
+    (within the months History covers): its tier and risk take the claim on trust."""
+    span = hist["month"].nunique() if len(hist) else 0
+    held = hist.groupby("source")["month"].nunique() if len(hist) else pd.Series(dtype=int)
+    problems = []
+    for row in src.itertuples(index=False):
+        claimed = int(row.history_months or 0)
+        rows = int(held.get(row.source, 0))
+        if claimed <= 0 or rows >= (min(claimed, span) if span else claimed):
+            continue
+        what = (
+            "History has no rows for it"
+            if rows == 0
+            else f"History holds {rows} of the {span} months it covers for it"
+        )
+        problems.append(
+            Problem(
+                loc.cell(int(row.at_row), "history_months"),
+                f"{row.source!r} claims {claimed} months of history but {what}; its tier and "
+                "risk class take the claim on trust, its forecast and ROI cannot — add its "
+                "months to History, or correct Months of history",
+                Severity.WARNING,
+            )
+        )
+    return problems
+
+
+def _tier_cpl_differs(src: pd.DataFrame, tiers: pd.DataFrame, loc: Locator) -> list[Problem]:
+    """A warning at each CPL that price tiers override with a different price."""
+    if tiers.empty:
+        return []
+    sources = src.set_index("source", drop=False)
+    used = cpl_in_use(sources, tiers)
+    problems = []
+    for source, row in sources.iterrows():
+        if source not in set(tiers["source"]) or abs(used[source] - row["cpl"]) <= 0.005:
+            continue
+        problems.append(
+            Problem(
+                loc.cell(int(row["at_row"]), "cpl"),
+                f"CPL ${row['cpl']:,.2f} of {source!r} is not what Rebalance uses: its price "
+                f"tiers make today's {row['leads']:,.0f} leads cost ${used[source]:,.2f} each "
+                "(CPL used); edit the tiers, or delete them to use the CPL",
+                Severity.WARNING,
+            )
+        )
+    return problems
 
 
 def _check_known(frame: pd.DataFrame, names: list[str], table: str, loc: Locator) -> list[Problem]:
@@ -320,6 +372,51 @@ def source_cpa(sources: pd.DataFrame) -> pd.Series:
     """Cost per customer of each source: CPL ÷ conversion (NaN when conversion is 0)."""
     conversion = sources["conversion"].where(sources["conversion"] > 0)
     return sources["cpl"] / conversion
+
+
+def leads_bought_by_tier(sources: pd.DataFrame, price_tiers: pd.DataFrame) -> pd.Series:
+    """Of each source's monthly leads today, those bought in each price tier (one value per
+    PriceTiers row, in its order): from the previous tier's limit up to this one's, the last
+    tier taking the rest — as the PriceTiers table's ``Leads bought today`` column shows.
+
+    Examples
+    --------
+    >>> src = pd.DataFrame({"leads": [816.0]}, index=["Premium"])
+    >>> tiers = pd.DataFrame({"source": ["Premium"] * 3, "up_to": [500.0, 700.0, 900.0]})
+    >>> leads_bought_by_tier(src, tiers).tolist()
+    [500.0, 200.0, 116.0]
+    """
+    bought = []
+    for source, up_to in zip(price_tiers["source"], price_tiers["up_to"], strict=True):
+        leads = float(sources["leads"].get(source, 0.0))
+        same = price_tiers.loc[price_tiers["source"] == source, "up_to"]
+        lower = same[same < up_to].max() if (same < up_to).any() else 0.0
+        top = leads if not (same > up_to).any() else min(float(up_to), leads)
+        bought.append(max(0.0, top - float(lower)))
+    return pd.Series(bought, index=price_tiers.index, dtype=float)
+
+
+def cpl_in_use(sources: pd.DataFrame, price_tiers: pd.DataFrame) -> pd.Series:
+    """The cost per lead Rebalance prices each source at today: its CPL, or where it has
+    price tiers, their average over today's monthly leads (the first tier's price when it
+    buys none) — the Sources table's ``CPL used`` column.
+
+    Examples
+    --------
+    >>> src = pd.DataFrame({"leads": [816.0, 100.0], "cpl": [150.0, 60.0]}, index=["P", "Q"])
+    >>> tiers = pd.DataFrame({"source": ["P", "P"], "up_to": [500.0, 900.0],
+    ...                       "cpl": [140.0, 160.0]})
+    >>> cpl_in_use(src, tiers).round(2).tolist()
+    [147.75, 60.0]
+    """
+    bought = leads_bought_by_tier(sources, price_tiers)
+    cost = (bought * price_tiers["cpl"]).groupby(price_tiers["source"]).sum()
+    first = price_tiers.groupby("source")["cpl"].min()
+    used = sources["cpl"].astype(float).copy()
+    for source in used.index.intersection(first.index):
+        leads = float(sources.at[source, "leads"])
+        used[source] = cost[source] / leads if leads > 0 else float(first[source])
+    return used
 
 
 def portfolio_figures(sources: pd.DataFrame) -> PortfolioFigures:

@@ -1174,7 +1174,7 @@ def settings_from_rows(rows: Iterable[Sequence[Any]]) -> tuple[Settings, list[Pr
             problems.append(
                 Problem(
                     "Settings",
-                    f"{spec.key} ({spec.label}) is missing; using the "
+                    f"{spec.name} ({spec.label}) is missing; using the "
                     f"default {_show(spec, Settings().get(spec.key))}",
                     Severity.WARNING,
                 )

@@ -85,7 +85,7 @@ class TestNew:
         result = runner.invoke(app, ["check", str(path), "--json"])
         assert result.exit_code == 1
         errors = [p["where"] for p in json.loads(result.stdout)["problems"]]
-        assert errors == ["Sources!A13", "Sources!AA13", "History!B4", "Leads!A24"]
+        assert errors == ["Sources!A13", "Sources!AB13", "History!B4", "Leads!A24"]
 
 
 class TestUndo:

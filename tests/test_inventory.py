@@ -134,7 +134,7 @@ class TestBuildInventory:
             "Sources!A15: source 'Premium comparison sites' appears twice (first at "
             "Sources!A13); names must be unique"
         ) in problems
-        assert "Sources!K16: Conversion is empty" in problems
+        assert "Sources!L16: Conversion is empty" in problems
 
     def test_unknown_history_source_suggests_the_nearest(self, raw_demo):
         raw_demo.history.loc[5, "source"] = "Organic serch"
@@ -152,19 +152,19 @@ class TestBuildInventory:
     def test_testing_source_needs_a_phase(self, raw_demo):
         raw_demo.sources.loc[6, "test_phase"] = None
         assert problems_of(raw_demo) == [
-            "Sources!Q19: a testing source needs its test phase (1 or 2)"
+            "Sources!R19: a testing source needs its test phase (1 or 2)"
         ]
 
     def test_pin_above_cap_and_pin_with_exclude(self, raw_demo):
         raw_demo.sources.loc[0, ["pin", "cap", "exclude"]] = [50_000.0, 40_000.0, "yes"]
         problems = problems_of(raw_demo)
-        assert "Sources!R13: pinned spend $50,000 is above the spend cap $40,000" in problems
-        assert "Sources!T13: a source cannot be both pinned and excluded" in problems
+        assert "Sources!S13: pinned spend $50,000 is above the spend cap $40,000" in problems
+        assert "Sources!U13: a source cannot be both pinned and excluded" in problems
 
     def test_falling_price_tiers_are_refused(self, raw_demo):
         raw_demo.price_tiers.loc[1, "cpl"] = 150.0
         assert problems_of(raw_demo) == [
-            "Sources!AC14: tier CPL of 'Premium comparison sites' must not fall with volume: "
+            "Sources!AD14: tier CPL of 'Premium comparison sites' must not fall with volume: "
             "$150.00 after $156.00 (volume discounts are not modelled)"
         ]
 
@@ -190,7 +190,7 @@ class TestBuildInventory:
             raw_demo.sources, raw_demo.price_tiers, raw_demo.history, locators=LOCATORS
         )
         assert (
-            "Sources!O13: current spend $200,000 differs from monthly leads × CPL = $127,296"
+            "Sources!P13: current spend $200,000 differs from monthly leads × CPL = $127,296"
             in [str(w) for w in warnings]
         )
 

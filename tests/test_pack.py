@@ -250,7 +250,7 @@ class TestBoardHistory:
         first = export_board_pack(demo_book_path, "2026Q3", tmp_path)
         q3_share = next(k.value for k in first.kpis if k.key == "largest_share")
         # The user moves $30,000 from the largest source to content downloads.
-        set_cells(demo_book_path, "Sources", {"O13": 97_296.0, "O17": 42_816.0})
+        set_cells(demo_book_path, "Sources", {"P13": 97_296.0, "P17": 42_816.0})
         export_board_pack(demo_book_path, "2026Q4", tmp_path)
         again = export_board_pack(demo_book_path, "2026Q4", tmp_path)
         rows = table_rows(demo_book_path, C.BOARD_HISTORY_TABLE)

@@ -51,14 +51,14 @@ class TestTemplate:
 
     def test_check_reports_each_example_row_until_it_is_replaced(self, template_path):
         errors = {p.where: p.message for p in jobs.check(template_path).errors}
-        assert set(errors) == {"Sources!A13", "Sources!AA13", "History!B4", "Leads!A24"}
+        assert set(errors) == {"Sources!A13", "Sources!AB13", "History!B4", "Leads!A24"}
         assert errors["Sources!A13"] == (
             "Sources: 'Example — comparison site (replace me)' is the template's example row; "
             "replace it with your own or delete the row"
         )
         wb = openpyxl.load_workbook(template_path)
         mine = "Comparison site A"
-        for sheet, cell in (("Sources", "A13"), ("Sources", "AA13"), ("History", "B4")):
+        for sheet, cell in (("Sources", "A13"), ("Sources", "AB13"), ("History", "B4")):
             wb[sheet][cell] = mine
         wb["Leads"]["A24"] = "L-1"
         wb["Leads"]["B24"] = mine
@@ -172,6 +172,13 @@ class TestBadInput:
         assert path.read_bytes() == before
         assert not versions_dir(path).exists()
 
+    def test_a_conversion_typed_as_a_whole_number(self, demo_book_path):
+        edit(demo_book_path, "Sources", "L14", 14.1)
+        self.refuse(
+            demo_book_path,
+            r"Sources!L14: Conversion must be from 0% to 100%, got 14.1 — did you mean 14.1 %\?",
+        )
+
     def test_text_in_a_number_column(self, demo_book_path):
         edit(demo_book_path, "Sources", "J14", "about 130")
         self.refuse(demo_book_path, r"Sources!J14: CPL must be a number, got 'about 130'")
@@ -201,7 +208,7 @@ class TestBadInput:
     # never would: the file is broken on purpose, to be refused.
     @pytest.mark.broken_files("demo.xlsx")
     def test_missing_column(self, demo_book_path):
-        edit(demo_book_path, "Sources", "K12", "Conv")
+        edit(demo_book_path, "Sources", "L12", "Conv")
         self.refuse(demo_book_path, r"Sources!12:12: table Sources has no column 'Conversion'")
 
     def test_unknown_setting(self, demo_book_path):
@@ -407,3 +414,57 @@ def test_settings_tab_round_trips_every_value(tmp_path):
     build_workbook(None, settings).workbook.save(path)
     read, problems = read_settings(openpyxl.load_workbook(path, data_only=True))
     assert problems == [] and read == settings
+
+
+class TestWarnings:
+    """What check reports without refusing the workbook; check writes nothing."""
+
+    def warnings(self, path: Path) -> dict[str, str]:
+        before = path.read_bytes()
+        result = jobs.check(path)
+        assert path.read_bytes() == before and result.errors == []
+        return {p.where: p.message for p in result.problems}
+
+    def test_a_cpl_that_price_tiers_override(self, demo_book_path):
+        edit(demo_book_path, "Sources", "J13", 150)  # Premium: tiers say $156 up to 900
+        found = self.warnings(demo_book_path)
+        assert found["Sources!J13"] == (
+            "CPL $150.00 of 'Premium comparison sites' is not what Rebalance uses: its price "
+            "tiers make today's 816 leads cost $156.00 each (CPL used); edit the tiers, or "
+            "delete them to use the CPL"
+        )
+        assert openpyxl.load_workbook(demo_book_path)["Sources"]["K12"].value == "CPL used"
+
+    def test_the_cpl_used_follows_the_tiers(self, demo_inv):
+        from leadbook.inventory import cpl_in_use
+
+        sources = demo_inv.sources.assign(leads=demo_inv.sources["leads"].replace(816.0, 1000.0))
+        used = cpl_in_use(sources, demo_inv.price_tiers)
+        # 900 at $156 and 100 at $168: $157.20 a lead
+        assert used["Premium comparison sites"] == pytest.approx(157.2)
+        assert used["Mortgage broker referrals"] == 98.0  # no tiers: its CPL
+
+    def test_months_of_history_that_history_does_not_hold(self, demo_book_path):
+        edit(demo_book_path, "Sources", "G19", 12)  # Social lead ads: 2 months in History
+        found = self.warnings(demo_book_path)
+        assert found["Sources!G19"].startswith(
+            "'Social lead ads' claims 12 months of history but History holds 2 of the 24 "
+            "months it covers for it; its tier and risk class take the claim on trust"
+        )
+
+    def test_a_new_source_claiming_history_with_no_rows(self, demo_book_path):
+        wb = openpyxl.load_workbook(demo_book_path)
+        ws = wb["Sources"]
+        table = ws.tables["Sources"]
+        last = ws[table.ref.split(":")[1]].row
+        for col in range(1, ws[table.ref.split(":")[1]].column + 1):
+            ws.cell(last + 1, col).value = ws.cell(last, col).value
+        ws.cell(last + 1, 1).value = "Brand-new partner"
+        ws.cell(last + 1, 7).value = 12
+        table.ref = table.ref.replace(str(last), str(last + 1))
+        table.autoFilter.ref = table.ref
+        wb.save(demo_book_path)
+        found = self.warnings(demo_book_path)
+        assert found[f"Sources!G{last + 1}"].startswith(
+            "'Brand-new partner' claims 12 months of history but History has no rows for it"
+        )

@@ -267,6 +267,20 @@ SOURCES_TABLE = TableSpec(
             doc="Cost per lead today ($).",
         ),
         Column(
+            "cpl_used",
+            "CPL used",
+            Kind.CURRENCY,
+            Role.FORMULA,
+            number_format=CENTS,
+            width=10,
+            formula="IF(COUNTIF(PriceTiers[Source],[@Source])=0,[@CPL],"
+            "IF([@[Monthly leads]]>0,SUMPRODUCT((PriceTiers[Source]=[@Source])"
+            "*PriceTiers[Leads bought today],PriceTiers[Tier CPL])/[@[Monthly leads]],"
+            "_xlfn.MINIFS(PriceTiers[Tier CPL],PriceTiers[Source],[@Source])))",
+            doc="What Rebalance pays per lead at today's volume: the CPL, or where the "
+            "source has price tiers, their average over today's monthly leads.",
+        ),
+        Column(
             "conversion",
             "Conversion",
             Kind.PERCENT,
@@ -394,7 +408,7 @@ SOURCES_TABLE = TableSpec(
 PRICE_TIERS_TABLE = TableSpec(
     name="PriceTiers",
     sheet="Sources",
-    anchor="AA12",
+    anchor="AB12",
     doc="Optional volume price tiers: a source's leads cost each tier's CPL up to its limit.",
     columns=(
         Column(
@@ -423,6 +437,19 @@ PRICE_TIERS_TABLE = TableSpec(
             number_format=CENTS,
             width=10,
             doc="Cost per lead within this tier ($); tiers replace the source's CPL.",
+        ),
+        Column(
+            "leads_today",
+            "Leads bought today",
+            Kind.NUMBER,
+            Role.FORMULA,
+            width=11,
+            formula='MAX(0,IF(COUNTIFS([Source],[@Source],[Up to leads],">"&[@[Up to leads]])=0,'
+            "SUMIFS(Sources[Monthly leads],Sources[Source],[@Source]),"
+            "MIN([@[Up to leads]],SUMIFS(Sources[Monthly leads],Sources[Source],[@Source])))"
+            '-_xlfn.MAXIFS([Up to leads],[Source],[@Source],[Up to leads],"<"&[@[Up to leads]]))',
+            doc="Of the source's monthly leads today, those bought at this tier's price (the "
+            "last tier takes the rest).",
         ),
     ),
 )

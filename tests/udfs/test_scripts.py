@@ -100,7 +100,7 @@ class TestRefresh:
     def test_follows_an_input_change_as_the_cli(self, client, demo_book_path, tmp_path):
         cli, button = twins(demo_book_path, tmp_path)
         for path in (cli, button):
-            set_input(path, f"M{SOURCES_FIRST_ROW + 1}", 2.5)  # Insurance aggregators' health
+            set_input(path, f"N{SOURCES_FIRST_ROW + 1}", 2.5)  # Insurance aggregators' health
         before = table_cells(openpyxl.load_workbook(button), "Classes")
         wb = replayed(button, press(client, "refresh", button).json()["actions"])
         assert_same_tables("refresh", wb, run_cli(CLI_COMMAND["refresh"], cli))
@@ -383,7 +383,7 @@ class TestUndo:
         assert [v.before for v in kept] == ["rebalance", "rebalance"]
         assert all(v.is_values_copy() for v in kept)  # the cells the buttons saw
 
-        set_input(book, f"M{SOURCES_FIRST_ROW + 1}", 2.5)  # typed after the last press
+        set_input(book, f"N{SOURCES_FIRST_ROW + 1}", 2.5)  # typed after the last press
         for want in (states[1], states[0]):
             actions = self.press_and_save(client, "undo", book)
             sheets = openpyxl.load_workbook(book).sheetnames
@@ -391,7 +391,7 @@ class TestUndo:
             assert recommended(book) == pytest.approx(want[0], rel=1e-12)
             assert log_commands(book) == want[1]
         wb = openpyxl.load_workbook(book)
-        assert wb["Sources"][f"M{SOURCES_FIRST_ROW + 1}"].value == 2.5  # inputs untouched
+        assert wb["Sources"][f"N{SOURCES_FIRST_ROW + 1}"].value == 2.5  # inputs untouched
         # the objective typed before the second press; the oldest version holds margin
         assert "weighted" in sheet_cells(wb["Settings"]).values()
 

@@ -16,7 +16,9 @@ from leadbook.enums import Choice
 from leadbook.inventory import (
     Inventory,
     StatedTotals,
+    cpl_in_use,
     lead_shares,
+    leads_bought_by_tier,
     portfolio_figures,
     source_cpa,
     spend_shares,
@@ -175,10 +177,17 @@ def render_sources(
         "runs to the volume cap.",
     )
     sources = None if inventory is None else inventory.sources
-    formula_values = {} if sources is None else _source_formula_values(sources)
+    tiers = None if inventory is None else inventory.price_tiers
+    formula_values = {} if inventory is None else _source_formula_values(inventory)
     write_table(ws, C.SOURCES_TABLE, sources, expected, formula_values=formula_values)
     write_table(
-        ws, C.PRICE_TIERS_TABLE, None if inventory is None else inventory.price_tiers, expected
+        ws,
+        C.PRICE_TIERS_TABLE,
+        tiers,
+        expected,
+        formula_values=None
+        if inventory is None
+        else {"leads_today": leads_bought_by_tier(inventory.sources, tiers).tolist()},
     )
     for name, ref in C.LIST_NAMES.items():
         ws.parent.defined_names[name] = DefinedName(name, attr_text=ref)
@@ -232,8 +241,10 @@ def _summary_values(inventory: Inventory | None, stated: StatedTotals) -> dict[s
     return values
 
 
-def _source_formula_values(sources: pd.DataFrame) -> dict[str, list[object]]:
+def _source_formula_values(inventory: Inventory) -> dict[str, list[object]]:
+    sources = inventory.sources
     return {
+        "cpl_used": cpl_in_use(sources, inventory.price_tiers).tolist(),
         "lead_share": lead_shares(sources).tolist(),
         "spend_share": spend_shares(sources).tolist(),
         "cpa": source_cpa(sources).tolist(),
