@@ -428,7 +428,7 @@ class TestGather:
         wb = openpyxl.load_workbook(demo_book_path)
         inputs = gather.gather_inputs(wb, read_book(demo_book_path), Quarter(2026, 4))
         log = inputs.forecast_log
-        ws = wb[C.FORECAST.name]
+        ws = wb[C.FORECAST_LOG_TABLE.sheet]
         rows = ws.tables[C.FORECAST_LOG_TABLE.name].ref.split(":")
         n = int(rows[1].lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")) - int(
             rows[0].lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")

@@ -1,4 +1,5 @@
-"""The ROI, Forecast and Hiring tabs: LibreOffice oracle, the kept forecast log, the CLI."""
+"""The ROI, Forecast, Forecast detail and Hiring tabs: LibreOffice oracle, the kept forecast
+log, the CLI, and the layout (months across, tables stacked, none overlapping)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from openpyxl.utils.cell import get_column_letter, range_boundaries
+from openpyxl.utils.cell import (
+    get_column_letter,
+    range_boundaries,
+)
 from typer.testing import CliRunner
 
 from leadbook.cli import app
@@ -18,7 +22,7 @@ from leadbook.workbook.jobs import demo_workbook
 from leadbook.workbook.planning import forecast, plan, roi
 from tests.conftest import close, error_cells, recalc_values
 
-PLANNING_TABS = (C.ROI.name, C.FORECAST.name, C.HIRING.name)
+PLANNING_TABS = (C.ROI.name, C.FORECAST.name, C.FORECAST_DETAIL.name, C.HIRING.name)
 
 
 @pytest.mark.libreoffice
@@ -44,8 +48,10 @@ def test_libreoffice_agrees_with_every_planning_formula(tmp_path: Path):
         v for k, v in rendered.expected.items() if k.startswith("ROI!") and isinstance(v, str)
     ]
     assert any(v.startswith("no IRR: ") for v in irr_words)
-    chapter = [values["Hiring"][f"W{r}"].value for r in range(13, 17)]
-    assert chapter == ["matches"] * 4
+    ws = values[C.HIRING.name]
+    first, header, _, last = range_boundaries(ws.tables[C.CHAPTER_CHECK_TABLE.name].ref)
+    check = first + C.CHAPTER_CHECK_TABLE.keys.index("check")
+    assert [ws.cell(r, check).value for r in range(header + 1, last + 1)] == ["matches"] * 4
 
 
 def _append_month(path: Path, month: dt.datetime) -> int:
@@ -88,7 +94,7 @@ def test_forecast_log_is_kept_and_meets_actuals(demo_book_path: Path):
     assert nov["actual"].notna().all()
     assert set(later.accuracy["target_kind"]) == {"monthly", "board"}
     wb = openpyxl.load_workbook(demo_book_path)
-    assert C.FORECAST_LOG_TABLE.name in wb[C.FORECAST.name].tables
+    assert C.FORECAST_LOG_TABLE.name in wb[C.FORECAST_DETAIL.name].tables
     log_commands = [c.value for c in wb[C.LOG.name]["B"]]
     assert log_commands.count("forecast") == 3
 
@@ -121,12 +127,12 @@ def test_cli_plan_and_roi_json(demo_book_path: Path):
 def test_cli_refresh_runs_every_planning_tab(demo_book_path: Path):
     result = CliRunner().invoke(app, ["refresh", str(demo_book_path), "--json"])
     assert result.exit_code == 0, result.output
-    assert "ROI, Forecast, Hiring" in json.loads(result.stdout)["changed"]
+    assert "ROI, Forecast, Forecast detail, Hiring" in json.loads(result.stdout)["changed"]
 
 
 def test_template_has_empty_planning_tables(template_path: Path):
     wb = openpyxl.load_workbook(template_path)
-    for spec in (C.ROI, C.FORECAST, C.HIRING):
+    for spec in (C.ROI, C.FORECAST, C.FORECAST_DETAIL, C.HIRING):
         assert {t.name for t in spec.tables} <= set(wb[spec.name].tables)
 
 

@@ -478,9 +478,14 @@ RESHAPE = {C.PORTFOLIO_FORECAST_TABLE.name: _recent, C.HIRING_QUARTERS_TABLE.nam
 
 
 def tab_blocks(wb: Workbook, tab: str) -> list[Block]:
-    """A tab's tables (with their number formats) and its notes, top to bottom."""
+    """A tab's tables (with their number formats), its months-across views and its notes,
+    top to bottom. A view is a block titled by its defined name, so that its cells are not
+    taken for notes."""
     ws = wb[tab]
     blocks, covered = [], set()
+    for top, view, cells in _view_blocks(ws):
+        blocks.append((top, view))
+        covered |= cells
     for table in ws.tables.values():
         name = table.displayName
         min_col, min_row, max_col, max_row = range_boundaries(table.ref)
@@ -517,3 +522,25 @@ def tab_blocks(wb: Workbook, tab: str) -> list[Block]:
         if c.value is not None and (c.row, c.column) not in covered
     ]
     return [b for _, b in sorted(blocks + notes, key=lambda x: x[0])]
+
+
+def _view_blocks(ws: Any) -> list[tuple[int, Block, set[tuple[int, int]]]]:
+    """The contract's months-across views on ``ws``, found by their defined names: the top
+    row, a block of the header row and lines, and the cells the view covers."""
+    out = []
+    for view in C.MONTH_VIEWS:
+        name = ws.parent.defined_names.get(view.name)
+        if view.sheet != ws.title or name is None:
+            continue
+        for sheet, ref in name.destinations:
+            if sheet != ws.title:
+                continue
+            min_col, min_row, max_col, max_row = range_boundaries(ref.replace("$", ""))
+            rows = list(
+                ws.iter_rows(min_row=min_row, max_row=max_row, min_col=min_col, max_col=max_col)
+            )
+            grid = [[c.value for c in row] for row in rows]
+            headers = tuple(str(v or "") for v in grid[1]) if len(grid) > 1 else ("",)
+            block = Block(view.name, headers, tuple(tuple(r) for r in grid[2:]))
+            out.append((min_row, block, {(c.row, c.column) for row in rows for c in row}))
+    return out

@@ -187,7 +187,7 @@ def unwrapped(script):
 BUTTONS = {
     # script: (the command line that runs the same job, the tabs both write besides Log)
     "rebalance": (["rebalance"], ("Allocation",)),
-    "refresh_forecast": (["forecast"], ("Forecast",)),
+    "refresh_forecast": (["forecast"], ("Forecast", "Forecast detail")),
     "plan_hiring": (["plan"], ("Hiring",)),
     "score_leads": (["score-leads"], ("Leads",)),
     "export_board_pack": (["board"], ("Board", "Maturity")),
