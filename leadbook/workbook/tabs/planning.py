@@ -45,7 +45,7 @@ from leadbook.forecast import (
     update_log,
 )
 from leadbook.roi import irr_reason, roi_table
-from leadbook.settings import Settings
+from leadbook.settings import SETTING_SPECS, Settings
 from leadbook.tables import parse_table
 from leadbook.workbook import contract as C
 from leadbook.workbook.contract import file_formula
@@ -134,9 +134,12 @@ LABEL_WIDTH = 24
 """Width of a view's label column (its longest label, "Conservative scenario", fits)."""
 CHART_ROWS = 20
 """Rows kept free below a view for its chart (10 cm high)."""
-DETAIL_BAND = 20
-"""ForecastSeries keeps room for its rows in steps of this many, so that SourceForecast below
-it stays where it is when a source or two is added (Excel cannot move a table in place)."""
+MAX_HORIZON = int(next(s.hi for s in SETTING_SPECS if s.key == "forecast.horizon") or 24)
+"""The longest forecast horizon Settings allow: tables whose rows follow the horizon keep
+room for it, so that no setting moves the tables below them."""
+SERIES_ROOM = 41
+"""Rows ForecastSeries keeps (20 sources and the portfolio); beyond, steps of SERIES_STEP."""
+SERIES_STEP = 20
 HEADING_FONT = Font(bold=True, color="1F4E78")
 FLAG_FONT = Font(italic=True, color="7F7F7F")
 
@@ -357,29 +360,47 @@ def previous_forecast_log(path: Path | str | None) -> pd.DataFrame | None:
     return frame.drop(columns="at_row").dropna(subset=["made", "month"])[LOG_COLUMNS]
 
 
-def forecast_tables(settings: Settings, fan_rows: int, accuracy_rows: int) -> list[C.TableSpec]:
+def forecast_tables(fan_rows: int, accuracy_rows: int) -> list[C.TableSpec]:
     """Scenarios, PortfolioForecast and Accuracy placed below the Forecast view and its chart.
 
-    PortfolioForecast keeps room for its most rows (24 months of actuals and the horizon),
-    so Accuracy stays put while History grows to 24 months.
+    The same places in the template and in every filled workbook: PortfolioForecast keeps
+    room for its most rows (24 months of actuals and the longest horizon), and Accuracy,
+    which grows as actuals arrive, comes last.
     """
-    most = FAN_ACTUAL_MONTHS + settings.forecast.horizon
     return stacked(
         [
-            (C.SCENARIOS_TABLE, len(scenarios(settings))),
-            (C.PORTFOLIO_FORECAST_TABLE, max(fan_rows, most)),
+            (C.SCENARIOS_TABLE, len(scenarios(Settings()))),
+            (C.PORTFOLIO_FORECAST_TABLE, max(fan_rows, FAN_ACTUAL_MONTHS + MAX_HORIZON)),
             (C.ACCURACY_TABLE, accuracy_rows),
         ],
         FORECAST_CHART_ROW + CHART_ROWS,
     )
 
 
+def series_room(rows: int) -> int:
+    """Rows ForecastSeries keeps: :data:`SERIES_ROOM`, or more in steps of SERIES_STEP.
+
+    Examples
+    --------
+    >>> series_room(23), series_room(41), series_room(42), series_room(121)
+    (41, 41, 61, 121)
+    """
+    over = max(rows - SERIES_ROOM, 0)
+    return SERIES_ROOM + -(-over // SERIES_STEP) * SERIES_STEP
+
+
 def detail_tables(series_rows: int, source_rows: int) -> list[C.TableSpec]:
     """ForecastSeries over SourceForecast, and ForecastLog beside them (it grows every
-    month, so nothing sits below it)."""
-    band = -(-max(series_rows, 1) // DETAIL_BAND) * DETAIL_BAND
+    month, so nothing sits below it). SourceForecast moves only when ForecastSeries outgrows
+    its room (:func:`series_room`), i.e. past 20 sources."""
     top = 4
-    left = stacked([(C.FORECAST_SERIES_TABLE, band), (C.SOURCE_FORECAST_TABLE, source_rows)], top)
+    left = stacked(
+        [
+            (C.FORECAST_SERIES_TABLE, series_room(series_rows)),
+            (C.SOURCE_FORECAST_TABLE, source_rows),
+        ],
+        top,
+    )
     beside = max(len(s.columns) for s in left) + 2
     return [*left, *stacked([(C.FORECAST_LOG_TABLE, 0)], top, get_column_letter(beside))]
 
@@ -417,9 +438,7 @@ def _forecast_tables(
     expected: Expected,
 ) -> list[C.TableSpec]:
     acc = None if result is None else result.accuracy
-    places = forecast_tables(
-        settings, 0 if fan is None else len(fan), 0 if acc is None else len(acc)
-    )
+    places = forecast_tables(0 if fan is None else len(fan), 0 if acc is None else len(acc))
     scenarios_at, fan_at, accuracy_at = places
     if result is None or acc is None:
         for spec in places:
@@ -546,11 +565,12 @@ def hiring_chart_row() -> int:
     return anchor_of_cell(C.HIRING_VIEW.anchor)[0] + view_rows(blocks, len(HIRING_LINES)) + 1
 
 
-def hiring_tables(settings: Settings) -> list[C.TableSpec]:
+def hiring_tables() -> list[C.TableSpec]:
     """CapacityChecks, ChapterCheck, HiringQuarters and HiringPlan below the Hiring view and
-    its chart. Their rows follow from the scenarios and the horizon; HiringQuarters keeps room
-    for a horizon that starts mid-quarter (one quarter more)."""
-    n, months = len(scenarios(settings)), settings.forecast.horizon
+    its chart, at the same places whatever the horizon: their rows follow from the three
+    scenarios and the horizon, so they keep room for the longest (HiringQuarters for one
+    quarter more, when the plan starts mid-quarter)."""
+    n, months = len(scenarios(Settings())), MAX_HORIZON
     return stacked(
         [
             (C.CAPACITY_CHECKS_TABLE, n),
@@ -622,7 +642,7 @@ def render_hiring(ws: Worksheet, book: Book | None, expected: Expected) -> None:
         for s in scenarios(settings)
     ]
     write_view(ws, C.HIRING_VIEW, "Hiring plan by month, per scenario", blocks, expected)
-    checks_at, chapter_at, quarters_at, plan_at = hiring_tables(settings)
+    checks_at, chapter_at, quarters_at, plan_at = hiring_tables()
     values = {}
     if plan is not None:
         values = {
