@@ -406,7 +406,7 @@ class TestAllocationPage:
 class TestMonthViews:
     @pytest.mark.parametrize("view", C.MONTH_VIEWS, ids=lambda v: v.name)
     def test_a_months_across_view_is_neither_a_note_nor_copied(self, built_demo, view):
-        """The view above a tab's tables is a block of its own (found by its defined name), so
+        """The view above a tab's tables is a block of its own (found by its anchor), so
         the pack keeps only the tab's title notes above it and copies its tables as before."""
         wb = openpyxl.load_workbook(built_demo)
         blocks = pack.tab_blocks(wb, view.sheet)
