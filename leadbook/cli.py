@@ -375,7 +375,7 @@ def roi(book: BookArg, as_json: JsonOption = False) -> None:
 
 @app.command()
 def forecast(book: BookArg, as_json: JsonOption = False) -> None:
-    """Write the Forecast tab: forecasts with intervals, scenarios, the log and accuracy."""
+    """Write the Forecast tabs: forecasts with intervals, scenarios, the log and accuracy."""
     from leadbook.forecast import scenario_table
     from leadbook.workbook.planning import forecast as forecast_job
     from leadbook.workbook.read import read_book

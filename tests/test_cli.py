@@ -74,7 +74,9 @@ class TestRefresh:
         result = run("refresh", str(demo_book_path), "--json")
         assert result.exit_code == 0
         payload = json.loads(result.stdout)
-        assert payload["changed"] == "refreshed Tiers, Scores, ROI, Forecast, Hiring for 11 sources"
+        assert payload["changed"] == (
+            "refreshed Tiers, Scores, ROI, Forecast, Forecast detail, Hiring for 11 sources"
+        )
         assert payload["sources"][0]["source"] == "Referral programme"
 
 

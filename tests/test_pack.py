@@ -406,6 +406,22 @@ class TestAllocationPage:
         assert "1. Tier 1 band needs ≥ $540,000 but caps absorb $468,000" in text
 
 
+class TestMonthViews:
+    @pytest.mark.parametrize("view", C.MONTH_VIEWS, ids=lambda v: v.name)
+    def test_a_months_across_view_is_neither_a_note_nor_copied(self, built_demo, view):
+        """The view above a tab's tables is a block of its own (found by its anchor), so
+        the pack keeps only the tab's title notes above it and copies its tables as before."""
+        wb = openpyxl.load_workbook(built_demo)
+        blocks = pack.tab_blocks(wb, view.sheet)
+        titles = [b.title for b in blocks]
+        assert view.name in titles and "Actual leads" not in titles and "Leads" not in titles
+        intro = [b.title for b in blocks[: titles.index(view.name)]]
+        assert intro[0] == C.sheet(view.sheet).purpose and len(intro) <= 2
+        chosen = pack._selected(view.sheet, blocks)
+        assert [b.title for b in chosen if not b.headers] == intro
+        assert view.name not in [b.title for b in chosen]
+
+
 class TestGather:
     def test_roi_module_not_installed(self, demo_book_path, monkeypatch):
         monkeypatch.setattr(gather, "ROI_MODULE", "leadbook.no_such_module")
@@ -431,7 +447,7 @@ class TestGather:
         wb = openpyxl.load_workbook(demo_book_path)
         inputs = gather.gather_inputs(wb, read_book(demo_book_path), Quarter(2026, 4))
         log = inputs.forecast_log
-        ws = wb[C.FORECAST.name]
+        ws = wb[C.FORECAST_LOG_TABLE.sheet]
         rows = ws.tables[C.FORECAST_LOG_TABLE.name].ref.split(":")
         n = int(rows[1].lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")) - int(
             rows[0].lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")

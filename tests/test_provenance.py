@@ -24,7 +24,17 @@ from leadbook.workbook.provenance import (
     read_stamp,
 )
 
-PORTFOLIO_TABS = {"Tiers", "Scores", "Allocation", "ROI", "Forecast", "Hiring", "Board", "Maturity"}
+PORTFOLIO_TABS = {
+    "Tiers",
+    "Scores",
+    "Allocation",
+    "ROI",
+    "Forecast",
+    "Forecast detail",
+    "Hiring",
+    "Board",
+    "Maturity",
+}
 
 
 def set_source_cell(path: Path, key: str, row: int, value: object) -> str:
@@ -57,7 +67,7 @@ class TestStamps:
     def test_the_board_and_maturity_record_the_tabs_they_read(self, demo_book_path):
         wb = openpyxl.load_workbook(demo_book_path)
         board = read_stamp(wb[C.BOARD.name])
-        assert set(board.reads) == {"Allocation", "Forecast", "Leads"}
+        assert set(board.reads) == {"Allocation", "Forecast detail", "Leads"}
         assert board.reads["Allocation"] == read_stamp(wb["Allocation"]).ident("Allocation")
 
     def test_the_template_says_not_computed_and_nothing_is_stale(self, tmp_path):

@@ -311,7 +311,9 @@ class TestRefresh:
         assert result.version == kept.path and kept.digest() == digest_before
         rows = log_rows(demo_book_path)
         assert [r[1] for r in rows] == ["demo", "refresh"]
-        assert rows[-1][3] == "refreshed Tiers, Scores, ROI, Forecast, Hiring for 11 sources"
+        assert rows[-1][3] == (
+            "refreshed Tiers, Scores, ROI, Forecast, Forecast detail, Hiring for 11 sources"
+        )
 
     def test_refresh_reflects_changed_inputs(self, demo_book_path):
         edit(demo_book_path, "Sources", "G14", 30)  # aggregators: 30 months of history

@@ -39,7 +39,7 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.formula import ArrayFormula
 from openpyxl.worksheet.table import Table
 
-from leadbook.errors import LeadbookError
+from leadbook.errors import LeadbookError, WorkbookFileError
 from leadbook.workbook.contract import SHEET_NAMES
 from leadbook.workbook.layout import set_cell
 from leadbook.workbook.versions import VALUES_COPY, versions_dir
@@ -113,6 +113,7 @@ def run_job(
                     _copy_folder(versions_dir(path), versions_dir(home / path.name))
                 raise
             after = openpyxl.load_workbook(path)
+            refuse_moved_tables(before, after)
             found = _kept(changes(before, after), tabs)
             for companion in companions:
                 _copy_folder(companion(path), companion(home / path.name))
@@ -182,6 +183,42 @@ def mirror(book: Any) -> Workbook:
         for table in sheet.tables:
             ws.add_table(Table(displayName=table.name, ref=_plain(table.range.address)))
     return wb
+
+
+def refuse_moved_tables(before: Workbook, after: Workbook) -> None:
+    """Raise when the job put an Excel Table elsewhere than the live workbook has it.
+
+    Excel resizes a table in place (its header row and first column stay) but cannot move
+    one, and a table written elsewhere would collide with the old one. A job moves a table
+    when the tab's layout changed (a workbook from an older leadbook, or stacked tables that
+    outgrew the room kept for them): the command line rewrites the tab whole, a button cannot.
+    """
+    was = {t.displayName: (ws.title, t.ref) for ws in before.worksheets for t in ws.tables.values()}
+    moved, tabs = [], set()
+    for ws in after.worksheets:
+        for table in ws.tables.values():
+            name = table.displayName
+            if name not in was:
+                continue
+            sheet, ref = was[name]
+            if sheet != ws.title or _top_left(ref) != _top_left(table.ref):
+                moved.append(
+                    f"{name} ({sheet}!{_top_left(ref)} → {ws.title}!{_top_left(table.ref)})"
+                )
+                tabs |= {sheet, ws.title}
+    if moved:
+        listed = ", ".join(sorted(tabs))
+        raise WorkbookFileError(
+            f"this layout moves Excel Tables, which Excel cannot do in place: {'; '.join(moved)}. "
+            "Nothing was written. Run the same command with the leadbook command line on the "
+            "saved workbook (it rewrites the tabs whole, keeping what they keep), or delete the "
+            f"tab(s) {listed} and press the button again (leadbook writes them anew; what they "
+            "kept, such as the forecast log, starts afresh)"
+        )
+
+
+def _top_left(ref: str) -> str:
+    return ref.split(":")[0].replace("$", "")
 
 
 def save_quietly(wb: Workbook, path: Path) -> None:

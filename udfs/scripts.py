@@ -135,7 +135,7 @@ def _rebalance_on(book: Any) -> None:
 @script
 @excel_errors
 def refresh_forecast(book: xw.Book) -> None:
-    """Refresh forecast: forecasts, scenarios, the forecast log and accuracy (Forecast tab)."""
+    """Refresh forecast: forecasts, scenarios, the log and accuracy (Forecast, Forecast detail)."""
     run_job(book, _forecast)
 
 

@@ -1759,17 +1759,53 @@ COHORT_FLOWS_TABLE = TableSpec(
     ),
 )
 
+# The Forecast and Hiring tabs read as FP&A reads them: a months-across view first (a
+# MonthView), then their tables stacked below it. The long, machine-readable forecast
+# tables sit on the Forecast detail tab. The renderers place the stacked tables from their
+# row counts; the anchors here are where the empty template puts them.
+_FORECAST_DETAIL = "Forecast detail"
+
+
+@dataclass(frozen=True)
+class MonthView:
+    """A months-across block that is not an Excel Table: a title row, then rows of labels
+    with one column per month, headed by the month's first day (a real date, shown
+    ``mmm yyyy``) so that formulas can key on it. Its cells are SUMIFS links into a table of
+    the tab; the workbook-level name ``name`` covers the block, from ``anchor`` (its title)."""
+
+    name: str
+    sheet: str
+    anchor: str
+    doc: str = ""
+
+
+FORECAST_VIEW = MonthView(
+    "ForecastByMonth",
+    "Forecast",
+    "A4",
+    "Portfolio leads by month: actuals, the forecast with its interval, the three "
+    "scenarios and conversion, linked to the PortfolioForecast table.",
+)
+HIRING_VIEW = MonthView(
+    "HiringByMonth",
+    "Hiring",
+    "A4",
+    "Per scenario, leads, reps needed, headcount, productive reps, hires and requisitions "
+    "by month, linked to the HiringPlan table.",
+)
+MONTH_VIEWS = (FORECAST_VIEW, HIRING_VIEW)
+
 FORECAST_SERIES_TABLE = TableSpec(
     name="ForecastSeries",
-    sheet="Forecast",
-    anchor="A4",
+    sheet=_FORECAST_DETAIL,
+    anchor="A5",
     doc="How each series was forecast: the method the backtest chose and its error.",
     columns=(
         Column("source", "Source", Kind.TEXT, Role.OUTPUT, width=26),
         Column("measure", "Measure", Kind.TEXT, Role.OUTPUT, width=11),
-        Column("months", "Months of history", Kind.INTEGER, Role.OUTPUT, width=9),
+        Column("months", "Months of history", Kind.INTEGER, Role.OUTPUT, width=10),
         Column("method", "Method", Kind.TEXT, Role.OUTPUT, width=34),
-        Column("mase", "Backtest MASE", Kind.NUMBER, Role.OUTPUT, number_format="0.00", width=9),
+        Column("mase", "Backtest MASE", Kind.NUMBER, Role.OUTPUT, number_format="0.00", width=10),
         Column(
             "floor_mase",
             "Naive MASE",
@@ -1786,7 +1822,7 @@ FORECAST_SERIES_TABLE = TableSpec(
 PORTFOLIO_FORECAST_TABLE = TableSpec(
     name="PortfolioForecast",
     sheet="Forecast",
-    anchor="I4",
+    anchor="A43",
     doc="Portfolio leads: History, the baseline forecast with its interval, the scenarios.",
     columns=(
         Column("month", "Month", Kind.MONTH, Role.OUTPUT, width=10),
@@ -1794,23 +1830,23 @@ PORTFOLIO_FORECAST_TABLE = TableSpec(
         Column("forecast", "Forecast", Kind.INTEGER, Role.OUTPUT, width=10),
         Column("lower", "Lower", Kind.INTEGER, Role.OUTPUT, width=9),
         Column("upper", "Upper", Kind.INTEGER, Role.OUTPUT, width=9),
-        Column("conservative", "Conservative", Kind.INTEGER, Role.OUTPUT, width=11),
+        Column("conservative", "Conservative", Kind.INTEGER, Role.OUTPUT, width=13),
         Column("base", "Base", Kind.INTEGER, Role.OUTPUT, width=9),
         Column("aggressive", "Aggressive", Kind.INTEGER, Role.OUTPUT, width=10),
-        Column("actual_conversion", "Actual conversion", Kind.PERCENT, Role.OUTPUT, width=10),
-        Column("conversion", "Conversion forecast", Kind.PERCENT, Role.OUTPUT, width=10),
+        Column("actual_conversion", "Actual conversion", Kind.PERCENT, Role.OUTPUT, width=11),
+        Column("conversion", "Conversion forecast", Kind.PERCENT, Role.OUTPUT, width=11),
     ),
 )
 
 SCENARIOS_TABLE = TableSpec(
     name="Scenarios",
     sheet="Forecast",
-    anchor="T4",
+    anchor="A37",
     doc="Each scenario's month-12 leads against the baseline forecast's distribution.",
     columns=(
         Column("scenario", "Scenario", Kind.TEXT, Role.OUTPUT, width=13),
         Column("growth", "Growth per year", Kind.PERCENT, Role.OUTPUT, width=9),
-        Column("confidence", "Stated confidence", Kind.PERCENT, Role.OUTPUT, width=10),
+        Column("confidence", "Stated confidence", Kind.PERCENT, Role.OUTPUT, width=11),
         Column("month", "Month 12", Kind.MONTH, Role.OUTPUT, width=10),
         Column("leads", "Scenario leads", Kind.INTEGER, Role.OUTPUT, width=10),
         Column("baseline", "Baseline leads", Kind.INTEGER, Role.OUTPUT, width=10),
@@ -1831,8 +1867,8 @@ SCENARIOS_TABLE = TableSpec(
 
 SOURCE_FORECAST_TABLE = TableSpec(
     name="SourceForecast",
-    sheet="Forecast",
-    anchor="AC4",
+    sheet=_FORECAST_DETAIL,
+    anchor="A49",
     doc="Each forecast source's monthly leads and conversion with their intervals.",
     columns=(
         Column("month", "Month", Kind.MONTH, Role.OUTPUT, width=10),
@@ -1840,15 +1876,15 @@ SOURCE_FORECAST_TABLE = TableSpec(
         Column("leads", "Leads", Kind.NUMBER, Role.OUTPUT, width=9),
         Column("leads_lower", "Leads lower", Kind.NUMBER, Role.OUTPUT, width=9),
         Column("leads_upper", "Leads upper", Kind.NUMBER, Role.OUTPUT, width=9),
-        Column("conversion", "Conversion", Kind.PERCENT, Role.OUTPUT, width=10),
-        Column("conversion_lower", "Conversion lower", Kind.PERCENT, Role.OUTPUT, width=10),
-        Column("conversion_upper", "Conversion upper", Kind.PERCENT, Role.OUTPUT, width=10),
+        Column("conversion", "Conversion", Kind.PERCENT, Role.OUTPUT, width=11),
+        Column("conversion_lower", "Conversion lower", Kind.PERCENT, Role.OUTPUT, width=11),
+        Column("conversion_upper", "Conversion upper", Kind.PERCENT, Role.OUTPUT, width=11),
         Column(
             "customers",
             "Customers",
             Kind.NUMBER,
             Role.FORMULA,
-            width=10,
+            width=11,
             formula="[@Leads]*[@Conversion]",
         ),
     ),
@@ -1856,8 +1892,8 @@ SOURCE_FORECAST_TABLE = TableSpec(
 
 FORECAST_LOG_TABLE = TableSpec(
     name="ForecastLog",
-    sheet="Forecast",
-    anchor="AM4",
+    sheet=_FORECAST_DETAIL,
+    anchor="K5",
     doc="Every month's forecasts, kept across runs and compared with actuals as they arrive.",
     columns=(
         Column("made", "Made", Kind.MONTH, Role.OUTPUT, width=10),
@@ -1893,12 +1929,12 @@ FORECAST_LOG_TABLE = TableSpec(
 ACCURACY_TABLE = TableSpec(
     name="Accuracy",
     sheet="Forecast",
-    anchor="AY4",
+    anchor="A94",
     doc="Forecast accuracy against actuals: MAPE and MASE against the chapter's targets.",
     columns=(
         Column("source", "Source", Kind.TEXT, Role.OUTPUT, width=26),
         Column("measure", "Measure", Kind.TEXT, Role.OUTPUT, width=11),
-        Column("compared", "Forecasts compared", Kind.INTEGER, Role.OUTPUT, width=10),
+        Column("compared", "Forecasts compared", Kind.INTEGER, Role.OUTPUT, width=11),
         Column("mape", "MAPE", Kind.PERCENT, Role.OUTPUT, width=9),
         Column("mase", "MASE", Kind.NUMBER, Role.OUTPUT, number_format="0.00", width=8),
         Column("target", "Target (±)", Kind.PERCENT, Role.OUTPUT, width=9),
@@ -1917,7 +1953,7 @@ ACCURACY_TABLE = TableSpec(
 HIRING_PLAN_TABLE = TableSpec(
     name="HiringPlan",
     sheet="Hiring",
-    anchor="A4",
+    anchor="A93",
     doc="Month by month and scenario: reps needed, productive reps, hires and requisitions.",
     columns=(
         Column("scenario", "Scenario", Kind.TEXT, Role.OUTPUT, width=13),
@@ -1932,16 +1968,16 @@ HIRING_PLAN_TABLE = TableSpec(
             formula="MAX(0,ROUNDUP([@Leads]/LeadsPerRepOptimal-RepRounding,0))",
         ),
         Column("headcount", "Headcount", Kind.NUMBER, Role.OUTPUT, width=10),
-        Column("productive", "Productive reps", Kind.NUMBER, Role.OUTPUT, width=10),
+        Column("productive", "Productive reps", Kind.NUMBER, Role.OUTPUT, width=11),
         Column("hires", "Hires starting", Kind.INTEGER, Role.OUTPUT, width=9),
-        Column("requisitions", "Requisitions to open", Kind.INTEGER, Role.OUTPUT, width=11),
+        Column("requisitions", "Requisitions to open", Kind.INTEGER, Role.OUTPUT, width=12),
         Column("leavers", "Expected leavers", Kind.NUMBER, Role.OUTPUT, width=9),
         Column(
             "capacity",
             "Sales capacity (leads)",
             Kind.INTEGER,
             Role.FORMULA,
-            width=11,
+            width=14,
             formula="[@[Productive reps]]*LeadsPerRepOptimal",
         ),
         Column("status", "Status", Kind.TEXT, Role.OUTPUT, width=18),
@@ -1951,38 +1987,38 @@ HIRING_PLAN_TABLE = TableSpec(
 HIRING_QUARTERS_TABLE = TableSpec(
     name="HiringQuarters",
     sheet="Hiring",
-    anchor="M4",
+    anchor="A63",
     doc="Hires and requisitions per quarter and scenario.",
     columns=(
         Column("scenario", "Scenario", Kind.TEXT, Role.OUTPUT, width=13),
         Column("quarter", "Quarter", Kind.TEXT, Role.OUTPUT, width=9),
         Column("hires", "Hires starting", Kind.INTEGER, Role.OUTPUT, width=9),
-        Column("requisitions", "Requisitions to open", Kind.INTEGER, Role.OUTPUT, width=11),
+        Column("requisitions", "Requisitions to open", Kind.INTEGER, Role.OUTPUT, width=12),
     ),
 )
 
 CAPACITY_CHECKS_TABLE = TableSpec(
     name="CapacityChecks",
     sheet="Hiring",
-    anchor="R4",
+    anchor="A50",
     doc="Operations and support capacity against each scenario, and when each is exceeded.",
     columns=(
         Column("scenario", "Scenario", Kind.TEXT, Role.OUTPUT, width=13),
         Column("peak_leads", "Peak leads", Kind.INTEGER, Role.OUTPUT, width=9),
         Column("peak_month", "Peak month", Kind.MONTH, Role.OUTPUT, width=10),
         Column("ops_capacity", "Operations capacity", Kind.INTEGER, Role.OUTPUT, width=11),
-        Column("ops_exceeded", "Operations first exceeded", Kind.MONTH, Role.OUTPUT, width=12),
+        Column("ops_exceeded", "Operations first exceeded", Kind.MONTH, Role.OUTPUT, width=16),
         Column("support_capacity", "Support capacity", Kind.INTEGER, Role.OUTPUT, width=10),
-        Column("support_exceeded", "Support first exceeded", Kind.MONTH, Role.OUTPUT, width=12),
-        Column("reps_month12", "Reps needed, month 12", Kind.INTEGER, Role.OUTPUT, width=10),
-        Column("hires_total", "Hires over the plan", Kind.INTEGER, Role.OUTPUT, width=10),
+        Column("support_exceeded", "Support first exceeded", Kind.MONTH, Role.OUTPUT, width=14),
+        Column("reps_month12", "Reps needed, month 12", Kind.INTEGER, Role.OUTPUT, width=13),
+        Column("hires_total", "Hires over the plan", Kind.INTEGER, Role.OUTPUT, width=11),
     ),
 )
 
 CHAPTER_CHECK_TABLE = TableSpec(
     name="ChapterCheck",
     sheet="Hiring",
-    anchor="R12",
+    anchor="A56",
     doc="The chapter's staffing table, recomputed with the rounding rule on Settings.",
     columns=(
         Column("case", "Case", Kind.TEXT, Role.OUTPUT, width=24),
@@ -2075,22 +2111,25 @@ ROI = SheetSpec(
 )
 FORECAST = SheetSpec(
     "Forecast",
-    "Lead volume and conversion forecasts with intervals and scenarios.",
+    "Portfolio leads and conversion by month: actuals, the forecast with its interval, "
+    "the scenarios, and forecast accuracy.",
     Role.OUTPUT,
     tab_color="5B9BD5",
-    tables=(
-        FORECAST_SERIES_TABLE,
-        PORTFOLIO_FORECAST_TABLE,
-        SCENARIOS_TABLE,
-        SOURCE_FORECAST_TABLE,
-        FORECAST_LOG_TABLE,
-        ACCURACY_TABLE,
-    ),
+    tables=(SCENARIOS_TABLE, PORTFOLIO_FORECAST_TABLE, ACCURACY_TABLE),
+    buttons=("Refresh forecast",),
+)
+FORECAST_DETAIL = SheetSpec(
+    _FORECAST_DETAIL,
+    "How each series was forecast, every source's monthly forecast, and the forecast log "
+    "kept across runs.",
+    Role.OUTPUT,
+    tab_color="5B9BD5",
+    tables=(FORECAST_SERIES_TABLE, SOURCE_FORECAST_TABLE, FORECAST_LOG_TABLE),
     buttons=("Refresh forecast",),
 )
 HIRING = SheetSpec(
     "Hiring",
-    "Reps needed, productive reps and hires by month and scenario.",
+    "Reps needed, productive reps and hires by month and scenario; capacity checks.",
     Role.OUTPUT,
     tab_color="5B9BD5",
     tables=(HIRING_PLAN_TABLE, HIRING_QUARTERS_TABLE, CAPACITY_CHECKS_TABLE, CHAPTER_CHECK_TABLE),
@@ -2152,6 +2191,7 @@ SHEETS: tuple[SheetSpec, ...] = (
     ALLOCATION,
     ROI,
     FORECAST,
+    FORECAST_DETAIL,
     HIRING,
     LEADS,
     BOARD,

@@ -40,7 +40,10 @@ FORECAST_LOG_HEADERS = _headers(
     C.FORECAST_LOG_TABLE,
     **{k: k for k in ("made", "month", "source", "measure", "forecast", "actual")},
 )
-"""The forecast log on the Forecast tab (leadbook.forecast's LOG_COLUMNS)."""
+"""The forecast log on the Forecast detail tab (leadbook.forecast's LOG_COLUMNS)."""
+FORECAST_TABS = (C.FORECAST.name, C.FORECAST_DETAIL.name)
+"""The tabs Refresh forecast writes (a workbook written before Forecast detail existed held
+the log on the Forecast tab)."""
 QUALITY_HEADERS = _headers(
     C.LEAD_SOURCES_TABLE,
     source="source",
@@ -150,10 +153,12 @@ def _allocation(wb: Workbook, reasons: dict[str, str]) -> pd.DataFrame | None:
 
 
 def _forecast_log(wb: Workbook, reasons: dict[str, str]) -> pd.DataFrame | None:
-    frame = find_frame(wb, C.FORECAST.name, FORECAST_LOG_HEADERS)
+    found = (find_frame(wb, tab, FORECAST_LOG_HEADERS) for tab in reversed(FORECAST_TABS))
+    frame = next((f for f in found if f is not None), None)
     if frame is None:
         reasons["forecast_log"] = (
-            "the Forecast tab holds no forecast log yet (Refresh forecast keeps one)"
+            f"the {C.FORECAST_DETAIL.name} tab holds no forecast log yet (Refresh forecast "
+            "keeps one)"
         )
         return None
     return _numeric(frame, "forecast", "actual")
@@ -275,12 +280,18 @@ def workbook_facts(wb: Workbook, book: Book, saved: pd.DataFrame) -> WorkbookFac
         third_party_sources=len(third),
         third_party_with_health=int(third["health"].notna().sum()),
         noncompliant_in_use=tuple(in_use.index[in_use["compliance"] == Compliance.NONCOMPLIANT]),
-        forecast_rows=filled_rows(wb, C.FORECAST.name),
+        forecast_rows=_forecast_rows(wb),
         forecast_horizon=_horizon(wb, history),
         hiring_rows=filled_rows(wb, C.HIRING.name),
         scored_leads=_scored(wb),
         board_quarters=len(saved),
     )
+
+
+def _forecast_rows(wb: Workbook) -> int | None:
+    """Data rows on the tabs Refresh forecast writes (None when the workbook has none)."""
+    counts = [n for n in (filled_rows(wb, tab) for tab in FORECAST_TABS) if n is not None]
+    return sum(counts) if counts else None
 
 
 def _horizon(wb: Workbook, history: pd.DataFrame) -> int | None:

@@ -29,7 +29,12 @@ from leadbook.workbook.tabs.board import render_board, render_maturity
 from leadbook.workbook.tabs.classes import render_scores, render_tiers
 from leadbook.workbook.tabs.general import render_start
 from leadbook.workbook.tabs.leads import render_leads
-from leadbook.workbook.tabs.planning import render_forecast, render_hiring, render_roi
+from leadbook.workbook.tabs.planning import (
+    render_forecast,
+    render_forecast_detail,
+    render_hiring,
+    render_roi,
+)
 from leadbook.workbook.write import WriteResult, replace_sheet, save_new, undo, update_workbook
 
 Renderer = Callable[[Worksheet, Book | None, Expected], None]
@@ -66,6 +71,7 @@ OUTPUT_RENDERERS: dict[str, Renderer] = {C.TIERS.name: _tiers, C.SCORES.name: _s
 OUTPUT_RENDERERS |= {
     C.ROI.name: render_roi,
     C.FORECAST.name: render_forecast,
+    C.FORECAST_DETAIL.name: render_forecast_detail,
     C.HIRING.name: render_hiring,
 }
 """Output tab → how to render it from a book (None renders it empty). Later capabilities
@@ -75,7 +81,14 @@ OUTPUT_RENDERERS[C.LEADS.name] = render_leads  # builds only: Score leads update
 OUTPUT_RENDERERS[C.BOARD.name] = render_board  # keeps Board history; the export adds to it
 OUTPUT_RENDERERS[C.MATURITY.name] = render_maturity  # keeps the user's answers
 
-REFRESH_TABS = (C.TIERS.name, C.SCORES.name, C.ROI.name, C.FORECAST.name, C.HIRING.name)
+REFRESH_TABS = (
+    C.TIERS.name,
+    C.SCORES.name,
+    C.ROI.name,
+    C.FORECAST.name,
+    C.FORECAST_DETAIL.name,
+    C.HIRING.name,
+)
 
 
 def render_outputs(

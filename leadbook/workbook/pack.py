@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import openpyxl
-from openpyxl.utils.cell import get_column_letter, range_boundaries
+from openpyxl.utils.cell import coordinate_from_string, get_column_letter, range_boundaries
 from openpyxl.workbook.workbook import Workbook
 
 from leadbook import maturity as M
@@ -478,9 +478,14 @@ RESHAPE = {C.PORTFOLIO_FORECAST_TABLE.name: _recent, C.HIRING_QUARTERS_TABLE.nam
 
 
 def tab_blocks(wb: Workbook, tab: str) -> list[Block]:
-    """A tab's tables (with their number formats) and its notes, top to bottom."""
+    """A tab's tables (with their number formats), its months-across views and its notes,
+    top to bottom. A view is a block titled by its defined name, so that its cells are not
+    taken for notes."""
     ws = wb[tab]
     blocks, covered = [], set()
+    for top, view, cells in _view_blocks(ws):
+        blocks.append((top, view))
+        covered |= cells
     for table in ws.tables.values():
         name = table.displayName
         min_col, min_row, max_col, max_row = range_boundaries(table.ref)
@@ -517,3 +522,23 @@ def tab_blocks(wb: Workbook, tab: str) -> list[Block]:
         if c.value is not None and (c.row, c.column) not in covered
     ]
     return [b for _, b in sorted(blocks + notes, key=lambda x: x[0])]
+
+
+def _view_blocks(ws: Any) -> list[tuple[int, Block, set[tuple[int, int]]]]:
+    """The contract's months-across views on ``ws``: the top row, a block of the header row
+    and lines, and the cells the view takes — every row from its anchor down to the first
+    table's header (its chart and the first table's heading too). Found by the contract's
+    anchor, not the defined name: a button's copy of the live workbook carries no names."""
+    out = []
+    tops = [range_boundaries(t.ref)[1] for t in ws.tables.values()]
+    for view in C.MONTH_VIEWS:
+        if view.sheet != ws.title:
+            continue
+        top = coordinate_from_string(view.anchor)[1]
+        bottom = min([t for t in tops if t > top], default=ws.max_row + 1) - 1
+        rows = list(ws.iter_rows(min_row=top, max_row=bottom, max_col=ws.max_column))
+        grid = [[c.value for c in row] for row in rows]
+        headers = tuple(str(v or "") for v in grid[1]) if len(grid) > 1 else ("",)
+        block = Block(view.name, headers, tuple(tuple(r) for r in grid[2:]))
+        out.append((top, block, {(c.row, c.column) for row in rows for c in row}))
+    return out

@@ -15,10 +15,10 @@ from leadbook.workbook.read import read_book
 from leadbook.workbook.tabs.planning import (
     ForecastResult,
     HiringResult,
-    forecast_result,
+    book_forecast_result,
     hiring_result,
-    previous_forecast_log,
     render_forecast,
+    render_forecast_detail,
     render_hiring,
     render_roi,
 )
@@ -50,12 +50,14 @@ def roi(path: str | Path) -> JobResult:
 
 
 def forecast(path: str | Path) -> JobResult:
-    """Rewrite the Forecast tab (Refresh forecast), keeping and extending its ForecastLog."""
+    """Rewrite the Forecast and Forecast detail tabs (Refresh forecast), keeping and
+    extending the ForecastLog."""
     book = read_book(path)
-    result: ForecastResult = forecast_result(book, previous_forecast_log(path))
+    result: ForecastResult = book_forecast_result(book)
 
     def job(wb: Workbook) -> str:
         render_forecast(replace_sheet(wb, C.FORECAST.name), book, {})
+        render_forecast_detail(replace_sheet(wb, C.FORECAST_DETAIL.name), book, {})
         made = result.forecast.as_of
         return (
             f"forecast made {made:%b %Y} for {result.forecast.portfolio.shape[0]} months; "

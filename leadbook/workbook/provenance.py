@@ -54,6 +54,7 @@ DEPENDS: dict[str, tuple[str, ...]] = {
     C.ALLOCATION.name: _PORTFOLIO,
     C.ROI.name: _PORTFOLIO,
     C.FORECAST.name: _PORTFOLIO,
+    C.FORECAST_DETAIL.name: _PORTFOLIO,
     C.HIRING.name: _PORTFOLIO,
     C.LEADS.name: ("Settings", "Sources", "Leads"),
     C.BOARD.name: _PORTFOLIO,
@@ -69,8 +70,8 @@ NARROW: dict[tuple[str, str], tuple[str, ...]] = {
 (so editing a CPL leaves the scored leads current). tests/test_provenance.py checks each."""
 
 READS: dict[str, tuple[str, ...]] = {
-    C.BOARD.name: (C.ALLOCATION.name, C.FORECAST.name, C.LEADS.name),
-    C.MATURITY.name: (C.BOARD.name, C.FORECAST.name, C.LEADS.name),
+    C.BOARD.name: (C.ALLOCATION.name, C.FORECAST_DETAIL.name, C.LEADS.name),
+    C.MATURITY.name: (C.BOARD.name, C.FORECAST.name, C.FORECAST_DETAIL.name, C.LEADS.name),
 }
 """Output tab → the output tabs whose tables it reads."""
 
@@ -321,6 +322,7 @@ RECOMPUTE = {
     C.SCORES.name: "Refresh (leadbook refresh BOOK)",
     C.ROI.name: "Refresh (leadbook refresh BOOK)",
     C.FORECAST.name: "Refresh or Refresh forecast (leadbook refresh|forecast BOOK)",
+    C.FORECAST_DETAIL.name: "Refresh or Refresh forecast (leadbook refresh|forecast BOOK)",
     C.HIRING.name: "Refresh or Plan hiring (leadbook refresh|plan BOOK)",
     C.ALLOCATION.name: "Rebalance (leadbook rebalance BOOK)",
     C.LEADS.name: "Score leads (leadbook score-leads BOOK)",

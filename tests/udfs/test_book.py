@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import openpyxl
+import pytest
 import xlwings as xw
+from openpyxl.worksheet.table import Table
 
+from leadbook.errors import WorkbookFileError
 from tests.udfs.officejs import book_payload
-from udfs.book import changes, mirror
+from udfs.book import changes, mirror, refuse_moved_tables
 
 
 def test_mirror_keeps_cells_in_place_and_leaves_other_tabs_out(demo_book_path):
@@ -40,3 +43,33 @@ def test_changes_cover_changed_cells_with_their_formats_and_tables():
         [None, "=RANK.EQ(B4,B:B)", None],
     ]
     assert ("B4:B4", "0.0%") in change.formats
+
+
+def _with_table(name: str, sheet: str, ref: str) -> openpyxl.Workbook:
+    wb = openpyxl.Workbook()
+    wb.active.title = sheet
+    for row in wb.active[ref]:
+        for cell in row:
+            cell.value = "x"
+    wb.active.add_table(Table(displayName=name, ref=ref))
+    return wb
+
+
+class TestMovedTables:
+    def test_a_table_resized_in_place_is_fine(self):
+        before = _with_table("PortfolioForecast", "Forecast", "A43:J50")
+        refuse_moved_tables(before, _with_table("PortfolioForecast", "Forecast", "A43:J91"))
+
+    @pytest.mark.parametrize(
+        ("sheet", "ref", "move"),
+        [
+            ("Forecast", "A43:J91", "PortfolioForecast (Forecast!I4 → Forecast!A43)"),
+            ("Forecast detail", "I4:R52", "PortfolioForecast (Forecast!I4 → Forecast detail!I4)"),
+        ],
+    )
+    def test_a_moved_table_is_refused_with_the_way_out(self, sheet, ref, move):
+        before = _with_table("PortfolioForecast", "Forecast", "I4:R52")
+        after = _with_table("PortfolioForecast", sheet, ref)
+        with pytest.raises(WorkbookFileError, match="Excel cannot do in place") as caught:
+            refuse_moved_tables(before, after)
+        assert move in str(caught.value) and "Nothing was written" in str(caught.value)

@@ -11,6 +11,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 import xlwings as xw
+from openpyxl.worksheet.table import Table
 from typer.testing import CliRunner
 
 from leadbook.cli import app
@@ -192,7 +193,7 @@ BUTTONS = {
     # script: (the command line that runs the same job, the tabs both write besides Log)
     # (the Board and Maturity summarise the tabs they read, so they follow those)
     "rebalance": (["rebalance"], ("Allocation", "Board", "Maturity")),
-    "refresh_forecast": (["forecast"], ("Forecast", "Board", "Maturity")),
+    "refresh_forecast": (["forecast"], ("Forecast", "Forecast detail", "Board", "Maturity")),
     "plan_hiring": (["plan"], ("Hiring",)),
     "score_leads": (["score-leads"], ("Leads", "Board", "Maturity")),
     "export_board_pack": (["board"], ("Board", "Maturity")),
@@ -418,3 +419,29 @@ class TestUndo:
         response = press(client, "undo", demo_book_path)
         assert response.status_code == 400
         assert response.text.startswith("nothing to undo: no earlier version of demo.xlsx")
+
+
+class TestAnOlderLayout:
+    def test_a_button_that_would_move_a_table_says_so_and_writes_nothing(
+        self, client, demo_book_path
+    ):
+        """The Forecast tab as leadbook wrote it before Forecast detail: its ForecastLog
+        beside the other tables. Excel cannot move a table, so the button refuses, and says
+        how to get the new layout."""
+        wb = openpyxl.load_workbook(demo_book_path)
+        detail = wb["Forecast detail"]
+        log = detail.tables["ForecastLog"]
+        rows = [[c.value for c in row] for row in detail[log.ref]]
+        del wb["Forecast detail"]
+        forecast = wb["Forecast"]
+        for i, values in enumerate(rows):
+            for j, value in enumerate(values):
+                forecast.cell(4 + i, 39 + j, value)  # AM4
+        forecast.add_table(Table(displayName="ForecastLog", ref=f"AM4:AW{3 + len(rows)}"))
+        wb.save(demo_book_path)
+        response = press(client, "refresh_forecast", demo_book_path)
+        assert response.status_code == 400
+        assert "ForecastLog (Forecast!AM4 → Forecast detail!K5)" in response.text
+        assert "delete the tab(s) Forecast, Forecast detail and press the button again" in (
+            response.text
+        )

@@ -1,21 +1,34 @@
-"""The ROI, Forecast and Hiring tabs, their native charts, and the planning jobs.
+"""The ROI, Forecast, Forecast detail and Hiring tabs, their native charts.
 
 Each tab is rendered from a :class:`~leadbook.workbook.read.Book` (None renders it empty with
-its headers). The Forecast tab keeps its ForecastLog across runs: the renderer reads the log
-already in the workbook file (``book.path``) before the tab is rewritten and writes it back
-with this month's forecasts appended.
+its headers). Forecast and Hiring read as FP&A reads them: a months-across view first (a
+plain range of SUMIFS links, months as real dates), then their Excel Tables stacked below it
+at rows computed from the row counts. The long forecast tables sit on Forecast detail. The
+ForecastLog is kept across runs: the renderer reads the log already in the workbook file
+(``book.path``) before the tab is rewritten and writes it back with this month's forecasts
+appended.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from openpyxl.chart import LineChart, Reference, Series
-from openpyxl.utils.cell import range_boundaries
+from openpyxl.styles import Alignment, Font
+from openpyxl.utils.cell import (
+    column_index_from_string,
+    coordinate_from_string,
+    get_column_letter,
+    range_boundaries,
+)
+from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.worksheet import Worksheet
 
 from leadbook.capacity import HiringTerms, first_exceeded, hiring_plan, quarterly_hires
@@ -32,22 +45,29 @@ from leadbook.forecast import (
     update_log,
 )
 from leadbook.roi import irr_reason, roi_table
-from leadbook.settings import Settings
+from leadbook.settings import SETTING_SPECS, Settings
 from leadbook.tables import parse_table
 from leadbook.workbook import contract as C
 from leadbook.workbook.contract import file_formula
 from leadbook.workbook.layout import (
+    HEADER_FILL,
+    HEADER_FONT,
     Expected,
+    Formula,
     anchor_of,
+    excel_value,
+    freeze,
     highlight_below,
     highlight_text,
     note,
+    quote_sheet,
+    set_cell,
     table_column_range,
     title,
     write_table,
 )
-from leadbook.workbook.read import Book, open_workbook, read_table
-from leadbook.workbook.write import CHART_BUILDERS
+from leadbook.workbook.read import Book, find_table, open_workbook, read_table
+from leadbook.workbook.write import CHART_BUILDERS, previous_sheet
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +118,7 @@ def render_roi(ws: Worksheet, book: Book | None, expected: Expected) -> None:
     n = 0 if table is None else len(table)
     for key in ("roi_30d", "roi_90d", "roi_12m"):
         highlight_below(ws, table_column_range(ws, C.ROI_TABLE, key, n), "0")
-    ws.freeze_panes = f"B{anchor_of(C.ROI_TABLE)[0] + 1}"
+    freeze(ws, anchor_of(C.ROI_TABLE)[0] + 1, 2)
 
 
 def _irr_formula(flows: np.ndarray) -> str:
@@ -107,12 +127,192 @@ def _irr_formula(flows: np.ndarray) -> str:
     return f'IFERROR(IRR({span}),"{reason}")'
 
 
+# --- Layout: a months-across view first, the tables stacked below it ---------------------------
+
+MONTH_WIDTH = 10
+"""Width of a month's column in a view."""
+LABEL_WIDTH = 24
+"""Width of a view's label column (its longest label, "Conservative scenario", fits)."""
+CHART_ROWS = 20
+"""Rows kept free below a view for its chart (10 cm high)."""
+MAX_HORIZON = int(next(s.hi for s in SETTING_SPECS if s.key == "forecast.horizon") or 24)
+"""The longest forecast horizon Settings allow: tables whose rows follow the horizon keep
+room for it, so that no setting moves the tables below them."""
+SERIES_ROOM = 41
+"""Rows ForecastSeries keeps (20 sources and the portfolio); beyond, steps of SERIES_STEP."""
+SERIES_STEP = 20
+HEADING_FONT = Font(bold=True, color="1F4E78")
+FLAG_FONT = Font(italic=True, color="7F7F7F")
+
+
+def stacked(
+    tables: Sequence[tuple[C.TableSpec, int]], top: int, column: str = "A"
+) -> list[C.TableSpec]:
+    """Each table placed below the one before, from its heading in row ``top`` down: the
+    heading, the header row, the rows kept for it (at least one), a blank row.
+
+    Examples
+    --------
+    >>> [s.anchor for s in stacked([(C.SCENARIOS_TABLE, 3), (C.ACCURACY_TABLE, 0)], 10)]
+    ['A11', 'A17']
+    """
+    placed, heading = [], top
+    for spec, rows in tables:
+        placed.append(dataclasses.replace(spec, anchor=f"{column}{heading + 1}"))
+        heading += 1 + max(rows, 1) + 2
+    return placed
+
+
+@dataclass(frozen=True)
+class ViewBlock:
+    """A block of a months-across view: a header row (``heading``, then the months) and one
+    line per ``(label, column key of table)``, each cell a SUMIFS over ``table`` by month
+    (and by the heading, in the columns ``match``). ``values`` (indexed by month, columns
+    keyed as ``table``) holds leadbook's value of each cell; a missing value leaves it blank.
+    """
+
+    heading: str
+    table: C.TableSpec
+    lines: tuple[tuple[str, str], ...]
+    values: pd.DataFrame | None = None
+    match: tuple[str, ...] = ()
+
+    @property
+    def months(self) -> list[pd.Timestamp]:
+        return [] if self.values is None else list(self.values.index)
+
+
+def view_rows(blocks: int, lines: int) -> int:
+    """Rows a view takes: its title row, then per block a header row, its lines and a blank
+    row (but the last)."""
+    return 1 + blocks * (1 + lines) + (blocks - 1)
+
+
+def write_view(
+    ws: Worksheet,
+    view: C.MonthView,
+    title_text: str,
+    blocks: Sequence[ViewBlock],
+    expected: Expected,
+    flags: Sequence[str] = (),
+) -> int:
+    """Write ``blocks`` as the months-across ``view`` (see :class:`ViewBlock`) and name it.
+
+    The month headers are real dates (the tables' Month values), so each cell is a plain
+    SUMIFS on its column's header and Excel's formula auditing leads straight to the table.
+    ``flags`` (one per month) go above the months, e.g. Actual / Forecast. Returns the last
+    row of the view.
+    """
+    top, first = anchor_of_cell(view.anchor)
+    ws.cell(top, first, title_text).font = HEADING_FONT
+    for j, flag in enumerate(flags):
+        cell = ws.cell(top, first + 1 + j, flag)
+        cell.font, cell.alignment = FLAG_FONT, Alignment(horizontal="right")
+    header = top + 1
+    months = max((len(b.months) for b in blocks), default=0)
+    for block in blocks:
+        _view_header(ws, header, first, block)
+        for i, (label, key) in enumerate(block.lines):
+            _view_line(ws, header, header + 1 + i, first, block, label, key, expected)
+        header += len(block.lines) + 2
+    bottom = header - 2
+    last = get_column_letter(first + months)
+    ref = f"${get_column_letter(first)}${top}:${last}${bottom}"
+    if view.name in ws.parent.defined_names:
+        del ws.parent.defined_names[view.name]
+    ws.parent.defined_names[view.name] = DefinedName(
+        view.name, attr_text=f"{quote_sheet(ws.title)}!{ref}"
+    )
+    return bottom
+
+
+def anchor_of_cell(cell: str) -> tuple[int, int]:
+    """``(row, column index)`` of an A1 cell."""
+    letter, row = coordinate_from_string(cell)
+    return row, column_index_from_string(letter)
+
+
+def _view_header(ws: Worksheet, row: int, first: int, block: ViewBlock) -> None:
+    cells = [ws.cell(row, first, block.heading)]
+    for j, month in enumerate(block.months):
+        cell = ws.cell(row, first + 1 + j, excel_value(month))
+        cell.number_format = C.FORMATS[C.Kind.MONTH]
+        cell.alignment = Alignment(horizontal="right")
+        cells.append(cell)
+    for cell in cells:
+        cell.font, cell.fill = HEADER_FONT, HEADER_FILL
+
+
+def _view_line(
+    ws: Worksheet,
+    header: int,
+    row: int,
+    first: int,
+    block: ViewBlock,
+    label: str,
+    key: str,
+    expected: Expected,
+) -> None:
+    ws.cell(row, first, label)
+    spec, column = block.table, block.table.column(key)
+    values = [] if block.values is None else block.values[key].tolist()
+    for j, value in enumerate(map(excel_value, values)):
+        if value is None:
+            continue
+        letter = get_column_letter(first + 1 + j)
+        criteria = [f"{spec.name}[{spec.column('month').header}],{letter}${header}"]
+        heading = f"${get_column_letter(first)}${header}"
+        criteria += [f"{spec.name}[{spec.column(k).header}],{heading}" for k in block.match]
+        formula = f"=SUMIFS({spec.name}[{column.header}],{','.join(criteria)})"
+        cell = ws.cell(row, first + 1 + j)
+        set_cell(cell, Formula(formula))
+        cell.number_format = column.format
+        expected[f"{ws.title}!{cell.coordinate}"] = value
+
+
+def heading(ws: Worksheet, spec: C.TableSpec, more: str = "") -> None:
+    """The table's name and what it holds, in the row above its header."""
+    row, first = anchor_of(spec)
+    text = f"{spec.name}: {spec.doc}" + (f" {more}" if more else "")
+    ws.cell(row - 1, first, text).font = HEADING_FONT
+
+
+def fit_columns(ws: Worksheet, tables: Sequence[C.TableSpec], months: int) -> None:
+    """Each column as wide as the widest of the view and the tables in it (the tables
+    below a view share its columns)."""
+    widths = {1: LABEL_WIDTH} | {2 + j: MONTH_WIDTH for j in range(months)}
+    for spec in tables:
+        _, first = anchor_of(spec)
+        for j, col in enumerate(spec.columns):
+            widths[first + j] = max(widths.get(first + j, 0.0), col.width)
+    for c, width in widths.items():
+        ws.column_dimensions[get_column_letter(c)].width = width
+
+
 # --- Forecast ---------------------------------------------------------------------------------
+
+FAN_ACTUAL_MONTHS = 24
+"""Months of actuals the PortfolioForecast table (and the fan chart) shows."""
+VIEW_ACTUAL_MONTHS = 12
+"""Months of actuals the Forecast view shows before the forecast: the year behind."""
+FORECAST_LINES = (
+    ("Actual leads", "actual"),
+    ("Forecast leads", "forecast"),
+    ("Forecast, lower bound", "lower"),
+    ("Forecast, upper bound", "upper"),
+    ("Conservative scenario", "conservative"),
+    ("Base scenario", "base"),
+    ("Aggressive scenario", "aggressive"),
+    ("Actual conversion", "actual_conversion"),
+    ("Conversion forecast", "conversion"),
+)
+FORECAST_CHART_ROW = anchor_of_cell(C.FORECAST_VIEW.anchor)[0] + view_rows(1, 9) + 1
+"""The fan chart's top row: below the view, one row apart."""
 
 
 @dataclass(frozen=True)
 class ForecastResult:
-    """What the Forecast tab shows, computed once per refresh."""
+    """What the Forecast tabs show, computed once per refresh."""
 
     forecast: PortfolioForecast
     log: pd.DataFrame
@@ -132,15 +332,26 @@ def forecast_result(book: Book, previous_log: pd.DataFrame | None = None) -> For
     return ForecastResult(pf, full_log, accuracy(full_log, history, book.settings))
 
 
+_LAST_RESULT: list[tuple[weakref.ref, ForecastResult]] = []
+
+
+def book_forecast_result(book: Book) -> ForecastResult:
+    """:func:`forecast_result` with the log kept in the book's file, computed once for both
+    Forecast tabs of one refresh (the same ``book`` object)."""
+    if _LAST_RESULT and _LAST_RESULT[0][0]() is book:
+        return _LAST_RESULT[0][1]
+    result = forecast_result(book, previous_forecast_log(book.path))
+    _LAST_RESULT[:] = [(weakref.ref(book), result)]
+    return result
+
+
 def previous_forecast_log(path: Path | str | None) -> pd.DataFrame | None:
-    """The ForecastLog rows already in the workbook file at ``path`` (None when absent)."""
+    """The ForecastLog rows already in the workbook file at ``path`` (None when absent),
+    on whichever tab it is (the Forecast tab held it before the Forecast detail tab did)."""
     if path is None or not Path(path).exists():
         return None
     wb = open_workbook(path)
-    if (
-        C.FORECAST.name not in wb.sheetnames
-        or C.FORECAST_LOG_TABLE.name not in wb[C.FORECAST.name].tables
-    ):
+    if find_table(wb, C.FORECAST_LOG_TABLE) is None:
         return None
     raw, locator, problems = read_table(wb, C.FORECAST_LOG_TABLE)
     frame, problems = parse_table(raw, C.FORECAST_LOG_TABLE, locator, frozenset({C.Role.OUTPUT}))
@@ -150,10 +361,57 @@ def previous_forecast_log(path: Path | str | None) -> pd.DataFrame | None:
     return frame.drop(columns="at_row").dropna(subset=["made", "month"])[LOG_COLUMNS]
 
 
+def forecast_tables(fan_rows: int, accuracy_rows: int) -> list[C.TableSpec]:
+    """Scenarios, PortfolioForecast and Accuracy placed below the Forecast view and its chart.
+
+    The same places in the template and in every filled workbook: PortfolioForecast keeps
+    room for its most rows (24 months of actuals and the longest horizon), and Accuracy,
+    which grows as actuals arrive, comes last.
+    """
+    return stacked(
+        [
+            (C.SCENARIOS_TABLE, len(scenarios(Settings()))),
+            (C.PORTFOLIO_FORECAST_TABLE, max(fan_rows, FAN_ACTUAL_MONTHS + MAX_HORIZON)),
+            (C.ACCURACY_TABLE, accuracy_rows),
+        ],
+        FORECAST_CHART_ROW + CHART_ROWS,
+    )
+
+
+def series_room(rows: int) -> int:
+    """Rows ForecastSeries keeps: :data:`SERIES_ROOM`, or more in steps of SERIES_STEP.
+
+    Examples
+    --------
+    >>> series_room(23), series_room(41), series_room(42), series_room(121)
+    (41, 41, 61, 121)
+    """
+    over = max(rows - SERIES_ROOM, 0)
+    return SERIES_ROOM + -(-over // SERIES_STEP) * SERIES_STEP
+
+
+def detail_tables(series_rows: int, source_rows: int) -> list[C.TableSpec]:
+    """ForecastSeries over SourceForecast, and ForecastLog beside them (it grows every
+    month, so nothing sits below it). SourceForecast moves only when ForecastSeries outgrows
+    its room (:func:`series_room`), i.e. past 20 sources."""
+    top = 4
+    left = stacked(
+        [
+            (C.FORECAST_SERIES_TABLE, series_room(series_rows)),
+            (C.SOURCE_FORECAST_TABLE, source_rows),
+        ],
+        top,
+    )
+    beside = max(len(s.columns) for s in left) + 2
+    return [*left, *stacked([(C.FORECAST_LOG_TABLE, 0)], top, get_column_letter(beside))]
+
+
 def render_forecast(ws: Worksheet, book: Book | None, expected: Expected) -> None:
-    """Series methods, the portfolio fan, scenarios, source forecasts, the log, accuracy."""
+    """The portfolio by month (months across), the fan chart, scenarios, accuracy."""
     title(ws, C.FORECAST)
-    result = None if book is None else forecast_result(book, previous_forecast_log(book.path))
+    settings = book.settings if book is not None else Settings()
+    result = None if book is None else book_forecast_result(book)
+    fan = None if result is None else _fan_rows(result.forecast, settings)
     if result is not None:
         note(
             ws,
@@ -161,50 +419,90 @@ def render_forecast(ws: Worksheet, book: Book | None, expected: Expected) -> Non
             f"Made {result.forecast.as_of:%b %Y} from History; intervals "
             f"{result.forecast.level:.0%}. Scenarios grow the baseline by their yearly rate.",
         )
-    _forecast_tables(ws, book, result, expected)
+    shown = None if fan is None else _view_months(fan)
+    flags = (
+        [] if shown is None else ["Forecast" if pd.isna(a) else "Actual" for a in shown["actual"]]
+    )
+    block = ViewBlock("Portfolio", C.PORTFOLIO_FORECAST_TABLE, FORECAST_LINES, shown)
+    write_view(ws, C.FORECAST_VIEW, "Portfolio by month", [block], expected, flags)
+    places = _forecast_tables(ws, settings, result, fan, expected)
+    fit_columns(ws, places, len(block.months))
+    ws.freeze_panes = "B1"
     draw_forecast_chart(ws)
 
 
 def _forecast_tables(
-    ws: Worksheet, book: Book | None, result: ForecastResult | None, expected: Expected
-) -> None:
-    if result is None or book is None:
-        for spec in C.FORECAST.tables:
+    ws: Worksheet,
+    settings: Settings,
+    result: ForecastResult | None,
+    fan: pd.DataFrame | None,
+    expected: Expected,
+) -> list[C.TableSpec]:
+    acc = None if result is None else result.accuracy
+    places = forecast_tables(0 if fan is None else len(fan), 0 if acc is None else len(acc))
+    scenarios_at, fan_at, accuracy_at = places
+    if result is None or acc is None:
+        for spec in places:
             write_table(ws, spec, None, expected)
-        return
-    pf = result.forecast
-    write_table(ws, C.FORECAST_SERIES_TABLE, pf.series, expected)
-    write_table(ws, C.PORTFOLIO_FORECAST_TABLE, _fan_rows(pf, book.settings), expected)
-    table = scenario_table(pf, book.settings)
-    write_table(
-        ws,
-        C.SCENARIOS_TABLE,
-        table,
-        expected,
-        formula_values={"probability": table["probability"].tolist()},
+    else:
+        table = scenario_table(result.forecast, settings)
+        probability = {"probability": table["probability"].tolist()}
+        write_table(ws, scenarios_at, table, expected, formula_values=probability)
+        write_table(ws, fan_at, fan, expected)
+        status = {"status": acc["status"].tolist()}
+        write_table(ws, accuracy_at, acc if len(acc) else None, expected, formula_values=status)
+        highlight_text(ws, table_column_range(ws, accuracy_at, "status", len(acc)), ["outside"])
+    heading(ws, scenarios_at)
+    heading(ws, fan_at, "The view above links to it.")
+    heading(ws, accuracy_at)
+    return places
+
+
+def _view_months(fan: pd.DataFrame) -> pd.DataFrame:
+    """The fan's rows the view shows: the last year of actuals and every forecast month."""
+    actual = fan.index[fan["actual"].notna()]
+    keep = fan["forecast"].notna()
+    keep[actual[-VIEW_ACTUAL_MONTHS:]] = True
+    return fan[keep].set_index("month")
+
+
+def render_forecast_detail(ws: Worksheet, book: Book | None, expected: Expected) -> None:
+    """How each series was forecast, every source's forecast, the log kept across runs."""
+    title(ws, C.FORECAST_DETAIL)
+    if previous_sheet(ws) is None:
+        _after(ws, C.FORECAST.name)
+    result = None if book is None else book_forecast_result(book)
+    pf = None if result is None else result.forecast
+    series_at, sources_at, log_at = detail_tables(
+        0 if pf is None else len(pf.series), 0 if pf is None else len(pf.sources)
     )
-    customers = (pf.sources["leads"] * pf.sources["conversion"]).tolist()
-    write_table(
-        ws, C.SOURCE_FORECAST_TABLE, pf.sources, expected, formula_values={"customers": customers}
-    )
-    errors = [
-        (f - a) / a if pd.notna(a) and a != 0 else None
-        for f, a in zip(result.log["forecast"], result.log["actual"], strict=True)
-    ]
-    write_table(ws, C.FORECAST_LOG_TABLE, result.log, expected, formula_values={"error": errors})
-    acc = result.accuracy
-    write_table(
-        ws,
-        C.ACCURACY_TABLE,
-        acc if len(acc) else None,
-        expected,
-        formula_values={"status": acc["status"].tolist()},
-    )
-    highlight_text(ws, table_column_range(ws, C.ACCURACY_TABLE, "status", len(acc)), ["outside"])
+    if result is None or pf is None:
+        for spec in (series_at, sources_at, log_at):
+            write_table(ws, spec, None, expected)
+    else:
+        write_table(ws, series_at, pf.series, expected)
+        customers = {"customers": (pf.sources["leads"] * pf.sources["conversion"]).tolist()}
+        write_table(ws, sources_at, pf.sources, expected, formula_values=customers)
+        log = result.log
+        errors = [
+            (f - a) / a if pd.notna(a) and a != 0 else None
+            for f, a in zip(log["forecast"], log["actual"], strict=True)
+        ]
+        write_table(ws, log_at, log, expected, formula_values={"error": errors})
+    for spec in (series_at, sources_at, log_at):
+        heading(ws, spec)
+    fit_columns(ws, (series_at, sources_at, log_at), 0)
+
+
+def _after(ws: Worksheet, name: str) -> None:
+    """Move a tab new to the workbook just after tab ``name`` (where the contract has it)."""
+    wb = ws.parent
+    if name in wb.sheetnames:
+        wb.move_sheet(ws, wb.sheetnames.index(name) + 1 - wb.index(ws))
 
 
 def _fan_rows(pf: PortfolioForecast, settings: Settings) -> pd.DataFrame:
-    past = pf.actuals.tail(24).rename(
+    past = pf.actuals.tail(FAN_ACTUAL_MONTHS).rename(
         columns={"leads": "actual", "conversion": "actual_conversion"}
     )
     paths = scenario_paths(pf, settings)
@@ -240,7 +538,7 @@ def draw_forecast_chart(ws: Worksheet) -> None:
     for s, dash in zip(chart.series[2:4], ("dash", "dash"), strict=True):
         s.graphicalProperties.line.dashStyle = dash
     chart.set_categories(Reference(ws, min_col=first_col, min_row=header + 1, max_row=last))
-    ws.add_chart(chart, "T10")
+    ws.add_chart(chart, f"A{FORECAST_CHART_ROW}")
 
 
 def _table_box(ws: Worksheet, spec: C.TableSpec) -> tuple[int, int, int] | None:
@@ -254,6 +552,35 @@ def _table_box(ws: Worksheet, spec: C.TableSpec) -> tuple[int, int, int] | None:
 
 
 # --- Hiring -----------------------------------------------------------------------------------
+
+HIRING_LINES = tuple(
+    (C.HIRING_PLAN_TABLE.column(key).header, key)
+    for key in ("leads", "needed", "headcount", "productive", "hires", "requisitions")
+)
+
+
+def hiring_chart_row() -> int:
+    """The chart's top row: below the Hiring view (a block per scenario; there are always
+    three), one row apart."""
+    blocks = len(scenarios(Settings()))
+    return anchor_of_cell(C.HIRING_VIEW.anchor)[0] + view_rows(blocks, len(HIRING_LINES)) + 1
+
+
+def hiring_tables() -> list[C.TableSpec]:
+    """CapacityChecks, ChapterCheck, HiringQuarters and HiringPlan below the Hiring view and
+    its chart, at the same places whatever the horizon: their rows follow from the three
+    scenarios and the horizon, so they keep room for the longest (HiringQuarters for one
+    quarter more, when the plan starts mid-quarter)."""
+    n, months = len(scenarios(Settings())), MAX_HORIZON
+    return stacked(
+        [
+            (C.CAPACITY_CHECKS_TABLE, n),
+            (C.CHAPTER_CHECK_TABLE, len(CHAPTER_TABLE)),
+            (C.HIRING_QUARTERS_TABLE, n * (months // 3 + 1)),
+            (C.HIRING_PLAN_TABLE, n * months),
+        ],
+        hiring_chart_row() + CHART_ROWS,
+    )
 
 
 @dataclass(frozen=True)
@@ -299,34 +626,52 @@ def hiring_result(pf: PortfolioForecast, settings: Settings) -> HiringResult:
 
 
 def render_hiring(ws: Worksheet, book: Book | None, expected: Expected) -> None:
-    """Reps needed, productive reps and hires by scenario; quarters; capacity; the chapter."""
+    """Per scenario by month (months across), the chart, capacity, the chapter, quarters,
+    and the plan as a table."""
     title(ws, C.HIRING)
-    result = None if book is None else hiring_result(_book_forecast(book), book.settings)
+    settings = book.settings if book is not None else Settings()
+    result = None if book is None else hiring_result(_book_forecast(book), settings)
     plan = None if result is None else result.plan
+    blocks = [
+        ViewBlock(
+            s.name,
+            C.HIRING_PLAN_TABLE,
+            HIRING_LINES,
+            None if plan is None else plan[plan["scenario"] == s.name].set_index("month"),
+            match=("scenario",),
+        )
+        for s in scenarios(settings)
+    ]
+    write_view(ws, C.HIRING_VIEW, "Hiring plan by month, per scenario", blocks, expected)
+    checks_at, chapter_at, quarters_at, plan_at = hiring_tables()
     values = {}
     if plan is not None:
         values = {
             "needed": plan["needed"].tolist(),
-            "capacity": (plan["productive"] * book.settings.hiring.leads_per_rep_optimal).tolist(),
+            "capacity": (plan["productive"] * settings.hiring.leads_per_rep_optimal).tolist(),
         }
-    write_table(ws, C.HIRING_PLAN_TABLE, plan, expected, formula_values=values)
-    write_table(ws, C.HIRING_QUARTERS_TABLE, None if result is None else result.quarters, expected)
     checks = None if result is None else result.checks.astype(object).where(result.checks.notna())
-    write_table(ws, C.CAPACITY_CHECKS_TABLE, checks, expected)
-    note(ws, "R11", "The chapter's table, with Settings' RepRounding (blank exceeded = never).")
-    _chapter_check(ws, book, expected)
+    write_table(ws, checks_at, checks, expected)
+    _chapter_check(ws, chapter_at, settings, expected)
+    write_table(ws, quarters_at, None if result is None else result.quarters, expected)
+    write_table(ws, plan_at, plan, expected, formula_values=values)
+    heading(ws, checks_at, "A blank 'first exceeded' means never.")
+    heading(ws, chapter_at, "Reps (model) use Settings' RepRounding.")
+    heading(ws, quarters_at)
+    heading(ws, plan_at, "The view above links to it.")
     n = 0 if plan is None else len(plan)
-    highlight_text(
-        ws, table_column_range(ws, C.HIRING_PLAN_TABLE, "status", n), ["peak: overtime"], bad=False
-    )
-    ws.freeze_panes = f"C{anchor_of(C.HIRING_PLAN_TABLE)[0] + 1}"
+    highlight_text(ws, table_column_range(ws, plan_at, "status", n), ["peak: overtime"], bad=False)
+    fit_columns(ws, (checks_at, chapter_at, quarters_at, plan_at), len(blocks[0].months))
+    ws.freeze_panes = "B1"
     draw_hiring_chart(ws)
 
 
-def _chapter_check(ws: Worksheet, book: Book | None, expected: Expected) -> None:
+def _chapter_check(
+    ws: Worksheet, spec: C.TableSpec, settings: Settings, expected: Expected
+) -> None:
     from leadbook.capacity import reps_needed
 
-    rounding = (book.settings if book else Settings()).hiring.rep_rounding
+    rounding = settings.hiring.rep_rounding
     rows = pd.DataFrame(CHAPTER_TABLE, columns=["case", "leads", "per_rep", "chapter"])
     reps = [
         reps_needed(v, p, 1.0, rounding)
@@ -337,7 +682,7 @@ def _chapter_check(ws: Worksheet, book: Book | None, expected: Expected) -> None
     ]
     write_table(
         ws,
-        C.CHAPTER_CHECK_TABLE,
+        spec,
         rows,
         expected,
         formula_values={"reps": reps, "check": checks},
@@ -370,7 +715,7 @@ def draw_hiring_chart(ws: Worksheet) -> None:
     first = next(iter(blocks.values()))
     month_col = first_col + keys.index("month")
     chart.set_categories(Reference(ws, min_col=month_col, min_row=first[0], max_row=first[-1]))
-    ws.add_chart(chart, "R20")
+    ws.add_chart(chart, f"A{hiring_chart_row()}")
 
 
 CHART_BUILDERS[C.FORECAST.name] = draw_forecast_chart
