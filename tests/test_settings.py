@@ -137,7 +137,7 @@ class TestSettingsFromRows:
         settings, problems = settings_from_rows(rows)
         assert settings.capacity.ops_leads == 3_500
         assert [p.severity for p in problems] == ["warning"]
-        assert "capacity.ops_leads (Operations capacity) is missing" in problems[0].message
+        assert "OpsCapacity (Operations capacity) is missing" in problems[0].message
 
     def test_blank_budget_means_not_set(self):
         settings, problems = settings_from_rows(self.rows(**{"policy.budget": None}))

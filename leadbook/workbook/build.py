@@ -11,7 +11,7 @@ from openpyxl.workbook.workbook import Workbook
 from leadbook.inventory import Inventory, StatedTotals
 from leadbook.settings import Settings
 from leadbook.workbook import contract as C
-from leadbook.workbook.layout import Expected
+from leadbook.workbook.layout import Expected, fit_text
 from leadbook.workbook.provenance import DEPENDS, write_stamp
 from leadbook.workbook.read import Book
 from leadbook.workbook.tabs.general import render_coming, render_log, render_start
@@ -64,6 +64,8 @@ def build_workbook(
     render_log(wb[C.LOG.name], expected)
     for name in DEPENDS:
         write_stamp(wb[name], None)
+    for ws in wb.worksheets:
+        fit_text(ws)
     wb.calculation.fullCalcOnLoad = True
     wb.active = 0
     return rendered

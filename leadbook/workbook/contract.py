@@ -164,7 +164,7 @@ SETTINGS_TABLE = TableSpec(
             "Setting",
             Kind.TEXT,
             Role.OUTPUT,
-            width=46,
+            width=56,
             doc="What the setting means; a row with no Key heads a section.",
         ),
         Column(
@@ -172,7 +172,7 @@ SETTINGS_TABLE = TableSpec(
             "Key",
             Kind.TEXT,
             Role.OUTPUT,
-            width=26,
+            width=24,
             doc="The setting's defined name: use it in formulas (=MaxSourceShare); do not edit.",
         ),
         Column(
@@ -185,7 +185,7 @@ SETTINGS_TABLE = TableSpec(
             number_format="General",
             doc="The value leadbook uses; percentages as 25% (or 0.25).",
         ),
-        Column("unit", "Unit", Kind.TEXT, Role.OUTPUT, width=15),
+        Column("unit", "Unit", Kind.TEXT, Role.OUTPUT, width=13),
         Column("doc", "Notes", Kind.TEXT, Role.OUTPUT, width=90),
     ),
 )
@@ -1430,7 +1430,16 @@ GLIDE_TOTALS_TABLE = TableSpec(
 _ALLOC = "Allocation"
 ALLOCATION_SUMMARY = (
     NamedCell("RebalanceStatus", _ALLOC, "B4", "Status", Kind.TEXT, Role.OUTPUT),
-    NamedCell("RebalanceBudget", _ALLOC, "B5", "Budget", Kind.CURRENCY, Role.OUTPUT),
+    NamedCell(
+        "RebalanceBudget",
+        _ALLOC,
+        "B5",
+        "Budget",
+        Kind.CURRENCY,
+        Role.FORMULA,
+        "IF(ISNUMBER(Budget),Budget,CurrentSpend)",
+        doc="The Budget setting, or today's spend when it is blank — linked, not copied.",
+    ),
     NamedCell(
         "RebalanceSpend",
         _ALLOC,

@@ -21,7 +21,7 @@ from leadbook.errors import Problem
 from leadbook.scoring import score_sources
 from leadbook.workbook import contract as C
 from leadbook.workbook.build import Rendered, build_workbook
-from leadbook.workbook.layout import Expected, now
+from leadbook.workbook.layout import Expected, fit_text, now
 from leadbook.workbook.provenance import Fingerprints, stale_problems, stamp_tabs
 from leadbook.workbook.read import Book, inspect_workbook, open_workbook, read_book
 from leadbook.workbook.rebalance import rebalance, render_allocation_tab
@@ -192,6 +192,8 @@ def demo_workbook(progress: Callable[[str], None] | None = None) -> Rendered:
     rendered.expected.update(render_outputs(rendered.workbook, book, tabs, progress))
     wb = rendered.workbook
     stamp_tabs(wb, tabs, "demo (command line)", now(), Fingerprints(wb))
+    for name in tabs:
+        fit_text(wb[name])
     return rendered
 
 

@@ -177,7 +177,7 @@ def write_table(
         cell.alignment = Alignment(wrap_text=True, vertical="center")
         # Explicit, so LibreOffice (which ignores table styles) shows the same header.
         cell.font, cell.fill = HEADER_FONT, HEADER_FILL
-        ws.column_dimensions[get_column_letter(first + j)].width = col.width
+        widen(ws, get_column_letter(first + j), col.width)
     for i in range(max(len(cells), 1)):
         for j, col in enumerate(spec.columns):
             cell = ws.cell(header_row + 1 + i, first + j)
@@ -189,7 +189,9 @@ def write_table(
             set_cell(cell, cells[i][j])
             if isinstance(cells[i][j], Formula):
                 expected[f"{ws.title}!{cell.coordinate}"] = _expected(formula_values, col, i)
-    ws.row_dimensions[header_row].height = header_height(spec)
+    ws.row_dimensions[header_row].height = max(
+        ws.row_dimensions[header_row].height or 0, header_height(spec)
+    )
     last = get_column_letter(first + len(spec.columns) - 1)
     ref = f"{get_column_letter(first)}{header_row}:{last}{header_row + max(len(cells), 1)}"
     table = Table(displayName=spec.name, ref=ref)
@@ -249,6 +251,78 @@ def _header_text(value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value)
+
+
+MAX_FIT_WIDTH = 60.0
+"""Widest a column grows to fit its text; longer text wraps instead."""
+FIT_ROWS = 1_000
+"""Rows of a tab :func:`fit_text` looks at (long tables repeat what their first rows hold)."""
+
+
+def text_width(text: str, bold: bool = False) -> float:
+    """The column width (in Excel's units, the width of a '0') ``text`` takes on one line in
+    Calibri 11, with a margin: proportional letters average about 0.9 of a digit."""
+    return len(text) * (1.0 if bold else 0.9) + 1
+
+
+def fit_text(ws: Worksheet) -> None:
+    """Make every text that a filled cell to its right would cut off fit: widen its column
+    (up to :data:`MAX_FIT_WIDTH`), else wrap it and make its row tall enough. Rows frozen at
+    the top are never made taller (the panes must leave room on a small screen); row 1
+    holds the title and the stamp, which run into empty cells."""
+    frozen = ws[ws.freeze_panes].row if ws.freeze_panes else 1
+    merged = {c for rng in ws.merged_cells.ranges for c in rng.cells}
+    for row in ws.iter_rows(min_row=2, max_row=min(ws.max_row, FIT_ROWS)):
+        for cell in row:
+            text = cell.value
+            if not isinstance(text, str) or isinstance(text, Formula) or cell.data_type == "f":
+                continue
+            if (cell.row, cell.column) in merged or not text.strip():
+                continue
+            wraps = bool(cell.alignment.wrap_text)
+            if not wraps and ws.cell(cell.row, cell.column + 1).value in (None, ""):
+                continue
+            _fit_cell(ws, cell, text, wraps, frozen)
+
+
+DEFAULT_WIDTH = 8.43
+"""Excel's width of a column nobody sized."""
+
+
+def width_of(ws: Worksheet, letter: str) -> float:
+    """The width of column ``letter`` (Excel's default when unset); never creates one."""
+    dim = ws.column_dimensions.get(letter)
+    return (dim.width or DEFAULT_WIDTH) if dim is not None else DEFAULT_WIDTH
+
+
+def widen(ws: Worksheet, letter: str, width: float) -> None:
+    """Make column ``letter`` at least ``width`` wide (tables that share a column keep the
+    widest's width)."""
+    dim = ws.column_dimensions.get(letter)
+    current = dim.width if dim is not None and dim.width else 0.0
+    ws.column_dimensions[letter].width = max(current, width)
+
+
+def _fit_cell(ws: Worksheet, cell: Any, text: str, wraps: bool, frozen: int) -> None:
+    letter = get_column_letter(cell.column)
+    width = width_of(ws, letter)
+    bold = bool(cell.font.b)
+    need = text_width(text, bold)
+    longest = text_width(max(text.split(), key=len), bold)
+    height = row_height(ws, cell.row)
+    lines = max(1, math.floor(height / ROW_PT)) if wraps else 1
+    if need <= width * lines and longest <= width:
+        return
+    if need <= MAX_FIT_WIDTH or cell.row < frozen:
+        ws.column_dimensions[letter].width = max(
+            width, min(math.ceil(max(need / lines, longest)), 100)
+        )
+        return
+    width = max(width, longest)
+    ws.column_dimensions[letter].width = width
+    if not wraps:
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    ws.row_dimensions[cell.row].height = max(height, math.ceil(need / width) * ROW_PT)
 
 
 def header_height(spec: TableSpec) -> float:
@@ -455,7 +529,8 @@ def write_named_cells(
             expected[f"{ws.title}!{nc.cell}"] = excel_value(values.get(nc.name))
         else:
             set_cell(cell, excel_value(values.get(nc.name)))
-            cell.font, cell.fill = INPUT_FONT, INPUT_FILL
+            if nc.role is Role.INPUT:
+                cell.font, cell.fill = INPUT_FONT, INPUT_FILL
         define_name(wb, nc.name, ws.title, nc.cell)
 
 

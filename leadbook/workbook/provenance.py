@@ -257,13 +257,15 @@ def _short(text: str) -> str:
 
 def stamp_cell(ws: Worksheet) -> Any:
     """The cell of row 1 that holds (or will hold) ``ws``'s stamp: right of the title."""
+    from leadbook.workbook.layout import width_of
+
     for cell in ws[STAMP_ROW]:
         if isinstance(cell.value, str) and cell.value.startswith((COMPUTED, NOT_COMPUTED)):
             return cell
     title = str(ws.cell(STAMP_ROW, 1).value or "")
     needed, width, col = 2 + 1.6 * len(title), 0.0, 1
     while width < needed:
-        width += ws.column_dimensions[get_column_letter(col)].width or 13
+        width += width_of(ws, get_column_letter(col))
         col += 1
     return ws.cell(STAMP_ROW, max(col, 2))
 

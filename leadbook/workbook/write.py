@@ -41,7 +41,7 @@ from leadbook.errors import WorkbookFileError
 from leadbook.settings import Settings
 from leadbook.workbook import contract as C
 from leadbook.workbook import versions as V
-from leadbook.workbook.layout import name_all_table_columns, now
+from leadbook.workbook.layout import fit_text, name_all_table_columns, now
 from leadbook.workbook.provenance import READS, SUMMARY_TABS, read_stamp, stamp_tabs
 from leadbook.workbook.read import Book, check_package, open_workbook, read_settings
 from leadbook.workbook.tabs.general import append_log, current_user
@@ -114,12 +114,15 @@ def update_workbook(
     inputs = _snapshot(wb, C.INPUT_SHEETS)
     table_inputs = _table_inputs(wb)
     changed = job(wb)
+    rendered = rendered_tabs(wb) & set(wb.sheetnames)
     if book is not None:
-        rendered = rendered_tabs(wb) | follow_summaries(wb, book, rendered_tabs(wb))
-        if book.fingerprints is not None:
-            stamp_tabs(
-                wb, rendered, f"{command} ({CALLER.get()})", now(), book.fingerprints, extra_groups
-            )
+        rendered |= follow_summaries(wb, book, rendered)
+    for name in rendered:
+        fit_text(wb[name])
+    if book is not None and book.fingerprints is not None:
+        stamp_tabs(
+            wb, rendered, f"{command} ({CALLER.get()})", now(), book.fingerprints, extra_groups
+        )
     if _snapshot(wb, C.INPUT_SHEETS) != inputs:
         raise AssertionError(f"{command} changed an input tab; nothing was written")
     after = _table_inputs(wb)

@@ -108,7 +108,8 @@ class TestTable:
         row = ["A", "V", "first-party", "Web", 1, 2, 30, 100, 200, 50, 0.1, 900, 4, "compliant",
                5000, "active", 0, 0, 0, 0]  # fmt: skip
         inputs_only = X.table([row], C.SOURCES_TABLE)
-        every_column = X.table([[*row, 0.5, 0.5, 500, 10]], C.SOURCES_TABLE)
+        # every column: CPL used sits beside CPL, the other formulas at the end
+        every_column = X.table([[*row[:10], 50, *row[10:], 0.5, 0.5, 500, 10]], C.SOURCES_TABLE)
         assert list(inputs_only.columns) == [c.key for c in C.SOURCES_TABLE.by_role(C.Role.INPUT)]
         assert list(every_column.columns) == C.SOURCES_TABLE.keys
         assert inputs_only.loc[0, "cpl"] == every_column.loc[0, "cpl"] == 50

@@ -58,9 +58,11 @@ def render_start(
         link = ws.cell(r, 1, spec.name)
         link.hyperlink = f"#'{spec.name}'!A1"
         link.font = Font(color="0563C1", underline="single")
-        ws.cell(r, 2, spec.purpose).alignment = Alignment(wrap_text=True)
+        ws.cell(r, 2, spec.purpose)
         ws.cell(r, 3, "you" if spec.role is C.Role.INPUT else "leadbook")
         ws.cell(r, 4, ", ".join(spec.buttons))
+        for c in range(1, 5):
+            ws.cell(r, c).alignment = Alignment(wrap_text=c == 2, vertical="top")
     r = 6 + len(C.SHEETS)
     for step in STEPS:
         ws.cell(r, 1, step)
