@@ -29,6 +29,7 @@ from xlsx_integrity import (
 
 from leadbook.libreoffice import convert
 from leadbook.workbook.jobs import new as write_template
+from leadbook.workbook.jobs import rebalance
 from leadbook.workbook.layout import name_all_table_columns
 
 # Tests that break their package on purpose carry ``broken_files``, so the conftest hook
@@ -474,3 +475,22 @@ def table_columns(path: Path) -> dict[str, list[str]]:
     from xlsx_integrity import read_package
 
     return {t.display_name: t.columns for t in read_package(path).tables}
+
+
+@pytest.mark.broken_files("*-before-rebalance.xlsx")  # the broken file, kept as a version
+def test_a_job_repairs_the_column_names_of_every_table(demo_book_path):
+    """A workbook an earlier leadbook wrote (every table named Column1…, input tabs too):
+    the next job names each table's columns after its header cells, the user's input tables
+    included, and leaves the input cells as they were."""
+    for table in ("Sources", "History", "Allocation", "Log"):
+        part = table_part(demo_book_path, table)
+        with zipfile.ZipFile(demo_book_path) as zf:
+            xml = zf.read(part).decode()
+        names = re.findall(r'<tableColumn id="(\d+)" name="([^"]*)"', xml)
+        for i, (_, name) in enumerate(names, 1):
+            patch(demo_book_path, part, replace(f'name="{name}"', f'name="Column{i}"'))
+    assert any("Column1" in str(m) for m in findings(demo_book_path))
+    inputs = openpyxl.load_workbook(demo_book_path)["Sources"]["J13"].value
+    rebalance(demo_book_path)
+    assert findings(demo_book_path) == []
+    assert openpyxl.load_workbook(demo_book_path)["Sources"]["J13"].value == inputs
