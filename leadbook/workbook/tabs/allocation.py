@@ -68,7 +68,7 @@ def render_allocation(
     capacity used is stated above the table."""
     title(ws, C.ALLOCATION)
     rows = _rows(allocation, feeds)
-    _summary(ws, allocation, rows, expected)
+    _summary(ws, allocation, rows, settings, expected)
     write_table(
         ws,
         C.ALLOCATION_TABLE,
@@ -140,15 +140,28 @@ def _formula_values(rows: pd.DataFrame) -> dict[str, list]:
     }
 
 
+def _budget_shown(settings: Settings, expected: Expected) -> float:
+    """What the Budget cell's link shows without an allocation: the Budget setting, or
+    today's spend (the Sources tab's CurrentSpend, as leadbook computed it) when blank."""
+    if settings.policy.budget is not None:
+        return settings.policy.budget
+    spend = C.NAMED_CELLS["CurrentSpend"]
+    return float(expected.get(f"{spend.sheet}!{spend.cell}") or 0.0)
+
+
 def _summary(
-    ws: Worksheet, allocation: Allocation | None, rows: pd.DataFrame, expected: Expected
+    ws: Worksheet,
+    allocation: Allocation | None,
+    rows: pd.DataFrame,
+    settings: Settings,
+    expected: Expected,
 ) -> None:
     rec = float(rows["recommended"].astype(float).sum()) if len(rows) else 0.0
     cur = float(rows["current"].astype(float).sum()) if len(rows) else 0.0
     leads = float(rows["leads"].astype(float).sum()) if len(rows) else 0.0
     customers = float(rows["customers"].astype(float).sum()) if len(rows) else 0.0
     a = allocation
-    budget = a.budget if a is not None else None
+    budget = a.budget if a is not None else _budget_shown(settings, expected)
     today_customers = a.today.customers if a is not None else None
     values = {
         "RebalanceStatus": None if a is None else f"{a.status} ({a.objective.value})",
