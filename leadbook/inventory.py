@@ -109,6 +109,13 @@ def build_inventory(
     problems += _check_history(hist, loc["History"])
     raise_errors(problems)
     problems += _tier_cpl_differs(src, tiers, loc["Sources"])
+    problems += _spend_differs(src, tiers, loc["Sources"])
+    raw = {
+        "Sources": sources,
+        "PriceTiers": _frame(price_tiers, PRICE_TIERS_TABLE),
+        "History": _frame(history, HISTORY_TABLE),
+    }
+    problems += _spaced_names(raw, loc)
     problems += _history_claims(src, hist, loc["Sources"])
     inventory = Inventory(
         sources=src.drop(columns="at_row").set_index("source", drop=False).rename_axis(None),
@@ -169,15 +176,6 @@ def _row_rules(row: Any, at: Any) -> None:
             f"{row.leads:,.0f}; the allocation will have to buy less",
             Severity.WARNING,
         )
-    if known(row.spend) and known(row.leads) and known(row.cpl) and row.spend > 0:
-        implied = row.leads * row.cpl
-        if abs(implied - row.spend) > SPEND_TOLERANCE * row.spend:
-            at(
-                "spend",
-                f"current spend ${row.spend:,.0f} differs from monthly leads × CPL = "
-                f"${implied:,.0f}",
-                Severity.WARNING,
-            )
     if row.status == Status.PAUSED and known(row.spend) and row.spend > 0:
         at(
             "spend",
@@ -212,6 +210,51 @@ def _history_claims(src: pd.DataFrame, hist: pd.DataFrame, loc: Locator) -> list
                 Severity.WARNING,
             )
         )
+    return problems
+
+
+def _spend_differs(src: pd.DataFrame, tiers: pd.DataFrame, loc: Locator) -> list[Problem]:
+    """A warning where today's spend is not monthly leads × the CPL Rebalance uses (the CPL,
+    or the price tiers' average where the source has tiers)."""
+    sources = src.set_index("source", drop=False)
+    used = cpl_in_use(sources, tiers) if not tiers.empty else sources["cpl"]
+    tiered = set(tiers["source"]) if not tiers.empty else set()
+    problems = []
+    for source, row in sources.iterrows():
+        if not row["spend"] > 0 or pd.isna(row["leads"]) or pd.isna(used[source]):
+            continue
+        implied = row["leads"] * used[source]
+        if abs(implied - row["spend"]) > SPEND_TOLERANCE * row["spend"]:
+            cpl = "CPL used (its price tiers)" if source in tiered else "CPL"
+            problems.append(
+                Problem(
+                    loc.cell(int(row["at_row"]), "spend"),
+                    f"current spend ${row['spend']:,.0f} differs from monthly leads × {cpl} = "
+                    f"${implied:,.0f}",
+                    Severity.WARNING,
+                )
+            )
+    return problems
+
+
+def _spaced_names(raw: dict[str, pd.DataFrame], loc: dict[str, Locator]) -> list[Problem]:
+    """A warning at each source name typed with spaces around it: leadbook ignores them,
+    Excel's formulas (CPL used, the shares) match names exactly and would not."""
+    problems = []
+    for table, frame in raw.items():
+        if "source" not in frame:
+            continue
+        for row, name in zip(frame.index, frame["source"], strict=True):
+            if isinstance(name, str) and name.strip() and name != name.strip():
+                problems.append(
+                    Problem(
+                        loc[table].cell(int(row), "source"),
+                        f"{table}: source name {name!r} has spaces around it; leadbook reads "
+                        f"{name.strip()!r} but Excel's formulas match names exactly — remove "
+                        "the spaces",
+                        Severity.WARNING,
+                    )
+                )
     return problems
 
 

@@ -190,8 +190,29 @@ class TestBuildInventory:
             raw_demo.sources, raw_demo.price_tiers, raw_demo.history, locators=LOCATORS
         )
         assert (
-            "Sources!P13: current spend $200,000 differs from monthly leads × CPL = $127,296"
-            in [str(w) for w in warnings]
+            "Sources!P13: current spend $200,000 differs from monthly leads × CPL used (its "
+            "price tiers) = $127,296" in [str(w) for w in warnings]
+        )
+
+    def test_spend_of_a_tiered_source_follows_its_tiers_not_its_cpl(self, raw_demo):
+        """Premium: 816 leads, tiers at $156 up to 900. A CPL typed as $170 is warned about at
+        the CPL; the spend ($127,296 = 816 × $156) is what the tiers say, so no warning."""
+        raw_demo.sources.loc[0, "cpl"] = 170.0
+        _, warnings = build_inventory(
+            raw_demo.sources, raw_demo.price_tiers, raw_demo.history, locators=LOCATORS
+        )
+        where = [w.where for w in warnings]
+        assert "Sources!J13" in where and "Sources!P13" not in where
+
+    def test_a_source_name_with_spaces_around_it_warns(self, raw_demo):
+        raw_demo.price_tiers.loc[7, "source"] = "Content downloads "
+        _, warnings = build_inventory(
+            raw_demo.sources, raw_demo.price_tiers, raw_demo.history, locators=LOCATORS
+        )
+        assert any(
+            "source name 'Content downloads ' has spaces around it; leadbook reads "
+            "'Content downloads' but Excel's formulas match names exactly" in str(w)
+            for w in warnings
         )
 
 

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from conftest import set_setting
 from typer.testing import CliRunner
 
 from leadbook.cli import app
+from leadbook.errors import InfeasiblePolicyError
 from leadbook.libreoffice import convert
 from leadbook.workbook import contract as C
 from leadbook.workbook.jobs import check, new, rebalance, refresh
@@ -107,6 +109,41 @@ class TestStale:
         wb = openpyxl.load_workbook(demo_book_path)
         assert read_stamp(wb[C.BOARD.name]).command == f"{order[-1]} (command line)"
 
+    def test_what_no_calculation_reads_makes_nothing_stale(self, demo_book_path):
+        set_source_cell(demo_book_path, "channel", 1, "Renamed channel")
+        wb = openpyxl.load_workbook(demo_book_path)
+        ws = wb[C.HISTORY.name]
+        first, last = ws.tables[C.HISTORY_TABLE.name].ref.split(":")
+        rows = [[c.value for c in r] for r in ws[f"{first[0]}{ws[first].row + 1}:{last}"]]
+        for i, values in enumerate(reversed(rows)):  # History sorted newest first
+            for j, value in enumerate(values):
+                ws.cell(ws[first].row + 1 + i, 1 + j).value = value
+        wb.save(demo_book_path)
+        assert stale_tabs(demo_book_path) == {}
+
+    def test_a_policy_setting_leaves_the_scored_leads_current(self, demo_book_path):
+        set_setting(demo_book_path, "MaxSourceShare", 0.35)
+        stale = stale_tabs(demo_book_path)
+        assert "Allocation" in stale and "Leads" not in stale
+
+    def test_a_lead_setting_makes_the_leads_stale(self, demo_book_path):
+        set_setting(demo_book_path, "LeadWorkCost", 55)
+        assert "Leads" in stale_tabs(demo_book_path)
+
+    def test_an_infeasible_rebalance_stays_stale_until_a_rebalance_succeeds(self, demo_book_path):
+        set_setting(demo_book_path, "BandTier1Min", 0.95)
+        set_setting(demo_book_path, "BandTier1Max", 1.0)
+        with pytest.raises(InfeasiblePolicyError):
+            rebalance(demo_book_path)
+        set_setting(demo_book_path, "BandTier1Min", 0.6)
+        set_setting(demo_book_path, "BandTier1Max", 0.7)  # back as it was
+        stale = stale_tabs(demo_book_path)
+        assert list(stale) == ["Allocation"]
+        assert stale["Allocation"].startswith("stale: Rebalance at ")
+        assert "found the policy cannot be met" in stale["Allocation"]
+        rebalance(demo_book_path)
+        assert stale_tabs(demo_book_path) == {}
+
     def test_a_lead_edit_makes_only_the_leads_tab_stale(self, demo_book_path):
         wb = openpyxl.load_workbook(demo_book_path)
         ws = wb[C.LEADS.name]
@@ -117,14 +154,16 @@ class TestStale:
         wb.save(demo_book_path)
         assert set(stale_tabs(demo_book_path)) == {"Leads"}
 
-    def test_score_leads_after_a_cpl_edit_changes_no_lead_output(
+    def test_score_leads_after_a_cpl_or_policy_edit_changes_no_lead_output(
         self, demo_book_path, tmp_path_factory
     ):
-        """The Leads tab's narrow read of Sources (NARROW) holds: a CPL is not among it."""
+        """The Leads tab's narrow reads (NARROW) hold: a CPL and the policy are not in them."""
         assert NARROW[(C.LEADS.name, "Sources")] == ("source", "conversion", "revenue_per_customer")
+        assert NARROW[(C.LEADS.name, "Settings")] == ("section:leads",)
         twin = tmp_path_factory.mktemp("twin") / demo_book_path.name
         shutil.copytree(demo_book_path.parent, twin.parent, dirs_exist_ok=True)
         set_source_cell(twin, "cpl", 1, 150)
+        set_setting(twin, "MaxSourceShare", 0.35)
         score_leads(demo_book_path)
         score_leads(twin)
         for table in (C.LEADS_TABLE, C.LEAD_SOURCES_TABLE, C.LEAD_ACTIONS_TABLE):

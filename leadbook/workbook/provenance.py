@@ -65,9 +65,19 @@ take conversion from the lead model)."""
 
 NARROW: dict[tuple[str, str], tuple[str, ...]] = {
     (C.LEADS.name, "Sources"): ("source", "conversion", "revenue_per_customer"),
+    (C.LEADS.name, "Settings"): ("section:leads",),
 }
-"""Where a tab reads only some columns of a group: (tab, group) → the contract keys it reads
-(so editing a CPL leaves the scored leads current). tests/test_provenance.py checks each."""
+"""Where a tab reads only part of a group: (tab, group) → the contract keys of the columns it
+reads, or for Settings the sections of the rows it reads (so editing a CPL or the maximum
+share leaves the scored leads current). tests/test_provenance.py checks each."""
+
+UNREAD: frozenset[tuple[str, str]] = frozenset({(C.SOURCES_TABLE.name, "channel")})
+"""Input columns no calculation reads (Channel is the user's own grouping): editing them
+makes no tab stale."""
+
+ORDERED: frozenset[str] = frozenset({C.SOURCES_TABLE.name, C.SETTINGS_TABLE.name})
+"""Tables whose row order shows in the outputs (tabs list sources in their order); in the
+others, sorting the rows changes nothing, so it makes no tab stale."""
 
 READS: dict[str, tuple[str, ...]] = {
     C.BOARD.name: (C.ALLOCATION.name, C.FORECAST_DETAIL.name, C.LEADS.name),
@@ -194,6 +204,9 @@ def _table_cells(wb: Workbook, spec: C.TableSpec, keys: tuple[str, ...] | None) 
         return None
     ws, ref = found
     min_col, min_row, max_col, max_row = range_boundaries(ref)
+    sections = [k.removeprefix("section:") for k in keys or () if k.startswith("section:")]
+    if sections:
+        keys = ("key", "value")
     wanted = _columns_read(spec, keys)
     columns = {}
     for col in range(min_col, max_col + 1):
@@ -203,9 +216,22 @@ def _table_cells(wb: Workbook, spec: C.TableSpec, keys: tuple[str, ...] | None) 
                 _canonical(ws.cell(r, col).value) for r in range(min_row + 1, max_row + 1)
             ]
     rows = list(zip(*columns.values(), strict=True)) if columns else []
-    while rows and all(v is None for v in rows[-1]):
-        rows.pop()
+    if sections and "key" in columns:
+        at = list(columns).index("key")
+        rows = [r for r in rows if _in_sections(r[at], sections)]
+    rows = [r for r in rows if any(v is not None for v in r)]
+    if spec.name not in ORDERED:
+        rows.sort(key=lambda r: json.dumps(r, ensure_ascii=False))
     return {h: [row[j] for row in rows] for j, h in enumerate(columns)}
+
+
+def _in_sections(key: object, sections: list[str]) -> bool:
+    from leadbook.settings import spec_for
+
+    try:
+        return spec_for(str(key)).section in sections
+    except KeyError:
+        return False
 
 
 def _columns_read(spec: C.TableSpec, keys: tuple[str, ...] | None) -> Any:
@@ -214,6 +240,7 @@ def _columns_read(spec: C.TableSpec, keys: tuple[str, ...] | None) -> Any:
     if keys is not None:
         names = {_norm(spec.column(k).header) for k in keys if k in spec.keys}
         return names.__contains__
+    unread = {_norm(spec.column(k).header) for t, k in UNREAD if t == spec.name}
     if spec is C.SETTINGS_TABLE:
         names = {_norm(spec.column(k).header) for k in ("key", "value")}
         return names.__contains__
@@ -221,7 +248,7 @@ def _columns_read(spec: C.TableSpec, keys: tuple[str, ...] | None) -> Any:
     inputs = {_norm(c.header) for c in spec.by_role(C.Role.INPUT)}
     if spec.sheet in C.OUTPUT_SHEETS:
         return lambda header: bool(header) and header not in owned
-    return inputs.__contains__
+    return lambda header: header in inputs and header not in unread
 
 
 def _find(wb: Workbook, name: str) -> tuple[Worksheet, str] | None:
@@ -342,18 +369,23 @@ class TabStatus:
     tab: str
     stamp: Stamp | None
     changed: tuple[str, ...] = ()
+    failed: str = ""
+    """Why the last run of the tab's job could not recompute it (its status cell says)."""
 
     @property
     def stale(self) -> bool:
-        return bool(self.changed)
+        return bool(self.changed or self.failed)
 
     def problem(self) -> Problem:
         assert self.stamp is not None
+        press = f"press {RECOMPUTE[self.tab]}"
+        if self.failed:
+            return Problem(self.tab, f"stale: {self.failed}; {press}", Severity.WARNING)
         what = " and ".join(self.changed)
         return Problem(
             self.tab,
             f"stale: {what} changed since {self.stamp.command} computed it at "
-            f"{self.stamp.when:%Y-%m-%d %H:%M}; press {RECOMPUTE[self.tab]}",
+            f"{self.stamp.when:%Y-%m-%d %H:%M}; {press}",
             Severity.WARNING,
         )
 
@@ -378,8 +410,23 @@ def tab_statuses(wb: Workbook) -> list[TabStatus]:
             upstream = read_stamp(wb[other]) if other in wb.sheetnames else None
             if upstream is None or upstream.ident(other) != recorded:
                 changed.append(f"the {other} tab")
-        out.append(TabStatus(spec.name, stamp, tuple(changed)))
+        out.append(TabStatus(spec.name, stamp, tuple(changed), _failed(wb, spec.name)))
     return out
+
+
+FAILED_MARK = "stale — "
+"""How a tab's status cell begins when its job could not recompute it."""
+
+
+def _failed(wb: Workbook, tab: str) -> str:
+    """Why the tab's last job failed, as its status cell says (Allocation's only)."""
+    status = C.NAMED_CELLS["RebalanceStatus"]
+    if tab != status.sheet:
+        return ""
+    text = wb[tab][status.cell].value
+    if isinstance(text, str) and text.startswith(FAILED_MARK):
+        return text.removeprefix(FAILED_MARK)
+    return ""
 
 
 def stale_problems(wb: Workbook) -> list[Problem]:

@@ -33,7 +33,7 @@ from leadbook.inventory import Inventory
 from leadbook.settings import Settings
 from leadbook.workbook import contract as C
 from leadbook.workbook.layout import BAD_FILL, BAD_FONT, Expected, now
-from leadbook.workbook.provenance import read_stamp
+from leadbook.workbook.provenance import FAILED_MARK, read_stamp
 from leadbook.workbook.read import Book, open_workbook, read_book
 from leadbook.workbook.tabs.allocation import render_allocation
 from leadbook.workbook.write import WriteResult, replace_sheet, update_workbook
@@ -228,7 +228,8 @@ def _mark_stale(path: str | Path, problem: InfeasiblePolicyError) -> None:
     follows the inputs, because the policy cannot be met; a Log row says why. (Bad inputs
     and missing feeds write nothing: ``leadbook check`` reports the tab stale.)"""
     status = C.NAMED_CELLS["RebalanceStatus"]
-    first = str(problem).splitlines()[0]
+    lines = str(problem).splitlines()
+    first = " ".join(line.strip(" -") for line in lines[:2])
 
     def job(wb: Workbook) -> str:
         if status.sheet not in wb.sheetnames:
@@ -237,8 +238,8 @@ def _mark_stale(path: str | Path, problem: InfeasiblePolicyError) -> None:
         old = read_stamp(ws)
         shown = f"the allocation below (of {old.when:%Y-%m-%d %H:%M})" if old else "this tab"
         ws[status.cell] = (
-            f"stale — Rebalance at {now():%Y-%m-%d %H:%M} found the policy cannot be met "
-            f"(see the Log); {shown} no longer follows the inputs"
+            f"{FAILED_MARK}Rebalance at {now():%Y-%m-%d %H:%M} found the policy cannot be "
+            f"met (see the Log); {shown} no longer follows the inputs"
         )
         ws[status.cell].font = BAD_FONT
         ws[status.cell].fill = BAD_FILL
