@@ -1094,6 +1094,7 @@ def _band_doc(kind: type, part: str, what: str) -> str:
 
 SETTING_SPECS: tuple[SettingSpec, ...] = tuple(_specs())
 _BY_KEY = {s.key: s for s in SETTING_SPECS} | {s.name: s for s in SETTING_SPECS}
+_BY_FOLDED = {k.casefold(): v for k, v in _BY_KEY.items()}
 """A setting by its key (``policy.max_source_share``) or its defined name (``MaxSourceShare``)."""
 
 SECTION_TITLES = {
@@ -1131,10 +1132,15 @@ def spec_for(key: str) -> SettingSpec:
     ...
     KeyError: "unknown setting 'MaxSorceShare' — did you mean 'MaxSourceShare'?"
     """
-    try:
-        return _BY_KEY[key]
-    except KeyError:
-        raise KeyError(_unknown_key_message(key)) from None
+    spec = _lookup(key)
+    if spec is None:
+        raise KeyError(_unknown_key_message(key))
+    return spec
+
+
+def _lookup(key: str) -> SettingSpec | None:
+    """A setting by key or defined name; names, as Excel's, ignore case."""
+    return _BY_KEY.get(key) or _BY_FOLDED.get(key.casefold())
 
 
 def _unknown_key_message(key: str) -> str:
@@ -1168,7 +1174,7 @@ def settings_from_rows(rows: Iterable[Sequence[Any]]) -> tuple[Settings, list[Pr
     rows = list(rows)
     settings, problems = _apply(Settings(), rows)
     given = (str(row[0]).strip() for row in rows)
-    seen = {_BY_KEY[k].key for k in given if k in _BY_KEY}
+    seen = {spec.key for spec in map(_lookup, given) if spec is not None}
     for spec in SETTING_SPECS:
         if spec.key not in seen:
             problems.append(
@@ -1188,11 +1194,20 @@ def _apply(base: Settings, rows: Iterable[Sequence[Any]]) -> tuple[Settings, lis
     places: dict[str, str] = {}
     for row in rows:
         given, raw, where = str(row[0]).strip(), row[1], row[2]
-        if given not in _BY_KEY:
+        if _lookup(given) is None:
             key_where = row[3] if len(row) > 3 else _key_cell(where)
             problems.append(Problem(key_where, _unknown_key_message(given)))
             continue
-        key = _BY_KEY[given].key
+        key = _lookup(given).key  # type: ignore[union-attr]
+        if key in places:
+            problems.append(
+                Problem(
+                    where,
+                    f"{given}: the setting appears twice (also at {places[key]}); delete one — "
+                    "the defined name points at only one of them",
+                )
+            )
+            continue
         places[key] = where
         try:
             values[key] = _parse_value(_BY_KEY[key], raw)
@@ -1223,7 +1238,8 @@ def _checked_bands(
             problems.append(
                 Problem(
                     where,
-                    f"{stem}: the minimum {_show(spec, lo)} is above the maximum {_show(spec, hi)}",
+                    f"{spec.name}: the minimum {_show(spec, lo)} is above the maximum "
+                    f"{_show(spec, hi)} ({spec.name[:-3]}Max)",
                 )
             )
             values = {k: v for k, v in values.items() if not k.startswith(f"{stem}.")}

@@ -17,6 +17,7 @@ import openpyxl
 import pytest
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.filters import AutoFilter
 from openpyxl.worksheet.table import Table, TableColumn, TableFormula
 from xlsx_integrity import (
     Kind,
@@ -50,7 +51,7 @@ def base_workbook(path: Path) -> Path:
     ws.append(["South", 4, 1.5, None, None, "Power", 5])
     for row in (2, 3):
         ws[f"D{row}"] = "=Sales[[#This Row],[Units]]*Sales[[#This Row],[Unit price]]"
-    sales = Table(displayName="Sales", ref="A1:D3")
+    sales = Table(displayName="Sales", ref="A1:D3", autoFilter=AutoFilter(ref="A1:D3"))
     sales.tableColumns = [TableColumn(id=i + 1, name=h) for i, h in enumerate(HEADERS)]
     sales.tableColumns[3].calculatedColumnFormula = TableFormula(
         attr_text="Sales[[#This Row],[Units]]*Sales[[#This Row],[Unit price]]"

@@ -125,8 +125,22 @@ class TestSettingsFromRows:
     def test_inverted_band_is_an_error(self):
         _, problems = settings_from_rows(self.rows(**{"bands.tier2.min": 0.3}))
         assert [str(p) for p in problems] == [
-            "Settings!C20: bands.tier2: the minimum 30.0% is above the maximum 25.0%"
+            "Settings!C20: BandTier2Min: the minimum 30.0% is above the maximum 25.0% "
+            "(BandTier2Max)"
         ]
+
+    def test_a_setting_twice_is_an_error_at_both_cells(self):
+        rows = [*self.rows(), ("MaxSourceShare", 0.1, "Settings!C99")]
+        _, problems = settings_from_rows(rows)
+        (twice,) = [p for p in problems if "twice" in p.message]
+        assert str(twice).startswith(
+            "Settings!C99: MaxSourceShare: the setting appears twice (also at Settings!C"
+        )
+
+    def test_names_ignore_case_as_excel_does(self):
+        settings, problems = settings_from_rows([("maxsourceshare", 0.3, "Settings!C5")])
+        assert settings.policy.max_source_share == 0.3
+        assert [p for p in problems if p.severity == "error"] == []
 
     def test_weights_must_add_to_one(self):
         _, problems = settings_from_rows(self.rows(**{"score_weights.risk": 0.2}))

@@ -470,3 +470,30 @@ class TestWarnings:
         assert found[f"Sources!G{last + 1}"].startswith(
             "'Brand-new partner' claims 12 months of history but History has no rows for it"
         )
+
+
+class TestSortedSettings:
+    def test_a_sorted_settings_table_is_reported_and_the_next_write_points_the_names_back(
+        self, demo_book_path
+    ):
+        """Sorting moves values but not the defined names: =Budget would read another row."""
+        wb = openpyxl.load_workbook(demo_book_path)
+        budget, shares = setting_cell(wb, "Budget"), setting_cell(wb, "MaxSourceShare")
+        ws = wb["Settings"]
+        for col in range(1, 6):  # swap the two rows, as a sort would
+            a, b = ws.cell(budget.row, col), ws.cell(shares.row, col)
+            a.value, b.value = b.value, a.value
+        wb.save(demo_book_path)
+        found = {p.where: p.message for p in jobs.check(demo_book_path).problems}
+        assert found[f"Settings!{shares.coordinate}"].startswith(
+            f"Budget: the defined name Budget points at Settings!{budget.coordinate}, not at "
+            "this row's value, so Excel formulas using =Budget read the wrong cell"
+        )
+        jobs.check(demo_book_path, write=True)
+        names = openpyxl.load_workbook(demo_book_path).defined_names
+        assert names["Budget"].attr_text == f"Settings!${shares.column_letter}${shares.row}"
+        assert not [p for p in jobs.check(demo_book_path).problems if "defined name" in p.message]
+
+    def test_the_settings_table_offers_no_sort_buttons(self, template_path):
+        ws = openpyxl.load_workbook(template_path)["Settings"]
+        assert ws.tables["Settings"].autoFilter is None

@@ -161,13 +161,15 @@ def write_table(
     row_formulas: Mapping[str, Sequence[str]] | None = None,
     style: str = "TableStyleMedium2",
     validate: bool = True,
+    autofilter: bool = True,
 ) -> Table:
     """Write ``rows`` (columns keyed as in ``spec``) as the Excel Table ``spec.name``.
 
     Calculated columns get the contract formula in every row; ``formula_values`` gives
     leadbook's value for each, recorded in ``expected``. ``row_formulas`` gives per-row
     formulas for columns whose formula differs by row. An empty table keeps one blank row.
-    ``validate=False`` leaves the input columns' data validation to the caller.
+    ``validate=False`` leaves the input columns' data validation to the caller;
+    ``autofilter=False`` shows no filter buttons (a table that must not be sorted).
     """
     header_row, first = anchor_of(spec)
     cells = table_cells(spec, rows, row_formulas=row_formulas)
@@ -196,6 +198,8 @@ def write_table(
     ref = f"{get_column_letter(first)}{header_row}:{last}{header_row + max(len(cells), 1)}"
     table = Table(displayName=spec.name, ref=ref)
     table.tableStyleInfo = TableStyleInfo(name=style, showRowStripes=True)
+    if autofilter:
+        table.autoFilter = AutoFilter(ref=ref)
     name_table_columns(ws, table)
     for tc, col in zip(table.tableColumns, spec.columns, strict=True):
         if col.role is Role.FORMULA and col.formula and col.key not in (row_formulas or {}):
@@ -230,11 +234,8 @@ def name_table_columns(ws: Worksheet, table: Table) -> None:
         tc.name = header or tc.name or f"Column{j + 1}"
         columns.append(tc)
     table.tableColumns = columns
-    if table.headerRowCount != 0:
-        if table.autoFilter is None:
-            table.autoFilter = AutoFilter(ref=table.ref)
-        else:
-            table.autoFilter.ref = table.ref
+    if table.headerRowCount != 0 and table.autoFilter is not None:
+        table.autoFilter.ref = table.ref
 
 
 def name_all_table_columns(wb: Workbook) -> None:

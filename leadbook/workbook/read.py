@@ -217,7 +217,43 @@ def read_settings(wb: Workbook) -> tuple[Settings, list[Problem]]:
         if not pd.isna(key) and str(key).strip()
     ]
     settings, more = settings_from_rows(rows)
-    return settings, more
+    return settings, more + _misplaced_names(wb, rows)
+
+
+def _misplaced_names(wb: Workbook, rows: list[tuple[Any, Any, str, str]]) -> list[Problem]:
+    """A warning where a setting's defined name points at another row than its Key's (the
+    table was sorted, or rows moved): Excel formulas using the name read the wrong value
+    until leadbook's next write points it back."""
+    from leadbook.settings import spec_for
+
+    problems = []
+    for key, _, where, _ in rows:
+        try:
+            name = spec_for(str(key).strip()).name
+        except KeyError:
+            continue
+        defined = wb.defined_names.get(name)
+        if defined is None:  # (a button's copy of the workbook carries no names)
+            continue
+        target = _plain_ref(defined.attr_text)
+        if target != where:
+            problems.append(
+                Problem(
+                    where,
+                    f"{name}: the defined name {name} points at {target}, not at this row's "
+                    f"value, so Excel formulas using ={name} read the wrong cell (was the table "
+                    "sorted?); sort it back, or run leadbook check --write BOOK, which points "
+                    "the names at their rows",
+                    Severity.WARNING,
+                )
+            )
+    return problems
+
+
+def _plain_ref(ref: str) -> str:
+    """``'Settings'!$C$5`` as ``Settings!C5``."""
+    sheet, _, cell = ref.rpartition("!")
+    return f"{sheet.strip(chr(39))}!{cell.replace('$', '')}" if sheet else ref
 
 
 def read_stated(wb: Workbook) -> tuple[StatedTotals, list[Problem]]:

@@ -45,6 +45,7 @@ from leadbook.workbook.layout import fit_text, name_all_table_columns, now
 from leadbook.workbook.provenance import READS, SUMMARY_TABS, read_stamp, stamp_tabs
 from leadbook.workbook.read import Book, check_package, open_workbook, read_settings
 from leadbook.workbook.tabs.general import append_log, current_user
+from leadbook.workbook.tabs.inputs import point_setting_names
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +133,7 @@ def update_workbook(
             f"{command} changed input columns of a table on an output tab; nothing was written"
         )
     restore_charts(wb)
+    point_setting_names(wb)
     undos = V.pending_undos(path)
     for undone in undos:  # an undo restores bytes, so the Log hears of it at the next write
         append_log(wb, V.UNDO, undone.log_text, undone.user, at=V.local_time(undone.time))

@@ -8,7 +8,9 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
+from openpyxl.utils.cell import range_boundaries
 from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -69,7 +71,11 @@ def render_settings(ws: Worksheet, settings: Settings, expected: Expected) -> No
         "Key is a defined name you can use in formulas.",
     )
     rows, at = _setting_rows(settings)
-    write_table(ws, C.SETTINGS_TABLE, pd.DataFrame(rows), expected, validate=False)
+    # No filter buttons: sorting would scatter the sections (and move values from their
+    # defined names until leadbook's next write points them back).
+    write_table(
+        ws, C.SETTINGS_TABLE, pd.DataFrame(rows), expected, validate=False, autofilter=False
+    )
     header_row, first = anchor_of(C.SETTINGS_TABLE)
     value_col = first + C.SETTINGS_TABLE.keys.index("value")
     for i in range(len(rows)):
@@ -263,3 +269,31 @@ def render_history(ws: Worksheet, inventory: Inventory | None, expected: Expecte
 def style_input(cell) -> None:
     """Mark a cell as an input (blue on yellow)."""
     cell.font, cell.fill = INPUT_FONT, INPUT_FILL
+
+
+def point_setting_names(wb: Workbook) -> None:
+    """Point each setting's defined name at the Value cell of the row its Key is on (after a
+    user sorted the Settings table, the names still point at the old rows)."""
+    from leadbook.settings import spec_for
+
+    if C.SETTINGS.name not in wb.sheetnames:
+        return
+    ws = wb[C.SETTINGS.name]
+    if C.SETTINGS_TABLE.name not in ws.tables:
+        return
+    min_col, min_row, max_col, max_row = range_boundaries(ws.tables[C.SETTINGS_TABLE.name].ref)
+    headers = {
+        " ".join(str(ws.cell(min_row, c).value or "").split()).casefold(): c
+        for c in range(min_col, max_col + 1)
+    }
+    key_col, value_col = headers.get("key"), headers.get("value")
+    if key_col is None or value_col is None:
+        return
+    for r in range(min_row + 1, max_row + 1):
+        key = ws.cell(r, key_col).value
+        try:
+            name = spec_for(str(key).strip()).name if key else None
+        except KeyError:
+            continue
+        if name:
+            define_name(wb, name, ws.title, ws.cell(r, value_col).coordinate)
