@@ -355,17 +355,19 @@ class TestUndoThatCannotFinish:
         assert digest(demo_book_path) == before
         assert folder_state(demo_book_path) == folder
 
-    def test_a_version_of_another_kind_of_file(self, demo_book_path):
+    def test_book_xlsx_and_book_xlsm_keep_their_own_versions(self, demo_book_path):
+        """They share a versions folder; neither prunes, lists or restores the other's."""
+        twin = demo_book_path.with_suffix(".xlsm")
+        shutil.copy2(demo_book_path, twin)
         write(demo_book_path)
-        (version,) = V.kept_versions(demo_book_path)
-        version.path.rename(version.path.with_suffix(".xlsm"))
-        with pytest.raises(
-            WorkbookFileError,
-            match=r"the version to restore, \d{8}T\d{6}\.\d{6}Z-before-test\.xlsm, is not a "
-            r"\.xlsx file; restore it by hand if it is the one you want",
-        ):
-            undo(demo_book_path)
-
+        (mine,) = V.kept_versions(demo_book_path)
+        set_setting(twin, "VersionsKept", 1)
+        for _ in range(3):
+            write(twin)
+        assert V.kept_versions(demo_book_path) == [mine] and mine.path.exists()
+        assert [v.path.suffix for v in V.kept_versions(twin)] == [".xlsm"]
+        undo(demo_book_path)
+        assert digest(demo_book_path) == digest(mine.path)
 
 LOCKS = {
     "Excel": ("~$demo.xlsx", r"demo\.xlsx is open in Excel \(lock file ~\$demo\.xlsx\)"),

@@ -103,14 +103,18 @@ class Version:
 
 
 def kept_versions(book: str | Path) -> list[Version]:
-    """The versions kept beside ``book``, oldest first (none when the folder is missing)."""
+    """The versions kept beside ``book``, oldest first (none when the folder is missing).
+
+    ``book.xlsx`` and ``book.xlsm`` share the folder; each sees, prunes and restores only
+    the versions of its own kind."""
     folder = versions_dir(book)
     if not folder.is_dir():
         return []
     found = []
+    suffix = Path(book).suffix.lower()
     for path in folder.iterdir():
         m = _NAME.match(path.name)
-        if m and path.is_file():
+        if m and path.is_file() and m["suffix"].lower() == suffix:
             found.append(Version(path, _parse_stamp(m["stamp"]), m["command"]))
     return sorted(found, key=lambda v: v.name)
 
@@ -253,7 +257,13 @@ def _record(event: dict[str, Any]) -> UndoRecord:
 
 
 def _events(book: str | Path) -> list[dict[str, Any]]:
-    return _events_in(versions_dir(book))
+    """The undo log's events about ``book`` (a folder may serve book.xlsx and book.xlsm)."""
+    name = Path(book).name
+    return [
+        e
+        for e in _events_in(versions_dir(book))
+        if e.get("event") != UNDO or e.get("workbook", name) == name
+    ]
 
 
 def _events_in(folder: Path) -> list[dict[str, Any]]:
