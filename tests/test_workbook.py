@@ -497,3 +497,23 @@ class TestSortedSettings:
     def test_the_settings_table_offers_no_sort_buttons(self, template_path):
         ws = openpyxl.load_workbook(template_path)["Settings"]
         assert ws.tables["Settings"].autoFilter is None
+
+
+@pytest.mark.libreoffice
+def test_formulas_typed_in_input_cells_keep_their_values_across_writes(demo_book_path, tmp_path):
+    """openpyxl drops a formula's last value when it saves; leadbook puts back the values of
+    the input tabs' formulas, so a budget typed as =300000+50000 reads the same after a job."""
+    from leadbook.libreoffice import convert
+
+    wb = openpyxl.load_workbook(demo_book_path)
+    setting_cell(wb, "Budget").value = "=300000+50000"
+    wb["Sources"]["J15"] = "=90+8"  # Mortgage broker referrals' CPL, $98
+    wb.save(demo_book_path)
+    saved = convert(demo_book_path, "xlsx", tmp_path / "excel")  # as a spreadsheet saves it
+    for _ in range(2):
+        rebalance(saved)
+        book = read_book(saved)
+        assert book.settings.policy.budget == 350_000
+        assert book.inventory.sources.loc["Mortgage broker referrals", "cpl"] == 98
+    stale = {p.where for p in jobs.check(saved).problems if "stale" in p.message}
+    assert C.ALLOCATION.name not in stale  # its inputs read the same after the writes

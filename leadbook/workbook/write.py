@@ -146,6 +146,7 @@ def update_workbook(
     try:
         name_all_table_columns(wb)
         wb.save(tmp)
+        carry_cached_values(path, tmp)
         _audit(path, tmp)
         if _digest(path) != before:
             raise WorkbookFileError(
@@ -508,6 +509,74 @@ _NS_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}Relatio
 _NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _NS_R = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 _NS_XDR = "{http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing}"
+
+
+def _sheet_part_names(zf: zipfile.ZipFile) -> dict[str, str]:
+    """Tab name → the package part of its worksheet."""
+    book = ET.fromstring(zf.read("xl/workbook.xml"))
+    targets = _rel_targets(zf, "xl/workbook.xml")
+    return {
+        sheet.get("name"): targets.get(sheet.get(_NS_R), ("", ""))[1]
+        for sheet in book.iter(f"{_NS_MAIN}sheet")
+    }
+
+
+_FORMULA_CELL = re.compile(
+    r'<c r="(?P<ref>[A-Z]+[0-9]+)"(?P<attrs>[^>]*)>(?P<f><f(?:\s[^>]*)?(?:/>|>[^<]*</f>))<v\s*/>'
+)
+
+
+def carry_cached_values(original: Path, saved: Path) -> None:
+    """Put back, in ``saved``, the values Excel cached for the formulas of the input tabs.
+
+    openpyxl writes formulas without their last values, so a formula a user typed in an
+    input cell (a CPL of ``=90+8``) would read as blank to leadbook after its first write.
+    The input tabs are the same after a job, so their cached values still hold.
+    """
+    with zipfile.ZipFile(original) as zf:
+        parts = _sheet_part_names(zf)
+        cached = {
+            tab: _cached_formula_values(zf.read(parts[tab]))
+            for tab in C.INPUT_SHEETS
+            if parts.get(tab) in zf.namelist()
+        }
+    cached = {tab: values for tab, values in cached.items() if values}
+    if not cached:
+        return
+    with zipfile.ZipFile(saved) as zf:
+        parts = _sheet_part_names(zf)
+        members = [(info, zf.read(info)) for info in zf.infolist()]
+    patched = {parts[tab]: values for tab, values in cached.items() if tab in parts}
+    with zipfile.ZipFile(saved, "w", zipfile.ZIP_DEFLATED) as out:
+        for info, data in members:
+            if info.filename in patched:
+                data = _with_cached_values(data.decode("utf-8"), patched[info.filename])
+                data = data.encode("utf-8")
+            out.writestr(info, data)
+
+
+def _cached_formula_values(xml: bytes) -> dict[str, tuple[str, str | None]]:
+    """Cell → (cached value, its type attribute) of every formula cell that has one."""
+    out = {}
+    for cell in ET.fromstring(xml).iter(f"{_NS_MAIN}c"):
+        value = cell.find(f"{_NS_MAIN}v")
+        if cell.find(f"{_NS_MAIN}f") is not None and value is not None and value.text:
+            out[cell.get("r")] = (value.text, cell.get("t"))
+    return out
+
+
+def _with_cached_values(xml: str, values: dict[str, tuple[str, str | None]]) -> str:
+    from xml.sax.saxutils import escape, quoteattr
+
+    def put(m: re.Match[str]) -> str:
+        found = values.get(m["ref"])
+        if found is None or " t=" in m["attrs"]:
+            return m[0]
+        value, kind = found
+        typed = f" t={quoteattr(kind)}" if kind else ""
+        return f'<c r="{m["ref"]}"{m["attrs"]}{typed}>{m["f"]}<v>{escape(value)}</v>'
+
+    return _FORMULA_CELL.sub(put, xml)
 
 
 def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, Counter]:
