@@ -809,6 +809,7 @@ def log_rows(pf: PortfolioForecast, months: int = LOG_HORIZON) -> pd.DataFrame:
         )
         parts += [src, port]
     rows = pd.concat(parts, ignore_index=True)
+    rows["month"] = pd.to_datetime(rows["month"])  # (an empty forecast leaves it untyped)
     rows["made"] = pf.as_of
     rows["horizon"] = (
         (rows["month"].dt.year - pf.as_of.year) * 12 + rows["month"].dt.month - pf.as_of.month + 1

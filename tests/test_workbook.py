@@ -65,6 +65,16 @@ class TestTemplate:
         wb.save(template_path)
         assert jobs.check(template_path).errors == []
 
+    def test_a_new_workbook_with_its_first_month_refreshes(self, template_path):
+        """One month of History forecasts nothing yet; it must not stop Refresh."""
+        wb = openpyxl.load_workbook(template_path)
+        for sheet, cell in (("Sources", "A13"), ("Sources", "AB13"), ("History", "B4")):
+            wb[sheet][cell] = "Comparison site A"
+        wb["Leads"]["A24"], wb["Leads"]["B24"] = "L-1", "Comparison site A"
+        wb.save(template_path)
+        jobs.refresh(template_path)
+        assert jobs.check(template_path).problems == ()
+
     def test_example_rows_are_marked(self, template_path):
         wb = openpyxl.load_workbook(template_path)
         for sheet, cell in (("Sources", "J13"), ("History", "C4"), ("Leads", "A24")):
