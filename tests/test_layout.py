@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import shutil
 
 import openpyxl
 import pytest
@@ -20,10 +21,18 @@ from leadbook.workbook.layout import (
 )
 
 
-@pytest.fixture(scope="module", params=["demo", "template"])
+@pytest.fixture(scope="module", params=["demo", "scored demo", "template"])
 def book(request, built_demo, tmp_path_factory) -> openpyxl.Workbook:
     if request.param == "demo":
         return openpyxl.load_workbook(built_demo)
+    if request.param == "scored demo":  # as `leadbook demo` leaves it: the Leads report filled
+        from leadbook.workbook.leadjobs import score_leads
+
+        folder = tmp_path_factory.mktemp("scored")
+        for item in built_demo.parent.iterdir():
+            (shutil.copytree if item.is_dir() else shutil.copy2)(item, folder / item.name)
+        score_leads(folder / built_demo.name)
+        return openpyxl.load_workbook(folder / built_demo.name)
     from leadbook.workbook.jobs import new
 
     return openpyxl.load_workbook(new(tmp_path_factory.mktemp("template") / "t.xlsx"))
@@ -39,8 +48,8 @@ def needed(text: str, bold: bool) -> float:
 
 
 def test_no_label_is_cut_off(book):
-    """A text whose right neighbour holds something must fit its column (on as many lines as
-    its row is tall, when it wraps)."""
+    """A text must fit its column and the empty cells it runs into before a filled one (on
+    as many lines as its row is tall, when it wraps)."""
     cut = []
     for ws in book.worksheets:
         merged = {c for rng in ws.merged_cells.ranges for c in rng.cells}
@@ -50,10 +59,18 @@ def test_no_label_is_cut_off(book):
                     continue
                 if (cell.row, cell.column) in merged:
                     continue
-                right = ws.cell(cell.row, cell.column + 1).value
-                if right in (None, ""):
-                    continue
                 width = width_of(ws, cell.column)
+                if not cell.alignment.wrap_text:
+                    # text runs on into empty cells to its right, up to a filled one
+                    col, room = cell.column + 1, 0.0
+                    while width + room < needed(cell.value, bool(cell.font.b)):
+                        if ws.cell(cell.row, col).value not in (None, ""):
+                            break
+                        room += width_of(ws, col)
+                        col += 1
+                    else:
+                        continue
+                    width += room
                 lines = 1
                 if cell.alignment.wrap_text:
                     lines = max(1, math.floor(row_height(ws, cell.row) / ROW_PT))

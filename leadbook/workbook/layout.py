@@ -281,9 +281,22 @@ def fit_text(ws: Worksheet) -> None:
             if (cell.row, cell.column) in merged or not text.strip():
                 continue
             wraps = bool(cell.alignment.wrap_text)
-            if not wraps and ws.cell(cell.row, cell.column + 1).value in (None, ""):
-                continue
-            _fit_cell(ws, cell, text, wraps, frozen)
+            room = 0.0 if wraps else _room_right(ws, cell, text_width(text, bool(cell.font.b)))
+            if room is not None:
+                _fit_cell(ws, cell, text, wraps, frozen, room)
+
+
+def _room_right(ws: Worksheet, cell: Any, need: float) -> float | None:
+    """The width of the empty cells a text runs into on the right before a filled one; None
+    when it never reaches a filled one (the text shows whole)."""
+    room, col = 0.0, cell.column + 1
+    own = width_of(ws, get_column_letter(cell.column))
+    while own + room < need:
+        if ws.cell(cell.row, col).value not in (None, ""):
+            return room
+        room += width_of(ws, get_column_letter(col))
+        col += 1
+    return None
 
 
 DEFAULT_WIDTH = 8.43
@@ -304,11 +317,11 @@ def widen(ws: Worksheet, letter: str, width: float) -> None:
     ws.column_dimensions[letter].width = max(current, width)
 
 
-def _fit_cell(ws: Worksheet, cell: Any, text: str, wraps: bool, frozen: int) -> None:
+def _fit_cell(ws: Worksheet, cell: Any, text: str, wraps: bool, frozen: int, room: float) -> None:
     letter = get_column_letter(cell.column)
     width = width_of(ws, letter)
     bold = bool(cell.font.b)
-    need = text_width(text, bold)
+    need = text_width(text, bold) - room
     longest = text_width(max(text.split(), key=len), bold)
     height = row_height(ws, cell.row)
     lines = max(1, math.floor(height / ROW_PT)) if wraps else 1
