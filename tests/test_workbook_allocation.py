@@ -101,7 +101,7 @@ class TestRebalanceJob:
         log = [r for r in after[C.LOG.name].iter_rows(values_only=True) if r[1] == "rebalance"]
         assert "Allocation marked stale" in log[-1][3]
         stale = [p for p in check(demo_book_path).problems if p.where == C.ALLOCATION.name]
-        assert stale and "stale: Settings changed" in stale[0].message
+        assert stale and "found the policy cannot be met" in stale[0].message
 
     def test_unknown_objective_leaves_the_file_alone(self, demo_book_path):
         before = digest(demo_book_path)
