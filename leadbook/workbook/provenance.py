@@ -190,13 +190,6 @@ class Fingerprints:
             self._cache[(group, keys)] = fingerprint(self._wb, group, keys)
         return self._cache[(group, keys)]
 
-    def release(self) -> None:
-        """Compute every fingerprint now and let the workbook go."""
-        for tab, groups in DEPENDS.items():
-            for group in (*groups, "Leads"):
-                self.of(tab, group)
-        self._wb = None
-
 
 def _table_cells(wb: Workbook, spec: C.TableSpec, keys: tuple[str, ...] | None) -> Any:
     found = _find(wb, spec.name)

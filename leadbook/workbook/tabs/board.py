@@ -132,7 +132,6 @@ def render_board_tab(ws: Worksheet, view: BoardView, expected: Expected) -> None
         expected,
         style="TableStyleLight9",
     )
-    _shared_widths(ws, (C.BOARD_KPIS_TABLE, C.BOARD_HISTORY_TABLE))
     _wrap_rows(ws, C.BOARD_KPIS_TABLE, len(view.kpis), ("basis",))
     header_row, _ = anchor_of(C.BOARD_KPIS_TABLE)
     freeze(ws, header_row + 1, 2)
@@ -184,17 +183,6 @@ def _pitfall_block(ws: Worksheet, found: tuple[Pitfall, ...]) -> None:
 def _above(spec: C.TableSpec) -> str:
     row, col = anchor_of(spec)
     return f"{_letter(col)}{row - 1}"
-
-
-def _shared_widths(ws: Worksheet, specs: tuple[C.TableSpec, ...]) -> None:
-    """Tables sharing columns get the widest width any of them asks for."""
-    widths: dict[int, float] = {}
-    for spec in specs:
-        _, first = anchor_of(spec)
-        for j, col in enumerate(spec.columns):
-            widths[first + j] = max(widths.get(first + j, 0.0), col.width)
-    for col, width in widths.items():
-        ws.column_dimensions[_letter(col)].width = width
 
 
 def _wrap_rows(ws: Worksheet, spec: C.TableSpec, n: int, keys: tuple[str, ...]) -> None:
@@ -416,9 +404,6 @@ def render_maturity_tab(ws: Worksheet, view: MaturityView, expected: Expected) -
         steps if len(steps) else None,
         expected,
         style="TableStyleLight9",
-    )
-    _shared_widths(
-        ws, (C.MATURITY_STAGES_TABLE, C.MATURITY_ANSWERS_TABLE, C.MATURITY_ROADMAP_TABLE)
     )
     _wrap_rows(ws, C.MATURITY_STAGES_TABLE, len(a.stages), ("summary",))
     _wrap_rows(ws, C.MATURITY_ANSWERS_TABLE, len(M.CHECKLIST), ("evidence",))

@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-from openpyxl.utils.cell import range_boundaries
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.datavalidation import DataValidation
@@ -275,25 +274,14 @@ def point_setting_names(wb: Workbook) -> None:
     """Point each setting's defined name at the Value cell of the row its Key is on (after a
     user sorted the Settings table, the names still point at the old rows)."""
     from leadbook.settings import spec_for
+    from leadbook.workbook.read import read_table
 
-    if C.SETTINGS.name not in wb.sheetnames:
+    frame, loc, problems = read_table(wb, C.SETTINGS_TABLE)
+    if problems or "key" not in frame or "value" not in loc.letters:
         return
-    ws = wb[C.SETTINGS.name]
-    if C.SETTINGS_TABLE.name not in ws.tables:
-        return
-    min_col, min_row, max_col, max_row = range_boundaries(ws.tables[C.SETTINGS_TABLE.name].ref)
-    headers = {
-        " ".join(str(ws.cell(min_row, c).value or "").split()).casefold(): c
-        for c in range(min_col, max_col + 1)
-    }
-    key_col, value_col = headers.get("key"), headers.get("value")
-    if key_col is None or value_col is None:
-        return
-    for r in range(min_row + 1, max_row + 1):
-        key = ws.cell(r, key_col).value
+    for i, key in enumerate(frame["key"]):
         try:
-            name = spec_for(str(key).strip()).name if key else None
-        except KeyError:
+            name = spec_for(str(key).strip()).name
+        except KeyError:  # a heading row, or a key check reports
             continue
-        if name:
-            define_name(wb, name, ws.title, ws.cell(r, value_col).coordinate)
+        define_name(wb, name, loc.sheet, loc.cell(i, "value").split("!")[1])

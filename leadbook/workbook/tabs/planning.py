@@ -64,6 +64,7 @@ from leadbook.workbook.layout import (
     set_cell,
     table_column_range,
     title,
+    widen,
     write_table,
 )
 from leadbook.workbook.read import Book, find_table, open_workbook, read_table
@@ -277,16 +278,12 @@ def heading(ws: Worksheet, spec: C.TableSpec, more: str = "") -> None:
     ws.cell(row - 1, first, text).font = HEADING_FONT
 
 
-def fit_columns(ws: Worksheet, tables: Sequence[C.TableSpec], months: int) -> None:
-    """Each column as wide as the widest of the view and the tables in it (the tables
-    below a view share its columns)."""
-    widths = {1: LABEL_WIDTH} | {2 + j: MONTH_WIDTH for j in range(months)}
-    for spec in tables:
-        _, first = anchor_of(spec)
-        for j, col in enumerate(spec.columns):
-            widths[first + j] = max(widths.get(first + j, 0.0), col.width)
-    for c, width in widths.items():
-        ws.column_dimensions[get_column_letter(c)].width = width
+def fit_columns(ws: Worksheet, months: int) -> None:
+    """The view's label and month columns at least their widths (the tables below a view
+    share its columns, and :func:`write_table` keeps the widest)."""
+    widen(ws, "A", LABEL_WIDTH)
+    for j in range(months):
+        widen(ws, get_column_letter(2 + j), MONTH_WIDTH)
 
 
 # --- Forecast ---------------------------------------------------------------------------------
@@ -425,8 +422,8 @@ def render_forecast(ws: Worksheet, book: Book | None, expected: Expected) -> Non
     )
     block = ViewBlock("Portfolio", C.PORTFOLIO_FORECAST_TABLE, FORECAST_LINES, shown)
     write_view(ws, C.FORECAST_VIEW, "Portfolio by month", [block], expected, flags)
-    places = _forecast_tables(ws, settings, result, fan, expected)
-    fit_columns(ws, places, len(block.months))
+    _forecast_tables(ws, settings, result, fan, expected)
+    fit_columns(ws, len(block.months))
     ws.freeze_panes = "B1"
     draw_forecast_chart(ws)
 
@@ -491,7 +488,7 @@ def render_forecast_detail(ws: Worksheet, book: Book | None, expected: Expected)
         write_table(ws, log_at, log, expected, formula_values={"error": errors})
     for spec in (series_at, sources_at, log_at):
         heading(ws, spec)
-    fit_columns(ws, (series_at, sources_at, log_at), 0)
+    fit_columns(ws, 0)
 
 
 def _after(ws: Worksheet, name: str) -> None:
@@ -661,7 +658,7 @@ def render_hiring(ws: Worksheet, book: Book | None, expected: Expected) -> None:
     heading(ws, plan_at, "The view above links to it.")
     n = 0 if plan is None else len(plan)
     highlight_text(ws, table_column_range(ws, plan_at, "status", n), ["peak: overtime"], bad=False)
-    fit_columns(ws, (checks_at, chapter_at, quarters_at, plan_at), len(blocks[0].months))
+    fit_columns(ws, len(blocks[0].months))
     ws.freeze_panes = "B1"
     draw_hiring_chart(ws)
 
