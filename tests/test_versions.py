@@ -369,6 +369,7 @@ class TestUndoThatCannotFinish:
         undo(demo_book_path)
         assert digest(demo_book_path) == digest(mine.path)
 
+
 LOCKS = {
     "Excel": ("~$demo.xlsx", r"demo\.xlsx is open in Excel \(lock file ~\$demo\.xlsx\)"),
     "LibreOffice": (

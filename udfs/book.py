@@ -90,10 +90,9 @@ def run_job(
     the folder for the workbook at ``path``, e.g. :func:`leadbook.qualify.model_dir`): each
     is copied from :func:`book_folder` beside the copy before the job, and back after it
     succeeds, so the job finds and keeps them as it would beside the file. The versions
-    folder always travels so.
+    folder travels too, but only what the job changed in it goes back (:func:`_merge_back`).
     """
     home = book_folder(book)
-    companions = (versions_dir, *companions)
     token = CALLER.set("Excel button")
     try:
         with tempfile.TemporaryDirectory(prefix="leadbook-") as tmp:
@@ -103,6 +102,7 @@ def run_job(
             saved = path.read_bytes()
             for companion in companions:
                 _copy_folder(companion(home / path.name), companion(path))
+            versions = _copy_folder(versions_dir(home / path.name), versions_dir(path))
             try:
                 result = job(path)
             except LeadbookError:
@@ -110,13 +110,14 @@ def run_job(
                 # stale); anything else it wrote is nothing, so the book stays as it was.
                 if path.read_bytes() != saved:
                     write_back(book, _kept(changes(before, openpyxl.load_workbook(path)), tabs))
-                    _copy_folder(versions_dir(path), versions_dir(home / path.name))
+                    _merge_back(versions_dir(path), versions_dir(home / path.name), versions)
                 raise
             after = openpyxl.load_workbook(path)
             refuse_moved_tables(before, after)
             found = _kept(changes(before, after), tabs)
             for companion in companions:
                 _copy_folder(companion(path), companion(home / path.name))
+            _merge_back(versions_dir(path), versions_dir(home / path.name), versions)
     finally:
         CALLER.reset(token)
     write_back(book, found)
@@ -147,16 +148,36 @@ def book_folder(book: Any) -> Path:
     return Path(os.environ.get(FILES_ENV) or Path.home() / "leadbook")
 
 
-def _copy_folder(source: Path, target: Path) -> None:
-    """Make ``target`` hold what ``source`` holds (nothing if ``source`` is absent)."""
+def _copy_folder(source: Path, target: Path) -> dict[str, int]:
+    """Make ``target`` hold what ``source`` holds (nothing if ``source`` is absent); the
+    files copied, with their sizes."""
     if not source.is_dir():
-        return
+        return {}
     target.parent.mkdir(parents=True, exist_ok=True)
     staged = target.with_name(f".{target.name}.leadbook-new")
     shutil.rmtree(staged, ignore_errors=True)
     shutil.copytree(source, staged)
     shutil.rmtree(target, ignore_errors=True)
     staged.rename(target)
+    return {f.name: f.stat().st_size for f in target.iterdir() if f.is_file()}
+
+
+def _merge_back(copy: Path, home: Path, copied: dict[str, int]) -> None:
+    """Bring back to the versions folder ``home`` what a job changed in its ``copy``: the
+    files it added or grew (a version, the undo log), each written whole before it takes its
+    name, and the removal of those it pruned. Files kept meanwhile by a command on the same
+    folder are left alone."""
+    if not copy.is_dir():
+        return
+    home.mkdir(parents=True, exist_ok=True)
+    now = {f.name: f for f in copy.iterdir() if f.is_file()}
+    for name, file in now.items():
+        if copied.get(name) != file.stat().st_size:
+            partial = home / f".{name}.partial"
+            shutil.copy2(file, partial)
+            partial.replace(home / name)
+    for name in copied.keys() - now.keys():
+        (home / name).unlink(missing_ok=True)
 
 
 def mirror(book: Any) -> Workbook:

@@ -162,8 +162,8 @@ def fingerprint(wb: Workbook, group: str, keys: Iterable[str] | None = None) -> 
     """A short hash of the input cells of ``group`` in ``wb`` (only columns ``keys`` if given).
 
     Cells are compared by value: a number is the same number whether Excel, openpyxl or an
-    Excel button stored it, text is compared without surrounding spaces, empty rows at the
-    end of a table do not count.
+    Excel button stored it, text is compared without surrounding spaces, empty rows do not
+    count, and the order of rows counts only where the outputs show it (:data:`ORDERED`).
     """
     keys = None if keys is None else tuple(keys)
     payload = [_table_cells(wb, spec, keys) for spec in GROUPS[group]]
@@ -178,25 +178,25 @@ class Fingerprints:
     """
 
     def __init__(self, wb: Workbook):
-        self._wb: Workbook | None = wb
+        self._wb = wb
         self._cache: dict[tuple[str, tuple[str, ...] | None], str] = {}
 
     def of(self, tab: str, group: str) -> str:
         """The fingerprint of ``group`` as output tab ``tab`` reads it."""
         keys = NARROW.get((tab, group))
         if (group, keys) not in self._cache:
-            if self._wb is None:
-                raise AssertionError("fingerprints asked for after the workbook was released")
             self._cache[(group, keys)] = fingerprint(self._wb, group, keys)
         return self._cache[(group, keys)]
 
 
 def _table_cells(wb: Workbook, spec: C.TableSpec, keys: tuple[str, ...] | None) -> Any:
-    found = _find(wb, spec.name)
+    from leadbook.workbook.read import find_table  # (read imports this module)
+
+    found = find_table(wb, spec)
     if found is None:
         return None
-    ws, ref = found
-    min_col, min_row, max_col, max_row = range_boundaries(ref)
+    ws, table = found
+    min_col, min_row, max_col, max_row = range_boundaries(table.ref)
     sections = [k.removeprefix("section:") for k in keys or () if k.startswith("section:")]
     if sections:
         keys = ("key", "value")
@@ -242,13 +242,6 @@ def _columns_read(spec: C.TableSpec, keys: tuple[str, ...] | None) -> Any:
     if spec.sheet in C.OUTPUT_SHEETS:
         return lambda header: bool(header) and header not in owned
     return lambda header: header in inputs and header not in unread
-
-
-def _find(wb: Workbook, name: str) -> tuple[Worksheet, str] | None:
-    for ws in wb.worksheets:
-        if name in ws.tables:
-            return ws, ws.tables[name].ref
-    return None
 
 
 def _norm(text: object) -> str:

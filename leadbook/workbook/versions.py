@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import json
 import logging
@@ -93,7 +94,7 @@ class Version:
         return self.path.stat().st_size
 
     def digest(self) -> str:
-        return file_digest(self.path)
+        return _version_digest(self.path)
 
     def is_values_copy(self) -> bool:
         return is_values_copy(self.path)
@@ -166,6 +167,13 @@ def prune_versions(book: str | Path, limit: int) -> list[Path]:
 def file_digest(path: Path) -> str:
     """The SHA-256 of a file's bytes, in hex."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+@functools.lru_cache(maxsize=256)
+def _version_digest(path: Path) -> str:
+    """A kept version's digest, hashed once: a version is never changed, and its name (a
+    stamp later than every other) is never reused."""
+    return file_digest(path)
 
 
 def is_values_copy(path: Path) -> bool:

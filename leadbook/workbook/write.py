@@ -138,7 +138,8 @@ def update_workbook(
     for undone in undos:  # an undo restores bytes, so the Log hears of it at the next write
         append_log(wb, V.UNDO, undone.log_text, undone.user, at=V.local_time(undone.time))
     append_log(wb, command, changed, user)
-    limit = versions_limit(wb)
+    # the book's settings were read as values (a VersionsKept typed as a formula counts)
+    limit = book.settings.files.versions_kept if book is not None else _file_versions_limit(path)
     wb.calculation.fullCalcOnLoad = True
     fd, tmp_name = tempfile.mkstemp(prefix=f".~{path.stem}-", suffix=path.suffix, dir=path.parent)
     os.close(fd)
@@ -298,7 +299,7 @@ def undo(path: str | Path, *, user: str | None = None) -> UndoResult:
         stamp=stamp,
         user=user or current_user(),
         restored=target.name,
-        restored_sha256=_digest(path),
+        restored_sha256=target.digest(),  # the bytes _restore checked and put in place
         undid=target.before,
         replaced_sha256=before,
         kept=kept.name,

@@ -73,3 +73,26 @@ class TestMovedTables:
         with pytest.raises(WorkbookFileError, match="Excel cannot do in place") as caught:
             refuse_moved_tables(before, after)
         assert move in str(caught.value) and "Nothing was written" in str(caught.value)
+
+
+def test_a_button_brings_back_only_what_its_job_changed_in_the_versions_folder(tmp_path):
+    """A version a command keeps while a button runs is not lost; what the job pruned goes,
+    what it added or appended to comes back."""
+    from udfs.book import _copy_folder, _merge_back
+
+    home, copy = tmp_path / "home", tmp_path / "copy"
+    home.mkdir()
+    (home / "old.bin").write_text("old")
+    (home / "undo-log.jsonl").write_text("{}\n")
+    copied = _copy_folder(home, copy)
+    (home / "by-a-command.bin").write_text("kept meanwhile")
+    (copy / "old.bin").unlink()  # pruned by the job
+    (copy / "new.bin").write_text("new")
+    (copy / "undo-log.jsonl").write_text("{}\n{}\n")
+    _merge_back(copy, home, copied)
+    assert sorted(p.name for p in home.iterdir()) == [
+        "by-a-command.bin",
+        "new.bin",
+        "undo-log.jsonl",
+    ]
+    assert (home / "undo-log.jsonl").read_text() == "{}\n{}\n"
