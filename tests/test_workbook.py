@@ -527,3 +527,13 @@ def test_formulas_typed_in_input_cells_keep_their_values_across_writes(demo_book
         assert book.inventory.sources.loc["Mortgage broker referrals", "cpl"] == 98
     stale = {p.where for p in jobs.check(saved).problems if "stale" in p.message}
     assert C.ALLOCATION.name not in stale  # its inputs read the same after the writes
+
+
+def test_a_deleted_output_tab_comes_back_in_its_place(demo_book_path):
+    wb = openpyxl.load_workbook(demo_book_path)
+    del wb["Scores"]
+    wb.save(demo_book_path)
+    jobs.refresh(demo_book_path)
+    names = openpyxl.load_workbook(demo_book_path).sheetnames
+    assert names.index("Scores") == names.index("Tiers") + 1
+    assert names == list(C.SHEET_NAMES)

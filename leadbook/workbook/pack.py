@@ -159,7 +159,6 @@ def _record(wb: Workbook, book: Book, quarter: Quarter) -> Recorded:
     render_board_tab(replace_sheet(wb, C.BOARD.name), view, expected)
     maturity = maturity_view(old_maturity, wb, book, saved)
     ws = replace_sheet(wb, C.MATURITY.name)
-    wb.move_sheet(ws, wb.sheetnames.index(C.BOARD.name) + 1 - wb.index(ws))
     render_maturity_tab(ws, maturity, expected)
     actuals = quarter_actuals(book.inventory, quarter)
     period = f"{actuals.coverage} of {quarter.long}" if actuals else view.period

@@ -393,10 +393,11 @@ def restore_charts(wb: Workbook) -> None:
 
 
 def replace_sheet(wb: Workbook, name: str) -> Any:
-    """An empty output tab ``name`` in place of the old one, at the same position."""
+    """An empty output tab ``name`` in place of the old one, at the same position; a tab new
+    to the workbook goes after the contract's tabs that come before it."""
     if name in C.INPUT_SHEETS:
         raise AssertionError(f"{name} is an input tab; leadbook never rewrites it")
-    index = wb.sheetnames.index(name) if name in wb.sheetnames else len(wb.sheetnames)
+    index = wb.sheetnames.index(name) if name in wb.sheetnames else _place_of(wb, name)
     old = wb[name] if name in wb.sheetnames else None
     if old is not None:
         wb.remove(old)
@@ -405,6 +406,16 @@ def replace_sheet(wb: Workbook, name: str) -> Any:
         _REPLACED[ws] = old
     mark_rendered(wb, name)
     return ws
+
+
+def _place_of(wb: Workbook, name: str) -> int:
+    """Where a new tab ``name`` goes: after the last tab of ``wb`` that the contract puts
+    before it (at the end for a tab the contract does not know)."""
+    if name not in C.SHEET_NAMES:
+        return len(wb.sheetnames)
+    earlier = C.SHEET_NAMES[: C.SHEET_NAMES.index(name)]
+    present = [wb.sheetnames.index(n) for n in earlier if n in wb.sheetnames]
+    return max(present) + 1 if present else 0
 
 
 def previous_sheet(ws: Any) -> Any | None:

@@ -68,7 +68,7 @@ from leadbook.workbook.layout import (
     write_table,
 )
 from leadbook.workbook.read import Book, find_table, open_workbook, read_table
-from leadbook.workbook.write import CHART_BUILDERS, previous_sheet
+from leadbook.workbook.write import CHART_BUILDERS
 
 log = logging.getLogger(__name__)
 
@@ -466,8 +466,6 @@ def _view_months(fan: pd.DataFrame) -> pd.DataFrame:
 def render_forecast_detail(ws: Worksheet, book: Book | None, expected: Expected) -> None:
     """How each series was forecast, every source's forecast, the log kept across runs."""
     title(ws, C.FORECAST_DETAIL)
-    if previous_sheet(ws) is None:
-        _after(ws, C.FORECAST.name)
     result = None if book is None else book_forecast_result(book)
     pf = None if result is None else result.forecast
     series_at, sources_at, log_at = detail_tables(
@@ -489,13 +487,6 @@ def render_forecast_detail(ws: Worksheet, book: Book | None, expected: Expected)
     for spec in (series_at, sources_at, log_at):
         heading(ws, spec)
     fit_columns(ws, 0)
-
-
-def _after(ws: Worksheet, name: str) -> None:
-    """Move a tab new to the workbook just after tab ``name`` (where the contract has it)."""
-    wb = ws.parent
-    if name in wb.sheetnames:
-        wb.move_sheet(ws, wb.sheetnames.index(name) + 1 - wb.index(ws))
 
 
 def _fan_rows(pf: PortfolioForecast, settings: Settings) -> pd.DataFrame:
