@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import ClassVar
@@ -252,10 +253,13 @@ class TestUndo:
         *_, undo_row, third = rows
         assert [r[3] for r in rows[-3:]] == ["first", undo_row[3], "third"]
         assert undo_row[1] == "undo"
-        assert undo_row[3] == (
-            f"took back test of {taken.restored.local_time:%Y-%m-%d %H:%M:%S}: restored "
-            f"{taken.restored.name}; the file it replaced is kept as {taken.kept.name}"
+        assert re.fullmatch(
+            r"took back test of \d{4}-\d\d-\d\d \d\d:\d\d:\d\d: restored "
+            r"\d{8}T\d{6}\.\d{6}Z-before-test\.xlsx; the file it replaced is kept as "
+            r"\d{8}T\d{6}\.\d{6}Z-before-undo\.xlsx",
+            undo_row[3],
         )
+        assert taken.restored.name in undo_row[3] and taken.kept.name in undo_row[3]
         assert undo_row[0] <= third[0]
         write(demo_book_path, "fourth")
         assert [r[1] for r in log_rows(demo_book_path)].count("undo") == 1

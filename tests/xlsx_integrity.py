@@ -25,6 +25,7 @@ from __future__ import annotations
 import enum
 import functools
 import hashlib
+import io
 import posixpath
 import re
 import zipfile
@@ -32,6 +33,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import BinaryIO
 from xml.etree import ElementTree
 from xml.etree.ElementTree import Element
 
@@ -140,7 +142,11 @@ def findings(path: Path | str) -> list[Finding]:
     An empty list means clean. Results are cached by the file's content, so checking
     the same bytes again (a copy, or an unchanged file) costs one read.
     """
-    return list(_findings_of(hashlib.sha256(Path(path).read_bytes()).hexdigest(), str(path)))
+    data = Path(path).read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if digest not in _FOUND:
+        _FOUND[digest] = _findings_in(io.BytesIO(data))
+    return list(_FOUND[digest])
 
 
 def assert_clean(path: Path | str) -> None:
@@ -154,10 +160,12 @@ def assert_clean(path: Path | str) -> None:
         )
 
 
-@functools.lru_cache(maxsize=256)
-def _findings_of(digest: str, path: str) -> tuple[Finding, ...]:
-    del digest  # the cache key: the same bytes give the same findings
-    package = read_package(Path(path))
+_FOUND: dict[str, tuple[Finding, ...]] = {}
+"""Findings by the SHA-256 of a file's bytes: the same bytes at any path give the same."""
+
+
+def _findings_in(data: io.BytesIO) -> tuple[Finding, ...]:
+    package = read_package(data)
     return tuple(
         [
             *package.problems,
@@ -172,8 +180,9 @@ def _findings_of(digest: str, path: str) -> tuple[Finding, ...]:
 # --- Reading the package --------------------------------------------------------------------
 
 
-def read_package(path: Path) -> Package:
-    """The sheets, tables, defined names and formulas of the workbook at ``path``."""
+def read_package(path: Path | BinaryIO) -> Package:
+    """The sheets, tables, defined names and formulas of the workbook at ``path`` (a file
+    name or the file's bytes)."""
     package = Package()
     with zipfile.ZipFile(path) as zf:
         parts = set(zf.namelist())

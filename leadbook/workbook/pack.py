@@ -47,7 +47,7 @@ from leadbook.workbook.gather import (
     saved_history,
     with_quarter,
 )
-from leadbook.workbook.layout import name_all_table_columns, now
+from leadbook.workbook.layout import now
 from leadbook.workbook.packsheets import (
     ALLOCATION_SUMMARY_TITLE,
     PACK_TABS,
@@ -67,7 +67,7 @@ from leadbook.workbook.tabs.board import (
     render_board_tab,
     render_maturity_tab,
 )
-from leadbook.workbook.write import replace_sheet, update_workbook
+from leadbook.workbook.write import replace_sheet, save_workbook, update_workbook
 
 log = logging.getLogger(__name__)
 
@@ -170,8 +170,7 @@ def _save(wb: Workbook, target: Path) -> Path:
     fd, tmp = tempfile.mkstemp(prefix=f".~{target.stem}-", suffix=".xlsx", dir=target.parent)
     os.close(fd)
     try:
-        name_all_table_columns(wb)
-        wb.save(tmp)
+        save_workbook(wb, tmp)
         mask = os.umask(0)
         os.umask(mask)
         os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes it private; the pack is for sharing

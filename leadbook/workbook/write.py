@@ -32,6 +32,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
+from xml.sax.saxutils import escape, quoteattr
 
 import defusedxml.ElementTree as ET  # noqa: N817
 from openpyxl.utils.cell import range_boundaries
@@ -145,8 +146,7 @@ def update_workbook(
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        name_all_table_columns(wb)
-        wb.save(tmp)
+        save_workbook(wb, tmp)
         carry_cached_values(path, tmp)
         _audit(path, tmp)
         if _digest(path) != before:
@@ -220,8 +220,7 @@ def save_new(
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        name_all_table_columns(wb)
-        wb.save(tmp)
+        save_workbook(wb, tmp)
         if limit is None:
             os.replace(tmp, path)
         else:
@@ -383,6 +382,13 @@ def _replace(path: Path, new: Path) -> None:
             f"{path.name} cannot be replaced ({exc.strerror}); is it "
             "open in Excel? Close it and run the command again"
         ) from exc
+
+
+def save_workbook(wb: Workbook, path: Path | str) -> None:
+    """Save ``wb`` as every file leadbook writes is saved: its tables' columns named after
+    their header cells first (Excel repairs a file whose names differ)."""
+    name_all_table_columns(wb)
+    wb.save(path)
 
 
 def restore_charts(wb: Workbook) -> None:
@@ -569,7 +575,9 @@ def carry_cached_values(original: Path, saved: Path) -> None:
 
 def _cached_formula_values(xml: bytes) -> dict[str, tuple[str, str | None]]:
     """Cell → (cached value, its type attribute) of every formula cell that has one."""
-    out = {}
+    out: dict[str, tuple[str, str | None]] = {}
+    if b"<f" not in xml:  # no formula on the tab: nothing to parse
+        return out
     for cell in ET.fromstring(xml).iter(f"{_NS_MAIN}c"):
         value = cell.find(f"{_NS_MAIN}v")
         if cell.find(f"{_NS_MAIN}f") is not None and value is not None and value.text:
@@ -578,8 +586,6 @@ def _cached_formula_values(xml: bytes) -> dict[str, tuple[str, str | None]]:
 
 
 def _with_cached_values(xml: str, values: dict[str, tuple[str, str | None]]) -> str:
-    from xml.sax.saxutils import escape, quoteattr
-
     def put(m: re.Match[str]) -> str:
         found = values.get(m["ref"])
         if found is None or " t=" in m["attrs"]:
@@ -593,18 +599,15 @@ def _with_cached_values(xml: str, values: dict[str, tuple[str, str | None]]) -> 
 
 def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, Counter]:
     """For each tab: the shapes, pictures, charts, pivot tables and controls it carries."""
-    book = ET.fromstring(zf.read("xl/workbook.xml"))
-    targets = _rel_targets(zf, "xl/workbook.xml")
     out: dict[str, Counter] = {}
-    for sheet in book.iter(f"{_NS_MAIN}sheet"):
-        part = targets.get(sheet.get(_NS_R), ("", ""))[1]
+    for name, part in _sheet_part_names(zf).items():
         counts: Counter = Counter()
         for kind, target in _rel_targets(zf, part).values():
             if kind == "drawing" and target in zf.namelist():
                 counts.update(_anchored(ET.fromstring(zf.read(target))))
             elif kind in _KIND_NAMES:
                 counts[kind] += 1
-        out[sheet.get("name")] = counts
+        out[name] = counts
     return out
 
 

@@ -486,7 +486,6 @@ def render_forecast_detail(ws: Worksheet, book: Book | None, expected: Expected)
         write_table(ws, log_at, log, expected, formula_values={"error": errors})
     for spec in (series_at, sources_at, log_at):
         heading(ws, spec)
-    fit_columns(ws, 0)
 
 
 def _fan_rows(pf: PortfolioForecast, settings: Settings) -> pd.DataFrame:
