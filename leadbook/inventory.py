@@ -97,7 +97,7 @@ def build_inventory(
     }
     src, problems = parse_table(sources, SOURCES_TABLE, loc["Sources"])
     problems += _check_sources(src, loc["Sources"])
-    names = [n for n in src["source"] if n]
+    names = [n for n in src["source"] if isinstance(n, str) and n]
     tiers, tier_problems = parse_table(
         _frame(price_tiers, PRICE_TIERS_TABLE), PRICE_TIERS_TABLE, loc["PriceTiers"]
     )
@@ -142,7 +142,7 @@ def _check_sources(src: pd.DataFrame, loc: Locator) -> list[Problem]:
         def at(key: str, message: str, severity: Severity = Severity.ERROR, r: int = r) -> None:
             problems.append(Problem(loc.cell(r, key), message, severity))
 
-        if row.source:
+        if isinstance(row.source, str) and row.source:
             if row.source.casefold() in seen:
                 at(
                     "source",
@@ -284,7 +284,7 @@ def _check_known(frame: pd.DataFrame, names: list[str], table: str, loc: Locator
     problems = []
     known = set(names)
     for row, source in zip(frame["at_row"], frame["source"], strict=True):
-        if source and source not in known:
+        if isinstance(source, str) and source and source not in known:
             near = difflib.get_close_matches(source, names, n=1, cutoff=0.6)
             hint = f' — did you mean "{near[0]}"?' if near else ""
             problems.append(

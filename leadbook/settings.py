@@ -1209,10 +1209,22 @@ def _apply(base: Settings, rows: Iterable[Sequence[Any]]) -> tuple[Settings, lis
             )
             continue
         places[key] = where
+        spec = _BY_KEY[key]
         try:
-            values[key] = _parse_value(_BY_KEY[key], raw)
+            values[key] = _parse_value(spec, raw)
         except ValueError as exc:
             problems.append(Problem(where, f"{given}: {exc}"))
+            continue
+        if isinstance(raw, str) and raw.strip() and not issubclass(spec.kind, Choice):
+            problems.append(
+                Problem(
+                    where,
+                    f"{given} is typed as text ({raw!r}): leadbook reads "
+                    f"{_show(spec, values[key])}, but Excel's formulas using ={spec.name} do "
+                    "not — type it as a number",
+                    Severity.WARNING,
+                )
+            )
     values, band_problems = _checked_bands(base, values, places)
     problems += band_problems
     try:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from openpyxl.utils.cell import column_index_from_string, coordinate_from_string, get_column_letter
 
-from leadbook.errors import Problem
+from leadbook.errors import Problem, Severity
 from leadbook.workbook.contract import NUMERIC_KINDS, Column, Kind, Role, TableSpec
 
 EXCEL_EPOCH = dt.datetime(1899, 12, 30)
@@ -125,6 +125,11 @@ def parse_table(
             parsed, message = parse_cell(col, value)
             if message:
                 problems.append(Problem(locator.cell(int(row), col.key), message))
+            elif col.kind in NUMERIC_KINDS and isinstance(value, str) and parsed is not None:
+                where = locator.cell(int(row), col.key)
+                problems.append(
+                    Problem(where, _typed_as_text(col, value, parsed), Severity.WARNING)
+                )
             values.append(parsed)
         out[col.key] = values
     for col in columns:
@@ -135,6 +140,22 @@ def parse_table(
         if col.kind in NUMERIC_KINDS:
             frame[col.key] = pd.to_numeric(frame[col.key], errors="coerce").astype(float)
     return frame, problems
+
+
+def _typed_as_text(col: Column, value: str, parsed: float) -> str:
+    """The warning for a number typed as text: leadbook reads it, Excel's sums skip it.
+
+    Examples
+    --------
+    >>> from leadbook.workbook.contract import SOURCES_TABLE
+    >>> print(_typed_as_text(SOURCES_TABLE.column("conversion"), "16.8%", 0.168))
+    Conversion is typed as text ('16.8%'): leadbook reads 0.168, but Excel's formulas
+    skip text — type it as a number
+    """
+    return (
+        f"{col.header} is typed as text ({value!r}): leadbook reads {parsed:g}, but Excel's "
+        "formulas skip text — type it as a number"
+    )
 
 
 def _is_blank(value: object) -> bool:

@@ -537,3 +537,78 @@ def test_a_deleted_output_tab_comes_back_in_its_place(demo_book_path):
     names = openpyxl.load_workbook(demo_book_path).sheetnames
     assert names.index("Scores") == names.index("Tiers") + 1
     assert names == list(C.SHEET_NAMES)
+
+
+class TestWhatAUserMayDo:
+    """From an outside attack: each leaves the workbook readable, named, or refused clearly."""
+
+    def test_a_cleared_source_name_is_an_error_at_its_cell(self, demo_book_path):
+        before = edit(demo_book_path, "Sources", "A14", None)
+        with pytest.raises(InputError, match=r"Sources!A14: Source is empty"):
+            jobs.refresh(demo_book_path)
+        assert demo_book_path.read_bytes() == before
+
+    def test_a_deleted_log_tab_starts_again(self, demo_book_path):
+        wb = openpyxl.load_workbook(demo_book_path)
+        del wb["Log"]
+        wb.save(demo_book_path)
+        jobs.check(demo_book_path, write=True)
+        rows = log_rows(demo_book_path)
+        assert [r[1] for r in rows] == ["check"]
+
+    def test_a_tab_of_the_users_named_like_an_output_tab_is_not_replaced(self, demo_book_path):
+        wb = openpyxl.load_workbook(demo_book_path)
+        del wb["Forecast detail"]
+        mine = wb.create_sheet("Forecast detail")
+        mine["A1"], mine["B2"] = "My notes", 42
+        wb.save(demo_book_path)
+        before = demo_book_path.read_bytes()
+        with pytest.raises(WorkbookFileError, match=r"the tab 'Forecast detail' is not one "):
+            jobs.refresh(demo_book_path)
+        assert demo_book_path.read_bytes() == before
+
+    def test_numbers_typed_as_text_are_read_and_reported(self, demo_book_path):
+        wb = openpyxl.load_workbook(demo_book_path)
+        setting_cell(wb, "Budget").value = "$320,000"
+        wb["Sources"]["L13"] = "16.8%"
+        wb.save(demo_book_path)
+        found = {p.where: p.message for p in jobs.check(demo_book_path).problems}
+        budget = setting_cell(wb, "Budget").coordinate
+        assert found[f"Settings!{budget}"].startswith(
+            "Budget is typed as text ('$320,000'): leadbook reads $320,000, but Excel's "
+            "formulas using =Budget do not"
+        )
+        assert found["Sources!L13"].startswith("Conversion is typed as text ('16.8%')")
+
+    def test_a_value_on_a_row_without_its_key_is_an_error(self, demo_book_path):
+        wb = openpyxl.load_workbook(demo_book_path)
+        key = setting_cell(wb, "Budget").offset(column=-1)
+        key.value = None
+        wb.save(demo_book_path)
+        errors = {p.where: p.message for p in jobs.check(demo_book_path).errors}
+        assert errors[f"Settings!{key.coordinate}"] == (
+            "a value (320000) on a row with no Key counts for nothing; type its Key, Budget, back"
+        )
+
+    def test_a_second_job_on_the_same_workbook_is_refused(self, demo_book_path):
+        from leadbook.workbook.write import one_job
+
+        before = demo_book_path.read_bytes()
+        busy = r"another leadbook job is writing demo"
+        with one_job(demo_book_path), pytest.raises(WorkbookFileError, match=busy):
+            jobs.refresh(demo_book_path)
+        assert demo_book_path.read_bytes() == before
+        jobs.check(demo_book_path, write=True)  # the lock is gone with the first job
+
+    def test_a_lock_left_by_a_dead_process_is_taken_over(self, demo_book_path):
+        import socket
+
+        lock = demo_book_path.with_name(f".~leadbook.{demo_book_path.name}.lock")
+        lock.write_text(f"999999999 {socket.gethostname()} 2026-01-01 00:00:00\n")
+        jobs.check(demo_book_path, write=True)
+        assert not lock.exists()
+
+    def test_a_write_keeps_the_file_permissions(self, demo_book_path):
+        demo_book_path.chmod(0o664)
+        jobs.check(demo_book_path, write=True)
+        assert demo_book_path.stat().st_mode & 0o777 == 0o664

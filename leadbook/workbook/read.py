@@ -217,7 +217,30 @@ def read_settings(wb: Workbook) -> tuple[Settings, list[Problem]]:
         if not pd.isna(key) and str(key).strip()
     ]
     settings, more = settings_from_rows(rows)
-    return settings, more + _misplaced_names(wb, rows)
+    return settings, more + _misplaced_names(wb, rows) + _values_without_keys(frame, loc)
+
+
+def _values_without_keys(frame: pd.DataFrame, loc: SheetLocator) -> list[Problem]:
+    """An error at each value typed on a row with no Key: leadbook cannot tell which
+    setting it is, so it would silently use the default instead."""
+    from leadbook.settings import SETTING_SPECS
+
+    by_label = {spec.label.casefold(): spec.name for spec in SETTING_SPECS}
+    problems = []
+    for i, (key, value) in enumerate(zip(frame["key"], frame["value"], strict=True)):
+        blank_key = pd.isna(key) or not str(key).strip()
+        if not blank_key or pd.isna(value) or (isinstance(value, str) and not value.strip()):
+            continue
+        label = frame["label"].iloc[i] if "label" in frame else None
+        name = by_label.get(str(label).strip().casefold()) if isinstance(label, str) else None
+        fix = f"type its Key, {name}, back" if name else "move it to its setting's row"
+        problems.append(
+            Problem(
+                loc.cell(i, "key"),
+                f"a value ({value!r}) on a row with no Key counts for nothing; {fix}",
+            )
+        )
+    return problems
 
 
 def _misplaced_names(wb: Workbook, rows: list[tuple[Any, Any, str, str]]) -> list[Problem]:

@@ -18,16 +18,20 @@ Any failure before the rename leaves the original byte-identical and keeps no ve
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import logging
 import os
 import posixpath
 import re
 import shutil
+import socket
+import stat
 import tempfile
 import weakref
 import zipfile
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -45,7 +49,7 @@ from leadbook.workbook import versions as V
 from leadbook.workbook.layout import fit_text, name_all_table_columns, now
 from leadbook.workbook.provenance import READS, SUMMARY_TABS, read_stamp, stamp_tabs
 from leadbook.workbook.read import Book, check_package, open_workbook, read_settings
-from leadbook.workbook.tabs.general import append_log, current_user
+from leadbook.workbook.tabs.general import append_log, current_user, render_log
 from leadbook.workbook.tabs.inputs import point_setting_names
 
 log = logging.getLogger(__name__)
@@ -91,6 +95,20 @@ class WriteResult:
     changed: str
 
 
+def _one_job_per_workbook(write: Callable[..., Any]) -> Callable[..., Any]:
+    """Run ``write(…, path, …)`` holding the job lock of the workbook at ``path`` (its
+    argument named so): two jobs on one workbook never interleave (:func:`one_job`)."""
+
+    @functools.wraps(write)
+    def locked(*args: Any, **kwargs: Any) -> Any:
+        bound = inspect.signature(write).bind(*args, **kwargs)
+        with one_job(Path(bound.arguments["path"])):
+            return write(*args, **kwargs)
+
+    return locked
+
+
+@_one_job_per_workbook
 def update_workbook(
     path: str | Path,
     command: str,
@@ -135,6 +153,8 @@ def update_workbook(
         )
     restore_charts(wb)
     point_setting_names(wb)
+    if C.LOG.name not in wb.sheetnames:  # deleted by the user: the Log starts again
+        render_log(replace_sheet(wb, C.LOG.name), {})
     undos = V.pending_undos(path)
     for undone in undos:  # an undo restores bytes, so the Log hears of it at the next write
         append_log(wb, V.UNDO, undone.log_text, undone.user, at=V.local_time(undone.time))
@@ -199,6 +219,7 @@ def _replace_keeping_version(path: Path, new: Path, command: str) -> V.Version:
     return version
 
 
+@_one_job_per_workbook
 def save_new(
     wb: Workbook, path: str | Path, *, overwrite: bool = False, command: str = "new"
 ) -> Path:
@@ -222,7 +243,7 @@ def save_new(
     try:
         save_workbook(wb, tmp)
         if limit is None:
-            os.replace(tmp, path)
+            _replace(path, tmp)
         else:
             _replace_keeping_version(path, tmp, command)
     finally:
@@ -274,6 +295,7 @@ class UndoResult:
     """The digest of the restored file, equal to the version's."""
 
 
+@_one_job_per_workbook
 def undo(path: str | Path, *, user: str | None = None) -> UndoResult:
     """Restore, byte for byte, the version of the workbook before leadbook's last write.
 
@@ -375,6 +397,9 @@ def _check_restorable(path: Path, version: V.Version) -> None:
 
 
 def _replace(path: Path, new: Path) -> None:
+    """Rename ``new`` over ``path``, with the permissions ``path`` had (a new file gets those
+    the user's umask gives): the temporary file is private, the workbook may be shared."""
+    os.chmod(new, _mode_of(path))
     try:
         os.replace(new, path)
     except OSError as exc:
@@ -405,6 +430,11 @@ def replace_sheet(wb: Workbook, name: str) -> Any:
         raise AssertionError(f"{name} is an input tab; leadbook never rewrites it")
     index = wb.sheetnames.index(name) if name in wb.sheetnames else _place_of(wb, name)
     old = wb[name] if name in wb.sheetnames else None
+    if old is not None and not _written_by_leadbook(old, name):
+        raise WorkbookFileError(
+            f"the tab {name!r} is not one leadbook wrote (its A1 says {old['A1'].value!r}, "
+            f"not {name!r}), and leadbook would replace it; rename your tab and run again"
+        )
     if old is not None:
         wb.remove(old)
     ws = wb.create_sheet(name, index)
@@ -412,6 +442,14 @@ def replace_sheet(wb: Workbook, name: str) -> Any:
         _REPLACED[ws] = old
     mark_rendered(wb, name)
     return ws
+
+
+def _written_by_leadbook(ws: Any, name: str) -> bool:
+    """Whether tab ``ws`` is leadbook's (its title in A1, as :func:`layout.title` writes it)
+    or empty, rather than a tab of the user's that happens to bear an output tab's name."""
+    if ws["A1"].value in (name, "leadbook"):
+        return True
+    return ws.max_row == 1 and ws.max_column == 1 and ws["A1"].value is None
 
 
 def _place_of(wb: Workbook, name: str) -> int:
@@ -448,6 +486,65 @@ def _refuse_if_open(path: Path) -> None:
 
 
 _digest = V.file_digest
+
+
+def _mode_of(path: Path) -> int:
+    """The permission bits of ``path``, or of a new file under the user's umask."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
+
+
+@contextlib.contextmanager
+def one_job(path: Path) -> Iterator[None]:
+    """Hold the workbook's job lock (``.~leadbook.<name>.lock`` beside it) while a job writes
+    it: a second job on the same workbook is refused, never interleaved. A lock left by a
+    process that no longer runs on this machine is taken over."""
+    lock = path.with_name(f".~leadbook.{path.name}.lock")
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            if _stale_lock(lock):
+                lock.unlink(missing_ok=True)
+                continue
+            raise WorkbookFileError(_busy_message(path, lock)) from None
+        break
+    with os.fdopen(fd, "w") as f:
+        f.write(f"{os.getpid()} {socket.gethostname()} {now():%Y-%m-%d %H:%M:%S}\n")
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def _stale_lock(lock: Path) -> bool:
+    """Whether ``lock`` was left by a process of this machine that no longer runs."""
+    try:
+        pid, host, *_ = lock.read_text().split()
+        if host != socket.gethostname():
+            return False
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except (OSError, ValueError):
+        return False
+    return False
+
+
+def _busy_message(path: Path, lock: Path) -> str:
+    try:
+        pid, _, day, time = lock.read_text().split()[:4]
+        since = f" (process {pid}, since {day} {time})"
+    except (OSError, ValueError):
+        since = ""
+    return (
+        f"another leadbook job is writing {path.name}{since}; wait for it to finish and run "
+        f"this one again. If no job is running, delete the lock file {lock.name}"
+    )
 
 
 def _snapshot(wb: Workbook, sheets: frozenset[str]) -> dict[str, list[tuple[Any, ...]]]:
