@@ -95,13 +95,16 @@ def build_inventory(
         t.name: locators.get(t.name) or RowLocator(t)
         for t in (SOURCES_TABLE, PRICE_TIERS_TABLE, HISTORY_TABLE)
     }
-    src, problems = parse_table(sources, SOURCES_TABLE, loc["Sources"])
+    src, problems = parse_table(sources, SOURCES_TABLE, loc["Sources"], text_numbers=True)
     problems += _check_sources(src, loc["Sources"])
     names = [n for n in src["source"] if isinstance(n, str) and n]
+    raw_tiers = _frame(price_tiers, PRICE_TIERS_TABLE)
     tiers, tier_problems = parse_table(
-        _frame(price_tiers, PRICE_TIERS_TABLE), PRICE_TIERS_TABLE, loc["PriceTiers"]
+        raw_tiers, PRICE_TIERS_TABLE, loc["PriceTiers"], text_numbers=True
     )
-    hist, hist_problems = parse_table(_frame(history, HISTORY_TABLE), HISTORY_TABLE, loc["History"])
+    hist, hist_problems = parse_table(
+        _frame(history, HISTORY_TABLE), HISTORY_TABLE, loc["History"], text_numbers=True
+    )
     problems += tier_problems + hist_problems
     problems += _check_known(tiers, names, "PriceTiers", loc["PriceTiers"])
     problems += _check_known(hist, names, "History", loc["History"])

@@ -87,11 +87,15 @@ def parse_table(
     spec: TableSpec,
     locator: Locator,
     roles: frozenset[Role] = frozenset({Role.INPUT}),
+    *,
+    text_numbers: bool = False,
 ) -> tuple[pd.DataFrame, list[Problem]]:
     """Typed columns of ``raw`` for the spec's columns of the given roles, and the problems.
 
     Fully blank rows are dropped (their positions still count for cell addresses, kept in
     the ``at_row`` column). Missing required columns are reported once, at the header row.
+    ``text_numbers`` warns at each number typed as text (a sheet's formulas skip it; a CSV
+    file's numbers are all text).
 
     Examples
     --------
@@ -125,11 +129,9 @@ def parse_table(
             parsed, message = parse_cell(col, value)
             if message:
                 problems.append(Problem(locator.cell(int(row), col.key), message))
-            elif col.kind in NUMERIC_KINDS and isinstance(value, str) and parsed is not None:
-                where = locator.cell(int(row), col.key)
-                problems.append(
-                    Problem(where, _typed_as_text(col, value, parsed), Severity.WARNING)
-                )
+            elif text_numbers and _number_as_text(col, value, parsed):
+                warning = _typed_as_text(col, value, parsed)
+                problems.append(Problem(locator.cell(int(row), col.key), warning, Severity.WARNING))
             values.append(parsed)
         out[col.key] = values
     for col in columns:
@@ -140,6 +142,10 @@ def parse_table(
         if col.kind in NUMERIC_KINDS:
             frame[col.key] = pd.to_numeric(frame[col.key], errors="coerce").astype(float)
     return frame, problems
+
+
+def _number_as_text(col: Column, value: object, parsed: object) -> bool:
+    return col.kind in NUMERIC_KINDS and isinstance(value, str) and parsed is not None
 
 
 def _typed_as_text(col: Column, value: str, parsed: float) -> str:

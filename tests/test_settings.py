@@ -102,7 +102,8 @@ class TestSettingsFromRows:
             }
         )
         settings, problems = settings_from_rows(rows)
-        assert problems == []
+        assert [p.severity for p in problems] == ["warning"]
+        assert "MaxSourceShare do not — type it as a number" in problems[0].message
         assert settings.policy.max_source_share == pytest.approx(0.35)
         assert settings.policy.objective is Objective.MARGIN
         assert settings.policy.budget_mode is BudgetMode.EXACT
