@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from leadbook import __version__
@@ -47,7 +48,8 @@ def _run(action: Callable[[], Any]) -> Any:
     try:
         return action()
     except LeadbookError as exc:
-        err.print(f"[bold red]leadbook:[/] {exc}", highlight=False, markup=True)
+        # The message is plain text: "[server]" in an install hint is not markup.
+        err.print(f"[bold red]leadbook:[/] {escape(str(exc))}", highlight=False, markup=True)
         raise typer.Exit(2) from None
 
 
@@ -161,7 +163,7 @@ def demo(
             }
         )
         return
-    out.print(f"Wrote the demo workbook to [bold]{written}[/]; {scored.write.changed}.\n")
+    out.print(f"Wrote the demo workbook to [bold]{written}[/]; {escape(scored.write.changed)}.\n")
     _print_portfolio(figures, findings)
     _print_sources(summary)
     out.print(
@@ -169,7 +171,7 @@ def demo(
     )
     _print_allocation(allocation, lines=DEMO_EXPLANATION_LINES)
     if allocation.sales_capacity is not None:
-        out.print(f"• Sales capacity: {allocation.sales_capacity.text}.", highlight=False)
+        out.print(f"• Sales capacity: {escape(allocation.sales_capacity.text)}.", highlight=False)
     out.print("  … every binding rule and the value of each is on the Allocation tab.")
 
 
@@ -188,7 +190,7 @@ def _print_portfolio(figures: Any, findings: list[Problem]) -> None:
         f"{figures.first_party_share:.0%} of leads."
     )
     for p in findings:
-        out.print(f"[yellow]![/] {p}", highlight=False)
+        out.print(f"[yellow]![/] {escape(str(p))}", highlight=False)
     out.print()
 
 
@@ -272,7 +274,7 @@ def refresh(book: BookArg, as_json: JsonOption = False) -> None:
             }
         )
         return
-    out.print(f"[green]✓[/] {result.changed} ({_kept(result)})")
+    out.print(f"[green]✓[/] {escape(result.changed)} ({_kept(result)})")
     _print_sources(summary)
 
 
@@ -343,7 +345,7 @@ def roi(book: BookArg, as_json: JsonOption = False) -> None:
             }
         )
         return
-    out.print(f"[green]✓[/] {done.write.changed}")
+    out.print(f"[green]✓[/] {escape(done.write.changed)}")
     grid = Table(title="ROI of an average monthly cohort", title_justify="left")
     for name in (
         "Source",
@@ -395,7 +397,7 @@ def forecast(book: BookArg, as_json: JsonOption = False) -> None:
             }
         )
         return
-    out.print(f"[green]✓[/] {done.write.changed}")
+    out.print(f"[green]✓[/] {escape(done.write.changed)}")
     grid = Table(title="How each series was forecast", title_justify="left")
     for name in ("Source", "Measure", "Months", "Method", "MASE", "Naive MASE"):
         grid.add_column(name)
@@ -435,7 +437,7 @@ def plan(book: BookArg, as_json: JsonOption = False) -> None:
             }
         )
         return
-    out.print(f"[green]✓[/] {done.write.changed}")
+    out.print(f"[green]✓[/] {escape(done.write.changed)}")
     grid = Table(title="Capacity by scenario", title_justify="left")
     for name in (
         "Scenario",
@@ -543,9 +545,9 @@ def _metrics_json(m: Any) -> dict[str, Any]:
 
 def _print_scores(result: Any) -> None:
     report = result.model.report
-    out.print(f"[green]✓[/] {result.write.changed} ({_kept(result.write)})")
+    out.print(f"[green]✓[/] {escape(result.write.changed)} ({_kept(result.write)})")
     for warning in result.warnings:
-        out.print(f"[yellow]![/] {warning}", highlight=False)
+        out.print(f"[yellow]![/] {escape(str(warning))}", highlight=False)
     table = Table(title=f"Held-out closed leads ({report.split})", title_justify="left")
     for name in (
         "Metric",
@@ -679,10 +681,10 @@ def _print_board(result: Any) -> None:
     out.print(table)
     for p in result.pitfalls:
         if p.shows.value == "warning":
-            out.print(f"[yellow]![/] {p.label}: {p.evidence}", highlight=False)
+            out.print(f"[yellow]![/] {escape(f'{p.label}: {p.evidence}')}", highlight=False)
     a = result.assessment
     out.print(f"Maturity: stage {a.reached.number}, {a.reached.name}.")
-    out.print(f"[green]✓[/] {result.changed}")
+    out.print(f"[green]✓[/] {escape(result.changed)}")
     out.print(f"Board pack: [bold]{result.pack}[/]")
     if result.pdf is not None:
         out.print(f"PDF: [bold]{result.pdf}[/]")
@@ -825,7 +827,7 @@ def rebalance(
 
     if not as_json:
         result, allocation = _run(run)
-        out.print(f"[green]✓[/] {result.changed} ({_kept(result)})\n")
+        out.print(f"[green]✓[/] {escape(result.changed)} ({_kept(result)})\n")
         _print_allocation(allocation)
         return
     try:
@@ -903,7 +905,7 @@ def _print_allocation(allocation: Any, lines: int | None = None) -> None:
         )
     out.print(table)
     for line in allocation.explanation()[:lines]:
-        out.print(f"• {line}", highlight=False)
+        out.print(f"• {escape(line)}", highlight=False)
 
 
 def main() -> None:
