@@ -37,7 +37,7 @@ import logging
 import math
 import re
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -97,6 +97,57 @@ class ArgumentError(LeadbookError, ValueError):
 # --- shapes and blanks ----------------------------------------------------------------
 
 
+MAX_CELLS = 1_000_000
+"""The most cells a cell function takes in one call, after blank rows and columns at the end
+of each range are dropped. A whole column (``Data!A:A``) is 1,048,576 cells: Excel on the
+web sends its empty cells as None, which are dropped; desktop Excel sends them as 0, which
+cannot be told from data and would have leadbook compute on a million zeros."""
+
+
+def at_edge(function: str, args: Sequence[Any], names: Sequence[str] = ()) -> tuple[Any, ...]:
+    """A server call's arguments as leadbook reads them: each range without the blank rows
+    and columns after its data (a whole column shrinks to its used part), and none too large.
+
+    >>> at_edge("LB_FORECAST", [[[1], [2], [None], [None]], 12])
+    ([[1], [2]], 12)
+    >>> at_edge("LB_FORECAST", [[[0]] * 1_048_576], ["values"])
+    Traceback (most recent call last):
+    ...
+    udfs.convert.ArgumentError: LB.FORECAST: values has 1,048,576 cells (1,048,576 row(s) × ...
+    """
+    trimmed = tuple(_used(a) for a in args)
+    for i, arg in enumerate(trimmed):
+        if isinstance(arg, list) and arg and isinstance(arg[0], list):
+            cells = len(arg) * len(arg[0])
+            if cells > MAX_CELLS:
+                name = names[i] if i < len(names) else f"argument {i + 1}"
+                raise ArgumentError(
+                    f"{function.replace('LB_', 'LB.', 1)}: {name} has {cells:,} cells "
+                    f"({_shape(arg)}), more than the {MAX_CELLS:,} a call takes. A whole column "
+                    "sent by desktop Excel arrives with its empty cells as 0: give the range of "
+                    "the data, or a Table column (History[Leads]), which grows with the data."
+                )
+    return trimmed
+
+
+def _used(value: Any) -> Any:
+    """A 2-D list without its trailing rows and columns of blank cells (None, ""); anything
+    else as it is."""
+    if not (isinstance(value, list) and value and isinstance(value[0], list)):
+        return value
+    rows = len(value)
+    while rows > 1 and all(is_blank(plain_value(v)) for v in value[rows - 1]):
+        rows -= 1
+    width = max((len(r) for r in value[:rows]), default=0)
+    while width > 1 and all(
+        len(r) < width or is_blank(plain_value(r[width - 1])) for r in value[:rows]
+    ):
+        width -= 1
+    if rows == len(value) and all(len(r) == width for r in value):
+        return value
+    return [r[:width] for r in value[:rows]]
+
+
 def matrix(value: Any) -> list[list[Any]]:
     """Any argument as a 2-D list of plain values: a scalar is one cell, a flat list a row.
 
@@ -120,9 +171,16 @@ def plain_value(value: Any) -> Any:
     45322
     >>> plain_value({"type": "Error", "errorType": "Div0", "basicValue": "#DIV/0!"}), plain_value(3)
     ('#DIV/0!', 3)
+    >>> plain_value({"code": "#N/A", "message": "#N/A"})
+    '#N/A'
+
     """
-    if isinstance(value, dict) and "basicValue" in value:
-        return value["basicValue"]
+    if isinstance(value, dict):
+        if "basicValue" in value:
+            return value["basicValue"]
+        code = value.get("code")
+        if isinstance(code, str) and code.startswith("#"):
+            return code  # an error cell as Office.js's CustomFunctions.Error carries it
     return value
 
 
@@ -153,7 +211,7 @@ def scalar(value: Any, name: str) -> Any:
 
 
 def _shape(cells: list[list[Any]]) -> str:
-    return f"{len(cells)} row(s) × {len(cells[0]) if cells else 0} column(s)"
+    return f"{len(cells):,} row(s) × {len(cells[0]) if cells else 0:,} column(s)"
 
 
 def number(
@@ -187,38 +245,129 @@ def number(
     return float(parsed)
 
 
-def numbers(value: Any, name: str, *, trim: bool = True) -> list[float]:
-    """A range of numbers (a row, a column or a block, read row by row) as floats; a blank
-    cell is NaN, which the core reports. With ``trim``, blank cells after the last value are
-    dropped, so a range longer than the data is fine. (Desktop Office.js sends an empty cell
-    as 0, which is a number here: the range must end where the data ends.)
+Trailing = Literal["drop", "refuse", "keep"]
 
-    >>> numbers([[100], ["$40"], [None]], "cash_flows")
-    [100.0, 40.0]
+
+def numbers(value: Any, name: str, *, trailing: Trailing = "drop") -> list[float]:
+    """A range of numbers (a row, a column or a block, read row by row) as floats; a blank
+    cell inside is NaN, which the core reports. Blank cells after the last value are dropped,
+    so a range longer than the data is fine.
+
+    Desktop Excel sends those empty cells as 0 (Excel on the web as None), so zeros after the
+    last non-zero value may be empty cells. ``trailing`` says what they are:
+
+    - ``"drop"``: dropped, for arguments whose answer they cannot change (cash flows for a
+      payback or an NPV; leads for the months of a hiring plan after the last month with
+      leads);
+    - ``"refuse"``: an error saying so, where they would be read as data (a forecast fits
+      them) — unless the range holds a None, which only a host that sends empty cells as
+      None does: then the zeros were typed;
+    - ``"keep"``: kept.
+
+    >>> numbers([[100], ["$40"], [None]], "cash_flows"), numbers([[-5], [5], [0], [0]], "flows")
+    ([100.0, 40.0], [-5.0, 5.0])
     >>> numbers([[1, "x"]], "values")
     Traceback (most recent call last):
     ...
     udfs.convert.ArgumentError: values, value 2: values must be a number, got 'x'
     """
     cells = [v for row in matrix(value) for v in row]
-    while trim and cells and is_blank(cells[-1]):
+    while cells and is_blank(cells[-1]):
         cells.pop()
-    found = []
-    for i, raw in enumerate(cells):
-        if is_blank(raw):
-            found.append(math.nan)
-            continue
-        parsed, message = parse_cell(Column(name, name, Kind.NUMBER), raw)
-        if message:
-            raise ArgumentError(f"{name}, value {i + 1}: {message}")
-        found.append(float(parsed))
-    return found
+    zeros = _trailing_zeros(cells)
+    if zeros and trailing == "drop":
+        del cells[-zeros:]
+    elif zeros and trailing == "refuse" and not _sent_none(value):
+        raise ArgumentError(_zeros_message(name, len(cells), zeros))
+    return [_number_at(raw, name, i) for i, raw in enumerate(cells)]
+
+
+def _trailing_zeros(cells: Sequence[Any]) -> int:
+    count = 0
+    for raw in reversed(cells):
+        if not (type(raw) in (int, float) and raw == 0):
+            break
+        count += 1
+    return count
+
+
+def _sent_none(value: Any) -> bool:
+    """Whether the host sent an empty cell as None (Excel on the web, the classic add-in)."""
+    return any(v is None for row in matrix(value) for v in row)
+
+
+def _zeros_message(name: str, total: int, zeros: int) -> str:
+    where = f"after value {total - zeros}" if zeros < total else "every value is 0"
+    return (
+        f"{name} ends with {zeros:,} cell(s) of 0 ({where}). Desktop Excel passes empty cells "
+        "as 0, so leadbook cannot tell them from months of 0: select only the cells with "
+        "data, or a Table column (History[Leads]), which grows with the data. If these "
+        "months really were 0, there is nothing to forecast: the series has stopped."
+    )
+
+
+def _number_at(raw: Any, name: str, i: int) -> float:
+    if is_blank(raw):
+        return math.nan
+    parsed, message = parse_cell(Column(name, name, Kind.NUMBER), raw)
+    if message:
+        raise ArgumentError(f"{name}, value {i + 1}: {message}")
+    return float(parsed)
+
+
+def outcome_pairs(predicted: Any, actual: Any) -> tuple[list[float], list[float]]:
+    """Predictions and outcomes, one pair per lead, from two ranges of the same length.
+
+    Rows blank in both after the last lead are dropped; so are rows that are 0 in both
+    where that can only be an empty cell sent as 0 by desktop Excel: the predictions are
+    probabilities (a model gives no exact 0) or the outcomes are TRUE/FALSE. Otherwise such
+    rows are ambiguous and reported. TRUE/FALSE outcomes count as 1/0.
+
+    >>> outcome_pairs([[0.9], [0.2], [0], [0]], [[1], [0], [0], [0]])
+    ([0.9, 0.2], [1.0, 0.0])
+    >>> outcome_pairs([[1], [0], [None]], [[True], [False], [None]])
+    ([1.0, 0.0], [1.0, 0.0])
+    """
+    p = [v for row in matrix(predicted) for v in row]
+    a = [v for row in matrix(actual) for v in row]
+    if len(p) == len(a):
+        while p and is_blank(p[-1]) and is_blank(a[-1]):
+            p.pop(), a.pop()
+        both_zero = 0
+        for x, y in zip(reversed(p), reversed(a), strict=True):
+            if not (_is_zero(x) and _is_zero(y)):
+                break
+            both_zero += 1
+        if both_zero and not (_sent_none(predicted) or _sent_none(actual)):
+            probabilities = any(_is_number(x) and 0 < x < 1 for x in p)
+            if not (probabilities or any(isinstance(y, bool) for y in a)):
+                raise ArgumentError(
+                    f"predicted and actual end with {both_zero:,} row(s) of 0 in both. Desktop "
+                    "Excel passes empty cells as 0, so leadbook cannot tell them from leads "
+                    "predicted and found 0: select only the rows with leads, or give the "
+                    "outcomes as TRUE/FALSE (then a 0 is an empty cell)."
+                )
+            del p[-both_zero:], a[-both_zero:]
+    a = [float(y) if isinstance(y, bool) else y for y in a]
+    return (
+        [_number_at(x, "predicted", i) for i, x in enumerate(p)],
+        [_number_at(y, "actual", i) for i, y in enumerate(a)],
+    )
+
+
+def _is_number(x: Any) -> bool:
+    return type(x) in (int, float)
+
+
+def _is_zero(x: Any) -> bool:
+    return _is_number(x) and x == 0
 
 
 def text(value: Any, name: str) -> str | None:
-    """A one-cell text argument, stripped; None when blank."""
+    """A one-cell text argument, stripped; None when blank (or the 0 desktop Excel sends for
+    an empty cell: no text argument of leadbook's takes a bare 0)."""
     raw = scalar(value, name)
-    return None if raw is None else str(raw).strip()
+    return None if is_empty_cell(raw) else str(raw).strip()
 
 
 def core_input(f: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -246,13 +395,32 @@ def required(value: float | str | None, name: str) -> Any:
 
 
 def required_number(value: Any, name: str, **bounds: Any) -> float:
-    """A one-cell number argument that must be given (:func:`number`, :func:`required`)."""
-    return required(number(value, name, **bounds), name)
+    """A one-cell number argument that must be given; an empty cell counts as 0, as in
+    Excel's own arithmetic (``=A1*2`` is 0 when A1 is empty).
+
+    Desktop Excel sends an empty cell as 0 and Excel on the web as None, so reading None as
+    0 is what makes both give one answer; where 0 is out of bounds, both get the same message.
+
+    >>> required_number(None, "months", lo=0), required_number([[0]], "months", lo=0)
+    (0.0, 0.0)
+    >>> required_number(None, "health", lo=1, hi=5)
+    Traceback (most recent call last):
+    ...
+    udfs.convert.ArgumentError: health must be ≥ 1, got 0 (an empty cell counts as 0)
+    """
+    raw = scalar(value, name)
+    try:
+        return required(number(0 if raw is None else raw, name, **bounds), name)
+    except ArgumentError as exc:
+        if is_empty_cell(raw):
+            raise ArgumentError(f"{exc} (an empty cell counts as 0)") from None
+        raise
 
 
 def choice(value: Any, kind: type[Choice], name: str) -> Any:
     """A one-cell choice argument (case and spacing ignored), as its enum member."""
-    raw = required(scalar(value, name), name)
+    raw = scalar(value, name)
+    raw = required(None if is_empty_cell(raw) else raw, name)
     try:
         return kind.parse(raw)
     except ValueError:

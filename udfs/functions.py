@@ -330,6 +330,13 @@ def LB_NPV_COHORT(cash_flows, annual_rate=None):
     """Net present value of a cohort's monthly cash flows, discounted monthly at the annual
     rate; the first month is not discounted ($)."""
     rate = X.number(annual_rate, "annual_rate", lo=0, hi=1)
+    if rate == 0:
+        # Desktop Excel sends an empty rate cell as 0: a silent 0 % would overstate the value.
+        raise X.ArgumentError(
+            "annual_rate is 0, or an empty cell (desktop Excel passes those as 0): leave the "
+            "argument out for DiscountRate's default, or give a rate above 0; for an "
+            "undiscounted total, use SUM"
+        )
     default = Settings().roi.discount_rate
     return R.npv_cohort(X.numbers(cash_flows, "cash_flows"), default if rate is None else rate)
 
@@ -357,7 +364,7 @@ def LB_FORECAST(values, horizon=None, level=None):
     from leadbook.forecast import forecast_series  # statsmodels: loaded when first needed
 
     frame = forecast_series(
-        X.numbers(values, "values"),
+        X.numbers(values, "values", trailing="refuse"),
         int(months or 12),
         level=0.8 if coverage is None else coverage,
     )
@@ -509,10 +516,7 @@ def LB_CLASSIFIER_METRICS(predicted, actual, threshold=None):
 
     cut = X.number(threshold, "threshold", lo=0, hi=1)
     metrics = X.core_input(
-        qualify.classifier_metrics,
-        X.numbers(predicted, "predicted", trim=False),
-        X.numbers(actual, "actual", trim=False),
-        0.5 if cut is None else cut,
+        qualify.classifier_metrics, *X.outcome_pairs(predicted, actual), 0.5 if cut is None else cut
     )
     return [[label, X.cell_value(getattr(metrics, field))] for label, field in METRICS]
 

@@ -255,7 +255,8 @@ class TestErrors:
             ([[[12]], [["active"]], [[6]]], "health must be ≤ 5, got 6"),
             ([[[12, 13]], [["active"]], [[4]]],
              "months must be one cell, got a range of 1 row(s) × 2 column(s)"),
-            ([[[12]], [["active"]], [[0]]], "health must be ≥ 1, got 0"),
+            ([[[12]], [["active"]], [[0]]],
+             "health must be ≥ 1, got 0 (an empty cell counts as 0)"),
         ],
     )  # fmt: skip
     def test_bad_arguments(self, client, args, message):
@@ -296,7 +297,7 @@ class TestAsPlainPython:
         assert F.LB_ROI(100, 440) == pytest.approx(3.4)
         assert F.LB_REPS_NEEDED(2400, 47, None) == 51
         assert F.LB_PAYBACK([-100, 30, 30, 40, 40]) == 4  # a row arrives as a flat list
-        assert F.LB_NPV_COHORT([-100, 60, 60], 0) == pytest.approx(20.0)
+        assert F.LB_NPV_COHORT([-100, 60, 60], 1e-12) == pytest.approx(20.0)
         predicted = [0.9] * 6 + [0.1] * 14 + [0.7] * 2 + [0.3] * 3
         actual = [1] * 6 + [0] * 14 + [0] * 2 + [1] * 3
         rows = F.LB_CLASSIFIER_METRICS(predicted, actual, None)
@@ -329,7 +330,7 @@ class TestAsPlainPython:
     def test_an_input_error_is_xlwings_error_with_the_message(self):
         from xlwings import XlwingsError
 
-        with pytest.raises(XlwingsError, match=r"^health must be ≥ 1, got 0$"):
+        with pytest.raises(XlwingsError, match=r"^health must be ≥ 1, got 0 \(an empty cell"):
             F.LB_TIER(12, "active", 0)
 
     def test_empty_cells_as_none_from_the_classic_add_in(self, demo_tables):
@@ -468,10 +469,16 @@ class TestPlanning:
 
     def test_npv_discounts_monthly(self, client):
         flows = [[-100], [60], [60]]
-        assert result(client, "LB_NPV_COHORT", flows, [[0]]) == [[pytest.approx(20.0)]]
+        assert result(client, "LB_NPV_COHORT", flows, [[1e-12]]) == [[pytest.approx(20.0)]]
         monthly = 1.10 ** (1 / 12) - 1  # the default DiscountRate, 10 % a year
         by_hand = -100 + 60 / (1 + monthly) + 60 / (1 + monthly) ** 2
         assert result(client, "LB_NPV_COHORT", flows) == [[pytest.approx(by_hand)]]
+
+    def test_a_zero_rate_may_be_an_empty_cell_so_it_is_refused(self, client):
+        # Desktop Excel sends an empty rate cell as 0; a silent 0 % would overstate the NPV.
+        response = call(client, "LB_NPV_COHORT", [[-100], [60], [60]], [[0]])
+        assert response.status_code == 400
+        assert response.text.startswith("annual_rate is 0, or an empty cell")
 
     def test_npv_of_a_gap_in_the_flows(self, client):
         response = call(client, "LB_NPV_COHORT", [[-100, None, 60]])
