@@ -23,16 +23,19 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import multiprocessing
+import importlib.util
 import os
 import sys
+import threading
+import time
 from collections.abc import Callable, MutableMapping
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from leadbook.errors import LeadbookError
+from udfs.pool import CallStoppedError, ComputePool
 
 PROJECT_DIR = Path(__file__).parent / "server_project"
 NAMESPACE = "LB"
@@ -50,6 +53,7 @@ LICENSE_HELP = (
     "or the word noncommercial for non-commercial use (PolyForm Noncommercial 1.0.0). "
     "The classic xlwings add-in and xlwings Lite need no key."
 )
+SERVER_EXTRA_HELP = 'leadbook serve needs xlwings Server: pip install "leadbook[server]"'
 
 
 def configure(environ: MutableMapping[str, str] | None = None) -> None:
@@ -108,13 +112,88 @@ def _function_offloaded(f: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
+CALL_SECONDS_ENV = "LEADBOOK_CALL_SECONDS"
+"""The longest a cell function may take on the server, in seconds (waiting for a compute
+process included); past it, the call is stopped and its cell says so."""
+DEFAULT_CALL_SECONDS = 120.0
+"""Below the 300 s after which xlwings' Excel client gives up (``requestTimeout``), so a call
+is stopped before its caller is gone."""
+
+
+def call_seconds() -> float:
+    """The time limit per cell function call (:data:`CALL_SECONDS_ENV`)."""
+    raw = os.environ.get(CALL_SECONDS_ENV, "")
+    try:
+        limit = float(raw) if raw.strip() else DEFAULT_CALL_SECONDS
+    except ValueError:
+        message = f"{CALL_SECONDS_ENV} must be a number of seconds, got {raw!r}"
+        raise LeadbookError(message) from None
+    if not limit > 0:
+        raise LeadbookError(f"{CALL_SECONDS_ENV} must be above 0, got {raw!r}")
+    return limit
+
+
+@functools.cache
+def _call_threads() -> ThreadPoolExecutor:
+    """Threads that wait on the compute processes for the event loop (apart from asyncio's
+    default threads, which run the buttons: cells waiting for a process never hold up a
+    button)."""
+    return ThreadPoolExecutor(64, thread_name_prefix="leadbook-call")
+
+
 async def compute(f: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
-    """``f(*args, **kwargs)`` off the event loop: in the compute pool, or in a thread."""
+    """``f(*args, **kwargs)`` off the event loop, within the time limit: in a compute
+    process (stopped when the limit passes or the caller goes), or in a thread."""
+    from xlwings import XlwingsError
+
     workers = int(os.environ.get(WORKERS_ENV, DEFAULT_WORKERS))
+    limit = call_seconds()
+    stop = threading.Event()
+    run = functools.partial(_run_call, f, args, kwargs, workers, time.monotonic() + limit, stop)
+    loop = asyncio.get_running_loop()
+    try:
+        if workers == 0:  # a thread cannot be stopped: the cell gets its message, that is all
+            return await asyncio.wait_for(loop.run_in_executor(_call_threads(), run), limit)
+        return await loop.run_in_executor(_call_threads(), run)
+    except asyncio.CancelledError:
+        stop.set()  # the caller is gone: end its computation
+        raise
+    except (TimeoutError, CallStoppedError) as exc:
+        raise XlwingsError(_stopped_message(f.__name__, limit, exc)) from None
+
+
+def _run_call(
+    f: Callable[..., Any],
+    args: tuple,
+    kwargs: dict,
+    workers: int,
+    deadline: float,
+    stop: threading.Event,
+) -> Any:
+    from udfs import convert
+
+    try:
+        names = [a["name"] for a in getattr(f, "__xlfunc__", {}).get("args", [])]
+        args = convert.at_edge(f.__name__, args, names)
+    except LeadbookError as exc:
+        from xlwings import XlwingsError
+
+        raise XlwingsError(str(exc)) from None
     if workers == 0:
-        return await asyncio.to_thread(f, *args, **kwargs)
-    call = functools.partial(_call_function, f.__name__, args, kwargs)
-    return await asyncio.get_running_loop().run_in_executor(compute_pool(workers), call)
+        return f(*args, **kwargs)
+    target = f"udfs.functions:{f.__name__}"
+    return compute_pool(workers).call(target, args, kwargs, deadline=deadline, stop=stop)
+
+
+def _stopped_message(name: str, limit: float, why: BaseException) -> str:
+    excel_name = name.replace("LB_", "LB.", 1)
+    if isinstance(why, CallStoppedError) and "died" in str(why):
+        return f"{excel_name} stopped: its compute process died ({why}); the log has more"
+    return (
+        f"{excel_name} was stopped after {limit:g} s, the server's limit per call "
+        f"({CALL_SECONDS_ENV}): give it smaller ranges (a Table column rather than a whole "
+        "column), or ask whoever runs leadbook serve to raise the limit"
+    )
 
 
 BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
@@ -125,12 +204,12 @@ models on 1.7 cores)."""
 
 
 @functools.cache
-def compute_pool(workers: int) -> ProcessPoolExecutor:
+def compute_pool(workers: int) -> ComputePool:
     """The processes that compute cell functions (started fresh: "spawn", one BLAS thread
-    each)."""
+    each, :data:`WARM_MODULES` imported)."""
     for variable in BLAS_THREADS:
         os.environ.setdefault(variable, "1")  # read by numpy when a process imports it
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    return ComputePool(workers, WARM_MODULES)
 
 
 WARM_MODULES = (
@@ -153,24 +232,7 @@ def start_compute_processes() -> None:
     when it loads the functions)."""
     workers = int(os.environ.get(WORKERS_ENV, DEFAULT_WORKERS))
     if workers:
-        pool = compute_pool(workers)
-        for _ in range(workers):
-            pool.submit(_warm_up)
-
-
-def _warm_up() -> None:
-    import importlib
-    import time
-
-    for module in WARM_MODULES:
-        importlib.import_module(module)
-    time.sleep(0.5)  # hold this process so each warm-up lands on a process of its own
-
-
-def _call_function(name: str, args: tuple, kwargs: dict) -> Any:
-    from udfs import functions
-
-    return getattr(functions, name)(*args, **kwargs)
+        compute_pool(workers)
 
 
 def _script_in_thread(decorated: Callable[..., Any]) -> Callable[..., Any]:
@@ -211,13 +273,11 @@ def plan(host: str, port: int, workers: int, certs: Path) -> ServerPlan:
     """Check the licence key and the extra are there, and find certificates in ``certs``."""
     if not os.environ.get("XLWINGS_LICENSE_KEY"):
         raise LeadbookError(LICENSE_HELP)
-    try:
-        import uvicorn  # noqa: F401
-        import xlwings_server  # noqa: F401
-    except ImportError:
-        raise LeadbookError(
-            "leadbook serve needs xlwings Server: pip install 'leadbook[server]'"
-        ) from None
+    # Found, not imported: xlwings Server reads its settings from the environment when it
+    # is imported, which must wait for configure() (an import here served xlwings' stock
+    # add-in: namespace XLWINGS, its id, its task pane).
+    if not all(importlib.util.find_spec(m) for m in ("uvicorn", "xlwings_server")):
+        raise LeadbookError(SERVER_EXTRA_HELP)
     if workers < 0:
         raise LeadbookError(f"--workers must be 0 (compute in a thread) or more, got {workers}")
     found = find_certificates(certs)

@@ -87,8 +87,11 @@ def test_compute_processes_give_the_threads_answer(client, monkeypatch):
     monkeypatch.setenv(server.WORKERS_ENV, "2")
     in_processes = client.post("/xlwings/custom-functions-call", json=body).json()
     assert in_processes == in_thread == {"result": [[35.0]]}
-    pool = server.compute_pool(2)
-    assert len(pool._processes) >= 1  # the call went to a spawned process
+    assert len(server.compute_pool(2).pids()) == 2  # the call went to a spawned process
+
+
+def getenv(pool, variable):
+    return pool.call("os:getenv", (variable,), {}, deadline=time.monotonic() + 60)
 
 
 class TestComputeProcesses:
@@ -97,9 +100,9 @@ class TestComputeProcesses:
             monkeypatch.delenv(variable, raising=False)
         pool = server.compute_pool.__wrapped__(1)
         try:
-            seen = [pool.submit(os.getenv, v).result() for v in server.BLAS_THREADS]
+            seen = [getenv(pool, v) for v in server.BLAS_THREADS]
         finally:
-            pool.shutdown()
+            pool.close()
         assert seen == ["1", "1", "1"]
 
     def test_a_blas_thread_count_set_by_the_user_wins(self, monkeypatch):
@@ -108,9 +111,9 @@ class TestComputeProcesses:
         monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
         pool = server.compute_pool.__wrapped__(1)
         try:
-            seen = pool.submit(os.getenv, "OPENBLAS_NUM_THREADS").result()
+            seen = getenv(pool, "OPENBLAS_NUM_THREADS")
         finally:
-            pool.shutdown()
+            pool.close()
         assert seen == "2"
 
     @pytest.mark.parametrize("module", server.WARM_MODULES)

@@ -1,0 +1,60 @@
+"""The compute processes of ``leadbook serve``: a call past its time limit, or whose caller is
+gone, is stopped by ending its process, and the pool keeps serving."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from udfs.pool import CallStoppedError, ComputePool
+
+
+@pytest.fixture(scope="module")
+def pool():
+    pool = ComputePool(1)
+    yield pool
+    pool.close()
+
+
+def soon(seconds: float) -> float:
+    return time.monotonic() + seconds
+
+
+def test_a_call_answers(pool):
+    assert pool.call("math:hypot", (3, 4), {}, deadline=soon(60)) == 5.0
+
+
+def test_a_call_raises_what_the_function_raises(pool):
+    with pytest.raises(ValueError, match="math domain error"):
+        pool.call("math:sqrt", (-1,), {}, deadline=soon(60))
+
+
+def test_a_call_past_its_deadline_ends_its_process_and_a_fresh_one_serves(pool):
+    before = pool.pids()
+    started = time.monotonic()
+    with pytest.raises(CallStoppedError, match="past the time limit"):
+        pool.call("time:sleep", (30,), {}, deadline=soon(0.5))
+    assert time.monotonic() - started < 5  # not the 30 s the call would have taken
+    assert pool.pids() != before  # the sleeping process is gone
+    assert pool.call("math:hypot", (6, 8), {}, deadline=soon(60)) == 10.0
+
+
+def test_a_call_whose_caller_is_gone_is_stopped(pool):
+    stop = threading.Event()
+    threading.Timer(0.3, stop.set).start()
+    with pytest.raises(CallStoppedError, match="caller is gone"):
+        pool.call("time:sleep", (30,), {}, deadline=soon(60), stop=stop)
+    assert pool.call("math:hypot", (5, 12), {}, deadline=soon(60)) == 13.0
+
+
+def test_a_call_waiting_for_a_busy_pool_gives_up_at_its_deadline(pool):
+    busy = threading.Thread(
+        target=lambda: pool.call("time:sleep", (2,), {}, deadline=soon(60)), daemon=True
+    )
+    busy.start()
+    time.sleep(0.3)
+    with pytest.raises(CallStoppedError, match="no compute process came free"):
+        pool.call("math:hypot", (1, 1), {}, deadline=soon(0.3))
+    busy.join()
