@@ -68,8 +68,25 @@ _FILE_PREFIXES = re.compile(r"_xlfn\.(?:_xlws\.)?|_xlpm\.")
 # --- errors -------------------------------------------------------------------------
 
 
+EXCEL_DESCRIPTION_LIMIT = 255
+"""The longest description the classic add-in's import keeps (Excel's limit for a UDF's
+description); Office.js shows the same text."""
+
+
+def excel_description(doc: str | None) -> str:
+    """A docstring's first paragraph on one line: the description Excel shows for a function
+    (xlwings reads ``__doc__``; line breaks would show, and the rest belongs in docs/excel.md).
+
+    >>> excel_description("Recommended spend per source.\\n    Spills.\\n\\n    More detail.")
+    'Recommended spend per source. Spills.'
+    """
+    first = (doc or "").strip().split("\n\n")[0]
+    return " ".join(first.split())
+
+
 def excel_errors(f: F) -> F:
-    """Let a LeadbookError reach Excel as its message; log anything else, show one line."""
+    """Let a LeadbookError reach Excel as its message; log anything else, show one line. The
+    wrapper's docstring is the function's Excel description (:func:`excel_description`)."""
     from xlwings import XlwingsError
 
     @functools.wraps(f)
@@ -87,6 +104,12 @@ def excel_errors(f: F) -> F:
                 "the log has the details. Please report it."
             ) from None
 
+    call.__doc__ = excel_description(f.__doc__)
+    if len(call.__doc__) > EXCEL_DESCRIPTION_LIMIT:
+        raise ValueError(
+            f"{f.__name__}'s description is {len(call.__doc__)} characters; Excel keeps "
+            f"{EXCEL_DESCRIPTION_LIMIT}: shorten its docstring's first paragraph"
+        )
     return call  # type: ignore[return-value]
 
 
@@ -109,7 +132,7 @@ def at_edge(function: str, args: Sequence[Any], names: Sequence[str] = ()) -> tu
     and columns after its data (a whole column shrinks to its used part), and none too large.
 
     >>> at_edge("LB_FORECAST", [[[1], [2], [None], [None]], 12])
-    ([[1], [2]], 12)
+    ([[1], [2], [None]], 12)
     >>> at_edge("LB_FORECAST", [[[0]] * 1_048_576], ["values"])
     Traceback (most recent call last):
     ...
@@ -131,17 +154,29 @@ def at_edge(function: str, args: Sequence[Any], names: Sequence[str] = ()) -> tu
 
 
 def _used(value: Any) -> Any:
-    """A 2-D list without its trailing rows and columns of blank cells (None, ""); anything
-    else as it is."""
+    """A 2-D list without the trailing rows and columns of blank cells (None, "") beyond
+    the first: one is kept, since a blank cell tells the functions that this host sends
+    empty cells as blanks, so its zeros were typed (see :func:`numbers`). Anything else as
+    it is.
+
+    >>> _used([[1, None, None], [None, None, None], [None, None, None]])
+    [[1, None], [None, None]]
+    """
     if not (isinstance(value, list) and value and isinstance(value[0], list)):
         return value
+
+    def blank_row(i: int) -> bool:
+        return all(is_blank(plain_value(v)) for v in value[i])
+
     rows = len(value)
-    while rows > 1 and all(is_blank(plain_value(v)) for v in value[rows - 1]):
+    while rows >= 2 and blank_row(rows - 1) and blank_row(rows - 2):
         rows -= 1
     width = max((len(r) for r in value[:rows]), default=0)
-    while width > 1 and all(
-        len(r) < width or is_blank(plain_value(r[width - 1])) for r in value[:rows]
-    ):
+
+    def blank_column(j: int) -> bool:
+        return all(len(r) <= j or is_blank(plain_value(r[j])) for r in value[:rows])
+
+    while width >= 2 and blank_column(width - 1) and blank_column(width - 2):
         width -= 1
     if rows == len(value) and all(len(r) == width for r in value):
         return value

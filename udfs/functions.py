@@ -352,7 +352,12 @@ def LB_PAYBACK(cash_flows):
 
 
 @func(name="FORECAST")
-@arg("values", ndim=2, doc="Monthly history, oldest first (a row or a column), at least 6 months.")
+@arg(
+    "values",
+    ndim=2,
+    doc="Monthly history, oldest first (a row or a column), at least 3 months; under 6, no "
+    "backtest: the naive forecast (the last month).",
+)
 @arg("horizon", doc="Optional. Months to forecast, 1–120; blank: 12.")
 @arg("level", doc="Optional. Coverage of the interval (0.8 = 80 %); blank: 80 %.")
 @excel_errors
@@ -419,7 +424,12 @@ def _rows(frame):
     doc='The workbook\'s full path, e.g. =CELL("filename",A1); its lead model is beside it.',
 )
 @arg("headers", ndim=2, doc="The feature names: Source and the Leads table's feature headers.")
-@arg("values", ndim=2, doc="The lead's values, in the order of headers.")
+@arg(
+    "values",
+    ndim=2,
+    doc="The lead's values, in the order of headers; =NA() for a missing value (desktop "
+    "Excel passes an empty cell as 0).",
+)
 @excel_errors
 def LB_LEAD_SCORE(workbook, headers, values):
     """Conversion probability of one lead (0–1), from the lead model the workbook records
@@ -431,10 +441,13 @@ def LB_LEAD_SCORE(workbook, headers, values):
             f"headers has {len(names)} cell(s) but values has {len(cells)}; give one value "
             "per header"
         )
+    # A header cell left empty is no feature (desktop Excel sends it as 0); a value of #N/A
+    # (=NA(), Excel's "missing") is a missing value on every host, where an empty value cell
+    # arrives as 0 from desktop Excel and as blank from Excel on the web.
     features = {
-        str(h).strip(): None if X.is_blank(v) else v
+        str(h).strip(): None if X.is_blank(v) or v == "#N/A" else v
         for h, v in zip(names, cells, strict=True)
-        if not X.is_blank(h)
+        if not X.is_empty_cell(h)
     }
     from leadbook import qualify  # scikit-learn: loaded when first needed
 

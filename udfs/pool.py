@@ -29,6 +29,10 @@ POLL_SECONDS = 0.05
 """How often a waiting call looks at its deadline and whether its caller is gone."""
 
 
+READY = "ready"
+"""What a worker says once it has imported its modules."""
+
+
 class CallStoppedError(Exception):
     """A call was stopped: past its deadline, its caller gone, or its process died."""
 
@@ -48,16 +52,30 @@ class ComputePool:
         self._context = multiprocessing.get_context("spawn")
         self._idle: queue.Queue[_Worker] = queue.Queue()
         for _ in range(size):
-            self._idle.put(self._spawn())
+            self._spawn()
 
-    def _spawn(self) -> _Worker:
+    def _spawn(self) -> None:
+        """Start a worker; it joins the idle ones once it has imported its modules, so a
+        call never waits on a process still starting (nor is stopped for its start-up)."""
         parent, child = self._context.Pipe()
         process = self._context.Process(
             target=_serve, args=(child, self._modules), daemon=True, name="leadbook-compute"
         )
         process.start()
         child.close()
-        return _Worker(process, parent)
+        worker = _Worker(process, parent)
+        threading.Thread(target=self._when_ready, args=(worker,), daemon=True).start()
+
+    def _when_ready(self, worker: _Worker) -> None:
+        try:
+            ready = worker.conn.recv()
+        except (EOFError, OSError):
+            ready = None
+        if ready == READY:
+            self._idle.put(worker)
+        else:
+            log.error("leadbook: a compute process failed to start (%s)", ready)
+            worker.process.kill()
 
     def call(
         self,
@@ -110,10 +128,10 @@ class ComputePool:
         worker.process.join(5)
         worker.conn.close()
         log.warning("leadbook: stopped a compute process (pid %s)", worker.process.pid)
-        self._idle.put(self._spawn())
+        self._spawn()
 
     def pids(self) -> list[int | None]:
-        """The process ids of the idle workers (for tests and diagnostics)."""
+        """The process ids of the idle workers, ready for a call (for tests and diagnostics)."""
         return [w.process.pid for w in list(self._idle.queue)]
 
     def close(self) -> None:
@@ -128,8 +146,13 @@ class ComputePool:
 
 def _serve(conn: Connection, modules: Sequence[str]) -> None:
     """A worker: import ``modules``, then answer calls until the pipe closes."""
-    for module in modules:
-        importlib.import_module(module)
+    try:
+        for module in modules:
+            importlib.import_module(module)
+    except Exception as exc:
+        conn.send(f"importing {module}: {exc!r}")
+        return
+    conn.send(READY)
     while True:
         try:
             target, args, kwargs = conn.recv()

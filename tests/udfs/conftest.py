@@ -32,9 +32,10 @@ def client():
     if PLAIN:
         pytest.fail("the server tests need server mode; unset LEADBOOK_XLWINGS")
     from fastapi.testclient import TestClient
-    from xlwings_server.main import main_app
 
-    return TestClient(main_app, raise_server_exceptions=False)
+    from udfs.server import app
+
+    return TestClient(app(), raise_server_exceptions=False)
 
 
 @pytest.fixture(scope="session")

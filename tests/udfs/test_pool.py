@@ -11,9 +11,17 @@ import pytest
 from udfs.pool import CallStoppedError, ComputePool
 
 
+def ready(pool: ComputePool, workers: int = 1) -> ComputePool:
+    deadline = soon(60)
+    while len(pool.pids()) < workers:
+        assert time.monotonic() < deadline, "the compute process never came up"
+        time.sleep(0.05)
+    return pool
+
+
 @pytest.fixture(scope="module")
 def pool():
-    pool = ComputePool(1)
+    pool = ready(ComputePool(1))
     yield pool
     pool.close()
 
@@ -37,7 +45,7 @@ def test_a_call_past_its_deadline_ends_its_process_and_a_fresh_one_serves(pool):
     with pytest.raises(CallStoppedError, match="past the time limit"):
         pool.call("time:sleep", (30,), {}, deadline=soon(0.5))
     assert time.monotonic() - started < 5  # not the 30 s the call would have taken
-    assert pool.pids() != before  # the sleeping process is gone
+    assert ready(pool).pids() != before  # the sleeping process is gone, a fresh one came
     assert pool.call("math:hypot", (6, 8), {}, deadline=soon(60)) == 10.0
 
 
@@ -47,6 +55,16 @@ def test_a_call_whose_caller_is_gone_is_stopped(pool):
     with pytest.raises(CallStoppedError, match="caller is gone"):
         pool.call("time:sleep", (30,), {}, deadline=soon(60), stop=stop)
     assert pool.call("math:hypot", (5, 12), {}, deadline=soon(60)) == 13.0
+
+
+def test_a_starting_process_is_not_given_calls_nor_stopped():
+    pool = ComputePool(1, ["udfs.functions"])  # imports take a while
+    try:
+        with pytest.raises(CallStoppedError, match="no compute process came free"):
+            pool.call("math:hypot", (3, 4), {}, deadline=soon(0.01))
+        assert ready(pool).call("math:hypot", (3, 4), {}, deadline=soon(60)) == 5.0
+    finally:
+        pool.close()
 
 
 def test_a_call_waiting_for_a_busy_pool_gives_up_at_its_deadline(pool):
