@@ -23,12 +23,17 @@ Server's (Office.js), since it uses only ranges, values, number formats and tabl
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import hashlib
 import os
+import re
 import shutil
 import tempfile
+import uuid
 import warnings
 from collections.abc import Callable, Collection, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -92,8 +97,9 @@ def run_job(
     succeeds, so the job finds and keeps them as it would beside the file. The versions
     folder travels too, but only what the job changed in it goes back (:func:`_merge_back`).
     """
-    home = book_folder(book)
+    home, fresh = _files_home(book)
     token = CALLER.set("Excel button")
+    at_home = HOME.set(home)
     try:
         with tempfile.TemporaryDirectory(prefix="leadbook-") as tmp:
             path = Path(tmp) / book_file_name(book)
@@ -111,6 +117,8 @@ def run_job(
                 if path.read_bytes() != saved:
                     write_back(book, _kept(changes(before, openpyxl.load_workbook(path)), tabs))
                     _merge_back(versions_dir(path), versions_dir(home / path.name), versions)
+                    if fresh:
+                        _give_identity(book, fresh)
                 raise
             after = openpyxl.load_workbook(path)
             refuse_moved_tables(before, after)
@@ -119,8 +127,11 @@ def run_job(
                 _copy_folder(companion(path), companion(home / path.name))
             _merge_back(versions_dir(path), versions_dir(home / path.name), versions)
     finally:
+        HOME.reset(at_home)
         CALLER.reset(token)
     write_back(book, found)
+    if fresh:
+        _give_identity(book, fresh)  # the folder its files were just kept in
     return result
 
 
@@ -134,18 +145,65 @@ def book_file_name(book: Any) -> str:
     return name if name.lower().endswith(".xlsx") else f"{Path(name).stem}.xlsx"
 
 
+BOOK_ID_NAME = "LeadbookBookId"
+"""A workbook-level defined name holding the workbook's identity (32 hex digits), which
+leadbook adds the first time a button keeps files for a workbook it knows only by name."""
+USER: ContextVar[str | None] = ContextVar("leadbook_user", default=None)
+"""The signed-in user a button runs for (xlwings Server with sign-in on), else None."""
+_BOOK_ID = re.compile(r'=?"?([0-9a-f]{32})"?')
+
+
+HOME: ContextVar[Path | None] = ContextVar("leadbook_files_home", default=None)
+"""While :func:`run_job` runs a job: the folder of the live workbook's files."""
+
+
 def book_folder(book: Any) -> Path:
-    """The folder of the live workbook when it is a file on this machine (the classic
-    add-in gives its full path); otherwise (Office.js sends only a name) the folder in
-    ``LEADBOOK_FILES``, by default ``~/leadbook``. Files a job keeps beside the workbook —
-    the lead model, the board pack — go there."""
+    """Where files a job keeps beside the workbook go — the versions, the lead model, the
+    board pack (inside :func:`run_job`, the folder that job uses).
+
+    The workbook's own folder when it is a file on this machine (the classic add-in gives
+    its full path). Otherwise Office.js sends only the workbook's name, which two people
+    may share: the files then go under ``LEADBOOK_FILES`` (default ``~/leadbook``), in a
+    folder of the signed-in user (``shared`` without sign-in) and of the workbook's identity
+    (:func:`book_identity`) — never a path the workbook or the request chose.
+    """
+    running = HOME.get()
+    return running if running is not None else _files_home(book)[0]
+
+
+def _files_home(book: Any) -> tuple[Path, str | None]:
+    """:func:`book_folder`, and the identity to give the workbook when it has none yet
+    (given only once its job succeeds: a failed press changes nothing)."""
     try:
         full = Path(str(book.fullname))
     except Exception:  # a Book without a full name (xlwings Lite, xlwings Server)
         full = Path()
     if full.is_absolute() and full.parent.is_dir():
-        return full.parent
-    return Path(os.environ.get(FILES_ENV) or Path.home() / "leadbook")
+        return full.parent, None
+    root = Path(os.environ.get(FILES_ENV) or Path.home() / "leadbook")
+    user = USER.get()
+    who = "shared" if user is None else "user-" + hashlib.sha256(user.encode()).hexdigest()[:16]
+    found = book_identity(book)
+    identity = found or uuid.uuid4().hex
+    return root / who / identity, None if found else identity
+
+
+def book_identity(book: Any) -> str | None:
+    """The workbook's identity: the 32 hex digits its ``LeadbookBookId`` name holds, or None
+    when it has none (or holds anything else, which is replaced). The name travels with the
+    file, so a copy shares its files and a Save As keeps them; two workbooks of one name do
+    not."""
+    try:
+        found = _BOOK_ID.fullmatch(str(book.names[BOOK_ID_NAME].refers_to).strip())
+    except Exception:  # no such name
+        return None
+    return found.group(1) if found else None
+
+
+def _give_identity(book: Any, identity: str) -> None:
+    with contextlib.suppress(Exception):  # an invalid one is replaced
+        book.names[BOOK_ID_NAME].delete()
+    book.names.add(BOOK_ID_NAME, f'="{identity}"')
 
 
 def _copy_folder(source: Path, target: Path) -> dict[str, int]:

@@ -98,8 +98,7 @@ def _board_job(book: Any) -> Job:
     """leadbook board BOOK: History's latest quarter, the pack beside the workbook."""
     from leadbook.workbook import pack
 
-    folder = book_folder(book)
-    return lambda path: pack.export_board_pack(path, out_dir=folder)
+    return lambda path: pack.export_board_pack(path, out_dir=book_folder(book))
 
 
 @script

@@ -237,14 +237,30 @@ def start_compute_processes() -> None:
 
 
 def _script_in_thread(decorated: Callable[..., Any]) -> Callable[..., Any]:
+    """A button for xlwings Server: run in a thread, for the signed-in user (the folder its
+    files go to, :func:`udfs.book.book_folder`)."""
+    import xlwings as xw
     from xlwings import script
+    from xlwings_server.models import CurrentUser
+
+    from udfs.book import USER
 
     body = decorated.__wrapped__  # type: ignore[attr-defined]
 
-    @functools.wraps(body)
-    async def run(*args: Any, **kwargs: Any) -> None:
-        await asyncio.to_thread(body, *args, **kwargs)
+    async def run(book: xw.Book, current_user: CurrentUser) -> None:
+        # With sign-in off, xlwings Server's user is a placeholder ("n/a"): nobody.
+        signed_in = getattr(current_user, "id", None)
+        token = USER.set(None if signed_in in (None, "", "n/a") else str(signed_in))
+        try:
+            await asyncio.to_thread(body, book)  # the thread runs in this context
+        finally:
+            USER.reset(token)
 
+    run.__name__ = run.__qualname__ = body.__name__
+    run.__doc__ = body.__doc__
+    # xlwings finds the book and the user by these hints (real classes, not the strings
+    # this module's postponed annotations would leave).
+    run.__annotations__ = {"book": xw.Book, "current_user": CurrentUser, "return": None}
     served = script(run)
     served.__xlscript__ = dict(decorated.__xlscript__)  # type: ignore[attr-defined]
     return served

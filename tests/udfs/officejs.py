@@ -72,23 +72,50 @@ def table_argument(wb: Workbook, name: str) -> list[list[Any]]:
 # --- scripts ----------------------------------------------------------------------------
 
 
-def book_payload(path: Path, args: list[Any] | None = None) -> dict[str, Any]:
+def book_payload(
+    path: Path, args: list[Any] | None = None, *, full_name: bool = False
+) -> dict[str, Any]:
     """The body of ``POST /xlwings/custom-scripts-call/{name}`` for the workbook at ``path``.
 
     Cell values are Excel's computed values; a workbook openpyxl wrote has none cached for
-    its formulas, so those cells arrive empty, as they would before Excel calculates.
+    its formulas, so those cells arrive empty, as they would before Excel calculates. The
+    book's name is its file name, as Office.js sends it (``full_name``: its whole path, as
+    the classic add-in knows it).
     """
     wb = openpyxl.load_workbook(path, data_only=True)
     payload: dict[str, Any] = {
         "client": "Office.js",
         "version": XLWINGS_VERSION,
-        "book": {"name": path.name, "active_sheet_index": 0, "selection": "A1"},
-        "names": [],
+        "book": {
+            "name": str(path) if full_name else path.name,
+            "active_sheet_index": 0,
+            "selection": "A1",
+        },
+        "names": [_name_payload(n) for n in wb.defined_names.values() if _is_constant(n)],
         "sheets": [_sheet_payload(ws) for ws in wb.worksheets],
     }
     if args is not None:
         payload["args"] = args
     return payload
+
+
+def _is_constant(name: Any) -> bool:
+    """A workbook name holding a constant (``="…"``), as leadbook's workbook identity does;
+    names of cells are left out (the buttons read cells, not names)."""
+    return str(name.attr_text).startswith('"')
+
+
+def _name_payload(name: Any) -> dict[str, Any]:
+    """A workbook-scoped defined name as Office.js reads it (``readNamedItems``)."""
+    return {
+        "name": name.name,
+        "refers_to": f"={name.attr_text}",
+        "book_scope": True,
+        "scope_sheet_name": None,
+        "scope_sheet_index": None,
+        "sheet_index": None,
+        "address": None,
+    }
 
 
 def _sheet_payload(ws: Any) -> dict[str, Any]:
@@ -226,7 +253,15 @@ def _add_sheet(wb: Workbook, action: dict[str, Any]) -> None:
     wb.create_sheet(name, int(index))
 
 
+def _add_name(wb: Workbook, action: dict[str, Any]) -> None:
+    from openpyxl.workbook.defined_name import DefinedName
+
+    name, refers_to = action["args"]
+    wb.defined_names[name] = DefinedName(name, attr_text=refers_to.removeprefix("="))
+
+
 _HANDLERS = {
+    "namesAdd": _add_name,
     "setValues": _set_values,
     "setNumberFormat": _set_number_format,
     "resizeTable": _resize_table,

@@ -5,6 +5,7 @@ writes to another copy of the same workbook."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from tests.conftest import set_setting
 from tests.udfs.conftest import copy_book
 from tests.udfs.officejs import apply_actions, book_payload, table_cells
 from udfs import scripts
+from udfs.book import BOOK_ID_NAME
 from udfs.convert import as_typed
 
 OUTPUT_TABLES = {
@@ -34,9 +36,30 @@ CLI_COMMAND = {"refresh": ["refresh"], "check_inputs": ["check", "--write"]}
 SOURCES_FIRST_ROW = 13  # the Sources table's header is row 12 (contract anchor A12)
 
 
-def press(client, script: str, path: Path):
-    """Press a button on the workbook at ``path``: the response of the script endpoint."""
-    return client.post(f"/xlwings/custom-scripts-call/{script}", json=book_payload(path))
+def press(client, script: str, path: Path, *, identity: str | None = None, full_name=False):
+    """Press a button on the workbook at ``path``: the response of the script endpoint.
+    ``identity``: the workbook's LeadbookBookId, as if an earlier press had given it one."""
+    payload = book_payload(path, full_name=full_name)
+    if identity is not None:
+        payload["names"].append(
+            {"name": BOOK_ID_NAME, "refers_to": f'="{identity}"', "book_scope": True,
+             "scope_sheet_name": None, "scope_sheet_index": None, "sheet_index": None,
+             "address": None}
+        )  # fmt: skip
+    return client.post(f"/xlwings/custom-scripts-call/{script}", json=payload)
+
+
+def files_of(path: Path, root: Path, identity: str | None = None) -> Path:
+    """Where the buttons keep the files of the workbook at ``path`` (its identity: the
+    ``LeadbookBookId`` the file holds, or ``identity``) under ``LEADBOOK_FILES`` = ``root``,
+    with nobody signed in."""
+    if identity is None:
+        text = openpyxl.load_workbook(path).defined_names[BOOK_ID_NAME].attr_text
+        identity = text.strip('"')
+    return root / "shared" / identity
+
+
+IDENTITY = "0123456789abcdef0123456789abcdef"
 
 
 def replayed(path: Path, actions: list[dict]) -> openpyxl.Workbook:
@@ -122,8 +145,12 @@ class TestRefresh:
     def test_writes_output_tabs_and_the_log_only(self, client, inputs_only):
         response = press(client, "refresh", inputs_only)
         sheets = openpyxl.load_workbook(inputs_only).sheetnames
-        written = {sheets[a["sheet_position"]] for a in response.json()["actions"]}
+        actions = response.json()["actions"]
+        written = {sheets[a["sheet_position"]] for a in actions if a["func"] != "namesAdd"}
         assert written == {*REFRESH_TABS, "Log"}
+        # And the workbook's identity, which the files kept for it are filed under.
+        (named,) = [a["args"] for a in actions if a["func"] == "namesAdd"]
+        assert named[0] == "LeadbookBookId" and re.fullmatch(r'="[0-9a-f]{32}"', named[1])
 
     def test_an_input_error_is_its_message_and_writes_nothing(self, client, demo_book_path):
         set_input(demo_book_path, f"J{SOURCES_FIRST_ROW + 2}", -3)
@@ -245,8 +272,9 @@ class TestEveryButtonAsTheCli:
         command, tabs = BUTTONS[script]
         cli = copy_book(scored_demo, tmp_path / "cli")
         button = copy_book(scored_demo, tmp_path / "button")
-        monkeypatch.setenv("LEADBOOK_FILES", str(button.parent))  # Office.js: no folder
-        response = press(client, script, button)
+        monkeypatch.setenv("LEADBOOK_FILES", str(tmp_path / "files"))  # Office.js: no folder
+        copy_book(button, files_of(button, tmp_path / "files", IDENTITY))  # its lead model
+        response = press(client, script, button, identity=IDENTITY)
         assert response.status_code == 200, response.text
         actions = response.json()["actions"]
         sheets = openpyxl.load_workbook(button).sheetnames
@@ -266,10 +294,10 @@ class TestEveryButtonAsTheCli:
         (as Excel saves it), the button's pack and the command's are the same."""
         cli = copy_book(calculated_demo, tmp_path / "cli")
         button = copy_book(calculated_demo, tmp_path / "button")
-        monkeypatch.setenv("LEADBOOK_FILES", str(button.parent))
-        assert press(client, "export_board_pack", button).status_code == 200
+        monkeypatch.setenv("LEADBOOK_FILES", str(tmp_path / "files"))
+        assert press(client, "export_board_pack", button, identity=IDENTITY).status_code == 200
         run_cli(["board"], cli)
-        (pack,) = button.parent.glob("demo-board-*.xlsx")
+        (pack,) = files_of(button, tmp_path / "files", IDENTITY).glob("demo-board-*.xlsx")
         assert pack.name == "demo-board-2026Q4.xlsx"  # History ends in Oct 2026
         cli_pack = openpyxl.load_workbook(cli.parent / pack.name)
         button_pack = openpyxl.load_workbook(pack)
@@ -314,7 +342,8 @@ class TestEveryButtonAsTheCli:
         wb = replayed(demo_book_path, first.json()["actions"])
         wb.save(demo_book_path)
         recorded = wb["Leads"]["B5"].value
-        kept = [p.name for p in model_dir(folder / demo_book_path.name).glob("model-*.pkl")]
+        files = files_of(demo_book_path, folder)  # the identity the first press gave it
+        kept = [p.name for p in model_dir(files / demo_book_path.name).glob("model-*.pkl")]
         assert kept == [f"model-{recorded[:16]}.pkl"]
         second = press(client, "score_leads", demo_book_path)
         assert second.status_code == 200, second.text
@@ -359,9 +388,9 @@ class TestUndo:
     """Undo puts back what leadbook's tabs showed before the last button, one press at a time,
     from the values every button keeps beside the workbook."""
 
-    def press_and_save(self, client, script: str, path: Path) -> list[dict]:
+    def press_and_save(self, client, script: str, path: Path, **how) -> list[dict]:
         """Press a button and keep its writes in the file, as Excel would."""
-        response = press(client, script, path)
+        response = press(client, script, path, **how)
         assert response.status_code == 200, response.text
         actions = response.json()["actions"]
         replayed(path, actions).save(path)
@@ -373,14 +402,15 @@ class TestUndo:
         from leadbook.workbook import versions as V
 
         book = demo_book_path
-        monkeypatch.setenv("LEADBOOK_FILES", str(book.parent))  # Office.js: no folder
+        monkeypatch.setenv("LEADBOOK_FILES", str(book.parent / "files"))  # Office.js: no folder
         states = [(recommended(book), log_commands(book))]
         for objective in ("margin", "weighted"):
             set_setting(book, "policy.objective", objective)
             self.press_and_save(client, "rebalance", book)
             states.append((recommended(book), log_commands(book)))
         assert states[0][0] != states[1][0] != states[2][0]
-        kept = V.kept_versions(book)
+        files = files_of(book, book.parent / "files")
+        kept = V.kept_versions(files / book.name)
         assert [v.before for v in kept] == ["rebalance", "rebalance"]
         assert all(v.is_values_copy() for v in kept)  # the cells the buttons saw
 
@@ -405,8 +435,7 @@ class TestUndo:
     ):
         """The classic add-in keeps versions beside the file itself: leadbook undo on the file
         refuses the values a button kept, which would turn its formulas into numbers."""
-        monkeypatch.setenv("LEADBOOK_FILES", str(demo_book_path.parent))
-        self.press_and_save(client, "plan_hiring", demo_book_path)
+        self.press_and_save(client, "plan_hiring", demo_book_path, full_name=True)
         before = demo_book_path.read_bytes()
         result = CliRunner().invoke(app, ["undo", str(demo_book_path)])
         assert result.exit_code == 2
