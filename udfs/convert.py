@@ -129,27 +129,32 @@ cannot be told from data and would have leadbook compute on a million zeros."""
 
 def at_edge(function: str, args: Sequence[Any], names: Sequence[str] = ()) -> tuple[Any, ...]:
     """A server call's arguments as leadbook reads them: each range without the blank rows
-    and columns after its data (a whole column shrinks to its used part), and none too large.
+    and columns after its data (a whole column shrinks to its used part), and no more than
+    :data:`MAX_CELLS` cells in all.
 
     >>> at_edge("LB_FORECAST", [[[1], [2], [None], [None]], 12])
     ([[1], [2], [None]], 12)
     >>> at_edge("LB_FORECAST", [[[0]] * 1_048_576], ["values"])
     Traceback (most recent call last):
     ...
-    udfs.convert.ArgumentError: LB.FORECAST: values has 1,048,576 cells (1,048,576 row(s) × ...
+    udfs.convert.ArgumentError: LB.FORECAST: its ranges hold 1,048,576 cells (values: ...
     """
     trimmed = tuple(_used(a) for a in args)
-    for i, arg in enumerate(trimmed):
-        if isinstance(arg, list) and arg and isinstance(arg[0], list):
-            cells = len(arg) * len(arg[0])
-            if cells > MAX_CELLS:
-                name = names[i] if i < len(names) else f"argument {i + 1}"
-                raise ArgumentError(
-                    f"{function.replace('LB_', 'LB.', 1)}: {name} has {cells:,} cells "
-                    f"({_shape(arg)}), more than the {MAX_CELLS:,} a call takes. A whole column "
-                    "sent by desktop Excel arrives with its empty cells as 0: give the range of "
-                    "the data, or a Table column (History[Leads]), which grows with the data."
-                )
+    sizes = {
+        i: len(a) * max(map(len, a))
+        for i, a in enumerate(trimmed)
+        if isinstance(a, list) and a and isinstance(a[0], list)
+    }
+    if sum(sizes.values()) > MAX_CELLS:
+        i = max(sizes, key=sizes.__getitem__)
+        name = names[i] if i < len(names) else f"argument {i + 1}"
+        raise ArgumentError(
+            f"{function.replace('LB_', 'LB.', 1)}: its ranges hold {sum(sizes.values()):,} "
+            f"cells ({name}: {_shape(trimmed[i])}), more than the {MAX_CELLS:,} a call takes "
+            "in all. Give the ranges of the data, or Table columns (History[Leads]), which "
+            "grow with the data (a whole column from desktop Excel arrives with its empty "
+            "cells as 0, all of them)."
+        )
     return trimmed
 
 
@@ -180,7 +185,10 @@ def _used(value: Any) -> Any:
         width -= 1
     if rows == len(value) and all(len(r) == width for r in value):
         return value
-    return [r[:width] for r in value[:rows]]
+    kept = [r[:width] for r in value[:rows]]
+    if rows < len(value) and any(v is None for r in value[rows:] for v in r):
+        kept[-1] = [None] * len(kept[-1]) if all(map(is_blank, kept[-1])) else kept[-1]
+    return kept
 
 
 def matrix(value: Any) -> list[list[Any]]:
@@ -350,6 +358,22 @@ def _number_at(raw: Any, name: str, i: int) -> float:
     return float(parsed)
 
 
+def paired(a: list[Any], b: list[Any]) -> tuple[list[Any], list[Any]]:
+    """Two parallel lists of cells, the longer one's trailing blank cells dropped to the
+    other's length (the server trims each range to its data on its own, so a column of
+    values may arrive shorter than its column of headers).
+
+    >>> paired(["Source", "Pages", None], ["A", 3])
+    (['Source', 'Pages'], ['A', 3])
+    """
+    a, b = list(a), list(b)
+    while len(a) > len(b) and is_blank(a[-1]):
+        a.pop()
+    while len(b) > len(a) and is_blank(b[-1]):
+        b.pop()
+    return a, b
+
+
 def outcome_pairs(predicted: Any, actual: Any) -> tuple[list[float], list[float]]:
     """Predictions and outcomes, one pair per lead, from two ranges of the same length.
 
@@ -363,8 +387,9 @@ def outcome_pairs(predicted: Any, actual: Any) -> tuple[list[float], list[float]
     >>> outcome_pairs([[1], [0], [None]], [[True], [False], [None]])
     ([1.0, 0.0], [1.0, 0.0])
     """
-    p = [v for row in matrix(predicted) for v in row]
-    a = [v for row in matrix(actual) for v in row]
+    p, a = paired(
+        [v for row in matrix(predicted) for v in row], [v for row in matrix(actual) for v in row]
+    )
     if len(p) == len(a):
         while p and is_blank(p[-1]) and is_blank(a[-1]):
             p.pop(), a.pop()

@@ -434,8 +434,9 @@ def _rows(frame):
 def LB_LEAD_SCORE(workbook, headers, values):
     """Conversion probability of one lead (0–1), from the lead model the workbook records
     (trained by Score leads)."""
-    names = [v for row in X.matrix(headers) for v in row]
-    cells = [v for row in X.matrix(values) for v in row]
+    names, cells = X.paired(
+        [v for row in X.matrix(headers) for v in row], [v for row in X.matrix(values) for v in row]
+    )
     if len(names) != len(cells):
         raise X.ArgumentError(
             f"headers has {len(names)} cell(s) but values has {len(cells)}; give one value "

@@ -51,6 +51,8 @@ class ComputePool:
         self._modules = tuple(modules)
         self._context = multiprocessing.get_context("spawn")
         self._idle: queue.Queue[_Worker] = queue.Queue()
+        self.broken: str | None = None
+        """Why a process could not start (its imports failed): calls fail at once, saying so."""
         for _ in range(size):
             self._spawn()
 
@@ -74,8 +76,11 @@ class ComputePool:
         if ready == READY:
             self._idle.put(worker)
         else:
-            log.error("leadbook: a compute process failed to start (%s)", ready)
+            log.error("leadbook: a compute process could not start (%s)", ready)
+            self.broken = str(ready)
             worker.process.kill()
+            worker.process.join(5)
+            worker.conn.close()
 
     def call(
         self,
@@ -92,7 +97,11 @@ class ComputePool:
         stop = stop or threading.Event()
         worker = self._take(deadline, stop)
         try:
-            worker.conn.send((target, args, kwargs))
+            worker.conn.send((target, args, kwargs))  # pickled whole before a byte is sent
+        except Exception:  # arguments that do not pickle: the worker never saw them
+            self._idle.put(worker)
+            raise
+        try:
             while not worker.conn.poll(POLL_SECONDS):
                 if not worker.process.is_alive():
                     raise CallStoppedError("its compute process died")
@@ -101,12 +110,15 @@ class ComputePool:
                 if time.monotonic() > deadline:
                     raise CallStoppedError("it ran past the time limit")
             ok, value = worker.conn.recv()
-        except CallStoppedError:
-            self._replace(worker)
+        except CallStoppedError as exc:
+            self._replace(worker, str(exc))
             raise
         except (EOFError, OSError) as exc:
-            self._replace(worker)
+            self._replace(worker, "it died")
             raise CallStoppedError(f"its compute process died ({exc!r})") from None
+        except Exception as exc:  # an answer that does not unpickle here
+            self._replace(worker, "its answer could not be read")
+            raise CallStoppedError(f"its answer could not be read ({exc!r})") from None
         self._idle.put(worker)
         if ok:
             return value
@@ -117,17 +129,20 @@ class ComputePool:
             try:
                 return self._idle.get(timeout=POLL_SECONDS)
             except queue.Empty:
+                if self.broken:
+                    message = f"a compute process could not start: {self.broken}"
+                    raise CallStoppedError(message) from None
                 if stop.is_set():
                     raise CallStoppedError("its caller is gone") from None
                 if time.monotonic() > deadline:
                     raise CallStoppedError("no compute process came free in time") from None
 
-    def _replace(self, worker: _Worker) -> None:
+    def _replace(self, worker: _Worker, why: str) -> None:
         """End ``worker``'s process (whatever it is computing) and start a fresh one."""
         worker.process.kill()
         worker.process.join(5)
         worker.conn.close()
-        log.warning("leadbook: stopped a compute process (pid %s)", worker.process.pid)
+        log.warning("leadbook: stopped a compute process (pid %s): %s", worker.process.pid, why)
         self._spawn()
 
     def pids(self) -> list[int | None]:

@@ -20,7 +20,8 @@ typed since is yours, and Excel's own Undo takes it back.
 
 Files a job keeps beside the workbook — the versions, the lead model (Score leads), the
 board pack (Export board pack) — go to the workbook's folder, or where the workbook's folder is
-unknown (Office.js sends only its name) to ``LEADBOOK_FILES`` (:func:`udfs.book.book_folder`).
+unknown (Office.js sends only its name) to a folder of the signed-in user and of the workbook's
+identity under ``LEADBOOK_FILES`` (:func:`udfs.book.book_folder`).
 """
 
 from __future__ import annotations

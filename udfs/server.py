@@ -22,8 +22,10 @@ is first imported, so :func:`configure` must run before (``XLWINGS_ON_SERVER=tru
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import importlib.util
+import math
 import os
 import re
 import sys
@@ -129,8 +131,8 @@ def call_seconds() -> float:
     except ValueError:
         message = f"{CALL_SECONDS_ENV} must be a number of seconds, got {raw!r}"
         raise LeadbookError(message) from None
-    if not limit > 0:
-        raise LeadbookError(f"{CALL_SECONDS_ENV} must be above 0, got {raw!r}")
+    if not (math.isfinite(limit) and limit > 0):
+        raise LeadbookError(f"{CALL_SECONDS_ENV} must be a number of seconds above 0, got {raw!r}")
     return limit
 
 
@@ -188,8 +190,9 @@ def _run_call(
 
 def _stopped_message(name: str, limit: float, why: BaseException) -> str:
     excel_name = name.replace("LB_", "LB.", 1)
-    if isinstance(why, CallStoppedError) and "died" in str(why):
-        return f"{excel_name} stopped: its compute process died ({why}); the log has more"
+    timed_out = any(words in str(why) for words in ("past the time limit", "came free"))
+    if isinstance(why, CallStoppedError) and not timed_out:
+        return f"{excel_name} stopped: {why}; the server's log has more"
     return (
         f"{excel_name} was stopped after {limit:g} s, the server's limit per call "
         f"({CALL_SECONDS_ENV}): give it smaller ranges (a Table column rather than a whole "
@@ -297,6 +300,7 @@ def plan(host: str, port: int, workers: int, certs: Path) -> ServerPlan:
         raise LeadbookError(SERVER_EXTRA_HELP)
     if workers < 0:
         raise LeadbookError(f"--workers must be 0 (compute in a thread) or more, got {workers}")
+    call_seconds()  # a bad limit stops the start, not every call
     found = find_certificates(certs)
     return ServerPlan(host, port, workers, *(found or (None, None)))
 
@@ -377,48 +381,66 @@ class Edge:
                 await _plain_text(send, 400, refusal)
                 return
         sent = False
+        gone = asyncio.ensure_future(receive())  # the next message: the client leaving
 
         async def replay() -> dict:
             nonlocal sent
             if not sent:
                 sent = True
                 return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
+            return await asyncio.shield(gone)
 
         headers = [(k, v) for k, v in scope["headers"] if k.lower() != b"content-length"]
         headers.append((b"content-length", str(len(body)).encode()))
-        await self.inner({**scope, "headers": headers}, replay, send)
+        inner = asyncio.ensure_future(self.inner({**scope, "headers": headers}, replay, send))
+        await asyncio.wait({inner, gone}, return_when=asyncio.FIRST_COMPLETED)
+        if not inner.done():  # the client left before its answer: stop computing it
+            inner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await inner
+            return
+        gone.cancel()
+        await inner  # its outcome, errors included
 
 
-BLANK_ROWS = (b",[null],[null]", b',[""],[""]')
-"""How a run of blank rows in a one-column range starts, as Office.js's JSON writes it."""
+MIN_RUN = 1000
+"""The fewest blank rows in a run that :func:`_trim_blank_rows` cuts: the cut is for whole
+columns, and a text would have to repeat a blank row a thousand times to be taken for one."""
+_RUN_START = re.compile(rb',\[(?:null|"")')
+_BLANK_ROW = re.compile(rb',\[(?:null|"")(?:,(?:null|""))*\]')
 
 
 def _trim_blank_rows(body: bytes) -> bytes:
-    """``body`` with each run of identical blank rows that ends a range cut to its first row
-    (one is kept: see :func:`udfs.convert._used`). Runs are measured by comparing memory, not
-    by parsing: a million rows take milliseconds.
+    """``body`` with each run of at least :data:`MIN_RUN` identical blank rows that ends a
+    range cut to its first row (one is kept: see :func:`udfs.convert._used`). Runs are
+    measured by comparing memory, not by parsing, and the body is rebuilt once: a million
+    rows take milliseconds.
 
-    >>> _trim_blank_rows(b'{"args":[[[1],[null],[null],[null]],[[null],[2]]]}')
-    b'{"args":[[[1],[null]],[[null],[2]]]}'
+    >>> blank = b",[null,null]" * 1500
+    >>> _trim_blank_rows(b'{"args":[[[1,2]' + blank + b'],[[3]]]}')
+    b'{"args":[[[1,2],[null,null]],[[3]]]}'
     """
-    for start_of_run in BLANK_ROWS:
-        row = start_of_run[: len(start_of_run) // 2]
-        at = body.find(start_of_run)
-        while at != -1:
-            end = at + len(row)
+    kept, done = [], 0
+    found = _RUN_START.search(body)
+    while found:
+        at = found.start()
+        row = _BLANK_ROW.match(body, at)
+        end = at
+        if row:
+            token = row.group()
             step = 1
             while step:  # gallop over identical rows, then narrow down
-                if body.startswith(row * step, end):
-                    end += len(row) * step
+                if body.startswith(token * step, end):
+                    end += len(token) * step
                     step *= 2
                 else:
                     step //= 2
-            if body[end : end + 1] == b"]":  # the run ends the range: keep its first row
-                body = body[: at + len(row)] + body[end:]
-                end = at + len(row)
-            at = body.find(start_of_run, end)
-    return body
+            rows = (end - at) // len(token)
+            if rows >= MIN_RUN and body[end : end + 1] == b"]":
+                kept.append(body[done : at + len(token)])  # the run ends its range
+                done = end
+        found = _RUN_START.search(body, max(end, at + 1))
+    return b"".join([*kept, body[done:]]) if kept else body
 
 
 def _too_many_cells(body: bytes) -> str | None:
@@ -433,8 +455,9 @@ def _too_many_cells(body: bytes) -> str | None:
     name = found.group(1).decode().replace("LB_", "LB.", 1) if found else "the function"
     return (
         f"{name}: its ranges hold about {cells:,} cells, more than the {MAX_CELLS:,} a call "
-        "takes. A whole column sent by desktop Excel arrives with its empty cells as 0: give "
-        "the range of the data, or a Table column (History[Leads]), which grows with the data."
+        "takes in all. Give the ranges of the data, or Table columns (History[Leads]), which "
+        "grow with the data (a whole column from desktop Excel arrives with its empty cells "
+        "as 0, all of them)."
     )
 
 

@@ -611,6 +611,21 @@ class TestLeads:
         got = result(client, "LB_LEAD_SCORE", [[cell]], [features], [values])
         assert got == [[pytest.approx(lead[header.index("Probability")])]]
 
+    def test_lead_score_over_columns_longer_than_the_lead(self, client, scored_demo):
+        """Headers and values as columns, each range a few rows longer than the features: the
+        server trims each to its data, and the two still pair up."""
+        ws = openpyxl.load_workbook(scored_demo)["Leads"]
+        rows = [[c.value for c in row] for row in ws[ws.tables["Leads"].ref]]
+        header, lead = rows[0], rows[-1]
+        features = ["Source", *header[header.index("Created") + 1 : header.index("Cost")]]
+        values = [
+            {"code": "#N/A"} if v is None else v for v in (lead[header.index(h)] for h in features)
+        ]
+        where = [[str(scored_demo)]]
+        as_columns = [[h] for h in features] + [[None]] * 3, [[v] for v in values] + [[None]] * 3
+        got = result(client, "LB_LEAD_SCORE", where, *as_columns)
+        assert got == [[pytest.approx(lead[header.index("Probability")])]]
+
     def test_lead_score_of_an_unknown_feature(self, client, scored_demo):
         got = call(client, "LB_LEAD_SCORE", [[str(scored_demo)]], [["Shoe size"]], [[44]])
         assert got.status_code == 400

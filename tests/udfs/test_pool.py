@@ -76,3 +76,47 @@ def test_a_call_waiting_for_a_busy_pool_gives_up_at_its_deadline(pool):
     with pytest.raises(CallStoppedError, match="no compute process came free"):
         pool.call("math:hypot", (1, 1), {}, deadline=soon(0.3))
     busy.join()
+
+
+UNREADABLE = """
+class UnreadableError(Exception):
+    def __init__(self, a, b):  # pickle rebuilds it with one argument, and fails
+        super().__init__(f"{a}{b}")
+
+
+def fail():
+    raise UnreadableError(1, 2)
+"""
+
+
+def test_an_answer_that_cannot_be_read_replaces_its_process(tmp_path, monkeypatch):
+    (tmp_path / "unreadable.py").write_text(UNREADABLE)
+    monkeypatch.syspath_prepend(str(tmp_path))  # a spawned process starts with this path
+    pool = ready(ComputePool(1))
+    try:
+        with pytest.raises(CallStoppedError, match="could not be read"):
+            pool.call("unreadable:fail", (), {}, deadline=soon(60))
+        assert ready(pool).call("math:hypot", (3, 4), {}, deadline=soon(60)) == 5.0
+    finally:
+        pool.close()
+
+
+def test_arguments_that_cannot_be_sent_leave_the_pool_whole(pool):
+    with pytest.raises(Exception, match="pickle"):
+        pool.call("math:hypot", (lambda: 1,), {}, deadline=soon(60))
+    assert pool.call("math:hypot", (3, 4), {}, deadline=soon(60)) == 5.0
+
+
+def test_a_process_that_cannot_start_is_said_at_once():
+    pool = ComputePool(1, ["no_such_module_anywhere"])
+    try:
+        deadline = soon(60)
+        while not pool.broken:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        started = time.monotonic()
+        with pytest.raises(CallStoppedError, match="could not start: importing no_such_module"):
+            pool.call("math:hypot", (3, 4), {}, deadline=soon(60))
+        assert time.monotonic() - started < 30  # not the whole deadline
+    finally:
+        pool.close()

@@ -362,6 +362,19 @@ def test_a_call_past_the_time_limit_is_stopped_and_the_server_goes_on():
         assert "LEADBOOK_CALL_SECONDS" in stopped["message"]
         (after,) = answers(base, "desktop", [quick])
         assert after["value"] == [[pytest.approx(3.4)]], after
+        # A caller that leaves (Excel closed) before the limit: its computation stops too.
+        body = {
+            "client": "Office.js",
+            "func_name": "LB_FORECAST",
+            "caller_address": None,
+            "args": [column(long_history[::-1])],
+            "version": "0.37.8",
+            "runtime": "1.4",
+        }
+        with pytest.raises(httpx.ReadTimeout):
+            httpx.post(f"{base}/xlwings/custom-functions-call", json=body, timeout=0.05)
+        time.sleep(1)
     finally:
         log = stop_server(proc)
-    assert "stopped a compute process" in log
+    assert "stopped a compute process" in log and "it ran past the time limit" in log
+    assert "its caller is gone" in log

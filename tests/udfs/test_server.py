@@ -145,6 +145,12 @@ class TestPlan:
         )
         assert plan.keyfile == tmp_path / "localhost+2-key.pem"
 
+    @pytest.mark.parametrize("limit", ["abc", "nan", "inf", "-1", "0"])
+    def test_a_bad_time_limit_stops_the_start(self, monkeypatch, tmp_path, limit):
+        monkeypatch.setenv(server.CALL_SECONDS_ENV, limit)
+        with pytest.raises(LeadbookError, match="LEADBOOK_CALL_SECONDS must be"):
+            server.plan("127.0.0.1", 8000, 1, tmp_path)
+
     def test_workers_cannot_be_negative(self, tmp_path):
         with pytest.raises(
             LeadbookError, match=r"--workers must be 0 \(compute in a thread\) or more, got -1"
@@ -257,3 +263,27 @@ def self_signed(folder: Path) -> None:
             serialization.NoEncryption(),
         )
     )
+
+
+class TestEdge:
+    """What leadbook does to a call's bytes before xlwings Server parses them."""
+
+    def test_a_long_blank_run_that_ends_a_range_is_cut_to_one_row(self):
+        body = b'{"args":[[[1]' + b",[null]" * 5000 + b"],[[2]]]}"
+        assert server._trim_blank_rows(body) == b'{"args":[[[1],[null]],[[2]]]}'
+
+    def test_short_runs_and_runs_inside_a_range_stay(self):
+        short = b'{"args":[[[1]' + b",[null]" * 10 + b"]]}"
+        inside = b'{"args":[[[1]' + b",[null]" * 5000 + b",[2]]]}"
+        text = b'{"args":[[["Web,[null],[null]]"]]]}'
+        for body in (short, inside, text):
+            assert server._trim_blank_rows(body) == body
+
+    def test_the_cut_answers_as_the_whole_range(self, client):
+        flows = [[-1000], [200], [250], [300], [300], [300]]
+        whole = function_call("LB_PAYBACK", flows + [[None]] * 100_000)
+        trimmed = function_call("LB_PAYBACK", flows)
+        answers = [
+            client.post("/xlwings/custom-functions-call", json=b).json() for b in (whole, trimmed)
+        ]
+        assert answers[0] == answers[1] == {"result": [[5]]}
