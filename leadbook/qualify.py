@@ -674,7 +674,7 @@ def load_model(book: str | Path, record: ModelRecord) -> TrainedModel:
     """
     path = _file_for(book, record.model_hash)
     recorded = f"{record.model_hash[:12]}… ({record.kind}, trained {record.trained})"
-    retrain = "run Score leads with retrain (leadbook score-leads BOOK --retrain)"
+    retrain = "press Score leads (retrain) in Excel, or run leadbook score-leads BOOK --retrain"
     if not path.exists():
         others = [m for m in stored_models(book) if m.get("model_sha256") != record.model_hash]
         if others:
@@ -685,7 +685,8 @@ def load_model(book: str | Path, record: ModelRecord) -> TrainedModel:
                 f"workbook records {recorded}. Restore the matching model file, or {retrain}"
             )
         raise ModelError(
-            f"the lead model file {path.name} is missing from {model_dir(book)} (the workbook "
+            f"the lead model file {path.name} is missing from {model_dir(book).name} beside the "
+            f"workbook (the workbook "
             f"records {recorded}). Restore it from a backup, or {retrain}; leadbook does not "
             "retrain on its own"
         )
@@ -726,7 +727,7 @@ def check_fresh(model: TrainedModel, closed: LeadTable) -> Staleness:
         listed = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
         raise ModelError(
             f"the lead model is stale: {len(found.changed)} of its training leads changed and "
-            f"{len(found.removed)} were removed since it was trained ({listed}). Run Score "
-            "leads with retrain (leadbook score-leads BOOK --retrain)"
+            f"{len(found.removed)} were removed since it was trained ({listed}). Press "
+            "Score leads (retrain) in Excel, or run leadbook score-leads BOOK --retrain"
         )
     return found

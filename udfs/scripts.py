@@ -1,9 +1,10 @@
 """leadbook's buttons as xlwings scripts: Refresh, Check inputs, Rebalance, Refresh
-forecast, Plan hiring, Score leads, Export board pack and Undo.
+forecast, Plan hiring, Score leads, Score leads (retrain), Export board pack and Undo.
 
 Each script runs the same job as the command line (``leadbook refresh BOOK``, ``leadbook
 check --write BOOK``, ``leadbook rebalance BOOK``, ``leadbook forecast BOOK``, ``leadbook
-plan BOOK``, ``leadbook score-leads BOOK``, ``leadbook board BOOK``, ``leadbook undo BOOK``)
+plan BOOK``, ``leadbook score-leads BOOK [--retrain]``, ``leadbook board BOOK``,
+``leadbook undo BOOK``)
 on the live workbook through :func:`udfs.book.run_job`, so a button and the command give
 the same tables. A failing script writes nothing; its message reaches the task pane
 (xlwings Lite, xlwings Server) or a message box (classic).
@@ -54,6 +55,8 @@ __all__ = [
     "refresh_forecast_caller",
     "score_leads",
     "score_leads_caller",
+    "score_leads_retrain",
+    "score_leads_retrain_caller",
     "undo",
     "undo_caller",
 ]
@@ -81,12 +84,15 @@ def _plan(path: Path) -> Any:
     return planning.plan(path)  # leadbook plan BOOK
 
 
-def _score_leads(book: Any) -> None:
-    """leadbook score-leads BOOK (the recorded model), the model folder kept beside the book."""
+def _score_leads(book: Any, *, retrain: bool = False) -> None:
+    """leadbook score-leads BOOK [--retrain], the model folder kept beside the book."""
     from leadbook.qualify import model_dir
     from leadbook.workbook import leadjobs
 
-    run_job(book, leadjobs.score_leads, companions=(model_dir,))
+    def job(path: Path) -> Any:
+        return leadjobs.score_leads(path, retrain=retrain)
+
+    run_job(book, job, companions=(model_dir,))
 
 
 def _undo(book: Any) -> None:
@@ -156,6 +162,14 @@ def score_leads(book: xw.Book) -> None:
 
 @script
 @excel_errors
+def score_leads_retrain(book: xw.Book) -> None:
+    """Score leads (retrain): train the lead model afresh on the closed leads, then score
+    every open lead (Leads tab)."""
+    _score_leads(book, retrain=True)
+
+
+@script
+@excel_errors
 def export_board_pack(book: xw.Book) -> None:
     """Export board pack: the quarter's KPIs to Board and Maturity, the pack beside the book."""
     run_job(book, _board_job(book))
@@ -197,6 +211,11 @@ def plan_hiring_caller() -> None:
 def score_leads_caller() -> None:
     """Score leads, for the classic add-in's ``RunPython``."""
     _from_button(_score_leads)
+
+
+def score_leads_retrain_caller() -> None:
+    """Score leads (retrain), for the classic add-in's ``RunPython``."""
+    _from_button(lambda book: _score_leads(book, retrain=True))
 
 
 def export_board_pack_caller() -> None:

@@ -154,7 +154,8 @@ def score_leads(
     if fresh is not None and fresh.new_closed:
         warnings = (
             f"{fresh.new_closed} leads closed since the model was trained; "
-            "retrain to learn from them (leadbook score-leads BOOK --retrain)",
+            "retrain to learn from them (Score leads (retrain) in Excel, leadbook score-leads BOOK "
+            "--retrain)",
         )
     return ScoreResult(
         result,
@@ -179,8 +180,8 @@ def _model_for(
         if stored_models(path):
             raise ModelError(
                 f"{model_dir(path).name} holds a lead model but {path.name} records none (was "
-                "the workbook replaced by an older copy?); run Score leads with retrain "
-                "(leadbook score-leads BOOK --retrain) to train and record a new one"
+                "the workbook replaced by an older copy?); press Score leads (retrain) in "
+                "Excel, or run leadbook score-leads BOOK --retrain, to train and record a new one"
             )
         log.info("no lead model recorded yet: training the first one")
         return train_model(source.closed(None), settings.leads), True, None

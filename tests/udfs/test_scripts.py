@@ -319,10 +319,28 @@ class TestEveryButtonAsTheCli:
         monkeypatch.setenv("LEADBOOK_FILES", str(folder))
         response = press(client, "score_leads", demo_book_path)
         assert response.status_code == 400  # the workbook records a model that is gone
-        assert "is missing from" in response.text and "run Score leads with retrain" in (
-            response.text
-        )
+        assert "is missing from demo.leadbook-model beside the workbook" in response.text
+        assert "press Score leads (retrain) in Excel" in response.text
+        assert "/tmp" not in response.text and "leadbook-" not in response.text.split("model")[0]
         assert not folder.exists()  # a failed press keeps nothing
+
+    def test_score_leads_retrain_trains_afresh_as_the_cli(
+        self, client, scored_demo, tmp_path, monkeypatch
+    ):
+        """The retrain button scores the open leads as ``score-leads --retrain`` does (the
+        model file differs only by its training time)."""
+        cli = copy_book(scored_demo, tmp_path / "cli")
+        button = copy_book(scored_demo, tmp_path / "button")
+        monkeypatch.setenv("LEADBOOK_FILES", str(tmp_path / "files"))
+        response = press(client, "score_leads_retrain", button)
+        assert response.status_code == 200, response.text
+        wb = replayed(button, response.json()["actions"])
+        want = run_cli(["score-leads", "--retrain"], cli)
+        _, got_rows = table_cells(wb, "Leads")
+        _, want_rows = table_cells(want, "Leads")
+        column = got_rows[0].index("Probability")
+        assert [r[column] for r in got_rows] == [r[column] for r in want_rows]
+        assert "trained and recorded" in table_cells(wb, "Log")[1][-1][-1]
 
     def test_score_leads_keeps_the_model_it_trains_for_the_next_press(
         self, client, demo_book_path, tmp_path, monkeypatch

@@ -32,7 +32,7 @@ EXCEL_NAMES = {
 }  # fmt: skip
 SCRIPTS = {
     "refresh", "check_inputs", "rebalance", "refresh_forecast", "plan_hiring", "score_leads",
-    "export_board_pack", "undo",
+    "export_board_pack", "undo", "score_leads_retrain",
 }  # fmt: skip
 LEADBOOK = str(Path(sys.executable).with_name("leadbook"))
 

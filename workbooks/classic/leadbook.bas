@@ -32,6 +32,10 @@ Sub LeadbookScoreLeads()
     RunPython "import udfs.scripts as s; s.score_leads_caller()"
 End Sub
 
+Sub LeadbookScoreLeadsRetrain()
+    RunPython "import udfs.scripts as s; s.score_leads_retrain_caller()"
+End Sub
+
 Sub LeadbookExportBoardPack()
     RunPython "import udfs.scripts as s; s.export_board_pack_caller()"
 End Sub
