@@ -12,7 +12,7 @@ from udfs import functions, scripts
 WORKBOOKS = Path(__file__).parent.parent.parent / "workbooks"
 SCRIPTS = {
     "refresh", "check_inputs", "rebalance", "refresh_forecast", "plan_hiring", "score_leads",
-    "export_board_pack", "undo",
+    "score_leads_retrain", "export_board_pack", "undo",
 }  # fmt: skip
 FUNCTIONS = {
     "BLENDED_CPL", "BLENDED_CONVERSION", "BLENDED_CPA", "PORTFOLIO", "TIER", "LEADTYPE",
