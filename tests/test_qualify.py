@@ -258,7 +258,9 @@ class TestStorage:
         book = tmp_path / "book.xlsx"
         record = save_model(trained[1], book)
         monkeypatch.setattr(q, "_versions", lambda: {"scikit-learn": "0.0"})
-        with pytest.raises(ModelError, match=r"was saved by .* this is .*Press Score leads \(retrain\)"):
+        with pytest.raises(
+            ModelError, match=r"was saved by .* this is .*Press Score leads \(retrain\)"
+        ):
             load_model(book, record)
 
     def test_a_table_of_other_leads_is_scored_not_refused(self, trained):

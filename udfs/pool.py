@@ -34,7 +34,12 @@ READY = "ready"
 
 
 class CallStoppedError(Exception):
-    """A call was stopped: past its deadline, its caller gone, or its process died."""
+    """A call was stopped: past its deadline, its caller gone, or its process died.
+    ``timed_out``: it was its deadline (computing, or waiting for a process)."""
+
+    def __init__(self, why: str, *, timed_out: bool = False) -> None:
+        super().__init__(why)
+        self.timed_out = timed_out
 
 
 @dataclass
@@ -108,7 +113,7 @@ class ComputePool:
                 if stop.is_set():
                     raise CallStoppedError("its caller is gone")
                 if time.monotonic() > deadline:
-                    raise CallStoppedError("it ran past the time limit")
+                    raise CallStoppedError("it ran past the time limit", timed_out=True)
             ok, value = worker.conn.recv()
         except CallStoppedError as exc:
             self._replace(worker, str(exc))
@@ -135,7 +140,9 @@ class ComputePool:
                 if stop.is_set():
                     raise CallStoppedError("its caller is gone") from None
                 if time.monotonic() > deadline:
-                    raise CallStoppedError("no compute process came free in time") from None
+                    raise CallStoppedError(
+                        "no compute process came free in time", timed_out=True
+                    ) from None
 
     def _replace(self, worker: _Worker, why: str) -> None:
         """End ``worker``'s process (whatever it is computing) and start a fresh one."""

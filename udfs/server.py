@@ -190,8 +190,7 @@ def _run_call(
 
 def _stopped_message(name: str, limit: float, why: BaseException) -> str:
     excel_name = name.replace("LB_", "LB.", 1)
-    timed_out = any(words in str(why) for words in ("past the time limit", "came free"))
-    if isinstance(why, CallStoppedError) and not timed_out:
+    if isinstance(why, CallStoppedError) and not why.timed_out:
         return f"{excel_name} stopped: {why}; the server's log has more"
     return (
         f"{excel_name} was stopped after {limit:g} s, the server's limit per call "

@@ -270,6 +270,18 @@ _HANDLERS = {
 }
 
 
+def demo_as_calculated() -> Workbook:
+    """The demo workbook as Excel holds it once calculated: each formula cell with its
+    value (the builder's expected values), which is what Excel passes for a range."""
+    from leadbook.workbook.jobs import demo_workbook
+
+    rendered = demo_workbook()
+    for address, value in rendered.expected.items():
+        sheet, cell = address.split("!")
+        rendered.workbook[sheet][cell] = value
+    return rendered.workbook
+
+
 def table_cells(wb: Workbook, name: str) -> tuple[str, list[list[Any]]]:
     """An Excel Table's range and its cells (header row included), wherever it is."""
     for ws in wb.worksheets:

@@ -16,9 +16,8 @@ from leadbook.errors import InfeasiblePolicyError
 from leadbook.inventory import SEED_MONTHLY_LEADS, SEED_SOURCES
 from leadbook.scoring import score_sources
 from leadbook.settings import spec_for
-from leadbook.workbook.jobs import demo_workbook
 from leadbook.workbook.rebalance import planned_sales_capacity
-from tests.udfs.officejs import function_call, table_argument, table_cells
+from tests.udfs.officejs import demo_as_calculated, function_call, table_argument, table_cells
 from udfs import functions as F
 
 CALL = "/xlwings/custom-functions-call"
@@ -36,11 +35,7 @@ SEED_SPEND = 816 * 156 + 672 * 134 + 384 * 98 + 288 * 67 + 144 * 89 + 96 * 45
 def demo_tables():
     """The demo workbook's tables as Excel passes ``Table[#All]``: Excel's values of the
     formula columns, empty cells as 0, months as serial numbers."""
-    rendered = demo_workbook()
-    wb = rendered.workbook
-    for address, value in rendered.expected.items():
-        sheet, cell = address.split("!")
-        wb[sheet][cell] = value
+    wb = demo_as_calculated()
     names = ("Sources", "History", "Settings", "PriceTiers")
     tables = {name: table_argument(wb, name) for name in names}
     tables["classic Sources"] = table_cells(wb, "Sources")[1]  # empty cells as None

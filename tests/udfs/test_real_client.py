@@ -15,6 +15,7 @@ import datetime as dt
 import json
 import math
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -27,8 +28,7 @@ from typing import Any
 import httpx
 import pytest
 
-from leadbook.workbook.jobs import demo_workbook
-from tests.udfs.officejs import serial, table_cells
+from tests.udfs.officejs import demo_as_calculated, serial, table_cells
 from tests.udfs.test_server import EXCEL_NAMES, SCRIPTS, free_port, wait_until_up
 
 pytestmark = pytest.mark.slow
@@ -121,12 +121,8 @@ def _host_cell(value: Any) -> Any:
 @pytest.fixture(scope="module")
 def tables():
     """The demo workbook's input tables with their header rows, as ranges (formula columns
-    with their values), and its lead model's workbook for LB.LEAD_SCORE."""
-    rendered = demo_workbook()
-    wb = rendered.workbook
-    for address, value in rendered.expected.items():
-        sheet, at = address.split("!")
-        wb[sheet][at] = value
+    with their values)."""
+    wb = demo_as_calculated()
     names = ("Sources", "History", "Settings", "PriceTiers")
     return {name: host_cells(table_cells(wb, name)[1]) for name in names}
 
@@ -156,8 +152,7 @@ def test_the_manifest_is_leadbooks_add_in(served):
 def test_the_task_pane_has_every_button_and_only_leadbooks(served):
     page = httpx.get(f"{served}/taskpane.html").text
     meta = httpx.get(f"{served}/xlwings/custom-scripts-meta.json").json()
-    buttons = {b for b in page.split('xw-click="')[1:]}
-    clicked = {b.split('"')[0] for b in buttons}
+    clicked = set(re.findall(r'xw-click="(\w+)"', page))
     assert clicked == SCRIPTS == {s["function_name"] for s in meta}
 
 
