@@ -32,7 +32,7 @@ import shutil
 import tempfile
 import uuid
 import warnings
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,6 +80,7 @@ def run_job(
     job: Callable[[Path], T],
     *,
     companions: Sequence[Callable[[Path], Path]] = (),
+    made: Callable[[Path], Iterable[Path]] | None = None,
     tabs: Collection[str] | None = None,
 ) -> T:
     """Run a file job (``jobs.refresh``, ``jobs.rebalance``…) on the live ``book``.
@@ -94,7 +95,9 @@ def run_job(
     ``companions`` name the folders a job keeps beside its workbook (``companion(path)`` is
     the folder for the workbook at ``path``, e.g. :func:`leadbook.qualify.model_dir`): each
     is copied from :func:`book_folder` beside the copy before the job, and back after it
-    succeeds, so the job finds and keeps them as it would beside the file. The versions
+    succeeds, so the job finds and keeps them as it would beside the file. ``made(path)``
+    names files the job writes beside the copy (the board pack): they go to
+    :func:`book_folder` only once the job has succeeded. The versions
     folder travels too, but only what the job changed in it goes back (:func:`_merge_back`).
     """
     home, fresh = _files_home(book)
@@ -125,6 +128,11 @@ def run_job(
             found = _kept(changes(before, after), tabs)
             for companion in companions:
                 _copy_folder(companion(path), companion(home / path.name))
+            for file in made(path) if made else ():
+                home.mkdir(parents=True, exist_ok=True)
+                partial = home / f".{file.name}.partial"
+                shutil.copy2(file, partial)
+                partial.replace(home / file.name)
             _merge_back(versions_dir(path), versions_dir(home / path.name), versions)
     finally:
         HOME.reset(at_home)
@@ -174,18 +182,28 @@ def book_folder(book: Any) -> Path:
 def _files_home(book: Any) -> tuple[Path, str | None]:
     """:func:`book_folder`, and the identity to give the workbook when it has none yet
     (given only once its job succeeds: a failed press changes nothing)."""
-    try:
-        full = Path(str(book.fullname))
-    except Exception:  # a Book without a full name (xlwings Lite, xlwings Server)
-        full = Path()
-    if full.is_absolute() and full.parent.is_dir():
-        return full.parent, None
+    own = _own_folder(book)
+    if own is not None:
+        return own, None
     root = Path(os.environ.get(FILES_ENV) or Path.home() / "leadbook")
     user = USER.get()
     who = "shared" if user is None else "user-" + hashlib.sha256(user.encode()).hexdigest()[:16]
     found = book_identity(book)
     identity = found or uuid.uuid4().hex
     return root / who / identity, None if found else identity
+
+
+def _own_folder(book: Any) -> Path | None:
+    """The folder of a workbook Excel has open on this machine (the classic add-in), or None.
+    Office.js (xlwings Lite, xlwings Server) sends only a name, which the request chooses: a
+    path in it is never trusted."""
+    try:
+        if book.app.engine.type == "remote":
+            return None
+        full = Path(str(book.fullname))
+    except Exception:  # a Book without an engine or a full name
+        return None
+    return full.parent if full.is_absolute() and full.parent.is_dir() else None
 
 
 def book_identity(book: Any) -> str | None:

@@ -37,7 +37,7 @@ from xlwings import script
 from leadbook.errors import InfeasiblePolicyError, LeadbookError
 from leadbook.workbook import contract as C
 from leadbook.workbook import jobs
-from udfs.book import book_folder, run_job
+from udfs.book import run_job
 from udfs.convert import excel_errors
 
 __all__ = [
@@ -101,11 +101,15 @@ def _undo(book: Any) -> None:
     run_job(book, jobs.undo, tabs=C.OUTPUT_SHEETS)
 
 
-def _board_job(book: Any) -> Job:
-    """leadbook board BOOK: History's latest quarter, the pack beside the workbook."""
+def _export_board_pack(book: Any) -> None:
+    """leadbook board BOOK: History's latest quarter; the pack, made beside the job's copy,
+    goes beside the workbook once the job has succeeded."""
     from leadbook.workbook import pack
 
-    return lambda path: pack.export_board_pack(path, out_dir=book_folder(book))
+    def made(path: Path) -> list[Path]:  # the job's own temporary folder: its pack alone
+        return sorted(path.parent.glob(pack.pack_name(path, "*")))
+
+    run_job(book, pack.export_board_pack, made=made)
 
 
 @script
@@ -172,7 +176,7 @@ def score_leads_retrain(book: xw.Book) -> None:
 @excel_errors
 def export_board_pack(book: xw.Book) -> None:
     """Export board pack: the quarter's KPIs to Board and Maturity, the pack beside the book."""
-    run_job(book, _board_job(book))
+    _export_board_pack(book)
 
 
 @script
@@ -220,7 +224,7 @@ def score_leads_retrain_caller() -> None:
 
 def export_board_pack_caller() -> None:
     """Export board pack, for the classic add-in's ``RunPython``."""
-    _from_button(lambda book: run_job(book, _board_job(book)))
+    _from_button(_export_board_pack)
 
 
 def undo_caller() -> None:

@@ -133,9 +133,11 @@ def export_board_pack(
     )
 
 
-def pack_name(book: Path, quarter: Quarter) -> str:
-    """The pack's file name: ``<book>-board-<quarter>.xlsx``."""
-    return f"{book.stem}-board-{quarter.label}.xlsx"
+def pack_name(book: Path, quarter: Quarter | str) -> str:
+    """The pack's file name: ``<book>-board-<quarter>.xlsx`` (a text quarter as it is: a
+    glob's ``*`` finds every quarter's)."""
+    label = quarter if isinstance(quarter, str) else quarter.label
+    return f"{book.stem}-board-{label}.xlsx"
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from leadbook.workbook.write import save_new
 from tests.conftest import set_setting
 from tests.udfs.conftest import copy_book
 from tests.udfs.officejs import apply_actions, book_payload, table_cells
+from udfs import book as book_module
 from udfs import scripts
 from udfs.book import BOOK_ID_NAME
 from udfs.convert import as_typed
@@ -308,6 +309,41 @@ class TestEveryButtonAsTheCli:
         assert cover.keys() == cli_cover.keys()
         assert cover["C9"].endswith("from demo.xlsx") and cli_cover["C9"].endswith("from demo.xlsx")
 
+    def test_a_path_in_the_books_name_chooses_no_folder(
+        self, client, demo_book_path, tmp_path, monkeypatch
+    ):
+        """Office.js's book name comes with the request: a full path in it is not trusted."""
+        monkeypatch.setenv("LEADBOOK_FILES", str(tmp_path / "files"))
+        elsewhere = tmp_path / "elsewhere"
+        elsewhere.mkdir()
+        target = elsewhere / demo_book_path.name
+        shutil.copy(demo_book_path, target)
+        before = sorted(p.name for p in elsewhere.iterdir())
+        assert press(client, "export_board_pack", target, full_name=True).status_code == 200
+        assert sorted(p.name for p in elsewhere.iterdir()) == before
+        assert list((tmp_path / "files" / "shared").glob("*/demo-board-*.xlsx"))
+
+    def test_a_failed_export_leaves_no_pack(self, client, demo_book_path, tmp_path, monkeypatch):
+        """The job makes its pack, then the button refuses (a table it would move): the pack
+        stays in the job's temporary folder."""
+        from openpyxl.utils.cell import get_column_letter, range_boundaries
+
+        monkeypatch.setenv("LEADBOOK_FILES", str(tmp_path / "files"))
+        wb = openpyxl.load_workbook(demo_book_path)
+        board = wb["Board"]
+        table = board.tables["BoardHistory"]
+        left, top, right, bottom = range_boundaries(table.ref)
+        for row in range(bottom, top - 1, -1):
+            for col in range(right, left - 1, -1):
+                board.cell(row, col + 3).value = board.cell(row, col).value
+                board.cell(row, col).value = None
+        table.ref = f"{get_column_letter(left + 3)}{top}:{get_column_letter(right + 3)}{bottom}"
+        table.autoFilter.ref = table.ref
+        wb.save(demo_book_path)
+        response = press(client, "export_board_pack", demo_book_path)
+        assert response.status_code == 400, response.text
+        assert not list(tmp_path.glob("files/**/*-board-*.xlsx"))
+
     def test_score_leads_without_its_model_says_how_to_recover(
         self, client, demo_book_path, tmp_path, monkeypatch
     ):
@@ -453,7 +489,9 @@ class TestUndo:
     ):
         """The classic add-in keeps versions beside the file itself: leadbook undo on the file
         refuses the values a button kept, which would turn its formulas into numbers."""
-        self.press_and_save(client, "plan_hiring", demo_book_path, full_name=True)
+        # The classic add-in's Book knows its file (an Office.js book's path is not trusted).
+        monkeypatch.setattr(book_module, "_own_folder", lambda book: demo_book_path.parent)
+        self.press_and_save(client, "plan_hiring", demo_book_path)
         before = demo_book_path.read_bytes()
         result = CliRunner().invoke(app, ["undo", str(demo_book_path)])
         assert result.exit_code == 2
