@@ -20,23 +20,27 @@ all closed leads with the same settings. Every generator is seeded.
 feature is set to the training leads' typical value (median, or most common category): positive
 factors raise its probability. Model-agnostic, exact for the logistic model's numeric features.
 
-**Storage.** The trained model is pickled to ``<book>.leadbook-model/model-<hash>.pkl`` next to
+**Storage.** The trained model is saved to ``<book>.leadbook-model/model-<hash>.zip`` next to
 the workbook, with a readable manifest; the workbook records the file's SHA-256 and the hash of
-the training data. :func:`load_model` refuses a missing, altered or foreign file before
-unpickling anything, and a model whose training leads have since been edited or removed —
-each with a message that says what to do. Nothing retrains silently.
+the training data. The file holds the estimator in skops' format and everything else as JSON,
+so loading it builds only the types on :data:`TRUSTED_TYPES` and can run no code — pickles are
+never loaded, since whoever can write a workbook can write a pickle and its hash beside it.
+:func:`load_model` refuses a missing, altered, foreign or untrusted file, and a model whose
+training leads have since been edited or removed — each with a message that says what to do.
+Nothing retrains silently.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import logging
 import math
 import os
-import pickle
 import tempfile
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -65,7 +69,23 @@ from leadbook.settings import LeadRules
 log = logging.getLogger(__name__)
 
 SEED = 20261101
-MODEL_FORMAT = 1
+MODEL_FORMAT = 2
+"""2: a zip of ``meta.json`` and the estimator in skops' format (1 was a pickle: never loaded)."""
+TRUSTED_TYPES = (
+    "functools.partial",
+    "numpy.dtype",
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.model_selection._split.StratifiedKFold",
+    "sklearn.utils.validation.check_array",
+)
+"""The types beyond skops' own trusted set that leadbook's two estimators are made of.
+
+A model file naming any other type is refused before anything is built. ``functools.partial``
+is safe here because the function it wraps must be trusted too (skops checks every node)."""
+MAX_MODEL_BYTES = 512 * 1024**2
+"""The most a model file may hold once unzipped; a lead model is a few megabytes."""
 HELD_OUT_SHARE = 0.2
 MIN_CLOSED = 40
 MIN_PER_OUTCOME = 8
@@ -605,12 +625,19 @@ def model_dir(book: str | Path) -> Path:
 
 
 def _file_for(book: str | Path, model_hash: str) -> Path:
-    return model_dir(book) / f"model-{model_hash[:16]}.pkl"
+    return model_dir(book) / f"model-{model_hash[:16]}.zip"
 
 
 def save_model(model: TrainedModel, book: str | Path) -> ModelRecord:
     """Write the model and its manifest next to the workbook; the record to keep in it."""
-    payload = pickle.dumps({"format": MODEL_FORMAT, "model": model}, protocol=5)
+    from skops.io import dumps
+
+    payload = _zipped(
+        {
+            "meta.json": json.dumps({"format": MODEL_FORMAT, **_meta(model)}).encode(),
+            "estimator.skops": dumps(model.estimator),
+        }
+    )
     digest = hashlib.sha256(payload).hexdigest()
     folder = model_dir(book)
     folder.mkdir(exist_ok=True)
@@ -631,6 +658,81 @@ def save_model(model: TrainedModel, book: str | Path) -> ModelRecord:
     _atomic_write(target.with_suffix(".json"), json.dumps(manifest, indent=2).encode())
     log.info("saved lead model %s to %s", digest[:16], target)
     return ModelRecord(digest, model.data_hash, model.trained, model.kind)
+
+
+def _zipped(members: Mapping[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return out.getvalue()
+
+
+def _meta(model: TrainedModel) -> dict[str, Any]:
+    """Everything but the estimator, as JSON-ready data (NaN stays NaN)."""
+    report = model.report
+    return {
+        "kind": model.kind,
+        "kinds": model.kinds,
+        "reference": {k: _plain(v) for k, v in model.reference.items()},
+        "report": {
+            "chosen": report.chosen,
+            "cv_log_loss": report.cv_log_loss,
+            "held_out": {k: asdict(v) for k, v in report.held_out.items()},
+            "bands": report.bands.to_dict(orient="list"),
+            "calibration": report.calibration.to_dict(orient="list"),
+            "split": report.split,
+            "n_train": report.n_train,
+            "n_held_out": report.n_held_out,
+            "threshold": report.threshold,
+        },
+        "lead_ids": [str(i) for i in model.digests.index],
+        "digests": [int(d) for d in model.digests.to_numpy(dtype=np.uint64)],
+        "data_hash": model.data_hash,
+        "trained": model.trained,
+        "versions": model.versions,
+    }
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, float | np.floating):
+        return float(value)
+    return None if value is None else str(value)
+
+
+def _model_from(meta: Mapping[str, Any], estimator: Any) -> TrainedModel:
+    r = meta["report"]
+    held_out = {
+        name: HeldOutMetrics(
+            **{**m, "at_threshold": ClassifierMetrics(**m["at_threshold"])},
+        )
+        for name, m in r["held_out"].items()
+    }
+    report = ModelReport(
+        chosen=r["chosen"],
+        cv_log_loss=dict(r["cv_log_loss"]),
+        held_out=held_out,
+        bands=pd.DataFrame(r["bands"]),
+        calibration=pd.DataFrame(r["calibration"]),
+        split=r["split"],
+        n_train=int(r["n_train"]),
+        n_held_out=int(r["n_held_out"]),
+        threshold=float(r["threshold"]),
+    )
+    digests = pd.Series(
+        np.array(meta["digests"], dtype=np.uint64), index=list(meta["lead_ids"]), name="digest"
+    )
+    return TrainedModel(
+        estimator=estimator,
+        kind=meta["kind"],
+        kinds=dict(meta["kinds"]),
+        reference={k: (np.nan if v is None else v) for k, v in meta["reference"].items()},
+        report=report,
+        digests=digests,
+        data_hash=meta["data_hash"],
+        trained=meta["trained"],
+        versions=dict(meta["versions"]),
+    )
 
 
 def _metrics_dict(m: HeldOutMetrics) -> dict[str, Any]:
@@ -668,14 +770,24 @@ def stored_models(book: str | Path) -> list[dict[str, Any]]:
 def load_model(book: str | Path, record: ModelRecord) -> TrainedModel:
     """The model the workbook records, after checking its file byte for byte.
 
-    Refuses, before unpickling: a missing file, a file whose SHA-256 differs from the
-    record (altered), and files from another training run (stale); after: a model saved by
-    another version of leadbook or scikit-learn. Each error says how to recover.
+    Refuses a missing file, a file whose SHA-256 differs from the record (altered), files
+    from another training run (stale), a pickled model of an older leadbook (never loaded:
+    loading a pickle can run any code), a file that names a type outside skops' trusted set
+    and :data:`TRUSTED_TYPES` (refused before anything is built), and a model saved by another
+    version of leadbook or scikit-learn. Each error says how to recover.
     """
     path = _file_for(book, record.model_hash)
     recorded = f"{record.model_hash[:12]}… ({record.kind}, trained {record.trained})"
     retrain = "press Score leads (retrain) in Excel, or run leadbook score-leads BOOK --retrain"
     if not path.exists():
+        pickled = path.with_suffix(".pkl")
+        if pickled.exists():
+            raise ModelError(
+                f"{pickled.name} in {model_dir(book).name} is a lead model in the old pickle "
+                "format, which leadbook no longer loads: loading a pickle can run any code "
+                f"that was put in it. {retrain[0].upper()}{retrain[1:]} to save it in the "
+                "current format"
+            )
         others = [m for m in stored_models(book) if m.get("model_sha256") != record.model_hash]
         if others:
             other = others[-1]
@@ -690,20 +802,69 @@ def load_model(book: str | Path, record: ModelRecord) -> TrainedModel:
             f"records {recorded}). Restore it from a backup, or {retrain}; leadbook does not "
             "retrain on its own"
         )
-    actual = hashlib.sha256(path.read_bytes()).hexdigest()
+    data = path.read_bytes()
+    actual = hashlib.sha256(data).hexdigest()
     if actual != record.model_hash:
         raise ModelError(
             f"{path.name} has been altered: its SHA-256 is {actual[:12]}…, the workbook "
             f"records {recorded}. leadbook will not load it; restore it, or {retrain}"
         )
-    payload = pickle.loads(path.read_bytes())  # verified against the workbook first
-    model: TrainedModel = payload["model"]
-    if payload.get("format") != MODEL_FORMAT or model.versions != _versions():
+    unreadable = f"{path.name} is not a lead model leadbook can load"
+    try:
+        members = _unzipped(data, ("meta.json", "estimator.skops"))
+        meta = json.loads(members["meta.json"])
+    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise ModelError(f"{unreadable} ({exc}); {retrain}") from None
+    if not isinstance(meta, dict) or meta.get("format") != MODEL_FORMAT:
+        found = meta.get("format") if isinstance(meta, dict) else None
+        raise ModelError(f"{unreadable}: format {found}, expected {MODEL_FORMAT}; {retrain}")
+    if meta.get("versions") != _versions():
         raise ModelError(
-            f"{path.name} was saved by {model.versions} (format {payload.get('format')}); "
+            f"{path.name} was saved by {meta.get('versions')} (format {MODEL_FORMAT}); "
             f"this is {_versions()} (format {MODEL_FORMAT}). {retrain[0].upper()}{retrain[1:]}"
         )
-    return model
+    estimator = _trusted_estimator(members["estimator.skops"], path.name, retrain)
+    try:
+        return _model_from(meta, estimator)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelError(f"{unreadable} ({exc!r}); {retrain}") from None
+
+
+def _unzipped(data: bytes, names: Sequence[str]) -> dict[str, bytes]:
+    """The named members of a zip, refusing one that would unpack past the size bound."""
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        infos = {info.filename: info for info in zf.infolist()}
+        missing = [n for n in names if n not in infos]
+        if missing:
+            raise KeyError(f"it has no {', '.join(missing)}")
+        size = sum(infos[n].file_size for n in names)
+        if size > MAX_MODEL_BYTES:
+            raise ValueError(f"it unpacks to {size:,} bytes, over {MAX_MODEL_BYTES:,}")
+        return {n: zf.read(n) for n in names}
+
+
+def _trusted_estimator(data: bytes, name: str, retrain: str) -> Any:
+    """The estimator of a model file, built only if every type it names is trusted."""
+    from skops.io import get_untrusted_types, loads
+
+    unreadable = f"{name} is not a lead model leadbook can load"
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            size = sum(info.file_size for info in zf.infolist())
+        if size > MAX_MODEL_BYTES:
+            raise ValueError(f"it unpacks to {size:,} bytes, over {MAX_MODEL_BYTES:,}")
+        untrusted = sorted(set(get_untrusted_types(data=data)) - set(TRUSTED_TYPES))
+    except Exception as exc:  # skops raises many kinds on a malformed file
+        raise ModelError(f"{unreadable} ({exc}); {retrain}") from None
+    if untrusted:
+        raise ModelError(
+            f"{name} names types leadbook does not load ({', '.join(untrusted[:5])}): it was "
+            f"not written by leadbook. Nothing in it was run; {retrain}"
+        )
+    try:
+        return loads(data, trusted=list(TRUSTED_TYPES))
+    except Exception as exc:  # a well-formed file with broken contents
+        raise ModelError(f"{unreadable} ({exc}); {retrain}") from None
 
 
 def check_fresh(model: TrainedModel, closed: LeadTable) -> Staleness:

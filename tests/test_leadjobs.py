@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import pickle
 import shutil
 import sys
 import zipfile
@@ -122,7 +123,7 @@ class TestStoredModel:
         assert digest(book) == before and not model_dir(book).exists()
 
     def test_tampered_model_is_refused(self, book):
-        path = next(model_dir(book).glob("*.pkl"))
+        path = next(model_dir(book).glob("*.zip"))
         data = bytearray(path.read_bytes())
         data[-10] ^= 0xFF
         path.write_bytes(bytes(data))
@@ -130,6 +131,24 @@ class TestStoredModel:
         with pytest.raises(ModelError, match="has been altered"):
             score_leads(book)
         assert digest(book) == before
+
+    def test_a_planted_pickle_runs_no_code_through_the_command(self, book, tmp_path):
+        from tests.test_qualify import WritesWhenLoaded
+
+        marker = tmp_path / "marker"
+        data = pickle.dumps(WritesWhenLoaded(marker))
+        planted = hashlib.sha256(data).hexdigest()
+        shutil.rmtree(model_dir(book))
+        model_dir(book).mkdir()
+        (model_dir(book) / f"model-{planted[:16]}.pkl").write_bytes(data)
+        wb = openpyxl.load_workbook(book)
+        wb["Leads"]["B5"] = planted  # the workbook vouches for the pickle
+        wb.save(book)
+        before = digest(book)
+        result = CliRunner().invoke(app, ["score-leads", str(book)])
+        assert result.exit_code == 2, result.output
+        assert "old pickle format" in " ".join(result.output.split())
+        assert not marker.exists() and digest(book) == before
 
     def test_model_of_another_workbook_copy_is_stale(self, book, tmp_path):
         other = tmp_path / "other" / "book.xlsx"
@@ -147,7 +166,7 @@ class TestStoredModel:
         assert result.trained
         wb = openpyxl.load_workbook(book)
         assert wb["Leads"]["B5"].value == result.record.model_hash
-        assert [p.name[:22] for p in model_dir(book).glob("*.pkl")] == [
+        assert [p.name[:22] for p in model_dir(book).glob("*.zip")] == [
             f"model-{result.record.model_hash[:16]}"
         ]
 

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import io
+import json
 import pickle
 import shutil
+import zipfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+import leadbook.qualify as q
 from leadbook.demo import demo_inventory, demo_leads
 from leadbook.errors import LeadbookError
 from leadbook.leads import LeadTable, by_header, parse_leads
 from leadbook.qualify import (
     LOGISTIC,
+    MODEL_FORMAT,
     ModelError,
+    ModelRecord,
     calibration_table,
     check_fresh,
     classifier_metrics,
@@ -192,6 +201,100 @@ class TestTopFactors:
         assert top_factors(model, typical)[0] == ""
 
 
+class WritesWhenLoaded:
+    """A pickle that runs code when it is loaded: it writes a marker file."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.write_text, (self.marker, "code ran"))
+
+
+def plant(book: Path, data: bytes, suffix: str) -> ModelRecord:
+    """A model file beside ``book`` and the record that vouches for it, as an attacker who
+    can write both the workbook and its model folder would make them."""
+    digest = hashlib.sha256(data).hexdigest()
+    model_dir(book).mkdir(exist_ok=True)
+    (model_dir(book) / f"model-{digest[:16]}{suffix}").write_bytes(data)
+    return ModelRecord(digest, "0" * 64, "2026-12-01T00:00:00", LOGISTIC)
+
+
+def container(meta: object, estimator: bytes) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        zf.writestr("meta.json", json.dumps(meta))
+        zf.writestr("estimator.skops", estimator)
+    return out.getvalue()
+
+
+class TestPlantedModels:
+    """A model file is data: whatever a workbook's author puts beside it, loading runs no code."""
+
+    def test_a_pickle_with_a_matching_hash_is_never_loaded(self, tmp_path):
+        book, marker = tmp_path / "book.xlsx", tmp_path / "marker"
+        record = plant(book, pickle.dumps(WritesWhenLoaded(marker)), ".pkl")
+        with pytest.raises(ModelError, match=r"old pickle format, which leadbook no longer loads"):
+            load_model(book, record)
+        assert not marker.exists()
+
+    def test_a_skops_file_naming_an_untrusted_function_is_refused(self, trained, tmp_path):
+        from skops.io import dumps
+
+        book, marker = tmp_path / "book.xlsx", tmp_path / "marker"
+        hostile = dumps(functools.partial(Path.write_text, marker, "code ran"))
+        meta = {"format": MODEL_FORMAT, "versions": q._versions()}
+        record = plant(book, container(meta, hostile), ".zip")
+        with pytest.raises(ModelError, match=r"names types leadbook does not load \(.*Path"):
+            load_model(book, record)
+        assert not marker.exists()
+
+    def test_a_pickle_inside_the_container_is_refused(self, tmp_path):
+        book, marker = tmp_path / "book.xlsx", tmp_path / "marker"
+        meta = {"format": MODEL_FORMAT, "versions": q._versions()}
+        record = plant(book, container(meta, pickle.dumps(WritesWhenLoaded(marker))), ".zip")
+        with pytest.raises(ModelError, match="is not a lead model leadbook can load"):
+            load_model(book, record)
+        assert not marker.exists()
+
+    @pytest.mark.parametrize(
+        "meta", [["a list"], {"format": 1}, {"format": MODEL_FORMAT, "versions": {"x": "1"}}]
+    )
+    def test_foreign_metadata_is_refused_before_the_estimator_is_read(
+        self, meta, tmp_path, monkeypatch
+    ):
+        import skops.io
+
+        def refuse(*args, **kwargs):
+            raise AssertionError("read the estimator of a file with foreign metadata")
+
+        monkeypatch.setattr(skops.io, "get_untrusted_types", refuse)
+        book = tmp_path / "book.xlsx"
+        record = plant(book, container(meta, b"unused"), ".zip")
+        with pytest.raises(ModelError, match=r"not a lead model leadbook can load|was saved by"):
+            load_model(book, record)
+
+    def test_a_file_that_unpacks_past_the_bound_is_refused(self, trained, tmp_path, monkeypatch):
+        book = tmp_path / "book.xlsx"
+        record = save_model(trained[1], book)
+        monkeypatch.setattr(q, "MAX_MODEL_BYTES", 1_000)
+        with pytest.raises(ModelError, match=r"unpacks to [\d,]+ bytes, over 1,000"):
+            load_model(book, record)
+
+    @pytest.mark.parametrize("n_train", [100, 5_000], ids=["sigmoid", "isotonic"])
+    def test_every_estimator_leadbook_makes_loads_from_the_trusted_types(self, n_train):
+        from skops.io import dumps
+
+        closed = demo_table().closed()
+        kinds = {"Source": "categorical", **closed.kinds}
+        x = q._typed(closed.model_frame(), kinds)
+        y = closed.fixed["outcome"].to_numpy(dtype=int)
+        for estimator in (q._gbm(kinds, n_train, 1), q._logistic(kinds, 1)):
+            fitted = estimator.fit(x, y)
+            loaded = q._trusted_estimator(dumps(fitted), "model.zip", "retrain")
+            assert np.array_equal(loaded.predict_proba(x), fitted.predict_proba(x))
+
+
 class TestStorage:
     def test_round_trip(self, trained, tmp_path):
         table, model = trained
@@ -209,16 +312,19 @@ class TestStorage:
         with pytest.raises(ModelError, match=r"is missing from .*does not retrain on its own"):
             load_model(book, record)
 
-    def test_tampered_file_is_not_unpickled(self, trained, tmp_path, monkeypatch):
+    def test_tampered_file_is_not_loaded(self, trained, tmp_path, monkeypatch):
+        import skops.io
+
         book = tmp_path / "book.xlsx"
         record = save_model(trained[1], book)
-        path = next(model_dir(book).glob("*.pkl"))
+        path = next(model_dir(book).glob("*.zip"))
         path.write_bytes(path.read_bytes() + b"\0")
 
         def refuse(*args, **kwargs):
-            raise AssertionError("unpickled a file whose hash does not match")
+            raise AssertionError("read a file whose hash does not match")
 
-        monkeypatch.setattr(pickle, "loads", refuse)
+        monkeypatch.setattr(skops.io, "loads", refuse)
+        monkeypatch.setattr(skops.io, "get_untrusted_types", refuse)
         with pytest.raises(ModelError, match="has been altered: its SHA-256 is"):
             load_model(book, record)
 

@@ -397,8 +397,8 @@ class TestEveryButtonAsTheCli:
         wb.save(demo_book_path)
         recorded = wb["Leads"]["B5"].value
         files = files_of(demo_book_path, folder)  # the identity the first press gave it
-        kept = [p.name for p in model_dir(files / demo_book_path.name).glob("model-*.pkl")]
-        assert kept == [f"model-{recorded[:16]}.pkl"]
+        kept = [p.name for p in model_dir(files / demo_book_path.name).glob("model-*.zip")]
+        assert kept == [f"model-{recorded[:16]}.zip"]
         second = press(client, "score_leads", demo_book_path)
         assert second.status_code == 200, second.text
         log = table_cells(replayed(demo_book_path, second.json()["actions"]), "Log")[1][-1]
