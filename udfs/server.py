@@ -25,6 +25,8 @@ import asyncio
 import contextlib
 import functools
 import importlib.util
+import inspect
+import json
 import math
 import os
 import re
@@ -102,8 +104,21 @@ def server_scripts() -> dict[str, Callable[..., Any]]:
 
 
 def _function_offloaded(f: Callable[..., Any]) -> Callable[..., Any]:
+    signature = inspect.signature(f)
+
     @functools.wraps(f)
     async def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            signature.bind(*args, **kwargs)
+        except TypeError:
+            from xlwings import XlwingsError
+
+            excel_name = f.__name__.replace("LB_", "LB.", 1)
+            raise XlwingsError(
+                f"{excel_name} takes {len(signature.parameters)} arguments "
+                f"({', '.join(signature.parameters)}); Excel sent {len(args) + len(kwargs)}. "
+                "Reload the add-in: Excel holds an old list of functions"
+            ) from None
         return await compute(f, args, kwargs)
 
     # The manifest's namespace (LB) names the function; the module's would double it.
@@ -300,6 +315,7 @@ def plan(host: str, port: int, workers: int, certs: Path) -> ServerPlan:
     if workers < 0:
         raise LeadbookError(f"--workers must be 0 (compute in a thread) or more, got {workers}")
     call_seconds()  # a bad limit stops the start, not every call
+    max_body_bytes()
     found = find_certificates(certs)
     return ServerPlan(host, port, workers, *(found or (None, None)))
 
@@ -338,47 +354,80 @@ def app() -> Any:
 
 
 CALL_PATH = "/xlwings/custom-functions-call"
+SCRIPT_PATH = "/xlwings/custom-scripts-call/"
 LARGE_BODY = 256 * 1024
 """Bodies from this size on are looked at before xlwings Server parses them."""
+MAX_BODY_ENV = "LEADBOOK_MAX_REQUEST_MB"
+"""The largest request body the server reads, in megabytes (default :data:`DEFAULT_MAX_MB`)."""
+DEFAULT_MAX_MB = 32.0
+"""A whole column from desktop Excel is 2–9 MB; the demo workbook as a button sends it, 0.3 MB."""
 _FUNC_NAME = re.compile(rb'"func_name"\s*:\s*"(\w+)"')
 
 
-class Edge:
-    """ASGI middleware: a cell function call's body made small before it is parsed.
+def max_body_bytes() -> int:
+    """The largest request body the server reads (:data:`MAX_BODY_ENV`)."""
+    raw = os.environ.get(MAX_BODY_ENV, "")
+    try:
+        mb = float(raw) if raw.strip() else DEFAULT_MAX_MB
+    except ValueError:
+        raise LeadbookError(f"{MAX_BODY_ENV} must be a number of megabytes, got {raw!r}") from None
+    if not (math.isfinite(mb) and mb > 0):
+        raise LeadbookError(f"{MAX_BODY_ENV} must be a number of megabytes above 0, got {raw!r}")
+    return round(mb * 1024**2)
 
-    xlwings Server parses a call's JSON on the event loop, where a whole column (1,048,576
-    rows, 5–9 MB) held every other request for over a second. Here, on bytes, with C-speed
-    regular expressions: runs of blank rows at the end of a range (Excel on the web sends
-    empty cells as null) shrink to one row, and a body that still holds more cells than a
-    call takes (desktop Excel sends empty cells as 0) is answered at once with the message
-    its cell shows. Everything else passes through untouched.
+
+class RefusedError(Exception):
+    """A request answered at the edge, before xlwings Server sees it."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class Edge:
+    """ASGI middleware: what reaches xlwings Server is a request the add-in could have sent.
+
+    Every POST (there are two routes: a cell function call, a button script) must come from
+    the add-in's own origin (or one in ``XLWINGS_CORS_ALLOW_ORIGINS``; clients that send no
+    Origin, such as scripts, are not browsers a page can steer), carry JSON — a cross-site
+    page can send ``text/plain`` without asking, never ``application/json`` — hold at most
+    :func:`max_body_bytes`, and name a function or script leadbook serves; anything else is
+    answered 4xx here, with a message, and never reaches xlwings Server's 500 handler.
+
+    A cell function call's body is also made small before it is parsed. xlwings Server
+    parses a call's JSON on the event loop, where a whole column (1,048,576 rows, 5–9 MB)
+    held every other request for over a second. Here, on bytes, with C-speed regular
+    expressions: runs of blank rows at the end of a range (Excel on the web sends empty
+    cells as null) shrink to one row, and a body that still holds more cells than a call
+    takes (desktop Excel sends empty cells as 0) is answered at once with the message its
+    cell shows. And when the caller leaves before its answer, the call is cancelled, which
+    stops its compute process.
     """
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if not (
-            scope["type"] == "http"
-            and scope["method"] == "POST"
-            and scope["path"].endswith(CALL_PATH)
-        ):
+        if not (scope["type"] == "http" and scope["method"] == "POST"):
             await self.inner(scope, receive, send)
             return
-        chunks, more = [], True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
+        try:
+            _check_headers(scope)
+            body = await _read_body(receive, max_body_bytes())
+            if body is None:  # the client left while sending
                 return
-            chunks.append(message.get("body", b""))
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
-        if len(body) >= LARGE_BODY:
-            body = _trim_blank_rows(body)
-            refusal = _too_many_cells(body)
-            if refusal:
-                await _plain_text(send, 400, refusal)
-                return
+            if scope["path"].endswith(CALL_PATH):
+                if len(body) >= LARGE_BODY:
+                    body = _trim_blank_rows(body)
+                    refusal = _too_many_cells(body)
+                    if refusal:
+                        raise RefusedError(400, refusal)
+                _check_call(body)
+            else:
+                await _check_script(scope["path"], body)
+        except RefusedError as refused:
+            await _plain_text(send, refused.status, str(refused))
+            return
         sent = False
         gone = asyncio.ensure_future(receive())  # the next message: the client leaving
 
@@ -400,6 +449,105 @@ class Edge:
             return
         gone.cancel()
         await inner  # its outcome, errors included
+
+
+def _check_headers(scope: dict) -> None:
+    """Refuse a POST from another site's page, not of JSON, or declared too large."""
+    headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+    origin = headers.get("origin")
+    if origin is not None and not _allowed_origin(origin, headers.get("host", "")):
+        raise RefusedError(403, f"requests from {origin} are not accepted by this server")
+    kind = headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/json":
+        sent = kind or "no type"
+        raise RefusedError(415, f"the server takes JSON (application/json), not {sent}")
+    declared = headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_body_bytes():
+        raise RefusedError(413, _too_large(int(declared)))
+
+
+def _allowed_origin(origin: str, host: str) -> bool:
+    from urllib.parse import urlsplit
+
+    if urlsplit(origin).netloc.lower() == host.lower():
+        return True  # the add-in's own pages: the task pane and the functions' runtime
+    from xlwings_server.config import settings
+
+    return origin in (settings.cors_allow_origins or ()) or "*" in (
+        settings.cors_allow_origins or ()
+    )
+
+
+def _too_large(size: int) -> str:
+    return (
+        f"the request holds {size / 1024**2:.3g} MB, more than the "
+        f"{max_body_bytes() / 1024**2:.3g} MB this server takes ({MAX_BODY_ENV}): give smaller "
+        "ranges (a Table column rather than a whole column)"
+    )
+
+
+async def _read_body(receive: Any, limit: int) -> bytes | None:
+    """The request's body, refused as soon as it passes ``limit``; None if the client left."""
+    chunks, size, more = [], 0, True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise RefusedError(413, _too_large(size))
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    return b"".join(chunks)
+
+
+def _check_call(body: bytes) -> None:
+    """Refuse a cell function call that names no function leadbook serves, or is not JSON
+    of the shape xlwings' client sends (big bodies are checked by their head only)."""
+    from udfs import functions
+
+    if len(body) < LARGE_BODY:
+        try:
+            data = json.loads(body)
+        except ValueError as exc:
+            raise RefusedError(400, f"the call is not valid JSON ({exc})") from None
+        shape = {"func_name": str, "args": list, "version": str, "client": str}
+        if not isinstance(data, dict) or not all(
+            isinstance(data.get(k), t) for k, t in shape.items()
+        ):
+            raise RefusedError(
+                400, f"the call must be a JSON object with {', '.join(shape)}, as xlwings sends"
+            )
+        name = data["func_name"]
+    else:
+        found = _FUNC_NAME.search(body[:4096])
+        name = found.group(1).decode() if found else None
+    if name is None:
+        raise RefusedError(400, "the call names no function (func_name)")
+    if name not in functions.__all__:
+        raise RefusedError(
+            404,
+            f"leadbook has no function {name!r}: reload the add-in (Excel may hold an old "
+            "list of functions)",
+        )
+
+
+async def _check_script(path: str, body: bytes) -> None:
+    """Refuse a button call for a script leadbook does not serve, or whose body is not a
+    JSON object (parsed in a thread: a workbook's payload can be megabytes)."""
+    from udfs import scripts
+
+    name = path.rsplit(SCRIPT_PATH, 1)[-1] if SCRIPT_PATH in path else ""
+    served = [n for n in scripts.__all__ if hasattr(getattr(scripts, n), "__xlscript__")]
+    if name not in served:
+        raise RefusedError(404, f"leadbook has no button script {name!r}; reload the add-in")
+    try:
+        data = await asyncio.to_thread(json.loads, body)
+    except ValueError as exc:
+        raise RefusedError(400, f"the button's request is not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise RefusedError(400, "the button's request must be a JSON object (the workbook)")
 
 
 MIN_RUN = 1000

@@ -287,3 +287,74 @@ class TestEdge:
             client.post("/xlwings/custom-functions-call", json=b).json() for b in (whole, trimmed)
         ]
         assert answers[0] == answers[1] == {"result": [[5]]}
+
+
+CALL, SCRIPT = "/xlwings/custom-functions-call", "/xlwings/custom-scripts-call/"
+
+
+class TestRequestsTheAddInCouldNotHaveSent:
+    """Refused at the edge with a 4xx and a message; xlwings Server never sees them."""
+
+    def post(self, client, path: str, body: bytes, **headers: str):
+        headers = {"content-type": "application/json", **headers}
+        return client.post(path, content=body, headers=headers)
+
+    @pytest.mark.parametrize(
+        ("path", "body", "status", "says"),
+        [
+            (CALL, b'{"func_name":"LB_TIER","args":[', 400, "not valid JSON"),
+            (CALL, b'{"args":[]}', 400, "a JSON object with func_name, args"),
+            (CALL, b"[1, 2]", 400, "a JSON object with func_name, args"),
+            (SCRIPT + "refresh", b'{"book": {"name"', 400, "not valid JSON"),
+            (SCRIPT + "refresh", b"[]", 400, "must be a JSON object"),
+            (SCRIPT + "nope", b"{}", 404, "no button script 'nope'"),
+            (SCRIPT + "__init__", b"{}", 404, "no button script '__init__'"),
+        ],
+    )
+    def test_malformed_bodies(self, client, path, body, status, says):
+        answer = self.post(client, path, body)
+        assert (answer.status_code, says in answer.text) == (status, True), answer.text
+
+    @pytest.mark.parametrize("name", ["nope", "__class__", "configure", "compute"])
+    def test_a_function_leadbook_does_not_serve(self, client, name):
+        body = function_call("LB_TIER", 24) | {"func_name": name}
+        answer = client.post(CALL, json=body)
+        assert answer.status_code == 404 and f"no function {name!r}" in answer.text
+
+    def test_a_wrong_number_of_arguments_names_the_function_and_what_it_takes(self, client):
+        answer = client.post(CALL, json=function_call("LB_TIER", 24))
+        assert answer.status_code == 400
+        assert "LB.TIER takes 6 arguments (months, status" in answer.text
+        assert "Excel sent 1" in answer.text and "internal error" not in answer.text
+
+    def test_a_cross_site_simple_request_runs_nothing(self, client, monkeypatch):
+        ran = []
+        monkeypatch.setattr(server, "_check_script", lambda *a: ran.append(a))
+        answer = self.post(client, SCRIPT + "refresh", b"{}", **{"content-type": "text/plain"})
+        assert answer.status_code == 415 and "takes JSON" in answer.text and not ran
+
+    def test_a_page_of_another_origin_is_refused(self, client):
+        body = function_call("LB_PAYBACK", [[-100], [60], [60]])
+        other = client.post(CALL, json=body, headers={"origin": "https://evil.example"})
+        assert other.status_code == 403 and "https://evil.example" in other.text
+        own = client.post(CALL, json=body, headers={"origin": "http://testserver"})
+        assert own.status_code == 200 and own.json() == client.post(CALL, json=body).json()
+
+    def test_a_body_past_the_limit_is_refused_unread(self, client, monkeypatch):
+        monkeypatch.setenv(server.MAX_BODY_ENV, "0.01")  # 10 KB
+        body = function_call("LB_PAYBACK", [[-100]] + [[1.5]] * 5_000)
+        answer = client.post(CALL, json=body)
+        assert answer.status_code == 413
+        assert "more than the 0.01 MB this server takes (LEADBOOK_MAX_REQUEST_MB)" in answer.text
+
+    def test_a_streamed_body_past_the_limit_is_cut_off(self, client, monkeypatch):
+        monkeypatch.setenv(server.MAX_BODY_ENV, "0.01")
+        chunks = (b'{"func_name":"LB_PAYBACK","args":[[' + b"[1]," * 1000 for _ in range(5))
+        answer = client.post(CALL, content=chunks, headers={"content-type": "application/json"})
+        assert answer.status_code == 413
+
+    def test_a_bad_limit_stops_the_start(self, monkeypatch, tmp_path):
+        monkeypatch.setenv(server.MAX_BODY_ENV, "lots")
+        monkeypatch.setenv("XLWINGS_LICENSE_KEY", "noncommercial")
+        with pytest.raises(LeadbookError, match="LEADBOOK_MAX_REQUEST_MB must be a number"):
+            server.plan("127.0.0.1", 8000, 0, tmp_path)
