@@ -39,6 +39,7 @@ import json
 import logging
 import math
 import os
+import stat
 import tempfile
 import zipfile
 from collections.abc import Mapping, Sequence
@@ -802,6 +803,10 @@ def load_model(book: str | Path, record: ModelRecord) -> TrainedModel:
             f"records {recorded}). Restore it from a backup, or {retrain}; leadbook does not "
             "retrain on its own"
         )
+    info = path.stat()
+    if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_MODEL_BYTES:
+        what = "is not a regular file" if not stat.S_ISREG(info.st_mode) else "is too large"
+        raise ModelError(f"{path.name} {what}; leadbook will not read it. {retrain}")
     data = path.read_bytes()
     actual = hashlib.sha256(data).hexdigest()
     if actual != record.model_hash:

@@ -13,7 +13,10 @@ need them, so loading the add-in (xlwings Lite runs it in the browser) does not 
 
 from __future__ import annotations
 
+import os
 import re
+import stat
+from pathlib import Path, PureWindowsPath
 from typing import Any
 
 from xlwings import arg, func
@@ -456,10 +459,47 @@ def LB_LEAD_SCORE(workbook, headers, values):
 
 
 def _workbook_path(value):
-    """A workbook path typed in, or as CELL("filename") gives it: ``C:\\dir\\[Book.xlsx]Sheet``."""
+    """A workbook path typed in, or as CELL("filename") gives it: ``C:\\dir\\[Book.xlsx]Sheet``.
+
+    On leadbook serve (``XLWINGS_ON_SERVER``), a caller must not choose which file of the
+    server's is read: the path is taken inside :data:`WORKBOOKS_ENV` only (see
+    :func:`_served_workbook`)."""
     raw = X.required(X.text(value, "workbook"), "workbook")
     found = re.fullmatch(r"(.*)\[(.+)\].*", raw)
-    return found.group(1) + found.group(2) if found else raw
+    path = found.group(1) + found.group(2) if found else raw
+    return _served_workbook(path) if os.environ.get("XLWINGS_ON_SERVER") == "true" else path
+
+
+WORKBOOKS_ENV = "LEADBOOK_WORKBOOKS"
+"""On leadbook serve, the one folder whose workbooks LB.LEAD_SCORE may read."""
+
+
+def _served_workbook(path: str) -> Path:
+    """``path`` within the server's workbook folder, a regular file; else one message for
+    every refusal (outside, missing, a link out, a pipe), so it reveals nothing of the disk."""
+    root = os.environ.get(WORKBOOKS_ENV, "").strip()
+    if not root:
+        raise X.ArgumentError(
+            f"on leadbook serve, LB.LEAD_SCORE reads workbooks only from the server's "
+            f"workbook folder, and none is set ({WORKBOOKS_ENV}); ask whoever runs the server"
+        )
+    folder = Path(root).resolve()
+    given = PureWindowsPath(path) if "\\" in path else Path(path)
+    target = (folder / path).resolve()
+    if given.is_absolute():
+        own = Path(path).resolve()
+        # The client's own path (CELL("filename") on Windows or a Mac) stands for its name.
+        target = own if own.is_relative_to(folder) else (folder / given.name).resolve()
+    try:
+        regular = target.is_relative_to(folder) and stat.S_ISREG(target.stat().st_mode)
+    except OSError:
+        regular = False
+    if not regular:
+        raise X.ArgumentError(
+            f"workbook {path!r} is not a workbook in the server's workbook folder "
+            f"({WORKBOOKS_ENV}); give its name or a path inside that folder"
+        )
+    return target
 
 
 @func(name="EXPECTED_ROI")

@@ -595,8 +595,9 @@ class TestLeads:
             "actual outcomes must be 1 (converted) or 0 (not converted)",
         )
 
-    def test_lead_score_matches_the_leads_tab(self, client, scored_demo):
+    def test_lead_score_matches_the_leads_tab(self, client, scored_demo, monkeypatch):
         """One lead scored by the cell function gives the probability Score leads wrote."""
+        monkeypatch.setenv(F.WORKBOOKS_ENV, str(scored_demo.parent))
         ws = openpyxl.load_workbook(scored_demo)["Leads"]
         rows = [[c.value for c in row] for row in ws[ws.tables["Leads"].ref]]
         header, lead = rows[0], rows[-1]
@@ -606,9 +607,10 @@ class TestLeads:
         got = result(client, "LB_LEAD_SCORE", [[cell]], [features], [values])
         assert got == [[pytest.approx(lead[header.index("Probability")])]]
 
-    def test_lead_score_over_columns_longer_than_the_lead(self, client, scored_demo):
+    def test_lead_score_over_columns_longer_than_the_lead(self, client, scored_demo, monkeypatch):
         """Headers and values as columns, each range a few rows longer than the features: the
         server trims each to its data, and the two still pair up."""
+        monkeypatch.setenv(F.WORKBOOKS_ENV, str(scored_demo.parent))
         ws = openpyxl.load_workbook(scored_demo)["Leads"]
         rows = [[c.value for c in row] for row in ws[ws.tables["Leads"].ref]]
         header, lead = rows[0], rows[-1]
@@ -621,12 +623,14 @@ class TestLeads:
         got = result(client, "LB_LEAD_SCORE", where, *as_columns)
         assert got == [[pytest.approx(lead[header.index("Probability")])]]
 
-    def test_lead_score_of_an_unknown_feature(self, client, scored_demo):
+    def test_lead_score_of_an_unknown_feature(self, client, scored_demo, monkeypatch):
+        monkeypatch.setenv(F.WORKBOOKS_ENV, str(scored_demo.parent))
         got = call(client, "LB_LEAD_SCORE", [[str(scored_demo)]], [["Shoe size"]], [[44]])
         assert got.status_code == 400
         assert got.text.startswith("unknown feature(s) 'Shoe size'; the model uses: Source, ")
 
-    def test_lead_score_without_a_model(self, client, tmp_path):
+    def test_lead_score_without_a_model(self, client, tmp_path, monkeypatch):
+        monkeypatch.setenv(F.WORKBOOKS_ENV, str(tmp_path))
         from leadbook.workbook.jobs import new
 
         path = new(tmp_path / "fresh.xlsx")
@@ -636,6 +640,69 @@ class TestLeads:
             "fresh.xlsx records no lead model yet; run Score leads "
             "(leadbook score-leads fresh.xlsx) first",
         )
+
+
+class TestLeadScoreReadsOnlyTheServersWorkbookFolder:
+    """On leadbook serve, a cell cannot choose which of the server's files is read."""
+
+    REFUSED = "is not a workbook in the server's workbook folder (LEADBOOK_WORKBOOKS)"
+
+    @pytest.fixture
+    def folders(self, scored_demo, tmp_path, monkeypatch):
+        import shutil
+
+        from leadbook.qualify import model_dir
+
+        served, victim = tmp_path / "served", tmp_path / "victim"
+        for folder in (served, victim):
+            folder.mkdir()
+            shutil.copy2(scored_demo, folder / "Budget.xlsx")
+            shutil.copytree(model_dir(scored_demo), model_dir(folder / "Budget.xlsx"))
+        monkeypatch.setenv(F.WORKBOOKS_ENV, str(served))
+        return served, victim
+
+    def score(self, client, where: str):
+        return call(client, "LB_LEAD_SCORE", [[where]], [["Source"]], [["Organic search"]])
+
+    def test_a_workbook_in_the_folder_by_name_or_by_the_clients_path(self, client, folders):
+        for where in (
+            "Budget.xlsx",
+            "C:\\Users\\ana\\[Budget.xlsx]Leads",
+            "/Users/ana/Budget.xlsx",
+        ):
+            answer = self.score(client, where)
+            assert answer.status_code == 200, (where, answer.text)
+
+    def test_a_path_out_of_the_folder_reads_nothing_and_reveals_nothing(self, client, folders):
+        served, victim = folders
+        (served / "link.xlsx").symlink_to(victim / "Budget.xlsx")
+        texts = []
+        for where in ("../victim/Budget.xlsx", "link.xlsx", "../victim/missing.xlsx", "no.xlsx"):
+            answer = self.score(client, where)
+            assert answer.status_code == 400 and self.REFUSED in answer.text, answer.text
+            texts.append(answer.text.replace(repr(where), "…"))
+        assert len(set(texts)) == 1  # an existing file outside and a missing one look alike
+
+    def test_a_pipe_in_the_folder_is_refused_at_once(self, client, folders):
+        served, _ = folders
+        os.mkfifo(served / "pipe.xlsx")
+        answer = self.score(client, "pipe.xlsx")
+        assert answer.status_code == 400 and self.REFUSED in answer.text
+
+    def test_without_a_folder_the_server_reads_no_workbook(self, client, scored_demo, monkeypatch):
+        monkeypatch.delenv(F.WORKBOOKS_ENV, raising=False)
+        answer = self.score(client, str(scored_demo))
+        assert answer.status_code == 400 and "none is set (LEADBOOK_WORKBOOKS)" in answer.text
+
+    def test_a_model_file_that_is_a_pipe_is_not_read(self, client, folders):
+        from leadbook.qualify import model_dir
+
+        served, _ = folders
+        (stored,) = model_dir(served / "Budget.xlsx").glob("model-*.zip")
+        stored.unlink()
+        os.mkfifo(stored)
+        answer = self.score(client, "Budget.xlsx")
+        assert answer.status_code == 400 and "is not a regular file" in answer.text
 
 
 class TestKpi:

@@ -67,10 +67,10 @@ def stop_server(proc: subprocess.Popen) -> str:
 
 
 @pytest.fixture(scope="module")
-def served():
+def served(scored_demo):
     if NODE is None:
         pytest.fail("the real-client tier needs Node.js (./dev test installs Debian's nodejs)")
-    base, proc = start_server()
+    base, proc = start_server(LEADBOOK_WORKBOOKS=str(scored_demo.parent))
     yield base
     stop_server(proc)
 
