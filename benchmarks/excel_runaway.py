@@ -41,6 +41,7 @@ CLIENT = ROOT / "tests" / "realclient" / "functions.mjs"
 LEADBOOK = str(Path(sys.executable).with_name("leadbook"))
 HISTORY = [120, 130, 125, 140, 150, 145, 160, 170, 165, 180, 175, 190] * 2
 WHOLE_COLUMN = 1_048_576
+SIGN_IN = "benchmark-sign-in-token-0123456789abcdef"
 
 
 def serve(**extra: str) -> tuple[str, subprocess.Popen]:
@@ -48,7 +49,7 @@ def serve(**extra: str) -> tuple[str, subprocess.Popen]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {k: os.environ[k] for k in ("PATH", "HOME", "PYTHONPATH") if k in os.environ}
-    env |= {"XLWINGS_LICENSE_KEY": "noncommercial", **extra}
+    env |= {"XLWINGS_LICENSE_KEY": "noncommercial", "LEADBOOK_TOKEN": SIGN_IN, **extra}
     proc = subprocess.Popen(
         [LEADBOOK, "serve", "--port", str(port), "--workers", "2"],
         env=env,
@@ -72,6 +73,7 @@ def excel(base: str, host: str, call: dict) -> dict:
     node = shutil.which("node") or shutil.which("nodejs")
     done = subprocess.run(
         [node, str(CLIENT), base, host],
+        env={**os.environ, "LEADBOOK_SIGN_IN": SIGN_IN},
         input=json.dumps({"calls": [call]}),
         capture_output=True,
         text=True,

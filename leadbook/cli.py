@@ -296,6 +296,14 @@ def serve(
             "localhost+2-key.pem, or cert.pem and key.pem); found ones switch on HTTPS."
         ),
     ] = Path("certs"),
+    no_auth: Annotated[
+        bool,
+        typer.Option(
+            "--no-auth",
+            help="No sign-in (127.0.0.1 only). By default a token signs users in: "
+            "LEADBOOK_TOKENS_FILE (one per user) or LEADBOOK_TOKEN, else one made and kept.",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Serve leadbook's cell functions and buttons to Excel through xlwings Server.
@@ -307,16 +315,34 @@ def serve(
 
     plan = _run(
         lambda: server.plan(
-            host, port, server.DEFAULT_WORKERS if workers is None else workers, certs
+            host,
+            port,
+            server.DEFAULT_WORKERS if workers is None else workers,
+            certs,
+            auth=not no_auth,
         )
     )
     if as_json:
-        _json({"url": plan.url, "manifest": plan.manifest, "workers": plan.workers})
+        _json(
+            {
+                "url": plan.url,
+                "manifest": plan.manifest,
+                "workers": plan.workers,
+                "sign_in": plan.sign_in,
+            }
+        )
     else:
         out.print(
             f"leadbook for Excel at [bold]{plan.url}[/] ({plan.workers} compute process(es)); "
             f"add-in manifest: [bold]{plan.manifest}[/]"
         )
+        if plan.token:
+            out.print(
+                f"sign-in token (each user pastes it once into Sign in on the task pane): "
+                f"[bold]{escape(plan.token)}[/]"
+            )
+        elif not plan.sign_in:
+            err.print("[yellow]![/] no sign-in (--no-auth): anyone on this machine can call it")
         if plan.certfile is None:
             err.print(
                 f"[yellow]![/] no certificate in {certs}: serving HTTP, which Excel's add-ins "

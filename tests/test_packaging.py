@@ -69,7 +69,10 @@ class TestWheel:
         for name in ("udfs/functions.py", "udfs/scripts.py", "udfs/convert.py", "udfs/book.py",
                      "udfs/server_project/custom_functions/__init__.py",
                      "udfs/server_project/custom_scripts/__init__.py",
-                     "udfs/server_project/templates/taskpane.html"):  # fmt: skip
+                     "udfs/server_project/templates/taskpane.html",
+                     "udfs/server_project/auth/leadbook/__init__.py",
+                     "udfs/server_project/static/js/auth.js",
+                     "udfs/server_project/static/js/sign-in.js"):  # fmt: skip
             assert name in names
 
     def test_xlwings_is_only_an_extra(self, wheel):

@@ -24,16 +24,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import hmac
 import importlib.util
 import inspect
 import json
 import math
 import os
 import re
+import secrets
 import sys
 import threading
 import time
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,9 +84,96 @@ def configure(environ: MutableMapping[str, str] | None = None) -> None:
         # leadbook streams nothing; socket.io would need Redis with several workers.
         "XLWINGS_ENABLE_SOCKETIO": "false",
         "XLWINGS_ENABLE_HOTRELOAD": "false",
+        # Sign-in on by default: a token (udfs/server_project/auth/leadbook); the operator
+        # may choose xlwings Server's Entra ID instead, or none with --no-auth.
+        "XLWINGS_AUTH_PROVIDERS": f'["{AUTH_PROVIDER}"]',
     }
     for key, value in defaults.items():
         environ.setdefault(key, value)
+
+
+AUTH_PROVIDER = "leadbook"
+"""The sign-in provider ``leadbook serve`` switches on (udfs/server_project/auth/leadbook)."""
+TOKEN_ENV = "LEADBOOK_TOKEN"
+"""One sign-in token for everyone (the files of all its users go to one ``shared`` folder)."""
+TOKENS_FILE_ENV = "LEADBOOK_TOKENS_FILE"
+"""A file of ``user token`` lines: one token per user, each user's files in their own folder."""
+MIN_TOKEN = 24
+"""The shortest token accepted: 24 random characters are beyond guessing over HTTP."""
+SHARED_USER = "shared"
+
+
+def tokens(environ: Mapping[str, str] | None = None) -> dict[str, str | None]:
+    """The sign-in tokens the server knows: token → user (None: the shared token).
+
+    Raises :class:`~leadbook.errors.LeadbookError` naming the setting, file and line of a
+    token that is too short, repeated, or a line that is not ``user token``.
+    """
+    environ = os.environ if environ is None else environ
+    found: dict[str, str | None] = {}
+    shared = environ.get(TOKEN_ENV, "").strip()
+    if shared:
+        if len(shared) < MIN_TOKEN:
+            raise LeadbookError(f"{TOKEN_ENV} must be at least {MIN_TOKEN} characters long")
+        found[shared] = None
+    listed = environ.get(TOKENS_FILE_ENV, "").strip()
+    if listed:
+        found |= _tokens_file(Path(listed))
+    return found
+
+
+def _tokens_file(path: Path) -> dict[str, str | None]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise LeadbookError(f"{TOKENS_FILE_ENV}: cannot read {path}: {exc.strerror}") from None
+    found: dict[str, str | None] = {}
+    for number, line in enumerate(lines, start=1):
+        words = line.split("#", 1)[0].split()
+        if not words:
+            continue
+        where = f"{path}, line {number}"
+        if len(words) != 2:
+            raise LeadbookError(f"{where}: expected 'user token', got {len(words)} word(s)")
+        user, token = words
+        if user == SHARED_USER:
+            raise LeadbookError(f"{where}: the name {SHARED_USER!r} is kept for LEADBOOK_TOKEN")
+        if len(token) < MIN_TOKEN:
+            raise LeadbookError(f"{where}: {user}'s token must be at least {MIN_TOKEN} characters")
+        if token in found:
+            raise LeadbookError(f"{where}: {user}'s token is also {found[token]}'s")
+        found[token] = user
+    return found
+
+
+def signed_in_user(header: str) -> str | None:
+    """The user an ``Authorization`` header's token signs in (:data:`SHARED_USER` for the
+    shared token), or None. Every known token is compared in constant time."""
+    given = header.strip().removeprefix("Bearer ").strip().encode()
+    user = None
+    for token, who in tokens().items():
+        if hmac.compare_digest(given, token.encode()):
+            user = who or SHARED_USER
+    return user
+
+
+def ensure_token(folder: Path) -> str | None:
+    """With sign-in on and no token set, the token kept in ``folder`` (made on first use,
+    readable by the server's user only), set as :data:`TOKEN_ENV`; it is returned so the
+    command can show it. None when tokens are set or sign-in is off."""
+    if AUTH_PROVIDER not in os.environ.get("XLWINGS_AUTH_PROVIDERS", f'["{AUTH_PROVIDER}"]'):
+        return None
+    if os.environ.get(TOKEN_ENV, "").strip() or os.environ.get(TOKENS_FILE_ENV, "").strip():
+        return None
+    path = folder / "server-token"
+    if not path.is_file():
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(32) + "\n")
+    token = path.read_text().strip()
+    os.environ[TOKEN_ENV] = token
+    return token
 
 
 def server_functions() -> dict[str, Callable[..., Any]]:
@@ -266,8 +355,10 @@ def _script_in_thread(decorated: Callable[..., Any]) -> Callable[..., Any]:
 
     async def run(book: xw.Book, current_user: CurrentUser) -> None:
         # With sign-in off, xlwings Server's user is a placeholder ("n/a"): nobody.
+        # The shared token signs in everyone as one: their files share the shared folder.
         signed_in = getattr(current_user, "id", None)
-        token = USER.set(None if signed_in in (None, "", "n/a") else str(signed_in))
+        anyone = (None, "", "n/a", SHARED_USER)
+        token = USER.set(None if signed_in in anyone else str(signed_in))
         try:
             await asyncio.to_thread(body, book)  # the thread runs in this context
         finally:
@@ -292,6 +383,10 @@ class ServerPlan:
     workers: int
     certfile: Path | None
     keyfile: Path | None
+    sign_in: str = AUTH_PROVIDER
+    """The sign-in provider(s), as XLWINGS_AUTH_PROVIDERS lists them; "" when off."""
+    token: str | None = None
+    """The shared token leadbook made and keeps (to show whoever starts the server)."""
 
     @property
     def url(self) -> str:
@@ -303,8 +398,13 @@ class ServerPlan:
         return f"{self.url}/manifest.xml"
 
 
-def plan(host: str, port: int, workers: int, certs: Path) -> ServerPlan:
-    """Check the licence key and the extra are there, and find certificates in ``certs``."""
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def plan(host: str, port: int, workers: int, certs: Path, *, auth: bool = True) -> ServerPlan:
+    """Check the licence key and the extra are there, find certificates in ``certs``, and
+    settle sign-in: leadbook's tokens unless ``XLWINGS_AUTH_PROVIDERS`` chooses another
+    provider (Entra ID), or none — with ``auth=False``, on this machine's loopback only."""
     if not os.environ.get("XLWINGS_LICENSE_KEY"):
         raise LeadbookError(LICENSE_HELP)
     # Found, not imported: xlwings Server reads its settings from the environment when it
@@ -317,7 +417,26 @@ def plan(host: str, port: int, workers: int, certs: Path) -> ServerPlan:
     call_seconds()  # a bad limit stops the start, not every call
     max_body_bytes()
     found = find_certificates(certs)
-    return ServerPlan(host, port, workers, *(found or (None, None)))
+    sign_in, token = _sign_in(host, auth)
+    return ServerPlan(host, port, workers, *(found or (None, None)), sign_in, token)
+
+
+def _sign_in(host: str, auth: bool) -> tuple[str, str | None]:
+    if not auth:
+        if host not in LOOPBACK:
+            raise LeadbookError(
+                f"--no-auth lets anyone who reaches {host} run leadbook; it is allowed on "
+                "127.0.0.1 only. Give your team tokens (LEADBOOK_TOKENS_FILE) instead"
+            )
+        os.environ["XLWINGS_AUTH_PROVIDERS"] = "[]"
+        return "", None
+    chosen = os.environ.get("XLWINGS_AUTH_PROVIDERS", "").strip()
+    if chosen and AUTH_PROVIDER not in chosen:
+        return chosen, None  # the operator's choice, e.g. ["entraid"]
+    tokens()  # a bad token file stops the start
+    from udfs.book import FILES_ENV
+
+    return AUTH_PROVIDER, ensure_token(Path(os.environ.get(FILES_ENV) or Path.home() / "leadbook"))
 
 
 def find_certificates(folder: Path) -> tuple[Path, Path] | None:

@@ -2,7 +2,7 @@
 // does: the script is the one `leadbook serve` sends Excel (/xlwings/custom-functions-code.js),
 // run with its task-pane helpers (utils.js: the XHR request and the culture lookups).
 //
-//   node functions.mjs BASE_URL HOST < calls.json > answers.json
+//   LEADBOOK_SIGN_IN=TOKEN node functions.mjs BASE_URL HOST < calls.json > answers.json
 //
 // HOST is desktop or web. calls.json: {"calls": [{"id": "LB_TIER", "args": [...]}]}, each
 // argument a matrix or null (omitted), cells as office.mjs's hostValue reads them. Answers:
@@ -37,6 +37,12 @@ globalThis.xlwings = {
   getCultureInfoName: utils.getCultureInfoName,
   getDateFormat: utils.getDateFormat,
 };
+// Sign-in: the token the user pasted once into Sign in on the task pane (kept in the add-in's
+// storage, LEADBOOK_SIGN_IN here), sent by the server's own auth.js.
+if (process.env.LEADBOOK_SIGN_IN) {
+  globalThis.localStorage.setItem("leadbook.token", process.env.LEADBOOK_SIGN_IN);
+}
+vm.runInThisContext(await text("/static/js/auth.js"), { filename: "auth.js" });
 vm.runInThisContext(await text("/xlwings/custom-functions-code.js"), {
   filename: "custom-functions-code.js",
 });

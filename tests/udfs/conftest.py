@@ -8,8 +8,11 @@ The suite uses xlwings' noncommercial licence key.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
+import tempfile
 
 import pytest
 
@@ -18,6 +21,14 @@ os.environ.setdefault("XLWINGS_LICENSE_KEY", "noncommercial")
 # In-process server tests compute in a thread (monkeypatches reach the code); the compute
 # processes are tested on their own (test_server.py) and by the real server.
 os.environ.setdefault("LEADBOOK_COMPUTE_WORKERS", "0")
+TOKEN = "test-token-of-leadbooks-suite-0123456789"
+"""The shared sign-in token of the in-process server (sign-in is on, as shipped)."""
+os.environ.setdefault("LEADBOOK_TOKEN", TOKEN)
+# The buttons keep an Office.js workbook's files under LEADBOOK_FILES (default ~/leadbook):
+# the suite's go to a folder of its own, never to the home of whoever runs it.
+if "LEADBOOK_FILES" not in os.environ:
+    os.environ["LEADBOOK_FILES"] = tempfile.mkdtemp(prefix="leadbook-files-")
+    atexit.register(shutil.rmtree, os.environ["LEADBOOK_FILES"], ignore_errors=True)
 if not PLAIN:
     if "xlwings" in sys.modules and os.environ.get("XLWINGS_ON_SERVER") != "true":
         raise RuntimeError("xlwings was imported before tests/udfs could switch on server mode")
@@ -35,7 +46,11 @@ def client():
 
     from udfs.server import app
 
-    return TestClient(app(), raise_server_exceptions=False)
+    return TestClient(
+        app(),
+        raise_server_exceptions=False,
+        headers={"Authorization": os.environ["LEADBOOK_TOKEN"]},
+    )
 
 
 @pytest.fixture(scope="session")

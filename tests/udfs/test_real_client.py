@@ -36,6 +36,8 @@ pytestmark = pytest.mark.slow
 CLIENT = Path(__file__).parents[1] / "realclient"
 LEADBOOK = str(Path(sys.executable).with_name("leadbook"))
 NODE = shutil.which("node") or shutil.which("nodejs")
+SIGN_IN = "real-client-tier-token-0123456789abcdef"
+"""The served server's shared sign-in token (sign-in is on, as shipped)."""
 EMPTY = {"empty": True}
 HOSTS = ("desktop", "web")
 WHOLE_COLUMN = 1_048_576
@@ -46,8 +48,9 @@ def start_server(**env_extra: str) -> tuple[str, subprocess.Popen]:
     """``leadbook serve`` on a free port, with nothing in its environment but the licence
     key (and ``env_extra``)."""
     port = free_port()
-    env = {k: os.environ[k] for k in ("PATH", "HOME", "PYTHONPATH") if k in os.environ}
-    env |= {"XLWINGS_LICENSE_KEY": "noncommercial", **env_extra}
+    kept = ("PATH", "HOME", "PYTHONPATH", "LEADBOOK_FILES")  # the suite's files folder
+    env = {k: os.environ[k] for k in kept if k in os.environ}
+    env |= {"XLWINGS_LICENSE_KEY": "noncommercial", "LEADBOOK_TOKEN": SIGN_IN, **env_extra}
     proc = subprocess.Popen(
         [LEADBOOK, "serve", "--port", str(port), "--workers", "2"],
         env=env,
@@ -75,10 +78,14 @@ def served(scored_demo):
     stop_server(proc)
 
 
-def excel(base: str, host: str, calls: list[dict[str, Any]]) -> dict[str, Any]:
-    """The calls made by xlwings' client as ``host`` makes them; its answers."""
+def excel(
+    base: str, host: str, calls: list[dict[str, Any]], sign_in: str | None = None
+) -> dict[str, Any]:
+    """The calls made by xlwings' client as ``host`` makes them, signed in with the token
+    pasted into the task pane (``sign_in``, by default the server's); its answers."""
     done = subprocess.run(
         [NODE, str(CLIENT / "functions.mjs"), base, host],
+        env={**os.environ, "LEADBOOK_SIGN_IN": SIGN_IN if sign_in is None else sign_in},
         input=json.dumps({"calls": calls}, allow_nan=False),
         capture_output=True,
         text=True,
@@ -137,6 +144,14 @@ def test_every_function_registers_under_lb_in_xlwings_client(served):
     # Excel binds a function by its metadata id to the code's CustomFunctions.associate id.
     assert sorted(registered) == sorted(f["id"] for f in meta)
     assert {f"LB_{name}" for name in EXCEL_NAMES} == set(registered)
+
+
+def test_a_cell_without_the_sign_in_token_says_what_to_do(served):
+    """xlwings' client, before the user pasted the token: the cell tells them, no answer."""
+    got = excel(served, "web", [call("PAYBACK", column([-100, 60, 60]))], sign_in="")
+    (answer,) = got["answers"]
+    assert "value" not in answer, answer
+    assert "needs your sign-in token" in answer["message"], answer
 
 
 def test_the_manifest_is_leadbooks_add_in(served):
@@ -367,7 +382,12 @@ def test_a_call_past_the_time_limit_is_stopped_and_the_server_goes_on():
             "runtime": "1.4",
         }
         with pytest.raises(httpx.ReadTimeout):
-            httpx.post(f"{base}/xlwings/custom-functions-call", json=body, timeout=0.05)
+            httpx.post(
+                f"{base}/xlwings/custom-functions-call",
+                json=body,
+                headers={"Authorization": SIGN_IN},
+                timeout=0.05,
+            )
         time.sleep(1)
     finally:
         log = stop_server(proc)

@@ -4,6 +4,7 @@ how it starts (licence, certificates), and a real HTTPS server on 127.0.0.1."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import importlib
 import inspect
 import os
@@ -203,7 +204,11 @@ def test_serves_https_on_localhost(tmp_path):
         meta = httpx.get(f"{base}/xlwings/custom-functions-meta", verify=False).json()
         assert {f["name"] for f in meta["functions"]} == EXCEL_NAMES
         tier = function_call("LB_TIER", [[30]], [["active"]], [[4.6]])
-        answer = httpx.post(f"{base}/xlwings/custom-functions-call", json=tier, verify=False)
+        url = f"{base}/xlwings/custom-functions-call"
+        anonymous = httpx.post(url, json=tier, verify=False)
+        assert anonymous.status_code == 401  # sign-in is on as shipped
+        signed_in = {"Authorization": env["LEADBOOK_TOKEN"]}
+        answer = httpx.post(url, json=tier, headers=signed_in, verify=False)
         assert answer.json() == {"result": [["Tier 1"]]}  # computed in a spawned process
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -358,3 +363,93 @@ class TestRequestsTheAddInCouldNotHaveSent:
         monkeypatch.setenv("XLWINGS_LICENSE_KEY", "noncommercial")
         with pytest.raises(LeadbookError, match="LEADBOOK_MAX_REQUEST_MB must be a number"):
             server.plan("127.0.0.1", 8000, 0, tmp_path)
+
+
+class TestSignIn:
+    """Sign-in is on as shipped: a token the server knows, never one the workbook carries."""
+
+    def test_a_call_without_a_token_is_refused_with_what_to_do(self, client):
+        body = function_call("LB_PAYBACK", [[-100], [60], [60]])
+        for header, says in (("", "needs your sign-in token"), ("x" * 40, "not one this")):
+            answer = client.post(CALL, json=body, headers={"Authorization": header})
+            assert answer.status_code == 401 and says in answer.text, answer.text
+        assert client.post(CALL, json=body).status_code == 200  # the suite's shared token
+
+    def test_a_button_without_a_token_runs_nothing(self, client, demo_book_path, monkeypatch):
+        from tests.udfs.officejs import book_payload
+
+        ran = []
+        monkeypatch.setattr("leadbook.workbook.jobs.refresh", lambda *a, **k: ran.append(a))
+        answer = client.post(
+            SCRIPT + "refresh", json=book_payload(demo_book_path), headers={"Authorization": ""}
+        )
+        assert answer.status_code == 401 and not ran
+
+    def test_each_user_of_a_tokens_file_keeps_files_in_their_own_folder(
+        self, client, demo_book_path, tmp_path, monkeypatch
+    ):
+        from tests.udfs.officejs import book_payload
+
+        ana, bo = "a" * 30, "b" * 30
+        listed = tmp_path / "tokens"
+        listed.write_text(f"# who, token\nana {ana}\nbo  {bo}  # finance\n")
+        monkeypatch.setenv(server.TOKENS_FILE_ENV, str(listed))
+        monkeypatch.setenv("LEADBOOK_FILES", str(tmp_path / "files"))
+        for token in (ana, bo):
+            payload = book_payload(demo_book_path)
+            answer = client.post(
+                SCRIPT + "export_board_pack", json=payload, headers={"Authorization": token}
+            )
+            assert answer.status_code == 200, answer.text
+        users = sorted(p.name for p in (tmp_path / "files").iterdir())
+        assert users == sorted(
+            "user-" + hashlib.sha256(u.encode()).hexdigest()[:16] for u in ("ana", "bo")
+        )
+
+    @pytest.mark.parametrize(
+        ("text", "says"),
+        [
+            ("ana short\n", "line 1: ana's token must be at least 24"),
+            (f"ana {'a' * 30}\nbo {'a' * 30}\n", "line 2: bo's token is also ana's"),
+            (f"ana {'a' * 30} extra\n", "line 1: expected 'user token', got 3"),
+            (f"shared {'a' * 30}\n", "the name 'shared' is kept"),
+        ],
+    )
+    def test_a_bad_tokens_file_stops_the_start_naming_the_line(self, text, says, tmp_path):
+        listed = tmp_path / "tokens"
+        listed.write_text(text)
+        with pytest.raises(LeadbookError, match=re.escape(says)):
+            server.tokens({server.TOKENS_FILE_ENV: str(listed)})
+
+    def test_with_no_token_set_one_is_made_kept_private_and_reused(self, tmp_path, monkeypatch):
+        monkeypatch.setenv("XLWINGS_LICENSE_KEY", "noncommercial")
+        monkeypatch.delenv(server.TOKEN_ENV)
+        monkeypatch.delenv(server.TOKENS_FILE_ENV, raising=False)
+        monkeypatch.setenv("LEADBOOK_FILES", str(tmp_path / "files"))
+        first = server.plan("127.0.0.1", 8000, 0, tmp_path)
+        kept = tmp_path / "files" / "server-token"
+        assert first.token and len(first.token) >= server.MIN_TOKEN
+        assert kept.stat().st_mode & 0o777 == 0o600
+        monkeypatch.delenv(server.TOKEN_ENV)
+        assert server.plan("127.0.0.1", 8000, 0, tmp_path).token == first.token
+        assert server.signed_in_user(first.token) == server.SHARED_USER
+
+    def test_no_auth_only_on_this_machine(self, tmp_path, monkeypatch):
+        monkeypatch.setenv("XLWINGS_LICENSE_KEY", "noncommercial")
+        monkeypatch.setenv("XLWINGS_AUTH_PROVIDERS", '["leadbook"]')
+        with pytest.raises(LeadbookError, match=r"allowed on 127\.0\.0\.1 only"):
+            server.plan("0.0.0.0", 8000, 0, tmp_path, auth=False)
+        assert server.plan("127.0.0.1", 8000, 0, tmp_path, auth=False).sign_in == ""
+
+    def test_the_operators_provider_is_kept(self, tmp_path, monkeypatch):
+        monkeypatch.setenv("XLWINGS_LICENSE_KEY", "noncommercial")
+        monkeypatch.setenv("XLWINGS_AUTH_PROVIDERS", '["entraid"]')
+        found = server.plan("0.0.0.0", 8000, 0, tmp_path)
+        assert (found.sign_in, found.token) == ('["entraid"]', None)
+
+    def test_the_task_pane_asks_for_the_token_and_the_add_in_sends_it(self, client):
+        page = client.get("/taskpane.html").text
+        assert 'id="lb-token"' in page and "/js/sign-in.js" in page
+        script = client.get("/static/js/auth.js").text
+        assert 'localStorage.getItem("leadbook.token")' in script
+        assert 'provider: "leadbook"' in script

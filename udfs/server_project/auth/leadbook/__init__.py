@@ -1,0 +1,30 @@
+"""The ``leadbook`` sign-in provider: a token per user, or one for the team.
+
+xlwings Server calls :func:`validate_token` with the request's ``Authorization`` header,
+which the add-in sets from the token pasted once into the task pane (static/js/auth.js).
+The tokens are the server's (:func:`udfs.server.signed_in_user`), never the workbook's.
+"""
+
+from __future__ import annotations
+
+from fastapi import HTTPException, status
+from xlwings_server.models import User
+
+from udfs.server import signed_in_user
+
+
+async def validate_token(token_string: str) -> User:
+    """The user whose token the request carries; 401 with what to do otherwise."""
+    user = signed_in_user(token_string)
+    if user is None:
+        raise HTTPException(
+            status_code=status.HTTP_401_UNAUTHORIZED,
+            detail=(
+                "leadbook serve needs your sign-in token: paste it into Sign in on the "
+                "leadbook task pane (whoever runs the server has it)"
+                if not token_string.strip()
+                else "that sign-in token is not one this server knows: paste the current "
+                "one into Sign in on the leadbook task pane"
+            ),
+        )
+    return User(id=user, name=user)
