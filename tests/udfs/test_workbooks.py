@@ -67,9 +67,14 @@ class TestLite:
         found = {n for n, f in inspect.getmembers(main) if hasattr(f, "__xlscript__")}
         assert found == SCRIPTS
 
-    def test_requirements_name_only_leadbook(self):
+    def test_requirements_install_this_release_of_leadbook(self):
+        """The pasted lines name this version of leadbook (tests/test_packaging.py resolves
+        the rest against Pyodide's lock)."""
+        from leadbook import __version__
+
         lines = (WORKBOOKS / "lite" / "requirements.txt").read_text().splitlines()
-        assert [line for line in lines if line.strip() and not line.startswith("#")] == ["leadbook"]
+        wanted = [line for line in lines if line.strip() and not line.startswith("#")]
+        assert wanted[0] == f"leadbook=={__version__}"
 
 
 class TestClassic:
