@@ -97,20 +97,29 @@ def _problem_json(p: Problem) -> dict[str, str]:
     return {"where": p.where, "message": p.message, "severity": str(p.severity)}
 
 
+def _print_version(asked: bool) -> None:
+    if asked:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
 @app.callback()
 def _main(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Log what leadbook does.")
     ] = False,
-    version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
+    version: Annotated[
+        bool,
+        # eager: answered before click asks for the missing command
+        typer.Option(
+            "--version", help="Print the version.", callback=_print_version, is_eager=True
+        ),
+    ] = False,
 ) -> None:
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    if version:
-        typer.echo(__version__)
-        raise typer.Exit()
 
 
 @app.command()

@@ -156,3 +156,10 @@ def test_import_leadbook_does_not_import_xlwings():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_version_is_printed_without_a_command():
+    from leadbook import __version__
+
+    result = CliRunner().invoke(app, ["--version"])
+    assert (result.exit_code, result.output.strip()) == (0, __version__)
