@@ -274,11 +274,18 @@ class TestPlantedModels:
         with pytest.raises(ModelError, match=r"not a lead model leadbook can load|was saved by"):
             load_model(book, record)
 
-    def test_a_file_that_unpacks_past_the_bound_is_refused(self, trained, tmp_path, monkeypatch):
+    def test_a_file_that_unpacks_past_the_bound_is_refused(self, tmp_path, monkeypatch):
+        # A few kilobytes on disk that deflate to two megabytes: the file passes the size
+        # check, and only its declared unpacked size can refuse it.
         book = tmp_path / "book.xlsx"
-        record = save_model(trained[1], book)
-        monkeypatch.setattr(q, "MAX_MODEL_BYTES", 1_000)
-        with pytest.raises(ModelError, match=r"unpacks to [\d,]+ bytes, over 1,000"):
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("meta.json", json.dumps({"format": q.MODEL_FORMAT}))
+            zf.writestr("estimator.skops", bytes(2_000_000))
+        record = plant(book, out.getvalue(), ".zip")
+        assert len(out.getvalue()) < 100_000
+        monkeypatch.setattr(q, "MAX_MODEL_BYTES", 100_000)
+        with pytest.raises(ModelError, match=r"unpacks to [\d,]+ bytes, over 100,000"):
             load_model(book, record)
 
     @pytest.mark.parametrize("n_train", [100, 5_000], ids=["sigmoid", "isotonic"])
