@@ -65,6 +65,7 @@ from threadpoolctl import threadpool_limits
 from leadbook import __version__
 from leadbook.errors import LeadbookError
 from leadbook.leads import CATEGORICAL, NUMERIC, LeadTable
+from leadbook.modelcheck import check_estimator, parse_meta
 from leadbook.settings import LeadRules
 
 log = logging.getLogger(__name__)
@@ -702,6 +703,9 @@ def _plain(value: Any) -> Any:
 
 
 def _model_from(meta: Mapping[str, Any], estimator: Any) -> TrainedModel:
+    kinds = dict(meta["kinds"])
+    if meta["kind"] not in (GBM, LOGISTIC) or not set(kinds.values()) <= {NUMERIC, CATEGORICAL}:
+        raise ValueError("its model or feature kinds are not ones leadbook trains")
     r = meta["report"]
     held_out = {
         name: HeldOutMetrics(
@@ -726,7 +730,7 @@ def _model_from(meta: Mapping[str, Any], estimator: Any) -> TrainedModel:
     return TrainedModel(
         estimator=estimator,
         kind=meta["kind"],
-        kinds=dict(meta["kinds"]),
+        kinds=kinds,
         reference={k: (np.nan if v is None else v) for k, v in meta["reference"].items()},
         report=report,
         digests=digests,
@@ -817,7 +821,7 @@ def load_model(book: str | Path, record: ModelRecord) -> TrainedModel:
     unreadable = f"{path.name} is not a lead model leadbook can load"
     try:
         members = _unzipped(data, ("meta.json", "estimator.skops"))
-        meta = json.loads(members["meta.json"])
+        meta = parse_meta(members["meta.json"])
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise ModelError(f"{unreadable} ({exc}); {retrain}") from None
     if not isinstance(meta, dict) or meta.get("format") != MODEL_FORMAT:
@@ -830,9 +834,25 @@ def load_model(book: str | Path, record: ModelRecord) -> TrainedModel:
         )
     estimator = _trusted_estimator(members["estimator.skops"], path.name, retrain)
     try:
-        return _model_from(meta, estimator)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise ModelError(f"{unreadable} ({exc!r}); {retrain}") from None
+        model = _model_from(meta, estimator)
+        check_estimator(estimator, len(model.all_kinds))
+        # One lead with every feature blank, through the whole estimator: a file whose parts
+        # do not fit together fails here, with its name, not later in a user's cell.
+        probe = pd.DataFrame({name: [None] for name in model.all_kinds})
+        (chance,) = model.predict(probe)
+        if not 0.0 <= chance <= 1.0:
+            raise ValueError(f"it gives a blank lead a chance of {chance}")
+    except (
+        KeyError,
+        TypeError,
+        ValueError,
+        AttributeError,
+        IndexError,
+        OverflowError,
+        RecursionError,
+    ) as exc:
+        raise ModelError(f"{unreadable} ({exc}); {retrain}") from None
+    return model
 
 
 def _unzipped(data: bytes, names: Sequence[str]) -> dict[str, bytes]:

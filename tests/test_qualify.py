@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import io
@@ -221,9 +222,13 @@ def plant(book: Path, data: bytes, suffix: str) -> ModelRecord:
 
 
 def container(meta: object, estimator: bytes) -> bytes:
+    return container_raw(json.dumps(meta).encode(), estimator)
+
+
+def container_raw(meta: bytes, estimator: bytes) -> bytes:
     out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as zf:
-        zf.writestr("meta.json", json.dumps(meta))
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("meta.json", meta)
         zf.writestr("estimator.skops", estimator)
     return out.getvalue()
 
@@ -300,6 +305,159 @@ class TestPlantedModels:
             fitted = estimator.fit(x, y)
             loaded = q._trusted_estimator(dumps(fitted), "model.zip", "retrain")
             assert np.array_equal(loaded.predict_proba(x), fitted.predict_proba(x))
+
+
+@pytest.fixture(scope="module")
+def boosted(trained):
+    """The demo's model with a gradient-boosted estimator, whatever the demo's leads chose."""
+    table, model = trained
+    closed = table.closed()
+    x = q._typed(closed.model_frame(), model.all_kinds)
+    fitted = q._gbm(model.all_kinds, 5_000, 1).fit(x, closed.fixed["outcome"].to_numpy(dtype=int))
+    return dataclasses.replace(model, estimator=fitted)
+
+
+def _trees(estimator):
+    for calibrated in estimator.calibrated_classifiers_:
+        yield calibrated.estimator.steps[-1][1]
+
+
+def _root_branch(boosted_model):
+    nodes = boosted_model._predictors[0][0].nodes
+    return nodes, int(np.flatnonzero(nodes["is_leaf"] == 0)[0])
+
+
+def _cycle(m):
+    nodes, at = _root_branch(m)
+    nodes["left"][at] = at
+
+
+def _past_the_end(m):
+    nodes, at = _root_branch(m)
+    nodes["right"][at] = 4_000_000_000
+
+
+def _foreign_column(m):
+    nodes, at = _root_branch(m)
+    nodes["feature_idx"][at] = 10**9
+
+
+def _foreign_bitset(m):
+    nodes = m._predictors[0][0].nodes
+    branch = np.flatnonzero((nodes["is_leaf"] == 0) & (nodes["is_categorical"] == 1))
+    nodes["bitset_idx"][branch[0] if len(branch) else 0] = 4_000_000_000
+    nodes["is_categorical"][branch[0] if len(branch) else 0] = 1
+
+
+def _category_past_255(m):
+    column = int(np.flatnonzero(m._bin_mapper.is_categorical_)[0])
+    m._bin_mapper.bin_thresholds_[column] = np.array([0.0, 1e9])
+
+
+def _ten_million_trees(m):
+    m.n_trees_per_iteration_ = 10_000_000
+
+
+LOAD_AND_SCORE = """
+import sys
+from pathlib import Path
+import pandas as pd
+from leadbook.qualify import ModelError, ModelRecord, load_model
+book, digest, data_hash, trained, kind = sys.argv[1:]
+try:
+    model = load_model(Path(book), ModelRecord(digest, data_hash, trained, kind))
+except ModelError as exc:
+    print("refused:", exc)
+    sys.exit(0)
+model.predict(pd.DataFrame({n: [None] * 3 for n in model.all_kinds}))
+print("scored")
+"""
+
+
+class TestTamperedEstimators:
+    """A model file whose types are all trusted but whose values break scikit-learn's
+    invariants: its compiled prediction code would crash, loop for ever or allocate
+    gigabytes. Each is refused by name before any lead is scored (run in a child process,
+    so a crash or a hang shows as a failed test rather than taking pytest with it)."""
+
+    @pytest.mark.parametrize(
+        "tamper",
+        [
+            _cycle,
+            _past_the_end,
+            _foreign_column,
+            _foreign_bitset,
+            _category_past_255,
+            _ten_million_trees,
+        ],
+    )
+    def test_is_refused_before_it_runs(self, boosted, tamper, tmp_path):
+        import copy
+        import subprocess
+        import sys
+
+        model = dataclasses.replace(boosted, estimator=copy.deepcopy(boosted.estimator))
+        for tree in _trees(model.estimator):
+            tamper(tree)
+        book = tmp_path / "book.xlsx"
+        record = save_model(model, book)
+        args = [str(book), record.model_hash, record.data_hash, record.trained, record.kind]
+        run = subprocess.run(
+            [sys.executable, "-c", LOAD_AND_SCORE, *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert run.returncode == 0, run.stderr[-2_000:]
+        assert run.stdout.startswith("refused:"), run.stdout
+        assert "is not a lead model leadbook can load" in run.stdout
+
+    def test_an_untampered_boosted_model_loads_and_scores_the_same(self, boosted, tmp_path):
+        book = tmp_path / "book.xlsx"
+        record = save_model(boosted, book)
+        frame = demo_table().open().model_frame()
+        assert np.array_equal(load_model(book, record).predict(frame), boosted.predict(frame))
+
+
+class TestTamperedMetadata:
+    @pytest.mark.parametrize(
+        "raw",
+        [
+            b'{"format": %d, "x": [' % MODEL_FORMAT + b"[]," * 2_000_000 + b"[]]}",
+            b'{"format": %d, "x": ' % MODEL_FORMAT + b"[" * 200_000 + b"]" * 200_000 + b"}",
+        ],
+        ids=["two million lists", "nested 200,000 deep"],
+    )
+    def test_a_metadata_bomb_is_refused_before_it_is_parsed(self, raw, tmp_path, monkeypatch):
+        def refuse(*args, **kwargs):
+            raise AssertionError("parsed a metadata bomb")
+
+        monkeypatch.setattr(q.json, "loads", refuse)
+        book = tmp_path / "book.xlsx"
+        record = plant(book, container_raw(raw, b"unused"), ".zip")
+        with pytest.raises(ModelError, match=r"lists and objects|nests \d+ deep"):
+            load_model(book, record)
+
+    @pytest.mark.parametrize(
+        "change",
+        [
+            {"report": []},
+            {"reference": []},
+            {"digests": [-1]},
+            {"kinds": {"Budget": "executable"}},
+            {"kind": "a model of my own"},
+        ],
+        ids=["report", "reference", "digests", "kinds", "kind"],
+    )
+    def test_odd_values_in_metadata_are_refused_by_name(self, trained, change, tmp_path):
+        from skops.io import dumps
+
+        model = trained[1]
+        meta = {"format": MODEL_FORMAT, **q._meta(model), **change}
+        book = tmp_path / "book.xlsx"
+        record = plant(book, container(meta, dumps(model.estimator)), ".zip")
+        with pytest.raises(ModelError, match="is not a lead model leadbook can load"):
+            load_model(book, record)
 
 
 class TestStorage:
