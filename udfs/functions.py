@@ -483,16 +483,20 @@ def _served_workbook(path: str) -> Path:
             f"on leadbook serve, LB.LEAD_SCORE reads workbooks only from the server's "
             f"workbook folder, and none is set ({WORKBOOKS_ENV}); ask whoever runs the server"
         )
+    from leadbook.qualify import model_dir
+
     folder = Path(root).resolve()
-    given = PureWindowsPath(path) if "\\" in path else Path(path)
-    target = (folder / path).resolve()
-    if given.is_absolute():
-        own = Path(path).resolve()
-        # The client's own path (CELL("filename") on Windows or a Mac) stands for its name.
-        target = own if own.is_relative_to(folder) else (folder / given.name).resolve()
     try:
+        given = PureWindowsPath(path) if "\\" in path else Path(path)
+        target = (folder / path).resolve()
+        if given.is_absolute():
+            own = Path(path).resolve()
+            # The client's own path (CELL("filename") on Windows or a Mac) stands for its name.
+            target = own if own.is_relative_to(folder) else (folder / given.name).resolve()
         regular = target.is_relative_to(folder) and stat.S_ISREG(target.stat().st_mode)
-    except OSError:
+        # The model folder beside it is read too: a link out of the folder is not followed.
+        regular = regular and model_dir(target).resolve().is_relative_to(folder)
+    except (OSError, ValueError):  # a NUL byte, a name too long, a loop of links
         regular = False
     if not regular:
         raise X.ArgumentError(

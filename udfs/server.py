@@ -157,11 +157,57 @@ def signed_in_user(header: str) -> str | None:
     return user
 
 
+def auth_providers(environ: Mapping[str, str] | None = None) -> list[str]:
+    """The sign-in providers ``XLWINGS_AUTH_PROVIDERS`` lists (leadbook's when it is unset).
+
+    Examples
+    --------
+    >>> auth_providers({})
+    ['leadbook']
+    >>> auth_providers({"XLWINGS_AUTH_PROVIDERS": '["entraid"]'})
+    ['entraid']
+    """
+    environ = os.environ if environ is None else environ
+    raw = environ.get("XLWINGS_AUTH_PROVIDERS")
+    if raw is None:
+        return [AUTH_PROVIDER]
+    try:
+        listed = json.loads(raw)
+    except ValueError:
+        listed = None
+    if not (isinstance(listed, list) and all(isinstance(p, str) for p in listed)):
+        raise LeadbookError(
+            f"XLWINGS_AUTH_PROVIDERS must be a JSON list of provider names, such as "
+            f'["entraid"], not {raw!r}'
+        )
+    return listed
+
+
+def leadbook_sign_in() -> bool:
+    """Whether leadbook's own tokens sign users in (checked at the edge, before the body)."""
+    return AUTH_PROVIDER in auth_providers()
+
+
+def sign_in_refusal(header: str) -> str | None:
+    """What to tell a caller whose ``Authorization`` header signs no one in; None if it does."""
+    if signed_in_user(header) is not None:
+        return None
+    if not header.strip().removeprefix("Bearer").strip():
+        return (
+            "leadbook serve needs your sign-in token: paste it into Sign in on the leadbook "
+            "task pane (whoever runs the server has it)"
+        )
+    return (
+        "that sign-in token is not one this server knows: paste the current one into Sign in "
+        "on the leadbook task pane"
+    )
+
+
 def ensure_token(folder: Path) -> str | None:
     """With sign-in on and no token set, the token kept in ``folder`` (made on first use,
     readable by the server's user only), set as :data:`TOKEN_ENV`; it is returned so the
     command can show it. None when tokens are set or sign-in is off."""
-    if AUTH_PROVIDER not in os.environ.get("XLWINGS_AUTH_PROVIDERS", f'["{AUTH_PROVIDER}"]'):
+    if not leadbook_sign_in():
         return None
     if os.environ.get(TOKEN_ENV, "").strip() or os.environ.get(TOKENS_FILE_ENV, "").strip():
         return None
@@ -172,6 +218,11 @@ def ensure_token(folder: Path) -> str | None:
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_urlsafe(32) + "\n")
     token = path.read_text().strip()
+    if len(token) < MIN_TOKEN or len(token.split()) != 1:
+        raise LeadbookError(
+            f"{path} does not hold a sign-in token of at least {MIN_TOKEN} characters: "
+            "delete it, and leadbook serve makes a new one"
+        )
     os.environ[TOKEN_ENV] = token
     return token
 
@@ -430,9 +481,17 @@ def _sign_in(host: str, auth: bool) -> tuple[str, str | None]:
             )
         os.environ["XLWINGS_AUTH_PROVIDERS"] = "[]"
         return "", None
-    chosen = os.environ.get("XLWINGS_AUTH_PROVIDERS", "").strip()
-    if chosen and AUTH_PROVIDER not in chosen:
-        return chosen, None  # the operator's choice, e.g. ["entraid"]
+    chosen = auth_providers()
+    if not chosen and host not in LOOPBACK:
+        raise LeadbookError(
+            f"XLWINGS_AUTH_PROVIDERS lists no sign-in provider, which lets anyone who reaches "
+            f"{host} run leadbook; that is allowed on 127.0.0.1 only. Unset it (leadbook's "
+            "tokens) or name a provider such as entraid"
+        )
+    if not chosen:
+        return "", None
+    if AUTH_PROVIDER not in chosen:
+        return json.dumps(chosen), None  # the operator's choice, e.g. ["entraid"]
     tokens()  # a bad token file stops the start
     from udfs.book import FILES_ENV
 
@@ -481,6 +540,16 @@ MAX_BODY_ENV = "LEADBOOK_MAX_REQUEST_MB"
 DEFAULT_MAX_MB = 32.0
 """A whole column from desktop Excel is 2–9 MB; the demo workbook as a button sends it, 0.3 MB."""
 _FUNC_NAME = re.compile(rb'"func_name"\s*:\s*"(\w+)"')
+CALL_SHAPE = {
+    "func_name": str,
+    "args": list,
+    "version": str,
+    "client": str,
+    "runtime": str,
+    "date_format": str,
+}
+"""The members of a cell function call that xlwings reads, and their JSON types."""
+_BAD_SHAPE = f"the call must be a JSON object with {', '.join(CALL_SHAPE)}, as xlwings sends"
 
 
 def max_body_bytes() -> int:
@@ -532,6 +601,18 @@ class Edge:
             return
         try:
             _check_headers(scope)
+        except RefusedError as refused:
+            await _plain_text(send, refused.status, str(refused))
+            return
+        if leadbook_sign_in():
+            # Before the body is read: a caller without a token costs the server nothing
+            # (a 30 MB body used to be read and parsed first, holding every other call).
+            headers = {k.decode("latin-1").lower(): v for k, v in scope["headers"]}
+            refusal = sign_in_refusal(headers.get("authorization", b"").decode("latin-1"))
+            if refusal:
+                await _json_detail(send, 401, refusal)
+                return
+        try:
             body = await _read_body(receive, max_body_bytes())
             if body is None:  # the client left while sending
                 return
@@ -629,19 +710,21 @@ def _check_call(body: bytes) -> None:
     if len(body) < LARGE_BODY:
         try:
             data = json.loads(body)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise RefusedError(400, f"the call is not valid JSON ({exc})") from None
-        shape = {"func_name": str, "args": list, "version": str, "client": str}
         if not isinstance(data, dict) or not all(
-            isinstance(data.get(k), t) for k, t in shape.items()
+            isinstance(data.get(k), t) for k, t in CALL_SHAPE.items()
         ):
-            raise RefusedError(
-                400, f"the call must be a JSON object with {', '.join(shape)}, as xlwings sends"
-            )
+            raise RefusedError(400, _BAD_SHAPE)
         name = data["func_name"]
     else:
-        found = _FUNC_NAME.search(body[:4096])
-        name = found.group(1).decode() if found else None
+        if not all(re.search(rb'"%s"\s*:' % k.encode(), body) for k in CALL_SHAPE):
+            raise RefusedError(400, _BAD_SHAPE)
+        # Checked on bytes, all of it: a second func_name further on is the one json keeps.
+        named = _FUNC_NAME.findall(body)
+        if len(named) > 1:
+            raise RefusedError(400, "the call names more than one function (func_name)")
+        name = named[0].decode() if named else None
     if name is None:
         raise RefusedError(400, "the call names no function (func_name)")
     if name not in functions.__all__:
@@ -663,7 +746,7 @@ async def _check_script(path: str, body: bytes) -> None:
         raise RefusedError(404, f"leadbook has no button script {name!r}; reload the add-in")
     try:
         data = await asyncio.to_thread(json.loads, body)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise RefusedError(400, f"the button's request is not valid JSON ({exc})") from None
     if not isinstance(data, dict):
         raise RefusedError(400, "the button's request must be a JSON object (the workbook)")
@@ -725,6 +808,15 @@ def _too_many_cells(body: bytes) -> str | None:
         "grow with the data (a whole column from desktop Excel arrives with its empty cells "
         "as 0, all of them)."
     )
+
+
+async def _json_detail(send: Any, status: int, text: str) -> None:
+    """An answer as xlwings Server's own refusals are shaped (its client reads ``detail``)."""
+    payload = json.dumps({"detail": text}).encode()
+    headers = [(b"content-type", b"application/json"),
+               (b"content-length", str(len(payload)).encode())]  # fmt: skip
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
 
 
 async def _plain_text(send: Any, status: int, text: str) -> None:

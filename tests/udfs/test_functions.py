@@ -683,6 +683,22 @@ class TestLeadScoreReadsOnlyTheServersWorkbookFolder:
             texts.append(answer.text.replace(repr(where), "…"))
         assert len(set(texts)) == 1  # an existing file outside and a missing one look alike
 
+    def test_odd_names_get_the_same_refusal(self, client, folders):
+        for where in ("Budget.xlsx\x00.txt", "x" * 300 + ".xlsx", "a/" * 2_000 + "b.xlsx"):
+            answer = self.score(client, where)
+            assert answer.status_code == 400 and self.REFUSED in answer.text, answer.text
+
+    def test_a_model_folder_linked_out_of_the_folder_is_not_read(self, client, folders):
+        import shutil
+
+        from leadbook.qualify import model_dir
+
+        served, victim = folders
+        shutil.rmtree(model_dir(served / "Budget.xlsx"))
+        model_dir(served / "Budget.xlsx").symlink_to(model_dir(victim / "Budget.xlsx"))
+        answer = self.score(client, "Budget.xlsx")
+        assert answer.status_code == 400 and self.REFUSED in answer.text, answer.text
+
     def test_a_pipe_in_the_folder_is_refused_at_once(self, client, folders):
         served, _ = folders
         os.mkfifo(served / "pipe.xlsx")

@@ -380,6 +380,7 @@ def test_a_call_past_the_time_limit_is_stopped_and_the_server_goes_on():
             "args": [column(long_history[::-1])],
             "version": "0.37.8",
             "runtime": "1.4",
+            "date_format": "M/d/yyyy",  # as the client sends it; the edge refuses a call without
         }
         with pytest.raises(httpx.ReadTimeout):
             httpx.post(

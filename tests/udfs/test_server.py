@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import importlib
 import inspect
+import json
 import os
 import re
 import signal
@@ -314,6 +315,26 @@ class TestRequestsTheAddInCouldNotHaveSent:
             (SCRIPT + "refresh", b"[]", 400, "must be a JSON object"),
             (SCRIPT + "nope", b"{}", 404, "no button script 'nope'"),
             (SCRIPT + "__init__", b"{}", 404, "no button script '__init__'"),
+            (CALL, b"[" * 100_000 + b"]" * 100_000, 400, "not valid JSON"),
+            (SCRIPT + "refresh", b"[" * 100_000 + b"]" * 100_000, 400, "not valid JSON"),
+            (
+                CALL,
+                json.dumps({k: v for k, v in function_call("LB_TIER").items() if k != "runtime"}),
+                400,
+                "func_name, args, version, client, runtime",
+            ),
+        ],
+        ids=[
+            "truncated call",
+            "no func_name",
+            "a list",
+            "truncated script",
+            "script list",
+            "unknown script",
+            "dunder script",
+            "deep call",
+            "deep script",
+            "no runtime",
         ],
     )
     def test_malformed_bodies(self, client, path, body, status, says):
@@ -331,6 +352,37 @@ class TestRequestsTheAddInCouldNotHaveSent:
         assert answer.status_code == 400
         assert "LB.TIER takes 6 arguments (months, status" in answer.text
         assert "Excel sent 1" in answer.text and "internal error" not in answer.text
+
+    def test_a_large_call_naming_a_second_function_is_refused(self, client):
+        body = function_call("LB_FORECAST", [[1.0]] * 40_000, 6, 0.8)
+        text = json.dumps(body)[:-1] + ', "func_name": "LB_SOMETHING_ELSE"}'
+        assert len(text) > server.LARGE_BODY
+        answer = self.post(client, CALL, text.encode())
+        assert answer.status_code == 400 and "more than one function" in answer.text
+
+    def test_a_caller_without_a_token_is_refused_before_its_body_is_read(self):
+        import asyncio
+
+        answered = []
+
+        async def receive():
+            raise AssertionError("the body of an unsigned caller was read")
+
+        async def send(message):
+            answered.append(message)
+
+        async def inner(scope, receive, send):
+            raise AssertionError("xlwings Server saw an unsigned caller")
+
+        scope = {
+            "type": "http",
+            "method": "POST",
+            "path": CALL,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", b"30000000")],
+        }
+        asyncio.run(server.Edge(inner)(scope, receive, send))
+        assert answered[0]["status"] == 401
+        assert b"needs your sign-in token" in answered[1]["body"]
 
     def test_a_cross_site_simple_request_runs_nothing(self, client, monkeypatch):
         ran = []
@@ -405,6 +457,26 @@ class TestSignIn:
         assert users == sorted(
             "user-" + hashlib.sha256(u.encode()).hexdigest()[:16] for u in ("ana", "bo")
         )
+
+    def test_an_empty_provider_list_is_no_sign_in_and_stays_on_this_machine(
+        self, tmp_path, monkeypatch
+    ):
+        monkeypatch.setenv("XLWINGS_LICENSE_KEY", "noncommercial")
+        monkeypatch.setenv("XLWINGS_AUTH_PROVIDERS", "[]")
+        with pytest.raises(LeadbookError, match="lists no sign-in provider"):
+            server.plan("0.0.0.0", 8000, 0, tmp_path)
+        assert server.plan("127.0.0.1", 8000, 0, tmp_path).sign_in == ""
+        monkeypatch.setenv("XLWINGS_AUTH_PROVIDERS", "entraid")
+        with pytest.raises(LeadbookError, match="must be a JSON list"):
+            server.plan("127.0.0.1", 8000, 0, tmp_path)
+
+    @pytest.mark.parametrize("kept", ["", "short\n", "two words-of-a-token-long-enough\n"])
+    def test_a_spoilt_kept_token_stops_the_start(self, kept, tmp_path, monkeypatch):
+        monkeypatch.delenv(server.TOKEN_ENV)
+        monkeypatch.delenv(server.TOKENS_FILE_ENV, raising=False)
+        (tmp_path / "server-token").write_text(kept)
+        with pytest.raises(LeadbookError, match="delete it"):
+            server.ensure_token(tmp_path)
 
     @pytest.mark.parametrize(
         ("text", "says"),

@@ -10,21 +10,13 @@ from __future__ import annotations
 from fastapi import HTTPException, status
 from xlwings_server.models import User
 
-from udfs.server import signed_in_user
+from udfs.server import sign_in_refusal, signed_in_user
 
 
 async def validate_token(token_string: str) -> User:
     """The user whose token the request carries; 401 with what to do otherwise."""
+    refusal = sign_in_refusal(token_string)
     user = signed_in_user(token_string)
-    if user is None:
-        raise HTTPException(
-            status_code=status.HTTP_401_UNAUTHORIZED,
-            detail=(
-                "leadbook serve needs your sign-in token: paste it into Sign in on the "
-                "leadbook task pane (whoever runs the server has it)"
-                if not token_string.strip()
-                else "that sign-in token is not one this server knows: paste the current "
-                "one into Sign in on the leadbook task pane"
-            ),
-        )
+    if refusal or user is None:
+        raise HTTPException(status_code=status.HTTP_401_UNAUTHORIZED, detail=refusal)
     return User(id=user, name=user)
