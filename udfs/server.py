@@ -596,6 +596,9 @@ class Edge:
         self.inner = inner
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and not _host_allowed(scope):
+            await _plain_text(send, 421, "without sign-in this server answers only 127.0.0.1")
+            return
         if not (scope["type"] == "http" and scope["method"] == "POST"):
             await self.inner(scope, receive, send)
             return
@@ -664,6 +667,19 @@ def _check_headers(scope: dict) -> None:
     declared = headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_body_bytes():
         raise RefusedError(413, _too_large(int(declared)))
+
+
+def _host_allowed(scope: dict) -> bool:
+    """Without sign-in (loopback only), a request must name this machine as its host: a web
+    page whose name was re-pointed at 127.0.0.1 (DNS rebinding) is its own origin to the
+    browser, so only the Host header tells it from the add-in."""
+    if auth_providers():
+        return True
+    from urllib.parse import urlsplit
+
+    headers = dict(scope["headers"])
+    name = urlsplit("//" + headers.get(b"host", b"").decode("latin-1")).hostname or ""
+    return name in ("127.0.0.1", "localhost", "::1")
 
 
 def _allowed_origin(origin: str, host: str) -> bool:

@@ -470,6 +470,18 @@ class TestSignIn:
         with pytest.raises(LeadbookError, match="must be a JSON list"):
             server.plan("127.0.0.1", 8000, 0, tmp_path)
 
+    def test_without_sign_in_a_rebound_host_name_is_refused(self, client, monkeypatch):
+        monkeypatch.setenv("XLWINGS_AUTH_PROVIDERS", "[]")
+        rebound = client.get("/taskpane.html", headers={"Host": "evil.example:8000"})
+        assert rebound.status_code == 421
+        body = function_call("LB_PAYBACK", [[-100], [60], [60]])
+        for host in ("evil.example:8000", "127.0.0.1.evil.example"):
+            answer = client.post(
+                CALL, json=body, headers={"Host": host, "Origin": f"http://{host}"}
+            )
+            assert answer.status_code == 421, host
+        assert client.post(CALL, json=body, headers={"Host": "localhost:8000"}).status_code == 200
+
     @pytest.mark.parametrize("kept", ["", "short\n", "two words-of-a-token-long-enough\n"])
     def test_a_spoilt_kept_token_stops_the_start(self, kept, tmp_path, monkeypatch):
         monkeypatch.delenv(server.TOKEN_ENV)
