@@ -293,6 +293,49 @@ class TestBadInput:
         rewrite_part(demo_book_path, "xl/padding.bin", lambda _: "0" * (600 * 2**20))
         self.refuse(demo_book_path, "a zip bomb", WorkbookFileError)
 
+    def test_a_workbook_past_the_cell_bound_is_refused_naming_its_biggest_tab(
+        self, demo_book_path, monkeypatch
+    ):
+        from leadbook.workbook import read
+
+        wb = openpyxl.load_workbook(demo_book_path)
+        biggest = max(wb.worksheets, key=lambda ws: len(ws._cells) - len(merged_cells(ws)))
+        monkeypatch.setattr(read, "MAX_CELLS", 100)
+        monkeypatch.setattr(read.openpyxl, "load_workbook", _never_parsed)
+        self.refuse(
+            demo_book_path,
+            rf"more than the 100 leadbook opens a workbook with; tab '{biggest.title}' alone",
+            WorkbookFileError,
+        )
+
+    @pytest.mark.parametrize("chunk", [5, 64, 4 * 2**20])
+    def test_cells_are_counted_as_an_xml_parser_counts_them(
+        self, demo_book_path, chunk, monkeypatch
+    ):
+        from xml.etree import ElementTree
+
+        from leadbook.workbook import read
+
+        monkeypatch.setattr(read, "_CHUNK", chunk)
+        cell = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}c"
+        with zipfile.ZipFile(demo_book_path) as zf:
+            parts = [n for n in zf.namelist() if n.startswith("xl/worksheets/sheet")]
+            for part in parts:
+                parsed = sum(1 for _ in ElementTree.fromstring(zf.read(part)).iter(cell))
+                with zf.open(part) as fh:
+                    assert read._count_cells(fh.read(chunk), fh) == parsed, part
+            assert len(parts) > 5
+
+
+def merged_cells(ws) -> list:
+    from openpyxl.cell.cell import MergedCell
+
+    return [c for c in ws._cells.values() if isinstance(c, MergedCell)]
+
+
+def _never_parsed(*args, **kwargs):
+    raise AssertionError("openpyxl parsed a workbook past the bound")
+
 
 def rewrite_part(path: Path, name: str, change) -> None:
     """Rewrite one part of the package (adding it if absent)."""

@@ -32,6 +32,11 @@ log = logging.getLogger(__name__)
 
 MAX_UNCOMPRESSED = 512 * 2**20
 MAX_RATIO = 200
+MAX_CELLS = 10_000_000
+"""The most cells (in all tabs) leadbook opens a workbook with. openpyxl keeps every cell as an
+object; ten million take a few GB, and 10,000 sources with 200,000 History rows are ~2 million.
+Counted on the package's bytes before openpyxl parses anything."""
+_CHUNK = 4 * 2**20
 SUFFIXES = {".xlsx", ".xlsm"}
 
 
@@ -118,13 +123,62 @@ def _check_members(path: Path, zf: zipfile.ZipFile) -> None:
             f"{path.name}: unpacks to {total / 2**20:,.0f} MB from "
             f"{packed / 2**20:,.1f} MB (a zip bomb?); leadbook refuses it"
         )
+    cells: dict[str, int] = {}
     for info in infos:
-        if info.filename.endswith((".xml", ".rels", ".vml")) and _has_dtd(zf.read(info)):
-            raise WorkbookFileError(
-                f"{path.name}: {info.filename} declares an XML DTD or entities (an entity "
-                "expansion attack?); Excel never writes these, leadbook refuses the file"
-            )
+        if not info.filename.endswith((".xml", ".rels", ".vml")):
+            continue
+        with zf.open(info) as part:
+            head = part.read(_CHUNK)
+            if _has_dtd(head):
+                raise WorkbookFileError(
+                    f"{path.name}: {info.filename} declares an XML DTD or entities (an entity "
+                    "expansion attack?); Excel never writes these, leadbook refuses the file"
+                )
+            if info.filename.startswith("xl/worksheets/"):
+                cells[info.filename] = _count_cells(head, part)
+    total_cells = sum(cells.values())
+    if total_cells > MAX_CELLS:
+        part, most = max(cells.items(), key=lambda item: item[1])
+        raise WorkbookFileError(
+            f"{path.name}: holds {total_cells:,} cells, more than the {MAX_CELLS:,} leadbook "
+            f"opens a workbook with; tab {_tab_of(zf, part)} alone holds {most:,}. Clear the "
+            "unused rows and columns (select them, Delete), or move old data to another file"
+        )
     _require_defusedxml()
+
+
+def _count_cells(head: bytes, rest: Any) -> int:
+    """Cells (``<c …>`` elements) in a worksheet part, read a chunk at a time."""
+    count, tail, chunk = 0, b"", head
+    while chunk:
+        data = tail + chunk
+        count += data.count(b"<c ") + data.count(b"<c>") + data.count(b"<c/>")
+        tail = data[-3:]  # a tag split by the chunk edge is counted once, in the next chunk
+        count -= tail.count(b"<c ") + tail.count(b"<c>")
+        chunk = rest.read(_CHUNK)
+    return count + tail.count(b"<c ") + tail.count(b"<c>")
+
+
+def _tab_of(zf: zipfile.ZipFile, part: str) -> str:
+    """The tab name of worksheet ``part`` (``xl/worksheets/sheet3.xml``), or the part."""
+    from defusedxml import ElementTree
+
+    try:
+        rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+        target = part.removeprefix("xl/")
+        ids = {
+            r.get("Id")
+            for r in rels
+            if (r.get("Target") or "").lstrip("/").removeprefix("xl/") == target
+        }
+        book = ElementTree.fromstring(zf.read("xl/workbook.xml"))
+        rid = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+        for sheet in book.iter("{http://schemas.openxmlformats.org/spreadsheetml/2006/main}sheet"):
+            if sheet.get(rid) in ids:
+                return repr(sheet.get("name"))
+    except (KeyError, ElementTree.ParseError, DefusedXmlException):
+        pass
+    return part
 
 
 def _has_dtd(data: bytes) -> bool:
