@@ -179,6 +179,7 @@ class TestAKilledWrite:
         alive.write_bytes(b"partial")
         jobs.check(demo_book_path, write=True)
         assert alive.read_bytes() == b"partial"
+        alive.unlink()  # not a workbook: the suite's check of written workbooks would fail
 
     def test_the_temporary_file_is_flushed_to_disk_before_it_takes_the_name(
         self, demo_book_path, monkeypatch
@@ -286,7 +287,9 @@ class TestOneJobAtATime:
             demo_book_path,
             "dst.name == 'never'",
             script="from leadbook.workbook.write import one_job\n"
-            "        one_job(path).__enter__(); os.kill(os.getpid(), signal.SIGKILL)",
+            "        held = one_job(path)\n"
+            "        held.__enter__()\n"
+            "        os.kill(os.getpid(), signal.SIGKILL)",
         )
         with caplog.at_level(logging.WARNING):
             jobs.check(demo_book_path, write=True)
