@@ -278,9 +278,7 @@ def exclusive_lock(path: str | Path) -> Iterator[bool]:
         yield True
     finally:
         del depth[real]
-        with contextlib.suppress(OSError):
-            lock.unlink()  # while still held: a job that opened it meanwhile tries again
-        os.close(fd)
+        _release(lock, fd)
 
 
 def _acquire(book: Path, lock: Path) -> int:
@@ -315,6 +313,15 @@ def _acquire(book: Path, lock: Path) -> int:
     os.lseek(fd, 0, os.SEEK_SET)
     os.write(fd, holder.encode())
     return fd
+
+
+def _release(lock: Path, fd: int) -> None:
+    if fcntl is None:  # Windows removes no open file
+        os.close(fd)
+    with contextlib.suppress(OSError):
+        lock.unlink()  # under flock, while still held: a job that opened it meanwhile retries
+    if fcntl is not None:
+        os.close(fd)
 
 
 def _left_by_dead_process(book: Path, lock: Path, holder: str) -> bool:

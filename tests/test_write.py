@@ -85,12 +85,20 @@ class TestWhatAWriteKeeps:
 
     @pytest.mark.parametrize("refusal", [errno.EPERM, errno.ENOTSUP])
     def test_a_refused_chown_does_not_fail_the_write(self, demo_book_path, monkeypatch, refusal):
-        def chown(*args, **kwargs):
+        """The file belongs to someone else (as a colleague's file on a share does)."""
+        real_chown, asked = os.chown, []
+
+        def chown(path, uid, gid, *args, **kwargs):
+            asked.append((uid, gid))
             raise OSError(refusal, os.strerror(refusal))
 
+        if os.geteuid() == 0:
+            real_chown(demo_book_path, 4321, 8765)
+        owner = demo_book_path.stat().st_uid, demo_book_path.stat().st_gid
         monkeypatch.setattr(os, "chown", chown)
         jobs.check(demo_book_path, write=True)
         assert log_rows(demo_book_path)[-1] == "check"
+        assert asked[:1] == ([owner] if owner != (os.geteuid(), os.getegid()) else [])
 
     def test_a_symlinked_workbook_is_written_through_to_its_target(self, demo_book_path, tmp_path):
         elsewhere = tmp_path / "shared"
