@@ -148,10 +148,10 @@ def write_bytes(target: Path, data: bytes) -> None:
 def cannot_write_in(target: Path, exc: OSError) -> WorkbookFileError:
     """The error for a folder leadbook may not write in (``exc`` says why)."""
     return WorkbookFileError(
-        f"leadbook cannot write in {target.parent} ({exc.strerror}): it writes a temporary "
-        f"file and a lock beside {target.name} and keeps its versions there. {target.name} "
-        "was not changed; ask for write access to the folder, or copy the file to a folder "
-        "you can write in"
+        f"leadbook cannot write in {target.parent} ({exc.strerror}): it writes {target.name} "
+        "through a temporary file beside it (and keeps a workbook's lock and versions there). "
+        f"{target.name} was not changed; ask for write access to the folder, or copy the file "
+        "to a folder you can write in"
     )
 
 
