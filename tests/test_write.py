@@ -336,3 +336,60 @@ class TestOneJobAtATime:
             jobs.check(demo_book_path, write=True)
         assert demo_book_path.read_bytes() == before
         assert V.kept_versions(demo_book_path) == []
+
+
+def left_by_a_killed_writer(target: Path) -> Path:
+    """A temporary file for ``target`` made by a process that has ended since."""
+    code = "import sys; from pathlib import Path; from leadbook import files; "
+    code += "print(files.temporary_name(Path(sys.argv[1])))"
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(target)], cwd=REPO, capture_output=True, text=True
+    )
+    return Path(done.stdout.strip())
+
+
+class TestEveryWriter:
+    def test_undo_refuses_a_read_only_file(self, demo_book_path):
+        jobs.check(demo_book_path, write=True)
+        demo_book_path.chmod(0o444)
+        before = demo_book_path.read_bytes()
+        with pytest.raises(WorkbookFileError, match=r"demo\.xlsx is read-only"):
+            jobs.undo(demo_book_path)
+        assert demo_book_path.read_bytes() == before
+
+    def test_temporary_files_of_earlier_releases_are_removed_under_the_lock(self, demo_book_path):
+        """Earlier releases named them without their process; only the lock's holder can
+        tell they are stale, and only this workbook's are its."""
+        ours = demo_book_path.with_name(".~demo-a8ifsgly.xlsx")
+        theirs = demo_book_path.with_name(".~other-a8ifsgly.xlsx")
+        for path in (ours, theirs):
+            shutil.copy(demo_book_path, path)
+        folder = V.versions_dir(demo_book_path)
+        folder.mkdir()
+        partial = folder / ".20260101T000000.000000Z-before-check.xlsx.partial"
+        partial.write_bytes(b"cut short")
+        jobs.check(demo_book_path, write=True)
+        assert not ours.exists() and not partial.exists()
+        assert theirs.exists()
+
+    def test_a_scored_lead_file_is_written_like_the_workbook(self, demo_book_path, tmp_path):
+        """Through its symlink, with its mode, and the temporary file of a killed scoring
+        run beside it removed."""
+        from leadbook.demo import demo_leads
+        from leadbook.leads import by_header
+        from leadbook.workbook.leadjobs import score_leads
+
+        by_header(demo_leads()).to_csv(tmp_path / "leads.csv", index=False)
+        shared = tmp_path / "shared"
+        shared.mkdir()
+        real = shared / "scores.csv"
+        real.write_text("old scores\n")
+        real.chmod(0o640)
+        (tmp_path / "leads.scored.csv").symlink_to(real)
+        killed = left_by_a_killed_writer(real)
+        assert killed.exists()
+        score_leads(demo_book_path, leads_file=tmp_path / "leads.csv", retrain=True)
+        assert (tmp_path / "leads.scored.csv").is_symlink()
+        assert real.read_text().startswith("lead_id,")
+        assert stat.S_IMODE(real.stat().st_mode) == 0o640
+        assert not killed.exists()
