@@ -88,6 +88,7 @@ def put_in_place(
     ``check`` runs just before the rename and stops it by raising. The owner is kept where
     the system allows: a refused chown leaves the file to whoever runs the job.
     """
+    target = real_path(target)
     _flush(tmp)
     source = target if target.exists() else like
     _take_mode_and_owner(tmp, source)
