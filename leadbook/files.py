@@ -122,6 +122,7 @@ def replacing(
     'whole or not at all'
     >>> sorted(p.name for p in folder.iterdir())
     ['notes.txt']
+    >>> shutil.rmtree(folder)
     """
     real = real_path(target)
     remove_stale_temporaries(real.parent)
