@@ -250,16 +250,33 @@ def _give_identity(book: Any, identity: str) -> None:
 
 def _copy_folder(source: Path, target: Path) -> dict[str, int]:
     """Make ``target`` hold what ``source`` holds (nothing if ``source`` is absent); the
-    files copied, with their sizes."""
+    files copied, with their sizes.
+
+    The copy is staged beside ``target`` and swapped in by two renames, the old folder
+    kept aside until the new one has its name: a press killed between them leaves the old
+    folder, which the next copy puts back (:func:`_put_back`)."""
+    _put_back(source)
     if not source.is_dir():
         return {}
     target.parent.mkdir(parents=True, exist_ok=True)
+    _put_back(target)
     staged = target.with_name(f".{target.name}.leadbook-new")
+    aside = target.with_name(f".{target.name}.leadbook-old")
     shutil.rmtree(staged, ignore_errors=True)
+    shutil.rmtree(aside, ignore_errors=True)
     shutil.copytree(source, staged)
-    shutil.rmtree(target, ignore_errors=True)
+    if target.exists():
+        target.rename(aside)
     staged.rename(target)
+    shutil.rmtree(aside, ignore_errors=True)
     return {f.name: f.stat().st_size for f in target.iterdir() if f.is_file()}
+
+
+def _put_back(folder: Path) -> None:
+    """Give ``folder`` back the contents a killed :func:`_copy_folder` set aside."""
+    aside = folder.with_name(f".{folder.name}.leadbook-old")
+    if aside.is_dir() and not folder.exists():
+        aside.rename(folder)
 
 
 def _merge_back(copy: Path, home: Path, copied: dict[str, int]) -> None:

@@ -166,3 +166,44 @@ def test_a_button_and_a_command_on_one_workbook_take_turns(demo_book_path, monke
         thread.start()
         thread.join()
     assert busy is not None and "another leadbook job is writing demo.xlsx" in str(busy)
+
+
+def test_a_kill_while_a_button_brings_back_the_model_folder_loses_no_model(tmp_path):
+    """The lead model folder a button copies back beside the workbook: killed between
+    removing the old folder and renaming the new one in, the next press found no model."""
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+    from pathlib import Path
+
+    from udfs.book import _copy_folder
+
+    home, copy = tmp_path / "home" / "demo.leadbook-model", tmp_path / "copy" / "model"
+    home.mkdir(parents=True)
+    (home / "model-old.skops").write_bytes(b"old model")
+    copy.mkdir(parents=True)
+    (copy / "model-new.skops").write_bytes(b"new model")
+    code = textwrap.dedent(
+        """
+        import os, signal, sys
+        from pathlib import Path
+        real = os.rename
+        def rename(src, dst, *args, **kwargs):
+            if Path(src).name.endswith(".leadbook-new"):
+                os.kill(os.getpid(), signal.SIGKILL)
+            return real(src, dst, *args, **kwargs)
+        os.rename = rename
+        from udfs.book import _copy_folder
+        _copy_folder(Path(sys.argv[1]), Path(sys.argv[2]))
+        """
+    )
+    repo = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(copy), str(home)], cwd=repo, capture_output=True
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr.decode()
+    again = tmp_path / "again" / "model"
+    found = _copy_folder(home, again)  # the next press copies the model in
+    assert found == {"model-old.skops": len(b"old model")}
+    assert (again / "model-old.skops").read_bytes() == b"old model"
