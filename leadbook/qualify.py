@@ -38,9 +38,7 @@ import io
 import json
 import logging
 import math
-import os
 import stat
-import tempfile
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -62,7 +60,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
-from leadbook import __version__
+from leadbook import __version__, files
 from leadbook.errors import LeadbookError
 from leadbook.leads import CATEGORICAL, NUMERIC, LeadTable
 from leadbook.modelcheck import check_estimator, parse_meta
@@ -745,15 +743,7 @@ def _metrics_dict(m: HeldOutMetrics) -> dict[str, Any]:
     return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in out.items()}
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".~{path.stem}-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+_atomic_write = files.write_bytes
 
 
 def prune_models(book: str | Path, keep: ModelRecord) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -338,19 +339,18 @@ class TestUndoThatCannotFinish:
 
     @pytest.mark.parametrize("run", ["write", "undo"])
     def test_the_file_cannot_be_replaced(self, demo_book_path, monkeypatch, run):
-        from leadbook.workbook import write as W
 
         write(demo_book_path)
         before, folder = digest(demo_book_path), folder_state(demo_book_path)
 
-        replace = W.os.replace
+        replace = os.replace
 
         def locked(source, target):
             if Path(target) == demo_book_path:  # as Windows refuses while Excel has it open
                 raise PermissionError(13, "Permission denied")
             replace(source, target)
 
-        monkeypatch.setattr(W.os, "replace", locked)
+        monkeypatch.setattr(os, "replace", locked)
         with pytest.raises(
             WorkbookFileError,
             match=r"demo\.xlsx cannot be replaced \(Permission denied\); is it open in Excel\?",

@@ -634,12 +634,17 @@ class TestWhatAUserMayDo:
         )
 
     def test_a_second_job_on_the_same_workbook_is_refused(self, demo_book_path):
+        """Another job: in another thread (one thread's nested jobs share its lock)."""
+        from concurrent.futures import ThreadPoolExecutor
+
         from leadbook.workbook.write import one_job
 
         before = demo_book_path.read_bytes()
         busy = r"another leadbook job is writing demo"
-        with one_job(demo_book_path), pytest.raises(WorkbookFileError, match=busy):
-            jobs.refresh(demo_book_path)
+        with one_job(demo_book_path), ThreadPoolExecutor(1) as other:
+            second = other.submit(jobs.refresh, demo_book_path)
+            with pytest.raises(WorkbookFileError, match=busy):
+                second.result()
         assert demo_book_path.read_bytes() == before
         jobs.check(demo_book_path, write=True)  # the lock is gone with the first job
 

@@ -44,11 +44,12 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.formula import ArrayFormula
 from openpyxl.worksheet.table import Table
 
+from leadbook import files
 from leadbook.errors import LeadbookError, WorkbookFileError
 from leadbook.workbook.contract import SHEET_NAMES
 from leadbook.workbook.layout import set_cell
 from leadbook.workbook.versions import VALUES_COPY, versions_dir
-from leadbook.workbook.write import CALLER
+from leadbook.workbook.write import CALLER, one_job
 from udfs.convert import to_cell
 
 T = TypeVar("T")
@@ -101,6 +102,31 @@ def run_job(
     folder travels too, but only what the job changed in it goes back (:func:`_merge_back`).
     """
     home, fresh = _files_home(book)
+    with _one_press_at_a_time(home / book_file_name(book), fresh):
+        return _run_job(book, job, home, fresh, companions, made, tabs)
+
+
+def _one_press_at_a_time(path: Path, fresh: str | None) -> contextlib.AbstractContextManager:
+    """The job lock of the workbook whose files are kept as ``path`` (beside the file itself
+    for the classic add-in, so a button and a command take turns), held from the copy of the
+    live workbook to the write back: a second press on the same workbook is refused, not
+    run beside the first, whose Log row it would write over. A workbook without an identity
+    yet gets a folder of its own, which no other press shares."""
+    if fresh is not None:
+        return contextlib.nullcontext()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return one_job(path)
+
+
+def _run_job(
+    book: Any,
+    job: Callable[[Path], T],
+    home: Path,
+    fresh: str | None,
+    companions: Sequence[Callable[[Path], Path]],
+    made: Callable[[Path], Iterable[Path]] | None,
+    tabs: Collection[str] | None,
+) -> T:
     token = CALLER.set("Excel button")
     at_home = HOME.set(home)
     try:
@@ -130,9 +156,7 @@ def run_job(
                 _copy_folder(companion(path), companion(home / path.name))
             for file in made(path) if made else ():
                 home.mkdir(parents=True, exist_ok=True)
-                partial = home / f".{file.name}.partial"
-                shutil.copy2(file, partial)
-                partial.replace(home / file.name)
+                files.copy_file(file, home / file.name)
             _merge_back(versions_dir(path), versions_dir(home / path.name), versions)
     finally:
         HOME.reset(at_home)
@@ -226,16 +250,33 @@ def _give_identity(book: Any, identity: str) -> None:
 
 def _copy_folder(source: Path, target: Path) -> dict[str, int]:
     """Make ``target`` hold what ``source`` holds (nothing if ``source`` is absent); the
-    files copied, with their sizes."""
+    files copied, with their sizes.
+
+    The copy is staged beside ``target`` and swapped in by two renames, the old folder
+    kept aside until the new one has its name: a press killed between them leaves the old
+    folder, which the next copy puts back (:func:`_put_back`)."""
+    _put_back(source)
     if not source.is_dir():
         return {}
     target.parent.mkdir(parents=True, exist_ok=True)
+    _put_back(target)
     staged = target.with_name(f".{target.name}.leadbook-new")
+    aside = target.with_name(f".{target.name}.leadbook-old")
     shutil.rmtree(staged, ignore_errors=True)
+    shutil.rmtree(aside, ignore_errors=True)
     shutil.copytree(source, staged)
-    shutil.rmtree(target, ignore_errors=True)
+    if target.exists():
+        target.rename(aside)
     staged.rename(target)
+    shutil.rmtree(aside, ignore_errors=True)
     return {f.name: f.stat().st_size for f in target.iterdir() if f.is_file()}
+
+
+def _put_back(folder: Path) -> None:
+    """Give ``folder`` back the contents a killed :func:`_copy_folder` set aside."""
+    aside = folder.with_name(f".{folder.name}.leadbook-old")
+    if aside.is_dir() and not folder.exists():
+        aside.rename(folder)
 
 
 def _merge_back(copy: Path, home: Path, copied: dict[str, int]) -> None:
@@ -249,9 +290,7 @@ def _merge_back(copy: Path, home: Path, copied: dict[str, int]) -> None:
     now = {f.name: f for f in copy.iterdir() if f.is_file()}
     for name, file in now.items():
         if copied.get(name) != file.stat().st_size:
-            partial = home / f".{name}.partial"
-            shutil.copy2(file, partial)
-            partial.replace(home / name)
+            files.copy_file(file, home / name)
     for name in copied.keys() - now.keys():
         (home / name).unlink(missing_ok=True)
 

@@ -7,6 +7,7 @@ scheduler) gives the same result on the same file.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +36,15 @@ from leadbook.workbook.tabs.planning import (
     render_hiring,
     render_roi,
 )
-from leadbook.workbook.write import WriteResult, replace_sheet, save_new, undo, update_workbook
+from leadbook.workbook.write import (
+    WriteResult,
+    one_job,
+    one_job_per_workbook,
+    replace_sheet,
+    save_new,
+    undo,
+    update_workbook,
+)
 
 Renderer = Callable[[Worksheet, Book | None, Expected], None]
 
@@ -124,6 +133,11 @@ class CheckResult:
 def check(path: str | Path, *, write: bool = False) -> CheckResult:
     """Every input problem of the workbook, and each output tab whose inputs changed since it
     was computed (a warning containing "stale"); with ``write``, listed on its Start tab too."""
+    with one_job(path) if write else contextlib.nullcontext():
+        return _check(path, write=write)
+
+
+def _check(path: str | Path, *, write: bool) -> CheckResult:
     wb = open_workbook(path)
     _, problems = inspect_workbook(wb, Path(path))
     problems += stale_problems(wb)
@@ -137,6 +151,7 @@ def check(path: str | Path, *, write: bool = False) -> CheckResult:
     return CheckResult(Path(path), tuple(problems))
 
 
+@one_job_per_workbook
 def refresh(
     path: str | Path,
     tabs: tuple[str, ...] = REFRESH_TABS,

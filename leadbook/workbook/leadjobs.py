@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from openpyxl.workbook.workbook import Workbook
 
+from leadbook import files
 from leadbook.enums import LeadAction
 from leadbook.errors import LeadbookError, Problem, raise_errors
 from leadbook.inventory import Inventory
@@ -63,7 +64,12 @@ from leadbook.workbook.tabs.leads import (
     render_report,
     write_outputs,
 )
-from leadbook.workbook.write import WriteResult, mark_rendered, update_workbook
+from leadbook.workbook.write import (
+    WriteResult,
+    mark_rendered,
+    one_job_per_workbook,
+    update_workbook,
+)
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +105,7 @@ class ScoreResult:
     warnings: tuple[str, ...] = field(default=())
 
 
+@one_job_per_workbook
 def score_leads(
     path: str | Path,
     *,
@@ -387,8 +394,9 @@ class _Writer:
     """Writes scored chunks to a temporary file, renamed into place when all went well."""
 
     def __init__(self, target: Path):
-        self.target = target
-        self.tmp = target.with_name(f".~{target.name}")
+        self.target = files.real_path(target)
+        files.remove_stale_temporaries(self.target.parent)
+        self.tmp = files.temporary_name(self.target)
         self.parquet: Any = None
         self.started = False
 
@@ -417,7 +425,7 @@ class _Writer:
             self.parquet.close()
         if not self.started:
             pd.DataFrame(columns=OUTPUT_COLUMNS).to_csv(self.tmp, index=False)
-        self.tmp.replace(self.target)
+        files.put_in_place(self.tmp, self.target)
 
     def abort(self) -> None:
         if self.parquet is not None:

@@ -18,9 +18,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -30,6 +28,7 @@ import openpyxl
 from openpyxl.utils.cell import coordinate_from_string, get_column_letter, range_boundaries
 from openpyxl.workbook.workbook import Workbook
 
+from leadbook import files
 from leadbook import maturity as M
 from leadbook.board import (
     Kpi,
@@ -67,7 +66,12 @@ from leadbook.workbook.tabs.board import (
     render_board_tab,
     render_maturity_tab,
 )
-from leadbook.workbook.write import replace_sheet, save_workbook, update_workbook
+from leadbook.workbook.write import (
+    one_job_per_workbook,
+    replace_sheet,
+    save_workbook,
+    update_workbook,
+)
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +90,7 @@ class PackResult:
     changed: str
 
 
+@one_job_per_workbook
 def export_board_pack(
     path: str | Path,
     quarter: str | Quarter | None = None,
@@ -169,17 +174,8 @@ def _record(wb: Workbook, book: Book, quarter: Quarter) -> Recorded:
 
 def _save(wb: Workbook, target: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".~{target.stem}-", suffix=".xlsx", dir=target.parent)
-    os.close(fd)
-    try:
+    with files.replacing(target) as tmp:  # a new pack is for sharing: the umask's mode
         save_workbook(wb, tmp)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)  # mkstemp makes it private; the pack is for sharing
-        os.replace(tmp, target)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
     return target
 
 

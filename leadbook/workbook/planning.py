@@ -22,7 +22,12 @@ from leadbook.workbook.tabs.planning import (
     render_hiring,
     render_roi,
 )
-from leadbook.workbook.write import WriteResult, replace_sheet, update_workbook
+from leadbook.workbook.write import (
+    WriteResult,
+    one_job_per_workbook,
+    replace_sheet,
+    update_workbook,
+)
 
 
 @dataclass(frozen=True)
@@ -33,6 +38,7 @@ class JobResult:
     result: Any
 
 
+@one_job_per_workbook
 def roi(path: str | Path) -> JobResult:
     """Rewrite the ROI tab; the result is ``(table, cash flows)`` from :func:`roi_table`."""
     book = read_book(path)
@@ -49,6 +55,7 @@ def roi(path: str | Path) -> JobResult:
     return JobResult(update_workbook(path, "roi", job, book=book), (table, flows))
 
 
+@one_job_per_workbook
 def forecast(path: str | Path) -> JobResult:
     """Rewrite the Forecast and Forecast detail tabs (Refresh forecast), keeping and
     extending the ForecastLog."""
@@ -67,6 +74,7 @@ def forecast(path: str | Path) -> JobResult:
     return JobResult(update_workbook(path, "forecast", job, book=book), result)
 
 
+@one_job_per_workbook
 def plan(path: str | Path) -> JobResult:
     """Rewrite the Hiring tab (Plan hiring) from the forecast's scenarios."""
     from leadbook.forecast import portfolio_forecast

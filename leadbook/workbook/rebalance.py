@@ -36,7 +36,12 @@ from leadbook.workbook.layout import BAD_FILL, BAD_FONT, Expected, now
 from leadbook.workbook.provenance import FAILED_MARK, read_stamp
 from leadbook.workbook.read import Book, open_workbook, read_book
 from leadbook.workbook.tabs.allocation import render_allocation
-from leadbook.workbook.write import WriteResult, replace_sheet, update_workbook
+from leadbook.workbook.write import (
+    WriteResult,
+    one_job_per_workbook,
+    replace_sheet,
+    update_workbook,
+)
 
 PLAN_SCENARIO = "Base"
 """The hiring plan's scenario whose productive reps set the sales capacity. In the plan's
@@ -192,6 +197,7 @@ def book_allocation(
     return allocation, feeds
 
 
+@one_job_per_workbook
 def rebalance(
     path: str | Path, *, weeks: int = 1, objective: Objective | str | None = None
 ) -> tuple[WriteResult, Allocation]:

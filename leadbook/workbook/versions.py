@@ -26,13 +26,14 @@ import json
 import logging
 import os
 import re
-import shutil
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import defusedxml.ElementTree as ET  # noqa: N817
+
+from leadbook import files
 
 log = logging.getLogger(__name__)
 
@@ -123,20 +124,15 @@ def kept_versions(book: str | Path) -> list[Version]:
 def keep_version(book: str | Path, command: str) -> Version:
     """Copy the workbook file into its versions folder, as it is before ``command`` writes.
 
-    The copy is written under a temporary name and renamed, so a version that exists is
-    always whole.
+    The copy is written under a temporary name, flushed to disk and renamed
+    (:func:`leadbook.files.copy_file`), so a version that exists is always whole.
     """
     book = Path(book)
     folder = versions_dir(book)
     folder.mkdir(exist_ok=True)
     stamp = _next_stamp(folder)
     target = folder / f"{stamp}-before-{_slug(command)}{book.suffix.lower()}"
-    partial = folder / f".{target.name}.partial"
-    try:
-        shutil.copy2(book, partial)
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
+    files.copy_file(book, target)
     return Version(target, _parse_stamp(stamp), _slug(command))
 
 

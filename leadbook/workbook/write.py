@@ -7,11 +7,15 @@
 3. appends a Log row, saves to a temporary file beside the original, and audits the save:
    anything openpyxl would drop (a chart or picture on a tab leadbook does not own, pivot
    tables, external links, macros) aborts the write with the reason;
-4. checks the original did not change meanwhile, keeps it as a version in
-   ``<stem>.leadbook-versions/`` (:mod:`leadbook.workbook.versions`), atomically renames the
-   temporary file over it, and deletes the oldest version beyond ``VersionsKept``.
+4. keeps the original as a version in ``<stem>.leadbook-versions/``
+   (:mod:`leadbook.workbook.versions`); checks, immediately before the rename, that the
+   original did not change meanwhile and that Excel or LibreOffice has not opened it;
+   renames the temporary file over it, with its mode and owner (:mod:`leadbook.files`),
+   and deletes the oldest version beyond ``VersionsKept``.
 
-Any failure before the rename leaves the original byte-identical and keeps no version.
+A job holds the workbook's lock (:func:`one_job`) from its read to its write, so another
+job on the same workbook is refused rather than interleaved. Any failure before the rename
+leaves the original byte-identical and keeps no version.
 :func:`undo` puts back, byte for byte, the version before the last write.
 """
 
@@ -21,13 +25,9 @@ import contextlib
 import functools
 import inspect
 import logging
-import os
 import posixpath
 import re
 import shutil
-import socket
-import stat
-import tempfile
 import weakref
 import zipfile
 from collections import Counter
@@ -42,6 +42,7 @@ import defusedxml.ElementTree as ET  # noqa: N817
 from openpyxl.utils.cell import range_boundaries
 from openpyxl.workbook.workbook import Workbook
 
+from leadbook import files
 from leadbook.errors import WorkbookFileError
 from leadbook.settings import Settings
 from leadbook.workbook import contract as C
@@ -95,20 +96,21 @@ class WriteResult:
     changed: str
 
 
-def _one_job_per_workbook(write: Callable[..., Any]) -> Callable[..., Any]:
-    """Run ``write(…, path, …)`` holding the job lock of the workbook at ``path`` (its
-    argument named so): two jobs on one workbook never interleave (:func:`one_job`)."""
+def one_job_per_workbook(job: Callable[..., Any]) -> Callable[..., Any]:
+    """Run ``job(…, path, …)`` holding the job lock of the workbook at ``path`` (its
+    argument named so), from its first read to its write: two jobs on one workbook never
+    interleave (:func:`one_job`)."""
 
-    @functools.wraps(write)
+    @functools.wraps(job)
     def locked(*args: Any, **kwargs: Any) -> Any:
-        bound = inspect.signature(write).bind(*args, **kwargs)
+        bound = inspect.signature(job).bind(*args, **kwargs)
         with one_job(Path(bound.arguments["path"])):
-            return write(*args, **kwargs)
+            return job(*args, **kwargs)
 
     return locked
 
 
-@_one_job_per_workbook
+@one_job_per_workbook
 def update_workbook(
     path: str | Path,
     command: str,
@@ -126,8 +128,9 @@ def update_workbook(
     (:mod:`leadbook.workbook.provenance`). ``extra_groups``: input groups a tab used beyond
     its usual ones this time.
     """
-    path = Path(path)
+    given, path = Path(path), files.real_path(path)  # a symlink is written through
     _refuse_if_open(path)
+    files.refuse_read_only(path)
     check_package(path)
     before = _digest(path)
     wb = open_workbook(path, data_only=False)
@@ -162,26 +165,18 @@ def update_workbook(
     # the book's settings were read as values (a VersionsKept typed as a formula counts)
     limit = book.settings.files.versions_kept if book is not None else _file_versions_limit(path)
     wb.calculation.fullCalcOnLoad = True
-    fd, tmp_name = tempfile.mkstemp(prefix=f".~{path.stem}-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    tmp = files.temporary_name(path)
     try:
         save_workbook(wb, tmp)
         carry_cached_values(path, tmp)
         _audit(path, tmp)
-        if _digest(path) != before:
-            raise WorkbookFileError(
-                f"{path.name} changed on disk while leadbook worked; "
-                "nothing was written — run the command again"
-            )
-        version = _replace_keeping_version(path, tmp, command)
+        version = _replace_keeping_version(path, tmp, command, before)
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        tmp.unlink(missing_ok=True)
     V.mark_shown(path, undos, command)
     V.prune_versions(path, limit)
     log.info("%s: %s (previous version kept as %s)", path.name, changed, version.name)
-    return WriteResult(path, version.path, changed)
+    return WriteResult(given, version.path, changed)
 
 
 def versions_limit(wb: Workbook) -> int:
@@ -201,9 +196,10 @@ def _file_versions_limit(path: Path) -> int:
         return Settings().files.versions_kept
 
 
-def _replace_keeping_version(path: Path, new: Path, command: str) -> V.Version:
-    """Keep ``path`` as a version, then rename ``new`` over it; if the rename fails, the
-    version is taken back and nothing has changed."""
+def _replace_keeping_version(path: Path, new: Path, command: str, before: str) -> V.Version:
+    """Keep ``path`` as a version, then rename ``new`` over it — if ``path`` still has the
+    digest ``before`` and is not open; if that or the rename fails, the version is taken
+    back and nothing has changed."""
     try:
         version = V.keep_version(path, command)
     except OSError as exc:
@@ -212,20 +208,20 @@ def _replace_keeping_version(path: Path, new: Path, command: str) -> V.Version:
             f"{V.versions_dir(path).name} ({exc.strerror}); nothing was written"
         ) from exc
     try:
-        _replace(path, new)
-    except WorkbookFileError:
+        _replace(path, new, before)
+    except BaseException:
         V.discard_version(version)
         raise
     return version
 
 
-@_one_job_per_workbook
+@one_job_per_workbook
 def save_new(
     wb: Workbook, path: str | Path, *, overwrite: bool = False, command: str = "new"
 ) -> Path:
     """Save a workbook leadbook built to a new file, atomically; refuse to overwrite unless
     told to, and then keep the old file as a version (before ``command``)."""
-    path = Path(path)
+    given, path = Path(path), files.real_path(path)
     if path.suffix.lower() not in (".xlsx",):
         raise WorkbookFileError(f"{path.name}: leadbook writes .xlsx workbooks")
     if path.exists() and not overwrite:
@@ -234,24 +230,21 @@ def save_new(
             f"{V.versions_dir(path).name})"
         )
     _refuse_if_open(path)
+    files.refuse_read_only(path)
     limit = _file_versions_limit(path) if path.exists() else None
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".~{path.stem}-", suffix=".xlsx", dir=path.parent if str(path.parent) else "."
-    )
-    os.close(fd)
-    tmp = Path(tmp_name)
+    before = _digest(path) if path.exists() else None
+    tmp = files.temporary_name(path)
     try:
         save_workbook(wb, tmp)
-        if limit is None:
-            _replace(path, tmp)
+        if before is None:
+            _replace(path, tmp, None)
         else:
-            _replace_keeping_version(path, tmp, command)
+            _replace_keeping_version(path, tmp, command, before)
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        tmp.unlink(missing_ok=True)
     if limit is not None:
         V.prune_versions(path, limit)
-    return path
+    return given
 
 
 def mark_rendered(wb: Workbook, name: str) -> None:
@@ -295,7 +288,7 @@ class UndoResult:
     """The digest of the restored file, equal to the version's."""
 
 
-@_one_job_per_workbook
+@one_job_per_workbook
 def undo(path: str | Path, *, user: str | None = None) -> UndoResult:
     """Restore, byte for byte, the version of the workbook before leadbook's last write.
 
@@ -306,10 +299,11 @@ def undo(path: str | Path, *, user: str | None = None) -> UndoResult:
     already holds those bytes. Each undo is recorded in the undo log, and the Log tab shows
     it at the next write.
     """
-    path = Path(path)
-    if not path.is_file():
+    if not Path(path).is_file():
         raise WorkbookFileError(f"{path} does not exist; there is nothing to undo")
+    path = files.real_path(path)
     _refuse_if_open(path)
+    files.refuse_read_only(path)
     versions = V.kept_versions(path)
     before = _digest(path)
     target = _undo_target(path, versions, before)
@@ -336,9 +330,7 @@ def _restore(
 ) -> tuple[V.Version, str]:
     """Put ``target``'s bytes in place of the file, keeping the file first unless a version
     holds its bytes already; that version, and the undo's stamp."""
-    fd, tmp_name = tempfile.mkstemp(prefix=f".~{path.stem}-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    tmp = files.temporary_name(path)
     try:
         shutil.copyfile(target.path, tmp)
         if _digest(tmp) != target.digest() or _digest(path) != before:
@@ -348,13 +340,12 @@ def _restore(
             )
         kept = next((v for v in versions if v.digest() == before), None)
         if kept is not None:
-            _replace(path, tmp)
+            _replace(path, tmp, before)
             return kept, V.next_stamp(path)
-        kept = _replace_keeping_version(path, tmp, V.UNDO)
+        kept = _replace_keeping_version(path, tmp, V.UNDO, before)
         return kept, kept.stamp
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        tmp.unlink(missing_ok=True)
 
 
 def _undo_target(path: Path, versions: list[V.Version], current: str) -> V.Version:
@@ -396,17 +387,21 @@ def _check_restorable(path: Path, version: V.Version) -> None:
         )
 
 
-def _replace(path: Path, new: Path) -> None:
-    """Rename ``new`` over ``path``, with the permissions ``path`` had (a new file gets those
-    the user's umask gives): the temporary file is private, the workbook may be shared."""
-    os.chmod(new, _mode_of(path))
-    try:
-        os.replace(new, path)
-    except OSError as exc:
-        raise WorkbookFileError(
-            f"{path.name} cannot be replaced ({exc.strerror}); is it "
-            "open in Excel? Close it and run the command again"
-        ) from exc
+def _replace(path: Path, new: Path, before: str | None) -> None:
+    """Rename ``new`` over ``path`` (:func:`leadbook.files.put_in_place`), checking at the
+    last moment that ``path`` still has the digest ``before`` (None: that it does not exist)
+    and that no one has opened it in Excel or LibreOffice since the job began."""
+
+    def unchanged() -> None:
+        _refuse_if_open(path)
+        now_there = _digest(path) if path.exists() else None
+        if now_there != before:
+            raise WorkbookFileError(
+                f"{path.name} changed on disk while leadbook worked; "
+                "nothing was written — run the command again"
+            )
+
+    files.put_in_place(new, path, check=unchanged)
 
 
 def save_workbook(wb: Workbook, path: Path | str) -> None:
@@ -488,63 +483,24 @@ def _refuse_if_open(path: Path) -> None:
 _digest = V.file_digest
 
 
-def _mode_of(path: Path) -> int:
-    """The permission bits of ``path``, or of a new file under the user's umask."""
-    try:
-        return stat.S_IMODE(path.stat().st_mode)
-    except FileNotFoundError:
-        mask = os.umask(0)
-        os.umask(mask)
-        return 0o666 & ~mask
-
-
 @contextlib.contextmanager
-def one_job(path: Path) -> Iterator[None]:
-    """Hold the workbook's job lock (``.~leadbook.<name>.lock`` beside it) while a job writes
-    it: a second job on the same workbook is refused, never interleaved. A lock left by a
-    process that no longer runs on this machine is taken over."""
-    lock = path.with_name(f".~leadbook.{path.name}.lock")
-    for _ in range(2):
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            if _stale_lock(lock):
-                lock.unlink(missing_ok=True)
-                continue
-            raise WorkbookFileError(_busy_message(path, lock)) from None
-        break
-    with os.fdopen(fd, "w") as f:
-        f.write(f"{os.getpid()} {socket.gethostname()} {now():%Y-%m-%d %H:%M:%S}\n")
-    try:
+def one_job(path: str | Path) -> Iterator[None]:
+    """Hold the workbook's job lock (``.~leadbook.<name>.lock`` beside it) while a job reads,
+    computes and writes it: a second job on the same workbook is refused, never interleaved
+    (:func:`leadbook.files.exclusive_lock`). Taking it, a job removes the temporary files
+    that jobs killed mid-write left beside the workbook and its versions."""
+    with files.exclusive_lock(path) as first:
+        if first:
+            _remove_leftovers(files.real_path(path))
         yield
-    finally:
-        lock.unlink(missing_ok=True)
 
 
-def _stale_lock(lock: Path) -> bool:
-    """Whether ``lock`` was left by a process of this machine that no longer runs."""
-    try:
-        pid, host, *_ = lock.read_text().split()
-        if host != socket.gethostname():
-            return False
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return True
-    except (OSError, ValueError):
-        return False
-    return False
-
-
-def _busy_message(path: Path, lock: Path) -> str:
-    try:
-        pid, _, day, time = lock.read_text().split()[:4]
-        since = f" (process {pid}, since {day} {time})"
-    except (OSError, ValueError):
-        since = ""
-    return (
-        f"another leadbook job is writing {path.name}{since}; wait for it to finish and run "
-        f"this one again. If no job is running, delete the lock file {lock.name}"
-    )
+def _remove_leftovers(path: Path) -> None:
+    """Temporary files of killed writes: any whose process is gone, and (the lock being
+    held) those of earlier leadbook releases, named without their process."""
+    older = re.compile(rf"^\.~{re.escape(path.stem)}-[a-z0-9_]{{8}}{re.escape(path.suffix)}$")
+    files.remove_stale_temporaries(path.parent, also=older)
+    files.remove_stale_temporaries(V.versions_dir(path), also=re.compile(r"^\..+\.partial$"))
 
 
 def _snapshot(wb: Workbook, sheets: frozenset[str]) -> dict[str, list[tuple[Any, ...]]]:

@@ -96,3 +96,114 @@ def test_a_button_brings_back_only_what_its_job_changed_in_the_versions_folder(t
         "undo-log.jsonl",
     ]
     assert (home / "undo-log.jsonl").read_text() == "{}\n{}\n"
+
+
+def _pressed(path, identity="0123456789abcdef0123456789abcdef"):
+    """The workbook at ``path`` as Office.js sends it, with the identity an earlier press
+    gave it (so two presses share its folder under LEADBOOK_FILES)."""
+    from udfs.book import BOOK_ID_NAME
+
+    payload = book_payload(path)
+    payload["names"].append(
+        {"name": BOOK_ID_NAME, "refers_to": f'="{identity}"', "book_scope": True,
+         "scope_sheet_name": None, "scope_sheet_index": None, "sheet_index": None,
+         "address": None}
+    )  # fmt: skip
+    return xw.Book(json=payload)
+
+
+def test_a_second_press_on_a_workbook_while_a_button_runs_is_refused(demo_book_path):
+    """Two presses on one workbook (two users, or a double click) each run on their own
+    copy: both used to succeed, and the second's write-back took the first's Log row away."""
+    import threading
+
+    from leadbook.workbook import jobs
+    from udfs.book import run_job
+
+    first, second = _pressed(demo_book_path), _pressed(demo_book_path)
+    raised: list[BaseException] = []
+
+    def press_second():
+        try:
+            run_job(second, jobs.refresh)
+        except BaseException as exc:
+            raised.append(exc)
+
+    def job(path):
+        thread = threading.Thread(target=press_second)
+        thread.start()
+        thread.join()
+        return jobs.check(path, write=True)
+
+    run_job(first, job)
+    assert len(raised) == 1 and isinstance(raised[0], WorkbookFileError)
+    assert "another leadbook job is writing demo.xlsx" in str(raised[0])
+    assert second.json()["actions"] == []
+    assert first.json()["actions"] != []
+
+
+def test_a_button_and_a_command_on_one_workbook_take_turns(demo_book_path, monkeypatch):
+    """The classic add-in's button keeps its files beside the workbook file: it holds the
+    same lock as a command on that file."""
+    from leadbook.workbook import jobs
+    from leadbook.workbook.write import one_job
+    from udfs import book as book_module
+    from udfs.book import run_job
+
+    monkeypatch.setattr(book_module, "_own_folder", lambda book: demo_book_path.parent)
+    with one_job(demo_book_path):
+        busy = None
+        import threading
+
+        def press():
+            nonlocal busy
+            try:
+                run_job(_pressed(demo_book_path), jobs.refresh)
+            except WorkbookFileError as exc:
+                busy = exc
+
+        thread = threading.Thread(target=press)
+        thread.start()
+        thread.join()
+    assert busy is not None and "another leadbook job is writing demo.xlsx" in str(busy)
+
+
+def test_a_kill_while_a_button_brings_back_the_model_folder_loses_no_model(tmp_path):
+    """The lead model folder a button copies back beside the workbook: killed between
+    removing the old folder and renaming the new one in, the next press found no model."""
+    import signal
+    import subprocess
+    import sys
+    import textwrap
+    from pathlib import Path
+
+    from udfs.book import _copy_folder
+
+    home, copy = tmp_path / "home" / "demo.leadbook-model", tmp_path / "copy" / "model"
+    home.mkdir(parents=True)
+    (home / "model-old.skops").write_bytes(b"old model")
+    copy.mkdir(parents=True)
+    (copy / "model-new.skops").write_bytes(b"new model")
+    code = textwrap.dedent(
+        """
+        import os, signal, sys
+        from pathlib import Path
+        real = os.rename
+        def rename(src, dst, *args, **kwargs):
+            if Path(src).name.endswith(".leadbook-new"):
+                os.kill(os.getpid(), signal.SIGKILL)
+            return real(src, dst, *args, **kwargs)
+        os.rename = rename
+        from udfs.book import _copy_folder
+        _copy_folder(Path(sys.argv[1]), Path(sys.argv[2]))
+        """
+    )
+    repo = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(copy), str(home)], cwd=repo, capture_output=True
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr.decode()
+    again = tmp_path / "again" / "model"
+    found = _copy_folder(home, again)  # the next press copies the model in
+    assert found == {"model-old.skops": len(b"old model")}
+    assert (again / "model-old.skops").read_bytes() == b"old model"

@@ -1,0 +1,395 @@
+"""Write safety: what a write keeps of the file (mode, owner, a symlink), what a killed write
+leaves behind, and one job at a time over a job's whole read, compute and write.
+
+Faults are injected, never timed: ``os.replace`` or a copy is patched to raise, to stop the
+process with SIGKILL, or to run a second job at that very point.
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import textwrap
+import threading
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from leadbook.errors import WorkbookFileError
+from leadbook.workbook import jobs
+from leadbook.workbook import versions as V
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def log_rows(path: Path) -> list[str]:
+    """The commands of the workbook's Log rows, oldest first."""
+    ws = openpyxl.load_workbook(path)["Log"]
+    return [row[1] for row in ws.iter_rows(min_row=2, values_only=True) if row[1]]
+
+
+def leftovers(folder: Path) -> list[str]:
+    """Files a write leaves beside the workbook that are not the workbook's own."""
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith((".~", ".")))
+
+
+def run_killed(path: Path, where: str, *, script: str = "jobs.check(path, write=True)") -> None:
+    """Run ``script`` on the workbook at ``path`` in a process that SIGKILLs itself when it
+    calls ``os.replace`` with a destination for which ``where`` (a Python expression of
+    ``dst``) is true; the process must die so."""
+    code = textwrap.dedent(
+        f"""
+        import os, signal, sys
+        from pathlib import Path
+        real = os.replace
+        def replace(src, dst, *a, **k):
+            dst = Path(dst)
+            if {where}:
+                os.kill(os.getpid(), signal.SIGKILL)
+            return real(src, dst, *a, **k)
+        os.replace = replace
+        from leadbook.workbook import jobs
+        path = Path(sys.argv[1])
+        {script}
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(path)], cwd=REPO, capture_output=True)
+    assert done.returncode == -signal.SIGKILL, done.stderr.decode()
+
+
+# --- 4. What a write keeps of the file --------------------------------------------------
+
+
+class TestWhatAWriteKeeps:
+    @pytest.mark.parametrize("mode", [0o640, 0o664, 0o600])
+    def test_the_mode(self, demo_book_path, mode):
+        demo_book_path.chmod(mode)
+        jobs.check(demo_book_path, write=True)
+        assert stat.S_IMODE(demo_book_path.stat().st_mode) == mode
+
+    @pytest.mark.skipif(os.geteuid() != 0, reason="only root may give a file to another owner")
+    def test_the_owner(self, demo_book_path):
+        os.chown(demo_book_path, 4321, 8765)
+        jobs.check(demo_book_path, write=True)
+        st = demo_book_path.stat()
+        assert (st.st_uid, st.st_gid) == (4321, 8765)
+        assert "check" in log_rows(demo_book_path)[-1]
+
+    @pytest.mark.parametrize("refusal", [errno.EPERM, errno.ENOTSUP])
+    def test_a_refused_chown_does_not_fail_the_write(self, demo_book_path, monkeypatch, refusal):
+        """The file belongs to someone else (as a colleague's file on a share does)."""
+        real_chown, asked = os.chown, []
+
+        def chown(path, uid, gid, *args, **kwargs):
+            asked.append((uid, gid))
+            raise OSError(refusal, os.strerror(refusal))
+
+        if os.geteuid() == 0:
+            real_chown(demo_book_path, 4321, 8765)
+        owner = demo_book_path.stat().st_uid, demo_book_path.stat().st_gid
+        monkeypatch.setattr(os, "chown", chown)
+        jobs.check(demo_book_path, write=True)
+        assert log_rows(demo_book_path)[-1] == "check"
+        assert asked[:1] == ([owner] if owner != (os.geteuid(), os.getegid()) else [])
+
+    def test_a_symlinked_workbook_is_written_through_to_its_target(self, demo_book_path, tmp_path):
+        elsewhere = tmp_path / "shared"
+        elsewhere.mkdir()
+        target = elsewhere / "real.xlsx"
+        shutil.move(demo_book_path, target)
+        demo_book_path.symlink_to(target)
+        jobs.check(demo_book_path, write=True)
+        assert demo_book_path.is_symlink()
+        assert os.readlink(demo_book_path) == str(target)
+        assert log_rows(target)[-1] == "check"
+
+    def test_a_read_only_file_is_refused_by_name(self, demo_book_path):
+        demo_book_path.chmod(0o444)
+        before = demo_book_path.read_bytes()
+        with pytest.raises(WorkbookFileError, match=r"demo\.xlsx is read-only"):
+            jobs.check(demo_book_path, write=True)
+        assert demo_book_path.read_bytes() == before
+        assert stat.S_IMODE(demo_book_path.stat().st_mode) == 0o444
+        assert not V.versions_dir(demo_book_path).exists()
+
+    def test_a_read_only_folder_is_a_message_not_a_traceback(self, demo_book_path, monkeypatch):
+        """The folder is made read-only; root ignores that, so for root the kernel's answer
+        (EACCES on creating a file there) is injected."""
+        from typer.testing import CliRunner
+
+        from leadbook.cli import app
+
+        folder = demo_book_path.parent
+        real_open = os.open
+
+        def open_(path, flags, *args, **kwargs):
+            if flags & os.O_CREAT and Path(path).parent == folder:
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+            return real_open(path, flags, *args, **kwargs)
+
+        if os.geteuid() == 0:
+            monkeypatch.setattr(os, "open", open_)
+        before = demo_book_path.read_bytes()
+        folder.chmod(0o555)
+        try:
+            result = CliRunner().invoke(app, ["check", "--write", str(demo_book_path)])
+        finally:
+            folder.chmod(0o755)
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+        assert result.exit_code == 2
+        message = " ".join(result.output.split())
+        assert f"cannot write in {folder}" in message
+        assert "demo.xlsx was not changed" in message
+        assert demo_book_path.read_bytes() == before
+
+
+# --- 5. What a killed write leaves ------------------------------------------------------
+
+
+class TestAKilledWrite:
+    def test_a_kill_at_the_rename_leaves_the_workbook_and_the_next_run_cleans_up(
+        self, demo_book_path, caplog
+    ):
+        before = demo_book_path.read_bytes()
+        run_killed(demo_book_path, f"dst.name == {demo_book_path.name!r}")
+        assert demo_book_path.read_bytes() == before
+        assert leftovers(demo_book_path.parent)  # the kill left its temporary file behind
+        with caplog.at_level(logging.WARNING):
+            jobs.check(demo_book_path, write=True)
+        assert leftovers(demo_book_path.parent) == []
+        assert log_rows(demo_book_path)[-1] == "check"
+        assert "no longer runs" in caplog.text  # its lock was taken over, and said so
+
+    def test_a_kill_while_keeping_the_version_loses_no_version(self, demo_book_path):
+        jobs.check(demo_book_path, write=True)
+        folder = V.versions_dir(demo_book_path)
+        kept = {v.name: v.path.read_bytes() for v in V.kept_versions(demo_book_path)}
+        run_killed(demo_book_path, f"dst.parent.name == {folder.name!r}")
+        assert {v.name: v.path.read_bytes() for v in V.kept_versions(demo_book_path)} == kept
+        jobs.check(demo_book_path, write=True)
+        assert leftovers(folder) == []
+        assert leftovers(demo_book_path.parent) == []
+        for version in V.kept_versions(demo_book_path):
+            assert zipfile.ZipFile(version.path).testzip() is None
+
+    def test_temporary_files_of_a_running_writer_are_left_alone(self, demo_book_path):
+        from leadbook import files
+
+        alive = files.temporary_name(demo_book_path)  # this process's: its writer runs
+        alive.write_bytes(b"partial")
+        jobs.check(demo_book_path, write=True)
+        assert alive.read_bytes() == b"partial"
+        alive.unlink()  # not a workbook: the suite's check of written workbooks would fail
+
+    def test_the_temporary_file_is_flushed_to_disk_before_it_takes_the_name(
+        self, demo_book_path, monkeypatch
+    ):
+        events: list[tuple[str, str]] = []
+        real_fsync, real_replace = os.fsync, os.replace
+
+        def fsync(fd):
+            events.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+            return real_fsync(fd)
+
+        def replace(src, dst, *args, **kwargs):
+            events.append(("replace", str(dst)))
+            return real_replace(src, dst, *args, **kwargs)
+
+        monkeypatch.setattr(os, "fsync", fsync)
+        monkeypatch.setattr(os, "replace", replace)
+        jobs.check(demo_book_path, write=True)
+        at = events.index(("replace", str(demo_book_path)))
+        assert events[at - 1][0] == "fsync" and events[at - 1][1].startswith(
+            str(demo_book_path.parent / ".~")
+        )  # the temporary file's bytes, then the rename, then the folder's entry
+        assert ("fsync", str(demo_book_path.parent)) in events[at + 1 :]
+
+    def test_a_failed_rename_leaves_the_workbook_byte_identical(self, demo_book_path, monkeypatch):
+        real_replace = os.replace
+        before = demo_book_path.read_bytes()
+
+        def replace(src, dst, *args, **kwargs):
+            if Path(dst) == demo_book_path:
+                raise OSError(errno.EIO, "Input/output error")
+            return real_replace(src, dst, *args, **kwargs)
+
+        monkeypatch.setattr(os, "replace", replace)
+        with pytest.raises(WorkbookFileError, match="cannot be replaced"):
+            jobs.check(demo_book_path, write=True)
+        assert demo_book_path.read_bytes() == before
+        assert leftovers(demo_book_path.parent) == []
+        assert not V.versions_dir(demo_book_path).exists()
+
+
+# --- 6. One job at a time, over the whole job --------------------------------------------
+
+
+def _in_thread(action) -> BaseException | None:
+    """Run ``action`` in another thread (another job of this process); what it raised."""
+    raised: list[BaseException] = []
+
+    def run():
+        try:
+            action()
+        except BaseException as exc:
+            raised.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    return raised[0] if raised else None
+
+
+class TestOneJobAtATime:
+    def test_a_job_started_during_anothers_rename_is_refused(self, demo_book_path, monkeypatch):
+        real_replace = os.replace
+        second: list[BaseException | None] = []
+
+        def slow_replace(src, dst, *args, **kwargs):
+            if Path(dst) == demo_book_path and not second:
+                second.append(_in_thread(lambda: jobs.refresh(demo_book_path)))
+            return real_replace(src, dst, *args, **kwargs)
+
+        monkeypatch.setattr(os, "replace", slow_replace)
+        jobs.check(demo_book_path, write=True)
+        assert isinstance(second[0], WorkbookFileError)
+        assert "another leadbook job is writing demo.xlsx" in str(second[0])
+        assert log_rows(demo_book_path)[-1] == "check"
+
+    def test_a_job_started_while_another_reads_the_workbook_is_refused(
+        self, demo_book_path, monkeypatch
+    ):
+        """The lock covers the read and the compute, not only the write: a job that read the
+        workbook before another wrote it would write results of inputs no longer there."""
+        real_read = jobs.read_book
+        second: list[BaseException | None] = []
+
+        def read_book(path, *args, **kwargs):
+            if not second:
+                second.append(_in_thread(lambda: jobs.check(demo_book_path, write=True)))
+            return real_read(path, *args, **kwargs)
+
+        monkeypatch.setattr(jobs, "read_book", read_book)
+        jobs.refresh(demo_book_path)
+        assert isinstance(second[0], WorkbookFileError)
+        assert "another leadbook job" in str(second[0])
+        assert log_rows(demo_book_path)[-1] == "refresh"
+
+    def test_nested_jobs_of_one_thread_do_not_deadlock(self, demo_book_path):
+        from leadbook.workbook.write import one_job
+
+        with one_job(demo_book_path):
+            jobs.refresh(demo_book_path)
+        assert log_rows(demo_book_path)[-1] == "refresh"
+
+    def test_a_lock_left_by_a_killed_job_is_taken_over_with_a_warning(self, demo_book_path, caplog):
+        run_killed(
+            demo_book_path,
+            "dst.name == 'never'",
+            script="from leadbook.workbook.write import one_job\n"
+            "        held = one_job(path)\n"
+            "        held.__enter__()\n"
+            "        os.kill(os.getpid(), signal.SIGKILL)",
+        )
+        with caplog.at_level(logging.WARNING):
+            jobs.check(demo_book_path, write=True)
+        assert log_rows(demo_book_path)[-1] == "check"
+        assert "no longer runs" in caplog.text
+
+    def test_the_workbook_changed_during_the_version_copy_stops_the_write(
+        self, demo_book_path, monkeypatch
+    ):
+        real_keep = V.keep_version
+
+        def keep_version(book, command):
+            kept = real_keep(book, command)
+            wb = openpyxl.load_workbook(demo_book_path)  # someone saves the file meanwhile
+            wb["Sources"]["A1"] = "saved by someone else"
+            wb.save(demo_book_path)
+            return kept
+
+        monkeypatch.setattr(V, "keep_version", keep_version)
+        with pytest.raises(WorkbookFileError, match="changed on disk while leadbook worked"):
+            jobs.check(demo_book_path, write=True)
+        wb = openpyxl.load_workbook(demo_book_path)
+        assert wb["Sources"]["A1"].value == "saved by someone else"
+        assert V.kept_versions(demo_book_path) == []
+
+    def test_excel_opening_the_workbook_mid_run_stops_the_write(self, demo_book_path, monkeypatch):
+        real_keep = V.keep_version
+        before = demo_book_path.read_bytes()
+
+        def keep_version(book, command):
+            demo_book_path.with_name(f"~${demo_book_path.name}").write_bytes(b"owner")
+            return real_keep(book, command)
+
+        monkeypatch.setattr(V, "keep_version", keep_version)
+        with pytest.raises(WorkbookFileError, match=r"demo\.xlsx is open in Excel"):
+            jobs.check(demo_book_path, write=True)
+        assert demo_book_path.read_bytes() == before
+        assert V.kept_versions(demo_book_path) == []
+
+
+def left_by_a_killed_writer(target: Path) -> Path:
+    """A temporary file for ``target`` made by a process that has ended since."""
+    code = "import sys; from pathlib import Path; from leadbook import files; "
+    code += "print(files.temporary_name(Path(sys.argv[1])))"
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(target)], cwd=REPO, capture_output=True, text=True
+    )
+    return Path(done.stdout.strip())
+
+
+class TestEveryWriter:
+    def test_undo_refuses_a_read_only_file(self, demo_book_path):
+        jobs.check(demo_book_path, write=True)
+        demo_book_path.chmod(0o444)
+        before = demo_book_path.read_bytes()
+        with pytest.raises(WorkbookFileError, match=r"demo\.xlsx is read-only"):
+            jobs.undo(demo_book_path)
+        assert demo_book_path.read_bytes() == before
+
+    def test_temporary_files_of_earlier_releases_are_removed_under_the_lock(self, demo_book_path):
+        """Earlier releases named them without their process; only the lock's holder can
+        tell they are stale, and only this workbook's are its."""
+        ours = demo_book_path.with_name(".~demo-a8ifsgly.xlsx")
+        theirs = demo_book_path.with_name(".~other-a8ifsgly.xlsx")
+        for path in (ours, theirs):
+            shutil.copy(demo_book_path, path)
+        folder = V.versions_dir(demo_book_path)
+        folder.mkdir()
+        partial = folder / ".20260101T000000.000000Z-before-check.xlsx.partial"
+        partial.write_bytes(b"cut short")
+        jobs.check(demo_book_path, write=True)
+        assert not ours.exists() and not partial.exists()
+        assert theirs.exists()
+
+    def test_a_scored_lead_file_is_written_like_the_workbook(self, demo_book_path, tmp_path):
+        """Through its symlink, with its mode, and the temporary file of a killed scoring
+        run beside it removed."""
+        from leadbook.demo import demo_leads
+        from leadbook.leads import by_header
+        from leadbook.workbook.leadjobs import score_leads
+
+        by_header(demo_leads()).to_csv(tmp_path / "leads.csv", index=False)
+        shared = tmp_path / "shared"
+        shared.mkdir()
+        real = shared / "scores.csv"
+        real.write_text("old scores\n")
+        real.chmod(0o640)
+        (tmp_path / "leads.scored.csv").symlink_to(real)
+        killed = left_by_a_killed_writer(real)
+        assert killed.exists()
+        score_leads(demo_book_path, leads_file=tmp_path / "leads.csv", retrain=True)
+        assert (tmp_path / "leads.scored.csv").is_symlink()
+        assert real.read_text().startswith("lead_id,")
+        assert stat.S_IMODE(real.stat().st_mode) == 0o640
+        assert not killed.exists()
