@@ -20,6 +20,7 @@ from typing import Any
 
 from leadbook.enums import BudgetMode, CapacitySource, Choice, ConversionSource, Objective
 from leadbook.errors import Problem, Severity, raise_errors
+from leadbook.tables import MAX_MAGNITUDE
 
 PERCENT = "%"
 DOLLARS = "$"
@@ -1315,7 +1316,9 @@ def _number(raw: object, spec: SettingSpec) -> float:
         except ValueError:
             raise ValueError(f"must be a number, got {raw!r}") from None
     if not math.isfinite(value):
-        raise ValueError(f"must be a finite number, got {raw!r}")
+        raise ValueError(f"must be a finite number, got {raw}")
+    if abs(value) > MAX_MAGNITUDE:
+        raise ValueError(f"must be at most {MAX_MAGNITUDE:,.0f} in size, got {raw!r}")
     return value
 
 

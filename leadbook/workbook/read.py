@@ -18,12 +18,13 @@ import openpyxl
 import pandas as pd
 from defusedxml import DefusedXmlException
 from openpyxl.utils.cell import get_column_letter, range_boundaries
+from openpyxl.worksheet.cell_range import CellRange
 from openpyxl.workbook.workbook import Workbook
 
 from leadbook.errors import InputError, Problem, Severity, WorkbookFileError, raise_errors
 from leadbook.inventory import Inventory, StatedTotals, build_inventory
 from leadbook.settings import Settings, settings_from_rows
-from leadbook.tables import SheetLocator
+from leadbook.tables import SheetLocator, cell_value
 from leadbook.workbook import contract as C
 from leadbook.workbook.examples import example_problems
 from leadbook.workbook.provenance import Fingerprints
@@ -187,19 +188,48 @@ def read_table(wb: Workbook, spec: C.TableSpec) -> tuple[pd.DataFrame, SheetLoca
     ws, table = found
     min_col, min_row, max_col, max_row = range_boundaries(table.ref)
     grid = [
-        [c.value for c in row]
+        [cell_value(c.value) for c in row]
         for row in ws.iter_rows(min_row=min_row, max_row=max_row, min_col=min_col, max_col=max_col)
     ]
     by_header = {_norm(c.header): c.key for c in spec.columns}
-    keys, letters = [], {}
+    keys: list[str | None] = []
+    letters: dict[str, str] = {}
+    problems = _merged_in(ws, table.ref, spec)
     for j, header in enumerate(grid[0]):
         key = by_header.get(_norm(header))
+        letter = get_column_letter(min_col + j)
+        if key in letters:
+            first = f"{ws.title}!{letters[key]}{min_row}"
+            problems.append(
+                Problem(
+                    f"{ws.title}!{letter}{min_row}",
+                    f"the header {header!r} of table {spec.name} appears twice (also at "
+                    f"{first}); leadbook cannot tell which column to read — rename or delete "
+                    "one",
+                )
+            )
+            key = None
         keys.append(key)
         if key:
-            letters[key] = get_column_letter(min_col + j)
+            letters[key] = letter
     rows = [{k: v for k, v in zip(keys, line, strict=True) if k} for line in grid[1:]]
     frame = pd.DataFrame(rows, columns=[k for k in keys if k])
-    return frame, SheetLocator(ws.title, min_row, letters), []
+    return frame, SheetLocator(ws.title, min_row, letters), problems
+
+
+def _merged_in(ws: Any, ref: str, spec: C.TableSpec) -> list[Problem]:
+    """An error at each merged range inside a table: Excel refuses to merge table cells,
+    and a merged range's other cells read as blank."""
+    inside = CellRange(ref)
+    return [
+        Problem(
+            f"{ws.title}!{merged.coord}",
+            f"cells {merged.coord} are merged inside table {spec.name}; a table's cells "
+            "cannot be merged — unmerge them (Home ▸ Merge & Center) and fill each cell",
+        )
+        for merged in ws.merged_cells.ranges
+        if not inside.isdisjoint(merged)
+    ]
 
 
 def _norm(text: object) -> str:
@@ -209,6 +239,15 @@ def _norm(text: object) -> str:
 def read_settings(wb: Workbook) -> tuple[Settings, list[Problem]]:
     """Settings from the Settings table; every problem is located."""
     frame, loc, problems = read_table(wb, C.SETTINGS_TABLE)
+    missing = [c.header for c in C.SETTINGS_TABLE.columns[1:3] if c.key not in frame]
+    if missing:
+        problems.append(
+            Problem(
+                loc.header(),
+                f"table Settings has no column {' or '.join(repr(m) for m in missing)} "
+                f"(its columns should be: {', '.join(C.SETTINGS_TABLE.headers)})",
+            )
+        )
     if problems:
         return Settings(), problems
     rows = [
