@@ -18,8 +18,8 @@ import openpyxl
 import pandas as pd
 from defusedxml import DefusedXmlException
 from openpyxl.utils.cell import get_column_letter, range_boundaries
-from openpyxl.worksheet.cell_range import CellRange
 from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet.cell_range import CellRange
 
 from leadbook.errors import InputError, Problem, Severity, WorkbookFileError, raise_errors
 from leadbook.inventory import Inventory, StatedTotals, build_inventory
