@@ -185,6 +185,8 @@ class NotFinite:
             return "NaN"
         return "infinity" if self.value > 0 else "-infinity"
 
+    __repr__ = __str__  # messages show the received value with !r
+
 
 def cell_value(value: object) -> object:
     """A raw cell value as tables carry it: NaN and infinities as :class:`NotFinite`."""

@@ -54,7 +54,7 @@ from leadbook.qualify import (
 from leadbook.settings import Settings
 from leadbook.workbook import contract as C
 from leadbook.workbook.layout import now
-from leadbook.workbook.read import open_workbook, read_book
+from leadbook.workbook.read import lead_problems, open_workbook, read_book
 from leadbook.workbook.tabs.leads import (
     LeadReport,
     missing_output_columns,
@@ -275,6 +275,7 @@ class _BookLeads:
     """The Leads table on the workbook's Leads tab."""
 
     def __init__(self, wb: Workbook, inventory: Inventory):
+        raise_errors(lead_problems(wb, list(inventory.names)))
         found = read_lead_grid(wb)
         assert found is not None
         self.raw, self.locator = found

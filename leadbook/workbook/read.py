@@ -387,6 +387,40 @@ def inspect_workbook(wb: Workbook, path: Path | None = None) -> tuple[Book | Non
     return book, problems
 
 
+def lead_problems(wb: Workbook, sources: list[str] | None) -> list[Problem]:
+    """Every problem of the Leads table's inputs (none if there is no table): merged cells,
+    a header typed twice, and each bad cell, as Score leads would find them."""
+    from leadbook.leads import parse_leads
+    from leadbook.workbook.tabs.leads import read_lead_grid
+
+    found = find_table(wb, C.LEADS_TABLE)
+    if found is None:
+        return []
+    ws, table = found
+    problems = _merged_in(ws, table.ref, C.LEADS_TABLE)
+    min_col, min_row, max_col, _ = range_boundaries(table.ref)
+    seen: dict[str, str] = {}
+    for (cell,) in ws.iter_cols(min_col, max_col, min_row, min_row):
+        header = _norm(cell.value)
+        if not header:
+            continue
+        where = f"{ws.title}!{cell.coordinate}"
+        if header in seen:
+            problems.append(
+                Problem(
+                    where,
+                    f"the header {cell.value!r} of table Leads appears twice (also at "
+                    f"{seen[header]}); rename or delete one",
+                )
+            )
+        seen.setdefault(header, where)
+    if problems:
+        return problems
+    raw, locator = read_lead_grid(wb)  # type: ignore[misc]
+    _, found_problems = parse_leads(raw, locator, sources=sources)
+    return found_problems
+
+
 def read_book(path: str | Path) -> Book:
     """The validated inputs of the workbook at ``path``; one error lists every problem."""
     book, problems = inspect_book(path)
