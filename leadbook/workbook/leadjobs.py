@@ -53,7 +53,7 @@ from leadbook.qualify import (
 )
 from leadbook.settings import Settings
 from leadbook.workbook import contract as C
-from leadbook.workbook.layout import now
+from leadbook.workbook.layout import inert_text, now
 from leadbook.workbook.read import lead_problems, open_workbook, read_book
 from leadbook.workbook.tabs.leads import (
     LeadReport,
@@ -408,6 +408,8 @@ class _Writer:
                 self.parquet = pq.ParquetWriter(self.tmp, schema)
             self.parquet.write_table(table)
         else:
+            text = [c for c in frame.columns if frame[c].dtype == object]
+            frame = frame.assign(**{c: frame[c].map(inert_text) for c in text})
             frame.to_csv(
                 self.tmp, mode="a" if self.started else "w", header=not self.started, index=False
             )
