@@ -309,7 +309,7 @@ class _FileLeads:
     def __init__(self, path: Path, inventory: Inventory, chunk_rows: int):
         self.path, self.inventory, self.chunk_rows = path, inventory, chunk_rows
         self.locator = FileLocator(path.name)
-        self.total = lead_file_rows(path) if path.exists() else 0
+        self.total = lead_file_rows(path)
         self.name = path.name
         self.output = path.with_name(f"{path.stem}.scored{path.suffix.lower()}")
 

@@ -22,6 +22,7 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.cell_range import CellRange
 
 from leadbook.errors import InputError, Problem, Severity, WorkbookFileError, raise_errors
+from leadbook.files import is_compound_file, is_encrypted_package, require_regular_file
 from leadbook.inventory import Inventory, StatedTotals, build_inventory
 from leadbook.settings import Settings, settings_from_rows
 from leadbook.tables import SheetLocator, cell_value
@@ -85,13 +86,24 @@ def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
 
 
 def check_package(path: Path) -> None:
-    """Refuse a file that is missing, not a zip, too large unpacked, or carries a DTD."""
-    if not path.exists():
-        raise WorkbookFileError(f"{path}: no such file")
+    """Refuse a file that is missing, not a regular file, encrypted, not a zip, too large
+    unpacked, or carries a DTD."""
+    require_regular_file(path, workbook=True)
     if path.suffix.lower() not in SUFFIXES:
         raise WorkbookFileError(
             f"{path.name}: leadbook reads .xlsx and .xlsm workbooks, "
             f"not {path.suffix or 'files without an extension'}"
+        )
+    if is_encrypted_package(path):
+        raise WorkbookFileError(
+            f"{path.name}: is encrypted (password-protected); leadbook cannot read it — in "
+            "Excel, File ▸ Info ▸ Protect Workbook ▸ Encrypt with Password, clear the "
+            "password and save"
+        )
+    if is_compound_file(path):
+        raise WorkbookFileError(
+            f"{path.name}: is an old-format Excel (.xls) or other OLE file renamed to "
+            f"{path.suffix}; open it in Excel and save it as an Excel Workbook (.xlsx)"
         )
     if not zipfile.is_zipfile(path):
         raise WorkbookFileError(
