@@ -149,7 +149,7 @@ def _check_rows(fixed: pd.DataFrame, locator: Locator, sources: Sequence[str] | 
         fixed["at_row"], fixed["lead_id"], fixed["source"], strict=True
     ):
         r = int(row)
-        if lead_id:
+        if isinstance(lead_id, str) and lead_id:
             if lead_id in seen:
                 first = locator.cell(seen[lead_id], "lead_id")
                 problems.append(
@@ -159,7 +159,7 @@ def _check_rows(fixed: pd.DataFrame, locator: Locator, sources: Sequence[str] | 
                     )
                 )
             seen.setdefault(lead_id, r)
-        if known is not None and source and source not in known:
+        if known is not None and isinstance(source, str) and source and source not in known:
             near = difflib.get_close_matches(source, list(known), n=1, cutoff=0.6)
             hint = f" — did you mean {near[0]!r}?" if near else ""
             problems.append(
