@@ -364,7 +364,7 @@ def _is_closed(chunk: pd.DataFrame) -> np.ndarray:
     fixed, _ = split_columns(chunk)
     if "outcome" not in fixed:
         return np.zeros(len(chunk), dtype=bool)
-    return fixed["outcome"].map(lambda v: v is not None and str(v).strip() != "").to_numpy()
+    return fixed["outcome"].map(lambda v: not pd.isna(v) and str(v).strip() != "").to_numpy()
 
 
 def _repeated_ids(table: LeadTable, seen: set[str], locator: FileLocator) -> list[Problem]:
@@ -408,7 +408,7 @@ class _Writer:
                 self.parquet = pq.ParquetWriter(self.tmp, schema)
             self.parquet.write_table(table)
         else:
-            text = [c for c in frame.columns if frame[c].dtype == object]
+            text = [c for c in frame.columns if c in _TEXT_OUTPUTS]
             frame = frame.assign(**{c: frame[c].map(inert_text) for c in text})
             frame.to_csv(
                 self.tmp, mode="a" if self.started else "w", header=not self.started, index=False
