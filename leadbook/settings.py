@@ -1227,7 +1227,8 @@ def _apply(base: Settings, rows: Iterable[Sequence[Any]]) -> tuple[Settings, lis
                 )
             )
     values, band_problems = _checked_bands(base, values, places)
-    problems += band_problems
+    values, weight_problems = _checked_weights(base, values, places)
+    problems += band_problems + weight_problems
     try:
         return _rebuild(base, values), problems
     except ValueError as exc:
@@ -1256,6 +1257,30 @@ def _checked_bands(
                 )
             )
             values = {k: v for k, v in values.items() if not k.startswith(f"{stem}.")}
+    return values, problems
+
+
+def _checked_weights(
+    base: Settings, values: dict[str, Any], places: dict[str, str]
+) -> tuple[dict[str, Any], list[Problem]]:
+    """Drop a set of weights that does not add up to 100 %, reporting it at its cells."""
+    problems = []
+    for section, label in (("score_weights", "score"), ("objective_weights", "objective")):
+        specs = [spec for spec in SETTING_SPECS if spec.section == section]
+        total = sum(values.get(spec.key, base.get(spec.key)) for spec in specs)
+        if abs(total - 1.0) <= 1e-9:
+            continue
+        cells = [places[spec.key] for spec in specs if spec.key in places]
+        names = ", ".join(spec.name for spec in specs)
+        problems.append(
+            Problem(
+                cells[0] if cells else "Settings",
+                f"the {label} weights ({names}"
+                + (f", at {', '.join(cells)}" if cells else "")
+                + f") must add up to 100 %, got {total:.1%}",
+            )
+        )
+        values = {k: v for k, v in values.items() if _BY_KEY[k].section != section}
     return values, problems
 
 

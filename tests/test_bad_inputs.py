@@ -195,6 +195,15 @@ class TestSilentAcceptances:
         _, errors = check(demo_book_path)
         error_at(errors, "Settings!C9", r"appears twice \(also at Settings!C8\)")
 
+    def test_score_weights_not_adding_up_are_named_at_their_cells(self, demo_book_path):
+        from tests.conftest import set_setting, setting_cell
+
+        set_setting(demo_book_path, "WeightPerformance", 0.9)
+        wb = openpyxl.load_workbook(demo_book_path)
+        where = f"Settings!{setting_cell(wb, 'WeightPerformance').coordinate}"
+        _, errors = check(demo_book_path)
+        error_at(errors, where, rf"score weights \(WeightPerformance.*at {where}, .*got 1\d\d")
+
     def test_check_validates_the_leads_table(self, demo_book_path):
         edit(demo_book_path, ("Leads", "I24", -5), ("Leads", "E23", "Form completeness"))
         _, errors = check(demo_book_path)
