@@ -159,6 +159,13 @@ class TestSilentAcceptances:
         _, errors = check(demo_book_path)
         error_at(errors, "Sources!J13", "CPL must be a finite number, got infinity")
 
+    def test_a_stored_nan_is_named_at_its_cell(self, demo_book_path):
+        edit(demo_book_path, ("History", "C4", 123456.125))
+        with_raw_value(demo_book_path, sheet_xml(demo_book_path, "History"), "123456.125", "NaN")
+        result = runner.invoke(app, ["check", str(demo_book_path)])
+        assert result.exit_code == 2
+        assert "History!C4: holds 'NaN' where a number is stored" in result.output
+
     def test_an_infinite_setting_is_named_at_its_cell(self, demo_book_path):
         edit(demo_book_path, ("Settings", "C8", 0.123456125))
         path = sheet_xml(demo_book_path, "Settings")

@@ -9,6 +9,7 @@ and active). :func:`read_book` returns the validated :class:`Book`, or raises on
 from __future__ import annotations
 
 import logging
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,9 +72,50 @@ def open_workbook(path: str | Path, *, data_only: bool = True) -> Workbook:
                 f"{path.name}: declares XML entities or a DTD; Excel never writes these, "
                 "leadbook refuses the file"
             ) from exc
+        where = _unreadable_number(path)
+        if where is not None:
+            raise WorkbookFileError(
+                f"{path.name}, {where[0]}: holds {where[1]!r} where a number is stored, which Excel never "
+                "writes (NaN or infinity from another program?); type a number or clear the cell"
+            ) from exc
         raise WorkbookFileError(
             f"{path.name}: cannot be read as an Excel workbook ({type(exc).__name__}: {exc})"
         ) from exc
+
+
+_CELL = re.compile(rb'<c r="([A-Z]+[0-9]+)"([^>]*)><v>([^<]*)</v>')
+
+
+def _unreadable_number(path: Path) -> tuple[str, str] | None:
+    """The first cell (``Sheet!A1``) whose stored number openpyxl cannot read, and what it
+    holds; None if there is none."""
+    from defusedxml import ElementTree
+
+    rel = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+    with zipfile.ZipFile(path) as zf:
+        book = ElementTree.fromstring(zf.read("xl/workbook.xml"))
+        rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+        targets = {r.get("Id"): r.get("Target", "").lstrip("/") for r in rels}
+        for sheet in book.iterfind(".//{*}sheet"):
+            target = targets.get(sheet.get(rel), "")
+            member = target if target.startswith("xl/") else f"xl/{target}"
+            if member not in zf.namelist():
+                continue
+            for cell, attrs, raw in _CELL.findall(zf.read(member)):
+                numeric = b' t="' not in attrs or b' t="n"' in attrs
+                if numeric and not _readable_number(raw):
+                    return f"{sheet.get('name')}!{cell.decode()}", raw.decode(errors="replace")
+    return None
+
+
+def _readable_number(raw: bytes) -> bool:
+    """Whether openpyxl reads a stored number: as a float with a point or exponent, else
+    as an integer (so 'NaN' and 'inf' fail, '1e999' reads as infinity)."""
+    try:
+        (float if any(c in raw for c in b".Ee") else int)(raw)
+    except ValueError:
+        return False
+    return True
 
 
 def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
