@@ -75,8 +75,9 @@ def open_workbook(path: str | Path, *, data_only: bool = True) -> Workbook:
         where = _unreadable_number(path)
         if where is not None:
             raise WorkbookFileError(
-                f"{path.name}, {where[0]}: holds {where[1]!r} where a number is stored, which Excel never "
-                "writes (NaN or infinity from another program?); type a number or clear the cell"
+                f"{path.name}, {where[0]}: holds {where[1]!r} where a number is stored, which "
+                "Excel never writes (NaN or infinity from another program?); type a number or "
+                "clear the cell"
             ) from exc
         raise WorkbookFileError(
             f"{path.name}: cannot be read as an Excel workbook ({type(exc).__name__}: {exc})"
