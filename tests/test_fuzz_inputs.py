@@ -16,6 +16,7 @@ import json
 import math
 import random
 import re
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,12 @@ _touched: list[tuple[Any, Any, str]] = []
 workbook gets them back after the save instead of being loaded again (a third of the time)."""
 STRUCTURAL = {"merge", "extend_table", "delete_rows", "drop_table"}
 """Mutations that change more than values: the shared workbook is loaded again after them."""
+
+
+_stored: list[tuple[str, str]] = []
+"""(marker, raw) pairs: after the save, a stored number is replaced by what openpyxl cannot
+write (NaN, inf), as another program would store it."""
+MARKER = 123456.125
 
 
 def put(cell: Any, value: Any) -> None:
@@ -319,6 +326,26 @@ def scale_column(wb: Workbook, rng: random.Random) -> str:
     return f"{name}: column {get_column_letter(col)} × {factor:g}"
 
 
+def stored_non_finite(wb: Workbook, rng: random.Random) -> str:
+    """A NaN or an infinity stored in a cell (openpyxl writes them as blank; others do not)."""
+    cell = _input_cell(wb, rng, rng.choice(INPUT_TABLES))
+    put(cell, MARKER)
+    raw = rng.choice(("NaN", "nan", "inf", "-inf", "1e999", "-1E999"))
+    _stored.append((f"{MARKER}", raw))
+    return f"{cell.parent.title}!{cell.coordinate} stored as {raw}"
+
+
+def store_raw(path: Path) -> None:
+    with zipfile.ZipFile(path) as zf:
+        members = {i.filename: zf.read(i) for i in zf.infolist()}
+    for marker, raw in _stored:
+        for name, data in members.items():
+            members[name] = data.replace(f"<v>{marker}</v>".encode(), f"<v>{raw}</v>".encode())
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+
+
 MUTATIONS: tuple[tuple[Callable[[Workbook, random.Random], str], int], ...] = (
     (set_cell, 30),
     (set_stated, 4),
@@ -335,6 +362,7 @@ MUTATIONS: tuple[tuple[Callable[[Workbook, random.Random], str], int], ...] = (
     (delete_rows, 3),
     (drop_table, 2),
     (scale_column, 5),
+    (stored_non_finite, 4),
 )
 
 
@@ -351,9 +379,12 @@ class Shared:
         kinds, weights = zip(*MUTATIONS, strict=True)
         mutation = rng.choices(kinds, weights)[0]
         _touched.clear()
+        _stored.clear()
         try:
             what = mutation(self.wb, rng)
             self.wb.save(path)
+            if _stored:
+                store_raw(path)
         finally:
             if mutation.__name__ in STRUCTURAL:
                 self.wb = openpyxl.load_workbook(io.BytesIO(self.base))
