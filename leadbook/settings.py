@@ -20,7 +20,7 @@ from typing import Any
 
 from leadbook.enums import BudgetMode, CapacitySource, Choice, ConversionSource, Objective
 from leadbook.errors import Problem, Severity, raise_errors
-from leadbook.tables import MAX_MAGNITUDE
+from leadbook.tables import MAX_MAGNITUDE, number_text
 
 PERCENT = "%"
 DOLLARS = "$"
@@ -1334,7 +1334,7 @@ def _number(raw: object, spec: SettingSpec) -> float:
     if isinstance(raw, int | float):
         value = float(raw)
     else:
-        text = str(raw).strip().replace(",", "").replace("$", "")
+        text = number_text(str(raw))
         scale = 0.01 if text.endswith("%") else 1.0
         try:
             value = float(text.rstrip("%")) * scale

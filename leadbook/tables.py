@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -234,13 +235,38 @@ def _text(col: Column, value: object) -> str:
     return str(value).strip()
 
 
+_GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?%?")
+
+
+def number_text(text: str) -> str:
+    """A number typed as text without its $, spaces and thousands separators; a comma that
+    separates no thousands (a decimal comma: '1,5') is an error, never read as 15.
+
+    Examples
+    --------
+    >>> number_text(" $1,250.50 "), number_text("16.8%")
+    ('1250.50', '16.8%')
+    >>> number_text("1,5")
+    Traceback (most recent call last):
+    ...
+    ValueError: has a comma that separates no thousands, got '1,5' — decimals take a point (1.5)
+    """
+    plain = text.strip().replace("$", "").replace(" ", "")
+    if "," in plain and not _GROUPED.fullmatch(plain):
+        raise ValueError(
+            f"has a comma that separates no thousands, got {text!r} — decimals take a point "
+            f"({plain.replace(',', '.')})"
+        )
+    return plain.replace(",", "")
+
+
 def _number(col: Column, value: object) -> float:
     if isinstance(value, bool | dt.date | dt.datetime | dt.time):
         raise ValueError(f"must be a number, got {value!r}")
     if isinstance(value, int | float | np.integer | np.floating):
         number = float(value)
     else:
-        text = str(value).strip().replace(",", "").replace("$", "").replace(" ", "")
+        text = number_text(str(value))
         percent = text.endswith("%")
         try:
             number = float(text.rstrip("%"))

@@ -197,6 +197,12 @@ class TestSilentAcceptances:
         _, errors = check(demo_book_path)
         error_at(errors, "History!A4", "Month must be a date from Jan 1990")
 
+    @pytest.mark.parametrize(("sheet", "cell"), [("Sources", "J13"), ("Settings", "C8")])
+    def test_a_decimal_comma_is_not_read_as_thousands(self, demo_book_path, sheet, cell):
+        edit(demo_book_path, (sheet, cell, "1,5"))  # was read as 15
+        _, errors = check(demo_book_path)
+        error_at(errors, f"{sheet}!{cell}", r"comma that separates no thousands, got '1,5'")
+
     def test_a_duplicated_setting_names_both_cells(self, demo_book_path):
         edit(demo_book_path, ("Settings", "B9", "MaxSourceShare"), ("Settings", "C9", 0.05))
         _, errors = check(demo_book_path)
