@@ -1,7 +1,8 @@
 """The ``leadbook`` command line: the same jobs as the Excel buttons, on the .xlsx file.
 
 Every command takes ``--json`` for machine-readable output. Exit codes: 0 success, 1 the
-workbook has input errors (``check``), 2 leadbook refused the request (its message says why).
+workbook has input errors (``check``), 2 leadbook refused the request (its message says why),
+3 a bug in leadbook (an unexpected exception; its traceback is logged).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import typer.core
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -25,7 +27,51 @@ from leadbook.enums import Objective
 from leadbook.errors import LeadbookError, Problem
 from leadbook.inventory import portfolio_figures, stated_total_findings
 
+BUG_EXIT = 3
+"""The exit code of an unexpected exception: a bug in leadbook, never the input's fault."""
+
+log = logging.getLogger("leadbook.cli")
+_CLICK_EXCEPTION = next(k for k in typer.BadParameter.__mro__ if k.__name__ == "ClickException")
+_NOT_BUGS = (typer.Exit, typer.Abort, _CLICK_EXCEPTION, KeyboardInterrupt)
+"""What a command raises on purpose (typer vendors click in new releases: found by name)."""
+
+
+class _Commands(typer.core.TyperGroup):
+    """leadbook's commands; an exception no command expected is reported as a bug."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except _NOT_BUGS:
+            raise
+        except Exception:
+            log.error("unexpected error", exc_info=True)
+            err.print(
+                "[bold red]leadbook:[/] an unexpected error stopped the command; this is a "
+                "bug in leadbook, please report it with the traceback logged above",
+                highlight=False,
+            )
+            raise typer.Exit(BUG_EXIT) from None
+
+
+class _CurrentStderr(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is when a record is logged (a test runner swaps it;
+    a handler holding the first one would write to a closed stream: 'Logging error')."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 app = typer.Typer(
+    cls=_Commands,
     name="leadbook",
     help="Lead-portfolio analytics behind an Excel workbook: check, refresh, rebalance.",
     no_args_is_help=True,
@@ -116,10 +162,12 @@ def _main(
         ),
     ] = False,
 ) -> None:
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    root = logging.getLogger()
+    if not any(isinstance(h, _CurrentStderr) for h in root.handlers):
+        handler = _CurrentStderr()
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+    root.setLevel(logging.INFO if verbose else logging.WARNING)
 
 
 @app.command()

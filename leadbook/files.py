@@ -9,6 +9,10 @@ files, the lead model).
 - :func:`remove_stale_temporaries`: a temporary file's name carries its writer's process;
   once that process is gone (killed mid-write), the file is removed by the next writer.
 - :func:`exclusive_lock`: one job at a time per workbook, over its read, compute and write.
+- :func:`require_regular_file`: what leadbook will open as an input is a regular file. Opening
+  a FIFO blocks until another program writes to it (``leadbook check pipe.xlsx`` waited for
+  ever); a folder or a device is never a workbook or a lead file. Each is refused, by what it
+  is, before it is opened; a password-protected workbook is named as such.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from leadbook.errors import WorkbookFileError
+from leadbook.errors import LeadbookError, WorkbookFileError
 
 try:
     import fcntl
@@ -369,3 +373,57 @@ def _busy_message(book: Path, lock: Path, holder: str) -> str:
         f"another leadbook job is writing {book.name}{since}; wait for it to finish and run "
         f"this one again. If no job is running, delete the lock file {lock.name}"
     )
+
+
+_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+"""The first bytes of an OLE compound file (old .xls, and Office's encrypted packages)."""
+ENCRYPTED_STREAM = "EncryptedPackage".encode("utf-16-le")
+MAX_SCAN = 64 * 2**20
+
+
+def file_kind(path: Path) -> str | None:
+    """What ``path`` is if it is not a regular file ("a named pipe (FIFO)"...), else None.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> file_kind(Path(tempfile.gettempdir()))
+    'a folder'
+    """
+    mode = path.stat().st_mode
+    if stat.S_ISREG(mode):
+        return None
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+def require_regular_file(path: Path, *, workbook: bool = False) -> None:
+    """Refuse ``path`` unless it is an existing regular file, without opening it."""
+    error = WorkbookFileError if workbook else LeadbookError
+    if not path.exists():
+        raise error(f"{path}: no such file")
+    kind = file_kind(path)
+    if kind is not None:
+        raise error(f"{path}: is {kind}, not a file; leadbook reads only regular files")
+
+
+def is_encrypted_package(path: Path) -> bool:
+    """Whether ``path`` is an Office file saved with a password: an OLE compound file that
+    holds an ``EncryptedPackage`` stream (Excel's encrypted .xlsx is not a zip)."""
+    with path.open("rb") as f:
+        if f.read(len(CFB_MAGIC)) != CFB_MAGIC:
+            return False
+        return ENCRYPTED_STREAM in f.read(MAX_SCAN)
+
+
+def is_compound_file(path: Path) -> bool:
+    """Whether ``path`` starts as an OLE compound file (an old .xls, a .doc...)."""
+    with path.open("rb") as f:
+        return f.read(len(CFB_MAGIC)) == CFB_MAGIC

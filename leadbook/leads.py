@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from leadbook.errors import LeadbookError, Problem
+from leadbook.files import require_regular_file
 from leadbook.tables import Locator, parse_table
 from leadbook.workbook.contract import LEADS_TABLE, Role
 
@@ -148,7 +149,7 @@ def _check_rows(fixed: pd.DataFrame, locator: Locator, sources: Sequence[str] | 
         fixed["at_row"], fixed["lead_id"], fixed["source"], strict=True
     ):
         r = int(row)
-        if lead_id:
+        if isinstance(lead_id, str) and lead_id:
             if lead_id in seen:
                 first = locator.cell(seen[lead_id], "lead_id")
                 problems.append(
@@ -158,7 +159,7 @@ def _check_rows(fixed: pd.DataFrame, locator: Locator, sources: Sequence[str] | 
                     )
                 )
             seen.setdefault(lead_id, r)
-        if known is not None and source and source not in known:
+        if known is not None and isinstance(source, str) and source and source not in known:
             near = difflib.get_close_matches(source, list(known), n=1, cutoff=0.6)
             hint = f" — did you mean {near[0]!r}?" if near else ""
             problems.append(
@@ -262,6 +263,7 @@ class FileLocator:
 
 def lead_file_rows(path: Path) -> int:
     """How many data rows a lead file holds (for the progress bar)."""
+    require_regular_file(path)
     if path.suffix.lower() == ".parquet":
         return int(_parquet(path).ParquetFile(path).metadata.num_rows)
     with path.open("rb") as fh:
@@ -286,8 +288,7 @@ def read_lead_file(path: str | Path, chunk_rows: int = 50_000) -> Iterator[pd.Da
     """
     path = Path(path)
     suffix = path.suffix.lower()
-    if not path.exists():
-        raise LeadbookError(f"{path}: no such file")
+    require_regular_file(path)
     if suffix == ".csv":
         start = 0
         reader = pd.read_csv(path, chunksize=chunk_rows, dtype=object, keep_default_na=False)

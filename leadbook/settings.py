@@ -20,6 +20,7 @@ from typing import Any
 
 from leadbook.enums import BudgetMode, CapacitySource, Choice, ConversionSource, Objective
 from leadbook.errors import Problem, Severity, raise_errors
+from leadbook.tables import MAX_MAGNITUDE, number_text
 
 PERCENT = "%"
 DOLLARS = "$"
@@ -1226,7 +1227,8 @@ def _apply(base: Settings, rows: Iterable[Sequence[Any]]) -> tuple[Settings, lis
                 )
             )
     values, band_problems = _checked_bands(base, values, places)
-    problems += band_problems
+    values, weight_problems = _checked_weights(base, values, places)
+    problems += band_problems + weight_problems
     try:
         return _rebuild(base, values), problems
     except ValueError as exc:
@@ -1255,6 +1257,30 @@ def _checked_bands(
                 )
             )
             values = {k: v for k, v in values.items() if not k.startswith(f"{stem}.")}
+    return values, problems
+
+
+def _checked_weights(
+    base: Settings, values: dict[str, Any], places: dict[str, str]
+) -> tuple[dict[str, Any], list[Problem]]:
+    """Drop a set of weights that does not add up to 100 %, reporting it at its cells."""
+    problems = []
+    for section, label in (("score_weights", "score"), ("objective_weights", "objective")):
+        specs = [spec for spec in SETTING_SPECS if spec.section == section]
+        total = sum(values.get(spec.key, base.get(spec.key)) for spec in specs)
+        if abs(total - 1.0) <= 1e-9:
+            continue
+        cells = [places[spec.key] for spec in specs if spec.key in places]
+        names = ", ".join(spec.name for spec in specs)
+        problems.append(
+            Problem(
+                cells[0] if cells else "Settings",
+                f"the {label} weights ({names}"
+                + (f", at {', '.join(cells)}" if cells else "")
+                + f") must add up to 100 %, got {total:.1%}",
+            )
+        )
+        values = {k: v for k, v in values.items() if _BY_KEY[k].section != section}
     return values, problems
 
 
@@ -1308,14 +1334,16 @@ def _number(raw: object, spec: SettingSpec) -> float:
     if isinstance(raw, int | float):
         value = float(raw)
     else:
-        text = str(raw).strip().replace(",", "").replace("$", "")
+        text = number_text(str(raw))
         scale = 0.01 if text.endswith("%") else 1.0
         try:
             value = float(text.rstrip("%")) * scale
         except ValueError:
             raise ValueError(f"must be a number, got {raw!r}") from None
     if not math.isfinite(value):
-        raise ValueError(f"must be a finite number, got {raw!r}")
+        raise ValueError(f"must be a finite number, got {raw}")
+    if abs(value) > MAX_MAGNITUDE:
+        raise ValueError(f"must be at most {MAX_MAGNITUDE:,.0f} in size, got {raw!r}")
     return value
 
 

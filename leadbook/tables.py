@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -21,6 +22,9 @@ from leadbook.errors import Problem, Severity
 from leadbook.workbook.contract import NUMERIC_KINDS, Column, Kind, Role, TableSpec
 
 EXCEL_EPOCH = dt.datetime(1899, 12, 30)
+MAX_MAGNITUDE = 1e12
+"""The largest number (in size) an input cell may hold: a trillion dollars, leads or hours
+is no portfolio's, and past it the solver's tolerances and the money formats break."""
 _TRUE = {"yes", "y", "true", "1", "x"}
 _FALSE = {"no", "n", "false", "0"}
 
@@ -164,8 +168,36 @@ def _typed_as_text(col: Column, value: str, parsed: float) -> str:
     )
 
 
+@dataclass(frozen=True)
+class NotFinite:
+    """A cell holding NaN or an infinity (another program wrote it; Excel cannot), kept apart
+    from a blank cell so that it is reported at its cell instead of read as empty.
+
+    Examples
+    --------
+    >>> str(NotFinite(float("-inf")))
+    '-infinity'
+    """
+
+    value: float
+
+    def __str__(self) -> str:
+        if math.isnan(self.value):
+            return "NaN"
+        return "infinity" if self.value > 0 else "-infinity"
+
+    __repr__ = __str__  # messages show the received value with !r
+
+
+def cell_value(value: object) -> object:
+    """A raw cell value as tables carry it: NaN and infinities as :class:`NotFinite`."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return NotFinite(value)
+    return value
+
+
 def _is_blank(value: object) -> bool:
-    if value is None:
+    if value is None or value is pd.NaT:
         return True
     if isinstance(value, float) and math.isnan(value):
         return True
@@ -187,6 +219,8 @@ def parse_cell(col: Column, value: object) -> tuple[Any, str | None]:
     """
     if _is_blank(value):
         return None, (f"{col.header} is empty" if col.required else None)
+    if isinstance(value, NotFinite):
+        return None, f"{col.header} must be a finite number, got {value}"
     try:
         parsed = _PARSERS[col.kind](col, value)
     except ValueError as exc:
@@ -201,13 +235,38 @@ def _text(col: Column, value: object) -> str:
     return str(value).strip()
 
 
+_GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?%?")
+
+
+def number_text(text: str) -> str:
+    """A number typed as text without its $, spaces and thousands separators; a comma that
+    separates no thousands (a decimal comma: '1,5') is an error, never read as 15.
+
+    Examples
+    --------
+    >>> number_text(" $1,250.50 "), number_text("16.8%")
+    ('1250.50', '16.8%')
+    >>> number_text("1,5")
+    Traceback (most recent call last):
+    ...
+    ValueError: has a comma that separates no thousands, got '1,5' — decimals take a point (1.5)
+    """
+    plain = text.strip().replace("$", "").replace(" ", "")
+    if "," in plain and not _GROUPED.fullmatch(plain):
+        raise ValueError(
+            f"has a comma that separates no thousands, got {text!r} — decimals take a point "
+            f"({plain.replace(',', '.')})"
+        )
+    return plain.replace(",", "")
+
+
 def _number(col: Column, value: object) -> float:
     if isinstance(value, bool | dt.date | dt.datetime | dt.time):
         raise ValueError(f"must be a number, got {value!r}")
     if isinstance(value, int | float | np.integer | np.floating):
         number = float(value)
     else:
-        text = str(value).strip().replace(",", "").replace("$", "").replace(" ", "")
+        text = number_text(str(value))
         percent = text.endswith("%")
         try:
             number = float(text.rstrip("%"))
@@ -218,6 +277,8 @@ def _number(col: Column, value: object) -> float:
             number /= 100
     if not math.isfinite(number):
         raise ValueError(f"must be a finite number, got {value!r}")
+    if abs(number) > MAX_MAGNITUDE:
+        raise ValueError(f"must be at most {MAX_MAGNITUDE:,.0f} in size, got {value!r}")
     return number
 
 
@@ -255,6 +316,13 @@ def _flag(col: Column, value: object) -> bool:
     raise ValueError(f"must be yes or no, got {value!r}")
 
 
+EARLIEST = pd.Timestamp(1990, 1, 1)
+YEARS_AHEAD = 5
+"""Dates in input tables fall from :data:`EARLIEST` to this many years after today: outside,
+they are typing slips (1900 is Excel's serial 1, 9999 its last day) that would stretch the
+forecasts' month axis over centuries."""
+
+
 def _month(col: Column, value: object) -> pd.Timestamp:
     return _month_or_date(value).to_period("M").to_timestamp()
 
@@ -271,6 +339,11 @@ def _month_or_date(value: object) -> pd.Timestamp:
             raise ValueError(f"must be a date, got {value!r}") from None
     if pd.isna(stamp):
         raise ValueError(f"must be a date, got {value!r}")
+    latest = pd.Timestamp.now().normalize() + pd.DateOffset(years=YEARS_AHEAD)
+    if not EARLIEST <= stamp <= latest:
+        raise ValueError(
+            f"must be a date from {EARLIEST:%b %Y} to {latest:%b %Y}, got {stamp:%Y-%m-%d}"
+        )
     return stamp
 
 

@@ -145,7 +145,12 @@ class TestSettingsFromRows:
 
     def test_weights_must_add_to_one(self):
         _, problems = settings_from_rows(self.rows(**{"score_weights.risk": 0.2}))
-        assert problems[0].message == "the score weights must add up to 100 %, got 105.0%"
+        assert problems[0].where == "Settings!C45"  # the first weight's cell, not the tab
+        assert problems[0].message == (
+            "the score weights (WeightPerformance, WeightReliability, WeightStrategic, "
+            "WeightRisk, at Settings!C45, Settings!C46, Settings!C47, Settings!C48) must add "
+            "up to 100 %, got 105.0%"
+        )
 
     def test_missing_key_warns_and_keeps_default(self):
         rows = [r for r in self.rows() if r[0] != "capacity.ops_leads"]

@@ -24,7 +24,13 @@ from leadbook.workbook import contract as C
 from leadbook.workbook.build import Rendered, build_workbook
 from leadbook.workbook.layout import Expected, fit_text, now
 from leadbook.workbook.provenance import Fingerprints, stale_problems, stamp_tabs
-from leadbook.workbook.read import Book, inspect_workbook, open_workbook, read_book
+from leadbook.workbook.read import (
+    Book,
+    inspect_workbook,
+    lead_problems,
+    open_workbook,
+    read_book,
+)
 from leadbook.workbook.rebalance import rebalance, render_allocation_tab
 from leadbook.workbook.tabs.board import render_board, render_maturity
 from leadbook.workbook.tabs.classes import render_scores, render_tiers
@@ -139,7 +145,8 @@ def check(path: str | Path, *, write: bool = False) -> CheckResult:
 
 def _check(path: str | Path, *, write: bool) -> CheckResult:
     wb = open_workbook(path)
-    _, problems = inspect_workbook(wb, Path(path))
+    book, problems = inspect_workbook(wb, Path(path))
+    problems += lead_problems(wb, list(book.inventory.names) if book is not None else None)
     problems += stale_problems(wb)
     if write:
 

@@ -370,10 +370,42 @@ def excel_text(text: str) -> str:
     return text if len(text) <= 255 else text[:254] + "…"
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""How a text that a spreadsheet would run as a formula starts (CSV injection's triggers)."""
+
+
+def is_formula_like(value: object) -> bool:
+    """Whether ``value`` is text that Excel would read as a formula if written raw.
+
+    Examples
+    --------
+    >>> is_formula_like("=HYPERLINK(A1)"), is_formula_like("-5"), is_formula_like("L1")
+    (True, True, False)
+    """
+    return (
+        isinstance(value, str)
+        and not isinstance(value, Formula)
+        and value.startswith(FORMULA_STARTS)
+    )
+
+
+def inert_text(value: Any) -> Any:
+    """``value`` as a text file (CSV) must carry it so that Excel shows it as text: a leading
+    apostrophe before a formula-like text (Excel's own mark for "this is text").
+
+    Examples
+    --------
+    >>> inert_text("=1+1"), inert_text("@SUM(A1)"), inert_text("L0001"), inert_text(3.5)
+    ("'=1+1", "'@SUM(A1)", 'L0001', 3.5)
+    """
+    return f"'{value}" if is_formula_like(value) else value
+
+
 def set_cell(cell: Any, value: Any) -> None:
-    """Set a cell: a :class:`Formula` as a formula, any other text always as text."""
+    """Set a cell: a :class:`Formula` as a formula, any other text always as text (a user's
+    '=cmd|...' never becomes a live formula)."""
     cell.value = value
-    if isinstance(value, str) and not isinstance(value, Formula) and value.startswith("="):
+    if is_formula_like(value):
         cell.data_type = "s"
 
 

@@ -54,8 +54,8 @@ from leadbook.qualify import (
 )
 from leadbook.settings import Settings
 from leadbook.workbook import contract as C
-from leadbook.workbook.layout import now
-from leadbook.workbook.read import open_workbook, read_book
+from leadbook.workbook.layout import inert_text, now
+from leadbook.workbook.read import lead_problems, open_workbook, read_book
 from leadbook.workbook.tabs.leads import (
     LeadReport,
     missing_output_columns,
@@ -282,6 +282,7 @@ class _BookLeads:
     """The Leads table on the workbook's Leads tab."""
 
     def __init__(self, wb: Workbook, inventory: Inventory):
+        raise_errors(lead_problems(wb, list(inventory.names)))
         found = read_lead_grid(wb)
         assert found is not None
         self.raw, self.locator = found
@@ -315,7 +316,7 @@ class _FileLeads:
     def __init__(self, path: Path, inventory: Inventory, chunk_rows: int):
         self.path, self.inventory, self.chunk_rows = path, inventory, chunk_rows
         self.locator = FileLocator(path.name)
-        self.total = lead_file_rows(path) if path.exists() else 0
+        self.total = lead_file_rows(path)
         self.name = path.name
         self.output = path.with_name(f"{path.stem}.scored{path.suffix.lower()}")
 
@@ -370,7 +371,7 @@ def _is_closed(chunk: pd.DataFrame) -> np.ndarray:
     fixed, _ = split_columns(chunk)
     if "outcome" not in fixed:
         return np.zeros(len(chunk), dtype=bool)
-    return fixed["outcome"].map(lambda v: v is not None and str(v).strip() != "").to_numpy()
+    return fixed["outcome"].map(lambda v: not pd.isna(v) and str(v).strip() != "").to_numpy()
 
 
 def _repeated_ids(table: LeadTable, seen: set[str], locator: FileLocator) -> list[Problem]:
@@ -415,6 +416,8 @@ class _Writer:
                 self.parquet = pq.ParquetWriter(self.tmp, schema)
             self.parquet.write_table(table)
         else:
+            text = [c for c in frame.columns if c in _TEXT_OUTPUTS]
+            frame = frame.assign(**{c: frame[c].map(inert_text) for c in text})
             frame.to_csv(
                 self.tmp, mode="a" if self.started else "w", header=not self.started, index=False
             )

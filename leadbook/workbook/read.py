@@ -9,6 +9,7 @@ and active). :func:`read_book` returns the validated :class:`Book`, or raises on
 from __future__ import annotations
 
 import logging
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,11 +20,13 @@ import pandas as pd
 from defusedxml import DefusedXmlException
 from openpyxl.utils.cell import get_column_letter, range_boundaries
 from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet.cell_range import CellRange
 
 from leadbook.errors import InputError, Problem, Severity, WorkbookFileError, raise_errors
+from leadbook.files import is_compound_file, is_encrypted_package, require_regular_file
 from leadbook.inventory import Inventory, StatedTotals, build_inventory
 from leadbook.settings import Settings, settings_from_rows
-from leadbook.tables import SheetLocator
+from leadbook.tables import SheetLocator, cell_value
 from leadbook.workbook import contract as C
 from leadbook.workbook.examples import example_problems
 from leadbook.workbook.provenance import Fingerprints
@@ -74,9 +77,51 @@ def open_workbook(path: str | Path, *, data_only: bool = True) -> Workbook:
                 f"{path.name}: declares XML entities or a DTD; Excel never writes these, "
                 "leadbook refuses the file"
             ) from exc
+        where = _unreadable_number(path)
+        if where is not None:
+            raise WorkbookFileError(
+                f"{path.name}, {where[0]}: holds {where[1]!r} where a number is stored, which "
+                "Excel never writes (NaN or infinity from another program?); type a number or "
+                "clear the cell"
+            ) from exc
         raise WorkbookFileError(
             f"{path.name}: cannot be read as an Excel workbook ({type(exc).__name__}: {exc})"
         ) from exc
+
+
+_CELL = re.compile(rb'<c r="([A-Z]+[0-9]+)"([^>]*)><v>([^<]*)</v>')
+
+
+def _unreadable_number(path: Path) -> tuple[str, str] | None:
+    """The first cell (``Sheet!A1``) whose stored number openpyxl cannot read, and what it
+    holds; None if there is none."""
+    from defusedxml import ElementTree
+
+    rel = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+    with zipfile.ZipFile(path) as zf:
+        book = ElementTree.fromstring(zf.read("xl/workbook.xml"))
+        rels = ElementTree.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+        targets = {r.get("Id"): r.get("Target", "").lstrip("/") for r in rels}
+        for sheet in book.iterfind(".//{*}sheet"):
+            target = targets.get(sheet.get(rel), "")
+            member = target if target.startswith("xl/") else f"xl/{target}"
+            if member not in zf.namelist():
+                continue
+            for cell, attrs, raw in _CELL.findall(zf.read(member)):
+                numeric = b' t="' not in attrs or b' t="n"' in attrs
+                if numeric and not _readable_number(raw):
+                    return f"{sheet.get('name')}!{cell.decode()}", raw.decode(errors="replace")
+    return None
+
+
+def _readable_number(raw: bytes) -> bool:
+    """Whether openpyxl reads a stored number: as a float with a point or exponent, else
+    as an integer (so 'NaN' and 'inf' fail, '1e999' reads as infinity)."""
+    try:
+        (float if any(c in raw for c in b".Ee") else int)(raw)
+    except ValueError:
+        return False
+    return True
 
 
 def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
@@ -89,13 +134,24 @@ def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
 
 
 def check_package(path: Path) -> None:
-    """Refuse a file that is missing, not a zip, too large unpacked, or carries a DTD."""
-    if not path.exists():
-        raise WorkbookFileError(f"{path}: no such file")
+    """Refuse a file that is missing, not a regular file, encrypted, not a zip, too large
+    unpacked, or carries a DTD."""
+    require_regular_file(path, workbook=True)
     if path.suffix.lower() not in SUFFIXES:
         raise WorkbookFileError(
             f"{path.name}: leadbook reads .xlsx and .xlsm workbooks, "
             f"not {path.suffix or 'files without an extension'}"
+        )
+    if is_encrypted_package(path):
+        raise WorkbookFileError(
+            f"{path.name}: is encrypted (password-protected); leadbook cannot read it — in "
+            "Excel, File ▸ Info ▸ Protect Workbook ▸ Encrypt with Password, clear the "
+            "password and save"
+        )
+    if is_compound_file(path):
+        raise WorkbookFileError(
+            f"{path.name}: is an old-format Excel (.xls) or other OLE file renamed to "
+            f"{path.suffix}; open it in Excel and save it as an Excel Workbook (.xlsx)"
         )
     if not zipfile.is_zipfile(path):
         raise WorkbookFileError(
@@ -241,19 +297,48 @@ def read_table(wb: Workbook, spec: C.TableSpec) -> tuple[pd.DataFrame, SheetLoca
     ws, table = found
     min_col, min_row, max_col, max_row = range_boundaries(table.ref)
     grid = [
-        [c.value for c in row]
+        [cell_value(c.value) for c in row]
         for row in ws.iter_rows(min_row=min_row, max_row=max_row, min_col=min_col, max_col=max_col)
     ]
     by_header = {_norm(c.header): c.key for c in spec.columns}
-    keys, letters = [], {}
+    keys: list[str | None] = []
+    letters: dict[str, str] = {}
+    problems = _merged_in(ws, table.ref, spec)
     for j, header in enumerate(grid[0]):
         key = by_header.get(_norm(header))
+        letter = get_column_letter(min_col + j)
+        if key in letters:
+            first = f"{ws.title}!{letters[key]}{min_row}"
+            problems.append(
+                Problem(
+                    f"{ws.title}!{letter}{min_row}",
+                    f"the header {header!r} of table {spec.name} appears twice (also at "
+                    f"{first}); leadbook cannot tell which column to read — rename or delete "
+                    "one",
+                )
+            )
+            key = None
         keys.append(key)
         if key:
-            letters[key] = get_column_letter(min_col + j)
+            letters[key] = letter
     rows = [{k: v for k, v in zip(keys, line, strict=True) if k} for line in grid[1:]]
     frame = pd.DataFrame(rows, columns=[k for k in keys if k])
-    return frame, SheetLocator(ws.title, min_row, letters), []
+    return frame, SheetLocator(ws.title, min_row, letters), problems
+
+
+def _merged_in(ws: Any, ref: str, spec: C.TableSpec) -> list[Problem]:
+    """An error at each merged range inside a table: Excel refuses to merge table cells,
+    and a merged range's other cells read as blank."""
+    inside = CellRange(ref)
+    return [
+        Problem(
+            f"{ws.title}!{merged.coord}",
+            f"cells {merged.coord} are merged inside table {spec.name}; a table's cells "
+            "cannot be merged — unmerge them (Home ▸ Merge & Center) and fill each cell",
+        )
+        for merged in ws.merged_cells.ranges
+        if not inside.isdisjoint(merged)
+    ]
 
 
 def _norm(text: object) -> str:
@@ -263,6 +348,15 @@ def _norm(text: object) -> str:
 def read_settings(wb: Workbook) -> tuple[Settings, list[Problem]]:
     """Settings from the Settings table; every problem is located."""
     frame, loc, problems = read_table(wb, C.SETTINGS_TABLE)
+    missing = [c.header for c in C.SETTINGS_TABLE.columns[1:3] if c.key not in frame]
+    if missing:
+        problems.append(
+            Problem(
+                loc.header(),
+                f"table Settings has no column {' or '.join(repr(m) for m in missing)} "
+                f"(its columns should be: {', '.join(C.SETTINGS_TABLE.headers)})",
+            )
+        )
     if problems:
         return Settings(), problems
     rows = [
@@ -400,6 +494,40 @@ def inspect_workbook(wb: Workbook, path: Path | None = None) -> tuple[Book | Non
         return None, problems
     book = Book(settings, inventory, stated, tuple(problems), path, fingerprints=Fingerprints(wb))
     return book, problems
+
+
+def lead_problems(wb: Workbook, sources: list[str] | None) -> list[Problem]:
+    """Every problem of the Leads table's inputs (none if there is no table): merged cells,
+    a header typed twice, and each bad cell, as Score leads would find them."""
+    from leadbook.leads import parse_leads
+    from leadbook.workbook.tabs.leads import read_lead_grid
+
+    found = find_table(wb, C.LEADS_TABLE)
+    if found is None:
+        return []
+    ws, table = found
+    problems = _merged_in(ws, table.ref, C.LEADS_TABLE)
+    min_col, min_row, max_col, _ = range_boundaries(table.ref)
+    seen: dict[str, str] = {}
+    for (cell,) in ws.iter_cols(min_col, max_col, min_row, min_row):
+        header = _norm(cell.value)
+        if not header:
+            continue
+        where = f"{ws.title}!{cell.coordinate}"
+        if header in seen:
+            problems.append(
+                Problem(
+                    where,
+                    f"the header {cell.value!r} of table Leads appears twice (also at "
+                    f"{seen[header]}); rename or delete one",
+                )
+            )
+        seen.setdefault(header, where)
+    if problems:
+        return problems
+    raw, locator = read_lead_grid(wb)  # type: ignore[misc]
+    _, found_problems = parse_leads(raw, locator, sources=sources)
+    return found_problems
 
 
 def read_book(path: str | Path) -> Book:

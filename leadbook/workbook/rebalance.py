@@ -203,8 +203,9 @@ def rebalance(
 ) -> tuple[WriteResult, Allocation]:
     """Rebalance the workbook at ``path``: write the Allocation tab and a Log row.
 
-    Raises :class:`~leadbook.errors.InfeasiblePolicyError` (the file untouched) when the
-    policy on its Settings tab cannot be met.
+    Raises :class:`~leadbook.errors.InfeasiblePolicyError` when the policy on its Settings
+    tab cannot be met, after marking the Allocation tab stale and logging why; bad inputs
+    raise before anything is written.
     """
     book = read_book(path)
     try:

@@ -50,6 +50,7 @@ from leadbook.workbook.layout import (
     freeze,
     highlight_text,
     note,
+    set_cell,
     table_column_range,
     title,
     write_named_cells,
@@ -169,7 +170,7 @@ def _pitfall_block(ws: Worksheet, found: tuple[Pitfall, ...]) -> None:
             PITFALL_COLUMNS, (p.label, p.shows.value, p.evidence, p.advice), strict=True
         ):
             cell = ws[f"{first}{r}"]
-            cell.value = value
+            set_cell(cell, value)
             cell.alignment = Alignment(wrap_text=True, vertical="top")
             if first != last:
                 ws.merge_cells(f"{first}{r}:{last}{r}")

@@ -24,6 +24,7 @@ from leadbook.workbook.layout import (
     highlight_text,
     note,
     now,
+    set_cell,
     table_column_range,
     title,
     write_table,
@@ -126,7 +127,8 @@ def append_log(
         "changed": changed,
     }
     for j, col in enumerate(C.LOG_TABLE.columns):
-        cell = ws.cell(r, min_col + j, excel_value(values[col.key]))
+        cell = ws.cell(r, min_col + j)
+        set_cell(cell, excel_value(values[col.key]))
         cell.number_format = col.format
     table.ref = f"{get_column_letter(min_col)}{min_row}:{get_column_letter(max_col)}{r}"
     if table.autoFilter is not None:

@@ -23,7 +23,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from leadbook.leads import NUMERIC
 from leadbook.settings import LeadRules, Settings
-from leadbook.tables import SheetLocator
+from leadbook.tables import SheetLocator, cell_value
 from leadbook.workbook import contract as C
 from leadbook.workbook.contract import Column, Kind, Role, file_formula
 from leadbook.workbook.layout import (
@@ -296,7 +296,7 @@ def read_lead_grid(wb: Workbook) -> tuple[pd.DataFrame, SheetLocator] | None:
             table = ws.tables[C.LEADS_TABLE.name]
             min_col, min_row, max_col, max_row = range_boundaries(table.ref)
             grid = [
-                [c.value for c in row]
+                [cell_value(c.value) for c in row]
                 for row in ws.iter_rows(
                     min_row=min_row, max_row=max_row, min_col=min_col, max_col=max_col
                 )
