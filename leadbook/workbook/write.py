@@ -47,6 +47,7 @@ from leadbook.settings import Settings
 from leadbook.workbook import contract as C
 from leadbook.workbook import versions as V
 from leadbook.workbook.layout import fit_text, name_all_table_columns, now
+from leadbook.workbook.package import foreign_losses, keep_foreign_parts
 from leadbook.workbook.provenance import READS, SUMMARY_TABS, read_stamp, stamp_tabs
 from leadbook.workbook.read import Book, check_package, open_workbook, read_settings
 from leadbook.workbook.tabs.general import append_log, current_user, render_log
@@ -168,6 +169,7 @@ def update_workbook(
     try:
         save_workbook(wb, tmp)
         carry_cached_values(path, tmp)
+        keep_foreign_parts(path, tmp)
         _audit(path, tmp)
         if _digest(path) != before:
             raise WorkbookFileError(
@@ -601,6 +603,7 @@ def _audit(original: Path, saved: Path) -> None:
                 pattern.match(n) for n in new_names
             ):
                 lost.append(label)
+    lost += [item for item in foreign_losses(original, saved) if item not in lost]
     if lost:
         raise WorkbookFileError(
             f"{original.name}: saving with openpyxl would drop {', '.join(lost)}; nothing was "
