@@ -428,7 +428,7 @@ class TestKeepsWhatOpenpyxlDrops:
     def test_excel_2010_data_validations(self, demo_book_path):
         add_users_tab(demo_book_path)
         edit_package(demo_book_path, add_x14_validation)
-        before, after = refresh(demo_book_path)
+        _, after = refresh(demo_book_path)
         root = ET.fromstring(after[sheet_part(after, "Sources")])
         lists = root.findall(f".//{{{X14_NS}}}dataValidation")
         assert len(lists) == 1, "the x14 data validation was dropped"
@@ -501,6 +501,6 @@ class TestRefusesWhatItCannotKeep:
 
         edit_package(demo_book_path, add_cache)
         before = demo_book_path.read_bytes()
-        with pytest.raises(WorkbookFileError, match="pivot cache.*nothing was written"):
+        with pytest.raises(WorkbookFileError, match=r"pivot cache.*nothing was written"):
             jobs.refresh(demo_book_path)
         assert demo_book_path.read_bytes() == before
