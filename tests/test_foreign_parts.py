@@ -147,8 +147,54 @@ def declare(parts: dict[str, bytes], part: str, **prefixes: str) -> None:
     parts[part] = (text[: root.end()] + decls + text[root.end() :]).encode()
 
 
-AFTER_LEGACY = ["legacyDrawingHF", "drawingHF", "picture", "oleObjects", "controls",
-                "webPublishItems", "tableParts", "extLst"]  # fmt: skip
+SHEET_ORDER = (
+    "sheetPr",
+    "dimension",
+    "sheetViews",
+    "sheetFormatPr",
+    "cols",
+    "sheetData",
+    "sheetCalcPr",
+    "sheetProtection",
+    "protectedRanges",
+    "scenarios",
+    "autoFilter",
+    "sortState",
+    "dataConsolidate",
+    "customSheetViews",
+    "mergeCells",
+    "phoneticPr",
+    "conditionalFormatting",
+    "dataValidations",
+    "hyperlinks",
+    "printOptions",
+    "pageMargins",
+    "pageSetup",
+    "headerFooter",
+    "rowBreaks",
+    "colBreaks",
+    "customProperties",
+    "cellWatches",
+    "ignoredErrors",
+    "smartTags",
+    "drawing",
+    "legacyDrawing",
+    "legacyDrawingHF",
+    "drawingHF",
+    "picture",
+    "oleObjects",
+    "controls",
+    "webPublishItems",
+    "tableParts",
+    "extLst",
+)
+"""CT_Worksheet's sequence of children, as the schema lists it."""
+
+
+def after(tag: str) -> list[str]:
+    """The worksheet elements the schema puts after ``tag``."""
+    return list(SHEET_ORDER[SHEET_ORDER.index(tag) + 1 :])
+
 
 PERSON = (
     '<personList xmlns="http://schemas.microsoft.com/office/spreadsheetml/2018/threadedcomments"'
@@ -227,7 +273,7 @@ def add_threaded_comment(parts: dict[str, bytes]) -> str:
     add_rel(parts, sheet, COMMENTS_REL, "xl/comments1.xml")
     add_rel(parts, sheet, THREADED_REL, "xl/threadedComments/threadedComment1.xml")
     declare(parts, sheet, r=R_NS)
-    insert_in_sheet(parts, sheet, AFTER_LEGACY, f'<legacyDrawing r:id="{vml_id}"/>')
+    insert_in_sheet(parts, sheet, after("legacyDrawing"), f'<legacyDrawing r:id="{vml_id}"/>')
     return sheet
 
 
@@ -279,7 +325,7 @@ def add_sparklines(parts: dict[str, bytes]) -> str:
 
 def add_x14_validation(parts: dict[str, bytes]) -> str:
     sheet = sheet_part(parts, "Sources")
-    insert_in_sheet(parts, sheet, ["extLst"], X14_VALIDATIONS)
+    insert_in_sheet(parts, sheet, after("tableParts"), X14_VALIDATIONS)
     return sheet
 
 
@@ -502,5 +548,113 @@ class TestRefusesWhatItCannotKeep:
         edit_package(demo_book_path, add_cache)
         before = demo_book_path.read_bytes()
         with pytest.raises(WorkbookFileError, match=r"pivot cache.*nothing was written"):
+            jobs.refresh(demo_book_path)
+        assert demo_book_path.read_bytes() == before
+
+
+AUDITED = [
+    (add_threaded_comment, r"the threadedComment part \S+ of tab Sources"),
+    (add_threaded_comment, r"the person part xl/persons/person\.xml of the workbook"),
+    (add_sparklines, r"sparklines on tab Notes"),
+    (add_x14_validation, r"Excel 2010 data validations on tab Sources"),
+    (add_rich_text_inline, r"rich text in Sources!A2"),
+    (add_rich_text_shared, r"rich text in Sources!A2"),
+    (add_webextension, r"the webextensiontaskpanes part \S+ of the package"),
+    (add_custom_xml, r"the customXml part customXml/item1\.xml of the workbook"),
+]
+
+
+class TestAuditNamesWhatOpenpyxlDrops:
+    """Without the graft, the audit alone names each loss: keep or refuse, never drop."""
+
+    @pytest.mark.parametrize(("add", "named"), AUDITED)
+    def test_a_plain_openpyxl_save_is_caught(self, demo_book_path, tmp_path, add, named):
+        from leadbook.workbook.package import foreign_losses
+
+        add_users_tab(demo_book_path)
+        edit_package(demo_book_path, add)
+        saved = tmp_path / "saved.xlsx"
+        openpyxl.load_workbook(demo_book_path).save(saved)
+        assert any(re.fullmatch(named, lost) for lost in foreign_losses(demo_book_path, saved))
+
+    def test_nothing_is_reported_for_a_workbook_leadbook_wrote(self, demo_book_path):
+        from leadbook.workbook.package import foreign_losses
+
+        jobs.refresh(demo_book_path)
+        (kept,) = demo_book_path.parent.glob("*.leadbook-versions/*.xlsx")
+        assert foreign_losses(kept, demo_book_path) == []
+
+
+PRINTER = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/printerSettings"
+
+
+def add_excel_page_setup(parts: dict[str, bytes]) -> str:
+    """What Excel writes for a tab printed once: its printer's settings (a binary part the
+    pageSetup refers to), and the green-triangle warnings a user chose to ignore."""
+    sheet = sheet_part(parts, "Sources")
+    parts["xl/printerSettings/printerSettings1.bin"] = bytes(range(256)) * 4
+    types = parts["[Content_Types].xml"].decode()
+    default = (
+        '<Default Extension="bin" ContentType="application/vnd.openxmlformats-officedocument.'
+        'spreadsheetml.printerSettings"/>'
+    )
+    parts["[Content_Types].xml"] = types.replace("</Types>", default + "</Types>").encode()
+    rid = add_rel(parts, sheet, PRINTER, "xl/printerSettings/printerSettings1.bin")
+    declare(parts, sheet, r=R_NS)
+    text = parts[sheet].decode()
+    text = re.sub(r"<pageSetup\b[^>]*/>", "", text)
+    parts[sheet] = text.encode()
+    insert_in_sheet(
+        parts,
+        sheet,
+        after("pageSetup"),
+        f'<pageSetup orientation="landscape" paperSize="9" r:id="{rid}"/>',
+    )
+    insert_in_sheet(
+        parts,
+        sheet,
+        after("ignoredErrors"),
+        '<ignoredErrors><ignoredError sqref="G6:G16" numberStoredAsText="1"/></ignoredErrors>',
+    )
+    return sheet
+
+
+def add_form_control(parts: dict[str, bytes]) -> str:
+    """A form control as Excel 2010+ writes it: wrapped in mc:AlternateContent, which
+    leadbook cannot put back in schema order."""
+    sheet = sheet_part(parts, "Sources")
+    declare(parts, sheet, mc="http://schemas.openxmlformats.org/markup-compatibility/2006")
+    insert_in_sheet(
+        parts,
+        sheet,
+        after("controls"),
+        '<mc:AlternateContent><mc:Choice Requires="x14"><controls/></mc:Choice>'
+        "<mc:Fallback/></mc:AlternateContent>",
+    )
+    return sheet
+
+
+class TestExcelsOwnSheetParts:
+    def test_printer_settings_and_ignored_errors(self, demo_book_path):
+        edit_package(demo_book_path, add_excel_page_setup)
+        before, after = refresh(demo_book_path)
+        sheet = sheet_part(after, "Sources")
+        (printer,) = related(after, sheet, PRINTER)
+        assert after[printer] == before["xl/printerSettings/printerSettings1.bin"]
+        root = ET.fromstring(after[sheet])
+        setup = root.find(f"{{{MAIN_NS}}}pageSetup")
+        assert setup.get("orientation") == "landscape"
+        assert setup.get(f"{{{R_NS}}}id")
+        assert root.find(f"{{{MAIN_NS}}}ignoredErrors") is not None
+
+    @pytest.mark.broken_files("demo.xlsx")
+    def test_refuses_what_it_cannot_put_back(self, demo_book_path):
+        edit_package(demo_book_path, add_form_control)
+        before = demo_book_path.read_bytes()
+        with pytest.raises(
+            WorkbookFileError,
+            match=r"would drop the worksheet element <AlternateContent> on tab Sources; "
+            "nothing was written",
+        ):
             jobs.refresh(demo_book_path)
         assert demo_book_path.read_bytes() == before
