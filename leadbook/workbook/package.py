@@ -278,24 +278,18 @@ class _Graft:
         """(new anchor part, old relationship id) → the id it has in the new package."""
 
     def relationships(self, old_part: str, new_part: str) -> None:
-        """Pair the user's relationships of ``old_part`` with those of ``new_part`` by kind
-        and order; replace a rewritten subtree, add one that was dropped (unless the anchor's
-        own XML refers to it: that needs the referring element back, see sheet_elements)."""
-        theirs: dict[str, list[Rel]] = {}
-        for r in _foreign_rels(self.new, new_part):
-            theirs.setdefault(r.kind, []).append(r)
+        """Pair the user's relationships of ``old_part`` with those of ``new_part`` (see
+        :func:`_pairs`); replace a rewritten subtree, add one that was dropped — unless the
+        anchor's own XML refers to it: that needs the referring element back, which
+        :meth:`sheet_elements` puts back with it."""
         referenced = _referenced_ids(self.old.parts.get(old_part, b""))
-        for r in _foreign_rels(self.old, old_part):
-            if r.target not in self.old.parts:
-                continue
-            pair = theirs.get(r.kind, [])
-            if pair:
-                mine = pair.pop(0)
-                self.rid_map[(new_part, r.id)] = mine.id
-                if subtree_digest(self.old, r.target) != subtree_digest(self.new, mine.target):
-                    self._replace(r.target, mine.target)
-            elif r.id not in referenced:
-                self.rid_map[(new_part, r.id)] = self._add_rel(new_part, r)
+        for old, new in _pairs(self.old, old_part, self.new, new_part):
+            if new is not None:
+                self.rid_map[(new_part, old.id)] = new.id
+                if subtree_digest(self.old, old.target) != subtree_digest(self.new, new.target):
+                    self._replace(old.target, new.target)
+            elif old.id not in referenced:
+                self.rid_map[(new_part, old.id)] = self._add_rel(new_part, old)
 
     def _add_external(self, new_part: str, rel: Rel) -> str:
         return self._add_rel(new_part, rel, target=rel.target)
@@ -377,13 +371,13 @@ class _Graft:
         or Excel 2010 validations, ``ignoredErrors``…) in schema order, and each element it
         kept without its relationship (``pageSetup`` without its printer settings), with
         the relationships they refer to."""
-        old_xml = self.old.parts[old_part].decode("utf-8")
-        new_xml = self.new.parts[new_part].decode("utf-8")
+        old_bytes, new_bytes = self.old.parts[old_part], self.new.parts[new_part]
+        old_xml, new_xml = old_bytes.decode("utf-8"), new_bytes.decode("utf-8")
         have = dict(_top_elements(new_xml))
         for tag, raw in _top_elements(old_xml):
-            ids = _referenced_ids(raw.encode("utf-8"))
+            ids = set(_ordered_ids(raw.encode("utf-8"), old_bytes))
             if tag not in SHEET_ORDER or (
-                tag in have and (not ids or _referenced_ids(have[tag].encode("utf-8")))
+                tag in have and (not ids or _ordered_ids(have[tag].encode("utf-8"), new_bytes))
             ):
                 continue
             raw = self._remap_ids(raw, ids, old_part, new_part)
@@ -407,12 +401,14 @@ class _Graft:
                     if rel.external
                     else self._add_rel(new_part, rel)
                 )
-            raw = re.sub(
-                rf'(\w+:\w+=")({re.escape(rid)})(")',
-                rf"\g<1>{self.rid_map[(new_part, rid)]}\3",
-                raw,
-            )
-        return raw
+        if not ids:
+            return raw
+        pattern = "|".join(re.escape(rid) for rid in ids)
+        return re.sub(
+            rf'(\w+:\w+=")({pattern})(")',
+            lambda m: m[1] + self.rid_map[(new_part, m[2])] + m[3],
+            raw,
+        )
 
     def rich_text(self, old_part: str, new_part: str) -> None:
         """Give back their runs to the cells of a tab whose text openpyxl flattened."""
@@ -450,6 +446,50 @@ class _Graft:
             self.new.parts["[Content_Types].xml"] = text.encode("utf-8")
 
 
+def _pairs(
+    old: Package, old_part: str, new: Package, new_part: str
+) -> list[tuple[Rel, Rel | None]]:
+    """Each of the user's relationships of ``old_part`` with its counterpart in the new
+    package (None if it has none). A relationship the part's XML refers to pairs with the one
+    referred to from the same place (the n-th id in the n-th element of that name), so a
+    header image's VML is never taken for the comments' VML; the others pair by kind, in
+    order."""
+    old_sites = _reference_sites(old.parts.get(old_part, b""))
+    new_by_site = {
+        site: rid for rid, site in _reference_sites(new.parts.get(new_part, b"")).items()
+    }
+    theirs = {r.id: r for r in _foreign_rels(new, new_part)}
+    unreferenced: dict[str, list[Rel]] = {}
+    for r in theirs.values():
+        if r.id not in new_by_site.values():
+            unreferenced.setdefault(r.kind, []).append(r)
+    out = []
+    for r in _foreign_rels(old, old_part):
+        if r.target not in old.parts:
+            continue  # a dangling relationship carries nothing
+        if r.id in old_sites:
+            match = theirs.get(new_by_site.get(old_sites[r.id], ""))
+            out.append((r, match if match is not None and match.kind == r.kind else None))
+        else:
+            pool = unreferenced.get(r.kind, [])
+            out.append((r, pool.pop(0) if pool else None))
+    return out
+
+
+def _reference_sites(xml: bytes) -> dict[str, tuple[str, int, int]]:
+    """Relationship id → where the part's XML refers to it: (element under the root, its
+    number among elements of that name, the id's number within it)."""
+    if not xml:
+        return {}
+    seen: Counter = Counter()
+    out: dict[str, tuple[str, int, int]] = {}
+    for tag, raw in _top_elements(xml.decode("utf-8")):
+        for j, rid in enumerate(_ordered_ids(raw.encode("utf-8"), xml)):
+            out.setdefault(rid, (tag, seen[tag], j))
+        seen[tag] += 1
+    return out
+
+
 def _free_name(name: str, taken: Iterable[str]) -> str:
     taken = {t.casefold() for t in taken}
     if name.casefold() not in taken:
@@ -472,13 +512,18 @@ def _before_close(text: str, root: str, entry: str) -> str:
 
 
 def _referenced_ids(xml: bytes) -> set[str]:
-    """Relationship ids a part's XML refers to (``r:id``, ``r:embed``… attributes in the
-    relationships namespace, whatever its prefix)."""
-    prefixes = re.findall(rb'xmlns:([\w.-]+)="' + _R.encode() + rb'"', xml) or [b"r"]
-    found: set[str] = set()
-    for p in set(prefixes):
-        found |= {m.decode() for m in re.findall(rb"\b" + p + rb':[\w]+="([^"]+)"', xml)}
-    return found
+    """Relationship ids a part's XML refers to (``r:id``, ``r:embed``… attributes)."""
+    return set(_ordered_ids(xml))
+
+
+def _ordered_ids(xml: bytes, whole: bytes | None = None) -> list[str]:
+    """The relationship ids ``xml`` refers to, in order: the values of attributes in the
+    relationships namespace, whatever prefix ``whole`` (the part ``xml`` was cut from)
+    binds it to."""
+    bound = rb'xmlns:([\w.-]+)="' + re.escape(_R.encode()) + rb'"'
+    prefixes = set(re.findall(bound, xml)) | set(re.findall(bound, whole or b"")) or {b"r"}
+    pattern = rb"\b(?:" + rb"|".join(map(re.escape, prefixes)) + rb'):\w+="([^"]+)"'
+    return [m.decode() for m in re.findall(pattern, xml)]
 
 
 def _local(tag: str) -> str:
