@@ -143,7 +143,10 @@ def declare(parts: dict[str, bytes], part: str, **prefixes: str) -> None:
     """Declare namespace prefixes on the root of ``part`` (as Excel does, on the root)."""
     text = parts[part].decode()
     root = re.search(r"<worksheet\b", text)
-    decls = "".join(f' xmlns:{p}="{ns}"' for p, ns in prefixes.items())
+    start = text[root.start() : text.index(">", root.start())]
+    decls = "".join(
+        f' xmlns:{p}="{ns}"' for p, ns in prefixes.items() if f"xmlns:{p}=" not in start
+    )
     parts[part] = (text[: root.end()] + decls + text[root.end() :]).encode()
 
 
