@@ -322,6 +322,8 @@ def add_sparklines(parts: dict[str, bytes]) -> str:
         mc="http://schemas.openxmlformats.org/markup-compatibility/2006",
         x14ac="http://schemas.microsoft.com/office/spreadsheetml/2009/9/ac",
     )
+    text = parts[sheet].decode().replace("<worksheet ", '<worksheet mc:Ignorable="x14ac" ', 1)
+    parts[sheet] = text.encode()
     insert_in_sheet(parts, sheet, [], SPARKLINES)
     return sheet
 
@@ -473,6 +475,9 @@ class TestKeepsWhatOpenpyxlDrops:
         want = ET.fromstring(before[sheet_part(before, "Notes")]).find(f"{{{MAIN_NS}}}extLst")
         assert got is not None, "the sparklines (extLst) were dropped"
         assert ET.canonicalize(ET.tostring(got)) == ET.canonicalize(ET.tostring(want))
+        # the root says, as the original did, which prefixes an older Excel may ignore
+        ignorable = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Ignorable"
+        assert ET.fromstring(after[sheet_part(after, "Notes")]).get(ignorable) == "x14ac"
 
     def test_excel_2010_data_validations(self, demo_book_path):
         add_users_tab(demo_book_path)

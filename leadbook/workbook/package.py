@@ -385,7 +385,7 @@ class _Graft:
                 new_xml = new_xml.replace(have[tag], raw, 1)
             else:
                 new_xml = _insert_in_order(new_xml, tag, raw)
-            new_xml = _declare_namespaces(new_xml, _namespaces(old_xml))
+            new_xml = _declare_namespaces(new_xml, old_xml)
             have[tag] = raw
             self.changed = True
         self.new.parts[new_part] = new_xml.encode("utf-8")
@@ -582,10 +582,18 @@ def _namespaces(xml: str) -> dict[str, str]:
     return dict(re.findall(r'xmlns:([\w.-]+)="([^"]*)"', root))
 
 
-def _declare_namespaces(xml: str, prefixes: dict[str, str]) -> str:
-    """Declare on the root of ``xml`` the prefixes it lacks (grafted elements use them)."""
+def _declare_namespaces(xml: str, source: str) -> str:
+    """Declare on the root of ``xml`` the prefixes of ``source``'s root it lacks (grafted
+    elements use them), and say which may be ignored as ``source`` did (``mc:Ignorable``):
+    an Excel that does not know ``xr:uid`` skips it rather than repair the file."""
     have = _namespaces(xml)
-    extra = "".join(f" xmlns:{p}={quoteattr(ns)}" for p, ns in prefixes.items() if p not in have)
+    wanted = _namespaces(source)
+    extra = "".join(f" xmlns:{p}={quoteattr(ns)}" for p, ns in wanted.items() if p not in have)
+    start = _root(source).start()
+    ignorable = re.search(r'\s(\w+):Ignorable="([^"]*)"', source[start : source.index(">", start)])
+    root_tag = xml[_root(xml).start() : xml.index(">", _root(xml).start())]
+    if ignorable and ":Ignorable=" not in root_tag:
+        extra += f" {ignorable[1]}:Ignorable={quoteattr(ignorable[2])}"
     m = _root(xml)
     return xml[: m.end()] + extra + xml[m.end() :]
 
