@@ -33,9 +33,6 @@ WEBEXT_REL = "http://schemas.microsoft.com/office/2011/relationships/webextensio
 COMMENTS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/comments"
 VML_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/vmlDrawing"
 SST_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
-PIVOT_CACHE_REL = (
-    "http://schemas.openxmlformats.org/officeDocument/2006/relationships/pivotCacheDefinition"
-)
 CUSTOM_XML_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/customXml"
 
 
@@ -530,36 +527,6 @@ class TestKeepsWhatOpenpyxlDrops:
         assert converted.read_text().startswith("leadbook")  # Start!A1
 
 
-class TestRefusesWhatItCannotKeep:
-    @pytest.mark.broken_files("demo.xlsx")
-    def test_a_pivot_cache_it_cannot_carry_leaves_the_file_byte_identical(self, demo_book_path):
-        def add_cache(parts):
-            add_part(
-                parts,
-                "xl/pivotCache/pivotCacheDefinition1.xml",
-                "application/vnd.openxmlformats-officedocument.spreadsheetml."
-                "pivotCacheDefinition+xml",
-                f'<pivotCacheDefinition xmlns="{MAIN_NS}" refreshOnLoad="1" recordCount="0">'
-                '<cacheSource type="worksheet"><worksheetSource ref="A1:B3" sheet="Notes"/>'
-                '</cacheSource><cacheFields count="0"/></pivotCacheDefinition>',
-            )
-            rid = add_rel(
-                parts, "xl/workbook.xml", PIVOT_CACHE_REL, "xl/pivotCache/pivotCacheDefinition1.xml"
-            )
-            book = parts["xl/workbook.xml"].decode()
-            caches = (
-                f'<pivotCaches><pivotCache cacheId="1" xmlns:r="{R_NS}" r:id="{rid}"/>'
-                "</pivotCaches>"
-            )
-            parts["xl/workbook.xml"] = book.replace("</workbook>", caches + "</workbook>").encode()
-
-        edit_package(demo_book_path, add_cache)
-        before = demo_book_path.read_bytes()
-        with pytest.raises(WorkbookFileError, match=r"pivot cache.*nothing was written"):
-            jobs.refresh(demo_book_path)
-        assert demo_book_path.read_bytes() == before
-
-
 AUDITED = [
     (add_threaded_comment, r"the threadedComment part \S+ of tab Sources"),
     (add_threaded_comment, r"the person part xl/persons/person\.xml of the workbook"),
@@ -661,8 +628,53 @@ class TestExcelsOwnSheetParts:
         before = demo_book_path.read_bytes()
         with pytest.raises(
             WorkbookFileError,
-            match=r"would drop the worksheet element <AlternateContent> on tab Sources; "
+            match=r"would drop the worksheet element <AlternateContent> of tab Sources; "
             "nothing was written",
         ):
             jobs.refresh(demo_book_path)
         assert demo_book_path.read_bytes() == before
+
+
+def add_excel_workbook_settings(parts: dict[str, bytes]) -> str:
+    """What Excel writes in every workbook part and openpyxl drops: the file version, where
+    the file was last saved (x15ac:absPath), recovery settings and the workbook's extensions;
+    plus a custom view a user saved."""
+    book = parts["xl/workbook.xml"].decode()
+    book = book.replace(
+        "<workbook ",
+        '<workbook xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006" '
+        'xmlns:x15ac="http://schemas.microsoft.com/office/spreadsheetml/2010/11/ac" '
+        'mc:Ignorable="x15ac" ',
+        1,
+    )
+    book = re.sub(
+        r"<workbookPr\s*/>",
+        '<fileVersion appName="xl" lastEdited="7" lowestEdited="7" rupBuild="27425"/>'
+        '<workbookPr defaultThemeVersion="166925"/><mc:AlternateContent><mc:Choice '
+        'Requires="x15"><x15ac:absPath url="C:\\\\Users\\\\dana\\\\"/></mc:Choice>'
+        "</mc:AlternateContent>",
+        book,
+        count=1,
+    )
+    book = book.replace(
+        "</workbook>",
+        '<customWorkbookViews><customWorkbookView name="Dana - review" '
+        'guid="{5B6A7C8D-1E2F-4A3B-9C4D-5E6F7A8B9C0D}" windowWidth="1200" windowHeight="800" '
+        'activeSheetId="3"/></customWorkbookViews><fileRecoveryPr repairLoad="1"/><extLst>'
+        '<ext uri="{140A7094-0E35-4892-8432-C4D2E57EDEB5}" xmlns:x15="http://schemas.'
+        'microsoft.com/office/spreadsheetml/2010/11/main"><x15:workbookPr '
+        'chartTrackingRefBase="1"/></ext></extLst></workbook>',
+    )
+    parts["xl/workbook.xml"] = book.encode()
+    return "xl/workbook.xml"
+
+
+def test_the_workbook_parts_own_settings_and_extensions(demo_book_path):
+    edit_package(demo_book_path, add_excel_workbook_settings)
+    _, after = refresh(demo_book_path)
+    book = ET.fromstring(after["xl/workbook.xml"])
+    children = [e.tag.rsplit("}", 1)[-1] for e in book]
+    for tag in ("fileVersion", "customWorkbookViews", "fileRecoveryPr", "extLst"):
+        assert tag in children
+    assert children.index("fileVersion") == 0
+    assert children[-3:] == ["customWorkbookViews", "fileRecoveryPr", "extLst"]

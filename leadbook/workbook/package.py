@@ -100,7 +100,41 @@ SHEET_ORDER = [
     "tableParts",
     "extLst",
 ]
-"""The children of a worksheet in the order the schema (CT_Worksheet) requires."""
+"""The children of a worksheet in the order the schema (CT_Worksheet) requires; a
+chartsheet's are a subset, in the same order."""
+
+WORKBOOK_ORDER = [
+    "fileVersion",
+    "fileSharing",
+    "workbookPr",
+    "workbookProtection",
+    "bookViews",
+    "sheets",
+    "functionGroups",
+    "externalReferences",
+    "definedNames",
+    "calcPr",
+    "oleSize",
+    "customWorkbookViews",
+    "pivotCaches",
+    "smartTagPr",
+    "smartTagTypes",
+    "webPublishing",
+    "fileRecoveryPr",
+    "webPublishObjects",
+    "extLst",
+]
+"""The children of a workbook part in schema order (CT_Workbook)."""
+
+ORDERS = {
+    "worksheet": tuple(SHEET_ORDER),
+    "chartsheet": tuple(SHEET_ORDER),
+    "workbook": tuple(WORKBOOK_ORDER),
+}
+"""The children, in order, of each root leadbook puts dropped elements back into. An
+element named in none (``mc:AlternateContent``) has no place leadbook can be sure of: the
+audit refuses a write that would drop one from a tab; in the workbook part it only ever
+holds where Excel last saved the file (``x15ac:absPath``)."""
 
 KNOWN_EXTENSIONS = {
     "{05C60535-1F16-4fd2-B633-F4F36F0B64E0}": "sparklines",
@@ -261,8 +295,9 @@ def keep_foreign_parts(original: Path, saved: Path) -> None:
         if target is None:
             continue
         graft.relationships(part, target)
+        if part:
+            graft.elements(part, target)
         if label.startswith("tab "):
-            graft.sheet_elements(part, target)
             graft.rich_text(part, target)
     if graft.changed:
         graft.collect_garbage()
@@ -274,6 +309,9 @@ class _Graft:
         self.old, self.new = old, new
         self.changed = False
         self.replaced: set[str] = set()
+        self.done: dict[str, str] = {}
+        """Original part → its name in the new package, once placed there: a part two
+        anchors share (a pivot cache) is placed once."""
         self.rid_map: dict[tuple[str, str], str] = {}
         """(new anchor part, old relationship id) → the id it has in the new package."""
 
@@ -281,11 +319,15 @@ class _Graft:
         """Pair the user's relationships of ``old_part`` with those of ``new_part`` (see
         :func:`_pairs`); replace a rewritten subtree, add one that was dropped — unless the
         anchor's own XML refers to it: that needs the referring element back, which
-        :meth:`sheet_elements` puts back with it."""
+        :meth:`elements` puts back with it."""
         referenced = _referenced_ids(self.old.parts.get(old_part, b""))
         for old, new in _pairs(self.old, old_part, self.new, new_part):
-            if new is not None:
+            if old.target in self.done:  # placed already, from another anchor
+                if new is None and old.id not in referenced:
+                    self.rid_map[(new_part, old.id)] = self._add_rel(new_part, old)
+            elif new is not None:
                 self.rid_map[(new_part, old.id)] = new.id
+                self.done.setdefault(old.target, new.target)
                 if subtree_digest(self.old, old.target) != subtree_digest(self.new, new.target):
                     self._replace(old.target, new.target)
             elif old.id not in referenced:
@@ -296,7 +338,7 @@ class _Graft:
 
     def _add_rel(self, new_part: str, rel: Rel, target: str | None = None) -> str:
         external = target is not None
-        target = target if external else "/" + self._copy(rel.target, {})
+        target = target if external else "/" + self._copy(rel.target)  # reuses a placed part
         rels = rels_name(new_part)
         xml = self.new.parts.get(
             rels, f'<Relationships xmlns="{_PKG_REL}"></Relationships>'.encode()
@@ -323,20 +365,20 @@ class _Graft:
                 data = re.sub(
                     rb'(<\w[^>]*? id=")\d+(")', rb"\g<1>" + got[1] + rb"\2", data, count=1
                 )
-        self._put(old_name, new_name, data, {})
+        self._put(old_name, new_name, data)
         self.changed = True
 
-    def _copy(self, old_name: str, done: dict[str, str]) -> str:
+    def _copy(self, old_name: str) -> str:
         """Copy the original subtree at ``old_name`` into the new package under a free
         name; the name it got."""
-        if old_name in done:
-            return done[old_name]
+        if old_name in self.done:
+            return self.done[old_name]
         name = _free_name(old_name, self.new.parts)
-        self._put(old_name, name, self.old.parts[old_name], done)
+        self._put(old_name, name, self.old.parts[old_name])
         return name
 
-    def _put(self, old_name: str, name: str, data: bytes, done: dict[str, str]) -> None:
-        done[old_name] = name
+    def _put(self, old_name: str, name: str, data: bytes) -> None:
+        self.done[old_name] = name
         self.new.parts[name] = data
         self._set_content_type(name, self.old.content_type(old_name))
         children = self.old.rels(old_name)
@@ -347,7 +389,7 @@ class _Graft:
         self.new.parts[rels] = b""  # reserve the name while the children are copied
         entries = []
         for r in children:
-            target = r.target if r.external else "/" + self._copy(r.target, done)
+            target = r.target if r.external else "/" + self._copy(r.target)
             mode = ' TargetMode="External"' if r.external else ""
             entries.append(
                 f"<Relationship Id={quoteattr(r.id)} Type={quoteattr(r.type)} "
@@ -366,17 +408,18 @@ class _Graft:
         entry = f"<Override PartName={quoteattr('/' + name)} ContentType={quoteattr(ctype)}/>"
         self.new.parts["[Content_Types].xml"] = _before_close(text, "Types", entry).encode()
 
-    def sheet_elements(self, old_part: str, new_part: str) -> None:
+    def elements(self, old_part: str, new_part: str) -> None:
         """Put back each worksheet element openpyxl dropped (an ``extLst`` with sparklines
         or Excel 2010 validations, ``ignoredErrors``…) in schema order, and each element it
         kept without its relationship (``pageSetup`` without its printer settings), with
         the relationships they refer to."""
         old_bytes, new_bytes = self.old.parts[old_part], self.new.parts[new_part]
         old_xml, new_xml = old_bytes.decode("utf-8"), new_bytes.decode("utf-8")
+        order = ORDERS.get(_root(old_xml)["tag"], ())
         have = dict(_top_elements(new_xml))
         for tag, raw in _top_elements(old_xml):
             ids = set(_ordered_ids(raw.encode("utf-8"), old_bytes))
-            if tag not in SHEET_ORDER or (
+            if tag not in order or (
                 tag in have and (not ids or _ordered_ids(have[tag].encode("utf-8"), new_bytes))
             ):
                 continue
@@ -384,7 +427,7 @@ class _Graft:
             if tag in have:
                 new_xml = new_xml.replace(have[tag], raw, 1)
             else:
-                new_xml = _insert_in_order(new_xml, tag, raw)
+                new_xml = _insert_in_order(new_xml, tag, raw, order)
             new_xml = _declare_namespaces(new_xml, old_xml)
             have[tag] = raw
             self.changed = True
@@ -563,8 +606,8 @@ def _element_end(xml: str, start: int, qname: str) -> int:
     return pos
 
 
-def _insert_in_order(xml: str, tag: str, raw: str) -> str:
-    later = SHEET_ORDER[SHEET_ORDER.index(tag) + 1 :]
+def _insert_in_order(xml: str, tag: str, raw: str, order: tuple[str, ...]) -> str:
+    later = order[order.index(tag) + 1 :]
     for child, text in _top_elements(xml):
         if child in later:
             at = xml.index(text)
@@ -661,8 +704,9 @@ def foreign_losses(original: Path, saved: Path) -> list[str]:
             lost.append(label)
             continue
         lost += _lost_parts(old, new, part, target, label)
-        if label.startswith("tab "):
+        if part:
             lost += _lost_elements(old.parts[part], new.parts[target], label)
+        if label.startswith("tab "):
             lost += _lost_rich_text(old, new, part, target, label)
     return lost
 
@@ -682,19 +726,26 @@ def _lost_parts(old: Package, new: Package, part: str, target: str, where: str) 
 
 
 def _lost_elements(old: bytes, new: bytes, where: str) -> list[str]:
-    def inventory(xml: bytes) -> Counter:
+    """The children (and extensions) of the root of ``old`` that ``new`` lacks."""
+    root = ET.fromstring(old)
+    kind = _local(root.tag)
+
+    def inventory(root) -> Counter:
         got: Counter = Counter()
-        for e in ET.fromstring(xml):
-            got[_local(e.tag)] += 1
-            if _local(e.tag) == "extLst":
+        for e in root:
+            tag = _local(e.tag)
+            if kind == "workbook" and tag not in WORKBOOK_ORDER:
+                continue  # mc:AlternateContent: where Excel last saved the file
+            got[tag] += 1
+            if tag == "extLst":
                 got.update(f"ext {x.get('uri')}" for x in e)
         return got
 
-    missing = inventory(old) - inventory(new)
+    missing = inventory(root) - inventory(ET.fromstring(new))
     return [
         f"{KNOWN_EXTENSIONS.get(k.removeprefix('ext '), k)} on {where}"
         if k.startswith("ext ")
-        else f"the worksheet element <{k}> on {where}"
+        else f"the {kind} element <{k}> of {where}"
         for k in missing
     ]
 
