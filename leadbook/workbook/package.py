@@ -126,6 +126,10 @@ WORKBOOK_ORDER = [
 ]
 """The children of a workbook part in schema order (CT_Workbook)."""
 
+WRITTEN_ELEMENTS = frozenset({"sheets", "definedNames", "calcPr", "bookViews", "sheetData"})
+"""Elements leadbook itself writes (the tabs, the names, the recalculation, the cells): what
+it leaves out of them is its choice, never put back."""
+
 ORDERS = {
     "worksheet": tuple(SHEET_ORDER),
     "chartsheet": tuple(SHEET_ORDER),
@@ -419,8 +423,10 @@ class _Graft:
         have = dict(_top_elements(new_xml))
         for tag, raw in _top_elements(old_xml):
             ids = set(_ordered_ids(raw.encode("utf-8"), old_bytes))
-            if tag not in order or (
-                tag in have and (not ids or _ordered_ids(have[tag].encode("utf-8"), new_bytes))
+            if (
+                tag not in order
+                or tag in WRITTEN_ELEMENTS
+                or (tag in have and (not ids or _ordered_ids(have[tag].encode("utf-8"), new_bytes)))
             ):
                 continue
             raw = self._remap_ids(raw, ids, old_part, new_part)
@@ -734,7 +740,7 @@ def _lost_elements(old: bytes, new: bytes, where: str) -> list[str]:
         got: Counter = Counter()
         for e in root:
             tag = _local(e.tag)
-            if kind == "workbook" and tag not in WORKBOOK_ORDER:
+            if tag in WRITTEN_ELEMENTS or (kind == "workbook" and tag not in WORKBOOK_ORDER):
                 continue  # mc:AlternateContent: where Excel last saved the file
             got[tag] += 1
             if tag == "extLst":
