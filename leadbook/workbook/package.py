@@ -261,8 +261,9 @@ def _foreign_rels(pkg: Package, part: str) -> list[Rel]:
 def subtree_digest(pkg: Package, part: str, _seen: frozenset[str] = frozenset()) -> str:
     """A digest of ``part`` and, recursively, of every part it relates to (by kind), so two
     subtrees compare equal whatever their parts are named."""
-    h = hashlib.sha256(_canonical(part, pkg.parts.get(part)))
-    h.update((pkg.content_type(part) or "").encode())
+    ctype = pkg.content_type(part) or ""
+    h = hashlib.sha256(_canonical(part, pkg.parts.get(part), ctype))
+    h.update(ctype.encode())
     if part not in _seen:
         children = sorted(
             f"{r.kind}:{r.target if r.external else subtree_digest(pkg, r.target, _seen | {part})}"
@@ -272,7 +273,7 @@ def subtree_digest(pkg: Package, part: str, _seen: frozenset[str] = frozenset())
     return h.hexdigest()
 
 
-def _canonical(part: str, data: bytes | None) -> bytes:
+def _canonical(part: str, data: bytes | None, ctype: str) -> bytes:
     if data is None:
         return b"<missing>"
     if not part.endswith((".xml", ".vml", ".rels")) and not data.lstrip().startswith(b"<"):
@@ -281,9 +282,42 @@ def _canonical(part: str, data: bytes | None) -> bytes:
         text = canonicalize(data.decode("utf-8"), strip_text=True)
     except Exception:  # not well-formed XML (VML often is not): compare bytes
         return data
-    if "/tables/" in part:  # table ids are workbook-wide: the writer numbers them
-        text = re.sub(r'^(<\w[^>]*?) id="\d+"', r"\1", text, count=1)
+    if ctype == TABLE_TYPE:
+        text = _writers_table_fields(text.encode("utf-8"), b"", b"", b"").decode("utf-8")
     return text.encode("utf-8")
+
+
+TABLE_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.table+xml"
+_TABLE_ID = re.compile(rb'^(\s*(?:<\?[^>]*\?>\s*)?<\w[^>]*? id=")(\d+)(")')
+_TABLE_COLUMNS = re.compile(rb"<tableColumns\b.*?</tableColumns>|<tableColumns\b[^>]*/>", re.S)
+_FILTER_REF = re.compile(rb'(<autoFilter\b[^>]*?\sref=")([^"]*)(")')
+
+
+def _writers_table_fields(
+    xml: bytes, table_id: bytes | None, columns: bytes | None, filter_ref: bytes | None
+) -> bytes:
+    """A table part with the fields leadbook's writer owns set to those given (None: left
+    as they are): its id (ids are workbook-wide, the writer numbers them), its columns and
+    its filter's range (the writer names columns after their header cells, see
+    ``layout.name_table_columns``). Everything else of a table — its style, totals, alt
+    text, extensions — is the user's."""
+    if table_id is not None:
+        xml = _TABLE_ID.sub(lambda m: m[1] + table_id + m[3], xml, count=1)
+    if columns is not None:
+        xml = _TABLE_COLUMNS.sub(lambda m: columns, xml, count=1)
+    if filter_ref is not None:
+        xml = _FILTER_REF.sub(lambda m: m[1] + filter_ref + m[3], xml, count=1)
+    return xml
+
+
+def _table_fields(xml: bytes) -> tuple[bytes | None, bytes | None, bytes | None]:
+    """The fields :func:`_writers_table_fields` sets, as ``xml`` has them."""
+    found = _TABLE_ID.search(xml), _TABLE_COLUMNS.search(xml), _FILTER_REF.search(xml)
+    return (
+        found[0][2] if found[0] else None,
+        found[1][0] if found[1] else None,
+        found[2][2] if found[2] else None,
+    )
 
 
 # --- putting back what openpyxl dropped ---------------------------------------------------
@@ -363,12 +397,8 @@ class _Graft:
         """Put the original subtree at ``old_name`` in place of the one at ``new_name``."""
         self.replaced |= {r.target for r in self.new.rels(new_name) if not r.external}
         data = self.old.parts[old_name]
-        if "/tables/" in old_name:  # keep the id the writer gave this table
-            got = re.search(rb'<\w[^>]*? id="(\d+)"', self.new.parts[new_name])
-            if got:
-                data = re.sub(
-                    rb'(<\w[^>]*? id=")\d+(")', rb"\g<1>" + got[1] + rb"\2", data, count=1
-                )
+        if self.old.content_type(old_name) == TABLE_TYPE:
+            data = _writers_table_fields(data, *_table_fields(self.new.parts[new_name]))
         self._put(old_name, new_name, data)
         self.changed = True
 
