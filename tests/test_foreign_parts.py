@@ -678,3 +678,29 @@ def test_the_workbook_parts_own_settings_and_extensions(demo_book_path):
         assert tag in children
     assert children.index("fileVersion") == 0
     assert children[-3:] == ["customWorkbookViews", "fileRecoveryPr", "extLst"]
+
+
+TABLE_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/table"
+ALT_TEXT = (
+    '<extLst><ext uri="{504A1905-F514-4f6f-8877-14C23A59335A}" xmlns:x14="http://schemas.'
+    'microsoft.com/office/spreadsheetml/2009/9/main"><x14:table altText="Lead sources" '
+    'altTextSummary="One row per vendor or channel"/></ext></extLst>'
+)
+
+
+@pytest.mark.broken_files("*-before-refresh.xlsx")  # the version kept: columns misnamed
+def test_an_input_tables_alt_text_with_its_columns_repaired(demo_book_path):
+    """The table keeps the user's alt text; leadbook still names its columns (its own)."""
+
+    def change(parts):
+        sheet = sheet_part(parts, "Sources")
+        part = next(t for t in related(parts, sheet, TABLE_REL) if b'name="Sources"' in parts[t])
+        xml = parts[part].decode().replace("</table>", ALT_TEXT + "</table>")
+        parts[part] = re.sub(r'(<tableColumn id="1" name=")[^"]*"', r'\1Column1"', xml).encode()
+
+    edit_package(demo_book_path, change)
+    _, after = refresh(demo_book_path)
+    sheet = sheet_part(after, "Sources")
+    (table,) = [t for t in related(after, sheet, TABLE_REL) if b'name="Sources"' in after[t]]
+    assert b'altText="Lead sources"' in after[table]
+    assert b'<tableColumn id="1" name="Source"' in after[table]
