@@ -94,6 +94,30 @@ def canonical(xml: bytes) -> str:
     return ET.canonicalize(xml.decode("utf-8"), strip_text=True)
 
 
+def assert_package_sound(parts: dict[str, bytes]) -> None:
+    """What Excel checks of a package before its cells: every relationship resolves, ids are
+    unique, every part has a content type, worksheet children come in schema order."""
+    for name, data in parts.items():
+        if not name.endswith(".rels"):
+            assert name == "[Content_Types].xml" or content_type(parts, name), name
+            continue
+        rels = list(ET.fromstring(data))
+        assert len({r.get("Id") for r in rels}) == len(rels), name
+        source = name.replace("_rels/", "").removesuffix(".rels")
+        for r in rels:
+            if r.get("TargetMode") != "External":
+                assert related(parts, source, r.get("Type")), (name, r.get("Target"))
+                for target in related(parts, source, r.get("Type")):
+                    assert target in parts, (name, target)
+    for part in list(parts):
+        if content_type(parts, part) == (
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+        ):
+            tags = [e.tag.rsplit("}", 1)[-1] for e in ET.fromstring(parts[part])]
+            places = [SHEET_ORDER.index(t) for t in tags]
+            assert places == sorted(places), (part, tags)
+
+
 # --- editing a package as Excel would write it ---------------------------------------------
 
 
@@ -518,9 +542,19 @@ class TestKeepsWhatOpenpyxlDrops:
         from leadbook.libreoffice import convert
 
         add_users_tab(demo_book_path)
-        for add in (add_threaded_comment, add_sparklines, add_x14_validation, add_webextension):
+        for add in (
+            add_threaded_comment,
+            add_sparklines,
+            add_x14_validation,
+            add_webextension,
+            add_rich_text_shared,
+            add_custom_xml,
+            add_excel_page_setup,
+            add_excel_workbook_settings,
+        ):
             edit_package(demo_book_path, add)
         jobs.refresh(demo_book_path)
+        assert_package_sound(parts_of(demo_book_path))
         out = tmp_path / "lo"
         out.mkdir()
         converted = convert(demo_book_path, "csv", out)
