@@ -4,9 +4,12 @@
 
 1. opens the file (formulas kept) and lets a job rewrite *output* tabs only;
 2. checks the job left every input tab exactly as it was;
-3. appends a Log row, saves to a temporary file beside the original, and audits the save:
-   anything openpyxl would drop (a chart or picture on a tab leadbook does not own, pivot
-   tables, external links, macros) aborts the write with the reason;
+3. appends a Log row, saves to a temporary file beside the original, puts back in it every
+   part, extension and worksheet element of the user's that openpyxl dropped or rewrote
+   (:mod:`leadbook.workbook.package`: threaded comments, sparklines, Excel 2010 validations,
+   rich text, add-in task panes…), and audits the save: anything of the user's still lost
+   (a part of the package, of the workbook or of a tab leadbook does not own, compared by
+   digest) aborts the write, naming it and its tab;
 4. checks the original did not change meanwhile, keeps it as a version in
    ``<stem>.leadbook-versions/`` (:mod:`leadbook.workbook.versions`), atomically renames the
    temporary file over it, and deletes the oldest version beyond ``VersionsKept``.
@@ -587,7 +590,8 @@ def _table_inputs(wb: Workbook) -> dict[str, Any]:
 
 
 def _audit(original: Path, saved: Path) -> None:
-    """Refuse a save that would drop parts openpyxl does not carry through."""
+    """Refuse a save that would drop parts openpyxl does not carry through (and
+    :func:`~leadbook.workbook.package.keep_foreign_parts` could not put back)."""
     lost = []
     with zipfile.ZipFile(original) as a, zipfile.ZipFile(saved) as b:
         old, new = _sheet_parts(a), _sheet_parts(b)
