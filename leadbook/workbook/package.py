@@ -227,6 +227,15 @@ class Package:
 
 
 def rels_name(part: str) -> str:
+    """The part holding the relationships of ``part`` ("" for the package).
+
+    Examples
+    --------
+    >>> rels_name("xl/worksheets/sheet1.xml")
+    'xl/worksheets/_rels/sheet1.xml.rels'
+    >>> rels_name("")
+    '_rels/.rels'
+    """
     if not part:
         return "_rels/.rels"
     p = PurePosixPath(part)
