@@ -738,3 +738,22 @@ def test_an_input_tables_alt_text_with_its_columns_repaired(demo_book_path):
     (table,) = [t for t in related(after, sheet, TABLE_REL) if b'name="Sources"' in after[t]]
     assert b'altText="Lead sources"' in after[table]
     assert b'<tableColumn id="1" name="Source"' in after[table]
+
+
+def test_when_putting_back_fails_the_write_is_refused(demo_book_path, monkeypatch):
+    """Keep or refuse: a graft that fails leaves its tab as openpyxl wrote it, and the audit
+    refuses the write, naming what would be lost; the file stays byte-identical."""
+    from leadbook.workbook import package
+
+    def broken(*args):
+        raise ValueError("no place for it")
+
+    add_users_tab(demo_book_path)
+    edit_package(demo_book_path, add_sparklines)
+    monkeypatch.setattr(package, "_insert_in_order", broken)
+    before = demo_book_path.read_bytes()
+    with pytest.raises(
+        WorkbookFileError, match=r"would drop sparklines on tab Notes; nothing was written"
+    ):
+        jobs.refresh(demo_book_path)
+    assert demo_book_path.read_bytes() == before

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import posixpath
 import re
 import zipfile
@@ -37,6 +38,8 @@ from xml.sax.saxutils import escape, quoteattr
 import defusedxml.ElementTree as ET  # noqa: N817
 
 from leadbook.workbook import contract as C
+
+log = logging.getLogger(__name__)
 
 _PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 _CT = "http://schemas.openxmlformats.org/package/2006/content-types"
@@ -341,11 +344,17 @@ def keep_foreign_parts(original: Path, saved: Path) -> None:
         target = _anchor_in(new, label, part)
         if target is None:
             continue
-        graft.relationships(part, target)
-        if part:
-            graft.elements(part, target)
-        if label.startswith("tab "):
-            graft.rich_text(part, target)
+        before = dict(new.parts), dict(graft.done), dict(graft.rid_map), set(graft.replaced)
+        try:
+            graft.relationships(part, target)
+            if part:
+                graft.elements(part, target)
+            if label.startswith("tab "):
+                graft.rich_text(part, target)
+        except (ValueError, KeyError, IndexError, StopIteration, SyntaxError) as exc:
+            # a part leadbook cannot read as it expects: leave it to the audit to refuse
+            log.warning("%s: cannot put back what openpyxl dropped (%s)", label, exc)
+            new.parts, graft.done, graft.rid_map, graft.replaced = before
     if graft.changed:
         graft.collect_garbage()
         new.write(saved)
@@ -781,9 +790,10 @@ def _lost_elements(old: bytes, new: bytes, where: str) -> list[str]:
             tag = _local(e.tag)
             if tag in WRITTEN_ELEMENTS or (kind == "workbook" and tag not in WORKBOOK_ORDER):
                 continue  # mc:AlternateContent: where Excel last saved the file
-            got[tag] += 1
-            if tag == "extLst":
+            if tag == "extLst" and len(e):  # named by its extensions
                 got.update(f"ext {x.get('uri')}" for x in e)
+            else:
+                got[tag] += 1
         return got
 
     missing = inventory(root) - inventory(ET.fromstring(new))
