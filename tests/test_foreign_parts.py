@@ -561,6 +561,38 @@ class TestKeepsWhatOpenpyxlDrops:
         assert converted.read_text().startswith("leadbook")  # Start!A1
 
 
+METADATA_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sheetMetadata"
+DYNAMIC_ARRAY_METADATA = (
+    f'<metadata xmlns="{MAIN_NS}" xmlns:xda="http://schemas.microsoft.com/office/'
+    'spreadsheetml/2017/dynamicarray"><metadataTypes count="1"><metadataType name="XLDAPR" '
+    'minSupportedVersion="120000" copy="1" pasteAll="1" pasteValues="1" merge="1" '
+    'splitFirst="1" rowColShift="1" clearFormats="1" clearComments="1" assign="1" coerce="1" '
+    'cellMeta="1"/></metadataTypes><futureMetadata name="XLDAPR" count="1"><bk><extLst><ext '
+    'uri="{bdbb8cdc-fa1e-496e-a857-3c3f30c029c3}"><xda:dynamicArrayProperties fDynamic="1" '
+    'fCollapsed="0"/></ext></extLst></bk></futureMetadata><cellMetadata count="1"><bk>'
+    '<rc t="1" v="0"/></bk></cellMetadata></metadata>'
+)
+
+
+def add_dynamic_array(parts: dict[str, bytes]) -> str:
+    """A spilling formula a user typed on their own tab, as Excel 365 writes it: the cell
+    points (cm) at the workbook's cell metadata, which says the array is dynamic."""
+    add_part(
+        parts,
+        "xl/metadata.xml",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheetMetadata+xml",
+        DYNAMIC_ARRAY_METADATA,
+    )
+    add_rel(parts, "xl/workbook.xml", METADATA_REL, "xl/metadata.xml")
+    sheet = sheet_part(parts, "Notes")
+    rows = (
+        '<row r="5"><c r="H5" cm="1"><f t="array" ref="H5:H6">_xlfn._xlws.SORT(B2:B3)</f>'
+        '<v>8</v></c></row><row r="6"><c r="H6"><v>10</v></c></row>'
+    )
+    parts[sheet] = parts[sheet].decode().replace("</sheetData>", rows + "</sheetData>").encode()
+    return sheet
+
+
 AUDITED = [
     (add_threaded_comment, r"the threadedComment part \S+ of tab Sources"),
     (add_threaded_comment, r"the person part xl/persons/person\.xml of the workbook"),
@@ -570,6 +602,8 @@ AUDITED = [
     (add_rich_text_shared, r"rich text in Sources!A2"),
     (add_webextension, r"the webextensiontaskpanes part \S+ of the package"),
     (add_custom_xml, r"the customXml part customXml/item1\.xml of the workbook"),
+    (add_dynamic_array, r"a dynamic array formula in Notes!H5"),
+    (add_dynamic_array, r"the sheetMetadata part xl/metadata\.xml of the workbook"),
 ]
 
 
@@ -757,3 +791,16 @@ def test_when_putting_back_fails_the_write_is_refused(demo_book_path, monkeypatc
     ):
         jobs.refresh(demo_book_path)
     assert demo_book_path.read_bytes() == before
+
+
+def test_a_dynamic_array_formula_on_a_users_tab(demo_book_path):
+    """openpyxl drops the cell's cm: Excel would show the spill as a legacy array formula."""
+    add_users_tab(demo_book_path)
+    edit_package(demo_book_path, add_dynamic_array)
+    before, after = refresh(demo_book_path)
+    (metadata,) = related(after, "xl/workbook.xml", METADATA_REL)
+    assert_same_part(before, after, "xl/metadata.xml", metadata)
+    root = ET.fromstring(after[sheet_part(after, "Notes")])
+    cell = next(c for c in root.iter(f"{{{MAIN_NS}}}c") if c.get("r") == "H5")
+    assert cell.get("cm") == "1"
+    assert cell.find(f"{{{MAIN_NS}}}f").get("ref") == "H5:H6"

@@ -351,6 +351,7 @@ def keep_foreign_parts(original: Path, saved: Path) -> None:
                 graft.elements(part, target)
             if label.startswith("tab "):
                 graft.rich_text(part, target)
+                graft.cell_attributes(part, target)
         except (ValueError, KeyError, IndexError, StopIteration, SyntaxError) as exc:
             # a part leadbook cannot read as it expects: leave it to the audit to refuse
             log.warning("%s: cannot put back what openpyxl dropped (%s)", label, exc)
@@ -508,21 +509,40 @@ class _Graft:
         )
 
     def rich_text(self, old_part: str, new_part: str) -> None:
-        """Give back their runs to the cells of a tab whose text openpyxl flattened."""
+        """Give back their runs (and phonetic guides) to the cells of a tab whose text
+        openpyxl flattened."""
         rich = rich_cells(self.old, old_part)
         if not rich:
             return
+
+        def put(m: re.Match[str]) -> str:
+            runs = rich.get(m["ref"])
+            return m[0] if runs is None else f"{m['open']}<is>{runs}</is>"
+
         xml = self.new.parts[new_part].decode("utf-8")
-        for ref, runs in rich.items():
-            cell = re.compile(rf'<c r="{ref}"(?P<a>[^>]*?)t="inlineStr"(?P<b>[^>]*)><is>.*?</is>')
-            xml, n = cell.subn(
-                lambda m, ref=ref, runs=runs: (
-                    f'<c r="{ref}"{m["a"]}t="inlineStr"{m["b"]}><is>{runs}</is>'
-                ),
-                xml,
-                count=1,
+        xml, n = _INLINE_CELL.subn(put, xml)
+        self.changed |= n > 0
+        self.new.parts[new_part] = xml.encode("utf-8")
+
+    def cell_attributes(self, old_part: str, new_part: str) -> None:
+        """Give back to each cell the metadata openpyxl drops from it: ``cm`` (a dynamic
+        array formula, which openpyxl would leave a legacy array formula) and ``vm`` (a
+        linked data type's value)."""
+        kept = cell_metadata(self.old.parts[old_part])
+        if not kept:
+            return
+
+        def put(m: re.Match[str]) -> str:
+            extra = "".join(
+                f" {k}={quoteattr(v)}"
+                for k, v in kept.get(m["ref"], {}).items()
+                if f" {k}=" not in m[0]
             )
-            self.changed |= n > 0
+            return m[0][:-1] + extra + ">" if not m[0].endswith("/>") else m[0][:-2] + extra + "/>"
+
+        xml = self.new.parts[new_part].decode("utf-8")
+        xml = _CELL_TAG.sub(put, xml)
+        self.changed = True
         self.new.parts[new_part] = xml.encode("utf-8")
 
     def collect_garbage(self) -> None:
@@ -695,20 +715,47 @@ def _declare_namespaces(xml: str, source: str) -> str:
     return xml[: m.end()] + extra + xml[m.end() :]
 
 
+_INLINE_CELL = re.compile(
+    r'(?P<open><c r="(?P<ref>[A-Z]+\d+)"[^>]*?t="inlineStr"[^>]*>)<is>.*?</is>', re.S
+)
+_CELL_TAG = re.compile(r'<c r="(?P<ref>[A-Z]+\d+)"[^>]*?/?>')
+CELL_METADATA = ("cm", "vm")
+"""Cell attributes openpyxl drops: cell metadata (a dynamic array) and value metadata (a
+linked data type), both indexes into the workbook's metadata part."""
+
+
+def cell_metadata(xml: bytes) -> dict[str, dict[str, str]]:
+    """Cell → its :data:`CELL_METADATA` attributes, for each cell of a worksheet that has
+    any."""
+    if b" cm=" not in xml and b" vm=" not in xml:
+        return {}
+    out = {}
+    for cell in ET.fromstring(xml).iter(f"{{{_MAIN}}}c"):
+        found = {k: cell.get(k) for k in CELL_METADATA if cell.get(k) is not None}
+        if found:
+            out[cell.get("r")] = found
+    return out
+
+
+def _is_rich(string) -> bool:
+    """Whether a string item has more than plain text: runs, or phonetic guides."""
+    return any(_local(child.tag) != "t" for child in string)
+
+
 def rich_cells(pkg: Package, sheet: str) -> dict[str, str]:
-    """Cell → its rich text runs (raw ``<r>…</r>`` XML) for each cell of ``sheet`` whose
-    string has runs, inline or shared."""
+    """Cell → its rich text (raw runs and phonetic guides) for each cell of ``sheet`` whose
+    string has them, inline or shared."""
     xml = pkg.parts.get(sheet, b"")
-    if b"<r>" not in xml and b't="s"' not in xml:
+    if b"<r>" not in xml and b"<rPh" not in xml and b't="s"' not in xml:
         return {}
     shared = _shared_rich(pkg)
     out = {}
     for cell in ET.fromstring(xml).iter(f"{{{_MAIN}}}c"):
         kind = cell.get("t")
         if kind == "inlineStr":
-            runs = cell.find(f"{{{_MAIN}}}is")
-            if runs is not None and runs.find(f"{{{_MAIN}}}r") is not None:
-                out[cell.get("r")] = _inner(runs)
+            string = cell.find(f"{{{_MAIN}}}is")
+            if string is not None and _is_rich(string):
+                out[cell.get("r")] = _inner(string)
         elif kind == "s" and shared:
             v = cell.find(f"{{{_MAIN}}}v")
             if v is not None and v.text and int(v.text) in shared:
@@ -722,7 +769,7 @@ def _shared_rich(pkg: Package) -> dict[int, str]:
         return {}
     out = {}
     for i, si in enumerate(ET.fromstring(pkg.parts[rel.target]).iter(f"{{{_MAIN}}}si")):
-        if si.find(f"{{{_MAIN}}}r") is not None:
+        if _is_rich(si):
             out[i] = _inner(si)
     return out
 
@@ -762,6 +809,7 @@ def foreign_losses(original: Path, saved: Path) -> list[str]:
             lost += _lost_elements(old.parts[part], new.parts[target], label)
         if label.startswith("tab "):
             lost += _lost_rich_text(old, new, part, target, label)
+            lost += _lost_cell_metadata(old.parts[part], new.parts[target], label)
     return lost
 
 
@@ -817,3 +865,12 @@ def _canon_runs(runs: str | None) -> str | None:
     if runs is None:
         return None
     return canonicalize(f'<x xmlns="{_MAIN}">{runs}</x>', strip_text=False)
+
+
+def _lost_cell_metadata(old: bytes, new: bytes, where: str) -> list[str]:
+    had, has = cell_metadata(old), cell_metadata(new)
+    lost = [ref for ref, attrs in had.items() if has.get(ref) != attrs]
+    names = {"cm": "a dynamic array formula", "vm": "a linked data type"}
+    return [
+        f"{names[next(iter(had[ref]))]} in {where.removeprefix('tab ')}!{ref}" for ref in lost[:5]
+    ] + ([f"and {len(lost) - 5} more cells' metadata"] if len(lost) > 5 else [])
