@@ -258,7 +258,8 @@ def foreign_anchors(original: Package) -> dict[str, str]:
     return anchors
 
 
-def _anchor_in(saved: Package, label: str, original_part: str) -> str | None:
+def _anchor_in(saved: Package, label: str) -> str | None:
+    """The part of ``saved`` where the anchor ``label`` is (None: a tab it lacks)."""
     if label == "the package":
         return ""
     if label == "the workbook":
@@ -292,7 +293,7 @@ def _canonical(part: str, data: bytes | None, ctype: str) -> bytes:
         return data
     try:
         text = canonicalize(data.decode("utf-8"), strip_text=True)
-    except Exception:  # not well-formed XML (VML often is not): compare bytes
+    except (ValueError, SyntaxError):  # not well-formed XML (VML often is not): bytes
         return data
     if ctype == TABLE_TYPE:
         text = _writers_table_fields(text.encode("utf-8"), b"", b"", b"").decode("utf-8")
@@ -341,7 +342,7 @@ def keep_foreign_parts(original: Path, saved: Path) -> None:
     old, new = Package.read(original), Package.read(saved)
     graft = _Graft(old, new)
     for label, part in foreign_anchors(old).items():
-        target = _anchor_in(new, label, part)
+        target = _anchor_in(new, label)
         if target is None:
             continue
         before = dict(new.parts), dict(graft.done), dict(graft.rid_map), set(graft.replaced)
@@ -800,7 +801,7 @@ def foreign_losses(original: Path, saved: Path) -> list[str]:
     old, new = Package.read(original), Package.read(saved)
     lost: list[str] = []
     for label, part in foreign_anchors(old).items():
-        target = _anchor_in(new, label, part)
+        target = _anchor_in(new, label)
         if target is None or (target and target not in new.parts):
             lost.append(label)
             continue
