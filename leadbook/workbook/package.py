@@ -381,7 +381,9 @@ class _Graft:
         referenced = _referenced_ids(self.old.parts.get(old_part, b""))
         for old, new in _pairs(self.old, old_part, self.new, new_part):
             if old.target in self.done:  # placed already, from another anchor
-                if new is None and old.id not in referenced:
+                if new is not None:
+                    self.rid_map[(new_part, old.id)] = new.id
+                elif old.id not in referenced:
                     self.rid_map[(new_part, old.id)] = self._add_rel(new_part, old)
             elif new is not None:
                 self.rid_map[(new_part, old.id)] = new.id
