@@ -411,8 +411,8 @@ class TestRefresh:
         jobs.refresh(demo_book_path)
         assert len(openpyxl.load_workbook(demo_book_path)["History"]._charts) == 1
 
-    def test_refuses_to_drop_a_users_text_box(self, demo_book_path):
-        """openpyxl keeps charts but drops shapes; leadbook refuses rather than lose one."""
+    def test_keeps_a_users_text_box(self, demo_book_path):
+        """openpyxl keeps charts but drops shapes; leadbook puts the tab's drawing back."""
         self.add_chart(demo_book_path)
         text_box = (
             "<oneCellAnchor><from><col>1</col><colOff>0</colOff><row>1</row><rowOff>0</rowOff>"
@@ -425,13 +425,11 @@ class TestRefresh:
             "xl/drawings/drawing1.xml",
             lambda xml: xml.replace("</wsDr>", text_box + "</wsDr>"),
         )
-        before = demo_book_path.read_bytes()
-        with pytest.raises(
-            WorkbookFileError,
-            match="would drop a shape or text box on tab History; nothing was written",
-        ):
-            jobs.refresh(demo_book_path)
-        assert demo_book_path.read_bytes() == before
+        jobs.refresh(demo_book_path)
+        assert len(openpyxl.load_workbook(demo_book_path)["History"]._charts) == 1
+        with zipfile.ZipFile(demo_book_path) as zf:
+            drawings = [zf.read(n) for n in zf.namelist() if n.startswith("xl/drawings/draw")]
+        assert sum(b'name="Note"' in d for d in drawings) == 1
 
     def test_refuses_while_open_in_excel(self, demo_book_path):
         (demo_book_path.parent / f"~${demo_book_path.name}").write_bytes(b"lock")

@@ -4,9 +4,12 @@
 
 1. opens the file (formulas kept) and lets a job rewrite *output* tabs only;
 2. checks the job left every input tab exactly as it was;
-3. appends a Log row, saves to a temporary file beside the original, and audits the save:
-   anything openpyxl would drop (a chart or picture on a tab leadbook does not own, pivot
-   tables, external links, macros) aborts the write with the reason;
+3. appends a Log row, saves to a temporary file beside the original, puts back in it every
+   part, extension and worksheet element of the user's that openpyxl dropped or rewrote
+   (:mod:`leadbook.workbook.package`: threaded comments, sparklines, Excel 2010 validations,
+   rich text, add-in task panes…), and audits the save: anything of the user's still lost
+   (a part of the package, of the workbook or of a tab leadbook does not own, compared by
+   digest) aborts the write, naming it and its tab;
 4. keeps the original as a version in ``<stem>.leadbook-versions/``
    (:mod:`leadbook.workbook.versions`); checks, immediately before the rename, that the
    original did not change meanwhile and that Excel or LibreOffice has not opened it;
@@ -48,6 +51,7 @@ from leadbook.settings import Settings
 from leadbook.workbook import contract as C
 from leadbook.workbook import versions as V
 from leadbook.workbook.layout import fit_text, name_all_table_columns, now
+from leadbook.workbook.package import foreign_losses, keep_foreign_parts
 from leadbook.workbook.provenance import READS, SUMMARY_TABS, read_stamp, stamp_tabs
 from leadbook.workbook.read import Book, check_package, open_workbook, read_settings
 from leadbook.workbook.tabs.general import append_log, current_user, render_log
@@ -169,6 +173,7 @@ def update_workbook(
     try:
         save_workbook(wb, tmp)
         carry_cached_values(path, tmp)
+        keep_foreign_parts(path, tmp)
         _audit(path, tmp)
         version = _replace_keeping_version(path, tmp, command, before)
     finally:
@@ -541,7 +546,8 @@ def _table_inputs(wb: Workbook) -> dict[str, Any]:
 
 
 def _audit(original: Path, saved: Path) -> None:
-    """Refuse a save that would drop parts openpyxl does not carry through."""
+    """Refuse a save that would drop parts openpyxl does not carry through (and
+    :func:`~leadbook.workbook.package.keep_foreign_parts` could not put back)."""
     lost = []
     with zipfile.ZipFile(original) as a, zipfile.ZipFile(saved) as b:
         old, new = _sheet_parts(a), _sheet_parts(b)
@@ -557,6 +563,7 @@ def _audit(original: Path, saved: Path) -> None:
                 pattern.match(n) for n in new_names
             ):
                 lost.append(label)
+    lost += [item for item in foreign_losses(original, saved) if item not in lost]
     if lost:
         raise WorkbookFileError(
             f"{original.name}: saving with openpyxl would drop {', '.join(lost)}; nothing was "
