@@ -1,0 +1,151 @@
+"""A workbook file as tests/realclient/excel.mjs holds it in memory, and back.
+
+:func:`mock_workbook` gives what Excel's object model would show of an .xlsx file opened in
+Excel: each cell's value as ``Range.values`` gives it (a formula's cached value, a date as its
+serial number), its formula and number format, the Excel Tables and the workbook's names.
+:func:`from_mock` turns the mock's workbook after a press back into an openpyxl workbook, to
+be compared with the command line's file cell by cell.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+from openpyxl.styles.numbers import is_date_format
+from openpyxl.utils.cell import range_boundaries
+from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet.formula import ArrayFormula
+from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
+
+from tests.udfs.officejs import EXCEL_EPOCH, serial
+from udfs.convert import as_typed
+
+_SHEET_REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^'!]+))!(\$?[A-Z]+\$?\d+(?::\$?[A-Z]+\$?\d+)?)$")
+_COLUMN_REF = re.compile(r"^(\w+)\[([^\]]+)\]$")
+
+
+def mock_workbook(path: Path, *, identity: str | None = None) -> dict[str, Any]:
+    """The workbook at ``path`` as excel.mjs takes it; ``identity``: a ``LeadbookBookId``
+    name, as an earlier press leaves in the workbook."""
+    formulas = openpyxl.load_workbook(path)
+    values = openpyxl.load_workbook(path, data_only=True)
+    sheets = [_sheet(ws, values[ws.title]) for ws in formulas.worksheets]
+    names = [_name(formulas, name, d.attr_text) for name, d in formulas.defined_names.items()]
+    if identity is not None:
+        names.append({"name": "LeadbookBookId", "formula": f'="{identity}"', "type": "String",
+                      "sheet": None, "ref": None})  # fmt: skip
+    return {"name": path.name, "active": 0, "selection": [0, "A1"], "names": names,
+            "sheets": sheets}  # fmt: skip
+
+
+def _sheet(ws: Any, shown: Any) -> dict[str, Any]:
+    cells = []
+    for row in ws.iter_rows():
+        for cell in row:
+            if cell.value is None:
+                continue
+            value = shown[cell.coordinate].value
+            formula = None
+            if isinstance(cell.value, ArrayFormula):
+                formula = as_typed(cell.value.text)
+            elif cell.data_type == "f":
+                formula = as_typed(cell.value)
+            cells.append([cell.row - 1, cell.column - 1, _shown(value), formula, cell.number_format])
+    return {"name": ws.title, "cells": cells, "tables": [_table(t) for t in ws.tables.values()]}
+
+
+def _shown(value: Any) -> Any:
+    """A cell's value as Range.values gives it."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime | dt.date):
+        return serial(value)
+    if isinstance(value, dt.time | dt.timedelta):
+        raise NotImplementedError(f"a time cell: {value!r}")
+    return value
+
+
+def _table(table: Table) -> dict[str, Any]:
+    style = table.tableStyleInfo
+    return {
+        "name": table.displayName,
+        "ref": table.ref,
+        "style": style.name if style else "",
+        "showHeaders": table.headerRowCount != 0,
+        "showTotals": bool(table.totalsRowCount),
+        "showFilterButton": table.autoFilter is not None,
+        "highlightFirstColumn": bool(style and style.showFirstColumn),
+        "highlightLastColumn": bool(style and style.showLastColumn),
+        "showBandedRows": bool(style and style.showRowStripes),
+        "showBandedColumns": bool(style and style.showColumnStripes),
+    }
+
+
+def _name(wb: Workbook, name: str, text: str) -> dict[str, Any]:
+    """A book-scoped name as Office.js's NamedItem shows it: a constant, or a range with the
+    sheet and place (0-based row, column, rows, columns) it refers to."""
+    formula = f"={text}"
+    if text.startswith('"'):
+        return {"name": name, "formula": formula, "type": "String", "sheet": None, "ref": None}
+    if m := _SHEET_REF.match(text):
+        sheet = (m.group(1) or "").replace("''", "'") or m.group(2)
+        return {"name": name, "formula": formula, "type": "Range", "sheet": sheet,
+                "ref": _ref(m.group(3))}  # fmt: skip
+    if m := _COLUMN_REF.match(text):
+        for ws in wb.worksheets:
+            if m.group(1) in ws.tables:
+                table = ws.tables[m.group(1)]
+                left, top, _, bottom = range_boundaries(table.ref)
+                column = [c.name for c in table.tableColumns].index(m.group(2))
+                return {"name": name, "formula": formula, "type": "Range", "sheet": ws.title,
+                        "ref": [top, left - 1 + column, bottom - top, 1]}  # fmt: skip
+    raise NotImplementedError(f"a defined name the mock cannot show: {name} = {text}")
+
+
+def _ref(address: str) -> list[int]:
+    left, top, right, bottom = range_boundaries(address.replace("$", ""))
+    return [top - 1, left - 1, bottom - top + 1, right - left + 1]
+
+
+def from_mock(state: dict[str, Any]) -> Workbook:
+    """The mock's workbook as an openpyxl workbook: formulas as typed, dates as datetimes
+    (a number in a date format), its tables with the column names the mock gives them."""
+    wb = Workbook()
+    wb.remove(wb.active)
+    for sheet in state["sheets"]:
+        ws = wb.create_sheet(sheet["name"])
+        for r, c, value, formula, number_format in sheet["cells"]:
+            cell = ws.cell(r + 1, c + 1)
+            if formula is not None:
+                cell.value = formula
+            elif value != "":
+                if isinstance(value, int | float) and not isinstance(value, bool):
+                    if is_date_format(number_format):
+                        value = EXCEL_EPOCH + dt.timedelta(days=value)
+                cell.value = value
+                if isinstance(value, str):
+                    cell.data_type = "s"  # text, though it may begin with "="
+            cell.number_format = number_format
+        for t in sheet["tables"]:
+            table = Table(displayName=t["name"], ref=t["ref"])
+            table.tableColumns = [TableColumn(id=i + 1, name=n) for i, n in enumerate(t["columns"])]
+            if t["style"]:
+                table.tableStyleInfo = TableStyleInfo(name=t["style"], showRowStripes=True)
+            ws.add_table(table)
+    return wb
+
+
+def table_places(wb: Workbook, sheets: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """The Excel Tables of ``sheets``: name → (sheet, range, column names)."""
+    return {
+        t.displayName: (ws.title, t.ref, [c.name for c in t.tableColumns])
+        for ws in wb.worksheets
+        if ws.title in sheets
+        for t in ws.tables.values()
+    }
+
+
