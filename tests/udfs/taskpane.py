@@ -54,7 +54,8 @@ def _sheet(ws: Any, shown: Any) -> dict[str, Any]:
                 formula = as_typed(cell.value.text)
             elif cell.data_type == "f":
                 formula = as_typed(cell.value)
-            cells.append([cell.row - 1, cell.column - 1, _shown(value), formula, cell.number_format])
+            place = [cell.row - 1, cell.column - 1]
+            cells.append([*place, _shown(value), formula, cell.number_format])
     return {"name": ws.title, "cells": cells, "tables": [_table(t) for t in ws.tables.values()]}
 
 
@@ -123,9 +124,9 @@ def from_mock(state: dict[str, Any]) -> Workbook:
             if formula is not None:
                 cell.value = formula
             elif value != "":
-                if isinstance(value, int | float) and not isinstance(value, bool):
-                    if is_date_format(number_format):
-                        value = EXCEL_EPOCH + dt.timedelta(days=value)
+                number = isinstance(value, int | float) and not isinstance(value, bool)
+                if number and is_date_format(number_format):
+                    value = EXCEL_EPOCH + dt.timedelta(days=value)
                 cell.value = value
                 if isinstance(value, str):
                     cell.data_type = "s"  # text, though it may begin with "="
@@ -147,5 +148,3 @@ def table_places(wb: Workbook, sheets: list[str] | tuple[str, ...]) -> dict[str,
         if ws.title in sheets
         for t in ws.tables.values()
     }
-
-
