@@ -139,9 +139,10 @@ class TestRefresh:
         cli, button = twins(demo_book_path, tmp_path)
         actions = press(client, "refresh", button).json()["actions"]
         assert {"addSheet", "addTable"} <= {a["func"] for a in actions}
-        wb = replayed(button, actions)
-        assert_same_tables("refresh", wb, run_cli(CLI_COMMAND["refresh"], cli))
-        assert wb.sheetnames[-1] == "Scores"
+        wb, want = replayed(button, actions), run_cli(CLI_COMMAND["refresh"], cli)
+        assert_same_tables("refresh", wb, want)
+        assert wb.sheetnames == want.sheetnames  # where the command puts it: after Tiers
+        assert wb.sheetnames.index("Scores") == wb.sheetnames.index("Tiers") + 1
 
     def test_writes_output_tabs_and_the_log_only(self, client, inputs_only):
         response = press(client, "refresh", inputs_only)
