@@ -10,9 +10,10 @@
 //
 // job.json: {"workbook": {…excel.mjs's workbook…}, "press": ["rebalance", …]} (in order, on
 // the same workbook). Result: {"buttons": [xw-click of each button, in page order],
-// "presses": [{"script", "error": the task pane's error text or null}], "requests": [{"method",
-// "path", "headers", "body", "status"}], "workbook": the workbook after the presses,
-// "missing": [what the client asked of Office.js or the page that the mocks lack]}.
+// "presses": [{"script", "error": the task pane's error text or null, "workbook": the workbook
+// after the press}], "requests": [{"method", "path", "headers", "body", "status"}], "workbook":
+// the workbook before the presses, "missing": [what the client asked of Office.js or the page
+// that the mocks lack]}.
 import { register } from "node:module";
 import vm from "node:vm";
 import { installExcel, missing, strict } from "./excel.mjs";
@@ -130,6 +131,7 @@ function installPage(page) {
 
 const job = await stdin();
 const book = installExcel(job.workbook);
+const before = book.dump();
 const requests = [];
 class RecordingRequest extends XMLHttpRequest {
   send(body) {
@@ -163,16 +165,17 @@ for (const listener of loaded) await listener(); // DOMContentLoaded: xlwings' i
 const presses = [];
 for (const script of job.press) {
   const button = buttons.find((b) => b.getAttribute("xw-click") === script);
-  if (!button) {
-    presses.push({ script, error: `the task pane has no button ${script}` });
-    continue;
-  }
+  if (!button) throw new Error(`the task pane has no button ${script}`);
   errorBox.classList.add("d-none");
   const clicks = button._listeners.click ?? [];
   if (clicks.length !== 1) throw new Error(`${script}: ${clicks.length} click handlers`);
   await clicks[0]({ type: "click", target: button });
   const shown = !errorBox._classes.has("d-none");
-  presses.push({ script, error: shown ? errorBox.querySelector("span").textContent : null });
+  presses.push({
+    script,
+    error: shown ? errorBox.querySelector("span").textContent : null,
+    workbook: book.dump(),
+  });
 }
 
 const result = {
@@ -185,7 +188,7 @@ const result = {
     body: body == null ? null : JSON.parse(body),
     status: xhr.status,
   })),
-  workbook: book.dump(),
+  workbook: before,
   missing,
 };
 process.stdout.write(JSON.stringify(result), () => process.exit(0));

@@ -36,10 +36,15 @@ def mock_workbook(path: Path, *, identity: str | None = None) -> dict[str, Any]:
     sheets = [_sheet(ws, values[ws.title]) for ws in formulas.worksheets]
     names = [_name(formulas, name, d.attr_text) for name, d in formulas.defined_names.items()]
     if identity is not None:
-        names.append({"name": "LeadbookBookId", "formula": f'="{identity}"', "type": "String",
-                      "sheet": None, "ref": None})  # fmt: skip
+        names.append(identity_name(identity))
     return {"name": path.name, "active": 0, "selection": [0, "A1"], "names": names,
             "sheets": sheets}  # fmt: skip
+
+
+def identity_name(identity: str) -> dict[str, Any]:
+    """The ``LeadbookBookId`` name a press gives a workbook, as the mock holds a name."""
+    return {"name": "LeadbookBookId", "formula": f'="{identity}"', "type": "String",
+            "sheet": None, "ref": None}  # fmt: skip
 
 
 def _sheet(ws: Any, shown: Any) -> dict[str, Any]:
