@@ -540,6 +540,9 @@ function worksheet(model) {
     get shapes() {
       return empty("shapes");
     },
+    get notes() {
+      return empty("notes");
+    },
     pageLayout: strict(
       { getPrintAreaOrNullObject: () => nullObject(`${path}.printArea`) },
       `${path}.pageLayout`,
@@ -589,11 +592,21 @@ function worksheets(book) {
   });
 }
 
-/** Office's and Excel's globals over `data`; `book.dump()` gives the workbook back. */
-export function installExcel(data, { excelApi = 1.17 } = {}) {
+/** Whether requirement-set version `have` is `want` or later ("1.17" is after "1.8"). */
+function atLeast(have, want) {
+  const [a, b] = [have, want].map((v) => String(v).split(".").map(Number));
+  for (let i = 0; i < Math.max(a.length, b.length); i += 1) {
+    if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0);
+  }
+  return true;
+}
+
+/** Office's and Excel's globals over `data`, as Microsoft 365's Excel (ExcelApi 1.19);
+ * `book.dump()` gives the workbook back. */
+export function installExcel(data, { excelApi = "1.19" } = {}) {
   const book = new Book(data);
   // Office matches requirement-set names without regard to case ("ExcelAPI" is ExcelApi).
-  const supported = { excelapi: excelApi, sharedruntime: 1.1, dialogapi: 1.2 };
+  const supported = { excelapi: excelApi, sharedruntime: "1.1", dialogapi: "1.2" };
   const ready = Promise.resolve({ host: "Excel", platform: "PC" });
   const cultureInfo = strict(
     {
@@ -647,7 +660,10 @@ export function installExcel(data, { excelApi = 1.17 } = {}) {
       context: strict(
         {
           requirements: strict(
-            { isSetSupported: (name, version) => (supported[name.toLowerCase()] ?? 0) >= Number(version) },
+            {
+              isSetSupported: (name, version) =>
+                atLeast(supported[name.toLowerCase()] ?? "0", version),
+            },
             "Office.context.requirements",
           ),
           diagnostics: strict(

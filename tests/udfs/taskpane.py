@@ -10,22 +10,17 @@ be compared with the command line's file cell by cell.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from pathlib import Path
 from typing import Any
 
 import openpyxl
 from openpyxl.styles.numbers import is_date_format
-from openpyxl.utils.cell import range_boundaries
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.formula import ArrayFormula
 from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
 
-from tests.udfs.officejs import EXCEL_EPOCH, serial
+from tests.udfs.officejs import EXCEL_EPOCH, defined_names, serial
 from udfs.convert import as_typed
-
-_SHEET_REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^'!]+))!(\$?[A-Z]+\$?\d+(?::\$?[A-Z]+\$?\d+)?)$")
-_COLUMN_REF = re.compile(r"^(\w+)\[([^\]]+)\]$")
 
 
 def mock_workbook(path: Path, *, identity: str | None = None) -> dict[str, Any]:
@@ -34,7 +29,7 @@ def mock_workbook(path: Path, *, identity: str | None = None) -> dict[str, Any]:
     formulas = openpyxl.load_workbook(path)
     values = openpyxl.load_workbook(path, data_only=True)
     sheets = [_sheet(ws, values[ws.title]) for ws in formulas.worksheets]
-    names = [_name(formulas, name, d.attr_text) for name, d in formulas.defined_names.items()]
+    names = defined_names(formulas)
     if identity is not None:
         names.append(identity_name(identity))
     return {"name": path.name, "active": 0, "selection": [0, "A1"], "names": names,
@@ -89,32 +84,6 @@ def _table(table: Table) -> dict[str, Any]:
         "showBandedRows": bool(style and style.showRowStripes),
         "showBandedColumns": bool(style and style.showColumnStripes),
     }
-
-
-def _name(wb: Workbook, name: str, text: str) -> dict[str, Any]:
-    """A book-scoped name as Office.js's NamedItem shows it: a constant, or a range with the
-    sheet and place (0-based row, column, rows, columns) it refers to."""
-    formula = f"={text}"
-    if text.startswith('"'):
-        return {"name": name, "formula": formula, "type": "String", "sheet": None, "ref": None}
-    if m := _SHEET_REF.match(text):
-        sheet = (m.group(1) or "").replace("''", "'") or m.group(2)
-        return {"name": name, "formula": formula, "type": "Range", "sheet": sheet,
-                "ref": _ref(m.group(3))}  # fmt: skip
-    if m := _COLUMN_REF.match(text):
-        for ws in wb.worksheets:
-            if m.group(1) in ws.tables:
-                table = ws.tables[m.group(1)]
-                left, top, _, bottom = range_boundaries(table.ref)
-                column = [c.name for c in table.tableColumns].index(m.group(2))
-                return {"name": name, "formula": formula, "type": "Range", "sheet": ws.title,
-                        "ref": [top, left - 1 + column, bottom - top, 1]}  # fmt: skip
-    raise NotImplementedError(f"a defined name the mock cannot show: {name} = {text}")
-
-
-def _ref(address: str) -> list[int]:
-    left, top, right, bottom = range_boundaries(address.replace("$", ""))
-    return [top - 1, left - 1, bottom - top + 1, right - left + 1]
 
 
 def from_mock(state: dict[str, Any]) -> Workbook:

@@ -36,7 +36,7 @@ import pytest
 from leadbook.qualify import model_dir
 from tests.conftest import setting_cell
 from tests.udfs.conftest import copy_book
-from tests.udfs.officejs import table_cells
+from tests.udfs.officejs import book_payload, table_cells
 from tests.udfs.realclient import CLIENT, NODE, SIGN_IN
 from tests.udfs.taskpane import from_mock, identity_name, mock_workbook, table_places
 from tests.udfs.test_scripts import BUTTONS, run_cli, sheet_cells
@@ -279,3 +279,22 @@ def test_undo_puts_back_the_values_the_tabs_showed(undone):
 def test_undo_puts_back_what_the_command_line_puts_back(undone):
     _, button, cli = undone
     assert_as_the_cli(button, cli, "undo")
+
+
+def test_the_test_twin_sends_what_xlwings_client_sends(pressed, books):
+    """tests/udfs/officejs.py's ``book_payload``, which the in-process button tests send,
+    is the request xlwings' client builds from the same workbook (Office.js's workbook: that
+    of Microsoft 365, as the mock says; its identity name aside, which the twin's caller adds)."""
+    found = pressed["plan_hiring"].result()
+    (call,) = button_calls(found)
+    sent = call["body"]
+    identity = [n for n in sent["names"] if n["name"] == "LeadbookBookId"]
+    assert [n["refers_to"] for n in identity] == [f'="{found["identity"]}"']
+    sent = {**sent, "names": [n for n in sent["names"] if n not in identity]}
+    twin = book_payload(books["plan_hiring"])
+    assert sent.keys() == twin.keys()
+    for key in ("client", "version", "book", "names"):
+        assert sent[key] == twin[key], key
+    assert [s["name"] for s in sent["sheets"]] == [s["name"] for s in twin["sheets"]]
+    for got, want in zip(sent["sheets"], twin["sheets"], strict=True):
+        assert got == want, got["name"]

@@ -43,7 +43,8 @@ def press(client, script: str, path: Path, *, identity: str | None = None, full_
     payload = book_payload(path, full_name=full_name)
     if identity is not None:
         payload["names"].append(
-            {"name": BOOK_ID_NAME, "refers_to": f'="{identity}"', "book_scope": True,
+            {"name": BOOK_ID_NAME, "refers_to": f'="{identity}"', "type": "String",
+             "book_scope": True,
              "scope_sheet_name": None, "scope_sheet_index": None, "sheet_index": None,
              "address": None}
         )  # fmt: skip
