@@ -105,8 +105,18 @@ function localAddress(r0, c0, rows, cols) {
 
 const NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2}))?)?$/;
-// Text Excel (en-US) may read as a date, a time or a fraction: not modelled.
-const AMBIGUOUS = [/^\d{1,4}[/-]\d{1,2}([/-]\d{1,4})?$/, /^\d{1,2}:\d{2}/, /^\d+ \d+\/\d+$/];
+const MONTH = "(jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|sept?(ember)?|oct(ober)?|nov(ember)?|dec(ember)?)";
+// Text Excel (en-US) may read as a number, a date, a time or a fraction: not modelled.
+const AMBIGUOUS = [
+  /^\d{1,4}[/-]\d{1,2}([/-]\d{1,4})?$/, // 10/1, 2026/10/1, 10-15
+  /^\d{1,2}:\d{2}/, // 12:30
+  /^\d+ \d+\/\d+$/, // 1 1/2
+  /^[+-]?\$?\d{1,3}(,\d{3})+(\.\d*)?%?$/, // 1,200
+  /^[+-]?\$\d/, // $1200
+  /^\(\$?\d[\d,.]*\)$/, // (123), a negative number
+  new RegExp(`^\\d{1,2}[ -]${MONTH}([ -]\\d{2,4})?$`, "i"), // 1 Oct, 1-Oct-2026
+  new RegExp(`^${MONTH}[ -]\\d{1,4}(,? \\d{2,4})?$`, "i"), // Oct 1, October 2026
+];
 export const UNCALCULATED = Symbol("uncalculated");
 
 function serialOf(y, m, d, hh = 0, mm = 0, ss = 0) {
