@@ -220,6 +220,8 @@ def test_the_task_pane_has_every_button(pressed):
     """xlwings' client found leadbook's buttons on the served page and the scripts' metadata."""
     found = pressed["check_inputs"].result()
     assert sorted(found["buttons"]) == sorted(SCRIPTS) == sorted(COMMANDS)
+    pressed_here = {script for scripts in SCENARIOS.values() for script in scripts} | {"undo"}
+    assert pressed_here == set(found["buttons"])  # this tier presses every one of them
     meta = found["requests"][0]
     assert meta["path"] == "/xlwings/custom-scripts-meta.json" and meta["status"] == 200
 
