@@ -23,7 +23,8 @@ SIGN_IN = "real-client-tier-token-0123456789abcdef"
 
 def start_server(**env_extra: str) -> tuple[str, subprocess.Popen]:
     """``leadbook serve`` on a free port, with nothing in its environment but the licence
-    key, the sign-in token and the suite's files folder (and ``env_extra``)."""
+    key, the sign-in token, the suite's files folder and the machine's BLAS settings (and
+    ``env_extra``)."""
     port = free_port()
     kept = ("PATH", "HOME", "PYTHONPATH", "LEADBOOK_FILES")  # the suite's files folder
     env = {k: os.environ[k] for k in kept if k in os.environ}

@@ -1,6 +1,7 @@
 """The real-client tier: ``leadbook serve`` as shipped, called by xlwings' own Excel client.
 
-The server runs as the command starts it (a subprocess, nothing set but the licence key);
+The server runs as the command starts it (a subprocess, nothing set but the licence key and
+a sign-in token; tests/udfs/realclient.py), shared with the buttons' tier (test_real_taskpane.py);
 the client is the JavaScript that server sends Excel (``/xlwings/custom-functions-code.js``
 with the task pane's ``utils.js``), run in Node against a small mock of Office.js
 (tests/realclient/). Two hosts are mocked where Excel's differ: desktop Excel sends an
