@@ -408,13 +408,29 @@ def write_back(book: Any, found: list[SheetChange]) -> None:
     names = [s.name for s in book.sheets]
     for change in found:
         if change.sheet not in names:
-            book.sheets.add(change.sheet, after=book.sheets[len(names) - 1])
-            names.append(change.sheet)
+            _add_sheet(book, change.sheet, names)
         sheet = book.sheets[change.sheet]
         sheet.range(change.address).value = change.cells
         _write_tables(sheet, change.tables)
         for address, number_format in change.formats:
             sheet.range(address).number_format = number_format
+
+
+def _add_sheet(book: Any, name: str, names: list[str]) -> None:
+    """Add the tab ``name`` where the command line puts a new tab (``write._place_of``): after
+    the last tab the contract puts before it, else first (last, for a tab it does not know).
+    Through ``after``: xlwings' Office.js Book puts a tab added ``before`` the n-th tab
+    (n > 1) before the (n-1)-th."""
+    if name in SHEET_NAMES:
+        present = [names.index(n) for n in SHEET_NAMES[: SHEET_NAMES.index(name)] if n in names]
+    else:
+        present = [len(names) - 1]
+    if present:
+        book.sheets.add(name, after=book.sheets[max(present)])
+        names.insert(max(present) + 1, name)
+    else:
+        book.sheets.add(name, before=book.sheets[0])
+        names.insert(0, name)
 
 
 def _write_tables(sheet: Any, tables: dict[str, tuple[str, str | None]]) -> None:

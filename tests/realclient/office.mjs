@@ -28,7 +28,7 @@ class CustomFunctionsError extends Error {
 }
 
 export function installOffice({ origin, workbookName = "Book1.xlsx" }) {
-  const supported = { CustomFunctionsRuntime: 1.4, ExcelApi: 1.17, SharedRuntime: 1.1 };
+  const supported = { CustomFunctionsRuntime: "1.4", ExcelApi: "1.17", SharedRuntime: "1.1" };
   const registered = new Map();
   const ready = Promise.resolve({ host: "Excel", platform: "PC" });
 
@@ -55,7 +55,13 @@ export function installOffice({ origin, workbookName = "Book1.xlsx" }) {
       onReady: (callback) => ready.then((info) => (callback ? callback(info) : info)),
       context: {
         requirements: {
-          isSetSupported: (name, version) => (supported[name] ?? 0) >= Number(version),
+          // Versions compare part by part: ExcelApi 1.17 is after 1.8.
+          isSetSupported: (name, version) => {
+            const have = String(supported[name] ?? 0).split(".").map(Number);
+            const want = String(version).split(".").map(Number);
+            const at = have.findIndex((part, i) => part !== (want[i] ?? 0));
+            return at < 0 ? have.length >= want.length : have[at] > (want[at] ?? 0);
+          },
         },
       },
       actions: { associate: () => {} },

@@ -94,3 +94,16 @@ def demo_book_path(scored_demo, tmp_path):
     """A fresh copy of the (scored) demo workbook; replaces the suite's own fixture here,
     which would build the demo again for every test."""
     return copy_book(scored_demo, tmp_path / "book")
+
+
+@pytest.fixture(scope="session")
+def served(scored_demo):
+    """``leadbook serve`` as a user starts it, for the real-client tiers (its workbook folder
+    the demo's, its files folder the suite's); its URL."""
+    from tests.udfs.realclient import NODE, start_server, stop_server
+
+    if NODE is None:
+        pytest.fail("the real-client tier needs Node.js (./dev test installs Debian's nodejs)")
+    base, proc = start_server(LEADBOOK_WORKBOOKS=str(scored_demo.parent))
+    yield base
+    stop_server(proc)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,7 @@ def book_payload(
     the classic add-in knows it).
     """
     wb = openpyxl.load_workbook(path, data_only=True)
+    formulas = openpyxl.load_workbook(path)
     payload: dict[str, Any] = {
         "client": "Office.js",
         "version": XLWINGS_VERSION,
@@ -90,41 +92,85 @@ def book_payload(
             "name": str(path) if full_name else path.name,
             "active_sheet_index": 0,
             "selection": "A1",
+            "calculation": "Automatic",
         },
-        "names": [_name_payload(n) for n in wb.defined_names.values() if _is_constant(n)],
-        "sheets": [_sheet_payload(ws) for ws in wb.worksheets],
+        "names": [_name_payload(formulas, n) for n in defined_names(formulas)],
+        "sheets": [_sheet_payload(ws, formulas[ws.title]) for ws in wb.worksheets],
     }
     if args is not None:
         payload["args"] = args
     return payload
 
 
-def _is_constant(name: Any) -> bool:
-    """A workbook name holding a constant (``="…"``), as leadbook's workbook identity does;
-    names of cells are left out (the buttons read cells, not names)."""
-    return str(name.attr_text).startswith('"')
+def defined_names(wb: Workbook) -> list[dict[str, Any]]:
+    """The workbook's book-scoped names as Office.js's NamedItem shows them: a constant
+    (``String``), or a ``Range`` with the sheet and place (0-based row, column, rows,
+    columns) it refers to."""
+    found = []
+    for name, definition in wb.defined_names.items():
+        text = definition.attr_text
+        named = {"name": name, "formula": f"={text}", "type": "Range", "sheet": None, "ref": None}
+        if text.startswith('"'):
+            named["type"] = "String"
+        elif m := _SHEET_REF.match(text):
+            named["sheet"] = (m.group(1) or "").replace("''", "'") or m.group(2)
+            left, top, right, bottom = range_boundaries(m.group(3).replace("$", ""))
+            named["ref"] = [top - 1, left - 1, bottom - top + 1, right - left + 1]
+        elif (m := _COLUMN_REF.match(text)) and (where := _table_column(wb, *m.groups())):
+            named["sheet"], named["ref"] = where
+        else:
+            raise NotImplementedError(f"a defined name Office.js would show otherwise: {name}")
+        found.append(named)
+    return found
 
 
-def _name_payload(name: Any) -> dict[str, Any]:
-    """A workbook-scoped defined name as Office.js reads it (``readNamedItems``)."""
+_SHEET_REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^'!]+))!(\$?[A-Z]+\$?\d+(?::\$?[A-Z]+\$?\d+)?)$")
+_COLUMN_REF = re.compile(r"^(\w+)\[([^\]]+)\]$")
+
+
+def _table_column(wb: Workbook, table: str, column: str) -> tuple[str, list[int]] | None:
+    """``Table[Column]``: the column's data rows (sheet, place)."""
+    for ws in wb.worksheets:
+        if table in ws.tables:
+            left, top, _, bottom = range_boundaries(ws.tables[table].ref)
+            at = [c.name for c in ws.tables[table].tableColumns].index(column)
+            return ws.title, [top, left - 1 + at, bottom - top, 1]
+    return None
+
+
+def _name_payload(wb: Workbook, named: dict[str, Any]) -> dict[str, Any]:
+    """A book-scoped name as xlwings' client reads it (``readNamedItems``)."""
+    address = None
+    if named["ref"] is not None:
+        r, c, rows, cols = named["ref"]
+        address = f"{get_column_letter(c + 1)}{r + 1}"
+        if (rows, cols) != (1, 1):
+            address += f":{get_column_letter(c + cols)}{r + rows}"
     return {
-        "name": name.name,
-        "refers_to": f"={name.attr_text}",
-        "book_scope": True,
+        "name": named["name"],
+        "refers_to": named["formula"],
+        "type": named["type"],
+        "sheet_index": wb.sheetnames.index(named["sheet"]) if named["sheet"] else None,
+        "address": address,
         "scope_sheet_name": None,
         "scope_sheet_index": None,
-        "sheet_index": None,
-        "address": None,
+        "book_scope": True,
     }
 
 
-def _sheet_payload(ws: Any) -> dict[str, Any]:
-    last_row, last_col = ws.max_row, ws.max_column
+def _sheet_payload(ws: Any, formulas: Any) -> dict[str, Any]:
+    """A tab as xlwings' client reads it: its values from A1 to the last cell holding a value
+    or a formula, and the used range of those cells (Excel's values-only used range)."""
+    held = [(c.row, c.column) for row in formulas.iter_rows() for c in row if c.value is not None]
+    rows, cols = [r for r, _ in held] or [1], [c for _, c in held] or [1]
+    top, left, last_row, last_col = min(rows), min(cols), max(rows), max(cols)
     values = [
         [_payload_cell(ws.cell(r, c).value) for c in range(1, last_col + 1)]
         for r in range(1, last_row + 1)
     ]
-    used = f"A1:{get_column_letter(last_col)}{last_row}"
+    used = f"{get_column_letter(left)}{top}:{get_column_letter(last_col)}{last_row}"
+    if (top, left) == (last_row, last_col):
+        used = f"{get_column_letter(left)}{top}"
     return {
         "name": ws.title,
         "visibility": "Visible",
@@ -132,9 +178,9 @@ def _sheet_payload(ws: Any) -> dict[str, Any]:
         "print_area": None,
         "notes": [],
         "notes_supported": True,
-        "used_range_address": used,
-        "used_range_row_count": last_row,
-        "used_range_column_count": last_col,
+        "used_range_address": used if held else None,
+        "used_range_row_count": last_row - top + 1 if held else 0,
+        "used_range_column_count": last_col - left + 1 if held else 0,
         "values": values,
         "pictures": [],
         "shapes": [],
@@ -154,6 +200,7 @@ def _payload_cell(value: Any) -> Any:
 
 
 def _table_payload(table: Table) -> dict[str, Any]:
+    style = table.tableStyleInfo
     min_col, min_row, max_col, max_row = range_boundaries(table.ref)
     first, last = get_column_letter(min_col), get_column_letter(max_col)
     return {
@@ -167,12 +214,12 @@ def _table_payload(table: Table) -> dict[str, Any]:
         "total_row_range_address": None,
         "show_headers": True,
         "show_totals": False,
-        "table_style": table.tableStyleInfo.name if table.tableStyleInfo else "",
-        "show_autofilter": True,
-        "show_table_style_first_column": False,
-        "show_table_style_last_column": False,
-        "show_table_style_row_stripes": True,
-        "show_table_style_column_stripes": False,
+        "table_style": style.name if style else "",
+        "show_autofilter": table.autoFilter is not None,
+        "show_table_style_first_column": bool(style and style.showFirstColumn),
+        "show_table_style_last_column": bool(style and style.showLastColumn),
+        "show_table_style_row_stripes": bool(style and style.showRowStripes),
+        "show_table_style_column_stripes": bool(style and style.showColumnStripes),
     }
 
 

@@ -1,6 +1,7 @@
 """The real-client tier: ``leadbook serve`` as shipped, called by xlwings' own Excel client.
 
-The server runs as the command starts it (a subprocess, nothing set but the licence key);
+The server runs as the command starts it (a subprocess, nothing set but the licence key and
+a sign-in token; tests/udfs/realclient.py), shared with the buttons' tier (test_real_taskpane.py);
 the client is the JavaScript that server sends Excel (``/xlwings/custom-functions-code.js``
 with the task pane's ``utils.js``), run in Node against a small mock of Office.js
 (tests/realclient/). Two hosts are mocked where Excel's differ: desktop Excel sends an
@@ -16,10 +17,7 @@ import json
 import math
 import os
 import re
-import shutil
-import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -29,53 +27,15 @@ import httpx
 import pytest
 
 from tests.udfs.officejs import demo_as_calculated, serial, table_cells
-from tests.udfs.test_server import EXCEL_NAMES, SCRIPTS, free_port, wait_until_up
+from tests.udfs.realclient import CLIENT, NODE, SIGN_IN, start_server, stop_server
+from tests.udfs.test_server import EXCEL_NAMES, SCRIPTS
 
 pytestmark = pytest.mark.slow
 
-CLIENT = Path(__file__).parents[1] / "realclient"
-LEADBOOK = str(Path(sys.executable).with_name("leadbook"))
-NODE = shutil.which("node") or shutil.which("nodejs")
-SIGN_IN = "real-client-tier-token-0123456789abcdef"
-"""The served server's shared sign-in token (sign-in is on, as shipped)."""
 EMPTY = {"empty": True}
 HOSTS = ("desktop", "web")
 WHOLE_COLUMN = 1_048_576
 AMBIGUOUS = "Desktop Excel passes empty cells as 0"
-
-
-def start_server(**env_extra: str) -> tuple[str, subprocess.Popen]:
-    """``leadbook serve`` on a free port, with nothing in its environment but the licence
-    key (and ``env_extra``)."""
-    port = free_port()
-    kept = ("PATH", "HOME", "PYTHONPATH", "LEADBOOK_FILES")  # the suite's files folder
-    env = {k: os.environ[k] for k in kept if k in os.environ}
-    env |= {"XLWINGS_LICENSE_KEY": "noncommercial", "LEADBOOK_TOKEN": SIGN_IN, **env_extra}
-    proc = subprocess.Popen(
-        [LEADBOOK, "serve", "--port", str(port), "--workers", "2"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    wait_until_up(f"{base}/", proc)
-    return base, proc
-
-
-def stop_server(proc: subprocess.Popen) -> str:
-    os.killpg(proc.pid, signal.SIGTERM)
-    out, _ = proc.communicate(timeout=30)
-    return out.decode(errors="replace")
-
-
-@pytest.fixture(scope="module")
-def served(scored_demo):
-    if NODE is None:
-        pytest.fail("the real-client tier needs Node.js (./dev test installs Debian's nodejs)")
-    base, proc = start_server(LEADBOOK_WORKBOOKS=str(scored_demo.parent))
-    yield base
-    stop_server(proc)
 
 
 def excel(

@@ -43,7 +43,8 @@ def press(client, script: str, path: Path, *, identity: str | None = None, full_
     payload = book_payload(path, full_name=full_name)
     if identity is not None:
         payload["names"].append(
-            {"name": BOOK_ID_NAME, "refers_to": f'="{identity}"', "book_scope": True,
+            {"name": BOOK_ID_NAME, "refers_to": f'="{identity}"', "type": "String",
+             "book_scope": True,
              "scope_sheet_name": None, "scope_sheet_index": None, "sheet_index": None,
              "address": None}
         )  # fmt: skip
@@ -139,9 +140,10 @@ class TestRefresh:
         cli, button = twins(demo_book_path, tmp_path)
         actions = press(client, "refresh", button).json()["actions"]
         assert {"addSheet", "addTable"} <= {a["func"] for a in actions}
-        wb = replayed(button, actions)
-        assert_same_tables("refresh", wb, run_cli(CLI_COMMAND["refresh"], cli))
-        assert wb.sheetnames[-1] == "Scores"
+        wb, want = replayed(button, actions), run_cli(CLI_COMMAND["refresh"], cli)
+        assert_same_tables("refresh", wb, want)
+        assert wb.sheetnames == want.sheetnames  # where the command puts it: after Tiers
+        assert wb.sheetnames.index("Scores") == wb.sheetnames.index("Tiers") + 1
 
     def test_writes_output_tabs_and_the_log_only(self, client, inputs_only):
         response = press(client, "refresh", inputs_only)
