@@ -227,7 +227,7 @@ def rebalance(
     try:
         allocation, feeds = book_allocation(book, weeks=weeks, objective=objective)
     except InfeasiblePolicyError as exc:
-        _mark_stale(path, exc)
+        _mark_stale(path, exc, book.settings.files.versions_kept)
         raise
     model_fed = book.settings.leads.conversion_source is ConversionSource.MODEL
 
@@ -246,7 +246,7 @@ def rebalance(
     return update_workbook(path, "rebalance", job, book=book, extra_groups=extra), allocation
 
 
-def _mark_stale(path: str | Path, problem: InfeasiblePolicyError) -> None:
+def _mark_stale(path: str | Path, problem: InfeasiblePolicyError, versions_kept: int) -> None:
     """Say on the Allocation tab's status cell that the recommendation there no longer
     follows the inputs, because the policy cannot be met; a Log row says why. (Bad inputs
     and missing feeds write nothing: ``leadbook check`` reports the tab stale.)"""
@@ -268,7 +268,7 @@ def _mark_stale(path: str | Path, problem: InfeasiblePolicyError) -> None:
         ws[status.cell].fill = BAD_FILL
         return f"the policy cannot be met, Allocation marked stale: {first}"
 
-    update_workbook(path, "rebalance", job)
+    update_workbook(path, "rebalance", job, versions_kept=versions_kept)
 
 
 def render_allocation_tab(ws: Worksheet, book: Book | None, expected: Expected) -> None:
