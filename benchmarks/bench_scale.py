@@ -48,6 +48,7 @@ SEED = 20261313
 BASELINE = 1_000
 TARGETS = {"check": 10.0, "rebalance": 30.0, "refresh": 60.0}
 MEMORY_TARGET_MB = 1024.0
+TARGET_SIZE = 10_000
 CHANNELS = ("Aggregator", "Search", "Social", "Referral", "Content", "Marketplace", "Events")
 
 
@@ -227,7 +228,9 @@ def main() -> None:
     for n, results in figures.items():
         for command, r in results.items():
             ok = r["wall"] < TARGETS[command] and r["rss"] < MEMORY_TARGET_MB
-            target = f"< {TARGETS[command]:.0f} s, < 1 GB {'✓' if ok else '✗'}"
+            target = f"< {TARGETS[command]:.0f} s, < 1 GB"
+            if n >= TARGET_SIZE:  # the targets are for its 10,000 sources
+                target += " ✓" if ok else " ✗"
             ratio = r["wall"] / base[command]["wall"]
             print(
                 f"| {command} | {n:,} × {n * MONTHS:,} | {r['wall']:.1f} s | {r['rss']:.0f} MB "
