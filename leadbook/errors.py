@@ -85,14 +85,42 @@ class Conflict:
     rule: str
     message: str
     shortfall: float = 0.0
+    per_source: bool = False
+    """A rule on one source (its limits, pin, cap, test budget); else a portfolio rule
+    (budget, capacity, a band, the experimental floor), of which there are few."""
 
     def __str__(self) -> str:
         return self.message
 
 
+SHOWN_CONFLICTS = 8
+"""Conflicts the message lists; the rest are counted (``conflicts`` keeps every one)."""
+
+
 @dataclass
 class InfeasiblePolicyError(LeadbookError, ValueError):
-    """The allocation policy cannot be met; ``conflicts`` names each rule that must give."""
+    """The allocation policy cannot be met; ``conflicts`` names each rule that must give.
+
+    The message lists the portfolio rules, then the source rules with the largest
+    shortfall, up to :data:`SHOWN_CONFLICTS`, and counts the rest: thousands of sources can
+    make thousands of rules give, and a wall of them hides the few that matter.
+
+    Examples
+    --------
+    >>> many = [Conflict(f"cap (S{i})", f"S{i} short ${i}", i, True) for i in range(20)]
+    >>> print(InfeasiblePolicyError((*many, Conflict("budget", "The budget ..."))))
+    The policy cannot be met.
+      - The budget ...
+      - S19 short $19
+      - S18 short $18
+      - S17 short $17
+      - S16 short $16
+      - S15 short $15
+      - S14 short $14
+      - S13 short $13
+      … and 13 more source rules must give ($78 of shortfall in all, at most $12 each); \
+leadbook rebalance BOOK --json lists every one
+    """
 
     conflicts: tuple[Conflict, ...] = field(default_factory=tuple)
     summary: str = "The policy cannot be met."
@@ -101,5 +129,23 @@ class InfeasiblePolicyError(LeadbookError, ValueError):
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        lines = [self.summary] + [f"  - {c}" for c in self.conflicts]
+        shown, rest = self.leading()
+        lines = [self.summary] + [f"  - {c}" for c in shown]
+        if rest:
+            total = sum(c.shortfall for c in rest)
+            largest = max(c.shortfall for c in rest)
+            kind = "source rules" if all(c.per_source for c in rest) else "rules"
+            lines.append(
+                f"  … and {len(rest):,} more {kind} must give (${total:,.0f} of shortfall in "
+                f"all, at most ${largest:,.0f} each); leadbook rebalance BOOK --json lists "
+                "every one"
+            )
         return "\n".join(lines)
+
+    def leading(self) -> tuple[list[Conflict], list[Conflict]]:
+        """The conflicts whose relaxation matters most, and the rest: all of them when
+        there are few; else portfolio rules first, then by shortfall, largest first."""
+        if len(self.conflicts) <= SHOWN_CONFLICTS + 1:
+            return list(self.conflicts), []
+        ranked = sorted(self.conflicts, key=lambda c: (c.per_source, -c.shortfall))
+        return ranked[:SHOWN_CONFLICTS], ranked[SHOWN_CONFLICTS:]

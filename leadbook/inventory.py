@@ -9,6 +9,7 @@ and :func:`stated_total_findings` flags stated totals that do not follow from th
 from __future__ import annotations
 
 import difflib
+import functools
 import itertools
 from dataclasses import dataclass
 from typing import Any
@@ -55,18 +56,28 @@ class Inventory:
         """
         row = self.sources.loc[source]
         cap = float(row["volume_cap"])
-        rows = self.price_tiers[self.price_tiers["source"] == source]
-        if rows.empty:
+        rows = self._tiers_by_source.get(source)
+        if rows is None:
             return [(cap, float(row["cpl"]))] if cap > 0 else []
         blocks, start = [], 0.0
-        for up_to, cpl in zip(rows["up_to"], rows["cpl"], strict=True):
+        for up_to, cpl in rows:
             end = min(float(up_to), cap)
             if end > start:
                 blocks.append((end - start, float(cpl)))
             start = max(start, end)
         if start < cap:
-            blocks.append((cap - start, float(rows["cpl"].iloc[-1])))
+            blocks.append((cap - start, float(rows[-1][1])))
         return blocks
+
+    @functools.cached_property
+    def _tiers_by_source(self) -> dict[str, list[tuple[float, float]]]:
+        """Each source's ``(up_to, cpl)`` rows, grouped once (a filter per source was
+        quadratic in sources)."""
+        tiers = self.price_tiers
+        grouped: dict[str, list[tuple[float, float]]] = {}
+        for source, up_to, cpl in zip(tiers["source"], tiers["up_to"], tiers["cpl"], strict=True):
+            grouped.setdefault(source, []).append((up_to, cpl))
+        return grouped
 
 
 def build_inventory(
@@ -267,9 +278,10 @@ def _tier_cpl_differs(src: pd.DataFrame, tiers: pd.DataFrame, loc: Locator) -> l
         return []
     sources = src.set_index("source", drop=False)
     used = cpl_in_use(sources, tiers)
+    tiered = set(tiers["source"])
     problems = []
     for source, row in sources.iterrows():
-        if source not in set(tiers["source"]) or abs(used[source] - row["cpl"]) <= 0.005:
+        if source not in tiered or abs(used[source] - row["cpl"]) <= 0.005:
             continue
         problems.append(
             Problem(
@@ -432,14 +444,27 @@ def leads_bought_by_tier(sources: pd.DataFrame, price_tiers: pd.DataFrame) -> pd
     >>> leads_bought_by_tier(src, tiers).tolist()
     [500.0, 200.0, 116.0]
     """
-    bought = []
-    for source, up_to in zip(price_tiers["source"], price_tiers["up_to"], strict=True):
-        leads = float(sources["leads"].get(source, 0.0))
-        same = price_tiers.loc[price_tiers["source"] == source, "up_to"]
-        lower = same[same < up_to].max() if (same < up_to).any() else 0.0
-        top = leads if not (same > up_to).any() else min(float(up_to), leads)
-        bought.append(max(0.0, top - float(lower)))
-    return pd.Series(bought, index=price_tiers.index, dtype=float)
+    up_to = price_tiers["up_to"].astype(float)
+    # one pass over each source's distinct limits (a scan per row was quadratic in rows)
+    limits = (
+        pd.DataFrame({"source": price_tiers["source"], "up_to": up_to})
+        .dropna()
+        .drop_duplicates()
+        .sort_values(["source", "up_to"], kind="stable")
+    )
+    by_source = limits.groupby("source", sort=False)["up_to"]
+    limits["lower"] = by_source.shift(1).fillna(0.0)
+    limits["last"] = limits["up_to"] == by_source.transform("max")
+    keyed = limits.set_index(["source", "up_to"])
+    at = pd.MultiIndex.from_arrays([price_tiers["source"], up_to])
+    lower = keyed["lower"].reindex(at).fillna(0.0).to_numpy()
+    last = keyed["last"].reindex(at).fillna(True).to_numpy(dtype=bool)
+    known = price_tiers["source"].isin(sources.index).to_numpy()
+    leads = np.where(known, sources["leads"].reindex(price_tiers["source"]).to_numpy(float), 0.0)
+    # Python's min/max as before: a NaN on the right loses (np.fmin), a NaN gap buys none
+    top = np.where(last, leads, np.fmin(up_to.to_numpy(), leads))
+    gap = top - lower
+    return pd.Series(np.where(gap > 0.0, gap, 0.0), index=price_tiers.index, dtype=float)
 
 
 def cpl_in_use(sources: pd.DataFrame, price_tiers: pd.DataFrame) -> pd.Series:

@@ -374,6 +374,27 @@ class TestInfeasible:
         assert err.value.conflicts[0].shortfall == pytest.approx(72_000.0)
         assert str(err.value).startswith("The policy cannot be met: 1 rule must give")
 
+    def test_many_rules_giving_lists_the_largest_and_counts_the_rest(self):
+        # 30 pinned sources of 3.3 % or more each, where no source may pass 2 %
+        specs = [
+            SourceSpec(
+                f"S{k:02d}", 0.0, 0.1, [(1_000, 100.0)], regime=Regime.PINNED, pin=10_000.0 + k
+            )
+            for k in range(30)
+        ]
+        model = Model(make_portfolio(specs), open_limits(400_000.0, max_share=0.02))
+        with pytest.raises(
+            InfeasiblePolicyError,
+            match=r"(?s)(\n  - .*){8}\n  … and \d+ more source rules must give \(\$[\d,]+ of "
+            r"shortfall in all, at most \$[\d,]+ each\); leadbook rebalance BOOK --json lists",
+        ) as err:
+            optimise(model, Objective.CUSTOMERS)
+        conflicts = err.value.conflicts
+        assert len(conflicts) > 9
+        shown = str(err.value).splitlines()[1:9]
+        largest = sorted(conflicts, key=lambda c: (c.per_source, -c.shortfall))[:8]
+        assert shown == [f"  - {c}" for c in largest]
+
     def test_max_share_against_a_pin(self):
         pf = make_portfolio(
             [

@@ -546,7 +546,7 @@ class _Context:
         name = label or str(rule)
         if i >= 0 and rule not in (Rule.MAX_SHARE,):
             name = f"{rule} ({self.model.portfolio.names[i]})"
-        return Conflict(name.removeprefix("The ").strip(), text, float(shortfall))
+        return Conflict(name.removeprefix("The ").strip(), text, float(shortfall), i >= 0)
 
     def _capped(self, members: np.ndarray) -> str:
         """'all' if every member that could take more is at its volume cap."""

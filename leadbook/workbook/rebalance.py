@@ -82,13 +82,15 @@ def planned_sales_capacity(inventory: Inventory, settings: Settings) -> SalesCap
     from leadbook.workbook.tabs.planning import hiring_result
 
     try:
-        plans = hiring_result(portfolio_forecast(inventory, settings), settings).plan
+        plan = _first_month_plan(inventory, settings)
+        if plan is None:
+            plans = hiring_result(portfolio_forecast(inventory, settings), settings).plan
+            plan = plans[plans["scenario"] == PLAN_SCENARIO]
     except LeadbookError as exc:
         raise LeadbookError(
             "Settings: capacity.sales_capacity_source (SalesCapacitySource) is 'hiring plan', "
             f"but the hiring plan cannot be made: {exc} — fix that, or set it to 'settings'"
         ) from exc
-    plan = plans[plans["scenario"] == PLAN_SCENARIO]
     month = plan["month"].iloc[0]
     cap = settings.capacity
     leads = sales_capacity(plan, month, cap.leads_per_rep * cap.utilisation)
@@ -99,6 +101,27 @@ def planned_sales_capacity(inventory: Inventory, settings: Settings) -> SalesCap
         f"{cap.utilisation:.0%}"
     )
     return SalesCapacity(leads, basis, "the hiring plan", reps)
+
+
+def _first_month_plan(inventory: Inventory, settings: Settings) -> pd.DataFrame | None:
+    """The hiring plan's first month when no hire can start in it, without the forecast.
+
+    Its productive reps are then today's reps after a month's attrition, whatever leads
+    are forecast; forecasting every source (a backtest per series) is what made Rebalance
+    take minutes on thousands of sources. None when a hire could start at once.
+    """
+    from leadbook.capacity import HiringTerms, hiring_plan
+    from leadbook.errors import InputError, Problem
+
+    if HiringTerms.from_settings(settings).lead_months < 1:
+        return None
+    hist = inventory.history
+    if hist.empty:  # as portfolio_forecast says it
+        raise InputError([Problem("History", "History is empty: there is nothing to forecast")])
+    month = hist["month"].max() + pd.DateOffset(months=1)
+    leads = pd.Series([0.0], index=[month])
+    terms = HiringTerms.from_settings(settings)
+    return hiring_plan(leads, settings.capacity.sales_reps, terms)
 
 
 def sales_capacity_for(inventory: Inventory, settings: Settings) -> SalesCapacity:
@@ -211,7 +234,7 @@ def rebalance(
     try:
         allocation, feeds = book_allocation(book, weeks=weeks, objective=objective)
     except InfeasiblePolicyError as exc:
-        _mark_stale(path, exc)
+        _mark_stale(path, exc, book.settings.files.versions_kept)
         raise
     model_fed = book.settings.leads.conversion_source is ConversionSource.MODEL
 
@@ -230,7 +253,7 @@ def rebalance(
     return update_workbook(path, "rebalance", job, book=book, extra_groups=extra), allocation
 
 
-def _mark_stale(path: str | Path, problem: InfeasiblePolicyError) -> None:
+def _mark_stale(path: str | Path, problem: InfeasiblePolicyError, versions_kept: int) -> None:
     """Say on the Allocation tab's status cell that the recommendation there no longer
     follows the inputs, because the policy cannot be met; a Log row says why. (Bad inputs
     and missing feeds write nothing: ``leadbook check`` reports the tab stale.)"""
@@ -252,7 +275,7 @@ def _mark_stale(path: str | Path, problem: InfeasiblePolicyError) -> None:
         ws[status.cell].fill = BAD_FILL
         return f"the policy cannot be met, Allocation marked stale: {first}"
 
-    update_workbook(path, "rebalance", job)
+    update_workbook(path, "rebalance", job, versions_kept=versions_kept)
 
 
 def render_allocation_tab(ws: Worksheet, book: Book | None, expected: Expected) -> None:

@@ -123,6 +123,7 @@ def update_workbook(
     user: str | None = None,
     book: Book | None = None,
     extra_groups: Mapping[str, tuple[str, ...]] | None = None,
+    versions_kept: int | None = None,
 ) -> WriteResult:
     """Run ``job`` on the workbook at ``path`` and save it safely (see the module doc).
 
@@ -130,7 +131,8 @@ def update_workbook(
     with the time, ``command`` and the fingerprints of the inputs it read, and the summary
     tabs (Board, Maturity) that read a rendered tab are re-rendered so they stay in step
     (:mod:`leadbook.workbook.provenance`). ``extra_groups``: input groups a tab used beyond
-    its usual ones this time.
+    its usual ones this time. ``versions_kept``: the VersionsKept setting when the caller
+    has read it without a ``book`` (else the file is opened once more to read it).
     """
     given, path = Path(path), files.real_path(path)  # a symlink is written through
     _refuse_if_open(path)
@@ -167,7 +169,11 @@ def update_workbook(
         append_log(wb, V.UNDO, undone.log_text, undone.user, at=V.local_time(undone.time))
     append_log(wb, command, changed, user)
     # the book's settings were read as values (a VersionsKept typed as a formula counts)
-    limit = book.settings.files.versions_kept if book is not None else _file_versions_limit(path)
+    if versions_kept is None:
+        versions_kept = (
+            book.settings.files.versions_kept if book is not None else _file_versions_limit(path)
+        )
+    limit = versions_kept
     wb.calculation.fullCalcOnLoad = True
     tmp = files.temporary_name(path)
     try:

@@ -316,9 +316,17 @@ class ForecastResult:
     accuracy: pd.DataFrame
 
 
+_LAST_FORECAST: list[tuple[weakref.ref, PortfolioForecast]] = []
+
+
 def _book_forecast(book: Book) -> PortfolioForecast:
-    # Cheap on repeat: each series' forecast is cached by its values (forecast._choose).
-    return portfolio_forecast(book.inventory, book.settings)
+    # Once per book: forecast._choose caches 512 series, so with hundreds of sources the
+    # Hiring tab forecast every series again after the Forecast tabs had.
+    if _LAST_FORECAST and _LAST_FORECAST[0][0]() is book:
+        return _LAST_FORECAST[0][1]
+    pf = portfolio_forecast(book.inventory, book.settings)
+    _LAST_FORECAST[:] = [(weakref.ref(book), pf)]
+    return pf
 
 
 def forecast_result(book: Book, previous_log: pd.DataFrame | None = None) -> ForecastResult:
