@@ -204,6 +204,12 @@ def _chown(path: Path, uid: int, gid: int) -> None:
 
 
 def _umask() -> int:
+    """The process's umask, read without changing it where Linux shows it: setting it to 0
+    for a moment (the portable way) would give a file another thread creates then mode 0666."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
     mask = os.umask(0)
     os.umask(mask)
     return mask

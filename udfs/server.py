@@ -511,6 +511,9 @@ def serve(server: ServerPlan) -> None:
     processes."""
     configure()
     os.environ[WORKERS_ENV] = str(server.workers)
+    # What the server writes under LEADBOOK_FILES (users' workbook copies, models, packs,
+    # its token) is for the server alone: no other account on the machine reads it.
+    os.umask(0o077)
     import uvicorn
 
     uvicorn.run(

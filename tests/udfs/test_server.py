@@ -470,6 +470,26 @@ class TestSignIn:
         with pytest.raises(LeadbookError, match="must be a JSON list"):
             server.plan("127.0.0.1", 8000, 0, tmp_path)
 
+    def test_the_server_writes_its_files_for_itself_alone(self, tmp_path, monkeypatch):
+        import uvicorn
+
+        from leadbook.files import replacing
+
+        written = []
+
+        def run(app, **kwargs):
+            with replacing(tmp_path / "pack.csv") as tmp:
+                tmp.write_bytes(b"source,spend")
+            written.append(os.stat(tmp_path / "pack.csv").st_mode & 0o777)
+
+        monkeypatch.setattr(uvicorn, "run", run)
+        kept = os.umask(0o022)
+        try:
+            server.serve(server.ServerPlan("127.0.0.1", 8000, 0, None, None))
+        finally:
+            os.umask(kept)
+        assert written == [0o600]
+
     def test_without_sign_in_a_rebound_host_name_is_refused(self, client, monkeypatch):
         monkeypatch.setenv("XLWINGS_AUTH_PROVIDERS", "[]")
         rebound = client.get("/taskpane.html", headers={"Host": "evil.example:8000"})
