@@ -10,20 +10,11 @@
 // "message": text, "seconds": s}]}.
 import vm from "node:vm";
 import { hostValue, installOffice } from "./office.mjs";
+import { stdin, text as fetchText } from "./io.mjs";
 
 const [base, host] = process.argv.slice(2);
 
-async function text(path) {
-  const response = await fetch(base + path);
-  if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
-  return response.text();
-}
-
-async function stdin() {
-  const chunks = [];
-  for await (const chunk of process.stdin) chunks.push(chunk);
-  return JSON.parse(Buffer.concat(chunks).toString("utf8"));
-}
+const text = (path) => fetchText(base, path);
 
 const registered = installOffice({ origin: base });
 // The task pane embeds the server's client configuration as JSON; the functions read it.

@@ -18,6 +18,7 @@ import { register } from "node:module";
 import vm from "node:vm";
 import { installExcel, missing, strict } from "./excel.mjs";
 import { XMLHttpRequest } from "./xhr.mjs";
+import { stdin, text as fetchText } from "./io.mjs";
 
 register(new URL("./loader.mjs", import.meta.url));
 // stdout carries the result: the client's console goes to stderr.
@@ -27,17 +28,7 @@ for (const level of ["log", "info", "warn", "debug"]) {
 
 const [base] = process.argv.slice(2);
 
-async function text(path) {
-  const response = await fetch(base + path);
-  if (!response.ok) throw new Error(`${path}: HTTP ${response.status}`);
-  return response.text();
-}
-
-async function stdin() {
-  const chunks = [];
-  for await (const chunk of process.stdin) chunks.push(chunk);
-  return JSON.parse(Buffer.concat(chunks).toString("utf8"));
-}
+const text = (path) => fetchText(base, path);
 
 // --- the page: its buttons and alert boxes, as much DOM as the client uses --------------------
 
