@@ -9,6 +9,7 @@ Each cell is parsed by its column's kind; every failure becomes a located
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -129,11 +130,23 @@ def parse_table(
     out: dict[str, list[Any]] = {"at_row": list(raw.index)}
     for col in present:
         values = []
+        seen: dict[tuple[type, object], tuple[Any, str | None]] = {}
+        parse = _parse_number if col.kind in NUMERIC_KINDS else parse_cell
         for row, value in zip(raw.index, raw[col.key], strict=True):
-            parsed, message = parse_cell(col, value)
+            # A column repeats its texts and months (History: each source, each month, many
+            # times): each distinct one is parsed once. Numbers are mostly distinct.
+            kind = type(value)
+            if kind is float or kind is int:
+                parsed, message = parse(col, value)
+            elif (hit := seen.get((kind, value))) is not None:
+                parsed, message = hit
+            else:
+                parsed, message = parse_cell(col, value)
+                if len(seen) < _PARSED_KEPT:
+                    seen[(kind, value)] = parsed, message
             if message:
                 problems.append(Problem(locator.cell(int(row), col.key), message))
-            elif text_numbers and _number_as_text(col, value, parsed):
+            elif text_numbers and kind is str and _number_as_text(col, value, parsed):
                 warning = _typed_as_text(col, value, parsed)
                 problems.append(Problem(locator.cell(int(row), col.key), warning, Severity.WARNING))
             values.append(parsed)
@@ -146,6 +159,10 @@ def parse_table(
         if col.kind in NUMERIC_KINDS:
             frame[col.key] = pd.to_numeric(frame[col.key], errors="coerce").astype(float)
     return frame, problems
+
+
+_PARSED_KEPT = 100_000
+"""The most distinct cell values of one column whose parse :func:`parse_table` keeps."""
 
 
 def _number_as_text(col: Column, value: object, parsed: object) -> bool:
@@ -221,6 +238,18 @@ def parse_cell(col: Column, value: object) -> tuple[Any, str | None]:
         return None, (f"{col.header} is empty" if col.required else None)
     if isinstance(value, NotFinite):
         return None, f"{col.header} must be a finite number, got {value}"
+    try:
+        parsed = _PARSERS[col.kind](col, value)
+    except ValueError as exc:
+        return None, f"{col.header} {exc}"
+    message = _out_of_bounds(col, parsed, value)
+    return (None, message) if message else (parsed, None)
+
+
+def _parse_number(col: Column, value: float) -> tuple[Any, str | None]:
+    """:func:`parse_cell` of a finite or non-finite float or int in a numeric column."""
+    if not math.isfinite(value):  # NaN is a blank cell
+        return parse_cell(col, value)
     try:
         parsed = _PARSERS[col.kind](col, value)
     except ValueError as exc:
@@ -339,12 +368,18 @@ def _month_or_date(value: object) -> pd.Timestamp:
             raise ValueError(f"must be a date, got {value!r}") from None
     if pd.isna(stamp):
         raise ValueError(f"must be a date, got {value!r}")
-    latest = pd.Timestamp.now().normalize() + pd.DateOffset(years=YEARS_AHEAD)
+    latest = _latest(dt.date.today())
     if not EARLIEST <= stamp <= latest:
         raise ValueError(
             f"must be a date from {EARLIEST:%b %Y} to {latest:%b %Y}, got {stamp:%Y-%m-%d}"
         )
     return stamp
+
+
+@functools.lru_cache(maxsize=2)
+def _latest(today: dt.date) -> pd.Timestamp:
+    """The last date an input table may hold, :data:`YEARS_AHEAD` years after ``today``."""
+    return pd.Timestamp(today) + pd.DateOffset(years=YEARS_AHEAD)
 
 
 def _date(col: Column, value: object) -> pd.Timestamp:
@@ -373,14 +408,13 @@ _PARSERS = {
 def _out_of_bounds(col: Column, parsed: Any, raw: object) -> str | None:
     if col.kind not in NUMERIC_KINDS:
         return None
-    shown = _show(raw)
     if col.lo is not None:
         if col.lo_open and parsed <= col.lo:
-            return f"{col.header} must be > {col.lo:g}, got {shown}"
+            return f"{col.header} must be > {col.lo:g}, got {_show(raw)}"
         if parsed < col.lo:
-            return f"{col.header} must be ≥ {col.lo:g}, got {shown}"
+            return f"{col.header} must be ≥ {col.lo:g}, got {_show(raw)}"
     if col.hi is not None and parsed > col.hi:
-        return f"{col.header} must be ≤ {col.hi:g}, got {shown}"
+        return f"{col.header} must be ≤ {col.hi:g}, got {_show(raw)}"
     return None
 
 
