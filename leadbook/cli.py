@@ -11,6 +11,7 @@ import contextlib
 import json
 import logging
 import math
+import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -44,6 +45,10 @@ class _Commands(typer.core.TyperGroup):
             return super().invoke(ctx)
         except _NOT_BUGS:
             raise
+        except BrokenPipeError:
+            # the reader of the output went away (``leadbook --help | head``): nothing to say
+            _silence_stdout()
+            raise typer.Exit(0) from None
         except Exception:
             log.error("unexpected error", exc_info=True)
             err.print(
@@ -52,6 +57,14 @@ class _Commands(typer.core.TyperGroup):
                 highlight=False,
             )
             raise typer.Exit(BUG_EXIT) from None
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that flushing it at exit raises no second BrokenPipeError
+    (what Python's documentation advises for SIGPIPE)."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 class _CurrentStderr(logging.StreamHandler):
