@@ -28,7 +28,7 @@ from leadbook.workbook.read import (
     Book,
     inspect_workbook,
     lead_problems,
-    open_workbook,
+    open_inputs,
     read_book,
 )
 from leadbook.workbook.rebalance import rebalance, render_allocation_tab
@@ -144,7 +144,7 @@ def check(path: str | Path, *, write: bool = False) -> CheckResult:
 
 
 def _check(path: str | Path, *, write: bool) -> CheckResult:
-    wb = open_workbook(path)
+    wb = open_inputs(path)
     book, problems = inspect_workbook(wb, Path(path))
     problems += lead_problems(wb, list(book.inventory.names) if book is not None else None)
     problems += stale_problems(wb)

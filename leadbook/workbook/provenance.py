@@ -272,9 +272,9 @@ def stamp_cell(ws: Worksheet) -> Any:
     """The cell of row 1 that holds (or will hold) ``ws``'s stamp: right of the title."""
     from leadbook.workbook.layout import width_of
 
-    for cell in ws[STAMP_ROW]:
-        if isinstance(cell.value, str) and cell.value.startswith((COMPUTED, NOT_COMPUTED)):
-            return cell
+    found = _stamp_in_row(ws)
+    if found is not None:
+        return found
     title = str(ws.cell(STAMP_ROW, 1).value or "")
     needed, width, col = 2 + 1.6 * len(title), 0.0, 1
     while width < needed:
@@ -283,9 +283,18 @@ def stamp_cell(ws: Worksheet) -> Any:
     return ws.cell(STAMP_ROW, max(col, 2))
 
 
+def _stamp_in_row(ws: Worksheet) -> Any:
+    """The cell of row 1 that holds a stamp or the not-computed note, or None."""
+    for cell in ws[STAMP_ROW]:
+        if isinstance(cell.value, str) and cell.value.startswith((COMPUTED, NOT_COMPUTED)):
+            return cell
+    return None
+
+
 def read_stamp(ws: Worksheet) -> Stamp | None:
     """The stamp on ``ws``, or None if it has none (never computed, or an old workbook)."""
-    return parse_stamp(stamp_cell(ws).value)
+    found = _stamp_in_row(ws)
+    return parse_stamp(found.value) if found is not None else None
 
 
 def write_stamp(ws: Worksheet, stamp: Stamp | None) -> None:

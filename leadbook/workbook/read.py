@@ -30,6 +30,7 @@ from leadbook.tables import SheetLocator, cell_value
 from leadbook.workbook import contract as C
 from leadbook.workbook.examples import example_problems
 from leadbook.workbook.provenance import Fingerprints
+from leadbook.workbook.stream import StreamedBook, open_streamed
 
 log = logging.getLogger(__name__)
 
@@ -469,14 +470,26 @@ def read_inventory(wb: Workbook) -> tuple[Inventory | None, list[Problem]]:
     return inventory, problems + warnings
 
 
+def open_inputs(path: str | Path) -> StreamedBook:
+    """The workbook at ``path`` for reading its inputs, after the checks of
+    :func:`open_workbook`, in streaming mode (:mod:`leadbook.workbook.stream`): a tab's cells
+    are read, as values, when first asked for; the output tabs' only as far as their stamps."""
+    path = Path(path)
+    check_package(path)
+    return open_streamed(path)
+
+
 def inspect_book(path: str | Path) -> tuple[Book | None, list[Problem]]:
     """Every problem of a workbook's inputs (errors and warnings), and the book if usable."""
     path = Path(path)
-    return inspect_workbook(open_workbook(path), path)
+    return inspect_workbook(open_inputs(path), path)
 
 
-def inspect_workbook(wb: Workbook, path: Path | None = None) -> tuple[Book | None, list[Problem]]:
-    """:func:`inspect_book` of a workbook already open (values, as ``open_workbook`` reads)."""
+def inspect_workbook(
+    wb: Workbook | StreamedBook, path: Path | None = None
+) -> tuple[Book | None, list[Problem]]:
+    """:func:`inspect_book` of a workbook already open (values, as ``open_workbook`` and
+    :func:`open_inputs` read)."""
     from leadbook.inventory import portfolio_figures, stated_total_findings
 
     settings, problems = read_settings(wb)

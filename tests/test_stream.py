@@ -1,0 +1,256 @@
+"""The streaming reader (leadbook.workbook.stream) reads what openpyxl reads, cell for cell.
+
+openpyxl opened with ``data_only=True`` is the reference: every tab, every cell's value and
+its type, the Excel Tables, merged ranges and defined names must agree, on the workbook
+leadbook writes, on the same workbook as a spreadsheet program saves it (formulas with their
+values), on hand-written package XML in the forms other programs write, and on random cells.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from leadbook.errors import WorkbookFileError
+from leadbook.workbook.read import inspect_book, open_inputs, open_workbook
+from leadbook.workbook.stream import open_streamed
+
+
+def assert_reads_as_openpyxl(path: Path) -> int:
+    """Every cell, table, merged range and defined name of ``path`` as openpyxl reads it;
+    returns the number of cells compared."""
+    want = openpyxl.load_workbook(path, data_only=True)
+    got = open_streamed(path)
+    assert got.sheetnames == want.sheetnames
+    assert [ws.title for ws in got.worksheets] == [ws.title for ws in want.worksheets]
+    compared = 0
+    for ws in want.worksheets:
+        sheet = got[ws.title]
+        assert {n: t.ref for n, t in sheet.tables.items()} == {
+            t.displayName: t.ref for t in ws.tables.values()
+        }, ws.title
+        for row in ws.iter_rows():
+            for cell in row:
+                value = sheet.cell(cell.row, cell.column).value
+                assert (type(value), value) == (type(cell.value), cell.value), (
+                    f"{ws.title}!{cell.coordinate}"
+                )
+                compared += 1
+        # and nothing beyond what openpyxl holds
+        for r, line in sheet._rows.items():
+            for c, value in line.items():
+                assert ws.cell(r, c).value == value, (ws.title, r, c)
+        assert sorted(map(str, sheet.merged_cells.ranges)) == sorted(
+            map(str, ws.merged_cells.ranges)
+        )
+    assert {k: v.attr_text for k, v in got.defined_names.items()} == {
+        k: v.attr_text for k, v in want.defined_names.items()
+    }
+    return compared
+
+
+def test_the_demo_as_leadbook_writes_it(built_demo):
+    assert assert_reads_as_openpyxl(built_demo) > 20_000
+
+
+def test_the_demo_as_a_spreadsheet_program_saves_it(built_demo, tmp_path):
+    """LibreOffice saves each formula with its value, strings shared, dates as serials."""
+    from leadbook.libreoffice import recalculated
+
+    saved = recalculated(built_demo, tmp_path)
+    want = openpyxl.load_workbook(saved, data_only=True)
+    assert any(  # formulas' values are there to compare
+        isinstance(c.value, float) for c in want["Allocation"]["B"] if c.row in range(5, 11)
+    )
+    assert assert_reads_as_openpyxl(saved) > 20_000
+
+
+# --- package XML in the forms other programs write --------------------------------------------
+
+SHEET = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<x:worksheet xmlns:x="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+    'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+    "<x:sheetData>{rows}</x:sheetData>{tail}</x:worksheet>"
+)
+
+
+def with_sheet_xml(base: Path, out: Path, rows: str, tail: str = "") -> Path:
+    """``base`` with the sheetData of its first tab replaced by ``rows`` (prefixed ``x:``)."""
+    with zipfile.ZipFile(base) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = SHEET.format(rows=rows, tail=tail).encode()
+            dst.writestr(info, data)
+    return out
+
+
+@pytest.fixture
+def plain_book(tmp_path) -> Path:
+    wb = openpyxl.Workbook()
+    wb.active.title = "Data"
+    wb.active["A1"] = "shared"
+    wb.active["B1"] = dt.datetime(2026, 3, 1)  # a date format in the styles
+    path = tmp_path / "plain.xlsx"
+    wb.save(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        # no r attributes at all: rows and cells counted
+        "<x:row><x:c><x:v>1</x:v></x:c><x:c t='str'><x:v>text</x:v></x:c></x:row>"
+        "<x:row><x:c/><x:c><x:v>2.5</x:v></x:c></x:row>",
+        # inline strings, rich runs, a phonetic run that is not text
+        "<x:row r='2'><x:c r='A2' t='inlineStr'><x:is><x:t>plain &amp; simple</x:t></x:is></x:c>"
+        "<x:c r='B2' t='inlineStr'><x:is><x:r><x:t>ri</x:t></x:r><x:r><x:t xml:space='preserve'>"
+        "ch </x:t></x:r><x:rPh sb='0' eb='1'><x:t>ふ</x:t></x:rPh></x:is></x:c></x:row>",
+        # formulas with cached values of each type, an error, a boolean, a date serial
+        "<x:row r='3'><x:c r='A3'><x:f>1+1</x:f><x:v>2</x:v></x:c>"
+        "<x:c r='B3' t='str'><x:f>\"a\"&amp;\"b\"</x:f><x:v>ab</x:v></x:c>"
+        "<x:c r='C3' t='e'><x:f>1/0</x:f><x:v>#DIV/0!</x:v></x:c>"
+        "<x:c r='D3' t='b'><x:v>1</x:v></x:c><x:c r='E3' t='b'><x:v>0</x:v></x:c>"
+        "<x:c r='F3' s='1'><x:v>46082</x:v></x:c><x:c r='G3'><x:f>A3</x:f></x:c>"
+        "<x:c r='H3'><x:v>1E+300</x:v></x:c><x:c r='I3'><x:v>-0.000001</x:v></x:c>"
+        "<x:c r='J3'><x:v></x:v></x:c><x:c r='K3' t='n'><x:v>7</x:v></x:c></x:row>",
+    ],
+    ids=["counted", "inline", "cached-values"],
+)
+def test_package_forms_read_as_openpyxl_reads_them(plain_book, tmp_path, rows):
+    tail = "<x:mergeCells count='1'><x:mergeCell ref='A5:B6'/></x:mergeCells>"
+    path = with_sheet_xml(plain_book, tmp_path / "forms.xlsx", rows, tail)
+    assert assert_reads_as_openpyxl(path) >= 2
+
+
+@pytest.mark.broken_files
+def test_a_number_that_is_no_number_is_named_at_its_cell(plain_book, tmp_path):
+    path = with_sheet_xml(
+        plain_book, tmp_path / "nan.xlsx", "<x:row r='4'><x:c r='C4'><x:v>NaN</x:v></x:c></x:row>"
+    )
+    with pytest.raises(WorkbookFileError, match=r"Data!C4: holds 'NaN' where a number is stored"):
+        open_streamed(path)["Data"].cell(4, 3)
+
+
+@pytest.mark.broken_files
+def test_damaged_xml_is_named_by_its_tab(plain_book, tmp_path):
+    path = with_sheet_xml(plain_book, tmp_path / "bad.xlsx", "<x:row><x:c><x:v>1</x:row>")
+    with pytest.raises(WorkbookFileError, match=r"tab 'Data' is not well-formed XML"):
+        open_streamed(path)["Data"].cell(1, 1)
+
+
+@pytest.mark.broken_files
+def test_a_shared_string_the_workbook_lacks_is_damage_not_a_traceback(plain_book, tmp_path):
+    rows = "<x:row r='1'><x:c r='A1' t='s'><x:v>99</x:v></x:c></x:row>"
+    path = with_sheet_xml(plain_book, tmp_path / "ss.xlsx", rows)
+    with pytest.raises(WorkbookFileError, match=r"Data!A1: holds a shared string '99'"):
+        open_streamed(path)["Data"].cell(1, 1)
+
+
+@pytest.mark.broken_files
+def test_a_dtd_in_a_tab_is_refused_even_past_the_package_check(plain_book, tmp_path):
+    """check_package refuses it first; the parser refuses it on its own too."""
+    with zipfile.ZipFile(plain_book) as src, zipfile.ZipFile(tmp_path / "dtd.xlsx", "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = b'<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">]>' + data.replace(
+                    b"<sheetData>", b"<sheetData><row r='9'><c r='A9' t='str'><v>&a;</v></c></row>"
+                )
+            dst.writestr(info, data)
+    with pytest.raises(WorkbookFileError, match="DTD"):
+        open_streamed(tmp_path / "dtd.xlsx")["Data"].cell(9, 1)
+    with pytest.raises(WorkbookFileError, match="DTD"):
+        open_inputs(tmp_path / "dtd.xlsx")
+
+
+# --- reading only what is asked ---------------------------------------------------------------
+
+
+def test_a_stamp_reads_the_top_rows_and_a_table_the_whole_tab(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Big"
+    for r in range(1, 2001):
+        ws.append([r, f"row {r}"])
+    ws.merge_cells("D1999:E2000")
+    path = tmp_path / "big.xlsx"
+    wb.save(path)
+    sheet = open_streamed(path)["Big"]
+    assert [c.value for c in sheet[1]] == [1, "row 1"]
+    assert not sheet._complete and max(sheet._rows) <= 51  # stopped near the top
+    assert sheet["B2000"].value == "row 2000" and sheet._complete
+    assert [str(r) for r in sheet.merged_cells.ranges] == ["D1999:E2000"]
+
+
+def test_a_workbook_changed_while_read_is_refused_not_mixed(plain_book, tmp_path):
+    book = open_streamed(plain_book)
+    other = tmp_path / "other.xlsx"
+    wb = openpyxl.load_workbook(plain_book)
+    wb["Data"]["A1"] = "changed"
+    wb.save(other)
+    shutil.copyfile(other, plain_book)
+    os.utime(plain_book, ns=(1, 1))
+    with pytest.raises(WorkbookFileError, match="changed on disk while leadbook was reading"):
+        book["Data"].cell(1, 1)
+
+
+def test_the_reader_finds_the_same_problems_streamed_as_loaded(demo_book_path):
+    """inspect_book (streamed) and inspect_workbook over openpyxl's workbook agree."""
+    from leadbook.workbook.read import inspect_workbook
+
+    wb = openpyxl.load_workbook(demo_book_path)
+    ws = wb["Sources"]
+    ws["H13"] = "lots"  # a text in a number column (Monthly leads)
+    ws["E14"] = -4  # buyers per lead
+    wb.save(demo_book_path)
+    streamed_book, streamed = inspect_book(demo_book_path)
+    loaded_book, loaded = inspect_workbook(open_workbook(demo_book_path), demo_book_path)
+    assert [str(p) for p in streamed] == [str(p) for p in loaded]
+    assert streamed_book is None and loaded_book is None
+    assert {"Sources!H13", "Sources!E14"} <= {p.where for p in streamed}
+
+
+# --- random cells -----------------------------------------------------------------------------
+
+_text = st.text(
+    st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\x00"), max_size=12
+)
+_values = st.one_of(
+    st.none(),
+    st.integers(-(10**15), 10**15),
+    st.floats(allow_nan=False, allow_infinity=False, width=64),
+    _text,
+    st.booleans(),
+    st.datetimes(dt.datetime(1900, 3, 1), dt.datetime(2100, 1, 1)).map(
+        lambda d: d.replace(microsecond=0)
+    ),
+    st.dates(dt.date(1900, 3, 1), dt.date(2100, 1, 1)),
+)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(st.lists(st.lists(_values, min_size=1, max_size=5), min_size=1, max_size=6))
+def test_random_cells_read_as_openpyxl_reads_them(tmp_path, grid):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for r, line in enumerate(grid, 1):
+        for c, value in enumerate(line, 1):
+            ws.cell(r, c, value)
+    path = tmp_path / "random.xlsx"
+    wb.save(path)
+    assert_reads_as_openpyxl(path)
