@@ -24,6 +24,7 @@ machine is shared, so compare ratios within one run, not figures across runs.
     .venv/bin/python benchmarks/bench_scale.py            # 10,000 × 200,000 beside 1,000
     .venv/bin/python benchmarks/bench_scale.py --quick    # 1,000 × 20,000 alone
     .venv/bin/python benchmarks/bench_scale.py --sizes 3000 --repeats 1
+    .venv/bin/python benchmarks/bench_scale.py --commands check    # the reader alone
 """
 
 from __future__ import annotations
@@ -171,7 +172,7 @@ def run(command: str, book: Path, folder: Path) -> dict:
     }
 
 
-def measure(n: int, folder: Path, repeats: int) -> dict:
+def measure(n: int, folder: Path, repeats: int, commands: list[str]) -> dict:
     started = time.perf_counter()
     book = build_book(n, folder)
     built = time.perf_counter() - started
@@ -181,7 +182,7 @@ def measure(n: int, folder: Path, repeats: int) -> dict:
         flush=True,
     )
     results = {}
-    for command in TARGETS:
+    for command in commands:
         runs = [run(command, book, folder) for _ in range(repeats)]
         results[command] = {
             "wall": statistics.median(r["wall"] for r in runs),
@@ -207,6 +208,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="1,000 sources alone")
     parser.add_argument("--sizes", type=int, nargs="*", default=None)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument(
+        "--commands", nargs="*", choices=list(TARGETS), default=list(TARGETS), help="which to run"
+    )
     args = parser.parse_args()
     sizes = args.sizes or ([BASELINE] if args.quick else [BASELINE, 10_000])
     if BASELINE not in sizes:
@@ -218,7 +222,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="leadbook-scale-") as tmp:
         folder = Path(tmp)
         (folder / "home").mkdir()
-        figures = {n: measure(n, folder, args.repeats) for n in sizes}
+        figures = {n: measure(n, folder, args.repeats, args.commands) for n in sizes}
     base = figures[BASELINE]
     print()
     print(
