@@ -13,8 +13,13 @@ same workbook contract, so both give the same tables:
 
 Every job keeps the copy it started from in the workbook's versions folder
 (:func:`leadbook.workbook.versions.versions_dir`, beside the workbook: see
-:func:`book_folder`), as the command line keeps the file, so the Undo button can put those
-values back. Nothing is written to Excel until the job has succeeded, so a failing button
+:func:`book_folder`), as the command line keeps the file, so the Undo button can put it
+back. xlwings sends values only; leadbook's task pane (xlwings Server) also sends the
+workbook's formulas (:func:`sent_formulas`), which go into that copy's formula cells, so Undo
+puts formulas back as formulas, and tell :func:`changes` which formula cells the job left as
+Excel holds them. Without them (xlwings Lite, the classic add-in) the copy holds values alone,
+and Undo puts back the numbers formula cells showed. Nothing is written to Excel until the
+job has succeeded, so a failing button
 writes nothing. Only contents travel back: the template's look (column widths, colours,
 conditional formats) stays as it is in the workbook, and charts are Excel's own.
 Works with any xlwings Book: the classic add-in's (COM), and xlwings Lite's and xlwings

@@ -9,10 +9,14 @@ on the live workbook through :func:`udfs.book.run_job`, so a button and the comm
 the same tables. A failing script writes nothing; its message reaches the task pane
 (xlwings Lite, xlwings Server) or a message box (classic).
 
-Every button keeps the values it started from in the workbook's versions folder; Undo puts
-back the values leadbook's tabs (the output tabs and the Log) had before the last button or
+Every button keeps the cells it started from in the workbook's versions folder; Undo puts
+back what leadbook's tabs (the output tabs and the Log) held before the last button or
 command, and again one more write back. It leaves the input tabs as they are: what you
-typed since is yours, and Excel's own Undo takes it back.
+typed since is yours, and Excel's own Undo takes it back. Each ``@script`` takes, besides the
+book, the workbook's formulas, which leadbook's task pane (xlwings Server) reads and sends
+with a press (:func:`udfs.book.sent_formulas`; malformed ones are refused, and nothing runs):
+with them Undo puts formulas back as formulas; without them (xlwings Lite, the classic
+add-in) it puts back the numbers formula cells showed.
 
 - xlwings Lite runs the ``@script`` functions from its pane; xlwings Server from the
   buttons of leadbook's task pane.
