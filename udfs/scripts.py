@@ -91,7 +91,7 @@ def _plan(path: Path) -> Any:
     return planning.plan(path)  # leadbook plan BOOK
 
 
-def _score_leads(book: Any, formulas: Any = None, *, retrain: bool = False) -> None:
+def _score_leads(book: Any, formulas: Sent = None, *, retrain: bool = False) -> None:
     """leadbook score-leads BOOK [--retrain], the model folder kept beside the book."""
     from leadbook.qualify import model_dir
     from leadbook.workbook import leadjobs
@@ -102,13 +102,13 @@ def _score_leads(book: Any, formulas: Any = None, *, retrain: bool = False) -> N
     run_job(book, job, companions=(model_dir,), formulas=formulas)
 
 
-def _undo(book: Any, formulas: Any = None) -> None:
+def _undo(book: Any, formulas: Sent = None) -> None:
     """leadbook undo BOOK on the copy: what leadbook's tabs held before the last write goes
     back to the live workbook; its input tabs stay as they are."""
     run_job(book, jobs.undo, tabs=C.OUTPUT_SHEETS, formulas=formulas)
 
 
-def _export_board_pack(book: Any, formulas: Any = None) -> None:
+def _export_board_pack(book: Any, formulas: Sent = None) -> None:
     """leadbook board BOOK: History's latest quarter; the pack, made beside the job's copy,
     goes beside the workbook once the job has succeeded."""
     from leadbook.workbook import pack
@@ -140,7 +140,7 @@ def rebalance(book: xw.Book, formulas: Sent = None) -> None:
     _rebalance_on(book, formulas)
 
 
-def _rebalance_on(book: Any, formulas: Any = None) -> None:
+def _rebalance_on(book: Any, formulas: Sent = None) -> None:
     """Rebalance ``book``; a policy that cannot be met marks the Allocation tab stale (the
     job writes that) and its conflicts are shown in a message box, not as a failure."""
     try:
