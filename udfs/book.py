@@ -13,8 +13,13 @@ same workbook contract, so both give the same tables:
 
 Every job keeps the copy it started from in the workbook's versions folder
 (:func:`leadbook.workbook.versions.versions_dir`, beside the workbook: see
-:func:`book_folder`), as the command line keeps the file, so the Undo button can put those
-values back. Nothing is written to Excel until the job has succeeded, so a failing button
+:func:`book_folder`), as the command line keeps the file, so the Undo button can put it
+back. xlwings sends values only; leadbook's task pane (xlwings Server) also sends the
+workbook's formulas (:func:`sent_formulas`), which go into that copy's formula cells, so Undo
+puts formulas back as formulas, and tell :func:`changes` which formula cells the job left as
+Excel holds them. Without them (xlwings Lite, the classic add-in) the copy holds values alone,
+and Undo puts back the numbers formula cells showed. Nothing is written to Excel until the
+job has succeeded, so a failing button
 writes nothing. Only contents travel back: the template's look (column widths, colours,
 conditional formats) stays as it is in the workbook, and charts are Excel's own.
 Works with any xlwings Book: the classic add-in's (COM), and xlwings Lite's and xlwings
@@ -39,7 +44,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import openpyxl
-from openpyxl.utils.cell import get_column_letter, range_boundaries
+from openpyxl.utils.cell import column_index_from_string, get_column_letter, range_boundaries
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.formula import ArrayFormula
 from openpyxl.worksheet.table import Table
@@ -50,10 +55,12 @@ from leadbook.workbook.contract import SHEET_NAMES
 from leadbook.workbook.layout import set_cell
 from leadbook.workbook.versions import VALUES_COPY, versions_dir
 from leadbook.workbook.write import CALLER, one_job
-from udfs.convert import to_cell
+from udfs.convert import ArgumentError, as_typed, to_cell
 
 T = TypeVar("T")
 Cells = dict[tuple[int, int], Any]
+Formulas = dict[str, dict[tuple[int, int], str]]
+"""The formulas of a live workbook's contract tabs: tab → (row, column) → formula text."""
 FILES_ENV = "LEADBOOK_FILES"
 """Where files kept beside a workbook go when the workbook's own folder is unknown."""
 
@@ -83,6 +90,7 @@ def run_job(
     companions: Sequence[Callable[[Path], Path]] = (),
     made: Callable[[Path], Iterable[Path]] | None = None,
     tabs: Collection[str] | None = None,
+    formulas: Any = None,
 ) -> T:
     """Run a file job (``jobs.refresh``, ``jobs.rebalance``…) on the live ``book``.
 
@@ -100,10 +108,17 @@ def run_job(
     names files the job writes beside the copy (the board pack): they go to
     :func:`book_folder` only once the job has succeeded. The versions
     folder travels too, but only what the job changed in it goes back (:func:`_merge_back`).
+
+    ``formulas``: the formulas of the live workbook, as leadbook's task pane sends them with a
+    press (:func:`sent_formulas`; None from xlwings Lite, the classic add-in or an older
+    pane). The job still reads values; the formulas tell :func:`changes` which formula cells
+    the job left as they were, and go into the version the job keeps, so Undo puts formulas
+    back as formulas (:func:`_keep_formulas`).
     """
+    shown = sent_formulas(formulas, [s.name for s in book.sheets])
     home, fresh = _files_home(book)
     with _one_press_at_a_time(home / book_file_name(book), fresh):
-        return _run_job(book, job, home, fresh, companions, made, tabs)
+        return _run_job(book, job, home, fresh, companions, made, tabs, shown)
 
 
 def _one_press_at_a_time(path: Path, fresh: str | None) -> contextlib.AbstractContextManager:
@@ -126,6 +141,7 @@ def _run_job(
     companions: Sequence[Callable[[Path], Path]],
     made: Callable[[Path], Iterable[Path]] | None,
     tabs: Collection[str] | None,
+    formulas: Formulas | None,
 ) -> T:
     token = CALLER.set("Excel button")
     at_home = HOME.set(home)
@@ -144,19 +160,22 @@ def _run_job(
                 # A job that fails may still have recorded why (Rebalance marks its tab
                 # stale); anything else it wrote is nothing, so the book stays as it was.
                 if path.read_bytes() != saved:
-                    write_back(book, _kept(changes(before, openpyxl.load_workbook(path)), tabs))
+                    found = changes(before, openpyxl.load_workbook(path), formulas)
+                    write_back(book, _kept(found, tabs))
+                    _keep_formulas(versions_dir(path), versions, saved, formulas)
                     _merge_back(versions_dir(path), versions_dir(home / path.name), versions)
                     if fresh:
                         _give_identity(book, fresh)
                 raise
             after = openpyxl.load_workbook(path)
             refuse_moved_tables(before, after)
-            found = _kept(changes(before, after), tabs)
+            found = _kept(changes(before, after, formulas), tabs)
             for companion in companions:
                 _copy_folder(companion(path), companion(home / path.name))
             for file in made(path) if made else ():
                 home.mkdir(parents=True, exist_ok=True)
                 files.copy_file(file, home / file.name)
+            _keep_formulas(versions_dir(path), versions, saved, formulas)
             _merge_back(versions_dir(path), versions_dir(home / path.name), versions)
     finally:
         HOME.reset(at_home)
@@ -321,6 +340,136 @@ def mirror(book: Any) -> Workbook:
     return wb
 
 
+MAX_FORMULA_CELLS = 1_000_000
+"""The most formula cells a press may send (a contract workbook has a few thousand)."""
+MAX_FORMULA_LENGTH = 8192
+"""Excel's longest formula, in characters."""
+_A1_BLOCK = re.compile(r"([A-Z]{1,3})([1-9][0-9]{0,6})(?::([A-Z]{1,3})([1-9][0-9]{0,6}))?")
+_EXCEL_ROWS, _EXCEL_COLUMNS = 1_048_576, 16_384
+
+
+class FormulasError(ArgumentError):
+    """What the task pane sent as the workbook's formulas cannot be read."""
+
+
+def sent_formulas(sent: Any, tabs: Collection[str]) -> Formulas | None:
+    """The formulas leadbook's task pane read from the live workbook for a press (Office.js's
+    ``Range.formulas``; xlwings' own request carries values only), checked whole, or None
+    when it sent none.
+
+    ``sent`` is ``{tab: {formula: [address, …]}}``, an address a cell (``B5``) or a block of
+    cells holding the same formula (``B5:B40``); ``tabs`` are the workbook's tabs. Every
+    formula starts with ``=`` and fits Excel's length; every address lies in Excel's grid
+    and names its cell once. Anything else is refused, every problem named (up to ten),
+    before the job starts. Only the contract's tabs are kept (:func:`mirror` copies no others).
+
+    >>> sent_formulas({"Allocation": {"=SUM(B1:B2)": ["B6"], "=[@Spend]*2": ["D8:D9"]}},
+    ...               ["Allocation"])
+    {'Allocation': {(6, 2): '=SUM(B1:B2)', (8, 4): '=[@Spend]*2', (9, 4): '=[@Spend]*2'}}
+    """
+    if sent is None:
+        return None
+    if not isinstance(sent, dict):
+        raise FormulasError(_refused([f"expected tab → formula → cells, got {_kind(sent)}"]))
+    problems: list[str] = []
+    found: Formulas = {}
+    for tab, by_formula in sent.items():
+        if tab not in tabs:
+            problems.append(f"{str(tab)[:40]!r} is not a tab of this workbook")
+        elif not isinstance(by_formula, dict):
+            problems.append(f"{tab}: expected formula → cells, got {_kind(by_formula)}")
+        else:
+            budget = MAX_FORMULA_CELLS - sum(len(cells) for cells in found.values())
+            found[tab] = _tab_formulas(tab, by_formula, problems, budget)
+    if problems:
+        raise FormulasError(_refused(problems))
+    return {tab: cells for tab, cells in found.items() if tab in SHEET_NAMES}
+
+
+def _tab_formulas(
+    tab: str, by_formula: dict[Any, Any], problems: list[str], budget: int
+) -> dict[tuple[int, int], str]:
+    """One tab's formulas by cell; what is wrong with them added to ``problems``."""
+    cells: dict[tuple[int, int], str] = {}
+    for formula, addresses in by_formula.items():
+        if not (isinstance(formula, str) and formula.startswith("=")) or (
+            len(formula) > MAX_FORMULA_LENGTH
+        ):
+            problems.append(
+                f"{tab}: {str(formula)[:40]!r} is not a formula (one starts with = and has at "
+                f"most {MAX_FORMULA_LENGTH} characters)"
+            )
+            continue
+        if not isinstance(addresses, list):
+            problems.append(f"{tab}: expected a list of cell addresses, got {_kind(addresses)}")
+            continue
+        for address in addresses:
+            block = _block(address)
+            if block is None:
+                problems.append(f"{tab}: {str(address)[:20]!r} is not a cell or block of cells")
+                continue
+            top, left, bottom, right = block
+            budget -= (bottom - top + 1) * (right - left + 1)
+            if budget < 0:
+                raise FormulasError(_refused([f"more than {MAX_FORMULA_CELLS:,} formula cells"]))
+            for key in ((r, c) for r in range(top, bottom + 1) for c in range(left, right + 1)):
+                if cells.setdefault(key, formula) != formula:
+                    problems.append(f"{tab}!{get_column_letter(key[1])}{key[0]}: two formulas")
+    return cells
+
+
+def _refused(problems: list[str]) -> str:
+    more = f"; and {len(problems) - 10} more" if len(problems) > 10 else ""
+    return (
+        "leadbook cannot read the formulas the task pane sent with this press, so it ran "
+        f"nothing: {'; '.join(problems[:10])}{more}. Reload the task pane and press again"
+    )
+
+
+def _kind(value: Any) -> str:
+    return "an object" if isinstance(value, dict) else f"a {type(value).__name__}"
+
+
+def _block(address: Any) -> tuple[int, int, int, int] | None:
+    """``B5`` or ``B5:C40`` as (top, left, bottom, right), 1-based; None if it is not one
+    inside Excel's grid."""
+    found = _A1_BLOCK.fullmatch(address) if isinstance(address, str) else None
+    if found is None:
+        return None
+    first, row, last, end = found.groups()
+    top, left = int(row), column_index_from_string(first)
+    bottom, right = (int(end), column_index_from_string(last)) if last else (top, left)
+    if bottom > _EXCEL_ROWS or right > _EXCEL_COLUMNS or top > bottom or left > right:
+        return None
+    return top, left, bottom, right
+
+
+def _keep_formulas(
+    folder: Path, copied: dict[str, int], saved: bytes, formulas: Formulas | None
+) -> None:
+    """Put the live workbook's ``formulas`` into the versions the job kept, in ``folder``, of
+    the values copy it started from (the files it added that hold the bytes ``saved``), so
+    Undo gives formula cells back their formulas, not the numbers they showed. The version
+    stays marked as a values copy: the formulas hold no values, and a file is never
+    restored from it."""
+    if not formulas or not folder.is_dir():
+        return
+    for file in folder.iterdir():
+        if file.name in copied or not file.is_file() or file.stat().st_size != len(saved):
+            continue
+        if file.read_bytes() != saved:
+            continue
+        wb = openpyxl.load_workbook(file)
+        for tab, cells in formulas.items():
+            if tab in wb.sheetnames:
+                ws = wb[tab]
+                for (r, c), formula in cells.items():
+                    ws.cell(r, c).value = formula
+        staged = file.with_name(f".{file.name}.leadbook-new")
+        save_quietly(wb, staged)
+        staged.replace(file)
+
+
 def refuse_moved_tables(before: Workbook, after: Workbook) -> None:
     """Raise when the job put an Excel Table elsewhere than the live workbook has it.
 
@@ -364,16 +513,29 @@ def save_quietly(wb: Workbook, path: Path) -> None:
         wb.save(path)
 
 
-def changes(before: Workbook, after: Workbook) -> list[SheetChange]:
+def changes(
+    before: Workbook, after: Workbook, formulas: Formulas | None = None
+) -> list[SheetChange]:
     """Per tab, the smallest blocks covering every cell the job changed — one per run of
     changed rows, so the stamp in row 1 does not drag the rows between it and the tables
     along — with their formats; the first block of a tab carries its Excel Tables (name →
-    range and style)."""
+    range and style).
+
+    ``before`` holds values (:func:`mirror`); ``formulas``, the live workbook's formulas
+    (:func:`sent_formulas`), if known. A cell is unchanged when the job left its value, or
+    wrote the formula it holds in Excel (:func:`formula_key`): Excel keeps that formula
+    and calculates it, and a formula cell whose value the job changes is not written over.
+    """
     found = []
     for ws in after.worksheets:
         old = _cells(before[ws.title]) if ws.title in before.sheetnames else {}
         new = _cells(ws)
-        changed = [k for k in old.keys() | new.keys() if not _same(old.get(k), new.get(k))]
+        shown = (formulas or {}).get(ws.title, {})
+        changed = [
+            k
+            for k in old.keys() | new.keys()
+            if not _same(old.get(k), new.get(k)) and not _same_formula(shown.get(k), ws, k)
+        ]
         tables = {
             t.displayName: (t.ref, t.tableStyleInfo.name if t.tableStyleInfo else None)
             for t in ws.tables.values()
@@ -459,6 +621,33 @@ def _same(a: Any, b: Any) -> bool:
     if isinstance(a, int | float) and isinstance(b, int | float):
         return float(a) == float(b)
     return a == b
+
+
+_THIS_ROW = re.compile(r"(?:\b[A-Za-z_][\w.]*)?\[(?:\[#This Row\],\s*|@)\[?([^\[\]]+)\]?\]")
+
+
+def formula_key(formula: str) -> str:
+    """A formula as Excel shows it and as a file keeps it, in one form: without the file's
+    function prefixes (:func:`~udfs.convert.as_typed`), a this-row reference as ``[@Column]``.
+
+    >>> formula_key("=_xlfn.RANK.EQ(Scores[[#This Row],[Composite]],Scores[Composite])")
+    '=RANK.EQ([@Composite],Scores[Composite])'
+    >>> formula_key("=[@[Current spend]]*2") == formula_key("=Sources[@Current spend]*2")
+    True
+    """
+    return _THIS_ROW.sub(r"[@\1]", as_typed(formula))
+
+
+def _same_formula(shown: str | None, ws: Any, key: tuple[int, int]) -> bool:
+    """Whether the job left in the cell at ``key`` the formula it ``shown`` in Excel."""
+    if shown is None:
+        return False
+    value = ws.cell(*key).value
+    if isinstance(value, ArrayFormula):
+        value = value.text
+    elif ws.cell(*key).data_type != "f":
+        return False
+    return isinstance(value, str) and formula_key(value) == formula_key(shown)
 
 
 def _to_excel(cell: Any) -> Any:

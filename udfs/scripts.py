@@ -9,10 +9,14 @@ on the live workbook through :func:`udfs.book.run_job`, so a button and the comm
 the same tables. A failing script writes nothing; its message reaches the task pane
 (xlwings Lite, xlwings Server) or a message box (classic).
 
-Every button keeps the values it started from in the workbook's versions folder; Undo puts
-back the values leadbook's tabs (the output tabs and the Log) had before the last button or
+Every button keeps the cells it started from in the workbook's versions folder; Undo puts
+back what leadbook's tabs (the output tabs and the Log) held before the last button or
 command, and again one more write back. It leaves the input tabs as they are: what you
-typed since is yours, and Excel's own Undo takes it back.
+typed since is yours, and Excel's own Undo takes it back. Each ``@script`` takes, besides the
+book, the workbook's formulas, which leadbook's task pane (xlwings Server) reads and sends
+with a press (:func:`udfs.book.sent_formulas`; malformed ones are refused, and nothing runs):
+with them Undo puts formulas back as formulas; without them (xlwings Lite, the classic
+add-in) it puts back the numbers formula cells showed.
 
 - xlwings Lite runs the ``@script`` functions from its pane; xlwings Server from the
   buttons of leadbook's task pane.
@@ -62,6 +66,9 @@ __all__ = [
 ]
 
 Job = Callable[[Path], Any]
+Sent = dict[str, Any] | None
+"""The formulas leadbook's task pane reads and sends with a press (tab → formula → cells, see
+:func:`udfs.book.sent_formulas`); None from xlwings Lite or an older task pane."""
 
 
 def _check(path: Path) -> Any:
@@ -84,7 +91,7 @@ def _plan(path: Path) -> Any:
     return planning.plan(path)  # leadbook plan BOOK
 
 
-def _score_leads(book: Any, *, retrain: bool = False) -> None:
+def _score_leads(book: Any, formulas: Sent = None, *, retrain: bool = False) -> None:
     """leadbook score-leads BOOK [--retrain], the model folder kept beside the book."""
     from leadbook.qualify import model_dir
     from leadbook.workbook import leadjobs
@@ -92,16 +99,16 @@ def _score_leads(book: Any, *, retrain: bool = False) -> None:
     def job(path: Path) -> Any:
         return leadjobs.score_leads(path, retrain=retrain)
 
-    run_job(book, job, companions=(model_dir,))
+    run_job(book, job, companions=(model_dir,), formulas=formulas)
 
 
-def _undo(book: Any) -> None:
-    """leadbook undo BOOK on the copy: the values leadbook's tabs had before the last write
-    go back to the live workbook; its input tabs stay as they are."""
-    run_job(book, jobs.undo, tabs=C.OUTPUT_SHEETS)
+def _undo(book: Any, formulas: Sent = None) -> None:
+    """leadbook undo BOOK on the copy: what leadbook's tabs held before the last write goes
+    back to the live workbook; its input tabs stay as they are."""
+    run_job(book, jobs.undo, tabs=C.OUTPUT_SHEETS, formulas=formulas)
 
 
-def _export_board_pack(book: Any) -> None:
+def _export_board_pack(book: Any, formulas: Sent = None) -> None:
     """leadbook board BOOK: History's latest quarter; the pack, made beside the job's copy,
     goes beside the workbook once the job has succeeded."""
     from leadbook.workbook import pack
@@ -109,82 +116,82 @@ def _export_board_pack(book: Any) -> None:
     def made(path: Path) -> list[Path]:  # the job's own temporary folder: its pack alone
         return sorted(path.parent.glob(pack.pack_name(path, "*")))
 
-    run_job(book, pack.export_board_pack, made=made)
+    run_job(book, pack.export_board_pack, made=made, formulas=formulas)
 
 
 @script
 @excel_errors
-def refresh(book: xw.Book) -> None:
+def refresh(book: xw.Book, formulas: Sent = None) -> None:
     """Refresh: recompute every analysis tab — Tiers, Scores, ROI, Forecast, Hiring."""
-    run_job(book, jobs.refresh)
+    run_job(book, jobs.refresh, formulas=formulas)
 
 
 @script
 @excel_errors
-def check_inputs(book: xw.Book) -> None:
+def check_inputs(book: xw.Book, formulas: Sent = None) -> None:
     """Check inputs: list every input problem in the Problems table of the Start tab."""
-    run_job(book, _check)
+    run_job(book, _check, formulas=formulas)
 
 
 @script
 @excel_errors
-def rebalance(book: xw.Book) -> None:
+def rebalance(book: xw.Book, formulas: Sent = None) -> None:
     """Rebalance: next week's recommended spend per source under the policy (Allocation tab)."""
-    _rebalance_on(book)
+    _rebalance_on(book, formulas)
 
 
-def _rebalance_on(book: Any) -> None:
+def _rebalance_on(book: Any, formulas: Sent = None) -> None:
     """Rebalance ``book``; a policy that cannot be met marks the Allocation tab stale (the
     job writes that) and its conflicts are shown in a message box, not as a failure."""
     try:
-        run_job(book, _rebalance)
+        run_job(book, _rebalance, formulas=formulas)
     except InfeasiblePolicyError as exc:
         book.app.alert(str(exc), title="leadbook: the policy cannot be met")
 
 
 @script
 @excel_errors
-def refresh_forecast(book: xw.Book) -> None:
+def refresh_forecast(book: xw.Book, formulas: Sent = None) -> None:
     """Refresh forecast: forecasts, scenarios, the log and accuracy (Forecast, Forecast detail)."""
-    run_job(book, _forecast)
+    run_job(book, _forecast, formulas=formulas)
 
 
 @script
 @excel_errors
-def plan_hiring(book: xw.Book) -> None:
+def plan_hiring(book: xw.Book, formulas: Sent = None) -> None:
     """Plan hiring: reps needed, productive reps and hires per scenario (Hiring tab)."""
-    run_job(book, _plan)
+    run_job(book, _plan, formulas=formulas)
 
 
 @script
 @excel_errors
-def score_leads(book: xw.Book) -> None:
+def score_leads(book: xw.Book, formulas: Sent = None) -> None:
     """Score leads: probability, band, expected ROI, action and price of every open lead
     (Leads tab), with the lead model kept beside the workbook."""
-    _score_leads(book)
+    _score_leads(book, formulas)
 
 
 @script
 @excel_errors
-def score_leads_retrain(book: xw.Book) -> None:
+def score_leads_retrain(book: xw.Book, formulas: Sent = None) -> None:
     """Score leads (retrain): train the lead model afresh on the closed leads, then score
     every open lead (Leads tab)."""
-    _score_leads(book, retrain=True)
+    _score_leads(book, formulas, retrain=True)
 
 
 @script
 @excel_errors
-def export_board_pack(book: xw.Book) -> None:
+def export_board_pack(book: xw.Book, formulas: Sent = None) -> None:
     """Export board pack: the quarter's KPIs to Board and Maturity, the pack beside the book."""
-    _export_board_pack(book)
+    _export_board_pack(book, formulas)
 
 
 @script
 @excel_errors
-def undo(book: xw.Book) -> None:
+def undo(book: xw.Book, formulas: Sent = None) -> None:
     """Undo: put back what leadbook's tabs showed before the last button or command; press
     it again to go back one more."""
-    _undo(book)
+    _undo(book, formulas)
 
 
 def refresh_caller() -> None:

@@ -404,14 +404,15 @@ def _script_in_thread(decorated: Callable[..., Any]) -> Callable[..., Any]:
 
     body = decorated.__wrapped__  # type: ignore[attr-defined]
 
-    async def run(book: xw.Book, current_user: CurrentUser) -> None:
+    async def run(book: xw.Book, current_user: CurrentUser, formulas: Any = None) -> None:
         # With sign-in off, xlwings Server's user is a placeholder ("n/a"): nobody.
         # The shared token signs in everyone as one: their files share the shared folder.
         signed_in = getattr(current_user, "id", None)
         anyone = (None, "", "n/a", SHARED_USER)
         token = USER.set(None if signed_in in anyone else str(signed_in))
         try:
-            await asyncio.to_thread(body, book)  # the thread runs in this context
+            # formulas: what leadbook's task pane adds to xlwings' request (the press's args)
+            await asyncio.to_thread(body, book, formulas)  # the thread runs in this context
         finally:
             USER.reset(token)
 
@@ -419,7 +420,12 @@ def _script_in_thread(decorated: Callable[..., Any]) -> Callable[..., Any]:
     run.__doc__ = body.__doc__
     # xlwings finds the book and the user by these hints (real classes, not the strings
     # this module's postponed annotations would leave).
-    run.__annotations__ = {"book": xw.Book, "current_user": CurrentUser, "return": None}
+    run.__annotations__ = {
+        "book": xw.Book,
+        "current_user": CurrentUser,
+        "formulas": dict[str, Any] | None,
+        "return": None,
+    }
     served = script(run)
     served.__xlscript__ = dict(decorated.__xlscript__)  # type: ignore[attr-defined]
     return served

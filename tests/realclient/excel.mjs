@@ -317,6 +317,14 @@ class Range {
     return this._cols;
   }
 
+  get rowIndex() {
+    return this._r0;
+  }
+
+  get columnIndex() {
+    return this._c0;
+  }
+
   get worksheet() {
     return worksheet(this._sheet);
   }
@@ -334,6 +342,14 @@ class Range {
         throw gap(`reading ${this._sheet.name}!${localAddress(r, c, 1, 1)}, a formula the mock wrote and cannot calculate`);
       }
       return v;
+    });
+  }
+
+  /** Each cell's formula, or its value where it has none (as Excel's Range.formulas). */
+  get formulas() {
+    return this._grid((r, c) => {
+      const { v, f } = this._sheet.cell(r, c);
+      return f ?? v;
     });
   }
 

@@ -2,14 +2,16 @@
 // the page is the one `leadbook serve` sends (/taskpane.html), its client the modules that page
 // loads from the server (/static/js/custom-scripts/index.js and what it imports, with the
 // server's auth.js), run in Node with excel.mjs's Office.js over a workbook held in memory and
-// a small DOM of the page's buttons and alert boxes. A press is the button's own click handler:
-// it reads the workbook (getBookData), posts it to the server and applies the actions it gets
-// back (runActions) to the workbook.
+// a small DOM of the page's buttons and alert boxes, and leadbook's own button script the page
+// loads (/static/js/buttons.js). A press is the button's own click handler: leadbook's reads the
+// workbook's formulas, then calls xlwings' runPython, which reads the workbook (getBookData),
+// posts it with the formulas to the server and applies the actions it gets back (runActions).
 //
 //   LEADBOOK_SIGN_IN=TOKEN node taskpane.mjs BASE_URL < job.json > result.json
 //
 // job.json: {"workbook": {…excel.mjs's workbook…}, "press": ["rebalance", …]} (in order, on
-// the same workbook). Result: {"buttons": [xw-click of each button, in page order],
+// the same workbook). Result: {"buttons": [the script of each button, lb-click or xlwings'
+// xw-click, in page order], "clickers": [each button's attribute, in page order],
 // "presses": [{"script", "error": the task pane's error text or null, "workbook": the workbook
 // after the press}], "requests": [{"method", "path", "headers", "body", "status"}], "workbook":
 // the workbook before the presses, "missing": [what the client asked of Office.js or the page
@@ -77,6 +79,11 @@ function attributesOf(tag) {
   );
 }
 
+// The attributes that make a button press a script: leadbook's and xlwings' own.
+const CLICKERS = ["lb-click", "xw-click"];
+const scriptOf = (attrs) => CLICKERS.map((c) => attrs[c]).find((s) => s !== undefined);
+const buttonScript = (b) => CLICKERS.map((c) => b.getAttribute(c)).find((s) => s !== null);
+
 function installPage(page) {
   const config = page.match(/<script id="config" type="application\/json">([\s\S]*?)<\/script>/);
   const byId = {};
@@ -89,8 +96,9 @@ function installPage(page) {
   }
   const buttons = [...page.matchAll(/<button\b[^>]*>/g)]
     .map(([tag]) => attributesOf(tag))
-    .filter((attrs) => "xw-click" in attrs)
-    .map((attrs) => element("button", attrs, `button[xw-click=${attrs["xw-click"]}]`));
+    .filter((attrs) => CLICKERS.some((clicker) => clicker in attrs))
+    .map((attrs) => element("button", attrs, `button[${scriptOf(attrs)}]`));
+  const own = [...page.matchAll(/<script type="module" src="([^"]*\/static\/js\/buttons\.js)"/g)];
   const loaded = [];
   globalThis.document = strict(
     {
@@ -104,8 +112,9 @@ function installPage(page) {
         return byId[id];
       },
       querySelectorAll(selector) {
-        if (selector !== "[xw-click]") throw new Error(`querySelectorAll(${selector}): not mocked`);
-        return buttons;
+        const clicker = selector.match(/^\[([\w-]+)\]$/)?.[1];
+        if (!CLICKERS.includes(clicker)) throw new Error(`querySelectorAll(${selector}): not mocked`);
+        return buttons.filter((b) => b.hasAttribute(clicker));
       },
       createElement: (tag) => element(tag),
       addEventListener(type, listener) {
@@ -115,7 +124,7 @@ function installPage(page) {
     },
     "document",
   );
-  return { buttons, errorBox: byId["global-error-alert"], loaded };
+  return { buttons, errorBox: byId["global-error-alert"], loaded, scripts: own.map((m) => m[1]) };
 }
 
 // --- run ----------------------------------------------------------------------------------
@@ -146,16 +155,17 @@ Object.defineProperty(globalThis, "navigator", {
   value: { userAgent: "Mozilla/5.0 (leadbook's task-pane mock; Node)" },
   configurable: true,
 });
-const { buttons, errorBox, loaded } = installPage(await text("/taskpane.html"));
+const { buttons, errorBox, loaded, scripts } = installPage(await text("/taskpane.html"));
 // Sign-in: the token pasted once into Sign in on the task pane, sent by the server's auth.js.
 if (process.env.LEADBOOK_SIGN_IN) storage.set("leadbook.token", process.env.LEADBOOK_SIGN_IN);
 vm.runInThisContext(await text("/static/js/auth.js"), { filename: "auth.js" });
 await import(`${base}/static/js/custom-scripts/index.js`);
+for (const src of scripts) await import(new URL(src, base).href); // the page's module order
 for (const listener of loaded) await listener(); // DOMContentLoaded: xlwings' init()
 
 const presses = [];
 for (const script of job.press) {
-  const button = buttons.find((b) => b.getAttribute("xw-click") === script);
+  const button = buttons.find((b) => buttonScript(b) === script);
   if (!button) throw new Error(`the task pane has no button ${script}`);
   errorBox.classList.add("d-none");
   const clicks = button._listeners.click ?? [];
@@ -170,7 +180,8 @@ for (const script of job.press) {
 }
 
 const result = {
-  buttons: buttons.map((b) => b.getAttribute("xw-click")),
+  buttons: buttons.map(buttonScript),
+  clickers: buttons.map((b) => CLICKERS.find((c) => b.hasAttribute(c))),
   presses,
   requests: requests.map(({ xhr, body }) => ({
     method: xhr.method,

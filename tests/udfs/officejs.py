@@ -158,6 +158,23 @@ def _name_payload(wb: Workbook, named: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def formulas_arg(path: Path) -> dict[str, dict[str, list[str]]]:
+    """The formulas leadbook's task pane sends with a press (static/js/buttons.js) for the
+    workbook at ``path``: tab → formula as Excel shows it (without the file's ``_xlfn.``
+    prefixes) → its cells, one address each."""
+    from udfs.convert import as_typed
+
+    sent: dict[str, dict[str, list[str]]] = {}
+    for ws in openpyxl.load_workbook(path).worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                text = getattr(cell.value, "text", cell.value)  # an ArrayFormula's text
+                if cell.data_type == "f" or text is not cell.value:
+                    sent.setdefault(ws.title, {}).setdefault(as_typed(text), [])
+                    sent[ws.title][as_typed(text)].append(cell.coordinate)
+    return sent
+
+
 def _sheet_payload(ws: Any, formulas: Any) -> dict[str, Any]:
     """A tab as xlwings' client reads it: its values from A1 to the last cell holding a value
     or a formula, and the used range of those cells (Excel's values-only used range)."""

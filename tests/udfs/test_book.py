@@ -9,7 +9,7 @@ from openpyxl.worksheet.table import Table
 
 from leadbook.errors import WorkbookFileError
 from tests.udfs.officejs import book_payload
-from udfs.book import changes, mirror, refuse_moved_tables
+from udfs.book import FormulasError, changes, mirror, refuse_moved_tables, sent_formulas
 
 
 def test_mirror_keeps_cells_in_place_and_leaves_other_tabs_out(demo_book_path):
@@ -43,6 +43,91 @@ def test_changes_cover_changed_cells_with_their_formats_and_tables():
         [None, "=RANK.EQ(B4,B:B)", None],
     ]
     assert ("B4:B4", "0.0%") in change.formats
+
+
+class TestChangesWithTheFormulasExcelShows:
+    """The job reads values, so the file it leaves holds formulas where the live workbook
+    held numbers: a formula it wrote alike to the one Excel holds is no change."""
+
+    def pair(self, written: str) -> tuple[openpyxl.Workbook, openpyxl.Workbook]:
+        before, after = openpyxl.Workbook(), openpyxl.Workbook()
+        for wb in (before, after):
+            wb.active.title = "Scores"
+        before.active["F4"] = 0.71  # the value Excel showed for its formula
+        after.active["F4"] = written
+        return before, after
+
+    @pytest.mark.parametrize(
+        "written",
+        [
+            "=Scores[[#This Row],[Performance]]*WeightPerformance",  # the file's form
+            "=[@Performance]*WeightPerformance",  # Excel's
+        ],
+    )
+    def test_the_formula_excel_holds_is_not_written_again(self, written):
+        before, after = self.pair(written)
+        shown = {"Scores": {(4, 6): "=[@Performance]*WeightPerformance"}}
+        assert changes(before, after, shown) == []
+        assert [c.address for c in changes(before, after)] == ["F4:F4"]  # values alone
+
+    def test_another_formula_is_written(self):
+        before, after = self.pair("=[@Performance]*WeightRisk")
+        shown = {"Scores": {(4, 6): "=[@Performance]*WeightPerformance"}}
+        (change,) = changes(before, after, shown)
+        assert change.cells == [["=[@Performance]*WeightRisk"]]
+
+    def test_text_that_looks_like_the_formula_is_written(self):
+        before, after = self.pair("=[@Performance]*WeightPerformance")
+        after.active["F4"].data_type = "s"  # text, not a formula
+        shown = {"Scores": {(4, 6): "=[@Performance]*WeightPerformance"}}
+        assert [c.address for c in changes(before, after, shown)] == ["F4:F4"]
+
+
+class TestSentFormulas:
+    TABS = ("Allocation", "Sources", "My notes")
+
+    def test_blocks_become_cells_and_other_tabs_are_left_out(self):
+        sent = {
+            "Allocation": {"=[@Spend]*2": ["H13:H15", "J2"]},
+            "My notes": {"=1+1": ["A1"]},  # a user's own tab: no job reads it
+        }
+        found = sent_formulas(sent, self.TABS)
+        assert found == {
+            "Allocation": {(13, 8): "=[@Spend]*2", (14, 8): "=[@Spend]*2",
+                           (15, 8): "=[@Spend]*2", (2, 10): "=[@Spend]*2"}
+        }  # fmt: skip
+
+    def test_none_sent_is_none(self):
+        assert sent_formulas(None, self.TABS) is None
+
+    @pytest.mark.parametrize(
+        ("sent", "says"),
+        [
+            (["=1"], r"expected tab → formula → cells, got a list"),
+            ({"Allocation": ["B5"]}, r"Allocation: expected formula → cells, got a list"),
+            ({"Budget tab": {"=1": ["A1"]}}, r"'Budget tab' is not a tab of this workbook"),
+            ({"Sources": {"1+1": ["A1"]}}, r"Sources: '1\+1' is not a formula"),
+            ({"Sources": {"=" + "1" * 8192: ["A1"]}}, r"has at most 8192 characters"),
+            ({"Sources": {"=1": "A1"}}, r"expected a list of cell addresses, got a str"),
+            ({"Sources": {"=1": ["A0"]}}, r"'A0' is not a cell or block of cells"),
+            ({"Sources": {"=1": ["XFE1"]}}, r"'XFE1' is not a cell"),
+            ({"Sources": {"=1": ["A1048577"]}}, r"'A1048577' is not a cell"),
+            ({"Sources": {"=1": ["B5:A1"]}}, r"'B5:A1' is not a cell"),
+            ({"Sources": {"=1": [["A1"]]}}, r"is not a cell or block of cells"),
+            ({"Sources": {"=1": ["A1"], "=2": ["A1:A2"]}}, r"Sources!A1: two formulas"),
+            ({"Sources": {"=1": ["A1:XFD1048576"]}}, r"more than 1,000,000 formula cells"),
+        ],
+    )
+    def test_anything_else_is_refused_saying_what_and_how_to_recover(self, sent, says):
+        with pytest.raises(FormulasError, match=says) as caught:
+            sent_formulas(sent, self.TABS)
+        assert str(caught.value).startswith("leadbook cannot read the formulas the task pane")
+        assert str(caught.value).endswith("Reload the task pane and press again")
+
+    def test_every_problem_is_named_at_once(self):
+        sent = {"Sources": {"1": ["A1"], "=2": ["A0"]}, "Nope": {}}
+        with pytest.raises(FormulasError, match=r"'1' is not .*'A0' is not .*'Nope' is not"):
+            sent_formulas(sent, self.TABS)
 
 
 def _with_table(name: str, sheet: str, ref: str) -> openpyxl.Workbook:

@@ -127,8 +127,9 @@ def test_the_manifest_is_leadbooks_add_in(served):
 def test_the_task_pane_has_every_button_and_only_leadbooks(served):
     page = httpx.get(f"{served}/taskpane.html").text
     meta = httpx.get(f"{served}/xlwings/custom-scripts-meta.json").json()
-    clicked = set(re.findall(r'xw-click="(\w+)"', page))
+    clicked = set(re.findall(r'lb-click="(\w+)"', page))
     assert clicked == SCRIPTS == {s["function_name"] for s in meta}
+    assert "xw-click" not in page  # every press sends the formulas (static/js/buttons.js)
 
 
 # --- the same answer on both hosts ------------------------------------------------------------

@@ -38,6 +38,7 @@ import openpyxl
 import pytest
 
 from leadbook.qualify import model_dir
+from leadbook.workbook.versions import kept_versions
 from tests.conftest import setting_cell
 from tests.udfs.conftest import copy_book
 from tests.udfs.officejs import book_payload, table_cells
@@ -217,9 +218,12 @@ def cli_runs() -> dict[str, Path]:
 
 
 def test_the_task_pane_has_every_button(pressed):
-    """xlwings' client found leadbook's buttons on the served page and the scripts' metadata."""
+    """Every script has its button on the served page, each leadbook's own (lb-click: its
+    press sends the workbook's formulas with xlwings' request), and xlwings' client fetched
+    the scripts' metadata."""
     found = pressed["check_inputs"].result()
     assert sorted(found["buttons"]) == sorted(SCRIPTS) == sorted(COMMANDS)
+    assert set(found["clickers"]) == {"lb-click"}
     pressed_here = {script for scripts in SCENARIOS.values() for script in scripts} | {"undo"}
     assert pressed_here == set(found["buttons"])  # this tier presses every one of them
     meta = found["requests"][0]
@@ -270,31 +274,28 @@ def undone(served, pressed, books, cli_runs, tmp_path_factory):
     return found, from_mock(press["workbook"]), want
 
 
-def test_undo_puts_back_the_values_the_tabs_showed(undone):
-    """Undo after Rebalance: every cell as the command line's undo leaves it, but formulas of
-    the tabs Rebalance rewrote (Allocation, and Board, which reads it): the button puts back
-    the numbers they showed, where the command puts back the formulas (open: see the test
-    below)."""
-    found, button, cli = undone
-    assert_pressed(found, ["undo"])
-    assert button.sheetnames == cli.sheetnames
-    lost = differences(button, cli)
-    assert {key.split("!")[0] for key in lost} == {"Allocation", "Board"}
-    for key, (got, want) in lost.items():
-        assert isinstance(want, str) and want.startswith("="), key  # a formula in the file
-        assert got is None or isinstance(got, int | float), key  # a number (or "") in Excel
-    assert table_places(button, cli.sheetnames) == table_places(cli, cli.sheetnames)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: Undo in Excel restores a values copy (Office.js sends no formulas), so a "
-    "formula cell whose value the undone press changed gets back its old number instead of "
-    "its formula; leadbook undo restores the file's formulas",
-)
 def test_undo_puts_back_what_the_command_line_puts_back(undone):
     _, button, cli = undone
     assert_as_the_cli(button, cli, "undo")
+
+
+def test_undo_puts_back_formulas_as_formulas(undone, pressed, books):
+    """Undo after Rebalance: the formula cells of the tabs Rebalance rewrote (Allocation, and
+    Board, which reads it) hold formulas again, for Excel to calculate, not the numbers they
+    showed: the Rebalance press kept, with the cell values xlwings sent, the formulas leadbook's
+    task pane read (a values copy still, which no file is ever restored from)."""
+    found, button, cli = undone
+    assert_pressed(found, ["undo"])
+    for tab in ("Allocation", "Board"):
+        want = {k: v for k, v in sheet_cells(cli[tab]).items() if str(v).startswith("=")}
+        assert want and {k: sheet_cells(button[tab]).get(k) for k in want} == want, tab
+    scenario = "rebalance, objective margin"
+    files = Path(os.environ["LEADBOOK_FILES"]) / "shared" / pressed[scenario].result()["identity"]
+    kept = kept_versions(files / books[scenario].result().name)
+    assert [v.before for v in kept] == ["rebalance", "undo"]
+    assert all(v.is_values_copy() for v in kept)
+    allocation = openpyxl.load_workbook(kept[0].path)["Allocation"]
+    assert allocation["B5"].value == "=IF(ISNUMBER(Budget),Budget,CurrentSpend)"
 
 
 def test_the_test_twin_sends_what_xlwings_client_sends(pressed, books):
@@ -303,7 +304,11 @@ def test_the_test_twin_sends_what_xlwings_client_sends(pressed, books):
     of Microsoft 365, as the mock says; its identity name aside, which the twin's caller adds)."""
     found = pressed["plan_hiring"].result()
     (call,) = button_calls(found)
-    sent = call["body"]
+    # What leadbook's task pane adds: the formulas, the script's one argument (the twin's
+    # caller may add them, as test_scripts.py's presses do).
+    sent = {key: value for key, value in call["body"].items() if key != "args"}
+    (formulas,) = call["body"]["args"]
+    assert formulas["Allocation"]["=IF(ISNUMBER(Budget),Budget,CurrentSpend)"] == ["B5"]
     identity = [n for n in sent["names"] if n["name"] == "LeadbookBookId"]
     assert [n["refers_to"] for n in identity] == [f'="{found["identity"]}"']
     sent = {**sent, "names": [n for n in sent["names"] if n not in identity]}

@@ -23,7 +23,7 @@ from leadbook.workbook.provenance import parse_stamp, read_stamp
 from leadbook.workbook.write import save_new
 from tests.conftest import set_setting
 from tests.udfs.conftest import copy_book
-from tests.udfs.officejs import apply_actions, book_payload, table_cells
+from tests.udfs.officejs import apply_actions, book_payload, formulas_arg, table_cells
 from udfs import book as book_module
 from udfs import scripts
 from udfs.book import BOOK_ID_NAME
@@ -37,10 +37,13 @@ CLI_COMMAND = {"refresh": ["refresh"], "check_inputs": ["check", "--write"]}
 SOURCES_FIRST_ROW = 13  # the Sources table's header is row 12 (contract anchor A12)
 
 
-def press(client, script: str, path: Path, *, identity: str | None = None, full_name=False):
+def press(
+    client, script: str, path: Path, *, identity: str | None = None, full_name=False, args=None
+):
     """Press a button on the workbook at ``path``: the response of the script endpoint.
-    ``identity``: the workbook's LeadbookBookId, as if an earlier press had given it one."""
-    payload = book_payload(path, full_name=full_name)
+    ``identity``: the workbook's LeadbookBookId, as if an earlier press had given it one;
+    ``args``: the script's arguments (leadbook's task pane sends the workbook's formulas)."""
+    payload = book_payload(path, args, full_name=full_name)
     if identity is not None:
         payload["names"].append(
             {"name": BOOK_ID_NAME, "refers_to": f'="{identity}"', "type": "String",
@@ -506,6 +509,65 @@ class TestUndo:
         response = press(client, "undo", demo_book_path)
         assert response.status_code == 400
         assert response.text.startswith("nothing to undo: no earlier version of demo.xlsx")
+
+
+class TestTheFormulasTheTaskPaneSends:
+    """leadbook's task pane sends the workbook's formulas with a press (xlwings' request has
+    values alone); xlwings Lite, the classic add-in and an older pane send none."""
+
+    def kept(self, path: Path, root: Path) -> openpyxl.Workbook:
+        from leadbook.workbook import versions as V
+
+        (version,) = V.kept_versions(files_of(path, root, IDENTITY) / path.name)
+        assert version.is_values_copy()  # never a file to restore a workbook from
+        return openpyxl.load_workbook(version.path)
+
+    # The version: cell values and formulas, without the workbook's defined names the formulas
+    # use (a values copy, for Undo in Excel alone; no file is restored from it).
+    @pytest.mark.broken_files("*-before-rebalance.xlsx")
+    def test_the_version_a_press_keeps_holds_them(self, client, demo_book_path, monkeypatch):
+        monkeypatch.setenv("LEADBOOK_FILES", str(demo_book_path.parent / "files"))
+        sent = formulas_arg(demo_book_path)
+        response = press(client, "rebalance", demo_book_path, identity=IDENTITY, args=[sent])
+        assert response.status_code == 200, response.text
+        kept = self.kept(demo_book_path, demo_book_path.parent / "files")
+        assert kept["Allocation"]["B5"].value == "=IF(ISNUMBER(Budget),Budget,CurrentSpend)"
+        assert kept["Sources"]["B4"].value == "=SUM(Sources[Monthly leads])"
+
+    @pytest.mark.parametrize("args", [None, [None]], ids=["no arguments", "none sent"])
+    def test_without_them_a_press_keeps_values_as_before(
+        self, client, demo_book_path, monkeypatch, args
+    ):
+        monkeypatch.setenv("LEADBOOK_FILES", str(demo_book_path.parent / "files"))
+        response = press(client, "rebalance", demo_book_path, identity=IDENTITY, args=args)
+        assert response.status_code == 200, response.text
+        kept = self.kept(demo_book_path, demo_book_path.parent / "files")
+        assert kept["Allocation"]["B5"].data_type != "f"  # what Office.js showed: a value
+
+    @pytest.mark.parametrize(
+        ("sent", "says"),
+        [
+            ("=1", "expected tab → formula → cells, got a str"),
+            ({"Allocation": {"B5": ["=1"]}}, "Allocation: 'B5' is not a formula"),
+            ({"Allocation": {"=1": ["B0"]}}, "Allocation: 'B0' is not a cell or block of cells"),
+            ({"Budget tab": {"=1": ["A1"]}}, "'Budget tab' is not a tab of this workbook"),
+        ],
+    )
+    def test_malformed_ones_run_nothing_and_say_so(
+        self, client, demo_book_path, monkeypatch, sent, says
+    ):
+        monkeypatch.setenv("LEADBOOK_FILES", str(demo_book_path.parent / "files"))
+        response = press(client, "rebalance", demo_book_path, identity=IDENTITY, args=[sent])
+        assert response.status_code == 400
+        assert response.text.startswith("leadbook cannot read the formulas the task pane sent")
+        assert says in response.text
+        assert response.text.endswith("Reload the task pane and press again")
+        assert not (demo_book_path.parent / "files").exists()  # no copy, no version
+
+    def test_a_second_argument_is_refused(self, client, demo_book_path):
+        response = press(client, "refresh", demo_book_path, args=[None, None])
+        assert response.status_code == 400
+        assert "received 1 extra argument" in response.text
 
 
 class TestAnOlderLayout:

@@ -74,9 +74,15 @@ class TestRegistration:
         assert {s["function_name"] for s in meta} == SCRIPTS
 
     def test_the_task_pane_has_a_button_per_script(self, client):
+        """leadbook's buttons (lb-click), whose press adds the workbook's formulas to xlwings'
+        request; none of xlwings' own (xw-click), which would send values alone."""
         page = client.get("/taskpane.html")
         assert page.status_code == 200
-        assert set(re.findall(r'xw-click="(\w+)"', page.text)) == SCRIPTS
+        assert set(re.findall(r'lb-click="(\w+)"', page.text)) == SCRIPTS
+        assert "xw-click" not in page.text
+        assert "/js/buttons.js" in page.text
+        script = client.get("/static/js/buttons.js")
+        assert script.status_code == 200 and "xlwings.runPython(" in script.text
 
     def test_the_manifest_names_leadbooks_add_in_and_its_urls(self, client):
         manifest = client.get("/manifest.xml").text
