@@ -279,8 +279,9 @@ class _SheetParser:
                 number = float(text) if _NUMBER_CHARS.intersection(text) else int(text)
             except ValueError:
                 coordinate = f"{get_column_letter(self.column)}{self.row}"
+                shown = text if len(text) <= 24 else f"{text[:20]}…"
                 raise WorkbookFileError(
-                    f"{self.book.name}, {self.sheet.title}!{coordinate}: holds {text!r} where "
+                    f"{self.book.name}, {self.sheet.title}!{coordinate}: holds {shown!r} where "
                     "a number is stored, which Excel never writes (NaN or infinity from another "
                     "program?); type a number or clear the cell"
                 ) from None
