@@ -254,3 +254,13 @@ def test_random_cells_read_as_openpyxl_reads_them(tmp_path, grid):
     path = tmp_path / "random.xlsx"
     wb.save(path)
     assert_reads_as_openpyxl(path)
+
+
+@pytest.mark.broken_files
+def test_a_number_too_long_for_python_is_named_shortly(plain_book, tmp_path):
+    """5,000 digits: Python refuses to make an int of it; the message shows the start only."""
+    rows = f"<x:row r='4'><x:c r='C4'><x:v>{'9' * 5000}</x:v></x:c></x:row>"
+    path = with_sheet_xml(plain_book, tmp_path / "long.xlsx", rows)
+    with pytest.raises(WorkbookFileError, match=r"Data!C4: holds '9{20}…' where") as raised:
+        open_streamed(path)["Data"].cell(4, 3)
+    assert len(str(raised.value)) < 400
