@@ -13,6 +13,7 @@ import os
 import shutil
 import zipfile
 from pathlib import Path
+from unittest import mock
 
 import openpyxl
 import pytest
@@ -21,14 +22,25 @@ from hypothesis import strategies as st
 
 from leadbook.errors import WorkbookFileError
 from leadbook.workbook.read import inspect_book, open_inputs, open_workbook
-from leadbook.workbook.stream import open_streamed
+from leadbook.workbook.stream import _SheetParser, open_streamed
 
 
 def assert_reads_as_openpyxl(path: Path) -> int:
-    """Every cell, table, merged range and defined name of ``path`` as openpyxl reads it;
-    returns the number of cells compared."""
+    """Every cell, table, merged range and defined name of ``path`` as openpyxl reads it,
+    each tab read whole (by the plain form's regular expressions where the tab is plain)
+    and read by expat's handlers; returns the number of cells compared."""
+    compared = _assert_reads_as_openpyxl(path, whole=True)
+    with mock.patch.object(_SheetParser, "parse_plain", return_value=False):
+        assert _assert_reads_as_openpyxl(path, whole=True) == compared
+    return _assert_reads_as_openpyxl(path, whole=False)
+
+
+def _assert_reads_as_openpyxl(path: Path, whole: bool) -> int:
     want = openpyxl.load_workbook(path, data_only=True)
     got = open_streamed(path)
+    if whole:
+        for sheet in got.worksheets:
+            sheet._read(None)
     assert got.sheetnames == want.sheetnames
     assert [ws.title for ws in got.worksheets] == [ws.title for ws in want.worksheets]
     compared = 0
@@ -61,6 +73,19 @@ def test_the_demo_as_leadbook_writes_it(built_demo):
     assert assert_reads_as_openpyxl(built_demo) > 20_000
 
 
+def test_tabs_leadbook_and_libreoffice_write_are_read_in_the_plain_form(built_demo, tmp_path):
+    """The fast form is the one taken for the files leadbook meets: no tab falls back to
+    expat's handlers."""
+    from leadbook.libreoffice import recalculated
+
+    for path in (built_demo, recalculated(built_demo, tmp_path)):
+        book = open_streamed(path)
+        with mock.patch.object(_SheetParser, "_install", side_effect=AssertionError("expat")):
+            for sheet in book.worksheets:
+                sheet._read(None)
+        assert sum(len(line) for line in book["History"]._rows.values()) > 100
+
+
 def test_the_demo_as_a_spreadsheet_program_saves_it(built_demo, tmp_path):
     """LibreOffice saves each formula with its value, strings shared, dates as serials."""
     from leadbook.libreoffice import recalculated
@@ -83,13 +108,17 @@ SHEET = (
 )
 
 
-def with_sheet_xml(base: Path, out: Path, rows: str, tail: str = "") -> Path:
-    """``base`` with the sheetData of its first tab replaced by ``rows`` (prefixed ``x:``)."""
+def with_sheet_xml(base: Path, out: Path, rows: str, tail: str = "", prefixed: bool = True) -> Path:
+    """``base`` with the sheetData of its first tab replaced by ``rows`` (elements prefixed
+    ``x:``, or ``prefixed=False`` in the main namespace as the default one)."""
+    xml = SHEET.format(rows=rows, tail=tail)
+    if not prefixed:
+        xml = xml.replace("<x:", "<").replace("</x:", "</").replace("xmlns:x=", "xmlns=")
     with zipfile.ZipFile(base) as src, zipfile.ZipFile(out, "w") as dst:
         for info in src.infolist():
             data = src.read(info)
             if info.filename == "xl/worksheets/sheet1.xml":
-                data = SHEET.format(rows=rows, tail=tail).encode()
+                data = xml.encode()
             dst.writestr(info, data)
     return out
 
@@ -114,7 +143,10 @@ def plain_book(tmp_path) -> Path:
         # inline strings, rich runs, a phonetic run that is not text
         "<x:row r='2'><x:c r='A2' t='inlineStr'><x:is><x:t>plain &amp; simple</x:t></x:is></x:c>"
         "<x:c r='B2' t='inlineStr'><x:is><x:r><x:t>ri</x:t></x:r><x:r><x:t xml:space='preserve'>"
-        "ch </x:t></x:r><x:rPh sb='0' eb='1'><x:t>ふ</x:t></x:rPh></x:is></x:c></x:row>",
+        "ch </x:t></x:r><x:rPh sb='0' eb='1'><x:t>ふ</x:t></x:rPh></x:is></x:c>"
+        "<x:c r='C2' t='inlineStr'><x:is><x:t/></x:is></x:c>"
+        "<x:c r='D2' t='str'><x:v>a&#13;b\r\nc&lt;d&gt;&quot;&apos;</x:v></x:c>"
+        "<x:c r='E2' t='inlineStr'><x:is/></x:c><x:c r='F2'><x:v/></x:c></x:row>",
         # formulas with cached values of each type, an error, a boolean, a date serial
         "<x:row r='3'><x:c r='A3'><x:f>1+1</x:f><x:v>2</x:v></x:c>"
         "<x:c r='B3' t='str'><x:f>\"a\"&amp;\"b\"</x:f><x:v>ab</x:v></x:c>"
@@ -126,9 +158,11 @@ def plain_book(tmp_path) -> Path:
     ],
     ids=["counted", "inline", "cached-values"],
 )
-def test_package_forms_read_as_openpyxl_reads_them(plain_book, tmp_path, rows):
+@pytest.mark.parametrize("prefixed", [True, False], ids=["x:c", "c"])
+def test_package_forms_read_as_openpyxl_reads_them(plain_book, tmp_path, rows, prefixed):
+    """Prefixed (as some programs write) and plain (as Excel does: the fast form)."""
     tail = "<x:mergeCells count='1'><x:mergeCell ref='A5:B6'/></x:mergeCells>"
-    path = with_sheet_xml(plain_book, tmp_path / "forms.xlsx", rows, tail)
+    path = with_sheet_xml(plain_book, tmp_path / "forms.xlsx", rows, tail, prefixed)
     assert assert_reads_as_openpyxl(path) >= 2
 
 
@@ -223,7 +257,11 @@ def test_the_reader_finds_the_same_problems_streamed_as_loaded(demo_book_path):
 # --- random cells -----------------------------------------------------------------------------
 
 _text = st.text(
-    st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\x00"), max_size=12
+    st.one_of(
+        st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\x00"),
+        st.sampled_from("\r\n\t&<>\"'"),
+    ),
+    max_size=12,
 )
 _values = st.one_of(
     st.none(),

@@ -298,8 +298,10 @@ def read_table(wb: Workbook, spec: C.TableSpec) -> tuple[pd.DataFrame, SheetLoca
     ws, table = found
     min_col, min_row, max_col, max_row = range_boundaries(table.ref)
     grid = [
-        [cell_value(c.value) for c in row]
-        for row in ws.iter_rows(min_row=min_row, max_row=max_row, min_col=min_col, max_col=max_col)
+        [cell_value(v) for v in row]
+        for row in ws.iter_rows(
+            min_row=min_row, max_row=max_row, min_col=min_col, max_col=max_col, values_only=True
+        )
     ]
     by_header = {_norm(c.header): c.key for c in spec.columns}
     keys: list[str | None] = []

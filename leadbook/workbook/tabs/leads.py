@@ -296,9 +296,13 @@ def read_lead_grid(wb: Workbook) -> tuple[pd.DataFrame, SheetLocator] | None:
             table = ws.tables[C.LEADS_TABLE.name]
             min_col, min_row, max_col, max_row = range_boundaries(table.ref)
             grid = [
-                [cell_value(c.value) for c in row]
+                [cell_value(v) for v in row]
                 for row in ws.iter_rows(
-                    min_row=min_row, max_row=max_row, min_col=min_col, max_col=max_col
+                    min_row=min_row,
+                    max_row=max_row,
+                    min_col=min_col,
+                    max_col=max_col,
+                    values_only=True,
                 )
             ]
             headers = [str(h).strip() if h is not None else "" for h in grid[0]]
