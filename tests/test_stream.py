@@ -302,3 +302,20 @@ def test_a_number_too_long_for_python_is_named_shortly(plain_book, tmp_path):
     with pytest.raises(WorkbookFileError, match=r"Data!C4: holds '9{20}…' where") as raised:
         open_streamed(path)["Data"].cell(4, 3)
     assert len(str(raised.value)) < 400
+
+
+@pytest.mark.parametrize("bom", [True, False], ids=["utf-16 with BOM", "utf-16 without"])
+def test_a_tab_written_in_utf16_reads_as_openpyxl_reads_it(plain_book, tmp_path, bom):
+    """An XML parser reads UTF-16 with or without a byte order mark (so does openpyxl); the
+    plain form's reader must leave such a tab to expat, not read it as UTF-8."""
+    out = tmp_path / "utf16.xlsx"
+    with zipfile.ZipFile(plain_book) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                text = data.decode("utf-8")
+                text = text.replace('encoding="UTF-8"', 'encoding="UTF-16"')
+                data = text.encode("utf-16" if bom else "utf-16-le")
+            dst.writestr(info, data)
+    assert assert_reads_as_openpyxl(out) >= 2
+    assert open_streamed(out)["Data"]["A1"].value == "shared"
