@@ -53,7 +53,14 @@ from leadbook.workbook import versions as V
 from leadbook.workbook.layout import fit_text, name_all_table_columns, now
 from leadbook.workbook.package import foreign_losses, keep_foreign_parts
 from leadbook.workbook.provenance import READS, SUMMARY_TABS, read_stamp, stamp_tabs
-from leadbook.workbook.read import Book, check_package, open_workbook, read_settings
+from leadbook.workbook.read import (
+    Book,
+    check_package,
+    open_inputs,
+    open_workbook,
+    read_settings,
+)
+from leadbook.workbook.stream import StreamedBook
 from leadbook.workbook.tabs.general import append_log, current_user, render_log
 from leadbook.workbook.tabs.inputs import point_setting_names
 
@@ -190,7 +197,7 @@ def update_workbook(
     return WriteResult(given, version.path, changed)
 
 
-def versions_limit(wb: Workbook) -> int:
+def versions_limit(wb: Workbook | StreamedBook) -> int:
     """How many versions to keep beside the workbook: its ``VersionsKept`` setting (the
     default when that cell is missing or wrong; ``leadbook check`` reports why)."""
     settings, _ = read_settings(wb)
@@ -201,7 +208,7 @@ def _file_versions_limit(path: Path) -> int:
     """:func:`versions_limit` of the workbook file at ``path``; the default if it cannot be
     read (a file ``new --force`` replaces need not be a leadbook workbook)."""
     try:
-        return versions_limit(open_workbook(path))
+        return versions_limit(open_inputs(path))
     except WorkbookFileError as exc:
         log.info("%s: keeping the default number of versions (%s)", path.name, exc)
         return Settings().files.versions_kept
