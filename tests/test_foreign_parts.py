@@ -804,3 +804,54 @@ def test_a_dynamic_array_formula_on_a_users_tab(demo_book_path):
     cell = next(c for c in root.iter(f"{{{MAIN_NS}}}c") if c.get("r") == "H5")
     assert cell.get("cm") == "1"
     assert cell.find(f"{{{MAIN_NS}}}f").get("ref") == "H5:H6"
+
+
+VBA_REL = "http://schemas.microsoft.com/office/2006/relationships/vbaProject"
+MACRO_BOOK = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
+
+
+def as_macro_workbook(parts: dict[str, bytes]) -> bytes:
+    """The package as Excel saves an .xlsm: a macro project (its bytes opaque to leadbook)
+    related from the workbook part, whose content type says macros are enabled."""
+    project = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(range(256)) * 8  # an OLE file's start
+    parts["xl/vbaProject.bin"] = project
+    types = parts["[Content_Types].xml"].decode()
+    types = types.replace(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml", MACRO_BOOK
+    )
+    bin_type = '<Default Extension="bin" ContentType="application/vnd.ms-office.vbaProject"/>'
+    parts["[Content_Types].xml"] = types.replace("</Types>", bin_type + "</Types>").encode()
+    add_rel(parts, "xl/workbook.xml", VBA_REL, "xl/vbaProject.bin")
+    return project
+
+
+def test_a_macro_workbook_keeps_its_macros_and_the_users_parts(demo_book_path):
+    """An .xlsm with a macro project and parts openpyxl drops (a threaded comment, sparklines,
+    Excel 2010 validations on a user's tab): every command that writes keeps all of them, the
+    macro project byte for byte, and the file stays a macro workbook."""
+    book = demo_book_path.with_suffix(".xlsm")
+    demo_book_path.rename(book)
+    kept = {}
+
+    def graft(parts: dict[str, bytes]) -> None:
+        kept["project"] = as_macro_workbook(parts)
+        add_threaded_comment(parts)
+        add_x14_validation(parts)
+
+    add_users_tab(book)
+    edit_package(book, graft)
+    edit_package(book, add_sparklines)
+    before = parts_of(book)
+    jobs.refresh(book)
+    jobs.rebalance(book)
+    after = parts_of(book)
+    assert after["xl/vbaProject.bin"] == kept["project"]
+    assert content_type(after, "xl/workbook.xml") == MACRO_BOOK
+    assert related(after, "xl/workbook.xml", VBA_REL) == ["xl/vbaProject.bin"]
+    threaded = [n for n in after if n.startswith("xl/threadedComments/")]
+    assert [canonical(after[n]) for n in threaded] == [
+        canonical(before[n]) for n in before if n.startswith("xl/threadedComments/")
+    ]
+    assert b"{05C60535-1F16-4fd2-B633-F4F36F0B64E0}" in after[sheet_part(after, "Notes")]
+    assert b"{CCE6A557-97BC-4b89-ADB6-D9C93CAAB3DF}" in after[sheet_part(after, "Sources")]
+    assert_package_sound(after)
