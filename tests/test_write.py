@@ -348,6 +348,33 @@ def left_by_a_killed_writer(target: Path) -> Path:
     return Path(done.stdout.strip())
 
 
+class TestOneJobAtATimeWithoutFlock(TestOneJobAtATime):
+    """The same, where the system has no ``flock`` (Windows): the lock is a file created
+    exclusively, removed when the job ends, taken over when its holder no longer runs."""
+
+    @pytest.fixture(autouse=True)
+    def _no_flock(self, monkeypatch):
+        import leadbook.files
+
+        monkeypatch.setattr(leadbook.files, "fcntl", None)
+
+    def test_the_lock_file_is_gone_when_the_job_ends(self, demo_book_path):
+        from leadbook.files import lock_path
+        from leadbook.workbook.write import one_job
+
+        with one_job(demo_book_path):
+            assert lock_path(demo_book_path).exists()
+        assert not lock_path(demo_book_path).exists()
+
+    def test_a_lock_held_on_another_machine_is_respected(self, demo_book_path):
+        from leadbook.files import lock_path
+
+        lock_path(demo_book_path).write_text("4242 another-machine 2026-12-03 09:00:00\n")
+        with pytest.raises(WorkbookFileError, match="another leadbook job"):
+            jobs.check(demo_book_path, write=True)
+        assert lock_path(demo_book_path).exists()  # not ours to remove
+
+
 class TestEveryWriter:
     def test_undo_refuses_a_read_only_file(self, demo_book_path):
         jobs.check(demo_book_path, write=True)
