@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import zipfile
 from pathlib import Path
 
@@ -306,6 +307,63 @@ class TestBadInput:
             demo_book_path,
             rf"more than the 100 leadbook opens a workbook with; tab '{biggest.title}' alone",
             WorkbookFileError,
+        )
+
+    @pytest.mark.parametrize("disguise", ["prefix", "newline", "part elsewhere", "not .xml"])
+    def test_cells_an_xml_parser_reads_count_however_they_are_written(
+        self, demo_book_path, disguise, monkeypatch
+    ):
+        """The bound held only for cells written ``<c r=…`` in ``xl/worksheets/*.xml``: a tab
+        written with a namespace prefix (``<x:c``), a newline after the tag's name, or moved
+        to another part name (openpyxl follows the workbook's relationships) was counted as
+        holding no cells, and openpyxl then loaded them all."""
+        from leadbook.workbook import read
+
+        with zipfile.ZipFile(demo_book_path) as zf:
+            counted = sum(
+                read._count_cells(zf.read(n), io.BytesIO())
+                for n in zf.namelist()
+                if n.startswith("xl/worksheets/sheet")
+            )
+        main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+        prefix, sep = (
+            ("x:", " ") if disguise == "prefix" else ("", "\n" if disguise == "newline" else " ")
+        )
+        rows = "".join(
+            f'<{prefix}row r="{r}"><{prefix}c{sep}r="A{r}"><{prefix}v>1</{prefix}v></{prefix}c>'
+            f"</{prefix}row>"
+            for r in range(1, 2001)
+        )
+        xmlns = f'xmlns:x="{main}"' if prefix else f'xmlns="{main}"'
+        data = f"<{prefix}sheetData>{rows}</{prefix}sheetData>"
+        sheet = f"<{prefix}worksheet {xmlns}>{data}</{prefix}worksheet>"
+        with zipfile.ZipFile(demo_book_path) as zf:
+            parts = {i.filename: zf.read(i) for i in zf.infolist()}
+        rels = parts["xl/_rels/workbook.xml.rels"].decode()
+        last = max(
+            (n for n in parts if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", n)),
+            key=lambda n: int(re.sub(r"\D", "", n)),
+        )
+        moved = {
+            "part elsewhere": "xl/data/cells.xml",
+            "not .xml": last.removesuffix(".xml") + ".bin",
+        }
+        name = moved.get(disguise, last)
+        del parts[last]
+        parts.pop(last.replace("worksheets/", "worksheets/_rels/") + ".rels", None)
+        parts[name] = sheet.encode()
+        parts["xl/_rels/workbook.xml.rels"] = rels.replace(f"/{last}", f"/{name}").encode()
+        types = parts["[Content_Types].xml"].decode()
+        parts["[Content_Types].xml"] = types.replace(f"/{last}", f"/{name}").encode()
+        with zipfile.ZipFile(demo_book_path, "w", zipfile.ZIP_DEFLATED) as zf:
+            for part, data in parts.items():
+                zf.writestr(part, data)
+        loaded = openpyxl.load_workbook(demo_book_path)
+        assert sum(len(ws._cells) for ws in loaded.worksheets) > counted + 1000  # all read
+        monkeypatch.setattr(read, "MAX_CELLS", counted + 1000)
+        monkeypatch.setattr(read.openpyxl, "load_workbook", _never_parsed)
+        self.refuse(
+            demo_book_path, "more than the .* leadbook opens a workbook with", WorkbookFileError
         )
 
     @pytest.mark.parametrize("chunk", [5, 64, 4 * 2**20])

@@ -181,17 +181,15 @@ def _check_members(path: Path, zf: zipfile.ZipFile) -> None:
         )
     cells: dict[str, int] = {}
     for info in infos:
-        if not info.filename.endswith((".xml", ".rels", ".vml")):
-            continue
         with zf.open(info) as part:
             head = part.read(_CHUNK)
-            if _has_dtd(head):
+            if info.filename.endswith((".xml", ".rels", ".vml")) and _has_dtd(head):
                 raise WorkbookFileError(
                     f"{path.name}: {info.filename} declares an XML DTD or entities (an entity "
                     "expansion attack?); Excel never writes these, leadbook refuses the file"
                 )
-            if info.filename.startswith("xl/worksheets/"):
-                cells[info.filename] = _count_cells(head, part)
+            # every part: openpyxl reads a tab wherever the workbook's relationships put it
+            cells[info.filename] = _count_cells(head, part)
     total_cells = sum(cells.values())
     if total_cells > MAX_CELLS:
         part, most = max(cells.items(), key=lambda item: item[1])
@@ -203,16 +201,21 @@ def _check_members(path: Path, zf: zipfile.ZipFile) -> None:
     _require_defusedxml()
 
 
+_CELL_TAG = re.compile(rb"<(?:[\w.-]+:)?c[\s/>]")
+"""A cell's start tag as an XML parser reads it: any namespace prefix, any white space."""
+
+
 def _count_cells(head: bytes, rest: Any) -> int:
-    """Cells (``<c …>`` elements) in a worksheet part, read a chunk at a time."""
+    """Cells (``<c …>`` elements, ``<x:c>`` too) in a part, read a chunk at a time."""
     count, tail, chunk = 0, b"", head
     while chunk:
         data = tail + chunk
-        count += data.count(b"<c ") + data.count(b"<c>") + data.count(b"<c/>")
-        tail = data[-3:]  # a tag split by the chunk edge is counted once, in the next chunk
-        count -= tail.count(b"<c ") + tail.count(b"<c>")
+        cut = data.rfind(b"<")  # a tag the chunk's edge splits is counted with the next one
+        cut = len(data) if cut < 0 else cut
+        count += sum(1 for _ in _CELL_TAG.finditer(data, 0, cut))
+        tail = data[cut:]
         chunk = rest.read(_CHUNK)
-    return count + tail.count(b"<c ") + tail.count(b"<c>")
+    return count + sum(1 for _ in _CELL_TAG.finditer(tail + b" "))
 
 
 def _tab_of(zf: zipfile.ZipFile, part: str) -> str:
