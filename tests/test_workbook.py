@@ -366,6 +366,29 @@ class TestBadInput:
             demo_book_path, "more than the .* leadbook opens a workbook with", WorkbookFileError
         )
 
+    @pytest.mark.broken_files("demo.xlsx")
+    def test_a_merged_range_counts_its_cells(self, demo_book_path, monkeypatch):
+        """openpyxl makes a cell object for every cell a merged range covers: one
+        ``<mergeCell ref="A1:XFD1048576"/>`` (60 bytes) asked it for 17 billion, and a
+        million took 300 MB and 12 s, past a bound that counted only ``<c>`` elements."""
+        from leadbook.workbook import read
+
+        def merged(xml: str) -> str:
+            at = xml.index("</sheetData>") + len("</sheetData>")
+            merge = '<mergeCells count="1"><mergeCell ref="A1:XFD1048576"/></mergeCells>'
+            return xml[:at] + merge + xml[at:]
+
+        with zipfile.ZipFile(demo_book_path) as zf:
+            last = max(
+                (n for n in zf.namelist() if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", n)),
+                key=lambda n: int(re.sub(r"\D", "", n)),
+            )
+        rewrite_part(demo_book_path, last, merged)
+        monkeypatch.setattr(read.openpyxl, "load_workbook", _never_parsed)
+        self.refuse(
+            demo_book_path, "more than the .* leadbook opens a workbook with", WorkbookFileError
+        )
+
     @pytest.mark.parametrize("chunk", [5, 64, 4 * 2**20])
     def test_cells_are_counted_as_an_xml_parser_counts_them(
         self, demo_book_path, chunk, monkeypatch

@@ -189,7 +189,7 @@ def _check_members(path: Path, zf: zipfile.ZipFile) -> None:
                     "expansion attack?); Excel never writes these, leadbook refuses the file"
                 )
             # every part: openpyxl reads a tab wherever the workbook's relationships put it
-            cells[info.filename] = _count_cells(head, part)
+            cells[info.filename] = sum(_cells_and_merged(head, part))
     total_cells = sum(cells.values())
     if total_cells > MAX_CELLS:
         part, most = max(cells.items(), key=lambda item: item[1])
@@ -203,19 +203,39 @@ def _check_members(path: Path, zf: zipfile.ZipFile) -> None:
 
 _CELL_TAG = re.compile(rb"<(?:[\w.-]+:)?c[\s/>]")
 """A cell's start tag as an XML parser reads it: any namespace prefix, any white space."""
+_MERGE_TAG = re.compile(rb'<(?:[\w.-]+:)?mergeCell\s[^>]*?\bref\s*=\s*["\']([^"\']*)')
+"""A merged range: openpyxl makes a cell object for each cell it covers."""
 
 
 def _count_cells(head: bytes, rest: Any) -> int:
     """Cells (``<c …>`` elements, ``<x:c>`` too) in a part, read a chunk at a time."""
-    count, tail, chunk = 0, b"", head
+    return _cells_and_merged(head, rest)[0]
+
+
+def _cells_and_merged(head: bytes, rest: Any) -> tuple[int, int]:
+    """The ``<c>`` elements of a part, and the cells its merged ranges cover."""
+    cells, merged, tail, chunk = 0, 0, b"", head
     while chunk:
         data = tail + chunk
         cut = data.rfind(b"<")  # a tag the chunk's edge splits is counted with the next one
         cut = len(data) if cut < 0 else cut
-        count += sum(1 for _ in _CELL_TAG.finditer(data, 0, cut))
+        cells += sum(1 for _ in _CELL_TAG.finditer(data, 0, cut))
+        merged += sum(_merged_area(m[1]) for m in _MERGE_TAG.finditer(data, 0, cut))
         tail = data[cut:]
         chunk = rest.read(_CHUNK)
-    return count + sum(1 for _ in _CELL_TAG.finditer(tail + b" "))
+    tail += b" "
+    cells += sum(1 for _ in _CELL_TAG.finditer(tail))
+    return cells, merged + sum(_merged_area(m[1]) for m in _MERGE_TAG.finditer(tail))
+
+
+def _merged_area(ref: bytes) -> int:
+    from openpyxl.utils.cell import range_boundaries
+
+    try:
+        min_col, min_row, max_col, max_row = range_boundaries(ref.decode("ascii", "replace"))
+        return (max_col - min_col + 1) * (max_row - min_row + 1)
+    except (ValueError, TypeError):
+        return 0  # not a range openpyxl reads either
 
 
 def _tab_of(zf: zipfile.ZipFile, part: str) -> str:
