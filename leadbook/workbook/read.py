@@ -203,8 +203,9 @@ def _check_members(path: Path, zf: zipfile.ZipFile) -> None:
 
 _CELL_TAG = re.compile(rb"<(?:[\w.-]+:)?c[\s/>]")
 """A cell's start tag as an XML parser reads it: any namespace prefix, any white space."""
-_MERGE_TAG = re.compile(rb'<(?:[\w.-]+:)?mergeCell\s[^>]*?\bref\s*=\s*["\']([^"\']*)')
-"""A merged range: openpyxl makes a cell object for each cell it covers."""
+_MERGE_TAG = re.compile(rb'<(?:[\w.-]+:)?(?:mergeCell|table)\s[^>]*?\bref\s*=\s*["\']([^"\']*)')
+"""A merged range or a table: openpyxl makes a cell object for each cell a merged range
+covers, and leadbook reads a table cell by cell (its cells may be counted twice)."""
 
 
 def _count_cells(head: bytes, rest: Any) -> int:
@@ -213,7 +214,7 @@ def _count_cells(head: bytes, rest: Any) -> int:
 
 
 def _cells_and_merged(head: bytes, rest: Any) -> tuple[int, int]:
-    """The ``<c>`` elements of a part, and the cells its merged ranges cover."""
+    """The ``<c>`` elements of a part, and the cells its merged ranges and tables cover."""
     cells, merged, tail, chunk = 0, 0, b"", head
     while chunk:
         data = tail + chunk
