@@ -104,6 +104,20 @@ class TestTracebacksBecomePlaces:
         _, errors = check(demo_book_path)
         error_at(errors, "History!A7", r"must be a date from Jan 1990 to .*, got 9999-12-01")
 
+    @pytest.mark.parametrize("ref", ["A:H", "H142:A3", "A3:H1048577"])
+    def test_a_table_whose_range_is_not_a_block_of_cells(self, demo_book_path, ref):
+        """A table's ref of whole columns, with its corners swapped, or past the last row
+        (a file another program wrote) stopped check with a traceback and exit code 3."""
+        wb = openpyxl.load_workbook(demo_book_path)
+        table = wb["History"].tables["History"]
+        table.ref = table.autoFilter.ref = ref
+        wb.save(demo_book_path)
+        for command in ("check", "refresh"):
+            result = runner.invoke(app, [command, str(demo_book_path)])
+            assert result.exit_code == 2, result.output
+            assert "Traceback" not in result.output
+            assert f"table History (tab History) has the range {ref!r}" in result.output
+
     def test_rebalance_refuses_what_check_finds(self, demo_book_path):
         edit(demo_book_path, ("History", "F3", "Spend"), ("Sources", "J13", -3))
         before = demo_book_path.read_bytes()

@@ -66,9 +66,11 @@ def open_workbook(path: str | Path, *, data_only: bool = True) -> Workbook:
     path = Path(path)
     check_package(path)
     try:
-        return openpyxl.load_workbook(
+        wb = openpyxl.load_workbook(
             path, data_only=data_only, keep_vba=path.suffix.lower() == ".xlsm", keep_links=True
         )
+        _check_table_ranges(path, wb)
+        return wb
     except WorkbookFileError:
         raise
     except Exception as exc:  # openpyxl raises many kinds on a broken package
@@ -87,6 +89,25 @@ def open_workbook(path: str | Path, *, data_only: bool = True) -> Workbook:
         raise WorkbookFileError(
             f"{path.name}: cannot be read as an Excel workbook ({type(exc).__name__}: {exc})"
         ) from exc
+
+
+def _check_table_ranges(path: Path, wb: Workbook) -> None:
+    """Refuse a table whose range is not a block of cells on the sheet (whole columns,
+    corners swapped, past the last row): Excel never writes one, and every reader of a
+    table takes its range as one."""
+    for ws in wb.worksheets:
+        for table in ws.tables.values():
+            try:
+                min_col, min_row, max_col, max_row = range_boundaries(table.ref)
+                ok = 1 <= min_col <= max_col <= 16384 and 1 <= min_row <= max_row <= 1048576
+            except (ValueError, TypeError):
+                ok = False
+            if not ok:
+                raise WorkbookFileError(
+                    f"{path.name}: table {table.displayName} (tab {ws.title}) has the range "
+                    f"{table.ref!r}, which is not a block of cells on the sheet; in Excel, "
+                    "select a cell of it and resize it (Table Design ▸ Resize Table)"
+                )
 
 
 _CELL = re.compile(rb'<c r="([A-Z]+[0-9]+)"([^>]*)><v>([^<]*)</v>')
