@@ -283,6 +283,28 @@ class TestOneJobAtATime:
         assert "another leadbook job" in str(second[0])
         assert log_rows(demo_book_path)[-1] == "refresh"
 
+    @pytest.mark.skipif(not hasattr(os, "O_NOFOLLOW"), reason="symlinks of POSIX")
+    @pytest.mark.parametrize("victim_text", [None, ""])
+    def test_a_lock_file_planted_as_a_symlink_writes_nothing_where_it_points(
+        self, demo_book_path, tmp_path, victim_text
+    ):
+        """The lock file's name is leadbook's, beside a workbook that may come from anyone
+        (a shared folder, an unzipped archive): a symlink planted there made the job create
+        the file it pointed to (or fill an empty one) with its holder line."""
+        victim = tmp_path / "elsewhere" / "victim.cfg"
+        victim.parent.mkdir()
+        if victim_text is not None:
+            victim.write_text(victim_text)
+        from leadbook.files import lock_path
+
+        lock_path(demo_book_path).symlink_to(victim)
+        with pytest.raises(WorkbookFileError, match="is a symbolic link"):
+            jobs.check(demo_book_path, write=True)
+        if victim_text is None:
+            assert not victim.exists()
+        else:
+            assert victim.read_text() == victim_text
+
     def test_nested_jobs_of_one_thread_do_not_deadlock(self, demo_book_path):
         from leadbook.workbook.write import one_job
 
