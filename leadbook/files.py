@@ -300,7 +300,7 @@ def _acquire(book: Path, lock: Path) -> int:
         try:
             fd = os.open(lock, flags, 0o644)
         except OSError as exc:
-            if lock.is_symlink():  # planted: the lock would write where it points
+            if os.path.islink(lock):  # planted: the lock would write where it points
                 raise WorkbookFileError(
                     f"the lock file {lock.name} beside {book.name} is a symbolic link, which "
                     "leadbook's lock never is; nothing was done. Delete it and run again"

@@ -306,6 +306,14 @@ class TestOneJobAtATime:
         else:
             assert victim.read_text() == victim_text
 
+    def test_a_workbook_whose_lock_name_is_too_long_is_refused_with_a_message(self, demo_book_path):
+        """The lock's name is the workbook's and 16 characters more: past the system's limit,
+        the job says it cannot write there rather than stop with a traceback."""
+        long = demo_book_path.with_name("b" * 245 + ".xlsx")
+        demo_book_path.rename(long)
+        with pytest.raises(WorkbookFileError, match="File name too long"):
+            jobs.check(long, write=True)
+
     def test_nested_jobs_of_one_thread_do_not_deadlock(self, demo_book_path):
         from leadbook.workbook.write import one_job
 
