@@ -8,6 +8,8 @@ and active). :func:`read_book` returns the validated :class:`Book`, or raises on
 
 from __future__ import annotations
 
+import codecs
+import functools
 import logging
 import re
 import zipfile
@@ -236,6 +238,12 @@ def _count_cells(head: bytes, rest: Any) -> int:
 
 def _cells_and_merged(head: bytes, rest: Any) -> tuple[int, int]:
     """The ``<c>`` elements of a part, and the cells its merged ranges and tables cover."""
+    read = functools.partial(rest.read, _CHUNK)
+    utf16 = _utf16(head)
+    if utf16:  # an XML parser reads UTF-16 too: count it as UTF-8
+        decoder = codecs.getincrementaldecoder(utf16)(errors="replace")
+        head = decoder.decode(head).encode()
+        read = lambda: decoder.decode(rest.read(_CHUNK)).encode()  # noqa: E731
     cells, merged, tail, chunk = 0, 0, b"", head
     while chunk:
         data = tail + chunk
@@ -244,10 +252,22 @@ def _cells_and_merged(head: bytes, rest: Any) -> tuple[int, int]:
         cells += sum(1 for _ in _CELL_TAG.finditer(data, 0, cut))
         merged += sum(_merged_area(m[1]) for m in _MERGE_TAG.finditer(data, 0, cut))
         tail = data[cut:]
-        chunk = rest.read(_CHUNK)
+        chunk = read()
     tail += b" "
     cells += sum(1 for _ in _CELL_TAG.finditer(tail))
     return cells, merged + sum(_merged_area(m[1]) for m in _MERGE_TAG.finditer(tail))
+
+
+def _utf16(head: bytes) -> str | None:
+    """The UTF-16 codec an XML parser reads ``head`` with (by its byte order mark, or by
+    ``<`` as its first character), or None."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    if head.startswith(b"<\0"):
+        return "utf-16-le"
+    if head.startswith(b"\0<"):
+        return "utf-16-be"
+    return None
 
 
 def _merged_area(ref: bytes) -> int:
