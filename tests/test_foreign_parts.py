@@ -522,6 +522,23 @@ class TestKeepsWhatOpenpyxlDrops:
         ]
         assert runs[0].font.b and runs[0].font.color.rgb == "FFC00000"
 
+    def test_rich_text_on_an_input_tab_written_in_utf16(self, demo_book_path):
+        """XML may be UTF-16 (openpyxl reads it): the checks on the part's bytes looked for
+        UTF-8 ones, found no runs, and the write flattened them without a word."""
+
+        def in_utf16(parts: dict[str, bytes]) -> None:
+            sheet = add_rich_text_inline(parts)
+            declared = '<?xml version="1.0" encoding="UTF-16"?>' + parts[sheet].decode()
+            parts[sheet] = declared.encode("utf-16")
+
+        edit_package(demo_book_path, in_utf16)
+        jobs.refresh(demo_book_path)
+        runs = openpyxl.load_workbook(demo_book_path, rich_text=True)["Sources"]["A2"].value
+        assert [str(r.text) if hasattr(r, "text") else r for r in runs] == [
+            "Blue-on-yellow",
+            " cells are inputs; black cells are Excel formulas.",
+        ]
+
     def test_office_add_in_task_pane_and_settings(self, demo_book_path):
         edit_package(demo_book_path, add_webextension)
         before, after = refresh(demo_book_path)

@@ -172,8 +172,10 @@ class Package:
 
     @classmethod
     def read(cls, path: Path) -> Package:
+        """The package at ``path``, its XML parts in UTF-8 (the only encoding the checks on
+        their bytes, and Excel, write; a parser, and openpyxl, read UTF-16 too)."""
         with zipfile.ZipFile(path) as zf:
-            return cls({i.filename: zf.read(i) for i in zf.infolist() if not i.is_dir()})
+            return cls({i.filename: _utf8(zf.read(i)) for i in zf.infolist() if not i.is_dir()})
 
     def write(self, path: Path) -> None:
         buffer = io.BytesIO()
@@ -227,6 +229,24 @@ class Package:
             s.get("name"): targets.get(s.get(f"{{{_R}}}id"), "")
             for s in root.iter(f"{{{_MAIN}}}sheet")
         }
+
+
+def _utf8(data: bytes) -> bytes:
+    """``data`` in UTF-8 if it is XML in UTF-16 (by its byte order mark, or ``<`` as its
+    first character), else as it is (a picture's bytes stay untouched)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        codec = "utf-16"
+    elif data.startswith((b"<\0", b"\0<")):
+        codec = "utf-16-le" if data[0] == ord("<") else "utf-16-be"
+    else:
+        return data
+    try:
+        text = data.decode(codec)
+    except UnicodeDecodeError:
+        return data
+    if not text.lstrip("\ufeff \t\r\n").startswith("<"):
+        return data  # not XML: bytes that happen to start like UTF-16
+    return re.sub(r"""^(<\?xml[^>]*?encoding=["'])[^"']*""", r"\g<1>UTF-8", text, count=1).encode()
 
 
 def rels_name(part: str) -> str:
