@@ -304,6 +304,27 @@ class TestFilesThatAreNotWorkbooks:
         assert answers[0].exit_code == 2
         assert "pipe.xlsx: is a named pipe (FIFO), not a file" in answers[0].output
 
+    @pytest.mark.parametrize("kind", ["fifo", "folder"])
+    def test_new_force_over_what_is_not_a_file(self, tmp_path, kind):
+        """``new --force`` reads the file it replaces (its VersionsKept, its digest): over a
+        FIFO it waited for ever, over a folder it stopped with exit code 3."""
+        target = tmp_path / "book.xlsx"
+        os.mkfifo(target) if kind == "fifo" else target.mkdir()
+        answers: list[Any] = []
+        worker = threading.Thread(
+            target=lambda: answers.append(runner.invoke(app, ["new", "--force", str(target)])),
+            daemon=True,
+        )
+        worker.start()
+        worker.join(30)
+        if worker.is_alive():  # blocked in open(): release it, then fail
+            with open(target, "wb"):
+                pass
+            worker.join(30)
+            pytest.fail("new --force waited on a FIFO")
+        assert answers[0].exit_code == 2, answers[0].output
+        assert "book.xlsx: is a" in answers[0].output and "not a file" in answers[0].output
+
     def test_a_folder(self, tmp_path):
         (tmp_path / "book.xlsx").mkdir()
         with pytest.raises(WorkbookFileError, match=r"book\.xlsx: is a folder, not a file"):

@@ -241,6 +241,8 @@ def save_new(
             f"{path} already exists; pass --force to replace it (the old file is kept in "
             f"{V.versions_dir(path).name})"
         )
+    if path.exists():  # read below (its settings, its digest): a FIFO would block for ever
+        files.require_regular_file(path, workbook=True)
     _refuse_if_open(path)
     files.refuse_read_only(path)
     limit = _file_versions_limit(path) if path.exists() else None
