@@ -539,6 +539,42 @@ class TestKeepsWhatOpenpyxlDrops:
             " cells are inputs; black cells are Excel formulas.",
         ]
 
+    def test_parts_that_relate_twice_to_the_next_are_digested_once_each(
+        self, demo_book_path, monkeypatch
+    ):
+        """Each part's subtree was digested anew along every path to it: 40 parts, each
+        related twice to the next (a few kilobytes), asked for 2**40 digests, and refresh
+        ran for ever (depth 18 already took 215 s)."""
+        from leadbook.workbook import package
+
+        note = "http://example.com/relationships/note"
+
+        def chain(parts: dict[str, bytes]) -> None:
+            add_rel(parts, "xl/workbook.xml", note, "xl/notes/n0.xml")
+            for k in range(41):
+                parts[f"xl/notes/n{k}.xml"] = f'<note xmlns="urn:x">{k}</note>'.encode()
+            for k in range(40):
+                twice = "".join(
+                    f'<Relationship Id="{i}" Type="{note}" Target="n{k + 1}.xml"/>' for i in "ab"
+                )
+                parts[f"xl/notes/_rels/n{k}.xml.rels"] = (
+                    f'<Relationships xmlns="{REL_NS}">{twice}</Relationships>'.encode()
+                )
+
+        edit_package(demo_book_path, chain)
+        canonical, calls = package._canonical, []
+
+        def counted(*args):
+            calls.append(1)
+            if len(calls) > 100_000:
+                raise AssertionError("digested the same parts over and over")
+            return canonical(*args)
+
+        monkeypatch.setattr(package, "_canonical", counted)
+        before, after = refresh(demo_book_path)
+        (kept,) = related(after, "xl/workbook.xml", note)
+        assert_same_part(before, after, "xl/notes/n0.xml", kept)
+
     def test_office_add_in_task_pane_and_settings(self, demo_book_path):
         edit_package(demo_book_path, add_webextension)
         before, after = refresh(demo_book_path)

@@ -291,19 +291,31 @@ def _foreign_rels(pkg: Package, part: str) -> list[Rel]:
     return [r for r in pkg.rels(part) if not r.external and r.kind not in WRITER_OWNED]
 
 
-def subtree_digest(pkg: Package, part: str, _seen: frozenset[str] = frozenset()) -> str:
+def subtree_digest(
+    pkg: Package,
+    part: str,
+    _seen: frozenset[str] = frozenset(),
+    _done: dict[str, str] | None = None,
+) -> str:
     """A digest of ``part`` and, recursively, of every part it relates to (by kind), so two
-    subtrees compare equal whatever their parts are named."""
+    subtrees compare equal whatever their parts are named. Each part is digested once per
+    call (``_done``): parts related twice to the next, 40 deep, would be 2**40 paths."""
+    done: dict[str, str] = {} if _done is None else _done
+    if part in done:
+        return done[part]
     ctype = pkg.content_type(part) or ""
     h = hashlib.sha256(_canonical(part, pkg.parts.get(part), ctype))
     h.update(ctype.encode())
-    if part not in _seen:
-        children = sorted(
-            f"{r.kind}:{r.target if r.external else subtree_digest(pkg, r.target, _seen | {part})}"
-            for r in pkg.rels(part)
-        )
-        h.update("\n".join(children).encode())
-    return h.hexdigest()
+    if part in _seen:  # a cycle: the part itself, not what it leads back to
+        return h.hexdigest()
+    below = _seen | {part}
+    children = sorted(
+        f"{r.kind}:{r.target if r.external else subtree_digest(pkg, r.target, below, done)}"
+        for r in pkg.rels(part)
+    )
+    h.update("\n".join(children).encode())
+    done[part] = h.hexdigest()
+    return done[part]
 
 
 def _canonical(part: str, data: bytes | None, ctype: str) -> bytes:
