@@ -169,6 +169,16 @@ class Package:
 
     def __init__(self, parts: dict[str, bytes]):
         self.parts = parts
+        self._parsed: dict[str, tuple[bytes, object]] = {}
+        """Part → (its bytes, what was read from them): read again only once changed (a
+        package of 4,000 parts read its content types 4,000 times, for minutes)."""
+
+    def _read_once(self, name: str, read):
+        data = self.parts[name]
+        cached = self._parsed.get(name)
+        if cached is None or cached[0] is not data:
+            cached = self._parsed[name] = (data, read(data))
+        return cached[1]
 
     @classmethod
     def read(cls, path: Path) -> Package:
@@ -187,35 +197,15 @@ class Package:
 
     def rels(self, part: str) -> list[Rel]:
         """The relationships of ``part`` ("" for the package's own)."""
-        data = self.parts.get(rels_name(part))
-        if data is None:
+        if rels_name(part) not in self.parts:
             return []
-        base = str(PurePosixPath(part).parent) if part else ""
-        out = []
-        for r in ET.fromstring(data).iter(f"{{{_PKG_REL}}}Relationship"):
-            kind_type = r.get("Type", "")
-            target = r.get("Target", "")
-            external = r.get("TargetMode") == "External"
-            if not external:
-                target = (
-                    target.lstrip("/")
-                    if target.startswith("/")
-                    else posixpath.normpath(posixpath.join(base, target))
-                )
-            kind = kind_type.rstrip("/").rsplit("/", 1)[-1]
-            out.append(Rel(r.get("Id", ""), kind, kind_type, target, external))
-        return out
+        return list(self._read_once(rels_name(part), lambda data: _read_rels(part, data)))
 
     def content_type(self, part: str) -> str | None:
-        types = ET.fromstring(self.parts["[Content_Types].xml"])
-        for o in types.iter(f"{{{_CT}}}Override"):
-            if o.get("PartName", "").lstrip("/").casefold() == part.casefold():
-                return o.get("ContentType")
-        ext = part.rsplit(".", 1)[-1].casefold()
-        for d in types.iter(f"{{{_CT}}}Default"):
-            if d.get("Extension", "").casefold() == ext:
-                return d.get("ContentType")
-        return None
+        overrides, defaults = self._read_once("[Content_Types].xml", _read_types)
+        if part.casefold() in overrides:
+            return overrides[part.casefold()]
+        return defaults.get(part.rsplit(".", 1)[-1].casefold())
 
     def workbook_part(self) -> str:
         return next(r.target for r in self.rels("") if r.kind == "officeDocument")
@@ -229,6 +219,36 @@ class Package:
             s.get("name"): targets.get(s.get(f"{{{_R}}}id"), "")
             for s in root.iter(f"{{{_MAIN}}}sheet")
         }
+
+
+def _read_rels(part: str, data: bytes) -> list[Rel]:
+    base = str(PurePosixPath(part).parent) if part else ""
+    out = []
+    for r in ET.fromstring(data).iter(f"{{{_PKG_REL}}}Relationship"):
+        kind_type = r.get("Type", "")
+        target = r.get("Target", "")
+        external = r.get("TargetMode") == "External"
+        if not external:
+            target = (
+                target.lstrip("/")
+                if target.startswith("/")
+                else posixpath.normpath(posixpath.join(base, target))
+            )
+        kind = kind_type.rstrip("/").rsplit("/", 1)[-1]
+        out.append(Rel(r.get("Id", ""), kind, kind_type, target, external))
+    return out
+
+
+def _read_types(data: bytes) -> tuple[dict[str, str | None], dict[str, str | None]]:
+    """Part → content type, and extension → content type (the first of each, casefolded)."""
+    types = ET.fromstring(data)
+    overrides: dict[str, str | None] = {}
+    defaults: dict[str, str | None] = {}
+    for o in types.iter(f"{{{_CT}}}Override"):
+        overrides.setdefault(o.get("PartName", "").lstrip("/").casefold(), o.get("ContentType"))
+    for d in types.iter(f"{{{_CT}}}Default"):
+        defaults.setdefault(d.get("Extension", "").casefold(), d.get("ContentType"))
+    return overrides, defaults
 
 
 def _utf8(data: bytes) -> bytes:
