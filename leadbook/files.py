@@ -46,6 +46,7 @@ _TEMPORARY = re.compile(
     r"^\.~.*\.leadbook-(?P<pid>\d+)-(?P<host>[0-9a-f]{8})-[0-9a-f]{8}(?:\.[^.]*)?$"
 )
 _CHOWN_REFUSED = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP}
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
 def real_path(path: str | Path) -> Path:
@@ -295,16 +296,22 @@ def exclusive_lock(path: str | Path) -> Iterator[bool]:
 
 def _acquire(book: Path, lock: Path) -> int:
     while True:
-        flags = os.O_RDWR | os.O_CREAT | (os.O_EXCL if fcntl is None else 0)
+        flags = os.O_RDWR | os.O_CREAT | (os.O_EXCL if fcntl is None else 0) | _NOFOLLOW
         try:
             fd = os.open(lock, flags, 0o644)
-        except FileExistsError:  # no flock: the file itself is the lock
+        except OSError as exc:
+            if os.path.islink(lock):  # planted: the lock would write where it points
+                raise WorkbookFileError(
+                    f"the lock file {lock.name} beside {book.name} is a symbolic link, which "
+                    "leadbook's lock never is; nothing was done. Delete it and run again"
+                ) from exc
+            if not isinstance(exc, FileExistsError):
+                raise cannot_write_in(book, exc) from exc
+            # no flock: the file itself is the lock
             if _left_by_dead_process(book, lock, _read(lock)):
                 lock.unlink(missing_ok=True)
                 continue
             raise WorkbookFileError(_busy_message(book, lock, _read(lock))) from None
-        except OSError as exc:
-            raise cannot_write_in(book, exc) from exc
         if fcntl is None:
             break
         try:

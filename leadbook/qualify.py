@@ -749,8 +749,12 @@ _atomic_write = files.write_bytes
 def prune_models(book: str | Path, keep: ModelRecord) -> None:
     """Remove model files other than the recorded one (after the workbook records it)."""
     for path in model_dir(book).glob("model-*"):
-        if not path.name.startswith(f"model-{keep.model_hash[:16]}."):
+        if path.name.startswith(f"model-{keep.model_hash[:16]}.") or path.is_dir():
+            continue  # a folder named like a model file is not one leadbook wrote
+        try:
             path.unlink()
+        except OSError as exc:  # tidying up: the recorded model is written already
+            log.warning("could not remove the older lead model file %s (%s)", path, exc)
 
 
 def stored_models(book: str | Path) -> list[dict[str, Any]]:

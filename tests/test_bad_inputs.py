@@ -104,6 +104,20 @@ class TestTracebacksBecomePlaces:
         _, errors = check(demo_book_path)
         error_at(errors, "History!A7", r"must be a date from Jan 1990 to .*, got 9999-12-01")
 
+    @pytest.mark.parametrize("ref", ["A:H", "H142:A3", "A3:H1048577"])
+    def test_a_table_whose_range_is_not_a_block_of_cells(self, demo_book_path, ref):
+        """A table's ref of whole columns, with its corners swapped, or past the last row
+        (a file another program wrote) stopped check with a traceback and exit code 3."""
+        wb = openpyxl.load_workbook(demo_book_path)
+        table = wb["History"].tables["History"]
+        table.ref = table.autoFilter.ref = ref
+        wb.save(demo_book_path)
+        for command in ("check", "refresh"):
+            result = runner.invoke(app, [command, str(demo_book_path)])
+            assert result.exit_code == 2, result.output
+            assert "Traceback" not in result.output
+            assert f"table History (tab History) has the range {ref!r}" in result.output
+
     def test_rebalance_refuses_what_check_finds(self, demo_book_path):
         edit(demo_book_path, ("History", "F3", "Spend"), ("Sources", "J13", -3))
         before = demo_book_path.read_bytes()
@@ -289,6 +303,27 @@ class TestFilesThatAreNotWorkbooks:
             pytest.fail("check waited on a FIFO")
         assert answers[0].exit_code == 2
         assert "pipe.xlsx: is a named pipe (FIFO), not a file" in answers[0].output
+
+    @pytest.mark.parametrize("kind", ["fifo", "folder"])
+    def test_new_force_over_what_is_not_a_file(self, tmp_path, kind):
+        """``new --force`` reads the file it replaces (its VersionsKept, its digest): over a
+        FIFO it waited for ever, over a folder it stopped with exit code 3."""
+        target = tmp_path / "book.xlsx"
+        os.mkfifo(target) if kind == "fifo" else target.mkdir()
+        answers: list[Any] = []
+        worker = threading.Thread(
+            target=lambda: answers.append(runner.invoke(app, ["new", "--force", str(target)])),
+            daemon=True,
+        )
+        worker.start()
+        worker.join(30)
+        if worker.is_alive():  # blocked in open(): release it, then fail
+            with open(target, "wb"):
+                pass
+            worker.join(30)
+            pytest.fail("new --force waited on a FIFO")
+        assert answers[0].exit_code == 2, answers[0].output
+        assert "book.xlsx: is a" in answers[0].output and "not a file" in answers[0].output
 
     def test_a_folder(self, tmp_path):
         (tmp_path / "book.xlsx").mkdir()

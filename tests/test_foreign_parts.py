@@ -522,6 +522,84 @@ class TestKeepsWhatOpenpyxlDrops:
         ]
         assert runs[0].font.b and runs[0].font.color.rgb == "FFC00000"
 
+    def test_rich_text_on_an_input_tab_written_in_utf16(self, demo_book_path):
+        """XML may be UTF-16 (openpyxl reads it): the checks on the part's bytes looked for
+        UTF-8 ones, found no runs, and the write flattened them without a word."""
+
+        def in_utf16(parts: dict[str, bytes]) -> None:
+            sheet = add_rich_text_inline(parts)
+            declared = '<?xml version="1.0" encoding="UTF-16"?>' + parts[sheet].decode()
+            parts[sheet] = declared.encode("utf-16")
+
+        edit_package(demo_book_path, in_utf16)
+        jobs.refresh(demo_book_path)
+        runs = openpyxl.load_workbook(demo_book_path, rich_text=True)["Sources"]["A2"].value
+        assert [str(r.text) if hasattr(r, "text") else r for r in runs] == [
+            "Blue-on-yellow",
+            " cells are inputs; black cells are Excel formulas.",
+        ]
+
+    def test_parts_that_relate_twice_to_the_next_are_digested_once_each(
+        self, demo_book_path, monkeypatch
+    ):
+        """Each part's subtree was digested anew along every path to it: 40 parts, each
+        related twice to the next (a few kilobytes), asked for 2**40 digests, and refresh
+        ran for ever (depth 18 already took 215 s)."""
+        from leadbook.workbook import package
+
+        note = "http://example.com/relationships/note"
+
+        def chain(parts: dict[str, bytes]) -> None:
+            add_rel(parts, "xl/workbook.xml", note, "xl/notes/n0.xml")
+            for k in range(41):
+                parts[f"xl/notes/n{k}.xml"] = f'<note xmlns="urn:x">{k}</note>'.encode()
+            for k in range(40):
+                twice = "".join(
+                    f'<Relationship Id="{i}" Type="{note}" Target="n{k + 1}.xml"/>' for i in "ab"
+                )
+                parts[f"xl/notes/_rels/n{k}.xml.rels"] = (
+                    f'<Relationships xmlns="{REL_NS}">{twice}</Relationships>'.encode()
+                )
+
+        edit_package(demo_book_path, chain)
+        canonical, calls = package._canonical, []
+
+        def counted(*args):
+            calls.append(1)
+            if len(calls) > 100_000:
+                raise AssertionError("digested the same parts over and over")
+            return canonical(*args)
+
+        monkeypatch.setattr(package, "_canonical", counted)
+        before, after = refresh(demo_book_path)
+        (kept,) = related(after, "xl/workbook.xml", note)
+        assert_same_part(before, after, "xl/notes/n0.xml", kept)
+
+    def test_a_package_of_many_parts_is_read_once_per_change(self, demo_book_path, monkeypatch):
+        """The content types (and each part's relationships) were parsed again for every
+        part looked up: 4,000 notes under the workbook (775 KB) took refresh 160 s, and the
+        time grows with the square of the parts."""
+        from leadbook.workbook import package
+
+        note = "http://example.com/relationships/note"
+
+        def notes(parts: dict[str, bytes]) -> None:
+            for k in range(300):
+                add_rel(parts, "xl/workbook.xml", note, f"xl/notes/n{k}.xml")
+                parts[f"xl/notes/n{k}.xml"] = f'<note xmlns="urn:x">{k}</note>'.encode()
+
+        edit_package(demo_book_path, notes)
+        parse, parsed = package.ET.fromstring, []
+
+        def counted(data, *args, **kwargs):
+            parsed.append(b"<Types" in data[:300])
+            return parse(data, *args, **kwargs)
+
+        monkeypatch.setattr(package.ET, "fromstring", counted)
+        _, after = refresh(demo_book_path)
+        assert sum(parsed) < 50, f"the content types were parsed {sum(parsed)} times"
+        assert len(related(after, "xl/workbook.xml", note)) == 300
+
     def test_office_add_in_task_pane_and_settings(self, demo_book_path):
         edit_package(demo_book_path, add_webextension)
         before, after = refresh(demo_book_path)

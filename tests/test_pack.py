@@ -553,3 +553,24 @@ def test_board_tab_status_formulas_at_the_boundaries(tmp_path):
     render_board_tab(ws, BoardView(Quarter(2026, 4), "test", kpis), rendered.expected)
     assert rendered.expected["Board!G6"] == pytest.approx(0.5)  # change: 3.0 − 2.5
     check_against_oracle(rendered, tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["file", "fifo"])
+def test_an_out_that_is_not_a_folder_is_refused_before_the_workbook_is_written(
+    demo_book_path, tmp_path, kind
+):
+    """The workbook was written first (its Board tab and Log record the pack), then saving
+    the pack in ``--out`` failed with FileExistsError and exit code 3: the workbook named a
+    pack that was never made."""
+    import os
+
+    from leadbook.workbook.versions import versions_dir
+
+    out = tmp_path / "packs"
+    out.write_text("a file") if kind == "file" else os.mkfifo(out)
+    before = demo_book_path.read_bytes()
+    result = CliRunner().invoke(app, ["board", str(demo_book_path), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "packs" in result.output and "not a folder" in result.output
+    assert demo_book_path.read_bytes() == before
+    assert not versions_dir(demo_book_path).exists()

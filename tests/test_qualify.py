@@ -567,3 +567,18 @@ class TestDuplicateGroups:
         assert len(test) / len(y) == pytest.approx(0.2, abs=0.01)
         assert y[test].mean() == pytest.approx(y.mean(), abs=0.01)
         assert "duplicates kept together" in split
+
+
+def test_pruning_old_models_leaves_what_it_cannot_remove(tmp_path):
+    """After a retrain the older model files go; a folder named like one (``model-old/``)
+    stopped score-leads --retrain with IsADirectoryError, exit code 3, once the workbook had
+    been written."""
+    book = tmp_path / "book.xlsx"
+    folder = q.model_dir(book)
+    folder.mkdir()
+    (folder / "model-old").mkdir()
+    (folder / "model-0123456789abcdef.zip").write_bytes(b"older")
+    kept = folder / "model-fedcba9876543210.zip"
+    kept.write_bytes(b"recorded")
+    q.prune_models(book, q.ModelRecord("fedcba9876543210" + "0" * 48, "d", "t", "k"))
+    assert sorted(p.name for p in folder.iterdir()) == ["model-fedcba9876543210.zip", "model-old"]

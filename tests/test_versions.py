@@ -359,6 +359,27 @@ class TestUndoThatCannotFinish:
         assert digest(demo_book_path) == before
         assert folder_state(demo_book_path) == folder
 
+    @pytest.mark.broken_files("20991231T*")
+    @pytest.mark.parametrize("planted", ["symlink", "not a workbook"])
+    def test_a_planted_version_is_not_restored(self, demo_book_path, tmp_path, planted):
+        """The versions folder sits beside the workbook, where whoever shares the folder can
+        write: a symlink named as the newest version made undo copy the file it points to
+        (a private key, mode 0600) over the workbook, with the workbook's mode; any file
+        named so, workbook or not, replaced it."""
+        write(demo_book_path)
+        secret = tmp_path / "secret.txt"
+        secret.write_text("the user's private key")
+        secret.chmod(0o600)
+        newest = V.versions_dir(demo_book_path) / "20991231T000000.000000Z-before-refresh.xlsx"
+        if planted == "symlink":
+            newest.symlink_to(secret)
+        else:
+            newest.write_text("the user's private key")
+        before = digest(demo_book_path)
+        with pytest.raises(WorkbookFileError, match="nothing was restored"):
+            undo(demo_book_path)
+        assert digest(demo_book_path) == before
+
     def test_book_xlsx_and_book_xlsm_keep_their_own_versions(self, demo_book_path):
         """They share a versions folder; neither prunes, lists or restores the other's."""
         twin = demo_book_path.with_suffix(".xlsm")

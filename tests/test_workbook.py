@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import zipfile
 from pathlib import Path
 
@@ -306,6 +307,112 @@ class TestBadInput:
             demo_book_path,
             rf"more than the 100 leadbook opens a workbook with; tab '{biggest.title}' alone",
             WorkbookFileError,
+        )
+
+    @pytest.mark.parametrize(
+        "disguise", ["prefix", "newline", "part elsewhere", "not .xml", "utf-16"]
+    )
+    def test_cells_an_xml_parser_reads_count_however_they_are_written(
+        self, demo_book_path, disguise, monkeypatch
+    ):
+        """The bound held only for cells written ``<c r=…`` in ``xl/worksheets/*.xml``: a tab
+        written with a namespace prefix (``<x:c``), a newline after the tag's name, or moved
+        to another part name (openpyxl follows the workbook's relationships) was counted as
+        holding no cells, and openpyxl then loaded them all."""
+        from leadbook.workbook import read
+
+        monkeypatch.setattr(read, "MAX_CELLS", 0)  # what the bound counts of the demo
+        with pytest.raises(WorkbookFileError, match=r"holds [\d,]+ cells") as refused:
+            read.check_package(demo_book_path)
+        counted = int(re.search(r"holds ([\d,]+) cells", str(refused.value))[1].replace(",", ""))
+        cells = sum(len(ws._cells) for ws in openpyxl.load_workbook(demo_book_path).worksheets)
+        main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+        prefix, sep = (
+            ("x:", " ") if disguise == "prefix" else ("", "\n" if disguise == "newline" else " ")
+        )
+        rows = "".join(
+            f'<{prefix}row r="{r}"><{prefix}c{sep}r="A{r}"><{prefix}v>1</{prefix}v></{prefix}c>'
+            f"</{prefix}row>"
+            for r in range(1, 2001)
+        )
+        xmlns = f'xmlns:x="{main}"' if prefix else f'xmlns="{main}"'
+        data = f"<{prefix}sheetData>{rows}</{prefix}sheetData>"
+        sheet = f"<{prefix}worksheet {xmlns}>{data}</{prefix}worksheet>"
+        with zipfile.ZipFile(demo_book_path) as zf:
+            parts = {i.filename: zf.read(i) for i in zf.infolist()}
+        rels = parts["xl/_rels/workbook.xml.rels"].decode()
+        last = max(
+            (n for n in parts if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", n)),
+            key=lambda n: int(re.sub(r"\D", "", n)),
+        )
+        moved = {
+            "part elsewhere": "xl/data/cells.xml",
+            "not .xml": last.removesuffix(".xml") + ".bin",
+        }
+        name = moved.get(disguise, last)
+        del parts[last]
+        parts.pop(last.replace("worksheets/", "worksheets/_rels/") + ".rels", None)
+        parts[name] = (
+            f'<?xml version="1.0" encoding="UTF-16"?>{sheet}'.encode("utf-16")
+            if disguise == "utf-16"
+            else sheet.encode()
+        )
+        parts["xl/_rels/workbook.xml.rels"] = rels.replace(f"/{last}", f"/{name}").encode()
+        types = parts["[Content_Types].xml"].decode()
+        parts["[Content_Types].xml"] = types.replace(f"/{last}", f"/{name}").encode()
+        with zipfile.ZipFile(demo_book_path, "w", zipfile.ZIP_DEFLATED) as zf:
+            for part, data in parts.items():
+                zf.writestr(part, data)
+        loaded = openpyxl.load_workbook(demo_book_path)
+        assert sum(len(ws._cells) for ws in loaded.worksheets) > cells + 1000  # all read
+        monkeypatch.setattr(read, "MAX_CELLS", counted + 1000)
+        monkeypatch.setattr(read.openpyxl, "load_workbook", _never_parsed)
+        self.refuse(
+            demo_book_path, "more than the .* leadbook opens a workbook with", WorkbookFileError
+        )
+
+    @pytest.mark.broken_files("demo.xlsx")
+    def test_a_merged_range_counts_its_cells(self, demo_book_path, monkeypatch):
+        """openpyxl makes a cell object for every cell a merged range covers: one
+        ``<mergeCell ref="A1:XFD1048576"/>`` (60 bytes) asked it for 17 billion, and a
+        million took 300 MB and 12 s, past a bound that counted only ``<c>`` elements."""
+        from leadbook.workbook import read
+
+        def merged(xml: str) -> str:
+            at = xml.index("</sheetData>") + len("</sheetData>")
+            merge = '<mergeCells count="1"><mergeCell ref="A1:XFD1048576"/></mergeCells>'
+            return xml[:at] + merge + xml[at:]
+
+        with zipfile.ZipFile(demo_book_path) as zf:
+            last = max(
+                (n for n in zf.namelist() if re.fullmatch(r"xl/worksheets/sheet\d+\.xml", n)),
+                key=lambda n: int(re.sub(r"\D", "", n)),
+            )
+        rewrite_part(demo_book_path, last, merged)
+        monkeypatch.setattr(read.openpyxl, "load_workbook", _never_parsed)
+        self.refuse(
+            demo_book_path, "more than the .* leadbook opens a workbook with", WorkbookFileError
+        )
+
+    def test_a_table_counts_the_cells_it_covers(self, demo_book_path, monkeypatch):
+        """leadbook reads a table cell by cell, and openpyxl makes each cell it reads: the
+        History table's ref stretched to A3:H1048576 (a few bytes) took ``check`` from 2 s and
+        250 MB to 58 s and 2.7 GB; to XFD1048576, out of memory."""
+        from leadbook.workbook import read
+
+        with zipfile.ZipFile(demo_book_path) as zf:
+            part = next(
+                n for n in zf.namelist() if b'name="History"' in zf.read(n)[:300] and "tables" in n
+            )
+        rewrite_part(
+            demo_book_path,
+            part,
+            lambda xml: re.sub(r' ref="A3:H\d+"', ' ref="A3:H1048576"', xml, count=2),
+        )
+        monkeypatch.setattr(read, "MAX_CELLS", 1_000_000)  # the demo holds 20,000
+        monkeypatch.setattr(read.openpyxl, "load_workbook", _never_parsed)
+        self.refuse(
+            demo_book_path, "more than the .* leadbook opens a workbook with", WorkbookFileError
         )
 
     @pytest.mark.parametrize("chunk", [5, 64, 4 * 2**20])

@@ -7,6 +7,7 @@ process with SIGKILL, or to run a second job at that very point.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
@@ -283,6 +284,36 @@ class TestOneJobAtATime:
         assert "another leadbook job" in str(second[0])
         assert log_rows(demo_book_path)[-1] == "refresh"
 
+    @pytest.mark.skipif(not hasattr(os, "O_NOFOLLOW"), reason="symlinks of POSIX")
+    @pytest.mark.parametrize("victim_text", [None, ""])
+    def test_a_lock_file_planted_as_a_symlink_writes_nothing_where_it_points(
+        self, demo_book_path, tmp_path, victim_text
+    ):
+        """The lock file's name is leadbook's, beside a workbook that may come from anyone
+        (a shared folder, an unzipped archive): a symlink planted there made the job create
+        the file it pointed to (or fill an empty one) with its holder line."""
+        victim = tmp_path / "elsewhere" / "victim.cfg"
+        victim.parent.mkdir()
+        if victim_text is not None:
+            victim.write_text(victim_text)
+        from leadbook.files import lock_path
+
+        lock_path(demo_book_path).symlink_to(victim)
+        with pytest.raises(WorkbookFileError, match="is a symbolic link"):
+            jobs.check(demo_book_path, write=True)
+        if victim_text is None:
+            assert not victim.exists()
+        else:
+            assert victim.read_text() == victim_text
+
+    def test_a_workbook_whose_lock_name_is_too_long_is_refused_with_a_message(self, demo_book_path):
+        """The lock's name is the workbook's and 16 characters more: past the system's limit,
+        the job says it cannot write there rather than stop with a traceback."""
+        long = demo_book_path.with_name("b" * 245 + ".xlsx")
+        demo_book_path.rename(long)
+        with pytest.raises(WorkbookFileError, match="File name too long"):
+            jobs.check(long, write=True)
+
     def test_nested_jobs_of_one_thread_do_not_deadlock(self, demo_book_path):
         from leadbook.workbook.write import one_job
 
@@ -398,6 +429,34 @@ class TestEveryWriter:
         jobs.check(demo_book_path, write=True)
         assert not ours.exists() and not partial.exists()
         assert theirs.exists()
+
+    @pytest.mark.xfail(
+        strict=True,
+        reason="the scored file's name is chosen by leadbook (<leads>.scored.csv), yet a symlink "
+        "planted under that name beside a lead file is written through to wherever it points: "
+        "whoever hands over the folder overwrites any file of the user's with lead rows whose "
+        "text they wrote. Refusing (or replacing) such a link conflicts with "
+        "test_a_scored_lead_file_is_written_like_the_workbook, a design choice to make first",
+    )
+    def test_a_symlink_planted_as_the_scored_file_does_not_choose_where_scores_go(
+        self, demo_book_path, tmp_path
+    ):
+        from leadbook.demo import demo_leads
+        from leadbook.leads import by_header
+        from leadbook.workbook.leadjobs import score_leads
+
+        share = tmp_path / "share"  # an unzipped archive: a workbook, its leads, and a link
+        share.mkdir()
+        book = share / demo_book_path.name
+        shutil.move(demo_book_path, book)
+        by_header(demo_leads()).to_csv(share / "leads.csv", index=False)
+        victim = tmp_path / "home" / ".ssh" / "authorized_keys"
+        victim.parent.mkdir(parents=True)
+        victim.write_text("ssh-ed25519 AAAA the user's own key\n")
+        (share / "leads.scored.csv").symlink_to(victim)
+        with contextlib.suppress(WorkbookFileError):
+            score_leads(book, leads_file=share / "leads.csv", retrain=True)
+        assert victim.read_text() == "ssh-ed25519 AAAA the user's own key\n"
 
     def test_a_scored_lead_file_is_written_like_the_workbook(self, demo_book_path, tmp_path):
         """Through its symlink, with its mode, and the temporary file of a killed scoring

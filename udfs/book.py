@@ -190,10 +190,21 @@ def _kept(found: list[SheetChange], tabs: Collection[str] | None) -> list[SheetC
     return [c for c in found if tabs is None or c.sheet in tabs]
 
 
+MAX_NAME_BYTES = 200
+"""The longest file name (UTF-8 bytes) a job's copy of the workbook gets: leadbook names its
+lock and temporary files after the workbook with up to 42 bytes more, and the system takes 255."""
+
+
 def book_file_name(book: Any) -> str:
-    """The live workbook's file name as an .xlsx (``Book1`` before it is saved → ``Book1.xlsx``)."""
-    name = Path(str(book.name).replace("\\", "/")).name or "workbook"
-    return name if name.lower().endswith(".xlsx") else f"{Path(name).stem}.xlsx"
+    """The live workbook's file name as an .xlsx (``Book1`` before it is saved → ``Book1.xlsx``),
+    a name past :data:`MAX_NAME_BYTES` cut short and told apart by a digest of it."""
+    name = Path(str(book.name).replace("\\", "/").replace("\0", "")).name or "workbook"
+    name = name if name.lower().endswith(".xlsx") else f"{Path(name).stem}.xlsx"
+    if len(name.encode()) <= MAX_NAME_BYTES:
+        return name
+    tag = hashlib.sha256(name.encode()).hexdigest()[:8]
+    stem = name[:-5].encode()[: MAX_NAME_BYTES - 14].decode("utf-8", "ignore")
+    return f"{stem}-{tag}.xlsx"
 
 
 BOOK_ID_NAME = "LeadbookBookId"

@@ -39,7 +39,7 @@ from leadbook.board import (
     quarter_actuals,
     snapshot,
 )
-from leadbook.errors import LeadbookError
+from leadbook.errors import LeadbookError, WorkbookFileError
 from leadbook.libreoffice import LibreOfficeError, convert, recalculated
 from leadbook.workbook import contract as C
 from leadbook.workbook.gather import (
@@ -110,6 +110,13 @@ def export_board_pack(
     if paper.lower() not in PAPERS:
         raise LeadbookError(f"paper {paper!r} is not one of: {', '.join(PAPERS)}")
     out = Path(out_dir) if out_dir is not None else path.parent
+    # Before the workbook records a pack, a pack that cannot be made there is refused.
+    there = next((p for p in (out, *out.absolute().parents) if p.exists()), None)
+    if there is not None and not there.is_dir():
+        raise WorkbookFileError(
+            f"{out} is not a folder leadbook can make the pack in ({there} is "
+            f"{files.file_kind(there) or 'a file'}); nothing was written. Give --out a folder"
+        )
     book = read_book(path)
     when = given or latest_quarter(book.inventory.history)
     if when is None:

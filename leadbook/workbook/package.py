@@ -169,11 +169,23 @@ class Package:
 
     def __init__(self, parts: dict[str, bytes]):
         self.parts = parts
+        self._parsed: dict[str, tuple[bytes, object]] = {}
+        """Part → (its bytes, what was read from them): read again only once changed (a
+        package of 4,000 parts read its content types 4,000 times, for minutes)."""
+
+    def _read_once(self, name: str, read):
+        data = self.parts[name]
+        cached = self._parsed.get(name)
+        if cached is None or cached[0] is not data:
+            cached = self._parsed[name] = (data, read(data))
+        return cached[1]
 
     @classmethod
     def read(cls, path: Path) -> Package:
+        """The package at ``path``, its XML parts in UTF-8 (the only encoding the checks on
+        their bytes, and Excel, write; a parser, and openpyxl, read UTF-16 too)."""
         with zipfile.ZipFile(path) as zf:
-            return cls({i.filename: zf.read(i) for i in zf.infolist() if not i.is_dir()})
+            return cls({i.filename: _utf8(zf.read(i)) for i in zf.infolist() if not i.is_dir()})
 
     def write(self, path: Path) -> None:
         buffer = io.BytesIO()
@@ -185,35 +197,15 @@ class Package:
 
     def rels(self, part: str) -> list[Rel]:
         """The relationships of ``part`` ("" for the package's own)."""
-        data = self.parts.get(rels_name(part))
-        if data is None:
+        if rels_name(part) not in self.parts:
             return []
-        base = str(PurePosixPath(part).parent) if part else ""
-        out = []
-        for r in ET.fromstring(data).iter(f"{{{_PKG_REL}}}Relationship"):
-            kind_type = r.get("Type", "")
-            target = r.get("Target", "")
-            external = r.get("TargetMode") == "External"
-            if not external:
-                target = (
-                    target.lstrip("/")
-                    if target.startswith("/")
-                    else posixpath.normpath(posixpath.join(base, target))
-                )
-            kind = kind_type.rstrip("/").rsplit("/", 1)[-1]
-            out.append(Rel(r.get("Id", ""), kind, kind_type, target, external))
-        return out
+        return list(self._read_once(rels_name(part), lambda data: _read_rels(part, data)))
 
     def content_type(self, part: str) -> str | None:
-        types = ET.fromstring(self.parts["[Content_Types].xml"])
-        for o in types.iter(f"{{{_CT}}}Override"):
-            if o.get("PartName", "").lstrip("/").casefold() == part.casefold():
-                return o.get("ContentType")
-        ext = part.rsplit(".", 1)[-1].casefold()
-        for d in types.iter(f"{{{_CT}}}Default"):
-            if d.get("Extension", "").casefold() == ext:
-                return d.get("ContentType")
-        return None
+        overrides, defaults = self._read_once("[Content_Types].xml", _read_types)
+        if part.casefold() in overrides:
+            return overrides[part.casefold()]
+        return defaults.get(part.rsplit(".", 1)[-1].casefold())
 
     def workbook_part(self) -> str:
         return next(r.target for r in self.rels("") if r.kind == "officeDocument")
@@ -227,6 +219,54 @@ class Package:
             s.get("name"): targets.get(s.get(f"{{{_R}}}id"), "")
             for s in root.iter(f"{{{_MAIN}}}sheet")
         }
+
+
+def _read_rels(part: str, data: bytes) -> list[Rel]:
+    base = str(PurePosixPath(part).parent) if part else ""
+    out = []
+    for r in ET.fromstring(data).iter(f"{{{_PKG_REL}}}Relationship"):
+        kind_type = r.get("Type", "")
+        target = r.get("Target", "")
+        external = r.get("TargetMode") == "External"
+        if not external:
+            target = (
+                target.lstrip("/")
+                if target.startswith("/")
+                else posixpath.normpath(posixpath.join(base, target))
+            )
+        kind = kind_type.rstrip("/").rsplit("/", 1)[-1]
+        out.append(Rel(r.get("Id", ""), kind, kind_type, target, external))
+    return out
+
+
+def _read_types(data: bytes) -> tuple[dict[str, str | None], dict[str, str | None]]:
+    """Part → content type, and extension → content type (the first of each, casefolded)."""
+    types = ET.fromstring(data)
+    overrides: dict[str, str | None] = {}
+    defaults: dict[str, str | None] = {}
+    for o in types.iter(f"{{{_CT}}}Override"):
+        overrides.setdefault(o.get("PartName", "").lstrip("/").casefold(), o.get("ContentType"))
+    for d in types.iter(f"{{{_CT}}}Default"):
+        defaults.setdefault(d.get("Extension", "").casefold(), d.get("ContentType"))
+    return overrides, defaults
+
+
+def _utf8(data: bytes) -> bytes:
+    """``data`` in UTF-8 if it is XML in UTF-16 (by its byte order mark, or ``<`` as its
+    first character), else as it is (a picture's bytes stay untouched)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        codec = "utf-16"
+    elif data.startswith((b"<\0", b"\0<")):
+        codec = "utf-16-le" if data[0] == ord("<") else "utf-16-be"
+    else:
+        return data
+    try:
+        text = data.decode(codec)
+    except UnicodeDecodeError:
+        return data
+    if not text.lstrip("\ufeff \t\r\n").startswith("<"):
+        return data  # not XML: bytes that happen to start like UTF-16
+    return re.sub(r"""^(<\?xml[^>]*?encoding=["'])[^"']*""", r"\g<1>UTF-8", text, count=1).encode()
 
 
 def rels_name(part: str) -> str:
@@ -271,19 +311,31 @@ def _foreign_rels(pkg: Package, part: str) -> list[Rel]:
     return [r for r in pkg.rels(part) if not r.external and r.kind not in WRITER_OWNED]
 
 
-def subtree_digest(pkg: Package, part: str, _seen: frozenset[str] = frozenset()) -> str:
+def subtree_digest(
+    pkg: Package,
+    part: str,
+    _seen: frozenset[str] = frozenset(),
+    _done: dict[str, str] | None = None,
+) -> str:
     """A digest of ``part`` and, recursively, of every part it relates to (by kind), so two
-    subtrees compare equal whatever their parts are named."""
+    subtrees compare equal whatever their parts are named. Each part is digested once per
+    call (``_done``): parts related twice to the next, 40 deep, would be 2**40 paths."""
+    done: dict[str, str] = {} if _done is None else _done
+    if part in done:
+        return done[part]
     ctype = pkg.content_type(part) or ""
     h = hashlib.sha256(_canonical(part, pkg.parts.get(part), ctype))
     h.update(ctype.encode())
-    if part not in _seen:
-        children = sorted(
-            f"{r.kind}:{r.target if r.external else subtree_digest(pkg, r.target, _seen | {part})}"
-            for r in pkg.rels(part)
-        )
-        h.update("\n".join(children).encode())
-    return h.hexdigest()
+    if part in _seen:  # a cycle: the part itself, not what it leads back to
+        return h.hexdigest()
+    below = _seen | {part}
+    children = sorted(
+        f"{r.kind}:{r.target if r.external else subtree_digest(pkg, r.target, below, done)}"
+        for r in pkg.rels(part)
+    )
+    h.update("\n".join(children).encode())
+    done[part] = h.hexdigest()
+    return done[part]
 
 
 def _canonical(part: str, data: bytes | None, ctype: str) -> bytes:

@@ -8,6 +8,8 @@ and active). :func:`read_book` returns the validated :class:`Book`, or raises on
 
 from __future__ import annotations
 
+import codecs
+import functools
 import logging
 import re
 import zipfile
@@ -67,9 +69,11 @@ def open_workbook(path: str | Path, *, data_only: bool = True) -> Workbook:
     path = Path(path)
     check_package(path)
     try:
-        return openpyxl.load_workbook(
+        wb = openpyxl.load_workbook(
             path, data_only=data_only, keep_vba=path.suffix.lower() == ".xlsm", keep_links=True
         )
+        _check_table_ranges(path, wb)
+        return wb
     except WorkbookFileError:
         raise
     except Exception as exc:  # openpyxl raises many kinds on a broken package
@@ -88,6 +92,25 @@ def open_workbook(path: str | Path, *, data_only: bool = True) -> Workbook:
         raise WorkbookFileError(
             f"{path.name}: cannot be read as an Excel workbook ({type(exc).__name__}: {exc})"
         ) from exc
+
+
+def _check_table_ranges(path: Path, wb: Workbook) -> None:
+    """Refuse a table whose range is not a block of cells on the sheet (whole columns,
+    corners swapped, past the last row): Excel never writes one, and every reader of a
+    table takes its range as one."""
+    for ws in wb.worksheets:
+        for table in ws.tables.values():
+            try:
+                min_col, min_row, max_col, max_row = range_boundaries(table.ref)
+                ok = 1 <= min_col <= max_col <= 16384 and 1 <= min_row <= max_row <= 1048576
+            except (ValueError, TypeError):
+                ok = False
+            if not ok:
+                raise WorkbookFileError(
+                    f"{path.name}: table {table.displayName} (tab {ws.title}) has the range "
+                    f"{table.ref!r}, which is not a block of cells on the sheet; in Excel, "
+                    "select a cell of it and resize it (Table Design ▸ Resize Table)"
+                )
 
 
 _CELL = re.compile(rb'<c r="([A-Z]+[0-9]+)"([^>]*)><v>([^<]*)</v>')
@@ -182,17 +205,15 @@ def _check_members(path: Path, zf: zipfile.ZipFile) -> None:
         )
     cells: dict[str, int] = {}
     for info in infos:
-        if not info.filename.endswith((".xml", ".rels", ".vml")):
-            continue
         with zf.open(info) as part:
             head = part.read(_CHUNK)
-            if _has_dtd(head):
+            if info.filename.endswith((".xml", ".rels", ".vml")) and _has_dtd(head):
                 raise WorkbookFileError(
                     f"{path.name}: {info.filename} declares an XML DTD or entities (an entity "
                     "expansion attack?); Excel never writes these, leadbook refuses the file"
                 )
-            if info.filename.startswith("xl/worksheets/"):
-                cells[info.filename] = _count_cells(head, part)
+            # every part: openpyxl reads a tab wherever the workbook's relationships put it
+            cells[info.filename] = sum(_cells_and_merged(head, part))
     total_cells = sum(cells.values())
     if total_cells > MAX_CELLS:
         part, most = max(cells.items(), key=lambda item: item[1])
@@ -204,16 +225,60 @@ def _check_members(path: Path, zf: zipfile.ZipFile) -> None:
     _require_defusedxml()
 
 
+_CELL_TAG = re.compile(rb"<(?:[\w.-]+:)?c[\s/>]")
+"""A cell's start tag as an XML parser reads it: any namespace prefix, any white space."""
+_MERGE_TAG = re.compile(rb'<(?:[\w.-]+:)?(?:mergeCell|table)\s[^>]*?\bref\s*=\s*["\']([^"\']*)')
+"""A merged range or a table: openpyxl makes a cell object for each cell a merged range
+covers, and leadbook reads a table cell by cell (its cells may be counted twice)."""
+
+
 def _count_cells(head: bytes, rest: Any) -> int:
-    """Cells (``<c …>`` elements) in a worksheet part, read a chunk at a time."""
-    count, tail, chunk = 0, b"", head
+    """Cells (``<c …>`` elements, ``<x:c>`` too) in a part, read a chunk at a time."""
+    return _cells_and_merged(head, rest)[0]
+
+
+def _cells_and_merged(head: bytes, rest: Any) -> tuple[int, int]:
+    """The ``<c>`` elements of a part, and the cells its merged ranges and tables cover."""
+    read = functools.partial(rest.read, _CHUNK)
+    utf16 = _utf16(head)
+    if utf16:  # an XML parser reads UTF-16 too: count it as UTF-8
+        decoder = codecs.getincrementaldecoder(utf16)(errors="replace")
+        head = decoder.decode(head).encode()
+        read = lambda: decoder.decode(rest.read(_CHUNK)).encode()  # noqa: E731
+    cells, merged, tail, chunk = 0, 0, b"", head
     while chunk:
         data = tail + chunk
-        count += data.count(b"<c ") + data.count(b"<c>") + data.count(b"<c/>")
-        tail = data[-3:]  # a tag split by the chunk edge is counted once, in the next chunk
-        count -= tail.count(b"<c ") + tail.count(b"<c>")
-        chunk = rest.read(_CHUNK)
-    return count + tail.count(b"<c ") + tail.count(b"<c>")
+        cut = data.rfind(b"<")  # a tag the chunk's edge splits is counted with the next one
+        cut = len(data) if cut < 0 else cut
+        cells += sum(1 for _ in _CELL_TAG.finditer(data, 0, cut))
+        merged += sum(_merged_area(m[1]) for m in _MERGE_TAG.finditer(data, 0, cut))
+        tail = data[cut:]
+        chunk = read()
+    tail += b" "
+    cells += sum(1 for _ in _CELL_TAG.finditer(tail))
+    return cells, merged + sum(_merged_area(m[1]) for m in _MERGE_TAG.finditer(tail))
+
+
+def _utf16(head: bytes) -> str | None:
+    """The UTF-16 codec an XML parser reads ``head`` with (by its byte order mark, or by
+    ``<`` as its first character), or None."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    if head.startswith(b"<\0"):
+        return "utf-16-le"
+    if head.startswith(b"\0<"):
+        return "utf-16-be"
+    return None
+
+
+def _merged_area(ref: bytes) -> int:
+    from openpyxl.utils.cell import range_boundaries
+
+    try:
+        min_col, min_row, max_col, max_row = range_boundaries(ref.decode("ascii", "replace"))
+        return (max_col - min_col + 1) * (max_row - min_row + 1)
+    except (ValueError, TypeError):
+        return 0  # not a range openpyxl reads either
 
 
 def _tab_of(zf: zipfile.ZipFile, part: str) -> str:

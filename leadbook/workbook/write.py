@@ -28,6 +28,7 @@ import contextlib
 import functools
 import inspect
 import logging
+import os
 import posixpath
 import re
 import shutil
@@ -247,6 +248,8 @@ def save_new(
             f"{path} already exists; pass --force to replace it (the old file is kept in "
             f"{V.versions_dir(path).name})"
         )
+    if path.exists():  # read below (its settings, its digest): a FIFO would block for ever
+        files.require_regular_file(path, workbook=True)
     _refuse_if_open(path)
     files.refuse_read_only(path)
     limit = _file_versions_limit(path) if path.exists() else None
@@ -392,6 +395,19 @@ def _undo_target(path: Path, versions: list[V.Version], current: str) -> V.Versi
 
 
 def _check_restorable(path: Path, version: V.Version) -> None:
+    if os.path.islink(version.path) or not version.path.is_file():
+        raise WorkbookFileError(
+            f"the version to restore, {version.name}, is a link or not a file, which leadbook "
+            f"never keeps in {version.path.parent.name}; nothing was restored. Delete it (it "
+            "was put there by hand) and run undo again"
+        )
+    try:
+        check_package(version.path)
+    except WorkbookFileError as exc:
+        raise WorkbookFileError(
+            f"the version to restore, {version.name}, is not a sound workbook ({exc}); "
+            "nothing was restored"
+        ) from exc
     if version.path.suffix.lower() != path.suffix.lower():
         raise WorkbookFileError(
             f"the version to restore, {version.name}, is not a {path.suffix} file; restore it "

@@ -328,6 +328,17 @@ class TestEveryButtonAsTheCli:
         assert sorted(p.name for p in elsewhere.iterdir()) == before
         assert list((tmp_path / "files" / "shared").glob("*/demo-board-*.xlsx"))
 
+    def test_a_long_book_name_works_like_a_short_one(
+        self, client, demo_book_path, tmp_path, monkeypatch
+    ):
+        """80 Japanese characters are 240 bytes: a file name the system takes, but not its
+        lock's or temporary file's, so every button on such a workbook answered "internal
+        error … Please report it"."""
+        monkeypatch.setenv("LEADBOOK_FILES", str(tmp_path / "files"))
+        book = demo_book_path.rename(demo_book_path.with_name("売上" * 40 + ".xlsx"))
+        response = press(client, "check_inputs", book)
+        assert response.status_code == 200, response.text
+
     def test_a_failed_export_leaves_no_pack(self, client, demo_book_path, tmp_path, monkeypatch):
         """The job makes its pack, then the button refuses (a table it would move): the pack
         stays in the job's temporary folder."""
