@@ -662,11 +662,23 @@ def carry_cached_values(original: Path, saved: Path) -> None:
             out.writestr(info, data)
 
 
+_CACHED_VALUE = re.compile(
+    rb"(?:</(?:[\w.-]+:)?f>|<(?:[\w.-]+:)?f\b[^>]*/>)\s*<(?:[\w.-]+:)?v\b[^>/]*>[^<]"
+)
+"""A formula followed by a value that is not empty, as any program writes it."""
+
+
+def _maybe_utf16(xml: bytes) -> bool:
+    """Whether a part may be UTF-16 (a byte order mark, or NUL bytes at its start), which a
+    search for UTF-8 bytes cannot see into."""
+    return xml.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in xml[:64]
+
+
 def _cached_formula_values(xml: bytes) -> dict[str, tuple[str, str | None]]:
     """Cell → (cached value, its type attribute) of every formula cell that has one."""
     out: dict[str, tuple[str, str | None]] = {}
-    if b"<f" not in xml:  # no formula on the tab: nothing to parse
-        return out
+    if _CACHED_VALUE.search(xml) is None and not _maybe_utf16(xml):
+        return out  # no formula with a value on the tab (a data validation's <formula1> is none)
     for cell in ET.fromstring(xml).iter(f"{_NS_MAIN}c"):
         value = cell.find(f"{_NS_MAIN}v")
         if cell.find(f"{_NS_MAIN}f") is not None and value is not None and value.text:
