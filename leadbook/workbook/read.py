@@ -94,7 +94,7 @@ def open_workbook(path: str | Path, *, data_only: bool = True) -> Workbook:
         ) from exc
 
 
-def _check_table_ranges(path: Path, wb: Workbook) -> None:
+def _check_table_ranges(path: Path, wb: Workbook | StreamedBook) -> None:
     """Refuse a table whose range is not a block of cells on the sheet (whole columns,
     corners swapped, past the last row): Excel never writes one, and every reader of a
     table takes its range as one."""
@@ -543,7 +543,9 @@ def open_inputs(path: str | Path) -> StreamedBook:
     are read, as values, when first asked for; the output tabs' only as far as their stamps."""
     path = Path(path)
     check_package(path)
-    return open_streamed(path)
+    book = open_streamed(path)
+    _check_table_ranges(path, book)
+    return book
 
 
 def inspect_book(path: str | Path) -> tuple[Book | None, list[Problem]]:
