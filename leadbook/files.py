@@ -417,6 +417,30 @@ def file_kind(path: Path) -> str | None:
     return next((name for test, name in _KINDS if test(mode)), "not a regular file")
 
 
+def refuse_planted_link(path: Path, of: str) -> None:
+    """Refuse to write a file whose name leadbook chose (a scored lead file, a board pack)
+    where a symbolic link stands: whoever could write in the folder — an archive, a shared
+    drive — would choose where leadbook writes, over any file of the user's. A workbook is
+    written through its link (the user made it); these files are leadbook's own.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> (folder / "leads.scored.csv").symlink_to(folder / "elsewhere")
+    >>> refuse_planted_link(folder / "leads.scored.csv", "the scores of leads.csv")
+    Traceback (most recent call last):
+    ...
+    leadbook.errors.WorkbookFileError: leads.scored.csv is a symbolic link; leadbook writes ...
+    """
+    if path.is_symlink():
+        raise WorkbookFileError(
+            f"{path.name} is a symbolic link; leadbook writes {of} there as a file of its own "
+            "and follows no link it did not make: nothing was written. Remove the link, or "
+            "move the files to a folder of your own"
+        )
+
+
 def require_regular_file(path: Path, *, workbook: bool = False) -> None:
     """Refuse ``path`` unless it is an existing regular file, without opening it."""
     error = WorkbookFileError if workbook else LeadbookError

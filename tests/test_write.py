@@ -7,7 +7,6 @@ process with SIGKILL, or to run a second job at that very point.
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import logging
 import os
@@ -430,14 +429,6 @@ class TestEveryWriter:
         assert not ours.exists() and not partial.exists()
         assert theirs.exists()
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="the scored file's name is chosen by leadbook (<leads>.scored.csv), yet a symlink "
-        "planted under that name beside a lead file is written through to wherever it points: "
-        "whoever hands over the folder overwrites any file of the user's with lead rows whose "
-        "text they wrote. Refusing (or replacing) such a link conflicts with "
-        "test_a_scored_lead_file_is_written_like_the_workbook, a design choice to make first",
-    )
     def test_a_symlink_planted_as_the_scored_file_does_not_choose_where_scores_go(
         self, demo_book_path, tmp_path
     ):
@@ -454,28 +445,41 @@ class TestEveryWriter:
         victim.parent.mkdir(parents=True)
         victim.write_text("ssh-ed25519 AAAA the user's own key\n")
         (share / "leads.scored.csv").symlink_to(victim)
-        with contextlib.suppress(WorkbookFileError):
+        before = book.read_bytes()
+        with pytest.raises(WorkbookFileError, match=r"leads\.scored\.csv is a symbolic link"):
             score_leads(book, leads_file=share / "leads.csv", retrain=True)
         assert victim.read_text() == "ssh-ed25519 AAAA the user's own key\n"
+        assert book.read_bytes() == before  # refused before anything was written
+
+    @pytest.mark.broken_files("*-board-*.xlsx")  # the planted link, to a text file
+    def test_a_symlink_planted_as_the_board_pack_does_not_choose_where_it_goes(
+        self, demo_book_path, tmp_path
+    ):
+        from leadbook.workbook.pack import export_board_pack, pack_name
+
+        victim = tmp_path / "victim.txt"
+        victim.write_text("the user's own file\n")
+        (demo_book_path.parent / pack_name(demo_book_path, "2026Q4")).symlink_to(victim)
+        before = demo_book_path.read_bytes()
+        with pytest.raises(WorkbookFileError, match="is a symbolic link"):
+            export_board_pack(demo_book_path, "2026Q4")
+        assert victim.read_text() == "the user's own file\n"
+        assert demo_book_path.read_bytes() == before
 
     def test_a_scored_lead_file_is_written_like_the_workbook(self, demo_book_path, tmp_path):
-        """Through its symlink, with its mode, and the temporary file of a killed scoring
-        run beside it removed."""
+        """With its mode, and the temporary file of a killed scoring run beside it removed
+        (a symlink in its place is refused: the test above)."""
         from leadbook.demo import demo_leads
         from leadbook.leads import by_header
         from leadbook.workbook.leadjobs import score_leads
 
         by_header(demo_leads()).to_csv(tmp_path / "leads.csv", index=False)
-        shared = tmp_path / "shared"
-        shared.mkdir()
-        real = shared / "scores.csv"
+        real = tmp_path / "leads.scored.csv"
         real.write_text("old scores\n")
         real.chmod(0o640)
-        (tmp_path / "leads.scored.csv").symlink_to(real)
         killed = left_by_a_killed_writer(real)
         assert killed.exists()
         score_leads(demo_book_path, leads_file=tmp_path / "leads.csv", retrain=True)
-        assert (tmp_path / "leads.scored.csv").is_symlink()
         assert real.read_text().startswith("lead_id,")
         assert stat.S_IMODE(real.stat().st_mode) == 0o640
         assert not killed.exists()

@@ -319,6 +319,7 @@ class _FileLeads:
         self.total = lead_file_rows(path)
         self.name = path.name
         self.output = path.with_name(f"{path.stem}.scored{path.suffix.lower()}")
+        files.refuse_planted_link(self.output, f"the scores of {path.name}")
 
     def _chunks(self) -> Iterator[pd.DataFrame]:
         return read_lead_file(self.path, self.chunk_rows)

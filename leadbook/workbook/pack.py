@@ -121,6 +121,10 @@ def export_board_pack(
     when = given or latest_quarter(book.inventory.history)
     if when is None:
         raise LeadbookError("History is empty, so there is no latest quarter: give --quarter")
+    files.refuse_planted_link(out / pack_name(path, when), f"the board pack of {path.name}")
+    if pdf:
+        pdf_name = Path(pack_name(path, when)).with_suffix(".pdf")
+        files.refuse_planted_link(out / pdf_name, f"the board pack of {path.name}")
     copied = copied_tabs(path)
     done: list[Recorded] = []
 
