@@ -13,7 +13,8 @@ from allocation_reference import objective_of, reference_solve, violations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from leadbook.allocation import allocate
+from leadbook.allocation import allocate, explain
+from leadbook.allocation.compile import compile_model, elastic_program
 from leadbook.allocation.engine import glide_path, next_week, optimise, today_prices, week_spend
 from leadbook.allocation.examples import (
     SourceSpec,
@@ -22,6 +23,7 @@ from leadbook.allocation.examples import (
     random_model,
     tiny_model,
 )
+from leadbook.allocation.explain import COUNT_WEIGHT
 from leadbook.allocation.model import MONEY, BandLimit, Model, Regime, limits_from_settings
 from leadbook.allocation.rules import (
     Layout,
@@ -30,6 +32,12 @@ from leadbook.allocation.rules import (
     leads_for_spend,
     max_share_rows,
     phase_budget_rows,
+)
+from leadbook.allocation.solve import (
+    at_spend_in_order,
+    meets_every_rule,
+    settle_fill_order,
+    solve_exact,
 )
 from leadbook.enums import Objective
 from leadbook.errors import InfeasiblePolicyError, InputError
@@ -669,6 +677,71 @@ class TestProperties:
                 assert out.value >= objective_of(model, "customers", leads) - 1e-6 * max(
                     1.0, abs(out.value)
                 )
+
+
+def _elastic(model: Model):
+    full = compile_model(model, prune=False)
+    elastic = elastic_program(full)
+    return full, elastic, dataclasses.replace(full.discrete, count_cost=COUNT_WEIGHT)
+
+
+class TestElasticReSolveAtScale:
+    """Where fill order would take too many binaries, the elastic re-solve settles it on
+    the LP's own pattern: a true relaxation (it meets every rule that may not give), no
+    farther from the least one than it says."""
+
+    def test_refill_at_the_same_spend_buys_the_cheap_blocks_first(self):
+        # A's $1,500 bought $20 leads first; in order: 100 at $10, then 25 at $20
+        model = Model(
+            make_portfolio([SourceSpec("A", 0.0, 0.1, [(100, 10.0), (100, 20.0)])]),
+            open_limits(5_000.0),
+        )
+        c = compile_model(model)
+        v = np.zeros(c.program.n_cols)
+        blocks = c.layout.s(0)
+        v[blocks] = np.array([500.0, 1_000.0]) / MONEY
+        v[c.layout.x(0)] = 1_500.0 / MONEY
+        refilled = at_spend_in_order(c.discrete, v)
+        assert refilled[blocks] * MONEY == pytest.approx([1_000.0, 500.0])
+        assert refilled[c.layout.x(0)] == v[c.layout.x(0)]
+
+    def test_an_exact_budget_against_sales_capacity_names_the_same_rules_either_way(
+        self, monkeypatch
+    ):
+        # $2,500 on at most 150 leads: the LP "spends" it on A's $20 leads before its $10
+        # ones (TestFillOrder); settled on that pattern, A's cheap block comes first
+        m = tiny_model()
+        lim = dataclasses.replace(m.limits, exact=True, budget=2_500.0, sales_leads=150.0)
+        model = dataclasses.replace(m, limits=lim)
+        _, elastic, soft = _elastic(model)
+        first = solve_exact(elastic.program, soft, rounds=1)
+        assert first.status == "unsettled" and first.marks.chains
+        with pytest.raises(InfeasiblePolicyError) as exact:
+            optimise(model, Objective.CUSTOMERS)
+        monkeypatch.setattr(explain, "EXACT_ORDERING", 0)
+        with pytest.raises(InfeasiblePolicyError) as settled:
+            optimise(model, Objective.CUSTOMERS)
+        assert [str(c) for c in settled.value.conflicts] == [str(c) for c in exact.value.conflicts]
+        assert "price tiers filled in order" not in str(exact.value)
+        assert "price tiers filled in order on the elastic re-solve's pattern" in str(settled.value)
+
+    @PROPERTY_SETTINGS
+    @given(small_models())
+    def test_settled_is_a_relaxation_within_its_stated_gap(self, model):
+        full, elastic, soft = _elastic(model)
+        first = solve_exact(elastic.program, soft, rounds=1)
+        if first.status != "unsettled":
+            return
+        settled = settle_fill_order(elastic.program, soft, first)
+        if settled is None:
+            return
+        exact = solve_exact(elastic.program, soft, marks=first.marks)
+        assert exact.ok
+        # every row holds once its slack is counted, fill order and the rest hold too
+        assert meets_every_rule(elastic.program, soft, settled.v, full.rows.scale)
+        tol = 1e-7 * max(1.0, exact.value)
+        assert settled.value >= exact.value - tol
+        assert exact.value >= settled.value * (1 - settled.gap) - tol
 
 
 class TestCrossCheckAtScale:

@@ -13,15 +13,24 @@ and what would fix it — the rule's own new limit first, then the rules that ho
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 
-from leadbook.allocation.compile import Compiled, compile_model, elastic_program
+from leadbook.allocation.compile import Compiled, Program, compile_model, elastic_program
 from leadbook.allocation.engine import Outcome
 from leadbook.allocation.model import MONEY, BandLimit, Model, Regime
-from leadbook.allocation.rules import Layout, Rule
-from leadbook.allocation.solve import TOL, Duals, duals, fixed_program, solve_exact
+from leadbook.allocation.rules import Discrete, Layout, Rule
+from leadbook.allocation.solve import (
+    TOL,
+    Duals,
+    Solved,
+    duals,
+    fixed_program,
+    settle_fill_order,
+    solve_exact,
+)
 from leadbook.enums import Objective
 from leadbook.errors import Conflict, InfeasiblePolicyError
 
@@ -315,6 +324,18 @@ def _count_facts(outcome: Outcome) -> list[Fact]:
 
 COUNT_WEIGHT = 1.0
 
+NONZERO_DUAL = 1e-9
+"""A dual this small or smaller is taken as zero: the rule does not hold the answer back."""
+
+EXACT_ORDERING = 1_000
+"""The most fill-order binaries the elastic re-solve enforces exactly. Every infeasible
+policy names what must give by an elastic programme over the full model; where its LP buys
+dear price tiers before cheap ones (capacity binding against spend rules) and fill order
+would take more binaries than this, HiGHS's branch and bound ran for minutes without a
+first answer (5,536 at 10,000 sources), so the re-solve settles fill order on the LP's own
+pattern instead (:func:`~leadbook.allocation.solve.settle_fill_order`) and says how far
+from the least relaxation it can be."""
+
 
 def infeasibility(compiled: Compiled) -> InfeasiblePolicyError:
     """Why the policy of ``compiled`` cannot be met: the elastic re-solve's conflicts.
@@ -334,7 +355,7 @@ allow −70 % for B, or raise the budget
     full = compile_model(model, prune=False)
     elastic = elastic_program(full)
     soft = dataclasses.replace(full.discrete, count_cost=COUNT_WEIGHT)
-    solved = solve_exact(elastic.program, soft)
+    solved = _elastic_solve(elastic.program, soft)
     if not solved.ok or solved.v is None:
         return InfeasiblePolicyError(
             summary="The policy cannot be met, and the elastic re-solve could not find the "
@@ -360,11 +381,28 @@ allow −70 % for B, or raise the budget
             )
         ]
     n = len(conflicts)
-    summary = (
-        f"The policy cannot be met: {n} rule{'s' if n > 1 else ''} must give "
-        "(the smallest relaxation an elastic re-solve finds):"
-    )
+    how = "the smallest relaxation an elastic re-solve finds"
+    if solved.gap > 1e-6:
+        how = (
+            f"a relaxation at most {solved.gap * 100:.2g} % larger than the smallest, with the "
+            f"{len(soft.then):,} price tiers filled in order on the elastic re-solve's pattern"
+        )
+    summary = f"The policy cannot be met: {n:,} rule{'s' if n > 1 else ''} must give ({how}):"
     return InfeasiblePolicyError(tuple(conflicts), summary)
+
+
+def _elastic_solve(program: Program, soft: Discrete) -> Solved:
+    """The elastic programme solved exactly, or with fill order settled on the LP's pattern
+    where exact fill order would take more than :data:`EXACT_ORDERING` binaries."""
+    first = solve_exact(program, soft, rounds=1)
+    if first.status != "unsettled":
+        return first
+    ordering = len(np.flatnonzero(np.isin(soft.chain, list(first.marks.chains))))
+    if ordering > EXACT_ORDERING:
+        settled = settle_fill_order(program, soft, first)
+        if settled is not None:
+            return settled
+    return solve_exact(program, soft, marks=first.marks)
 
 
 @dataclass
@@ -548,6 +586,14 @@ class _Context:
             name = f"{rule} ({self.model.portfolio.names[i]})"
         return Conflict(name.removeprefix("The ").strip(), text, float(shortfall), i >= 0)
 
+    @functools.cached_property
+    def _bound_rows(self) -> np.ndarray:
+        """The rows with a nonzero dual that were not relaxed: what may hold a rule back
+        (found once: thousands of conflicts each looked through all of them)."""
+        assert self.found is not None
+        bound = np.flatnonzero(np.abs(self.found.rhs) > NONZERO_DUAL)
+        return bound[~np.isin(bound, list(self.relaxed))]
+
     def _capped(self, members: np.ndarray) -> str:
         """'all' if every member that could take more is at its volume cap."""
         lay, pf = self.compiled.layout, self.model.portfolio
@@ -561,17 +607,19 @@ class _Context:
         if self.found is None:
             return []
         info, lay, pf = self.compiled.rows, self.compiled.layout, self.model.portfolio
-        scale = 1e-9
         b = pf.blocks
         week = int(info.week[r])
         mine = set(members.tolist())
         fixes: dict[str, list[str]] = {}
-        held = self.found.upper[lay.s(week)] < -scale
+        held = self.found.upper[lay.s(week)] < -NONZERO_DUAL
         for j in np.flatnonzero(held & np.isin(b.source, members)):
             fixes.setdefault("raise the volume caps of {}", []).append(pf.names[b.source[j]])
-        for k in np.flatnonzero(np.abs(self.found.rhs) > scale):
-            if k in self.relaxed or k == r or info.week[k] != week:
-                continue
+        bound = self._bound_rows
+        source = info.source[bound]
+        near = bound[
+            (info.week[bound] == week) & (bound != r) & ((source < 0) | np.isin(source, members))
+        ]
+        for k in near:
             rule, i = info.rule[k], int(info.source[k])
             if rule is Rule.DEFINITION or (i >= 0 and i not in mine):
                 continue
