@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import functools
+import io
 import logging
 import re
 import zipfile
@@ -61,16 +62,23 @@ class Book:
     """The inputs' fingerprints as read, for the stamps of the tabs a job writes."""
 
 
-def open_workbook(path: str | Path, *, data_only: bool = True) -> Workbook:
+def open_workbook(
+    path: str | Path, *, data_only: bool = True, package: bytes | None = None
+) -> Workbook:
     """Open ``path`` with openpyxl after checking it is a sound, harmless .xlsx/.xlsm.
 
+    ``package``: the bytes to load instead of the file's (a copy of it with big tabs cut,
+    :mod:`leadbook.workbook.splice`); the file is checked all the same.
     Raises :class:`~leadbook.errors.WorkbookFileError` naming the file and what is wrong.
     """
     path = Path(path)
     check_package(path)
     try:
         wb = openpyxl.load_workbook(
-            path, data_only=data_only, keep_vba=path.suffix.lower() == ".xlsm", keep_links=True
+            path if package is None else io.BytesIO(package),
+            data_only=data_only,
+            keep_vba=path.suffix.lower() == ".xlsm",
+            keep_links=True,
         )
         _check_table_ranges(path, wb)
         return wb

@@ -61,6 +61,7 @@ from leadbook.workbook.read import (
     open_workbook,
     read_settings,
 )
+from leadbook.workbook.splice import Stubbed, fits, splice_back, stub_big_inputs
 from leadbook.workbook.stream import StreamedBook
 from leadbook.workbook.tabs.general import append_log, current_user, render_log
 from leadbook.workbook.tabs.inputs import point_setting_names
@@ -147,7 +148,7 @@ def update_workbook(
     files.refuse_read_only(path)
     check_package(path)
     before = _digest(path)
-    wb = open_workbook(path, data_only=False)
+    stubbed, wb = _open_for_write(path)
     inputs = _snapshot(wb, C.INPUT_SHEETS)
     table_inputs = _table_inputs(wb)
     changed = job(wb)
@@ -186,6 +187,8 @@ def update_workbook(
     tmp = files.temporary_name(path)
     try:
         save_workbook(wb, tmp)
+        if stubbed is not None:
+            splice_back(stubbed, tmp)
         carry_cached_values(path, tmp)
         keep_foreign_parts(path, tmp)
         _audit(path, tmp)
@@ -535,6 +538,21 @@ def _remove_leftovers(path: Path) -> None:
     older = re.compile(rf"^\.~{re.escape(path.stem)}-[a-z0-9_]{{8}}{re.escape(path.suffix)}$")
     files.remove_stale_temporaries(path.parent, also=older)
     files.remove_stale_temporaries(V.versions_dir(path), also=re.compile(r"^\..+\.partial$"))
+
+
+def _open_for_write(path: Path) -> tuple[Stubbed | None, Workbook]:
+    """The workbook for a job to change, its big input tabs cut where they can be spliced
+    back after the save (:mod:`leadbook.workbook.splice`); else the whole workbook."""
+    stubbed = stub_big_inputs(path)
+    if stubbed is not None:
+        try:
+            wb = open_workbook(path, data_only=False, package=stubbed.package)
+        except WorkbookFileError as exc:
+            log.debug("%s: loading it whole (%s)", path.name, exc)
+        else:
+            if fits(stubbed, wb):
+                return stubbed, wb
+    return None, open_workbook(path, data_only=False)
 
 
 def _snapshot(wb: Workbook, sheets: frozenset[str]) -> dict[str, list[tuple[Any, ...]]]:

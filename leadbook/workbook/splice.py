@@ -1,0 +1,234 @@
+"""Write a workbook without loading its big input tabs into openpyxl, and splice them back.
+
+A job changes output tabs only, yet openpyxl loads and saves every cell of every tab: with
+10,000 sources and 200,000 History rows that was 70 s to load and 70 s to save, to write a
+status cell and a Log row. leadbook reads the inputs as a stream (:mod:`.stream`); for the
+write, :func:`stub_big_inputs` hands openpyxl the package with each big input tab cut to its
+top rows (the tables' headers stay, so their columns keep their names), and
+:func:`splice_back` puts each tab's original ``<sheetData>`` — every row as the user's file
+had it, values, styles, rich text and Excel's own attributes — into the saved package, with
+the original shared strings part the rows index into (openpyxl writes its cells as inline
+strings and no shared strings part). Everything else on those tabs (columns, validations,
+conditional formats, tables, extension lists) goes through the usual save, grafting and
+audit of :mod:`.package`, as for every tab.
+
+Only a tab in the plain form Excel writes is cut: UTF-8, one unprefixed ``sheetData``,
+every row numbered, no XML comment or CDATA section anywhere in the part. Any other tab, or
+a package whose cut copy openpyxl cannot open, is loaded whole as before.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import posixpath
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from xml.sax.saxutils import quoteattr
+
+import defusedxml.ElementTree as ET  # noqa: N817
+
+from leadbook.workbook import contract as C
+from leadbook.workbook.package import _declare_namespaces
+
+log = logging.getLogger(__name__)
+
+SPLICE_MIN_BYTES = 0
+"""An input tab whose part is smaller than this is loaded whole. 0: every tab that can be
+cut is, so that the demo and every test take the path big workbooks take."""
+
+CUT_TABS = C.INPUT_SHEETS - {C.SETTINGS.name}
+"""The input tabs that may be cut: not Settings, whose table a write reads from the loaded
+workbook to point each setting's name at its row (and which is small)."""
+
+KEEP_ROWS = 50
+"""Rows an input tab keeps in the cut copy: its tables' header rows must be among them."""
+
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+_STRINGS = _REL + "/sharedStrings"
+_STRINGS_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+_SHEET_DATA = re.compile(rb"<sheetData\s*/>|<sheetData\s*>.*?</sheetData\s*>", re.S)
+_DIMENSION = re.compile(rb"<dimension\b[^>]*/>")
+_ROW = re.compile(rb"<row\b")
+_NUMBERED_ROW = re.compile(rb'<row r="([0-9]+)"')
+_UNSAFE = (b"<!--", b"<![CDATA[", b"<?xml-stylesheet")
+
+
+@dataclass(frozen=True)
+class _Tab:
+    rows: bytes
+    """The original ``<sheetData>`` element, byte for byte."""
+    dimension: bytes | None
+    root: str
+    """The original part's text up to the end of its root start tag (its namespaces)."""
+
+
+@dataclass(frozen=True)
+class Stubbed:
+    """A package with its big input tabs cut, and what :func:`splice_back` puts back."""
+
+    package: bytes
+    tabs: dict[str, _Tab]
+    strings: tuple[str, bytes] | None
+    """The original shared strings part: its name and bytes."""
+
+
+def stub_big_inputs(path: Path, min_bytes: int | None = None) -> Stubbed | None:
+    """The package at ``path`` with each big input tab cut to its top :data:`KEEP_ROWS`
+    rows, or None when no tab is big enough (or in the plain form) to gain from it."""
+    min_bytes = SPLICE_MIN_BYTES if min_bytes is None else min_bytes
+    with zipfile.ZipFile(path) as zf:
+        parts = sheet_parts(zf)
+        tabs: dict[str, _Tab] = {}
+        cut: dict[str, bytes] = {}
+        for tab in sorted(CUT_TABS):
+            part = parts.get(tab)
+            if part is None or part not in zf.namelist():
+                continue
+            if zf.getinfo(part).file_size < min_bytes:
+                continue
+            xml = zf.read(part)
+            found = _plain_rows(xml)
+            if found is None:
+                continue
+            start, end = found
+            rows = xml[start:end]
+            dimension = _DIMENSION.search(xml)
+            root_end = xml.index(b">", xml.index(b"<worksheet")) + 1
+            tabs[tab] = _Tab(rows, dimension[0] if dimension else None, xml[:root_end].decode())
+            cut[part] = xml[:start] + _top_rows(rows) + xml[end:]
+        if not tabs:
+            return None
+        strings = _strings_part(zf)
+        kept = (strings, zf.read(strings)) if strings else None
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+            for info in zf.infolist():
+                dst.writestr(info, cut.get(info.filename) or zf.read(info))
+    log.debug("loading %s with %s cut to their top rows", path.name, ", ".join(tabs))
+    return Stubbed(out.getvalue(), tabs, kept)
+
+
+def fits(stubbed: Stubbed, wb) -> bool:
+    """Whether every table on a cut tab has its header among the rows kept."""
+    from openpyxl.utils.cell import range_boundaries
+
+    for tab in stubbed.tabs:
+        for table in wb[tab].tables.values():
+            if range_boundaries(table.ref)[1] > KEEP_ROWS:
+                return False
+    return True
+
+
+def splice_back(stubbed: Stubbed, saved: Path) -> None:
+    """Put the cut tabs' original rows, and the shared strings they index, into ``saved``."""
+    with zipfile.ZipFile(saved) as zf:
+        parts = sheet_parts(zf)
+        members = [(info, zf.read(info)) for info in zf.infolist()]
+        if _strings_part(zf) is not None:
+            raise AssertionError("openpyxl wrote a shared strings part: cannot splice rows")
+    data_of = {info.filename: data for info, data in members}
+    patched: dict[str, bytes] = {}
+    for tab, original in stubbed.tabs.items():
+        part = parts.get(tab, "")
+        xml = data_of.get(part)
+        if xml is None or len(_SHEET_DATA.findall(xml)) != 1:
+            raise AssertionError(f"the saved tab {tab} cannot take its rows back")
+        xml = _replaced(xml, _SHEET_DATA, original.rows)
+        xml = _replaced(xml, _DIMENSION, original.dimension or b"")
+        text = _declare_namespaces(xml.decode(), original.root + "</worksheet>")
+        patched[part] = text.encode()
+    extra: dict[str, bytes] = {}
+    if stubbed.strings is not None:
+        name, data = stubbed.strings
+        if name in data_of:
+            raise AssertionError(f"the saved package already has a part {name}")
+        extra[name] = data
+        rels = "xl/_rels/workbook.xml.rels"
+        patched[rels] = _with_strings_rel(data_of[rels], name)
+        patched["[Content_Types].xml"] = _with_strings_type(data_of["[Content_Types].xml"], name)
+    with zipfile.ZipFile(saved, "w", zipfile.ZIP_DEFLATED) as out:
+        for info, data in members:
+            out.writestr(info, patched.get(info.filename, data))
+        for name, data in extra.items():
+            out.writestr(name, data)
+
+
+def _replaced(xml: bytes, pattern: re.Pattern[bytes], new: bytes) -> bytes:
+    m = pattern.search(xml)
+    return xml if m is None else xml[: m.start()] + new + xml[m.end() :]
+
+
+def sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
+    """Tab name → its worksheet part."""
+    book = ET.fromstring(zf.read("xl/workbook.xml"))
+    rels = ET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+    targets = {
+        r.get("Id"): _resolve("xl/workbook.xml", r.get("Target", ""))
+        for r in rels.iter(f"{{{_PKG_REL}}}Relationship")
+    }
+    return {
+        s.get("name"): targets.get(s.get(f"{{{_REL}}}id"), "")
+        for s in book.iter(f"{{{_MAIN}}}sheet")
+    }
+
+
+def _resolve(source: str, target: str) -> str:
+    if target.startswith("/"):
+        return target.lstrip("/")
+    return posixpath.normpath(posixpath.join(posixpath.dirname(source), target))
+
+
+def _strings_part(zf: zipfile.ZipFile) -> str | None:
+    rels = ET.fromstring(zf.read("xl/_rels/workbook.xml.rels"))
+    for r in rels.iter(f"{{{_PKG_REL}}}Relationship"):
+        if r.get("Type") == _STRINGS:
+            part = _resolve("xl/workbook.xml", r.get("Target", ""))
+            return part if part in zf.namelist() else None
+    return None
+
+
+def _plain_rows(xml: bytes) -> tuple[int, int] | None:
+    """Where the ``<sheetData>`` element of a plain-form part starts and ends, else None."""
+    if xml.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in xml[:64]:
+        return None
+    if any(marker in xml for marker in _UNSAFE) or b"<worksheet" not in xml:
+        return None
+    found = _SHEET_DATA.findall(xml)
+    if len(found) != 1 or xml.count(b"sheetData") != (1 if found[0].endswith(b"/>") else 2):
+        return None
+    m = _SHEET_DATA.search(xml)
+    assert m is not None
+    rows = m[0]
+    if len(_ROW.findall(rows)) != len(_NUMBERED_ROW.findall(rows)):
+        return None
+    return m.start(), m.end()
+
+
+def _top_rows(rows: bytes) -> bytes:
+    """``<sheetData>`` cut before its first row past :data:`KEEP_ROWS`."""
+    for m in _NUMBERED_ROW.finditer(rows):
+        if int(m[1]) > KEEP_ROWS:
+            return rows[: m.start()] + b"</sheetData>"
+    return rows
+
+
+def _with_strings_rel(xml: bytes, part: str) -> bytes:
+    text = xml.decode()
+    taken = set(re.findall(r'Id="([^"]+)"', text))
+    n = 1
+    while f"rIdStrings{n}" in taken:
+        n += 1
+    target = posixpath.relpath(part, "xl")
+    rel = f'<Relationship Id="rIdStrings{n}" Type="{_STRINGS}" Target={quoteattr(target)}/>'
+    return text.replace("</Relationships>", rel + "</Relationships>", 1).encode()
+
+
+def _with_strings_type(xml: bytes, part: str) -> bytes:
+    text = xml.decode()
+    entry = f'<Override PartName={quoteattr("/" + part)} ContentType="{_STRINGS_TYPE}"/>'
+    return text.replace("</Types>", entry + "</Types>", 1).encode()

@@ -1,0 +1,173 @@
+"""A write that loads the big input tabs cut and splices their rows back
+(leadbook/workbook/splice.py) leaves the same workbook as one that loads them whole."""
+
+from __future__ import annotations
+
+import datetime
+import re
+import shutil
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+from conftest import set_setting
+
+from leadbook.errors import InfeasiblePolicyError
+from leadbook.libreoffice import recalculated
+from leadbook.workbook import splice, write
+from leadbook.workbook.jobs import refresh
+from leadbook.workbook.rebalance import rebalance
+from leadbook.workbook.write import update_workbook
+
+STAMPED = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?| · reads .*")
+"""A time of the run, and the fingerprints of output tabs read (the forecast log's times)."""
+
+
+def _sheet_xml(path: Path, tab: str) -> bytes:
+    with zipfile.ZipFile(path) as zf:
+        return zf.read(splice.sheet_parts(zf)[tab])
+
+
+def _rows(path: Path, tab: str) -> bytes:
+    return splice._SHEET_DATA.search(_sheet_xml(path, tab))[0]
+
+
+def _cells(path: Path) -> dict[str, list[tuple]]:
+    """Every tab's cells (formulas as text), times of day left out, Log's last row too."""
+    wb = openpyxl.load_workbook(path, data_only=False)
+    out = {}
+    for ws in wb.worksheets:
+        rows = [tuple(_timeless(v) for v in row) for row in ws.iter_rows(values_only=True)]
+        out[ws.title] = rows
+    return out
+
+
+def _timeless(value: object) -> object:
+    """A value with the time of the run left out (stamps, the Log's times)."""
+    if isinstance(value, str):
+        return STAMPED.sub("<time>", value)
+    if isinstance(value, datetime.datetime) and value.date() >= datetime.date.today():
+        return "<time>"
+    return value
+
+
+def _both_ways(path: Path, tmp_path: Path, job) -> tuple[Path, Path]:
+    """``job`` run on a copy loaded whole and on a copy loaded cut."""
+    whole, cut = tmp_path / "whole" / path.name, tmp_path / "cut" / path.name
+    for target in (whole, cut):
+        target.parent.mkdir()
+        shutil.copy2(path, target)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(write, "stub_big_inputs", lambda _: None)
+        job(whole)
+    assert splice.stub_big_inputs(cut) is not None
+    job(cut)
+    return whole, cut
+
+
+@pytest.fixture(scope="module")
+def excel_like(built_demo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo saved by another program (LibreOffice): shared strings, its own forms."""
+    return recalculated(built_demo, tmp_path_factory.mktemp("excel-like"))
+
+
+class TestSameWorkbookEitherWay:
+    @pytest.mark.parametrize("source", ["demo", "excel_like"])
+    def test_refresh(self, source, request, tmp_path):
+        path = request.getfixturevalue("built_demo" if source == "demo" else source)
+        whole, cut = _both_ways(path, tmp_path, refresh)
+        assert _cells(cut) == _cells(whole)
+        for tab in splice.CUT_TABS:
+            assert _rows(cut, tab) == _rows(path, tab)
+
+    def test_the_input_tabs_keep_their_shared_strings_and_styles(self, excel_like, tmp_path):
+        with zipfile.ZipFile(excel_like) as zf:
+            assert splice._strings_part(zf) is not None  # the case under test
+        whole, cut = _both_ways(excel_like, tmp_path, refresh)
+        a = openpyxl.load_workbook(whole)
+        b = openpyxl.load_workbook(cut)
+        for tab in splice.CUT_TABS:
+            for ra, rb in zip(a[tab].iter_rows(), b[tab].iter_rows(), strict=True):
+                for x, y in zip(ra, rb, strict=True):
+                    assert (x.value, x.number_format, x.font.b, x.fill.fgColor.rgb) == (
+                        y.value,
+                        y.number_format,
+                        y.font.b,
+                        y.fill.fgColor.rgb,
+                    ), f"{tab}!{x.coordinate}"
+
+    def test_an_infeasible_rebalance_marks_the_tab_stale_the_same(self, built_demo, tmp_path):
+        path = tmp_path / built_demo.name
+        shutil.copy2(built_demo, path)
+        set_setting(path, "bands.tier1.min", 0.95)
+        set_setting(path, "bands.tier1.max", 1.0)
+
+        def job(path: Path) -> None:
+            with pytest.raises(InfeasiblePolicyError):
+                rebalance(path)
+
+        whole, cut = _both_ways(path, tmp_path, job)
+        assert _cells(cut) == _cells(whole)
+
+
+class TestWhatIsCut:
+    def test_rows_excel_writes_with_its_own_namespaces_come_back_declared(
+        self, built_demo, tmp_path
+    ):
+        # Excel writes x14ac:dyDescent on rows, declared on the root and marked ignorable
+        path = tmp_path / built_demo.name
+        with zipfile.ZipFile(built_demo) as zf, zipfile.ZipFile(path, "w") as out:
+            part = splice.sheet_parts(zf)["History"]
+            for info in zf.infolist():
+                data = zf.read(info)
+                if info.filename == part:
+                    data = data.replace(
+                        b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"',
+                        b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+                        b' xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006"'
+                        b' mc:Ignorable="x14ac"'
+                        b' xmlns:x14ac="http://schemas.microsoft.com/office/spreadsheetml/2009/9/ac"',
+                        1,
+                    )
+                    data = re.sub(rb'<row r="(\d+)"', rb'<row r="\1" x14ac:dyDescent="0.25"', data)
+                out.writestr(info, data)
+        assert splice.stub_big_inputs(path) is not None
+        refresh(path)
+        xml = _sheet_xml(path, "History")
+        root = xml[: xml.index(b">", xml.index(b"<worksheet")) + 1]
+        assert b"xmlns:x14ac=" in root and b'mc:Ignorable="x14ac"' in root
+        assert xml.count(b"x14ac:dyDescent") == xml.count(b"<row ")
+        openpyxl.load_workbook(path)  # and the part parses
+
+    @pytest.mark.parametrize(
+        "change",
+        [
+            (b"<sheetData>", b"<!-- a comment --><sheetData>"),
+            (b"<sheetData>", b'<sheetData xmlns:x="urn:x">'),
+        ],
+        ids=["a comment", "sheetData not in the plain form"],
+    )
+    def test_a_tab_not_in_the_plain_form_is_loaded_whole(self, built_demo, tmp_path, change):
+        path = tmp_path / built_demo.name
+        with zipfile.ZipFile(built_demo) as zf, zipfile.ZipFile(path, "w") as out:
+            parts = splice.sheet_parts(zf)
+            for info in zf.infolist():
+                data = zf.read(info)
+                if info.filename in (parts["History"], parts["Sources"]):
+                    data = data.replace(*change, 1)
+                out.writestr(info, data)
+        assert splice.stub_big_inputs(path) is None
+        refresh(path)  # loaded whole, written as ever
+        assert openpyxl.load_workbook(path)["History"].max_row > splice.KEEP_ROWS
+
+    def test_a_job_that_writes_into_a_cut_tab_is_refused(self, demo_book_path):
+        before = demo_book_path.read_bytes()
+
+        def job(wb) -> str:
+            wb["History"].cell(5_000, 1).value = "planted"
+            return "wrote"
+
+        with pytest.raises(AssertionError, match="changed an input tab"):
+            update_workbook(demo_book_path, "test", job)
+        assert demo_book_path.read_bytes() == before
