@@ -430,7 +430,7 @@ class _Graft:
         :func:`_pairs`); replace a rewritten subtree, add one that was dropped — unless the
         anchor's own XML refers to it: that needs the referring element back, which
         :meth:`elements` puts back with it."""
-        referenced = _referenced_ids(self.old.parts.get(old_part, b""))
+        referenced = _referenced_ids(_without_cells(self.old.parts.get(old_part, b"")))
         for old, new in _pairs(self.old, old_part, self.new, new_part):
             if old.target in self.done:  # placed already, from another anchor
                 if new is not None:
@@ -521,7 +521,9 @@ class _Graft:
         or Excel 2010 validations, ``ignoredErrors``…) in schema order, and each element it
         kept without its relationship (``pageSetup`` without its printer settings), with
         the relationships they refer to."""
-        old_bytes, new_bytes = self.old.parts[old_part], self.new.parts[new_part]
+        # the cells hold no element to put back nor a relationship: set them aside
+        old_bytes = _without_cells(self.old.parts[old_part])
+        new_bytes, cells = _cells_apart(self.new.parts[new_part])
         old_xml, new_xml = old_bytes.decode("utf-8"), new_bytes.decode("utf-8")
         order = ORDERS.get(_root(old_xml)["tag"], ())
         have = dict(_top_elements(new_xml))
@@ -541,7 +543,7 @@ class _Graft:
             new_xml = _declare_namespaces(new_xml, old_xml)
             have[tag] = raw
             self.changed = True
-        self.new.parts[new_part] = new_xml.encode("utf-8")
+        self.new.parts[new_part] = _cells_back(new_xml.encode("utf-8"), cells)
 
     def _remap_ids(self, raw: str, ids: set[str], old_part: str, new_part: str) -> str:
         """``raw`` with each relationship id of ``ids`` changed to the id it has in the new
@@ -626,10 +628,9 @@ def _pairs(
     referred to from the same place (the n-th id in the n-th element of that name), so a
     header image's VML is never taken for the comments' VML; the others pair by kind, in
     order."""
-    old_sites = _reference_sites(old.parts.get(old_part, b""))
-    new_by_site = {
-        site: rid for rid, site in _reference_sites(new.parts.get(new_part, b"")).items()
-    }
+    old_sites = _reference_sites(_without_cells(old.parts.get(old_part, b"")))
+    new_sites = _reference_sites(_without_cells(new.parts.get(new_part, b"")))
+    new_by_site = {site: rid for rid, site in new_sites.items()}
     theirs = {r.id: r for r in _foreign_rels(new, new_part)}
     unreferenced: dict[str, list[Rel]] = {}
     for r in theirs.values():
@@ -936,6 +937,37 @@ def _without_cells(xml: bytes) -> bytes:
     if end < 0:
         return xml
     return xml[: found.start()] + b"<" + found[1] + b"/>" + xml[end + len(close) :]
+
+
+def _cells_apart(xml: bytes) -> tuple[bytes, bytes | None]:
+    """A worksheet part with its ``<sheetData>`` emptied (:func:`_without_cells`), and the
+    element taken out (None when the part was left as it was).
+
+    Examples
+    --------
+    >>> xml = b'<worksheet><sheetData><row r="1"/></sheetData><extLst/></worksheet>'
+    >>> bare, cells = _cells_apart(xml)
+    >>> cells
+    b'<sheetData><row r="1"/></sheetData>'
+    >>> _cells_back(bare, cells) == xml
+    True
+    """
+    bare = _without_cells(xml)
+    if bare is xml:
+        return xml, None
+    found = _SHEET_DATA.search(xml)
+    assert found is not None
+    placeholder = len(found[1]) + 3  # <sheetData/>
+    return bare, xml[found.start() : found.start() + len(xml) - len(bare) + placeholder]
+
+
+def _cells_back(xml: bytes, cells: bytes | None) -> bytes:
+    """``xml`` with the ``<sheetData/>`` that :func:`_cells_apart` left put back as ``cells``."""
+    if cells is None:
+        return xml
+    found = _SHEET_DATA.search(xml)
+    assert found is not None and found[2], "the emptied sheetData is gone"
+    return xml[: found.start()] + cells + xml[found.end() :]
 
 
 def _lost_rich_text(old: Package, new: Package, part: str, target: str, where: str) -> list[str]:

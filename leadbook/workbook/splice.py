@@ -96,11 +96,12 @@ def stub_big_inputs(path: Path, min_bytes: int | None = None) -> Stubbed | None:
             if found is None:
                 continue
             start, end = found
-            rows = xml[start:end]
-            dimension = _DIMENSION.search(xml)
+            dimension = _DIMENSION.search(xml, 0, start)
             root_end = xml.index(b">", xml.index(b"<worksheet")) + 1
-            tabs[tab] = _Tab(rows, dimension[0] if dimension else None, xml[:root_end].decode())
-            cut[part] = xml[:start] + _top_rows(rows) + xml[end:]
+            head = xml[:root_end].decode()
+            cut[part] = xml[:start] + _top_rows(xml, start, end) + xml[end:]
+            tabs[tab] = _Tab(xml[start:end], dimension[0] if dimension else None, head)
+            del xml
         if not tabs:
             return None
         strings = _strings_part(zf)
@@ -138,10 +139,9 @@ def splice_back(stubbed: Stubbed, saved: Path) -> None:
         xml = data_of.get(part)
         if xml is None or len(_SHEET_DATA.findall(xml)) != 1:
             raise AssertionError(f"the saved tab {tab} cannot take its rows back")
-        xml = _replaced(xml, _SHEET_DATA, original.rows)
         xml = _replaced(xml, _DIMENSION, original.dimension or b"")
-        text = _declare_namespaces(xml.decode(), original.root + "</worksheet>")
-        patched[part] = text.encode()
+        xml = _declare_namespaces(xml.decode(), original.root + "</worksheet>").encode()
+        patched[part] = _replaced(xml, _SHEET_DATA, original.rows)  # the one big copy
     extra: dict[str, bytes] = {}
     if stubbed.strings is not None:
         name, data = stubbed.strings
@@ -198,23 +198,25 @@ def _plain_rows(xml: bytes) -> tuple[int, int] | None:
         return None
     if any(marker in xml for marker in _UNSAFE) or b"<worksheet" not in xml:
         return None
-    found = _SHEET_DATA.findall(xml)
-    if len(found) != 1 or xml.count(b"sheetData") != (1 if found[0].endswith(b"/>") else 2):
+    spans = [m.span() for m in _SHEET_DATA.finditer(xml)]
+    if len(spans) != 1:
         return None
-    m = _SHEET_DATA.search(xml)
-    assert m is not None
-    rows = m[0]
-    if len(_ROW.findall(rows)) != len(_NUMBERED_ROW.findall(rows)):
+    start, end = spans[0]
+    if xml.count(b"sheetData") != (1 if xml.endswith(b"/>", start, end) else 2):
         return None
-    return m.start(), m.end()
+    rows = sum(1 for _ in _ROW.finditer(xml, start, end))
+    if rows != sum(1 for _ in _NUMBERED_ROW.finditer(xml, start, end)):
+        return None
+    return start, end
 
 
-def _top_rows(rows: bytes) -> bytes:
-    """``<sheetData>`` cut before its first row past :data:`KEEP_ROWS`."""
-    for m in _NUMBERED_ROW.finditer(rows):
+def _top_rows(xml: bytes, start: int, end: int) -> bytes:
+    """The ``<sheetData>`` element at ``xml[start:end]`` cut before its first row past
+    :data:`KEEP_ROWS`."""
+    for m in _NUMBERED_ROW.finditer(xml, start, end):
         if int(m[1]) > KEEP_ROWS:
-            return rows[: m.start()] + b"</sheetData>"
-    return rows
+            return xml[start : m.start()] + b"</sheetData>"
+    return xml[start:end]
 
 
 def _with_strings_rel(xml: bytes, part: str) -> bytes:
