@@ -319,3 +319,45 @@ def test_a_tab_written_in_utf16_reads_as_openpyxl_reads_it(plain_book, tmp_path,
             dst.writestr(info, data)
     assert assert_reads_as_openpyxl(out) >= 2
     assert open_streamed(out)["Data"]["A1"].value == "shared"
+
+
+# --- forms the plain form's reader must not take for plain ------------------------------------
+
+_MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+
+
+def with_sheet_part(base: Path, out: Path, xml: str) -> Path:
+    """``base`` with its first tab's part replaced by ``xml`` whole."""
+    with zipfile.ZipFile(base) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = xml.encode()
+            dst.writestr(info, data)
+    return out
+
+
+@pytest.mark.parametrize(
+    "xml",
+    [
+        # the default namespace declared again on a row, on sheetData: not the main one
+        f'<worksheet xmlns="{_MAIN_NS}"><sheetData><row r="1" xmlns="urn:other">'
+        '<c r="C1"><v>9</v></c></row></sheetData></worksheet>',
+        f'<worksheet xmlns="{_MAIN_NS}"><sheetData xmlns=""><row r="1">'
+        '<c r="C1"><v>9</v></c></row></sheetData></worksheet>',
+        # the main namespace written in an attribute's value, or on an element not the root
+        f'<worksheet xmlns="urn:other" a=\'xmlns="{_MAIN_NS}"\'><sheetData><row r="1">'
+        '<c r="C1"><v>9</v></c></row></sheetData></worksheet>',
+        f'<worksheet a=\'xmlns="{_MAIN_NS}"\'><sheetData><row r="1">'
+        '<c r="C1"><v>9</v></c></row></sheetData></worksheet>',
+        f'<worksheet><sheetPr xmlns="{_MAIN_NS}"/><sheetData><row r="1">'
+        '<c r="C1"><v>9</v></c></row></sheetData></worksheet>',
+    ],
+    ids=["on-a-row", "undeclared", "in-a-value", "in-a-value-alone", "not-the-root"],
+)
+def test_cells_outside_the_main_namespace_are_not_read(plain_book, tmp_path, xml):
+    """openpyxl reads only elements of the main namespace: an unprefixed ``<c>`` under another
+    default namespace is no cell, and the plain form's reader must not forge one."""
+    path = with_sheet_part(plain_book, tmp_path / "ns.xlsx", xml)
+    assert_reads_as_openpyxl(path)
+    assert open_streamed(path)["Data"]["C1"].value is None
