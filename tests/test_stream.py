@@ -8,6 +8,7 @@ values), on hand-written package XML in the forms other programs write, and on r
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import shutil
@@ -361,3 +362,59 @@ def test_cells_outside_the_main_namespace_are_not_read(plain_book, tmp_path, xml
     path = with_sheet_part(plain_book, tmp_path / "ns.xlsx", xml)
     assert_reads_as_openpyxl(path)
     assert open_streamed(path)["Data"]["C1"].value is None
+
+
+@pytest.mark.parametrize(
+    ("rows", "tail"),
+    [
+        # a cell outside any row: openpyxl reads cells in rows only
+        ('<c r="B3"><v>9</v></c><row r="1"><c r="A1"><v>1</v></c></row>', ""),
+        ('<row r="1"><c r="A1"><v>1</v></c></row>', '<extLst><c r="B1"><v>9</v></c></extLst>'),
+        # a row past sheetData: openpyxl reads a row wherever it stands
+        (
+            '<row r="1"><c r="A1"><v>1</v></c></row>',
+            '<extLst><row r="2"><c r="B2"><v>9</v></c></row></extLst>',
+        ),
+        # an inline string's text in an element that is no run: not text
+        ('<row r="1"><c r="A1" t="inlineStr"><is><u><t>z</t></u><t>a</t></is></c></row>', ""),
+        ('<row r="1"><c r="A1"><x><v>9</v></x></c><c r="B1"><v>1</v></c></row>', ""),
+    ],
+    ids=[
+        "before-the-rows",
+        "in-extLst",
+        "row-in-extLst",
+        "text-not-in-a-run",
+        "value-not-the-cells",
+    ],
+)
+def test_cells_are_where_openpyxl_finds_them(plain_book, tmp_path, rows, tail):
+    path = with_sheet_xml(plain_book, tmp_path / "where.xlsx", rows, tail, prefixed=False)
+    assert assert_reads_as_openpyxl(path) >= 1
+
+
+@pytest.mark.broken_files
+@pytest.mark.parametrize(
+    ("cells", "what"),
+    [
+        ('<c r="A1"><v>1</v><v>2</v></c>', "two values"),
+        ('<c r="A1"><v>1<x/>2</v></c>', "an element inside its text"),
+        ('<c r="A1" t="inlineStr"><is><t>a<x>b</x>c</t></is></c>', "an element inside its text"),
+        ('<c r="A1" t="inlineStr"><is><t>a</t><t>b</t></is></c>', "two texts"),
+        ('<c r="A1" t="inlineStr"><is><r><t>a</t><t>b</t></r></is></c>', "two texts"),
+        ('<c r="A1" t="inlineStr"><is><r><t>a</t></r><t>p</t></is></c>', "two texts"),
+        ('<c r="A1" t="inlineStr"><is><t>a</t></is><is><t>b</t></is></c>', "two inline strings"),
+        ("<extLst/><c><v>5</v></c>", "an element <extLst> inside a row"),
+        ('<row r="2"><c r="A2"><v>5</v></c></row>', "an element <row> inside a row"),
+    ],
+)
+def test_a_cell_openpyxl_reads_otherwise_than_excel_writes_is_refused(
+    plain_book, tmp_path, cells, what
+):
+    """openpyxl reads these its own way (the first value, the last text, an element in a row
+    as a cell); Excel never writes them: the reader refuses them at their cell."""
+    rows = f'<row r="1">{cells}</row>'
+    path = with_sheet_xml(plain_book, tmp_path / "odd.xlsx", rows, prefixed=False)
+    expat_only = mock.patch.object(_SheetParser, "parse_plain", return_value=False)
+    for reading in (contextlib.nullcontext(), expat_only):
+        with reading, pytest.raises(WorkbookFileError, match=rf"Data!A1: holds {what}"):
+            open_streamed(path)["Data"].cell(1, 1)

@@ -56,12 +56,13 @@ _PLAIN_CELLS = re.compile(
     rb"</c>)"
 )
 """A cell in the plain form: column, row, style, type, value, inline string, its text."""
-_AFTER_CELL_NAME = (b" ", b">", b"/", b"\t", b"\n", b"\r")
-"""What may follow ``<c`` where a cell element starts (not ``<col``, ``<cfRule``)."""
+_PLAIN_ROW = re.compile(rb"<row(?:[ \t\r\n][^>]*?)?(/?)>|</row>")
+"""A row's start tag (``/`` if it is empty) or its end tag, in the plain form."""
+_CELL_OR_ROW = re.compile(rb"<(?:c[ \t\r\n/>]|row\b)")
 _MERGE_REF = re.compile(rb"""<mergeCell\s+ref\s*=\s*["']([^"']+)["']""")
 _PREFIXED = re.compile(rb"<[A-Za-z_][\w.-]*:(?:c|row|v|is|t|r|f|rPh|mergeCell|sheetData)\b")
-_C, _V, _ROW, _IS, _RPH, _T, _MERGE = (
-    _MAIN + tag for tag in ("c", "v", "row", "is", "rPh", "t", "mergeCell")
+_C, _V, _ROW, _IS, _R, _T, _MERGE = (
+    _MAIN + tag for tag in ("c", "v", "row", "is", "r", "t", "mergeCell")
 )
 _COORD = re.compile(r"([A-Z]{1,3})([0-9]+)$")
 _NUMBER_CHARS = frozenset(".eE")
@@ -248,15 +249,24 @@ class _SheetParser:
         root = data.find(b"<", 1 if data.startswith(b"<?xml") else 0)
         if defaults != [(MAIN, root)]:
             return False  # an unprefixed <c> outside the main namespace is no cell
-        end = data.find(b"</sheetData>")
-        stop = end if end >= 0 else len(data)
-        starts = sum(data.count(b"<c" + after, 0, stop) for after in _AFTER_CELL_NAME)
+        begin, end = data.find(b"<sheetData>"), data.find(b"</sheetData>")
+        if begin < 0 or end < 0:
+            begin = end = len(data)  # no cells (<sheetData/>), or not in the plain form
+        if _CELL_OR_ROW.search(data, 0, begin) or _CELL_OR_ROW.search(data, end):
+            return False  # a cell or row outside sheetData: parse() reads it as openpyxl does
         rows: dict[int, dict[int, Any]] = {}
         columns: dict[bytes, int] = {}
-        value_of = self.value
-        matched = 0
-        for match in _PLAIN_CELLS.finditer(data, 0, stop):
-            matched += 1
+        value_of, cell_at, row_at = self.value, _PLAIN_CELLS.match, _PLAIN_ROW.match
+        pos, in_row = begin + len(b"<sheetData>"), False
+        while pos < end:  # rows and cells, each where the last ended: nothing between
+            match = cell_at(data, pos) if in_row else None
+            if match is None:
+                tag = row_at(data, pos)
+                if tag is None or in_row != (tag[1] is None):
+                    return False  # another element, or a cell in another form
+                in_row, pos = tag[1] == b"", tag.end()
+                continue
+            pos = match.end()
             letters, digits, style, kind, value, inline, text = match.groups()
             column = columns.get(letters)
             if column is None:
@@ -281,12 +291,9 @@ class _SheetParser:
                 if line is None:
                     line = rows[self.row] = {}
                 line[column] = got
-        if matched != starts:
-            return False  # a cell in another form: parse() reads the tab
         self.sheet._rows.update(rows)
-        if end >= 0:
-            for ref in _MERGE_REF.findall(data, end):
-                self.sheet._merged.ranges.append(CellRange(ref.decode()))
+        for ref in _MERGE_REF.findall(data, end):
+            self.sheet._merged.ranges.append(CellRange(ref.decode()))
         return True
 
     def _install(self, parser: Any) -> None:
@@ -297,51 +304,84 @@ class _SheetParser:
         text: list[str] = []
         # the cell being read: kind, style, whether it has a value, whether text is collected
         cell: list[Any] = ["n", 0, False, False]
-        inline = [0, 0]  # depth inside <is>, and inside its phonetic runs <rPh>
+        # the element depth, the open row's and the open cell's (-1: none)
+        depth = [0, -1, -1]
+        inside: list[str] = []  # the elements open inside the cell
+        seen: set[str] = set()  # the cell's value, inline string, texts and runs read so far
         value_of = self.value
 
         def start(name: str, attrs: dict[str, str]) -> None:
-            if name == _C:
-                ref = attrs.get("r")
-                if ref:
-                    letters = ref.rstrip("0123456789")
-                    column = columns.get(letters)
-                    if column is None:
-                        if not letters.isalpha() or not letters.isupper() or len(letters) > 3:
-                            raise self._damaged(f"a cell reference {ref!r}")
-                        column = columns[letters] = column_index_from_string(letters)
-                    digits = ref[len(letters) :]
-                    if not digits.isdigit():
-                        raise self._damaged(f"a cell reference {ref!r}")
-                    self.row, self.column = int(digits), column
-                else:
-                    self.column += 1
-                style = attrs.get("s")
-                cell[:] = attrs.get("t", "n"), int(style) if style else 0, False, False
-                text.clear()
-            elif name == _V:
-                if cell[0] != "inlineStr":  # an inline string's text is in <is> alone
-                    cell[2] = cell[3] = True
+            depth[0] += 1
+            if depth[2] >= 0:
+                inner(name)
+            elif depth[0] == depth[1] + 1:
+                if name != _C:  # openpyxl would read it as a cell
+                    raise self._damaged(f"an element <{name.removeprefix(_MAIN)}> inside a row")
+                open_cell(attrs)
             elif name == _ROW:
                 number = attrs.get("r")
                 self.row = int(number) if number else self.row + 1
                 self.column = 0
                 if self.row > up_to:
                     raise _EnoughRowsError
-            elif name == _IS:
-                inline[0] += 1
-                cell[2] = True  # "" if it holds no text, as openpyxl reads it
-            elif name == _RPH and inline[0]:
-                inline[1] += 1
-            elif name == _T and inline[0] and not inline[1]:
-                cell[2] = cell[3] = True
+                depth[1] = depth[0]
             elif name == _MERGE:
                 ref = attrs.get("ref")
                 if ref:
                     merged.append(CellRange(ref))
 
+        def open_cell(attrs: dict[str, str]) -> None:
+            ref = attrs.get("r")
+            if ref:
+                letters = ref.rstrip("0123456789")
+                column = columns.get(letters)
+                if column is None:
+                    if not letters.isalpha() or not letters.isupper() or len(letters) > 3:
+                        raise self._damaged(f"a cell reference {ref!r}")
+                    column = columns[letters] = column_index_from_string(letters)
+                digits = ref[len(letters) :]
+                if not digits.isdigit():
+                    raise self._damaged(f"a cell reference {ref!r}")
+                self.row, self.column = int(digits), column
+            else:
+                self.column += 1
+            style = attrs.get("s")
+            cell[:] = attrs.get("t", "n"), int(style) if style else 0, False, False
+            text.clear()
+            inside.clear()
+            seen.clear()
+            depth[2] = depth[0]
+
+        def inner(name: str) -> None:
+            """An element inside the cell: its value, its inline string's text and runs are
+            read where openpyxl reads them; what openpyxl reads otherwise is refused."""
+            if cell[3]:
+                raise self._damaged("an element inside its text")
+            if name == _ROW:
+                raise self._damaged("an element <row> inside a cell")
+            inside.append(name)
+            path = tuple(inside)
+            if path == (_V,) or path == (_IS,):
+                if name in seen:
+                    raise self._damaged("two values" if name == _V else "two inline strings")
+                seen.add(name)
+                if (name == _IS) == (cell[0] == "inlineStr"):
+                    cell[2] = True  # "" if it holds no text, as openpyxl reads it
+                    cell[3] = name == _V
+            elif path == (_IS, _R):
+                seen.add(_R)
+                seen.discard(_T)
+            elif path == (_IS, _T) or path == (_IS, _R, _T):
+                if _T in seen or (len(path) == 2 and _R in seen):
+                    raise self._damaged("two texts in its inline string")
+                seen.add(_T)
+                cell[3] = cell[0] == "inlineStr"
+
         def end(name: str) -> None:
-            if name == _C:
+            depth[0] -= 1
+            if depth[0] + 1 == depth[2]:
+                depth[2] = -1
+                cell[3] = False
                 if cell[2]:
                     value = value_of(cell[0], cell[1], "".join(text))
                     if value is not None:
@@ -349,13 +389,11 @@ class _SheetParser:
                         if line is None:
                             line = rows[self.row] = {}
                         line[self.column] = value
+            elif depth[2] >= 0:
+                inside.pop()
                 cell[3] = False
-            elif name in (_V, _T):
-                cell[3] = False
-            elif name == _IS:
-                inline[0] -= 1
-            elif name == _RPH and inline[0]:
-                inline[1] -= 1
+            elif depth[0] + 1 == depth[1]:
+                depth[1] = -1
 
         def characters(data: str) -> None:
             if cell[3]:
