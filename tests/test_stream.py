@@ -418,3 +418,15 @@ def test_a_cell_openpyxl_reads_otherwise_than_excel_writes_is_refused(
     for reading in (contextlib.nullcontext(), expat_only):
         with reading, pytest.raises(WorkbookFileError, match=rf"Data!A1: holds {what}"):
             open_streamed(path)["Data"].cell(1, 1)
+
+
+def test_character_references_read_as_xml_reads_them(plain_book, tmp_path):
+    """XML reads ``&#x80;`` as U+0080 and ``&#xFDD0;`` as itself; HTML's rules (a Windows
+    code page for 0x80–0x9F, nothing for non-characters) are not XML's."""
+    refs = "&#x80;&#150;&#x7F;&#xFDD0;&#x9;&amp;amp;&#38;lt;"
+    rows = (
+        f'<row r="1"><c r="A1" t="str"><v>{refs}</v></c>'
+        f'<c r="B1" t="inlineStr"><is><t>{refs}</t></is></c></row>'
+    )
+    path = with_sheet_xml(plain_book, tmp_path / "refs.xlsx", rows, prefixed=False)
+    assert assert_reads_as_openpyxl(path) >= 2

@@ -23,7 +23,6 @@ size and cells); the parser refuses a DTD or entity declaration anyway.
 from __future__ import annotations
 
 import contextlib
-import html
 import io
 import posixpath
 import re
@@ -58,6 +57,9 @@ _PLAIN_CELLS = re.compile(
 """A cell in the plain form: column, row, style, type, value, inline string, its text."""
 _PLAIN_ROW = re.compile(rb"<row(?:[ \t\r\n][^>]*?)?(/?)>|</row>")
 """A row's start tag (``/`` if it is empty) or its end tag, in the plain form."""
+_REFERENCE = re.compile(r"&(?:#x([0-9a-fA-F]+)|#([0-9]+)|(amp|lt|gt|quot|apos));")
+"""A reference in well-formed XML: a character's number, or one of XML's five entities."""
+_ENTITIES = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
 _CELL_OR_ROW = re.compile(rb"<(?:c[ \t\r\n/>]|row\b)")
 _MERGE_REF = re.compile(rb"""<mergeCell\s+ref\s*=\s*["']([^"']+)["']""")
 _PREFIXED = re.compile(rb"<[A-Za-z_][\w.-]*:(?:c|row|v|is|t|r|f|rPh|mergeCell|sheetData)\b")
@@ -284,7 +286,7 @@ class _SheetParser:
                 raw = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
             decoded = raw.decode()
             if "&" in decoded:
-                decoded = html.unescape(decoded)
+                decoded = _REFERENCE.sub(_referenced, decoded)
             got = value_of(kind.decode() if kind else "n", int(style) if style else 0, decoded)
             if got is not None:
                 line = rows.get(self.row)
@@ -450,6 +452,14 @@ class _SheetParser:
             f"{self.book.name}, {self.sheet.title}!{coordinate}: holds {what}, which Excel "
             "never writes; the file is damaged — open it in Excel and save it again"
         )
+
+
+def _referenced(match: re.Match[str]) -> str:
+    """The character a reference stands for, as XML reads it (HTML maps some otherwise)."""
+    hexadecimal, decimal, entity = match.groups()
+    if entity:
+        return _ENTITIES[entity]
+    return chr(int(hexadecimal, 16) if hexadecimal else int(decimal))
 
 
 def _is_plain_sheet(data: bytes) -> bool:
