@@ -239,6 +239,33 @@ def test_a_workbook_changed_while_read_is_refused_not_mixed(plain_book, tmp_path
         book["Data"].cell(1, 1)
 
 
+def test_a_workbook_rewritten_in_place_with_its_old_time_is_refused(plain_book):
+    """Its size and modification time put back (os.utime): the change time still moves."""
+    book = open_streamed(plain_book)
+    before = plain_book.stat()
+    plain_book.write_bytes(plain_book.read_bytes())
+    os.utime(plain_book, ns=(before.st_atime_ns, before.st_mtime_ns))
+    with pytest.raises(WorkbookFileError, match="changed on disk while leadbook was reading"):
+        book["Data"].cell(1, 1)
+
+
+def test_a_workbook_swapped_after_its_package_check_is_refused(plain_book, tmp_path):
+    """check_package bounds what the reader may unpack; the file read must be the one checked."""
+    from leadbook.workbook import read
+
+    other = tmp_path / "other.xlsx"
+    shutil.copyfile(plain_book, other)
+    checked = read.check_package
+
+    def check_then_swap(path: Path) -> None:
+        checked(path)
+        os.replace(other, path)
+
+    swapping = mock.patch.object(read, "check_package", side_effect=check_then_swap)
+    with swapping, pytest.raises(WorkbookFileError, match="changed on disk while leadbook"):
+        open_inputs(plain_book)
+
+
 def test_the_reader_finds_the_same_problems_streamed_as_loaded(demo_book_path):
     """inspect_book (streamed) and inspect_workbook over openpyxl's workbook agree."""
     from leadbook.workbook.read import inspect_workbook

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import posixpath
 import re
 import zipfile
@@ -512,10 +513,10 @@ class StreamedBook:
     A1:B3 [(1200.5,), (900,)]
     """
 
-    def __init__(self, path: Path, archive: zipfile.ZipFile):
+    def __init__(self, path: Path, archive: zipfile.ZipFile, signature: tuple[int, ...]):
         self.path = path
         self.name = path.name
-        self._signature = _signature(path)
+        self._signature = signature
         names = set(archive.namelist())
         book = _xml(archive, "xl/workbook.xml")
         self.epoch = CALENDAR_WINDOWS_1900
@@ -562,17 +563,24 @@ class StreamedBook:
         """The package, opened for one read: no handle stays open between reads (a job
         replaces the file it read), and a file changed since it was first opened is refused
         rather than read half old, half new."""
-        if _signature(self.path) != self._signature:
+        with open(self.path, "rb") as handle:
+            self.refuse_if_changed(file_signature(handle.fileno()))
+            with zipfile.ZipFile(handle) as archive:
+                yield archive
+
+    def refuse_if_changed(self, signature: tuple[int, ...] | None) -> None:
+        """Raise unless ``signature`` (:func:`file_signature`) is the package's as first read."""
+        if signature != self._signature:
             raise WorkbookFileError(
                 f"{self.name}: changed on disk while leadbook was reading it; run again"
             )
-        with zipfile.ZipFile(self.path) as archive:
-            yield archive
 
 
-def _signature(path: Path) -> tuple[int, int, int]:
-    stat = path.stat()
-    return stat.st_ino, stat.st_size, stat.st_mtime_ns
+def file_signature(file: str | Path | int) -> tuple[int, ...]:
+    """What changes when a file is replaced or written to (a path, or an open file's
+    descriptor): the change time too, which, unlike the modification time, no one sets back."""
+    stat = os.stat(file)
+    return stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns
 
 
 def open_streamed(path: str | Path) -> StreamedBook:
@@ -582,8 +590,8 @@ def open_streamed(path: str | Path) -> StreamedBook:
     """
     path = Path(path)
     try:
-        with zipfile.ZipFile(path) as archive:
-            return StreamedBook(path, archive)
+        with open(path, "rb") as handle, zipfile.ZipFile(handle) as archive:
+            return StreamedBook(path, archive, file_signature(handle.fileno()))
     except (KeyError, ElementTree.ParseError, ValueError, TypeError) as exc:
         raise WorkbookFileError(
             f"{path.name}: cannot be read as an Excel workbook ({type(exc).__name__}: {exc})"
