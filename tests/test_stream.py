@@ -457,3 +457,23 @@ def test_character_references_read_as_xml_reads_them(plain_book, tmp_path):
     )
     path = with_sheet_xml(plain_book, tmp_path / "refs.xlsx", rows, prefixed=False)
     assert assert_reads_as_openpyxl(path) >= 2
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        '<row r="3"><c r="A3"><v>3</v></c></row><row r="1"><c r="A1"><v>1</v></c></row>',
+        '<row r="70"><c r="A70"><v>70</v></c></row><row r="2"><c r="A1"><v>1</v></c></row>',
+        '<row r="1"><c r="B1"><v>2</v></c></row><row r="90"><c r="A1"><v>1</v></c></row>',
+        '<row r="5"><c r="A5"><v>5</v></c></row><row r="6"><c r="A&#49;"><v>1</v></c></row>',
+    ],
+    ids=["rows-backwards", "row-70-then-2", "cell-above-its-row", "reference-by-number"],
+)
+def test_a_stamp_is_read_as_openpyxl_reads_it_whatever_the_row_order(plain_book, tmp_path, rows):
+    """A partial read stops at the first row past the one asked for; a row or cell above it
+    further on (Excel writes rows in order, another program need not) must still be read."""
+    path = with_sheet_xml(plain_book, tmp_path / "order.xlsx", rows, prefixed=False)
+    want = openpyxl.load_workbook(path, data_only=True)["Data"]
+    assert [c.value for c in open_streamed(path)["Data"][1]] == [c.value for c in want[1]]
+    for coordinate in ("A1", "B1"):
+        assert open_streamed(path)["Data"][coordinate].value == want[coordinate].value

@@ -58,6 +58,11 @@ _PLAIN_CELLS = re.compile(
 """A cell in the plain form: column, row, style, type, value, inline string, its text."""
 _PLAIN_ROW = re.compile(rb"<row(?:[ \t\r\n][^>]*?)?(/?)>|</row>")
 """A row's start tag (``/`` if it is empty) or its end tag, in the plain form."""
+_NEAR_REF = re.compile(
+    rb"""\sr\s*=\s*(?:"(?![A-Z]{0,3}[1-9][0-9]{2,}")([^"]*)"|'(?![A-Z]{0,3}[1-9][0-9]{2,}')([^']*)')"""
+)
+"""An ``r`` attribute but one plainly past row 99: read further by :func:`_rows_past`."""
+_PLAIN_REF = re.compile(rb"[A-Z]{0,3}([0-9]{1,2})")
 _REFERENCE = re.compile(r"&(?:#x([0-9a-fA-F]+)|#([0-9]+)|(amp|lt|gt|quot|apos));")
 """A reference in well-formed XML: a character's number, or one of XML's five entities."""
 _ENTITIES = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
@@ -188,12 +193,15 @@ class StreamedSheet:
             up_to = None  # a table: read the tab whole (its merged ranges come last)
         self._rows, self._merged = {}, _MergedCells()
         with self._book.archive() as archive, archive.open(self.part) as source:
-            if up_to is not None:
-                complete = _SheetParser(self, up_to).parse(source)
-            else:
-                data = source.read()  # the package's size is bounded (read.check_package)
-                parser = _SheetParser(self, None)
-                complete = parser.parse_plain(data) or parser.parse(io.BytesIO(data))
+            data = source.read()  # the package's size is bounded (read.check_package)
+        parser = _SheetParser(self, up_to)
+        if up_to is None:
+            complete = parser.parse_plain(data) or parser.parse(io.BytesIO(data))
+        else:
+            complete = parser.parse(io.BytesIO(data))
+            if not complete and not _rows_past(data, parser.stopped_at, up_to):
+                self._read(None)  # a row above comes later (rows out of order): read it all
+                return
         self._complete = complete
         self._read_to = up_to if up_to is not None and not complete else 2**31
 
@@ -210,6 +218,8 @@ class _SheetParser:
         self.up_to = up_to
         self.row = 0
         self.column = 0
+        self.stopped_at = 0
+        """Where the first row past ``up_to`` starts (a byte index), once parse() stops there."""
 
     def parse(self, source: Any) -> bool:
         parser = expat.ParserCreate(namespace_separator=" ")
@@ -326,6 +336,7 @@ class _SheetParser:
                 self.row = int(number) if number else self.row + 1
                 self.column = 0
                 if self.row > up_to:
+                    self.stopped_at = parser.CurrentByteIndex
                     raise _EnoughRowsError
                 depth[1] = depth[0]
             elif name == _MERGE:
@@ -453,6 +464,20 @@ class _SheetParser:
             f"{self.book.name}, {self.sheet.title}!{coordinate}: holds {what}, which Excel "
             "never writes; the file is damaged — open it in Excel and save it again"
         )
+
+
+def _rows_past(data: bytes, start: int, up_to: int) -> bool:
+    """Whether every row and cell reference (``r="…"``) of a worksheet part from byte
+    ``start`` on is past row ``up_to``: a partial read stopping there has missed nothing. A
+    reference that is not plain letters and digits (a character reference, say), or a part
+    in UTF-16, is not known to be past."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:4]:
+        return False
+    for match in _NEAR_REF.finditer(data, start):
+        near = _PLAIN_REF.fullmatch(match[1] if match[1] is not None else match[2])
+        if near is None or int(near[1]) <= up_to:
+            return False
+    return True
 
 
 def _referenced(match: re.Match[str]) -> str:
