@@ -634,19 +634,34 @@ def _same(a: Any, b: Any) -> bool:
     return a == b
 
 
-_THIS_ROW = re.compile(r"(?:\b[A-Za-z_][\w.]*)?\[(?:\[#This Row\],\s*|@)\[?([^\[\]]+)\]?\]")
+_THIS_ROW = re.compile(r"(\b[A-Za-z_\\][\w.]*)?\[(?:\[#This Row\],\s*|@)\[?([^\[\]]+)\]?\]")
+_TEXT = re.compile(r'("(?:[^"]|"")*")')
+"""A text in quotes in a formula (a quote inside doubled)."""
 
 
-def formula_key(formula: str) -> str:
+def formula_key(formula: str, table: str | None = None) -> str:
     """A formula as Excel shows it and as a file keeps it, in one form: without the file's
-    function prefixes (:func:`~udfs.convert.as_typed`), a this-row reference as ``[@Column]``.
+    function prefixes (:func:`~udfs.convert.as_typed`), a this-row reference as ``[@Column]``
+    — qualified by its table unless that is ``table``, the one the formula's cell is in (a row
+    of another table is another reference). Texts in quotes are left as they are.
 
-    >>> formula_key("=_xlfn.RANK.EQ(Scores[[#This Row],[Composite]],Scores[Composite])")
+    >>> formula_key("=_xlfn.RANK.EQ(Scores[[#This Row],[Composite]],Scores[Composite])", "Scores")
     '=RANK.EQ([@Composite],Scores[Composite])'
-    >>> formula_key("=[@[Current spend]]*2") == formula_key("=Sources[@Current spend]*2")
+    >>> formula_key("=[@[Current spend]]*2") == formula_key("=Sources[@Current spend]*2", "Sources")
     True
+    >>> formula_key("=Sources[@Spend]", "Scores")
+    '=Sources[@Spend]'
     """
-    return _THIS_ROW.sub(r"[@\1]", as_typed(formula))
+    own = table.casefold() if table else None
+
+    def this_row(match: re.Match[str]) -> str:
+        name = match[1] if match[1] and match[1].casefold() != own else ""
+        return f"{name}[@{match[2]}]"
+
+    parts = _TEXT.split(formula)
+    return "".join(
+        part if i % 2 else _THIS_ROW.sub(this_row, as_typed(part)) for i, part in enumerate(parts)
+    )
 
 
 def _same_formula(shown: str | None, ws: Any, key: tuple[int, int]) -> bool:
@@ -658,7 +673,18 @@ def _same_formula(shown: str | None, ws: Any, key: tuple[int, int]) -> bool:
         value = value.text
     elif ws.cell(*key).data_type != "f":
         return False
-    return isinstance(value, str) and formula_key(value) == formula_key(shown)
+    table = _table_at(ws, key)
+    return isinstance(value, str) and formula_key(value, table) == formula_key(shown, table)
+
+
+def _table_at(ws: Any, key: tuple[int, int]) -> str | None:
+    """The name of the Excel Table the cell at ``key`` is in, or None."""
+    row, column = key
+    for table in ws.tables.values():
+        min_col, min_row, max_col, max_row = range_boundaries(table.ref)
+        if min_row <= row <= max_row and min_col <= column <= max_col:
+            return table.displayName
+    return None
 
 
 def _to_excel(cell: Any) -> Any:
