@@ -384,6 +384,7 @@ def sent_formulas(sent: Any, tabs: Collection[str]) -> Formulas | None:
         raise FormulasError(_refused([f"expected tab → formula → cells, got {_kind(sent)}"]))
     problems: list[str] = []
     found: Formulas = {}
+    tabs = set(tabs)  # looked up once a tab sent: in a list, n² for n tabs
     budget = MAX_FORMULA_CELLS  # counted as it goes: a sum over the tabs each time was n²
     for tab, by_formula in sent.items():
         if tab not in tabs:
