@@ -544,10 +544,11 @@ def changes(
         old = _cells(before[ws.title]) if ws.title in before.sheetnames else {}
         new = _cells(ws)
         shown = (formulas or {}).get(ws.title, {})
+        places = _table_places(ws)
         changed = [
             k
             for k in old.keys() | new.keys()
-            if not _same(old.get(k), new.get(k)) and not _same_formula(shown.get(k), ws, k)
+            if not _same(old.get(k), new.get(k)) and not _same_formula(shown.get(k), ws, k, places)
         ]
         tables = {
             t.displayName: (t.ref, t.tableStyleInfo.name if t.tableStyleInfo else None)
@@ -666,8 +667,11 @@ def formula_key(formula: str, table: str | None = None) -> str:
     )
 
 
-def _same_formula(shown: str | None, ws: Any, key: tuple[int, int]) -> bool:
-    """Whether the job left in the cell at ``key`` the formula it ``shown`` in Excel."""
+def _same_formula(
+    shown: str | None, ws: Any, key: tuple[int, int], places: list[tuple[str, tuple[int, ...]]]
+) -> bool:
+    """Whether the job left in the cell at ``key`` the formula it ``shown`` in Excel
+    (``places``: the tab's Excel Tables, :func:`_table_places`)."""
     if shown is None:
         return False
     value = ws.cell(*key).value
@@ -675,17 +679,21 @@ def _same_formula(shown: str | None, ws: Any, key: tuple[int, int]) -> bool:
         value = value.text
     elif ws.cell(*key).data_type != "f":
         return False
-    table = _table_at(ws, key)
+    table = _table_at(places, key)
     return isinstance(value, str) and formula_key(value, table) == formula_key(shown, table)
 
 
-def _table_at(ws: Any, key: tuple[int, int]) -> str | None:
-    """The name of the Excel Table the cell at ``key`` is in, or None."""
+def _table_places(ws: Any) -> list[tuple[str, tuple[int, ...]]]:
+    """The Excel Tables of ``ws``: name, and (min_col, min_row, max_col, max_row)."""
+    return [(t.displayName, range_boundaries(t.ref)) for t in ws.tables.values()]
+
+
+def _table_at(places: list[tuple[str, tuple[int, ...]]], key: tuple[int, int]) -> str | None:
+    """The name of the Excel Table (of ``places``) the cell at ``key`` is in, or None."""
     row, column = key
-    for table in ws.tables.values():
-        min_col, min_row, max_col, max_row = range_boundaries(table.ref)
+    for name, (min_col, min_row, max_col, max_row) in places:
         if min_row <= row <= max_row and min_col <= column <= max_col:
-            return table.displayName
+            return name
     return None
 
 
