@@ -477,3 +477,18 @@ def test_a_stamp_is_read_as_openpyxl_reads_it_whatever_the_row_order(plain_book,
     assert [c.value for c in open_streamed(path)["Data"][1]] == [c.value for c in want[1]]
     for coordinate in ("A1", "B1"):
         assert open_streamed(path)["Data"][coordinate].value == want[coordinate].value
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        '<mergeCell ref="A5:B6"/>',  # no mergeCells around it
+        '<mergeCells count="1"><x><mergeCell ref="C5:D6"/></x></mergeCells>',
+        '<extLst><mergeCells count="1"><mergeCell ref="E1:F2"/></mergeCells></extLst>',
+    ],
+    ids=["alone", "not-a-child", "in-extLst"],
+)
+def test_merged_ranges_are_those_openpyxl_reads(plain_book, tmp_path, tail):
+    rows = '<row r="1"><c r="A1"><v>1</v></c></row>'
+    path = with_sheet_xml(plain_book, tmp_path / "merged.xlsx", rows, tail, prefixed=False)
+    assert assert_reads_as_openpyxl(path) >= 1

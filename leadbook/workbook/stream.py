@@ -68,9 +68,14 @@ _REFERENCE = re.compile(r"&(?:#x([0-9a-fA-F]+)|#([0-9]+)|(amp|lt|gt|quot|apos));
 _ENTITIES = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
 _CELL_OR_ROW = re.compile(rb"<(?:c[ \t\r\n/>]|row\b)")
 _MERGE_REF = re.compile(rb"""<mergeCell\s+ref\s*=\s*["']([^"']+)["']""")
+_PLAIN_MERGES = re.compile(
+    rb'<mergeCells(?: count="[0-9]+")?>((?:<mergeCell ref="[^"]*" ?/>)*)</mergeCells>'
+)
+"""The merged ranges in the plain form: each a child of mergeCells, as openpyxl reads them."""
+_MERGE_TAG = re.compile(rb"<mergeCell[ \t\r\n/>]")
 _PREFIXED = re.compile(rb"<[A-Za-z_][\w.-]*:(?:c|row|v|is|t|r|f|rPh|mergeCell|sheetData)\b")
-_C, _V, _ROW, _IS, _R, _T, _MERGE = (
-    _MAIN + tag for tag in ("c", "v", "row", "is", "r", "t", "mergeCell")
+_C, _V, _ROW, _IS, _R, _T, _MERGES, _MERGE = (
+    _MAIN + tag for tag in ("c", "v", "row", "is", "r", "t", "mergeCells", "mergeCell")
 )
 _COORD = re.compile(r"([A-Z]{1,3})([0-9]+)$")
 _NUMBER_CHARS = frozenset(".eE")
@@ -304,9 +309,13 @@ class _SheetParser:
                 if line is None:
                     line = rows[self.row] = {}
                 line[column] = got
+        refs = [
+            ref for block in _PLAIN_MERGES.findall(data, end) for ref in _MERGE_REF.findall(block)
+        ]
+        if len(refs) != len(_MERGE_TAG.findall(data, end)):
+            return False  # a merged range elsewhere than in mergeCells: parse() reads it
         self.sheet._rows.update(rows)
-        for ref in _MERGE_REF.findall(data, end):
-            self.sheet._merged.ranges.append(CellRange(ref.decode()))
+        self.sheet._merged.ranges.extend(CellRange(ref.decode()) for ref in refs)
         return True
 
     def _install(self, parser: Any) -> None:
@@ -317,8 +326,8 @@ class _SheetParser:
         text: list[str] = []
         # the cell being read: kind, style, whether it has a value, whether text is collected
         cell: list[Any] = ["n", 0, False, False]
-        # the element depth, the open row's and the open cell's (-1: none)
-        depth = [0, -1, -1]
+        # the element depth, the open row's, the open cell's and the open mergeCells' (-1: none)
+        depth = [0, -1, -1, -1]
         inside: list[str] = []  # the elements open inside the cell
         seen: set[str] = set()  # the cell's value, inline string, texts and runs read so far
         value_of = self.value
@@ -339,7 +348,9 @@ class _SheetParser:
                     self.stopped_at = parser.CurrentByteIndex
                     raise _EnoughRowsError
                 depth[1] = depth[0]
-            elif name == _MERGE:
+            elif name == _MERGES:
+                depth[3] = depth[0]
+            elif name == _MERGE and depth[0] == depth[3] + 1:
                 ref = attrs.get("ref")
                 if ref:
                     merged.append(CellRange(ref))
@@ -408,6 +419,8 @@ class _SheetParser:
                 cell[3] = False
             elif depth[0] + 1 == depth[1]:
                 depth[1] = -1
+            elif depth[0] + 1 == depth[3]:
+                depth[3] = -1
 
         def characters(data: str) -> None:
             if cell[3]:
