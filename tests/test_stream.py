@@ -492,3 +492,24 @@ def test_merged_ranges_are_those_openpyxl_reads(plain_book, tmp_path, tail):
     rows = '<row r="1"><c r="A1"><v>1</v></c></row>'
     path = with_sheet_xml(plain_book, tmp_path / "merged.xlsx", rows, tail, prefixed=False)
     assert assert_reads_as_openpyxl(path) >= 1
+
+
+@pytest.mark.broken_files
+@pytest.mark.parametrize("second", ["Data", "DATA"])
+def test_two_tabs_of_one_name_are_refused(tmp_path, second):
+    """openpyxl renames the second (Data1) and reads the first as Data: the reader must not
+    read the other one under that name. Excel never writes two (its names ignore case)."""
+    wb = openpyxl.Workbook()
+    wb.active.title = "Data"
+    wb.active["A1"] = 1
+    wb.create_sheet("Other")["A1"] = 2
+    wb.save(tmp_path / "two.xlsx")
+    out = tmp_path / "twice.xlsx"
+    with zipfile.ZipFile(tmp_path / "two.xlsx") as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "xl/workbook.xml":
+                data = data.replace(b'name="Other"', f'name="{second}"'.encode())
+            dst.writestr(info, data)
+    with pytest.raises(WorkbookFileError, match=r"twice.xlsx: has two tabs named 'Data'"):
+        open_streamed(tmp_path / "twice.xlsx")

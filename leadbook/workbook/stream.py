@@ -577,6 +577,16 @@ class StreamedBook:
                 tables = _tables(archive, part[0], names)
                 self.worksheets.append(StreamedSheet(self, title, part[0], tables))
         self._by_title = {ws.title: ws for ws in self.worksheets}
+        seen: dict[str, str] = {}
+        for title in self.sheetnames:  # openpyxl would rename the second (Data1)
+            first = seen.get(title.casefold())
+            seen.setdefault(title.casefold(), title)
+            if first is not None:
+                named = repr(first) if first == title else f"{first!r} and {title!r}"
+                raise WorkbookFileError(
+                    f"{self.name}: has two tabs named {named}, which Excel never allows; the "
+                    "file is damaged — open it in Excel and save it again"
+                )
         self.shared_strings: list[str] = []
         shared = [t for t, kind in targets.values() if kind.endswith("/sharedStrings")]
         if shared and shared[0] in names:
@@ -630,6 +640,8 @@ def open_streamed(path: str | Path) -> StreamedBook:
     try:
         with open(path, "rb") as handle, zipfile.ZipFile(handle) as archive:
             return StreamedBook(path, archive, file_signature(handle.fileno()))
+    except WorkbookFileError:
+        raise
     except (KeyError, ElementTree.ParseError, ValueError, TypeError) as exc:
         raise WorkbookFileError(
             f"{path.name}: cannot be read as an Excel workbook ({type(exc).__name__}: {exc})"
