@@ -14,6 +14,7 @@ import os
 import shutil
 import zipfile
 from pathlib import Path
+from typing import Any
 from unittest import mock
 
 import openpyxl
@@ -513,3 +514,83 @@ def test_two_tabs_of_one_name_are_refused(tmp_path, second):
             dst.writestr(info, data)
     with pytest.raises(WorkbookFileError, match=r"twice.xlsx: has two tabs named 'Data'"):
         open_streamed(tmp_path / "twice.xlsx")
+
+
+# --- parts found two ways ---------------------------------------------------------------------
+
+_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+_RT = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+
+def _sst(*strings: str) -> bytes:
+    items = "".join(f"<si><t>{s}</t></si>" for s in strings)
+    return f'<sst xmlns="{_MAIN_NS}" count="{len(strings)}">{items}</sst>'.encode()
+
+
+def _repackaged(base: Path, out: Path, change: Any) -> Path:
+    """``base`` with its parts passed through ``change(parts)`` (name → bytes)."""
+    with zipfile.ZipFile(base) as src:
+        parts = {info.filename: src.read(info) for info in src.infolist()}
+    change(parts)
+    with zipfile.ZipFile(out, "w") as dst:
+        for name, data in parts.items():
+            dst.writestr(name, data)
+    return out
+
+
+def _strings_two_ways(parts: dict[str, bytes]) -> None:
+    """Shared strings by the relationships in one part, by the content types in another."""
+    parts["xl/worksheets/sheet1.xml"] = (
+        f'<worksheet xmlns="{_MAIN_NS}"><sheetData><row r="1">'
+        '<c r="A1" t="s"><v>0</v></c></row></sheetData></worksheet>'
+    ).encode()
+    parts["xl/sharedStrings.xml"] = _sst("by the relationships")
+    parts["xl/strings2.xml"] = _sst("by the content types")
+    parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(
+        b"</Relationships>",
+        f'<Relationship Id="rId9" Type="{_RT}/sharedStrings" Target="sharedStrings.xml"/>'
+        "</Relationships>".encode(),
+    )
+    parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
+        b"</Types>",
+        f'<Override PartName="/xl/strings2.xml" ContentType="{_CT}.sharedStrings+xml"/>'
+        "</Types>".encode(),
+    )
+
+
+def _styles_two_ways(parts: dict[str, bytes]) -> None:
+    """openpyxl reads xl/styles.xml whatever the relationships say: here they name one
+    without the date format of B1."""
+    parts["xl/styles2.xml"] = f'<styleSheet xmlns="{_MAIN_NS}"/>'.encode()
+    parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(
+        b'Target="styles.xml"', b'Target="styles2.xml"'
+    )
+
+
+def _workbook_two_ways(parts: dict[str, bytes]) -> None:
+    """The content types name another workbook part, whose tab has another name."""
+    parts["xl/book2.xml"] = parts["xl/workbook.xml"].replace(b'name="Data"', b'name="Other"')
+    parts["xl/_rels/book2.xml.rels"] = parts["xl/_rels/workbook.xml.rels"]
+    parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
+        b'PartName="/xl/workbook.xml"', b'PartName="/xl/book2.xml"'
+    )
+
+
+@pytest.mark.broken_files
+@pytest.mark.parametrize(
+    ("change", "what"),
+    [
+        (_strings_two_ways, "shared strings"),
+        (_styles_two_ways, "styles"),
+        (_workbook_two_ways, "workbook"),
+    ],
+    ids=["shared strings", "styles", "workbook"],
+)
+def test_a_part_found_elsewhere_by_openpyxl_is_refused(plain_book, tmp_path, change, what):
+    """openpyxl finds the workbook and its shared strings by the content types and reads
+    xl/styles.xml; the reader (as Excel) follows the relationships. Where they disagree the
+    two would read different values, so the reader refuses the file."""
+    path = _repackaged(plain_book, tmp_path / "two-ways.xlsx", change)
+    assert openpyxl.load_workbook(path, data_only=True).sheetnames  # openpyxl reads it
+    with pytest.raises(WorkbookFileError, match=rf"two-ways.xlsx: .*{what}"):
+        open_streamed(path)["Data"]["A1"]

@@ -35,11 +35,14 @@ from typing import Any
 from xml.parsers import expat
 
 from defusedxml import ElementTree
+from openpyxl.packaging.manifest import Manifest
+from openpyxl.reader.excel import _find_workbook_part
 from openpyxl.reader.strings import read_string_table
 from openpyxl.styles.stylesheet import Stylesheet
 from openpyxl.utils.cell import column_index_from_string, get_column_letter, range_boundaries
 from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel
 from openpyxl.worksheet.cell_range import CellRange
+from openpyxl.xml.constants import ARC_STYLE, SHARED_STRINGS
 
 from leadbook.errors import WorkbookFileError
 
@@ -587,16 +590,15 @@ class StreamedBook:
                     f"{self.name}: has two tabs named {named}, which Excel never allows; the "
                     "file is damaged — open it in Excel and save it again"
                 )
+        shared, styles = _agreed_parts(self.name, archive, names, targets)
         self.shared_strings: list[str] = []
-        shared = [t for t, kind in targets.values() if kind.endswith("/sharedStrings")]
-        if shared and shared[0] in names:
-            with archive.open(shared[0]) as source:
+        if shared:
+            with archive.open(shared) as source:
                 self.shared_strings = read_string_table(source)
         self.date_styles: set[int] = set()
         self.timedelta_styles: set[int] = set()
-        styles = [t for t, kind in targets.values() if kind.endswith("/styles")]
-        if styles and styles[0] in names:
-            sheet = Stylesheet.from_tree(_xml(archive, styles[0]))
+        if styles:
+            sheet = Stylesheet.from_tree(_xml(archive, styles))
             self.date_styles = set(sheet.date_formats)
             self.timedelta_styles = set(sheet.timedelta_formats)
 
@@ -669,6 +671,42 @@ def _relationships(archive: zipfile.ZipFile, part: str) -> dict[str, tuple[str, 
             resolved = posixpath.normpath(posixpath.join(folder, target))
         found[rel.get("Id") or ""] = (resolved, rel.get("Type") or "")
     return found
+
+
+def _agreed_parts(
+    name: str, archive: zipfile.ZipFile, names: set[str], targets: dict[str, tuple[str, str]]
+) -> tuple[str | None, str | None]:
+    """The shared strings and styles parts, as the workbook's relationships name them (as
+    Excel finds them). Refused where openpyxl — which finds the workbook and its shared
+    strings by the content types, and reads xl/styles.xml — would read other parts."""
+    package = Manifest.from_tree(_xml(archive, "[Content_Types].xml"))
+    try:
+        book = _find_workbook_part(package).PartName[1:]
+    except OSError:  # no part has a workbook's content type
+        book = None
+    strings = package.find(SHARED_STRINGS)
+    found = {
+        "workbook": ("xl/workbook.xml", book),
+        "shared strings": (
+            _target(targets, names, "/sharedStrings"),
+            strings.PartName[1:] if strings is not None else None,
+        ),
+        "styles": (_target(targets, names, "/styles"), ARC_STYLE if ARC_STYLE in names else None),
+    }
+    for what, (by_relationships, by_content_types) in found.items():
+        if by_relationships != by_content_types:
+            raise WorkbookFileError(
+                f"{name}: its {what} part is {by_relationships} by its relationships but "
+                f"{by_content_types} by its content types (or name); Excel never writes such a "
+                "file, it is damaged — open it in Excel and save it again"
+            )
+    return found["shared strings"][0], found["styles"][0]
+
+
+def _target(targets: dict[str, tuple[str, str]], names: set[str], kind: str) -> str | None:
+    """The first part of relationship type ``…kind`` that the package holds, or None."""
+    found = [t for t, k in targets.values() if k.endswith(kind)]
+    return found[0] if found and found[0] in names else None
 
 
 def _tables(archive: zipfile.ZipFile, sheet_part: str, names: set[str]) -> dict[str, Any]:
