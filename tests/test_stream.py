@@ -594,3 +594,47 @@ def test_a_part_found_elsewhere_by_openpyxl_is_refused(plain_book, tmp_path, cha
     assert openpyxl.load_workbook(path, data_only=True).sheetnames  # openpyxl reads it
     with pytest.raises(WorkbookFileError, match=rf"two-ways.xlsx: .*{what}"):
         open_streamed(path)["Data"]["A1"]
+
+
+def _rels_target(old: bytes, new: bytes) -> Any:
+    def change(parts: dict[str, bytes]) -> None:
+        rels = parts["xl/_rels/workbook.xml.rels"]
+        parts["xl/_rels/workbook.xml.rels"] = rels.replace(old, new)
+
+    return change
+
+
+def _without(name: str) -> Any:
+    return lambda parts: parts.pop(name)
+
+
+def _without_id(parts: dict[str, bytes]) -> None:
+    parts["xl/workbook.xml"] = parts["xl/workbook.xml"].replace(b'r:id="rId2"', b"")
+
+
+@pytest.mark.broken_files
+@pytest.mark.parametrize(
+    "change",
+    [
+        _without("xl/worksheets/sheet2.xml"),  # a tab whose part is missing: no tab
+        _without_id,  # a tab without its relationship: no tab
+        # a relationship of another type than worksheet: read as a worksheet all the same
+        _rels_target(
+            b'relationships/worksheet" Target="/xl/worksheets/sheet2.xml',
+            b'relationships/x" Target="/xl/worksheets/sheet2.xml',
+        ),
+        # an absolute target is taken as it is written, not normalised
+        _rels_target(
+            b'Target="/xl/worksheets/sheet2.xml"', b'Target="/xl/x/../worksheets/sheet2.xml"'
+        ),
+    ],
+    ids=["part-missing", "no-relationship", "another-type", "dot-dot"],
+)
+def test_the_tabs_are_those_openpyxl_reads(tmp_path, change):
+    wb = openpyxl.Workbook()
+    wb.active.title = "Data"
+    wb.active["A1"] = 1
+    wb.create_sheet("Other")["A1"] = 2
+    wb.save(tmp_path / "two.xlsx")
+    path = _repackaged(tmp_path / "two.xlsx", tmp_path / "tabs.xlsx", change)
+    assert assert_reads_as_openpyxl(path) >= 1

@@ -574,11 +574,13 @@ class StreamedBook:
         self.sheetnames: list[str] = []
         for node in book.iterfind(f"{{{MAIN}}}sheets/{{{MAIN}}}sheet"):
             title = node.get("name") or ""
-            part = targets.get(node.get(f"{{{REL}}}id") or "", ("", ""))
+            part, kind = targets.get(node.get(f"{{{REL}}}id") or "", ("", ""))
+            if part not in names:
+                continue  # openpyxl has no such tab (a missing part, no relationship)
             self.sheetnames.append(title)
-            if part[1].endswith("/worksheet") and part[0] in names:
-                tables = _tables(archive, part[0], names)
-                self.worksheets.append(StreamedSheet(self, title, part[0], tables))
+            if "chartsheet" not in kind:  # openpyxl reads any other part as a worksheet
+                tables = _tables(archive, part, names)
+                self.worksheets.append(StreamedSheet(self, title, part, tables))
         self._by_title = {ws.title: ws for ws in self.worksheets}
         seen: dict[str, str] = {}
         for title in self.sheetnames:  # openpyxl would rename the second (Data1)
@@ -666,7 +668,7 @@ def _relationships(archive: zipfile.ZipFile, part: str) -> dict[str, tuple[str, 
             continue
         target = rel.get("Target") or ""
         if target.startswith("/"):
-            resolved = posixpath.normpath(target.lstrip("/"))
+            resolved = target[1:]  # as openpyxl takes it (not normalised)
         else:
             resolved = posixpath.normpath(posixpath.join(folder, target))
         found[rel.get("Id") or ""] = (resolved, rel.get("Type") or "")
