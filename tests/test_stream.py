@@ -638,3 +638,29 @@ def test_the_tabs_are_those_openpyxl_reads(tmp_path, change):
     wb.save(tmp_path / "two.xlsx")
     path = _repackaged(tmp_path / "two.xlsx", tmp_path / "tabs.xlsx", change)
     assert assert_reads_as_openpyxl(path) >= 1
+
+
+@pytest.mark.broken_files
+@pytest.mark.xfail(
+    strict=True,
+    reason="the reader takes every table related to a tab; openpyxl only those its "
+    "<tableParts> lists, which the reader would have to find in the tab's part at open time",
+)
+def test_a_table_the_tab_does_not_list_is_no_table(tmp_path):
+    import re
+
+    from openpyxl.worksheet.table import Table
+
+    wb = openpyxl.Workbook()
+    wb.active.title = "Data"
+    for row in [["Month", "Spend"], ["2026-01", 1]]:
+        wb.active.append(row)
+    wb.active.add_table(Table(displayName="Spend", ref="A1:B2"))
+    wb.save(tmp_path / "table.xlsx")
+
+    def unlisted(parts: dict[str, bytes]) -> None:
+        sheet = parts["xl/worksheets/sheet1.xml"]
+        parts["xl/worksheets/sheet1.xml"] = re.sub(rb"<tableParts.*?</tableParts>", b"", sheet)
+
+    path = _repackaged(tmp_path / "table.xlsx", tmp_path / "unlisted.xlsx", unlisted)
+    assert assert_reads_as_openpyxl(path) >= 1
