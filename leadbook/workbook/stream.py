@@ -338,11 +338,36 @@ class _SheetParser:
         def start(name: str, attrs: dict[str, str]) -> None:
             depth[0] += 1
             if depth[2] >= 0:
-                inner(name)
+                if name == _V and not inside and not cell[3] and _V not in seen:
+                    inside.append(name)  # a cell's value, the common case, read at once
+                    seen.add(name)
+                    if cell[0] != "inlineStr":  # an inline string's text is in <is> alone
+                        cell[2] = cell[3] = True
+                else:
+                    inner(name)
             elif depth[0] == depth[1] + 1:
                 if name != _C:  # openpyxl would read it as a cell
                     raise self._damaged(f"an element <{name.removeprefix(_MAIN)}> inside a row")
-                open_cell(attrs)
+                ref = attrs.get("r")
+                if ref:
+                    letters = ref.rstrip("0123456789")
+                    column = columns.get(letters)
+                    if column is None:
+                        if not letters.isalpha() or not letters.isupper() or len(letters) > 3:
+                            raise self._damaged(f"a cell reference {ref!r}")
+                        column = columns[letters] = column_index_from_string(letters)
+                    digits = ref[len(letters) :]
+                    if not digits.isdigit():
+                        raise self._damaged(f"a cell reference {ref!r}")
+                    self.row, self.column = int(digits), column
+                else:
+                    self.column += 1
+                style = attrs.get("s")
+                cell[:] = attrs.get("t", "n"), int(style) if style else 0, False, False
+                text.clear()
+                inside.clear()
+                seen.clear()
+                depth[2] = depth[0]
             elif name == _ROW:
                 number = attrs.get("r")
                 self.row = int(number) if number else self.row + 1
@@ -358,31 +383,10 @@ class _SheetParser:
                 if ref:
                     merged.append(CellRange(ref))
 
-        def open_cell(attrs: dict[str, str]) -> None:
-            ref = attrs.get("r")
-            if ref:
-                letters = ref.rstrip("0123456789")
-                column = columns.get(letters)
-                if column is None:
-                    if not letters.isalpha() or not letters.isupper() or len(letters) > 3:
-                        raise self._damaged(f"a cell reference {ref!r}")
-                    column = columns[letters] = column_index_from_string(letters)
-                digits = ref[len(letters) :]
-                if not digits.isdigit():
-                    raise self._damaged(f"a cell reference {ref!r}")
-                self.row, self.column = int(digits), column
-            else:
-                self.column += 1
-            style = attrs.get("s")
-            cell[:] = attrs.get("t", "n"), int(style) if style else 0, False, False
-            text.clear()
-            inside.clear()
-            seen.clear()
-            depth[2] = depth[0]
-
         def inner(name: str) -> None:
-            """An element inside the cell: its value, its inline string's text and runs are
-            read where openpyxl reads them; what openpyxl reads otherwise is refused."""
+            """An element inside the cell but its first value: its value, its inline
+            string's text and runs are read where openpyxl reads them; what openpyxl reads
+            otherwise is refused."""
             if cell[3]:
                 raise self._damaged("an element inside its text")
             if name == _ROW:
