@@ -80,6 +80,7 @@ _PREFIXED = re.compile(rb"<[A-Za-z_][\w.-]*:(?:c|row|v|is|t|r|f|rPh|mergeCell|sh
 _C, _V, _ROW, _IS, _R, _T, _MERGES, _MERGE = (
     _MAIN + tag for tag in ("c", "v", "row", "is", "r", "t", "mergeCells", "mergeCell")
 )
+_TABLE_PARTS, _TABLE_PART = _MAIN + "tableParts", _MAIN + "tablePart"
 _COORD = re.compile(r"([A-Z]{1,3})([0-9]+)$")
 _NUMBER_CHARS = frozenset(".eE")
 _PARTIAL_ROWS = 50
@@ -709,6 +710,48 @@ def _agreed_parts(
     return found["shared strings"][0], found["styles"][0]
 
 
+def _listed_tables(data: bytes) -> set[str]:
+    """The relationship ids a worksheet part's last ``<tableParts>`` lists (openpyxl reads
+    it wherever it stands). A tab in the plain form is parsed without its rows when they hold
+    no table part: a 200,000-row tab costs its unpacking, not expat's handlers."""
+    begin, end = data.find(b"<sheetData>"), data.find(b"</sheetData>")
+    if _is_plain_sheet(data) and 0 <= begin < end and data.find(b"tablePart", begin, end) < 0:
+        with contextlib.suppress(expat.ExpatError):  # then read whole, below
+            return _table_parts(data[: begin + len(b"<sheetData>")] + data[end:])
+    with contextlib.suppress(expat.ExpatError):
+        return _table_parts(data)
+    return set()  # damaged: reading its cells names the damage
+
+
+def _table_parts(data: bytes) -> set[str]:
+    """The relationship ids of the tablePart children of a worksheet part's last tableParts."""
+    parser = expat.ParserCreate(namespace_separator=" ")
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    listed: list[set[str]] = [set()]
+    at = [0, -1]  # the element depth, the open tableParts' (-1: none)
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        at[0] += 1
+        if name == _TABLE_PARTS:
+            listed.append(set())
+            at[1] = at[0]
+        elif name == _TABLE_PART and at[0] == at[1] + 1:
+            listed[-1].add(attrs.get(f"{REL} id", ""))
+
+    def end(name: str) -> None:
+        if at[0] == at[1]:
+            at[1] = -1
+        at[0] -= 1
+
+    def refuse(*_: Any) -> None:
+        raise expat.ExpatError("a DTD")  # reading the tab's cells names it
+
+    parser.StartElementHandler, parser.EndElementHandler = start, end
+    parser.StartDoctypeDeclHandler = refuse
+    parser.Parse(data, True)
+    return listed[-1]
+
+
 def _target(targets: dict[str, tuple[str, str]], names: set[str], kind: str) -> str | None:
     """The first part of relationship type ``…kind`` that the package holds, or None."""
     found = [t for t, k in targets.values() if k.endswith(kind)]
@@ -716,10 +759,19 @@ def _target(targets: dict[str, tuple[str, str]], names: set[str], kind: str) -> 
 
 
 def _tables(archive: zipfile.ZipFile, sheet_part: str, names: set[str]) -> dict[str, Any]:
-    """The Excel Tables of a worksheet part, by display name."""
+    """The Excel Tables of a worksheet part, by display name: those it lists (``<tableParts>``),
+    as openpyxl reads them — a table only related to the tab is none."""
+    related = {
+        rid: target
+        for rid, (target, kind) in _relationships(archive, sheet_part).items()
+        if kind.endswith("/table") and target in names
+    }
+    if not related:
+        return {}
+    listed = _listed_tables(archive.read(sheet_part))
     tables = {}
-    for target, kind in _relationships(archive, sheet_part).values():
-        if not kind.endswith("/table") or target not in names:
+    for rid, target in related.items():
+        if rid not in listed:
             continue
         node = _xml(archive, target)
         name, ref = node.get("displayName") or node.get("name"), node.get("ref")
