@@ -8,11 +8,13 @@ values), on hand-written package XML in the forms other programs write, and on r
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import shutil
 import zipfile
 from pathlib import Path
+from typing import Any
 from unittest import mock
 
 import openpyxl
@@ -238,6 +240,33 @@ def test_a_workbook_changed_while_read_is_refused_not_mixed(plain_book, tmp_path
         book["Data"].cell(1, 1)
 
 
+def test_a_workbook_rewritten_in_place_with_its_old_time_is_refused(plain_book):
+    """Its size and modification time put back (os.utime): the change time still moves."""
+    book = open_streamed(plain_book)
+    before = plain_book.stat()
+    plain_book.write_bytes(plain_book.read_bytes())
+    os.utime(plain_book, ns=(before.st_atime_ns, before.st_mtime_ns))
+    with pytest.raises(WorkbookFileError, match="changed on disk while leadbook was reading"):
+        book["Data"].cell(1, 1)
+
+
+def test_a_workbook_swapped_after_its_package_check_is_refused(plain_book, tmp_path):
+    """check_package bounds what the reader may unpack; the file read must be the one checked."""
+    from leadbook.workbook import read
+
+    other = tmp_path / "other.xlsx"
+    shutil.copyfile(plain_book, other)
+    checked = read.check_package
+
+    def check_then_swap(path: Path) -> None:
+        checked(path)
+        os.replace(other, path)
+
+    swapping = mock.patch.object(read, "check_package", side_effect=check_then_swap)
+    with swapping, pytest.raises(WorkbookFileError, match="changed on disk while leadbook"):
+        open_inputs(plain_book)
+
+
 def test_the_reader_finds_the_same_problems_streamed_as_loaded(demo_book_path):
     """inspect_book (streamed) and inspect_workbook over openpyxl's workbook agree."""
     from leadbook.workbook.read import inspect_workbook
@@ -319,3 +348,324 @@ def test_a_tab_written_in_utf16_reads_as_openpyxl_reads_it(plain_book, tmp_path,
             dst.writestr(info, data)
     assert assert_reads_as_openpyxl(out) >= 2
     assert open_streamed(out)["Data"]["A1"].value == "shared"
+
+
+# --- forms the plain form's reader must not take for plain ------------------------------------
+
+_MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+
+
+def with_sheet_part(base: Path, out: Path, xml: str) -> Path:
+    """``base`` with its first tab's part replaced by ``xml`` whole."""
+    with zipfile.ZipFile(base) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = xml.encode()
+            dst.writestr(info, data)
+    return out
+
+
+@pytest.mark.parametrize(
+    "xml",
+    [
+        # the default namespace declared again on a row, on sheetData: not the main one
+        f'<worksheet xmlns="{_MAIN_NS}"><sheetData><row r="1" xmlns="urn:other">'
+        '<c r="C1"><v>9</v></c></row></sheetData></worksheet>',
+        f'<worksheet xmlns="{_MAIN_NS}"><sheetData xmlns=""><row r="1">'
+        '<c r="C1"><v>9</v></c></row></sheetData></worksheet>',
+        # the main namespace written in an attribute's value, or on an element not the root
+        f'<worksheet xmlns="urn:other" a=\'xmlns="{_MAIN_NS}"\'><sheetData><row r="1">'
+        '<c r="C1"><v>9</v></c></row></sheetData></worksheet>',
+        f'<worksheet a=\'xmlns="{_MAIN_NS}"\'><sheetData><row r="1">'
+        '<c r="C1"><v>9</v></c></row></sheetData></worksheet>',
+        f'<worksheet><sheetPr xmlns="{_MAIN_NS}"/><sheetData><row r="1">'
+        '<c r="C1"><v>9</v></c></row></sheetData></worksheet>',
+    ],
+    ids=["on-a-row", "undeclared", "in-a-value", "in-a-value-alone", "not-the-root"],
+)
+def test_cells_outside_the_main_namespace_are_not_read(plain_book, tmp_path, xml):
+    """openpyxl reads only elements of the main namespace: an unprefixed ``<c>`` under another
+    default namespace is no cell, and the plain form's reader must not forge one."""
+    path = with_sheet_part(plain_book, tmp_path / "ns.xlsx", xml)
+    assert_reads_as_openpyxl(path)
+    assert open_streamed(path)["Data"]["C1"].value is None
+
+
+@pytest.mark.parametrize(
+    ("rows", "tail"),
+    [
+        # a cell outside any row: openpyxl reads cells in rows only
+        ('<c r="B3"><v>9</v></c><row r="1"><c r="A1"><v>1</v></c></row>', ""),
+        ('<row r="1"><c r="A1"><v>1</v></c></row>', '<extLst><c r="B1"><v>9</v></c></extLst>'),
+        # a row past sheetData: openpyxl reads a row wherever it stands
+        (
+            '<row r="1"><c r="A1"><v>1</v></c></row>',
+            '<extLst><row r="2"><c r="B2"><v>9</v></c></row></extLst>',
+        ),
+        # an inline string's text in an element that is no run: not text
+        ('<row r="1"><c r="A1" t="inlineStr"><is><u><t>z</t></u><t>a</t></is></c></row>', ""),
+        ('<row r="1"><c r="A1"><x><v>9</v></x></c><c r="B1"><v>1</v></c></row>', ""),
+    ],
+    ids=[
+        "before-the-rows",
+        "in-extLst",
+        "row-in-extLst",
+        "text-not-in-a-run",
+        "value-not-the-cells",
+    ],
+)
+def test_cells_are_where_openpyxl_finds_them(plain_book, tmp_path, rows, tail):
+    path = with_sheet_xml(plain_book, tmp_path / "where.xlsx", rows, tail, prefixed=False)
+    assert assert_reads_as_openpyxl(path) >= 1
+
+
+@pytest.mark.broken_files
+@pytest.mark.parametrize(
+    ("cells", "what"),
+    [
+        ('<c r="A1"><v>1</v><v>2</v></c>', "two values"),
+        ('<c r="A1"><v>1<x/>2</v></c>', "an element inside its text"),
+        ('<c r="A1" t="inlineStr"><is><t>a<x>b</x>c</t></is></c>', "an element inside its text"),
+        ('<c r="A1" t="inlineStr"><is><t>a</t><t>b</t></is></c>', "two texts"),
+        ('<c r="A1" t="inlineStr"><is><r><t>a</t><t>b</t></r></is></c>', "two texts"),
+        ('<c r="A1" t="inlineStr"><is><r><t>a</t></r><t>p</t></is></c>', "two texts"),
+        ('<c r="A1" t="inlineStr"><is><t>a</t></is><is><t>b</t></is></c>', "two inline strings"),
+        ("<extLst/><c><v>5</v></c>", "an element <extLst> inside a row"),
+        ('<row r="2"><c r="A2"><v>5</v></c></row>', "an element <row> inside a row"),
+    ],
+)
+def test_a_cell_openpyxl_reads_otherwise_than_excel_writes_is_refused(
+    plain_book, tmp_path, cells, what
+):
+    """openpyxl reads these its own way (the first value, the last text, an element in a row
+    as a cell); Excel never writes them: the reader refuses them at their cell."""
+    rows = f'<row r="1">{cells}</row>'
+    path = with_sheet_xml(plain_book, tmp_path / "odd.xlsx", rows, prefixed=False)
+    expat_only = mock.patch.object(_SheetParser, "parse_plain", return_value=False)
+    for reading in (contextlib.nullcontext(), expat_only):
+        with reading, pytest.raises(WorkbookFileError, match=rf"Data!A1: holds {what}"):
+            open_streamed(path)["Data"].cell(1, 1)
+
+
+def test_character_references_read_as_xml_reads_them(plain_book, tmp_path):
+    """XML reads ``&#x80;`` as U+0080 and ``&#xFDD0;`` as itself; HTML's rules (a Windows
+    code page for 0x80–0x9F, nothing for non-characters) are not XML's."""
+    refs = "&#x80;&#150;&#x7F;&#xFDD0;&#x9;&amp;amp;&#38;lt;"
+    rows = (
+        f'<row r="1"><c r="A1" t="str"><v>{refs}</v></c>'
+        f'<c r="B1" t="inlineStr"><is><t>{refs}</t></is></c></row>'
+    )
+    path = with_sheet_xml(plain_book, tmp_path / "refs.xlsx", rows, prefixed=False)
+    assert assert_reads_as_openpyxl(path) >= 2
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        '<row r="3"><c r="A3"><v>3</v></c></row><row r="1"><c r="A1"><v>1</v></c></row>',
+        '<row r="70"><c r="A70"><v>70</v></c></row><row r="2"><c r="A1"><v>1</v></c></row>',
+        '<row r="1"><c r="B1"><v>2</v></c></row><row r="90"><c r="A1"><v>1</v></c></row>',
+        '<row r="5"><c r="A5"><v>5</v></c></row><row r="6"><c r="A&#49;"><v>1</v></c></row>',
+    ],
+    ids=["rows-backwards", "row-70-then-2", "cell-above-its-row", "reference-by-number"],
+)
+def test_a_stamp_is_read_as_openpyxl_reads_it_whatever_the_row_order(plain_book, tmp_path, rows):
+    """A partial read stops at the first row past the one asked for; a row or cell above it
+    further on (Excel writes rows in order, another program need not) must still be read."""
+    path = with_sheet_xml(plain_book, tmp_path / "order.xlsx", rows, prefixed=False)
+    want = openpyxl.load_workbook(path, data_only=True)["Data"]
+    assert [c.value for c in open_streamed(path)["Data"][1]] == [c.value for c in want[1]]
+    for coordinate in ("A1", "B1"):
+        assert open_streamed(path)["Data"][coordinate].value == want[coordinate].value
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        '<mergeCell ref="A5:B6"/>',  # no mergeCells around it
+        '<mergeCells count="1"><x><mergeCell ref="C5:D6"/></x></mergeCells>',
+        '<extLst><mergeCells count="1"><mergeCell ref="E1:F2"/></mergeCells></extLst>',
+    ],
+    ids=["alone", "not-a-child", "in-extLst"],
+)
+def test_merged_ranges_are_those_openpyxl_reads(plain_book, tmp_path, tail):
+    rows = '<row r="1"><c r="A1"><v>1</v></c></row>'
+    path = with_sheet_xml(plain_book, tmp_path / "merged.xlsx", rows, tail, prefixed=False)
+    assert assert_reads_as_openpyxl(path) >= 1
+
+
+@pytest.mark.broken_files
+@pytest.mark.parametrize("second", ["Data", "DATA"])
+def test_two_tabs_of_one_name_are_refused(tmp_path, second):
+    """openpyxl renames the second (Data1) and reads the first as Data: the reader must not
+    read the other one under that name. Excel never writes two (its names ignore case)."""
+    wb = openpyxl.Workbook()
+    wb.active.title = "Data"
+    wb.active["A1"] = 1
+    wb.create_sheet("Other")["A1"] = 2
+    wb.save(tmp_path / "two.xlsx")
+    out = tmp_path / "twice.xlsx"
+    with zipfile.ZipFile(tmp_path / "two.xlsx") as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "xl/workbook.xml":
+                data = data.replace(b'name="Other"', f'name="{second}"'.encode())
+            dst.writestr(info, data)
+    with pytest.raises(WorkbookFileError, match=r"twice.xlsx: has two tabs named 'Data'"):
+        open_streamed(tmp_path / "twice.xlsx")
+
+
+# --- parts found two ways ---------------------------------------------------------------------
+
+_CT = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+_RT = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+
+def _sst(*strings: str) -> bytes:
+    items = "".join(f"<si><t>{s}</t></si>" for s in strings)
+    return f'<sst xmlns="{_MAIN_NS}" count="{len(strings)}">{items}</sst>'.encode()
+
+
+def _repackaged(base: Path, out: Path, change: Any) -> Path:
+    """``base`` with its parts passed through ``change(parts)`` (name → bytes)."""
+    with zipfile.ZipFile(base) as src:
+        parts = {info.filename: src.read(info) for info in src.infolist()}
+    change(parts)
+    with zipfile.ZipFile(out, "w") as dst:
+        for name, data in parts.items():
+            dst.writestr(name, data)
+    return out
+
+
+def _strings_two_ways(parts: dict[str, bytes]) -> None:
+    """Shared strings by the relationships in one part, by the content types in another."""
+    parts["xl/worksheets/sheet1.xml"] = (
+        f'<worksheet xmlns="{_MAIN_NS}"><sheetData><row r="1">'
+        '<c r="A1" t="s"><v>0</v></c></row></sheetData></worksheet>'
+    ).encode()
+    parts["xl/sharedStrings.xml"] = _sst("by the relationships")
+    parts["xl/strings2.xml"] = _sst("by the content types")
+    parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(
+        b"</Relationships>",
+        f'<Relationship Id="rId9" Type="{_RT}/sharedStrings" Target="sharedStrings.xml"/>'
+        "</Relationships>".encode(),
+    )
+    parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
+        b"</Types>",
+        f'<Override PartName="/xl/strings2.xml" ContentType="{_CT}.sharedStrings+xml"/>'
+        "</Types>".encode(),
+    )
+
+
+def _styles_two_ways(parts: dict[str, bytes]) -> None:
+    """openpyxl reads xl/styles.xml whatever the relationships say: here they name one
+    without the date format of B1."""
+    parts["xl/styles2.xml"] = f'<styleSheet xmlns="{_MAIN_NS}"/>'.encode()
+    parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(
+        b'Target="styles.xml"', b'Target="styles2.xml"'
+    )
+
+
+def _workbook_two_ways(parts: dict[str, bytes]) -> None:
+    """The content types name another workbook part, whose tab has another name."""
+    parts["xl/book2.xml"] = parts["xl/workbook.xml"].replace(b'name="Data"', b'name="Other"')
+    parts["xl/_rels/book2.xml.rels"] = parts["xl/_rels/workbook.xml.rels"]
+    parts["[Content_Types].xml"] = parts["[Content_Types].xml"].replace(
+        b'PartName="/xl/workbook.xml"', b'PartName="/xl/book2.xml"'
+    )
+
+
+@pytest.mark.broken_files
+@pytest.mark.parametrize(
+    ("change", "what"),
+    [
+        (_strings_two_ways, "shared strings"),
+        (_styles_two_ways, "styles"),
+        (_workbook_two_ways, "workbook"),
+    ],
+    ids=["shared strings", "styles", "workbook"],
+)
+def test_a_part_found_elsewhere_by_openpyxl_is_refused(plain_book, tmp_path, change, what):
+    """openpyxl finds the workbook and its shared strings by the content types and reads
+    xl/styles.xml; the reader (as Excel) follows the relationships. Where they disagree the
+    two would read different values, so the reader refuses the file."""
+    path = _repackaged(plain_book, tmp_path / "two-ways.xlsx", change)
+    assert openpyxl.load_workbook(path, data_only=True).sheetnames  # openpyxl reads it
+    with pytest.raises(WorkbookFileError, match=rf"two-ways.xlsx: .*{what}"):
+        open_streamed(path)["Data"]["A1"]
+
+
+def _rels_target(old: bytes, new: bytes) -> Any:
+    def change(parts: dict[str, bytes]) -> None:
+        rels = parts["xl/_rels/workbook.xml.rels"]
+        parts["xl/_rels/workbook.xml.rels"] = rels.replace(old, new)
+
+    return change
+
+
+def _without(name: str) -> Any:
+    return lambda parts: parts.pop(name)
+
+
+def _without_id(parts: dict[str, bytes]) -> None:
+    parts["xl/workbook.xml"] = parts["xl/workbook.xml"].replace(b'r:id="rId2"', b"")
+
+
+@pytest.mark.broken_files
+@pytest.mark.parametrize(
+    "change",
+    [
+        _without("xl/worksheets/sheet2.xml"),  # a tab whose part is missing: no tab
+        _without_id,  # a tab without its relationship: no tab
+        # a relationship of another type than worksheet: read as a worksheet all the same
+        _rels_target(
+            b'relationships/worksheet" Target="/xl/worksheets/sheet2.xml',
+            b'relationships/x" Target="/xl/worksheets/sheet2.xml',
+        ),
+        # an absolute target is taken as it is written, not normalised
+        _rels_target(
+            b'Target="/xl/worksheets/sheet2.xml"', b'Target="/xl/x/../worksheets/sheet2.xml"'
+        ),
+    ],
+    ids=["part-missing", "no-relationship", "another-type", "dot-dot"],
+)
+def test_the_tabs_are_those_openpyxl_reads(tmp_path, change):
+    wb = openpyxl.Workbook()
+    wb.active.title = "Data"
+    wb.active["A1"] = 1
+    wb.create_sheet("Other")["A1"] = 2
+    wb.save(tmp_path / "two.xlsx")
+    path = _repackaged(tmp_path / "two.xlsx", tmp_path / "tabs.xlsx", change)
+    assert assert_reads_as_openpyxl(path) >= 1
+
+
+@pytest.mark.broken_files
+@pytest.mark.parametrize("listed", [False, True], ids=["unlisted", "listed-in-extLst"])
+def test_a_table_the_tab_does_not_list_is_no_table(tmp_path, listed):
+    """openpyxl reads the tables a tab's tableParts lists, wherever that stands; a table
+    only related to the tab is none."""
+    import re
+
+    from openpyxl.worksheet.table import Table
+
+    wb = openpyxl.Workbook()
+    wb.active.title = "Data"
+    for row in [["Month", "Spend"], ["2026-01", 1]]:
+        wb.active.append(row)
+    wb.active.add_table(Table(displayName="Spend", ref="A1:B2"))
+    wb.save(tmp_path / "table.xlsx")
+
+    def unlisted(parts: dict[str, bytes]) -> None:
+        sheet = parts["xl/worksheets/sheet1.xml"]
+        found = re.search(rb"<tableParts.*?</tableParts>", sheet)
+        sheet = sheet.replace(found[0], b"")
+        if listed:
+            sheet = sheet.replace(
+                b"</worksheet>", b"<extLst>" + found[0] + b"</extLst></worksheet>"
+            )
+        parts["xl/worksheets/sheet1.xml"] = sheet
+
+    path = _repackaged(tmp_path / "table.xlsx", tmp_path / "unlisted.xlsx", unlisted)
+    assert assert_reads_as_openpyxl(path) >= 1
+    assert ("Spend" in open_streamed(path)["Data"].tables) == listed

@@ -384,14 +384,16 @@ def sent_formulas(sent: Any, tabs: Collection[str]) -> Formulas | None:
         raise FormulasError(_refused([f"expected tab → formula → cells, got {_kind(sent)}"]))
     problems: list[str] = []
     found: Formulas = {}
+    tabs = set(tabs)  # looked up once a tab sent: in a list, n² for n tabs
+    budget = MAX_FORMULA_CELLS  # counted as it goes: a sum over the tabs each time was n²
     for tab, by_formula in sent.items():
         if tab not in tabs:
             problems.append(f"{str(tab)[:40]!r} is not a tab of this workbook")
         elif not isinstance(by_formula, dict):
             problems.append(f"{tab}: expected formula → cells, got {_kind(by_formula)}")
         else:
-            budget = MAX_FORMULA_CELLS - sum(len(cells) for cells in found.values())
             found[tab] = _tab_formulas(tab, by_formula, problems, budget)
+            budget -= len(found[tab])
     if problems:
         raise FormulasError(_refused(problems))
     return {tab: cells for tab, cells in found.items() if tab in SHEET_NAMES}
@@ -542,10 +544,11 @@ def changes(
         old = _cells(before[ws.title]) if ws.title in before.sheetnames else {}
         new = _cells(ws)
         shown = (formulas or {}).get(ws.title, {})
+        places = _table_places(ws)
         changed = [
             k
             for k in old.keys() | new.keys()
-            if not _same(old.get(k), new.get(k)) and not _same_formula(shown.get(k), ws, k)
+            if not _same(old.get(k), new.get(k)) and not _same_formula(shown.get(k), ws, k, places)
         ]
         tables = {
             t.displayName: (t.ref, t.tableStyleInfo.name if t.tableStyleInfo else None)
@@ -634,23 +637,41 @@ def _same(a: Any, b: Any) -> bool:
     return a == b
 
 
-_THIS_ROW = re.compile(r"(?:\b[A-Za-z_][\w.]*)?\[(?:\[#This Row\],\s*|@)\[?([^\[\]]+)\]?\]")
+_THIS_ROW = re.compile(r"(\b[A-Za-z_\\][\w.]*)?\[(?:\[#This Row\],\s*|@)\[?([^\[\]]+)\]?\]")
+_TEXT = re.compile(r'("(?:[^"]|"")*")')
+"""A text in quotes in a formula (a quote inside doubled)."""
 
 
-def formula_key(formula: str) -> str:
+def formula_key(formula: str, table: str | None = None) -> str:
     """A formula as Excel shows it and as a file keeps it, in one form: without the file's
-    function prefixes (:func:`~udfs.convert.as_typed`), a this-row reference as ``[@Column]``.
+    function prefixes (:func:`~udfs.convert.as_typed`), a this-row reference as ``[@Column]``
+    — qualified by its table unless that is ``table``, the one the formula's cell is in (a row
+    of another table is another reference). Texts in quotes are left as they are.
 
-    >>> formula_key("=_xlfn.RANK.EQ(Scores[[#This Row],[Composite]],Scores[Composite])")
+    >>> formula_key("=_xlfn.RANK.EQ(Scores[[#This Row],[Composite]],Scores[Composite])", "Scores")
     '=RANK.EQ([@Composite],Scores[Composite])'
-    >>> formula_key("=[@[Current spend]]*2") == formula_key("=Sources[@Current spend]*2")
+    >>> formula_key("=[@[Current spend]]*2") == formula_key("=Sources[@Current spend]*2", "Sources")
     True
+    >>> formula_key("=Sources[@Spend]", "Scores")
+    '=Sources[@Spend]'
     """
-    return _THIS_ROW.sub(r"[@\1]", as_typed(formula))
+    own = table.casefold() if table else None
+
+    def this_row(match: re.Match[str]) -> str:
+        name = match[1] if match[1] and match[1].casefold() != own else ""
+        return f"{name}[@{match[2]}]"
+
+    parts = _TEXT.split(formula)
+    return "".join(
+        part if i % 2 else _THIS_ROW.sub(this_row, as_typed(part)) for i, part in enumerate(parts)
+    )
 
 
-def _same_formula(shown: str | None, ws: Any, key: tuple[int, int]) -> bool:
-    """Whether the job left in the cell at ``key`` the formula it ``shown`` in Excel."""
+def _same_formula(
+    shown: str | None, ws: Any, key: tuple[int, int], places: list[tuple[str, tuple[int, ...]]]
+) -> bool:
+    """Whether the job left in the cell at ``key`` the formula it ``shown`` in Excel
+    (``places``: the tab's Excel Tables, :func:`_table_places`)."""
     if shown is None:
         return False
     value = ws.cell(*key).value
@@ -658,7 +679,22 @@ def _same_formula(shown: str | None, ws: Any, key: tuple[int, int]) -> bool:
         value = value.text
     elif ws.cell(*key).data_type != "f":
         return False
-    return isinstance(value, str) and formula_key(value) == formula_key(shown)
+    table = _table_at(places, key)
+    return isinstance(value, str) and formula_key(value, table) == formula_key(shown, table)
+
+
+def _table_places(ws: Any) -> list[tuple[str, tuple[int, ...]]]:
+    """The Excel Tables of ``ws``: name, and (min_col, min_row, max_col, max_row)."""
+    return [(t.displayName, range_boundaries(t.ref)) for t in ws.tables.values()]
+
+
+def _table_at(places: list[tuple[str, tuple[int, ...]]], key: tuple[int, int]) -> str | None:
+    """The name of the Excel Table (of ``places``) the cell at ``key`` is in, or None."""
+    row, column = key
+    for name, (min_col, min_row, max_col, max_row) in places:
+        if min_row <= row <= max_row and min_col <= column <= max_col:
+            return name
+    return None
 
 
 def _to_excel(cell: Any) -> Any:

@@ -9,6 +9,7 @@ and active). :func:`read_book` returns the validated :class:`Book`, or raises on
 from __future__ import annotations
 
 import codecs
+import contextlib
 import functools
 import io
 import logging
@@ -33,7 +34,7 @@ from leadbook.tables import SheetLocator, cell_value
 from leadbook.workbook import contract as C
 from leadbook.workbook.examples import example_problems
 from leadbook.workbook.provenance import Fingerprints
-from leadbook.workbook.stream import StreamedBook, open_streamed
+from leadbook.workbook.stream import StreamedBook, file_signature, open_streamed
 
 log = logging.getLogger(__name__)
 
@@ -550,8 +551,12 @@ def open_inputs(path: str | Path) -> StreamedBook:
     :func:`open_workbook`, in streaming mode (:mod:`leadbook.workbook.stream`): a tab's cells
     are read, as values, when first asked for; the output tabs' only as far as their stamps."""
     path = Path(path)
+    checked = None
+    with contextlib.suppress(OSError):  # check_package names a missing file
+        checked = file_signature(path)
     check_package(path)
     book = open_streamed(path)
+    book.refuse_if_changed(checked)  # the file read is the one checked, not a swapped one
     _check_table_ranges(path, book)
     return book
 

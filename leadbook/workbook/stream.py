@@ -23,8 +23,8 @@ size and cells); the parser refuses a DTD or entity declaration anyway.
 from __future__ import annotations
 
 import contextlib
-import html
 import io
+import os
 import posixpath
 import re
 import zipfile
@@ -35,11 +35,14 @@ from typing import Any
 from xml.parsers import expat
 
 from defusedxml import ElementTree
+from openpyxl.packaging.manifest import Manifest
+from openpyxl.reader.excel import _find_workbook_part
 from openpyxl.reader.strings import read_string_table
 from openpyxl.styles.stylesheet import Stylesheet
 from openpyxl.utils.cell import column_index_from_string, get_column_letter, range_boundaries
 from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel
 from openpyxl.worksheet.cell_range import CellRange
+from openpyxl.xml.constants import ARC_STYLE, SHARED_STRINGS
 
 from leadbook.errors import WorkbookFileError
 
@@ -56,13 +59,28 @@ _PLAIN_CELLS = re.compile(
     rb"</c>)"
 )
 """A cell in the plain form: column, row, style, type, value, inline string, its text."""
-_AFTER_CELL_NAME = (b" ", b">", b"/", b"\t", b"\n", b"\r")
-"""What may follow ``<c`` where a cell element starts (not ``<col``, ``<cfRule``)."""
-_MERGE_REF = re.compile(rb"""<mergeCell\s+ref\s*=\s*["']([^"']+)["']""")
-_PREFIXED = re.compile(rb"<[A-Za-z_][\w.-]*:(?:c|row|v|is|t|r|f|rPh|mergeCell|sheetData)\b")
-_C, _V, _ROW, _IS, _RPH, _T, _MERGE = (
-    _MAIN + tag for tag in ("c", "v", "row", "is", "rPh", "t", "mergeCell")
+_PLAIN_ROW = re.compile(rb"<row(?:[ \t\r\n][^>]*?)?(/?)>|</row>")
+"""A row's start tag (``/`` if it is empty) or its end tag, in the plain form."""
+_NEAR_REF = re.compile(
+    rb"""\sr\s*=\s*(?:"(?![A-Z]{0,3}[1-9][0-9]{2,}")([^"]*)"|'(?![A-Z]{0,3}[1-9][0-9]{2,}')([^']*)')"""
 )
+"""An ``r`` attribute but one plainly past row 99: read further by :func:`_rows_past`."""
+_PLAIN_REF = re.compile(rb"[A-Z]{0,3}([0-9]{1,2})")
+_REFERENCE = re.compile(r"&(?:#x([0-9a-fA-F]+)|#([0-9]+)|(amp|lt|gt|quot|apos));")
+"""A reference in well-formed XML: a character's number, or one of XML's five entities."""
+_ENTITIES = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
+_CELL_OR_ROW = re.compile(rb"<(?:c[ \t\r\n/>]|row\b)")
+_MERGE_REF = re.compile(rb"""<mergeCell\s+ref\s*=\s*["']([^"']+)["']""")
+_PLAIN_MERGES = re.compile(
+    rb'<mergeCells(?: count="[0-9]+")?>((?:<mergeCell ref="[^"]*" ?/>)*)</mergeCells>'
+)
+"""The merged ranges in the plain form: each a child of mergeCells, as openpyxl reads them."""
+_MERGE_TAG = re.compile(rb"<mergeCell[ \t\r\n/>]")
+_PREFIXED = re.compile(rb"<[A-Za-z_][\w.-]*:(?:c|row|v|is|t|r|f|rPh|mergeCell|sheetData)\b")
+_C, _V, _ROW, _IS, _R, _T, _MERGES, _MERGE = (
+    _MAIN + tag for tag in ("c", "v", "row", "is", "r", "t", "mergeCells", "mergeCell")
+)
+_TABLE_PARTS, _TABLE_PART = _MAIN + "tableParts", _MAIN + "tablePart"
 _COORD = re.compile(r"([A-Z]{1,3})([0-9]+)$")
 _NUMBER_CHARS = frozenset(".eE")
 _PARTIAL_ROWS = 50
@@ -184,12 +202,15 @@ class StreamedSheet:
             up_to = None  # a table: read the tab whole (its merged ranges come last)
         self._rows, self._merged = {}, _MergedCells()
         with self._book.archive() as archive, archive.open(self.part) as source:
-            if up_to is not None:
-                complete = _SheetParser(self, up_to).parse(source)
-            else:
-                data = source.read()  # the package's size is bounded (read.check_package)
-                parser = _SheetParser(self, None)
-                complete = parser.parse_plain(data) or parser.parse(io.BytesIO(data))
+            data = source.read()  # the package's size is bounded (read.check_package)
+        parser = _SheetParser(self, up_to)
+        if up_to is None:
+            complete = parser.parse_plain(data) or parser.parse(io.BytesIO(data))
+        else:
+            complete = parser.parse(io.BytesIO(data))
+            if not complete and not _rows_past(data, parser.stopped_at, up_to):
+                self._read(None)  # a row above comes later (rows out of order): read it all
+                return
         self._complete = complete
         self._read_to = up_to if up_to is not None and not complete else 2**31
 
@@ -206,6 +227,8 @@ class _SheetParser:
         self.up_to = up_to
         self.row = 0
         self.column = 0
+        self.stopped_at = 0
+        """Where the first row past ``up_to`` starts (a byte index), once parse() stops there."""
 
     def parse(self, source: Any) -> bool:
         parser = expat.ParserCreate(namespace_separator=" ")
@@ -227,29 +250,45 @@ class _SheetParser:
 
     def parse_plain(self, data: bytes) -> bool:
         """Read a whole tab written in the plain form Excel, LibreOffice and openpyxl write —
-        UTF-8, the main namespace unprefixed, no comments, CDATA or DTD, and every cell
-        ``<c r="B7" s="3" t="s">`` with at most a formula, a value or a one-run inline string
-        — with one regular expression, over twice as fast as expat's handlers. False, having
-        kept nothing, when the tab is in another form (:meth:`parse` then reads it): expat
-        checks the XML is well-formed first, in one pass without handlers, and every cell
-        element of the tab must have matched."""
+        UTF-8, the main namespace the default one (declared on the root alone), no comments,
+        CDATA or DTD, and every cell ``<c r="B7" s="3" t="s">`` with at most a formula, a
+        value or a one-run inline string — with one regular expression, over twice as fast
+        as expat's handlers. False, having kept nothing, when the tab is in another form
+        (:meth:`parse` then reads it): expat checks the XML is well-formed first, in one pass
+        without handlers, and every cell element of the tab must have matched."""
         if not _is_plain_sheet(data):
             return False
-        check = expat.ParserCreate()
+        check = expat.ParserCreate(namespace_separator=" ")
         check.StartDoctypeDeclHandler = _refuse_dtd(self.sheet)
+        defaults: list[tuple[str | None, int]] = []
+        check.StartNamespaceDeclHandler = lambda prefix, uri: (
+            defaults.append((uri, check.CurrentByteIndex)) if prefix is None else None
+        )
         try:
             check.Parse(data, True)
         except expat.ExpatError:
             return False  # parse() names the damage
-        end = data.find(b"</sheetData>")
-        stop = end if end >= 0 else len(data)
-        starts = sum(data.count(b"<c" + after, 0, stop) for after in _AFTER_CELL_NAME)
+        root = data.find(b"<", 1 if data.startswith(b"<?xml") else 0)
+        if defaults != [(MAIN, root)]:
+            return False  # an unprefixed <c> outside the main namespace is no cell
+        begin, end = data.find(b"<sheetData>"), data.find(b"</sheetData>")
+        if begin < 0 or end < 0:
+            begin = end = len(data)  # no cells (<sheetData/>), or not in the plain form
+        if _CELL_OR_ROW.search(data, 0, begin) or _CELL_OR_ROW.search(data, end):
+            return False  # a cell or row outside sheetData: parse() reads it as openpyxl does
         rows: dict[int, dict[int, Any]] = {}
         columns: dict[bytes, int] = {}
-        value_of = self.value
-        matched = 0
-        for match in _PLAIN_CELLS.finditer(data, 0, stop):
-            matched += 1
+        value_of, cell_at, row_at = self.value, _PLAIN_CELLS.match, _PLAIN_ROW.match
+        pos, in_row = begin + len(b"<sheetData>"), False
+        while pos < end:  # rows and cells, each where the last ended: nothing between
+            match = cell_at(data, pos) if in_row else None
+            if match is None:
+                tag = row_at(data, pos)
+                if tag is None or in_row != (tag[1] is None):
+                    return False  # another element, or a cell in another form
+                in_row, pos = tag[1] == b"", tag.end()
+                continue
+            pos = match.end()
             letters, digits, style, kind, value, inline, text = match.groups()
             column = columns.get(letters)
             if column is None:
@@ -267,19 +306,20 @@ class _SheetParser:
                 raw = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
             decoded = raw.decode()
             if "&" in decoded:
-                decoded = html.unescape(decoded)
+                decoded = _REFERENCE.sub(_referenced, decoded)
             got = value_of(kind.decode() if kind else "n", int(style) if style else 0, decoded)
             if got is not None:
                 line = rows.get(self.row)
                 if line is None:
                     line = rows[self.row] = {}
                 line[column] = got
-        if matched != starts:
-            return False  # a cell in another form: parse() reads the tab
+        refs = [
+            ref for block in _PLAIN_MERGES.findall(data, end) for ref in _MERGE_REF.findall(block)
+        ]
+        if len(refs) != len(_MERGE_TAG.findall(data, end)):
+            return False  # a merged range elsewhere than in mergeCells: parse() reads it
         self.sheet._rows.update(rows)
-        if end >= 0:
-            for ref in _MERGE_REF.findall(data, end):
-                self.sheet._merged.ranges.append(CellRange(ref.decode()))
+        self.sheet._merged.ranges.extend(CellRange(ref.decode()) for ref in refs)
         return True
 
     def _install(self, parser: Any) -> None:
@@ -290,11 +330,25 @@ class _SheetParser:
         text: list[str] = []
         # the cell being read: kind, style, whether it has a value, whether text is collected
         cell: list[Any] = ["n", 0, False, False]
-        inline = [0, 0]  # depth inside <is>, and inside its phonetic runs <rPh>
+        # the element depth, the open row's, the open cell's and the open mergeCells' (-1: none)
+        depth = [0, -1, -1, -1]
+        inside: list[str] = []  # the elements open inside the cell
+        seen: set[str] = set()  # the cell's value, inline string, texts and runs read so far
         value_of = self.value
 
         def start(name: str, attrs: dict[str, str]) -> None:
-            if name == _C:
+            depth[0] += 1
+            if depth[2] >= 0:
+                if name == _V and not inside and not cell[3] and _V not in seen:
+                    inside.append(name)  # a cell's value, the common case, read at once
+                    seen.add(name)
+                    if cell[0] != "inlineStr":  # an inline string's text is in <is> alone
+                        cell[2] = cell[3] = True
+                else:
+                    inner(name)
+            elif depth[0] == depth[1] + 1:
+                if name != _C:  # openpyxl would read it as a cell
+                    raise self._damaged(f"an element <{name.removeprefix(_MAIN)}> inside a row")
                 ref = attrs.get("r")
                 if ref:
                     letters = ref.rstrip("0123456789")
@@ -312,29 +366,55 @@ class _SheetParser:
                 style = attrs.get("s")
                 cell[:] = attrs.get("t", "n"), int(style) if style else 0, False, False
                 text.clear()
-            elif name == _V:
-                if cell[0] != "inlineStr":  # an inline string's text is in <is> alone
-                    cell[2] = cell[3] = True
+                inside.clear()
+                seen.clear()
+                depth[2] = depth[0]
             elif name == _ROW:
                 number = attrs.get("r")
                 self.row = int(number) if number else self.row + 1
                 self.column = 0
                 if self.row > up_to:
+                    self.stopped_at = parser.CurrentByteIndex
                     raise _EnoughRowsError
-            elif name == _IS:
-                inline[0] += 1
-                cell[2] = True  # "" if it holds no text, as openpyxl reads it
-            elif name == _RPH and inline[0]:
-                inline[1] += 1
-            elif name == _T and inline[0] and not inline[1]:
-                cell[2] = cell[3] = True
-            elif name == _MERGE:
+                depth[1] = depth[0]
+            elif name == _MERGES:
+                depth[3] = depth[0]
+            elif name == _MERGE and depth[0] == depth[3] + 1:
                 ref = attrs.get("ref")
                 if ref:
                     merged.append(CellRange(ref))
 
+        def inner(name: str) -> None:
+            """An element inside the cell but its first value: its value, its inline
+            string's text and runs are read where openpyxl reads them; what openpyxl reads
+            otherwise is refused."""
+            if cell[3]:
+                raise self._damaged("an element inside its text")
+            if name == _ROW:
+                raise self._damaged("an element <row> inside a cell")
+            inside.append(name)
+            path = tuple(inside)
+            if path == (_V,) or path == (_IS,):
+                if name in seen:
+                    raise self._damaged("two values" if name == _V else "two inline strings")
+                seen.add(name)
+                if (name == _IS) == (cell[0] == "inlineStr"):
+                    cell[2] = True  # "" if it holds no text, as openpyxl reads it
+                    cell[3] = name == _V
+            elif path == (_IS, _R):
+                seen.add(_R)
+                seen.discard(_T)
+            elif path == (_IS, _T) or path == (_IS, _R, _T):
+                if _T in seen or (len(path) == 2 and _R in seen):
+                    raise self._damaged("two texts in its inline string")
+                seen.add(_T)
+                cell[3] = cell[0] == "inlineStr"
+
         def end(name: str) -> None:
-            if name == _C:
+            depth[0] -= 1
+            if depth[0] + 1 == depth[2]:
+                depth[2] = -1
+                cell[3] = False
                 if cell[2]:
                     value = value_of(cell[0], cell[1], "".join(text))
                     if value is not None:
@@ -342,13 +422,13 @@ class _SheetParser:
                         if line is None:
                             line = rows[self.row] = {}
                         line[self.column] = value
+            elif depth[2] >= 0:
+                inside.pop()
                 cell[3] = False
-            elif name in (_V, _T):
-                cell[3] = False
-            elif name == _IS:
-                inline[0] -= 1
-            elif name == _RPH and inline[0]:
-                inline[1] -= 1
+            elif depth[0] + 1 == depth[1]:
+                depth[1] = -1
+            elif depth[0] + 1 == depth[3]:
+                depth[3] = -1
 
         def characters(data: str) -> None:
             if cell[3]:
@@ -407,6 +487,28 @@ class _SheetParser:
         )
 
 
+def _rows_past(data: bytes, start: int, up_to: int) -> bool:
+    """Whether every row and cell reference (``r="…"``) of a worksheet part from byte
+    ``start`` on is past row ``up_to``: a partial read stopping there has missed nothing. A
+    reference that is not plain letters and digits (a character reference, say), or a part
+    in UTF-16, is not known to be past."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:4]:
+        return False
+    for match in _NEAR_REF.finditer(data, start):
+        near = _PLAIN_REF.fullmatch(match[1] if match[1] is not None else match[2])
+        if near is None or int(near[1]) <= up_to:
+            return False
+    return True
+
+
+def _referenced(match: re.Match[str]) -> str:
+    """The character a reference stands for, as XML reads it (HTML maps some otherwise)."""
+    hexadecimal, decimal, entity = match.groups()
+    if entity:
+        return _ENTITIES[entity]
+    return chr(int(hexadecimal, 16) if hexadecimal else int(decimal))
+
+
 def _is_plain_sheet(data: bytes) -> bool:
     """Whether a worksheet part is in the plain form :meth:`_SheetParser.parse_plain` reads:
     UTF-8 (declared or not), the main namespace as the default one, no element of it
@@ -457,10 +559,10 @@ class StreamedBook:
     A1:B3 [(1200.5,), (900,)]
     """
 
-    def __init__(self, path: Path, archive: zipfile.ZipFile):
+    def __init__(self, path: Path, archive: zipfile.ZipFile, signature: tuple[int, ...]):
         self.path = path
         self.name = path.name
-        self._signature = _signature(path)
+        self._signature = signature
         names = set(archive.namelist())
         book = _xml(archive, "xl/workbook.xml")
         self.epoch = CALENDAR_WINDOWS_1900
@@ -477,22 +579,33 @@ class StreamedBook:
         self.sheetnames: list[str] = []
         for node in book.iterfind(f"{{{MAIN}}}sheets/{{{MAIN}}}sheet"):
             title = node.get("name") or ""
-            part = targets.get(node.get(f"{{{REL}}}id") or "", ("", ""))
+            part, kind = targets.get(node.get(f"{{{REL}}}id") or "", ("", ""))
+            if part not in names:
+                continue  # openpyxl has no such tab (a missing part, no relationship)
             self.sheetnames.append(title)
-            if part[1].endswith("/worksheet") and part[0] in names:
-                tables = _tables(archive, part[0], names)
-                self.worksheets.append(StreamedSheet(self, title, part[0], tables))
+            if "chartsheet" not in kind:  # openpyxl reads any other part as a worksheet
+                tables = _tables(archive, part, names)
+                self.worksheets.append(StreamedSheet(self, title, part, tables))
         self._by_title = {ws.title: ws for ws in self.worksheets}
+        seen: dict[str, str] = {}
+        for title in self.sheetnames:  # openpyxl would rename the second (Data1)
+            first = seen.get(title.casefold())
+            seen.setdefault(title.casefold(), title)
+            if first is not None:
+                named = repr(first) if first == title else f"{first!r} and {title!r}"
+                raise WorkbookFileError(
+                    f"{self.name}: has two tabs named {named}, which Excel never allows; the "
+                    "file is damaged — open it in Excel and save it again"
+                )
+        shared, styles = _agreed_parts(self.name, archive, names, targets)
         self.shared_strings: list[str] = []
-        shared = [t for t, kind in targets.values() if kind.endswith("/sharedStrings")]
-        if shared and shared[0] in names:
-            with archive.open(shared[0]) as source:
+        if shared:
+            with archive.open(shared) as source:
                 self.shared_strings = read_string_table(source)
         self.date_styles: set[int] = set()
         self.timedelta_styles: set[int] = set()
-        styles = [t for t, kind in targets.values() if kind.endswith("/styles")]
-        if styles and styles[0] in names:
-            sheet = Stylesheet.from_tree(_xml(archive, styles[0]))
+        if styles:
+            sheet = Stylesheet.from_tree(_xml(archive, styles))
             self.date_styles = set(sheet.date_formats)
             self.timedelta_styles = set(sheet.timedelta_formats)
 
@@ -507,17 +620,24 @@ class StreamedBook:
         """The package, opened for one read: no handle stays open between reads (a job
         replaces the file it read), and a file changed since it was first opened is refused
         rather than read half old, half new."""
-        if _signature(self.path) != self._signature:
+        with open(self.path, "rb") as handle:
+            self.refuse_if_changed(file_signature(handle.fileno()))
+            with zipfile.ZipFile(handle) as archive:
+                yield archive
+
+    def refuse_if_changed(self, signature: tuple[int, ...] | None) -> None:
+        """Raise unless ``signature`` (:func:`file_signature`) is the package's as first read."""
+        if signature != self._signature:
             raise WorkbookFileError(
                 f"{self.name}: changed on disk while leadbook was reading it; run again"
             )
-        with zipfile.ZipFile(self.path) as archive:
-            yield archive
 
 
-def _signature(path: Path) -> tuple[int, int, int]:
-    stat = path.stat()
-    return stat.st_ino, stat.st_size, stat.st_mtime_ns
+def file_signature(file: str | Path | int) -> tuple[int, ...]:
+    """What changes when a file is replaced or written to (a path, or an open file's
+    descriptor): the change time too, which, unlike the modification time, no one sets back."""
+    stat = os.stat(file)
+    return stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns
 
 
 def open_streamed(path: str | Path) -> StreamedBook:
@@ -527,8 +647,10 @@ def open_streamed(path: str | Path) -> StreamedBook:
     """
     path = Path(path)
     try:
-        with zipfile.ZipFile(path) as archive:
-            return StreamedBook(path, archive)
+        with open(path, "rb") as handle, zipfile.ZipFile(handle) as archive:
+            return StreamedBook(path, archive, file_signature(handle.fileno()))
+    except WorkbookFileError:
+        raise
     except (KeyError, ElementTree.ParseError, ValueError, TypeError) as exc:
         raise WorkbookFileError(
             f"{path.name}: cannot be read as an Excel workbook ({type(exc).__name__}: {exc})"
@@ -551,18 +673,105 @@ def _relationships(archive: zipfile.ZipFile, part: str) -> dict[str, tuple[str, 
             continue
         target = rel.get("Target") or ""
         if target.startswith("/"):
-            resolved = posixpath.normpath(target.lstrip("/"))
+            resolved = target[1:]  # as openpyxl takes it (not normalised)
         else:
             resolved = posixpath.normpath(posixpath.join(folder, target))
         found[rel.get("Id") or ""] = (resolved, rel.get("Type") or "")
     return found
 
 
+def _agreed_parts(
+    name: str, archive: zipfile.ZipFile, names: set[str], targets: dict[str, tuple[str, str]]
+) -> tuple[str | None, str | None]:
+    """The shared strings and styles parts, as the workbook's relationships name them (as
+    Excel finds them). Refused where openpyxl — which finds the workbook and its shared
+    strings by the content types, and reads xl/styles.xml — would read other parts."""
+    package = Manifest.from_tree(_xml(archive, "[Content_Types].xml"))
+    try:
+        book = _find_workbook_part(package).PartName[1:]
+    except OSError:  # no part has a workbook's content type
+        book = None
+    strings = package.find(SHARED_STRINGS)
+    found = {
+        "workbook": ("xl/workbook.xml", book),
+        "shared strings": (
+            _target(targets, names, "/sharedStrings"),
+            strings.PartName[1:] if strings is not None else None,
+        ),
+        "styles": (_target(targets, names, "/styles"), ARC_STYLE if ARC_STYLE in names else None),
+    }
+    for what, (by_relationships, by_content_types) in found.items():
+        if by_relationships != by_content_types:
+            raise WorkbookFileError(
+                f"{name}: its {what} part is {by_relationships} by its relationships but "
+                f"{by_content_types} by its content types (or name); Excel never writes such a "
+                "file, it is damaged — open it in Excel and save it again"
+            )
+    return found["shared strings"][0], found["styles"][0]
+
+
+def _listed_tables(data: bytes) -> set[str]:
+    """The relationship ids a worksheet part's last ``<tableParts>`` lists (openpyxl reads
+    it wherever it stands). A tab in the plain form is parsed without its rows when they hold
+    no table part: a 200,000-row tab costs its unpacking, not expat's handlers."""
+    begin, end = data.find(b"<sheetData>"), data.find(b"</sheetData>")
+    if _is_plain_sheet(data) and 0 <= begin < end and data.find(b"tablePart", begin, end) < 0:
+        with contextlib.suppress(expat.ExpatError):  # then read whole, below
+            return _table_parts(data[: begin + len(b"<sheetData>")] + data[end:])
+    with contextlib.suppress(expat.ExpatError):
+        return _table_parts(data)
+    return set()  # damaged: reading its cells names the damage
+
+
+def _table_parts(data: bytes) -> set[str]:
+    """The relationship ids of the tablePart children of a worksheet part's last tableParts."""
+    parser = expat.ParserCreate(namespace_separator=" ")
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    listed: list[set[str]] = [set()]
+    at = [0, -1]  # the element depth, the open tableParts' (-1: none)
+
+    def start(name: str, attrs: dict[str, str]) -> None:
+        at[0] += 1
+        if name == _TABLE_PARTS:
+            listed.append(set())
+            at[1] = at[0]
+        elif name == _TABLE_PART and at[0] == at[1] + 1:
+            listed[-1].add(attrs.get(f"{REL} id", ""))
+
+    def end(name: str) -> None:
+        if at[0] == at[1]:
+            at[1] = -1
+        at[0] -= 1
+
+    def refuse(*_: Any) -> None:
+        raise expat.ExpatError("a DTD")  # reading the tab's cells names it
+
+    parser.StartElementHandler, parser.EndElementHandler = start, end
+    parser.StartDoctypeDeclHandler = refuse
+    parser.Parse(data, True)
+    return listed[-1]
+
+
+def _target(targets: dict[str, tuple[str, str]], names: set[str], kind: str) -> str | None:
+    """The first part of relationship type ``…kind`` that the package holds, or None."""
+    found = [t for t, k in targets.values() if k.endswith(kind)]
+    return found[0] if found and found[0] in names else None
+
+
 def _tables(archive: zipfile.ZipFile, sheet_part: str, names: set[str]) -> dict[str, Any]:
-    """The Excel Tables of a worksheet part, by display name."""
+    """The Excel Tables of a worksheet part, by display name: those it lists (``<tableParts>``),
+    as openpyxl reads them — a table only related to the tab is none."""
+    related = {
+        rid: target
+        for rid, (target, kind) in _relationships(archive, sheet_part).items()
+        if kind.endswith("/table") and target in names
+    }
+    if not related:
+        return {}
+    listed = _listed_tables(archive.read(sheet_part))
     tables = {}
-    for target, kind in _relationships(archive, sheet_part).values():
-        if not kind.endswith("/table") or target not in names:
+    for rid, target in related.items():
+        if rid not in listed:
             continue
         node = _xml(archive, target)
         name, ref = node.get("displayName") or node.get("name"), node.get("ref")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import openpyxl
 import pytest
 import xlwings as xw
@@ -50,9 +52,13 @@ class TestChangesWithTheFormulasExcelShows:
     held numbers: a formula it wrote alike to the one Excel holds is no change."""
 
     def pair(self, written: str) -> tuple[openpyxl.Workbook, openpyxl.Workbook]:
+        """F4 in the Scores table (A3:F5), whose columns Sources has too."""
         before, after = openpyxl.Workbook(), openpyxl.Workbook()
         for wb in (before, after):
             wb.active.title = "Scores"
+            for c, header in enumerate(["Source", "Spend", "Performance", "D", "E", "Score"], 1):
+                wb.active.cell(3, c, header)
+            wb.active.add_table(Table(displayName="Scores", ref="A3:F5"))
         before.active["F4"] = 0.71  # the value Excel showed for its formula
         after.active["F4"] = written
         return before, after
@@ -81,6 +87,27 @@ class TestChangesWithTheFormulasExcelShows:
         after.active["F4"].data_type = "s"  # text, not a formula
         shown = {"Scores": {(4, 6): "=[@Performance]*WeightPerformance"}}
         assert [c.address for c in changes(before, after, shown)] == ["F4:F4"]
+
+    @pytest.mark.parametrize("shown", ["=[@Spend]*2", "=Scores[@Spend]*2", "=scores[@Spend]*2"])
+    def test_this_row_of_its_own_table_is_the_files_form(self, shown):
+        before, after = self.pair("=Scores[[#This Row],[Spend]]*2")
+        assert changes(before, after, {"Scores": {(4, 6): shown}}) == []
+
+    @pytest.mark.parametrize(
+        ("written", "shown"),
+        [
+            # another table's row is not the cell's own table's row
+            ("=Scores[[#This Row],[Spend]]*2", "=Sources[@Spend]*2"),
+            ("=Sources[[#This Row],[Spend]]*2", "=[@Spend]*2"),
+            # text in quotes is text, not a reference or a function's prefix
+            ('="Scores[[#This Row],[Spend]]"', '="[@Spend]"'),
+            ('="_xlfn.RANK"&[@Spend]', '="RANK"&[@Spend]'),
+        ],
+    )
+    def test_a_formula_alike_only_once_normalised_wrongly_is_written(self, written, shown):
+        before, after = self.pair(written)
+        (change,) = changes(before, after, {"Scores": {(4, 6): shown}})
+        assert change.address == "F4:F4"
 
 
 class TestSentFormulas:
@@ -128,6 +155,20 @@ class TestSentFormulas:
         sent = {"Sources": {"1": ["A1"], "=2": ["A0"]}, "Nope": {}}
         with pytest.raises(FormulasError, match=r"'1' is not .*'A0' is not .*'Nope' is not"):
             sent_formulas(sent, self.TABS)
+
+    def test_the_cap_counts_the_cells_of_every_tab(self):
+        tabs = ["Allocation", "Sources"]
+        sent = {tab: {"=1": ["A1:A600000"]} for tab in tabs}
+        with pytest.raises(FormulasError, match=r"more than 1,000,000 formula cells"):
+            sent_formulas(sent, tabs)
+
+    def test_many_tabs_take_time_in_proportion(self):
+        """The request names the workbook's tabs too: 20,000 of them, a formula each, must
+        not cost 20,000² steps (it took 9 s)."""
+        tabs = [f"Tab {i}" for i in range(20_000)]
+        started = time.perf_counter()
+        sent_formulas({tab: {"=1": ["A1"]} for tab in tabs}, tabs)
+        assert time.perf_counter() - started < 2
 
 
 def _with_table(name: str, sheet: str, ref: str) -> openpyxl.Workbook:
