@@ -178,6 +178,19 @@ class TestBuildInventory:
             p.startswith("History!A5: Premium comparison sites has two rows for") for p in problems
         )
 
+    def test_customers_closed_within_30_and_90_days_stay_in_order(self, raw_demo):
+        h = raw_demo.history
+        h["customers_30d"], h["customers_90d"] = None, None
+        h.loc[2, ["customers_30d", "customers_90d"]] = [100, 90]  # 30 days above 90 days
+        h.loc[3, "customers_30d"] = h.loc[3, "customers"] + 5  # no 90-day count: vs all
+        h.loc[4, ["customers_30d", "customers_90d"]] = [10, 20]  # in order
+        problems = [p for p in problems_of(raw_demo) if "exceed" in p]
+        assert problems == [
+            "History!G6: Customers in 30 days (100) exceed Customers in 90 days (90)",
+            f"History!G7: Customers in 30 days ({h.loc[3, 'customers'] + 5:,.0f}) exceed "
+            f"Customers ({h.loc[3, 'customers']:,.0f})",
+        ]
+
     def test_blank_rows_are_skipped(self, raw_demo):
         blank = pd.DataFrame([{k: None for k in raw_demo.sources.columns}])
         sources = pd.concat([raw_demo.sources, blank], ignore_index=True)
