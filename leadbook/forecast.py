@@ -1129,7 +1129,8 @@ LOG_HORIZON = 12
 def log_rows(pf: PortfolioForecast, months: int = LOG_HORIZON) -> pd.DataFrame:
     """This forecast's rows for the forecast log: each source's and the portfolio's leads
     and conversion for the next ``months`` months."""
-    methods = pf.series.set_index(["source", "measure"])["method"]
+    s = pf.series
+    methods = dict(zip(zip(s["source"], s["measure"], strict=True), s["method"], strict=True))
     parts = []
     for measure, lo, hi in (
         (LEADS, "leads_lower", "leads_upper"),
@@ -1157,8 +1158,8 @@ def log_rows(pf: PortfolioForecast, months: int = LOG_HORIZON) -> pd.DataFrame:
     )
     rows = rows[rows["horizon"] <= months]
     rows["method"] = [
-        methods.get((s, m), "sum of sources")
-        for s, m in zip(rows["source"], rows["measure"], strict=True)
+        methods.get(key, "sum of sources")
+        for key in zip(rows["source"], rows["measure"], strict=True)
     ]
     rows["actual"] = np.nan
     return (
@@ -1237,11 +1238,13 @@ def accuracy(log_frame: pd.DataFrame, history: pd.DataFrame, settings: Settings)
     """
     f = settings.forecast
     done = log_frame.dropna(subset=["actual"])
-    actuals = actual_values(history)
+    actuals = actual_values(history).dropna(subset=["actual"]).sort_values("month", kind="stable")
+    # Each series' actuals found once: a filter per series cost series × History's rows.
+    series_at = actuals.groupby(["source", "measure"], sort=False).indices if len(actuals) else {}
+    values = actuals["actual"].to_numpy(dtype=float)
     rows = []
     for (source, measure), group in done.groupby(["source", "measure"], sort=True):
-        mine = actuals[(actuals["source"] == source) & (actuals["measure"] == measure)]
-        scale = naive_scale(mine.sort_values("month")["actual"].dropna().to_numpy(dtype=float))
+        scale = naive_scale(values[series_at.get((source, measure), np.array([], dtype=int))])
         error = np.abs(group["forecast"] - group["actual"])
         targets = [("monthly", f.target_monthly if measure == LEADS else f.target_conversion)]
         if source == PORTFOLIO and measure == LEADS:
