@@ -758,7 +758,7 @@ def portfolio_forecast(
     included = set(sources["source"])
     left_out = [n for n in inventory.names if n not in included]
     note = f"sum of {len(included)} source forecasts" + (
-        f"; not included: {', '.join(left_out)}" if left_out else ""
+        f"; not included: {_first_names(left_out)}" if left_out else ""
     )
     series.append(
         {
@@ -772,6 +772,23 @@ def portfolio_forecast(
         }
     )
     return PortfolioForecast(as_of, f.interval, pd.DataFrame(series), sources, portfolio, actuals)
+
+
+LISTED_NAMES = 10
+"""Sources a note names before it counts the rest (a cell holds at most 32,767 characters)."""
+
+
+def _first_names(names: list[str]) -> str:
+    """The first :data:`LISTED_NAMES` names, and how many more.
+
+    Examples
+    --------
+    >>> _first_names(["A", "B"]), _first_names([f"S{i}" for i in range(12)])
+    ('A, B', 'S0, S1, S2, S3, S4, S5, S6, S7, S8, S9 and 2 more (their rows say why)')
+    """
+    shown = ", ".join(names[:LISTED_NAMES])
+    more = len(names) - LISTED_NAMES
+    return f"{shown} and {more:,} more (their rows say why)" if more > 0 else shown
 
 
 SOURCE_COLUMNS = [
