@@ -1011,12 +1011,17 @@ def _source_series(
     leads[slot], customers[slot] = months.leads[at], months.customers[at]
     with np.errstate(all="ignore"):
         conversion = np.where(leads > 0, customers / leads, np.nan)
-    index = pd.date_range(pd.Timestamp(month[0]), periods=span, freq="MS")
+
+    def as_given(values: np.ndarray) -> pd.Series:  # rare: only an error's message needs it
+        return pd.Series(
+            values, index=pd.date_range(pd.Timestamp(month[0]), periods=span, freq="MS")
+        )
+
     if span < MIN_POINTS or not np.isfinite(leads).all():
-        _prepare(pd.Series(leads, index=index), horizon, None, "error")  # raises
+        _prepare(as_given(leads), horizon, None, "error")  # raises
     missing = np.isnan(conversion)
     if np.isinf(conversion).any() or span - missing.sum() < MIN_POINTS:
-        return leads, _prepare(pd.Series(conversion, index=index), horizon, None, "interpolate")[0]
+        return leads, _prepare(as_given(conversion), horizon, None, "interpolate")[0]
     if missing.any():
         known = np.flatnonzero(~missing)
         conversion = np.interp(np.arange(span), known, conversion[known])
@@ -1146,8 +1151,9 @@ LOG_HORIZON = 12
 def log_rows(pf: PortfolioForecast, months: int = LOG_HORIZON) -> pd.DataFrame:
     """This forecast's rows for the forecast log: each source's and the portfolio's leads
     and conversion for the next ``months`` months."""
-    s = pf.series
-    methods = dict(zip(zip(s["source"], s["measure"], strict=True), s["method"], strict=True))
+    methods = pf.series[["source", "measure", "method"]].drop_duplicates(
+        ["source", "measure"], keep="last"
+    )
     parts = []
     for measure, lo, hi in (
         (LEADS, "leads_lower", "leads_upper"),
@@ -1174,10 +1180,8 @@ def log_rows(pf: PortfolioForecast, months: int = LOG_HORIZON) -> pd.DataFrame:
         (rows["month"].dt.year - pf.as_of.year) * 12 + rows["month"].dt.month - pf.as_of.month + 1
     )
     rows = rows[rows["horizon"] <= months]
-    rows["method"] = [
-        methods.get(key, "sum of sources")
-        for key in zip(rows["source"], rows["measure"], strict=True)
-    ]
+    rows = rows.merge(methods, on=["source", "measure"], how="left")
+    rows["method"] = rows["method"].fillna("sum of sources")
     rows["actual"] = np.nan
     return (
         rows[LOG_COLUMNS]
