@@ -718,8 +718,9 @@ def portfolio_forecast(
     months = SourceMonths.of(hist)
     results: dict[str, list[dict]] = {}
     ready = []
+    status = dict(zip(inventory.sources.index, inventory.sources["status"], strict=True))
     for name in inventory.names:
-        reason = months.skip_reason(name, inventory.sources.loc[name, "status"], as_of)
+        reason = months.skip_reason(name, status[name], as_of)
         if reason:
             results[name] = _skipped(name, months.count(name), reason)
         else:
