@@ -695,6 +695,14 @@ quarter of a second a source). The others get the best of :data:`QUICK_METHODS` 
 backtest, all series at once. A book of up to this many forecastable sources is forecast as
 before there was a limit."""
 RECENT_MONTHS = 12
+QUICK_NOTE = "one of the"
+"""How the note of a series forecast by the quick path starts."""
+
+
+def by_quick_path(series: pd.DataFrame) -> pd.Series:
+    """Which rows of :attr:`PortfolioForecast.series` the quick path forecast."""
+    names = {m.name for m, _ in QUICK_METHODS}
+    return series["method"].isin(names) & series["note"].str.startswith(QUICK_NOTE)
 
 
 def portfolio_forecast(
@@ -736,7 +744,7 @@ def portfolio_forecast(
             frames.append(frame)
     if quick:
         note = (
-            f"one of the {len(quick):,} smaller sources (each at most {_percent_above(share)} "
+            f"{QUICK_NOTE} {len(quick):,} smaller sources (each at most {_percent_above(share)} "
             f"of the leads of the last {RECENT_MONTHS} months): best of the quick methods "
             f"by backtest; the full choice is for the {len(full)} largest"
         )

@@ -274,6 +274,8 @@ class TestPortfolioForecastAtScale:
         series = limited.series.set_index("source")
         quick = series.loc[["Organic search", "Content downloads", "Referral programme"]]
         assert set(quick["method"]) <= {m.name for m in QUICK}
+        picked = limited.series[forecast.by_quick_path(limited.series)]
+        assert sorted(set(picked["source"])) == sorted(set(quick.index))
         assert (
             quick["note"]
             .str.startswith(

@@ -314,6 +314,7 @@ class ForecastResult:
     forecast: PortfolioForecast
     log: pd.DataFrame
     accuracy: pd.DataFrame
+    scenarios: pd.DataFrame
 
 
 _LAST_FORECAST: list[tuple[weakref.ref, PortfolioForecast]] = []
@@ -334,7 +335,12 @@ def forecast_result(book: Book, previous_log: pd.DataFrame | None = None) -> For
     pf = _book_forecast(book)
     history = book.inventory.history
     full_log = update_log(previous_log, log_rows(pf), history)
-    return ForecastResult(pf, full_log, accuracy(full_log, history, book.settings))
+    return ForecastResult(
+        pf,
+        full_log,
+        accuracy(full_log, history, book.settings),
+        scenario_table(pf, book.settings),
+    )
 
 
 _LAST_RESULT: list[tuple[weakref.ref, ForecastResult]] = []
@@ -450,7 +456,7 @@ def _forecast_tables(
         for spec in places:
             write_table(ws, spec, None, expected)
     else:
-        table = scenario_table(result.forecast, settings)
+        table = result.scenarios
         probability = {"probability": table["probability"].tolist()}
         write_table(ws, scenarios_at, table, expected, formula_values=probability)
         write_table(ws, fan_at, fan, expected)
