@@ -962,7 +962,7 @@ def _quick_sources(
     ys, reasons = {}, {}
     for name in names:
         try:
-            ys[name] = _source_series(months, name, as_of, horizon)
+            ys[name] = _source_series(months, name, horizon)
         except ForecastInputError as exc:
             reasons[name] = str(exc)
     done = list(ys)
@@ -1006,9 +1006,7 @@ def _quick_sources(
     return rows, frame
 
 
-def _source_series(
-    months: SourceMonths, name: str, as_of: pd.Timestamp, horizon: int
-) -> tuple[np.ndarray, np.ndarray]:
+def _source_series(months: SourceMonths, name: str, horizon: int) -> tuple[np.ndarray, np.ndarray]:
     """A source's monthly leads and conversion as :func:`forecast_detail` would take them
     (conversion's gaps filled), or the :class:`ForecastInputError` it would raise."""
     at = months.positions[name]

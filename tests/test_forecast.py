@@ -336,3 +336,27 @@ class TestPortfolioForecastAtScale:
             by_source(other.sources, keys), by_source(limited.sources, keys)
         )
         pd.testing.assert_frame_equal(other.portfolio, limited.portfolio, rtol=1e-12)
+
+    def test_a_gap_and_a_month_without_leads_as_the_full_path_treats_them(
+        self, monkeypatch, demo_inv, demo_cfg
+    ):
+        hist = demo_inv.history.copy()
+        gap = (hist["source"] == "Content downloads") & (hist["month"] == "2026-03-01")
+        zero = (hist["source"] == "Referral programme") & (hist["month"] == "2026-04-01")
+        hist.loc[zero, ["leads", "customers"]] = 0.0
+        book = dataclasses.replace(demo_inv, history=hist[~gap].reset_index(drop=True))
+        monkeypatch.setattr(forecast, "FULL_CHOICE_SOURCES", 3)
+        pf = forecast.portfolio_forecast(book, demo_cfg)
+        series = pf.series.set_index(["source", "measure"])
+        rows = book.history[book.history["source"] == "Content downloads"].set_index("month")
+        with pytest.raises(ForecastInputError) as refused:
+            forecast_detail(rows["leads"], 24)
+        assert series.loc[("Content downloads", "leads"), "note"] == str(refused.value)
+        assert "a gap at Mar 2026" in str(refused.value)
+        rows = book.history[book.history["source"] == "Referral programme"].set_index("month")
+        conversion = rows["customers"] / rows["leads"].where(rows["leads"] > 0)
+        y = forecast._prepare(conversion, 24, None, "interpolate")[0]
+        method, _, (point, _, _) = scalar_quick(y, 24, demo_cfg.forecast.interval)
+        assert series.loc[("Referral programme", "conversion"), "method"] == method
+        mine = pf.sources[pf.sources["source"] == "Referral programme"]["conversion"]
+        np.testing.assert_allclose(mine, np.clip(point, 0, 1))
