@@ -474,13 +474,12 @@ def roi(book: BookArg, as_json: JsonOption = False) -> None:
 @app.command()
 def forecast(book: BookArg, as_json: JsonOption = False) -> None:
     """Write the Forecast tabs: forecasts with intervals, scenarios, the log and accuracy."""
-    from leadbook.forecast import scenario_table
+    from leadbook.forecast import by_quick_path
     from leadbook.workbook.planning import forecast as forecast_job
-    from leadbook.workbook.read import read_book
 
     done = _run(lambda: forecast_job(book))
     result = done.result
-    scen = scenario_table(result.forecast, read_book(book).settings)
+    scen = result.scenarios
     if as_json:
         _json(
             {
@@ -497,7 +496,9 @@ def forecast(book: BookArg, as_json: JsonOption = False) -> None:
     grid = Table(title="How each series was forecast", title_justify="left")
     for name in ("Source", "Measure", "Months", "Method", "MASE", "Naive MASE"):
         grid.add_column(name)
-    for r in result.forecast.series.itertuples():
+    series = result.forecast.series
+    quick = by_quick_path(series)
+    for r in series[~quick].itertuples():
         grid.add_row(
             r.source,
             r.measure,
@@ -507,6 +508,11 @@ def forecast(book: BookArg, as_json: JsonOption = False) -> None:
             "" if math.isnan(r.floor_mase) else f"{r.floor_mase:.2f}",
         )
     out.print(grid)
+    if quick.any():  # thousands of rows a terminal cannot show; the tab lists them
+        out.print(
+            f"… and {quick.sum():,} series of the smaller sources, by the quick methods "
+            "(listed on the Forecast detail tab)"
+        )
     for r in scen.itertuples():
         out.print(
             f"{r.scenario}: {r.leads:,.0f} leads in {r.month:%b %Y} (baseline "

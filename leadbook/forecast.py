@@ -151,6 +151,76 @@ METHODS: tuple[Method, ...] = (
 """The candidates, simplest first: a tie in the backtest goes to the earlier one."""
 
 
+# --- Quick methods, many series at once -------------------------------------------------------
+
+SES_ALPHAS = np.round(np.arange(0.1, 1.0, 0.1), 1)
+"""Smoothing constants the quick simple exponential smoothing picks from (in-sample fit)."""
+
+ManyBands = tuple[np.ndarray, np.ndarray, np.ndarray]
+"""(point, lower, upper), each series × horizon."""
+
+
+def _naive_many(y: np.ndarray, h: int, level: float | None) -> ManyBands:
+    """:func:`_naive` of every row of ``y`` (series × months) at once."""
+    point = np.repeat(y[:, -1:], h, axis=1)
+    if level is None:
+        return point, point, point
+    sigma = np.std(np.diff(y, axis=1), axis=1, ddof=1) if y.shape[1] > 2 else np.zeros(len(y))
+    spread = _z(level) * sigma[:, None] * np.sqrt(np.arange(1, h + 1))
+    return point, point - spread, point + spread
+
+
+def _seasonal_naive_many(y: np.ndarray, h: int, level: float | None) -> ManyBands:
+    """:func:`_seasonal_naive` of every row of ``y`` at once."""
+    m = SEASON
+    point = y[:, y.shape[1] - m + np.arange(h) % m]
+    if level is None:
+        return point, point, point
+    diffs = y[:, m:] - y[:, :-m]
+    if diffs.shape[1] <= 1:
+        diffs = np.diff(y, axis=1)
+    sigma = np.std(diffs, axis=1, ddof=1)
+    spread = _z(level) * sigma[:, None] * np.sqrt(np.arange(h) // m + 1)
+    return point, point - spread, point + spread
+
+
+def _ses_many(y: np.ndarray, h: int, level: float | None) -> ManyBands:
+    """Simple exponential smoothing of every row of ``y``: the level starts at the first
+    value, α is the grid's value with the least in-sample one-step squared error, and the
+    interval is the model's (ETS(A,N,N): variance σ²(1 + (h − 1)α²))."""
+    levels = np.repeat(y[:, :1], len(SES_ALPHAS), axis=1)
+    sse = np.zeros_like(levels)
+    for t in range(1, y.shape[1]):
+        error = y[:, t : t + 1] - levels
+        sse += error**2
+        levels += SES_ALPHAS * error
+    best = np.argmin(sse, axis=1)
+    rows = np.arange(len(y))
+    point = np.repeat(levels[rows, best][:, None], h, axis=1)
+    if level is None:
+        return point, point, point
+    sigma = np.sqrt(sse[rows, best] / max(y.shape[1] - 1, 1))
+    alpha = SES_ALPHAS[best][:, None]
+    spread = _z(level) * sigma[:, None] * np.sqrt(1 + np.arange(h) * alpha**2)
+    return point, point - spread, point + spread
+
+
+def _ses_grid(y: np.ndarray, h: int, level: float | None) -> Bands:
+    point, lower, upper = _ses_many(y[None, :], h, level)
+    return point[0], lower[0], upper[0]
+
+
+SES_GRID = Method("exponential smoothing (simple, α on a 0.1 grid)", 4, _ses_grid)
+QUICK_METHODS: tuple[tuple[Method, Callable[..., ManyBands]], ...] = (
+    (SEASONAL_NAIVE, _seasonal_naive_many),
+    (NAIVE, _naive_many),
+    (SES_GRID, _ses_many),
+)
+"""The quick path's candidates, simplest first, each with its many-series forecaster; the
+scalar ``Method`` of each gives the same numbers one series at a time (``backtest(y,
+[m for m, _ in QUICK_METHODS])`` is the quick choice's backtest)."""
+
+
 def _run(method: Method, y: np.ndarray, h: int, level: float | None) -> Bands | None:
     """The method's forecast, or None when it fails or gives non-finite numbers."""
     try:
@@ -488,6 +558,58 @@ def _chosen(
     return *out, NAIVE.name, math.nan, floor, "every method failed on this series; naive forecast"
 
 
+@dataclass(frozen=True)
+class QuickChoice:
+    """The quick path's forecasts of many series of one length (rows as given): bands
+    (series × horizon), each row's method name, its backtest MASE and the floor's."""
+
+    point: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    method: np.ndarray
+    mase: np.ndarray
+    floor_mase: np.ndarray
+
+
+def quick_choice(y: np.ndarray, horizon: int, level: float) -> QuickChoice:
+    """Choose among :data:`QUICK_METHODS` for every row of ``y`` (series × months, finite,
+    at least :data:`MIN_BACKTEST` months, not constant) by the same rolling-origin backtest
+    as :func:`backtest`, all rows at once, and forecast each with its winner.
+
+    Examples
+    --------
+    >>> c = quick_choice(np.array([[10.0, 12, 11, 13, 12, 14, 13, 15]]), 2, 0.8)
+    >>> c.method.tolist(), c.point.round(2).tolist(), c.mase.round(2), c.floor_mase.round(2)
+    (['exponential smoothing (simple, α on a 0.1 grid)'], [[14.44, 14.44]], array([0.72]), \
+array([0.74]))
+    """
+    origins, h = backtest_origins(y.shape[1])
+    lag = SEASON if y.shape[1] > SEASON else 1
+    scale = np.mean(np.abs(y[:, lag:] - y[:, :-lag]), axis=1)
+    fallback = np.mean(np.abs(y), axis=1)
+    scale = np.where(scale > 0, scale, np.where(fallback > 0, fallback, 1.0))
+    eligible = [(m, run) for m, run in QUICK_METHODS if min(origins) >= m.min_points]
+    scores = np.empty((len(y), len(eligible)))
+    with np.errstate(all="ignore"):
+        for j, (_, run) in enumerate(eligible):
+            errors = [
+                np.mean(np.abs(run(y[:, :o], h, None)[0] - y[:, o : o + h]), axis=1) / scale
+                for o in origins
+            ]
+            scores[:, j] = np.mean(errors, axis=0)
+    scores[~np.isfinite(scores)] = np.inf
+    best = np.argmin(scores, axis=1)  # the first of equal scores: the simpler method
+    # The first eligible is the floor: the seasonal naive, or the naive where it cannot run.
+    bands = np.empty((3, len(y), horizon))
+    for j, (_, run) in enumerate(eligible):
+        rows = best == j
+        if rows.any():
+            bands[:, rows] = run(y[rows], horizon, level)
+    names = np.array([m.name for m, _ in eligible], dtype=object)
+    rows = np.arange(len(y))
+    return QuickChoice(*bands, names[best], scores[rows, best], scores[:, 0])
+
+
 def probability_at_least(point: float, sd: float, target: float) -> float:
     """P(outcome ≥ target) for a normal forecast distribution.
 
@@ -566,13 +688,32 @@ class PortfolioForecast:
     actuals: pd.DataFrame
 
 
+FULL_CHOICE_SOURCES = 40
+"""At most this many sources — the largest by leads over the last :data:`RECENT_MONTHS`
+months of History — get the full choice of methods (statsmodels fits on a backtest, about a
+quarter of a second a source). The others get the best of :data:`QUICK_METHODS` by the same
+backtest, all series at once. A book of up to this many forecastable sources is forecast as
+before there was a limit."""
+RECENT_MONTHS = 12
+QUICK_NOTE = "one of the"
+"""How the note of a series forecast by the quick path starts."""
+
+
+def by_quick_path(series: pd.DataFrame) -> pd.Series:
+    """Which rows of :attr:`PortfolioForecast.series` the quick path forecast."""
+    names = {m.name for m, _ in QUICK_METHODS}
+    return series["method"].isin(names) & series["note"].str.startswith(QUICK_NOTE)
+
+
 def portfolio_forecast(
     inventory: Inventory, settings: Settings, as_of: pd.Timestamp | None = None
 ) -> PortfolioForecast:
     """Forecast every active source's leads and conversion, and their sum, from History.
 
     ``as_of`` (the first forecast month) defaults to the month after History's last; with an
-    earlier ``as_of`` only History before it is used (a backfilled forecast).
+    earlier ``as_of`` only History before it is used (a backfilled forecast). The
+    :data:`FULL_CHOICE_SOURCES` largest sources get the full choice of methods, the rest the
+    quick one (:func:`quick_choice`); each series' note says which.
     """
     hist = inventory.history
     if hist.empty:
@@ -580,17 +721,38 @@ def portfolio_forecast(
     as_of = (
         pd.Timestamp(as_of) if as_of is not None else hist["month"].max() + pd.DateOffset(months=1)
     )
-    hist = hist[hist["month"] < as_of]
+    hist = hist[hist["month"] < as_of].sort_values(["source", "month"], kind="stable")
     f = settings.forecast
-    series, frames = [], []
+    months = SourceMonths.of(hist)
+    results: dict[str, list[dict]] = {}
+    ready = []
+    status = dict(zip(inventory.sources.index, inventory.sources["status"], strict=True))
     for name in inventory.names:
-        rows, frame = _source_forecast(name, inventory, hist, as_of, f.horizon, f.interval)
-        series += rows
+        reason = months.skip_reason(name, status[name], as_of)
+        if reason:
+            results[name] = _skipped(name, months.count(name), reason)
+        else:
+            ready.append(name)
+    full, quick, share = _split_by_volume(ready, hist, as_of)
+    frames = []
+    for name in full:
+        rows, frame = _source_forecast(
+            name, hist.iloc[months.positions[name]].set_index("month"), f.horizon, f.interval
+        )
+        results[name] = rows
         if frame is not None:
             frames.append(frame)
-    sources = (
-        pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=SOURCE_COLUMNS)
-    )
+    if quick:
+        note = (
+            f"{QUICK_NOTE} {len(quick):,} smaller sources (each at most {_percent_above(share)} "
+            f"of the leads of the last {RECENT_MONTHS} months): best of the quick methods "
+            f"by backtest; the full choice is for the {len(full)} largest"
+        )
+        rows_of, frame = _quick_sources(quick, months, as_of, f.horizon, f.interval, note)
+        results.update(rows_of)
+        frames.append(frame)
+    series = [row for name in inventory.names for row in results[name]]
+    sources = _in_order(frames, inventory.names)
     portfolio = _portfolio(sources, as_of, f.horizon, f.interval)
     totals = hist.groupby("month")[["leads", "customers"]].sum()
     actuals = pd.DataFrame(
@@ -602,10 +764,10 @@ def portfolio_forecast(
             ).to_numpy(),
         }
     )
-    included = sorted(set(sources["source"])) if len(sources) else []
+    included = set(sources["source"])
     left_out = [n for n in inventory.names if n not in included]
     note = f"sum of {len(included)} source forecasts" + (
-        f"; not included: {', '.join(left_out)}" if left_out else ""
+        f"; not included: {_first_names(left_out)}" if left_out else ""
     )
     series.append(
         {
@@ -619,6 +781,23 @@ def portfolio_forecast(
         }
     )
     return PortfolioForecast(as_of, f.interval, pd.DataFrame(series), sources, portfolio, actuals)
+
+
+LISTED_NAMES = 10
+"""Sources a note names before it counts the rest (a cell holds at most 32,767 characters)."""
+
+
+def _first_names(names: list[str]) -> str:
+    """The first :data:`LISTED_NAMES` names, and how many more.
+
+    Examples
+    --------
+    >>> _first_names(["A", "B"]), _first_names([f"S{i}" for i in range(12)])
+    ('A, B', 'S0, S1, S2, S3, S4, S5, S6, S7, S8, S9 and 2 more (their rows say why)')
+    """
+    shown = ", ".join(names[:LISTED_NAMES])
+    more = len(names) - LISTED_NAMES
+    return f"{shown} and {more:,} more (their rows say why)" if more > 0 else shown
 
 
 SOURCE_COLUMNS = [
@@ -635,38 +814,98 @@ SOURCE_COLUMNS = [
 ]
 
 
+@dataclass(frozen=True)
+class SourceMonths:
+    """History's rows of each source (positions into History sorted by source and month),
+    found once: a filter per source cost sources × rows."""
+
+    positions: dict[str, np.ndarray]
+    month: np.ndarray
+    leads: np.ndarray
+    customers: np.ndarray
+
+    @classmethod
+    def of(cls, hist: pd.DataFrame) -> SourceMonths:
+        positions = hist.groupby("source", sort=False).indices if len(hist) else {}
+        return cls(
+            positions,
+            hist["month"].to_numpy(dtype="datetime64[M]"),
+            hist["leads"].to_numpy(dtype=float),
+            hist["customers"].to_numpy(dtype=float),
+        )
+
+    def count(self, name: str) -> int:
+        at = self.positions.get(name)
+        return 0 if at is None else len(at)
+
+    def skip_reason(self, name: str, status: Status, as_of: pd.Timestamp) -> str:
+        """Why the source cannot be forecast ("" when it can)."""
+        at = self.positions.get(name)
+        if at is None:
+            return "no months in History"
+        if status == Status.PAUSED:
+            return "paused: counts as no leads"
+        last = pd.Timestamp(self.month[at[-1]])
+        if last < as_of - pd.DateOffset(months=1):
+            return f"History stops at {last:%b %Y}; add the months since (0 leads if none)"
+        return ""
+
+
+def _skipped(name: str, months: int, reason: str) -> list[dict]:
+    return [
+        {
+            "source": name,
+            "measure": m,
+            "months": months,
+            "method": "not forecast",
+            "mase": math.nan,
+            "floor_mase": math.nan,
+            "note": reason,
+        }
+        for m in (LEADS, CONVERSION)
+    ]
+
+
+def _split_by_volume(
+    names: list[str], hist: pd.DataFrame, as_of: pd.Timestamp
+) -> tuple[list[str], list[str], float]:
+    """The sources that get the full choice (the largest by recent leads; ties by name),
+    the rest, each in the order given, and the largest share of recent leads among the rest."""
+    if len(names) <= FULL_CHOICE_SOURCES:
+        return names, [], 0.0
+    recent = hist[hist["month"] >= as_of - pd.DateOffset(months=RECENT_MONTHS)]
+    leads = recent.groupby("source")["leads"].sum().reindex(names).fillna(0.0)
+    ranked = sorted(names, key=lambda n: (-leads[n], n))
+    full = set(ranked[:FULL_CHOICE_SOURCES])
+    total = float(leads.sum())
+    share = float(leads[ranked[FULL_CHOICE_SOURCES]]) / total if total > 0 else 0.0
+    return [n for n in names if n in full], [n for n in names if n not in full], share
+
+
+def _percent_above(share: float) -> str:
+    """A round percentage at or above ``share`` (at least 0.01 %).
+
+    Examples
+    --------
+    >>> _percent_above(0.000314), _percent_above(0.0), _percent_above(0.05)
+    ('0.04 %', '0.01 %', '5 %')
+    """
+    return f"{max(math.ceil(share * 10_000 - 1e-9), 1) / 100:g} %"
+
+
+def _in_order(frames: list[pd.DataFrame], names: list[str]) -> pd.DataFrame:
+    """The source forecasts in the inventory's order (each source's months in order)."""
+    if not frames:
+        return pd.DataFrame(columns=SOURCE_COLUMNS)
+    sources = pd.concat(frames, ignore_index=True)
+    rank = sources["source"].map({n: i for i, n in enumerate(names)}).to_numpy()
+    return sources.iloc[np.argsort(rank, kind="stable")].reset_index(drop=True)
+
+
 def _source_forecast(
-    name: str,
-    inventory: Inventory,
-    hist: pd.DataFrame,
-    as_of: pd.Timestamp,
-    horizon: int,
-    level: float,
+    name: str, rows: pd.DataFrame, horizon: int, level: float
 ) -> tuple[list[dict], pd.DataFrame | None]:
-    rows = hist[hist["source"] == name].set_index("month").sort_index()
-    status = inventory.sources.loc[name, "status"]
-
-    def skip(reason: str) -> tuple[list[dict], None]:
-        return [
-            {
-                "source": name,
-                "measure": m,
-                "months": len(rows),
-                "method": "not forecast",
-                "mase": math.nan,
-                "floor_mase": math.nan,
-                "note": reason,
-            }
-            for m in (LEADS, CONVERSION)
-        ], None
-
-    if rows.empty:
-        return skip("no months in History")
-    if status == Status.PAUSED:
-        return skip("paused: counts as no leads")
-    last = rows.index.max()
-    if last < as_of - pd.DateOffset(months=1):
-        return skip(f"History stops at {last:%b %Y}; add the months since (0 leads if none)")
+    """The full choice of methods for one source's History ``rows`` (indexed by month)."""
     conversion = rows["customers"] / rows["leads"].where(rows["leads"] > 0)
     out, details = [], {}
     for measure, values, upper, gaps in (
@@ -678,7 +917,7 @@ def _source_forecast(
                 values, horizon, level=level, gaps=gaps, lower_bound=0.0, upper_bound=upper
             )
         except ForecastInputError as exc:
-            return skip(str(exc))
+            return _skipped(name, len(rows), str(exc)), None
         details[measure] = detail
         out.append(
             {
@@ -708,6 +947,118 @@ def _source_forecast(
         columns=SOURCE_COLUMNS,
     )
     return out, frame
+
+
+def _quick_sources(
+    names: list[str],
+    months: SourceMonths,
+    as_of: pd.Timestamp,
+    horizon: int,
+    level: float,
+    note: str,
+) -> tuple[dict[str, list[dict]], pd.DataFrame]:
+    """The quick path for the smaller sources: their series prepared as the full path
+    prepares them, then forecast together, length by length (:func:`quick_choice`)."""
+    ys, reasons = {}, {}
+    for name in names:
+        try:
+            ys[name] = _source_series(months, name, horizon)
+        except ForecastInputError as exc:
+            reasons[name] = str(exc)
+    done = list(ys)
+    series = [ys[name][k] for name in done for k in (0, 1)]
+    bands, method, mase_, floor, notes = _quick_series(series, horizon, level)
+    uppers = np.tile([np.inf, 1.0], len(done))[:, None]
+    point, lower, upper = (np.clip(b, 0.0, uppers) for b in bands)
+    sd = (upper - lower) / (2 * _z(level))
+    rows: dict[str, list[dict]] = {
+        name: _skipped(name, months.count(name), r) for name, r in reasons.items()
+    }
+    for i, name in enumerate(done):
+        rows[name] = [
+            {
+                "source": name,
+                "measure": measure,
+                "months": months.count(name),
+                "method": method[2 * i + k],
+                "mase": mase_[2 * i + k],
+                "floor_mase": floor[2 * i + k],
+                "note": notes[2 * i + k] or note,
+            }
+            for k, measure in enumerate((LEADS, CONVERSION))
+        ]
+    dates = pd.date_range(as_of, periods=horizon, freq="MS")
+    frame = pd.DataFrame(
+        {
+            "month": np.tile(dates, len(done)),
+            "source": np.repeat(np.array(done, dtype=object), horizon),
+            "leads": point[0::2].ravel(),
+            "leads_lower": lower[0::2].ravel(),
+            "leads_upper": upper[0::2].ravel(),
+            "leads_sd": sd[0::2].ravel(),
+            "conversion": point[1::2].ravel(),
+            "conversion_lower": lower[1::2].ravel(),
+            "conversion_upper": upper[1::2].ravel(),
+            "conversion_sd": sd[1::2].ravel(),
+        },
+        columns=SOURCE_COLUMNS,
+    )
+    return rows, frame
+
+
+def _source_series(months: SourceMonths, name: str, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """A source's monthly leads and conversion as :func:`forecast_detail` would take them
+    (conversion's gaps filled), or the :class:`ForecastInputError` it would raise."""
+    at = months.positions[name]
+    month = months.month[at]
+    span = int((month[-1] - month[0]).astype(int)) + 1
+    slot = (month - month[0]).astype(int)
+    leads = np.full(span, np.nan)
+    customers = np.full(span, np.nan)
+    leads[slot], customers[slot] = months.leads[at], months.customers[at]
+    with np.errstate(all="ignore"):
+        conversion = np.where(leads > 0, customers / leads, np.nan)
+
+    def as_given(values: np.ndarray) -> pd.Series:  # rare: only an error's message needs it
+        return pd.Series(
+            values, index=pd.date_range(pd.Timestamp(month[0]), periods=span, freq="MS")
+        )
+
+    if span < MIN_POINTS or not np.isfinite(leads).all():
+        _prepare(as_given(leads), horizon, None, "error")  # raises
+    missing = np.isnan(conversion)
+    if np.isinf(conversion).any() or span - missing.sum() < MIN_POINTS:
+        return leads, _prepare(as_given(conversion), horizon, None, "interpolate")[0]
+    if missing.any():
+        known = np.flatnonzero(~missing)
+        conversion = np.interp(np.arange(span), known, conversion[known])
+    return leads, conversion
+
+
+def _quick_series(
+    series: list[np.ndarray], horizon: int, level: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """Bands (3 × series × horizon), methods, MASE, the floor's MASE and notes ("" for the
+    quick choice) of each series: constant and short ones as :func:`_choose` forecasts them,
+    the others by :func:`quick_choice`, series of one length together."""
+    bands = np.empty((3, len(series), horizon))
+    method = np.empty(len(series), dtype=object)
+    mase_, floor = np.full(len(series), math.nan), np.full(len(series), math.nan)
+    notes = [""] * len(series)
+    by_length: dict[int, list[int]] = {}
+    for i, y in enumerate(series):
+        if len(y) < MIN_BACKTEST or np.ptp(y) == 0:
+            *out, method[i], mase_[i], floor[i], notes[i] = _choose(
+                tuple(y.tolist()), horizon, level
+            )
+            bands[:, i] = out
+        else:
+            by_length.setdefault(len(y), []).append(i)
+    for at in by_length.values():
+        choice = quick_choice(np.array([series[i] for i in at]), horizon, level)
+        bands[:, at] = (choice.point, choice.lower, choice.upper)
+        method[at], mase_[at], floor[at] = choice.method, choice.mase, choice.floor_mase
+    return bands, method, mase_, floor, notes
 
 
 def _portfolio(
@@ -807,7 +1158,9 @@ LOG_HORIZON = 12
 def log_rows(pf: PortfolioForecast, months: int = LOG_HORIZON) -> pd.DataFrame:
     """This forecast's rows for the forecast log: each source's and the portfolio's leads
     and conversion for the next ``months`` months."""
-    methods = pf.series.set_index(["source", "measure"])["method"]
+    methods = pf.series[["source", "measure", "method"]].drop_duplicates(
+        ["source", "measure"], keep="last"
+    )
     parts = []
     for measure, lo, hi in (
         (LEADS, "leads_lower", "leads_upper"),
@@ -834,10 +1187,8 @@ def log_rows(pf: PortfolioForecast, months: int = LOG_HORIZON) -> pd.DataFrame:
         (rows["month"].dt.year - pf.as_of.year) * 12 + rows["month"].dt.month - pf.as_of.month + 1
     )
     rows = rows[rows["horizon"] <= months]
-    rows["method"] = [
-        methods.get((s, m), "sum of sources")
-        for s, m in zip(rows["source"], rows["measure"], strict=True)
-    ]
+    rows = rows.merge(methods, on=["source", "measure"], how="left")
+    rows["method"] = rows["method"].fillna("sum of sources")
     rows["actual"] = np.nan
     return (
         rows[LOG_COLUMNS]
@@ -915,11 +1266,13 @@ def accuracy(log_frame: pd.DataFrame, history: pd.DataFrame, settings: Settings)
     """
     f = settings.forecast
     done = log_frame.dropna(subset=["actual"])
-    actuals = actual_values(history)
+    actuals = actual_values(history).dropna(subset=["actual"]).sort_values("month", kind="stable")
+    # Each series' actuals found once: a filter per series cost series × History's rows.
+    series_at = actuals.groupby(["source", "measure"], sort=False).indices if len(actuals) else {}
+    values = actuals["actual"].to_numpy(dtype=float)
     rows = []
     for (source, measure), group in done.groupby(["source", "measure"], sort=True):
-        mine = actuals[(actuals["source"] == source) & (actuals["measure"] == measure)]
-        scale = naive_scale(mine.sort_values("month")["actual"].dropna().to_numpy(dtype=float))
+        scale = naive_scale(values[series_at.get((source, measure), np.array([], dtype=int))])
         error = np.abs(group["forecast"] - group["actual"])
         targets = [("monthly", f.target_monthly if measure == LEADS else f.target_conversion)]
         if source == PORTFOLIO and measure == LEADS:

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 from scipy.stats import norm
 
+from leadbook import forecast
 from leadbook.forecast import (
     PORTFOLIO,
     ForecastInputError,
@@ -22,6 +28,7 @@ from leadbook.forecast import (
     smape,
     update_log,
 )
+from leadbook.inventory import Inventory
 from leadbook.settings import Settings
 
 MONTHS = pd.date_range("2024-01-01", periods=36, freq="MS")
@@ -177,3 +184,179 @@ class TestAccuracy:
         assert out.loc["board", "status"] == "outside"
         # MASE: error 9 over the naive MAE of 100, 110, 100, 90 (10) = 0.9.
         assert out.loc["monthly", "mase"] == pytest.approx(0.9)
+
+
+# --- The quick path for the smaller sources ------------------------------------------------------
+
+QUICK = [m for m, _ in forecast.QUICK_METHODS]
+
+
+def scalar_quick(y: np.ndarray, horizon: int, level: float) -> tuple[str, float, tuple]:
+    """The quick choice made one series at a time, by the scalar backtest and forecasters."""
+    scores = forecast.backtest(y, QUICK)
+    best = scores.loc[scores["mase"].idxmin()]
+    method = next(m for m in QUICK if m.name == best["method"])
+    return method.name, float(best["mase"]), forecast._run(method, y, horizon, level)
+
+
+class TestQuickChoice:
+    @hyp_settings(max_examples=60, deadline=None)
+    @given(
+        n=st.sampled_from([6, 7, 11, 13, 20, 24, 30, 37]),
+        seed=st.integers(0, 2**32 - 1),
+        rows=st.integers(1, 5),
+        seasonal=st.floats(0, 50),
+    )
+    def test_agrees_with_the_scalar_backtest_row_by_row(self, n, seed, rows, seasonal):
+        rng = np.random.default_rng(seed)
+        t = np.arange(n)
+        y = 100 + seasonal * np.sin(2 * np.pi * t / 12) + rng.normal(0, 10, (rows, n)).cumsum(1)
+        choice = forecast.quick_choice(y, 7, 0.8)
+        for i in range(rows):
+            method, score, bands = scalar_quick(y[i], 7, 0.8)
+            assert choice.method[i] == method
+            assert choice.mase[i] == pytest.approx(score)
+            for got, want in zip((choice.point, choice.lower, choice.upper), bands, strict=True):
+                np.testing.assert_allclose(got[i], want, rtol=1e-9, atol=1e-9)
+
+    def test_the_floor_is_the_seasonal_naive_once_it_can_run(self):
+        y = seasonal_series(36)[None, :]
+        choice = forecast.quick_choice(y, 12, 0.8)
+        scores = forecast.backtest(y[0], QUICK).set_index("method")["mase"]
+        assert choice.floor_mase[0] == pytest.approx(scores[forecast.SEASONAL_NAIVE.name])
+
+    def test_naive_and_seasonal_naive_are_the_full_paths_own(self):
+        y = seasonal_series(36)
+        for method, run in forecast.QUICK_METHODS[:2]:
+            many = run(np.vstack([y, y[::-1]]), 12, 0.8)
+            for got, want in zip(many, forecast._run(method, y, 12, 0.8), strict=True):
+                np.testing.assert_allclose(got[0], want)
+
+
+def largest(inventory: Inventory, k: int) -> list[str]:
+    """The ``k`` sources with the most leads over History's last 12 months."""
+    hist = inventory.history
+    recent = hist[hist["month"] > hist["month"].max() - pd.DateOffset(months=12)]
+    leads = recent.groupby("source")["leads"].sum()
+    return sorted(leads.index, key=lambda n: (-leads[n], n))[:k]
+
+
+@pytest.fixture(scope="module")
+def unlimited(demo_inv, demo_cfg) -> forecast.PortfolioForecast:
+    return forecast.portfolio_forecast(demo_inv, demo_cfg)
+
+
+class TestPortfolioForecastAtScale:
+    """The demo with the full choice limited to its three largest sources."""
+
+    @pytest.fixture
+    def limited(self, monkeypatch, demo_inv, demo_cfg) -> forecast.PortfolioForecast:
+        monkeypatch.setattr(forecast, "FULL_CHOICE_SOURCES", 3)
+        return forecast.portfolio_forecast(demo_inv, demo_cfg)
+
+    def test_the_largest_keep_the_full_choice(self, limited, unlimited, demo_inv):
+        full = largest(demo_inv, 3)
+        assert full == [
+            "Premium comparison sites",
+            "Insurance aggregators",
+            "Mortgage broker referrals",
+        ]
+        pick = limited.sources["source"].isin(full)
+        pd.testing.assert_frame_equal(
+            limited.sources[pick].reset_index(drop=True),
+            unlimited.sources[unlimited.sources["source"].isin(full)].reset_index(drop=True),
+        )
+        mine = limited.series.set_index(["source", "measure"])
+        theirs = unlimited.series.set_index(["source", "measure"])
+        pd.testing.assert_frame_equal(mine.loc[full], theirs.loc[full])
+
+    def test_the_rest_get_the_quick_choice_with_a_note(self, limited, demo_inv):
+        series = limited.series.set_index("source")
+        quick = series.loc[["Organic search", "Content downloads", "Referral programme"]]
+        assert set(quick["method"]) <= {m.name for m in QUICK}
+        picked = limited.series[forecast.by_quick_path(limited.series)]
+        assert sorted(set(picked["source"])) == sorted(set(quick.index))
+        assert (
+            quick["note"]
+            .str.startswith(
+                "one of the 7 smaller sources (each at most 12.79 % of the leads of the last 12 "
+                "months): best of the quick methods by backtest; the full choice is for the 3 "
+                "largest"
+            )
+            .all()
+        )
+        # Too short to backtest, or not forecast at all: as the full path says it.
+        assert series.loc["Partner webinars", "note"].iloc[0].startswith("only 3 months")
+        assert series.loc["Social lead ads", "method"].iloc[0] == "not forecast"
+        assert series.loc[PORTFOLIO, "note"].startswith("sum of 8 source forecasts")
+
+    def test_quick_forecasts_are_the_scalar_methods_on_the_same_series(
+        self, limited, demo_inv, demo_cfg
+    ):
+        horizon, level = demo_cfg.forecast.horizon, demo_cfg.forecast.interval
+        hist = demo_inv.history
+        for name in ("Organic search", "Content downloads", "Referral programme"):
+            rows = hist[hist["source"] == name].set_index("month")
+            conversion = rows["customers"] / rows["leads"].where(rows["leads"] > 0)
+            mine = limited.sources[limited.sources["source"] == name]
+            for measure, values, gaps, cap in (
+                ("leads", rows["leads"], "error", None),
+                ("conversion", conversion, "interpolate", 1.0),
+            ):
+                y = forecast._prepare(values, horizon, None, gaps)[0]
+                method, score, bands = scalar_quick(y, horizon, level)
+                row = limited.series.query("source == @name and measure == @measure").iloc[0]
+                assert (row["method"], row["mase"]) == (method, pytest.approx(score))
+                point, lower, upper = (np.clip(b, 0, cap) for b in bands)
+                np.testing.assert_allclose(mine[measure], point)
+                np.testing.assert_allclose(mine[f"{measure}_lower"], lower)
+                np.testing.assert_allclose(mine[f"{measure}_upper"], upper)
+
+    def test_source_order_does_not_matter(self, limited, monkeypatch, demo_inv, demo_cfg):
+        shuffled = dataclasses.replace(
+            demo_inv,
+            sources=demo_inv.sources.iloc[::-1],
+            history=demo_inv.history.sample(frac=1, random_state=3),
+        )
+        monkeypatch.setattr(forecast, "FULL_CHOICE_SOURCES", 3)
+        other = forecast.portfolio_forecast(shuffled, demo_cfg)
+        assert other.series["source"].tolist()[:-1] == [
+            n for n in reversed(demo_inv.names) for _ in (0, 1)
+        ]
+
+        def by_source(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+            return frame.sort_values(keys, kind="stable").reset_index(drop=True)
+
+        keys = ["source", "measure"]
+        pd.testing.assert_frame_equal(
+            by_source(other.series.iloc[:-1], keys), by_source(limited.series.iloc[:-1], keys)
+        )
+        keys = ["source", "month"]
+        pd.testing.assert_frame_equal(
+            by_source(other.sources, keys), by_source(limited.sources, keys)
+        )
+        pd.testing.assert_frame_equal(other.portfolio, limited.portfolio, rtol=1e-12)
+
+    def test_a_gap_and_a_month_without_leads_as_the_full_path_treats_them(
+        self, monkeypatch, demo_inv, demo_cfg
+    ):
+        hist = demo_inv.history.copy()
+        gap = (hist["source"] == "Content downloads") & (hist["month"] == "2026-03-01")
+        zero = (hist["source"] == "Referral programme") & (hist["month"] == "2026-04-01")
+        hist.loc[zero, ["leads", "customers"]] = 0.0
+        book = dataclasses.replace(demo_inv, history=hist[~gap].reset_index(drop=True))
+        monkeypatch.setattr(forecast, "FULL_CHOICE_SOURCES", 3)
+        pf = forecast.portfolio_forecast(book, demo_cfg)
+        series = pf.series.set_index(["source", "measure"])
+        rows = book.history[book.history["source"] == "Content downloads"].set_index("month")
+        with pytest.raises(ForecastInputError) as refused:
+            forecast_detail(rows["leads"], 24)
+        assert series.loc[("Content downloads", "leads"), "note"] == str(refused.value)
+        assert "a gap at Mar 2026" in str(refused.value)
+        rows = book.history[book.history["source"] == "Referral programme"].set_index("month")
+        conversion = rows["customers"] / rows["leads"].where(rows["leads"] > 0)
+        y = forecast._prepare(conversion, 24, None, "interpolate")[0]
+        method, _, (point, _, _) = scalar_quick(y, 24, demo_cfg.forecast.interval)
+        assert series.loc[("Referral programme", "conversion"), "method"] == method
+        mine = pf.sources[pf.sources["source"] == "Referral programme"]["conversion"]
+        np.testing.assert_allclose(mine, np.clip(point, 0, 1))
