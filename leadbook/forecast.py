@@ -686,6 +686,9 @@ class PortfolioForecast:
     sources: pd.DataFrame
     portfolio: pd.DataFrame
     actuals: pd.DataFrame
+    listed: frozenset[str] | None = None
+    """The sources whose months the Forecast detail tab and the log list (None: all of
+    them); beyond :data:`FULL_CHOICE_SOURCES` sources, those that got the full choice."""
 
 
 FULL_CHOICE_SOURCES = 40
@@ -746,7 +749,9 @@ def portfolio_forecast(
         note = (
             f"{QUICK_NOTE} {len(quick):,} smaller sources (each at most {_percent_above(share)} "
             f"of the leads of the last {RECENT_MONTHS} months): best of the quick methods "
-            f"by backtest; the full choice is for the {len(full)} largest"
+            f"by backtest; the full choice is for the {len(full)} largest. Its months count "
+            "in the portfolio's sum; the Forecast detail tab and the forecast log list the "
+            "largest sources' months only"
         )
         rows_of, frame = _quick_sources(quick, months, as_of, f.horizon, f.interval, note)
         results.update(rows_of)
@@ -780,7 +785,15 @@ def portfolio_forecast(
             "note": note,
         }
     )
-    return PortfolioForecast(as_of, f.interval, pd.DataFrame(series), sources, portfolio, actuals)
+    return PortfolioForecast(
+        as_of,
+        f.interval,
+        pd.DataFrame(series),
+        sources,
+        portfolio,
+        actuals,
+        frozenset(full) if quick else None,
+    )
 
 
 LISTED_NAMES = 10
@@ -1155,9 +1168,21 @@ LOG_HORIZON = 12
 """Months ahead of each forecast that the log keeps (accuracy is judged within a year)."""
 
 
+def listed_sources(pf: PortfolioForecast) -> pd.DataFrame:
+    """:attr:`PortfolioForecast.sources` of the sources that got the full choice of methods
+    (:attr:`PortfolioForecast.listed`): the months the Forecast detail tab and the forecast
+    log list. Each month of 10,000
+    sources was 4.5 million cells a refresh (and as many again in the log each run, past
+    Excel's rows in five months); the portfolio's sum still counts every source."""
+    if pf.listed is None:
+        return pf.sources
+    return pf.sources[pf.sources["source"].isin(pf.listed)].reset_index(drop=True)
+
+
 def log_rows(pf: PortfolioForecast, months: int = LOG_HORIZON) -> pd.DataFrame:
-    """This forecast's rows for the forecast log: each source's and the portfolio's leads
-    and conversion for the next ``months`` months."""
+    """This forecast's rows for the forecast log: each listed source's
+    (:func:`listed_sources`) and the portfolio's leads and conversion for the next
+    ``months`` months."""
     methods = pf.series[["source", "measure", "method"]].drop_duplicates(
         ["source", "measure"], keep="last"
     )
@@ -1166,11 +1191,12 @@ def log_rows(pf: PortfolioForecast, months: int = LOG_HORIZON) -> pd.DataFrame:
         (LEADS, "leads_lower", "leads_upper"),
         (CONVERSION, "conversion_lower", "conversion_upper"),
     ):
-        src = pf.sources.assign(
+        listed = listed_sources(pf)
+        src = listed.assign(
             measure=measure,
-            forecast=pf.sources[measure],
-            lower=pf.sources[lo],
-            upper=pf.sources[hi],
+            forecast=listed[measure],
+            lower=listed[lo],
+            upper=listed[hi],
         )
         port = pf.portfolio.assign(
             source=PORTFOLIO,

@@ -281,7 +281,7 @@ class TestPortfolioForecastAtScale:
             .str.startswith(
                 "one of the 7 smaller sources (each at most 12.79 % of the leads of the last 12 "
                 "months): best of the quick methods by backtest; the full choice is for the 3 "
-                "largest"
+                "largest. Its months count in the portfolio's sum"
             )
             .all()
         )
@@ -289,6 +289,16 @@ class TestPortfolioForecastAtScale:
         assert series.loc["Partner webinars", "note"].iloc[0].startswith("only 3 months")
         assert series.loc["Social lead ads", "method"].iloc[0] == "not forecast"
         assert series.loc[PORTFOLIO, "note"].startswith("sum of 8 source forecasts")
+
+    def test_the_detail_and_the_log_list_the_largest_sources_months_only(self, limited, demo_inv):
+        full = set(largest(demo_inv, 3))
+        forecast_sources = set(limited.sources["source"])
+        assert full < forecast_sources  # the quick ones are forecast, and summed
+        assert set(forecast.listed_sources(limited)["source"]) == full
+        logged = set(forecast.log_rows(limited)["source"])
+        assert logged == full | {PORTFOLIO}
+        by_month = limited.sources.groupby("month")["leads"].sum().to_numpy()
+        np.testing.assert_allclose(limited.portfolio["leads"].to_numpy(), by_month)
 
     def test_quick_forecasts_are_the_scalar_methods_on_the_same_series(
         self, limited, demo_inv, demo_cfg

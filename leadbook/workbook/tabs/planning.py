@@ -37,6 +37,7 @@ from leadbook.forecast import (
     LOG_COLUMNS,
     PortfolioForecast,
     accuracy,
+    listed_sources,
     log_rows,
     portfolio_forecast,
     scenario_paths,
@@ -482,16 +483,18 @@ def render_forecast_detail(ws: Worksheet, book: Book | None, expected: Expected)
     title(ws, C.FORECAST_DETAIL)
     result = None if book is None else book_forecast_result(book)
     pf = None if result is None else result.forecast
+    listed = None if pf is None else listed_sources(pf)
     series_at, sources_at, log_at = detail_tables(
-        0 if pf is None else len(pf.series), 0 if pf is None else len(pf.sources)
+        0 if pf is None else len(pf.series), 0 if listed is None else len(listed)
     )
     if result is None or pf is None:
         for spec in (series_at, sources_at, log_at):
             write_table(ws, spec, None, expected)
     else:
         write_table(ws, series_at, pf.series, expected)
-        customers = {"customers": (pf.sources["leads"] * pf.sources["conversion"]).tolist()}
-        write_table(ws, sources_at, pf.sources, expected, formula_values=customers)
+        assert listed is not None
+        customers = {"customers": (listed["leads"] * listed["conversion"]).tolist()}
+        write_table(ws, sources_at, listed, expected, formula_values=customers)
         log = result.log
         errors = [
             (f - a) / a if pd.notna(a) and a != 0 else None
