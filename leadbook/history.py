@@ -77,12 +77,18 @@ def conversion_correlation(history: pd.DataFrame, last: int = 24) -> pd.Series:
         return pd.Series(dtype=float)
     leads = monthly(history, "leads", last).fillna(0.0)
     customers = monthly(history, "customers", last).fillna(0.0)
+    n, c = leads.to_numpy(dtype=float), customers.to_numpy(dtype=float)
+    # the rest as the total less the source (the sum over the others, per source, grew
+    # with the square of the sources: a minute at 1,000)
+    rest_n = n.sum(axis=1, keepdims=True) - n
+    rest_c = c.sum(axis=1, keepdims=True) - c
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mine = np.where(n > 0, c / n, np.nan)
+        rest = np.where(rest_n > 0, rest_c / rest_n, np.nan)
     out = {}
-    for source in leads.columns:
-        mine = customers[source] / leads[source].where(leads[source] > 0)
-        rest_leads = leads.drop(columns=source).sum(axis=1)
-        rest = customers.drop(columns=source).sum(axis=1) / rest_leads.where(rest_leads > 0)
-        both = pd.concat([mine, rest], axis=1).dropna()
-        ok = len(both) >= MIN_MONTHS_FOR_CORRELATION and both.std().gt(0).all()
-        out[source] = float(np.corrcoef(both.iloc[:, 0], both.iloc[:, 1])[0, 1]) if ok else np.nan
+    for j, source in enumerate(leads.columns):
+        both = ~np.isnan(mine[:, j]) & ~np.isnan(rest[:, j])
+        a, b = mine[both, j], rest[both, j]
+        ok = len(a) >= MIN_MONTHS_FOR_CORRELATION and np.ptp(a) > 0 and np.ptp(b) > 0
+        out[source] = float(np.corrcoef(a, b)[0, 1]) if ok else np.nan
     return pd.Series(out, dtype=float)
