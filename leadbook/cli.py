@@ -331,9 +331,10 @@ def refresh(book: BookArg, as_json: JsonOption = False) -> None:
     from leadbook.workbook.jobs import refresh as refresh_job
     from leadbook.workbook.read import read_book
 
+    read = _run(lambda: read_book(book))  # once: the inputs the summary shows are unchanged
     with _tab_progress("Refreshing", len(REFRESH_TABS), disable=as_json) as step:
-        result = _run(lambda: refresh_job(book, progress=step))
-    summary = frame_summary(_run(lambda: read_book(book)))
+        result = _run(lambda: refresh_job(book, progress=step, book=read))
+    summary = frame_summary(read)
     if as_json:
         _json(
             {

@@ -163,9 +163,11 @@ def refresh(
     path: str | Path,
     tabs: tuple[str, ...] = REFRESH_TABS,
     progress: Callable[[str], None] | None = None,
+    book: Book | None = None,
 ) -> WriteResult:
-    """Recompute the given output tabs (by default all of :data:`REFRESH_TABS`) in place."""
-    book = read_book(path)
+    """Recompute the given output tabs (by default all of :data:`REFRESH_TABS`) in place,
+    from ``book`` when the caller has just read it (else the file is read)."""
+    book = book if book is not None else read_book(path)
 
     def job(wb: Workbook) -> str:
         render_outputs(wb, book, tabs, progress)
