@@ -748,10 +748,9 @@ def portfolio_forecast(
     if quick:
         note = (
             f"{QUICK_NOTE} {len(quick):,} smaller sources (each at most {_percent_above(share)} "
-            f"of the leads of the last {RECENT_MONTHS} months): best of the quick methods "
-            f"by backtest; the full choice is for the {len(full)} largest. Its months count "
-            "in the portfolio's sum; the Forecast detail tab and the forecast log list the "
-            "largest sources' months only"
+            f"of the last {RECENT_MONTHS} months' leads): best quick method by backtest; "
+            f"summed in the portfolio, months not listed; the {len(full)} largest get the full "
+            "choice"
         )
         rows_of, frame = _quick_sources(quick, months, as_of, f.horizon, f.interval, note)
         results.update(rows_of)

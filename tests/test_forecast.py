@@ -279,9 +279,9 @@ class TestPortfolioForecastAtScale:
         assert (
             quick["note"]
             .str.startswith(
-                "one of the 7 smaller sources (each at most 12.79 % of the leads of the last 12 "
-                "months): best of the quick methods by backtest; the full choice is for the 3 "
-                "largest. Its months count in the portfolio's sum"
+                "one of the 7 smaller sources (each at most 12.79 % of the last 12 months' "
+                "leads): best quick method by backtest; summed in the portfolio, months not "
+                "listed; the 3 largest get the full choice"
             )
             .all()
         )
