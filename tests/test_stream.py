@@ -116,13 +116,7 @@ def with_sheet_xml(base: Path, out: Path, rows: str, tail: str = "", prefixed: b
     xml = SHEET.format(rows=rows, tail=tail)
     if not prefixed:
         xml = xml.replace("<x:", "<").replace("</x:", "</").replace("xmlns:x=", "xmlns=")
-    with zipfile.ZipFile(base) as src, zipfile.ZipFile(out, "w") as dst:
-        for info in src.infolist():
-            data = src.read(info)
-            if info.filename == "xl/worksheets/sheet1.xml":
-                data = xml.encode()
-            dst.writestr(info, data)
-    return out
+    return with_sheet_part(base, out, xml)
 
 
 @pytest.fixture

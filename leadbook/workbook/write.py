@@ -61,7 +61,7 @@ from leadbook.workbook.read import (
     open_workbook,
     read_settings,
 )
-from leadbook.workbook.splice import Stubbed, fits, splice_back, stub_big_inputs
+from leadbook.workbook.splice import Stubbed, fits, sheet_parts, splice_back, stub_big_inputs
 from leadbook.workbook.stream import StreamedBook
 from leadbook.workbook.tabs.general import append_log, current_user, render_log
 from leadbook.workbook.tabs.inputs import point_setting_names
@@ -632,18 +632,7 @@ _KIND_NAMES = {
 _REL_KIND = re.compile(r"/relationships/(\w+)$")
 _NS_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
 _NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-_NS_R = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 _NS_XDR = "{http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing}"
-
-
-def _sheet_part_names(zf: zipfile.ZipFile) -> dict[str, str]:
-    """Tab name → the package part of its worksheet."""
-    book = ET.fromstring(zf.read("xl/workbook.xml"))
-    targets = _rel_targets(zf, "xl/workbook.xml")
-    return {
-        sheet.get("name"): targets.get(sheet.get(_NS_R), ("", ""))[1]
-        for sheet in book.iter(f"{_NS_MAIN}sheet")
-    }
 
 
 _FORMULA_CELL = re.compile(
@@ -659,7 +648,7 @@ def carry_cached_values(original: Path, saved: Path) -> None:
     The input tabs are the same after a job, so their cached values still hold.
     """
     with zipfile.ZipFile(original) as zf:
-        parts = _sheet_part_names(zf)
+        parts = sheet_parts(zf)
         cached = {
             tab: _cached_formula_values(zf.read(parts[tab]))
             for tab in C.INPUT_SHEETS
@@ -669,7 +658,7 @@ def carry_cached_values(original: Path, saved: Path) -> None:
     if not cached:
         return
     with zipfile.ZipFile(saved) as zf:
-        parts = _sheet_part_names(zf)
+        parts = sheet_parts(zf)
         members = [(info, zf.read(info)) for info in zf.infolist()]
     patched = {parts[tab]: values for tab, values in cached.items() if tab in parts}
     with zipfile.ZipFile(saved, "w", zipfile.ZIP_DEFLATED) as out:
@@ -719,7 +708,7 @@ def _with_cached_values(xml: str, values: dict[str, tuple[str, str | None]]) -> 
 def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, Counter]:
     """For each tab: the shapes, pictures, charts, pivot tables and controls it carries."""
     out: dict[str, Counter] = {}
-    for name, part in _sheet_part_names(zf).items():
+    for name, part in sheet_parts(zf).items():
         counts: Counter = Counter()
         for kind, target in _rel_targets(zf, part).values():
             if kind == "drawing" and target in zf.namelist():
