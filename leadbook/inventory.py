@@ -122,8 +122,10 @@ def build_inventory(
     problems += _check_tiers(tiers, src, loc["PriceTiers"])
     problems += _check_history(hist, loc["History"])
     raise_errors(problems)
-    problems += _tier_cpl_differs(src, tiers, loc["Sources"])
-    problems += _spend_differs(src, tiers, loc["Sources"])
+    by_source = src.set_index("source", drop=False)
+    used = cpl_in_use(by_source, tiers) if not tiers.empty else by_source["cpl"]
+    problems += _tier_cpl_differs(src, tiers, used, loc["Sources"])
+    problems += _spend_differs(src, tiers, used, loc["Sources"])
     raw = {
         "Sources": sources,
         "PriceTiers": _frame(price_tiers, PRICE_TIERS_TABLE),
@@ -227,27 +229,29 @@ def _history_claims(src: pd.DataFrame, hist: pd.DataFrame, loc: Locator) -> list
     return problems
 
 
-def _spend_differs(src: pd.DataFrame, tiers: pd.DataFrame, loc: Locator) -> list[Problem]:
-    """A warning where today's spend is not monthly leads × the CPL Rebalance uses (the CPL,
-    or the price tiers' average where the source has tiers)."""
-    sources = src.set_index("source", drop=False)
-    used = cpl_in_use(sources, tiers) if not tiers.empty else sources["cpl"]
+def _spend_differs(
+    src: pd.DataFrame, tiers: pd.DataFrame, used: pd.Series, loc: Locator
+) -> list[Problem]:
+    """A warning where today's spend is not monthly leads × the CPL Rebalance uses (``used``:
+    the CPL, or the price tiers' average where the source has tiers)."""
+    spend, leads = src["spend"].to_numpy(float), src["leads"].to_numpy(float)
+    cpl = used.reindex(src["source"]).to_numpy(float)
+    implied = leads * cpl
+    with np.errstate(invalid="ignore"):  # a blank spend, leads or CPL is no finding
+        off = (spend > 0) & (np.abs(implied - spend) > SPEND_TOLERANCE * spend)
     tiered = set(tiers["source"]) if not tiers.empty else set()
     problems = []
-    for source, row in sources.iterrows():
-        if not row["spend"] > 0 or pd.isna(row["leads"]) or pd.isna(used[source]):
-            continue
-        implied = row["leads"] * used[source]
-        if abs(implied - row["spend"]) > SPEND_TOLERANCE * row["spend"]:
-            cpl = "CPL used (its price tiers)" if source in tiered else "CPL"
-            problems.append(
-                Problem(
-                    loc.cell(int(row["at_row"]), "spend"),
-                    f"current spend ${row['spend']:,.0f} differs from monthly leads × {cpl} = "
-                    f"${implied:,.0f}",
-                    Severity.WARNING,
-                )
+    for i in np.flatnonzero(off):  # the few that differ, in the table's order
+        source, row = src["source"].iat[i], int(src["at_row"].iat[i])
+        cpl_name = "CPL used (its price tiers)" if source in tiered else "CPL"
+        problems.append(
+            Problem(
+                loc.cell(row, "spend"),
+                f"current spend ${spend[i]:,.0f} differs from monthly leads × {cpl_name} = "
+                f"${implied[i]:,.0f}",
+                Severity.WARNING,
             )
+        )
     return problems
 
 
@@ -272,23 +276,26 @@ def _spaced_names(raw: dict[str, pd.DataFrame], loc: dict[str, Locator]) -> list
     return problems
 
 
-def _tier_cpl_differs(src: pd.DataFrame, tiers: pd.DataFrame, loc: Locator) -> list[Problem]:
-    """A warning at each CPL that price tiers override with a different price."""
+def _tier_cpl_differs(
+    src: pd.DataFrame, tiers: pd.DataFrame, used: pd.Series, loc: Locator
+) -> list[Problem]:
+    """A warning at each CPL that price tiers override with a different price (``used``)."""
     if tiers.empty:
         return []
-    sources = src.set_index("source", drop=False)
-    used = cpl_in_use(sources, tiers)
-    tiered = set(tiers["source"])
+    in_use = used.reindex(src["source"]).to_numpy(float)
+    with np.errstate(invalid="ignore"):
+        off = src["source"].isin(set(tiers["source"])).to_numpy() & ~(
+            np.abs(in_use - src["cpl"].to_numpy(float)) <= 0.005
+        )
     problems = []
-    for source, row in sources.iterrows():
-        if source not in tiered or abs(used[source] - row["cpl"]) <= 0.005:
-            continue
+    for i in np.flatnonzero(off):  # the few that differ, in the table's order
+        row = src.iloc[i]
         problems.append(
             Problem(
                 loc.cell(int(row["at_row"]), "cpl"),
-                f"CPL ${row['cpl']:,.2f} of {source!r} is not what Rebalance uses: its price "
-                f"tiers make today's {row['leads']:,.0f} leads cost ${used[source]:,.2f} each "
-                "(CPL used); edit the tiers, or delete them to use the CPL",
+                f"CPL ${row['cpl']:,.2f} of {row['source']!r} is not what Rebalance uses: its "
+                f"price tiers make today's {row['leads']:,.0f} leads cost ${in_use[i]:,.2f} "
+                "each (CPL used); edit the tiers, or delete them to use the CPL",
                 Severity.WARNING,
             )
         )
@@ -312,43 +319,56 @@ def _check_known(frame: pd.DataFrame, names: list[str], table: str, loc: Locator
 
 
 def _check_tiers(tiers: pd.DataFrame, src: pd.DataFrame, loc: Locator) -> list[Problem]:
-    problems = []
+    """Each source's tiers rise in volume and do not fall in price, and the last ends at its
+    volume cap: one pass over the rows, each source's problems kept together in the order
+    its first tier comes (a source's tiers need not be adjacent)."""
     caps = dict(zip(src["source"], src["volume_cap"], strict=True))
-    for source, group in tiers.groupby("source", sort=False):
-        prev_up, prev_cpl = 0.0, 0.0
-        for row in group.itertuples(index=False):
-            r = int(row.at_row)
-            if row.up_to is not None and row.up_to <= prev_up:
-                problems.append(
-                    Problem(
-                        loc.cell(r, "up_to"),
-                        f"tiers of {source!r} must rise: {row.up_to:,.0f} follows {prev_up:,.0f}",
-                    )
-                )
-            if row.cpl is not None and row.cpl < prev_cpl:
-                problems.append(
-                    Problem(
-                        loc.cell(r, "cpl"),
-                        f"tier CPL of {source!r} must not "
-                        f"fall with volume: ${row.cpl:,.2f} after ${prev_cpl:,.2f} "
-                        "(volume discounts are not modelled)",
-                    )
-                )
-            prev_up, prev_cpl = row.up_to or prev_up, row.cpl or prev_cpl
-        cap = caps.get(source)
-        if cap is not None and not np.isnan(cap) and prev_up != cap:
-            r = int(group["at_row"].iloc[-1])
-            what = "runs past" if prev_up > cap else "ends below"
+    found: dict[Any, list[Problem]] = {}
+    state: dict[Any, tuple[float, float, int]] = {}  # source: last up to, last CPL, last row
+    rows = zip(
+        tiers["at_row"].tolist(),
+        tiers["source"].tolist(),
+        tiers["up_to"].tolist(),
+        tiers["cpl"].tolist(),
+        strict=True,
+    )
+    for r, source, up_to, cpl in rows:
+        if source is None or pd.isna(source):
+            continue  # no source: reported where it is read
+        problems = found.setdefault(source, [])
+        prev_up, prev_cpl, _ = state.get(source, (0.0, 0.0, 0))
+        r = int(r)
+        if up_to is not None and up_to <= prev_up:
             problems.append(
                 Problem(
                     loc.cell(r, "up_to"),
+                    f"tiers of {source!r} must rise: {up_to:,.0f} follows {prev_up:,.0f}",
+                )
+            )
+        if cpl is not None and cpl < prev_cpl:
+            problems.append(
+                Problem(
+                    loc.cell(r, "cpl"),
+                    f"tier CPL of {source!r} must not "
+                    f"fall with volume: ${cpl:,.2f} after ${prev_cpl:,.2f} "
+                    "(volume discounts are not modelled)",
+                )
+            )
+        state[source] = (up_to or prev_up, cpl or prev_cpl, r)
+    for source, (last_up, _, r) in state.items():
+        cap = caps.get(source)
+        if cap is not None and not np.isnan(cap) and last_up != cap:
+            what = "runs past" if last_up > cap else "ends below"
+            found[source].append(
+                Problem(
+                    loc.cell(r, "up_to"),
                     f"the last tier of {source!r} {what} "
-                    f"its volume cap {cap:,.0f} (ends at {prev_up:,.0f}); leadbook "
+                    f"its volume cap {cap:,.0f} (ends at {last_up:,.0f}); leadbook "
                     "buys up to the cap at the last tier's price",
                     Severity.WARNING,
                 )
             )
-    return problems
+    return [problem for problems in found.values() for problem in problems]
 
 
 def _check_history(hist: pd.DataFrame, loc: Locator) -> list[Problem]:
@@ -503,9 +523,11 @@ def cpl_in_use(sources: pd.DataFrame, price_tiers: pd.DataFrame) -> pd.Series:
     cost = (bought * price_tiers["cpl"]).groupby(price_tiers["source"]).sum()
     first = price_tiers.groupby("source")["cpl"].min()
     used = sources["cpl"].astype(float).copy()
-    for source in used.index.intersection(first.index):
-        leads = float(sources.at[source, "leads"])
-        used[source] = cost[source] / leads if leads > 0 else float(first[source])
+    tiered = used.index.intersection(first.index)
+    leads = sources.loc[tiered, "leads"].to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):  # no leads: the first tier's price
+        average = cost.reindex(tiered).to_numpy(float) / leads
+    used.loc[tiered] = np.where(leads > 0, average, first.reindex(tiered).to_numpy(float))
     return used
 
 

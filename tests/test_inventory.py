@@ -168,6 +168,20 @@ class TestBuildInventory:
             "$150.00 after $156.00 (volume discounts are not modelled)"
         ]
 
+    def test_tiers_of_sources_typed_in_turn_are_checked_source_by_source(self, raw_demo):
+        """A source's tiers need not sit together: each is checked against the one before it
+        of the same source, and each source's problems come together, in the order its first
+        tier comes (the falling price, then the last tier against the cap)."""
+        tiers = raw_demo.price_tiers.iloc[[0, 3, 1, 4, 2]].reset_index(drop=True)
+        tiers.loc[2, "cpl"] = 150.0  # Premium's second tier, on row 5 of the table
+        tiers.loc[3, "up_to"] = 700  # Insurance's second tier, on row 6, below its first
+        raw_demo = type(raw_demo)(raw_demo.sources, tiers, raw_demo.history)
+        assert problems_of(raw_demo) == [
+            "Sources!AD15: tier CPL of 'Premium comparison sites' must not fall with volume: "
+            "$150.00 after $156.00 (volume discounts are not modelled)",
+            "Sources!AC16: tiers of 'Insurance aggregators' must rise: 700 follows 750",
+        ]
+
     def test_customers_above_leads_and_duplicate_month(self, raw_demo):
         h = raw_demo.history
         h.loc[0, "customers"] = h.loc[0, "leads"] + 1
