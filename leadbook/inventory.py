@@ -262,8 +262,14 @@ def _spaced_names(raw: dict[str, pd.DataFrame], loc: dict[str, Locator]) -> list
     for table, frame in raw.items():
         if "source" not in frame:
             continue
-        for row, name in zip(frame.index, frame["source"], strict=True):
-            if isinstance(name, str) and name.strip() and name != name.strip():
+        names = frame["source"]
+        spaced = {
+            n for n in pd.unique(names) if isinstance(n, str) and n.strip() and n != n.strip()
+        }
+        if not spaced:
+            continue  # the usual case: each distinct name looked at once
+        for row, name in zip(frame.index, names, strict=True):
+            if name in spaced:
                 problems.append(
                     Problem(
                         loc[table].cell(int(row), "source"),
@@ -305,8 +311,9 @@ def _tier_cpl_differs(
 def _check_known(frame: pd.DataFrame, names: list[str], table: str, loc: Locator) -> list[Problem]:
     problems = []
     known = set(names)
-    for row, source in zip(frame["at_row"], frame["source"], strict=True):
-        if isinstance(source, str) and source and source not in known:
+    unknown = ~frame["source"].isin(known).to_numpy()  # the usual case: none
+    for row, source in zip(frame["at_row"][unknown], frame["source"][unknown], strict=True):
+        if isinstance(source, str) and source:
             near = difflib.get_close_matches(source, names, n=1, cutoff=0.6)
             hint = f' — did you mean "{near[0]}"?' if near else ""
             problems.append(

@@ -12,6 +12,7 @@ import datetime as dt
 import functools
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -125,36 +126,52 @@ def parse_table(
             )
         )
     present = [c for c in columns if c.key in raw.columns]
-    keep = ~raw[[c.key for c in present]].map(_is_blank).all(axis=1) if present else raw.index == -1
+    if present:
+        keep = ~np.logical_and.reduce([_blank_cells(raw[c.key]) for c in present])
+    else:
+        keep = np.zeros(len(raw), dtype=bool)
     raw = raw.loc[keep]
-    out: dict[str, list[Any]] = {"at_row": list(raw.index)}
+    out: dict[str, Any] = {"at_row": list(raw.index)}
+    rows = raw.index.to_numpy()
+
+    def report(i: int, col: Column, value: object, parsed: object, message: str | None) -> None:
+        if message:
+            problems.append(Problem(locator.cell(int(rows[i]), col.key), message))
+        elif text_numbers and isinstance(value, str) and _number_as_text(col, value, parsed):
+            warning = _typed_as_text(col, value, parsed)
+            problems.append(Problem(locator.cell(int(rows[i]), col.key), warning, Severity.WARNING))
+
     for col in present:
-        values = []
-        seen: dict[tuple[type, object], tuple[Any, str | None]] = {}
+        if col.kind not in NUMERIC_KINDS and raw[col.key].dtype != object:
+            out[col.key] = _parse_distinct(col, raw[col.key], report)
+            continue
         column = raw[col.key].tolist()
-        plain = _plain_numbers(col, column) if col.kind in NUMERIC_KINDS else None
-        for i, (row, value) in enumerate(zip(raw.index, column, strict=True)):
-            # A column repeats its texts and months (History: each source, each month, many
-            # times): each distinct one is parsed once. Numbers are mostly distinct: those
-            # that pass every check of their column are known at once (_plain_numbers).
+        if col.kind in NUMERIC_KINDS:
+            # Numbers that pass every check of their column are known at once
+            # (_plain_numbers); only the other cells are parsed one by one.
+            plain = np.array(_plain_numbers(col, column), dtype=bool)
+            values: Any = np.full(len(column), math.nan)
+            if plain.any():
+                values[plain] = np.array(column, dtype=object)[plain].astype(float)
+            others = np.flatnonzero(~plain).tolist()
+        else:
+            values, others = [None] * len(column), range(len(column))
+        seen: dict[tuple[type, object], tuple[Any, str | None]] = {}
+        for i in others:
+            value = column[i]
             kind = type(value)
-            if kind is float or kind is int:
-                if plain is not None and plain[i]:
-                    parsed, message = float(value), None
-                else:
-                    parsed, message = parse_cell(col, value)
-            elif (hit := seen.get((kind, value))) is not None:
+            number = kind is float or kind is int  # mostly distinct: not kept
+            if not number and (hit := seen.get((kind, value))) is not None:
                 parsed, message = hit
             else:
                 parsed, message = parse_cell(col, value)
-                if len(seen) < _PARSED_KEPT:
+                if not number and len(seen) < _PARSED_KEPT:
                     seen[(kind, value)] = parsed, message
-            if message:
-                problems.append(Problem(locator.cell(int(row), col.key), message))
-            elif text_numbers and kind is str and _number_as_text(col, value, parsed):
-                warning = _typed_as_text(col, value, parsed)
-                problems.append(Problem(locator.cell(int(row), col.key), warning, Severity.WARNING))
-            values.append(parsed)
+            report(i, col, value, parsed, message)
+            if col.kind in NUMERIC_KINDS:
+                values[i] = parsed if isinstance(parsed, float | int) else math.nan
+            else:
+                values[i] = parsed
         out[col.key] = values
     for col in columns:
         if col.key not in raw.columns:
@@ -164,6 +181,30 @@ def parse_table(
         if col.kind in NUMERIC_KINDS:
             frame[col.key] = pd.to_numeric(frame[col.key], errors="coerce").astype(float)
     return frame, problems
+
+
+def _parse_distinct(col: Column, column: pd.Series, report: Callable[..., None]) -> list[Any]:
+    """A column of one type (texts, dates; not numbers) parsed a distinct value at a time: a
+    column repeats its texts and months (History: each source, each month, many times). Each
+    cell whose value has a problem is reported, in the column's order."""
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    distinct = list(uniques)
+    if (codes < 0).any():  # a blank cell: parsed as the column holds it (None, NaN or NaT)
+        distinct.append(column.iloc[int(np.argmax(codes < 0))])
+    results = [parse_cell(col, value) for value in distinct]
+    parsed = np.empty(len(results), dtype=object)
+    parsed[:] = [value for value, _ in results]
+    told = np.array(
+        [
+            bool(message) or _number_as_text(col, value, result)
+            for value, (result, message) in zip(distinct, results, strict=True)
+        ],
+        dtype=bool,
+    )
+    for i in np.flatnonzero(told[codes]).tolist():  # codes of -1: the blank, listed last
+        code = codes[i]
+        report(i, col, distinct[code], *results[code])
+    return parsed[codes].tolist()
 
 
 _PARSED_KEPT = 100_000
@@ -216,6 +257,14 @@ def cell_value(value: object) -> object:
     if isinstance(value, float) and not math.isfinite(value):
         return NotFinite(value)
     return value
+
+
+def _blank_cells(column: pd.Series) -> np.ndarray:
+    """Which cells of a column are blank, as :func:`_is_blank` tells, each distinct value
+    looked at once."""
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    spaces = [isinstance(v, str) and not v.strip() for v in uniques]
+    return np.array([*spaces, True], dtype=bool)[codes]  # a code of -1: missing, blank
 
 
 def _is_blank(value: object) -> bool:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from conftest import set_setting, setting_cell
 from openpyxl.chart import BarChart, Reference
 from openpyxl.utils.cell import get_column_letter, range_boundaries
@@ -432,6 +434,37 @@ class TestBadInput:
                 with zf.open(part) as fh:
                     assert read._count_cells(fh.read(chunk), fh) == parsed, part
             assert len(parts) > 5
+
+    @given(
+        st.lists(
+            st.sampled_from(
+                [
+                    "<c",
+                    "<x:c",
+                    "<c:c",
+                    "c",
+                    ":",
+                    " ",
+                    "\t",
+                    "\f",
+                    "/",
+                    ">",
+                    "<",
+                    "<cc",
+                    "<_.-:c",
+                    "é",
+                ]
+            ),
+            max_size=30,
+        )
+    )
+    def test_cell_tags_are_counted_as_the_regular_expression_finds_them(self, pieces):
+        """The fast count agrees with _CELL_TAG, the definition of a cell's start tag."""
+        from leadbook.workbook import read
+
+        data = "".join(pieces).encode()
+        for end in {len(data), len(data) // 2}:
+            assert read._cell_tags(data, end) == len(read._CELL_TAG.findall(data, 0, end))
 
 
 def merged_cells(ws) -> list:

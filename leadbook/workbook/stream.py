@@ -172,10 +172,11 @@ class StreamedSheet:
         max_row = max_row if max_row is not None else max(self._rows, default=0)
         max_col = max_col if max_col is not None else self._max_column()
         columns = range(min_col, max_col + 1)
+        empty: dict[int, Any] = {}
         for r in range(min_row, max_row + 1):
-            line = self._rows.get(r, {})
+            line = self._rows.get(r, empty)
             if values_only:
-                yield tuple(line.get(c) for c in columns)
+                yield tuple(map(line.get, columns))
             else:
                 yield tuple(StreamedCell(r, c, line.get(c)) for c in columns)
 
