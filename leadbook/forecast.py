@@ -22,10 +22,10 @@ import math
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
 
 from leadbook.enums import Status
 from leadbook.errors import InputError, LeadbookError, Problem
@@ -64,7 +64,7 @@ class Method:
 
 
 def _z(level: float) -> float:
-    return float(norm.ppf(0.5 + level / 2))
+    return NormalDist().inv_cdf(0.5 + level / 2)
 
 
 def _naive(y: np.ndarray, h: int, level: float | None) -> Bands:
@@ -620,7 +620,7 @@ def probability_at_least(point: float, sd: float, target: float) -> float:
     """
     if sd <= 0:
         return 1.0 if point >= target else 0.0
-    return float(norm.sf((target - point) / sd))
+    return 1.0 - NormalDist().cdf((target - point) / sd)
 
 
 # --- Scenarios ----------------------------------------------------------------------------------

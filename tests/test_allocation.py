@@ -140,9 +140,11 @@ class TestHighsOptions:
     def test_a_scipy_that_cannot_set_the_tuning_options_still_solves(self, monkeypatch):
         # Pyodide's scipy may bind an older HiGHS: setting an option it lacks raises
         # AttributeError inside scipy; the solve must go on without the speed options.
+        import scipy.optimize
+
         from leadbook.allocation import solve
 
-        real = solve.milp
+        real = scipy.optimize.milp
         calls = []
 
         def old_binding(*args, options, **kwargs):
@@ -151,7 +153,7 @@ class TestHighsOptions:
                 raise AttributeError("'HighsOptions' object has no attribute")
             return real(*args, options=options, **kwargs)
 
-        monkeypatch.setattr(solve, "milp", old_binding)
+        monkeypatch.setattr(scipy.optimize, "milp", old_binding)
         monkeypatch.setattr(solve, "_HIGHS_TUNING", dict(solve._HIGHS_TUNING))
         pf = make_portfolio([SourceSpec("S", 2_727.5, 0.25, [(24, 20.0), (199, 25.0)])])
         lim = open_limits(3_887.5, decrease=1.0, min_spend=2_000.0, sales_leads=84.75)

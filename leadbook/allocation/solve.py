@@ -41,7 +41,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from leadbook.allocation.compile import Program
 from leadbook.allocation.model import MONEY
@@ -316,6 +315,8 @@ def _reason(res: object) -> str:
 
 
 def _milp(program: Program, time_limit: float | None) -> object:
+    from scipy.optimize import Bounds, LinearConstraint, milp  # 0.3 s: not for every command
+
     options: dict = {"mip_rel_gap": MIP_GAP}
     if time_limit is not None:
         options["time_limit"] = max(time_limit, 0.01)
@@ -534,6 +535,8 @@ def _split(program: Program) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _linprog(program: Program, time_limit: float | None) -> object:
+    from scipy.optimize import linprog  # 0.3 s: not for every command
+
     matrix, lo, hi = program.A.tocsr(), program.lo, program.hi
     eq, up, down = _split(program)
     has_ub = len(up) + len(down) > 0
