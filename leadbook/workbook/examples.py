@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 from openpyxl.styles import Font
 from openpyxl.utils.cell import range_boundaries
@@ -103,15 +104,16 @@ def example_problems(
     """An error at each example row of a raw table (its ``key`` column names the row)."""
     if key not in frame:
         return []
+    codes, names = pd.factorize(frame[key])  # History repeats each name: each looked at once
+    marked = np.array([*map(is_example, names), False], dtype=bool)[codes]
     return [
         Problem(
             locator.cell(i, key),
-            f"{spec.name}: {value!r} is the template's example row; replace it with your own "
-            "or delete the row",
+            f"{spec.name}: {frame[key].iat[i]!r} is the template's example row; replace it "
+            "with your own or delete the row",
             Severity.ERROR,
         )
-        for i, value in enumerate(frame[key])
-        if is_example(value)
+        for i in np.flatnonzero(marked).tolist()
     ]
 
 

@@ -83,6 +83,8 @@ _C, _V, _ROW, _IS, _R, _T, _MERGES, _MERGE = (
 _TABLE_PARTS, _TABLE_PART = _MAIN + "tableParts", _MAIN + "tablePart"
 _COORD = re.compile(r"([A-Z]{1,3})([0-9]+)$")
 _NUMBER_CHARS = frozenset(".eE")
+_FLOAT_MARK = re.compile(rb"[.eE]")
+"""What makes a stored number a float rather than an int (:data:`_NUMBER_CHARS`), in bytes."""
 _PARTIAL_ROWS = 50
 """A tab asked only for its top rows (a stamp, a status cell) is read down to this row."""
 
@@ -228,6 +230,7 @@ class _SheetParser:
         self.up_to = up_to
         self.row = 0
         self.column = 0
+        self._dates: dict[tuple[float, bool], Any] = {}
         self.stopped_at = 0
         """Where the first row past ``up_to`` starts (a byte index), once parse() stops there."""
 
@@ -279,6 +282,9 @@ class _SheetParser:
             return False  # a cell or row outside sheetData: parse() reads it as openpyxl does
         rows: dict[int, dict[int, Any]] = {}
         columns: dict[bytes, int] = {}
+        styles: dict[bytes | None, int] = {None: 0}
+        plain_numbers = {b"n", None}  # a number: read here unless its style shows a date
+        dates = self.book.date_styles
         value_of, cell_at, row_at = self.value, _PLAIN_CELLS.match, _PLAIN_ROW.match
         pos, in_row = begin + len(b"<sheetData>"), False
         while pos < end:  # rows and cells, each where the last ended: nothing between
@@ -295,6 +301,19 @@ class _SheetParser:
             if column is None:
                 column = columns[letters] = column_index_from_string(letters.decode())
             self.row, self.column = int(digits), column
+            number = styles.get(style)
+            if number is None:
+                number = styles[style] = int(style)
+            if kind in plain_numbers and value and number not in dates:
+                try:  # the common cell, as value() reads it, without its call
+                    got = float(value) if _FLOAT_MARK.search(value) else int(value)
+                except ValueError:
+                    got = value_of("n", number, value.decode())  # names the cell
+                line = rows.get(self.row)
+                if line is None:
+                    line = rows[self.row] = {}
+                line[column] = got
+                continue
             if kind == b"inlineStr":
                 if not inline:
                     continue
@@ -308,7 +327,7 @@ class _SheetParser:
             decoded = raw.decode()
             if "&" in decoded:
                 decoded = _REFERENCE.sub(_referenced, decoded)
-            got = value_of(kind.decode() if kind else "n", int(style) if style else 0, decoded)
+            got = value_of(kind.decode() if kind else "n", number, decoded)
             if got is not None:
                 line = rows.get(self.row)
                 if line is None:
@@ -457,12 +476,15 @@ class _SheetParser:
                     "program?); type a number or clear the cell"
                 ) from None
             if style in self.book.date_styles:
-                try:
-                    return from_excel(
-                        number, self.book.epoch, timedelta=style in self.book.timedelta_styles
-                    )
-                except (OverflowError, ValueError):
-                    return "#VALUE!"
+                key = (number, style in self.book.timedelta_styles)
+                date = self._dates.get(key)
+                if date is None:  # a column of months repeats a few: each converted once
+                    try:
+                        date = from_excel(number, self.book.epoch, timedelta=key[1])
+                    except (OverflowError, ValueError):
+                        date = "#VALUE!"
+                    self._dates[key] = date
+                return date
             return number
         if kind == "s":
             try:
@@ -523,13 +545,13 @@ def _is_plain_sheet(data: bytes) -> bool:
         encoding = re.search(rb"""encoding\s*=\s*["']([^"']+)["']""", declaration)
         if encoding and encoding[1].lower() not in (b"utf-8", b"utf8"):
             return False
-        rest = data[len(declaration) :]
+        after = len(declaration)
     else:
-        rest = data
+        after = 0
     return (
         f'xmlns="{MAIN}"'.encode() in head
         and b"<!" not in data
-        and b"<?" not in rest
+        and data.find(b"<?", after) < 0  # found in place: the part may be 75 MB
         and _PREFIXED.search(data) is None
     )
 
