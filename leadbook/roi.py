@@ -241,56 +241,78 @@ def source_cohorts(inventory: Inventory, rules: RoiRules) -> pd.DataFrame:
     >>> cohorts.loc[["Organic search", "Webinar series"], ["basis", "timing"]].values.tolist()
     [['History: 12 cohorts', 'Settings curve'], ['History: 1 cohort (thin)', 'Settings curve']]
     """
-    rows = {name: _cohort_row(inventory, name, rules) for name in inventory.names}
-    return pd.DataFrame.from_dict(rows, orient="index")
-
-
-def _cohort_row(inventory: Inventory, name: str, rules: RoiRules) -> dict:
-    hist = inventory.history[inventory.history["source"] == name].sort_values("month")
-    recent = hist.tail(rules.cohort_months)
-    n = len(recent)
-    src = inventory.sources.loc[name]
-    if n >= rules.min_cohorts or (n > 0 and not src["leads"] > 0):
-        thin = " (thin)" if n < rules.min_cohorts else ""
-        amounts = recent[["spend", "leads", "customers", "revenue"]].mean()
-        basis = f"History: {n} cohort{'s' if n != 1 else ''}{thin}"
-    elif src["leads"] > 0:
-        customers = src["leads"] * src["conversion"]
-        amounts = pd.Series(
-            {
-                "spend": src["leads"] * src["cpl"],
-                "leads": src["leads"],
-                "customers": customers,
-                "revenue": customers * src["revenue_per_customer"],
-            }
-        )
-        basis = f"Sources row (History has {n} month{'s' if n != 1 else ''})"
-    else:
-        amounts = pd.Series(np.nan, index=["spend", "leads", "customers", "revenue"])
-        basis = "no leads in History or on Sources"
-    within_30d, within_90d, timing = _timing(recent, rules)
-    return {
-        "basis": basis,
-        "cohorts": n,
-        **amounts.to_dict(),
-        "within_30d": within_30d,
-        "within_90d": within_90d,
-        "timing": timing,
+    names = list(inventory.names)
+    history = inventory.history.sort_values(["source", "month"], kind="stable")
+    recent = history.groupby("source", sort=False).tail(rules.cohort_months)
+    n = recent.groupby("source").size().reindex(names, fill_value=0).to_numpy()
+    means = recent.groupby("source")[list(_AMOUNTS)].mean().reindex(names)
+    src = inventory.sources.loc[names]
+    leads = src["leads"].to_numpy(float)
+    with np.errstate(invalid="ignore"):
+        has_leads = leads > 0
+    from_history = (n >= rules.min_cohorts) | ((n > 0) & ~has_leads)
+    from_row = ~from_history & has_leads
+    customers = leads * src["conversion"].to_numpy(float)
+    on_row = {
+        "spend": leads * src["cpl"].to_numpy(float),
+        "leads": leads,
+        "customers": customers,
+        "revenue": customers * src["revenue_per_customer"].to_numpy(float),
     }
+    amounts = {
+        key: np.where(
+            from_history, means[key].to_numpy(float), np.where(from_row, on_row[key], np.nan)
+        )
+        for key in _AMOUNTS
+    }
+    basis = [
+        f"History: {k} cohort{'s' if k != 1 else ''}{' (thin)' if k < rules.min_cohorts else ''}"
+        if history_based
+        else f"Sources row (History has {k} month{'s' if k != 1 else ''})"
+        if row_based
+        else "no leads in History or on Sources"
+        for k, history_based, row_based in zip(n.tolist(), from_history, from_row, strict=True)
+    ]
+    within_30d, within_90d, timing = _timing(recent, names, rules)
+    return pd.DataFrame(
+        {
+            "basis": basis,
+            "cohorts": n,
+            **amounts,
+            "within_30d": within_30d,
+            "within_90d": within_90d,
+            "timing": timing,
+        },
+        index=names,
+    )
 
 
-def _timing(recent: pd.DataFrame, rules: RoiRules) -> tuple[float, float, str]:
+_AMOUNTS = ("spend", "leads", "customers", "revenue")
+
+
+def _timing(
+    recent: pd.DataFrame, names: list[str], rules: RoiRules
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Each source's share of customers closed within 30 and 90 days, from its recent
+    cohorts that record both (at least ``min_cohorts`` of them), else the Settings curve."""
+    count = np.zeros(len(names), dtype=int)
+    within_30d = np.full(len(names), rules.close_30d, dtype=float)
+    within_90d = np.full(len(names), rules.close_90d, dtype=float)
     if {"customers_30d", "customers_90d"} <= set(recent.columns):
         known = recent.dropna(subset=["customers_30d", "customers_90d"])
-        known = known[known["customers"] > 0]
-        if len(known) >= rules.min_cohorts:
-            total = known["customers"].sum()
-            return (
-                float(known["customers_30d"].sum() / total),
-                float(known["customers_90d"].sum() / total),
-                f"History: {len(known)} cohorts",
-            )
-    return rules.close_30d, rules.close_90d, "Settings curve"
+        known = known[known["customers"] > 0].groupby("source")
+        count = known.size().reindex(names, fill_value=0).to_numpy()
+        sums = known[["customers", "customers_30d", "customers_90d"]].sum().reindex(names)
+        learnt = count >= rules.min_cohorts
+        total = sums["customers"].to_numpy(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            within_30d = np.where(learnt, sums["customers_30d"].to_numpy(float) / total, within_30d)
+            within_90d = np.where(learnt, sums["customers_90d"].to_numpy(float) / total, within_90d)
+    timing = [
+        f"History: {k} cohorts" if k >= rules.min_cohorts else "Settings curve"
+        for k in count.tolist()
+    ]
+    return within_30d, within_90d, timing
 
 
 def roi_table(inventory: Inventory, settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -24,6 +24,7 @@ from leadbook.roi import (
     payback,
     roi,
     roi_table,
+    source_cohorts,
 )
 from leadbook.settings import Settings
 
@@ -174,6 +175,33 @@ class TestRoiTable:
         table, _ = roi_table(inventory, Settings())
         assert table.loc[name, "basis"] == "Sources row (History has 2 months)"
         assert table.loc[name, "spend"] == pytest.approx(40 * 25.0)
+
+    def test_each_source_has_its_own_basis_in_one_portfolio(self):
+        """Three sources read together: one with a year of History, one with two months and
+        leads today (valued from its Sources row), one with two months and no leads today
+        (its thin History is all there is); each keeps its own basis and amounts."""
+        raw = demo_tables().sources.iloc[[3, 4, 5]].copy()
+        names = raw["source"].tolist()
+        raw["leads"] = [40.0, 40.0, 0.0]
+        raw["cpl"], raw["spend"] = 25.0, raw["leads"] * 25.0
+        history = pd.concat(
+            [_cohorts(names[0], 12), _cohorts(names[1], 2), _cohorts(names[2], 2, spend=500.0)]
+        )
+        inventory, _ = build_inventory(raw, None, history)
+        cohorts = source_cohorts(inventory, Settings().roi)
+        assert cohorts.loc[names, "basis"].tolist() == [
+            "History: 12 cohorts",
+            "Sources row (History has 2 months)",
+            "History: 2 cohorts (thin)",
+        ]
+        assert cohorts.loc[names, "spend"].tolist() == pytest.approx([1_000.0, 40 * 25.0, 500.0])
+        assert cohorts.loc[names, "cohorts"].tolist() == [12, 2, 2]
+
+    def test_a_source_with_no_leads_anywhere_is_not_valued(self):
+        inventory, name = _inventory(_cohorts("Someone else", 0), leads=0.0)
+        row = source_cohorts(inventory, Settings().roi).loc[name]
+        assert row["basis"] == "no leads in History or on Sources"
+        assert np.isnan(row[["spend", "leads", "customers", "revenue"]].astype(float)).all()
 
     def test_timing_learnt_from_history_columns(self):
         # 4 cohorts of 4 customers: 1 within 30 days, 3 within 90 → 25 % and 75 %.
