@@ -264,12 +264,26 @@ def _print_portfolio(figures: Any, findings: list[Problem]) -> None:
     out.print()
 
 
+SOURCES_SHOWN = 25
+"""Sources the summary table prints, best first: the rest are on the Scores tab (and in
+``--json``); printing 10,000 rows took 10 s and helped no one."""
+
+
 def _print_sources(summary: Any) -> None:
-    table = Table(title="Sources by composite score", title_justify="left")
+    more = len(summary) - SOURCES_SHOWN
+    caption = (
+        f"… and {more:,} more on the Scores tab (--json lists every source)" if more > 0 else None
+    )
+    table = Table(
+        title="Sources by composite score",
+        title_justify="left",
+        caption=caption,
+        caption_justify="left",
+    )
     for name in ("#", "Source", "Tier", "Lead type", "Risk", "Score", "Spend", "Share"):
         right = name in ("#", "Score", "Spend", "Share")
         table.add_column(name, justify="right" if right else "left", no_wrap=name == "Source")
-    for source, row in summary.iterrows():
+    for source, row in summary.head(SOURCES_SHOWN).iterrows():  # ranked best first
         table.add_row(
             str(row["rank"]),
             str(source),

@@ -177,3 +177,31 @@ def test_output_to_a_reader_that_went_away_is_no_bug(monkeypatch, tmp_path):
     result = CliRunner().invoke(app, ["new", str(tmp_path / "book.xlsx")])
     assert result.exit_code == 0, result.output
     assert "bug" not in result.output
+
+
+def test_the_sources_summary_prints_the_best_and_counts_the_rest():
+    """At 10,000 sources the summary printed every row (10 s); it prints the best and says
+    where the rest are."""
+    import pandas as pd
+
+    from leadbook import cli
+
+    n = cli.SOURCES_SHOWN + 7
+    summary = pd.DataFrame(
+        {
+            "rank": range(1, n + 1),
+            "tier": "Tier 1",
+            "lead_type": "Standard",
+            "risk": "Low",
+            "score": 50.0,
+            "spend": 1_000.0,
+            "share": 1 / n,
+        },
+        index=[f"Source {i:03d}" for i in range(1, n + 1)],
+    )
+    with cli.out.capture() as captured:
+        cli._print_sources(summary)
+    text = captured.get()
+    assert f"Source {cli.SOURCES_SHOWN:03d}" in text
+    assert f"Source {cli.SOURCES_SHOWN + 1:03d}" not in text
+    assert "… and 7 more on the Scores tab" in text

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from conftest import set_setting, setting_cell
 from hypothesis import given
 from hypothesis import strategies as st
-from conftest import set_setting, setting_cell
 from openpyxl.chart import BarChart, Reference
 from openpyxl.utils.cell import get_column_letter, range_boundaries
 from openpyxl.worksheet.table import TableColumn
