@@ -27,9 +27,10 @@ import io
 import logging
 import posixpath
 import re
+import shutil
 import zipfile
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from xml.etree.ElementTree import canonicalize
@@ -164,11 +165,74 @@ class Rel:
     external: bool
 
 
+class Parts(MutableMapping[str, bytes]):
+    """A package's parts, name → bytes, each read from the file (and decompressed) when first
+    asked for: putting back what openpyxl dropped looks at the tabs the user owns and what
+    hangs from them, not at leadbook's own output tabs, and a 10,000-source workbook's parts
+    are 150 MB uncompressed, held twice. Names keep the file's order, added ones come last."""
+
+    def __init__(self, parts: dict[str, bytes | None], path: Path | None = None):
+        self._parts = parts
+        """Name → bytes, or None while the part is still only in the file at ``path``."""
+        self._path = path
+
+    @classmethod
+    def of_file(cls, path: Path) -> Parts:
+        with zipfile.ZipFile(path) as zf:
+            return cls({i.filename: None for i in zf.infolist() if not i.is_dir()}, path)
+
+    def __getitem__(self, name: str) -> bytes:
+        data = self._parts[name]
+        if data is None:
+            assert self._path is not None
+            with zipfile.ZipFile(self._path) as zf:
+                data = self._parts[name] = _utf8(zf.read(name))
+        return data
+
+    def __setitem__(self, name: str, data: bytes) -> None:
+        self._parts[name] = data
+
+    def __delitem__(self, name: str) -> None:
+        del self._parts[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._parts
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._parts)
+
+    def __len__(self) -> int:
+        return len(self._parts)
+
+    def copy(self) -> Parts:
+        """Another mapping of the same parts (their bytes shared), to change apart."""
+        return Parts(dict(self._parts), self._path)
+
+    def write(self, zf: zipfile.ZipFile, name: str) -> None:
+        """Write part ``name`` into ``zf``; one not read yet is copied across a megabyte at a
+        time, never held whole."""
+        data = self._parts[name]
+        if data is not None:
+            zf.writestr(name, data)
+            return
+        assert self._path is not None
+        with zipfile.ZipFile(self._path) as source, source.open(name) as part:
+            if part.read(2) in (b"\xff\xfe", b"\xfe\xff", b"<\0", b"\0<"):
+                zf.writestr(name, self[name])  # perhaps UTF-16: written as UTF-8, as read
+                return
+        with (
+            zipfile.ZipFile(self._path) as source,
+            source.open(name) as part,
+            zf.open(name, "w") as out,
+        ):
+            shutil.copyfileobj(part, out, 2**20)
+
+
 class Package:
     """The parts of an OPC package (name → bytes), read and written as a whole."""
 
-    def __init__(self, parts: dict[str, bytes]):
-        self.parts = parts
+    def __init__(self, parts: dict[str, bytes] | Parts):
+        self.parts = parts if isinstance(parts, Parts) else Parts(dict(parts))
         self._parsed: dict[str, tuple[bytes, object]] = {}
         """Part → (its bytes, what was read from them): read again only once changed (a
         package of 4,000 parts read its content types 4,000 times, for minutes)."""
@@ -184,15 +248,14 @@ class Package:
     def read(cls, path: Path) -> Package:
         """The package at ``path``, its XML parts in UTF-8 (the only encoding the checks on
         their bytes, and Excel, write; a parser, and openpyxl, read UTF-16 too)."""
-        with zipfile.ZipFile(path) as zf:
-            return cls({i.filename: _utf8(zf.read(i)) for i in zf.infolist() if not i.is_dir()})
+        return cls(Parts.of_file(path))
 
     def write(self, path: Path) -> None:
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
             first = ["[Content_Types].xml"]  # first, as Excel writes it
             for name in first + [n for n in self.parts if n not in first]:
-                zf.writestr(name, self.parts[name])
+                self.parts.write(zf, name)
         Path(path).write_bytes(buffer.getvalue())
 
     def rels(self, part: str) -> list[Rel]:
@@ -397,7 +460,7 @@ def keep_foreign_parts(original: Path, saved: Path) -> None:
         target = _anchor_in(new, label)
         if target is None:
             continue
-        before = dict(new.parts), dict(graft.done), dict(graft.rid_map), set(graft.replaced)
+        before = new.parts.copy(), dict(graft.done), dict(graft.rid_map), set(graft.replaced)
         try:
             graft.relationships(part, target)
             if part:
@@ -527,6 +590,7 @@ class _Graft:
         old_xml, new_xml = old_bytes.decode("utf-8"), new_bytes.decode("utf-8")
         order = ORDERS.get(_root(old_xml)["tag"], ())
         have = dict(_top_elements(new_xml))
+        changed = False
         for tag, raw in _top_elements(old_xml):
             ids = set(_ordered_ids(raw.encode("utf-8"), old_bytes))
             if (
@@ -542,8 +606,9 @@ class _Graft:
                 new_xml = _insert_in_order(new_xml, tag, raw, order)
             new_xml = _declare_namespaces(new_xml, old_xml)
             have[tag] = raw
-            self.changed = True
-        self.new.parts[new_part] = _cells_back(new_xml.encode("utf-8"), cells)
+            self.changed = changed = True
+        if changed:  # else the part stays as it is, not copied (History's is 75 MB)
+            self.new.parts[new_part] = _cells_back(new_xml.encode("utf-8"), cells)
 
     def _remap_ids(self, raw: str, ids: set[str], old_part: str, new_part: str) -> str:
         """``raw`` with each relationship id of ``ids`` changed to the id it has in the new
@@ -939,15 +1004,16 @@ def _without_cells(xml: bytes) -> bytes:
     return xml[: found.start()] + b"<" + found[1] + b"/>" + xml[end + len(close) :]
 
 
-def _cells_apart(xml: bytes) -> tuple[bytes, bytes | None]:
+def _cells_apart(xml: bytes) -> tuple[bytes, memoryview | None]:
     """A worksheet part with its ``<sheetData>`` emptied (:func:`_without_cells`), and the
-    element taken out (None when the part was left as it was).
+    element taken out, as a view of ``xml`` (not a copy), None when the part was left as it
+    was.
 
     Examples
     --------
     >>> xml = b'<worksheet><sheetData><row r="1"/></sheetData><extLst/></worksheet>'
     >>> bare, cells = _cells_apart(xml)
-    >>> cells
+    >>> bytes(cells)
     b'<sheetData><row r="1"/></sheetData>'
     >>> _cells_back(bare, cells) == xml
     True
@@ -958,16 +1024,17 @@ def _cells_apart(xml: bytes) -> tuple[bytes, bytes | None]:
     found = _SHEET_DATA.search(xml)
     assert found is not None
     placeholder = len(found[1]) + 3  # <sheetData/>
-    return bare, xml[found.start() : found.start() + len(xml) - len(bare) + placeholder]
+    start = found.start()
+    return bare, memoryview(xml)[start : start + len(xml) - len(bare) + placeholder]
 
 
-def _cells_back(xml: bytes, cells: bytes | None) -> bytes:
+def _cells_back(xml: bytes, cells: bytes | memoryview | None) -> bytes:
     """``xml`` with the ``<sheetData/>`` that :func:`_cells_apart` left put back as ``cells``."""
     if cells is None:
         return xml
     found = _SHEET_DATA.search(xml)
     assert found is not None and found[2], "the emptied sheetData is gone"
-    return xml[: found.start()] + cells + xml[found.end() :]
+    return b"".join((xml[: found.start()], cells, xml[found.end() :]))
 
 
 def _lost_rich_text(old: Package, new: Package, part: str, target: str, where: str) -> list[str]:
