@@ -13,7 +13,7 @@ import openpyxl
 import pytest
 from conftest import set_setting
 
-from leadbook.errors import InfeasiblePolicyError
+from leadbook.errors import InfeasiblePolicyError, WorkbookFileError
 from leadbook.libreoffice import recalculated
 from leadbook.workbook import splice, write
 from leadbook.workbook.jobs import refresh
@@ -171,3 +171,117 @@ class TestWhatIsCut:
         with pytest.raises(AssertionError, match="changed an input tab"):
             update_workbook(demo_book_path, "test", job)
         assert demo_book_path.read_bytes() == before
+
+
+def _rewritten(
+    src: Path, dst: Path, change, tabs: tuple[str, ...] = ("History",), rename=None
+) -> Path:
+    """A copy of ``src`` with ``change`` applied to the parts of ``tabs``; ``rename`` maps a
+    part's name (and any bytes of the rels and content types naming it) to another."""
+    rename = rename or {}
+    with zipfile.ZipFile(src) as zf, zipfile.ZipFile(dst, "w") as out:
+        parts = splice.sheet_parts(zf)
+        for info in zf.infolist():
+            data = zf.read(info)
+            if info.filename in {parts[tab] for tab in tabs}:
+                data = change(data)
+            if info.filename.endswith(".rels") or info.filename == "[Content_Types].xml":
+                for old, new in rename.items():
+                    data = data.replace(old.encode(), new.encode())
+            out.writestr(rename.get(info.filename, info.filename), data)
+    return dst
+
+
+_MAIN_ROOT = b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+_X14AC = b"http://schemas.microsoft.com/office/spreadsheetml/2009/9/ac"
+
+
+class TestHostileForms:
+    """Forms another program (or an attacker) may write that Excel's plain form hides."""
+
+    @pytest.mark.parametrize(
+        "declared",
+        [
+            b" xmlns:x14ac='" + _X14AC + b"'",
+            b' note="a>b" xmlns:x14ac="' + _X14AC + b'"',
+        ],
+        ids=["single quotes", "a > in an attribute before it"],
+    )
+    def test_rows_keep_their_namespaces_however_the_root_declares_them(
+        self, built_demo, tmp_path, declared
+    ):
+        def change(xml: bytes) -> bytes:
+            xml = xml.replace(_MAIN_ROOT, _MAIN_ROOT + declared, 1)
+            return re.sub(rb'<row r="(\d+)"', rb'<row r="\1" x14ac:dyDescent="0.25"', xml)
+
+        path = _rewritten(built_demo, tmp_path / built_demo.name, change)
+        assert "History" in splice.stub_big_inputs(path).tabs  # the case under test
+        refresh(path)
+        xml = _sheet_xml(path, "History")
+        assert xml.count(b"x14ac:dyDescent") == xml.count(b"<row ")
+        assert openpyxl.load_workbook(path)["History"].max_row > splice.KEEP_ROWS
+
+    def test_a_tab_in_another_encoding_keeps_its_text(self, built_demo, tmp_path):
+        def change(xml: bytes) -> bytes:
+            note = '<row r="60"><c r="J60" t="inlineStr"><is><t>Notiz für März</t></is></c>'
+            xml = xml.replace(b'<row r="60">', note.encode("latin-1"), 1)
+            return b'<?xml version="1.0" encoding="ISO-8859-1"?>' + xml
+
+        path = _rewritten(built_demo, tmp_path / built_demo.name, change)
+        refresh(path)
+        assert openpyxl.load_workbook(path)["History"]["J60"].value == "Notiz für März"
+
+    def test_rows_out_of_order_are_written_in_order(self, built_demo, tmp_path):
+        # Excel repairs a sheet whose rows are not in ascending order; a whole load sorts them
+        def change(xml: bytes) -> bytes:
+            late = b'<row r="59"><c r="J59" t="n"><v>1</v></c></row>'
+            return xml.replace(b'<row r="61">', late + b'<row r="61">', 1)
+
+        path = _rewritten(built_demo, tmp_path / built_demo.name, change)
+        assert "History" not in splice.stub_big_inputs(path).tabs
+        refresh(path)
+        numbers = [int(n) for n in re.findall(rb'<row r="(\d+)"', _sheet_xml(path, "History"))]
+        assert numbers == sorted(set(numbers))
+        assert openpyxl.load_workbook(path)["History"]["J59"].value == 1
+
+    def test_a_row_past_excels_last_is_named(self, built_demo, tmp_path):
+        def change(xml: bytes) -> bytes:
+            past = b'<row r="1048577"><c r="J1048577" t="n"><v>1</v></c></row>'
+            return xml.replace(b"</sheetData>", past + b"</sheetData>", 1)
+
+        path = _rewritten(built_demo, tmp_path / built_demo.name, change)
+        before = path.read_bytes()
+        with pytest.raises(WorkbookFileError, match=r"History.*1048577"):
+            refresh(path)
+        assert path.read_bytes() == before
+
+
+class TestSharedStringsName:
+    @pytest.mark.parametrize(
+        "rename",
+        [
+            {
+                "xl/worksheets/sheet15.xml": "xl/worksheets/log.xml",
+                "worksheets/sheet15.xml": "worksheets/log.xml",
+                "xl/worksheets/_rels/sheet15.xml.rels": "xl/worksheets/_rels/log.xml.rels",
+                "xl/sharedStrings.xml": "xl/worksheets/sheet15.xml",
+                "sharedStrings.xml": "worksheets/sheet15.xml",
+            },
+            {
+                "xl/sharedStrings.xml": "xl/Worksheets/Sheet15.xml",
+                "sharedStrings.xml": "Worksheets/Sheet15.xml",
+            },
+        ],
+        ids=["a part the save writes", "a part the save writes, in other case"],
+    )
+    def test_the_strings_come_back_under_a_name_no_other_part_has(
+        self, excel_like, tmp_path, rename
+    ):
+        path = _rewritten(excel_like, tmp_path / "book.xlsx", bytes, rename=rename)
+        assert splice.stub_big_inputs(path).strings is not None  # the case under test
+        before = _cells(path)["History"]
+        refresh(path)
+        with zipfile.ZipFile(path) as zf:
+            names = [n.casefold() for n in zf.namelist()]
+            assert len(names) == len(set(names))
+        assert _cells(path)["History"] == before
