@@ -31,7 +31,7 @@ from xml.sax.saxutils import quoteattr
 import defusedxml.ElementTree as ET  # noqa: N817
 
 from leadbook.workbook import contract as C
-from leadbook.workbook.package import _declare_namespaces
+from leadbook.workbook.package import _declare_namespaces, _free_name
 
 log = logging.getLogger(__name__)
 
@@ -145,8 +145,8 @@ def splice_back(stubbed: Stubbed, saved: Path) -> None:
     extra: dict[str, bytes] = {}
     if stubbed.strings is not None:
         name, data = stubbed.strings
-        if name in data_of:
-            raise AssertionError(f"the saved package already has a part {name}")
+        if name.casefold() in {n.casefold() for n in data_of}:  # one part's name, two parts
+            name = _free_name("xl/sharedStrings.xml", data_of)
         extra[name] = data
         rels = "xl/_rels/workbook.xml.rels"
         patched[rels] = _with_strings_rel(data_of[rels], name)
