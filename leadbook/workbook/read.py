@@ -82,6 +82,7 @@ def open_workbook(
             keep_links=True,
         )
         _check_table_ranges(path, wb)
+        _check_last_rows(path, wb)
         return wb
     except WorkbookFileError:
         raise
@@ -120,6 +121,18 @@ def _check_table_ranges(path: Path, wb: Workbook | StreamedBook) -> None:
                     f"{table.ref!r}, which is not a block of cells on the sheet; in Excel, "
                     "select a cell of it and resize it (Table Design ▸ Resize Table)"
                 )
+
+
+def _check_last_rows(path: Path, wb: Workbook) -> None:
+    """Refuse a tab with a row past Excel's last (1,048,576): openpyxl loads it, then fails
+    on the first read of its cells, and Excel repairs the file."""
+    for ws in wb.worksheets:
+        if ws.max_row > 1_048_576:
+            raise WorkbookFileError(
+                f"{path.name}: tab {ws.title} has a row numbered {ws.max_row}, past Excel's "
+                "last row (1,048,576); Excel never writes one, the file is damaged — open it "
+                "in Excel and save it again"
+            )
 
 
 _CELL = re.compile(rb'<c r="([A-Z]+[0-9]+)"([^>]*)><v>([^<]*)</v>')

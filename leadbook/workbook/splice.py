@@ -13,8 +13,9 @@ conditional formats, tables, extension lists) goes through the usual save, graft
 audit of :mod:`.package`, as for every tab.
 
 Only a tab in the plain form Excel writes is cut: UTF-8, one unprefixed ``sheetData``,
-every row numbered, no XML comment or CDATA section anywhere in the part. Any other tab, or
-a package whose cut copy openpyxl cannot open, is loaded whole as before.
+every row numbered and in ascending order within Excel's rows, no XML comment or CDATA
+section anywhere in the part. Any other tab, or a package whose cut copy openpyxl cannot
+open, is loaded whole as before.
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ _DIMENSION = re.compile(rb"<dimension\b[^>]*/>")
 _ROW = re.compile(rb"<row\b")
 _NUMBERED_ROW = re.compile(rb'<row r="([0-9]+)"')
 _UNSAFE = (b"<!--", b"<![CDATA[", b"<?xml-stylesheet")
+_ENCODING = re.compile(rb"""(?:\xef\xbb\xbf)?<\?xml\b[^>]*?\bencoding\s*=\s*["']([^"']*)["']""")
+_LAST_ROW = 1_048_576
 
 
 @dataclass(frozen=True)
@@ -196,6 +199,9 @@ def _plain_rows(xml: bytes) -> tuple[int, int] | None:
     """Where the ``<sheetData>`` element of a plain-form part starts and ends, else None."""
     if xml.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in xml[:64]:
         return None
+    declared = _ENCODING.match(xml)  # the rows' bytes go into a part openpyxl wrote in UTF-8
+    if declared and declared[1].lower() not in (b"utf-8", b"utf8"):
+        return None
     if any(marker in xml for marker in _UNSAFE) or b"<worksheet" not in xml:
         return None
     spans = [m.span() for m in _SHEET_DATA.finditer(xml)]
@@ -205,9 +211,13 @@ def _plain_rows(xml: bytes) -> tuple[int, int] | None:
     if xml.count(b"sheetData") != (1 if xml.endswith(b"/>", start, end) else 2):
         return None
     rows = sum(1 for _ in _ROW.finditer(xml, start, end))
-    if rows != sum(1 for _ in _NUMBERED_ROW.finditer(xml, start, end)):
-        return None
-    return start, end
+    numbered, last = 0, 0
+    for m in _NUMBERED_ROW.finditer(xml, start, end):
+        # Excel repairs rows out of order or past its last; a whole load sorts (or names) them
+        if not last < int(m[1]) <= _LAST_ROW:
+            return None
+        numbered, last = numbered + 1, int(m[1])
+    return (start, end) if rows == numbered else None
 
 
 def _top_rows(xml: bytes, start: int, end: int) -> bytes:
