@@ -12,10 +12,10 @@ strings and no shared strings part). Everything else on those tabs (columns, val
 conditional formats, tables, extension lists) goes through the usual save, grafting and
 audit of :mod:`.package`, as for every tab.
 
-Only a tab in the plain form Excel writes is cut: UTF-8, one unprefixed ``sheetData``,
-every row numbered and in ascending order within Excel's rows, no XML comment or CDATA
-section anywhere in the part. Any other tab, or a package whose cut copy openpyxl cannot
-open, is loaded whole as before.
+Only a tab in the plain form Excel writes is cut: UTF-8, a ``worksheet`` root in the main
+namespace, one unprefixed ``sheetData``, every row numbered and in ascending order within
+Excel's rows, no XML comment or CDATA section anywhere in the part. Any other tab, or a
+package whose cut copy openpyxl cannot open, is loaded whole as before.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ KEEP_ROWS = 50
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+_MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
 _STRINGS = _REL + "/sharedStrings"
 _STRINGS_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
 _SHEET_DATA = re.compile(rb"<sheetData\s*/>|<sheetData\s*>.*?</sheetData\s*>", re.S)
@@ -99,9 +100,10 @@ def stub_big_inputs(path: Path, min_bytes: int | None = None) -> Stubbed | None:
             if found is None:
                 continue
             start, end = found
+            head = _root_tag(xml)
+            if head is None:
+                continue
             dimension = _DIMENSION.search(xml, 0, start)
-            root_end = xml.index(b">", xml.index(b"<worksheet")) + 1
-            head = xml[:root_end].decode()
             cut[part] = xml[:start] + _top_rows(xml, start, end) + xml[end:]
             tabs[tab] = _Tab(xml[start:end], dimension[0] if dimension else None, head)
             del xml
@@ -218,6 +220,34 @@ def _plain_rows(xml: bytes) -> tuple[int, int] | None:
             return None
         numbered, last = numbered + 1, int(m[1])
     return (start, end) if rows == numbered else None
+
+
+def _root_tag(xml: bytes) -> str | None:
+    """The part's root start tag as a parser reads it (its namespaces, and which of them may
+    be ignored), in the double quotes :func:`_declare_namespaces` reads; None unless the
+    root is the main namespace's ``worksheet``. The part's own bytes cannot serve: a
+    declaration may be single-quoted, or follow an attribute value holding a ``>``."""
+    declared: dict[str, str] = {}
+    try:
+        for event, item in ET.iterparse(io.BytesIO(xml), events=("start-ns", "start")):
+            if event == "start":
+                break
+            declared.setdefault(*item)
+        else:
+            return None
+    except ET.ParseError:
+        return None
+    if item.tag != f"{{{_MAIN}}}worksheet" or declared.get("") != _MAIN:
+        return None
+    attrs = [f' xmlns{":" if p else ""}{p}="{uri}"' for p, uri in declared.items()]
+    ignorable = item.get(f"{{{_MC}}}Ignorable")
+    mc = next((p for p, uri in declared.items() if uri == _MC and p), None)
+    if ignorable is not None and mc is not None:
+        attrs.append(f' {mc}:Ignorable="{ignorable}"')
+    text = "".join(attrs)
+    if any(c in text for c in "<>&'") or text.count('"') != 2 * len(attrs):
+        return None  # never in Excel's namespaces; _declare_namespaces reads them raw
+    return f"<worksheet{text}>"
 
 
 def _top_rows(xml: bytes, start: int, end: int) -> bytes:
