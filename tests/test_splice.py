@@ -285,3 +285,28 @@ class TestSharedStringsName:
             names = [n.casefold() for n in zf.namelist()]
             assert len(names) == len(set(names))
         assert _cells(path)["History"] == before
+
+
+class TestDamageBelowTheCut:
+    """What a whole load refuses in the rows the cut leaves out is refused all the same."""
+
+    def test_a_cell_format_the_workbook_lacks_is_named(self, built_demo, tmp_path):
+        def change(xml: bytes) -> bytes:
+            return re.sub(rb'<c r="B100" s="\d+"', b'<c r="B100" s="9999"', xml, count=1)
+
+        path = _rewritten(built_demo, tmp_path / built_demo.name, change)
+        before = path.read_bytes()
+        with pytest.raises(WorkbookFileError, match=r"History!B100: has cell format 9999"):
+            refresh(path)
+        assert path.read_bytes() == before
+
+    def test_a_date_openpyxl_cannot_read_is_refused(self, built_demo, tmp_path):
+        def change(xml: bytes) -> bytes:
+            cell = b'<c r="J100" t="d"><v>not a date</v></c>'
+            return xml.replace(b'<row r="100">', b'<row r="100">' + cell, 1)
+
+        path = _rewritten(built_demo, tmp_path / built_demo.name, change)
+        before = path.read_bytes()
+        with pytest.raises(WorkbookFileError):
+            refresh(path)
+        assert path.read_bytes() == before

@@ -99,6 +99,13 @@ def open_workbook(
                 "Excel never writes (NaN or infinity from another program?); type a number or "
                 "clear the cell"
             ) from exc
+        where = _unknown_format(path)
+        if where is not None:
+            raise WorkbookFileError(
+                f"{path.name}, {where[0]}: has cell format {where[1]}, which the workbook "
+                "lacks; Excel never writes this, the file is damaged — open it in Excel and "
+                "save it again"
+            ) from exc
         raise WorkbookFileError(
             f"{path.name}: cannot be read as an Excel workbook ({type(exc).__name__}: {exc})"
         ) from exc
@@ -157,6 +164,26 @@ def _unreadable_number(path: Path) -> tuple[str, str] | None:
                 numeric = b' t="' not in attrs or b' t="n"' in attrs
                 if numeric and not _readable_number(raw):
                     return f"{sheet.get('name')}!{cell.decode()}", raw.decode(errors="replace")
+    return None
+
+
+_FORMATTED = re.compile(rb'<(?:c r="([A-Z]+[0-9]+)"|row r="([0-9]+)")[^>]*?\ss="([0-9]+)"')
+
+
+def _unknown_format(path: Path) -> tuple[str, int] | None:
+    """The first cell (``Sheet!A1``) or row whose cell format (``s``) is past the
+    workbook's last, which openpyxl fails on, and that format; None if there is none."""
+    from leadbook.workbook.splice import _cell_formats, sheet_parts
+
+    with zipfile.ZipFile(path) as zf:
+        formats = _cell_formats(zf)
+        for name, member in sheet_parts(zf).items():
+            if member not in zf.namelist():
+                continue
+            for cell, row, used in _FORMATTED.findall(zf.read(member)):
+                if int(used) >= formats:
+                    where = f"{name}!{cell.decode()}" if cell else f"{name} row {row.decode()}"
+                    return where, int(used)
     return None
 
 

@@ -89,6 +89,7 @@ def stub_big_inputs(path: Path, min_bytes: int | None = None) -> Stubbed | None:
         parts = sheet_parts(zf)
         tabs: dict[str, _Tab] = {}
         cut: dict[str, bytes] = {}
+        formats = _cell_formats(zf)
         for tab in sorted(CUT_TABS):
             part = parts.get(tab)
             if part is None or part not in zf.namelist():
@@ -96,7 +97,7 @@ def stub_big_inputs(path: Path, min_bytes: int | None = None) -> Stubbed | None:
             if zf.getinfo(part).file_size < min_bytes:
                 continue
             xml = zf.read(part)
-            found = _plain_rows(xml)
+            found = _plain_rows(xml, formats)
             if found is None:
                 continue
             start, end = found
@@ -197,8 +198,13 @@ def _strings_part(zf: zipfile.ZipFile) -> str | None:
     return None
 
 
-def _plain_rows(xml: bytes) -> tuple[int, int] | None:
-    """Where the ``<sheetData>`` element of a plain-form part starts and ends, else None."""
+def _plain_rows(xml: bytes, formats: int) -> tuple[int, int] | None:
+    """Where the ``<sheetData>`` element of a plain-form part starts and ends, else None.
+
+    ``formats``: the cell formats the workbook has. The rows past the cut are never loaded,
+    so what a whole load refuses in them is looked for here: a format past the last (a row's
+    or a cell's ``s``), or an ISO date cell openpyxl may fail to read (``t="d"``) — a tab
+    with either is loaded whole, and its damage named there."""
     if xml.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in xml[:64]:
         return None
     declared = _ENCODING.match(xml)  # the rows' bytes go into a part openpyxl wrote in UTF-8
@@ -211,6 +217,10 @@ def _plain_rows(xml: bytes) -> tuple[int, int] | None:
         return None
     start, end = spans[0]
     if xml.count(b"sheetData") != (1 if xml.endswith(b"/>", start, end) else 2):
+        return None
+    if xml.find(b't="d"', start, end) >= 0:
+        return None
+    if re.compile(b's="' + _at_least(formats) + b'"').search(xml, start, end):
         return None
     rows = sum(1 for _ in _ROW.finditer(xml, start, end))
     numbered, last = 0, 0
@@ -248,6 +258,29 @@ def _root_tag(xml: bytes) -> str | None:
     if any(c in text for c in "<>&'") or text.count('"') != 2 * len(attrs):
         return None  # never in Excel's namespaces; _declare_namespaces reads them raw
     return f"<worksheet{text}>"
+
+
+def _cell_formats(zf: zipfile.ZipFile) -> int:
+    """How many cell formats openpyxl reads: those of ``xl/styles.xml``, the one part it
+    looks in (one default format without it)."""
+    if "xl/styles.xml" not in zf.namelist():
+        return 1
+    try:
+        formats = ET.fromstring(zf.read("xl/styles.xml")).find(f"{{{_MAIN}}}cellXfs")
+    except ET.ParseError:
+        return 0
+    return 0 if formats is None else len(formats.findall(f"{{{_MAIN}}}xf"))
+
+
+def _at_least(n: int) -> bytes:
+    """A pattern for the decimal numbers from ``n`` up, leading zeros aside: one search
+    through a tab's rows, where reading every ``s`` as a number took three times longer."""
+    digits = str(n)
+    alternatives = [f"[1-9][0-9]{{{len(digits)},}}", digits]
+    for i, d in enumerate(digits):
+        if d != "9":
+            alternatives.append(f"{digits[:i]}[{int(d) + 1}-9][0-9]{{{len(digits) - i - 1}}}")
+    return f"0*(?:{'|'.join(alternatives)})".encode()
 
 
 def _top_rows(xml: bytes, start: int, end: int) -> bytes:
