@@ -310,3 +310,19 @@ class TestDamageBelowTheCut:
         with pytest.raises(WorkbookFileError):
             refresh(path)
         assert path.read_bytes() == before
+
+
+@pytest.mark.broken_files  # the half-written file the other program leaves
+def test_a_file_changed_under_the_cut_is_named_not_a_traceback(demo_book_path, monkeypatch):
+    # another program half way through writing the workbook when the write reads it to cut
+    cut = splice.stub_big_inputs
+    half = demo_book_path.read_bytes()[:50_000]
+
+    def changed_first(path: Path, *args):
+        path.write_bytes(half)
+        return cut(path, *args)
+
+    monkeypatch.setattr(write, "stub_big_inputs", changed_first)
+    with pytest.raises(WorkbookFileError, match=r"demo\.xlsx"):
+        refresh(demo_book_path)
+    assert demo_book_path.read_bytes() == half  # nothing of leadbook's written over it
