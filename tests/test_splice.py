@@ -7,6 +7,7 @@ import datetime
 import re
 import shutil
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import openpyxl
@@ -174,7 +175,11 @@ class TestWhatIsCut:
 
 
 def _rewritten(
-    src: Path, dst: Path, change, tabs: tuple[str, ...] = ("History",), rename=None
+    src: Path,
+    dst: Path,
+    change: Callable[[bytes], bytes],
+    tabs: tuple[str, ...] = ("History",),
+    rename: dict[str, str] | None = None,
 ) -> Path:
     """A copy of ``src`` with ``change`` applied to the parts of ``tabs``; ``rename`` maps a
     part's name (and any bytes of the rels and content types naming it) to another."""
