@@ -261,6 +261,34 @@ class TestHostileForms:
         assert path.read_bytes() == before
 
 
+def test_a_table_whose_header_is_below_the_kept_rows_is_loaded_whole(built_demo, tmp_path):
+    # a user inserted 60 rows of notes above the History table
+    def down(m: re.Match[bytes]) -> bytes:
+        return m[1] + str(int(m[2]) + 60).encode() + b'"'
+
+    def change(xml: bytes) -> bytes:
+        xml = re.sub(rb'(<row r="|<c r="[A-Z]+)([0-9]+)"', down, xml)
+        xml = re.sub(rb'(sqref="[A-Z]+)([0-9]+)"', down, xml)
+        note = b'<row r="5"><c r="A5" t="inlineStr"><is><t>Notes</t></is></c></row>'
+        return xml.replace(b"<sheetData>", b"<sheetData>" + note, 1)
+
+    path = _rewritten(built_demo, tmp_path / built_demo.name, change)
+    with zipfile.ZipFile(path) as zf:
+        table = next(n for n in zf.namelist() if b'name="History"' in zf.read(n)[:200])
+    moved = tmp_path / "moved.xlsx"
+    with zipfile.ZipFile(path) as zf, zipfile.ZipFile(moved, "w") as out:
+        for info in zf.infolist():
+            data = zf.read(info)
+            out.writestr(info, data.replace(b"A3:H", b"A63:H") if info.filename == table else data)
+    path.unlink()  # its table still says row 3: a step on the way, not a workbook
+    assert "History" in splice.stub_big_inputs(moved).tabs  # plain: only the table says no
+    stubbed, wb = write._open_for_write(moved)
+    assert stubbed is None and wb["History"]["A63"].value == "Month"
+    before = _cells(moved)["History"]
+    refresh(moved)
+    assert _cells(moved)["History"] == before
+
+
 class TestSharedStringsName:
     @pytest.mark.parametrize(
         "rename",
