@@ -375,3 +375,19 @@ def test_a_cell_outside_its_row_is_written_in_its_row(built_demo, tmp_path):
     refresh(path)
     row = re.search(rb'<row r="60".*?</row>', _sheet_xml(path, "History"))[0]
     assert b'r="J70"' not in row
+
+
+def test_a_failure_between_the_save_and_the_splice_leaves_the_workbook(demo_book_path, monkeypatch):
+    before = demo_book_path.read_bytes()
+    seen = []
+
+    def fail(stubbed, saved: Path) -> None:
+        seen.append(saved)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(write, "splice_back", fail)
+    with pytest.raises(OSError):
+        refresh(demo_book_path)
+    assert demo_book_path.read_bytes() == before
+    assert seen[0].parent == demo_book_path.parent  # saved beside it, under another name
+    assert not seen[0].exists()  # and removed
