@@ -340,7 +340,7 @@ class TestDamageBelowTheCut:
 
         path = _rewritten(built_demo, tmp_path / built_demo.name, change)
         before = path.read_bytes()
-        with pytest.raises(WorkbookFileError):
+        with pytest.raises(WorkbookFileError, match=r"History!J100: holds 'not a date' as a"):
             refresh(path)
         assert path.read_bytes() == before
 

@@ -99,6 +99,13 @@ def open_workbook(
                 "Excel never writes (NaN or infinity from another program?); type a number or "
                 "clear the cell"
             ) from exc
+        date = _unreadable_date(path)
+        if date is not None:
+            raise WorkbookFileError(
+                f"{path.name}, {date[0]}: holds {date[1]!r} as a date, which is no date "
+                "(Excel never writes one); the file is damaged — open it in Excel and save it "
+                "again"
+            ) from exc
         where = _unknown_format(path)
         if where is not None:
             raise WorkbookFileError(
@@ -184,6 +191,34 @@ def _unknown_format(path: Path) -> tuple[str, int] | None:
                 if int(used) >= formats:
                     where = f"{name}!{cell.decode()}" if cell else f"{name} row {row.decode()}"
                     return where, int(used)
+    return None
+
+
+_DATE_CELL = re.compile(
+    rb'<c r="([A-Z]+[0-9]+)"[^>]*?\st="d"[^>]*(?<!/)>((?:(?!</c>).)*?)</c>', re.S
+)
+
+
+def _unreadable_date(path: Path) -> tuple[str, str] | None:
+    """The first cell (``Sheet!A1``) stored as an ISO date (``t="d"``) that openpyxl cannot
+    read, and what it holds; None if there is none."""
+    from openpyxl.utils.datetime import from_ISO8601
+
+    from leadbook.workbook.splice import sheet_parts
+
+    with zipfile.ZipFile(path) as zf:
+        for name, member in sheet_parts(zf).items():
+            if member not in zf.namelist():
+                continue
+            for cell, inner in _DATE_CELL.findall(zf.read(member)):
+                value = re.search(rb"<v>([^<]+)</v>", inner)
+                if value is None:  # no value: openpyxl reads none
+                    continue
+                raw = value[1].decode(errors="replace")
+                try:
+                    from_ISO8601(raw)
+                except ValueError:
+                    return f"{name}!{cell.decode()}", raw
     return None
 
 
