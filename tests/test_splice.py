@@ -7,13 +7,14 @@ import datetime
 import re
 import shutil
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import openpyxl
 import pytest
 from conftest import set_setting
 
-from leadbook.errors import InfeasiblePolicyError
+from leadbook.errors import InfeasiblePolicyError, WorkbookFileError
 from leadbook.libreoffice import recalculated
 from leadbook.workbook import splice, write
 from leadbook.workbook.jobs import refresh
@@ -171,3 +172,222 @@ class TestWhatIsCut:
         with pytest.raises(AssertionError, match="changed an input tab"):
             update_workbook(demo_book_path, "test", job)
         assert demo_book_path.read_bytes() == before
+
+
+def _rewritten(
+    src: Path,
+    dst: Path,
+    change: Callable[[bytes], bytes],
+    tabs: tuple[str, ...] = ("History",),
+    rename: dict[str, str] | None = None,
+) -> Path:
+    """A copy of ``src`` with ``change`` applied to the parts of ``tabs``; ``rename`` maps a
+    part's name (and any bytes of the rels and content types naming it) to another."""
+    rename = rename or {}
+    with zipfile.ZipFile(src) as zf, zipfile.ZipFile(dst, "w") as out:
+        parts = splice.sheet_parts(zf)
+        for info in zf.infolist():
+            data = zf.read(info)
+            if info.filename in {parts[tab] for tab in tabs}:
+                data = change(data)
+            if info.filename.endswith(".rels") or info.filename == "[Content_Types].xml":
+                for old, new in rename.items():
+                    data = data.replace(old.encode(), new.encode())
+            out.writestr(rename.get(info.filename, info.filename), data)
+    return dst
+
+
+_MAIN_ROOT = b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+_X14AC = b"http://schemas.microsoft.com/office/spreadsheetml/2009/9/ac"
+
+
+class TestHostileForms:
+    """Forms another program (or an attacker) may write that Excel's plain form hides."""
+
+    @pytest.mark.parametrize(
+        "declared",
+        [
+            b" xmlns:x14ac='" + _X14AC + b"'",
+            b' note="a>b" xmlns:x14ac="' + _X14AC + b'"',
+        ],
+        ids=["single quotes", "a > in an attribute before it"],
+    )
+    def test_rows_keep_their_namespaces_however_the_root_declares_them(
+        self, built_demo, tmp_path, declared
+    ):
+        def change(xml: bytes) -> bytes:
+            xml = xml.replace(_MAIN_ROOT, _MAIN_ROOT + declared, 1)
+            return re.sub(rb'<row r="(\d+)"', rb'<row r="\1" x14ac:dyDescent="0.25"', xml)
+
+        path = _rewritten(built_demo, tmp_path / built_demo.name, change)
+        assert "History" in splice.stub_big_inputs(path).tabs  # the case under test
+        refresh(path)
+        xml = _sheet_xml(path, "History")
+        assert xml.count(b"x14ac:dyDescent") == xml.count(b"<row ")
+        assert openpyxl.load_workbook(path)["History"].max_row > splice.KEEP_ROWS
+
+    def test_a_tab_in_another_encoding_keeps_its_text(self, built_demo, tmp_path):
+        def change(xml: bytes) -> bytes:
+            note = '<row r="60"><c r="J60" t="inlineStr"><is><t>Notiz für März</t></is></c>'
+            xml = xml.replace(b'<row r="60">', note.encode("latin-1"), 1)
+            return b'<?xml version="1.0" encoding="ISO-8859-1"?>' + xml
+
+        path = _rewritten(built_demo, tmp_path / built_demo.name, change)
+        refresh(path)
+        assert openpyxl.load_workbook(path)["History"]["J60"].value == "Notiz für März"
+
+    def test_rows_out_of_order_are_written_in_order(self, built_demo, tmp_path):
+        # Excel repairs a sheet whose rows are not in ascending order; a whole load sorts them
+        def change(xml: bytes) -> bytes:
+            late = b'<row r="59"><c r="J59" t="n"><v>1</v></c></row>'
+            return xml.replace(b'<row r="61">', late + b'<row r="61">', 1)
+
+        path = _rewritten(built_demo, tmp_path / built_demo.name, change)
+        assert "History" not in splice.stub_big_inputs(path).tabs
+        refresh(path)
+        numbers = [int(n) for n in re.findall(rb'<row r="(\d+)"', _sheet_xml(path, "History"))]
+        assert numbers == sorted(set(numbers))
+        assert openpyxl.load_workbook(path)["History"]["J59"].value == 1
+
+    def test_a_row_past_excels_last_is_named(self, built_demo, tmp_path):
+        def change(xml: bytes) -> bytes:
+            past = b'<row r="1048577"><c r="J1048577" t="n"><v>1</v></c></row>'
+            return xml.replace(b"</sheetData>", past + b"</sheetData>", 1)
+
+        path = _rewritten(built_demo, tmp_path / built_demo.name, change)
+        before = path.read_bytes()
+        with pytest.raises(WorkbookFileError, match=r"History.*1048577"):
+            refresh(path)
+        assert path.read_bytes() == before
+
+
+def test_a_table_whose_header_is_below_the_kept_rows_is_loaded_whole(built_demo, tmp_path):
+    # a user inserted 60 rows of notes above the History table
+    def down(m: re.Match[bytes]) -> bytes:
+        return m[1] + str(int(m[2]) + 60).encode() + b'"'
+
+    def change(xml: bytes) -> bytes:
+        xml = re.sub(rb'(<row r="|<c r="[A-Z]+)([0-9]+)"', down, xml)
+        xml = re.sub(rb'(sqref="[A-Z]+)([0-9]+)"', down, xml)
+        note = b'<row r="5"><c r="A5" t="inlineStr"><is><t>Notes</t></is></c></row>'
+        return xml.replace(b"<sheetData>", b"<sheetData>" + note, 1)
+
+    path = _rewritten(built_demo, tmp_path / built_demo.name, change)
+    with zipfile.ZipFile(path) as zf:
+        table = next(n for n in zf.namelist() if b'name="History"' in zf.read(n)[:200])
+    moved = tmp_path / "moved.xlsx"
+    with zipfile.ZipFile(path) as zf, zipfile.ZipFile(moved, "w") as out:
+        for info in zf.infolist():
+            data = zf.read(info)
+            out.writestr(info, data.replace(b"A3:H", b"A63:H") if info.filename == table else data)
+    path.unlink()  # its table still says row 3: a step on the way, not a workbook
+    assert "History" in splice.stub_big_inputs(moved).tabs  # plain: only the table says no
+    stubbed, wb = write._open_for_write(moved)
+    assert stubbed is None and wb["History"]["A63"].value == "Month"
+    before = _cells(moved)["History"]
+    refresh(moved)
+    assert _cells(moved)["History"] == before
+
+
+class TestSharedStringsName:
+    @pytest.mark.parametrize(
+        "rename",
+        [
+            {
+                "xl/worksheets/sheet15.xml": "xl/worksheets/log.xml",
+                "worksheets/sheet15.xml": "worksheets/log.xml",
+                "xl/worksheets/_rels/sheet15.xml.rels": "xl/worksheets/_rels/log.xml.rels",
+                "xl/sharedStrings.xml": "xl/worksheets/sheet15.xml",
+                "sharedStrings.xml": "worksheets/sheet15.xml",
+            },
+            {
+                "xl/sharedStrings.xml": "xl/Worksheets/Sheet15.xml",
+                "sharedStrings.xml": "Worksheets/Sheet15.xml",
+            },
+        ],
+        ids=["a part the save writes", "a part the save writes, in other case"],
+    )
+    def test_the_strings_come_back_under_a_name_no_other_part_has(
+        self, excel_like, tmp_path, rename
+    ):
+        path = _rewritten(excel_like, tmp_path / "book.xlsx", bytes, rename=rename)
+        assert splice.stub_big_inputs(path).strings is not None  # the case under test
+        before = _cells(path)["History"]
+        refresh(path)
+        with zipfile.ZipFile(path) as zf:
+            names = [n.casefold() for n in zf.namelist()]
+            assert len(names) == len(set(names))
+        assert _cells(path)["History"] == before
+
+
+class TestDamageBelowTheCut:
+    """What a whole load refuses in the rows the cut leaves out is refused all the same."""
+
+    def test_a_cell_format_the_workbook_lacks_is_named(self, built_demo, tmp_path):
+        def change(xml: bytes) -> bytes:
+            return re.sub(rb'<c r="B100" s="\d+"', b'<c r="B100" s="9999"', xml, count=1)
+
+        path = _rewritten(built_demo, tmp_path / built_demo.name, change)
+        before = path.read_bytes()
+        with pytest.raises(WorkbookFileError, match=r"History!B100: has cell format 9999"):
+            refresh(path)
+        assert path.read_bytes() == before
+
+    def test_a_date_openpyxl_cannot_read_is_refused(self, built_demo, tmp_path):
+        def change(xml: bytes) -> bytes:
+            cell = b'<c r="J100" t="d"><v>not a date</v></c>'
+            return xml.replace(b'<row r="100">', b'<row r="100">' + cell, 1)
+
+        path = _rewritten(built_demo, tmp_path / built_demo.name, change)
+        before = path.read_bytes()
+        with pytest.raises(WorkbookFileError, match=r"History!J100: holds 'not a date' as a"):
+            refresh(path)
+        assert path.read_bytes() == before
+
+
+@pytest.mark.broken_files  # the half-written file the other program leaves
+def test_a_file_changed_under_the_cut_is_named_not_a_traceback(demo_book_path, monkeypatch):
+    # another program half way through writing the workbook when the write reads it to cut
+    cut = splice.stub_big_inputs
+    half = demo_book_path.read_bytes()[:50_000]
+
+    def changed_first(path: Path, *args):
+        path.write_bytes(half)
+        return cut(path, *args)
+
+    monkeypatch.setattr(write, "stub_big_inputs", changed_first)
+    with pytest.raises(WorkbookFileError, match=r"demo\.xlsx"):
+        refresh(demo_book_path)
+    assert demo_book_path.read_bytes() == half  # nothing of leadbook's written over it
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open: the cut keeps a cell whose reference is outside its row as the file had "
+    "it (a whole load moves it to its row); checking every cell's reference costs ~1 s on "
+    "200,000 rows",
+)
+def test_a_cell_outside_its_row_is_written_in_its_row(built_demo, tmp_path):
+    def change(xml: bytes) -> bytes:
+        return xml.replace(b'<row r="60">', b'<row r="60"><c r="J70" t="n"><v>7</v></c>', 1)
+
+    path = _rewritten(built_demo, tmp_path / built_demo.name, change)
+    refresh(path)
+    row = re.search(rb'<row r="60".*?</row>', _sheet_xml(path, "History"))[0]
+    assert b'r="J70"' not in row
+
+
+def test_a_failure_between_the_save_and_the_splice_leaves_the_workbook(demo_book_path, monkeypatch):
+    before = demo_book_path.read_bytes()
+    seen = []
+
+    def fail(stubbed, saved: Path) -> None:
+        seen.append(saved)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(write, "splice_back", fail)
+    with pytest.raises(OSError):
+        refresh(demo_book_path)
+    assert demo_book_path.read_bytes() == before
+    assert seen[0].parent == demo_book_path.parent  # saved beside it, under another name
+    assert not seen[0].exists()  # and removed

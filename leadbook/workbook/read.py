@@ -83,6 +83,7 @@ def open_workbook(
             keep_links=True,
         )
         _check_table_ranges(path, wb)
+        _check_last_rows(path, wb)
         return wb
     except WorkbookFileError:
         raise
@@ -98,6 +99,20 @@ def open_workbook(
                 f"{path.name}, {where[0]}: holds {where[1]!r} where a number is stored, which "
                 "Excel never writes (NaN or infinity from another program?); type a number or "
                 "clear the cell"
+            ) from exc
+        date = _unreadable_date(path)
+        if date is not None:
+            raise WorkbookFileError(
+                f"{path.name}, {date[0]}: holds {date[1]!r} as a date, which is no date "
+                "(Excel never writes one); the file is damaged — open it in Excel and save it "
+                "again"
+            ) from exc
+        where = _unknown_format(path)
+        if where is not None:
+            raise WorkbookFileError(
+                f"{path.name}, {where[0]}: has cell format {where[1]}, which the workbook "
+                "lacks; Excel never writes this, the file is damaged — open it in Excel and "
+                "save it again"
             ) from exc
         raise WorkbookFileError(
             f"{path.name}: cannot be read as an Excel workbook ({type(exc).__name__}: {exc})"
@@ -123,6 +138,18 @@ def _check_table_ranges(path: Path, wb: Workbook | StreamedBook) -> None:
                 )
 
 
+def _check_last_rows(path: Path, wb: Workbook) -> None:
+    """Refuse a tab with a row past Excel's last (1,048,576): openpyxl loads it, then fails
+    on the first read of its cells, and Excel repairs the file."""
+    for ws in wb.worksheets:
+        if ws.max_row > 1_048_576:
+            raise WorkbookFileError(
+                f"{path.name}: tab {ws.title} has a row numbered {ws.max_row}, past Excel's "
+                "last row (1,048,576); Excel never writes one, the file is damaged — open it "
+                "in Excel and save it again"
+            )
+
+
 _CELL = re.compile(rb'<c r="([A-Z]+[0-9]+)"([^>]*)><v>([^<]*)</v>')
 
 
@@ -145,6 +172,54 @@ def _unreadable_number(path: Path) -> tuple[str, str] | None:
                 numeric = b' t="' not in attrs or b' t="n"' in attrs
                 if numeric and not _readable_number(raw):
                     return f"{sheet.get('name')}!{cell.decode()}", raw.decode(errors="replace")
+    return None
+
+
+_FORMATTED = re.compile(rb'<(?:c r="([A-Z]+[0-9]+)"|row r="([0-9]+)")[^>]*?\ss="([0-9]+)"')
+
+
+def _unknown_format(path: Path) -> tuple[str, int] | None:
+    """The first cell (``Sheet!A1``) or row whose cell format (``s``) is past the
+    workbook's last, which openpyxl fails on, and that format; None if there is none."""
+    from leadbook.workbook.splice import _cell_formats, sheet_parts
+
+    with zipfile.ZipFile(path) as zf:
+        formats = _cell_formats(zf)
+        for name, member in sheet_parts(zf).items():
+            if member not in zf.namelist():
+                continue
+            for cell, row, used in _FORMATTED.findall(zf.read(member)):
+                if int(used) >= formats:
+                    where = f"{name}!{cell.decode()}" if cell else f"{name} row {row.decode()}"
+                    return where, int(used)
+    return None
+
+
+_DATE_CELL = re.compile(
+    rb'<c r="([A-Z]+[0-9]+)"[^>]*?\st="d"[^>]*(?<!/)>((?:(?!</c>).)*?)</c>', re.S
+)
+
+
+def _unreadable_date(path: Path) -> tuple[str, str] | None:
+    """The first cell (``Sheet!A1``) stored as an ISO date (``t="d"``) that openpyxl cannot
+    read, and what it holds; None if there is none."""
+    from openpyxl.utils.datetime import from_ISO8601
+
+    from leadbook.workbook.splice import sheet_parts
+
+    with zipfile.ZipFile(path) as zf:
+        for name, member in sheet_parts(zf).items():
+            if member not in zf.namelist():
+                continue
+            for cell, inner in _DATE_CELL.findall(zf.read(member)):
+                value = re.search(rb"<v>([^<]+)</v>", inner)
+                if value is None:  # no value: openpyxl reads none
+                    continue
+                raw = value[1].decode(errors="replace")
+                try:
+                    from_ISO8601(raw)
+                except ValueError:
+                    return f"{name}!{cell.decode()}", raw
     return None
 
 

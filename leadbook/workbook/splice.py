@@ -12,9 +12,10 @@ strings and no shared strings part). Everything else on those tabs (columns, val
 conditional formats, tables, extension lists) goes through the usual save, grafting and
 audit of :mod:`.package`, as for every tab.
 
-Only a tab in the plain form Excel writes is cut: UTF-8, one unprefixed ``sheetData``,
-every row numbered, no XML comment or CDATA section anywhere in the part. Any other tab, or
-a package whose cut copy openpyxl cannot open, is loaded whole as before.
+Only a tab in the plain form Excel writes is cut: UTF-8, a ``worksheet`` root in the main
+namespace, one unprefixed ``sheetData``, every row numbered and in ascending order within
+Excel's rows, no XML comment or CDATA section anywhere in the part. Any other tab, or a
+package whose cut copy openpyxl cannot open, is loaded whole as before.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from xml.sax.saxutils import quoteattr
 import defusedxml.ElementTree as ET  # noqa: N817
 
 from leadbook.workbook import contract as C
-from leadbook.workbook.package import _declare_namespaces
+from leadbook.workbook.package import _declare_namespaces, _free_name
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ KEEP_ROWS = 50
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
+_MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
 _STRINGS = _REL + "/sharedStrings"
 _STRINGS_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
 _SHEET_DATA = re.compile(rb"<sheetData\s*/>|<sheetData\s*>.*?</sheetData\s*>", re.S)
@@ -56,6 +58,8 @@ _DIMENSION = re.compile(rb"<dimension\b[^>]*/>")
 _ROW = re.compile(rb"<row\b")
 _NUMBERED_ROW = re.compile(rb'<row r="([0-9]+)"')
 _UNSAFE = (b"<!--", b"<![CDATA[", b"<?xml-stylesheet")
+_ENCODING = re.compile(rb"""(?:\xef\xbb\xbf)?<\?xml\b[^>]*?\bencoding\s*=\s*["']([^"']*)["']""")
+_LAST_ROW = 1_048_576
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,7 @@ def stub_big_inputs(path: Path, min_bytes: int | None = None) -> Stubbed | None:
         parts = sheet_parts(zf)
         tabs: dict[str, _Tab] = {}
         cut: dict[str, bytes] = {}
+        formats = _cell_formats(zf)
         for tab in sorted(CUT_TABS):
             part = parts.get(tab)
             if part is None or part not in zf.namelist():
@@ -92,13 +97,14 @@ def stub_big_inputs(path: Path, min_bytes: int | None = None) -> Stubbed | None:
             if zf.getinfo(part).file_size < min_bytes:
                 continue
             xml = zf.read(part)
-            found = _plain_rows(xml)
+            found = _plain_rows(xml, formats)
             if found is None:
                 continue
             start, end = found
+            head = _root_tag(xml)
+            if head is None:
+                continue
             dimension = _DIMENSION.search(xml, 0, start)
-            root_end = xml.index(b">", xml.index(b"<worksheet")) + 1
-            head = xml[:root_end].decode()
             cut[part] = xml[:start] + _top_rows(xml, start, end) + xml[end:]
             tabs[tab] = _Tab(xml[start:end], dimension[0] if dimension else None, head)
             del xml
@@ -145,8 +151,8 @@ def splice_back(stubbed: Stubbed, saved: Path) -> None:
     extra: dict[str, bytes] = {}
     if stubbed.strings is not None:
         name, data = stubbed.strings
-        if name in data_of:
-            raise AssertionError(f"the saved package already has a part {name}")
+        if name.casefold() in {n.casefold() for n in data_of}:  # one part's name, two parts
+            name = _free_name("xl/sharedStrings.xml", data_of)
         extra[name] = data
         rels = "xl/_rels/workbook.xml.rels"
         patched[rels] = _with_strings_rel(data_of[rels], name)
@@ -192,9 +198,17 @@ def _strings_part(zf: zipfile.ZipFile) -> str | None:
     return None
 
 
-def _plain_rows(xml: bytes) -> tuple[int, int] | None:
-    """Where the ``<sheetData>`` element of a plain-form part starts and ends, else None."""
+def _plain_rows(xml: bytes, formats: int) -> tuple[int, int] | None:
+    """Where the ``<sheetData>`` element of a plain-form part starts and ends, else None.
+
+    ``formats``: the cell formats the workbook has. The rows past the cut are never loaded,
+    so what a whole load refuses in them is looked for here: a format past the last (a row's
+    or a cell's ``s``), or an ISO date cell openpyxl may fail to read (``t="d"``) — a tab
+    with either is loaded whole, and its damage named there."""
     if xml.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in xml[:64]:
+        return None
+    declared = _ENCODING.match(xml)  # the rows' bytes go into a part openpyxl wrote in UTF-8
+    if declared and declared[1].lower() not in (b"utf-8", b"utf8"):
         return None
     if any(marker in xml for marker in _UNSAFE) or b"<worksheet" not in xml:
         return None
@@ -204,10 +218,69 @@ def _plain_rows(xml: bytes) -> tuple[int, int] | None:
     start, end = spans[0]
     if xml.count(b"sheetData") != (1 if xml.endswith(b"/>", start, end) else 2):
         return None
-    rows = sum(1 for _ in _ROW.finditer(xml, start, end))
-    if rows != sum(1 for _ in _NUMBERED_ROW.finditer(xml, start, end)):
+    if xml.find(b't="d"', start, end) >= 0:
         return None
-    return start, end
+    if re.compile(b's="' + _at_least(formats) + b'"').search(xml, start, end):
+        return None
+    rows = sum(1 for _ in _ROW.finditer(xml, start, end))
+    numbered, last = 0, 0
+    for m in _NUMBERED_ROW.finditer(xml, start, end):
+        # Excel repairs rows out of order or past its last; a whole load sorts (or names) them
+        if not last < int(m[1]) <= _LAST_ROW:
+            return None
+        numbered, last = numbered + 1, int(m[1])
+    return (start, end) if rows == numbered else None
+
+
+def _root_tag(xml: bytes) -> str | None:
+    """The part's root start tag as a parser reads it (its namespaces, and which of them may
+    be ignored), in the double quotes :func:`_declare_namespaces` reads; None unless the
+    root is the main namespace's ``worksheet``. The part's own bytes cannot serve: a
+    declaration may be single-quoted, or follow an attribute value holding a ``>``."""
+    declared: dict[str, str] = {}
+    try:
+        for event, item in ET.iterparse(io.BytesIO(xml), events=("start-ns", "start")):
+            if event == "start":
+                break
+            declared.setdefault(*item)
+        else:
+            return None
+    except ET.ParseError:
+        return None
+    if item.tag != f"{{{_MAIN}}}worksheet" or declared.get("") != _MAIN:
+        return None
+    attrs = [f' xmlns{":" if p else ""}{p}="{uri}"' for p, uri in declared.items()]
+    ignorable = item.get(f"{{{_MC}}}Ignorable")
+    mc = next((p for p, uri in declared.items() if uri == _MC and p), None)
+    if ignorable is not None and mc is not None:
+        attrs.append(f' {mc}:Ignorable="{ignorable}"')
+    text = "".join(attrs)
+    if any(c in text for c in "<>&'") or text.count('"') != 2 * len(attrs):
+        return None  # never in Excel's namespaces; _declare_namespaces reads them raw
+    return f"<worksheet{text}>"
+
+
+def _cell_formats(zf: zipfile.ZipFile) -> int:
+    """How many cell formats openpyxl reads: those of ``xl/styles.xml``, the one part it
+    looks in (one default format without it)."""
+    if "xl/styles.xml" not in zf.namelist():
+        return 1
+    try:
+        formats = ET.fromstring(zf.read("xl/styles.xml")).find(f"{{{_MAIN}}}cellXfs")
+    except ET.ParseError:
+        return 0
+    return 0 if formats is None else len(formats.findall(f"{{{_MAIN}}}xf"))
+
+
+def _at_least(n: int) -> bytes:
+    """A pattern for the decimal numbers from ``n`` up, leading zeros aside: one search
+    through a tab's rows, where reading every ``s`` as a number took three times longer."""
+    digits = str(n)
+    alternatives = [f"[1-9][0-9]{{{len(digits)},}}", digits]
+    for i, d in enumerate(digits):
+        if d != "9":
+            alternatives.append(f"{digits[:i]}[{int(d) + 1}-9][0-9]{{{len(digits) - i - 1}}}")
+    return f"0*(?:{'|'.join(alternatives)})".encode()
 
 
 def _top_rows(xml: bytes, start: int, end: int) -> bytes:

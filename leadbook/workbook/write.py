@@ -543,7 +543,11 @@ def _remove_leftovers(path: Path) -> None:
 def _open_for_write(path: Path) -> tuple[Stubbed | None, Workbook]:
     """The workbook for a job to change, its big input tabs cut where they can be spliced
     back after the save (:mod:`leadbook.workbook.splice`); else the whole workbook."""
-    stubbed = stub_big_inputs(path)
+    try:
+        stubbed = stub_big_inputs(path)
+    except Exception as exc:  # damaged, or changed since check_package: the whole load names it
+        log.debug("%s: loading it whole (%s: %s)", path.name, type(exc).__name__, exc)
+        stubbed = None
     if stubbed is not None:
         try:
             wb = open_workbook(path, data_only=False, package=stubbed.package)
