@@ -189,3 +189,22 @@ def _table(path: Path, spec: C.TableSpec) -> list[list[object]]:
     """The cells of Excel Table ``spec`` in the workbook at ``path``."""
     ws = openpyxl.load_workbook(path)[spec.sheet]
     return [[c.value for c in row] for row in ws[ws.tables[spec.name].ref]]
+
+
+def test_settled_fingerprints_are_those_read_lazily_and_the_cells_are_let_go(demo_book_path):
+    """A job hashes the portfolio's inputs before it writes and lets the streamed cells go
+    (200,000 History rows at scale); the fingerprints are the ones computed when asked, and
+    a group not settled (Leads) is read again and hashed the same."""
+    from leadbook.workbook.provenance import PORTFOLIO, Fingerprints
+    from leadbook.workbook.read import open_inputs
+
+    lazy = Fingerprints(open_inputs(demo_book_path))
+    expected = {g: lazy.of(C.TIERS.name, g) for g in PORTFOLIO} | {
+        "Leads": lazy.of(C.LEADS.name, "Leads")
+    }
+    book = open_inputs(demo_book_path)
+    settled = Fingerprints(book)
+    settled.settle(PORTFOLIO)
+    assert book[C.HISTORY.name]._rows == {}  # let go
+    got = {g: settled.of(C.TIERS.name, g) for g in PORTFOLIO}
+    assert got | {"Leads": settled.of(C.LEADS.name, "Leads")} == expected

@@ -23,7 +23,7 @@ from leadbook.scoring import score_sources
 from leadbook.workbook import contract as C
 from leadbook.workbook.build import Rendered, build_workbook
 from leadbook.workbook.layout import Expected, fit_text, now
-from leadbook.workbook.provenance import Fingerprints, stale_problems, stamp_tabs
+from leadbook.workbook.provenance import PORTFOLIO, Fingerprints, stale_problems, stamp_tabs
 from leadbook.workbook.read import (
     Book,
     inspect_workbook,
@@ -168,6 +168,8 @@ def refresh(
     """Recompute the given output tabs (by default all of :data:`REFRESH_TABS`) in place,
     from ``book`` when the caller has just read it (else the file is read)."""
     book = book if book is not None else read_book(path)
+    if book.fingerprints is not None:  # the stamps' fingerprints now, the cells let go
+        book.fingerprints.settle(PORTFOLIO)
 
     def job(wb: Workbook) -> str:
         render_outputs(wb, book, tabs, progress)

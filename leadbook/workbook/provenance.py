@@ -47,7 +47,9 @@ GROUPS: dict[str, tuple[C.TableSpec, ...]] = {
 }
 """Input groups: the tables whose input cells one fingerprint covers."""
 
-_PORTFOLIO = ("Settings", "Sources", "History")
+PORTFOLIO = ("Settings", "Sources", "History")
+"""The input groups every portfolio tab is computed from."""
+_PORTFOLIO = PORTFOLIO
 DEPENDS: dict[str, tuple[str, ...]] = {
     C.TIERS.name: _PORTFOLIO,
     C.SCORES.name: _PORTFOLIO,
@@ -181,6 +183,19 @@ class Fingerprints:
         self._wb = wb
         self._cache: dict[tuple[str, tuple[str, ...] | None], str] = {}
 
+    def settle(self, groups: Iterable[str]) -> None:
+        """Compute the fingerprints of ``groups`` (as every tab but Leads reads them) now,
+        then let the workbook forget the cells it read (a streamed workbook reads them again
+        if another fingerprint needs them): a job at 10,000 sources need not hold 200,000
+        History rows through its write."""
+        for group in groups:
+            if (group, None) not in self._cache:
+                self._cache[(group, None)] = fingerprint(self._wb, group)
+        for ws in self._wb.worksheets:
+            forget = getattr(ws, "forget", None)
+            if forget is not None:
+                forget()
+
     def of(self, tab: str, group: str) -> str:
         """The fingerprint of ``group`` as output tab ``tab`` reads it."""
         keys = NARROW.get((tab, group))
@@ -201,13 +216,15 @@ def _table_cells(wb: Workbook, spec: C.TableSpec, keys: tuple[str, ...] | None) 
     if sections:
         keys = ("key", "value")
     wanted = _columns_read(spec, keys)
+    lines = ws.iter_rows(
+        min_row=min_row, max_row=max_row, min_col=min_col, max_col=max_col, values_only=True
+    )
+    headers = next(lines, ())
+    cells = list(zip(*lines, strict=True)) or [()] * len(headers)  # column by column
     columns = {}
-    for col in range(min_col, max_col + 1):
-        header = _norm(ws.cell(min_row, col).value)
+    for header, column in zip(map(_norm, headers), cells, strict=True):
         if wanted(header):
-            columns[header] = [
-                _canonical(ws.cell(r, col).value) for r in range(min_row + 1, max_row + 1)
-            ]
+            columns[header] = [_canonical(value) for value in column]
     rows = list(zip(*columns.values(), strict=True)) if columns else []
     if sections and "key" in columns:
         at = list(columns).index("key")

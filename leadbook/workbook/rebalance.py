@@ -33,7 +33,7 @@ from leadbook.inventory import Inventory
 from leadbook.settings import Settings
 from leadbook.workbook import contract as C
 from leadbook.workbook.layout import BAD_FILL, BAD_FONT, Expected, now
-from leadbook.workbook.provenance import FAILED_MARK, read_stamp
+from leadbook.workbook.provenance import FAILED_MARK, PORTFOLIO, read_stamp
 from leadbook.workbook.read import Book, open_workbook, read_book
 from leadbook.workbook.tabs.allocation import render_allocation
 from leadbook.workbook.write import (
@@ -236,6 +236,8 @@ def rebalance(
     except InfeasiblePolicyError as exc:
         _mark_stale(path, exc, book.settings.files.versions_kept)
         raise
+    if book.fingerprints is not None:  # the stamp's fingerprints now, the cells let go
+        book.fingerprints.settle(PORTFOLIO)
     model_fed = book.settings.leads.conversion_source is ConversionSource.MODEL
 
     def job(wb: Workbook) -> str:

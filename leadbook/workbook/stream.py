@@ -192,6 +192,12 @@ class StreamedSheet:
                 for r in range(min_row, max_row + 1)
             )
 
+    def forget(self) -> None:
+        """Let go of the cells read so far (read again if asked for): 200,000 History rows
+        are a hundred megabytes that a job need not hold while it writes."""
+        self._rows, self._merged = {}, _MergedCells()
+        self._complete, self._read_to = False, 0
+
     def _max_column(self) -> int:
         return max((max(line) for line in self._rows.values() if line), default=0)
 
