@@ -188,9 +188,10 @@ def _parse_distinct(col: Column, column: pd.Series, report: Callable[..., None])
     column repeats its texts and months (History: each source, each month, many times). Each
     cell whose value has a problem is reported, in the column's order."""
     codes, uniques = pd.factorize(column, use_na_sentinel=True)
-    distinct = list(uniques)
+    distinct = uniques.tolist()  # Python's own values, as a cell gives them (not numpy's)
     if (codes < 0).any():  # a blank cell: parsed as the column holds it (None, NaN or NaT)
-        distinct.append(column.iloc[int(np.argmax(codes < 0))])
+        first = int(np.argmax(codes < 0))
+        distinct += column.iloc[first : first + 1].tolist()
     results = [parse_cell(col, value) for value in distinct]
     parsed = np.empty(len(results), dtype=object)
     parsed[:] = [value for value, _ in results]

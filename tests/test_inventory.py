@@ -103,6 +103,17 @@ class TestParseCell:
     def test_good_cells(self, key, raw, value):
         assert parse_cell(SOURCES_TABLE.column(key), raw) == (value, None)
 
+    def test_months_typed_as_serial_numbers_read_as_months(self, raw_demo):
+        """A whole column of serial numbers is a column of integers to pandas, which History
+        reads a distinct value at a time: each is read as the number a cell gives (numpy's
+        integers fail the month check)."""
+        history = raw_demo.history.copy()
+        serials = (history["month"] - pd.Timestamp("1899-12-30")).dt.days
+        history["month"] = serials.astype("int64")
+        inventory, _ = build_inventory(raw_demo.sources, raw_demo.price_tiers, history)
+        expected, _ = build_inventory(raw_demo.sources, raw_demo.price_tiers, raw_demo.history)
+        pd.testing.assert_series_equal(inventory.history["month"], expected.history["month"])
+
     def test_excel_serial_month(self):
         value, message = parse_cell(HISTORY_TABLE.column("month"), 46023)
         assert message is None and value == pd.Timestamp("2026-01-01")
