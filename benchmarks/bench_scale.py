@@ -143,14 +143,18 @@ def build_book(n: int, folder: Path) -> Path:
     return save_new(rendered.workbook, folder / f"scale-{n}.xlsx", overwrite=True)
 
 
-def run(command: str, book: Path, folder: Path) -> dict:
-    """Run ``leadbook COMMAND`` on a fresh copy of ``book``: wall seconds, peak RSS (MB)."""
+def run(command: str, book: Path, folder: Path, options: tuple[str, ...] = ()) -> dict:
+    """Run ``leadbook COMMAND`` (with ``options``) on a fresh copy of ``book``: wall seconds,
+    peak RSS (MB)."""
     copy = folder / f"run-{command}.xlsx"
     shutil.copyfile(book, copy)
+    model = book.with_name(f"{book.stem}.leadbook-model")  # the lead model, if it has one
+    if model.is_dir():
+        shutil.copytree(model, copy.with_name(f"{copy.stem}.leadbook-model"), dirs_exist_ok=True)
     env = dict(os.environ, LEADBOOK_HOME=str(folder / "home"), HOME=str(folder / "home"))
     started = time.perf_counter()
     proc = subprocess.Popen(
-        [str(LEADBOOK), command, str(copy), "--json"],
+        [str(LEADBOOK), command, str(copy), "--json", *options],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,
