@@ -142,6 +142,8 @@ def parse_table(
             problems.append(Problem(locator.cell(int(rows[i]), col.key), warning, Severity.WARNING))
 
     for col in present:
+        # A typed column (texts, dates) is parsed a distinct value at a time; an object
+        # column may mix True, 1 and 1.0, which factorising would take for one value.
         if col.kind not in NUMERIC_KINDS and raw[col.key].dtype != object:
             out[col.key] = _parse_distinct(col, raw[col.key], report)
             continue

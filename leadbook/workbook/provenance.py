@@ -27,7 +27,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from openpyxl.utils.cell import get_column_letter, range_boundaries
+from openpyxl.utils.cell import get_column_letter
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -49,18 +49,17 @@ GROUPS: dict[str, tuple[C.TableSpec, ...]] = {
 
 PORTFOLIO = ("Settings", "Sources", "History")
 """The input groups every portfolio tab is computed from."""
-_PORTFOLIO = PORTFOLIO
 DEPENDS: dict[str, tuple[str, ...]] = {
-    C.TIERS.name: _PORTFOLIO,
-    C.SCORES.name: _PORTFOLIO,
-    C.ALLOCATION.name: _PORTFOLIO,
-    C.ROI.name: _PORTFOLIO,
-    C.FORECAST.name: _PORTFOLIO,
-    C.FORECAST_DETAIL.name: _PORTFOLIO,
-    C.HIRING.name: _PORTFOLIO,
+    C.TIERS.name: PORTFOLIO,
+    C.SCORES.name: PORTFOLIO,
+    C.ALLOCATION.name: PORTFOLIO,
+    C.ROI.name: PORTFOLIO,
+    C.FORECAST.name: PORTFOLIO,
+    C.FORECAST_DETAIL.name: PORTFOLIO,
+    C.HIRING.name: PORTFOLIO,
     C.LEADS.name: ("Settings", "Sources", "Leads"),
-    C.BOARD.name: _PORTFOLIO,
-    C.MATURITY.name: (*_PORTFOLIO, "Maturity answers"),
+    C.BOARD.name: PORTFOLIO,
+    C.MATURITY.name: (*PORTFOLIO, "Maturity answers"),
 }
 """Output tab → the input groups it is computed from (Rebalance adds Leads when Settings
 take conversion from the lead model)."""
@@ -205,22 +204,17 @@ class Fingerprints:
 
 
 def _table_cells(wb: Workbook, spec: C.TableSpec, keys: tuple[str, ...] | None) -> Any:
-    from leadbook.workbook.read import find_table  # (read imports this module)
+    from leadbook.workbook.read import find_table, table_columns  # (read imports this module)
 
     found = find_table(wb, spec)
     if found is None:
         return None
     ws, table = found
-    min_col, min_row, max_col, max_row = range_boundaries(table.ref)
     sections = [k.removeprefix("section:") for k in keys or () if k.startswith("section:")]
     if sections:
         keys = ("key", "value")
     wanted = _columns_read(spec, keys)
-    lines = ws.iter_rows(
-        min_row=min_row, max_row=max_row, min_col=min_col, max_col=max_col, values_only=True
-    )
-    headers = next(lines, ())
-    cells = list(zip(*lines, strict=True)) or [()] * len(headers)  # column by column
+    headers, cells = table_columns(ws, table.ref)
     columns = {}
     for header, column in zip(map(_norm, headers), cells, strict=True):
         if wanted(header):

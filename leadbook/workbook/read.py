@@ -462,12 +462,8 @@ def read_table(wb: Workbook, spec: C.TableSpec) -> tuple[pd.DataFrame, SheetLoca
             [Problem(where, message)],
         )
     ws, table = found
-    min_col, min_row, max_col, max_row = range_boundaries(table.ref)
-    lines = ws.iter_rows(
-        min_row=min_row, max_row=max_row, min_col=min_col, max_col=max_col, values_only=True
-    )
-    headers = next(lines, ())
-    cells = list(zip(*lines, strict=True)) or [()] * len(headers)  # column by column
+    min_col, min_row, _, _ = range_boundaries(table.ref)
+    headers, cells = table_columns(ws, table.ref)
     by_header = {_norm(c.header): c.key for c in spec.columns}
     keys: list[str | None] = []
     letters: dict[str, str] = {}
@@ -494,6 +490,17 @@ def read_table(wb: Workbook, spec: C.TableSpec) -> tuple[pd.DataFrame, SheetLoca
         columns=[k for k in keys if k],
     )
     return frame, SheetLocator(ws.title, min_row, letters), problems
+
+
+def table_columns(ws: Any, ref: str) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
+    """The header row of the table at ``ref`` on ``ws`` and its data cells column by column,
+    as values (a row at a time, they were a dict or a lookup a cell)."""
+    min_col, min_row, max_col, max_row = range_boundaries(ref)
+    lines = ws.iter_rows(
+        min_row=min_row, max_row=max_row, min_col=min_col, max_col=max_col, values_only=True
+    )
+    headers = next(lines, ())
+    return headers, list(zip(*lines, strict=True)) or [()] * len(headers)
 
 
 def _cell_values(column: tuple[Any, ...]) -> list[Any]:
