@@ -72,3 +72,12 @@ def test_parse_table_gives_what_parse_cell_gives(spec, data):
                 assert (math.isnan(got) and math.isnan(expect)) or got == expect, (row, key)
             else:
                 assert got == expect or (pd.isna(got) and expect is None), (row, key)
+
+
+@pytest.mark.parametrize("text", ["2026-01-01T00:00:00Z", "2026-01-15 08:00+05:00"])
+def test_a_month_typed_as_text_with_a_time_zone_is_read_not_a_crash(text):
+    # A month cell typed as text with a zone (as pasted from a web export) was read by
+    # pd.Timestamp as a zoned time, whose comparison with the naive bounds raised TypeError:
+    # `leadbook check` stopped with "an unexpected error ... this is a bug in leadbook".
+    month = C.HISTORY_TABLE.column("month")
+    assert parse_cell(month, text) == (pd.Timestamp("2026-01-01"), None)
