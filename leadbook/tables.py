@@ -447,6 +447,8 @@ def _month_or_date(value: object) -> pd.Timestamp:
             raise ValueError(f"must be a date, got {value!r}") from None
     if pd.isna(stamp):
         raise ValueError(f"must be a date, got {value!r}")
+    if stamp.tzinfo is not None:  # text with a zone ('2026-01-01T00:00Z'): the date as written
+        stamp = stamp.tz_localize(None)
     latest = _latest(dt.date.today())
     if not EARLIEST <= stamp <= latest:
         raise ValueError(
