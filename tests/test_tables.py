@@ -81,3 +81,16 @@ def test_a_month_typed_as_text_with_a_time_zone_is_read_not_a_crash(text):
     # `leadbook check` stopped with "an unexpected error ... this is a bug in leadbook".
     month = C.HISTORY_TABLE.column("month")
     assert parse_cell(month, text) == (pd.Timestamp("2026-01-01"), None)
+
+
+def test_a_missing_value_pandas_gives_reads_as_a_blank_cell():
+    # A frame handed to build_inventory with pandas' own missing value (a "string" or "Int64"
+    # column) had its pd.NA parsed as the text '<NA>': a source named '<NA>', silently.
+    # parse_table's blank-row test (_blank_cells, pd.factorize) already counts it as blank.
+    from leadbook.tables import _blank_cells, _is_blank
+
+    assert parse_cell(C.SOURCES_TABLE.column("source"), pd.NA) == (None, "Source is empty")
+    assert parse_cell(C.HISTORY_TABLE.column("leads"), pd.NA) == (None, "Leads is empty")
+    values = [pd.NA, None, pd.NaT, math.nan, "\u3000", "\x1c", "", "a", 0, False]
+    blank = _blank_cells(pd.Series(values, dtype=object)).tolist()
+    assert blank == [_is_blank(v) for v in values]
