@@ -269,7 +269,7 @@ def _blank_cells(column: pd.Series) -> np.ndarray:
 
 
 def _is_blank(value: object) -> bool:
-    if value is None or value is pd.NaT:
+    if value is None or value is pd.NaT or value is pd.NA:
         return True
     if isinstance(value, float) and math.isnan(value):
         return True
