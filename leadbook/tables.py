@@ -271,7 +271,7 @@ def _blank_cells(column: pd.Series) -> np.ndarray:
 
 
 def _is_blank(value: object) -> bool:
-    if value is None or value is pd.NaT:
+    if value is None or value is pd.NaT or value is pd.NA:
         return True
     if isinstance(value, float) and math.isnan(value):
         return True
@@ -449,6 +449,8 @@ def _month_or_date(value: object) -> pd.Timestamp:
             raise ValueError(f"must be a date, got {value!r}") from None
     if pd.isna(stamp):
         raise ValueError(f"must be a date, got {value!r}")
+    if stamp.tzinfo is not None:  # text with a zone ('2026-01-01T00:00Z'): the date as written
+        stamp = stamp.tz_localize(None)
     latest = _latest(dt.date.today())
     if not EARLIEST <= stamp <= latest:
         raise ValueError(

@@ -72,3 +72,25 @@ def test_parse_table_gives_what_parse_cell_gives(spec, data):
                 assert (math.isnan(got) and math.isnan(expect)) or got == expect, (row, key)
             else:
                 assert got == expect or (pd.isna(got) and expect is None), (row, key)
+
+
+@pytest.mark.parametrize("text", ["2026-01-01T00:00:00Z", "2026-01-15 08:00+05:00"])
+def test_a_month_typed_as_text_with_a_time_zone_is_read_not_a_crash(text):
+    # A month cell typed as text with a zone (as pasted from a web export) was read by
+    # pd.Timestamp as a zoned time, whose comparison with the naive bounds raised TypeError:
+    # `leadbook check` stopped with "an unexpected error ... this is a bug in leadbook".
+    month = C.HISTORY_TABLE.column("month")
+    assert parse_cell(month, text) == (pd.Timestamp("2026-01-01"), None)
+
+
+def test_a_missing_value_pandas_gives_reads_as_a_blank_cell():
+    # A frame handed to build_inventory with pandas' own missing value (a "string" or "Int64"
+    # column) had its pd.NA parsed as the text '<NA>': a source named '<NA>', silently.
+    # parse_table's blank-row test (_blank_cells, pd.factorize) already counts it as blank.
+    from leadbook.tables import _blank_cells, _is_blank
+
+    assert parse_cell(C.SOURCES_TABLE.column("source"), pd.NA) == (None, "Source is empty")
+    assert parse_cell(C.HISTORY_TABLE.column("leads"), pd.NA) == (None, "Leads is empty")
+    values = [pd.NA, None, pd.NaT, math.nan, "\u3000", "\x1c", "", "a", 0, False]
+    blank = _blank_cells(pd.Series(values, dtype=object)).tolist()
+    assert blank == [_is_blank(v) for v in values]

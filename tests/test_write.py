@@ -353,6 +353,33 @@ class TestOneJobAtATime:
         assert wb["Sources"]["A1"].value == "saved by someone else"
         assert V.kept_versions(demo_book_path) == []
 
+    def test_the_workbook_half_written_by_another_program_during_the_graft_stops_the_write(
+        self, demo_book_path, monkeypatch
+    ):
+        # Putting back what openpyxl dropped reads the original's parts when it looks at them
+        # (package.Parts), not at the start: a file another program is writing in place
+        # meanwhile made it stop with zipfile.BadZipFile ("an unexpected error ... a bug in
+        # leadbook"), not with the message a file changed on disk gets.
+        from leadbook.workbook import package
+
+        real = package._Graft.relationships
+        calls = []
+        whole = demo_book_path.read_bytes()
+
+        def relationships(self, old_part, new_part):
+            if not calls:
+                demo_book_path.write_bytes(b"PK\x03\x04 half written")
+            calls.append(old_part)
+            return real(self, old_part, new_part)
+
+        monkeypatch.setattr(package._Graft, "relationships", relationships)
+        with pytest.raises(WorkbookFileError, match="changed on disk while leadbook"):
+            jobs.check(demo_book_path, write=True)
+        assert calls
+        assert demo_book_path.read_bytes() == b"PK\x03\x04 half written"
+        assert V.kept_versions(demo_book_path) == []
+        demo_book_path.write_bytes(whole)  # the other program finishes (the integrity check)
+
     def test_excel_opening_the_workbook_mid_run_stops_the_write(self, demo_book_path, monkeypatch):
         real_keep = V.keep_version
         before = demo_book_path.read_bytes()

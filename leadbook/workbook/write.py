@@ -202,9 +202,17 @@ def update_workbook(
         if stubbed is not None:
             splice_back(stubbed, tmp)
             del stubbed
-        carry_cached_values(path, tmp)
-        keep_foreign_parts(path, tmp)
-        _audit(path, tmp)
+        try:  # these read the original again (its parts when looked at)
+            carry_cached_values(path, tmp)
+            keep_foreign_parts(path, tmp)
+            _audit(path, tmp)
+        except zipfile.BadZipFile as exc:  # another program writing it in place meanwhile
+            if (_digest(path) if path.exists() else None) != before:
+                raise WorkbookFileError(
+                    f"{path.name} changed on disk while leadbook worked; "
+                    "nothing was written — run the command again"
+                ) from exc
+            raise
         version = _replace_keeping_version(path, tmp, command, before)
     finally:
         tmp.unlink(missing_ok=True)
