@@ -206,12 +206,8 @@ def update_workbook(
             carry_cached_values(path, tmp)
             keep_foreign_parts(path, tmp)
             _audit(path, tmp)
-        except zipfile.BadZipFile as exc:  # another program writing it in place meanwhile
-            if (_digest(path) if path.exists() else None) != before:
-                raise WorkbookFileError(
-                    f"{path.name} changed on disk while leadbook worked; "
-                    "nothing was written — run the command again"
-                ) from exc
+        except zipfile.BadZipFile:  # another program writing it in place meanwhile
+            _refuse_if_changed(path, before)
             raise
         version = _replace_keeping_version(path, tmp, command, before)
     finally:
@@ -452,14 +448,18 @@ def _replace(path: Path, new: Path, before: str | None) -> None:
 
     def unchanged() -> None:
         _refuse_if_open(path)
-        now_there = _digest(path) if path.exists() else None
-        if now_there != before:
-            raise WorkbookFileError(
-                f"{path.name} changed on disk while leadbook worked; "
-                "nothing was written — run the command again"
-            )
+        _refuse_if_changed(path, before)
 
     files.put_in_place(new, path, check=unchanged)
+
+
+def _refuse_if_changed(path: Path, before: str | None) -> None:
+    """Refuse to go on when ``path`` no longer has the digest ``before`` (None: absent)."""
+    if (_digest(path) if path.exists() else None) != before:
+        raise WorkbookFileError(
+            f"{path.name} changed on disk while leadbook worked; "
+            "nothing was written — run the command again"
+        )
 
 
 def save_workbook(wb: Workbook, path: Path | str) -> None:
