@@ -60,9 +60,9 @@ def _both_ways(path: Path, tmp_path: Path, job) -> tuple[Path, Path]:
         target.parent.mkdir()
         shutil.copy2(path, target)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(write, "stub_big_inputs", lambda _: None)
+        mp.setattr(write, "stub_tabs", lambda *_, **__: None)
         job(whole)
-    assert splice.stub_big_inputs(cut) is not None
+    assert splice.stub_tabs(cut) is not None
     job(cut)
     return whole, cut
 
@@ -112,6 +112,66 @@ class TestSameWorkbookEitherWay:
         assert _cells(cut) == _cells(whole)
 
 
+class TestOutputTabsLeftAlone:
+    """A job that says which output tabs it renders loads the others cut to their stamp row
+    and splices them back; summaries that follow read them from the file."""
+
+    @pytest.mark.parametrize("source", ["demo", "excel_like"])
+    def test_rebalance_writes_what_a_whole_load_writes(self, source, request, tmp_path):
+        path = request.getfixturevalue("built_demo" if source == "demo" else source)
+        whole, cut = _both_ways(path, tmp_path, rebalance)
+        assert _cells(cut) == _cells(whole)  # the Board and Maturity re-rendered alike
+        for tab in ("Leads", "Forecast detail", "Hiring", "ROI", "Tiers", "Start"):
+            assert _rows(cut, tab) == _rows(path, tab), tab
+
+    def test_the_tabs_rebalance_leaves_alone_are_cut(self, built_demo):
+        unchanged = write._unchanged(("Allocation",))
+        # Board reads Allocation and Maturity reads Board: both follow, with the Log
+        assert not unchanged & {"Allocation", "Board", "Maturity", "Log"}
+        assert {"Leads", "Forecast detail", "Hiring", "Forecast"} <= unchanged
+        stubbed, wb = write._open_for_write(built_demo, unchanged)
+        assert stubbed.outputs == unchanged
+        assert wb["Leads"].max_row == splice.KEEP_OUTPUT_ROWS
+        assert wb["Allocation"].max_row > splice.KEEP_OUTPUT_ROWS
+        leads = splice.readable(wb, "Leads")  # the file's own, streamed
+        whole = openpyxl.load_workbook(built_demo, data_only=True)["Leads"]
+        assert leads.title == "Leads" and leads["A5"].value is not None
+        assert [leads.cell(r, 1).value for r in range(1, 40)] == [
+            whole.cell(r, 1).value for r in range(1, 40)
+        ]
+
+    def test_a_job_that_renders_a_tab_it_did_not_name_writes_nothing(self, built_demo, tmp_path):
+        from leadbook.workbook.write import mark_rendered, replace_sheet
+
+        path = tmp_path / built_demo.name
+        shutil.copy2(built_demo, path)
+        before = path.read_bytes()
+
+        def job(wb) -> str:
+            replace_sheet(wb, "Hiring")["A2"] = "a plan"
+            mark_rendered(wb, "Hiring")
+            return "wrote Hiring"
+
+        with pytest.raises(AssertionError, match="rendered Hiring, which it did not say"):
+            update_workbook(path, "test", job, changes=("Allocation",))
+        assert path.read_bytes() == before
+
+    def test_a_tab_whose_charts_openpyxl_lost_is_loaded_whole(self, built_demo, monkeypatch):
+        # its charts are redrawn from its rows, which a cut tab does not have
+        real = write.open_workbook
+
+        def chartless(*args, **kwargs):
+            wb = real(*args, **kwargs)
+            wb["Hiring"]._charts = []
+            return wb
+
+        monkeypatch.setattr(write, "open_workbook", chartless)
+        with zipfile.ZipFile(built_demo) as zf:  # the case under test: it has one
+            assert write._sheet_parts(zf)["Hiring"]["graphicFrame"] == 1
+        stubbed, wb = write._open_for_write(built_demo, write._unchanged(("Allocation",)))
+        assert stubbed is None and wb["Hiring"].max_row > splice.KEEP_OUTPUT_ROWS
+
+
 class TestWhatIsCut:
     def test_rows_excel_writes_with_its_own_namespaces_come_back_declared(
         self, built_demo, tmp_path
@@ -133,7 +193,7 @@ class TestWhatIsCut:
                     )
                     data = re.sub(rb'<row r="(\d+)"', rb'<row r="\1" x14ac:dyDescent="0.25"', data)
                 out.writestr(info, data)
-        assert splice.stub_big_inputs(path) is not None
+        assert splice.stub_tabs(path) is not None
         refresh(path)
         xml = _sheet_xml(path, "History")
         root = xml[: xml.index(b">", xml.index(b"<worksheet")) + 1]
@@ -158,7 +218,7 @@ class TestWhatIsCut:
                 if info.filename in (parts["History"], parts["Sources"]):
                     data = data.replace(*change, 1)
                 out.writestr(info, data)
-        assert splice.stub_big_inputs(path) is None
+        assert splice.stub_tabs(path) is None
         refresh(path)  # loaded whole, written as ever
         assert openpyxl.load_workbook(path)["History"].max_row > splice.KEEP_ROWS
 
@@ -220,7 +280,7 @@ class TestHostileForms:
             return re.sub(rb'<row r="(\d+)"', rb'<row r="\1" x14ac:dyDescent="0.25"', xml)
 
         path = _rewritten(built_demo, tmp_path / built_demo.name, change)
-        assert "History" in splice.stub_big_inputs(path).tabs  # the case under test
+        assert "History" in splice.stub_tabs(path).tabs  # the case under test
         refresh(path)
         xml = _sheet_xml(path, "History")
         assert xml.count(b"x14ac:dyDescent") == xml.count(b"<row ")
@@ -243,7 +303,7 @@ class TestHostileForms:
             return xml.replace(b'<row r="61">', late + b'<row r="61">', 1)
 
         path = _rewritten(built_demo, tmp_path / built_demo.name, change)
-        assert "History" not in splice.stub_big_inputs(path).tabs
+        assert "History" not in splice.stub_tabs(path).tabs
         refresh(path)
         numbers = [int(n) for n in re.findall(rb'<row r="(\d+)"', _sheet_xml(path, "History"))]
         assert numbers == sorted(set(numbers))
@@ -281,7 +341,7 @@ def test_a_table_whose_header_is_below_the_kept_rows_is_loaded_whole(built_demo,
             data = zf.read(info)
             out.writestr(info, data.replace(b"A3:H", b"A63:H") if info.filename == table else data)
     path.unlink()  # its table still says row 3: a step on the way, not a workbook
-    assert "History" in splice.stub_big_inputs(moved).tabs  # plain: only the table says no
+    assert "History" in splice.stub_tabs(moved).tabs  # plain: only the table says no
     stubbed, wb = write._open_for_write(moved)
     assert stubbed is None and wb["History"]["A63"].value == "Month"
     before = _cells(moved)["History"]
@@ -311,7 +371,7 @@ class TestSharedStringsName:
         self, excel_like, tmp_path, rename
     ):
         path = _rewritten(excel_like, tmp_path / "book.xlsx", bytes, rename=rename)
-        assert splice.stub_big_inputs(path).strings is not None  # the case under test
+        assert splice.stub_tabs(path).strings is not None  # the case under test
         before = _cells(path)["History"]
         refresh(path)
         with zipfile.ZipFile(path) as zf:
@@ -348,14 +408,14 @@ class TestDamageBelowTheCut:
 @pytest.mark.broken_files  # the half-written file the other program leaves
 def test_a_file_changed_under_the_cut_is_named_not_a_traceback(demo_book_path, monkeypatch):
     # another program half way through writing the workbook when the write reads it to cut
-    cut = splice.stub_big_inputs
+    cut = splice.stub_tabs
     half = demo_book_path.read_bytes()[:50_000]
 
-    def changed_first(path: Path, *args):
+    def changed_first(path: Path, *args, **kwargs):
         path.write_bytes(half)
-        return cut(path, *args)
+        return cut(path, *args, **kwargs)
 
-    monkeypatch.setattr(write, "stub_big_inputs", changed_first)
+    monkeypatch.setattr(write, "stub_tabs", changed_first)
     with pytest.raises(WorkbookFileError, match=r"demo\.xlsx"):
         refresh(demo_book_path)
     assert demo_book_path.read_bytes() == half  # nothing of leadbook's written over it

@@ -25,6 +25,7 @@ from leadbook.errors import LeadbookError, Problem, raise_errors
 from leadbook.maturity import Answer, WorkbookFacts
 from leadbook.workbook import contract as C
 from leadbook.workbook.read import Book
+from leadbook.workbook.splice import readable
 
 
 def _headers(spec: C.TableSpec, **keys: str) -> dict[str, str]:
@@ -65,17 +66,16 @@ def tab_tables(wb: Workbook, tab: str) -> list[tuple[str, pd.DataFrame]]:
     """Every Excel Table on ``tab`` as a frame keyed by its header text; blank rows dropped."""
     if tab not in wb.sheetnames:
         return []
-    ws = wb[tab]
+    ws = readable(wb, tab)  # a tab the job leaves alone is read from the file
     out = []
     for table in ws.tables.values():
         name = table.displayName
         min_col, min_row, max_col, max_row = range_boundaries(table.ref)
-        grid = [
-            [c.value for c in row]
-            for row in ws.iter_rows(
-                min_row=min_row, max_row=max_row, min_col=min_col, max_col=max_col
+        grid = list(
+            ws.iter_rows(
+                min_row=min_row, max_row=max_row, min_col=min_col, max_col=max_col, values_only=True
             )
-        ]
+        )
         headers = [str(h) if h is not None else f"Column{j}" for j, h in enumerate(grid[0])]
         frame = pd.DataFrame(grid[1:], columns=headers)
         frame = frame[~frame.isna().all(axis=1)].reset_index(drop=True)

@@ -252,7 +252,9 @@ def rebalance(
         )
 
     extra = {C.ALLOCATION.name: ("Leads",)} if model_fed else None
-    return update_workbook(path, "rebalance", job, book=book, extra_groups=extra), allocation
+    return update_workbook(
+        path, "rebalance", job, book=book, extra_groups=extra, changes=(C.ALLOCATION.name,)
+    ), allocation
 
 
 def _mark_stale(path: str | Path, problem: InfeasiblePolicyError, versions_kept: int) -> None:
@@ -277,7 +279,9 @@ def _mark_stale(path: str | Path, problem: InfeasiblePolicyError, versions_kept:
         ws[status.cell].fill = BAD_FILL
         return f"the policy cannot be met, Allocation marked stale: {first}"
 
-    update_workbook(path, "rebalance", job, versions_kept=versions_kept)
+    update_workbook(
+        path, "rebalance", job, versions_kept=versions_kept, changes=(C.ALLOCATION.name,)
+    )
 
 
 def render_allocation_tab(ws: Worksheet, book: Book | None, expected: Expected) -> None:

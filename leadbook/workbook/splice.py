@@ -1,10 +1,13 @@
-"""Write a workbook without loading its big input tabs into openpyxl, and splice them back.
+"""Write a workbook without loading into openpyxl the tabs a job does not change, and splice
+them back.
 
-A job changes output tabs only, yet openpyxl loads and saves every cell of every tab: with
-10,000 sources and 200,000 History rows that was 70 s to load and 70 s to save, to write a
-status cell and a Log row. leadbook reads the inputs as a stream (:mod:`.stream`); for the
-write, :func:`stub_big_inputs` hands openpyxl the package with each big input tab cut to its
-top rows (the tables' headers stay, so their columns keep their names), and
+A job changes a few output tabs only, yet openpyxl loads and saves every cell of every tab:
+with 10,000 sources and 200,000 History rows that was 70 s to load and 70 s to save, to write
+a status cell and a Log row; on the demo, Rebalance spent half its time loading and saving
+the Leads, Forecast detail and Hiring tabs it never touches. leadbook reads the inputs as a
+stream (:mod:`.stream`); for the write, :func:`stub_tabs` hands openpyxl the package with
+each input tab cut to its top rows (the tables' headers stay, so their columns keep their
+names) and each output tab the job does not change cut to its first row (its stamp), and
 :func:`splice_back` puts each tab's original ``<sheetData>`` — every row as the user's file
 had it, values, styles, rich text and Excel's own attributes — into the saved package, with
 the original shared strings part the rows index into (openpyxl writes its cells as inline
@@ -24,15 +27,19 @@ import io
 import logging
 import posixpath
 import re
+import weakref
 import zipfile
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import quoteattr
 
 import defusedxml.ElementTree as ET  # noqa: N817
 
 from leadbook.workbook import contract as C
 from leadbook.workbook.package import _declare_namespaces, _free_name
+from leadbook.workbook.stream import StreamedBook
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +53,10 @@ workbook to point each setting's name at its row (and which is small)."""
 
 KEEP_ROWS = 50
 """Rows an input tab keeps in the cut copy: its tables' header rows must be among them."""
+KEEP_OUTPUT_ROWS = 1
+"""Rows an output tab the job does not change keeps in the cut copy: the stamp's (the
+provenance of the tabs that are written reads it); its tables are read from the file
+(:func:`readable`)."""
 
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -80,17 +91,27 @@ class Stubbed:
     strings: tuple[str, bytes] | None
     """The original shared strings part: its name and bytes."""
 
+    @property
+    def outputs(self) -> frozenset[str]:
+        """The output tabs cut (the others are input tabs)."""
+        return frozenset(self.tabs) - CUT_TABS
 
-def stub_big_inputs(path: Path, min_bytes: int | None = None) -> Stubbed | None:
+
+def stub_tabs(
+    path: Path, *, outputs: Collection[str] = (), min_bytes: int | None = None
+) -> Stubbed | None:
     """The package at ``path`` with each big input tab cut to its top :data:`KEEP_ROWS`
-    rows, or None when no tab is big enough (or in the plain form) to gain from it."""
+    rows and each of the output tabs ``outputs`` to its top :data:`KEEP_OUTPUT_ROWS`; None
+    when no tab is big enough (or in the plain form) to gain from it."""
     min_bytes = SPLICE_MIN_BYTES if min_bytes is None else min_bytes
+    keep = dict.fromkeys(sorted(CUT_TABS), KEEP_ROWS)
+    keep |= dict.fromkeys(sorted(set(outputs) & C.OUTPUT_SHEETS), KEEP_OUTPUT_ROWS)
     with zipfile.ZipFile(path) as zf:
         parts = sheet_parts(zf)
         tabs: dict[str, _Tab] = {}
         cut: dict[str, bytes] = {}
         formats = _cell_formats(zf)
-        for tab in sorted(CUT_TABS):
+        for tab, rows in keep.items():
             part = parts.get(tab)
             if part is None or part not in zf.namelist():
                 continue
@@ -105,7 +126,7 @@ def stub_big_inputs(path: Path, min_bytes: int | None = None) -> Stubbed | None:
             if head is None:
                 continue
             dimension = _DIMENSION.search(xml, 0, start)
-            cut[part] = xml[:start] + _top_rows(xml, start, end) + xml[end:]
+            cut[part] = xml[:start] + _top_rows(xml, start, end, rows) + xml[end:]
             tabs[tab] = _Tab(xml[start:end], dimension[0] if dimension else None, head)
             del xml
         if not tabs:
@@ -113,22 +134,48 @@ def stub_big_inputs(path: Path, min_bytes: int | None = None) -> Stubbed | None:
         strings = _strings_part(zf)
         kept = (strings, zf.read(strings)) if strings else None
         out = io.BytesIO()
-        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        with zipfile.ZipFile(out, "w") as dst:  # read once, by openpyxl: not compressed
             for info in zf.infolist():
-                dst.writestr(info, cut.get(info.filename) or zf.read(info))
+                data = cut.get(info.filename) or zf.read(info)
+                dst.writestr(info, data, compress_type=zipfile.ZIP_STORED)
     log.debug("loading %s with %s cut to their top rows", path.name, ", ".join(tabs))
     return Stubbed(out.getvalue(), tabs, kept)
 
 
 def fits(stubbed: Stubbed, wb) -> bool:
-    """Whether every table on a cut tab has its header among the rows kept."""
+    """Whether every table on a cut input tab has its header among the rows kept."""
     from openpyxl.utils.cell import range_boundaries
 
-    for tab in stubbed.tabs:
+    for tab in set(stubbed.tabs) & CUT_TABS:
         for table in wb[tab].tables.values():
             if range_boundaries(table.ref)[1] > KEEP_ROWS:
                 return False
     return True
+
+
+_ORIGINALS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def remember_cut(wb: Any, stubbed: Stubbed, original: StreamedBook) -> None:
+    """Record that ``wb`` was loaded from ``stubbed``, so that :func:`readable` reads its cut
+    output tabs from ``original``, the file streamed."""
+    _ORIGINALS[wb] = (original, stubbed.outputs)
+
+
+def readable(wb: Any, tab: str) -> Any:
+    """Tab ``tab`` of ``wb`` to read cells from: for an output tab cut out of the load, the
+    file's own tab, streamed (its cells as values; the job does not change it); else the
+    tab loaded.
+
+    Examples
+    --------
+    >>> import openpyxl
+    >>> wb = openpyxl.Workbook(); wb.active.title = "Board"
+    >>> readable(wb, "Board") is wb["Board"]
+    True
+    """
+    original, cut = _ORIGINALS.get(wb, (None, frozenset()))
+    return original[tab] if tab in cut and tab in original else wb[tab]
 
 
 def splice_back(stubbed: Stubbed, saved: Path) -> None:
@@ -283,11 +330,11 @@ def _at_least(n: int) -> bytes:
     return f"0*(?:{'|'.join(alternatives)})".encode()
 
 
-def _top_rows(xml: bytes, start: int, end: int) -> bytes:
+def _top_rows(xml: bytes, start: int, end: int, keep: int) -> bytes:
     """The ``<sheetData>`` element at ``xml[start:end]`` cut before its first row past
-    :data:`KEEP_ROWS`."""
+    ``keep``."""
     for m in _NUMBERED_ROW.finditer(xml, start, end):
-        if int(m[1]) > KEEP_ROWS:
+        if int(m[1]) > keep:
             return xml[start : m.start()] + b"</sheetData>"
     return xml[start:end]
 

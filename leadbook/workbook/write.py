@@ -36,7 +36,7 @@ import shutil
 import weakref
 import zipfile
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -62,8 +62,15 @@ from leadbook.workbook.read import (
     open_workbook,
     read_settings,
 )
-from leadbook.workbook.splice import Stubbed, fits, sheet_parts, splice_back, stub_big_inputs
-from leadbook.workbook.stream import StreamedBook
+from leadbook.workbook.splice import (
+    Stubbed,
+    fits,
+    remember_cut,
+    sheet_parts,
+    splice_back,
+    stub_tabs,
+)
+from leadbook.workbook.stream import StreamedBook, open_streamed
 from leadbook.workbook.tabs.general import append_log, current_user, render_log
 from leadbook.workbook.tabs.inputs import point_setting_names
 
@@ -139,6 +146,7 @@ def update_workbook(
     book: Book | None = None,
     extra_groups: Mapping[str, tuple[str, ...]] | None = None,
     versions_kept: int | None = None,
+    changes: Collection[str] | None = None,
 ) -> WriteResult:
     """Run ``job`` on the workbook at ``path`` and save it safely (see the module doc).
 
@@ -148,19 +156,28 @@ def update_workbook(
     (:mod:`leadbook.workbook.provenance`). ``extra_groups``: input groups a tab used beyond
     its usual ones this time. ``versions_kept``: the VersionsKept setting when the caller
     has read it without a ``book`` (else the file is opened once more to read it).
+    ``changes``: the output tabs the job renders, when it says; the other output tabs (but
+    the summaries that follow them and the Log) are then cut out of the load and spliced
+    back as they were (:mod:`leadbook.workbook.splice`).
     """
     given, path = Path(path), files.real_path(path)  # a symlink is written through
     _refuse_if_open(path)
     files.refuse_read_only(path)
     check_package(path)
     before = _digest(path)
-    stubbed, wb = _open_for_write(path)
+    stubbed, wb = _open_for_write(path, _unchanged(changes))
     inputs = _snapshot(wb, C.INPUT_SHEETS)
-    table_inputs = _table_inputs(wb)
+    cut = stubbed.outputs if stubbed is not None else frozenset()
+    table_inputs = _table_inputs(wb, cut)
     changed = job(wb)
     rendered = rendered_tabs(wb) & set(wb.sheetnames)
     if book is not None:
         rendered |= follow_summaries(wb, book, rendered)
+    if rendered & cut:
+        raise AssertionError(
+            f"{command} rendered {', '.join(sorted(rendered & cut))}, which it did not say it "
+            "changes; nothing was written"
+        )
     for name in rendered:
         fit_text(wb[name])
     if book is not None and book.fingerprints is not None:
@@ -169,7 +186,7 @@ def update_workbook(
         )
     if _snapshot(wb, C.INPUT_SHEETS) != inputs:
         raise AssertionError(f"{command} changed an input tab; nothing was written")
-    after = _table_inputs(wb)
+    after = _table_inputs(wb, cut)
     # A table the job created (a tab new to this workbook) holds nothing of the user's yet.
     if {name: after.get(name) for name in table_inputs} != table_inputs:
         raise AssertionError(
@@ -561,11 +578,27 @@ def _remove_leftovers(path: Path) -> None:
     files.remove_stale_temporaries(V.versions_dir(path), also=re.compile(r"^\..+\.partial$"))
 
 
-def _open_for_write(path: Path) -> tuple[Stubbed | None, Workbook]:
-    """The workbook for a job to change, its big input tabs cut where they can be spliced
-    back after the save (:mod:`leadbook.workbook.splice`); else the whole workbook."""
+def _unchanged(changes: Collection[str] | None) -> frozenset[str]:
+    """The output tabs a job that renders ``changes`` leaves as they are: all but those,
+    the summaries that follow them (:func:`follow_summaries`) and the Log; none when the
+    job does not say what it changes."""
+    if changes is None:
+        return frozenset()
+    kept = set(changes) | {C.LOG.name}
+    for name in SUMMARY_TABS:  # in their order: Maturity reads Board
+        if set(READS[name]) & kept:
+            kept.add(name)
+    return C.OUTPUT_SHEETS - kept
+
+
+def _open_for_write(
+    path: Path, unchanged: frozenset[str] = frozenset()
+) -> tuple[Stubbed | None, Workbook]:
+    """The workbook for a job to change, its big input tabs and the ``unchanged`` output
+    tabs cut where they can be spliced back after the save (:mod:`.splice`); else the
+    whole workbook."""
     try:
-        stubbed = stub_big_inputs(path)
+        stubbed = stub_tabs(path, outputs=unchanged)
     except Exception as exc:  # damaged, or changed since check_package: the whole load names it
         log.debug("%s: loading it whole (%s: %s)", path.name, type(exc).__name__, exc)
         stubbed = None
@@ -575,9 +608,24 @@ def _open_for_write(path: Path) -> tuple[Stubbed | None, Workbook]:
         except WorkbookFileError as exc:
             log.debug("%s: loading it whole (%s)", path.name, exc)
         else:
-            if fits(stubbed, wb):
+            if fits(stubbed, wb) and _charts_kept(path, wb, stubbed.outputs):
+                if stubbed.outputs:
+                    remember_cut(wb, stubbed, open_streamed(path))
                 return stubbed, wb
     return None, open_workbook(path, data_only=False)
+
+
+def _charts_kept(path: Path, wb: Workbook, cut: frozenset[str]) -> bool:
+    """Whether openpyxl read every chart of the cut tabs: one it lost is redrawn from the
+    tab's rows (:func:`restore_charts`), which a cut tab does not have."""
+    if not cut & set(CHART_BUILDERS):
+        return True
+    with zipfile.ZipFile(path) as zf:
+        drawn = _sheet_parts(zf)
+    return all(
+        len(wb[tab]._charts) >= drawn.get(tab, Counter())["graphicFrame"]
+        for tab in cut & set(CHART_BUILDERS)
+    )
 
 
 def _snapshot(wb: Workbook, sheets: frozenset[str]) -> dict[str, list[tuple[Any, ...]]]:
@@ -588,11 +636,12 @@ def _snapshot(wb: Workbook, sheets: frozenset[str]) -> dict[str, list[tuple[Any,
     }
 
 
-def _table_inputs(wb: Workbook) -> dict[str, Any]:
+def _table_inputs(wb: Workbook, unchanged: Collection[str] = ()) -> dict[str, Any]:
     """Where each contract table on an output tab sits and every non-output column's cells.
 
     Tables such as Leads take user input on a tab leadbook writes: every column that is not
     one of the contract's output or formula columns (inputs, and features users add) counts.
+    Tabs ``unchanged`` (cut out of the load, spliced back) are left out.
     """
     from leadbook.workbook.read import find_table
 
@@ -601,18 +650,17 @@ def _table_inputs(wb: Workbook) -> dict[str, Any]:
         if spec.sheet in C.INPUT_SHEETS or not spec.by_role(C.Role.INPUT):
             continue
         found = find_table(wb, spec)
-        if found is None:
+        if found is None or found[0].title in unchanged:  # spliced back as it was
             continue
         ws, table = found
         min_col, min_row, max_col, max_row = range_boundaries(table.ref)
         owned = {c.header.casefold() for c in spec.columns if c.role is not C.Role.INPUT}
+        header, *rows = ws.iter_rows(min_row, max_row, min_col, max_col, values_only=True)
         columns = {}
-        for col in range(min_col, max_col + 1):
-            header = " ".join(str(ws.cell(min_row, col).value or "").split())
-            if header.casefold() not in owned:
-                columns[(col, header)] = [
-                    ws.cell(r, col).value for r in range(min_row + 1, max_row + 1)
-                ]
+        for j, text in enumerate(header):
+            text = " ".join(str(text or "").split())
+            if text.casefold() not in owned:
+                columns[(min_col + j, text)] = [row[j] for row in rows]
         out[spec.name] = (ws.title, table.ref, columns)
     return out
 
