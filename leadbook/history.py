@@ -14,22 +14,29 @@ def monthly(history: pd.DataFrame, field: str, last: int | None = None) -> pd.Da
 
     ``last`` keeps the most recent ``last`` months of the whole table.
     """
+    return monthly_fields(history, (field,), last)[field]
+
+
+def monthly_fields(
+    history: pd.DataFrame, fields: tuple[str, ...], last: int | None = None
+) -> dict[str, pd.DataFrame]:
+    """:func:`monthly` of each of ``fields``, from one pivot of History."""
     if history.empty:
-        return pd.DataFrame()
+        return {field: pd.DataFrame() for field in fields}
     table = history.pivot_table(
         index="month",
         columns="source",
         values=["spend", "leads", "customers", "revenue"],
         aggfunc="sum",
-    )
-    if field == "conversion":
-        values = table["customers"] / table["leads"].where(table["leads"] > 0)
-    elif field == "cpl":
-        values = table["spend"] / table["leads"].where(table["leads"] > 0)
-    else:
-        values = table[field]
-    values = values.sort_index()
-    return values.iloc[-last:] if last else values
+    ).sort_index()
+    if last:
+        table = table.iloc[-last:]
+    leads = table["leads"].where(table["leads"] > 0)
+    derived = {"conversion": "customers", "cpl": "spend"}
+    return {
+        field: table[derived[field]] / leads if field in derived else table[field]
+        for field in fields
+    }
 
 
 def coefficient_of_variation(values: pd.DataFrame) -> pd.Series:
@@ -55,13 +62,13 @@ def variation(history: pd.DataFrame, last: int = 12) -> pd.DataFrame:
     columns = ["months", "leads_cv", "conversion_cv", "cpl_cv"]
     if history.empty:
         return pd.DataFrame(columns=columns, dtype=float)
-    leads = monthly(history, "leads", last)
+    tables = monthly_fields(history, ("leads", "conversion", "cpl"), last)
     frame = pd.DataFrame(
         {
-            "months": leads.count(),
-            "leads_cv": coefficient_of_variation(leads),
-            "conversion_cv": coefficient_of_variation(monthly(history, "conversion", last)),
-            "cpl_cv": coefficient_of_variation(monthly(history, "cpl", last)),
+            "months": tables["leads"].count(),
+            "leads_cv": coefficient_of_variation(tables["leads"]),
+            "conversion_cv": coefficient_of_variation(tables["conversion"]),
+            "cpl_cv": coefficient_of_variation(tables["cpl"]),
         }
     )
     return frame.rename_axis(None)
@@ -75,8 +82,8 @@ def conversion_correlation(history: pd.DataFrame, last: int = 24) -> pd.Series:
     """
     if history.empty:
         return pd.Series(dtype=float)
-    leads = monthly(history, "leads", last).fillna(0.0)
-    customers = monthly(history, "customers", last).fillna(0.0)
+    tables = monthly_fields(history, ("leads", "customers"), last)
+    leads, customers = tables["leads"].fillna(0.0), tables["customers"].fillna(0.0)
     n, c = leads.to_numpy(dtype=float), customers.to_numpy(dtype=float)
     # the rest as the total less the source (the sum over the others, per source, grew
     # with the square of the sources: a minute at 1,000)
