@@ -102,6 +102,7 @@ def binding_facts(outcome: Outcome) -> list[Fact]:
     at_lo = np.isfinite(prog.lo) & (act <= prog.lo + tol)
     rhs = outcome.duals.rhs if outcome.duals is not None else np.full(len(act), np.nan)
     facts = []
+    marginal_cpl = None  # once, not per rule: a loop over the blocks
     for r in np.flatnonzero((at_hi | at_lo) & (info.week == 0)):
         rule = info.rule[r]
         if rule is Rule.DEFINITION:
@@ -110,7 +111,9 @@ def binding_facts(outcome: Outcome) -> list[Fact]:
         # the objective is a mean over the weeks: week 1's own run-rate moves W times as much
         gain = (-rhs[r] if upper else rhs[r]) * model.weeks
         if info.unit[r] == "leads" and np.isfinite(info.spend[r]):
-            gain *= MONEY / _marginal_cpl(model, lay, v)[info.source[r]]
+            if marginal_cpl is None:
+                marginal_cpl = _marginal_cpl(model, lay, v)
+            gain *= MONEY / marginal_cpl[info.source[r]]
         fact = _fact(outcome, int(r), rule, upper, float(gain))
         if fact is not None:
             facts.append(fact)
