@@ -417,8 +417,8 @@ def steady_value(model: Model, objective: Objective, time_limit: float | None) -
     normalisation differs, or if that solve fails)."""
     if objective is Objective.WEIGHTED:
         return None
-    try:
-        out = optimise(steady_model(model), objective, time_limit=time_limit)
+    try:  # its value only: none of the duals and budget value explanations need
+        out = optimise(steady_model(model), objective, time_limit=time_limit, explain=False)
     except LeadbookError:
         return None
     return out.value
