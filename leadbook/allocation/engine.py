@@ -412,13 +412,18 @@ def weighted_terms(model: Model, time_limit: float | None = None) -> pd.DataFram
     return goal.terms
 
 
-def steady_value(model: Model, objective: Objective, time_limit: float | None) -> float | None:
+def steady_value(
+    model: Model, objective: Objective, time_limit: float | None, marks: Marks | None = None
+) -> float | None:
     """The optimum without weekly change limits (None for the weighted objective, whose
-    normalisation differs, or if that solve fails)."""
+    normalisation differs, or if that solve fails). ``marks``: discrete rules to enforce
+    from the start (the glide path's last week's: a third fewer rounds at 1,000 sources)."""
     if objective is Objective.WEIGHTED:
         return None
     try:  # its value only: none of the duals and budget value explanations need
-        out = optimise(steady_model(model), objective, time_limit=time_limit, explain=False)
+        out = optimise(
+            steady_model(model), objective, time_limit=time_limit, marks=marks, explain=False
+        )
     except LeadbookError:
         return None
     return out.value
@@ -490,5 +495,7 @@ def glide_path(
             )
         )
         before = spend
-    steady = steady_value(model, objective, time_limit) if weeks > 1 and destination else None
+    steady = None
+    if weeks > 1 and destination:
+        steady = steady_value(model, objective, time_limit, path[-1].marks)
     return path, steady
