@@ -785,14 +785,17 @@ class Kpi:
 
     @property
     def trend_word(self) -> str:
-        """improving / worsening / steady against the earliest known earlier value (for KPIs
-        without a target: rising / falling); 'new' when no earlier value is known."""
-        earlier = [p.value for p in self.trend if p.value is not None]
+        """improving / worsening / steady against the previous quarter, the figure shown
+        beside it (for KPIs without a target: rising / falling); with the previous quarter
+        unknown, against the latest known one, which it names; 'new' when none is known."""
+        earlier = [p for p in self.trend if p.value is not None]
         if self.value is None:
             return ""
         if not earlier:
             return "new"
-        return trend_word(earlier[0], self.value, self.spec.direction, self.target)
+        last = earlier[-1]
+        word = trend_word(last.value, self.value, self.spec.direction, self.target)
+        return word if last.quarter == self.quarter.shifted(-1) else f"{word} since {last.quarter}"
 
 
 def trend_word(before: float, now: float, direction: Direction, target: float | None) -> str:

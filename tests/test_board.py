@@ -6,6 +6,8 @@ Expected values are worked out by hand from the small portfolio below (see each 
 
 from __future__ import annotations
 
+import dataclasses
+
 import math
 from dataclasses import replace
 
@@ -390,7 +392,22 @@ class TestTrends:
         k = compute_kpi("roi", inputs(saved=self.saved()))
         # Q1 2026 as saved; Q2 2026 saved blank, so from History: (108,000 − 27,000) / 27,000.
         assert [p.value for p in k.trend] == [None, 9.99, pytest.approx(3.0)]
+        # read against Q2's 300 %, the previous quarter shown beside it (not Q1's 999 %)
+        assert k.value == pytest.approx(124000 / 29000) and k.trend_word == "improving"
+
+    def test_the_trend_word_reads_the_previous_quarter_shown_beside_it(self):
+        # the demo's case: blended CPL (at most) fell over the year but rose last quarter
+        saved = pd.DataFrame({"quarter": ["2026Q1", "2026Q2"], "blended_cpl": [130.0, 111.19]})
+        k = compute_kpi("blended_cpl", inputs(saved=saved))
+        k = dataclasses.replace(k, value=113.23)
+        assert k.previous == 111.19
         assert k.trend_word == "worsening"
+
+    def test_without_the_previous_quarter_the_word_names_the_one_it_reads(self):
+        saved = pd.DataFrame({"quarter": ["2026Q1"], "largest_share": [0.70]})
+        k = compute_kpi("largest_share", inputs(saved=saved))
+        assert k.previous is None
+        assert k.trend_word == "improving since 2026Q1"  # 70 % → 60 %, at most 40 %
 
     def test_no_earlier_value_is_new(self):
         assert compute_kpi("active_sources", inputs()).trend_word == "new"
