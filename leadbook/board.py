@@ -153,6 +153,8 @@ class Direction(enum.StrEnum):
     AT_LEAST = "at least"
     AT_MOST = "at most"
     NEAR = "near"
+    WITHIN = "within"
+    """Within a band: at least its floor and at most its target."""
     INFO = "info"
 
 
@@ -184,6 +186,8 @@ class KpiSpec:
     target_key: str | None = None
     tolerance_key: str | None = None
     chapter: str = ""
+    floor_key: str | None = None
+    """For a band (:attr:`Direction.WITHIN`): the setting of its lower end."""
 
 
 KPI_SPECS: tuple[KpiSpec, ...] = (
@@ -287,9 +291,10 @@ KPI_SPECS: tuple[KpiSpec, ...] = (
         "high_risk_share",
         "High-risk share of spend",
         Unit.PERCENT,
-        Direction.AT_MOST,
+        Direction.WITHIN,
         "bands.high_risk.max",
         chapter="Risk management: Target <15% high-risk allocation",
+        floor_key="bands.high_risk.min",
     ),
     KpiSpec(
         "experimental_share",
@@ -343,8 +348,10 @@ def status_of(
     direction: Direction,
     margin: float,
     tolerance: float = 0.0,
+    floor: float | None = None,
 ) -> KpiStatus:
-    """A value's status against its target, with the watch margin (a share of the target).
+    """A value's status against its target, with the watch margin (a share of the target);
+    a band (:attr:`Direction.WITHIN`) checks its ``floor`` as well.
 
     Examples
     --------
@@ -358,6 +365,8 @@ def status_of(
     <KpiStatus.WATCH: 'watch'>
     >>> status_of(None, 3.0, Direction.AT_LEAST, 0.10)
     <KpiStatus.NA: 'not available'>
+    >>> status_of(0.0, 0.15, Direction.WITHIN, 0.10, floor=0.10)   # below its 10–15 % band
+    <KpiStatus.OFF: 'off target'>
     """
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return KpiStatus.NA
@@ -367,6 +376,8 @@ def status_of(
         miss = target - value
     elif direction is Direction.AT_MOST:
         miss = value - target
+    elif direction is Direction.WITHIN:
+        miss = max(value - target, (floor if floor is not None else value) - value)
     else:
         miss = abs(value - target) - tolerance
     if miss <= EPS:
@@ -764,6 +775,8 @@ class Kpi:
     source: str
     planned: float | None = None
     trend: tuple[TrendPoint, ...] = ()
+    floor: float | None = None
+    """A band's lower end (:attr:`Direction.WITHIN`)."""
 
     @property
     def key(self) -> str:
@@ -794,12 +807,19 @@ class Kpi:
         if not earlier:
             return "new"
         last = earlier[-1]
-        word = trend_word(last.value, self.value, self.spec.direction, self.target)
+        word = trend_word(last.value, self.value, self.spec.direction, self.target, self.floor)
         return word if last.quarter == self.quarter.shifted(-1) else f"{word} since {last.quarter}"
 
 
-def trend_word(before: float, now: float, direction: Direction, target: float | None) -> str:
-    """How a KPI moved from ``before`` to ``now``, read by its direction.
+def trend_word(
+    before: float,
+    now: float,
+    direction: Direction,
+    target: float | None,
+    floor: float | None = None,
+) -> str:
+    """How a KPI moved from ``before`` to ``now``, read by its direction (a band's by how
+    far outside it each lies).
 
     Examples
     --------
@@ -816,6 +836,12 @@ def trend_word(before: float, now: float, direction: Direction, target: float | 
         return "rising" if now > before else "falling"
     if direction is Direction.NEAR:
         better = abs(now - target) < abs(before - target)
+    elif direction is Direction.WITHIN:
+        low = floor if floor is not None else -math.inf
+        outside = [max(v - target, low - v, 0.0) for v in (before, now)]
+        if outside[0] == outside[1]:
+            return "steady"
+        better = outside[1] < outside[0]
     else:
         better = (now > before) == (direction is Direction.AT_LEAST)
     return "improving" if better else "worsening"
@@ -852,8 +878,9 @@ def compute_kpi(key: str, inputs: BoardInputs, *, with_trend: bool = True) -> Kp
     spec = kpi_spec(key)
     reading = READINGS[key](inputs)
     target, tolerance = target_of(spec, inputs.settings)
+    floor = None if spec.floor_key is None else float(inputs.settings.get(spec.floor_key))
     status = status_of(
-        reading.value, target, spec.direction, inputs.settings.board.watch_margin, tolerance
+        reading.value, target, spec.direction, inputs.settings.board.watch_margin, tolerance, floor
     )
     trend = _trend(key, inputs) if with_trend else ()
     return Kpi(
@@ -867,6 +894,7 @@ def compute_kpi(key: str, inputs: BoardInputs, *, with_trend: bool = True) -> Kp
         reading.source,
         reading.planned,
         trend,
+        floor,
     )
 
 

@@ -6,8 +6,6 @@ Expected values are worked out by hand from the small portfolio below (see each 
 
 from __future__ import annotations
 
-import dataclasses
-
 import math
 from dataclasses import replace
 
@@ -267,12 +265,24 @@ class TestKpis:
         assert got["experimental_share"].value == pytest.approx(0.1)
         assert got["experimental_share"].status is KpiStatus.ON
         assert got["high_risk_share"].value == pytest.approx(0.1)
+        assert got["high_risk_share"].status is KpiStatus.ON  # the 10–15 % band's floor
+
         # Vendors in use: V1 4.0 and V2 5.0 (D's vendor is paused): 4.5, exactly the target.
         assert got["vendor_health"].value == pytest.approx(4.5)
         assert got["vendor_health"].status is KpiStatus.ON
         assert got["first_party_share"].value == pytest.approx(20 / 110)
         assert got["active_sources"].value == 3
         assert got["budget_utilisation"].value == pytest.approx(1.0)
+
+    def test_a_band_kpi_checks_its_floor(self, demo_inv):
+        # the demo's case: no High-risk spend was "on target" against at most 15 %, while
+        # the Tiers tab and the pack's band table said it was below its 10–15 % band
+        k = compute_kpi("high_risk_share", BoardInputs(Quarter(2026, 4), demo_inv, Settings()))
+        assert (k.value, k.target, k.floor) == (0.0, 0.15, 0.10)
+        assert k.status is KpiStatus.OFF
+        settings = Settings().replace({"bands.high_risk.min": 0.0})
+        k = compute_kpi("high_risk_share", BoardInputs(Quarter(2026, 4), demo_inv, settings))
+        assert k.status is KpiStatus.ON
 
     @pytest.mark.parametrize(
         "reps, per_rep, value, status",
@@ -399,7 +409,7 @@ class TestTrends:
         # the demo's case: blended CPL (at most) fell over the year but rose last quarter
         saved = pd.DataFrame({"quarter": ["2026Q1", "2026Q2"], "blended_cpl": [130.0, 111.19]})
         k = compute_kpi("blended_cpl", inputs(saved=saved))
-        k = dataclasses.replace(k, value=113.23)
+        k = replace(k, value=113.23)
         assert k.previous == 111.19
         assert k.trend_word == "worsening"
 

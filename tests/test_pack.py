@@ -516,8 +516,10 @@ def hand_kpi(key: str, value, status: str, previous=None) -> Kpi:
         "blended_cpl": 85.0,
         "capacity_utilisation": 0.85,
         "active_sources": 15.0,
+        "high_risk_share": 0.15,
     }
     tolerance = 0.05 if spec.direction is Direction.NEAR else 0.0
+    floor = 0.10 if spec.direction is Direction.WITHIN else None  # the default band
     quarter = Quarter(2026, 4)
     return Kpi(
         spec,
@@ -529,6 +531,7 @@ def hand_kpi(key: str, value, status: str, previous=None) -> Kpi:
         "hand-built",
         "test",
         trend=(TrendPoint(quarter.shifted(-1), previous),),
+        floor=floor,
     )
 
 
@@ -545,6 +548,12 @@ def test_board_tab_status_formulas_at_the_boundaries(tmp_path):
         hand_kpi("capacity_utilisation", 0.715, "watch"),
         hand_kpi("capacity_utilisation", 0.99, "off target"),
         hand_kpi("active_sources", 16.0, "watch"),
+        # a band, 10–15 % with a watch margin of 1.5 points: both ends count
+        hand_kpi("high_risk_share", 0.0, "off target"),
+        hand_kpi("high_risk_share", 0.09, "watch"),
+        hand_kpi("high_risk_share", 0.12, "on target"),
+        hand_kpi("high_risk_share", 0.16, "watch"),
+        hand_kpi("high_risk_share", 0.17, "off target"),
         hand_kpi("blended_cpa", 700.0, "for information"),
         hand_kpi("roi_12m", None, "not available"),
     )

@@ -354,12 +354,15 @@ def status_counts(kpis: Sequence[Kpi]) -> str:
 
 
 def target_text(k: Kpi) -> str:
-    """A KPI's target as a board reads it: '≥ 300%', '≤ $85', '85% ± 5 pts', '—'."""
+    """A KPI's target as a board reads it: '≥ 300%', '≤ $85', '85% ± 5 pts', '10% – 15%',
+    '—'."""
     if k.target is None:
         return "—"
     shown = _show(k.target, k.spec.unit)
     if k.spec.direction is Direction.NEAR:
         return f"{shown} ± {k.tolerance * 100:.0f} pts"
+    if k.spec.direction is Direction.WITHIN and k.floor is not None:
+        return f"{_show(k.floor, k.spec.unit)} – {shown}"
     return f"{'≥' if k.spec.direction is Direction.AT_LEAST else '≤'} {shown}"
 
 

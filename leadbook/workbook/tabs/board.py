@@ -284,6 +284,11 @@ def status_formula(spec: KpiSpec) -> str:
         elif spec.direction is Direction.AT_MOST:
             on = f"[@Value]<=[@Target]+{_SLACK}"
             near = f"[@Value]<=[@Target]+{watch}+{_SLACK}"
+        elif spec.direction is Direction.WITHIN:  # a band: its floor too
+            assert spec.floor_key is not None
+            floor = spec_for(spec.floor_key).name
+            on = f"AND([@Value]>={floor}-{_SLACK},[@Value]<=[@Target]+{_SLACK})"
+            near = f"AND([@Value]>={floor}-{watch}-{_SLACK},[@Value]<=[@Target]+{watch}+{_SLACK})"
         else:
             assert spec.tolerance_key is not None
             tol = spec_for(spec.tolerance_key).name
