@@ -10,9 +10,13 @@ Each subscore is the mean of named inputs, each scaled to 0–1 (1 is best):
 - **Strategic**: diversification value ((1 − ρ) / 2, ρ the correlation of the source's monthly
   conversion with the rest of the portfolio's; 0.5 when under 6 months overlap) and growth
   headroom (unused share of the volume cap).
-- **Risk** (higher is safer): vendor independence (1 − the vendor's share of today's spend;
-  in-house sources have no outside vendor), compliance (compliant 1, under review 0.5,
-  non-compliant 0), price stability (1 − variation of monthly CPL; 0.5 when unknown).
+- **Risk** (higher is safer): first the source's risk class (:func:`leadbook.classify.risk_of`:
+  track record, test phase, compliance, vendor health, volume variation) — High scores 0–33,
+  Medium 33–67, Low 67–100, so every Low-risk source scores above every High-risk one — then,
+  within its class, the mean of vendor independence (1 − the vendor's share of today's
+  spend; in-house sources have no outside vendor), compliance (compliant 1, under review 0.5,
+  non-compliant 0), vendor health ((h − 1) / 4) and price stability (1 − variation of monthly
+  CPL; 0.5 when unknown).
 
 The composite is the Settings-weighted sum (seed 40/25/20/15) and the rank orders it, 1 best.
 """
@@ -22,10 +26,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from leadbook.enums import Compliance, Party
+from leadbook.classify import risk_of
+from leadbook.enums import Compliance, Party, RiskClass
 from leadbook.history import conversion_correlation, variation
 from leadbook.inventory import Inventory, source_cpa
-from leadbook.settings import ScoreWeights, Settings
+from leadbook.settings import ClassRules, ScoreWeights, Settings
 
 SUBSCORES = ["performance", "reliability", "strategic", "risk"]
 COMPLIANCE_SCORE = {Compliance.COMPLIANT: 1.0, Compliance.REVIEW: 0.5, Compliance.NONCOMPLIANT: 0.0}
@@ -46,10 +51,27 @@ def scaled(values: pd.Series, higher_is_better: bool = True) -> pd.Series:
     return (out if higher_is_better else 1.0 - out).fillna(0.0)
 
 
-def score_inputs(inventory: Inventory) -> pd.DataFrame:
-    """The named inputs of every subscore, per source (fractions, not yet scaled)."""
+RISK_BANDS = {RiskClass.HIGH: 0, RiskClass.MEDIUM: 1, RiskClass.LOW: 2}
+"""Each risk class's third of the Risk subscore, from the bottom."""
+
+
+def score_inputs(inventory: Inventory, rules: ClassRules | None = None) -> pd.DataFrame:
+    """The named inputs of every subscore, per source (fractions, not yet scaled), and the
+    risk class under ``rules`` that places the Risk subscore."""
+    rules = rules or ClassRules()
     src = inventory.sources
     stats = variation(inventory.history).reindex(inventory.names)
+    risk = [
+        risk_of(months, status, compliance, health, cv, rules)[0]
+        for months, status, compliance, health, cv in zip(
+            src["history_months"],
+            src["status"],
+            src["compliance"],
+            src["health"],
+            stats["leads_cv"],
+            strict=True,
+        )
+    ]
     rho = conversion_correlation(inventory.history).reindex(inventory.names)
     third = src["party"] == Party.THIRD
     total = src["spend"].sum()
@@ -69,6 +91,7 @@ def score_inputs(inventory: Inventory) -> pd.DataFrame:
             "vendor_dependence": dependence,
             "compliance": src["compliance"].map(COMPLIANCE_SCORE).astype(float),
             "cpl_volatility": stats["cpl_cv"],
+            "risk_class": pd.Series(risk, index=src.index, dtype=object),
         }
     )
 
@@ -94,14 +117,17 @@ def subscores(inputs: pd.DataFrame) -> pd.DataFrame:
     strategic = pd.concat([inputs["diversification"].fillna(0.5), inputs["headroom"]], axis=1).mean(
         axis=1
     )
-    risk = pd.concat(
+    within = pd.concat(
         [
             1 - inputs["vendor_dependence"],
             inputs["compliance"],
+            inputs["health"].clip(0, 1),
             (1 - inputs["cpl_volatility"]).clip(0, 1).fillna(0.5),
         ],
         axis=1,
     ).mean(axis=1)
+    band = inputs["risk_class"].map(lambda c: RISK_BANDS[RiskClass(c)]).astype(float)
+    risk = (band + within) / len(RISK_BANDS)
     return 100 * pd.DataFrame(
         {
             "performance": performance,
@@ -135,8 +161,8 @@ def score_sources(inventory: Inventory, settings: Settings | None = None) -> pd.
     True
     """
     settings = settings or Settings()
-    inputs = score_inputs(inventory)
+    inputs = score_inputs(inventory, settings.classify)
     scores = subscores(inputs)
     scores["composite"] = composite(scores, settings.score_weights)
     scores["rank"] = scores["composite"].rank(method="min", ascending=False).astype(int)
-    return scores.join(inputs.drop(columns=["health", "compliance"]))
+    return scores.join(inputs.drop(columns=["health", "compliance", "risk_class"]))

@@ -358,7 +358,7 @@ class ScoreWeights:
         name="WeightRisk",
         lo=0,
         hi=1,
-        doc="Weight of vendor dependence, compliance and volatility in the source score.",
+        doc="Weight of the risk score (risk class, then vendor dependence) in the source score.",
     )
 
 
