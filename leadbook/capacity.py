@@ -109,6 +109,8 @@ class HiringTerms:
     attrition: float = 0.02
     time_to_hire_days: float = 45.0
     peak_leads_per_rep: float = 55.0
+    rep_monthly_cost: float = 0.0
+    """The loaded cost of a rep a month ($), ramping or not."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.attrition <= 1:
@@ -127,6 +129,7 @@ class HiringTerms:
             h.attrition,
             h.time_to_hire_days,
             c.peak_leads_per_rep,
+            h.rep_monthly_cost,
         )
 
     @property
@@ -144,6 +147,7 @@ PLAN_COLUMNS = [
     "hires",
     "requisitions",
     "leavers",
+    "cost",
     "status",
 ]
 
@@ -158,7 +162,8 @@ def hiring_plan(
     ``leads`` are the monthly leads to work from next month on (a Series keeps its index as
     the month labels; otherwise months are numbered 1, 2, …). ``current_reps`` are fully
     productive today. Columns: ``month, leads, needed, headcount, productive, hires`` (starting
-    that month), ``requisitions`` (to open that month), ``leavers`` (expected), ``status``.
+    that month), ``requisitions`` (to open that month), ``leavers`` (expected), ``cost`` (the
+    team's: headcount × the loaded cost of a rep a month), ``status``.
 
     Examples
     --------
@@ -203,6 +208,7 @@ def hiring_plan(
             "hires": hires,
             "requisitions": requisitions,
             "leavers": before * terms.attrition,
+            "cost": headcount * terms.rep_monthly_cost,
             "status": [
                 _status(v, need, prod, terms)
                 for v, need, prod in zip(values, needed, productive, strict=True)
@@ -245,7 +251,8 @@ def _status(leads: float, needed: int, productive: float, terms: HiringTerms) ->
 
 
 def quarterly_hires(plan: pd.DataFrame) -> pd.DataFrame:
-    """Hires and requisitions per quarter of the plan (``Q1`` = months 1–3 when unlabelled).
+    """Hires, requisitions and (when the plan has it) the team's cost per quarter of the
+    plan (``Q1`` = months 1–3 when unlabelled).
 
     Examples
     --------
@@ -255,7 +262,8 @@ def quarterly_hires(plan: pd.DataFrame) -> pd.DataFrame:
     [['Q1', 2, 3], ['Q2', 4, 3]]
     """
     quarter = [_quarter(m, i) for i, m in enumerate(plan["month"])]
-    out = plan.groupby(quarter, sort=False)[["hires", "requisitions"]].sum()
+    summed = [c for c in ("hires", "requisitions", "cost") if c in plan]
+    out = plan.groupby(quarter, sort=False)[summed].sum()
     return out.rename_axis("quarter").reset_index()
 
 

@@ -745,6 +745,15 @@ class HiringRules:
         lo=0,
         doc="From opening a requisition to the rep's first day (30-day months, rounded up).",
     )
+    rep_monthly_cost: float = setting(
+        8_000.0,
+        "Loaded cost of a rep a month",
+        DOLLARS,
+        name="RepMonthlyCost",
+        lo=0,
+        doc="Pay, taxes, benefits and tools of one rep, ramping or not: the hiring plan's cost "
+        "is headcount × this. leadbook's default (the chapter gives none): set your own.",
+    )
 
 
 @dataclass(frozen=True)

@@ -188,6 +188,35 @@ class TestQuarterlyHires:
         out = quarterly_hires(plan)
         assert out.values.tolist() == [["2026 Q4", 3, 0], ["2027 Q1", 12, 1]]
 
+    def test_the_teams_cost_rolls_up_by_quarter(self):
+        months = pd.date_range("2026-11-01", periods=4, freq="MS")
+        plan = pd.DataFrame(
+            {
+                "month": months,
+                "hires": [0, 1, 0, 0],
+                "requisitions": [0, 0, 0, 0],
+                "cost": [1_000.0, 2_000.0, 3_000.0, 4_000.0],
+            }
+        )
+        out = quarterly_hires(plan)
+        assert out["cost"].tolist() == [3_000.0, 7_000.0]
+
+
+class TestHiringCost:
+    def test_the_plan_costs_its_headcount_at_the_loaded_cost_of_a_rep(self):
+        # 60 reps today, none leaving; 10 hires start in month 1 (no time to hire) and are
+        # paid from their first day, ramping or not
+        terms = HiringTerms(attrition=0.0, time_to_hire_days=0, rep_monthly_cost=9_000.0)
+        plan = hiring_plan([2_800, 2_800], 60, terms)
+        assert plan["headcount"].tolist() == [70.0, 70.0]
+        assert plan["cost"].tolist() == [630_000.0, 630_000.0]
+        assert plan["productive"].iloc[0] < 70  # the cost is not the productive reps'
+
+    def test_the_loaded_cost_comes_from_settings(self):
+        settings = Settings().replace({"hiring.rep_monthly_cost": 7_250.0})
+        assert HiringTerms.from_settings(settings).rep_monthly_cost == 7_250.0
+        assert Settings().hiring.rep_monthly_cost == 8_000.0
+
 
 class TestSalesCapacity:
     def test_productive_reps_times_load(self):

@@ -272,7 +272,7 @@ class TestMonthsAcross:
         first, header, _, last = range_boundaries(plan.ref)
         plan_months = sorted({ws.cell(r, first + 1).value for r in range(header + 1, last + 1)})
         for k, scenario in enumerate(("Conservative", "Base", "Aggressive")):
-            row = 5 + 8 * k
+            row = 5 + (len(HIRING_LINES) + 2) * k  # its lines, its month row and a gap
             assert ws.cell(row, 1).value == scenario
             months = _header_months(ws, row)
             assert months == plan_months and _consecutive(months) and len(months) == 24
@@ -284,6 +284,7 @@ class TestMonthsAcross:
                 "Productive reps",
                 "Hires starting",
                 "Requisitions to open",
+                "Team cost",
             ]
             assert ws.cell(row + 2, 2).value == (
                 "=SUMIFS(HiringPlan[Reps needed],HiringPlan[Month],B$"

@@ -1962,7 +1962,7 @@ ACCURACY_TABLE = TableSpec(
 HIRING_PLAN_TABLE = TableSpec(
     name="HiringPlan",
     sheet="Hiring",
-    anchor="A93",
+    anchor="A96",
     doc="Month by month and scenario: reps needed, productive reps, hires and requisitions.",
     columns=(
         Column("scenario", "Scenario", Kind.TEXT, Role.OUTPUT, width=13),
@@ -1989,6 +1989,15 @@ HIRING_PLAN_TABLE = TableSpec(
             width=14,
             formula="[@[Productive reps]]*LeadsPerRepOptimal",
         ),
+        Column(
+            "cost",
+            "Team cost",
+            Kind.CURRENCY,
+            Role.FORMULA,
+            width=12,
+            formula="[@Headcount]*RepMonthlyCost",
+            doc="Headcount × the loaded cost of a rep a month (RepMonthlyCost).",
+        ),
         Column("status", "Status", Kind.TEXT, Role.OUTPUT, width=18),
     ),
 )
@@ -1996,20 +2005,21 @@ HIRING_PLAN_TABLE = TableSpec(
 HIRING_QUARTERS_TABLE = TableSpec(
     name="HiringQuarters",
     sheet="Hiring",
-    anchor="A63",
+    anchor="A66",
     doc="Hires and requisitions per quarter and scenario.",
     columns=(
         Column("scenario", "Scenario", Kind.TEXT, Role.OUTPUT, width=13),
         Column("quarter", "Quarter", Kind.TEXT, Role.OUTPUT, width=9),
         Column("hires", "Hires starting", Kind.INTEGER, Role.OUTPUT, width=9),
         Column("requisitions", "Requisitions to open", Kind.INTEGER, Role.OUTPUT, width=12),
+        Column("cost", "Team cost", Kind.CURRENCY, Role.OUTPUT, width=12),
     ),
 )
 
 CAPACITY_CHECKS_TABLE = TableSpec(
     name="CapacityChecks",
     sheet="Hiring",
-    anchor="A50",
+    anchor="A53",
     doc="Operations and support capacity against each scenario, and when each is exceeded.",
     columns=(
         Column("scenario", "Scenario", Kind.TEXT, Role.OUTPUT, width=13),
@@ -2027,7 +2037,7 @@ CAPACITY_CHECKS_TABLE = TableSpec(
 CHAPTER_CHECK_TABLE = TableSpec(
     name="ChapterCheck",
     sheet="Hiring",
-    anchor="A56",
+    anchor="A59",
     doc="The chapter's staffing table, recomputed with the rounding rule on Settings.",
     columns=(
         Column("case", "Case", Kind.TEXT, Role.OUTPUT, width=24),

@@ -559,7 +559,7 @@ def _table_box(ws: Worksheet, spec: C.TableSpec) -> tuple[int, int, int] | None:
 
 HIRING_LINES = tuple(
     (C.HIRING_PLAN_TABLE.column(key).header, key)
-    for key in ("leads", "needed", "headcount", "productive", "hires", "requisitions")
+    for key in ("leads", "needed", "headcount", "productive", "hires", "requisitions", "cost")
 )
 
 
@@ -653,6 +653,7 @@ def render_hiring(ws: Worksheet, book: Book | None, expected: Expected) -> None:
         values = {
             "needed": plan["needed"].tolist(),
             "capacity": (plan["productive"] * settings.hiring.leads_per_rep_optimal).tolist(),
+            "cost": plan["cost"].tolist(),
         }
     checks = None if result is None else result.checks.astype(object).where(result.checks.notna())
     write_table(ws, checks_at, checks, expected)
