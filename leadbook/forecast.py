@@ -570,28 +570,35 @@ def _choose(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, float, float, str]:
     """Point, lower, upper, method, its MASE, the floor's MASE and a note (cached: the same
     history is forecast by several tabs in one refresh; the arrays are read-only)."""
-    point, lower, upper, *rest = _choose_uncached(y_values, horizon, level)
+    point, lower, upper, *rest = _chosen(y_values, horizon, level)
     for array in (point, lower, upper):
         array.setflags(write=False)
     return point, lower, upper, *rest
-
-
-def _choose_uncached(
-    y_values: tuple[float, ...], horizon: int, level: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, float, float, str]:
-    with _one_blas_thread():
-        return _chosen(y_values, horizon, level)
 
 
 def _one_blas_thread() -> contextlib.AbstractContextManager:
     """BLAS on one thread while a series' small models are fitted: OpenBLAS threads woken
     for 4-parameter fits made a source's forecast 5× slower on two shared cores (same
     numbers). A no-op where threadpoolctl (scikit-learn's) is missing, as in Pyodide."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
+    controller = _blas_controller()
+    if controller is None:
         return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
+    return controller.limit(limits=1, user_api="blas")
+
+
+@functools.cache
+def _blas_controller():
+    """threadpoolctl's view of the BLAS libraries the fits use, found once: each
+    ``threadpool_limits`` call scanned every loaded library again, 14 ms, as long as a
+    simple smoothing fit, once per series. Made after statsmodels' ETS is imported, so that
+    SciPy's BLAS, which it loads, is among them."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:
+        return None
+    import statsmodels.tsa.exponential_smoothing.ets  # noqa: F401
+
+    return ThreadpoolController()
 
 
 def _chosen(
@@ -608,6 +615,14 @@ def _chosen(
         assert out is not None
         note = f"only {n} months: too short to choose a method by backtest; naive forecast"
         return *out, NAIVE.name, math.nan, math.nan, note
+    with _one_blas_thread():
+        return _backtest_choice(y, horizon, level)
+
+
+def _backtest_choice(
+    y: np.ndarray, horizon: int, level: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, str, float, float, str]:
+    n = len(y)
     scores = backtest(y)
     floor_name = SEASONAL_NAIVE.name if SEASONAL_NAIVE.name in set(scores["method"]) else NAIVE.name
     floor = float(scores.loc[scores["method"] == floor_name, "mase"].iloc[0])
