@@ -109,6 +109,67 @@ class TestBacktestOrigins:
         assert backtest_origins(n) == want
 
 
+class TestBacktestFits:
+    """The ETS methods' backtests fit each window once and build no statsmodels results
+    object (its covariance matrix is a numerical Hessian); the same series again fits
+    nothing (the in-process cache). Counted, not timed: bench_forecast prints the times."""
+
+    @pytest.fixture
+    def fits(self, monkeypatch):
+        from statsmodels.tsa.exponential_smoothing.ets import ETSModel, ETSResults
+
+        counts = {"fit": 0, "results": 0}
+        fit, init = ETSModel.fit, ETSResults.__init__
+
+        def counted_fit(model, *args, **kwargs):
+            counts["fit"] += 1
+            return fit(model, *args, **kwargs)
+
+        def counted_init(results, *args, **kwargs):
+            counts["results"] += 1
+            init(results, *args, **kwargs)
+
+        monkeypatch.setattr(ETSModel, "fit", counted_fit)
+        monkeypatch.setattr(ETSResults, "__init__", counted_init)
+        forecast._choose.cache_clear()
+        return counts
+
+    def test_one_fit_per_window_and_method_and_one_for_the_forecast(self, fits):
+        y = seasonal_series(72)
+        origins, _ = backtest_origins(len(y))
+        ets = [m for m in forecast.METHODS if m.backtest_run is not None]
+        forecast_detail(y, 12)
+        assert fits["fit"] <= len(origins) * len(ets) + 1
+        assert fits["results"] <= 1
+
+    def test_the_same_series_again_fits_nothing(self, fits):
+        y = seasonal_series(30)
+        first = forecast_detail(y, 6)
+        done = dict(fits)
+        again = forecast_detail(y, 6)
+        assert fits == done
+        pd.testing.assert_frame_equal(first.frame, again.frame)
+
+    def test_window_points_are_statsmodels_own_forecasts(self):
+        from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+        y = seasonal_series(60)
+        origins, h = backtest_origins(len(y))
+        name = "exponential smoothing (damped trend, additive seasonal)"  # every state used
+        method = next(m for m in forecast.METHODS if m.name == name)
+        for o, points in zip(origins, method.backtest_run(y, origins, h), strict=True):
+            model = ETSModel(
+                pd.Series(y[:o]),
+                error="add",
+                trend="add",
+                damped_trend=True,
+                seasonal="add",
+                seasonal_periods=12,
+            )
+            want = model.fit(disp=False).forecast(h)
+            np.testing.assert_allclose(points, want, rtol=1e-9)
+
+
 class TestMeasures:
     def test_mase(self):
         # In-sample naive MAE of 8, 9, 10, 11 is 1; forecast MAE |10−11|, |12−11| is 1.
