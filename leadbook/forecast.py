@@ -494,17 +494,18 @@ nothing happened that month) or pass gaps="interpolate"
     if not 0 < level < 1:
         raise ForecastInputError(f"the interval level must be between 0 and 1, got {level:g}")
     result = _choose(tuple(y.tolist()), horizon, level)
+    low = -np.inf if lower_bound is None else lower_bound
+    high = np.inf if upper_bound is None else upper_bound
+    # Clipped as arrays: three pandas clips per series were a third of a cached forecast.
     frame = pd.DataFrame(
         {
             "month": months,
-            "point": result[0],
-            "lower": result[1],
-            "upper": result[2],
+            "point": np.clip(result[0], low, high),
+            "lower": np.clip(result[1], low, high),
+            "upper": np.clip(result[2], low, high),
         },
         columns=FORECAST_COLUMNS,
     )
-    for col in ("point", "lower", "upper"):
-        frame[col] = frame[col].clip(lower=lower_bound, upper=upper_bound)
     return SeriesForecast(frame, *result[3:], level=level)
 
 
