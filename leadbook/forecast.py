@@ -16,10 +16,14 @@ is forecast as that constant with zero-width intervals; a series too short to ba
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
+import hashlib
 import logging
 import math
+import threading
 import warnings
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from statistics import NormalDist
@@ -800,7 +804,9 @@ def portfolio_forecast(
     ``as_of`` (the first forecast month) defaults to the month after History's last; with an
     earlier ``as_of`` only History before it is used (a backfilled forecast). The
     :data:`FULL_CHOICE_SOURCES` largest sources get the full choice of methods, the rest the
-    quick one (:func:`quick_choice`); each series' note says which.
+    quick one (:func:`quick_choice`); each series' note says which. A process keeps the
+    last :data:`PORTFOLIO_CACHE_SIZE` forecasts and gives a copy of one again when nothing
+    it depends on has changed (:func:`_fingerprint`).
     """
     hist = inventory.history
     if hist.empty:
@@ -809,6 +815,67 @@ def portfolio_forecast(
         pd.Timestamp(as_of) if as_of is not None else hist["month"].max() + pd.DateOffset(months=1)
     )
     hist = hist[hist["month"] < as_of].sort_values(["source", "month"], kind="stable")
+    key = _fingerprint(hist, inventory, settings, as_of)
+    with _PORTFOLIOS_LOCK:
+        cached = _PORTFOLIOS.get(key)
+        if cached is not None:
+            _PORTFOLIOS.move_to_end(key)
+    if cached is None:
+        cached = _forecast_portfolio(inventory, settings, hist, as_of)
+        with _PORTFOLIOS_LOCK:
+            _PORTFOLIOS[key] = cached
+            while len(_PORTFOLIOS) > PORTFOLIO_CACHE_SIZE:
+                _PORTFOLIOS.popitem(last=False)
+    return _copied(cached)
+
+
+PORTFOLIO_CACHE_SIZE = 8
+"""Portfolio forecasts a process keeps (the server forecasts the same book for button after
+button); each is found again by :func:`_fingerprint` and handed out as a copy."""
+_PORTFOLIOS: OrderedDict[str, PortfolioForecast] = OrderedDict()
+_PORTFOLIOS_LOCK = threading.Lock()
+
+
+def _fingerprint(
+    hist: pd.DataFrame, inventory: Inventory, settings: Settings, as_of: pd.Timestamp
+) -> str:
+    """What a portfolio forecast depends on: History's months, sources and figures before
+    ``as_of``, the sources and their statuses in order, the forecast settings and
+    :data:`FULL_CHOICE_SOURCES`."""
+    digest = hashlib.sha256()
+    used = hist[["month", "source", "leads", "customers"]]
+    digest.update(pd.util.hash_pandas_object(used, index=False).to_numpy().tobytes())
+    status = inventory.sources["status"].reindex(inventory.names)
+    digest.update(
+        repr(
+            (
+                list(inventory.names),
+                [str(s) for s in status],
+                settings.forecast,
+                as_of,
+                FULL_CHOICE_SOURCES,
+            )
+        ).encode()
+    )
+    return digest.hexdigest()
+
+
+def _copied(pf: PortfolioForecast) -> PortfolioForecast:
+    """A copy a caller may change without changing the cached forecast."""
+    return dataclasses.replace(
+        pf,
+        series=pf.series.copy(),
+        sources=pf.sources.copy(),
+        portfolio=pf.portfolio.copy(),
+        actuals=pf.actuals.copy(),
+    )
+
+
+def _forecast_portfolio(
+    inventory: Inventory, settings: Settings, hist: pd.DataFrame, as_of: pd.Timestamp
+) -> PortfolioForecast:
+    """:func:`portfolio_forecast` of History's ``hist`` rows (before ``as_of``, sorted by
+    source and month), not cached."""
     f = settings.forecast
     months = SourceMonths.of(hist)
     results: dict[str, list[dict]] = {}

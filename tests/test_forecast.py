@@ -431,3 +431,67 @@ class TestPortfolioForecastAtScale:
         assert series.loc[("Referral programme", "conversion"), "method"] == method
         mine = pf.sources[pf.sources["source"] == "Referral programme"]["conversion"]
         np.testing.assert_allclose(mine, np.clip(point, 0, 1))
+
+
+class TestPortfolioCache:
+    """A process forecasts a book once per fingerprint of what the forecast depends on."""
+
+    @pytest.fixture
+    def computed(self, monkeypatch) -> list[int]:
+        calls: list[int] = []
+        compute = forecast._forecast_portfolio
+
+        def counted(*args):
+            calls.append(1)
+            return compute(*args)
+
+        monkeypatch.setattr(forecast, "_forecast_portfolio", counted)
+        monkeypatch.setattr(forecast, "_PORTFOLIOS", forecast.OrderedDict())
+        return calls
+
+    def test_the_same_book_again_is_not_forecast_again(self, computed, demo_inv, demo_cfg):
+        first = forecast.portfolio_forecast(demo_inv, demo_cfg)
+        again = forecast.portfolio_forecast(demo_inv, demo_cfg)
+        assert len(computed) == 1
+        pd.testing.assert_frame_equal(first.sources, again.sources)
+        pd.testing.assert_frame_equal(first.series, again.series)
+
+    @pytest.mark.parametrize(
+        "change",
+        ["one month's leads", "a paused source", "the horizon", "the full-choice limit"],
+    )
+    def test_what_the_forecast_depends_on_makes_it_anew(
+        self, change, computed, monkeypatch, demo_inv, demo_cfg
+    ):
+        forecast.portfolio_forecast(demo_inv, demo_cfg)
+        inv, cfg = demo_inv, demo_cfg
+        if change == "one month's leads":
+            hist = demo_inv.history.copy()
+            hist.loc[hist.index[-1], "leads"] += 1
+            inv = dataclasses.replace(demo_inv, history=hist)
+        elif change == "a paused source":
+            sources = demo_inv.sources.copy()
+            sources.loc["Organic search", "status"] = forecast.Status.PAUSED
+            inv = dataclasses.replace(demo_inv, sources=sources)
+        elif change == "the horizon":
+            cfg = dataclasses.replace(
+                demo_cfg, forecast=dataclasses.replace(demo_cfg.forecast, horizon=18)
+            )
+        else:
+            monkeypatch.setattr(forecast, "FULL_CHOICE_SOURCES", 3)
+        forecast.portfolio_forecast(inv, cfg)
+        assert len(computed) == 2
+
+    def test_a_caller_changing_its_copy_changes_no_other(self, computed, demo_inv, demo_cfg):
+        first = forecast.portfolio_forecast(demo_inv, demo_cfg)
+        want = first.sources["leads"].copy()
+        first.sources["leads"] = 0.0
+        again = forecast.portfolio_forecast(demo_inv, demo_cfg)
+        pd.testing.assert_series_equal(again.sources["leads"], want)
+
+    def test_bounded(self, computed, monkeypatch, demo_inv, demo_cfg):
+        monkeypatch.setattr(forecast, "PORTFOLIO_CACHE_SIZE", 2)
+        for months in (24, 23, 22):
+            as_of = demo_inv.history["month"].max() - pd.DateOffset(months=24 - months - 1)
+            forecast.portfolio_forecast(demo_inv, demo_cfg, as_of)
+        assert len(forecast._PORTFOLIOS) == 2
