@@ -109,6 +109,67 @@ class TestBacktestOrigins:
         assert backtest_origins(n) == want
 
 
+class TestBacktestFits:
+    """The ETS methods' backtests fit each window once and build no statsmodels results
+    object (its covariance matrix is a numerical Hessian); the same series again fits
+    nothing (the in-process cache). Counted, not timed: bench_forecast prints the times."""
+
+    @pytest.fixture
+    def fits(self, monkeypatch):
+        from statsmodels.tsa.exponential_smoothing.ets import ETSModel, ETSResults
+
+        counts = {"fit": 0, "results": 0}
+        fit, init = ETSModel.fit, ETSResults.__init__
+
+        def counted_fit(model, *args, **kwargs):
+            counts["fit"] += 1
+            return fit(model, *args, **kwargs)
+
+        def counted_init(results, *args, **kwargs):
+            counts["results"] += 1
+            init(results, *args, **kwargs)
+
+        monkeypatch.setattr(ETSModel, "fit", counted_fit)
+        monkeypatch.setattr(ETSResults, "__init__", counted_init)
+        forecast._choose.cache_clear()
+        return counts
+
+    def test_one_fit_per_window_and_method_and_one_for_the_forecast(self, fits):
+        y = seasonal_series(72)
+        origins, _ = backtest_origins(len(y))
+        ets = [m for m in forecast.METHODS if m.backtest_run is not None]
+        forecast_detail(y, 12)
+        assert fits["fit"] <= len(origins) * len(ets) + 1
+        assert fits["results"] <= 1
+
+    def test_the_same_series_again_fits_nothing(self, fits):
+        y = seasonal_series(30)
+        first = forecast_detail(y, 6)
+        done = dict(fits)
+        again = forecast_detail(y, 6)
+        assert fits == done
+        pd.testing.assert_frame_equal(first.frame, again.frame)
+
+    def test_window_points_are_statsmodels_own_forecasts(self):
+        from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+        y = seasonal_series(60)
+        origins, h = backtest_origins(len(y))
+        name = "exponential smoothing (damped trend, additive seasonal)"  # every state used
+        method = next(m for m in forecast.METHODS if m.name == name)
+        for o, points in zip(origins, method.backtest_run(y, origins, h), strict=True):
+            model = ETSModel(
+                pd.Series(y[:o]),
+                error="add",
+                trend="add",
+                damped_trend=True,
+                seasonal="add",
+                seasonal_periods=12,
+            )
+            want = model.fit(disp=False).forecast(h)
+            np.testing.assert_allclose(points, want, rtol=1e-9)
+
+
 class TestMeasures:
     def test_mase(self):
         # In-sample naive MAE of 8, 9, 10, 11 is 1; forecast MAE |10−11|, |12−11| is 1.
@@ -370,3 +431,67 @@ class TestPortfolioForecastAtScale:
         assert series.loc[("Referral programme", "conversion"), "method"] == method
         mine = pf.sources[pf.sources["source"] == "Referral programme"]["conversion"]
         np.testing.assert_allclose(mine, np.clip(point, 0, 1))
+
+
+class TestPortfolioCache:
+    """A process forecasts a book once per fingerprint of what the forecast depends on."""
+
+    @pytest.fixture
+    def computed(self, monkeypatch) -> list[int]:
+        calls: list[int] = []
+        compute = forecast._forecast_portfolio
+
+        def counted(*args):
+            calls.append(1)
+            return compute(*args)
+
+        monkeypatch.setattr(forecast, "_forecast_portfolio", counted)
+        monkeypatch.setattr(forecast, "_PORTFOLIOS", forecast.OrderedDict())
+        return calls
+
+    def test_the_same_book_again_is_not_forecast_again(self, computed, demo_inv, demo_cfg):
+        first = forecast.portfolio_forecast(demo_inv, demo_cfg)
+        again = forecast.portfolio_forecast(demo_inv, demo_cfg)
+        assert len(computed) == 1
+        pd.testing.assert_frame_equal(first.sources, again.sources)
+        pd.testing.assert_frame_equal(first.series, again.series)
+
+    @pytest.mark.parametrize(
+        "change",
+        ["one month's leads", "a paused source", "the horizon", "the full-choice limit"],
+    )
+    def test_what_the_forecast_depends_on_makes_it_anew(
+        self, change, computed, monkeypatch, demo_inv, demo_cfg
+    ):
+        forecast.portfolio_forecast(demo_inv, demo_cfg)
+        inv, cfg = demo_inv, demo_cfg
+        if change == "one month's leads":
+            hist = demo_inv.history.copy()
+            hist.loc[hist.index[-1], "leads"] += 1
+            inv = dataclasses.replace(demo_inv, history=hist)
+        elif change == "a paused source":
+            sources = demo_inv.sources.copy()
+            sources.loc["Organic search", "status"] = forecast.Status.PAUSED
+            inv = dataclasses.replace(demo_inv, sources=sources)
+        elif change == "the horizon":
+            cfg = dataclasses.replace(
+                demo_cfg, forecast=dataclasses.replace(demo_cfg.forecast, horizon=18)
+            )
+        else:
+            monkeypatch.setattr(forecast, "FULL_CHOICE_SOURCES", 3)
+        forecast.portfolio_forecast(inv, cfg)
+        assert len(computed) == 2
+
+    def test_a_caller_changing_its_copy_changes_no_other(self, computed, demo_inv, demo_cfg):
+        first = forecast.portfolio_forecast(demo_inv, demo_cfg)
+        want = first.sources["leads"].copy()
+        first.sources["leads"] = 0.0
+        again = forecast.portfolio_forecast(demo_inv, demo_cfg)
+        pd.testing.assert_series_equal(again.sources["leads"], want)
+
+    def test_bounded(self, computed, monkeypatch, demo_inv, demo_cfg):
+        monkeypatch.setattr(forecast, "PORTFOLIO_CACHE_SIZE", 2)
+        for months in (24, 23, 22):
+            as_of = demo_inv.history["month"].max() - pd.DateOffset(months=24 - months - 1)
+            forecast.portfolio_forecast(demo_inv, demo_cfg, as_of)
+        assert len(forecast._PORTFOLIOS) == 2
