@@ -83,11 +83,16 @@ def score_bands(p: Sequence[float] | np.ndarray, rules: LeadRules) -> list[Score
 
 
 def lead_actions(leads: pd.DataFrame, rules: LeadRules) -> pd.DataFrame:
-    """Band, expected ROI, action, priority and price of each scored lead.
+    """Band, expected ROI, action, priority, price and the expected result of a sale of
+    each scored lead.
 
     ``leads`` has ``probability``, ``value`` (if converted), ``cost`` and ``resale`` (False
     when the lead may not be sold; blank means allowed). Priority ranks the work-first leads
-    by expected ROI (1 first); other actions have no priority.
+    by expected ROI (1 first); other actions have no priority. The price reaches the target
+    margin on the chapter's expected cost (:func:`lead_price`) and never falls below the
+    lead's own cost at that margin. ``sale_profit`` is what selling the lead at the
+    partner prices (``p·R_high + (1 − p)·R_low``) brings against its cost: a lead to sell at
+    an expected loss says so (:func:`sale_loss_note`).
 
     Examples
     --------
@@ -99,6 +104,8 @@ def lead_actions(leads: pd.DataFrame, rules: LeadRules) -> pd.DataFrame:
     (['work first', 'work first', 'sell to partner', 'drop'], [8.0, 3.0, 1.0, 1.0])
     >>> [str(b) for b in out["band"]], out["priority"].tolist()[:2]
     (['High', 'Medium', 'Low', 'Low'], [1.0, 2.0])
+    >>> out["price"].round(2).tolist()[2], out["sale_profit"].round(2).tolist()[2]
+    (200.0, -114.0)
     """
     p = leads["probability"].to_numpy(dtype=float)
     roi = p * leads["value"].to_numpy(dtype=float) / leads["cost"].to_numpy(dtype=float)
@@ -106,15 +113,41 @@ def lead_actions(leads: pd.DataFrame, rules: LeadRules) -> pd.DataFrame:
     resale = leads["resale"].map(lambda v: v is not False).to_numpy()
     actions = [_action(r, b, s, rules) for r, b, s in zip(roi, bands, resale, strict=True)]
     work = pd.Series(np.where([a == LeadAction.WORK_FIRST for a in actions], roi, np.nan))
+    cost = leads["cost"].to_numpy(dtype=float)
+    chapter = lead_price(p, rules.cost_high, rules.cost_low, rules.target_margin)
+    own = np.where(cost > 0, cost / (1 - rules.target_margin), np.nan)
     return pd.DataFrame(
         {
             "band": bands,
             "expected_roi": roi,
             "action": actions,
             "priority": work.rank(ascending=False, method="first").to_numpy(),
-            "price": lead_price(p, rules.cost_high, rules.cost_low, rules.target_margin),
+            "price": np.fmax(chapter, own),
+            "sale_profit": p * rules.price_high + (1 - p) * rules.price_low - cost,
         },
         index=leads.index,
+    )
+
+
+def sale_loss_note(actions: pd.DataFrame) -> str:
+    """What the leads to sell bring on average when each sells at the partner prices, when
+    that is a loss; "" otherwise. A sale still beats dropping a lead bought already (it
+    recovers part of its cost), so the action stands, and says so.
+
+    Examples
+    --------
+    >>> out = pd.DataFrame({"action": [LeadAction.SELL, LeadAction.SELL, LeadAction.WORK_FIRST],
+    ...                     "sale_profit": [-40.0, -36.0, 50.0]})
+    >>> sale_loss_note(out)[:58]
+    '2 leads to sell lose $38.00 each on average at the partner'
+    """
+    sell = actions.loc[[a == LeadAction.SELL for a in actions["action"]], "sale_profit"]
+    if sell.empty or not sell.mean() < 0:
+        return ""
+    n = len(sell)
+    return (
+        f"{n} lead{'s' if n != 1 else ''} to sell lose ${-sell.mean():,.2f} each on average at "
+        "the partner prices (a sale recovers part of their cost; dropping them recovers none)"
     )
 
 

@@ -23,6 +23,7 @@ from leadbook.monetize import (
     lead_actions,
     lead_price,
     profit_threshold,
+    sale_loss_note,
     with_predicted_conversion,
 )
 from leadbook.settings import LeadRules, Settings
@@ -69,6 +70,28 @@ class TestLeadActions:
         ]
         assert out["priority"].tolist()[1:3] == [1.0, 2.0]
         assert out["price"].iloc[1] == pytest.approx((0.6 * 140 + 0.4 * 70) / 0.75)
+
+    def test_a_price_covers_the_leads_own_cost_at_the_target_margin(self):
+        # the demo's L0302 cost $129.42 and was priced $95.05 from the chapter's costs alone
+        leads = pd.DataFrame(
+            {"probability": [0.05, 0.9], "value": [2900.0] * 2, "cost": [129.42, 20.0]}
+        ).assign(resale=True)
+        out = lead_actions(leads, LeadRules())
+        assert out["price"].iloc[0] == pytest.approx(129.42 / 0.75)  # 25 % on its cost
+        # a lead that cost less keeps the chapter's price on its expected cost
+        assert out["price"].iloc[1] == pytest.approx((0.9 * 140 + 0.1 * 70) / 0.75)
+
+    def test_a_sale_at_an_expected_loss_says_so(self):
+        # the chapter's partner prices ($150 high, $30 low) against leads that cost $70
+        leads = pd.DataFrame(
+            {"probability": [0.05, 0.05, 0.5], "value": [1000.0] * 3, "cost": [70.0] * 3}
+        ).assign(resale=True)
+        out = lead_actions(leads, LeadRules())
+        assert [str(a) for a in out["action"]][:2] == ["sell to partner"] * 2
+        each = 0.05 * 150 + 0.95 * 30 - 70  # −$34.00
+        assert out["sale_profit"].iloc[0] == pytest.approx(each)
+        assert sale_loss_note(out).startswith("2 leads to sell lose $34.00 each on average")
+        assert sale_loss_note(out.assign(sale_profit=5.0)) == ""
 
 
 class TestProfitThreshold:

@@ -879,7 +879,8 @@ LEADS_TABLE = TableSpec(
             required=False,
             number_format=CENTS,
             width=10,
-            doc="Price reaching the target margin on the lead's expected cost.",
+            doc="Price reaching the target margin on the lead's expected cost, and at least "
+            "on its own Cost.",
         ),
         Column("factors", "Top factors", Kind.TEXT, Role.OUTPUT, required=False, width=70),
     ),
