@@ -514,23 +514,25 @@ def top_factors(model: TrainedModel, frame: pd.DataFrame, k: int = 3) -> list[st
     leads' typical value; factors under 0.01 in size are left out.
     """
     x = _typed(frame, model.all_kinds)
+    moved = [x]
+    for name in x.columns:
+        one = x.copy()
+        one[name] = model.reference[name]
+        moved.append(_typed(one, model.all_kinds))
+    # One prediction over every lead and every moved copy of it: a call per feature cost
+    # more than the prediction itself.
     with threadpool_limits(1):
-        base = _logit(model.estimator.predict_proba(x)[:, 1])
-        effects = {}
-        for name in x.columns:
-            moved = x.copy()
-            moved[name] = model.reference[name]
-            moved = _typed(moved, model.all_kinds)
-            effects[name] = base - _logit(model.estimator.predict_proba(moved)[:, 1])
-    table = pd.DataFrame(effects, index=x.index)
+        p = model.estimator.predict_proba(pd.concat(moved, ignore_index=True))[:, 1]
+    logits = _logit(p).reshape(len(moved), len(x))
+    effects = logits[0] - logits[1:]  # feature × lead
+    strongest = np.argsort(-np.abs(effects), axis=0, kind="stable")[:k]
+    names, cells = list(x.columns), [x[name].tolist() for name in x.columns]
     out = []
     for i in range(len(x)):
-        row = table.iloc[i]
-        strongest = row.abs().sort_values(ascending=False, kind="stable").index[:k]
         parts = [
-            f"{name} = {_show(x[name].iloc[i])} ({row[name]:+.2f})"
-            for name in strongest
-            if abs(row[name]) >= 0.01
+            f"{names[j]} = {_show(cells[j][i])} ({effects[j, i]:+.2f})"
+            for j in strongest[:, i]
+            if abs(effects[j, i]) >= 0.01
         ]
         out.append("; ".join(parts))
     return out
