@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import itertools
 import math
 import os
 import signal
@@ -127,17 +128,33 @@ def stop(proc: subprocess.Popen) -> None:
     proc.wait(timeout=30)
 
 
+_CALLS = itertools.count(1)
+
+
+def fresh(payload: dict) -> dict:
+    """``payload`` with the first source's current spend nudged by a millionth of a dollar,
+    a different nudge each call: leadbook serve keeps answers by the values of their
+    arguments (udfs.memo), so without it every call after the first would be a look-up,
+    not the computation measured here (a call after an edit)."""
+    sources = [row[:] for row in payload["args"][0]]
+    spend = sources[0].index(C.SOURCES_TABLE.column("spend").header)
+    sources[1][spend] += next(_CALLS) * 1e-6
+    return {**payload, "args": [sources, *payload["args"][1:]]}
+
+
 async def measure(port: int, payload: dict, calls: int, repeat: int) -> tuple[float, float, float]:
     """Medians over ``repeat`` rounds of one call and of ``calls`` concurrent calls, and the
     worst health-check latency while the concurrent calls ran, in seconds."""
     url = f"http://127.0.0.1:{port}"
     call = "/xlwings/custom-functions-call"
     async with httpx.AsyncClient(base_url=url, timeout=600) as client:
-        await asyncio.gather(*(client.post(call, json=payload) for _ in range(calls)))  # warm
+        await asyncio.gather(
+            *(client.post(call, json=fresh(payload)) for _ in range(calls))
+        )  # warm
         singles, batches, worst = [], [], 0.0
         for _ in range(repeat):
             t0 = time.perf_counter()
-            (await client.post(call, json=payload)).raise_for_status()
+            (await client.post(call, json=fresh(payload))).raise_for_status()
             singles.append(time.perf_counter() - t0)
             done = asyncio.Event()
 
@@ -153,7 +170,7 @@ async def measure(port: int, payload: dict, calls: int, repeat: int) -> tuple[fl
             prober = asyncio.create_task(probe(done))
             t0 = time.perf_counter()
             responses = await asyncio.gather(
-                *(client.post(call, json=payload) for _ in range(calls))
+                *(client.post(call, json=fresh(payload)) for _ in range(calls))
             )
             batches.append(time.perf_counter() - t0)
             done.set()
