@@ -36,7 +36,7 @@ def fingerprint(value: Any) -> bytes | None:
     """
     try:
         data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    except (pickle.PicklingError, TypeError, AttributeError):
+    except Exception:  # whatever a front passes that pickle refuses: computed, never kept
         return None
     return hashlib.blake2b(data, digest_size=16).digest()
 
