@@ -44,6 +44,8 @@ from leadbook.workbook import contract as C
 
 LEADBOOK = str(Path(sys.executable).with_name("leadbook"))
 EXCEL_EPOCH = dt.datetime(1899, 12, 30)
+SIGN_IN = "benchmark-sign-in-token-0123456789abcdef"
+"""leadbook serve's sign-in token (sign-in is on, as shipped; the sync server has none)."""
 SYNC_PROJECT = '"""Sync functions, as written."""\nfrom udfs.functions import *  # noqa: F403\n'
 
 
@@ -147,7 +149,8 @@ async def measure(port: int, payload: dict, calls: int, repeat: int) -> tuple[fl
     worst health-check latency while the concurrent calls ran, in seconds."""
     url = f"http://127.0.0.1:{port}"
     call = "/xlwings/custom-functions-call"
-    async with httpx.AsyncClient(base_url=url, timeout=600) as client:
+    headers = {"Authorization": SIGN_IN}
+    async with httpx.AsyncClient(base_url=url, timeout=600, headers=headers) as client:
         await asyncio.gather(
             *(client.post(call, json=fresh(payload)) for _ in range(calls))
         )  # warm
@@ -216,7 +219,11 @@ def main() -> None:
     opts = parser.parse_args()
     payload = body(opts.function, *tables(opts.copies), opts.copies)
     base = {k: v for k, v in os.environ.items() if not k.startswith("XLWINGS_")}
-    base |= {"XLWINGS_LICENSE_KEY": "noncommercial", "XLWINGS_LOG_LEVEL": "WARNING"}
+    base |= {
+        "XLWINGS_LICENSE_KEY": "noncommercial",
+        "XLWINGS_LOG_LEVEL": "WARNING",
+        "LEADBOOK_TOKEN": SIGN_IN,
+    }
     with tempfile.TemporaryDirectory() as tmp:
         sync_project = Path(tmp)
         for package in ("custom_functions", "custom_scripts"):
