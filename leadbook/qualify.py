@@ -557,10 +557,10 @@ def lead_score(book: str | Path, features: Mapping[str, Any]) -> float:
     ``features`` maps the model's feature names (``Source`` and each feature column header)
     to the lead's values; a missing feature is blank. Behind ``LB.LEAD_SCORE``.
     """
-    from leadbook.workbook.read import open_workbook
+    from leadbook.workbook.read import open_inputs
     from leadbook.workbook.tabs.leads import read_model_record
 
-    record = read_model_record(open_workbook(book))
+    record = read_model_record(open_inputs(book))  # streamed: the record's cells, not every tab
     if record is None:
         raise ModelError(
             f"{Path(book).name} records no lead model yet; run Score leads "
