@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import itertools
 import math
 import os
 import signal
@@ -43,6 +44,8 @@ from leadbook.workbook import contract as C
 
 LEADBOOK = str(Path(sys.executable).with_name("leadbook"))
 EXCEL_EPOCH = dt.datetime(1899, 12, 30)
+SIGN_IN = "benchmark-sign-in-token-0123456789abcdef"
+"""leadbook serve's sign-in token (sign-in is on, as shipped; the sync server has none)."""
 SYNC_PROJECT = '"""Sync functions, as written."""\nfrom udfs.functions import *  # noqa: F403\n'
 
 
@@ -127,17 +130,34 @@ def stop(proc: subprocess.Popen) -> None:
     proc.wait(timeout=30)
 
 
+_CALLS = itertools.count(1)
+
+
+def fresh(payload: dict) -> dict:
+    """``payload`` with the first source's current spend nudged by a millionth of a dollar,
+    a different nudge each call: leadbook serve keeps answers by the values of their
+    arguments (udfs.memo), so without it every call after the first would be a look-up,
+    not the computation measured here (a call after an edit)."""
+    sources = [row[:] for row in payload["args"][0]]
+    spend = sources[0].index(C.SOURCES_TABLE.column("spend").header)
+    sources[1][spend] += next(_CALLS) * 1e-6
+    return {**payload, "args": [sources, *payload["args"][1:]]}
+
+
 async def measure(port: int, payload: dict, calls: int, repeat: int) -> tuple[float, float, float]:
     """Medians over ``repeat`` rounds of one call and of ``calls`` concurrent calls, and the
     worst health-check latency while the concurrent calls ran, in seconds."""
     url = f"http://127.0.0.1:{port}"
     call = "/xlwings/custom-functions-call"
-    async with httpx.AsyncClient(base_url=url, timeout=600) as client:
-        await asyncio.gather(*(client.post(call, json=payload) for _ in range(calls)))  # warm
+    headers = {"Authorization": SIGN_IN}
+    async with httpx.AsyncClient(base_url=url, timeout=600, headers=headers) as client:
+        await asyncio.gather(
+            *(client.post(call, json=fresh(payload)) for _ in range(calls))
+        )  # warm
         singles, batches, worst = [], [], 0.0
         for _ in range(repeat):
             t0 = time.perf_counter()
-            (await client.post(call, json=payload)).raise_for_status()
+            (await client.post(call, json=fresh(payload))).raise_for_status()
             singles.append(time.perf_counter() - t0)
             done = asyncio.Event()
 
@@ -153,7 +173,7 @@ async def measure(port: int, payload: dict, calls: int, repeat: int) -> tuple[fl
             prober = asyncio.create_task(probe(done))
             t0 = time.perf_counter()
             responses = await asyncio.gather(
-                *(client.post(call, json=payload) for _ in range(calls))
+                *(client.post(call, json=fresh(payload)) for _ in range(calls))
             )
             batches.append(time.perf_counter() - t0)
             done.set()
@@ -199,7 +219,11 @@ def main() -> None:
     opts = parser.parse_args()
     payload = body(opts.function, *tables(opts.copies), opts.copies)
     base = {k: v for k, v in os.environ.items() if not k.startswith("XLWINGS_")}
-    base |= {"XLWINGS_LICENSE_KEY": "noncommercial", "XLWINGS_LOG_LEVEL": "WARNING"}
+    base |= {
+        "XLWINGS_LICENSE_KEY": "noncommercial",
+        "XLWINGS_LOG_LEVEL": "WARNING",
+        "LEADBOOK_TOKEN": SIGN_IN,
+    }
     with tempfile.TemporaryDirectory() as tmp:
         sync_project = Path(tmp)
         for package in ("custom_functions", "custom_scripts"):

@@ -27,16 +27,21 @@ import logging
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import Bounds, LinearConstraint, milp
-from scipy.sparse import lil_matrix
 
 from leadbook.enums import ConversionSource, LeadAction, ScoreBand
 from leadbook.errors import Conflict, InfeasiblePolicyError
 from leadbook.inventory import Inventory
 from leadbook.settings import LeadRules, Settings
+
+if TYPE_CHECKING:
+    from scipy.optimize import LinearConstraint
+
+# scipy's solver is imported by the package builder that uses it: the prices, ROIs and
+# actions behind the UDFs and Score leads do without it.
 
 log = logging.getLogger(__name__)
 
@@ -397,6 +402,8 @@ def build_packages(leads: pd.DataFrame, specs: Sequence[PackageSpec]) -> Package
     leadbook.errors.InfeasiblePolicyError: The package specs cannot be met.
       - Acme: the average probability must drop from 40.0% to 33.3% (the best 3 leads average 33.3%)
     """
+    from scipy.optimize import Bounds, milp
+
     _check_specs(leads, specs)
     problem = _PackageProblem(leads, specs)
     result = milp(
@@ -449,6 +456,9 @@ class _PackageProblem:
         return -np.tile(self.leads["value"].to_numpy(dtype=float), self.n_buyers)
 
     def constraints(self) -> list[LinearConstraint]:
+        from scipy.optimize import LinearConstraint
+        from scipy.sparse import lil_matrix
+
         rows: list[tuple[dict[int, float], float, float]] = []
         rows += self.one_package_rows()
         for b, spec in enumerate(self.specs):
@@ -559,6 +569,9 @@ def _admitted_by_limits(leads: pd.DataFrame, spec: PackageSpec) -> int:
 
 def _elastic_conflicts(leads: pd.DataFrame, specs: Sequence[PackageSpec]) -> tuple[Conflict, ...]:
     """Re-solve with a penalised slack on each size, quality and limit row; name those used."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.sparse import lil_matrix
+
     problem = _PackageProblem(leads, specs)
     base = problem.constraints()[0]
     a = base.A.tolil()

@@ -43,21 +43,10 @@ import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import sklearn
-from sklearn.base import clone
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
-from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, TimeSeriesSplit
-from sklearn.pipeline import Pipeline, make_pipeline
-from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
 from leadbook import __version__, files
@@ -65,6 +54,14 @@ from leadbook.errors import LeadbookError
 from leadbook.leads import CATEGORICAL, NUMERIC, LeadTable
 from leadbook.modelcheck import check_estimator, parse_meta
 from leadbook.settings import LeadRules
+
+if TYPE_CHECKING:
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.pipeline import Pipeline
+
+# scikit-learn (with the scipy.stats it loads, about a second) is imported inside the functions
+# that train, measure held-out leads or load a model: LB.CLASSIFIER_METRICS and the jobs that
+# never touch a model do without it.
 
 log = logging.getLogger(__name__)
 
@@ -204,6 +201,8 @@ def held_out_metrics(p: np.ndarray, y: np.ndarray, threshold: float) -> HeldOutM
     >>> m.auc, round(m.brier, 3), m.at_threshold.accuracy
     (0.75, 0.185, 0.5)
     """
+    from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
+
     auc = float(roc_auc_score(y, p)) if 0 < y.sum() < len(y) else math.nan
     lift = calibration_table(p, y)["lift"].iloc[0] if len(y) >= 10 else math.nan
     return HeldOutMetrics(
@@ -274,6 +273,8 @@ def train_model(table: LeadTable, rules: LeadRules, *, seed: int = SEED) -> Trai
 
 
 def _train(table: LeadTable, rules: LeadRules, seed: int) -> TrainedModel:
+    from sklearn.base import clone
+
     closed = table.closed()
     y = closed.fixed["outcome"].to_numpy(dtype=int)
     _check_enough(y)
@@ -349,6 +350,13 @@ def _split_kinds(kinds: Mapping[str, str]) -> tuple[list[str], list[str]]:
 
 
 def _gbm(kinds: Mapping[str, str], n_train: int, seed: int) -> CalibratedClassifierCV:
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OrdinalEncoder
+
     numeric, categorical = _split_kinds(kinds)
     prep = ColumnTransformer(
         [
@@ -383,6 +391,12 @@ def _gbm(kinds: Mapping[str, str], n_train: int, seed: int) -> CalibratedClassif
 
 
 def _logistic(kinds: Mapping[str, str], seed: int) -> Pipeline:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline, make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
     numeric, categorical = _split_kinds(kinds)
     prep = ColumnTransformer(
         [
@@ -418,6 +432,8 @@ def _duplicate_groups(x: pd.DataFrame) -> np.ndarray:
 def _held_out_split(
     created: pd.Series, y: np.ndarray, groups: np.ndarray, timed: bool, seed: int
 ) -> tuple[np.ndarray, np.ndarray, str]:
+    from sklearn.model_selection import StratifiedGroupKFold
+
     n = len(y)
     if timed:
         order = np.argsort(created.to_numpy(), kind="stable")
@@ -432,6 +448,10 @@ def _held_out_split(
 def _cv_log_loss(
     model: Any, x: pd.DataFrame, y: np.ndarray, groups: np.ndarray, timed: bool, seed: int
 ) -> float:
+    from sklearn.base import clone
+    from sklearn.metrics import log_loss
+    from sklearn.model_selection import StratifiedGroupKFold, TimeSeriesSplit
+
     splits = (
         TimeSeriesSplit(n_splits=4).split(x)
         if timed
@@ -479,6 +499,8 @@ def _reference(x: pd.DataFrame) -> dict[str, Any]:
 
 
 def _versions() -> dict[str, str]:
+    import sklearn
+
     return {"leadbook": __version__, "scikit-learn": sklearn.__version__, "numpy": np.__version__}
 
 
@@ -492,23 +514,25 @@ def top_factors(model: TrainedModel, frame: pd.DataFrame, k: int = 3) -> list[st
     leads' typical value; factors under 0.01 in size are left out.
     """
     x = _typed(frame, model.all_kinds)
+    moved = [x]
+    for name in x.columns:
+        one = x.copy()
+        one[name] = model.reference[name]
+        moved.append(_typed(one, model.all_kinds))
+    # One prediction over every lead and every moved copy of it: a call per feature cost
+    # more than the prediction itself.
     with threadpool_limits(1):
-        base = _logit(model.estimator.predict_proba(x)[:, 1])
-        effects = {}
-        for name in x.columns:
-            moved = x.copy()
-            moved[name] = model.reference[name]
-            moved = _typed(moved, model.all_kinds)
-            effects[name] = base - _logit(model.estimator.predict_proba(moved)[:, 1])
-    table = pd.DataFrame(effects, index=x.index)
+        p = model.estimator.predict_proba(pd.concat(moved, ignore_index=True))[:, 1]
+    logits = _logit(p).reshape(len(moved), len(x))
+    effects = logits[0] - logits[1:]  # feature × lead
+    strongest = np.argsort(-np.abs(effects), axis=0, kind="stable")[:k]
+    names, cells = list(x.columns), [x[name].tolist() for name in x.columns]
     out = []
     for i in range(len(x)):
-        row = table.iloc[i]
-        strongest = row.abs().sort_values(ascending=False, kind="stable").index[:k]
         parts = [
-            f"{name} = {_show(x[name].iloc[i])} ({row[name]:+.2f})"
-            for name in strongest
-            if abs(row[name]) >= 0.01
+            f"{names[j]} = {_show(cells[j][i])} ({effects[j, i]:+.2f})"
+            for j in strongest[:, i]
+            if abs(effects[j, i]) >= 0.01
         ]
         out.append("; ".join(parts))
     return out
@@ -533,10 +557,10 @@ def lead_score(book: str | Path, features: Mapping[str, Any]) -> float:
     ``features`` maps the model's feature names (``Source`` and each feature column header)
     to the lead's values; a missing feature is blank. Behind ``LB.LEAD_SCORE``.
     """
-    from leadbook.workbook.read import open_workbook
+    from leadbook.workbook.read import open_inputs
     from leadbook.workbook.tabs.leads import read_model_record
 
-    record = read_model_record(open_workbook(book))
+    record = read_model_record(open_inputs(book))  # streamed: the record's cells, not every tab
     if record is None:
         raise ModelError(
             f"{Path(book).name} records no lead model yet; run Score leads "

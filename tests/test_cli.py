@@ -205,3 +205,19 @@ def test_the_sources_summary_prints_the_best_and_counts_the_rest():
     assert f"Source {cli.SOURCES_SHOWN:03d}" in text
     assert f"Source {cli.SOURCES_SHOWN + 1:03d}" not in text
     assert "… and 7 more on the Scores tab" in text
+
+
+@pytest.mark.parametrize("command", ["check", "roi", "rebalance"])
+def test_jobs_without_a_lead_model_or_forecast_import_neither(command, demo_book_path):
+    """scikit-learn, skops and statsmodels take over a second to import; the jobs that need
+    no lead model (the demo's conversion is History's) and no forecast import none of them."""
+    code = (
+        "import sys\n"
+        "from leadbook.cli import main\n"
+        f"sys.argv = ['leadbook', {command!r}, {str(demo_book_path)!r}]\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "heavy = {'sklearn', 'skops', 'statsmodels'}\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"

@@ -582,3 +582,19 @@ def test_pruning_old_models_leaves_what_it_cannot_remove(tmp_path):
     kept.write_bytes(b"recorded")
     q.prune_models(book, q.ModelRecord("fedcba9876543210" + "0" * 48, "d", "t", "k"))
     assert sorted(p.name for p in folder.iterdir()) == ["model-fedcba9876543210.zip", "model-old"]
+
+
+def test_importing_the_lead_modules_loads_no_scikit_learn():
+    """scikit-learn (and scipy.stats with it, about a second) and scipy's solver are imported
+    where a model is trained, measured or loaded and packages are built, not with the modules:
+    LB.CLASSIFIER_METRICS and the price functions do without them."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, leadbook.qualify, leadbook.monetize, leadbook.workbook.leadjobs; "
+        "print(sorted(m for m in ('sklearn', 'skops', 'scipy.stats', 'scipy.optimize') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

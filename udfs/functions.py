@@ -32,6 +32,7 @@ from leadbook.settings import Settings
 from leadbook.workbook import contract as C
 from udfs import convert as X
 from udfs.convert import excel_errors
+from udfs.memo import Memo, fingerprint
 
 __xlwings_func_namespace__ = "LB"
 
@@ -115,7 +116,20 @@ def _figures(sources: Any) -> Any:
     return portfolio_figures(X.typed(raw, C.SOURCES_TABLE, FIGURE_KEYS))
 
 
+INVENTORIES: Memo[Any] = Memo(4)
+"""Inventories by the fingerprints of Sources, History and PriceTiers (:mod:`udfs.memo`)."""
+CLASSIFICATIONS: Memo[Any] = Memo(4)
+"""Classifications by those of Sources, History, PriceTiers and Settings."""
+ALLOCATIONS: Memo[Any] = Memo(4)
+"""LB.ALLOCATE's and LB.EXPLAIN's allocations by the fingerprints of all their arguments."""
+
+
 def _inventory(sources: Any, history: Any = None, price_tiers: Any = None) -> Any:
+    key = (fingerprint(sources), fingerprint(history), fingerprint(price_tiers))
+    return INVENTORIES.get(key, lambda: _read_inventory(sources, history, price_tiers))
+
+
+def _read_inventory(sources: Any, history: Any, price_tiers: Any) -> Any:
     raw_history = X.optional_table(history, C.HISTORY_TABLE)
     raw_tiers = X.optional_table(price_tiers, C.PRICE_TIERS_TABLE)
     inventory, _ = build_inventory(X.table(sources, C.SOURCES_TABLE), raw_tiers, raw_history)
@@ -259,16 +273,27 @@ def LB_SCORES(sources, history=None, settings=None):
 
 
 def _allocation(sources, budget, settings, history=None, price_tiers=None):
-    from leadbook.allocation import allocate  # HiGHS: loaded when first needed
-    from leadbook.workbook.rebalance import sales_capacity_for
+    """The allocation, solved once for the same arguments (LB.ALLOCATE, then LB.EXPLAIN, then
+    each recalculation); a new budget or Settings re-solves on the inventory already read."""
+    s, b, c, h, p = map(fingerprint, (sources, budget, settings, history, price_tiers))
 
-    inventory, cfg = _inventory(sources, history, price_tiers), X.settings(settings)
-    return allocate(
-        inventory,
-        cfg,
-        budget=X.number(budget, "budget", lo=0, zero_is_blank=True),
-        sales_capacity=sales_capacity_for(inventory, cfg),
-    )
+    def solved():
+        from leadbook.allocation import allocate  # HiGHS: loaded when first needed
+        from leadbook.workbook.rebalance import sales_capacity_for
+
+        inventory = INVENTORIES.get(
+            (s, h, p), lambda: _read_inventory(sources, history, price_tiers)
+        )
+        cfg = X.settings(settings)
+        return allocate(
+            inventory,
+            cfg,
+            budget=X.number(budget, "budget", lo=0, zero_is_blank=True),
+            sales_capacity=sales_capacity_for(inventory, cfg),
+            classes=CLASSIFICATIONS.get((s, h, p, c), lambda: classify(inventory, cfg)),
+        )
+
+    return ALLOCATIONS.get((s, b, c, h, p), solved)
 
 
 @func(name="ALLOCATE")

@@ -55,7 +55,8 @@ from leadbook.qualify import (
 from leadbook.settings import Settings
 from leadbook.workbook import contract as C
 from leadbook.workbook.layout import inert_text, now
-from leadbook.workbook.read import lead_problems, open_workbook, read_book
+from leadbook.workbook.read import Book, inspect_workbook, lead_problems, open_inputs
+from leadbook.workbook.stream import StreamedBook
 from leadbook.workbook.tabs.leads import (
     LeadReport,
     missing_output_columns,
@@ -116,8 +117,8 @@ def score_leads(
 ) -> ScoreResult:
     """Score the open leads of the workbook at ``path`` (or of ``leads_file``) and write them."""
     path = Path(path)
-    book = read_book(path)
-    wb = open_workbook(path)
+    wb = open_inputs(path)  # streamed, read once: openpyxl would build every tab's cells
+    book = _checked_book(wb, path)
     record = read_model_record(wb)
     if leads_file is None:
         if C.LEADS.name not in wb.sheetnames or C.LEADS_TABLE.name not in wb[C.LEADS.name].tables:
@@ -176,6 +177,16 @@ def score_leads(
         output_file,
         warnings,
     )
+
+
+def _checked_book(wb: StreamedBook, path: Path) -> Book:
+    """:func:`~leadbook.workbook.read.read_book` of the workbook already open."""
+    book, problems = inspect_workbook(wb, path)
+    raise_errors(problems)
+    assert book is not None
+    for warning in book.warnings:
+        log.warning("%s", warning)
+    return book
 
 
 def _model_for(
@@ -281,7 +292,7 @@ class _Scorer:
 class _BookLeads:
     """The Leads table on the workbook's Leads tab."""
 
-    def __init__(self, wb: Workbook, inventory: Inventory):
+    def __init__(self, wb: StreamedBook, inventory: Inventory):
         raise_errors(lead_problems(wb, list(inventory.names)))
         found = read_lead_grid(wb)
         assert found is not None

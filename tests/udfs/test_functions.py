@@ -443,6 +443,85 @@ class TestAllocate:
         assert (response.status_code, response.text) == (400, "budget must be ≥ 0, got -5")
 
 
+class TestKeptAnswers:
+    """LB.ALLOCATE and LB.EXPLAIN solve once for the same arguments, and a new budget or
+    Settings re-solves on the inventory already read (udfs.memo); counted, not timed."""
+
+    @pytest.fixture
+    def counted(self, monkeypatch):
+        import leadbook.allocation
+
+        for kept in (F.INVENTORIES, F.CLASSIFICATIONS, F.ALLOCATIONS):
+            kept.clear()
+        calls = {"build_inventory": 0, "classify": 0, "allocate": 0}
+
+        def counting(name, f):
+            def counted_call(*args, **kwargs):
+                calls[name] += 1
+                return f(*args, **kwargs)
+
+            return counted_call
+
+        monkeypatch.setattr(F, "build_inventory", counting("build_inventory", F.build_inventory))
+        monkeypatch.setattr(F, "classify", counting("classify", F.classify))
+        monkeypatch.setattr(
+            leadbook.allocation, "allocate", counting("allocate", leadbook.allocation.allocate)
+        )
+        yield calls
+        for kept in (F.INVENTORIES, F.CLASSIFICATIONS, F.ALLOCATIONS):
+            kept.clear()
+
+    @staticmethod
+    def args(demo_tables, budget=320_000, settings=None):
+        return (
+            demo_tables["Sources"], [[budget]], settings or demo_tables["Settings"],
+            demo_tables["History"], demo_tables["PriceTiers"],
+        )  # fmt: skip
+
+    def test_the_same_arguments_are_solved_once(self, client, demo_tables, counted):
+        first = result(client, "LB_ALLOCATE", *self.args(demo_tables))
+        assert result(client, "LB_ALLOCATE", *self.args(demo_tables)) == first
+        result(client, "LB_EXPLAIN", *self.args(demo_tables))
+        assert counted == {"build_inventory": 1, "classify": 1, "allocate": 1}
+
+    def test_a_new_budget_solves_again_on_the_inventory_read(self, client, demo_tables, counted):
+        rows = {
+            b: result(client, "LB_ALLOCATE", *self.args(demo_tables, b)) for b in (320_000, 310_000)
+        }
+        assert counted == {"build_inventory": 1, "classify": 1, "allocate": 2}
+        want = demo_allocate(310_000).table["recommended"].tolist()
+        assert [r[2] for r in rows[310_000][1:]] == pytest.approx(want)
+
+    def test_new_settings_classify_again(self, client, demo_tables, counted):
+        settings = with_setting(
+            demo_tables["Settings"], "capacity.sales_capacity_source", "settings"
+        )
+        for s in (None, settings):
+            result(client, "LB_ALLOCATE", *self.args(demo_tables, settings=s))
+        assert counted == {"build_inventory": 1, "classify": 2, "allocate": 2}
+
+    def test_a_failing_call_is_not_kept(self, client, demo_tables, counted):
+        for _ in range(2):
+            response = call(client, "LB_ALLOCATE", *self.args(demo_tables, 250_000))
+            assert response.status_code == 400
+            assert "The policy cannot be met" in response.text
+        assert counted["allocate"] == 2
+
+    def test_the_kept_inventory_is_left_as_read(self, client, demo_tables, counted):
+        import pandas as pd
+
+        sources, history, tiers = (demo_tables[n] for n in ("Sources", "History", "PriceTiers"))
+        result(client, "LB_ALLOCATE", *self.args(demo_tables))
+        result(client, "LB_EXPLAIN", *self.args(demo_tables))
+        result(client, "LB_SCORES", sources, history, demo_tables["Settings"])
+        result(client, "LB_CLASSES", sources, history, demo_tables["Settings"])
+        result(client, "LB_KPI", [["roi"]], sources, history, demo_tables["Settings"])
+        kept = F._inventory(sources, history, tiers)
+        fresh = F._read_inventory(sources, history, tiers)
+        for part in ("sources", "price_tiers", "history"):
+            pd.testing.assert_frame_equal(getattr(kept, part), getattr(fresh, part))
+
+
 def demo_allocate(budget: float):
     """The core's allocation of the demo under its Settings, which take sales capacity from
     the hiring plan."""
