@@ -36,6 +36,7 @@ from leadbook.monetize import (
     ThresholdChoice,
     lead_actions,
     profit_threshold,
+    sale_loss_note,
     with_predicted_conversion,
 )
 from leadbook.qualify import (
@@ -208,6 +209,10 @@ def _model_for(
     return model, False, fresh
 
 
+_KEPT = ["source", "probability", "value_used", "cost", "band", "action", "sale_profit"]
+"""What the report and the Log line read of each scored lead."""
+
+
 class _Scorer:
     """Scores chunks of open leads and keeps the totals the report needs."""
 
@@ -243,18 +248,15 @@ class _Scorer:
                 "price": money["price"],
                 "factors": top_factors(self.model, frame),
                 "cost": fixed["cost"],
+                "sale_profit": money["sale_profit"],
             }
         )
-        self.parts.append(out[["source", "probability", "value_used", "cost", "band", "action"]])
+        self.parts.append(out[_KEPT])
         return out
 
     def all(self) -> pd.DataFrame:
         return (
-            pd.concat(self.parts, ignore_index=True)
-            if self.parts
-            else pd.DataFrame(
-                columns=["source", "probability", "value_used", "cost", "band", "action"]
-            )
+            pd.concat(self.parts, ignore_index=True) if self.parts else pd.DataFrame(columns=_KEPT)
         )
 
     def threshold(self) -> ThresholdChoice:
@@ -463,6 +465,7 @@ def _report(
 ) -> LeadReport:
     a = scorer.all()
     sell = a[a["action"] == LeadAction.SELL.value]
+    loss = sale_loss_note(a)
     table = sources.reset_index(names="source")
     table["used"] = np.where(table["replaced"], "model", "history")
     where = (
@@ -485,7 +488,7 @@ def _report(
         ),
         note=f"Scored {len(a):,} open leads from {where}; held-out figures are of the model "
         f"fitted without the latest closed leads, the scoring model is refitted on all "
-        f"{len(model.digests):,}.",
+        f"{len(model.digests):,}." + (f" {loss[0].upper()}{loss[1:]}." if loss else ""),
     )
 
 
@@ -493,7 +496,9 @@ def _log_line(record: ModelRecord, trained: bool, scorer: _Scorer, source: Any) 
     counts = scorer.actions().set_index("action")["leads"]
     how = "trained and recorded" if trained else "loaded (hash verified)"
     summary = ", ".join(f"{int(n)} {a}" for a, n in counts.items() if n)
+    loss = sale_loss_note(scorer.all())
     return (
         f"scored {int(counts.sum())} open leads from {source.name} with lead model "
         f"{record.model_hash[:12]}… ({record.kind}, {how}): {summary or 'no open leads'}"
+        + (f"; {loss}" if loss else "")
     )
