@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import math
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -78,6 +79,21 @@ class Formula(str):
 
 Expected = dict[str, Any]
 """Cell address (``Sheet!A1``) → the value leadbook computes for the formula there."""
+
+_FORMULA_VALUES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def formula_values(wb: Workbook) -> Expected:
+    """The :class:`Expected` map of ``wb``: the value of each formula leadbook writes into
+    it, which the renderers fill and the save writes as the cells' cached values, so that
+    a reader that does not calculate (the board pack, a viewer) sees leadbook's numbers.
+
+    >>> wb = Workbook()
+    >>> formula_values(wb)["Sheet!A1"] = 3.0
+    >>> formula_values(wb)
+    {'Sheet!A1': 3.0}
+    """
+    return _FORMULA_VALUES.setdefault(wb, {})
 
 
 def anchor_of(spec: TableSpec) -> tuple[int, int]:

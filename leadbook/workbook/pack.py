@@ -46,7 +46,7 @@ from leadbook.workbook.gather import (
     saved_history,
     with_quarter,
 )
-from leadbook.workbook.layout import now
+from leadbook.workbook.layout import formula_values, now
 from leadbook.workbook.packsheets import (
     ALLOCATION_SUMMARY_TITLE,
     PACK_TABS,
@@ -173,7 +173,7 @@ def _record(wb: Workbook, book: Book, quarter: Quarter) -> Recorded:
     view = board_view(wb, book, quarter, saved)
     saved = with_quarter(saved, quarter, {"exported": now(), **snapshot(list(view.kpis))})
     view = replace(view, saved=saved)
-    expected: dict[str, Any] = {}
+    expected = formula_values(wb)
     render_board_tab(replace_sheet(wb, C.BOARD.name), view, expected)
     maturity = maturity_view(old_maturity, wb, book, saved)
     ws = replace_sheet(wb, C.MATURITY.name)
