@@ -763,7 +763,7 @@ def _typed_value(value: Any, epoch: dt.datetime) -> tuple[str, str | None] | Non
     if isinstance(value, dt.date | dt.time):
         value = to_excel(value, epoch)
     if isinstance(value, int | float):
-        return (repr(value), None) if math.isfinite(value) else None
+        return (repr(value).removesuffix(".0"), None) if math.isfinite(value) else None
     return str(value), "str"
 
 
