@@ -592,3 +592,42 @@ def uncached_formulas_of(cells: dict[str, ET.Element]) -> list[str]:
         for r, c in cells.items()
         if c.find(f"{_MAIN}v") is None or not (c.find(f"{_MAIN}v").text or c.get("t") == "str")
     ]
+
+
+_PART = (
+    '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    '<sheetData><row r="1">{}</row></sheetData></worksheet>'
+)
+
+
+class TestCachedFormulaValues:
+    """The cached values read from a tab: the plain form by pattern, any other by parsing."""
+
+    @pytest.mark.parametrize(
+        ("cells", "want", "plain"),
+        [
+            (
+                '<c r="A1" s="2"><f>1+1</f><v>2</v></c><c r="A2" t="str"><f>"a&amp;b"</f>'
+                '<v>a&amp;b</v></c><c r="A3" t="str"><f>""</f><v></v></c>'
+                '<c r="A4"><f>A1</f><v /></c><c r="A5"><f t="shared" si="0"/><v>3</v></c>',
+                {"A1": ("2", None), "A2": ("a&b", "str"), "A3": ("", "str"), "A5": ("3", None)},
+                True,
+            ),
+            (  # an attribute order no plain pattern expects: parsed
+                '<c t="str" r="B1"><f>"x"</f><v>x</v></c><c r="B2"><f>1</f><v>1</v></c>',
+                {"B1": ("x", "str"), "B2": ("1", None)},
+                False,
+            ),
+            (  # a formula that is not a cell's (in a comment): parsed, not counted
+                '<c r="C1"><f>1</f><v>1</v></c><!-- <f>2</f> -->',
+                {"C1": ("1", None)},
+                False,
+            ),
+        ],
+    )
+    def test_plain_or_parsed(self, cells, want, plain):
+        from leadbook.workbook.write import _cached_formula_values, _plain_formula_values
+
+        xml = _PART.format(cells).encode()
+        assert (_plain_formula_values(xml) is not None) == plain
+        assert _cached_formula_values(xml) == want

@@ -28,6 +28,7 @@ import contextlib
 import datetime as dt
 import functools
 import gc
+import html
 import inspect
 import logging
 import math
@@ -804,6 +805,9 @@ def _cached_formula_values(xml: bytes) -> dict[str, tuple[str, str | None]]:
     out: dict[str, tuple[str, str | None]] = {}
     if _CACHED_VALUE.search(xml) is None and not _maybe_utf16(xml):
         return out  # no formula with a value on the tab (a data validation's <formula1> is none)
+    plain = _plain_formula_values(xml)
+    if plain is not None:
+        return plain
     for cell in ET.fromstring(xml).iter(f"{_NS_MAIN}c"):
         value = cell.find(f"{_NS_MAIN}v")
         if cell.find(f"{_NS_MAIN}f") is None or value is None:
@@ -811,6 +815,27 @@ def _cached_formula_values(xml: bytes) -> dict[str, tuple[str, str | None]]:
         if value.text or cell.get("t") == "str":  # a formula's empty text ("") is a value
             out[cell.get("r")] = (value.text or "", cell.get("t"))
     return out
+
+
+_PLAIN_FORMULA_CELL = re.compile(
+    rb'<c r="([A-Z]+[0-9]+)"(?: s="[0-9]+")?(?: t="(\w+)")?>'
+    rb"<f(?:\s[^>]*)?(?:/>|>[^<]*</f>)(?:<v>([^<]*)</v>|<v\s*/>)?</c>"
+)
+_FORMULA_TAG = re.compile(rb"<f[\s/>]")
+
+
+def _plain_formula_values(xml: bytes) -> dict[str, tuple[str, str | None]] | None:
+    """:func:`_cached_formula_values` of a part whose every formula is in a cell written in
+    the plain form (as Excel, LibreOffice and leadbook write it), found without parsing the
+    part (a tenth of the time); None when some formula is in another form."""
+    found = _PLAIN_FORMULA_CELL.findall(xml)
+    if len(found) != len(_FORMULA_TAG.findall(xml)):
+        return None
+    return {
+        ref.decode(): (html.unescape(value.decode()), kind.decode() or None)
+        for ref, kind, value in found
+        if value or kind == b"str"
+    }
 
 
 def _with_cached_values(xml: str, values: dict[str, tuple[str, str | None]]) -> str:
