@@ -87,13 +87,16 @@ def test_modern_functions_carry_their_prefix(tmp_path):
 
 
 @pytest.mark.libreoffice
-def test_the_values_saved_with_the_formulas_are_the_oracles(tmp_path):
+@pytest.mark.parametrize(
+    "build", [demo_workbook, lambda: build_workbook(None)], ids=["demo", "empty"]
+)
+def test_the_values_saved_with_the_formulas_are_the_oracles(tmp_path, build):
     """A workbook leadbook saves carries its own value of each formula (for readers that do
     not calculate): each equals LibreOffice's recalculation."""
     from leadbook.workbook.write import save_workbook
 
     path = tmp_path / "book.xlsx"
-    save_workbook(demo_workbook().workbook, path)
+    save_workbook(build().workbook, path)
     formulas = formula_cells(path)
     saved = openpyxl.load_workbook(path, data_only=True)
     values = recalc_values(path, tmp_path / "lo")
