@@ -409,13 +409,17 @@ class TestAllocationPage:
         assert "1. Tier 1 band needs ≥ $540,000 but caps absorb $468,000" in text
 
 
+def no_recalculation(*args, **kwargs):
+    pytest.fail("the pack had LibreOffice recalculate: a formula it shows had no saved value")
+
+
 @pytest.fixture(scope="module")
 def page(tmp_path_factory, built_demo):
     """The demo's pack exported with no LibreOffice to fall back on, and the demo book."""
     folder = tmp_path_factory.mktemp("copied")
     book = Path(shutil.copy2(built_demo, folder / built_demo.name))
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(pack, "recalculated", pytest.fail)  # the saved values must do
+        mp.setattr(pack, "recalculated", no_recalculation)  # the saved values must do
         result = export_board_pack(book, "2026Q4", folder / "pack")
     return openpyxl.load_workbook(result.pack), read_book(book)
 
@@ -470,6 +474,29 @@ class TestCopiedFormulaValues:
             assert got["ROI 30 days"] == pytest.approx(
                 (want["revenue_30d"] - spend) / spend, rel=1e-9
             )
+
+
+def test_after_other_jobs_the_saved_values_still_do(demo_book_path, tmp_path, monkeypatch):
+    """Rebalance and ROI rewrite their tabs (with values) and keep the others' values, so
+    the pack after them still needs no recalculation, and shows the new allocation."""
+    from leadbook.workbook.planning import roi
+    from leadbook.workbook.rebalance import rebalance
+
+    set_cells(demo_book_path, C.SOURCES.name, {})  # saved by openpyxl: no values at all
+    rebalance(demo_book_path)
+    roi(demo_book_path)
+    monkeypatch.setattr(pack, "recalculated", no_recalculation)
+    with pytest.raises(pytest.fail.Exception):  # Forecast and Hiring lost theirs above
+        export_board_pack(demo_book_path, "2026Q4", tmp_path)
+    jobs.refresh(demo_book_path, (C.FORECAST.name, C.HIRING.name))
+    result = export_board_pack(demo_book_path, "2026Q4", tmp_path)
+    rows = table_on_page(
+        openpyxl.load_workbook(result.pack)["Allocation"], "Recommended spend by source"
+    )
+    allocation, _ = book_allocation(read_book(demo_book_path))
+    for r in rows:
+        want = allocation.table.loc[r["Source"]]
+        assert r["Change"] == pytest.approx(want["recommended"] - want["current"], abs=1e-6)
 
 
 class TestMonthViews:
