@@ -3,7 +3,8 @@
 Every table leadbook writes goes through :func:`write_table`, which sets values, formulas,
 number formats, input styling, drop-downs and bounds checks, and the Excel Table object.
 Each formula written is recorded in an :class:`Expected` map with the value leadbook's core
-computes for it, so the LibreOffice oracle can check every formula cell against the core.
+computes for it, so the LibreOffice oracle can check every formula cell against the core;
+the workbook's own map (:func:`formula_values`) is saved as the cells' cached values.
 """
 
 from __future__ import annotations
