@@ -84,3 +84,26 @@ def test_modern_functions_carry_their_prefix(tmp_path):
             if name in FUTURE_FUNCTIONS:
                 bare.append(f"{ref}: {name} needs its _xlfn. prefix")
     assert bare == []
+
+
+@pytest.mark.libreoffice
+@pytest.mark.parametrize(
+    "build", [demo_workbook, lambda: build_workbook(None)], ids=["demo", "empty"]
+)
+def test_the_values_saved_with_the_formulas_are_the_oracles(tmp_path, build):
+    """A workbook leadbook saves carries its own value of each formula (for readers that do
+    not calculate): each equals LibreOffice's recalculation."""
+    from leadbook.workbook.write import save_workbook
+
+    path = tmp_path / "book.xlsx"
+    save_workbook(build().workbook, path)
+    formulas = formula_cells(path)
+    saved = openpyxl.load_workbook(path, data_only=True)
+    values = recalc_values(path, tmp_path / "lo")
+    mismatches = []
+    for ref in formulas:
+        sheet, cell = ref.split("!")
+        got, want = saved[sheet][cell].value, values[sheet][cell].value
+        if not close(got, want, rel=1e-9):
+            mismatches.append(f"{ref}: saved {got!r}, LibreOffice {want!r} ({formulas[ref]})")
+    assert len(formulas) > 100 and mismatches == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.machinery
 import json
+import math
 import re
 import shutil
 import subprocess
@@ -201,6 +202,8 @@ class TestValuesOnlyPack:
     def test_without_libreoffice_copied_formulas_stay_blank_and_say_why(
         self, demo_book_path, tmp_path
     ):
+        # Saved by a program that does not calculate (openpyxl): no formula keeps a value.
+        openpyxl.load_workbook(demo_book_path).save(demo_book_path)
         result = export_board_pack(demo_book_path, "2026Q4", tmp_path)
         ws = openpyxl.load_workbook(result.pack)["ROI"]
         rows = [[c.value for c in row] for row in ws.iter_rows()]
@@ -404,6 +407,96 @@ class TestAllocationPage:
         text = " ".join(str(c.value) for row in ws.iter_rows() for c in row if c.value)
         assert "Not available" in text
         assert "1. Tier 1 band needs ≥ $540,000 but caps absorb $468,000" in text
+
+
+def no_recalculation(*args, **kwargs):
+    pytest.fail("the pack had LibreOffice recalculate: a formula it shows had no saved value")
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory, built_demo):
+    """The demo's pack exported with no LibreOffice to fall back on, and the demo book."""
+    folder = tmp_path_factory.mktemp("copied")
+    book = Path(shutil.copy2(built_demo, folder / built_demo.name))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pack, "recalculated", no_recalculation)  # the saved values must do
+        result = export_board_pack(book, "2026Q4", folder / "pack")
+    return openpyxl.load_workbook(result.pack), read_book(book)
+
+
+class TestCopiedFormulaValues:
+    """The pack's copies of formula cells, read from the values leadbook saved with them,
+    against numbers computed independently of those cells."""
+
+    def test_nothing_is_left_blank(self, page):
+        wb, _ = page
+        text = " ".join(str(c.value) for ws in wb for row in ws.iter_rows() for c in row)
+        assert "no saved result" not in text
+
+    def test_allocation_change_share_and_totals(self, page):
+        wb, book = page
+        ws = wb["Allocation"]
+        rows = table_on_page(ws, "Recommended spend by source")
+        total = sum(r["Recommended"] for r in rows)
+        for r in rows:
+            assert r["Change"] == pytest.approx(r["Recommended"] - r["Current spend"], abs=1e-6)
+            assert r["Share"] == pytest.approx(r["Recommended"] / total, rel=1e-9)
+        lines = [[c.value for c in row if c.value is not None] for row in ws.iter_rows()]
+        summary = {r[0]: r[1:] for r in lines if len(r) == 4}  # label, today, recommended, change
+        spend, customers = summary["Spend a month"], summary["Expected customers"]
+        assert spend[0] == pytest.approx(book.inventory.sources["spend"].sum())
+        assert spend[1] == pytest.approx(total, rel=1e-9)
+        assert customers[1] == pytest.approx(sum(r["Expected customers"] for r in rows), rel=1e-9)
+        assert summary["Blended CPA"][1] == pytest.approx(total / customers[1], rel=1e-9)
+        assert all(c == pytest.approx(b - a, abs=1e-6) for a, b, c in summary.values())
+
+    def test_scenario_probabilities(self, page):
+        wb, _ = page
+        title = pack.TABLE_TITLES[C.SCENARIOS_TABLE.name]
+        rows = table_on_page(wb["Forecast and hiring"], title)
+        assert [r["Scenario"] for r in rows] == ["Conservative", "Base", "Aggressive"]
+        for r in rows:
+            z = (r["Scenario leads"] - r["Baseline leads"]) / r["Baseline sd"]
+            reach = 0.5 * math.erfc(z / math.sqrt(2))  # P(normal baseline ≥ scenario leads)
+            assert r["P(baseline reaches it)"] == pytest.approx(reach, rel=1e-6, abs=1e-12)
+
+    def test_roi_against_the_cohort_arithmetic(self, page):
+        wb, book = page
+        table, _ = roi_table(book.inventory, book.settings)
+        title = pack.TABLE_TITLES[C.ROI_TABLE.name]
+        rows = {r["Source"]: r for r in table_on_page(wb["ROI"], title)}
+        assert set(rows) == set(table.index)
+        for source, want in table.iterrows():
+            got, spend = rows[source], want["spend"]
+            assert got["ROI 12 months"] == pytest.approx(
+                (want["revenue_12m"] - spend) / spend, rel=1e-9
+            )
+            assert got["ROI 30 days"] == pytest.approx(
+                (want["revenue_30d"] - spend) / spend, rel=1e-9
+            )
+
+
+def test_after_other_jobs_the_saved_values_still_do(demo_book_path, tmp_path, monkeypatch):
+    """Rebalance and ROI rewrite their tabs (with values) and keep the others' values, so
+    the pack after them still needs no recalculation, and shows the new allocation."""
+    from leadbook.workbook.planning import roi
+    from leadbook.workbook.rebalance import rebalance
+
+    set_cells(demo_book_path, C.SOURCES.name, {})  # saved by openpyxl: no values at all
+    rebalance(demo_book_path)
+    roi(demo_book_path)
+    monkeypatch.setattr(pack, "recalculated", no_recalculation)
+    with pytest.raises(pytest.fail.Exception):  # Forecast and Hiring lost theirs above
+        export_board_pack(demo_book_path, "2026Q4", tmp_path)
+    jobs.refresh(demo_book_path, (C.FORECAST.name, C.HIRING.name))
+    result = export_board_pack(demo_book_path, "2026Q4", tmp_path)
+    rows = table_on_page(
+        openpyxl.load_workbook(result.pack)["Allocation"], "Recommended spend by source"
+    )
+    allocation, _ = book_allocation(read_book(demo_book_path))
+    for r in rows:
+        want = allocation.table.loc[r["Source"]]
+        assert r["Change"] == pytest.approx(want["recommended"] - want["current"], abs=1e-6)
 
 
 class TestMonthViews:

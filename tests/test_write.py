@@ -7,6 +7,7 @@ process with SIGKILL, or to run a second job at that very point.
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import logging
 import os
@@ -20,12 +21,17 @@ import threading
 import zipfile
 from pathlib import Path
 
+import defusedxml.ElementTree as ET  # noqa: N817
 import openpyxl
 import pytest
 
 from leadbook.errors import WorkbookFileError
+from leadbook.workbook import contract as C
 from leadbook.workbook import jobs
 from leadbook.workbook import versions as V
+from leadbook.workbook.layout import formula_values
+from leadbook.workbook.splice import sheet_parts
+from leadbook.workbook.write import save_workbook
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -510,3 +516,118 @@ class TestEveryWriter:
         assert real.read_text().startswith("lead_id,")
         assert stat.S_IMODE(real.stat().st_mode) == 0o640
         assert not killed.exists()
+
+
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+
+
+def formula_cells_xml(path: Path, tab: str) -> dict[str, ET.Element]:
+    """The formula cells of ``tab`` as its raw sheet part holds them."""
+    with zipfile.ZipFile(path) as zf:
+        xml = zf.read(sheet_parts(zf)[tab])
+    return {
+        c.get("r"): c
+        for c in ET.fromstring(xml).iter(f"{_MAIN}c")
+        if c.find(f"{_MAIN}f") is not None
+    }
+
+
+class TestSavedFormulaValues:
+    """A formula leadbook writes is saved with leadbook's value of it, as Excel saves one."""
+
+    def test_each_kind_of_value_as_excel_writes_it(self, tmp_path):
+        wb = openpyxl.Workbook()
+        ws = wb.active
+        values = formula_values(wb)
+        cells = {
+            "A1": ("=1+1", 2, None, "2"),
+            "A2": ("=0.1*3", 0.30000000000000004, None, "0.30000000000000004"),
+            "A3": ('="a<b & c"', "a<b & c", "str", "a<b & c"),
+            "A4": ('=IF(1>2,1,"")', None, "str", None),  # the empty text: <v></v>
+            "A5": ("=DATE(2026,11,1)", dt.datetime(2026, 11, 1), None, "46327"),
+            "A6": ("=1=1", True, "b", "1"),
+        }
+        for cell, (formula, value, _, _) in cells.items():
+            ws[cell] = formula
+            ws[cell].number_format = "yyyy-mm-dd" if isinstance(value, dt.datetime) else "0.00"
+            values[f"{ws.title}!{cell}"] = value
+        values[f"{ws.title}!B1"] = 5.0  # recorded, but the cell holds no formula: no value
+        ws["B1"] = 7
+        save_workbook(wb, tmp_path / "f.xlsx")
+        saved = formula_cells_xml(tmp_path / "f.xlsx", ws.title)
+        assert set(saved) == set(cells)
+        for cell, (formula, _, kind, text) in cells.items():
+            c = saved[cell]
+            assert [child.tag for child in c] == [f"{_MAIN}f", f"{_MAIN}v"]  # Excel's order
+            assert c.get("s") is not None and c.get("t") == kind
+            assert c.find(f"{_MAIN}f").text == formula[1:]
+            assert c.find(f"{_MAIN}v").text == text
+        back = openpyxl.load_workbook(tmp_path / "f.xlsx", data_only=True).active
+        assert [back[c].value for c in cells] == [
+            2,
+            0.30000000000000004,
+            "a<b & c",
+            None,
+            dt.datetime(2026, 11, 1),
+            True,
+        ]
+        assert back["B1"].value == 7
+
+    def test_a_job_keeps_the_values_of_the_tabs_it_did_not_render(self, demo_book_path):
+        before = {tab: formula_cells_xml(demo_book_path, tab) for tab in C.OUTPUT_SHEETS}
+        assert all(uncached_formulas_of(cells) == [] for cells in before.values())
+        jobs.refresh(demo_book_path, (C.SCORES.name,))
+        for tab in C.OUTPUT_SHEETS:
+            after = formula_cells_xml(demo_book_path, tab)
+            assert uncached_formulas_of(after) == [], tab
+            if tab != C.SCORES.name:
+                assert {r: c.find(f"{_MAIN}v").text for r, c in after.items()} == {
+                    r: c.find(f"{_MAIN}v").text for r, c in before[tab].items()
+                }, tab
+
+
+def uncached_formulas_of(cells: dict[str, ET.Element]) -> list[str]:
+    return [
+        r
+        for r, c in cells.items()
+        if c.find(f"{_MAIN}v") is None or not (c.find(f"{_MAIN}v").text or c.get("t") == "str")
+    ]
+
+
+_PART = (
+    '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    '<sheetData><row r="1">{}</row></sheetData></worksheet>'
+)
+
+
+class TestCachedFormulaValues:
+    """The cached values read from a tab: the plain form by pattern, any other by parsing."""
+
+    @pytest.mark.parametrize(
+        ("cells", "want", "plain"),
+        [
+            (
+                '<c r="A1" s="2"><f>1+1</f><v>2</v></c><c r="A2" t="str"><f>"a&amp;b"</f>'
+                '<v>a&amp;b</v></c><c r="A3" t="str"><f>""</f><v></v></c>'
+                '<c r="A4"><f>A1</f><v /></c><c r="A5"><f t="shared" si="0"/><v>3</v></c>',
+                {"A1": ("2", None), "A2": ("a&b", "str"), "A3": ("", "str"), "A5": ("3", None)},
+                True,
+            ),
+            (  # an attribute order no plain pattern expects: parsed
+                '<c t="str" r="B1"><f>"x"</f><v>x</v></c><c r="B2"><f>1</f><v>1</v></c>',
+                {"B1": ("x", "str"), "B2": ("1", None)},
+                False,
+            ),
+            (  # a formula that is not a cell's (in a comment): parsed, not counted
+                '<c r="C1"><f>1</f><v>1</v></c><!-- <f>2</f> -->',
+                {"C1": ("1", None)},
+                False,
+            ),
+        ],
+    )
+    def test_plain_or_parsed(self, cells, want, plain):
+        from leadbook.workbook.write import _cached_formula_values, _plain_formula_values
+
+        xml = _PART.format(cells).encode()
+        assert (_plain_formula_values(xml) is not None) == plain
+        assert _cached_formula_values(xml) == want

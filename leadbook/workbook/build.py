@@ -11,7 +11,7 @@ from openpyxl.workbook.workbook import Workbook
 from leadbook.inventory import Inventory, StatedTotals
 from leadbook.settings import Settings
 from leadbook.workbook import contract as C
-from leadbook.workbook.layout import Expected, fit_text
+from leadbook.workbook.layout import Expected, fit_text, formula_values
 from leadbook.workbook.provenance import DEPENDS, write_stamp
 from leadbook.workbook.read import Book
 from leadbook.workbook.tabs.general import render_coming, render_log, render_start
@@ -43,7 +43,7 @@ def build_workbook(
     wb.remove(wb.active)
     for spec in C.SHEETS:
         wb.create_sheet(spec.name)
-    rendered = Rendered(wb)
+    rendered = Rendered(wb, formula_values(wb))
     expected = rendered.expected
     render_start(wb[C.START.name], expected, notes=notes)
     render_settings(wb[C.SETTINGS.name], settings, expected)

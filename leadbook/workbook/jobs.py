@@ -22,7 +22,7 @@ from leadbook.errors import Problem
 from leadbook.scoring import score_sources
 from leadbook.workbook import contract as C
 from leadbook.workbook.build import Rendered, build_workbook
-from leadbook.workbook.layout import Expected, fit_text, now
+from leadbook.workbook.layout import Expected, fit_text, formula_values, now
 from leadbook.workbook.provenance import PORTFOLIO, Fingerprints, stale_problems, stamp_tabs
 from leadbook.workbook.read import (
     Book,
@@ -116,7 +116,7 @@ def render_outputs(
 
     ``progress`` is called with each tab's name once it is done (for a progress bar).
     """
-    expected: Expected = {}
+    expected = formula_values(wb)
     for name in tabs:
         OUTPUT_RENDERERS[name](replace_sheet(wb, name), book, expected)
         if progress is not None:

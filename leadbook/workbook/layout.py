@@ -3,7 +3,8 @@
 Every table leadbook writes goes through :func:`write_table`, which sets values, formulas,
 number formats, input styling, drop-downs and bounds checks, and the Excel Table object.
 Each formula written is recorded in an :class:`Expected` map with the value leadbook's core
-computes for it, so the LibreOffice oracle can check every formula cell against the core.
+computes for it, so the LibreOffice oracle can check every formula cell against the core;
+the workbook's own map (:func:`formula_values`) is saved as the cells' cached values.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import math
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -78,6 +80,21 @@ class Formula(str):
 
 Expected = dict[str, Any]
 """Cell address (``Sheet!A1``) → the value leadbook computes for the formula there."""
+
+_FORMULA_VALUES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def formula_values(wb: Workbook) -> Expected:
+    """The :class:`Expected` map of ``wb``: the value of each formula leadbook writes into
+    it, which the renderers fill and the save writes as the cells' cached values, so that
+    a reader that does not calculate (the board pack, a viewer) sees leadbook's numbers.
+
+    >>> wb = Workbook()
+    >>> formula_values(wb)["Sheet!A1"] = 3.0
+    >>> formula_values(wb)
+    {'Sheet!A1': 3.0}
+    """
+    return _FORMULA_VALUES.setdefault(wb, {})
 
 
 def anchor_of(spec: TableSpec) -> tuple[int, int]:

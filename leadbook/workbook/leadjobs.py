@@ -55,7 +55,7 @@ from leadbook.qualify import (
 )
 from leadbook.settings import Settings
 from leadbook.workbook import contract as C
-from leadbook.workbook.layout import inert_text, now
+from leadbook.workbook.layout import formula_values, inert_text, now
 from leadbook.workbook.read import Book, inspect_workbook, lead_problems, open_inputs
 from leadbook.workbook.stream import StreamedBook
 from leadbook.workbook.tabs.leads import (
@@ -150,10 +150,10 @@ def score_leads(
 
     def job(wb: Workbook) -> str:
         ws = wb[C.LEADS.name]
-        render_report(ws, report, {})
+        render_report(ws, report, formula_values(wb))
         mark_rendered(wb, C.LEADS.name)
         if leads_file is None:
-            write_outputs(ws, outputs.set_index("at_row"))
+            write_outputs(ws, outputs.set_index("at_row"), formula_values(wb))
         return _log_line(record, trained, scorer, source)
 
     result = update_workbook(path, "score-leads", job, book=book)

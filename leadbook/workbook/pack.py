@@ -18,12 +18,16 @@
 
 from __future__ import annotations
 
+import io
 import logging
+import re
 import tempfile
+import zipfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import defusedxml.ElementTree as ET  # noqa: N817
 import openpyxl
 from openpyxl.utils.cell import coordinate_from_string, get_column_letter, range_boundaries
 from openpyxl.workbook.workbook import Workbook
@@ -46,7 +50,7 @@ from leadbook.workbook.gather import (
     saved_history,
     with_quarter,
 )
-from leadbook.workbook.layout import now
+from leadbook.workbook.layout import formula_values, now
 from leadbook.workbook.packsheets import (
     ALLOCATION_SUMMARY_TITLE,
     PACK_TABS,
@@ -57,6 +61,7 @@ from leadbook.workbook.packsheets import (
     status_counts,
 )
 from leadbook.workbook.read import Book, open_workbook, read_book
+from leadbook.workbook.splice import sheet_parts
 from leadbook.workbook.tabs.allocation import CAPACITY_CELL, CONVERSION_CELL, EXPLANATION_CELL
 from leadbook.workbook.tabs.board import (
     BoardView,
@@ -74,6 +79,8 @@ from leadbook.workbook.write import (
 )
 
 log = logging.getLogger(__name__)
+
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 
 
 @dataclass(frozen=True)
@@ -173,7 +180,7 @@ def _record(wb: Workbook, book: Book, quarter: Quarter) -> Recorded:
     view = board_view(wb, book, quarter, saved)
     saved = with_quarter(saved, quarter, {"exported": now(), **snapshot(list(view.kpis))})
     view = replace(view, saved=saved)
-    expected: dict[str, Any] = {}
+    expected = formula_values(wb)
     render_board_tab(replace_sheet(wb, C.BOARD.name), view, expected)
     maturity = maturity_view(old_maturity, wb, book, saved)
     ws = replace_sheet(wb, C.MATURITY.name)
@@ -236,13 +243,13 @@ TABLE_TITLES = {
 def copied_tabs(path: Path) -> dict[str, list[Block]]:
     """What the pack shows of the Allocation, Forecast, Hiring and ROI tabs, as values.
 
-    Formula cells need their values: a workbook last saved by Excel carries them; one
-    saved by leadbook does not, and then LibreOffice recalculates a copy first. Without
-    LibreOffice those cells stay blank and the page says why.
+    Formula cells need their values: a workbook last saved by Excel carries them, and so
+    do the formulas leadbook writes (its own values). A shown formula without one (a
+    user's own, saved by a program that does not calculate) has LibreOffice recalculate a
+    copy first; without LibreOffice those cells stay blank and the page says why.
     """
-    formulas = open_workbook(path, data_only=False)
-    values = open_workbook(path, data_only=True)
-    missing = _missing_values(formulas, values)
+    values = open_workbook(path, data_only=True, package=_copied_tabs_only(path))
+    missing = _missing_values(path, values)
     if missing:
         try:
             with tempfile.TemporaryDirectory(prefix="leadbook-pack-") as tmp:
@@ -355,16 +362,62 @@ UNCALCULATED = (
 )
 
 
-def _missing_values(formulas: Workbook, values: Workbook) -> list[str]:
-    """The tabs whose shown cells hold formulas without a saved value."""
+_SHEET_DATA = re.compile(rb"<sheetData\s*/>|<sheetData\b[^>]*>.*?</sheetData\s*>", re.S)
+
+
+def _copied_tabs_only(path: Path) -> bytes:
+    """The package at ``path`` with the cells of every tab but :data:`PACK_TABS` cut, for
+    openpyxl to read (at 10,000 sources History alone is 200,000 rows). A tab in another
+    form (a prefixed ``sheetData``) is kept whole."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(path) as zf, zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as cut:
+        parts = sheet_parts(zf)
+        others = {part for tab, part in parts.items() if tab not in PACK_TABS}
+        for info in zf.infolist():
+            data = zf.read(info)
+            if info.filename in others:
+                data = _SHEET_DATA.sub(b"<sheetData/>", data, count=1)
+            cut.writestr(info.filename, data)
+    return out.getvalue()
+
+
+def _missing_values(path: Path, values: Workbook) -> list[str]:
+    """The tabs whose shown cells hold formulas without a saved value (``values``: the
+    workbook at ``path`` opened with its saved values)."""
     missing = []
-    for tab in PACK_TABS:
-        if tab not in formulas.sheetnames:
-            continue
-        cells = _shown_cells(formulas[tab], tab)
-        if any(c.data_type == "f" and values[tab][c.coordinate].value is None for c in cells):
-            missing.append(tab)
+    with zipfile.ZipFile(path) as zf:
+        parts = sheet_parts(zf)
+        for tab in PACK_TABS:
+            if tab not in values.sheetnames or parts.get(tab) not in zf.namelist():
+                continue
+            bare = uncached_formulas(zf.read(parts[tab]))
+            shown = _shown_cells(values[tab], tab) if bare else []
+            if None in bare or any(c.coordinate in bare for c in shown):
+                missing.append(tab)
     return missing
+
+
+def uncached_formulas(xml: bytes) -> set[str | None]:
+    """The cells of a worksheet part that hold a formula without a saved value (an empty
+    text, ``t="str"``, is one: the value of ``=""``); None for such a cell that does not
+    say where it is.
+
+    >>> uncached_formulas(
+    ...     b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    ...     b'<sheetData><row r="1"><c r="A1"><f>1+1</f><v>2</v></c><c r="B1"><f>A1</f><v/></c>'
+    ...     b'<c r="C1" t="str"><f>""</f><v></v></c><c r="D1"><f>A1</f></c></row>'
+    ...     b"</sheetData></worksheet>"
+    ... ) == {"B1", "D1"}
+    True
+    """
+    out: set[str | None] = set()
+    for cell in ET.fromstring(xml).iter(f"{_MAIN}c"):
+        if cell.find(f"{_MAIN}f") is None:
+            continue
+        value = cell.find(f"{_MAIN}v")
+        if value is None or not (value.text or cell.get("t") == "str"):
+            out.add(cell.get("r"))
+    return out
 
 
 def _shown_cells(ws: Any, tab: str) -> list[Any]:

@@ -11,6 +11,7 @@ from openpyxl.workbook.workbook import Workbook
 
 from leadbook.roi import roi_table
 from leadbook.workbook import contract as C
+from leadbook.workbook.layout import formula_values
 from leadbook.workbook.read import read_book
 from leadbook.workbook.tabs.planning import (
     ForecastResult,
@@ -45,7 +46,7 @@ def roi(path: str | Path) -> JobResult:
     table, flows = roi_table(book.inventory, book.settings)
 
     def job(wb: Workbook) -> str:
-        render_roi(replace_sheet(wb, C.ROI.name), book, {})
+        render_roi(replace_sheet(wb, C.ROI.name), book, formula_values(wb))
         portfolio = table.loc["Portfolio"]
         return (
             f"ROI for {len(table) - 1} sources: portfolio 12-month ROI "
@@ -63,8 +64,8 @@ def forecast(path: str | Path) -> JobResult:
     result: ForecastResult = book_forecast_result(book)
 
     def job(wb: Workbook) -> str:
-        render_forecast(replace_sheet(wb, C.FORECAST.name), book, {})
-        render_forecast_detail(replace_sheet(wb, C.FORECAST_DETAIL.name), book, {})
+        render_forecast(replace_sheet(wb, C.FORECAST.name), book, formula_values(wb))
+        render_forecast_detail(replace_sheet(wb, C.FORECAST_DETAIL.name), book, formula_values(wb))
         made = result.forecast.as_of
         return (
             f"forecast made {made:%b %Y} for {result.forecast.portfolio.shape[0]} months; "
@@ -85,7 +86,7 @@ def plan(path: str | Path) -> JobResult:
     )
 
     def job(wb: Workbook) -> str:
-        render_hiring(replace_sheet(wb, C.HIRING.name), book, {})
+        render_hiring(replace_sheet(wb, C.HIRING.name), book, formula_values(wb))
         month12 = result.checks.set_index("scenario")["reps_month12"]
         return "hiring plan: month-12 reps " + ", ".join(f"{k} {v}" for k, v in month12.items())
 

@@ -32,7 +32,7 @@ from leadbook.errors import InfeasiblePolicyError, LeadbookError, raise_errors
 from leadbook.inventory import Inventory
 from leadbook.settings import Settings
 from leadbook.workbook import contract as C
-from leadbook.workbook.layout import BAD_FILL, BAD_FONT, Expected, now
+from leadbook.workbook.layout import BAD_FILL, BAD_FONT, Expected, formula_values, now
 from leadbook.workbook.provenance import FAILED_MARK, PORTFOLIO, read_stamp
 from leadbook.workbook.read import Book, open_workbook, read_book
 from leadbook.workbook.tabs.allocation import render_allocation
@@ -242,7 +242,7 @@ def rebalance(
 
     def job(wb: Workbook) -> str:
         ws = replace_sheet(wb, C.ALLOCATION.name)
-        render_allocation(ws, allocation, book.settings, {}, feeds=feeds)
+        render_allocation(ws, allocation, book.settings, formula_values(wb), feeds=feeds)
         t = allocation.totals
         plan = f" and a {weeks}-week glide path" if weeks > 1 else ""
         return (
