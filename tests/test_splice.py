@@ -124,6 +124,34 @@ class TestOutputTabsLeftAlone:
         for tab in ("Leads", "Forecast detail", "Hiring", "ROI", "Tiers", "Start"):
             assert _rows(cut, tab) == _rows(path, tab), tab
 
+    @pytest.mark.parametrize(
+        "command", ["check", "roi", "forecast", "plan", "score-leads", "board"]
+    )
+    def test_every_job_writes_what_a_whole_load_writes(self, command, built_demo, tmp_path):
+        from leadbook.workbook import jobs, leadjobs, pack, planning
+
+        demo = tmp_path / "demo"
+        shutil.copytree(built_demo.parent, demo)
+        if command == "score-leads":  # train and record the model once: both runs load it
+            leadjobs.score_leads(demo / built_demo.name)
+
+        def run(path: Path) -> None:
+            folder = path.parent
+            for kept in demo.iterdir():  # the lead model, as recorded in the workbook
+                if kept.is_dir() and not (folder / kept.name).exists():
+                    shutil.copytree(kept, folder / kept.name)
+            {
+                "check": lambda: jobs.check(path, write=True),
+                "roi": lambda: planning.roi(path),
+                "forecast": lambda: planning.forecast(path),
+                "plan": lambda: planning.plan(path),
+                "score-leads": lambda: leadjobs.score_leads(path),
+                "board": lambda: pack.export_board_pack(path, "2026Q4", folder),
+            }[command]()
+
+        whole, cut = _both_ways(demo / built_demo.name, tmp_path, run)
+        assert _cells(cut) == _cells(whole)
+
     def test_the_tabs_rebalance_leaves_alone_are_cut(self, built_demo):
         unchanged = write._unchanged(("Allocation",))
         # Board reads Allocation and Maturity reads Board: both follow, with the Log
@@ -152,7 +180,22 @@ class TestOutputTabsLeftAlone:
             mark_rendered(wb, "Hiring")
             return "wrote Hiring"
 
-        with pytest.raises(AssertionError, match="rendered Hiring, which it did not say"):
+        with pytest.raises(AssertionError, match="changed Hiring, which it did not say"):
+            update_workbook(path, "test", job, changes=("Allocation",))
+        assert path.read_bytes() == before
+
+    def test_a_job_that_writes_a_cell_of_a_tab_it_did_not_name_writes_nothing(
+        self, built_demo, tmp_path
+    ):
+        path = tmp_path / built_demo.name
+        shutil.copy2(built_demo, path)
+        before = path.read_bytes()
+
+        def job(wb) -> str:
+            wb["ROI"]["B1"] = "stale"  # would be lost under the rows spliced back
+            return "marked ROI"
+
+        with pytest.raises(AssertionError, match="changed ROI, which it did not say"):
             update_workbook(path, "test", job, changes=("Allocation",))
         assert path.read_bytes() == before
 

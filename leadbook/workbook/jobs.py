@@ -154,7 +154,7 @@ def _check(path: str | Path, *, write: bool) -> CheckResult:
             render_start(replace_sheet(wb, C.START.name), {}, problems)
             return f"input check: {len(problems)} problem(s) listed on Start"
 
-        update_workbook(path, "check", job)
+        update_workbook(path, "check", job, changes=(C.START.name,))
     return CheckResult(Path(path), tuple(problems))
 
 

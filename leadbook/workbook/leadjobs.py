@@ -156,7 +156,7 @@ def score_leads(
             write_outputs(ws, outputs.set_index("at_row"), formula_values(wb))
         return _log_line(record, trained, scorer, source)
 
-    result = update_workbook(path, "score-leads", job, book=book)
+    result = update_workbook(path, "score-leads", job, book=book, changes=(C.LEADS.name,))
     if trained:
         prune_models(path, record)
     warnings = ()

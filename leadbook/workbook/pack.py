@@ -144,7 +144,7 @@ def export_board_pack(
             f"maturity stage {a.reached.number}; pack {pack_name(path, when)}"
         )
 
-    result = update_workbook(path, "board", job, book=book)
+    result = update_workbook(path, "board", job, book=book, changes=(C.BOARD.name, C.MATURITY.name))
     board, assessment = done[0].board, done[0].maturity.assessment
     content = PackContent(
         book, when, done[0].period, board.kpis, board.pitfalls, assessment, copied, path.name

@@ -53,7 +53,8 @@ def roi(path: str | Path) -> JobResult:
             f"{portfolio['roi_12m']:.0%}, NPV ${portfolio['npv']:,.0f}"
         )
 
-    return JobResult(update_workbook(path, "roi", job, book=book), (table, flows))
+    written = update_workbook(path, "roi", job, book=book, changes=(C.ROI.name,))
+    return JobResult(written, (table, flows))
 
 
 @one_job_per_workbook
@@ -72,7 +73,8 @@ def forecast(path: str | Path) -> JobResult:
             f"log holds {len(result.log)} rows ({result.log['actual'].notna().sum()} with actuals)"
         )
 
-    return JobResult(update_workbook(path, "forecast", job, book=book), result)
+    tabs = (C.FORECAST.name, C.FORECAST_DETAIL.name)
+    return JobResult(update_workbook(path, "forecast", job, book=book, changes=tabs), result)
 
 
 @one_job_per_workbook
@@ -90,4 +92,5 @@ def plan(path: str | Path) -> JobResult:
         month12 = result.checks.set_index("scenario")["reps_month12"]
         return "hiring plan: month-12 reps " + ", ".join(f"{k} {v}" for k, v in month12.items())
 
-    return JobResult(update_workbook(path, "plan", job, book=book), result)
+    written = update_workbook(path, "plan", job, book=book, changes=(C.HIRING.name,))
+    return JobResult(written, result)
