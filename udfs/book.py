@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import math
 import os
 import re
 import shutil
@@ -633,8 +634,14 @@ def _same(a: Any, b: Any) -> bool:
     if isinstance(a, dt.datetime) and isinstance(b, dt.datetime):
         return abs((a - b).total_seconds()) < 1
     if isinstance(a, int | float) and isinstance(b, int | float):
-        return float(a) == float(b)
+        # openpyxl saves a float to 16 significant digits: the file the job read gives back
+        # 0.436830835117773 for a cell Excel sent as 0.43683083511777304
+        return math.isclose(float(a), float(b), rel_tol=SAVED_DIGITS, abs_tol=0.0)
     return a == b
+
+
+SAVED_DIGITS = 1e-15
+"""How far apart two numbers may be and be the same cell's value once saved (relative)."""
 
 
 _THIS_ROW = re.compile(r"(\b[A-Za-z_\\][\w.]*)?\[(?:\[#This Row\],\s*|@)\[?([^\[\]]+)\]?\]")

@@ -26,6 +26,19 @@ def test_mirror_keeps_cells_in_place_and_leaves_other_tabs_out(demo_book_path):
     assert wb["Sources"].tables["Sources"].ref == original["Sources"].tables["Sources"].ref
 
 
+def test_a_number_saved_and_read_back_is_no_change(tmp_path):
+    # Excel sent 0.43683083511777304; openpyxl saves 16 significant digits, and the job's
+    # file gives back 0.436830835117773: the button must not write the cell back
+    before = openpyxl.Workbook()
+    before.active.title = "Sources"
+    before.active["W13"] = 0.43683083511777304
+    before.active["W14"] = 1.0
+    before.save(tmp_path / "book.xlsx")
+    after = openpyxl.load_workbook(tmp_path / "book.xlsx")
+    after.active["W14"] = 1.000001  # a change a job makes is one
+    assert [c.address for c in changes(before, after)] == ["W14:W14"]
+
+
 def test_changes_cover_changed_cells_with_their_formats_and_tables():
     before, after = openpyxl.Workbook(), openpyxl.Workbook()
     for wb in (before, after):
