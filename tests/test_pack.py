@@ -676,3 +676,28 @@ def test_an_out_that_is_not_a_folder_is_refused_before_the_workbook_is_written(
     assert "packs" in result.output and "not a folder" in result.output
     assert demo_book_path.read_bytes() == before
     assert not versions_dir(demo_book_path).exists()
+
+
+def test_the_hiring_page_shows_each_quarters_hires_requisitions_and_team_cost():
+    from leadbook.workbook.pack import _by_quarter
+    from leadbook.workbook.packsheets import Block
+
+    headers = ("Scenario", "Quarter", "Hires starting", "Requisitions to open", "Team cost")
+    rows = (
+        ("Base", "2026 Q4", 0, 2, 1_120_000.0),
+        ("Base", "2027 Q1", 2, 0, 1_700_000.0),
+        ("Aggressive", "2026 Q4", 1, 3, 1_150_000.0),
+        ("Aggressive", "2027 Q1", 3, 1, 1_800_000.0),
+    )
+    block = _by_quarter(Block("Hires", headers, rows, ("",) * 5, (9.0,) * 5))
+    assert block.headers == (
+        "Quarter",
+        "Base hires",
+        "Aggressive hires",
+        "Base requisitions",
+        "Aggressive requisitions",
+        "Base team cost",
+        "Aggressive team cost",
+    )
+    assert block.rows[1] == ("2027 Q1", 2, 3, 0, 1, 1_700_000.0, 1_800_000.0)
+    assert block.formats[-1] == '"$"#,##0' and block.formats[1] == "#,##0"

@@ -236,7 +236,7 @@ TABLE_TITLES = {
     C.PORTFOLIO_FORECAST_TABLE.name: "Portfolio lead forecast and scenarios by month",
     C.ACCURACY_TABLE.name: "Forecast accuracy against actuals",
     C.CAPACITY_CHECKS_TABLE.name: "Operations and support capacity by scenario",
-    C.HIRING_QUARTERS_TABLE.name: "Hires and requisitions by quarter and scenario",
+    C.HIRING_QUARTERS_TABLE.name: "Hires, requisitions and team cost by quarter and scenario",
 }
 
 
@@ -509,28 +509,36 @@ def _recent(block: Block, months_before: int = 6) -> Block:
 
 
 def _by_quarter(block: Block) -> Block:
-    """Hires and requisitions as one row per quarter, a column per scenario."""
+    """Hires, requisitions and the team's cost as one row per quarter, a column per
+    scenario and measure."""
     names = list(block.headers)
     if not {"Scenario", "Quarter", "Hires starting"} <= set(names):
         return block
-    s, q, h = names.index("Scenario"), names.index("Quarter"), names.index("Hires starting")
-    r = names.index("Requisitions to open") if "Requisitions to open" in names else None
+    s, q = names.index("Scenario"), names.index("Quarter")
+    measures = [
+        (names.index(header), label, fmt)
+        for header, label, fmt in (
+            ("Hires starting", "hires", "#,##0"),
+            ("Requisitions to open", "requisitions", "#,##0"),
+            ("Team cost", "team cost", '"$"#,##0'),
+        )
+        if header in names
+    ]
     scenarios = list(dict.fromkeys(row[s] for row in block.rows))
     quarters = list(dict.fromkeys(row[q] for row in block.rows))
     cell = {(row[s], row[q]): row for row in block.rows}
-    headers = ["Quarter"] + [f"{sc} hires" for sc in scenarios]
-    if r is not None:
-        headers += [f"{sc} requisitions" for sc in scenarios]
-    rows = []
-    for quarter in quarters:
-        line = [quarter] + [cell.get((sc, quarter), [None] * len(names))[h] for sc in scenarios]
-        if r is not None:
-            line += [cell.get((sc, quarter), [None] * len(names))[r] for sc in scenarios]
-        rows.append(tuple(line))
+    blank = [None] * len(names)
+    headers = ["Quarter"] + [f"{sc} {label}" for _, label, _ in measures for sc in scenarios]
+    rows = [
+        tuple(
+            [quarter]
+            + [cell.get((sc, quarter), blank)[j] for j, _, _ in measures for sc in scenarios]
+        )
+        for quarter in quarters
+    ]
+    formats = ("", *(fmt for _, _, fmt in measures for _ in scenarios))
     n = len(headers) - 1
-    return Block(
-        block.title, tuple(headers), tuple(rows), ("",) + ("#,##0",) * n, (9.0,) + (13.0,) * n
-    )
+    return Block(block.title, tuple(headers), tuple(rows), formats, (9.0,) + (13.0,) * n)
 
 
 RESHAPE = {C.PORTFOLIO_FORECAST_TABLE.name: _recent, C.HIRING_QUARTERS_TABLE.name: _by_quarter}
