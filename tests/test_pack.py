@@ -20,7 +20,16 @@ import pytest
 from openpyxl.worksheet.table import Table
 from typer.testing import CliRunner
 
-from leadbook.board import KPI_SPECS, Direction, Kpi, KpiStatus, Quarter, TrendPoint, kpi_spec
+from leadbook.board import (
+    KPI_KEYS,
+    KPI_SPECS,
+    Direction,
+    Kpi,
+    KpiStatus,
+    Quarter,
+    TrendPoint,
+    kpi_spec,
+)
 from leadbook.cli import app
 from leadbook.errors import Conflict, InfeasiblePolicyError, InputError
 from leadbook.libreoffice import LibreOfficeError
@@ -221,6 +230,36 @@ class TestValuesOnlyPack:
             export_board_pack(demo_book_path, "2026Q4", tmp_path, paper="A3")
 
 
+_KPI_ROW = re.compile(
+    r"\s+(?P<value>\S+)\s+(?P<target>[≥≤] \S+|\S+ ± \d+ pts|\S+ – \S+|—)\s+"
+    r"(?P<status>on target|off target|watch|not available|for information)\s+"
+    r"(?P<previous>\S+)\s+(?P<trend>(?:improving|worsening) since \S+|improving|worsening"
+    r"|steady|rising|falling|new|—)"
+)
+
+
+def _number(text: str) -> tuple[float, float]:
+    """A figure as printed ($1,234.5 / 43.7% / 3.87) and half its last printed digit."""
+    digits = text.replace("$", "").replace(",", "").rstrip("%")
+    scale = 0.01 if text.endswith("%") else 1.0
+    decimals = len(digits.split(".")[1]) if "." in digits else 0
+    return float(digits) * scale, 0.5 * 10.0**-decimals * scale
+
+
+def _printed_kpis(text: str) -> dict[str, dict]:
+    """The KPI table of the pack's PDF text, by KPI label: its cells as printed."""
+    rows = {}
+    for spec in KPI_SPECS:
+        for line in text.splitlines():
+            stripped = line.strip()
+            if stripped.startswith(spec.label) and (
+                m := _KPI_ROW.match(stripped[len(spec.label) :])
+            ):
+                rows[spec.key] = m.groupdict()
+                break
+    return rows
+
+
 @pytest.mark.libreoffice
 class TestPdf:
     def test_pages_and_no_error_cells(self, exported, tmp_path):
@@ -245,6 +284,46 @@ class TestPdf:
         assert sheets.count("Forecast and hiring") == 2 and len(pages) == len(wb.sheetnames) + 1
         assert sheets.count("Allocation") == 1
         assert error_cells(recalc_values(result.pack, tmp_path / "lo")) == []
+
+    def test_every_kpis_status_and_trend_agree_with_the_figures_printed_beside_them(self, exported):
+        # as a board member reads the PDF: the status against the value, the target and its
+        # direction; the trend word against the previous quarter's figure
+        text = subprocess.run(
+            ["pdftotext", "-layout", str(exported.pdf), "-"], capture_output=True, text=True
+        ).stdout
+        printed = _printed_kpis(text)
+        assert set(printed) == set(KPI_KEYS), set(KPI_KEYS) - set(printed)
+        for key, row in printed.items():
+            status, target = row["status"], row["target"]
+            if row["value"] == "—":
+                assert status == "not available", key
+                continue
+            v, e = _number(row["value"])
+            if target == "—":
+                assert status == "for information", key
+            elif target[0] in "≥≤":
+                t, f = _number(target[2:])
+                short = t - v if target[0] == "≥" else v - t  # how far it misses
+                assert (status == "on target") == (short <= e + f), (key, row)
+            elif "±" in target:
+                centre, _ = _number(target.split(" ± ")[0])
+                tolerance = float(target.split(" ± ")[1].split()[0]) / 100
+                assert (status == "on target") == (abs(v - centre) <= tolerance + e), (key, row)
+            else:  # a band: both ends count
+                lo, hi = (_number(end)[0] for end in target.split(" – "))
+                assert (status == "on target") == (lo - e <= v <= hi + e), (key, row)
+            word = row["trend"].split(" since ")[0]
+            if (
+                word in ("improving", "worsening", "rising", "falling")
+                and " since " not in row["trend"]
+            ):
+                before, _ = _number(row["previous"])
+                up = v > before
+                if word in ("rising", "falling"):
+                    assert up == (word == "rising"), (key, row)
+                elif target[0] in "≥≤":
+                    better = up == (target[0] == "≥")
+                    assert better == (word == "improving"), (key, row)
 
 
 @pytest.mark.usefixtures("no_libreoffice")
