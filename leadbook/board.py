@@ -209,7 +209,7 @@ KPI_SPECS: tuple[KpiSpec, ...] = (
     ),
     KpiSpec(
         "blended_cpl",
-        "Blended cost per lead (the chapter's 'CPA')",
+        "Blended cost per lead",
         Unit.DOLLARS,
         Direction.AT_MOST,
         "board.cpl",
@@ -545,8 +545,8 @@ def _blended_cpl(inputs: BoardInputs) -> Reading:
             return _na(f"no leads in History for {a.coverage}", "History")
         return Reading(
             a.spend / a.leads,
-            f"spend {_usd(a.spend)} ÷ {a.leads:,.0f} leads; {a.coverage}. The chapter's "
-            "'CPA < $85' is a cost per lead",
+            f"spend {_usd(a.spend)} ÷ {a.leads:,.0f} leads; {a.coverage}. The strategy's "
+            "'CPA < $85' target is a cost per lead",
             "History",
         )
 
@@ -1074,7 +1074,7 @@ def _over_diversified(inputs: BoardInputs) -> Pitfall:
         "Over-diversification: too many sources to manage",
         Shows.WARNING if warn else Shows.CLEAR,
         f"{active} active sources (warning above {rules.max_active_sources}); {core} carry "
-        f"80 % of leads (the chapter: 5–{rules.core_sources} core sources)",
+        f"80 % of leads (advised: 5–{rules.core_sources} core sources)",
         "Focus on 5–8 core sources that drive 80 % of volume; prune and consolidate.",
     )
 

@@ -285,6 +285,14 @@ class TestPdf:
         assert sheets.count("Allocation") == 1
         assert error_cells(recalc_values(result.pack, tmp_path / "lo")) == []
 
+    def test_the_pack_speaks_to_a_board_not_of_our_sources(self, exported):
+        # "the chapter" is the seed book leadbook was built from, which a board never read
+        text = subprocess.run(
+            ["pdftotext", "-layout", str(exported.pdf), "-"], capture_output=True, text=True
+        ).stdout
+        assert "Blended cost per lead" in text and "Warning signs" in text
+        assert "chapter" not in text.lower()
+
     def test_every_kpis_status_and_trend_agree_with_the_figures_printed_beside_them(self, exported):
         # as a board member reads the PDF: the status against the value, the target and its
         # direction; the trend word against the previous quarter's figure

@@ -289,7 +289,7 @@ def build_pack(content: PackContent, *, paper: str = "a4") -> Workbook:
         Page(
             wb,
             "Pitfalls",
-            "Pitfalls the chapter warns of",
+            "Warning signs",
             sub,
             PITFALL_GRID,
             paper=paper,
@@ -424,8 +424,9 @@ def _cover(page: Page, c: PackContent) -> None:
         page.para("• Nothing is off target and no pitfall shows.")
     page.row += 1
     page.para(
-        "The chapter's 'cost per acquisition < $85' is, by its own figures ($127 → $79), a cost "
-        "per lead: it is read against the blended cost per lead; the true cost per customer is "
+        "The strategy's 'cost per acquisition < $85' target is, by its own figures ($127 → $79), "
+        "a cost per lead: it is read against the blended cost per lead; the true cost per "
+        "customer is "
         "shown beside it. Values only: this workbook holds no formula, link or macro "
         f"(leadbook {__version__}).",
         GREY,
@@ -479,14 +480,14 @@ def _kpi_page(page: Page, kpis: Sequence[Kpi]) -> None:
 
 def _pitfall_page(page: Page, found: Sequence[Pitfall]) -> None:
     page.table(
-        ("Pitfall", "Shows", "Evidence", "The chapter advises"),
+        ("Warning sign", "Shows", "Evidence", "Advised response"),
         [(p.label, p.shows.value, p.evidence, p.advice) for p in found],
         wrap=(0, 2, 3),
         status_col=1,
     )
     page.para(
-        "Only the warning signs the workbook's data can show are checked; the chapter's "
-        "'data paralysis' and the softer signs of vendor neglect (responsiveness, lost "
+        "Only the warning signs the workbook's data can show are checked; 'data paralysis' "
+        "and the softer signs of vendor neglect (responsiveness, lost "
         "preferred pricing) need a person's judgement.",
         GREY,
     )

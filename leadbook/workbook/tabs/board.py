@@ -141,8 +141,8 @@ def render_board_tab(ws: Worksheet, view: BoardView, expected: Expected) -> None
 
 PITFALL_ROW = 24
 """The Board tab's pitfalls block (a plain range below the KPI table, on its columns)."""
-PITFALL_COLUMNS = (("Pitfall", "A", "A"), ("Shows", "B", "B"), ("Evidence", "C", "I"))
-PITFALL_COLUMNS += (("The chapter advises", "J", "L"),)
+PITFALL_COLUMNS = (("Warning sign", "A", "A"), ("Shows", "B", "B"), ("Evidence", "C", "I"))
+PITFALL_COLUMNS += (("Advised response", "J", "L"),)
 
 
 def _pitfall_block(ws: Worksheet, found: tuple[Pitfall, ...]) -> None:
@@ -150,7 +150,7 @@ def _pitfall_block(ws: Worksheet, found: tuple[Pitfall, ...]) -> None:
     header_row, _ = anchor_of(C.BOARD_KPIS_TABLE)
     if header_row + len(KPI_SPECS) >= PITFALL_ROW - 1:
         raise AssertionError("the KPI table runs into the pitfalls; move PITFALL_ROW down")
-    note(ws, f"A{PITFALL_ROW - 1}", "Pitfalls the chapter warns of, as the data shows")
+    note(ws, f"A{PITFALL_ROW - 1}", "Warning signs of the common pitfalls, as the data shows")
     for header, first, last in PITFALL_COLUMNS:
         cell = ws[f"{first}{PITFALL_ROW}"]
         cell.value, cell.font, cell.fill = header, HEADER_FONT, HEADER_FILL
