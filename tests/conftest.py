@@ -7,6 +7,7 @@ Every workbook a test writes is also read by the Excel-side structural oracle
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import shutil
 import sys
@@ -75,6 +76,21 @@ def template_path(tmp_path: Path) -> Path:
 def recalc_values(path: Path, out_dir: Path) -> openpyxl.Workbook:
     """The workbook at ``path`` recalculated by LibreOffice, opened for its values."""
     return openpyxl.load_workbook(recalculated(path, out_dir), data_only=True)
+
+
+def loaded_modules(code: str, watched: tuple[str, ...]) -> list[str]:
+    """Which of the modules ``watched`` (a package counts with its submodules) a fresh
+    Python has imported after running ``code``: import costs and optional dependencies are
+    checked where nothing the suite imported before can hide them."""
+    import subprocess
+
+    probe = (
+        f"{code}\nimport json, sys\nwatched = {list(watched)!r}\n"
+        "print(json.dumps(sorted(w for w in watched if any(m == w or m.startswith(w + '.') "
+        "for m in sys.modules))))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def close(got: object, want: object, rel: float = 1e-9) -> bool:

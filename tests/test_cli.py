@@ -5,12 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import openpyxl
 import pytest
+from conftest import loaded_modules
 from typer.testing import CliRunner
 
 from leadbook.cli import app
@@ -150,12 +149,8 @@ class TestUndo:
 
 
 def test_import_leadbook_does_not_import_xlwings():
-    code = (
-        "import sys, leadbook, leadbook.cli, leadbook.workbook.jobs; "
-        "print('xlwings' in sys.modules)"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    code = "import leadbook, leadbook.cli, leadbook.workbook.jobs"
+    assert loaded_modules(code, ("xlwings",)) == []
 
 
 def test_version_is_printed_without_a_command():
@@ -215,9 +210,6 @@ def test_jobs_without_a_lead_model_or_forecast_import_neither(command, demo_book
         "import sys\n"
         "from leadbook.cli import main\n"
         f"sys.argv = ['leadbook', {command!r}, {str(demo_book_path)!r}]\n"
-        "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "heavy = {'sklearn', 'skops', 'statsmodels'}\n"
-        "print(sorted({m.split('.')[0] for m in sys.modules} & heavy))"
+        "try:\n    main()\nexcept SystemExit:\n    pass"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip().splitlines()[-1] == "[]"
+    assert loaded_modules(code, ("sklearn", "skops", "statsmodels")) == []

@@ -588,13 +588,7 @@ def test_importing_the_lead_modules_loads_no_scikit_learn():
     """scikit-learn (and scipy.stats with it, about a second) and scipy's solver are imported
     where a model is trained, measured or loaded and packages are built, not with the modules:
     LB.CLASSIFIER_METRICS and the price functions do without them."""
-    import subprocess
-    import sys
+    from conftest import loaded_modules
 
-    code = (
-        "import sys, leadbook.qualify, leadbook.monetize, leadbook.workbook.leadjobs; "
-        "print(sorted(m for m in ('sklearn', 'skops', 'scipy.stats', 'scipy.optimize') "
-        "if m in sys.modules))"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
+    code = "import leadbook.qualify, leadbook.monetize, leadbook.workbook.leadjobs"
+    assert loaded_modules(code, ("sklearn", "skops", "scipy.stats", "scipy.optimize")) == []
