@@ -10,7 +10,7 @@ Each subscore is the mean of named inputs, each scaled to 0–1 (1 is best):
 - **Strategic**: diversification value ((1 − ρ) / 2, ρ the correlation of the source's monthly
   conversion with the rest of the portfolio's; 0.5 when under 6 months overlap) and growth
   headroom (unused share of the volume cap).
-- **Risk** (higher is safer): first the source's risk class (:func:`leadbook.classify.risk_of`:
+- **Risk** (higher is safer): first the source's risk class (:func:`leadbook.classify.classify`:
   track record, test phase, compliance, vendor health, volume variation) — High scores 0–33,
   Medium 33–67, Low 67–100, so every Low-risk source scores above every High-risk one — then,
   within its class, the mean of vendor independence (1 − the vendor's share of today's
@@ -26,11 +26,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from leadbook.classify import risk_of
+from leadbook.classify import classify
 from leadbook.enums import Compliance, Party, RiskClass
 from leadbook.history import conversion_correlation, variation
 from leadbook.inventory import Inventory, source_cpa
-from leadbook.settings import ClassRules, ScoreWeights, Settings
+from leadbook.settings import ScoreWeights, Settings
 
 SUBSCORES = ["performance", "reliability", "strategic", "risk"]
 COMPLIANCE_SCORE = {Compliance.COMPLIANT: 1.0, Compliance.REVIEW: 0.5, Compliance.NONCOMPLIANT: 0.0}
@@ -55,23 +55,12 @@ RISK_BANDS = {RiskClass.HIGH: 0, RiskClass.MEDIUM: 1, RiskClass.LOW: 2}
 """Each risk class's third of the Risk subscore, from the bottom."""
 
 
-def score_inputs(inventory: Inventory, rules: ClassRules | None = None) -> pd.DataFrame:
+def score_inputs(inventory: Inventory, settings: Settings | None = None) -> pd.DataFrame:
     """The named inputs of every subscore, per source (fractions, not yet scaled), and the
-    risk class under ``rules`` that places the Risk subscore."""
-    rules = rules or ClassRules()
+    risk class (as the Tiers tab has it, under ``settings``) that places the Risk subscore."""
     src = inventory.sources
     stats = variation(inventory.history).reindex(inventory.names)
-    risk = [
-        risk_of(months, status, compliance, health, cv, rules)[0]
-        for months, status, compliance, health, cv in zip(
-            src["history_months"],
-            src["status"],
-            src["compliance"],
-            src["health"],
-            stats["leads_cv"],
-            strict=True,
-        )
-    ]
+    risk = classify(inventory, settings)["risk"]
     rho = conversion_correlation(inventory.history).reindex(inventory.names)
     third = src["party"] == Party.THIRD
     total = src["spend"].sum()
@@ -91,7 +80,7 @@ def score_inputs(inventory: Inventory, rules: ClassRules | None = None) -> pd.Da
             "vendor_dependence": dependence,
             "compliance": src["compliance"].map(COMPLIANCE_SCORE).astype(float),
             "cpl_volatility": stats["cpl_cv"],
-            "risk_class": pd.Series(risk, index=src.index, dtype=object),
+            "risk_class": risk.astype(object),
         }
     )
 
@@ -161,7 +150,7 @@ def score_sources(inventory: Inventory, settings: Settings | None = None) -> pd.
     True
     """
     settings = settings or Settings()
-    inputs = score_inputs(inventory, settings.classify)
+    inputs = score_inputs(inventory, settings)
     scores = subscores(inputs)
     scores["composite"] = composite(scores, settings.score_weights)
     scores["rank"] = scores["composite"].rank(method="min", ascending=False).astype(int)
