@@ -149,7 +149,17 @@ class TestOutputTabsLeftAlone:
                 "board": lambda: pack.export_board_pack(path, "2026Q4", folder),
             }[command]()
 
-        whole, cut = _both_ways(demo / built_demo.name, tmp_path, run)
+        spliced: list[frozenset[str]] = []
+        real = write.splice_back
+
+        def spy(stubbed, saved):
+            spliced.append(stubbed.outputs)
+            real(stubbed, saved)
+
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(write, "splice_back", spy)
+            whole, cut = _both_ways(demo / built_demo.name, tmp_path, run)
+        assert spliced[-1], "the case under test: output tabs cut and spliced back"
         assert _cells(cut) == _cells(whole)
 
     def test_the_tabs_rebalance_leaves_alone_are_cut(self, built_demo):

@@ -230,11 +230,13 @@ def update_workbook(
         del wb
         if tmp.stat().st_size > COLLECT_AFTER_BYTES:
             gc.collect()
+        spliced = frozenset(stubbed.tabs) if stubbed is not None else frozenset()
         if stubbed is not None:
-            splice_back(stubbed, tmp)
+            splice_back(stubbed, tmp)  # those tabs' rows, cached values included, as they were
             del stubbed
         try:  # these read the original again (its parts when looked at)
-            carry_cached_values(path, tmp, C.INPUT_SHEETS | (C.OUTPUT_SHEETS - rendered))
+            kept = C.INPUT_SHEETS | (C.OUTPUT_SHEETS - rendered)
+            carry_cached_values(path, tmp, kept - spliced)
             keep_foreign_parts(path, tmp)
             _audit(path, tmp)
         except zipfile.BadZipFile:  # another program writing it in place meanwhile
