@@ -9,6 +9,10 @@ inputs (:class:`BoardInputs`) and read against its target from Settings:
 - **off target** beyond that; **not available** when an input is missing (the KPI says
   which and why — never a made-up number); **for information** when the chapter sets no target.
 
+Portfolio ROI is measured on contribution — revenue × the gross margin on Settings, less the
+cost to serve each customer won — against the lead spend, so the chapter's "> 300 %" target
+reads against what the business keeps, not its revenue.
+
 Capacity utilisation's 85 % is an optimum, not a floor: it is on target within ± the
 capacity tolerance and "watch" within a further watch margin.
 
@@ -193,7 +197,7 @@ class KpiSpec:
 KPI_SPECS: tuple[KpiSpec, ...] = (
     KpiSpec(
         "roi",
-        "Portfolio ROI (realised in the quarter)",
+        "Portfolio ROI on contribution (realised in the quarter)",
         Unit.PERCENT,
         Direction.AT_LEAST,
         "board.roi",
@@ -201,7 +205,7 @@ KPI_SPECS: tuple[KpiSpec, ...] = (
     ),
     KpiSpec(
         "roi_12m",
-        "Portfolio ROI (12 months, with lifetime value)",
+        "Portfolio ROI on contribution (12 months, with lifetime value)",
         Unit.PERCENT,
         Direction.AT_LEAST,
         "board.roi",
@@ -521,12 +525,21 @@ def _from_history(inputs: BoardInputs, what: Callable[[Actuals], Reading]) -> Re
 
 
 def _roi(inputs: BoardInputs) -> Reading:
+    rules = inputs.settings.roi
+
     def read(a: Actuals) -> Reading:
         if a.spend <= 0:
             return _na(f"no spend in History for {a.coverage}", "History")
+        kept = rules.gross_margin * a.revenue - rules.cost_to_serve * a.customers
+        serve = (
+            f" − cost to serve {_usd(rules.cost_to_serve)} × {a.customers:,.0f} customers"
+            if rules.cost_to_serve
+            else ""
+        )
         return Reading(
-            (a.revenue - a.spend) / a.spend,
-            f"(revenue {_usd(a.revenue)} − spend {_usd(a.spend)}) ÷ spend; {a.coverage}",
+            (kept - a.spend) / a.spend,
+            f"(revenue {_usd(a.revenue)} × gross margin {rules.gross_margin:.0%}{serve} − "
+            f"spend {_usd(a.spend)}) ÷ spend; {a.coverage}",
             "History",
         )
 
@@ -536,7 +549,12 @@ def _roi(inputs: BoardInputs) -> Reading:
 def _roi_12m(inputs: BoardInputs) -> Reading:
     if inputs.roi_12m is None:
         return _na(inputs.reason("roi_12m"))
-    return Reading(inputs.roi_12m, "12-month cohort ROI with lifetime value", "ROI")
+    margin = inputs.settings.roi.gross_margin
+    return Reading(
+        inputs.roi_12m,
+        f"12-month cohort ROI with lifetime value, on contribution (gross margin {margin:.0%})",
+        "ROI",
+    )
 
 
 def _blended_cpl(inputs: BoardInputs) -> Reading:
@@ -906,7 +924,7 @@ def board_kpis(inputs: BoardInputs) -> list[Kpi]:
     >>> from leadbook.demo import demo_inventory, demo_settings
     >>> kpis = board_kpis(BoardInputs(Quarter(2026, 4), demo_inventory(), demo_settings()))
     >>> [(k.key, k.status.value) for k in kpis][:3]
-    [('roi', 'on target'), ('roi_12m', 'not available'), ('blended_cpl', 'off target')]
+    [('roi', 'off target'), ('roi_12m', 'not available'), ('blended_cpl', 'off target')]
     """
     return [compute_kpi(key, inputs) for key in KPI_KEYS]
 

@@ -457,7 +457,10 @@ def roi(book: BookArg, as_json: JsonOption = False) -> None:
         )
         return
     out.print(f"[green]✓[/] {escape(done.write.changed)}")
-    grid = Table(title="ROI of an average monthly cohort", title_justify="left")
+    grid = Table(
+        title="ROI of an average monthly cohort, on contribution (GrossMargin, CostToServe)",
+        title_justify="left",
+    )
     for name in (
         "Source",
         "Spend",
@@ -467,11 +470,13 @@ def roi(book: BookArg, as_json: JsonOption = False) -> None:
         "CPA",
         "Payback",
         "NPV",
-        "IRR/month",
+        "IRR/year",
     ):
         grid.add_column(name, justify="left" if name == "Source" else "right")
     for source, r in table.iterrows():
-        irr = "none (see tab)" if isinstance(r["irr"], str) else f"{r['irr']:.0%}"
+        irr = r["irr"] if isinstance(r["irr"], str) else f"{r['irr']:.0%}"
+        irr = irr.replace("over 1,000% a year", ">1,000%").replace(" a month", "/mo")
+        irr = "none (see tab)" if irr.startswith("no IRR") else irr
         grid.add_row(
             str(source),
             f"${r['spend']:,.0f}",

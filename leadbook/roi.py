@@ -3,14 +3,18 @@
 A *cohort* is the leads a source delivered in one month. Its cost is that month's spend; its
 customers close over the following months along a *timing curve* (a share within 30 days,
 a share within 90 days, all within 12 months); each customer brings its first revenue when it
-closes and, while retained, expansion revenue every month after. From these monthly cash
-flows come the three horizons of the chapter —
+closes and, while retained, expansion revenue every month after.
 
-- **30 days**: lead cost against the revenue closed in the cohort's first month;
-- **90 days**: against the revenue of the full sales cycle (months 1–3);
+Returns are measured on **contribution**, not revenue: what the business keeps of the revenue
+(the *gross margin* on Settings) less the *cost to serve* each new customer, against the lead
+cost. From these monthly cash flows come the three horizons of the chapter —
+
+- **30 days**: lead cost against the contribution of the customers closed in the first month;
+- **90 days**: against the contribution of the full sales cycle (months 1–3);
 - **12 months**: against first revenue plus expansion from retained customers (months 1–12);
 
-— and the cohort's NPV, IRR and payback month (numpy-financial, the discount rate on Settings).
+— and the cohort's NPV, IRR (annualised) and payback month (numpy-financial, the discount
+rate on Settings). The return on revenue is kept beside them, labelled as such.
 
 History's ``customers`` and ``revenue`` are a cohort's totals: the customers won from that
 month's leads and their first revenue. A source's timing comes from History's optional
@@ -97,26 +101,41 @@ def cohort_cash_flows(
     retention: float = 0.98,
     expansion: float = 0.20,
     months: int = MONTHS,
+    *,
+    gross_margin: float = 1.0,
+    cost_to_serve: float = 0.0,
+    customers: float = 0.0,
 ) -> np.ndarray:
     """Monthly cash flows of one cohort: month 1 pays the leads and collects early closes.
 
     ``revenue`` is the cohort's first revenue (all its customers); a customer closing in month
     j adds ``expansion / 12`` of its first revenue in each later month, times the share still
-    retained (``retention`` per month).
+    retained (``retention`` per month). The business keeps ``gross_margin`` of that revenue
+    and pays ``cost_to_serve`` for each of the cohort's ``customers`` in the month it closes;
+    with the defaults (margin 100 %, no cost to serve) the flows are the cohort's revenue.
 
     Examples
     --------
     >>> cohort_cash_flows(1_000, 2_000, Timing(1.0, 1.0), retention=1.0, expansion=0.12,
     ...                   months=3).round(2).tolist()
     [1000.0, 20.0, 20.0]
+    >>> cohort_cash_flows(1_000, 2_000, Timing(1.0, 1.0), retention=1.0, expansion=0.12,
+    ...                   months=3, gross_margin=0.7, cost_to_serve=50, customers=4).tolist()
+    [200.0, 14.0, 14.0]
     """
-    if spend < 0 or revenue < 0:
-        raise RoiInputError(f"spend and revenue must be ≥ 0, got {spend:g} and {revenue:g}")
+    if spend < 0 or revenue < 0 or customers < 0 or cost_to_serve < 0:
+        raise RoiInputError(
+            f"spend, revenue, customers and cost to serve must be ≥ 0, got {spend:g}, "
+            f"{revenue:g}, {customers:g} and {cost_to_serve:g}"
+        )
+    if not 0 <= gross_margin <= 1:
+        raise RoiInputError(f"the gross margin must be within 0–100 %, got {gross_margin:.1%}")
     shares = timing.monthly_shares(MONTHS)[:months]
     flows = revenue * shares
     for k in range(1, months):
         ages = k - np.arange(k)
         flows[k] += revenue * expansion / 12 * float(np.sum(shares[:k] * retention**ages))
+    flows = gross_margin * flows - cost_to_serve * customers * shares
     flows[0] -= spend
     return flows
 
@@ -158,10 +177,7 @@ def npv_cohort(cash_flows: Sequence[float] | np.ndarray, annual_rate: float) -> 
 
 def irr_cohort(cash_flows: Sequence[float] | np.ndarray) -> float:
     """IRR per month of monthly cash flows; NaN when no real rate solves them (see
-    :func:`irr_reason`).
-
-    Lead cohorts often pay back within a quarter, so their IRR is stated per month: an
-    annualised figure ((1 + IRR)^12 − 1) runs to thousands of percent and says nothing more.
+    :func:`irr_reason`). A board reads it annualised (:func:`annualised`).
 
     Examples
     --------
@@ -172,6 +188,42 @@ def irr_cohort(cash_flows: Sequence[float] | np.ndarray) -> float:
     return rate if math.isfinite(rate) else math.nan
 
 
+def annualised(monthly: float) -> float:
+    """The annual rate a monthly rate compounds to: (1 + r)^12 − 1 (NaN stays NaN).
+
+    Examples
+    --------
+    >>> round(annualised(0.01), 6)
+    0.126825
+    """
+    return (1 + monthly) ** 12 - 1
+
+
+IRR_SHOWN_UP_TO = 10.0
+"""Annual IRRs above this (1,000 %) are shown in words with the monthly rate: a cohort that
+pays back within a quarter compounds to figures in the millions of percent, which say
+nothing more than "it pays back fast"."""
+
+
+def irr_annual_or_reason(cash_flows: Sequence[float] | np.ndarray) -> float | str:
+    """The annual IRR, words with the monthly rate above 1,000 % a year, or why there is none.
+
+    Examples
+    --------
+    >>> round(irr_annual_or_reason([-100, 0, 121]), 4)
+    2.1384
+    >>> irr_annual_or_reason([-100, 160])
+    'over 1,000% a year (60% a month)'
+    >>> irr_annual_or_reason([-100, 0])
+    'no IRR: the cohort brings no revenue to set against its cost'
+    """
+    monthly = irr_or_reason(cash_flows)
+    if isinstance(monthly, str):
+        return monthly
+    yearly = annualised(monthly)
+    return yearly if yearly <= IRR_SHOWN_UP_TO else f"over 1,000% a year ({monthly:.0%} a month)"
+
+
 def irr_reason(cash_flows: Sequence[float] | np.ndarray) -> str | None:
     """Why the cash flows have no IRR, in words; None when they have one.
 
@@ -180,7 +232,7 @@ def irr_reason(cash_flows: Sequence[float] | np.ndarray) -> str | None:
     >>> irr_reason([-100, 0, 0])
     'no IRR: the cohort brings no revenue to set against its cost'
     >>> irr_reason([50, 10, 10])
-    'no IRR: nothing is at risk (month 1 revenue already covers the cost)'
+    'no IRR: nothing is at risk (month 1 already covers the cost)'
     >>> irr_reason([-100, 110]) is None
     True
     """
@@ -188,7 +240,7 @@ def irr_reason(cash_flows: Sequence[float] | np.ndarray) -> str | None:
     if (flows <= 0).all():
         return "no IRR: the cohort brings no revenue to set against its cost"
     if (flows >= 0).all():
-        return "no IRR: nothing is at risk (month 1 revenue already covers the cost)"
+        return "no IRR: nothing is at risk (month 1 already covers the cost)"
     if not math.isfinite(irr_cohort(flows)):
         return "no IRR: no real rate of return solves these cash flows"
     return None
@@ -319,9 +371,12 @@ def roi_table(inventory: Inventory, settings: Settings) -> tuple[pd.DataFrame, p
     """Per source and for the portfolio: the ROI figures, and the cohort cash flows.
 
     The first frame has ``basis, timing, cohorts, spend, leads, customers, revenue_30d,
-    revenue_90d, revenue_12m, roi_30d, roi_90d, roi_12m, cpa, revenue_per_lead, payback,
-    npv, irr`` (``payback`` and ``irr`` hold words where there is no number); the second has
-    one column per cohort month (1..12). The last row of each is the portfolio.
+    revenue_90d, revenue_12m, contribution_30d, contribution_90d, contribution_12m, roi_30d,
+    roi_90d, roi_12m, revenue_roi_12m, cpa, revenue_per_lead, payback, npv, irr``: the ROIs,
+    payback, NPV and IRR (annual) on contribution (:func:`cohort_cash_flows` with the gross
+    margin and cost to serve on Settings), ``revenue_roi_12m`` on revenue. ``payback`` and
+    ``irr`` hold words where there is no number. The second frame has the contribution cash
+    flows, one column per cohort month (1..12). The last row of each is the portfolio.
 
     Examples
     --------
@@ -333,23 +388,41 @@ def roi_table(inventory: Inventory, settings: Settings) -> tuple[pd.DataFrame, p
     rules = settings.roi
     cohorts = source_cohorts(inventory, rules)
     valued = cohorts[cohorts["spend"] > 0]
-    flows = pd.DataFrame(
-        [
-            cohort_cash_flows(
-                r.spend,
-                r.revenue,
-                Timing(r.within_30d, r.within_90d),
-                rules.retention,
-                rules.expansion,
-            )
-            for r in valued.itertuples()
-        ],
-        index=valued.index,
-        columns=range(1, MONTHS + 1),
-    )
-    flows.loc[PORTFOLIO] = flows.sum()
+
+    def cash_flows(on_contribution: bool) -> pd.DataFrame:
+        keep = (
+            {
+                "gross_margin": rules.gross_margin,
+                "cost_to_serve": rules.cost_to_serve,
+            }
+            if on_contribution
+            else {}
+        )
+        frame = pd.DataFrame(
+            [
+                cohort_cash_flows(
+                    r.spend,
+                    r.revenue,
+                    Timing(r.within_30d, r.within_90d),
+                    rules.retention,
+                    rules.expansion,
+                    customers=r.customers,
+                    **keep,
+                )
+                for r in valued.itertuples()
+            ],
+            index=valued.index,
+            columns=range(1, MONTHS + 1),
+        )
+        frame.loc[PORTFOLIO] = frame.sum()
+        return frame
+
+    flows, revenue = cash_flows(on_contribution=True), cash_flows(on_contribution=False)
     total = valued[["spend", "leads", "customers"]].sum()
-    rows = {name: _figures(cohorts.loc[name], flows.loc[name], rules) for name in valued.index}
+    rows = {
+        name: _figures(cohorts.loc[name], flows.loc[name], revenue.loc[name], rules)
+        for name in valued.index
+    }
     rows[PORTFOLIO] = _figures(
         pd.Series(
             {
@@ -360,23 +433,32 @@ def roi_table(inventory: Inventory, settings: Settings) -> tuple[pd.DataFrame, p
             }
         ),
         flows.loc[PORTFOLIO],
+        revenue.loc[PORTFOLIO],
         rules,
     )
     return pd.DataFrame.from_dict(rows, orient="index"), flows
 
 
-def _figures(cohort: pd.Series, flows: pd.Series, rules: RoiRules) -> dict:
-    cash = flows.to_numpy(dtype=float)
+def _figures(
+    cohort: pd.Series, flows: pd.Series, revenue_flows: pd.Series, rules: RoiRules
+) -> dict:
+    """One row of the ROI table from a cohort's contribution and revenue cash flows."""
     spend = float(cohort["spend"])
-    revenue = cash.copy()
+    cash = flows.to_numpy(dtype=float)
+    kept, revenue = cash.copy(), revenue_flows.to_numpy(dtype=float).copy()
+    kept[0] += spend
     revenue[0] += spend
     out = {k: cohort[k] for k in ("basis", "timing", "cohorts", "spend", "leads", "customers")}
     for label, months in HORIZONS.items():
         out[f"revenue_{label}"] = float(revenue[:months].sum())
-        out[f"roi_{label}"] = roi(spend, out[f"revenue_{label}"])
+    for label, months in HORIZONS.items():
+        out[f"contribution_{label}"] = float(kept[:months].sum())
+    for label in HORIZONS:
+        out[f"roi_{label}"] = roi(spend, out[f"contribution_{label}"])
+    out["revenue_roi_12m"] = roi(spend, out["revenue_12m"])
     out["cpa"] = spend / cohort["customers"] if cohort["customers"] > 0 else math.nan
     out["revenue_per_lead"] = out["revenue_12m"] / cohort["leads"]
     out["payback"] = payback_text(payback(cash))
     out["npv"] = npv_cohort(cash, rules.discount_rate)
-    out["irr"] = irr_or_reason(cash)
+    out["irr"] = irr_annual_or_reason(cash)
     return out

@@ -537,6 +537,25 @@ class RoiRules:
         hi=1,
         doc="For NPV of cohort cash flows; applied monthly as (1 + rate)^(1/12) − 1.",
     )
+    gross_margin: float = setting(
+        0.70,
+        "Gross margin on customer revenue",
+        PERCENT,
+        name="GrossMargin",
+        lo=0,
+        hi=1,
+        doc="ROI, NPV, IRR and payback are on contribution: revenue × this margin, less the "
+        "cost to serve, against the lead cost. 70 % is leadbook's default; set your own.",
+    )
+    cost_to_serve: float = setting(
+        0.0,
+        "Cost to serve a new customer",
+        DOLLARS,
+        name="CostToServe",
+        lo=0,
+        doc="One-off cost of onboarding and serving each customer won, beyond the gross "
+        "margin; charged in the month the customer closes.",
+    )
     close_30d: float = setting(
         0.20,
         "Share of a cohort's customers closed within 30 days",

@@ -248,14 +248,25 @@ class TestQuarterActuals:
 class TestKpis:
     def test_history_kpis_by_hand(self):
         got = {k.key: k for k in board_kpis(inputs())}
-        assert got["roi"].value == pytest.approx((153000 - 29000) / 29000)
-        assert got["roi"].status is KpiStatus.ON
+        # On contribution: revenue × the default 70 % gross margin, less the spend: 269 %
+        # misses 300 % by more than the 10 % watch margin (270 %).
+        assert got["roi"].value == pytest.approx((0.7 * 153000 - 29000) / 29000)
+        assert got["roi"].status is KpiStatus.OFF
         # $93.55 a lead misses $85 by $8.55, more than the $8.50 watch margin.
         assert got["blended_cpl"].value == pytest.approx(29000 / 310)
         assert got["blended_cpl"].status is KpiStatus.OFF
         assert got["blended_cpa"].value == pytest.approx(29000 / 42)
         assert got["blended_cpa"].status is KpiStatus.INFO
         assert got["revenue_per_lead"].value == pytest.approx(153000 / 310)
+
+    def test_roi_takes_the_margin_and_cost_to_serve_from_settings(self):
+        # 90 % margin, $200 to serve each of the quarter's 42 customers:
+        # (0.9 · 153,000 − 200 · 42 − 29,000) / 29,000 = 100,300 / 29,000 = 346 %: on target.
+        settings = Settings().replace({"roi.gross_margin": 0.9, "roi.cost_to_serve": 200.0})
+        roi = compute_kpi("roi", inputs(settings=settings))
+        assert roi.value == pytest.approx(100_300 / 29_000)
+        assert roi.status is KpiStatus.ON
+        assert "gross margin 90%" in roi.basis and "cost to serve $200 × 42" in roi.basis
 
     def test_snapshot_kpis_by_hand(self):
         got = {k.key: k for k in board_kpis(inputs())}
@@ -400,10 +411,13 @@ class TestTrends:
 
     def test_history_fills_quarters_without_a_saved_value(self):
         k = compute_kpi("roi", inputs(saved=self.saved()))
-        # Q1 2026 as saved; Q2 2026 saved blank, so from History: (108,000 − 27,000) / 27,000.
-        assert [p.value for p in k.trend] == [None, 9.99, pytest.approx(3.0)]
+        # Q1 2026 as saved; Q2 2026 saved blank, so from History, on contribution at the
+        # default 70 % margin: (0.7 · 108,000 − 27,000) / 27,000 = 1.8.
+        assert [p.value for p in k.trend] == [None, 9.99, pytest.approx(1.8)]
         # read against Q2's 300 %, the previous quarter shown beside it (not Q1's 999 %)
-        assert k.value == pytest.approx(124000 / 29000) and k.trend_word == "improving"
+        assert (
+            k.value == pytest.approx((0.7 * 153000 - 29000) / 29000) and k.trend_word == "improving"
+        )
 
     def test_the_trend_word_reads_the_previous_quarter_shown_beside_it(self):
         # the demo's case: blended CPL (at most) fell over the year but rose last quarter
@@ -444,10 +458,11 @@ class TestKpiEntryPoint:
     def test_defaults_to_historys_latest_quarter(self):
         k = kpi("roi", small_inventory())
         assert k.quarter == Q3
-        assert k.value == pytest.approx(124000 / 29000)
+        assert k.value == pytest.approx((0.7 * 153000 - 29000) / 29000)
 
     def test_takes_a_quarter(self):
-        assert kpi("roi", small_inventory(), quarter="2026Q2").value == pytest.approx(3.0)
+        # (0.7 · 108,000 − 27,000) / 27,000: on contribution at the default 70 % margin.
+        assert kpi("roi", small_inventory(), quarter="2026Q2").value == pytest.approx(1.8)
 
     def test_unknown_name_suggests_the_nearest(self):
         with pytest.raises(BoardInputError, match=r"unknown KPI 'blended_cpi' — did you mean "):

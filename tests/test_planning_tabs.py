@@ -65,6 +65,9 @@ def test_libreoffice_agrees_with_every_planning_formula(tmp_path: Path):
         v for k, v in rendered.expected.items() if k.startswith("ROI!") and isinstance(v, str)
     ]
     assert any(v.startswith("no IRR: ") for v in irr_words)
+    # Fast paybacks give the annual IRR in words with the monthly rate, as LibreOffice's
+    # TEXT(IRR(…),"0%") writes it.
+    assert any(v.startswith("over 1,000% a year (") for v in irr_words)
     ws = values[C.HIRING.name]
     first, header, _, last = range_boundaries(ws.tables[C.CHAPTER_CHECK_TABLE.name].ref)
     check = first + C.CHAPTER_CHECK_TABLE.keys.index("check")

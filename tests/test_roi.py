@@ -18,6 +18,7 @@ from leadbook.roi import (
     RoiInputError,
     Timing,
     cohort_cash_flows,
+    irr_annual_or_reason,
     irr_cohort,
     irr_or_reason,
     npv_cohort,
@@ -64,8 +65,30 @@ class TestCohortCashFlows:
         assert flows[:4].tolist() == pytest.approx([-400, 255, 255, 5])
 
     def test_negative_amounts(self):
-        with pytest.raises(RoiInputError, match="spend and revenue must be ≥ 0, got -1 and 5"):
+        with pytest.raises(RoiInputError, match="must be ≥ 0, got -1, 5, 0 and 0"):
             cohort_cash_flows(-1, 5)
+
+    def test_contribution_by_hand(self):
+        # The by-hand cohort above, 60 % margin, $40 to serve each of its 10 customers when
+        # they close (5 in m1, 2.5 in m2 and m3):
+        # m1: 0.6·500 − 40·5 − 900 = −800
+        # m2: 0.6·255 − 40·2.5 = 53
+        # m3: 53; m4: 0.6·5 = 3
+        flows = cohort_cash_flows(
+            900,
+            1_000,
+            Timing(0.5, 1.0),
+            retention=0.5,
+            expansion=0.24,
+            gross_margin=0.6,
+            cost_to_serve=40,
+            customers=10,
+        )
+        assert flows[:4].tolist() == pytest.approx([-800, 53, 53, 3])
+
+    def test_margin_outside_0_to_100_percent(self):
+        with pytest.raises(RoiInputError, match=r"gross margin must be within 0–100 %, got 120"):
+            cohort_cash_flows(1, 5, gross_margin=1.2)
 
 
 class TestNpvCohort:
@@ -106,7 +129,7 @@ class TestIrrCohort:
         ("flows", "words"),
         [
             ([-100, 0, 0], "no IRR: the cohort brings no revenue to set against its cost"),
-            ([50, 10, 10], r"no IRR: nothing is at risk \(month 1 revenue already covers"),
+            ([50, 10, 10], r"no IRR: nothing is at risk \(month 1 already covers the cost"),
         ],
     )
     def test_no_real_solution_in_words(self, flows, words):
@@ -160,14 +183,53 @@ class TestRoiTable:
         # payback in month 2.
         name = demo_tables().sources["source"].iloc[3]
         inventory, _ = _inventory(_cohorts(name, 12))
-        settings = Settings().replace({"roi.expansion": 0.0, "roi.discount_rate": 0.0})
+        settings = Settings().replace(
+            {"roi.expansion": 0.0, "roi.discount_rate": 0.0, "roi.gross_margin": 1.0}
+        )
         table, flows = roi_table(inventory, settings)
         row = table.loc[name]
         assert (row["roi_30d"], row["roi_90d"], row["roi_12m"]) == pytest.approx((-0.2, 2.6, 3.0))
+        assert row["revenue_roi_12m"] == pytest.approx(3.0)
         assert (row["cpa"], row["revenue_per_lead"], row["payback"]) == pytest.approx((250, 100, 2))
         assert row["npv"] == pytest.approx(3_000)
         assert flows.loc["Portfolio"].sum() == pytest.approx(3_000)
         assert row["basis"] == "History: 12 cohorts" and row["timing"] == "Settings curve"
+
+    def test_returns_are_on_contribution(self):
+        # The same cohorts at a 50 % margin and $100 to serve each of the 4 customers:
+        # 30 days: 0.5·800 − 100·0.8 = 320 → −68 %; 90 days: 0.5·3,600 − 100·3.6 = 1,440 →
+        # 44 %; 12 months: 0.5·4,000 − 400 = 1,600 → 60 %. Revenue ROI stays 300 %. Cumulative
+        # flows: −680, +560 (m2: 0.5·1,400 − 100·1.4), +560 (m3), then 160/9 a month (0.5·400/9
+        # − 100·0.4/9): cumulative −680, −120, +440, payback in month 3. The flows sum to 600 =
+        # NPV at 0 %. The monthly IRR solves −680 + 560x + 560x² + 160/9·(x³+…+x¹¹) = 0.
+        name = demo_tables().sources["source"].iloc[3]
+        inventory, _ = _inventory(_cohorts(name, 12))
+        settings = Settings().replace(
+            {
+                "roi.expansion": 0.0,
+                "roi.discount_rate": 0.0,
+                "roi.gross_margin": 0.5,
+                "roi.cost_to_serve": 100.0,
+            }
+        )
+        table, flows = roi_table(inventory, settings)
+        row = table.loc[name]
+        assert (row["roi_30d"], row["roi_90d"], row["roi_12m"]) == pytest.approx((-0.68, 0.44, 0.6))
+        assert (row["contribution_30d"], row["contribution_12m"]) == pytest.approx((320, 1_600))
+        assert row["revenue_roi_12m"] == pytest.approx(3.0)
+        assert row["payback"] == 3
+        assert row["npv"] == pytest.approx(600) == flows.loc[name].sum()
+        x = 1 / (1 + irr_cohort(flows.loc[name].to_numpy()))
+        later = sum(x**k for k in range(3, 12))
+        assert -680 + 560 * x + 560 * x**2 + 160 / 9 * later == pytest.approx(0, abs=1e-6)
+        assert x**-12 - 1 > 10  # over 1,000 % a year: the IRR cell gives the monthly rate
+        assert row["irr"] == f"over 1,000% a year ({1 / x - 1:.0%} a month)"
+
+    def test_an_irr_over_1000_percent_a_year_is_given_in_words(self):
+        # −100 then +160: 60 % a month is 1.6¹² − 1 ≈ 28,000 % a year.
+        assert irr_annual_or_reason([-100, 160]) == "over 1,000% a year (60% a month)"
+        # −100, 0, 121: 10 % a month is 1.1¹² − 1 = 213.8 % a year, a number.
+        assert irr_annual_or_reason([-100, 0, 121]) == pytest.approx(1.1**12 - 1)
 
     def test_thin_history_uses_the_sources_row(self):
         name = demo_tables().sources["source"].iloc[3]
@@ -208,7 +270,8 @@ class TestRoiTable:
         name = demo_tables().sources["source"].iloc[3]
         history = _cohorts(name, 4, customers_30d=1, customers_90d=3)
         inventory, _ = _inventory(history)
-        table, flows = roi_table(inventory, Settings().replace({"roi.expansion": 0.0}))
+        settings = Settings().replace({"roi.expansion": 0.0, "roi.gross_margin": 1.0})
+        table, flows = roi_table(inventory, settings)
         assert table.loc[name, "timing"] == "History: 4 cohorts"
         assert flows.loc[name, 1] == pytest.approx(0.25 * 4_000 - 1_000)
         assert table.loc[name, "revenue_90d"] == pytest.approx(0.75 * 4_000)

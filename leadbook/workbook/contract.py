@@ -1680,15 +1680,39 @@ LOG_TABLE = TableSpec(
 _NUM3 = "#,##0.000"
 
 
-def _horizon_roi(label: str) -> Column:
+def _horizon_key(label: str) -> str:
+    return f"{label.split()[0]}{'d' if 'days' in label else 'm'}"
+
+
+def _horizon_roi(label: str, on: str = "Contribution") -> Column:
+    """ROI over a horizon: on contribution (the ROI), or on revenue, labelled as such."""
+    prefix = "" if on == "Contribution" else "revenue_"
     return Column(
-        f"roi_{label.split()[0]}{'d' if 'days' in label else 'm'}",
-        f"ROI {label}",
+        f"{prefix}roi_{_horizon_key(label)}",
+        f"ROI {label}" if on == "Contribution" else f"Revenue ROI {label}",
         Kind.PERCENT,
         Role.FORMULA,
         width=10,
-        formula=f"IF([@[Cohort spend]]>0,([@[Revenue {label}]]-[@[Cohort spend]])"
+        formula=f"IF([@[Cohort spend]]>0,([@[{on} {label}]]-[@[Cohort spend]])"
         f'/[@[Cohort spend]],"")',
+        doc=f"({on} within {label} − cohort spend) ÷ cohort spend"
+        + (
+            "; contribution is revenue × GrossMargin − CostToServe per customer won."
+            if prefix == ""
+            else "."
+        ),
+    )
+
+
+def _horizon_contribution(label: str) -> Column:
+    return Column(
+        f"contribution_{_horizon_key(label)}",
+        f"Contribution {label}",
+        Kind.CURRENCY,
+        Role.OUTPUT,
+        width=12,
+        doc=f"What the business keeps of the revenue within {label}: revenue × GrossMargin, "
+        "less CostToServe for each customer closed by then.",
     )
 
 
@@ -1708,9 +1732,13 @@ ROI_TABLE = TableSpec(
         Column("revenue_30d", "Revenue 30 days", Kind.CURRENCY, Role.OUTPUT, width=12),
         Column("revenue_90d", "Revenue 90 days", Kind.CURRENCY, Role.OUTPUT, width=12),
         Column("revenue_12m", "Revenue 12 months", Kind.CURRENCY, Role.OUTPUT, width=12),
+        _horizon_contribution("30 days"),
+        _horizon_contribution("90 days"),
+        _horizon_contribution("12 months"),
         _horizon_roi("30 days"),
         _horizon_roi("90 days"),
         _horizon_roi("12 months"),
+        _horizon_roi("12 months", on="Revenue"),
         Column(
             "cpa",
             "CPA",
@@ -1734,7 +1762,7 @@ ROI_TABLE = TableSpec(
             Kind.INTEGER,
             Role.OUTPUT,
             width=10,
-            doc="First cohort month whose cumulative cash flow is ≥ 0.",
+            doc="First cohort month whose cumulative contribution cash flow is ≥ 0.",
         ),
     ),
 )
@@ -1742,8 +1770,9 @@ ROI_TABLE = TableSpec(
 COHORT_FLOWS_TABLE = TableSpec(
     name="CohortFlows",
     sheet="ROI",
-    anchor="S4",
-    doc="Monthly cash flows of each average cohort (month 1 pays the leads); NPV and IRR.",
+    anchor="W4",
+    doc="Monthly contribution cash flows of each average cohort (month 1 pays the leads); "
+    "NPV and IRR (annual).",
     columns=(
         Column("source", "Source", Kind.TEXT, Role.OUTPUT, width=28),
         *(
@@ -1760,11 +1789,12 @@ COHORT_FLOWS_TABLE = TableSpec(
         ),
         Column(
             "irr",
-            "IRR per month",
+            "IRR (annual)",
             Kind.PERCENT,
             Role.FORMULA,
-            width=16,
-            doc="Words instead of a rate when no real rate solves the cash flows.",
+            width=18,
+            doc="The monthly IRR compounded over a year; above 1,000 % a year, words that give "
+            "the monthly rate; words instead of a rate when no real rate solves the flows.",
         ),
     ),
 )

@@ -210,6 +210,7 @@ PACK_TABLES: dict[str, tuple[tuple[C.TableSpec, tuple[str, ...]], ...]] = {
                 "roi_30d",
                 "roi_90d",
                 "roi_12m",
+                "revenue_roi_12m",
                 "cpa",
                 "revenue_per_lead",
                 "payback",
@@ -230,8 +231,9 @@ PACK_TABLES: dict[str, tuple[tuple[C.TableSpec, tuple[str, ...]], ...]] = {
 """What the board sees of each planning tab: these tables (and columns; () for all), in
 this order. The Allocation tab has a view of its own (:func:`allocation_blocks`)."""
 TABLE_TITLES = {
-    C.ROI_TABLE.name: "ROI by horizon, per source and for the portfolio",
-    C.COHORT_FLOWS_TABLE.name: "NPV and IRR of the cohorts' cash flows",
+    C.ROI_TABLE.name: "ROI on contribution by horizon (revenue × gross margin, less cost to "
+    "serve), per source and for the portfolio; revenue ROI beside it",
+    C.COHORT_FLOWS_TABLE.name: "NPV and annual IRR of the cohorts' contribution cash flows",
     C.SCENARIOS_TABLE.name: "Growth scenarios, month 12",
     C.PORTFOLIO_FORECAST_TABLE.name: "Portfolio lead forecast and scenarios by month",
     C.ACCURACY_TABLE.name: "Forecast accuracy against actuals",

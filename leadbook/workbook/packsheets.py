@@ -589,7 +589,7 @@ def _trend_page(page: Page, kpis: Sequence[Kpi]) -> None:
     last_col = 2 + len(quarters)
     charts = []
     for name, chosen, fmt in (
-        ("Portfolio ROI", ("roi",), "0%"),
+        ("Portfolio ROI on contribution", ("roi",), "0%"),
         ("Cost and revenue per lead", ("blended_cpl", "revenue_per_lead"), '"$"#,##0'),
         ("Shares of spend", ("largest_share", "high_risk_share", "experimental_share"), "0%"),
     ):

@@ -49,8 +49,9 @@ def roi(path: str | Path) -> JobResult:
         render_roi(replace_sheet(wb, C.ROI.name), book, formula_values(wb))
         portfolio = table.loc["Portfolio"]
         return (
-            f"ROI for {len(table) - 1} sources: portfolio 12-month ROI "
-            f"{portfolio['roi_12m']:.0%}, NPV ${portfolio['npv']:,.0f}"
+            f"ROI for {len(table) - 1} sources: portfolio 12-month ROI on contribution "
+            f"{portfolio['roi_12m']:.0%} (on revenue {portfolio['revenue_roi_12m']:.0%}), "
+            f"NPV ${portfolio['npv']:,.0f}"
         )
 
     written = update_workbook(path, "roi", job, book=book, changes=(C.ROI.name,))

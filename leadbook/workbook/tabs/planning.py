@@ -45,7 +45,7 @@ from leadbook.forecast import (
     scenarios,
     update_log,
 )
-from leadbook.roi import irr_reason, roi_table
+from leadbook.roi import IRR_SHOWN_UP_TO, irr_reason, roi_table
 from leadbook.settings import SETTING_SPECS, Settings
 from leadbook.tables import parse_table
 from leadbook.workbook import contract as C
@@ -93,13 +93,15 @@ def render_roi(ws: Worksheet, book: Book | None, expected: Expected) -> None:
         "A3",
         "An average monthly cohort per source: its lead cost, and the revenue its customers "
         "bring within 30 days, 90 days and 12 months (timing, retention and expansion on "
-        "Settings).",
+        "Settings). ROI, payback, NPV and IRR are on contribution: revenue × GrossMargin, "
+        "less CostToServe per customer won; Revenue ROI is on revenue.",
     )
     table, flows = (None, None) if book is None else roi_table(book.inventory, book.settings)
     rows = None if table is None else table.assign(source=table.index)
     values = {}
     if table is not None:
-        values = {k: table[k].tolist() for k in ("roi_30d", "roi_90d", "roi_12m", "cpa")}
+        computed = ("roi_30d", "roi_90d", "roi_12m", "revenue_roi_12m", "cpa")
+        values = {k: table[k].tolist() for k in computed}
         values["revenue_per_lead"] = table["revenue_per_lead"].tolist()
     write_table(ws, C.ROI_TABLE, rows, expected, formula_values=values)
     flow_rows, flow_values, irr_formulas = None, {}, None
@@ -118,15 +120,18 @@ def render_roi(ws: Worksheet, book: Book | None, expected: Expected) -> None:
         style="TableStyleLight9",
     )
     n = 0 if table is None else len(table)
-    for key in ("roi_30d", "roi_90d", "roi_12m"):
+    for key in ("roi_30d", "roi_90d", "roi_12m", "revenue_roi_12m"):
         highlight_below(ws, table_column_range(ws, C.ROI_TABLE, key, n), "0")
     freeze(ws, anchor_of(C.ROI_TABLE)[0] + 1, 2)
 
 
 def _irr_formula(flows: np.ndarray) -> str:
+    """The annual IRR as Excel computes it, in the words of :func:`irr_annual_or_reason`."""
     reason = irr_reason(flows) or "no IRR: no real rate of return solves these cash flows"
     span = file_formula(C.COHORT_FLOWS_TABLE, "[@[Month 1]:[Month 12]]")[1:]
-    return f'IFERROR(IRR({span}),"{reason}")'
+    yearly = f"((1+IRR({span}))^12-1)"
+    words = f'"over 1,000% a year ("&TEXT(IRR({span}),"0%")&" a month)"'
+    return f'IFERROR(IF({yearly}>{IRR_SHOWN_UP_TO:g},{words},{yearly}),"{reason}")'
 
 
 # --- Layout: a months-across view first, the tables stacked below it ---------------------------
