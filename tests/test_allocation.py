@@ -816,6 +816,38 @@ class TestShortcuts:
         # the relaxation alone: today's allocation reaches its bound and keeps every rule
         assert path[k].solved.solves == 1
 
+    @pytest.mark.parametrize("seed", [3, 7])
+    def test_a_path_that_reaches_the_relaxation_proves_its_destination_with_one_lp(
+        self, monkeypatch, seed
+    ):
+        # The destination (the policy without weekly limits) is at most the relaxation's
+        # value and at least the path's last week's, which meets every rule: when the two
+        # meet, no integer solve is needed, and the value is the integer solve's.
+        from leadbook.allocation import engine, solve
+
+        model = random_model(30, seed=seed)
+        path, _ = glide_path(model, Objective.CUSTOMERS, 13, destination=False)
+        exact = optimise(engine.steady_model(model), Objective.CUSTOMERS, explain=False).value
+        assert path[-1].value == pytest.approx(exact, rel=1e-6), "this path arrives"
+        solves = []
+        real = solve._milp
+        monkeypatch.setattr(solve, "_milp", lambda p, t: solves.append(p) or real(p, t))
+        value = engine.steady_value(
+            model, Objective.CUSTOMERS, None, path[-1].marks, path[-1].value
+        )
+        assert value == pytest.approx(exact, rel=1e-6)
+        assert len(solves) == 1 and not solves[0].integrality.any()
+
+    def test_a_path_short_of_the_relaxation_solves_its_destination(self):
+        # Two weeks of ±20 % do not get there: the bound cannot settle it, the solve does.
+        model = random_model(30, seed=3)
+        path, steady = glide_path(model, Objective.MARGIN, 2)
+        from leadbook.allocation.engine import steady_model
+
+        exact = optimise(steady_model(model), Objective.MARGIN, explain=False).value
+        assert path[-1].value < exact * (1 - 1e-3)
+        assert steady == pytest.approx(exact, rel=1e-9)
+
 
 def test_the_table_is_indexed_by_source(demo_allocation, demo_inv):
     assert list(demo_allocation.table.index) == list(demo_inv.sources.index)
