@@ -1692,7 +1692,7 @@ def _horizon_roi(label: str, on: str = "Contribution") -> Column:
         f"ROI {label}" if on == "Contribution" else f"Revenue ROI {label}",
         Kind.PERCENT,
         Role.FORMULA,
-        width=10,
+        width=10 if on == "Contribution" else 13,
         formula=f"IF([@[Cohort spend]]>0,([@[{on} {label}]]-[@[Cohort spend]])"
         f'/[@[Cohort spend]],"")',
         doc=f"({on} within {label} − cohort spend) ÷ cohort spend"
@@ -1792,7 +1792,7 @@ COHORT_FLOWS_TABLE = TableSpec(
             "IRR (annual)",
             Kind.PERCENT,
             Role.FORMULA,
-            width=18,
+            width=32,
             doc="The monthly IRR compounded over a year; above 1,000 % a year, words that give "
             "the monthly rate; words instead of a rate when no real rate solves the flows.",
         ),
