@@ -157,14 +157,20 @@ def classify(inventory: Inventory, settings: Settings | None = None) -> pd.DataF
     """
     rules = (settings or Settings()).classify
     stats = variation(inventory.history).reindex(inventory.names)
+    src = inventory.sources
+    columns = ("history_months", "status", "health", "buyers", "age_hours", "compliance")
+    stats = stats.reindex(src.index)
     rows = {}
-    for name, src in inventory.sources.iterrows():
-        conversion_cv, leads_cv = stats.loc[name, "conversion_cv"], stats.loc[name, "leads_cv"]
-        tier = tier_of(src["history_months"], src["status"], conversion_cv, src["health"], rules)
-        kind = lead_type_of(src["buyers"], src["age_hours"], rules)
-        risk = risk_of(
-            src["history_months"], src["status"], src["compliance"], src["health"], leads_cv, rules
-        )
+    for name, months, status, health, buyers, age, compliance, conversion_cv, leads_cv in zip(
+        src.index,
+        *(src[c].tolist() for c in columns),
+        stats["conversion_cv"].tolist(),
+        stats["leads_cv"].tolist(),
+        strict=True,
+    ):  # column by column: a row Series a source cost a second at 10,000 sources
+        tier = tier_of(months, status, conversion_cv, health, rules)
+        kind = lead_type_of(buyers, age, rules)
+        risk = risk_of(months, status, compliance, health, leads_cv, rules)
         rows[name] = (*tier, *kind, *risk)
     return pd.DataFrame.from_dict(rows, orient="index", columns=CLASS_COLUMNS)
 

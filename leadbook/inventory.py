@@ -54,11 +54,10 @@ class Inventory:
         Without price tiers a source has one block: its volume cap at its CPL. With tiers,
         blocks past the cap are cut at the cap and the last tier's price runs to the cap.
         """
-        row = self.sources.loc[source]
-        cap = float(row["volume_cap"])
+        cap, own_cpl = self._cap_and_cpl[source]
         rows = self._tiers_by_source.get(source)
         if rows is None:
-            return [(cap, float(row["cpl"]))] if cap > 0 else []
+            return [(cap, own_cpl)] if cap > 0 else []
         blocks, start = [], 0.0
         for up_to, cpl in rows:
             end = min(float(up_to), cap)
@@ -68,6 +67,14 @@ class Inventory:
         if start < cap:
             blocks.append((cap - start, float(rows[-1][1])))
         return blocks
+
+    @functools.cached_property
+    def _cap_and_cpl(self) -> dict[str, tuple[float, float]]:
+        """Each source's volume cap and CPL, looked up once (a row lookup a source cost a
+        second at 10,000 sources)."""
+        src = self.sources
+        caps, cpls = src["volume_cap"].astype(float), src["cpl"].astype(float)
+        return dict(zip(src.index, zip(caps.tolist(), cpls.tolist(), strict=True), strict=True))
 
     @functools.cached_property
     def _tiers_by_source(self) -> dict[str, list[tuple[float, float]]]:

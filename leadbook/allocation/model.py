@@ -329,7 +329,15 @@ def portfolio_from_inventory(
         raise InputError([Problem("Sources", "the Sources table has no sources to allocate")])
     classes = classify(inventory, settings) if classes is None else classes
     names = tuple(src.index)
-    regime = np.array([_regime(row) for _, row in src.iterrows()], dtype=np.int8)
+    regime = np.array(
+        [
+            _regime(*row)
+            for row in zip(
+                *(src[c].tolist() for c in ("status", "exclude", "pin", "spend")), strict=True
+            )
+        ],
+        dtype=np.int8,
+    )
     phase = _numbers(src["test_phase"])
     bands = {1.0: settings.policy.test_phase1, 2.0: settings.policy.test_phase2}
     test_min = np.array([bands[p].min if p in bands else np.nan for p in phase])
@@ -363,14 +371,14 @@ def portfolio_from_inventory(
     )
 
 
-def _regime(row: pd.Series) -> Regime:
-    if row["status"] == Status.PAUSED or bool(row["exclude"]):
+def _regime(status: object, exclude: object, pin: object, spend: object) -> Regime:
+    if status == Status.PAUSED or bool(exclude):
         return Regime.OFF
-    if _known(row["pin"]):
+    if _known(pin):
         return Regime.PINNED
-    if row["status"] == Status.TESTING:
+    if status == Status.TESTING:
         return Regime.TESTING
-    return Regime.CHANGE if float(row["spend"]) > 0 else Regime.ENTRANT
+    return Regime.CHANGE if float(spend) > 0 else Regime.ENTRANT
 
 
 def _known(value: object) -> bool:
