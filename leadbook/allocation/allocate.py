@@ -168,19 +168,18 @@ def _budget_sentence(value: float) -> str:
 
 def _change_lines(table: pd.DataFrame) -> list[str]:
     lines = []
-    for name, row in table.iterrows():
-        if abs(row["change"]) < 0.5 and not row["binding"]:
+    for row in table.itertuples():  # not iterrows: a Series a source is slow at 10,000
+        if abs(row.change) < 0.5 and not row.binding:
             continue
-        pct_text = "" if not np.isfinite(row["change_pct"]) else f" ({row['change_pct']:+.1%})"
+        pct_text = "" if not np.isfinite(row.change_pct) else f" ({row.change_pct:+.1%})"
         cpa = (
-            f"marginal CPA {money(row['marginal_cpa'])}"
-            if np.isfinite(row["marginal_cpa"])
+            f"marginal CPA {money(row.marginal_cpa)}"
+            if np.isfinite(row.marginal_cpa)
             else "at its volume cap"
         )
-        binds = f"; binds: {row['binding']}" if row["binding"] else ""
+        binds = f"; binds: {row.binding}" if row.binding else ""
         lines.append(
-            f"{name}: {money(row['current'])} → {money(row['recommended'])}{pct_text}, "
-            f"{cpa}{binds}."
+            f"{row.Index}: {money(row.current)} → {money(row.recommended)}{pct_text}, {cpa}{binds}."
         )
     return lines
 
