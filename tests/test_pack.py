@@ -383,6 +383,10 @@ class TestBoardHistory:
         roi = kpis[0]
         assert roi["Target"] == "=TargetROI"
         assert roi["Status"].startswith("=IF(NOT(ISNUMBER(BoardKPIs[[#This Row],[Value]]))")
+        # a band reads with both its ends, not "within 15.0%" alone
+        reads = {r["Key"]: r["Reads"] for r in kpis}
+        assert reads["high_risk_share"] == "10.0% – 15.0%"
+        assert reads["roi"] == "at least" and reads["blended_cpl"] == "at most"
 
     def test_a_bad_quarter_leaves_the_workbook_as_it_was(self, demo_book_path, tmp_path):
         before = demo_book_path.read_bytes()
