@@ -109,6 +109,7 @@ class TestValuesOnlyPack:
             "Forecast and hiring",
             "ROI",
             "Maturity",
+            "Glossary",
         ]
         cells = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row]
         assert [c.coordinate for c in cells if c.data_type == "f"] == []
@@ -547,9 +548,27 @@ class TestCopiedFormulaValues:
         rows = table_on_page(wb["Forecast and hiring"], title)
         assert [r["Scenario"] for r in rows] == ["Conservative", "Base", "Aggressive"]
         for r in rows:
-            z = (r["Scenario leads"] - r["Baseline leads"]) / r["Baseline sd"]
+            z = (r["Scenario leads"] - r["Baseline leads"]) / r["Usual variation (sd)"]
             reach = 0.5 * math.erfc(z / math.sqrt(2))  # P(normal baseline ≥ scenario leads)
-            assert r["P(baseline reaches it)"] == pytest.approx(reach, rel=1e-6, abs=1e-12)
+            chance = r["Chance the current plan reaches it"]
+            assert chance == pytest.approx(reach, rel=1e-6, abs=1e-12)
+
+    def test_board_words_and_a_glossary(self, page):
+        # the workbook's column names stay; the pack says them in a board's words, and
+        # the glossary defines each term a board member may not know
+        wb, _ = page
+        cells = [str(c.value) for ws in wb for row in ws.iter_rows() for c in row if c.value]
+        assert not [c for c in cells if "Baseline sd" in c or "P(baseline" in c]
+        terms = {r[0].value: r[1].value for r in wb["Glossary"].iter_rows(min_col=2, max_col=3)}
+        for term in (
+            "CPL (cost per lead)",
+            "Blended CPL",
+            "Run-rate",
+            "Baseline",
+            "Usual variation (sd)",
+            "Chance the current plan reaches it",
+        ):
+            assert terms[term] and len(terms[term]) < 200, term
 
     def test_roi_against_the_cohort_arithmetic(self, page):
         wb, book = page

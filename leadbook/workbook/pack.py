@@ -240,6 +240,24 @@ TABLE_TITLES = {
 }
 
 
+PACK_HEADERS = {
+    "Baseline sd": "Usual variation (sd)",
+    "P(baseline reaches it)": "Chance the current plan reaches it",
+}
+"""Column headers of the copied tabs in a board's words (the workbook keeps its own)."""
+
+
+def board_headers(block: Block) -> Block:
+    """A copied table with its headers in a board's words (:data:`PACK_HEADERS`).
+
+    Examples
+    --------
+    >>> board_headers(Block("Scenarios", ("Scenario", "Baseline sd"))).headers
+    ('Scenario', 'Usual variation (sd)')
+    """
+    return replace(block, headers=tuple(PACK_HEADERS.get(h, h) for h in block.headers))
+
+
 def copied_tabs(path: Path) -> dict[str, list[Block]]:
     """What the pack shows of the Allocation, Forecast, Hiring and ROI tabs, as values.
 
@@ -451,7 +469,7 @@ def _selected(tab: str, blocks: list[Block]) -> list[Block]:
         wanted = [spec.column(k).header for k in keys] if keys else list(block.headers)
         block = _columns(block, [block.headers.index(h) for h in wanted if h in block.headers])
         block = RESHAPE.get(spec.name, lambda b: b)(block)
-        block = Block(TABLE_TITLES.get(spec.name, spec.name), *_parts(block))
+        block = Block(TABLE_TITLES.get(spec.name, spec.name), *_parts(board_headers(block)))
         if chosen and _same_keys(chosen[-1], block):
             chosen[-1] = _joined(chosen[-1], block)
         else:

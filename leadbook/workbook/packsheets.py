@@ -333,6 +333,7 @@ def build_pack(content: PackContent, *, paper: str = "a4") -> Workbook:
         ),
         content.assessment,
     )
+    _glossary_page(Page(wb, "Glossary", "Glossary", sub, GLOSSARY_GRID, paper=paper, one_page=True))
     return wb
 
 
@@ -344,6 +345,7 @@ PITFALL_GRID = (40, 12, 62, 52)
 PORTFOLIO_GRID = (30, 12, 9, 8, 10, 8, 10, 12, 10, 10, 10, 9)
 TREND_GRID = (50, 14, 14, 14, 14, 18, 26)
 MATURITY_GRID = (32, 12, 52, 22, 42)
+GLOSSARY_GRID = (36, 114)
 
 
 def status_counts(kpis: Sequence[Kpi]) -> str:
@@ -799,6 +801,99 @@ def _maturity_page(page: Page, a: M.Assessment) -> None:
         "what the workbook shows (forecasts, vendor scorecards, hiring plan, board history).",
         GREY,
     )
+    page.finish()
+
+
+GLOSSARY: tuple[tuple[str, str], ...] = (
+    ("CPL (cost per lead)", "What a source charges, or costs us, for one lead."),
+    (
+        "Blended CPL",
+        "The portfolio's cost per lead: total spend divided by total leads, so each source "
+        "counts by its volume.",
+    ),
+    (
+        "CPA (cost per customer)",
+        "Spend divided by the customers it brought: the cost of one new customer.",
+    ),
+    ("Conversion", "The share of leads that become customers."),
+    (
+        "Run-rate",
+        "A figure a month at today's (or the recommended) spend, as if the month ran at that "
+        "pace; not a month's recorded actual.",
+    ),
+    ("Last quarter actual", "What History records for the quarter's months, summed."),
+    (
+        "Cohort",
+        "The leads bought in one month and the customers and revenue they bring later; the "
+        "ROI page averages a source's monthly cohorts.",
+    ),
+    (
+        "ROI",
+        "Return on spend: what the leads bring, less what they cost, as a share of what they "
+        "cost, over the stated horizon (30 days, 90 days, 12 months).",
+    ),
+    (
+        "NPV, IRR, payback",
+        "A cohort's cash flows valued today at the discount rate on Settings (NPV), the rate "
+        "at which they break even (IRR) and the first month they have paid back (payback).",
+    ),
+    (
+        "Tier 1 / 2 / 3",
+        "Core sources that carry the volume, growth sources, and experimental sources being "
+        "tested; each has a budget band.",
+    ),
+    (
+        "Lead type",
+        "Premium: sold to one or two buyers within a day; Standard: to three to five within "
+        "three days; Value: aged or widely shared.",
+    ),
+    (
+        "Risk class",
+        "Low, Medium or High, from a source's history, test status, vendor health and "
+        "volatility; High-risk spend is held to its band.",
+    ),
+    ("Band", "The range of budget share a class of sources is held to, e.g. 10% – 15%."),
+    ("Vendor health", "The vendor's score from 1 (poor) to 5 (excellent) on the Sources tab."),
+    (
+        "Rebalance",
+        "The recommended allocation: the spend per source that brings the most expected "
+        "customers within the budget and every rule on Settings.",
+    ),
+    ("Marginal CPA", "What one more customer from a source would cost at its next spend tier."),
+    (
+        "Baseline",
+        "The lead forecast on the current course: past seasonality and trend, with no growth "
+        "action.",
+    ),
+    (
+        "Usual variation (sd)",
+        "How far the baseline's month 12 usually lands from its forecast (one standard deviation).",
+    ),
+    (
+        "Chance the current plan reaches it",
+        "The chance that the baseline alone reaches a scenario's leads in month 12.",
+    ),
+    (
+        "Forecast error",
+        "How far the leads forecast at the start of a period missed the actual, as a share "
+        "of the actual.",
+    ),
+    (
+        "Capacity utilisation",
+        "Leads a month against what the sales team can work; about 85 % is the optimum.",
+    ),
+    (
+        "On target / watch / off target",
+        "Meets the target; misses it by at most the watch margin (10 % of the target by "
+        "default); misses by more.",
+    ),
+    ("First-party / third-party", "Leads from our own channels / bought from vendors."),
+)
+"""The glossary page: a term a board member may not know, and its one-line definition."""
+
+
+def _glossary_page(page: Page) -> None:
+    page.table(("Term", "What it means"), GLOSSARY, wrap=(0, 1))
     page.finish()
 
 
