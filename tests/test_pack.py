@@ -36,7 +36,7 @@ from leadbook.libreoffice import LibreOfficeError
 from leadbook.roi import roi_table
 from leadbook.settings import Settings
 from leadbook.workbook import contract as C
-from leadbook.workbook import gather, jobs, pack
+from leadbook.workbook import gather, jobs, pack, packsheets
 from leadbook.workbook.build import build_workbook
 from leadbook.workbook.leadjobs import score_leads
 from leadbook.workbook.pack import export_board_pack
@@ -142,8 +142,24 @@ class TestValuesOnlyPack:
         flat = [v for row in cover for v in row if v is not None]
         assert "Lead portfolio board pack" in flat
         assert "Oct 2026 (1 of 3 months) of Q4 2026" in flat
+        # page 1 is an executive summary: five figures, each with its target, status and
+        # one sentence of why, which says the figure, the target and the move it shows
+        summary = {row[1]: row for row in cover if row[1] in {s.label for s in KPI_SPECS}}
+        by_key = {k.key: k for k in result.kpis}
+        assert list(summary) == [by_key[key].label for key in packsheets.HEADLINE_KPIS]
+        for key in packsheets.HEADLINE_KPIS:
+            k, row = by_key[key], summary[by_key[key].label]
+            assert row[2] == pytest.approx(k.value, rel=1e-12)
+            assert row[3:5] == [packsheets.target_text(k), k.status.value]
+            sentence = row[5]
+            assert sentence.endswith(".") and sentence.count(". ") == 0, sentence
+            assert packsheets.target_text(k) in sentence
+            assert (" misses " in sentence) == (k.status is not KpiStatus.ON), sentence
+        cpl = summary["Blended cost per lead"][5]
+        assert "$113 misses the ≤ $85 target by $28, and is worsening against $111" in cpl
         # the scorecard: one row per KPI with its status as text
-        labels = {row[1]: row for row in cover if row[1] in {s.label for s in KPI_SPECS}}
+        kpi_page = [[c.value for c in row] for row in wb["KPIs"].iter_rows()]
+        labels = {row[1]: row for row in kpi_page if row[1] in {s.label for s in KPI_SPECS}}
         assert len(labels) == len(KPI_SPECS)
         assert labels["Experimental share of spend"][4] == "off target"
         # lead-score consistency: 1 − the lead-weighted relative gap between the predicted

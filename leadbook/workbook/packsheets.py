@@ -339,7 +339,7 @@ def build_pack(content: PackContent, *, paper: str = "a4") -> Workbook:
 
 ONE_PAGE_SOURCES = 20
 """Up to this many sources the portfolio prints on one page; more run on to further pages."""
-COVER = (44, 14, 16, 16, 14, 14)
+COVER = (34, 13, 13, 13, 77)
 KPI_GRID = (40, 11, 14, 14, 12, 11, 12, 58)
 PITFALL_GRID = (40, 12, 62, 52)
 PORTFOLIO_GRID = (30, 12, 9, 8, 10, 8, 10, 12, 10, 10, 10, 9)
@@ -381,6 +381,69 @@ def _unit_formats(kpis: Sequence[Kpi]) -> list[str]:
     return [UNIT_FORMATS[k.spec.unit] for k in kpis]
 
 
+HEADLINE_KPIS = ("roi", "blended_cpl", "revenue_per_lead", "budget_utilisation", "largest_share")
+"""The five figures page 1 leads with: return, cost, revenue, the budget put to work, and
+the dependence on one source."""
+MEANING = {
+    "roi": "What lead spend returned in the quarter",
+    "blended_cpl": "What the portfolio pays for a lead",
+    "revenue_per_lead": "What a lead brings in revenue",
+    "budget_utilisation": "How much of the budget is put to work",
+    "largest_share": "How much rests on one source",
+}
+"""What each headline figure tells a board, the start of its sentence of why."""
+
+
+def why(k: Kpi, meaning: str) -> str:
+    """One sentence on a headline figure: what it tells, how far it stands from its target,
+    and how it moved since the previous quarter.
+
+    Examples
+    --------
+    >>> from leadbook.board import TrendPoint, kpi_spec
+    >>> k = Kpi(kpi_spec("blended_cpl"), Quarter(2026, 4), 113.23, 85.0, 0.0, KpiStatus.OFF,
+    ...         "", "", trend=(TrendPoint(Quarter(2026, 3), 111.19),))
+    >>> print(textwrap.fill(why(k, "What the portfolio pays for a lead"), 80))
+    What the portfolio pays for a lead: $113 misses the ≤ $85 target by $28, and is
+    worsening against $111 last quarter.
+    """
+    if k.value is None:
+        return f"{meaning}: not available ({k.basis})."
+    unit = k.spec.unit
+    gap = _gap(k)
+    if k.target is None:
+        standing = f"{_show(k.value, unit)}, with no target set"
+    elif gap <= 0:
+        standing = f"{_show(k.value, unit)} meets the {target_text(k)} target"
+    else:
+        standing = (
+            f"{_show(k.value, unit)} misses the {target_text(k)} target by {_show_gap(gap, unit)}"
+        )
+    if k.previous is None:
+        return f"{meaning}: {standing}; no earlier quarter is known to compare."
+    moved = f"{k.trend_word} against {_show(k.previous, unit)} last quarter"
+    return f"{meaning}: {standing}, and is {moved}."
+
+
+def _gap(k: Kpi) -> float:
+    """How far a KPI's value misses its target (≤ 0: it meets it)."""
+    v, t = k.value or 0.0, k.target or 0.0
+    d = k.spec.direction
+    if d is Direction.AT_LEAST:
+        return t - v
+    if d is Direction.AT_MOST:
+        return v - t
+    if d is Direction.WITHIN:
+        return max(v - t, (k.floor if k.floor is not None else v) - v)
+    if d is Direction.NEAR:
+        return abs(v - t) - k.tolerance
+    return 0.0
+
+
+def _show_gap(gap: float, unit: Unit) -> str:
+    return f"{gap * 100:.1f} pts" if unit is Unit.PERCENT else _show(gap, unit)
+
+
 def _cover(page: Page, c: PackContent) -> None:
     a = c.assessment
     warnings = [p for p in c.pitfalls if p.shows is Shows.WARNING]
@@ -391,39 +454,34 @@ def _cover(page: Page, c: PackContent) -> None:
     page.facts(
         [
             ("Actuals (History)", c.period),
-            ("KPIs", status_counts(c.kpis)),
-            ("Pitfalls the data shows", f"{len(warnings)} of {len(c.pitfalls)}"),
+            ("KPIs", f"{status_counts(c.kpis)} (all on the next page)"),
+            ("Warning signs the data shows", f"{len(warnings)} of {len(c.pitfalls)}"),
             ("Strategic maturity", stage),
             ("Exported", f"{now():%Y-%m-%d %H:%M} from {c.source}"),
         ]
     )
     page.row += 1
-    page.text("Scorecard", HEADING)
-    formats = _unit_formats(c.kpis)
+    page.text("Executive summary: the five figures that matter", HEADING)
+    by_key = {k.key: k for k in c.kpis}
+    shown = [by_key[key] for key in HEADLINE_KPIS if key in by_key]
     page.table(
-        ("KPI", "This quarter", "Target", "Status", "Previous quarter", "Trend"),
+        ("Figure", "This quarter", "Target", "Status", "Why"),
         [
-            (
-                k.label,
-                _or_dash(k.value),
-                target_text(k),
-                k.status.value,
-                _or_dash(k.previous),
-                k.trend_word or "—",
-            )
-            for k in c.kpis
+            (k.label, _or_dash(k.value), target_text(k), k.status.value, why(k, MEANING[k.key]))
+            for k in shown
         ],
-        ("", formats, "", "", formats, ""),
+        ("", _unit_formats(shown), "", "", ""),
+        wrap=(0, 4),
         status_col=3,
     )
-    page.text("Needs attention", HEADING)
-    off = [k for k in c.kpis if k.status is KpiStatus.OFF]
+    page.text("Also needs attention", HEADING)
+    off = [k for k in c.kpis if k.status is KpiStatus.OFF and k.key not in HEADLINE_KPIS]
     for k in off:
         page.para(f"• {k.label}: {_show(k.value or 0.0, k.spec.unit)} (target {target_text(k)})")
     for p in warnings:
         page.para(f"• {p.label}: {p.evidence}")
     if not off and not warnings:
-        page.para("• Nothing is off target and no pitfall shows.")
+        page.para("• No other figure is off target and no warning sign shows.")
     page.row += 1
     page.para(
         "The strategy's 'cost per acquisition < $85' target is, by its own figures ($127 → $79), "
