@@ -107,6 +107,7 @@ class TestValuesOnlyPack:
             "Trends",
             "Allocation",
             "Forecast and hiring",
+            "Forecast by month",
             "ROI",
             "Maturity",
             "Glossary",
@@ -198,12 +199,14 @@ class TestValuesOnlyPack:
         assert want.explanation()[0][:60] in " ".join(str(v) for v in flat)
         assert want.sales_capacity.origin == "the hiring plan"
         assert f"Sales capacity: {want.sales_capacity.text}." in flat
-        shown = table_on_page(page, "Recommended spend by source")
-        assert {r["Source"]: r["Recommended"] for r in shown} == pytest.approx(
+        shown = table_on_page(page, pack.ALLOCATION_TITLE)
+        assert {r["Source"]: r["Recommended a month"] for r in shown} == pytest.approx(
             want.table["recommended"].to_dict(), abs=0.01
         )
         for r in shown:
-            assert r["Change"] == pytest.approx(r["Recommended"] - r["Current spend"], abs=0.01)
+            assert r["Change a month"] == pytest.approx(
+                r["Recommended a month"] - r["Current spend a month"], abs=0.01
+            )
         assert sum(r["Share"] for r in shown) == pytest.approx(1.0)
         planned = {k.key: k.planned for k in result.kpis}
         largest = want.table["recommended"].max() / want.table["recommended"].sum()
@@ -221,8 +224,34 @@ class TestValuesOnlyPack:
             assert int(ws.page_setup.paperSize) == 1  # Letter
             assert int(ws.page_setup.fitToWidth) == 1
             assert ws.sheet_properties.pageSetUpPr.fitToPage
-            assert ws.print_title_rows == "$1:$2"
+            assert ws.print_title_rows.startswith("$1:$")
             assert ws.print_area
+            # a table that may run on to another page repeats its header row: it is the
+            # last of the title rows (a sheet fitted to one page runs on to none)
+            titles = int(ws.print_title_rows.split("$")[-1])
+            for top, n in pack_tables(ws):
+                if n > packsheets.RUN_ON_ROWS and ws.page_setup.fitToHeight != 1:
+                    assert top == titles, (ws.title, top, n)
+
+    def test_trend_charts_show_their_targets_and_more_than_one_point(self, exported):
+        ws = openpyxl.load_workbook(exported.pack)["Trends"]
+        charts = ws._charts
+        assert len(charts) == 3
+        for chart in charts:
+            for series in chart.series:
+                ref = (series.val or series.yVal).numRef.f
+                first, last = ref.split("!")[1].replace("$", "").split(":")
+                points = ws[first:last]
+                cells = [c for row in points for c in row]
+                known = [c.value for c in cells if c.value is not None]
+                # the demo's shares are known for this quarter only: bars against the
+                # floor and cap, not a line of one point
+                assert chart.tagname == "barChart" or len(known) >= 2, ref
+            if chart.tagname == "lineChart":
+                names = [s.tx.v for s in chart.series]
+                assert any(n.endswith(": target") for n in names), names
+        kinds = sorted(c.tagname for c in charts)
+        assert kinds == ["barChart", "lineChart", "lineChart"]
 
     @pytest.mark.usefixtures("no_libreoffice")
     def test_without_libreoffice_copied_formulas_stay_blank_and_say_why(
@@ -296,9 +325,9 @@ class TestPdf:
         assert sorted(set(sheets), key=sheets.index) == wb.sheetnames  # in order, none missing
         one_page = [ws.title for ws in wb.worksheets if ws.page_setup.fitToHeight == 1]
         assert {s: sheets.count(s) for s in one_page} == dict.fromkeys(one_page, 1)
-        # the demo's 24 forecast months run the forecast and hiring sheet to a second page;
-        # the allocation of its 11 sources fits on one
-        assert sheets.count("Forecast and hiring") == 2 and len(pages) == len(wb.sheetnames) + 1
+        # the demo's 30 forecast months print on a sheet of their own, on one page; the
+        # allocation of its 11 sources fits on one
+        assert sheets.count("Forecast by month") == 1 and len(pages) == len(wb.sheetnames)
         assert sheets.count("Allocation") == 1
         assert error_cells(recalc_values(result.pack, tmp_path / "lo")) == []
 
@@ -478,6 +507,18 @@ def render_allocation_as(path: Path, problem: InfeasiblePolicyError | None) -> N
     update_workbook(path, "test", job)
 
 
+def pack_tables(ws) -> list[tuple[int, int]]:
+    """Each table of a pack sheet: its header row (navy cells from column B) and how many
+    rows follow it."""
+    out, rows = [], list(ws.iter_rows(min_col=2, max_col=2))
+    for i, (cell,) in enumerate(rows):
+        if cell.fill.fgColor.rgb == "00" + packsheets.NAVY:
+            after = [c.value for (c,) in rows[i + 1 :]] + [None]
+            n = after.index(None)
+            out.append((cell.row, n))
+    return out
+
+
 def table_on_page(ws, title: str) -> list[dict]:
     """The rows of the pack table under the bold line ``title``, keyed by header."""
     rows = [[c.value for c in row] for row in ws.iter_rows()]
@@ -544,17 +585,21 @@ class TestCopiedFormulaValues:
     def test_allocation_change_share_and_totals(self, page):
         wb, book = page
         ws = wb["Allocation"]
-        rows = table_on_page(ws, "Recommended spend by source")
-        total = sum(r["Recommended"] for r in rows)
+        rows = table_on_page(ws, pack.ALLOCATION_TITLE)
+        total = sum(r["Recommended a month"] for r in rows)
         for r in rows:
-            assert r["Change"] == pytest.approx(r["Recommended"] - r["Current spend"], abs=1e-6)
-            assert r["Share"] == pytest.approx(r["Recommended"] / total, rel=1e-9)
+            assert r["Change a month"] == pytest.approx(
+                r["Recommended a month"] - r["Current spend a month"], abs=1e-6
+            )
+            assert r["Share"] == pytest.approx(r["Recommended a month"] / total, rel=1e-9)
         lines = [[c.value for c in row if c.value is not None] for row in ws.iter_rows()]
         summary = {r[0]: r[1:] for r in lines if len(r) == 4}  # label, today, recommended, change
-        spend, customers = summary["Spend a month"], summary["Expected customers"]
+        spend, customers = summary["Spend a month"], summary["Expected customers a month"]
         assert spend[0] == pytest.approx(book.inventory.sources["spend"].sum())
         assert spend[1] == pytest.approx(total, rel=1e-9)
-        assert customers[1] == pytest.approx(sum(r["Expected customers"] for r in rows), rel=1e-9)
+        assert customers[1] == pytest.approx(
+            sum(r["Expected customers a month"] for r in rows), rel=1e-9
+        )
         assert summary["Blended CPA"][1] == pytest.approx(total / customers[1], rel=1e-9)
         assert all(c == pytest.approx(b - a, abs=1e-6) for a, b, c in summary.values())
 
@@ -616,13 +661,11 @@ def test_after_other_jobs_the_saved_values_still_do(demo_book_path, tmp_path, mo
         export_board_pack(demo_book_path, "2026Q4", tmp_path)
     jobs.refresh(demo_book_path, (C.FORECAST.name, C.HIRING.name))
     result = export_board_pack(demo_book_path, "2026Q4", tmp_path)
-    rows = table_on_page(
-        openpyxl.load_workbook(result.pack)["Allocation"], "Recommended spend by source"
-    )
+    rows = table_on_page(openpyxl.load_workbook(result.pack)["Allocation"], pack.ALLOCATION_TITLE)
     allocation, _ = book_allocation(read_book(demo_book_path))
     for r in rows:
         want = allocation.table.loc[r["Source"]]
-        assert r["Change"] == pytest.approx(want["recommended"] - want["current"], abs=1e-6)
+        assert r["Change a month"] == pytest.approx(want["recommended"] - want["current"], abs=1e-6)
 
 
 class TestMonthViews:

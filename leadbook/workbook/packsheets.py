@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import textwrap
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,6 +83,9 @@ class Block:
     formats: tuple[str | list[str], ...] = ()
     """A number format per column, or per cell as a list per column."""
     widths: tuple[float, ...] = ()
+    own_sheet: str = ""
+    """The pack sheet a table of more than :data:`RUN_ON_ROWS` rows prints on by itself, its
+    header repeated on every page ('' for a table that always fits where it is)."""
 
 
 class Page:
@@ -318,8 +321,15 @@ def build_pack(content: PackContent, *, paper: str = "a4") -> Workbook:
         grid = _copied_grid(tabs, content.copied)
         rows = max((len(b.rows) for t in tabs for b in content.copied.get(t, [])), default=0)
         one_page = sheet == PACK_TABS[C.ALLOCATION.name] and rows <= ONE_PAGE_SOURCES
+
+        def run_on(name: str, grid: Sequence[float] = grid) -> Page:
+            return Page(wb, name, name, sub, grid, paper=paper)
+
         _copied_page(
-            Page(wb, sheet, sheet, sub, grid, paper=paper, one_page=one_page), tabs, content.copied
+            Page(wb, sheet, sheet, sub, grid, paper=paper, one_page=one_page),
+            tabs,
+            content.copied,
+            run_on,
         )
     _maturity_page(
         Page(
@@ -594,6 +604,7 @@ def _portfolio_page(page: Page, book: Book) -> None:
         ("", "", "", "", "", "", "#,##0", '"$"#,##0', "0.0%", '"$"#,##0.00', "0.0%", "0.0"),
         wrap=(0,),
     )
+    page.ws.print_title_rows = f"1:{top}"  # a long inventory: its header on every page
     spending = int((order["spend"] > 0).sum())
     page.text("Spend by class against the Settings bands", HEADING)
     chart_row = page.row
@@ -645,32 +656,155 @@ def _trend_page(page: Page, kpis: Sequence[Kpi]) -> None:
         "are recomputed from History. Blank: not known for that quarter.",
         GREY,
     )
-    keys = [k.key for k in shown]
-    last_col = 2 + len(quarters)
-    charts = []
-    for name, chosen, fmt in (
-        ("Portfolio ROI", ("roi",), "0%"),
-        ("Cost and revenue per lead", ("blended_cpl", "revenue_per_lead"), '"$"#,##0'),
-        ("Shares of spend", ("largest_share", "high_risk_share", "experimental_share"), "0%"),
-    ):
-        chart = LineChart()
-        chart.title = name
-        chart.y_axis.number_format = fmt
-        chart.height, chart.width = 7.5, 8.5
-        for key in chosen:
-            r = top + 1 + keys.index(key)
-            chart.add_data(
-                Reference(page.ws, min_col=3, max_col=last_col, min_row=r, max_row=r),
-                from_rows=True,
-            )
-        for key, series in zip(chosen, chart.series, strict=True):
-            series.tx = SeriesLabel(v=C.BOARD_HISTORY_TABLE.column(key).header)
-        chart.set_categories(Reference(page.ws, min_col=3, max_col=last_col, min_row=top))
-        chart.legend.position = "b"
-        charts.append(_markers(chart))
-    page.row += 1
+    by_key = {k.key: k for k in shown}
+    groups = [
+        (name, [by_key[k] for k in chosen if k in by_key], fmt)
+        for name, chosen, fmt in TREND_CHARTS
+    ]
+    lines = [g for g in groups if g[1] and max(_known(k) for k in g[1]) >= 2]
+    bars = [g for g in groups if g[1] and g not in lines]
+    page.row += CHART_ROWS_TRENDS
+    charts_at = page.row - CHART_ROWS_TRENDS
+    charts = [
+        _trend_chart(page, name, chosen, fmt, top, keys=[k.key for k in shown])
+        for name, chosen, fmt in lines
+    ]
+    if any(k.target is not None for _, chosen, _ in lines for k in chosen):
+        charts = _with_target_lines(page, lines, quarters, charts)
+    for name, chosen, fmt in bars:
+        charts.append(_against_target_chart(page, name, chosen, fmt))
+    row = page.row
+    page.row = charts_at
     page.charts_side_by_side(charts)
+    page.row = row
     page.finish()
+
+
+TREND_CHARTS = (
+    ("Portfolio ROI", ("roi",), "0%"),
+    ("Cost and revenue per lead", ("blended_cpl", "revenue_per_lead"), '"$"#,##0'),
+    ("Shares of spend", ("largest_share", "high_risk_share", "experimental_share"), "0%"),
+)
+"""The trend page's charts: a line by quarter for KPIs with two or more known quarters, or
+this quarter against its target as bars for KPIs known for one quarter only."""
+CHART_ROWS_TRENDS = 17
+"""Rows the trend page's charts take."""
+
+
+def _known(k: Kpi) -> int:
+    """How many quarters of a KPI's trend (this one included) have a value."""
+    return sum(p.value is not None for p in k.trend) + (k.value is not None)
+
+
+def _trend_chart(
+    page: Page, name: str, chosen: Sequence[Kpi], fmt: str, top: int, keys: list[str]
+) -> LineChart:
+    """A line a KPI, by quarter, from the trend table whose header row is ``top``."""
+    last_col = 2 + len(chosen[0].trend) + 1
+    chart = LineChart()
+    chart.title = name
+    chart.y_axis.number_format = fmt
+    chart.height, chart.width = 7.5, 8.5
+    for k in chosen:
+        r = top + 1 + keys.index(k.key)
+        chart.add_data(
+            Reference(page.ws, min_col=3, max_col=last_col, min_row=r, max_row=r), from_rows=True
+        )
+    for i, (k, series) in enumerate(zip(chosen, chart.series, strict=True)):
+        series.tx = SeriesLabel(v=C.BOARD_HISTORY_TABLE.column(k.key).header)
+        series.graphicalProperties.line.solidFill = LINE_COLOURS[i % len(LINE_COLOURS)]
+    chart.set_categories(Reference(page.ws, min_col=3, max_col=last_col, min_row=top))
+    chart.legend.position = "b"
+    return _markers(chart)
+
+
+LINE_COLOURS = ("2E75B6", "C00000", "548235")
+"""A trend chart's KPI lines, and each KPI's dashed target line in its colour."""
+
+
+def _with_target_lines(
+    page: Page,
+    lines: Sequence[tuple[str, Sequence[Kpi], str]],
+    quarters: Sequence[Quarter],
+    charts: list[LineChart],
+) -> list[LineChart]:
+    """Each line chart with its KPIs' targets (a band's both ends) as dashed lines, from a
+    table of the targets by quarter that the page prints under the charts."""
+    rows, where, colours = [], [], []
+    for (_, chosen, _), chart in zip(lines, charts, strict=True):
+        for j, k in enumerate(chosen):
+            ends = [("target", k.target)]
+            if k.spec.direction is Direction.WITHIN and k.floor is not None:
+                ends = [("band floor", k.floor), ("band cap", k.target)]
+            for word, value in ends:
+                if value is not None:
+                    short = C.BOARD_HISTORY_TABLE.column(k.key).header
+                    rows.append((f"{short}: {word}", *[value] * len(quarters)))
+                    where.append((chart, k))
+                    colours.append(LINE_COLOURS[j % len(LINE_COLOURS)])
+    page.text("Target lines of the charts", BOLD)
+    top, _ = page.table(
+        ("Line", *[q.long for q in quarters]),
+        rows,
+        ("", *([[UNIT_FORMATS[k.spec.unit] for _, k in where]] * len(quarters))),
+        wrap=(0,),
+    )
+    for i, (chart, _) in enumerate(where):
+        r = top + 1 + i
+        line = LineChart()
+        line.add_data(
+            Reference(page.ws, min_col=3, max_col=2 + len(quarters), min_row=r, max_row=r),
+            from_rows=True,
+        )
+        series = line.series[0]
+        series.tx = SeriesLabel(v=rows[i][0])
+        series.marker.symbol = "none"
+        series.smooth = False
+        series.graphicalProperties.line.dashStyle = "dash"
+        series.graphicalProperties.line.solidFill = colours[i]
+        chart.series.append(series)
+    return charts
+
+
+def _against_target_chart(page: Page, name: str, chosen: Sequence[Kpi], fmt: str) -> BarChart:
+    """This quarter's value of each KPI beside its floor and cap, as bars (KPIs known for a
+    single quarter, whose trend would be one point), from a table the page prints."""
+    quarter = chosen[0].quarter.long
+    page.text(f"{name}, {quarter}, against target", BOLD)
+    fmts = [UNIT_FORMATS[k.spec.unit] for k in chosen]
+    top, last = page.table(
+        ("KPI", quarter, "Floor (at least)", "Cap (at most)"),
+        [(C.BOARD_HISTORY_TABLE.column(k.key).header, k.value, *_floor_cap(k)) for k in chosen],
+        ("", fmts, fmts, fmts),
+        wrap=(0,),
+    )
+    chart = BarChart()
+    chart.type = "bar"
+    chart.title = f"{name}, {quarter}"
+    chart.y_axis.number_format = fmt
+    chart.y_axis.scaling.min = 0
+    chart.x_axis.scaling.orientation = "maxMin"
+    chart.height, chart.width = 7.5, 8.5
+    chart.add_data(
+        Reference(page.ws, min_col=3, max_col=5, min_row=top, max_row=last), titles_from_data=True
+    )
+    chart.set_categories(Reference(page.ws, min_col=2, min_row=top + 1, max_row=last))
+    chart.legend.position = "b"
+    return chart
+
+
+def _floor_cap(k: Kpi) -> tuple[float | None, float | None]:
+    """The lower and upper end a KPI's target sets (None where it sets none)."""
+    d = k.spec.direction
+    if d is Direction.AT_LEAST:
+        return k.target, None
+    if d is Direction.AT_MOST:
+        return None, k.target
+    if d is Direction.WITHIN:
+        return k.floor, k.target
+    if d is Direction.NEAR and k.target is not None:
+        return k.target - k.tolerance, k.target + k.tolerance
+    return None, None
 
 
 def _copied_grid(tabs: Sequence[str], copied: dict[str, list[Block]]) -> tuple[float, ...]:
@@ -702,7 +836,14 @@ def _shown(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _copied_page(page: Page, tabs: Sequence[str], copied: dict[str, list[Block]]) -> None:
+def _copied_page(
+    page: Page,
+    tabs: Sequence[str],
+    copied: dict[str, list[Block]],
+    run_on: Callable[[str], Page],
+) -> None:
+    """The copied tabs' blocks on ``page``; a table longer than :data:`RUN_ON_ROWS` on a
+    sheet of its own from ``run_on``, which repeats its header row on every page."""
     for tab in tabs:
         blocks = copied.get(tab, [])
         page.text(f"From the {tab} tab", HEADING)
@@ -734,27 +875,47 @@ def _copied_page(page: Page, tabs: Sequence[str], copied: dict[str, list[Block]]
                     beside = None
                 elif draw is not None:
                     page.row += CHART_ROWS
-                page.text(block.title, BOLD)
-                top, last = page.table(
+                at = page
+                if block.own_sheet and len(block.rows) > RUN_ON_ROWS:
+                    at = run_on(block.own_sheet)
+                    page.para(f"{block.title}: on the {block.own_sheet} page.")
+                    page.row += 1
+                at.text(block.title, BOLD)
+                top, last = at.table(
                     block.headers, block.rows, block.formats, wrap=range(len(block.headers))
                 )
+                if at is not page:
+                    at.ws.print_title_rows = f"1:{top}"
+                    at.finish()
                 if draw is not None:
-                    page.ws.add_chart(draw(page, block, top, last), chart_at)
+                    page.ws.add_chart(draw(at, block, top, last), chart_at)
     page.finish()
 
 
+RUN_ON_ROWS = 20
+"""A copied table of more rows than this prints on a sheet of its own (when it names one),
+whose print titles repeat its header row on every page."""
 CHART_ROWS = 18
 """Rows kept free above a copied table for its chart (8 cm high)."""
-ALLOCATION_SUMMARY_TITLE = "Next month against today"
+ALLOCATION_SUMMARY_TITLE = "Recommended allocation against today, a month (run-rate)"
 """The title of the Allocation page's summary table, whose right the chart takes."""
 SUMMARY_CHART_ROWS = 18
 """Rows the chart beside the allocation summary takes (8 cm high)."""
 
 
 def _is_allocation(block: Block) -> bool:
-    names = {h.strip().casefold() for h in block.headers}
-    current = {"current", "current spend"} & names
-    return bool(current) and {"source", "recommended"} <= names and len(block.rows) > 0
+    names = [h.strip().casefold() for h in block.headers]
+    return bool(
+        _first(names, "current") is not None
+        and _first(names, "recommended") is not None
+        and "source" in names
+        and block.rows
+    )
+
+
+def _first(names: Sequence[str], start: str) -> int | None:
+    """The first of ``names`` that starts with ``start`` ('current spend a month')."""
+    return next((i for i, n in enumerate(names) if n.startswith(start)), None)
 
 
 def _is_scenarios(block: Block) -> bool:
@@ -801,11 +962,11 @@ def _allocation_chart(page: Page, block: Block, top: int, last: int) -> BarChart
     chart = BarChart()
     chart.type = "bar"  # horizontal: the source names read across
     chart.x_axis.scaling.orientation = "maxMin"  # in the table's order, top to bottom
-    chart.title = "Current and recommended spend by source"
+    chart.title = "Current and recommended spend a month by source"
     chart.height, chart.width = 8, 16
     chart.y_axis.number_format = "$#,##0"
-    for name in ("current spend" if "current spend" in names else "current", "recommended"):
-        col = 2 + names.index(name)
+    for name in ("current", "recommended"):
+        col = 2 + (_first(names, name) or 0)
         chart.add_data(
             Reference(page.ws, min_col=col, min_row=top, max_row=last), titles_from_data=True
         )
@@ -951,7 +1112,8 @@ GLOSSARY: tuple[tuple[str, str], ...] = (
 
 
 def _glossary_page(page: Page) -> None:
-    page.table(("Term", "What it means"), GLOSSARY, wrap=(0, 1))
+    top, _ = page.table(("Term", "What it means"), GLOSSARY, wrap=(0, 1))
+    page.ws.print_title_rows = f"1:{top}"
     page.finish()
 
 
