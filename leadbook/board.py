@@ -197,7 +197,7 @@ class KpiSpec:
 KPI_SPECS: tuple[KpiSpec, ...] = (
     KpiSpec(
         "roi",
-        "Portfolio ROI on contribution (realised in the quarter)",
+        "Portfolio ROI, quarter (on contribution)",
         Unit.PERCENT,
         Direction.AT_LEAST,
         "board.roi",
@@ -205,7 +205,7 @@ KPI_SPECS: tuple[KpiSpec, ...] = (
     ),
     KpiSpec(
         "roi_12m",
-        "Portfolio ROI on contribution (12 months, with lifetime value)",
+        "Portfolio ROI, 12 months (on contribution)",
         Unit.PERCENT,
         Direction.AT_LEAST,
         "board.roi",

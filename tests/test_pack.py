@@ -36,7 +36,7 @@ from leadbook.libreoffice import LibreOfficeError
 from leadbook.roi import roi_table
 from leadbook.settings import Settings
 from leadbook.workbook import contract as C
-from leadbook.workbook import gather, jobs, pack
+from leadbook.workbook import gather, jobs, pack, packsheets
 from leadbook.workbook.build import build_workbook
 from leadbook.workbook.leadjobs import score_leads
 from leadbook.workbook.pack import export_board_pack
@@ -107,8 +107,10 @@ class TestValuesOnlyPack:
             "Trends",
             "Allocation",
             "Forecast and hiring",
+            "Forecast by month",
             "ROI",
             "Maturity",
+            "Glossary",
         ]
         cells = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row]
         assert [c.coordinate for c in cells if c.data_type == "f"] == []
@@ -141,8 +143,24 @@ class TestValuesOnlyPack:
         flat = [v for row in cover for v in row if v is not None]
         assert "Lead portfolio board pack" in flat
         assert "Oct 2026 (1 of 3 months) of Q4 2026" in flat
+        # page 1 is an executive summary: five figures, each with its target, status and
+        # one sentence of why, which says the figure, the target and the move it shows
+        summary = {row[1]: row for row in cover if row[1] in {s.label for s in KPI_SPECS}}
+        by_key = {k.key: k for k in result.kpis}
+        assert list(summary) == [by_key[key].label for key in packsheets.HEADLINE_KPIS]
+        for key in packsheets.HEADLINE_KPIS:
+            k, row = by_key[key], summary[by_key[key].label]
+            assert row[2] == pytest.approx(k.value, rel=1e-12)
+            assert row[3:5] == [packsheets.target_text(k), k.status.value]
+            sentence = row[5]
+            assert sentence.endswith(".") and sentence.count(". ") == 0, sentence
+            assert packsheets.target_text(k) in sentence
+            assert (" misses " in sentence) == (k.status is not KpiStatus.ON), sentence
+        cpl = summary["Blended cost per lead"][5]
+        assert "$113 misses the ≤ $85 target by $28, and is worsening against $111" in cpl
         # the scorecard: one row per KPI with its status as text
-        labels = {row[1]: row for row in cover if row[1] in {s.label for s in KPI_SPECS}}
+        kpi_page = [[c.value for c in row] for row in wb["KPIs"].iter_rows()]
+        labels = {row[1]: row for row in kpi_page if row[1] in {s.label for s in KPI_SPECS}}
         assert len(labels) == len(KPI_SPECS)
         assert labels["Experimental share of spend"][4] == "off target"
         # lead-score consistency: 1 − the lead-weighted relative gap between the predicted
@@ -165,7 +183,7 @@ class TestValuesOnlyPack:
         )
         # on contribution (the demo's 70 % margin): 208 % misses 300 % by more than the watch
         # margin, where the 340 % on revenue would have passed
-        roi_12m = labels["Portfolio ROI on contribution (12 months, with lifetime value)"]
+        roi_12m = labels["Portfolio ROI, 12 months (on contribution)"]
         assert roi_12m[2] == pytest.approx(table.loc["Portfolio", "roi_12m"])
         assert table.loc["Portfolio", "revenue_roi_12m"] > 3.0 > 2.7 > roi_12m[2]
         assert roi_12m[4] == "off target"
@@ -184,12 +202,14 @@ class TestValuesOnlyPack:
         assert want.explanation()[0][:60] in " ".join(str(v) for v in flat)
         assert want.sales_capacity.origin == "the hiring plan"
         assert f"Sales capacity: {want.sales_capacity.text}." in flat
-        shown = table_on_page(page, "Recommended spend by source")
-        assert {r["Source"]: r["Recommended"] for r in shown} == pytest.approx(
+        shown = table_on_page(page, pack.ALLOCATION_TITLE)
+        assert {r["Source"]: r["Recommended a month"] for r in shown} == pytest.approx(
             want.table["recommended"].to_dict(), abs=0.01
         )
         for r in shown:
-            assert r["Change"] == pytest.approx(r["Recommended"] - r["Current spend"], abs=0.01)
+            assert r["Change a month"] == pytest.approx(
+                r["Recommended a month"] - r["Current spend a month"], abs=0.01
+            )
         assert sum(r["Share"] for r in shown) == pytest.approx(1.0)
         planned = {k.key: k.planned for k in result.kpis}
         largest = want.table["recommended"].max() / want.table["recommended"].sum()
@@ -207,8 +227,34 @@ class TestValuesOnlyPack:
             assert int(ws.page_setup.paperSize) == 1  # Letter
             assert int(ws.page_setup.fitToWidth) == 1
             assert ws.sheet_properties.pageSetUpPr.fitToPage
-            assert ws.print_title_rows == "$1:$2"
+            assert ws.print_title_rows.startswith("$1:$")
             assert ws.print_area
+            # a table that may run on to another page repeats its header row: it is the
+            # last of the title rows (a sheet fitted to one page runs on to none)
+            titles = int(ws.print_title_rows.split("$")[-1])
+            for top, n in pack_tables(ws):
+                if n > packsheets.RUN_ON_ROWS and ws.page_setup.fitToHeight != 1:
+                    assert top == titles, (ws.title, top, n)
+
+    def test_trend_charts_show_their_targets_and_more_than_one_point(self, exported):
+        ws = openpyxl.load_workbook(exported.pack)["Trends"]
+        charts = ws._charts
+        assert len(charts) == 3
+        for chart in charts:
+            for series in chart.series:
+                ref = (series.val or series.yVal).numRef.f
+                first, last = ref.split("!")[1].replace("$", "").split(":")
+                points = ws[first:last]
+                cells = [c for row in points for c in row]
+                known = [c.value for c in cells if c.value is not None]
+                # the demo's shares are known for this quarter only: bars against the
+                # floor and cap, not a line of one point
+                assert chart.tagname == "barChart" or len(known) >= 2, ref
+            if chart.tagname == "lineChart":
+                names = [s.tx.v for s in chart.series]
+                assert any(n.endswith(": target") for n in names), names
+        kinds = sorted(c.tagname for c in charts)
+        assert kinds == ["barChart", "lineChart", "lineChart"]
 
     @pytest.mark.usefixtures("no_libreoffice")
     def test_without_libreoffice_copied_formulas_stay_blank_and_say_why(
@@ -282,9 +328,9 @@ class TestPdf:
         assert sorted(set(sheets), key=sheets.index) == wb.sheetnames  # in order, none missing
         one_page = [ws.title for ws in wb.worksheets if ws.page_setup.fitToHeight == 1]
         assert {s: sheets.count(s) for s in one_page} == dict.fromkeys(one_page, 1)
-        # the demo's 24 forecast months run the forecast and hiring sheet to a second page;
-        # the allocation of its 11 sources fits on one
-        assert sheets.count("Forecast and hiring") == 2 and len(pages) == len(wb.sheetnames) + 1
+        # the demo's 30 forecast months print on a sheet of their own, on one page; the
+        # allocation of its 11 sources fits on one
+        assert sheets.count("Forecast by month") == 1 and len(pages) == len(wb.sheetnames)
         assert sheets.count("Allocation") == 1
         assert error_cells(recalc_values(result.pack, tmp_path / "lo")) == []
 
@@ -386,6 +432,10 @@ class TestBoardHistory:
         roi = kpis[0]
         assert roi["Target"] == "=TargetROI"
         assert roi["Status"].startswith("=IF(NOT(ISNUMBER(BoardKPIs[[#This Row],[Value]]))")
+        # a band reads with both its ends, not "within 15.0%" alone
+        reads = {r["Key"]: r["Reads"] for r in kpis}
+        assert reads["high_risk_share"] == "10.0% – 15.0%"
+        assert reads["roi"] == "at least" and reads["blended_cpl"] == "at most"
 
     def test_a_bad_quarter_leaves_the_workbook_as_it_was(self, demo_book_path, tmp_path):
         before = demo_book_path.read_bytes()
@@ -460,6 +510,18 @@ def render_allocation_as(path: Path, problem: InfeasiblePolicyError | None) -> N
     update_workbook(path, "test", job)
 
 
+def pack_tables(ws) -> list[tuple[int, int]]:
+    """Each table of a pack sheet: its header row (navy cells from column B) and how many
+    rows follow it."""
+    out, rows = [], list(ws.iter_rows(min_col=2, max_col=2))
+    for i, (cell,) in enumerate(rows):
+        if cell.fill.fgColor.rgb == "00" + packsheets.NAVY:
+            after = [c.value for (c,) in rows[i + 1 :]] + [None]
+            n = after.index(None)
+            out.append((cell.row, n))
+    return out
+
+
 def table_on_page(ws, title: str) -> list[dict]:
     """The rows of the pack table under the bold line ``title``, keyed by header."""
     rows = [[c.value for c in row] for row in ws.iter_rows()]
@@ -526,17 +588,21 @@ class TestCopiedFormulaValues:
     def test_allocation_change_share_and_totals(self, page):
         wb, book = page
         ws = wb["Allocation"]
-        rows = table_on_page(ws, "Recommended spend by source")
-        total = sum(r["Recommended"] for r in rows)
+        rows = table_on_page(ws, pack.ALLOCATION_TITLE)
+        total = sum(r["Recommended a month"] for r in rows)
         for r in rows:
-            assert r["Change"] == pytest.approx(r["Recommended"] - r["Current spend"], abs=1e-6)
-            assert r["Share"] == pytest.approx(r["Recommended"] / total, rel=1e-9)
+            assert r["Change a month"] == pytest.approx(
+                r["Recommended a month"] - r["Current spend a month"], abs=1e-6
+            )
+            assert r["Share"] == pytest.approx(r["Recommended a month"] / total, rel=1e-9)
         lines = [[c.value for c in row if c.value is not None] for row in ws.iter_rows()]
         summary = {r[0]: r[1:] for r in lines if len(r) == 4}  # label, today, recommended, change
-        spend, customers = summary["Spend a month"], summary["Expected customers"]
+        spend, customers = summary["Spend a month"], summary["Expected customers a month"]
         assert spend[0] == pytest.approx(book.inventory.sources["spend"].sum())
         assert spend[1] == pytest.approx(total, rel=1e-9)
-        assert customers[1] == pytest.approx(sum(r["Expected customers"] for r in rows), rel=1e-9)
+        assert customers[1] == pytest.approx(
+            sum(r["Expected customers a month"] for r in rows), rel=1e-9
+        )
         assert summary["Blended CPA"][1] == pytest.approx(total / customers[1], rel=1e-9)
         assert all(c == pytest.approx(b - a, abs=1e-6) for a, b, c in summary.values())
 
@@ -546,9 +612,27 @@ class TestCopiedFormulaValues:
         rows = table_on_page(wb["Forecast and hiring"], title)
         assert [r["Scenario"] for r in rows] == ["Conservative", "Base", "Aggressive"]
         for r in rows:
-            z = (r["Scenario leads"] - r["Baseline leads"]) / r["Baseline sd"]
+            z = (r["Scenario leads"] - r["Baseline leads"]) / r["Usual variation (sd)"]
             reach = 0.5 * math.erfc(z / math.sqrt(2))  # P(normal baseline ≥ scenario leads)
-            assert r["P(baseline reaches it)"] == pytest.approx(reach, rel=1e-6, abs=1e-12)
+            chance = r["Chance the current plan reaches it"]
+            assert chance == pytest.approx(reach, rel=1e-6, abs=1e-12)
+
+    def test_board_words_and_a_glossary(self, page):
+        # the workbook's column names stay; the pack says them in a board's words, and
+        # the glossary defines each term a board member may not know
+        wb, _ = page
+        cells = [str(c.value) for ws in wb for row in ws.iter_rows() for c in row if c.value]
+        assert not [c for c in cells if "Baseline sd" in c or "P(baseline" in c]
+        terms = {r[0].value: r[1].value for r in wb["Glossary"].iter_rows(min_col=2, max_col=3)}
+        for term in (
+            "CPL (cost per lead)",
+            "Blended CPL",
+            "Run-rate",
+            "Baseline",
+            "Usual variation (sd)",
+            "Chance the current plan reaches it",
+        ):
+            assert terms[term] and len(terms[term]) < 200, term
 
     def test_roi_against_the_cohort_arithmetic(self, page):
         wb, book = page
@@ -587,13 +671,11 @@ def test_after_other_jobs_the_saved_values_still_do(demo_book_path, tmp_path, mo
         export_board_pack(demo_book_path, "2026Q4", tmp_path)
     jobs.refresh(demo_book_path, (C.FORECAST.name, C.HIRING.name))
     result = export_board_pack(demo_book_path, "2026Q4", tmp_path)
-    rows = table_on_page(
-        openpyxl.load_workbook(result.pack)["Allocation"], "Recommended spend by source"
-    )
+    rows = table_on_page(openpyxl.load_workbook(result.pack)["Allocation"], pack.ALLOCATION_TITLE)
     allocation, _ = book_allocation(read_book(demo_book_path))
     for r in rows:
         want = allocation.table.loc[r["Source"]]
-        assert r["Change"] == pytest.approx(want["recommended"] - want["current"], abs=1e-6)
+        assert r["Change a month"] == pytest.approx(want["recommended"] - want["current"], abs=1e-6)
 
 
 class TestMonthViews:

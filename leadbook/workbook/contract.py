@@ -928,7 +928,14 @@ BOARD_KPIS_TABLE = TableSpec(
             width=12,
             doc="Blank when not available; 'How it is computed' says why.",
         ),
-        Column("direction", "Reads", Kind.TEXT, Role.OUTPUT, width=9),
+        Column(
+            "direction",
+            "Reads",
+            Kind.TEXT,
+            Role.OUTPUT,
+            width=13,
+            doc="at least / at most / near the target; a band as its two ends (10.0% – 15.0%).",
+        ),
         Column(
             "target",
             "Target",

@@ -242,6 +242,31 @@ TABLE_TITLES = {
 }
 
 
+PACK_HEADERS = {
+    "Baseline sd": "Usual variation (sd)",
+    "P(baseline reaches it)": "Chance the current plan reaches it",
+}
+"""Column headers of the copied tabs in a board's words (the workbook keeps its own)."""
+
+
+def board_headers(block: Block) -> Block:
+    """A copied table with its headers in a board's words (:data:`PACK_HEADERS`).
+
+    Examples
+    --------
+    >>> board_headers(Block("Scenarios", ("Scenario", "Baseline sd"))).headers
+    ('Scenario', 'Usual variation (sd)')
+    """
+    return replace(block, headers=tuple(PACK_HEADERS.get(h, h) for h in block.headers))
+
+
+OWN_SHEETS = {
+    C.PORTFOLIO_FORECAST_TABLE.name: "Forecast by month",
+    C.ROI_TABLE.name: "ROI by source",
+}
+"""The sheet a long copied table prints on by itself, its header on every page."""
+
+
 def copied_tabs(path: Path) -> dict[str, list[Block]]:
     """What the pack shows of the Allocation, Forecast, Hiring and ROI tabs, as values.
 
@@ -285,6 +310,15 @@ ALLOCATION_COLUMNS = (
     "marginal_cpa",
 )
 """What the board sees of the Allocation table."""
+RUN_RATE_HEADERS = {
+    "Current spend": "Current spend a month",
+    "Recommended": "Recommended a month",
+    "Change": "Change a month",
+    "Expected customers": "Expected customers a month",
+}
+"""The Allocation columns are monthly run-rates (of today's spend and of the allocation
+recommended from next week): the pack's headers say so."""
+ALLOCATION_TITLE = "Recommended spend by source, a month (run-rate)"
 BINDING_SHOWN = 5
 """The most valuable binding rules the pack spells out; the rest are counted."""
 
@@ -324,9 +358,11 @@ def allocation_blocks(ws: Any) -> list[Block]:
     spec = C.ALLOCATION_TABLE
     keys = [k for k in ALLOCATION_COLUMNS if spec.column(k).header in allocation.headers]
     idx = [allocation.headers.index(spec.column(k).header) for k in keys]
-    blocks.append(Block("Recommended spend by source", *_parts(_columns(allocation, idx))))
+    table = _columns(allocation, idx)
+    table = replace(table, headers=tuple(RUN_RATE_HEADERS.get(h, h) for h in table.headers))
+    blocks.append(Block(ALLOCATION_TITLE, *_parts(table), own_sheet="Allocation by source"))
     if texts:
-        blocks.append(Block("What binds next week, most valuable first:"))
+        blocks.append(Block("What binds the recommended allocation, most valuable first:"))
         blocks += [Block(f"{k + 1}. {t}") for k, t in enumerate(texts[:BINDING_SHOWN])]
         if len(texts) > BINDING_SHOWN:
             more = len(texts) - BINDING_SHOWN
@@ -341,8 +377,8 @@ def _summary_block(v: dict[str, Any]) -> Block:
     rows = []
     for label, today, recommended, fmt in (
         ("Spend a month", "RebalanceTodaySpend", "RebalanceSpend", "$#,##0"),
-        ("Expected leads", "RebalanceTodayLeads", "RebalanceLeads", "#,##0"),
-        ("Expected customers", "RebalanceTodayCustomers", "RebalanceCustomers", "#,##0.0"),
+        ("Expected leads a month", "RebalanceTodayLeads", "RebalanceLeads", "#,##0"),
+        ("Expected customers a month", "RebalanceTodayCustomers", "RebalanceCustomers", "#,##0.0"),
         ("Blended CPA", "RebalanceTodayCPA", "RebalanceCPA", "$#,##0"),
     ):
         a, b = v[today], v[recommended]
@@ -453,7 +489,11 @@ def _selected(tab: str, blocks: list[Block]) -> list[Block]:
         wanted = [spec.column(k).header for k in keys] if keys else list(block.headers)
         block = _columns(block, [block.headers.index(h) for h in wanted if h in block.headers])
         block = RESHAPE.get(spec.name, lambda b: b)(block)
-        block = Block(TABLE_TITLES.get(spec.name, spec.name), *_parts(block))
+        block = Block(
+            TABLE_TITLES.get(spec.name, spec.name),
+            *_parts(board_headers(block)),
+            own_sheet=OWN_SHEETS.get(spec.name, ""),
+        )
         if chosen and _same_keys(chosen[-1], block):
             chosen[-1] = _joined(chosen[-1], block)
         else:
@@ -492,6 +532,7 @@ def _joined(a: Block, b: Block) -> Block:
         tuple(ra + tuple(rb[i] for i in rest) for ra, rb in zip(a.rows, b.rows, strict=True)),
         a.formats + tuple(b.formats[i] for i in rest),
         a.widths + tuple(b.widths[i] for i in rest),
+        a.own_sheet,
     )
 
 

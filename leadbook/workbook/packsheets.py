@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import textwrap
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,6 +83,9 @@ class Block:
     formats: tuple[str | list[str], ...] = ()
     """A number format per column, or per cell as a list per column."""
     widths: tuple[float, ...] = ()
+    own_sheet: str = ""
+    """The pack sheet a table of more than :data:`RUN_ON_ROWS` rows prints on by itself, its
+    header repeated on every page ('' for a table that always fits where it is)."""
 
 
 class Page:
@@ -318,8 +321,15 @@ def build_pack(content: PackContent, *, paper: str = "a4") -> Workbook:
         grid = _copied_grid(tabs, content.copied)
         rows = max((len(b.rows) for t in tabs for b in content.copied.get(t, [])), default=0)
         one_page = sheet == PACK_TABS[C.ALLOCATION.name] and rows <= ONE_PAGE_SOURCES
+
+        def run_on(name: str, grid: Sequence[float] = grid) -> Page:
+            return Page(wb, name, name, sub, grid, paper=paper)
+
         _copied_page(
-            Page(wb, sheet, sheet, sub, grid, paper=paper, one_page=one_page), tabs, content.copied
+            Page(wb, sheet, sheet, sub, grid, paper=paper, one_page=one_page),
+            tabs,
+            content.copied,
+            run_on,
         )
     _maturity_page(
         Page(
@@ -333,17 +343,19 @@ def build_pack(content: PackContent, *, paper: str = "a4") -> Workbook:
         ),
         content.assessment,
     )
+    _glossary_page(Page(wb, "Glossary", "Glossary", sub, GLOSSARY_GRID, paper=paper, one_page=True))
     return wb
 
 
 ONE_PAGE_SOURCES = 20
 """Up to this many sources the portfolio prints on one page; more run on to further pages."""
-COVER = (44, 14, 16, 16, 14, 14)
+COVER = (34, 13, 13, 13, 77)
 KPI_GRID = (40, 11, 14, 14, 12, 11, 12, 58)
 PITFALL_GRID = (40, 12, 62, 52)
 PORTFOLIO_GRID = (30, 12, 9, 8, 10, 8, 10, 12, 10, 10, 10, 9)
 TREND_GRID = (50, 14, 14, 14, 14, 18, 26)
 MATURITY_GRID = (32, 12, 52, 22, 42)
+GLOSSARY_GRID = (36, 114)
 
 
 def status_counts(kpis: Sequence[Kpi]) -> str:
@@ -379,6 +391,69 @@ def _unit_formats(kpis: Sequence[Kpi]) -> list[str]:
     return [UNIT_FORMATS[k.spec.unit] for k in kpis]
 
 
+HEADLINE_KPIS = ("roi", "blended_cpl", "revenue_per_lead", "budget_utilisation", "largest_share")
+"""The five figures page 1 leads with: return, cost, revenue, the budget put to work, and
+the dependence on one source."""
+MEANING = {
+    "roi": "What lead spend returned in the quarter",
+    "blended_cpl": "What the portfolio pays for a lead",
+    "revenue_per_lead": "What a lead brings in revenue",
+    "budget_utilisation": "How much of the budget is put to work",
+    "largest_share": "How much rests on one source",
+}
+"""What each headline figure tells a board, the start of its sentence of why."""
+
+
+def why(k: Kpi, meaning: str) -> str:
+    """One sentence on a headline figure: what it tells, how far it stands from its target,
+    and how it moved since the previous quarter.
+
+    Examples
+    --------
+    >>> from leadbook.board import TrendPoint, kpi_spec
+    >>> k = Kpi(kpi_spec("blended_cpl"), Quarter(2026, 4), 113.23, 85.0, 0.0, KpiStatus.OFF,
+    ...         "", "", trend=(TrendPoint(Quarter(2026, 3), 111.19),))
+    >>> print(textwrap.fill(why(k, "What the portfolio pays for a lead"), 80))
+    What the portfolio pays for a lead: $113 misses the ≤ $85 target by $28, and is
+    worsening against $111 last quarter.
+    """
+    if k.value is None:
+        return f"{meaning}: not available ({k.basis})."
+    unit = k.spec.unit
+    gap = _gap(k)
+    if k.target is None:
+        standing = f"{_show(k.value, unit)}, with no target set"
+    elif gap <= 0:
+        standing = f"{_show(k.value, unit)} meets the {target_text(k)} target"
+    else:
+        standing = (
+            f"{_show(k.value, unit)} misses the {target_text(k)} target by {_show_gap(gap, unit)}"
+        )
+    if k.previous is None:
+        return f"{meaning}: {standing}; no earlier quarter is known to compare."
+    moved = f"{k.trend_word} against {_show(k.previous, unit)} last quarter"
+    return f"{meaning}: {standing}, and is {moved}."
+
+
+def _gap(k: Kpi) -> float:
+    """How far a KPI's value misses its target (≤ 0: it meets it)."""
+    v, t = k.value or 0.0, k.target or 0.0
+    d = k.spec.direction
+    if d is Direction.AT_LEAST:
+        return t - v
+    if d is Direction.AT_MOST:
+        return v - t
+    if d is Direction.WITHIN:
+        return max(v - t, (k.floor if k.floor is not None else v) - v)
+    if d is Direction.NEAR:
+        return abs(v - t) - k.tolerance
+    return 0.0
+
+
+def _show_gap(gap: float, unit: Unit) -> str:
+    return f"{gap * 100:.1f} pts" if unit is Unit.PERCENT else _show(gap, unit)
+
+
 def _cover(page: Page, c: PackContent) -> None:
     a = c.assessment
     warnings = [p for p in c.pitfalls if p.shows is Shows.WARNING]
@@ -389,39 +464,34 @@ def _cover(page: Page, c: PackContent) -> None:
     page.facts(
         [
             ("Actuals (History)", c.period),
-            ("KPIs", status_counts(c.kpis)),
-            ("Pitfalls the data shows", f"{len(warnings)} of {len(c.pitfalls)}"),
+            ("KPIs", f"{status_counts(c.kpis)} (all on the next page)"),
+            ("Warning signs the data shows", f"{len(warnings)} of {len(c.pitfalls)}"),
             ("Strategic maturity", stage),
             ("Exported", f"{now():%Y-%m-%d %H:%M} from {c.source}"),
         ]
     )
     page.row += 1
-    page.text("Scorecard", HEADING)
-    formats = _unit_formats(c.kpis)
+    page.text("Executive summary: the five figures that matter", HEADING)
+    by_key = {k.key: k for k in c.kpis}
+    shown = [by_key[key] for key in HEADLINE_KPIS if key in by_key]
     page.table(
-        ("KPI", "This quarter", "Target", "Status", "Previous quarter", "Trend"),
+        ("Figure", "This quarter", "Target", "Status", "Why"),
         [
-            (
-                k.label,
-                _or_dash(k.value),
-                target_text(k),
-                k.status.value,
-                _or_dash(k.previous),
-                k.trend_word or "—",
-            )
-            for k in c.kpis
+            (k.label, _or_dash(k.value), target_text(k), k.status.value, why(k, MEANING[k.key]))
+            for k in shown
         ],
-        ("", formats, "", "", formats, ""),
+        ("", _unit_formats(shown), "", "", ""),
+        wrap=(0, 4),
         status_col=3,
     )
-    page.text("Needs attention", HEADING)
-    off = [k for k in c.kpis if k.status is KpiStatus.OFF]
+    page.text("Also needs attention", HEADING)
+    off = [k for k in c.kpis if k.status is KpiStatus.OFF and k.key not in HEADLINE_KPIS]
     for k in off:
         page.para(f"• {k.label}: {_show(k.value or 0.0, k.spec.unit)} (target {target_text(k)})")
     for p in warnings:
         page.para(f"• {p.label}: {p.evidence}")
     if not off and not warnings:
-        page.para("• Nothing is off target and no pitfall shows.")
+        page.para("• No other figure is off target and no warning sign shows.")
     page.row += 1
     page.para(
         "The strategy's 'cost per acquisition < $85' target is, by its own figures ($127 → $79), "
@@ -534,6 +604,7 @@ def _portfolio_page(page: Page, book: Book) -> None:
         ("", "", "", "", "", "", "#,##0", '"$"#,##0', "0.0%", '"$"#,##0.00', "0.0%", "0.0"),
         wrap=(0,),
     )
+    page.ws.print_title_rows = f"1:{top}"  # a long inventory: its header on every page
     spending = int((order["spend"] > 0).sum())
     page.text("Spend by class against the Settings bands", HEADING)
     chart_row = page.row
@@ -585,32 +656,155 @@ def _trend_page(page: Page, kpis: Sequence[Kpi]) -> None:
         "are recomputed from History. Blank: not known for that quarter.",
         GREY,
     )
-    keys = [k.key for k in shown]
-    last_col = 2 + len(quarters)
-    charts = []
-    for name, chosen, fmt in (
-        ("Portfolio ROI on contribution", ("roi",), "0%"),
-        ("Cost and revenue per lead", ("blended_cpl", "revenue_per_lead"), '"$"#,##0'),
-        ("Shares of spend", ("largest_share", "high_risk_share", "experimental_share"), "0%"),
-    ):
-        chart = LineChart()
-        chart.title = name
-        chart.y_axis.number_format = fmt
-        chart.height, chart.width = 7.5, 8.5
-        for key in chosen:
-            r = top + 1 + keys.index(key)
-            chart.add_data(
-                Reference(page.ws, min_col=3, max_col=last_col, min_row=r, max_row=r),
-                from_rows=True,
-            )
-        for key, series in zip(chosen, chart.series, strict=True):
-            series.tx = SeriesLabel(v=C.BOARD_HISTORY_TABLE.column(key).header)
-        chart.set_categories(Reference(page.ws, min_col=3, max_col=last_col, min_row=top))
-        chart.legend.position = "b"
-        charts.append(_markers(chart))
-    page.row += 1
+    by_key = {k.key: k for k in shown}
+    groups = [
+        (name, [by_key[k] for k in chosen if k in by_key], fmt)
+        for name, chosen, fmt in TREND_CHARTS
+    ]
+    lines = [g for g in groups if g[1] and max(_known(k) for k in g[1]) >= 2]
+    bars = [g for g in groups if g[1] and g not in lines]
+    page.row += CHART_ROWS_TRENDS
+    charts_at = page.row - CHART_ROWS_TRENDS
+    charts = [
+        _trend_chart(page, name, chosen, fmt, top, keys=[k.key for k in shown])
+        for name, chosen, fmt in lines
+    ]
+    if any(k.target is not None for _, chosen, _ in lines for k in chosen):
+        charts = _with_target_lines(page, lines, quarters, charts)
+    for name, chosen, fmt in bars:
+        charts.append(_against_target_chart(page, name, chosen, fmt))
+    row = page.row
+    page.row = charts_at
     page.charts_side_by_side(charts)
+    page.row = row
     page.finish()
+
+
+TREND_CHARTS = (
+    ("Portfolio ROI on contribution", ("roi",), "0%"),
+    ("Cost and revenue per lead", ("blended_cpl", "revenue_per_lead"), '"$"#,##0'),
+    ("Shares of spend", ("largest_share", "high_risk_share", "experimental_share"), "0%"),
+)
+"""The trend page's charts: a line by quarter for KPIs with two or more known quarters, or
+this quarter against its target as bars for KPIs known for one quarter only."""
+CHART_ROWS_TRENDS = 17
+"""Rows the trend page's charts take."""
+
+
+def _known(k: Kpi) -> int:
+    """How many quarters of a KPI's trend (this one included) have a value."""
+    return sum(p.value is not None for p in k.trend) + (k.value is not None)
+
+
+def _trend_chart(
+    page: Page, name: str, chosen: Sequence[Kpi], fmt: str, top: int, keys: list[str]
+) -> LineChart:
+    """A line a KPI, by quarter, from the trend table whose header row is ``top``."""
+    last_col = 2 + len(chosen[0].trend) + 1
+    chart = LineChart()
+    chart.title = name
+    chart.y_axis.number_format = fmt
+    chart.height, chart.width = 7.5, 8.5
+    for k in chosen:
+        r = top + 1 + keys.index(k.key)
+        chart.add_data(
+            Reference(page.ws, min_col=3, max_col=last_col, min_row=r, max_row=r), from_rows=True
+        )
+    for i, (k, series) in enumerate(zip(chosen, chart.series, strict=True)):
+        series.tx = SeriesLabel(v=C.BOARD_HISTORY_TABLE.column(k.key).header)
+        series.graphicalProperties.line.solidFill = LINE_COLOURS[i % len(LINE_COLOURS)]
+    chart.set_categories(Reference(page.ws, min_col=3, max_col=last_col, min_row=top))
+    chart.legend.position = "b"
+    return _markers(chart)
+
+
+LINE_COLOURS = ("2E75B6", "C00000", "548235")
+"""A trend chart's KPI lines, and each KPI's dashed target line in its colour."""
+
+
+def _with_target_lines(
+    page: Page,
+    lines: Sequence[tuple[str, Sequence[Kpi], str]],
+    quarters: Sequence[Quarter],
+    charts: list[LineChart],
+) -> list[LineChart]:
+    """Each line chart with its KPIs' targets (a band's both ends) as dashed lines, from a
+    table of the targets by quarter that the page prints under the charts."""
+    rows, where, colours = [], [], []
+    for (_, chosen, _), chart in zip(lines, charts, strict=True):
+        for j, k in enumerate(chosen):
+            ends = [("target", k.target)]
+            if k.spec.direction is Direction.WITHIN and k.floor is not None:
+                ends = [("band floor", k.floor), ("band cap", k.target)]
+            for word, value in ends:
+                if value is not None:
+                    short = C.BOARD_HISTORY_TABLE.column(k.key).header
+                    rows.append((f"{short}: {word}", *[value] * len(quarters)))
+                    where.append((chart, k))
+                    colours.append(LINE_COLOURS[j % len(LINE_COLOURS)])
+    page.text("Target lines of the charts", BOLD)
+    top, _ = page.table(
+        ("Line", *[q.long for q in quarters]),
+        rows,
+        ("", *([[UNIT_FORMATS[k.spec.unit] for _, k in where]] * len(quarters))),
+        wrap=(0,),
+    )
+    for i, (chart, _) in enumerate(where):
+        r = top + 1 + i
+        line = LineChart()
+        line.add_data(
+            Reference(page.ws, min_col=3, max_col=2 + len(quarters), min_row=r, max_row=r),
+            from_rows=True,
+        )
+        series = line.series[0]
+        series.tx = SeriesLabel(v=rows[i][0])
+        series.marker.symbol = "none"
+        series.smooth = False
+        series.graphicalProperties.line.dashStyle = "dash"
+        series.graphicalProperties.line.solidFill = colours[i]
+        chart.series.append(series)
+    return charts
+
+
+def _against_target_chart(page: Page, name: str, chosen: Sequence[Kpi], fmt: str) -> BarChart:
+    """This quarter's value of each KPI beside its floor and cap, as bars (KPIs known for a
+    single quarter, whose trend would be one point), from a table the page prints."""
+    quarter = chosen[0].quarter.long
+    page.text(f"{name}, {quarter}, against target", BOLD)
+    fmts = [UNIT_FORMATS[k.spec.unit] for k in chosen]
+    top, last = page.table(
+        ("KPI", quarter, "Floor (at least)", "Cap (at most)"),
+        [(C.BOARD_HISTORY_TABLE.column(k.key).header, k.value, *_floor_cap(k)) for k in chosen],
+        ("", fmts, fmts, fmts),
+        wrap=(0,),
+    )
+    chart = BarChart()
+    chart.type = "bar"
+    chart.title = f"{name}, {quarter}"
+    chart.y_axis.number_format = fmt
+    chart.y_axis.scaling.min = 0
+    chart.x_axis.scaling.orientation = "maxMin"
+    chart.height, chart.width = 7.5, 8.5
+    chart.add_data(
+        Reference(page.ws, min_col=3, max_col=5, min_row=top, max_row=last), titles_from_data=True
+    )
+    chart.set_categories(Reference(page.ws, min_col=2, min_row=top + 1, max_row=last))
+    chart.legend.position = "b"
+    return chart
+
+
+def _floor_cap(k: Kpi) -> tuple[float | None, float | None]:
+    """The lower and upper end a KPI's target sets (None where it sets none)."""
+    d = k.spec.direction
+    if d is Direction.AT_LEAST:
+        return k.target, None
+    if d is Direction.AT_MOST:
+        return None, k.target
+    if d is Direction.WITHIN:
+        return k.floor, k.target
+    if d is Direction.NEAR and k.target is not None:
+        return k.target - k.tolerance, k.target + k.tolerance
+    return None, None
 
 
 def _copied_grid(tabs: Sequence[str], copied: dict[str, list[Block]]) -> tuple[float, ...]:
@@ -642,7 +836,14 @@ def _shown(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _copied_page(page: Page, tabs: Sequence[str], copied: dict[str, list[Block]]) -> None:
+def _copied_page(
+    page: Page,
+    tabs: Sequence[str],
+    copied: dict[str, list[Block]],
+    run_on: Callable[[str], Page],
+) -> None:
+    """The copied tabs' blocks on ``page``; a table longer than :data:`RUN_ON_ROWS` on a
+    sheet of its own from ``run_on``, which repeats its header row on every page."""
     for tab in tabs:
         blocks = copied.get(tab, [])
         page.text(f"From the {tab} tab", HEADING)
@@ -674,27 +875,47 @@ def _copied_page(page: Page, tabs: Sequence[str], copied: dict[str, list[Block]]
                     beside = None
                 elif draw is not None:
                     page.row += CHART_ROWS
-                page.text(block.title, BOLD)
-                top, last = page.table(
+                at = page
+                if block.own_sheet and len(block.rows) > RUN_ON_ROWS:
+                    at = run_on(block.own_sheet)
+                    page.para(f"{block.title}: on the {block.own_sheet} page.")
+                    page.row += 1
+                at.text(block.title, BOLD)
+                top, last = at.table(
                     block.headers, block.rows, block.formats, wrap=range(len(block.headers))
                 )
+                if at is not page:
+                    at.ws.print_title_rows = f"1:{top}"
+                    at.finish()
                 if draw is not None:
-                    page.ws.add_chart(draw(page, block, top, last), chart_at)
+                    page.ws.add_chart(draw(at, block, top, last), chart_at)
     page.finish()
 
 
+RUN_ON_ROWS = 20
+"""A copied table of more rows than this prints on a sheet of its own (when it names one),
+whose print titles repeat its header row on every page."""
 CHART_ROWS = 18
 """Rows kept free above a copied table for its chart (8 cm high)."""
-ALLOCATION_SUMMARY_TITLE = "Next month against today"
+ALLOCATION_SUMMARY_TITLE = "Recommended allocation against today, a month (run-rate)"
 """The title of the Allocation page's summary table, whose right the chart takes."""
 SUMMARY_CHART_ROWS = 18
 """Rows the chart beside the allocation summary takes (8 cm high)."""
 
 
 def _is_allocation(block: Block) -> bool:
-    names = {h.strip().casefold() for h in block.headers}
-    current = {"current", "current spend"} & names
-    return bool(current) and {"source", "recommended"} <= names and len(block.rows) > 0
+    names = [h.strip().casefold() for h in block.headers]
+    return bool(
+        _first(names, "current") is not None
+        and _first(names, "recommended") is not None
+        and "source" in names
+        and block.rows
+    )
+
+
+def _first(names: Sequence[str], start: str) -> int | None:
+    """The first of ``names`` that starts with ``start`` ('current spend a month')."""
+    return next((i for i, n in enumerate(names) if n.startswith(start)), None)
 
 
 def _is_scenarios(block: Block) -> bool:
@@ -741,11 +962,11 @@ def _allocation_chart(page: Page, block: Block, top: int, last: int) -> BarChart
     chart = BarChart()
     chart.type = "bar"  # horizontal: the source names read across
     chart.x_axis.scaling.orientation = "maxMin"  # in the table's order, top to bottom
-    chart.title = "Current and recommended spend by source"
+    chart.title = "Current and recommended spend a month by source"
     chart.height, chart.width = 8, 16
     chart.y_axis.number_format = "$#,##0"
-    for name in ("current spend" if "current spend" in names else "current", "recommended"):
-        col = 2 + names.index(name)
+    for name in ("current", "recommended"):
+        col = 2 + (_first(names, name) or 0)
         chart.add_data(
             Reference(page.ws, min_col=col, min_row=top, max_row=last), titles_from_data=True
         )
@@ -799,6 +1020,100 @@ def _maturity_page(page: Page, a: M.Assessment) -> None:
         "what the workbook shows (forecasts, vendor scorecards, hiring plan, board history).",
         GREY,
     )
+    page.finish()
+
+
+GLOSSARY: tuple[tuple[str, str], ...] = (
+    ("CPL (cost per lead)", "What a source charges, or costs us, for one lead."),
+    (
+        "Blended CPL",
+        "The portfolio's cost per lead: total spend divided by total leads, so each source "
+        "counts by its volume.",
+    ),
+    (
+        "CPA (cost per customer)",
+        "Spend divided by the customers it brought: the cost of one new customer.",
+    ),
+    ("Conversion", "The share of leads that become customers."),
+    (
+        "Run-rate",
+        "A figure a month at today's (or the recommended) spend, as if the month ran at that "
+        "pace; not a month's recorded actual.",
+    ),
+    ("Last quarter actual", "What History records for the quarter's months, summed."),
+    (
+        "Cohort",
+        "The leads bought in one month and the customers and revenue they bring later; the "
+        "ROI page averages a source's monthly cohorts.",
+    ),
+    (
+        "ROI",
+        "Return on spend: what the leads bring, less what they cost, as a share of what they "
+        "cost, over the stated horizon (30 days, 90 days, 12 months).",
+    ),
+    (
+        "NPV, IRR, payback",
+        "A cohort's cash flows valued today at the discount rate on Settings (NPV), the rate "
+        "at which they break even (IRR) and the first month they have paid back (payback).",
+    ),
+    (
+        "Tier 1 / 2 / 3",
+        "Core sources that carry the volume, growth sources, and experimental sources being "
+        "tested; each has a budget band.",
+    ),
+    (
+        "Lead type",
+        "Premium: sold to one or two buyers within a day; Standard: to three to five within "
+        "three days; Value: aged or widely shared.",
+    ),
+    (
+        "Risk class",
+        "Low, Medium or High, from a source's history, test status, vendor health and "
+        "volatility; High-risk spend is held to its band.",
+    ),
+    ("Band", "The range of budget share a class of sources is held to, e.g. 10% – 15%."),
+    ("Vendor health", "The vendor's score from 1 (poor) to 5 (excellent) on the Sources tab."),
+    (
+        "Rebalance",
+        "The recommended allocation: the spend per source that brings the most expected "
+        "customers within the budget and every rule on Settings.",
+    ),
+    ("Marginal CPA", "What one more customer from a source would cost at its next spend tier."),
+    (
+        "Baseline",
+        "The lead forecast on the current course: past seasonality and trend, with no growth "
+        "action.",
+    ),
+    (
+        "Usual variation (sd)",
+        "How far the baseline's month 12 usually lands from its forecast (one standard deviation).",
+    ),
+    (
+        "Chance the current plan reaches it",
+        "The chance that the baseline alone reaches a scenario's leads in month 12.",
+    ),
+    (
+        "Forecast error",
+        "How far the leads forecast at the start of a period missed the actual, as a share "
+        "of the actual.",
+    ),
+    (
+        "Capacity utilisation",
+        "Leads a month against what the sales team can work; about 85 % is the optimum.",
+    ),
+    (
+        "On target / watch / off target",
+        "Meets the target; misses it by at most the watch margin (10 % of the target by "
+        "default); misses by more.",
+    ),
+    ("First-party / third-party", "Leads from our own channels / bought from vendors."),
+)
+"""The glossary page: a term a board member may not know, and its one-line definition."""
+
+
+def _glossary_page(page: Page) -> None:
+    top, _ = page.table(("Term", "What it means"), GLOSSARY, wrap=(0, 1))
+    page.ws.print_title_rows = f"1:{top}"
     page.finish()
 
 

@@ -210,7 +210,7 @@ def _kpi_table(ws: Worksheet, kpis: list[Kpi], expected: Expected) -> None:
             {
                 "kpi": k.label,
                 "value": k.value,
-                "direction": k.spec.direction.value,
+                "direction": reads(k),
                 "previous": k.previous,
                 "trend": k.trend_word,
                 "planned": k.planned,
@@ -248,6 +248,24 @@ def _kpi_table(ws: Worksheet, kpis: list[Kpi], expected: Expected) -> None:
             cell = ws.cell(header_row + 1 + i, first + spec.keys.index(key))
             cell.number_format = UNIT_FORMATS[k.spec.unit]
     _status_colours(ws, table_column_range(ws, spec, "status", len(kpis)))
+
+
+def reads(k: Kpi) -> str:
+    """How a KPI reads against its target: its direction, or a band with both its ends.
+
+    Examples
+    --------
+    >>> from leadbook.board import KpiStatus, kpi_spec
+    >>> band = Kpi(kpi_spec("high_risk_share"), Quarter(2026, 4), 0.0, 0.15, 0.0,
+    ...            KpiStatus.OFF, "", "", floor=0.10)
+    >>> reads(band)
+    '10.0% – 15.0%'
+    >>> reads(Kpi(kpi_spec("roi"), Quarter(2026, 4), 3.2, 3.0, 0.0, KpiStatus.ON, "", ""))
+    'at least'
+    """
+    if k.spec.direction is Direction.WITHIN and k.floor is not None and k.target is not None:
+        return f"{k.floor:.1%} – {k.target:.1%}"
+    return k.spec.direction.value
 
 
 def _status_colours(ws: Worksheet, area: str) -> None:
