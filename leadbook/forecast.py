@@ -776,15 +776,9 @@ class PortfolioForecast:
     actuals: pd.DataFrame
     listed: frozenset[str] | None = None
     """The sources whose months the Forecast detail tab and the log list (None: all of
-    them); beyond :data:`FULL_CHOICE_SOURCES` sources, those that got the full choice."""
+    them); beyond Settings' ``ForecastFullChoiceSources``, those that got the full choice."""
 
 
-FULL_CHOICE_SOURCES = 40
-"""At most this many sources — the largest by leads over the last :data:`RECENT_MONTHS`
-months of History — get the full choice of methods (statsmodels fits on a backtest, about a
-quarter of a second a source). The others get the best of :data:`QUICK_METHODS` by the same
-backtest, all series at once. A book of up to this many forecastable sources is forecast as
-before there was a limit."""
 RECENT_MONTHS = 12
 QUICK_NOTE = "one of the"
 """How the note of a series forecast by the quick path starts."""
@@ -802,11 +796,13 @@ def portfolio_forecast(
     """Forecast every active source's leads and conversion, and their sum, from History.
 
     ``as_of`` (the first forecast month) defaults to the month after History's last; with an
-    earlier ``as_of`` only History before it is used (a backfilled forecast). The
-    :data:`FULL_CHOICE_SOURCES` largest sources get the full choice of methods, the rest the
-    quick one (:func:`quick_choice`); each series' note says which. A process keeps the
-    last :data:`PORTFOLIO_CACHE_SIZE` forecasts and gives a copy of one again when nothing
-    it depends on has changed (:func:`_fingerprint`).
+    earlier ``as_of`` only History before it is used (a backfilled forecast). The largest
+    sources by leads over the last :data:`RECENT_MONTHS` months, as many as Settings'
+    ``ForecastFullChoiceSources`` (40 by default), get the full choice of methods
+    (statsmodels fits on a backtest, about a quarter of a second a source), the rest the
+    quick one (:func:`quick_choice`, all series at once); each series' note says which. A
+    process keeps the last :data:`PORTFOLIO_CACHE_SIZE` forecasts and gives a copy of one
+    again when nothing it depends on has changed (:func:`_fingerprint`).
     """
     hist = inventory.history
     if hist.empty:
@@ -840,8 +836,7 @@ def _fingerprint(
     hist: pd.DataFrame, inventory: Inventory, settings: Settings, as_of: pd.Timestamp
 ) -> str:
     """What a portfolio forecast depends on: History's months, sources and figures before
-    ``as_of``, the sources and their statuses in order, the forecast settings and
-    :data:`FULL_CHOICE_SOURCES`."""
+    ``as_of``, the sources and their statuses in order, and the forecast settings."""
     digest = hashlib.sha256()
     used = hist[["month", "source", "leads", "customers"]]
     digest.update(pd.util.hash_pandas_object(used, index=False).to_numpy().tobytes())
@@ -853,7 +848,6 @@ def _fingerprint(
                 [str(s) for s in status],
                 settings.forecast,
                 as_of,
-                FULL_CHOICE_SOURCES,
             )
         ).encode()
     )
@@ -887,7 +881,7 @@ def _forecast_portfolio(
             results[name] = _skipped(name, months.count(name), reason)
         else:
             ready.append(name)
-    full, quick, share = _split_by_volume(ready, hist, as_of)
+    full, quick, share = _split_by_volume(ready, hist, as_of, settings.forecast.full_choice_sources)
     frames = []
     for name in full:
         rows, frame = _source_forecast(
@@ -901,7 +895,7 @@ def _forecast_portfolio(
             f"{QUICK_NOTE} {len(quick):,} smaller sources (each at most {_percent_above(share)} "
             f"of the last {RECENT_MONTHS} months' leads): best quick method by backtest; "
             f"summed in the portfolio, months not listed; the {len(full)} largest get the full "
-            "choice"
+            "choice (ForecastFullChoiceSources on Settings)"
         )
         rows_of, frame = _quick_sources(quick, months, as_of, f.horizon, f.interval, note)
         results.update(rows_of)
@@ -1030,18 +1024,19 @@ def _skipped(name: str, months: int, reason: str) -> list[dict]:
 
 
 def _split_by_volume(
-    names: list[str], hist: pd.DataFrame, as_of: pd.Timestamp
+    names: list[str], hist: pd.DataFrame, as_of: pd.Timestamp, limit: int
 ) -> tuple[list[str], list[str], float]:
-    """The sources that get the full choice (the largest by recent leads; ties by name),
-    the rest, each in the order given, and the largest share of recent leads among the rest."""
-    if len(names) <= FULL_CHOICE_SOURCES:
+    """The ``limit`` sources that get the full choice (the largest by recent leads; ties by
+    name), the rest, each in the order given, and the largest share of recent leads among
+    the rest."""
+    if len(names) <= limit:
         return names, [], 0.0
     recent = hist[hist["month"] >= as_of - pd.DateOffset(months=RECENT_MONTHS)]
     leads = recent.groupby("source")["leads"].sum().reindex(names).fillna(0.0)
     ranked = sorted(names, key=lambda n: (-leads[n], n))
-    full = set(ranked[:FULL_CHOICE_SOURCES])
+    full = set(ranked[:limit])
     total = float(leads.sum())
-    share = float(leads[ranked[FULL_CHOICE_SOURCES]]) / total if total > 0 else 0.0
+    share = float(leads[ranked[limit]]) / total if total > 0 else 0.0
     return [n for n in names if n in full], [n for n in names if n not in full], share
 
 

@@ -720,6 +720,16 @@ class ForecastRules:
         hi=1,
         doc="The board's ±5 % lead-volume predictability.",
     )
+    full_choice_sources: int = setting(
+        40,
+        "Sources given the full choice of forecast methods",
+        "sources",
+        name="ForecastFullChoiceSources",
+        lo=0,
+        doc="The largest sources by leads over the last 12 months get statsmodels' methods "
+        "chosen by backtest (about a quarter of a second a source); the others the quick "
+        "methods, all at once. Raise it to give more sources the full choice, at that cost.",
+    )
 
 
 @dataclass(frozen=True)

@@ -302,6 +302,11 @@ def largest(inventory: Inventory, k: int) -> list[str]:
     return sorted(leads.index, key=lambda n: (-leads[n], n))[:k]
 
 
+def _limited(settings: Settings, sources: int = 3) -> Settings:
+    """``settings`` with the full choice of methods for the ``sources`` largest only."""
+    return settings.replace({"forecast.full_choice_sources": sources})
+
+
 @pytest.fixture(scope="module")
 def unlimited(demo_inv, demo_cfg) -> forecast.PortfolioForecast:
     return forecast.portfolio_forecast(demo_inv, demo_cfg)
@@ -311,9 +316,8 @@ class TestPortfolioForecastAtScale:
     """The demo with the full choice limited to its three largest sources."""
 
     @pytest.fixture
-    def limited(self, monkeypatch, demo_inv, demo_cfg) -> forecast.PortfolioForecast:
-        monkeypatch.setattr(forecast, "FULL_CHOICE_SOURCES", 3)
-        return forecast.portfolio_forecast(demo_inv, demo_cfg)
+    def limited(self, demo_inv, demo_cfg) -> forecast.PortfolioForecast:
+        return forecast.portfolio_forecast(demo_inv, _limited(demo_cfg))
 
     def test_the_largest_keep_the_full_choice(self, limited, unlimited, demo_inv):
         full = largest(demo_inv, 3)
@@ -389,8 +393,7 @@ class TestPortfolioForecastAtScale:
             sources=demo_inv.sources.iloc[::-1],
             history=demo_inv.history.sample(frac=1, random_state=3),
         )
-        monkeypatch.setattr(forecast, "FULL_CHOICE_SOURCES", 3)
-        other = forecast.portfolio_forecast(shuffled, demo_cfg)
+        other = forecast.portfolio_forecast(shuffled, _limited(demo_cfg))
         assert other.series["source"].tolist()[:-1] == [
             n for n in reversed(demo_inv.names) for _ in (0, 1)
         ]
@@ -416,8 +419,7 @@ class TestPortfolioForecastAtScale:
         zero = (hist["source"] == "Referral programme") & (hist["month"] == "2026-04-01")
         hist.loc[zero, ["leads", "customers"]] = 0.0
         book = dataclasses.replace(demo_inv, history=hist[~gap].reset_index(drop=True))
-        monkeypatch.setattr(forecast, "FULL_CHOICE_SOURCES", 3)
-        pf = forecast.portfolio_forecast(book, demo_cfg)
+        pf = forecast.portfolio_forecast(book, _limited(demo_cfg))
         series = pf.series.set_index(["source", "measure"])
         rows = book.history[book.history["source"] == "Content downloads"].set_index("month")
         with pytest.raises(ForecastInputError) as refused:
@@ -478,7 +480,7 @@ class TestPortfolioCache:
                 demo_cfg, forecast=dataclasses.replace(demo_cfg.forecast, horizon=18)
             )
         else:
-            monkeypatch.setattr(forecast, "FULL_CHOICE_SOURCES", 3)
+            cfg = _limited(demo_cfg)
         forecast.portfolio_forecast(inv, cfg)
         assert len(computed) == 2
 
