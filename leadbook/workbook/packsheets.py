@@ -395,7 +395,7 @@ HEADLINE_KPIS = ("roi", "blended_cpl", "revenue_per_lead", "budget_utilisation",
 """The five figures page 1 leads with: return, cost, revenue, the budget put to work, and
 the dependence on one source."""
 MEANING = {
-    "roi": "What lead spend returned in the quarter",
+    "roi": "What the quarter's lead spend returned, on contribution",
     "blended_cpl": "What the portfolio pays for a lead",
     "revenue_per_lead": "What a lead brings in revenue",
     "budget_utilisation": "How much of the budget is put to work",
@@ -1047,14 +1047,21 @@ GLOSSARY: tuple[tuple[str, str], ...] = (
         "ROI page averages a source's monthly cohorts.",
     ),
     (
+        "Contribution",
+        "What the business keeps of the revenue: revenue × the gross margin on Settings, less "
+        "the cost to serve each customer won.",
+    ),
+    (
         "ROI",
-        "Return on spend: what the leads bring, less what they cost, as a share of what they "
-        "cost, over the stated horizon (30 days, 90 days, 12 months).",
+        "Return on spend, on contribution: what the leads' customers contribute, less what the "
+        "leads cost, as a share of what they cost, over the stated horizon (30 days, 90 days, "
+        "12 months, or the quarter). Revenue ROI, where shown, is the same on revenue.",
     ),
     (
         "NPV, IRR, payback",
-        "A cohort's cash flows valued today at the discount rate on Settings (NPV), the rate "
-        "at which they break even (IRR) and the first month they have paid back (payback).",
+        "A cohort's contribution cash flows valued today at the discount rate on Settings "
+        "(NPV), the yearly rate at which they break even (IRR; over 1,000 % it is given a "
+        "month) and the first month they have paid back (payback).",
     ),
     (
         "Tier 1 / 2 / 3",
