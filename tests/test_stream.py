@@ -196,9 +196,16 @@ PLAIN_ROWS = [
 
 
 @pytest.mark.parametrize("rows", PLAIN_ROWS, ids=["numbers", "strings", "empty", "order"])
-def test_plain_tabs_read_in_bulk_as_openpyxl_reads_them(plain_book, tmp_path, rows):
-    """The plain form, read in bulk (numpy), cell by cell (a regex each) and by expat alike."""
+@pytest.mark.parametrize("block", [None, 40], ids=["one-block", "a-block-a-row"])
+def test_plain_tabs_read_in_bulk_as_openpyxl_reads_them(
+    plain_book, tmp_path, rows, block, monkeypatch
+):
+    """The plain form, read in bulk (numpy), cell by cell (a regex each) and by expat alike;
+    cut into blocks, a row each, too."""
     from leadbook.workbook import plaincells
+
+    if block is not None:
+        monkeypatch.setattr(plaincells, "BLOCK", block)
 
     tail = '<mergeCells count="1"><mergeCell ref="A5:B6"/></mergeCells>'
     path = with_sheet_xml(plain_book, tmp_path / "bulk.xlsx", rows, tail, prefixed=False)

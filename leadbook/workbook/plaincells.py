@@ -25,7 +25,7 @@ import numpy as np
 
 from leadbook.errors import WorkbookFileError
 
-BLOCK = 8 * 2**20
+BLOCK = 2 * 2**20
 """Bytes of ``<sheetData>`` tokenised at once: the arrays of a block are a few times this."""
 _WIDTH = 64
 """The longest cell start tag read here (``<c r="XFD1048576" s="123" t="inlineStr">`` is 40)."""
@@ -141,13 +141,13 @@ def _read_block(parser: Any, seg: np.ndarray, rows: dict[int, dict[int, Any]]) -
         return
     closed = letters[starts] == ord("S")
     row, column, style, kind = _references(words, lt[starts], gt[starts] - closed)
-    owner = np.cumsum(opens) - 1
+    owner = np.cumsum(opens, dtype=np.int32) - 1
     has_value, value_at, value_end = _inner(letters, owner, lt, gt, ord("V"), len(starts))
     value = has_value & (value_end > value_at), value_at, value_end  # <v></v> holds none
     text = _inner(letters, owner, lt, gt, (ord("T"), ord("P")), len(starts))
     got = np.empty(len(starts), dtype=object)
     keep = np.zeros(len(starts), bool)
-    _convert(parser, seg, got, keep, kind, style, value, text, row, column)
+    _convert(parser, seg, words, got, keep, kind, style, value, text, row, column)
     _store(rows, row[keep], column[keep], got[keep])
 
 
@@ -269,6 +269,18 @@ def _digits(words: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return number, at + size
 
 
+def _marked(seg: np.ndarray, words: np.ndarray, at: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Whether each text from ``at`` to ``end`` holds a point or an exponent (``.eE``)."""
+    window = _at(words, at, 24)
+    found = (window == ord(".")) | (window == ord("e")) | (window == ord("E"))
+    found &= np.arange(24) < (end - at)[:, None]
+    marked = found.any(axis=1)
+    for i in np.flatnonzero(end - at > 24).tolist():  # a long text (white space, say)
+        text = seg[at[i] : end[i]].tobytes()
+        marked[i] = b"." in text or b"e" in text or b"E" in text
+    return marked
+
+
 def _texts(seg: np.ndarray, at: np.ndarray, end: np.ndarray) -> list[bytes]:
     """The bytes between each ``at`` and ``end``, split from one buffer (no ``<`` in text)."""
     if not len(at):
@@ -284,6 +296,7 @@ def _texts(seg: np.ndarray, at: np.ndarray, end: np.ndarray) -> list[bytes]:
 def _convert(
     parser: Any,
     seg: np.ndarray,
+    words: np.ndarray,
     got: np.ndarray,
     keep: np.ndarray,
     kind: np.ndarray,
@@ -301,9 +314,7 @@ def _convert(
     dates = np.isin(style, sorted(parser.book.date_styles))
     plain = np.flatnonzero((kind == _NUMBER) & has_value & ~dates)
     if len(plain):
-        mark = (seg == ord(".")) | (seg == ord("e")) | (seg == ord("E"))
-        marks = np.concatenate(([0], np.cumsum(mark, dtype=np.int64)))
-        marked = marks[value_end[plain]] > marks[value_at[plain]]  # a float, as openpyxl reads
+        marked = _marked(seg, words, value_at[plain], value_end[plain])  # floats, as openpyxl reads
         for group, convert in ((plain[~marked], int), (plain[marked], float)):
             numbers = np.empty(len(group), object)
             numbers[:] = list(map(convert, _texts(seg, value_at[group], value_end[group])))
@@ -324,11 +335,15 @@ def _convert(
         keep[inline] = True
     rest = np.flatnonzero((kind != _INLINE) & has_value & ~keep)
     texts = _decoded(_texts(seg, value_at[rest], value_end[rest])).tolist()
-    value_of = parser.value
-    for i, raw in zip(rest.tolist(), texts, strict=True):
-        parser.row, parser.column = int(row[i]), int(column[i])
-        got[i] = value_of(KINDS[kind[i]], int(style[i]), raw)
-        keep[i] = got[i] is not None
+    value_of, read = parser.value, {}  # a column of months repeats a few values
+    for i, k, number, raw in zip(
+        rest.tolist(), kind[rest].tolist(), style[rest].tolist(), texts, strict=True
+    ):
+        value = read.get((k, number, raw), read)
+        if value is read:
+            parser.row, parser.column = int(row[i]), int(column[i])  # named if it fails
+            value = read[k, number, raw] = value_of(KINDS[k], number, raw)
+        got[i], keep[i] = value, value is not None
 
 
 def _decoded(texts: list[bytes]) -> np.ndarray:
