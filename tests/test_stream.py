@@ -29,10 +29,12 @@ from leadbook.workbook.stream import _SheetParser, open_streamed
 
 def assert_reads_as_openpyxl(path: Path) -> int:
     """Every cell, table, merged range and defined name of ``path`` as openpyxl reads it,
-    each tab read whole (by the plain form's regular expressions where the tab is plain)
-    and read by expat's handlers; returns the number of cells compared."""
+    each tab read whole (in bulk, or by the plain form's regular expression a cell, where
+    the tab is plain) and read by expat's handlers; returns the number of cells compared."""
     compared = _assert_reads_as_openpyxl(path, whole=True)
     with mock.patch.object(_SheetParser, "parse_plain", return_value=False):
+        assert _assert_reads_as_openpyxl(path, whole=True) == compared
+    with mock.patch("leadbook.workbook.stream.plain_rows", return_value=None):  # a regex a cell
         assert _assert_reads_as_openpyxl(path, whole=True) == compared
     return _assert_reads_as_openpyxl(path, whole=False)
 
@@ -82,7 +84,12 @@ def test_tabs_leadbook_and_libreoffice_write_are_read_in_the_plain_form(built_de
 
     for path in (built_demo, recalculated(built_demo, tmp_path)):
         book = open_streamed(path)
-        with mock.patch.object(_SheetParser, "_install", side_effect=AssertionError("expat")):
+        with (
+            mock.patch.object(_SheetParser, "_install", side_effect=AssertionError("expat")),
+            mock.patch.object(
+                _SheetParser, "_cells_one_by_one", side_effect=AssertionError("not in bulk")
+            ),
+        ):
             for sheet in book.worksheets:
                 sheet._read(None)
         assert sum(len(line) for line in book["History"]._rows.values()) > 100
@@ -162,11 +169,78 @@ def test_package_forms_read_as_openpyxl_reads_them(plain_book, tmp_path, rows, p
     assert assert_reads_as_openpyxl(path) >= 2
 
 
-@pytest.mark.broken_files
-def test_a_number_that_is_no_number_is_named_at_its_cell(plain_book, tmp_path):
-    path = with_sheet_xml(
-        plain_book, tmp_path / "nan.xlsx", "<x:row r='4'><x:c r='C4'><x:v>NaN</x:v></x:c></x:row>"
+PLAIN_ROWS = [
+    # numbers: ints past 64 bits, floats, exponents, signs, white space, a date by style
+    '<row r="1"><c r="A1"><v>1</v></c><c r="B1" t="n"><v>-12345678901234567890123</v></c>'
+    '<c r="C1" s="0"><v>2.5</v></c><c r="D1"><v>1E+300</v></c><c r="E1"><v>-0.000001</v></c>'
+    '<c r="F1"><v>+7</v></c><c r="G1"><v> 8 </v></c><c r="H1" s="1"><v>46082</v></c>'
+    '<c r="I1" s="1"><v>46082.5</v></c><c r="J1"><v>1e5</v></c><c r="K1"><v>3.0</v></c></row>',
+    # strings: inline with references, line ends and preserved space, formula text
+    '<row r="2" spans="1:9"><c r="A2" t="n"><v>0</v></c>'
+    '<c r="B2" t="inlineStr"><is><t>plain &amp; simple &#233;&#x263A;</t></is></c>'
+    '<c r="C2" t="inlineStr"><is><t xml:space="preserve"> a\r\nb\rc </t></is></c>'
+    '<c r="D2" t="inlineStr"><is><t></t></is></c>'
+    '<c r="E2" t="str"><f>"a"&amp;"b"</f><v>a&#13;b\r\nc&lt;d&gt;&quot;&apos;</v></c>'
+    '<c r="F2" t="e"><f>1/0</f><v>#DIV/0!</v></c><c r="G2" t="b"><v>1</v></c>'
+    '<c r="H2" t="b"><v>0</v></c><c r="I2" t="d"><v>2026-03-01T00:00:00</v></c></row>',
+    # empty cells and rows, formulas without values, three-letter columns, white space in tags
+    '<row r="3"/><row r="4"><c r="A4" s="1"/><c r="B4"><v/></c><c r="C4"><v></v></c>'
+    '<c r="D4"><f>A1</f></c><c r="E4"><f t="shared" ref="E4:E5" si="0"/><v>4</v></c>'
+    '<c r="XFD4"><v>9</v></c><c r="AAA4" s="1" t="n" ><v>1</v></c>'
+    '<c r="AB4" t="inlineStr"\n/></row>',
+    # rows out of order, a cell twice (the last read wins), an inline string's value ignored
+    '<row r="9"><c r="B9"><v>1</v></c><c r="B9"><v>2</v></c></row>'
+    '<row r="7"><c r="A7"><v>3</v></c><c r="B7" t="inlineStr"><v>5</v><is><t>s</t></is></c>'
+    '<c r="C7" t="n"><is><t>not read</t></is></c></row>',
+]
+
+
+@pytest.mark.parametrize("rows", PLAIN_ROWS, ids=["numbers", "strings", "empty", "order"])
+@pytest.mark.parametrize("block", [None, 40], ids=["one-block", "a-block-a-row"])
+def test_plain_tabs_read_in_bulk_as_openpyxl_reads_them(
+    plain_book, tmp_path, rows, block, monkeypatch
+):
+    """The plain form, read in bulk (numpy), cell by cell (a regex each) and by expat alike;
+    cut into blocks, a row each, too."""
+    from leadbook.workbook import plaincells
+
+    if block is not None:
+        monkeypatch.setattr(plaincells, "BLOCK", block)
+
+    tail = '<mergeCells count="1"><mergeCell ref="A5:B6"/></mergeCells>'
+    path = with_sheet_xml(plain_book, tmp_path / "bulk.xlsx", rows, tail, prefixed=False)
+    read: list[Any] = []
+
+    def bulk(*args: Any) -> Any:
+        read.append(plaincells.plain_rows(*args))
+        return read[-1]
+
+    with mock.patch("leadbook.workbook.stream.plain_rows", new=bulk):
+        assert assert_reads_as_openpyxl(path) >= 2
+    assert read and None not in read
+
+
+@given(st.text(alphabet="RQECSXFGHVWUITPZJ?", max_size=14))
+@settings(max_examples=500, deadline=None)
+def test_the_bulk_grammar_check_is_the_plain_form_expression(letters):
+    import numpy as np
+
+    from leadbook.workbook import plaincells as P
+
+    codes = np.frombuffer(letters.encode(), np.uint8)
+    bulk = not len(codes) or (
+        bool(P._FOLLOWS[codes[:-1], codes[1:]].all())
+        and codes[0] in P._FIRST
+        and codes[-1] in P._LAST
     )
+    assert bulk == (P._GRAMMAR.fullmatch(letters.encode()) is not None)
+
+
+@pytest.mark.broken_files
+@pytest.mark.parametrize("prefixed", [True, False], ids=["x:c", "c"])
+def test_a_number_that_is_no_number_is_named_at_its_cell(plain_book, tmp_path, prefixed):
+    rows = '<x:row r="4"><x:c r="B4"><x:v>1</x:v></x:c><x:c r="C4"><x:v>NaN</x:v></x:c></x:row>'
+    path = with_sheet_xml(plain_book, tmp_path / "nan.xlsx", rows, prefixed=prefixed)
     with pytest.raises(WorkbookFileError, match=r"Data!C4: holds 'NaN' where a number is stored"):
         open_streamed(path)["Data"].cell(4, 3)
 

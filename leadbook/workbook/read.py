@@ -684,8 +684,8 @@ def inspect_workbook(
     from leadbook.inventory import portfolio_figures, stated_total_findings
 
     settings, problems = read_settings(wb)
+    inventory, inv_problems = read_inventory(wb)  # first: Sources read whole, once
     stated, stated_problems = read_stated(wb)
-    inventory, inv_problems = read_inventory(wb)
     problems += stated_problems + inv_problems
     if inventory is not None and not inventory.sources.empty:
         problems += stated_total_findings(portfolio_figures(inventory.sources), stated)

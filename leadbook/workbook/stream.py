@@ -45,6 +45,7 @@ from openpyxl.worksheet.cell_range import CellRange
 from openpyxl.xml.constants import ARC_STYLE, SHARED_STRINGS
 
 from leadbook.errors import WorkbookFileError
+from leadbook.workbook.plaincells import plain_rows
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -286,7 +287,22 @@ class _SheetParser:
             begin = end = len(data)  # no cells (<sheetData/>), or not in the plain form
         if _CELL_OR_ROW.search(data, 0, begin) or _CELL_OR_ROW.search(data, end):
             return False  # a cell or row outside sheetData: parse() reads it as openpyxl does
-        rows: dict[int, dict[int, Any]] = {}
+        rows = plain_rows(self, data, begin + len(b"<sheetData>"), end)
+        if rows is None and not self._cells_one_by_one(data, begin, end, rows := {}):
+            return False
+        refs = [
+            ref for block in _PLAIN_MERGES.findall(data, end) for ref in _MERGE_REF.findall(block)
+        ]
+        if len(refs) != len(_MERGE_TAG.findall(data, end)):
+            return False  # a merged range elsewhere than in mergeCells: parse() reads it
+        self.sheet._rows.update(rows)
+        self.sheet._merged.ranges.extend(CellRange(ref.decode()) for ref in refs)
+        return True
+
+    def _cells_one_by_one(self, data: bytes, begin: int, end: int, rows: dict) -> bool:
+        """The cells of a plain tab into ``rows``, a regular expression's match each (where
+        :func:`~leadbook.workbook.plaincells.plain_rows` gave up); False if a cell is not in
+        the plain form."""
         columns: dict[bytes, int] = {}
         styles: dict[bytes | None, int] = {None: 0}
         plain_numbers = {b"n", None}  # a number: read here unless its style shows a date
@@ -339,13 +355,6 @@ class _SheetParser:
                 if line is None:
                     line = rows[self.row] = {}
                 line[column] = got
-        refs = [
-            ref for block in _PLAIN_MERGES.findall(data, end) for ref in _MERGE_REF.findall(block)
-        ]
-        if len(refs) != len(_MERGE_TAG.findall(data, end)):
-            return False  # a merged range elsewhere than in mergeCells: parse() reads it
-        self.sheet._rows.update(rows)
-        self.sheet._merged.ranges.extend(CellRange(ref.decode()) for ref in refs)
         return True
 
     def _install(self, parser: Any) -> None:
