@@ -99,6 +99,13 @@ CALLER: ContextVar[str] = ContextVar("leadbook_caller", default="command line")
 """Who runs the jobs of this context, as the stamps and the Log say it: the command line,
 or an Excel button (``udfs.book.run_job`` sets it)."""
 
+LEFT_AS_THEY_WERE: ContextVar[list[frozenset[str]] | None] = ContextVar(
+    "leadbook_left_as_they_were", default=None
+)
+"""While a list (``udfs.book.run_job`` sets one): each write of this context appends the
+tabs it cut out of its load and spliced back as they were — none when it loaded the whole
+workbook — so that a button reads back only the tabs a job may have changed."""
+
 _WORKBOOK_PARTS = {
     "pivot caches": re.compile(r"^xl/pivotCache/"),
     "external links": re.compile(r"^xl/externalLinks/"),
@@ -246,6 +253,9 @@ def update_workbook(
         saved.write(tmp)
         del saved, original
         version = _replace_keeping_version(path, tmp, command, before)
+        left = LEFT_AS_THEY_WERE.get()
+        if left is not None:
+            left.append(spliced)
     finally:
         tmp.unlink(missing_ok=True)
     V.mark_shown(path, undos, command)
