@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import io
 import math
 import os
 import re
@@ -52,10 +53,11 @@ from openpyxl.worksheet.table import Table
 
 from leadbook import files
 from leadbook.errors import LeadbookError, WorkbookFileError
-from leadbook.workbook.contract import SHEET_NAMES
+from leadbook.workbook.contract import OUTPUT_SHEETS, SHEET_NAMES
 from leadbook.workbook.layout import set_cell
+from leadbook.workbook.splice import stub_tabs
 from leadbook.workbook.versions import VALUES_COPY, versions_dir
-from leadbook.workbook.write import CALLER, one_job
+from leadbook.workbook.write import CALLER, LEFT_AS_THEY_WERE, one_job
 from udfs.convert import ArgumentError, as_typed, to_cell
 
 T = TypeVar("T")
@@ -155,6 +157,8 @@ def _run_job(
             for companion in companions:
                 _copy_folder(companion(home / path.name), companion(path))
             versions = _copy_folder(versions_dir(home / path.name), versions_dir(path))
+            left: list[frozenset[str]] = []
+            writes = LEFT_AS_THEY_WERE.set(left)
             try:
                 result = job(path)
             except LeadbookError:
@@ -168,9 +172,11 @@ def _run_job(
                     if fresh:
                         _give_identity(book, fresh)
                 raise
-            after = openpyxl.load_workbook(path)
+            finally:
+                LEFT_AS_THEY_WERE.reset(writes)
+            after, unread = read_back(path, left)
             refuse_moved_tables(before, after)
-            found = _kept(changes(before, after, formulas), tabs)
+            found = _kept(changes(before, after, formulas, unread), tabs)
             for companion in companions:
                 _copy_folder(companion(path), companion(home / path.name))
             for file in made(path) if made else ():
@@ -527,8 +533,23 @@ def save_quietly(wb: Workbook, path: Path) -> None:
         wb.save(path)
 
 
+def read_back(path: Path, left: list[frozenset[str]]) -> tuple[Workbook, frozenset[str]]:
+    """The workbook a job wrote at ``path``, and the tabs of it not read: those every write
+    of the job (``left``: what each cut out of its load and spliced back,
+    :data:`~leadbook.workbook.write.LEFT_AS_THEY_WERE`) left as they were, cut here to their
+    top rows. The whole workbook when a write loaded it whole or a tab is cut differently."""
+    kept = frozenset.intersection(*left) if left else frozenset()
+    stubbed = stub_tabs(path, outputs=kept & OUTPUT_SHEETS) if kept else None
+    if stubbed is None or not set(stubbed.tabs) <= kept:
+        return openpyxl.load_workbook(path), frozenset()
+    return openpyxl.load_workbook(io.BytesIO(stubbed.package)), frozenset(stubbed.tabs)
+
+
 def changes(
-    before: Workbook, after: Workbook, formulas: Formulas | None = None
+    before: Workbook,
+    after: Workbook,
+    formulas: Formulas | None = None,
+    unread: Collection[str] = (),
 ) -> list[SheetChange]:
     """Per tab, the smallest blocks covering every cell the job changed — one per run of
     changed rows, so the stamp in row 1 does not drag the rows between it and the tables
@@ -539,9 +560,12 @@ def changes(
     (:func:`sent_formulas`), if known. A cell is unchanged when the job left its value, or
     wrote the formula it holds in Excel (:func:`formula_key`): Excel keeps that formula
     and calculates it, and a formula cell whose value the job changes is not written over.
+    Tabs ``unread`` (:func:`read_back`) the job left as they were.
     """
     found = []
     for ws in after.worksheets:
+        if ws.title in unread:
+            continue
         old = _cells(before[ws.title]) if ws.title in before.sheetnames else {}
         new = _cells(ws)
         shown = (formulas or {}).get(ws.title, {})

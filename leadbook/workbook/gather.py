@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import math
+import weakref
 from collections.abc import Mapping
 from typing import Any
 
@@ -62,11 +63,25 @@ def _norm(text: object) -> str:
     return " ".join(str(text or "").split()).casefold()
 
 
+_FROM_FILE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+"""A tab a job reads from the file (:func:`~leadbook.workbook.splice.readable`) → its
+tables: it does not change while the job runs, and the Board and the Maturity tab read it
+in turn."""
+
+
 def tab_tables(wb: Workbook, tab: str) -> list[tuple[str, pd.DataFrame]]:
     """Every Excel Table on ``tab`` as a frame keyed by its header text; blank rows dropped."""
     if tab not in wb.sheetnames:
         return []
     ws = readable(wb, tab)  # a tab the job leaves alone is read from the file
+    if ws is wb[tab]:
+        return _tables_on(ws)
+    if ws not in _FROM_FILE:
+        _FROM_FILE[ws] = _tables_on(ws)
+    return [(name, frame.copy()) for name, frame in _FROM_FILE[ws]]
+
+
+def _tables_on(ws: Any) -> list[tuple[str, pd.DataFrame]]:
     out = []
     for table in ws.tables.values():
         name = table.displayName

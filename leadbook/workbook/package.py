@@ -166,27 +166,33 @@ class Rel:
 
 
 class Parts(MutableMapping[str, bytes]):
-    """A package's parts, name → bytes, each read from the file (and decompressed) when first
-    asked for: putting back what openpyxl dropped looks at the tabs the user owns and what
-    hangs from them, not at leadbook's own output tabs, and a 10,000-source workbook's parts
-    are 150 MB uncompressed, held twice. Names keep the file's order, added ones come last."""
+    """A package's parts, name → bytes, each decompressed when first asked for: putting back
+    what openpyxl dropped looks at the tabs the user owns and what hangs from them, not at
+    leadbook's own output tabs, and a 10,000-source workbook's parts are 150 MB
+    uncompressed, held twice. The package is read from one archive in memory (its compressed
+    bytes, a tenth of that): a part is not looked up in the file's directory again each time.
+    Names keep the package's order, added ones come last."""
 
-    def __init__(self, parts: dict[str, bytes | None], path: Path | None = None):
+    def __init__(self, parts: dict[str, bytes | None], archive: zipfile.ZipFile | None = None):
         self._parts = parts
-        """Name → bytes, or None while the part is still only in the file at ``path``."""
-        self._path = path
+        """Name → bytes, or None while the part is still only in ``archive``."""
+        self._archive = archive
 
     @classmethod
     def of_file(cls, path: Path) -> Parts:
-        with zipfile.ZipFile(path) as zf:
-            return cls({i.filename: None for i in zf.infolist() if not i.is_dir()}, path)
+        return cls.of_bytes(Path(path).read_bytes())
+
+    @classmethod
+    def of_bytes(cls, data: bytes) -> Parts:
+        """The parts of the package whose (zipped) bytes are ``data``."""
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        return cls({i.filename: None for i in archive.infolist() if not i.is_dir()}, archive)
 
     def __getitem__(self, name: str) -> bytes:
         data = self._parts[name]
         if data is None:
-            assert self._path is not None
-            with zipfile.ZipFile(self._path) as zf:
-                data = self._parts[name] = _utf8(zf.read(name))
+            assert self._archive is not None
+            data = self._parts[name] = _utf8(self._archive.read(name))
         return data
 
     def __setitem__(self, name: str, data: bytes) -> None:
@@ -206,7 +212,7 @@ class Parts(MutableMapping[str, bytes]):
 
     def copy(self) -> Parts:
         """Another mapping of the same parts (their bytes shared), to change apart."""
-        return Parts(dict(self._parts), self._path)
+        return Parts(dict(self._parts), self._archive)
 
     def write(self, zf: zipfile.ZipFile, name: str) -> None:
         """Write part ``name`` into ``zf``; one not read yet is copied across a megabyte at a
@@ -215,16 +221,12 @@ class Parts(MutableMapping[str, bytes]):
         if data is not None:
             zf.writestr(name, data)
             return
-        assert self._path is not None
-        with zipfile.ZipFile(self._path) as source, source.open(name) as part:
+        assert self._archive is not None
+        with self._archive.open(name) as part:
             if part.read(2) in (b"\xff\xfe", b"\xfe\xff", b"<\0", b"\0<"):
                 zf.writestr(name, self[name])  # perhaps UTF-16: written as UTF-8, as read
                 return
-        with (
-            zipfile.ZipFile(self._path) as source,
-            source.open(name) as part,
-            zf.open(name, "w") as out,
-        ):
+        with self._archive.open(name) as part, zf.open(name, "w") as out:
             shutil.copyfileobj(part, out, 2**20)
 
 
@@ -250,13 +252,27 @@ class Package:
         their bytes, and Excel, write; a parser, and openpyxl, read UTF-16 too)."""
         return cls(Parts.of_file(path))
 
-    def write(self, path: Path) -> None:
+    @classmethod
+    def of_bytes(cls, data: bytes) -> Package:
+        """The package whose zipped bytes are ``data`` (:meth:`read` of a file in memory)."""
+        return cls(Parts.of_bytes(data))
+
+    @classmethod
+    def of(cls, package: Path | Package) -> Package:
+        """``package`` itself, or the package at that path."""
+        return package if isinstance(package, Package) else cls.read(package)
+
+    def to_bytes(self) -> bytes:
+        """The package zipped, ``[Content_Types].xml`` first, as Excel writes it."""
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
-            first = ["[Content_Types].xml"]  # first, as Excel writes it
+            first = ["[Content_Types].xml"]
             for name in first + [n for n in self.parts if n not in first]:
                 self.parts.write(zf, name)
-        Path(path).write_bytes(buffer.getvalue())
+        return buffer.getvalue()
+
+    def write(self, path: Path) -> None:
+        Path(path).write_bytes(self.to_bytes())
 
     def rels(self, part: str) -> list[Rel]:
         """The relationships of ``part`` ("" for the package's own)."""
@@ -451,10 +467,11 @@ def _table_fields(xml: bytes) -> tuple[bytes | None, bytes | None, bytes | None]
 # --- putting back what openpyxl dropped ---------------------------------------------------
 
 
-def keep_foreign_parts(original: Path, saved: Path) -> None:
+def keep_foreign_parts(original: Path | Package, saved: Path | Package) -> None:
     """Put back in ``saved`` (written by openpyxl from ``original``) the user's parts,
-    worksheet elements and rich text it dropped or rewrote (see the module doc)."""
-    old, new = Package.read(original), Package.read(saved)
+    worksheet elements and rich text it dropped or rewrote (see the module doc): a package
+    in memory is changed in place, a file is written again if anything was put back."""
+    old, new = Package.of(original), Package.of(saved)
     graft = _Graft(old, new)
     for label, part in foreign_anchors(old).items():
         target = _anchor_in(new, label)
@@ -474,7 +491,8 @@ def keep_foreign_parts(original: Path, saved: Path) -> None:
             new.parts, graft.done, graft.rid_map, graft.replaced = before
     if graft.changed:
         graft.collect_garbage()
-        new.write(saved)
+        if not isinstance(saved, Package):
+            new.write(saved)
 
 
 class _Graft:
@@ -917,11 +935,11 @@ def _xml(e) -> str:
 # --- the audit ---------------------------------------------------------------------------
 
 
-def foreign_losses(original: Path, saved: Path) -> list[str]:
+def foreign_losses(original: Path | Package, saved: Path | Package) -> list[str]:
     """What of the user's would be lost if ``saved`` replaced ``original``: each part under
     an anchor the user owns that is missing or changed, each worksheet element or extension
     dropped from such a tab, each cell whose rich text lost its runs."""
-    old, new = Package.read(original), Package.read(saved)
+    old, new = Package.of(original), Package.of(saved)
     lost: list[str] = []
     for label, part in foreign_anchors(old).items():
         target = _anchor_in(new, label)

@@ -38,7 +38,7 @@ from xml.sax.saxutils import quoteattr
 import defusedxml.ElementTree as ET  # noqa: N817
 
 from leadbook.workbook import contract as C
-from leadbook.workbook.package import _declare_namespaces, _free_name
+from leadbook.workbook.package import Package, _declare_namespaces, _free_name, rels_name
 from leadbook.workbook.stream import StreamedBook
 
 log = logging.getLogger(__name__)
@@ -178,37 +178,30 @@ def readable(wb: Any, tab: str) -> Any:
     return original[tab] if tab in cut and tab in original else wb[tab]
 
 
-def splice_back(stubbed: Stubbed, saved: Path) -> None:
-    """Put the cut tabs' original rows, and the shared strings they index, into ``saved``."""
-    with zipfile.ZipFile(saved) as zf:
-        parts = sheet_parts(zf)
-        members = [(info, zf.read(info)) for info in zf.infolist()]
-        if _strings_part(zf) is not None:
-            raise AssertionError("openpyxl wrote a shared strings part: cannot splice rows")
-    data_of = {info.filename: data for info, data in members}
-    patched: dict[str, bytes] = {}
+def splice_back(stubbed: Stubbed, saved: Package) -> None:
+    """Put the cut tabs' original rows, and the shared strings they index, into ``saved``
+    (the package openpyxl wrote, in memory)."""
+    parts = saved.tabs()
+    book = saved.workbook_part()
+    if any(r.kind == "sharedStrings" and r.target in saved.parts for r in saved.rels(book)):
+        raise AssertionError("openpyxl wrote a shared strings part: cannot splice rows")
     for tab, original in stubbed.tabs.items():
         part = parts.get(tab, "")
-        xml = data_of.get(part)
+        xml = saved.parts.get(part)
         if xml is None or len(_SHEET_DATA.findall(xml)) != 1:
             raise AssertionError(f"the saved tab {tab} cannot take its rows back")
         xml = _replaced(xml, _DIMENSION, original.dimension or b"")
         xml = _declare_namespaces(xml.decode(), original.root + "</worksheet>").encode()
-        patched[part] = _replaced(xml, _SHEET_DATA, original.rows)  # the one big copy
-    extra: dict[str, bytes] = {}
+        saved.parts[part] = _replaced(xml, _SHEET_DATA, original.rows)  # the one big copy
     if stubbed.strings is not None:
         name, data = stubbed.strings
-        if name.casefold() in {n.casefold() for n in data_of}:  # one part's name, two parts
-            name = _free_name("xl/sharedStrings.xml", data_of)
-        extra[name] = data
-        rels = "xl/_rels/workbook.xml.rels"
-        patched[rels] = _with_strings_rel(data_of[rels], name)
-        patched["[Content_Types].xml"] = _with_strings_type(data_of["[Content_Types].xml"], name)
-    with zipfile.ZipFile(saved, "w", zipfile.ZIP_DEFLATED) as out:
-        for info, data in members:
-            out.writestr(info, patched.get(info.filename, data))
-        for name, data in extra.items():
-            out.writestr(name, data)
+        if name.casefold() in {n.casefold() for n in saved.parts}:  # one part's name, two parts
+            name = _free_name("xl/sharedStrings.xml", saved.parts)
+        rels = rels_name(book)
+        saved.parts[rels] = _with_strings_rel(saved.parts[rels], name)
+        types = "[Content_Types].xml"
+        saved.parts[types] = _with_strings_type(saved.parts[types], name)
+        saved.parts[name] = data
 
 
 def _replaced(xml: bytes, pattern: re.Pattern[bytes], new: bytes) -> bytes:

@@ -30,10 +30,10 @@ import functools
 import gc
 import html
 import inspect
+import io
 import logging
 import math
 import os
-import posixpath
 import re
 import shutil
 import weakref
@@ -42,7 +42,7 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
@@ -57,7 +57,7 @@ from leadbook.settings import Settings
 from leadbook.workbook import contract as C
 from leadbook.workbook import versions as V
 from leadbook.workbook.layout import fit_text, formula_values, name_all_table_columns, now
-from leadbook.workbook.package import foreign_losses, keep_foreign_parts
+from leadbook.workbook.package import Package, foreign_losses, keep_foreign_parts
 from leadbook.workbook.provenance import READS, SUMMARY_TABS, read_stamp, stamp_tabs
 from leadbook.workbook.read import (
     Book,
@@ -70,7 +70,6 @@ from leadbook.workbook.splice import (
     Stubbed,
     fits,
     remember_cut,
-    sheet_parts,
     splice_back,
     stub_tabs,
 )
@@ -99,6 +98,13 @@ _RENDERED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 CALLER: ContextVar[str] = ContextVar("leadbook_caller", default="command line")
 """Who runs the jobs of this context, as the stamps and the Log say it: the command line,
 or an Excel button (``udfs.book.run_job`` sets it)."""
+
+LEFT_AS_THEY_WERE: ContextVar[list[frozenset[str]] | None] = ContextVar(
+    "leadbook_left_as_they_were", default=None
+)
+"""While a list (``udfs.book.run_job`` sets one): each write of this context appends the
+tabs it cut out of its load and spliced back as they were — none when it loaded the whole
+workbook — so that a button reads back only the tabs a job may have changed."""
 
 _WORKBOOK_PARTS = {
     "pivot caches": re.compile(r"^xl/pivotCache/"),
@@ -223,26 +229,33 @@ def update_workbook(
     wb.calculation.fullCalcOnLoad = True
     tmp = files.temporary_name(path)
     try:
-        save_workbook(wb, tmp)
-        # From here the saved file is all there is: the workbook's cells (400 MB at 10,000
-        # sources, in cycles that only a collection frees) go before its package is read —
+        # The saved package is put right in memory, all of it, and written once.
+        saved, size = saved_package(wb)
+        # From here the saved package is all there is: the workbook's cells (400 MB at 10,000
+        # sources, in cycles that only a collection frees) go before its parts are read —
         # for a big workbook only: a collection takes a while in a process holding much.
         del wb
-        if tmp.stat().st_size > COLLECT_AFTER_BYTES:
+        if size > COLLECT_AFTER_BYTES:
             gc.collect()
         spliced = frozenset(stubbed.tabs) if stubbed is not None else frozenset()
         if stubbed is not None:
-            splice_back(stubbed, tmp)  # those tabs' rows, cached values included, as they were
+            splice_back(stubbed, saved)  # those tabs' rows, cached values included, as they were
             del stubbed
         try:  # these read the original again (its parts when looked at)
+            original = Package.read(path)
             kept = C.INPUT_SHEETS | (C.OUTPUT_SHEETS - rendered)
-            carry_cached_values(path, tmp, kept - spliced)
-            keep_foreign_parts(path, tmp)
-            _audit(path, tmp)
+            carry_cached_values(original, saved, kept - spliced)
+            keep_foreign_parts(original, saved)
+            _audit(original, saved, path.name)
         except zipfile.BadZipFile:  # another program writing it in place meanwhile
             _refuse_if_changed(path, before)
             raise
+        saved.write(tmp)
+        del saved, original
         version = _replace_keeping_version(path, tmp, command, before)
+        left = LEFT_AS_THEY_WERE.get()
+        if left is not None:
+            left.append(spliced)
     finally:
         tmp.unlink(missing_ok=True)
     V.mark_shown(path, undos, command)
@@ -496,11 +509,21 @@ def _refuse_if_changed(path: Path, before: str | None) -> None:
 
 
 def save_workbook(wb: Workbook, path: Path | str) -> None:
-    """Save ``wb`` as every file leadbook writes is saved: its tables' columns named after
-    their header cells first (Excel repairs a file whose names differ)."""
+    """Save ``wb`` as every file leadbook writes is saved (:func:`saved_package`)."""
+    saved, _ = saved_package(wb)
+    saved.write(Path(path))
+
+
+def saved_package(wb: Workbook) -> tuple[Package, int]:
+    """``wb`` saved as every file leadbook writes is — its tables' columns named after their
+    header cells first (Excel repairs a file whose names differ), leadbook's values cached
+    in its formula cells — as a package in memory, and the size openpyxl's zip of it has."""
     name_all_table_columns(wb)
-    wb.save(path)
-    write_formula_values(wb, Path(path))
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    saved = Package.of_bytes(buffer.getvalue())
+    write_formula_values(wb, saved)
+    return saved, buffer.tell()
 
 
 def restore_charts(wb: Workbook) -> None:
@@ -637,8 +660,7 @@ def _charts_kept(path: Path, wb: Workbook, cut: frozenset[str]) -> bool:
     tab's rows (:func:`restore_charts`), which a cut tab does not have."""
     if not cut & set(CHART_BUILDERS):
         return True
-    with zipfile.ZipFile(path) as zf:
-        drawn = _sheet_parts(zf)
+    drawn = _sheet_parts(Package.read(path))
     return all(
         len(wb[tab]._charts) >= drawn.get(tab, Counter())["graphicFrame"]
         for tab in cut & set(CHART_BUILDERS)
@@ -682,28 +704,27 @@ def _table_inputs(wb: Workbook, unchanged: Collection[str] = ()) -> dict[str, An
     return out
 
 
-def _audit(original: Path, saved: Path) -> None:
-    """Refuse a save that would drop parts openpyxl does not carry through (and
-    :func:`~leadbook.workbook.package.keep_foreign_parts` could not put back)."""
+def _audit(original: Package, saved: Package, name: str) -> None:
+    """Refuse a save of the workbook ``name`` that would drop parts openpyxl does not carry
+    through (and :func:`~leadbook.workbook.package.keep_foreign_parts` could not put back)."""
     lost = []
-    with zipfile.ZipFile(original) as a, zipfile.ZipFile(saved) as b:
-        old, new = _sheet_parts(a), _sheet_parts(b)
-        for sheet, kinds in old.items():
-            if sheet in C.OUTPUT_SHEETS:
-                continue
-            for kind, count in kinds.items():
-                if new.get(sheet, Counter())[kind] < count:
-                    lost.append(f"{_KIND_NAMES.get(kind, kind)} on tab {sheet}")
-        old_names, new_names = a.namelist(), b.namelist()
-        for label, pattern in _WORKBOOK_PARTS.items():
-            if any(pattern.match(n) for n in old_names) and not any(
-                pattern.match(n) for n in new_names
-            ):
-                lost.append(label)
+    old, new = _sheet_parts(original), _sheet_parts(saved)
+    for sheet, kinds in old.items():
+        if sheet in C.OUTPUT_SHEETS:
+            continue
+        for kind, count in kinds.items():
+            if new.get(sheet, Counter())[kind] < count:
+                lost.append(f"{_KIND_NAMES.get(kind, kind)} on tab {sheet}")
+    old_names, new_names = list(original.parts), list(saved.parts)
+    for label, pattern in _WORKBOOK_PARTS.items():
+        if any(pattern.match(n) for n in old_names) and not any(
+            pattern.match(n) for n in new_names
+        ):
+            lost.append(label)
     lost += [item for item in foreign_losses(original, saved) if item not in lost]
     if lost:
         raise WorkbookFileError(
-            f"{original.name}: saving with openpyxl would drop {', '.join(lost)}; nothing was "
+            f"{name}: saving with openpyxl would drop {', '.join(lost)}; nothing was "
             "written. Move those to another workbook, or run the button inside Excel, which "
             "writes through Excel itself."
         )
@@ -719,8 +740,6 @@ _KIND_NAMES = {
     "ctrlProp": "a form control (button)",
     "oleObject": "an embedded object",
 }
-_REL_KIND = re.compile(r"/relationships/(\w+)$")
-_NS_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
 _NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _NS_XDR = "{http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing}"
 
@@ -730,7 +749,9 @@ _FORMULA_CELL = re.compile(
 )
 
 
-def carry_cached_values(original: Path, saved: Path, tabs: frozenset[str] = C.INPUT_SHEETS) -> None:
+def carry_cached_values(
+    original: Package, saved: Package, tabs: frozenset[str] = C.INPUT_SHEETS
+) -> None:
     """Put back, in ``saved``, the values cached for the formulas of ``tabs`` (by default
     the input tabs).
 
@@ -739,20 +760,19 @@ def carry_cached_values(original: Path, saved: Path, tabs: frozenset[str] = C.IN
     The input tabs are the same after a job, so their cached values still hold; so do those
     of an output tab the job did not render, whose formulas read that tab and the inputs.
     """
-    with zipfile.ZipFile(original) as zf:
-        parts = sheet_parts(zf)
-        cached = {
-            tab: _cached_formula_values(zf.read(parts[tab]))
-            for tab in tabs
-            if parts.get(tab) in zf.namelist()
-        }
+    parts = original.tabs()
+    cached = {
+        tab: _cached_formula_values(original.parts[parts[tab]])
+        for tab in tabs
+        if parts.get(tab) in original.parts
+    }
     _put_cached_values(saved, cached)
 
 
-def write_formula_values(wb: Workbook, saved: Path) -> None:
+def write_formula_values(wb: Workbook, saved: Package) -> None:
     """Put leadbook's value of each formula it wrote into ``wb``
-    (:func:`~leadbook.workbook.layout.formula_values`) into ``saved``, the file ``wb`` was
-    just saved as, as the cell's cached value — a blank one as the empty text it shows.
+    (:func:`~leadbook.workbook.layout.formula_values`) into ``saved``, the package ``wb``
+    was just saved as, as the cell's cached value — a blank one as the empty text it shows.
 
     Excel recalculates on opening anyway (fullCalcOnLoad); readers that do not calculate
     (the board pack, viewers, openpyxl with ``data_only``) see the numbers instead of blanks.
@@ -781,23 +801,19 @@ def _typed_value(value: Any, epoch: dt.datetime) -> tuple[str, str | None] | Non
 
 
 def _put_cached_values(
-    saved: Path, cached: Mapping[str, Mapping[str, tuple[str, str | None]]]
+    saved: Package, cached: Mapping[str, Mapping[str, tuple[str, str | None]]]
 ) -> None:
     """Put the cached values ``cached`` (tab → cell → value text, type) into the formula
     cells of ``saved`` that have none."""
     cached = {tab: values for tab, values in cached.items() if values}
     if not cached:
         return
-    with zipfile.ZipFile(saved) as zf:
-        parts = sheet_parts(zf)
-        members = [(info, zf.read(info)) for info in zf.infolist()]
-    patched = {parts[tab]: values for tab, values in cached.items() if tab in parts}
-    with zipfile.ZipFile(saved, "w", zipfile.ZIP_DEFLATED) as out:
-        for info, data in members:
-            if info.filename in patched:
-                data = _with_cached_values(data.decode("utf-8"), patched[info.filename])
-                data = data.encode("utf-8")
-            out.writestr(info, data)
+    parts = saved.tabs()
+    for tab, values in cached.items():
+        part = parts.get(tab)
+        if part in saved.parts:
+            xml = _with_cached_values(saved.parts[part].decode("utf-8"), values)
+            saved.parts[part] = xml.encode("utf-8")
 
 
 _CACHED_VALUE = re.compile(
@@ -862,36 +878,17 @@ def _with_cached_values(xml: str, values: dict[str, tuple[str, str | None]]) -> 
     return _FORMULA_CELL.sub(put, xml)
 
 
-def _sheet_parts(zf: zipfile.ZipFile) -> dict[str, Counter]:
+def _sheet_parts(pkg: Package) -> dict[str, Counter]:
     """For each tab: the shapes, pictures, charts, pivot tables and controls it carries."""
     out: dict[str, Counter] = {}
-    for name, part in sheet_parts(zf).items():
+    for name, part in pkg.tabs().items():
         counts: Counter = Counter()
-        for kind, target in _rel_targets(zf, part).values():
-            if kind == "drawing" and target in zf.namelist():
-                counts.update(_anchored(ET.fromstring(zf.read(target))))
-            elif kind in _KIND_NAMES:
-                counts[kind] += 1
+        for rel in pkg.rels(part):
+            if rel.kind == "drawing" and rel.target in pkg.parts:
+                counts.update(_anchored(ET.fromstring(pkg.parts[rel.target])))
+            elif rel.kind in _KIND_NAMES:
+                counts[rel.kind] += 1
         out[name] = counts
-    return out
-
-
-def _rel_targets(zf: zipfile.ZipFile, part: str) -> dict[str, tuple[str, str]]:
-    """Relationship id → (kind, target part) of a package part."""
-    path = PurePosixPath(part)
-    rels = f"{path.parent}/_rels/{path.name}.rels"
-    if rels not in zf.namelist():
-        return {}
-    out = {}
-    for r in ET.fromstring(zf.read(rels)).iter(_NS_REL):
-        m = _REL_KIND.search(r.get("Type", ""))
-        target = r.get("Target", "")
-        resolved = (
-            target.lstrip("/")
-            if target.startswith("/")
-            else posixpath.normpath(f"{path.parent}/{target}")
-        )
-        out[r.get("Id")] = (m.group(1) if m else "", resolved)
     return out
 
 
