@@ -631,3 +631,31 @@ class TestCachedFormulaValues:
         xml = _PART.format(cells).encode()
         assert (_plain_formula_values(xml) is not None) == plain
         assert _cached_formula_values(xml) == want
+
+
+@pytest.mark.parametrize(
+    ("value", "want"),
+    [
+        (2.5, ("2.5", None)),
+        (3.0, ("3", None)),
+        (7, ("7", None)),
+        (True, ("1", "b")),
+        ("x", ("x", "str")),
+        (float("inf"), None),
+    ],
+)
+def test_a_cached_value_of_numpy_type_is_written_as_the_python_one(value, want):
+    # A value computed with numpy (np.float64, np.int64, np.bool_) caches as the number it is:
+    # repr(np.float64(2.5)) is 'np.float64(2.5)', and np.int64 is no int.
+    import numpy as np
+
+    from leadbook.workbook.write import _typed_value
+
+    epoch = dt.datetime(1899, 12, 30)
+    assert _typed_value(value, epoch) == want
+    if isinstance(value, bool):
+        assert _typed_value(np.bool_(value), epoch) == want
+    elif isinstance(value, float):
+        assert _typed_value(np.float64(value), epoch) == want
+    elif isinstance(value, int):
+        assert _typed_value(np.int64(value), epoch) == want

@@ -33,6 +33,7 @@ import inspect
 import io
 import logging
 import math
+import numbers
 import os
 import re
 import shutil
@@ -47,6 +48,7 @@ from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 import defusedxml.ElementTree as ET  # noqa: N817
+import numpy as np
 from openpyxl.utils.cell import range_boundaries
 from openpyxl.utils.datetime import to_excel
 from openpyxl.workbook.workbook import Workbook
@@ -791,12 +793,15 @@ def _typed_value(value: Any, epoch: dt.datetime) -> tuple[str, str | None] | Non
     None for a value no cell can cache (infinity)."""
     if value is None:
         return "", "str"
-    if isinstance(value, bool):
+    if isinstance(value, bool | np.bool_):
         return str(int(value)), "b"
     if isinstance(value, dt.date | dt.time):
         value = to_excel(value, epoch)
-    if isinstance(value, int | float):
-        return (repr(value).removesuffix(".0"), None) if math.isfinite(value) else None
+    if isinstance(value, numbers.Integral):  # numpy's integers too: written as numbers
+        return str(int(value)), None
+    if isinstance(value, numbers.Real):  # numpy's floats: repr(np.float64(2.5)) names its type
+        number = float(value)
+        return (repr(number).removesuffix(".0"), None) if math.isfinite(number) else None
     return str(value), "str"
 
 
