@@ -117,8 +117,10 @@ class Page:
 
     @property
     def chars(self) -> int:
-        """How many characters of body text fit across the grid."""
-        return int(sum(self.grid) * PARA_CHARS_PER_WIDTH)
+        """How many characters of body text fit across the grid, at most a text page's line
+        (a wider grid of tables makes no longer lines to read; and a paragraph breaks where
+        it does whatever widths the copied tab had)."""
+        return int(min(sum(self.grid), sum(TEXT_PAGE)) * PARA_CHARS_PER_WIDTH)
 
     def text(self, value: Any, font: Font = BODY, *, col: int = 2) -> None:
         """One short line (headings, values that fit)."""
