@@ -102,6 +102,7 @@ class TestValuesOnlyPack:
         assert wb.sheetnames == [
             "Cover",
             "KPIs",
+            "Reconciliation",
             "Pitfalls",
             "Portfolio",
             "Trends",
@@ -151,13 +152,16 @@ class TestValuesOnlyPack:
         for key in packsheets.HEADLINE_KPIS:
             k, row = by_key[key], summary[by_key[key].label]
             assert row[2] == pytest.approx(k.value, rel=1e-12)
-            assert row[3:5] == [packsheets.target_text(k), k.status.value]
-            sentence = row[5]
+            assert row[4:6] == [packsheets.target_text(k), k.status.value]
+            sentence = row[6]
             assert sentence.endswith(".") and sentence.count(". ") == 0, sentence
             assert packsheets.target_text(k) in sentence
             assert (" misses " in sentence) == (k.status is not KpiStatus.ON), sentence
-        cpl = summary["Blended cost per lead"][5]
-        assert "$113 misses the ≤ $85 target by $28, and is worsening against $111" in cpl
+        # each with its basis: the quarter's actual from History, or today's run-rate
+        assert summary["Blended cost per lead"][3] == "Q4 2026 actual"
+        assert summary["Largest single-source share of spend"][3] == "run-rate today"
+        cpl = summary["Blended cost per lead"][6]
+        assert "$124 misses the ≤ $85 target by $39, and is worsening against $111" in cpl
         # the scorecard: one row per KPI with its status as text
         kpi_page = [[c.value for c in row] for row in wb["KPIs"].iter_rows()]
         labels = {row[1]: row for row in kpi_page if row[1] in {s.label for s in KPI_SPECS}}
@@ -233,6 +237,45 @@ class TestValuesOnlyPack:
                 if n > packsheets.RUN_ON_ROWS and ws.page_setup.fitToHeight != 1:
                     assert top == titles, (ws.title, top, n)
 
+    def test_one_table_reconciles_the_spend_and_cpl_figures_by_their_basis(self, exported):
+        wb = openpyxl.load_workbook(exported.pack)
+        rows = {r["Basis"]: r for r in table_on_page_at(wb["Reconciliation"], "Basis")}
+        assert list(rows) == [
+            "Run-rate today",
+            "Q4 2026 actual, a month",
+            "Cohort average, a month",
+            "Recommended from next week, a month",
+            "Stated on Sources",
+        ]
+        spend, cpl = "Portfolio spend a month", "Blended CPL"
+        # each is the figure the page it names shows, under a label that says its basis
+        portfolio = table_on_page_at(wb["Portfolio"], "Source")
+        today = sum(r["Spend a month (run-rate today)"] for r in portfolio)
+        assert rows["Run-rate today"][spend] == pytest.approx(today)
+        assert rows["Run-rate today"][cpl] == pytest.approx(121.42, abs=0.005)
+        lines = [[c.value for c in row] for row in wb["Allocation"].iter_rows()]
+        at = next(i for i, r in enumerate(lines) if "Today (run-rate)" in r)
+        assert "Recommended (run-rate)" in lines[at]
+        allocated = {r[1]: r[2:4] for r in lines[at + 1 : at + 5]}
+        assert allocated["Spend a month"][0] == pytest.approx(today)
+        recommended = rows["Recommended from next week, a month"]
+        assert recommended[spend] == pytest.approx(allocated["Spend a month"][1])
+        roi = {r["Source"]: r for r in table_on_page(wb["ROI"], pack.TABLE_TITLES["ROI"])}
+        cohort = rows["Cohort average, a month"]
+        assert cohort[spend] == pytest.approx(roi["Portfolio"][packsheets.COHORT_SPEND])
+        history = read_book(exported.workbook).inventory.history
+        october = history[history["month"] == "2026-10-01"]
+        actual = rows["Q4 2026 actual, a month"]
+        assert actual[spend] == pytest.approx(october["spend"].sum())
+        assert actual[cpl] == pytest.approx(october["spend"].sum() / october["leads"].sum())
+        kpis = {k.key: k for k in exported.kpis}
+        assert actual[cpl] == pytest.approx(kpis["blended_cpl"].value)
+        assert rows["Stated on Sources"][cpl] == 127.0
+        for r in rows.values():
+            if isinstance(r[spend], float):
+                assert r[cpl] == pytest.approx(r[spend] / r["Leads a month"])
+                assert r["Spend against run-rate today"] == pytest.approx(r[spend] - today)
+
     def test_trend_charts_show_their_targets_and_more_than_one_point(self, exported):
         ws = openpyxl.load_workbook(exported.pack)["Trends"]
         charts = ws._charts
@@ -269,7 +312,7 @@ class TestValuesOnlyPack:
         header = next(r for r in rows if r[1] == "Source")
         portfolio = next(r for r in rows if r[1] == "Portfolio")
         assert portfolio[header.index("ROI 12 months")] is None  # a formula: not made up
-        assert portfolio[header.index("Cohort spend")] > 0  # a value: copied
+        assert portfolio[header.index("Cohort spend (average month)")] > 0  # a value: copied
 
     def test_unknown_paper(self, demo_book_path, tmp_path):
         with pytest.raises(Exception, match=r"paper 'A3' is not one of: a4, letter"):
@@ -516,6 +559,19 @@ def pack_tables(ws) -> list[tuple[int, int]]:
             after = [c.value for (c,) in rows[i + 1 :]] + [None]
             n = after.index(None)
             out.append((cell.row, n))
+    return out
+
+
+def table_on_page_at(ws, first_header: str) -> list[dict]:
+    """The rows of the pack table whose first header (column B) is ``first_header``."""
+    rows = [[c.value for c in row] for row in ws.iter_rows()]
+    at = next(i for i, r in enumerate(rows) if len(r) > 1 and r[1] == first_header)
+    headers = [h for h in rows[at][1:] if h is not None]
+    out = []
+    for r in rows[at + 1 :]:
+        if r[1] is None:
+            break
+        out.append(dict(zip(headers, r[1 : 1 + len(headers)], strict=True)))
     return out
 
 
