@@ -349,6 +349,25 @@ def _printed_kpis(text: str) -> dict[str, dict]:
     return rows
 
 
+def pdf_pages(pdf: Path) -> list[tuple[str, str]]:
+    """Each page of a pack's PDF as pdftotext lays it out, with the sheet its footer names."""
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    out = []
+    for page in (p for p in text.split("\f") if p.strip()):
+        footer = re.search(r"(\S[^\n]*?) · page (\d+) of (\d+)", page)
+        out.append((footer.group(1).split("  ")[-1].strip() if footer else "", page))
+    return out
+
+
+def _printed(value) -> str:
+    """A first-column value as the PDF prints it (months as 'May 2026')."""
+    if hasattr(value, "strftime"):
+        return value.strftime("%b %Y")
+    return value if isinstance(value, str) else ""
+
+
 @pytest.mark.libreoffice
 class TestPdf:
     def test_pages_and_no_error_cells(self, exported, tmp_path):
@@ -381,6 +400,33 @@ class TestPdf:
         ).stdout
         assert "Blended cost per lead" in text and "Warning signs" in text
         assert "chapter" not in text.lower()
+        # the statistics' names are the workbook's; the pack says them in a board's words
+        for banned in ("Baseline sd", "P(baseline reaches it)", "P(baseline"):
+            assert banned not in text, banned
+        assert "Usual variation (sd)" in text and "Glossary" in text
+
+    def test_every_page_with_a_tables_rows_shows_its_header(self, exported):
+        # a board member who turns to any page can read what each column is
+        pages = pdf_pages(exported.pdf)
+        wb = openpyxl.load_workbook(exported.pack)
+        checked = 0
+        for ws in wb.worksheets:
+            for top, n in pack_tables(ws):
+                headers = [str(c.value) for c in ws[top][1:] if c.value]
+                keys = {_printed(ws.cell(r, 2).value) for r in range(top + 1, top + n + 1)}
+                keys = {k for k in keys if k and len(k) > 3}
+                for sheet, page in pages:
+                    lines = [line.strip() for line in page.splitlines()]
+                    if sheet != ws.title or not any(line.startswith(tuple(keys)) for line in lines):
+                        continue
+                    # a wrapped header cell spans a line or two either side of the row
+                    first, second = headers[0].split()[0], headers[1].split()[0]
+                    assert any(
+                        line.startswith(first) and second in " ".join(lines[i - 2 : i + 3])
+                        for i, line in enumerate(lines)
+                    ), (ws.title, headers[:2])
+                    checked += 1
+        assert checked >= 12
 
     def test_every_kpis_status_and_trend_agree_with_the_figures_printed_beside_them(self, exported):
         # as a board member reads the PDF: the status against the value, the target and its
