@@ -972,3 +972,39 @@ def test_the_hiring_page_shows_each_quarters_hires_requisitions_and_team_cost():
     )
     assert block.rows[1] == ("2027 Q1", 2, 3, 0, 1, 1_700_000.0, 1_800_000.0)
     assert block.formats[-1] == '"$"#,##0' and block.formats[1] == "#,##0"
+
+
+def test_a_long_copied_table_prints_on_a_sheet_of_its_own_with_its_header_repeated():
+    """With many sources the allocation by source runs past a page: it prints on a sheet of
+    its own whose title rows end at its header, and the chart beside the summary reads it."""
+    from openpyxl import Workbook
+
+    from leadbook.workbook.packsheets import ALLOCATION_SUMMARY_TITLE, Block, Page, _copied_page
+
+    wb, grid = Workbook(), (30.0, 14.0, 14.0, 14.0, 78.0)
+    wb.remove(wb.active)
+    summary = Block(
+        ALLOCATION_SUMMARY_TITLE,
+        ("", "Today (run-rate)", "Recommended (run-rate)", "Change"),
+        (("Spend a month", 100.0, 110.0, 10.0),),
+    )
+    headers = ("Source", "Tier", "Current spend a month", "Recommended a month")
+    rows = tuple((f"Source {i:02d}", "Tier 1", 10.0 * i, 11.0 * i) for i in range(45))
+    long = Block(pack.ALLOCATION_TITLE, headers, rows, own_sheet="Allocation by source")
+    page = Page(wb, "Allocation", "Allocation", "Q4 2026", grid, paper="a4")
+    _copied_page(
+        page,
+        [C.ALLOCATION.name],
+        {C.ALLOCATION.name: [summary, long]},
+        lambda name: Page(wb, name, name, "Q4 2026", grid, paper="a4"),
+    )
+    assert wb.sheetnames == ["Allocation", "Allocation by source"]
+    own = wb["Allocation by source"]
+    top, n = pack_tables(own)[0]
+    assert n == 45 and own.print_title_rows == f"$1:${top}"
+    assert own.cell(top, 2).value == "Source"
+    texts = [c.value for row in wb["Allocation"].iter_rows() for c in row if c.value]
+    assert f"{pack.ALLOCATION_TITLE}: on the Allocation by source page." in texts
+    (chart,) = wb["Allocation"]._charts
+    refs = [s.val.numRef.f for s in chart.series]
+    assert refs and all(r.startswith("'Allocation by source'!") for r in refs), refs
