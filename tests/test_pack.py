@@ -157,8 +157,9 @@ class TestValuesOnlyPack:
             assert sentence.endswith(".") and sentence.count(". ") == 0, sentence
             assert packsheets.target_text(k) in sentence
             assert (" misses " in sentence) == (k.status is not KpiStatus.ON), sentence
-        # each with its basis: the quarter's actual from History, or today's run-rate
-        assert summary["Blended cost per lead"][3] == "Q4 2026 actual"
+        # each with its basis: the actual of the quarter's months in History, or today's
+        # run-rate
+        assert summary["Blended cost per lead"][3] == "Oct 2026 actual"  # 1 month of 3
         assert summary["Largest single-source share of spend"][3] == "run-rate today"
         cpl = summary["Blended cost per lead"][6]
         assert "$124 misses the ≤ $85 target by $39, and is worsening against $111" in cpl
@@ -242,7 +243,7 @@ class TestValuesOnlyPack:
         rows = {r["Basis"]: r for r in table_on_page_at(wb["Reconciliation"], "Basis")}
         assert list(rows) == [
             "Run-rate today",
-            "Q4 2026 actual, a month",
+            "Oct 2026 actual, a month",
             "Cohort average, a month",
             "Recommended from next week, a month",
             "Stated on Sources",
@@ -265,7 +266,7 @@ class TestValuesOnlyPack:
         assert cohort[spend] == pytest.approx(roi["Portfolio"][packsheets.COHORT_SPEND])
         history = read_book(exported.workbook).inventory.history
         october = history[history["month"] == "2026-10-01"]
-        actual = rows["Q4 2026 actual, a month"]
+        actual = rows["Oct 2026 actual, a month"]
         assert actual[spend] == pytest.approx(october["spend"].sum())
         assert actual[cpl] == pytest.approx(october["spend"].sum() / october["leads"].sum())
         kpis = {k.key: k for k in exported.kpis}

@@ -458,23 +458,32 @@ def why(k: Kpi, meaning: str) -> str:
     return f"{meaning}: {standing}, and is {moved}."
 
 
-def basis_of(k: Kpi, quarter: Quarter) -> str:
-    """What a KPI's figure is (:class:`~leadbook.board.Basis`): the quarter's actual, today's
-    run-rate, a cohort average, ...
+def actual_months(c: PackContent) -> str:
+    """The months the quarter's actuals cover: the quarter ('Q4 2026'), or those of its
+    months History holds ('Oct 2026')."""
+    actual = quarter_actuals(c.book.inventory, c.quarter)
+    if actual is None or len(actual.months) == 3:
+        return c.quarter.long
+    return ", ".join(m.strftime("%b %Y") for m in actual.months)
+
+
+def basis_of(k: Kpi, months: str) -> str:
+    """What a KPI's figure is (:class:`~leadbook.board.Basis`): the actual of ``months`` (the
+    quarter's, or those of its months History holds), today's run-rate, a cohort average, ...
 
     Examples
     --------
     >>> from leadbook.board import kpi_spec
     >>> basis_of(Kpi(kpi_spec("largest_share"), Quarter(2026, 4), 0.44, 0.40, 0.0,
-    ...              KpiStatus.WATCH, "", "Sources"), Quarter(2026, 4))
+    ...              KpiStatus.WATCH, "", "Sources"), "Q4 2026")
     'run-rate today'
     >>> basis_of(Kpi(kpi_spec("blended_cpl"), Quarter(2026, 4), 113.2, 85.0, 0.0,
-    ...              KpiStatus.OFF, "", "History"), Quarter(2026, 4))
-    'Q4 2026 actual'
+    ...              KpiStatus.OFF, "", "History"), "Oct 2026")
+    'Oct 2026 actual'
     """
     basis = k.spec.basis
     if basis is Basis.QUARTER_ACTUAL:
-        return f"{quarter.long} actual"
+        return f"{months} actual"
     return basis.value if basis is not None else k.source
 
 
@@ -517,13 +526,14 @@ def _cover(page: Page, c: PackContent) -> None:
     page.text("Executive summary: the five figures that matter", HEADING)
     by_key = {k.key: k for k in c.kpis}
     shown = [by_key[key] for key in HEADLINE_KPIS if key in by_key]
+    months = actual_months(c)
     page.table(
         ("Figure", "Value", "Basis", "Target", "Status", "Why"),
         [
             (
                 k.label,
                 _or_dash(k.value),
-                basis_of(k, c.quarter),
+                basis_of(k, months),
                 target_text(k),
                 k.status.value,
                 why(k, MEANING[k.key]),
@@ -597,7 +607,7 @@ def bridged_figures(c: PackContent) -> list[Bridged]:
         n = len(actual.months)
         out.append(
             Bridged(
-                f"{c.quarter.long} actual, a month",
+                f"{actual_months(c)} actual, a month",
                 "KPIs and Trends from History (ROI, cost and revenue per lead)",
                 actual.spend / n,
                 actual.leads / n,
