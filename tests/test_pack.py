@@ -193,8 +193,8 @@ class TestValuesOnlyPack:
         basis = kpis["Volume forecast error, quarter"][8].value
         # the demo's forecast log starts in November: nothing was forecast before Q4 began
         assert basis == (
-            "Forecast: the forecast log has no portfolio lead forecast made by the start of "
-            "Q4 2026 with actuals to compare"
+            "Forecast log. Forecast: the forecast log has no portfolio lead forecast made by "
+            "the start of Q4 2026 with actuals to compare"
         )
         # the allocation page: the recommendation the engine gives for this workbook
         book = read_book(demo_book_path)
@@ -271,6 +271,10 @@ class TestValuesOnlyPack:
         assert actual[cpl] == pytest.approx(october["spend"].sum() / october["leads"].sum())
         kpis = {k.key: k for k in exported.kpis}
         assert actual[cpl] == pytest.approx(kpis["blended_cpl"].value)
+        # the KPIs page says each figure's basis before how it is computed
+        how = {r["KPI"]: r["How it is computed"] for r in table_on_page_at(wb["KPIs"], "KPI")}
+        assert how["Blended cost per lead"].startswith("Oct 2026 actual. History: spend")
+        assert how["Budget utilisation"].startswith("Run-rate today. Sources")
         assert rows["Stated on Sources"][cpl] == 127.0
         for r in rows.values():
             if isinstance(r[spend], float):

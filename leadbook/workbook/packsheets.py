@@ -297,6 +297,7 @@ def build_pack(content: PackContent, *, paper: str = "a4") -> Workbook:
     _kpi_page(
         Page(wb, "KPIs", "KPIs against targets", sub, KPI_GRID, paper=paper, one_page=True),
         content.kpis,
+        actual_months(content),
     )
     _reconciliation_page(
         Page(
@@ -564,6 +565,10 @@ def _cover(page: Page, c: PackContent) -> None:
     page.finish()
 
 
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def _or_dash(value: float | None) -> Any:
     return "—" if value is None else value
 
@@ -709,7 +714,7 @@ def _reconciliation_page(page: Page, c: PackContent) -> None:
     page.finish()
 
 
-def _kpi_page(page: Page, kpis: Sequence[Kpi]) -> None:
+def _kpi_page(page: Page, kpis: Sequence[Kpi], months: str) -> None:
     formats = _unit_formats(kpis)
     page.table(
         (
@@ -731,7 +736,7 @@ def _kpi_page(page: Page, kpis: Sequence[Kpi]) -> None:
                 k.previous if k.previous is not None else "n/a",
                 k.trend_word or "—",
                 _or_dash(k.planned),
-                f"{k.source}: {k.basis}",
+                f"{_capital(basis_of(k, months))}. {k.source}: {k.basis}",
             )
             for k in kpis
         ],
