@@ -179,6 +179,21 @@ class Unit(enum.StrEnum):
     COUNT = "count"
 
 
+class Basis(enum.StrEnum):
+    """What a KPI's figure is: the pack labels every figure with it."""
+
+    QUARTER_ACTUAL = "quarter actual"
+    """History's months of the quarter."""
+    RUN_RATE = "run-rate today"
+    """Today's spend and leads a month on Sources (and Settings)."""
+    COHORT = "cohort average"
+    """The ROI tab's average monthly cohorts."""
+    FORECAST_LOG = "forecast log"
+    """Forecasts made before the quarter against its actuals."""
+    LEAD_SCORES = "lead scores"
+    """The open leads' predicted conversion against each source's realised one."""
+
+
 @dataclass(frozen=True)
 class KpiSpec:
     """One KPI: its label, unit, how it reads against which setting, the chapter's line."""
@@ -192,6 +207,10 @@ class KpiSpec:
     chapter: str = ""
     floor_key: str | None = None
     """For a band (:attr:`Direction.WITHIN`): the setting of its lower end."""
+    definition: str = ""
+    """What the figure is, in one line a board member reads."""
+    basis: Basis | None = None
+    """Which figures it is computed on: the quarter's actual, today's run-rate, ..."""
 
 
 KPI_SPECS: tuple[KpiSpec, ...] = (
@@ -202,6 +221,8 @@ KPI_SPECS: tuple[KpiSpec, ...] = (
         Direction.AT_LEAST,
         "board.roi",
         chapter="Portfolio ROI: Target >300% annual return",
+        definition="(revenue − spend) ÷ spend of the quarter's months in History",
+        basis=Basis.QUARTER_ACTUAL,
     ),
     KpiSpec(
         "roi_12m",
@@ -210,6 +231,10 @@ KPI_SPECS: tuple[KpiSpec, ...] = (
         Direction.AT_LEAST,
         "board.roi",
         chapter="Portfolio ROI: Target >300% annual return",
+        definition=(
+            "The portfolio's 12-month return on its average monthly cohort, lifetime value included"
+        ),
+        basis=Basis.COHORT,
     ),
     KpiSpec(
         "blended_cpl",
@@ -218,6 +243,11 @@ KPI_SPECS: tuple[KpiSpec, ...] = (
         Direction.AT_MOST,
         "board.cpl",
         chapter="Cost per acquisition: Target <$85 blended average",
+        definition=(
+            "Spend ÷ leads of the quarter's months: what the portfolio pays for a lead (the "
+            "strategy's '$85 CPA' target is a cost per lead)"
+        ),
+        basis=Basis.QUARTER_ACTUAL,
     ),
     KpiSpec(
         "blended_cpa",
@@ -225,6 +255,8 @@ KPI_SPECS: tuple[KpiSpec, ...] = (
         Unit.DOLLARS,
         Direction.INFO,
         chapter="(no target: the chapter's $85 is a cost per lead)",
+        definition="Spend ÷ customers of the quarter's months: what a new customer costs",
+        basis=Basis.QUARTER_ACTUAL,
     ),
     KpiSpec(
         "budget_utilisation",
@@ -233,6 +265,8 @@ KPI_SPECS: tuple[KpiSpec, ...] = (
         Direction.AT_LEAST,
         "board.budget_utilisation",
         chapter="Budget utilization efficiency: Target >95%",
+        definition="Today's monthly spend ÷ the monthly budget on Settings",
+        basis=Basis.RUN_RATE,
     ),
     KpiSpec(
         "revenue_per_lead",
@@ -241,6 +275,8 @@ KPI_SPECS: tuple[KpiSpec, ...] = (
         Direction.AT_LEAST,
         "board.revenue_per_lead",
         chapter="Revenue per lead: Target >$150 average",
+        definition="Revenue ÷ leads of the quarter's months",
+        basis=Basis.QUARTER_ACTUAL,
     ),
     KpiSpec(
         "forecast_board",
@@ -249,6 +285,11 @@ KPI_SPECS: tuple[KpiSpec, ...] = (
         Direction.AT_MOST,
         "forecast.target_board",
         chapter="Lead volume predictability: Target ±5% forecast accuracy",
+        definition=(
+            "|Σ forecast − Σ actual| ÷ Σ actual of the portfolio's leads over the quarter, "
+            "for forecasts made before it began"
+        ),
+        basis=Basis.FORECAST_LOG,
     ),
     KpiSpec(
         "forecast_monthly",
@@ -257,6 +298,8 @@ KPI_SPECS: tuple[KpiSpec, ...] = (
         Direction.AT_MOST,
         "forecast.target_monthly",
         chapter="Volume forecasting: Target ±10% monthly accuracy",
+        definition="The mean over the quarter's months of |forecast − actual| ÷ actual leads",
+        basis=Basis.FORECAST_LOG,
     ),
     KpiSpec(
         "quality_consistency",
@@ -265,6 +308,11 @@ KPI_SPECS: tuple[KpiSpec, ...] = (
         Direction.AT_LEAST,
         "board.quality_consistency",
         chapter="Quality consistency: Target >90% quality score maintenance",
+        definition=(
+            "1 − the lead-weighted gap between the predicted and the realised conversion of "
+            "each source, as a share of the realised"
+        ),
+        basis=Basis.LEAD_SCORES,
     ),
     KpiSpec(
         "capacity_utilisation",
@@ -274,6 +322,8 @@ KPI_SPECS: tuple[KpiSpec, ...] = (
         "board.capacity_utilisation",
         "board.capacity_tolerance",
         chapter="Capacity utilization: Target 85% optimal utilization",
+        definition="Monthly leads ÷ what the productive sales reps can work (reps × leads per rep)",
+        basis=Basis.RUN_RATE,
     ),
     KpiSpec(
         "vendor_health",
@@ -282,6 +332,8 @@ KPI_SPECS: tuple[KpiSpec, ...] = (
         Direction.AT_LEAST,
         "board.vendor_health",
         chapter="Vendor relationship health: Target >4.5/5 average score",
+        definition="The mean health score (1–5) of the third-party vendors in use",
+        basis=Basis.RUN_RATE,
     ),
     KpiSpec(
         "largest_share",
@@ -290,6 +342,8 @@ KPI_SPECS: tuple[KpiSpec, ...] = (
         Direction.AT_MOST,
         "policy.max_source_share",
         chapter="Portfolio diversification: Target <40% dependence on any single source",
+        definition="The largest single source's share of today's spend",
+        basis=Basis.RUN_RATE,
     ),
     KpiSpec(
         "high_risk_share",
@@ -299,6 +353,8 @@ KPI_SPECS: tuple[KpiSpec, ...] = (
         "bands.high_risk.max",
         chapter="Risk management: Target <15% high-risk allocation",
         floor_key="bands.high_risk.min",
+        definition="The High-risk class's share of today's spend",
+        basis=Basis.RUN_RATE,
     ),
     KpiSpec(
         "experimental_share",
@@ -307,6 +363,8 @@ KPI_SPECS: tuple[KpiSpec, ...] = (
         Direction.AT_LEAST,
         "policy.experimental_floor",
         chapter="Innovation pipeline: Target >10% experimental source allocation",
+        definition="The share of today's spend on Tier 3 or testing sources",
+        basis=Basis.RUN_RATE,
     ),
     KpiSpec(
         "first_party_share",
@@ -314,6 +372,8 @@ KPI_SPECS: tuple[KpiSpec, ...] = (
         Unit.PERCENT,
         Direction.INFO,
         chapter="First-party leads: 28% of volume (up from 22%); long-term 50/50",
+        definition="The share of today's monthly leads from our own channels",
+        basis=Basis.RUN_RATE,
     ),
     KpiSpec(
         "active_sources",
@@ -322,6 +382,8 @@ KPI_SPECS: tuple[KpiSpec, ...] = (
         Direction.AT_MOST,
         "board.max_active_sources",
         chapter="Over-diversification: more than 15 active lead sources",
+        definition="How many sources are not paused",
+        basis=Basis.RUN_RATE,
     ),
 )
 KPI_KEYS = tuple(s.key for s in KPI_SPECS)

@@ -4,7 +4,9 @@ The six sources of the chapter keep its figures exactly (2,400 leads a month; sh
 and conversion as printed), so the workbook's blended figures show the chapter's own
 inconsistency ($121.42 and 15.52 % against the stated $127 and 14.2 %). Four more sources
 exercise the other classes: new test sources (Tier 3, High risk; a Standard source in test
-phase 2, a Value source) and a paused Standard source with a weak vendor. History is
+phase 2, a Value source), whose tests ran to September and are on hold for review (History
+records October without buying, as Sources' $0 today says), and a paused Standard source
+with a weak vendor, stopped in August. History is
 generated from a seeded generator, so the demo is the same on every machine.
 """
 
@@ -54,7 +56,7 @@ _EXTRA_SOURCES = (
         "under review",
         "testing",
         1,
-        0,
+        1,
     ),
     (
         "Partner webinars",
@@ -72,7 +74,7 @@ _EXTRA_SOURCES = (
         "compliant",
         "testing",
         2,
-        0,
+        1,
     ),
     (
         "Aged lead marketplace",
@@ -90,7 +92,7 @@ _EXTRA_SOURCES = (
         "compliant",
         "testing",
         1,
-        0,
+        1,
     ),
     (
         "Webinar series",
@@ -108,7 +110,7 @@ _EXTRA_SOURCES = (
         "compliant",
         "testing",
         1,
-        0,
+        1,
     ),
     (
         "Regional insurance network",
@@ -333,7 +335,7 @@ def _history(row, rng: np.random.Generator) -> pd.DataFrame:
     customers = rng.binomial(leads, conversion)
     cpl = row.cpl * rng.normal(1.0, 0.03, months) * np.linspace(0.96, 1.0, months)
     revenue = customers * row.revenue_per_customer * rng.normal(1.0, 0.08, months)
-    return pd.DataFrame(
+    bought = pd.DataFrame(
         {
             "month": index,
             "source": row.source,
@@ -343,6 +345,12 @@ def _history(row, rng: np.random.Generator) -> pd.DataFrame:
             "revenue": np.round(np.maximum(revenue, 0), 2),
         }
     )
+    if row.status != "testing" or not ended:
+        return bought
+    # A test on hold records its months without buying, as Sources' $0 today says.
+    idle = pd.date_range(end=AS_OF - pd.DateOffset(months=1), periods=ended, freq="MS")
+    zeros = {"spend": 0.0, "leads": 0, "customers": 0, "revenue": 0.0}
+    return pd.concat([bought, pd.DataFrame({"month": idle, "source": row.source, **zeros})])
 
 
 def _test_volume(row) -> float:

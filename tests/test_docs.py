@@ -6,6 +6,7 @@ import importlib.util
 import re
 from pathlib import Path
 
+from leadbook.board import KPI_SPECS
 from leadbook.cli import app
 
 ROOT = Path(__file__).parent.parent
@@ -39,3 +40,16 @@ def test_every_command_in_the_table_exists():
 def test_pictures_exist():
     for picture in re.findall(r"\]\((docs/img/[^)]+\.png)\)", README):
         assert (ROOT / picture).stat().st_size > 10_000
+
+
+def test_board_md_kpi_table_is_current():
+    spec = importlib.util.spec_from_file_location("board_doc", ROOT / "docs" / "boarddoc.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    text = (ROOT / "docs" / "board.md").read_text()
+    assert module.render(text) == text, "run: .venv/bin/python docs/boarddoc.py"
+    # every KPI has its definition and basis, in one table
+    for key in (s.key for s in KPI_SPECS):
+        row = next(line for line in text.splitlines() if line.startswith(f"| `{key}` |"))
+        cells = [c.strip() for c in row.split(" | ")]
+        assert cells[2] and cells[3] and cells[4], row

@@ -344,14 +344,14 @@ class TestPortfolioForecastAtScale:
         assert (
             quick["note"]
             .str.startswith(
-                "one of the 7 smaller sources (each at most 12.79 % of the last 12 months' "
+                "one of the 7 smaller sources (each at most 12.8 % of the last 12 months' "
                 "leads): best quick method by backtest; summed in the portfolio, months not "
                 "listed; the 3 largest get the full choice"
             )
             .all()
         )
         # Too short to backtest, or not forecast at all: as the full path says it.
-        assert series.loc["Partner webinars", "note"].iloc[0].startswith("only 3 months")
+        assert series.loc["Partner webinars", "note"].iloc[0].startswith("only 4 months")
         assert series.loc["Social lead ads", "method"].iloc[0] == "not forecast"
         assert series.loc[PORTFOLIO, "note"].startswith("sum of 8 source forecasts")
 

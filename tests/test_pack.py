@@ -102,6 +102,7 @@ class TestValuesOnlyPack:
         assert wb.sheetnames == [
             "Cover",
             "KPIs",
+            "Reconciliation",
             "Pitfalls",
             "Portfolio",
             "Trends",
@@ -151,13 +152,17 @@ class TestValuesOnlyPack:
         for key in packsheets.HEADLINE_KPIS:
             k, row = by_key[key], summary[by_key[key].label]
             assert row[2] == pytest.approx(k.value, rel=1e-12)
-            assert row[3:5] == [packsheets.target_text(k), k.status.value]
-            sentence = row[5]
+            assert row[4:6] == [packsheets.target_text(k), k.status.value]
+            sentence = row[6]
             assert sentence.endswith(".") and sentence.count(". ") == 0, sentence
             assert packsheets.target_text(k) in sentence
             assert (" misses " in sentence) == (k.status is not KpiStatus.ON), sentence
-        cpl = summary["Blended cost per lead"][5]
-        assert "$113 misses the ≤ $85 target by $28, and is worsening against $111" in cpl
+        # each with its basis: the actual of the quarter's months in History, or today's
+        # run-rate
+        assert summary["Blended cost per lead"][3] == "Oct 2026 actual"  # 1 month of 3
+        assert summary["Largest single-source share of spend"][3] == "run-rate today"
+        cpl = summary["Blended cost per lead"][6]
+        assert "$124 misses the ≤ $85 target by $39, and is worsening against $111" in cpl
         # the scorecard: one row per KPI with its status as text
         kpi_page = [[c.value for c in row] for row in wb["KPIs"].iter_rows()]
         labels = {row[1]: row for row in kpi_page if row[1] in {s.label for s in KPI_SPECS}}
@@ -191,8 +196,8 @@ class TestValuesOnlyPack:
         basis = kpis["Volume forecast error, quarter"][8].value
         # the demo's forecast log starts in November: nothing was forecast before Q4 began
         assert basis == (
-            "Forecast: the forecast log has no portfolio lead forecast made by the start of "
-            "Q4 2026 with actuals to compare"
+            "Forecast log. Forecast: the forecast log has no portfolio lead forecast made by "
+            "the start of Q4 2026 with actuals to compare"
         )
         # the allocation page: the recommendation the engine gives for this workbook
         book = read_book(demo_book_path)
@@ -236,6 +241,49 @@ class TestValuesOnlyPack:
                 if n > packsheets.RUN_ON_ROWS and ws.page_setup.fitToHeight != 1:
                     assert top == titles, (ws.title, top, n)
 
+    def test_one_table_reconciles_the_spend_and_cpl_figures_by_their_basis(self, exported):
+        wb = openpyxl.load_workbook(exported.pack)
+        rows = {r["Basis"]: r for r in table_on_page_at(wb["Reconciliation"], "Basis")}
+        assert list(rows) == [
+            "Run-rate today",
+            "Oct 2026 actual, a month",
+            "Cohort average, a month",
+            "Recommended from next week, a month",
+            "Stated on Sources",
+        ]
+        spend, cpl = "Portfolio spend a month", "Blended CPL"
+        # each is the figure the page it names shows, under a label that says its basis
+        portfolio = table_on_page_at(wb["Portfolio"], "Source")
+        today = sum(r["Spend a month (run-rate today)"] for r in portfolio)
+        assert rows["Run-rate today"][spend] == pytest.approx(today)
+        assert rows["Run-rate today"][cpl] == pytest.approx(121.42, abs=0.005)
+        lines = [[c.value for c in row] for row in wb["Allocation"].iter_rows()]
+        at = next(i for i, r in enumerate(lines) if "Today (run-rate)" in r)
+        assert "Recommended (run-rate)" in lines[at]
+        allocated = {r[1]: r[2:4] for r in lines[at + 1 : at + 5]}
+        assert allocated["Spend a month"][0] == pytest.approx(today)
+        recommended = rows["Recommended from next week, a month"]
+        assert recommended[spend] == pytest.approx(allocated["Spend a month"][1])
+        roi = {r["Source"]: r for r in table_on_page(wb["ROI"], pack.TABLE_TITLES["ROI"])}
+        cohort = rows["Cohort average, a month"]
+        assert cohort[spend] == pytest.approx(roi["Portfolio"][packsheets.COHORT_SPEND])
+        history = read_book(exported.workbook).inventory.history
+        october = history[history["month"] == "2026-10-01"]
+        actual = rows["Oct 2026 actual, a month"]
+        assert actual[spend] == pytest.approx(october["spend"].sum())
+        assert actual[cpl] == pytest.approx(october["spend"].sum() / october["leads"].sum())
+        kpis = {k.key: k for k in exported.kpis}
+        assert actual[cpl] == pytest.approx(kpis["blended_cpl"].value)
+        # the KPIs page says each figure's basis before how it is computed
+        how = {r["KPI"]: r["How it is computed"] for r in table_on_page_at(wb["KPIs"], "KPI")}
+        assert how["Blended cost per lead"].startswith("Oct 2026 actual. History: spend")
+        assert how["Budget utilisation"].startswith("Run-rate today. Sources")
+        assert rows["Stated on Sources"][cpl] == 127.0
+        for r in rows.values():
+            if isinstance(r[spend], float):
+                assert r[cpl] == pytest.approx(r[spend] / r["Leads a month"])
+                assert r["Spend against run-rate today"] == pytest.approx(r[spend] - today)
+
     def test_trend_charts_show_their_targets_and_more_than_one_point(self, exported):
         ws = openpyxl.load_workbook(exported.pack)["Trends"]
         charts = ws._charts
@@ -272,7 +320,7 @@ class TestValuesOnlyPack:
         header = next(r for r in rows if r[1] == "Source")
         portfolio = next(r for r in rows if r[1] == "Portfolio")
         assert portfolio[header.index("ROI 12 months")] is None  # a formula: not made up
-        assert portfolio[header.index("Cohort spend")] > 0  # a value: copied
+        assert portfolio[header.index("Cohort spend (average month)")] > 0  # a value: copied
 
     def test_unknown_paper(self, demo_book_path, tmp_path):
         with pytest.raises(Exception, match=r"paper 'A3' is not one of: a4, letter"):
@@ -309,6 +357,25 @@ def _printed_kpis(text: str) -> dict[str, dict]:
     return rows
 
 
+def pdf_pages(pdf: Path) -> list[tuple[str, str]]:
+    """Each page of a pack's PDF as pdftotext lays it out, with the sheet its footer names."""
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    out = []
+    for page in (p for p in text.split("\f") if p.strip()):
+        footer = re.search(r"(\S[^\n]*?) · page (\d+) of (\d+)", page)
+        out.append((footer.group(1).split("  ")[-1].strip() if footer else "", page))
+    return out
+
+
+def _printed(value) -> str:
+    """A first-column value as the PDF prints it (months as 'May 2026')."""
+    if hasattr(value, "strftime"):
+        return value.strftime("%b %Y")
+    return value if isinstance(value, str) else ""
+
+
 @pytest.mark.libreoffice
 class TestPdf:
     def test_pages_and_no_error_cells(self, exported, tmp_path):
@@ -341,6 +408,33 @@ class TestPdf:
         ).stdout
         assert "Blended cost per lead" in text and "Warning signs" in text
         assert "chapter" not in text.lower()
+        # the statistics' names are the workbook's; the pack says them in a board's words
+        for banned in ("Baseline sd", "P(baseline reaches it)", "P(baseline"):
+            assert banned not in text, banned
+        assert "Usual variation (sd)" in text and "Glossary" in text
+
+    def test_every_page_with_a_tables_rows_shows_its_header(self, exported):
+        # a board member who turns to any page can read what each column is
+        pages = pdf_pages(exported.pdf)
+        wb = openpyxl.load_workbook(exported.pack)
+        checked = 0
+        for ws in wb.worksheets:
+            for top, n in pack_tables(ws):
+                headers = [str(c.value) for c in ws[top][1:] if c.value]
+                keys = {_printed(ws.cell(r, 2).value) for r in range(top + 1, top + n + 1)}
+                keys = {k for k in keys if k and len(k) > 3}
+                for sheet, page in pages:
+                    lines = [line.strip() for line in page.splitlines()]
+                    if sheet != ws.title or not any(line.startswith(tuple(keys)) for line in lines):
+                        continue
+                    # a wrapped header cell spans a line or two either side of the row
+                    first, second = headers[0].split()[0], headers[1].split()[0]
+                    assert any(
+                        line.startswith(first) and second in " ".join(lines[i - 2 : i + 3])
+                        for i, line in enumerate(lines)
+                    ), (ws.title, headers[:2])
+                    checked += 1
+        assert checked >= 12
 
     def test_every_kpis_status_and_trend_agree_with_the_figures_printed_beside_them(self, exported):
         # as a board member reads the PDF: the status against the value, the target and its
@@ -519,6 +613,19 @@ def pack_tables(ws) -> list[tuple[int, int]]:
             after = [c.value for (c,) in rows[i + 1 :]] + [None]
             n = after.index(None)
             out.append((cell.row, n))
+    return out
+
+
+def table_on_page_at(ws, first_header: str) -> list[dict]:
+    """The rows of the pack table whose first header (column B) is ``first_header``."""
+    rows = [[c.value for c in row] for row in ws.iter_rows()]
+    at = next(i for i, r in enumerate(rows) if len(r) > 1 and r[1] == first_header)
+    headers = [h for h in rows[at][1:] if h is not None]
+    out = []
+    for r in rows[at + 1 :]:
+        if r[1] is None:
+            break
+        out.append(dict(zip(headers, r[1 : 1 + len(headers)], strict=True)))
     return out
 
 
@@ -880,3 +987,39 @@ def test_the_hiring_page_shows_each_quarters_hires_requisitions_and_team_cost():
     )
     assert block.rows[1] == ("2027 Q1", 2, 3, 0, 1, 1_700_000.0, 1_800_000.0)
     assert block.formats[-1] == '"$"#,##0' and block.formats[1] == "#,##0"
+
+
+def test_a_long_copied_table_prints_on_a_sheet_of_its_own_with_its_header_repeated():
+    """With many sources the allocation by source runs past a page: it prints on a sheet of
+    its own whose title rows end at its header, and the chart beside the summary reads it."""
+    from openpyxl import Workbook
+
+    from leadbook.workbook.packsheets import ALLOCATION_SUMMARY_TITLE, Block, Page, _copied_page
+
+    wb, grid = Workbook(), (30.0, 14.0, 14.0, 14.0, 78.0)
+    wb.remove(wb.active)
+    summary = Block(
+        ALLOCATION_SUMMARY_TITLE,
+        ("", "Today (run-rate)", "Recommended (run-rate)", "Change"),
+        (("Spend a month", 100.0, 110.0, 10.0),),
+    )
+    headers = ("Source", "Tier", "Current spend a month", "Recommended a month")
+    rows = tuple((f"Source {i:02d}", "Tier 1", 10.0 * i, 11.0 * i) for i in range(45))
+    long = Block(pack.ALLOCATION_TITLE, headers, rows, own_sheet="Allocation by source")
+    page = Page(wb, "Allocation", "Allocation", "Q4 2026", grid, paper="a4")
+    _copied_page(
+        page,
+        [C.ALLOCATION.name],
+        {C.ALLOCATION.name: [summary, long]},
+        lambda name: Page(wb, name, name, "Q4 2026", grid, paper="a4"),
+    )
+    assert wb.sheetnames == ["Allocation", "Allocation by source"]
+    own = wb["Allocation by source"]
+    top, n = pack_tables(own)[0]
+    assert n == 45 and own.print_title_rows == f"$1:${top}"
+    assert own.cell(top, 2).value == "Source"
+    texts = [c.value for row in wb["Allocation"].iter_rows() for c in row if c.value]
+    assert f"{pack.ALLOCATION_TITLE}: on the Allocation by source page." in texts
+    (chart,) = wb["Allocation"]._charts
+    refs = [s.val.numRef.f for s in chart.series]
+    assert refs and all(r.startswith("'Allocation by source'!") for r in refs), refs

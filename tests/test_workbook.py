@@ -638,10 +638,11 @@ class TestWarnings:
         assert used["Mortgage broker referrals"] == 98.0  # no tiers: its CPL
 
     def test_months_of_history_that_history_does_not_hold(self, demo_book_path):
-        edit(demo_book_path, "Sources", "G19", 12)  # Social lead ads: 2 months in History
+        # Social lead ads: 2 months bought and October on hold ($0) in History
+        edit(demo_book_path, "Sources", "G19", 12)
         found = self.warnings(demo_book_path)
         assert found["Sources!G19"].startswith(
-            "'Social lead ads' claims 12 months of history but History holds 2 of the 24 "
+            "'Social lead ads' claims 12 months of history but History holds 3 of the 24 "
             "months it covers for it; its tier and risk class take the claim on trust"
         )
 

@@ -53,6 +53,7 @@ from leadbook.workbook.gather import (
 from leadbook.workbook.layout import formula_values, now
 from leadbook.workbook.packsheets import (
     ALLOCATION_SUMMARY_TITLE,
+    COHORT_SPEND,
     PACK_TABS,
     PAPERS,
     Block,
@@ -207,6 +208,7 @@ PACK_TABLES: dict[str, tuple[tuple[C.TableSpec, tuple[str, ...]], ...]] = {
             (
                 "source",
                 "spend",
+                "leads",
                 "roi_30d",
                 "roi_90d",
                 "roi_12m",
@@ -245,6 +247,8 @@ TABLE_TITLES = {
 PACK_HEADERS = {
     "Baseline sd": "Usual variation (sd)",
     "P(baseline reaches it)": "Chance the current plan reaches it",
+    "Cohort spend": COHORT_SPEND,
+    "Leads": "Cohort leads (average month)",
 }
 """Column headers of the copied tabs in a board's words (the workbook keeps its own)."""
 
@@ -386,7 +390,7 @@ def _summary_block(v: dict[str, Any]) -> Block:
         rows.append(((label, a, b, change), fmt))
     return Block(
         ALLOCATION_SUMMARY_TITLE,
-        ("", "Today", "Recommended", "Change"),
+        ("", "Today (run-rate)", "Recommended (run-rate)", "Change"),
         tuple(r for r, _ in rows),
         ("", [f for _, f in rows], [f for _, f in rows], [f for _, f in rows]),
         (20.0, 13.0, 13.0, 13.0),

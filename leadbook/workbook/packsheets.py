@@ -26,7 +26,17 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from leadbook import __version__
 from leadbook import maturity as M
-from leadbook.board import Direction, Kpi, KpiStatus, Pitfall, Quarter, Shows, Unit
+from leadbook.board import (
+    Basis,
+    Direction,
+    Kpi,
+    KpiStatus,
+    Pitfall,
+    Quarter,
+    Shows,
+    Unit,
+    quarter_actuals,
+)
 from leadbook.classify import band_usage, classify
 from leadbook.workbook import contract as C
 from leadbook.workbook.layout import now, set_cell
@@ -289,6 +299,19 @@ def build_pack(content: PackContent, *, paper: str = "a4") -> Workbook:
     _kpi_page(
         Page(wb, "KPIs", "KPIs against targets", sub, KPI_GRID, paper=paper, one_page=True),
         content.kpis,
+        actual_months(content),
+    )
+    _reconciliation_page(
+        Page(
+            wb,
+            "Reconciliation",
+            "How the figures reconcile",
+            sub,
+            RECONCILIATION_GRID,
+            paper=paper,
+            one_page=True,
+        ),
+        content,
     )
     _pitfall_page(
         Page(
@@ -351,13 +374,14 @@ def build_pack(content: PackContent, *, paper: str = "a4") -> Workbook:
 
 ONE_PAGE_SOURCES = 20
 """Up to this many sources the portfolio prints on one page; more run on to further pages."""
-COVER = (34, 13, 13, 13, 77)
+COVER = (30, 11, 15, 12, 12, 70)
 KPI_GRID = (40, 11, 14, 14, 12, 11, 12, 58)
 PITFALL_GRID = (40, 12, 62, 52)
 PORTFOLIO_GRID = (30, 12, 9, 8, 10, 8, 10, 12, 10, 10, 10, 9)
 TREND_GRID = (50, 14, 14, 14, 14, 18, 26)
 MATURITY_GRID = (32, 12, 52, 22, 42)
 GLOSSARY_GRID = (36, 114)
+RECONCILIATION_GRID = (30, 34, 14, 12, 12, 14, 56)
 
 
 def status_counts(kpis: Sequence[Kpi]) -> str:
@@ -437,6 +461,35 @@ def why(k: Kpi, meaning: str) -> str:
     return f"{meaning}: {standing}, and is {moved}."
 
 
+def actual_months(c: PackContent) -> str:
+    """The months the quarter's actuals cover: the quarter ('Q4 2026'), or those of its
+    months History holds ('Oct 2026')."""
+    actual = quarter_actuals(c.book.inventory, c.quarter)
+    if actual is None or len(actual.months) == 3:
+        return c.quarter.long
+    return ", ".join(m.strftime("%b %Y") for m in actual.months)
+
+
+def basis_of(k: Kpi, months: str) -> str:
+    """What a KPI's figure is (:class:`~leadbook.board.Basis`): the actual of ``months`` (the
+    quarter's, or those of its months History holds), today's run-rate, a cohort average, ...
+
+    Examples
+    --------
+    >>> from leadbook.board import kpi_spec
+    >>> basis_of(Kpi(kpi_spec("largest_share"), Quarter(2026, 4), 0.44, 0.40, 0.0,
+    ...              KpiStatus.WATCH, "", "Sources"), "Q4 2026")
+    'run-rate today'
+    >>> basis_of(Kpi(kpi_spec("blended_cpl"), Quarter(2026, 4), 113.2, 85.0, 0.0,
+    ...              KpiStatus.OFF, "", "History"), "Oct 2026")
+    'Oct 2026 actual'
+    """
+    basis = k.spec.basis
+    if basis is Basis.QUARTER_ACTUAL:
+        return f"{months} actual"
+    return basis.value if basis is not None else k.source
+
+
 def _gap(k: Kpi) -> float:
     """How far a KPI's value misses its target (≤ 0: it meets it)."""
     v, t = k.value or 0.0, k.target or 0.0
@@ -476,15 +529,23 @@ def _cover(page: Page, c: PackContent) -> None:
     page.text("Executive summary: the five figures that matter", HEADING)
     by_key = {k.key: k for k in c.kpis}
     shown = [by_key[key] for key in HEADLINE_KPIS if key in by_key]
+    months = actual_months(c)
     page.table(
-        ("Figure", "This quarter", "Target", "Status", "Why"),
+        ("Figure", "Value", "Basis", "Target", "Status", "Why"),
         [
-            (k.label, _or_dash(k.value), target_text(k), k.status.value, why(k, MEANING[k.key]))
+            (
+                k.label,
+                _or_dash(k.value),
+                basis_of(k, months),
+                target_text(k),
+                k.status.value,
+                why(k, MEANING[k.key]),
+            )
             for k in shown
         ],
-        ("", _unit_formats(shown), "", "", ""),
-        wrap=(0, 4),
-        status_col=3,
+        ("", _unit_formats(shown), "", "", "", ""),
+        wrap=(0, 2, 5),
+        status_col=4,
     )
     page.text("Also needs attention", HEADING)
     off = [k for k in c.kpis if k.status is KpiStatus.OFF and k.key not in HEADLINE_KPIS]
@@ -506,11 +567,156 @@ def _cover(page: Page, c: PackContent) -> None:
     page.finish()
 
 
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def _or_dash(value: float | None) -> Any:
     return "—" if value is None else value
 
 
-def _kpi_page(page: Page, kpis: Sequence[Kpi]) -> None:
+COHORT_SPEND = "Cohort spend (average month)"
+"""The ROI page's spend column: a source's average monthly cohort."""
+
+
+@dataclass(frozen=True)
+class Bridged:
+    """One basis of the portfolio's spend, leads and blended CPL, and where the pack shows
+    it."""
+
+    basis: str
+    where: str
+    spend: float | None
+    leads: float | None
+    why: str
+
+    @property
+    def cpl(self) -> float | None:
+        return self.spend / self.leads if self.spend is not None and self.leads else None
+
+
+def bridged_figures(c: PackContent) -> list[Bridged]:
+    """The portfolio's spend a month and blended CPL on each basis the pack shows them:
+    run-rate today (Sources), the quarter's actual (History), the ROI cohorts' average, the
+    recommended allocation, and the figure stated on Sources."""
+    src = c.book.inventory.sources
+    out = [
+        Bridged(
+            "Run-rate today",
+            "Portfolio; Allocation (today); KPIs from Sources",
+            float(src["spend"].sum()),
+            float(src["leads"].sum()),
+            "Today's spend and leads a month, source by source, on the Sources tab.",
+        )
+    ]
+    actual = quarter_actuals(c.book.inventory, c.quarter)
+    if actual is not None:
+        n = len(actual.months)
+        out.append(
+            Bridged(
+                f"{actual_months(c)} actual, a month",
+                "KPIs and Trends from History (ROI, cost and revenue per lead)",
+                actual.spend / n,
+                actual.leads / n,
+                f"What History records for {actual.coverage}, a month on average: the "
+                "month's volumes and prices, not today's.",
+            )
+        )
+    cohort = _row_of(c.copied.get(C.ROI.name, []), "Portfolio")
+    if cohort:
+        out.append(
+            Bridged(
+                "Cohort average, a month",
+                "ROI",
+                _number(cohort.get(COHORT_SPEND)),
+                _number(cohort.get("Cohort leads (average month)")),
+                "Each source's average monthly cohort over the months it ran in History, "
+                "summed: a source counts at its average month, whether it buys today or not.",
+            )
+        )
+    summary = {
+        r[0]: r
+        for b in c.copied.get(C.ALLOCATION.name, [])
+        if b.title == ALLOCATION_SUMMARY_TITLE
+        for r in b.rows
+    }
+    if summary:
+        out.append(
+            Bridged(
+                "Recommended from next week, a month",
+                "Allocation (recommended)",
+                _number(summary.get("Spend a month", (None,) * 3)[2]),
+                _number(summary.get("Expected leads a month", (None,) * 3)[2]),
+                "The allocation Rebalance recommends, as a monthly run-rate: more budget "
+                "spent, on cheaper leads at the margin.",
+            )
+        )
+    stated = c.book.stated
+    if stated.blended_cpl is not None:
+        out.append(
+            Bridged(
+                "Stated on Sources",
+                "Sources tab (not in this pack)",
+                None,
+                stated.leads,
+                f"The strategy's own blended CPL, ${stated.blended_cpl:,.2f}; the sources' rows "
+                f"give ${out[0].cpl or 0:,.2f}.",
+            )
+        )
+    return out
+
+
+def _row_of(blocks: Sequence[Block], key: str) -> dict[str, Any]:
+    """The row of the first table among ``blocks`` whose first cell is ``key``, by header."""
+    for b in blocks:
+        for row in b.rows:
+            if b.headers and row and row[0] == key:
+                return dict(zip(b.headers, row, strict=False))
+    return {}
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _reconciliation_page(page: Page, c: PackContent) -> None:
+    rows = bridged_figures(c)
+    today = rows[0].spend or 0.0
+    stated = c.book.stated.blended_cpl
+    page.table(
+        (
+            "Basis",
+            "Where the pack shows it",
+            "Portfolio spend a month",
+            "Leads a month",
+            "Blended CPL",
+            "Spend against run-rate today",
+            "Why it differs",
+        ),
+        [
+            (
+                r.basis,
+                r.where,
+                _or_dash(r.spend),
+                _or_dash(r.leads),
+                _or_dash(stated if r.spend is None and r.basis.startswith("Stated") else r.cpl),
+                "—" if r.spend is None else r.spend - today,
+                r.why,
+            )
+            for r in rows
+        ],
+        ("", "", '"$"#,##0', "#,##0", '"$"#,##0.00', '"$"#,##0;-"$"#,##0', ""),
+        wrap=(0, 1, 6),
+    )
+    page.para(
+        "Every spend and cost-per-lead figure in this pack is one of these, and its label says "
+        "which: run-rate today, the quarter's actual, a cohort average, or the recommendation.",
+        GREY,
+    )
+    page.finish()
+
+
+def _kpi_page(page: Page, kpis: Sequence[Kpi], months: str) -> None:
     formats = _unit_formats(kpis)
     page.table(
         (
@@ -532,7 +738,7 @@ def _kpi_page(page: Page, kpis: Sequence[Kpi]) -> None:
                 k.previous if k.previous is not None else "n/a",
                 k.trend_word or "—",
                 _or_dash(k.planned),
-                f"{k.source}: {k.basis}",
+                f"{_capital(basis_of(k, months))}. {k.source}: {k.basis}",
             )
             for k in kpis
         ],
@@ -580,7 +786,7 @@ def _portfolio_page(page: Page, book: Book) -> None:
             "Lead type",
             "Risk",
             "Monthly leads",
-            "Spend a month",
+            "Spend a month (run-rate today)",
             "Share of spend",
             "CPL",
             "Conversion",
@@ -612,7 +818,7 @@ def _portfolio_page(page: Page, book: Book) -> None:
     chart_row = page.row
     usage = band_usage(src["spend"], classes, book.settings)
     page.table(
-        ("Group", "Class", "Status", "Band min", "Band max", "Share", "Spend a month"),
+        ("Group", "Class", "Status", "Band min", "Band max", "Share", "Spend a month (run-rate)"),
         [
             (r.group, r.klass, r.status, r.band_min, r.band_max, r.share, r.spend)
             for r in usage.itertuples(index=False)
