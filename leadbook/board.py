@@ -221,7 +221,10 @@ KPI_SPECS: tuple[KpiSpec, ...] = (
         Direction.AT_LEAST,
         "board.roi",
         chapter="Portfolio ROI: Target >300% annual return",
-        definition="(revenue − spend) ÷ spend of the quarter's months in History",
+        definition=(
+            "(revenue × gross margin − cost to serve × customers − spend) ÷ spend of the "
+            "quarter's months in History: the return on contribution"
+        ),
         basis=Basis.QUARTER_ACTUAL,
     ),
     KpiSpec(
@@ -232,7 +235,8 @@ KPI_SPECS: tuple[KpiSpec, ...] = (
         "board.roi",
         chapter="Portfolio ROI: Target >300% annual return",
         definition=(
-            "The portfolio's 12-month return on its average monthly cohort, lifetime value included"
+            "The portfolio's 12-month return on contribution (gross margin less cost to serve) "
+            "of its average monthly cohort, lifetime value included"
         ),
         basis=Basis.COHORT,
     ),
