@@ -544,7 +544,7 @@ def forecast(book: BookArg, as_json: JsonOption = False) -> None:
     for r in scen.itertuples():
         out.print(
             f"{r.scenario}: {r.leads:,.0f} leads in {r.month:%b %Y} (baseline "
-            f"{r.baseline:,.0f}); P(baseline reaches it) {r.probability:.1%}, stated "
+            f"{r.baseline:,.0f}); chance the current course reaches it {r.probability:.1%}, stated "
             f"confidence {r.confidence:.0%}"
         )
 
