@@ -291,7 +291,7 @@ def source_cohorts(inventory: Inventory, rules: RoiRules) -> pd.DataFrame:
     >>> from leadbook.demo import demo_inventory
     >>> cohorts = source_cohorts(demo_inventory(), Settings().roi)
     >>> cohorts.loc[["Organic search", "Webinar series"], ["basis", "timing"]].values.tolist()
-    [['History: 12 cohorts', 'Settings curve'], ['History: 1 cohort (thin)', 'Settings curve']]
+    [['History: 12 cohorts', 'Settings curve'], ['History: 2 cohorts (thin)', 'Settings curve']]
     """
     names = list(inventory.names)
     history = inventory.history.sort_values(["source", "month"], kind="stable")
