@@ -341,7 +341,8 @@ def LB_EXPLAIN(sources, budget=None, settings=None, history=None, price_tiers=No
 @arg("revenue", doc="The revenue it brought ($).")
 @excel_errors
 def LB_ROI(spend, revenue):
-    """Return on investment: (revenue − spend) ÷ spend (3.4 = 340 %)."""
+    """Return on investment: (revenue − spend) ÷ spend (3.4 = 340 %); give it the
+    contribution (revenue × GrossMargin) for the ROI tab's return on contribution."""
     return R.roi(
         X.required_number(spend, "spend"),
         X.required_number(revenue, "revenue"),
