@@ -156,10 +156,9 @@ def classify(inventory: Inventory, settings: Settings | None = None) -> pd.DataF
     True
     """
     rules = (settings or Settings()).classify
-    stats = variation(inventory.history).reindex(inventory.names)
     src = inventory.sources
+    stats = variation(inventory.history).reindex(src.index)
     columns = ("history_months", "status", "health", "buyers", "age_hours", "compliance")
-    stats = stats.reindex(src.index)
     rows = {}
     for name, months, status, health, buyers, age, compliance, conversion_cv, leads_cv in zip(
         src.index,

@@ -356,7 +356,7 @@ def _decoded(texts: list[bytes]) -> np.ndarray:
     if b"\r" in joined:
         joined = joined.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     decoded = joined.decode().split("<")
-    if "&" in joined.decode():
+    if b"&" in joined:
         decoded = [_REFERENCE.sub(_referenced, t) if "&" in t else t for t in decoded]
     out = np.empty(len(decoded), object)
     out[:] = decoded
