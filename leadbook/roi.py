@@ -389,15 +389,7 @@ def roi_table(inventory: Inventory, settings: Settings) -> tuple[pd.DataFrame, p
     cohorts = source_cohorts(inventory, rules)
     valued = cohorts[cohorts["spend"] > 0]
 
-    def cash_flows(on_contribution: bool) -> pd.DataFrame:
-        keep = (
-            {
-                "gross_margin": rules.gross_margin,
-                "cost_to_serve": rules.cost_to_serve,
-            }
-            if on_contribution
-            else {}
-        )
+    def cash_flows(gross_margin: float, cost_to_serve: float) -> pd.DataFrame:
         frame = pd.DataFrame(
             [
                 cohort_cash_flows(
@@ -406,8 +398,9 @@ def roi_table(inventory: Inventory, settings: Settings) -> tuple[pd.DataFrame, p
                     Timing(r.within_30d, r.within_90d),
                     rules.retention,
                     rules.expansion,
+                    gross_margin=gross_margin,
+                    cost_to_serve=cost_to_serve,
                     customers=r.customers,
-                    **keep,
                 )
                 for r in valued.itertuples()
             ],
@@ -417,7 +410,8 @@ def roi_table(inventory: Inventory, settings: Settings) -> tuple[pd.DataFrame, p
         frame.loc[PORTFOLIO] = frame.sum()
         return frame
 
-    flows, revenue = cash_flows(on_contribution=True), cash_flows(on_contribution=False)
+    flows = cash_flows(rules.gross_margin, rules.cost_to_serve)
+    revenue = cash_flows(1.0, 0.0)  # the same cohorts on revenue, for Revenue ROI
     total = valued[["spend", "leads", "customers"]].sum()
     rows = {
         name: _figures(cohorts.loc[name], flows.loc[name], revenue.loc[name], rules)
@@ -451,9 +445,7 @@ def _figures(
     out = {k: cohort[k] for k in ("basis", "timing", "cohorts", "spend", "leads", "customers")}
     for label, months in HORIZONS.items():
         out[f"revenue_{label}"] = float(revenue[:months].sum())
-    for label, months in HORIZONS.items():
         out[f"contribution_{label}"] = float(kept[:months].sum())
-    for label in HORIZONS:
         out[f"roi_{label}"] = roi(spend, out[f"contribution_{label}"])
     out["revenue_roi_12m"] = roi(spend, out["revenue_12m"])
     out["cpa"] = spend / cohort["customers"] if cohort["customers"] > 0 else math.nan
