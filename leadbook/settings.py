@@ -725,7 +725,7 @@ class ForecastRules:
         "Sources given the full choice of forecast methods",
         "sources",
         name="ForecastFullChoiceSources",
-        lo=0,
+        lo=1,
         doc="The largest sources by leads over the last 12 months get statsmodels' methods "
         "chosen by backtest (about a quarter of a second a source); the others the quick "
         "methods, all at once. Raise it to give more sources the full choice, at that cost.",

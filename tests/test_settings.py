@@ -189,3 +189,11 @@ def test_replace_round_trips_through_rows(share, budget):
     settings = Settings().replace({"policy.max_source_share": share, "policy.budget": budget})
     rows = [(spec.key, value, "Settings!C1") for spec, value in setting_rows(settings)]
     assert settings_from_rows(rows)[0] == settings
+
+
+def test_the_full_choice_goes_to_at_least_one_source():
+    # 0 would forecast every source by the quick path and call the largest "one of the
+    # smaller sources"; the setting is refused below 1, named.
+    with pytest.raises(InputError, match=r"full_choice_sources: must be ≥ 1, got 0"):
+        Settings().replace({"forecast.full_choice_sources": 0})
+    assert Settings().replace({"forecast.full_choice_sources": 1}).forecast.full_choice_sources == 1
