@@ -30,9 +30,15 @@ import numpy as np
 import openpyxl
 import pandas as pd
 
-from leadbook import forecast
-from leadbook.forecast import SEASONAL_NAIVE, _one_blas_thread, forecast_detail, mase, smape
-from leadbook.libreoffice import recalculated
+from leadbook.planning import forecast
+from leadbook.planning.forecast import (
+    SEASONAL_NAIVE,
+    _one_blas_thread,
+    forecast_detail,
+    mase,
+    smape,
+)
+from leadbook.workbook.libreoffice import recalculated
 
 HOLDOUT = 12
 

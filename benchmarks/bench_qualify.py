@@ -27,8 +27,8 @@ import time
 import numpy as np
 import pandas as pd
 
-from leadbook.leads import LeadTable
-from leadbook.qualify import GBM, LOGISTIC, _duplicate_groups, train_model
+from leadbook.leads.model import GBM, LOGISTIC, _duplicate_groups, train_model
+from leadbook.leads.table import LeadTable
 from leadbook.settings import LeadRules
 
 CODES = ("MOSTYPE", "MOSHOOFD")

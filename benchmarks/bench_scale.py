@@ -104,7 +104,7 @@ def _scaled_tiers(tiers, src, template_name, price, volume) -> pd.DataFrame:
 
 def _spend_at_tiers(src: pd.DataFrame, tiers: pd.DataFrame) -> pd.DataFrame:
     """Spend is today's leads at the CPL Rebalance uses (as the Sources check expects)."""
-    from leadbook.inventory import cpl_in_use
+    from leadbook.portfolio.inventory import cpl_in_use
 
     used = cpl_in_use(src.set_index("source", drop=False), tiers)
     src["spend"] = np.round(src["leads"].to_numpy() * used.to_numpy(), 2)
@@ -125,8 +125,8 @@ def _history(src: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
 def build_book(n: int, folder: Path) -> Path:
     """Write the scaled workbook of ``n`` sources into ``folder``; returns its path."""
     from leadbook.demo import DEMO_SETTINGS, demo_settings
-    from leadbook.inventory import StatedTotals, build_inventory
-    from leadbook.workbook.build import build_workbook
+    from leadbook.portfolio.inventory import StatedTotals, build_inventory
+    from leadbook.workbook.jobs.build import build_workbook
     from leadbook.workbook.write import save_new
 
     src, tiers, history = scaled_tables(n)

@@ -103,7 +103,7 @@ def solve_seconds(repeats: int) -> float:
     """:func:`leadbook.allocation.allocate` on the demo's inputs already read, warm (median)."""
     from leadbook.allocation import allocate
     from leadbook.demo import demo_inventory, demo_settings
-    from leadbook.workbook.rebalance import sales_capacity_for
+    from leadbook.workbook.jobs.rebalance import sales_capacity_for
 
     inventory, settings = demo_inventory(), demo_settings()
     capacity = sales_capacity_for(inventory, settings)
@@ -122,7 +122,7 @@ def button_seconds(client: object, folder: Path, repeats: int) -> list[float]:
     after one press that warms the server (each press on the workbook as it started)."""
     from officejs import book_payload
 
-    from leadbook.workbook.jobs import demo
+    from leadbook.workbook.jobs.refresh import demo
 
     book, _ = demo(folder / "demo.xlsx")
     payload = book_payload(book)

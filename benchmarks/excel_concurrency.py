@@ -39,8 +39,8 @@ from pathlib import Path
 import httpx
 import pandas as pd
 
+from leadbook import contract as C
 from leadbook.demo import demo_settings, demo_tables
-from leadbook.workbook import contract as C
 
 LEADBOOK = str(Path(sys.executable).with_name("leadbook"))
 EXCEL_EPOCH = dt.datetime(1899, 12, 30)

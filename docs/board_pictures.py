@@ -12,9 +12,9 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from leadbook.workbook.jobs import demo as write_demo
-from leadbook.workbook.leadjobs import score_leads
-from leadbook.workbook.pack import export_board_pack
+from leadbook.workbook.jobs.leads import score_leads
+from leadbook.workbook.jobs.pack import export_board_pack
+from leadbook.workbook.jobs.refresh import demo as write_demo
 
 HERE = Path(__file__).parent
 DPI = 100

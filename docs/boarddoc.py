@@ -1,4 +1,4 @@
-"""The generated KPI table of docs/board.md, from ``leadbook.board.KPI_SPECS`` and the
+"""The generated KPI table of docs/board.md, from ``leadbook.board.kpis.KPI_SPECS`` and the
 Settings defaults.
 
     .venv/bin/python docs/boarddoc.py        # rewrite the table in place
@@ -13,7 +13,7 @@ import re
 import sys
 from pathlib import Path
 
-from leadbook.board import KPI_SPECS, Direction, KpiSpec, Unit
+from leadbook.board.kpis import KPI_SPECS, Direction, KpiSpec, Unit
 from leadbook.settings import Settings
 
 BOARD_MD = Path(__file__).parent / "board.md"
@@ -31,7 +31,7 @@ def _value(key: str, unit: Unit) -> str:
 def reads(spec: KpiSpec) -> str:
     """How a KPI reads against its target, with the Settings keys and their defaults.
 
-    >>> from leadbook.board import kpi_spec
+    >>> from leadbook.board.kpis import kpi_spec
     >>> reads(kpi_spec("high_risk_share"))
     'within a band, both ends count: 10% (`bands.high_risk.min`) – 15% (`bands.high_risk.max`)'
     """

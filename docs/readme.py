@@ -16,8 +16,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from leadbook import contract as C
 from leadbook.settings import SETTING_SPECS, Settings, section_title
-from leadbook.workbook import contract as C
 
 ROOT = Path(__file__).parent.parent
 README = ROOT / "README.md"

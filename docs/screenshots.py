@@ -14,8 +14,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from leadbook.libreoffice import convert
-from leadbook.workbook.jobs import demo as write_demo
+from leadbook.workbook.jobs.refresh import demo as write_demo
+from leadbook.workbook.libreoffice import convert
 
 HERE = Path(__file__).parent
 DPI = 160

@@ -34,7 +34,7 @@ from rich.table import Table
 from leadbook import __version__
 from leadbook.enums import Objective
 from leadbook.errors import LeadbookError, Problem
-from leadbook.inventory import portfolio_figures, stated_total_findings
+from leadbook.portfolio.inventory import portfolio_figures, stated_total_findings
 
 BUG_EXIT = 3
 """The exit code of an unexpected exception: a bug in leadbook, never the input's fault."""
@@ -198,7 +198,7 @@ def new(
     as_json: JsonOption = False,
 ) -> None:
     """Write the empty leadbook template workbook."""
-    from leadbook.workbook.jobs import new as new_job
+    from leadbook.workbook.jobs.refresh import new as new_job
 
     written = _run(lambda: new_job(path, overwrite=force))
     if as_json:
@@ -218,9 +218,9 @@ def demo(
     as_json: JsonOption = False,
 ) -> None:
     """Build the demo workbook (the seed's TechFlow portfolio) and print its summary."""
-    from leadbook.workbook.jobs import OUTPUT_RENDERERS, frame_summary
-    from leadbook.workbook.jobs import demo as demo_job
-    from leadbook.workbook.rebalance import book_allocation
+    from leadbook.workbook.jobs.rebalance import book_allocation
+    from leadbook.workbook.jobs.refresh import OUTPUT_RENDERERS, frame_summary
+    from leadbook.workbook.jobs.refresh import demo as demo_job
 
     with _tab_progress("Building the demo", len(OUTPUT_RENDERERS), disable=as_json) as step:
         written, book = _run(lambda: demo_job(out_path, progress=step))
@@ -255,7 +255,7 @@ def demo(
 
 def _score_demo(path: Path) -> Any:
     """Train the demo's lead model and score its open leads (the Leads tab)."""
-    from leadbook.workbook.leadjobs import score_leads as score_job
+    from leadbook.workbook.jobs.leads import score_leads as score_job
 
     return score_job(path, retrain=True)
 
@@ -315,7 +315,7 @@ def check(
     as_json: JsonOption = False,
 ) -> None:
     """List every input problem of a workbook (exit code 1 if there are errors)."""
-    from leadbook.workbook.jobs import check as check_job
+    from leadbook.workbook.jobs.refresh import check as check_job
 
     result = _run(lambda: check_job(book, write=write))
     failing = result.problems if strict else result.errors
@@ -349,8 +349,8 @@ def check(
 @app.command()
 def refresh(book: BookArg, as_json: JsonOption = False) -> None:
     """Recompute Tiers, Scores, ROI, Forecast and Hiring in place (inputs are never touched)."""
-    from leadbook.workbook.jobs import REFRESH_TABS, frame_summary
-    from leadbook.workbook.jobs import refresh as refresh_job
+    from leadbook.workbook.jobs.refresh import REFRESH_TABS, frame_summary
+    from leadbook.workbook.jobs.refresh import refresh as refresh_job
     from leadbook.workbook.read import read_book
 
     read = _run(lambda: read_book(book))  # once: the inputs the summary shows are unchanged
@@ -451,7 +451,7 @@ def _records(frame: Any) -> list[dict[str, Any]]:
 @app.command()
 def roi(book: BookArg, as_json: JsonOption = False) -> None:
     """Write the ROI tab: 30-day, 90-day and 12-month ROI, NPV, IRR and payback per source."""
-    from leadbook.workbook.planning import roi as roi_job
+    from leadbook.workbook.jobs.plan import roi as roi_job
 
     done = _run(lambda: roi_job(book))
     table, _ = done.result
@@ -502,8 +502,8 @@ def roi(book: BookArg, as_json: JsonOption = False) -> None:
 @app.command()
 def forecast(book: BookArg, as_json: JsonOption = False) -> None:
     """Write the Forecast tabs: forecasts with intervals, scenarios, the log and accuracy."""
-    from leadbook.forecast import by_quick_path
-    from leadbook.workbook.planning import forecast as forecast_job
+    from leadbook.planning.forecast import by_quick_path
+    from leadbook.workbook.jobs.plan import forecast as forecast_job
 
     done = _run(lambda: forecast_job(book))
     result = done.result
@@ -552,7 +552,7 @@ def forecast(book: BookArg, as_json: JsonOption = False) -> None:
 @app.command()
 def plan(book: BookArg, as_json: JsonOption = False) -> None:
     """Write the Hiring tab: reps needed, productive reps and hires per scenario."""
-    from leadbook.workbook.planning import plan as plan_job
+    from leadbook.workbook.jobs.plan import plan as plan_job
 
     done = _run(lambda: plan_job(book))
     result = done.result
@@ -613,7 +613,7 @@ def score_leads(
     """Score open leads: probability, band, expected ROI, action and price (Leads tab)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    from leadbook.workbook.leadjobs import score_leads as score_job
+    from leadbook.workbook.jobs.leads import score_leads as score_job
 
     if leads is None or as_json:
         result = _run(lambda: score_job(book, retrain=retrain))
@@ -735,7 +735,7 @@ def board(
 ) -> None:
     """Export the quarterly board pack (values-only .xlsx, optional PDF) and record the
     quarter's KPIs on the Board tab."""
-    from leadbook.workbook.pack import export_board_pack
+    from leadbook.workbook.jobs.pack import export_board_pack
 
     def run() -> Any:
         return export_board_pack(book, quarter, out_dir, pdf=pdf, paper=paper)
@@ -842,7 +842,7 @@ def undo(
 ) -> None:
     """Restore the workbook as it was before leadbook's last write (byte for byte); again,
     and it goes back one more write."""
-    from leadbook.workbook.jobs import undo as undo_job
+    from leadbook.workbook.jobs.refresh import undo as undo_job
 
     if list_versions:
         _list_versions(book, as_json)
@@ -950,7 +950,7 @@ def rebalance(
 ) -> None:
     """Recommend next week's allocation under the policy and write the Allocation tab."""
     from leadbook.errors import InfeasiblePolicyError
-    from leadbook.workbook.jobs import rebalance as rebalance_job
+    from leadbook.workbook.jobs.refresh import rebalance as rebalance_job
 
     def run() -> Any:
         return rebalance_job(book, weeks=weeks, objective=objective)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from leadbook.inventory import SEED_MONTHLY_LEADS, SEED_SOURCES, StatedTotals
+from leadbook.portfolio.inventory import SEED_MONTHLY_LEADS, SEED_SOURCES, StatedTotals
 
 AS_OF = pd.Timestamp("2026-11-01")
 """The demo's 'today': the first month after its history."""
@@ -366,8 +366,8 @@ def demo_settings():
 
 
 def demo_inventory():
-    """The demo portfolio as a validated :class:`~leadbook.inventory.Inventory`."""
-    from leadbook.inventory import build_inventory
+    """The demo portfolio as a validated :class:`~leadbook.portfolio.inventory.Inventory`."""
+    from leadbook.portfolio.inventory import build_inventory
 
     tables = demo_tables()
     inventory, _ = build_inventory(tables.sources, tables.price_tiers, tables.history)

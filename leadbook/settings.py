@@ -18,9 +18,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from leadbook.contract.tables import MAX_MAGNITUDE, number_text
 from leadbook.enums import BudgetMode, CapacitySource, Choice, ConversionSource, Objective
 from leadbook.errors import Problem, Severity, raise_errors
-from leadbook.tables import MAX_MAGNITUDE, number_text
 
 PERCENT = "%"
 DOLLARS = "$"

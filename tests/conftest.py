@@ -19,9 +19,9 @@ import openpyxl
 import pytest
 
 from leadbook.demo import demo_inventory, demo_settings, demo_tables
-from leadbook.libreoffice import recalculated
-from leadbook.workbook.jobs import demo as write_demo
-from leadbook.workbook.jobs import new as write_template
+from leadbook.workbook.jobs.refresh import demo as write_demo
+from leadbook.workbook.jobs.refresh import new as write_template
+from leadbook.workbook.libreoffice import recalculated
 
 DATA = Path(__file__).parent / "data"
 if str(DATA.parent) not in sys.path:
@@ -114,8 +114,8 @@ def error_cells(wb: openpyxl.Workbook) -> list[str]:
 
 def setting_cell(wb: openpyxl.Workbook, key: str) -> openpyxl.cell.Cell:
     """The Value cell of setting ``key`` (its key or defined name) on the Settings tab."""
+    from leadbook.contract import SETTINGS, SETTINGS_TABLE
     from leadbook.settings import spec_for
-    from leadbook.workbook.contract import SETTINGS, SETTINGS_TABLE
 
     name = spec_for(key).name
     ws = wb[SETTINGS.name]

@@ -188,7 +188,7 @@ class TestDemo:
     def test_the_bands_force_the_tier_mix(self, demo_allocation, demo_inv, demo_cfg):
         # Tier 1 sources are all Low risk, Tier 2 all Medium, Tier 3 all High: 60–70 ∩ 50–60
         # gives Tier 1 exactly 60 %, 20–25 ∩ 25–35 gives Tier 2 exactly 25 %, so Tier 3 15 %
-        from leadbook.classify import classify
+        from leadbook.portfolio.classify import classify
 
         t = demo_allocation.table
         tiers = classify(demo_inv, demo_cfg)["tier"].astype(str)
@@ -341,7 +341,7 @@ class TestLimits:
             Model(tiny_model().portfolio, tiny_model().limits, weeks=1.5)  # type: ignore[arg-type]
 
     def test_empty_portfolio(self, raw_demo):
-        from leadbook.inventory import Inventory
+        from leadbook.portfolio.inventory import Inventory
 
         empty = Inventory(
             raw_demo.sources.iloc[0:0], raw_demo.price_tiers.iloc[0:0], raw_demo.history

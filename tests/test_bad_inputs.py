@@ -129,7 +129,7 @@ class TestTracebacksBecomePlaces:
 
 class TestBugsAreNotInputErrors:
     def test_an_unexpected_exception_exits_with_the_bug_code(self, demo_book_path, monkeypatch):
-        import leadbook.workbook.jobs as jobs
+        import leadbook.workbook.jobs.refresh as jobs
 
         def broken(*args: Any, **kwargs: Any) -> None:
             raise RuntimeError("boom")
@@ -243,7 +243,7 @@ class TestSilentAcceptances:
 
 class TestFormulaLikeTextIsWrittenAsText:
     def test_the_log_user(self, tmp_path):
-        from leadbook.workbook.jobs import new
+        from leadbook.workbook.jobs.refresh import new
 
         path = new(tmp_path / "book.xlsx")
         wb = openpyxl.load_workbook(path)
@@ -259,7 +259,7 @@ class TestFormulaLikeTextIsWrittenAsText:
 
     def test_lead_ids_in_the_scored_csv(self, demo_book_path, tmp_path):
         from leadbook.demo import demo_leads
-        from leadbook.leads import by_header
+        from leadbook.leads.table import by_header
 
         leads = by_header(demo_leads())
         open_rows = leads.index[leads["Converted"].isna()][:3]
@@ -343,7 +343,7 @@ class TestFilesThatAreNotWorkbooks:
             open_workbook(path)
 
     def test_a_fifo_as_the_lead_file(self, demo_book_path, tmp_path):
-        from leadbook.workbook.leadjobs import score_leads
+        from leadbook.workbook.jobs.leads import score_leads
 
         fifo = tmp_path / "leads.csv"
         os.mkfifo(fifo)

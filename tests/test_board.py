@@ -14,7 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leadbook.board import (
+from leadbook import contract as C
+from leadbook.board.kpis import (
     KPI_KEYS,
     BoardInputError,
     BoardInputs,
@@ -33,9 +34,8 @@ from leadbook.board import (
     status_of,
     trend_word,
 )
-from leadbook.inventory import build_inventory
+from leadbook.portfolio.inventory import build_inventory
 from leadbook.settings import Settings
-from leadbook.workbook import contract as C
 
 Q3 = Quarter(2026, 3)
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leadbook.capacity import (
+from leadbook.planning.capacity import (
     CapacityInputError,
     HiringTerms,
     first_exceeded,
@@ -17,7 +17,7 @@ from leadbook.capacity import (
     reps_needed,
     sales_capacity,
 )
-from leadbook.forecast import scenario_leads
+from leadbook.planning.forecast import scenario_leads
 from leadbook.settings import Settings
 
 

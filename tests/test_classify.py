@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leadbook.classify import band_usage, classify, lead_type_of, risk_of, tier_of
 from leadbook.enums import Compliance, LeadType, RiskClass, Status, Tier
+from leadbook.portfolio.classify import band_usage, classify, lead_type_of, risk_of, tier_of
 from leadbook.settings import ClassRules, Settings
 
 RULES = ClassRules()

@@ -149,7 +149,7 @@ class TestUndo:
 
 
 def test_import_leadbook_does_not_import_xlwings():
-    code = "import leadbook, leadbook.cli, leadbook.workbook.jobs"
+    code = "import leadbook, leadbook.cli, leadbook.workbook.jobs.refresh"
     assert loaded_modules(code, ("xlwings",)) == []
 
 
@@ -168,7 +168,7 @@ def test_output_to_a_reader_that_went_away_is_no_bug(monkeypatch, tmp_path):
     def gone(*_args, **_kwargs):
         raise BrokenPipeError(32, "Broken pipe")
 
-    monkeypatch.setattr("leadbook.workbook.jobs.new", gone)
+    monkeypatch.setattr("leadbook.workbook.jobs.refresh.new", gone)
     result = CliRunner().invoke(app, ["new", str(tmp_path / "book.xlsx")])
     assert result.exit_code == 0, result.output
     assert "bug" not in result.output

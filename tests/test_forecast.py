@@ -12,8 +12,8 @@ from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 from scipy.stats import norm
 
-from leadbook import forecast
-from leadbook.forecast import (
+from leadbook.planning import forecast
+from leadbook.planning.forecast import (
     PORTFOLIO,
     ForecastInputError,
     accuracy,
@@ -28,7 +28,7 @@ from leadbook.forecast import (
     smape,
     update_log,
 )
-from leadbook.inventory import Inventory
+from leadbook.portfolio.inventory import Inventory
 from leadbook.settings import Settings
 
 MONTHS = pd.date_range("2024-01-01", periods=36, freq="MS")

@@ -19,7 +19,7 @@ import openpyxl
 import pytest
 
 from leadbook.errors import WorkbookFileError
-from leadbook.workbook import jobs
+from leadbook.workbook.jobs import refresh as jobs
 
 REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -617,7 +617,7 @@ class TestKeepsWhatOpenpyxlDrops:
         assert_same_part(before, after, "customXml/itemProps1.xml", props)
 
     def test_everything_at_once_opens_in_libreoffice(self, demo_book_path, tmp_path):
-        from leadbook.libreoffice import convert
+        from leadbook.workbook.libreoffice import convert
 
         add_users_tab(demo_book_path)
         for add in (

@@ -28,7 +28,7 @@ from openpyxl.workbook.workbook import Workbook
 from typer.testing import CliRunner
 
 from leadbook.cli import app
-from leadbook.workbook.jobs import demo as write_demo
+from leadbook.workbook.jobs.refresh import demo as write_demo
 
 SEED = 20261203
 CASES = 320

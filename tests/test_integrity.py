@@ -28,10 +28,10 @@ from xlsx_integrity import (
     tokens,
 )
 
-from leadbook.libreoffice import convert
-from leadbook.workbook.jobs import new as write_template
-from leadbook.workbook.jobs import rebalance
+from leadbook.workbook.jobs.refresh import new as write_template
+from leadbook.workbook.jobs.refresh import rebalance
 from leadbook.workbook.layout import name_all_table_columns
+from leadbook.workbook.libreoffice import convert
 
 # Tests that break their package on purpose carry ``broken_files``, so the conftest hook
 # that checks every file a test writes leaves them to the test's own assertions.

@@ -10,9 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from leadbook.contract import HISTORY_TABLE, PRICE_TIERS_TABLE, SOURCES_TABLE
+from leadbook.contract.tables import SheetLocator, parse_cell
 from leadbook.enums import Party, Status
 from leadbook.errors import InputError
-from leadbook.inventory import (
+from leadbook.portfolio.inventory import (
     StatedTotals,
     build_inventory,
     portfolio_figures,
@@ -20,8 +22,6 @@ from leadbook.inventory import (
     source_cpa,
     stated_total_findings,
 )
-from leadbook.tables import SheetLocator, parse_cell
-from leadbook.workbook.contract import HISTORY_TABLE, PRICE_TIERS_TABLE, SOURCES_TABLE
 
 LOCATORS = {
     t.name: SheetLocator.from_spec(t) for t in (SOURCES_TABLE, PRICE_TIERS_TABLE, HISTORY_TABLE)

@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 from openpyxl.utils.cell import get_column_letter
 
-from leadbook.workbook import contract as C
+from leadbook import contract as C
 from leadbook.workbook.layout import (
     INPUT_FILL,
     ROW_PT,
@@ -26,14 +26,14 @@ def book(request, built_demo, tmp_path_factory) -> openpyxl.Workbook:
     if request.param == "demo":
         return openpyxl.load_workbook(built_demo)
     if request.param == "scored demo":  # as `leadbook demo` leaves it: the Leads report filled
-        from leadbook.workbook.leadjobs import score_leads
+        from leadbook.workbook.jobs.leads import score_leads
 
         folder = tmp_path_factory.mktemp("scored")
         for item in built_demo.parent.iterdir():
             (shutil.copytree if item.is_dir() else shutil.copy2)(item, folder / item.name)
         score_leads(folder / built_demo.name)
         return openpyxl.load_workbook(folder / built_demo.name)
-    from leadbook.workbook.jobs import new
+    from leadbook.workbook.jobs.refresh import new
 
     return openpyxl.load_workbook(new(tmp_path_factory.mktemp("template") / "t.xlsx"))
 

@@ -13,14 +13,14 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from leadbook import contract as C
 from leadbook.cli import app
 from leadbook.demo import demo_leads
 from leadbook.errors import InputError, LeadbookError
-from leadbook.leads import by_header
-from leadbook.qualify import ModelError, model_dir
-from leadbook.workbook import contract as C
-from leadbook.workbook.jobs import demo
-from leadbook.workbook.leadjobs import score_leads
+from leadbook.leads.model import ModelError, model_dir
+from leadbook.leads.table import by_header
+from leadbook.workbook.jobs.leads import score_leads
+from leadbook.workbook.jobs.refresh import demo
 from leadbook.workbook.write import update_workbook
 from tests.conftest import error_cells, recalc_values
 
@@ -179,7 +179,7 @@ class TestStoredModel:
 
 class TestLeadScore:
     def test_one_lead_from_the_recorded_model(self, book):
-        from leadbook.qualify import lead_score, load_model
+        from leadbook.leads.model import lead_score, load_model
         from leadbook.workbook.tabs.leads import read_model_record
 
         features = {"Source": "Organic search", "Pages viewed": 9, "Company size": "200+"}
@@ -188,13 +188,13 @@ class TestLeadScore:
         assert lead_score(book, features) == pytest.approx(float(model.predict(frame)[0]))
 
     def test_unknown_feature(self, book):
-        from leadbook.qualify import lead_score
+        from leadbook.leads.model import lead_score
 
         with pytest.raises(ValueError, match="unknown feature\\(s\\) 'Shoe size'; the model uses"):
             lead_score(book, {"Source": "Organic search", "Shoe size": 44})
 
     def test_a_workbook_never_scored(self, template_path):
-        from leadbook.qualify import lead_score
+        from leadbook.leads.model import lead_score
 
         with pytest.raises(ModelError, match="records no lead model yet"):
             lead_score(template_path, {})
@@ -341,7 +341,7 @@ class TestCommandLine:
 @pytest.mark.slow
 class TestFormulaOracle:
     def test_built_demo_formulas_match_leadbook(self, tmp_path):
-        from leadbook.workbook.jobs import demo_workbook
+        from leadbook.workbook.jobs.refresh import demo_workbook
         from tests.conftest import close
 
         rendered = demo_workbook()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from leadbook.maturity import (
+from leadbook.board.maturity import (
     CHECKLIST,
     ITEMS,
     PHASES,

@@ -1,4 +1,4 @@
-"""Tests of leadbook.monetize: ROI and actions, prices, deals, packages, source quality."""
+"""Tests of leadbook.leads.money: ROI and actions, prices, deals, packages, source quality."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from leadbook.demo import demo_inventory
 from leadbook.errors import InfeasiblePolicyError
-from leadbook.monetize import (
+from leadbook.leads.money import (
     Deal,
     PackageSpec,
     breakeven_p,

@@ -9,8 +9,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from leadbook.workbook.build import build_workbook
-from leadbook.workbook.jobs import demo_workbook
+from leadbook.workbook.jobs.build import build_workbook
+from leadbook.workbook.jobs.refresh import demo_workbook
 from tests.conftest import close, error_cells, recalc_values
 
 FUTURE_FUNCTIONS = {

@@ -20,7 +20,8 @@ import pytest
 from openpyxl.worksheet.table import Table
 from typer.testing import CliRunner
 
-from leadbook.board import (
+from leadbook import contract as C
+from leadbook.board.kpis import (
     KPI_KEYS,
     KPI_SPECS,
     Direction,
@@ -32,16 +33,15 @@ from leadbook.board import (
 )
 from leadbook.cli import app
 from leadbook.errors import Conflict, InfeasiblePolicyError, InputError
-from leadbook.libreoffice import LibreOfficeError
-from leadbook.roi import roi_table
+from leadbook.planning.roi import roi_table
 from leadbook.settings import Settings
-from leadbook.workbook import contract as C
 from leadbook.workbook import gather, jobs, pack, packsheets
-from leadbook.workbook.build import build_workbook
-from leadbook.workbook.leadjobs import score_leads
-from leadbook.workbook.pack import export_board_pack
+from leadbook.workbook.jobs.build import build_workbook
+from leadbook.workbook.jobs.leads import score_leads
+from leadbook.workbook.jobs.pack import export_board_pack
+from leadbook.workbook.jobs.rebalance import book_allocation
+from leadbook.workbook.libreoffice import LibreOfficeError
 from leadbook.workbook.read import read_book
-from leadbook.workbook.rebalance import book_allocation
 from leadbook.workbook.tabs.allocation import render_allocation
 from leadbook.workbook.tabs.board import BoardView, render_board_tab
 from leadbook.workbook.write import replace_sheet, update_workbook
@@ -767,8 +767,8 @@ class TestCopiedFormulaValues:
 def test_after_other_jobs_the_saved_values_still_do(demo_book_path, tmp_path, monkeypatch):
     """Rebalance and ROI rewrite their tabs (with values) and keep the others' values, so
     the pack after them still needs no recalculation, and shows the new allocation."""
-    from leadbook.workbook.planning import roi
-    from leadbook.workbook.rebalance import rebalance
+    from leadbook.workbook.jobs.plan import roi
+    from leadbook.workbook.jobs.rebalance import rebalance
 
     set_cells(demo_book_path, C.SOURCES.name, {})  # saved by openpyxl: no values at all
     rebalance(demo_book_path)
@@ -965,7 +965,7 @@ def test_an_out_that_is_not_a_folder_is_refused_before_the_workbook_is_written(
 
 
 def test_the_hiring_page_shows_each_quarters_hires_requisitions_and_team_cost():
-    from leadbook.workbook.pack import _by_quarter
+    from leadbook.workbook.jobs.pack import _by_quarter
     from leadbook.workbook.packsheets import Block
 
     headers = ("Scenario", "Quarter", "Hires starting", "Requisitions to open", "Team cost")

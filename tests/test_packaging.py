@@ -234,7 +234,7 @@ def test_importing_the_core_does_not_import_xlwings():
     from conftest import loaded_modules
 
     code = (
-        "import leadbook, leadbook.cli, leadbook.workbook.jobs, leadbook.classify, "
-        "leadbook.scoring, leadbook.demo"
+        "import leadbook, leadbook.cli, leadbook.workbook.jobs.refresh, "
+        "leadbook.portfolio.classify, leadbook.portfolio.scoring, leadbook.demo"
     )
     assert loaded_modules(code, ("xlwings", "udfs")) == []

@@ -22,14 +22,14 @@ from openpyxl.utils.cell import (
 from openpyxl.worksheet.table import Table
 from typer.testing import CliRunner
 
+from leadbook import contract as C
 from leadbook.cli import app
 from leadbook.demo import DEMO_STATED, demo_settings, demo_tables
-from leadbook.forecast import LEADS
-from leadbook.inventory import build_inventory
-from leadbook.workbook import contract as C
-from leadbook.workbook.build import build_workbook
-from leadbook.workbook.jobs import REFRESH_TABS, demo_workbook, render_outputs
-from leadbook.workbook.planning import forecast, plan, roi
+from leadbook.planning.forecast import LEADS
+from leadbook.portfolio.inventory import build_inventory
+from leadbook.workbook.jobs.build import build_workbook
+from leadbook.workbook.jobs.plan import forecast, plan, roi
+from leadbook.workbook.jobs.refresh import REFRESH_TABS, demo_workbook, render_outputs
 from leadbook.workbook.read import Book, find_table
 from leadbook.workbook.tabs.planning import (
     FORECAST_LINES,

@@ -11,12 +11,12 @@ import pytest
 from conftest import set_setting
 from typer.testing import CliRunner
 
+from leadbook import contract as C
 from leadbook.cli import app
 from leadbook.errors import InfeasiblePolicyError
-from leadbook.libreoffice import convert
-from leadbook.workbook import contract as C
-from leadbook.workbook.jobs import check, new, rebalance, refresh
-from leadbook.workbook.leadjobs import score_leads
+from leadbook.workbook.jobs.leads import score_leads
+from leadbook.workbook.jobs.refresh import check, new, rebalance, refresh
+from leadbook.workbook.libreoffice import convert
 from leadbook.workbook.provenance import (
     DEPENDS,
     NARROW,

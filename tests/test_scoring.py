@@ -8,9 +8,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leadbook.classify import classify
 from leadbook.enums import RiskClass
-from leadbook.scoring import SUBSCORES, composite, scaled, score_inputs, score_sources, subscores
+from leadbook.portfolio.classify import classify
+from leadbook.portfolio.scoring import (
+    SUBSCORES,
+    composite,
+    scaled,
+    score_inputs,
+    score_sources,
+    subscores,
+)
 from leadbook.settings import ScoreWeights, Settings
 
 

@@ -80,7 +80,7 @@ def test_the_demo_as_leadbook_writes_it(built_demo):
 def test_tabs_leadbook_and_libreoffice_write_are_read_in_the_plain_form(built_demo, tmp_path):
     """The fast form is the one taken for the files leadbook meets: no tab falls back to
     expat's handlers."""
-    from leadbook.libreoffice import recalculated
+    from leadbook.workbook.libreoffice import recalculated
 
     for path in (built_demo, recalculated(built_demo, tmp_path)):
         book = open_streamed(path)
@@ -97,7 +97,7 @@ def test_tabs_leadbook_and_libreoffice_write_are_read_in_the_plain_form(built_de
 
 def test_the_demo_as_a_spreadsheet_program_saves_it(built_demo, tmp_path):
     """LibreOffice saves each formula with its value, strings shared, dates as serials."""
-    from leadbook.libreoffice import recalculated
+    from leadbook.workbook.libreoffice import recalculated
 
     saved = recalculated(built_demo, tmp_path)
     want = openpyxl.load_workbook(saved, data_only=True)

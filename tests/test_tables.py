@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leadbook.tables import NotFinite, SheetLocator, parse_cell, parse_table
-from leadbook.workbook import contract as C
+from leadbook import contract as C
+from leadbook.contract.tables import NotFinite, SheetLocator, parse_cell, parse_table
 
 TABLES = [C.SOURCES_TABLE, C.HISTORY_TABLE, C.PRICE_TIERS_TABLE, C.SETTINGS_TABLE]
 
@@ -87,7 +87,7 @@ def test_a_missing_value_pandas_gives_reads_as_a_blank_cell():
     # A frame handed to build_inventory with pandas' own missing value (a "string" or "Int64"
     # column) had its pd.NA parsed as the text '<NA>': a source named '<NA>', silently.
     # parse_table's blank-row test (_blank_cells, pd.factorize) already counts it as blank.
-    from leadbook.tables import _blank_cells, _is_blank
+    from leadbook.contract.tables import _blank_cells, _is_blank
 
     assert parse_cell(C.SOURCES_TABLE.column("source"), pd.NA) == (None, "Source is empty")
     assert parse_cell(C.HISTORY_TABLE.column("leads"), pd.NA) == (None, "Leads is empty")

@@ -15,10 +15,10 @@ import openpyxl
 import pytest
 from conftest import set_setting
 
+from leadbook import contract as C
 from leadbook.errors import InfeasiblePolicyError, InputError, LeadbookError, WorkbookFileError
-from leadbook.workbook import contract as C
-from leadbook.workbook import jobs
 from leadbook.workbook import versions as V
+from leadbook.workbook.jobs import refresh as jobs
 from leadbook.workbook.write import undo, update_workbook
 
 
@@ -63,7 +63,7 @@ class TestKeep:
     def test_the_board_pack_keeps_a_version_and_undo_leaves_the_pack(
         self, demo_book_path, tmp_path
     ):
-        from leadbook.workbook.pack import export_board_pack
+        from leadbook.workbook.jobs.pack import export_board_pack
 
         original = digest(demo_book_path)
         result = export_board_pack(demo_book_path, "2026Q4", tmp_path / "pack")

@@ -17,12 +17,12 @@ from openpyxl.chart import BarChart, Reference
 from openpyxl.utils.cell import get_column_letter, range_boundaries
 from openpyxl.worksheet.table import TableColumn
 
+from leadbook import contract as C
 from leadbook.errors import InputError, WorkbookFileError
 from leadbook.settings import SETTING_SPECS, Settings
-from leadbook.workbook import contract as C
-from leadbook.workbook import jobs
+from leadbook.workbook.jobs import refresh as jobs
+from leadbook.workbook.jobs.rebalance import rebalance
 from leadbook.workbook.read import read_book
-from leadbook.workbook.rebalance import rebalance
 from leadbook.workbook.versions import kept_versions, versions_dir
 from leadbook.workbook.write import update_workbook
 
@@ -597,7 +597,7 @@ class TestCheck:
 
 
 def test_settings_tab_round_trips_every_value(tmp_path):
-    from leadbook.workbook.build import build_workbook
+    from leadbook.workbook.jobs.build import build_workbook
     from leadbook.workbook.read import read_settings
 
     settings = Settings().replace(
@@ -629,7 +629,7 @@ class TestWarnings:
         assert openpyxl.load_workbook(demo_book_path)["Sources"]["K12"].value == "CPL used"
 
     def test_the_cpl_used_follows_the_tiers(self, demo_inv):
-        from leadbook.inventory import cpl_in_use
+        from leadbook.portfolio.inventory import cpl_in_use
 
         sources = demo_inv.sources.assign(leads=demo_inv.sources["leads"].replace(816.0, 1000.0))
         used = cpl_in_use(sources, demo_inv.price_tiers)
@@ -695,7 +695,7 @@ class TestSortedSettings:
 def test_formulas_typed_in_input_cells_keep_their_values_across_writes(demo_book_path, tmp_path):
     """openpyxl drops a formula's last value when it saves; leadbook puts back the values of
     the input tabs' formulas, so a budget typed as =300000+50000 reads the same after a job."""
-    from leadbook.libreoffice import convert
+    from leadbook.workbook.libreoffice import convert
 
     wb = openpyxl.load_workbook(demo_book_path)
     setting_cell(wb, "Budget").value = "=300000+50000"

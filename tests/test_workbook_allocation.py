@@ -12,12 +12,12 @@ import pytest
 from conftest import close, error_cells, recalc_values, set_setting
 from typer.testing import CliRunner
 
+from leadbook import contract as C
 from leadbook.allocation import allocate
 from leadbook.cli import app
 from leadbook.demo import demo_inventory, demo_settings
 from leadbook.errors import InfeasiblePolicyError
-from leadbook.workbook import contract as C
-from leadbook.workbook.jobs import check, demo_workbook, rebalance
+from leadbook.workbook.jobs.refresh import check, demo_workbook, rebalance
 from leadbook.workbook.tabs.allocation import render_allocation
 from leadbook.workbook.write import replace_sheet
 
@@ -164,8 +164,8 @@ class TestRenderAllocation:
         assert "Press Rebalance" in ws["A14"].value
 
     def test_conflicts_are_listed_when_the_demo_policy_fails(self):
+        from leadbook.workbook.jobs.rebalance import render_allocation_tab
         from leadbook.workbook.read import Book
-        from leadbook.workbook.rebalance import render_allocation_tab
 
         settings = demo_settings().replace({"bands.tier1.min": 0.95, "bands.tier1.max": 1.0})
         book = Book(settings, demo_inventory(), None)  # type: ignore[arg-type]

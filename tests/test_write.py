@@ -25,10 +25,10 @@ import defusedxml.ElementTree as ET  # noqa: N817
 import openpyxl
 import pytest
 
+from leadbook import contract as C
 from leadbook.errors import WorkbookFileError
-from leadbook.workbook import contract as C
-from leadbook.workbook import jobs
 from leadbook.workbook import versions as V
+from leadbook.workbook.jobs import refresh as jobs
 from leadbook.workbook.layout import formula_values
 from leadbook.workbook.splice import sheet_parts
 from leadbook.workbook.write import save_workbook
@@ -62,7 +62,7 @@ def run_killed(path: Path, where: str, *, script: str = "jobs.check(path, write=
                 os.kill(os.getpid(), signal.SIGKILL)
             return real(src, dst, *a, **k)
         os.replace = replace
-        from leadbook.workbook import jobs
+        from leadbook.workbook.jobs import refresh as jobs
         path = Path(sys.argv[1])
         {script}
         """
@@ -466,8 +466,8 @@ class TestEveryWriter:
         self, demo_book_path, tmp_path
     ):
         from leadbook.demo import demo_leads
-        from leadbook.leads import by_header
-        from leadbook.workbook.leadjobs import score_leads
+        from leadbook.leads.table import by_header
+        from leadbook.workbook.jobs.leads import score_leads
 
         share = tmp_path / "share"  # an unzipped archive: a workbook, its leads, and a link
         share.mkdir()
@@ -488,7 +488,7 @@ class TestEveryWriter:
     def test_a_symlink_planted_as_the_board_pack_does_not_choose_where_it_goes(
         self, demo_book_path, tmp_path
     ):
-        from leadbook.workbook.pack import export_board_pack, pack_name
+        from leadbook.workbook.jobs.pack import export_board_pack, pack_name
 
         victim = tmp_path / "victim.txt"
         victim.write_text("the user's own file\n")
@@ -503,8 +503,8 @@ class TestEveryWriter:
         """With its mode, and the temporary file of a killed scoring run beside it removed
         (a symlink in its place is refused: the test above)."""
         from leadbook.demo import demo_leads
-        from leadbook.leads import by_header
-        from leadbook.workbook.leadjobs import score_leads
+        from leadbook.leads.table import by_header
+        from leadbook.workbook.jobs.leads import score_leads
 
         by_header(demo_leads()).to_csv(tmp_path / "leads.csv", index=False)
         real = tmp_path / "leads.scored.csv"

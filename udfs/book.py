@@ -1,6 +1,6 @@
 """Run leadbook's workbook jobs on a live Excel workbook, through the xlwings Book API.
 
-A button runs *the same job* as the command line (:mod:`leadbook.workbook.jobs`), on the
+A button runs *the same job* as the command line (:mod:`leadbook.workbook.jobs.refresh`), on the
 same workbook contract, so both give the same tables:
 
 1. :func:`mirror` copies the live workbook's cells (values, as Excel shows them) and the
@@ -52,8 +52,8 @@ from openpyxl.worksheet.formula import ArrayFormula
 from openpyxl.worksheet.table import Table
 
 from leadbook import files
+from leadbook.contract import OUTPUT_SHEETS, SHEET_NAMES
 from leadbook.errors import LeadbookError, WorkbookFileError
-from leadbook.workbook.contract import OUTPUT_SHEETS, SHEET_NAMES
 from leadbook.workbook.layout import set_cell
 from leadbook.workbook.splice import stub_tabs
 from leadbook.workbook.versions import VALUES_COPY, versions_dir
@@ -105,7 +105,7 @@ def run_job(
     raised.
 
     ``companions`` name the folders a job keeps beside its workbook (``companion(path)`` is
-    the folder for the workbook at ``path``, e.g. :func:`leadbook.qualify.model_dir`): each
+    the folder for the workbook at ``path``, e.g. :func:`leadbook.leads.model.model_dir`): each
     is copied from :func:`book_folder` beside the copy before the job, and back after it
     succeeds, so the job finds and keeps them as it would beside the file. ``made(path)``
     names files the job writes beside the copy (the board pack): they go to

@@ -17,7 +17,7 @@ Every trap of the boundary is handled here, once, for all three Excel fronts:
 - **Tables** arrive with their header row (``Sources[#All]``) or without it (``Sources``):
   :func:`table` maps headers to the contract's column keys, or takes the contract's order.
 - **Text numbers** such as ``"16.8%"`` or ``"$1,200"`` parse as the workbook reader parses
-  them (:func:`leadbook.tables.parse_cell`): the rule lives in the core, once.
+  them (:func:`leadbook.contract.tables.parse_cell`): the rule lives in the core, once.
 - **Results** go back as 2-D lists with ``None`` for a missing value (an empty cell on
   every front, where NaN would be ``#NUM!`` on one and blank on another): :func:`spill`.
 - **Cells a button writes** go through Excel's value APIs, which read text as the user's
@@ -42,11 +42,7 @@ from typing import Any, Literal, TypeVar
 import numpy as np
 import pandas as pd
 
-from leadbook.enums import Choice
-from leadbook.errors import InputError, LeadbookError, Severity
-from leadbook.settings import Settings, settings_from_rows
-from leadbook.tables import EXCEL_EPOCH, parse_cell
-from leadbook.workbook.contract import (
+from leadbook.contract import (
     NUMERIC_KINDS,
     SETTINGS_TABLE,
     Column,
@@ -54,6 +50,10 @@ from leadbook.workbook.contract import (
     Role,
     TableSpec,
 )
+from leadbook.contract.tables import EXCEL_EPOCH, parse_cell
+from leadbook.enums import Choice
+from leadbook.errors import InputError, LeadbookError, Severity
+from leadbook.settings import Settings, settings_from_rows
 from leadbook.workbook.layout import excel_value
 
 log = logging.getLogger(__name__)
@@ -432,7 +432,7 @@ def text(value: Any, name: str) -> str | None:
 
 def core_input(f: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """``f(*args, **kwargs)`` for core functions whose documented input error is a
-    ``ValueError`` (:mod:`leadbook.monetize`, :func:`leadbook.qualify.classifier_metrics`):
+    ``ValueError`` (:mod:`leadbook.leads.money`, :func:`leadbook.leads.model.classifier_metrics`):
     the error reaches the cell as its message."""
     try:
         return f(*args, **kwargs)
@@ -576,7 +576,7 @@ def typed(raw: pd.DataFrame, spec: TableSpec, keys: Sequence[str]) -> pd.DataFra
     For cell functions that need a few columns of a table (blended figures): the others
     may be absent or wrong without stopping them.
     """
-    from leadbook.tables import RowLocator, parse_table
+    from leadbook.contract.tables import RowLocator, parse_table
 
     sub = dataclasses.replace(spec, columns=tuple(spec.column(k) for k in keys))
     frame, problems = parse_table(raw, sub, RowLocator(spec))

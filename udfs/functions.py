@@ -21,15 +21,15 @@ from typing import Any
 
 from xlwings import arg, func
 
-from leadbook import capacity
-from leadbook import roi as R
-from leadbook.classify import classify, lead_type_of, risk_of, tier_of
+from leadbook import contract as C
 from leadbook.enums import Compliance, Status
 from leadbook.errors import InfeasiblePolicyError
-from leadbook.inventory import build_inventory, portfolio_figures
-from leadbook.scoring import score_sources
+from leadbook.planning import capacity
+from leadbook.planning import roi as R
+from leadbook.portfolio.classify import classify, lead_type_of, risk_of, tier_of
+from leadbook.portfolio.inventory import build_inventory, portfolio_figures
+from leadbook.portfolio.scoring import score_sources
 from leadbook.settings import Settings
-from leadbook.workbook import contract as C
 from udfs import convert as X
 from udfs.convert import excel_errors
 from udfs.memo import Memo, fingerprint
@@ -76,7 +76,7 @@ METRICS = (
     ("False hits", "false_hits"),
     ("Missed hits", "missed_hits"),
 )
-"""Label and field of :class:`leadbook.qualify.ClassifierMetrics`, in the spill's order."""
+"""Label and field of :class:`leadbook.leads.model.ClassifierMetrics`, in the spill's order."""
 BUDGET = "Monthly budget ($); blank: the Budget setting, or today's total spend."
 PRICE_TIERS = (
     "Optional. The PriceTiers table with its header row (PriceTiers[#All]); without it, "
@@ -279,7 +279,7 @@ def _allocation(sources, budget, settings, history=None, price_tiers=None):
 
     def solved():
         from leadbook.allocation import allocate  # HiGHS: loaded when first needed
-        from leadbook.workbook.rebalance import sales_capacity_for
+        from leadbook.workbook.jobs.rebalance import sales_capacity_for
 
         inventory = INVENTORIES.get(
             (s, h, p), lambda: _read_inventory(sources, history, price_tiers)
@@ -395,7 +395,7 @@ def LB_FORECAST(values, horizon=None, level=None):
     (spills, with headers); the method is chosen by backtest."""
     months = X.number(horizon, "horizon", lo=1, hi=120, whole=True, zero_is_blank=True)
     coverage = X.number(level, "level", zero_is_blank=True)
-    from leadbook.forecast import forecast_series  # statsmodels: loaded when first needed
+    from leadbook.planning.forecast import forecast_series  # statsmodels: loaded when first needed
 
     frame = forecast_series(
         X.numbers(values, "values", trailing="refuse"),
@@ -509,7 +509,7 @@ def _served_workbook(path: str) -> Path:
             f"on leadbook serve, LB.LEAD_SCORE reads workbooks only from the server's "
             f"workbook folder, and none is set ({WORKBOOKS_ENV}); ask whoever runs the server"
         )
-    from leadbook.qualify import model_dir
+    from leadbook.leads.model import model_dir
 
     folder = Path(root).resolve()
     try:
@@ -539,7 +539,7 @@ def _served_workbook(path: str) -> Path:
 @excel_errors
 def LB_EXPECTED_ROI(p, value, cost):
     """Expected return on a lead: p × value ÷ cost (4 = four times its cost)."""
-    from leadbook import monetize
+    from leadbook.leads import money as monetize
 
     return X.core_input(
         monetize.expected_roi,
@@ -558,7 +558,7 @@ def LB_EXPECTED_ROI(p, value, cost):
 def LB_LEAD_PRICE(p, c_high, c_low, margin):
     """The price of a lead that reaches the margin on its expected cost:
     (p × c_high + (1 − p) × c_low) ÷ (1 − margin) ($)."""
-    from leadbook import monetize
+    from leadbook.leads import money as monetize
 
     return X.core_input(
         monetize.lead_price,
@@ -578,7 +578,7 @@ def LB_LEAD_PRICE(p, c_high, c_low, margin):
 def LB_BREAKEVEN_P(low1, high1, low2, high2):
     """The conversion share p* at which two linear deals earn the same; #N/A when they
     never cross."""
-    from leadbook import monetize
+    from leadbook.leads import money as monetize
 
     amounts = [
         X.required_number(v, name)
@@ -596,7 +596,7 @@ def LB_BREAKEVEN_P(low1, high1, low2, high2):
 def LB_CLASSIFIER_METRICS(predicted, actual, threshold=None):
     """Accuracy, precision and recall at the threshold, and the confusion matrix behind
     them (true hits, true misses, false hits, missed hits), as label and value rows."""
-    from leadbook import qualify
+    from leadbook.leads import model as qualify
 
     cut = X.number(threshold, "threshold", lo=0, hi=1)
     metrics = X.core_input(
@@ -620,7 +620,7 @@ def LB_CLASSIFIER_METRICS(predicted, actual, threshold=None):
 def LB_KPI(key, sources, history=None, settings=None, quarter=None):
     """A board KPI of the quarter from the input tables: its value, or "not available:
     <why>" (KPIs that need other tabs are on the Board tab)."""
-    from leadbook.board import kpi
+    from leadbook.board.kpis import kpi
 
     name = X.required(X.text(key, "key"), "key")
     found = kpi(

@@ -38,9 +38,9 @@ from typing import Any
 import xlwings as xw
 from xlwings import script
 
+from leadbook import contract as C
 from leadbook.errors import InfeasiblePolicyError, LeadbookError
-from leadbook.workbook import contract as C
-from leadbook.workbook import jobs
+from leadbook.workbook.jobs import refresh as jobs
 from udfs.book import run_job
 from udfs.convert import excel_errors
 
@@ -80,21 +80,21 @@ def _rebalance(path: Path) -> Any:
 
 
 def _forecast(path: Path) -> Any:
-    from leadbook.workbook import planning
+    from leadbook.workbook.jobs import plan as planning
 
     return planning.forecast(path)  # leadbook forecast BOOK
 
 
 def _plan(path: Path) -> Any:
-    from leadbook.workbook import planning
+    from leadbook.workbook.jobs import plan as planning
 
     return planning.plan(path)  # leadbook plan BOOK
 
 
 def _score_leads(book: Any, formulas: Sent = None, *, retrain: bool = False) -> None:
     """leadbook score-leads BOOK [--retrain], the model folder kept beside the book."""
-    from leadbook.qualify import model_dir
-    from leadbook.workbook import leadjobs
+    from leadbook.leads.model import model_dir
+    from leadbook.workbook.jobs import leads as leadjobs
 
     def job(path: Path) -> Any:
         return leadjobs.score_leads(path, retrain=retrain)
@@ -111,7 +111,7 @@ def _undo(book: Any, formulas: Sent = None) -> None:
 def _export_board_pack(book: Any, formulas: Sent = None) -> None:
     """leadbook board BOOK: History's latest quarter; the pack, made beside the job's copy,
     goes beside the workbook once the job has succeeded."""
-    from leadbook.workbook import pack
+    from leadbook.workbook.jobs import pack
 
     def made(path: Path) -> list[Path]:  # the job's own temporary folder: its pack alone
         return sorted(path.parent.glob(pack.pack_name(path, "*")))

@@ -373,9 +373,9 @@ def compute_pool(workers: int) -> ComputePool:
 WARM_MODULES = (
     "udfs.functions",
     "leadbook.allocation",  # scipy's HiGHS
-    "leadbook.workbook.rebalance",
-    "leadbook.forecast",
-    "statsmodels.tsa.exponential_smoothing.ets",  # imported by leadbook.forecast's models
+    "leadbook.workbook.jobs.rebalance",
+    "leadbook.planning.forecast",
+    "statsmodels.tsa.exponential_smoothing.ets",  # imported by leadbook.planning.forecast's models
     "statsmodels.tsa.forecasting.theta",
 )
 """What each compute process imports when it starts: the cell functions, and the modules

@@ -35,7 +35,7 @@ from leadbook.allocation.model import (
 )
 from leadbook.allocation.objectives import TERM_LABELS, term_values, term_vectors
 from leadbook.enums import Objective
-from leadbook.inventory import Inventory
+from leadbook.portfolio.inventory import Inventory
 from leadbook.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -236,7 +236,7 @@ def allocate(
         A :class:`~leadbook.allocation.model.SalesCapacity` also says where the figure is
         from (the workbook's Rebalance passes the hiring plan's, when Settings ask for it).
     classes
-        The classification to use (default: :func:`leadbook.classify.classify`).
+        The classification to use (default: :func:`leadbook.portfolio.classify.classify`).
     time_limit
         Seconds HiGHS may spend on each solve.
 

@@ -32,10 +32,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from leadbook.classify import BAND_GROUPS, classify
 from leadbook.enums import BudgetMode, Party, Status, Tier
 from leadbook.errors import InputError, Problem
-from leadbook.inventory import Inventory
+from leadbook.portfolio.classify import BAND_GROUPS, classify
+from leadbook.portfolio.inventory import Inventory
 from leadbook.settings import ObjectiveWeights, Settings, spec_for
 
 MONEY = 1_000.0

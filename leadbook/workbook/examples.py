@@ -16,9 +16,9 @@ from openpyxl.styles import Font
 from openpyxl.utils.cell import range_boundaries
 from openpyxl.workbook.workbook import Workbook
 
+from leadbook import contract as C
+from leadbook.contract.tables import Locator
 from leadbook.errors import Problem, Severity
-from leadbook.tables import Locator
-from leadbook.workbook import contract as C
 
 MARK = "Example — "
 """How an example row's name starts."""

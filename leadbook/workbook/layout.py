@@ -33,7 +33,7 @@ from openpyxl.worksheet.filters import AutoFilter
 from openpyxl.worksheet.table import Table, TableColumn, TableFormula, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
-from leadbook.workbook.contract import (
+from leadbook.contract import (
     Column,
     Kind,
     NamedCell,
@@ -465,7 +465,7 @@ def input_message(col: Column) -> str:
 
     Examples
     --------
-    >>> from leadbook.workbook.contract import SOURCES_TABLE
+    >>> from leadbook.contract import SOURCES_TABLE
     >>> input_message(SOURCES_TABLE.column("cpl"))
     'Cost per lead today ($). In dollars. Required.'
     """

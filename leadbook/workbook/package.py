@@ -38,7 +38,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 import defusedxml.ElementTree as ET  # noqa: N817
 
-from leadbook.workbook import contract as C
+from leadbook import contract as C
 
 log = logging.getLogger(__name__)
 

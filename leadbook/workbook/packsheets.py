@@ -25,8 +25,9 @@ from openpyxl.worksheet.page import PageMargins
 from openpyxl.worksheet.worksheet import Worksheet
 
 from leadbook import __version__
-from leadbook import maturity as M
-from leadbook.board import (
+from leadbook import contract as C
+from leadbook.board import maturity as M
+from leadbook.board.kpis import (
     Basis,
     Direction,
     Kpi,
@@ -37,8 +38,7 @@ from leadbook.board import (
     Unit,
     quarter_actuals,
 )
-from leadbook.classify import band_usage, classify
-from leadbook.workbook import contract as C
+from leadbook.portfolio.classify import band_usage, classify
 from leadbook.workbook.layout import now, set_cell
 from leadbook.workbook.read import Book
 from leadbook.workbook.tabs.board import UNIT_FORMATS
@@ -436,7 +436,7 @@ def why(k: Kpi, meaning: str) -> str:
 
     Examples
     --------
-    >>> from leadbook.board import TrendPoint, kpi_spec
+    >>> from leadbook.board.kpis import TrendPoint, kpi_spec
     >>> k = Kpi(kpi_spec("blended_cpl"), Quarter(2026, 4), 113.23, 85.0, 0.0, KpiStatus.OFF,
     ...         "", "", trend=(TrendPoint(Quarter(2026, 3), 111.19),))
     >>> print(textwrap.fill(why(k, "What the portfolio pays for a lead"), 80))
@@ -471,12 +471,12 @@ def actual_months(c: PackContent) -> str:
 
 
 def basis_of(k: Kpi, months: str) -> str:
-    """What a KPI's figure is (:class:`~leadbook.board.Basis`): the actual of ``months`` (the
+    """What a KPI's figure is (:class:`~leadbook.board.kpis.Basis`): the actual of ``months`` (the
     quarter's, or those of its months History holds), today's run-rate, a cohort average, ...
 
     Examples
     --------
-    >>> from leadbook.board import kpi_spec
+    >>> from leadbook.board.kpis import kpi_spec
     >>> basis_of(Kpi(kpi_spec("largest_share"), Quarter(2026, 4), 0.44, 0.40, 0.0,
     ...              KpiStatus.WATCH, "", "Sources"), "Q4 2026")
     'run-rate today'

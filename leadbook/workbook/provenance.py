@@ -31,8 +31,8 @@ from openpyxl.utils.cell import get_column_letter
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
+from leadbook import contract as C
 from leadbook.errors import Problem, Severity
-from leadbook.workbook import contract as C
 
 STAMP_ROW = 1
 COMPUTED = "Computed "

@@ -27,12 +27,12 @@ from openpyxl.utils.cell import get_column_letter, range_boundaries
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.cell_range import CellRange
 
+from leadbook import contract as C
+from leadbook.contract.tables import SheetLocator, cell_value
 from leadbook.errors import InputError, Problem, Severity, WorkbookFileError, raise_errors
 from leadbook.files import is_compound_file, is_encrypted_package, require_regular_file
-from leadbook.inventory import Inventory, StatedTotals, build_inventory
+from leadbook.portfolio.inventory import Inventory, StatedTotals, build_inventory
 from leadbook.settings import Settings, settings_from_rows
-from leadbook.tables import SheetLocator, cell_value
-from leadbook.workbook import contract as C
 from leadbook.workbook.examples import example_problems
 from leadbook.workbook.provenance import Fingerprints
 from leadbook.workbook.stream import StreamedBook, file_signature, open_streamed
@@ -504,8 +504,9 @@ def table_columns(ws: Any, ref: str) -> tuple[tuple[Any, ...], list[tuple[Any, .
 
 
 def _cell_values(column: tuple[Any, ...]) -> list[Any]:
-    """A column's cells as tables carry them (:func:`~leadbook.tables.cell_value`), looked at
-    one by one only when it holds a float that is not finite."""
+    """A column's cells as tables carry them
+    (:func:`~leadbook.contract.tables.cell_value`), looked at one by one only when it holds a
+    float that is not finite."""
     floats = [v for v in column if isinstance(v, float)]
     if floats and not np.isfinite(floats).all():
         return [cell_value(v) for v in column]
@@ -681,7 +682,7 @@ def inspect_workbook(
 ) -> tuple[Book | None, list[Problem]]:
     """:func:`inspect_book` of a workbook already open (values, as ``open_workbook`` and
     :func:`open_inputs` read)."""
-    from leadbook.inventory import portfolio_figures, stated_total_findings
+    from leadbook.portfolio.inventory import portfolio_figures, stated_total_findings
 
     settings, problems = read_settings(wb)
     inventory, inv_problems = read_inventory(wb)  # first: Sources read whole, once
@@ -703,7 +704,7 @@ def inspect_workbook(
 def lead_problems(wb: Workbook, sources: list[str] | None) -> list[Problem]:
     """Every problem of the Leads table's inputs (none if there is no table): merged cells,
     a header typed twice, and each bad cell, as Score leads would find them."""
-    from leadbook.leads import parse_leads
+    from leadbook.leads.table import parse_leads
     from leadbook.workbook.tabs.leads import read_lead_grid
 
     found = find_table(wb, C.LEADS_TABLE)

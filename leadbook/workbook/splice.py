@@ -37,7 +37,7 @@ from xml.sax.saxutils import quoteattr
 
 import defusedxml.ElementTree as ET  # noqa: N817
 
-from leadbook.workbook import contract as C
+from leadbook import contract as C
 from leadbook.workbook.package import Package, _declare_namespaces, _free_name, rels_name
 from leadbook.workbook.stream import StreamedBook
 

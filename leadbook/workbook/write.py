@@ -53,10 +53,10 @@ from openpyxl.utils.cell import range_boundaries
 from openpyxl.utils.datetime import to_excel
 from openpyxl.workbook.workbook import Workbook
 
+from leadbook import contract as C
 from leadbook import files
 from leadbook.errors import WorkbookFileError
 from leadbook.settings import Settings
-from leadbook.workbook import contract as C
 from leadbook.workbook import versions as V
 from leadbook.workbook.layout import fit_text, formula_values, name_all_table_columns, now
 from leadbook.workbook.package import Package, foreign_losses, keep_foreign_parts

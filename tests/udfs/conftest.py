@@ -57,8 +57,8 @@ def client():
 def scored_demo(tmp_path_factory):
     """The demo workbook as ``leadbook demo`` leaves it (its leads scored, the lead model
     beside it), written once: tests copy it (:func:`copy_book`)."""
-    from leadbook.workbook.jobs import demo
-    from leadbook.workbook.leadjobs import score_leads
+    from leadbook.workbook.jobs.leads import score_leads
+    from leadbook.workbook.jobs.refresh import demo
 
     path, _ = demo(tmp_path_factory.mktemp("scored") / "demo.xlsx")
     score_leads(path, retrain=True)
@@ -69,7 +69,7 @@ def scored_demo(tmp_path_factory):
 def calculated_demo(scored_demo, tmp_path_factory):
     """The scored demo workbook as Excel saves it: every formula with its value (LibreOffice
     calculated them), so a button sees what it would see in Excel."""
-    from leadbook.libreoffice import recalculated
+    from leadbook.workbook.libreoffice import recalculated
 
     return recalculated(scored_demo, tmp_path_factory.mktemp("calculated"))
 
@@ -79,7 +79,7 @@ def copy_book(path, folder):
     folders leadbook keeps beside it (the lead model)."""
     import shutil
 
-    from leadbook.qualify import model_dir
+    from leadbook.leads.model import model_dir
 
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / path.name

@@ -337,7 +337,7 @@ _HANDLERS = {
 def demo_as_calculated() -> Workbook:
     """The demo workbook as Excel holds it once calculated: each formula cell with its
     value (the builder's expected values), which is what Excel passes for a range."""
-    from leadbook.workbook.jobs import demo_workbook
+    from leadbook.workbook.jobs.refresh import demo_workbook
 
     rendered = demo_workbook()
     for address, value in rendered.expected.items():

@@ -266,7 +266,7 @@ def test_a_second_press_on_a_workbook_while_a_button_runs_is_refused(demo_book_p
     copy: both used to succeed, and the second's write-back took the first's Log row away."""
     import threading
 
-    from leadbook.workbook import jobs
+    from leadbook.workbook.jobs import refresh as jobs
     from udfs.book import run_job
 
     first, second = _pressed(demo_book_path), _pressed(demo_book_path)
@@ -294,7 +294,7 @@ def test_a_second_press_on_a_workbook_while_a_button_runs_is_refused(demo_book_p
 def test_a_button_and_a_command_on_one_workbook_take_turns(demo_book_path, monkeypatch):
     """The classic add-in's button keeps its files beside the workbook file: it holds the
     same lock as a command on that file."""
-    from leadbook.workbook import jobs
+    from leadbook.workbook.jobs import refresh as jobs
     from leadbook.workbook.write import one_job
     from udfs import book as book_module
     from udfs.book import run_job

@@ -7,9 +7,9 @@ import math
 import pandas as pd
 import pytest
 
+from leadbook import contract as C
 from leadbook.enums import Tier
 from leadbook.settings import Settings
-from leadbook.workbook import contract as C
 from udfs import convert as X
 from udfs.convert import ArgumentError
 

@@ -13,10 +13,10 @@ from leadbook.allocation import allocate
 from leadbook.allocation.model import SalesCapacity
 from leadbook.demo import demo_inventory, demo_settings
 from leadbook.errors import InfeasiblePolicyError
-from leadbook.inventory import SEED_MONTHLY_LEADS, SEED_SOURCES
-from leadbook.scoring import score_sources
+from leadbook.portfolio.inventory import SEED_MONTHLY_LEADS, SEED_SOURCES
+from leadbook.portfolio.scoring import score_sources
 from leadbook.settings import spec_for
-from leadbook.workbook.rebalance import planned_sales_capacity
+from leadbook.workbook.jobs.rebalance import planned_sales_capacity
 from tests.udfs.officejs import demo_as_calculated, function_call, table_argument, table_cells
 from udfs import functions as F
 
@@ -710,7 +710,7 @@ class TestLeads:
 
     def test_lead_score_without_a_model(self, client, tmp_path, monkeypatch):
         monkeypatch.setenv(F.WORKBOOKS_ENV, str(tmp_path))
-        from leadbook.workbook.jobs import new
+        from leadbook.workbook.jobs.refresh import new
 
         path = new(tmp_path / "fresh.xlsx")
         got = call(client, "LB_LEAD_SCORE", [[str(path)]], [["Source"]], [["A"]])
@@ -730,7 +730,7 @@ class TestLeadScoreReadsOnlyTheServersWorkbookFolder:
     def folders(self, scored_demo, tmp_path, monkeypatch):
         import shutil
 
-        from leadbook.qualify import model_dir
+        from leadbook.leads.model import model_dir
 
         served, victim = tmp_path / "served", tmp_path / "victim"
         for folder in (served, victim):
@@ -770,7 +770,7 @@ class TestLeadScoreReadsOnlyTheServersWorkbookFolder:
     def test_a_model_folder_linked_out_of_the_folder_is_not_read(self, client, folders):
         import shutil
 
-        from leadbook.qualify import model_dir
+        from leadbook.leads.model import model_dir
 
         served, victim = folders
         shutil.rmtree(model_dir(served / "Budget.xlsx"))
@@ -790,7 +790,7 @@ class TestLeadScoreReadsOnlyTheServersWorkbookFolder:
         assert answer.status_code == 400 and "none is set (LEADBOOK_WORKBOOKS)" in answer.text
 
     def test_a_model_file_that_is_a_pipe_is_not_read(self, client, folders):
-        from leadbook.qualify import model_dir
+        from leadbook.leads.model import model_dir
 
         served, _ = folders
         (stored,) = model_dir(served / "Budget.xlsx").glob("model-*.zip")

@@ -37,7 +37,7 @@ from typing import Any
 import openpyxl
 import pytest
 
-from leadbook.qualify import model_dir
+from leadbook.leads.model import model_dir
 from leadbook.workbook.versions import kept_versions
 from tests.conftest import setting_cell
 from tests.udfs.conftest import copy_book
@@ -151,7 +151,7 @@ def assert_as_the_cli(
 def as_excel_saves(book: Path, folder: Path) -> Path:
     """``book`` as Excel saves it, each formula with its value (LibreOffice's), in ``folder``
     with the lead model beside it."""
-    from leadbook.libreoffice import recalculated
+    from leadbook.workbook.libreoffice import recalculated
 
     saved = copy_book(book, folder)
     shutil.copy(recalculated(book, folder / "calculated"), saved)
@@ -164,7 +164,7 @@ def excel_demo(scored_demo, calculated_demo, tmp_path_factory) -> Path:
     model beside it. Calculated twice: LibreOffice saves numbers to 15 digits, so the first
     file's formula values come from its inputs before they were rounded; Excel's come from
     the cells as they are, and so do a second calculation's."""
-    from leadbook.libreoffice import recalculated
+    from leadbook.workbook.libreoffice import recalculated
 
     book = copy_book(scored_demo, tmp_path_factory.mktemp("excel"))
     shutil.copy(recalculated(calculated_demo, book.parent / "again"), book)

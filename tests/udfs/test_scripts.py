@@ -15,10 +15,10 @@ import xlwings as xw
 from openpyxl.worksheet.table import Table
 from typer.testing import CliRunner
 
+from leadbook import contract as C
 from leadbook.cli import app
-from leadbook.workbook import contract as C
-from leadbook.workbook.build import build_workbook
-from leadbook.workbook.jobs import REFRESH_TABS, demo_book
+from leadbook.workbook.jobs.build import build_workbook
+from leadbook.workbook.jobs.refresh import REFRESH_TABS, demo_book
 from leadbook.workbook.provenance import parse_stamp, read_stamp
 from leadbook.workbook.write import save_new
 from tests.conftest import set_setting
@@ -366,7 +366,7 @@ class TestEveryButtonAsTheCli:
         self, client, demo_book_path, tmp_path, monkeypatch
     ):
         """The workbook records a lead model, but the folder the button looks in has none."""
-        from leadbook.qualify import model_dir
+        from leadbook.leads.model import model_dir
 
         shutil.rmtree(model_dir(demo_book_path))
         folder = tmp_path / "files"
@@ -401,7 +401,7 @@ class TestEveryButtonAsTheCli:
     ):
         """No model recorded: the button trains one, and keeps its file where the next press
         (which loads it, hash verified) finds it."""
-        from leadbook.qualify import model_dir
+        from leadbook.leads.model import model_dir
 
         wb = openpyxl.load_workbook(demo_book_path)
         wb["Leads"]["B5"] = None  # LeadModelHash: the workbook records no model

@@ -456,7 +456,7 @@ class TestSignIn:
         from tests.udfs.officejs import book_payload
 
         ran = []
-        monkeypatch.setattr("leadbook.workbook.jobs.refresh", lambda *a, **k: ran.append(a))
+        monkeypatch.setattr("leadbook.workbook.jobs.refresh.refresh", lambda *a, **k: ran.append(a))
         answer = client.post(
             SCRIPT + "refresh", json=book_payload(demo_book_path), headers={"Authorization": ""}
         )

@@ -19,12 +19,12 @@ from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.utils.cell import get_column_letter, range_boundaries
 from openpyxl.worksheet.worksheet import Worksheet
 
+from leadbook import contract as C
 from leadbook.allocation import Allocation
-from leadbook.classify import BAND_GROUPS
+from leadbook.contract import Column, Kind, Role, file_formula
 from leadbook.errors import InfeasiblePolicyError
+from leadbook.portfolio.classify import BAND_GROUPS
 from leadbook.settings import Settings, spec_for
-from leadbook.workbook import contract as C
-from leadbook.workbook.contract import Column, Kind, Role, file_formula
 from leadbook.workbook.layout import (
     Expected,
     anchor_of,
@@ -39,7 +39,7 @@ from leadbook.workbook.layout import (
 from leadbook.workbook.write import CHART_BUILDERS
 
 if TYPE_CHECKING:
-    from leadbook.workbook.rebalance import Feeds
+    from leadbook.workbook.jobs.rebalance import Feeds
 
 _GROUP_COLUMN = {"Tier": "Tier", "Lead type": "Lead type", "Risk": "Risk"}
 _GROUP_KEY = {"Tier": "tier", "Lead type": "lead_type", "Risk": "risk"}

@@ -18,8 +18,9 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils.cell import column_index_from_string
 from openpyxl.worksheet.worksheet import Worksheet
 
-from leadbook import maturity as M
-from leadbook.board import (
+from leadbook import contract as C
+from leadbook.board import maturity as M
+from leadbook.board.kpis import (
     KPI_SPECS,
     PITFALLS,
     Direction,
@@ -33,10 +34,9 @@ from leadbook.board import (
     pitfalls,
     quarter_actuals,
 )
+from leadbook.contract import file_formula
 from leadbook.settings import spec_for
-from leadbook.workbook import contract as C
-from leadbook.workbook.contract import file_formula
-from leadbook.workbook.gather import (
+from leadbook.workbook.jobs.gather import (
     gather_inputs,
     read_answers,
     saved_history,
@@ -255,7 +255,7 @@ def reads(k: Kpi) -> str:
 
     Examples
     --------
-    >>> from leadbook.board import KpiStatus, kpi_spec
+    >>> from leadbook.board.kpis import KpiStatus, kpi_spec
     >>> band = Kpi(kpi_spec("high_risk_share"), Quarter(2026, 4), 0.0, 0.15, 0.0,
     ...            KpiStatus.OFF, "", "", floor=0.10)
     >>> reads(band)
@@ -287,7 +287,7 @@ def status_formula(spec: KpiSpec) -> str:
 
     Examples
     --------
-    >>> from leadbook.board import kpi_spec
+    >>> from leadbook.board.kpis import kpi_spec
     >>> status_formula(kpi_spec("first_party_share"))
     'IF(NOT(ISNUMBER(BoardKPIs[[#This Row],[Value]])),"not available","for information")'
     """

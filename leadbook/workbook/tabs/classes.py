@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 from openpyxl.worksheet.worksheet import Worksheet
 
-from leadbook.classify import BAND_GROUPS, band_usage
+from leadbook import contract as C
+from leadbook.contract import file_formula
+from leadbook.portfolio.classify import BAND_GROUPS, band_usage
 from leadbook.settings import Settings, spec_for
-from leadbook.workbook import contract as C
-from leadbook.workbook.contract import file_formula
 from leadbook.workbook.layout import (
     Expected,
     anchor_of,

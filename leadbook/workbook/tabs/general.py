@@ -12,8 +12,8 @@ from openpyxl.utils.cell import get_column_letter, range_boundaries
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
+from leadbook import contract as C
 from leadbook.errors import Problem
-from leadbook.workbook import contract as C
 from leadbook.workbook.layout import (
     LABEL_FONT,
     NOTE_FONT,

@@ -13,8 +13,9 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
+from leadbook import contract as C
 from leadbook.enums import Choice
-from leadbook.inventory import (
+from leadbook.portfolio.inventory import (
     Inventory,
     StatedTotals,
     cpl_in_use,
@@ -33,7 +34,6 @@ from leadbook.settings import (
     section_title,
     setting_rows,
 )
-from leadbook.workbook import contract as C
 from leadbook.workbook.layout import (
     INPUT_FILL,
     INPUT_FONT,

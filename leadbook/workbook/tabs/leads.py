@@ -21,11 +21,11 @@ from openpyxl.utils.cell import get_column_letter, range_boundaries
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from leadbook.leads import NUMERIC
+from leadbook import contract as C
+from leadbook.contract import Column, Kind, Role, file_formula
+from leadbook.contract.tables import SheetLocator, cell_value
+from leadbook.leads.table import NUMERIC
 from leadbook.settings import LeadRules, Settings
-from leadbook.tables import SheetLocator, cell_value
-from leadbook.workbook import contract as C
-from leadbook.workbook.contract import Column, Kind, Role, file_formula
 from leadbook.workbook.layout import (
     LABEL_FONT,
     Expected,
@@ -44,7 +44,7 @@ from leadbook.workbook.layout import (
 from leadbook.workbook.write import CHART_BUILDERS
 
 if TYPE_CHECKING:  # scikit-learn takes seconds to import; only Score leads needs it
-    from leadbook.qualify import ModelRecord
+    from leadbook.leads.model import ModelRecord
 
 REPORT_ROWS = range(3, 23)
 REPORT_TABLES = (
@@ -242,7 +242,7 @@ def _cell_values(report: LeadReport | None, rules: LeadRules) -> dict[str, Any]:
 def _report_frames(report: LeadReport | None) -> dict[str, pd.DataFrame | None]:
     if report is None:
         return {}
-    from leadbook.qualify import LOGISTIC
+    from leadbook.leads.model import LOGISTIC
 
     r = report.report
     chosen, base = r.held_out[r.chosen], r.held_out[LOGISTIC]
@@ -313,7 +313,7 @@ def read_lead_grid(wb: Workbook) -> tuple[pd.DataFrame, SheetLocator] | None:
 
 
 def _letters(headers: list[str], min_col: int) -> dict[str, str]:
-    from leadbook.leads import FIXED_HEADERS
+    from leadbook.leads.table import FIXED_HEADERS
 
     letters = {}
     for j, header in enumerate(headers):
@@ -324,7 +324,7 @@ def _letters(headers: list[str], min_col: int) -> dict[str, str]:
 
 def read_model_record(wb: Workbook) -> ModelRecord | None:
     """The model the workbook records (hash, training-data hash, when, what), or None."""
-    from leadbook.qualify import ModelRecord
+    from leadbook.leads.model import ModelRecord
 
     ws = wb[C.LEADS.name] if C.LEADS.name in wb.sheetnames else None
     if ws is None:

@@ -31,9 +31,12 @@ from openpyxl.utils.cell import (
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.worksheet import Worksheet
 
-from leadbook.capacity import HiringTerms, first_exceeded, hiring_plan, quarterly_hires
+from leadbook import contract as C
+from leadbook.contract import file_formula
+from leadbook.contract.tables import parse_table
 from leadbook.errors import InputError
-from leadbook.forecast import (
+from leadbook.planning.capacity import HiringTerms, first_exceeded, hiring_plan, quarterly_hires
+from leadbook.planning.forecast import (
     LOG_COLUMNS,
     PortfolioForecast,
     accuracy,
@@ -45,11 +48,8 @@ from leadbook.forecast import (
     scenarios,
     update_log,
 )
-from leadbook.roi import IRR_SHOWN_UP_TO, irr_reason, roi_table
+from leadbook.planning.roi import IRR_SHOWN_UP_TO, irr_reason, roi_table
 from leadbook.settings import SETTING_SPECS, Settings
-from leadbook.tables import parse_table
-from leadbook.workbook import contract as C
-from leadbook.workbook.contract import file_formula
 from leadbook.workbook.layout import (
     HEADER_FILL,
     HEADER_FONT,
@@ -679,7 +679,7 @@ def render_hiring(ws: Worksheet, book: Book | None, expected: Expected) -> None:
 def _chapter_check(
     ws: Worksheet, spec: C.TableSpec, settings: Settings, expected: Expected
 ) -> None:
-    from leadbook.capacity import reps_needed
+    from leadbook.planning.capacity import reps_needed
 
     rounding = settings.hiring.rep_rounding
     rows = pd.DataFrame(CHAPTER_TABLE, columns=["case", "leads", "per_rep", "chapter"])

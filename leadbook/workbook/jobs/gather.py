@@ -4,7 +4,7 @@ The KPIs' optional inputs come from tabs other capabilities fill (Allocation, Fo
 Leads, Hiring). This module finds them by the headers of the Excel Tables on those tabs, so
 a tab that is empty, or a capability not installed yet, gives "not available" with the
 reason instead of a number. The headers it looks for are those of the workbook contract
-(:mod:`leadbook.workbook.contract`), so a renamed column cannot silently go missing here.
+(:mod:`leadbook.contract`), so a renamed column cannot silently go missing here.
 """
 
 from __future__ import annotations
@@ -20,11 +20,11 @@ import pandas as pd
 from openpyxl.utils.cell import range_boundaries
 from openpyxl.workbook.workbook import Workbook
 
-from leadbook.board import BoardInputs, Quarter, quality_consistency_of
+from leadbook import contract as C
+from leadbook.board.kpis import BoardInputs, Quarter, quality_consistency_of
+from leadbook.board.maturity import Answer, WorkbookFacts
 from leadbook.enums import Compliance, Party, Status
 from leadbook.errors import LeadbookError, Problem, raise_errors
-from leadbook.maturity import Answer, WorkbookFacts
-from leadbook.workbook import contract as C
 from leadbook.workbook.read import Book
 from leadbook.workbook.splice import readable
 
@@ -42,7 +42,7 @@ FORECAST_LOG_HEADERS = _headers(
     C.FORECAST_LOG_TABLE,
     **{k: k for k in ("made", "month", "source", "measure", "forecast", "actual")},
 )
-"""The forecast log on the Forecast detail tab (leadbook.forecast's LOG_COLUMNS)."""
+"""The forecast log on the Forecast detail tab (leadbook.planning.forecast's LOG_COLUMNS)."""
 FORECAST_TABS = (C.FORECAST.name, C.FORECAST_DETAIL.name)
 """The tabs Refresh forecast writes (a workbook written before Forecast detail existed held
 the log on the Forecast tab)."""
@@ -56,7 +56,7 @@ QUALITY_HEADERS = _headers(
 """The per-source lead quality table Score leads writes on the Leads tab."""
 SCORED_HEADER = "Probability"
 """The Leads table's column of scores: a filled cell is a scored lead."""
-ROI_MODULE = "leadbook.roi"
+ROI_MODULE = "leadbook.planning.roi"
 
 
 def _norm(text: object) -> str:
@@ -148,7 +148,7 @@ def _planned_reps(book: Book) -> float | None:
     """Productive reps from the hiring plan when Settings take sales capacity from it (as
     Rebalance does), so the KPI and the allocation count the same team; else None."""
     from leadbook.enums import CapacitySource
-    from leadbook.workbook.rebalance import planned_sales_capacity
+    from leadbook.workbook.jobs.rebalance import planned_sales_capacity
 
     cap = book.settings.capacity
     if cap.sales_capacity_source is not CapacitySource.HIRING_PLAN:

@@ -58,7 +58,8 @@ def reps_needed(
     >>> reps_needed(100, 0)
     Traceback (most recent call last):
     ...
-    leadbook.capacity.CapacityInputError: leads per rep × utilisation must be > 0, got 0 × 100%
+    leadbook.planning.capacity.CapacityInputError: leads per rep × utilisation must be > \
+0, got 0 × 100%
     """
     load = leads_per_rep * utilisation
     if not load > 0:
@@ -287,7 +288,8 @@ def sales_capacity(plan: pd.DataFrame, month: object, leads_per_rep: float = 40.
     >>> sales_capacity(plan, 9)
     Traceback (most recent call last):
     ...
-    leadbook.capacity.CapacityInputError: month 9 is not in the hiring plan (it covers 1 to 3)
+    leadbook.planning.capacity.CapacityInputError: month 9 is not in the hiring plan \
+(it covers 1 to 3)
     """
     rows = plan[plan["month"] == month]
     if rows.empty:

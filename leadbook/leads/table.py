@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from leadbook.contract import LEADS_TABLE, Role
+from leadbook.contract.tables import Locator, parse_table
 from leadbook.errors import LeadbookError, Problem
 from leadbook.files import require_regular_file
-from leadbook.tables import Locator, parse_table
-from leadbook.workbook.contract import LEADS_TABLE, Role
 
 NUMERIC = "numeric"
 CATEGORICAL = "categorical"
@@ -113,7 +113,7 @@ def parse_leads(
 
     Examples
     --------
-    >>> from leadbook.tables import RowLocator
+    >>> from leadbook.contract.tables import RowLocator
     >>> raw = pd.DataFrame({"Lead ID": ["L1", "L1", "L3"],
     ...                     "Source": ["Organic search", "Organic serch", "Organic search"],
     ...                     "Cost": [60, -1, 55], "Converted": ["yes", None, "no"],

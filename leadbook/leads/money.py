@@ -34,7 +34,7 @@ import pandas as pd
 
 from leadbook.enums import ConversionSource, LeadAction, ScoreBand
 from leadbook.errors import Conflict, InfeasiblePolicyError
-from leadbook.inventory import Inventory
+from leadbook.portfolio.inventory import Inventory
 from leadbook.settings import LeadRules, Settings
 
 if TYPE_CHECKING:

@@ -26,12 +26,12 @@ import pandas as pd
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
+from leadbook import contract as C
 from leadbook.allocation import Allocation, SalesCapacity, allocate
 from leadbook.enums import CapacitySource, ConversionSource, Objective
 from leadbook.errors import InfeasiblePolicyError, LeadbookError, raise_errors
-from leadbook.inventory import Inventory
+from leadbook.portfolio.inventory import Inventory
 from leadbook.settings import Settings
-from leadbook.workbook import contract as C
 from leadbook.workbook.layout import BAD_FILL, BAD_FONT, Expected, formula_values, now
 from leadbook.workbook.provenance import FAILED_MARK, PORTFOLIO, read_stamp
 from leadbook.workbook.read import Book, open_workbook, read_book
@@ -76,9 +76,10 @@ class Feeds:
 
 def planned_sales_capacity(inventory: Inventory, settings: Settings) -> SalesCapacity:
     """Sales capacity from the hiring plan of ``inventory``'s forecast: its first month's
-    productive reps × leads per rep × utilisation (:func:`leadbook.capacity.sales_capacity`)."""
-    from leadbook.capacity import sales_capacity
-    from leadbook.forecast import portfolio_forecast
+    productive reps × leads per rep × utilisation
+    (:func:`leadbook.planning.capacity.sales_capacity`)."""
+    from leadbook.planning.capacity import sales_capacity
+    from leadbook.planning.forecast import portfolio_forecast
     from leadbook.workbook.tabs.planning import hiring_result
 
     try:
@@ -110,8 +111,8 @@ def _first_month_plan(inventory: Inventory, settings: Settings) -> pd.DataFrame 
     are forecast; forecasting every source (a backtest per series) is what made Rebalance
     take minutes on thousands of sources. None when a hire could start at once.
     """
-    from leadbook.capacity import HiringTerms, hiring_plan
     from leadbook.errors import InputError, Problem
+    from leadbook.planning.capacity import HiringTerms, hiring_plan
 
     if HiringTerms.from_settings(settings).lead_months < 1:
         return None
@@ -142,7 +143,7 @@ def book_conversion(book: Book) -> tuple[Inventory, pd.DataFrame]:
     if book.settings.leads.conversion_source is not ConversionSource.MODEL:
         origin = pd.DataFrame({"conversion": src["conversion"], "origin": "history"})
         return book.inventory, origin
-    from leadbook.monetize import with_predicted_conversion
+    from leadbook.leads.money import with_predicted_conversion
 
     inventory, record = with_predicted_conversion(
         book.inventory, _scored_open_leads(book), book.settings
@@ -159,8 +160,8 @@ def book_conversion(book: Book) -> tuple[Inventory, pd.DataFrame]:
 
 def _scored_open_leads(book: Book) -> pd.DataFrame:
     """``source, probability`` of the book's open leads under the model it records."""
-    from leadbook.leads import parse_leads
-    from leadbook.qualify import check_fresh, load_model
+    from leadbook.leads.model import check_fresh, load_model
+    from leadbook.leads.table import parse_leads
     from leadbook.workbook.tabs.leads import read_lead_grid, read_model_record
 
     wb = open_workbook(book.path) if book.path is not None else None

@@ -51,8 +51,8 @@ from threadpoolctl import threadpool_limits
 
 from leadbook import __version__, files
 from leadbook.errors import LeadbookError
-from leadbook.leads import CATEGORICAL, NUMERIC, LeadTable
-from leadbook.modelcheck import check_estimator, parse_meta
+from leadbook.leads.modelcheck import check_estimator, parse_meta
+from leadbook.leads.table import CATEGORICAL, NUMERIC, LeadTable
 from leadbook.settings import LeadRules
 
 if TYPE_CHECKING:
@@ -469,7 +469,7 @@ def _cv_log_loss(
 
 def band_table(p: np.ndarray, y: np.ndarray, rules: LeadRules) -> pd.DataFrame:
     """Held-out leads and conversions per score band (High, Medium, Low)."""
-    from leadbook.monetize import score_bands
+    from leadbook.leads.money import score_bands
 
     bands = np.array([b.value for b in score_bands(p, rules)])
     cutoffs = {"High": rules.band_high, "Medium": rules.band_medium, "Low": 0.0}

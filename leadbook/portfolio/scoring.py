@@ -10,13 +10,13 @@ Each subscore is the mean of named inputs, each scaled to 0–1 (1 is best):
 - **Strategic**: diversification value ((1 − ρ) / 2, ρ the correlation of the source's monthly
   conversion with the rest of the portfolio's; 0.5 when under 6 months overlap) and growth
   headroom (unused share of the volume cap).
-- **Risk** (higher is safer): first the source's risk class (:func:`leadbook.classify.classify`:
-  track record, test phase, compliance, vendor health, volume variation) — High scores 0–33,
-  Medium 33–67, Low 67–100, so every Low-risk source scores above every High-risk one — then,
-  within its class, the mean of vendor independence (1 − the vendor's share of today's
-  spend; in-house sources have no outside vendor), compliance (compliant 1, under review 0.5,
-  non-compliant 0), vendor health ((h − 1) / 4) and price stability (1 − variation of monthly
-  CPL; 0.5 when unknown).
+- **Risk** (higher is safer): first the source's risk class
+  (:func:`leadbook.portfolio.classify.classify`: track record, test phase, compliance, vendor
+  health, volume variation) — High scores 0–33, Medium 33–67, Low 67–100, so every Low-risk
+  source scores above every High-risk one — then, within its class, the mean of vendor
+  independence (1 − the vendor's share of today's spend; in-house sources have no outside
+  vendor), compliance (compliant 1, under review 0.5, non-compliant 0), vendor health ((h − 1) /
+  4) and price stability (1 − variation of monthly CPL; 0.5 when unknown).
 
 The composite is the Settings-weighted sum (seed 40/25/20/15) and the rank orders it, 1 best.
 """
@@ -26,10 +26,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from leadbook.classify import classify
 from leadbook.enums import Compliance, Party, RiskClass
-from leadbook.history import conversion_correlation, variation
-from leadbook.inventory import Inventory, source_cpa
+from leadbook.portfolio.classify import classify
+from leadbook.portfolio.history import conversion_correlation, variation
+from leadbook.portfolio.inventory import Inventory, source_cpa
 from leadbook.settings import ScoreWeights, Settings
 
 SUBSCORES = ["performance", "reliability", "strategic", "risk"]

@@ -34,10 +34,10 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from leadbook.classify import classify
 from leadbook.enums import Party, RiskClass, Status, Tier
 from leadbook.errors import LeadbookError
-from leadbook.inventory import Inventory
+from leadbook.portfolio.classify import classify
+from leadbook.portfolio.inventory import Inventory
 from leadbook.settings import Settings
 
 EPS = 1e-9
@@ -47,7 +47,7 @@ STEADY = 0.01
 PREFERRED_HEADROOM = 0.10
 """A Tier 1 source within 10 % of its volume cap cannot carry more growth."""
 FORECAST_PORTFOLIO = "Portfolio"
-"""The forecast log's name for the whole portfolio (leadbook.forecast.PORTFOLIO)."""
+"""The forecast log's name for the whole portfolio (leadbook.planning.forecast.PORTFOLIO)."""
 
 
 class BoardInputError(LeadbookError, ValueError):
@@ -75,7 +75,7 @@ class Quarter:
     >>> Quarter.parse("2026Q5")
     Traceback (most recent call last):
     ...
-    leadbook.board.BoardInputError: quarter '2026Q5': a year has quarters 1 to 4
+    leadbook.board.kpis.BoardInputError: quarter '2026Q5': a year has quarters 1 to 4
     """
 
     year: int
@@ -478,9 +478,9 @@ class BoardInputs:
     - ``allocation``: the recommended allocation by source, with columns ``recommended``
       (spend) and optionally ``leads`` (Allocation.table of the allocation engine);
     - ``forecast_log``: the forecast log with ``made, month, source, measure, forecast,
-      actual`` (leadbook.forecast's log);
-    - ``roi_12m``: the portfolio's 12-month ROI with lifetime value (leadbook.roi);
-    - ``quality_consistency``: lead-score consistency, 0–1 (leadbook.qualify; see
+      actual`` (leadbook.planning.forecast's log);
+    - ``roi_12m``: the portfolio's 12-month ROI with lifetime value (leadbook.planning.roi);
+    - ``quality_consistency``: lead-score consistency, 0–1 (leadbook.leads.model; see
       :func:`quality_consistency_of`);
     - ``sales_reps``: productive reps this quarter from a hiring plan (else Settings'
       ``capacity.sales_reps``);
@@ -1037,7 +1037,8 @@ def kpi(
     >>> kpi("vendor_heath", demo_inventory())
     Traceback (most recent call last):
     ...
-    leadbook.board.BoardInputError: unknown KPI 'vendor_heath' — did you mean 'vendor_health'? ...
+    leadbook.board.kpis.BoardInputError: unknown KPI 'vendor_heath' — did you \
+mean 'vendor_health'? ...
     """
     spec = kpi_spec(name)
     settings = settings or Settings()

@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 from openpyxl.utils.cell import column_index_from_string, coordinate_from_string, get_column_letter
 
+from leadbook.contract import NUMERIC_KINDS, Column, Kind, Role, TableSpec
 from leadbook.errors import Problem, Severity
-from leadbook.workbook.contract import NUMERIC_KINDS, Column, Kind, Role, TableSpec
 
 EXCEL_EPOCH = dt.datetime(1899, 12, 30)
 MAX_MAGNITUDE = 1e12
@@ -49,7 +49,7 @@ class SheetLocator:
 
     Examples
     --------
-    >>> from leadbook.workbook.contract import SOURCES_TABLE
+    >>> from leadbook.contract import SOURCES_TABLE
     >>> loc = SheetLocator.from_spec(SOURCES_TABLE)
     >>> loc.cell(0, "source"), loc.cell(2, "cpl")
     ('Sources!A13', 'Sources!J15')
@@ -105,7 +105,7 @@ def parse_table(
 
     Examples
     --------
-    >>> from leadbook.workbook.contract import HISTORY_TABLE
+    >>> from leadbook.contract import HISTORY_TABLE
     >>> raw = pd.DataFrame({"month": ["2026-01-01"], "source": ["Organic"], "spend": [-5],
     ...                     "leads": ["abc"], "customers": [3], "revenue": [900]})
     >>> frame, problems = parse_table(raw, HISTORY_TABLE, SheetLocator.from_spec(HISTORY_TABLE))
@@ -223,7 +223,7 @@ def _typed_as_text(col: Column, value: str, parsed: float) -> str:
 
     Examples
     --------
-    >>> from leadbook.workbook.contract import SOURCES_TABLE
+    >>> from leadbook.contract import SOURCES_TABLE
     >>> print(_typed_as_text(SOURCES_TABLE.column("conversion"), "16.8%", 0.168))
     Conversion is typed as text ('16.8%'): leadbook reads 0.168, but Excel's formulas
     skip text — type it as a number
@@ -283,7 +283,7 @@ def parse_cell(col: Column, value: object) -> tuple[Any, str | None]:
 
     Examples
     --------
-    >>> from leadbook.workbook.contract import SOURCES_TABLE
+    >>> from leadbook.contract import SOURCES_TABLE
     >>> parse_cell(SOURCES_TABLE.column("cpl"), -3)
     (None, 'CPL must be > 0, got -3')
     >>> parse_cell(SOURCES_TABLE.column("conversion"), "16.8%")
@@ -311,7 +311,7 @@ def _plain_numbers(col: Column, values: list[Any]) -> list[bool]:
 
     Examples
     --------
-    >>> from leadbook.workbook.contract import HISTORY_TABLE
+    >>> from leadbook.contract import HISTORY_TABLE
     >>> _plain_numbers(HISTORY_TABLE.column("leads"), [3, 2.5, -1, "4", None, 1e13, True])
     [True, False, False, False, False, False, False]
     """

@@ -11,8 +11,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from leadbook.board.maturity import Answer
 from leadbook.enums import Choice, Compliance, LeadType, Party, RiskClass, Status, Tier
-from leadbook.maturity import Answer
 
 
 class Kind(enum.Enum):

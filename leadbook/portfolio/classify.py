@@ -18,8 +18,8 @@ import math
 import pandas as pd
 
 from leadbook.enums import Compliance, LeadType, RiskClass, Status, Tier
-from leadbook.history import variation
-from leadbook.inventory import Inventory
+from leadbook.portfolio.history import variation
+from leadbook.portfolio.inventory import Inventory
 from leadbook.settings import ClassRules, Settings
 
 CLASS_COLUMNS = ["tier", "tier_reason", "lead_type", "lead_type_reason", "risk", "risk_reason"]

@@ -17,11 +17,12 @@ import pandas as pd
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from leadbook.classify import classify
+from leadbook import contract as C
 from leadbook.errors import Problem
-from leadbook.scoring import score_sources
-from leadbook.workbook import contract as C
-from leadbook.workbook.build import Rendered, build_workbook
+from leadbook.portfolio.classify import classify
+from leadbook.portfolio.scoring import score_sources
+from leadbook.workbook.jobs.build import Rendered, build_workbook
+from leadbook.workbook.jobs.rebalance import rebalance, render_allocation_tab
 from leadbook.workbook.layout import Expected, fit_text, formula_values, now
 from leadbook.workbook.provenance import PORTFOLIO, Fingerprints, stale_problems, stamp_tabs
 from leadbook.workbook.read import (
@@ -31,7 +32,6 @@ from leadbook.workbook.read import (
     open_inputs,
     read_book,
 )
-from leadbook.workbook.rebalance import rebalance, render_allocation_tab
 from leadbook.workbook.tabs.board import render_board, render_maturity
 from leadbook.workbook.tabs.classes import render_scores, render_tiers
 from leadbook.workbook.tabs.general import render_start
@@ -181,7 +181,7 @@ def refresh(
 def new(path: str | Path, *, overwrite: bool = False) -> Path:
     """Write the template workbook: the contract's tabs, one example row in each input table
     (check reports it until it is replaced), the output tabs empty."""
-    from leadbook.inventory import build_inventory
+    from leadbook.portfolio.inventory import build_inventory
     from leadbook.workbook.examples import example_leads, example_tables, mark_examples
 
     tables = example_tables()

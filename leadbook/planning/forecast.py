@@ -33,7 +33,7 @@ import pandas as pd
 
 from leadbook.enums import Status
 from leadbook.errors import InputError, LeadbookError, Problem
-from leadbook.inventory import Inventory
+from leadbook.portfolio.inventory import Inventory
 from leadbook.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -491,8 +491,8 @@ def forecast_detail(
     >>> forecast_detail([1.0, float("nan"), 3.0, 4.0], 2)
     Traceback (most recent call last):
     ...
-    leadbook.forecast.ForecastInputError: the series has a gap at point 2 of 4; fill it (0 if \
-nothing happened that month) or pass gaps="interpolate"
+    leadbook.planning.forecast.ForecastInputError: the series has a gap at point 2 of 4; \
+fill it (0 if nothing happened that month) or pass gaps="interpolate"
     """
     y, months = _prepare(values, horizon, start, gaps)
     if not 0 < level < 1:

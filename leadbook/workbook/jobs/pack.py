@@ -32,9 +32,10 @@ import openpyxl
 from openpyxl.utils.cell import coordinate_from_string, get_column_letter, range_boundaries
 from openpyxl.workbook.workbook import Workbook
 
+from leadbook import contract as C
 from leadbook import files
-from leadbook import maturity as M
-from leadbook.board import (
+from leadbook.board import maturity as M
+from leadbook.board.kpis import (
     Kpi,
     Pitfall,
     Quarter,
@@ -44,13 +45,12 @@ from leadbook.board import (
     snapshot,
 )
 from leadbook.errors import LeadbookError, WorkbookFileError
-from leadbook.libreoffice import LibreOfficeError, convert, recalculated
-from leadbook.workbook import contract as C
-from leadbook.workbook.gather import (
+from leadbook.workbook.jobs.gather import (
     saved_history,
     with_quarter,
 )
 from leadbook.workbook.layout import formula_values, now
+from leadbook.workbook.libreoffice import LibreOfficeError, convert, recalculated
 from leadbook.workbook.packsheets import (
     ALLOCATION_SUMMARY_TITLE,
     COHORT_SPEND,

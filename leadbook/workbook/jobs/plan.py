@@ -9,8 +9,8 @@ from typing import Any
 
 from openpyxl.workbook.workbook import Workbook
 
-from leadbook.roi import roi_table
-from leadbook.workbook import contract as C
+from leadbook import contract as C
+from leadbook.planning.roi import roi_table
 from leadbook.workbook.layout import formula_values
 from leadbook.workbook.read import read_book
 from leadbook.workbook.tabs.planning import (
@@ -81,7 +81,7 @@ def forecast(path: str | Path) -> JobResult:
 @one_job_per_workbook
 def plan(path: str | Path) -> JobResult:
     """Rewrite the Hiring tab (Plan hiring) from the forecast's scenarios."""
-    from leadbook.forecast import portfolio_forecast
+    from leadbook.planning.forecast import portfolio_forecast
 
     book = read_book(path)
     result: HiringResult = hiring_result(

@@ -3,7 +3,7 @@
 :func:`score_leads` reads the workbook's Settings and Sources and its lead table (or a CSV or
 Parquet file larger than a sheet), loads the model the workbook records — checked byte for
 byte, never retrained silently — or trains one (the first time, or on ``retrain``), scores
-the open leads, puts money on them (:mod:`leadbook.monetize`), and writes the Leads tab's
+the open leads, puts money on them (:mod:`leadbook.leads.money`), and writes the Leads tab's
 output columns and report through :func:`~leadbook.workbook.write.update_workbook`, which
 logs the run.
 """
@@ -20,26 +20,11 @@ import numpy as np
 import pandas as pd
 from openpyxl.workbook.workbook import Workbook
 
+from leadbook import contract as C
 from leadbook import files
 from leadbook.enums import LeadAction
 from leadbook.errors import LeadbookError, Problem, raise_errors
-from leadbook.inventory import Inventory
-from leadbook.leads import (
-    FileLocator,
-    LeadTable,
-    capped,
-    lead_file_rows,
-    parse_leads,
-    read_lead_file,
-)
-from leadbook.monetize import (
-    ThresholdChoice,
-    lead_actions,
-    profit_threshold,
-    sale_loss_note,
-    with_predicted_conversion,
-)
-from leadbook.qualify import (
+from leadbook.leads.model import (
     ModelError,
     ModelRecord,
     Staleness,
@@ -53,8 +38,23 @@ from leadbook.qualify import (
     top_factors,
     train_model,
 )
+from leadbook.leads.money import (
+    ThresholdChoice,
+    lead_actions,
+    profit_threshold,
+    sale_loss_note,
+    with_predicted_conversion,
+)
+from leadbook.leads.table import (
+    FileLocator,
+    LeadTable,
+    capped,
+    lead_file_rows,
+    parse_leads,
+    read_lead_file,
+)
+from leadbook.portfolio.inventory import Inventory
 from leadbook.settings import Settings
-from leadbook.workbook import contract as C
 from leadbook.workbook.layout import formula_values, inert_text, now
 from leadbook.workbook.read import Book, inspect_workbook, lead_problems, open_inputs
 from leadbook.workbook.stream import StreamedBook
@@ -380,7 +380,7 @@ class _FileLeads:
 
 def _is_closed(chunk: pd.DataFrame) -> np.ndarray:
     """Which raw rows of a lead file have an outcome (Converted filled in)."""
-    from leadbook.leads import split_columns
+    from leadbook.leads.table import split_columns
 
     fixed, _ = split_columns(chunk)
     if "outcome" not in fixed:

@@ -17,15 +17,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from leadbook.enums import Party, Status
-from leadbook.errors import Problem, Severity, raise_errors
-from leadbook.tables import Locator, RowLocator, parse_table
-from leadbook.workbook.contract import (
+from leadbook.contract import (
     HISTORY_TABLE,
     NAMED_CELLS,
     PRICE_TIERS_TABLE,
     SOURCES_TABLE,
 )
+from leadbook.contract.tables import Locator, RowLocator, parse_table
+from leadbook.enums import Party, Status
+from leadbook.errors import Problem, Severity, raise_errors
 
 SPEND_TOLERANCE = 0.02
 

@@ -35,7 +35,7 @@ import numpy_financial as npf
 import pandas as pd
 
 from leadbook.errors import LeadbookError
-from leadbook.inventory import Inventory
+from leadbook.portfolio.inventory import Inventory
 from leadbook.settings import RoiRules, Settings
 
 MONTHS = 12
@@ -87,7 +87,7 @@ def roi(spend: float, revenue: float) -> float:
     >>> roi(0, 500)
     Traceback (most recent call last):
     ...
-    leadbook.roi.RoiInputError: spend must be > 0 to give an ROI, got 0
+    leadbook.planning.roi.RoiInputError: spend must be > 0 to give an ROI, got 0
     """
     if not spend > 0:
         raise RoiInputError(f"spend must be > 0 to give an ROI, got {spend:g}")

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 import pandas as pd
 from openpyxl.workbook.workbook import Workbook
 
-from leadbook.inventory import Inventory, StatedTotals
+from leadbook import contract as C
+from leadbook.portfolio.inventory import Inventory, StatedTotals
 from leadbook.settings import Settings
-from leadbook.workbook import contract as C
 from leadbook.workbook.layout import Expected, fit_text, formula_values
 from leadbook.workbook.provenance import DEPENDS, write_stamp
 from leadbook.workbook.read import Book
@@ -36,7 +36,7 @@ def build_workbook(
     """Every tab of the contract, inputs filled from ``inventory`` (or left empty) and the
     Leads table from ``leads``.
 
-    Output tabs start empty; :func:`leadbook.workbook.jobs.refresh_outputs` fills them.
+    Output tabs start empty; :func:`leadbook.workbook.jobs.refresh.refresh_outputs` fills them.
     """
     settings = settings or Settings()
     wb = Workbook()
@@ -49,7 +49,7 @@ def build_workbook(
     render_settings(wb[C.SETTINGS.name], settings, expected)
     render_sources(wb[C.SOURCES.name], inventory, stated or StatedTotals(), expected)
     render_history(wb[C.HISTORY.name], inventory, expected)
-    from leadbook.workbook.jobs import OUTPUT_RENDERERS
+    from leadbook.workbook.jobs.refresh import OUTPUT_RENDERERS
 
     lead_book = None
     if leads is not None and inventory is not None:
