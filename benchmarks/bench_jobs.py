@@ -59,7 +59,7 @@ def solve_seconds(book: Path, repeats: int) -> float:
     """The median time of the allocation solve alone on ``book``'s inputs, warm."""
     from leadbook.allocation import allocate
     from leadbook.errors import InfeasiblePolicyError
-    from leadbook.workbook.jobs.rebalance import allocation_feeds
+    from leadbook.workbook.jobs.feeds import allocation_feeds
     from leadbook.workbook.read import read_book
 
     inputs = read_book(book)

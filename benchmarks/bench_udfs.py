@@ -103,7 +103,7 @@ def solve_seconds(repeats: int) -> float:
     """:func:`leadbook.allocation.allocate` on the demo's inputs already read, warm (median)."""
     from leadbook.allocation import allocate
     from leadbook.demo import demo_inventory, demo_settings
-    from leadbook.workbook.jobs.rebalance import sales_capacity_for
+    from leadbook.workbook.jobs.feeds import sales_capacity_for
 
     inventory, settings = demo_inventory(), demo_settings()
     capacity = sales_capacity_for(inventory, settings)

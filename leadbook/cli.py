@@ -218,9 +218,10 @@ def demo(
     as_json: JsonOption = False,
 ) -> None:
     """Build the demo workbook (the seed's TechFlow portfolio) and print its summary."""
-    from leadbook.workbook.jobs.rebalance import book_allocation
-    from leadbook.workbook.jobs.refresh import OUTPUT_RENDERERS, frame_summary
+    from leadbook.workbook.jobs.feeds import book_allocation
+    from leadbook.workbook.jobs.outputs import OUTPUT_RENDERERS
     from leadbook.workbook.jobs.refresh import demo as demo_job
+    from leadbook.workbook.jobs.refresh import frame_summary
 
     with _tab_progress("Building the demo", len(OUTPUT_RENDERERS), disable=as_json) as step:
         written, book = _run(lambda: demo_job(out_path, progress=step))

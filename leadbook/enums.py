@@ -135,3 +135,11 @@ class CapacitySource(Choice):
 
     SETTINGS = "settings"
     HIRING_PLAN = "hiring plan"
+
+
+class Answer(Choice):
+    """An answer to a maturity checklist item (the Maturity tab's Answer column)."""
+
+    YES = "yes"
+    PARTLY = "partly"
+    NO = "no"

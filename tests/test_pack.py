@@ -35,11 +35,13 @@ from leadbook.cli import app
 from leadbook.errors import Conflict, InfeasiblePolicyError, InputError
 from leadbook.planning.roi import roi_table
 from leadbook.settings import Settings
-from leadbook.workbook import gather, jobs, pack, packsheets
+from leadbook.workbook import packsheets
+from leadbook.workbook.jobs import gather, pack
+from leadbook.workbook.jobs import refresh as jobs
 from leadbook.workbook.jobs.build import build_workbook
+from leadbook.workbook.jobs.feeds import book_allocation
 from leadbook.workbook.jobs.leads import score_leads
 from leadbook.workbook.jobs.pack import export_board_pack
-from leadbook.workbook.jobs.rebalance import book_allocation
 from leadbook.workbook.libreoffice import LibreOfficeError
 from leadbook.workbook.read import read_book
 from leadbook.workbook.tabs.allocation import render_allocation

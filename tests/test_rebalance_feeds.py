@@ -1,5 +1,5 @@
 """What feeds Rebalance besides Settings: the hiring plan's sales capacity and the lead
-model's conversion (leadbook/workbook/jobs/rebalance.py).
+model's conversion (leadbook/workbook/jobs/feeds.py).
 
 Expected figures are worked out by hand from the demo's inputs: 70 sales reps, 47 leads per
 rep, 85 % utilisation, 2 % monthly attrition, 45 days to hire (so no new rep can start before
@@ -20,7 +20,8 @@ import pytest
 
 from leadbook import contract as C
 from leadbook.errors import LeadbookError
-from leadbook.workbook.jobs import rebalance as R
+from leadbook.workbook.jobs import feeds as R
+from leadbook.workbook.jobs.rebalance import rebalance
 from leadbook.workbook.jobs.refresh import demo, demo_book
 from leadbook.workbook.read import read_book
 from tests.conftest import set_setting
@@ -170,7 +171,7 @@ class TestBookConversion:
             match=r"leads.conversion_source \(LeadConversionSource\) is 'model', but book.xlsx "
             r"records no lead model; run Score leads \(leadbook score-leads BOOK\)",
         ):
-            R.rebalance(demo_copy)
+            rebalance(demo_copy)
         assert digest(demo_copy) == before
         assert set(demo_copy.parent.iterdir()) == files
 
@@ -182,7 +183,7 @@ class TestBookConversion:
         add_open_leads(demo_copy, "Insurance aggregators", 15)
         scored = score_leads(demo_copy)  # trains and records the first model
         set_setting(demo_copy, "leads.conversion_source", "model")
-        _, allocation = R.rebalance(demo_copy)
+        _, allocation = rebalance(demo_copy)
         # A second method: the probabilities Score leads wrote, averaged per source.
         wb = openpyxl.load_workbook(demo_copy, data_only=True)
         ws = wb[C.LEADS.name]
@@ -221,7 +222,7 @@ class TestAllocationTab:
 
     def test_rebalance_and_the_built_tab_agree(self, demo_copy):
         built = openpyxl.load_workbook(demo_copy)[C.ALLOCATION.name]
-        _, allocation = R.rebalance(demo_copy)
+        _, allocation = rebalance(demo_copy)
         after = openpyxl.load_workbook(demo_copy)[C.ALLOCATION.name]
         assert after["A13"].value == built["A13"].value
         ref = after.tables[C.ALLOCATION_TABLE.name].ref
@@ -233,7 +234,7 @@ class TestAllocationTab:
     def test_settings_source_after_a_user_edit(self, demo_copy):
         set_setting(demo_copy, "capacity.sales_capacity_source", "settings")
         assert read_book(demo_copy).settings.capacity.sales_capacity_source == "settings"
-        _, allocation = R.rebalance(demo_copy)
+        _, allocation = rebalance(demo_copy)
         ws = openpyxl.load_workbook(demo_copy)[C.ALLOCATION.name]
         assert ws["A13"].value == (
             "Sales capacity: 2,796 leads/month from Settings (70 reps × 47 leads × 85%)."

@@ -129,7 +129,10 @@ class TestOutputTabsLeftAlone:
         "command", ["check", "roi", "forecast", "plan", "score-leads", "board"]
     )
     def test_every_job_writes_what_a_whole_load_writes(self, command, built_demo, tmp_path):
-        from leadbook.workbook import jobs, leadjobs, pack, planning
+        from leadbook.workbook.jobs import leads as leadjobs
+        from leadbook.workbook.jobs import pack
+        from leadbook.workbook.jobs import plan as planning
+        from leadbook.workbook.jobs import refresh as jobs
 
         demo = tmp_path / "demo"
         shutil.copytree(built_demo.parent, demo)

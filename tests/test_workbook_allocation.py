@@ -164,7 +164,7 @@ class TestRenderAllocation:
         assert "Press Rebalance" in ws["A14"].value
 
     def test_conflicts_are_listed_when_the_demo_policy_fails(self):
-        from leadbook.workbook.jobs.rebalance import render_allocation_tab
+        from leadbook.workbook.jobs.outputs import allocation as render_allocation_tab
         from leadbook.workbook.read import Book
 
         settings = demo_settings().replace({"bands.tier1.min": 0.95, "bands.tier1.max": 1.0})

@@ -279,7 +279,7 @@ def _allocation(sources, budget, settings, history=None, price_tiers=None):
 
     def solved():
         from leadbook.allocation import allocate  # HiGHS: loaded when first needed
-        from leadbook.workbook.jobs.rebalance import sales_capacity_for
+        from leadbook.workbook.jobs.feeds import sales_capacity_for
 
         inventory = INVENTORIES.get(
             (s, h, p), lambda: _read_inventory(sources, history, price_tiers)
@@ -479,9 +479,9 @@ def LB_LEAD_SCORE(workbook, headers, values):
         for h, v in zip(names, cells, strict=True)
         if not X.is_empty_cell(h)
     }
-    from leadbook import qualify  # scikit-learn: loaded when first needed
+    from leadbook.workbook.jobs.leads import lead_score  # scikit-learn: loaded when first needed
 
-    return X.core_input(qualify.lead_score, _workbook_path(workbook), features)
+    return X.core_input(lead_score, _workbook_path(workbook), features)
 
 
 def _workbook_path(value):

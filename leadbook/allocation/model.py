@@ -407,3 +407,29 @@ def _blocks(inventory: Inventory, names: tuple[str, ...]) -> Blocks:
         np.array(leads, dtype=float),
         np.array(cpl, dtype=float),
     )
+
+
+@dataclass(frozen=True)
+class Feeds:
+    """What the allocation is fed besides Settings.
+
+    ``inventory`` carries the conversion rates to solve with; ``conversion`` says, per
+    source, the rate (``conversion``) and where it is from (``origin``: "history", "model
+    (N open leads)" or "history: why not the model").
+    """
+
+    inventory: Inventory
+    sales_capacity: SalesCapacity
+    conversion: pd.DataFrame
+
+    @property
+    def conversion_note(self) -> str:
+        """One sentence on where the conversion rates come from."""
+        from_model = int(self.conversion["origin"].str.startswith("model").sum())
+        if not from_model:
+            return "Conversion: each source's history (Sources tab)."
+        rest = len(self.conversion) - from_model
+        return (
+            f"Conversion: the recorded lead model's prediction for {from_model} source(s), "
+            f"history for {rest} (column Conversion from)."
+        )

@@ -22,18 +22,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from leadbook.enums import Choice
+from leadbook.enums import Answer
 
 EPS = 1e-9
-
-
-class Answer(Choice):
-    """An answer to a checklist item."""
-
-    YES = "yes"
-    PARTLY = "partly"
-    NO = "no"
-
 
 POINTS = {Answer.YES: 1.0, Answer.PARTLY: 0.5, Answer.NO: 0.0}
 

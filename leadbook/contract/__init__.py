@@ -11,8 +11,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from leadbook.board.maturity import Answer
-from leadbook.enums import Choice, Compliance, LeadType, Party, RiskClass, Status, Tier
+from leadbook.enums import Answer, Choice, Compliance, LeadType, Party, RiskClass, Status, Tier
 
 
 class Kind(enum.Enum):

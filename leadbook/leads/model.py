@@ -551,32 +551,6 @@ def _show(value: Any) -> str:
     return str(value)
 
 
-def lead_score(book: str | Path, features: Mapping[str, Any]) -> float:
-    """The conversion probability of one lead, from the model this workbook records.
-
-    ``features`` maps the model's feature names (``Source`` and each feature column header)
-    to the lead's values; a missing feature is blank. Behind ``LB.LEAD_SCORE``.
-    """
-    from leadbook.workbook.read import open_inputs
-    from leadbook.workbook.tabs.leads import read_model_record
-
-    record = read_model_record(open_inputs(book))  # streamed: the record's cells, not every tab
-    if record is None:
-        raise ModelError(
-            f"{Path(book).name} records no lead model yet; run Score leads "
-            f"(leadbook score-leads {Path(book).name}) first"
-        )
-    model = load_model(book, record)
-    unknown = sorted(set(features) - set(model.features))
-    if unknown:
-        raise ValueError(
-            f"unknown feature(s) {', '.join(map(repr, unknown))}; the model uses: "
-            f"{', '.join(model.features)}"
-        )
-    frame = pd.DataFrame([{name: features.get(name) for name in model.features}])
-    return float(model.predict(frame)[0])
-
-
 # --- Training-data fingerprints ---------------------------------------------------------
 
 

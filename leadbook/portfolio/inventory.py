@@ -101,7 +101,8 @@ def build_inventory(
 
     Examples
     --------
-    >>> raw = demo_sources_frame().head(2).copy()
+    >>> from leadbook.demo import demo_tables
+    >>> raw = demo_tables().sources.head(2).copy()
     >>> raw.loc[1, "cpl"] = -3
     >>> build_inventory(raw)
     Traceback (most recent call last):
@@ -648,10 +649,3 @@ def seed_sources() -> pd.DataFrame:
         for n, _, p, _, share, cpl, conv in SEED_SOURCES
     ]
     return pd.DataFrame(rows).set_index("source", drop=False).rename_axis(None)
-
-
-def demo_sources_frame() -> pd.DataFrame:
-    """The demo portfolio's raw Sources table (see :mod:`leadbook.demo`)."""
-    from leadbook.demo import demo_tables
-
-    return demo_tables().sources

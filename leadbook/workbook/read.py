@@ -705,7 +705,7 @@ def lead_problems(wb: Workbook, sources: list[str] | None) -> list[Problem]:
     """Every problem of the Leads table's inputs (none if there is no table): merged cells,
     a header typed twice, and each bad cell, as Score leads would find them."""
     from leadbook.leads.table import parse_leads
-    from leadbook.workbook.tabs.leads import read_lead_grid
+    from leadbook.workbook.leadgrid import read_lead_grid
 
     found = find_table(wb, C.LEADS_TABLE)
     if found is None:

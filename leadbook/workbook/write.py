@@ -52,13 +52,20 @@ import numpy as np
 from openpyxl.utils.cell import range_boundaries
 from openpyxl.utils.datetime import to_excel
 from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
 
 from leadbook import contract as C
 from leadbook import files
 from leadbook.errors import WorkbookFileError
 from leadbook.settings import Settings
 from leadbook.workbook import versions as V
-from leadbook.workbook.layout import fit_text, formula_values, name_all_table_columns, now
+from leadbook.workbook.layout import (
+    Expected,
+    fit_text,
+    formula_values,
+    name_all_table_columns,
+    now,
+)
 from leadbook.workbook.package import Package, foreign_losses, keep_foreign_parts
 from leadbook.workbook.provenance import READS, SUMMARY_TABS, read_stamp, stamp_tabs
 from leadbook.workbook.read import (
@@ -159,15 +166,17 @@ def update_workbook(
     extra_groups: Mapping[str, tuple[str, ...]] | None = None,
     versions_kept: int | None = None,
     changes: Collection[str] | None = None,
+    summaries: Mapping[str, Renderer] | None = None,
 ) -> WriteResult:
     """Run ``job`` on the workbook at ``path`` and save it safely (see the module doc).
 
     With the ``book`` the job computed from, each output tab the job rendered is stamped
     with the time, ``command`` and the fingerprints of the inputs it read, and the summary
-    tabs (Board, Maturity) that read a rendered tab are re-rendered so they stay in step
-    (:mod:`leadbook.workbook.provenance`). ``extra_groups``: input groups a tab used beyond
-    its usual ones this time. ``versions_kept``: the VersionsKept setting when the caller
-    has read it without a ``book`` (else the file is opened once more to read it).
+    tabs among ``summaries`` (Board, Maturity: their renderers) that read a rendered tab are
+    re-rendered so they stay in step (:mod:`leadbook.workbook.provenance`). ``extra_groups``:
+    input groups a tab used beyond its usual ones this time. ``versions_kept``: the
+    VersionsKept setting when the caller has read it without a ``book`` (else the file is
+    opened once more to read it).
     ``changes``: the output tabs the job renders, when it says; the other output tabs (but
     the summaries that follow them and the Log) are then cut out of the load and spliced
     back as they were (:mod:`leadbook.workbook.splice`).
@@ -184,8 +193,8 @@ def update_workbook(
     table_inputs = _table_inputs(wb, cut)
     changed = job(wb)
     rendered = rendered_tabs(wb) & set(wb.sheetnames)
-    if book is not None:
-        rendered |= follow_summaries(wb, book, rendered)
+    if book is not None and summaries:
+        rendered |= follow_summaries(wb, book, rendered, summaries)
     # a cut tab gets its rows back as they were: a job that changed one would lose it
     touched = {
         name
@@ -346,14 +355,19 @@ def rendered_tabs(wb: Workbook) -> set[str]:
     return set(_RENDERED.get(wb, ()))
 
 
-def follow_summaries(wb: Workbook, book: Book, rendered: set[str]) -> set[str]:
-    """Re-render each summary tab (Board, Maturity) that was computed before and reads a tab
-    in ``rendered``; the names of those re-rendered."""
-    from leadbook.workbook.tabs.board import render_board, render_maturity
+Renderer = Callable[[Worksheet, Book | None, Expected], None]
+"""Compute an output tab from a book and write it (see :mod:`leadbook.workbook.jobs.outputs`)."""
 
-    renderers = {C.BOARD.name: render_board, C.MATURITY.name: render_maturity}
+
+def follow_summaries(
+    wb: Workbook, book: Book, rendered: set[str], renderers: Mapping[str, Renderer]
+) -> set[str]:
+    """Re-render each summary tab (Board, Maturity: ``renderers``) that was computed before
+    and reads a tab in ``rendered``; the names of those re-rendered."""
     done: set[str] = set()
     for name in SUMMARY_TABS:
+        if name not in renderers:
+            continue
         reads = set(READS[name])
         if (
             name in wb.sheetnames

@@ -16,7 +16,7 @@ from leadbook.errors import InfeasiblePolicyError
 from leadbook.portfolio.inventory import SEED_MONTHLY_LEADS, SEED_SOURCES
 from leadbook.portfolio.scoring import score_sources
 from leadbook.settings import spec_for
-from leadbook.workbook.jobs.rebalance import planned_sales_capacity
+from leadbook.workbook.jobs.feeds import planned_sales_capacity
 from tests.udfs.officejs import demo_as_calculated, function_call, table_argument, table_cells
 from udfs import functions as F
 

@@ -49,7 +49,7 @@ def build_workbook(
     render_settings(wb[C.SETTINGS.name], settings, expected)
     render_sources(wb[C.SOURCES.name], inventory, stated or StatedTotals(), expected)
     render_history(wb[C.HISTORY.name], inventory, expected)
-    from leadbook.workbook.jobs.refresh import OUTPUT_RENDERERS
+    from leadbook.workbook.jobs.outputs import OUTPUT_RENDERERS
 
     lead_book = None
     if leads is not None and inventory is not None:

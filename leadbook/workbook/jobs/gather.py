@@ -148,7 +148,7 @@ def _planned_reps(book: Book) -> float | None:
     """Productive reps from the hiring plan when Settings take sales capacity from it (as
     Rebalance does), so the KPI and the allocation count the same team; else None."""
     from leadbook.enums import CapacitySource
-    from leadbook.workbook.jobs.rebalance import planned_sales_capacity
+    from leadbook.workbook.jobs.feeds import planned_sales_capacity
 
     cap = book.settings.capacity
     if cap.sales_capacity_source is not CapacitySource.HIRING_PLAN:

@@ -11,7 +11,7 @@ logs the run.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,14 +55,14 @@ from leadbook.leads.table import (
 )
 from leadbook.portfolio.inventory import Inventory
 from leadbook.settings import Settings
+from leadbook.workbook.jobs.outputs import SUMMARY_RENDERERS
 from leadbook.workbook.layout import formula_values, inert_text, now
+from leadbook.workbook.leadgrid import read_lead_grid, read_model_record
 from leadbook.workbook.read import Book, inspect_workbook, lead_problems, open_inputs
 from leadbook.workbook.stream import StreamedBook
 from leadbook.workbook.tabs.leads import (
     LeadReport,
     missing_output_columns,
-    read_lead_grid,
-    read_model_record,
     render_report,
     write_outputs,
 )
@@ -156,7 +156,14 @@ def score_leads(
             write_outputs(ws, outputs.set_index("at_row"), formula_values(wb))
         return _log_line(record, trained, scorer, source)
 
-    result = update_workbook(path, "score-leads", job, book=book, changes=(C.LEADS.name,))
+    result = update_workbook(
+        path,
+        "score-leads",
+        job,
+        book=book,
+        changes=(C.LEADS.name,),
+        summaries=SUMMARY_RENDERERS,
+    )
     if trained:
         prune_models(path, record)
     warnings = ()
@@ -502,3 +509,26 @@ def _log_line(record: ModelRecord, trained: bool, scorer: _Scorer, source: Any) 
         f"{record.model_hash[:12]}… ({record.kind}, {how}): {summary or 'no open leads'}"
         + (f"; {loss}" if loss else "")
     )
+
+
+def lead_score(book: str | Path, features: Mapping[str, Any]) -> float:
+    """The conversion probability of one lead, from the model this workbook records.
+
+    ``features`` maps the model's feature names (``Source`` and each feature column header)
+    to the lead's values; a missing feature is blank. Behind ``LB.LEAD_SCORE``.
+    """
+    record = read_model_record(open_inputs(book))  # streamed: the record's cells, not every tab
+    if record is None:
+        raise ModelError(
+            f"{Path(book).name} records no lead model yet; run Score leads "
+            f"(leadbook score-leads {Path(book).name}) first"
+        )
+    model = load_model(book, record)
+    unknown = sorted(set(features) - set(model.features))
+    if unknown:
+        raise ValueError(
+            f"unknown feature(s) {', '.join(map(repr, unknown))}; the model uses: "
+            f"{', '.join(model.features)}"
+        )
+    frame = pd.DataFrame([{name: features.get(name) for name in model.features}])
+    return float(model.predict(frame)[0])

@@ -49,6 +49,7 @@ from leadbook.workbook.jobs.gather import (
     saved_history,
     with_quarter,
 )
+from leadbook.workbook.jobs.outputs import board_view, maturity_view
 from leadbook.workbook.layout import formula_values, now
 from leadbook.workbook.libreoffice import LibreOfficeError, convert, recalculated
 from leadbook.workbook.packsheets import (
@@ -67,8 +68,6 @@ from leadbook.workbook.tabs.allocation import CAPACITY_CELL, CONVERSION_CELL, EX
 from leadbook.workbook.tabs.board import (
     BoardView,
     MaturityView,
-    board_view,
-    maturity_view,
     render_board_tab,
     render_maturity_tab,
 )

@@ -10,14 +10,13 @@ from typing import Any
 from openpyxl.workbook.workbook import Workbook
 
 from leadbook import contract as C
+from leadbook.planning.plan import ForecastResult, HiringResult, hiring_result
 from leadbook.planning.roi import roi_table
+from leadbook.workbook.jobs.forecasting import book_forecast_result
+from leadbook.workbook.jobs.outputs import SUMMARY_RENDERERS
 from leadbook.workbook.layout import formula_values
 from leadbook.workbook.read import read_book
 from leadbook.workbook.tabs.planning import (
-    ForecastResult,
-    HiringResult,
-    book_forecast_result,
-    hiring_result,
     render_forecast,
     render_forecast_detail,
     render_hiring,
@@ -46,7 +45,7 @@ def roi(path: str | Path) -> JobResult:
     table, flows = roi_table(book.inventory, book.settings)
 
     def job(wb: Workbook) -> str:
-        render_roi(replace_sheet(wb, C.ROI.name), book, formula_values(wb))
+        render_roi(replace_sheet(wb, C.ROI.name), table, flows, formula_values(wb))
         portfolio = table.loc["Portfolio"]
         return (
             f"ROI for {len(table) - 1} sources: portfolio 12-month ROI on contribution "
@@ -54,7 +53,9 @@ def roi(path: str | Path) -> JobResult:
             f"NPV ${portfolio['npv']:,.0f}"
         )
 
-    written = update_workbook(path, "roi", job, book=book, changes=(C.ROI.name,))
+    written = update_workbook(
+        path, "roi", job, book=book, changes=(C.ROI.name,), summaries=SUMMARY_RENDERERS
+    )
     return JobResult(written, (table, flows))
 
 
@@ -66,8 +67,11 @@ def forecast(path: str | Path) -> JobResult:
     result: ForecastResult = book_forecast_result(book)
 
     def job(wb: Workbook) -> str:
-        render_forecast(replace_sheet(wb, C.FORECAST.name), book, formula_values(wb))
-        render_forecast_detail(replace_sheet(wb, C.FORECAST_DETAIL.name), book, formula_values(wb))
+        settings = book.settings
+        render_forecast(replace_sheet(wb, C.FORECAST.name), result, settings, formula_values(wb))
+        render_forecast_detail(
+            replace_sheet(wb, C.FORECAST_DETAIL.name), result, formula_values(wb)
+        )
         made = result.forecast.as_of
         return (
             f"forecast made {made:%b %Y} for {result.forecast.portfolio.shape[0]} months; "
@@ -75,7 +79,12 @@ def forecast(path: str | Path) -> JobResult:
         )
 
     tabs = (C.FORECAST.name, C.FORECAST_DETAIL.name)
-    return JobResult(update_workbook(path, "forecast", job, book=book, changes=tabs), result)
+    return JobResult(
+        update_workbook(
+            path, "forecast", job, book=book, changes=tabs, summaries=SUMMARY_RENDERERS
+        ),
+        result,
+    )
 
 
 @one_job_per_workbook
@@ -89,9 +98,11 @@ def plan(path: str | Path) -> JobResult:
     )
 
     def job(wb: Workbook) -> str:
-        render_hiring(replace_sheet(wb, C.HIRING.name), book, formula_values(wb))
+        render_hiring(replace_sheet(wb, C.HIRING.name), result, book.settings, formula_values(wb))
         month12 = result.checks.set_index("scenario")["reps_month12"]
         return "hiring plan: month-12 reps " + ", ".join(f"{k} {v}" for k, v in month12.items())
 
-    written = update_workbook(path, "plan", job, book=book, changes=(C.HIRING.name,))
+    written = update_workbook(
+        path, "plan", job, book=book, changes=(C.HIRING.name,), summaries=SUMMARY_RENDERERS
+    )
     return JobResult(written, result)

@@ -11,19 +11,18 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 from openpyxl.workbook.workbook import Workbook
-from openpyxl.worksheet.worksheet import Worksheet
 
 from leadbook import contract as C
 from leadbook.errors import Problem
 from leadbook.portfolio.classify import classify
 from leadbook.portfolio.scoring import score_sources
 from leadbook.workbook.jobs.build import Rendered, build_workbook
-from leadbook.workbook.jobs.rebalance import rebalance, render_allocation_tab
-from leadbook.workbook.layout import Expected, fit_text, formula_values, now
+from leadbook.workbook.jobs.outputs import OUTPUT_RENDERERS, SUMMARY_RENDERERS, render_outputs
+from leadbook.workbook.jobs.rebalance import rebalance
+from leadbook.workbook.layout import fit_text, now
 from leadbook.workbook.provenance import PORTFOLIO, Fingerprints, stale_problems, stamp_tabs
 from leadbook.workbook.read import (
     Book,
@@ -32,16 +31,7 @@ from leadbook.workbook.read import (
     open_inputs,
     read_book,
 )
-from leadbook.workbook.tabs.board import render_board, render_maturity
-from leadbook.workbook.tabs.classes import render_scores, render_tiers
 from leadbook.workbook.tabs.general import render_start
-from leadbook.workbook.tabs.leads import render_leads
-from leadbook.workbook.tabs.planning import (
-    render_forecast,
-    render_forecast_detail,
-    render_hiring,
-    render_roi,
-)
 from leadbook.workbook.write import (
     WriteResult,
     one_job,
@@ -52,49 +42,8 @@ from leadbook.workbook.write import (
     update_workbook,
 )
 
-Renderer = Callable[[Worksheet, Book | None, Expected], None]
-
 __all__ = ["check", "demo", "new", "rebalance", "refresh", "render_outputs", "undo"]
 
-
-def _tiers(ws: Worksheet, book: Book | None, expected: Expected) -> None:
-    if book is None:
-        render_tiers(ws, None, None, _settings(book), expected)
-        return
-    render_tiers(
-        ws,
-        classify(book.inventory, book.settings),
-        book.inventory.sources["spend"],
-        book.settings,
-        expected,
-    )
-
-
-def _scores(ws: Worksheet, book: Book | None, expected: Expected) -> None:
-    render_scores(
-        ws, None if book is None else score_sources(book.inventory, book.settings), expected
-    )
-
-
-def _settings(book: Book | None) -> Any:
-    from leadbook.settings import Settings
-
-    return book.settings if book is not None else Settings()
-
-
-OUTPUT_RENDERERS: dict[str, Renderer] = {C.TIERS.name: _tiers, C.SCORES.name: _scores}
-OUTPUT_RENDERERS |= {
-    C.ROI.name: render_roi,
-    C.FORECAST.name: render_forecast,
-    C.FORECAST_DETAIL.name: render_forecast_detail,
-    C.HIRING.name: render_hiring,
-}
-"""Output tab → how to render it from a book (None renders it empty). Later capabilities
-register their tabs here; :func:`refresh` runs the ones it names."""
-OUTPUT_RENDERERS[C.ALLOCATION.name] = render_allocation_tab
-OUTPUT_RENDERERS[C.LEADS.name] = render_leads  # builds only: Score leads updates it in place
-OUTPUT_RENDERERS[C.BOARD.name] = render_board  # keeps Board history; the export adds to it
-OUTPUT_RENDERERS[C.MATURITY.name] = render_maturity  # keeps the user's answers
 
 REFRESH_TABS = (
     C.TIERS.name,
@@ -104,24 +53,6 @@ REFRESH_TABS = (
     C.FORECAST_DETAIL.name,
     C.HIRING.name,
 )
-
-
-def render_outputs(
-    wb: Workbook,
-    book: Book,
-    tabs: tuple[str, ...],
-    progress: Callable[[str], None] | None = None,
-) -> Expected:
-    """Rewrite the given output tabs of ``wb`` from ``book``; leadbook's formula values.
-
-    ``progress`` is called with each tab's name once it is done (for a progress bar).
-    """
-    expected = formula_values(wb)
-    for name in tabs:
-        OUTPUT_RENDERERS[name](replace_sheet(wb, name), book, expected)
-        if progress is not None:
-            progress(name)
-    return expected
 
 
 @dataclass(frozen=True)
@@ -175,7 +106,7 @@ def refresh(
         render_outputs(wb, book, tabs, progress)
         return f"refreshed {', '.join(tabs)} for {len(book.inventory.sources)} sources"
 
-    return update_workbook(path, "refresh", job, book=book)
+    return update_workbook(path, "refresh", job, book=book, summaries=SUMMARY_RENDERERS)
 
 
 def new(path: str | Path, *, overwrite: bool = False) -> Path:

@@ -11,7 +11,6 @@ limits) and, for a glide path, the spend per source week by week with its chart.
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -21,6 +20,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from leadbook import contract as C
 from leadbook.allocation import Allocation
+from leadbook.allocation.model import Feeds
 from leadbook.contract import Column, Kind, Role, file_formula
 from leadbook.errors import InfeasiblePolicyError
 from leadbook.portfolio.classify import BAND_GROUPS
@@ -37,9 +37,6 @@ from leadbook.workbook.layout import (
     write_table,
 )
 from leadbook.workbook.write import CHART_BUILDERS
-
-if TYPE_CHECKING:
-    from leadbook.workbook.jobs.rebalance import Feeds
 
 _GROUP_COLUMN = {"Tier": "Tier", "Lead type": "Lead type", "Risk": "Risk"}
 _GROUP_KEY = {"Tier": "tier", "Lead type": "lead_type", "Risk": "risk"}

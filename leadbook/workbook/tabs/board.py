@@ -29,19 +29,9 @@ from leadbook.board.kpis import (
     Pitfall,
     Quarter,
     Unit,
-    board_kpis,
-    latest_quarter,
-    pitfalls,
-    quarter_actuals,
 )
 from leadbook.contract import file_formula
 from leadbook.settings import spec_for
-from leadbook.workbook.jobs.gather import (
-    gather_inputs,
-    read_answers,
-    saved_history,
-    workbook_facts,
-)
 from leadbook.workbook.layout import (
     HEADER_FILL,
     HEADER_FONT,
@@ -56,8 +46,7 @@ from leadbook.workbook.layout import (
     write_named_cells,
     write_table,
 )
-from leadbook.workbook.read import Book
-from leadbook.workbook.write import CHART_BUILDERS, previous_sheet
+from leadbook.workbook.write import CHART_BUILDERS
 
 UNIT_FORMATS = {
     Unit.PERCENT: "0.0%",
@@ -82,29 +71,6 @@ class BoardView:
 
 
 _HISTORY_KEYS = C.BOARD_HISTORY_TABLE.keys
-
-
-def board_view(wb, book: Book, quarter: Quarter, saved: pd.DataFrame) -> BoardView:
-    """The Board tab's content for ``quarter`` from a book and the rest of the workbook."""
-    inputs = gather_inputs(wb, book, quarter, saved)
-    actuals = quarter_actuals(book.inventory, quarter)
-    period = (
-        f"History for {quarter.long}: {actuals.coverage}"
-        if actuals
-        else f"History has no month of {quarter.long}"
-    )
-    return BoardView(quarter, period, tuple(board_kpis(inputs)), tuple(pitfalls(inputs)), saved)
-
-
-def render_board(ws: Worksheet, book: Book | None, expected: Expected) -> None:
-    """The Board tab for the quarter of History's last month (the registered renderer);
-    Board history rows of the tab it replaces are kept."""
-    saved = saved_history(previous_sheet(ws))
-    quarter = None if book is None else latest_quarter(book.inventory.history)
-    if book is None or quarter is None:
-        render_board_tab(ws, BoardView(None, "No History yet.", saved=saved), expected)
-        return
-    render_board_tab(ws, board_view(ws.parent, book, quarter, saved), expected)
 
 
 def render_board_tab(ws: Worksheet, view: BoardView, expected: Expected) -> None:
@@ -360,24 +326,6 @@ class MaturityView:
     assessment: M.Assessment
     evidence: dict[str, M.Evidence]
     raw: dict[str, object]
-
-
-def maturity_view(ws_previous, wb, book: Book | None, saved: pd.DataFrame) -> MaturityView:
-    """The assessment from the answers on the tab being replaced and the workbook's data."""
-    answers, raw = read_answers(ws_previous)
-    evidence = {} if book is None else M.evidence_from(workbook_facts(wb, book, saved))
-    threshold = (
-        book.settings.board.maturity_threshold if book is not None else M.assess({}).threshold
-    )
-    return MaturityView(M.assess(answers, evidence, threshold), evidence, raw)
-
-
-def render_maturity(ws: Worksheet, book: Book | None, expected: Expected) -> None:
-    """The Maturity tab (the registered renderer); the user's answers are kept."""
-    wb = ws.parent
-    board = wb[C.BOARD.name] if C.BOARD.name in wb.sheetnames else None
-    view = maturity_view(previous_sheet(ws), wb, book, saved_history(board))
-    render_maturity_tab(ws, view, expected)
 
 
 def render_maturity_tab(ws: Worksheet, view: MaturityView, expected: Expected) -> None:

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -33,22 +32,13 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from leadbook import contract as C
 from leadbook.contract import file_formula
-from leadbook.contract.tables import parse_table
-from leadbook.errors import InputError
-from leadbook.planning.capacity import HiringTerms, first_exceeded, hiring_plan, quarterly_hires
 from leadbook.planning.forecast import (
-    LOG_COLUMNS,
     PortfolioForecast,
-    accuracy,
     listed_sources,
-    log_rows,
-    portfolio_forecast,
     scenario_paths,
-    scenario_table,
     scenarios,
-    update_log,
 )
-from leadbook.planning.roi import IRR_SHOWN_UP_TO, irr_reason, roi_table
+from leadbook.planning.roi import IRR_SHOWN_UP_TO, irr_reason
 from leadbook.settings import SETTING_SPECS, Settings
 from leadbook.workbook.layout import (
     HEADER_FILL,
@@ -68,8 +58,10 @@ from leadbook.workbook.layout import (
     widen,
     write_table,
 )
-from leadbook.workbook.read import Book, find_table, open_inputs, read_table
 from leadbook.workbook.write import CHART_BUILDERS
+
+if TYPE_CHECKING:
+    from leadbook.planning.plan import ForecastResult, HiringResult
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +77,12 @@ CHAPTER_TABLE = (
 # --- ROI --------------------------------------------------------------------------------------
 
 
-def render_roi(ws: Worksheet, book: Book | None, expected: Expected) -> None:
-    """Multi-horizon ROI per source and portfolio, and each cohort's cash flows, NPV, IRR."""
+def render_roi(
+    ws: Worksheet, table: pd.DataFrame | None, flows: pd.DataFrame | None, expected: Expected
+) -> None:
+    """Multi-horizon ROI per source and portfolio (``table``, from
+    :func:`~leadbook.planning.roi.roi_table`), and each cohort's cash flows, NPV, IRR
+    (``flows``); None renders the tab empty."""
     title(ws, C.ROI)
     note(
         ws,
@@ -96,7 +92,6 @@ def render_roi(ws: Worksheet, book: Book | None, expected: Expected) -> None:
         "Settings). ROI, payback, NPV and IRR are on contribution: revenue × GrossMargin, "
         "less CostToServe per customer won; Revenue ROI is on revenue.",
     )
-    table, flows = (None, None) if book is None else roi_table(book.inventory, book.settings)
     rows = None if table is None else table.assign(source=table.index)
     values = {}
     if table is not None:
@@ -313,71 +308,6 @@ FORECAST_CHART_ROW = anchor_of_cell(C.FORECAST_VIEW.anchor)[0] + view_rows(1, 9)
 """The fan chart's top row: below the view, one row apart."""
 
 
-@dataclass(frozen=True)
-class ForecastResult:
-    """What the Forecast tabs show, computed once per refresh."""
-
-    forecast: PortfolioForecast
-    log: pd.DataFrame
-    accuracy: pd.DataFrame
-    scenarios: pd.DataFrame
-
-
-_LAST_FORECAST: list[tuple[weakref.ref, PortfolioForecast]] = []
-
-
-def _book_forecast(book: Book) -> PortfolioForecast:
-    # Once per book: forecast._choose caches 512 series, so with hundreds of sources the
-    # Hiring tab forecast every series again after the Forecast tabs had.
-    if _LAST_FORECAST and _LAST_FORECAST[0][0]() is book:
-        return _LAST_FORECAST[0][1]
-    pf = portfolio_forecast(book.inventory, book.settings)
-    _LAST_FORECAST[:] = [(weakref.ref(book), pf)]
-    return pf
-
-
-def forecast_result(book: Book, previous_log: pd.DataFrame | None = None) -> ForecastResult:
-    """The book's forecast, its log (``previous_log`` plus this month's) and accuracy."""
-    pf = _book_forecast(book)
-    history = book.inventory.history
-    full_log = update_log(previous_log, log_rows(pf), history)
-    return ForecastResult(
-        pf,
-        full_log,
-        accuracy(full_log, history, book.settings),
-        scenario_table(pf, book.settings),
-    )
-
-
-_LAST_RESULT: list[tuple[weakref.ref, ForecastResult]] = []
-
-
-def book_forecast_result(book: Book) -> ForecastResult:
-    """:func:`forecast_result` with the log kept in the book's file, computed once for both
-    Forecast tabs of one refresh (the same ``book`` object)."""
-    if _LAST_RESULT and _LAST_RESULT[0][0]() is book:
-        return _LAST_RESULT[0][1]
-    result = forecast_result(book, previous_forecast_log(book.path))
-    _LAST_RESULT[:] = [(weakref.ref(book), result)]
-    return result
-
-
-def previous_forecast_log(path: Path | str | None) -> pd.DataFrame | None:
-    """The ForecastLog rows already in the workbook file at ``path`` (None when absent),
-    on whichever tab it is (the Forecast tab held it before the Forecast detail tab did)."""
-    if path is None or not Path(path).exists():
-        return None
-    wb = open_inputs(path)  # streamed: openpyxl loads every tab (20–40 s, 1 GB at 10,000 sources)
-    if find_table(wb, C.FORECAST_LOG_TABLE) is None:
-        return None
-    raw, locator, problems = read_table(wb, C.FORECAST_LOG_TABLE)
-    frame, problems = parse_table(raw, C.FORECAST_LOG_TABLE, locator, frozenset({C.Role.OUTPUT}))
-    errors = [p for p in problems if p.severity == "error"]
-    if errors:
-        raise InputError(errors)
-    return frame.drop(columns="at_row").dropna(subset=["made", "month"])[LOG_COLUMNS]
-
-
 def forecast_tables(fan_rows: int, accuracy_rows: int) -> list[C.TableSpec]:
     """Scenarios, PortfolioForecast and Accuracy placed below the Forecast view and its chart.
 
@@ -423,11 +353,11 @@ def detail_tables(series_rows: int, source_rows: int) -> list[C.TableSpec]:
     return [*left, *stacked([(C.FORECAST_LOG_TABLE, 0)], top, get_column_letter(beside))]
 
 
-def render_forecast(ws: Worksheet, book: Book | None, expected: Expected) -> None:
+def render_forecast(
+    ws: Worksheet, result: ForecastResult | None, settings: Settings, expected: Expected
+) -> None:
     """The portfolio by month (months across), the fan chart, scenarios, accuracy."""
     title(ws, C.FORECAST)
-    settings = book.settings if book is not None else Settings()
-    result = None if book is None else book_forecast_result(book)
     fan = None if result is None else _fan_rows(result.forecast, settings)
     if result is not None:
         note(
@@ -483,10 +413,11 @@ def _view_months(fan: pd.DataFrame) -> pd.DataFrame:
     return fan[keep].set_index("month")
 
 
-def render_forecast_detail(ws: Worksheet, book: Book | None, expected: Expected) -> None:
+def render_forecast_detail(
+    ws: Worksheet, result: ForecastResult | None, expected: Expected
+) -> None:
     """How each series was forecast, every source's forecast, the log kept across runs."""
     title(ws, C.FORECAST_DETAIL)
-    result = None if book is None else book_forecast_result(book)
     pf = None if result is None else result.forecast
     listed = None if pf is None else listed_sources(pf)
     series_at, sources_at, log_at = detail_tables(
@@ -592,54 +523,12 @@ def hiring_tables() -> list[C.TableSpec]:
     )
 
 
-@dataclass(frozen=True)
-class HiringResult:
-    """The hiring plan of every scenario, its quarterly roll-up and the capacity checks."""
-
-    plan: pd.DataFrame
-    quarters: pd.DataFrame
-    checks: pd.DataFrame
-
-
-def hiring_result(pf: PortfolioForecast, settings: Settings) -> HiringResult:
-    """Plan hires for each scenario's portfolio leads; check operations and support."""
-    terms = HiringTerms.from_settings(settings)
-    paths = scenario_paths(pf, settings).set_index("month")
-    conversion = pf.portfolio.set_index("month")["conversion"].fillna(0.0)
-    cap = settings.capacity
-    plans, quarters, checks = [], [], []
-    for s in scenarios(settings):
-        leads = paths[s.name]
-        plan = hiring_plan(leads, cap.sales_reps, terms).assign(scenario=s.name)
-        plans.append(plan)
-        quarters.append(quarterly_hires(plan).assign(scenario=s.name))
-        customers = leads * conversion
-        checks.append(
-            {
-                "scenario": s.name,
-                "peak_leads": float(leads.max()),
-                "peak_month": leads.idxmax(),
-                "ops_capacity": cap.ops_leads * cap.ops_utilisation,
-                "ops_exceeded": first_exceeded(leads, cap.ops_leads * cap.ops_utilisation),
-                "support_capacity": cap.support_customers,
-                "support_exceeded": first_exceeded(customers, cap.support_customers),
-                "reps_month12": int(plan["needed"].iloc[11]),
-                "hires_total": int(plan["hires"].sum()),
-            }
-        )
-    return HiringResult(
-        pd.concat(plans, ignore_index=True),
-        pd.concat(quarters, ignore_index=True),
-        pd.DataFrame(checks),
-    )
-
-
-def render_hiring(ws: Worksheet, book: Book | None, expected: Expected) -> None:
+def render_hiring(
+    ws: Worksheet, result: HiringResult | None, settings: Settings, expected: Expected
+) -> None:
     """Per scenario by month (months across), the chart, capacity, the chapter, quarters,
     and the plan as a table."""
     title(ws, C.HIRING)
-    settings = book.settings if book is not None else Settings()
-    result = None if book is None else hiring_result(_book_forecast(book), settings)
     plan = None if result is None else result.plan
     blocks = [
         ViewBlock(
