@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from openpyxl.utils.cell import column_index_from_string, coordinate_from_string, get_column_letter
 
-from leadbook.contract import NUMERIC_KINDS, Column, Kind, Role, TableSpec
+from leadbook.contract.spec import NUMERIC_KINDS, Column, Kind, Role, TableSpec
 from leadbook.errors import Problem, Severity
 
 EXCEL_EPOCH = dt.datetime(1899, 12, 30)
