@@ -1,4 +1,4 @@
-"""The generated KPI table of docs/board.md, from ``leadbook.board.kpis.KPI_SPECS`` and the
+"""The generated KPI table of docs/board.md, from ``leadbook.board.specs.KPI_SPECS`` and the
 Settings defaults.
 
     .venv/bin/python docs/boarddoc.py        # rewrite the table in place
@@ -13,7 +13,7 @@ import re
 import sys
 from pathlib import Path
 
-from leadbook.board.kpis import KPI_SPECS, Direction, KpiSpec, Unit
+from leadbook.board.specs import KPI_SPECS, Direction, KpiSpec, Unit
 from leadbook.settings import Settings
 
 BOARD_MD = Path(__file__).parent / "board.md"

@@ -16,24 +16,16 @@ from hypothesis import strategies as st
 
 from leadbook import contract as C
 from leadbook.board.kpis import (
-    KPI_KEYS,
-    BoardInputError,
     BoardInputs,
-    Direction,
-    KpiStatus,
-    Quarter,
-    Shows,
     board_kpis,
     compute_kpi,
-    forecast_errors,
     kpi,
-    latest_quarter,
-    pitfalls,
     quality_consistency_of,
-    quarter_actuals,
-    status_of,
     trend_word,
 )
+from leadbook.board.pitfalls import Shows, pitfalls
+from leadbook.board.quarters import Quarter, forecast_errors, latest_quarter, quarter_actuals
+from leadbook.board.specs import KPI_KEYS, BoardInputError, Direction, KpiStatus, status_of
 from leadbook.portfolio.inventory import build_inventory
 from leadbook.settings import Settings
 

@@ -6,7 +6,7 @@ import importlib.util
 import re
 from pathlib import Path
 
-from leadbook.board.kpis import KPI_SPECS
+from leadbook.board.specs import KPI_SPECS
 from leadbook.cli import app
 
 ROOT = Path(__file__).parent.parent

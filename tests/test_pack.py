@@ -21,16 +21,9 @@ from openpyxl.worksheet.table import Table
 from typer.testing import CliRunner
 
 from leadbook import contract as C
-from leadbook.board.kpis import (
-    KPI_KEYS,
-    KPI_SPECS,
-    Direction,
-    Kpi,
-    KpiStatus,
-    Quarter,
-    TrendPoint,
-    kpi_spec,
-)
+from leadbook.board.kpis import Kpi, TrendPoint
+from leadbook.board.quarters import Quarter
+from leadbook.board.specs import KPI_KEYS, KPI_SPECS, Direction, KpiStatus, kpi_spec
 from leadbook.cli import app
 from leadbook.errors import Conflict, InfeasiblePolicyError, InputError
 from leadbook.planning.roi import roi_table

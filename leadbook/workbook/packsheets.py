@@ -27,17 +27,10 @@ from openpyxl.worksheet.worksheet import Worksheet
 from leadbook import __version__
 from leadbook import contract as C
 from leadbook.board import maturity as M
-from leadbook.board.kpis import (
-    Basis,
-    Direction,
-    Kpi,
-    KpiStatus,
-    Pitfall,
-    Quarter,
-    Shows,
-    Unit,
-    quarter_actuals,
-)
+from leadbook.board.kpis import Kpi
+from leadbook.board.pitfalls import Pitfall, Shows
+from leadbook.board.quarters import Quarter, quarter_actuals
+from leadbook.board.specs import Basis, Direction, KpiStatus, Unit
 from leadbook.portfolio.classify import band_usage, classify
 from leadbook.workbook.layout import now, set_cell
 from leadbook.workbook.read import Book
@@ -471,7 +464,7 @@ def actual_months(c: PackContent) -> str:
 
 
 def basis_of(k: Kpi, months: str) -> str:
-    """What a KPI's figure is (:class:`~leadbook.board.kpis.Basis`): the actual of ``months`` (the
+    """What a KPI's figure is (:class:`~leadbook.board.specs.Basis`): the actual of ``months`` (the
     quarter's, or those of its months History holds), today's run-rate, a cohort average, ...
 
     Examples

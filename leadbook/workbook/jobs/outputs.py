@@ -18,7 +18,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from leadbook import contract as C
 from leadbook.board import maturity as M
-from leadbook.board.kpis import Quarter, board_kpis, latest_quarter, pitfalls, quarter_actuals
+from leadbook.board.kpis import board_kpis
+from leadbook.board.pitfalls import pitfalls
+from leadbook.board.quarters import Quarter, latest_quarter, quarter_actuals
 from leadbook.errors import InfeasiblePolicyError
 from leadbook.planning.plan import hiring_result
 from leadbook.planning.roi import roi_table

@@ -35,15 +35,9 @@ from openpyxl.workbook.workbook import Workbook
 from leadbook import contract as C
 from leadbook import files
 from leadbook.board import maturity as M
-from leadbook.board.kpis import (
-    Kpi,
-    Pitfall,
-    Quarter,
-    Shows,
-    latest_quarter,
-    quarter_actuals,
-    snapshot,
-)
+from leadbook.board.kpis import Kpi, snapshot
+from leadbook.board.pitfalls import Pitfall, Shows
+from leadbook.board.quarters import Quarter, latest_quarter, quarter_actuals
 from leadbook.errors import LeadbookError, WorkbookFileError
 from leadbook.workbook.jobs.gather import (
     saved_history,

@@ -20,16 +20,10 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from leadbook import contract as C
 from leadbook.board import maturity as M
-from leadbook.board.kpis import (
-    KPI_SPECS,
-    PITFALLS,
-    Direction,
-    Kpi,
-    KpiSpec,
-    Pitfall,
-    Quarter,
-    Unit,
-)
+from leadbook.board.kpis import Kpi
+from leadbook.board.pitfalls import PITFALLS, Pitfall
+from leadbook.board.quarters import Quarter
+from leadbook.board.specs import KPI_SPECS, Direction, KpiSpec, Unit
 from leadbook.contract import file_formula
 from leadbook.settings import spec_for
 from leadbook.workbook.layout import (
