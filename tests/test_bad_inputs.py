@@ -21,8 +21,8 @@ from typer.testing import CliRunner
 
 from leadbook.cli import BUG_EXIT, app
 from leadbook.errors import LeadbookError, WorkbookFileError
+from leadbook.workbook.log import append_log
 from leadbook.workbook.read import open_workbook
-from leadbook.workbook.tabs.general import append_log
 
 runner = CliRunner()
 pytestmark = pytest.mark.broken_files  # the inputs are broken on purpose (two headers alike...)

@@ -30,7 +30,8 @@ from leadbook.portfolio.inventory import build_inventory
 from leadbook.workbook.jobs.build import build_workbook
 from leadbook.workbook.jobs.plan import forecast, plan, roi
 from leadbook.workbook.jobs.refresh import REFRESH_TABS, demo_workbook, render_outputs
-from leadbook.workbook.read import Book, find_table
+from leadbook.workbook.read import Book
+from leadbook.workbook.tablecells import find_table
 from leadbook.workbook.tabs.planning import (
     FORECAST_LINES,
     HIRING_LINES,

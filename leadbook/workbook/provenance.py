@@ -33,6 +33,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from leadbook import contract as C
 from leadbook.errors import Problem, Severity
+from leadbook.workbook.tablecells import find_table, table_columns
 
 STAMP_ROW = 1
 COMPUTED = "Computed "
@@ -204,8 +205,6 @@ class Fingerprints:
 
 
 def _table_cells(wb: Workbook, spec: C.TableSpec, keys: tuple[str, ...] | None) -> Any:
-    from leadbook.workbook.read import find_table, table_columns  # (read imports this module)
-
     found = find_table(wb, spec)
     if found is None:
         return None

@@ -36,6 +36,7 @@ from leadbook.settings import Settings, settings_from_rows
 from leadbook.workbook.examples import example_problems
 from leadbook.workbook.provenance import Fingerprints
 from leadbook.workbook.stream import StreamedBook, file_signature, open_streamed
+from leadbook.workbook.tablecells import find_table, table_columns
 
 log = logging.getLogger(__name__)
 
@@ -434,14 +435,6 @@ def _require_defusedxml() -> None:
         )
 
 
-def find_table(wb: Workbook, spec: C.TableSpec) -> tuple[Any, Any] | None:
-    """The ``(worksheet, table)`` named ``spec.name``, wherever it is; None if absent."""
-    for ws in wb.worksheets:
-        if spec.name in ws.tables:
-            return ws, ws.tables[spec.name]
-    return None
-
-
 def read_table(wb: Workbook, spec: C.TableSpec) -> tuple[pd.DataFrame, SheetLocator, list[Problem]]:
     """The raw cells of table ``spec`` keyed by contract column keys, where they sit, problems.
 
@@ -490,17 +483,6 @@ def read_table(wb: Workbook, spec: C.TableSpec) -> tuple[pd.DataFrame, SheetLoca
         columns=[k for k in keys if k],
     )
     return frame, SheetLocator(ws.title, min_row, letters), problems
-
-
-def table_columns(ws: Any, ref: str) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
-    """The header row of the table at ``ref`` on ``ws`` and its data cells column by column,
-    as values (a row at a time, they were a dict or a lookup a cell)."""
-    min_col, min_row, max_col, max_row = range_boundaries(ref)
-    lines = ws.iter_rows(
-        min_row=min_row, max_row=max_row, min_col=min_col, max_col=max_col, values_only=True
-    )
-    headers = next(lines, ())
-    return headers, list(zip(*lines, strict=True)) or [()] * len(headers)
 
 
 def _cell_values(column: tuple[Any, ...]) -> list[Any]:

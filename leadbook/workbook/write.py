@@ -66,6 +66,7 @@ from leadbook.workbook.layout import (
     name_all_table_columns,
     now,
 )
+from leadbook.workbook.log import append_log, current_user, point_setting_names, render_log
 from leadbook.workbook.package import Package, foreign_losses, keep_foreign_parts
 from leadbook.workbook.provenance import READS, SUMMARY_TABS, read_stamp, stamp_tabs
 from leadbook.workbook.read import (
@@ -83,8 +84,6 @@ from leadbook.workbook.splice import (
     stub_tabs,
 )
 from leadbook.workbook.stream import StreamedBook, open_streamed
-from leadbook.workbook.tabs.general import append_log, current_user, render_log
-from leadbook.workbook.tabs.inputs import point_setting_names
 
 log = logging.getLogger(__name__)
 
@@ -698,7 +697,7 @@ def _table_inputs(wb: Workbook, unchanged: Collection[str] = ()) -> dict[str, An
     one of the contract's output or formula columns (inputs, and features users add) counts.
     Tabs ``unchanged`` (cut out of the load, spliced back) are left out.
     """
-    from leadbook.workbook.read import find_table
+    from leadbook.workbook.tablecells import find_table
 
     out: dict[str, Any] = {}
     for spec in C.TABLES.values():

@@ -12,9 +12,10 @@ from leadbook import contract as C
 from leadbook.portfolio.inventory import Inventory, StatedTotals
 from leadbook.settings import Settings
 from leadbook.workbook.layout import Expected, fit_text, formula_values
+from leadbook.workbook.log import render_log
 from leadbook.workbook.provenance import DEPENDS, write_stamp
 from leadbook.workbook.read import Book
-from leadbook.workbook.tabs.general import render_coming, render_log, render_start
+from leadbook.workbook.tabs.general import render_coming, render_start
 from leadbook.workbook.tabs.inputs import render_history, render_settings, render_sources
 
 

@@ -21,7 +21,8 @@ from leadbook.planning.forecast import (
     portfolio_forecast,
 )
 from leadbook.planning.plan import ForecastResult, planned_forecast
-from leadbook.workbook.read import Book, find_table, open_inputs, read_table
+from leadbook.workbook.read import Book, open_inputs, read_table
+from leadbook.workbook.tablecells import find_table
 
 _LAST_FORECAST: list[tuple[weakref.ref, PortfolioForecast]] = []
 

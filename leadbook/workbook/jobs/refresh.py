@@ -159,7 +159,7 @@ def demo(
 ) -> tuple[Path, Book]:
     """Write the demo workbook to ``path``; returns the path and the demo book."""
     rendered = demo_workbook(progress)
-    from leadbook.workbook.tabs.general import append_log
+    from leadbook.workbook.log import append_log
 
     append_log(rendered.workbook, "demo", "built the demo workbook (TechFlow portfolio)")
     return save_new(rendered.workbook, path, overwrite=overwrite, command="demo"), demo_book()

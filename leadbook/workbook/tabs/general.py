@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import getpass
 from collections.abc import Iterable
 
 import pandas as pd
 from openpyxl.styles import Alignment, Font
-from openpyxl.utils.cell import get_column_letter, range_boundaries
-from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from leadbook import contract as C
@@ -19,12 +15,8 @@ from leadbook.workbook.layout import (
     NOTE_FONT,
     Expected,
     anchor_of,
-    excel_value,
-    freeze,
     highlight_text,
     note,
-    now,
-    set_cell,
     table_column_range,
     title,
     write_table,
@@ -94,50 +86,3 @@ def render_coming(ws: Worksheet, spec: C.SheetSpec) -> None:
     """A tab whose capability comes in a later release: its title and a note."""
     title(ws, spec)
     note(ws, "A4", spec.coming)
-
-
-def render_log(ws: Worksheet, expected: Expected) -> None:
-    """An empty Log table."""
-    title(ws, C.LOG)
-    write_table(ws, C.LOG_TABLE, None, expected, style="TableStyleLight1")
-    header_row, _ = anchor_of(C.LOG_TABLE)
-    freeze(ws, header_row + 1, 1)
-
-
-def append_log(
-    wb: Workbook,
-    command: str,
-    changed: str,
-    user: str | None = None,
-    *,
-    at: dt.datetime | None = None,
-) -> None:
-    """Add a row to the Log table: time (``at``, by default now), command, user, what changed."""
-    ws = wb[C.LOG.name]
-    table = ws.tables[C.LOG_TABLE.name]
-    min_col, min_row, max_col, max_row = range_boundaries(table.ref)
-    first_empty = max_row == min_row + 1 and all(
-        ws.cell(max_row, c).value is None for c in range(min_col, max_col + 1)
-    )
-    r = max_row if first_empty else max_row + 1
-    values = {
-        "time": at or now(),
-        "command": command,
-        "user": user or current_user(),
-        "changed": changed,
-    }
-    for j, col in enumerate(C.LOG_TABLE.columns):
-        cell = ws.cell(r, min_col + j)
-        set_cell(cell, excel_value(values[col.key]))
-        cell.number_format = col.format
-    table.ref = f"{get_column_letter(min_col)}{min_row}:{get_column_letter(max_col)}{r}"
-    if table.autoFilter is not None:
-        table.autoFilter.ref = table.ref
-
-
-def current_user() -> str:
-    """The name of the person running leadbook, as the Log records it."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"

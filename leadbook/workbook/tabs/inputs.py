@@ -9,7 +9,6 @@ from typing import Any
 
 import pandas as pd
 from openpyxl.workbook.defined_name import DefinedName
-from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -268,20 +267,3 @@ def render_history(ws: Worksheet, inventory: Inventory | None, expected: Expecte
 def style_input(cell) -> None:
     """Mark a cell as an input (blue on yellow)."""
     cell.font, cell.fill = INPUT_FONT, INPUT_FILL
-
-
-def point_setting_names(wb: Workbook) -> None:
-    """Point each setting's defined name at the Value cell of the row its Key is on (after a
-    user sorted the Settings table, the names still point at the old rows)."""
-    from leadbook.settings import spec_for
-    from leadbook.workbook.read import read_table
-
-    frame, loc, problems = read_table(wb, C.SETTINGS_TABLE)
-    if problems or "key" not in frame or "value" not in loc.letters:
-        return
-    for i, key in enumerate(frame["key"]):
-        try:
-            name = spec_for(str(key).strip()).name
-        except KeyError:  # a heading row, or a key check reports
-            continue
-        define_name(wb, name, loc.sheet, loc.cell(i, "value").split("!")[1])
