@@ -51,16 +51,10 @@ from leadbook.workbook.jobs.gather import (
 )
 from leadbook.workbook.layout import formula_values, now
 from leadbook.workbook.libreoffice import LibreOfficeError, convert, recalculated
-from leadbook.workbook.packsheets import (
-    ALLOCATION_SUMMARY_TITLE,
-    COHORT_SPEND,
-    PACK_TABS,
-    PAPERS,
-    Block,
-    PackContent,
-    build_pack,
-    status_counts,
-)
+from leadbook.workbook.pack.build import build_pack
+from leadbook.workbook.pack.copied import ALLOCATION_SUMMARY_TITLE
+from leadbook.workbook.pack.page import PACK_TABS, PAPERS, Block, PackContent
+from leadbook.workbook.pack.summary import COHORT_SPEND, status_counts
 from leadbook.workbook.read import Book, open_workbook, read_book
 from leadbook.workbook.splice import sheet_parts
 from leadbook.workbook.tabs.allocation import CAPACITY_CELL, CONVERSION_CELL, EXPLANATION_CELL
