@@ -88,7 +88,7 @@ class TestScoreLeads:
         score_leads(book)
         ws = openpyxl.load_workbook(book)["Leads"]
         assert ws["V4"].value is not None
-        from leadbook.workbook.package import Package
+        from leadbook.workbook.parts import Package
         from leadbook.workbook.write import _sheet_parts
 
         assert sum(_sheet_parts(Package.read(book))["Leads"].values()) == 1  # the chart's drawing

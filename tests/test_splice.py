@@ -19,7 +19,7 @@ from leadbook.workbook import splice, write
 from leadbook.workbook.jobs.rebalance import rebalance
 from leadbook.workbook.jobs.refresh import refresh
 from leadbook.workbook.libreoffice import recalculated
-from leadbook.workbook.package import Package
+from leadbook.workbook.parts import Package
 from leadbook.workbook.write import update_workbook
 
 STAMPED = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?| · reads .*")

@@ -59,7 +59,9 @@ from leadbook.errors import WorkbookFileError
 from leadbook.settings import Settings
 from leadbook.workbook import versions as V
 from leadbook.workbook.layout import fit_text, formula_values, name_all_table_columns, now
-from leadbook.workbook.package import Package, foreign_losses, keep_foreign_parts
+from leadbook.workbook.losses import foreign_losses
+from leadbook.workbook.package import keep_foreign_parts
+from leadbook.workbook.parts import Package
 from leadbook.workbook.provenance import READS, SUMMARY_TABS, read_stamp, stamp_tabs
 from leadbook.workbook.read import (
     Book,
