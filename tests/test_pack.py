@@ -46,9 +46,10 @@ from leadbook.workbook.pack import copied as pack_copied
 from leadbook.workbook.pack import page as pack_page
 from leadbook.workbook.pack import summary as pack_summary
 from leadbook.workbook.read import read_book
+from leadbook.workbook.sheets import replace_sheet
 from leadbook.workbook.tabs.allocation import render_allocation
 from leadbook.workbook.tabs.board import BoardView, render_board_tab
-from leadbook.workbook.write import replace_sheet, update_workbook
+from leadbook.workbook.write import update_workbook
 from tests.conftest import error_cells, recalc_values
 from tests.test_oracle import check_against_oracle
 

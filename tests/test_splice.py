@@ -129,7 +129,10 @@ class TestOutputTabsLeftAlone:
         "command", ["check", "roi", "forecast", "plan", "score-leads", "board"]
     )
     def test_every_job_writes_what_a_whole_load_writes(self, command, built_demo, tmp_path):
-        from leadbook.workbook import jobs, leadjobs, pack, planning
+        from leadbook.workbook.jobs import leads as leadjobs
+        from leadbook.workbook.jobs import pack
+        from leadbook.workbook.jobs import plan as planning
+        from leadbook.workbook.jobs import refresh as jobs
 
         demo = tmp_path / "demo"
         shutil.copytree(built_demo.parent, demo)
@@ -180,7 +183,7 @@ class TestOutputTabsLeftAlone:
         ]
 
     def test_a_job_that_renders_a_tab_it_did_not_name_writes_nothing(self, built_demo, tmp_path):
-        from leadbook.workbook.write import mark_rendered, replace_sheet
+        from leadbook.workbook.sheets import mark_rendered, replace_sheet
 
         path = tmp_path / built_demo.name
         shutil.copy2(built_demo, path)

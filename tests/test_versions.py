@@ -19,7 +19,8 @@ from leadbook import contract as C
 from leadbook.errors import InfeasiblePolicyError, InputError, LeadbookError, WorkbookFileError
 from leadbook.workbook import versions as V
 from leadbook.workbook.jobs import refresh as jobs
-from leadbook.workbook.write import undo, update_workbook
+from leadbook.workbook.undo import undo
+from leadbook.workbook.write import update_workbook
 
 
 def digest(path: Path) -> str:
@@ -316,7 +317,7 @@ class TestUndoThatCannotFinish:
     """An undo that cannot finish leaves the workbook, its versions and its log as they were."""
 
     def test_the_workbook_changes_while_undo_works(self, demo_book_path, monkeypatch):
-        from leadbook.workbook import write as W
+        from leadbook.workbook import undo as undo_module
 
         write(demo_book_path)
         folder = folder_state(demo_book_path)
@@ -327,7 +328,7 @@ class TestUndoThatCannotFinish:
             copyfile(source, target)
             edit(demo_book_path, "Sources", "J14", 131.0)
 
-        monkeypatch.setattr(W.shutil, "copyfile", copy_while_excel_saves)
+        monkeypatch.setattr(undo_module.shutil, "copyfile", copy_while_excel_saves)
         with pytest.raises(
             WorkbookFileError,
             match=r"demo\.xlsx or \d{8}T\d{6}\.\d{6}Z-before-test\.xlsx changed on disk while "

@@ -18,8 +18,8 @@ from leadbook.cli import app
 from leadbook.demo import demo_inventory, demo_settings
 from leadbook.errors import InfeasiblePolicyError
 from leadbook.workbook.jobs.refresh import check, demo_workbook, rebalance
+from leadbook.workbook.sheets import replace_sheet
 from leadbook.workbook.tabs.allocation import render_allocation
-from leadbook.workbook.write import replace_sheet
 
 
 def digest(path: Path) -> str:

@@ -30,8 +30,8 @@ from leadbook.errors import WorkbookFileError
 from leadbook.workbook import versions as V
 from leadbook.workbook.jobs import refresh as jobs
 from leadbook.workbook.layout import formula_values
+from leadbook.workbook.saving import save_workbook
 from leadbook.workbook.splice import sheet_parts
-from leadbook.workbook.write import save_workbook
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -626,7 +626,7 @@ class TestCachedFormulaValues:
         ],
     )
     def test_plain_or_parsed(self, cells, want, plain):
-        from leadbook.workbook.write import _cached_formula_values, _plain_formula_values
+        from leadbook.workbook.saving import _cached_formula_values, _plain_formula_values
 
         xml = _PART.format(cells).encode()
         assert (_plain_formula_values(xml) is not None) == plain
@@ -649,7 +649,7 @@ def test_a_cached_value_of_numpy_type_is_written_as_the_python_one(value, want):
     # repr(np.float64(2.5)) is 'np.float64(2.5)', and np.int64 is no int.
     import numpy as np
 
-    from leadbook.workbook.write import _typed_value
+    from leadbook.workbook.saving import _typed_value
 
     epoch = dt.datetime(1899, 12, 30)
     assert _typed_value(value, epoch) == want

@@ -618,7 +618,7 @@ def write_back(book: Any, found: list[SheetChange]) -> None:
 
 
 def _add_sheet(book: Any, name: str, names: list[str]) -> None:
-    """Add the tab ``name`` where the command line puts a new tab (``write._place_of``): after
+    """Add the tab ``name`` where the command line puts a new tab (``sheets._place_of``): after
     the last tab the contract puts before it, else first (last, for a tab it does not know).
     Through ``after``: xlwings' Office.js Book puts a tab added ``before`` the n-th tab
     (n > 1) before the (n-1)-th."""

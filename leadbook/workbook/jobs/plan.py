@@ -13,6 +13,7 @@ from leadbook import contract as C
 from leadbook.planning.roi import roi_table
 from leadbook.workbook.layout import formula_values
 from leadbook.workbook.read import read_book
+from leadbook.workbook.sheets import replace_sheet
 from leadbook.workbook.tabs.planning import (
     ForecastResult,
     HiringResult,
@@ -23,12 +24,7 @@ from leadbook.workbook.tabs.planning import (
     render_hiring,
     render_roi,
 )
-from leadbook.workbook.write import (
-    WriteResult,
-    one_job_per_workbook,
-    replace_sheet,
-    update_workbook,
-)
+from leadbook.workbook.write import WriteResult, one_job_per_workbook, update_workbook
 
 
 @dataclass(frozen=True)

@@ -35,13 +35,9 @@ from leadbook.settings import Settings
 from leadbook.workbook.layout import BAD_FILL, BAD_FONT, Expected, formula_values, now
 from leadbook.workbook.provenance import FAILED_MARK, PORTFOLIO, read_stamp
 from leadbook.workbook.read import Book, open_workbook, read_book
+from leadbook.workbook.sheets import replace_sheet
 from leadbook.workbook.tabs.allocation import render_allocation
-from leadbook.workbook.write import (
-    WriteResult,
-    one_job_per_workbook,
-    replace_sheet,
-    update_workbook,
-)
+from leadbook.workbook.write import WriteResult, one_job_per_workbook, update_workbook
 
 PLAN_SCENARIO = "Base"
 """The hiring plan's scenario whose productive reps set the sales capacity. In the plan's

@@ -32,6 +32,7 @@ from leadbook.workbook.read import (
     open_inputs,
     read_book,
 )
+from leadbook.workbook.sheets import replace_sheet
 from leadbook.workbook.tabs.board import render_board, render_maturity
 from leadbook.workbook.tabs.classes import render_scores, render_tiers
 from leadbook.workbook.tabs.general import render_start
@@ -42,13 +43,12 @@ from leadbook.workbook.tabs.planning import (
     render_hiring,
     render_roi,
 )
+from leadbook.workbook.undo import undo
 from leadbook.workbook.write import (
     WriteResult,
     one_job,
     one_job_per_workbook,
-    replace_sheet,
     save_new,
-    undo,
     update_workbook,
 )
 

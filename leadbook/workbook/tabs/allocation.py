@@ -36,7 +36,7 @@ from leadbook.workbook.layout import (
     write_named_cells,
     write_table,
 )
-from leadbook.workbook.write import CHART_BUILDERS
+from leadbook.workbook.sheets import CHART_BUILDERS
 
 if TYPE_CHECKING:
     from leadbook.workbook.jobs.rebalance import Feeds

@@ -57,7 +57,7 @@ from leadbook.workbook.layout import (
     write_table,
 )
 from leadbook.workbook.read import Book
-from leadbook.workbook.write import CHART_BUILDERS, previous_sheet
+from leadbook.workbook.sheets import CHART_BUILDERS, previous_sheet
 
 UNIT_FORMATS = {
     Unit.PERCENT: "0.0%",

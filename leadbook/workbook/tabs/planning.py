@@ -69,7 +69,7 @@ from leadbook.workbook.layout import (
     write_table,
 )
 from leadbook.workbook.read import Book, find_table, open_inputs, read_table
-from leadbook.workbook.write import CHART_BUILDERS
+from leadbook.workbook.sheets import CHART_BUILDERS
 
 log = logging.getLogger(__name__)
 
