@@ -843,7 +843,7 @@ def undo(
 ) -> None:
     """Restore the workbook as it was before leadbook's last write (byte for byte); again,
     and it goes back one more write."""
-    from leadbook.workbook.jobs.refresh import undo as undo_job
+    from leadbook.workbook.undo import undo as undo_job
 
     if list_versions:
         _list_versions(book, as_json)
@@ -951,7 +951,7 @@ def rebalance(
 ) -> None:
     """Recommend next week's allocation under the policy and write the Allocation tab."""
     from leadbook.errors import InfeasiblePolicyError
-    from leadbook.workbook.jobs.refresh import rebalance as rebalance_job
+    from leadbook.workbook.jobs.rebalance import rebalance as rebalance_job
 
     def run() -> Any:
         return rebalance_job(book, weeks=weeks, objective=objective)

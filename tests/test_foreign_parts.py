@@ -20,6 +20,7 @@ import pytest
 
 from leadbook.errors import WorkbookFileError
 from leadbook.workbook.jobs import refresh as jobs
+from leadbook.workbook.jobs.rebalance import rebalance
 
 REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -579,7 +580,7 @@ class TestKeepsWhatOpenpyxlDrops:
         """The content types (and each part's relationships) were parsed again for every
         part looked up: 4,000 notes under the workbook (775 KB) took refresh 160 s, and the
         time grows with the square of the parts."""
-        from leadbook.workbook import package
+        from leadbook.workbook import parts as package_parts
 
         note = "http://example.com/relationships/note"
 
@@ -589,13 +590,13 @@ class TestKeepsWhatOpenpyxlDrops:
                 parts[f"xl/notes/n{k}.xml"] = f'<note xmlns="urn:x">{k}</note>'.encode()
 
         edit_package(demo_book_path, notes)
-        parse, parsed = package.ET.fromstring, []
+        parse, parsed = package_parts.ET.fromstring, []
 
         def counted(data, *args, **kwargs):
             parsed.append(b"<Types" in data[:300])
             return parse(data, *args, **kwargs)
 
-        monkeypatch.setattr(package.ET, "fromstring", counted)
+        monkeypatch.setattr(package_parts.ET, "fromstring", counted)
         _, after = refresh(demo_book_path)
         assert sum(parsed) < 50, f"the content types were parsed {sum(parsed)} times"
         assert len(related(after, "xl/workbook.xml", note)) == 300
@@ -690,7 +691,7 @@ class TestAuditNamesWhatOpenpyxlDrops:
 
     @pytest.mark.parametrize(("add", "named"), AUDITED)
     def test_a_plain_openpyxl_save_is_caught(self, demo_book_path, tmp_path, add, named):
-        from leadbook.workbook.package import foreign_losses
+        from leadbook.workbook.losses import foreign_losses
 
         add_users_tab(demo_book_path)
         edit_package(demo_book_path, add)
@@ -699,7 +700,7 @@ class TestAuditNamesWhatOpenpyxlDrops:
         assert any(re.fullmatch(named, lost) for lost in foreign_losses(demo_book_path, saved))
 
     def test_nothing_is_reported_for_a_workbook_leadbook_wrote(self, demo_book_path):
-        from leadbook.workbook.package import foreign_losses
+        from leadbook.workbook.losses import foreign_losses
 
         jobs.refresh(demo_book_path)
         (kept,) = demo_book_path.parent.glob("*.leadbook-versions/*.xlsx")
@@ -921,7 +922,7 @@ def test_a_macro_workbook_keeps_its_macros_and_the_users_parts(demo_book_path):
     edit_package(book, add_sparklines)
     before = parts_of(book)
     jobs.refresh(book)
-    jobs.rebalance(book)
+    rebalance(book)
     after = parts_of(book)
     assert after["xl/vbaProject.bin"] == kept["project"]
     assert content_type(after, "xl/workbook.xml") == MACRO_BOOK

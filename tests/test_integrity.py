@@ -28,8 +28,8 @@ from xlsx_integrity import (
     tokens,
 )
 
+from leadbook.workbook.jobs.rebalance import rebalance
 from leadbook.workbook.jobs.refresh import new as write_template
-from leadbook.workbook.jobs.refresh import rebalance
 from leadbook.workbook.layout import name_all_table_columns
 from leadbook.workbook.libreoffice import convert
 

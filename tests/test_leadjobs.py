@@ -88,7 +88,7 @@ class TestScoreLeads:
         score_leads(book)
         ws = openpyxl.load_workbook(book)["Leads"]
         assert ws["V4"].value is not None
-        from leadbook.workbook.package import Package
+        from leadbook.workbook.parts import Package
         from leadbook.workbook.write import _sheet_parts
 
         assert sum(_sheet_parts(Package.read(book))["Leads"].values()) == 1  # the chart's drawing
@@ -179,8 +179,9 @@ class TestStoredModel:
 
 class TestLeadScore:
     def test_one_lead_from_the_recorded_model(self, book):
-        from leadbook.leads.model import lead_score, load_model
-        from leadbook.workbook.tabs.leads import read_model_record
+        from leadbook.leads.model import load_model
+        from leadbook.workbook.jobs.leads import lead_score
+        from leadbook.workbook.leadgrid import read_model_record
 
         features = {"Source": "Organic search", "Pages viewed": 9, "Company size": "200+"}
         model = load_model(book, read_model_record(openpyxl.load_workbook(book)))
@@ -188,13 +189,13 @@ class TestLeadScore:
         assert lead_score(book, features) == pytest.approx(float(model.predict(frame)[0]))
 
     def test_unknown_feature(self, book):
-        from leadbook.leads.model import lead_score
+        from leadbook.workbook.jobs.leads import lead_score
 
         with pytest.raises(ValueError, match="unknown feature\\(s\\) 'Shoe size'; the model uses"):
             lead_score(book, {"Source": "Organic search", "Shoe size": 44})
 
     def test_a_workbook_never_scored(self, template_path):
-        from leadbook.leads.model import lead_score
+        from leadbook.workbook.jobs.leads import lead_score
 
         with pytest.raises(ModelError, match="records no lead model yet"):
             lead_score(template_path, {})

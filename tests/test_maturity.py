@@ -9,12 +9,12 @@ from leadbook.board.maturity import (
     ITEMS,
     PHASES,
     STAGES,
-    Answer,
     Evidence,
     WorkbookFacts,
     assess,
     evidence_from,
 )
+from leadbook.enums import Answer
 
 
 def stage_items(stage: int) -> list[str]:

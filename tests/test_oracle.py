@@ -93,7 +93,7 @@ def test_modern_functions_carry_their_prefix(tmp_path):
 def test_the_values_saved_with_the_formulas_are_the_oracles(tmp_path, build):
     """A workbook leadbook saves carries its own value of each formula (for readers that do
     not calculate): each equals LibreOffice's recalculation."""
-    from leadbook.workbook.write import save_workbook
+    from leadbook.workbook.saving import save_workbook
 
     path = tmp_path / "book.xlsx"
     save_workbook(build().workbook, path)

@@ -28,18 +28,21 @@ from leadbook.cli import app
 from leadbook.errors import Conflict, InfeasiblePolicyError, InputError
 from leadbook.planning.roi import roi_table
 from leadbook.settings import Settings
-from leadbook.workbook import packsheets
 from leadbook.workbook.jobs import gather, pack
-from leadbook.workbook.jobs import refresh as jobs
 from leadbook.workbook.jobs.build import build_workbook
 from leadbook.workbook.jobs.feeds import book_allocation
 from leadbook.workbook.jobs.leads import score_leads
 from leadbook.workbook.jobs.pack import export_board_pack
+from leadbook.workbook.jobs.refresh import refresh
 from leadbook.workbook.libreoffice import LibreOfficeError
+from leadbook.workbook.pack import copied as pack_copied
+from leadbook.workbook.pack import page as pack_page
+from leadbook.workbook.pack import summary as pack_summary
 from leadbook.workbook.read import read_book
+from leadbook.workbook.sheets import replace_sheet
 from leadbook.workbook.tabs.allocation import render_allocation
 from leadbook.workbook.tabs.board import BoardView, render_board_tab
-from leadbook.workbook.write import replace_sheet, update_workbook
+from leadbook.workbook.write import update_workbook
 from tests.conftest import error_cells, recalc_values
 from tests.test_oracle import check_against_oracle
 
@@ -143,14 +146,14 @@ class TestValuesOnlyPack:
         # one sentence of why, which says the figure, the target and the move it shows
         summary = {row[1]: row for row in cover if row[1] in {s.label for s in KPI_SPECS}}
         by_key = {k.key: k for k in result.kpis}
-        assert list(summary) == [by_key[key].label for key in packsheets.HEADLINE_KPIS]
-        for key in packsheets.HEADLINE_KPIS:
+        assert list(summary) == [by_key[key].label for key in pack_summary.HEADLINE_KPIS]
+        for key in pack_summary.HEADLINE_KPIS:
             k, row = by_key[key], summary[by_key[key].label]
             assert row[2] == pytest.approx(k.value, rel=1e-12)
-            assert row[4:6] == [packsheets.target_text(k), k.status.value]
+            assert row[4:6] == [pack_summary.target_text(k), k.status.value]
             sentence = row[6]
             assert sentence.endswith(".") and sentence.count(". ") == 0, sentence
-            assert packsheets.target_text(k) in sentence
+            assert pack_summary.target_text(k) in sentence
             assert (" misses " in sentence) == (k.status is not KpiStatus.ON), sentence
         # each with its basis: the actual of the quarter's months in History, or today's
         # run-rate
@@ -233,7 +236,7 @@ class TestValuesOnlyPack:
             # last of the title rows (a sheet fitted to one page runs on to none)
             titles = int(ws.print_title_rows.split("$")[-1])
             for top, n in pack_tables(ws):
-                if n > packsheets.RUN_ON_ROWS and ws.page_setup.fitToHeight != 1:
+                if n > pack_copied.RUN_ON_ROWS and ws.page_setup.fitToHeight != 1:
                     assert top == titles, (ws.title, top, n)
 
     def test_one_table_reconciles_the_spend_and_cpl_figures_by_their_basis(self, exported):
@@ -261,7 +264,7 @@ class TestValuesOnlyPack:
         assert recommended[spend] == pytest.approx(allocated["Spend a month"][1])
         roi = {r["Source"]: r for r in table_on_page(wb["ROI"], pack.TABLE_TITLES["ROI"])}
         cohort = rows["Cohort average, a month"]
-        assert cohort[spend] == pytest.approx(roi["Portfolio"][packsheets.COHORT_SPEND])
+        assert cohort[spend] == pytest.approx(roi["Portfolio"][pack_summary.COHORT_SPEND])
         history = read_book(exported.workbook).inventory.history
         october = history[history["month"] == "2026-10-01"]
         actual = rows["Oct 2026 actual, a month"]
@@ -493,13 +496,13 @@ class TestBoardHistory:
 
     def test_refresh_keeps_board_history(self, demo_book_path, tmp_path):
         export_board_pack(demo_book_path, "2026Q3", tmp_path)
-        jobs.refresh(demo_book_path, tabs=(C.BOARD.name, C.MATURITY.name))
+        refresh(demo_book_path, tabs=(C.BOARD.name, C.MATURITY.name))
         rows = table_rows(demo_book_path, C.BOARD_HISTORY_TABLE)
         assert [r["Quarter"] for r in rows] == ["2026Q3"]
 
     def test_the_board_chart_survives_other_jobs(self, demo_book_path, tmp_path):
         export_board_pack(demo_book_path, "2026Q3", tmp_path)
-        jobs.refresh(demo_book_path)  # Tiers and Scores only; openpyxl drops every chart
+        refresh(demo_book_path)  # Tiers and Scores only; openpyxl drops every chart
         assert len(openpyxl.load_workbook(demo_book_path)[C.BOARD.name]._charts) == 1
 
     def test_a_quarter_history_does_not_reach(self, demo_book_path, tmp_path):
@@ -543,7 +546,7 @@ class TestMaturityAnswers:
         }
         set_cells(demo_book_path, C.MATURITY.name, cells)
         result = export_board_pack(demo_book_path, "2026Q4", tmp_path)
-        jobs.refresh(demo_book_path, tabs=(C.MATURITY.name,))
+        refresh(demo_book_path, tabs=(C.MATURITY.name,))
         ws = openpyxl.load_workbook(demo_book_path)[C.MATURITY.name]
         assert {c: ws[c].value for c in cells} == cells
         counted = result.assessment.counted
@@ -604,7 +607,7 @@ def pack_tables(ws) -> list[tuple[int, int]]:
     rows follow it."""
     out, rows = [], list(ws.iter_rows(min_col=2, max_col=2))
     for i, (cell,) in enumerate(rows):
-        if cell.fill.fgColor.rgb == "00" + packsheets.NAVY:
+        if cell.fill.fgColor.rgb == "00" + pack_page.NAVY:
             after = [c.value for (c,) in rows[i + 1 :]] + [None]
             n = after.index(None)
             out.append((cell.row, n))
@@ -771,7 +774,7 @@ def test_after_other_jobs_the_saved_values_still_do(demo_book_path, tmp_path, mo
     monkeypatch.setattr(pack, "recalculated", no_recalculation)
     with pytest.raises(pytest.fail.Exception):  # Forecast and Hiring lost theirs above
         export_board_pack(demo_book_path, "2026Q4", tmp_path)
-    jobs.refresh(demo_book_path, (C.FORECAST.name, C.HIRING.name))
+    refresh(demo_book_path, (C.FORECAST.name, C.HIRING.name))
     result = export_board_pack(demo_book_path, "2026Q4", tmp_path)
     rows = table_on_page(openpyxl.load_workbook(result.pack)["Allocation"], pack.ALLOCATION_TITLE)
     allocation, _ = book_allocation(read_book(demo_book_path))
@@ -961,7 +964,7 @@ def test_an_out_that_is_not_a_folder_is_refused_before_the_workbook_is_written(
 
 def test_the_hiring_page_shows_each_quarters_hires_requisitions_and_team_cost():
     from leadbook.workbook.jobs.pack import _by_quarter
-    from leadbook.workbook.packsheets import Block
+    from leadbook.workbook.pack.page import Block
 
     headers = ("Scenario", "Quarter", "Hires starting", "Requisitions to open", "Team cost")
     rows = (
@@ -989,7 +992,8 @@ def test_a_long_copied_table_prints_on_a_sheet_of_its_own_with_its_header_repeat
     its own whose title rows end at its header, and the chart beside the summary reads it."""
     from openpyxl import Workbook
 
-    from leadbook.workbook.packsheets import ALLOCATION_SUMMARY_TITLE, Block, Page, _copied_page
+    from leadbook.workbook.pack.copied import ALLOCATION_SUMMARY_TITLE, _copied_page
+    from leadbook.workbook.pack.page import Block, Page
 
     wb, grid = Workbook(), (30.0, 14.0, 14.0, 14.0, 78.0)
     wb.remove(wb.active)

@@ -28,8 +28,9 @@ from leadbook.demo import DEMO_STATED, demo_settings, demo_tables
 from leadbook.planning.forecast import LEADS
 from leadbook.portfolio.inventory import build_inventory
 from leadbook.workbook.jobs.build import build_workbook
+from leadbook.workbook.jobs.outputs import render_outputs
 from leadbook.workbook.jobs.plan import forecast, plan, roi
-from leadbook.workbook.jobs.refresh import REFRESH_TABS, demo_workbook, render_outputs
+from leadbook.workbook.jobs.refresh import REFRESH_TABS, demo_workbook
 from leadbook.workbook.read import Book
 from leadbook.workbook.tablecells import find_table
 from leadbook.workbook.tabs.planning import (

@@ -15,7 +15,8 @@ from leadbook import contract as C
 from leadbook.cli import app
 from leadbook.errors import InfeasiblePolicyError
 from leadbook.workbook.jobs.leads import score_leads
-from leadbook.workbook.jobs.refresh import check, new, rebalance, refresh
+from leadbook.workbook.jobs.rebalance import rebalance
+from leadbook.workbook.jobs.refresh import check, new, refresh
 from leadbook.workbook.libreoffice import convert
 from leadbook.workbook.provenance import (
     DEPENDS,

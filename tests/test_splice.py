@@ -19,7 +19,7 @@ from leadbook.workbook import splice, write
 from leadbook.workbook.jobs.rebalance import rebalance
 from leadbook.workbook.jobs.refresh import refresh
 from leadbook.workbook.libreoffice import recalculated
-from leadbook.workbook.package import Package
+from leadbook.workbook.parts import Package
 from leadbook.workbook.write import update_workbook
 
 STAMPED = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?| · reads .*")
@@ -183,7 +183,7 @@ class TestOutputTabsLeftAlone:
         ]
 
     def test_a_job_that_renders_a_tab_it_did_not_name_writes_nothing(self, built_demo, tmp_path):
-        from leadbook.workbook.write import mark_rendered, replace_sheet
+        from leadbook.workbook.sheets import mark_rendered, replace_sheet
 
         path = tmp_path / built_demo.name
         shutil.copy2(built_demo, path)

@@ -24,7 +24,8 @@ from hypothesis import strategies as st
 
 from leadbook.errors import WorkbookFileError
 from leadbook.workbook.read import inspect_book, open_inputs, open_workbook
-from leadbook.workbook.stream import _SheetParser, open_streamed
+from leadbook.workbook.sheetparse import _SheetParser
+from leadbook.workbook.stream import open_streamed
 
 
 def assert_reads_as_openpyxl(path: Path) -> int:
@@ -34,7 +35,7 @@ def assert_reads_as_openpyxl(path: Path) -> int:
     compared = _assert_reads_as_openpyxl(path, whole=True)
     with mock.patch.object(_SheetParser, "parse_plain", return_value=False):
         assert _assert_reads_as_openpyxl(path, whole=True) == compared
-    with mock.patch("leadbook.workbook.stream.plain_rows", return_value=None):  # a regex a cell
+    with mock.patch("leadbook.workbook.sheetparse.plain_rows", return_value=None):  # a regex a cell
         assert _assert_reads_as_openpyxl(path, whole=True) == compared
     return _assert_reads_as_openpyxl(path, whole=False)
 
@@ -215,7 +216,7 @@ def test_plain_tabs_read_in_bulk_as_openpyxl_reads_them(
         read.append(plaincells.plain_rows(*args))
         return read[-1]
 
-    with mock.patch("leadbook.workbook.stream.plain_rows", new=bulk):
+    with mock.patch("leadbook.workbook.sheetparse.plain_rows", new=bulk):
         assert assert_reads_as_openpyxl(path) >= 2
     assert read and None not in read
 

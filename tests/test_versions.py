@@ -19,7 +19,9 @@ from leadbook import contract as C
 from leadbook.errors import InfeasiblePolicyError, InputError, LeadbookError, WorkbookFileError
 from leadbook.workbook import versions as V
 from leadbook.workbook.jobs import refresh as jobs
-from leadbook.workbook.write import undo, update_workbook
+from leadbook.workbook.jobs.rebalance import rebalance
+from leadbook.workbook.undo import undo
+from leadbook.workbook.write import update_workbook
 
 
 def digest(path: Path) -> str:
@@ -148,7 +150,7 @@ class TestAFailedRunKeepsNothing:
     def test_a_rebalance_without_the_lead_model_it_needs(self, written_once):
         set_setting(written_once, "LeadConversionSource", "model")
         self.assert_untouched(
-            written_once, jobs.rebalance, LeadbookError, r"records no lead model; run Score leads"
+            written_once, rebalance, LeadbookError, r"records no lead model; run Score leads"
         )
 
     def test_an_infeasible_rebalance_keeps_a_version_of_what_it_marks_stale(self, written_once):
@@ -156,7 +158,7 @@ class TestAFailedRunKeepsNothing:
         set_setting(written_once, "bands.tier1.max", 1.0)
         before = written_once.read_bytes()
         with pytest.raises(InfeasiblePolicyError, match=r"Tier 1 band needs ≥ \$"):
-            jobs.rebalance(written_once)
+            rebalance(written_once)
         assert V.kept_versions(written_once)[-1].path.read_bytes() == before
 
     def test_a_bad_input(self, written_once):
@@ -187,9 +189,9 @@ class TestAFailedRunKeepsNothing:
 class TestUndo:
     def test_two_writes_then_undo_twice_walks_back_byte_for_byte(self, demo_book_path):
         original = digest(demo_book_path)
-        jobs.rebalance(demo_book_path)
+        rebalance(demo_book_path)
         after_first = digest(demo_book_path)
-        jobs.rebalance(demo_book_path)
+        rebalance(demo_book_path)
         after_second = digest(demo_book_path)
 
         first = undo(demo_book_path)
@@ -316,7 +318,7 @@ class TestUndoThatCannotFinish:
     """An undo that cannot finish leaves the workbook, its versions and its log as they were."""
 
     def test_the_workbook_changes_while_undo_works(self, demo_book_path, monkeypatch):
-        from leadbook.workbook import write as W
+        from leadbook.workbook import undo as undo_module
 
         write(demo_book_path)
         folder = folder_state(demo_book_path)
@@ -327,7 +329,7 @@ class TestUndoThatCannotFinish:
             copyfile(source, target)
             edit(demo_book_path, "Sources", "J14", 131.0)
 
-        monkeypatch.setattr(W.shutil, "copyfile", copy_while_excel_saves)
+        monkeypatch.setattr(undo_module.shutil, "copyfile", copy_while_excel_saves)
         with pytest.raises(
             WorkbookFileError,
             match=r"demo\.xlsx or \d{8}T\d{6}\.\d{6}Z-before-test\.xlsx changed on disk while "
@@ -411,7 +413,7 @@ class TestAnOpenWorkbookIsNotWritten:
 
     RUNS: ClassVar = {
         "refresh": jobs.refresh,
-        "rebalance": jobs.rebalance,
+        "rebalance": rebalance,
         "new --force": lambda path: jobs.new(path, overwrite=True),
         "undo": undo,
     }

@@ -17,9 +17,10 @@ from leadbook.allocation import allocate
 from leadbook.cli import app
 from leadbook.demo import demo_inventory, demo_settings
 from leadbook.errors import InfeasiblePolicyError
-from leadbook.workbook.jobs.refresh import check, demo_workbook, rebalance
+from leadbook.workbook.jobs.rebalance import rebalance
+from leadbook.workbook.jobs.refresh import check, demo_workbook
+from leadbook.workbook.sheets import replace_sheet
 from leadbook.workbook.tabs.allocation import render_allocation
-from leadbook.workbook.write import replace_sheet
 
 
 def digest(path: Path) -> str:

@@ -30,8 +30,9 @@ from leadbook.errors import WorkbookFileError
 from leadbook.workbook import versions as V
 from leadbook.workbook.jobs import refresh as jobs
 from leadbook.workbook.layout import formula_values
+from leadbook.workbook.saving import save_workbook
 from leadbook.workbook.splice import sheet_parts
-from leadbook.workbook.write import save_workbook
+from leadbook.workbook.undo import undo
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -444,7 +445,7 @@ class TestEveryWriter:
         demo_book_path.chmod(0o444)
         before = demo_book_path.read_bytes()
         with pytest.raises(WorkbookFileError, match=r"demo\.xlsx is read-only"):
-            jobs.undo(demo_book_path)
+            undo(demo_book_path)
         assert demo_book_path.read_bytes() == before
 
     def test_temporary_files_of_earlier_releases_are_removed_under_the_lock(self, demo_book_path):
@@ -626,7 +627,7 @@ class TestCachedFormulaValues:
         ],
     )
     def test_plain_or_parsed(self, cells, want, plain):
-        from leadbook.workbook.write import _cached_formula_values, _plain_formula_values
+        from leadbook.workbook.saving import _cached_formula_values, _plain_formula_values
 
         xml = _PART.format(cells).encode()
         assert (_plain_formula_values(xml) is not None) == plain
@@ -649,7 +650,7 @@ def test_a_cached_value_of_numpy_type_is_written_as_the_python_one(value, want):
     # repr(np.float64(2.5)) is 'np.float64(2.5)', and np.int64 is no int.
     import numpy as np
 
-    from leadbook.workbook.write import _typed_value
+    from leadbook.workbook.saving import _typed_value
 
     epoch = dt.datetime(1899, 12, 30)
     assert _typed_value(value, epoch) == want

@@ -7,7 +7,8 @@
   the classic add-in's ``RunPython``;
 - :mod:`udfs.convert` — every conversion at the Excel boundary;
 - :mod:`udfs.book` — runs the command line's jobs on a live workbook (xlwings Book API);
-- :mod:`udfs.server` — ``leadbook serve`` (xlwings Server).
+- :mod:`udfs.server` — ``leadbook serve`` (xlwings Server), with its sign-in
+  (:mod:`udfs.signin`) and the checks at its edge (:mod:`udfs.edge`).
 
 Importing this package imports nothing else: xlwings decides what its decorators do when it is
 first imported, so :mod:`udfs.server` must be able to configure it first. See docs/excel.md.

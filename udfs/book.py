@@ -95,7 +95,7 @@ def run_job(
     tabs: Collection[str] | None = None,
     formulas: Any = None,
 ) -> T:
-    """Run a file job (``jobs.refresh``, ``jobs.rebalance``…) on the live ``book``.
+    """Run a file job (``refresh``, ``rebalance``…) on the live ``book``.
 
     ``job(path)`` gets a copy of the workbook as an .xlsx file of the workbook's own name
     and changes it as the command line would; what it changed is then written to ``book``
@@ -618,7 +618,7 @@ def write_back(book: Any, found: list[SheetChange]) -> None:
 
 
 def _add_sheet(book: Any, name: str, names: list[str]) -> None:
-    """Add the tab ``name`` where the command line puts a new tab (``write._place_of``): after
+    """Add the tab ``name`` where the command line puts a new tab (``sheets._place_of``): after
     the last tab the contract puts before it, else first (last, for a tab it does not know).
     Through ``after``: xlwings' Office.js Book puts a tab added ``before`` the n-th tab
     (n > 1) before the (n-1)-th."""

@@ -41,6 +41,8 @@ from xlwings import script
 from leadbook import contract as C
 from leadbook.errors import InfeasiblePolicyError, LeadbookError
 from leadbook.workbook.jobs import refresh as jobs
+from leadbook.workbook.jobs.rebalance import rebalance as rebalance_job
+from leadbook.workbook.undo import undo as undo_job
 from udfs.book import run_job
 from udfs.convert import excel_errors
 
@@ -76,7 +78,7 @@ def _check(path: Path) -> Any:
 
 
 def _rebalance(path: Path) -> Any:
-    return jobs.rebalance(path)  # leadbook rebalance BOOK: next week, the Objective setting
+    return rebalance_job(path)  # leadbook rebalance BOOK: next week, the Objective setting
 
 
 def _forecast(path: Path) -> Any:
@@ -105,7 +107,7 @@ def _score_leads(book: Any, formulas: Sent = None, *, retrain: bool = False) -> 
 def _undo(book: Any, formulas: Sent = None) -> None:
     """leadbook undo BOOK on the copy: what leadbook's tabs held before the last write goes
     back to the live workbook; its input tabs stay as they are."""
-    run_job(book, jobs.undo, tabs=C.OUTPUT_SHEETS, formulas=formulas)
+    run_job(book, undo_job, tabs=C.OUTPUT_SHEETS, formulas=formulas)
 
 
 def _export_board_pack(book: Any, formulas: Sent = None) -> None:

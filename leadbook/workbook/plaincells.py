@@ -1,6 +1,6 @@
 """The cells of a tab in the plain form, tokenised in bulk with numpy.
 
-:meth:`leadbook.workbook.stream._SheetParser.parse_plain` matched a regular expression per
+:meth:`leadbook.workbook.sheetparse._SheetParser.parse_plain` matched a regular expression per
 cell and converted each value in Python: 200,000 History rows (1.6 million cells) took
 seconds. Here a block of a few megabytes of ``<sheetData>`` is cut at its ``<`` and ``>``
 bytes into tags, every tag classified by its first bytes, the sequence of tags checked against
@@ -348,7 +348,7 @@ def _convert(
 
 def _decoded(texts: list[bytes]) -> np.ndarray:
     """Texts as XML reads them: line ends made ``\\n``, character references resolved."""
-    from leadbook.workbook.stream import _REFERENCE, _referenced
+    from leadbook.workbook.sheetparse import _REFERENCE, _referenced
 
     if not texts:
         return np.empty(0, object)

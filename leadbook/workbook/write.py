@@ -19,25 +19,17 @@
 A job holds the workbook's lock (:func:`one_job`) from its read to its write, so another
 job on the same workbook is refused rather than interleaved. Any failure before the rename
 leaves the original byte-identical and keeps no version.
-:func:`undo` puts back, byte for byte, the version before the last write.
+:func:`~leadbook.workbook.undo.undo` puts back, byte for byte, the version before the last write.
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import functools
 import gc
-import html
 import inspect
-import io
 import logging
-import math
-import numbers
-import os
 import re
-import shutil
-import weakref
 import zipfile
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping
@@ -45,36 +37,37 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape, quoteattr
 
 import defusedxml.ElementTree as ET  # noqa: N817
-import numpy as np
 from openpyxl.utils.cell import range_boundaries
-from openpyxl.utils.datetime import to_excel
 from openpyxl.workbook.workbook import Workbook
-from openpyxl.worksheet.worksheet import Worksheet
 
 from leadbook import contract as C
 from leadbook import files
 from leadbook.errors import WorkbookFileError
 from leadbook.settings import Settings
 from leadbook.workbook import versions as V
-from leadbook.workbook.layout import (
-    Expected,
-    fit_text,
-    formula_values,
-    name_all_table_columns,
-    now,
-)
-from leadbook.workbook.log import append_log, current_user, point_setting_names, render_log
-from leadbook.workbook.package import Package, foreign_losses, keep_foreign_parts
-from leadbook.workbook.provenance import READS, SUMMARY_TABS, read_stamp, stamp_tabs
+from leadbook.workbook.layout import fit_text, now
+from leadbook.workbook.log import append_log, point_setting_names, render_log
+from leadbook.workbook.losses import foreign_losses
+from leadbook.workbook.package import keep_foreign_parts
+from leadbook.workbook.parts import Package
+from leadbook.workbook.provenance import READS, SUMMARY_TABS, stamp_tabs
 from leadbook.workbook.read import (
     Book,
     check_package,
     open_inputs,
     open_workbook,
     read_settings,
+)
+from leadbook.workbook.saving import carry_cached_values, save_workbook, saved_package
+from leadbook.workbook.sheets import (
+    CHART_BUILDERS,
+    Renderer,
+    follow_summaries,
+    rendered_tabs,
+    replace_sheet,
+    restore_charts,
 )
 from leadbook.workbook.splice import (
     Stubbed,
@@ -87,21 +80,10 @@ from leadbook.workbook.stream import StreamedBook, open_streamed
 
 log = logging.getLogger(__name__)
 
+
 Job = Callable[[Workbook], str]
 """Rewrites output tabs of an open workbook and says what changed (for the Log)."""
 
-CHART_BUILDERS: dict[str, Callable[[Any], None]] = {}
-"""Output tab → a function that (re)draws its native charts from the tables on it.
-
-openpyxl drops every chart of a workbook it loads, so after each job leadbook redraws the
-charts of output tabs the job did not re-render. A tab's renderer registers its builder here
-(``CHART_BUILDERS["Allocation"] = draw_allocation_charts``) and calls it itself too."""
-
-_REPLACED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-"""New tab → the tab it replaced (see :func:`previous_sheet`)."""
-
-_RENDERED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-"""Workbook → the output tabs a job has (re)computed in it (see :func:`mark_rendered`)."""
 
 CALLER: ContextVar[str] = ContextVar("leadbook_caller", default="command line")
 """Who runs the jobs of this context, as the stamps and the Log say it: the command line,
@@ -172,10 +154,10 @@ def update_workbook(
     With the ``book`` the job computed from, each output tab the job rendered is stamped
     with the time, ``command`` and the fingerprints of the inputs it read, and the summary
     tabs among ``summaries`` (Board, Maturity: their renderers) that read a rendered tab are
-    re-rendered so they stay in step (:mod:`leadbook.workbook.provenance`). ``extra_groups``:
-    input groups a tab used beyond its usual ones this time. ``versions_kept``: the
-    VersionsKept setting when the caller has read it without a ``book`` (else the file is
-    opened once more to read it).
+    re-rendered so they stay in step
+    (:mod:`leadbook.workbook.provenance`). ``extra_groups``: input groups a tab used beyond
+    its usual ones this time. ``versions_kept``: the VersionsKept setting when the caller
+    has read it without a ``book`` (else the file is opened once more to read it).
     ``changes``: the output tabs the job renders, when it says; the other output tabs (but
     the summaries that follow them and the Log) are then cut out of the load and spliced
     back as they were (:mod:`leadbook.workbook.splice`).
@@ -344,164 +326,6 @@ def save_new(
     return given
 
 
-def mark_rendered(wb: Workbook, name: str) -> None:
-    """Record that a job (re)computed output tab ``name`` of ``wb`` (for its stamp)."""
-    _RENDERED.setdefault(wb, set()).add(name)
-
-
-def rendered_tabs(wb: Workbook) -> set[str]:
-    """The output tabs a job has (re)computed in ``wb`` so far."""
-    return set(_RENDERED.get(wb, ()))
-
-
-Renderer = Callable[[Worksheet, Book | None, Expected], None]
-"""Compute an output tab from a book and write it (see :mod:`leadbook.workbook.jobs.outputs`)."""
-
-
-def follow_summaries(
-    wb: Workbook, book: Book, rendered: set[str], renderers: Mapping[str, Renderer]
-) -> set[str]:
-    """Re-render each summary tab (Board, Maturity: ``renderers``) that was computed before
-    and reads a tab in ``rendered``; the names of those re-rendered."""
-    done: set[str] = set()
-    for name in SUMMARY_TABS:
-        if name not in renderers:
-            continue
-        reads = set(READS[name])
-        if (
-            name in wb.sheetnames
-            and name not in rendered
-            and reads & (rendered | done)
-            and read_stamp(wb[name]) is not None
-        ):
-            renderers[name](replace_sheet(wb, name), book, formula_values(wb))
-            done.add(name)
-    return done
-
-
-@dataclass(frozen=True)
-class UndoResult:
-    """What an undo did: the version it restored and where the file it replaced is kept."""
-
-    path: Path
-    restored: V.Version
-    kept: V.Version
-    sha256: str
-    """The digest of the restored file, equal to the version's."""
-
-
-@one_job_per_workbook
-def undo(path: str | Path, *, user: str | None = None) -> UndoResult:
-    """Restore, byte for byte, the version of the workbook before leadbook's last write.
-
-    Undo again and it restores the version before that, one write at a time, as long as
-    no write came in between (an undo continues the walk back the last undo began; the undo
-    log beside the versions says where that was). The file an undo replaces is kept as a
-    version first — edits made since the write are never lost — unless a kept version
-    already holds those bytes. Each undo is recorded in the undo log, and the Log tab shows
-    it at the next write.
-    """
-    if not Path(path).is_file():
-        raise WorkbookFileError(f"{path} does not exist; there is nothing to undo")
-    path = files.real_path(path)
-    _refuse_if_open(path)
-    files.refuse_read_only(path)
-    versions = V.kept_versions(path)
-    before = _digest(path)
-    target = _undo_target(path, versions, before)
-    _check_restorable(path, target)
-    limit = _file_versions_limit(path)
-    kept, stamp = _restore(path, target, before, versions)
-    record = V.UndoRecord(
-        stamp=stamp,
-        user=user or current_user(),
-        restored=target.name,
-        restored_sha256=target.digest(),  # the bytes _restore checked and put in place
-        undid=target.before,
-        replaced_sha256=before,
-        kept=kept.name,
-    )
-    V.record_undo(path, record, path.name)
-    V.prune_versions(path, limit)
-    log.info("%s: restored %s; the replaced file is kept as %s", path.name, target, kept.name)
-    return UndoResult(path, target, kept, record.restored_sha256)
-
-
-def _restore(
-    path: Path, target: V.Version, before: str, versions: list[V.Version]
-) -> tuple[V.Version, str]:
-    """Put ``target``'s bytes in place of the file, keeping the file first unless a version
-    holds its bytes already; that version, and the undo's stamp."""
-    tmp = files.temporary_name(path)
-    try:
-        shutil.copyfile(target.path, tmp)
-        if _digest(tmp) != target.digest() or _digest(path) != before:
-            raise WorkbookFileError(
-                f"{path.name} or {target.name} changed on disk while leadbook worked; "
-                "nothing was restored — run undo again"
-            )
-        kept = next((v for v in versions if v.digest() == before), None)
-        if kept is not None:
-            _replace(path, tmp, before)
-            return kept, V.next_stamp(path)
-        kept = _replace_keeping_version(path, tmp, V.UNDO, before)
-        return kept, kept.stamp
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _undo_target(path: Path, versions: list[V.Version], current: str) -> V.Version:
-    """The version an undo restores: the newest one kept before a write (not by an undo)
-    whose bytes differ from the file's — older than the one the last undo restored when no
-    write came since, so that repeated undos walk back one write at a time."""
-    writes = [v for v in versions if not v.by_undo]
-    folder = V.versions_dir(path).name
-    if not writes:
-        raise WorkbookFileError(
-            f"nothing to undo: no earlier version of {path.name} is kept in {folder} "
-            "(leadbook keeps one there before each write it makes)"
-        )
-    records = V.undo_records(path)
-    last = records[-1] if records else None
-    if last is not None and all(v.stamp < last.stamp for v in writes):
-        writes = [v for v in writes if v.stamp < last.restored_stamp]
-    for version in reversed(writes):
-        if version.digest() != current:
-            return version
-    oldest = min((v for v in versions if not v.by_undo), key=lambda v: v.name)
-    raise WorkbookFileError(
-        f"nothing more to undo: {path.name} is back to the oldest version kept in {folder}, "
-        f"{oldest}. The setting VersionsKept says how many versions are kept"
-    )
-
-
-def _check_restorable(path: Path, version: V.Version) -> None:
-    if os.path.islink(version.path) or not version.path.is_file():
-        raise WorkbookFileError(
-            f"the version to restore, {version.name}, is a link or not a file, which leadbook "
-            f"never keeps in {version.path.parent.name}; nothing was restored. Delete it (it "
-            "was put there by hand) and run undo again"
-        )
-    try:
-        check_package(version.path)
-    except WorkbookFileError as exc:
-        raise WorkbookFileError(
-            f"the version to restore, {version.name}, is not a sound workbook ({exc}); "
-            "nothing was restored"
-        ) from exc
-    if version.path.suffix.lower() != path.suffix.lower():
-        raise WorkbookFileError(
-            f"the version to restore, {version.name}, is not a {path.suffix} file; restore it "
-            "by hand if it is the one you want"
-        )
-    if version.is_values_copy() and not V.is_values_copy(path):
-        raise WorkbookFileError(
-            f"the last write to {path.name} was made by a button in Excel: {version.name} "
-            "holds the cell values the button saw, not the file, and would replace your "
-            "formulas and formatting with values. Press Undo in Excel instead"
-        )
-
-
 def _replace(path: Path, new: Path, before: str | None) -> None:
     """Rename ``new`` over ``path`` (:func:`leadbook.files.put_in_place`), checking at the
     last moment that ``path`` still has the digest ``before`` (None: that it does not exist)
@@ -521,76 +345,6 @@ def _refuse_if_changed(path: Path, before: str | None) -> None:
             f"{path.name} changed on disk while leadbook worked; "
             "nothing was written — run the command again"
         )
-
-
-def save_workbook(wb: Workbook, path: Path | str) -> None:
-    """Save ``wb`` as every file leadbook writes is saved (:func:`saved_package`)."""
-    saved, _ = saved_package(wb)
-    saved.write(Path(path))
-
-
-def saved_package(wb: Workbook) -> tuple[Package, int]:
-    """``wb`` saved as every file leadbook writes is — its tables' columns named after their
-    header cells first (Excel repairs a file whose names differ), leadbook's values cached
-    in its formula cells — as a package in memory, and the size openpyxl's zip of it has."""
-    name_all_table_columns(wb)
-    buffer = io.BytesIO()
-    wb.save(buffer)
-    saved = Package.of_bytes(buffer.getvalue())
-    write_formula_values(wb, saved)
-    return saved, buffer.tell()
-
-
-def restore_charts(wb: Workbook) -> None:
-    """Redraw the charts of output tabs that have none after loading (see CHART_BUILDERS)."""
-    for name, draw in CHART_BUILDERS.items():
-        if name in wb.sheetnames and not wb[name]._charts:
-            draw(wb[name])
-
-
-def replace_sheet(wb: Workbook, name: str) -> Any:
-    """An empty output tab ``name`` in place of the old one, at the same position; a tab new
-    to the workbook goes after the contract's tabs that come before it."""
-    if name in C.INPUT_SHEETS:
-        raise AssertionError(f"{name} is an input tab; leadbook never rewrites it")
-    index = wb.sheetnames.index(name) if name in wb.sheetnames else _place_of(wb, name)
-    old = wb[name] if name in wb.sheetnames else None
-    if old is not None and not _written_by_leadbook(old, name):
-        raise WorkbookFileError(
-            f"the tab {name!r} is not one leadbook wrote (its A1 says {old['A1'].value!r}, "
-            f"not {name!r}), and leadbook would replace it; rename your tab and run again"
-        )
-    if old is not None:
-        wb.remove(old)
-    ws = wb.create_sheet(name, index)
-    if old is not None:
-        _REPLACED[ws] = old
-    mark_rendered(wb, name)
-    return ws
-
-
-def _written_by_leadbook(ws: Any, name: str) -> bool:
-    """Whether tab ``ws`` is leadbook's (its title in A1, as :func:`layout.title` writes it)
-    or empty, rather than a tab of the user's that happens to bear an output tab's name."""
-    if ws["A1"].value in (name, "leadbook"):
-        return True
-    return ws.max_row == 1 and ws.max_column == 1 and ws["A1"].value is None
-
-
-def _place_of(wb: Workbook, name: str) -> int:
-    """Where a new tab ``name`` goes: after the last tab of ``wb`` that the contract puts
-    before it (at the end for a tab the contract does not know)."""
-    if name not in C.SHEET_NAMES:
-        return len(wb.sheetnames)
-    earlier = C.SHEET_NAMES[: C.SHEET_NAMES.index(name)]
-    present = [wb.sheetnames.index(n) for n in earlier if n in wb.sheetnames]
-    return max(present) + 1 if present else 0
-
-
-def previous_sheet(ws: Any) -> Any | None:
-    """The tab ``ws`` replaced in :func:`replace_sheet` (None if it is new), still readable:
-    a renderer reads what it must keep from it (the Board history, the Maturity answers)."""
-    return _REPLACED.get(ws)
 
 
 def _refuse_if_open(path: Path) -> None:
@@ -755,145 +509,7 @@ _KIND_NAMES = {
     "ctrlProp": "a form control (button)",
     "oleObject": "an embedded object",
 }
-_NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _NS_XDR = "{http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing}"
-
-
-_FORMULA_CELL = re.compile(
-    r'<c r="(?P<ref>[A-Z]+[0-9]+)"(?P<attrs>[^>]*)>(?P<f><f(?:\s[^>]*)?(?:/>|>[^<]*</f>))<v\s*/>'
-)
-
-
-def carry_cached_values(
-    original: Package, saved: Package, tabs: frozenset[str] = C.INPUT_SHEETS
-) -> None:
-    """Put back, in ``saved``, the values cached for the formulas of ``tabs`` (by default
-    the input tabs).
-
-    openpyxl writes formulas without their last values, so a formula a user typed in an
-    input cell (a CPL of ``=90+8``) would read as blank to leadbook after its first write.
-    The input tabs are the same after a job, so their cached values still hold; so do those
-    of an output tab the job did not render, whose formulas read that tab and the inputs.
-    """
-    parts = original.tabs()
-    cached = {
-        tab: _cached_formula_values(original.parts[parts[tab]])
-        for tab in tabs
-        if parts.get(tab) in original.parts
-    }
-    _put_cached_values(saved, cached)
-
-
-def write_formula_values(wb: Workbook, saved: Package) -> None:
-    """Put leadbook's value of each formula it wrote into ``wb``
-    (:func:`~leadbook.workbook.layout.formula_values`) into ``saved``, the package ``wb``
-    was just saved as, as the cell's cached value — a blank one as the empty text it shows.
-
-    Excel recalculates on opening anyway (fullCalcOnLoad); readers that do not calculate
-    (the board pack, viewers, openpyxl with ``data_only``) see the numbers instead of blanks.
-    """
-    cached: dict[str, dict[str, tuple[str, str | None]]] = {}
-    for ref, value in formula_values(wb).items():
-        tab, cell = ref.rsplit("!", 1)
-        typed = _typed_value(value, wb.epoch)
-        if tab in wb.sheetnames and wb[tab][cell].data_type == "f" and typed is not None:
-            cached.setdefault(tab, {})[cell] = typed
-    _put_cached_values(saved, cached)
-
-
-def _typed_value(value: Any, epoch: dt.datetime) -> tuple[str, str | None] | None:
-    """A cached value as a cell holds it: its ``<v>`` text and ``t`` type (None: a number);
-    None for a value no cell can cache (infinity)."""
-    if value is None:
-        return "", "str"
-    if isinstance(value, bool | np.bool_):
-        return str(int(value)), "b"
-    if isinstance(value, dt.date | dt.time):
-        value = to_excel(value, epoch)
-    if isinstance(value, numbers.Integral):  # numpy's integers too: written as numbers
-        return str(int(value)), None
-    if isinstance(value, numbers.Real):  # numpy's floats: repr(np.float64(2.5)) names its type
-        number = float(value)
-        return (repr(number).removesuffix(".0"), None) if math.isfinite(number) else None
-    return str(value), "str"
-
-
-def _put_cached_values(
-    saved: Package, cached: Mapping[str, Mapping[str, tuple[str, str | None]]]
-) -> None:
-    """Put the cached values ``cached`` (tab → cell → value text, type) into the formula
-    cells of ``saved`` that have none."""
-    cached = {tab: values for tab, values in cached.items() if values}
-    if not cached:
-        return
-    parts = saved.tabs()
-    for tab, values in cached.items():
-        part = parts.get(tab)
-        if part in saved.parts:
-            xml = _with_cached_values(saved.parts[part].decode("utf-8"), values)
-            saved.parts[part] = xml.encode("utf-8")
-
-
-_CACHED_VALUE = re.compile(
-    rb"(?:</(?:[\w.-]+:)?f>|<(?:[\w.-]+:)?f\b[^>]*/>)\s*<(?:[\w.-]+:)?v\b[^>/]*>(?:[^<]|</)"
-)
-"""A formula followed by a value, as any program writes it: not empty, or empty text."""
-
-
-def _maybe_utf16(xml: bytes) -> bool:
-    """Whether a part may be UTF-16 (a byte order mark, or NUL bytes at its start), which a
-    search for UTF-8 bytes cannot see into."""
-    return xml.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in xml[:64]
-
-
-def _cached_formula_values(xml: bytes) -> dict[str, tuple[str, str | None]]:
-    """Cell → (cached value, its type attribute) of every formula cell that has one."""
-    out: dict[str, tuple[str, str | None]] = {}
-    if _CACHED_VALUE.search(xml) is None and not _maybe_utf16(xml):
-        return out  # no formula with a value on the tab (a data validation's <formula1> is none)
-    plain = _plain_formula_values(xml)
-    if plain is not None:
-        return plain
-    for cell in ET.fromstring(xml).iter(f"{_NS_MAIN}c"):
-        value = cell.find(f"{_NS_MAIN}v")
-        if cell.find(f"{_NS_MAIN}f") is None or value is None:
-            continue
-        if value.text or cell.get("t") == "str":  # a formula's empty text ("") is a value
-            out[cell.get("r")] = (value.text or "", cell.get("t"))
-    return out
-
-
-_PLAIN_FORMULA_CELL = re.compile(
-    rb'<c r="([A-Z]+[0-9]+)"(?: s="[0-9]+")?(?: t="(\w+)")?>'
-    rb"<f(?:\s[^>]*)?(?:/>|>[^<]*</f>)(?:<v>([^<]*)</v>|<v\s*/>)?</c>"
-)
-_FORMULA_TAG = re.compile(rb"<f[\s/>]")
-
-
-def _plain_formula_values(xml: bytes) -> dict[str, tuple[str, str | None]] | None:
-    """:func:`_cached_formula_values` of a part whose every formula is in a cell written in
-    the plain form (as Excel, LibreOffice and leadbook write it), found without parsing the
-    part (a tenth of the time); None when some formula is in another form."""
-    found = _PLAIN_FORMULA_CELL.findall(xml)
-    if len(found) != len(_FORMULA_TAG.findall(xml)):
-        return None
-    return {
-        ref.decode(): (html.unescape(value.decode()), kind.decode() or None)
-        for ref, kind, value in found
-        if value or kind == b"str"
-    }
-
-
-def _with_cached_values(xml: str, values: dict[str, tuple[str, str | None]]) -> str:
-    def put(m: re.Match[str]) -> str:
-        found = values.get(m["ref"])
-        if found is None or " t=" in m["attrs"]:
-            return m[0]
-        value, kind = found
-        typed = f" t={quoteattr(kind)}" if kind else ""
-        return f'<c r="{m["ref"]}"{m["attrs"]}{typed}>{m["f"]}<v>{escape(value)}</v>'
-
-    return _FORMULA_CELL.sub(put, xml)
 
 
 def _sheet_parts(pkg: Package) -> dict[str, Counter]:

@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 from leadbook.cli import app
 from leadbook.errors import LeadbookError
 from tests.udfs.officejs import function_call
-from udfs import functions, server
+from udfs import edge, functions, server, signin
 
 EXCEL_NAMES = {
     "BLENDED_CPL", "BLENDED_CONVERSION", "BLENDED_CPA", "PORTFOLIO", "TIER", "LEADTYPE",
@@ -282,14 +282,14 @@ class TestEdge:
 
     def test_a_long_blank_run_that_ends_a_range_is_cut_to_one_row(self):
         body = b'{"args":[[[1]' + b",[null]" * 5000 + b"],[[2]]]}"
-        assert server._trim_blank_rows(body) == b'{"args":[[[1],[null]],[[2]]]}'
+        assert edge._trim_blank_rows(body) == b'{"args":[[[1],[null]],[[2]]]}'
 
     def test_short_runs_and_runs_inside_a_range_stay(self):
         short = b'{"args":[[[1]' + b",[null]" * 10 + b"]]}"
         inside = b'{"args":[[[1]' + b",[null]" * 5000 + b",[2]]]}"
         text = b'{"args":[[["Web,[null],[null]]"]]]}'
         for body in (short, inside, text):
-            assert server._trim_blank_rows(body) == body
+            assert edge._trim_blank_rows(body) == body
 
     def test_the_cut_answers_as_the_whole_range(self, client):
         flows = [[-1000], [200], [250], [300], [300], [300]]
@@ -362,7 +362,7 @@ class TestRequestsTheAddInCouldNotHaveSent:
     def test_a_large_call_naming_a_second_function_is_refused(self, client):
         body = function_call("LB_FORECAST", [[1.0]] * 40_000, 6, 0.8)
         text = json.dumps(body)[:-1] + ', "func_name": "LB_SOMETHING_ELSE"}'
-        assert len(text) > server.LARGE_BODY
+        assert len(text) > edge.LARGE_BODY
         answer = self.post(client, CALL, text.encode())
         assert answer.status_code == 400 and "more than one function" in answer.text
 
@@ -381,7 +381,7 @@ class TestRequestsTheAddInCouldNotHaveSent:
             nested = {k: body.pop(k) for k in ("version", "client", "runtime", "date_format")}
             body["args"].append(nested)
             text = json.dumps(body)
-        assert len(text) > server.LARGE_BODY
+        assert len(text) > edge.LARGE_BODY
         answer = self.post(client, CALL, text.encode())
         assert 400 <= answer.status_code < 500, answer.text
 
@@ -405,13 +405,13 @@ class TestRequestsTheAddInCouldNotHaveSent:
             "path": CALL,
             "headers": [(b"content-type", b"application/json"), (b"content-length", b"30000000")],
         }
-        asyncio.run(server.Edge(inner)(scope, receive, send))
+        asyncio.run(edge.Edge(inner)(scope, receive, send))
         assert answered[0]["status"] == 401
         assert b"needs your sign-in token" in answered[1]["body"]
 
     def test_a_cross_site_simple_request_runs_nothing(self, client, monkeypatch):
         ran = []
-        monkeypatch.setattr(server, "_check_script", lambda *a: ran.append(a))
+        monkeypatch.setattr(edge, "_check_script", lambda *a: ran.append(a))
         answer = self.post(client, SCRIPT + "refresh", b"{}", **{"content-type": "text/plain"})
         assert answer.status_code == 415 and "takes JSON" in answer.text and not ran
 
@@ -423,20 +423,20 @@ class TestRequestsTheAddInCouldNotHaveSent:
         assert own.status_code == 200 and own.json() == client.post(CALL, json=body).json()
 
     def test_a_body_past_the_limit_is_refused_unread(self, client, monkeypatch):
-        monkeypatch.setenv(server.MAX_BODY_ENV, "0.01")  # 10 KB
+        monkeypatch.setenv(edge.MAX_BODY_ENV, "0.01")  # 10 KB
         body = function_call("LB_PAYBACK", [[-100]] + [[1.5]] * 5_000)
         answer = client.post(CALL, json=body)
         assert answer.status_code == 413
         assert "more than the 0.01 MB this server takes (LEADBOOK_MAX_REQUEST_MB)" in answer.text
 
     def test_a_streamed_body_past_the_limit_is_cut_off(self, client, monkeypatch):
-        monkeypatch.setenv(server.MAX_BODY_ENV, "0.01")
+        monkeypatch.setenv(edge.MAX_BODY_ENV, "0.01")
         chunks = (b'{"func_name":"LB_PAYBACK","args":[[' + b"[1]," * 1000 for _ in range(5))
         answer = client.post(CALL, content=chunks, headers={"content-type": "application/json"})
         assert answer.status_code == 413
 
     def test_a_bad_limit_stops_the_start(self, monkeypatch, tmp_path):
-        monkeypatch.setenv(server.MAX_BODY_ENV, "lots")
+        monkeypatch.setenv(edge.MAX_BODY_ENV, "lots")
         monkeypatch.setenv("XLWINGS_LICENSE_KEY", "noncommercial")
         with pytest.raises(LeadbookError, match="LEADBOOK_MAX_REQUEST_MB must be a number"):
             server.plan("127.0.0.1", 8000, 0, tmp_path)
@@ -470,7 +470,7 @@ class TestSignIn:
         ana, bo = "a" * 30, "b" * 30
         listed = tmp_path / "tokens"
         listed.write_text(f"# who, token\nana {ana}\nbo  {bo}  # finance\n")
-        monkeypatch.setenv(server.TOKENS_FILE_ENV, str(listed))
+        monkeypatch.setenv(signin.TOKENS_FILE_ENV, str(listed))
         monkeypatch.setenv("LEADBOOK_FILES", str(tmp_path / "files"))
         for token in (ana, bo):
             payload = book_payload(demo_book_path)
@@ -529,11 +529,11 @@ class TestSignIn:
 
     @pytest.mark.parametrize("kept", ["", "short\n", "two words-of-a-token-long-enough\n"])
     def test_a_spoilt_kept_token_stops_the_start(self, kept, tmp_path, monkeypatch):
-        monkeypatch.delenv(server.TOKEN_ENV)
-        monkeypatch.delenv(server.TOKENS_FILE_ENV, raising=False)
+        monkeypatch.delenv(signin.TOKEN_ENV)
+        monkeypatch.delenv(signin.TOKENS_FILE_ENV, raising=False)
         (tmp_path / "server-token").write_text(kept)
         with pytest.raises(LeadbookError, match="delete it"):
-            server.ensure_token(tmp_path)
+            signin.ensure_token(tmp_path)
 
     @pytest.mark.parametrize(
         ("text", "says"),
@@ -548,20 +548,20 @@ class TestSignIn:
         listed = tmp_path / "tokens"
         listed.write_text(text)
         with pytest.raises(LeadbookError, match=re.escape(says)):
-            server.tokens({server.TOKENS_FILE_ENV: str(listed)})
+            signin.tokens({signin.TOKENS_FILE_ENV: str(listed)})
 
     def test_with_no_token_set_one_is_made_kept_private_and_reused(self, tmp_path, monkeypatch):
         monkeypatch.setenv("XLWINGS_LICENSE_KEY", "noncommercial")
-        monkeypatch.delenv(server.TOKEN_ENV)
-        monkeypatch.delenv(server.TOKENS_FILE_ENV, raising=False)
+        monkeypatch.delenv(signin.TOKEN_ENV)
+        monkeypatch.delenv(signin.TOKENS_FILE_ENV, raising=False)
         monkeypatch.setenv("LEADBOOK_FILES", str(tmp_path / "files"))
         first = server.plan("127.0.0.1", 8000, 0, tmp_path)
         kept = tmp_path / "files" / "server-token"
-        assert first.token and len(first.token) >= server.MIN_TOKEN
+        assert first.token and len(first.token) >= signin.MIN_TOKEN
         assert kept.stat().st_mode & 0o777 == 0o600
-        monkeypatch.delenv(server.TOKEN_ENV)
+        monkeypatch.delenv(signin.TOKEN_ENV)
         assert server.plan("127.0.0.1", 8000, 0, tmp_path).token == first.token
-        assert server.signed_in_user(first.token) == server.SHARED_USER
+        assert signin.signed_in_user(first.token) == signin.SHARED_USER
 
     def test_no_auth_only_on_this_machine(self, tmp_path, monkeypatch):
         monkeypatch.setenv("XLWINGS_LICENSE_KEY", "noncommercial")

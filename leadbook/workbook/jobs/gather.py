@@ -22,9 +22,9 @@ from openpyxl.workbook.workbook import Workbook
 
 from leadbook import contract as C
 from leadbook.board.kpis import BoardInputs, quality_consistency_of
-from leadbook.board.maturity import Answer, WorkbookFacts
+from leadbook.board.maturity import WorkbookFacts
 from leadbook.board.quarters import Quarter
-from leadbook.enums import Compliance, Party, Status
+from leadbook.enums import Answer, Compliance, Party, Status
 from leadbook.errors import LeadbookError, Problem, raise_errors
 from leadbook.workbook.read import Book
 from leadbook.workbook.splice import readable

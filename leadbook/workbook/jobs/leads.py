@@ -59,6 +59,7 @@ from leadbook.workbook.jobs.outputs import SUMMARY_RENDERERS
 from leadbook.workbook.layout import formula_values, inert_text, now
 from leadbook.workbook.leadgrid import read_lead_grid, read_model_record
 from leadbook.workbook.read import Book, inspect_workbook, lead_problems, open_inputs
+from leadbook.workbook.sheets import mark_rendered
 from leadbook.workbook.stream import StreamedBook
 from leadbook.workbook.tabs.leads import (
     LeadReport,
@@ -66,12 +67,7 @@ from leadbook.workbook.tabs.leads import (
     render_report,
     write_outputs,
 )
-from leadbook.workbook.write import (
-    WriteResult,
-    mark_rendered,
-    one_job_per_workbook,
-    update_workbook,
-)
+from leadbook.workbook.write import WriteResult, one_job_per_workbook, update_workbook
 
 log = logging.getLogger(__name__)
 

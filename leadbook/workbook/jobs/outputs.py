@@ -32,6 +32,7 @@ from leadbook.workbook.jobs.forecasting import book_forecast, book_forecast_resu
 from leadbook.workbook.jobs.gather import gather_inputs, read_answers, saved_history, workbook_facts
 from leadbook.workbook.layout import Expected, formula_values
 from leadbook.workbook.read import Book
+from leadbook.workbook.sheets import previous_sheet, replace_sheet
 from leadbook.workbook.tabs.allocation import render_allocation
 from leadbook.workbook.tabs.board import (
     BoardView,
@@ -47,7 +48,6 @@ from leadbook.workbook.tabs.planning import (
     render_hiring,
     render_roi,
 )
-from leadbook.workbook.write import previous_sheet, replace_sheet
 
 Renderer = Callable[[Worksheet, Book | None, Expected], None]
 """Compute an output tab from a book (None: render it empty) and write it."""

@@ -46,17 +46,13 @@ from leadbook.workbook.jobs.gather import (
 from leadbook.workbook.jobs.outputs import board_view, maturity_view
 from leadbook.workbook.layout import formula_values, now
 from leadbook.workbook.libreoffice import LibreOfficeError, convert, recalculated
-from leadbook.workbook.packsheets import (
-    ALLOCATION_SUMMARY_TITLE,
-    COHORT_SPEND,
-    PACK_TABS,
-    PAPERS,
-    Block,
-    PackContent,
-    build_pack,
-    status_counts,
-)
+from leadbook.workbook.pack.build import build_pack
+from leadbook.workbook.pack.copied import ALLOCATION_SUMMARY_TITLE
+from leadbook.workbook.pack.page import PACK_TABS, PAPERS, Block, PackContent
+from leadbook.workbook.pack.summary import COHORT_SPEND, status_counts
 from leadbook.workbook.read import Book, open_workbook, read_book
+from leadbook.workbook.saving import save_workbook
+from leadbook.workbook.sheets import replace_sheet
 from leadbook.workbook.splice import sheet_parts
 from leadbook.workbook.tabs.allocation import CAPACITY_CELL, CONVERSION_CELL, EXPLANATION_CELL
 from leadbook.workbook.tabs.board import (
@@ -65,12 +61,7 @@ from leadbook.workbook.tabs.board import (
     render_board_tab,
     render_maturity_tab,
 )
-from leadbook.workbook.write import (
-    one_job_per_workbook,
-    replace_sheet,
-    save_workbook,
-    update_workbook,
-)
+from leadbook.workbook.write import one_job_per_workbook, update_workbook
 
 log = logging.getLogger(__name__)
 

@@ -16,18 +16,14 @@ from leadbook.workbook.jobs.forecasting import book_forecast_result
 from leadbook.workbook.jobs.outputs import SUMMARY_RENDERERS
 from leadbook.workbook.layout import formula_values
 from leadbook.workbook.read import read_book
+from leadbook.workbook.sheets import replace_sheet
 from leadbook.workbook.tabs.planning import (
     render_forecast,
     render_forecast_detail,
     render_hiring,
     render_roi,
 )
-from leadbook.workbook.write import (
-    WriteResult,
-    one_job_per_workbook,
-    replace_sheet,
-    update_workbook,
-)
+from leadbook.workbook.write import WriteResult, one_job_per_workbook, update_workbook
 
 
 @dataclass(frozen=True)

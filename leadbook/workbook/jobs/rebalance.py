@@ -20,13 +20,9 @@ from leadbook.workbook.jobs.outputs import SUMMARY_RENDERERS
 from leadbook.workbook.layout import BAD_FILL, BAD_FONT, formula_values, now
 from leadbook.workbook.provenance import FAILED_MARK, PORTFOLIO, read_stamp
 from leadbook.workbook.read import read_book
+from leadbook.workbook.sheets import replace_sheet
 from leadbook.workbook.tabs.allocation import render_allocation
-from leadbook.workbook.write import (
-    WriteResult,
-    one_job_per_workbook,
-    replace_sheet,
-    update_workbook,
-)
+from leadbook.workbook.write import WriteResult, one_job_per_workbook, update_workbook
 
 
 @one_job_per_workbook

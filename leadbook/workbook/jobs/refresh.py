@@ -21,7 +21,6 @@ from leadbook.portfolio.classify import classify
 from leadbook.portfolio.scoring import score_sources
 from leadbook.workbook.jobs.build import Rendered, build_workbook
 from leadbook.workbook.jobs.outputs import OUTPUT_RENDERERS, SUMMARY_RENDERERS, render_outputs
-from leadbook.workbook.jobs.rebalance import rebalance
 from leadbook.workbook.layout import fit_text, now
 from leadbook.workbook.provenance import PORTFOLIO, Fingerprints, stale_problems, stamp_tabs
 from leadbook.workbook.read import (
@@ -31,19 +30,15 @@ from leadbook.workbook.read import (
     open_inputs,
     read_book,
 )
+from leadbook.workbook.sheets import replace_sheet
 from leadbook.workbook.tabs.general import render_start
 from leadbook.workbook.write import (
     WriteResult,
     one_job,
     one_job_per_workbook,
-    replace_sheet,
     save_new,
-    undo,
     update_workbook,
 )
-
-__all__ = ["check", "demo", "new", "rebalance", "refresh", "render_outputs", "undo"]
-
 
 REFRESH_TABS = (
     C.TIERS.name,

@@ -36,7 +36,7 @@ from leadbook.workbook.layout import (
     write_named_cells,
     write_table,
 )
-from leadbook.workbook.write import CHART_BUILDERS
+from leadbook.workbook.sheets import CHART_BUILDERS
 
 _GROUP_COLUMN = {"Tier": "Tier", "Lead type": "Lead type", "Risk": "Risk"}
 _GROUP_KEY = {"Tier": "tier", "Lead type": "lead_type", "Risk": "risk"}

@@ -40,7 +40,7 @@ from leadbook.workbook.layout import (
     write_named_cells,
     write_table,
 )
-from leadbook.workbook.write import CHART_BUILDERS
+from leadbook.workbook.sheets import CHART_BUILDERS
 
 UNIT_FORMATS = {
     Unit.PERCENT: "0.0%",

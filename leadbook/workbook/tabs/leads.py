@@ -39,7 +39,7 @@ from leadbook.workbook.layout import (
     write_named_cells,
     write_table,
 )
-from leadbook.workbook.write import CHART_BUILDERS
+from leadbook.workbook.sheets import CHART_BUILDERS
 
 if TYPE_CHECKING:  # scikit-learn takes seconds to import; only Score leads needs it
     from leadbook.leads.model import ModelRecord

@@ -58,7 +58,7 @@ from leadbook.workbook.layout import (
     widen,
     write_table,
 )
-from leadbook.workbook.write import CHART_BUILDERS
+from leadbook.workbook.sheets import CHART_BUILDERS
 
 if TYPE_CHECKING:
     from leadbook.planning.plan import ForecastResult, HiringResult

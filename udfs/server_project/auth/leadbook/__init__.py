@@ -2,7 +2,7 @@
 
 xlwings Server calls :func:`validate_token` with the request's ``Authorization`` header,
 which the add-in sets from the token pasted once into the task pane (static/js/auth.js).
-The tokens are the server's (:func:`udfs.server.signed_in_user`), never the workbook's.
+The tokens are the server's (:func:`udfs.signin.signed_in_user`), never the workbook's.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from fastapi import HTTPException, status
 from xlwings_server.models import User
 
-from udfs.server import sign_in_refusal, signed_in_user
+from udfs.signin import sign_in_refusal, signed_in_user
 
 
 async def validate_token(token_string: str) -> User:
