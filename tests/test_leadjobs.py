@@ -295,6 +295,22 @@ class TestCommandLine:
         scored = pd.read_parquet(tmp_path / "leads.scored.parquet")
         assert len(scored) == 60 and scored["priority"].isna().all()
 
+    @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+    def test_lead_file_in_one_chunk_scores_its_open_leads(self, book, tmp_path, suffix):
+        # The default chunk (50,000 rows) holds every demo lead, closed and open together: a
+        # blank Converted there became NaN (str(NaN) == "nan") and every lead counted as closed.
+        leads = by_header(demo_leads())
+        path = tmp_path / f"leads{suffix}"
+        if suffix == ".csv":
+            leads.to_csv(path, index=False)
+        else:
+            leads.to_parquet(path)
+        result = score_leads(book, leads_file=path)
+        read = pd.read_csv if suffix == ".csv" else pd.read_parquet
+        scored = read(result.output_file)
+        open_ids = leads.loc[leads["Converted"].isna(), "Lead ID"].tolist()
+        assert len(open_ids) == 60 and scored["lead_id"].tolist() == open_ids
+
     def test_bad_row_in_a_lead_file_is_located(self, book, tmp_path):
         leads = by_header(demo_leads())
         leads.loc[302, "Cost"] = -1
