@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import pickle
 import shutil
 import sys
@@ -310,6 +311,19 @@ class TestCommandLine:
         scored = read(result.output_file)
         open_ids = leads.loc[leads["Converted"].isna(), "Lead ID"].tolist()
         assert len(open_ids) == 60 and scored["lead_id"].tolist() == open_ids
+
+    def test_lead_file_as_json(self, book, tmp_path):
+        # --json scored the workbook's Leads table and ignored --leads FILE.
+        leads = by_header(demo_leads())
+        leads = leads[leads["Converted"].notna() | (leads["Lead ID"] == "L0301")]
+        leads.to_csv(tmp_path / "leads.csv", index=False)
+        result = CliRunner().invoke(
+            app, ["score-leads", str(book), "--leads", str(tmp_path / "leads.csv"), "--json"]
+        )
+        assert result.exit_code == 0, result.output
+        out = json.loads(result.stdout)
+        assert out["output_file"] == str(tmp_path / "leads.scored.csv")
+        assert pd.read_csv(tmp_path / "leads.scored.csv")["lead_id"].tolist() == ["L0301"]
 
     def test_bad_row_in_a_lead_file_is_located(self, book, tmp_path):
         leads = by_header(demo_leads())
