@@ -12,9 +12,9 @@ mailing). So no feature is dropped; ``rownames`` is an identifier and is not a f
 MOSTYPE (customer subtype) and MOSHOOFD (main type) are codes, so they enter as categories.
 
 Duplicates: 602 rows repeat another row exactly (651 feature vectors occur more than once).
-Identical leads are kept on one side of every split (held-out and cross-validation use
-``StratifiedGroupKFold`` over groups of identical feature vectors), so no held-out lead has a
-twin in training.
+Identical leads are kept on one side of every split (held-out and cross-validation use a
+stratified fold assignment that keeps identical feature vectors together), so no held-out lead
+has a twin in training.
 
 Run: ``.venv/bin/python benchmarks/bench_qualify.py``
 """

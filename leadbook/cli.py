@@ -616,8 +616,10 @@ def score_leads(
 
     from leadbook.workbook.jobs.leads import score_leads as score_job
 
-    if leads is None or as_json:
+    if leads is None:
         result = _run(lambda: score_job(book, retrain=retrain))
+    elif as_json:  # no progress bar: stdout is the JSON, and it needs the file's scores
+        result = _run(lambda: score_job(book, retrain=retrain, leads_file=leads))
     else:
         columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
         with Progress(*columns, console=err, transient=True) as bar:

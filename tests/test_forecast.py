@@ -51,6 +51,57 @@ class TestForecastSeries:
         frame = forecast_series(series, 3, gaps="interpolate")
         assert frame["month"].tolist() == list(pd.date_range("2027-01-01", periods=3, freq="MS"))
 
+    @pytest.mark.parametrize(
+        "dates",
+        [
+            pd.date_range("2022-01-31", periods=48, freq="ME"),  # what resample("ME") gives
+            pd.date_range("2022-01-01", periods=48, freq="MS") + pd.Timedelta(days=14),
+            pd.date_range("2022-01-31", periods=48, freq="ME", tz="UTC"),
+        ],
+        ids=["month-end", "mid-month", "month-end UTC"],
+    )
+    def test_any_date_within_the_month_stands_for_it(self, dates):
+        # A complete month-end series was refused as "47 gaps".
+        y = seasonal_series(48)
+        want = forecast_detail(
+            pd.Series(y, index=pd.date_range("2022-01-01", periods=48, freq="MS")), 3
+        )
+        got = forecast_detail(pd.Series(y, index=dates), 3)
+        assert got.method == want.method
+        pd.testing.assert_frame_equal(got.frame, want.frame)
+        assert got.frame["month"].iloc[0] == pd.Timestamp("2026-01-01")
+
+    def test_resampled_daily_leads_forecast(self):
+        days = pd.date_range("2023-01-01", "2025-12-31", freq="D")
+        daily = pd.Series(np.random.default_rng(3).poisson(80, len(days)), index=days, dtype=float)
+        frame = forecast_series(daily.resample("ME").sum(), 2)
+        assert frame["month"].tolist() == list(pd.date_range("2026-01-01", periods=2, freq="MS"))
+
+    def test_two_values_in_one_month_are_refused(self):
+        dates = pd.to_datetime(["2024-01-01", "2024-01-31", "2024-02-15", "2024-03-01"])
+        with pytest.raises(ForecastInputError, match="two values for Jan 2024; give one value"):
+            forecast_series(pd.Series([1.0, 2.0, 3.0, 4.0], index=dates), 2)
+
+    def test_a_month_end_gap_is_named(self):
+        dates = pd.date_range("2024-01-31", periods=36, freq="ME")
+        series = pd.Series(np.arange(36.0) + 10, index=dates).drop(dates[[5]])
+        with pytest.raises(ForecastInputError, match="a gap at Jun 2024; fill it"):
+            forecast_series(series, 3)
+
+    @pytest.mark.parametrize("n", [24, 31, 36, 44])
+    def test_too_short_for_a_seasonal_model_says_how_many_months_it_needs(self, n):
+        # 31–44 months never had a seasonal smoothing model tried, and the note said nothing.
+        detail = forecast_detail(seasonal_series(n), 3)
+        assert detail.note == (
+            f"{n} months: a seasonal smoothing model needs 45 months "
+            "(24 in each backtest window), so none was tried"
+        )
+        assert "seasonal smoothing" not in forecast.backtest(seasonal_series(n))["method"].str.cat()
+
+    def test_long_enough_for_a_seasonal_model_no_note(self):
+        assert forecast_detail(seasonal_series(45), 3).note == ""
+        assert "additive seasonal" in forecast.backtest(seasonal_series(45))["method"].str.cat()
+
     def test_three_points_get_the_naive_forecast(self):
         detail = forecast_detail([100.0, 110.0, 104.0], 4)
         assert detail.method == "naive (last value)"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import pickle
 import shutil
 import sys
@@ -295,6 +296,35 @@ class TestCommandLine:
         score_leads(book, leads_file=tmp_path / "leads.parquet", chunk_rows=100)
         scored = pd.read_parquet(tmp_path / "leads.scored.parquet")
         assert len(scored) == 60 and scored["priority"].isna().all()
+
+    @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+    def test_lead_file_in_one_chunk_scores_its_open_leads(self, book, tmp_path, suffix):
+        # The default chunk (50,000 rows) holds every demo lead, closed and open together: a
+        # blank Converted there became NaN (str(NaN) == "nan") and every lead counted as closed.
+        leads = by_header(demo_leads())
+        path = tmp_path / f"leads{suffix}"
+        if suffix == ".csv":
+            leads.to_csv(path, index=False)
+        else:
+            leads.to_parquet(path)
+        result = score_leads(book, leads_file=path)
+        read = pd.read_csv if suffix == ".csv" else pd.read_parquet
+        scored = read(result.output_file)
+        open_ids = leads.loc[leads["Converted"].isna(), "Lead ID"].tolist()
+        assert len(open_ids) == 60 and scored["lead_id"].tolist() == open_ids
+
+    def test_lead_file_as_json(self, book, tmp_path):
+        # --json scored the workbook's Leads table and ignored --leads FILE.
+        leads = by_header(demo_leads())
+        leads = leads[leads["Converted"].notna() | (leads["Lead ID"] == "L0301")]
+        leads.to_csv(tmp_path / "leads.csv", index=False)
+        result = CliRunner().invoke(
+            app, ["score-leads", str(book), "--leads", str(tmp_path / "leads.csv"), "--json"]
+        )
+        assert result.exit_code == 0, result.output
+        out = json.loads(result.stdout)
+        assert out["output_file"] == str(tmp_path / "leads.scored.csv")
+        assert pd.read_csv(tmp_path / "leads.scored.csv")["lead_id"].tolist() == ["L0301"]
 
     def test_bad_row_in_a_lead_file_is_located(self, book, tmp_path):
         leads = by_header(demo_leads())

@@ -569,6 +569,63 @@ class TestDuplicateGroups:
         assert "duplicates kept together" in split
 
 
+class TestFolds:
+    """One fold assignment, computed once: stratified, duplicates together, and fast."""
+
+    @staticmethod
+    def leads(n: int, duplicates: int, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
+        rng = np.random.default_rng(seed)
+        y = (rng.random(n) < 0.12).astype(int)
+        groups = np.arange(n)
+        twins = rng.choice(n, 2 * duplicates, replace=False)
+        groups[twins[duplicates:]] = groups[twins[:duplicates]]  # pairs of identical leads
+        y[twins[duplicates:]] = y[twins[:duplicates]]
+        return y, pd.factorize(groups)[0]
+
+    @pytest.mark.parametrize("duplicates", [0, 9, 4_000])
+    def test_stratified_balanced_and_duplicates_together(self, duplicates):
+        y, groups = self.leads(20_000, duplicates)
+        folds = q._fold_ids(y, groups, 5, q.SEED)
+        assert pd.Series(folds).groupby(groups).nunique().max() == 1
+        sizes, hits = np.bincount(folds), np.bincount(folds, weights=y)
+        assert sizes.max() - sizes.min() <= 2 and hits.max() - hits.min() <= 2
+        assert np.array_equal(folds, q._fold_ids(y, groups, 5, q.SEED))  # seeded
+
+    def test_the_held_out_split_of_45_000_leads_takes_well_under_a_second(self):
+        # StratifiedGroupKFold looped over every group: 15 s for 45,211 leads and 9 twins,
+        # three times per training (the held-out split and each candidate's CV).
+        import time
+
+        y, groups = self.leads(45_211, 9)
+        start = time.process_time()
+        train, test, _ = q._held_out_split(pd.Series([pd.NaT] * len(y)), y, groups, False, 1)
+        assert time.process_time() - start < 1.5
+        assert len(test) / len(y) == pytest.approx(0.2, abs=0.001)
+        assert not set(groups[train]) & set(groups[test])
+
+    def test_training_in_a_fresh_process_runs_on_one_thread(self):
+        # threadpool_limits(1) limits only the libraries already loaded: scikit-learn's
+        # OpenMP, first loaded inside it, ran the boosting on every core.
+        import os
+        import subprocess
+        import sys
+
+        code = (
+            "import leadbook.qualify as q, threadpoolctl\n"
+            "def fake(table, rules, seed):\n"
+            "    import sklearn.ensemble\n"
+            "    return [i['num_threads'] for i in threadpoolctl.threadpool_info()"
+            " if i['user_api'] == 'openmp']\n"
+            "q._train = fake\n"
+            "print(q.train_model(None, None))\n"
+        )
+        env = {**os.environ, "OMP_NUM_THREADS": "4"}
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+        )
+        assert out.stdout.strip() == "[1]"
+
+
 def test_pruning_old_models_leaves_what_it_cannot_remove(tmp_path):
     """After a retrain the older model files go; a folder named like one (``model-old/``)
     stopped score-leads --retrain with IsADirectoryError, exit code 3, once the workbook had

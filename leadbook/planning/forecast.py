@@ -547,14 +547,28 @@ def _prepare(
 
 
 def _monthly(values: Sequence[float] | pd.Series) -> pd.Series:
-    """The values as a Series; a month index is completed so missing months show as NaN."""
+    """The values as a Series; a month index is completed so missing months show as NaN.
+
+    Any date within a month stands for that month (month-ends, as ``resample("ME")`` gives,
+    or mid-month dates); two values in one month are refused.
+    """
     if not isinstance(values, pd.Series):
         return pd.Series(np.asarray(values, dtype=float).ravel())
     series = values.astype(float)
+    if isinstance(series.index, pd.DatetimeIndex):
+        series.index = series.index.tz_localize(None).to_period("M")
     if isinstance(series.index, pd.PeriodIndex):
-        series.index = series.index.to_timestamp()
+        series.index = series.index.asfreq("M").to_timestamp()
     if isinstance(series.index, pd.DatetimeIndex) and len(series):
         series = series.sort_index()
+        twice = series.index[series.index.duplicated()].unique()
+        if len(twice):
+            shown = ", ".join(f"{m:%b %Y}" for m in twice[:6])
+            raise ForecastInputError(
+                f"the series has two values for {shown}"
+                f"{f' and {len(twice) - 6} more months' if len(twice) > 6 else ''}; "
+                "give one value per month"
+            )
         full = pd.date_range(series.index[0], series.index[-1], freq="MS")
         series = series.reindex(full)
     return series
@@ -632,14 +646,19 @@ def _backtest_choice(
     floor_name = SEASONAL_NAIVE.name if SEASONAL_NAIVE.name in set(scores["method"]) else NAIVE.name
     floor = float(scores.loc[scores["method"] == floor_name, "mase"].iloc[0])
     note = ""
+    seasonal = 2 * SEASON  # the seasonal smoothing methods' fewest points
+    if min(backtest_origins(n)[0]) < seasonal:
+        # Said for every length that cannot have one: a test of `n < 24 + horizon` left 31–44
+        # months (whose earliest backtest window is still under 24) without a word.
+        need = next(m for m in range(n, n + 4 * SEASON) if min(backtest_origins(m)[0]) >= seasonal)
+        note = (
+            f"{n} months: a seasonal smoothing model needs {need} months "
+            f"({seasonal} in each backtest window), so none was tried"
+        )
     for _, row in scores.sort_values("mase", kind="stable").iterrows():
         method = next(m for m in METHODS if m.name == row["method"])
         out = _run(method, y, horizon, level)
         if out is not None:
-            if n < 2 * SEASON + backtest_origins(n)[1]:
-                note = (
-                    f"{n} months: seasonal smoothing needs {2 * SEASON} months per backtest window"
-                )
             return *out, method.name, float(row["mase"]), floor, note
     out = _run(NAIVE, y, horizon, level)
     assert out is not None
