@@ -25,8 +25,8 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from leadbook.leads import LeadTable
-from leadbook.qualify import SEED, _gbm, _typed, train_model
+from leadbook.leads.model import SEED, _gbm, _typed, train_model
+from leadbook.leads.table import LeadTable
 from leadbook.settings import LeadRules
 
 SOURCES = ("Comparison sites", "Aggregators", "Broker referrals", "Organic search", "Content")

@@ -611,7 +611,7 @@ class TestFolds:
         import sys
 
         code = (
-            "import leadbook.qualify as q, threadpoolctl\n"
+            "import leadbook.leads.model as q, threadpoolctl\n"
             "def fake(table, rules, seed):\n"
             "    import sklearn.ensemble\n"
             "    return [i['num_threads'] for i in threadpoolctl.threadpool_info()"
