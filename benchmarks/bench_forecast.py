@@ -30,14 +30,9 @@ import numpy as np
 import openpyxl
 import pandas as pd
 
-from leadbook.planning import forecast
-from leadbook.planning.forecast import (
-    SEASONAL_NAIVE,
-    _one_blas_thread,
-    forecast_detail,
-    mase,
-    smape,
-)
+from leadbook.planning import series as one_series
+from leadbook.planning.methods import SEASONAL_NAIVE, mase, smape
+from leadbook.planning.series import _one_blas_thread, forecast_detail
 from leadbook.workbook.libreoffice import recalculated
 
 HOLDOUT = 12
@@ -159,7 +154,7 @@ def main() -> int:
         trains[name], tests[name] = series.iloc[:-HOLDOUT], series.iloc[-HOLDOUT:]
         seconds[name] = np.inf
         for _ in range(3):
-            forecast._choose.cache_clear()
+            one_series.choose.cache_clear()
             start = time.perf_counter()
             detail = forecast_detail(trains[name], HOLDOUT, lower_bound=None)
             seconds[name] = min(seconds[name], time.perf_counter() - start)

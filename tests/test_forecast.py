@@ -12,21 +12,16 @@ from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 from scipy.stats import norm
 
-from leadbook.planning import forecast
-from leadbook.planning.forecast import (
-    PORTFOLIO,
-    ForecastInputError,
-    accuracy,
+from leadbook.planning import forecast, forecastlog, methods
+from leadbook.planning import series as one_series
+from leadbook.planning.forecast import PORTFOLIO, scenario_leads, scenarios
+from leadbook.planning.forecastlog import accuracy, update_log
+from leadbook.planning.methods import ForecastInputError, mape, mase, smape
+from leadbook.planning.series import (
     backtest_origins,
     forecast_detail,
     forecast_series,
-    mape,
-    mase,
     probability_at_least,
-    scenario_leads,
-    scenarios,
-    smape,
-    update_log,
 )
 from leadbook.portfolio.inventory import Inventory
 from leadbook.settings import Settings
@@ -96,11 +91,13 @@ class TestForecastSeries:
             f"{n} months: a seasonal smoothing model needs 45 months "
             "(24 in each backtest window), so none was tried"
         )
-        assert "seasonal smoothing" not in forecast.backtest(seasonal_series(n))["method"].str.cat()
+        assert (
+            "seasonal smoothing" not in one_series.backtest(seasonal_series(n))["method"].str.cat()
+        )
 
     def test_long_enough_for_a_seasonal_model_no_note(self):
         assert forecast_detail(seasonal_series(45), 3).note == ""
-        assert "additive seasonal" in forecast.backtest(seasonal_series(45))["method"].str.cat()
+        assert "additive seasonal" in one_series.backtest(seasonal_series(45))["method"].str.cat()
 
     def test_three_points_get_the_naive_forecast(self):
         detail = forecast_detail([100.0, 110.0, 104.0], 4)
@@ -182,13 +179,13 @@ class TestBacktestFits:
 
         monkeypatch.setattr(ETSModel, "fit", counted_fit)
         monkeypatch.setattr(ETSResults, "__init__", counted_init)
-        forecast._choose.cache_clear()
+        one_series.choose.cache_clear()
         return counts
 
     def test_one_fit_per_window_and_method_and_one_for_the_forecast(self, fits):
         y = seasonal_series(72)
         origins, _ = backtest_origins(len(y))
-        ets = [m for m in forecast.METHODS if m.backtest_run is not None]
+        ets = [m for m in methods.METHODS if m.backtest_run is not None]
         forecast_detail(y, 12)
         assert fits["fit"] <= len(origins) * len(ets) + 1
         assert fits["results"] <= 1
@@ -207,7 +204,7 @@ class TestBacktestFits:
         y = seasonal_series(60)
         origins, h = backtest_origins(len(y))
         name = "exponential smoothing (damped trend, additive seasonal)"  # every state used
-        method = next(m for m in forecast.METHODS if m.name == name)
+        method = next(m for m in methods.METHODS if m.name == name)
         for o, points in zip(origins, method.backtest_run(y, origins, h), strict=True):
             model = ETSModel(
                 pd.Series(y[:o]),
@@ -300,15 +297,15 @@ class TestAccuracy:
 
 # --- The quick path for the smaller sources ------------------------------------------------------
 
-QUICK = [m for m, _ in forecast.QUICK_METHODS]
+QUICK = [m for m, _ in methods.QUICK_METHODS]
 
 
 def scalar_quick(y: np.ndarray, horizon: int, level: float) -> tuple[str, float, tuple]:
     """The quick choice made one series at a time, by the scalar backtest and forecasters."""
-    scores = forecast.backtest(y, QUICK)
+    scores = one_series.backtest(y, QUICK)
     best = scores.loc[scores["mase"].idxmin()]
     method = next(m for m in QUICK if m.name == best["method"])
-    return method.name, float(best["mase"]), forecast._run(method, y, horizon, level)
+    return method.name, float(best["mase"]), methods.run_method(method, y, horizon, level)
 
 
 class TestQuickChoice:
@@ -323,7 +320,7 @@ class TestQuickChoice:
         rng = np.random.default_rng(seed)
         t = np.arange(n)
         y = 100 + seasonal * np.sin(2 * np.pi * t / 12) + rng.normal(0, 10, (rows, n)).cumsum(1)
-        choice = forecast.quick_choice(y, 7, 0.8)
+        choice = one_series.quick_choice(y, 7, 0.8)
         for i in range(rows):
             method, score, bands = scalar_quick(y[i], 7, 0.8)
             assert choice.method[i] == method
@@ -333,15 +330,15 @@ class TestQuickChoice:
 
     def test_the_floor_is_the_seasonal_naive_once_it_can_run(self):
         y = seasonal_series(36)[None, :]
-        choice = forecast.quick_choice(y, 12, 0.8)
-        scores = forecast.backtest(y[0], QUICK).set_index("method")["mase"]
-        assert choice.floor_mase[0] == pytest.approx(scores[forecast.SEASONAL_NAIVE.name])
+        choice = one_series.quick_choice(y, 12, 0.8)
+        scores = one_series.backtest(y[0], QUICK).set_index("method")["mase"]
+        assert choice.floor_mase[0] == pytest.approx(scores[methods.SEASONAL_NAIVE.name])
 
     def test_naive_and_seasonal_naive_are_the_full_paths_own(self):
         y = seasonal_series(36)
-        for method, run in forecast.QUICK_METHODS[:2]:
+        for method, run in methods.QUICK_METHODS[:2]:
             many = run(np.vstack([y, y[::-1]]), 12, 0.8)
-            for got, want in zip(many, forecast._run(method, y, 12, 0.8), strict=True):
+            for got, want in zip(many, methods.run_method(method, y, 12, 0.8), strict=True):
                 np.testing.assert_allclose(got[0], want)
 
 
@@ -410,8 +407,8 @@ class TestPortfolioForecastAtScale:
         full = set(largest(demo_inv, 3))
         forecast_sources = set(limited.sources["source"])
         assert full < forecast_sources  # the quick ones are forecast, and summed
-        assert set(forecast.listed_sources(limited)["source"]) == full
-        logged = set(forecast.log_rows(limited)["source"])
+        assert set(forecastlog.listed_sources(limited)["source"]) == full
+        logged = set(forecastlog.log_rows(limited)["source"])
         assert logged == full | {PORTFOLIO}
         by_month = limited.sources.groupby("month")["leads"].sum().to_numpy()
         np.testing.assert_allclose(limited.portfolio["leads"].to_numpy(), by_month)
@@ -429,7 +426,7 @@ class TestPortfolioForecastAtScale:
                 ("leads", rows["leads"], "error", None),
                 ("conversion", conversion, "interpolate", 1.0),
             ):
-                y = forecast._prepare(values, horizon, None, gaps)[0]
+                y = one_series.prepare_series(values, horizon, None, gaps)[0]
                 method, score, bands = scalar_quick(y, horizon, level)
                 row = limited.series.query("source == @name and measure == @measure").iloc[0]
                 assert (row["method"], row["mase"]) == (method, pytest.approx(score))
@@ -479,7 +476,7 @@ class TestPortfolioForecastAtScale:
         assert "a gap at Mar 2026" in str(refused.value)
         rows = book.history[book.history["source"] == "Referral programme"].set_index("month")
         conversion = rows["customers"] / rows["leads"].where(rows["leads"] > 0)
-        y = forecast._prepare(conversion, 24, None, "interpolate")[0]
+        y = one_series.prepare_series(conversion, 24, None, "interpolate")[0]
         method, _, (point, _, _) = scalar_quick(y, 24, demo_cfg.forecast.interval)
         assert series.loc[("Referral programme", "conversion"), "method"] == method
         mine = pf.sources[pf.sources["source"] == "Referral programme"]["conversion"]

@@ -395,7 +395,7 @@ def LB_FORECAST(values, horizon=None, level=None):
     (spills, with headers); the method is chosen by backtest."""
     months = X.number(horizon, "horizon", lo=1, hi=120, whole=True, zero_is_blank=True)
     coverage = X.number(level, "level", zero_is_blank=True)
-    from leadbook.planning.forecast import forecast_series  # statsmodels: loaded when first needed
+    from leadbook.planning.series import forecast_series  # statsmodels: loaded when first needed
 
     frame = forecast_series(
         X.numbers(values, "values", trailing="refuse"),

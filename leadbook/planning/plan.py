@@ -8,15 +8,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from leadbook.planning.capacity import HiringTerms, first_exceeded, hiring_plan, quarterly_hires
-from leadbook.planning.forecast import (
-    PortfolioForecast,
-    accuracy,
-    log_rows,
-    scenario_paths,
-    scenario_table,
-    scenarios,
-    update_log,
-)
+from leadbook.planning.forecast import PortfolioForecast, scenario_paths, scenario_table, scenarios
+from leadbook.planning.forecastlog import accuracy, log_rows, update_log
 from leadbook.settings import Settings
 
 

@@ -15,11 +15,8 @@ import pandas as pd
 from leadbook import contract as C
 from leadbook.contract.tables import parse_table
 from leadbook.errors import InputError
-from leadbook.planning.forecast import (
-    LOG_COLUMNS,
-    PortfolioForecast,
-    portfolio_forecast,
-)
+from leadbook.planning.forecast import PortfolioForecast, portfolio_forecast
+from leadbook.planning.forecastlog import LOG_COLUMNS
 from leadbook.planning.plan import ForecastResult, planned_forecast
 from leadbook.workbook.read import Book, open_inputs, read_table
 from leadbook.workbook.tablecells import find_table
@@ -29,7 +26,7 @@ _LAST_FORECAST: list[tuple[weakref.ref, PortfolioForecast]] = []
 
 def book_forecast(book: Book) -> PortfolioForecast:
     """The portfolio forecast of ``book``, computed once per book object."""
-    # Once per book: forecast._choose caches 512 series, so with hundreds of sources the
+    # Once per book: series.choose caches 512 series, so with hundreds of sources the
     # Hiring tab forecast every series again after the Forecast tabs had.
     if _LAST_FORECAST and _LAST_FORECAST[0][0]() is book:
         return _LAST_FORECAST[0][1]

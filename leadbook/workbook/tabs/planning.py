@@ -32,12 +32,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from leadbook import contract as C
 from leadbook.contract import file_formula
-from leadbook.planning.forecast import (
-    PortfolioForecast,
-    listed_sources,
-    scenario_paths,
-    scenarios,
-)
+from leadbook.planning.forecast import PortfolioForecast, scenario_paths, scenarios
+from leadbook.planning.forecastlog import listed_sources
 from leadbook.planning.roi import IRR_SHOWN_UP_TO, irr_reason
 from leadbook.settings import SETTING_SPECS, Settings
 from leadbook.workbook.layout import (
