@@ -49,22 +49,21 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from forecast_candidates import (  # noqa: E402
+from forecast_candidates import (
     LEVEL,
     SEASONAL_MIN,
     Candidate,
     all_components,
     candidates,
 )
-from forecast_series import HOLDOUT, base_name, held_out, load_all  # noqa: E402
+from forecast_series import HOLDOUT, base_name, held_out, load_all
 
-from leadbook import forecast  # noqa: E402
-from leadbook.forecast import _one_blas_thread, forecast_detail, mase  # noqa: E402
-from leadbook.libreoffice import recalculated  # noqa: E402
+from leadbook import forecast
+from leadbook.forecast import _one_blas_thread, forecast_detail, mase
+from leadbook.libreoffice import recalculated
 
 # Chosen on the tuning half (see the module docstring of forecast_candidates.py):
-WINNER = "mean ETS+Theta (+snaive <24)"
-WIDEN = 1.0
+WINNER = "median ETS+Theta+ARIMA (<24: mean ETS+Theta+snaive)"
 
 PEERS = (
     "leadbook (today)",
@@ -278,7 +277,7 @@ def main() -> int:
         if args.raw:
             args.raw.write_bytes(pickle.dumps(raw))
     label = "HELD-OUT" if args.held_out else "TUNING"
-    report(raw, pool, candidates(WIDEN), label)
+    report(raw, pool, candidates(), label)
     return 0
 
 

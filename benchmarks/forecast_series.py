@@ -62,10 +62,7 @@ def _ts(pkg: str, item: str, column: str = "value") -> pd.Series:
     """An R ``ts`` (its ``time`` column in fractional years), or a column of an R ``mts``
     whose start is given by ``_MTS_START``."""
     df = _rd(pkg, item)
-    if "time" in df.columns:
-        t0 = float(df["time"].iloc[0])
-    else:
-        t0 = _MTS_START[(pkg, item)]
+    t0 = float(df["time"].iloc[0]) if "time" in df.columns else _MTS_START[pkg, item]
     year = int(np.floor(t0 + 1e-6))
     month = round((t0 - year) * 12) + 1
     index = pd.date_range(f"{year}-{month:02d}-01", periods=len(df), freq="MS")
@@ -96,7 +93,10 @@ def _year_month(pkg: str, item: str, value: str, **filters: str) -> pd.Series:
     year = next(c for c in df.columns if c.lower() == "year")
     month = next(c for c in df.columns if c.lower() == "month")
     index = pd.DatetimeIndex(
-        [pd.Timestamp(year=int(y), month=int(m), day=1) for y, m in zip(df[year], df[month])]
+        [
+            pd.Timestamp(year=int(y), month=int(m), day=1)
+            for y, m in zip(df[year], df[month], strict=True)
+        ]
     )
     values = pd.to_numeric(df[value], errors="coerce").to_numpy(float)
     return pd.Series(values, index=index).sort_index()
