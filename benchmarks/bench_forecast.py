@@ -55,6 +55,7 @@ from forecast_candidates import (
     Candidate,
     all_components,
     candidates,
+    combined_forecast,
 )
 from forecast_series import HOLDOUT, base_name, held_out, load_all
 
@@ -65,6 +66,7 @@ from leadbook.libreoffice import recalculated
 # Chosen on the tuning half (see the module docstring of forecast_candidates.py):
 WINNER = "median ETS+Theta+ARIMA (<24: mean ETS+Theta+snaive)"
 
+WINNER_ONE = "winner as one function (combined_forecast)"
 PEERS = (
     "leadbook (today)",
     "seasonal naive",
@@ -162,11 +164,28 @@ def _leadbook(train: pd.Series) -> tuple[tuple[np.ndarray, ...] | None, float]:
     return bands, time.perf_counter() - start
 
 
+def _combined(y: np.ndarray) -> tuple[tuple[np.ndarray, ...], float, float]:
+    """The winner as one function: bands, seconds, and the largest relative difference
+    between its forecast of ``1e4 · y`` (÷ 1e4) and its forecast of ``y``."""
+    start = time.perf_counter()
+    bands = combined_forecast(y, HOLDOUT)
+    seconds = time.perf_counter() - start
+    scaled = combined_forecast(y * 1e4, HOLDOUT)
+    gap = max(
+        float(np.max(np.abs(b / 1e4 - a) / np.maximum(np.abs(a), 1e-300)))
+        for a, b in zip(bands, scaled, strict=True)
+    )
+    return bands, seconds, gap
+
+
 def run_series(train: pd.Series) -> dict:
     """Every method's bands and seconds on one training series (LibreOffice apart)."""
     y = train.to_numpy(float)
     parts = all_components(y, HOLDOUT)
+    bands, seconds, gap = _combined(y)
     return {
+        WINNER_ONE: (bands, seconds),
+        "x1e4 gap": gap,
         "ets_fit": one_ets_fit_seconds(y),
         "parts": parts,
         "leadbook (today)": _leadbook(train),
@@ -197,10 +216,16 @@ def method_results(raw: dict, cands: list[Candidate]) -> dict[str, dict[str, tup
     out: dict[str, dict[str, tuple]] = {m: {} for m in PEERS}
     for c in cands:
         out[c.name] = {}
+    out[WINNER_ONE] = {}
     for name, r in raw.items():
         parts = r["parts"]
         length = r["n"]
-        for m in ("leadbook (today)", "statsforecast AutoETS", "FORECAST.ETS (LibreOffice)"):
+        for m in (
+            "leadbook (today)",
+            "statsforecast AutoETS",
+            "FORECAST.ETS (LibreOffice)",
+            WINNER_ONE,
+        ):
             out[m][name] = r[m]
         out["seasonal naive"][name] = parts["snaive"]
         out["statsmodels ETS(A,Ad,A)"][name] = parts["ets_AAdA"]
@@ -255,15 +280,67 @@ def report(raw: dict, pool: dict[str, pd.Series], cands: list[Candidate], label:
         bases = {base_name(n) for n in names}
         print(f"\n{label}, {what}: {len(names)} series ({len(bases)} base series)")
         print(table.round(3).to_string())
+    winner = results[WINNER]
+    one = results[WINNER_ONE]
+    same = max(
+        float(np.max(np.abs(one[n][0][0] - winner[n][0][0]) / np.abs(winner[n][0][0]).mean()))
+        for n in ok
+    )
+    gap = max(raw[n]["x1e4 gap"] for n in raw)
+    print(
+        f"\ncombined_forecast vs the winner's candidate row: largest relative difference "
+        f"{same:.1e}; forecast of 1e4·y ÷ 1e4 vs forecast of y: largest relative "
+        f"difference {gap:.1e} (point and bounds, all {len(raw)} series)"
+    )
     if failed:
         print("\nno forecast (series left out of the tables):")
         for m, f in failed.items():
             print(f"  {m}: {', '.join(f)}")
 
 
+def coverage_grid(raw: dict, pool: dict[str, pd.Series]) -> None:
+    """How the winner's interval factors were chosen: the coverage of its combined point's
+    interval, per history length, for each interval source and factor."""
+    from dataclasses import replace
+
+    winner = next(c for c in candidates() if c.name == WINNER)
+    factors = (1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.7)
+    classes = {
+        "train < 24": lambda n: n < SEASONAL_MIN,
+        "train 36": lambda n: n == 36,
+        "train ≥ 48": lambda n: n >= 48,
+    }
+    rows = []
+    for what, keep in classes.items():
+        for source in (("arima",), ("ets_AAdA",), ("snaive",)):
+            row = {"history": what, "interval from": "+".join(source)}
+            for w in factors:
+                c = replace(
+                    winner,
+                    interval=source,
+                    short_interval=source,
+                    widen=w,
+                    widen_36=w,
+                    widen_short=w,
+                )
+                inside = []
+                for name, r in raw.items():
+                    if keep(r["n"]):
+                        bands = c.combine(r["n"], r["parts"])[0]
+                        test = pool[name].iloc[-HOLDOUT:].to_numpy(float)
+                        inside.extend((test >= bands[1]) & (test <= bands[2]))
+                row[f"×{w}"] = np.mean(inside)
+            rows.append(row)
+    print("\n80 % coverage of the winner's point ± (source's half-widths × factor):")
+    print(pd.DataFrame(rows).round(3).to_string(index=False))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--held-out", action="store_true", help="score the held-out half")
+    parser.add_argument(
+        "--coverage", action="store_true", help="print the interval-factor grid too"
+    )
     parser.add_argument("--raw", type=Path, help="pickle of the raw forecasts: reuse or write")
     args = parser.parse_args()
     pool = load_all()
@@ -278,6 +355,8 @@ def main() -> int:
             args.raw.write_bytes(pickle.dumps(raw))
     label = "HELD-OUT" if args.held_out else "TUNING"
     report(raw, pool, candidates(), label)
+    if args.coverage:
+        coverage_grid(raw, pool)
     return 0
 
 

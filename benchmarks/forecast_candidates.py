@@ -313,3 +313,57 @@ def candidates() -> list[Candidate]:
             **short_kw,
         ),
     ]
+
+
+# --- the winner, as one function: the reference for leadbook's port ---------------------------
+
+
+def combined_forecast(values, h: int = 12, level: float = LEVEL) -> Bands:
+    """The method chosen on the tuning half, in one piece (what leadbook should port).
+
+    - Scale: the series is divided by ``mean |y|`` (and rounded to 12 decimals) before any
+      fit and the results multiplied back, so ``c · y`` gives ``c ·`` the forecast.
+    - Two years or more (``n ≥ 24``, so also 31–44 months: seasonal models are used):
+      point = the **median**, month by month, of ETS(A,Ad,A), Theta (deseasonalised when
+      its test finds a season) and the airline SARIMA(0,1,1)(0,1,1)₁₂. Interval = the
+      airline model's, re-centred on that point, its half-widths × ``1.3`` up to 36 months,
+      falling linearly to × 1.0 at 48 months and beyond.
+    - Under two years: point = the **mean** of ETS(A,Ad,N), non-seasonal Theta and the
+      seasonal naive (when there are 12 months); interval = ETS(A,Ad,N)'s re-centred, × 1.5.
+    - A component that fails is left out; if all do, the naive (last value) is the answer.
+    - Another ``level``: the half-widths are scaled by z(level) / z(80 %).
+    """
+    y = np.asarray(values, dtype=float)
+    n = len(y)
+    s = _scale(y)
+    z = np.round(y / s, 12)
+
+    def attempt(f: Callable[[np.ndarray, int], Bands]) -> Bands | None:
+        try:
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                bands = f(z, h)
+            return bands if np.isfinite(bands[0]).all() else None
+        except Exception:
+            return None
+
+    if n >= SEASONAL_MIN:
+        ets = attempt(_ets(True, True, True))
+        arima = attempt(_arima)
+        points = [b[0] for b in (ets, attempt(_theta_np), arima) if b is not None]
+        ref = arima if arima is not None else ets
+        widen = 1.0 + min(max((48 - n) / 12, 0.0), 1.0) * (WIDEN_36 - 1.0)
+        combine = np.median
+    else:
+        ets = attempt(_ets(True, True, False))
+        snaive = attempt(_snaive) if n >= SEASON else None
+        points = [b[0] for b in (ets, attempt(_theta_np), snaive) if b is not None]
+        ref, widen, combine = ets, WIDEN_SHORT, np.mean
+    if ref is None:
+        ref = _naive(z, h)
+    if not points:
+        points = [ref[0]]
+    point = combine(np.vstack(points), axis=0)
+    factor = widen * NormalDist().inv_cdf(0.5 + level / 2) / Z
+    below, above = (ref[0] - ref[1]) * factor, (ref[2] - ref[0]) * factor
+    return point * s, (point - below) * s, (point + above) * s
