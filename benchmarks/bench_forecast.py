@@ -165,14 +165,14 @@ def _leadbook(train: pd.Series) -> tuple[tuple[np.ndarray, ...] | None, float]:
 
 
 def _combined(y: np.ndarray) -> tuple[tuple[np.ndarray, ...], float, float]:
-    """The winner as one function: bands, seconds, and the largest relative difference
-    between its forecast of ``1e4 · y`` (÷ 1e4) and its forecast of ``y``."""
+    """The winner as one function: bands, seconds, and the largest difference between its
+    forecast of ``1e4 · y`` (÷ 1e4) and its forecast of ``y``, relative to ``mean |y|``."""
     start = time.perf_counter()
     bands = combined_forecast(y, HOLDOUT)
     seconds = time.perf_counter() - start
     scaled = combined_forecast(y * 1e4, HOLDOUT)
     gap = max(
-        float(np.max(np.abs(b / 1e4 - a) / np.maximum(np.abs(a), 1e-300)))
+        float(np.max(np.abs(b / 1e4 - a)) / max(np.mean(np.abs(y)), 1e-300))
         for a, b in zip(bands, scaled, strict=True)
     )
     return bands, seconds, gap
@@ -290,7 +290,7 @@ def report(raw: dict, pool: dict[str, pd.Series], cands: list[Candidate], label:
     print(
         f"\ncombined_forecast vs the winner's candidate row: largest relative difference "
         f"{same:.1e}; forecast of 1e4·y ÷ 1e4 vs forecast of y: largest relative "
-        f"difference {gap:.1e} (point and bounds, all {len(raw)} series)"
+        f"difference {gap:.1e} of mean |y| (point and bounds, all {len(raw)} series)"
     )
     if failed:
         print("\nno forecast (series left out of the tables):")

@@ -17,10 +17,11 @@ leadbook can already import (no new runtime dependency):
                 fitted on the differenced series
 ==============  ==================================================================
 
-**Scale-equivariance.** Each component sees ``y / s`` with ``s = mean(|y|)`` (1 if that is
-0) and its forecast and bounds are multiplied back by ``s``: forecasting ``1e4 · y`` gives
-``1e4 ·`` the forecast up to rounding, whatever the optimiser's tolerances (statsmodels'
-fits are not scale-free on their own: its starting values and convergence tests are not).
+**Scale-equivariance.** Each component sees ``y / s`` rounded to 10 decimals, with
+``s = mean(|y|)`` (1 if that is 0), and its forecast and bounds are multiplied back by
+``s``: forecasting ``1e4 · y`` gives ``1e4 ·`` the forecast up to rounding, whatever the
+optimiser's tolerances (statsmodels' fits are not scale-free on their own: its starting
+values and convergence tests are not).
 
 **Seasonality.** A seasonal component is used when the training history has at least
 ``SEASONAL_MIN`` months (24: two full years, which is what the classical decomposition and
@@ -203,8 +204,10 @@ def run_component(name: str, y: np.ndarray, h: int) -> tuple[Bands | None, float
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore")
             # rounded: y·c / (s·c) differs from y / s in the last bit, which the optimisers
-            # amplify to 1e-6; at 12 decimals the scaled series are identical
-            bands = COMPONENTS[name](np.round(y / s, 12), h)
+            # amplify to 1e-6 (1e-3 on an ill-conditioned fit); at 10 decimals the scaled
+            # series are identical unless a value lies within 1e-16 of a rounding boundary
+            # (at 12 decimals one of 67 tuning series did)
+            bands = COMPONENTS[name](np.round(y / s, 10), h)
         bands = tuple(np.asarray(b, float) * s for b in bands)
         if not np.isfinite(bands[0]).all():
             bands = None
@@ -321,7 +324,7 @@ def candidates() -> list[Candidate]:
 def combined_forecast(values, h: int = 12, level: float = LEVEL) -> Bands:
     """The method chosen on the tuning half, in one piece (what leadbook should port).
 
-    - Scale: the series is divided by ``mean |y|`` (and rounded to 12 decimals) before any
+    - Scale: the series is divided by ``mean |y|`` (and rounded to 10 decimals) before any
       fit and the results multiplied back, so ``c · y`` gives ``c ·`` the forecast.
     - Two years or more (``n ≥ 24``, so also 31–44 months: seasonal models are used):
       point = the **median**, month by month, of ETS(A,Ad,A), Theta (deseasonalised when
@@ -336,7 +339,7 @@ def combined_forecast(values, h: int = 12, level: float = LEVEL) -> Bands:
     y = np.asarray(values, dtype=float)
     n = len(y)
     s = _scale(y)
-    z = np.round(y / s, 12)
+    z = np.round(y / s, 10)
 
     def attempt(f: Callable[[np.ndarray, int], Bands]) -> Bands | None:
         try:
