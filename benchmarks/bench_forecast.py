@@ -17,7 +17,8 @@ Methods in the same run:
 
 - ``leadbook`` — ``leadbook.forecast.forecast_detail`` as it is today (backtest selection),
   unclipped, its cache emptied before each series;
-- ``seasonal naive``; ``statsmodels ETS(A,Ad,A)`` (one fixed model, its analytic interval);
+- ``seasonal naive``; ``statsmodels ETS(A,Ad,A)`` (one fixed model on the raw series, its
+  analytic interval; the candidates' ETS component sees the series scaled);
 - ``statsforecast AutoETS`` (season 12; benchmark-only dependency, ``bench`` extra);
 - ``FORECAST.ETS (LibreOffice)`` — Excel's ``FORECAST.ETS(…, 12, 1, 1)`` and
   ``FORECAST.ETS.CONFINT(…, 0.8, 12, 1, 1)`` written into a workbook and evaluated by
@@ -152,6 +153,34 @@ def _autoets(train: np.ndarray) -> tuple[tuple[np.ndarray, ...] | None, float]:
     return bands, time.perf_counter() - start
 
 
+def _statsmodels_ets(train: np.ndarray) -> tuple[tuple[np.ndarray, ...] | None, float]:
+    """The peer as a user would run it: statsmodels' ETS(A,Ad,A) on the raw series
+    (ETS(A,Ad,N) below 24 months), its analytic 80 % interval."""
+    from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+
+    seasonal = "add" if len(train) >= SEASONAL_MIN else None
+    start = time.perf_counter()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = ETSModel(
+                pd.Series(train),
+                error="add",
+                trend="add",
+                damped_trend=True,
+                seasonal=seasonal,
+                seasonal_periods=12 if seasonal else None,
+            ).fit(disp=False)
+            frame = fit.get_prediction(start=len(train), end=len(train) + HOLDOUT - 1)
+            frame = frame.summary_frame(alpha=1 - LEVEL)
+        bands = tuple(frame[c].to_numpy(float) for c in ("mean", "pi_lower", "pi_upper"))
+        if not np.isfinite(bands[0]).all():
+            bands = None
+    except Exception:
+        bands = None
+    return bands, time.perf_counter() - start
+
+
 def _leadbook(train: pd.Series) -> tuple[tuple[np.ndarray, ...] | None, float]:
     forecast._choose.cache_clear()
     start = time.perf_counter()
@@ -190,6 +219,7 @@ def run_series(train: pd.Series) -> dict:
         "parts": parts,
         "leadbook (today)": _leadbook(train),
         "statsforecast AutoETS": _autoets(y),
+        "statsmodels ETS(A,Ad,A)": _statsmodels_ets(y),
     }
 
 
@@ -223,12 +253,12 @@ def method_results(raw: dict, cands: list[Candidate]) -> dict[str, dict[str, tup
         for m in (
             "leadbook (today)",
             "statsforecast AutoETS",
+            "statsmodels ETS(A,Ad,A)",
             "FORECAST.ETS (LibreOffice)",
             WINNER_ONE,
         ):
             out[m][name] = r[m]
         out["seasonal naive"][name] = parts["snaive"]
-        out["statsmodels ETS(A,Ad,A)"][name] = parts["ets_AAdA"]
         for c in cands:
             out[c.name][name] = c.combine(length, parts)
     return out
