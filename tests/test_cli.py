@@ -179,7 +179,7 @@ def test_the_sources_summary_prints_the_best_and_counts_the_rest():
     where the rest are."""
     import pandas as pd
 
-    from leadbook import cli
+    from leadbook.cli import show as cli
 
     n = cli.SOURCES_SHOWN + 7
     summary = pd.DataFrame(
@@ -195,7 +195,7 @@ def test_the_sources_summary_prints_the_best_and_counts_the_rest():
         index=[f"Source {i:03d}" for i in range(1, n + 1)],
     )
     with cli.out.capture() as captured:
-        cli._print_sources(summary)
+        cli.print_sources(summary)
     text = captured.get()
     assert f"Source {cli.SOURCES_SHOWN:03d}" in text
     assert f"Source {cli.SOURCES_SHOWN + 1:03d}" not in text

@@ -7,16 +7,8 @@ workbook has input errors (``check``), 2 leadbook refused the request (its messa
 
 from __future__ import annotations
 
-import gc
-
-# ruff: noqa: E402 (the collector is set before the imports below)
-# The command runs one job and exits. The cyclic collector's passes over the objects of the
-# modules it imports (pandas, scipy, openpyxl: a million) took a tenth of a Rebalance; the
-# first generation is collected less often, and what the imports made is frozen in main().
-gc.set_threshold(20_000, 20, 20)
-
 import contextlib
-import json
+import gc
 import logging
 import math
 import os
@@ -27,21 +19,49 @@ from typing import Annotated, Any
 
 import typer
 import typer.core
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from leadbook import __version__
+from leadbook.cli.show import (
+    DEMO_EXPLANATION_LINES,
+    allocation_json,
+    board_json,
+    err,
+    finite,
+    kept,
+    month,
+    out,
+    print_allocation,
+    print_board,
+    print_json,
+    print_portfolio,
+    print_scores,
+    print_sources,
+    problem_json,
+    records,
+    score_json,
+    version_json,
+)
 from leadbook.enums import Objective
-from leadbook.errors import LeadbookError, Problem
+from leadbook.errors import LeadbookError
 from leadbook.portfolio.inventory import portfolio_figures, stated_total_findings
 
 BUG_EXIT = 3
+
+
 """The exit code of an unexpected exception: a bug in leadbook, never the input's fault."""
 
+
 log = logging.getLogger("leadbook.cli")
+
+
 _CLICK_EXCEPTION = next(k for k in typer.BadParameter.__mro__ if k.__name__ == "ClickException")
+
+
 _NOT_BUGS = (typer.Exit, typer.Abort, _CLICK_EXCEPTION, KeyboardInterrupt)
+
+
 """What a command raises on purpose (typer vendors click in new releases: found by name)."""
 
 
@@ -99,14 +119,11 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-PIPE_WIDTH = 120
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-for _console in (out, err):
-    if not _console.is_terminal:
-        _console.width = PIPE_WIDTH  # files and pipes get whole tables, not 80 columns
+
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
 BookArg = Annotated[Path, typer.Argument(help="The workbook (.xlsx).", show_default=False)]
 
 
@@ -134,34 +151,6 @@ def _tab_progress(title: str, total: int, *, disable: bool) -> Iterator[Callable
     with Progress(*columns, console=err, disable=disable, transient=True) as bar:
         task = bar.add_task(title, total=total)
         yield lambda tab: bar.update(task, advance=1, description=f"{title}: {tab} done")
-
-
-def _json(payload: Any) -> None:
-    typer.echo(json.dumps(payload, indent=2, default=_jsonable, allow_nan=False))
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if hasattr(value, "value"):
-        return value.value
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if isinstance(value, Path):
-        return str(value)
-    return str(value)
-
-
-def _kept(result: Any) -> str:
-    """Where a write kept the file as it was before, and how to get it back."""
-    return (
-        f"previous version kept as {result.version.parent.name}/{result.version.name}; "
-        "leadbook undo restores it"
-    )
-
-
-def _problem_json(p: Problem) -> dict[str, str]:
-    return {"where": p.where, "message": p.message, "severity": str(p.severity)}
 
 
 def _print_version(asked: bool) -> None:
@@ -202,7 +191,7 @@ def new(
 
     written = _run(lambda: new_job(path, overwrite=force))
     if as_json:
-        _json({"path": written})
+        print_json({"path": written})
     else:
         out.print(
             f"Wrote the template to [bold]{written}[/]. Fill Settings, Sources and History, "
@@ -231,24 +220,24 @@ def demo(
     figures = portfolio_figures(book.inventory.sources)
     findings = stated_total_findings(figures, book.stated)
     if as_json:
-        _json(
+        print_json(
             {
                 "path": written,
                 "portfolio": figures.__dict__,
                 "sources": summary.reset_index(names="source").to_dict(orient="records"),
-                "findings": [_problem_json(p) for p in findings],
+                "findings": [problem_json(p) for p in findings],
                 "leads": scored.write.changed,
                 "allocation": allocation.explanation(),
             }
         )
         return
     out.print(f"Wrote the demo workbook to [bold]{written}[/]; {escape(scored.write.changed)}.\n")
-    _print_portfolio(figures, findings)
-    _print_sources(summary)
+    print_portfolio(figures, findings)
+    print_sources(summary)
     out.print(
         "\n[bold]Rebalance[/] (the Allocation tab; `leadbook rebalance BOOK` solves it again)"
     )
-    _print_allocation(allocation, lines=DEMO_EXPLANATION_LINES)
+    print_allocation(allocation, lines=DEMO_EXPLANATION_LINES)
     if allocation.sales_capacity is not None:
         out.print(f"• Sales capacity: {escape(allocation.sales_capacity.text)}.", highlight=False)
     out.print("  … every binding rule and the value of each is on the Allocation tab.")
@@ -259,51 +248,6 @@ def _score_demo(path: Path) -> Any:
     from leadbook.workbook.jobs.leads import score_leads as score_job
 
     return score_job(path, retrain=True)
-
-
-def _print_portfolio(figures: Any, findings: list[Problem]) -> None:
-    out.print(
-        f"Portfolio today: {figures.leads:,.0f} leads/month, ${figures.spend:,.0f} spend, "
-        f"blended CPL ${figures.blended_cpl:,.2f}, conversion "
-        f"{figures.blended_conversion:.2%}, CPA ${figures.blended_cpa:,.2f}, first-party "
-        f"{figures.first_party_share:.0%} of leads."
-    )
-    for p in findings:
-        out.print(f"[yellow]![/] {escape(str(p))}", highlight=False)
-    out.print()
-
-
-SOURCES_SHOWN = 25
-"""Sources the summary table prints, best first: the rest are on the Scores tab (and in
-``--json``); printing 10,000 rows took 10 s and helped no one."""
-
-
-def _print_sources(summary: Any) -> None:
-    more = len(summary) - SOURCES_SHOWN
-    caption = (
-        f"… and {more:,} more on the Scores tab (--json lists every source)" if more > 0 else None
-    )
-    table = Table(
-        title="Sources by composite score",
-        title_justify="left",
-        caption=caption,
-        caption_justify="left",
-    )
-    for name in ("#", "Source", "Tier", "Lead type", "Risk", "Score", "Spend", "Share"):
-        right = name in ("#", "Score", "Spend", "Share")
-        table.add_column(name, justify="right" if right else "left", no_wrap=name == "Source")
-    for source, row in summary.head(SOURCES_SHOWN).iterrows():  # ranked best first
-        table.add_row(
-            str(row["rank"]),
-            str(source),
-            str(row["tier"]),
-            str(row["lead_type"]),
-            str(row["risk"]),
-            f"{row['score']:.1f}",
-            f"${row['spend']:,.0f}",
-            f"{row['share']:.1%}",
-        )
-    out.print(table)
 
 
 @app.command()
@@ -321,11 +265,11 @@ def check(
     result = _run(lambda: check_job(book, write=write))
     failing = result.problems if strict else result.errors
     if as_json:
-        _json(
+        print_json(
             {
                 "path": book,
                 "ok": not failing,
-                "problems": [_problem_json(p) for p in result.problems],
+                "problems": [problem_json(p) for p in result.problems],
             }
         )
     elif not result.problems:
@@ -359,7 +303,7 @@ def refresh(book: BookArg, as_json: JsonOption = False) -> None:
         result = _run(lambda: refresh_job(book, progress=step, book=read))
     summary = frame_summary(read)
     if as_json:
-        _json(
+        print_json(
             {
                 "path": result.path,
                 "version": result.version,
@@ -368,8 +312,8 @@ def refresh(book: BookArg, as_json: JsonOption = False) -> None:
             }
         )
         return
-    out.print(f"[green]✓[/] {escape(result.changed)} ({_kept(result)})")
-    _print_sources(summary)
+    out.print(f"[green]✓[/] {escape(result.changed)} ({kept(result)})")
+    print_sources(summary)
 
 
 @app.command()
@@ -417,7 +361,7 @@ def serve(
         )
     )
     if as_json:
-        _json(
+        print_json(
             {
                 "url": plan.url,
                 "manifest": plan.manifest,
@@ -445,10 +389,6 @@ def serve(
     server.serve(plan)
 
 
-def _records(frame: Any) -> list[dict[str, Any]]:
-    return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
-
-
 @app.command()
 def roi(book: BookArg, as_json: JsonOption = False) -> None:
     """Write the ROI tab: 30-day, 90-day and 12-month ROI, NPV, IRR and payback per source."""
@@ -457,11 +397,11 @@ def roi(book: BookArg, as_json: JsonOption = False) -> None:
     done = _run(lambda: roi_job(book))
     table, _ = done.result
     if as_json:
-        _json(
+        print_json(
             {
                 "path": book,
                 "changed": done.write.changed,
-                "sources": _records(table.reset_index(names="source")),
+                "sources": records(table.reset_index(names="source")),
             }
         )
         return
@@ -510,14 +450,14 @@ def forecast(book: BookArg, as_json: JsonOption = False) -> None:
     result = done.result
     scen = result.scenarios
     if as_json:
-        _json(
+        print_json(
             {
                 "path": book,
                 "changed": done.write.changed,
-                "series": _records(result.forecast.series),
-                "portfolio": _records(result.forecast.portfolio),
-                "scenarios": _records(scen),
-                "accuracy": _records(result.accuracy),
+                "series": records(result.forecast.series),
+                "portfolio": records(result.forecast.portfolio),
+                "scenarios": records(scen),
+                "accuracy": records(result.accuracy),
             }
         )
         return
@@ -558,13 +498,13 @@ def plan(book: BookArg, as_json: JsonOption = False) -> None:
     done = _run(lambda: plan_job(book))
     result = done.result
     if as_json:
-        _json(
+        print_json(
             {
                 "path": book,
                 "changed": done.write.changed,
-                "plan": _records(result.plan),
-                "quarters": _records(result.quarters),
-                "checks": _records(result.checks),
+                "plan": records(result.plan),
+                "quarters": records(result.quarters),
+                "checks": records(result.checks),
             }
         )
         return
@@ -585,14 +525,10 @@ def plan(book: BookArg, as_json: JsonOption = False) -> None:
             str(r.reps_month12),
             str(r.hires_total),
             f"{r.peak_leads:,.0f}",
-            _month(r.ops_exceeded),
-            _month(r.support_exceeded),
+            month(r.ops_exceeded),
+            month(r.support_exceeded),
         )
     out.print(grid)
-
-
-def _month(value: Any) -> str:
-    return "never" if value is None or value != value else f"{value:%b %Y}"
 
 
 @app.command("score-leads")
@@ -633,90 +569,9 @@ def score_leads(
                 )
             )
     if as_json:
-        _json(_finite(_score_json(result)))
+        print_json(finite(score_json(result)))
         return
-    _print_scores(result)
-
-
-def _finite(value: Any) -> Any:
-    """NaN and infinities as null, all the way down (JSON has no NaN)."""
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
-def _score_json(result: Any) -> dict[str, Any]:
-    report = result.model.report
-    return {
-        "path": result.write.path,
-        "version": result.write.version,
-        "changed": result.write.changed,
-        "trained": result.trained,
-        "model": result.record.__dict__,
-        "chosen": report.chosen,
-        "cv_log_loss": report.cv_log_loss,
-        "held_out": {k: _metrics_json(v) for k, v in report.held_out.items()},
-        "split": report.split,
-        "threshold": result.threshold.__dict__,
-        "output_file": result.output_file,
-        "warnings": list(result.warnings),
-        "leads": result.scored.drop(columns=["at_row", "cost"], errors="ignore").to_dict(
-            orient="records"
-        ),
-    }
-
-
-def _metrics_json(m: Any) -> dict[str, Any]:
-    import dataclasses
-
-    return dataclasses.asdict(m)
-
-
-def _print_scores(result: Any) -> None:
-    report = result.model.report
-    out.print(f"[green]✓[/] {escape(result.write.changed)} ({_kept(result.write)})")
-    for warning in result.warnings:
-        out.print(f"[yellow]![/] {escape(str(warning))}", highlight=False)
-    table = Table(title=f"Held-out closed leads ({report.split})", title_justify="left")
-    for name in (
-        "Metric",
-        report.chosen + " (chosen)"
-        if report.chosen != "logistic regression"
-        else "logistic regression (chosen)",
-        "logistic baseline",
-    ):
-        table.add_column(name, justify="left" if name == "Metric" else "right")
-    chosen, base = report.held_out[report.chosen], report.held_out["logistic regression"]
-    rows = [
-        (
-            "CV log loss",
-            report.cv_log_loss[report.chosen],
-            report.cv_log_loss["logistic regression"],
-        ),
-        ("AUC", chosen.auc, base.auc),
-        ("Log loss", chosen.log_loss, base.log_loss),
-        ("Brier score", chosen.brier, base.brier),
-        ("Accuracy", chosen.at_threshold.accuracy, base.at_threshold.accuracy),
-        ("Precision", chosen.at_threshold.precision, base.at_threshold.precision),
-        ("Recall", chosen.at_threshold.recall, base.at_threshold.recall),
-        ("Top-tenth lift", chosen.top_decile_lift, base.top_decile_lift),
-    ]
-    for name, a, b in rows:
-        table.add_row(name, f"{a:.3f}", f"{b:.3f}")
-    out.print(table)
-    t = result.threshold
-    if t.best_worked:
-        out.print(
-            f"ROI threshold {t.settings_threshold:.2f}× (Settings) works {t.settings_worked} "
-            f"leads for ${t.settings_profit:,.0f} expected profit; {t.best_threshold:.2f}× "
-            f"would work {t.best_worked} for ${t.best_profit:,.0f}."
-        )
-    if result.output_file is not None:
-        out.print(f"Scores written to [bold]{result.output_file}[/].")
+    print_scores(result)
 
 
 @app.command()
@@ -745,94 +600,11 @@ def board(
 
     if as_json:
         result = _run(run)
-        _json(_board_json(result))
+        print_json(board_json(result))
         return
     with err.status("Exporting the board pack…"):
         result = _run(run)
-    _print_board(result)
-
-
-def _board_json(result: Any) -> dict[str, Any]:
-    a = result.assessment
-    return {
-        "quarter": result.quarter.label,
-        "workbook": result.workbook,
-        "pack": result.pack,
-        "pdf": result.pdf,
-        "changed": result.changed,
-        "kpis": [
-            {
-                "key": k.key,
-                "label": k.label,
-                "value": k.value,
-                "target": k.target,
-                "status": k.status.value,
-                "previous": k.previous,
-                "trend": k.trend_word,
-                "after_rebalance": k.planned,
-                "basis": k.basis,
-                "source": k.source,
-            }
-            for k in result.kpis
-        ],
-        "pitfalls": [
-            {"key": p.key, "label": p.label, "shows": p.shows.value, "evidence": p.evidence}
-            for p in result.pitfalls
-        ],
-        "maturity": {
-            "stage": a.reached.number,
-            "name": a.reached.name,
-            "next": a.next_stage.name if a.next_stage else None,
-            "gaps": [g.text for g in a.gaps],
-        },
-    }
-
-
-_STATUS_COLOURS = {
-    "on target": "green",
-    "watch": "yellow",
-    "off target": "red",
-    "not available": "dim",
-    "for information": "cyan",
-}
-
-
-def _print_board(result: Any) -> None:
-    table = Table(title=f"Board KPIs, {result.quarter.long}", title_justify="left")
-    for name in ("KPI", "Value", "Target", "Status", "Trend", "How it is computed"):
-        table.add_column(name, justify="right" if name in ("Value", "Target") else "left")
-    for k in result.kpis:
-        colour = _STATUS_COLOURS[k.status.value]
-        table.add_row(
-            k.label,
-            _kpi_text(k.value, k.spec.unit.value),
-            _kpi_text(k.target, k.spec.unit.value),
-            f"[{colour}]{k.status.value}[/]",
-            k.trend_word,
-            k.basis,
-        )
-    out.print(table)
-    for p in result.pitfalls:
-        if p.shows.value == "warning":
-            out.print(f"[yellow]![/] {escape(f'{p.label}: {p.evidence}')}", highlight=False)
-    a = result.assessment
-    out.print(f"Maturity: stage {a.reached.number}, {a.reached.name}.")
-    out.print(f"[green]✓[/] {escape(result.changed)}")
-    out.print(f"Board pack: [bold]{result.pack}[/]")
-    if result.pdf is not None:
-        out.print(f"PDF: [bold]{result.pdf}[/]")
-
-
-def _kpi_text(value: float | None, unit: str) -> str:
-    if value is None:
-        return "—"
-    if unit == "%":
-        return f"{value:.1%}"
-    if unit == "$":
-        return f"${value:,.2f}"
-    if unit == "score":
-        return f"{value:.2f}"
-    return f"{value:,.0f}"
+    print_board(result)
 
 
 @app.command()
@@ -852,13 +624,13 @@ def undo(
         return
     result = _run(lambda: undo_job(book))
     if as_json:
-        _json(
+        print_json(
             {
                 "path": result.path,
                 "undid": result.restored.before,
-                "restored": _version_json(result.restored),
+                "restored": version_json(result.restored),
                 "sha256": result.sha256,
-                "kept": _version_json(result.kept),
+                "kept": version_json(result.kept),
             }
         )
         return
@@ -876,16 +648,6 @@ def undo(
     )
 
 
-def _version_json(version: Any) -> dict[str, Any]:
-    return {
-        "file": version.path,
-        "kept_at": version.kept_at,
-        "before": version.before,
-        "size": version.size,
-        "values_copy": version.is_values_copy(),
-    }
-
-
 def _list_versions(book: Path, as_json: bool) -> None:
     from leadbook.workbook import versions as V
 
@@ -893,11 +655,11 @@ def _list_versions(book: Path, as_json: bool) -> None:
     restored_by = {r.restored: r for r in records}
     folder = V.versions_dir(book).name
     if as_json:
-        _json(
+        print_json(
             {
                 "path": book,
                 "folder": V.versions_dir(book),
-                "versions": [_version_json(v) | {"sha256": v.digest()} for v in found],
+                "versions": [version_json(v) | {"sha256": v.digest()} for v in found],
                 "undos": [r.__dict__ | {"time": r.time} for r in records],
             }
         )
@@ -960,8 +722,8 @@ def rebalance(
 
     if not as_json:
         result, allocation = _run(run)
-        out.print(f"[green]✓[/] {escape(result.changed)} ({_kept(result)})\n")
-        _print_allocation(allocation)
+        out.print(f"[green]✓[/] {escape(result.changed)} ({kept(result)})\n")
+        print_allocation(allocation)
         return
     try:
         result, allocation = run()
@@ -969,76 +731,12 @@ def rebalance(
         conflicts = [
             {"rule": c.rule, "message": c.message, "shortfall": c.shortfall} for c in exc.conflicts
         ]
-        _json({"path": book, "ok": False, "summary": exc.summary, "conflicts": conflicts})
+        print_json({"path": book, "ok": False, "summary": exc.summary, "conflicts": conflicts})
         raise typer.Exit(2) from None
     except LeadbookError as exc:
-        _json({"path": book, "ok": False, "summary": str(exc), "conflicts": []})
+        print_json({"path": book, "ok": False, "summary": str(exc), "conflicts": []})
         raise typer.Exit(2) from None
-    _json(_allocation_json(result, allocation))
-
-
-def _allocation_json(result: Any, allocation: Any) -> dict[str, Any]:
-    table = allocation.table.reset_index()
-    payload = {
-        "path": result.path,
-        "version": result.version,
-        "ok": True,
-        "status": allocation.status,
-        "objective": allocation.objective,
-        "objective_value": allocation.objective_value,
-        "budget": allocation.budget,
-        "budget_value": allocation.budget_value,
-        "gap": allocation.gap,
-        "totals": {
-            "spend": allocation.totals.spend,
-            "leads": allocation.totals.leads,
-            "customers": allocation.totals.customers,
-            "blended_cpa": allocation.totals.blended_cpa,
-        },
-        "sources": table.astype(object).where(table.notna(), None).to_dict(orient="records"),
-        "binding": list(allocation.binding),
-        "explanation": allocation.explanation(),
-    }
-    if allocation.sales_capacity is not None:
-        cap = allocation.sales_capacity
-        payload["sales_capacity"] = {"leads": cap.leads, "origin": cap.origin, "basis": cap.basis}
-    if allocation.glide is not None:
-        payload["glide"] = {str(week): row.to_dict() for week, row in allocation.glide.iterrows()}
-    return payload
-
-
-DEMO_EXPLANATION_LINES = 4
-"""Sentences of the allocation's explanation the demo prints (the tab has them all)."""
-
-
-def _print_allocation(allocation: Any, lines: int | None = None) -> None:
-    table = Table(title="Recommended allocation (monthly run-rates)", title_justify="left")
-    for name in (
-        "Source",
-        "Today",
-        "Next week",
-        "Change",
-        "Leads",
-        "Customers",
-        "Marg. CPA",
-        "Binds",
-    ):
-        table.add_column(name, justify="left" if name in ("Source", "Binds") else "right")
-    for source, row in allocation.table.iterrows():
-        cpa = row["marginal_cpa"]
-        table.add_row(
-            str(source),
-            f"${row['current']:,.0f}",
-            f"${row['recommended']:,.0f}",
-            f"{row['change']:+,.0f}",
-            f"{row['leads']:,.0f}",
-            f"{row['customers']:,.1f}",
-            f"${cpa:,.0f}" if math.isfinite(cpa) else "cap",
-            row["binding"],
-        )
-    out.print(table)
-    for line in allocation.explanation()[:lines]:
-        out.print(f"• {escape(line)}", highlight=False)
+    print_json(allocation_json(result, allocation))
 
 
 def main() -> None:
