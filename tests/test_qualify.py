@@ -603,6 +603,28 @@ class TestFolds:
         assert len(test) / len(y) == pytest.approx(0.2, abs=0.001)
         assert not set(groups[train]) & set(groups[test])
 
+    @pytest.mark.parametrize(("scored", "fits"), [(300, 2), (1_000, 5), (10_000, 5)])
+    @pytest.mark.parametrize("timed", [False, True])
+    def test_cross_validation_stops_once_enough_leads_are_scored(
+        self, monkeypatch, scored, fits, timed
+    ):
+        # Every fold of a large lead table cost a calibrated boosting fit: 5 folds of 36,000
+        # leads were 10x one fit, where 2 compare the candidates as surely.
+        from sklearn.dummy import DummyClassifier
+
+        class Counted(DummyClassifier):
+            fits = 0
+
+            def fit(self, x, y, sample_weight=None):
+                Counted.fits += 1
+                return super().fit(x, y, sample_weight)
+
+        monkeypatch.setattr(q, "CV_SCORED", scored)
+        y, groups = self.leads(1_000, 0)
+        x = pd.DataFrame({"a": np.arange(1_000.0)})
+        loss = q._cv_log_loss(Counted(strategy="prior"), x, y, groups, timed, 1)
+        assert Counted.fits == min(fits, 4 if timed else 5) and 0.2 < loss < 0.5
+
     def test_training_in_a_fresh_process_runs_on_one_thread(self):
         # threadpool_limits(1) limits only the libraries already loaded: scikit-learn's
         # OpenMP, first loaded inside it, ran the boosting on every core.

@@ -88,6 +88,11 @@ HELD_OUT_SHARE = 0.2
 MIN_CLOSED = 40
 MIN_PER_OUTCOME = 8
 TIE_MARGIN = 0.01
+CV_SCORED = 10_000
+"""Cross-validation stops once its folds have scored this many training leads (all folds
+below 10,000 training leads; 2 of 5 at 36,000; 1 from 50,000): each fold costs a calibrated
+boosting fit, and past this the log-loss comparison is already precise (per-fold differences
+on 7,000 leads vary by about ±0.5 % against the 1 % tie margin)."""
 GBM = "gradient boosting (calibrated)"
 LOGISTIC = "logistic regression"
 
@@ -506,18 +511,21 @@ def _cv_log_loss(
     seed: int,
     folds: np.ndarray | None = None,
 ) -> float:
-    """Mean log loss of ``model`` over 4 time-ordered or 5 stratified folds; ``folds`` (from
-    :func:`_fold_ids`) is computed once by the caller for both candidates."""
+    """Mean log loss of ``model`` over 4 time-ordered or 5 stratified folds, or the latest
+    (the first) of them that score :data:`CV_SCORED` leads; ``folds`` (from :func:`_fold_ids`)
+    is computed once by the caller for both candidates."""
     from sklearn.base import clone
     from sklearn.metrics import log_loss
     from sklearn.model_selection import TimeSeriesSplit
 
     if timed:
-        splits = TimeSeriesSplit(n_splits=4).split(x)
+        splits = list(TimeSeriesSplit(n_splits=4).split(x))[::-1]  # the most data first
     else:
         if folds is None:
             folds = _fold_ids(y, groups, 5, seed)
-        splits = ((np.flatnonzero(folds != f), np.flatnonzero(folds == f)) for f in range(5))
+        splits = [(np.flatnonzero(folds != f), np.flatnonzero(folds == f)) for f in range(5)]
+    scored = np.cumsum([len(test) for _, test in splits])
+    splits = splits[: int(np.searchsorted(scored, CV_SCORED)) + 1]
     losses = []
     for train, test in splits:
         if len(set(y[train])) < 2 or min(np.bincount(y[train], minlength=2)) < 3:
