@@ -18,7 +18,8 @@ from leadbook import contract as C
 from leadbook.cli import app
 from leadbook.demo import demo_leads
 from leadbook.errors import InputError, LeadbookError
-from leadbook.leads.model import ModelError, model_dir
+from leadbook.leads.model import ModelError
+from leadbook.leads.store import model_dir
 from leadbook.leads.table import by_header
 from leadbook.workbook.jobs.leads import score_leads
 from leadbook.workbook.jobs.refresh import demo
@@ -180,7 +181,7 @@ class TestStoredModel:
 
 class TestLeadScore:
     def test_one_lead_from_the_recorded_model(self, book):
-        from leadbook.leads.model import load_model
+        from leadbook.leads.store import load_model
         from leadbook.workbook.jobs.leads import lead_score
         from leadbook.workbook.leadgrid import read_model_record
 

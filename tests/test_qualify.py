@@ -21,20 +21,16 @@ from leadbook.contract import LEADS_TABLE
 from leadbook.contract.tables import RowLocator
 from leadbook.demo import demo_inventory, demo_leads
 from leadbook.errors import LeadbookError
-from leadbook.leads.model import (
-    LOGISTIC,
+from leadbook.leads import store
+from leadbook.leads.metrics import calibration_table, classifier_metrics, held_out_metrics
+from leadbook.leads.model import LOGISTIC, ModelError, top_factors, train_model
+from leadbook.leads.store import (
     MODEL_FORMAT,
-    ModelError,
     ModelRecord,
-    calibration_table,
     check_fresh,
-    classifier_metrics,
-    held_out_metrics,
     load_model,
     model_dir,
     save_model,
-    top_factors,
-    train_model,
 )
 from leadbook.leads.table import LeadTable, by_header, parse_leads
 from leadbook.settings import LeadRules
@@ -248,7 +244,7 @@ class TestPlantedModels:
 
         book, marker = tmp_path / "book.xlsx", tmp_path / "marker"
         hostile = dumps(functools.partial(Path.write_text, marker, "code ran"))
-        meta = {"format": MODEL_FORMAT, "versions": q._versions()}
+        meta = {"format": MODEL_FORMAT, "versions": store.library_versions()}
         record = plant(book, container(meta, hostile), ".zip")
         with pytest.raises(ModelError, match=r"names types leadbook does not load \(.*Path"):
             load_model(book, record)
@@ -256,7 +252,7 @@ class TestPlantedModels:
 
     def test_a_pickle_inside_the_container_is_refused(self, tmp_path):
         book, marker = tmp_path / "book.xlsx", tmp_path / "marker"
-        meta = {"format": MODEL_FORMAT, "versions": q._versions()}
+        meta = {"format": MODEL_FORMAT, "versions": store.library_versions()}
         record = plant(book, container(meta, pickle.dumps(WritesWhenLoaded(marker))), ".zip")
         with pytest.raises(ModelError, match="is not a lead model leadbook can load"):
             load_model(book, record)
@@ -285,11 +281,11 @@ class TestPlantedModels:
         book = tmp_path / "book.xlsx"
         out = io.BytesIO()
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr("meta.json", json.dumps({"format": q.MODEL_FORMAT}))
+            zf.writestr("meta.json", json.dumps({"format": store.MODEL_FORMAT}))
             zf.writestr("estimator.skops", bytes(2_000_000))
         record = plant(book, out.getvalue(), ".zip")
         assert len(out.getvalue()) < 100_000
-        monkeypatch.setattr(q, "MAX_MODEL_BYTES", 100_000)
+        monkeypatch.setattr(store, "MAX_MODEL_BYTES", 100_000)
         with pytest.raises(ModelError, match=r"unpacks to [\d,]+ bytes, over 100,000"):
             load_model(book, record)
 
@@ -303,7 +299,7 @@ class TestPlantedModels:
         y = closed.fixed["outcome"].to_numpy(dtype=int)
         for estimator in (q._gbm(kinds, n_train, 1), q._logistic(kinds, 1)):
             fitted = estimator.fit(x, y)
-            loaded = q._trusted_estimator(dumps(fitted), "model.zip", "retrain")
+            loaded = store._trusted_estimator(dumps(fitted), "model.zip", "retrain")
             assert np.array_equal(loaded.predict_proba(x), fitted.predict_proba(x))
 
 
@@ -362,7 +358,8 @@ LOAD_AND_SCORE = """
 import sys
 from pathlib import Path
 import pandas as pd
-from leadbook.leads.model import ModelError, ModelRecord, load_model
+from leadbook.leads.model import ModelError
+from leadbook.leads.store import ModelRecord, load_model
 book, digest, data_hash, trained, kind = sys.argv[1:]
 try:
     model = load_model(Path(book), ModelRecord(digest, data_hash, trained, kind))
@@ -432,7 +429,7 @@ class TestTamperedMetadata:
         def refuse(*args, **kwargs):
             raise AssertionError("parsed a metadata bomb")
 
-        monkeypatch.setattr(q.json, "loads", refuse)
+        monkeypatch.setattr(store.json, "loads", refuse)
         book = tmp_path / "book.xlsx"
         record = plant(book, container_raw(raw, b"unused"), ".zip")
         with pytest.raises(ModelError, match=r"lists and objects|nests \d+ deep"):
@@ -453,7 +450,7 @@ class TestTamperedMetadata:
         from skops.io import dumps
 
         model = trained[1]
-        meta = {"format": MODEL_FORMAT, **q._meta(model), **change}
+        meta = {"format": MODEL_FORMAT, **store._meta(model), **change}
         book = tmp_path / "book.xlsx"
         record = plant(book, container(meta, dumps(model.estimator)), ".zip")
         with pytest.raises(ModelError, match="is not a lead model leadbook can load"):
@@ -524,11 +521,10 @@ class TestStorage:
             check_fresh(model, demo_table(frame).closed())
 
     def test_another_library_version_is_refused(self, trained, tmp_path, monkeypatch):
-        import leadbook.leads.model as q
 
         book = tmp_path / "book.xlsx"
         record = save_model(trained[1], book)
-        monkeypatch.setattr(q, "_versions", lambda: {"scikit-learn": "0.0"})
+        monkeypatch.setattr(store, "library_versions", lambda: {"scikit-learn": "0.0"})
         with pytest.raises(
             ModelError, match=r"was saved by .* this is .*Press Score leads \(retrain\)"
         ):
@@ -653,13 +649,13 @@ def test_pruning_old_models_leaves_what_it_cannot_remove(tmp_path):
     stopped score-leads --retrain with IsADirectoryError, exit code 3, once the workbook had
     been written."""
     book = tmp_path / "book.xlsx"
-    folder = q.model_dir(book)
+    folder = store.model_dir(book)
     folder.mkdir()
     (folder / "model-old").mkdir()
     (folder / "model-0123456789abcdef.zip").write_bytes(b"older")
     kept = folder / "model-fedcba9876543210.zip"
     kept.write_bytes(b"recorded")
-    q.prune_models(book, q.ModelRecord("fedcba9876543210" + "0" * 48, "d", "t", "k"))
+    store.prune_models(book, store.ModelRecord("fedcba9876543210" + "0" * 48, "d", "t", "k"))
     assert sorted(p.name for p in folder.iterdir()) == ["model-fedcba9876543210.zip", "model-old"]
 
 

@@ -105,7 +105,7 @@ def run_job(
     raised.
 
     ``companions`` name the folders a job keeps beside its workbook (``companion(path)`` is
-    the folder for the workbook at ``path``, e.g. :func:`leadbook.leads.model.model_dir`): each
+    the folder for the workbook at ``path``, e.g. :func:`leadbook.leads.store.model_dir`): each
     is copied from :func:`book_folder` beside the copy before the job, and back after it
     succeeds, so the job finds and keeps them as it would beside the file. ``made(path)``
     names files the job writes beside the copy (the board pack): they go to

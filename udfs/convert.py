@@ -432,7 +432,7 @@ def text(value: Any, name: str) -> str | None:
 
 def core_input(f: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """``f(*args, **kwargs)`` for core functions whose documented input error is a
-    ``ValueError`` (:mod:`leadbook.leads.money`, :func:`leadbook.leads.model.classifier_metrics`):
+    ``ValueError`` (:mod:`leadbook.leads.money`, :func:`leadbook.leads.metrics.classifier_metrics`):
     the error reaches the cell as its message."""
     try:
         return f(*args, **kwargs)

@@ -76,7 +76,7 @@ METRICS = (
     ("False hits", "false_hits"),
     ("Missed hits", "missed_hits"),
 )
-"""Label and field of :class:`leadbook.leads.model.ClassifierMetrics`, in the spill's order."""
+"""Label and field of :class:`leadbook.leads.metrics.ClassifierMetrics`, in the spill's order."""
 BUDGET = "Monthly budget ($); blank: the Budget setting, or today's total spend."
 PRICE_TIERS = (
     "Optional. The PriceTiers table with its header row (PriceTiers[#All]); without it, "
@@ -509,7 +509,7 @@ def _served_workbook(path: str) -> Path:
             f"on leadbook serve, LB.LEAD_SCORE reads workbooks only from the server's "
             f"workbook folder, and none is set ({WORKBOOKS_ENV}); ask whoever runs the server"
         )
-    from leadbook.leads.model import model_dir
+    from leadbook.leads.store import model_dir
 
     folder = Path(root).resolve()
     try:

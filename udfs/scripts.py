@@ -95,7 +95,7 @@ def _plan(path: Path) -> Any:
 
 def _score_leads(book: Any, formulas: Sent = None, *, retrain: bool = False) -> None:
     """leadbook score-leads BOOK [--retrain], the model folder kept beside the book."""
-    from leadbook.leads.model import model_dir
+    from leadbook.leads.store import model_dir
     from leadbook.workbook.jobs import leads as leadjobs
 
     def job(path: Path) -> Any:

@@ -33,26 +33,19 @@ Nothing retrains silently.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import io
-import json
 import logging
 import math
-import stat
-import zipfile
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from leadbook import __version__, files
+from leadbook import __version__
 from leadbook.errors import LeadbookError
-from leadbook.leads.modelcheck import check_estimator, parse_meta
 from leadbook.leads.table import CATEGORICAL, NUMERIC, LeadTable
 from leadbook.settings import LeadRules
 
@@ -60,164 +53,47 @@ if TYPE_CHECKING:
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.pipeline import Pipeline
 
+from leadbook.leads.metrics import HeldOutMetrics, calibration_table, held_out_metrics
+
 # scikit-learn (with the scipy.stats it loads, about a second) is imported inside the functions
 # that train, measure held-out leads or load a model: LB.CLASSIFIER_METRICS and the jobs that
 # never touch a model do without it.
 
 log = logging.getLogger(__name__)
 
-SEED = 20261101
-MODEL_FORMAT = 2
-"""2: a zip of ``meta.json`` and the estimator in skops' format (1 was a pickle: never loaded)."""
-TRUSTED_TYPES = (
-    "functools.partial",
-    "numpy.dtype",
-    "sklearn.calibration._CalibratedClassifier",
-    "sklearn.calibration._SigmoidCalibration",
-    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
-    "sklearn.model_selection._split.StratifiedKFold",
-    "sklearn.utils.validation.check_array",
-)
-"""The types beyond skops' own trusted set that leadbook's two estimators are made of.
 
-A model file naming any other type is refused before anything is built. ``functools.partial``
-is safe here because the function it wraps must be trusted too (skops checks every node)."""
-MAX_MODEL_BYTES = 512 * 1024**2
-"""The most a model file may hold once unzipped; a lead model is a few megabytes."""
+SEED = 20261101
+
+
 HELD_OUT_SHARE = 0.2
+
+
 MIN_CLOSED = 40
+
+
 MIN_PER_OUTCOME = 8
+
+
 TIE_MARGIN = 0.01
+
+
 CV_SCORED = 10_000
+
+
 """Cross-validation stops once its folds have scored this many training leads (all folds
 below 10,000 training leads; 2 of 5 at 36,000; 1 from 50,000): each fold costs a calibrated
 boosting fit, and past this the log-loss comparison is already precise (per-fold differences
 on 7,000 leads vary by about ±0.5 % against the 1 % tie margin)."""
+
+
 GBM = "gradient boosting (calibrated)"
+
+
 LOGISTIC = "logistic regression"
 
 
 class ModelError(LeadbookError):
     """The stored lead model cannot be used: missing, altered, foreign, stale or incompatible."""
-
-
-# --- Metrics ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ClassifierMetrics:
-    """Accuracy, precision and recall at a threshold, with the confusion matrix behind them."""
-
-    true_hits: int
-    true_misses: int
-    false_hits: int
-    missed_hits: int
-    accuracy: float
-    precision: float
-    recall: float
-
-
-def classifier_metrics(
-    predicted: Sequence[float] | np.ndarray,
-    actual: Sequence[float] | np.ndarray,
-    threshold: float = 0.5,
-) -> ClassifierMetrics:
-    """Confusion matrix, accuracy, precision and recall of predictions against outcomes.
-
-    A lead is a predicted hit when its probability (or 0/1 prediction) is above
-    ``threshold``, as in the chapter; ``actual`` is 1 for converted, 0 otherwise. Precision
-    (recall) is NaN when there is no predicted (actual) hit.
-
-    Examples
-    --------
-    The chapter's worked example: 6 true hits, 14 true misses, 2 false hits, 3 missed hits.
-
-    >>> predicted = [0.9] * 6 + [0.1] * 14 + [0.7] * 2 + [0.3] * 3
-    >>> actual = [1] * 6 + [0] * 14 + [0] * 2 + [1] * 3
-    >>> m = classifier_metrics(predicted, actual)
-    >>> f"{m.accuracy:.0%} {m.precision:.0%} {m.recall:.0%}"
-    '80% 75% 67%'
-    """
-    p = np.asarray(predicted, dtype=float)
-    y = np.asarray(actual, dtype=float)
-    if p.shape != y.shape:
-        raise ValueError(f"predicted has {p.size} values but actual has {y.size}")
-    if np.isnan(p).any() or np.isnan(y).any():
-        raise ValueError("predicted and actual must not contain blanks")
-    if not np.isin(y, (0.0, 1.0)).all():
-        raise ValueError("actual outcomes must be 1 (converted) or 0 (not converted)")
-    hit, real = p > threshold, y == 1
-    tp, tn = int((hit & real).sum()), int((~hit & ~real).sum())
-    fp, fn = int((hit & ~real).sum()), int((~hit & real).sum())
-    return ClassifierMetrics(
-        tp,
-        tn,
-        fp,
-        fn,
-        accuracy=(tp + tn) / p.size if p.size else math.nan,
-        precision=tp / (tp + fp) if tp + fp else math.nan,
-        recall=tp / (tp + fn) if tp + fn else math.nan,
-    )
-
-
-def calibration_table(p: np.ndarray, y: np.ndarray, bins: int = 10) -> pd.DataFrame:
-    """Leads in ``bins`` equal groups by score (top first): mean predicted, observed, lift.
-
-    Examples
-    --------
-    >>> t = calibration_table(np.array([0.9, 0.8, 0.2, 0.1]), np.array([1, 1, 0, 0]), bins=2)
-    >>> t[["leads", "predicted", "observed", "lift"]].round(2).values.tolist()
-    [[2.0, 0.85, 1.0, 2.0], [2.0, 0.15, 0.0, 0.0]]
-    """
-    order = np.argsort(-p, kind="stable")
-    groups = np.array_split(order, bins)
-    overall = float(y.mean()) if len(y) else math.nan
-    rows = []
-    for i, g in enumerate(groups):
-        observed = float(y[g].mean()) if len(g) else math.nan
-        rows.append(
-            {
-                "decile": f"{i + 1} of {bins}" + (" (top)" if i == 0 else ""),
-                "leads": float(len(g)),
-                "predicted": float(p[g].mean()) if len(g) else math.nan,
-                "observed": observed,
-                "lift": observed / overall if overall else math.nan,
-            }
-        )
-    return pd.DataFrame(rows)
-
-
-@dataclass(frozen=True)
-class HeldOutMetrics:
-    """Held-out figures of one model."""
-
-    auc: float
-    log_loss: float
-    brier: float
-    at_threshold: ClassifierMetrics
-    top_decile_lift: float
-
-
-def held_out_metrics(p: np.ndarray, y: np.ndarray, threshold: float) -> HeldOutMetrics:
-    """AUC, log loss, Brier score, threshold metrics and top-tenth lift of predictions.
-
-    Examples
-    --------
-    >>> m = held_out_metrics(np.array([0.9, 0.6, 0.4, 0.1]), np.array([1, 0, 1, 0]), 0.5)
-    >>> m.auc, round(m.brier, 3), m.at_threshold.accuracy
-    (0.75, 0.185, 0.5)
-    """
-    from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
-
-    auc = float(roc_auc_score(y, p)) if 0 < y.sum() < len(y) else math.nan
-    lift = calibration_table(p, y)["lift"].iloc[0] if len(y) >= 10 else math.nan
-    return HeldOutMetrics(
-        auc=auc,
-        log_loss=float(log_loss(y, np.clip(p, 1e-15, 1 - 1e-15), labels=[0, 1])),
-        brier=float(brier_score_loss(y, p)),
-        at_threshold=classifier_metrics(p, y, threshold),
-        top_decile_lift=float(lift),
-    )
 
 
 # --- Training --------------------------------------------------------------------------
@@ -329,7 +205,7 @@ def _train(table: LeadTable, rules: LeadRules, seed: int) -> TrainedModel:
         digests=digests,
         data_hash=data_hash(digests),
         trained=pd.Timestamp.now().floor("s").isoformat(),
-        versions=_versions(),
+        versions=library_versions(),
     )
 
 
@@ -567,7 +443,7 @@ def _reference(x: pd.DataFrame) -> dict[str, Any]:
     return ref
 
 
-def _versions() -> dict[str, str]:
+def library_versions() -> dict[str, str]:
     import sklearn
 
     return {"leadbook": __version__, "scikit-learn": sklearn.__version__, "numpy": np.__version__}
@@ -670,311 +546,3 @@ def staleness(model: TrainedModel, closed: LeadTable) -> Staleness:
         len(now.index.difference(trained.index)),
         disjoint=len(common) == 0,
     )
-
-
-# --- Storage ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ModelRecord:
-    """What the workbook records about its model (the system of record)."""
-
-    model_hash: str
-    data_hash: str
-    trained: str
-    kind: str
-
-
-def model_dir(book: str | Path) -> Path:
-    """The folder next to the workbook that holds its lead model: ``<stem>.leadbook-model``."""
-    book = Path(book)
-    return book.with_name(f"{book.stem}.leadbook-model")
-
-
-def _file_for(book: str | Path, model_hash: str) -> Path:
-    return model_dir(book) / f"model-{model_hash[:16]}.zip"
-
-
-def save_model(model: TrainedModel, book: str | Path) -> ModelRecord:
-    """Write the model and its manifest next to the workbook; the record to keep in it."""
-    from skops.io import dumps
-
-    payload = _zipped(
-        {
-            "meta.json": json.dumps({"format": MODEL_FORMAT, **_meta(model)}).encode(),
-            "estimator.skops": dumps(model.estimator),
-        }
-    )
-    digest = hashlib.sha256(payload).hexdigest()
-    folder = model_dir(book)
-    folder.mkdir(exist_ok=True)
-    target = _file_for(book, digest)
-    _atomic_write(target, payload)
-    manifest = {
-        "format": MODEL_FORMAT,
-        "model_sha256": digest,
-        "training_data_sha256": model.data_hash,
-        "trained": model.trained,
-        "model": model.kind,
-        "features": model.all_kinds,
-        "closed_leads": len(model.digests),
-        "versions": model.versions,
-        "cv_log_loss": model.report.cv_log_loss,
-        "held_out": {k: _metrics_dict(v) for k, v in model.report.held_out.items()},
-    }
-    _atomic_write(target.with_suffix(".json"), json.dumps(manifest, indent=2).encode())
-    log.info("saved lead model %s to %s", digest[:16], target)
-    return ModelRecord(digest, model.data_hash, model.trained, model.kind)
-
-
-def _zipped(members: Mapping[str, bytes]) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    return out.getvalue()
-
-
-def _meta(model: TrainedModel) -> dict[str, Any]:
-    """Everything but the estimator, as JSON-ready data (NaN stays NaN)."""
-    report = model.report
-    return {
-        "kind": model.kind,
-        "kinds": model.kinds,
-        "reference": {k: _plain(v) for k, v in model.reference.items()},
-        "report": {
-            "chosen": report.chosen,
-            "cv_log_loss": report.cv_log_loss,
-            "held_out": {k: asdict(v) for k, v in report.held_out.items()},
-            "bands": report.bands.to_dict(orient="list"),
-            "calibration": report.calibration.to_dict(orient="list"),
-            "split": report.split,
-            "n_train": report.n_train,
-            "n_held_out": report.n_held_out,
-            "threshold": report.threshold,
-        },
-        "lead_ids": [str(i) for i in model.digests.index],
-        "digests": [int(d) for d in model.digests.to_numpy(dtype=np.uint64)],
-        "data_hash": model.data_hash,
-        "trained": model.trained,
-        "versions": model.versions,
-    }
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, float | np.floating):
-        return float(value)
-    return None if value is None else str(value)
-
-
-def _model_from(meta: Mapping[str, Any], estimator: Any) -> TrainedModel:
-    kinds = dict(meta["kinds"])
-    if meta["kind"] not in (GBM, LOGISTIC) or not set(kinds.values()) <= {NUMERIC, CATEGORICAL}:
-        raise ValueError("its model or feature kinds are not ones leadbook trains")
-    r = meta["report"]
-    held_out = {
-        name: HeldOutMetrics(
-            **{**m, "at_threshold": ClassifierMetrics(**m["at_threshold"])},
-        )
-        for name, m in r["held_out"].items()
-    }
-    report = ModelReport(
-        chosen=r["chosen"],
-        cv_log_loss=dict(r["cv_log_loss"]),
-        held_out=held_out,
-        bands=pd.DataFrame(r["bands"]),
-        calibration=pd.DataFrame(r["calibration"]),
-        split=r["split"],
-        n_train=int(r["n_train"]),
-        n_held_out=int(r["n_held_out"]),
-        threshold=float(r["threshold"]),
-    )
-    digests = pd.Series(
-        np.array(meta["digests"], dtype=np.uint64), index=list(meta["lead_ids"]), name="digest"
-    )
-    return TrainedModel(
-        estimator=estimator,
-        kind=meta["kind"],
-        kinds=kinds,
-        reference={k: (np.nan if v is None else v) for k, v in meta["reference"].items()},
-        report=report,
-        digests=digests,
-        data_hash=meta["data_hash"],
-        trained=meta["trained"],
-        versions=dict(meta["versions"]),
-    )
-
-
-def _metrics_dict(m: HeldOutMetrics) -> dict[str, Any]:
-    out = asdict(m)
-    return {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in out.items()}
-
-
-_atomic_write = files.write_bytes
-
-
-def prune_models(book: str | Path, keep: ModelRecord) -> None:
-    """Remove model files other than the recorded one (after the workbook records it)."""
-    for path in model_dir(book).glob("model-*"):
-        if path.name.startswith(f"model-{keep.model_hash[:16]}.") or path.is_dir():
-            continue  # a folder named like a model file is not one leadbook wrote
-        try:
-            path.unlink()
-        except OSError as exc:  # tidying up: the recorded model is written already
-            log.warning("could not remove the older lead model file %s (%s)", path, exc)
-
-
-def stored_models(book: str | Path) -> list[dict[str, Any]]:
-    """The manifests of the model files next to the workbook (for error messages)."""
-    out = []
-    for path in sorted(model_dir(book).glob("model-*.json")):
-        with contextlib.suppress(ValueError, OSError):
-            out.append(json.loads(path.read_text()))
-    return out
-
-
-def load_model(book: str | Path, record: ModelRecord) -> TrainedModel:
-    """The model the workbook records, after checking its file byte for byte.
-
-    Refuses a missing file, a file whose SHA-256 differs from the record (altered), files
-    from another training run (stale), a pickled model of an older leadbook (never loaded:
-    loading a pickle can run any code), a file that names a type outside skops' trusted set
-    and :data:`TRUSTED_TYPES` (refused before anything is built), and a model saved by another
-    version of leadbook or scikit-learn. Each error says how to recover.
-    """
-    path = _file_for(book, record.model_hash)
-    recorded = f"{record.model_hash[:12]}… ({record.kind}, trained {record.trained})"
-    retrain = "press Score leads (retrain) in Excel, or run leadbook score-leads BOOK --retrain"
-    if not path.exists():
-        pickled = path.with_suffix(".pkl")
-        if pickled.exists():
-            raise ModelError(
-                f"{pickled.name} in {model_dir(book).name} is a lead model in the old pickle "
-                "format, which leadbook no longer loads: loading a pickle can run any code "
-                f"that was put in it. {retrain[0].upper()}{retrain[1:]} to save it in the "
-                "current format"
-            )
-        others = [m for m in stored_models(book) if m.get("model_sha256") != record.model_hash]
-        if others:
-            other = others[-1]
-            raise ModelError(
-                f"the lead model in {model_dir(book).name} is stale: it is "
-                f"{other['model_sha256'][:12]}… (trained {other.get('trained')}), but the "
-                f"workbook records {recorded}. Restore the matching model file, or {retrain}"
-            )
-        raise ModelError(
-            f"the lead model file {path.name} is missing from {model_dir(book).name} beside the "
-            f"workbook (the workbook "
-            f"records {recorded}). Restore it from a backup, or {retrain}; leadbook does not "
-            "retrain on its own"
-        )
-    info = path.stat()
-    if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_MODEL_BYTES:
-        what = "is not a regular file" if not stat.S_ISREG(info.st_mode) else "is too large"
-        raise ModelError(f"{path.name} {what}; leadbook will not read it. {retrain}")
-    data = path.read_bytes()
-    actual = hashlib.sha256(data).hexdigest()
-    if actual != record.model_hash:
-        raise ModelError(
-            f"{path.name} has been altered: its SHA-256 is {actual[:12]}…, the workbook "
-            f"records {recorded}. leadbook will not load it; restore it, or {retrain}"
-        )
-    unreadable = f"{path.name} is not a lead model leadbook can load"
-    try:
-        members = _unzipped(data, ("meta.json", "estimator.skops"))
-        meta = parse_meta(members["meta.json"])
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise ModelError(f"{unreadable} ({exc}); {retrain}") from None
-    if not isinstance(meta, dict) or meta.get("format") != MODEL_FORMAT:
-        found = meta.get("format") if isinstance(meta, dict) else None
-        raise ModelError(f"{unreadable}: format {found}, expected {MODEL_FORMAT}; {retrain}")
-    if meta.get("versions") != _versions():
-        raise ModelError(
-            f"{path.name} was saved by {meta.get('versions')} (format {MODEL_FORMAT}); "
-            f"this is {_versions()} (format {MODEL_FORMAT}). {retrain[0].upper()}{retrain[1:]}"
-        )
-    estimator = _trusted_estimator(members["estimator.skops"], path.name, retrain)
-    try:
-        model = _model_from(meta, estimator)
-        check_estimator(estimator, len(model.all_kinds))
-        # One lead with every feature blank, through the whole estimator: a file whose parts
-        # do not fit together fails here, with its name, not later in a user's cell.
-        probe = pd.DataFrame({name: [None] for name in model.all_kinds})
-        (chance,) = model.predict(probe)
-        if not 0.0 <= chance <= 1.0:
-            raise ValueError(f"it gives a blank lead a chance of {chance}")
-    except (
-        KeyError,
-        TypeError,
-        ValueError,
-        AttributeError,
-        IndexError,
-        OverflowError,
-        RecursionError,
-    ) as exc:
-        raise ModelError(f"{unreadable} ({exc}); {retrain}") from None
-    return model
-
-
-def _unzipped(data: bytes, names: Sequence[str]) -> dict[str, bytes]:
-    """The named members of a zip, refusing one that would unpack past the size bound."""
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        infos = {info.filename: info for info in zf.infolist()}
-        missing = [n for n in names if n not in infos]
-        if missing:
-            raise KeyError(f"it has no {', '.join(missing)}")
-        size = sum(infos[n].file_size for n in names)
-        if size > MAX_MODEL_BYTES:
-            raise ValueError(f"it unpacks to {size:,} bytes, over {MAX_MODEL_BYTES:,}")
-        return {n: zf.read(n) for n in names}
-
-
-def _trusted_estimator(data: bytes, name: str, retrain: str) -> Any:
-    """The estimator of a model file, built only if every type it names is trusted."""
-    from skops.io import get_untrusted_types, loads
-
-    unreadable = f"{name} is not a lead model leadbook can load"
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            size = sum(info.file_size for info in zf.infolist())
-        if size > MAX_MODEL_BYTES:
-            raise ValueError(f"it unpacks to {size:,} bytes, over {MAX_MODEL_BYTES:,}")
-        untrusted = sorted(set(get_untrusted_types(data=data)) - set(TRUSTED_TYPES))
-    except Exception as exc:  # skops raises many kinds on a malformed file
-        raise ModelError(f"{unreadable} ({exc}); {retrain}") from None
-    if untrusted:
-        raise ModelError(
-            f"{name} names types leadbook does not load ({', '.join(untrusted[:5])}): it was "
-            f"not written by leadbook. Nothing in it was run; {retrain}"
-        )
-    try:
-        return loads(data, trusted=list(TRUSTED_TYPES))
-    except Exception as exc:  # a well-formed file with broken contents
-        raise ModelError(f"{unreadable} ({exc}); {retrain}") from None
-
-
-def check_fresh(model: TrainedModel, closed: LeadTable) -> Staleness:
-    """Refuse a model whose training leads were edited or removed; count new closed leads.
-
-    A table that holds none of the training leads (a file of this week's leads, say) is a
-    different table, not an edited one: it is scored, and nothing is refused.
-    """
-    missing = [f for f in model.kinds if f not in closed.kinds]
-    if missing:
-        raise ModelError(
-            f"the lead table no longer has the feature column(s) {', '.join(missing)} the "
-            "model was trained on; add them back, or retrain"
-        )
-    found = staleness(model, closed)
-    if found.disjoint:
-        log.info("the lead table holds none of the model's training leads; scoring only")
-        return Staleness((), (), 0, disjoint=True)
-    bad = found.changed + found.removed
-    if bad:
-        listed = ", ".join(bad[:5]) + (f" and {len(bad) - 5} more" if len(bad) > 5 else "")
-        raise ModelError(
-            f"the lead model is stale: {len(found.changed)} of its training leads changed and "
-            f"{len(found.removed)} were removed since it was trained ({listed}). Press "
-            "Score leads (retrain) in Excel, or run leadbook score-leads BOOK --retrain"
-        )
-    return found

@@ -16,7 +16,7 @@ from leadbook import contract as C
 from leadbook.contract.tables import SheetLocator, cell_value
 
 if TYPE_CHECKING:  # scikit-learn takes seconds to import; only Score leads needs it
-    from leadbook.leads.model import ModelRecord
+    from leadbook.leads.store import ModelRecord
 
 
 def read_lead_grid(wb: Workbook) -> tuple[pd.DataFrame, SheetLocator] | None:
@@ -54,7 +54,7 @@ def _letters(headers: list[str], min_col: int) -> dict[str, str]:
 
 def read_model_record(wb: Workbook) -> ModelRecord | None:
     """The model the workbook records (hash, training-data hash, when, what), or None."""
-    from leadbook.leads.model import ModelRecord
+    from leadbook.leads.store import ModelRecord
 
     ws = wb[C.LEADS.name] if C.LEADS.name in wb.sheetnames else None
     if ws is None:

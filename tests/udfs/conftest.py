@@ -79,7 +79,7 @@ def copy_book(path, folder):
     folders leadbook keeps beside it (the lead model)."""
     import shutil
 
-    from leadbook.leads.model import model_dir
+    from leadbook.leads.store import model_dir
 
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / path.name

@@ -730,7 +730,7 @@ class TestLeadScoreReadsOnlyTheServersWorkbookFolder:
     def folders(self, scored_demo, tmp_path, monkeypatch):
         import shutil
 
-        from leadbook.leads.model import model_dir
+        from leadbook.leads.store import model_dir
 
         served, victim = tmp_path / "served", tmp_path / "victim"
         for folder in (served, victim):
@@ -770,7 +770,7 @@ class TestLeadScoreReadsOnlyTheServersWorkbookFolder:
     def test_a_model_folder_linked_out_of_the_folder_is_not_read(self, client, folders):
         import shutil
 
-        from leadbook.leads.model import model_dir
+        from leadbook.leads.store import model_dir
 
         served, victim = folders
         shutil.rmtree(model_dir(served / "Budget.xlsx"))
@@ -790,7 +790,7 @@ class TestLeadScoreReadsOnlyTheServersWorkbookFolder:
         assert answer.status_code == 400 and "none is set (LEADBOOK_WORKBOOKS)" in answer.text
 
     def test_a_model_file_that_is_a_pipe_is_not_read(self, client, folders):
-        from leadbook.leads.model import model_dir
+        from leadbook.leads.store import model_dir
 
         served, _ = folders
         (stored,) = model_dir(served / "Budget.xlsx").glob("model-*.zip")

@@ -37,7 +37,7 @@ from typing import Any
 import openpyxl
 import pytest
 
-from leadbook.leads.model import model_dir
+from leadbook.leads.store import model_dir
 from leadbook.workbook.versions import kept_versions
 from tests.conftest import setting_cell
 from tests.udfs.conftest import copy_book

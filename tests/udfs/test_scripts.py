@@ -366,7 +366,7 @@ class TestEveryButtonAsTheCli:
         self, client, demo_book_path, tmp_path, monkeypatch
     ):
         """The workbook records a lead model, but the folder the button looks in has none."""
-        from leadbook.leads.model import model_dir
+        from leadbook.leads.store import model_dir
 
         shutil.rmtree(model_dir(demo_book_path))
         folder = tmp_path / "files"
@@ -401,7 +401,7 @@ class TestEveryButtonAsTheCli:
     ):
         """No model recorded: the button trains one, and keeps its file where the next press
         (which loads it, hash verified) finds it."""
-        from leadbook.leads.model import model_dir
+        from leadbook.leads.store import model_dir
 
         wb = openpyxl.load_workbook(demo_book_path)
         wb["Leads"]["B5"] = None  # LeadModelHash: the workbook records no model

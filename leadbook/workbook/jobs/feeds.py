@@ -117,7 +117,7 @@ def book_conversion(book: Book) -> tuple[Inventory, pd.DataFrame]:
 
 def _scored_open_leads(book: Book) -> pd.DataFrame:
     """``source, probability`` of the book's open leads under the model it records."""
-    from leadbook.leads.model import check_fresh, load_model
+    from leadbook.leads.store import check_fresh, load_model
     from leadbook.leads.table import parse_leads
     from leadbook.workbook.leadgrid import read_lead_grid, read_model_record
 

@@ -24,26 +24,22 @@ from leadbook import contract as C
 from leadbook import files
 from leadbook.enums import LeadAction
 from leadbook.errors import LeadbookError, Problem, raise_errors
-from leadbook.leads.model import (
-    ModelError,
-    ModelRecord,
-    Staleness,
-    TrainedModel,
-    check_fresh,
-    load_model,
-    model_dir,
-    prune_models,
-    save_model,
-    stored_models,
-    top_factors,
-    train_model,
-)
+from leadbook.leads.model import ModelError, Staleness, TrainedModel, top_factors, train_model
 from leadbook.leads.money import (
     ThresholdChoice,
     lead_actions,
     profit_threshold,
     sale_loss_note,
     with_predicted_conversion,
+)
+from leadbook.leads.store import (
+    ModelRecord,
+    check_fresh,
+    load_model,
+    model_dir,
+    prune_models,
+    save_model,
+    stored_models,
 )
 from leadbook.leads.table import (
     FileLocator,

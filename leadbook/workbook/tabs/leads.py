@@ -42,7 +42,7 @@ from leadbook.workbook.layout import (
 from leadbook.workbook.sheets import CHART_BUILDERS
 
 if TYPE_CHECKING:  # scikit-learn takes seconds to import; only Score leads needs it
-    from leadbook.leads.model import ModelRecord
+    from leadbook.leads.store import ModelRecord
 
 REPORT_ROWS = range(3, 23)
 REPORT_TABLES = (
