@@ -395,7 +395,7 @@ or raise the budget to $1,000 (Budget)
                     "policy",
                     "the rules conflict only by rounding; loosen any band or limit slightly",
                 ),
-                [],
+                ([], []),
             )
         ]
     conflicts, verified = _with_fixes(model, pairs)
@@ -414,24 +414,25 @@ or raise the budget to $1,000 (Budget)
 
 
 def _with_fixes(
-    model: Model, pairs: list[tuple[Conflict, list[Knob]]]
+    model: Model, found: list[tuple[Conflict, tuple[list[Knob], list[Knob]]]]
 ) -> tuple[list[Conflict], Verified]:
     """The conflicts with their verified fixes in words and in ``fixes``; the knobs of
     sources' own inputs are searched for the largest conflicts only."""
     order = sorted(
-        range(len(pairs)), key=lambda c: (pairs[c][0].per_source, -pairs[c][0].shortfall)
+        range(len(found)), key=lambda c: (found[c][0].per_source, -found[c][0].shortfall)
     )
     ranked = {c: rank for rank, c in enumerate(order)}
-    candidates = [
-        [k for k in knobs if k.source < 0 or ranked[c] < PER_SOURCE_KNOBS]
-        for c, (_, knobs) in enumerate(pairs)
-    ]
+
+    def kept(c: int, knobs: list[Knob]) -> list[Knob]:
+        return [k for k in knobs if k.source < 0 or ranked[c] < PER_SOURCE_KNOBS]
+
     # the portfolio's settings first: they are few, and one of them often suffices
-    searched = [candidates[c] for c in order]
-    verified = verified_fixes(model, searched)
+    own = [kept(c, found[c][1][0]) for c in order]
+    helpers = [kept(c, found[c][1][1]) for c in order]
+    verified = verified_fixes(model, own, helpers)
     by_conflict = {order[c]: fixes for c, fixes in verified.by_conflict.items()}
     conflicts = []
-    for c, (conflict, _) in enumerate(pairs):
+    for c, (conflict, _) in enumerate(found):
         fixes = tuple(by_conflict.get(c, ()))
         if fixes:
             texts = [f.text for f in fixes]
@@ -505,13 +506,14 @@ class _Context:
             return self._capacity_conflict(rule, slack, when)
         return self._source_conflict(r, rule, i, w, low, slack, when)
 
-    def knobs(self, r: int, side: int) -> list[Knob]:
-        """The inputs that may fix row ``r``: those setting its own limit, then those of the
-        portfolio rules that hold it back (read from the elastic LP's duals)."""
+    def knobs(self, r: int, side: int) -> tuple[list[Knob], list[Knob]]:
+        """The inputs that may fix row ``r``: those setting its own limit, and those of the
+        portfolio rules, pins and caps that hold it back (read from the elastic LP's duals)."""
         info = self.compiled.rows
         own = knobs_for(self.model, info.rule[r], int(info.source[r]), side < 0, str(info.klass[r]))
         if self.found is None:
-            return own
+            return own, []
+        helpers: list[Knob] = []
         bound = self._bound_rows
         near = bound[(info.week[bound] == info.week[r]) & (bound != r)]
         portfolio = near[info.source[near] < 0]
@@ -522,10 +524,10 @@ class _Context:
             if info.rule[k] is Rule.DEFINITION:
                 continue
             lower = self.found.rhs[k] >= 0
-            own += knobs_for(
+            helpers += knobs_for(
                 self.model, info.rule[k], int(info.source[k]), lower, str(info.klass[k])
             )
-        return list(dict.fromkeys(own))
+        return own, [k for k in dict.fromkeys(helpers) if k not in own]
 
     def _budget_conflict(self, w: int, low: bool, slack: float, when: str) -> Conflict:
         lim = self.model.limits
@@ -660,7 +662,7 @@ class _Context:
         mine = np.isin(b.source, members) & (pf.regime[b.source] != Regime.OFF)
         return "all" if mine.any() and full[mine].all() else "some"
 
-    def count_conflicts(self) -> list[tuple[Conflict, list[Knob]]]:
+    def count_conflicts(self) -> list[tuple[Conflict, tuple[list[Knob], list[Knob]]]]:
         d, lim = self.compiled.discrete, self.model.limits
         for w, cols in enumerate(d.candidates):
             active = int((self.v[cols] >= d.threshold - TOL).sum())
@@ -673,5 +675,6 @@ class _Context:
                     f"active{when}",
                     float(lim.min_active - active),
                 )
-                return [(conflict, [Knob("MinActiveSources", -1), Knob("MinActiveSpend", -1)])]
+                knobs = [Knob("MinActiveSources", -1), Knob("MinActiveSpend", -1)]
+                return [(conflict, (knobs, []))]
         return []

@@ -582,14 +582,21 @@ class Verified:
 
 
 def verified_fixes(
-    model: Model, candidates: Sequence[list[Knob]], *, seconds: float = SEARCH_SECONDS
+    model: Model,
+    candidates: Sequence[list[Knob]],
+    helpers: Sequence[list[Knob]] = (),
+    *,
+    seconds: float = SEARCH_SECONDS,
 ) -> Verified:
-    """Search the knobs tied to each conflict (``candidates[c]``) for fixes that work when
-    applied: every knob alone first; if none suffices, the fewest knobs together."""
+    """Search the knobs tied to each conflict for fixes that work when applied: those that
+    set its own limit (``candidates[c]``), then those of the rules that hold it back
+    (``helpers[c]``), every knob alone; if none suffices, the fewest of the conflicts' own
+    knobs together. A fix is tied to the first conflict that has it."""
     started = time.perf_counter()
     out: dict[int, list[Fix]] = {}
     tried: dict[Knob, float | str | None] = {}
-    for c, knobs in enumerate(candidates):
+    passes = [*enumerate(candidates), *enumerate(helpers)]
+    for c, knobs in passes:
         for knob in knobs:
             if knob not in tried:
                 if time.perf_counter() - started > seconds:
