@@ -43,6 +43,24 @@ IMPOSSIBLE = {
 }
 """Settings that make the demo's policy impossible, each a kind the issue reported."""
 
+TOGETHER = {
+    "a Tier 1 band too high and more active sources than there are": {
+        "BandTier1Min": 0.95,
+        "BandTier1Max": 1.0,
+        "MinActiveSources": 11,
+    },
+    "an exact budget too high and more active sources than there are": {
+        "Budget": 350_000,
+        "BudgetMode": "exact",
+        "MinActiveSources": 11,
+    },
+    "a budget cut the guardrail and the decrease limit both hold back": {
+        "Budget": 150_000,
+        "WeeklyGuardrail": 0.15,
+    },
+}
+"""Impossible policies no single change makes feasible."""
+
 PINS = {
     "a pin above the max share": ("Premium comparison sites", 150_000.0),
     "a pin the weekly decrease of the others cannot make room for": ("Organic search", 200_000.0),
@@ -120,6 +138,23 @@ class TestFixesWorkWhenApplied:
                     assert fix.value * 1_000 == pytest.approx(round(fix.value * 1_000), abs=1e-6)
                 else:  # cents
                     assert fix.value * 100 == pytest.approx(round(fix.value * 100), abs=1e-6)
+
+
+class TestCombinations:
+    @pytest.mark.parametrize("changes", TOGETHER.values(), ids=TOGETHER.keys())
+    def test_together_they_suffice_and_none_can_be_left_out(self, changes):
+        settings = demo_settings().replace(changes)
+        err = assert_fixes_work(settings, demo_inventory())
+        assert err.together and "apply all the changes below together" in str(err)
+        assert len(err.fixes) > 1
+        for left_out in err.fixes:
+            rest = tuple(f for f in err.fixes if f is not left_out)
+            with pytest.raises(InfeasiblePolicyError):
+                solve(*applied(settings, demo_inventory(), rest))
+
+    def test_a_conflicts_fixes_that_go_together_are_joined_by_and(self):
+        err = refused(demo_settings().replace(TOGETHER[list(TOGETHER)[2]]), demo_inventory())
+        assert "(WeeklyDecrease), and raise the weekly guardrail" in str(err)
 
 
 class TestTheIssuesCases:

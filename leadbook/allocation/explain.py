@@ -436,7 +436,10 @@ def _with_fixes(
         fixes = tuple(by_conflict.get(c, ()))
         if fixes:
             texts = [f.text for f in fixes]
-            words = texts[0] if len(texts) == 1 else ", ".join(texts[:-1]) + f", or {texts[-1]}"
+            joint = "and" if verified.together else "or"
+            words = (
+                texts[0] if len(texts) == 1 else ", ".join(texts[:-1]) + f", {joint} {texts[-1]}"
+            )
             conflict = dataclasses.replace(
                 conflict, message=f"{conflict.message} — {words}", fixes=fixes
             )

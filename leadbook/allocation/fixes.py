@@ -25,15 +25,15 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from leadbook.allocation.compile import Compiled, compile_model
+from leadbook.allocation.compile import Compiled, Program, compile_model
 from leadbook.allocation.model import MONEY, BandLimit, Limits, Model, Portfolio, Regime
-from leadbook.allocation.rules import Rule
-from leadbook.allocation.solve import solve_exact
+from leadbook.allocation.rules import Discrete, Rule
+from leadbook.allocation.solve import Solved, settle_fill_order, solve_exact
 from leadbook.errors import Fix
 from leadbook.settings import Settings
 
@@ -46,6 +46,13 @@ are not offered (the policy is still refused, with the fixes found so far)."""
 
 PER_SOURCE_KNOBS = 8
 """Sources whose own inputs (pin, cap, status) are searched: those of the largest conflicts."""
+
+COUNTS = ("SalesReps", "MinActiveSources")
+"""Settings that are whole numbers."""
+
+ORDERING_EXACT = 200
+"""The most fill-order binaries the exact search for a limit enforces; beyond, fill order is
+settled on the LP's pattern and the value found is sufficient but may not be the tightest."""
 
 NUDGES = 4
 """Times a rounded value that fails its check is moved one step further (×10 each time)."""
@@ -243,10 +250,26 @@ def _apply_source(model: Model, knob: Knob, value: float | str) -> Portfolio:
 
 
 def feasible(model: Model) -> bool:
-    """Whether some allocation meets every rule of ``model`` (one exact solve, no objective)."""
+    """Whether some allocation meets every rule of ``model`` (no objective)."""
     compiled = compile_model(model)
-    solved = solve_exact(compiled.program, compiled.discrete, with_duals=False)
-    return solved.ok
+    return _solved(compiled.program, compiled.discrete, settle_above=0) is not None
+
+
+def _solved(program: Program, d: Discrete, settle_above: int = ORDERING_EXACT) -> Solved | None:
+    """A point meeting every rule of ``program`` and ``d``, or None if there is none.
+
+    The continuous relaxation first: if it is infeasible, so is the model. Where its point
+    breaks fill order in more than ``settle_above`` price tiers, the pattern it buys is
+    settled cheapest first (:func:`~leadbook.allocation.solve.settle_fill_order`): a point
+    that keeps every rule, perhaps not the optimum — enough to show a fix works, and what
+    took a thousand-source search from a minute to seconds. Else fill order is enforced.
+    """
+    first = solve_exact(program, d, rounds=1, with_duals=False)
+    if first.status == "unsettled":
+        ordering = len(np.flatnonzero(np.isin(d.chain, list(first.marks.chains))))
+        settled = settle_fill_order(program, d, first) if ordering > settle_above else None
+        first = settled or solve_exact(program, d, marks=first.marks, with_duals=False)
+    return first if first.ok and first.v is not None else None
 
 
 # --- The exact search: the knob's limit as a variable ----------------------------------------
@@ -349,8 +372,8 @@ def _lp_search(model: Model, knobs: Sequence[Knob]) -> dict[Knob, float] | None:
             hi=np.array(hi_new),
         )
     )
-    solved = solve_exact(program, compiled.discrete, with_duals=False)
-    if not solved.ok or solved.v is None:
+    solved = _solved(program, compiled.discrete)
+    if solved is None:
         return None
     out = {}
     for j, (knob, (theta, scale)) in enumerate(zip(knobs, scales, strict=True)):
@@ -373,7 +396,7 @@ def _rounded(knob: Knob, value: float, now: float, nudge: int = 0) -> float:
     if abs(k * step - now) < step / 2:
         k += 1 if ahead else -1
     out = round(k * step, 10)
-    if knob.name in ("SalesReps", "MinActiveSources"):
+    if knob.name in COUNTS:
         out = float(round(out))
     return max(out, 0.0)
 
@@ -395,9 +418,17 @@ def _in_range(knob: Knob, value: float) -> bool:
 # --- The one-dimensional searches ----------------------------------------------------------
 
 
-def _grid_search(model: Model, knob: Knob) -> float | None:
+def _grid_search(
+    model: Model,
+    knob: Knob,
+    deadline: float = math.inf,
+    works: Callable[[Model], bool] = feasible,
+) -> float | None:
     """The value nearest the current on the knob's grid at which ``model`` is feasible, by
-    bisection between the current (infeasible) and the far end of the knob's range."""
+    bisection between the current (infeasible) and the far end of the knob's range; past
+    ``deadline`` (a :func:`time.perf_counter` time), the nearest feasible value found so far.
+    ``works`` says whether a model is feasible (with other knobs still free, in a search for
+    a combination)."""
     now = float(current(model, knob))
     step = _kind(knob).step
     end = 1.0 if knob.way > 0 and step == 0.001 else 0.0
@@ -405,13 +436,13 @@ def _grid_search(model: Model, knob: Knob) -> float | None:
         return None
     if (knob.way > 0 and now >= end) or (knob.way < 0 and now <= end):
         return None
-    if not feasible(apply(model, knob, end)):
+    if not works(apply(model, knob, end)):
         return None
     good = round(end / step)
     bad = math.floor(now / step + 1e-9) if knob.way > 0 else math.ceil(now / step - 1e-9)
-    while abs(good - bad) > 1:
+    while abs(good - bad) > 1 and time.perf_counter() < deadline:
         mid = (good + bad) // 2
-        if feasible(apply(model, knob, _on_grid(knob, mid))):
+        if works(apply(model, knob, _on_grid(knob, mid))):
             good = mid
         else:
             bad = mid
@@ -423,14 +454,14 @@ def _on_grid(knob: Knob, k: int) -> float:
     return float(int(value)) if knob.name == "MinActiveSources" else value
 
 
-def search(model: Model, knob: Knob) -> float | str | None:
+def search(model: Model, knob: Knob, deadline: float = math.inf) -> float | str | None:
     """The least change of ``knob`` alone that makes ``model`` feasible, verified; None."""
     kind = _kind(knob)
     if kind.search == "switch":
         value = "paused" if knob.name == STATUS else "at most"
         return value if feasible(apply(model, knob, value)) else None
     if kind.search == "grid":
-        return _grid_search(model, knob)
+        return _grid_search(model, knob, deadline)
     found = _lp_search(model, [knob])
     if found is None:
         return None
@@ -445,6 +476,8 @@ def fix_for(model: Model, knob: Knob, value: float | str) -> Fix:
     """The fix of setting ``knob`` to ``value``, in words and in the workbook's terms."""
     pf = model.portfolio
     source = pf.names[knob.source] if knob.source >= 0 else None
+    if knob.name in COUNTS:
+        value = int(value)
     return Fix(knob.name, value, _words(model, knob, value), source)
 
 
@@ -601,7 +634,7 @@ def verified_fixes(
             if knob not in tried:
                 if time.perf_counter() - started > seconds:
                     break
-                tried[knob] = search(model, knob)
+                tried[knob] = search(model, knob, started + seconds)
             value = tried.get(knob)
             if value is not None:
                 fix = fix_for(model, knob, value)
@@ -630,8 +663,9 @@ def _combination(
     far = {k: _far(model, k) for k in others}
     far = {k: v for k, v in far.items() if v is not None}
 
-    def works(keep: dict[Knob, float | str], lp_knobs: list[Knob]) -> dict[Knob, float] | None:
-        m = model
+    def works(
+        keep: dict[Knob, float | str], lp_knobs: list[Knob], m: Model = model
+    ) -> dict[Knob, float] | None:
         for k, v in keep.items():
             m = apply(m, k, v)
         if not lp_knobs:
@@ -650,16 +684,20 @@ def _combination(
     lp_keep = list(lp)
     for k in list(lp_keep):
         trial = [j for j in lp_keep if j != k]
+        if time.perf_counter() - started > seconds:
+            break
         if len(trial) + len(keep) and works(keep, trial) is not None:
             lp_keep = trial
-    # move each of the others back as far as the rest allow
+    # move each of the others back as far as the rest allow, the LP knobs still free
     for k in list(keep):
         rest = model
         for j, v in keep.items():
             if j != k:
                 rest = apply(rest, j, v)
-        if not lp_keep and _kind(k).search == "grid":
-            found = _grid_search(rest, k)
+        if _kind(k).search == "grid":
+            found = _grid_search(
+                rest, k, started + seconds, lambda m: works({}, lp_keep, m) is not None
+            )
             if found is not None:
                 keep[k] = found
     final = model
