@@ -13,8 +13,11 @@ from conftest import set_setting
 from typer.testing import CliRunner
 
 from leadbook.allocation import allocate
+from leadbook.allocation.engine import optimise
+from leadbook.allocation.examples import random_model
 from leadbook.cli import app
 from leadbook.demo import demo_inventory, demo_settings
+from leadbook.enums import Objective
 from leadbook.errors import Fix, InfeasiblePolicyError
 from leadbook.inventory import Inventory
 from leadbook.settings import Settings, spec_for
@@ -153,8 +156,14 @@ class TestCombinations:
                 solve(*applied(settings, demo_inventory(), rest))
 
     def test_a_conflicts_fixes_that_go_together_are_joined_by_and(self):
-        err = refused(demo_settings().replace(TOGETHER[list(TOGETHER)[2]]), demo_inventory())
-        assert "(WeeklyDecrease), and raise the weekly guardrail" in str(err)
+        # a hand-built policy: sales capacity halved, which the 20 % guardrail and the 15 %
+        # decrease limit both hold back
+        model = random_model(60, seed=3)
+        lim = dataclasses.replace(model.limits, sales_leads=model.limits.sales_leads * 0.5)
+        with pytest.raises(InfeasiblePolicyError) as err:
+            optimise(dataclasses.replace(model, limits=lim), Objective.CUSTOMERS)
+        assert err.value.together, str(err.value)
+        assert "(WeeklyDecrease), and raise the weekly guardrail to" in str(err.value)
 
 
 class TestTheIssuesCases:

@@ -484,6 +484,7 @@ class _Context:
     v: np.ndarray
     found: Duals | None
     relaxed: set[int]
+    _behind: dict[int, list[Knob]] = dataclasses.field(default_factory=dict)
 
     @property
     def model(self) -> Model:
@@ -530,7 +531,28 @@ class _Context:
             helpers += knobs_for(
                 self.model, info.rule[k], int(info.source[k]), lower, str(info.klass[k])
             )
+        helpers += self._settings_behind(int(info.week[r]))
         return own, [k for k in dict.fromkeys(helpers) if k not in own]
+
+    def _settings_behind(self, week: int) -> list[Knob]:
+        """The settings behind the sources' own rules that hold something back in ``week``
+        (the weekly change limits, the minimum active spend, the test budgets): once a week,
+        not once per conflict (thousands of sources)."""
+        if week not in self._behind:
+            assert self.found is not None
+            info, bound = self.compiled.rows, self._bound_rows
+            rows = bound[(info.week[bound] == week) & (info.source[bound] >= 0)]
+            kinds = np.char.add(
+                info.rule[rows].astype(str), np.where(self.found.rhs[rows] >= 0, "-", "+")
+            )
+            _, first = np.unique(kinds, return_index=True)
+            knobs = []
+            for k in rows[np.sort(first)]:
+                lower = self.found.rhs[k] >= 0
+                rule, i = info.rule[k], int(info.source[k])
+                knobs += [n for n in knobs_for(self.model, rule, i, lower) if n.source < 0]
+            self._behind[week] = knobs
+        return self._behind[week]
 
     def _budget_conflict(self, w: int, low: bool, slack: float, when: str) -> Conflict:
         lim = self.model.limits

@@ -104,10 +104,11 @@ def _change_limits(lim: Limits) -> tuple[float, float, float]:
     if lim.settings is not None:
         p = lim.settings.policy
         return p.weekly_increase, p.weekly_decrease, p.weekly_guardrail
-    guard = lim.increase if lim.increase_rule == str(Rule.GUARDRAIL) else 1.0
-    if lim.decrease_rule == str(Rule.GUARDRAIL):
-        guard = lim.decrease
-    return lim.increase, lim.decrease, guard
+    # limits built by hand: a rule the guardrail does not give is its own setting, one the
+    # guardrail gives is the guardrail's (its own setting unknown, taken as no limit)
+    up, down = lim.increase_rule == str(Rule.GUARDRAIL), lim.decrease_rule == str(Rule.GUARDRAIL)
+    guard = min([lim.increase] * up + [lim.decrease] * down, default=math.inf)
+    return (math.inf if up else lim.increase), (math.inf if down else lim.decrease), guard
 
 
 def _sales_per_rep(lim: Limits) -> float | None:
@@ -624,7 +625,8 @@ def verified_fixes(
     """Search the knobs tied to each conflict for fixes that work when applied: those that
     set its own limit (``candidates[c]``), then those of the rules that hold it back
     (``helpers[c]``), every knob alone; if none suffices, the fewest of the conflicts' own
-    knobs together. A fix is tied to the first conflict that has it."""
+    knobs together (the knobs of the rules that hold them back first to go). A fix is tied
+    to the first conflict that has it."""
     started = time.perf_counter()
     out: dict[int, list[Fix]] = {}
     tried: dict[Knob, float | str | None] = {}
@@ -642,17 +644,18 @@ def verified_fixes(
                     out.setdefault(c, []).append(fix)
     if out:
         return Verified(out, together=False)
-    return _combination(model, candidates, started, seconds)
+    return _combination(model, [*enumerate(helpers), *enumerate(candidates)], started, seconds)
 
 
 def _combination(
-    model: Model, candidates: Sequence[list[Knob]], started: float, seconds: float
+    model: Model, candidates: Sequence[tuple[int, list[Knob]]], started: float, seconds: float
 ) -> Verified:
     """The fewest of the conflicts' knobs that together make ``model`` feasible, each moved
-    as little as the others allow (greedy: all at their far end, drop what is not needed,
-    then move each back as far as it will go)."""
+    as little as the others allow (greedy: all at their far end, drop what is not needed —
+    in the order of ``candidates``, ``(conflict, knobs)`` pairs — then move each back as far
+    as the others allow)."""
     chosen: dict[Knob, int] = {}
-    for c, knobs in enumerate(candidates):
+    for c, knobs in candidates:
         for knob in knobs:
             if knob.source < 0 or knob.name != STATUS:
                 chosen.setdefault(knob, c)
