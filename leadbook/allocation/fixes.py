@@ -85,9 +85,7 @@ def _kind(knob: Knob) -> _Kind:
         return _Kind("lp", 1.0)
     if name in ("BudgetMode", STATUS):
         return _Kind("switch")
-    if name == "MinActiveSpend":
-        return _Kind("grid", 1.0)
-    if name == "MinActiveSources":
+    if name in ("MinActiveSpend", "MinActiveSources"):
         return _Kind("grid", 1.0)
     return _Kind("grid", 0.001)
 
@@ -277,10 +275,10 @@ def _solved(program: Program, d: Discrete, settle_above: int = ORDERING_EXACT) -
 
 
 def _lp_rows(compiled: Compiled, knob: Knob) -> tuple[np.ndarray, list[tuple], float]:
-    """For an LP knob: the rows to free, the rows that replace them as
-    ``(columns, values, lower, upper)`` meaning ``lower·θ ≤ a·v − θ ≤ upper·θ``-style
-    senses (``lower``/``upper`` True where the side holds), and θ's scale (workbook units
-    per model unit)."""
+    """For an LP knob: the rows to free; the rows that replace them, each
+    ``(columns, values, lower, upper)`` standing for ``a·v ≥ θ`` where ``lower`` and
+    ``a·v ≤ θ`` where ``upper``, with θ the knob's limit in model units; and the workbook
+    units of one model unit of θ."""
     info, prog, lay = compiled.rows, compiled.program, compiled.layout
     model = compiled.model
     name, i = knob.name, knob.source
@@ -309,7 +307,7 @@ def _lp_rows(compiled: Compiled, knob: Knob) -> tuple[np.ndarray, list[tuple], f
             for s in sources:
                 new.append(([int(lay.x(w, s))], [1.0], True, name == PIN))
     else:
-        a = prog.A.tocsr()
+        a = prog.A
         for r in rows:
             lo_side, hi_side = bool(np.isfinite(prog.lo[r])), bool(np.isfinite(prog.hi[r]))
             if name.startswith("TestPhase"):
