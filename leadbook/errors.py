@@ -183,7 +183,8 @@ leadbook rebalance BOOK --json lists every one
 
     def leading(self) -> tuple[list[Conflict], list[Conflict]]:
         """The conflicts whose relaxation matters most, and the rest: all of them when
-        there are few; else portfolio rules first, then by shortfall, largest first."""
+        there are few; else those with a verified fix first (the fixes are the answer),
+        then portfolio rules, then by shortfall, largest first."""
         if len(self.conflicts) <= SHOWN_CONFLICTS + 1:
             return list(self.conflicts), []
         ranked = sorted(self.conflicts, key=lambda c: (not c.fixes, c.per_source, -c.shortfall))
