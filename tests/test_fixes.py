@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import random
 
 import openpyxl
 import pytest
@@ -141,6 +142,51 @@ class TestFixesWorkWhenApplied:
                     assert fix.value * 1_000 == pytest.approx(round(fix.value * 1_000), abs=1e-6)
                 else:  # cents
                     assert fix.value * 100 == pytest.approx(round(fix.value * 100), abs=1e-6)
+
+
+def random_policies(seed: int, count: int) -> list[tuple[dict, dict]]:
+    """Seeded random changes to the demo: settings, and pins and caps on its sources."""
+    rng = random.Random(seed)
+    choices = {
+        "Budget": [150_000, 200_000, 300_000, 360_000],
+        "BudgetMode": ["exact", "at most"],
+        "MaxSourceShare": [0.15, 0.25],
+        "ExperimentalFloor": [0.2, 0.4],
+        "WeeklyDecrease": [0.05, 0.1],
+        "WeeklyGuardrail": [0.05, 0.15],
+        "MinActiveSpend": [8_000, 20_000],
+        "MinActiveSources": [7, 9, 11],
+        "SalesReps": [30, 60],
+        "SupportCapacity": [150, 300],
+        "BandPremiumMin": [0.5, 0.55],
+    }
+    names = list(demo_inventory().sources.index[:10])
+    out = []
+    for _ in range(count):
+        keys = rng.sample(sorted(choices), rng.choice([0, 1, 2]))
+        settings = {k: rng.choice(choices[k]) for k in keys}
+        cells = {
+            (rng.choice(names), rng.choice(["pin", "cap"])): rng.choice(
+                [2_000.0, 40_000.0, 200_000.0]
+            )
+            for _ in range(rng.choice([0, 1, 2]))
+        }
+        out.append((settings, cells))
+    return out
+
+
+class TestRandomPolicies:
+    @pytest.mark.parametrize("settings, cells", random_policies(19, 16))
+    def test_every_fix_of_an_impossible_one_works(self, settings, cells):
+        inventory = demo_inventory()
+        sources = inventory.sources.copy()
+        for (name, column), amount in cells.items():
+            sources.loc[name, column] = amount
+        inventory = dataclasses.replace(inventory, sources=sources)
+        try:
+            solve(demo_settings().replace(settings), inventory)
+        except InfeasiblePolicyError:
+            assert_fixes_work(demo_settings().replace(settings), inventory)
 
 
 class TestCombinations:

@@ -421,10 +421,12 @@ def _with_fixes(
     order = sorted(
         range(len(found)), key=lambda c: (found[c][0].per_source, -found[c][0].shortfall)
     )
-    ranked = {c: rank for rank, c in enumerate(order)}
+    # a source rule's own inputs for the largest few of them (there may be thousands)
+    sources = [c for c in order if found[c][0].per_source]
+    searched = set(sources[:PER_SOURCE_KNOBS]) | {c for c in order if not found[c][0].per_source}
 
     def kept(c: int, knobs: list[Knob]) -> list[Knob]:
-        return [k for k in knobs if k.source < 0 or ranked[c] < PER_SOURCE_KNOBS]
+        return [k for k in knobs if k.source < 0 or c in searched]
 
     # the portfolio's settings first: they are few, and one of them often suffices
     own = [kept(c, found[c][1][0]) for c in order]
