@@ -79,8 +79,39 @@ class WorkbookFileError(LeadbookError, ValueError):
 
 
 @dataclass(frozen=True)
+class Fix:
+    """A change to one workbook input that makes an infeasible policy feasible (checked by
+    re-solving with it applied): a setting by its defined name, or with ``source`` a cell of
+    the Sources table by its column header.
+
+    Examples
+    --------
+    >>> Fix("Budget", 316_032.52, "cut the budget to $316,032.52 (Budget)").json()
+    {'name': 'Budget', 'value': 316032.52}
+    >>> Fix("Pin spend", 110_000.0, "pin A at $110,000", "A").json()
+    {'name': 'Pin spend', 'value': 110000.0, 'table': 'Sources', 'source': 'A'}
+    """
+
+    name: str
+    value: float | str
+    text: str
+    source: str | None = None
+
+    def json(self) -> dict[str, object]:
+        """The fix as ``--json`` prints it."""
+        out: dict[str, object] = {"name": self.name, "value": self.value}
+        if self.source is not None:
+            out |= {"table": "Sources", "source": self.source}
+        return out
+
+
+@dataclass(frozen=True)
 class Conflict:
-    """A rule that must give for a policy to become feasible, and by how much."""
+    """A rule that must give for a policy to become feasible, and by how much.
+
+    ``fixes`` are verified changes tied to this rule: each alone makes the policy feasible,
+    or, when :attr:`InfeasiblePolicyError.together`, this rule's part of a combination.
+    """
 
     rule: str
     message: str
@@ -88,6 +119,12 @@ class Conflict:
     per_source: bool = False
     """A rule on one source (its limits, pin, cap, test budget); else a portfolio rule
     (budget, capacity, a band, the experimental floor), of which there are few."""
+    fixes: tuple[Fix, ...] = ()
+
+    @property
+    def fix(self) -> Fix | None:
+        """The first of ``fixes``, or None."""
+        return self.fixes[0] if self.fixes else None
 
     def __str__(self) -> str:
         return self.message
@@ -124,6 +161,8 @@ leadbook rebalance BOOK --json lists every one
 
     conflicts: tuple[Conflict, ...] = field(default_factory=tuple)
     summary: str = "The policy cannot be met."
+    together: bool = False
+    """The conflicts' fixes must all be applied together (no single one suffices)."""
 
     def __post_init__(self) -> None:
         super().__init__(str(self))
@@ -144,8 +183,14 @@ leadbook rebalance BOOK --json lists every one
 
     def leading(self) -> tuple[list[Conflict], list[Conflict]]:
         """The conflicts whose relaxation matters most, and the rest: all of them when
-        there are few; else portfolio rules first, then by shortfall, largest first."""
+        there are few; else those with a verified fix first (the fixes are the answer),
+        then portfolio rules, then by shortfall, largest first."""
         if len(self.conflicts) <= SHOWN_CONFLICTS + 1:
             return list(self.conflicts), []
-        ranked = sorted(self.conflicts, key=lambda c: (c.per_source, -c.shortfall))
+        ranked = sorted(self.conflicts, key=lambda c: (not c.fixes, c.per_source, -c.shortfall))
         return ranked[:SHOWN_CONFLICTS], ranked[SHOWN_CONFLICTS:]
+
+    @property
+    def fixes(self) -> tuple[Fix, ...]:
+        """Every verified fix, in conflict order."""
+        return tuple(f for c in self.conflicts for f in c.fixes)

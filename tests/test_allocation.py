@@ -377,7 +377,8 @@ class TestInfeasible:
         with pytest.raises(
             InfeasiblePolicyError,
             match=r"Tier 1 band needs ≥ \$540,000 \(60 % of \$900,000\) but Tier 1 volume caps "
-            r"absorb \$468,000 — lower it to 52 %, .*cut the budget",
+            r"absorb \$468,000 — lower the Tier 1 band's minimum to 52.0 % \(BandTier1Min\), "
+            r"cut the budget to \$780,000 \(Budget\), or set budget use to 'at most'",
         ) as err:
             optimise(model, Objective.CUSTOMERS)
         assert len(err.value.conflicts) == 1
@@ -416,7 +417,7 @@ class TestInfeasible:
         with pytest.raises(
             InfeasiblePolicyError,
             match=r"max share per source allows ≤ \$20,000 \(40 % of \$50,000\) but Pinned "
-            r"needs \$30,000 — raise it to 60 %",
+            r"needs \$30,000 — raise the max share per source to 60.0 % \(MaxSourceShare\)",
         ):
             optimise(Model(pf, lim), Objective.CUSTOMERS)
 
@@ -426,7 +427,8 @@ class TestInfeasible:
         with pytest.raises(
             InfeasiblePolicyError,
             match=r"may fall at most 50 % a week \(weekly decrease: ≥ \$500\) but can keep only "
-            r"\$300 — allow −70 % for B, or raise the budget",
+            r"\$300 — raise the max weekly decrease to 60.0 % \(WeeklyDecrease\), pause B "
+            r"\(Sources, Status: paused\), or raise the budget to \$1,000 \(Budget\)",
         ):
             optimise(dataclasses.replace(m, limits=lim), Objective.CUSTOMERS)
 
@@ -437,7 +439,8 @@ class TestInfeasible:
         with pytest.raises(
             InfeasiblePolicyError,
             match=r"A may fall at most 50 % a week \(weekly decrease: ≥ \$500\) but can keep "
-            r"only \$167 — allow −83 % for A, or raise sales capacity",
+            r"only \$167 — raise the max weekly decrease to 70.0 % \(WeeklyDecrease\), or "
+            r"pause A",
         ):
             optimise(dataclasses.replace(m, limits=lim), Objective.CUSTOMERS)
 
@@ -454,8 +457,8 @@ class TestInfeasible:
         lim = open_limits(10_000.0, sales_leads=150.0)
         with pytest.raises(
             InfeasiblePolicyError,
-            match=r"Sales capacity allows 150 leads a month but the other rules need at least "
-            r"200 — raise sales capacity to 200 leads a month",
+            match=r"Sales capacity allows 150 leads a month but the other rules need more — pin "
+            r"A at \$500 \(Sources, Pin spend\), or pin B at \$750",
         ):
             optimise(Model(pf, lim), Objective.CUSTOMERS)
 
@@ -465,7 +468,7 @@ class TestInfeasible:
         with pytest.raises(
             InfeasiblePolicyError,
             match=r"needs at least 3 active sources \(each spending ≥ \$100\) but only 2 can be "
-            r"active — lower the minimum to 2",
+            r"active — lower the minimum active sources to 2 \(MinActiveSources\)",
         ):
             optimise(dataclasses.replace(m, limits=lim), Objective.CUSTOMERS)
 
@@ -505,8 +508,10 @@ class TestInfeasible:
         )
         with pytest.raises(
             InfeasiblePolicyError,
-            match=r"Trial('s phase-1 test budget is \$5,000–\$10,000 but it can take only|"
-            r" is capped at \$2,000 but needs)",
+            match=r"Trial's phase-1 test budget is \$5,000–\$10,000 but the other rules cannot "
+            r"give it its minimum — lower the phase-1 test budget's minimum to \$2,000 "
+            r"\(TestPhase1Min\), pause Trial \(Sources, Status: paused\), or raise the spend "
+            r"cap of Trial to \$5,000 \(Sources, Cap spend\)",
         ):
             optimise(Model(pf, open_limits(10_000.0)), Objective.CUSTOMERS)
 
@@ -516,8 +521,8 @@ class TestInfeasible:
         with pytest.raises(
             InfeasiblePolicyError,
             match=r"The budget must be spent exactly \(\$5,000\) but the other rules allow at "
-            r"most \$1,000 — cut the budget to \$1,000, set budget use to 'at most', or raise "
-            r"the volume caps of Only",
+            r"most \$1,000 — cut the budget to \$1,000 \(Budget\), or set budget use to 'at "
+            r"most' \(BudgetMode\)",
         ):
             optimise(Model(pf, lim), Objective.CUSTOMERS)
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from leadbook.allocation.compile import Compiled, Program, compile_model, elastic_program
 from leadbook.allocation.engine import Outcome
+from leadbook.allocation.fixes import PER_SOURCE_KNOBS, Knob, Verified, knobs_for, verified_fixes
 from leadbook.allocation.model import MONEY, BandLimit, Model, Regime
 from leadbook.allocation.rules import Discrete, Layout, Rule
 from leadbook.allocation.solve import (
@@ -327,6 +328,9 @@ def _count_facts(outcome: Outcome) -> list[Fact]:
 
 COUNT_WEIGHT = 1.0
 
+OWN_BLOCKERS = 3
+"""Pins and caps holding a conflict back whose change is searched as a fix (the largest duals)."""
+
 NONZERO_DUAL = 1e-9
 """A dual this small or smaller is taken as zero: the rule does not hold the answer back."""
 
@@ -341,7 +345,9 @@ from the least relaxation it can be."""
 
 
 def infeasibility(compiled: Compiled) -> InfeasiblePolicyError:
-    """Why the policy of ``compiled`` cannot be met: the elastic re-solve's conflicts.
+    """Why the policy of ``compiled`` cannot be met: the elastic re-solve's conflicts, each
+    with the fixes that make the policy feasible when applied (checked by re-solving:
+    :func:`~leadbook.allocation.fixes.verified_fixes`).
 
     Examples
     --------
@@ -352,7 +358,10 @@ def infeasibility(compiled: Compiled) -> InfeasiblePolicyError:
     >>> err = infeasibility(compile_model(dataclasses.replace(m, limits=tight)))
     >>> print(err.conflicts[0])  # A and B may fall at most 50 %: $500 each at least
     B may fall at most 50 % a week (weekly decrease: ≥ $500) but can keep only $300 — \
-allow −70 % for B, or raise the budget
+raise the max weekly decrease to 60.0 % (WeeklyDecrease), pause B (Sources, Status: paused), \
+or raise the budget to $1,000 (Budget)
+    >>> err.conflicts[0].fix.json()
+    {'name': 'WeeklyDecrease', 'value': 0.6}
     """
     model = compiled.model
     full = compile_model(model, prune=False)
@@ -370,19 +379,26 @@ allow −70 % for B, or raise the budget
     relaxed = np.flatnonzero(slack > 1e-6 * size)
     found = duals(fixed_program(elastic.program, soft, solved))
     context = _Context(full, v, found, set(elastic.row[relaxed].tolist()))
-    conflicts = [
-        context.conflict(int(elastic.row[j]), int(elastic.side[j]), float(slack[j]))
+    pairs = [
+        (
+            context.conflict(int(elastic.row[j]), int(elastic.side[j]), float(slack[j])),
+            context.knobs(int(elastic.row[j]), int(elastic.side[j])),
+        )
         for j in relaxed
     ]
-    conflicts += context.count_conflicts()
-    conflicts = [c for c in conflicts if c is not None]
-    if not conflicts:
-        conflicts = [
-            Conflict(
-                "policy",
-                "the rules conflict only by rounding; loosen any band or limit slightly",
+    pairs += context.count_conflicts()
+    pairs = [(c, k) for c, k in pairs if c is not None]
+    if not pairs:
+        pairs = [
+            (
+                Conflict(
+                    "policy",
+                    "the rules conflict only by rounding; loosen any band or limit slightly",
+                ),
+                ([], []),
             )
         ]
+    conflicts, verified = _with_fixes(model, pairs)
     n = len(conflicts)
     how = "the smallest relaxation an elastic re-solve finds"
     if solved.gap > 1e-6:
@@ -390,8 +406,64 @@ allow −70 % for B, or raise the budget
             f"a relaxation at most {solved.gap * 100:.2g} % larger than the smallest, with the "
             f"{len(soft.then):,} price tiers filled in order on the elastic re-solve's pattern"
         )
-    summary = f"The policy cannot be met: {n:,} rule{'s' if n > 1 else ''} must give ({how}):"
-    return InfeasiblePolicyError(tuple(conflicts), summary)
+    summary = (
+        f"The policy cannot be met: {n:,} rule{'s' if n > 1 else ''} must give ({how}). "
+        + _fix_note(verified)
+    )
+    return InfeasiblePolicyError(tuple(conflicts), summary, verified.together)
+
+
+def _with_fixes(
+    model: Model, found: list[tuple[Conflict, tuple[list[Knob], list[Knob]]]]
+) -> tuple[list[Conflict], Verified]:
+    """The conflicts with their verified fixes in words and in ``fixes``; the knobs of
+    sources' own inputs are searched for the largest conflicts only."""
+    order = sorted(
+        range(len(found)), key=lambda c: (found[c][0].per_source, -found[c][0].shortfall)
+    )
+    # a source rule's own inputs for the largest few of them (there may be thousands)
+    sources = [c for c in order if found[c][0].per_source]
+    searched = set(sources[:PER_SOURCE_KNOBS]) | {c for c in order if not found[c][0].per_source}
+
+    def kept(c: int, knobs: list[Knob]) -> list[Knob]:
+        return [k for k in knobs if k.source < 0 or c in searched]
+
+    # the portfolio's settings first: they are few, and one of them often suffices
+    own = [kept(c, found[c][1][0]) for c in order]
+    helpers = [kept(c, found[c][1][1]) for c in order]
+    verified = verified_fixes(model, own, helpers)
+    by_conflict = {order[c]: fixes for c, fixes in verified.by_conflict.items()}
+    conflicts = []
+    for c, (conflict, _) in enumerate(found):
+        fixes = tuple(by_conflict.get(c, ()))
+        if fixes:
+            texts = [f.text for f in fixes]
+            joint = "and" if verified.together else "or"
+            words = (
+                texts[0] if len(texts) == 1 else ", ".join(texts[:-1]) + f", {joint} {texts[-1]}"
+            )
+            conflict = dataclasses.replace(
+                conflict, message=f"{conflict.message} — {words}", fixes=fixes
+            )
+        conflicts.append(conflict)
+    return conflicts, Verified(by_conflict, verified.together)
+
+
+def _fix_note(verified: Verified) -> str:
+    if not verified.by_conflict:
+        return (
+            "leadbook found no change to its settings, alone or together, that it could "
+            "check makes the policy feasible; loosen these rules:"
+        )
+    if verified.together:
+        return (
+            "No single change makes it feasible; apply all the changes below together "
+            "(checked by re-solving with them applied):"
+        )
+    return (
+        "Any one of the changes below makes it feasible on its own (each checked by "
+        "re-solving with it applied):"
+    )
 
 
 def _elastic_solve(program: Program, soft: Discrete) -> Solved:
@@ -414,6 +486,7 @@ class _Context:
     v: np.ndarray
     found: Duals | None
     relaxed: set[int]
+    _behind: dict[int, list[Knob]] = dataclasses.field(default_factory=dict)
 
     @property
     def model(self) -> Model:
@@ -434,12 +507,56 @@ class _Context:
         if rule in (Rule.MAX_SHARE, Rule.EXPERIMENTAL, Rule.BAND_MIN, Rule.BAND_MAX):
             return self._share_conflict(r, rule, i, w, low, when)
         if rule is Rule.BUDGET:
-            return self._budget_conflict(r, w, low, slack, when)
+            return self._budget_conflict(w, low, slack, when)
         if rule in (Rule.SALES, Rule.OPERATIONS, Rule.SUPPORT):
-            return self._capacity_conflict(r, rule, slack, when)
+            return self._capacity_conflict(rule, slack, when)
         return self._source_conflict(r, rule, i, w, low, slack, when)
 
-    def _budget_conflict(self, r: int, w: int, low: bool, slack: float, when: str) -> Conflict:
+    def knobs(self, r: int, side: int) -> tuple[list[Knob], list[Knob]]:
+        """The inputs that may fix row ``r``: those setting its own limit, and those of the
+        portfolio rules, pins and caps that hold it back (read from the elastic LP's duals)."""
+        info = self.compiled.rows
+        own = knobs_for(self.model, info.rule[r], int(info.source[r]), side < 0, str(info.klass[r]))
+        if self.found is None:
+            return own, []
+        helpers: list[Knob] = []
+        bound = self._bound_rows
+        near = bound[(info.week[bound] == info.week[r]) & (bound != r)]
+        portfolio = near[info.source[near] < 0]
+        # a person's pins and caps that hold it back, the most valuable few
+        own_rows = near[np.isin(info.rule[near].astype(str), [str(Rule.PIN), str(Rule.CAP)])]
+        own_rows = own_rows[np.argsort(-np.abs(self.found.rhs[own_rows]), kind="stable")]
+        for k in [*portfolio, *own_rows[:OWN_BLOCKERS]]:
+            if info.rule[k] is Rule.DEFINITION:
+                continue
+            lower = self.found.rhs[k] >= 0
+            helpers += knobs_for(
+                self.model, info.rule[k], int(info.source[k]), lower, str(info.klass[k])
+            )
+        helpers += self._settings_behind(int(info.week[r]))
+        return own, [k for k in dict.fromkeys(helpers) if k not in own]
+
+    def _settings_behind(self, week: int) -> list[Knob]:
+        """The settings behind the sources' own rules that hold something back in ``week``
+        (the weekly change limits, the minimum active spend, the test budgets): once a week,
+        not once per conflict (thousands of sources)."""
+        if week not in self._behind:
+            assert self.found is not None
+            info, bound = self.compiled.rows, self._bound_rows
+            rows = bound[(info.week[bound] == week) & (info.source[bound] >= 0)]
+            kinds = np.char.add(
+                info.rule[rows].astype(str), np.where(self.found.rhs[rows] >= 0, "-", "+")
+            )
+            _, first = np.unique(kinds, return_index=True)
+            knobs = []
+            for k in rows[np.sort(first)]:
+                lower = self.found.rhs[k] >= 0
+                rule, i = info.rule[k], int(info.source[k])
+                knobs += [n for n in knobs_for(self.model, rule, i, lower) if n.source < 0]
+            self._behind[week] = knobs
+        return self._behind[week]
+
+    def _budget_conflict(self, w: int, low: bool, slack: float, when: str) -> Conflict:
         lim = self.model.limits
         need = self.total(w)
         rule_text = (
@@ -449,14 +566,11 @@ class _Context:
         )
         if low:
             text = f"{rule_text} but the other rules allow at most {money(need)}{when}"
-            fixes = [f"cut the budget to {money(need)}", "set budget use to 'at most'"]
         else:
             text = f"{rule_text} but the other rules need at least {money(need)}{when}"
-            fixes = [f"raise the budget to {money(need)}"]
-        fixes += self._blockers(np.arange(len(self.model.portfolio)), r)
-        return self._conflict(Rule.BUDGET, text, fixes, slack * MONEY, r, -1)
+        return self._conflict(Rule.BUDGET, text, slack * MONEY, -1)
 
-    def _capacity_conflict(self, r: int, rule: Rule, slack: float, when: str) -> Conflict:
+    def _capacity_conflict(self, rule: Rule, slack: float, when: str) -> Conflict:
         lim = self.model.limits
         what = "new customers" if rule is Rule.SUPPORT else "leads"
         limit = {
@@ -464,13 +578,11 @@ class _Context:
             Rule.OPERATIONS: lim.ops_leads,
             Rule.SUPPORT: lim.support_customers,
         }[rule]
-        need = limit + slack
         text = (
             f"{str(rule).capitalize()} allows {limit:,.0f} {what} a month but the other "
-            f"rules need at least {need:,.0f}{when}"
+            f"rules need more{when}"
         )
-        fixes = [f"raise {rule} to {need:,.0f} {what} a month"]
-        return self._conflict(rule, text, fixes, slack, r, -1)
+        return self._conflict(rule, text, slack, -1)
 
     def _share_conflict(
         self, r: int, rule: Rule, i: int, w: int, low: bool, when: str
@@ -491,7 +603,6 @@ class _Context:
             label, subject = f"The {band.label}", band.klass
         got = float(x[members].sum())
         limit = share * total
-        new = got / total if total > 0 else 0.0
         short = abs(limit - got)
         if low:
             caps = self._capped(members)
@@ -503,17 +614,12 @@ class _Context:
             text = (
                 f"{label} needs ≥ {money(limit)} ({pct(share)} of {money(total)}) but {have}{when}"
             )
-            fixes = [f"lower it to {pct(new)}"] if rule is not Rule.MAX_SHARE else []
         else:
             text = (
                 f"{label} allows ≤ {money(limit)} ({pct(share)} of {money(total)}) but "
                 f"{subject} needs {money(got)}{when}"
             )
-            fixes = [f"raise it to {pct(new, 1 if new < 0.1 else 0)}"]
-        fixes = fixes + self._blockers(members, r)
-        if low and lim.exact and rule is not Rule.MAX_SHARE:
-            fixes.append("cut the budget")
-        return self._conflict(rule, text, fixes, short, r, i, label=label)
+        return self._conflict(rule, text, short, i, label=label)
 
     def _source_conflict(
         self, r: int, rule: Rule, i: int, w: int, low: bool, slack: float, when: str
@@ -533,7 +639,6 @@ class _Context:
                 f"{name} may rise at most {pct(lim.increase)} a week ({rule}: ≤ "
                 f"{money(limit)}) but needs {money(spend)}{when}"
             )
-            fixes = [f"allow +{pct(spend / prev - 1 if prev else 1)} for {name}"]
         elif rule in (Rule.WEEKLY_DECREASE, Rule.GUARDRAIL, Rule.MIN_SPEND):
             limit = floor if floor is not None else prev * (1 - lim.decrease)
             what = (
@@ -542,48 +647,27 @@ class _Context:
                 else f"may fall at most {pct(lim.decrease)} a week ({rule}: ≥ {money(limit)})"
             )
             text = f"{name} {what} but can keep only {money(spend)}{when}"
-            fixes = (
-                [f"lower the minimum active spend to {money(spend)}", f"pause {name}"]
-                if rule is Rule.MIN_SPEND
-                else [f"allow −{pct(1 - spend / prev if prev else 1)} for {name}"]
-            )
         elif rule is Rule.PIN:
-            text = (
-                f"{name} is pinned at {money(pf.pin[i])} but the other rules allow {money(spend)}"
-            )
-            fixes = [f"change its pin to {money(spend)}"]
+            text = f"{name} is pinned at {money(pf.pin[i])} but the other rules do not allow it"
         elif rule is Rule.CAP:
-            text = f"{name} is capped at {money(pf.cap[i])} but needs {money(spend)}{when}"
-            fixes = [f"raise its cap to {money(spend)}"]
+            text = f"{name} is capped at {money(pf.cap[i])} but needs more{when}"
         elif rule is Rule.TEST_BUDGET:
             text = (
                 f"{name}'s phase-{pf.test_phase[i]:.0f} test budget is "
-                f"{money(pf.test_min[i])}–{money(pf.test_max[i])} but it "
-                f"{'can take only' if low else 'needs'} {money(spend)}{when}"
+                f"{money(pf.test_min[i])}–{money(pf.test_max[i])} but the other rules "
+                f"{'cannot give it its minimum' if low else 'need more of it'}{when}"
             )
-            fixes = [f"set its test budget to include {money(spend)}"]
         elif rule is Rule.ENTRY:
-            text = f"{name} may enter at most at {money(lim.min_spend)} but needs {money(spend)}"
-            fixes = [f"pin {name} at {money(spend)}"]
+            text = (
+                f"{name} may enter at most at {money(lim.min_spend)} but the other rules need more"
+            )
         else:
             return None
-        fixes += self._blockers(np.array([i]), r)
-        return self._conflict(rule, text, fixes, short, r, i)
+        return self._conflict(rule, text, short, i)
 
     def _conflict(
-        self,
-        rule: Rule,
-        text: str,
-        fixes: list[str],
-        shortfall: float,
-        r: int,
-        i: int,
-        label: str | None = None,
+        self, rule: Rule, text: str, shortfall: float, i: int, label: str | None = None
     ) -> Conflict:
-        fixes = list(dict.fromkeys(f for f in fixes if f))
-        if fixes:
-            tail = fixes[0] if len(fixes) == 1 else ", ".join(fixes[:-1]) + f", or {fixes[-1]}"
-            text = f"{text} — {tail}"
         name = label or str(rule)
         if i >= 0 and rule not in (Rule.MAX_SHARE,):
             name = f"{rule} ({self.model.portfolio.names[i]})"
@@ -605,81 +689,19 @@ class _Context:
         mine = np.isin(b.source, members) & (pf.regime[b.source] != Regime.OFF)
         return "all" if mine.any() and full[mine].all() else "some"
 
-    def _blockers(self, members: np.ndarray, r: int) -> list[str]:
-        """What else holds the relaxed row back, as fixes: from the elastic LP's duals."""
-        if self.found is None:
-            return []
-        info, lay, pf = self.compiled.rows, self.compiled.layout, self.model.portfolio
-        b = pf.blocks
-        week = int(info.week[r])
-        mine = set(members.tolist())
-        fixes: dict[str, list[str]] = {}
-        held = self.found.upper[lay.s(week)] < -NONZERO_DUAL
-        for j in np.flatnonzero(held & np.isin(b.source, members)):
-            fixes.setdefault("raise the volume caps of {}", []).append(pf.names[b.source[j]])
-        bound = self._bound_rows
-        source = info.source[bound]
-        near = bound[
-            (info.week[bound] == week) & (bound != r) & ((source < 0) | np.isin(source, members))
-        ]
-        for k in near:
-            rule, i = info.rule[k], int(info.source[k])
-            if rule is Rule.DEFINITION or (i >= 0 and i not in mine):
-                continue
-            direction = "raise" if self.found.rhs[k] < 0 else "lower"
-            template = _blocker_fix(rule, direction, str(info.klass[k]))
-            if template:
-                fixes.setdefault(template, []).append(pf.names[i] if i >= 0 else "")
-        return [t.format(_names([n for n in names if n])) for t, names in fixes.items()]
-
-    def count_conflicts(self) -> list[Conflict]:
+    def count_conflicts(self) -> list[tuple[Conflict, tuple[list[Knob], list[Knob]]]]:
         d, lim = self.compiled.discrete, self.model.limits
-        out = []
         for w, cols in enumerate(d.candidates):
             active = int((self.v[cols] >= d.threshold - TOL).sum())
             if active < lim.min_active:
                 when = "" if w == 0 else f" in week {w + 1}"
-                out.append(
-                    Conflict(
-                        str(Rule.MIN_ACTIVE),
-                        f"The policy needs at least {lim.min_active} active sources (each "
-                        f"spending ≥ {money(lim.active_threshold)}) but only {active} can be "
-                        f"active{when} — lower the minimum to {active}, lower the minimum "
-                        "active spend, or add sources",
-                        float(lim.min_active - active),
-                    )
+                conflict = Conflict(
+                    str(Rule.MIN_ACTIVE),
+                    f"The policy needs at least {lim.min_active} active sources (each "
+                    f"spending ≥ {money(lim.active_threshold)}) but only {active} can be "
+                    f"active{when}",
+                    float(lim.min_active - active),
                 )
-                break
-        return out
-
-
-def _blocker_fix(rule: Rule, direction: str, klass: str) -> str:
-    """A fix for a rule that holds a relaxed rule back; ``{}`` stands for source names."""
-    if rule is Rule.BUDGET:
-        return "cut the budget" if direction == "lower" else "raise the budget"
-    if rule in (Rule.SALES, Rule.OPERATIONS, Rule.SUPPORT):
-        return f"raise {rule}"
-    if rule in (Rule.BAND_MIN, Rule.BAND_MAX):
-        return f"relax the {klass} band"
-    if rule is Rule.EXPERIMENTAL:
-        return "lower the experimental floor"
-    if rule is Rule.MAX_SHARE:
-        return "raise the max share per source ({})"
-    if rule in (Rule.WEEKLY_DECREASE, Rule.GUARDRAIL) and direction == "lower":
-        return "allow bigger weekly decreases for {}"
-    if rule in (Rule.WEEKLY_INCREASE, Rule.GUARDRAIL):
-        return "allow bigger weekly increases for {}"
-    if rule is Rule.MIN_SPEND:
-        return "lower the minimum active spend"
-    if rule in (Rule.PIN, Rule.CAP, Rule.TEST_BUDGET):
-        return f"change the {rule} of {{}}"
-    return ""
-
-
-def _names(names: list[str]) -> str:
-    names = list(dict.fromkeys(names))
-    if len(names) <= 1:
-        return "".join(names)
-    if len(names) <= 3:
-        return ", ".join(names[:-1]) + f" and {names[-1]}"
-    return f"{', '.join(names[:3])} and {len(names) - 3} more"
+                knobs = [Knob("MinActiveSources", -1), Knob("MinActiveSpend", -1)]
+                return [(conflict, (knobs, []))]
+        return []

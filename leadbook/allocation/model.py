@@ -168,6 +168,9 @@ class Limits:
     weights: ObjectiveWeights = field(default_factory=ObjectiveWeights)
     sales: SalesCapacity | None = None
     """Where the sales capacity comes from (None: a bare figure passed by the caller)."""
+    settings: Settings | None = None
+    """The Settings the limits were read from (None: limits built by hand), so a fix for an
+    infeasible policy can name and change the setting behind a limit."""
 
     @property
     def active_threshold(self) -> float:
@@ -288,6 +291,7 @@ def limits_from_settings(
         sales_note=note,
         weights=settings.objective_weights,
         sales=known,
+        settings=settings,
     )
 
 

@@ -729,9 +729,14 @@ def rebalance(
         result, allocation = run()
     except InfeasiblePolicyError as exc:
         conflicts = [
-            {"rule": c.rule, "message": c.message, "shortfall": c.shortfall} for c in exc.conflicts
+            {"rule": c.rule, "message": c.message, "shortfall": c.shortfall}
+            | {"fix": c.fix.json() if c.fix else None, "fixes": [f.json() for f in c.fixes]}
+            for c in exc.conflicts
         ]
-        print_json({"path": book, "ok": False, "summary": exc.summary, "conflicts": conflicts})
+        fixes = {"fixes": [f.json() for f in exc.fixes], "together": exc.together}
+        print_json(
+            {"path": book, "ok": False, "summary": exc.summary, "conflicts": conflicts} | fixes
+        )
         raise typer.Exit(2) from None
     except LeadbookError as exc:
         print_json({"path": book, "ok": False, "summary": str(exc), "conflicts": []})
