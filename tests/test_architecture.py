@@ -4,7 +4,8 @@ cycle, no module too long to read.
 The import graph is read from the source (every ``import`` statement, at any depth, so a
 lazy import inside a function counts as much as one at the top), not from what happens to
 be loaded, and the rules are stated once, as layers and rooms; there is no list of
-exceptions.
+exceptions. An import only for type checking (under ``if TYPE_CHECKING:``) counts for the
+direction of dependencies but cannot make a cycle: it never runs.
 """
 
 from __future__ import annotations
@@ -61,11 +62,27 @@ def _modules() -> dict[str, Path]:
 MODULES = _modules()
 
 
-def _imports(name: str, path: Path) -> set[str]:
-    """The project modules ``name`` imports, wherever in the file the import is."""
+def _type_only(tree: ast.Module) -> set[ast.AST]:
+    """The import statements under ``if TYPE_CHECKING:``."""
+    return {
+        node
+        for block in ast.walk(tree)
+        if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
+        for node in ast.walk(block)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+    }
+
+
+def _imports(name: str, path: Path, *, typing: bool = True) -> set[str]:
+    """The project modules ``name`` imports, wherever in the file the import is (with
+    ``typing=False``, not counting imports for type checking only)."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     out: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skipped = set() if typing else _type_only(tree)
+    for node in ast.walk(tree):
+        if node in skipped:
+            continue
         if isinstance(node, ast.Import):
             targets = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -85,6 +102,7 @@ def _imports(name: str, path: Path) -> set[str]:
 
 
 GRAPH = {name: _imports(name, path) for name, path in MODULES.items()}
+RUNTIME_GRAPH = {name: _imports(name, path, typing=False) for name, path in MODULES.items()}
 
 
 def layer(module: str) -> tuple[int, str]:
@@ -124,7 +142,7 @@ def _cycles() -> list[list[str]]:
         index[v] = low[v] = len(index)
         stack.append(v)
         on_stack.add(v)
-        for w in GRAPH[v]:
+        for w in RUNTIME_GRAPH[v]:
             if w not in index:
                 visit(w)
                 low[v] = min(low[v], low[w])
@@ -141,7 +159,7 @@ def _cycles() -> list[list[str]]:
             if len(component) > 1:
                 found.append(sorted(component))
 
-    for v in sorted(GRAPH):
+    for v in sorted(RUNTIME_GRAPH):
         if v not in index:
             visit(v)
     return found
@@ -154,7 +172,10 @@ def test_no_import_cycle():
 def test_a_cycle_would_be_found(monkeypatch):
     # the check itself: a back edge from the contract to a job is both a cycle and upward
     jobs = "leadbook.workbook.jobs.refresh"
-    monkeypatch.setitem(GRAPH, "leadbook.contract.spec", GRAPH["leadbook.contract.spec"] | {jobs})
+    for graph in (GRAPH, RUNTIME_GRAPH):
+        monkeypatch.setitem(
+            graph, "leadbook.contract.spec", graph["leadbook.contract.spec"] | {jobs}
+        )
     assert any("leadbook.contract.spec" in c for c in _cycles())
     with pytest.raises(AssertionError, match=r"contract\.spec .* imports leadbook\.workbook\.jobs"):
         test_dependencies_point_one_way()

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from leadbook.allocation.engine import Outcome, glide_path, optimise, today_prices
+from leadbook.allocation.engine import glide_path, optimise, today_prices
 from leadbook.allocation.explain import (
     UNITS,
     Fact,
@@ -34,6 +34,7 @@ from leadbook.allocation.model import (
     portfolio_from_inventory,
 )
 from leadbook.allocation.objectives import TERM_LABELS, term_values, term_vectors
+from leadbook.allocation.outcome import Outcome
 from leadbook.enums import Objective
 from leadbook.portfolio.inventory import Inventory
 from leadbook.settings import Settings
@@ -284,7 +285,7 @@ def build_model(
 def allocation_from(
     outcome: Outcome, path: list[Outcome] | None = None, steady: float | None = None
 ) -> Allocation:
-    """An :class:`Allocation` from a solved :class:`~leadbook.allocation.engine.Outcome`,
+    """An :class:`Allocation` from a solved :class:`~leadbook.allocation.outcome.Outcome`,
     with the glide path's weekly outcomes ``path`` (week 1 first) and its destination."""
     model = outcome.compiled.model
     pf = model.portfolio

@@ -1,4 +1,5 @@
-"""One allocation solve from a :class:`~leadbook.allocation.model.Model` to an :class:`Outcome`.
+"""One allocation solve from a :class:`~leadbook.allocation.model.Model` to an
+:class:`~leadbook.allocation.outcome.Outcome`.
 
 1. **Build**: compile every rule into one programme (:func:`compile_model`).
 2. **Solve**: maximise the objective exactly (:func:`~leadbook.allocation.solve.solve_exact`);
@@ -28,7 +29,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -36,6 +36,7 @@ import pandas as pd
 from leadbook.allocation.compile import Compiled, Program, compile_model, is_rule
 from leadbook.allocation.model import MONEY, Model, Regime
 from leadbook.allocation.objectives import Goal, customers_vector, goal_for
+from leadbook.allocation.outcome import Outcome
 from leadbook.allocation.rules import Rule, block_spends, leads_for_spend
 from leadbook.allocation.solve import (
     TOL,
@@ -55,31 +56,10 @@ from leadbook.errors import InfeasiblePolicyError, LeadbookError
 log = logging.getLogger(__name__)
 
 TIE_TOLERANCE = 1e-9
+"""How far (relative) below the optimum the tie-break may go to reduce change."""
 FACE_MIN_COLUMNS = 5_000
 """From this many columns the tie-break is worth restricting to the optimal face even when
 that needs an extra LP for the duals (below it, the unrestricted tie-break LP is cheap)."""
-"""How far (relative) below the optimum the tie-break may go to reduce change."""
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """An optimal allocation and what explains it (all in the model's units).
-
-    ``v`` is the solution over the goal's programme columns; ``value`` the objective;
-    ``duals`` those of the LP around ``v`` (None if HiGHS gave none); ``steady`` the
-    optimum without weekly change limits (glide paths only); ``timings`` in seconds.
-    """
-
-    compiled: Compiled
-    goal: Goal
-    solved: Solved
-    v: np.ndarray
-    value: float
-    duals: Duals | None
-    budget_value: float
-    steady: float | None = None
-    timings: dict[str, float] = field(default_factory=dict)
-    marks: Marks = field(default_factory=Marks)
 
 
 def optimise(

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from leadbook.allocation.compile import Compiled, Program, compile_model, elastic_program
-from leadbook.allocation.engine import Outcome
 from leadbook.allocation.fixes import PER_SOURCE_KNOBS, Knob, Verified, knobs_for, verified_fixes
 from leadbook.allocation.model import MONEY, BandLimit, Model, Regime
+from leadbook.allocation.outcome import Outcome
 from leadbook.allocation.rules import Discrete, Layout, Rule
 from leadbook.allocation.solve import (
     TOL,

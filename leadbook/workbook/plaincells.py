@@ -88,6 +88,10 @@ KINDS = ("n", "s", "inlineStr", "str", "e", "b", "d")
 number, 0); any other sends the tab to the cell-by-cell reader."""
 _NUMBER, _SHARED, _INLINE = 0, 1, 2
 
+CHARACTER_REFERENCE = re.compile(r"&(?:#x([0-9a-fA-F]+)|#([0-9]+)|(amp|lt|gt|quot|apos));")
+"""An XML character or entity reference (``&#x41;``, ``&#65;``, ``&amp;``)."""
+_ENTITIES = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
+
 
 class _NotPlainError(Exception):
     """Raised inside :func:`plain_rows` where the block is not in the form read here."""
@@ -348,8 +352,6 @@ def _convert(
 
 def _decoded(texts: list[bytes]) -> np.ndarray:
     """Texts as XML reads them: line ends made ``\\n``, character references resolved."""
-    from leadbook.workbook.sheetparse import _REFERENCE, _referenced
-
     if not texts:
         return np.empty(0, object)
     joined = b"<".join(texts)
@@ -357,7 +359,7 @@ def _decoded(texts: list[bytes]) -> np.ndarray:
         joined = joined.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     decoded = joined.decode().split("<")
     if b"&" in joined:
-        decoded = [_REFERENCE.sub(_referenced, t) if "&" in t else t for t in decoded]
+        decoded = [CHARACTER_REFERENCE.sub(referenced, t) if "&" in t else t for t in decoded]
     out = np.empty(len(decoded), object)
     out[:] = decoded
     return out
@@ -377,3 +379,11 @@ def _store(
             rows[numbers[a]] = dict(zip(columns[a:b], values[a:b], strict=True))
         else:
             line.update(zip(columns[a:b], values[a:b], strict=True))
+
+
+def referenced(match: re.Match[str]) -> str:
+    """The character a reference stands for, as XML reads it (HTML maps some otherwise)."""
+    hexadecimal, decimal, entity = match.groups()
+    if entity:
+        return _ENTITIES[entity]
+    return chr(int(hexadecimal, 16) if hexadecimal else int(decimal))

@@ -19,7 +19,7 @@ from openpyxl.utils.datetime import from_excel
 from openpyxl.worksheet.cell_range import CellRange
 
 from leadbook.errors import WorkbookFileError
-from leadbook.workbook.plaincells import plain_rows
+from leadbook.workbook.plaincells import CHARACTER_REFERENCE, plain_rows, referenced
 
 if TYPE_CHECKING:
     from leadbook.workbook.stream import StreamedSheet
@@ -42,9 +42,7 @@ _NEAR_REF = re.compile(
 )
 """An ``r`` attribute but one plainly past row 99: read further by :func:`_rows_past`."""
 _PLAIN_REF = re.compile(rb"[A-Z]{0,3}([0-9]{1,2})")
-_REFERENCE = re.compile(r"&(?:#x([0-9a-fA-F]+)|#([0-9]+)|(amp|lt|gt|quot|apos));")
 """A reference in well-formed XML: a character's number, or one of XML's five entities."""
-_ENTITIES = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
 _CELL_OR_ROW = re.compile(rb"<(?:c[ \t\r\n/>]|row\b)")
 _MERGE_REF = re.compile(rb"""<mergeCell\s+ref\s*=\s*["']([^"']+)["']""")
 _PLAIN_MERGES = re.compile(
@@ -189,7 +187,7 @@ class _SheetParser:
                 raw = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
             decoded = raw.decode()
             if "&" in decoded:
-                decoded = _REFERENCE.sub(_referenced, decoded)
+                decoded = CHARACTER_REFERENCE.sub(referenced, decoded)
             got = value_of(kind.decode() if kind else "n", number, decoded)
             if got is not None:
                 line = rows.get(self.row)
@@ -378,14 +376,6 @@ def _rows_past(data: bytes, start: int, up_to: int) -> bool:
         if near is None or int(near[1]) <= up_to:
             return False
     return True
-
-
-def _referenced(match: re.Match[str]) -> str:
-    """The character a reference stands for, as XML reads it (HTML maps some otherwise)."""
-    hexadecimal, decimal, entity = match.groups()
-    if entity:
-        return _ENTITIES[entity]
-    return chr(int(hexadecimal, 16) if hexadecimal else int(decimal))
 
 
 def _is_plain_sheet(data: bytes) -> bool:
