@@ -651,8 +651,12 @@ class TestProperties:
         assert ref.status == "optimal", f"leadbook found an optimum, CBC says {ref.status}"
         # every rule holds, checked by the independent checker
         assert violations(model, block_leads(out)) == []
-        # the optimum agrees with CBC's within 1e-6 relative
-        assert out.value == pytest.approx(ref.value, rel=1e-6, abs=1e-6)
+        # the optimum agrees with CBC's within 1e-6 relative; a margin is revenue less spend,
+        # a difference of sums of the budget's size, so both solvers' feasibility tolerances
+        # (1e-7 on rows of that size) move it by up to 1e-8 of the budget, whatever it is
+        scale = model.limits.budget or float(np.sum(model.portfolio.current))
+        slack = 1e-8 * scale if objective == "margin" else 0.0
+        assert out.value == pytest.approx(ref.value, rel=1e-6, abs=1e-6 + slack)
         assert objective_of(model, objective, block_leads(out)) == pytest.approx(
             out.value, rel=1e-6, abs=1e-6
         )
