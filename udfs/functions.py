@@ -389,20 +389,40 @@ def LB_PAYBACK(cash_flows):
 )
 @arg("horizon", doc="Optional. Months to forecast, 1–120; blank: 12.")
 @arg("level", doc="Optional. Coverage of the interval (0.8 = 80 %); blank: 80 %.")
+@arg(
+    "floor",
+    doc="Optional. The lowest the forecast and its bounds may go; blank: 0 when no month is "
+    'negative (leads, spend, customers), no floor when one is (margins, changes); "none": '
+    "never clipped.",
+)
 @excel_errors
-def LB_FORECAST(values, horizon=None, level=None):
+def LB_FORECAST(values, horizon=None, level=None, floor=None):
     """Monthly forecast with its interval: month number, forecast, lower and upper bound
     (spills, with headers); the method is chosen by backtest."""
     months = X.number(horizon, "horizon", lo=1, hi=120, whole=True, zero_is_blank=True)
     coverage = X.number(level, "level", zero_is_blank=True)
+    history = X.numbers(values, "values", trailing="refuse")
     from leadbook.planning.series import forecast_series  # statsmodels: loaded when first needed
 
     frame = forecast_series(
-        X.numbers(values, "values", trailing="refuse"),
+        history,
         int(months or 12),
         level=0.8 if coverage is None else coverage,
+        lower_bound=_forecast_floor(floor, history),
     )
     return [list(FORECAST_HEADERS), *_rows(frame)]
+
+
+def _forecast_floor(floor, history) -> float | None:
+    """LB.FORECAST's floor: a number as given, none for "none", and when blank 0 unless the
+    history has a negative month (a quantity that can be negative is not clipped at 0)."""
+    raw = X.scalar(floor, "floor")
+    if isinstance(raw, str) and raw.strip().casefold() == "none":
+        return None
+    given = X.number(floor, "floor")
+    if given is not None:
+        return given
+    return None if min(history, default=0.0) < 0 else 0.0
 
 
 @func(name="REPS_NEEDED")

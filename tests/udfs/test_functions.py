@@ -584,6 +584,22 @@ class TestPlanning:
         assert points == pytest.approx([340, 350, 360], rel=0.01)
         assert all(lo <= point <= hi for _, point, lo, hi in rows[1:])
 
+    def test_a_forecast_that_can_go_negative_is_not_clipped_at_zero(self, client):
+        # a margin falling 10 a month from 30 to -200: leads are clipped at 0, a margin is not
+        falling = [[30 - 10 * m for m in range(24)]]
+        rows = result(client, "LB_FORECAST", falling, [[3]])
+        assert [row[1] for row in rows[1:]] == pytest.approx([-210, -220, -230], rel=0.01)
+        assert all(row[2] <= row[1] < 0 for row in rows[1:])  # the lower bounds too
+
+    def test_a_forecast_floor_as_given_or_none(self, client):
+        falling = [[235 - 10 * m for m in range(24)]]  # 235 … 5, heading below zero
+        unclipped = result(client, "LB_FORECAST", falling, [[3]], [[0.8]], [["none"]])
+        assert [row[1] for row in unclipped[1:]] == pytest.approx([-5, -15, -25], abs=2)
+        clipped = result(client, "LB_FORECAST", falling, [[3]])  # no negative month: floor 0
+        assert [row[1] for row in clipped[1:]] == [0, 0, 0]
+        at_five = result(client, "LB_FORECAST", falling, [[3]], [[0.8]], [[5]])
+        assert all(v >= 5 for row in at_five[1:] for v in row[1:])
+
     def test_forecast_horizon_out_of_range(self, client):
         response = call(client, "LB_FORECAST", [[5, 5, 5, 5, 5, 5]], [[200]])
         assert (response.status_code, response.text) == (400, "horizon must be ≤ 120, got 200")
