@@ -1,4 +1,4 @@
-"""What the commands and the buttons do to a workbook file: check, refresh, new, demo, undo.
+"""What the Check inputs and Refresh buttons and the new and demo commands do to a workbook file.
 
 Each job reads through :mod:`leadbook.workbook.read`, computes with the core, and writes
 through :func:`leadbook.workbook.write.update_workbook`, so every face (CLI, button,
