@@ -241,7 +241,8 @@ WARM_MODULES = (
     "leadbook.allocation",  # scipy's HiGHS
     "leadbook.workbook.jobs.rebalance",
     "leadbook.planning.forecast",
-    "statsmodels.tsa.exponential_smoothing.ets",  # imported by leadbook.planning.forecast's models
+    "leadbook.planning.series",  # LB.FORECAST
+    "statsmodels.tsa.exponential_smoothing.ets",  # imported by leadbook.planning.methods
     "statsmodels.tsa.forecasting.theta",
 )
 """What each compute process imports when it starts: the cell functions, and the modules

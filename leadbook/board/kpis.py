@@ -537,7 +537,8 @@ def compute_kpi(key: str, inputs: BoardInputs, *, with_trend: bool = True) -> Kp
 
 
 def board_kpis(inputs: BoardInputs) -> list[Kpi]:
-    """Every board KPI for ``inputs.quarter``, in the order of :data:`KPI_SPECS`.
+    """Every board KPI for ``inputs.quarter``, in the order of
+    :data:`~leadbook.board.specs.KPI_SPECS`.
 
     Examples
     --------

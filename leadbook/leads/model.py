@@ -22,13 +22,13 @@ feature is set to the training leads' typical value (median, or most common cate
 factors raise its probability. Model-agnostic, exact for the logistic model's numeric features.
 
 **Storage.** The trained model is saved to ``<book>.leadbook-model/model-<hash>.zip`` next to
-the workbook, with a readable manifest; the workbook records the file's SHA-256 and the hash of
-the training data. The file holds the estimator in skops' format and everything else as JSON,
-so loading it builds only the types on :data:`TRUSTED_TYPES` and can run no code — pickles are
-never loaded, since whoever can write a workbook can write a pickle and its hash beside it.
-:func:`load_model` refuses a missing, altered, foreign or untrusted file, and a model whose
-training leads have since been edited or removed — each with a message that says what to do.
-Nothing retrains silently.
+the workbook, with a readable manifest; the workbook records the file's SHA-256 and the hash of the
+training data. The file holds the estimator in skops' format and everything else as JSON, so loading
+it builds only the types on :data:`~leadbook.leads.store.TRUSTED_TYPES` and can run no code —
+pickles are never loaded, since whoever can write a workbook can write a pickle and its hash beside
+it. :func:`~leadbook.leads.store.load_model` refuses a missing, altered, foreign or untrusted file,
+and a model whose training leads have since been edited or removed — each with a message that says
+what to do. Nothing retrains silently.
 """
 
 from __future__ import annotations

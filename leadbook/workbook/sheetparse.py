@@ -65,7 +65,7 @@ class _EnoughRowsError(Exception):
 
 
 class _SheetParser:
-    """expat handlers filling a :class:`StreamedSheet`'s rows with values.
+    """expat handlers filling a :class:`~leadbook.workbook.stream.StreamedSheet`'s rows with values.
 
     The handlers run once per element (about four million for 200,000 History rows), so they
     are closures over local state, comparing expat's interned element names."""

@@ -37,7 +37,7 @@ def build_workbook(
     """Every tab of the contract, inputs filled from ``inventory`` (or left empty) and the
     Leads table from ``leads``.
 
-    Output tabs start empty; :func:`leadbook.workbook.jobs.refresh.refresh_outputs` fills them.
+    Output tabs start empty; :func:`leadbook.workbook.jobs.outputs.render_outputs` fills them.
     """
     settings = settings or Settings()
     wb = Workbook()

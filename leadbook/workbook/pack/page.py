@@ -84,8 +84,9 @@ class Block:
     """A number format per column, or per cell as a list per column."""
     widths: tuple[float, ...] = ()
     own_sheet: str = ""
-    """The pack sheet a table of more than :data:`RUN_ON_ROWS` rows prints on by itself, its
-    header repeated on every page ('' for a table that always fits where it is)."""
+    """The pack sheet a table of more than :data:`~leadbook.workbook.pack.copied.RUN_ON_ROWS`
+    rows prints on by itself, its header repeated on every page ('' for a table that always
+    fits where it is)."""
 
 
 class Page:

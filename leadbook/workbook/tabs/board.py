@@ -1,9 +1,9 @@
 """The Board tab (KPIs, pitfalls, Board history) and the Maturity tab (checklist, roadmap).
 
-Both tabs keep what must survive a re-render: the Board history rows and the user's
-Maturity answers are read from the tab being replaced (:func:`previous_sheet`) and written
-back. Targets, status and change on Board, and the stage scores on Maturity, are live
-formulas over the Settings names, each with leadbook's own value for the LibreOffice oracle.
+Both tabs keep what must survive a re-render: the Board history rows and the user's Maturity answers
+are read from the tab being replaced (:func:`~leadbook.workbook.sheets.previous_sheet`) and written
+back. Targets, status and change on Board, and the stage scores on Maturity, are live formulas over
+the Settings names, each with leadbook's own value for the LibreOffice oracle.
 """
 
 from __future__ import annotations

@@ -117,7 +117,8 @@ def render_roi(
 
 
 def _irr_formula(flows: np.ndarray) -> str:
-    """The annual IRR as Excel computes it, in the words of :func:`irr_annual_or_reason`."""
+    """The annual IRR as Excel computes it, in the words of
+    :func:`~leadbook.planning.roi.irr_annual_or_reason`."""
     reason = irr_reason(flows) or "no IRR: no real rate of return solves these cash flows"
     span = file_formula(C.COHORT_FLOWS_TABLE, "[@[Month 1]:[Month 12]]")[1:]
     yearly = f"((1+IRR({span}))^12-1)"
