@@ -36,12 +36,15 @@ LAYERS: tuple[tuple[str, int, str], ...] = (
     ("leadbook.workbook", 5, "workbook"),
     ("leadbook.cli", 8, "faces"),
     ("udfs", 8, "faces"),
-    ("leadbook", 1, "contract"),  # the package's own __init__: errors, and Settings lazily
 )
 """Layers, lowest first: shared basics; the workbook contract and Settings; the portfolio;
 the capabilities (each its own room: none imports another); the demo data; the workbook
 layer (read, safe write, layout); the tabs' renderers and the board pack's sheets; the jobs;
 the faces (the command line and the Excel functions)."""
+
+PACKAGE = ("leadbook", 1, "contract")
+"""The package's own ``__init__`` (errors, and Settings when asked for): its layer is its
+alone, so a new module directly under ``leadbook/`` must be given one."""
 
 MAX_LINES = 850
 """About 800 lines: a module longer than this holds more than one thing."""
@@ -63,12 +66,15 @@ MODULES = _modules()
 
 
 def _type_only(tree: ast.Module) -> set[ast.AST]:
-    """The import statements under ``if TYPE_CHECKING:``."""
+    """The import statements in the body of an ``if TYPE_CHECKING:`` (or
+    ``typing.TYPE_CHECKING``), which never run; not its ``else``, nor any other test."""
     return {
         node
         for block in ast.walk(tree)
-        if isinstance(block, ast.If) and "TYPE_CHECKING" in ast.unparse(block.test)
-        for node in ast.walk(block)
+        if isinstance(block, ast.If)
+        and ast.unparse(block.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING")
+        for statement in block.body
+        for node in ast.walk(statement)
         if isinstance(node, ast.Import | ast.ImportFrom)
     }
 
@@ -106,6 +112,8 @@ RUNTIME_GRAPH = {name: _imports(name, path, typing=False) for name, path in MODU
 
 
 def layer(module: str) -> tuple[int, str]:
+    if module == PACKAGE[0]:
+        return PACKAGE[1], PACKAGE[2]
     for prefix, rank, room in LAYERS:
         if module == prefix or module.startswith(prefix + "."):
             return rank, room
@@ -115,6 +123,17 @@ def layer(module: str) -> tuple[int, str]:
 def test_every_module_has_a_layer():
     for module in MODULES:
         layer(module)
+    with pytest.raises(AssertionError, match="in no layer"):
+        layer("leadbook.something_new")
+
+
+def test_only_a_plain_type_checking_block_is_left_out_of_the_cycles():
+    tree = ast.parse(
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n    import leadbook.demo\nelse:\n    import leadbook.cli\n"
+        "if not TYPE_CHECKING:\n    import leadbook.files\n"
+    )
+    assert [ast.unparse(n) for n in _type_only(tree)] == ["import leadbook.demo"]
 
 
 def test_dependencies_point_one_way():

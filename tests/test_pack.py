@@ -3,14 +3,11 @@ the Maturity answers kept, the tabs of other capabilities copied as values, the 
 
 from __future__ import annotations
 
-import importlib.machinery
 import json
 import math
 import re
 import shutil
 import subprocess
-import sys
-import types
 import zipfile
 from pathlib import Path
 
@@ -25,7 +22,7 @@ from leadbook.board.kpis import Kpi, TrendPoint
 from leadbook.board.quarters import Quarter
 from leadbook.board.specs import KPI_KEYS, KPI_SPECS, Direction, KpiStatus, kpi_spec
 from leadbook.cli import app
-from leadbook.errors import Conflict, InfeasiblePolicyError, InputError
+from leadbook.errors import Conflict, InfeasiblePolicyError, InputError, LeadbookError
 from leadbook.planning.roi import roi_table
 from leadbook.settings import Settings
 from leadbook.workbook.jobs import gather, pack
@@ -800,22 +797,21 @@ class TestMonthViews:
 
 
 class TestGather:
-    def test_roi_module_not_installed(self, demo_book_path, monkeypatch):
-        monkeypatch.setattr(gather, "ROI_MODULE", "leadbook.no_such_module")
+    def test_an_roi_that_cannot_be_computed_says_why(self, demo_book_path, monkeypatch):
+        def refused(inventory, settings):
+            raise LeadbookError("History has no month with both spend and revenue")
+
+        monkeypatch.setattr(gather, "roi_table", refused)
         wb = openpyxl.load_workbook(demo_book_path)
         inputs = gather.gather_inputs(wb, read_book(demo_book_path), Quarter(2026, 4))
         assert inputs.roi_12m is None
         assert inputs.reason("roi_12m") == (
-            "the 12-month ROI model is not installed yet (planning release)"
+            "the 12-month ROI cannot be computed: History has no month with both spend and revenue"
         )
 
-    def test_roi_module_present(self, demo_book_path, monkeypatch):
-        module = types.ModuleType("fake_roi")
-        module.__spec__ = importlib.machinery.ModuleSpec("fake_roi", None)
+    def test_the_portfolio_roi_is_read_from_the_roi_table(self, demo_book_path, monkeypatch):
         table = pd.DataFrame({"roi_12m": [2.0, 3.47]}, index=["A", "Portfolio"])
-        module.roi_table = lambda inventory, settings: (table, None)
-        monkeypatch.setitem(sys.modules, "fake_roi", module)
-        monkeypatch.setattr(gather, "ROI_MODULE", "fake_roi")
+        monkeypatch.setattr(gather, "roi_table", lambda inventory, settings: (table, None))
         wb = openpyxl.load_workbook(demo_book_path)
         inputs = gather.gather_inputs(wb, read_book(demo_book_path), Quarter(2026, 4))
         assert inputs.roi_12m == 3.47

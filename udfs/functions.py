@@ -616,11 +616,11 @@ def LB_BREAKEVEN_P(low1, high1, low2, high2):
 def LB_CLASSIFIER_METRICS(predicted, actual, threshold=None):
     """Accuracy, precision and recall at the threshold, and the confusion matrix behind
     them (true hits, true misses, false hits, missed hits), as label and value rows."""
-    from leadbook.leads import model as qualify
+    from leadbook.leads.metrics import classifier_metrics
 
     cut = X.number(threshold, "threshold", lo=0, hi=1)
     metrics = X.core_input(
-        qualify.classifier_metrics, *X.outcome_pairs(predicted, actual), 0.5 if cut is None else cut
+        classifier_metrics, *X.outcome_pairs(predicted, actual), 0.5 if cut is None else cut
     )
     return [[label, X.cell_value(getattr(metrics, field))] for label, field in METRICS]
 

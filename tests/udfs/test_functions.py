@@ -416,7 +416,7 @@ class TestAllocate:
         )  # fmt: skip
         assert response.status_code == 400
         assert "The policy cannot be met" in response.text
-        assert "raise sales capacity" in response.text
+        assert "raise sales reps to 71 (SalesReps" in response.text
 
     def test_sales_capacity_as_settings_ask(self, client, demo_tables):
         # the demo takes it from the hiring plan: 70 reps less 2 % attrition in the first

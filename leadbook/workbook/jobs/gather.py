@@ -9,8 +9,6 @@ reason instead of a number. The headers it looks for are those of the workbook c
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import math
 import weakref
 from collections.abc import Mapping
@@ -26,6 +24,7 @@ from leadbook.board.maturity import WorkbookFacts
 from leadbook.board.quarters import Quarter
 from leadbook.enums import Answer, Compliance, Party, Status
 from leadbook.errors import LeadbookError, Problem, raise_errors
+from leadbook.planning.roi import roi_table
 from leadbook.workbook.read import Book
 from leadbook.workbook.splice import readable
 
@@ -57,7 +56,6 @@ QUALITY_HEADERS = _headers(
 """The per-source lead quality table Score leads writes on the Leads tab."""
 SCORED_HEADER = "Probability"
 """The Leads table's column of scores: a filled cell is a scored lead."""
-ROI_MODULE = "leadbook.planning.roi"
 
 
 def _norm(text: object) -> str:
@@ -194,12 +192,8 @@ def _quality(wb: Workbook, reasons: dict[str, str]) -> float | None:
 
 
 def _roi_12m(book: Book, reasons: dict[str, str]) -> float | None:
-    if importlib.util.find_spec(ROI_MODULE) is None:
-        reasons["roi_12m"] = "the 12-month ROI model is not installed yet (planning release)"
-        return None
-    roi = importlib.import_module(ROI_MODULE)
     try:
-        table, _ = roi.roi_table(book.inventory, book.settings)
+        table, _ = roi_table(book.inventory, book.settings)
     except LeadbookError as exc:
         reasons["roi_12m"] = f"the 12-month ROI cannot be computed: {exc}"
         return None
