@@ -21,6 +21,34 @@ class ForecastResult:
     log: pd.DataFrame
     accuracy: pd.DataFrame
     scenarios: pd.DataFrame
+    fan: pd.DataFrame
+    """The PortfolioForecast table: :data:`FAN_ACTUAL_MONTHS` of actuals, then each forecast
+    month with its interval, the three scenarios and the conversion (:func:`fan_rows`)."""
+
+
+FAN_ACTUAL_MONTHS = 24
+"""Months of actuals the PortfolioForecast table (and the fan chart) shows."""
+
+
+def fan_rows(pf: PortfolioForecast, settings: Settings) -> pd.DataFrame:
+    """The actual months, then the forecast with its interval and each scenario's path."""
+    past = pf.actuals.tail(FAN_ACTUAL_MONTHS).rename(
+        columns={"leads": "actual", "conversion": "actual_conversion"}
+    )
+    paths = scenario_paths(pf, settings)
+    future = pd.DataFrame(
+        {
+            "month": pf.portfolio["month"],
+            "forecast": pf.portfolio["leads"],
+            "lower": pf.portfolio["lower"],
+            "upper": pf.portfolio["upper"],
+            "conservative": paths["Conservative"],
+            "base": paths["Base"],
+            "aggressive": paths["Aggressive"],
+            "conversion": pf.portfolio["conversion"],
+        }
+    )
+    return pd.concat([past, future], ignore_index=True)
 
 
 def planned_forecast(
@@ -32,7 +60,11 @@ def planned_forecast(
     """The forecast ``pf``, its log (``previous_log`` plus this month's) and accuracy."""
     full_log = update_log(previous_log, log_rows(pf), history)
     return ForecastResult(
-        pf, full_log, accuracy(full_log, history, settings), scenario_table(pf, settings)
+        pf,
+        full_log,
+        accuracy(full_log, history, settings),
+        scenario_table(pf, settings),
+        fan_rows(pf, settings),
     )
 
 

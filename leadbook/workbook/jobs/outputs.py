@@ -24,7 +24,7 @@ from leadbook.board.quarters import Quarter, latest_quarter, quarter_actuals
 from leadbook.errors import InfeasiblePolicyError
 from leadbook.planning.plan import hiring_result
 from leadbook.planning.roi import roi_table
-from leadbook.portfolio.classify import classify
+from leadbook.portfolio.classify import band_usage, classify
 from leadbook.portfolio.scoring import score_sources
 from leadbook.settings import Settings
 from leadbook.workbook.jobs.feeds import allocation_feeds, book_allocation
@@ -60,15 +60,14 @@ def _settings(book: Book | None) -> Settings:
 def tiers(ws: Worksheet, book: Book | None, expected: Expected) -> None:
     """The Tiers tab: each source's class, and the spend by class against the bands."""
     if book is None:
-        render_tiers(ws, None, None, _settings(book), expected)
+        empty = pd.DataFrame(columns=["tier", "lead_type", "risk"])
+        usage = band_usage(pd.Series(dtype=float), empty, _settings(book))
+        render_tiers(ws, None, None, usage, expected)
         return
-    render_tiers(
-        ws,
-        classify(book.inventory, book.settings),
-        book.inventory.sources["spend"],
-        book.settings,
-        expected,
-    )
+    classes = classify(book.inventory, book.settings)
+    spend = book.inventory.sources["spend"]
+    usage = band_usage(spend.reindex(classes.index), classes, book.settings)
+    render_tiers(ws, classes, spend, usage, expected)
 
 
 def scores(ws: Worksheet, book: Book | None, expected: Expected) -> None:

@@ -39,6 +39,7 @@ from leadbook.board.kpis import Kpi, snapshot
 from leadbook.board.pitfalls import Pitfall, Shows
 from leadbook.board.quarters import Quarter, latest_quarter, quarter_actuals
 from leadbook.errors import LeadbookError, WorkbookFileError
+from leadbook.portfolio.classify import band_usage, classify
 from leadbook.workbook.jobs.gather import (
     saved_history,
     with_quarter,
@@ -131,8 +132,20 @@ def export_board_pack(
 
     result = update_workbook(path, "board", job, book=book, changes=(C.BOARD.name, C.MATURITY.name))
     board, assessment = done[0].board, done[0].maturity.assessment
+    classes = classify(book.inventory, book.settings)
+    spend = book.inventory.sources["spend"]
     content = PackContent(
-        book, when, done[0].period, board.kpis, board.pitfalls, assessment, copied, path.name
+        book,
+        when,
+        done[0].period,
+        board.kpis,
+        board.pitfalls,
+        assessment,
+        copied,
+        path.name,
+        actuals=quarter_actuals(book.inventory, when),
+        classes=classes,
+        usage=band_usage(spend, classes, book.settings),
     )
     target = _save(build_pack(content, paper=paper.lower()), out / pack_name(path, when))
     pdf_path = convert(target, "pdf", out) if pdf else None

@@ -75,7 +75,7 @@ def build_pack(content: PackContent, *, paper: str = "a4") -> Workbook:
             paper=paper,
             one_page=len(content.book.inventory.sources) <= ONE_PAGE_SOURCES,
         ),
-        content.book,
+        content,
     )
     _trend_page(
         Page(wb, "Trends", "KPI trends by quarter", sub, TREND_GRID, paper=paper, one_page=True),

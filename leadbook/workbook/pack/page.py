@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
 from openpyxl.chart import LineChart
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils.cell import get_column_letter
@@ -28,7 +29,7 @@ from leadbook import contract as C
 from leadbook.board import maturity as M
 from leadbook.board.kpis import Kpi
 from leadbook.board.pitfalls import Pitfall, Shows
-from leadbook.board.quarters import Quarter
+from leadbook.board.quarters import Actuals, Quarter
 from leadbook.board.specs import KpiStatus
 from leadbook.workbook.layout import set_cell
 from leadbook.workbook.read import Book
@@ -270,3 +271,9 @@ class PackContent:
     assessment: M.Assessment
     copied: dict[str, list[Block]]
     source: str
+    actuals: Actuals | None
+    """What History says about the quarter (None when it holds none of its months)."""
+    classes: pd.DataFrame
+    """Each source's tier, lead type and risk class."""
+    usage: pd.DataFrame
+    """Today's spend by class against the Settings bands."""

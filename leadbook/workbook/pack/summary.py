@@ -15,13 +15,10 @@ from leadbook import __version__
 from leadbook import contract as C
 from leadbook.board.kpis import Kpi
 from leadbook.board.pitfalls import Pitfall, Shows
-from leadbook.board.quarters import quarter_actuals
 from leadbook.board.specs import Basis, Direction, KpiStatus, Unit
-from leadbook.portfolio.classify import band_usage, classify
 from leadbook.workbook.layout import now
 from leadbook.workbook.pack.copied import ALLOCATION_SUMMARY_TITLE
 from leadbook.workbook.pack.page import GREY, HEADING, Block, PackContent, Page
-from leadbook.workbook.read import Book
 from leadbook.workbook.tabs.board import UNIT_FORMATS
 
 
@@ -106,7 +103,7 @@ def why(k: Kpi, meaning: str) -> str:
 def actual_months(c: PackContent) -> str:
     """The months the quarter's actuals cover: the quarter ('Q4 2026'), or those of its
     months History holds ('Oct 2026')."""
-    actual = quarter_actuals(c.book.inventory, c.quarter)
+    actual = c.actuals
     if actual is None or len(actual.months) == 3:
         return c.quarter.long
     return ", ".join(m.strftime("%b %Y") for m in actual.months)
@@ -251,7 +248,7 @@ def bridged_figures(c: PackContent) -> list[Bridged]:
             "Today's spend and leads a month, source by source, on the Sources tab.",
         )
     ]
-    actual = quarter_actuals(c.book.inventory, c.quarter)
+    actual = c.actuals
     if actual is not None:
         n = len(actual.months)
         out.append(
@@ -414,9 +411,9 @@ def _pitfall_page(page: Page, found: Sequence[Pitfall]) -> None:
     page.finish()
 
 
-def _portfolio_page(page: Page, book: Book) -> None:
-    src = book.inventory.sources
-    classes = classify(book.inventory, book.settings)
+def _portfolio_page(page: Page, c: PackContent) -> None:
+    src = c.book.inventory.sources
+    classes = c.classes
     total = float(src["spend"].sum())
     order = src.sort_values("spend", ascending=False)
     top, _ = page.table(
@@ -458,7 +455,7 @@ def _portfolio_page(page: Page, book: Book) -> None:
     spending = int((order["spend"] > 0).sum())
     page.text("Spend by class against the Settings bands", HEADING)
     chart_row = page.row
-    usage = band_usage(src["spend"], classes, book.settings)
+    usage = c.usage
     page.table(
         ("Group", "Class", "Status", "Band min", "Band max", "Share", "Spend a month (run-rate)"),
         [
@@ -470,7 +467,7 @@ def _portfolio_page(page: Page, book: Book) -> None:
     if spending:
         bar = BarChart()
         bar.type = "bar"
-        bar.title = f"Share of spend by source (cap {book.settings.policy.max_source_share:.0%})"
+        bar.title = f"Share of spend by source (cap {c.book.settings.policy.max_source_share:.0%})"
         bar.y_axis.number_format = "0%"
         bar.y_axis.majorUnit = 0.1
         bar.y_axis.scaling.min = 0

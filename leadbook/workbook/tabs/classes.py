@@ -7,8 +7,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from leadbook import contract as C
 from leadbook.contract import file_formula
-from leadbook.portfolio.classify import BAND_GROUPS, band_usage
-from leadbook.settings import Settings, spec_for
+from leadbook.portfolio.classify import BAND_GROUPS
+from leadbook.settings import spec_for
 from leadbook.workbook.layout import (
     Expected,
     anchor_of,
@@ -28,10 +28,12 @@ def render_tiers(
     ws: Worksheet,
     classes: pd.DataFrame | None,
     spend: pd.Series | None,
-    settings: Settings,
+    usage: pd.DataFrame,
     expected: Expected,
 ) -> None:
-    """Classes (with reasons) and today's spend by class against the Settings bands."""
+    """Classes (with reasons) and today's spend by class against the Settings bands
+    (``usage``, from :func:`~leadbook.portfolio.classify.band_usage`: the live formulas'
+    values)."""
     title(ws, C.TIERS)
     rows = None
     if classes is not None:
@@ -39,7 +41,6 @@ def render_tiers(
         rows = classes.assign(source=classes.index, spend=spend.reindex(classes.index).to_numpy())
     write_table(ws, C.CLASSES_TABLE, rows, expected)
     note(ws, "K2", "Today's spend by class against the bands on Settings (live formulas).")
-    usage = _usage(classes, spend, settings)
     write_table(
         ws,
         C.BANDS_TABLE,
@@ -56,15 +57,6 @@ def render_tiers(
     )
     header_row, _ = anchor_of(C.CLASSES_TABLE)
     freeze(ws, header_row + 1, 2)
-
-
-def _usage(
-    classes: pd.DataFrame | None, spend: pd.Series | None, settings: Settings
-) -> pd.DataFrame:
-    if classes is None or spend is None:
-        classes = pd.DataFrame(columns=["tier", "lead_type", "risk"])
-        spend = pd.Series(dtype=float)
-    return band_usage(spend.reindex(classes.index), classes, settings)
 
 
 def _band_formulas(usage: pd.DataFrame) -> dict[str, list[str]]:

@@ -32,8 +32,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from leadbook import contract as C
 from leadbook.contract import file_formula
-from leadbook.planning.forecast import PortfolioForecast, scenario_paths, scenarios
+from leadbook.planning.forecast import scenarios
 from leadbook.planning.forecastlog import listed_sources
+from leadbook.planning.plan import FAN_ACTUAL_MONTHS
 from leadbook.planning.roi import IRR_SHOWN_UP_TO, irr_reason
 from leadbook.settings import SETTING_SPECS, Settings
 from leadbook.workbook.layout import (
@@ -286,8 +287,6 @@ def fit_columns(ws: Worksheet, months: int) -> None:
 
 # --- Forecast ---------------------------------------------------------------------------------
 
-FAN_ACTUAL_MONTHS = 24
-"""Months of actuals the PortfolioForecast table (and the fan chart) shows."""
 VIEW_ACTUAL_MONTHS = 12
 """Months of actuals the Forecast view shows before the forecast: the year behind."""
 FORECAST_LINES = (
@@ -355,7 +354,7 @@ def render_forecast(
 ) -> None:
     """The portfolio by month (months across), the fan chart, scenarios, accuracy."""
     title(ws, C.FORECAST)
-    fan = None if result is None else _fan_rows(result.forecast, settings)
+    fan = None if result is None else result.fan
     if result is not None:
         note(
             ws,
@@ -436,26 +435,6 @@ def render_forecast_detail(
         write_table(ws, log_at, log, expected, formula_values={"error": errors})
     for spec in (series_at, sources_at, log_at):
         heading(ws, spec)
-
-
-def _fan_rows(pf: PortfolioForecast, settings: Settings) -> pd.DataFrame:
-    past = pf.actuals.tail(FAN_ACTUAL_MONTHS).rename(
-        columns={"leads": "actual", "conversion": "actual_conversion"}
-    )
-    paths = scenario_paths(pf, settings)
-    future = pd.DataFrame(
-        {
-            "month": pf.portfolio["month"],
-            "forecast": pf.portfolio["leads"],
-            "lower": pf.portfolio["lower"],
-            "upper": pf.portfolio["upper"],
-            "conservative": paths["Conservative"],
-            "base": paths["Base"],
-            "aggressive": paths["Aggressive"],
-            "conversion": pf.portfolio["conversion"],
-        }
-    )
-    return pd.concat([past, future], ignore_index=True)
 
 
 def draw_forecast_chart(ws: Worksheet) -> None:
