@@ -215,8 +215,10 @@ def test_serves_https_on_localhost(tmp_path):
         anonymous = httpx.post(url, json=tier, verify=False)
         assert anonymous.status_code == 401  # sign-in is on as shipped
         signed_in = {"Authorization": env["LEADBOOK_TOKEN"]}
-        answer = httpx.post(url, json=tier, headers=signed_in, verify=False)
-        assert answer.json() == {"result": [["Tier 1"]]}  # computed in a spawned process
+        # computed in a spawned process, which may still be importing its modules (several
+        # seconds on a busy machine): httpx's 5 s default is not what this test checks
+        answer = httpx.post(url, json=tier, headers=signed_in, verify=False, timeout=60)
+        assert answer.json() == {"result": [["Tier 1"]]}
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=20)
