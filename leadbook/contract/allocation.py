@@ -245,7 +245,7 @@ ALLOCATION_SUMMARY = (
         Kind.NUMBER,
         Role.OUTPUT,
         number_format="0.000",
-        doc="Marginal value of budget, from the duals of the allocation LP.",
+        doc="Customers a month that another $1,000 of budget would add, re-solved with it.",
     ),
     NamedCell(
         "RebalanceObjective",
