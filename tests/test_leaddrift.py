@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import numpy as np
+import openpyxl
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
+from leadbook.cli import app
 from leadbook.demo import demo_leads
 from leadbook.leads.drift import MAJOR, check_drift, psi, training_profile
 from leadbook.leads.store import model_dir
@@ -81,6 +85,59 @@ class TestDriftMeasure:
 
     def test_psi_of_identical_shares_is_zero(self):
         assert psi(np.array([0.5, 0.5]), np.array([0.5, 0.5])) == 0.0
+
+
+def _shifted_file(path, seed: int = 18) -> pd.DataFrame:
+    """The demo's leads under new ids, from one source, viewing more pages, converting less."""
+    rng = np.random.default_rng(seed)
+    leads = by_header(demo_leads())
+    leads["Lead ID"] = [f"N{i:04d}" for i in range(len(leads))]
+    leads["Source"] = "Organic search"
+    leads["Pages viewed"] = leads["Pages viewed"] + 8
+    closed = leads["Converted"].notna()
+    leads.loc[closed, "Converted"] = np.where(rng.random(closed.sum()) < 0.1, "yes", "no")
+    leads.loc[closed & (leads["Converted"] == "yes"), "Value"] = 3000.0
+    leads.to_csv(path, index=False)
+    return leads
+
+
+class TestScoreLeadsWarns:
+    def test_the_demo_leads_show_no_shift(self, book):
+        result = score_leads(book)
+        assert result.drift is not None and result.drift.warning() is None
+        assert result.drift.features == () and result.drift.recent == 0
+        assert result.warnings == ()
+
+    def test_shifted_leads_are_warned_of_in_the_report_cli_and_json(self, book, tmp_path):
+        _shifted_file(tmp_path / "leads.csv")
+        result = score_leads(book, leads_file=tmp_path / "leads.csv")
+        drift = result.drift
+        assert {n for n, _ in drift.major} >= {"Source", "Pages viewed"}
+        # 300 closed leads the model never saw convert 10 %; it predicts about 55 % for them.
+        assert drift.recent == 300 and drift.rate_shift
+        assert drift.recent_rate < 0.15 < 0.4 < drift.recent_predicted
+        warning = drift.warning()
+        assert warning in result.warnings
+        wb = openpyxl.load_workbook(book)
+        assert wb["Leads"]["A21"].value == warning
+        log = [str(v) for row in wb["Log"].iter_rows(values_only=True) for v in row]
+        assert any("differ from the training leads: Source PSI" in v for v in log)
+        out = CliRunner().invoke(
+            app, ["score-leads", str(book), "--leads", str(tmp_path / "leads.csv"), "--json"]
+        )
+        assert out.exit_code == 0, out.output
+        payload = json.loads(out.stdout)
+        assert payload["drift"]["warning"] == warning and warning in payload["warnings"]
+        text = CliRunner().invoke(
+            app, ["score-leads", str(book), "--leads", str(tmp_path / "leads.csv")]
+        )
+        assert "The leads scored differ" in " ".join(text.output.split())
+
+    def test_the_warning_leaves_with_the_shift(self, book, tmp_path):
+        _shifted_file(tmp_path / "leads.csv")
+        score_leads(book, leads_file=tmp_path / "leads.csv")
+        score_leads(book)
+        assert openpyxl.load_workbook(book)["Leads"]["A21"].value is None
 
 
 def test_a_model_saved_before_profiles_loads_and_checks_no_drift(book):
