@@ -140,10 +140,27 @@ def score_json(result: Any) -> dict[str, Any]:
         "threshold": result.threshold.__dict__,
         "output_file": result.output_file,
         "warnings": list(result.warnings),
+        "drift": drift_json(result.drift),
         "leads": result.scored.drop(columns=["at_row", "cost"], errors="ignore").to_dict(
             orient="records"
         ),
     }
+
+
+def drift_json(drift: Any) -> dict[str, Any] | None:
+    """The shift between the leads scored and the training leads (None: not checked)."""
+    if drift is None:
+        return None
+    return finite(
+        {
+            "features": [{"feature": n, "psi": v} for n, v in drift.features],
+            "base_rate": drift.base_rate,
+            "recent_closed": drift.recent,
+            "recent_conversion": drift.recent_rate,
+            "recent_predicted": drift.recent_predicted,
+            "warning": drift.warning(),
+        }
+    )
 
 
 def metrics_json(m: Any) -> dict[str, Any]:

@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.pipeline import Pipeline
 
+from leadbook.leads.drift import training_profile
 from leadbook.leads.metrics import HeldOutMetrics, calibration_table, held_out_metrics
 
 # scikit-learn (with the scipy.stats it loads, about a second) is imported inside the functions
@@ -127,6 +128,9 @@ class TrainedModel:
     data_hash: str
     trained: str
     versions: dict[str, str] = field(default_factory=dict)
+    profile: dict[str, Any] | None = None
+    """The training leads' feature bins and base rate (:mod:`leadbook.leads.drift`); None
+    for a model saved before leadbook kept them."""
 
     @property
     def features(self) -> list[str]:
@@ -136,6 +140,10 @@ class TrainedModel:
         """Conversion probabilities of leads (``frame`` as :meth:`LeadTable.model_frame`)."""
         with threadpool_limits(1):
             return self.estimator.predict_proba(_typed(frame, self.all_kinds))[:, 1]
+
+    def typed(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The model's features of ``frame``, numbers as floats and categories as text."""
+        return _typed(frame, self.all_kinds)
 
     @property
     def all_kinds(self) -> dict[str, str]:
@@ -206,6 +214,7 @@ def _train(table: LeadTable, rules: LeadRules, seed: int) -> TrainedModel:
         data_hash=data_hash(digests),
         trained=pd.Timestamp.now().floor("s").isoformat(),
         versions=library_versions(),
+        profile=training_profile(x, y),
     )
 
 

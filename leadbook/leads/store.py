@@ -158,6 +158,7 @@ def _meta(model: TrainedModel) -> dict[str, Any]:
         "data_hash": model.data_hash,
         "trained": model.trained,
         "versions": model.versions,
+        "profile": model.profile,
     }
 
 
@@ -202,6 +203,7 @@ def _model_from(meta: Mapping[str, Any], estimator: Any) -> TrainedModel:
         data_hash=meta["data_hash"],
         trained=meta["trained"],
         versions=dict(meta["versions"]),
+        profile=meta.get("profile"),  # absent from models saved before drift was checked
     )
 
 

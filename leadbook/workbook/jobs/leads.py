@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from leadbook import contract as C
 from leadbook import files
 from leadbook.enums import LeadAction
 from leadbook.errors import LeadbookError, Problem, raise_errors
+from leadbook.leads.drift import Drift, check_drift
 from leadbook.leads.model import ModelError, Staleness, TrainedModel, top_factors, train_model
 from leadbook.leads.money import (
     ThresholdChoice,
@@ -97,6 +98,7 @@ class ScoreResult:
     sources: pd.DataFrame
     output_file: Path | None = None
     warnings: tuple[str, ...] = field(default=())
+    drift: Drift | None = None
 
 
 @one_job_per_workbook
@@ -130,15 +132,17 @@ def score_leads(
         if leads_file is None
         else _FileLeads(Path(leads_file), book.inventory, chunk_rows)
     )
-    model, trained, fresh = _model_for(path, record, source, book.settings, retrain)
+    model, trained, fresh, closed = _model_for(path, record, source, book.settings, retrain)
     scorer = _Scorer(model, book.inventory, book.settings)
     outputs, output_file = source.score(scorer, progress)
+    drift = _drift(model, scorer, closed)
     threshold = scorer.threshold()
     _, sources = with_predicted_conversion(book.inventory, scorer.by_source(), book.settings)
     if trained:
         record = save_model(model, path)
     assert record is not None
     report = _report(record, model, book.settings, fresh, scorer, threshold, sources, source)
+    report = replace(report, drift=drift.warning())
 
     def job(wb: Workbook) -> str:
         ws = wb[C.LEADS.name]
@@ -146,7 +150,7 @@ def score_leads(
         mark_rendered(wb, C.LEADS.name)
         if leads_file is None:
             write_outputs(ws, outputs.set_index("at_row"), formula_values(wb))
-        return _log_line(record, trained, scorer, source)
+        return _log_line(record, trained, scorer, source) + _drift_note(drift)
 
     result = update_workbook(
         path,
@@ -158,13 +162,15 @@ def score_leads(
     )
     if trained:
         prune_models(path, record)
-    warnings = ()
+    warnings: tuple[str, ...] = ()
     if fresh is not None and fresh.new_closed:
         warnings = (
             f"{fresh.new_closed} leads closed since the model was trained; "
             "retrain to learn from them (Score leads (retrain) in Excel, leadbook score-leads BOOK "
             "--retrain)",
         )
+    if drift.warning():
+        warnings += (str(drift.warning()),)
     return ScoreResult(
         result,
         record,
@@ -176,6 +182,7 @@ def score_leads(
         sources,
         output_file,
         warnings,
+        drift,
     )
 
 
@@ -191,9 +198,11 @@ def _checked_book(wb: StreamedBook, path: Path) -> Book:
 
 def _model_for(
     path: Path, record: ModelRecord | None, source: Any, settings: Settings, retrain: bool
-) -> tuple[TrainedModel, bool, Staleness | None]:
+) -> tuple[TrainedModel, bool, Staleness | None, LeadTable | None]:
+    """The model, whether it was trained now, its freshness, and the closed leads read to
+    check it (None when it was trained now: none of them closed after its window)."""
     if retrain:
-        return train_model(source.closed(None), settings.leads), True, None
+        return train_model(source.closed(None), settings.leads), True, None, None
     if record is None:
         if stored_models(path):
             raise ModelError(
@@ -202,10 +211,24 @@ def _model_for(
                 "Excel, or run leadbook score-leads BOOK --retrain, to train and record a new one"
             )
         log.info("no lead model recorded yet: training the first one")
-        return train_model(source.closed(None), settings.leads), True, None
+        return train_model(source.closed(None), settings.leads), True, None, None
     model = load_model(path, record)
-    fresh = check_fresh(model, source.closed(model.kinds))
-    return model, False, fresh
+    closed = source.closed(model.kinds)
+    fresh = check_fresh(model, closed)
+    return model, False, fresh, closed
+
+
+def _drift(model: TrainedModel, scorer: _Scorer, closed: LeadTable | None) -> Drift:
+    """The open leads scored against the training leads' profile, and the leads closed since
+    training (those the model never saw) against what it predicts for them."""
+    recent = None
+    if closed is not None and len(closed):
+        new = ~closed.fixed["lead_id"].isin(model.digests.index).to_numpy()
+        if new.any():
+            frame = closed.model_frame()[new]
+            y = closed.fixed["outcome"].to_numpy(dtype=int)[new]
+            recent = (model.predict(frame), y)
+    return check_drift(model.profile, scorer.frame(), recent)
 
 
 _KEPT = ["source", "probability", "value_used", "cost", "band", "action", "sale_profit"]
@@ -218,11 +241,13 @@ class _Scorer:
     def __init__(self, model: TrainedModel, inventory: Inventory, settings: Settings):
         self.model, self.inventory, self.rules = model, inventory, settings.leads
         self.parts: list[pd.DataFrame] = []
+        self.frames: list[pd.DataFrame] = []
 
     def score(self, table: LeadTable) -> pd.DataFrame:
         if len(table) == 0:
             return pd.DataFrame(columns=["at_row", *OUTPUT_COLUMNS])
         frame = table.model_frame()
+        self.frames.append(frame[self.model.features])
         p = self.model.predict(frame)
         revenue = self.inventory.sources["revenue_per_customer"]
         fixed = table.fixed
@@ -252,6 +277,12 @@ class _Scorer:
         )
         self.parts.append(out[_KEPT])
         return out
+
+    def frame(self) -> pd.DataFrame:
+        """The features of every open lead scored (the model's typed view, for drift)."""
+        if not self.frames:
+            return pd.DataFrame(columns=self.model.features)
+        return self.model.typed(pd.concat(self.frames, ignore_index=True))
 
     def all(self) -> pd.DataFrame:
         return (
@@ -501,6 +532,14 @@ def _log_line(record: ModelRecord, trained: bool, scorer: _Scorer, source: Any) 
         f"{record.model_hash[:12]}… ({record.kind}, {how}): {summary or 'no open leads'}"
         + (f"; {loss}" if loss else "")
     )
+
+
+def _drift_note(drift: Drift) -> str:
+    """The Log line's word on a shift (the report says it in full)."""
+    parts = [f"{name} PSI {value:.2f}" for name, value in drift.major[:3]]
+    if drift.rate_shift:
+        parts.append(f"leads closed since training converted {drift.recent_rate:.1%}")
+    return f"; differ from the training leads: {', '.join(parts)}" if parts else ""
 
 
 def lead_score(book: str | Path, features: Mapping[str, Any]) -> float:

@@ -126,6 +126,8 @@ class LeadReport:
     sell_quality: float | None
     sources: pd.DataFrame
     note: str
+    drift: str | None = None
+    """The warning that the leads scored differ from the training leads, or None."""
 
 
 def render_report(
@@ -167,11 +169,17 @@ def render_report(
         )
     if report is not None:
         note(ws, "A20", report.note)
+        if report.drift:
+            ws["A21"] = report.drift
+            ws["A21"].font = DRIFT_FONT
     draw_leads_charts(ws)
     for key, width in widths.items():
         ws.column_dimensions[key].width = width
     ws.column_dimensions["A"].width = max(ws.column_dimensions["A"].width or 0, 24)
     ws.column_dimensions["U"].width = max(ws.column_dimensions["U"].width or 0, 12)
+
+
+DRIFT_FONT = Font(bold=True, color="9C0006")
 
 
 def draw_leads_charts(ws: Worksheet) -> None:
