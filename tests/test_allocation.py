@@ -648,9 +648,15 @@ class TestProperties:
             assert ref.status != "optimal", "leadbook says infeasible, CBC found an optimum"
             assert len(exc.conflicts) >= 1 and all(c.message for c in exc.conflicts)
             return
-        assert ref.status == "optimal", f"leadbook found an optimum, CBC says {ref.status}"
-        # every rule holds, checked by the independent checker
+        # every rule holds, checked by the independent checker: leadbook's answer proves the
+        # policy feasible, whatever CBC says of it
         assert violations(model, block_leads(out)) == []
+        if ref.status != "optimal":
+            # CBC refuses a few policies the checker shows to be feasible (one hypothesis
+            # found: shares exactly at the cap with two sources at the minimum); no optimum
+            # to compare with then
+            assert ref.status == "Infeasible", f"leadbook found an optimum, CBC says {ref.status}"
+            return
         # the optimum agrees with CBC's within 1e-6 relative; a margin is revenue less spend,
         # a difference of sums of the budget's size, so both solvers' feasibility tolerances
         # (1e-7 on rows of that size) move it by up to 1e-8 of the budget, whatever it is
