@@ -182,6 +182,19 @@ class TestChoice:
         # very poor, but not allowed to stop: it falls by 15 % at most, to the minimum
         assert spend(optimise(at, Objective.CUSTOMERS))[0] == pytest.approx(1_500.0, abs=1e-3)
 
+    def test_with_no_weekly_increase_it_stays_or_stops(self):
+        # it cannot rise: on, it stays at $1,000 (20 customers) and B at $5,000 (25)
+        model = Model(make_portfolio([small(1_000.0, 0.4), cheap()]), limits(6_000.0, increase=0.0))
+        out = optimise(model, Objective.CUSTOMERS)
+        assert spend(out).tolist() == pytest.approx([1_000.0, 5_000.0], abs=1e-3)
+        assert (
+            "A spends $1,000, below the $1,500 minimum for an active source: it stays at "
+            "$1,000: the weekly increase (0 %) lets it rise no further; stopping it instead "
+            "would cost 20 customers a month"
+        ) in explained(model)["binding"]
+        ref = reference_solve(model)
+        assert out.value == pytest.approx(ref.value, rel=1e-6)
+
     def test_several_sources_below_the_minimum(self):
         specs = [
             SourceSpec("Good", 1_000.0, 0.4, [(100, 20.0)]),

@@ -70,7 +70,13 @@ def glide_in_facts(outcome: Outcome) -> list[Fact]:
         reach = float(np.fmin(pf.max_spend[i], pf.cap[i]))
         if spend > TOL * MONEY:
             weeks = weeks_to_minimum(cur, m, lim.increase)
-            if weeks == 1:
+            if weeks is None:
+                what = (
+                    f"it stays at {money(spend)}: the {lim.increase_rule} (0 %) lets it rise "
+                    "no further"
+                )
+                label = "below min spend"
+            elif weeks == 1:
                 what = f"it rises to {money(spend)} next week, at least the minimum"
                 label = "rises to min spend"
             else:
@@ -94,9 +100,11 @@ def glide_in_facts(outcome: Outcome) -> list[Fact]:
                 facts.append(Fact(Rule.MIN_SPEND, int(i), text, label, upper=False))
                 continue
             what = "it stops"
+            weeks = weeks_to_minimum(cur, m, lim.increase)
             other = (
-                f"gliding up instead ({money(floors[0, i])} in week 1, the minimum in week "
-                f"{weeks_to_minimum(cur, m, lim.increase)})"
+                f"gliding up instead ({money(floors[0, i])} in week 1, the minimum in week {weeks})"
+                if weeks is not None
+                else f"staying at {money(floors[0, i])}"
             )
             bounds = _forced(outcome, i, on=True, floor=floors[0, i] / MONEY)
         why = _cost(outcome, bounds, other) if k < allowed else ""
