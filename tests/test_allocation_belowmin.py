@@ -182,6 +182,16 @@ class TestChoice:
         # very poor, but not allowed to stop: it falls by 15 % at most, to the minimum
         assert spend(optimise(at, Objective.CUSTOMERS))[0] == pytest.approx(1_500.0, abs=1e-3)
 
+    def test_one_week_from_the_minimum_it_stops_rather_than_rise(self):
+        # $1,300 × 1.2 ≥ $1,500: on, A spends $1,500 (0.75 customers) and B $4,500 (22.5);
+        # stopped, B takes $6,000 (30): 6.75 more
+        model = Model(make_portfolio([small(1_300.0, 0.01), cheap()]), limits(6_000.0))
+        assert (
+            "A spends $1,300, below the $1,500 minimum for an active source: it stops; "
+            "rising to the minimum instead ($1,500 next week) would cost 6.75 customers a "
+            "month" in explained(model)["binding"]
+        )
+
     def test_with_no_weekly_increase_it_stays_or_stops(self):
         # it cannot rise: on, it stays at $1,000 (20 customers) and B at $5,000 (25)
         model = Model(make_portfolio([small(1_000.0, 0.4), cheap()]), limits(6_000.0, increase=0.0))

@@ -101,11 +101,13 @@ def glide_in_facts(outcome: Outcome) -> list[Fact]:
                 continue
             what = "it stops"
             weeks = weeks_to_minimum(cur, m, lim.increase)
-            other = (
-                f"gliding up instead ({money(floors[0, i])} in week 1, the minimum in week {weeks})"
-                if weeks is not None
-                else f"staying at {money(floors[0, i])}"
-            )
+            if weeks is None:
+                other = f"staying at {money(floors[0, i])}"
+            elif weeks == 1:
+                other = f"rising to the minimum instead ({money(floors[0, i])} next week)"
+            else:
+                start = money(floors[0, i])
+                other = f"gliding up instead ({start} in week 1, the minimum in week {weeks})"
             bounds = _forced(outcome, i, on=True, floor=floors[0, i] / MONEY)
         why = _cost(outcome, bounds, other) if k < allowed else ""
         facts.append(Fact(Rule.MIN_SPEND, int(i), f"{head}: {what}{why}", label, upper=False))
