@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from leadbook.allocation.belowmin import glide_in_facts
 from leadbook.allocation.engine import glide_path, optimise, today_prices
 from leadbook.allocation.explain import (
     UNITS,
@@ -289,7 +290,7 @@ def allocation_from(
     with the glide path's weekly outcomes ``path`` (week 1 first) and its destination."""
     model = outcome.compiled.model
     pf = model.portfolio
-    facts = binding_facts(outcome)
+    facts = binding_facts(outcome) + glide_in_facts(outcome)
     table = _table(outcome, facts)
     totals = Totals(
         float(table["recommended"].sum()),

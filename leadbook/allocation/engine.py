@@ -329,7 +329,8 @@ def _keep_choices(
         lb[cols[below]] = ub[cols[below]]
         ub[cols[above]] = lb[cols[above]]
     on = v[d.semi] > TOL
-    lb[d.semi[on]] = np.maximum(lb[d.semi[on]], np.minimum(d.threshold, ub[d.semi[on]]))
+    floor = d.floor(d.semi[on])
+    lb[d.semi[on]] = np.maximum(lb[d.semi[on]], np.minimum(floor, ub[d.semi[on]]))
     ub[d.semi[~on]] = 0.0
     return lb, np.maximum(ub, lb)
 

@@ -160,7 +160,10 @@ class Policy:
         DOLLARS,
         name="MinActiveSpend",
         lo=0,
-        doc="A source that is active gets at least this much a month, or nothing.",
+        doc=(
+            "A source that is active gets at least this much a month, or nothing; one "
+            "spending less today rises to it by the weekly increase, or stops."
+        ),
     )
     test_phase1: DollarBand = setting(
         DollarBand(5_000.0, 10_000.0),
