@@ -78,7 +78,8 @@ def _check(path: Path) -> Any:
 
 
 def _rebalance(path: Path) -> Any:
-    return rebalance_job(path)  # leadbook rebalance BOOK: next week, the Objective setting
+    # leadbook rebalance BOOK: the GlideWeeks and Objective settings
+    return rebalance_job(path)
 
 
 def _forecast(path: Path) -> Any:
@@ -111,12 +112,14 @@ def _undo(book: Any, formulas: Sent = None) -> None:
 
 
 def _export_board_pack(book: Any, formulas: Sent = None) -> None:
-    """leadbook board BOOK: History's latest quarter; the pack, made beside the job's copy,
-    goes beside the workbook once the job has succeeded."""
+    """leadbook board BOOK: History's latest quarter, with a PDF as the BoardPDF setting says;
+    the pack, made beside the job's copy, goes beside the workbook once the job has
+    succeeded."""
     from leadbook.workbook.jobs import pack
 
     def made(path: Path) -> list[Path]:  # the job's own temporary folder: its pack alone
-        return sorted(path.parent.glob(pack.pack_name(path, "*")))
+        pack_file = pack.pack_name(path, "*")
+        return sorted([*path.parent.glob(pack_file), *path.parent.glob(pack_file[:-5] + ".pdf")])
 
     run_job(book, pack.export_board_pack, made=made, formulas=formulas)
 

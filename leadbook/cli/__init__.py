@@ -587,7 +587,13 @@ def board(
         Path | None,
         typer.Option("--out", help="Folder for the pack (default: the workbook's folder)."),
     ] = None,
-    pdf: Annotated[bool, typer.Option("--pdf", help="Also write a PDF (LibreOffice).")] = False,
+    pdf: Annotated[
+        bool | None,
+        typer.Option(
+            "--pdf/--no-pdf",
+            help="Also write a PDF (LibreOffice); default: the BoardPDF setting.",
+        ),
+    ] = None,
     paper: Annotated[str, typer.Option("--paper", help="Paper of the PDF: a4 or letter.")] = "a4",
     as_json: JsonOption = False,
 ) -> None:
@@ -701,8 +707,14 @@ def _list_versions(book: Path, as_json: bool) -> None:
 def rebalance(
     book: BookArg,
     weeks: Annotated[
-        int, typer.Option("--weeks", min=1, max=52, help="Plan a glide path of N weeks.")
-    ] = 1,
+        int | None,
+        typer.Option(
+            "--weeks",
+            min=1,
+            max=52,
+            help="Plan a glide path of N weeks (default: the GlideWeeks setting).",
+        ),
+    ] = None,
     objective: Annotated[
         Objective | None,
         typer.Option(

@@ -219,6 +219,7 @@ def board_json(result: Any) -> dict[str, Any]:
         "workbook": result.workbook,
         "pack": result.pack,
         "pdf": result.pdf,
+        "pdf_note": result.pdf_note,
         "changed": result.changed,
         "kpis": [
             {
@@ -281,6 +282,8 @@ def print_board(result: Any) -> None:
     out.print(f"Board pack: [bold]{result.pack}[/]")
     if result.pdf is not None:
         out.print(f"PDF: [bold]{result.pdf}[/]")
+    if result.pdf_note:
+        out.print(f"[yellow]{escape(result.pdf_note)}[/]", highlight=False)
 
 
 def kpi_text(value: float | None, unit: str) -> str:

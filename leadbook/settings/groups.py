@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from leadbook.enums import ConversionSource
+from leadbook.enums import ConversionSource, Switch
 from leadbook.settings.policy import DOLLARS, PERCENT, setting
 
 
@@ -508,4 +508,11 @@ class FileRules:
         lo=1,
         doc="Each leadbook write (and each undo) first keeps the file as it was in "
         "<name>.leadbook-versions; beyond this many, the oldest is deleted.",
+    )
+    board_pdf: Switch = setting(
+        Switch.NO,
+        "Board pack also as PDF",
+        name="BoardPDF",
+        doc="yes: Export board pack also writes the pack as a PDF beside it, where "
+        "LibreOffice is installed (leadbook board --pdf does so whatever this says).",
     )

@@ -181,6 +181,16 @@ class Policy:
         lo=0,
         doc="Monthly spend of a testing source in weeks 5–12",
     )
+    glide_weeks: int = setting(
+        1,
+        "Weeks Rebalance plans",
+        "weeks",
+        name="GlideWeeks",
+        lo=1,
+        hi=52,
+        doc="1 recommends next week alone; more plans a glide path of that many weekly "
+        "steps (the Rebalance button, and leadbook rebalance without --weeks).",
+    )
 
 
 @dataclass(frozen=True)
