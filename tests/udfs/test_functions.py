@@ -5,6 +5,7 @@ plain Python (the classic add-in's shapes: scalars, None for an empty cell)."""
 from __future__ import annotations
 
 import os
+import re
 
 import openpyxl
 import pytest
@@ -411,12 +412,20 @@ class TestAllocate:
     def test_exact_mode_beyond_the_planned_team_names_the_rule(self, client, demo_tables):
         settings = with_setting(demo_tables["Settings"], "policy.budget_mode", "exact")
         response = call(
-            client, "LB_ALLOCATE", demo_tables["Sources"], [[320_000]], settings,
+            client, "LB_ALLOCATE", demo_tables["Sources"], [[340_000]], settings,
             demo_tables["History"], demo_tables["PriceTiers"],
         )  # fmt: skip
         assert response.status_code == 400
         assert "The policy cannot be met" in response.text
-        assert "raise sales reps to 71 (SalesReps" in response.text
+        reps = re.search(r"raise sales reps to (\d+) \(SalesReps", response.text)
+        assert reps is not None, response.text
+        # the fix as printed works: with that many reps the same call answers
+        fixed = with_setting(settings, "capacity.sales_reps", int(reps[1]))
+        response = call(
+            client, "LB_ALLOCATE", demo_tables["Sources"], [[340_000]], fixed,
+            demo_tables["History"], demo_tables["PriceTiers"],
+        )  # fmt: skip
+        assert response.status_code == 200, response.text
 
     def test_sales_capacity_as_settings_ask(self, client, demo_tables):
         # the demo takes it from the hiring plan: 70 reps less 2 % attrition in the first
