@@ -21,7 +21,7 @@ PHASE1, PHASE2 = (5_000.0, 10_000.0), (15_000.0, 25_000.0)  # the demo's (the ch
 @pytest.fixture(scope="module")
 def glide():
     model = build_model(demo_inventory(), demo_settings())
-    path, steady = engine.glide_path(model, Objective.CUSTOMERS, WEEKS)
+    path, _steady = engine.glide_path(model, Objective.CUSTOMERS, WEEKS)
     spend = np.array([engine.week_spend(outcome) for outcome in path])
     return model, path, spend
 
@@ -46,7 +46,7 @@ def test_the_demos_tests_and_their_phases():
 
 
 def test_a_phase_1_test_takes_phase_1_then_phase_2_or_stops_at_the_gate(glide):
-    model, path, spend = glide
+    model, _path, spend = glide
     names = model.portfolio.names
     for name in ("Social lead ads", "Aged lead marketplace", "Webinar series"):
         s = spend[:, names.index(name)]
