@@ -241,9 +241,9 @@ class TestDemo:
         assert "the budget does not bind" in lines[1]
 
     def test_glide_path_respects_weekly_limits_and_reaches_the_optimum(self, demo_inv, demo_cfg):
-        a = allocate(demo_inv, demo_cfg, weeks=6)
+        a = allocate(demo_inv, demo_cfg, weeks=8)  # past the tests' phase gate in week 5
         g = a.glide
-        assert g is not None and g.shape == (6, len(demo_inv.sources))
+        assert g is not None and g.shape == (8, len(demo_inv.sources))
         active = a.table.index[a.table["role"] == "active"]
         prev = a.table.loc[active, "current"]
         for week in g.index:
@@ -251,7 +251,7 @@ class TestDemo:
             assert (now <= prev * 1.2 + 1e-6).all() and (now >= prev * 0.85 - 1e-6).all()
             prev = now
         assert a.glide_totals["objective"].iloc[-1] == pytest.approx(a.steady_value, rel=1e-6)
-        assert "reaches the optimum without weekly limits" in a.explanation()[-1]
+        assert "reaches the optimum without weekly limits" in a.explanation()[-2]
 
 
 # --- Rule builders ----------------------------------------------------------------------
@@ -554,10 +554,12 @@ class TestWeighted:
 
     @pytest.mark.parametrize("objective", ["customers", "weighted"])
     def test_a_glide_path_never_gets_worse(self, demo_inv, demo_cfg, objective):
-        # each week may stay where the week before ended, so its optimum is no lower
+        # each week may stay where the week before ended, so its optimum is no lower — but
+        # at the tests' phase gate (week 5), where a test goes on to phase 2 or stops
         a = allocate(demo_inv, demo_cfg, objective=objective, weeks=8)
         score = a.glide_totals["objective"].to_numpy()
-        assert (np.diff(score) >= -1e-7 * np.abs(score[1:]).max()).all()
+        steps = np.diff(score) >= -1e-7 * np.abs(score[1:]).max()
+        assert steps[[0, 1, 2, 4, 5, 6]].all()
 
     def test_week_one_of_a_glide_is_the_rebalance(self, demo_inv, demo_cfg):
         one = allocate(demo_inv, demo_cfg)

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from leadbook.allocation.compile import Compiled, Program, compile_model, is_rule
-from leadbook.allocation.model import MONEY, Model, Regime
+from leadbook.allocation.model import MONEY, Model, Regime, in_week, phase_in_week
 from leadbook.allocation.objectives import Goal, customers_vector, goal_for
 from leadbook.allocation.outcome import Outcome
 from leadbook.allocation.rules import Rule, block_spends, leads_for_spend
@@ -464,12 +464,19 @@ def week_spend(outcome: Outcome, week: int = 0) -> np.ndarray:
     return outcome.v[lay.x(week)] * MONEY
 
 
-def next_week(model: Model, spend: np.ndarray) -> Model:
-    """The one-week model that starts from ``spend`` instead of today's spend: sources that
-    move by the weekly rules are active if they spend, entrants (who may enter at the
-    minimum active spend) if not; everything else is unchanged."""
-    pf = model.portfolio
+def next_week(
+    model: Model, spend: np.ndarray, week: int = 1, stopped: np.ndarray | None = None
+) -> Model:
+    """The one-week model of week ``week`` of a plan that starts from ``spend`` (the week
+    before's) instead of today's spend: sources that move by the weekly rules are active if
+    they spend, entrants (who may enter at the minimum active spend) if not; testing sources
+    are in that week's test phase (:func:`~leadbook.allocation.model.in_week`); everything
+    else is unchanged. ``stopped``: tests stopped at a phase gate earlier in the plan (off
+    from then on)."""
+    pf = in_week(model, week).portfolio
     regime = pf.regime.copy()
+    if stopped is not None:
+        regime[stopped] = Regime.OFF
     moving = np.isin(regime, (Regime.CHANGE, Regime.ENTRANT))
     regime[moving] = np.where(spend[moving] > 0, Regime.CHANGE, Regime.ENTRANT)
     moved = dataclasses.replace(pf, current=spend, regime=regime, today_spend=pf.spend_today)
@@ -506,25 +513,65 @@ def glide_path(
     """
     path = [optimise(model, objective, time_limit=time_limit)]
     before = model.portfolio.current
+    stopped = np.zeros(len(model.portfolio), dtype=bool)
     while len(path) < weeks:
         spend = week_spend(path[-1])
-        if np.allclose(spend, before, rtol=1e-9, atol=1e-6):
+        gate = path[-1].compiled.model.portfolio.test_gate
+        if gate is not None:
+            stopped |= gate & (spend <= 0)
+        phases_move = test_phase_moves(model, len(path) + 1)
+        if not phases_move and np.allclose(spend, before, rtol=1e-9, atol=1e-6):
             path.append(path[-1])
             continue
-        week = next_week(model, spend)
+        week = next_week(model, spend, len(path) + 1, stopped)
         # a small model starts from the rules the week before needed (saving an LP); in a
-        # large one, enforcing every block chain or entrant again costs more than the LP
+        # large one, enforcing every block chain or entrant again costs more than the LP;
+        # a week whose test phases move starts afresh (its sources' rules are others)
         terms = path[0].goal.terms
         marks = path[-1].marks
-        if path[-1].goal.program.n_cols >= FACE_MIN_COLUMNS:
+        if phases_move or test_phase_moves(model, len(path)):
+            marks = None  # the week before's rules were another week's tests
+        elif path[-1].goal.program.n_cols >= FACE_MIN_COLUMNS:
             marks = Marks(count=marks.count)
-        path.append(
-            optimise(
-                week, objective, time_limit=time_limit, terms=terms, marks=marks, explain=False
+        try:
+            path.append(
+                optimise(
+                    week, objective, time_limit=time_limit, terms=terms, marks=marks, explain=False
+                )
             )
-        )
+        except InfeasiblePolicyError as exc:
+            raise _in_week(exc, len(path) + 1) from None
         before = spend
     steady = None
     if weeks > 1 and destination:
-        steady = steady_value(model, objective, time_limit, path[-1].marks, path[-1].value)
+        last, marks = model, path[-1].marks
+        if any(test_phase_moves(model, w) for w in range(2, weeks + 1)):
+            marks = None
+            # heading for the policy as it stands in the last week: tests moved on or stopped
+            ended = path[-1].compiled.model
+            today = model.portfolio.current
+            moved = dataclasses.replace(ended.portfolio, current=today, today_spend=None)
+            last = dataclasses.replace(ended, portfolio=moved)
+        steady = steady_value(last, objective, time_limit, marks, path[-1].value)
     return path, steady
+
+
+def _in_week(problem: InfeasiblePolicyError, week: int) -> InfeasiblePolicyError:
+    """``problem``, said of week ``week`` of a glide path (the weeks before it met the
+    policy; a test at its phase gate, or a source whose test ended, may change that)."""
+    summary = (
+        f"Week {week} of the glide path (weeks 1–{week - 1} meet the policy): "
+        + problem.summary[0].lower()
+        + problem.summary[1:]
+    )
+    return dataclasses.replace(problem, summary=summary)
+
+
+def test_phase_moves(model: Model, week: int) -> bool:
+    """Whether a testing source of ``model`` changes test phase (or ends its test) in week
+    ``week`` of a plan."""
+    phase = model.portfolio.test_phase
+    if model.limits.settings is None or week == 1 or np.isnan(phase).all():
+        return False
+    now, before = phase_in_week(phase, week), phase_in_week(phase, week - 1)
+    return bool((now[~np.isnan(phase)] != before[~np.isnan(phase)]).any())

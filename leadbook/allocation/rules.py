@@ -668,11 +668,23 @@ def phase_budget_rows(model: Model, lay: Layout) -> list[Rows]:
     """A testing source spends within its phase's test budget, every week."""
     pf = model.portfolio
     testing = _sources(model, Regime.TESTING)
-    low, high = pf.test_min[testing] / MONEY, pf.test_max[testing] / MONEY
+    high = pf.test_max[testing] / MONEY
+    # a test at its phase gate may stop instead: its minimum is a semi-continuous floor
+    held = np.setdiff1d(testing, at_test_gate(model))
+    low = pf.test_min[held] / MONEY
     return [
         _per_source(Rule.TEST_BUDGET, model, lay, testing, np.full(len(testing), -INF), high),
-        _lead_floor_rows(Rule.TEST_BUDGET, model, lay, testing, low, range(model.weeks)),
+        _lead_floor_rows(Rule.TEST_BUDGET, model, lay, held, low, range(model.weeks)),
     ]
+
+
+def at_test_gate(model: Model) -> np.ndarray:
+    """The testing sources at a phase gate (:attr:`Portfolio.test_gate`): each spends 0 (its
+    test stops) or its new phase's test budget."""
+    gate = model.portfolio.test_gate
+    if gate is None:
+        return np.zeros(0, np.int64)
+    return np.flatnonzero(gate & (model.portfolio.regime == Regime.TESTING))
 
 
 RULE_BUILDERS: tuple[Callable[[Model, Layout], Rows | list[Rows]], ...] = (
@@ -731,9 +743,12 @@ def discrete_rules(model: Model, lay: Layout) -> Discrete:
     may_stop = Regime.ENTRANT, *((Regime.CHANGE,) if lim.decrease >= 1.0 else ())
     semi_sources = _sources(model, *may_stop) if lim.min_spend > 0 else np.zeros(0, np.int64)
     gliding = np.flatnonzero(below_minimum(model))
-    semi_sources = np.union1d(semi_sources, gliding).astype(np.int64)
+    gate = at_test_gate(model)
+    semi_sources = np.union1d(np.union1d(semi_sources, gliding), gate).astype(np.int64)
     semi = np.concatenate([lay.x(w, semi_sources) for w in weeks]).astype(np.int64)
-    floors = glide_floors(model)[:, semi_sources] / MONEY
+    floors = glide_floors(model)
+    floors[:, gate] = pf.test_min[gate]
+    floors = floors[:, semi_sources] / MONEY
     b = pf.blocks
     follows = np.flatnonzero((b.rank[1:] > 0) & (b.source[1:] == b.source[:-1])) + 1
     follows = follows[pf.regime[b.source[follows]] != Regime.OFF]
@@ -751,7 +766,7 @@ def discrete_rules(model: Model, lay: Layout) -> Discrete:
         chain=chain,
         min_active=lim.min_active,
         candidates=tuple(lay.x(w, can) for w in weeks),
-        semi_floor=floors.ravel() if len(gliding) else None,
+        semi_floor=floors.ravel() if len(gliding) or len(gate) else None,
         blocks=BlockColumns(
             cols=np.array([lay.s(w) for w in weeks], dtype=np.int64).reshape(model.weeks, -1),
             x=np.array([lay.x(w) for w in weeks], dtype=np.int64).reshape(model.weeks, -1),
