@@ -259,6 +259,24 @@ def settings_from_rows(rows: Iterable[Sequence[Any]]) -> tuple[Settings, list[Pr
     return settings, problems
 
 
+def settings_with(
+    base: Settings, rows: Iterable[Sequence[Any]]
+) -> tuple[Settings, list[Problem]]:
+    """``base`` with ``(key, value, where[, key_where])`` rows applied, checked exactly as the
+    Settings tab's rows are (a What-if scenario's overrides), and every problem found.
+
+    Examples
+    --------
+    >>> s, problems = settings_with(Settings(), [("MaxSourceShare", 0.35, "What-if!C6")])
+    >>> s.policy.max_source_share, problems
+    (0.35, [])
+    >>> _, problems = settings_with(Settings(), [("MaxSourceShare", 3, "What-if!C6")])
+    >>> str(problems[0])
+    'What-if!C6: MaxSourceShare: must be ≤ 100.0%, got 300.0% — did you mean 3 %? Type 3% or 0.03'
+    """
+    return _apply(base, rows)
+
+
 def _apply(base: Settings, rows: Iterable[Sequence[Any]]) -> tuple[Settings, list[Problem]]:
     problems: list[Problem] = []
     values: dict[str, Any] = {}
@@ -491,5 +509,6 @@ __all__ = [
     "setting",
     "setting_rows",
     "settings_from_rows",
+    "settings_with",
     "spec_for",
 ]
