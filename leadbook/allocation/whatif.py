@@ -184,7 +184,7 @@ def run_scenarios(
     capacity: Callable[[Inventory, Settings], SalesCapacity] | None = None,
     objective: Objective | str | None = None,
 ) -> list[ScenarioResult]:
-    """"As set" and each of ``scenarios``, solved as Rebalance solves the policy.
+    """ "As set" and each of ``scenarios``, solved as Rebalance solves the policy.
 
     ``capacity`` gives the sales capacity of a scenario's inventory and settings (the
     workbook's: its own figure, or the hiring plan's); by default Settings' figure.
@@ -288,7 +288,7 @@ def curve_shares(settings: Settings) -> np.ndarray:
     >>> len(shares), float(shares[0]), float(shares[10]), float(shares[-1])
     (21, 0.5, 1.0, 1.5)
     """
-    p = settings.policy
+    p = settings.whatif
     shares = np.linspace(p.curve_low, p.curve_high, p.curve_points)
     if not np.any(np.isclose(shares, 1.0)):
         shares = np.sort(np.r_[shares, 1.0])

@@ -28,6 +28,7 @@ from leadbook.settings.groups import (
     HiringRules,
     LeadRules,
     RoiRules,
+    WhatIfRules,
 )
 from leadbook.settings.policy import (
     DOLLARS,
@@ -71,6 +72,7 @@ class Settings:
     leads: LeadRules = field(default_factory=LeadRules)
     board: BoardTargets = field(default_factory=BoardTargets)
     files: FileRules = field(default_factory=FileRules)
+    whatif: WhatIfRules = field(default_factory=WhatIfRules)
 
     def get(self, key: str) -> Any:
         """The value of the setting ``key`` (``"section.field"`` or ``"...field.min"``)."""
@@ -179,6 +181,7 @@ SECTION_TITLES = {
     "leads": "Lead qualification and pricing",
     "board": "Board targets",
     "files": "Files",
+    "whatif": "What-if budget curve",
 }
 
 
@@ -259,9 +262,7 @@ def settings_from_rows(rows: Iterable[Sequence[Any]]) -> tuple[Settings, list[Pr
     return settings, problems
 
 
-def settings_with(
-    base: Settings, rows: Iterable[Sequence[Any]]
-) -> tuple[Settings, list[Problem]]:
+def settings_with(base: Settings, rows: Iterable[Sequence[Any]]) -> tuple[Settings, list[Problem]]:
     """``base`` with ``(key, value, where[, key_where])`` rows applied, checked exactly as the
     Settings tab's rows are (a What-if scenario's overrides), and every problem found.
 
@@ -505,6 +506,7 @@ __all__ = [
     "ScoreWeights",
     "SettingSpec",
     "Settings",
+    "WhatIfRules",
     "section_title",
     "setting",
     "setting_rows",
