@@ -81,7 +81,7 @@ def compared(built_demo: Path, tmp_path_factory: pytest.TempPathFactory):
 
 def test_the_demo_starts_with_three_budget_scenarios(built_demo: Path):
     ws = openpyxl.load_workbook(built_demo, data_only=True)[C.WHATIF.name]
-    min_col, min_row, _, max_row = range_boundaries(ws.tables[SCENARIOS].ref)
+    _, min_row, _, max_row = range_boundaries(ws.tables[SCENARIOS].ref)
     rows = [(ws.cell(r, 1).value, ws.cell(r, 2).value) for r in range(min_row + 1, max_row + 1)]
     assert [b for _, b in rows] == [300_000, 320_000, 350_000]
     results = ws.tables[C.WHATIF_RESULTS_TABLE.name].ref
