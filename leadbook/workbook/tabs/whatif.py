@@ -43,6 +43,10 @@ from leadbook.workbook.tabs.planning import HEADING_FONT
 
 CHART_ROWS = 20
 """Rows kept free for the budget curve's chart, between its heading and its table."""
+SCENARIO_ROOM = 20
+"""Rows the Scenarios table may grow to before the results move down: a user types new
+scenarios below it without running into the results."""
+"""Rows kept free for the budget curve's chart, between its heading and its table."""
 
 MONEY_FORMAT = C.FORMATS[Kind.CURRENCY]
 NUMBER_FORMAT = C.FORMATS[Kind.NUMBER]
@@ -121,7 +125,10 @@ def render_whatif(
         else "Fill the Scenarios table (add a column headed by a setting's defined name to "
         "change that setting), then press Compare scenarios (leadbook whatif BOOK).",
     )
-    last = _scenarios(ws, kept, starter, expected)
+    last = max(
+        _scenarios(ws, kept, starter, expected),
+        anchor_of(C.WHATIF_SCENARIOS_TABLE)[0] + SCENARIO_ROOM,
+    )
     results = [] if view is None else list(view.results)
     spec = _results_spec(results, f"A{last + 3}")
     end = _results(ws, spec, results, expected)
@@ -240,6 +247,7 @@ def _results(
     formats = [fmt for _, _, fmt in MEASURES] + [MONEY_FORMAT] * len(sources)
     lines = max((len(str(_value(r, "binding") or "").splitlines()) for r in results), default=1)
     for i, fmt in enumerate(formats):
+        ws.cell(header_row + 1 + i, first).alignment = Alignment(vertical="top")
         for j in range(1, len(spec.columns)):
             cell = ws.cell(header_row + 1 + i, first + j)
             cell.number_format = fmt
@@ -301,7 +309,6 @@ def draw_whatif_chart(ws: Worksheet) -> None:
     customers = LineChart()
     customers.title = "Budget curve: customers and CPA by budget"
     customers.y_axis.title = "Expected customers a month"
-    customers.x_axis.title = "Monthly budget"
     customers.x_axis.number_format = '"$"#,##0,"k"'
     customers.height, customers.width = 9.5, 22
     customers.add_data(
