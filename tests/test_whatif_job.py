@@ -193,3 +193,26 @@ def test_a_workbook_without_the_what_if_tab_gets_it(built_demo: Path, tmp_path: 
     wb = openpyxl.load_workbook(path)
     assert wb.sheetnames.index(C.WHATIF.name) == wb.sheetnames.index(C.ALLOCATION.name) + 1
     assert SCENARIOS in wb[C.WHATIF.name].tables
+
+
+def test_the_command_prints_json_and_refuses_bad_input_with_exit_2(compared, tmp_path: Path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from leadbook.cli import app
+
+    path, _, _, _ = compared
+    res = CliRunner().invoke(app, ["whatif", str(path), "--json"])
+    assert res.exit_code == 0, res.output
+    payload = json.loads(res.stdout)
+    assert [s["name"] for s in payload["scenarios"]][:2] == ["As set", "Lean $300k"]
+    assert payload["scenarios"][1]["status"] == "infeasible" and payload["scenarios"][1]["rule"]
+    assert len(payload["curve"]) == 21
+    bad = tmp_path / "bad.xlsx"
+    shutil.copy2(path, bad)
+    _edit_scenarios(bad, [["A", "lots"]])
+    before = bad.read_bytes()
+    res = CliRunner().invoke(app, ["whatif", str(bad)])
+    assert res.exit_code == 2 and "What-if!B6" in res.output
+    assert bad.read_bytes() == before
