@@ -50,7 +50,7 @@ scenarios below it without running into the results."""
 
 MONEY_FORMAT = C.FORMATS[Kind.CURRENCY]
 NUMBER_FORMAT = C.FORMATS[Kind.NUMBER]
-SCENARIO_WIDTH = 26
+SCENARIO_WIDTH = 30
 BINDING_SHOWN = 6
 """Binding rules a scenario's column lists (the rest are counted)."""
 
@@ -253,7 +253,7 @@ def _results(
             cell.number_format = fmt
             cell.alignment = Alignment(wrap_text=True, vertical="top")
     binding_row = header_row + 1 + [k for k, _, _ in MEASURES].index("binding")
-    ws.row_dimensions[binding_row].height = 15 * max(lines, 1)
+    ws.row_dimensions[binding_row].height = 26 * max(lines, 1)  # a rule wraps to two lines
     verdict_row = header_row + 1 + [k for k, _, _ in MEASURES].index("verdict")
     if any(r.verdict for r in results):
         ws.row_dimensions[verdict_row].height = 15 * 6
