@@ -13,6 +13,7 @@ need them, so loading the add-in (xlwings Lite runs it in the browser) does not 
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import stat
@@ -90,6 +91,7 @@ __all__ = [
     "LB_BLENDED_CPA",
     "LB_BLENDED_CPL",
     "LB_BREAKEVEN_P",
+    "LB_BUDGET_CURVE",
     "LB_CLASSES",
     "LB_CLASSIFIER_METRICS",
     "LB_EXPECTED_ROI",
@@ -331,6 +333,51 @@ def LB_EXPLAIN(sources, budget=None, settings=None, history=None, price_tiers=No
     except InfeasiblePolicyError as exc:
         lines = [exc.summary, *(str(c) for c in exc.conflicts)]
     return [[line] for line in lines]
+
+
+CURVES: Memo[Any] = Memo(4)
+"""LB.BUDGET_CURVE's curves by the fingerprints of all their arguments."""
+BUDGETS = (
+    "Monthly budgets ($) to solve at, a row or a column; blank: CurveLow to CurveHigh of the "
+    "Budget setting (CurvePoints of them)."
+)
+
+
+@func(name="BUDGET_CURVE")
+@arg("sources", ndim=2, doc=SOURCES)
+@arg("budgets", ndim=2, doc=BUDGETS)
+@arg("settings", ndim=2, doc=SETTINGS)
+@arg("history", ndim=2, doc=HISTORY)
+@arg("price_tiers", ndim=2, doc=PRICE_TIERS)
+@excel_errors
+def LB_BUDGET_CURVE(sources, budgets=None, settings=None, history=None, price_tiers=None):
+    """The policy on Settings solved at each budget (spills, with headers): spend used,
+    expected leads and customers, blended and marginal CPA, or the rule that must give.
+
+    The What-if tab's budget curve; the row at the Budget setting is LB.ALLOCATE's answer.
+    """
+    s, b, c, h, p = map(fingerprint, (sources, budgets, settings, history, price_tiers))
+
+    def solved():
+        from leadbook.allocation.whatif import budget_curve  # HiGHS: loaded when first needed
+        from leadbook.workbook.jobs.feeds import sales_capacity_for
+
+        inventory = INVENTORIES.get(
+            (s, h, p), lambda: _read_inventory(sources, history, price_tiers)
+        )
+        cfg = X.settings(settings)
+        given = [] if budgets is None else X.numbers(budgets, "budgets")
+        if not all(math.isfinite(v) and v >= 0 for v in given):
+            raise X.ArgumentError("budgets must be dollar amounts of 0 or more, with no blanks")
+        return budget_curve(
+            inventory,
+            cfg,
+            budgets=given or None,
+            sales_capacity=sales_capacity_for(inventory, cfg),
+        )
+
+    curve = CURVES.get((s, b, c, h, p), solved)
+    return X.spill(curve.table, C.BUDGET_CURVE_TABLE, C.BUDGET_CURVE_TABLE.keys)
 
 
 # --- planning: ROI, forecast, hiring ------------------------------------------------------

@@ -70,6 +70,8 @@ def optimise(
     terms: pd.DataFrame | None = None,
     marks: Marks | None = None,
     explain: bool = True,
+    compiled: Compiled | None = None,
+    fixes: bool = True,
 ) -> Outcome:
     """The optimal allocation of ``model`` under ``objective``, tie-broken, with duals.
 
@@ -79,6 +81,9 @@ def optimise(
     discrete rules to enforce from the start (a similar model's, to save a solve).
     ``explain=False`` (later weeks of a glide path) skips what only explanations need: the
     marginal value of budget, and the duals LP after an integer solve of a small model.
+    ``compiled``: ``model`` already compiled (a budget curve retargets one compilation
+    instead of compiling each point); ``fixes=False`` names the rules that must give in an
+    infeasible policy without searching for verified fixes (one elastic re-solve).
 
     Examples
     --------
@@ -88,14 +93,14 @@ def optimise(
     (6.0, 'optimal')
     """
     started = time.perf_counter()
-    compiled = compile_model(model)
+    compiled = compile_model(model) if compiled is None else compiled
     built = time.perf_counter()
     try:
         if objective is Objective.WEIGHTED and terms is None:
             terms = weighted_terms(model, time_limit)
         goal = goal_for(compiled, objective, time_limit=time_limit, terms=terms)
     except InfeasiblePolicyError:
-        raise _explained(compiled) from None
+        raise _explained(compiled, fixes) from None
     start = goal.marks.union(marks) if marks is not None else goal.marks
     first = solve_exact(
         goal.minimise, compiled.discrete, marks=start, time_limit=time_limit, rounds=1
@@ -108,7 +113,7 @@ def optimise(
             goal.minimise, compiled.discrete, marks=first.marks, time_limit=time_limit
         )
     if first.status == "infeasible":
-        raise _explained(compiled)
+        raise _explained(compiled, fixes)
     if settled is None and not first.ok:
         raise LeadbookError(f"the allocation solve stopped early ({first.status}); nothing written")
     if not first.integers:
@@ -144,10 +149,10 @@ def optimise(
     )
 
 
-def _explained(compiled: Compiled) -> InfeasiblePolicyError:
+def _explained(compiled: Compiled, fixes: bool = True) -> InfeasiblePolicyError:
     from leadbook.allocation.explain import infeasibility
 
-    return infeasibility(compiled)
+    return infeasibility(compiled, fixes=fixes)
 
 
 def today_prices(model: Model) -> tuple[np.ndarray, np.ndarray]:

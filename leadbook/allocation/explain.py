@@ -473,10 +473,11 @@ pattern instead (:func:`~leadbook.allocation.solve.settle_fill_order`) and says 
 from the least relaxation it can be."""
 
 
-def infeasibility(compiled: Compiled) -> InfeasiblePolicyError:
+def infeasibility(compiled: Compiled, *, fixes: bool = True) -> InfeasiblePolicyError:
     """Why the policy of ``compiled`` cannot be met: the elastic re-solve's conflicts, each
     with the fixes that make the policy feasible when applied (checked by re-solving:
-    :func:`~leadbook.allocation.fixes.verified_fixes`).
+    :func:`~leadbook.allocation.fixes.verified_fixes`); ``fixes=False`` skips that search
+    (a budget curve names the rule that must give at each point, cheaply).
 
     Examples
     --------
@@ -527,6 +528,12 @@ or raise the budget to $1,000 (Budget)
                 ([], []),
             )
         ]
+    if not fixes:
+        found_only = tuple(c for c, _ in pairs)
+        n = len(found_only)
+        return InfeasiblePolicyError(
+            found_only, f"The policy cannot be met: {n:,} rule{'s' if n > 1 else ''} must give."
+        )
     conflicts, verified = _with_fixes(model, pairs)
     n = len(conflicts)
     how = "the smallest relaxation an elastic re-solve finds"

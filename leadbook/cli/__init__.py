@@ -756,6 +756,61 @@ def rebalance(
     print_json(allocation_json(result, allocation))
 
 
+@app.command()
+def whatif(book: BookArg, as_json: JsonOption = False) -> None:
+    """Compare the What-if tab's scenarios with the Settings as set, and draw the budget curve."""
+    from leadbook.workbook.jobs.whatif import whatif as whatif_job
+
+    result, view = _run(lambda: whatif_job(book))
+    curve = view.curve.table if view.curve is not None else None
+    if as_json:
+        print_json(
+            {
+                "path": book,
+                "changed": result.changed,
+                "scenarios": [
+                    {
+                        "name": r.name,
+                        "overrides": r.scenario.text,
+                        "status": r.status,
+                        "rule": r.verdict or None,
+                        "spend": finite(r.spend),
+                        "leads": finite(r.leads),
+                        "customers": finite(r.customers),
+                        "blended_cpa": finite(r.blended_cpa),
+                        "margin": finite(r.margin),
+                        "binding": list(r.binding),
+                    }
+                    for r in view.results
+                ],
+                "curve": records(curve) if curve is not None else [],
+            }
+        )
+        return
+    out.print(f"[green]✓[/] {escape(result.changed)} ({kept(result)})\n")
+    grid = Table(title="Scenarios (monthly)", title_justify="left")
+    for name in ("Scenario", "Status", "Spend", "Customers", "Blended CPA", "Margin"):
+        grid.add_column(name)
+    for r in view.results:
+        ok = r.status == "optimal"
+        grid.add_row(
+            escape(r.name),
+            r.status if ok else f"infeasible: {escape(r.verdict[:70])}",
+            f"${r.spend:,.0f}" if ok else "",
+            f"{r.customers:,.1f}" if ok else "",
+            f"${r.blended_cpa:,.0f}" if ok else "",
+            f"${r.margin:,.0f}" if ok else "",
+        )
+    out.print(grid)
+    if curve is not None:
+        feasible = curve[curve["status"] == "optimal"]
+        out.print(
+            f"Budget curve: {len(curve)} budgets, {len(feasible)} feasible; "
+            "the What-if tab has every point and its chart.",
+            highlight=False,
+        )
+
+
 def main() -> None:
     """Entry point of the ``leadbook`` command."""
     gc.freeze()  # the modules' objects: never garbage, never looked at again

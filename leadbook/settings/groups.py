@@ -516,3 +516,37 @@ class FileRules:
         doc="yes: Export board pack also writes the pack as a PDF beside it, where "
         "LibreOffice is installed (leadbook board --pdf does so whatever this says).",
     )
+
+
+@dataclass(frozen=True)
+class WhatIfRules:
+    """The What-if tab's budget curve: how many budgets, from and to which share of the budget."""
+
+    curve_points: int = setting(
+        21,
+        "Budget curve points",
+        "points",
+        name="CurvePoints",
+        lo=21,
+        hi=201,
+        doc="What-if: budgets the budget curve solves, evenly spaced from its lowest to its "
+        "highest share of the budget (100 % is always one of them).",
+    )
+    curve_low: float = setting(
+        0.5,
+        "Budget curve from",
+        PERCENT,
+        name="CurveLow",
+        lo=0.0,
+        hi=1.0,
+        doc="What-if: the budget curve's lowest budget, as a share of the Budget setting.",
+    )
+    curve_high: float = setting(
+        1.5,
+        "Budget curve to",
+        PERCENT,
+        name="CurveHigh",
+        lo=1.0,
+        hi=5.0,
+        doc="What-if: the budget curve's highest budget, as a share of the Budget setting.",
+    )

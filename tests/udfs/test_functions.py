@@ -538,6 +538,41 @@ def demo_allocate(budget: float):
     return allocate(demo_inventory(), demo_settings(), budget=budget, sales_capacity=capacity)
 
 
+class TestBudgetCurve:
+    """LB.BUDGET_CURVE: the What-if tab's budget curve as a cell function."""
+
+    def test_spills_the_curve_and_its_budget_row_is_lb_allocates(self, client, demo_tables):
+        args = (
+            demo_tables["Sources"], [[250_000], [320_000], [350_000]], demo_tables["Settings"],
+            demo_tables["History"], demo_tables["PriceTiers"],
+        )  # fmt: skip
+        rows = result(client, "LB_BUDGET_CURVE", *args)
+        assert rows[0] == [
+            "Share of budget", "Budget", "Status", "Spend used", "Expected leads",
+            "Expected customers", "Blended CPA", "Marginal CPA", "Rule that must give",
+        ]  # fmt: skip
+        low, at, high = rows[1:]
+        assert [low[1], low[2]] == [250_000, "infeasible"]
+        assert "Premium comparison sites may fall at most 15 % a week" in low[8]
+        want = demo_allocate(320_000)
+        assert at[:3] == [1.0, 320_000, "optimal"]
+        assert at[3] == pytest.approx(want.totals.spend)
+        assert at[5] == pytest.approx(want.totals.customers)
+        assert high[5] >= at[5] - 1e-9  # "at most": more budget never loses customers
+
+    def test_a_blank_budgets_argument_takes_the_curve_settings(self, client, demo_tables):
+        rows = result(
+            client, "LB_BUDGET_CURVE", demo_tables["Sources"], [[None]], demo_tables["Settings"],
+            demo_tables["History"],
+        )  # fmt: skip
+        assert len(rows) == 1 + 21
+        assert [rows[1][0], rows[-1][0]] == [pytest.approx(0.5), pytest.approx(1.5)]
+
+    def test_a_negative_budget_is_refused(self, client, demo_tables):
+        response = call(client, "LB_BUDGET_CURVE", demo_tables["Sources"], [[-5]])
+        assert response.status_code == 400 and "budgets" in response.text
+
+
 class TestPlanning:
     def test_roi_by_hand(self, client):
         assert result(client, "LB_ROI", [[100]], [[440]]) == [[pytest.approx(3.4)]]  # 340/100

@@ -226,6 +226,7 @@ BUTTONS = {
     # script: (the command line that runs the same job, the tabs both write besides Log)
     # (the Board and Maturity summarise the tabs they read, so they follow those)
     "rebalance": (["rebalance"], ("Allocation", "Board", "Maturity")),
+    "compare_scenarios": (["whatif"], ("What-if",)),
     "refresh_forecast": (["forecast"], ("Forecast", "Forecast detail", "Board", "Maturity")),
     "plan_hiring": (["plan"], ("Hiring",)),
     "score_leads": (["score-leads"], ("Leads", "Board", "Maturity")),
