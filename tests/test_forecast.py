@@ -83,69 +83,17 @@ class TestForecastSeries:
         with pytest.raises(ForecastInputError, match="a gap at Jun 2024; fill it"):
             forecast_series(series, 3)
 
-    @pytest.mark.parametrize("n", [14, 23])
-    def test_under_two_years_says_the_seasonal_models_need_24_months(self, n):
+    @pytest.mark.parametrize("n", [24, 31, 36, 44])
+    def test_too_short_for_a_seasonal_model_says_how_many_months_it_needs(self, n):
+        # 31–44 months never had a seasonal smoothing model tried, and the note said nothing.
         detail = forecast_detail(seasonal_series(n), 3)
-        assert detail.method == "mean of Theta and seasonal naive"
         assert detail.note == (
-            f"{n} months: the seasonal models need 24; mean of Theta and seasonal naive"
+            f"{n} months: a seasonal smoothing model needs 45 months "
+            "(24 in each backtest window), so none was tried"
         )
-
-    @pytest.mark.parametrize("n", [24, 31, 44])
-    def test_from_two_years_on_the_seasonal_combination(self, n):
-        # 31–44 months once had no seasonal model tried (each backtest window needed 24).
-        detail = forecast_detail(seasonal_series(n), 3)
-        assert detail.method == (
-            "mean of exponential smoothing (damped trend, additive seasonal) and airline ARIMA,"
-            " on logs"
+        assert (
+            "seasonal smoothing" not in one_series.backtest(seasonal_series(n))["method"].str.cat()
         )
-        assert detail.note == ""
-
-    def test_the_combination_is_the_mean_of_the_two_models_on_logs(self):
-        # Recomputed with statsmodels' ordinary API (results objects, forecast()), on the
-        # series divided by its mean as leadbook fits it.
-        from statsmodels.tsa.exponential_smoothing.ets import ETSModel
-        from statsmodels.tsa.statespace.sarimax import SARIMAX
-
-        y = seasonal_series(36)
-        s = np.mean(np.abs(y))
-        z = np.log(np.round(y / s, 10))
-        ets = (
-            ETSModel(
-                pd.Series(z),
-                error="add",
-                trend="add",
-                damped_trend=True,
-                seasonal="add",
-                seasonal_periods=12,
-            )
-            .fit(disp=False)
-            .forecast(4)
-        )
-        spec = {"order": (0, 1, 1), "seasonal_order": (0, 1, 1, 12), "concentrate_scale": True}
-        params = SARIMAX(z, simple_differencing=True, **spec).fit(disp=False).params
-        airline = SARIMAX(z, **spec).filter(params).get_forecast(4).summary_frame(alpha=0.2)
-        want = s * (np.exp(np.asarray(ets)) + np.exp(airline["mean"].to_numpy())) / 2
-        detail = forecast_detail(y, 4, lower_bound=None)
-        np.testing.assert_allclose(detail.frame["point"], want, rtol=1e-6)
-        # The interval: the airline model's on the original scale, ×1.3 at 36 months.
-        half = s * (np.exp(airline["mean"]) - np.exp(airline["mean_ci_lower"])).to_numpy()
-        np.testing.assert_allclose(
-            detail.frame["point"] - detail.frame["lower"], 1.3 * half, rtol=1e-6
-        )
-        # Its backtest: the last quarter of the history (9 months); the floor is the seasonal
-        # naive's MASE on it (months 16–24 stand for 28–36).
-        floor = np.mean(np.abs(y[15:24] - y[27:])) / np.mean(np.abs(y[12:] - y[:-12]))
-        assert detail.floor_mase == pytest.approx(floor)
-
-    def test_under_two_years_theta_and_the_seasonal_naive(self):
-        from statsmodels.tsa.forecasting.theta import ThetaModel
-
-        y = seasonal_series(18)
-        theta = ThetaModel(y, period=12, deseasonalize=False).fit().forecast(3).to_numpy()
-        want = (theta + y[6:9]) / 2
-        detail = forecast_detail(y, 3, lower_bound=None)
-        np.testing.assert_allclose(detail.frame["point"], want, rtol=1e-5)
 
     def test_long_enough_for_a_seasonal_model_no_note(self):
         assert forecast_detail(seasonal_series(45), 3).note == ""
