@@ -173,6 +173,21 @@ class TestScaleEquivariance:
             got = scaled.frame[column].to_numpy() / c
             assert got == pytest.approx(base.frame[column].to_numpy(), rel=1e-7)
 
+    @pytest.mark.parametrize("c", [1e4, 1e-3])
+    def test_the_quick_choice_too(self, c):
+        # The smaller sources' path: no optimiser, so no normalisation needed; pinned here.
+        rng = np.random.default_rng(1)
+        y = rng.normal(100, 20, (40, 20)) + 10 * np.sin(np.arange(20) * np.pi / 6)
+        base, scaled = one_series.quick_choice(y, 6, 0.8), one_series.quick_choice(y * c, 6, 0.8)
+        assert scaled.method.tolist() == base.method.tolist()
+        np.testing.assert_allclose(scaled.mase, base.mase, rtol=1e-9)
+        for got, want in zip(
+            (scaled.point, scaled.lower, scaled.upper),
+            (base.point, base.lower, base.upper),
+            strict=True,
+        ):
+            np.testing.assert_allclose(got / c, want, rtol=1e-9)
+
 
 class TestBacktestOrigins:
     @pytest.mark.parametrize(
