@@ -267,7 +267,7 @@ on the series and on its logs', True)
             arima_log = _guarded(lambda: tuple(np.exp(_airline(z, h))), f"airline on {n} logs")
         else:  # the same models again: the mean of the four is the mean of the two
             ets_log, arima_log = ets, arima
-        airlines = [a for a in (arima_log, arima) if a is not None and _finite(a[0])]
+        airlines = [a for a in (arima_log, arima) if a is not None and all(map(_finite, a))]
         points = [a[0] for a in airlines] + [e for e in (ets, ets_log) if _finite(e)]
         if airlines:
             point = np.mean(points, axis=0)
