@@ -432,7 +432,8 @@ def LB_PAYBACK(cash_flows):
     "values",
     ndim=2,
     doc="Monthly history, oldest first (a row or a column), at least 3 months; under 6, no "
-    "backtest: the naive forecast (the last month).",
+    "backtest: the naive forecast (the last month); 6–11, the best of the non-seasonal "
+    "methods by backtest; from 12, the combination (see docs/planning.md).",
 )
 @arg("horizon", doc="Optional. Months to forecast, 1–120; blank: 12.")
 @arg("level", doc="Optional. Coverage of the interval (0.8 = 80 %); blank: 80 %.")
@@ -445,7 +446,7 @@ def LB_PAYBACK(cash_flows):
 @excel_errors
 def LB_FORECAST(values, horizon=None, level=None, floor=None):
     """Monthly forecast with its interval: month number, forecast, lower and upper bound
-    (spills, with headers); the method is chosen by backtest."""
+    (spills, with headers): from 12 months on the mean of a few robust models."""
     months = X.number(horizon, "horizon", lo=1, hi=120, whole=True, zero_is_blank=True)
     coverage = X.number(level, "level", zero_is_blank=True)
     history = X.numbers(values, "values", trailing="refuse")

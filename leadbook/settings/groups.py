@@ -216,8 +216,8 @@ class ForecastRules:
         "sources",
         name="ForecastFullChoiceSources",
         lo=1,
-        doc="The largest sources by leads over the last 12 months get statsmodels' methods "
-        "chosen by backtest (about a quarter of a second a source); the others the quick "
+        doc="The largest sources by leads over the last 12 months get statsmodels' models "
+        "(their combination, about two ETS fits a series); the others the quick "
         "methods, all at once. Raise it to give more sources the full choice, at that cost.",
     )
 
