@@ -795,7 +795,7 @@ def whatif(book: BookArg, as_json: JsonOption = False) -> None:
         ok = r.status == "optimal"
         grid.add_row(
             escape(r.name),
-            r.status if ok else f"infeasible: {escape(r.verdict[:70])}",
+            r.status if ok else f"infeasible: {escape(r.verdict)}",
             f"${r.spend:,.0f}" if ok else "",
             f"{r.customers:,.1f}" if ok else "",
             f"${r.blended_cpa:,.0f}" if ok else "",

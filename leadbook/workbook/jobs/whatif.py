@@ -217,9 +217,10 @@ def whatif(path: str | Path) -> tuple[WriteResult, WhatIfView]:
         view = whatif_view(book, kept)
         done["view"] = view
         render_whatif(replace_sheet(wb, SHEET), view, kept, formula_values(wb))
-        ok = sum(r.status == "optimal" for r in view.results)
+        scenarios = view.results[1:]  # the first is As set
+        ok = sum(r.status == "optimal" for r in scenarios)
         return (
-            f"compared {len(view.results) - 1} scenario(s) with As set ({ok} feasible) and a "
+            f"compared {len(scenarios)} scenario(s) with As set ({ok} of them feasible) and a "
             f"{len(view.curve.table) if view.curve is not None else 0}-point budget curve"
         )
 
