@@ -238,3 +238,17 @@ def test_print_json_writes_null_for_a_non_finite_figure(capsys):
 
     print_json({"a": float("nan"), "b": [np.float64("inf"), 1.5], "c": {"d": -np.inf}})
     assert json.loads(capsys.readouterr().out) == {"a": None, "b": [None, 1.5], "c": {"d": None}}
+
+
+@pytest.mark.parametrize(
+    "command", ["score-leads", "board", "roi", "forecast", "plan", "check", "refresh", "undo"]
+)
+def test_json_commands_print_a_json_error_on_stdout(command, tmp_path):
+    """As rebalance --json does: a failed run prints {"ok": false, "summary": …} (exit 2),
+    not an empty stdout."""
+    book = tmp_path / "missing.xlsx"
+    result = runner.invoke(app, [command, str(book), "--json"])
+    assert result.exit_code == 2, result.output
+    payload = json.loads(result.stdout)
+    assert payload["ok"] is False and payload["path"] == str(book)
+    assert "missing.xlsx" in payload["summary"]
