@@ -32,6 +32,7 @@ from leadbook.allocation.solve import (
     settle_fill_order,
     solve_exact,
 )
+from leadbook.allocation.words import possessive
 from leadbook.enums import Objective
 from leadbook.errors import Conflict, InfeasiblePolicyError
 
@@ -789,7 +790,7 @@ class _Context:
             text = f"{name} is capped at {money(pf.cap[i])} but needs more{when}"
         elif rule is Rule.TEST_BUDGET:
             text = (
-                f"{name}'s phase-{pf.test_phase[i]:.0f} test budget is "
+                f"{possessive(name)} phase-{pf.test_phase[i]:.0f} test budget is "
                 f"{money(pf.test_min[i])}–{money(pf.test_max[i])} but the other rules "
                 f"{'cannot give it its minimum' if low else 'need more of it'}{when}"
             )
