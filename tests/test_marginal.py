@@ -28,7 +28,7 @@ from leadbook.demo import demo_inventory, demo_settings
 from leadbook.enums import Objective
 
 FIGURE = re.compile(r"would add (\$?[\d,.]+)")
-RATE = re.compile(r"at the margin, loosening it adds up to (\$?[\d,.]+)")
+RATE = re.compile(r"at the margin, (?:loosening|lowering) it adds up to (\$?[\d,.]+)")
 
 
 def _demo(planned: bool) -> Outcome:
