@@ -257,6 +257,16 @@ class TestTheIssuesCases:
         )
         assert any(f.name == "TestPhase1Min" and f.value < 15_000 for f in err.fixes), str(err)
 
+    def test_a_name_ending_in_s_takes_an_apostrophe_alone(self):
+        # "Social lead ads's phase-1 test budget" read wrong: "Social lead ads' …"
+        err = refused(
+            demo_settings().replace({"TestPhase1Min": 60_000, "TestPhase1Max": 80_000}),
+            demo_inventory(),
+        )
+        said = str(err) + " ".join(c.message for c in err.conflicts)
+        assert "Social lead ads' phase-1 test budget is $60,000–$80,000" in said, said
+        assert "s's " not in said
+
     def test_no_fix_names_a_per_source_weekly_limit(self):
         for changes in IMPOSSIBLE.values():
             err = refused(demo_settings().replace(changes), demo_inventory())

@@ -439,9 +439,9 @@ def LB_PAYBACK(cash_flows):
 @arg("level", doc="Optional. Coverage of the interval (0.8 = 80 %); blank: 80 %.")
 @arg(
     "floor",
-    doc="Optional. The lowest the forecast and its bounds may go; blank: 0 when no month is "
-    'negative (leads, spend, customers), no floor when one is (margins, changes); "none": '
-    "never clipped.",
+    doc="Optional. The lowest the forecast and its bounds may go; blank or 0: 0 when no month "
+    'is negative (leads, spend, customers), no floor when one is (margins, changes); "zero": '
+    'clipped at 0 even then; "none": never clipped.',
 )
 @excel_errors
 def LB_FORECAST(values, horizon=None, level=None, floor=None):
@@ -462,12 +462,15 @@ def LB_FORECAST(values, horizon=None, level=None, floor=None):
 
 
 def _forecast_floor(floor, history) -> float | None:
-    """LB.FORECAST's floor: a number as given, none for "none", and when blank 0 unless the
-    history has a negative month (a quantity that can be negative is not clipped at 0)."""
+    """LB.FORECAST's floor: a number as given, none for "none", 0 for "zero", and when blank
+    (or 0: desktop Excel sends a blank cell as 0) 0 unless the history has a negative month
+    (a quantity that can be negative is not clipped at 0)."""
     raw = X.scalar(floor, "floor")
     if isinstance(raw, str) and raw.strip().casefold() == "none":
         return None
-    given = X.number(floor, "floor")
+    if isinstance(raw, str) and raw.strip().casefold() == "zero":
+        return 0.0
+    given = X.number(floor, "floor", zero_is_blank=True)
     if given is not None:
         return given
     return None if min(history, default=0.0) < 0 else 0.0

@@ -118,6 +118,8 @@ class Allocation:
     sales_capacity: SalesCapacity | None = None
     tests: str | None = None
     """What a glide path does with the testing sources at their phase gates (None: nothing)."""
+    budget_note: str | None = None
+    """Why ``budget_value`` is unknown when the solver gave duals (None otherwise)."""
 
     def explanation(self) -> list[str]:
         """The answer in sentences: headline, value of budget, binding rules, changes.
@@ -150,7 +152,7 @@ class Allocation:
                 for row in self.terms.itertuples()
             )
             lines.append(f"Weighted score {self.objective_value:.3f} of 1: {parts}.")
-        lines.append(_budget_sentence(self.budget_value))
+        lines.append(_budget_sentence(self.budget_value, self.budget_note))
         lines += [f"{b}." for b in self.binding]
         lines += _change_lines(self.table)
         if self.glide_totals is not None:
@@ -160,7 +162,9 @@ class Allocation:
         return lines
 
 
-def _budget_sentence(value: float) -> str:
+def _budget_sentence(value: float, note: str | None = None) -> str:
+    if not np.isfinite(value) and note:
+        return note
     if not np.isfinite(value):
         return "The value of more budget is unknown (the solver gave no duals)."
     if abs(value) < 1e-9:
@@ -317,6 +321,7 @@ def allocation_from(
         today=today,
         budget=model.limits.budget,
         budget_value=outcome.budget_value,
+        budget_note=outcome.budget_note,
         binding=tuple(f.text for f in facts),
         weeks=len(path) if path is not None else 1,
         glide=glide,

@@ -125,10 +125,12 @@ def optimise(
     final = settled if settled is not None else _tie_break(compiled, goal, first, found, time_limit)
     solved_at = time.perf_counter()
     value = float(goal.c @ final.v) + goal.constant
-    budget_value = float("nan")
+    budget_value, budget_note = float("nan"), None
     if explain:
         fixed = fixed_program(goal.minimise, compiled.discrete, final)
         budget_value = _budget_value(compiled, goal, fixed, found, final)
+        if np.isnan(budget_value) and found is not None:
+            budget_note = _budget_note(compiled, goal)
     done = time.perf_counter()
     return Outcome(
         compiled,
@@ -146,6 +148,7 @@ def optimise(
             "gap": max(first.gap, final.gap),
         },
         final.marks if settled is not None else first.marks,
+        budget_note,
     )
 
 
@@ -384,6 +387,29 @@ def _budget_value(
     if base is None or more is None:
         return float("nan")
     return float(customers @ more - customers @ base)
+
+
+def _budget_note(compiled: Compiled, goal: Goal) -> str | None:
+    """Why another $1,000 of an exact budget cannot be valued: the model with the budget
+    raised by $1,000 breaks another rule (the largest exact budget lies below it), or None."""
+    from leadbook.allocation.explain import money
+
+    lim = compiled.model.limits
+    if not lim.exact:
+        return None
+    budget = np.flatnonzero(is_rule(compiled.rows, Rule.BUDGET))
+    program = goal.minimise
+    lo, hi = program.lo.copy(), program.hi.copy()
+    lo[budget] += 1.0
+    hi[budget] += 1.0
+    raised = solve_exact(dataclasses.replace(program, lo=lo, hi=hi), compiled.discrete)
+    if raised.status != "infeasible":
+        return None
+    more = money(lim.budget + MONEY)
+    return (
+        f"Another $1,000 could not be spent: at an exact budget of {more} the other rules "
+        "cannot all be met (budget use: exact)."
+    )
 
 
 def _lp_point(program: Program) -> np.ndarray | None:

@@ -127,11 +127,15 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable
 BookArg = Annotated[Path, typer.Argument(help="The workbook (.xlsx).", show_default=False)]
 
 
-def _run(action: Callable[[], Any]) -> Any:
-    """Run a command body; a LeadbookError becomes a readable message and exit code 2."""
+def _run(action: Callable[[], Any], json_path: Path | None = None) -> Any:
+    """Run a command body; a LeadbookError becomes a readable message and exit code 2, and
+    with ``json_path`` (a --json run on that file) also ``{"path", "ok": false, "summary"}``
+    on stdout, as rebalance --json prints."""
     try:
         return action()
     except LeadbookError as exc:
+        if json_path is not None:
+            print_json({"path": json_path, "ok": False, "summary": str(exc)})
         # The message is plain text: "[server]" in an install hint is not markup.
         err.print(f"[bold red]leadbook:[/] {escape(str(exc))}", highlight=False, markup=True)
         raise typer.Exit(2) from None
@@ -189,7 +193,7 @@ def new(
     """Write the empty leadbook template workbook."""
     from leadbook.workbook.jobs.refresh import new as new_job
 
-    written = _run(lambda: new_job(path, overwrite=force))
+    written = _run(lambda: new_job(path, overwrite=force), path if as_json else None)
     if as_json:
         print_json({"path": written})
     else:
@@ -212,10 +216,11 @@ def demo(
     from leadbook.workbook.jobs.refresh import demo as demo_job
     from leadbook.workbook.jobs.refresh import frame_summary
 
+    to = out_path if as_json else None  # where a --json error names
     with _tab_progress("Building the demo", len(OUTPUT_RENDERERS), disable=as_json) as step:
-        written, book = _run(lambda: demo_job(out_path, progress=step))
-    scored = _run(lambda: _score_demo(written))
-    allocation, _ = _run(lambda: book_allocation(book))
+        written, book = _run(lambda: demo_job(out_path, progress=step), to)
+    scored = _run(lambda: _score_demo(written), to)
+    allocation, _ = _run(lambda: book_allocation(book), to)
     summary = frame_summary(book)
     figures = portfolio_figures(book.inventory.sources)
     findings = stated_total_findings(figures, book.stated)
@@ -262,7 +267,7 @@ def check(
     """List every input problem of a workbook (exit code 1 if there are errors)."""
     from leadbook.workbook.jobs.refresh import check as check_job
 
-    result = _run(lambda: check_job(book, write=write))
+    result = _run(lambda: check_job(book, write=write), book if as_json else None)
     failing = result.problems if strict else result.errors
     if as_json:
         print_json(
@@ -298,9 +303,10 @@ def refresh(book: BookArg, as_json: JsonOption = False) -> None:
     from leadbook.workbook.jobs.refresh import refresh as refresh_job
     from leadbook.workbook.read import read_book
 
-    read = _run(lambda: read_book(book))  # once: the inputs the summary shows are unchanged
+    to = book if as_json else None
+    read = _run(lambda: read_book(book), to)  # once: the inputs the summary shows are unchanged
     with _tab_progress("Refreshing", len(REFRESH_TABS), disable=as_json) as step:
-        result = _run(lambda: refresh_job(book, progress=step, book=read))
+        result = _run(lambda: refresh_job(book, progress=step, book=read), to)
     summary = frame_summary(read)
     if as_json:
         print_json(
@@ -394,7 +400,7 @@ def roi(book: BookArg, as_json: JsonOption = False) -> None:
     """Write the ROI tab: 30-day, 90-day and 12-month ROI, NPV, IRR and payback per source."""
     from leadbook.workbook.jobs.plan import roi as roi_job
 
-    done = _run(lambda: roi_job(book))
+    done = _run(lambda: roi_job(book), book if as_json else None)
     table, _ = done.result
     if as_json:
         print_json(
@@ -446,7 +452,7 @@ def forecast(book: BookArg, as_json: JsonOption = False) -> None:
     from leadbook.planning.forecast import by_quick_path
     from leadbook.workbook.jobs.plan import forecast as forecast_job
 
-    done = _run(lambda: forecast_job(book))
+    done = _run(lambda: forecast_job(book), book if as_json else None)
     result = done.result
     scen = result.scenarios
     if as_json:
@@ -495,7 +501,7 @@ def plan(book: BookArg, as_json: JsonOption = False) -> None:
     """Write the Hiring tab: reps needed, productive reps and hires per scenario."""
     from leadbook.workbook.jobs.plan import plan as plan_job
 
-    done = _run(lambda: plan_job(book))
+    done = _run(lambda: plan_job(book), book if as_json else None)
     result = done.result
     if as_json:
         print_json(
@@ -553,9 +559,9 @@ def score_leads(
     from leadbook.workbook.jobs.leads import score_leads as score_job
 
     if leads is None:
-        result = _run(lambda: score_job(book, retrain=retrain))
+        result = _run(lambda: score_job(book, retrain=retrain), book if as_json else None)
     elif as_json:  # no progress bar: stdout is the JSON, and it needs the file's scores
-        result = _run(lambda: score_job(book, retrain=retrain, leads_file=leads))
+        result = _run(lambda: score_job(book, retrain=retrain, leads_file=leads), book)
     else:
         columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
         with Progress(*columns, console=err, transient=True) as bar:
@@ -605,7 +611,7 @@ def board(
         return export_board_pack(book, quarter, out_dir, pdf=pdf, paper=paper)
 
     if as_json:
-        result = _run(run)
+        result = _run(run, book)
         print_json(board_json(result))
         return
     with err.status("Exporting the board pack…"):
@@ -628,7 +634,7 @@ def undo(
     if list_versions:
         _list_versions(book, as_json)
         return
-    result = _run(lambda: undo_job(book))
+    result = _run(lambda: undo_job(book), book if as_json else None)
     if as_json:
         print_json(
             {

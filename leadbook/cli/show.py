@@ -32,7 +32,18 @@ for _console in (out, err):
 
 
 def print_json(payload: Any) -> None:
-    typer.echo(json.dumps(payload, indent=2, default=jsonable, allow_nan=False))
+    """``payload`` as JSON on stdout; a NaN or infinite figure is null (never a crash)."""
+    typer.echo(json.dumps(_finite(payload), indent=2, default=jsonable, allow_nan=False))
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):  # numpy's float64 too
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def jsonable(value: Any) -> Any:

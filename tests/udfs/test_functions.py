@@ -647,6 +647,20 @@ class TestPlanning:
         at_five = result(client, "LB_FORECAST", falling, [[3]], [[0.8]], [[5]])
         assert all(v >= 5 for row in at_five[1:] for v in row[1:])
 
+    def test_a_blank_floor_from_desktop_excel_is_no_floor_for_a_margin(self, client):
+        # desktop Office.js sends the blank floor cell as 0: a margin falling to -200 must
+        # not be clipped at 0 by it; "zero" asks for that clip
+        from tests.udfs.officejs import range_argument
+
+        falling = [[30 - 10 * m for m in range(24)]]
+        blank = range_argument([[None]])
+        assert blank == [[0]]
+        rows = result(client, "LB_FORECAST", falling, [[3]], range_argument([[None]]), blank)
+        assert [row[1] for row in rows[1:]] == pytest.approx([-210, -220, -230], rel=0.01)
+        at_zero = result(client, "LB_FORECAST", falling, [[3]], [[0.8]], [["zero"]])
+        assert all(v >= 0 for row in at_zero[1:] for v in row[1:])
+        assert [row[1] for row in at_zero[1:]] == [0, 0, 0]
+
     def test_forecast_horizon_out_of_range(self, client):
         response = call(client, "LB_FORECAST", [[5, 5, 5, 5, 5, 5]], [[200]])
         assert (response.status_code, response.text) == (400, "horizon must be ≤ 120, got 200")
