@@ -550,7 +550,7 @@ def glide_path(
         gate = path[-1].compiled.model.portfolio.test_gate
         if gate is not None:
             stopped |= gate & (spend <= 0)
-        phases_move = test_phase_moves(model, len(path) + 1)
+        phases_move = phases_move_in(model, len(path) + 1)
         if not phases_move and np.allclose(spend, before, rtol=1e-9, atol=1e-6):
             path.append(path[-1])
             continue
@@ -560,7 +560,7 @@ def glide_path(
         # a week whose test phases move starts afresh (its sources' rules are others)
         terms = path[0].goal.terms
         marks = path[-1].marks
-        if phases_move or test_phase_moves(model, len(path)):
+        if phases_move or phases_move_in(model, len(path)):
             marks = None  # the week before's rules were another week's tests
         elif path[-1].goal.program.n_cols >= FACE_MIN_COLUMNS:
             marks = Marks(count=marks.count)
@@ -576,7 +576,7 @@ def glide_path(
     steady = None
     if weeks > 1 and destination:
         last, marks = model, path[-1].marks
-        if any(test_phase_moves(model, w) for w in range(2, weeks + 1)):
+        if any(phases_move_in(model, w) for w in range(2, weeks + 1)):
             marks = None
             # heading for the policy as it stands in the last week: tests moved on or stopped
             ended = path[-1].compiled.model
@@ -598,7 +598,7 @@ def _in_week(problem: InfeasiblePolicyError, week: int) -> InfeasiblePolicyError
     return dataclasses.replace(problem, summary=summary)
 
 
-def test_phase_moves(model: Model, week: int) -> bool:
+def phases_move_in(model: Model, week: int) -> bool:
     """Whether a testing source of ``model`` changes test phase (or ends its test) in week
     ``week`` of a plan."""
     phase = model.portfolio.test_phase
