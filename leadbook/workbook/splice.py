@@ -99,13 +99,18 @@ class Stubbed:
 
 
 def stub_tabs(
-    path: Path, *, outputs: Collection[str] = (), min_bytes: int | None = None
+    path: Path,
+    *,
+    outputs: Collection[str] = (),
+    min_bytes: int | None = None,
+    whole: Collection[str] = (),
 ) -> Stubbed | None:
-    """The package at ``path`` with each big input tab cut to its top :data:`KEEP_ROWS`
-    rows and each of the output tabs ``outputs`` to its top :data:`KEEP_OUTPUT_ROWS`; None
-    when no tab is big enough (or in the plain form) to gain from it."""
+    """The package at ``path`` with each big input tab (but those ``whole``, which a job
+    edits) cut to its top :data:`KEEP_ROWS` rows and each of the output tabs ``outputs``
+    to its top :data:`KEEP_OUTPUT_ROWS`; None when no tab is big enough (or in the plain
+    form) to gain from it."""
     min_bytes = SPLICE_MIN_BYTES if min_bytes is None else min_bytes
-    keep = dict.fromkeys(sorted(CUT_TABS), KEEP_ROWS)
+    keep = dict.fromkeys(sorted(CUT_TABS - set(whole)), KEEP_ROWS)
     keep |= dict.fromkeys(sorted(set(outputs) & C.OUTPUT_SHEETS), KEEP_OUTPUT_ROWS)
     with zipfile.ZipFile(path) as zf:
         parts = sheet_parts(zf)

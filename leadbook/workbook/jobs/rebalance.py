@@ -15,10 +15,11 @@ from leadbook import contract as C
 from leadbook.allocation import Allocation
 from leadbook.enums import ConversionSource, Objective
 from leadbook.errors import InfeasiblePolicyError
+from leadbook.workbook.jobs.decisions import inputs_text, plan_start, record_recommendation
 from leadbook.workbook.jobs.feeds import book_allocation
 from leadbook.workbook.jobs.outputs import SUMMARY_RENDERERS
 from leadbook.workbook.layout import BAD_FILL, BAD_FONT, formula_values, now
-from leadbook.workbook.provenance import FAILED_MARK, PORTFOLIO, read_stamp
+from leadbook.workbook.provenance import DEPENDS, FAILED_MARK, PORTFOLIO, read_stamp
 from leadbook.workbook.read import read_book
 from leadbook.workbook.sheets import replace_sheet
 from leadbook.workbook.tabs.allocation import render_allocation
@@ -45,14 +46,23 @@ def rebalance(
         book.fingerprints.settle(PORTFOLIO)
     model_fed = book.settings.leads.conversion_source is ConversionSource.MODEL
 
+    groups = DEPENDS[C.ALLOCATION.name] + (("Leads",) if model_fed else ())
+    inputs = (
+        inputs_text({g: book.fingerprints.of(C.ALLOCATION.name, g) for g in groups})
+        if book.fingerprints is not None
+        else ""
+    )
+
     def job(wb: Workbook) -> str:
         ws = replace_sheet(wb, C.ALLOCATION.name)
         render_allocation(ws, allocation, book.settings, formula_values(wb), feeds=feeds)
+        rec_id = record_recommendation(wb, allocation, inputs, plan_start(book.inventory.history))
         t = allocation.totals
         plan = f" and a {weeks}-week glide path" if weeks > 1 else ""
         return (
             f"rebalanced {len(allocation.table)} sources ({allocation.objective.value}): "
-            f"${t.spend:,.0f} a month for {t.customers:,.1f} expected customers{plan}; "
+            f"${t.spend:,.0f} a month for {t.customers:,.1f} expected customers{plan} "
+            f"(recommendation {rec_id}); "
             f"sales capacity {feeds.sales_capacity.text}"
         )
 
@@ -63,7 +73,7 @@ def rebalance(
         job,
         book=book,
         extra_groups=extra,
-        changes=(C.ALLOCATION.name,),
+        changes=(C.ALLOCATION.name, C.DECISIONS.name),
         summaries=SUMMARY_RENDERERS,
     ), allocation
 
