@@ -1,8 +1,9 @@
-"""leadbook's buttons as xlwings scripts: Refresh, Check inputs, Rebalance, Refresh
-forecast, Plan hiring, Score leads, Score leads (retrain), Export board pack and Undo.
+"""leadbook's buttons as xlwings scripts: Refresh, Check inputs, Rebalance, Accept plan,
+Refresh forecast, Plan hiring, Score leads, Score leads (retrain), Export board pack and Undo.
 
 Each script runs the same job as the command line (``leadbook refresh BOOK``, ``leadbook
-check --write BOOK``, ``leadbook rebalance BOOK``, ``leadbook forecast BOOK``, ``leadbook
+check --write BOOK``, ``leadbook rebalance BOOK``, ``leadbook accept BOOK``,
+``leadbook forecast BOOK``, ``leadbook
 plan BOOK``, ``leadbook score-leads BOOK [--retrain]``, ``leadbook board BOOK``,
 ``leadbook undo BOOK``)
 on the live workbook through :func:`udfs.book.run_job`, so a button and the command give
@@ -47,6 +48,8 @@ from udfs.book import run_job
 from udfs.convert import excel_errors
 
 __all__ = [
+    "accept_plan",
+    "accept_plan_caller",
     "check_inputs",
     "check_inputs_caller",
     "export_board_pack",
@@ -79,6 +82,12 @@ def _check(path: Path) -> Any:
 
 def _rebalance(path: Path) -> Any:
     return rebalance_job(path)  # leadbook rebalance BOOK: next week, the Objective setting
+
+
+def _accept(path: Path) -> Any:
+    from leadbook.workbook.jobs.decisions import accept
+
+    return accept(path)  # leadbook accept BOOK
 
 
 def _forecast(path: Path) -> Any:
@@ -153,6 +162,14 @@ def _rebalance_on(book: Any, formulas: Sent = None) -> None:
 
 @script
 @excel_errors
+def accept_plan(book: xw.Book, formulas: Sent = None) -> None:
+    """Accept plan: write the last Rebalance's recommended spend into Sources' Current spend
+    and record the acceptance on the Decisions tab (refused when the Allocation tab is stale)."""
+    run_job(book, _accept, formulas=formulas)
+
+
+@script
+@excel_errors
 def refresh_forecast(book: xw.Book, formulas: Sent = None) -> None:
     """Refresh forecast: forecasts, scenarios, the log and accuracy (Forecast, Forecast detail)."""
     run_job(book, _forecast, formulas=formulas)
@@ -209,6 +226,11 @@ def check_inputs_caller() -> None:
 def rebalance_caller() -> None:
     """Rebalance, for the classic add-in's ``RunPython``."""
     _from_button(_rebalance_on)
+
+
+def accept_plan_caller() -> None:
+    """Accept plan, for the classic add-in's ``RunPython``."""
+    _from_button(lambda book: run_job(book, _accept))
 
 
 def refresh_forecast_caller() -> None:
