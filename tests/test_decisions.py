@@ -20,8 +20,10 @@ from openpyxl.utils.cell import range_boundaries
 from leadbook import contract as C
 from leadbook.allocation.variance import customer_bridge, plan_vs_actual
 from leadbook.workbook.jobs.decisions import AcceptRefusedError, accept
+from leadbook.workbook.jobs.pack import export_board_pack
 from leadbook.workbook.jobs.rebalance import rebalance
 from leadbook.workbook.jobs.refresh import refresh
+from leadbook.workbook.pack.decisions import STEPS
 from leadbook.workbook.read import open_inputs
 from leadbook.workbook.tabs.decisions import read_log
 from leadbook.workbook.undo import undo
@@ -289,6 +291,23 @@ def test_refresh_fills_plan_vs_actual_and_rebalance_appends(accepted: dict, tmp_
     assert total["Actual customers"] == pytest.approx(sum(r["Actual customers"] for r in bought))
     assert total["Volume effect"] > 0 and total["Price (CPL) effect"] < 0  # 5 % more, dearer
     pd.testing.assert_frame_equal(_log(path), log)  # Refresh carries the log as it was
+    pack = openpyxl.load_workbook(export_board_pack(path, "2026Q4", tmp_path / "pack").pack)
+    page = pack["Plan vs actual"]
+    cells = [[c.value for c in row] for row in page.iter_rows()]
+    shown = next(r for r in cells if r[1] == "Total")
+    assert shown[6] == pytest.approx(total["Planned customers"])
+    assert shown[7] == pytest.approx(total["Actual customers"])
+    (chart,) = page._charts
+    assert chart.grouping == "stacked" and len(chart.series) == 4  # base, up, down, total
+    bars = [r for r in cells if r[16] in {s for s, _ in STEPS}]
+    assert [b[16] for b in bars] == [s for s, _ in STEPS]
+    # columns past the grid: step, base (invisible), increase, decrease, total
+    assert bars[0][20] == pytest.approx(total["Planned customers"])
+    level = bars[0][20]
+    for b in bars[1:-1]:
+        assert b[17] == pytest.approx(min(level, level + b[18] - b[19]))  # floats from level
+        level += b[18] - b[19]
+    assert level == pytest.approx(bars[-1][20]) == pytest.approx(total["Actual customers"])
     rebalance(path)
     after = _log(path)
     pd.testing.assert_frame_equal(
