@@ -19,11 +19,12 @@ from openpyxl.utils.cell import range_boundaries
 
 from leadbook import contract as C
 from leadbook.allocation.variance import customer_bridge, plan_vs_actual
+from leadbook.board.quarters import Quarter
 from leadbook.workbook.jobs.decisions import AcceptRefusedError, accept
-from leadbook.workbook.jobs.pack import export_board_pack
 from leadbook.workbook.jobs.rebalance import rebalance
 from leadbook.workbook.jobs.refresh import refresh
-from leadbook.workbook.pack.decisions import STEPS
+from leadbook.workbook.pack.decisions import PLAN_GRID, STEPS, _plan_page
+from leadbook.workbook.pack.page import Page
 from leadbook.workbook.read import open_inputs
 from leadbook.workbook.tabs.decisions import read_log
 from leadbook.workbook.undo import undo
@@ -96,8 +97,8 @@ def test_bridge_parts_sum_to_the_variance(plan, actual) -> None:
         )
 
 
-def test_plan_vs_actual_months_sources_and_totals() -> None:
-    plans = pd.DataFrame(
+def _plans() -> pd.DataFrame:
+    return pd.DataFrame(
         {
             "rec_id": ["R0001", "R0001", "R0002"],
             "plan_from": pd.to_datetime(["2026-11-01", "2026-11-01", "2027-01-01"]),
@@ -107,7 +108,10 @@ def test_plan_vs_actual_months_sources_and_totals() -> None:
             "customers": [10.0, 5.0, 20.0],
         }
     )
-    history = pd.DataFrame(
+
+
+def _history() -> pd.DataFrame:
+    return pd.DataFrame(
         {
             "month": pd.to_datetime(
                 ["2026-10-01", "2026-11-01", "2026-11-01", "2026-12-01", "2027-01-01"]
@@ -118,7 +122,10 @@ def test_plan_vs_actual_months_sources_and_totals() -> None:
             "customers": [9.0, 12.0, 2.0, 11.0, 19.0],
         }
     )
-    t = plan_vs_actual(plans, history)
+
+
+def test_plan_vs_actual_months_sources_and_totals() -> None:
+    t = plan_vs_actual(_plans(), _history())
     assert sorted({f"{m:%Y-%m}" for m in t["month"]}) == ["2026-11", "2026-12", "2027-01"]
     nov = t[t["month"] == pd.Timestamp("2026-11-01")].set_index("source")
     assert list(nov.index) == ["A", "B", "C", "Total"]  # B planned but not bought, C new
@@ -129,6 +136,31 @@ def test_plan_vs_actual_months_sources_and_totals() -> None:
     assert set(jan["rec_id"]) == {"R0002"}  # the later plan takes over from its month
     parts = t[["volume", "price", "conversion", "other"]].sum(axis=1)
     assert (parts - t["variance"]).abs().max() < 1e-9
+
+
+def test_pack_page_bridges_planned_to_actual_customers(tmp_path: Path) -> None:
+    pva = plan_vs_actual(_plans(), _history())
+    wb = openpyxl.Workbook()
+    page = Page(wb, "Plan vs actual", "Plan against actual", "Q4 2026", PLAN_GRID, paper="a4")
+    _plan_page(page, pva, Quarter(2026, 4))  # Nov and Dec 2026; Dec is shown in full
+    wb.save(tmp_path / "page.xlsx")
+    cells = [[c.value for c in row] for row in page.ws.iter_rows()]
+    assert any("December 2026 against plan R0001" in str(r[1]) for r in cells)
+    totals = [r for r in cells if r[1] in ("Total", "Nov 2026", "Dec 2026")]
+    assert totals[0][6:8] == [15.0, 11.0]  # December: A and B planned, only A bought
+    assert [r[1] for r in totals[1:]] == ["Nov 2026", "Dec 2026"]  # the quarter's months
+    assert totals[1][6:8] == [15.0, 14.0]  # November: A and B planned, A and new C bought
+    (chart,) = page.ws._charts
+    assert chart.grouping == "stacked" and len(chart.series) == 4  # base, up, down, total
+    bars = [r for r in cells if r[16] in {s for s, _ in STEPS}]
+    assert [b[16] for b in bars] == [s for s, _ in STEPS]
+    # columns past the grid: step, base (invisible), increase, decrease, total
+    level = bars[0][20]
+    assert level == 15.0
+    for b in bars[1:-1]:
+        assert b[17] == pytest.approx(min(level, level + b[18] - b[19]))  # floats from level
+        level += b[18] - b[19]
+    assert level == pytest.approx(bars[-1][20]) == pytest.approx(11.0)
 
 
 # --- the workbook -----------------------------------------------------------------------
@@ -291,23 +323,6 @@ def test_refresh_fills_plan_vs_actual_and_rebalance_appends(accepted: dict, tmp_
     assert total["Actual customers"] == pytest.approx(sum(r["Actual customers"] for r in bought))
     assert total["Volume effect"] > 0 and total["Price (CPL) effect"] < 0  # 5 % more, dearer
     pd.testing.assert_frame_equal(_log(path), log)  # Refresh carries the log as it was
-    pack = openpyxl.load_workbook(export_board_pack(path, "2026Q4", tmp_path / "pack").pack)
-    page = pack["Plan vs actual"]
-    cells = [[c.value for c in row] for row in page.iter_rows()]
-    shown = next(r for r in cells if r[1] == "Total")
-    assert shown[6] == pytest.approx(total["Planned customers"])
-    assert shown[7] == pytest.approx(total["Actual customers"])
-    (chart,) = page._charts
-    assert chart.grouping == "stacked" and len(chart.series) == 4  # base, up, down, total
-    bars = [r for r in cells if r[16] in {s for s, _ in STEPS}]
-    assert [b[16] for b in bars] == [s for s, _ in STEPS]
-    # columns past the grid: step, base (invisible), increase, decrease, total
-    assert bars[0][20] == pytest.approx(total["Planned customers"])
-    level = bars[0][20]
-    for b in bars[1:-1]:
-        assert b[17] == pytest.approx(min(level, level + b[18] - b[19]))  # floats from level
-        level += b[18] - b[19]
-    assert level == pytest.approx(bars[-1][20]) == pytest.approx(total["Actual customers"])
     rebalance(path)
     after = _log(path)
     pd.testing.assert_frame_equal(
