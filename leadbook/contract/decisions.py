@@ -26,7 +26,7 @@ RECOMMENDATIONS_TABLE = TableSpec(
             "Recommendation",
             Kind.TEXT,
             Role.OUTPUT,
-            width=15,
+            width=17,
             doc="R0001, R0002… one per Rebalance; Accepted rows repeat the id they accept.",
         ),
         Column("event", "Event", Kind.TEXT, Role.OUTPUT, width=13, doc="Recommended or Accepted."),
