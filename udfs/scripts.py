@@ -115,8 +115,26 @@ def _score_leads(book: Any, formulas: Sent = None, *, retrain: bool = False) -> 
 
 def _undo(book: Any, formulas: Sent = None) -> None:
     """leadbook undo BOOK on the copy: what leadbook's tabs held before the last write goes
-    back to the live workbook; its input tabs stay as they are."""
-    run_job(book, undo_job, tabs=C.OUTPUT_SHEETS, formulas=formulas)
+    back to the live workbook; its input tabs stay as they are — but for an Accept plan,
+    whose Current spend cells go back too, each one still holding the spend it wrote."""
+    put_back: dict[str, tuple[float, Any]] = {}
+
+    def job(path: Path) -> Any:
+        from leadbook.workbook.jobs.decisions import accepted_spend, restored_spend
+
+        written = accepted_spend(path)
+        result = undo_job(path)
+        if result.restored.before == "accept":
+            put_back.update(restored_spend(path, written))
+        return result
+
+    run_job(book, job, tabs=C.OUTPUT_SHEETS, formulas=formulas)
+    if put_back:
+        sheet = book.sheets[C.SOURCES.name]
+        for address, (wrote, old) in put_back.items():
+            cell = sheet.range(address)
+            if isinstance(cell.value, int | float) and abs(cell.value - wrote) < 0.005:
+                cell.value = old  # typed over since: the user's, kept
 
 
 def _export_board_pack(book: Any, formulas: Sent = None) -> None:

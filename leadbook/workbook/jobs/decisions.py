@@ -289,3 +289,31 @@ def _spend_cells(wb: Workbook, sources: list[str]) -> tuple[Any, dict[str, Any]]
             f"{', '.join(map(repr, missing))} not found in Sources; nothing was written"
         )
     return ws, {s: ws.cell(rows[s], spend_col) for s in sources}
+
+
+# --- Undo of an accept, from a button --------------------------------------------------------
+
+
+def accepted_spend(path: str | Path) -> dict[str, float]:
+    """The spend the workbook's last acceptance wrote, per source (empty without one)."""
+    wb = open_inputs(path)
+    log = read_log(wb[C.DECISIONS.name] if C.DECISIONS.name in wb.sheetnames else None)
+    done = log[log["event"] == C.ACCEPTED]
+    if done.empty:
+        return {}
+    last = done[done["rec_id"] == done["rec_id"].iloc[-1]]
+    return {str(s): _number(v) for s, v in zip(last["source"], last["spend"], strict=True)}
+
+
+def restored_spend(path: str | Path, written: Mapping[str, float]) -> dict[str, tuple[float, Any]]:
+    """For the workbook at ``path`` as an undo restored it: each Current spend cell an
+    acceptance wrote ``written`` into, as ``address → (written, value restored)``; the
+    Excel Undo button puts back those the user has not typed over since."""
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path, data_only=True)
+    try:
+        _, cells = _spend_cells(wb, [s for s in written])
+    except AcceptRefusedError:  # a source gone from the restored Sources: left alone
+        return {}
+    return {c.coordinate: (written[s], c.value) for s, c in cells.items()}
