@@ -201,7 +201,7 @@ def _acceptable(book: Any) -> tuple[str, pd.DataFrame, str]:
             "there is no recommendation to accept: the Decisions tab records none. Press "
             "Rebalance (leadbook rebalance BOOK) first"
         )
-    rec_id = max(recommended["rec_id"].astype(str))
+    rec_id = max(recommended["rec_id"].astype(str), key=_id_number)
     plan = recommended[recommended["rec_id"] == rec_id]
     done = log[(log["event"] == C.ACCEPTED) & (log["rec_id"] == rec_id)]
     if not done.empty:
@@ -231,6 +231,16 @@ def _acceptable(book: Any) -> tuple[str, pd.DataFrame, str]:
         )
     _same_plan(book, rec_id, plan)
     return rec_id, plan.reset_index(drop=True), inputs
+
+
+def _id_number(rec_id: str) -> int:
+    """R0042 → 42 (ids outgrow four digits: R10000 comes after R9999).
+
+    >>> max(["R9999", "R10000"], key=_id_number)
+    'R10000'
+    """
+    digits = rec_id.removeprefix("R")
+    return int(digits) if digits.isdigit() else -1
 
 
 def _when(value: Any) -> str:

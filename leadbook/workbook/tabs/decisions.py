@@ -119,6 +119,8 @@ def next_id(log: pd.DataFrame) -> str:
     'R0001'
     >>> next_id(pd.DataFrame({"rec_id": ["R0001", "R0009", "R0009"]}))
     'R0010'
+    >>> next_id(pd.DataFrame({"rec_id": ["R9999", "R0002"]}))
+    'R10000'
     """
     numbers = [int(m.group(1)) for v in log["rec_id"] if (m := _ID.match(str(v or "")))]
     return f"R{max(numbers, default=0) + 1:04d}"
