@@ -330,3 +330,20 @@ def test_refresh_fills_plan_vs_actual_and_rebalance_appends(accepted: dict, tmp_
     )
     assert set(after.iloc[len(log) :]["rec_id"]) == {"R0002"}
     assert {f"{m:%Y-%m}" for m in after.iloc[len(log) :]["plan_from"]} == {"2026-12"}
+
+
+def test_a_workbook_from_before_the_decisions_tab_gets_it_at_rebalance(
+    built_demo: Path, tmp_path: Path
+) -> None:
+    path = _copy(built_demo, tmp_path, "old.xlsx")
+    wb = openpyxl.load_workbook(path)
+    del wb[C.DECISIONS.name]
+    wb.save(path)
+    before = _sha(path)
+    with pytest.raises(AcceptRefusedError, match="Press Rebalance"):
+        accept(path)
+    assert _sha(path) == before
+    rebalance(path)
+    names = openpyxl.load_workbook(path).sheetnames
+    assert names[-2:] == [C.DECISIONS.name, C.LOG.name]  # where the contract puts it
+    assert set(_log(path)["rec_id"]) == {"R0001"}
