@@ -29,8 +29,11 @@ from leadbook.errors import LeadbookError
 from leadbook.workbook.layout import is_formula_like, now
 from leadbook.workbook.provenance import read_stamp, tab_statuses
 from leadbook.workbook.read import open_inputs, read_table
+from leadbook.workbook.splice import readable
 from leadbook.workbook.tabs.decisions import (
     append_recommendations,
+    log_ids,
+    log_is_started,
     next_id,
     read_log,
     recommendation_rows,
@@ -113,8 +116,8 @@ def record_allocation_tab(wb: Workbook, inputs: str, plan_from: pd.Timestamp) ->
 def _append(
     wb: Workbook, rows: pd.DataFrame, objective: str, inputs: str, plan_from: pd.Timestamp
 ) -> str:
-    ws = wb[C.DECISIONS.name] if C.DECISIONS.name in wb.sheetnames else None
-    rec_id = next_id(read_log(ws))
+    ws = readable(wb, C.DECISIONS.name) if C.DECISIONS.name in wb.sheetnames else None
+    rec_id = next_id(pd.DataFrame({"rec_id": log_ids(ws)}))
     log = recommendation_rows(rec_id, C.RECOMMENDED, now(), plan_from, objective, inputs, rows)
     append_recommendations(wb, log)
     return rec_id
@@ -142,6 +145,7 @@ def accept(path: str | Path, *, user: str | None = None) -> tuple[WriteResult, A
     """
     book = open_inputs(path)
     rec_id, plan, inputs = _acceptable(book)
+    book_tab = book[C.DECISIONS.name]
     plan_from = pd.Timestamp(plan["plan_from"].iloc[0])
     objective = str(plan["objective"].iloc[0] or "")
     spend = plan.set_index("source")["spend"].astype(float)
@@ -175,7 +179,7 @@ def accept(path: str | Path, *, user: str | None = None) -> tuple[WriteResult, A
         "accept",
         job,
         user=user,
-        changes=(C.DECISIONS.name,),
+        changes=() if log_is_started(book_tab) else (C.DECISIONS.name,),
         input_edits={C.SOURCES_TABLE.name: ("spend",)},
     )
     table = pd.DataFrame(

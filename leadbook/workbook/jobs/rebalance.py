@@ -20,9 +20,10 @@ from leadbook.workbook.jobs.feeds import book_allocation
 from leadbook.workbook.jobs.outputs import SUMMARY_RENDERERS
 from leadbook.workbook.layout import BAD_FILL, BAD_FONT, formula_values, now
 from leadbook.workbook.provenance import DEPENDS, FAILED_MARK, PORTFOLIO, read_stamp
-from leadbook.workbook.read import read_book
+from leadbook.workbook.read import open_inputs, read_book
 from leadbook.workbook.sheets import replace_sheet
 from leadbook.workbook.tabs.allocation import render_allocation
+from leadbook.workbook.tabs.decisions import log_is_started
 from leadbook.workbook.write import WriteResult, one_job_per_workbook, update_workbook
 
 
@@ -46,6 +47,8 @@ def rebalance(
         book.fingerprints.settle(PORTFOLIO)
     model_fed = book.settings.leads.conversion_source is ConversionSource.MODEL
 
+    streamed = open_inputs(path)  # a started log is appended to without loading its tab
+    appends = C.DECISIONS.name in streamed.sheetnames and log_is_started(streamed[C.DECISIONS.name])
     groups = DEPENDS[C.ALLOCATION.name] + (("Leads",) if model_fed else ())
     inputs = (
         inputs_text({g: book.fingerprints.of(C.ALLOCATION.name, g) for g in groups})
@@ -73,7 +76,7 @@ def rebalance(
         job,
         book=book,
         extra_groups=extra,
-        changes=(C.ALLOCATION.name, C.DECISIONS.name),
+        changes=(C.ALLOCATION.name,) if appends else (C.ALLOCATION.name, C.DECISIONS.name),
         summaries=SUMMARY_RENDERERS,
     ), allocation
 

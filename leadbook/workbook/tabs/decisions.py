@@ -31,6 +31,7 @@ from leadbook.workbook.layout import (
     write_table,
 )
 from leadbook.workbook.sheets import replace_sheet
+from leadbook.workbook.splice import append_rows, readable
 
 _ID = re.compile(r"^R(\d+)$")
 _PVA_NOTE = (
@@ -42,6 +43,68 @@ _REC_NOTE = (
     "Recommendations: one row per source for every Rebalance (Event Recommended) and every "
     "Accept plan (Event Accepted). Rows are only ever added, never rewritten."
 )
+
+
+def _append_to_cut(wb: Workbook, source: Any, table: Any, rows: pd.DataFrame) -> None:
+    """Append ``rows`` below the Recommendations table of the cut Decisions tab (the file's
+    rows, ``source``, read as a stream only to its header and last row), through
+    :func:`append_rows`."""
+    spec = C.RECOMMENDATIONS_TABLE
+    min_col, min_row, max_col, max_row = range_boundaries(table.ref)
+    (header,) = source.iter_rows(min_row, min_row, min_col, max_col, values_only=True)
+    headers = [" ".join(str(v or "").split()).casefold() for v in header]
+    if not log_is_started(source):
+        raise AssertionError("the log is empty: a job that starts it loads the tab whole")
+    at = {k: headers.index(spec.column(k).header.casefold()) for k in spec.keys}
+    line = [None] * (max_col - min_col + 1)
+    out = []
+    for values in rows[list(spec.keys)].itertuples(index=False):
+        cells = list(line)
+        for key, value in zip(spec.keys, values, strict=True):
+            cells[at[key]] = excel_value(value)
+        out.append(cells)
+    append_rows(wb, C.DECISIONS.name, max_row + 1, min_col, max_row, out)
+    end = max_row + len(out)
+    table.ref = f"{get_column_letter(min_col)}{min_row}:{get_column_letter(max_col)}{end}"
+    if table.autoFilter is not None:
+        table.autoFilter.ref = table.ref
+
+
+def _log_ref(ws: Any) -> str | None:
+    spec = C.RECOMMENDATIONS_TABLE
+    if ws is None or spec.name not in ws.tables:
+        return None
+    table = ws.tables[spec.name]
+    return table.ref if hasattr(table, "ref") else table
+
+
+def log_is_started(ws: Any) -> bool:
+    """Whether tab ``ws`` (streamed or loaded; None: absent) holds a Recommendations table
+    with a row in it — which Rebalance and Accept append to without loading the tab. Reads
+    the table's last row only."""
+    ref = _log_ref(ws)
+    if ref is None:
+        return False
+    min_col, min_row, max_col, max_row = range_boundaries(ref)
+    if max_row > min_row + 1:
+        return True
+    (last,) = ws.iter_rows(max_row, max_row, min_col, max_col, values_only=True)
+    return max_row > min_row and any(v is not None and v != "" for v in last)
+
+
+def log_ids(ws: Any) -> list[Any]:
+    """The Recommendation column of the log on ``ws`` (streamed or loaded; None: none)."""
+    ref = _log_ref(ws)
+    if ref is None:
+        return []
+    min_col, min_row, max_col, max_row = range_boundaries(ref)
+    (header,) = ws.iter_rows(min_row, min_row, min_col, max_col, values_only=True)
+    headers = [" ".join(str(v or "").split()).casefold() for v in header]
+    name = C.RECOMMENDATIONS_TABLE.column("rec_id").header.casefold()
+    if name not in headers:
+        return []
+    col = min_col + headers.index(name)
+    return [r[0] for r in ws.iter_rows(min_row + 1, max_row, col, col, values_only=True)]
 
 
 def render_decisions(
@@ -165,6 +228,10 @@ def append_recommendations(wb: Workbook, rows: pd.DataFrame) -> Worksheet:
     ws = wb[C.DECISIONS.name]
     table = ws.tables[spec.name]
     min_col, min_row, max_col, max_row = range_boundaries(table.ref)
+    source = readable(wb, C.DECISIONS.name)
+    if source is not ws:  # cut out of the load: the rows go in as the file's rows go back
+        _append_to_cut(wb, source, table, rows)
+        return ws
     first_empty = max_row == min_row + 1 and all(
         ws.cell(max_row, c).value is None for c in range(min_col, max_col + 1)
     )
