@@ -32,6 +32,7 @@ from leadbook.workbook.read import open_inputs, read_table
 from leadbook.workbook.splice import readable
 from leadbook.workbook.tabs.decisions import (
     append_recommendations,
+    log_column,
     log_ids,
     log_is_started,
     next_id,
@@ -198,15 +199,18 @@ def _number(value: Any) -> float:
 
 def _acceptable(book: Any) -> tuple[str, pd.DataFrame, str]:
     """The last recommendation (its id, its rows, its inputs) if it may be accepted."""
-    log = read_log(book[C.DECISIONS.name] if C.DECISIONS.name in book.sheetnames else None)
-    recommended = log[log["event"] == C.RECOMMENDED]
-    if recommended.empty:
+    ws = book[C.DECISIONS.name] if C.DECISIONS.name in book.sheetnames else None
+    ids, events = log_ids(ws), log_column(ws, "event")  # two columns, not 100,000 rows
+    recommended = [str(i) for i, e in zip(ids, events, strict=True) if e == C.RECOMMENDED]
+    if not recommended:
         raise AcceptRefusedError(
             "there is no recommendation to accept: the Decisions tab records none. Press "
             "Rebalance (leadbook rebalance BOOK) first"
         )
-    rec_id = max(recommended["rec_id"].astype(str), key=_id_number)
-    plan = recommended[recommended["rec_id"] == rec_id]
+    rec_id = max(recommended, key=_id_number)
+    at = [i for i, v in enumerate(ids) if str(v) == rec_id]
+    log = read_log(ws, (min(at), max(at)))
+    plan = log[(log["event"] == C.RECOMMENDED) & (log["rec_id"] == rec_id)]
     done = log[(log["event"] == C.ACCEPTED) & (log["rec_id"] == rec_id)]
     if not done.empty:
         raise AcceptRefusedError(

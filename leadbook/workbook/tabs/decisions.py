@@ -94,13 +94,18 @@ def log_is_started(ws: Any) -> bool:
 
 def log_ids(ws: Any) -> list[Any]:
     """The Recommendation column of the log on ``ws`` (streamed or loaded; None: none)."""
+    return log_column(ws, "rec_id")
+
+
+def log_column(ws: Any, key: str) -> list[Any]:
+    """Column ``key`` of the log on ``ws`` (streamed or loaded; None: none), read alone."""
     ref = _log_ref(ws)
     if ref is None:
         return []
     min_col, min_row, max_col, max_row = range_boundaries(ref)
     (header,) = ws.iter_rows(min_row, min_row, min_col, max_col, values_only=True)
     headers = [" ".join(str(v or "").split()).casefold() for v in header]
-    name = C.RECOMMENDATIONS_TABLE.column("rec_id").header.casefold()
+    name = C.RECOMMENDATIONS_TABLE.column(key).header.casefold()
     if name not in headers:
         return []
     col = min_col + headers.index(name)
@@ -142,9 +147,10 @@ def bold_totals(ws: Worksheet, n: int) -> None:
                 ws.cell(r, c).font = Font(bold=True)
 
 
-def read_log(ws: Any) -> pd.DataFrame:
+def read_log(ws: Any, span: tuple[int, int] | None = None) -> pd.DataFrame:
     """The Recommendations rows on tab ``ws`` (an openpyxl or streamed tab; None: none), keyed
-    by contract column; blank rows dropped. Columns are found by their header."""
+    by contract column; blank rows dropped. Columns are found by their header. ``span``:
+    only the data rows ``first``…``last`` (0 the table's first)."""
     spec = C.RECOMMENDATIONS_TABLE
     empty = pd.DataFrame(columns=list(spec.keys))
     if ws is None or spec.name not in ws.tables:
@@ -152,13 +158,11 @@ def read_log(ws: Any) -> pd.DataFrame:
     table = ws.tables[spec.name]
     ref = table.ref if hasattr(table, "ref") else table
     min_col, min_row, max_col, max_row = range_boundaries(ref)
-    rows = list(
-        ws.iter_rows(
-            min_row=min_row, max_row=max_row, min_col=min_col, max_col=max_col, values_only=True
-        )
+    (header,) = ws.iter_rows(min_row, min_row, min_col, max_col, values_only=True)
+    first, last = (
+        (min_row + 1, max_row) if span is None else (min_row + 1 + span[0], min_row + 1 + span[1])
     )
-    if not rows:
-        return empty
+    rows = [header, *ws.iter_rows(first, last, min_col, max_col, values_only=True)]
     headers = [" ".join(str(h or "").split()).casefold() for h in rows[0]]
     at = {
         c.key: headers.index(c.header.casefold())
