@@ -371,7 +371,7 @@ def test_rows_appended_to_a_cut_tab_merge_into_the_rows_there() -> None:
         b'<row r="8"><c r="A8" s="3" t="inlineStr"><is><t xml:space="preserve">R&lt;3&gt;</t>'
         b'</is></c><c r="B8" s="4"/></row>'
         b'<row r="9"><c r="A9" s="3" t="inlineStr"><is><t xml:space="preserve">R4</t></is></c>'
-        b'<c r="B9" s="4"><v>4.0</v></c></row>'
+        b'<c r="B9" s="4"><v>4</v></c></row>'
         b'<row r="10"><c r="M10"><v>7</v></c></row></sheetData>'
     )
     assert dim == b'<dimension ref="A1:M9"/>'

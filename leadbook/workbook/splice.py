@@ -467,6 +467,7 @@ def _cell_xml(ref: str, value: Any, style: bytes | None) -> bytes:
     if isinstance(value, dt.datetime | dt.date):
         value = to_excel(value)
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return f'<c r="{ref}"{s}><v>{value!r}</v></c>'.encode()
+        number = value if isinstance(value, int) else f"{value:.16g}"  # as openpyxl writes
+        return f'<c r="{ref}"{s}><v>{number}</v></c>'.encode()
     text = escape(str(value))
     return f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'.encode()
