@@ -244,7 +244,10 @@ def update_workbook(
         spliced = frozenset(stubbed.tabs) if stubbed is not None else frozenset()
         if stubbed is not None:
             # those tabs' rows, cached values included, as they were (and rows appended)
-            splice_back(stubbed, saved, appended)
+            if appended:
+                splice_back(stubbed, saved, appended)
+            else:
+                splice_back(stubbed, saved)
             del stubbed
         try:  # these read the original again (its parts when looked at)
             original = Package.read(path)
