@@ -74,7 +74,8 @@ class TestRefresh:
         assert result.exit_code == 0
         payload = json.loads(result.stdout)
         assert payload["changed"] == (
-            "refreshed Tiers, Scores, ROI, Forecast, Forecast detail, Hiring for 11 sources"
+            "refreshed Tiers, Scores, ROI, Forecast, Forecast detail, Hiring, Decisions for 11 "
+            "sources"
         )
         assert payload["sources"][0]["source"] == "Referral programme"
 

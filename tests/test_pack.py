@@ -101,6 +101,7 @@ class TestValuesOnlyPack:
             "Pitfalls",
             "Portfolio",
             "Trends",
+            "Plan vs actual",
             "Allocation",
             "Forecast and hiring",
             "Forecast by month",

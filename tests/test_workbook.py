@@ -505,7 +505,8 @@ class TestRefresh:
         rows = log_rows(demo_book_path)
         assert [r[1] for r in rows] == ["demo", "refresh"]
         assert rows[-1][3] == (
-            "refreshed Tiers, Scores, ROI, Forecast, Forecast detail, Hiring for 11 sources"
+            "refreshed Tiers, Scores, ROI, Forecast, Forecast detail, Hiring, Decisions for 11 "
+            "sources"
         )
 
     def test_refresh_reflects_changed_inputs(self, demo_book_path):

@@ -1,10 +1,10 @@
-"""leadbook's buttons as xlwings scripts: Refresh, Check inputs, Rebalance, Compare
-scenarios, Refresh forecast, Plan hiring, Score leads, Score leads (retrain), Export board
-pack and Undo.
+"""leadbook's buttons as xlwings scripts: Refresh, Check inputs, Rebalance, Accept plan,
+Compare scenarios, Refresh forecast, Plan hiring, Score leads, Score leads (retrain), Export
+board pack and Undo.
 
 Each script runs the same job as the command line (``leadbook refresh BOOK``, ``leadbook
-check --write BOOK``, ``leadbook rebalance BOOK``, ``leadbook whatif BOOK``, ``leadbook
-forecast BOOK``, ``leadbook
+check --write BOOK``, ``leadbook rebalance BOOK``, ``leadbook accept BOOK``, ``leadbook
+whatif BOOK``, ``leadbook forecast BOOK``, ``leadbook
 plan BOOK``, ``leadbook score-leads BOOK [--retrain]``, ``leadbook board BOOK``,
 ``leadbook undo BOOK``)
 on the live workbook through :func:`udfs.book.run_job`, so a button and the command give
@@ -49,6 +49,8 @@ from udfs.book import run_job
 from udfs.convert import excel_errors
 
 __all__ = [
+    "accept_plan",
+    "accept_plan_caller",
     "check_inputs",
     "check_inputs_caller",
     "compare_scenarios",
@@ -92,6 +94,12 @@ def _compare(path: Path) -> Any:
     return whatif(path)  # leadbook whatif BOOK
 
 
+def _accept(path: Path) -> Any:
+    from leadbook.workbook.jobs.decisions import accept
+
+    return accept(path)  # leadbook accept BOOK
+
+
 def _forecast(path: Path) -> Any:
     from leadbook.workbook.jobs import plan as planning
 
@@ -117,8 +125,26 @@ def _score_leads(book: Any, formulas: Sent = None, *, retrain: bool = False) -> 
 
 def _undo(book: Any, formulas: Sent = None) -> None:
     """leadbook undo BOOK on the copy: what leadbook's tabs held before the last write goes
-    back to the live workbook; its input tabs stay as they are."""
-    run_job(book, undo_job, tabs=C.OUTPUT_SHEETS, formulas=formulas)
+    back to the live workbook; its input tabs stay as they are — but for an Accept plan,
+    whose Current spend cells go back too, each one still holding the spend it wrote."""
+    put_back: dict[str, tuple[float, Any]] = {}
+
+    def job(path: Path) -> Any:
+        from leadbook.workbook.jobs.decisions import accepted_spend, restored_spend
+
+        written = accepted_spend(path)
+        result = undo_job(path)
+        if result.restored.before == "accept":
+            put_back.update(restored_spend(path, written))
+        return result
+
+    run_job(book, job, tabs=C.OUTPUT_SHEETS, formulas=formulas)
+    if put_back:
+        sheet = book.sheets[C.SOURCES.name]
+        for address, (wrote, old) in put_back.items():
+            cell = sheet.range(address)
+            if isinstance(cell.value, int | float) and abs(cell.value - wrote) < 0.005:
+                cell.value = old  # typed over since: the user's, kept
 
 
 def _export_board_pack(book: Any, formulas: Sent = None) -> None:
@@ -170,6 +196,14 @@ def compare_scenarios(book: xw.Book, formulas: Sent = None) -> None:
     """Compare scenarios: each scenario of the What-if tab against the Settings as set, and
     the budget curve (What-if tab)."""
     run_job(book, _compare, formulas=formulas)
+
+
+@script
+@excel_errors
+def accept_plan(book: xw.Book, formulas: Sent = None) -> None:
+    """Accept plan: write the last Rebalance's recommended spend into Sources' Current spend
+    and record the acceptance on the Decisions tab (refused when the Allocation tab is stale)."""
+    run_job(book, _accept, formulas=formulas)
 
 
 @script
@@ -235,6 +269,11 @@ def rebalance_caller() -> None:
 def compare_scenarios_caller() -> None:
     """Compare scenarios, for the classic add-in's ``RunPython``."""
     _from_button(lambda book: run_job(book, _compare))
+
+
+def accept_plan_caller() -> None:
+    """Accept plan, for the classic add-in's ``RunPython``."""
+    _from_button(lambda book: run_job(book, _accept))
 
 
 def refresh_forecast_caller() -> None:

@@ -817,6 +817,28 @@ def whatif(book: BookArg, as_json: JsonOption = False) -> None:
         )
 
 
+@app.command()
+def accept(book: BookArg, as_json: JsonOption = False) -> None:
+    """Accept the last Rebalance's plan: write its recommended spend into Sources' Current
+    spend and record it on the Decisions tab (leadbook undo takes it back)."""
+    from leadbook.workbook.jobs.decisions import accept as accept_job
+
+    result, acceptance = _run(lambda: accept_job(book))
+    if as_json:
+        spend = acceptance.spend.reset_index(names="source")
+        print_json(
+            {
+                "path": book,
+                "recommendation": acceptance.rec_id,
+                "changed": result.changed,
+                "version": result.version,
+                "spend": spend.to_dict(orient="records"),
+            }
+        )
+        return
+    out.print(f"[green]✓[/] {escape(result.changed)} ({kept(result)})", highlight=False)
+
+
 def main() -> None:
     """Entry point of the ``leadbook`` command."""
     gc.freeze()  # the modules' objects: never garbage, never looked at again

@@ -33,6 +33,13 @@ from leadbook.contract.board import (
     MATURITY_STAGES_TABLE,
     MATURITY_SUMMARY,
 )
+from leadbook.contract.decisions import (
+    ACCEPTED,
+    DECISIONS,
+    PLAN_VS_ACTUAL_TABLE,
+    RECOMMENDATIONS_TABLE,
+    RECOMMENDED,
+)
 from leadbook.contract.general import (
     LOG,
     LOG_TABLE,
@@ -126,6 +133,7 @@ SHEETS: tuple[SheetSpec, ...] = (
     LEADS,
     BOARD,
     MATURITY,
+    DECISIONS,
     LOG,
 )
 
@@ -154,6 +162,7 @@ def sheet(name: str) -> SheetSpec:
 
 
 __all__ = [
+    "ACCEPTED",
     "ACCURACY_TABLE",
     "ALLOCATION",
     "ALLOCATION_BANDS_TABLE",
@@ -170,6 +179,7 @@ __all__ = [
     "CHAPTER_CHECK_TABLE",
     "CLASSES_TABLE",
     "COHORT_FLOWS_TABLE",
+    "DECISIONS",
     "FORECAST",
     "FORECAST_DETAIL",
     "FORECAST_LOG_TABLE",
@@ -206,9 +216,12 @@ __all__ = [
     "NAMED_CELLS",
     "NUMERIC_KINDS",
     "OUTPUT_SHEETS",
+    "PLAN_VS_ACTUAL_TABLE",
     "PORTFOLIO_FORECAST_TABLE",
     "PRICE_TIERS_TABLE",
     "PROBLEMS_TABLE",
+    "RECOMMENDATIONS_TABLE",
+    "RECOMMENDED",
     "ROI",
     "ROI_TABLE",
     "SCENARIOS_TABLE",

@@ -289,5 +289,5 @@ ALLOCATION = SheetSpec(
     tables=(ALLOCATION_TABLE, ALLOCATION_BANDS_TABLE, BINDING_TABLE),
     cells=ALLOCATION_SUMMARY,
     tab_color="5B9BD5",
-    buttons=("Rebalance",),
+    buttons=("Rebalance", "Accept plan"),
 )

@@ -99,13 +99,18 @@ class Stubbed:
 
 
 def stub_tabs(
-    path: Path, *, outputs: Collection[str] = (), min_bytes: int | None = None
+    path: Path,
+    *,
+    outputs: Collection[str] = (),
+    min_bytes: int | None = None,
+    whole: Collection[str] = (),
 ) -> Stubbed | None:
-    """The package at ``path`` with each big input tab cut to its top :data:`KEEP_ROWS`
-    rows and each of the output tabs ``outputs`` to its top :data:`KEEP_OUTPUT_ROWS`; None
-    when no tab is big enough (or in the plain form) to gain from it."""
+    """The package at ``path`` with each big input tab (but those ``whole``, which a job
+    edits) cut to its top :data:`KEEP_ROWS` rows and each of the output tabs ``outputs``
+    to its top :data:`KEEP_OUTPUT_ROWS`; None when no tab is big enough (or in the plain
+    form) to gain from it."""
     min_bytes = SPLICE_MIN_BYTES if min_bytes is None else min_bytes
-    keep = dict.fromkeys(sorted(CUT_TABS), KEEP_ROWS)
+    keep = dict.fromkeys(sorted(CUT_TABS - set(whole)), KEEP_ROWS)
     keep |= dict.fromkeys(sorted(set(outputs) & C.OUTPUT_SHEETS), KEEP_OUTPUT_ROWS)
     with zipfile.ZipFile(path) as zf:
         parts = sheet_parts(zf)
@@ -179,9 +184,9 @@ def readable(wb: Any, tab: str) -> Any:
     return original[tab] if tab in cut and tab in original else wb[tab]
 
 
-def splice_back(stubbed: Stubbed, saved: Package) -> None:
+def splice_back(stubbed: Stubbed, saved: Package, appended: Collection[Appended] = ()) -> None:
     """Put the cut tabs' original rows, and the shared strings they index, into ``saved``
-    (the package openpyxl wrote, in memory)."""
+    (the package openpyxl wrote, in memory), with the rows a job ``appended`` to them."""
     parts = saved.tabs()
     book = saved.workbook_part()
     if any(r.kind == "sharedStrings" and r.target in saved.parts for r in saved.rels(book)):
@@ -191,9 +196,12 @@ def splice_back(stubbed: Stubbed, saved: Package) -> None:
         xml = saved.parts.get(part)
         if xml is None or len(_SHEET_DATA.findall(xml)) != 1:
             raise AssertionError(f"the saved tab {tab} cannot take its rows back")
-        xml = _replaced(xml, _DIMENSION, original.dimension or b"")
+        rows, dimension = original.rows, original.dimension
+        for added in (a for a in appended if a.tab == tab):
+            rows, dimension = with_appended(rows, dimension, added)
+        xml = _replaced(xml, _DIMENSION, dimension or b"")
         xml = _declare_namespaces(xml.decode(), original.root + "</worksheet>").encode()
-        saved.parts[part] = _replaced(xml, _SHEET_DATA, original.rows)  # the one big copy
+        saved.parts[part] = _replaced(xml, _SHEET_DATA, rows)  # the one big copy
     if stubbed.strings is not None:
         name, data = stubbed.strings
         if name.casefold() in {n.casefold() for n in saved.parts}:  # one part's name, two parts
@@ -348,3 +356,118 @@ def _with_strings_type(xml: bytes, part: str) -> bytes:
     text = xml.decode()
     entry = f'<Override PartName={quoteattr("/" + part)} ContentType="{_STRINGS_TYPE}"/>'
     return text.replace("</Types>", entry + "</Types>", 1).encode()
+
+
+# --- Rows appended to a cut tab ------------------------------------------------------------
+
+_APPENDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+"""Workbook → the rows a job appended to its cut tabs (see :func:`append_rows`)."""
+_ANY_ROW = re.compile(rb'<row\b[^>]*?\br="([0-9]+)"[^>]*?(/?)>')
+_SPANS = re.compile(rb'\s+spans="[^"]*"')
+
+
+@dataclass(frozen=True)
+class Appended:
+    """Rows appended below a table of a cut tab: their cells from ``first_col``, each styled
+    as the cell of its column in row ``style_row`` (the table's last row in the file)."""
+
+    tab: str
+    first_row: int
+    first_col: int
+    style_row: int
+    rows: tuple[tuple[Any, ...], ...]
+
+
+def append_rows(
+    wb: Any, tab: str, first_row: int, first_col: int, style_row: int, rows: list[list[Any]]
+) -> None:
+    """Append ``rows`` to the cut tab ``tab`` of ``wb`` from row ``first_row``: they go into
+    its original rows when :func:`splice_back` puts them back (so a log of 100,000 rows is
+    neither loaded nor saved by openpyxl to gain 11). The cells there must be empty."""
+    _APPENDS.setdefault(wb, []).append(
+        Appended(tab, first_row, first_col, style_row, tuple(tuple(r) for r in rows))
+    )
+
+
+def appended_rows(wb: Any) -> list[Appended]:
+    """What :func:`append_rows` recorded for ``wb``."""
+    return list(_APPENDS.get(wb, ()))
+
+
+def with_appended(
+    rows: bytes, dimension: bytes | None, added: Appended
+) -> tuple[bytes, bytes | None]:
+    """The ``<sheetData>`` element ``rows`` with ``added``'s cells put in, and the
+    ``<dimension>`` grown to hold them."""
+    from openpyxl.utils.cell import get_column_letter
+
+    styles = _row_styles(rows, added.style_row)
+    cells: dict[int, bytes] = {}
+    for i, line in enumerate(added.rows):
+        r = added.first_row + i
+        out = []
+        for j, value in enumerate(line):
+            letter = get_column_letter(added.first_col + j)
+            out.append(_cell_xml(f"{letter}{r}", value, styles.get(letter)))
+        cells[r] = b"".join(out)
+    parts, pos = [], 0
+    pending = sorted(cells)
+    for m in _ANY_ROW.finditer(rows):
+        n = int(m[1])
+        while pending and pending[0] < n:
+            r = pending.pop(0)
+            parts += [rows[pos : m.start()], f'<row r="{r}">'.encode(), cells[r], b"</row>"]
+            pos = m.start()
+        if pending and pending[0] == n:
+            pending.pop(0)
+            tag = _SPANS.sub(b"", m[0])
+            if m[2]:  # an empty row: <row …/>
+                tag = tag[: tag.rindex(b"/")].rstrip() + b">"
+                parts += [rows[pos : m.start()], tag, cells[n], b"</row>"]
+            else:
+                parts += [rows[pos : m.start()], tag, cells[n]]
+            pos = m.end()
+    end = rows.rindex(b"</sheetData")
+    parts.append(rows[pos:end])
+    parts += [f'<row r="{r}">'.encode() + cells[r] + b"</row>" for r in pending]
+    parts.append(rows[end:])
+    last = added.first_row + len(added.rows) - 1
+    if dimension is not None:
+        found = re.search(rb'ref="([A-Z]+)([0-9]+)(?::([A-Z]+)([0-9]+))?"', dimension)
+        if found and found[4] and int(found[4]) < last:
+            dimension = dimension[: found.start(4)] + str(last).encode() + dimension[found.end(4) :]
+    return b"".join(parts), dimension
+
+
+def _row_styles(rows: bytes, row: int) -> dict[str, bytes]:
+    """Column letter → the style index of each cell of row ``row``."""
+    start = re.search(rf'<row\b[^>]*?\br="{row}"[^>]*?>'.encode(), rows)
+    if start is None:
+        return {}
+    end = rows.find(b"</row>", start.end())
+    out = {}
+    for m in re.finditer(rb'<c\b[^>]*?\br="([A-Z]+)[0-9]+"[^>]*?>', rows[start.end() : end]):
+        style = re.search(rb'\bs="([0-9]+)"', m[0])
+        if style:
+            out[m[1].decode()] = style[1]
+    return out
+
+
+def _cell_xml(ref: str, value: Any, style: bytes | None) -> bytes:
+    """One cell as Excel writes it: numbers and dates as numbers, text inline."""
+    import datetime as dt
+    import math
+    from xml.sax.saxutils import escape
+
+    from openpyxl.utils.datetime import to_excel
+
+    s = f' s="{style.decode()}"' if style else ""
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return f'<c r="{ref}"{s}/>'.encode()
+    if isinstance(value, dt.datetime | dt.date):
+        value = to_excel(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = value if isinstance(value, int) else f"{value:.16g}"  # as openpyxl writes
+        return f'<c r="{ref}"{s}><v>{number}</v></c>'.encode()
+    text = escape(str(value))
+    return f'<c r="{ref}"{s} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'.encode()

@@ -71,6 +71,7 @@ from leadbook.workbook.sheets import (
 )
 from leadbook.workbook.splice import (
     Stubbed,
+    appended_rows,
     fits,
     remember_cut,
     splice_back,
@@ -148,6 +149,7 @@ def update_workbook(
     versions_kept: int | None = None,
     changes: Collection[str] | None = None,
     summaries: Mapping[str, Renderer] | None = None,
+    input_edits: Mapping[str, Collection[str]] | None = None,
 ) -> WriteResult:
     """Run ``job`` on the workbook at ``path`` and save it safely (see the module doc).
 
@@ -160,15 +162,19 @@ def update_workbook(
     has read it without a ``book`` (else the file is opened once more to read it).
     ``changes``: the output tabs the job renders, when it says; the other output tabs (but
     the summaries that follow them and the Log) are then cut out of the load and spliced
-    back as they were (:mod:`leadbook.workbook.splice`).
+    back as they were (:mod:`leadbook.workbook.splice`). ``input_edits``: the input columns
+    the job may change, as table name → column keys (Accept plan: Sources' Current spend);
+    their tabs are loaded whole, and any other change to an input tab still aborts the write.
     """
     given, path = Path(path), files.real_path(path)  # a symlink is written through
     _refuse_if_open(path)
     files.refuse_read_only(path)
     check_package(path)
     before = _digest(path)
-    stubbed, wb = _open_for_write(path, _unchanged(changes))
-    inputs = _snapshot(wb, C.INPUT_SHEETS)
+    edited = frozenset(C.TABLES[t].sheet for t in input_edits or {})
+    stubbed, wb = _open_for_write(path, _unchanged(changes), edited)
+    editable = _editable_cells(wb, input_edits or {})
+    inputs = _snapshot(wb, C.INPUT_SHEETS, editable)
     cut = stubbed.outputs if stubbed is not None else frozenset()
     left = {name: (wb[name], _snapshot(wb, frozenset({name}))) for name in cut}
     table_inputs = _table_inputs(wb, cut)
@@ -196,7 +202,9 @@ def update_workbook(
         stamp_tabs(
             wb, rendered, f"{command} ({CALLER.get()})", now(), book.fingerprints, extra_groups
         )
-    if _snapshot(wb, C.INPUT_SHEETS) != inputs:
+    if _snapshot(wb, C.INPUT_SHEETS, editable) != inputs or (
+        editable and _editable_cells(wb, input_edits or {}) != editable
+    ):
         raise AssertionError(f"{command} changed an input tab; nothing was written")
     after = _table_inputs(wb, cut)
     # A table the job created (a tab new to this workbook) holds nothing of the user's yet.
@@ -222,6 +230,10 @@ def update_workbook(
     tmp = files.temporary_name(path)
     try:
         # The saved package is put right in memory, all of it, and written once.
+        appended = appended_rows(wb)
+        cut_tabs = set(stubbed.tabs) if stubbed is not None else set()
+        if any(a.tab not in cut_tabs for a in appended):
+            raise AssertionError(f"{command} appended rows to a tab it loaded whole")
         saved, size = saved_package(wb)
         # From here the saved package is all there is: the workbook's cells (400 MB at 10,000
         # sources, in cycles that only a collection frees) go before its parts are read —
@@ -231,7 +243,11 @@ def update_workbook(
             gc.collect()
         spliced = frozenset(stubbed.tabs) if stubbed is not None else frozenset()
         if stubbed is not None:
-            splice_back(stubbed, saved)  # those tabs' rows, cached values included, as they were
+            # those tabs' rows, cached values included, as they were (and rows appended)
+            if appended:
+                splice_back(stubbed, saved, appended)
+            else:
+                splice_back(stubbed, saved)
             del stubbed
         try:  # these read the original again (its parts when looked at)
             original = Package.read(path)
@@ -401,13 +417,13 @@ def _unchanged(changes: Collection[str] | None) -> frozenset[str]:
 
 
 def _open_for_write(
-    path: Path, unchanged: frozenset[str] = frozenset()
+    path: Path, unchanged: frozenset[str] = frozenset(), whole: frozenset[str] = frozenset()
 ) -> tuple[Stubbed | None, Workbook]:
-    """The workbook for a job to change, its big input tabs and the ``unchanged`` output
-    tabs cut where they can be spliced back after the save (:mod:`.splice`); else the
-    whole workbook."""
+    """The workbook for a job to change, its big input tabs (but those ``whole``, which the
+    job edits) and the ``unchanged`` output tabs cut where they can be spliced back after
+    the save (:mod:`.splice`); else the whole workbook."""
     try:
-        stubbed = stub_tabs(path, outputs=unchanged)
+        stubbed = stub_tabs(path, outputs=unchanged, whole=whole)
     except Exception as exc:  # damaged, or changed since check_package: the whole load names it
         log.debug("%s: loading it whole (%s: %s)", path.name, type(exc).__name__, exc)
         stubbed = None
@@ -436,12 +452,44 @@ def _charts_kept(path: Path, wb: Workbook, cut: frozenset[str]) -> bool:
     )
 
 
-def _snapshot(wb: Workbook, sheets: frozenset[str]) -> dict[str, list[tuple[Any, ...]]]:
+def _snapshot(
+    wb: Workbook, sheets: frozenset[str], skip: frozenset[tuple[str, int, int]] = frozenset()
+) -> dict[str, list[tuple[Any, ...]]]:
+    """Every cell value of the tabs ``sheets``; the cells ``skip`` (tab, row, column) as None."""
     return {
-        name: [tuple(c.value for c in row) for row in wb[name].iter_rows()]
+        name: [
+            tuple(None if (name, c.row, c.column) in skip else c.value for c in row)
+            for row in wb[name].iter_rows()
+        ]
         for name in sheets
         if name in wb.sheetnames
     }
+
+
+def _editable_cells(
+    wb: Workbook, edits: Mapping[str, Collection[str]]
+) -> frozenset[tuple[str, int, int]]:
+    """The data cells (tab, row, column) of the input table columns ``edits`` names."""
+    from leadbook.workbook.tablecells import find_table
+
+    out: set[tuple[str, int, int]] = set()
+    for name, keys in edits.items():
+        spec = C.TABLES[name]
+        found = find_table(wb, spec)
+        if found is None:
+            continue
+        ws, table = found
+        min_col, min_row, max_col, max_row = range_boundaries(table.ref)
+        headers = [
+            " ".join(str(ws.cell(min_row, c).value or "").split()).casefold()
+            for c in range(min_col, max_col + 1)
+        ]
+        for key in keys:
+            header = spec.column(key).header.casefold()
+            if header in headers:
+                col = min_col + headers.index(header)
+                out |= {(ws.title, r, col) for r in range(min_row + 1, max_row + 1)}
+    return frozenset(out)
 
 
 def _table_inputs(wb: Workbook, unchanged: Collection[str] = ()) -> dict[str, Any]:

@@ -33,8 +33,8 @@ EXCEL_NAMES = {
     "BREAKEVEN_P", "CLASSIFIER_METRICS", "KPI", "BUDGET_CURVE",
 }  # fmt: skip
 SCRIPTS = {
-    "refresh", "check_inputs", "rebalance", "compare_scenarios", "refresh_forecast", "plan_hiring",
-    "score_leads",
+    "refresh", "check_inputs", "rebalance", "accept_plan", "compare_scenarios",
+    "refresh_forecast", "plan_hiring", "score_leads",
     "export_board_pack", "undo", "score_leads_retrain",
 }  # fmt: skip
 LEADBOOK = str(Path(sys.executable).with_name("leadbook"))

@@ -11,8 +11,8 @@ from udfs import functions, scripts
 
 WORKBOOKS = Path(__file__).parent.parent.parent / "workbooks"
 SCRIPTS = {
-    "refresh", "check_inputs", "rebalance", "compare_scenarios", "refresh_forecast", "plan_hiring",
-    "score_leads",
+    "refresh", "check_inputs", "rebalance", "accept_plan", "compare_scenarios",
+    "refresh_forecast", "plan_hiring", "score_leads",
     "score_leads_retrain", "export_board_pack", "undo",
 }  # fmt: skip
 FUNCTIONS = {

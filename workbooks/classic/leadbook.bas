@@ -4,6 +4,7 @@ Attribute VB_Name = "leadbook"
 ' Tools > References > xlwings, then assign each macro to a button
 ' (Developer > Insert > Button): LeadbookCheckInputs on the Start tab,
 ' LeadbookRefresh on the Tiers tab, LeadbookRebalance on the Allocation tab,
+' LeadbookAcceptPlan beside it,
 ' LeadbookCompareScenarios on the What-if tab,
 ' LeadbookRefreshForecast on the Forecast tab, LeadbookPlanHiring on the Hiring tab,
 ' LeadbookScoreLeads on the Leads tab, LeadbookExportBoardPack on the Board tab,
@@ -19,6 +20,10 @@ End Sub
 
 Sub LeadbookRebalance()
     RunPython "import udfs.scripts as s; s.rebalance_caller()"
+End Sub
+
+Sub LeadbookAcceptPlan()
+    RunPython "import udfs.scripts as s; s.accept_plan_caller()"
 End Sub
 
 Sub LeadbookCompareScenarios()

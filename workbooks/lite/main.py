@@ -7,7 +7,7 @@ registers every function and script imported here:
   BLENDED_CONVERSION, BLENDED_CPA, PORTFOLIO, TIER, LEADTYPE, RISKCLASS, CLASSES, SCORES,
   ALLOCATE, EXPLAIN, ROI, NPV_COHORT, PAYBACK, FORECAST, REPS_NEEDED, HIRING_PLAN,
   LEAD_SCORE, EXPECTED_ROI, LEAD_PRICE, BREAKEVEN_P, CLASSIFIER_METRICS, KPI, BUDGET_CURVE;
-- scripts, run from the xlwings Lite pane: refresh, check_inputs, rebalance,
+- scripts, run from the xlwings Lite pane: refresh, check_inputs, rebalance, accept_plan,
   compare_scenarios, refresh_forecast, plan_hiring, score_leads, score_leads_retrain,
   export_board_pack, undo.
 

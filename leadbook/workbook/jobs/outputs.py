@@ -17,6 +17,7 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from leadbook import contract as C
+from leadbook.allocation.variance import plan_vs_actual
 from leadbook.board import maturity as M
 from leadbook.board.kpis import board_kpis
 from leadbook.board.pitfalls import pitfalls
@@ -41,6 +42,7 @@ from leadbook.workbook.tabs.board import (
     render_maturity_tab,
 )
 from leadbook.workbook.tabs.classes import render_scores, render_tiers
+from leadbook.workbook.tabs.decisions import read_log, render_decisions
 from leadbook.workbook.tabs.leads import render_leads
 from leadbook.workbook.tabs.planning import (
     render_forecast,
@@ -175,6 +177,29 @@ def maturity(ws: Worksheet, book: Book | None, expected: Expected) -> None:
     render_maturity_tab(ws, view, expected)
 
 
+def decisions(ws: Worksheet, book: Book | None, expected: Expected) -> None:
+    """The Decisions tab: the Recommendations log carried over, row for row, from the tab it
+    replaces, and PlanVsActual from its Accepted rows and the book's History."""
+    log = read_log(previous_sheet(ws))
+    pva = None if book is None else book_plan_vs_actual(log, book)
+    render_decisions(ws, log, pva, expected)
+
+
+def book_plan_vs_actual(log: pd.DataFrame, book: Book) -> pd.DataFrame:
+    """PlanVsActual of the accepted plans in the Recommendations rows ``log``."""
+    accepted = log[log["event"] == C.ACCEPTED]
+    if accepted.empty:
+        return plan_vs_actual(accepted, book.inventory.history)
+    accepted = accepted.assign(
+        plan_from=pd.to_datetime(accepted["plan_from"]),
+        **{
+            k: pd.to_numeric(accepted[k], errors="coerce").fillna(0.0)
+            for k in ("spend", "leads", "customers")
+        },
+    )
+    return plan_vs_actual(accepted, book.inventory.history)
+
+
 OUTPUT_RENDERERS: dict[str, Renderer] = {
     C.TIERS.name: tiers,
     C.SCORES.name: scores,
@@ -187,6 +212,7 @@ OUTPUT_RENDERERS: dict[str, Renderer] = {
     C.LEADS.name: leads,
     C.BOARD.name: board,
     C.MATURITY.name: maturity,
+    C.DECISIONS.name: decisions,
 }
 """Output tab → how to compute and render it from a book (None renders it empty)."""
 

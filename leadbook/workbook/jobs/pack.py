@@ -29,6 +29,7 @@ from typing import Any
 
 import defusedxml.ElementTree as ET  # noqa: N817
 import openpyxl
+import pandas as pd
 from openpyxl.utils.cell import coordinate_from_string, get_column_letter, range_boundaries
 from openpyxl.workbook.workbook import Workbook
 
@@ -45,14 +46,14 @@ from leadbook.workbook.jobs.gather import (
     saved_history,
     with_quarter,
 )
-from leadbook.workbook.jobs.outputs import board_view, maturity_view
+from leadbook.workbook.jobs.outputs import board_view, book_plan_vs_actual, maturity_view
 from leadbook.workbook.layout import formula_values, now
 from leadbook.workbook.libreoffice import LibreOfficeError, convert, recalculated, soffice
 from leadbook.workbook.pack.build import build_pack
 from leadbook.workbook.pack.copied import ALLOCATION_SUMMARY_TITLE
 from leadbook.workbook.pack.page import PACK_TABS, PAPERS, Block, PackContent
 from leadbook.workbook.pack.summary import COHORT_SPEND, status_counts
-from leadbook.workbook.read import Book, open_workbook, read_book
+from leadbook.workbook.read import Book, open_inputs, open_workbook, read_book
 from leadbook.workbook.saving import save_workbook
 from leadbook.workbook.sheets import replace_sheet
 from leadbook.workbook.splice import sheet_parts
@@ -63,6 +64,7 @@ from leadbook.workbook.tabs.board import (
     render_board_tab,
     render_maturity_tab,
 )
+from leadbook.workbook.tabs.decisions import read_log
 from leadbook.workbook.write import one_job_per_workbook, update_workbook
 
 log = logging.getLogger(__name__)
@@ -154,6 +156,7 @@ def export_board_pack(
         actuals=quarter_actuals(book.inventory, when),
         classes=classes,
         usage=band_usage(spend, classes, book.settings),
+        plan_vs_actual=_plan_vs_actual(path, book),
     )
     target = _save(build_pack(content, paper=paper.lower()), out / pack_name(path, when))
     pdf_path = convert(target, "pdf", out) if pdf else None
@@ -183,6 +186,14 @@ def _pdf_wanted(asked: bool | None, setting: bool) -> tuple[bool, str | None]:
             raise LibreOfficeError(f"{exc}; nothing was written (or leave out --pdf)") from None
         return False, "no PDF: BoardPDF is yes but LibreOffice is not installed here"
     return True, None
+
+
+def _plan_vs_actual(path: Path, book: Book) -> pd.DataFrame:
+    """The accepted plans of the workbook's Decisions tab against its History, as Refresh
+    fills PlanVsActual."""
+    wb = open_inputs(path)
+    ws = wb[C.DECISIONS.name] if C.DECISIONS.name in wb.sheetnames else None
+    return book_plan_vs_actual(read_log(ws), book)
 
 
 def pack_name(book: Path, quarter: Quarter | str) -> str:

@@ -15,13 +15,15 @@ from leadbook import contract as C
 from leadbook.allocation import Allocation
 from leadbook.enums import ConversionSource, Objective
 from leadbook.errors import InfeasiblePolicyError
+from leadbook.workbook.jobs.decisions import inputs_text, plan_start, record_recommendation
 from leadbook.workbook.jobs.feeds import book_allocation
 from leadbook.workbook.jobs.outputs import SUMMARY_RENDERERS
 from leadbook.workbook.layout import BAD_FILL, BAD_FONT, formula_values, now
-from leadbook.workbook.provenance import FAILED_MARK, PORTFOLIO, read_stamp
-from leadbook.workbook.read import read_book
+from leadbook.workbook.provenance import DEPENDS, FAILED_MARK, PORTFOLIO, read_stamp
+from leadbook.workbook.read import open_inputs, read_book
 from leadbook.workbook.sheets import replace_sheet
 from leadbook.workbook.tabs.allocation import render_allocation
+from leadbook.workbook.tabs.decisions import log_is_started
 from leadbook.workbook.write import WriteResult, one_job_per_workbook, update_workbook
 
 
@@ -48,14 +50,25 @@ def rebalance(
         book.fingerprints.settle(PORTFOLIO)
     model_fed = book.settings.leads.conversion_source is ConversionSource.MODEL
 
+    streamed = open_inputs(path)  # a started log is appended to without loading its tab
+    appends = C.DECISIONS.name in streamed.sheetnames and log_is_started(streamed[C.DECISIONS.name])
+    groups = DEPENDS[C.ALLOCATION.name] + (("Leads",) if model_fed else ())
+    inputs = (
+        inputs_text({g: book.fingerprints.of(C.ALLOCATION.name, g) for g in groups})
+        if book.fingerprints is not None
+        else ""
+    )
+
     def job(wb: Workbook) -> str:
         ws = replace_sheet(wb, C.ALLOCATION.name)
         render_allocation(ws, allocation, book.settings, formula_values(wb), feeds=feeds)
+        rec_id = record_recommendation(wb, allocation, inputs, plan_start(book.inventory.history))
         t = allocation.totals
         plan = f" and a {weeks}-week glide path" if weeks > 1 else ""
         return (
             f"rebalanced {len(allocation.table)} sources ({allocation.objective.value}): "
-            f"${t.spend:,.0f} a month for {t.customers:,.1f} expected customers{plan}; "
+            f"${t.spend:,.0f} a month for {t.customers:,.1f} expected customers{plan} "
+            f"(recommendation {rec_id}); "
             f"sales capacity {feeds.sales_capacity.text}"
         )
 
@@ -66,7 +79,7 @@ def rebalance(
         job,
         book=book,
         extra_groups=extra,
-        changes=(C.ALLOCATION.name,),
+        changes=(C.ALLOCATION.name,) if appends else (C.ALLOCATION.name, C.DECISIONS.name),
         summaries=SUMMARY_RENDERERS,
     ), allocation
 

@@ -47,6 +47,7 @@ REFRESH_TABS = (
     C.FORECAST.name,
     C.FORECAST_DETAIL.name,
     C.HIRING.name,
+    C.DECISIONS.name,
 )
 
 
@@ -150,6 +151,12 @@ def demo_workbook(progress: Callable[[str], None] | None = None) -> Rendered:
     rendered.expected.update(render_outputs(rendered.workbook, book, tabs, progress))
     wb = rendered.workbook
     stamp_tabs(wb, tabs, "demo (command line)", now(), Fingerprints(wb))
+    from leadbook.workbook.jobs.decisions import inputs_text, plan_start, record_allocation_tab
+    from leadbook.workbook.provenance import read_stamp
+
+    stamp = read_stamp(wb[C.ALLOCATION.name])  # the demo's Rebalance, recorded as R0001
+    inputs = inputs_text(stamp.inputs) if stamp is not None else ""
+    record_allocation_tab(wb, inputs, plan_start(book.inventory.history))
     for name in tabs:
         fit_text(wb[name])
     return rendered

@@ -9,6 +9,7 @@ from openpyxl.workbook.workbook import Workbook
 from leadbook import __version__
 from leadbook import contract as C
 from leadbook.workbook.pack.copied import _copied_grid, _copied_page
+from leadbook.workbook.pack.decisions import PLAN_GRID, _plan_page
 from leadbook.workbook.pack.maturity import _glossary_page, _maturity_page
 from leadbook.workbook.pack.page import PACK_TABS, PackContent, Page
 from leadbook.workbook.pack.summary import (
@@ -25,7 +26,8 @@ from leadbook.workbook.pack.trends import _trend_page
 
 
 def build_pack(content: PackContent, *, paper: str = "a4") -> Workbook:
-    """The values-only pack workbook: cover, KPIs, pitfalls, portfolio, trends, the copied
+    """The values-only pack workbook: cover, KPIs, pitfalls, portfolio, trends, plan against
+    actual, the copied
     Allocation, Forecast and hiring and ROI tabs, and maturity."""
     wb = Workbook()
     wb.remove(wb.active)
@@ -80,6 +82,13 @@ def build_pack(content: PackContent, *, paper: str = "a4") -> Workbook:
     _trend_page(
         Page(wb, "Trends", "KPI trends by quarter", sub, TREND_GRID, paper=paper, one_page=True),
         content.kpis,
+    )
+    _plan_page(
+        Page(
+            wb, "Plan vs actual", "Plan against actual", sub, PLAN_GRID, paper=paper, one_page=True
+        ),
+        content.plan_vs_actual,
+        content.quarter,
     )
     for sheet in dict.fromkeys(PACK_TABS.values()):
         tabs = [t for t, s in PACK_TABS.items() if s == sheet]

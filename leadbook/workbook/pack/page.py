@@ -277,3 +277,5 @@ class PackContent:
     """Each source's tier, lead type and risk class."""
     usage: pd.DataFrame
     """Today's spend by class against the Settings bands."""
+    plan_vs_actual: pd.DataFrame | None = None
+    """The accepted plans against History's months (the Decisions tab's PlanVsActual)."""

@@ -1,0 +1,263 @@
+"""The Decisions tab: the Recommendations log, appended to and never rewritten, and the
+PlanVsActual table that Refresh fills.
+
+Rebalance and Accept plan append their rows to the Recommendations table in place
+(:func:`append_recommendations`): the rows already there are not touched. Refresh
+re-renders the tab (:func:`render_decisions`) with the log's rows carried over, value for
+value, from the tab it replaces, and PlanVsActual computed afresh.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+import pandas as pd
+from openpyxl.utils.cell import get_column_letter, range_boundaries
+from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet.worksheet import Worksheet
+
+from leadbook import contract as C
+from leadbook.workbook.layout import (
+    Expected,
+    anchor_of,
+    excel_value,
+    formula_values,
+    freeze,
+    note,
+    set_cell,
+    title,
+    write_table,
+)
+from leadbook.workbook.sheets import replace_sheet
+from leadbook.workbook.splice import append_rows, readable
+
+_ID = re.compile(r"^R(\d+)$")
+_PVA_NOTE = (
+    "PlanVsActual (Refresh fills it): each History month an accepted plan covered. Customer "
+    "variance = volume + price (CPL) + conversion + new or stopped, in that order: volume "
+    "at planned rates, then price at planned conversion, then conversion."
+)
+_REC_NOTE = (
+    "Recommendations: one row per source for every Rebalance (Event Recommended) and every "
+    "Accept plan (Event Accepted). Rows are only ever added, never rewritten."
+)
+
+
+def _append_to_cut(wb: Workbook, source: Any, table: Any, rows: pd.DataFrame) -> None:
+    """Append ``rows`` below the Recommendations table of the cut Decisions tab (the file's
+    rows, ``source``, read as a stream only to its header and last row), through
+    :func:`append_rows`."""
+    spec = C.RECOMMENDATIONS_TABLE
+    min_col, min_row, max_col, max_row = range_boundaries(table.ref)
+    (header,) = source.iter_rows(min_row, min_row, min_col, max_col, values_only=True)
+    headers = [" ".join(str(v or "").split()).casefold() for v in header]
+    if not log_is_started(source):
+        raise AssertionError("the log is empty: a job that starts it loads the tab whole")
+    at = {k: headers.index(spec.column(k).header.casefold()) for k in spec.keys}
+    line = [None] * (max_col - min_col + 1)
+    out = []
+    for values in rows[list(spec.keys)].itertuples(index=False):
+        cells = list(line)
+        for key, value in zip(spec.keys, values, strict=True):
+            cells[at[key]] = excel_value(value)
+        out.append(cells)
+    append_rows(wb, C.DECISIONS.name, max_row + 1, min_col, max_row, out)
+    end = max_row + len(out)
+    table.ref = f"{get_column_letter(min_col)}{min_row}:{get_column_letter(max_col)}{end}"
+    if table.autoFilter is not None:
+        table.autoFilter.ref = table.ref
+
+
+def _log_ref(ws: Any) -> str | None:
+    spec = C.RECOMMENDATIONS_TABLE
+    if ws is None or spec.name not in ws.tables:
+        return None
+    table = ws.tables[spec.name]
+    return table.ref if hasattr(table, "ref") else table
+
+
+def log_is_started(ws: Any) -> bool:
+    """Whether tab ``ws`` (streamed or loaded; None: absent) holds a Recommendations table
+    with a row in it — which Rebalance and Accept append to without loading the tab. Reads
+    the table's last row only."""
+    ref = _log_ref(ws)
+    if ref is None:
+        return False
+    min_col, min_row, max_col, max_row = range_boundaries(ref)
+    if max_row > min_row + 1:
+        return True
+    (last,) = ws.iter_rows(max_row, max_row, min_col, max_col, values_only=True)
+    return max_row > min_row and any(v is not None and v != "" for v in last)
+
+
+def log_ids(ws: Any) -> list[Any]:
+    """The Recommendation column of the log on ``ws`` (streamed or loaded; None: none)."""
+    return log_column(ws, "rec_id")
+
+
+def log_column(ws: Any, key: str) -> list[Any]:
+    """Column ``key`` of the log on ``ws`` (streamed or loaded; None: none), read alone."""
+    ref = _log_ref(ws)
+    if ref is None:
+        return []
+    min_col, min_row, max_col, max_row = range_boundaries(ref)
+    (header,) = ws.iter_rows(min_row, min_row, min_col, max_col, values_only=True)
+    headers = [" ".join(str(v or "").split()).casefold() for v in header]
+    name = C.RECOMMENDATIONS_TABLE.column(key).header.casefold()
+    if name not in headers:
+        return []
+    col = min_col + headers.index(name)
+    return [r[0] for r in ws.iter_rows(min_row + 1, max_row, col, col, values_only=True)]
+
+
+def render_decisions(
+    ws: Worksheet,
+    log: pd.DataFrame | None,
+    pva: pd.DataFrame | None,
+    expected: Expected,
+) -> None:
+    """The Decisions tab: the Recommendations rows ``log`` (as read from the tab it
+    replaces) and the PlanVsActual rows ``pva`` (None: empty)."""
+    title(ws, C.DECISIONS)
+    rec_row, _ = anchor_of(C.RECOMMENDATIONS_TABLE)
+    note(ws, f"A{rec_row - 1}", _REC_NOTE)
+    pva_row, pva_col = anchor_of(C.PLAN_VS_ACTUAL_TABLE)
+    note(ws, f"{get_column_letter(pva_col)}{pva_row - 1}", _PVA_NOTE)
+    write_table(
+        ws, C.RECOMMENDATIONS_TABLE, log if log is not None and len(log) else None, expected
+    )
+    write_table(ws, C.PLAN_VS_ACTUAL_TABLE, pva if pva is not None and len(pva) else None, expected)
+    if pva is not None and len(pva):
+        bold_totals(ws, len(pva))
+    freeze(ws, rec_row + 1, 1)
+
+
+def bold_totals(ws: Worksheet, n: int) -> None:
+    """Each month's Total row of PlanVsActual in bold."""
+    from openpyxl.styles import Font
+
+    row, col = anchor_of(C.PLAN_VS_ACTUAL_TABLE)
+    at = C.PLAN_VS_ACTUAL_TABLE.keys.index("source")
+    width = len(C.PLAN_VS_ACTUAL_TABLE.columns)
+    for r in range(row + 1, row + 1 + n):
+        if ws.cell(r, col + at).value == "Total":
+            for c in range(col, col + width):
+                ws.cell(r, c).font = Font(bold=True)
+
+
+def read_log(ws: Any, span: tuple[int, int] | None = None) -> pd.DataFrame:
+    """The Recommendations rows on tab ``ws`` (an openpyxl or streamed tab; None: none), keyed
+    by contract column; blank rows dropped. Columns are found by their header. ``span``:
+    only the data rows ``first``…``last`` (0 the table's first)."""
+    spec = C.RECOMMENDATIONS_TABLE
+    empty = pd.DataFrame(columns=list(spec.keys))
+    if ws is None or spec.name not in ws.tables:
+        return empty
+    table = ws.tables[spec.name]
+    ref = table.ref if hasattr(table, "ref") else table
+    min_col, min_row, max_col, max_row = range_boundaries(ref)
+    (header,) = ws.iter_rows(min_row, min_row, min_col, max_col, values_only=True)
+    first, last = (
+        (min_row + 1, max_row) if span is None else (min_row + 1 + span[0], min_row + 1 + span[1])
+    )
+    rows = [header, *ws.iter_rows(first, last, min_col, max_col, values_only=True)]
+    headers = [" ".join(str(h or "").split()).casefold() for h in rows[0]]
+    at = {
+        c.key: headers.index(c.header.casefold())
+        for c in spec.columns
+        if c.header.casefold() in headers
+    }
+    data = [
+        {key: row[j] for key, j in at.items()}
+        for row in rows[1:]
+        if any(v is not None and v != "" for v in row)
+    ]
+    return pd.DataFrame(data, columns=list(spec.keys))
+
+
+def next_id(log: pd.DataFrame) -> str:
+    """The id the next recommendation gets: one more than the largest in ``log``.
+
+    Examples
+    --------
+    >>> next_id(pd.DataFrame({"rec_id": []}))
+    'R0001'
+    >>> next_id(pd.DataFrame({"rec_id": ["R0001", "R0009", "R0009"]}))
+    'R0010'
+    >>> next_id(pd.DataFrame({"rec_id": ["R9999", "R0002"]}))
+    'R10000'
+    """
+    numbers = [int(m.group(1)) for v in log["rec_id"] if (m := _ID.match(str(v or "")))]
+    return f"R{max(numbers, default=0) + 1:04d}"
+
+
+def recommendation_rows(
+    rec_id: str,
+    event: str,
+    when: dt.datetime,
+    plan_from: pd.Timestamp,
+    objective: str,
+    inputs: str,
+    table: pd.DataFrame,
+) -> pd.DataFrame:
+    """The log rows of one recommendation or acceptance: ``table`` indexed by source with
+    ``spend, leads, customers, before``."""
+    return pd.DataFrame(
+        {
+            "rec_id": rec_id,
+            "event": event,
+            "when": when,
+            "plan_from": pd.Timestamp(plan_from).to_pydatetime(),
+            "objective": objective,
+            "inputs": inputs,
+            "source": [str(s) for s in table.index],
+            "spend": table["spend"].astype(float).to_numpy(),
+            "leads": table["leads"].astype(float).to_numpy(),
+            "customers": table["customers"].astype(float).to_numpy(),
+            "before": table["before"].astype(float).to_numpy(),
+        },
+        columns=list(C.RECOMMENDATIONS_TABLE.keys),
+    )
+
+
+def append_recommendations(wb: Workbook, rows: pd.DataFrame) -> Worksheet:
+    """Append ``rows`` to the Recommendations table of ``wb`` in place; the rows there stay
+    as they are. A workbook without the Decisions tab (made before it existed) gets it."""
+    spec = C.RECOMMENDATIONS_TABLE
+    if C.DECISIONS.name not in wb.sheetnames or spec.name not in wb[C.DECISIONS.name].tables:
+        ws = replace_sheet(wb, C.DECISIONS.name)
+        render_decisions(ws, None, None, formula_values(wb))
+    ws = wb[C.DECISIONS.name]
+    table = ws.tables[spec.name]
+    min_col, min_row, max_col, max_row = range_boundaries(table.ref)
+    source = readable(wb, C.DECISIONS.name)
+    if source is not ws:  # cut out of the load: the rows go in as the file's rows go back
+        _append_to_cut(wb, source, table, rows)
+        return ws
+    first_empty = max_row == min_row + 1 and all(
+        ws.cell(max_row, c).value is None for c in range(min_col, max_col + 1)
+    )
+    r = max_row if first_empty else max_row + 1
+    headers = [
+        " ".join(str(ws.cell(min_row, c).value or "").split()).casefold()
+        for c in range(min_col, max_col + 1)
+    ]
+    columns = [
+        (spec.column(k), headers.index(spec.column(k).header.casefold()))
+        for k in spec.keys
+        if spec.column(k).header.casefold() in headers
+    ]
+    values = {k: rows[k].tolist() for k in spec.keys}
+    for i in range(len(rows)):
+        for col, j in columns:
+            cell = ws.cell(r + i, min_col + j)
+            set_cell(cell, excel_value(values[col.key][i]))
+            cell.number_format = col.format
+    last = r + len(rows) - 1
+    end = max(last, min_row + 1)
+    table.ref = f"{get_column_letter(min_col)}{min_row}:{get_column_letter(max_col)}{end}"
+    if table.autoFilter is not None:
+        table.autoFilter.ref = table.ref
+    return ws
