@@ -32,7 +32,7 @@ from leadbook.allocation.solve import (
     settle_fill_order,
     solve_exact,
 )
-from leadbook.allocation.words import possessive
+from leadbook.allocation.words import money, pct, possessive
 from leadbook.enums import Objective
 from leadbook.errors import Conflict, InfeasiblePolicyError
 
@@ -54,23 +54,6 @@ SHORT = {
     Rule.TEST_BUDGET: "test budget",
     Rule.VOLUME_CAP: "volume cap",
 }
-
-
-def money(amount: float) -> str:
-    """Dollars as the workbook shows them.
-
-    Examples
-    --------
-    >>> money(1234.5), money(-80.0)
-    ('$1,234', '−$80')
-    """
-    text = f"${abs(amount):,.0f}"
-    return f"−{text}" if amount < -0.5 else text
-
-
-def pct(share: float, digits: int = 0) -> str:
-    """A share as a percentage with a thin space, as the chapter writes them."""
-    return f"{share * 100:.{digits}f} %"
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from leadbook.contract.spec import Column, Kind, Role, SheetSpec, TableSpec
 PROBLEMS_TABLE = TableSpec(
     name="Problems",
     sheet="Start",
-    anchor="A30",
+    anchor="A33",
     doc="What the last 'Check inputs' found.",
     columns=(
         Column("where", "Where", Kind.TEXT, Role.OUTPUT, width=26),

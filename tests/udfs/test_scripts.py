@@ -214,8 +214,8 @@ class TestCheckInputs:
         assert [r for r in cells if r[2] == "error"] == [
             ["Sources!J15", "CPL must be > 0, got -3", "error"]
         ]
-        assert len(cells) == longer - 1 and ref == f"A30:C{30 + len(cells) - 1}"
-        assert wb["Start"][f"A{30 + len(cells)}"].value is None  # the old last row is cleared
+        assert len(cells) == longer - 1 and ref == f"A33:C{33 + len(cells) - 1}"
+        assert wb["Start"][f"A{33 + len(cells)}"].value is None  # the old last row is cleared
 
 
 def unwrapped(script):
