@@ -70,6 +70,7 @@ def optimise(
     terms: pd.DataFrame | None = None,
     marks: Marks | None = None,
     explain: bool = True,
+    explain_infeasible: bool = True,
 ) -> Outcome:
     """The optimal allocation of ``model`` under ``objective``, tie-broken, with duals.
 
@@ -79,6 +80,8 @@ def optimise(
     discrete rules to enforce from the start (a similar model's, to save a solve).
     ``explain=False`` (later weeks of a glide path) skips what only explanations need: the
     marginal value of budget, and the duals LP after an integer solve of a small model.
+    ``explain_infeasible=False`` raises the error of an infeasible policy bare, without the
+    elastic re-solve and fix search that name what must give (the verdict alone).
 
     Examples
     --------
@@ -95,7 +98,7 @@ def optimise(
             terms = weighted_terms(model, time_limit)
         goal = goal_for(compiled, objective, time_limit=time_limit, terms=terms)
     except InfeasiblePolicyError:
-        raise _explained(compiled) from None
+        raise _explained(compiled, explain_infeasible) from None
     start = goal.marks.union(marks) if marks is not None else goal.marks
     first = solve_exact(
         goal.minimise, compiled.discrete, marks=start, time_limit=time_limit, rounds=1
@@ -108,7 +111,7 @@ def optimise(
             goal.minimise, compiled.discrete, marks=first.marks, time_limit=time_limit
         )
     if first.status == "infeasible":
-        raise _explained(compiled)
+        raise _explained(compiled, explain_infeasible)
     if settled is None and not first.ok:
         raise LeadbookError(f"the allocation solve stopped early ({first.status}); nothing written")
     if not first.integers:
@@ -144,7 +147,9 @@ def optimise(
     )
 
 
-def _explained(compiled: Compiled) -> InfeasiblePolicyError:
+def _explained(compiled: Compiled, explain: bool = True) -> InfeasiblePolicyError:
+    if not explain:
+        return InfeasiblePolicyError()
     from leadbook.allocation.explain import infeasibility
 
     return infeasibility(compiled)
