@@ -300,8 +300,10 @@ def infeasible_model(n: int, kind: str, *, seed: int = 0) -> Model:
 
     Examples
     --------
-    >>> infeasible_model(20, "pin").portfolio.regime.max() == Regime.PINNED
-    True
+    >>> m = infeasible_model(20, "pin")
+    >>> pinned = m.portfolio.regime == Regime.PINNED
+    >>> int(pinned.sum()), round(float(m.portfolio.pin[pinned][0] / m.limits.budget), 6)
+    (1, 0.6)
     """
     model = random_model(n, seed=seed)
     lim, pf = model.limits, model.portfolio
