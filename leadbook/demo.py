@@ -164,6 +164,14 @@ DEMO_NOTES = (
     "hiring plan (the Hiring tab's productive reps next month).",
 )
 
+DEMO_SCENARIOS = pd.DataFrame(
+    {
+        "scenario": ["Lean $300k", "As budgeted $320k", "Stretch $350k"],
+        "budget": [300_000.0, 320_000.0, 350_000.0],
+    }
+)
+"""The What-if tab's starting scenarios: three budgets around the demo's $320,000."""
+
 DEMO_STATED = StatedTotals(leads=2_400, blended_cpl=127.0, blended_conversion=0.142)
 
 

@@ -137,6 +137,13 @@ class CapacitySource(Choice):
     HIRING_PLAN = "hiring plan"
 
 
+class Switch(Choice):
+    """A setting that is on or off."""
+
+    YES = "yes"
+    NO = "no"
+
+
 class Answer(Choice):
     """An answer to a maturity checklist item (the Maturity tab's Answer column)."""
 

@@ -64,6 +64,7 @@ def _reference_solve(model: Model, objective: str, time_limit: float | None) -> 
     }
     big = [float((b.leads[blocks_of[i]] * b.cpl[blocks_of[i]]).sum()) for i in range(n)]
     thr = lim.min_spend if lim.min_spend > 0 else 1.0
+    floor = least_nonzero_spend(model)
     for w in range(weeks):
         # the week's total spend as a variable of its own, as leadbook's model has it: each
         # share row then reads x ≤ share · T, two terms, not every block of the portfolio
@@ -98,17 +99,19 @@ def _reference_solve(model: Model, objective: str, time_limit: float | None) -> 
             else:
                 prev = float(pf.current[i]) if w == 0 else spend[w - 1, i]
                 entrant = regime is Regime.ENTRANT
+                below = _below(model, i)
                 if w == 0 and entrant:
                     prob += x <= lim.min_spend
                 else:
                     prob += x <= (1 + lim.increase) * prev
-                    if lim.decrease < 1:
+                    # stopping a source below the minimum is not held back by the decrease
+                    if lim.decrease < 1 and not (below and w == 0):
                         prob += x >= (1 - lim.decrease) * prev
-                may_stop = entrant or lim.decrease >= 1
+                may_stop = entrant or lim.decrease >= 1 or below
                 if lim.min_spend > 0:
                     if may_stop:
                         on = pulp.LpVariable(f"on_{w}_{i}", cat="Binary")
-                        prob += x >= lim.min_spend * on
+                        prob += x >= float(floor[w, i]) * on
                         prob += x <= big[i] * on
                     else:
                         prob += x >= lim.min_spend
@@ -157,6 +160,30 @@ def _reference_solve(model: Model, objective: str, time_limit: float | None) -> 
     )
 
 
+def _below(model: Model, i: int) -> bool:
+    """Whether source ``i`` is active and spends below the minimum active spend today."""
+    pf, lim = model.portfolio, model.limits
+    return bool(pf.regime[i] == Regime.CHANGE and 0 < pf.current[i] < lim.min_spend)
+
+
+def least_nonzero_spend(model: Model) -> np.ndarray:
+    """Weeks × sources: the least a source may spend if it spends at all, as
+    docs/allocation.md states it — the minimum active spend, except that a source below it
+    today glides in: ``min(minimum, today × (1 + increase)^k)`` in week k, unless its spend
+    cap or volume cap is below the minimum (then the minimum: it can only stop)."""
+    pf, lim = model.portfolio, model.limits
+    b = pf.blocks
+    out = np.full((model.weeks, len(pf)), lim.min_spend)
+    for i in range(len(pf)):
+        full = float((b.leads[b.source == i] * b.cpl[b.source == i]).sum())
+        cap = float(pf.cap[i]) if np.isfinite(pf.cap[i]) else np.inf
+        if _below(model, i) and min(full, cap) >= lim.min_spend:
+            for w in range(model.weeks):
+                grown = float(pf.current[i]) * (1 + lim.increase) ** (w + 1)
+                out[w, i] = min(lim.min_spend, grown)
+    return out
+
+
 def _objective(model: Model, objective: str, y: dict) -> object:
     pf = model.portfolio
     b = pf.blocks
@@ -192,6 +219,7 @@ def violations(model: Model, leads: np.ndarray, rel: float = 1e-6) -> list[str]:
     n = len(pf)
     out = []
     tol = rel * max(lim.budget, 1.0)
+    floor = least_nonzero_spend(model)
     for w in range(model.weeks):
         lw = leads[w]
         if (lw < -1e-9).any() or (lw > b.leads * (1 + rel) + 1e-9).any():
@@ -234,10 +262,11 @@ def violations(model: Model, leads: np.ndarray, rel: float = 1e-6) -> list[str]:
                 else:
                     if x[i] > (1 + lim.increase) * prev + tol:
                         out.append(f"week {w}: {pf.names[i]} rises too fast")
-                    if lim.decrease < 1 and x[i] < (1 - lim.decrease) * prev - tol:
+                    stops = w == 0 and _below(model, i) and x[i] <= tol
+                    if lim.decrease < 1 and x[i] < (1 - lim.decrease) * prev - tol and not stops:
                         out.append(f"week {w}: {pf.names[i]} falls too fast")
-                if lim.min_spend > 0 and tol < x[i] < lim.min_spend - tol:
-                    out.append(f"week {w}: {pf.names[i]} below the minimum active spend")
+                if lim.min_spend > 0 and tol < x[i] < floor[w, i] - tol:
+                    out.append(f"week {w}: {pf.names[i]} below its least nonzero spend")
         if lim.experimental_floor > 0 and float(x[pf.experimental].sum()) < (
             lim.experimental_floor * total - tol
         ):

@@ -241,9 +241,9 @@ class TestDemo:
         assert "the budget does not bind" in lines[1]
 
     def test_glide_path_respects_weekly_limits_and_reaches_the_optimum(self, demo_inv, demo_cfg):
-        a = allocate(demo_inv, demo_cfg, weeks=6)
+        a = allocate(demo_inv, demo_cfg, weeks=8)  # past the tests' phase gate in week 5
         g = a.glide
-        assert g is not None and g.shape == (6, len(demo_inv.sources))
+        assert g is not None and g.shape == (8, len(demo_inv.sources))
         active = a.table.index[a.table["role"] == "active"]
         prev = a.table.loc[active, "current"]
         for week in g.index:
@@ -251,7 +251,7 @@ class TestDemo:
             assert (now <= prev * 1.2 + 1e-6).all() and (now >= prev * 0.85 - 1e-6).all()
             prev = now
         assert a.glide_totals["objective"].iloc[-1] == pytest.approx(a.steady_value, rel=1e-6)
-        assert "reaches the optimum without weekly limits" in a.explanation()[-1]
+        assert "reaches the optimum without weekly limits" in a.explanation()[-2]
 
 
 # --- Rule builders ----------------------------------------------------------------------
@@ -484,13 +484,20 @@ class TestInfeasible:
         ):
             optimise(Model(pf, lim), Objective.CUSTOMERS)
 
-    def test_minimum_spend_against_the_guardrail(self):
-        pf = make_portfolio([SourceSpec("Small", 3_000.0, 0.1, [(1_000, 10.0)])])
+    def test_minimum_spend_against_a_cap(self):
+        # at $5,500 Small is above the minimum, so it may not stop (it may fall 15 % a
+        # week) and its $4,000 cap keeps it below the minimum: the two cannot both hold.
+        # (A source already below the minimum today stops or glides up instead: issue 19,
+        # tests/test_allocation_belowmin.py.)
+        pf = make_portfolio([SourceSpec("Small", 5_500.0, 0.1, [(1_000, 10.0)], cap=4_000.0)])
         lim = open_limits(10_000.0, increase=0.2, decrease=0.15, min_spend=5_000.0)
-        with pytest.raises(InfeasiblePolicyError, match=r"Small .*\$5,000") as err:
+        with pytest.raises(
+            InfeasiblePolicyError,
+            match=r"Small must spend ≥ \$5,000 as an active source but can keep only \$4,000",
+        ) as err:
             optimise(Model(pf, lim), Objective.CUSTOMERS)
         rules = " ".join(c.rule for c in err.value.conflicts)
-        assert "weekly increase" in rules or "minimum active spend" in rules
+        assert "minimum active spend" in rules
 
     def test_test_budget_against_a_cap(self):
         pf = make_portfolio(
@@ -547,10 +554,12 @@ class TestWeighted:
 
     @pytest.mark.parametrize("objective", ["customers", "weighted"])
     def test_a_glide_path_never_gets_worse(self, demo_inv, demo_cfg, objective):
-        # each week may stay where the week before ended, so its optimum is no lower
+        # each week may stay where the week before ended, so its optimum is no lower — but
+        # at the tests' phase gate (week 5), where a test goes on to phase 2 or stops
         a = allocate(demo_inv, demo_cfg, objective=objective, weeks=8)
         score = a.glide_totals["objective"].to_numpy()
-        assert (np.diff(score) >= -1e-7 * np.abs(score[1:]).max()).all()
+        steps = np.diff(score) >= -1e-7 * np.abs(score[1:]).max()
+        assert steps[[0, 1, 2, 4, 5, 6]].all()
 
     def test_week_one_of_a_glide_is_the_rebalance(self, demo_inv, demo_cfg):
         one = allocate(demo_inv, demo_cfg)

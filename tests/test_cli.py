@@ -213,3 +213,42 @@ def test_jobs_without_a_lead_model_or_forecast_import_neither(command, demo_book
         "try:\n    main()\nexcept SystemExit:\n    pass"
     )
     assert loaded_modules(code, ("sklearn", "skops", "statsmodels")) == []
+
+
+def test_rebalance_json_near_the_largest_exact_budget(demo_book_path):
+    """The demo's largest exact budget is about $325,594: $1,000 more than $325,000 cannot
+    be spent, which once made a NaN and crashed the JSON after the workbook was written."""
+    from conftest import set_setting
+
+    set_setting(demo_book_path, "BudgetMode", "exact")
+    set_setting(demo_book_path, "Budget", 325_000)
+    result = runner.invoke(app, ["rebalance", str(demo_book_path), "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["ok"] and payload["budget_value"] is None
+    said = "\n".join(payload["explanation"])
+    assert "Another $1,000 could not be spent: at an exact budget of $326,000" in said
+    assert "no duals" not in said and "adds up to -" not in said
+
+
+def test_print_json_writes_null_for_a_non_finite_figure(capsys):
+    import numpy as np
+
+    from leadbook.cli.show import print_json
+
+    print_json({"a": float("nan"), "b": [np.float64("inf"), 1.5], "c": {"d": -np.inf}})
+    assert json.loads(capsys.readouterr().out) == {"a": None, "b": [None, 1.5], "c": {"d": None}}
+
+
+@pytest.mark.parametrize(
+    "command", ["score-leads", "board", "roi", "forecast", "plan", "check", "refresh", "undo"]
+)
+def test_json_commands_print_a_json_error_on_stdout(command, tmp_path):
+    """As rebalance --json does: a failed run prints {"ok": false, "summary": …} (exit 2),
+    not an empty stdout."""
+    book = tmp_path / "missing.xlsx"
+    result = runner.invoke(app, [command, str(book), "--json"])
+    assert result.exit_code == 2, result.output
+    payload = json.loads(result.stdout)
+    assert payload["ok"] is False and payload["path"] == str(book)
+    assert "missing.xlsx" in payload["summary"]

@@ -83,17 +83,84 @@ class TestForecastSeries:
         with pytest.raises(ForecastInputError, match="a gap at Jun 2024; fill it"):
             forecast_series(series, 3)
 
-    @pytest.mark.parametrize("n", [24, 31, 36, 44])
-    def test_too_short_for_a_seasonal_model_says_how_many_months_it_needs(self, n):
-        # 31–44 months never had a seasonal smoothing model tried, and the note said nothing.
+    @pytest.mark.parametrize("n", [14, 23])
+    def test_under_two_years_says_the_seasonal_models_need_24_months(self, n):
         detail = forecast_detail(seasonal_series(n), 3)
+        assert detail.method == "mean of Theta and seasonal naive"
         assert detail.note == (
-            f"{n} months: a seasonal smoothing model needs 45 months "
-            "(24 in each backtest window), so none was tried"
+            f"{n} months: the seasonal models need 24; mean of Theta and seasonal naive"
         )
-        assert (
-            "seasonal smoothing" not in one_series.backtest(seasonal_series(n))["method"].str.cat()
+
+    @pytest.mark.parametrize("n", [24, 31, 44])
+    def test_from_two_years_on_the_seasonal_combination(self, n):
+        # 31–44 months once had no seasonal model tried (each backtest window needed 24).
+        detail = forecast_detail(seasonal_series(n), 3)
+        assert detail.method == (
+            "mean of exponential smoothing (damped trend, additive seasonal) and airline ARIMA,"
+            " each on the series and on its logs"
         )
+        assert detail.note == ""
+
+    @staticmethod
+    def two_models(z: np.ndarray, h: int) -> tuple[np.ndarray, pd.DataFrame]:
+        """ETS(A,Ad,A)'s points and the airline model's 80 % frame, through statsmodels'
+        ordinary API (results objects, forecast()), not leadbook's shortcuts."""
+        from statsmodels.tsa.exponential_smoothing.ets import ETSModel
+        from statsmodels.tsa.statespace.sarimax import SARIMAX
+
+        ets = ETSModel(
+            pd.Series(z),
+            error="add",
+            trend="add",
+            damped_trend=True,
+            seasonal="add",
+            seasonal_periods=12,
+        ).fit(disp=False)
+        spec = {"order": (0, 1, 1), "seasonal_order": (0, 1, 1, 12), "concentrate_scale": True}
+        params = SARIMAX(z, simple_differencing=True, **spec).fit(disp=False).params
+        airline = SARIMAX(z, **spec).filter(params).get_forecast(h).summary_frame(alpha=0.2)
+        return np.asarray(ets.forecast(h)), airline
+
+    def test_the_combination_is_the_mean_of_four_forecasts(self):
+        # On the series divided by its mean, as leadbook fits it: ETS and the airline model
+        # on the series and on its logs.
+        y = seasonal_series(36)
+        s = np.mean(np.abs(y))
+        z = np.round(y / s, 10)
+        ets, airline = self.two_models(z, 4)
+        ets_log, airline_log = self.two_models(np.log(z), 4)
+        four = [ets, airline["mean"], np.exp(ets_log), np.exp(airline_log["mean"])]
+        want = s * np.mean(four, axis=0)
+        detail = forecast_detail(y, 4, lower_bound=None)
+        np.testing.assert_allclose(detail.frame["point"], want, rtol=1e-6)
+        # The interval: the airline model's on logs, on the original scale, ×1.3 at 36 months.
+        log_mean, log_low = np.exp(airline_log["mean"]), np.exp(airline_log["mean_ci_lower"])
+        np.testing.assert_allclose(
+            detail.frame["point"] - detail.frame["lower"],
+            1.3 * s * (log_mean - log_low),
+            rtol=1e-6,
+        )
+        # Chosen by no backtest: no MASE to show.
+        assert np.isnan(detail.mase) and np.isnan(detail.floor_mase)
+
+    def test_a_series_with_a_negative_month_has_no_logs(self):
+        y = seasonal_series(30) - 120  # some months below 0
+        s = np.mean(np.abs(y))
+        ets, airline = self.two_models(np.round(y / s, 10), 3)
+        detail = forecast_detail(y, 3, lower_bound=None)
+        assert detail.method.endswith("airline ARIMA")
+        np.testing.assert_allclose(
+            detail.frame["point"], s * (ets + airline["mean"]) / 2, rtol=1e-6
+        )
+
+    def test_under_two_years_theta_and_the_seasonal_naive(self):
+        from statsmodels.tsa.forecasting.theta import ThetaModel
+
+        y = seasonal_series(18)
+        theta = ThetaModel(y, period=12, deseasonalize=False).fit().forecast(3).to_numpy()
+        want = (theta + y[6:9]) / 2
+        detail = forecast_detail(y, 3, lower_bound=None)
+        np.testing.assert_allclose(detail.frame["point"], want, rtol=1e-5)
 
     def test_long_enough_for_a_seasonal_model_no_note(self):
         assert forecast_detail(seasonal_series(45), 3).note == ""
@@ -147,6 +214,50 @@ class TestForecastSeries:
         kwargs.setdefault("horizon", 3)
         with pytest.raises(ForecastInputError, match=message):
             forecast_series(**kwargs)
+
+
+@pytest.fixture(scope="module")
+def broker(demo_inv) -> np.ndarray:
+    # The demo's Mortgage broker referrals (20 months): × 1e4 once chose a damped trend over
+    # the simple smoothing chosen for the series itself (statsmodels' fits are not
+    # scale-free), when a backtest chose the method of every series.
+    hist = demo_inv.history
+    rows = hist[hist["source"] == "Mortgage broker referrals"].sort_values("month")
+    return rows["leads"].to_numpy(float)
+
+
+class TestScaleEquivariance:
+    """Forecasting ``c · y`` gives ``c ·`` the forecast of ``y`` and the same method: leads
+    counted in units or in thousands, revenue in dollars or cents, are the same series."""
+
+    @pytest.mark.parametrize("c", [1e4, 1e-3])
+    @pytest.mark.parametrize("months", [10, 20, 48], ids=["backtest", "short rule", "combination"])
+    def test_scaled_series_gets_the_scaled_forecast(self, broker, c, months):
+        # 10 months: the backtest choice (statsmodels' optimisers); 20 and 48: the combination
+        y = broker[-months:] if months <= len(broker) else seasonal_series(months)
+        one_series.choose.cache_clear()
+        base = forecast_detail(y, 12, lower_bound=None)
+        scaled = forecast_detail(y * c, 12, lower_bound=None)
+        assert scaled.method == base.method
+        assert scaled.mase == pytest.approx(base.mase, rel=1e-9, nan_ok=True)
+        for column in ("point", "lower", "upper"):
+            got = scaled.frame[column].to_numpy() / c
+            assert got == pytest.approx(base.frame[column].to_numpy(), rel=1e-7)
+
+    @pytest.mark.parametrize("c", [1e4, 1e-3])
+    def test_the_quick_choice_too(self, c):
+        # The smaller sources' path: no optimiser, so no normalisation needed; pinned here.
+        rng = np.random.default_rng(1)
+        y = rng.normal(100, 20, (40, 20)) + 10 * np.sin(np.arange(20) * np.pi / 6)
+        base, scaled = one_series.quick_choice(y, 6, 0.8), one_series.quick_choice(y * c, 6, 0.8)
+        assert scaled.method.tolist() == base.method.tolist()
+        np.testing.assert_allclose(scaled.mase, base.mase, rtol=1e-9)
+        for got, want in zip(
+            (scaled.point, scaled.lower, scaled.upper),
+            (base.point, base.lower, base.upper),
+            strict=True,
+        ):
+            np.testing.assert_allclose(got / c, want, rtol=1e-9)
 
 
 class TestBacktestOrigins:

@@ -149,3 +149,13 @@ def test_a_model_saved_before_profiles_loads_and_checks_no_drift(book):
     old = _model_from(meta, model.estimator)
     assert old.profile is None
     assert check_drift(old.profile, by_header(demo_leads())[["Source"]]).warning() is None
+
+
+def test_a_model_without_a_profile_skips_the_recent_conversion_check_too():
+    """docs/qualify.md: a model saved before profiles "is checked for nothing" — not the
+    recent leads' conversion either (which once said "it learned nan%")."""
+    rng = np.random.default_rng(4)
+    y = (rng.random(400) < 0.316).astype(int)  # far above the 15 % predicted
+    drift = check_drift(None, _features(rng, 200, 0.0), (np.full(400, 0.15), y))
+    assert not drift.rate_shift
+    assert drift.warning() is None

@@ -338,6 +338,26 @@ class TestCommandLine:
         assert "leads.csv line 304, Cost: Cost must be > 0, got '-1.0'" in result.output
         assert not (tmp_path / "leads.scored.csv").exists()
 
+    def test_infinity_in_a_parquet_feature_column_is_located(self, book, tmp_path):
+        # a float column of a Parquet file may hold ±inf (CSV's "inf" text was refused, but
+        # Parquet's floats reached scikit-learn: "Input X contains infinity", exit 3)
+        leads = by_header(demo_leads())
+        leads["Form completeness"] = leads["Form completeness"].astype(float)
+        leads.loc[302, "Form completeness"] = float("inf")
+        leads.loc[303, "Form completeness"] = float("-inf")
+        leads.to_parquet(tmp_path / "leads.parquet")
+        before = digest(book)
+        result = CliRunner().invoke(
+            app, ["score-leads", str(book), "--leads", str(tmp_path / "leads.parquet")]
+        )
+        assert result.exit_code == 2, result.output
+        said = " ".join(result.output.split())
+        where = "leads.parquet line 304, Form completeness"
+        assert f"{where}: Form completeness must be a finite number" in said
+        assert "leads.parquet line 305, Form completeness" in said
+        assert digest(book) == before
+        assert not (tmp_path / "leads.scored.parquet").exists()
+
     def test_parquet_without_pyarrow_says_how_to_install(self, book, tmp_path, monkeypatch):
         path = tmp_path / "leads.parquet"
         path.write_bytes(b"PAR1")

@@ -28,7 +28,7 @@ from leadbook.demo import demo_inventory, demo_settings
 from leadbook.enums import Objective
 
 FIGURE = re.compile(r"would add (\$?[\d,.]+)")
-RATE = re.compile(r"at the margin, loosening it adds up to (\$?[\d,.]+)")
+RATE = re.compile(r"at the margin, (?:loosening|lowering) it adds up to (\$?[\d,.]+)")
 
 
 def _demo(planned: bool) -> Outcome:
@@ -139,3 +139,43 @@ def test_the_value_of_budget_is_what_1000_more_adds(seed: int) -> None:
     truth = base.value - more.value
     assert truth > 0.1  # the budget binds in these three
     assert outcome.budget_value == pytest.approx(truth, rel=0.01)
+
+
+@pytest.fixture(scope="module")
+def near_the_largest_exact_budget() -> Outcome:
+    """The workbook's demo with an exact budget of $325,000: the largest exact budget its
+    other rules allow is about $325,594, so $1,000 more cannot be spent."""
+    from leadbook.workbook.jobs.feeds import planned_sales_capacity
+
+    inv, settings = demo_inventory(), demo_settings()
+    model = build_model(inv, settings, None, 1, planned_sales_capacity(inv, settings))
+    limits = dataclasses.replace(model.limits, exact=True, budget=325_000.0)
+    return optimise(dataclasses.replace(model, limits=limits), Objective.CUSTOMERS)
+
+
+def test_an_exact_budget_that_cannot_grow_says_so(near_the_largest_exact_budget) -> None:
+    from leadbook.allocation.allocate import _budget_sentence
+
+    outcome = near_the_largest_exact_budget
+    program = outcome.goal.minimise
+    rows = np.flatnonzero(is_rule(outcome.compiled.rows, Rule.BUDGET))
+    lo, hi = program.lo.copy(), program.hi.copy()
+    lo[rows] += 1.0
+    hi[rows] += 1.0
+    raised = solve_exact(dataclasses.replace(program, lo=lo, hi=hi), outcome.compiled.discrete)
+    assert raised.status == "infeasible"  # the premise: $326,000 exact cannot be met
+    assert np.isnan(outcome.budget_value)
+    sentence = _budget_sentence(outcome.budget_value, outcome.budget_note)
+    assert "no duals" not in sentence
+    assert sentence.startswith("Another $1,000 could not be spent")
+    assert "$326,000" in sentence
+
+
+def test_no_rule_is_said_to_add_a_negative_amount(near_the_largest_exact_budget) -> None:
+    facts = binding_facts(near_the_largest_exact_budget)
+    assert facts
+    for fact in facts:
+        assert not re.search(r"add(s up to)? -", fact.text), fact.text
+        assert np.isnan(fact.gain) or fact.gain >= 0, fact.text
+    # what each stated figure says is what its step adds
+    _check(near_the_largest_exact_budget)

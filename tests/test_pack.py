@@ -40,7 +40,7 @@ from leadbook.workbook.sheets import replace_sheet
 from leadbook.workbook.tabs.allocation import render_allocation
 from leadbook.workbook.tabs.board import BoardView, render_board_tab
 from leadbook.workbook.write import update_workbook
-from tests.conftest import error_cells, recalc_values
+from tests.conftest import error_cells, recalc_values, set_setting
 from tests.test_oracle import check_against_oracle
 
 runner = CliRunner()
@@ -839,6 +839,63 @@ class TestGather:
         ws.add_table(Table(displayName="QualityTest", ref=f"A{ws.max_row - 1}:D{ws.max_row}"))
         inputs = gather.gather_inputs(wb, read_book(demo_book_path), Quarter(2026, 4))
         assert inputs.quality_consistency == pytest.approx(1 - 0.019 / 0.189)
+
+
+def fake_pdf(source: Path, fmt: str, out_dir: Path, **_) -> Path:
+    """LibreOffice's conversion, as far as the export sees it: a PDF beside the pack."""
+    assert fmt == "pdf"
+    target = out_dir / f"{source.stem}.pdf"
+    target.write_bytes(b"%PDF-1.4 made by the test")
+    return target
+
+
+@pytest.mark.usefixtures("no_libreoffice")
+class TestBoardPdfSetting:
+    """Excel has no --pdf: the BoardPDF cell asks Export board pack for the PDF."""
+
+    def test_yes_writes_the_pdf_beside_the_pack(self, demo_book_path, tmp_path, monkeypatch):
+        monkeypatch.setattr(pack, "convert", fake_pdf)
+        set_setting(demo_book_path, "BoardPDF", "yes")
+        result = export_board_pack(demo_book_path, "2026Q4", tmp_path)
+        assert result.pdf == tmp_path / "demo-board-2026Q4.pdf" and result.pdf.is_file()
+        assert result.pdf_note is None and "and its PDF" in result.changed
+
+    def test_no_or_no_pdf_writes_none(self, demo_book_path, tmp_path, monkeypatch):
+        monkeypatch.setattr(pack, "convert", fake_pdf)
+        assert export_board_pack(demo_book_path, "2026Q4", tmp_path).pdf is None  # default no
+        set_setting(demo_book_path, "BoardPDF", "yes")
+        assert export_board_pack(demo_book_path, "2026Q4", tmp_path, pdf=False).pdf is None
+        assert not list(tmp_path.glob("*.pdf"))
+
+    def test_yes_without_libreoffice_makes_the_pack_and_says_why_no_pdf(
+        self, demo_book_path, tmp_path, monkeypatch
+    ):
+        monkeypatch.setattr(pack, "soffice", missing_soffice)
+        set_setting(demo_book_path, "BoardPDF", "yes")
+        result = runner.invoke(
+            app, ["board", str(demo_book_path), "--out", str(tmp_path)], catch_exceptions=False
+        )
+        assert result.exit_code == 0, result.output
+        assert "no PDF: BoardPDF is yes but LibreOffice is not installed here" in result.stdout
+        assert (tmp_path / "demo-board-2026Q4.xlsx").is_file()
+        assert not list(tmp_path.glob("*.pdf"))
+
+    def test_pdf_asked_for_without_libreoffice_is_refused_before_writing(
+        self, demo_book_path, tmp_path, monkeypatch
+    ):
+        monkeypatch.setattr(pack, "soffice", missing_soffice)
+        before = demo_book_path.read_bytes()
+        out = tmp_path / "pack"
+        result = runner.invoke(app, ["board", str(demo_book_path), "--out", str(out), "--pdf"])
+        assert result.exit_code == 2
+        assert "LibreOffice is not installed" in result.stderr
+        assert "nothing was written" in result.stderr
+        assert demo_book_path.read_bytes() == before
+        assert not out.exists() or not list(out.iterdir())
+
+
+def missing_soffice() -> str:
+    raise LibreOfficeError("LibreOffice is not installed; on Debian: apt-get install …")
 
 
 @pytest.mark.usefixtures("no_libreoffice")

@@ -31,6 +31,7 @@ PORTFOLIO_TABS = {
     "Tiers",
     "Scores",
     "Allocation",
+    "What-if",
     "ROI",
     "Forecast",
     "Forecast detail",
@@ -106,7 +107,9 @@ class TestStale:
         jobs = {"refresh": refresh, "rebalance": rebalance}
         for name in order:
             jobs[name](demo_book_path)
-        assert stale_tabs(demo_book_path) == {}
+        # What-if is Compare scenarios' alone (leadbook whatif): it stays stale, and says so
+        stale = stale_tabs(demo_book_path)
+        assert list(stale) == ["What-if"] and "press Compare scenarios" in stale["What-if"]
         wb = openpyxl.load_workbook(demo_book_path)
         assert read_stamp(wb[C.BOARD.name]).command == f"{order[-1]} (command line)"
 

@@ -120,13 +120,13 @@ class TestSettingsFromRows:
         text = "\n".join(map(str, problems))
         assert "policy.max_source_share: must be a number, got 'lots'" in text
         assert "policy.min_active_sources: must be a whole number, got 2.5" in text
-        assert "Settings!C18: bands.tier1.min: must be ≤ 100.0%, got 120.0%" in text
+        assert "Settings!C19: bands.tier1.min: must be ≤ 100.0%, got 120.0%" in text
         assert all(p.where.startswith("Settings!C") for p in problems)
 
     def test_inverted_band_is_an_error(self):
         _, problems = settings_from_rows(self.rows(**{"bands.tier2.min": 0.3}))
         assert [str(p) for p in problems] == [
-            "Settings!C20: BandTier2Min: the minimum 30.0% is above the maximum 25.0% "
+            "Settings!C21: BandTier2Min: the minimum 30.0% is above the maximum 25.0% "
             "(BandTier2Max)"
         ]
 
@@ -145,10 +145,10 @@ class TestSettingsFromRows:
 
     def test_weights_must_add_to_one(self):
         _, problems = settings_from_rows(self.rows(**{"score_weights.risk": 0.2}))
-        assert problems[0].where == "Settings!C45"  # the first weight's cell, not the tab
+        assert problems[0].where == "Settings!C46"  # the first weight's cell, not the tab
         assert problems[0].message == (
             "the score weights (WeightPerformance, WeightReliability, WeightStrategic, "
-            "WeightRisk, at Settings!C45, Settings!C46, Settings!C47, Settings!C48) must add "
+            "WeightRisk, at Settings!C46, Settings!C47, Settings!C48, Settings!C49) must add "
             "up to 100 %, got 105.0%"
         )
 

@@ -78,6 +78,20 @@ class TestRebalanceJob:
         assert headers[:3] == ["Source", "Today", "Week 1"] and headers[-1] == "Week 4"
         assert allocation.glide is not None and len(allocation.glide) == 4
 
+    def test_the_glide_weeks_setting_sets_the_paths_length_and_weeks_overrides_it(
+        self, demo_book_path
+    ):
+        """Excel has no --weeks: the GlideWeeks cell makes the Rebalance button plan a path."""
+        set_setting(demo_book_path, "GlideWeeks", 5)
+        _, allocation = rebalance(demo_book_path)
+        assert allocation.weeks == 5 and len(allocation.glide) == 5
+        ws = openpyxl.load_workbook(demo_book_path)[C.ALLOCATION.name]
+        headers = [c.value for c in ws[ws.tables["GlidePath"].ref][0]]
+        assert headers[-1] == "Week 5"
+        _, allocation = rebalance(demo_book_path, weeks=1)
+        assert allocation.weeks == 1 and allocation.glide is None
+        assert "GlidePath" not in openpyxl.load_workbook(demo_book_path)[C.ALLOCATION.name].tables
+
     def test_infeasible_policy_marks_the_allocation_stale_and_changes_nothing_else(
         self, demo_book_path
     ):

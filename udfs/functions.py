@@ -13,6 +13,7 @@ need them, so loading the add-in (xlwings Lite runs it in the browser) does not 
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import stat
@@ -90,6 +91,7 @@ __all__ = [
     "LB_BLENDED_CPA",
     "LB_BLENDED_CPL",
     "LB_BREAKEVEN_P",
+    "LB_BUDGET_CURVE",
     "LB_CLASSES",
     "LB_CLASSIFIER_METRICS",
     "LB_EXPECTED_ROI",
@@ -333,6 +335,51 @@ def LB_EXPLAIN(sources, budget=None, settings=None, history=None, price_tiers=No
     return [[line] for line in lines]
 
 
+CURVES: Memo[Any] = Memo(4)
+"""LB.BUDGET_CURVE's curves by the fingerprints of all their arguments."""
+BUDGETS = (
+    "Monthly budgets ($) to solve at, a row or a column; blank: CurveLow to CurveHigh of the "
+    "Budget setting (CurvePoints of them)."
+)
+
+
+@func(name="BUDGET_CURVE")
+@arg("sources", ndim=2, doc=SOURCES)
+@arg("budgets", ndim=2, doc=BUDGETS)
+@arg("settings", ndim=2, doc=SETTINGS)
+@arg("history", ndim=2, doc=HISTORY)
+@arg("price_tiers", ndim=2, doc=PRICE_TIERS)
+@excel_errors
+def LB_BUDGET_CURVE(sources, budgets=None, settings=None, history=None, price_tiers=None):
+    """The policy on Settings solved at each budget (spills, with headers): spend used,
+    expected leads and customers, blended and marginal CPA, or the rule that must give.
+
+    The What-if tab's budget curve; the row at the Budget setting is LB.ALLOCATE's answer.
+    """
+    s, b, c, h, p = map(fingerprint, (sources, budgets, settings, history, price_tiers))
+
+    def solved():
+        from leadbook.allocation.whatif import budget_curve  # HiGHS: loaded when first needed
+        from leadbook.workbook.jobs.feeds import sales_capacity_for
+
+        inventory = INVENTORIES.get(
+            (s, h, p), lambda: _read_inventory(sources, history, price_tiers)
+        )
+        cfg = X.settings(settings)
+        given = [] if budgets is None else X.numbers(budgets, "budgets")
+        if not all(math.isfinite(v) and v >= 0 for v in given):
+            raise X.ArgumentError("budgets must be dollar amounts of 0 or more, with no blanks")
+        return budget_curve(
+            inventory,
+            cfg,
+            budgets=given or None,
+            sales_capacity=sales_capacity_for(inventory, cfg),
+        )
+
+    curve = CURVES.get((s, b, c, h, p), solved)
+    return X.spill(curve.table, C.BUDGET_CURVE_TABLE, C.BUDGET_CURVE_TABLE.keys)
+
+
 # --- planning: ROI, forecast, hiring ------------------------------------------------------
 
 
@@ -385,20 +432,21 @@ def LB_PAYBACK(cash_flows):
     "values",
     ndim=2,
     doc="Monthly history, oldest first (a row or a column), at least 3 months; under 6, no "
-    "backtest: the naive forecast (the last month).",
+    "backtest: the naive forecast (the last month); 6–11, the best of the non-seasonal "
+    "methods by backtest; from 12, the combination (see docs/planning.md).",
 )
 @arg("horizon", doc="Optional. Months to forecast, 1–120; blank: 12.")
 @arg("level", doc="Optional. Coverage of the interval (0.8 = 80 %); blank: 80 %.")
 @arg(
     "floor",
-    doc="Optional. The lowest the forecast and its bounds may go; blank: 0 when no month is "
-    'negative (leads, spend, customers), no floor when one is (margins, changes); "none": '
-    "never clipped.",
+    doc="Optional. The lowest the forecast and its bounds may go; blank or 0: 0 when no month "
+    'is negative (leads, spend, customers), no floor when one is (margins, changes); "zero": '
+    'clipped at 0 even then; "none": never clipped.',
 )
 @excel_errors
 def LB_FORECAST(values, horizon=None, level=None, floor=None):
     """Monthly forecast with its interval: month number, forecast, lower and upper bound
-    (spills, with headers); the method is chosen by backtest."""
+    (spills, with headers): from 12 months on the mean of a few robust models."""
     months = X.number(horizon, "horizon", lo=1, hi=120, whole=True, zero_is_blank=True)
     coverage = X.number(level, "level", zero_is_blank=True)
     history = X.numbers(values, "values", trailing="refuse")
@@ -414,12 +462,15 @@ def LB_FORECAST(values, horizon=None, level=None, floor=None):
 
 
 def _forecast_floor(floor, history) -> float | None:
-    """LB.FORECAST's floor: a number as given, none for "none", and when blank 0 unless the
-    history has a negative month (a quantity that can be negative is not clipped at 0)."""
+    """LB.FORECAST's floor: a number as given, none for "none", 0 for "zero", and when blank
+    (or 0: desktop Excel sends a blank cell as 0) 0 unless the history has a negative month
+    (a quantity that can be negative is not clipped at 0)."""
     raw = X.scalar(floor, "floor")
     if isinstance(raw, str) and raw.strip().casefold() == "none":
         return None
-    given = X.number(floor, "floor")
+    if isinstance(raw, str) and raw.strip().casefold() == "zero":
+        return 0.0
+    given = X.number(floor, "floor", zero_is_blank=True)
     if given is not None:
         return given
     return None if min(history, default=0.0) < 0 else 0.0

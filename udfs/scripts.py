@@ -1,8 +1,10 @@
-"""leadbook's buttons as xlwings scripts: Refresh, Check inputs, Rebalance, Refresh
-forecast, Plan hiring, Score leads, Score leads (retrain), Export board pack and Undo.
+"""leadbook's buttons as xlwings scripts: Refresh, Check inputs, Rebalance, Compare
+scenarios, Refresh forecast, Plan hiring, Score leads, Score leads (retrain), Export board
+pack and Undo.
 
 Each script runs the same job as the command line (``leadbook refresh BOOK``, ``leadbook
-check --write BOOK``, ``leadbook rebalance BOOK``, ``leadbook forecast BOOK``, ``leadbook
+check --write BOOK``, ``leadbook rebalance BOOK``, ``leadbook whatif BOOK``, ``leadbook
+forecast BOOK``, ``leadbook
 plan BOOK``, ``leadbook score-leads BOOK [--retrain]``, ``leadbook board BOOK``,
 ``leadbook undo BOOK``)
 on the live workbook through :func:`udfs.book.run_job`, so a button and the command give
@@ -49,6 +51,8 @@ from udfs.convert import excel_errors
 __all__ = [
     "check_inputs",
     "check_inputs_caller",
+    "compare_scenarios",
+    "compare_scenarios_caller",
     "export_board_pack",
     "export_board_pack_caller",
     "plan_hiring",
@@ -78,7 +82,14 @@ def _check(path: Path) -> Any:
 
 
 def _rebalance(path: Path) -> Any:
-    return rebalance_job(path)  # leadbook rebalance BOOK: next week, the Objective setting
+    # leadbook rebalance BOOK: the GlideWeeks and Objective settings
+    return rebalance_job(path)
+
+
+def _compare(path: Path) -> Any:
+    from leadbook.workbook.jobs.whatif import whatif
+
+    return whatif(path)  # leadbook whatif BOOK
 
 
 def _forecast(path: Path) -> Any:
@@ -111,12 +122,14 @@ def _undo(book: Any, formulas: Sent = None) -> None:
 
 
 def _export_board_pack(book: Any, formulas: Sent = None) -> None:
-    """leadbook board BOOK: History's latest quarter; the pack, made beside the job's copy,
-    goes beside the workbook once the job has succeeded."""
+    """leadbook board BOOK: History's latest quarter, with a PDF as the BoardPDF setting says;
+    the pack, made beside the job's copy, goes beside the workbook once the job has
+    succeeded."""
     from leadbook.workbook.jobs import pack
 
     def made(path: Path) -> list[Path]:  # the job's own temporary folder: its pack alone
-        return sorted(path.parent.glob(pack.pack_name(path, "*")))
+        pack_file = pack.pack_name(path, "*")
+        return sorted([*path.parent.glob(pack_file), *path.parent.glob(pack_file[:-5] + ".pdf")])
 
     run_job(book, pack.export_board_pack, made=made, formulas=formulas)
 
@@ -149,6 +162,14 @@ def _rebalance_on(book: Any, formulas: Sent = None) -> None:
         run_job(book, _rebalance, formulas=formulas)
     except InfeasiblePolicyError as exc:
         book.app.alert(str(exc), title="leadbook: the policy cannot be met")
+
+
+@script
+@excel_errors
+def compare_scenarios(book: xw.Book, formulas: Sent = None) -> None:
+    """Compare scenarios: each scenario of the What-if tab against the Settings as set, and
+    the budget curve (What-if tab)."""
+    run_job(book, _compare, formulas=formulas)
 
 
 @script
@@ -209,6 +230,11 @@ def check_inputs_caller() -> None:
 def rebalance_caller() -> None:
     """Rebalance, for the classic add-in's ``RunPython``."""
     _from_button(_rebalance_on)
+
+
+def compare_scenarios_caller() -> None:
+    """Compare scenarios, for the classic add-in's ``RunPython``."""
+    _from_button(lambda book: run_job(book, _compare))
 
 
 def refresh_forecast_caller() -> None:

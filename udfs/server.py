@@ -244,6 +244,7 @@ WARM_MODULES = (
     "leadbook.planning.series",  # LB.FORECAST
     "statsmodels.tsa.exponential_smoothing.ets",  # imported by leadbook.planning.methods
     "statsmodels.tsa.forecasting.theta",
+    "statsmodels.tsa.statespace.sarimax",  # the forecast combination's airline model
 )
 """What each compute process imports when it starts: the cell functions, and the modules
 they import on first use. Without them a process's first LB.ALLOCATE call (whose sales

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from leadbook.allocation.belowmin import glide_in_facts
 from leadbook.allocation.engine import glide_path, optimise, today_prices
 from leadbook.allocation.explain import (
     UNITS,
@@ -26,6 +27,7 @@ from leadbook.allocation.explain import (
 )
 from leadbook.allocation.model import (
     MONEY,
+    TEST_WEEKS,
     Model,
     Regime,
     SalesCapacity,
@@ -114,6 +116,10 @@ class Allocation:
     gap: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
     sales_capacity: SalesCapacity | None = None
+    tests: str | None = None
+    """What a glide path does with the testing sources at their phase gates (None: nothing)."""
+    budget_note: str | None = None
+    """Why ``budget_value`` is unknown when the solver gave duals (None otherwise)."""
 
     def explanation(self) -> list[str]:
         """The answer in sentences: headline, value of budget, binding rules, changes.
@@ -146,15 +152,19 @@ class Allocation:
                 for row in self.terms.itertuples()
             )
             lines.append(f"Weighted score {self.objective_value:.3f} of 1: {parts}.")
-        lines.append(_budget_sentence(self.budget_value))
+        lines.append(_budget_sentence(self.budget_value, self.budget_note))
         lines += [f"{b}." for b in self.binding]
         lines += _change_lines(self.table)
         if self.glide_totals is not None:
             lines.append(_glide_sentence(self))
+        if self.tests:
+            lines.append(self.tests)
         return lines
 
 
-def _budget_sentence(value: float) -> str:
+def _budget_sentence(value: float, note: str | None = None) -> str:
+    if not np.isfinite(value) and note:
+        return note
     if not np.isfinite(value):
         return "The value of more budget is unknown (the solver gave no duals)."
     if abs(value) < 1e-9:
@@ -289,7 +299,7 @@ def allocation_from(
     with the glide path's weekly outcomes ``path`` (week 1 first) and its destination."""
     model = outcome.compiled.model
     pf = model.portfolio
-    facts = binding_facts(outcome)
+    facts = binding_facts(outcome) + glide_in_facts(outcome)
     table = _table(outcome, facts)
     totals = Totals(
         float(table["recommended"].sum()),
@@ -311,6 +321,7 @@ def allocation_from(
         today=today,
         budget=model.limits.budget,
         budget_value=outcome.budget_value,
+        budget_note=outcome.budget_note,
         binding=tuple(f.text for f in facts),
         weeks=len(path) if path is not None else 1,
         glide=glide,
@@ -321,6 +332,41 @@ def allocation_from(
         timings=dict(outcome.timings),
         sales_capacity=model.limits.sales
         or SalesCapacity(model.limits.sales_leads, model.limits.sales_note, "the caller"),
+        tests=_test_sentence(model, glide) if glide is not None else None,
+    )
+
+
+def _test_sentence(model: Model, glide: pd.DataFrame) -> str | None:
+    """What the glide path ``glide`` does with each testing source of ``model`` at its
+    phase gate (week 5 of a phase-1 test) and when its test ends (after test week 12)."""
+    pf, settings = model.portfolio, model.limits.settings
+    testing = np.flatnonzero(pf.regime == Regime.TESTING)
+    if settings is None or not len(testing):
+        return None
+    weeks = len(glide)
+    phase2 = settings.policy.test_phase2
+    clauses = []
+    for i in testing:
+        name, first = pf.names[i], TEST_WEEKS[float(pf.test_phase[i])][0]
+        gate = TEST_WEEKS[2.0][0] - first + 1  # the plan's week of the phase-2 gate
+        end = TEST_WEEKS[2.0][1] - first + 2  # the first week after the test
+        said = []
+        if 1 < gate <= weeks:
+            if glide.loc[gate, name] <= 0:
+                clauses.append(f"{name} stops at its phase gate in week {gate} instead")
+                continue
+            said.append(f"moves to its phase-2 budget in week {gate}")
+        if end <= weeks:
+            said.append(f"joins the portfolio in week {end}, its test over")
+        if said:
+            clauses.append(f"{name} " + ", then ".join(said))
+    if not clauses:
+        return None
+    return (
+        "Tests: " + "; ".join(clauses) + f" (phase 1 is a test's weeks 1–4, phase 2 "
+        f"({money(phase2.min)}–{money(phase2.max)}) its weeks 5–12, each phase taken as "
+        "beginning next week; at the gate a test goes on or stops, and after week 12 it is "
+        "allocated like any active source)."
     )
 
 

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from leadbook.allocation.compile import Compiled, Program, compile_model, is_rule
-from leadbook.allocation.model import MONEY, Model, Regime
+from leadbook.allocation.model import MONEY, Model, Regime, in_week, phase_in_week
 from leadbook.allocation.objectives import Goal, customers_vector, goal_for
 from leadbook.allocation.outcome import Outcome
 from leadbook.allocation.rules import Rule, block_spends, leads_for_spend
@@ -70,6 +70,8 @@ def optimise(
     terms: pd.DataFrame | None = None,
     marks: Marks | None = None,
     explain: bool = True,
+    compiled: Compiled | None = None,
+    fixes: bool = True,
     explain_infeasible: bool = True,
 ) -> Outcome:
     """The optimal allocation of ``model`` under ``objective``, tie-broken, with duals.
@@ -80,6 +82,9 @@ def optimise(
     discrete rules to enforce from the start (a similar model's, to save a solve).
     ``explain=False`` (later weeks of a glide path) skips what only explanations need: the
     marginal value of budget, and the duals LP after an integer solve of a small model.
+    ``compiled``: ``model`` already compiled (a budget curve retargets one compilation
+    instead of compiling each point); ``fixes=False`` names the rules that must give in an
+    infeasible policy without searching for verified fixes (one elastic re-solve).
     ``explain_infeasible=False`` raises the error of an infeasible policy bare, without the
     elastic re-solve and fix search that name what must give (the verdict alone).
 
@@ -91,14 +96,14 @@ def optimise(
     (6.0, 'optimal')
     """
     started = time.perf_counter()
-    compiled = compile_model(model)
+    compiled = compile_model(model) if compiled is None else compiled
     built = time.perf_counter()
     try:
         if objective is Objective.WEIGHTED and terms is None:
             terms = weighted_terms(model, time_limit)
         goal = goal_for(compiled, objective, time_limit=time_limit, terms=terms)
     except InfeasiblePolicyError:
-        raise _explained(compiled, explain_infeasible) from None
+        raise _explained(compiled, fixes, explain_infeasible) from None
     start = goal.marks.union(marks) if marks is not None else goal.marks
     first = solve_exact(
         goal.minimise, compiled.discrete, marks=start, time_limit=time_limit, rounds=1
@@ -111,7 +116,7 @@ def optimise(
             goal.minimise, compiled.discrete, marks=first.marks, time_limit=time_limit
         )
     if first.status == "infeasible":
-        raise _explained(compiled, explain_infeasible)
+        raise _explained(compiled, fixes, explain_infeasible)
     if settled is None and not first.ok:
         raise LeadbookError(f"the allocation solve stopped early ({first.status}); nothing written")
     if not first.integers:
@@ -123,10 +128,12 @@ def optimise(
     final = settled if settled is not None else _tie_break(compiled, goal, first, found, time_limit)
     solved_at = time.perf_counter()
     value = float(goal.c @ final.v) + goal.constant
-    budget_value = float("nan")
+    budget_value, budget_note = float("nan"), None
     if explain:
         fixed = fixed_program(goal.minimise, compiled.discrete, final)
         budget_value = _budget_value(compiled, goal, fixed, found, final)
+        if np.isnan(budget_value) and found is not None:
+            budget_note = _budget_note(compiled, goal)
     done = time.perf_counter()
     return Outcome(
         compiled,
@@ -144,15 +151,18 @@ def optimise(
             "gap": max(first.gap, final.gap),
         },
         final.marks if settled is not None else first.marks,
+        budget_note,
     )
 
 
-def _explained(compiled: Compiled, explain: bool = True) -> InfeasiblePolicyError:
+def _explained(
+    compiled: Compiled, fixes: bool = True, explain: bool = True
+) -> InfeasiblePolicyError:
     if not explain:
         return InfeasiblePolicyError()
     from leadbook.allocation.explain import infeasibility
 
-    return infeasibility(compiled)
+    return infeasibility(compiled, fixes=fixes)
 
 
 def today_prices(model: Model) -> tuple[np.ndarray, np.ndarray]:
@@ -334,7 +344,8 @@ def _keep_choices(
         lb[cols[below]] = ub[cols[below]]
         ub[cols[above]] = lb[cols[above]]
     on = v[d.semi] > TOL
-    lb[d.semi[on]] = np.maximum(lb[d.semi[on]], np.minimum(d.threshold, ub[d.semi[on]]))
+    floor = d.floor(d.semi[on])
+    lb[d.semi[on]] = np.maximum(lb[d.semi[on]], np.minimum(floor, ub[d.semi[on]]))
     ub[d.semi[~on]] = 0.0
     return lb, np.maximum(ub, lb)
 
@@ -383,6 +394,29 @@ def _budget_value(
     if base is None or more is None:
         return float("nan")
     return float(customers @ more - customers @ base)
+
+
+def _budget_note(compiled: Compiled, goal: Goal) -> str | None:
+    """Why another $1,000 of an exact budget cannot be valued: the model with the budget
+    raised by $1,000 breaks another rule (the largest exact budget lies below it), or None."""
+    from leadbook.allocation.explain import money
+
+    lim = compiled.model.limits
+    if not lim.exact:
+        return None
+    budget = np.flatnonzero(is_rule(compiled.rows, Rule.BUDGET))
+    program = goal.minimise
+    lo, hi = program.lo.copy(), program.hi.copy()
+    lo[budget] += 1.0
+    hi[budget] += 1.0
+    raised = solve_exact(dataclasses.replace(program, lo=lo, hi=hi), compiled.discrete)
+    if raised.status != "infeasible":
+        return None
+    more = money(lim.budget + MONEY)
+    return (
+        f"Another $1,000 could not be spent: at an exact budget of {more} the other rules "
+        "cannot all be met (budget use: exact)."
+    )
 
 
 def _lp_point(program: Program) -> np.ndarray | None:
@@ -468,12 +502,19 @@ def week_spend(outcome: Outcome, week: int = 0) -> np.ndarray:
     return outcome.v[lay.x(week)] * MONEY
 
 
-def next_week(model: Model, spend: np.ndarray) -> Model:
-    """The one-week model that starts from ``spend`` instead of today's spend: sources that
-    move by the weekly rules are active if they spend, entrants (who may enter at the
-    minimum active spend) if not; everything else is unchanged."""
-    pf = model.portfolio
+def next_week(
+    model: Model, spend: np.ndarray, week: int = 1, stopped: np.ndarray | None = None
+) -> Model:
+    """The one-week model of week ``week`` of a plan that starts from ``spend`` (the week
+    before's) instead of today's spend: sources that move by the weekly rules are active if
+    they spend, entrants (who may enter at the minimum active spend) if not; testing sources
+    are in that week's test phase (:func:`~leadbook.allocation.model.in_week`); everything
+    else is unchanged. ``stopped``: tests stopped at a phase gate earlier in the plan (off
+    from then on)."""
+    pf = in_week(model, week).portfolio
     regime = pf.regime.copy()
+    if stopped is not None:
+        regime[stopped] = Regime.OFF
     moving = np.isin(regime, (Regime.CHANGE, Regime.ENTRANT))
     regime[moving] = np.where(spend[moving] > 0, Regime.CHANGE, Regime.ENTRANT)
     moved = dataclasses.replace(pf, current=spend, regime=regime, today_spend=pf.spend_today)
@@ -510,25 +551,65 @@ def glide_path(
     """
     path = [optimise(model, objective, time_limit=time_limit)]
     before = model.portfolio.current
+    stopped = np.zeros(len(model.portfolio), dtype=bool)
     while len(path) < weeks:
         spend = week_spend(path[-1])
-        if np.allclose(spend, before, rtol=1e-9, atol=1e-6):
+        gate = path[-1].compiled.model.portfolio.test_gate
+        if gate is not None:
+            stopped |= gate & (spend <= 0)
+        phases_move = phases_move_in(model, len(path) + 1)
+        if not phases_move and np.allclose(spend, before, rtol=1e-9, atol=1e-6):
             path.append(path[-1])
             continue
-        week = next_week(model, spend)
+        week = next_week(model, spend, len(path) + 1, stopped)
         # a small model starts from the rules the week before needed (saving an LP); in a
-        # large one, enforcing every block chain or entrant again costs more than the LP
+        # large one, enforcing every block chain or entrant again costs more than the LP;
+        # a week whose test phases move starts afresh (its sources' rules are others)
         terms = path[0].goal.terms
         marks = path[-1].marks
-        if path[-1].goal.program.n_cols >= FACE_MIN_COLUMNS:
+        if phases_move or phases_move_in(model, len(path)):
+            marks = None  # the week before's rules were another week's tests
+        elif path[-1].goal.program.n_cols >= FACE_MIN_COLUMNS:
             marks = Marks(count=marks.count)
-        path.append(
-            optimise(
-                week, objective, time_limit=time_limit, terms=terms, marks=marks, explain=False
+        try:
+            path.append(
+                optimise(
+                    week, objective, time_limit=time_limit, terms=terms, marks=marks, explain=False
+                )
             )
-        )
+        except InfeasiblePolicyError as exc:
+            raise _in_week(exc, len(path) + 1) from None
         before = spend
     steady = None
     if weeks > 1 and destination:
-        steady = steady_value(model, objective, time_limit, path[-1].marks, path[-1].value)
+        last, marks = model, path[-1].marks
+        if any(phases_move_in(model, w) for w in range(2, weeks + 1)):
+            marks = None
+            # heading for the policy as it stands in the last week: tests moved on or stopped
+            ended = path[-1].compiled.model
+            today = model.portfolio.current
+            moved = dataclasses.replace(ended.portfolio, current=today, today_spend=None)
+            last = dataclasses.replace(ended, portfolio=moved)
+        steady = steady_value(last, objective, time_limit, marks, path[-1].value)
     return path, steady
+
+
+def _in_week(problem: InfeasiblePolicyError, week: int) -> InfeasiblePolicyError:
+    """``problem``, said of week ``week`` of a glide path (the weeks before it met the
+    policy; a test at its phase gate, or a source whose test ended, may change that)."""
+    summary = (
+        f"Week {week} of the glide path (weeks 1–{week - 1} meet the policy): "
+        + problem.summary[0].lower()
+        + problem.summary[1:]
+    )
+    return dataclasses.replace(problem, summary=summary)
+
+
+def phases_move_in(model: Model, week: int) -> bool:
+    """Whether a testing source of ``model`` changes test phase (or ends its test) in week
+    ``week`` of a plan."""
+    phase = model.portfolio.test_phase
+    if model.limits.settings is None or week == 1 or np.isnan(phase).all():
+        return False
+    now, before = phase_in_week(phase, week), phase_in_week(phase, week - 1)
+    return bool((now[~np.isnan(phase)] != before[~np.isnan(phase)]).any())

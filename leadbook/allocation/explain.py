@@ -24,6 +24,7 @@ from leadbook.allocation.model import MONEY, BandLimit, Model, Regime
 from leadbook.allocation.outcome import Outcome
 from leadbook.allocation.rules import Discrete, Layout, Rule
 from leadbook.allocation.solve import (
+    ELASTIC_SECONDS,
     TOL,
     Duals,
     Solved,
@@ -32,6 +33,7 @@ from leadbook.allocation.solve import (
     settle_fill_order,
     solve_exact,
 )
+from leadbook.allocation.words import possessive
 from leadbook.enums import Objective
 from leadbook.errors import Conflict, InfeasiblePolicyError
 
@@ -150,6 +152,8 @@ def binding_facts(outcome: Outcome) -> list[Fact]:
         if rule is Rule.DEFINITION:
             continue
         upper = bool(at_hi[r])
+        if at_hi[r] and at_lo[r] and np.isfinite(rhs[r]) and rhs[r] > 0:
+            upper = False  # an equality (an exact budget, a pin) that gains by lowering
         # the objective is a mean over the weeks: week 1's own run-rate moves W times as much
         rate = (-rhs[r] if upper else rhs[r]) * model.weeks
         step = 1.0  # $1,000 (the model's money unit), one lead or one customer
@@ -273,7 +277,9 @@ def _fact(outcome: Outcome, f: _Loosen, gain: float, exact: bool) -> Fact | None
     i = int(info.source[r])
     total = float(v[lay.total(0)]) * MONEY
     per = _per(info.unit[r], np.isfinite(info.spend[r]))
-    worth = _worth(gain, outcome.goal.objective, per, exact)
+    equality = compiled.program.lo[r] == compiled.program.hi[r]
+    verb = "lowering" if equality and not upper else "loosening"
+    worth = _worth(gain, outcome.goal.objective, per, exact, verb)
     how = {"rate": f.rate, "row": r, "shift": f.shift, "exact": exact, "upper": upper}
     if i < 0:
         text = _portfolio_text(model, rule, upper, str(info.klass[r]), total, v, lay)
@@ -327,17 +333,20 @@ def _per(unit: str, on_spend: bool) -> str:
     return {"leads": "one lead", "customers": "one customer"}.get(unit, "$1,000")
 
 
-def _worth(gain: float, objective: Objective, per: str, exact: bool = True) -> str:
+def _worth(
+    gain: float, objective: Objective, per: str, exact: bool = True, verb: str = "loosening"
+) -> str:
     """What loosening by the step ``per`` adds: re-solved (``exact``), or the dual's rate
-    at the margin, an upper bound on a whole step's gain."""
-    if not np.isfinite(gain) or abs(gain) < 1e-9:
+    at the margin, an upper bound on a whole step's gain. An equality gaining by a lower
+    limit says ``verb`` "lowering"; nothing is said of a loss (never "adds -1.9")."""
+    if not np.isfinite(gain) or gain < 1e-9:
         return ""
     amount = money(gain) + " of margin" if objective is Objective.MARGIN else f"{gain:,.3g}"
     unit = "a month" if objective is Objective.MARGIN else UNITS[objective]
     if exact:
-        return f"; loosening it by {per} would add {amount} {unit}"
+        return f"; {verb} it by {per} would add {amount} {unit}"
     step = per.removeprefix("one ")
-    return f"; at the margin, loosening it adds up to {amount} {unit} per {step}"
+    return f"; at the margin, {verb} it adds up to {amount} {unit} per {step}"
 
 
 def _portfolio_text(
@@ -463,7 +472,6 @@ OWN_BLOCKERS = 3
 NONZERO_DUAL = 1e-9
 """A dual this small or smaller is taken as zero: the rule does not hold the answer back."""
 
-ELASTIC_SECONDS = 10.0
 EXACT_ORDERING = 1_000
 """The most fill-order binaries the elastic re-solve enforces exactly. Every infeasible
 policy names what must give by an elastic programme over the full model; where its LP buys
@@ -474,10 +482,11 @@ pattern instead (:func:`~leadbook.allocation.solve.settle_fill_order`) and says 
 from the least relaxation it can be."""
 
 
-def infeasibility(compiled: Compiled) -> InfeasiblePolicyError:
+def infeasibility(compiled: Compiled, *, fixes: bool = True) -> InfeasiblePolicyError:
     """Why the policy of ``compiled`` cannot be met: the elastic re-solve's conflicts, each
     with the fixes that make the policy feasible when applied (checked by re-solving:
-    :func:`~leadbook.allocation.fixes.verified_fixes`).
+    :func:`~leadbook.allocation.fixes.verified_fixes`); ``fixes=False`` skips that search
+    (a budget curve names the rule that must give at each point, cheaply).
 
     Examples
     --------
@@ -528,6 +537,12 @@ or raise the budget to $1,000 (Budget)
                 ([], []),
             )
         ]
+    if not fixes:
+        found_only = tuple(c for c, _ in pairs)
+        n = len(found_only)
+        return InfeasiblePolicyError(
+            found_only, f"The policy cannot be met: {n:,} rule{'s' if n > 1 else ''} must give."
+        )
     conflicts, verified = _with_fixes(model, pairs)
     n = len(conflicts)
     how = "the smallest relaxation an elastic re-solve finds"
@@ -609,8 +624,6 @@ def _elastic_solve(program: Program, soft: Discrete) -> Solved:
         settled = settle_fill_order(program, soft, first)
         if settled is not None:
             return settled
-    # an elastic MILP can find the smallest relaxation at once and never prove it (minimum
-    # spends with slacks leave a dual bound of 0): after ELASTIC_SECONDS keep what it found
     out = solve_exact(program, soft, marks=first.marks, time_limit=ELASTIC_SECONDS)
     return dataclasses.replace(out, status="optimal") if out.v is not None else out
 
@@ -788,7 +801,7 @@ class _Context:
             text = f"{name} is capped at {money(pf.cap[i])} but needs more{when}"
         elif rule is Rule.TEST_BUDGET:
             text = (
-                f"{name}'s phase-{pf.test_phase[i]:.0f} test budget is "
+                f"{possessive(name)} phase-{pf.test_phase[i]:.0f} test budget is "
                 f"{money(pf.test_min[i])}–{money(pf.test_max[i])} but the other rules "
                 f"{'cannot give it its minimum' if low else 'need more of it'}{when}"
             )

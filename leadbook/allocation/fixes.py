@@ -34,6 +34,7 @@ from leadbook.allocation.compile import Compiled, Program, compile_model
 from leadbook.allocation.model import MONEY, BandLimit, Limits, Model, Portfolio, Regime
 from leadbook.allocation.rules import Discrete, Rule
 from leadbook.allocation.solve import Solved, settle_fill_order, solve_exact
+from leadbook.allocation.words import possessive
 from leadbook.errors import Fix
 from leadbook.settings import Settings
 
@@ -528,7 +529,7 @@ def _words(model: Model, knob: Knob, value: float | str) -> str:
     if band is not None:
         end = "minimum" if name.endswith("Min") else "maximum"
         label = band.label
-        text = f"the {label}'s {end}"
+        text = f"the {possessive(label)} {end}"
     elif name.startswith("TestPhase"):
         end = "minimum" if name.endswith("Min") else "maximum"
         text = f"the phase-{name[9]} test budget's {end}"

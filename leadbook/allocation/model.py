@@ -14,7 +14,9 @@ spend (the portfolio rules — budget, shares, bands, capacity — apply to ever
 - ``TESTING``: a new source in a test phase gets its phase's test budget
   (``policy.test_phase1``/``test_phase2``) every week of the horizon.
 - ``CHANGE``: active with spend today; each week it moves within the weekly change rules
-  and, being active, stays at or above the minimum active spend.
+  and, being active, stays at or above the minimum active spend. One below the minimum
+  today stops or glides up to it by the full weekly increase
+  (:func:`leadbook.allocation.rules.glide_floors`).
 - ``ENTRANT``: active but with no spend today; it may enter at exactly the minimum active
   spend (or stay out). Over a glide path it enters in week 1 or not at all, and then moves
   by the weekly change rules like any other source. With no minimum active spend set
@@ -25,6 +27,7 @@ A spend cap applies on top of any regime.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -102,6 +105,9 @@ class Portfolio:
     today_leads: np.ndarray
     today_customers: np.ndarray
     today_spend: np.ndarray | None = None
+    test_gate: np.ndarray | None = None
+    """Testing sources at a phase gate this week (a plan's week 5 for a phase-1 test): each
+    goes on at its new phase's test budget, or its test stops (None: none is)."""
 
     def __len__(self) -> int:
         return len(self.names)
@@ -373,6 +379,55 @@ def portfolio_from_inventory(
         today_leads=leads,
         today_customers=leads * conversion,
     )
+
+
+TEST_WEEKS = {1.0: (1, 4), 2.0: (5, 12)}
+"""The test weeks of each phase (the chapter's phase 1 in weeks 1–4, phase 2 in weeks 5–12;
+after week 12 the source joins the portfolio)."""
+
+
+def phase_in_week(phase: np.ndarray, week: int) -> np.ndarray:
+    """Each testing source's phase in week ``week`` of a plan (1 = next week): 1 or 2, 0 once
+    its test is over, NaN for a source not testing. The Sources table says which phase a
+    source is in, not how far into it, so next week is taken as the phase's first.
+
+    Examples
+    --------
+    >>> [phase_in_week(np.array([1.0, 2.0, np.nan]), w).tolist() for w in (1, 5, 9, 13)]
+    [[1.0, 2.0, nan], [2.0, 2.0, nan], [2.0, 0.0, nan], [0.0, 0.0, nan]]
+    """
+    first = np.where(phase == 2.0, TEST_WEEKS[2.0][0], TEST_WEEKS[1.0][0])
+    test_week = first + week - 1
+    now = np.where(test_week <= TEST_WEEKS[1.0][1], 1.0, 2.0)
+    now = np.where(test_week > TEST_WEEKS[2.0][1], 0.0, now)
+    return np.where(np.isnan(phase), np.nan, now)
+
+
+def in_week(model: Model, week: int) -> Model:
+    """``model`` with each testing source in its phase of week ``week`` of a plan
+    (:func:`phase_in_week`): the test budget of phase 1 or 2, and once its test is over a
+    source like any other (active from the spend it ends its test on). A model built by hand
+    (no Settings behind its limits) keeps its phases."""
+    pf, settings = model.portfolio, model.limits.settings
+    testing = pf.regime == Regime.TESTING
+    if settings is None or week == 1 or not testing.any():
+        return model
+    phase = np.where(testing, phase_in_week(pf.test_phase, week), np.nan)
+    bands = {1.0: settings.policy.test_phase1, 2.0: settings.policy.test_phase2}
+    test_min = np.array([bands[p].min if p in bands else np.nan for p in phase])
+    test_max = np.array([bands[p].max if p in bands else np.nan for p in phase])
+    regime = np.where(testing & (phase == 0.0), Regime.CHANGE, pf.regime).astype(np.int8)
+    ended = regime != Regime.TESTING
+    before = phase_in_week(pf.test_phase, week - 1)
+    phased = dataclasses.replace(
+        pf,
+        regime=regime,
+        test_min=np.where(ended, np.nan, test_min),
+        test_max=np.where(ended, np.nan, test_max),
+        test_phase=np.where(ended, np.nan, phase),
+        test_gate=testing & (phase == 2.0) & (before == 1.0),
+    )
+    return dataclasses.replace(model, portfolio=phased)
 
 
 def _regime(status: object, exclude: object, pin: object, spend: object) -> Regime:

@@ -22,7 +22,8 @@ class Outcome:
 
     ``v`` is the solution over the goal's programme columns; ``value`` the objective;
     ``duals`` those of the LP around ``v`` (None if HiGHS gave none); ``steady`` the
-    optimum without weekly change limits (glide paths only); ``timings`` in seconds.
+    optimum without weekly change limits (glide paths only); ``timings`` in seconds;
+    ``budget_note`` why ``budget_value`` is unknown (None: no duals, or it is known).
     """
 
     compiled: Compiled
@@ -35,3 +36,4 @@ class Outcome:
     steady: float | None = None
     timings: dict[str, float] = field(default_factory=dict)
     marks: Marks = field(default_factory=Marks)
+    budget_note: str | None = None

@@ -135,6 +135,8 @@ class Discrete:
     """The rules that are not rows, described for the solver to enforce lazily.
 
     - ``semi``: columns that must be 0 or at least ``threshold`` (the minimum active spend),
+      or at least ``semi_floor`` (one per ``semi`` column) where set — a source below the
+      minimum today, on its glide-in (:func:`glide_floors`),
     - ``pairs``: consecutive price blocks ``(first[j], then[j])`` of one source and week
       (chain ``chain[j]``): the second is bought only once the first is full
       (``first_full[j]``, ``then_full[j]`` in $k),
@@ -154,6 +156,15 @@ class Discrete:
     candidates: tuple[np.ndarray, ...]
     blocks: BlockColumns | None = None
     count_cost: float | None = None
+    semi_floor: np.ndarray | None = None
+
+    def floor(self, cols: np.ndarray) -> np.ndarray:
+        """The least nonzero value of each semi-continuous column in ``cols`` ($1,000s)."""
+        cols = np.asarray(cols, dtype=np.int64)
+        if self.semi_floor is None or not len(cols):
+            return np.full(len(cols), self.threshold)
+        order = np.argsort(self.semi, kind="stable")
+        return self.semi_floor[order][np.searchsorted(self.semi[order], cols)]
 
 
 @dataclass(frozen=True)
@@ -342,7 +353,7 @@ def own_spend_bounds(model: Model) -> tuple[np.ndarray, np.ndarray]:
     up = (1.0 + lim.increase) ** weeks
     down = max(1.0 - lim.decrease, 0.0) ** weeks
     regime = pf.regime
-    floor = lim.min_spend if lim.decrease < 1.0 else 0.0
+    floor = np.where(below_minimum(model), 0.0, lim.min_spend if lim.decrease < 1.0 else 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         entry = lim.min_spend * up / (1.0 + lim.increase)
         high = np.select(
@@ -551,7 +562,9 @@ def change_rows(model: Model, lay: Layout, upper: bool) -> list[Rows]:
     Each row carries the name of the tighter rule (the chapter's +25 %/−15 %, or the 20 %
     guardrail). Sources with spend today move from week 1 on; entrants (no spend today)
     from week 2 on, from where they entered. Next week's floor is the higher of the
-    decrease limit and the minimum active spend, labelled with whichever gives it.
+    decrease limit and the minimum active spend, labelled with whichever gives it — except
+    for a source below the minimum today, which may stop instead: its week-1 floor is a
+    semi-continuous one (:func:`glide_floors`), not a row.
     """
     lim, pf = model.limits, model.portfolio
     rate = 1.0 + lim.increase if upper else 1.0 - lim.decrease
@@ -567,15 +580,17 @@ def change_rows(model: Model, lay: Layout, upper: bool) -> list[Rows]:
         cap = np.full(len(first), -INF)
         return [_per_source(rule, model, lay, moving, cap, first, weeks=[0]), chained]
     minimum = lim.min_spend / MONEY
-    by_change = first >= minimum
+    below = below_minimum(model)[moving]
+    by_change = (first >= minimum) & ~below
+    held = (first < minimum) & ~below
     return [
         _lead_floor_rows(rule, model, lay, moving[by_change], first[by_change], [0]),
         _lead_floor_rows(
             Rule.MIN_SPEND,
             model,
             lay,
-            moving[~by_change],
-            np.full((~by_change).sum(), minimum),
+            moving[held],
+            np.full(held.sum(), minimum),
             [0],
         ),
         chained,
@@ -619,11 +634,12 @@ def entry_rows(model: Model, lay: Layout) -> Rows:
 
 def min_spend_rows(model: Model, lay: Layout) -> Rows:
     """From week 2 on, sources that cannot stop (spend today, decrease limit under 100 %)
-    stay at or above the minimum active spend (week 1: see :func:`change_rows`)."""
+    stay at or above the minimum active spend (week 1: see :func:`change_rows`; a source
+    below the minimum today has semi-continuous floors instead: :func:`glide_floors`)."""
     lim = model.limits
     if lim.min_spend <= 0 or lim.decrease >= 1.0 or model.weeks < 2:
         return _empty(Rule.MIN_SPEND)
-    staying = _sources(model, Regime.CHANGE)
+    staying = np.setdiff1d(_sources(model, Regime.CHANGE), np.flatnonzero(below_minimum(model)))
     floor = np.full(len(staying), lim.min_spend / MONEY)
     return _lead_floor_rows(Rule.MIN_SPEND, model, lay, staying, floor, range(1, model.weeks))
 
@@ -652,11 +668,23 @@ def phase_budget_rows(model: Model, lay: Layout) -> list[Rows]:
     """A testing source spends within its phase's test budget, every week."""
     pf = model.portfolio
     testing = _sources(model, Regime.TESTING)
-    low, high = pf.test_min[testing] / MONEY, pf.test_max[testing] / MONEY
+    high = pf.test_max[testing] / MONEY
+    # a test at its phase gate may stop instead: its minimum is a semi-continuous floor
+    held = np.setdiff1d(testing, at_test_gate(model))
+    low = pf.test_min[held] / MONEY
     return [
         _per_source(Rule.TEST_BUDGET, model, lay, testing, np.full(len(testing), -INF), high),
-        _lead_floor_rows(Rule.TEST_BUDGET, model, lay, testing, low, range(model.weeks)),
+        _lead_floor_rows(Rule.TEST_BUDGET, model, lay, held, low, range(model.weeks)),
     ]
+
+
+def at_test_gate(model: Model) -> np.ndarray:
+    """The testing sources at a phase gate (:attr:`Portfolio.test_gate`): each spends 0 (its
+    test stops) or its new phase's test budget."""
+    gate = model.portfolio.test_gate
+    if gate is None:
+        return np.zeros(0, np.int64)
+    return np.flatnonzero(gate & (model.portfolio.regime == Regime.TESTING))
 
 
 RULE_BUILDERS: tuple[Callable[[Model, Layout], Rows | list[Rows]], ...] = (
@@ -714,7 +742,13 @@ def discrete_rules(model: Model, lay: Layout) -> Discrete:
     weeks = range(model.weeks)
     may_stop = Regime.ENTRANT, *((Regime.CHANGE,) if lim.decrease >= 1.0 else ())
     semi_sources = _sources(model, *may_stop) if lim.min_spend > 0 else np.zeros(0, np.int64)
+    gliding = np.flatnonzero(below_minimum(model))
+    gate = at_test_gate(model)
+    semi_sources = np.union1d(np.union1d(semi_sources, gliding), gate).astype(np.int64)
     semi = np.concatenate([lay.x(w, semi_sources) for w in weeks]).astype(np.int64)
+    floors = glide_floors(model)
+    floors[:, gate] = pf.test_min[gate]
+    floors = floors[:, semi_sources] / MONEY
     b = pf.blocks
     follows = np.flatnonzero((b.rank[1:] > 0) & (b.source[1:] == b.source[:-1])) + 1
     follows = follows[pf.regime[b.source[follows]] != Regime.OFF]
@@ -732,6 +766,7 @@ def discrete_rules(model: Model, lay: Layout) -> Discrete:
         chain=chain,
         min_active=lim.min_active,
         candidates=tuple(lay.x(w, can) for w in weeks),
+        semi_floor=floors.ravel() if len(gliding) or len(gate) else None,
         blocks=BlockColumns(
             cols=np.array([lay.s(w) for w in weeks], dtype=np.int64).reshape(model.weeks, -1),
             x=np.array([lay.x(w) for w in weeks], dtype=np.int64).reshape(model.weeks, -1),
@@ -742,6 +777,51 @@ def discrete_rules(model: Model, lay: Layout) -> Discrete:
             before=leads_before(pf.blocks),
         ),
     )
+
+
+def below_minimum(model: Model) -> np.ndarray:
+    """Which sources spend below the minimum active spend today (active, spend > 0): each
+    either stops or glides up to the minimum (:func:`glide_floors`).
+
+    Examples
+    --------
+    >>> from leadbook.allocation.examples import tiny_model
+    >>> import dataclasses
+    >>> m = tiny_model()
+    >>> lim = dataclasses.replace(m.limits, min_spend=1_100.0)
+    >>> below_minimum(dataclasses.replace(m, limits=lim)).tolist()
+    [True, True]
+    """
+    pf, lim = model.portfolio, model.limits
+    return (pf.regime == Regime.CHANGE) & (pf.current > 0) & (pf.current < lim.min_spend)
+
+
+def glide_floors(model: Model) -> np.ndarray:
+    """Each source's least nonzero spend week by week ($ a month; weeks × sources): the
+    minimum active spend, or for a source below it today the glide-in
+    ``min(minimum, today × (1 + increase)^week)`` — it rises by the full weekly increase
+    until it reaches the minimum, or stops (spends 0). Stopping is the minimum rule's other
+    branch, so the weekly decrease limit does not hold it back; in a plan of several weeks
+    solved at once it stops in week 1 or not at all (the weekly decrease then applies). A
+    source whose spend cap or volume cap is below the minimum can never reach it: its floor
+    is the minimum, so it stops.
+
+    Examples
+    --------
+    >>> from leadbook.allocation.examples import tiny_model
+    >>> import dataclasses
+    >>> m = tiny_model()
+    >>> lim = dataclasses.replace(m.limits, min_spend=1_400.0, increase=0.2)
+    >>> glide_floors(dataclasses.replace(m, limits=lim, weeks=3))[:, 0].round(2).tolist()
+    [1200.0, 1400.0, 1400.0]
+    """
+    pf, lim = model.portfolio, model.limits
+    up = (1.0 + lim.increase) ** np.arange(1, model.weeks + 1)[:, None]
+    with np.errstate(invalid="ignore", over="ignore"):
+        glide = np.minimum(lim.min_spend, pf.current[None, :] * up)
+    reach = np.fmin(pf.max_spend, pf.cap)
+    gliding = below_minimum(model) & ~(reach < lim.min_spend * (1 - 1e-12))
+    return np.where(gliding[None, :], glide, lim.active_threshold)
 
 
 def leads_before(blocks: Blocks) -> np.ndarray:

@@ -74,6 +74,12 @@ against 10.2–11.5 s over 56 captured MIPs; one 175-source MIP 1.9 s against 3.
 with the same optima. A HiGHS without an option (older Pyodide scipy builds) ignores it.
 """
 
+ELASTIC_SECONDS = 10.0
+"""After this long the elastic re-solve of an infeasible policy keeps the smallest relaxation
+it found, unproven (``explain._elastic_solve``): with minimum spends and slacks its dual
+bound can stay at 0, and HiGHS found the smallest relaxation of a 100-source policy in
+0.4 s and had not proven it after 6 minutes."""
+
 ESCALATE = True
 """Whether a minimum spend that breaks enforces every one at once (not only those broken).
 Once one breaks, the next solve breaks others: a hard portfolio's MILPs broke 12, then 3, 3
@@ -402,7 +408,8 @@ def _broken(v: np.ndarray, d: Discrete, marks: Marks) -> Marks:
     time. Either way the loop stays exact.
     """
     x = v[d.semi]
-    semi = frozenset(d.semi[(x > TOL) & (x < d.threshold - TOL)].tolist()) - marks.semi
+    floor = d.floor(d.semi)
+    semi = frozenset(d.semi[(x > TOL) & (x < floor - TOL)].tolist()) - marks.semi
     skipped = (v[d.then] > TOL) & (v[d.first] < d.first_full - TOL)
     chains = frozenset()
     if skipped.any():
@@ -422,9 +429,10 @@ def _augment(program: Program, d: Discrete, marks: Marks) -> tuple[Program, int]
     integrality = program.integrality.copy()
     semi = np.array(sorted(marks.semi), dtype=np.int64)
     if len(semi):
-        possible = ub[semi] >= d.threshold
+        floor = d.floor(semi)
+        possible = ub[semi] >= floor
         integrality[semi[possible]] = 2
-        lb[semi[possible]] = d.threshold
+        lb[semi[possible]] = floor[possible]
         ub[semi[~possible]] = 0.0
     base = program.with_bounds(lb, ub)
     base = Program(base.c, base.A, base.lo, base.hi, base.lb, base.ub, integrality)
@@ -500,7 +508,7 @@ def fixed_program(program: Program, d: Discrete, solved: Solved) -> Program:
     lb, ub = program.lb.copy(), program.ub.copy()
     for col in marks.semi:
         if v[col] > TOL:
-            lb[col] = max(lb[col], d.threshold)
+            lb[col] = max(lb[col], float(d.floor(np.array([col]))[0]))
         else:
             ub[col] = 0.0
     pairs = np.flatnonzero(np.isin(d.chain, np.fromiter(marks.chains, np.int64)))

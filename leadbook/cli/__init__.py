@@ -127,11 +127,15 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable
 BookArg = Annotated[Path, typer.Argument(help="The workbook (.xlsx).", show_default=False)]
 
 
-def _run(action: Callable[[], Any]) -> Any:
-    """Run a command body; a LeadbookError becomes a readable message and exit code 2."""
+def _run(action: Callable[[], Any], json_path: Path | None = None) -> Any:
+    """Run a command body; a LeadbookError becomes a readable message and exit code 2, and
+    with ``json_path`` (a --json run on that file) also ``{"path", "ok": false, "summary"}``
+    on stdout, as rebalance --json prints."""
     try:
         return action()
     except LeadbookError as exc:
+        if json_path is not None:
+            print_json({"path": json_path, "ok": False, "summary": str(exc)})
         # The message is plain text: "[server]" in an install hint is not markup.
         err.print(f"[bold red]leadbook:[/] {escape(str(exc))}", highlight=False, markup=True)
         raise typer.Exit(2) from None
@@ -189,7 +193,7 @@ def new(
     """Write the empty leadbook template workbook."""
     from leadbook.workbook.jobs.refresh import new as new_job
 
-    written = _run(lambda: new_job(path, overwrite=force))
+    written = _run(lambda: new_job(path, overwrite=force), path if as_json else None)
     if as_json:
         print_json({"path": written})
     else:
@@ -212,10 +216,11 @@ def demo(
     from leadbook.workbook.jobs.refresh import demo as demo_job
     from leadbook.workbook.jobs.refresh import frame_summary
 
+    to = out_path if as_json else None  # where a --json error names
     with _tab_progress("Building the demo", len(OUTPUT_RENDERERS), disable=as_json) as step:
-        written, book = _run(lambda: demo_job(out_path, progress=step))
-    scored = _run(lambda: _score_demo(written))
-    allocation, _ = _run(lambda: book_allocation(book))
+        written, book = _run(lambda: demo_job(out_path, progress=step), to)
+    scored = _run(lambda: _score_demo(written), to)
+    allocation, _ = _run(lambda: book_allocation(book), to)
     summary = frame_summary(book)
     figures = portfolio_figures(book.inventory.sources)
     findings = stated_total_findings(figures, book.stated)
@@ -262,7 +267,7 @@ def check(
     """List every input problem of a workbook (exit code 1 if there are errors)."""
     from leadbook.workbook.jobs.refresh import check as check_job
 
-    result = _run(lambda: check_job(book, write=write))
+    result = _run(lambda: check_job(book, write=write), book if as_json else None)
     failing = result.problems if strict else result.errors
     if as_json:
         print_json(
@@ -298,9 +303,10 @@ def refresh(book: BookArg, as_json: JsonOption = False) -> None:
     from leadbook.workbook.jobs.refresh import refresh as refresh_job
     from leadbook.workbook.read import read_book
 
-    read = _run(lambda: read_book(book))  # once: the inputs the summary shows are unchanged
+    to = book if as_json else None
+    read = _run(lambda: read_book(book), to)  # once: the inputs the summary shows are unchanged
     with _tab_progress("Refreshing", len(REFRESH_TABS), disable=as_json) as step:
-        result = _run(lambda: refresh_job(book, progress=step, book=read))
+        result = _run(lambda: refresh_job(book, progress=step, book=read), to)
     summary = frame_summary(read)
     if as_json:
         print_json(
@@ -394,7 +400,7 @@ def roi(book: BookArg, as_json: JsonOption = False) -> None:
     """Write the ROI tab: 30-day, 90-day and 12-month ROI, NPV, IRR and payback per source."""
     from leadbook.workbook.jobs.plan import roi as roi_job
 
-    done = _run(lambda: roi_job(book))
+    done = _run(lambda: roi_job(book), book if as_json else None)
     table, _ = done.result
     if as_json:
         print_json(
@@ -446,7 +452,7 @@ def forecast(book: BookArg, as_json: JsonOption = False) -> None:
     from leadbook.planning.forecast import by_quick_path
     from leadbook.workbook.jobs.plan import forecast as forecast_job
 
-    done = _run(lambda: forecast_job(book))
+    done = _run(lambda: forecast_job(book), book if as_json else None)
     result = done.result
     scen = result.scenarios
     if as_json:
@@ -495,7 +501,7 @@ def plan(book: BookArg, as_json: JsonOption = False) -> None:
     """Write the Hiring tab: reps needed, productive reps and hires per scenario."""
     from leadbook.workbook.jobs.plan import plan as plan_job
 
-    done = _run(lambda: plan_job(book))
+    done = _run(lambda: plan_job(book), book if as_json else None)
     result = done.result
     if as_json:
         print_json(
@@ -553,9 +559,9 @@ def score_leads(
     from leadbook.workbook.jobs.leads import score_leads as score_job
 
     if leads is None:
-        result = _run(lambda: score_job(book, retrain=retrain))
+        result = _run(lambda: score_job(book, retrain=retrain), book if as_json else None)
     elif as_json:  # no progress bar: stdout is the JSON, and it needs the file's scores
-        result = _run(lambda: score_job(book, retrain=retrain, leads_file=leads))
+        result = _run(lambda: score_job(book, retrain=retrain, leads_file=leads), book)
     else:
         columns = ("{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
         with Progress(*columns, console=err, transient=True) as bar:
@@ -587,7 +593,13 @@ def board(
         Path | None,
         typer.Option("--out", help="Folder for the pack (default: the workbook's folder)."),
     ] = None,
-    pdf: Annotated[bool, typer.Option("--pdf", help="Also write a PDF (LibreOffice).")] = False,
+    pdf: Annotated[
+        bool | None,
+        typer.Option(
+            "--pdf/--no-pdf",
+            help="Also write a PDF (LibreOffice); default: the BoardPDF setting.",
+        ),
+    ] = None,
     paper: Annotated[str, typer.Option("--paper", help="Paper of the PDF: a4 or letter.")] = "a4",
     as_json: JsonOption = False,
 ) -> None:
@@ -599,7 +611,7 @@ def board(
         return export_board_pack(book, quarter, out_dir, pdf=pdf, paper=paper)
 
     if as_json:
-        result = _run(run)
+        result = _run(run, book)
         print_json(board_json(result))
         return
     with err.status("Exporting the board pack…"):
@@ -622,7 +634,7 @@ def undo(
     if list_versions:
         _list_versions(book, as_json)
         return
-    result = _run(lambda: undo_job(book))
+    result = _run(lambda: undo_job(book), book if as_json else None)
     if as_json:
         print_json(
             {
@@ -701,8 +713,14 @@ def _list_versions(book: Path, as_json: bool) -> None:
 def rebalance(
     book: BookArg,
     weeks: Annotated[
-        int, typer.Option("--weeks", min=1, max=52, help="Plan a glide path of N weeks.")
-    ] = 1,
+        int | None,
+        typer.Option(
+            "--weeks",
+            min=1,
+            max=52,
+            help="Plan a glide path of N weeks (default: the GlideWeeks setting).",
+        ),
+    ] = None,
     objective: Annotated[
         Objective | None,
         typer.Option(
@@ -742,6 +760,61 @@ def rebalance(
         print_json({"path": book, "ok": False, "summary": str(exc), "conflicts": []})
         raise typer.Exit(2) from None
     print_json(allocation_json(result, allocation))
+
+
+@app.command()
+def whatif(book: BookArg, as_json: JsonOption = False) -> None:
+    """Compare the What-if tab's scenarios with the Settings as set, and draw the budget curve."""
+    from leadbook.workbook.jobs.whatif import whatif as whatif_job
+
+    result, view = _run(lambda: whatif_job(book))
+    curve = view.curve.table if view.curve is not None else None
+    if as_json:
+        print_json(
+            {
+                "path": book,
+                "changed": result.changed,
+                "scenarios": [
+                    {
+                        "name": r.name,
+                        "overrides": r.scenario.text,
+                        "status": r.status,
+                        "rule": r.verdict or None,
+                        "spend": finite(r.spend),
+                        "leads": finite(r.leads),
+                        "customers": finite(r.customers),
+                        "blended_cpa": finite(r.blended_cpa),
+                        "margin": finite(r.margin),
+                        "binding": list(r.binding),
+                    }
+                    for r in view.results
+                ],
+                "curve": records(curve) if curve is not None else [],
+            }
+        )
+        return
+    out.print(f"[green]✓[/] {escape(result.changed)} ({kept(result)})\n")
+    grid = Table(title="Scenarios (monthly)", title_justify="left")
+    for name in ("Scenario", "Status", "Spend", "Customers", "Blended CPA", "Margin"):
+        grid.add_column(name)
+    for r in view.results:
+        ok = r.status == "optimal"
+        grid.add_row(
+            escape(r.name),
+            r.status if ok else f"infeasible: {escape(r.verdict)}",
+            f"${r.spend:,.0f}" if ok else "",
+            f"{r.customers:,.1f}" if ok else "",
+            f"${r.blended_cpa:,.0f}" if ok else "",
+            f"${r.margin:,.0f}" if ok else "",
+        )
+    out.print(grid)
+    if curve is not None:
+        feasible = curve[curve["status"] == "optimal"]
+        out.print(
+            f"Budget curve: {len(curve)} budgets, {len(feasible)} feasible; "
+            "the What-if tab has every point and its chart.",
+            highlight=False,
+        )
 
 
 def main() -> None:

@@ -32,7 +32,18 @@ for _console in (out, err):
 
 
 def print_json(payload: Any) -> None:
-    typer.echo(json.dumps(payload, indent=2, default=jsonable, allow_nan=False))
+    """``payload`` as JSON on stdout; a NaN or infinite figure is null (never a crash)."""
+    typer.echo(json.dumps(_finite(payload), indent=2, default=jsonable, allow_nan=False))
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):  # numpy's float64 too
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def jsonable(value: Any) -> Any:
@@ -219,6 +230,7 @@ def board_json(result: Any) -> dict[str, Any]:
         "workbook": result.workbook,
         "pack": result.pack,
         "pdf": result.pdf,
+        "pdf_note": result.pdf_note,
         "changed": result.changed,
         "kpis": [
             {
@@ -281,6 +293,8 @@ def print_board(result: Any) -> None:
     out.print(f"Board pack: [bold]{result.pack}[/]")
     if result.pdf is not None:
         out.print(f"PDF: [bold]{result.pdf}[/]")
+    if result.pdf_note:
+        out.print(f"[yellow]{escape(result.pdf_note)}[/]", highlight=False)
 
 
 def kpi_text(value: float | None, unit: str) -> str:

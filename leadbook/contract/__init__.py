@@ -102,6 +102,13 @@ from leadbook.contract.spec import (
     TableSpec,
     file_formula,
 )
+from leadbook.contract.whatif import (
+    BUDGET_CURVE_TABLE,
+    WHATIF,
+    WHATIF_DIFFERENCES_TABLE,
+    WHATIF_RESULTS_TABLE,
+    WHATIF_SCENARIOS_TABLE,
+)
 
 SHEETS: tuple[SheetSpec, ...] = (
     START,
@@ -111,6 +118,7 @@ SHEETS: tuple[SheetSpec, ...] = (
     TIERS,
     SCORES,
     ALLOCATION,
+    WHATIF,
     ROI,
     FORECAST,
     FORECAST_DETAIL,
@@ -156,6 +164,7 @@ __all__ = [
     "BOARD",
     "BOARD_HISTORY_TABLE",
     "BOARD_KPIS_TABLE",
+    "BUDGET_CURVE_TABLE",
     "CAPACITY_CHECKS_TABLE",
     "CENTS",
     "CHAPTER_CHECK_TABLE",
@@ -216,6 +225,10 @@ __all__ = [
     "START",
     "TABLES",
     "TIERS",
+    "WHATIF",
+    "WHATIF_DIFFERENCES_TABLE",
+    "WHATIF_RESULTS_TABLE",
+    "WHATIF_SCENARIOS_TABLE",
     "Column",
     "Kind",
     "MonthView",

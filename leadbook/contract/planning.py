@@ -162,7 +162,8 @@ FORECAST_SERIES_TABLE = TableSpec(
     name="ForecastSeries",
     sheet=_FORECAST_DETAIL,
     anchor="A5",
-    doc="How each series was forecast: the method the backtest chose and its error.",
+    doc="How each series was forecast: the method (the combination from 12 months on, a "
+    "backtest's choice below or for the smaller sources) and its backtest error.",
     columns=(
         Column("source", "Source", Kind.TEXT, Role.OUTPUT, width=26),
         Column("measure", "Measure", Kind.TEXT, Role.OUTPUT, width=11),
@@ -176,7 +177,8 @@ FORECAST_SERIES_TABLE = TableSpec(
             Role.OUTPUT,
             number_format="0.00",
             width=9,
-            doc="The (seasonal) naive floor on the same backtest.",
+            doc="The (seasonal) naive floor on the same backtest (blank for the combination, "
+            "which is chosen by no backtest).",
         ),
         Column("note", "Note", Kind.TEXT, Role.OUTPUT, width=50),
     ),

@@ -146,11 +146,14 @@ def check_drift(
 ) -> Drift:
     """Compare ``scored`` (the open leads' features) with a :func:`training_profile`.
 
-    ``recent`` is (predicted probabilities, outcomes) of leads closed since training.
+    ``recent`` is (predicted probabilities, outcomes) of leads closed since training. A
+    model saved before profiles (``profile`` None) is checked for nothing.
     """
-    base = math.nan if profile is None else float(profile["base_rate"])
+    if profile is None:
+        return Drift((), math.nan)
+    base = float(profile["base_rate"])
     found = []
-    if profile is not None and len(scored):
+    if len(scored):
         n_train = int(profile["n"])
         for name, bins in profile["features"].items():
             if name not in scored:

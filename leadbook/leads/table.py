@@ -185,10 +185,11 @@ def _parse_features(
         if kind == NUMERIC:
             for row, value, x, b in zip(raw.index, values, numbers, blank, strict=True):
                 if x is None and not b:
+                    what = "a finite number" if _is_infinite(value) else "a number"
                     problems.append(
                         Problem(
                             locator.cell(int(row), name),
-                            f"{name} must be a number like the rest of its column, got {value!r}",
+                            f"{name} must be {what} like the rest of its column, got {value!r}",
                         )
                     )
             out[name] = pd.Series(
@@ -225,7 +226,8 @@ def _as_number(value: object) -> float | None:
     if isinstance(value, bool | np.bool_):
         return None
     if isinstance(value, int | float | np.integer | np.floating):
-        return None if math.isnan(float(value)) else float(value)
+        # ±inf (a Parquet float column may hold it) is no number a model can read
+        return float(value) if math.isfinite(float(value)) else None
     if isinstance(value, str):
         text = value.strip().replace(",", "")
         scale = 0.01 if text.endswith("%") else 1.0
@@ -235,6 +237,10 @@ def _as_number(value: object) -> float | None:
             return None
         return number if math.isfinite(number) else None
     return None
+
+
+def _is_infinite(value: object) -> bool:
+    return isinstance(value, float | np.floating) and math.isinf(float(value))
 
 
 def _as_text(value: object) -> str:

@@ -1,11 +1,13 @@
-"""Monthly forecasts with prediction intervals, the method chosen per series by backtest.
+"""Monthly forecasts with prediction intervals.
 
-For every series (a source's monthly leads or conversion) leadbook tries a small set of
-proven methods from statsmodels — naive and seasonal naive (the floors), exponential
-smoothing (simple, damped trend, additive seasonal with and without damped trend, and a
-multiplicative one fitted on logs) and Theta — on a rolling-origin backtest, and keeps the
-one with the lowest mean absolute scaled error (MASE). Intervals come from the chosen
-method's own error model.
+A series (a source's monthly leads or conversion) of a year or more is forecast by a
+combination (:func:`leadbook.planning.methods.combination`): from two years on the mean of
+ETS(A,Ad,A) and the airline ARIMA, fitted to the series and, when it is positive, to its logs,
+with the airline model's interval; from 12 to 23 months the mean of Theta and the seasonal
+naive. It beat choosing a method per series by backtest on bench_forecast's tuning half and
+held-out half, in a third of the time. Series of 6 to 11 months keep that backtest choice
+among the non-seasonal methods (naive, simple and damped-trend smoothing, Theta), scored by
+mean absolute scaled error (MASE); intervals come from the chosen method's own error model.
 
 What a series must be: at least 3 months, finite numbers, no gaps (a missing month is an
 error that names it, unless the caller opts into ``gaps="interpolate"``). A constant series

@@ -28,6 +28,7 @@ from leadbook.settings.groups import (
     HiringRules,
     LeadRules,
     RoiRules,
+    WhatIfRules,
 )
 from leadbook.settings.policy import (
     DOLLARS,
@@ -71,6 +72,7 @@ class Settings:
     leads: LeadRules = field(default_factory=LeadRules)
     board: BoardTargets = field(default_factory=BoardTargets)
     files: FileRules = field(default_factory=FileRules)
+    whatif: WhatIfRules = field(default_factory=WhatIfRules)
 
     def get(self, key: str) -> Any:
         """The value of the setting ``key`` (``"section.field"`` or ``"...field.min"``)."""
@@ -179,6 +181,7 @@ SECTION_TITLES = {
     "leads": "Lead qualification and pricing",
     "board": "Board targets",
     "files": "Files",
+    "whatif": "What-if budget curve",
 }
 
 
@@ -257,6 +260,22 @@ def settings_from_rows(rows: Iterable[Sequence[Any]]) -> tuple[Settings, list[Pr
                 )
             )
     return settings, problems
+
+
+def settings_with(base: Settings, rows: Iterable[Sequence[Any]]) -> tuple[Settings, list[Problem]]:
+    """``base`` with ``(key, value, where[, key_where])`` rows applied, checked exactly as the
+    Settings tab's rows are (a What-if scenario's overrides), and every problem found.
+
+    Examples
+    --------
+    >>> s, problems = settings_with(Settings(), [("MaxSourceShare", 0.35, "What-if!C6")])
+    >>> s.policy.max_source_share, problems
+    (0.35, [])
+    >>> _, problems = settings_with(Settings(), [("MaxSourceShare", 3, "What-if!C6")])
+    >>> str(problems[0])
+    'What-if!C6: MaxSourceShare: must be ≤ 100.0%, got 300.0% — did you mean 3 %? Type 3% or 0.03'
+    """
+    return _apply(base, rows)
 
 
 def _apply(base: Settings, rows: Iterable[Sequence[Any]]) -> tuple[Settings, list[Problem]]:
@@ -487,9 +506,11 @@ __all__ = [
     "ScoreWeights",
     "SettingSpec",
     "Settings",
+    "WhatIfRules",
     "section_title",
     "setting",
     "setting_rows",
     "settings_from_rows",
+    "settings_with",
     "spec_for",
 ]

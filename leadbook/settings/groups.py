@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from leadbook.enums import ConversionSource
+from leadbook.enums import ConversionSource, Switch
 from leadbook.settings.policy import DOLLARS, PERCENT, setting
 
 
@@ -216,8 +216,8 @@ class ForecastRules:
         "sources",
         name="ForecastFullChoiceSources",
         lo=1,
-        doc="The largest sources by leads over the last 12 months get statsmodels' methods "
-        "chosen by backtest (about a quarter of a second a source); the others the quick "
+        doc="The largest sources by leads over the last 12 months get statsmodels' models "
+        "(their combination, about two ETS fits a series); the others the quick "
         "methods, all at once. Raise it to give more sources the full choice, at that cost.",
     )
 
@@ -508,4 +508,45 @@ class FileRules:
         lo=1,
         doc="Each leadbook write (and each undo) first keeps the file as it was in "
         "<name>.leadbook-versions; beyond this many, the oldest is deleted.",
+    )
+    board_pdf: Switch = setting(
+        Switch.NO,
+        "Board pack also as PDF",
+        name="BoardPDF",
+        doc="yes: Export board pack also writes the pack as a PDF beside it, where "
+        "LibreOffice is installed (leadbook board --pdf does so whatever this says).",
+    )
+
+
+@dataclass(frozen=True)
+class WhatIfRules:
+    """The What-if tab's budget curve: how many budgets, from and to which share of the budget."""
+
+    curve_points: int = setting(
+        21,
+        "Budget curve points",
+        "points",
+        name="CurvePoints",
+        lo=21,
+        hi=201,
+        doc="What-if: budgets the budget curve solves, evenly spaced from its lowest to its "
+        "highest share of the budget (100 % is always one of them).",
+    )
+    curve_low: float = setting(
+        0.5,
+        "Budget curve from",
+        PERCENT,
+        name="CurveLow",
+        lo=0.0,
+        hi=1.0,
+        doc="What-if: the budget curve's lowest budget, as a share of the Budget setting.",
+    )
+    curve_high: float = setting(
+        1.5,
+        "Budget curve to",
+        PERCENT,
+        name="CurveHigh",
+        lo=1.0,
+        hi=5.0,
+        doc="What-if: the budget curve's highest budget, as a share of the Budget setting.",
     )

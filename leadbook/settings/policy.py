@@ -160,7 +160,10 @@ class Policy:
         DOLLARS,
         name="MinActiveSpend",
         lo=0,
-        doc="A source that is active gets at least this much a month, or nothing.",
+        doc=(
+            "A source that is active gets at least this much a month, or nothing; one "
+            "spending less today rises to it by the weekly increase, or stops."
+        ),
     )
     test_phase1: DollarBand = setting(
         DollarBand(5_000.0, 10_000.0),
@@ -177,6 +180,16 @@ class Policy:
         name="TestPhase2",
         lo=0,
         doc="Monthly spend of a testing source in weeks 5–12",
+    )
+    glide_weeks: int = setting(
+        1,
+        "Weeks Rebalance plans",
+        "weeks",
+        name="GlideWeeks",
+        lo=1,
+        hi=52,
+        doc="1 recommends next week alone; more plans a glide path of that many weekly "
+        "steps (the Rebalance button, and leadbook rebalance without --weeks).",
     )
 
 

@@ -45,6 +45,7 @@ GROUPS: dict[str, tuple[C.TableSpec, ...]] = {
     "History": (C.HISTORY_TABLE,),
     "Leads": (C.LEADS_TABLE,),
     "Maturity answers": (C.MATURITY_ANSWERS_TABLE,),
+    "Scenarios": (C.WHATIF_SCENARIOS_TABLE,),
 }
 """Input groups: the tables whose input cells one fingerprint covers."""
 
@@ -54,6 +55,7 @@ DEPENDS: dict[str, tuple[str, ...]] = {
     C.TIERS.name: PORTFOLIO,
     C.SCORES.name: PORTFOLIO,
     C.ALLOCATION.name: PORTFOLIO,
+    C.WHATIF.name: (*PORTFOLIO, "Scenarios"),
     C.ROI.name: PORTFOLIO,
     C.FORECAST.name: PORTFOLIO,
     C.FORECAST_DETAIL.name: PORTFOLIO,
@@ -359,6 +361,7 @@ RECOMPUTE = {
     C.FORECAST_DETAIL.name: "Refresh or Refresh forecast (leadbook refresh|forecast BOOK)",
     C.HIRING.name: "Refresh or Plan hiring (leadbook refresh|plan BOOK)",
     C.ALLOCATION.name: "Rebalance (leadbook rebalance BOOK)",
+    C.WHATIF.name: "Compare scenarios (leadbook whatif BOOK)",
     C.LEADS.name: "Score leads (leadbook score-leads BOOK)",
     C.BOARD.name: "Refresh (leadbook refresh BOOK)",
     C.MATURITY.name: "Refresh (leadbook refresh BOOK)",

@@ -226,6 +226,7 @@ BUTTONS = {
     # script: (the command line that runs the same job, the tabs both write besides Log)
     # (the Board and Maturity summarise the tabs they read, so they follow those)
     "rebalance": (["rebalance"], ("Allocation", "Board", "Maturity")),
+    "compare_scenarios": (["whatif"], ("What-if",)),
     "refresh_forecast": (["forecast"], ("Forecast", "Forecast detail", "Board", "Maturity")),
     "plan_hiring": (["plan"], ("Hiring",)),
     "score_leads": (["score-leads"], ("Leads", "Board", "Maturity")),
@@ -315,6 +316,34 @@ class TestEveryButtonAsTheCli:
         # the Exported line, where the facts above it leave it
         at = next(k for k, v in cover.items() if v == "Exported").replace("B", "C")
         assert cover[at].endswith("from demo.xlsx") and cli_cover[at].endswith("from demo.xlsx")
+
+    def test_board_pdf_yes_puts_the_pdf_beside_the_workbook_too(
+        self, client, demo_book_path, tmp_path, monkeypatch
+    ):
+        from leadbook.workbook.jobs import pack
+        from tests.test_pack import fake_pdf
+
+        monkeypatch.setattr(pack, "convert", fake_pdf)
+        monkeypatch.setenv("LEADBOOK_FILES", str(tmp_path / "files"))
+        set_setting(demo_book_path, "BoardPDF", "yes")
+        response = press(client, "export_board_pack", demo_book_path, identity=IDENTITY)
+        assert response.status_code == 200, response.text
+        home = files_of(demo_book_path, tmp_path / "files", IDENTITY)
+        assert sorted(p.name for p in home.glob("demo-board-*")) == [
+            "demo-board-2026Q4.pdf",
+            "demo-board-2026Q4.xlsx",
+        ]
+
+    def test_glide_weeks_makes_the_rebalance_button_plan_a_path(
+        self, client, demo_book_path, tmp_path, monkeypatch
+    ):
+        monkeypatch.setenv("LEADBOOK_FILES", str(tmp_path / "files"))
+        set_setting(demo_book_path, "GlideWeeks", 3)
+        response = press(client, "rebalance", demo_book_path, identity=IDENTITY)
+        assert response.status_code == 200, response.text
+        ws = replayed(demo_book_path, response.json()["actions"])[C.ALLOCATION.name]
+        headers = [c.value for c in ws[ws.tables["GlidePath"].ref][0]]
+        assert headers[:3] == ["Source", "Today", "Week 1"] and headers[-1] == "Week 3"
 
     def test_a_path_in_the_books_name_chooses_no_folder(
         self, client, demo_book_path, tmp_path, monkeypatch

@@ -30,10 +30,11 @@ EXCEL_NAMES = {
     "BLENDED_CPL", "BLENDED_CONVERSION", "BLENDED_CPA", "PORTFOLIO", "TIER", "LEADTYPE",
     "RISKCLASS", "CLASSES", "SCORES", "ALLOCATE", "EXPLAIN", "ROI", "NPV_COHORT", "PAYBACK",
     "FORECAST", "REPS_NEEDED", "HIRING_PLAN", "LEAD_SCORE", "EXPECTED_ROI", "LEAD_PRICE",
-    "BREAKEVEN_P", "CLASSIFIER_METRICS", "KPI",
+    "BREAKEVEN_P", "CLASSIFIER_METRICS", "KPI", "BUDGET_CURVE",
 }  # fmt: skip
 SCRIPTS = {
-    "refresh", "check_inputs", "rebalance", "refresh_forecast", "plan_hiring", "score_leads",
+    "refresh", "check_inputs", "rebalance", "compare_scenarios", "refresh_forecast", "plan_hiring",
+    "score_leads",
     "export_board_pack", "undo", "score_leads_retrain",
 }  # fmt: skip
 LEADBOOK = str(Path(sys.executable).with_name("leadbook"))

@@ -11,14 +11,15 @@ from udfs import functions, scripts
 
 WORKBOOKS = Path(__file__).parent.parent.parent / "workbooks"
 SCRIPTS = {
-    "refresh", "check_inputs", "rebalance", "refresh_forecast", "plan_hiring", "score_leads",
+    "refresh", "check_inputs", "rebalance", "compare_scenarios", "refresh_forecast", "plan_hiring",
+    "score_leads",
     "score_leads_retrain", "export_board_pack", "undo",
 }  # fmt: skip
 FUNCTIONS = {
     "BLENDED_CPL", "BLENDED_CONVERSION", "BLENDED_CPA", "PORTFOLIO", "TIER", "LEADTYPE",
     "RISKCLASS", "CLASSES", "SCORES", "ALLOCATE", "EXPLAIN", "ROI", "NPV_COHORT", "PAYBACK",
     "FORECAST", "REPS_NEEDED", "HIRING_PLAN", "LEAD_SCORE", "EXPECTED_ROI", "LEAD_PRICE",
-    "BREAKEVEN_P", "CLASSIFIER_METRICS", "KPI",
+    "BREAKEVEN_P", "CLASSIFIER_METRICS", "KPI", "BUDGET_CURVE",
 }  # fmt: skip
 DOCS = WORKBOOKS.parent / "docs" / "excel.md"
 

@@ -4,6 +4,7 @@ Attribute VB_Name = "leadbook"
 ' Tools > References > xlwings, then assign each macro to a button
 ' (Developer > Insert > Button): LeadbookCheckInputs on the Start tab,
 ' LeadbookRefresh on the Tiers tab, LeadbookRebalance on the Allocation tab,
+' LeadbookCompareScenarios on the What-if tab,
 ' LeadbookRefreshForecast on the Forecast tab, LeadbookPlanHiring on the Hiring tab,
 ' LeadbookScoreLeads on the Leads tab, LeadbookExportBoardPack on the Board tab,
 ' LeadbookUndo on the Log tab. Each runs the same job as the command line.
@@ -18,6 +19,10 @@ End Sub
 
 Sub LeadbookRebalance()
     RunPython "import udfs.scripts as s; s.rebalance_caller()"
+End Sub
+
+Sub LeadbookCompareScenarios()
+    RunPython "import udfs.scripts as s; s.compare_scenarios_caller()"
 End Sub
 
 Sub LeadbookRefreshForecast()

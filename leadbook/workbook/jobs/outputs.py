@@ -116,6 +116,17 @@ def allocation(ws: Worksheet, book: Book | None, expected: Expected) -> None:
     render_allocation(ws, solved, book.settings, expected, feeds=feeds)
 
 
+def whatif(ws: Worksheet, book: Book | None, expected: Expected) -> None:
+    """The What-if tab: the Scenarios table kept as it was, each scenario's results and the
+    budget curve (empty without a book)."""
+    from leadbook.workbook.jobs.whatif import whatif_view
+    from leadbook.workbook.tabs.whatif import kept_table, render_whatif
+
+    kept = kept_table(previous_sheet(ws))
+    view = None if book is None else whatif_view(book, kept)
+    render_whatif(ws, view, kept, expected)
+
+
 def leads(ws: Worksheet, book: Book | None, expected: Expected) -> None:
     """The Leads tab as built: the lead table (Score leads updates it in place)."""
     render_leads(ws, book, expected)
@@ -172,6 +183,7 @@ OUTPUT_RENDERERS: dict[str, Renderer] = {
     C.FORECAST_DETAIL.name: forecast_detail,
     C.HIRING.name: hiring,
     C.ALLOCATION.name: allocation,
+    C.WHATIF.name: whatif,
     C.LEADS.name: leads,
     C.BOARD.name: board,
     C.MATURITY.name: maturity,

@@ -38,6 +38,7 @@ from leadbook.board import maturity as M
 from leadbook.board.kpis import Kpi, snapshot
 from leadbook.board.pitfalls import Pitfall, Shows
 from leadbook.board.quarters import Quarter, latest_quarter, quarter_actuals
+from leadbook.enums import Switch
 from leadbook.errors import LeadbookError, WorkbookFileError
 from leadbook.portfolio.classify import band_usage, classify
 from leadbook.workbook.jobs.gather import (
@@ -46,7 +47,7 @@ from leadbook.workbook.jobs.gather import (
 )
 from leadbook.workbook.jobs.outputs import board_view, maturity_view
 from leadbook.workbook.layout import formula_values, now
-from leadbook.workbook.libreoffice import LibreOfficeError, convert, recalculated
+from leadbook.workbook.libreoffice import LibreOfficeError, convert, recalculated, soffice
 from leadbook.workbook.pack.build import build_pack
 from leadbook.workbook.pack.copied import ALLOCATION_SUMMARY_TITLE
 from leadbook.workbook.pack.page import PACK_TABS, PAPERS, Block, PackContent
@@ -81,6 +82,8 @@ class PackResult:
     pitfalls: tuple[Pitfall, ...]
     assessment: M.Assessment
     changed: str
+    pdf_note: str | None = None
+    """Why no PDF was made though the BoardPDF setting asked for one (None otherwise)."""
 
 
 @one_job_per_workbook
@@ -89,12 +92,14 @@ def export_board_pack(
     quarter: str | Quarter | None = None,
     out_dir: str | Path | None = None,
     *,
-    pdf: bool = False,
+    pdf: bool | None = None,
     paper: str = "a4",
 ) -> PackResult:
     """Export the board pack of ``quarter`` and record it in the workbook (see module doc).
 
-    ``quarter`` defaults to the quarter of History's last month. Raises
+    ``quarter`` defaults to the quarter of History's last month. ``pdf``: also write the
+    pack as a PDF (LibreOffice); None takes the BoardPDF setting, which makes no PDF where
+    LibreOffice is missing and says so, where ``pdf=True`` is refused there. Raises
     :class:`~leadbook.errors.LeadbookError` for a bad quarter or paper or a workbook with
     input errors, before anything is written.
     """
@@ -115,6 +120,7 @@ def export_board_pack(
     if when is None:
         raise LeadbookError("History is empty, so there is no latest quarter: give --quarter")
     files.refuse_planted_link(out / pack_name(path, when), f"the board pack of {path.name}")
+    pdf, pdf_note = _pdf_wanted(pdf, book.settings.files.board_pdf is Switch.YES)
     if pdf:
         pdf_name = Path(pack_name(path, when)).with_suffix(".pdf")
         files.refuse_planted_link(out / pdf_name, f"the board pack of {path.name}")
@@ -128,6 +134,8 @@ def export_board_pack(
         return (
             f"board pack {when}: {status_counts(board.kpis)}; {warnings} pitfall warning(s); "
             f"maturity stage {a.reached.number}; pack {pack_name(path, when)}"
+            + (" and its PDF" if pdf else "")
+            + (f" ({pdf_note})" if pdf_note else "")
         )
 
     result = update_workbook(path, "board", job, book=book, changes=(C.BOARD.name, C.MATURITY.name))
@@ -150,8 +158,31 @@ def export_board_pack(
     target = _save(build_pack(content, paper=paper.lower()), out / pack_name(path, when))
     pdf_path = convert(target, "pdf", out) if pdf else None
     return PackResult(
-        path, target, pdf_path, when, board.kpis, board.pitfalls, assessment, result.changed
+        path,
+        target,
+        pdf_path,
+        when,
+        board.kpis,
+        board.pitfalls,
+        assessment,
+        result.changed,
+        pdf_note,
     )
+
+
+def _pdf_wanted(asked: bool | None, setting: bool) -> tuple[bool, str | None]:
+    """Whether to write the PDF, and why not where the BoardPDF setting asked for one that
+    cannot be made. ``asked``: the command's ``--pdf`` (None: not given). A PDF asked for
+    by name on a machine without LibreOffice is refused before anything is written."""
+    if not (asked or (asked is None and setting)):
+        return False, None
+    try:
+        soffice()
+    except LibreOfficeError as exc:
+        if asked:
+            raise LibreOfficeError(f"{exc}; nothing was written (or leave out --pdf)") from None
+        return False, "no PDF: BoardPDF is yes but LibreOffice is not installed here"
+    return True, None
 
 
 def pack_name(book: Path, quarter: Quarter | str) -> str:

@@ -27,15 +27,18 @@ from leadbook.workbook.write import WriteResult, one_job_per_workbook, update_wo
 
 @one_job_per_workbook
 def rebalance(
-    path: str | Path, *, weeks: int = 1, objective: Objective | str | None = None
+    path: str | Path, *, weeks: int | None = None, objective: Objective | str | None = None
 ) -> tuple[WriteResult, Allocation]:
     """Rebalance the workbook at ``path``: write the Allocation tab and a Log row.
+
+    ``weeks``: the glide path's length; None takes the GlideWeeks setting (1: next week).
 
     Raises :class:`~leadbook.errors.InfeasiblePolicyError` when the policy on its Settings
     tab cannot be met, after marking the Allocation tab stale and logging why; bad inputs
     raise before anything is written.
     """
     book = read_book(path)
+    weeks = book.settings.policy.glide_weeks if weeks is None else weeks
     try:
         allocation, feeds = book_allocation(book, weeks=weeks, objective=objective)
     except InfeasiblePolicyError as exc:

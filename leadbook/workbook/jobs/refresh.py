@@ -140,6 +140,12 @@ def demo_workbook(progress: Callable[[str], None] | None = None) -> Rendered:
 
     book = demo_book()
     rendered = build_workbook(book.inventory, book.settings, book.stated, notes=DEMO_NOTES)
+    from leadbook.demo import DEMO_SCENARIOS
+    from leadbook.workbook.tabs.whatif import render_whatif
+
+    render_whatif(
+        replace_sheet(rendered.workbook, C.WHATIF.name), None, None, {}, starter=DEMO_SCENARIOS
+    )
     tabs = tuple(OUTPUT_RENDERERS)
     rendered.expected.update(render_outputs(rendered.workbook, book, tabs, progress))
     wb = rendered.workbook

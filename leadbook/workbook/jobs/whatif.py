@@ -1,0 +1,228 @@
+"""The Compare scenarios job (``leadbook whatif BOOK``): read the Scenarios table on the
+What-if tab, solve each scenario and the budget curve, rewrite the What-if tab (and the Log).
+
+The scenarios are read and checked, and everything is solved, before anything is written:
+bad input (an unknown setting, text in a number, a source that does not exist) raises an
+error naming the sheet and cell, and the file is left byte-identical. A scenario's overrides
+go through the Settings tab's own checks (:func:`leadbook.settings.settings_with`). A
+workbook made before the What-if tab existed gets the tab, with an empty Scenarios table.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from openpyxl.utils.cell import get_column_letter, range_boundaries
+from openpyxl.workbook.workbook import Workbook
+
+from leadbook import contract as C
+from leadbook.allocation.whatif import AS_SET, Scenario, SourceOverride, budget_curve, run_scenarios
+from leadbook.contract.tables import number_text
+from leadbook.errors import Problem, raise_errors
+from leadbook.settings import settings_with, spec_for
+from leadbook.workbook.jobs.feeds import allocation_feeds, sales_capacity_for
+from leadbook.workbook.layout import formula_values
+from leadbook.workbook.provenance import PORTFOLIO
+from leadbook.workbook.read import Book, read_book
+from leadbook.workbook.sheets import replace_sheet
+from leadbook.workbook.tabs.whatif import KeptTable, WhatIfView, kept_table, render_whatif
+from leadbook.workbook.write import WriteResult, one_job_per_workbook, update_workbook
+
+SHEET = C.WHATIF.name
+YES = {"yes", "y", "true", "1", "x"}
+NO = {"no", "n", "false", "0", ""}
+
+
+def _norm(text: object) -> str:
+    return " ".join(str(text or "").split()).casefold()
+
+
+def read_scenarios(kept: KeptTable | None, book: Book) -> list[Scenario]:
+    """The scenarios of the Scenarios table, every one checked; one error lists every
+    problem, each at its cell (``What-if!B7``).
+
+    A row with every cell blank is skipped. A column whose header is a setting's defined
+    name overrides that setting; a column headed ``Note…`` is ignored; any other header is
+    an error.
+    """
+    if kept is None or kept.rows < 1:
+        return []
+    spec = C.WHATIF_SCENARIOS_TABLE
+    min_col, min_row, _, _ = range_boundaries(kept.ref)
+    headers = kept.cells[0]
+    by_header = {_norm(c.header): c.key for c in spec.columns}
+    problems: list[Problem] = []
+    roles: dict[int, str] = {}
+    for j, header in enumerate(headers):
+        text = _norm(header)
+        if text in by_header:
+            roles[j] = by_header[text]
+        elif text.startswith("note") or not text:
+            continue
+        else:
+            try:
+                roles[j] = "setting:" + spec_for(str(header).strip()).name
+            except KeyError as exc:
+                problems.append(
+                    Problem(
+                        _cell(min_row, min_col + j),
+                        f"the column {header!r} of {spec.name} is not one of its columns and "
+                        f"not a setting ({exc.args[0]}); head it with a setting's defined name "
+                        "(MaxSourceShare, SalesReps…) or 'Note'",
+                    )
+                )
+    if "scenario" not in roles.values():
+        problems.append(Problem(_cell(min_row, min_col), f"{spec.name} has no Scenario column"))
+        raise_errors(problems)
+    names = set(book.inventory.names)
+    seen: dict[str, str] = {}
+    scenarios = []
+    for i, values in enumerate(kept.cells[1:], start=1):
+        row = min_row + i
+        cells = {roles[j]: (v, _cell(row, min_col + j)) for j, v in enumerate(values) if j in roles}
+        if all(_blank(v) for v, _ in cells.values()):
+            continue
+        found = _scenario(cells, book, names, seen, problems)
+        if found is not None:
+            scenarios.append(found)
+    raise_errors(problems)
+    return scenarios
+
+
+def _scenario(
+    cells: dict[str, tuple[Any, str]],
+    book: Book,
+    names: set[str],
+    seen: dict[str, str],
+    problems: list[Problem],
+) -> Scenario | None:
+    raw_name, where = cells["scenario"]
+    name = "" if _blank(raw_name) else str(raw_name).strip()
+    before = len(problems)
+    if not name:
+        problems.append(Problem(where, "the scenario has no name; name it or clear the row"))
+    elif name.casefold() == AS_SET.casefold():
+        problems.append(Problem(where, f"{AS_SET!r} is the Settings unchanged; rename it"))
+    elif name.casefold() in seen:
+        problems.append(
+            Problem(where, f"the scenario {name!r} appears twice (also at {seen[name.casefold()]})")
+        )
+    else:
+        seen[name.casefold()] = where
+    rows = []
+    for role, (value, at) in cells.items():
+        if role == "budget" and not _blank(value):
+            rows.append(("Budget", _value(value, at, problems), at))
+        elif role.startswith("setting:") and not _blank(value):
+            rows.append((role.removeprefix("setting:"), _value(value, at, problems), at))
+    changed, found = settings_with(book.settings, rows)
+    problems += [p for p in found if p.severity == "error"]
+    overrides = {key: changed.get(spec_for(key).key) for key, _, _ in rows}
+    sources = _source_override(cells, names, problems)
+    if len(problems) > before:
+        return None
+    return Scenario(name, overrides, sources)
+
+
+def _source_override(
+    cells: dict[str, tuple[Any, str]], names: set[str], problems: list[Problem]
+) -> dict[str, SourceOverride]:
+    pin, cap, exclude = (cells.get(k, (None, "")) for k in ("pin", "cap", "exclude"))
+    source, where = cells.get("source", (None, ""))
+    given = [v for v in (pin, cap, exclude) if not _blank(v[0])]
+    if _blank(source):
+        for value, at in given:
+            problems.append(Problem(at, f"{value!r} changes no source: fill the Source column"))
+        return {}
+    name = str(source).strip()
+    if name not in names:
+        problems.append(Problem(where, f"{name!r} is not a source on the Sources tab"))
+        return {}
+    amounts = [_amount(v, at, problems) for v, at in (pin, cap)]
+    flag = str(exclude[0] if exclude[0] is not None else "").strip().casefold()
+    if flag not in YES | NO:
+        problems.append(Problem(exclude[1], f"Exclude must be yes or no, got {exclude[0]!r}"))
+    if not given:
+        problems.append(Problem(where, f"{name}: fill Pin spend, Cap spend or Exclude"))
+    return {name: SourceOverride(amounts[0], amounts[1], flag in YES)}
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _value(value: object, at: str, problems: list[Problem]) -> object:
+    if isinstance(value, str) and value.startswith("="):
+        problems.append(Problem(at, f"holds a formula ({value}); type the value itself"))
+    return value
+
+
+def _amount(value: object, at: str, problems: list[Problem]) -> float | None:
+    """A dollar amount ≥ 0 (blank: None); anything else is a problem at ``at``."""
+    if _blank(value):
+        return None
+    number = None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = float(value)
+    elif isinstance(value, str) and not value.startswith("="):
+        try:
+            number = float(number_text(value).lstrip("$"))
+        except ValueError:
+            number = None
+    if number is None or not math.isfinite(number) or number < 0:
+        problems.append(Problem(at, f"must be a dollar amount ≥ 0, got {value!r}"))
+        return None
+    return number
+
+
+def _cell(row: int, col: int) -> str:
+    return f"{SHEET}!{get_column_letter(col)}{row}"
+
+
+def whatif_view(book: Book, kept: KeptTable | None) -> WhatIfView:
+    """Every scenario of ``kept`` ("As set" first) and the budget curve, solved for ``book``
+    with the feeds its Rebalance uses."""
+    scenarios = read_scenarios(kept, book)
+    feeds = allocation_feeds(book)
+
+    def capacity(inventory: Any, settings: Any) -> Any:
+        if settings is book.settings:
+            return feeds.sales_capacity
+        return sales_capacity_for(inventory, settings)
+
+    results = run_scenarios(feeds.inventory, book.settings, scenarios, capacity=capacity)
+    curve = budget_curve(feeds.inventory, book.settings, sales_capacity=feeds.sales_capacity)
+    text = (
+        f"{len(scenarios)} scenario(s) against As set; budget curve of {len(curve.table)} "
+        f"points from {curve.table['share'].iloc[0]:.0%} to {curve.table['share'].iloc[-1]:.0%} "
+        f"of ${curve.budget:,.0f}. Edit the Scenarios table and press Compare scenarios again."
+    )
+    return WhatIfView(results, curve, text)
+
+
+@one_job_per_workbook
+def whatif(path: str | Path) -> tuple[WriteResult, WhatIfView]:
+    """Compare the scenarios of the workbook at ``path``: rewrite its What-if tab (adding it
+    to a workbook that lacks it) and a Log row. Bad scenarios raise before anything is
+    written."""
+    book = read_book(path)
+    if book.fingerprints is not None:
+        book.fingerprints.settle(PORTFOLIO)
+    done: dict[str, WhatIfView] = {}
+
+    def job(wb: Workbook) -> str:
+        kept = kept_table(wb[SHEET]) if SHEET in wb.sheetnames else None
+        view = whatif_view(book, kept)
+        done["view"] = view
+        render_whatif(replace_sheet(wb, SHEET), view, kept, formula_values(wb))
+        scenarios = view.results[1:]  # the first is As set
+        ok = sum(r.status == "optimal" for r in scenarios)
+        return (
+            f"compared {len(scenarios)} scenario(s) with As set ({ok} of them feasible) and a "
+            f"{len(view.curve.table) if view.curve is not None else 0}-point budget curve"
+        )
+
+    result = update_workbook(path, "whatif", job, book=book, changes=(SHEET,))
+    return result, done["view"]
