@@ -465,21 +465,16 @@ def _count_facts(outcome: Outcome) -> list[Fact]:
 # --- Infeasible policies ----------------------------------------------------------------
 
 COUNT_WEIGHT = 1.0
-
 OWN_BLOCKERS = 3
 """Pins and caps holding a conflict back whose change is searched as a fix (the largest duals)."""
-
 NONZERO_DUAL = 1e-9
 """A dual this small or smaller is taken as zero: the rule does not hold the answer back."""
-
 EXACT_ORDERING = 1_000
-"""The most fill-order binaries the elastic re-solve enforces exactly. Every infeasible
-policy names what must give by an elastic programme over the full model; where its LP buys
-dear price tiers before cheap ones (capacity binding against spend rules) and fill order
-would take more binaries than this, HiGHS's branch and bound ran for minutes without a
-first answer (5,536 at 10,000 sources), so the re-solve settles fill order on the LP's own
-pattern instead (:func:`~leadbook.allocation.solve.settle_fill_order`) and says how far
-from the least relaxation it can be."""
+"""The most fill-order binaries the elastic re-solve enforces exactly. Above it (its LP buying
+dear tiers before cheap ones, capacity binding against spend rules) HiGHS's branch and bound
+ran for minutes without a first answer (5,536 at 10,000 sources), so the re-solve settles fill
+order on the LP's own pattern (:func:`~leadbook.allocation.solve.settle_fill_order`) and says
+how far from the least relaxation it can be."""
 
 
 def infeasibility(compiled: Compiled, *, fixes: bool = True) -> InfeasiblePolicyError:
