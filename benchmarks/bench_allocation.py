@@ -20,8 +20,24 @@ A glide path of W weeks is W weekly rebalances, each from the week before, for e
 method (stopping once a week repeats). Peers run in their own process group with a time
 limit and are killed when it passes.
 
+Two more sections time what the random portfolios above rarely ask for (``--hard``):
+
+- **hard** portfolios (``leadbook.allocation.examples.hard_model``: every source may stop
+  but spends at least $15,000 if it runs, exact budget, sales capacity below today's
+  leads), where the exact solve must add fill-order binaries and semi-continuous spends:
+  leadbook's answer (``optimise(..., explain=False)``) and the user's wait (with the value
+  of budget, a second integer solve) against CBC, the optima compared to 1e-9 relative and
+  leadbook's answer checked by the independent rule checker;
+- **infeasible** policies (``leadbook.allocation.examples.infeasible_model``: an exact
+  budget above what the change limits allow, sales capacity too low, a pin above the max
+  share, minimum spends that no four sources can meet in the budget — infeasible only as
+  an integer programme): leadbook's verdict (``explain_infeasible=False``) and the user's
+  wait (with the elastic re-solve and the verified fixes that name what must give)
+  against CBC's "Infeasible".
+
     .venv/bin/python benchmarks/bench_allocation.py            # the full table
     .venv/bin/python benchmarks/bench_allocation.py --quick    # N ≤ 1,000, one repeat
+    .venv/bin/python benchmarks/bench_allocation.py --hard     # the two sections only
 """
 
 from __future__ import annotations
@@ -31,6 +47,7 @@ import contextlib
 import math
 import multiprocessing as mp
 import os
+import resource
 import signal
 import statistics
 import sys
@@ -44,11 +61,21 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from allocation_reference import reference_solve, violations  # noqa: E402
 
-from leadbook.allocation.engine import glide_path, next_week  # noqa: E402
-from leadbook.allocation.examples import random_model  # noqa: E402
+from leadbook.allocation.engine import (  # noqa: E402
+    glide_path,
+    next_week,
+    optimise,
+)
+from leadbook.allocation.examples import (  # noqa: E402
+    INFEASIBLE_KINDS,
+    hard_model,
+    infeasible_model,
+    random_model,
+)
 from leadbook.allocation.model import MONEY, Model, Regime  # noqa: E402
 from leadbook.allocation.rules import leads_before, leads_for_spend  # noqa: E402
 from leadbook.enums import Objective  # noqa: E402
+from leadbook.errors import InfeasiblePolicyError  # noqa: E402
 
 SLSQP_MAX_N = 2_000
 """SLSQP's dense Jacobians grow as n²; above this it is not run (10,000 sources: 0.8 GB each)."""
@@ -238,6 +265,146 @@ def _slsqp_week(model: Model, minimize) -> np.ndarray:
     return np.clip(res.x, lo / scale, hi / scale) * scale
 
 
+# --- Hard and infeasible instances --------------------------------------------------------
+
+
+def _block_leads(out) -> np.ndarray:
+    model, lay, v = out.compiled.model, out.compiled.layout, out.v
+    b = model.portfolio.blocks
+    return np.array([v[lay.s(w)] * MONEY / b.cpl for w in range(model.weeks)])
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and its finished children (CBC runs as a child): on a
+    shared machine a steadier measure than wall time, which other jobs' load inflates."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def run_leadbook_once(model: Model, explain: bool) -> dict:
+    """One ``optimise`` of ``model``: its wall time, value (or verdict) and broken rules.
+
+    ``explain=False`` is the answer alone (a feasible policy's optimum without the value
+    of budget, an infeasible one's verdict without what must give); True the user's wait.
+    """
+    started, cpu = time.perf_counter(), _cpu()
+    try:
+        out = optimise(model, Objective.CUSTOMERS, explain=explain, explain_infeasible=explain)
+    except InfeasiblePolicyError as exc:
+        return {
+            "ok": True,
+            "solve": time.perf_counter() - started,
+            "cpu": _cpu() - cpu,
+            "status": "infeasible",
+            "conflicts": len(exc.conflicts),
+        }
+    wall = time.perf_counter() - started
+    return {
+        "ok": True,
+        "solve": wall,
+        "cpu": _cpu() - cpu,
+        "status": "optimal",
+        "value": out.value,
+        "broken": len(violations(model, _block_leads(out))),
+        "integers": out.solved.integers,
+    }
+
+
+def run_cbc_once(model: Model, time_limit: float) -> dict:
+    cpu = _cpu()
+    ref = reference_solve(model, time_limit=time_limit)
+    return {
+        "ok": True,
+        "solve": ref.build + ref.solve,
+        "cpu": _cpu() - cpu,
+        "status": ref.status,
+        "value": ref.value,
+    }
+
+
+def hard_rows(sizes: list[int], repeats: int, timeout: float) -> None:
+    print(
+        "\nHard portfolios (the exact solve adds integer variables; customers, W = 1; "
+        "median wall time, CPU time in brackets)"
+    )
+    print(
+        "| N | leadbook answer | leadbook with budget value | CBC | CBC ÷ leadbook answer | "
+        "CBC ÷ leadbook with budget value | optima agree to | rules broken |"
+    )
+    print("|" + "---|" * 8)
+    for n in sizes:
+        answer, wait, cbc = [], [], []
+        for seed in range(repeats):
+            model = hard_model(n, seed=seed)
+            # alternate the peers so that a burst of load on the machine hits both
+            cbc.append(isolated(run_cbc_once, (model, timeout), timeout + 5))
+            answer.append(isolated(run_leadbook_once, (model, False), timeout + 5))
+            wait.append(isolated(run_leadbook_once, (model, True), timeout + 5))
+        agree = [
+            abs(c["value"] - m["value"]) / max(1.0, abs(c["value"]))
+            for c, m in zip(cbc, answer, strict=True)
+            if c.get("status") == "optimal" and m.get("status") == "optimal"
+        ]
+        agree_text = f"{max(agree):.0e}" if agree else f"— (CBC {_statuses(cbc)})"
+        broken = [m["broken"] for m in answer + wait if "broken" in m]
+        print(
+            f"| {n:,} | {_both(answer)} | {_both(wait)} | {_both(cbc)} | "
+            f"{_ratios(cbc, answer)} | {_ratios(cbc, wait)} | "
+            f"{agree_text} | {max(broken) if broken else '—'} |",
+            flush=True,
+        )
+
+
+def infeasible_rows(sizes: list[int], repeats: int, timeout: float) -> None:
+    print("\nInfeasible policies (customers, W = 1; median wall time, CPU time in brackets)")
+    print(
+        "| N | policy | leadbook verdict | leadbook with what must give | CBC | "
+        "CBC ÷ leadbook verdict | CBC ÷ leadbook with what must give | verdicts |"
+    )
+    print("|" + "---|" * 8)
+    for n in sizes:
+        for kind in INFEASIBLE_KINDS:
+            verdict, wait, cbc = [], [], []
+            for seed in range(repeats):
+                model = infeasible_model(n, kind, seed=seed)
+                cbc.append(isolated(run_cbc_once, (model, timeout), timeout + 5))
+                verdict.append(isolated(run_leadbook_once, (model, False), timeout + 5))
+                wait.append(isolated(run_leadbook_once, (model, True), timeout + 5))
+            if not math.isfinite(median(wait, "solve")):
+                c = median(cbc, "solve")
+                w_text, w_ratio = f"> {timeout:.0f} s (timeout)", f"< {c / timeout:.2g}×"
+            else:
+                w_text, w_ratio = _both(wait), _ratios(cbc, wait)
+            said = f"leadbook {_statuses(verdict)}, CBC {_statuses(cbc)}"
+            print(
+                f"| {n:,} | {kind} | {_both(verdict)} | {w_text} | {_both(cbc)} | "
+                f"{_ratios(cbc, verdict)} | {w_ratio} | {said} |",
+                flush=True,
+            )
+
+
+def _both(runs: list[dict]) -> str:
+    """Median wall time, and median CPU time in brackets."""
+    return f"{fmt(median(runs, 'solve'))} ({fmt(median(runs, 'cpu'))})"
+
+
+def _ratios(peer: list[dict], mine: list[dict]) -> str:
+    """Peer ÷ mine on wall time, and on CPU time in brackets."""
+    wall = _ratio(median(peer, "solve"), median(mine, "solve"))
+    return f"{wall} ({_ratio(median(peer, 'cpu'), median(mine, 'cpu'))})"
+
+
+def _ratio(peer: float, mine: float) -> str:
+    if not (math.isfinite(peer) and math.isfinite(mine)):
+        return "—"
+    return f"{peer / mine:.1f}×" if peer / mine >= 0.95 else f"{peer / mine:.2f}×"
+
+
+def _statuses(runs: list[dict]) -> str:
+    return "/".join(sorted({str(r.get("status", "?")) for r in runs}))
+
+
 # --- Harness ----------------------------------------------------------------------------
 
 
@@ -288,19 +455,31 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--sizes", type=int, nargs="*", default=None)
     parser.add_argument("--weeks", type=int, nargs="*", default=[1, 13])
+    parser.add_argument("--hard", action="store_true", help="only the hard and infeasible sections")
+    parser.add_argument("--hard-sizes", type=int, nargs="*", default=[100, 200, 1_000])
+    parser.add_argument("--infeasible-sizes", type=int, nargs="*", default=[100, 1_000])
     args = parser.parse_args()
     sizes = args.sizes or ([10, 100, 1_000] if args.quick else [10, 100, 1_000, 10_000])
     repeats = 1 if args.quick else args.repeats
     print(
         f"leadbook allocation benchmark — {os.cpu_count()} CPUs, peer timeout {args.timeout:.0f} s"
+        f", load average {os.getloadavg()[0]:.1f} at the start"
     )
+    run_leadbook(random_model(20), 2)  # warm: HiGHS's first call and the lazy imports
+    if not args.hard:
+        random_rows(args, sizes, repeats)
+    hard_rows(args.hard_sizes, repeats, args.timeout)
+    infeasible_rows(args.infeasible_sizes, repeats, args.timeout)
+    print(f"\nload average {os.getloadavg()[0]:.1f} at the end")
+
+
+def random_rows(args: argparse.Namespace, sizes: list[int], repeats: int) -> None:
     header = (
         "| N | W | leadbook build | leadbook solve | gap | CBC build | CBC solve | "
         "CBC ÷ leadbook | SLSQP solve | SLSQP ÷ MILP optimum (rules broken) |"
     )
     print(header)
     print("|" + "---|" * 10)
-    run_leadbook(random_model(20), 2)  # warm: HiGHS's first call and the lazy imports
     for n in sizes:
         for weeks in args.weeks:
             lb, cbc, sq = [], [], []

@@ -72,6 +72,7 @@ def optimise(
     explain: bool = True,
     compiled: Compiled | None = None,
     fixes: bool = True,
+    explain_infeasible: bool = True,
 ) -> Outcome:
     """The optimal allocation of ``model`` under ``objective``, tie-broken, with duals.
 
@@ -84,6 +85,8 @@ def optimise(
     ``compiled``: ``model`` already compiled (a budget curve retargets one compilation
     instead of compiling each point); ``fixes=False`` names the rules that must give in an
     infeasible policy without searching for verified fixes (one elastic re-solve).
+    ``explain_infeasible=False`` raises the error of an infeasible policy bare, without the
+    elastic re-solve and fix search that name what must give (the verdict alone).
 
     Examples
     --------
@@ -100,7 +103,7 @@ def optimise(
             terms = weighted_terms(model, time_limit)
         goal = goal_for(compiled, objective, time_limit=time_limit, terms=terms)
     except InfeasiblePolicyError:
-        raise _explained(compiled, fixes) from None
+        raise _explained(compiled, fixes, explain_infeasible) from None
     start = goal.marks.union(marks) if marks is not None else goal.marks
     first = solve_exact(
         goal.minimise, compiled.discrete, marks=start, time_limit=time_limit, rounds=1
@@ -113,7 +116,7 @@ def optimise(
             goal.minimise, compiled.discrete, marks=first.marks, time_limit=time_limit
         )
     if first.status == "infeasible":
-        raise _explained(compiled, fixes)
+        raise _explained(compiled, fixes, explain_infeasible)
     if settled is None and not first.ok:
         raise LeadbookError(f"the allocation solve stopped early ({first.status}); nothing written")
     if not first.integers:
@@ -152,7 +155,11 @@ def optimise(
     )
 
 
-def _explained(compiled: Compiled, fixes: bool = True) -> InfeasiblePolicyError:
+def _explained(
+    compiled: Compiled, fixes: bool = True, explain: bool = True
+) -> InfeasiblePolicyError:
+    if not explain:
+        return InfeasiblePolicyError()
     from leadbook.allocation.explain import infeasibility
 
     return infeasibility(compiled, fixes=fixes)

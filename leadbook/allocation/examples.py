@@ -9,7 +9,7 @@ meets every rule, so the policy can at least stand still).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -246,3 +246,92 @@ def random_model(
         support_customers=float(pf.today_customers.sum()) * 1.2,
     )
     return Model(pf, limits, weeks=weeks)
+
+
+def hard_model(n: int, *, seed: int = 0) -> Model:
+    """A seeded portfolio whose optimum needs integer variables: :func:`random_model` under
+    a policy where every source may stop (no weekly decrease limit) but spends at least
+    $15,000 if it runs, may double, the budget must be spent exactly and sales capacity is
+    10 % below today's leads.
+
+    Capacity binds while the exact budget makes dollars worth more than leads, so the
+    continuous relaxation buys dear price tiers before cheap ones and runs sources below
+    the minimum: the exact solve must add fill-order binaries and semi-continuous spends
+    (about one source in ten and every multi-tier source at 175 sources).
+
+    Examples
+    --------
+    >>> m = hard_model(30, seed=2)
+    >>> m.limits.exact, m.limits.decrease, m.limits.min_spend
+    (True, 1.0, 15000.0)
+    """
+    model = random_model(n, seed=seed)
+    lim = model.limits
+    return replace(
+        model,
+        limits=replace(
+            lim,
+            exact=True,
+            decrease=1.0,
+            increase=1.0,
+            min_spend=15_000.0,
+            sales_leads=lim.sales_leads * 0.9,
+        ),
+    )
+
+
+INFEASIBLE_KINDS = ("budget", "capacity", "pin", "minimum")
+"""The ways :func:`infeasible_model` breaks a policy (see there)."""
+
+
+def infeasible_model(n: int, kind: str, *, seed: int = 0) -> Model:
+    """A seeded portfolio under a policy no allocation meets, broken the way ``kind`` says.
+
+    - ``budget``: the budget must be spent exactly but is 30 % above today's spend, more
+      than the weekly increase limit (+20 %) and the entrants' entry amounts allow;
+    - ``capacity``: sales capacity is 40 % below today's leads, while no source may cut
+      more than 15 % a week;
+    - ``pin``: the largest source is pinned at 60 % of the budget, above the 40 % max share;
+    - ``minimum``: every source (the test sources too) may stop but spends at least
+      $15,000 if it runs, the largest share is 30 % (so at least four sources run) and the
+      budget, spent exactly, is $40,000: four runners need $60,000. The
+      continuous relaxation (spends between 0 and $15,000 allowed) meets every rule, so
+      only the integer programme shows it infeasible.
+
+    Examples
+    --------
+    >>> m = infeasible_model(20, "pin")
+    >>> pinned = m.portfolio.regime == Regime.PINNED
+    >>> int(pinned.sum()), round(float(m.portfolio.pin[pinned][0] / m.limits.budget), 6)
+    (1, 0.6)
+    """
+    model = random_model(n, seed=seed)
+    lim, pf = model.limits, model.portfolio
+    if kind == "budget":
+        return replace(model, limits=replace(lim, exact=True, budget=lim.budget * 1.3))
+    if kind == "capacity":
+        return replace(model, limits=replace(lim, sales_leads=lim.sales_leads * 0.6))
+    if kind == "pin":
+        largest = int(np.argmax(pf.current))
+        regime, pin = pf.regime.copy(), pf.pin.copy()
+        regime[largest], pin[largest] = Regime.PINNED, 0.6 * lim.budget
+        return replace(model, portfolio=replace(pf, regime=regime, pin=pin))
+    if kind == "minimum":
+        regime = np.where(pf.regime == Regime.TESTING, Regime.CHANGE, pf.regime).astype(np.int8)
+        return replace(
+            model,
+            portfolio=replace(pf, regime=regime),
+            limits=replace(
+                lim,
+                exact=True,
+                budget=40_000.0,
+                decrease=1.0,
+                increase=10.0,
+                min_spend=15_000.0,
+                min_active=0,
+                max_share=0.3,
+                bands=(),
+                experimental_floor=0.0,
+            ),
+        )
+    raise ValueError(f"unknown kind {kind!r}: one of {', '.join(INFEASIBLE_KINDS)}")

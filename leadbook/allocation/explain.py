@@ -24,6 +24,7 @@ from leadbook.allocation.model import MONEY, BandLimit, Model, Regime
 from leadbook.allocation.outcome import Outcome
 from leadbook.allocation.rules import Discrete, Layout, Rule
 from leadbook.allocation.solve import (
+    ELASTIC_SECONDS,
     TOL,
     Duals,
     Solved,
@@ -447,21 +448,16 @@ def _count_facts(outcome: Outcome) -> list[Fact]:
 # --- Infeasible policies ----------------------------------------------------------------
 
 COUNT_WEIGHT = 1.0
-
 OWN_BLOCKERS = 3
 """Pins and caps holding a conflict back whose change is searched as a fix (the largest duals)."""
-
 NONZERO_DUAL = 1e-9
 """A dual this small or smaller is taken as zero: the rule does not hold the answer back."""
-
 EXACT_ORDERING = 1_000
-"""The most fill-order binaries the elastic re-solve enforces exactly. Every infeasible
-policy names what must give by an elastic programme over the full model; where its LP buys
-dear price tiers before cheap ones (capacity binding against spend rules) and fill order
-would take more binaries than this, HiGHS's branch and bound ran for minutes without a
-first answer (5,536 at 10,000 sources), so the re-solve settles fill order on the LP's own
-pattern instead (:func:`~leadbook.allocation.solve.settle_fill_order`) and says how far
-from the least relaxation it can be."""
+"""The most fill-order binaries the elastic re-solve enforces exactly. Above it (its LP buying
+dear tiers before cheap ones, capacity binding against spend rules) HiGHS's branch and bound
+ran for minutes without a first answer (5,536 at 10,000 sources), so the re-solve settles fill
+order on the LP's own pattern (:func:`~leadbook.allocation.solve.settle_fill_order`) and says
+how far from the least relaxation it can be."""
 
 
 def infeasibility(compiled: Compiled, *, fixes: bool = True) -> InfeasiblePolicyError:
@@ -528,7 +524,9 @@ or raise the budget to $1,000 (Budget)
     conflicts, verified = _with_fixes(model, pairs)
     n = len(conflicts)
     how = "the smallest relaxation an elastic re-solve finds"
-    if solved.gap > 1e-6:
+    if solved.gap > 1e-6 and solved.integers:
+        how = f"the smallest relaxation found in {ELASTIC_SECONDS:.0f} s, not proven smallest"
+    elif solved.gap > 1e-6:
         how = (
             f"a relaxation at most {solved.gap * 100:.2g} % larger than the smallest, with the "
             f"{len(soft.then):,} price tiers filled in order on the elastic re-solve's pattern"
@@ -604,7 +602,8 @@ def _elastic_solve(program: Program, soft: Discrete) -> Solved:
         settled = settle_fill_order(program, soft, first)
         if settled is not None:
             return settled
-    return solve_exact(program, soft, marks=first.marks)
+    out = solve_exact(program, soft, marks=first.marks, time_limit=ELASTIC_SECONDS)
+    return dataclasses.replace(out, status="optimal") if out.v is not None else out
 
 
 @dataclass
