@@ -357,10 +357,7 @@ def _backtest_choice(
     scores = backtest(y)
     floor_name = SEASONAL_NAIVE.name if SEASONAL_NAIVE.name in set(scores["method"]) else NAIVE.name
     floor = float(scores.loc[scores["method"] == floor_name, "mase"].iloc[0])
-    note = (
-        f"{n} months: under a year, the method is chosen by backtest among the non-seasonal "
-        f"ones; the seasonal models need {2 * SEASON}"
-    )
+    note = f"{n} months: chosen by backtest; seasonal needs {2 * SEASON}"
     for _, row in scores.sort_values("mase", kind="stable").iterrows():
         method = next(m for m in METHODS if m.name == row["method"])
         out = run_method(method, y, horizon, level)
