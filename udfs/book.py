@@ -170,7 +170,7 @@ def _run_job(
                 if path.read_bytes() != saved:
                     found = changes(before, openpyxl.load_workbook(path), formulas)
                     write_back(book, _kept(found, tabs))
-                    _keep_formulas(versions_dir(path), versions, saved, formulas)
+                    _keep_formulas(versions_dir(path), versions, saved, formulas, before)
                     _merge_back(versions_dir(path), versions_dir(home / path.name), versions)
                     if fresh:
                         _give_identity(book, fresh)
@@ -187,7 +187,7 @@ def _run_job(
             for file in made(path) if made else ():
                 home.mkdir(parents=True, exist_ok=True)
                 files.copy_file(file, home / file.name)
-            _keep_formulas(versions_dir(path), versions, saved, formulas)
+            _keep_formulas(versions_dir(path), versions, saved, formulas, before)
             _merge_back(versions_dir(path), versions_dir(home / path.name), versions)
     finally:
         HOME.reset(at_home)
@@ -470,13 +470,13 @@ def _block(address: Any) -> tuple[int, int, int, int] | None:
 
 
 def _keep_formulas(
-    folder: Path, copied: dict[str, int], saved: bytes, formulas: Formulas | None
+    folder: Path, copied: dict[str, int], saved: bytes, formulas: Formulas | None, wb: Workbook
 ) -> None:
     """Put the live workbook's ``formulas`` into the versions the job kept, in ``folder``, of
-    the values copy it started from (the files it added that hold the bytes ``saved``), so
-    Undo gives formula cells back their formulas, not the numbers they showed. The version
-    stays marked as a values copy: the formulas hold no values, and a file is never
-    restored from it."""
+    the values copy it started from (the files it added that hold the bytes ``saved``, the
+    copy ``wb`` saved, which gets the formulas here), so Undo gives formula cells back their
+    formulas, not the numbers they showed. The version stays marked as a values copy: the
+    formulas hold no values, and a file is never restored from it."""
     if not formulas or not folder.is_dir():
         return
     for file in folder.iterdir():
@@ -484,7 +484,6 @@ def _keep_formulas(
             continue
         if file.read_bytes() != saved:
             continue
-        wb = openpyxl.load_workbook(file)
         for tab, cells in formulas.items():
             if tab in wb.sheetnames:
                 ws = wb[tab]
