@@ -10,7 +10,8 @@ and warmed before the clock runs), as the server computes them. It prints
 - **LB.ALLOCATE, warm, same arguments**: a recalculation, or LB.EXPLAIN beside it;
 - **LB.ALLOCATE, warm, a new budget each call**: someone trying budgets;
 - **Rebalance button, warm**: ``POST /xlwings/custom-scripts-call/rebalance`` with the whole
-  demo workbook, as the task pane sends it (the job runs on a copy; its changes go back),
+  demo workbook and its formulas, as the task pane sends them (the job runs on a copy; its
+  changes go back; the version Undo reads keeps the formulas),
   and the CPU time of those presses in this process (on a shared machine, the wall time is
   mostly waiting for a core);
 
@@ -126,12 +127,12 @@ def button_seconds(
     after one press that warms the server (each press on the workbook as it started); each
     press's CPU time in this process (the button runs here) appended to ``cpu`` if given:
     on a loaded machine the wall time is mostly waiting for a core, the CPU time much less."""
-    from officejs import book_payload
+    from officejs import book_payload, formulas_arg
 
     from leadbook.workbook.jobs.refresh import demo
 
     book, _ = demo(folder / "demo.xlsx")
-    payload = book_payload(book)
+    payload = book_payload(book, [formulas_arg(book)])  # the pane sends the formulas too
 
     def once() -> float:
         started, used = time.perf_counter(), time.process_time()
