@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
 import openpyxl
 from openpyxl.utils.cell import column_index_from_string, get_column_letter, range_boundaries
 from openpyxl.workbook.workbook import Workbook
@@ -57,7 +58,7 @@ from leadbook.errors import LeadbookError, WorkbookFileError
 from leadbook.workbook.layout import set_cell
 from leadbook.workbook.splice import stub_tabs
 from leadbook.workbook.versions import VALUES_COPY, versions_dir
-from leadbook.workbook.write import CALLER, LEFT_AS_THEY_WERE, one_job
+from leadbook.workbook.write import CALLER, LEFT_AS_THEY_WERE, WRITTEN, one_job
 from udfs.convert import ArgumentError, as_typed, to_cell
 
 T = TypeVar("T")
@@ -158,7 +159,9 @@ def _run_job(
                 _copy_folder(companion(home / path.name), companion(path))
             versions = _copy_folder(versions_dir(home / path.name), versions_dir(path))
             left: list[frozenset[str]] = []
+            written: list[Workbook | None] = []
             writes = LEFT_AS_THEY_WERE.set(left)
+            saves = WRITTEN.set(written)
             try:
                 result = job(path)
             except LeadbookError:
@@ -167,14 +170,16 @@ def _run_job(
                 if path.read_bytes() != saved:
                     found = changes(before, openpyxl.load_workbook(path), formulas)
                     write_back(book, _kept(found, tabs))
-                    _keep_formulas(versions_dir(path), versions, saved, formulas)
+                    _keep_formulas(versions_dir(path), versions, saved, formulas, before)
                     _merge_back(versions_dir(path), versions_dir(home / path.name), versions)
                     if fresh:
                         _give_identity(book, fresh)
                 raise
             finally:
+                WRITTEN.reset(saves)
                 LEFT_AS_THEY_WERE.reset(writes)
-            after, unread = read_back(path, left)
+            after, unread = _as_written(path, left, written)
+            del written
             refuse_moved_tables(before, after)
             found = _kept(changes(before, after, formulas, unread), tabs)
             for companion in companions:
@@ -182,7 +187,7 @@ def _run_job(
             for file in made(path) if made else ():
                 home.mkdir(parents=True, exist_ok=True)
                 files.copy_file(file, home / file.name)
-            _keep_formulas(versions_dir(path), versions, saved, formulas)
+            _keep_formulas(versions_dir(path), versions, saved, formulas, before)
             _merge_back(versions_dir(path), versions_dir(home / path.name), versions)
     finally:
         HOME.reset(at_home)
@@ -465,13 +470,13 @@ def _block(address: Any) -> tuple[int, int, int, int] | None:
 
 
 def _keep_formulas(
-    folder: Path, copied: dict[str, int], saved: bytes, formulas: Formulas | None
+    folder: Path, copied: dict[str, int], saved: bytes, formulas: Formulas | None, wb: Workbook
 ) -> None:
     """Put the live workbook's ``formulas`` into the versions the job kept, in ``folder``, of
-    the values copy it started from (the files it added that hold the bytes ``saved``), so
-    Undo gives formula cells back their formulas, not the numbers they showed. The version
-    stays marked as a values copy: the formulas hold no values, and a file is never
-    restored from it."""
+    the values copy it started from (the files it added that hold the bytes ``saved``, the
+    copy ``wb`` saved, which gets the formulas here), so Undo gives formula cells back their
+    formulas, not the numbers they showed. The version stays marked as a values copy: the
+    formulas hold no values, and a file is never restored from it."""
     if not formulas or not folder.is_dir():
         return
     for file in folder.iterdir():
@@ -479,7 +484,6 @@ def _keep_formulas(
             continue
         if file.read_bytes() != saved:
             continue
-        wb = openpyxl.load_workbook(file)
         for tab, cells in formulas.items():
             if tab in wb.sheetnames:
                 ws = wb[tab]
@@ -543,6 +547,17 @@ def read_back(path: Path, left: list[frozenset[str]]) -> tuple[Workbook, frozens
     if stubbed is None or not set(stubbed.tabs) <= kept:
         return openpyxl.load_workbook(path), frozenset()
     return openpyxl.load_workbook(io.BytesIO(stubbed.package)), frozenset(stubbed.tabs)
+
+
+def _as_written(
+    path: Path, left: list[frozenset[str]], written: list[Workbook | None]
+) -> tuple[Workbook, frozenset[str]]:
+    """:func:`read_back`, but from the workbook the job saved, still in memory, when it
+    saved once (:data:`~leadbook.workbook.write.WRITTEN`): the file holds those cells, and
+    the tabs that write cut are the ones it left as they were."""
+    if len(left) == 1 and len(written) == 1 and written[0] is not None:
+        return written[0], left[0]
+    return read_back(path, left)
 
 
 def changes(
@@ -647,11 +662,34 @@ def _write_tables(sheet: Any, tables: dict[str, tuple[str, str | None]]) -> None
 
 def _cells(ws: Any) -> Cells:
     return {
-        (c.row, c.column): c.value
+        (c.row, c.column): _as_saved(c.value)
         for row in ws.iter_rows()
         for c in row
         if c.value is not None and c.value != ""
     }
+
+
+def _as_saved(value: Any) -> Any:
+    """A cell's value as the saved file gives it back (a job's workbook still in memory holds
+    what it wrote, :func:`_as_written`): a number to the 16 significant digits openpyxl
+    saves (a whole one as an int; not a number at all, as no value), a date as a datetime
+    at midnight, a NumPy value as Python's.
+
+    >>> _as_saved(0.43683083511777304), _as_saved(np.float64(3.0)), _as_saved(float("nan"))
+    (0.436830835117773, 3, None)
+    >>> _as_saved(dt.date(2026, 3, 1))
+    datetime.datetime(2026, 3, 1, 0, 0)
+    """
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return None
+        text = "%.16g" % value  # noqa: UP031 — openpyxl's own format (compat.safe_string)
+        return float(text) if any(c in text for c in ".eE") else int(text)
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return dt.datetime.combine(value, dt.time())
+    return value
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -729,7 +767,7 @@ def _table_at(places: list[tuple[str, tuple[int, ...]]], key: tuple[int, int]) -
 
 
 def _to_excel(cell: Any) -> Any:
-    value = cell.value
+    value = _as_saved(cell.value)
     if isinstance(value, ArrayFormula):
         return to_cell(value.text, formula=True)
     return to_cell(value, formula=cell.data_type == "f")

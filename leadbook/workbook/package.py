@@ -30,7 +30,6 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from xml.etree.ElementTree import canonicalize
-from xml.sax.saxutils import escape, quoteattr
 
 import defusedxml.ElementTree as ET  # noqa: N817
 
@@ -47,6 +46,8 @@ from leadbook.workbook.parts import (
     _cells_apart,
     _cells_back,
     _without_cells,
+    escape,
+    quoteattr,
     rels_name,
 )
 

@@ -18,7 +18,6 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import escape, quoteattr
 
 import defusedxml.ElementTree as ET  # noqa: N817
 import numpy as np
@@ -27,7 +26,7 @@ from openpyxl.workbook.workbook import Workbook
 
 from leadbook import contract as C
 from leadbook.workbook.layout import formula_values, name_all_table_columns
-from leadbook.workbook.parts import Package
+from leadbook.workbook.parts import Package, escape, quoteattr
 
 
 def save_workbook(wb: Workbook, path: Path | str) -> None:

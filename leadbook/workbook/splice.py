@@ -33,13 +33,12 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from xml.sax.saxutils import quoteattr
 
 import defusedxml.ElementTree as ET  # noqa: N817
 
 from leadbook import contract as C
 from leadbook.workbook.package import _declare_namespaces, _free_name
-from leadbook.workbook.parts import Package, rels_name
+from leadbook.workbook.parts import Package, quoteattr, rels_name
 from leadbook.workbook.stream import StreamedBook
 
 log = logging.getLogger(__name__)

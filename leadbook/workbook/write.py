@@ -97,6 +97,13 @@ LEFT_AS_THEY_WERE: ContextVar[list[frozenset[str]] | None] = ContextVar(
 tabs it cut out of its load and spliced back as they were — none when it loaded the whole
 workbook — so that a button reads back only the tabs a job may have changed."""
 
+WRITTEN: ContextVar[list[Workbook | None] | None] = ContextVar("leadbook_written", default=None)
+"""While a list (``udfs.book.run_job`` sets one): each write of this context appends the
+workbook it saved, its cells as they went into the file (the tabs it cut, the
+:data:`LEFT_AS_THEY_WERE`, still cut), so that a button need not load the file it wrote to
+see what changed; None for a workbook past :data:`COLLECT_AFTER_BYTES`, whose cells are let
+go before the save ends."""
+
 _WORKBOOK_PARTS = {
     "pivot caches": re.compile(r"^xl/pivotCache/"),
     "external links": re.compile(r"^xl/externalLinks/"),
@@ -235,6 +242,7 @@ def update_workbook(
         if any(a.tab not in cut_tabs for a in appended):
             raise AssertionError(f"{command} appended rows to a tab it loaded whole")
         saved, size = saved_package(wb)
+        shown = wb if size <= COLLECT_AFTER_BYTES and WRITTEN.get() is not None else None
         # From here the saved package is all there is: the workbook's cells (400 MB at 10,000
         # sources, in cycles that only a collection frees) go before its parts are read —
         # for a big workbook only: a collection takes a while in a process holding much.
@@ -264,6 +272,9 @@ def update_workbook(
         left = LEFT_AS_THEY_WERE.get()
         if left is not None:
             left.append(spliced)
+        written = WRITTEN.get()
+        if written is not None:
+            written.append(shown)
     finally:
         tmp.unlink(missing_ok=True)
     V.mark_shown(path, undos, command)

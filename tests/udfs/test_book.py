@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+import numpy as np
 import openpyxl
 import pytest
 import xlwings as xw
@@ -37,6 +40,34 @@ def test_a_number_saved_and_read_back_is_no_change(tmp_path):
     after = openpyxl.load_workbook(tmp_path / "book.xlsx")
     after.active["W14"] = 1.000001  # a change a job makes is one
     assert [c.address for c in changes(before, after)] == ["W14:W14"]
+
+
+def test_a_jobs_workbook_in_memory_changes_what_its_saved_file_changes(tmp_path):
+    # a button diffs the workbook its job saved, still in memory (udfs.book._as_written):
+    # what it writes must be what the saved file gives back, cell for cell
+    before = openpyxl.Workbook()
+    before.active.title = "Allocation"
+    before.active["A1"] = "Allocation"
+    after = openpyxl.Workbook()
+    after.active.title = "Allocation"
+    cells = {
+        "A1": "Allocation",
+        "B2": 0.43683083511777304,  # past the 16 digits a file keeps
+        "B3": np.float64(394.79999999999995),
+        "B4": np.int64(7),
+        "B5": 3.0,
+        "B6": dt.date(2026, 3, 1),
+        "B7": float("nan"),  # saved as no value
+        "B8": True,
+    }
+    for ref, value in cells.items():
+        after.active[ref] = value
+    after.save(tmp_path / "saved.xlsx")
+    saved = openpyxl.load_workbook(tmp_path / "saved.xlsx")
+    in_memory, from_file = changes(before, after), changes(before, saved)
+    assert [c.cells for c in in_memory] == [c.cells for c in from_file]
+    assert [c.address for c in in_memory] == ["B2:B6", "B8:B8"]
+    assert all(type(v) is not np.int64 for c in in_memory for row in c.cells for v in row)
 
 
 def test_changes_cover_changed_cells_with_their_formats_and_tables():
