@@ -242,7 +242,10 @@ def update_workbook(
         if any(a.tab not in cut_tabs for a in appended):
             raise AssertionError(f"{command} appended rows to a tab it loaded whole")
         saved, size = saved_package(wb)
-        shown = wb if size <= COLLECT_AFTER_BYTES and WRITTEN.get() is not None else None
+        # rows appended into a cut tab's XML (the Decisions log) are not in ``wb``: a button
+        # then reads what the job changed from the saved file instead
+        small = size <= COLLECT_AFTER_BYTES and not appended
+        shown = wb if small and WRITTEN.get() is not None else None
         # From here the saved package is all there is: the workbook's cells (400 MB at 10,000
         # sources, in cycles that only a collection frees) go before its parts are read —
         # for a big workbook only: a collection takes a while in a process holding much.
