@@ -293,7 +293,7 @@ def curve_shares(settings: Settings) -> np.ndarray:
     if not np.any(np.isclose(shares, 1.0)):
         shares = np.sort(np.r_[shares, 1.0])
     shares[np.isclose(shares, 1.0)] = 1.0
-    return shares
+    return np.unique(shares)  # CurveLow = CurveHigh: one point, not 21 of the same
 
 
 def retarget(compiled: Compiled, budget: float) -> Compiled:
@@ -369,7 +369,8 @@ def budget_curve(
     base = model.limits.budget
     if budgets is None:
         given = curve_shares(settings) if shares is None else np.asarray(shares, float)
-        budgets = np.asarray(given, float) * base
+        # whole cents (1.2 × $320,000 is 384,000.0000000001 in binary), the budget itself as set
+        budgets = np.where(given == 1.0, base, np.round(np.asarray(given, float) * base, 2))
     return curve_of_model(model, goal, np.asarray(budgets, float), base)
 
 

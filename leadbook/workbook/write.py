@@ -274,7 +274,8 @@ def update_workbook(
         version = _replace_keeping_version(path, tmp, command, before)
         left = LEFT_AS_THEY_WERE.get()
         if left is not None:
-            left.append(spliced)
+            # a tab given rows (the Decisions log) is not as it was: a button reads it back
+            left.append(spliced - {a.tab for a in appended})
         written = WRITTEN.get()
         if written is not None:
             written.append(shown)

@@ -177,6 +177,8 @@ def longer_than_data(tables: dict[str, list[list[Any]]]) -> list[tuple[dict, dic
         (call("SCORES", s, h, st), call("SCORES", s, h, st)),
         (call("ALLOCATE", s, cell(EMPTY), st, h, pt), call("ALLOCATE", s, None, st, h, pt)),
         (call("EXPLAIN", s, cell(EMPTY), st, h, pt), call("EXPLAIN", s, None, st, h, pt)),
+        (call("BUDGET_CURVE", s, column([300000, 340000], 4), st, h, pt),
+         call("BUDGET_CURVE", s, column([300000, 340000]), st, h, pt)),
         (call("KPI", cell("blended_cpl"), s, h, st, cell(EMPTY)),
          call("KPI", cell("blended_cpl"), s, h, st)),
     ]  # fmt: skip
@@ -325,7 +327,8 @@ def test_a_call_past_the_time_limit_is_stopped_and_the_server_goes_on():
         while not all("value" in a for a in answers(base, "desktop", [quick, quick])):
             assert time.monotonic() < deadline, "the compute processes never came up"
             time.sleep(1)
-        long_history = [100 + (i % 12) * 7 + i for i in range(120)]
+        # 250 years of months: about 1 s of fitting on this machine, three times the limit
+        long_history = [100 + (i % 12) * 7 + i + (i * 7919) % 13 for i in range(3000)]
         slow = call("FORECAST", column(long_history), cell(120))
         (stopped,) = answers(base, "desktop", [slow])
         assert stopped["error"] == "#VALUE!"
