@@ -20,6 +20,7 @@ import numpy as np
 
 from leadbook.allocation.compile import Compiled, Program, compile_model, elastic_program
 from leadbook.allocation.fixes import PER_SOURCE_KNOBS, Knob, Verified, knobs_for, verified_fixes
+from leadbook.allocation.minimum import capped_out, held_by_caps
 from leadbook.allocation.model import MONEY, BandLimit, Model, Regime
 from leadbook.allocation.outcome import Outcome
 from leadbook.allocation.rules import Discrete, Layout, Rule
@@ -816,7 +817,7 @@ class _Context:
         return "all" if mine.any() and full[mine].all() else "some"
 
     def count_conflicts(self) -> list[tuple[Conflict, tuple[list[Knob], list[Knob]]]]:
-        d, lim = self.compiled.discrete, self.model.limits
+        d, lim, m = self.compiled.discrete, self.model.limits, self.model
         for w, cols in enumerate(d.candidates):
             active = int((self.v[cols] >= d.threshold - TOL).sum())
             if active < lim.min_active:
@@ -825,9 +826,12 @@ class _Context:
                     str(Rule.MIN_ACTIVE),
                     f"The policy needs at least {lim.min_active} active sources (each "
                     f"spending ≥ {money(lim.active_threshold)}) but only {active} can be "
-                    f"active{when}",
+                    f"active{when}{held_by_caps(self.model)}",
                     float(lim.min_active - active),
                 )
                 knobs = [Knob("MinActiveSources", -1), Knob("MinActiveSpend", -1)]
-                return [(conflict, (knobs, []))]
+                capped = [
+                    k for i in capped_out(self.model) for k in knobs_for(m, Rule.CAP, i, False)
+                ]
+                return [(conflict, (knobs + capped, []))]
         return []

@@ -462,6 +462,13 @@ def search(model: Model, knob: Knob, deadline: float = math.inf) -> float | str 
         return value if feasible(apply(model, knob, value)) else None
     if kind.search == "grid":
         return _grid_search(model, knob, deadline)
+    threshold = model.limits.active_threshold
+    if knob.name == CAP and model.portfolio.cap[knob.source] < threshold:
+        # below the minimum the source can only stop: raise the cap to the minimum first
+        at_minimum = apply(model, knob, math.ceil(threshold * 100 - 1e-6) / 100)
+        if feasible(at_minimum):
+            return current(at_minimum, knob)
+        return search(at_minimum, knob, deadline)
     found = _lp_search(model, [knob])
     if found is None:
         return None
