@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import random
 
 import openpyxl
@@ -16,7 +17,8 @@ from typer.testing import CliRunner
 from leadbook import contract as C
 from leadbook.allocation import allocate
 from leadbook.allocation.engine import optimise
-from leadbook.allocation.examples import random_model
+from leadbook.allocation.examples import infeasible_model, random_model
+from leadbook.allocation.searchtime import stopped_note
 from leadbook.cli import app
 from leadbook.demo import demo_inventory, demo_settings
 from leadbook.enums import Objective
@@ -310,3 +312,59 @@ def set_source_cell(path, source: str, header: str, value: object) -> None:
         if row[top.column - 1].value == source:
             ws.cell(row[0].row, col).value = value
     wb.save(path)
+
+
+class TestOutOfTime:
+    """The search for fixes is bounded (issue 19: at 1,000 sources the 'minimum' policy's
+    search ran over 5 minutes): it says which changes it checked and which it did not."""
+
+    def test_a_search_with_no_time_left_says_nothing_was_tried(self, monkeypatch):
+        import leadbook.allocation.explain as explain
+
+        monkeypatch.setattr(explain, "search_seconds", lambda started: 0.0)
+        model = infeasible_model(30, "minimum")
+        with pytest.raises(InfeasiblePolicyError) as caught:
+            optimise(model, Objective.CUSTOMERS)
+        err = caught.value
+        assert err.fixes == ()
+        assert "The search for fixes ran out of time" in err.summary
+        untried = err.summary.split("but ")[1].split(" were not tried")[0]
+        assert sorted(untried.replace(" and", ",").split(", ")) == [
+            "Budget",
+            "BudgetMode",
+            "MaxSourceShare",
+        ]
+        assert "In that time it found no change to the settings" in err.summary
+
+    def test_fixes_found_with_little_time_per_resolve_still_work(self, monkeypatch):
+        # a re-solve that runs out shows nothing: a bisection takes it as too little, so
+        # what it offers is looser, never insufficient
+        import leadbook.allocation.fixes as fixes
+
+        monkeypatch.setattr(fixes, "RESOLVE_SECONDS", 0.02)
+        model = infeasible_model(30, "minimum")
+        with pytest.raises(InfeasiblePolicyError) as caught:
+            optimise(model, Objective.CUSTOMERS)
+        err = caught.value
+        monkeypatch.undo()
+        for fix in err.fixes:
+            knob = fixes.Knob(fix.name, 0, -1)
+            assert fixes.feasible(fixes.apply(model, knob, fix.value)), fix
+
+    def test_a_search_cut_short_is_named(self, monkeypatch):
+        import leadbook.allocation.fixes as fixes
+
+        calls = []
+
+        def slow(model, knob, deadline=math.inf):
+            calls.append(knob.name)
+            fixes.RAN_OUT.get()[0] += knob.name == "MaxSourceShare"
+            return None
+
+        monkeypatch.setattr(fixes, "search", slow)
+        model = infeasible_model(30, "minimum")
+        knobs = [fixes.Knob("MaxSourceShare", 1), fixes.Knob("BudgetMode", 0)]
+        found = fixes.verified_fixes(model, [knobs], seconds=60.0)
+        assert calls[:2] == ["MaxSourceShare", "BudgetMode"]
+        assert found.cut_short == (knobs[0],)
+        assert "MaxSourceShare's search was cut short" in stopped_note(model, found)

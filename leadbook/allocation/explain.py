@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +25,7 @@ from leadbook.allocation.minimum import capped_out, held_by_caps
 from leadbook.allocation.model import MONEY, BandLimit, Model, Regime
 from leadbook.allocation.outcome import Outcome
 from leadbook.allocation.rules import Discrete, Layout, Rule
+from leadbook.allocation.searchtime import fix_note, search_seconds
 from leadbook.allocation.solve import (
     ELASTIC_SECONDS,
     TOL,
@@ -481,7 +483,7 @@ or raise the budget to $1,000 (Budget)
     >>> err.conflicts[0].fix.json()
     {'name': 'WeeklyDecrease', 'value': 0.6}
     """
-    model = compiled.model
+    model, started = compiled.model, time.perf_counter()
     full = compile_model(model, prune=False)
     elastic = elastic_program(full)
     soft = dataclasses.replace(full.discrete, count_cost=COUNT_WEIGHT)
@@ -522,7 +524,7 @@ or raise the budget to $1,000 (Budget)
         return InfeasiblePolicyError(
             found_only, f"The policy cannot be met: {n:,} rule{'s' if n > 1 else ''} must give."
         )
-    conflicts, verified = _with_fixes(model, pairs)
+    conflicts, verified = _with_fixes(model, pairs, started)
     n = len(conflicts)
     how = "the smallest relaxation an elastic re-solve finds"
     if solved.gap > 1e-6 and solved.integers:
@@ -534,13 +536,13 @@ or raise the budget to $1,000 (Budget)
         )
     summary = (
         f"The policy cannot be met: {n:,} rule{'s' if n > 1 else ''} must give ({how}). "
-        + _fix_note(verified)
+        + fix_note(model, verified)
     )
     return InfeasiblePolicyError(tuple(conflicts), summary, verified.together)
 
 
 def _with_fixes(
-    model: Model, found: list[tuple[Conflict, tuple[list[Knob], list[Knob]]]]
+    model: Model, found: list[tuple[Conflict, tuple[list[Knob], list[Knob]]]], started: float
 ) -> tuple[list[Conflict], Verified]:
     """The conflicts with their verified fixes in words and in ``fixes``; the knobs of
     sources' own inputs are searched for the largest conflicts only."""
@@ -557,7 +559,7 @@ def _with_fixes(
     # the portfolio's settings first: they are few, and one of them often suffices
     own = [kept(c, found[c][1][0]) for c in order]
     helpers = [kept(c, found[c][1][1]) for c in order]
-    verified = verified_fixes(model, own, helpers)
+    verified = verified_fixes(model, own, helpers, seconds=search_seconds(started))
     by_conflict = {order[c]: fixes for c, fixes in verified.by_conflict.items()}
     conflicts = []
     for c, (conflict, _) in enumerate(found):
@@ -572,24 +574,7 @@ def _with_fixes(
                 conflict, message=f"{conflict.message} — {words}", fixes=fixes
             )
         conflicts.append(conflict)
-    return conflicts, Verified(by_conflict, verified.together)
-
-
-def _fix_note(verified: Verified) -> str:
-    if not verified.by_conflict:
-        return (
-            "leadbook found no change to its settings, alone or together, that it could "
-            "check makes the policy feasible; loosen these rules:"
-        )
-    if verified.together:
-        return (
-            "No single change makes it feasible; apply all the changes below together "
-            "(checked by re-solving with them applied):"
-        )
-    return (
-        "Any one of the changes below makes it feasible on its own (each checked by "
-        "re-solving with it applied):"
-    )
+    return conflicts, dataclasses.replace(verified, by_conflict=by_conflict)
 
 
 def _elastic_solve(program: Program, soft: Discrete) -> Solved:
