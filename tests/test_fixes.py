@@ -368,3 +368,45 @@ class TestOutOfTime:
         assert calls[:2] == ["MaxSourceShare", "BudgetMode"]
         assert found.cut_short == (knobs[0],)
         assert "MaxSourceShare's search was cut short" in stopped_note(model, found)
+
+
+class TestAnAppliedBudgetFixHolds:
+    def test_an_exact_budget_fix_holds_every_week_of_a_glide_path(self):
+        # infeasible_model(100, 'budget', seed=1) is fixed by cutting the exact budget; over
+        # 13 weeks a later week reused the week before's minimum spends, of sources that had
+        # left (or joined) the glide-in, and indexed another source's floor (IndexError)
+        from leadbook.allocation.engine import glide_path
+        from leadbook.allocation.fixes import Knob, apply
+
+        model = infeasible_model(100, "budget", seed=1)
+        with pytest.raises(InfeasiblePolicyError) as caught:
+            optimise(model, Objective.CUSTOMERS)
+        budget = [f for f in caught.value.fixes if f.name == "Budget"]
+        assert budget, str(caught.value)
+        fixed = apply(model, Knob("Budget", -1), budget[0].value)
+        path, _ = glide_path(fixed, Objective.CUSTOMERS, 13)
+        assert len(path) == 13
+        for out in path:
+            total = float(out.v[int(out.compiled.layout.total(0))]) * 1_000
+            assert total == pytest.approx(budget[0].value, abs=0.01)
+
+    @pytest.mark.slow
+    def test_at_1000_sources_the_printed_exact_budget_solves_and_is_tight(self):
+        from leadbook.allocation.fixes import Knob, apply
+
+        model = infeasible_model(1_000, "budget")
+        with pytest.raises(InfeasiblePolicyError) as caught:
+            optimise(model, Objective.CUSTOMERS)
+        budget = [f for f in caught.value.fixes if f.name == "Budget"]
+        assert budget, str(caught.value)
+        value = budget[0].value
+        assert f"cut the budget to ${value:,.2f} (Budget)" in str(caught.value)
+        assert round(value, 2) == value  # whole cents, as the workbook takes them
+        out = optimise(apply(model, Knob("Budget", -1), value), Objective.CUSTOMERS, explain=False)
+        assert float(out.v[int(out.compiled.layout.total(0))]) * 1_000 == pytest.approx(
+            value, abs=0.01
+        )
+        # rounded the safe way, yet not loose: half a percent more cannot be spent
+        with pytest.raises(InfeasiblePolicyError):
+            more = apply(model, Knob("Budget", -1), value * 1.005)
+            optimise(more, Objective.CUSTOMERS, explain_infeasible=False)

@@ -404,10 +404,22 @@ def _rounded(knob: Knob, value: float, now: float, nudge: int = 0) -> float:
     k += (10**nudge - 1) * (1 if ahead else -1) if nudge else 0
     if abs(k * step - now) < step / 2:
         k += 1 if ahead else -1
-    out = round(k * step, 10)
+    out = _cents(k, step)
     if knob.name in COUNTS:
         out = float(round(out))
     return max(out, 0.0)
+
+
+def _cents(k: int, step: float) -> float:
+    """``k`` steps of ``step`` as the nearest float to the decimal (``k × 0.01`` gave
+    $43,742,638.050000004 where ``k ÷ 100`` gives $43,742,638.05).
+
+    Examples
+    --------
+    >>> _cents(4_374_263_805, 0.01), _cents(411, 0.001), _cents(7, 1.0)
+    (43742638.05, 0.411, 7.0)
+    """
+    return k / round(1 / step)
 
 
 def _settle(model: Model, knob: Knob, value: float, now: float) -> float | None:
@@ -459,7 +471,7 @@ def _grid_search(
 
 
 def _on_grid(knob: Knob, k: int) -> float:
-    value = round(k * _kind(knob).step, 10)
+    value = _cents(k, _kind(knob).step)
     return float(int(value)) if knob.name == "MinActiveSources" else value
 
 
