@@ -353,3 +353,23 @@ class TestCapBelowTheMinimum:
         assert "raise the spend cap of A to $1,500 (Sources, Cap spend)" in text
         for fix in (by_name["Cap spend"], by_name["MinActiveSpend"]):
             assert feasible(apply(model, knob_of(fix, model), fix.value)), fix
+
+    def test_forced_on_by_the_experimental_floor_the_refusal_names_the_cap(self):
+        from leadbook.allocation.fixes import apply, feasible
+        from leadbook.errors import InfeasiblePolicyError
+
+        a = SourceSpec("A", 1_500.0, 0.4, [(100, 20.0)], cap=1_400.0, tier="Tier 3")
+        lim = limits(6_000.0, experimental_floor=0.1)
+        model = Model(make_portfolio([a, cheap()]), lim)
+        with pytest.raises(InfeasiblePolicyError) as caught:
+            optimise(model, Objective.CUSTOMERS)
+        err = caught.value
+        assert (
+            "experimental sources can get only $0; A's spend cap of $1,400 is below the $1,500 "
+            "minimum for an active source"
+        ) in str(err)
+        by_name = {f.name: f for f in err.fixes}
+        assert by_name["Cap spend"].value == pytest.approx(1_500.0)
+        assert by_name["MinActiveSpend"].value == pytest.approx(1_400.0)
+        for fix in (by_name["Cap spend"], by_name["MinActiveSpend"]):
+            assert feasible(apply(model, knob_of(fix, model), fix.value)), fix

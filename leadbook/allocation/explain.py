@@ -629,6 +629,11 @@ class _Context:
         portfolio rules, pins and caps that hold it back (read from the elastic LP's duals)."""
         info = self.compiled.rows
         own = knobs_for(self.model, info.rule[r], int(info.source[r]), side < 0, str(info.klass[r]))
+        if info.rule[r] in (Rule.EXPERIMENTAL, Rule.BAND_MIN) and side < 0:
+            # members kept at 0 by a spend cap below the minimum: a higher cap lets them spend
+            held = capped_out(self.model, self._members(r))
+            own += [k for i in held for k in knobs_for(self.model, Rule.CAP, i, False)]
+            own += [Knob("MinActiveSpend", -1)] if held else []
         if self.found is None:
             return own, []
         helpers: list[Knob] = []
@@ -725,6 +730,7 @@ class _Context:
             )
             text = (
                 f"{label} needs ≥ {money(limit)} ({pct(share)} of {money(total)}) but {have}{when}"
+                + held_by_caps(self.model, members)
             )
         else:
             text = (
@@ -784,6 +790,14 @@ class _Context:
         if i >= 0 and rule not in (Rule.MAX_SHARE,):
             name = f"{rule} ({self.model.portfolio.names[i]})"
         return Conflict(name.removeprefix("The ").strip(), text, float(shortfall), i >= 0)
+
+    def _members(self, r: int) -> np.ndarray:
+        """The sources of share row ``r`` (the experimental floor's, or a band's class)."""
+        pf, info = self.model.portfolio, self.compiled.rows
+        if info.rule[r] is Rule.EXPERIMENTAL:
+            return np.flatnonzero(pf.experimental)
+        band = _band(self.model.limits.bands, str(info.klass[r]))
+        return np.flatnonzero(pf.classes[band.column] == band.klass)
 
     @functools.cached_property
     def _bound_rows(self) -> np.ndarray:

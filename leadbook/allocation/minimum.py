@@ -85,16 +85,17 @@ def glide_floors(model: Model) -> np.ndarray:
     return np.where(gliding[None, :], glide, lim.active_threshold)
 
 
-def capped_out(model: Model, most: int = 3) -> list[int]:
-    """The largest ``most`` sources (by spend today) that only their spend cap keeps below
-    the minimum active spend: a higher cap would let them count as active."""
+def capped_out(model: Model, members: np.ndarray | None = None, most: int = 3) -> list[int]:
+    """The largest ``most`` sources (by spend today; of ``members`` if given) that only their
+    spend cap keeps below the minimum active spend: a higher cap would let them spend."""
     pf, lim = model.portfolio, model.limits
     short = (pf.cap < lim.active_threshold) & (pf.max_spend >= lim.active_threshold)
     out = np.flatnonzero(short & ~np.isin(pf.regime, [Regime.OFF, Regime.PINNED]))
+    out = out if members is None else np.intersect1d(out, members)
     return out[np.argsort(-pf.current[out], kind="stable")][:most].tolist()
 
 
-def held_by_caps(model: Model) -> str:
+def held_by_caps(model: Model, members: np.ndarray | None = None) -> str:
     """``"; A's spend cap of $X is below the $M minimum …"`` for :func:`capped_out`, or ``""``.
 
     Examples
@@ -107,7 +108,10 @@ def held_by_caps(model: Model) -> str:
     "; A's spend cap of $900 is below the $1,000 minimum for an active source"
     """
     pf = model.portfolio
-    caps = [f"{possessive(pf.names[i])} spend cap of {money(pf.cap[i])}" for i in capped_out(model)]
+    caps = [
+        f"{possessive(pf.names[i])} spend cap of {money(pf.cap[i])}"
+        for i in capped_out(model, members)
+    ]
     if not caps:
         return ""
     verb = "is" if len(caps) == 1 else "are"
