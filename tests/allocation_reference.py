@@ -99,7 +99,7 @@ def _reference_solve(model: Model, objective: str, time_limit: float | None) -> 
             else:
                 prev = float(pf.current[i]) if w == 0 else spend[w - 1, i]
                 entrant = regime is Regime.ENTRANT
-                below = _below(model, i)
+                below = _may_stop(model, i)
                 if w == 0 and entrant:
                     prob += x <= lim.min_spend
                 else:
@@ -164,6 +164,16 @@ def _below(model: Model, i: int) -> bool:
     """Whether source ``i`` is active and spends below the minimum active spend today."""
     pf, lim = model.portfolio, model.limits
     return bool(pf.regime[i] == Regime.CHANGE and 0 < pf.current[i] < lim.min_spend)
+
+
+def _may_stop(model: Model, i: int) -> bool:
+    """Whether source ``i`` may stop next week though the weekly decrease says otherwise:
+    below the minimum today, or at or above it with a spend or volume cap below it."""
+    pf, lim = model.portfolio, model.limits
+    full = float((pf.blocks.leads * pf.blocks.cpl)[pf.blocks.source == i].sum())
+    cap = float(pf.cap[i]) if np.isfinite(pf.cap[i]) else np.inf
+    short = pf.regime[i] == Regime.CHANGE and 0 < lim.min_spend <= pf.current[i]
+    return _below(model, i) or bool(short and min(full, cap) < lim.min_spend)
 
 
 def least_nonzero_spend(model: Model) -> np.ndarray:
@@ -262,7 +272,7 @@ def violations(model: Model, leads: np.ndarray, rel: float = 1e-6) -> list[str]:
                 else:
                     if x[i] > (1 + lim.increase) * prev + tol:
                         out.append(f"week {w}: {pf.names[i]} rises too fast")
-                    stops = w == 0 and _below(model, i) and x[i] <= tol
+                    stops = w == 0 and _may_stop(model, i) and x[i] <= tol
                     if lim.decrease < 1 and x[i] < (1 - lim.decrease) * prev - tol and not stops:
                         out.append(f"week {w}: {pf.names[i]} falls too fast")
                 if lim.min_spend > 0 and tol < x[i] < floor[w, i] - tol:

@@ -485,19 +485,24 @@ class TestInfeasible:
             optimise(Model(pf, lim), Objective.CUSTOMERS)
 
     def test_minimum_spend_against_a_cap(self):
-        # at $5,500 Small is above the minimum, so it may not stop (it may fall 15 % a
-        # week) and its $4,000 cap keeps it below the minimum: the two cannot both hold.
-        # (A source already below the minimum today stops or glides up instead: issue 19,
-        # tests/test_allocation_belowmin.py.)
+        # at $5,500 Small is above the minimum, but its $4,000 cap keeps it below: it can
+        # only stop (before, the policy was infeasible; a source below the minimum today
+        # stops or glides up: tests/test_allocation_belowmin.py)
         pf = make_portfolio([SourceSpec("Small", 5_500.0, 0.1, [(1_000, 10.0)], cap=4_000.0)])
         lim = open_limits(10_000.0, increase=0.2, decrease=0.15, min_spend=5_000.0)
+        out = optimise(Model(pf, lim), Objective.CUSTOMERS)
+        assert out.v[out.compiled.layout.x(0)].tolist() == pytest.approx([0.0], abs=1e-9)
+        # forced on by the count of active sources, the refusal names the cap and the minimum
+        forced = dataclasses.replace(lim, min_active=1)
         with pytest.raises(
             InfeasiblePolicyError,
-            match=r"Small must spend ≥ \$5,000 as an active source but can keep only \$4,000",
+            match=r"Small's spend cap of \$4,000 is below the \$5,000 minimum for an active source",
         ) as err:
-            optimise(Model(pf, lim), Objective.CUSTOMERS)
-        rules = " ".join(c.rule for c in err.value.conflicts)
-        assert "minimum active spend" in rules
+            optimise(Model(pf, forced), Objective.CUSTOMERS)
+        cap = [f for f in err.value.fixes if f.name == "Cap spend"]
+        assert [(f.source, f.value) for f in cap] == [("Small", 5_000.0)]
+        # a lower minimum cannot help: Small may fall only to $4,675, above its cap
+        assert "MinActiveSpend" not in {f.name for f in err.value.fixes}
 
     def test_test_budget_against_a_cap(self):
         pf = make_portfolio(

@@ -17,8 +17,8 @@ from leadbook.allocation.belowmin import weeks_to_minimum
 from leadbook.allocation.compile import compile_model
 from leadbook.allocation.engine import glide_path, optimise, steady_model, steady_value
 from leadbook.allocation.examples import SourceSpec, make_portfolio, open_limits
+from leadbook.allocation.minimum import below_minimum, glide_floors
 from leadbook.allocation.model import MONEY, Model, Regime
-from leadbook.allocation.rules import below_minimum, glide_floors
 from leadbook.enums import Objective
 
 REFERRAL = "Referral programme"
@@ -282,3 +282,94 @@ class TestRegimesAndCaps:
         assert spend(out, 1)[:2].tolist() == pytest.approx([1_440.0, 0.0], abs=1e-3)
         ref = reference_solve(model)
         assert ref.status == "optimal" and out.value == pytest.approx(ref.value, rel=1e-6)
+
+
+# --- At or above the minimum today, but capped below it ----------------------------------
+
+
+def knob_of(fix, model: Model):
+    from leadbook.allocation.fixes import Knob
+
+    source = -1 if fix.source is None else model.portfolio.names.index(fix.source)
+    return Knob(fix.name, 0, source)
+
+
+class TestCapBelowTheMinimum:
+    """A spends $1,600 today, at least the $1,500 minimum, but a cap below the minimum keeps
+    it from ever spending it: it can only stop (before, the whole policy was infeasible)."""
+
+    def test_a_spend_cap_below_the_minimum_stops_it(self):
+        model = Model(make_portfolio([small(1_600.0, 0.4, cap=1_400.0), cheap()]), limits(6_000.0))
+        assert not below_minimum(model).any()
+        out = optimise(model, Objective.CUSTOMERS)
+        assert spend(out).tolist() == pytest.approx([0.0, 6_000.0], abs=1e-3)
+        assert violations(model, block_leads(out)) == []
+        words = explained(model)
+        assert words["labels"] == "stops: cap below min spend"
+        assert (
+            "A spends $1,600, at least the $1,500 minimum for an active source: it stops — its "
+            "spend cap of $1,400 keeps it below the minimum for good"
+        ) in words["binding"]
+        ref = reference_solve(model)
+        assert ref.status == "optimal" and out.value == pytest.approx(ref.value, rel=1e-6)
+
+    def test_a_volume_cap_below_the_minimum_stops_it(self):
+        # all 60 of A's leads cost $1,200, though it spends $1,600 today (prices rose)
+        a = SourceSpec("A", 1_600.0, 0.4, [(60, 20.0)])
+        model = Model(make_portfolio([a, cheap()]), limits(6_000.0), weeks=2)
+        out = optimise(model, Objective.CUSTOMERS)
+        assert spend(out, 0)[0] == pytest.approx(0.0, abs=1e-6)
+        assert spend(out, 1)[0] == pytest.approx(0.0, abs=1e-6)
+        assert violations(model, block_leads(out)) == []
+        assert (
+            "A spends $1,600, at least the $1,500 minimum for an active source: it stops — its "
+            "volume cap (all its leads cost $1,200 a month) keeps it below the minimum for good"
+        ) in explained(model)["binding"]
+
+    def test_a_cap_at_the_minimum_keeps_it_on(self):
+        model = Model(make_portfolio([small(1_600.0, 0.4, cap=1_500.0), cheap()]), limits(6_000.0))
+        out = optimise(model, Objective.CUSTOMERS)
+        assert spend(out)[0] == pytest.approx(1_500.0, abs=1e-3)
+
+    def test_forced_on_the_refusal_names_the_source_its_cap_and_the_minimum(self):
+        # two active sources are required and only A and B exist: A must run but cannot
+        # reach the minimum under its $1,400 cap
+        from leadbook.allocation.fixes import apply, feasible
+        from leadbook.errors import InfeasiblePolicyError
+
+        model = Model(
+            make_portfolio([small(1_500.0, 0.4, cap=1_400.0), cheap()]),
+            limits(6_000.0, min_active=2),
+        )
+        with pytest.raises(InfeasiblePolicyError) as caught:
+            optimise(model, Objective.CUSTOMERS)
+        err = caught.value
+        text = str(err)
+        assert "A's spend cap of $1,400 is below the $1,500 minimum for an active source" in text
+        by_name = {f.name: f for f in err.fixes}
+        assert by_name["Cap spend"].source == "A"
+        assert by_name["Cap spend"].value == pytest.approx(1_500.0)
+        assert by_name["MinActiveSpend"].value == pytest.approx(1_400.0)
+        assert "raise the spend cap of A to $1,500 (Sources, Cap spend)" in text
+        for fix in (by_name["Cap spend"], by_name["MinActiveSpend"]):
+            assert feasible(apply(model, knob_of(fix, model), fix.value)), fix
+
+    def test_forced_on_by_the_experimental_floor_the_refusal_names_the_cap(self):
+        from leadbook.allocation.fixes import apply, feasible
+        from leadbook.errors import InfeasiblePolicyError
+
+        a = SourceSpec("A", 1_500.0, 0.4, [(100, 20.0)], cap=1_400.0, tier="Tier 3")
+        lim = limits(6_000.0, experimental_floor=0.1)
+        model = Model(make_portfolio([a, cheap()]), lim)
+        with pytest.raises(InfeasiblePolicyError) as caught:
+            optimise(model, Objective.CUSTOMERS)
+        err = caught.value
+        assert (
+            "experimental sources can get only $0; A's spend cap of $1,400 is below the $1,500 "
+            "minimum for an active source"
+        ) in str(err)
+        by_name = {f.name: f for f in err.fixes}
+        assert by_name["Cap spend"].value == pytest.approx(1_500.0)
+        assert by_name["MinActiveSpend"].value == pytest.approx(1_400.0)
+        for fix in (by_name["Cap spend"], by_name["MinActiveSpend"]):
+            assert feasible(apply(model, knob_of(fix, model), fix.value)), fix

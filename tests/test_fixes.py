@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import random
 
 import openpyxl
@@ -16,7 +17,8 @@ from typer.testing import CliRunner
 from leadbook import contract as C
 from leadbook.allocation import allocate
 from leadbook.allocation.engine import optimise
-from leadbook.allocation.examples import random_model
+from leadbook.allocation.examples import infeasible_model, random_model
+from leadbook.allocation.searchtime import stopped_note
 from leadbook.cli import app
 from leadbook.demo import demo_inventory, demo_settings
 from leadbook.enums import Objective
@@ -310,3 +312,101 @@ def set_source_cell(path, source: str, header: str, value: object) -> None:
         if row[top.column - 1].value == source:
             ws.cell(row[0].row, col).value = value
     wb.save(path)
+
+
+class TestOutOfTime:
+    """The search for fixes is bounded (issue 19: at 1,000 sources the 'minimum' policy's
+    search ran over 5 minutes): it says which changes it checked and which it did not."""
+
+    def test_a_search_with_no_time_left_says_nothing_was_tried(self, monkeypatch):
+        import leadbook.allocation.explain as explain
+
+        monkeypatch.setattr(explain, "search_seconds", lambda started: 0.0)
+        model = infeasible_model(30, "minimum")
+        with pytest.raises(InfeasiblePolicyError) as caught:
+            optimise(model, Objective.CUSTOMERS)
+        err = caught.value
+        assert err.fixes == ()
+        assert "The search for fixes ran out of time" in err.summary
+        untried = err.summary.split("but ")[1].split(" were not tried")[0]
+        assert sorted(untried.replace(" and", ",").split(", ")) == [
+            "Budget",
+            "BudgetMode",
+            "MaxSourceShare",
+        ]
+        assert "In that time it found no change to the settings" in err.summary
+
+    def test_fixes_found_with_little_time_per_resolve_still_work(self, monkeypatch):
+        # a re-solve that runs out shows nothing: a bisection takes it as too little, so
+        # what it offers is looser, never insufficient
+        import leadbook.allocation.fixes as fixes
+
+        monkeypatch.setattr(fixes, "RESOLVE_SECONDS", 0.02)
+        model = infeasible_model(30, "minimum")
+        with pytest.raises(InfeasiblePolicyError) as caught:
+            optimise(model, Objective.CUSTOMERS)
+        err = caught.value
+        monkeypatch.undo()
+        for fix in err.fixes:
+            knob = fixes.Knob(fix.name, 0, -1)
+            assert fixes.feasible(fixes.apply(model, knob, fix.value)), fix
+
+    def test_a_search_cut_short_is_named(self, monkeypatch):
+        import leadbook.allocation.fixes as fixes
+
+        calls = []
+
+        def slow(model, knob, deadline=math.inf):
+            calls.append(knob.name)
+            fixes.RAN_OUT.get()[0] += knob.name == "MaxSourceShare"
+            return None
+
+        monkeypatch.setattr(fixes, "search", slow)
+        model = infeasible_model(30, "minimum")
+        knobs = [fixes.Knob("MaxSourceShare", 1), fixes.Knob("BudgetMode", 0)]
+        found = fixes.verified_fixes(model, [knobs], seconds=60.0)
+        assert calls[:2] == ["MaxSourceShare", "BudgetMode"]
+        assert found.cut_short == (knobs[0],)
+        assert "MaxSourceShare's search was cut short" in stopped_note(model, found)
+
+
+class TestAnAppliedBudgetFixHolds:
+    def test_an_exact_budget_fix_holds_every_week_of_a_glide_path(self):
+        # infeasible_model(100, 'budget', seed=1) is fixed by cutting the exact budget; over
+        # 13 weeks a later week reused the week before's minimum spends, of sources that had
+        # left (or joined) the glide-in, and indexed another source's floor (IndexError)
+        from leadbook.allocation.engine import glide_path
+        from leadbook.allocation.fixes import Knob, apply
+
+        model = infeasible_model(100, "budget", seed=1)
+        with pytest.raises(InfeasiblePolicyError) as caught:
+            optimise(model, Objective.CUSTOMERS)
+        budget = [f for f in caught.value.fixes if f.name == "Budget"]
+        assert budget, str(caught.value)
+        fixed = apply(model, Knob("Budget", -1), budget[0].value)
+        path, _ = glide_path(fixed, Objective.CUSTOMERS, 13)
+        assert len(path) == 13
+        for out in path:
+            total = float(out.v[int(out.compiled.layout.total(0))]) * 1_000
+            assert total == pytest.approx(budget[0].value, abs=0.01)
+
+    @pytest.mark.slow
+    def test_at_1000_sources_the_printed_exact_budget_solves_and_is_tight(self):
+        from leadbook.allocation.fixes import Knob, apply
+
+        model = infeasible_model(1_000, "budget")
+        with pytest.raises(InfeasiblePolicyError) as caught:
+            optimise(model, Objective.CUSTOMERS)
+        budget = [f for f in caught.value.fixes if f.name == "Budget"]
+        assert budget, str(caught.value)
+        value = budget[0].value
+        assert f"cut the budget to ${value:,.2f} (Budget)" in str(caught.value)
+        assert round(value, 2) == value  # whole cents, as the workbook takes them
+        out = optimise(apply(model, Knob("Budget", -1), value), Objective.CUSTOMERS, explain=False)
+        assert float(out.v[int(out.compiled.layout.total(0))]) * 1_000 == pytest.approx(
+            value, abs=0.01
+        )
+        # rounded the safe way, yet not loose: half a percent more cannot be spent
+        with pytest.raises(InfeasiblePolicyError):
+            more = apply(model, Knob("Budget", -1), value * 1.005)
+            optimise(more, Objective.CUSTOMERS, explain_infeasible=False)

@@ -1,10 +1,11 @@
 """What a source spending below the minimum active spend today does, and why, in words.
 
 Such a source either stops or glides up to the minimum by the full weekly increase
-(:func:`~leadbook.allocation.rules.glide_floors`); the solver picks whichever its objective
+(:func:`~leadbook.allocation.minimum.glide_floors`); the solver picks whichever its objective
 prefers. :func:`glide_in_facts` says which it picked and why: what the other choice would
 cost, found by re-solving the model with the source forced to it (every rule kept), or the
-cap that keeps the source below the minimum for good.
+cap that keeps the source below the minimum for good — the reason a source at or above the
+minimum today stops when its cap is below the minimum.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ import math
 import numpy as np
 
 from leadbook.allocation.explain import RESOLVE_NONZEROS, RESOLVES, UNITS, Fact, money, pct
+from leadbook.allocation.minimum import below_minimum, cannot_reach_minimum, glide_floors
 from leadbook.allocation.model import MONEY
 from leadbook.allocation.outcome import Outcome
-from leadbook.allocation.rules import Rule, below_minimum, glide_floors
+from leadbook.allocation.rules import Rule
 from leadbook.allocation.solve import TOL, solve_exact
 from leadbook.enums import Objective
 
@@ -41,7 +43,8 @@ def weeks_to_minimum(current: float, minimum: float, increase: float) -> int | N
 
 def glide_in_facts(outcome: Outcome) -> list[Fact]:
     """For each source below the minimum active spend today: whether it glides up to the
-    minimum or stops next week, and why.
+    minimum or stops next week, and why; and for each at or above it whose spend or volume
+    cap is below it, that it stops (:func:`~leadbook.allocation.minimum.cannot_reach_minimum`).
 
     Examples
     --------
@@ -57,7 +60,7 @@ def glide_in_facts(outcome: Outcome) -> list[Fact]:
     compiled, v = outcome.compiled, outcome.v
     model, lay = compiled.model, compiled.layout
     pf, lim = model.portfolio, model.limits
-    below = np.flatnonzero(below_minimum(model))
+    below = np.flatnonzero(below_minimum(model) | cannot_reach_minimum(model))
     if not len(below):
         return []
     floors = glide_floors(model)
@@ -66,7 +69,8 @@ def glide_in_facts(outcome: Outcome) -> list[Fact]:
     for k, i in enumerate(below):
         name, cur, m = pf.names[i], float(pf.current[i]), lim.min_spend
         spend = float(v[lay.x(0, i)]) * MONEY
-        head = f"{name} spends {money(cur)}, below the {money(m)} minimum for an active source"
+        where = "below" if cur < m else "at least"
+        head = f"{name} spends {money(cur)}, {where} the {money(m)} minimum for an active source"
         reach = float(np.fmin(pf.max_spend[i], pf.cap[i]))
         if spend > TOL * MONEY:
             weeks = weeks_to_minimum(cur, m, lim.increase)
@@ -97,6 +101,7 @@ def glide_in_facts(outcome: Outcome) -> list[Fact]:
                     else f"its volume cap (all its leads cost {money(pf.max_spend[i])} a month)"
                 )
                 text = f"{head}: it stops — {why} keeps it below the minimum for good"
+                label = label if cur < m else "stops: cap below min spend"
                 facts.append(Fact(Rule.MIN_SPEND, int(i), text, label, upper=False))
                 continue
             what = "it stops"

@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import time
 from dataclasses import dataclass
 
 import numpy as np
 
 from leadbook.allocation.compile import Compiled, Program, compile_model, elastic_program
 from leadbook.allocation.fixes import PER_SOURCE_KNOBS, Knob, Verified, knobs_for, verified_fixes
+from leadbook.allocation.minimum import capped_out, held_by_caps
 from leadbook.allocation.model import MONEY, BandLimit, Model, Regime
 from leadbook.allocation.outcome import Outcome
 from leadbook.allocation.rules import Discrete, Layout, Rule
+from leadbook.allocation.searchtime import fix_note, search_seconds
 from leadbook.allocation.solve import (
     ELASTIC_SECONDS,
     TOL,
@@ -480,7 +483,7 @@ or raise the budget to $1,000 (Budget)
     >>> err.conflicts[0].fix.json()
     {'name': 'WeeklyDecrease', 'value': 0.6}
     """
-    model = compiled.model
+    model, started = compiled.model, time.perf_counter()
     full = compile_model(model, prune=False)
     elastic = elastic_program(full)
     soft = dataclasses.replace(full.discrete, count_cost=COUNT_WEIGHT)
@@ -521,7 +524,7 @@ or raise the budget to $1,000 (Budget)
         return InfeasiblePolicyError(
             found_only, f"The policy cannot be met: {n:,} rule{'s' if n > 1 else ''} must give."
         )
-    conflicts, verified = _with_fixes(model, pairs)
+    conflicts, verified = _with_fixes(model, pairs, started)
     n = len(conflicts)
     how = "the smallest relaxation an elastic re-solve finds"
     if solved.gap > 1e-6 and solved.integers:
@@ -533,13 +536,13 @@ or raise the budget to $1,000 (Budget)
         )
     summary = (
         f"The policy cannot be met: {n:,} rule{'s' if n > 1 else ''} must give ({how}). "
-        + _fix_note(verified)
+        + fix_note(model, verified)
     )
     return InfeasiblePolicyError(tuple(conflicts), summary, verified.together)
 
 
 def _with_fixes(
-    model: Model, found: list[tuple[Conflict, tuple[list[Knob], list[Knob]]]]
+    model: Model, found: list[tuple[Conflict, tuple[list[Knob], list[Knob]]]], started: float
 ) -> tuple[list[Conflict], Verified]:
     """The conflicts with their verified fixes in words and in ``fixes``; the knobs of
     sources' own inputs are searched for the largest conflicts only."""
@@ -556,7 +559,7 @@ def _with_fixes(
     # the portfolio's settings first: they are few, and one of them often suffices
     own = [kept(c, found[c][1][0]) for c in order]
     helpers = [kept(c, found[c][1][1]) for c in order]
-    verified = verified_fixes(model, own, helpers)
+    verified = verified_fixes(model, own, helpers, seconds=search_seconds(started))
     by_conflict = {order[c]: fixes for c, fixes in verified.by_conflict.items()}
     conflicts = []
     for c, (conflict, _) in enumerate(found):
@@ -571,24 +574,7 @@ def _with_fixes(
                 conflict, message=f"{conflict.message} — {words}", fixes=fixes
             )
         conflicts.append(conflict)
-    return conflicts, Verified(by_conflict, verified.together)
-
-
-def _fix_note(verified: Verified) -> str:
-    if not verified.by_conflict:
-        return (
-            "leadbook found no change to its settings, alone or together, that it could "
-            "check makes the policy feasible; loosen these rules:"
-        )
-    if verified.together:
-        return (
-            "No single change makes it feasible; apply all the changes below together "
-            "(checked by re-solving with them applied):"
-        )
-    return (
-        "Any one of the changes below makes it feasible on its own (each checked by "
-        "re-solving with it applied):"
-    )
+    return conflicts, dataclasses.replace(verified, by_conflict=by_conflict)
 
 
 def _elastic_solve(program: Program, soft: Discrete) -> Solved:
@@ -643,6 +629,11 @@ class _Context:
         portfolio rules, pins and caps that hold it back (read from the elastic LP's duals)."""
         info = self.compiled.rows
         own = knobs_for(self.model, info.rule[r], int(info.source[r]), side < 0, str(info.klass[r]))
+        if info.rule[r] in (Rule.EXPERIMENTAL, Rule.BAND_MIN) and side < 0:
+            # members kept at 0 by a spend cap below the minimum: a higher cap lets them spend
+            held = capped_out(self.model, self._members(r))
+            own += [k for i in held for k in knobs_for(self.model, Rule.CAP, i, False)]
+            own += [Knob("MinActiveSpend", -1)] if held else []
         if self.found is None:
             return own, []
         helpers: list[Knob] = []
@@ -739,6 +730,7 @@ class _Context:
             )
             text = (
                 f"{label} needs ≥ {money(limit)} ({pct(share)} of {money(total)}) but {have}{when}"
+                + held_by_caps(self.model, members)
             )
         else:
             text = (
@@ -799,6 +791,14 @@ class _Context:
             name = f"{rule} ({self.model.portfolio.names[i]})"
         return Conflict(name.removeprefix("The ").strip(), text, float(shortfall), i >= 0)
 
+    def _members(self, r: int) -> np.ndarray:
+        """The sources of share row ``r`` (the experimental floor's, or a band's class)."""
+        pf, info = self.model.portfolio, self.compiled.rows
+        if info.rule[r] is Rule.EXPERIMENTAL:
+            return np.flatnonzero(pf.experimental)
+        band = _band(self.model.limits.bands, str(info.klass[r]))
+        return np.flatnonzero(pf.classes[band.column] == band.klass)
+
     @functools.cached_property
     def _bound_rows(self) -> np.ndarray:
         """The rows with a nonzero dual that were not relaxed: what may hold a rule back
@@ -816,7 +816,7 @@ class _Context:
         return "all" if mine.any() and full[mine].all() else "some"
 
     def count_conflicts(self) -> list[tuple[Conflict, tuple[list[Knob], list[Knob]]]]:
-        d, lim = self.compiled.discrete, self.model.limits
+        d, lim, m = self.compiled.discrete, self.model.limits, self.model
         for w, cols in enumerate(d.candidates):
             active = int((self.v[cols] >= d.threshold - TOL).sum())
             if active < lim.min_active:
@@ -825,9 +825,12 @@ class _Context:
                     str(Rule.MIN_ACTIVE),
                     f"The policy needs at least {lim.min_active} active sources (each "
                     f"spending ≥ {money(lim.active_threshold)}) but only {active} can be "
-                    f"active{when}",
+                    f"active{when}{held_by_caps(self.model)}",
                     float(lim.min_active - active),
                 )
                 knobs = [Knob("MinActiveSources", -1), Knob("MinActiveSpend", -1)]
-                return [(conflict, (knobs, []))]
+                capped = [
+                    k for i in capped_out(self.model) for k in knobs_for(m, Rule.CAP, i, False)
+                ]
+                return [(conflict, (knobs + capped, []))]
         return []

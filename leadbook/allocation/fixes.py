@@ -33,6 +33,13 @@ import numpy as np
 from leadbook.allocation.compile import Compiled, Program, compile_model
 from leadbook.allocation.model import MONEY, BandLimit, Limits, Model, Portfolio, Regime
 from leadbook.allocation.rules import Discrete, Rule
+from leadbook.allocation.searchtime import (
+    DEADLINE,
+    RAN_OUT,
+    RESOLVE_SECONDS,
+    SEARCH_SECONDS,
+    time_left,
+)
 from leadbook.allocation.solve import Solved, settle_fill_order, solve_exact
 from leadbook.allocation.words import possessive
 from leadbook.errors import Fix
@@ -40,10 +47,6 @@ from leadbook.settings import Settings
 
 PIN, CAP, STATUS = "Pin spend", "Cap spend", "Status"
 """The Sources table's columns a fix may change (their headers in the workbook contract)."""
-
-SEARCH_SECONDS = 20.0
-"""Time the search for fixes may take after the elastic re-solve; knobs not reached by then
-are not offered (the policy is still refused, with the fixes found so far)."""
 
 PER_SOURCE_KNOBS = 8
 """Sources whose own inputs (pin, cap, status) are searched: those of the largest conflicts."""
@@ -264,12 +267,18 @@ def _solved(program: Program, d: Discrete, settle_above: int = ORDERING_EXACT) -
     that keeps every rule, perhaps not the optimum — enough to show a fix works, and what
     took a thousand-source search from a minute to seconds. Else fill order is enforced.
     """
-    first = solve_exact(program, d, rounds=1, with_duals=False)
+    first = solve_exact(program, d, rounds=1, with_duals=False, time_limit=time_left())
     if first.status == "unsettled":
         ordering = len(np.flatnonzero(np.isin(d.chain, list(first.marks.chains))))
         settled = settle_fill_order(program, d, first) if ordering > settle_above else None
-        first = settled or solve_exact(program, d, marks=first.marks, with_duals=False)
-    return first if first.ok and first.v is not None else None
+        first = settled or solve_exact(
+            program, d, marks=first.marks, with_duals=False, time_limit=time_left()
+        )
+    if first.v is not None and first.status in ("optimal", "time limit"):
+        return first  # out of time with a point that meets every rule: feasible all the same
+    if first.status == "time limit" and (ran_out := RAN_OUT.get(None)) is not None:
+        ran_out[0] += 1
+    return None
 
 
 # --- The exact search: the knob's limit as a variable ----------------------------------------
@@ -395,10 +404,22 @@ def _rounded(knob: Knob, value: float, now: float, nudge: int = 0) -> float:
     k += (10**nudge - 1) * (1 if ahead else -1) if nudge else 0
     if abs(k * step - now) < step / 2:
         k += 1 if ahead else -1
-    out = round(k * step, 10)
+    out = _cents(k, step)
     if knob.name in COUNTS:
         out = float(round(out))
     return max(out, 0.0)
+
+
+def _cents(k: int, step: float) -> float:
+    """``k`` steps of ``step`` as the nearest float to the decimal (``k × 0.01`` gave
+    $43,742,638.050000004 where ``k ÷ 100`` gives $43,742,638.05).
+
+    Examples
+    --------
+    >>> _cents(4_374_263_805, 0.01), _cents(411, 0.001), _cents(7, 1.0)
+    (43742638.05, 0.411, 7.0)
+    """
+    return k / round(1 / step)
 
 
 def _settle(model: Model, knob: Knob, value: float, now: float) -> float | None:
@@ -450,7 +471,7 @@ def _grid_search(
 
 
 def _on_grid(knob: Knob, k: int) -> float:
-    value = round(k * _kind(knob).step, 10)
+    value = _cents(k, _kind(knob).step)
     return float(int(value)) if knob.name == "MinActiveSources" else value
 
 
@@ -462,6 +483,13 @@ def search(model: Model, knob: Knob, deadline: float = math.inf) -> float | str 
         return value if feasible(apply(model, knob, value)) else None
     if kind.search == "grid":
         return _grid_search(model, knob, deadline)
+    threshold = model.limits.active_threshold
+    if knob.name == CAP and model.portfolio.cap[knob.source] < threshold:
+        # below the minimum the source can only stop: raise the cap to the minimum first
+        at_minimum = apply(model, knob, math.ceil(threshold * 100 - 1e-6) / 100)
+        if feasible(at_minimum):
+            return current(at_minimum, knob)
+        return search(at_minimum, knob, deadline)
     found = _lp_search(model, [knob])
     if found is None:
         return None
@@ -612,6 +640,11 @@ class Verified:
 
     by_conflict: dict[int, list[Fix]]
     together: bool
+    untried: tuple[Knob, ...] = ()
+    """Knobs the search did not reach in time (their fixes, if any, are not offered)."""
+    cut_short: tuple[Knob, ...] = ()
+    """Knobs whose search had a re-solve run out of time: it showed nothing, so the knob
+    has no fix or one checked by re-solving but perhaps not the least change."""
 
 
 def verified_fixes(
@@ -625,25 +658,58 @@ def verified_fixes(
     set its own limit (``candidates[c]``), then those of the rules that hold it back
     (``helpers[c]``), every knob alone; if none suffices, the fewest of the conflicts' own
     knobs together (the knobs of the rules that hold them back first to go). A fix is tied
-    to the first conflict that has it."""
+    to the first conflict that has it.
+
+    Every re-solve stops by ``seconds`` after the start and after :data:`RESOLVE_SECONDS`,
+    and each knob gets at most its share of the time left (a slow bisection does not starve
+    the knobs after it); the knobs not reached are listed in ``untried``, those whose search
+    ran out in ``cut_short``."""
     started = time.perf_counter()
+    deadline, ran_out = DEADLINE.set(started + seconds), RAN_OUT.set([0])
+    try:
+        return _verified(model, candidates, helpers, started, seconds)
+    finally:
+        DEADLINE.reset(deadline)
+        RAN_OUT.reset(ran_out)
+
+
+def _verified(
+    model: Model,
+    candidates: Sequence[list[Knob]],
+    helpers: Sequence[list[Knob]],
+    started: float,
+    seconds: float,
+) -> Verified:
     out: dict[int, list[Fix]] = {}
     tried: dict[Knob, float | str | None] = {}
     passes = [*enumerate(candidates), *enumerate(helpers)]
+    untried: list[Knob] = []
+    short: list[Knob] = []
+    end = started + seconds
+    left = len({k for _, knobs in passes for k in knobs})
     for c, knobs in passes:
         for knob in knobs:
             if knob not in tried:
-                if time.perf_counter() - started > seconds:
+                now = time.perf_counter()
+                if now > end:
+                    untried += [k for k in knobs if k not in tried and k not in untried]
                     break
-                tried[knob] = search(model, knob, started + seconds)
+                share = min(end, now + max(2 * RESOLVE_SECONDS, (end - now) / max(left, 1)))
+                left -= 1
+                ran_out, token = RAN_OUT.get()[0], DEADLINE.set(share)
+                tried[knob] = search(model, knob, share)
+                DEADLINE.reset(token)
+                if RAN_OUT.get()[0] > ran_out:
+                    short.append(knob)
             value = tried.get(knob)
             if value is not None:
                 fix = fix_for(model, knob, value)
                 if all(f != fix for fixes in out.values() for f in fixes):
                     out.setdefault(c, []).append(fix)
-    if out:
-        return Verified(out, together=False)
-    return _combination(model, [*enumerate(helpers), *enumerate(candidates)], started, seconds)
+    if out or time.perf_counter() > end:
+        return Verified(out, together=False, untried=tuple(untried), cut_short=tuple(short))
+    together = _combination(model, [*enumerate(helpers), *enumerate(candidates)], started, seconds)
+    return dataclasses.replace(together, untried=tuple(untried), cut_short=tuple(short))
 
 
 def _combination(

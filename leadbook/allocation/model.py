@@ -16,7 +16,7 @@ spend (the portfolio rules — budget, shares, bands, capacity — apply to ever
 - ``CHANGE``: active with spend today; each week it moves within the weekly change rules
   and, being active, stays at or above the minimum active spend. One below the minimum
   today stops or glides up to it by the full weekly increase
-  (:func:`leadbook.allocation.rules.glide_floors`).
+  (:func:`leadbook.allocation.minimum.glide_floors`).
 - ``ENTRANT``: active but with no spend today; it may enter at exactly the minimum active
   spend (or stay out). Over a glide path it enters in week 1 or not at all, and then moves
   by the weekly change rules like any other source. With no minimum active spend set

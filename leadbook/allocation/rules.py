@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from leadbook.allocation.minimum import glide_floors, may_stop
 from leadbook.allocation.model import MONEY, BandLimit, Blocks, Model, Regime
 
 INF = np.inf
@@ -353,7 +354,7 @@ def own_spend_bounds(model: Model) -> tuple[np.ndarray, np.ndarray]:
     up = (1.0 + lim.increase) ** weeks
     down = max(1.0 - lim.decrease, 0.0) ** weeks
     regime = pf.regime
-    floor = np.where(below_minimum(model), 0.0, lim.min_spend if lim.decrease < 1.0 else 0.0)
+    floor = np.where(may_stop(model), 0.0, lim.min_spend if lim.decrease < 1.0 else 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         entry = lim.min_spend * up / (1.0 + lim.increase)
         high = np.select(
@@ -580,7 +581,7 @@ def change_rows(model: Model, lay: Layout, upper: bool) -> list[Rows]:
         cap = np.full(len(first), -INF)
         return [_per_source(rule, model, lay, moving, cap, first, weeks=[0]), chained]
     minimum = lim.min_spend / MONEY
-    below = below_minimum(model)[moving]
+    below = may_stop(model)[moving]
     by_change = (first >= minimum) & ~below
     held = (first < minimum) & ~below
     return [
@@ -639,7 +640,7 @@ def min_spend_rows(model: Model, lay: Layout) -> Rows:
     lim = model.limits
     if lim.min_spend <= 0 or lim.decrease >= 1.0 or model.weeks < 2:
         return _empty(Rule.MIN_SPEND)
-    staying = np.setdiff1d(_sources(model, Regime.CHANGE), np.flatnonzero(below_minimum(model)))
+    staying = np.setdiff1d(_sources(model, Regime.CHANGE), np.flatnonzero(may_stop(model)))
     floor = np.full(len(staying), lim.min_spend / MONEY)
     return _lead_floor_rows(Rule.MIN_SPEND, model, lay, staying, floor, range(1, model.weeks))
 
@@ -740,9 +741,9 @@ def discrete_rules(model: Model, lay: Layout) -> Discrete:
     """The semi-continuous spends, block-order pairs and active-source count of ``model``."""
     pf, lim = model.portfolio, model.limits
     weeks = range(model.weeks)
-    may_stop = Regime.ENTRANT, *((Regime.CHANGE,) if lim.decrease >= 1.0 else ())
-    semi_sources = _sources(model, *may_stop) if lim.min_spend > 0 else np.zeros(0, np.int64)
-    gliding = np.flatnonzero(below_minimum(model))
+    stoppable = Regime.ENTRANT, *((Regime.CHANGE,) if lim.decrease >= 1.0 else ())
+    semi_sources = _sources(model, *stoppable) if lim.min_spend > 0 else np.zeros(0, np.int64)
+    gliding = np.flatnonzero(may_stop(model))
     gate = at_test_gate(model)
     semi_sources = np.union1d(np.union1d(semi_sources, gliding), gate).astype(np.int64)
     semi = np.concatenate([lay.x(w, semi_sources) for w in weeks]).astype(np.int64)
@@ -755,7 +756,8 @@ def discrete_rules(model: Model, lay: Layout) -> Discrete:
     first = np.concatenate([lay.s(w, follows - 1) for w in weeks]).astype(np.int64)
     then = np.concatenate([lay.s(w, follows) for w in weeks]).astype(np.int64)
     chain = np.concatenate([w * lay.n + b.source[follows] for w in weeks]).astype(np.int64)
-    can = np.flatnonzero((pf.regime != Regime.OFF) & (pf.max_spend >= lim.active_threshold))
+    reach = np.fmin(pf.max_spend, np.where(pf.regime == Regime.PINNED, np.inf, pf.cap))
+    can = np.flatnonzero((pf.regime != Regime.OFF) & (reach >= lim.active_threshold))
     return Discrete(
         threshold=lim.active_threshold / MONEY,
         semi=semi,
@@ -777,51 +779,6 @@ def discrete_rules(model: Model, lay: Layout) -> Discrete:
             before=leads_before(pf.blocks),
         ),
     )
-
-
-def below_minimum(model: Model) -> np.ndarray:
-    """Which sources spend below the minimum active spend today (active, spend > 0): each
-    either stops or glides up to the minimum (:func:`glide_floors`).
-
-    Examples
-    --------
-    >>> from leadbook.allocation.examples import tiny_model
-    >>> import dataclasses
-    >>> m = tiny_model()
-    >>> lim = dataclasses.replace(m.limits, min_spend=1_100.0)
-    >>> below_minimum(dataclasses.replace(m, limits=lim)).tolist()
-    [True, True]
-    """
-    pf, lim = model.portfolio, model.limits
-    return (pf.regime == Regime.CHANGE) & (pf.current > 0) & (pf.current < lim.min_spend)
-
-
-def glide_floors(model: Model) -> np.ndarray:
-    """Each source's least nonzero spend week by week ($ a month; weeks × sources): the
-    minimum active spend, or for a source below it today the glide-in
-    ``min(minimum, today × (1 + increase)^week)`` — it rises by the full weekly increase
-    until it reaches the minimum, or stops (spends 0). Stopping is the minimum rule's other
-    branch, so the weekly decrease limit does not hold it back; in a plan of several weeks
-    solved at once it stops in week 1 or not at all (the weekly decrease then applies). A
-    source whose spend cap or volume cap is below the minimum can never reach it: its floor
-    is the minimum, so it stops.
-
-    Examples
-    --------
-    >>> from leadbook.allocation.examples import tiny_model
-    >>> import dataclasses
-    >>> m = tiny_model()
-    >>> lim = dataclasses.replace(m.limits, min_spend=1_400.0, increase=0.2)
-    >>> glide_floors(dataclasses.replace(m, limits=lim, weeks=3))[:, 0].round(2).tolist()
-    [1200.0, 1400.0, 1400.0]
-    """
-    pf, lim = model.portfolio, model.limits
-    up = (1.0 + lim.increase) ** np.arange(1, model.weeks + 1)[:, None]
-    with np.errstate(invalid="ignore", over="ignore"):
-        glide = np.minimum(lim.min_spend, pf.current[None, :] * up)
-    reach = np.fmin(pf.max_spend, pf.cap)
-    gliding = below_minimum(model) & ~(reach < lim.min_spend * (1 - 1e-12))
-    return np.where(gliding[None, :], glide, lim.active_threshold)
 
 
 def leads_before(blocks: Blocks) -> np.ndarray:

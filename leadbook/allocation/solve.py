@@ -135,13 +135,18 @@ def solve_exact(
 ) -> Solved:
     """Minimise ``program`` under every discrete rule, enforcing them lazily (module doc).
 
-    ``marks`` are rules to enforce from the start (a previous solve's, for a warm start).
+    ``marks`` are rules to enforce from the start (a previous solve's, for a warm start;
+    minimum spends ``discrete`` does not have are dropped).
     With ``rounds``, stop after that many solves: if the last one still breaks a rule, the
     result is ``unsettled``, with that solve's point, its duals, and as ``marks`` the rules
     the next round would enforce (pass them back to go on). ``with_duals=False`` skips the
     duals of a continuous solve (a tie-break needs none).
     """
+    # another week's marks (a glide path's week before) may name minimum spends this week
+    # does not have: a source that reached the minimum, or one the week before stopped
     marks = marks or Marks()
+    if not marks.semi <= (semi := frozenset(discrete.semi.tolist())):
+        marks = dataclasses.replace(marks, semi=marks.semi & semi)
     started = time.perf_counter()
     solves = 0
     while True:
