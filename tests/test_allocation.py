@@ -770,7 +770,8 @@ class TestElasticReSolveAtScale:
         assert exact.ok
         # every row holds once its slack is counted, fill order and the rest hold too
         assert meets_every_rule(elastic.program, soft, settled.v, full.rows.scale)
-        tol = 1e-7 * max(1.0, exact.value)
+        # HiGHS holds each row to 1e-7, so a total of slacks is exact to a few times that
+        tol = 1e-6 * max(1.0, exact.value)
         assert settled.value >= exact.value - tol
         assert exact.value >= settled.value * (1 - settled.gap) - tol
 
