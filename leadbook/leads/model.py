@@ -87,6 +87,21 @@ boosting fit, and past this the log-loss comparison is already precise (per-fold
 on 7,000 leads vary by about ±0.5 % against the 1 % tie margin)."""
 
 
+ONE_SPLIT_CALIBRATION = 10_000
+
+
+"""From this many training leads the boosted model is one fit calibrated (sigmoid) on a
+stratified :data:`CALIBRATION_SHARE` of its training leads kept out of that fit; below it,
+three fits on a 3-fold split, each calibrated on its third, and averaged. On 45,211 leads the
+three fits cost 2.4× one fit where the one split costs 0.9×, with the same held-out AUC and
+log loss (and a lower calibration error): a sigmoid fitted on 3,600 leads is as sure as three
+on 12,000. Isotonic calibration on one split was not (its held-out log loss varied by 4 %
+with the split's seed)."""
+
+
+CALIBRATION_SHARE = 0.1
+
+
 GBM = "gradient boosting (calibrated)"
 
 
@@ -249,7 +264,7 @@ def _gbm(kinds: Mapping[str, str], n_train: int, seed: int) -> CalibratedClassif
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.compose import ColumnTransformer
     from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.model_selection import StratifiedKFold
+    from sklearn.model_selection import StratifiedKFold, StratifiedShuffleSplit
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OrdinalEncoder
 
@@ -278,11 +293,13 @@ def _gbm(kinds: Mapping[str, str], n_train: int, seed: int) -> CalibratedClassif
         categorical_features=[True] * len(categorical) + [False] * len(numeric),
         random_state=seed,
     )
+    pipeline = Pipeline([("prep", prep), ("model", boosted)])
+    if n_train >= ONE_SPLIT_CALIBRATION:
+        split = StratifiedShuffleSplit(1, test_size=CALIBRATION_SHARE, random_state=seed)
+        return CalibratedClassifierCV(pipeline, method="sigmoid", cv=split)
     method = "sigmoid" if n_train < 2_000 else "isotonic"
     return CalibratedClassifierCV(
-        Pipeline([("prep", prep), ("model", boosted)]),
-        method=method,
-        cv=StratifiedKFold(3, shuffle=True, random_state=seed),
+        pipeline, method=method, cv=StratifiedKFold(3, shuffle=True, random_state=seed)
     )
 
 
@@ -321,7 +338,9 @@ def _logistic(kinds: Mapping[str, str], seed: int) -> Pipeline:
 
 def _duplicate_groups(x: pd.DataFrame) -> np.ndarray:
     """One group id per distinct feature vector, so duplicates stay on one side of a split."""
-    hashed = pd.util.hash_pandas_object(x.astype(str), index=False).to_numpy()
+    # ``x`` is typed (floats, and text or NaN): hashing it as it is groups the same leads as
+    # hashing its text, in a tenth of the time (0.02 s of 45,000 leads, not 0.15 s).
+    hashed = pd.util.hash_pandas_object(x, index=False).to_numpy()
     return pd.factorize(hashed)[0]
 
 
