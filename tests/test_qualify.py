@@ -601,13 +601,14 @@ class TestFolds:
         assert len(test) / len(y) == pytest.approx(0.2, abs=0.001)
         assert not set(groups[train]) & set(groups[test])
 
-    @pytest.mark.parametrize(("scored", "fits"), [(300, 2), (1_000, 5), (10_000, 5)])
+    @pytest.mark.parametrize(("scored", "fits"), [(300, 1), (400, 2), (1_000, 5), (10_000, 5)])
     @pytest.mark.parametrize("timed", [False, True])
     def test_cross_validation_stops_once_enough_leads_are_scored(
         self, monkeypatch, scored, fits, timed
     ):
         # Every fold of a large lead table cost a calibrated boosting fit: 5 folds of 36,000
-        # leads were 10x one fit, where 2 compare the candidates as surely.
+        # leads were 10x one fit, where 2 compare the candidates as surely; and 1 of 3 folds
+        # (1,000 leads, 300 to score) as surely as 2 of 5, for one fit, not two.
         from sklearn.dummy import DummyClassifier
 
         class Counted(DummyClassifier):
