@@ -10,15 +10,20 @@ stratified split and cross-validation are the ones measured).
 The reference fit is the boosted model leadbook trains (the same ``HistGradientBoostingClassifier``
 settings, its ordinal encoding of categories) fitted once on all leads, on one thread as
 ``train_model`` runs. The figure reported is ``train_model`` time ÷ that fit's time (best of
-``--repeat`` runs of each), with the chosen model and its held-out AUC and log loss, so a faster
-training can be checked to choose as well.
+``--repeat`` runs of each), with the chosen model and its held-out AUC, log loss and calibration
+error, so a faster training can be checked to choose as well.
 
 Measured (2 shared cores, CPU time; wall time was up to 2.5× CPU time under load): before
 issue 18's changes 45.5× one fit (58× by wall time); after the one fold assignment 18.0×;
-after cross-validating only until 10,000 leads are scored 9.9–12.4× across runs. The choice
-(gradient boosting), the held-out AUC 0.7466 and log loss 0.3570 are unchanged by the last
-step. What remains is the calibrated ensembles themselves: the held-out model and the final
-model are three boosting fits each (about 2× and 2.3× one fit), the two CV folds about 4×.
+after cross-validating only until 10,000 leads are scored 9.9–12.4× across runs (10.2× and
+10.7× on 4 December 2026, load average 3–7). Then the boosted model from 10,000 training leads
+became one fit calibrated (sigmoid) on a tenth of them, not three fits on 3 folds (2.4× one fit
+per calibrated model → 0.9×), and from 30,000 training leads cross-validation scores one fold
+of 3–5 instead of two of 5: 4.0× and 4.1× one fit (same session as the 10.2×, load average
+2.7–3.9). The choice (gradient boosting) is unchanged; held-out AUC 0.7466 → 0.7462, log loss
+0.3570 → 0.3571, Brier 0.1076 → 0.1077, calibration error (ECE over score deciles) 0.0134 →
+0.0100. With Created dates added (time-ordered split) training went from 12.2 s to 5.1 s CPU,
+same choice, held-out AUC 0.7320 → 0.7304, log loss 0.3703 → 0.3706.
 
 Run: ``.venv/bin/python benchmarks/bench_qualify_speed.py [--repeat 3] [--leads 45211]``
 """
@@ -158,6 +163,9 @@ def main() -> None:
         print(
             f"  held out, {name}: AUC {m.auc:.4f}, log loss {m.log_loss:.4f}, Brier {m.brier:.4f}"
         )
+    c = r.calibration
+    ece = float((c["leads"] * (c["predicted"] - c["observed"]).abs()).sum() / c["leads"].sum())
+    print(f"  held out, {r.chosen}: calibration error {ece:.4f} (ECE over score deciles)")
 
 
 if __name__ == "__main__":

@@ -289,7 +289,9 @@ class TestPlantedModels:
         with pytest.raises(ModelError, match=r"unpacks to [\d,]+ bytes, over 100,000"):
             load_model(book, record)
 
-    @pytest.mark.parametrize("n_train", [100, 5_000], ids=["sigmoid", "isotonic"])
+    @pytest.mark.parametrize(
+        "n_train", [100, 5_000, 20_000], ids=["sigmoid", "isotonic", "one split"]
+    )
     def test_every_estimator_leadbook_makes_loads_from_the_trusted_types(self, n_train):
         from skops.io import dumps
 
@@ -599,13 +601,14 @@ class TestFolds:
         assert len(test) / len(y) == pytest.approx(0.2, abs=0.001)
         assert not set(groups[train]) & set(groups[test])
 
-    @pytest.mark.parametrize(("scored", "fits"), [(300, 2), (1_000, 5), (10_000, 5)])
+    @pytest.mark.parametrize(("scored", "fits"), [(300, 1), (400, 2), (1_000, 5), (10_000, 5)])
     @pytest.mark.parametrize("timed", [False, True])
     def test_cross_validation_stops_once_enough_leads_are_scored(
         self, monkeypatch, scored, fits, timed
     ):
         # Every fold of a large lead table cost a calibrated boosting fit: 5 folds of 36,000
-        # leads were 10x one fit, where 2 compare the candidates as surely.
+        # leads were 10x one fit, where 2 compare the candidates as surely; and 1 of 3 folds
+        # (1,000 leads, 300 to score) as surely as 2 of 5, for one fit, not two.
         from sklearn.dummy import DummyClassifier
 
         class Counted(DummyClassifier):
@@ -667,3 +670,19 @@ def test_importing_the_lead_modules_loads_no_scikit_learn():
 
     code = "import leadbook.leads.model, leadbook.leads.money, leadbook.workbook.jobs.leads"
     assert loaded_modules(code, ("sklearn", "skops", "scipy.stats", "scipy.optimize")) == []
+
+
+def test_a_large_tables_boosted_model_is_one_fit_calibrated_on_a_split():
+    # Three calibrated fits per boosted model made training 45,000 leads 10x one fit;
+    # from ONE_SPLIT_CALIBRATION leads one fit is calibrated on the leads it did not see.
+    closed = demo_table().closed()
+    kinds = {"Source": "categorical", **closed.kinds}
+    x = q._typed(closed.model_frame(), kinds)
+    y = closed.fixed["outcome"].to_numpy(dtype=int)
+    small = q._gbm(kinds, q.ONE_SPLIT_CALIBRATION - 1, 1).fit(x, y)
+    large = q._gbm(kinds, q.ONE_SPLIT_CALIBRATION, 1).fit(x, y)
+    assert len(small.calibrated_classifiers_) == 3
+    assert len(large.calibrated_classifiers_) == 1
+    assert large.method == "sigmoid"  # isotonic on one split varied 4 % in log loss
+    p = large.predict_proba(x)[:, 1]
+    assert np.all((p > 0) & (p < 1)) and np.array_equal(p, large.predict_proba(x)[:, 1])

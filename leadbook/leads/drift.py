@@ -76,9 +76,11 @@ def _numeric_counts(column: pd.Series, edges: list[float]) -> np.ndarray:
 
 def _category_counts(column: pd.Series, kept: list[str]) -> np.ndarray:
     blank = column.isna().to_numpy()
-    text = column[~blank].astype(str)
-    index = {c: i for i, c in enumerate(kept)}
-    at = text.map(lambda v: index.get(v, len(kept))).to_numpy(dtype=int)
+    text = [v if isinstance(v, str) else str(v) for v in column.to_numpy(dtype=object)[~blank]]
+    # One hash look-up of every lead: mapping a lambda over a text column took 0.2 s of
+    # 45,000 leads' training profile.
+    at = pd.Index(kept, dtype=object).get_indexer(np.asarray(text, dtype=object))
+    at[at < 0] = len(kept)
     counts = np.bincount(at, minlength=len(kept) + 1).astype(float)
     return np.append(counts, float(blank.sum()))
 

@@ -56,6 +56,7 @@ TRUSTED_TYPES = (
     "sklearn.calibration._SigmoidCalibration",
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
     "sklearn.model_selection._split.StratifiedKFold",
+    "sklearn.model_selection._split.StratifiedShuffleSplit",
     "sklearn.utils.validation.check_array",
 )
 
