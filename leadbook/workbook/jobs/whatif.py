@@ -45,11 +45,22 @@ def read_scenarios(kept: KeptTable | None, book: Book) -> list[Scenario]:
 
     A row with every cell blank is skipped. A column whose header is a setting's defined
     name overrides that setting; a column headed ``Note…`` is ignored; any other header is
-    an error.
+    an error, and so is a cell filled beside or below the table, outside it (the rewrite
+    would lose it).
     """
+    spec = C.WHATIF_SCENARIOS_TABLE
+    if kept is not None and kept.outside:
+        raise_errors(
+            Problem(
+                f"{SHEET}!{at}",
+                f"{value!r} is outside the {spec.name} table ({kept.ref}), and Compare "
+                "scenarios rewrites the tab around the table: it would be lost. Take it into "
+                "the table (in Excel: Table Design › Resize Table) or clear the cell",
+            )
+            for at, value in kept.outside
+        )
     if kept is None or kept.rows < 1:
         return []
-    spec = C.WHATIF_SCENARIOS_TABLE
     min_col, min_row, _, _ = range_boundaries(kept.ref)
     headers = kept.cells[0]
     by_header = {_norm(c.header): c.key for c in spec.columns}
