@@ -20,6 +20,7 @@ from openpyxl.utils.cell import range_boundaries
 from leadbook import contract as C
 from leadbook.allocation.variance import customer_bridge, plan_vs_actual
 from leadbook.board.quarters import Quarter
+from leadbook.errors import InputError
 from leadbook.workbook.jobs.decisions import AcceptRefusedError, accept
 from leadbook.workbook.jobs.rebalance import rebalance
 from leadbook.workbook.jobs.refresh import refresh
@@ -375,3 +376,44 @@ def test_rows_appended_to_a_cut_tab_merge_into_the_rows_there() -> None:
         b'<row r="10"><c r="M10"><v>7</v></c></row></sheetData>'
     )
     assert dim == b'<dimension ref="A1:M9"/>'
+
+
+def _accepted_row(path: Path) -> tuple[openpyxl.Workbook, int, dict[str, int]]:
+    """The workbook, the sheet row of its first Accepted log row and each header's column."""
+    wb = openpyxl.load_workbook(path)
+    ws = wb[C.DECISIONS.name]
+    c0, r0, c1, r1 = range_boundaries(ws.tables[C.RECOMMENDATIONS_TABLE.name].ref)
+    cols = {str(ws.cell(r0, c).value): c for c in range(c0, c1 + 1)}
+    row = next(r for r in range(r0 + 1, r1 + 1) if ws.cell(r, cols["Event"]).value == C.ACCEPTED)
+    return wb, row, cols
+
+
+@pytest.mark.parametrize(
+    ("header", "value", "says"),
+    [
+        ("Spend", "lots", "must be a number"),
+        ("Recommendation", "R00x1", "not an id"),
+        ("Expected customers", None, "is empty"),
+        ("Plan from", "soon", "must be a month"),
+        (None, None, "lacks"),  # the whole row cleared
+    ],
+    ids=["text in a spend", "broken id", "a missing part", "text in a month", "a row cleared"],
+)
+def test_refresh_refuses_a_hand_edited_log_naming_the_cell(
+    accepted: dict, tmp_path: Path, header: str | None, value: object, says: str
+) -> None:
+    """PlanVsActual is a variance report read at the board: a log cell edited by hand used
+    to become a plan of $0 (or a source 'new' to the plan) without a word."""
+    path = _copy(accepted["accepted"], tmp_path, "edited.xlsx")
+    _append_month(path, dt.datetime(2026, 11, 1), _log(path))
+    wb, row, cols = _accepted_row(path)
+    ws = wb[C.DECISIONS.name]
+    for h in [header] if header else list(cols):
+        ws.cell(row, cols[h]).value = value
+    wb.save(path)
+    before = _sha(path)
+    with pytest.raises(InputError) as caught:
+        refresh(path)
+    where = f"Decisions!{get_column_letter(cols[header or 'Source'])}"
+    assert where in str(caught.value) and says in str(caught.value)
+    assert _sha(path) == before

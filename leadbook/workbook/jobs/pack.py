@@ -193,7 +193,7 @@ def _plan_vs_actual(path: Path, book: Book) -> pd.DataFrame:
     fills PlanVsActual."""
     wb = open_inputs(path)
     ws = wb[C.DECISIONS.name] if C.DECISIONS.name in wb.sheetnames else None
-    return book_plan_vs_actual(read_log(ws), book)
+    return book_plan_vs_actual(read_log(ws, by_row=True), book)
 
 
 def pack_name(book: Path, quarter: Quarter | str) -> str:
