@@ -244,3 +244,22 @@ def test_cells_typed_outside_the_scenarios_table_are_refused_not_lost(
     message = str(caught.value)
     assert f"What-if!{where}" in message and "outside" in message and "A5:F8" in message
     assert path.read_bytes() == before
+
+
+def test_a_refused_json_run_prints_the_refusal_as_json(compared, tmp_path: Path):
+    """As every --json command does: {"path", "ok": false, "summary"} on stdout, exit 2."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from leadbook.cli import app
+
+    path, _, _, _ = compared
+    bad = tmp_path / "bad.xlsx"
+    shutil.copy2(path, bad)
+    _edit_scenarios(bad, [["A", "lots"]])
+    res = CliRunner().invoke(app, ["whatif", str(bad), "--json"])
+    assert res.exit_code == 2
+    payload = json.loads(res.stdout)
+    assert payload["ok"] is False and payload["path"] == str(bad)
+    assert "What-if!B6" in payload["summary"]
