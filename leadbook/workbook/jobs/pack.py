@@ -117,7 +117,8 @@ def export_board_pack(
             f"{out} is not a folder leadbook can make the pack in ({there} is "
             f"{files.file_kind(there) or 'a file'}); nothing was written. Give --out a folder"
         )
-    book = read_book(path)
+    # an explicit --pdf/--no-pdf wins over the BoardPDF cell, which then need not be valid
+    book = read_book(path, overridden=("BoardPDF",) if pdf is not None else ())
     when = given or latest_quarter(book.inventory.history)
     if when is None:
         raise LeadbookError("History is empty, so there is no latest quarter: give --quarter")
