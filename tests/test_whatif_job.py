@@ -168,8 +168,15 @@ def test_a_scenario_equals_rebalance_on_a_workbook_with_that_setting_changed(
         ([["A", "lots"]], [], "B6", "must be a number"),
         ([["A", None, "Nowhere", None, 5_000]], [], "C6", "'Nowhere' is not a source"),
         ([["A", None, None, None, None, None, 3]], ["MaxSourceShare"], "G6", "did you mean 3 %"),
+        ([["A", "=300000*1"]], [], "B6", "holds a formula"),
     ],
-    ids=["unknown setting", "text in a number", "unknown source", "setting out of range"],
+    ids=[
+        "unknown setting",
+        "text in a number",
+        "unknown source",
+        "setting out of range",
+        "formula",
+    ],
 )
 def test_bad_scenarios_name_the_cell_and_leave_the_file_byte_identical(
     built_demo: Path, tmp_path: Path, rows, extra, where, says
@@ -180,6 +187,7 @@ def test_bad_scenarios_name_the_cell_and_leave_the_file_byte_identical(
     with pytest.raises(InputError) as caught:
         whatif(path)
     assert f"What-if!{where}" in str(caught.value) and says in str(caught.value)
+    assert str(caught.value).count("What-if!") == 1, "one problem, said once"
     assert path.read_bytes() == before
 
 

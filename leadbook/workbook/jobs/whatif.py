@@ -124,10 +124,10 @@ def _scenario(
         seen[name.casefold()] = where
     rows = []
     for role, (value, at) in cells.items():
-        if role == "budget" and not _blank(value):
-            rows.append(("Budget", _value(value, at, problems), at))
-        elif role.startswith("setting:") and not _blank(value):
-            rows.append((role.removeprefix("setting:"), _value(value, at, problems), at))
+        key = "Budget" if role == "budget" else role.removeprefix("setting:")
+        overrides = role == "budget" or role.startswith("setting:")
+        if overrides and not _blank(value) and not _formula(value, at, problems):
+            rows.append((key, value, at))
     changed, found = settings_with(book.settings, rows)
     problems += [p for p in found if p.severity == "error"]
     overrides = {key: changed.get(spec_for(key).key) for key, _, _ in rows}
@@ -164,10 +164,12 @@ def _blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _value(value: object, at: str, problems: list[Problem]) -> object:
+def _formula(value: object, at: str, problems: list[Problem]) -> bool:
+    """Whether ``value`` is a formula (a problem at ``at``: the scenario wants the value)."""
     if isinstance(value, str) and value.startswith("="):
         problems.append(Problem(at, f"holds a formula ({value}); type the value itself"))
-    return value
+        return True
+    return False
 
 
 def _amount(value: object, at: str, problems: list[Problem]) -> float | None:
