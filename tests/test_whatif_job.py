@@ -169,6 +169,7 @@ def test_a_scenario_equals_rebalance_on_a_workbook_with_that_setting_changed(
         ([["A", None, "Nowhere", None, 5_000]], [], "C6", "'Nowhere' is not a source"),
         ([["A", None, None, None, None, None, 3]], ["MaxSourceShare"], "G6", "did you mean 3 %"),
         ([["A", "=300000*1"]], [], "B6", "holds a formula"),
+        ([["A", None, None, None, None, None, 25]], ["CurvePoints"], "G5", "budget curve"),
     ],
     ids=[
         "unknown setting",
@@ -176,6 +177,7 @@ def test_a_scenario_equals_rebalance_on_a_workbook_with_that_setting_changed(
         "unknown source",
         "setting out of range",
         "formula",
+        "curve setting",
     ],
 )
 def test_bad_scenarios_name_the_cell_and_leave_the_file_byte_identical(

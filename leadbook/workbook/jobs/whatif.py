@@ -21,7 +21,7 @@ from leadbook import contract as C
 from leadbook.allocation.whatif import AS_SET, Scenario, SourceOverride, budget_curve, run_scenarios
 from leadbook.contract.tables import number_text
 from leadbook.errors import Problem, raise_errors
-from leadbook.settings import settings_with, spec_for
+from leadbook.settings import section_title, settings_with, spec_for
 from leadbook.workbook.jobs.feeds import allocation_feeds, sales_capacity_for
 from leadbook.workbook.layout import formula_values
 from leadbook.workbook.provenance import PORTFOLIO
@@ -31,6 +31,8 @@ from leadbook.workbook.tabs.whatif import KeptTable, WhatIfView, kept_table, ren
 from leadbook.workbook.write import WriteResult, one_job_per_workbook, update_workbook
 
 SHEET = C.WHATIF.name
+UNSOLVED = frozenset({"whatif", "board", "files"})
+"""Settings sections a scenario's solve does not read (the curve's, the board's, files')."""
 YES = {"yes", "y", "true", "1", "x"}
 NO = {"no", "n", "false", "0", ""}
 
@@ -74,7 +76,17 @@ def read_scenarios(kept: KeptTable | None, book: Book) -> list[Scenario]:
             continue
         else:
             try:
-                roles[j] = "setting:" + spec_for(str(header).strip()).name
+                found = spec_for(str(header).strip())
+                roles[j] = "setting:" + found.name
+                if found.section in UNSOLVED:
+                    problems.append(
+                        Problem(
+                            _cell(min_row, min_col + j),
+                            f"{found.name} ({section_title(found.section)}) changes nothing a "
+                            "scenario solves: the budget curve is drawn once, for the Settings "
+                            "as set. Set it on the Settings tab, or head the column 'Note'",
+                        )
+                    )
             except KeyError as exc:
                 problems.append(
                     Problem(
