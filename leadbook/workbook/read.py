@@ -537,6 +537,38 @@ def read_settings(wb: Workbook) -> tuple[Settings, list[Problem]]:
     return settings, more + _misplaced_names(wb, rows) + _values_without_keys(frame, loc)
 
 
+EMPTY = " is empty"
+
+
+def unsaved_formulas(problems: list[Problem], path: Path) -> list[Problem]:
+    """``problems`` with each "… is empty" at a cell that holds a formula without a saved
+    value (typed by a program that does not calculate) saying so: leadbook reads the values
+    Excel saved, and there is none, but the cell is not empty."""
+    empty = [p for p in problems if p.message.endswith(EMPTY) and "!" in p.where]
+    if not empty:
+        return problems
+    from leadbook.workbook.splice import sheet_parts, uncached_formulas
+
+    tabs = {p.where.split("!")[0] for p in empty}
+    with zipfile.ZipFile(path) as zf:
+        parts = sheet_parts(zf)
+        names = set(zf.namelist())
+        bare = {t: uncached_formulas(zf.read(parts[t])) for t in tabs if parts.get(t) in names}
+    out = []
+    for p in problems:
+        tab, _, cell = p.where.partition("!")
+        if p in empty and cell in bare.get(tab, ()):
+            p = Problem(
+                p.where,
+                f"{p.message.removesuffix(EMPTY)} holds a formula without a saved value "
+                "(leadbook reads the values Excel saves): open and save the workbook in Excel, "
+                "or type the number",
+                p.severity,
+            )
+        out.append(p)
+    return out
+
+
 def _unused(problem: Problem, overridden: tuple[str, ...]) -> Problem:
     """``problem`` as a warning if it is the value of a setting in ``overridden``.
 
@@ -702,6 +734,8 @@ def inspect_workbook(
     if find_table(wb, C.LEADS_TABLE) is not None:
         leads, where, _ = read_table(wb, C.LEADS_TABLE)
         problems += example_problems(leads, C.LEADS_TABLE, where, "lead_id")
+    if path is not None:
+        problems = unsaved_formulas(problems, path)
     if any(p.severity is Severity.ERROR for p in problems) or inventory is None:
         return None, problems
     book = Book(settings, inventory, stated, tuple(problems), path, fingerprints=Fingerprints(wb))
