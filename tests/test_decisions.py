@@ -81,6 +81,38 @@ def test_bridge_new_and_stopped_sources_keep_the_remainder() -> None:
     assert sum(stopped.parts) == pytest.approx(stopped.variance)
 
 
+def test_a_source_with_no_leads_or_stopped_leaves_nothing_to_new_or_stopped() -> None:
+    """Spent with no leads, or stopped: volume and price explain the whole variance. The
+    remainder used to be a rounding residual (−3.6e-15), which the Total row showed as −0.00."""
+    no_leads = customer_bridge((1_000, 13, 1.3), (20_000, 0, 0))
+    assert no_leads.other == 0 and no_leads.conversion == 0
+    assert no_leads.volume == pytest.approx(24.7) and no_leads.price == pytest.approx(-26)
+    assert math.fsum(no_leads.parts) == pytest.approx(no_leads.variance, abs=1e-12)
+    stopped = customer_bridge((1_000, 91, 3.1), (0, 0, 0))
+    assert (stopped.volume, stopped.price, stopped.other) == (-3.1, 0, 0)
+    plans = pd.DataFrame(
+        {
+            "rec_id": ["R0001", "R0001"],
+            "plan_from": pd.to_datetime(["2026-11-01"] * 2),
+            "source": ["A", "B"],
+            "spend": [1_000.0, 1_000.0],
+            "leads": [13.0, 91.0],
+            "customers": [1.3, 3.1],
+        }
+    )
+    history = pd.DataFrame(
+        {
+            "month": pd.to_datetime(["2026-11-01"]),
+            "source": ["A"],
+            "spend": [20_000.0],
+            "leads": [0.0],
+            "customers": [0.0],
+        }
+    )
+    total = plan_vs_actual(plans, history).set_index("source").loc["Total"]
+    assert total["other"] == 0 and math.copysign(1, total["other"]) == 1  # not −0.0
+
+
 _amount = st.one_of(st.just(0.0), st.floats(1, 1e6, allow_nan=False))
 
 
