@@ -52,14 +52,18 @@ def read_scenarios(kept: KeptTable | None, book: Book) -> list[Scenario]:
     """
     spec = C.WHATIF_SCENARIOS_TABLE
     if kept is not None and kept.outside:
+        (at, value), *more = kept.outside
         raise_errors(
-            Problem(
-                f"{SHEET}!{at}",
-                f"{value!r} is outside the {spec.name} table ({kept.ref}), and Compare "
-                "scenarios rewrites the tab around the table: it would be lost. Take it into "
-                "the table (in Excel: Table Design › Resize Table) or clear the cell",
-            )
-            for at, value in kept.outside
+            [
+                Problem(
+                    f"{SHEET}!{at}",
+                    f"{value!r} is outside the {spec.name} table ({kept.ref}), and Compare "
+                    "scenarios rewrites the tab around the table: it would be lost. Take it into "
+                    "the table (in Excel: Table Design › Resize Table) or clear the cell",
+                ),
+                *(Problem(f"{SHEET}!{a}", f"{v!r} is outside it too") for a, v in more[:4]),
+                *([Problem(SHEET, f"… and {len(more) - 4:,} more cells")] if len(more) > 4 else []),
+            ]
         )
     if kept is None or kept.rows < 1:
         return []
