@@ -222,7 +222,8 @@ def log_problems(log: pd.DataFrame) -> list[Problem]:
             if text:
                 whose = f"{spec.column(key).header} of {values[0]}, {values[3]}"
                 out.append(Problem(f"{sheet}!{letters[key]}{r}", f"{text} ({whose})"))
-    out += _unmatched(log, f"{sheet}!{letters['source']}")
+    if not out:  # a bad cell (an id) would count as a row missing here too
+        out = _unmatched(log, f"{sheet}!{letters['source']}")
     if len(out) > SHOWN:
         more = f"… and {len(out) - SHOWN:,} more problems in the log"
         out = [*out[:SHOWN], Problem(f"{sheet}!{spec.name}", more)]
