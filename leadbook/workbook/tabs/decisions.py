@@ -15,6 +15,7 @@ import math
 import re
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from openpyxl.utils.cell import get_column_letter, range_boundaries
 from openpyxl.workbook.workbook import Workbook
@@ -216,7 +217,8 @@ def log_problems(log: pd.DataFrame) -> list[Problem]:
             Problem(f"{sheet}!{get_column_letter(col)}{row}", f"{spec.name} has no {names} column")
         ]
     out: list[Problem] = []
-    for r, values in zip(log.index, log[list(_REQUIRED)].itertuples(index=False), strict=True):
+    doubtful = log.loc[~_sound(log), list(_REQUIRED)]  # the others need no cell-by-cell look
+    for r, values in zip(doubtful.index, doubtful.itertuples(index=False), strict=True):
         for key, value in zip(_REQUIRED, values, strict=True):
             text = _log_cell(key, value)
             if text:
@@ -239,6 +241,27 @@ _FIX = (
 )
 
 
+def _sound(log: pd.DataFrame) -> np.ndarray:
+    """Which rows of ``log`` pass :func:`_log_cell` for sure, column by column at once."""
+    ok = np.array(log["rec_id"].astype(str).str.fullmatch(_ID.pattern[1:-1]), dtype=bool)
+    ok &= log["event"].isin([C.RECOMMENDED, C.ACCEPTED]).to_numpy(bool)
+    months = log["plan_from"]
+    dates = pd.api.types.is_datetime64_any_dtype(months)  # a column all dates: no cell to look at
+    ok &= months.notna().to_numpy() if dates else np.array([isinstance(v, dt.date) for v in months])
+    ok &= np.array([isinstance(v, str) and bool(v.strip()) for v in log["source"]], dtype=bool)
+    for key in ("spend", "leads", "customers"):
+        column = log[key]
+        plain = (
+            column.notna().to_numpy()
+            if pd.api.types.is_float_dtype(column) or pd.api.types.is_integer_dtype(column)
+            else np.array([type(v) in (int, float) for v in column], dtype=bool)
+        )
+        x = pd.to_numeric(column.where(plain), errors="coerce").to_numpy(float)
+        with np.errstate(invalid="ignore"):
+            ok &= plain & np.isfinite(x) & (x >= 0)
+    return ok
+
+
 def _log_cell(key: str, value: Any) -> str:
     """What is wrong with one log cell ("" if nothing)."""
     if value is None or (isinstance(value, str) and not value.strip()) or value != value:
@@ -257,26 +280,33 @@ def _log_cell(key: str, value: Any) -> str:
 
 
 def _unmatched(log: pd.DataFrame, column: str) -> list[Problem]:
-    """An acceptance whose sources are not its recommendation's, at its first row."""
+    """An acceptance whose sources are not its recommendation's, at its first row (the log
+    may hold 100,000 rows: compared as tables, not id by id)."""
+    pairs = log[["rec_id", "source"]].astype(str).assign(row=log.index, event=log["event"])
+    acc = pairs[pairs["event"] == C.ACCEPTED]
+    rec = pairs[(pairs["event"] == C.RECOMMENDED) & pairs["rec_id"].isin(set(acc["rec_id"]))]
+    acc = acc[acc["rec_id"].isin(set(rec["rec_id"]))]  # an id with no plan rows: nothing to match
+    both = rec.drop_duplicates(["rec_id", "source"]).merge(
+        acc.drop_duplicates(["rec_id", "source"]), "outer", ["rec_id", "source"], indicator=True
+    )
+    found = {
+        "lacks": both[both["_merge"] == "left_only"],
+        "adds": both[both["_merge"] == "right_only"],
+        "repeats": acc[acc.duplicated(["rec_id", "source"])].drop_duplicates(["rec_id", "source"]),
+    }
+    first = acc.groupby("rec_id", sort=False)["row"].first()
     out = []
-    accepted = log[log["event"] == C.ACCEPTED]
-    for rec_id, rows in accepted.groupby("rec_id", sort=False):
-        planned = log[(log["event"] == C.RECOMMENDED) & (log["rec_id"] == rec_id)]["source"]
-        if planned.empty:
-            continue
-        lacks = sorted(set(map(str, planned)) - set(map(str, rows["source"])))
-        extra = sorted(set(map(str, rows["source"])) - set(map(str, planned)))
-        twice = sorted(set(map(str, rows["source"][rows["source"].duplicated()])))
-        for what, names in (("lacks", lacks), ("adds", extra), ("repeats", twice)):
-            if names:
-                shown = ", ".join(map(repr, names[:3])) + (" …" if len(names) > 3 else "")
-                out.append(
-                    Problem(
-                        f"{column}{rows.index[0]}",
-                        f"the acceptance of {rec_id} {what} {shown} against its Recommended "
-                        "rows (a row deleted or typed?)",
-                    )
+    for what, rows in found.items():
+        for rec_id, names in rows.groupby("rec_id", sort=False)["source"]:
+            names = sorted(names)
+            shown = ", ".join(map(repr, names[:3])) + (" …" if len(names) > 3 else "")
+            out.append(
+                Problem(
+                    f"{column}{first[rec_id]}",
+                    f"the acceptance of {rec_id} {what} {shown} against its Recommended rows "
+                    "(a row deleted or typed?)",
                 )
+            )
     return out
 
 
