@@ -27,7 +27,7 @@ from leadbook.workbook.jobs.refresh import refresh
 from leadbook.workbook.pack.decisions import PLAN_GRID, STEPS, _plan_page
 from leadbook.workbook.pack.page import Page
 from leadbook.workbook.read import open_inputs
-from leadbook.workbook.tabs.decisions import read_log
+from leadbook.workbook.tabs.decisions import log_problems, read_log
 from leadbook.workbook.undo import undo
 
 
@@ -449,3 +449,12 @@ def test_refresh_refuses_a_hand_edited_log_naming_the_cell(
     where = f"Decisions!{get_column_letter(cols[header or 'Source'])}"
     assert where in str(caught.value) and says in str(caught.value)
     assert _sha(path) == before
+
+
+def test_a_workbook_without_a_log_has_nothing_to_refuse(demo_book_path: Path) -> None:
+    wb = openpyxl.load_workbook(demo_book_path)
+    del wb[C.DECISIONS.name]
+    wb.save(demo_book_path)
+    assert log_problems(read_log(None, by_row=True)) == []
+    refresh(demo_book_path)  # the tab comes back, empty
+    assert _log(demo_book_path).empty

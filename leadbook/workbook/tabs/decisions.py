@@ -208,6 +208,8 @@ def log_problems(log: pd.DataFrame) -> list[Problem]:
     ["Decisions!H6: must be a number ≥ 0, got 'lots' (Spend of R1, A)"]
     """
     spec, sheet = C.RECOMMENDATIONS_TABLE, C.DECISIONS.name
+    if log.empty:  # no tab, no table or no row yet: nothing to read wrong
+        return []
     letters = log.attrs.get("columns", {})
     row, col = anchor_of(spec)
     missing = [k for k in _REQUIRED if k not in letters]
@@ -247,14 +249,15 @@ def _sound(log: pd.DataFrame) -> np.ndarray:
     ok &= log["event"].isin([C.RECOMMENDED, C.ACCEPTED]).to_numpy(bool)
     months = log["plan_from"]
     dates = pd.api.types.is_datetime64_any_dtype(months)  # a column all dates: no cell to look at
-    ok &= months.notna().to_numpy() if dates else np.array([isinstance(v, dt.date) for v in months])
+    ok &= np.array(
+        months.notna() if dates else [isinstance(v, dt.date) for v in months], dtype=bool
+    )
     ok &= np.array([isinstance(v, str) and bool(v.strip()) for v in log["source"]], dtype=bool)
     for key in ("spend", "leads", "customers"):
         column = log[key]
-        plain = (
-            column.notna().to_numpy()
-            if pd.api.types.is_float_dtype(column) or pd.api.types.is_integer_dtype(column)
-            else np.array([type(v) in (int, float) for v in column], dtype=bool)
+        numeric = pd.api.types.is_float_dtype(column) or pd.api.types.is_integer_dtype(column)
+        plain = np.array(
+            column.notna() if numeric else [type(v) in (int, float) for v in column], dtype=bool
         )
         x = pd.to_numeric(column.where(plain), errors="coerce").to_numpy(float)
         with np.errstate(invalid="ignore"):
