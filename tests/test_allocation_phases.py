@@ -92,8 +92,9 @@ def test_the_explanation_says_what_the_plan_does_with_each_test():
     assert text.startswith(
         "Tests: Social lead ads moves to its phase-2 budget in week 5, then joins the "
         "portfolio in week 13, its test over; Partner webinars joins the portfolio in week 9, "
-        "its test over; Aged lead marketplace stops at its phase gate in week 5 instead; "
-        "Webinar series stops at its phase gate in week 5 instead"
+        "its test over; Aged lead marketplace stops in week 5, at its phase gate, rather than "
+        "moving to phase 2; Webinar series stops in week 5, at its phase gate, rather than "
+        "moving to phase 2 ("
     )
     short = allocate(demo_inventory(), demo_settings(), weeks=3).explanation()
     assert not any(line.startswith("Tests:") for line in short)

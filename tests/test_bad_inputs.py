@@ -180,6 +180,14 @@ class TestSilentAcceptances:
         assert result.exit_code == 2
         assert "History!C4: holds 'NaN' where a number is stored" in result.output
 
+    def test_a_formula_without_a_saved_value_is_not_called_empty(self, demo_book_path):
+        """A formula typed by a program that does not calculate (openpyxl here) has no saved
+        value: the cell is not empty, it needs Excel to open and save it."""
+        edit(demo_book_path, ("Sources", "P13", "=1000*2"))
+        _, errors = check(demo_book_path)
+        error_at(errors, "Sources!P13", r"^Current spend holds a formula without a saved value")
+        error_at(errors, "Sources!P13", "open and save the workbook in Excel, or type the number")
+
     def test_an_infinite_setting_is_named_at_its_cell(self, demo_book_path):
         edit(demo_book_path, ("Settings", "C8", 0.123456125))
         path = sheet_xml(demo_book_path, "Settings")

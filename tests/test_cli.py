@@ -242,7 +242,19 @@ def test_print_json_writes_null_for_a_non_finite_figure(capsys):
 
 
 @pytest.mark.parametrize(
-    "command", ["score-leads", "board", "roi", "forecast", "plan", "check", "refresh", "undo"]
+    "command",
+    [
+        "score-leads",
+        "board",
+        "roi",
+        "forecast",
+        "plan",
+        "check",
+        "refresh",
+        "undo",
+        "whatif",
+        "accept",
+    ],
 )
 def test_json_commands_print_a_json_error_on_stdout(command, tmp_path):
     """As rebalance --json does: a failed run prints {"ok": false, "summary": …} (exit 2),

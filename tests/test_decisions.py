@@ -20,13 +20,14 @@ from openpyxl.utils.cell import range_boundaries
 from leadbook import contract as C
 from leadbook.allocation.variance import customer_bridge, plan_vs_actual
 from leadbook.board.quarters import Quarter
+from leadbook.errors import InputError
 from leadbook.workbook.jobs.decisions import AcceptRefusedError, accept
 from leadbook.workbook.jobs.rebalance import rebalance
 from leadbook.workbook.jobs.refresh import refresh
 from leadbook.workbook.pack.decisions import PLAN_GRID, STEPS, _plan_page
 from leadbook.workbook.pack.page import Page
 from leadbook.workbook.read import open_inputs
-from leadbook.workbook.tabs.decisions import read_log
+from leadbook.workbook.tabs.decisions import log_problems, read_log
 from leadbook.workbook.undo import undo
 
 
@@ -78,6 +79,38 @@ def test_bridge_new_and_stopped_sources_keep_the_remainder() -> None:
     assert stopped.volume == pytest.approx(-5)  # all the planned customers, lost to volume
     assert stopped.other == pytest.approx(1)
     assert sum(stopped.parts) == pytest.approx(stopped.variance)
+
+
+def test_a_source_with_no_leads_or_stopped_leaves_nothing_to_new_or_stopped() -> None:
+    """Spent with no leads, or stopped: volume and price explain the whole variance. The
+    remainder used to be a rounding residual (−3.6e-15), which the Total row showed as −0.00."""
+    no_leads = customer_bridge((1_000, 13, 1.3), (20_000, 0, 0))
+    assert no_leads.other == 0 and no_leads.conversion == 0
+    assert no_leads.volume == pytest.approx(24.7) and no_leads.price == pytest.approx(-26)
+    assert math.fsum(no_leads.parts) == pytest.approx(no_leads.variance, abs=1e-12)
+    stopped = customer_bridge((1_000, 91, 3.1), (0, 0, 0))
+    assert (stopped.volume, stopped.price, stopped.other) == (-3.1, 0, 0)
+    plans = pd.DataFrame(
+        {
+            "rec_id": ["R0001", "R0001"],
+            "plan_from": pd.to_datetime(["2026-11-01"] * 2),
+            "source": ["A", "B"],
+            "spend": [1_000.0, 1_000.0],
+            "leads": [13.0, 91.0],
+            "customers": [1.3, 3.1],
+        }
+    )
+    history = pd.DataFrame(
+        {
+            "month": pd.to_datetime(["2026-11-01"]),
+            "source": ["A"],
+            "spend": [20_000.0],
+            "leads": [0.0],
+            "customers": [0.0],
+        }
+    )
+    total = plan_vs_actual(plans, history).set_index("source").loc["Total"]
+    assert total["other"] == 0 and math.copysign(1, total["other"]) == 1  # not −0.0
 
 
 _amount = st.one_of(st.just(0.0), st.floats(1, 1e6, allow_nan=False))
@@ -375,3 +408,53 @@ def test_rows_appended_to_a_cut_tab_merge_into_the_rows_there() -> None:
         b'<row r="10"><c r="M10"><v>7</v></c></row></sheetData>'
     )
     assert dim == b'<dimension ref="A1:M9"/>'
+
+
+def _accepted_row(path: Path) -> tuple[openpyxl.Workbook, int, dict[str, int]]:
+    """The workbook, the sheet row of its first Accepted log row and each header's column."""
+    wb = openpyxl.load_workbook(path)
+    ws = wb[C.DECISIONS.name]
+    c0, r0, c1, r1 = range_boundaries(ws.tables[C.RECOMMENDATIONS_TABLE.name].ref)
+    cols = {str(ws.cell(r0, c).value): c for c in range(c0, c1 + 1)}
+    row = next(r for r in range(r0 + 1, r1 + 1) if ws.cell(r, cols["Event"]).value == C.ACCEPTED)
+    return wb, row, cols
+
+
+@pytest.mark.parametrize(
+    ("header", "value", "says"),
+    [
+        ("Spend", "lots", "must be a number"),
+        ("Recommendation", "R00x1", "not an id"),
+        ("Expected customers", None, "is empty"),
+        ("Plan from", "soon", "must be a month"),
+        (None, None, "lacks"),  # the whole row cleared
+    ],
+    ids=["text in a spend", "broken id", "a missing part", "text in a month", "a row cleared"],
+)
+def test_refresh_refuses_a_hand_edited_log_naming_the_cell(
+    accepted: dict, tmp_path: Path, header: str | None, value: object, says: str
+) -> None:
+    """PlanVsActual is a variance report read at the board: a log cell edited by hand used
+    to become a plan of $0 (or a source 'new' to the plan) without a word."""
+    path = _copy(accepted["accepted"], tmp_path, "edited.xlsx")
+    _append_month(path, dt.datetime(2026, 11, 1), _log(path))
+    wb, row, cols = _accepted_row(path)
+    ws = wb[C.DECISIONS.name]
+    for h in [header] if header else list(cols):
+        ws.cell(row, cols[h]).value = value
+    wb.save(path)
+    before = _sha(path)
+    with pytest.raises(InputError) as caught:
+        refresh(path)
+    where = f"Decisions!{get_column_letter(cols[header or 'Source'])}"
+    assert where in str(caught.value) and says in str(caught.value)
+    assert _sha(path) == before
+
+
+def test_a_workbook_without_a_log_has_nothing_to_refuse(demo_book_path: Path) -> None:
+    wb = openpyxl.load_workbook(demo_book_path)
+    del wb[C.DECISIONS.name]
+    wb.save(demo_book_path)
+    assert log_problems(read_log(None, by_row=True)) == []
+    refresh(demo_book_path)  # the tab comes back, empty
+    assert _log(demo_book_path).empty

@@ -868,6 +868,21 @@ class TestBoardPdfSetting:
         assert export_board_pack(demo_book_path, "2026Q4", tmp_path, pdf=False).pdf is None
         assert not list(tmp_path.glob("*.pdf"))
 
+    @pytest.mark.parametrize("cell", ["maybe", None], ids=["bad", "empty"])
+    def test_an_explicit_flag_wins_over_a_bad_boardpdf_cell(
+        self, demo_book_path, tmp_path, monkeypatch, cell
+    ):
+        monkeypatch.setattr(pack, "convert", fake_pdf)
+        set_setting(demo_book_path, "BoardPDF", cell)
+        with pytest.raises(InputError, match=r"Settings!C[0-9]+: BoardPDF"):  # no flag: refused
+            export_board_pack(demo_book_path, "2026Q4", tmp_path / "none")
+        assert export_board_pack(demo_book_path, "2026Q4", tmp_path / "no", pdf=False).pdf is None
+        result = export_board_pack(demo_book_path, "2026Q4", tmp_path / "yes", pdf=True)
+        assert result.pdf is not None and result.pdf.is_file()
+        # the check still reports the cell, with the other bad cells
+        res = runner.invoke(app, ["check", str(demo_book_path), "--json"])
+        assert res.exit_code != 0 and "BoardPDF" in res.stdout
+
     def test_yes_without_libreoffice_makes_the_pack_and_says_why_no_pdf(
         self, demo_book_path, tmp_path, monkeypatch
     ):

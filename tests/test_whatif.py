@@ -74,6 +74,16 @@ def test_an_infeasible_point_names_the_rule_rebalance_would_name(demo, demo_curv
     assert first["rule"].startswith(problem.leading()[0][0].message)
 
 
+def test_a_points_rule_quotes_that_points_budget(demo):
+    """At a $24,000 point the relaxed solve spends $25,000 (the budget gives too): the band's
+    limit is quoted as its share of $24,000, the point's own budget, not of that $25,000."""
+    inventory, settings = demo
+    curve = budget_curve(inventory, settings.replace({"Budget": 25_000.0}), budgets=[24_000.0])
+    rule = curve.table["rule"].iloc[0]
+    assert rule.startswith("The Tier 3 band allows ≤ $3,600 (15 % of $24,000)"), rule
+    assert "$25,000" not in rule
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_customers_never_fall_as_the_budget_rises_in_at_most_mode(seed):
     model = random_model(10, seed=seed)

@@ -39,7 +39,7 @@ def _edit_scenarios(path: Path, rows: list[list[object]], extra: list[str] = ())
     last_col = max_col + len(extra)
     for r in range(min_row + 1, max(max_row, min_row + len(rows)) + 1):
         for c in range(min_col, last_col + 1):
-            ws.cell(r, c, None)
+            ws.cell(r, c).value = None  # ws.cell(r, c, None) would leave the value
     for i, row in enumerate(rows, start=1):
         for j, value in enumerate(row):
             ws.cell(min_row + i, min_col + j, value)
@@ -168,8 +168,17 @@ def test_a_scenario_equals_rebalance_on_a_workbook_with_that_setting_changed(
         ([["A", "lots"]], [], "B6", "must be a number"),
         ([["A", None, "Nowhere", None, 5_000]], [], "C6", "'Nowhere' is not a source"),
         ([["A", None, None, None, None, None, 3]], ["MaxSourceShare"], "G6", "did you mean 3 %"),
+        ([["A", "=300000*1"]], [], "B6", "holds a formula"),
+        ([["A", None, None, None, None, None, 25]], ["CurvePoints"], "G5", "budget curve"),
     ],
-    ids=["unknown setting", "text in a number", "unknown source", "setting out of range"],
+    ids=[
+        "unknown setting",
+        "text in a number",
+        "unknown source",
+        "setting out of range",
+        "formula",
+        "curve setting",
+    ],
 )
 def test_bad_scenarios_name_the_cell_and_leave_the_file_byte_identical(
     built_demo: Path, tmp_path: Path, rows, extra, where, says
@@ -180,6 +189,7 @@ def test_bad_scenarios_name_the_cell_and_leave_the_file_byte_identical(
     with pytest.raises(InputError) as caught:
         whatif(path)
     assert f"What-if!{where}" in str(caught.value) and says in str(caught.value)
+    assert str(caught.value).count("What-if!") == 1, "one problem, said once"
     assert path.read_bytes() == before
 
 
@@ -216,3 +226,50 @@ def test_the_command_prints_json_and_refuses_bad_input_with_exit_2(compared, tmp
     res = CliRunner().invoke(app, ["whatif", str(bad)])
     assert res.exit_code == 2 and "What-if!B6" in res.output
     assert bad.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("typed", "where"),
+    [
+        ({"G5": "MaxSourceShare", "G6": 0.35}, "G5"),
+        ({"A9": "Extra $330k", "B9": 330_000}, "A9"),
+        ({"H7": "a note to self"}, "H7"),
+    ],
+    ids=["setting column right of the table", "row below the table", "a note beside it"],
+)
+def test_cells_typed_outside_the_scenarios_table_are_refused_not_lost(
+    built_demo: Path, tmp_path: Path, typed: dict[str, object], where: str
+):
+    """The Scenarios table is the user's, as its ref says (Compare scenarios never resizes
+    it): a cell typed beside or below it, outside the ref, would vanish with the rewrite."""
+    path = _copy(built_demo, tmp_path / "outside")
+    wb = openpyxl.load_workbook(path)
+    ws = wb[C.WHATIF.name]
+    for cell, value in typed.items():
+        ws[cell] = value
+    wb.save(path)
+    before = path.read_bytes()
+    with pytest.raises(InputError) as caught:
+        whatif(path)
+    message = str(caught.value)
+    assert f"What-if!{where}" in message and "outside" in message and "A5:F8" in message
+    assert path.read_bytes() == before
+
+
+def test_a_refused_json_run_prints_the_refusal_as_json(compared, tmp_path: Path):
+    """As every --json command does: {"path", "ok": false, "summary"} on stdout, exit 2."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from leadbook.cli import app
+
+    path, _, _, _ = compared
+    bad = tmp_path / "bad.xlsx"
+    shutil.copy2(path, bad)
+    _edit_scenarios(bad, [["A", "lots"]])
+    res = CliRunner().invoke(app, ["whatif", str(bad), "--json"])
+    assert res.exit_code == 2
+    payload = json.loads(res.stdout)
+    assert payload["ok"] is False and payload["path"] == str(bad)
+    assert "What-if!B6" in payload["summary"]

@@ -353,7 +353,9 @@ def _test_sentence(model: Model, glide: pd.DataFrame) -> str | None:
         said = []
         if 1 < gate <= weeks:
             if glide.loc[gate, name] <= 0:
-                clauses.append(f"{name} stops at its phase gate in week {gate} instead")
+                clauses.append(
+                    f"{name} stops in week {gate}, at its phase gate, rather than moving to phase 2"
+                )
                 continue
             said.append(f"moves to its phase-2 budget in week {gate}")
         if end <= weeks:

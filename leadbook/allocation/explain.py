@@ -719,8 +719,12 @@ class _Context:
             members = np.flatnonzero(pf.classes[band.column] == band.klass)
             label, subject = f"The {band.label}", band.klass
         got = float(x[members].sum())
+        short = abs(share * total - got)
+        # The relaxed solve may spend past the budget (the budget gives too): quote the share
+        # of the budget itself, where that still states the conflict, not of that spend.
+        if total > lim.budget and (not low or share * lim.budget > got):
+            total = lim.budget
         limit = share * total
-        short = abs(limit - got)
         if low:
             caps = self._capped(members)
             have = (

@@ -15,7 +15,9 @@ add up to C₁ − C₀ exactly (a telescoping sum; in floating point the conver
 taken as the remainder of the first two, so the sum is the variance to the last bit). A
 source the chain cannot follow — nothing planned (a new source), nothing spent (a stopped
 one), or no leads on one side — has its effects that are defined computed as above and the
-rest of its variance in the named effect **New or stopped**: nothing is dropped.
+rest of its variance in the named effect **New or stopped**: nothing is dropped. With no
+actual leads and no actual customers nothing is left: volume (and price, if it spent) explain
+the whole variance, the last taken as the remainder, so no rounding residue shows as −0.00.
 """
 
 from __future__ import annotations
@@ -96,6 +98,13 @@ def customer_bridge(plan: tuple[float, float, float], actual: tuple[float, float
         volume = (s1 - s0) * e0 * r0
         price = s1 * (e1 - e0) * r0
         return Bridge(variance, volume, price, variance - volume - price, 0.0)
+    if e0 is not None and r0 is not None and l1 == 0 and c1 == 0:
+        # no leads (stopped, or spent for none): volume and price are the whole chain (the
+        # conversion effect, actual leads × …, is 0), the last one taken as the remainder
+        if e1 is None:
+            return Bridge(variance, variance, 0.0, 0.0, 0.0)
+        volume = (s1 - s0) * e0 * r0
+        return Bridge(variance, volume, variance - volume, 0.0, 0.0)
     volume = (s1 - s0) * e0 * r0 if e0 is not None and r0 is not None else 0.0
     price = s1 * (e1 - e0) * r0 if e0 is not None and e1 is not None and r0 is not None else 0.0
     conversion = l1 * (r1 - r0) if r0 is not None and r1 is not None else 0.0

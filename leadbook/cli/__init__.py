@@ -767,7 +767,7 @@ def whatif(book: BookArg, as_json: JsonOption = False) -> None:
     """Compare the What-if tab's scenarios with the Settings as set, and draw the budget curve."""
     from leadbook.workbook.jobs.whatif import whatif as whatif_job
 
-    result, view = _run(lambda: whatif_job(book))
+    result, view = _run(lambda: whatif_job(book), book if as_json else None)
     curve = view.curve.table if view.curve is not None else None
     if as_json:
         print_json(
@@ -823,7 +823,7 @@ def accept(book: BookArg, as_json: JsonOption = False) -> None:
     spend and record it on the Decisions tab (leadbook undo takes it back)."""
     from leadbook.workbook.jobs.decisions import accept as accept_job
 
-    result, acceptance = _run(lambda: accept_job(book))
+    result, acceptance = _run(lambda: accept_job(book), book if as_json else None)
     if as_json:
         spend = acceptance.spend.reset_index(names="source")
         print_json(

@@ -537,6 +537,58 @@ def read_settings(wb: Workbook) -> tuple[Settings, list[Problem]]:
     return settings, more + _misplaced_names(wb, rows) + _values_without_keys(frame, loc)
 
 
+EMPTY = " is empty"
+
+
+def unsaved_formulas(problems: list[Problem], path: Path) -> list[Problem]:
+    """``problems`` with each "… is empty" at a cell that holds a formula without a saved
+    value (typed by a program that does not calculate) saying so: leadbook reads the values
+    Excel saved, and there is none, but the cell is not empty."""
+    empty = [p for p in problems if p.message.endswith(EMPTY) and "!" in p.where]
+    if not empty:
+        return problems
+    from leadbook.workbook.splice import sheet_parts, uncached_formulas
+
+    tabs = {p.where.split("!")[0] for p in empty}
+    with zipfile.ZipFile(path) as zf:
+        parts = sheet_parts(zf)
+        names = set(zf.namelist())
+        bare = {t: uncached_formulas(zf.read(parts[t])) for t in tabs if parts.get(t) in names}
+    out = []
+    for p in problems:
+        tab, _, cell = p.where.partition("!")
+        if p in empty and cell in bare.get(tab, ()):
+            p = Problem(
+                p.where,
+                f"{p.message.removesuffix(EMPTY)} holds a formula without a saved value "
+                "(leadbook reads the values Excel saves): open and save the workbook in Excel, "
+                "or type the number",
+                p.severity,
+            )
+        out.append(p)
+    return out
+
+
+def _unused(problem: Problem, overridden: tuple[str, ...]) -> Problem:
+    """``problem`` as a warning if it is the value of a setting in ``overridden``.
+
+    Examples
+    --------
+    >>> str(_unused(Problem("Settings!C130", "BoardPDF: is empty"), ("BoardPDF",)).severity)
+    'warning'
+    """
+    names = tuple(f"{name}:" for name in overridden)
+    if not names or problem.severity is not Severity.ERROR:
+        return problem
+    if not problem.message.startswith(names):
+        return problem
+    return Problem(
+        problem.where,
+        f"{problem.message} (not used this run: the command's option sets it)",
+        Severity.WARNING,
+    )
+
+
 def _values_without_keys(frame: pd.DataFrame, loc: SheetLocator) -> list[Problem]:
     """An error at each value typed on a row with no Key: leadbook cannot tell which
     setting it is, so it would silently use the default instead."""
@@ -653,20 +705,25 @@ def open_inputs(path: str | Path) -> StreamedBook:
     return book
 
 
-def inspect_book(path: str | Path) -> tuple[Book | None, list[Problem]]:
-    """Every problem of a workbook's inputs (errors and warnings), and the book if usable."""
+def inspect_book(
+    path: str | Path, overridden: tuple[str, ...] = ()
+) -> tuple[Book | None, list[Problem]]:
+    """Every problem of a workbook's inputs (errors and warnings), and the book if usable.
+    ``overridden``: settings (defined names) the caller replaces by an explicit option, so
+    that a bad value of theirs is only a warning (``board --pdf`` wins over BoardPDF)."""
     path = Path(path)
-    return inspect_workbook(open_inputs(path), path)
+    return inspect_workbook(open_inputs(path), path, overridden)
 
 
 def inspect_workbook(
-    wb: Workbook | StreamedBook, path: Path | None = None
+    wb: Workbook | StreamedBook, path: Path | None = None, overridden: tuple[str, ...] = ()
 ) -> tuple[Book | None, list[Problem]]:
     """:func:`inspect_book` of a workbook already open (values, as ``open_workbook`` and
     :func:`open_inputs` read)."""
     from leadbook.portfolio.inventory import portfolio_figures, stated_total_findings
 
     settings, problems = read_settings(wb)
+    problems = [_unused(p, overridden) for p in problems]
     inventory, inv_problems = read_inventory(wb)  # first: Sources read whole, once
     stated, stated_problems = read_stated(wb)
     problems += stated_problems + inv_problems
@@ -677,6 +734,8 @@ def inspect_workbook(
     if find_table(wb, C.LEADS_TABLE) is not None:
         leads, where, _ = read_table(wb, C.LEADS_TABLE)
         problems += example_problems(leads, C.LEADS_TABLE, where, "lead_id")
+    if path is not None:
+        problems = unsaved_formulas(problems, path)
     if any(p.severity is Severity.ERROR for p in problems) or inventory is None:
         return None, problems
     book = Book(settings, inventory, stated, tuple(problems), path, fingerprints=Fingerprints(wb))
@@ -717,9 +776,10 @@ def lead_problems(wb: Workbook, sources: list[str] | None) -> list[Problem]:
     return found_problems
 
 
-def read_book(path: str | Path) -> Book:
-    """The validated inputs of the workbook at ``path``; one error lists every problem."""
-    book, problems = inspect_book(path)
+def read_book(path: str | Path, *, overridden: tuple[str, ...] = ()) -> Book:
+    """The validated inputs of the workbook at ``path``; one error lists every problem
+    (``overridden``: as :func:`inspect_book`)."""
+    book, problems = inspect_book(path, overridden)
     raise_errors(problems)
     assert book is not None
     for warning in book.warnings:

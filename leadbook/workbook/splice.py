@@ -231,6 +231,29 @@ def sheet_parts(zf: zipfile.ZipFile) -> dict[str, str]:
     }
 
 
+def uncached_formulas(xml: bytes) -> set[str | None]:
+    """The cells of a worksheet part that hold a formula without a saved value (an empty
+    text, ``t="str"``, is one: the value of ``=""``); None for such a cell that does not
+    say where it is.
+
+    >>> uncached_formulas(
+    ...     b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    ...     b'<sheetData><row r="1"><c r="A1"><f>1+1</f><v>2</v></c><c r="B1"><f>A1</f><v/></c>'
+    ...     b'<c r="C1" t="str"><f>""</f><v></v></c><c r="D1"><f>A1</f></c></row>'
+    ...     b"</sheetData></worksheet>"
+    ... ) == {"B1", "D1"}
+    True
+    """
+    out: set[str | None] = set()
+    for cell in ET.fromstring(xml).iter(f"{{{_MAIN}}}c"):
+        if cell.find(f"{{{_MAIN}}}f") is None:
+            continue
+        value = cell.find(f"{{{_MAIN}}}v")
+        if value is None or not (value.text or cell.get("t") == "str"):
+            out.add(cell.get("r"))
+    return out
+
+
 def _resolve(source: str, target: str) -> str:
     if target.startswith("/"):
         return target.lstrip("/")

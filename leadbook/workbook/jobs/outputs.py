@@ -22,7 +22,7 @@ from leadbook.board import maturity as M
 from leadbook.board.kpis import board_kpis
 from leadbook.board.pitfalls import pitfalls
 from leadbook.board.quarters import Quarter, latest_quarter, quarter_actuals
-from leadbook.errors import InfeasiblePolicyError
+from leadbook.errors import InfeasiblePolicyError, raise_errors
 from leadbook.planning.plan import hiring_result
 from leadbook.planning.roi import roi_table
 from leadbook.portfolio.classify import band_usage, classify
@@ -42,7 +42,7 @@ from leadbook.workbook.tabs.board import (
     render_maturity_tab,
 )
 from leadbook.workbook.tabs.classes import render_scores, render_tiers
-from leadbook.workbook.tabs.decisions import read_log, render_decisions
+from leadbook.workbook.tabs.decisions import log_problems, read_log, render_decisions
 from leadbook.workbook.tabs.leads import render_leads
 from leadbook.workbook.tabs.planning import (
     render_forecast,
@@ -180,13 +180,16 @@ def maturity(ws: Worksheet, book: Book | None, expected: Expected) -> None:
 def decisions(ws: Worksheet, book: Book | None, expected: Expected) -> None:
     """The Decisions tab: the Recommendations log carried over, row for row, from the tab it
     replaces, and PlanVsActual from its Accepted rows and the book's History."""
-    log = read_log(previous_sheet(ws))
+    log = read_log(previous_sheet(ws), by_row=True)
     pva = None if book is None else book_plan_vs_actual(log, book)
-    render_decisions(ws, log, pva, expected)
+    render_decisions(ws, log.reset_index(drop=True), pva, expected)
 
 
 def book_plan_vs_actual(log: pd.DataFrame, book: Book) -> pd.DataFrame:
-    """PlanVsActual of the accepted plans in the Recommendations rows ``log``."""
+    """PlanVsActual of the accepted plans in the Recommendations rows ``log`` (read
+    ``by_row``); a log edited by hand raises :class:`~leadbook.errors.InputError` naming
+    each bad cell (a plan figure silently taken as $0 would mislead more than no table)."""
+    raise_errors(log_problems(log))
     accepted = log[log["event"] == C.ACCEPTED]
     if accepted.empty:
         return plan_vs_actual(accepted, book.inventory.history)

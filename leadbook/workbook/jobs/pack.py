@@ -27,7 +27,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import defusedxml.ElementTree as ET  # noqa: N817
 import openpyxl
 import pandas as pd
 from openpyxl.utils.cell import coordinate_from_string, get_column_letter, range_boundaries
@@ -56,7 +55,7 @@ from leadbook.workbook.pack.summary import COHORT_SPEND, status_counts
 from leadbook.workbook.read import Book, open_inputs, open_workbook, read_book
 from leadbook.workbook.saving import save_workbook
 from leadbook.workbook.sheets import replace_sheet
-from leadbook.workbook.splice import sheet_parts
+from leadbook.workbook.splice import sheet_parts, uncached_formulas
 from leadbook.workbook.tabs.allocation import CAPACITY_CELL, CONVERSION_CELL, EXPLANATION_CELL
 from leadbook.workbook.tabs.board import (
     BoardView,
@@ -68,8 +67,6 @@ from leadbook.workbook.tabs.decisions import read_log
 from leadbook.workbook.write import one_job_per_workbook, update_workbook
 
 log = logging.getLogger(__name__)
-
-_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 
 
 @dataclass(frozen=True)
@@ -117,7 +114,8 @@ def export_board_pack(
             f"{out} is not a folder leadbook can make the pack in ({there} is "
             f"{files.file_kind(there) or 'a file'}); nothing was written. Give --out a folder"
         )
-    book = read_book(path)
+    # an explicit --pdf/--no-pdf wins over the BoardPDF cell, which then need not be valid
+    book = read_book(path, overridden=("BoardPDF",) if pdf is not None else ())
     when = given or latest_quarter(book.inventory.history)
     if when is None:
         raise LeadbookError("History is empty, so there is no latest quarter: give --quarter")
@@ -193,7 +191,7 @@ def _plan_vs_actual(path: Path, book: Book) -> pd.DataFrame:
     fills PlanVsActual."""
     wb = open_inputs(path)
     ws = wb[C.DECISIONS.name] if C.DECISIONS.name in wb.sheetnames else None
-    return book_plan_vs_actual(read_log(ws), book)
+    return book_plan_vs_actual(read_log(ws, by_row=True), book)
 
 
 def pack_name(book: Path, quarter: Quarter | str) -> str:
@@ -476,29 +474,6 @@ def _missing_values(path: Path, values: Workbook) -> list[str]:
             if None in bare or any(c.coordinate in bare for c in shown):
                 missing.append(tab)
     return missing
-
-
-def uncached_formulas(xml: bytes) -> set[str | None]:
-    """The cells of a worksheet part that hold a formula without a saved value (an empty
-    text, ``t="str"``, is one: the value of ``=""``); None for such a cell that does not
-    say where it is.
-
-    >>> uncached_formulas(
-    ...     b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-    ...     b'<sheetData><row r="1"><c r="A1"><f>1+1</f><v>2</v></c><c r="B1"><f>A1</f><v/></c>'
-    ...     b'<c r="C1" t="str"><f>""</f><v></v></c><c r="D1"><f>A1</f></c></row>'
-    ...     b"</sheetData></worksheet>"
-    ... ) == {"B1", "D1"}
-    True
-    """
-    out: set[str | None] = set()
-    for cell in ET.fromstring(xml).iter(f"{_MAIN}c"):
-        if cell.find(f"{_MAIN}f") is None:
-            continue
-        value = cell.find(f"{_MAIN}v")
-        if value is None or not (value.text or cell.get("t") == "str"):
-            out.add(cell.get("r"))
-    return out
 
 
 def _shown_cells(ws: Any, tab: str) -> list[Any]:

@@ -21,7 +21,7 @@ from leadbook import contract as C
 from leadbook.allocation.whatif import AS_SET, Scenario, SourceOverride, budget_curve, run_scenarios
 from leadbook.contract.tables import number_text
 from leadbook.errors import Problem, raise_errors
-from leadbook.settings import settings_with, spec_for
+from leadbook.settings import section_title, settings_with, spec_for
 from leadbook.workbook.jobs.feeds import allocation_feeds, sales_capacity_for
 from leadbook.workbook.layout import formula_values
 from leadbook.workbook.provenance import PORTFOLIO
@@ -31,6 +31,8 @@ from leadbook.workbook.tabs.whatif import KeptTable, WhatIfView, kept_table, ren
 from leadbook.workbook.write import WriteResult, one_job_per_workbook, update_workbook
 
 SHEET = C.WHATIF.name
+UNSOLVED = frozenset({"whatif", "board", "files"})
+"""Settings sections a scenario's solve does not read (the curve's, the board's, files')."""
 YES = {"yes", "y", "true", "1", "x"}
 NO = {"no", "n", "false", "0", ""}
 
@@ -45,11 +47,26 @@ def read_scenarios(kept: KeptTable | None, book: Book) -> list[Scenario]:
 
     A row with every cell blank is skipped. A column whose header is a setting's defined
     name overrides that setting; a column headed ``Note…`` is ignored; any other header is
-    an error.
+    an error, and so is a cell filled beside or below the table, outside it (the rewrite
+    would lose it).
     """
+    spec = C.WHATIF_SCENARIOS_TABLE
+    if kept is not None and kept.outside:
+        (at, value), *more = kept.outside
+        raise_errors(
+            [
+                Problem(
+                    f"{SHEET}!{at}",
+                    f"{value!r} is outside the {spec.name} table ({kept.ref}), and Compare "
+                    "scenarios rewrites the tab around the table: it would be lost. Take it into "
+                    "the table (in Excel: Table Design › Resize Table) or clear the cell",
+                ),
+                *(Problem(f"{SHEET}!{a}", f"{v!r} is outside it too") for a, v in more[:4]),
+                *([Problem(SHEET, f"… and {len(more) - 4:,} more cells")] if len(more) > 4 else []),
+            ]
+        )
     if kept is None or kept.rows < 1:
         return []
-    spec = C.WHATIF_SCENARIOS_TABLE
     min_col, min_row, _, _ = range_boundaries(kept.ref)
     headers = kept.cells[0]
     by_header = {_norm(c.header): c.key for c in spec.columns}
@@ -63,7 +80,17 @@ def read_scenarios(kept: KeptTable | None, book: Book) -> list[Scenario]:
             continue
         else:
             try:
-                roles[j] = "setting:" + spec_for(str(header).strip()).name
+                found = spec_for(str(header).strip())
+                roles[j] = "setting:" + found.name
+                if found.section in UNSOLVED:
+                    problems.append(
+                        Problem(
+                            _cell(min_row, min_col + j),
+                            f"{found.name} ({section_title(found.section)}) changes nothing a "
+                            "scenario solves: the budget curve is drawn once, for the Settings "
+                            "as set. Set it on the Settings tab, or head the column 'Note'",
+                        )
+                    )
             except KeyError as exc:
                 problems.append(
                     Problem(
@@ -113,10 +140,10 @@ def _scenario(
         seen[name.casefold()] = where
     rows = []
     for role, (value, at) in cells.items():
-        if role == "budget" and not _blank(value):
-            rows.append(("Budget", _value(value, at, problems), at))
-        elif role.startswith("setting:") and not _blank(value):
-            rows.append((role.removeprefix("setting:"), _value(value, at, problems), at))
+        key = "Budget" if role == "budget" else role.removeprefix("setting:")
+        overrides = role == "budget" or role.startswith("setting:")
+        if overrides and not _blank(value) and not _formula(value, at, problems):
+            rows.append((key, value, at))
     changed, found = settings_with(book.settings, rows)
     problems += [p for p in found if p.severity == "error"]
     overrides = {key: changed.get(spec_for(key).key) for key, _, _ in rows}
@@ -153,10 +180,12 @@ def _blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _value(value: object, at: str, problems: list[Problem]) -> object:
+def _formula(value: object, at: str, problems: list[Problem]) -> bool:
+    """Whether ``value`` is a formula (a problem at ``at``: the scenario wants the value)."""
     if isinstance(value, str) and value.startswith("="):
         problems.append(Problem(at, f"holds a formula ({value}); type the value itself"))
-    return value
+        return True
+    return False
 
 
 def _amount(value: object, at: str, problems: list[Problem]) -> float | None:

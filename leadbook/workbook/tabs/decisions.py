@@ -9,16 +9,20 @@ value, from the tab it replaces, and PlanVsActual computed afresh.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import math
 import re
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from openpyxl.utils.cell import get_column_letter, range_boundaries
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from leadbook import contract as C
+from leadbook.errors import Problem
 from leadbook.workbook.layout import (
     Expected,
     anchor_of,
@@ -147,10 +151,11 @@ def bold_totals(ws: Worksheet, n: int) -> None:
                 ws.cell(r, c).font = Font(bold=True)
 
 
-def read_log(ws: Any, span: tuple[int, int] | None = None) -> pd.DataFrame:
+def read_log(ws: Any, span: tuple[int, int] | None = None, *, by_row: bool = False) -> pd.DataFrame:
     """The Recommendations rows on tab ``ws`` (an openpyxl or streamed tab; None: none), keyed
     by contract column; blank rows dropped. Columns are found by their header. ``span``:
-    only the data rows ``first``…``last`` (0 the table's first)."""
+    only the data rows ``first``…``last`` (0 the table's first). ``by_row``: indexed by
+    sheet row, with each column's letter in ``attrs["columns"]`` (for :func:`log_problems`)."""
     spec = C.RECOMMENDATIONS_TABLE
     empty = pd.DataFrame(columns=list(spec.keys))
     if ws is None or spec.name not in ws.tables:
@@ -169,12 +174,143 @@ def read_log(ws: Any, span: tuple[int, int] | None = None) -> pd.DataFrame:
         for c in spec.columns
         if c.header.casefold() in headers
     }
-    data = [
-        {key: row[j] for key, j in at.items()}
-        for row in rows[1:]
+    kept = [
+        (first + i, {key: row[j] for key, j in at.items()})
+        for i, row in enumerate(rows[1:])
         if any(v is not None and v != "" for v in row)
     ]
-    return pd.DataFrame(data, columns=list(spec.keys))
+    frame = pd.DataFrame([d for _, d in kept], columns=list(spec.keys))
+    if by_row:
+        frame.index = pd.Index([r for r, _ in kept], name="row")
+        frame.attrs["columns"] = {k: get_column_letter(min_col + j) for k, j in at.items()}
+    return frame
+
+
+_REQUIRED = ("rec_id", "event", "plan_from", "source", "spend", "leads", "customers")
+"""The log's columns PlanVsActual reads: every row must have them."""
+SHOWN = 10
+"""Problems of the log listed one by one (the rest are counted)."""
+
+
+def log_problems(log: pd.DataFrame) -> list[Problem]:
+    """What is wrong with the Recommendations rows ``log`` (read ``by_row``), each at its
+    cell: a missing column, an id not R0001…, an unknown event, a blank, a month that is not
+    a date, a figure that is not a number ≥ 0, an acceptance whose sources are not those
+    of its recommendation. The log is only ever appended to, so any of these is a hand edit.
+
+    Examples
+    --------
+    >>> log = pd.DataFrame({"rec_id": ["R1"], "event": ["Accepted"], "plan_from": [
+    ...     dt.datetime(2026, 11, 1)], "source": ["A"], "spend": ["lots"], "leads": [1.0],
+    ...     "customers": [0.1]}, index=[6])
+    >>> log.attrs["columns"] = dict(zip(log.columns, "ABDGHIJ"))
+    >>> [str(p).split(";")[0] for p in log_problems(log)]
+    ["Decisions!H6: must be a number ≥ 0, got 'lots' (Spend of R1, A)"]
+    """
+    spec, sheet = C.RECOMMENDATIONS_TABLE, C.DECISIONS.name
+    if log.empty:  # no tab, no table or no row yet: nothing to read wrong
+        return []
+    letters = log.attrs.get("columns", {})
+    row, col = anchor_of(spec)
+    missing = [k for k in _REQUIRED if k not in letters]
+    if missing:
+        names = ", ".join(repr(spec.column(k).header) for k in missing)
+        return [
+            Problem(f"{sheet}!{get_column_letter(col)}{row}", f"{spec.name} has no {names} column")
+        ]
+    out: list[Problem] = []
+    doubtful = log.loc[~_sound(log), list(_REQUIRED)]  # the others need no cell-by-cell look
+    for r, values in zip(doubtful.index, doubtful.itertuples(index=False), strict=True):
+        for key, value in zip(_REQUIRED, values, strict=True):
+            text = _log_cell(key, value)
+            if text:
+                whose = f"{spec.column(key).header} of {values[0]}, {values[3]}"
+                out.append(Problem(f"{sheet}!{letters[key]}{r}", f"{text} ({whose})"))
+    if not out:  # a bad cell (an id) would count as a row missing here too
+        out = _unmatched(log, f"{sheet}!{letters['source']}")
+    if len(out) > SHOWN:
+        more = f"… and {len(out) - SHOWN:,} more problems in the log"
+        out = [*out[:SHOWN], Problem(f"{sheet}!{spec.name}", more)]
+    return [
+        dataclasses.replace(p, message=f"{p.message}; {_FIX}") if i == 0 else p
+        for i, p in enumerate(out)
+    ]
+
+
+_FIX = (
+    "only Rebalance and Accept plan write the Recommendations log: type the cell back as they "
+    "wrote it (leadbook undo --list shows the copies kept before each write), then Refresh"
+)
+
+
+def _sound(log: pd.DataFrame) -> np.ndarray:
+    """Which rows of ``log`` pass :func:`_log_cell` for sure, column by column at once."""
+    ok = np.array(log["rec_id"].astype(str).str.fullmatch(_ID.pattern[1:-1]), dtype=bool)
+    ok &= log["event"].isin([C.RECOMMENDED, C.ACCEPTED]).to_numpy(bool)
+    months = log["plan_from"]
+    dates = pd.api.types.is_datetime64_any_dtype(months)  # a column all dates: no cell to look at
+    ok &= np.array(
+        months.notna() if dates else [isinstance(v, dt.date) for v in months], dtype=bool
+    )
+    ok &= np.array([isinstance(v, str) and bool(v.strip()) for v in log["source"]], dtype=bool)
+    for key in ("spend", "leads", "customers"):
+        column = log[key]
+        numeric = pd.api.types.is_float_dtype(column) or pd.api.types.is_integer_dtype(column)
+        plain = np.array(
+            column.notna() if numeric else [type(v) in (int, float) for v in column], dtype=bool
+        )
+        x = pd.to_numeric(column.where(plain), errors="coerce").to_numpy(float)
+        with np.errstate(invalid="ignore"):
+            ok &= plain & np.isfinite(x) & (x >= 0)
+    return ok
+
+
+def _log_cell(key: str, value: Any) -> str:
+    """What is wrong with one log cell ("" if nothing)."""
+    if value is None or (isinstance(value, str) and not value.strip()) or value != value:
+        return "is empty"  # a blank number cell is NaN in the frame
+    if key == "rec_id" and not _ID.match(str(value)):
+        return f"{value!r} is not an id (R0001, R0002…)"
+    if key == "event" and value not in (C.RECOMMENDED, C.ACCEPTED):
+        return f"must be {C.RECOMMENDED} or {C.ACCEPTED}, got {value!r}"
+    if key == "plan_from" and not isinstance(value, dt.date):
+        return f"must be a month (a date), got {value!r}"
+    if key in ("spend", "leads", "customers"):
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if not number or not math.isfinite(value) or value < 0:
+            return f"must be a number ≥ 0, got {value!r}"
+    return ""
+
+
+def _unmatched(log: pd.DataFrame, column: str) -> list[Problem]:
+    """An acceptance whose sources are not its recommendation's, at its first row (the log
+    may hold 100,000 rows: compared as tables, not id by id)."""
+    pairs = log[["rec_id", "source"]].astype(str).assign(row=log.index, event=log["event"])
+    acc = pairs[pairs["event"] == C.ACCEPTED]
+    rec = pairs[(pairs["event"] == C.RECOMMENDED) & pairs["rec_id"].isin(set(acc["rec_id"]))]
+    acc = acc[acc["rec_id"].isin(set(rec["rec_id"]))]  # an id with no plan rows: nothing to match
+    both = rec.drop_duplicates(["rec_id", "source"]).merge(
+        acc.drop_duplicates(["rec_id", "source"]), "outer", ["rec_id", "source"], indicator=True
+    )
+    found = {
+        "lacks": both[both["_merge"] == "left_only"],
+        "adds": both[both["_merge"] == "right_only"],
+        "repeats": acc[acc.duplicated(["rec_id", "source"])].drop_duplicates(["rec_id", "source"]),
+    }
+    first = acc.groupby("rec_id", sort=False)["row"].first()
+    out = []
+    for what, rows in found.items():
+        for rec_id, names in rows.groupby("rec_id", sort=False)["source"]:
+            names = sorted(names)
+            shown = ", ".join(map(repr, names[:3])) + (" …" if len(names) > 3 else "")
+            out.append(
+                Problem(
+                    f"{column}{first[rec_id]}",
+                    f"the acceptance of {rec_id} {what} {shown} against its Recommended rows "
+                    "(a row deleted or typed?)",
+                )
+            )
+    return out
 
 
 def next_id(log: pd.DataFrame) -> str:

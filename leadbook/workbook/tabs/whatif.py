@@ -72,11 +72,14 @@ NUMERIC = ("budget", "spend", "leads", "customers", "blended_cpa", "margin")
 
 @dataclass(frozen=True)
 class KeptTable:
-    """The Scenarios table as the user left it: its cells (header row first) by column."""
+    """The Scenarios table as the user left it: its cells (header row first) by column, and
+    the cells typed beside or below it but outside its ref (``outside``: address, value),
+    which the rewrite would lose."""
 
     ref: str
     cells: tuple[tuple[Any, ...], ...]
     formats: tuple[tuple[str, ...], ...]
+    outside: tuple[tuple[str, Any], ...] = ()
 
     @property
     def rows(self) -> int:
@@ -94,7 +97,26 @@ def kept_table(ws: Worksheet | None) -> KeptTable | None:
     for row in ws.iter_rows(min_row=min_row, max_row=max_row, min_col=min_col, max_col=max_col):
         cells.append(tuple(c.value for c in row))
         formats.append(tuple(c.number_format for c in row))
-    return KeptTable(ref, tuple(cells), tuple(formats))
+    return KeptTable(ref, tuple(cells), tuple(formats), _outside(ws, ref))
+
+
+def _outside(ws: Worksheet, ref: str) -> tuple[tuple[str, Any], ...]:
+    """The filled cells beside or below the Scenarios table at ``ref``, down to the results'
+    heading: typed there (a setting's column, a scenario's row) but not in the table, as
+    Excel grows it only when asked (or when typed right next to it)."""
+    min_col, min_row, max_col, max_row = range_boundaries(ref)
+    end = ws.max_row
+    results = C.WHATIF_RESULTS_TABLE.name
+    if results in ws.tables:
+        heading = range_boundaries(ws.tables[results].ref)[1] - 1
+        end = heading - 1 if heading > max_row else max_row
+    out = []
+    for row in ws.iter_rows(min_row=min_row, max_row=end, min_col=1, max_col=ws.max_column):
+        for c in row:
+            inside = min_row <= c.row <= max_row and min_col <= c.column <= max_col
+            if not inside and c.value is not None and str(c.value).strip():
+                out.append((c.coordinate, c.value))
+    return tuple(out)
 
 
 @dataclass(frozen=True)
