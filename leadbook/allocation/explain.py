@@ -681,10 +681,14 @@ class _Context:
             if lim.exact
             else f"The budget allows at most {money(lim.budget)}"
         )
+        # Where other rules gave at the same time, the re-solve's spend is not what the
+        # rules allow as they stand (6.6 % above it in one case): the verified fix has the figure.
+        alone = set(self.compiled.rows.rule[list(self.relaxed)].tolist()) <= {Rule.BUDGET}
         if low:
-            text = f"{rule_text} but the other rules allow at most {money(need)}{when}"
+            allow = f"allow at most {money(need)}" if alone else "cannot spend it all"
         else:
-            text = f"{rule_text} but the other rules need at least {money(need)}{when}"
+            allow = f"need at least {money(need)}" if alone else "need more"
+        text = f"{rule_text} but the other rules {allow}{when}"
         return self._conflict(Rule.BUDGET, text, slack * MONEY, -1)
 
     def _capacity_conflict(self, rule: Rule, slack: float, when: str) -> Conflict:
