@@ -391,8 +391,10 @@ def _check_history(hist: pd.DataFrame, loc: Locator) -> list[Problem]:
     keyed = hist["month"].notna() & hist["source"].map(bool, na_action="ignore").fillna(False)
     pairs = hist.loc[keyed.astype(bool), ["month", "source", "at_row"]]
     first = pairs.groupby(["month", "source"], sort=False)["at_row"].transform("first")
-    seen = dict(zip(pairs.index, first.astype(int), strict=True))
-    for row in hist[_history_suspects(hist, keyed.astype(bool))].itertuples(index=True):
+    suspects = _history_suspects(hist, keyed.astype(bool))
+    first = first[first.index.isin(hist.index[suspects])]  # the rows looked at, alone
+    seen = dict(zip(first.index, first.astype(int), strict=True))
+    for row in hist[suspects].itertuples(index=True):
         r = int(row.at_row)
         other = seen.get(row.Index, r)
         if other != r:

@@ -478,17 +478,20 @@ def read_table(wb: Workbook, spec: C.TableSpec) -> tuple[pd.DataFrame, SheetLoca
         keys.append(key)
         if key:
             letters[key] = letter
+    finite = getattr(ws, "finite_floats", False)  # known of a tab read in bulk
     frame = pd.DataFrame(
-        {k: _cell_values(column) for k, column in zip(keys, cells, strict=True) if k},
+        {k: _cell_values(column, finite) for k, column in zip(keys, cells, strict=True) if k},
         columns=[k for k in keys if k],
     )
     return frame, SheetLocator(ws.title, min_row, letters), problems
 
 
-def _cell_values(column: tuple[Any, ...]) -> list[Any]:
+def _cell_values(column: tuple[Any, ...] | list[Any], finite: bool = False) -> list[Any]:
     """A column's cells as tables carry them
     (:func:`~leadbook.contract.tables.cell_value`), looked at one by one only when it holds a
-    float that is not finite."""
+    float that is not finite (none does where the tab's floats are all known ``finite``)."""
+    if finite:
+        return list(column)
     floats = [v for v in column if isinstance(v, float)]
     if floats and not np.isfinite(floats).all():
         return [cell_value(v) for v in column]
