@@ -319,8 +319,8 @@ def _plain_numbers(col: Column, values: list[Any]) -> list[bool]:
     >>> _plain_numbers(HISTORY_TABLE.column("leads"), [3, 2.5, -1, "4", None, 1e13, True])
     [True, False, False, False, False, False, False]
     """
-    if set(map(type, values)) <= {float, int}:  # the common column: numbers alone
-        numbers = values
+    if set(map(type, values)) <= {float, int, type(None)}:  # the common column: numbers alone
+        numbers = values  # (None read as NaN: not a number, as below)
     else:
         numbers = [v if type(v) is float or type(v) is int else math.nan for v in values]
     try:

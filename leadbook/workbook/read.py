@@ -66,16 +66,22 @@ class Book:
 
 
 def open_workbook(
-    path: str | Path, *, data_only: bool = True, package: bytes | None = None
+    path: str | Path,
+    *,
+    data_only: bool = True,
+    package: bytes | None = None,
+    checked: bool = False,
 ) -> Workbook:
     """Open ``path`` with openpyxl after checking it is a sound, harmless .xlsx/.xlsm.
 
     ``package``: the bytes to load instead of the file's (a copy of it with big tabs cut,
-    :mod:`leadbook.workbook.splice`); the file is checked all the same.
+    :mod:`leadbook.workbook.splice`); the file is checked all the same. ``checked``: the
+    caller has just checked it (:func:`check_package`: it unpacks every part), and holds it.
     Raises :class:`~leadbook.errors.WorkbookFileError` naming the file and what is wrong.
     """
     path = Path(path)
-    check_package(path)
+    if not checked:
+        check_package(path)
     try:
         wb = openpyxl.load_workbook(
             path if package is None else io.BytesIO(package),
@@ -650,7 +656,7 @@ def open_inputs(path: str | Path) -> StreamedBook:
     with contextlib.suppress(OSError):  # check_package names a missing file
         checked = file_signature(path)
     check_package(path)
-    book = open_streamed(path)
+    book = open_streamed(path, keep=C.INPUT_SHEETS)  # their tables are read next
     book.refuse_if_changed(checked)  # the file read is the one checked, not a swapped one
     _check_table_ranges(path, book)
     return book

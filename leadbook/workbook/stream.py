@@ -27,7 +27,7 @@ import io
 import os
 import posixpath
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -105,13 +105,14 @@ class StreamedSheet:
         book: StreamedBook,
         title: str,
         part: str,
-        tables: dict[str, Any],
+        tables: dict[str, Any] | None,
         read: tuple[bytes, bool] | None = None,
     ):
         self._book = book
         self.title = title
         self.part = part
-        self.tables = tables
+        self._tables = tables
+        """Its Excel Tables, or None until first asked for (a book opened ``lazy_tables``)."""
         self._unpacked = read
         """The part's bytes and whether it is in the plain form, as opening the workbook
         found its tables: the first read of the cells uses them, not unpacking them again."""
@@ -125,6 +126,13 @@ class StreamedSheet:
         self._complete = False
 
     # --- the questions the reader asks ------------------------------------------------------
+
+    @property
+    def tables(self) -> dict[str, Any]:
+        if self._tables is None:
+            with self._book.archive() as archive, _named_damage(self._book.path):
+                self._tables = _tables(archive, self.part, set(archive.namelist()))[0]
+        return self._tables
 
     @property
     def merged_cells(self) -> _MergedCells:
@@ -260,7 +268,15 @@ class StreamedBook:
     A1:B3 [(1200.5,), (900,)]
     """
 
-    def __init__(self, path: Path, archive: zipfile.ZipFile, signature: tuple[int, ...]):
+    def __init__(
+        self,
+        path: Path,
+        archive: zipfile.ZipFile,
+        signature: tuple[int, ...],
+        *,
+        keep: Collection[str] = (),
+        lazy_tables: bool = False,
+    ):
         self.path = path
         self.name = path.name
         self._signature = signature
@@ -285,7 +301,9 @@ class StreamedBook:
                 continue  # openpyxl has no such tab (a missing part, no relationship)
             self.sheetnames.append(title)
             if "chartsheet" not in kind:  # openpyxl reads any other part as a worksheet
-                tables, read = _tables(archive, part, names)
+                tables, read = (None, None) if lazy_tables else _tables(archive, part, names)
+                if title not in keep:
+                    read = None  # (let go: a big tab's bytes are tens of megabytes)
                 self.worksheets.append(StreamedSheet(self, title, part, tables, read))
         self._by_title = {ws.title: ws for ws in self.worksheets}
         seen: dict[str, str] = {}
@@ -341,15 +359,27 @@ def file_signature(file: str | Path | int) -> tuple[int, ...]:
     return stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns
 
 
-def open_streamed(path: str | Path) -> StreamedBook:
+def open_streamed(
+    path: str | Path, *, keep: Collection[str] = (), lazy_tables: bool = False
+) -> StreamedBook:
     """The workbook at ``path``, its cells read as they are asked for.
 
+    ``keep``: the tabs whose bytes, unpacked to find their Excel Tables, are kept for the
+    first read of their cells (the tabs about to be read). ``lazy_tables``: a tab's tables
+    are found when first asked for (a job reading a few tabs of a workbook already checked).
     Raises :class:`~leadbook.errors.WorkbookFileError` if its package is damaged.
     """
     path = Path(path)
+    with open(path, "rb") as handle, _named_damage(path), zipfile.ZipFile(handle) as archive:
+        signature = file_signature(handle.fileno())
+        return StreamedBook(path, archive, signature, keep=keep, lazy_tables=lazy_tables)
+
+
+@contextlib.contextmanager
+def _named_damage(path: Path) -> Iterator[None]:
+    """A damaged package's error, as a :class:`~leadbook.errors.WorkbookFileError`."""
     try:
-        with open(path, "rb") as handle, zipfile.ZipFile(handle) as archive:
-            return StreamedBook(path, archive, file_signature(handle.fileno()))
+        yield
     except WorkbookFileError:
         raise
     except (KeyError, ElementTree.ParseError, ValueError, TypeError) as exc:
