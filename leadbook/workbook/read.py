@@ -15,6 +15,7 @@ import io
 import logging
 import re
 import zipfile
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -647,16 +648,18 @@ def read_inventory(wb: Workbook) -> tuple[Inventory | None, list[Problem]]:
     return inventory, problems + warnings
 
 
-def open_inputs(path: str | Path) -> StreamedBook:
+def open_inputs(path: str | Path, *, keep: Collection[str] = ()) -> StreamedBook:
     """The workbook at ``path`` for reading its inputs, after the checks of
     :func:`open_workbook`, in streaming mode (:mod:`leadbook.workbook.stream`): a tab's cells
-    are read, as values, when first asked for; the output tabs' only as far as their stamps."""
+    are read, as values, when first asked for; the output tabs' only as far as their stamps.
+    ``keep``: the tabs whose tables the caller reads next (their bytes, unpacked to find
+    the tables, are kept for that read; a caller reading one small tab keeps none)."""
     path = Path(path)
     checked = None
     with contextlib.suppress(OSError):  # check_package names a missing file
         checked = file_signature(path)
     check_package(path)
-    book = open_streamed(path, keep=C.INPUT_SHEETS)  # their tables are read next
+    book = open_streamed(path, keep=keep)
     book.refuse_if_changed(checked)  # the file read is the one checked, not a swapped one
     _check_table_ranges(path, book)
     return book
@@ -665,7 +668,7 @@ def open_inputs(path: str | Path) -> StreamedBook:
 def inspect_book(path: str | Path) -> tuple[Book | None, list[Problem]]:
     """Every problem of a workbook's inputs (errors and warnings), and the book if usable."""
     path = Path(path)
-    return inspect_workbook(open_inputs(path), path)
+    return inspect_workbook(open_inputs(path, keep=C.INPUT_SHEETS), path)
 
 
 def inspect_workbook(

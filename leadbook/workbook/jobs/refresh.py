@@ -68,7 +68,7 @@ def check(path: str | Path, *, write: bool = False) -> CheckResult:
 
 
 def _check(path: str | Path, *, write: bool) -> CheckResult:
-    wb = open_inputs(path)
+    wb = open_inputs(path, keep=C.INPUT_SHEETS)  # every input table is read next
     book, problems = inspect_workbook(wb, Path(path))
     problems += lead_problems(wb, list(book.inventory.names) if book is not None else None)
     problems += stale_problems(wb)
