@@ -155,6 +155,8 @@ def parse_table(
             values: Any = np.full(len(column), math.nan)
             if plain.any():
                 values[plain] = np.array(column, dtype=object)[plain].astype(float)
+            if not col.required:  # an empty cell of an optional column: NaN, nothing to say
+                plain |= np.fromiter((v is None for v in column), bool, len(column))
             others = np.flatnonzero(~plain).tolist()
         else:
             values, others = [None] * len(column), range(len(column))
@@ -264,7 +266,9 @@ def cell_value(value: object) -> object:
 
 def _blank_cells(column: pd.Series) -> np.ndarray:
     """Which cells of a column are blank, as :func:`_is_blank` tells, each distinct value
-    looked at once."""
+    looked at once (a column of numbers or dates is blank where it is missing)."""
+    if column.dtype.kind in "iufbMm":
+        return column.isna().to_numpy()
     codes, uniques = pd.factorize(column, use_na_sentinel=True)
     spaces = [isinstance(v, str) and not v.strip() for v in uniques]
     return np.array([*spaces, True], dtype=bool)[codes]  # a code of -1: missing, blank
@@ -315,7 +319,10 @@ def _plain_numbers(col: Column, values: list[Any]) -> list[bool]:
     >>> _plain_numbers(HISTORY_TABLE.column("leads"), [3, 2.5, -1, "4", None, 1e13, True])
     [True, False, False, False, False, False, False]
     """
-    numbers = [v if type(v) is float or type(v) is int else math.nan for v in values]
+    if set(map(type, values)) <= {float, int, type(None)}:  # the common column: numbers alone
+        numbers = values  # (None read as NaN: not a number, as below)
+    else:
+        numbers = [v if type(v) is float or type(v) is int else math.nan for v in values]
     try:
         x = np.array(numbers, dtype=float)
     except OverflowError:  # an int beyond any float: parse_cell says so

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -97,25 +98,52 @@ class _NotPlainError(Exception):
     """Raised inside :func:`plain_rows` where the block is not in the form read here."""
 
 
-def plain_rows(parser: Any, data: bytes, begin: int, end: int) -> dict[int, dict[int, Any]] | None:
-    """The values of the cells between ``begin`` and ``end`` (the inside of ``<sheetData>``)
-    by row and column, as ``parser.value`` reads each; None if they are not all in the form
-    read here (:mod:`leadbook.workbook.plaincells`)."""
-    rows: dict[int, dict[int, Any]] = {}
+@dataclass(frozen=True)
+class PlainCells:
+    """The cells of a tab read in bulk: each one's row, column and value, in the order of the
+    part, and what is known of them as a whole."""
+
+    row: np.ndarray
+    column: np.ndarray
+    value: np.ndarray
+    finite: bool
+    """Whether every float among the values is finite (none is NaN or an infinity)."""
+    ordered: bool
+    """Whether each cell comes after the one before it (no cell is given twice)."""
+
+    def store(self, rows: dict[int, dict[int, Any]]) -> None:
+        """The values into ``rows`` by row and column, as a cell at a time would put them
+        (the last of a cell wins)."""
+        _store(rows, self.row, self.column, self.value)
+
+
+def plain_rows(parser: Any, data: bytes, begin: int, end: int) -> PlainCells | None:
+    """The cells between ``begin`` and ``end`` (the inside of ``<sheetData>``) with their
+    values, as ``parser.value`` reads each; None if they are not all in the form read here
+    (:mod:`leadbook.workbook.plaincells`)."""
+    blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray, bool]] = []
     whole = np.frombuffer(data, dtype=np.uint8)
     pos = begin
     try:
         while pos < end:
             cut = data.find(b"</row>", min(pos + BLOCK, end), end)
             cut = end if cut < 0 else cut + len(b"</row>")
-            _read_block(parser, whole[pos:cut], rows)
+            _read_block(parser, whole[pos:cut], blocks)
             pos = cut
     except (_NotPlainError, WorkbookFileError, ValueError, IndexError, OverflowError):
         return None  # the cell-by-cell reader reads the tab, and names what is wrong
-    return rows
+    if not blocks:
+        nothing = np.zeros(0, np.int64)
+        return PlainCells(nothing, nothing, np.empty(0, object), True, True)
+    row = np.concatenate([b[0] for b in blocks])
+    column = np.concatenate([b[1] for b in blocks])
+    value = np.concatenate([b[2] for b in blocks])
+    step = np.diff(row)
+    ordered = bool(((step > 0) | ((step == 0) & (np.diff(column) > 0))).all())
+    return PlainCells(row, column, value, all(b[3] for b in blocks), ordered)
 
 
-def _read_block(parser: Any, seg: np.ndarray, rows: dict[int, dict[int, Any]]) -> None:
+def _read_block(parser: Any, seg: np.ndarray, blocks: list[tuple[Any, ...]]) -> None:
     lt, gt = np.flatnonzero(seg == 60), np.flatnonzero(seg == 62)
     if not len(lt):
         if len(seg):
@@ -151,8 +179,8 @@ def _read_block(parser: Any, seg: np.ndarray, rows: dict[int, dict[int, Any]]) -
     text = _inner(letters, owner, lt, gt, (ord("T"), ord("P")), len(starts))
     got = np.empty(len(starts), dtype=object)
     keep = np.zeros(len(starts), bool)
-    _convert(parser, seg, words, got, keep, kind, style, value, text, row, column)
-    _store(rows, row[keep], column[keep], got[keep])
+    finite = _convert(parser, seg, words, got, keep, kind, style, value, text, row, column)
+    blocks.append((row[keep], column[keep], got[keep], finite))
 
 
 def _inner(
@@ -309,20 +337,25 @@ def _convert(
     text: tuple[np.ndarray, ...],
     row: np.ndarray,
     column: np.ndarray,
-) -> None:
+) -> bool:
     """Each cell's value into ``got`` (``keep`` where it has one), as ``parser.value``
     reads it: numbers, shared strings and inline strings a group at a time, the rest (dates,
-    booleans, error codes, a formula's text) a cell at a time."""
+    booleans, error codes, a formula's text) a cell at a time. Whether every float read is
+    finite ("1e999" reads as infinity)."""
     has_value, value_at, value_end = value
     has_text, text_at, text_end = text
+    finite = True
     dates = np.isin(style, sorted(parser.book.date_styles))
     plain = np.flatnonzero((kind == _NUMBER) & has_value & ~dates)
     if len(plain):
         marked = _marked(seg, words, value_at[plain], value_end[plain])  # floats, as openpyxl reads
         for group, convert in ((plain[~marked], int), (plain[marked], float)):
             numbers = np.empty(len(group), object)
-            numbers[:] = list(map(convert, _texts(seg, value_at[group], value_end[group])))
+            texts = _texts(seg, value_at[group], value_end[group])
+            numbers[:] = converted = list(map(convert, texts))
             got[group] = numbers
+            if convert is float:
+                finite = bool(np.isfinite(np.array(converted, dtype=float)).all())
         keep[plain] = True
     shared = np.flatnonzero((kind == _SHARED) & has_value)
     if len(shared):
@@ -338,16 +371,22 @@ def _convert(
         got[inline] = _decoded(_texts(seg, text_at[inline], text_end[inline]))
         keep[inline] = True
     rest = np.flatnonzero((kind != _INLINE) & has_value & ~keep)
-    texts = _decoded(_texts(seg, value_at[rest], value_end[rest])).tolist()
-    value_of, read = parser.value, {}  # a column of months repeats a few values
-    for i, k, number, raw in zip(
-        rest.tolist(), kind[rest].tolist(), style[rest].tolist(), texts, strict=True
-    ):
-        value = read.get((k, number, raw), read)
-        if value is read:
-            parser.row, parser.column = int(row[i]), int(column[i])  # named if it fails
-            value = read[k, number, raw] = value_of(KINDS[k], number, raw)
-        got[i], keep[i] = value, value is not None
+    if not len(rest):
+        return finite
+    from pandas import factorize  # (loaded with the reader: its tables are pandas frames)
+
+    codes, distinct = factorize(_decoded(_texts(seg, value_at[rest], value_end[rest])))
+    pair = (kind[rest] * 2**32 + style[rest]) * len(distinct) + codes
+    unique, first, inverse = np.unique(pair, return_index=True, return_inverse=True)
+    values = np.empty(len(unique), object)  # a column of months repeats a few values
+    for u in np.argsort(first, kind="stable").tolist():  # each once, in the order of the part
+        i = int(first[u])
+        at = int(rest[i])
+        parser.row, parser.column = int(row[at]), int(column[at])  # named if it fails
+        values[u] = parser.value(KINDS[kind[at]], int(style[at]), distinct[codes[i]])
+    got[rest] = values[inverse]
+    keep[rest] = np.array([v is not None for v in values], bool)[inverse]
+    return finite
 
 
 def _decoded(texts: list[bytes]) -> np.ndarray:

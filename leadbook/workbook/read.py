@@ -15,6 +15,7 @@ import io
 import logging
 import re
 import zipfile
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,16 +67,22 @@ class Book:
 
 
 def open_workbook(
-    path: str | Path, *, data_only: bool = True, package: bytes | None = None
+    path: str | Path,
+    *,
+    data_only: bool = True,
+    package: bytes | None = None,
+    checked: bool = False,
 ) -> Workbook:
     """Open ``path`` with openpyxl after checking it is a sound, harmless .xlsx/.xlsm.
 
     ``package``: the bytes to load instead of the file's (a copy of it with big tabs cut,
-    :mod:`leadbook.workbook.splice`); the file is checked all the same.
+    :mod:`leadbook.workbook.splice`); the file is checked all the same. ``checked``: the
+    caller has just checked it (:func:`check_package`: it unpacks every part), and holds it.
     Raises :class:`~leadbook.errors.WorkbookFileError` naming the file and what is wrong.
     """
     path = Path(path)
-    check_package(path)
+    if not checked:
+        check_package(path)
     try:
         wb = openpyxl.load_workbook(
             path if package is None else io.BytesIO(package),
@@ -478,17 +485,20 @@ def read_table(wb: Workbook, spec: C.TableSpec) -> tuple[pd.DataFrame, SheetLoca
         keys.append(key)
         if key:
             letters[key] = letter
+    finite = getattr(ws, "finite_floats", False)  # known of a tab read in bulk
     frame = pd.DataFrame(
-        {k: _cell_values(column) for k, column in zip(keys, cells, strict=True) if k},
+        {k: _cell_values(column, finite) for k, column in zip(keys, cells, strict=True) if k},
         columns=[k for k in keys if k],
     )
     return frame, SheetLocator(ws.title, min_row, letters), problems
 
 
-def _cell_values(column: tuple[Any, ...]) -> list[Any]:
+def _cell_values(column: tuple[Any, ...] | list[Any], finite: bool = False) -> list[Any]:
     """A column's cells as tables carry them
     (:func:`~leadbook.contract.tables.cell_value`), looked at one by one only when it holds a
-    float that is not finite."""
+    float that is not finite (none does where the tab's floats are all known ``finite``)."""
+    if finite:
+        return list(column)
     floats = [v for v in column if isinstance(v, float)]
     if floats and not np.isfinite(floats).all():
         return [cell_value(v) for v in column]
@@ -690,16 +700,18 @@ def read_inventory(wb: Workbook) -> tuple[Inventory | None, list[Problem]]:
     return inventory, problems + warnings
 
 
-def open_inputs(path: str | Path) -> StreamedBook:
+def open_inputs(path: str | Path, *, keep: Collection[str] = ()) -> StreamedBook:
     """The workbook at ``path`` for reading its inputs, after the checks of
     :func:`open_workbook`, in streaming mode (:mod:`leadbook.workbook.stream`): a tab's cells
-    are read, as values, when first asked for; the output tabs' only as far as their stamps."""
+    are read, as values, when first asked for; the output tabs' only as far as their stamps.
+    ``keep``: the tabs whose tables the caller reads next (their bytes, unpacked to find
+    the tables, are kept for that read; a caller reading one small tab keeps none)."""
     path = Path(path)
     checked = None
     with contextlib.suppress(OSError):  # check_package names a missing file
         checked = file_signature(path)
     check_package(path)
-    book = open_streamed(path)
+    book = open_streamed(path, keep=keep)
     book.refuse_if_changed(checked)  # the file read is the one checked, not a swapped one
     _check_table_ranges(path, book)
     return book
@@ -712,7 +724,7 @@ def inspect_book(
     ``overridden``: settings (defined names) the caller replaces by an explicit option, so
     that a bad value of theirs is only a warning (``board --pdf`` wins over BoardPDF)."""
     path = Path(path)
-    return inspect_workbook(open_inputs(path), path, overridden)
+    return inspect_workbook(open_inputs(path, keep=C.INPUT_SHEETS), path, overridden)
 
 
 def inspect_workbook(

@@ -98,15 +98,16 @@ class _SheetParser:
             ) from exc
         return True
 
-    def parse_plain(self, data: bytes) -> bool:
+    def parse_plain(self, data: bytes, plain: bool | None = None) -> bool:
         """Read a whole tab written in the plain form Excel, LibreOffice and openpyxl write —
         UTF-8, the main namespace the default one (declared on the root alone), no comments,
         CDATA or DTD, and every cell ``<c r="B7" s="3" t="s">`` with at most a formula, a
         value or a one-run inline string — with one regular expression, over twice as fast
         as expat's handlers. False, having kept nothing, when the tab is in another form
         (:meth:`parse` then reads it): expat checks the XML is well-formed first, in one pass
-        without handlers, and every cell element of the tab must have matched."""
-        if not _is_plain_sheet(data):
+        without handlers, and every cell element of the tab must have matched. ``plain``:
+        whether :func:`_is_plain_sheet` holds of ``data``, if known."""
+        if not (plain if plain is not None else _is_plain_sheet(data)):
             return False
         check = expat.ParserCreate(namespace_separator=" ")
         check.StartDoctypeDeclHandler = _refuse_dtd(self.sheet)
@@ -126,15 +127,19 @@ class _SheetParser:
             begin = end = len(data)  # no cells (<sheetData/>), or not in the plain form
         if _CELL_OR_ROW.search(data, 0, begin) or _CELL_OR_ROW.search(data, end):
             return False  # a cell or row outside sheetData: parse() reads it as openpyxl does
-        rows = plain_rows(self, data, begin + len(b"<sheetData>"), end)
-        if rows is None and not self._cells_one_by_one(data, begin, end, rows := {}):
+        cells = plain_rows(self, data, begin + len(b"<sheetData>"), end)
+        rows: dict[int, dict[int, Any]] = {}
+        if cells is None and not self._cells_one_by_one(data, begin, end, rows):
             return False
         refs = [
             ref for block in _PLAIN_MERGES.findall(data, end) for ref in _MERGE_REF.findall(block)
         ]
         if len(refs) != len(_MERGE_TAG.findall(data, end)):
             return False  # a merged range elsewhere than in mergeCells: parse() reads it
-        self.sheet._rows.update(rows)
+        if cells is not None:
+            self.sheet._bulk = cells  # kept as arrays: a table is read a column at a time
+        else:
+            self.sheet._rows.update(rows)
         self.sheet._merged.ranges.extend(CellRange(ref.decode()) for ref in refs)
         return True
 

@@ -27,12 +27,13 @@ import io
 import os
 import posixpath
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from xml.parsers import expat
 
+import numpy as np
 from defusedxml import ElementTree
 from openpyxl.packaging.manifest import Manifest
 from openpyxl.reader.excel import _find_workbook_part
@@ -44,6 +45,7 @@ from openpyxl.worksheet.cell_range import CellRange
 from openpyxl.xml.constants import ARC_STYLE, SHARED_STRINGS
 
 from leadbook.errors import WorkbookFileError
+from leadbook.workbook.plaincells import PlainCells
 from leadbook.workbook.sheetparse import (
     _COORD,
     _MAIN,
@@ -98,12 +100,26 @@ class _MergedCells:
 class StreamedSheet:
     """One tab, its cells read from the package the first time they are asked for."""
 
-    def __init__(self, book: StreamedBook, title: str, part: str, tables: dict[str, Any]):
+    def __init__(
+        self,
+        book: StreamedBook,
+        title: str,
+        part: str,
+        tables: dict[str, Any] | None,
+        read: tuple[bytes, bool] | None = None,
+    ):
         self._book = book
         self.title = title
         self.part = part
-        self.tables = tables
+        self._tables = tables
+        """Its Excel Tables, or None until first asked for (a book opened ``lazy_tables``)."""
+        self._unpacked = read
+        """The part's bytes and whether it is in the plain form, as opening the workbook
+        found its tables: the first read of the cells uses them, not unpacking them again."""
         self._rows: dict[int, dict[int, Any]] = {}
+        self._bulk: PlainCells | None = None
+        """The cells as the bulk reader gives them, until they are asked for by row (then in
+        ``_rows`` too)."""
         self._merged = _MergedCells()
         self._read_to = 0
         """Rows up to this one are read (the whole tab once ``_complete``)."""
@@ -112,13 +128,20 @@ class StreamedSheet:
     # --- the questions the reader asks ------------------------------------------------------
 
     @property
+    def tables(self) -> dict[str, Any]:
+        if self._tables is None:
+            with self._book.archive() as archive, _named_damage(self._book.path):
+                self._tables = _tables(archive, self.part, set(archive.namelist()))[0]
+        return self._tables
+
+    @property
     def merged_cells(self) -> _MergedCells:
         self._read(None)
         return self._merged
 
     def cell(self, row: int, column: int) -> StreamedCell:
         self._read(row)
-        return StreamedCell(row, column, self._rows.get(row, {}).get(column))
+        return StreamedCell(row, column, self._lines().get(row, {}).get(column))
 
     def __getitem__(self, coordinate: str | int) -> Any:
         """A cell (``ws["B5"]``), or a row's cells (``ws[1]``) as openpyxl gives them."""
@@ -139,12 +162,13 @@ class StreamedSheet:
         values_only: bool = False,
     ) -> Iterator[tuple[Any, ...]]:
         self._read(max_row)
-        max_row = max_row if max_row is not None else max(self._rows, default=0)
+        lines = self._lines()
+        max_row = max_row if max_row is not None else max(lines, default=0)
         max_col = max_col if max_col is not None else self._max_column()
         columns = range(min_col, max_col + 1)
         empty: dict[int, Any] = {}
         for r in range(min_row, max_row + 1):
-            line = self._rows.get(r, empty)
+            line = lines.get(r, empty)
             if values_only:
                 yield tuple(map(line.get, columns))
             else:
@@ -154,20 +178,51 @@ class StreamedSheet:
         self, min_col: int, max_col: int, min_row: int, max_row: int
     ) -> Iterator[tuple[StreamedCell, ...]]:
         self._read(max_row)
+        lines = self._lines()
         for c in range(min_col, max_col + 1):
             yield tuple(
-                StreamedCell(r, c, self._rows.get(r, {}).get(c))
-                for r in range(min_row, max_row + 1)
+                StreamedCell(r, c, lines.get(r, {}).get(c)) for r in range(min_row, max_row + 1)
             )
 
     def forget(self) -> None:
         """Let go of the cells read so far (read again if asked for): 200,000 History rows
         are a hundred megabytes that a job need not hold while it writes."""
-        self._rows, self._merged = {}, _MergedCells()
-        self._complete, self._read_to = False, 0
+        self._rows, self._bulk, self._merged = {}, None, _MergedCells()
+        self._complete, self._read_to, self._unpacked = False, 0, None
+
+    def table_columns(self, ref: str) -> tuple[tuple[Any, ...], list[Any]]:
+        """The header row of the table at ``ref`` and its data cells column by column, as
+        :func:`leadbook.workbook.tablecells.table_columns` reads them from any tab: from the
+        bulk reader's arrays when the tab was read by it, without a row's dict or tuple."""
+        min_col, min_row, max_col, max_row = range_boundaries(ref)
+        self._read(max_row)
+        bulk = self._bulk
+        if bulk is None or not bulk.ordered:
+            lines = self.iter_rows(min_row, max_row, min_col, max_col, values_only=True)
+            headers = next(lines, ())
+            return headers, list(zip(*lines, strict=True)) or [()] * len(headers)
+        row, column = bulk.row, bulk.column
+        inside = (row >= min_row) & (row <= max_row) & (column >= min_col) & (column <= max_col)
+        grid = np.full((max_row - min_row + 1, max_col - min_col + 1), None, object)
+        grid[row[inside] - min_row, column[inside] - min_col] = bulk.value[inside]
+        headers = tuple(grid[0].tolist())
+        if max_row == min_row:
+            return headers, [()] * len(headers)
+        return headers, [grid[1:, j].tolist() for j in range(grid.shape[1])]
+
+    @property
+    def finite_floats(self) -> bool:
+        """Whether every float of the tab is known to be finite (read in bulk, it is known)."""
+        return self._bulk is not None and self._bulk.finite
+
+    def _lines(self) -> dict[int, dict[int, Any]]:
+        """The cells read, by row and column."""
+        if self._bulk is not None and not self._rows:
+            self._bulk.store(self._rows)
+        return self._rows
 
     def _max_column(self) -> int:
-        return max((max(line) for line in self._rows.values() if line), default=0)
+        return max((max(line) for line in self._lines().values() if line), default=0)
 
     # --- reading -----------------------------------------------------------------------------
 
@@ -177,12 +232,17 @@ class StreamedSheet:
             return
         if up_to is not None and up_to > _PARTIAL_ROWS:
             up_to = None  # a table: read the tab whole (its merged ranges come last)
-        self._rows, self._merged = {}, _MergedCells()
-        with self._book.archive() as archive, archive.open(self.part) as source:
-            data = source.read()  # the package's size is bounded (read.check_package)
+        self._rows, self._bulk, self._merged = {}, None, _MergedCells()
+        plain = None
+        if self._unpacked is not None:
+            (data, plain), self._unpacked = self._unpacked, None
+            self._book.refuse_if_changed(file_signature(self._book.path))  # as archive() does
+        else:
+            with self._book.archive() as archive, archive.open(self.part) as source:
+                data = source.read()  # the package's size is bounded (read.check_package)
         parser = _SheetParser(self, up_to)
         if up_to is None:
-            complete = parser.parse_plain(data) or parser.parse(io.BytesIO(data))
+            complete = parser.parse_plain(data, plain) or parser.parse(io.BytesIO(data))
         else:
             complete = parser.parse(io.BytesIO(data))
             if not complete and not _rows_past(data, parser.stopped_at, up_to):
@@ -208,7 +268,15 @@ class StreamedBook:
     A1:B3 [(1200.5,), (900,)]
     """
 
-    def __init__(self, path: Path, archive: zipfile.ZipFile, signature: tuple[int, ...]):
+    def __init__(
+        self,
+        path: Path,
+        archive: zipfile.ZipFile,
+        signature: tuple[int, ...],
+        *,
+        keep: Collection[str] = (),
+        lazy_tables: bool = False,
+    ):
         self.path = path
         self.name = path.name
         self._signature = signature
@@ -233,8 +301,10 @@ class StreamedBook:
                 continue  # openpyxl has no such tab (a missing part, no relationship)
             self.sheetnames.append(title)
             if "chartsheet" not in kind:  # openpyxl reads any other part as a worksheet
-                tables = _tables(archive, part, names)
-                self.worksheets.append(StreamedSheet(self, title, part, tables))
+                tables, read = (None, None) if lazy_tables else _tables(archive, part, names)
+                if title not in keep:
+                    read = None  # (let go: a big tab's bytes are tens of megabytes)
+                self.worksheets.append(StreamedSheet(self, title, part, tables, read))
         self._by_title = {ws.title: ws for ws in self.worksheets}
         seen: dict[str, str] = {}
         for title in self.sheetnames:  # openpyxl would rename the second (Data1)
@@ -289,15 +359,27 @@ def file_signature(file: str | Path | int) -> tuple[int, ...]:
     return stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns
 
 
-def open_streamed(path: str | Path) -> StreamedBook:
+def open_streamed(
+    path: str | Path, *, keep: Collection[str] = (), lazy_tables: bool = False
+) -> StreamedBook:
     """The workbook at ``path``, its cells read as they are asked for.
 
+    ``keep``: the tabs whose bytes, unpacked to find their Excel Tables, are kept for the
+    first read of their cells (the tabs about to be read). ``lazy_tables``: a tab's tables
+    are found when first asked for (a job reading a few tabs of a workbook already checked).
     Raises :class:`~leadbook.errors.WorkbookFileError` if its package is damaged.
     """
     path = Path(path)
+    with open(path, "rb") as handle, _named_damage(path), zipfile.ZipFile(handle) as archive:
+        signature = file_signature(handle.fileno())
+        return StreamedBook(path, archive, signature, keep=keep, lazy_tables=lazy_tables)
+
+
+@contextlib.contextmanager
+def _named_damage(path: Path) -> Iterator[None]:
+    """A damaged package's error, as a :class:`~leadbook.errors.WorkbookFileError`."""
     try:
-        with open(path, "rb") as handle, zipfile.ZipFile(handle) as archive:
-            return StreamedBook(path, archive, file_signature(handle.fileno()))
+        yield
     except WorkbookFileError:
         raise
     except (KeyError, ElementTree.ParseError, ValueError, TypeError) as exc:
@@ -359,12 +441,13 @@ def _agreed_parts(
     return found["shared strings"][0], found["styles"][0]
 
 
-def _listed_tables(data: bytes) -> set[str]:
+def _listed_tables(data: bytes, plain: bool) -> set[str]:
     """The relationship ids a worksheet part's last ``<tableParts>`` lists (openpyxl reads
-    it wherever it stands). A tab in the plain form is parsed without its rows when they hold
-    no table part: a 200,000-row tab costs its unpacking, not expat's handlers."""
+    it wherever it stands). A tab in the ``plain`` form (:func:`_is_plain_sheet`) is parsed
+    without its rows when they hold no table part: a 200,000-row tab costs its unpacking, not
+    expat's handlers."""
     begin, end = data.find(b"<sheetData>"), data.find(b"</sheetData>")
-    if _is_plain_sheet(data) and 0 <= begin < end and data.find(b"tablePart", begin, end) < 0:
+    if plain and 0 <= begin < end and data.find(b"tablePart", begin, end) < 0:
         with contextlib.suppress(expat.ExpatError):  # then read whole, below
             return _table_parts(data[: begin + len(b"<sheetData>")] + data[end:])
     with contextlib.suppress(expat.ExpatError):
@@ -407,17 +490,22 @@ def _target(targets: dict[str, tuple[str, str]], names: set[str], kind: str) -> 
     return found[0] if found and found[0] in names else None
 
 
-def _tables(archive: zipfile.ZipFile, sheet_part: str, names: set[str]) -> dict[str, Any]:
+def _tables(
+    archive: zipfile.ZipFile, sheet_part: str, names: set[str]
+) -> tuple[dict[str, Any], tuple[bytes, bool] | None]:
     """The Excel Tables of a worksheet part, by display name: those it lists (``<tableParts>``),
-    as openpyxl reads them — a table only related to the tab is none."""
+    as openpyxl reads them — a table only related to the tab is none; and the part's bytes
+    and whether it is in the plain form, if it was unpacked to find them."""
     related = {
         rid: target
         for rid, (target, kind) in _relationships(archive, sheet_part).items()
         if kind.endswith("/table") and target in names
     }
     if not related:
-        return {}
-    listed = _listed_tables(archive.read(sheet_part))
+        return {}, None
+    data = archive.read(sheet_part)
+    plain = _is_plain_sheet(data)
+    listed = _listed_tables(data, plain)
     tables = {}
     for rid, target in related.items():
         if rid not in listed:
@@ -427,4 +515,4 @@ def _tables(archive: zipfile.ZipFile, sheet_part: str, names: set[str]) -> dict[
         if name and ref:
             range_boundaries(ref)  # a damaged reference fails here, not in the reader
             tables[name] = StreamedTable(name, ref)
-    return tables
+    return tables, (data, plain)

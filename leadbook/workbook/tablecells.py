@@ -25,6 +25,9 @@ def find_table(wb: Workbook, spec: C.TableSpec) -> tuple[Any, Any] | None:
 def table_columns(ws: Any, ref: str) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
     """The header row of the table at ``ref`` on ``ws`` and its data cells column by column,
     as values (a row at a time, they were a dict or a lookup a cell)."""
+    bulk = getattr(ws, "table_columns", None)
+    if bulk is not None:  # a streamed tab (leadbook.workbook.stream) reads it in bulk
+        return bulk(ref)  # type: ignore[no-any-return]
     min_col, min_row, max_col, max_row = range_boundaries(ref)
     lines = ws.iter_rows(
         min_row=min_row, max_row=max_row, min_col=min_col, max_col=max_col, values_only=True

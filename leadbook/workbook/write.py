@@ -179,7 +179,7 @@ def update_workbook(
     check_package(path)
     before = _digest(path)
     edited = frozenset(C.TABLES[t].sheet for t in input_edits or {})
-    stubbed, wb = _open_for_write(path, _unchanged(changes), edited)
+    stubbed, wb = _open_for_write(path, _unchanged(changes), edited)  # (checked above)
     editable = _editable_cells(wb, input_edits or {})
     inputs = _snapshot(wb, C.INPUT_SHEETS, editable)
     cut = stubbed.outputs if stubbed is not None else frozenset()
@@ -436,7 +436,10 @@ def _open_for_write(
 ) -> tuple[Stubbed | None, Workbook]:
     """The workbook for a job to change, its big input tabs (but those ``whole``, which the
     job edits) and the ``unchanged`` output tabs cut where they can be spliced back after
-    the save (:mod:`.splice`); else the whole workbook."""
+    the save (:mod:`.splice`); else the whole workbook. The caller has checked the file
+    (:func:`check_package`: it unpacks every part) and holds it (:func:`one_job`): the cut
+    copy is loaded without checking it again, the whole file (the cut failed: changed
+    since?) is checked again."""
     try:
         stubbed = stub_tabs(path, outputs=unchanged, whole=whole)
     except Exception as exc:  # damaged, or changed since check_package: the whole load names it
@@ -444,15 +447,15 @@ def _open_for_write(
         stubbed = None
     if stubbed is not None:
         try:
-            wb = open_workbook(path, data_only=False, package=stubbed.package)
+            wb = open_workbook(path, data_only=False, package=stubbed.package, checked=True)
         except WorkbookFileError as exc:
             log.debug("%s: loading it whole (%s)", path.name, exc)
         else:
             if fits(stubbed, wb) and _charts_kept(path, wb, stubbed.outputs):
                 if stubbed.outputs:
-                    remember_cut(wb, stubbed, open_streamed(path))
+                    remember_cut(wb, stubbed, open_streamed(path, lazy_tables=True))
                 return stubbed, wb
-    return None, open_workbook(path, data_only=False)
+    return None, open_workbook(path, data_only=False)  # (checked again: the cut failed)
 
 
 def _charts_kept(path: Path, wb: Workbook, cut: frozenset[str]) -> bool:

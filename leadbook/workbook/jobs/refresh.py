@@ -17,10 +17,7 @@ from openpyxl.workbook.workbook import Workbook
 
 from leadbook import contract as C
 from leadbook.errors import Problem
-from leadbook.portfolio.classify import classify
-from leadbook.portfolio.scoring import score_sources
 from leadbook.workbook.jobs.build import Rendered, build_workbook
-from leadbook.workbook.jobs.outputs import OUTPUT_RENDERERS, SUMMARY_RENDERERS, render_outputs
 from leadbook.workbook.layout import fit_text, now
 from leadbook.workbook.provenance import PORTFOLIO, Fingerprints, stale_problems, stamp_tabs
 from leadbook.workbook.read import (
@@ -71,7 +68,7 @@ def check(path: str | Path, *, write: bool = False) -> CheckResult:
 
 
 def _check(path: str | Path, *, write: bool) -> CheckResult:
-    wb = open_inputs(path)
+    wb = open_inputs(path, keep=C.INPUT_SHEETS)  # every input table is read next
     book, problems = inspect_workbook(wb, Path(path))
     problems += lead_problems(wb, list(book.inventory.names) if book is not None else None)
     problems += stale_problems(wb)
@@ -81,7 +78,8 @@ def _check(path: str | Path, *, write: bool) -> CheckResult:
             render_start(replace_sheet(wb, C.START.name), {}, problems)
             return f"input check: {len(problems)} problem(s) listed on Start"
 
-        update_workbook(path, "check", job, changes=(C.START.name,))
+        kept = book.settings.files.versions_kept if book is not None else None  # (read above)
+        update_workbook(path, "check", job, changes=(C.START.name,), versions_kept=kept)
     return CheckResult(Path(path), tuple(problems))
 
 
@@ -94,6 +92,9 @@ def refresh(
 ) -> WriteResult:
     """Recompute the given output tabs (by default all of :data:`REFRESH_TABS`) in place,
     from ``book`` when the caller has just read it (else the file is read)."""
+    # (here, not above: Check, which imports this module too, renders no output tab)
+    from leadbook.workbook.jobs.outputs import SUMMARY_RENDERERS, render_outputs
+
     book = book if book is not None else read_book(path)
     if book.fingerprints is not None:  # the stamps' fingerprints now, the cells let go
         book.fingerprints.settle(PORTFOLIO)
@@ -138,6 +139,7 @@ def demo_book() -> Book:
 def demo_workbook(progress: Callable[[str], None] | None = None) -> Rendered:
     """The demo workbook in memory, every output tab filled (``progress`` as for refresh)."""
     from leadbook.demo import DEMO_NOTES
+    from leadbook.workbook.jobs.outputs import OUTPUT_RENDERERS, render_outputs
 
     book = demo_book()
     rendered = build_workbook(book.inventory, book.settings, book.stated, notes=DEMO_NOTES)
@@ -175,6 +177,9 @@ def demo(
 
 def frame_summary(book: Book) -> pd.DataFrame:
     """One row per source: class, score and share — what the CLI prints after a refresh."""
+    from leadbook.portfolio.classify import classify
+    from leadbook.portfolio.scoring import score_sources
+
     classes = classify(book.inventory, book.settings)
     scores = score_sources(book.inventory, book.settings)
     src = book.inventory.sources
