@@ -451,6 +451,27 @@ def test_refresh_refuses_a_hand_edited_log_naming_the_cell(
     assert _sha(path) == before
 
 
+def test_the_board_pack_refuses_a_hand_edited_log_before_it_writes(
+    accepted: dict, tmp_path: Path
+) -> None:
+    """The pack's Plan vs actual page reads the same log: its refusal came after the workbook
+    had recorded the pack (a Board history row, the Maturity answers, a Log row) for a pack
+    that was never made."""
+    from leadbook.workbook.jobs.pack import export_board_pack
+
+    path = _copy(accepted["accepted"], tmp_path, "edited.xlsx")
+    _append_month(path, dt.datetime(2026, 11, 1), _log(path))
+    wb, row, cols = _accepted_row(path)
+    wb[C.DECISIONS.name].cell(row, cols["Spend"]).value = "lots"
+    wb.save(path)
+    before = _sha(path)
+    with pytest.raises(InputError) as caught:
+        export_board_pack(path, "2026Q4", tmp_path / "pack", pdf=False)
+    assert f"Decisions!{get_column_letter(cols['Spend'])}{row}" in str(caught.value)
+    assert _sha(path) == before
+    assert not (tmp_path / "pack").exists()
+
+
 def test_a_workbook_without_a_log_has_nothing_to_refuse(demo_book_path: Path) -> None:
     wb = openpyxl.load_workbook(demo_book_path)
     del wb[C.DECISIONS.name]

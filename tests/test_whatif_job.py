@@ -170,6 +170,20 @@ def test_a_scenario_equals_rebalance_on_a_workbook_with_that_setting_changed(
         ([["A", None, None, None, None, None, 3]], ["MaxSourceShare"], "G6", "did you mean 3 %"),
         ([["A", "=300000*1"]], [], "B6", "holds a formula"),
         ([["A", None, None, None, None, None, 25]], ["CurvePoints"], "G5", "budget curve"),
+        # read once, for the Settings as set: a scenario's own value would be ignored
+        (
+            [["A", None, None, None, None, None, "model"]],
+            ["LeadConversionSource"],
+            "G5",
+            "changes nothing a scenario solves",
+        ),
+        (
+            [["A", None, None, None, None, None, 0.5]],
+            ["WeightPerformance"],
+            "G5",
+            "classify, score and convert",
+        ),
+        ([["A", None, None, None, None, None, 4]], ["GlideWeeks"], "G5", "next week"),
     ],
     ids=[
         "unknown setting",
@@ -178,6 +192,9 @@ def test_a_scenario_equals_rebalance_on_a_workbook_with_that_setting_changed(
         "setting out of range",
         "formula",
         "curve setting",
+        "conversion source",
+        "score weight",
+        "glide weeks",
     ],
 )
 def test_bad_scenarios_name_the_cell_and_leave_the_file_byte_identical(

@@ -125,6 +125,8 @@ def export_board_pack(
         pdf_name = Path(pack_name(path, when)).with_suffix(".pdf")
         files.refuse_planted_link(out / pdf_name, f"the board pack of {path.name}")
     copied = copied_tabs(path)
+    # read (and the Decisions log checked) before the workbook records the pack
+    plan_vs_actual = _plan_vs_actual(path, book)
     done: list[Recorded] = []
 
     def job(wb: Workbook) -> str:
@@ -154,7 +156,7 @@ def export_board_pack(
         actuals=quarter_actuals(book.inventory, when),
         classes=classes,
         usage=band_usage(spend, classes, book.settings),
-        plan_vs_actual=_plan_vs_actual(path, book),
+        plan_vs_actual=plan_vs_actual,
     )
     target = _save(build_pack(content, paper=paper.lower()), out / pack_name(path, when))
     pdf_path = convert(target, "pdf", out) if pdf else None

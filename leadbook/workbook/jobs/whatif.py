@@ -31,8 +31,12 @@ from leadbook.workbook.tabs.whatif import KeptTable, WhatIfView, kept_table, ren
 from leadbook.workbook.write import WriteResult, one_job_per_workbook, update_workbook
 
 SHEET = C.WHATIF.name
-UNSOLVED = frozenset({"whatif", "board", "files"})
-"""Settings sections a scenario's solve does not read (the curve's, the board's, files')."""
+SOLVED = frozenset({"policy", "bands", "capacity", "hiring", "objective_weights"})
+"""Settings sections a scenario's solve reads: the policy, its bands, the capacity (with the
+hiring terms a hiring-plan capacity uses) and the objective's weights. The sources are
+classified, scored and given their conversion rates once, for the Settings as set."""
+UNSOLVED_NAMES = frozenset({"GlideWeeks"})
+"""Settings of those sections a scenario does not read either (it solves next week)."""
 YES = {"yes", "y", "true", "1", "x"}
 NO = {"no", "n", "false", "0", ""}
 
@@ -81,14 +85,18 @@ def read_scenarios(kept: KeptTable | None, book: Book) -> list[Scenario]:
         else:
             try:
                 found = spec_for(str(header).strip())
-                roles[j] = "setting:" + found.name
-                if found.section in UNSOLVED:
+                if found.section in SOLVED and found.name not in UNSOLVED_NAMES:
+                    roles[j] = "setting:" + found.name
+                else:  # not read as a setting either: its group's checks would say more
                     problems.append(
                         Problem(
                             _cell(min_row, min_col + j),
                             f"{found.name} ({section_title(found.section)}) changes nothing a "
-                            "scenario solves: the budget curve is drawn once, for the Settings "
-                            "as set. Set it on the Settings tab, or head the column 'Note'",
+                            "scenario solves: each scenario solves next week's allocation with "
+                            "its policy, bands, capacity and objective weights, on the sources "
+                            "as the Settings as set classify, score and convert them (and the "
+                            "budget curve is drawn once, for those Settings). Set it on the "
+                            "Settings tab and press Rebalance, or head the column 'Note'",
                         )
                     )
             except KeyError as exc:
