@@ -3,8 +3,9 @@ differences against the Settings as set, and the budget curve with its chart.
 
 The Scenarios table is yours: Compare scenarios reads it and writes it back as it was. Its
 contract columns are the scenario's name, its budget and one source's pin, cap or exclusion;
-any other column headed by a setting's defined name (``MaxSourceShare``, ``WeeklyGuardrail``,
-``SalesReps``…) overrides that setting where filled (a column headed ``Note…`` is ignored).
+any other column headed by the defined name of a setting the allocation reads (``MaxSourceShare``,
+``WeeklyGuardrail``, ``SalesReps``…) overrides that setting where filled (a column headed
+``Note…`` is ignored).
 The results tables get one column per scenario at render time, after "As set"; the tables
 below the Scenarios table move down as it grows.
 """
@@ -20,8 +21,9 @@ WHATIF_SCENARIOS_TABLE = TableSpec(
     sheet=WHATIF_NAME,
     anchor="A5",
     doc="Your scenarios, one a row: a name, the overrides (add a column headed by a setting's "
-    "defined name for any other setting), and optionally one source pinned, capped or "
-    "excluded. Compare scenarios never changes it.",
+    "defined name for any other allocation setting: policy, bands, capacity, objective "
+    "weights), and optionally one source pinned, capped or excluded. Compare scenarios never "
+    "changes it.",
     columns=(
         Column(
             "scenario",
