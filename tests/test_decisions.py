@@ -428,8 +428,16 @@ def _accepted_row(path: Path) -> tuple[openpyxl.Workbook, int, dict[str, int]]:
         ("Expected customers", None, "is empty"),
         ("Plan from", "soon", "must be a month"),
         (None, None, "lacks"),  # the whole row cleared
+        ("Recommendation", "R0009", "which no Recommended row"),  # a plan never made
     ],
-    ids=["text in a spend", "broken id", "a missing part", "text in a month", "a row cleared"],
+    ids=[
+        "text in a spend",
+        "broken id",
+        "a missing part",
+        "text in a month",
+        "a row cleared",
+        "an id never recommended",
+    ],
 )
 def test_refresh_refuses_a_hand_edited_log_naming_the_cell(
     accepted: dict, tmp_path: Path, header: str | None, value: object, says: str

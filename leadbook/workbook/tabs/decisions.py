@@ -227,7 +227,7 @@ def log_problems(log: pd.DataFrame) -> list[Problem]:
                 whose = f"{spec.column(key).header} of {values[0]}, {values[3]}"
                 out.append(Problem(f"{sheet}!{letters[key]}{r}", f"{text} ({whose})"))
     if not out:  # a bad cell (an id) would count as a row missing here too
-        out = _unmatched(log, f"{sheet}!{letters['source']}")
+        out = _unmatched(log, f"{sheet}!{letters['source']}", f"{sheet}!{letters['rec_id']}")
     if len(out) > SHOWN:
         more = f"… and {len(out) - SHOWN:,} more problems in the log"
         out = [*out[:SHOWN], Problem(f"{sheet}!{spec.name}", more)]
@@ -282,11 +282,22 @@ def _log_cell(key: str, value: Any) -> str:
     return ""
 
 
-def _unmatched(log: pd.DataFrame, column: str) -> list[Problem]:
-    """An acceptance whose sources are not its recommendation's, at its first row (the log
-    may hold 100,000 rows: compared as tables, not id by id)."""
+def _unmatched(log: pd.DataFrame, column: str, id_column: str) -> list[Problem]:
+    """An acceptance of an id the log never recommended (at its id), or whose sources are not
+    its recommendation's (at its first row); the log may hold 100,000 rows: compared as
+    tables, not id by id."""
     pairs = log[["rec_id", "source"]].astype(str).assign(row=log.index, event=log["event"])
     acc = pairs[pairs["event"] == C.ACCEPTED]
+    recommended = set(pairs.loc[pairs["event"] == C.RECOMMENDED, "rec_id"])
+    orphans = acc[~acc["rec_id"].isin(recommended)].groupby("rec_id", sort=False)["row"].first()
+    if len(orphans):
+        return [
+            Problem(
+                f"{id_column}{row}",
+                f"accepts {rec_id}, which no Recommended row of the log has (an id typed over?)",
+            )
+            for rec_id, row in orphans.items()
+        ]
     rec = pairs[(pairs["event"] == C.RECOMMENDED) & pairs["rec_id"].isin(set(acc["rec_id"]))]
     acc = acc[acc["rec_id"].isin(set(rec["rec_id"]))]  # an id with no plan rows: nothing to match
     both = rec.drop_duplicates(["rec_id", "source"]).merge(
