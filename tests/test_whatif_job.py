@@ -233,6 +233,7 @@ def test_the_command_prints_json_and_refuses_bad_input_with_exit_2(compared, tmp
     res = CliRunner().invoke(app, ["whatif", str(path), "--json"])
     assert res.exit_code == 0, res.output
     payload = json.loads(res.stdout)
+    assert payload["ok"] is True  # as every other command's --json on success
     assert [s["name"] for s in payload["scenarios"]][:2] == ["As set", "Lean $300k"]
     assert payload["scenarios"][1]["status"] == "infeasible" and payload["scenarios"][1]["rule"]
     assert len(payload["curve"]) == 21

@@ -773,6 +773,7 @@ def whatif(book: BookArg, as_json: JsonOption = False) -> None:
         print_json(
             {
                 "path": book,
+                "ok": True,
                 "changed": result.changed,
                 "scenarios": [
                     {
