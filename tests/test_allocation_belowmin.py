@@ -354,6 +354,24 @@ class TestCapBelowTheMinimum:
         for fix in (by_name["Cap spend"], by_name["MinActiveSpend"]):
             assert feasible(apply(model, knob_of(fix, model), fix.value)), fix
 
+    def test_forced_on_by_the_experimental_floor_the_refusal_names_a_volume_cap(self):
+        # all 60 of A's leads cost $1,200: the refusal named neither that nor the minimum
+        from leadbook.allocation.fixes import apply, feasible
+        from leadbook.errors import InfeasiblePolicyError
+
+        a = SourceSpec("A", 1_500.0, 0.4, [(60, 20.0)], tier="Tier 3")
+        model = Model(make_portfolio([a, cheap()]), limits(6_000.0, experimental_floor=0.1))
+        with pytest.raises(InfeasiblePolicyError) as caught:
+            optimise(model, Objective.CUSTOMERS)
+        err = caught.value
+        assert (
+            "A's volume cap (all its leads cost $1,200 a month) is below the $1,500 minimum for "
+            "an active source"
+        ) in str(err)
+        assert err.fixes and not err.together
+        for fix in err.fixes:  # (a lower minimum alone is not enough: A falls 20 % a week)
+            assert feasible(apply(model, knob_of(fix, model), fix.value)), fix
+
     def test_forced_on_by_the_experimental_floor_the_refusal_names_the_cap(self):
         from leadbook.allocation.fixes import apply, feasible
         from leadbook.errors import InfeasiblePolicyError

@@ -21,7 +21,7 @@ import numpy as np
 
 from leadbook.allocation.compile import Compiled, Program, compile_model, elastic_program
 from leadbook.allocation.fixes import PER_SOURCE_KNOBS, Knob, Verified, knobs_for, verified_fixes
-from leadbook.allocation.minimum import capped_out, held_by_caps
+from leadbook.allocation.minimum import capped_out, held_by_caps, volume_capped_out
 from leadbook.allocation.model import MONEY, BandLimit, Model, Regime
 from leadbook.allocation.outcome import Outcome
 from leadbook.allocation.rules import Discrete, Layout, Rule
@@ -633,6 +633,7 @@ class _Context:
             # members kept at 0 by a spend cap below the minimum: a higher cap lets them spend
             held = capped_out(self.model, self._members(r))
             own += [k for i in held for k in knobs_for(self.model, Rule.CAP, i, False)]
+            held += volume_capped_out(self.model, self._members(r))  # only a lower minimum
             own += [Knob("MinActiveSpend", -1)] if held else []
         if self.found is None:
             return own, []

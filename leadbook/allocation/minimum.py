@@ -95,6 +95,16 @@ def capped_out(model: Model, members: np.ndarray | None = None, most: int = 3) -
     return out[np.argsort(-pf.current[out], kind="stable")][:most].tolist()
 
 
+def volume_capped_out(model: Model, members: np.ndarray | None = None, most: int = 3) -> list[int]:
+    """The largest ``most`` sources spending today (of ``members`` if given) whose volume cap
+    keeps them below the minimum active spend: all their leads cost less than it."""
+    pf, lim = model.portfolio, model.limits
+    short = (pf.max_spend < lim.active_threshold * (1 - 1e-12)) & (pf.current > 0)
+    out = np.flatnonzero(short & ~np.isin(pf.regime, [Regime.OFF, Regime.PINNED]))
+    out = out if members is None else np.intersect1d(out, members)
+    return out[np.argsort(-pf.current[out], kind="stable")][:most].tolist()
+
+
 def held_by_caps(model: Model, members: np.ndarray | None = None) -> str:
     """``"; A's spend cap of $X is below the $M minimum …"`` for :func:`capped_out`, or ``""``.
 
@@ -111,6 +121,10 @@ def held_by_caps(model: Model, members: np.ndarray | None = None) -> str:
     caps = [
         f"{possessive(pf.names[i])} spend cap of {money(pf.cap[i])}"
         for i in capped_out(model, members)
+    ] + [
+        f"{possessive(pf.names[i])} volume cap (all its leads cost {money(pf.max_spend[i])} a "
+        "month)"
+        for i in volume_capped_out(model, members)
     ]
     if not caps:
         return ""
