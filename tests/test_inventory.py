@@ -232,6 +232,16 @@ class TestBuildInventory:
             "price tiers) = $127,296" in [str(w) for w in warnings]
         )
 
+    def test_a_pin_on_a_paused_source_is_said_to_be_ignored(self, raw_demo):
+        paused = raw_demo.sources.index[raw_demo.sources["status"] == "paused"][0]
+        raw_demo.sources.loc[paused, "pin"] = 20_000.0
+        _, warnings = build_inventory(
+            raw_demo.sources, raw_demo.price_tiers, raw_demo.history, locators=LOCATORS
+        )
+        said = [str(w) for w in warnings if "paused" in str(w)]
+        assert len(said) == 1 and "pinned spend is set but the source is paused" in said[0]
+        assert said[0].startswith(f"Sources!S{13 + paused}:")
+
     def test_spend_of_a_tiered_source_follows_its_tiers_not_its_cpl(self, raw_demo):
         """Premium: 816 leads, tiers at $156 up to 900. A CPL typed as $170 is warned about at
         the CPL; the spend ($127,296 = 816 × $156) is what the tiers say, so no warning."""

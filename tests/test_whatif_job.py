@@ -184,6 +184,19 @@ def test_a_scenario_equals_rebalance_on_a_workbook_with_that_setting_changed(
             "classify, score and convert",
         ),
         ([["A", None, None, None, None, None, 4]], ["GlideWeeks"], "G5", "next week"),
+        # the later column silently won (Excel renames a header typed twice; not one
+        # typed with a space after it)
+        (
+            [["A", None, None, None, None, None, 0.3, 0.4]],
+            ["MaxSourceShare", "MaxSourceShare "],
+            "H5",
+            "appears twice",
+        ),
+        # contradictions the Sources tab refuses in its own rows were solved as something
+        ([["A", None, "Organic search", 20_000, None, "yes"]], [], "D6", "both pinned"),
+        ([["A", None, "Organic search", 30_000, 20_000]], [], "D6", "above its spend cap"),
+        # a paused source stays off: the pin was silently ignored
+        ([["A", None, "Regional insurance network", 20_000]], [], "D6", "is paused"),
     ],
     ids=[
         "unknown setting",
@@ -195,6 +208,10 @@ def test_a_scenario_equals_rebalance_on_a_workbook_with_that_setting_changed(
         "conversion source",
         "score weight",
         "glide weeks",
+        "setting twice",
+        "pinned and excluded",
+        "pin above cap",
+        "paused source",
     ],
 )
 def test_bad_scenarios_name_the_cell_and_leave_the_file_byte_identical(

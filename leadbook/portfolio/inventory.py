@@ -200,6 +200,14 @@ def _row_rules(row: Any, at: Any) -> None:
             f"{row.leads:,.0f}; the allocation will have to buy less",
             Severity.WARNING,
         )
+    if row.status == Status.PAUSED and (known(row.pin) or known(row.cap)):
+        at(
+            "pin" if known(row.pin) else "cap",
+            f"{'pinned spend' if known(row.pin) else 'spend cap'} is set but the source is "
+            "paused, so it gets no budget and this is ignored; set its Status to active or "
+            "testing to allocate it",
+            Severity.WARNING,
+        )
     if row.status == Status.PAUSED and known(row.spend) and row.spend > 0:
         at(
             "spend",

@@ -20,6 +20,7 @@ from openpyxl.workbook.workbook import Workbook
 from leadbook import contract as C
 from leadbook.allocation.whatif import AS_SET, Scenario, SourceOverride, budget_curve, run_scenarios
 from leadbook.contract.tables import number_text
+from leadbook.enums import Status
 from leadbook.errors import Problem, raise_errors
 from leadbook.settings import section_title, settings_with, spec_for
 from leadbook.workbook.jobs.feeds import allocation_feeds, sales_capacity_for
@@ -76,8 +77,20 @@ def read_scenarios(kept: KeptTable | None, book: Book) -> list[Scenario]:
     by_header = {_norm(c.header): c.key for c in spec.columns}
     problems: list[Problem] = []
     roles: dict[int, str] = {}
+    headed: dict[str, str] = {}
     for j, header in enumerate(headers):
         text = _norm(header)
+        if text in headed:  # the later column would silently win over the earlier one
+            problems.append(
+                Problem(
+                    _cell(min_row, min_col + j),
+                    f"the column {str(header).strip()!r} appears twice in {spec.name} (also "
+                    f"at {headed[text]}); keep one of them",
+                )
+            )
+            continue
+        if text and not text.startswith("note"):
+            headed[text] = f"{get_column_letter(min_col + j)}{min_row}"
         if text in by_header:
             roles[j] = by_header[text]
         elif text.startswith("note") or not text:
@@ -111,7 +124,6 @@ def read_scenarios(kept: KeptTable | None, book: Book) -> list[Scenario]:
     if "scenario" not in roles.values():
         problems.append(Problem(_cell(min_row, min_col), f"{spec.name} has no Scenario column"))
         raise_errors(problems)
-    names = set(book.inventory.names)
     seen: dict[str, str] = {}
     scenarios = []
     for i, values in enumerate(kept.cells[1:], start=1):
@@ -119,7 +131,7 @@ def read_scenarios(kept: KeptTable | None, book: Book) -> list[Scenario]:
         cells = {roles[j]: (v, _cell(row, min_col + j)) for j, v in enumerate(values) if j in roles}
         if all(_blank(v) for v, _ in cells.values()):
             continue
-        found = _scenario(cells, book, names, seen, problems)
+        found = _scenario(cells, book, seen, problems)
         if found is not None:
             scenarios.append(found)
     raise_errors(problems)
@@ -129,7 +141,6 @@ def read_scenarios(kept: KeptTable | None, book: Book) -> list[Scenario]:
 def _scenario(
     cells: dict[str, tuple[Any, str]],
     book: Book,
-    names: set[str],
     seen: dict[str, str],
     problems: list[Problem],
 ) -> Scenario | None:
@@ -155,15 +166,18 @@ def _scenario(
     changed, found = settings_with(book.settings, rows)
     problems += [p for p in found if p.severity == "error"]
     overrides = {key: changed.get(spec_for(key).key) for key, _, _ in rows}
-    sources = _source_override(cells, names, problems)
+    sources = _source_override(cells, book.inventory.sources, problems)
     if len(problems) > before:
         return None
     return Scenario(name, overrides, sources)
 
 
 def _source_override(
-    cells: dict[str, tuple[Any, str]], names: set[str], problems: list[Problem]
+    cells: dict[str, tuple[Any, str]], sources: Any, problems: list[Problem]
 ) -> dict[str, SourceOverride]:
+    """The row's change to one source, checked as the Sources tab checks its own pins, caps
+    and exclusions — together with that source's own (a scenario changes what it fills and
+    keeps the rest) — and refused where it would change nothing (a paused source)."""
     pin, cap, exclude = (cells.get(k, (None, "")) for k in ("pin", "cap", "exclude"))
     source, where = cells.get("source", (None, ""))
     given = [v for v in (pin, cap, exclude) if not _blank(v[0])]
@@ -172,7 +186,7 @@ def _source_override(
             problems.append(Problem(at, f"{value!r} changes no source: fill the Source column"))
         return {}
     name = str(source).strip()
-    if name not in names:
+    if name not in sources.index:
         problems.append(Problem(where, f"{name!r} is not a source on the Sources tab"))
         return {}
     amounts = [_amount(v, at, problems) for v, at in (pin, cap)]
@@ -181,7 +195,48 @@ def _source_override(
         problems.append(Problem(exclude[1], f"Exclude must be yes or no, got {exclude[0]!r}"))
     if not given:
         problems.append(Problem(where, f"{name}: fill Pin spend, Cap spend or Exclude"))
-    return {name: SourceOverride(amounts[0], amounts[1], flag in YES)}
+    override = SourceOverride(amounts[0], amounts[1], flag in YES)
+    _contradictions(name, sources.loc[name], override, (pin[1], cap[1], exclude[1]), problems)
+    return {name: override}
+
+
+def _contradictions(
+    name: str, row: Any, o: SourceOverride, at: tuple[str, str, str], problems: list[Problem]
+) -> None:
+    """Problems where a scenario's pin, cap or exclusion, with what the Sources tab sets for
+    the same source, asks for two things at once, or for nothing."""
+    given = lambda v: v is not None and not (isinstance(v, float) and math.isnan(v))  # noqa: E731
+    pin_at, cap_at, exclude_at = at
+    if row.get("status") == Status.PAUSED and (given(o.pin) or given(o.cap)):
+        problems.append(
+            Problem(
+                pin_at if given(o.pin) else cap_at,
+                f"{name} is paused on the Sources tab, and a paused source gets no budget in any "
+                "scenario: the pin or cap would change nothing. To see it restarted, set its "
+                "Status to active or testing on the Sources tab",
+            )
+        )
+        return
+    pin = o.pin if given(o.pin) else (row.get("pin") if given(row.get("pin")) else None)
+    cap = o.cap if given(o.cap) else (row.get("cap") if given(row.get("cap")) else None)
+    excluded = o.exclude or bool(row.get("exclude"))
+    whose = lambda mine: "" if mine else " on the Sources tab"  # noqa: E731
+    if pin is not None and excluded:
+        problems.append(
+            Problem(
+                pin_at if given(o.pin) else exclude_at,
+                f"{name} would be both pinned (${pin:,.0f}{whose(given(o.pin))}) and excluded"
+                f"{whose(o.exclude)}; a source cannot be both: keep one",
+            )
+        )
+    elif pin is not None and cap is not None and pin > cap:
+        problems.append(
+            Problem(
+                pin_at if given(o.pin) else cap_at,
+                f"{name} would be pinned at ${pin:,.0f}{whose(given(o.pin))}, above its spend "
+                f"cap ${cap:,.0f}{whose(given(o.cap))}; lower the pin or raise the cap",
+            )
+        )
 
 
 def _blank(value: object) -> bool:
