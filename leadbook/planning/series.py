@@ -343,8 +343,8 @@ def _constant(
     unit = abs(value) if value != 0 else 1.0
     half = z_value(level) * CONSTANT_STEP * unit * np.sqrt(np.arange(1, horizon + 1))
     note = (
-        f"constant at {value:g} for all {n} months: forecast as that constant, its interval "
-        f"a {CONSTANT_STEP:.0%} step a month (of the constant, or of 1 if it is 0)"
+        f"constant at {value:g} for all {n} months: forecast as that constant; interval "
+        f"{CONSTANT_STEP:.0%} a month"
     )
     return point, point - half, point + half, "constant", math.nan, math.nan, note
 
