@@ -3,16 +3,21 @@
 A series (a source's monthly leads or conversion) of a year or more is forecast by a
 combination (:func:`leadbook.planning.methods.combination`): from two years on the mean of
 ETS(A,Ad,A) and the airline ARIMA, fitted to the series and, when it is positive, to its logs,
-with the airline model's interval; from 12 to 23 months the mean of Theta and the seasonal
-naive. It beat choosing a method per series by backtest on bench_forecast's tuning half and
-held-out half, in a third of the time. Series of 6 to 11 months keep that backtest choice
-among the non-seasonal methods (naive, simple and damped-trend smoothing, Theta), scored by
-mean absolute scaled error (MASE); intervals come from the chosen method's own error model.
+with the airline model's interval; from 13 to 23 months the median of Theta, the seasonal
+naive and the level-shifted seasonal naive (at 12, the mean of the first two). It beat
+choosing a method per series by backtest on bench_forecast's tuning half and held-out half,
+in a third of the time. Series of 6 to 11 months keep that backtest choice among the
+non-seasonal methods (naive, simple and damped-trend smoothing, Theta), scored by mean
+absolute scaled error (MASE); intervals come from the chosen method's own error model.
+Under two years every interval is widened for a straight line's
+(:func:`leadbook.planning.methods.with_the_line`): a model fitted to so few months misses
+the uncertainty of a trend.
 
 What a series must be: at least 3 months, finite numbers, no gaps (a missing month is an
 error that names it, unless the caller opts into ``gaps="interpolate"``). A constant series
-is forecast as that constant with zero-width intervals; a series too short to backtest (under
-6 months) gets the naive forecast, and the result says so.
+is forecast as that constant, its interval a 1 % step a month
+(:data:`leadbook.planning.series.CONSTANT_STEP`); a series too short to backtest (under 6
+months) gets the naive forecast, and the result says so.
 """
 
 from __future__ import annotations

@@ -617,9 +617,14 @@ class TestPlanning:
             "cash_flows, value 2: cash_flows must be a number, got 'soon'",
         )
 
-    def test_forecast_of_a_flat_series_is_flat(self, client):
+    def test_forecast_of_a_flat_series_is_flat_with_an_honest_interval(self, client):
         rows = result(client, "LB_FORECAST", [[5], [5], [5], [5], [5], [5]], [[2]])
-        assert rows == [["Month", "Forecast", "Lower", "Upper"], [1, 5, 5, 5], [2, 5, 5, 5]]
+        assert rows[0] == ["Month", "Forecast", "Lower", "Upper"]
+        assert [row[:2] for row in rows[1:]] == [[1, 5], [2, 5]]
+        # not zero-width: a 1 % step a month, widening with √h (z(90 %) · 0.05 · √h)
+        for h, (_, point, lower, upper) in enumerate(rows[1:], start=1):
+            assert upper - point == pytest.approx(point - lower)
+            assert upper - point == pytest.approx(1.2816 * 0.05 * h**0.5, rel=1e-3)
 
     def test_forecast_of_a_steady_trend_continues_it(self, client):
         values = [[100 + 10 * m for m in range(24)]]  # 100, 110, … 330
