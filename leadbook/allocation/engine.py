@@ -113,7 +113,11 @@ def optimise(
         settled = _settle_on_face(compiled, goal, first, time_limit)
     if first.status == "unsettled" and settled is None:
         first = solve_exact(
-            goal.minimise, compiled.discrete, marks=first.marks, time_limit=time_limit
+            goal.minimise,
+            compiled.discrete,
+            marks=first.marks,
+            time_limit=time_limit,
+            relaxed=first if not start else None,
         )
     if first.status == "infeasible":
         raise _explained(compiled, fixes, explain_infeasible)

@@ -132,6 +132,7 @@ def solve_exact(
     time_limit: float | None = None,
     rounds: int | None = None,
     with_duals: bool = True,
+    relaxed: Solved | None = None,
 ) -> Solved:
     """Minimise ``program`` under every discrete rule, enforcing them lazily (module doc).
 
@@ -140,7 +141,10 @@ def solve_exact(
     With ``rounds``, stop after that many solves: if the last one still breaks a rule, the
     result is ``unsettled``, with that solve's point, its duals, and as ``marks`` the rules
     the next round would enforce (pass them back to go on). ``with_duals=False`` skips the
-    duals of a continuous solve (a tie-break needs none).
+    duals of a continuous solve (a tie-break needs none). ``relaxed``: the continuous
+    relaxation's optimum of ``program`` with its duals (an ``unsettled`` first round), whose
+    value bounds the minimum; the first integer solve then searches its optimal face first
+    (:func:`_near_bound`).
     """
     # another week's marks (a glide path's week before) may name minimum spends this week
     # does not have: a source that reached the minimum, or one the week before stopped
@@ -149,13 +153,25 @@ def solve_exact(
         marks = dataclasses.replace(marks, semi=marks.semi & semi)
     started = time.perf_counter()
     solves = 0
+    bound = relaxed if relaxed is not None and relaxed.duals is not None else None
     while True:
         augmented, n_int = _augment(program, discrete, marks)
         remaining = None if time_limit is None else time_limit - (time.perf_counter() - started)
-        # an LP goes through linprog only when its duals are wanted: milp (HiGHS too)
-        # takes the two-sided rows as they are and costs half as much on a small model
-        res = _lp(augmented, remaining) if with_duals and not n_int else _milp(augmented, remaining)
-        solves += 1
+        res = None
+        if n_int and bound is not None:
+            res, tries = _near_bound(program, discrete, marks, bound, remaining)
+            solves += tries
+            bound = None
+            remaining = None if time_limit is None else time_limit - (time.perf_counter() - started)
+        if res is None:
+            # an LP goes through linprog only when its duals are wanted: milp (HiGHS too)
+            # takes the two-sided rows as they are and costs half as much on a small model
+            lp = with_duals and not n_int
+            res = _lp(augmented, remaining) if lp else _milp(augmented, remaining)
+            solves += 1
+            if lp and res.status == 0 and res.x is not None:
+                x = res.x[: program.n_cols]
+                bound = Solved("unsettled", v=x, value=float(program.c @ x), duals=res.duals)
         if res.status == 2:
             return Solved("infeasible", marks=marks, solves=solves)
         if res.x is None:
@@ -190,6 +206,68 @@ def solve_exact(
             )
         log.debug("enforcing %s more discrete rules", more)
         marks = marks.union(more)
+
+
+def _near_bound(
+    program: Program, d: Discrete, marks: Marks, relaxed: Solved, time_limit: float | None
+) -> tuple[object | None, int]:
+    """An optimum of ``program`` under ``marks`` found on the relaxation's optimal face, or None;
+    and how many solves it took.
+
+    On hard portfolios the relaxation's minimum is usually the integer minimum too (14 of 15
+    hard portfolios of 100–1,000 sources): the rules it breaks cost nothing, its vertex just
+    sits in the wrong corner of a large optimal face. HiGHS proves that bound at its root but
+    may search seconds for a point that reaches it (CBC's feasibility pump finds one at once).
+    So first the integer programme restricted to the face (:func:`optimal_face`) with every
+    source the relaxation kept at 0 held there, and every block pair it kept in order held so,
+    leaving free only the sources whose rules it broke — a small MIP, like HiGHS's RINS
+    heuristic —, then the face without those fixings. A point either finds is accepted only
+    if its value is within :data:`MIP_GAP` of the relaxation's bound, which every point of
+    the full model must reach: then it is optimal to the same proven gap as HiGHS's own.
+    """
+    assert relaxed.v is not None and relaxed.duals is not None
+    face = optimal_face(program, relaxed.duals, relaxed.v)
+    augmented, _ = _augment(face, d, marks)
+    tries = 0
+    for candidate in (_around(program, d, marks, relaxed.v, augmented), augmented):
+        res = _milp(candidate, time_limit)
+        tries += 1
+        if res.status == 0 and res.x is not None:
+            gap = (float(res.fun) - relaxed.value) / max(abs(float(res.fun)), 1.0)
+            if gap <= MIP_GAP:
+                res.mip_gap = max(gap, 0.0)
+                return res, tries
+        if time_limit is not None and res.status == 1:
+            break
+    return None, tries
+
+
+def _around(
+    program: Program, d: Discrete, marks: Marks, v: np.ndarray, augmented: Program
+) -> Program:
+    """``augmented`` with the discrete choices ``v`` keeps fixed: sources at 0 stay off, and
+    each block pair bought in order keeps its order variable, except where ``v`` breaks a rule
+    of the source (those stay free) or the first block is full and the next empty (either)."""
+    lb, ub, integrality = augmented.lb.copy(), augmented.ub.copy(), augmented.integrality.copy()
+    pairs = np.flatnonzero(np.isin(d.chain, np.fromiter(marks.chains, np.int64)))
+    full = v[d.first[pairs]] >= d.first_full[pairs] - TOL
+    bought = v[d.then[pairs]] > TOL
+    free = set(d.chain[pairs[bought & ~full]].tolist())
+    x = v[d.semi]
+    if d.blocks is not None:
+        # source spend x[w, i] is column blocks.x[w, i], in chain w·n + i
+        chain = np.searchsorted(d.blocks.x.ravel(), d.semi)
+        free |= set(chain[(x > TOL) & (x < d.floor(d.semi) - TOL)].tolist())
+        off = (x <= TOL) & ~np.isin(chain, np.fromiter(free, np.int64))
+    else:
+        off = x <= TOL
+    off_cols = d.semi[off & (integrality[d.semi] == 2)]
+    integrality[off_cols] = 0
+    lb[off_cols] = ub[off_cols] = 0.0
+    z = program.n_cols + np.arange(len(pairs))
+    keep = ~np.isin(d.chain[pairs], np.fromiter(free, np.int64)) & (bought | ~full)
+    lb[z[keep]] = ub[z[keep]] = full[keep].astype(float)
+    return Program(augmented.c, augmented.A, augmented.lo, augmented.hi, lb, ub, integrality)
 
 
 def in_order(program: Program, d: Discrete, v: np.ndarray, marks: Marks) -> np.ndarray:
