@@ -142,9 +142,9 @@ def solve_exact(
     result is ``unsettled``, with that solve's point, its duals, and as ``marks`` the rules
     the next round would enforce (pass them back to go on). ``with_duals=False`` skips the
     duals of a continuous solve (a tie-break needs none). ``relaxed``: the continuous
-    relaxation's optimum of ``program`` with its duals (an ``unsettled`` first round), whose
-    value bounds the minimum; the first integer solve then searches its optimal face first
-    (:func:`_near_bound`).
+    relaxation of ``program`` solved (an ``unsettled`` first round), its ``value`` the
+    minimum, with its duals and as ``v`` one of its optima; the first integer solve then
+    searches that optimum's neighbourhood on the optimal face first (:func:`_near_bound`).
     """
     # another week's marks (a glide path's week before) may name minimum spends this week
     # does not have: a source that reached the minimum, or one the week before stopped
