@@ -159,8 +159,8 @@ def solve_exact(
         remaining = None if time_limit is None else time_limit - (time.perf_counter() - started)
         res = None
         if n_int and bound is not None:
-            res, tries = _near_bound(program, discrete, marks, bound, remaining)
-            solves += tries
+            res = _near_bound(program, discrete, marks, bound, remaining)
+            solves += 1
             bound = None
             remaining = None if time_limit is None else time_limit - (time.perf_counter() - started)
         if res is None:
@@ -210,36 +210,32 @@ def solve_exact(
 
 def _near_bound(
     program: Program, d: Discrete, marks: Marks, relaxed: Solved, time_limit: float | None
-) -> tuple[object | None, int]:
-    """An optimum of ``program`` under ``marks`` found on the relaxation's optimal face, or None;
-    and how many solves it took.
+) -> object | None:
+    """An optimum of ``program`` under ``marks`` found on the relaxation's optimal face, or None.
 
     On hard portfolios the relaxation's minimum is usually the integer minimum too (14 of 15
-    hard portfolios of 100–1,000 sources): the rules it breaks cost nothing, its vertex just
+    hard portfolios of 100–1,000 sources): the rules it breaks cost nothing, its optimum just
     sits in the wrong corner of a large optimal face. HiGHS proves that bound at its root but
-    may search seconds for a point that reaches it (CBC's feasibility pump finds one at once).
-    So first the integer programme restricted to the face (:func:`optimal_face`) with every
-    source the relaxation kept at 0 held there, and every block pair it kept in order held so,
-    leaving free only the sources whose rules it broke — a small MIP, like HiGHS's RINS
-    heuristic —, then the face without those fixings. A point either finds is accepted only
-    if its value is within :data:`MIP_GAP` of the relaxation's bound, which every point of
-    the full model must reach: then it is optimal to the same proven gap as HiGHS's own.
+    searched up to 5 s for a point reaching it (CBC's feasibility pump finds one at once).
+    So this solves the integer programme restricted to the face (:func:`optimal_face`) with
+    the discrete choices of the relaxation's optimum ``relaxed.v`` fixed where it keeps the
+    rules (:func:`_around`), leaving free only the sources whose rules it breaks: a small
+    MIP, like HiGHS's RINS heuristic. Its point is accepted only if its value is within
+    :data:`MIP_GAP` of the relaxation's minimum, below which no point of the full model
+    lies: then it is optimal to the same proven gap as HiGHS's own. Otherwise (the rules do
+    cost something, or the fixings were wrong) None, and the whole programme is solved.
     """
     assert relaxed.v is not None and relaxed.duals is not None
     face = optimal_face(program, relaxed.duals, relaxed.v)
     augmented, _ = _augment(face, d, marks)
-    tries = 0
-    for candidate in (_around(program, d, marks, relaxed.v, augmented), augmented):
-        res = _milp(candidate, time_limit)
-        tries += 1
-        if res.status == 0 and res.x is not None:
-            gap = (float(res.fun) - relaxed.value) / max(abs(float(res.fun)), 1.0)
-            if gap <= MIP_GAP:
-                res.mip_gap = max(gap, 0.0)
-                return res, tries
-        if time_limit is not None and res.status == 1:
-            break
-    return None, tries
+    res = _milp(_around(program, d, marks, relaxed.v, augmented), time_limit)
+    if res.status != 0 or res.x is None:
+        return None
+    gap = (float(res.fun) - relaxed.value) / max(abs(float(res.fun)), 1.0)
+    if gap > MIP_GAP:
+        return None
+    res.mip_gap = max(gap, 0.0)
+    return res
 
 
 def _around(
