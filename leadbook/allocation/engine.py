@@ -7,7 +7,8 @@
    (:func:`~leadbook.allocation.explain.infeasibility`). When the continuous relaxation's
    optimum breaks a discrete rule, the least-change point of the relaxation's optimal face
    is tried first (:func:`_settle_on_face`): if it keeps every rule, it is the optimum and
-   the tie-break's answer at once, and no integer variable is needed.
+   the tie-break's answer at once, and no integer variable is needed; if not, the integer
+   solve first searches the face around that point (``solve_exact(relaxed=...)``).
 3. **Tie-break**: among allocations within a relative 10⁻⁹ of the optimum, take the one
    with the smallest total change from today — a second, lexicographic solve. Change is
    measured as each source's change in leads valued at its price per lead today
