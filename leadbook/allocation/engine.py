@@ -7,7 +7,8 @@
    (:func:`~leadbook.allocation.explain.infeasibility`). When the continuous relaxation's
    optimum breaks a discrete rule, the least-change point of the relaxation's optimal face
    is tried first (:func:`_settle_on_face`): if it keeps every rule, it is the optimum and
-   the tie-break's answer at once, and no integer variable is needed.
+   the tie-break's answer at once, and no integer variable is needed; if not, the integer
+   solve first searches the face around that point (``solve_exact(relaxed=...)``).
 3. **Tie-break**: among allocations within a relative 10⁻⁹ of the optimum, take the one
    with the smallest total change from today — a second, lexicographic solve. Change is
    measured as each source's change in leads valued at its price per lead today
@@ -111,9 +112,19 @@ def optimise(
     settled = None
     if first.status == "unsettled" and not start and first.duals is not None:
         settled = _settle_on_face(compiled, goal, first, time_limit)
+        if settled is not None and not settled.ok:
+            # it broke a rule: still the optimum of the relaxation nearest to one that keeps
+            # them all, which the integer solve searches around first (``relaxed``)
+            if settled.v is not None:
+                first = dataclasses.replace(first, v=settled.v)
+            settled = None
     if first.status == "unsettled" and settled is None:
         first = solve_exact(
-            goal.minimise, compiled.discrete, marks=first.marks, time_limit=time_limit
+            goal.minimise,
+            compiled.discrete,
+            marks=first.marks,
+            time_limit=time_limit,
+            relaxed=first if not start else None,
         )
     if first.status == "infeasible":
         raise _explained(compiled, fixes, explain_infeasible)
@@ -232,7 +243,9 @@ def _settle_on_face(
     corner of a large face (typical when a capacity caps the objective). If so, it is
     feasible for the full model and reaches the relaxation's bound, so it is optimal, and
     it is the tie-break's answer too (it changes least among a superset of the optima):
-    one LP replaces branch-and-bound and the tie-break. None if it still breaks a rule.
+    one LP replaces branch-and-bound and the tie-break. If it still breaks a rule, it is
+    returned ``unsettled`` (``solve_exact`` searches the face around it); None if the solve
+    ended without a point.
     """
     assert relaxed.v is not None and relaxed.duals is not None
     staying = _staying(compiled, goal, float(goal.c @ relaxed.v))
@@ -241,8 +254,10 @@ def _settle_on_face(
         return dataclasses.replace(staying, solves=relaxed.solves, seconds=relaxed.seconds)
     face = optimal_face(goal.minimise, relaxed.duals, relaxed.v)
     settled = _least_change(compiled, goal, face, relaxed.v, time_limit, rounds=1)
-    if settled is None or not settled.ok:
+    if settled is None:
         return None
+    if not settled.ok:
+        return settled
     log.debug("the relaxation's least-change optimum keeps every discrete rule")
     return dataclasses.replace(
         settled, solves=relaxed.solves + settled.solves, seconds=relaxed.seconds + settled.seconds
