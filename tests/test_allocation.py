@@ -13,7 +13,8 @@ from allocation_reference import objective_of, reference_solve, violations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from leadbook.allocation import allocate, explain
+from leadbook.allocation import allocate
+from leadbook.allocation import elastic as elastic_solve_module
 from leadbook.allocation.compile import compile_model, elastic_program
 from leadbook.allocation.engine import glide_path, next_week, optimise, today_prices, week_spend
 from leadbook.allocation.examples import (
@@ -749,7 +750,7 @@ class TestElasticReSolveAtScale:
         assert first.status == "unsettled" and first.marks.chains
         with pytest.raises(InfeasiblePolicyError) as exact:
             optimise(model, Objective.CUSTOMERS)
-        monkeypatch.setattr(explain, "EXACT_ORDERING", 0)
+        monkeypatch.setattr(elastic_solve_module, "EXACT_ORDERING", 0)
         with pytest.raises(InfeasiblePolicyError) as settled:
             optimise(model, Objective.CUSTOMERS)
         assert [str(c) for c in settled.value.conflicts] == [str(c) for c in exact.value.conflicts]

@@ -255,24 +255,30 @@ def _apply_source(model: Model, knob: Knob, value: float | str) -> Portfolio:
 def feasible(model: Model) -> bool:
     """Whether some allocation meets every rule of ``model`` (no objective)."""
     compiled = compile_model(model)
-    return _solved(compiled.program, compiled.discrete, settle_above=0) is not None
+    return _solved(compiled.program, compiled.discrete, settle_above=0, any_point=True) is not None
 
 
-def _solved(program: Program, d: Discrete, settle_above: int = ORDERING_EXACT) -> Solved | None:
+def _solved(
+    program: Program, d: Discrete, settle_above: int = ORDERING_EXACT, *, any_point: bool = False
+) -> Solved | None:
     """A point meeting every rule of ``program`` and ``d``, or None if there is none.
 
     The continuous relaxation first: if it is infeasible, so is the model. Where its point
     breaks fill order in more than ``settle_above`` price tiers, the pattern it buys is
     settled cheapest first (:func:`~leadbook.allocation.solve.settle_fill_order`): a point
     that keeps every rule, perhaps not the optimum — enough to show a fix works, and what
-    took a thousand-source search from a minute to seconds. Else fill order is enforced.
+    took a thousand-source search from a minute to seconds. Else fill order is enforced;
+    with ``any_point`` (a check of feasibility, not a search for the least change) the
+    integer programme has no objective, so HiGHS stops at its first point that keeps every
+    rule instead of proving it optimal.
     """
     first = solve_exact(program, d, rounds=1, with_duals=False, time_limit=time_left())
     if first.status == "unsettled":
         ordering = len(np.flatnonzero(np.isin(d.chain, list(first.marks.chains))))
         settled = settle_fill_order(program, d, first) if ordering > settle_above else None
+        rest = program.with_objective(np.zeros(program.n_cols)) if any_point else program
         first = settled or solve_exact(
-            program, d, marks=first.marks, with_duals=False, time_limit=time_left()
+            rest, d, marks=first.marks, with_duals=False, time_limit=time_left()
         )
     if first.v is not None and first.status in ("optimal", "time limit"):
         return first  # out of time with a point that meets every rule: feasible all the same
@@ -336,9 +342,13 @@ def _lp_rows(compiled: Compiled, knob: Knob) -> tuple[np.ndarray, list[tuple], f
     return rows, new, scale
 
 
-def _lp_search(model: Model, knobs: Sequence[Knob]) -> dict[Knob, float] | None:
+def _lp_search(
+    model: Model, knobs: Sequence[Knob], *, any_point: bool = False
+) -> dict[Knob, float] | None:
     """The least moves of the LP ``knobs`` together (each in its own direction) that make
-    ``model`` feasible, in the workbook's terms, unrounded; None if no moves do."""
+    ``model`` feasible, in the workbook's terms, unrounded; None if no moves do. With
+    ``any_point`` (only whether some moves do is wanted), moves that suffice, perhaps not
+    the least, where integer variables are needed (:func:`_solved`)."""
     compiled = compile_model(model, prune=False)
     prog = compiled.program
     lo, hi = prog.lo.copy(), prog.hi.copy()
@@ -381,7 +391,7 @@ def _lp_search(model: Model, knobs: Sequence[Knob]) -> dict[Knob, float] | None:
             hi=np.array(hi_new),
         )
     )
-    solved = _solved(program, compiled.discrete)
+    solved = _solved(program, compiled.discrete, any_point=any_point)
     if solved is None:
         return None
     out = {}
@@ -738,7 +748,7 @@ def _combination(
             m = apply(m, k, v)
         if not lp_knobs:
             return {} if feasible(m) else None
-        return _lp_search(m, lp_knobs)
+        return _lp_search(m, lp_knobs, any_point=True)  # whether, not how far
 
     if works(far, lp) is None:
         return Verified({}, together=True)
