@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from leadbook.allocation.compile import Compiled, Program, compile_model, elastic_program
-from leadbook.allocation.elastic import elastic_solve, relaxation_words
+from leadbook.allocation.elastic import elastic_solve
 from leadbook.allocation.fixes import PER_SOURCE_KNOBS, Knob, Verified, knobs_for, verified_fixes
 from leadbook.allocation.minimum import capped_out, held_by_caps, volume_capped_out
 from leadbook.allocation.model import MONEY, BandLimit, Model, Regime
@@ -479,7 +479,7 @@ or raise the budget to $1,000 (Budget)
     full = compile_model(model, prune=False)
     elastic = elastic_program(full)
     soft = dataclasses.replace(full.discrete, count_cost=COUNT_WEIGHT)
-    solved = elastic_solve(elastic.program, soft)
+    solved, how = elastic_solve(elastic.program, soft)
     if not solved.ok or solved.v is None:
         return InfeasiblePolicyError(
             summary="The policy cannot be met, and the elastic re-solve could not find the "
@@ -518,7 +518,6 @@ or raise the budget to $1,000 (Budget)
         )
     conflicts, verified = _with_fixes(model, pairs, started)
     n = len(conflicts)
-    how = relaxation_words(solved, soft)
     summary = (
         f"The policy cannot be met: {n:,} rule{'s' if n > 1 else ''} must give ({how}). "
         + fix_note(model, verified)
