@@ -56,12 +56,12 @@ def elastic_solve(program: Program, soft: Discrete) -> tuple[Solved, str]:
     The LP first; where it breaks fill order or a minimum spend, the settled point
     (:func:`~leadbook.allocation.solve.settle_fill_order`, one more LP) is a relaxation
     that keeps every rule, kept as it is when it is as small as the LP's (proven smallest).
-    Else the integer programme restricted to the LP's neighbourhood (:func:`around`: what
-    the LP keeps stays, what it breaks is decided) runs where it leaves at most
-    :data:`NEAR_INTEGERS` integer variables, and the whole integer programme where it has
-    at most :data:`EXACT_ORDERING`, each for :data:`FALLBACK_SECONDS` at most
-    (:data:`ELASTIC_SECONDS` with nothing to fall back on); the smallest relaxation found
-    is kept.
+    Else the whole integer programme runs where it has at most :data:`EXACT_ORDERING`
+    integer variables, for :data:`FALLBACK_SECONDS` at most (:data:`ELASTIC_SECONDS` with
+    nothing to fall back on), and the smaller relaxation is kept. Where it has more, the
+    integer programme restricted to the LP's neighbourhood (:func:`around`: what the LP
+    keeps stays, what it breaks is decided) runs instead, where it leaves at most
+    :data:`NEAR_INTEGERS` integer variables.
 
     Examples
     --------
@@ -85,16 +85,18 @@ def elastic_solve(program: Program, soft: Discrete) -> tuple[Solved, str]:
         best = dataclasses.replace(best, gap=0.0)
         return best, relaxation_words(best, soft)
     words = relaxation_words(best, soft) if best is not None else ""
-    near, free = around(program, soft, first.v)
-    if free <= NEAR_INTEGERS:
-        found = solve_exact(near, soft, marks=first.marks, time_limit=FALLBACK_SECONDS)
-        if found.v is not None:
-            found = dataclasses.replace(found, status="optimal", gap=_gap(found.value, first))
-            if best is None or _below(found, best):
-                best, words = found, NEAR_WORDS
     pairs = len(np.flatnonzero(np.isin(soft.chain, list(first.marks.chains))))
-    if best is not None and pairs + len(first.marks.semi) > EXACT_ORDERING:
-        return best, words
+    if pairs + len(first.marks.semi) > EXACT_ORDERING:
+        # too large for the whole programme: decide only what the LP breaks, if that is few
+        near, free = around(program, soft, first.v)
+        if free <= NEAR_INTEGERS:
+            found = solve_exact(near, soft, marks=first.marks, time_limit=FALLBACK_SECONDS)
+            if found.v is not None:
+                found = dataclasses.replace(found, status="optimal", gap=_gap(found.value, first))
+                if best is None or _below(found, best):
+                    best, words = found, NEAR_WORDS
+        if best is not None:
+            return best, words
     limit = ELASTIC_SECONDS if best is None else FALLBACK_SECONDS
     out = solve_exact(program, soft, marks=first.marks, time_limit=limit)
     if out.v is None:
