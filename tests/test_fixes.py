@@ -430,3 +430,27 @@ class TestExplainedAtScale:
         assert err.fixes and not err.together, str(err)
         for fix in err.fixes:
             assert feasible(apply(model, Knob(fix.name, 0, -1), fix.value)), fix
+
+
+class TestBisectionWithAGuess:
+    """In a search for a combination, a grid knob's bisection first tries the value another
+    knob needed (the weekly decrease and the guardrail bind together): the same answer, in
+    two re-solves instead of ten where the guess is right."""
+
+    @pytest.mark.parametrize("guess", [None, 0.437, 0.436, 0.438, 0.2, 0.9, 1.0, 0.05])
+    def test_the_answer_does_not_depend_on_the_guess(self, guess):
+        from leadbook.allocation.examples import tiny_model
+        from leadbook.allocation.fixes import Knob, _grid_search
+
+        model = tiny_model()
+        model = dataclasses.replace(model, limits=dataclasses.replace(model.limits, max_share=0.1))
+        calls = []
+
+        def works(m):
+            calls.append(m.limits.max_share)
+            return m.limits.max_share >= 0.437 - 1e-12
+
+        knob = Knob("MaxSourceShare", 1)
+        assert _grid_search(model, knob, works=works, guess=guess) == 0.437
+        if guess == 0.437:
+            assert len(calls) == 3  # the far end, the guess and its neighbour

@@ -454,12 +454,15 @@ def _grid_search(
     knob: Knob,
     deadline: float = math.inf,
     works: Callable[[Model], bool] = feasible,
+    guess: float | None = None,
 ) -> float | None:
     """The value nearest the current on the knob's grid at which ``model`` is feasible, by
     bisection between the current (infeasible) and the far end of the knob's range; past
     ``deadline`` (a :func:`time.perf_counter` time), the nearest feasible value found so far.
     ``works`` says whether a model is feasible (with other knobs still free, in a search for
-    a combination)."""
+    a combination). A ``guess`` (a value another knob of the combination needed: the weekly
+    decrease and the guardrail bind together) is tried first with its neighbour on the grid:
+    two re-solves instead of ten where it is the answer, two more where it is not."""
     now = float(current(model, knob))
     step = _kind(knob).step
     end = 1.0 if knob.way > 0 and step == 0.001 else 0.0
@@ -471,6 +474,15 @@ def _grid_search(
         return None
     good = round(end / step)
     bad = math.floor(now / step + 1e-9) if knob.way > 0 else math.ceil(now / step - 1e-9)
+    if guess is not None and min(good, bad) < (at := round(guess / step)) < max(good, bad):
+        toward = 1 if bad > good else -1  # one step nearer the current value
+        for k in (at, at + toward):
+            if abs(good - bad) <= 1 or not min(good, bad) < k < max(good, bad):
+                break
+            if not works(apply(model, knob, _on_grid(knob, k))):
+                bad = k
+                break
+            good = k
     while abs(good - bad) > 1 and time.perf_counter() < deadline:
         mid = (good + bad) // 2
         if works(apply(model, knob, _on_grid(knob, mid))):
@@ -767,17 +779,26 @@ def _combination(
         if len(trial) + len(keep) and works(keep, trial) is not None:
             lp_keep = trial
     # move each of the others back as far as the rest allow, the LP knobs still free
+    guesses: dict[float, float] = {}  # by grid step: what the last such knob needed
+    checked = False  # whether the last search solved the final combination itself
     for k in list(keep):
         rest = model
         for j, v in keep.items():
             if j != k:
                 rest = apply(rest, j, v)
+        checked = False
         if _kind(k).search == "grid":
             found = _grid_search(
-                rest, k, started + seconds, lambda m: works({}, lp_keep, m) is not None
+                rest,
+                k,
+                started + seconds,
+                lambda m: works({}, lp_keep, m) is not None,
+                guess=guesses.get(_kind(k).step),
             )
             if found is not None:
                 keep[k] = found
+                guesses[_kind(k).step] = found
+                checked = not lp_keep  # its value was verified with every other one applied
     final = model
     for k, v in keep.items():
         final = apply(final, k, v)
@@ -790,7 +811,7 @@ def _combination(
             now = float(current(final, k))
             values[k] = _rounded(k, found[k], now if math.isfinite(now) else 0.0)
             final = apply(final, k, values[k])
-    if not feasible(final):
+    if not checked and not feasible(final):
         return Verified({}, together=True)
     out: dict[int, list[Fix]] = {}
     for k, v in values.items():
