@@ -270,12 +270,17 @@ def _solved(
     took a thousand-source search from a minute to seconds. Else fill order is enforced;
     with ``any_point`` (a check of feasibility, not a search for the least change) the
     integer programme has no objective, so HiGHS stops at its first point that keeps every
-    rule instead of proving it optimal.
+    rule instead of proving it optimal, and is tried only once the relaxation's point
+    settled with its minimum spends on or off (one LP) does not keep every rule.
     """
     first = solve_exact(program, d, rounds=1, with_duals=False, time_limit=time_left())
     if first.status == "unsettled":
         ordering = len(np.flatnonzero(np.isin(d.chain, list(first.marks.chains))))
-        settled = settle_fill_order(program, d, first) if ordering > settle_above else None
+        settled = None
+        if any_point or ordering > settle_above:
+            # a check of feasibility settles the minimum spends on the LP's point too: a
+            # point keeping every rule needs no integer programme
+            settled = settle_fill_order(program, d, first, minimum_spends=any_point)
         rest = program.with_objective(np.zeros(program.n_cols)) if any_point else program
         first = settled or solve_exact(
             rest, d, marks=first.marks, with_duals=False, time_limit=time_left()
