@@ -13,11 +13,14 @@ from allocation_reference import objective_of, reference_solve, violations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from leadbook.allocation import allocate, explain
+from leadbook.allocation import allocate
+from leadbook.allocation import elastic as elastic_solve_module
 from leadbook.allocation.compile import compile_model, elastic_program
 from leadbook.allocation.engine import glide_path, next_week, optimise, today_prices, week_spend
 from leadbook.allocation.examples import (
     SourceSpec,
+    hard_model,
+    infeasible_model,
     make_portfolio,
     open_limits,
     random_model,
@@ -749,7 +752,7 @@ class TestElasticReSolveAtScale:
         assert first.status == "unsettled" and first.marks.chains
         with pytest.raises(InfeasiblePolicyError) as exact:
             optimise(model, Objective.CUSTOMERS)
-        monkeypatch.setattr(explain, "EXACT_ORDERING", 0)
+        monkeypatch.setattr(elastic_solve_module, "EXACT_ORDERING", 0)
         with pytest.raises(InfeasiblePolicyError) as settled:
             optimise(model, Objective.CUSTOMERS)
         assert [str(c) for c in settled.value.conflicts] == [str(c) for c in exact.value.conflicts]
@@ -774,6 +777,39 @@ class TestElasticReSolveAtScale:
         tol = 1e-6 * max(1.0, exact.value)
         assert settled.value >= exact.value - tol
         assert exact.value >= settled.value * (1 - settled.gap) - tol
+
+    @pytest.mark.parametrize(
+        "make",
+        [
+            lambda: infeasible_model(30, "minimum"),
+            lambda: infeasible_model(60, "minimum", seed=1),
+            lambda: _budget_above(hard_model(60, seed=0), 1.3),
+            lambda: _budget_above(hard_model(100, seed=2), 1.3),
+        ],
+        ids=["minimum-30", "minimum-60", "hard-60", "hard-100"],
+    )
+    def test_minimum_spends_settled_keep_every_rule_and_no_less_than_the_least(self, make):
+        # the LP runs sources below their minimum spend: settled on or off by its own point,
+        # the result meets every rule of the elastic programme (the semi-continuous spends
+        # and fill order too) and is no smaller than the integer programme's least relaxation
+        full, elastic, soft = _elastic(make())
+        first = solve_exact(elastic.program, soft, rounds=1)
+        assert first.status == "unsettled" and first.marks.semi
+        assert settle_fill_order(elastic.program, soft, first) is None  # not asked to
+        settled = settle_fill_order(elastic.program, soft, first, minimum_spends=True)
+        assert settled is not None
+        assert meets_every_rule(elastic.program, soft, settled.v, full.rows.scale)
+        exact = solve_exact(elastic.program, soft, marks=first.marks, time_limit=3.0)
+        assert exact.v is not None
+        assert settled.value >= exact.value * (1 - exact.gap) - 1e-6 * max(1.0, exact.value)
+        assert settled.value >= first.value - 1e-9
+
+
+def _budget_above(model: Model, factor: float) -> Model:
+    """``model`` with its budget raised by ``factor`` (an exact budget no rule set allows)."""
+    return dataclasses.replace(
+        model, limits=dataclasses.replace(model.limits, budget=model.limits.budget * factor)
+    )
 
 
 class TestCrossCheckAtScale:

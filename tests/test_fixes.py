@@ -410,3 +410,47 @@ class TestAnAppliedBudgetFixHolds:
         with pytest.raises(InfeasiblePolicyError):
             more = apply(model, Knob("Budget", -1), value * 1.005)
             optimise(more, Objective.CUSTOMERS, explain_infeasible=False)
+
+
+class TestExplainedAtScale:
+    """At 1,000 sources the elastic programme can be too large for branch and bound: HiGHS
+    found no relaxation in its 10 s for this policy, and the user got "infeasible" with
+    nothing to act on. Settled on the LP's pattern, it is explained, with verified fixes."""
+
+    @pytest.mark.slow
+    def test_an_exact_budget_too_high_at_1000_sources_is_explained_with_fixes_that_work(self):
+        from leadbook.allocation.fixes import Knob, apply, feasible
+
+        model = infeasible_model(1_000, "budget", seed=2)
+        with pytest.raises(InfeasiblePolicyError) as caught:
+            optimise(model, Objective.CUSTOMERS)
+        err = caught.value
+        assert "price tiers filled in order on the elastic re-solve's pattern" in err.summary
+        assert {c.rule for c in err.conflicts} >= {"budget"}, str(err)
+        assert err.fixes and not err.together, str(err)
+        for fix in err.fixes:
+            assert feasible(apply(model, Knob(fix.name, 0, -1), fix.value)), fix
+
+
+class TestBisectionWithAGuess:
+    """In a search for a combination, a grid knob's bisection first tries the value another
+    knob needed (the weekly decrease and the guardrail bind together): the same answer, in
+    two re-solves instead of ten where the guess is right."""
+
+    @pytest.mark.parametrize("guess", [None, 0.437, 0.436, 0.438, 0.2, 0.9, 1.0, 0.05])
+    def test_the_answer_does_not_depend_on_the_guess(self, guess):
+        from leadbook.allocation.examples import tiny_model
+        from leadbook.allocation.fixes import Knob, _grid_search
+
+        model = tiny_model()
+        model = dataclasses.replace(model, limits=dataclasses.replace(model.limits, max_share=0.1))
+        calls = []
+
+        def works(m):
+            calls.append(m.limits.max_share)
+            return m.limits.max_share >= 0.437 - 1e-12
+
+        knob = Knob("MaxSourceShare", 1)
+        assert _grid_search(model, knob, works=works, guess=guess) == 0.437
+        if guess == 0.437:
+            assert len(calls) == 3  # the far end, the guess and its neighbour

@@ -20,20 +20,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from leadbook.allocation.compile import Compiled, Program, compile_model, elastic_program
+from leadbook.allocation.elastic import elastic_solve
 from leadbook.allocation.fixes import PER_SOURCE_KNOBS, Knob, Verified, knobs_for, verified_fixes
 from leadbook.allocation.minimum import capped_out, held_by_caps, volume_capped_out
 from leadbook.allocation.model import MONEY, BandLimit, Model, Regime
 from leadbook.allocation.outcome import Outcome
-from leadbook.allocation.rules import Discrete, Layout, Rule
+from leadbook.allocation.rules import Layout, Rule
 from leadbook.allocation.searchtime import fix_note, search_seconds
 from leadbook.allocation.solve import (
-    ELASTIC_SECONDS,
     TOL,
     Duals,
-    Solved,
     duals,
     fixed_program,
-    settle_fill_order,
     solve_exact,
 )
 from leadbook.allocation.words import money, pct, possessive
@@ -455,12 +453,6 @@ OWN_BLOCKERS = 3
 """Pins and caps holding a conflict back whose change is searched as a fix (the largest duals)."""
 NONZERO_DUAL = 1e-9
 """A dual this small or smaller is taken as zero: the rule does not hold the answer back."""
-EXACT_ORDERING = 1_000
-"""The most fill-order binaries the elastic re-solve enforces exactly. Above it (its LP buying
-dear tiers before cheap ones, capacity binding against spend rules) HiGHS's branch and bound
-ran for minutes without a first answer (5,536 at 10,000 sources), so the re-solve settles fill
-order on the LP's own pattern (:func:`~leadbook.allocation.solve.settle_fill_order`) and says
-how far from the least relaxation it can be."""
 
 
 def infeasibility(compiled: Compiled, *, fixes: bool = True) -> InfeasiblePolicyError:
@@ -487,7 +479,7 @@ or raise the budget to $1,000 (Budget)
     full = compile_model(model, prune=False)
     elastic = elastic_program(full)
     soft = dataclasses.replace(full.discrete, count_cost=COUNT_WEIGHT)
-    solved = _elastic_solve(elastic.program, soft)
+    solved, how = elastic_solve(elastic.program, soft)
     if not solved.ok or solved.v is None:
         return InfeasiblePolicyError(
             summary="The policy cannot be met, and the elastic re-solve could not find the "
@@ -526,14 +518,6 @@ or raise the budget to $1,000 (Budget)
         )
     conflicts, verified = _with_fixes(model, pairs, started)
     n = len(conflicts)
-    how = "the smallest relaxation an elastic re-solve finds"
-    if solved.gap > 1e-6 and solved.integers:
-        how = f"the smallest relaxation found in {ELASTIC_SECONDS:.0f} s, not proven smallest"
-    elif solved.gap > 1e-6:
-        how = (
-            f"a relaxation at most {solved.gap * 100:.2g} % larger than the smallest, with the "
-            f"{len(soft.then):,} price tiers filled in order on the elastic re-solve's pattern"
-        )
     summary = (
         f"The policy cannot be met: {n:,} rule{'s' if n > 1 else ''} must give ({how}). "
         + fix_note(model, verified)
@@ -575,21 +559,6 @@ def _with_fixes(
             )
         conflicts.append(conflict)
     return conflicts, dataclasses.replace(verified, by_conflict=by_conflict)
-
-
-def _elastic_solve(program: Program, soft: Discrete) -> Solved:
-    """The elastic programme solved exactly, or with fill order settled on the LP's pattern
-    where exact fill order would take more than :data:`EXACT_ORDERING` binaries."""
-    first = solve_exact(program, soft, rounds=1)
-    if first.status != "unsettled":
-        return first
-    ordering = len(np.flatnonzero(np.isin(soft.chain, list(first.marks.chains))))
-    if ordering > EXACT_ORDERING:
-        settled = settle_fill_order(program, soft, first)
-        if settled is not None:
-            return settled
-    out = solve_exact(program, soft, marks=first.marks, time_limit=ELASTIC_SECONDS)
-    return dataclasses.replace(out, status="optimal") if out.v is not None else out
 
 
 @dataclass

@@ -332,28 +332,36 @@ def at_spend_in_order(d: Discrete, v: np.ndarray) -> np.ndarray:
     return fixed
 
 
-def settle_fill_order(program: Program, d: Discrete, relaxed: Solved) -> Solved | None:
-    """A point that keeps fill order, near the relaxation's, without ordering binaries.
+def settle_fill_order(
+    program: Program, d: Discrete, relaxed: Solved, *, minimum_spends: bool = False
+) -> Solved | None:
+    """A point that keeps fill order (and with ``minimum_spends`` the minimum spends), near
+    the relaxation's, without binaries.
 
-    For a programme too large for :func:`solve_exact` to enforce fill order with binaries
-    (thousands of sources): refill the relaxation's point cheapest first at the same spend
-    (:func:`at_spend_in_order`), fix that fill pattern as bounds (:func:`fixed_program`) and
-    solve the LP it leaves. The result keeps fill order by construction; it is returned when
-    it is feasible and breaks no other discrete rule, with ``gap`` the relative distance of
-    its value from the relaxation's, a lower bound on the full model's. None otherwise.
+    For a programme too large for :func:`solve_exact` to enforce fill order and minimum
+    spends with integer variables (a thousand sources): with ``minimum_spends``, each
+    minimum spend the relaxation breaks is settled on or off by its own point (on from half
+    its minimum: raised to it; else 0; :func:`settled_spends`; without it, a relaxation that
+    breaks one gives None), every source's blocks are refilled cheapest first at the
+    resulting spend (:func:`at_spend_in_order`), that pattern is fixed as bounds
+    (:func:`fixed_program`) and the LP it leaves is solved. The result keeps fill order and
+    the minimum spends by construction; it is returned when it is feasible and breaks no
+    other discrete rule (an active count), with ``gap`` the relative distance of its value
+    from the relaxation's, a lower bound on the full model's. None otherwise.
     """
     assert relaxed.v is not None
-    if relaxed.marks.semi or relaxed.marks.count:
+    if relaxed.marks.count or (relaxed.marks.semi and not minimum_spends):
         return None
     started = time.perf_counter()
-    refilled = at_spend_in_order(d, relaxed.v)
-    chains = Marks(chains=frozenset(d.chain.tolist()))
-    pattern = fixed_program(program, d, Solved("optimal", v=refilled, marks=chains))
+    semi = np.array(sorted(relaxed.marks.semi), dtype=np.int64)
+    refilled = at_spend_in_order(d, settled_spends(program, d, relaxed.v, semi))
+    marks = Marks(semi=frozenset(semi.tolist()), chains=frozenset(d.chain.tolist()))
+    pattern = fixed_program(program, d, Solved("optimal", v=refilled, marks=marks))
     res = _lp(pattern, None)
     if res.status != 0 or res.x is None:
         return None
     v = _clean(res.x, pattern)
-    if _broken(v, d, chains):
+    if _broken(v, d, marks):
         return None
     value = float(program.c @ v)
     return Solved(
@@ -361,11 +369,46 @@ def settle_fill_order(program: Program, d: Discrete, relaxed: Solved) -> Solved 
         v=v,
         value=value,
         gap=max(value - relaxed.value, 0.0) / max(abs(value), 1e-12),
-        marks=chains,
+        marks=marks,
         solves=relaxed.solves + 1,
         seconds=relaxed.seconds + time.perf_counter() - started,
         duals=res.duals,
     )
+
+
+def settled_spends(program: Program, d: Discrete, v: np.ndarray, semi: np.ndarray) -> np.ndarray:
+    """``v`` with each semi-continuous spend in ``semi`` settled: one at half its minimum or
+    more (and able to reach it under its bound and its blocks) raised to the minimum, the
+    others set to 0, its blocks scaled with it; ``v`` itself where ``semi`` is empty."""
+    if not len(semi):
+        return v
+    out = v.copy()
+    floor = d.floor(semi)
+    cols = d.blocks
+    reach = program.ub[semi].copy()
+    if cols is not None:
+        room = cols.size * cols.cpl / MONEY
+        most = np.bincount(cols.source, room, minlength=cols.x.shape[1])
+        week, source = np.nonzero(np.isin(cols.x, semi))
+        at = dict(zip(cols.x[week, source].tolist(), zip(week, source, strict=True), strict=True))
+        reach = np.minimum(reach, [most[at[c][1]] if c in at else np.inf for c in semi])
+    x = v[semi]
+    on = (x >= floor / 2) & (reach >= floor)
+    target = np.where(on, np.maximum(x, floor), 0.0)
+    out[semi] = target
+    if cols is not None:
+        for c, t in zip(semi.tolist(), target, strict=True):
+            if c not in at:
+                continue
+            w, i = at[c]
+            mine = cols.cols[w, cols.source == i]
+            spent = float(v[mine].sum())
+            # the blocks carry the new spend (refilled in order next): scaled, or put in the
+            # first block when there was none
+            out[mine] = v[mine] * (t / spent) if spent > TOL else 0.0
+            if spent <= TOL and t > 0:
+                out[mine[0]] = t
+    return out
 
 
 def _keeps_what_v_keeps(d: Discrete, v: np.ndarray, fixed: np.ndarray) -> bool:
