@@ -179,10 +179,13 @@ def _run_job(
             finally:
                 WRITTEN.reset(saves)
                 LEFT_AS_THEY_WERE.reset(writes)
-            after, unread = _as_written(path, left, written)
+            read = _as_written(path, left, written)
             del written
+            after = read[0][0]
             refuse_moved_tables(before, after)
-            found = _kept(changes(before, after, formulas, unread), tabs)
+            found = [c for wb, unread in read for c in changes(before, wb, formulas, unread)]
+            order = {name: i for i, name in enumerate(after.sheetnames)}
+            found = _kept(sorted(found, key=lambda c: order.get(c.sheet, len(order))), tabs)
             for companion in companions:
                 _copy_folder(companion(path), companion(home / path.name))
             for file in made(path) if made else ():
@@ -549,14 +552,22 @@ def read_back(path: Path, left: list[frozenset[str]]) -> tuple[Workbook, frozens
 
 
 def _as_written(
-    path: Path, left: list[frozenset[str]], written: list[Workbook | None]
-) -> tuple[Workbook, frozenset[str]]:
-    """:func:`read_back`, but from the workbook the job saved, still in memory, when it
-    saved once (:data:`~leadbook.workbook.write.WRITTEN`): the file holds those cells, and
-    the tabs that write cut are the ones it left as they were."""
-    if len(left) == 1 and len(written) == 1 and written[0] is not None:
-        return written[0], left[0]
-    return read_back(path, left)
+    path: Path, left: list[frozenset[str]], written: list[tuple[Workbook, frozenset[str]] | None]
+) -> list[tuple[Workbook, frozenset[str]]]:
+    """:func:`read_back`, as workbooks to compare each with the tabs of it not to (the first
+    workbook's tables are those of the file): the workbook the job saved, still in memory,
+    when it saved once (:data:`~leadbook.workbook.write.WRITTEN`) — the file holds those cells,
+    and the tabs that write cut are the ones it left as they were — but for the tabs it gave
+    rows in the file alone (the Decisions log), read back from the file."""
+    if len(left) != 1 or len(written) != 1 or written[0] is None:
+        return [read_back(path, left)]
+    shown, given_rows = written[0]
+    if not given_rows:
+        return [(shown, left[0])]
+    others = frozenset(shown.sheetnames) - given_rows
+    from_file, _ = read_back(path, [others])
+    unread = frozenset(from_file.sheetnames) - given_rows
+    return [(shown, left[0] | given_rows), (from_file, unread)]
 
 
 def changes(
