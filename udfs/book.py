@@ -160,7 +160,7 @@ def _run_job(
                 _copy_folder(companion(home / path.name), companion(path))
             versions = _copy_folder(versions_dir(home / path.name), versions_dir(path))
             left: list[frozenset[str]] = []
-            written: list[Workbook | None] = []
+            written: list[tuple[Workbook, frozenset[str]] | None] = []
             writes = LEFT_AS_THEY_WERE.set(left)
             saves = WRITTEN.set(written)
             try:
