@@ -60,6 +60,7 @@ from leadbook.workbook.splice import stub_tabs
 from leadbook.workbook.versions import VALUES_COPY, versions_dir
 from leadbook.workbook.write import CALLER, LEFT_AS_THEY_WERE, WRITTEN, one_job
 from udfs.convert import ArgumentError, as_typed, to_cell
+from udfs.formula_cells import with_formulas
 
 T = TypeVar("T")
 Cells = dict[tuple[int, int], Any]
@@ -159,7 +160,7 @@ def _run_job(
                 _copy_folder(companion(home / path.name), companion(path))
             versions = _copy_folder(versions_dir(home / path.name), versions_dir(path))
             left: list[frozenset[str]] = []
-            written: list[Workbook | None] = []
+            written: list[tuple[Workbook, frozenset[str]] | None] = []
             writes = LEFT_AS_THEY_WERE.set(left)
             saves = WRITTEN.set(written)
             try:
@@ -170,7 +171,7 @@ def _run_job(
                 if path.read_bytes() != saved:
                     found = changes(before, openpyxl.load_workbook(path), formulas)
                     write_back(book, _kept(found, tabs))
-                    _keep_formulas(versions_dir(path), versions, saved, formulas, before)
+                    _keep_formulas(versions_dir(path), versions, saved, formulas)
                     _merge_back(versions_dir(path), versions_dir(home / path.name), versions)
                     if fresh:
                         _give_identity(book, fresh)
@@ -178,16 +179,19 @@ def _run_job(
             finally:
                 WRITTEN.reset(saves)
                 LEFT_AS_THEY_WERE.reset(writes)
-            after, unread = _as_written(path, left, written)
+            read = _as_written(path, left, written)
             del written
+            after = read[0][0]
             refuse_moved_tables(before, after)
-            found = _kept(changes(before, after, formulas, unread), tabs)
+            found = [c for wb, unread in read for c in changes(before, wb, formulas, unread)]
+            order = {name: i for i, name in enumerate(after.sheetnames)}
+            found = _kept(sorted(found, key=lambda c: order.get(c.sheet, len(order))), tabs)
             for companion in companions:
                 _copy_folder(companion(path), companion(home / path.name))
             for file in made(path) if made else ():
                 home.mkdir(parents=True, exist_ok=True)
                 files.copy_file(file, home / file.name)
-            _keep_formulas(versions_dir(path), versions, saved, formulas, before)
+            _keep_formulas(versions_dir(path), versions, saved, formulas)
             _merge_back(versions_dir(path), versions_dir(home / path.name), versions)
     finally:
         HOME.reset(at_home)
@@ -354,10 +358,11 @@ def mirror(book: Any) -> Workbook:
         ws = wb.create_sheet(sheet.name)
         used = sheet.used_range
         rows = used.options(ndim=2, err_to_str=True).value or []
-        for i, row in enumerate(rows):
-            for j, value in enumerate(row):
+        top, left = used.row, used.column  # looked up once: per cell, a tenth of the mirror
+        for i, row in enumerate(rows, top):
+            for j, value in enumerate(row, left):
                 if value is not None and value != "":
-                    set_cell(ws.cell(used.row + i, used.column + j), value)
+                    set_cell(ws.cell(i, j), value)
         for table in sheet.tables:
             ws.add_table(Table(displayName=table.name, ref=_plain(table.range.address)))
     return wb
@@ -470,27 +475,25 @@ def _block(address: Any) -> tuple[int, int, int, int] | None:
 
 
 def _keep_formulas(
-    folder: Path, copied: dict[str, int], saved: bytes, formulas: Formulas | None, wb: Workbook
+    folder: Path, copied: dict[str, int], saved: bytes, formulas: Formulas | None
 ) -> None:
     """Put the live workbook's ``formulas`` into the versions the job kept, in ``folder``, of
-    the values copy it started from (the files it added that hold the bytes ``saved``, the
-    copy ``wb`` saved, which gets the formulas here), so Undo gives formula cells back their
-    formulas, not the numbers they showed. The version stays marked as a values copy: the
-    formulas hold no values, and a file is never restored from it."""
+    the values copy it started from (the files it added that hold the bytes ``saved``), so
+    Undo gives formula cells back their formulas, not the numbers they showed. The formulas
+    go straight into the saved copy's sheet XML (:func:`udfs.formula_cells.with_formulas`:
+    loading and saving it again took a fifth of a press). The version stays marked as a
+    values copy: the formulas hold no values, and a file is never restored from it."""
     if not formulas or not folder.is_dir():
         return
+    kept: bytes | None = None
     for file in folder.iterdir():
         if file.name in copied or not file.is_file() or file.stat().st_size != len(saved):
             continue
         if file.read_bytes() != saved:
             continue
-        for tab, cells in formulas.items():
-            if tab in wb.sheetnames:
-                ws = wb[tab]
-                for (r, c), formula in cells.items():
-                    ws.cell(r, c).value = formula
+        kept = with_formulas(saved, formulas) if kept is None else kept
         staged = file.with_name(f".{file.name}.leadbook-new")
-        save_quietly(wb, staged)
+        staged.write_bytes(kept)
         staged.replace(file)
 
 
@@ -550,14 +553,22 @@ def read_back(path: Path, left: list[frozenset[str]]) -> tuple[Workbook, frozens
 
 
 def _as_written(
-    path: Path, left: list[frozenset[str]], written: list[Workbook | None]
-) -> tuple[Workbook, frozenset[str]]:
-    """:func:`read_back`, but from the workbook the job saved, still in memory, when it
-    saved once (:data:`~leadbook.workbook.write.WRITTEN`): the file holds those cells, and
-    the tabs that write cut are the ones it left as they were."""
-    if len(left) == 1 and len(written) == 1 and written[0] is not None:
-        return written[0], left[0]
-    return read_back(path, left)
+    path: Path, left: list[frozenset[str]], written: list[tuple[Workbook, frozenset[str]] | None]
+) -> list[tuple[Workbook, frozenset[str]]]:
+    """:func:`read_back`, as workbooks to compare each with the tabs of it not to (the first
+    workbook's tables are those of the file): the workbook the job saved, still in memory,
+    when it saved once (:data:`~leadbook.workbook.write.WRITTEN`) — the file holds those cells,
+    and the tabs that write cut are the ones it left as they were — but for the tabs it gave
+    rows in the file alone (the Decisions log), read back from the file."""
+    if len(left) != 1 or len(written) != 1 or written[0] is None:
+        return [read_back(path, left)]
+    shown, given_rows = written[0]
+    if not given_rows:
+        return [(shown, left[0])]
+    others = frozenset(shown.sheetnames) - given_rows
+    from_file, _ = read_back(path, [others])
+    unread = frozenset(from_file.sheetnames) - given_rows
+    return [(shown, left[0] | given_rows), (from_file, unread)]
 
 
 def changes(

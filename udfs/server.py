@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import gc
 import importlib.util
 import inspect
 import json
@@ -283,6 +284,7 @@ def _script_in_thread(decorated: Callable[..., Any]) -> Callable[..., Any]:
             await asyncio.to_thread(body, book, formulas)  # the thread runs in this context
         finally:
             USER.reset(token)
+            _settle_heap()
 
     run.__name__ = run.__qualname__ = body.__name__
     run.__doc__ = body.__doc__
@@ -297,6 +299,27 @@ def _script_in_thread(decorated: Callable[..., Any]) -> Callable[..., Any]:
     served = script(run)
     served.__xlscript__ = dict(decorated.__xlscript__)  # type: ignore[attr-defined]
     return served
+
+
+_SETTLED = threading.Lock()
+_settled = False
+
+
+def _settle_heap() -> None:
+    """Once per process, after its first button: collect, then freeze what is left (the
+    modules, xlwings Server, leadbook's caches) out of Python's cyclic collector.
+
+    A button builds openpyxl workbooks, whose cells and sheets hold each other, so a press
+    sets off about one full collection, and each walked the whole warm server — some 400,000
+    objects, 0.2 s of a 1.2 s press. Frozen, they are never walked again; what a press makes
+    is still collected (only cyclic garbage among the frozen objects would stay)."""
+    global _settled
+    with _SETTLED:
+        if _settled:
+            return
+        _settled = True
+        gc.collect()
+        gc.freeze()
 
 
 @dataclass(frozen=True)

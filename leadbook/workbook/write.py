@@ -97,12 +97,15 @@ LEFT_AS_THEY_WERE: ContextVar[list[frozenset[str]] | None] = ContextVar(
 tabs it cut out of its load and spliced back as they were — none when it loaded the whole
 workbook — so that a button reads back only the tabs a job may have changed."""
 
-WRITTEN: ContextVar[list[Workbook | None] | None] = ContextVar("leadbook_written", default=None)
+WRITTEN: ContextVar[list[tuple[Workbook, frozenset[str]] | None] | None] = ContextVar(
+    "leadbook_written", default=None
+)
 """While a list (``udfs.book.run_job`` sets one): each write of this context appends the
 workbook it saved, its cells as they went into the file (the tabs it cut, the
-:data:`LEFT_AS_THEY_WERE`, still cut), so that a button need not load the file it wrote to
-see what changed; None for a workbook past :data:`COLLECT_AFTER_BYTES`, whose cells are let
-go before the save ends."""
+:data:`LEFT_AS_THEY_WERE`, still cut), with the cut tabs it gave rows in the file alone (the
+Decisions log: read those from the file), so that a button need not load the file it wrote to
+see what changed; None for a workbook past :data:`COLLECT_AFTER_BYTES`, whose cells are let go
+before the save ends."""
 
 _WORKBOOK_PARTS = {
     "pivot caches": re.compile(r"^xl/pivotCache/"),
@@ -243,9 +246,10 @@ def update_workbook(
             raise AssertionError(f"{command} appended rows to a tab it loaded whole")
         saved, size = saved_package(wb)
         # rows appended into a cut tab's XML (the Decisions log) are not in ``wb``: a button
-        # then reads what the job changed from the saved file instead
-        small = size <= COLLECT_AFTER_BYTES and not appended
-        shown = wb if small and WRITTEN.get() is not None else None
+        # reads that tab back from the saved file
+        small = size <= COLLECT_AFTER_BYTES
+        given_rows = frozenset(a.tab for a in appended)
+        shown = (wb, given_rows) if small and WRITTEN.get() is not None else None
         # From here the saved package is all there is: the workbook's cells (400 MB at 10,000
         # sources, in cycles that only a collection frees) go before its parts are read —
         # for a big workbook only: a collection takes a while in a process holding much.

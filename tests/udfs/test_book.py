@@ -387,3 +387,45 @@ def test_a_kill_while_a_button_brings_back_the_model_folder_loses_no_model(tmp_p
     found = _copy_folder(home, again)  # the next press copies the model in
     assert found == {"model-old.skops": len(b"old model")}
     assert (again / "model-old.skops").read_bytes() == b"old model"
+
+
+def test_the_pane_formulas_put_into_the_saved_copy_read_as_set_and_saved(demo_book_path):
+    # the version Undo reads gets the pane's formulas patched into the copy's saved XML
+    # (udfs.formula_cells): it must read back cell for cell as the copy with them set and saved
+    import io
+
+    from tests.udfs.officejs import formulas_arg
+    from udfs.book import save_quietly
+    from udfs.formula_cells import with_formulas
+
+    copy = mirror(xw.Book(json=book_payload(demo_book_path)))
+    sent = sent_formulas(formulas_arg(demo_book_path), copy.sheetnames)
+    assert sent is not None and sum(len(cells) for cells in sent.values()) > 1000
+    sent["Allocation"][(90, 40)] = '=A1&"<b>"'  # past the tab's cells, and text to escape
+    buffer = io.BytesIO()
+    save_quietly(copy, buffer)
+    patched = openpyxl.load_workbook(io.BytesIO(with_formulas(buffer.getvalue(), sent)))
+    for tab, cells in sent.items():
+        for (r, c), formula in cells.items():
+            copy[tab].cell(r, c).value = formula
+    buffer = io.BytesIO()
+    save_quietly(copy, buffer)
+    resaved = openpyxl.load_workbook(io.BytesIO(buffer.getvalue()))
+    assert patched.sheetnames == resaved.sheetnames
+    for ws in resaved.worksheets:
+        other = patched[ws.title]
+        assert other.calculate_dimension() == ws.calculate_dimension()
+        assert {t.displayName: t.ref for t in other.tables.values()} == {
+            t.displayName: t.ref for t in ws.tables.values()
+        }
+        cells = {
+            (c.coordinate, c.value, c.data_type, c.number_format)
+            for row in ws.iter_rows()
+            for c in row
+        }
+        assert cells == {
+            (c.coordinate, c.value, c.data_type, c.number_format)
+            for row in other.iter_rows()
+            for c in row
+        }
+    assert patched["Allocation"]["AN90"].value == '=A1&"<b>"'
