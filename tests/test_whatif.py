@@ -146,6 +146,28 @@ def test_a_source_override_pins_caps_or_excludes_it(demo):
     assert out[2].per_source[name] == pytest.approx(20_000.0)
 
 
+def test_a_scenario_overrides_what_the_sources_tab_pins_or_excludes(demo):
+    """Excluding a source pinned on the Sources tab drops it (the pin goes with it), and
+    pinning one excluded there runs it at the pin: each was refused as "both", or solved
+    with the tab's setting winning."""
+    inventory, settings = demo
+    name = "Organic search"
+    src = inventory.sources.copy()
+    src.loc[name, "pin"] = 20_000.0
+    pinned = dataclasses.replace(inventory, sources=src)
+    src = inventory.sources.copy()
+    src.loc[name, "exclude"] = True
+    excluded = dataclasses.replace(inventory, sources=src)
+    drop = run_scenarios(
+        pinned, settings, [Scenario("x", sources={name: SourceOverride(exclude=True)})]
+    )
+    run = run_scenarios(
+        excluded, settings, [Scenario("p", sources={name: SourceOverride(pin=15_000.0)})]
+    )
+    assert drop[0].per_source[name] == pytest.approx(20_000.0) and drop[1].per_source[name] == 0.0
+    assert run[0].per_source[name] == 0.0 and run[1].per_source[name] == pytest.approx(15_000.0)
+
+
 def test_a_scenario_infeasible_names_the_rule_and_others_still_solve(demo):
     inventory, settings = demo
     out = run_scenarios(inventory, settings, [Scenario("$300k", {"Budget": 300_000.0})])

@@ -190,7 +190,19 @@ def test_a_scenario_equals_rebalance_on_a_workbook_with_that_setting_changed(
             [["A", None, None, None, None, None, 0.3, 0.4]],
             ["MaxSourceShare", "MaxSourceShare "],
             "H5",
-            "appears twice",
+            "already sets",
+        ),
+        (
+            [["A", None, None, None, None, None, 0.3, 0.4]],
+            ["MaxSourceShare", "policy.max_source_share"],
+            "H5",
+            "column G already sets",
+        ),
+        (
+            [["A", 300_000, None, None, None, None, 350_000]],
+            ["policy.budget"],
+            "G5",
+            "column B already sets",
         ),
         # contradictions the Sources tab refuses in its own rows were solved as something
         ([["A", None, "Organic search", 20_000, None, "yes"]], [], "D6", "both pinned"),
@@ -209,6 +221,8 @@ def test_a_scenario_equals_rebalance_on_a_workbook_with_that_setting_changed(
         "score weight",
         "glide weeks",
         "setting twice",
+        "setting by its key too",
+        "budget by its key too",
         "pinned and excluded",
         "pin above cap",
         "paused source",
@@ -308,3 +322,24 @@ def test_a_refused_json_run_prints_the_refusal_as_json(compared, tmp_path: Path)
     payload = json.loads(res.stdout)
     assert payload["ok"] is False and payload["path"] == str(bad)
     assert "What-if!B6" in payload["summary"]
+
+
+def test_excluding_a_paused_source_pinned_on_the_sources_tab_is_no_contradiction(
+    built_demo: Path, tmp_path: Path
+):
+    """A paused source is off in every scenario, so what the Sources tab pins for it is
+    never read: a scenario excluding it was refused as "both pinned and excluded"."""
+    path = _copy(built_demo, tmp_path / "paused")
+    wb = openpyxl.load_workbook(path)
+    sources = wb[C.SOURCES.name]
+    top = range_boundaries(sources.tables["Sources"].ref)[1]
+    header = [c.value for c in sources[top]]
+    for row in sources.iter_rows(min_row=top + 1):
+        if row[header.index("Status")].value == "paused":
+            sources.cell(row[0].row, header.index("Pin spend") + 1, 5_000)
+            paused = row[0].value
+    wb.save(path)
+    _edit_scenarios(path, [["Drop it", None, paused, None, None, "yes"]])
+    _, view = whatif(path)
+    assert [r.status for r in view.results] == ["optimal", "optimal"]
+    assert view.results[1].per_source[paused] == 0.0

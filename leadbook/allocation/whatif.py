@@ -140,7 +140,9 @@ def apply_scenario(
     inventory: Inventory, settings: Settings, scenario: Scenario
 ) -> tuple[Inventory, Settings]:
     """The inventory and settings of ``scenario``: its settings applied (checked as the
-    Settings tab's are) and its sources pinned, capped or excluded.
+    Settings tab's are) and its sources pinned, capped or excluded. A scenario's exclusion
+    drops a pin the Sources tab sets for that source, and its pin lifts an exclusion set there
+    (the scenario says what it wants of the source; its cap is a cap as well).
 
     Examples
     --------
@@ -167,10 +169,12 @@ def apply_scenario(
             ]
         )
     for name, o in scenario.sources.items():
-        if o.exclude:
+        if o.exclude:  # dropping the source: a pin the Sources tab sets goes with it
             src.loc[name, "exclude"] = True
-        if o.pin is not None:
+            src.loc[name, "pin"] = np.nan
+        if o.pin is not None:  # running it at that spend: an exclusion set there is lifted
             src.loc[name, "pin"] = float(o.pin)
+            src.loc[name, "exclude"] = False
         if o.cap is not None:
             src.loc[name, "cap"] = float(o.cap)
     return dataclasses.replace(inventory, sources=src), changed

@@ -77,22 +77,11 @@ def read_scenarios(kept: KeptTable | None, book: Book) -> list[Scenario]:
     by_header = {_norm(c.header): c.key for c in spec.columns}
     problems: list[Problem] = []
     roles: dict[int, str] = {}
-    headed: dict[str, str] = {}
     for j, header in enumerate(headers):
         text = _norm(header)
-        if text in headed:  # the later column would silently win over the earlier one
-            problems.append(
-                Problem(
-                    _cell(min_row, min_col + j),
-                    f"the column {str(header).strip()!r} appears twice in {spec.name} (also "
-                    f"at {headed[text]}); keep one of them",
-                )
-            )
-            continue
-        if text and not text.startswith("note"):
-            headed[text] = f"{get_column_letter(min_col + j)}{min_row}"
         if text in by_header:
             roles[j] = by_header[text]
+            _once(roles, j, header, min_row, min_col, problems)
         elif text.startswith("note") or not text:
             continue
         else:
@@ -100,6 +89,7 @@ def read_scenarios(kept: KeptTable | None, book: Book) -> list[Scenario]:
                 found = spec_for(str(header).strip())
                 if found.section in SOLVED and found.name not in UNSOLVED_NAMES:
                     roles[j] = "setting:" + found.name
+                    _once(roles, j, header, min_row, min_col, problems)
                 else:  # not read as a setting either: its group's checks would say more
                     problems.append(
                         Problem(
@@ -136,6 +126,27 @@ def read_scenarios(kept: KeptTable | None, book: Book) -> list[Scenario]:
             scenarios.append(found)
     raise_errors(problems)
     return scenarios
+
+
+def _once(
+    roles: dict[int, str], j: int, header: object, row: int, col: int, problems: list[Problem]
+) -> None:
+    """A problem at column ``j``'s header if an earlier column sets the same thing (the
+    Budget column and ``Budget``'s key, a setting by its defined name and by its key): the
+    later would silently win. The later column is then left unread."""
+    role = roles[j]
+    same = {role, "budget", "setting:Budget"} if role in ("budget", "setting:Budget") else {role}
+    earlier = next((k for k, r in roles.items() if k != j and r in same), None)
+    if earlier is None:
+        return
+    del roles[j]
+    problems.append(
+        Problem(
+            _cell(row, col + j),
+            f"the column {str(header).strip()!r} sets what column "
+            f"{get_column_letter(col + earlier)} already sets; keep one of them",
+        )
+    )
 
 
 def _scenario(
@@ -196,40 +207,44 @@ def _source_override(
     if not given:
         problems.append(Problem(where, f"{name}: fill Pin spend, Cap spend or Exclude"))
     override = SourceOverride(amounts[0], amounts[1], flag in YES)
-    _contradictions(name, sources.loc[name], override, (pin[1], cap[1], exclude[1]), problems)
+    _contradictions(name, sources.loc[name], override, (pin[1], cap[1]), problems)
     return {name: override}
 
 
 def _contradictions(
-    name: str, row: Any, o: SourceOverride, at: tuple[str, str, str], problems: list[Problem]
+    name: str, row: Any, o: SourceOverride, at: tuple[str, str], problems: list[Problem]
 ) -> None:
     """Problems where a scenario's pin, cap or exclusion, with what the Sources tab sets for
     the same source, asks for two things at once, or for nothing."""
     given = lambda v: v is not None and not (isinstance(v, float) and math.isnan(v))  # noqa: E731
-    pin_at, cap_at, exclude_at = at
-    if row.get("status") == Status.PAUSED and (given(o.pin) or given(o.cap)):
+    pin_at, cap_at = at
+    if row.get("status") == Status.PAUSED:
+        if given(o.pin) or given(o.cap):
+            problems.append(
+                Problem(
+                    pin_at if given(o.pin) else cap_at,
+                    f"{name} is paused on the Sources tab, and a paused source gets no budget in "
+                    "any scenario: the pin or cap would change nothing. To see it restarted, set "
+                    "its Status to active or testing on the Sources tab",
+                )
+            )
+        return  # off in every scenario: what the Sources tab pins or caps is never read
+    if given(o.pin) and o.exclude:
         problems.append(
             Problem(
-                pin_at if given(o.pin) else cap_at,
-                f"{name} is paused on the Sources tab, and a paused source gets no budget in any "
-                "scenario: the pin or cap would change nothing. To see it restarted, set its "
-                "Status to active or testing on the Sources tab",
+                pin_at,
+                f"{name} would be both pinned (${o.pin:,.0f}) and excluded; a source cannot be "
+                "both: keep one",
             )
         )
         return
-    pin = o.pin if given(o.pin) else (row.get("pin") if given(row.get("pin")) else None)
-    cap = o.cap if given(o.cap) else (row.get("cap") if given(row.get("cap")) else None)
-    excluded = o.exclude or bool(row.get("exclude"))
+    # A scenario's exclusion drops a pin set on the Sources tab, and its pin lifts an
+    # exclusion set there (apply_scenario): only its cap can meet the tab's own pin.
+    own = lambda key: row.get(key) if given(row.get(key)) else None  # noqa: E731
+    pin = o.pin if given(o.pin) else (None if o.exclude else own("pin"))
+    cap = o.cap if given(o.cap) else own("cap")
     whose = lambda mine: "" if mine else " on the Sources tab"  # noqa: E731
-    if pin is not None and excluded:
-        problems.append(
-            Problem(
-                pin_at if given(o.pin) else exclude_at,
-                f"{name} would be both pinned (${pin:,.0f}{whose(given(o.pin))}) and excluded"
-                f"{whose(o.exclude)}; a source cannot be both: keep one",
-            )
-        )
-    elif pin is not None and cap is not None and pin > cap:
+    if pin is not None and cap is not None and pin > cap:
         problems.append(
             Problem(
                 pin_at if given(o.pin) else cap_at,
