@@ -209,6 +209,22 @@ class TestForecastSeries:
                 1e4 * one.frame[column].to_numpy()
             )
 
+    @pytest.mark.parametrize(
+        "values",
+        [
+            [0.0] * 12 + [20.0] * 12,  # a step the models fit exactly
+            list(100 + 10 * np.sin(np.arange(30) * 2 * np.pi / 12)),  # a season repeated
+            [5.0] * 11 + [5 + 1e-12],  # constant but for a speck (constant once scaled)
+        ],
+        ids=["step", "pure season", "speck"],
+    )
+    def test_a_history_fitted_exactly_still_gets_the_constant_series_interval(self, values):
+        """Each gave lower = point = upper: a claim that the future cannot differ."""
+        frame = forecast_series(values, 4, lower_bound=None)
+        floor = norm.ppf(0.9) * 0.01 * np.mean(np.abs(values)) * np.sqrt(np.arange(1, 5))
+        assert ((frame["upper"] - frame["point"]).to_numpy() >= floor * (1 - 1e-9)).all()
+        assert ((frame["point"] - frame["lower"]).to_numpy() >= floor * (1 - 1e-9)).all()
+
     def test_a_series_of_zeros_gets_a_unit_step(self):
         frame = forecast_series([0.0] * 8, 2, lower_bound=None)
         assert frame["upper"].to_numpy() == pytest.approx(norm.ppf(0.9) * 0.01 * np.sqrt([1, 2]))
