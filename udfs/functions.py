@@ -446,10 +446,17 @@ def LB_PAYBACK(cash_flows):
 @excel_errors
 def LB_FORECAST(values, horizon=None, level=None, floor=None):
     """Monthly forecast with its interval: month number, forecast, lower and upper bound
-    (spills, with headers): from 12 months on the mean of a few robust models."""
+    (spills, with headers): from 12 months on a combination of a few robust models."""
     months = X.number(horizon, "horizon", lo=1, hi=120, whole=True, zero_is_blank=True)
     coverage = X.number(level, "level", zero_is_blank=True)
     history = X.numbers(values, "values", trailing="refuse")
+    blank = [i + 1 for i, v in enumerate(history) if v != v]
+    if blank:  # the core would say 'pass gaps="interpolate"', which a cell cannot
+        shown = ", ".join(map(str, blank[:5])) + (" …" if len(blank) > 5 else "")
+        raise X.ArgumentError(
+            f"values, value {shown}: a month is blank; type its figure (0 if nothing "
+            "happened that month), or fill it from its neighbours in the sheet"
+        )
     from leadbook.planning.series import forecast_series  # statsmodels: loaded when first needed
 
     frame = forecast_series(

@@ -666,6 +666,13 @@ class TestPlanning:
         assert all(v >= 0 for row in at_zero[1:] for v in row[1:])
         assert [row[1] for row in at_zero[1:]] == [0, 0, 0]
 
+    def test_a_blank_month_says_what_a_cell_can_do(self, client):
+        """The core's advice was 'pass gaps="interpolate"', an argument the function lacks."""
+        response = call(client, "LB_FORECAST", [[1], [2], [None], [4], [5], [6]], [[2]])
+        assert response.status_code == 400
+        assert "value 3: a month is blank" in response.text
+        assert "interpolate" not in response.text
+
     def test_forecast_horizon_out_of_range(self, client):
         response = call(client, "LB_FORECAST", [[5, 5, 5, 5, 5, 5]], [[200]])
         assert (response.status_code, response.text) == (400, "horizon must be ≤ 120, got 200")
