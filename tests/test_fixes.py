@@ -351,6 +351,21 @@ class TestOutOfTime:
             knob = fixes.Knob(fix.name, 0, -1)
             assert fixes.feasible(fixes.apply(model, knob, fix.value)), fix
 
+    def test_a_budget_of_nothing_is_not_offered(self):
+        """Spending nothing meets the 'minimum' policy (every source may stop), and "cut the
+        budget to $0" was offered as a fix: no plan, so no fix."""
+        import leadbook.allocation.fixes as fixes
+
+        model = infeasible_model(30, "minimum")
+        budget = fixes.Knob("Budget", -1)
+        assert fixes.feasible(fixes.apply(model, budget, 0.0))
+        assert fixes.search(model, budget) is None
+        with pytest.raises(InfeasiblePolicyError) as caught:
+            optimise(model, Objective.CUSTOMERS)
+        assert caught.value.fixes and all(
+            not (f.name == "Budget" and float(f.value) <= 0) for f in caught.value.fixes
+        )
+
     def test_a_search_cut_short_is_named(self, monkeypatch):
         import leadbook.allocation.fixes as fixes
 

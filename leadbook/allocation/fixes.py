@@ -521,7 +521,10 @@ def search(model: Model, knob: Knob, deadline: float = math.inf) -> float | str 
     if found is None:
         return None
     now = float(current(model, knob))
-    return _settle(model, knob, found[knob], now if math.isfinite(now) else 0.0)
+    value = _settle(model, knob, found[knob], now if math.isfinite(now) else 0.0)
+    if knob.name == "Budget" and value is not None and value <= 0:
+        return None  # feasible, as spending nothing is, but no plan: not offered as a fix
+    return value
 
 
 # --- Words ---------------------------------------------------------------------------------
