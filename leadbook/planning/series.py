@@ -321,23 +321,24 @@ def _chosen(
             point, lower, upper = with_the_line(z, (point, lower, upper), level)
         else:
             point, lower, upper, *rest = _combined(z, horizon, level)
-    # No narrower than a constant series' interval (of the series' mean absolute value, 1 in
-    # z's units): a model that fits the history exactly (a step, a season repeated, a series
-    # constant but for a speck) would otherwise claim the future cannot differ from it.
-    floor = z_value(level) * CONSTANT_STEP * np.sqrt(np.arange(1, horizon + 1))
+    # Never zero width: a model that fits the history exactly (a step, a season repeated, a
+    # series constant but for a speck) would claim the future cannot differ from it.
+    floor = z_value(level) * FLOOR_STEP * np.sqrt(np.arange(1, horizon + 1))
     lower, upper = np.minimum(lower, point - floor), np.maximum(upper, point + floor)
     return point * s, lower * s, upper * s, *rest
 
 
 CONSTANT_STEP = 0.01
-
-
 """A constant series' interval: one month's step has this standard deviation, as a share of
-the constant (1 when it is 0), growing with √h as the naive's does; no series gets a narrower
-one (of its mean absolute value), however exactly a model fits its history. No variation was seen,
+the constant (1 when it is 0), growing with √h as the naive's does. No variation was seen,
 so the interval is as narrow as for the calmest real series: on bench_forecast's tuning half
 the month-to-month changes of the calmest tenth (employment aggregates, CO₂) vary by 0.4–0.6 %
 of their level, a quarter of the series by under 3 %."""
+
+FLOOR_STEP = CONSTANT_STEP / 10
+"""The narrowest any other series' interval may be, the same way (of its mean absolute
+value): a model that fits the history exactly must not give a zero-width interval, and a
+tenth of the constant series' step stays under what the calmest real series vary by."""
 
 
 def _constant(
