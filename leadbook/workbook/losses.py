@@ -18,11 +18,11 @@ from leadbook.workbook.package import (
     _anchor_in,
     _foreign_rels,
     _local,
+    _same_part,
+    _same_strings,
     cell_metadata,
     foreign_anchors,
     rich_cells,
-    same_part,
-    same_strings,
     subtree_digest,
 )
 from leadbook.workbook.parts import (
@@ -50,10 +50,10 @@ def foreign_losses(original: Path | Package, saved: Path | Package) -> list[str]
         lost += _lost_parts(old, new, part, target, label)
         # a part saved as it was (a tab spliced back) lost no element, cell attribute nor
         # — its strings the same — rich text run: 75 MB of History not scanned again
-        same = bool(part) and same_part(old, part, new, target)
+        same = bool(part) and _same_part(old, part, new, target)
         if part and not same:
             lost += _lost_elements(old.bare(part), new.bare(target), label)
-        if label.startswith("tab ") and not (same and same_strings(old, new)):
+        if label.startswith("tab ") and not (same and _same_strings(old, new)):
             lost += _lost_rich_text(old, new, part, target, label)
         if label.startswith("tab ") and not same:
             lost += _lost_cell_metadata(old.parts[part], new.parts[target], label)

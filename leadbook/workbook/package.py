@@ -80,7 +80,7 @@ def _bare(pkg: Package, part: str) -> bytes:
     return pkg.bare(part) if part in pkg.parts else b""
 
 
-def same_part(old: Package, part: str, new: Package, target: str) -> bool:
+def _same_part(old: Package, part: str, new: Package, target: str) -> bool:
     """Whether part ``target`` of ``new`` has the bytes of part ``part`` of ``old``."""
     if part not in old.parts or target not in new.parts:
         return False
@@ -88,7 +88,7 @@ def same_part(old: Package, part: str, new: Package, target: str) -> bool:
     return a is b or a == b
 
 
-def same_strings(old: Package, new: Package) -> bool:
+def _same_strings(old: Package, new: Package) -> bool:
     """Whether the two packages' shared strings (that a tab's cells index) are the same."""
 
     def strings(pkg: Package) -> bytes | None:
@@ -195,10 +195,10 @@ def keep_foreign_parts(original: Path | Package, saved: Path | Package) -> None:
             graft.relationships(part, target)
             # a part saved as it was (a tab spliced back) has every element, cell attribute
             # and — its strings the same — rich text run it had: nothing to put back
-            same = bool(part) and same_part(old, part, new, target)
+            same = bool(part) and _same_part(old, part, new, target)
             if part and not same:
                 graft.elements(part, target)
-            if label.startswith("tab ") and not (same and same_strings(old, new)):
+            if label.startswith("tab ") and not (same and _same_strings(old, new)):
                 graft.rich_text(part, target)
             if label.startswith("tab ") and not same:
                 graft.cell_attributes(part, target)
@@ -429,7 +429,7 @@ def _pairs(
     header image's VML is never taken for the comments' VML; the others pair by kind, in
     order."""
     old_sites = _reference_sites(_bare(old, old_part))
-    same = bool(old_part) and same_part(old, old_part, new, new_part)  # (a tab spliced back)
+    same = bool(old_part) and _same_part(old, old_part, new, new_part)  # (a tab spliced back)
     new_sites = old_sites if same else _reference_sites(_bare(new, new_part))
     new_by_site = {site: rid for rid, site in new_sites.items()}
     theirs = {r.id: r for r in _foreign_rels(new, new_part)}

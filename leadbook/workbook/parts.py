@@ -305,7 +305,14 @@ class Package:
 
     def bare(self, part: str) -> bytes:
         """Part ``part`` without its cells (:func:`_without_cells`), worked out once for
-        each bytes it is given: the grafts and the audit each look at History's 75 MB."""
+        each bytes it is given: the grafts and the audit each look at History's 75 MB.
+
+        Examples
+        --------
+        >>> xml = b'<worksheet><sheetData><row r="1"/></sheetData></worksheet>'
+        >>> Package({"s.xml": xml}).bare("s.xml")
+        b'<worksheet><sheetData/></worksheet>'
+        """
         return self._read_once(part, _without_cells, "bare")
 
     @classmethod
