@@ -45,7 +45,6 @@ from leadbook.workbook.parts import (
     Rel,
     _cells_apart,
     _cells_back,
-    _without_cells,
     escape,
     quoteattr,
     rels_name,
@@ -74,6 +73,30 @@ def _anchor_in(saved: Package, label: str) -> str | None:
     if label == "the workbook":
         return saved.workbook_part()
     return saved.tabs().get(label.removeprefix("tab "))
+
+
+def _bare(pkg: Package, part: str) -> bytes:
+    """Part ``part`` of ``pkg`` without its cells (b"" when ``pkg`` lacks it)."""
+    return pkg.bare(part) if part in pkg.parts else b""
+
+
+def _same_part(old: Package, part: str, new: Package, target: str) -> bool:
+    """Whether part ``target`` of ``new`` has the bytes of part ``part`` of ``old``."""
+    if part not in old.parts or target not in new.parts:
+        return False
+    a, b = old.parts[part], new.parts[target]
+    return a is b or a == b
+
+
+def _same_strings(old: Package, new: Package) -> bool:
+    """Whether the two packages' shared strings (that a tab's cells index) are the same."""
+
+    def strings(pkg: Package) -> bytes | None:
+        rel = next((r for r in pkg.rels(pkg.workbook_part()) if r.kind == "sharedStrings"), None)
+        return None if rel is None else pkg.parts.get(rel.target)
+
+    a, b = strings(old), strings(new)
+    return a is b or a == b
 
 
 def _foreign_rels(pkg: Package, part: str) -> list[Rel]:
@@ -170,10 +193,14 @@ def keep_foreign_parts(original: Path | Package, saved: Path | Package) -> None:
         before = new.parts.copy(), dict(graft.done), dict(graft.rid_map), set(graft.replaced)
         try:
             graft.relationships(part, target)
-            if part:
+            # a part saved as it was (a tab spliced back) has every element, cell attribute
+            # and — its strings the same — rich text run it had: nothing to put back
+            same = bool(part) and _same_part(old, part, new, target)
+            if part and not same:
                 graft.elements(part, target)
-            if label.startswith("tab "):
+            if label.startswith("tab ") and not (same and _same_strings(old, new)):
                 graft.rich_text(part, target)
+            if label.startswith("tab ") and not same:
                 graft.cell_attributes(part, target)
         except (ValueError, KeyError, IndexError, StopIteration, SyntaxError) as exc:
             # a part leadbook cannot read as it expects: leave it to the audit to refuse
@@ -201,7 +228,7 @@ class _Graft:
         :func:`_pairs`); replace a rewritten subtree, add one that was dropped — unless the
         anchor's own XML refers to it: that needs the referring element back, which
         :meth:`elements` puts back with it."""
-        referenced = _referenced_ids(_without_cells(self.old.parts.get(old_part, b"")))
+        referenced = _referenced_ids(_bare(self.old, old_part))
         for old, new in _pairs(self.old, old_part, self.new, new_part):
             if old.target in self.done:  # placed already, from another anchor
                 if new is not None:
@@ -293,8 +320,8 @@ class _Graft:
         kept without its relationship (``pageSetup`` without its printer settings), with
         the relationships they refer to."""
         # the cells hold no element to put back nor a relationship: set them aside
-        old_bytes = _without_cells(self.old.parts[old_part])
-        new_bytes, cells = _cells_apart(self.new.parts[new_part])
+        old_bytes = self.old.bare(old_part)
+        new_bytes, cells = _cells_apart(self.new.parts[new_part], self.new.bare(new_part))
         old_xml, new_xml = old_bytes.decode("utf-8"), new_bytes.decode("utf-8")
         order = ORDERS.get(_root(old_xml)["tag"], ())
         have = dict(_top_elements(new_xml))
@@ -401,8 +428,9 @@ def _pairs(
     referred to from the same place (the n-th id in the n-th element of that name), so a
     header image's VML is never taken for the comments' VML; the others pair by kind, in
     order."""
-    old_sites = _reference_sites(_without_cells(old.parts.get(old_part, b"")))
-    new_sites = _reference_sites(_without_cells(new.parts.get(new_part, b"")))
+    old_sites = _reference_sites(_bare(old, old_part))
+    same = bool(old_part) and _same_part(old, old_part, new, new_part)  # (a tab spliced back)
+    new_sites = old_sites if same else _reference_sites(_bare(new, new_part))
     new_by_site = {site: rid for rid, site in new_sites.items()}
     theirs = {r.id: r for r in _foreign_rels(new, new_part)}
     unreferenced: dict[str, list[Rel]] = {}

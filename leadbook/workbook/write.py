@@ -273,7 +273,7 @@ def update_workbook(
         except zipfile.BadZipFile:  # another program writing it in place meanwhile
             _refuse_if_changed(path, before)
             raise
-        saved.write(tmp)
+        saved.write(tmp, like=original)  # its unchanged parts copied as stored
         del saved, original
         version = _replace_keeping_version(path, tmp, command, before)
         left = LEFT_AS_THEY_WERE.get()
