@@ -354,7 +354,9 @@ def _fit_cell(ws: Worksheet, cell: Any, text: str, wraps: bool, frozen: int, roo
     ws.column_dimensions[letter].width = width
     if not wraps:
         cell.alignment = Alignment(wrap_text=True, vertical="top")
-    ws.row_dimensions[cell.row].height = max(height, math.ceil(need / width) * ROW_PT)
+    # wrapped, the text no longer runs on into the empty cells on its right: all of it wraps
+    lines = math.ceil(text_width(text, bold) / width)
+    ws.row_dimensions[cell.row].height = max(height, lines * ROW_PT)
 
 
 def header_height(spec: TableSpec) -> float:
