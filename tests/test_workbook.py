@@ -256,6 +256,17 @@ class TestBadInput:
         demo_book_path.write_bytes(data[: len(data) // 2])
         self.refuse(demo_book_path, "is not an Excel workbook", WorkbookFileError)
 
+    @pytest.mark.broken_files("demo.xlsx")
+    def test_a_part_whose_compressed_bytes_are_damaged(self, demo_book_path):
+        """A flipped byte inside a part's deflate stream (its CRC left alone) stopped the
+        command with zlib's error and "a bug in leadbook" (outside attack, helper-62)."""
+        with zipfile.ZipFile(demo_book_path) as zf:
+            info = zf.getinfo("xl/theme/theme1.xml")
+        data = bytearray(demo_book_path.read_bytes())
+        data[info.header_offset + 30 + len(info.filename) + 200] ^= 0xFF
+        demo_book_path.write_bytes(bytes(data))
+        self.refuse(demo_book_path, "the package is damaged", WorkbookFileError)
+
     @pytest.mark.broken_files("sources.xlsx")
     def test_not_an_xlsx(self, tmp_path):
         path = tmp_path / "sources.xlsx"

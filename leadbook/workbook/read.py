@@ -16,6 +16,7 @@ import io
 import logging
 import re
 import zipfile
+import zlib
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -291,7 +292,7 @@ def check_package(path: Path) -> None:
     try:
         with zipfile.ZipFile(path if data is None else io.BytesIO(data)) as zf:
             _check_members(path, zf)
-    except zipfile.BadZipFile as exc:
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:  # a bad CRC, bad data, cut short
         raise WorkbookFileError(f"{path.name}: the package is damaged ({exc})") from exc
     if passed is not None:
         _PASSED[passed] = None
