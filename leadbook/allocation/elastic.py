@@ -22,6 +22,7 @@ from leadbook.allocation.solve import (
     ELASTIC_SECONDS,
     TOL,
     Solved,
+    loose_chains,
     settle_fill_order,
     solve_exact,
 )
@@ -142,15 +143,7 @@ def around(program: Program, d: Discrete, v: np.ndarray) -> tuple[Program, int]:
     lb[d.semi[on]] = np.maximum(lb[d.semi[on]], floor[on])
     ub[d.semi[off]] = 0.0
     broken_semi = ~(on | off)
-    skipped = (v[d.then] > TOL) & (v[d.first] < d.first_full - TOL)
-    loose = set(d.chain[skipped].tolist())
-    cols = d.blocks
-    if cols is not None and broken_semi.any():
-        # a source whose minimum spend is undecided may stop: its blocks are free too
-        n = cols.x.shape[1]
-        week, source = np.nonzero(np.isin(cols.x, d.semi[broken_semi]))
-        loose |= set((week * n + source).tolist())
-    free_pair = np.isin(d.chain, list(loose))
+    free_pair = np.isin(d.chain, loose_chains(d, v, broken_semi))
     full = v[d.first] >= d.first_full - TOL
     stay_full, stay_empty = ~free_pair & full, ~free_pair & ~full
     lb[d.first[stay_full]] = np.maximum(lb[d.first[stay_full]], d.first_full[stay_full])

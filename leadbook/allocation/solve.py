@@ -250,27 +250,64 @@ def _around(
 ) -> Program:
     """``augmented`` with the discrete choices ``v`` keeps fixed: sources at 0 stay off, and
     each block pair bought in order keeps its order variable, except where ``v`` breaks a rule
-    of the source (those stay free) or the first block is full and the next empty (either)."""
+    of the source (:func:`loose_chains`: those stay free) or the first block is full and the
+    next empty (either)."""
     lb, ub, integrality = augmented.lb.copy(), augmented.ub.copy(), augmented.integrality.copy()
     pairs = np.flatnonzero(np.isin(d.chain, np.fromiter(marks.chains, np.int64)))
     full = v[d.first[pairs]] >= d.first_full[pairs] - TOL
     bought = v[d.then[pairs]] > TOL
-    free = set(d.chain[pairs[bought & ~full]].tolist())
-    x = v[d.semi]
-    if d.blocks is not None:
-        # source spend x[w, i] is column blocks.x[w, i], in chain w·n + i
-        chain = np.searchsorted(d.blocks.x.ravel(), d.semi)
-        free |= set(chain[(x > TOL) & (x < d.floor(d.semi) - TOL)].tolist())
-        off = (x <= TOL) & ~np.isin(chain, np.fromiter(free, np.int64))
-    else:
-        off = x <= TOL
+    free = loose_chains(d, v, below_minimum(d, v))
+    off = (v[d.semi] <= TOL) & ~np.isin(semi_chains(d, d.semi), free)
     off_cols = d.semi[off & (integrality[d.semi] == 2)]
     integrality[off_cols] = 0
     lb[off_cols] = ub[off_cols] = 0.0
     z = program.n_cols + np.arange(len(pairs))
-    keep = ~np.isin(d.chain[pairs], np.fromiter(free, np.int64)) & (bought | ~full)
+    keep = ~np.isin(d.chain[pairs], free) & (bought | ~full)
     lb[z[keep]] = ub[z[keep]] = full[keep].astype(float)
     return Program(augmented.c, augmented.A, augmented.lo, augmented.hi, lb, ub, integrality)
+
+
+def skipped(d: Discrete, v: np.ndarray) -> np.ndarray:
+    """Per block pair of ``d``, whether ``v`` buys the dearer block before the cheaper is full."""
+    return (v[d.then] > TOL) & (v[d.first] < d.first_full - TOL)
+
+
+def below_minimum(d: Discrete, v: np.ndarray) -> np.ndarray:
+    """Per semi-continuous column of ``d``, whether ``v`` spends on it but below its minimum."""
+    x = v[d.semi]
+    return (x > TOL) & (x < d.floor(d.semi) - TOL)
+
+
+def semi_chains(d: Discrete, cols: np.ndarray) -> np.ndarray:
+    """The chain (week · n + source) of each source-spend column in ``cols``; -1 where the
+    model has no price blocks, so no chain."""
+    if d.blocks is None:
+        return np.full(len(cols), -1, dtype=np.int64)
+    x = d.blocks.x.ravel()
+    order = np.argsort(x, kind="stable")
+    at = order[np.minimum(np.searchsorted(x, cols, sorter=order), len(x) - 1)]
+    return np.where(x[at] == cols, at, -1)
+
+
+def loose_chains(d: Discrete, v: np.ndarray, undecided: np.ndarray) -> np.ndarray:
+    """The chains a search around ``v`` leaves free: the sources and weeks whose blocks ``v``
+    buys out of order, and those whose minimum spend is ``undecided`` (a mask over
+    ``d.semi``), since a source that may stop frees its blocks too.
+
+    Examples
+    --------
+    >>> from leadbook.allocation.compile import compile_model
+    >>> from leadbook.allocation.examples import tiny_model
+    >>> c = compile_model(tiny_model())
+    >>> d, v = c.discrete, np.zeros(c.program.n_cols)
+    >>> v[d.then[0]] = 1.0  # A's second block bought, its first empty
+    >>> loose_chains(d, v, np.zeros(len(d.semi), bool)).tolist() == [int(d.chain[0])]
+    True
+    """
+    chains = d.chain[skipped(d, v)]
+    if d.blocks is not None:
+        chains = np.concatenate([chains, semi_chains(d, d.semi[undecided])])
+    return np.unique(chains[chains >= 0])
 
 
 def in_order(program: Program, d: Discrete, v: np.ndarray, marks: Marks) -> np.ndarray:
@@ -285,10 +322,10 @@ def in_order(program: Program, d: Discrete, v: np.ndarray, marks: Marks) -> np.n
     cols = d.blocks
     if cols is None or not len(d.then):
         return v
-    skipped = (v[d.then] > TOL) & (v[d.first] < d.first_full - TOL)
-    if not skipped.any():
+    out_of_order = skipped(d, v)
+    if not out_of_order.any():
         return v
-    bad = np.unique(d.chain[skipped])
+    bad = np.unique(d.chain[out_of_order])
     n = cols.x.shape[1]
     fixed = v.copy()
     for w in np.unique(bad // n):
@@ -536,12 +573,9 @@ def _broken(v: np.ndarray, d: Discrete, marks: Marks) -> Marks:
     HiGHS solves one programme with all of them faster than a sequence adding a few each
     time. Either way the loop stays exact.
     """
-    x = v[d.semi]
-    floor = d.floor(d.semi)
-    semi = frozenset(d.semi[(x > TOL) & (x < floor - TOL)].tolist()) - marks.semi
-    skipped = (v[d.then] > TOL) & (v[d.first] < d.first_full - TOL)
+    semi = frozenset(d.semi[below_minimum(d, v)].tolist()) - marks.semi
     chains = frozenset()
-    if skipped.any():
+    if skipped(d, v).any():
         chains = frozenset(d.chain.tolist()) - marks.chains
     short = [
         w
