@@ -56,9 +56,14 @@ def _data(package: str, item: str) -> pd.DataFrame:
 
 
 def lead_table(
-    frame: pd.DataFrame, outcome: np.ndarray, *, drop: tuple[str, ...] = ()
+    frame: pd.DataFrame,
+    outcome: np.ndarray,
+    *,
+    drop: tuple[str, ...] = (),
+    source: str = "one source",
 ) -> LeadTable:
-    """A table of leads from a data set: one source, no dates, every other column a feature."""
+    """A table of leads from a data set: one source, no dates, every other column a feature
+    (numbers as numbers, anything else, codes given as text among them, as categories)."""
     features = frame.drop(columns=["rownames", *drop]).reset_index(drop=True)
     kinds = {}
     for c in features.columns:
@@ -72,7 +77,7 @@ def lead_table(
         {
             "at_row": np.arange(len(frame)),
             "lead_id": frame["rownames"].astype(str).to_numpy(),
-            "source": "one source",
+            "source": source,
             "created": pd.NaT,
             "cost": 1.0,
             "resale": None,

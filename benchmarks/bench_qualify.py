@@ -26,6 +26,7 @@ import time
 
 import numpy as np
 import pandas as pd
+from bench_drift import lead_table as drift_lead_table
 
 from leadbook.leads.model import GBM, LOGISTIC, _duplicate_groups, train_model
 from leadbook.leads.table import LeadTable
@@ -45,26 +46,12 @@ def caravan() -> pd.DataFrame:
 
 def lead_table(car: pd.DataFrame) -> LeadTable:
     """Caravan as a lead table: one source, no dates, 85 features, Purchase as the outcome."""
-    features = car.drop(columns=["rownames", "Purchase"])
-    kinds = {c: ("categorical" if c in CODES else "numeric") for c in features.columns}
-    for c in CODES:
-        features[c] = features[c].astype(str).astype(object)
-    for c in features.columns:
-        if c not in CODES:
-            features[c] = features[c].astype(float)
-    fixed = pd.DataFrame(
-        {
-            "at_row": np.arange(len(car)),
-            "lead_id": car["rownames"].astype(str).to_numpy(),
-            "source": "CoIL 2000 mailing",
-            "created": pd.NaT,
-            "cost": 1.0,
-            "resale": None,
-            "outcome": (car["Purchase"] == "Yes").astype(float).to_numpy(),
-            "value": np.nan,
-        }
+    codes = {c: car[c].astype(str) for c in CODES}
+    return drift_lead_table(
+        car.assign(**codes).drop(columns=["Purchase"]),
+        (car["Purchase"] == "Yes").to_numpy(),
+        source="CoIL 2000 mailing",
     )
-    return LeadTable(fixed, features.reset_index(drop=True), kinds)
 
 
 def _show(x: float) -> str:
