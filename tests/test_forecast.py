@@ -336,6 +336,29 @@ class TestShortIntervalShape:
             assert (share >= 0.25).all(), (seed, share.round(3))
 
 
+class TestShortReversal:
+    """An outside attack: a trend that reverses after a year (up for 12 months, then down)
+    was forecast along last year's path, up again: the seasonal naive and the level-shifted
+    one agree with each other, so the median of three outvoted Theta."""
+
+    @pytest.mark.parametrize("months", [18, 20, 23])
+    def test_a_reversed_trend_does_not_climb_back_to_last_years_peak(self, months):
+        # (at 16 months Theta's drift, half the slope of months mostly rising, climbs back
+        # by month 12: the seasonal naives are left out, but Theta is no turning model)
+        for seed in range(3):
+            y = short_series("reversal", months, seed)
+            point = forecast_series(y, 12, lower_bound=None)["point"].to_numpy()
+            # nearer where the series is now than the peak it fell from
+            assert point.max() < (y.max() + y[-1]) / 2, (seed, y[-1], y.max(), point.round(1))
+
+    def test_a_season_is_still_followed(self):
+        # the seasonal naives keep their say where this year's moves agree with last year's
+        for seed in range(3):
+            y = short_series("seasonal trend", 18, seed)
+            point = forecast_series(y, 12, lower_bound=None)["point"].to_numpy()
+            assert np.corrcoef(np.diff(point), np.diff(y[6:18]))[0, 1] > 0.6  # Theta's: 0
+
+
 @pytest.fixture(scope="module")
 def broker(demo_inv) -> np.ndarray:
     # The demo's Mortgage broker referrals (20 months): × 1e4 once chose a damped trend over
