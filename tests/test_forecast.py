@@ -292,6 +292,73 @@ class TestShortTrendIntervals:
         assert methods.shifted_seasonal_naive(np.arange(18.0), 3).tolist() == [18, 19, 20]
 
 
+def short_series(kind: str, months: int, seed: int) -> np.ndarray:
+    """A seeded simulated history of a given shape."""
+    rng = np.random.default_rng([months, seed, len(kind)])
+    t = np.arange(months)
+    if kind == "seasonal trend":
+        return 100 + t + 15 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 3, months)
+    if kind == "clean trend":
+        return 100 + 2 * t + rng.normal(0, 0.01, months)
+    if kind == "random walk":
+        return 100 + rng.normal(0, 5, months).cumsum()
+    assert kind == "reversal"  # up for a year, then down as steeply
+    return 100 + 3 * np.minimum(t, 22 - t) + rng.normal(0, 1, months)
+
+
+SHAPES = ["seasonal trend", "clean trend", "random walk", "reversal"]
+
+
+class TestShortIntervalShape:
+    """An outside attack: under two years the interval is the envelope of the forecast's
+    and a straight line's, and the line sits above a seasonal point in one month and below
+    it in the next, so the 80 % interval's width rose and fell with the season (month 12's
+    narrower than month 2's); on a clean trend the line is far above a point that continues
+    half of it, and the point sat on the interval's lower edge (4 % of the width above it)."""
+
+    @pytest.mark.parametrize("kind", SHAPES)
+    @pytest.mark.parametrize("months", [5, 9, 13, 16, 18, 20, 23])
+    def test_widths_do_not_fall_with_the_horizon(self, kind, months):
+        for seed in range(3):
+            frame = forecast_series(short_series(kind, months, seed), 12, lower_bound=None)
+            width = (frame["upper"] - frame["lower"]).to_numpy()
+            assert (np.diff(width) >= -1e-9 * width[1:]).all(), (seed, width.round(2))
+
+    @pytest.mark.parametrize("kind", SHAPES)
+    @pytest.mark.parametrize("months", [5, 9, 13, 16, 18, 20, 23])
+    def test_the_point_is_well_inside_its_interval(self, kind, months):
+        for seed in range(3):
+            frame = forecast_series(short_series(kind, months, seed), 12, lower_bound=None)
+            width = (frame["upper"] - frame["lower"]).to_numpy()
+            below = (frame["point"] - frame["lower"]).to_numpy()
+            above = (frame["upper"] - frame["point"]).to_numpy()
+            share = np.minimum(below, above) / width
+            assert (share >= 0.25).all(), (seed, share.round(3))
+
+
+class TestShortReversal:
+    """An outside attack: a trend that reverses after a year (up for 12 months, then down)
+    was forecast along last year's path, up again: the seasonal naive and the level-shifted
+    one agree with each other, so the median of three outvoted Theta."""
+
+    @pytest.mark.parametrize("months", [18, 20, 23])
+    def test_a_reversed_trend_does_not_climb_back_to_last_years_peak(self, months):
+        # (at 16 months Theta's drift, half the slope of months mostly rising, climbs back
+        # by month 12: the seasonal naives are left out, but Theta is no turning model)
+        for seed in range(3):
+            y = short_series("reversal", months, seed)
+            point = forecast_series(y, 12, lower_bound=None)["point"].to_numpy()
+            # nearer where the series is now than the peak it fell from
+            assert point.max() < (y.max() + y[-1]) / 2, (seed, y[-1], y.max(), point.round(1))
+
+    def test_a_season_is_still_followed(self):
+        # the seasonal naives keep their say where this year's moves agree with last year's
+        for seed in range(3):
+            y = short_series("seasonal trend", 18, seed)
+            point = forecast_series(y, 12, lower_bound=None)["point"].to_numpy()
+            assert np.corrcoef(np.diff(point), np.diff(y[6:18]))[0, 1] > 0.6  # Theta's: 0
+
+
 @pytest.fixture(scope="module")
 def broker(demo_inv) -> np.ndarray:
     # The demo's Mortgage broker referrals (20 months): × 1e4 once chose a damped trend over
