@@ -429,6 +429,9 @@ def _accepted_row(path: Path) -> tuple[openpyxl.Workbook, int, dict[str, int]]:
         ("Plan from", "soon", "must be a month"),
         (None, None, "lacks"),  # the whole row cleared
         ("Recommendation", "R0009", "which no Recommended row"),  # a plan never made
+        ("Spend", 1e12, "must be below 1,000,000,000,000"),
+        ("When", "yesterday", "must be a date and time"),
+        ("Spend before", "lots", "must be a number ≥ 0 or blank"),
     ],
     ids=[
         "text in a spend",
@@ -437,6 +440,9 @@ def _accepted_row(path: Path) -> tuple[openpyxl.Workbook, int, dict[str, int]]:
         "text in a month",
         "a row cleared",
         "an id never recommended",
+        "a trillion spend",
+        "text in When",
+        "text in Spend before",
     ],
 )
 def test_refresh_refuses_a_hand_edited_log_naming_the_cell(
@@ -487,3 +493,73 @@ def test_a_workbook_without_a_log_has_nothing_to_refuse(demo_book_path: Path) ->
     assert log_problems(read_log(None, by_row=True)) == []
     refresh(demo_book_path)  # the tab comes back, empty
     assert _log(demo_book_path).empty
+
+
+def _small_log(**edits: tuple[int, object]) -> pd.DataFrame:
+    """A Recommendations log read ``by_row`` (sheet rows 6-9): R0001 recommended A and B
+    (rows 6, 7) and was accepted (rows 8, 9); ``edits``: key → (sheet row, value typed)."""
+    when = dt.datetime(2026, 11, 3, 9, 30)
+    log = pd.DataFrame(
+        {
+            "rec_id": ["R0001"] * 4,
+            "event": [C.RECOMMENDED] * 2 + [C.ACCEPTED] * 2,
+            "when": [when] * 4,
+            "plan_from": [dt.datetime(2026, 11, 1)] * 4,
+            "objective": ["customers"] * 4,
+            "inputs": ["Settings 1 · Sources 2 · History 3"] * 4,
+            "source": ["A", "B", "A", "B"],
+            "spend": [1000.0, 2000.0, 1000.0, 2000.0],
+            "leads": [10.0, 20.0, 10.0, 20.0],
+            "customers": [1.0, 2.0, 1.0, 2.0],
+            "before": [900.0, 2100.0, 900.0, None],
+        },
+        index=pd.Index([6, 7, 8, 9], name="row"),
+    ).astype(object)
+    for key, (row, value) in edits.items():
+        log.loc[row, key] = value
+    log.attrs["columns"] = dict(zip(C.RECOMMENDATIONS_TABLE.keys, "ABCDEFGHIJK", strict=True))
+    return log
+
+
+def test_a_sound_small_log_has_no_problem() -> None:
+    """The frame below is a log as leadbook writes it (a blank Spend before included: the
+    Sources cell an acceptance replaced may have been blank)."""
+    assert log_problems(_small_log()) == []
+
+
+@pytest.mark.parametrize(
+    ("edit", "where", "says"),
+    [
+        ({"spend": (8, 1e12)}, "H8", "below 1,000,000,000,000"),
+        ({"leads": (6, 5e12)}, "I6", "below 1,000,000,000,000"),
+        ({"when": (7, "yesterday")}, "C7", "must be a date and time"),
+        ({"when": (7, None)}, "C7", "is empty"),
+        ({"objective": (6, "cheapest")}, "E6", "must be customers, margin or weighted"),
+        ({"before": (9, "lots")}, "K9", "must be a number ≥ 0 or blank"),
+        ({"before": (6, -5.0)}, "K6", "must be a number ≥ 0 or blank"),
+    ],
+    ids=[
+        "spend 1e12",
+        "leads 5e12",
+        "text in When",
+        "blank When",
+        "text in Objective",
+        "text in Spend before",
+        "negative Spend before",
+    ],
+)
+def test_the_log_check_names_every_edited_cell(edit: dict, where: str, says: str) -> None:
+    """The check let through a Spend of 1e12 and text in When, Objective and Spend before
+    (outside attack on issue 17): all are hand edits of a log only leadbook writes."""
+    problems = log_problems(_small_log(**edit))
+    assert [p.where for p in problems] == [f"Decisions!{where}"]
+    assert says in problems[0].message and "type the cell back" in problems[0].message
+
+
+def test_a_source_typed_over_on_a_recommended_row_is_blamed_on_that_row() -> None:
+    """The mismatch was reported at the acceptance's first row (G8), not at the Recommended
+    row typed over (G7); the message names both rows of the pair."""
+    problems = log_problems(_small_log(source=(7, "Bee")))
+    assert [p.where for p in problems] == ["Decisions!G7"]
+    assert "'Bee'" in problems[0].message and "Decisions!G9" in problems[0].message
+    assert "'B'" in problems[0].message

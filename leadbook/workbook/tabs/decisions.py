@@ -22,6 +22,8 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from leadbook import contract as C
+from leadbook.contract.tables import MAX_MAGNITUDE
+from leadbook.enums import Objective
 from leadbook.errors import Problem
 from leadbook.workbook.layout import (
     Expected,
@@ -188,22 +190,28 @@ def read_log(ws: Any, span: tuple[int, int] | None = None, *, by_row: bool = Fal
 
 _REQUIRED = ("rec_id", "event", "plan_from", "source", "spend", "leads", "customers")
 """The log's columns PlanVsActual reads: every row must have them."""
+_CHECKED = (*_REQUIRED[:2], "when", _REQUIRED[2], "objective", *_REQUIRED[3:], "before")
+"""The log's columns checked cell by cell: all but Inputs (free text)."""
+_FIGURES = ("spend", "leads", "customers")
+_OBJECTIVES = tuple(o.value for o in Objective)
 SHOWN = 10
 """Problems of the log listed one by one (the rest are counted)."""
 
 
 def log_problems(log: pd.DataFrame) -> list[Problem]:
     """What is wrong with the Recommendations rows ``log`` (read ``by_row``), each at its
-    cell: a missing column, an id not R0001…, an unknown event, a blank, a month that is not
-    a date, a figure that is not a number ≥ 0, an acceptance whose sources are not those
-    of its recommendation. The log is only ever appended to, so any of these is a hand edit.
+    cell: a missing column, an id not R0001…, an unknown event or objective, a blank, a
+    month or time that is not a date, a figure that is not a number ≥ 0 below a trillion
+    (Spend before may be blank), an acceptance whose sources are not those of its
+    recommendation. The log is only ever appended to, so any of these is a hand edit.
 
     Examples
     --------
-    >>> log = pd.DataFrame({"rec_id": ["R1"], "event": ["Accepted"], "plan_from": [
-    ...     dt.datetime(2026, 11, 1)], "source": ["A"], "spend": ["lots"], "leads": [1.0],
-    ...     "customers": [0.1]}, index=[6])
-    >>> log.attrs["columns"] = dict(zip(log.columns, "ABDGHIJ"))
+    >>> log = pd.DataFrame({"rec_id": ["R1"], "event": ["Accepted"], "when": [
+    ...     dt.datetime(2026, 11, 3, 9)], "plan_from": [dt.datetime(2026, 11, 1)],
+    ...     "objective": ["customers"], "source": ["A"], "spend": ["lots"], "leads": [1.0],
+    ...     "customers": [0.1], "before": [None]}, index=[6])
+    >>> log.attrs["columns"] = dict(zip(log.columns, "ABCDEGHIJK"))
     >>> [str(p).split(";")[0] for p in log_problems(log)]
     ["Decisions!H6: must be a number ≥ 0, got 'lots' (Spend of R1, A)"]
     """
@@ -212,19 +220,20 @@ def log_problems(log: pd.DataFrame) -> list[Problem]:
         return []
     letters = log.attrs.get("columns", {})
     row, col = anchor_of(spec)
-    missing = [k for k in _REQUIRED if k not in letters]
+    missing = [k for k in _CHECKED if k not in letters]
     if missing:
         names = ", ".join(repr(spec.column(k).header) for k in missing)
         return [
             Problem(f"{sheet}!{get_column_letter(col)}{row}", f"{spec.name} has no {names} column")
         ]
     out: list[Problem] = []
-    doubtful = log.loc[~_sound(log), list(_REQUIRED)]  # the others need no cell-by-cell look
+    doubtful = log.loc[~_sound(log), list(_CHECKED)]  # the others need no cell-by-cell look
     for r, values in zip(doubtful.index, doubtful.itertuples(index=False), strict=True):
-        for key, value in zip(_REQUIRED, values, strict=True):
+        cells = dict(zip(_CHECKED, values, strict=True))
+        for key, value in cells.items():
             text = _log_cell(key, value)
             if text:
-                whose = f"{spec.column(key).header} of {values[0]}, {values[3]}"
+                whose = f"{spec.column(key).header} of {cells['rec_id']}, {cells['source']}"
                 out.append(Problem(f"{sheet}!{letters[key]}{r}", f"{text} ({whose})"))
     if not out:  # a bad cell (an id) would count as a row missing here too
         out = _unmatched(log, f"{sheet}!{letters['source']}", f"{sheet}!{letters['rec_id']}")
@@ -243,49 +252,66 @@ _FIX = (
 )
 
 
+def _dates(column: pd.Series) -> np.ndarray:
+    if pd.api.types.is_datetime64_any_dtype(column):  # a column all dates: no cell to look at
+        return column.notna().to_numpy(bool)
+    return np.array([isinstance(v, dt.date) for v in column], dtype=bool)
+
+
+def _figures(column: pd.Series, blank: bool = False) -> np.ndarray:
+    """Which cells of ``column`` hold a number from 0 to below a trillion (or, ``blank``,
+    nothing)."""
+    numeric = pd.api.types.is_float_dtype(column) or pd.api.types.is_integer_dtype(column)
+    plain = np.array(
+        column.notna() if numeric else [type(v) in (int, float) for v in column], dtype=bool
+    )
+    x = pd.to_numeric(column.where(plain), errors="coerce").to_numpy(float)
+    with np.errstate(invalid="ignore"):
+        ok = plain & np.isfinite(x) & (x >= 0) & (x < MAX_MAGNITUDE)
+    return ok | (column.isna().to_numpy(bool) if blank else False)
+
+
 def _sound(log: pd.DataFrame) -> np.ndarray:
     """Which rows of ``log`` pass :func:`_log_cell` for sure, column by column at once."""
     ok = np.array(log["rec_id"].astype(str).str.fullmatch(_ID.pattern[1:-1]), dtype=bool)
     ok &= log["event"].isin([C.RECOMMENDED, C.ACCEPTED]).to_numpy(bool)
-    months = log["plan_from"]
-    dates = pd.api.types.is_datetime64_any_dtype(months)  # a column all dates: no cell to look at
-    ok &= np.array(
-        months.notna() if dates else [isinstance(v, dt.date) for v in months], dtype=bool
-    )
+    ok &= log["objective"].isin(_OBJECTIVES).to_numpy(bool)
+    ok &= _dates(log["plan_from"]) & _dates(log["when"])
     ok &= np.array([isinstance(v, str) and bool(v.strip()) for v in log["source"]], dtype=bool)
-    for key in ("spend", "leads", "customers"):
-        column = log[key]
-        numeric = pd.api.types.is_float_dtype(column) or pd.api.types.is_integer_dtype(column)
-        plain = np.array(
-            column.notna() if numeric else [type(v) in (int, float) for v in column], dtype=bool
-        )
-        x = pd.to_numeric(column.where(plain), errors="coerce").to_numpy(float)
-        with np.errstate(invalid="ignore"):
-            ok &= plain & np.isfinite(x) & (x >= 0)
-    return ok
+    for key in _FIGURES:
+        ok &= _figures(log[key])
+    return ok & _figures(log["before"], blank=True)
 
 
 def _log_cell(key: str, value: Any) -> str:
     """What is wrong with one log cell ("" if nothing)."""
-    if value is None or (isinstance(value, str) and not value.strip()) or value != value:
-        return "is empty"  # a blank number cell is NaN in the frame
+    blank = value is None or (isinstance(value, str) and not value.strip()) or value != value
+    if blank:
+        return "" if key == "before" else "is empty"  # a blank number cell is NaN in the frame
     if key == "rec_id" and not _ID.match(str(value)):
         return f"{value!r} is not an id (R0001, R0002…)"
     if key == "event" and value not in (C.RECOMMENDED, C.ACCEPTED):
         return f"must be {C.RECOMMENDED} or {C.ACCEPTED}, got {value!r}"
+    if key == "objective" and value not in _OBJECTIVES:
+        return f"must be {', '.join(_OBJECTIVES[:-1])} or {_OBJECTIVES[-1]}, got {value!r}"
     if key == "plan_from" and not isinstance(value, dt.date):
         return f"must be a month (a date), got {value!r}"
-    if key in ("spend", "leads", "customers"):
+    if key == "when" and not isinstance(value, dt.date):
+        return f"must be a date and time (when it was written), got {value!r}"
+    if key in (*_FIGURES, "before"):
         number = isinstance(value, int | float) and not isinstance(value, bool)
         if not number or not math.isfinite(value) or value < 0:
-            return f"must be a number ≥ 0, got {value!r}"
+            return f"must be a number ≥ 0{' or blank' if key == 'before' else ''}, got {value!r}"
+        if value >= MAX_MAGNITUDE:
+            return f"must be below {MAX_MAGNITUDE:,.0f} (no plan is that large), got {value:,.0f}"
     return ""
 
 
 def _unmatched(log: pd.DataFrame, column: str, id_column: str) -> list[Problem]:
-    """An acceptance of an id the log never recommended (at its id), or whose sources are not
-    its recommendation's (at its first row); the log may hold 100,000 rows: compared as
-    tables, not id by id."""
+    """An acceptance of an id the log never recommended (at its id); a source of a
+    recommendation its acceptance lacks, or the reverse (at the row holding it; a single
+    pair of them, one typed over, as one problem naming both rows); a source accepted twice.
+    The log may hold 100,000 rows: compared as tables, not id by id."""
     pairs = log[["rec_id", "source"]].astype(str).assign(row=log.index, event=log["event"])
     acc = pairs[pairs["event"] == C.ACCEPTED]
     recommended = set(pairs.loc[pairs["event"] == C.RECOMMENDED, "rec_id"])
@@ -299,29 +325,55 @@ def _unmatched(log: pd.DataFrame, column: str, id_column: str) -> list[Problem]:
             for rec_id, row in orphans.items()
         ]
     rec = pairs[(pairs["event"] == C.RECOMMENDED) & pairs["rec_id"].isin(set(acc["rec_id"]))]
-    acc = acc[acc["rec_id"].isin(set(rec["rec_id"]))]  # an id with no plan rows: nothing to match
-    both = rec.drop_duplicates(["rec_id", "source"]).merge(
-        acc.drop_duplicates(["rec_id", "source"]), "outer", ["rec_id", "source"], indicator=True
+    keys = ["rec_id", "source"]
+    both = rec.drop_duplicates(keys).merge(
+        acc.drop_duplicates(keys), "outer", keys, suffixes=("_rec", "_acc"), indicator=True
     )
-    found = {
-        "lacks": both[both["_merge"] == "left_only"],
-        "adds": both[both["_merge"] == "right_only"],
-        "repeats": acc[acc.duplicated(["rec_id", "source"])].drop_duplicates(["rec_id", "source"]),
-    }
-    first = acc.groupby("rec_id", sort=False)["row"].first()
+    odd = both[both["_merge"] != "both"]
     out = []
-    for what, rows in found.items():
-        for rec_id, names in rows.groupby("rec_id", sort=False)["source"]:
-            names = sorted(names)
-            shown = ", ".join(map(repr, names[:3])) + (" …" if len(names) > 3 else "")
-            out.append(
-                Problem(
-                    f"{column}{first[rec_id]}",
-                    f"the acceptance of {rec_id} {what} {shown} against its Recommended rows "
-                    "(a row deleted or typed?)",
-                )
+    for rec_id, rows in odd.groupby("rec_id", sort=False):
+        out.extend(_mismatches(str(rec_id), rows, column))
+    for _, r in acc[acc.duplicated(keys)].drop_duplicates(keys).iterrows():
+        out.append(
+            Problem(
+                f"{column}{r['row']}",
+                f"the acceptance of {r['rec_id']} has {r['source']!r} twice (a row copied?)",
             )
-    return out
+        )
+    return sorted(out, key=lambda p: (len(p.where), p.where))
+
+
+def _mismatches(rec_id: str, rows: pd.DataFrame, column: str) -> list[Problem]:
+    """The sources of ``rec_id`` on one side of its log only (``rows`` of the merge), each
+    at the row that holds it; one on each side is one cell typed over, reported once."""
+    lacks = rows[rows["_merge"] == "left_only"]
+    adds = rows[rows["_merge"] == "right_only"]
+    if len(lacks) == 1 and len(adds) == 1:
+        here, mine = int(lacks["row_rec"].iloc[0]), lacks["source"].iloc[0]
+        there, theirs = int(adds["row_acc"].iloc[0]), adds["source"].iloc[0]
+        return [
+            Problem(
+                f"{column}{here}",
+                f"{rec_id}'s Recommended row holds {mine!r} where its Accepted row "
+                f"{column}{there} holds {theirs!r}; the two were written alike, so one of "
+                "them was typed over",
+            )
+        ]
+    return [
+        Problem(
+            f"{column}{int(r['row_rec'])}",
+            f"{rec_id} recommended {r['source']!r} here, but its acceptance lacks it (an "
+            "Accepted row deleted or typed over?)",
+        )
+        for _, r in lacks.iterrows()
+    ] + [
+        Problem(
+            f"{column}{int(r['row_acc'])}",
+            f"the acceptance of {rec_id} has {r['source']!r}, which its Recommended rows "
+            "lack (typed over, or a Recommended row deleted?)",
+        )
+        for _, r in adds.iterrows()
+    ]
 
 
 def next_id(log: pd.DataFrame) -> str:
