@@ -343,3 +343,24 @@ def test_excluding_a_paused_source_pinned_on_the_sources_tab_is_no_contradiction
     _, view = whatif(path)
     assert [r.status for r in view.results] == ["optimal", "optimal"]
     assert view.results[1].per_source[paused] == 0.0
+
+
+@pytest.mark.parametrize(
+    ("scenarios", "results_at"), [(1, 28), (3, 28), (20, 28), (21, 48), (22, 48), (41, 68)]
+)
+def test_the_results_leave_room_below_the_scenarios_however_many(scenarios: int, results_at: int):
+    """Up to 20 scenarios the results sit at row 28, leaving room to type more scenarios
+    below the table (Excel grows it); past 20 they sat 2 rows under the table, so the next
+    scenario typed ran into their heading. They move down in steps of 20 rows instead."""
+    from openpyxl import Workbook
+
+    from leadbook.workbook.tabs.whatif import KeptTable, render_whatif
+
+    rows = [("Scenario", "Budget")] + [(f"S{i}", 1000.0 * i) for i in range(scenarios)]
+    kept = KeptTable(f"A5:B{5 + scenarios}", tuple(rows), tuple(("General",) * 2 for _ in rows))
+    ws = Workbook().active
+    render_whatif(ws, None, kept, {})
+    header = range_boundaries(ws.tables[C.WHATIF_RESULTS_TABLE.name].ref)[1]
+    assert header == results_at
+    free = [r for r in range(6 + scenarios, header - 1) if ws.cell(r, 1).value is None]
+    assert len(free) == header - 7 - scenarios >= 1  # at least a row to type the next into

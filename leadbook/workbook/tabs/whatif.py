@@ -44,9 +44,8 @@ from leadbook.workbook.tabs.planning import HEADING_FONT
 CHART_ROWS = 20
 """Rows kept free for the budget curve's chart, between its heading and its table."""
 SCENARIO_ROOM = 20
-"""Rows the Scenarios table may grow to before the results move down: a user types new
-scenarios below it without running into the results."""
-"""Rows kept free for the budget curve's chart, between its heading and its table."""
+"""Rows the Scenarios table may grow to before the results move down, by as many rows again
+(so a user types new scenarios below it without running into the results, however many)."""
 
 MONEY_FORMAT = C.FORMATS[Kind.CURRENCY]
 NUMBER_FORMAT = C.FORMATS[Kind.NUMBER]
@@ -147,10 +146,9 @@ def render_whatif(
         else "Fill the Scenarios table (add a column headed by a setting's defined name to "
         "change that setting), then press Compare scenarios (leadbook whatif BOOK).",
     )
-    last = max(
-        _scenarios(ws, kept, starter, expected),
-        anchor_of(C.WHATIF_SCENARIOS_TABLE)[0] + SCENARIO_ROOM,
-    )
+    header_row = anchor_of(C.WHATIF_SCENARIOS_TABLE)[0]
+    rows = _scenarios(ws, kept, starter, expected) - header_row
+    last = header_row + SCENARIO_ROOM * max(-(-rows // SCENARIO_ROOM), 1)
     results = [] if view is None else list(view.results)
     spec = _results_spec(results, f"A{last + 3}")
     end = _results(ws, spec, results, expected)
