@@ -238,6 +238,24 @@ class TestDemo:
             assert column in t.columns
         assert np.allclose(t["change"], t["recommended"] - t["current"])
 
+    @pytest.mark.parametrize("budget", [310_000, 320_000, 400_000])
+    def test_solved_without_the_explanation_the_figures_are_the_same(
+        self, demo_inv, demo_cfg, budget
+    ):
+        # LB.ALLOCATE spills spend_table(solve_allocation(...)) and explains only for LB.EXPLAIN
+        from leadbook.allocation.allocate import (
+            SPEND_COLUMNS,
+            allocation_from,
+            solve_allocation,
+            spend_table,
+        )
+
+        outcome = solve_allocation(demo_inv, demo_cfg, budget=budget)
+        whole = allocate(demo_inv, demo_cfg, budget=budget)
+        pd.testing.assert_frame_equal(spend_table(outcome), whole.table[SPEND_COLUMNS])
+        pd.testing.assert_frame_equal(allocation_from(outcome).table, whole.table)
+        assert allocation_from(outcome).explanation() == whole.explanation()
+
     def test_explanation_reads(self, demo_allocation):
         lines = demo_allocation.explanation()
         assert lines[0].startswith("Optimal (expected customers): 419")

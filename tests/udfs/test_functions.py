@@ -456,13 +456,16 @@ class TestKeptAnswers:
     """LB.ALLOCATE and LB.EXPLAIN solve once for the same arguments, and a new budget or
     Settings re-solves on the inventory already read (udfs.memo); counted, not timed."""
 
+    KEPT = (F.INVENTORIES, F.CLASSIFICATIONS, F.ALLOCATIONS, F.SETTINGS, F.CAPACITIES)
+
     @pytest.fixture
     def counted(self, monkeypatch):
-        import leadbook.allocation
+        import importlib
 
-        for kept in (F.INVENTORIES, F.CLASSIFICATIONS, F.ALLOCATIONS):
+        core = importlib.import_module("leadbook.allocation.allocate")
+        for kept in self.KEPT:
             kept.clear()
-        calls = {"build_inventory": 0, "classify": 0, "allocate": 0}
+        calls = {"build_inventory": 0, "classify": 0, "allocate": 0, "explain": 0}
 
         def counting(name, f):
             def counted_call(*args, **kwargs):
@@ -473,11 +476,10 @@ class TestKeptAnswers:
 
         monkeypatch.setattr(F, "build_inventory", counting("build_inventory", F.build_inventory))
         monkeypatch.setattr(F, "classify", counting("classify", F.classify))
-        monkeypatch.setattr(
-            leadbook.allocation, "allocate", counting("allocate", leadbook.allocation.allocate)
-        )
+        monkeypatch.setattr(core, "solve_allocation", counting("allocate", core.solve_allocation))
+        monkeypatch.setattr(core, "allocation_from", counting("explain", core.allocation_from))
         yield calls
-        for kept in (F.INVENTORIES, F.CLASSIFICATIONS, F.ALLOCATIONS):
+        for kept in self.KEPT:
             kept.clear()
 
     @staticmethod
@@ -490,14 +492,16 @@ class TestKeptAnswers:
     def test_the_same_arguments_are_solved_once(self, client, demo_tables, counted):
         first = result(client, "LB_ALLOCATE", *self.args(demo_tables))
         assert result(client, "LB_ALLOCATE", *self.args(demo_tables)) == first
-        result(client, "LB_EXPLAIN", *self.args(demo_tables))
-        assert counted == {"build_inventory": 1, "classify": 1, "allocate": 1}
+        assert counted["explain"] == 0  # LB.ALLOCATE spills no explanation: none is made
+        for _ in range(2):
+            result(client, "LB_EXPLAIN", *self.args(demo_tables))
+        assert counted == {"build_inventory": 1, "classify": 1, "allocate": 1, "explain": 1}
 
     def test_a_new_budget_solves_again_on_the_inventory_read(self, client, demo_tables, counted):
         rows = {
             b: result(client, "LB_ALLOCATE", *self.args(demo_tables, b)) for b in (320_000, 310_000)
         }
-        assert counted == {"build_inventory": 1, "classify": 1, "allocate": 2}
+        assert counted == {"build_inventory": 1, "classify": 1, "allocate": 2, "explain": 0}
         want = demo_allocate(310_000).table["recommended"].tolist()
         assert [r[2] for r in rows[310_000][1:]] == pytest.approx(want)
 
@@ -507,7 +511,7 @@ class TestKeptAnswers:
         )
         for s in (None, settings):
             result(client, "LB_ALLOCATE", *self.args(demo_tables, settings=s))
-        assert counted == {"build_inventory": 1, "classify": 2, "allocate": 2}
+        assert counted == {"build_inventory": 1, "classify": 2, "allocate": 2, "explain": 0}
 
     def test_a_failing_call_is_not_kept(self, client, demo_tables, counted):
         for _ in range(2):
