@@ -310,16 +310,24 @@ SETTINGS: Memo[Settings] = Memo(4)
 CAPACITIES: Memo[Any] = Memo(4)
 """The sales capacity Settings ask for, by the fingerprints of Sources, History, PriceTiers and
 Settings (the hiring plan's is made from History)."""
+MODELS: Memo[Any] = Memo(4)
+"""The allocation model compiled at the first budget asked, by the fingerprints of Sources,
+History, PriceTiers and Settings: another budget retargets it rather than compiling again
+(:func:`leadbook.allocation.allocate.solve_allocation`)."""
 
 
 def _allocation(sources, budget, settings, history=None, price_tiers=None) -> _Solved:
     """The allocation, solved once for the same arguments (LB.ALLOCATE, then LB.EXPLAIN, then
-    each recalculation); a new budget re-solves on the inventory, Settings, classification
-    and sales capacity already read, and new Settings on the inventory."""
+    each recalculation); a new budget re-solves the model already compiled from the
+    inventory, Settings, classification and sales capacity already read, and new Settings
+    on the inventory."""
     s, b, c, h, p = map(fingerprint, (sources, budget, settings, history, price_tiers))
 
     def solved():
-        from leadbook.allocation.allocate import solve_allocation  # HiGHS: loaded when needed
+        from leadbook.allocation.allocate import (  # HiGHS: loaded when first needed
+            compile_allocation,
+            solve_allocation,
+        )
         from leadbook.workbook.jobs.feeds import sales_capacity_for
 
         inventory = INVENTORIES.get(
@@ -327,17 +335,16 @@ def _allocation(sources, budget, settings, history=None, price_tiers=None) -> _S
         )
         cfg = SETTINGS.get((c,), lambda: X.settings(settings))
         amount = X.number(budget, "budget", lo=0, zero_is_blank=True)
-        return _Solved(
-            solve_allocation(
-                inventory,
-                cfg,
-                budget=amount,
-                sales_capacity=CAPACITIES.get(
-                    (s, h, p, c), lambda: sales_capacity_for(inventory, cfg)
-                ),
-                classes=CLASSIFICATIONS.get((s, h, p, c), lambda: classify(inventory, cfg)),
-            )
+        given = {
+            "sales_capacity": CAPACITIES.get(
+                (s, h, p, c), lambda: sales_capacity_for(inventory, cfg)
+            ),
+            "classes": CLASSIFICATIONS.get((s, h, p, c), lambda: classify(inventory, cfg)),
+        }
+        compiled = MODELS.get(
+            (s, h, p, c), lambda: compile_allocation(inventory, cfg, budget=amount, **given)
         )
+        return _Solved(solve_allocation(inventory, cfg, budget=amount, compiled=compiled, **given))
 
     return ALLOCATIONS.get((s, b, c, h, p), solved)
 

@@ -456,7 +456,7 @@ class TestKeptAnswers:
     """LB.ALLOCATE and LB.EXPLAIN solve once for the same arguments, and a new budget or
     Settings re-solves on the inventory already read (udfs.memo); counted, not timed."""
 
-    KEPT = (F.INVENTORIES, F.CLASSIFICATIONS, F.ALLOCATIONS, F.SETTINGS, F.CAPACITIES)
+    KEPT = (F.INVENTORIES, F.CLASSIFICATIONS, F.ALLOCATIONS, F.SETTINGS, F.CAPACITIES, F.MODELS)
 
     @pytest.fixture
     def counted(self, monkeypatch):
@@ -465,7 +465,7 @@ class TestKeptAnswers:
         core = importlib.import_module("leadbook.allocation.allocate")
         for kept in self.KEPT:
             kept.clear()
-        calls = {"build_inventory": 0, "classify": 0, "allocate": 0, "explain": 0}
+        calls = dict.fromkeys(("build_inventory", "classify", "allocate", "explain", "compile"), 0)
 
         def counting(name, f):
             def counted_call(*args, **kwargs):
@@ -478,6 +478,7 @@ class TestKeptAnswers:
         monkeypatch.setattr(F, "classify", counting("classify", F.classify))
         monkeypatch.setattr(core, "solve_allocation", counting("allocate", core.solve_allocation))
         monkeypatch.setattr(core, "allocation_from", counting("explain", core.allocation_from))
+        monkeypatch.setattr(core, "compile_model", counting("compile", core.compile_model))
         yield calls
         for kept in self.KEPT:
             kept.clear()
@@ -495,13 +496,18 @@ class TestKeptAnswers:
         assert counted["explain"] == 0  # LB.ALLOCATE spills no explanation: none is made
         for _ in range(2):
             result(client, "LB_EXPLAIN", *self.args(demo_tables))
-        assert counted == {"build_inventory": 1, "classify": 1, "allocate": 1, "explain": 1}
+        assert counted == {
+            "build_inventory": 1, "classify": 1, "allocate": 1, "explain": 1, "compile": 1,
+        }  # fmt: skip
 
     def test_a_new_budget_solves_again_on_the_inventory_read(self, client, demo_tables, counted):
         rows = {
             b: result(client, "LB_ALLOCATE", *self.args(demo_tables, b)) for b in (320_000, 310_000)
         }
-        assert counted == {"build_inventory": 1, "classify": 1, "allocate": 2, "explain": 0}
+        # the model compiled for the first budget is retargeted to the second
+        assert counted == {
+            "build_inventory": 1, "classify": 1, "allocate": 2, "explain": 0, "compile": 1,
+        }  # fmt: skip
         want = demo_allocate(310_000).table["recommended"].tolist()
         assert [r[2] for r in rows[310_000][1:]] == pytest.approx(want)
 
@@ -511,7 +517,9 @@ class TestKeptAnswers:
         )
         for s in (None, settings):
             result(client, "LB_ALLOCATE", *self.args(demo_tables, settings=s))
-        assert counted == {"build_inventory": 1, "classify": 2, "allocate": 2, "explain": 0}
+        assert counted == {
+            "build_inventory": 1, "classify": 2, "allocate": 2, "explain": 0, "compile": 2,
+        }  # fmt: skip
 
     def test_a_failing_call_is_not_kept(self, client, demo_tables, counted):
         for _ in range(2):
