@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -162,8 +163,35 @@ class TestHighsOptions:
         lim = open_limits(3_887.5, decrease=1.0, min_spend=2_000.0, sales_leads=84.75)
         out = optimise(Model(pf, lim), Objective.CUSTOMERS)
         assert out.value == pytest.approx(0.0, abs=1e-9)
-        assert len(calls) >= 2 and solve._HIGHS_TUNING == {}
-        assert not any("mip_heuristic_run_feasibility_jump" in c for c in calls[1:])
+        # the first MIP asks for the tuning, fails, and is solved again without; none after
+        tuned = [i for i, c in enumerate(calls) if "mip_heuristic_run_feasibility_jump" in c]
+        assert len(tuned) == 1 and solve._HIGHS_TUNING == {}
+        assert "mip_heuristic_run_feasibility_jump" not in calls[tuned[0] + 1]
+
+    def test_an_lp_gets_no_mip_options_and_the_same_answer(self, monkeypatch):
+        # scipy checks every option at a cost; HiGHS's LP solver reads none of the MIP ones
+        import scipy.optimize
+
+        from leadbook.allocation import solve
+
+        compiled = compile_model(random_model(40, seed=3))
+        program = compiled.program.with_objective(-np.linspace(1.0, 2.0, compiled.program.n_cols))
+        bare = solve._milp(program, None)
+        calls = []
+        real = scipy.optimize.milp
+
+        def with_mip_options(*args, options, **kwargs):
+            calls.append(dict(options))
+            options = {**options, "mip_rel_gap": solve.MIP_GAP, **solve._HIGHS_TUNING}
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", "Unrecognized options")
+                return real(*args, options=options, **kwargs)
+
+        monkeypatch.setattr(scipy.optimize, "milp", with_mip_options)
+        tuned = solve._milp(program, None)
+        assert calls == [{}]
+        assert bare.status == tuned.status == 0
+        assert np.array_equal(bare.x, tuned.x) and bare.fun == tuned.fun
 
 
 # --- The demo ---------------------------------------------------------------------------

@@ -291,9 +291,15 @@ class _Solved:
             from leadbook.allocation.allocate import spend_table
 
             table = spend_table(self.outcome)
-            self._rows = X.spill(
-                table.assign(source=table.index), C.ALLOCATION_TABLE, ALLOCATE_KEYS
-            )
+            # X.spill's cells, a column at a time: a fifth of the time of a frame's rows
+            columns = [
+                table.index.tolist() if key == "source" else table[key].tolist()
+                for key in ALLOCATE_KEYS
+            ]
+            self._rows = [
+                [C.ALLOCATION_TABLE.column(key).header for key in ALLOCATE_KEYS],
+                *([X.cell_value(v) for v in row] for row in zip(*columns, strict=True)),
+            ]
         return [row[:] for row in self._rows]  # the caller's to change; the kept one stays
 
     def allocation(self) -> Any:

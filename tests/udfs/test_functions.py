@@ -10,6 +10,7 @@ import re
 import openpyxl
 import pytest
 
+from leadbook import contract as C
 from leadbook.allocation import allocate
 from leadbook.allocation.model import SalesCapacity
 from leadbook.demo import demo_inventory, demo_settings
@@ -19,6 +20,7 @@ from leadbook.portfolio.scoring import score_sources
 from leadbook.settings import spec_for
 from leadbook.workbook.jobs.feeds import planned_sales_capacity
 from tests.udfs.officejs import demo_as_calculated, function_call, table_argument, table_cells
+from udfs import convert as X
 from udfs import functions as F
 
 CALL = "/xlwings/custom-functions-call"
@@ -372,6 +374,18 @@ class TestAllocate:
         for source, current, recommended, change, customers in rows[1:]:
             expected = want.loc[source, ["current", "recommended", "change", "customers"]]
             assert [current, recommended, change, customers] == pytest.approx(expected.tolist())
+
+    def test_spills_the_explained_allocations_figures_exactly(self, client, demo_tables):
+        args = (
+            demo_tables["Sources"], [[310_000]], demo_tables["Settings"], demo_tables["History"],
+            demo_tables["PriceTiers"],
+        )  # fmt: skip
+        rows = result(client, "LB_ALLOCATE", *args)
+        F.ALLOCATIONS.clear()  # solved afresh here, and explained
+        table = F._allocation(*args).allocation().table
+        assert rows == X.spill(
+            table.assign(source=table.index), C.ALLOCATION_TABLE, F.ALLOCATE_KEYS
+        )
 
     def test_exact_mode_spends_the_whole_budget(self, client, demo_tables):
         # with the hiring plan's 68.6 reps the team cannot work $320,000 of leads inside the
