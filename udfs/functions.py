@@ -311,7 +311,7 @@ class _Solved:
         return self._allocation
 
 
-SETTINGS: Memo[Settings] = Memo(4)
+SETTINGS_READ: Memo[Settings] = Memo(4)
 """Settings read from a Settings range, by its fingerprint."""
 CAPACITIES: Memo[Any] = Memo(4)
 """The sales capacity Settings ask for, by the fingerprints of Sources, History, PriceTiers and
@@ -339,7 +339,7 @@ def _allocation(sources, budget, settings, history=None, price_tiers=None) -> _S
         inventory = INVENTORIES.get(
             (s, h, p), lambda: _read_inventory(sources, history, price_tiers)
         )
-        cfg = SETTINGS.get((c,), lambda: X.settings(settings))
+        cfg = SETTINGS_READ.get((c,), lambda: X.settings(settings))
         amount = X.number(budget, "budget", lo=0, zero_is_blank=True)
         given = {
             "sales_capacity": CAPACITIES.get(

@@ -470,7 +470,14 @@ class TestKeptAnswers:
     """LB.ALLOCATE and LB.EXPLAIN solve once for the same arguments, and a new budget or
     Settings re-solves on the inventory already read (udfs.memo); counted, not timed."""
 
-    KEPT = (F.INVENTORIES, F.CLASSIFICATIONS, F.ALLOCATIONS, F.SETTINGS, F.CAPACITIES, F.MODELS)
+    KEPT = (
+        F.INVENTORIES,
+        F.CLASSIFICATIONS,
+        F.ALLOCATIONS,
+        F.SETTINGS_READ,
+        F.CAPACITIES,
+        F.MODELS,
+    )
 
     @pytest.fixture
     def counted(self, monkeypatch):
