@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -162,8 +163,35 @@ class TestHighsOptions:
         lim = open_limits(3_887.5, decrease=1.0, min_spend=2_000.0, sales_leads=84.75)
         out = optimise(Model(pf, lim), Objective.CUSTOMERS)
         assert out.value == pytest.approx(0.0, abs=1e-9)
-        assert len(calls) >= 2 and solve._HIGHS_TUNING == {}
-        assert not any("mip_heuristic_run_feasibility_jump" in c for c in calls[1:])
+        # the first MIP asks for the tuning, fails, and is solved again without; none after
+        tuned = [i for i, c in enumerate(calls) if "mip_heuristic_run_feasibility_jump" in c]
+        assert len(tuned) == 1 and solve._HIGHS_TUNING == {}
+        assert "mip_heuristic_run_feasibility_jump" not in calls[tuned[0] + 1]
+
+    def test_an_lp_gets_no_mip_options_and_the_same_answer(self, monkeypatch):
+        # scipy checks every option at a cost; HiGHS's LP solver reads none of the MIP ones
+        import scipy.optimize
+
+        from leadbook.allocation import solve
+
+        compiled = compile_model(random_model(40, seed=3))
+        program = compiled.program.with_objective(-np.linspace(1.0, 2.0, compiled.program.n_cols))
+        bare = solve._milp(program, None)
+        calls = []
+        real = scipy.optimize.milp
+
+        def with_mip_options(*args, options, **kwargs):
+            calls.append(dict(options))
+            options = {**options, "mip_rel_gap": solve.MIP_GAP, **solve._HIGHS_TUNING}
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", "Unrecognized options")
+                return real(*args, options=options, **kwargs)
+
+        monkeypatch.setattr(scipy.optimize, "milp", with_mip_options)
+        tuned = solve._milp(program, None)
+        assert calls == [{}]
+        assert bare.status == tuned.status == 0
+        assert np.array_equal(bare.x, tuned.x) and bare.fun == tuned.fun
 
 
 # --- The demo ---------------------------------------------------------------------------
@@ -238,6 +266,24 @@ class TestDemo:
             assert column in t.columns
         assert np.allclose(t["change"], t["recommended"] - t["current"])
 
+    @pytest.mark.parametrize("budget", [310_000, 320_000, 400_000])
+    def test_solved_without_the_explanation_the_figures_are_the_same(
+        self, demo_inv, demo_cfg, budget
+    ):
+        # LB.ALLOCATE spills spend_table(solve_allocation(...)) and explains only for LB.EXPLAIN
+        from leadbook.allocation.allocate import (
+            SPEND_COLUMNS,
+            allocation_from,
+            solve_allocation,
+            spend_table,
+        )
+
+        outcome = solve_allocation(demo_inv, demo_cfg, budget=budget)
+        whole = allocate(demo_inv, demo_cfg, budget=budget)
+        pd.testing.assert_frame_equal(spend_table(outcome), whole.table[SPEND_COLUMNS])
+        pd.testing.assert_frame_equal(allocation_from(outcome).table, whole.table)
+        assert allocation_from(outcome).explanation() == whole.explanation()
+
     def test_explanation_reads(self, demo_allocation):
         lines = demo_allocation.explanation()
         assert lines[0].startswith("Optimal (expected customers): 419")
@@ -263,6 +309,87 @@ class TestDemo:
 def _lay(model: Model) -> Layout:
     pf = model.portfolio
     return Layout(len(pf), len(pf.blocks), model.weeks)
+
+
+def _same(a, b, path="") -> None:
+    """``a`` and ``b`` hold the very same arrays, field by field (dataclasses, tuples)."""
+    if dataclasses.is_dataclass(a) and not isinstance(a, type):
+        assert type(a) is type(b), path
+        for f in dataclasses.fields(a):
+            _same(getattr(a, f.name), getattr(b, f.name), f"{path}.{f.name}")
+    elif hasattr(a, "tocsr"):
+        x, y = a.tocsr(), b.tocsr()
+        assert x.shape == y.shape, path
+        for part in ("indptr", "indices", "data"):
+            assert np.array_equal(getattr(x, part), getattr(y, part)), f"{path}.{part}"
+    elif isinstance(a, np.ndarray):
+        assert a.dtype == b.dtype and a.shape == b.shape, path
+        if a.dtype == object:
+            assert all(x == y for x, y in zip(a, b, strict=True)), path
+        else:
+            assert np.array_equal(a, b, equal_nan=a.dtype.kind == "f"), path
+    elif isinstance(a, tuple | list):
+        assert len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            _same(x, y, f"{path}[{i}]")
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys(), path
+        for k in a:
+            _same(a[k], b[k], f"{path}[{k}]")
+    else:
+        assert a == b or (a != a and b != b), (path, a, b)
+
+
+class TestAnotherBudget:
+    """A model compiled at one budget serves another (LB.ALLOCATE with a new budget)."""
+
+    @pytest.mark.parametrize("which", ["demo", "random 20", "random 200"])
+    def test_retargeted_at_most_is_the_programme_compiled_at_that_budget(self, which, demo_inv):
+        from leadbook.allocation.allocate import build_model
+        from leadbook.allocation.compile import retarget
+        from leadbook.demo import demo_settings
+
+        if which == "demo":
+            model = build_model(demo_inv, demo_settings(), 320_000.0)
+        else:
+            model = random_model(int(which.split()[1]), seed=7)
+        assert not model.limits.exact
+        base = compile_model(model)
+        for share in (0.5, 0.97, 1.0, 1.3, 3.0):
+            budget = round(model.limits.budget * share, 2)
+            at = dataclasses.replace(model.limits, budget=budget)
+            _same(retarget(base, budget), compile_model(dataclasses.replace(model, limits=at)))
+
+    @pytest.mark.parametrize("mode", ["at most", "exact"])
+    def test_a_solve_from_the_kept_model_equals_a_fresh_one(self, demo_inv, demo_cfg, mode):
+        from leadbook.allocation.allocate import (
+            allocation_from,
+            compile_allocation,
+            solve_allocation,
+        )
+
+        cfg = demo_cfg.replace({"BudgetMode": mode})
+        kept = compile_allocation(demo_inv, cfg, budget=330_000)
+        for budget in (310_000, 320_000, 330_000):
+            at = allocation_from(solve_allocation(demo_inv, cfg, budget=budget, compiled=kept))
+            fresh = allocate(demo_inv, cfg, budget=budget)
+            pd.testing.assert_frame_equal(at.table, fresh.table)
+            assert at.explanation() == fresh.explanation()
+        with pytest.raises(InfeasiblePolicyError) as kept_error:
+            solve_allocation(demo_inv, cfg, budget=250_000, compiled=kept)
+        with pytest.raises(InfeasiblePolicyError) as fresh_error:
+            allocate(demo_inv, cfg, budget=250_000)
+        assert str(kept_error.value) == str(fresh_error.value)
+
+    def test_other_limits_build_the_model_afresh(self, demo_inv, demo_cfg):
+        from leadbook.allocation.allocate import compile_allocation, solve_allocation, spend_table
+
+        kept = compile_allocation(demo_inv, demo_cfg, budget=320_000)
+        wider = demo_cfg.replace({"MaxSourceShare": 0.5})
+        at = solve_allocation(demo_inv, wider, budget=330_000, compiled=kept)
+        assert at.compiled.model.limits.max_share == 0.5
+        fresh = solve_allocation(demo_inv, wider, budget=330_000)
+        pd.testing.assert_frame_equal(spend_table(at), spend_table(fresh))
 
 
 class TestRules:

@@ -123,7 +123,8 @@ INVENTORIES: Memo[Any] = Memo(4)
 CLASSIFICATIONS: Memo[Any] = Memo(4)
 """Classifications by those of Sources, History, PriceTiers and Settings."""
 ALLOCATIONS: Memo[Any] = Memo(4)
-"""LB.ALLOCATE's and LB.EXPLAIN's allocations by the fingerprints of all their arguments."""
+"""LB.ALLOCATE's and LB.EXPLAIN's allocations by the fingerprints of all their arguments
+(each a :class:`_Solved`)."""
 
 
 def _inventory(sources: Any, history: Any = None, price_tiers: Any = None) -> Any:
@@ -274,26 +275,82 @@ def LB_SCORES(sources, history=None, settings=None):
 # --- allocation (Rebalance) ---------------------------------------------------------------
 
 
-def _allocation(sources, budget, settings, history=None, price_tiers=None):
+class _Solved:
+    """An allocation solved for LB.ALLOCATE, its spill made once, and explained only when
+    LB.EXPLAIN asks: the explanation's re-solves (the gain of each binding rule) took over
+    half of a call with a new budget, and LB.ALLOCATE spills none of it."""
+
+    def __init__(self, outcome: Any) -> None:
+        self.outcome = outcome
+        self._rows: list[list[Any]] | None = None
+        self._allocation: Any = None
+
+    def rows(self) -> list[list[Any]]:
+        """LB.ALLOCATE's spill: :data:`ALLOCATE_KEYS` of the allocation's table."""
+        if self._rows is None:
+            from leadbook.allocation.allocate import spend_table
+
+            table = spend_table(self.outcome)
+            # X.spill's cells, a column at a time: a fifth of the time of a frame's rows
+            columns = [
+                table.index.tolist() if key == "source" else table[key].tolist()
+                for key in ALLOCATE_KEYS
+            ]
+            self._rows = [
+                [C.ALLOCATION_TABLE.column(key).header for key in ALLOCATE_KEYS],
+                *([X.cell_value(v) for v in row] for row in zip(*columns, strict=True)),
+            ]
+        return [row[:] for row in self._rows]  # the caller's to change; the kept one stays
+
+    def allocation(self) -> Any:
+        """The allocation, explained (:func:`leadbook.allocation.allocation_from`)."""
+        if self._allocation is None:
+            from leadbook.allocation.allocate import allocation_from
+
+            self._allocation = allocation_from(self.outcome)
+        return self._allocation
+
+
+SETTINGS_READ: Memo[Settings] = Memo(4)
+"""Settings read from a Settings range, by its fingerprint."""
+CAPACITIES: Memo[Any] = Memo(4)
+"""The sales capacity Settings ask for, by the fingerprints of Sources, History, PriceTiers and
+Settings (the hiring plan's is made from History)."""
+MODELS: Memo[Any] = Memo(4)
+"""The allocation model compiled at the first budget asked, by the fingerprints of Sources,
+History, PriceTiers and Settings: another budget retargets it rather than compiling again
+(:func:`leadbook.allocation.allocate.solve_allocation`)."""
+
+
+def _allocation(sources, budget, settings, history=None, price_tiers=None) -> _Solved:
     """The allocation, solved once for the same arguments (LB.ALLOCATE, then LB.EXPLAIN, then
-    each recalculation); a new budget or Settings re-solves on the inventory already read."""
+    each recalculation); a new budget re-solves the model already compiled from the
+    inventory, Settings, classification and sales capacity already read, and new Settings
+    on the inventory."""
     s, b, c, h, p = map(fingerprint, (sources, budget, settings, history, price_tiers))
 
     def solved():
-        from leadbook.allocation import allocate  # HiGHS: loaded when first needed
+        from leadbook.allocation.allocate import (  # HiGHS: loaded when first needed
+            compile_allocation,
+            solve_allocation,
+        )
         from leadbook.workbook.jobs.feeds import sales_capacity_for
 
         inventory = INVENTORIES.get(
             (s, h, p), lambda: _read_inventory(sources, history, price_tiers)
         )
-        cfg = X.settings(settings)
-        return allocate(
-            inventory,
-            cfg,
-            budget=X.number(budget, "budget", lo=0, zero_is_blank=True),
-            sales_capacity=sales_capacity_for(inventory, cfg),
-            classes=CLASSIFICATIONS.get((s, h, p, c), lambda: classify(inventory, cfg)),
+        cfg = SETTINGS_READ.get((c,), lambda: X.settings(settings))
+        amount = X.number(budget, "budget", lo=0, zero_is_blank=True)
+        given = {
+            "sales_capacity": CAPACITIES.get(
+                (s, h, p, c), lambda: sales_capacity_for(inventory, cfg)
+            ),
+            "classes": CLASSIFICATIONS.get((s, h, p, c), lambda: classify(inventory, cfg)),
+        }
+        compiled = MODELS.get(
+            (s, h, p, c), lambda: compile_allocation(inventory, cfg, budget=amount, **given)
         )
+        return _Solved(solve_allocation(inventory, cfg, budget=amount, compiled=compiled, **given))
 
     return ALLOCATIONS.get((s, b, c, h, p), solved)
 
@@ -313,8 +370,7 @@ def LB_ALLOCATE(sources, budget=None, settings=None, history=None, price_tiers=N
     hiring plan made from the History given); conversion is the Sources table's (the lead
     model feeds only the Rebalance button, which has the model file).
     """
-    table = _allocation(sources, budget, settings, history, price_tiers).table
-    return X.spill(table.assign(source=table.index), C.ALLOCATION_TABLE, ALLOCATE_KEYS)
+    return _allocation(sources, budget, settings, history, price_tiers).rows()
 
 
 @func(name="EXPLAIN")
@@ -329,7 +385,8 @@ def LB_EXPLAIN(sources, budget=None, settings=None, history=None, price_tiers=No
     headline, the value of more budget, every binding rule and each change. When the policy
     cannot be met, the rules that must give."""
     try:
-        lines = _allocation(sources, budget, settings, history, price_tiers).explanation()
+        solved = _allocation(sources, budget, settings, history, price_tiers)
+        lines = solved.allocation().explanation()
     except InfeasiblePolicyError as exc:
         lines = [exc.summary, *(str(c) for c in exc.conflicts)]
     return [[line] for line in lines]

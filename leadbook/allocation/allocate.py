@@ -9,6 +9,7 @@ the glide path. Amounts are monthly run-rates.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 
@@ -16,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from leadbook.allocation.belowmin import glide_in_facts
+from leadbook.allocation.compile import Compiled, compile_model, retarget
 from leadbook.allocation.engine import glide_path, optimise, today_prices
 from leadbook.allocation.explain import (
     UNITS,
@@ -273,6 +275,85 @@ def allocate(
     return allocation_from(path[0], path, steady)
 
 
+def solve_allocation(
+    inventory: Inventory,
+    settings: Settings | None = None,
+    *,
+    budget: float | None = None,
+    objective: Objective | str | None = None,
+    sales_capacity: float | SalesCapacity | None = None,
+    classes: pd.DataFrame | None = None,
+    time_limit: float | None = None,
+    compiled: Compiled | None = None,
+) -> Outcome:
+    """Next week's optimal allocation, solved and not yet explained: :func:`allocate`
+    (one week, the same arguments) is :func:`allocation_from` of it.
+
+    ``compiled``: the model of the same inventory, settings, sales capacity and classes
+    compiled at another budget (:func:`compile_allocation`, or an earlier outcome's). Under
+    a budget used "at most", no row but the budget's own bounds and the rows' scales
+    depends on the budget, so :func:`~leadbook.allocation.compile.retarget` makes the very
+    programme a fresh build would (the same arrays), and the portfolio is not read and the
+    rules not compiled again: a fifth of a solve of the demo. An exact budget prunes rows
+    by the budget: that model is built afresh, as it is when the limits differ from
+    ``compiled``'s in anything but the budget.
+
+    What only the explanation needs — the gain of loosening each binding rule, and of
+    each source below the minimum making the other choice, a re-solve each (:mod:`explain
+    <leadbook.allocation.explain>`) — is left for :func:`allocation_from`: it took over
+    half of an allocation on the demo, which ``LB.ALLOCATE`` spills without
+    (:func:`spend_table` is its figures).
+
+    Raises
+    ------
+    InfeasiblePolicyError
+        No allocation meets the policy; ``conflicts`` names each rule that must give.
+
+    Examples
+    --------
+    >>> from leadbook.demo import demo_inventory, demo_settings
+    >>> outcome = solve_allocation(demo_inventory(), demo_settings())
+    >>> table = allocation_from(outcome).table
+    >>> spend_table(outcome).equals(table[SPEND_COLUMNS])
+    True
+    """
+    settings = settings or Settings()
+    goal = Objective.parse(objective) if objective is not None else settings.policy.objective
+    if compiled is not None and compiled.model.weeks == 1 and not compiled.model.limits.exact:
+        before = compiled.model.limits
+        today = float(np.nansum(compiled.model.portfolio.current))
+        limits = limits_from_settings(settings, today, budget=budget, sales_capacity=sales_capacity)
+        if dataclasses.replace(limits, budget=before.budget) == before:
+            point = retarget(compiled, limits.budget)
+            return optimise(point.model, goal, time_limit=time_limit, compiled=point)
+    model = build_model(inventory, settings, budget, 1, sales_capacity, classes)
+    return optimise(model, goal, time_limit=time_limit)
+
+
+def compile_allocation(
+    inventory: Inventory,
+    settings: Settings | None = None,
+    *,
+    budget: float | None = None,
+    sales_capacity: float | SalesCapacity | None = None,
+    classes: pd.DataFrame | None = None,
+) -> Compiled:
+    """The one-week model of :func:`solve_allocation` compiled, for its ``compiled``.
+
+    Examples
+    --------
+    >>> from leadbook.demo import demo_inventory, demo_settings
+    >>> inventory, settings = demo_inventory(), demo_settings()
+    >>> kept = compile_allocation(inventory, settings, budget=320_000)
+    >>> at = solve_allocation(inventory, settings, budget=310_000, compiled=kept)
+    >>> fresh = solve_allocation(inventory, settings, budget=310_000)
+    >>> spend_table(at).equals(spend_table(fresh))
+    True
+    """
+    model = build_model(inventory, settings or Settings(), budget, 1, sales_capacity, classes)
+    return compile_model(model)
+
+
 def build_model(
     inventory: Inventory,
     settings: Settings,
@@ -382,32 +463,57 @@ def _week_figures(outcome: Outcome, week: int) -> tuple[np.ndarray, np.ndarray, 
     return spend, leads, leads * pf.conversion
 
 
-def _table(outcome: Outcome, facts: list[Fact]) -> pd.DataFrame:
-    model, lay, v = outcome.compiled.model, outcome.compiled.layout, outcome.v
-    pf = model.portfolio
+SPEND_COLUMNS = ["current", "recommended", "change", "change_pct", "share", "leads", "customers"]
+"""The columns of an allocation's table that need no explanation (:func:`spend_table`)."""
+
+
+def _spend_columns(outcome: Outcome) -> dict[str, np.ndarray]:
+    pf = outcome.compiled.model.portfolio
     spend, leads, customers = _week_figures(outcome, 0)
     spend = np.round(spend, 6)
-    labels: dict[int, list[str]] = {}
-    for f in facts:
-        if f.source >= 0:
-            labels.setdefault(f.source, []).append(f.label)
     change = spend - pf.current
     with np.errstate(divide="ignore", invalid="ignore"):
         change_pct = np.where(pf.current > 0, change / pf.current, np.nan)
     total = spend.sum()
+    return {
+        "current": pf.current,
+        "recommended": spend,
+        "change": change,
+        "change_pct": change_pct,
+        "share": spend / total if total > 0 else spend * 0.0,
+        "leads": leads,
+        "customers": customers,
+    }
+
+
+def spend_table(outcome: Outcome) -> pd.DataFrame:
+    """The :data:`SPEND_COLUMNS` of :func:`allocation_from`'s table of ``outcome`` (week 1
+    of a solve), the same figures, without the explanation the rest of it takes.
+
+    Examples
+    --------
+    >>> from leadbook.allocation.examples import tiny_model
+    >>> spend_table(optimise(tiny_model(), Objective.CUSTOMERS)).columns.tolist() == SPEND_COLUMNS
+    True
+    """
+    pf = outcome.compiled.model.portfolio
+    return pd.DataFrame(_spend_columns(outcome), index=pd.Index(pf.names, name="source"))
+
+
+def _table(outcome: Outcome, facts: list[Fact]) -> pd.DataFrame:
+    model, lay, v = outcome.compiled.model, outcome.compiled.layout, outcome.v
+    pf = model.portfolio
+    labels: dict[int, list[str]] = {}
+    for f in facts:
+        if f.source >= 0:
+            labels.setdefault(f.source, []).append(f.label)
     return pd.DataFrame(
         {
             "tier": pf.classes["tier"],
             "lead_type": pf.classes["lead_type"],
             "risk": pf.classes["risk"],
             "role": [ROLE_WORDS[Regime(r)] for r in pf.regime],
-            "current": pf.current,
-            "recommended": spend,
-            "change": change,
-            "change_pct": change_pct,
-            "share": spend / total if total > 0 else spend * 0.0,
-            "leads": leads,
-            "customers": customers,
+            **_spend_columns(outcome),
             "marginal_cpa": marginal_cpa(model, lay, v),
             "binding": ["; ".join(labels.get(i, [])) for i in range(len(pf))],
             "conversion": pf.conversion,
@@ -451,4 +557,15 @@ def _terms(outcome: Outcome) -> pd.DataFrame | None:
     return out
 
 
-__all__ = ["Allocation", "Totals", "allocate", "allocation_from", "build_model", "today_prices"]
+__all__ = [
+    "SPEND_COLUMNS",
+    "Allocation",
+    "Totals",
+    "allocate",
+    "allocation_from",
+    "build_model",
+    "compile_allocation",
+    "solve_allocation",
+    "spend_table",
+    "today_prices",
+]

@@ -9,13 +9,14 @@ rows of their own (an objective's helper variables, the tie-break, the elastic s
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
 
-from leadbook.allocation.model import Model
+from leadbook.allocation.model import MONEY, Model
 from leadbook.allocation.rules import (
     HARD,
     RELAX_WEIGHT,
@@ -27,6 +28,18 @@ from leadbook.allocation.rules import (
     policy_rows,
     variable_bounds,
 )
+
+BUDGET_SCALED = frozenset(
+    {
+        Rule.DEFINITION,
+        Rule.BUDGET,
+        Rule.MAX_SHARE,
+        Rule.EXPERIMENTAL,
+        Rule.BAND_MIN,
+        Rule.BAND_MAX,
+    }
+)
+"""Rules whose rows are scaled by the budget (their natural size is the budget)."""
 
 
 @dataclass(frozen=True)
@@ -187,6 +200,39 @@ def compile_rows(model: Model, lay: Layout, blocks: Sequence[Rows]) -> Compiled:
         ),
     )
     return Compiled(model, lay, program, info, discrete_rules(model, lay))
+
+
+def retarget(compiled: Compiled, budget: float) -> Compiled:
+    """``compiled`` with the budget set to ``budget`` ($ a month): the budget rows' bounds
+    and the scale of every row sized by the budget change; nothing is recompiled.
+
+    Rows pruned at the compiled budget stay pruned: a row that cannot bind at a lower
+    budget cannot bind at a higher one, so compile at the lowest budget of a curve.
+
+    Examples
+    --------
+    >>> from leadbook.allocation.examples import tiny_model
+    >>> c = retarget(compile_model(tiny_model()), 1_500.0)
+    >>> c.model.limits.budget, float(c.program.hi[is_rule(c.rows, Rule.BUDGET)][0])
+    (1500.0, 1.5)
+    """
+    model = compiled.model
+    limits = dataclasses.replace(model.limits, budget=float(budget))
+    info, prog = compiled.rows, compiled.program
+    rows = is_rule(info, Rule.BUDGET)
+    lo, hi = prog.lo.copy(), prog.hi.copy()
+    hi[rows] = budget / MONEY
+    if limits.exact:
+        lo[rows] = budget / MONEY
+    scaled = is_rule(info, *BUDGET_SCALED)
+    scale = info.scale.copy()
+    scale[scaled] = max(budget / MONEY, 1.0)
+    return dataclasses.replace(
+        compiled,
+        model=dataclasses.replace(model, limits=limits),
+        program=dataclasses.replace(prog, lo=lo, hi=hi),
+        rows=dataclasses.replace(info, scale=scale),
+    )
 
 
 @dataclass(frozen=True)

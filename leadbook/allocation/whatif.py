@@ -29,10 +29,9 @@ import numpy as np
 import pandas as pd
 
 from leadbook.allocation.allocate import Allocation, allocation_from, build_model
-from leadbook.allocation.compile import Compiled, compile_model, is_rule
+from leadbook.allocation.compile import compile_model, retarget
 from leadbook.allocation.engine import optimise
-from leadbook.allocation.model import MONEY, Model, SalesCapacity
-from leadbook.allocation.rules import Rule
+from leadbook.allocation.model import Model, SalesCapacity
 from leadbook.enums import Objective
 from leadbook.errors import InfeasiblePolicyError, InputError, Problem
 from leadbook.portfolio.inventory import Inventory
@@ -57,18 +56,6 @@ CURVE_COLUMNS = [
     "rule",
 ]
 """The budget curve's columns, one row per budget (see :func:`budget_curve`)."""
-
-BUDGET_SCALED = frozenset(
-    {
-        Rule.DEFINITION,
-        Rule.BUDGET,
-        Rule.MAX_SHARE,
-        Rule.EXPERIMENTAL,
-        Rule.BAND_MIN,
-        Rule.BAND_MAX,
-    }
-)
-"""Rules whose rows are scaled by the budget (their natural size is the budget)."""
 
 
 @dataclass(frozen=True)
@@ -298,39 +285,6 @@ def curve_shares(settings: Settings) -> np.ndarray:
         shares = np.sort(np.r_[shares, 1.0])
     shares[np.isclose(shares, 1.0)] = 1.0
     return np.unique(shares)  # CurveLow = CurveHigh: one point, not 21 of the same
-
-
-def retarget(compiled: Compiled, budget: float) -> Compiled:
-    """``compiled`` with the budget set to ``budget`` ($ a month): the budget rows' bounds
-    and the scale of every row sized by the budget change; nothing is recompiled.
-
-    Rows pruned at the compiled budget stay pruned: a row that cannot bind at a lower
-    budget cannot bind at a higher one, so compile at the lowest budget of a curve.
-
-    Examples
-    --------
-    >>> from leadbook.allocation.examples import tiny_model
-    >>> c = retarget(compile_model(tiny_model()), 1_500.0)
-    >>> c.model.limits.budget, float(c.program.hi[is_rule(c.rows, Rule.BUDGET)][0])
-    (1500.0, 1.5)
-    """
-    model = compiled.model
-    limits = dataclasses.replace(model.limits, budget=float(budget))
-    info, prog = compiled.rows, compiled.program
-    rows = is_rule(info, Rule.BUDGET)
-    lo, hi = prog.lo.copy(), prog.hi.copy()
-    hi[rows] = budget / MONEY
-    if limits.exact:
-        lo[rows] = budget / MONEY
-    scaled = is_rule(info, *BUDGET_SCALED)
-    scale = info.scale.copy()
-    scale[scaled] = max(budget / MONEY, 1.0)
-    return dataclasses.replace(
-        compiled,
-        model=dataclasses.replace(model, limits=limits),
-        program=dataclasses.replace(prog, lo=lo, hi=hi),
-        rows=dataclasses.replace(info, scale=scale),
-    )
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import re
 import openpyxl
 import pytest
 
+from leadbook import contract as C
 from leadbook.allocation import allocate
 from leadbook.allocation.model import SalesCapacity
 from leadbook.demo import demo_inventory, demo_settings
@@ -19,6 +20,7 @@ from leadbook.portfolio.scoring import score_sources
 from leadbook.settings import spec_for
 from leadbook.workbook.jobs.feeds import planned_sales_capacity
 from tests.udfs.officejs import demo_as_calculated, function_call, table_argument, table_cells
+from udfs import convert as X
 from udfs import functions as F
 
 CALL = "/xlwings/custom-functions-call"
@@ -373,6 +375,18 @@ class TestAllocate:
             expected = want.loc[source, ["current", "recommended", "change", "customers"]]
             assert [current, recommended, change, customers] == pytest.approx(expected.tolist())
 
+    def test_spills_the_explained_allocations_figures_exactly(self, client, demo_tables):
+        args = (
+            demo_tables["Sources"], [[310_000]], demo_tables["Settings"], demo_tables["History"],
+            demo_tables["PriceTiers"],
+        )  # fmt: skip
+        rows = result(client, "LB_ALLOCATE", *args)
+        F.ALLOCATIONS.clear()  # solved afresh here, and explained
+        table = F._allocation(*args).allocation().table
+        assert rows == X.spill(
+            table.assign(source=table.index), C.ALLOCATION_TABLE, F.ALLOCATE_KEYS
+        )
+
     def test_exact_mode_spends_the_whole_budget(self, client, demo_tables):
         # with the hiring plan's 68.6 reps the team cannot work $320,000 of leads inside the
         # bands (see below); Settings' 70 reps can
@@ -456,13 +470,23 @@ class TestKeptAnswers:
     """LB.ALLOCATE and LB.EXPLAIN solve once for the same arguments, and a new budget or
     Settings re-solves on the inventory already read (udfs.memo); counted, not timed."""
 
+    KEPT = (
+        F.INVENTORIES,
+        F.CLASSIFICATIONS,
+        F.ALLOCATIONS,
+        F.SETTINGS_READ,
+        F.CAPACITIES,
+        F.MODELS,
+    )
+
     @pytest.fixture
     def counted(self, monkeypatch):
-        import leadbook.allocation
+        import importlib
 
-        for kept in (F.INVENTORIES, F.CLASSIFICATIONS, F.ALLOCATIONS):
+        core = importlib.import_module("leadbook.allocation.allocate")
+        for kept in self.KEPT:
             kept.clear()
-        calls = {"build_inventory": 0, "classify": 0, "allocate": 0}
+        calls = dict.fromkeys(("build_inventory", "classify", "allocate", "explain", "compile"), 0)
 
         def counting(name, f):
             def counted_call(*args, **kwargs):
@@ -473,11 +497,11 @@ class TestKeptAnswers:
 
         monkeypatch.setattr(F, "build_inventory", counting("build_inventory", F.build_inventory))
         monkeypatch.setattr(F, "classify", counting("classify", F.classify))
-        monkeypatch.setattr(
-            leadbook.allocation, "allocate", counting("allocate", leadbook.allocation.allocate)
-        )
+        monkeypatch.setattr(core, "solve_allocation", counting("allocate", core.solve_allocation))
+        monkeypatch.setattr(core, "allocation_from", counting("explain", core.allocation_from))
+        monkeypatch.setattr(core, "compile_model", counting("compile", core.compile_model))
         yield calls
-        for kept in (F.INVENTORIES, F.CLASSIFICATIONS, F.ALLOCATIONS):
+        for kept in self.KEPT:
             kept.clear()
 
     @staticmethod
@@ -490,14 +514,21 @@ class TestKeptAnswers:
     def test_the_same_arguments_are_solved_once(self, client, demo_tables, counted):
         first = result(client, "LB_ALLOCATE", *self.args(demo_tables))
         assert result(client, "LB_ALLOCATE", *self.args(demo_tables)) == first
-        result(client, "LB_EXPLAIN", *self.args(demo_tables))
-        assert counted == {"build_inventory": 1, "classify": 1, "allocate": 1}
+        assert counted["explain"] == 0  # LB.ALLOCATE spills no explanation: none is made
+        for _ in range(2):
+            result(client, "LB_EXPLAIN", *self.args(demo_tables))
+        assert counted == {
+            "build_inventory": 1, "classify": 1, "allocate": 1, "explain": 1, "compile": 1,
+        }  # fmt: skip
 
     def test_a_new_budget_solves_again_on_the_inventory_read(self, client, demo_tables, counted):
         rows = {
             b: result(client, "LB_ALLOCATE", *self.args(demo_tables, b)) for b in (320_000, 310_000)
         }
-        assert counted == {"build_inventory": 1, "classify": 1, "allocate": 2}
+        # the model compiled for the first budget is retargeted to the second
+        assert counted == {
+            "build_inventory": 1, "classify": 1, "allocate": 2, "explain": 0, "compile": 1,
+        }  # fmt: skip
         want = demo_allocate(310_000).table["recommended"].tolist()
         assert [r[2] for r in rows[310_000][1:]] == pytest.approx(want)
 
@@ -507,7 +538,9 @@ class TestKeptAnswers:
         )
         for s in (None, settings):
             result(client, "LB_ALLOCATE", *self.args(demo_tables, settings=s))
-        assert counted == {"build_inventory": 1, "classify": 2, "allocate": 2}
+        assert counted == {
+            "build_inventory": 1, "classify": 2, "allocate": 2, "explain": 0, "compile": 2,
+        }  # fmt: skip
 
     def test_a_failing_call_is_not_kept(self, client, demo_tables, counted):
         for _ in range(2):
