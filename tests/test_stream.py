@@ -353,9 +353,10 @@ def test_a_workbook_swapped_after_its_package_check_is_refused(plain_book, tmp_p
     shutil.copyfile(plain_book, other)
     checked = read.check_package
 
-    def check_then_swap(path: Path) -> None:
-        checked(path)
+    def check_then_swap(path: Path, *args: Any) -> dict[str, bytes]:
+        unpacked = checked(path, *args)  # (the checked file's parts, unpacked)
         os.replace(other, path)
+        return unpacked
 
     swapping = mock.patch.object(read, "check_package", side_effect=check_then_swap)
     with swapping, pytest.raises(WorkbookFileError, match="changed on disk while leadbook"):
@@ -859,3 +860,20 @@ def test_the_plain_sheet_of_the_well_formedness_test_is_read_in_bulk(plain_book,
     assert sheet._bulk is not None and len(sheet._bulk.value) > 20
     assert len(checked) == 1 and len(checked[0]) < len(_PLAIN_SHEET) / 2
     assert sheetparse._is_plain_sheet(_PLAIN_SHEET)
+
+
+def test_the_package_check_hands_over_the_parts_it_unpacked(plain_book):
+    """open_inputs reads the tabs the check unpacked (not unpacking them twice): they are the
+    file's bytes, and bytes that passed before (not unpacked again) hand over none."""
+    from leadbook.workbook import read
+
+    read._PASSED.clear()
+    tabs = read.check_package(plain_book, lambda part: part.startswith("xl/worksheets/"))
+    with zipfile.ZipFile(plain_book) as zf:
+        assert (
+            tabs == {n: zf.read(n) for n in zf.namelist() if n.startswith("xl/worksheets/")}
+            and len(tabs) == 1
+        )
+    assert read.check_package(plain_book, lambda part: True) == {}  # passed already
+    read._PASSED.clear()
+    assert read.check_package(plain_book) == {}
