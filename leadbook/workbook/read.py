@@ -372,7 +372,7 @@ def _cell_tags(data: bytes, end: int) -> int:
     over 200,000 History rows), the rare other forms by regular expressions, the prefixed
     ones only when there may be one."""
     plain = data.count(b"<c ", 0, end) + len(_OTHER_CELL_TAG.findall(data, 0, end))
-    if data.find(b":c", 0, end) < 0:
+    if data.find(b":", 0, end) < 0 or data.find(b":c", 0, end) < 0:  # (":" alone: memchr)
         return plain
     return plain + len(_PREFIXED_CELL_TAG.findall(data, 0, end))
 
