@@ -143,15 +143,25 @@ def with_sheet_xml(base: Path, out: Path, rows: str, tail: str = "", prefixed: b
     return with_sheet_part(base, out, xml)
 
 
-@pytest.fixture
-def plain_book(tmp_path) -> Path:
+def _plain_book(folder: Path) -> Path:
     wb = openpyxl.Workbook()
     wb.active.title = "Data"
     wb.active["A1"] = "shared"
     wb.active["B1"] = dt.datetime(2026, 3, 1)  # a date format in the styles
-    path = tmp_path / "plain.xlsx"
+    path = folder / "plain.xlsx"
     wb.save(path)
     return path
+
+
+@pytest.fixture
+def plain_book(tmp_path) -> Path:
+    return _plain_book(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def plain_book_once(tmp_path_factory) -> Path:
+    """:func:`plain_book`, once for a module (a hypothesis test's examples share it)."""
+    return _plain_book(tmp_path_factory.mktemp("plain"))
 
 
 @pytest.mark.parametrize(
@@ -343,9 +353,10 @@ def test_a_workbook_swapped_after_its_package_check_is_refused(plain_book, tmp_p
     shutil.copyfile(plain_book, other)
     checked = read.check_package
 
-    def check_then_swap(path: Path) -> None:
-        checked(path)
+    def check_then_swap(path: Path, *args: Any) -> dict[str, bytes]:
+        unpacked = checked(path, *args)  # (the checked file's parts, unpacked)
         os.replace(other, path)
+        return unpacked
 
     swapping = mock.patch.object(read, "check_package", side_effect=check_then_swap)
     with swapping, pytest.raises(WorkbookFileError, match="changed on disk while leadbook"):
@@ -754,3 +765,115 @@ def test_a_table_the_tab_does_not_list_is_no_table(tmp_path, listed):
     path = _repackaged(tmp_path / "table.xlsx", tmp_path / "unlisted.xlsx", unlisted)
     assert assert_reads_as_openpyxl(path) >= 1
     assert ("Spend" in open_streamed(path)["Data"].tables) == listed
+
+
+# --- well-formedness: the bulk reader's checks and expat's over the rest -----------------------
+
+_PLAIN_SHEET = (
+    SHEET.format(
+        rows="".join(PLAIN_ROWS), tail='<mergeCells count="1"><mergeCell ref="A5:B6"/></mergeCells>'
+    )
+    .replace("<x:", "<")
+    .replace("</x:", "</")
+    .replace("xmlns:x=", "xmlns=")
+    .replace('<row r="3"/>', '<row r="3" spans="1:9" xmlns:q="urn:q" q:h="1"/>')
+    .replace("plain &amp; simple", "plain &amp; simple é ☺ &#x1F600;")
+    .encode()
+)
+_NASTY = [
+    b"<",
+    b">",
+    b"&",
+    b'"',
+    b"'",
+    b"=",
+    b"]]>",
+    b"]",
+    b"\x01",
+    b"\x0b",
+    b"\xff",
+    b"\xc3",
+    b"\xef\xbf\xbe",
+    b"\xef\xbf\xbf",
+    b"\xed\xa0\x80",
+    b"&#0;",
+    b"&#xD800;",
+    b"&#X41;",
+    b"&bogus;",
+    b"&#65;",
+    b"&#x41;",
+    b"#",
+    b";",
+    b":",
+    b" ",
+    b"\n",
+    b"/",
+    b"r",
+    b"x",
+    b"9",
+    b'r="1"',
+    b' xmlns="urn:other"',
+    b" xmlns:p=''",
+    b" p:a='1'",
+    b" q:h='2'",
+    b"<!--x-->",
+]
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, len(_PLAIN_SHEET)), st.integers(0, 3), st.sampled_from(_NASTY)),
+        min_size=1,
+        max_size=3,
+    )
+)
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_a_tab_read_in_the_plain_form_is_well_formed_xml(plain_book_once, edits):
+    """What parse_plain accepts (the bulk reader checking the cells, expat the rest of the
+    part) expat accepts whole: a damaged byte anywhere is never read as cells."""
+    from xml.parsers import expat
+
+    data = _PLAIN_SHEET
+    for at, cut, put in edits:
+        data = data[:at] + put + data[at + cut :]
+    sheet = open_streamed(plain_book_once)["Data"]
+    try:
+        accepted = _SheetParser(sheet, None).parse_plain(data)
+    except WorkbookFileError:  # a bad value, named once the part proved well-formed
+        accepted = True
+    if accepted:
+        parser = expat.ParserCreate(namespace_separator=" ")
+        parser.Parse(data, True)  # raises if it is not well-formed
+
+
+def test_the_plain_sheet_of_the_well_formedness_test_is_read_in_bulk(plain_book, monkeypatch):
+    """(Else the test above would test the fallback.)"""
+    from leadbook.workbook import sheetparse
+
+    checked: list[bytes] = []
+    well_formed = _SheetParser._well_formed
+    monkeypatch.setattr(
+        _SheetParser, "_well_formed", lambda self, d: checked.append(d) or well_formed(self, d)
+    )
+    sheet = open_streamed(plain_book)["Data"]
+    assert _SheetParser(sheet, None).parse_plain(_PLAIN_SHEET)
+    assert sheet._bulk is not None and len(sheet._bulk.value) > 20
+    assert len(checked) == 1 and len(checked[0]) < len(_PLAIN_SHEET) / 2
+    assert sheetparse._is_plain_sheet(_PLAIN_SHEET)
+
+
+def test_the_package_check_hands_over_the_parts_it_unpacked(plain_book):
+    """open_inputs reads the tabs the check unpacked (not unpacking them twice): they are the
+    file's bytes, and bytes that passed before (not unpacked again) hand over none."""
+    from leadbook.workbook import read
+
+    read._PASSED.clear()
+    tabs = read.check_package(plain_book, lambda part: part.startswith("xl/worksheets/"))
+    with zipfile.ZipFile(plain_book) as zf:
+        assert (
+            tabs == {n: zf.read(n) for n in zf.namelist() if n.startswith("xl/worksheets/")}
+            and len(tabs) == 1
+        )
+    assert read.check_package(plain_book, lambda part: True) == {}  # passed already
+    read._PASSED.clear()
+    assert read.check_package(plain_book) == {}

@@ -117,10 +117,19 @@ class PlainCells:
         _store(rows, self.row, self.column, self.value)
 
 
-def plain_rows(parser: Any, data: bytes, begin: int, end: int) -> PlainCells | None:
+def plain_rows(
+    parser: Any, data: bytes, begin: int, end: int, markup: list[bytes] | None = None
+) -> PlainCells | None:
     """The cells between ``begin`` and ``end`` (the inside of ``<sheetData>``) with their
     values, as ``parser.value`` reads each; None if they are not all in the form read here
-    (:mod:`leadbook.workbook.plaincells`)."""
+    (:mod:`leadbook.workbook.plaincells`).
+
+    ``markup``: where to put, block by block, the only tags of the cells whose attributes
+    are not spelled out here — the rows' and the formulas' start tags, in order, with their
+    end tags (:data:`_MARKUP`) — having checked that every character between ``begin`` and
+    ``end`` is one XML allows (:func:`_check_characters`). An XML parser that reads
+    ``data`` with them in place of the inside of ``<sheetData>`` checks that the whole is
+    well-formed, with :func:`plain_text` (cells and text are spelled out here)."""
     blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray, bool]] = []
     whole = np.frombuffer(data, dtype=np.uint8)
     pos = begin
@@ -128,7 +137,7 @@ def plain_rows(parser: Any, data: bytes, begin: int, end: int) -> PlainCells | N
         while pos < end:
             cut = data.find(b"</row>", min(pos + BLOCK, end), end)
             cut = end if cut < 0 else cut + len(b"</row>")
-            _read_block(parser, whole[pos:cut], blocks)
+            _read_block(parser, whole[pos:cut], blocks, markup)
             pos = cut
     except (_NotPlainError, WorkbookFileError, ValueError, IndexError, OverflowError):
         return None  # the cell-by-cell reader reads the tab, and names what is wrong
@@ -143,7 +152,9 @@ def plain_rows(parser: Any, data: bytes, begin: int, end: int) -> PlainCells | N
     return PlainCells(row, column, value, all(b[3] for b in blocks), ordered)
 
 
-def _read_block(parser: Any, seg: np.ndarray, blocks: list[tuple[Any, ...]]) -> None:
+def _read_block(
+    parser: Any, seg: np.ndarray, blocks: list[tuple[Any, ...]], markup: list[bytes] | None
+) -> None:
     lt, gt = np.flatnonzero(seg == 60), np.flatnonzero(seg == 62)
     if not len(lt):
         if len(seg):
@@ -167,6 +178,10 @@ def _read_block(parser: Any, seg: np.ndarray, blocks: list[tuple[Any, ...]]) -> 
     texted = np.flatnonzero(lt[1:] > gt[:-1] + 1)  # tags followed by text
     if not _HOLDS_TEXT[letters[texted]].all():
         raise _NotPlainError  # text between tags that hold none (white space, say)
+    if markup is not None:
+        _check_characters(seg)
+        tags = np.flatnonzero(_MARKUP[letters])
+        markup.append(_spans(seg, lt[tags], gt[tags] + 1).tobytes())
     opens = (letters == ord("C")) | (letters == ord("S"))
     starts = np.flatnonzero(opens)
     if not len(starts):
@@ -181,6 +196,71 @@ def _read_block(parser: Any, seg: np.ndarray, blocks: list[tuple[Any, ...]]) -> 
     keep = np.zeros(len(starts), bool)
     finite = _convert(parser, seg, words, got, keep, kind, style, value, text, row, column)
     blocks.append((row[keep], column[keep], got[keep], finite))
+
+
+_MARKUP = np.zeros(256, bool)
+_MARKUP[[ord(c) for c in "REQFHG"]] = True
+"""The tags whose attributes the bulk reader does not spell out (a row's ``spans``, a
+formula's ``ref``…), with their end tags: an XML parser checks them (see :func:`plain_rows`)."""
+_OUT_OF_ASCII = np.ones(256, bool)
+_OUT_OF_ASCII[32:128] = False
+_CONTROL = np.zeros(256, bool)
+_CONTROL[[b for b in range(32) if b not in (9, 10, 13)]] = True
+"""Bytes XML 1.0 allows nowhere: the control characters but tab, line feed and return."""
+
+
+def _check_characters(seg: np.ndarray) -> None:
+    """Raise :class:`_NotPlainError` unless ``seg`` is UTF-8 of characters XML allows
+    (no control character but white space, no U+FFFE or U+FFFF): as expat reads it."""
+    odd = seg[_OUT_OF_ASCII[seg]] if ((seg - np.uint8(32)) >= 96).any() else seg[:0]
+    if _CONTROL[odd].any():
+        raise _NotPlainError
+    if (odd >= 128).any():
+        text = seg.tobytes().decode("utf-8")  # a UnicodeDecodeError is a ValueError: None
+        if "\ufffe" in text or "\uffff" in text:
+            raise _NotPlainError
+
+
+_REFERENCE = re.compile(rb"&(?!(?:amp|lt|gt|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);)|&#(x?)(\w+);")
+"""An ``&`` that begins no reference XML reads without a DTD, or a character reference."""
+
+
+def plain_text(data: bytes, begin: int, end: int) -> bool:
+    """Whether the text of ``data`` between ``begin`` and ``end`` is text XML allows, as far
+    as :func:`_check_characters` leaves it: every ``&`` begins a reference to one of XML's
+    five entities or to a character XML allows, and no ``]]>`` is there.
+
+    Examples
+    --------
+    >>> plain_text(b"<v>R&amp;D &#233;</v>", 0, 21), plain_text(b"<v>&#0;</v>", 0, 11)
+    (True, False)
+    """
+    if data.find(b"]", begin, end) >= 0 and data.find(b"]]>", begin, end) >= 0:
+        return False
+    if data.find(b"&", begin, end) < 0:
+        return True
+    for match in _REFERENCE.finditer(data, begin, end):
+        if match[2] is None:
+            return False
+        try:
+            code = int(match[2], 16 if match[1] else 10)
+        except ValueError:
+            return False
+        if not (
+            code in (9, 10, 13)
+            or 0x20 <= code <= 0xD7FF
+            or 0xE000 <= code <= 0xFFFD
+            or 0x10000 <= code <= 0x10FFFF
+        ):
+            return False
+    return True
+
+
+def _spans(seg: np.ndarray, at: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """The bytes from each ``at`` to its ``end``, one after the other."""
+    size = end - at
+    offset = np.cumsum(size) - size
+    return seg[np.arange(size.sum()) - np.repeat(offset - at, size)]
 
 
 def _inner(

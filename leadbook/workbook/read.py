@@ -17,7 +17,7 @@ import logging
 import re
 import zipfile
 import zlib
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -257,9 +257,10 @@ def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
     return False
 
 
-def check_package(path: Path) -> None:
+def check_package(path: Path, unpack: Callable[[str], bool] | None = None) -> dict[str, bytes]:
     """Refuse a file that is missing, not a regular file, encrypted, not a zip, too large
-    unpacked, or carries a DTD."""
+    unpacked, or carries a DTD. The check unpacks every part: those ``unpack`` names (a
+    caller reads them next) are returned unpacked (none if these bytes passed before)."""
     require_regular_file(path, workbook=True)
     if path.suffix.lower() not in SUFFIXES:
         raise WorkbookFileError(
@@ -288,16 +289,17 @@ def check_package(path: Path) -> None:
         limits = (MAX_UNCOMPRESSED, MAX_RATIO, MAX_CELLS, _CHUNK)
         passed = (hashlib.sha256(data).digest(), limits)
         if passed in _PASSED:
-            return
+            return {}
     try:
         with zipfile.ZipFile(path if data is None else io.BytesIO(data)) as zf:
-            _check_members(path, zf)
+            unpacked = _check_members(path, zf, unpack or (lambda _: False))
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:  # a bad CRC, bad data, cut short
         raise WorkbookFileError(f"{path.name}: the package is damaged ({exc})") from exc
     if passed is not None:
         _PASSED[passed] = None
         while len(_PASSED) > 16:
             del _PASSED[next(iter(_PASSED))]
+    return unpacked
 
 
 _REMEMBER_BYTES = 128 * 2**20
@@ -309,7 +311,9 @@ process, the last few: a job checks the file it reads, then again before it writ
 time unpacking every part (a second at 10,000 sources); the same bytes pass again."""
 
 
-def _check_members(path: Path, zf: zipfile.ZipFile) -> None:
+def _check_members(
+    path: Path, zf: zipfile.ZipFile, unpack: Callable[[str], bool]
+) -> dict[str, bytes]:
     infos = zf.infolist()
     names = {i.filename for i in infos}
     if "[Content_Types].xml" not in names or "xl/workbook.xml" not in names:
@@ -324,16 +328,21 @@ def _check_members(path: Path, zf: zipfile.ZipFile) -> None:
             f"{packed / 2**20:,.1f} MB (a zip bomb?); leadbook refuses it"
         )
     cells: dict[str, int] = {}
+    unpacked: dict[str, bytes] = {}
     for info in infos:
         with zf.open(info) as part:
-            head = part.read(_CHUNK)
+            source: Any = part
+            if unpack(info.filename):  # (its size is bounded, above)
+                whole = unpacked[info.filename] = part.read()
+                source = io.BytesIO(whole)  # (counted a chunk at a time all the same)
+            head = source.read(_CHUNK)
             if info.filename.endswith((".xml", ".rels", ".vml")) and _has_dtd(head):
                 raise WorkbookFileError(
                     f"{path.name}: {info.filename} declares an XML DTD or entities (an entity "
                     "expansion attack?); Excel never writes these, leadbook refuses the file"
                 )
             # every part: openpyxl reads a tab wherever the workbook's relationships put it
-            cells[info.filename] = sum(_cells_and_merged(head, part))
+            cells[info.filename] = sum(_cells_and_merged(head, source))
     total_cells = sum(cells.values())
     if total_cells > MAX_CELLS:
         part, most = max(cells.items(), key=lambda item: item[1])
@@ -343,6 +352,7 @@ def _check_members(path: Path, zf: zipfile.ZipFile) -> None:
             "unused rows and columns (select them, Delete), or move old data to another file"
         )
     _require_defusedxml()
+    return unpacked
 
 
 _CELL_TAG = re.compile(rb"<(?:[\w.-]+:)?c[\s/>]")
@@ -362,7 +372,7 @@ def _cell_tags(data: bytes, end: int) -> int:
     over 200,000 History rows), the rare other forms by regular expressions, the prefixed
     ones only when there may be one."""
     plain = data.count(b"<c ", 0, end) + len(_OTHER_CELL_TAG.findall(data, 0, end))
-    if data.find(b":c", 0, end) < 0:
+    if data.find(b":", 0, end) < 0 or data.find(b":c", 0, end) < 0:  # (":" alone: memchr)
         return plain
     return plain + len(_PREFIXED_CELL_TAG.findall(data, 0, end))
 
@@ -737,8 +747,8 @@ def open_inputs(path: str | Path, *, keep: Collection[str] = ()) -> StreamedBook
     checked = None
     with contextlib.suppress(OSError):  # check_package names a missing file
         checked = file_signature(path)
-    check_package(path)
-    book = open_streamed(path, keep=keep)
+    unpacked = check_package(path, lambda part: part.startswith("xl/worksheets/"))
+    book = open_streamed(path, keep=keep, unpacked=unpacked)
     book.refuse_if_changed(checked)  # the file read is the one checked, not a swapped one
     _check_table_ranges(path, book)
     return book

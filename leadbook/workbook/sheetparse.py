@@ -19,7 +19,12 @@ from openpyxl.utils.datetime import from_excel
 from openpyxl.worksheet.cell_range import CellRange
 
 from leadbook.errors import WorkbookFileError
-from leadbook.workbook.plaincells import CHARACTER_REFERENCE, plain_rows, referenced
+from leadbook.workbook.plaincells import (
+    CHARACTER_REFERENCE,
+    plain_rows,
+    plain_text,
+    referenced,
+)
 
 if TYPE_CHECKING:
     from leadbook.workbook.stream import StreamedSheet
@@ -104,30 +109,29 @@ class _SheetParser:
         CDATA or DTD, and every cell ``<c r="B7" s="3" t="s">`` with at most a formula, a
         value or a one-run inline string — with one regular expression, over twice as fast
         as expat's handlers. False, having kept nothing, when the tab is in another form
-        (:meth:`parse` then reads it): expat checks the XML is well-formed first, in one pass
-        without handlers, and every cell element of the tab must have matched. ``plain``:
-        whether :func:`_is_plain_sheet` holds of ``data``, if known."""
+        (:meth:`parse` then reads it): the XML must be well-formed, and every cell element of
+        the tab must have matched. Where the bulk reader reads the cells, it checks their
+        tags and text itself, and expat checks the rest of the part (the rows' and formulas'
+        tags in place of the cells); otherwise expat checks the whole part, in one pass
+        without handlers. ``plain``: whether :func:`_is_plain_sheet` holds of ``data``, if
+        known."""
         if not (plain if plain is not None else _is_plain_sheet(data)):
             return False
-        check = expat.ParserCreate(namespace_separator=" ")
-        check.StartDoctypeDeclHandler = _refuse_dtd(self.sheet)
-        defaults: list[tuple[str | None, int]] = []
-        check.StartNamespaceDeclHandler = lambda prefix, uri: (
-            defaults.append((uri, check.CurrentByteIndex)) if prefix is None else None
-        )
-        try:
-            check.Parse(data, True)
-        except expat.ExpatError:
-            return False  # parse() names the damage
-        root = data.find(b"<", 1 if data.startswith(b"<?xml") else 0)
-        if defaults != [(MAIN, root)]:
-            return False  # an unprefixed <c> outside the main namespace is no cell
         begin, end = data.find(b"<sheetData>"), data.find(b"</sheetData>")
         if begin < 0 or end < 0:
             begin = end = len(data)  # no cells (<sheetData/>), or not in the plain form
+        inside = begin + len(b"<sheetData>")
+        markup: list[bytes] = []
+        cells = plain_rows(self, data, inside, end, markup)
+        if cells is not None and inside <= end and plain_text(data, inside, end):
+            # the cells and their text are checked: expat checks the rest, not 75 MB again
+            data_checked = data[:inside] + b"".join(markup) + data[end:]
+        else:
+            data_checked = data
+        if not self._well_formed(data_checked):
+            return False  # parse() names the damage
         if _CELL_OR_ROW.search(data, 0, begin) or _CELL_OR_ROW.search(data, end):
             return False  # a cell or row outside sheetData: parse() reads it as openpyxl does
-        cells = plain_rows(self, data, begin + len(b"<sheetData>"), end)
         rows: dict[int, dict[int, Any]] = {}
         if cells is None and not self._cells_one_by_one(data, begin, end, rows):
             return False
@@ -142,6 +146,21 @@ class _SheetParser:
             self.sheet._rows.update(rows)
         self.sheet._merged.ranges.extend(CellRange(ref.decode()) for ref in refs)
         return True
+
+    def _well_formed(self, data: bytes) -> bool:
+        """Whether ``data`` is well-formed XML, its main namespace the default one declared
+        on the root alone (an unprefixed ``<c>`` outside it is no cell); a DTD is refused."""
+        check = expat.ParserCreate(namespace_separator=" ")
+        check.StartDoctypeDeclHandler = _refuse_dtd(self.sheet)
+        defaults: list[tuple[str | None, int]] = []
+        check.StartNamespaceDeclHandler = lambda prefix, uri: (
+            defaults.append((uri, check.CurrentByteIndex)) if prefix is None else None
+        )
+        try:
+            check.Parse(data, True)
+        except expat.ExpatError:
+            return False
+        return defaults == [(MAIN, data.find(b"<", 1 if data.startswith(b"<?xml") else 0))]
 
     def _cells_one_by_one(self, data: bytes, begin: int, end: int, rows: dict) -> bool:
         """The cells of a plain tab into ``rows``, a regular expression's match each (where
@@ -386,8 +405,8 @@ def _rows_past(data: bytes, start: int, up_to: int) -> bool:
 def _is_plain_sheet(data: bytes) -> bool:
     """Whether a worksheet part is in the plain form :meth:`_SheetParser.parse_plain` reads:
     UTF-8 (declared or not), the main namespace as the default one, no element of it
-    prefixed, and no comment, CDATA section, DTD or processing instruction but the XML
-    declaration."""
+    prefixed (inside sheetData, parse_plain reads no prefixed element as a row or cell), and
+    no comment, CDATA section, DTD or processing instruction but the XML declaration."""
     head = data[:4096]
     if data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head:
         return False
@@ -399,12 +418,19 @@ def _is_plain_sheet(data: bytes) -> bool:
         after = len(declaration)
     else:
         after = 0
-    return (
-        f'xmlns="{MAIN}"'.encode() in head
-        and b"<!" not in data
-        and data.find(b"<?", after) < 0  # found in place: the part may be 75 MB
-        and _PREFIXED.search(data) is None
-    )
+    if f'xmlns="{MAIN}"'.encode() not in head:
+        return False
+    # each searched for in place (the part may be 75 MB), its rarer byte first
+    if data.find(b"!") >= 0 and b"<!" in data:
+        return False
+    if data.find(b"?", after) >= 0 and data.find(b"<?", after) >= 0:
+        return False
+    # a prefixed element inside sheetData is no row or cell of the plain form, which
+    # parse_plain reads alone there: it is looked for around sheetData
+    begin, end = data.find(b"<sheetData>"), data.find(b"</sheetData>")
+    if not 0 <= begin < end:
+        return _PREFIXED.search(data) is None
+    return _PREFIXED.search(data, 0, begin) is None and _PREFIXED.search(data, end) is None
 
 
 def _refuse_dtd(sheet: StreamedSheet) -> Any:

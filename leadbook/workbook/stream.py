@@ -27,7 +27,7 @@ import io
 import os
 import posixpath
 import zipfile
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -276,6 +276,7 @@ class StreamedBook:
         *,
         keep: Collection[str] = (),
         lazy_tables: bool = False,
+        unpacked: Mapping[str, bytes] | None = None,
     ):
         self.path = path
         self.name = path.name
@@ -301,7 +302,9 @@ class StreamedBook:
                 continue  # openpyxl has no such tab (a missing part, no relationship)
             self.sheetnames.append(title)
             if "chartsheet" not in kind:  # openpyxl reads any other part as a worksheet
-                tables, read = (None, None) if lazy_tables else _tables(archive, part, names)
+                tables, read = (
+                    (None, None) if lazy_tables else _tables(archive, part, names, unpacked)
+                )
                 if title not in keep:
                     read = None  # (let go: a big tab's bytes are tens of megabytes)
                 self.worksheets.append(StreamedSheet(self, title, part, tables, read))
@@ -360,19 +363,26 @@ def file_signature(file: str | Path | int) -> tuple[int, ...]:
 
 
 def open_streamed(
-    path: str | Path, *, keep: Collection[str] = (), lazy_tables: bool = False
+    path: str | Path,
+    *,
+    keep: Collection[str] = (),
+    lazy_tables: bool = False,
+    unpacked: Mapping[str, bytes] | None = None,
 ) -> StreamedBook:
     """The workbook at ``path``, its cells read as they are asked for.
 
     ``keep``: the tabs whose bytes, unpacked to find their Excel Tables, are kept for the
     first read of their cells (the tabs about to be read). ``lazy_tables``: a tab's tables
     are found when first asked for (a job reading a few tabs of a workbook already checked).
-    Raises :class:`~leadbook.errors.WorkbookFileError` if its package is damaged.
+    ``unpacked``: parts of the file already unpacked (by its check, the file unchanged since),
+    by name. Raises :class:`~leadbook.errors.WorkbookFileError` if its package is damaged.
     """
     path = Path(path)
     with open(path, "rb") as handle, _named_damage(path), zipfile.ZipFile(handle) as archive:
         signature = file_signature(handle.fileno())
-        return StreamedBook(path, archive, signature, keep=keep, lazy_tables=lazy_tables)
+        return StreamedBook(
+            path, archive, signature, keep=keep, lazy_tables=lazy_tables, unpacked=unpacked
+        )
 
 
 @contextlib.contextmanager
@@ -491,7 +501,10 @@ def _target(targets: dict[str, tuple[str, str]], names: set[str], kind: str) -> 
 
 
 def _tables(
-    archive: zipfile.ZipFile, sheet_part: str, names: set[str]
+    archive: zipfile.ZipFile,
+    sheet_part: str,
+    names: set[str],
+    unpacked: Mapping[str, bytes] | None = None,
 ) -> tuple[dict[str, Any], tuple[bytes, bool] | None]:
     """The Excel Tables of a worksheet part, by display name: those it lists (``<tableParts>``),
     as openpyxl reads them — a table only related to the tab is none; and the part's bytes
@@ -503,7 +516,8 @@ def _tables(
     }
     if not related:
         return {}, None
-    data = archive.read(sheet_part)
+    data = (unpacked or {}).get(sheet_part)
+    data = archive.read(sheet_part) if data is None else data
     plain = _is_plain_sheet(data)
     listed = _listed_tables(data, plain)
     tables = {}
