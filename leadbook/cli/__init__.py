@@ -8,10 +8,8 @@ workbook has input errors (``check``), 2 leadbook refused the request (its messa
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 import math
-import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -43,9 +41,9 @@ from leadbook.cli.show import (
     score_json,
     version_json,
 )
+from leadbook.cli.startup import CurrentStderr, owned_process, preload, silence_stdout
 from leadbook.enums import Objective
 from leadbook.errors import LeadbookError
-from leadbook.portfolio.inventory import portfolio_figures, stated_total_findings
 
 BUG_EXIT = 3
 
@@ -75,7 +73,7 @@ class _Commands(typer.core.TyperGroup):
             raise
         except BrokenPipeError:
             # the reader of the output went away (``leadbook --help | head``): nothing to say
-            _silence_stdout()
+            silence_stdout()
             raise typer.Exit(0) from None
         except Exception:
             log.error("unexpected error", exc_info=True)
@@ -85,30 +83,6 @@ class _Commands(typer.core.TyperGroup):
                 highlight=False,
             )
             raise typer.Exit(BUG_EXIT) from None
-
-
-def _silence_stdout() -> None:
-    """Point stdout at /dev/null, so that flushing it at exit raises no second BrokenPipeError
-    (what Python's documentation advises for SIGPIPE)."""
-    with contextlib.suppress(OSError, ValueError):
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-
-
-class _CurrentStderr(logging.StreamHandler):
-    """Writes to whatever ``sys.stderr`` is when a record is logged (a test runner swaps it;
-    a handler holding the first one would write to a closed stream: 'Logging error')."""
-
-    def __init__(self) -> None:
-        super().__init__()
-
-    @property
-    def stream(self) -> Any:
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, _value: Any) -> None:
-        pass
 
 
 app = typer.Typer(
@@ -177,8 +151,8 @@ def _main(
     ] = False,
 ) -> None:
     root = logging.getLogger()
-    if not any(isinstance(h, _CurrentStderr) for h in root.handlers):
-        handler = _CurrentStderr()
+    if not any(isinstance(h, CurrentStderr) for h in root.handlers):
+        handler = CurrentStderr()
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
         root.addHandler(handler)
     root.setLevel(logging.INFO if verbose else logging.WARNING)
@@ -211,6 +185,7 @@ def demo(
     as_json: JsonOption = False,
 ) -> None:
     """Build the demo workbook (the seed's TechFlow portfolio) and print its summary."""
+    from leadbook.portfolio.inventory import portfolio_figures, stated_total_findings
     from leadbook.workbook.jobs.feeds import book_allocation
     from leadbook.workbook.jobs.outputs import OUTPUT_RENDERERS
     from leadbook.workbook.jobs.refresh import demo as demo_job
@@ -556,6 +531,9 @@ def score_leads(
     """Score open leads: probability, band, expected ROI, action and price (Leads tab)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
+    # skops first: its trusted list looks each scipy ufunc up in every module loaded before
+    # scipy's, and the job's are not yet
+    preload("skops.io", "leadbook.workbook.jobs.leads")
     from leadbook.workbook.jobs.leads import score_leads as score_job
 
     if leads is None:
@@ -733,6 +711,8 @@ def rebalance(
 ) -> None:
     """Recommend next week's allocation under the policy and write the Allocation tab."""
     from leadbook.errors import InfeasiblePolicyError
+
+    preload("leadbook.workbook.jobs.rebalance", "scipy.optimize")
     from leadbook.workbook.jobs.rebalance import rebalance as rebalance_job
 
     def run() -> Any:
@@ -842,9 +822,9 @@ def accept(book: BookArg, as_json: JsonOption = False) -> None:
 
 def main() -> None:
     """Entry point of the ``leadbook`` command."""
-    gc.freeze()  # the modules' objects: never garbage, never looked at again
     try:
-        app()
+        with owned_process():
+            app()
     except KeyboardInterrupt:
         err.print("interrupted; the workbook was not changed")
         sys.exit(130)
