@@ -41,7 +41,13 @@ from leadbook.cli.show import (
     score_json,
     version_json,
 )
-from leadbook.cli.startup import CurrentStderr, owned_process, preload, silence_stdout
+from leadbook.cli.startup import (
+    FORECAST_FITS,
+    CurrentStderr,
+    owned_process,
+    preload,
+    silence_stdout,
+)
 from leadbook.enums import Objective
 from leadbook.errors import LeadbookError
 
@@ -240,6 +246,7 @@ def check(
     as_json: JsonOption = False,
 ) -> None:
     """List every input problem of a workbook (exit code 1 if there are errors)."""
+    preload("leadbook.workbook.jobs.refresh")
     from leadbook.workbook.jobs.refresh import check as check_job
 
     result = _run(lambda: check_job(book, write=write), book if as_json else None)
@@ -274,6 +281,7 @@ def check(
 @app.command()
 def refresh(book: BookArg, as_json: JsonOption = False) -> None:
     """Recompute Tiers, Scores, ROI, Forecast and Hiring in place (inputs are never touched)."""
+    preload("leadbook.workbook.jobs.refresh", FORECAST_FITS)
     from leadbook.workbook.jobs.refresh import REFRESH_TABS, frame_summary
     from leadbook.workbook.jobs.refresh import refresh as refresh_job
     from leadbook.workbook.read import read_book
@@ -373,6 +381,7 @@ def serve(
 @app.command()
 def roi(book: BookArg, as_json: JsonOption = False) -> None:
     """Write the ROI tab: 30-day, 90-day and 12-month ROI, NPV, IRR and payback per source."""
+    preload("leadbook.workbook.jobs.plan")
     from leadbook.workbook.jobs.plan import roi as roi_job
 
     done = _run(lambda: roi_job(book), book if as_json else None)
@@ -424,6 +433,7 @@ def roi(book: BookArg, as_json: JsonOption = False) -> None:
 @app.command()
 def forecast(book: BookArg, as_json: JsonOption = False) -> None:
     """Write the Forecast tabs: forecasts with intervals, scenarios, the log and accuracy."""
+    preload("leadbook.workbook.jobs.plan", FORECAST_FITS)
     from leadbook.planning.forecast import by_quick_path
     from leadbook.workbook.jobs.plan import forecast as forecast_job
 
@@ -474,6 +484,7 @@ def forecast(book: BookArg, as_json: JsonOption = False) -> None:
 @app.command()
 def plan(book: BookArg, as_json: JsonOption = False) -> None:
     """Write the Hiring tab: reps needed, productive reps and hires per scenario."""
+    preload("leadbook.workbook.jobs.plan", FORECAST_FITS)
     from leadbook.workbook.jobs.plan import plan as plan_job
 
     done = _run(lambda: plan_job(book), book if as_json else None)
@@ -583,6 +594,7 @@ def board(
 ) -> None:
     """Export the quarterly board pack (values-only .xlsx, optional PDF) and record the
     quarter's KPIs on the Board tab."""
+    preload("leadbook.workbook.jobs.pack")
     from leadbook.workbook.jobs.pack import export_board_pack
 
     def run() -> Any:
@@ -745,6 +757,7 @@ def rebalance(
 @app.command()
 def whatif(book: BookArg, as_json: JsonOption = False) -> None:
     """Compare the What-if tab's scenarios with the Settings as set, and draw the budget curve."""
+    preload("leadbook.workbook.jobs.whatif", "scipy.optimize")
     from leadbook.workbook.jobs.whatif import whatif as whatif_job
 
     result, view = _run(lambda: whatif_job(book), book if as_json else None)
@@ -802,6 +815,7 @@ def whatif(book: BookArg, as_json: JsonOption = False) -> None:
 def accept(book: BookArg, as_json: JsonOption = False) -> None:
     """Accept the last Rebalance's plan: write its recommended spend into Sources' Current
     spend and record it on the Decisions tab (leadbook undo takes it back)."""
+    preload("leadbook.workbook.jobs.decisions")
     from leadbook.workbook.jobs.decisions import accept as accept_job
 
     result, acceptance = _run(lambda: accept_job(book), book if as_json else None)

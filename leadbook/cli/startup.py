@@ -3,12 +3,14 @@ went away, and the libraries a command needs, imported with the garbage collecto
 
 An import only adds objects that live until the process exits, and a cyclic collection
 during one walks every object alive and frees nothing: while a command imports its job and
-the big libraries the job calls (pandas, openpyxl, scipy's solver; scikit-learn and skops
-for the lead model), the collector is paused (:func:`preload`), and what they made is frozen
-(:func:`gc.freeze`: never walked again) — 0.1 s of ``leadbook rebalance`` and 0.5 s of
-``leadbook score-leads`` on the demo (issue 16). Only the ``leadbook`` process itself freezes
-(:func:`owned_process`, entered by :func:`leadbook.cli.main`); a command invoked inside
-another process (a test runner's) leaves that process's collector as it was.
+the big libraries the job calls (pandas, openpyxl, scipy's solver, statsmodels' ETS;
+scikit-learn and skops for the lead model), the collector is paused (:func:`preload`), and
+what they made is frozen (:func:`gc.freeze`: never walked again). On the demo, under load,
+collections took 0.14 s of ``leadbook rebalance`` and 0.56 s of ``score-leads`` before, and
+0.08 s and 0.12 s after (issue 16). Only the
+``leadbook`` process itself freezes (:func:`owned_process`, entered by
+:func:`leadbook.cli.main`); a command invoked inside another process (a test runner's)
+leaves that process's collector as it was.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ import sys
 from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Any
+
+FORECAST_FITS = "statsmodels.tsa.exponential_smoothing.ets"
+"""The library the forecast-based jobs (refresh, forecast, plan) fit their series with."""
 
 _OWNED: ContextVar[bool] = ContextVar("leadbook_owns_the_process", default=False)
 """Whether the running command is the whole process (:func:`owned_process`)."""
