@@ -8,10 +8,8 @@ workbook has input errors (``check``), 2 leadbook refused the request (its messa
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 import math
-import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -43,9 +41,15 @@ from leadbook.cli.show import (
     score_json,
     version_json,
 )
+from leadbook.cli.startup import (
+    FORECAST_FITS,
+    CurrentStderr,
+    owned_process,
+    preload,
+    silence_stdout,
+)
 from leadbook.enums import Objective
 from leadbook.errors import LeadbookError
-from leadbook.portfolio.inventory import portfolio_figures, stated_total_findings
 
 BUG_EXIT = 3
 
@@ -75,7 +79,7 @@ class _Commands(typer.core.TyperGroup):
             raise
         except BrokenPipeError:
             # the reader of the output went away (``leadbook --help | head``): nothing to say
-            _silence_stdout()
+            silence_stdout()
             raise typer.Exit(0) from None
         except Exception:
             log.error("unexpected error", exc_info=True)
@@ -85,30 +89,6 @@ class _Commands(typer.core.TyperGroup):
                 highlight=False,
             )
             raise typer.Exit(BUG_EXIT) from None
-
-
-def _silence_stdout() -> None:
-    """Point stdout at /dev/null, so that flushing it at exit raises no second BrokenPipeError
-    (what Python's documentation advises for SIGPIPE)."""
-    with contextlib.suppress(OSError, ValueError):
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-
-
-class _CurrentStderr(logging.StreamHandler):
-    """Writes to whatever ``sys.stderr`` is when a record is logged (a test runner swaps it;
-    a handler holding the first one would write to a closed stream: 'Logging error')."""
-
-    def __init__(self) -> None:
-        super().__init__()
-
-    @property
-    def stream(self) -> Any:
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, _value: Any) -> None:
-        pass
 
 
 app = typer.Typer(
@@ -177,8 +157,8 @@ def _main(
     ] = False,
 ) -> None:
     root = logging.getLogger()
-    if not any(isinstance(h, _CurrentStderr) for h in root.handlers):
-        handler = _CurrentStderr()
+    if not any(isinstance(h, CurrentStderr) for h in root.handlers):
+        handler = CurrentStderr()
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
         root.addHandler(handler)
     root.setLevel(logging.INFO if verbose else logging.WARNING)
@@ -211,6 +191,7 @@ def demo(
     as_json: JsonOption = False,
 ) -> None:
     """Build the demo workbook (the seed's TechFlow portfolio) and print its summary."""
+    from leadbook.portfolio.inventory import portfolio_figures, stated_total_findings
     from leadbook.workbook.jobs.feeds import book_allocation
     from leadbook.workbook.jobs.outputs import OUTPUT_RENDERERS
     from leadbook.workbook.jobs.refresh import demo as demo_job
@@ -265,6 +246,7 @@ def check(
     as_json: JsonOption = False,
 ) -> None:
     """List every input problem of a workbook (exit code 1 if there are errors)."""
+    preload("leadbook.workbook.jobs.refresh")
     from leadbook.workbook.jobs.refresh import check as check_job
 
     result = _run(lambda: check_job(book, write=write), book if as_json else None)
@@ -299,6 +281,7 @@ def check(
 @app.command()
 def refresh(book: BookArg, as_json: JsonOption = False) -> None:
     """Recompute Tiers, Scores, ROI, Forecast and Hiring in place (inputs are never touched)."""
+    preload("leadbook.workbook.jobs.refresh", FORECAST_FITS)
     from leadbook.workbook.jobs.refresh import REFRESH_TABS, frame_summary
     from leadbook.workbook.jobs.refresh import refresh as refresh_job
     from leadbook.workbook.read import read_book
@@ -398,6 +381,7 @@ def serve(
 @app.command()
 def roi(book: BookArg, as_json: JsonOption = False) -> None:
     """Write the ROI tab: 30-day, 90-day and 12-month ROI, NPV, IRR and payback per source."""
+    preload("leadbook.workbook.jobs.plan")
     from leadbook.workbook.jobs.plan import roi as roi_job
 
     done = _run(lambda: roi_job(book), book if as_json else None)
@@ -449,6 +433,7 @@ def roi(book: BookArg, as_json: JsonOption = False) -> None:
 @app.command()
 def forecast(book: BookArg, as_json: JsonOption = False) -> None:
     """Write the Forecast tabs: forecasts with intervals, scenarios, the log and accuracy."""
+    preload("leadbook.workbook.jobs.plan", FORECAST_FITS)
     from leadbook.planning.forecast import by_quick_path
     from leadbook.workbook.jobs.plan import forecast as forecast_job
 
@@ -499,6 +484,7 @@ def forecast(book: BookArg, as_json: JsonOption = False) -> None:
 @app.command()
 def plan(book: BookArg, as_json: JsonOption = False) -> None:
     """Write the Hiring tab: reps needed, productive reps and hires per scenario."""
+    preload("leadbook.workbook.jobs.plan", FORECAST_FITS)
     from leadbook.workbook.jobs.plan import plan as plan_job
 
     done = _run(lambda: plan_job(book), book if as_json else None)
@@ -556,6 +542,9 @@ def score_leads(
     """Score open leads: probability, band, expected ROI, action and price (Leads tab)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
+    # skops first: its trusted list looks each scipy ufunc up in every module loaded before
+    # scipy's, and the job's are not yet
+    preload("skops.io", "leadbook.workbook.jobs.leads")
     from leadbook.workbook.jobs.leads import score_leads as score_job
 
     if leads is None:
@@ -605,6 +594,7 @@ def board(
 ) -> None:
     """Export the quarterly board pack (values-only .xlsx, optional PDF) and record the
     quarter's KPIs on the Board tab."""
+    preload("leadbook.workbook.jobs.pack")
     from leadbook.workbook.jobs.pack import export_board_pack
 
     def run() -> Any:
@@ -733,6 +723,8 @@ def rebalance(
 ) -> None:
     """Recommend next week's allocation under the policy and write the Allocation tab."""
     from leadbook.errors import InfeasiblePolicyError
+
+    preload("leadbook.workbook.jobs.rebalance", "scipy.optimize")
     from leadbook.workbook.jobs.rebalance import rebalance as rebalance_job
 
     def run() -> Any:
@@ -765,6 +757,7 @@ def rebalance(
 @app.command()
 def whatif(book: BookArg, as_json: JsonOption = False) -> None:
     """Compare the What-if tab's scenarios with the Settings as set, and draw the budget curve."""
+    preload("leadbook.workbook.jobs.whatif", "scipy.optimize")
     from leadbook.workbook.jobs.whatif import whatif as whatif_job
 
     result, view = _run(lambda: whatif_job(book), book if as_json else None)
@@ -822,6 +815,7 @@ def whatif(book: BookArg, as_json: JsonOption = False) -> None:
 def accept(book: BookArg, as_json: JsonOption = False) -> None:
     """Accept the last Rebalance's plan: write its recommended spend into Sources' Current
     spend and record it on the Decisions tab (leadbook undo takes it back)."""
+    preload("leadbook.workbook.jobs.decisions")
     from leadbook.workbook.jobs.decisions import accept as accept_job
 
     result, acceptance = _run(lambda: accept_job(book), book if as_json else None)
@@ -842,9 +836,9 @@ def accept(book: BookArg, as_json: JsonOption = False) -> None:
 
 def main() -> None:
     """Entry point of the ``leadbook`` command."""
-    gc.freeze()  # the modules' objects: never garbage, never looked at again
     try:
-        app()
+        with owned_process():
+            app()
     except KeyboardInterrupt:
         err.print("interrupted; the workbook was not changed")
         sys.exit(130)

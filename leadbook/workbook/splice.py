@@ -39,7 +39,7 @@ import numpy as np
 
 from leadbook import contract as C
 from leadbook.workbook.package import _declare_namespaces, _free_name
-from leadbook.workbook.parts import Package, quoteattr, rels_name
+from leadbook.workbook.parts import Package, escape, quoteattr, rels_name
 from leadbook.workbook.stream import StreamedBook
 
 log = logging.getLogger(__name__)
@@ -498,7 +498,6 @@ def _cell_xml(ref: str, value: Any, style: bytes | None) -> bytes:
     """One cell as Excel writes it: numbers and dates as numbers, text inline."""
     import datetime as dt
     import math
-    from xml.sax.saxutils import escape
 
     from openpyxl.utils.datetime import to_excel
 
