@@ -58,7 +58,14 @@ from leadbook.errors import LeadbookError, WorkbookFileError
 from leadbook.workbook.layout import set_cell
 from leadbook.workbook.splice import stub_tabs
 from leadbook.workbook.versions import VALUES_COPY, versions_dir
-from leadbook.workbook.write import CALLER, LEFT_AS_THEY_WERE, WRITTEN, one_job
+from leadbook.workbook.write import (
+    CALLER,
+    IN_MEMORY,
+    LEFT_AS_THEY_WERE,
+    WRITTEN,
+    InMemory,
+    one_job,
+)
 from udfs.convert import ArgumentError, as_typed, to_cell
 from udfs.formula_cells import with_formulas
 
@@ -96,6 +103,7 @@ def run_job(
     made: Callable[[Path], Iterable[Path]] | None = None,
     tabs: Collection[str] | None = None,
     formulas: Any = None,
+    in_memory: bool = False,
 ) -> T:
     """Run a file job (``refresh``, ``rebalance``…) on the live ``book``.
 
@@ -119,11 +127,17 @@ def run_job(
     pane). The job still reads values; the formulas tell :func:`changes` which formula cells
     the job left as they were, and go into the version the job keeps, so Undo puts formulas
     back as formulas (:func:`_keep_formulas`).
+
+    ``in_memory``: the job writes its workbook once (:func:`update_workbook
+    <leadbook.workbook.write.update_workbook>` called once, as by Rebalance), and that write
+    may change the mirrored workbook itself (:data:`~leadbook.workbook.write.IN_MEMORY`): the
+    copy is not loaded again by the write, nor is the result saved and read back; the copy
+    saved is still what the job reads and the version Undo restores.
     """
     shown = sent_formulas(formulas, [s.name for s in book.sheets])
     home, fresh = _files_home(book)
     with _one_press_at_a_time(home / book_file_name(book), fresh):
-        return _run_job(book, job, home, fresh, companions, made, tabs, shown)
+        return _run_job(book, job, home, fresh, companions, made, tabs, shown, in_memory)
 
 
 def _one_press_at_a_time(path: Path, fresh: str | None) -> contextlib.AbstractContextManager:
@@ -147,15 +161,19 @@ def _run_job(
     made: Callable[[Path], Iterable[Path]] | None,
     tabs: Collection[str] | None,
     formulas: Formulas | None,
+    in_memory: bool = False,
 ) -> T:
     token = CALLER.set("Excel button")
     at_home = HOME.set(home)
     try:
         with tempfile.TemporaryDirectory(prefix="leadbook-") as tmp:
             path = Path(tmp) / book_file_name(book)
-            before = mirror(book)
-            save_quietly(before, path)
+            mirrored = mirror(book)
+            save_quietly(mirrored, path)
             saved = path.read_bytes()
+            # the job changes the mirror itself: what it held, to compare with
+            memory = InMemory(path, mirrored) if in_memory else None
+            before: Workbook | Mirrored = Mirrored.of(mirrored) if memory else mirrored
             for companion in companions:
                 _copy_folder(companion(home / path.name), companion(path))
             versions = _copy_folder(versions_dir(home / path.name), versions_dir(path))
@@ -163,13 +181,16 @@ def _run_job(
             written: list[tuple[Workbook, frozenset[str]] | None] = []
             writes = LEFT_AS_THEY_WERE.set(left)
             saves = WRITTEN.set(written)
+            opened = IN_MEMORY.set(memory)
             try:
                 result = job(path)
             except LeadbookError:
                 # A job that fails may still have recorded why (Rebalance marks its tab
                 # stale); anything else it wrote is nothing, so the book stays as it was.
-                if path.read_bytes() != saved:
-                    found = changes(before, openpyxl.load_workbook(path), formulas)
+                recorded = bool(written) if memory else path.read_bytes() != saved
+                if recorded:
+                    wrote = mirrored if memory else openpyxl.load_workbook(path)
+                    found = changes(before, wrote, formulas)
                     write_back(book, _kept(found, tabs))
                     _keep_formulas(versions_dir(path), versions, saved, formulas)
                     _merge_back(versions_dir(path), versions_dir(home / path.name), versions)
@@ -177,6 +198,7 @@ def _run_job(
                         _give_identity(book, fresh)
                 raise
             finally:
+                IN_MEMORY.reset(opened)
                 WRITTEN.reset(saves)
                 LEFT_AS_THEY_WERE.reset(writes)
             read = _as_written(path, left, written)
@@ -200,6 +222,25 @@ def _run_job(
     if fresh:
         _give_identity(book, fresh)  # the folder its files were just kept in
     return result
+
+
+@dataclass(frozen=True)
+class Mirrored:
+    """What a mirrored workbook held before a job changed it in memory: each tab's cells
+    (:func:`_cells`) and where its Excel Tables were (name → tab, range)."""
+
+    cells: dict[str, Cells]
+    tables: dict[str, tuple[str, str]]
+
+    @classmethod
+    def of(cls, wb: Workbook) -> Mirrored:
+        return cls({ws.title: _cells(ws) for ws in wb.worksheets}, cls.of_tables(wb))
+
+    @staticmethod
+    def of_tables(wb: Workbook) -> dict[str, tuple[str, str]]:
+        return {
+            t.displayName: (ws.title, t.ref) for ws in wb.worksheets for t in ws.tables.values()
+        }
 
 
 def _kept(found: list[SheetChange], tabs: Collection[str] | None) -> list[SheetChange]:
@@ -497,7 +538,7 @@ def _keep_formulas(
         staged.replace(file)
 
 
-def refuse_moved_tables(before: Workbook, after: Workbook) -> None:
+def refuse_moved_tables(before: Workbook | Mirrored, after: Workbook) -> None:
     """Raise when the job put an Excel Table elsewhere than the live workbook has it.
 
     Excel resizes a table in place (its header row and first column stay) but cannot move
@@ -505,7 +546,7 @@ def refuse_moved_tables(before: Workbook, after: Workbook) -> None:
     when the tab's layout changed (a workbook from an older leadbook, or stacked tables that
     outgrew the room kept for them): the command line rewrites the tab whole, a button cannot.
     """
-    was = {t.displayName: (ws.title, t.ref) for ws in before.worksheets for t in ws.tables.values()}
+    was = before.tables if isinstance(before, Mirrored) else Mirrored.of_tables(before)
     moved, tabs = [], set()
     for ws in after.worksheets:
         for table in ws.tables.values():
@@ -572,7 +613,7 @@ def _as_written(
 
 
 def changes(
-    before: Workbook,
+    before: Workbook | Mirrored,
     after: Workbook,
     formulas: Formulas | None = None,
     unread: Collection[str] = (),
@@ -592,7 +633,10 @@ def changes(
     for ws in after.worksheets:
         if ws.title in unread:
             continue
-        old = _cells(before[ws.title]) if ws.title in before.sheetnames else {}
+        if isinstance(before, Mirrored):
+            old = before.cells.get(ws.title, {})
+        else:
+            old = _cells(before[ws.title]) if ws.title in before.sheetnames else {}
         new = _cells(ws)
         shown = (formulas or {}).get(ws.title, {})
         places = _table_places(ws)
@@ -672,10 +716,12 @@ def _write_tables(sheet: Any, tables: dict[str, tuple[str, str | None]]) -> None
 
 
 def _cells(ws: Any) -> Cells:
+    """The tab's cells that hold a value, as saved (:func:`_as_saved`): those openpyxl holds,
+    not every place of the used rectangle, which ``iter_rows`` would make (and keep) a cell
+    for — half a million on the demo, a fifth of a press."""
     return {
-        (c.row, c.column): _as_saved(c.value)
-        for row in ws.iter_rows()
-        for c in row
+        key: _as_saved(c.value)
+        for key, c in ws._cells.items()
         if c.value is not None and c.value != ""
     }
 

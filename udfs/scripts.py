@@ -185,7 +185,7 @@ def _rebalance_on(book: Any, formulas: Sent = None) -> None:
     """Rebalance ``book``; a policy that cannot be met marks the Allocation tab stale (the
     job writes that) and its conflicts are shown in a message box, not as a failure."""
     try:
-        run_job(book, _rebalance, formulas=formulas)
+        run_job(book, _rebalance, formulas=formulas, in_memory=True)
     except InfeasiblePolicyError as exc:
         book.app.alert(str(exc), title="leadbook: the policy cannot be met")
 
