@@ -405,8 +405,27 @@ def mirror(book: Any) -> Workbook:
                 if value is not None and value != "":
                     set_cell(ws.cell(i, j), value)
         for table in sheet.tables:
-            ws.add_table(Table(displayName=table.name, ref=_plain(table.range.address)))
+            ws.add_table(_named_columns(ws, table.name, _plain(table.range.address)))
     return wb
+
+
+def _named_columns(ws: Any, name: str, ref: str) -> Table:
+    """The Excel Table ``name`` at ``ref`` of ``ws``, its columns named after the header cells
+    as openpyxl names them when it saves a table without column names — which it does by
+    taking the whole table's range from the sheet, making a cell of every empty place in it
+    (History's thousands), for every later step of the press to walk over.
+
+    >>> wb = Workbook(); ws = wb.active; ws["B2"], ws["C2"] = "Source", 3
+    >>> [c.name for c in _named_columns(ws, "T", "B2:C40").tableColumns], len(ws._cells)
+    (['Source', '3'], 2)
+    """
+    table = Table(displayName=name, ref=ref)
+    min_col, min_row, max_col, _ = range_boundaries(ref)
+    table._initialise_columns()
+    for column, col in zip(range(min_col, max_col + 1), table.tableColumns, strict=True):
+        held = ws._cells.get((min_row, column))
+        col.name = str(held.value if held is not None else None)
+    return table
 
 
 MAX_FORMULA_CELLS = 1_000_000
