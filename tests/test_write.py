@@ -667,17 +667,20 @@ class TestInMemory:
     workbook, keeps the file as the version and leaves the file as it was."""
 
     def _open(self, path):
-        from leadbook.workbook.write import IN_MEMORY, WRITTEN, InMemory
+        from leadbook.workbook.write import IN_MEMORY, LEFT_AS_THEY_WERE, WRITTEN, InMemory
 
         wb = openpyxl.load_workbook(path)
         written: list = []
-        return wb, written, IN_MEMORY.set(InMemory(path, wb)), WRITTEN.set(written)
+        self.left: list = []
+        tokens = (IN_MEMORY.set(InMemory(path, wb)), WRITTEN.set(written))
+        return wb, written, (*tokens, LEFT_AS_THEY_WERE.set(self.left))
 
     def _close(self, tokens):
-        from leadbook.workbook.write import IN_MEMORY, WRITTEN
+        from leadbook.workbook.write import IN_MEMORY, LEFT_AS_THEY_WERE, WRITTEN
 
         IN_MEMORY.reset(tokens[0])
         WRITTEN.reset(tokens[1])
+        LEFT_AS_THEY_WERE.reset(tokens[2])
 
     def test_the_job_changes_the_open_workbook_and_the_file_becomes_the_version(
         self, demo_book_path
@@ -685,7 +688,7 @@ class TestInMemory:
         from leadbook.workbook.write import update_workbook
 
         before = demo_book_path.read_bytes()
-        wb, written, *tokens = self._open(demo_book_path)
+        wb, written, tokens = self._open(demo_book_path)
 
         def job(book):
             book[C.ALLOCATION.name]["A1"] = "changed in memory"
@@ -698,6 +701,7 @@ class TestInMemory:
         assert demo_book_path.read_bytes() == before  # not saved: nobody reads it again
         assert result.version.read_bytes() == before  # the version Undo puts back
         assert written == [(wb, frozenset())]
+        assert self.left == [C.INPUT_SHEETS]  # checked unchanged: not compared again
         assert wb[C.ALLOCATION.name]["A1"].value == "changed in memory"
         log = [row for row in wb[C.LOG.name].iter_rows(values_only=True) if "test" in row]
         assert len(log) == 1 and "a test write" in log[0]
@@ -705,7 +709,7 @@ class TestInMemory:
     def test_a_second_write_in_memory_is_refused(self, demo_book_path):
         from leadbook.workbook.write import update_workbook
 
-        _, _, *tokens = self._open(demo_book_path)
+        _, _, tokens = self._open(demo_book_path)
         try:
             update_workbook(demo_book_path, "test", lambda wb: "one", changes=())
             with pytest.raises(AssertionError, match="written once in memory already"):

@@ -263,7 +263,8 @@ def update_workbook(
     wb.calculation.fullCalcOnLoad = True
     if memory is not None:  # the file stays as it was: it is the version, and nobody reads it
         version = V.keep_version(path, command)
-        _hand_over(frozenset(), (wb, frozenset()))
+        # the input tabs were checked unchanged above (but the columns the job edits)
+        _hand_over(C.INPUT_SHEETS - edited, (wb, frozenset()))
         V.mark_shown(path, undos, command)
         V.prune_versions(path, limit)
         log.info("%s: %s (in memory; version kept as %s)", path.name, changed, version.name)
@@ -574,7 +575,7 @@ def _table_inputs(wb: Workbook, unchanged: Collection[str] = ()) -> dict[str, An
     one of the contract's output or formula columns (inputs, and features users add) counts.
     Tabs ``unchanged`` (cut out of the load, spliced back) are left out.
     """
-    from leadbook.workbook.tablecells import find_table
+    from leadbook.workbook.tablecells import block_values, find_table
 
     out: dict[str, Any] = {}
     for spec in C.TABLES.values():
@@ -586,7 +587,7 @@ def _table_inputs(wb: Workbook, unchanged: Collection[str] = ()) -> dict[str, An
         ws, table = found
         min_col, min_row, max_col, max_row = range_boundaries(table.ref)
         owned = {c.header.casefold() for c in spec.columns if c.role is not C.Role.INPUT}
-        header, *rows = ws.iter_rows(min_row, max_row, min_col, max_col, values_only=True)
+        header, *rows = block_values(ws, min_row, max_row, min_col, max_col)
         columns = {}
         for j, text in enumerate(header):
             text = " ".join(str(text or "").split())
