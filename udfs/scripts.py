@@ -16,9 +16,9 @@ back what leadbook's tabs (the output tabs and the Log) held before the last but
 command, and again one more write back. It leaves the input tabs as they are: what you
 typed since is yours, and Excel's own Undo takes it back. Each ``@script`` takes, besides the
 book, the workbook's formulas, which leadbook's task pane (xlwings Server) reads and sends
-with a press (:func:`udfs.book.sent_formulas`; malformed ones are refused, and nothing runs):
-with them Undo puts formulas back as formulas; without them (xlwings Lite, the classic
-add-in) it puts back the numbers formula cells showed.
+with a press (:func:`udfs.formula_cells.sent_formulas`; malformed ones are refused, and
+nothing runs): with them Undo puts formulas back as formulas; without them (xlwings Lite, the
+classic add-in) it puts back the numbers formula cells showed.
 
 - xlwings Lite runs the ``@script`` functions from its pane; xlwings Server from the
   buttons of leadbook's task pane.
@@ -76,7 +76,7 @@ __all__ = [
 Job = Callable[[Path], Any]
 Sent = dict[str, Any] | None
 """The formulas leadbook's task pane reads and sends with a press (tab → formula → cells, see
-:func:`udfs.book.sent_formulas`); None from xlwings Lite or an older task pane."""
+:func:`udfs.formula_cells.sent_formulas`); None from xlwings Lite or an older task pane."""
 
 
 def _check(path: Path) -> Any:
