@@ -660,3 +660,59 @@ def test_a_cached_value_of_numpy_type_is_written_as_the_python_one(value, want):
         assert _typed_value(np.float64(value), epoch) == want
     elif isinstance(value, int):
         assert _typed_value(np.int64(value), epoch) == want
+
+
+class TestInMemory:
+    """A write on a workbook already open (a button's mirror, IN_MEMORY) changes that
+    workbook, keeps the file as the version and leaves the file as it was."""
+
+    def _open(self, path):
+        from leadbook.workbook.write import IN_MEMORY, LEFT_AS_THEY_WERE, WRITTEN, InMemory
+
+        wb = openpyxl.load_workbook(path)
+        written: list = []
+        self.left: list = []
+        tokens = (IN_MEMORY.set(InMemory(path, wb)), WRITTEN.set(written))
+        return wb, written, (*tokens, LEFT_AS_THEY_WERE.set(self.left))
+
+    def _close(self, tokens):
+        from leadbook.workbook.write import IN_MEMORY, LEFT_AS_THEY_WERE, WRITTEN
+
+        IN_MEMORY.reset(tokens[0])
+        WRITTEN.reset(tokens[1])
+        LEFT_AS_THEY_WERE.reset(tokens[2])
+
+    def test_the_job_changes_the_open_workbook_and_the_file_becomes_the_version(
+        self, demo_book_path
+    ):
+        from leadbook.workbook.write import update_workbook
+
+        before = demo_book_path.read_bytes()
+        wb, written, tokens = self._open(demo_book_path)
+
+        def job(book):
+            book[C.ALLOCATION.name]["A1"] = "changed in memory"
+            return "a test write"
+
+        try:
+            result = update_workbook(demo_book_path, "test", job, changes=(C.ALLOCATION.name,))
+        finally:
+            self._close(tokens)
+        assert demo_book_path.read_bytes() == before  # not saved: nobody reads it again
+        assert result.version.read_bytes() == before  # the version Undo puts back
+        assert written == [(wb, frozenset())]
+        assert self.left == [C.INPUT_SHEETS]  # checked unchanged: not compared again
+        assert wb[C.ALLOCATION.name]["A1"].value == "changed in memory"
+        log = [row for row in wb[C.LOG.name].iter_rows(values_only=True) if "test" in row]
+        assert len(log) == 1 and "a test write" in log[0]
+
+    def test_a_second_write_in_memory_is_refused(self, demo_book_path):
+        from leadbook.workbook.write import update_workbook
+
+        _, _, tokens = self._open(demo_book_path)
+        try:
+            update_workbook(demo_book_path, "test", lambda wb: "one", changes=())
+            with pytest.raises(AssertionError, match="written once in memory already"):
+                update_workbook(demo_book_path, "test", lambda wb: "two", changes=())
+        finally:
+            self._close(tokens)

@@ -11,6 +11,11 @@ same workbook contract, so both give the same tables:
    writes what changed — cell values and formulas, number formats, table sizes — to the
    live workbook.
 
+A job that writes its workbook once (Rebalance: ``run_job(…, in_memory=True)``) changes the
+mirrored workbook itself instead (:data:`~leadbook.workbook.write.IN_MEMORY`): the file is
+still what it reads its inputs from and the version Undo restores, but it is not loaded for
+the write, nor the result saved and read back.
+
 Every job keeps the copy it started from in the workbook's versions folder
 (:func:`leadbook.workbook.versions.versions_dir`, beside the workbook: see
 :func:`book_folder`), as the command line keeps the file, so the Undo button can put it
@@ -47,7 +52,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 import openpyxl
-from openpyxl.utils.cell import column_index_from_string, get_column_letter, range_boundaries
+from openpyxl.utils.cell import get_column_letter, range_boundaries
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.formula import ArrayFormula
 from openpyxl.worksheet.table import Table
@@ -58,14 +63,19 @@ from leadbook.errors import LeadbookError, WorkbookFileError
 from leadbook.workbook.layout import set_cell
 from leadbook.workbook.splice import stub_tabs
 from leadbook.workbook.versions import VALUES_COPY, versions_dir
-from leadbook.workbook.write import CALLER, LEFT_AS_THEY_WERE, WRITTEN, one_job
-from udfs.convert import ArgumentError, as_typed, to_cell
-from udfs.formula_cells import with_formulas
+from leadbook.workbook.write import (
+    CALLER,
+    IN_MEMORY,
+    LEFT_AS_THEY_WERE,
+    WRITTEN,
+    InMemory,
+    one_job,
+)
+from udfs.convert import as_typed, to_cell
+from udfs.formula_cells import Formulas, sent_formulas, with_formulas
 
 T = TypeVar("T")
 Cells = dict[tuple[int, int], Any]
-Formulas = dict[str, dict[tuple[int, int], str]]
-"""The formulas of a live workbook's contract tabs: tab → (row, column) → formula text."""
 FILES_ENV = "LEADBOOK_FILES"
 """Where files kept beside a workbook go when the workbook's own folder is unknown."""
 
@@ -96,6 +106,7 @@ def run_job(
     made: Callable[[Path], Iterable[Path]] | None = None,
     tabs: Collection[str] | None = None,
     formulas: Any = None,
+    in_memory: bool = False,
 ) -> T:
     """Run a file job (``refresh``, ``rebalance``…) on the live ``book``.
 
@@ -119,11 +130,17 @@ def run_job(
     pane). The job still reads values; the formulas tell :func:`changes` which formula cells
     the job left as they were, and go into the version the job keeps, so Undo puts formulas
     back as formulas (:func:`_keep_formulas`).
+
+    ``in_memory``: the job writes its workbook once (:func:`update_workbook
+    <leadbook.workbook.write.update_workbook>` called once, as by Rebalance), and that write
+    may change the mirrored workbook itself (:data:`~leadbook.workbook.write.IN_MEMORY`): the
+    copy is not loaded again by the write, nor is the result saved and read back; the copy
+    saved is still what the job reads and the version Undo restores.
     """
     shown = sent_formulas(formulas, [s.name for s in book.sheets])
     home, fresh = _files_home(book)
     with _one_press_at_a_time(home / book_file_name(book), fresh):
-        return _run_job(book, job, home, fresh, companions, made, tabs, shown)
+        return _run_job(book, job, home, fresh, companions, made, tabs, shown, in_memory)
 
 
 def _one_press_at_a_time(path: Path, fresh: str | None) -> contextlib.AbstractContextManager:
@@ -147,15 +164,19 @@ def _run_job(
     made: Callable[[Path], Iterable[Path]] | None,
     tabs: Collection[str] | None,
     formulas: Formulas | None,
+    in_memory: bool = False,
 ) -> T:
     token = CALLER.set("Excel button")
     at_home = HOME.set(home)
     try:
         with tempfile.TemporaryDirectory(prefix="leadbook-") as tmp:
             path = Path(tmp) / book_file_name(book)
-            before = mirror(book)
-            save_quietly(before, path)
+            mirrored = mirror(book)
+            save_quietly(mirrored, path)
             saved = path.read_bytes()
+            # the job changes the mirror itself: what it held, to compare with
+            memory = InMemory(path, mirrored) if in_memory else None
+            before: Workbook | Mirrored = Mirrored.of(mirrored) if memory else mirrored
             for companion in companions:
                 _copy_folder(companion(home / path.name), companion(path))
             versions = _copy_folder(versions_dir(home / path.name), versions_dir(path))
@@ -163,13 +184,16 @@ def _run_job(
             written: list[tuple[Workbook, frozenset[str]] | None] = []
             writes = LEFT_AS_THEY_WERE.set(left)
             saves = WRITTEN.set(written)
+            opened = IN_MEMORY.set(memory)
             try:
                 result = job(path)
             except LeadbookError:
                 # A job that fails may still have recorded why (Rebalance marks its tab
                 # stale); anything else it wrote is nothing, so the book stays as it was.
-                if path.read_bytes() != saved:
-                    found = changes(before, openpyxl.load_workbook(path), formulas)
+                recorded = bool(written) if memory else path.read_bytes() != saved
+                if recorded:
+                    wrote = mirrored if memory else openpyxl.load_workbook(path)
+                    found = changes(before, wrote, formulas)
                     write_back(book, _kept(found, tabs))
                     _keep_formulas(versions_dir(path), versions, saved, formulas)
                     _merge_back(versions_dir(path), versions_dir(home / path.name), versions)
@@ -177,6 +201,7 @@ def _run_job(
                         _give_identity(book, fresh)
                 raise
             finally:
+                IN_MEMORY.reset(opened)
                 WRITTEN.reset(saves)
                 LEFT_AS_THEY_WERE.reset(writes)
             read = _as_written(path, left, written)
@@ -200,6 +225,25 @@ def _run_job(
     if fresh:
         _give_identity(book, fresh)  # the folder its files were just kept in
     return result
+
+
+@dataclass(frozen=True)
+class Mirrored:
+    """What a mirrored workbook held before a job changed it in memory: each tab's cells
+    (:func:`_cells`) and where its Excel Tables were (name → tab, range)."""
+
+    cells: dict[str, Cells]
+    tables: dict[str, tuple[str, str]]
+
+    @classmethod
+    def of(cls, wb: Workbook) -> Mirrored:
+        return cls({ws.title: _cells(ws) for ws in wb.worksheets}, cls.of_tables(wb))
+
+    @staticmethod
+    def of_tables(wb: Workbook) -> dict[str, tuple[str, str]]:
+        return {
+            t.displayName: (ws.title, t.ref) for ws in wb.worksheets for t in ws.tables.values()
+        }
 
 
 def _kept(found: list[SheetChange], tabs: Collection[str] | None) -> list[SheetChange]:
@@ -364,114 +408,27 @@ def mirror(book: Any) -> Workbook:
                 if value is not None and value != "":
                     set_cell(ws.cell(i, j), value)
         for table in sheet.tables:
-            ws.add_table(Table(displayName=table.name, ref=_plain(table.range.address)))
+            ws.add_table(_named_columns(ws, table.name, _plain(table.range.address)))
     return wb
 
 
-MAX_FORMULA_CELLS = 1_000_000
-"""The most formula cells a press may send (a contract workbook has a few thousand)."""
-MAX_FORMULA_LENGTH = 8192
-"""Excel's longest formula, in characters."""
-_A1_BLOCK = re.compile(r"([A-Z]{1,3})([1-9][0-9]{0,6})(?::([A-Z]{1,3})([1-9][0-9]{0,6}))?")
-_EXCEL_ROWS, _EXCEL_COLUMNS = 1_048_576, 16_384
+def _named_columns(ws: Any, name: str, ref: str) -> Table:
+    """The Excel Table ``name`` at ``ref`` of ``ws``, its columns named after the header cells
+    as openpyxl names them when it saves a table without column names — which it does by
+    taking the whole table's range from the sheet, making a cell of every empty place in it
+    (History's thousands), for every later step of the press to walk over.
 
-
-class FormulasError(ArgumentError):
-    """What the task pane sent as the workbook's formulas cannot be read."""
-
-
-def sent_formulas(sent: Any, tabs: Collection[str]) -> Formulas | None:
-    """The formulas leadbook's task pane read from the live workbook for a press (Office.js's
-    ``Range.formulas``; xlwings' own request carries values only), checked whole, or None
-    when it sent none.
-
-    ``sent`` is ``{tab: {formula: [address, …]}}``, an address a cell (``B5``) or a block of
-    cells holding the same formula (``B5:B40``); ``tabs`` are the workbook's tabs. Every
-    formula starts with ``=`` and fits Excel's length; every address lies in Excel's grid
-    and names its cell once. Anything else is refused, every problem named (up to ten),
-    before the job starts. Only the contract's tabs are kept (:func:`mirror` copies no others).
-
-    >>> sent_formulas({"Allocation": {"=SUM(B1:B2)": ["B6"], "=[@Spend]*2": ["D8:D9"]}},
-    ...               ["Allocation"])
-    {'Allocation': {(6, 2): '=SUM(B1:B2)', (8, 4): '=[@Spend]*2', (9, 4): '=[@Spend]*2'}}
+    >>> wb = Workbook(); ws = wb.active; ws["B2"], ws["C2"] = "Source", 3
+    >>> [c.name for c in _named_columns(ws, "T", "B2:C40").tableColumns], len(ws._cells)
+    (['Source', '3'], 2)
     """
-    if sent is None:
-        return None
-    if not isinstance(sent, dict):
-        raise FormulasError(_refused([f"expected tab → formula → cells, got {_kind(sent)}"]))
-    problems: list[str] = []
-    found: Formulas = {}
-    tabs = set(tabs)  # looked up once a tab sent: in a list, n² for n tabs
-    budget = MAX_FORMULA_CELLS  # counted as it goes: a sum over the tabs each time was n²
-    for tab, by_formula in sent.items():
-        if tab not in tabs:
-            problems.append(f"{str(tab)[:40]!r} is not a tab of this workbook")
-        elif not isinstance(by_formula, dict):
-            problems.append(f"{tab}: expected formula → cells, got {_kind(by_formula)}")
-        else:
-            found[tab] = _tab_formulas(tab, by_formula, problems, budget)
-            budget -= len(found[tab])
-    if problems:
-        raise FormulasError(_refused(problems))
-    return {tab: cells for tab, cells in found.items() if tab in SHEET_NAMES}
-
-
-def _tab_formulas(
-    tab: str, by_formula: dict[Any, Any], problems: list[str], budget: int
-) -> dict[tuple[int, int], str]:
-    """One tab's formulas by cell; what is wrong with them added to ``problems``."""
-    cells: dict[tuple[int, int], str] = {}
-    for formula, addresses in by_formula.items():
-        if not (isinstance(formula, str) and formula.startswith("=")) or (
-            len(formula) > MAX_FORMULA_LENGTH
-        ):
-            problems.append(
-                f"{tab}: {str(formula)[:40]!r} is not a formula (one starts with = and has at "
-                f"most {MAX_FORMULA_LENGTH} characters)"
-            )
-            continue
-        if not isinstance(addresses, list):
-            problems.append(f"{tab}: expected a list of cell addresses, got {_kind(addresses)}")
-            continue
-        for address in addresses:
-            block = _block(address)
-            if block is None:
-                problems.append(f"{tab}: {str(address)[:20]!r} is not a cell or block of cells")
-                continue
-            top, left, bottom, right = block
-            budget -= (bottom - top + 1) * (right - left + 1)
-            if budget < 0:
-                raise FormulasError(_refused([f"more than {MAX_FORMULA_CELLS:,} formula cells"]))
-            for key in ((r, c) for r in range(top, bottom + 1) for c in range(left, right + 1)):
-                if cells.setdefault(key, formula) != formula:
-                    problems.append(f"{tab}!{get_column_letter(key[1])}{key[0]}: two formulas")
-    return cells
-
-
-def _refused(problems: list[str]) -> str:
-    more = f"; and {len(problems) - 10} more" if len(problems) > 10 else ""
-    return (
-        "leadbook cannot read the formulas the task pane sent with this press, so it ran "
-        f"nothing: {'; '.join(problems[:10])}{more}. Reload the task pane and press again"
-    )
-
-
-def _kind(value: Any) -> str:
-    return "an object" if isinstance(value, dict) else f"a {type(value).__name__}"
-
-
-def _block(address: Any) -> tuple[int, int, int, int] | None:
-    """``B5`` or ``B5:C40`` as (top, left, bottom, right), 1-based; None if it is not one
-    inside Excel's grid."""
-    found = _A1_BLOCK.fullmatch(address) if isinstance(address, str) else None
-    if found is None:
-        return None
-    first, row, last, end = found.groups()
-    top, left = int(row), column_index_from_string(first)
-    bottom, right = (int(end), column_index_from_string(last)) if last else (top, left)
-    if bottom > _EXCEL_ROWS or right > _EXCEL_COLUMNS or top > bottom or left > right:
-        return None
-    return top, left, bottom, right
+    table = Table(displayName=name, ref=ref)
+    min_col, min_row, max_col, _ = range_boundaries(ref)
+    table._initialise_columns()
+    for column, col in zip(range(min_col, max_col + 1), table.tableColumns, strict=True):
+        held = ws._cells.get((min_row, column))
+        col.name = str(held.value if held is not None else None)
+    return table
 
 
 def _keep_formulas(
@@ -497,7 +454,7 @@ def _keep_formulas(
         staged.replace(file)
 
 
-def refuse_moved_tables(before: Workbook, after: Workbook) -> None:
+def refuse_moved_tables(before: Workbook | Mirrored, after: Workbook) -> None:
     """Raise when the job put an Excel Table elsewhere than the live workbook has it.
 
     Excel resizes a table in place (its header row and first column stay) but cannot move
@@ -505,7 +462,7 @@ def refuse_moved_tables(before: Workbook, after: Workbook) -> None:
     when the tab's layout changed (a workbook from an older leadbook, or stacked tables that
     outgrew the room kept for them): the command line rewrites the tab whole, a button cannot.
     """
-    was = {t.displayName: (ws.title, t.ref) for ws in before.worksheets for t in ws.tables.values()}
+    was = before.tables if isinstance(before, Mirrored) else Mirrored.of_tables(before)
     moved, tabs = [], set()
     for ws in after.worksheets:
         for table in ws.tables.values():
@@ -572,7 +529,7 @@ def _as_written(
 
 
 def changes(
-    before: Workbook,
+    before: Workbook | Mirrored,
     after: Workbook,
     formulas: Formulas | None = None,
     unread: Collection[str] = (),
@@ -592,7 +549,10 @@ def changes(
     for ws in after.worksheets:
         if ws.title in unread:
             continue
-        old = _cells(before[ws.title]) if ws.title in before.sheetnames else {}
+        if isinstance(before, Mirrored):
+            old = before.cells.get(ws.title, {})
+        else:
+            old = _cells(before[ws.title]) if ws.title in before.sheetnames else {}
         new = _cells(ws)
         shown = (formulas or {}).get(ws.title, {})
         places = _table_places(ws)
@@ -672,10 +632,12 @@ def _write_tables(sheet: Any, tables: dict[str, tuple[str, str | None]]) -> None
 
 
 def _cells(ws: Any) -> Cells:
+    """The tab's cells that hold a value, as saved (:func:`_as_saved`): those openpyxl holds,
+    not every place of the used rectangle, which ``iter_rows`` would make (and keep) a cell
+    for — half a million on the demo, a fifth of a press."""
     return {
-        (c.row, c.column): _as_saved(c.value)
-        for row in ws.iter_rows()
-        for c in row
+        key: _as_saved(c.value)
+        for key, c in ws._cells.items()
         if c.value is not None and c.value != ""
     }
 

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping
+from typing import Any
 
 from openpyxl.utils.cell import column_index_from_string, get_column_letter, range_boundaries
 
+from leadbook.contract import SHEET_NAMES
 from leadbook.workbook.parts import Package, escape
+from udfs.convert import ArgumentError
 
 Formulas = Mapping[str, Mapping[tuple[int, int], str]]
-"""Tab → (row, column) → formula text (``=`` first), as :func:`udfs.book.sent_formulas` gives."""
+"""Tab → (row, column) → formula text (``=`` first), as :func:`sent_formulas` gives."""
 
 _SHEET_DATA = re.compile(rb"<sheetData\s*/>|<sheetData>(.*?)</sheetData>", re.DOTALL)
 _ROW = re.compile(rb"<row\b([^>]*?)(?:/>|>(.*?)</row>)", re.DOTALL)
@@ -133,3 +136,109 @@ def _cells(xml: bytes, r: int, formulas: Mapping[int, str]) -> bytes:
         ref = f"{get_column_letter(c)}{r}".encode()
         cells[c] = b'<c r="' + ref + b'"' + styled + b"><f>" + text + b"</f><v/></c>"
     return b"".join(cells[c] for c in sorted(cells))
+
+
+MAX_FORMULA_CELLS = 1_000_000
+"""The most formula cells a press may send (a contract workbook has a few thousand)."""
+MAX_FORMULA_LENGTH = 8192
+"""Excel's longest formula, in characters."""
+_A1_BLOCK = re.compile(r"([A-Z]{1,3})([1-9][0-9]{0,6})(?::([A-Z]{1,3})([1-9][0-9]{0,6}))?")
+_EXCEL_ROWS, _EXCEL_COLUMNS = 1_048_576, 16_384
+
+
+class FormulasError(ArgumentError):
+    """What the task pane sent as the workbook's formulas cannot be read."""
+
+
+def sent_formulas(sent: Any, tabs: Collection[str]) -> Formulas | None:
+    """The formulas leadbook's task pane read from the live workbook for a press (Office.js's
+    ``Range.formulas``; xlwings' own request carries values only), checked whole, or None
+    when it sent none.
+
+    ``sent`` is ``{tab: {formula: [address, …]}}``, an address a cell (``B5``) or a block of
+    cells holding the same formula (``B5:B40``); ``tabs`` are the workbook's tabs. Every
+    formula starts with ``=`` and fits Excel's length; every address lies in Excel's grid
+    and names its cell once. Anything else is refused, every problem named (up to ten),
+    before the job starts. Only the contract's tabs are kept (:func:`mirror` copies no others).
+
+    >>> sent_formulas({"Allocation": {"=SUM(B1:B2)": ["B6"], "=[@Spend]*2": ["D8:D9"]}},
+    ...               ["Allocation"])
+    {'Allocation': {(6, 2): '=SUM(B1:B2)', (8, 4): '=[@Spend]*2', (9, 4): '=[@Spend]*2'}}
+    """
+    if sent is None:
+        return None
+    if not isinstance(sent, dict):
+        raise FormulasError(_refused([f"expected tab → formula → cells, got {_kind(sent)}"]))
+    problems: list[str] = []
+    found: Formulas = {}
+    tabs = set(tabs)  # looked up once a tab sent: in a list, n² for n tabs
+    budget = MAX_FORMULA_CELLS  # counted as it goes: a sum over the tabs each time was n²
+    for tab, by_formula in sent.items():
+        if tab not in tabs:
+            problems.append(f"{str(tab)[:40]!r} is not a tab of this workbook")
+        elif not isinstance(by_formula, dict):
+            problems.append(f"{tab}: expected formula → cells, got {_kind(by_formula)}")
+        else:
+            found[tab] = _tab_formulas(tab, by_formula, problems, budget)
+            budget -= len(found[tab])
+    if problems:
+        raise FormulasError(_refused(problems))
+    return {tab: cells for tab, cells in found.items() if tab in SHEET_NAMES}
+
+
+def _tab_formulas(
+    tab: str, by_formula: dict[Any, Any], problems: list[str], budget: int
+) -> dict[tuple[int, int], str]:
+    """One tab's formulas by cell; what is wrong with them added to ``problems``."""
+    cells: dict[tuple[int, int], str] = {}
+    for formula, addresses in by_formula.items():
+        if not (isinstance(formula, str) and formula.startswith("=")) or (
+            len(formula) > MAX_FORMULA_LENGTH
+        ):
+            problems.append(
+                f"{tab}: {str(formula)[:40]!r} is not a formula (one starts with = and has at "
+                f"most {MAX_FORMULA_LENGTH} characters)"
+            )
+            continue
+        if not isinstance(addresses, list):
+            problems.append(f"{tab}: expected a list of cell addresses, got {_kind(addresses)}")
+            continue
+        for address in addresses:
+            block = _block(address)
+            if block is None:
+                problems.append(f"{tab}: {str(address)[:20]!r} is not a cell or block of cells")
+                continue
+            top, left, bottom, right = block
+            budget -= (bottom - top + 1) * (right - left + 1)
+            if budget < 0:
+                raise FormulasError(_refused([f"more than {MAX_FORMULA_CELLS:,} formula cells"]))
+            for key in ((r, c) for r in range(top, bottom + 1) for c in range(left, right + 1)):
+                if cells.setdefault(key, formula) != formula:
+                    problems.append(f"{tab}!{get_column_letter(key[1])}{key[0]}: two formulas")
+    return cells
+
+
+def _refused(problems: list[str]) -> str:
+    more = f"; and {len(problems) - 10} more" if len(problems) > 10 else ""
+    return (
+        "leadbook cannot read the formulas the task pane sent with this press, so it ran "
+        f"nothing: {'; '.join(problems[:10])}{more}. Reload the task pane and press again"
+    )
+
+
+def _kind(value: Any) -> str:
+    return "an object" if isinstance(value, dict) else f"a {type(value).__name__}"
+
+
+def _block(address: Any) -> tuple[int, int, int, int] | None:
+    """``B5`` or ``B5:C40`` as (top, left, bottom, right), 1-based; None if it is not one
+    inside Excel's grid."""
+    found = _A1_BLOCK.fullmatch(address) if isinstance(address, str) else None
+    if found is None:
+        return None
+    first, row, last, end = found.groups()
+    top, left = int(row), column_index_from_string(first)
+    bottom, right = (int(end), column_index_from_string(last)) if last else (top, left)
+    if bottom > _EXCEL_ROWS or right > _EXCEL_COLUMNS or top > bottom or left > right:
+        return None
+    return top, left, bottom, right

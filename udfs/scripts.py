@@ -16,9 +16,9 @@ back what leadbook's tabs (the output tabs and the Log) held before the last but
 command, and again one more write back. It leaves the input tabs as they are: what you
 typed since is yours, and Excel's own Undo takes it back. Each ``@script`` takes, besides the
 book, the workbook's formulas, which leadbook's task pane (xlwings Server) reads and sends
-with a press (:func:`udfs.book.sent_formulas`; malformed ones are refused, and nothing runs):
-with them Undo puts formulas back as formulas; without them (xlwings Lite, the classic
-add-in) it puts back the numbers formula cells showed.
+with a press (:func:`udfs.formula_cells.sent_formulas`; malformed ones are refused, and
+nothing runs): with them Undo puts formulas back as formulas; without them (xlwings Lite, the
+classic add-in) it puts back the numbers formula cells showed.
 
 - xlwings Lite runs the ``@script`` functions from its pane; xlwings Server from the
   buttons of leadbook's task pane.
@@ -76,7 +76,7 @@ __all__ = [
 Job = Callable[[Path], Any]
 Sent = dict[str, Any] | None
 """The formulas leadbook's task pane reads and sends with a press (tab → formula → cells, see
-:func:`udfs.book.sent_formulas`); None from xlwings Lite or an older task pane."""
+:func:`udfs.formula_cells.sent_formulas`); None from xlwings Lite or an older task pane."""
 
 
 def _check(path: Path) -> Any:
@@ -185,7 +185,7 @@ def _rebalance_on(book: Any, formulas: Sent = None) -> None:
     """Rebalance ``book``; a policy that cannot be met marks the Allocation tab stale (the
     job writes that) and its conflicts are shown in a message box, not as a failure."""
     try:
-        run_job(book, _rebalance, formulas=formulas)
+        run_job(book, _rebalance, formulas=formulas, in_memory=True)
     except InfeasiblePolicyError as exc:
         book.app.alert(str(exc), title="leadbook: the policy cannot be met")
 

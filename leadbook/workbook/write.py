@@ -107,6 +107,25 @@ Decisions log: read those from the file), so that a button need not load the fil
 see what changed; None for a workbook past :data:`COLLECT_AFTER_BYTES`, whose cells are let go
 before the save ends."""
 
+
+@dataclass
+class InMemory:
+    """A workbook file's contents already open (a button's copy of the live workbook, which
+    ``udfs.book.run_job`` mirrored into ``wb`` and saved at ``path``): while
+    :data:`IN_MEMORY` holds one, :func:`update_workbook` on ``path`` lets its job change ``wb``
+    itself instead of loading the file, and keeps the file as the version the write replaces
+    without saving ``wb`` (nobody opens the copy again: the button reads ``wb``,
+    :data:`WRITTEN`). Once only: a second write on ``path`` would not see the first."""
+
+    path: Path
+    wb: Workbook
+    used: bool = False
+
+
+IN_MEMORY: ContextVar[InMemory | None] = ContextVar("leadbook_in_memory", default=None)
+"""While set (``udfs.book.run_job``, for a job that writes its workbook once): the workbook a
+button's copy holds, already open (:class:`InMemory`)."""
+
 _WORKBOOK_PARTS = {
     "pivot caches": re.compile(r"^xl/pivotCache/"),
     "external links": re.compile(r"^xl/externalLinks/"),
@@ -177,12 +196,17 @@ def update_workbook(
     their tabs are loaded whole, and any other change to an input tab still aborts the write.
     """
     given, path = Path(path), files.real_path(path)  # a symlink is written through
-    _refuse_if_open(path)
-    files.refuse_read_only(path)
-    check_package(path)
-    before = _digest(path)
+    memory = _in_memory(path)
+    if memory is None:
+        _refuse_if_open(path)
+        files.refuse_read_only(path)
+        check_package(path)
+        before = _digest(path)
     edited = frozenset(C.TABLES[t].sheet for t in input_edits or {})
-    stubbed, wb = _open_for_write(path, _unchanged(changes), edited)  # (checked above)
+    if memory is None:
+        stubbed, wb = _open_for_write(path, _unchanged(changes), edited)  # (checked above)
+    else:
+        stubbed, wb = None, memory
     editable = _editable_cells(wb, input_edits or {})
     inputs = _snapshot(wb, C.INPUT_SHEETS, editable)
     cut = stubbed.outputs if stubbed is not None else frozenset()
@@ -237,6 +261,14 @@ def update_workbook(
         )
     limit = versions_kept
     wb.calculation.fullCalcOnLoad = True
+    if memory is not None:  # the file stays as it was: it is the version, and nobody reads it
+        version = V.keep_version(path, command)
+        # the input tabs were checked unchanged above (but the columns the job edits)
+        _hand_over(C.INPUT_SHEETS - edited, (wb, frozenset()))
+        V.mark_shown(path, undos, command)
+        V.prune_versions(path, limit)
+        log.info("%s: %s (in memory; version kept as %s)", path.name, changed, version.name)
+        return WriteResult(given, version.path, changed)
     tmp = files.temporary_name(path)
     try:
         # The saved package is put right in memory, all of it, and written once.
@@ -276,19 +308,41 @@ def update_workbook(
         saved.write(tmp, like=original)  # its unchanged parts copied as stored
         del saved, original
         version = _replace_keeping_version(path, tmp, command, before)
-        left = LEFT_AS_THEY_WERE.get()
-        if left is not None:
-            # a tab given rows (the Decisions log) is not as it was: a button reads it back
-            left.append(spliced - {a.tab for a in appended})
-        written = WRITTEN.get()
-        if written is not None:
-            written.append(shown)
+        # a tab given rows (the Decisions log) is not as it was: a button reads it back
+        _hand_over(spliced - {a.tab for a in appended}, shown)
     finally:
         tmp.unlink(missing_ok=True)
     V.mark_shown(path, undos, command)
     V.prune_versions(path, limit)
     log.info("%s: %s (previous version kept as %s)", path.name, changed, version.name)
     return WriteResult(given, version.path, changed)
+
+
+def _in_memory(path: Path) -> Workbook | None:
+    """The workbook at ``path`` already open (:data:`IN_MEMORY`), taken once; else None."""
+    memory = IN_MEMORY.get()
+    if memory is None or files.real_path(memory.path) != path:
+        return None
+    if memory.used:
+        raise AssertionError(
+            f"{path.name} was written once in memory already; a second write "
+            "would not see the first (run this job on the file)"
+        )
+    memory.used = True
+    return memory.wb
+
+
+def _hand_over(
+    left_as_they_were: frozenset[str], shown: tuple[Workbook, frozenset[str]] | None
+) -> None:
+    """Tell a button what this write left as it was and the workbook it wrote
+    (:data:`LEFT_AS_THEY_WERE`, :data:`WRITTEN`), when it asks."""
+    left = LEFT_AS_THEY_WERE.get()
+    if left is not None:
+        left.append(left_as_they_were)
+    written = WRITTEN.get()
+    if written is not None:
+        written.append(shown)
 
 
 def versions_limit(wb: Workbook | StreamedBook) -> int:
@@ -521,7 +575,7 @@ def _table_inputs(wb: Workbook, unchanged: Collection[str] = ()) -> dict[str, An
     one of the contract's output or formula columns (inputs, and features users add) counts.
     Tabs ``unchanged`` (cut out of the load, spliced back) are left out.
     """
-    from leadbook.workbook.tablecells import find_table
+    from leadbook.workbook.tablecells import block_values, find_table
 
     out: dict[str, Any] = {}
     for spec in C.TABLES.values():
@@ -533,7 +587,7 @@ def _table_inputs(wb: Workbook, unchanged: Collection[str] = ()) -> dict[str, An
         ws, table = found
         min_col, min_row, max_col, max_row = range_boundaries(table.ref)
         owned = {c.header.casefold() for c in spec.columns if c.role is not C.Role.INPUT}
-        header, *rows = ws.iter_rows(min_row, max_row, min_col, max_col, values_only=True)
+        header, *rows = block_values(ws, min_row, max_row, min_col, max_col)
         columns = {}
         for j, text in enumerate(header):
             text = " ".join(str(text or "").split())

@@ -12,7 +12,8 @@ from openpyxl.worksheet.table import Table
 
 from leadbook.errors import WorkbookFileError
 from tests.udfs.officejs import book_payload
-from udfs.book import FormulasError, changes, mirror, refuse_moved_tables, sent_formulas
+from udfs.book import changes, mirror, refuse_moved_tables
+from udfs.formula_cells import FormulasError, sent_formulas
 
 
 def test_mirror_keeps_cells_in_place_and_leaves_other_tabs_out(demo_book_path):

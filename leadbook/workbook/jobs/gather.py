@@ -27,6 +27,7 @@ from leadbook.errors import LeadbookError, Problem, raise_errors
 from leadbook.planning.roi import roi_table
 from leadbook.workbook.read import Book
 from leadbook.workbook.splice import readable
+from leadbook.workbook.tablecells import block_values
 
 
 def _headers(spec: C.TableSpec, **keys: str) -> dict[str, str]:
@@ -85,11 +86,7 @@ def _tables_on(ws: Any) -> list[tuple[str, pd.DataFrame]]:
     for table in ws.tables.values():
         name = table.displayName
         min_col, min_row, max_col, max_row = range_boundaries(table.ref)
-        grid = list(
-            ws.iter_rows(
-                min_row=min_row, max_row=max_row, min_col=min_col, max_col=max_col, values_only=True
-            )
-        )
+        grid = block_values(ws, min_row, max_row, min_col, max_col)
         headers = [str(h) if h is not None else f"Column{j}" for j, h in enumerate(grid[0])]
         frame = pd.DataFrame(grid[1:], columns=headers)
         frame = frame[~frame.isna().all(axis=1)].reset_index(drop=True)
