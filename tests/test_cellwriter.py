@@ -77,3 +77,14 @@ def test_installed_where_leadbook_saves():
     import leadbook.workbook.saving  # noqa: F401 — installs it
 
     assert sheet_writer.write_cell is cellwriter.write_cell
+
+
+def test_an_openpyxl_it_was_not_checked_against_keeps_its_own_writer(monkeypatch):
+    """A release whose private writer may differ is left alone: its saves stay openpyxl's."""
+    monkeypatch.setattr(sheet_writer, "write_cell", cellwriter._openpyxl_write_cell)
+    monkeypatch.setattr(openpyxl, "__version__", "3.2.0")
+    cellwriter.install()
+    assert sheet_writer.write_cell is cellwriter._openpyxl_write_cell
+    monkeypatch.setattr(openpyxl, "__version__", "3.1.5")
+    cellwriter.install()
+    assert sheet_writer.write_cell is cellwriter.write_cell

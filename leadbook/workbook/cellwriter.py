@@ -14,11 +14,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import openpyxl
 from openpyxl.cell import _writer as cell_writer
 from openpyxl.compat import safe_string
 from openpyxl.worksheet import _writer as sheet_writer
 
-_openpyxl_write_cell = cell_writer.etree_write_cell
+CHECKED = ("3.1.",)
+"""The openpyxl releases whose writer :func:`write_cell` was checked against (its private
+``etree_write_cell`` and ``_set_attributes``; ``tests/test_cellwriter.py`` compares whole
+saves): under any other, :func:`install` leaves openpyxl's writer as it is."""
+
+_openpyxl_write_cell = getattr(cell_writer, "etree_write_cell", None)
 _PLAIN = frozenset("nsbed")
 """The data types written here (``d``: a date, which openpyxl turns into a number or text)."""
 
@@ -81,6 +87,12 @@ def write_cell(xf: Any, worksheet: Any, cell: Any, styled: bool | None = None) -
 
 def install() -> None:
     """Write value cells through :func:`write_cell` in every openpyxl save of this process
-    (idempotent). Without effect where openpyxl writes through lxml."""
-    if sheet_writer.write_cell is _openpyxl_write_cell:
+    (idempotent). Without effect where openpyxl writes through lxml, or is a release it was
+    not checked against (:data:`CHECKED`)."""
+    if (
+        openpyxl.__version__.startswith(CHECKED)
+        and hasattr(cell_writer, "_set_attributes")
+        and _openpyxl_write_cell is not None
+        and getattr(sheet_writer, "write_cell", None) is _openpyxl_write_cell
+    ):
         sheet_writer.write_cell = write_cell
