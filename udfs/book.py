@@ -59,7 +59,7 @@ from openpyxl.worksheet.table import Table
 
 from leadbook import files
 from leadbook.contract import OUTPUT_SHEETS, SHEET_NAMES
-from leadbook.errors import LeadbookError, WorkbookFileError
+from leadbook.errors import InputError, LeadbookError, Problem, WorkbookFileError
 from leadbook.workbook.layout import set_cell
 from leadbook.workbook.splice import stub_tabs
 from leadbook.workbook.versions import VALUES_COPY, versions_dir
@@ -396,6 +396,7 @@ def mirror(book: Any) -> Workbook:
     wb.properties.description = (
         f"The cell values of {book_file_name(book)} as a leadbook button saw them in Excel"
     )
+    unstorable: list[Problem] = []
     for sheet in book.sheets:
         if sheet.name not in SHEET_NAMES:
             continue
@@ -405,11 +406,41 @@ def mirror(book: Any) -> Workbook:
         top, left = used.row, used.column  # looked up once: per cell, a tenth of the mirror
         for i, row in enumerate(rows, top):
             for j, value in enumerate(row, left):
-                if value is not None and value != "":
-                    set_cell(ws.cell(i, j), value)
+                if value is None or value == "":
+                    continue
+                if isinstance(value, str) and _NOT_IN_XML.search(value):
+                    unstorable.append(_unstorable(sheet.name, i, j, value))
+                    continue
+                set_cell(ws.cell(i, j), value)
         for table in sheet.tables:
             ws.add_table(_named_columns(ws, table.name, _plain(table.range.address)))
+    if unstorable:
+        raise InputError(unstorable)
     return wb
+
+
+_NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+"""Characters a cell of Excel can hold (its text is UTF-16) that no .xlsx file can store: the
+control characters but tab, line feed and return, half an emoji (a lone surrogate: what
+``=LEFT`` leaves of one cut in two), U+FFFE and U+FFFF."""
+
+
+def _unstorable(sheet: str, row: int, column: int, text: str) -> Problem:
+    """The problem of a live cell holding a character no workbook file can store.
+
+    >>> p = _unstorable("Sources", 13, 1, "Premium \\x0b")
+    >>> p.where, p.message.split(";")[0]
+    ('Sources!A13', "holds a character a workbook file cannot store (U+000B, after 'Premium ')")
+    """
+    at = _NOT_IN_XML.search(text)
+    assert at is not None
+    before = text[max(0, at.start() - 20) : at.start()]
+    return Problem(
+        f"{sheet}!{get_column_letter(column)}{row}",
+        f"holds a character a workbook file cannot store (U+{ord(at.group()):04X}, after "
+        f"{before!r}); retype the text without it (a control character, or half an emoji cut "
+        "by a formula such as LEFT), then press again",
+    )
 
 
 def _named_columns(ws: Any, name: str, ref: str) -> Table:

@@ -144,8 +144,21 @@ class _SheetParser:
             self.sheet._bulk = cells  # kept as arrays: a table is read a column at a time
         else:
             self.sheet._rows.update(rows)
-        self.sheet._merged.ranges.extend(CellRange(ref.decode()) for ref in refs)
+        self.sheet._merged.ranges.extend(
+            self._merged_range(CHARACTER_REFERENCE.sub(referenced, ref.decode())) for ref in refs
+        )
         return True
+
+    def _merged_range(self, ref: str) -> CellRange:
+        """The merged range ``ref`` (as XML reads the attribute); a ref that names no range
+        is the tab's damage, named."""
+        try:
+            return CellRange(ref)
+        except (ValueError, TypeError) as exc:
+            raise WorkbookFileError(
+                f"{self.book.name}: tab {self.sheet.title!r} merges {ref!r}, which is no range "
+                "of cells; the file is damaged — open it in Excel and save it again"
+            ) from exc
 
     def _well_formed(self, data: bytes) -> bool:
         """Whether ``data`` is well-formed XML, its main namespace the default one declared
@@ -280,7 +293,7 @@ class _SheetParser:
             elif name == _MERGE and depth[0] == depth[3] + 1:
                 ref = attrs.get("ref")
                 if ref:
-                    merged.append(CellRange(ref))
+                    merged.append(self._merged_range(ref))
 
         def inner(name: str) -> None:
             """An element inside the cell but its first value: its value, its inline

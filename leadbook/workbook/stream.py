@@ -131,7 +131,9 @@ class StreamedSheet:
     def tables(self) -> dict[str, Any]:
         if self._tables is None:
             with self._book.archive() as archive, _named_damage(self._book.path):
-                self._tables = _tables(archive, self.part, set(archive.namelist()))[0]
+                names = set(archive.namelist())
+                tab = f"{self._book.name}: tab {self.title!r}"
+                self._tables = _tables(archive, self.part, names, tab=tab)[0]
         return self._tables
 
     @property
@@ -303,7 +305,9 @@ class StreamedBook:
             self.sheetnames.append(title)
             if "chartsheet" not in kind:  # openpyxl reads any other part as a worksheet
                 tables, read = (
-                    (None, None) if lazy_tables else _tables(archive, part, names, unpacked)
+                    (None, None)
+                    if lazy_tables
+                    else _tables(archive, part, names, unpacked, f"{self.name}: tab {title!r}")
                 )
                 if title not in keep:
                     read = None  # (let go: a big tab's bytes are tens of megabytes)
@@ -460,9 +464,7 @@ def _listed_tables(data: bytes, plain: bool) -> set[str]:
     if plain and 0 <= begin < end and data.find(b"tablePart", begin, end) < 0:
         with contextlib.suppress(expat.ExpatError):  # then read whole, below
             return _table_parts(data[: begin + len(b"<sheetData>")] + data[end:])
-    with contextlib.suppress(expat.ExpatError):
-        return _table_parts(data)
-    return set()  # damaged: reading its cells names the damage
+    return _table_parts(data)  # an ExpatError: the tab is damaged (:func:`_tables` names it)
 
 
 def _table_parts(data: bytes) -> set[str]:
@@ -505,10 +507,12 @@ def _tables(
     sheet_part: str,
     names: set[str],
     unpacked: Mapping[str, bytes] | None = None,
+    tab: str = "",
 ) -> tuple[dict[str, Any], tuple[bytes, bool] | None]:
     """The Excel Tables of a worksheet part, by display name: those it lists (``<tableParts>``),
     as openpyxl reads them — a table only related to the tab is none; and the part's bytes
-    and whether it is in the plain form, if it was unpacked to find them."""
+    and whether it is in the plain form, if it was unpacked to find them. ``tab`` (the file's
+    name and the tab's) is what a part that is not well-formed XML is named by."""
     related = {
         rid: target
         for rid, (target, kind) in _relationships(archive, sheet_part).items()
@@ -519,7 +523,13 @@ def _tables(
     data = (unpacked or {}).get(sheet_part)
     data = archive.read(sheet_part) if data is None else data
     plain = _is_plain_sheet(data)
-    listed = _listed_tables(data, plain)
+    try:
+        listed = _listed_tables(data, plain)
+    except expat.ExpatError as exc:
+        raise WorkbookFileError(
+            f"{tab or sheet_part} is not well-formed XML ({exc}); the file is damaged — open "
+            "it in Excel and save it again"
+        ) from exc
     tables = {}
     for rid, target in related.items():
         if rid not in listed:
