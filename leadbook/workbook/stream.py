@@ -467,6 +467,10 @@ def _listed_tables(data: bytes, plain: bool) -> set[str]:
     return _table_parts(data)  # an ExpatError: the tab is damaged (:func:`_tables` names it)
 
 
+class _DTDError(Exception):
+    """A worksheet part declares a DTD (:func:`_tables` names it)."""
+
+
 def _table_parts(data: bytes) -> set[str]:
     """The relationship ids of the tablePart children of a worksheet part's last tableParts."""
     parser = expat.ParserCreate(namespace_separator=" ")
@@ -488,7 +492,7 @@ def _table_parts(data: bytes) -> set[str]:
         at[0] -= 1
 
     def refuse(*_: Any) -> None:
-        raise expat.ExpatError("a DTD")  # reading the tab's cells names it
+        raise _DTDError
 
     parser.StartElementHandler, parser.EndElementHandler = start, end
     parser.StartDoctypeDeclHandler = refuse
@@ -525,6 +529,11 @@ def _tables(
     plain = _is_plain_sheet(data)
     try:
         listed = _listed_tables(data, plain)
+    except _DTDError as exc:
+        raise WorkbookFileError(
+            f"{tab or sheet_part} declares an XML DTD or entities; Excel never writes these, "
+            "leadbook refuses the file"
+        ) from exc
     except expat.ExpatError as exc:
         raise WorkbookFileError(
             f"{tab or sheet_part} is not well-formed XML ({exc}); the file is damaged — open "
