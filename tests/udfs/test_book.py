@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import numpy as np
 import openpyxl
@@ -293,30 +294,39 @@ def _pressed(path, identity="0123456789abcdef0123456789abcdef"):
     return xw.Book(json=payload)
 
 
-def test_a_second_press_on_a_workbook_while_a_button_runs_is_refused(demo_book_path):
-    """Two presses on one workbook (two users, or a double click) each run on their own
-    copy: both used to succeed, and the second's write-back took the first's Log row away."""
+def press_during(first: Any, second: Any, job: Any, other: Any, **options: Any) -> list:
+    """Press ``first`` (running ``job``) and, while its job runs, ``second`` (running
+    ``other``) from another thread, as two users or a double click do; what the second
+    press raised."""
     import threading
 
-    from leadbook.workbook.jobs import refresh as jobs
     from udfs.book import run_job
 
-    first, second = _pressed(demo_book_path), _pressed(demo_book_path)
     raised: list[BaseException] = []
 
-    def press_second():
+    def press_second() -> None:
         try:
-            run_job(second, jobs.refresh)
+            run_job(second, other, **options)
         except BaseException as exc:
             raised.append(exc)
 
-    def job(path):
+    def during(path):
         thread = threading.Thread(target=press_second)
         thread.start()
         thread.join()
-        return jobs.check(path, write=True)
+        return job(path)
 
-    run_job(first, job)
+    run_job(first, during, **options)
+    return raised
+
+
+def test_a_second_press_on_a_workbook_while_a_button_runs_is_refused(demo_book_path):
+    """Two presses on one workbook (two users, or a double click) each run on their own
+    copy: both used to succeed, and the second's write-back took the first's Log row away."""
+    from leadbook.workbook.jobs import refresh as jobs
+
+    first, second = _pressed(demo_book_path), _pressed(demo_book_path)
+    raised = press_during(first, second, lambda path: jobs.check(path, write=True), jobs.refresh)
     assert len(raised) == 1 and isinstance(raised[0], WorkbookFileError)
     assert "another leadbook job is writing demo.xlsx" in str(raised[0])
     assert second.json()["actions"] == []

@@ -200,30 +200,13 @@ def test_odd_live_values_keep_a_clean_version_and_undo_brings_them_back(
 def test_two_rebalance_presses_at_once_in_memory(demo_book_path, tmp_path, monkeypatch):
     """A second Rebalance press while the first's job runs in memory is refused, and the
     first still writes; the second's mirror is never changed by the first's write."""
-    import threading
-
     from leadbook.errors import WorkbookFileError
     from leadbook.workbook.jobs.rebalance import rebalance as rebalance_job
-    from tests.udfs.test_book import _pressed
-    from udfs.book import run_job
+    from tests.udfs.test_book import _pressed, press_during
 
     monkeypatch.setenv("LEADBOOK_FILES", str(tmp_path / "files"))
     first, second = _pressed(demo_book_path), _pressed(demo_book_path)
-    raised: list[BaseException] = []
-
-    def press_second():
-        try:
-            run_job(second, rebalance_job, in_memory=True)
-        except BaseException as exc:
-            raised.append(exc)
-
-    def job(path):
-        thread = threading.Thread(target=press_second)
-        thread.start()
-        thread.join()
-        return rebalance_job(path)
-
-    run_job(first, job, in_memory=True)
+    raised = press_during(first, second, rebalance_job, rebalance_job, in_memory=True)
     assert len(raised) == 1 and isinstance(raised[0], WorkbookFileError), raised
     assert second.json()["actions"] == []
     assert first.json()["actions"] != []
