@@ -98,6 +98,15 @@ class BoardInputs:
     sales_reps: float | None = None
     saved: pd.DataFrame | None = None
     reasons: Mapping[str, str] = field(default_factory=dict)
+    _actuals: dict[Quarter, Actuals | None] = field(default_factory=dict, repr=False, compare=False)
+    """Each quarter's :func:`quarter_actuals`, once: shared by the copies the trends make
+    for earlier quarters (``replace`` passes it on), as each History KPI reads them."""
+
+    def actuals(self, quarter: Quarter) -> Actuals | None:
+        """:func:`quarter_actuals` of the inventory for ``quarter``."""
+        if quarter not in self._actuals:
+            self._actuals[quarter] = quarter_actuals(self.inventory, quarter)
+        return self._actuals[quarter]
 
     def reason(self, name: str) -> str:
         """Why the optional input ``name`` is not available."""
@@ -138,7 +147,7 @@ def _na(reason: str, source: str = "not available") -> Reading:
 
 
 def _from_history(inputs: BoardInputs, what: Callable[[Actuals], Reading]) -> Reading:
-    actuals = quarter_actuals(inputs.inventory, inputs.quarter)
+    actuals = inputs.actuals(inputs.quarter)
     if actuals is None:
         return _na(f"History has no month of {inputs.quarter.long}", "History")
     return what(actuals)

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from leadbook.board.kpis import BoardInputs, saved_values
-from leadbook.board.quarters import quarter_actuals
 from leadbook.board.specs import EPS, PREFERRED_HEADROOM
 from leadbook.enums import Party, Tier
 
@@ -100,7 +99,7 @@ def _first_party_declining(inputs: BoardInputs) -> Pitfall:
     quarters = [inputs.quarter.shifted(-k) for k in (2, 1, 0)]
     shares = []
     for q in quarters:
-        a = quarter_actuals(inputs.inventory, q)
+        a = inputs.actuals(q)
         shares.append(None if a is None or a.spend <= 0 else a.first_party_spend / a.spend)
     if any(s is None for s in shares):
         missing = ", ".join(q.long for q, s in zip(quarters, shares, strict=True) if s is None)

@@ -9,6 +9,7 @@ reason instead of a number. The headers it looks for are those of the workbook c
 
 from __future__ import annotations
 
+import functools
 import math
 import weakref
 from collections.abc import Mapping
@@ -65,49 +66,86 @@ def _norm(text: object) -> str:
 
 _FROM_FILE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 """A tab a job reads from the file (:func:`~leadbook.workbook.splice.readable`) → its
-tables: it does not change while the job runs, and the Board and the Maturity tab read it
-in turn."""
+tables, their cells read once: it does not change while the job runs, and the Board and the
+Maturity tab read it in turn."""
 
 
-def tab_tables(wb: Workbook, tab: str) -> list[tuple[str, pd.DataFrame]]:
-    """Every Excel Table on ``tab`` as a frame keyed by its header text; blank rows dropped."""
+class _Table:
+    """An Excel Table on a tab: its name and header texts, its cells read when first asked
+    for — the Board looks for a few tables among many (the Leads tab's lead table is a big
+    one it never reads)."""
+
+    def __init__(self, ws: Any, table: Any):
+        self.name = table.displayName
+        self._ws = ws
+        self._bounds = range_boundaries(table.ref)  # min_col, min_row, max_col, max_row
+        min_col, min_row, max_col, _ = self._bounds
+        (top,) = block_values(ws, min_row, min_row, min_col, max_col)
+        self.headers = [str(h) if h is not None else f"Column{j}" for j, h in enumerate(top)]
+
+    @functools.cached_property
+    def rows(self) -> list[tuple[Any, ...]]:
+        """The data rows, blank ones left out."""
+        min_col, min_row, max_col, max_row = self._bounds
+        grid = block_values(self._ws, min_row + 1, max_row, min_col, max_col)
+        return [row for row in grid if any(v is not None for v in row)]
+
+    def frame(self) -> pd.DataFrame:
+        """The data rows as a frame keyed by the header texts."""
+        return pd.DataFrame(self.rows, columns=self.headers)
+
+    def column(self, header: str) -> list[Any]:
+        """The values of each column headed ``header`` (spaces and case aside), one after
+        another; a blank cell as None."""
+        min_col, min_row, _, max_row = self._bounds
+        return [
+            value
+            for j, text in enumerate(self.headers)
+            if _norm(text) == _norm(header)
+            for (value,) in block_values(self._ws, min_row + 1, max_row, min_col + j, min_col + j)
+        ]
+
+
+def _tables(wb: Workbook, tab: str) -> list[_Table]:
     if tab not in wb.sheetnames:
         return []
     ws = readable(wb, tab)  # a tab the job leaves alone is read from the file
     if ws is wb[tab]:
-        return _tables_on(ws)
+        return [_Table(ws, t) for t in ws.tables.values()]
     if ws not in _FROM_FILE:
-        _FROM_FILE[ws] = _tables_on(ws)
-    return [(name, frame.copy()) for name, frame in _FROM_FILE[ws]]
-
-
-def _tables_on(ws: Any) -> list[tuple[str, pd.DataFrame]]:
-    out = []
-    for table in ws.tables.values():
-        name = table.displayName
-        min_col, min_row, max_col, max_row = range_boundaries(table.ref)
-        grid = block_values(ws, min_row, max_row, min_col, max_col)
-        headers = [str(h) if h is not None else f"Column{j}" for j, h in enumerate(grid[0])]
-        frame = pd.DataFrame(grid[1:], columns=headers)
-        frame = frame[~frame.isna().all(axis=1)].reset_index(drop=True)
-        out.append((name, frame))
-    return out
+        _FROM_FILE[ws] = [_Table(ws, t) for t in ws.tables.values()]
+    return list(_FROM_FILE[ws])
 
 
 def filled_rows(wb: Workbook, tab: str) -> int | None:
-    """Data rows across the tables of ``tab`` (None when the workbook has no such tab)."""
+    """Data rows across the tables of ``tab`` (None when the workbook has no such tab).
+
+    Examples
+    --------
+    >>> import openpyxl
+    >>> from openpyxl.worksheet.table import Table
+    >>> wb = openpyxl.Workbook(); ws = wb.active; ws.title = "Hiring"
+    >>> for row in (["Month", "Reps"], ["2026-11", 40], [None, None], ["2026-12", 42]):
+    ...     ws.append(row)
+    >>> ws.add_table(Table(displayName="Plan", ref="A1:B4"))
+    >>> filled_rows(wb, "Hiring"), filled_rows(wb, "Leads")
+    (2, None)
+    >>> find_frame(wb, "Hiring", {"reps": "REPS"})["reps"].tolist()
+    [40, 42]
+    """
     if tab not in wb.sheetnames:
         return None
-    return sum(len(frame) for _, frame in tab_tables(wb, tab))
+    return sum(len(t.rows) for t in _tables(wb, tab))
 
 
 def find_frame(wb: Workbook, tab: str, headers: Mapping[str, str]) -> pd.DataFrame | None:
     """The first table on ``tab`` holding every one of ``headers`` (key → header text), with
     those columns renamed to the keys; None if there is none or it has no rows."""
     wanted = {_norm(h): k for k, h in headers.items()}
-    for _, frame in tab_tables(wb, tab):
-        present = {_norm(c): c for c in frame.columns}
-        if set(wanted) <= set(present) and len(frame):
+    for table in _tables(wb, tab):
+        present = {_norm(c): c for c in table.headers}
+        if set(wanted) <= set(present) and table.rows:
+            frame = table.frame()
             return frame.rename(columns={present[h]: k for h, k in wanted.items()})
     return None
 
@@ -306,10 +344,8 @@ def _horizon(wb: Workbook, history: pd.DataFrame) -> int | None:
     if history.empty:
         return None
     months = [
-        pd.to_datetime(frame[col], errors="coerce").max()
-        for _, frame in tab_tables(wb, C.FORECAST.name)
-        for col in frame.columns
-        if _norm(col) == "month"
+        pd.to_datetime(pd.Series(table.column("month"), dtype=object), errors="coerce").max()
+        for table in _tables(wb, C.FORECAST.name)
     ]
     months = [m for m in months if pd.notna(m)]
     if not months:
@@ -322,8 +358,6 @@ def _scored(wb: Workbook) -> int | None:
     if C.LEADS.name not in wb.sheetnames:
         return None
     return sum(
-        int(frame[col].notna().sum())
-        for _, frame in tab_tables(wb, C.LEADS.name)
-        for col in frame.columns
-        if _norm(col) == _norm(SCORED_HEADER)
+        sum(value is not None for value in table.column(SCORED_HEADER))
+        for table in _tables(wb, C.LEADS.name)
     )
