@@ -57,6 +57,11 @@ WARN_FONT = Font(bold=True, color="843C0C")
 SECTION_FONT = Font(bold=True, color="1F4E78")
 SECTION_FILL = PatternFill("solid", fgColor="DDEBF7")
 HEADER_FONT = Font(bold=True, color="FFFFFF")
+TOP = Alignment(vertical="top")
+WRAP_TOP = Alignment(wrap_text=True, vertical="top")
+WRAP_CENTRE = Alignment(wrap_text=True, vertical="center")
+"""The alignments the tabs use, made once (styles are compared by value: one object each
+saves making a new one a cell)."""
 HEADER_FILL = PatternFill("solid", fgColor="1F4E78")
 THIN = Side(style="thin", color="BFBFBF")
 BOX = Border(top=THIN, bottom=THIN, left=THIN, right=THIN)
@@ -194,7 +199,7 @@ def write_table(
     formula_values = formula_values or {}
     for j, col in enumerate(spec.columns):
         cell = ws.cell(header_row, first + j, col.header)
-        cell.alignment = Alignment(wrap_text=True, vertical="center")
+        cell.alignment = WRAP_CENTRE
         # Explicit, so LibreOffice (which ignores table styles) shows the same header.
         cell.font, cell.fill = HEADER_FONT, HEADER_FILL
         widen(ws, get_column_letter(first + j), col.width)
@@ -353,7 +358,7 @@ def _fit_cell(ws: Worksheet, cell: Any, text: str, wraps: bool, frozen: int, roo
     width = max(width, longest)
     ws.column_dimensions[letter].width = width
     if not wraps:
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        cell.alignment = WRAP_TOP
     # wrapped, the text no longer runs on into the empty cells on its right: all of it wraps
     lines = math.ceil(text_width(text, bold) / width)
     ws.row_dimensions[cell.row].height = max(height, lines * ROW_PT)

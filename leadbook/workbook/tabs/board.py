@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 from openpyxl.chart import LineChart, Reference
 from openpyxl.formatting.rule import FormulaRule
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles import Font, PatternFill
 from openpyxl.utils.cell import column_index_from_string
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -29,6 +29,8 @@ from leadbook.settings import spec_for
 from leadbook.workbook.layout import (
     HEADER_FILL,
     HEADER_FONT,
+    TOP,
+    WRAP_TOP,
     Expected,
     anchor_of,
     freeze,
@@ -131,7 +133,7 @@ def _pitfall_block(ws: Worksheet, found: tuple[Pitfall, ...]) -> None:
         ):
             cell = ws[f"{first}{r}"]
             set_cell(cell, value)
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
+            cell.alignment = WRAP_TOP
             if first != last:
                 ws.merge_cells(f"{first}{r}:{last}{r}")
             lines = max(lines, len(textwrap.wrap(value, int(widths[first] * 1.1)) or [""]))
@@ -152,11 +154,12 @@ def _wrap_rows(ws: Worksheet, spec: C.TableSpec, n: int, keys: tuple[str, ...]) 
     for i in range(n):
         r = header_row + 1 + i
         lines = 1
-        for j in range(len(spec.columns)):
-            ws.cell(r, first + j).alignment = Alignment(vertical="top")
+        for j, key in enumerate(spec.keys):
+            if key not in keys:
+                ws.cell(r, first + j).alignment = TOP
         for key in keys:
             cell = ws.cell(r, first + spec.keys.index(key))
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
+            cell.alignment = WRAP_TOP
             width = ws.column_dimensions[cell.column_letter].width or 10
             lines = max(lines, len(textwrap.wrap(str(cell.value or ""), int(width * 1.1)) or [""]))
         height = max(15.0 * lines, ws.row_dimensions[r].height or 0)

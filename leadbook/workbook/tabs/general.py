@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import pandas as pd
-from openpyxl.styles import Alignment, Font
+from openpyxl.styles import Font
 from openpyxl.worksheet.worksheet import Worksheet
 
 from leadbook import contract as C
@@ -13,6 +13,8 @@ from leadbook.errors import Problem
 from leadbook.workbook.layout import (
     LABEL_FONT,
     NOTE_FONT,
+    TOP,
+    WRAP_TOP,
     Expected,
     anchor_of,
     highlight_text,
@@ -55,7 +57,7 @@ def render_start(
         ws.cell(r, 3, "you" if spec.role is C.Role.INPUT else "leadbook")
         ws.cell(r, 4, ", ".join(spec.buttons))
         for c in range(1, 5):
-            ws.cell(r, c).alignment = Alignment(wrap_text=c == 2, vertical="top")
+            ws.cell(r, c).alignment = WRAP_TOP if c == 2 else TOP
     r = 6 + len(C.SHEETS)
     for step in STEPS:
         ws.cell(r, 1, step)

@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from openpyxl.chart import LineChart, Reference
-from openpyxl.styles import Alignment
 from openpyxl.utils.cell import get_column_letter, range_boundaries
 from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
@@ -30,6 +29,9 @@ from leadbook.workbook.layout import (
     HEADER_FONT,
     INPUT_FILL,
     INPUT_FONT,
+    TOP,
+    WRAP_CENTRE,
+    WRAP_TOP,
     Expected,
     anchor_of,
     name_table_columns,
@@ -185,7 +187,7 @@ def _scenarios(
             cell.number_format = fmt
             if i == 0:
                 cell.font, cell.fill = HEADER_FONT, HEADER_FILL
-                cell.alignment = Alignment(wrap_text=True, vertical="center")
+                cell.alignment = WRAP_CENTRE
                 widen(ws, get_column_letter(min_col + j), known.get(str(value), 16))
             else:
                 cell.font, cell.fill = INPUT_FONT, INPUT_FILL
@@ -267,11 +269,11 @@ def _results(
     formats = [fmt for _, _, fmt in MEASURES] + [MONEY_FORMAT] * len(sources)
     lines = max((len(str(_value(r, "binding") or "").splitlines()) for r in results), default=1)
     for i, fmt in enumerate(formats):
-        ws.cell(header_row + 1 + i, first).alignment = Alignment(vertical="top")
+        ws.cell(header_row + 1 + i, first).alignment = TOP
         for j in range(1, len(spec.columns)):
             cell = ws.cell(header_row + 1 + i, first + j)
             cell.number_format = fmt
-            cell.alignment = Alignment(wrap_text=True, vertical="top")
+            cell.alignment = WRAP_TOP
     binding_row = header_row + 1 + [k for k, _, _ in MEASURES].index("binding")
     ws.row_dimensions[binding_row].height = 26 * max(lines, 1)  # a rule wraps to two lines
     verdict_row = header_row + 1 + [k for k, _, _ in MEASURES].index("verdict")
