@@ -26,9 +26,8 @@ Formulas = Mapping[str, Mapping[tuple[int, int], str]]
 
 _SHEET_DATA = re.compile(rb"<sheetData\s*/>|<sheetData>(.*?)</sheetData>", re.DOTALL)
 _ROW = re.compile(rb"<row\b([^>]*?)(?:/>|>(.*?)</row>)", re.DOTALL)
-_CELL = re.compile(rb"<c\b([^>]*?)(?:/>|>.*?</c>)", re.DOTALL)
+_CELL_AT = re.compile(rb'<c r="([A-Z]+)\d+"')
 _ROW_NUMBER = re.compile(rb'\br="(\d+)"')
-_CELL_REF = re.compile(rb'\br="([A-Z]+)(\d+)"')
 _STYLE = re.compile(rb'\bs="(\d+)"')
 _DIMENSION = re.compile(rb'<dimension\b[^>]*?\bref="([^"]+)"')
 
@@ -122,20 +121,45 @@ def _new_row(r: int, formulas: Mapping[int, str]) -> bytes:
 
 
 def _cells(xml: bytes, r: int, formulas: Mapping[int, str]) -> bytes:
-    """A row's cells ``xml`` with ``formulas`` (column → formula) put in, in column order."""
-    cells: dict[int, bytes] = {}
-    for m in _CELL.finditer(xml):
-        ref = _CELL_REF.search(m[1])
-        if ref is None:
-            raise AssertionError("a saved cell without its reference: cannot put formulas in")
-        cells[column_index_from_string(ref[1].decode())] = m[0]
+    """A row's cells ``xml`` with ``formulas`` (column → formula) put in, in column order:
+    each in place of the cell it replaces, or before the first cell right of it.
+
+    >>> _cells(b'<c r="A3" t="n"><v>1</v></c><c r="B3" s="2"/>', 3, {2: "=A3*2"})
+    b'<c r="A3" t="n"><v>1</v></c><c r="B3" s="2"><f>A3*2</f><v/></c>'
+    >>> _cells(b'<c r="B3"><v>1</v></c>', 3, {3: "=2", 1: "=1"})
+    b'<c r="A3"><f>1</f><v/></c><c r="B3"><v>1</v></c><c r="C3"><f>2</f><v/></c>'
+    """
+    found = [(m.start(), m[1]) for m in _CELL_AT.finditer(xml)]
+    at = {column_index_from_string(letters.decode()): start for start, letters in found}
+    if len(at) != len(found) or len(found) != xml.count(b"<c"):
+        raise AssertionError("a saved row whose cells are not as openpyxl writes them")
+    edits = []
     for c, formula in formulas.items():
-        style = _STYLE.search(cells[c]) if c in cells else None
-        styled = b' s="%s"' % style[1] if style else b""
-        text = escape(formula[1:]).encode()
         ref = f"{get_column_letter(c)}{r}".encode()
-        cells[c] = b'<c r="' + ref + b'"' + styled + b"><f>" + text + b"</f><v/></c>"
-    return b"".join(cells[c] for c in sorted(cells))
+        start = at.get(c)
+        if start is None:  # a blank cell: the formula goes before the first cell right of it
+            end = start = min((s for col, s in at.items() if col > c), default=len(xml))
+            cell = _formula_cell(ref, formula, b"")
+        else:
+            head = xml.index(b">", start)
+            end = head + 1 if xml[head - 1] == ord("/") else xml.index(b"</c>", head) + 4
+            cell = _formula_cell(ref, formula, xml[start:head])
+        edits.append((start, c, end, cell))
+    out, pos = [], 0
+    for start, _, end, cell in sorted(edits):
+        out += [xml[pos:start], cell]
+        pos = end
+    out.append(xml[pos:])
+    return b"".join(out)
+
+
+def _formula_cell(ref: bytes, formula: str, was: bytes) -> bytes:
+    """Cell ``ref`` holding ``formula``, with the style of the cell it replaces (``was``)."""
+    style = _STYLE.search(was)
+    styled = b' s="%s"' % style[1] if style else b""
+    return (
+        b'<c r="' + ref + b'"' + styled + b"><f>" + escape(formula[1:]).encode() + b"</f><v/></c>"
+    )
 
 
 MAX_FORMULA_CELLS = 1_000_000
