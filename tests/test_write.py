@@ -667,7 +667,8 @@ class TestInMemory:
     workbook, keeps the file as the version and leaves the file as it was."""
 
     def _open(self, path):
-        from leadbook.workbook.write import IN_MEMORY, LEFT_AS_THEY_WERE, WRITTEN, InMemory
+        from leadbook.workbook.memory import IN_MEMORY, InMemory
+        from leadbook.workbook.write import LEFT_AS_THEY_WERE, WRITTEN
 
         wb = openpyxl.load_workbook(path)
         written: list = []
@@ -676,7 +677,8 @@ class TestInMemory:
         return wb, written, (*tokens, LEFT_AS_THEY_WERE.set(self.left))
 
     def _close(self, tokens):
-        from leadbook.workbook.write import IN_MEMORY, LEFT_AS_THEY_WERE, WRITTEN
+        from leadbook.workbook.memory import IN_MEMORY
+        from leadbook.workbook.write import LEFT_AS_THEY_WERE, WRITTEN
 
         IN_MEMORY.reset(tokens[0])
         WRITTEN.reset(tokens[1])
@@ -705,6 +707,26 @@ class TestInMemory:
         assert wb[C.ALLOCATION.name]["A1"].value == "changed in memory"
         log = [row for row in wb[C.LOG.name].iter_rows(values_only=True) if "test" in row]
         assert len(log) == 1 and "a test write" in log[0]
+
+    def test_the_reader_takes_the_open_workbook_until_it_is_written(self, demo_book_path):
+        """A job reading its inputs reads the open workbook's cells — as Excel sent them,
+        not as the file keeps them (16 digits) — until its write takes the workbook."""
+        from leadbook.workbook.read import read_book
+        from leadbook.workbook.write import update_workbook
+
+        spend = 1 + C.SOURCES_TABLE.keys.index("spend")
+        on_file = read_book(demo_book_path).inventory.sources["spend"].iloc[0]
+        wb, _, tokens = self._open(demo_book_path)
+        sent = on_file + 1 / 3  # 17 significant digits: the file would keep 16
+        wb[C.SOURCES.name].cell(13, spend).value = sent
+        try:
+            assert read_book(demo_book_path).inventory.sources["spend"].iloc[0] == sent
+            assert read_book(demo_book_path).path == demo_book_path
+            update_workbook(demo_book_path, "test", lambda book: "written", changes=())
+            assert read_book(demo_book_path).inventory.sources["spend"].iloc[0] == on_file
+        finally:
+            self._close(tokens)
+        assert "%.16g" % sent != repr(sent)
 
     def test_a_second_write_in_memory_is_refused(self, demo_book_path):
         from leadbook.workbook.write import update_workbook

@@ -12,9 +12,10 @@ same workbook contract, so both give the same tables:
    live workbook.
 
 A job that writes its workbook once (Rebalance: ``run_job(…, in_memory=True)``) changes the
-mirrored workbook itself instead (:data:`~leadbook.workbook.write.IN_MEMORY`): the file is
-still what it reads its inputs from and the version Undo restores, but it is not loaded for
-the write, nor the result saved and read back.
+mirrored workbook itself instead (:data:`~leadbook.workbook.memory.IN_MEMORY`): it reads its
+inputs from it, as Excel sent them; the file, saved with the live workbook's formulas in, is
+the version Undo restores; it is not loaded for the write, nor the result saved and read
+back.
 
 Every job keeps the copy it started from in the workbook's versions folder
 (:func:`leadbook.workbook.versions.versions_dir`, beside the workbook: see
@@ -61,18 +62,17 @@ from leadbook import files
 from leadbook.contract import OUTPUT_SHEETS, SHEET_NAMES
 from leadbook.errors import InputError, LeadbookError, Problem, WorkbookFileError
 from leadbook.workbook.layout import set_cell
+from leadbook.workbook.memory import IN_MEMORY, InMemory
 from leadbook.workbook.splice import stub_tabs
 from leadbook.workbook.versions import VALUES_COPY, versions_dir
 from leadbook.workbook.write import (
     CALLER,
-    IN_MEMORY,
     LEFT_AS_THEY_WERE,
     WRITTEN,
-    InMemory,
     one_job,
 )
 from udfs.convert import as_typed, to_cell
-from udfs.formula_cells import Formulas, sent_formulas, with_formulas
+from udfs.formula_cells import Formulas, formulas_in, sent_formulas, with_formulas
 
 T = TypeVar("T")
 Cells = dict[tuple[int, int], Any]
@@ -133,9 +133,10 @@ def run_job(
 
     ``in_memory``: the job writes its workbook once (:func:`update_workbook
     <leadbook.workbook.write.update_workbook>` called once, as by Rebalance), and that write
-    may change the mirrored workbook itself (:data:`~leadbook.workbook.write.IN_MEMORY`): the
-    copy is not loaded again by the write, nor is the result saved and read back; the copy
-    saved is still what the job reads and the version Undo restores.
+    may change the mirrored workbook itself (:data:`~leadbook.workbook.memory.IN_MEMORY`): the
+    job reads its inputs from the mirror, the copy is not loaded by the write, nor is the
+    result saved and read back; the copy is saved with ``formulas`` in
+    (:func:`~udfs.formula_cells.formulas_in`), as the version Undo restores.
     """
     shown = sent_formulas(formulas, [s.name for s in book.sheets])
     home, fresh = _files_home(book)
@@ -172,7 +173,9 @@ def _run_job(
         with tempfile.TemporaryDirectory(prefix="leadbook-") as tmp:
             path = Path(tmp) / book_file_name(book)
             mirrored = mirror(book)
-            save_quietly(mirrored, path)
+            # a job reading the copy in memory leaves the file to Undo: its formulas go in now
+            with formulas_in(mirrored, formulas if in_memory else None):
+                save_quietly(mirrored, path)
             saved = path.read_bytes()
             # the job changes the mirror itself: what it held, to compare with
             memory = InMemory(path, mirrored) if in_memory else None
@@ -195,7 +198,8 @@ def _run_job(
                     wrote = mirrored if memory else openpyxl.load_workbook(path)
                     found = changes(before, wrote, formulas)
                     write_back(book, _kept(found, tabs))
-                    _keep_formulas(versions_dir(path), versions, saved, formulas)
+                    if not memory:
+                        _keep_formulas(versions_dir(path), versions, saved, formulas)
                     _merge_back(versions_dir(path), versions_dir(home / path.name), versions)
                     if fresh:
                         _give_identity(book, fresh)
@@ -216,7 +220,8 @@ def _run_job(
             for file in made(path) if made else ():
                 home.mkdir(parents=True, exist_ok=True)
                 files.copy_file(file, home / file.name)
-            _keep_formulas(versions_dir(path), versions, saved, formulas)
+            if not memory:
+                _keep_formulas(versions_dir(path), versions, saved, formulas)
             _merge_back(versions_dir(path), versions_dir(home / path.name), versions)
     finally:
         HOME.reset(at_home)

@@ -2,22 +2,26 @@
 
 A button keeps, as the version Undo reads, the copy of the live workbook its job started
 from (:func:`udfs.book.mirror`, saved by openpyxl), with the formulas leadbook's task pane sent
-put into its formula cells. Loading that copy and saving it again took a fifth of a press;
-:func:`with_formulas` writes the formulas straight into the saved package's sheet XML instead,
-each formula cell as openpyxl writes one (``<c r="B5" s="1"><f>SUM(B1:B2)</f><v/></c>``: its
-style kept, no value), so that the version reads back cell for cell as the saved copy with the
-formulas set would.
+put into its formula cells. A job that reads its inputs from the copy in memory (Rebalance)
+saves the copy with them (:func:`formulas_in`). For the others, which read the saved copy,
+loading that copy and saving it again took a fifth of a press: :func:`with_formulas` writes
+the formulas straight into the saved package's sheet XML instead, each formula cell as
+openpyxl writes one (``<c r="B5" s="1"><f>SUM(B1:B2)</f><v/></c>``: its style kept, no
+value), so that the version reads back cell for cell as the saved copy with the formulas set
+would.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
 from openpyxl.utils.cell import column_index_from_string, get_column_letter, range_boundaries
 
 from leadbook.contract import SHEET_NAMES
+from leadbook.workbook.layout import set_cell
 from leadbook.workbook.parts import Package, escape
 from udfs.convert import ArgumentError
 
@@ -30,6 +34,38 @@ _CELL_AT = re.compile(rb'<c r="([A-Z]+)\d+"')
 _ROW_NUMBER = re.compile(rb'\br="(\d+)"')
 _STYLE = re.compile(rb'\bs="(\d+)"')
 _DIMENSION = re.compile(rb'<dimension\b[^>]*?\bref="([^"]+)"')
+
+
+@contextlib.contextmanager
+def formulas_in(wb: Any, formulas: Formulas | None) -> Iterator[None]:
+    """The mirrored workbook ``wb`` with each cell of ``formulas`` holding its formula while
+    the block runs (a save of the version Undo reads), its value given back after — as
+    :func:`with_formulas` would have put them into the saved file.
+
+    Examples
+    --------
+    >>> import openpyxl
+    >>> wb = openpyxl.Workbook(); wb.active.title = "Allocation"; wb.active["B5"] = 3
+    >>> with formulas_in(wb, {"Allocation": {(5, 2): "=B1*2"}}):
+    ...     wb.active["B5"].value
+    '=B1*2'
+    >>> wb.active["B5"].value
+    3
+    """
+    held: list[tuple[Any, Any]] = []
+    try:
+        for tab, cells in (formulas or {}).items():
+            if tab not in wb.sheetnames:
+                continue
+            ws = wb[tab]
+            for (r, c), formula in cells.items():
+                cell = ws.cell(r, c)
+                held.append((cell, cell.value))
+                cell.value = formula
+        yield
+    finally:
+        for cell, value in held:
+            set_cell(cell, value)  # a text that looks like a formula stays a text
 
 
 def with_formulas(package: bytes, formulas: Formulas) -> bytes:

@@ -18,7 +18,7 @@ import re
 import zipfile
 import zlib
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ from leadbook.files import (
 from leadbook.portfolio.inventory import Inventory, StatedTotals, build_inventory
 from leadbook.settings import Settings, settings_from_rows
 from leadbook.workbook.examples import example_problems
+from leadbook.workbook.memory import open_copy
 from leadbook.workbook.provenance import Fingerprints
 from leadbook.workbook.stream import StreamedBook, file_signature, open_streamed
 from leadbook.workbook.tablecells import find_table, table_columns
@@ -757,10 +758,16 @@ def open_inputs(path: str | Path, *, keep: Collection[str] = ()) -> StreamedBook
 def inspect_book(
     path: str | Path, overridden: tuple[str, ...] = ()
 ) -> tuple[Book | None, list[Problem]]:
-    """Every problem of a workbook's inputs (errors and warnings), and the book if usable.
-    ``overridden``: settings (defined names) the caller replaces by an explicit option, so
-    that a bad value of theirs is only a warning (``board --pdf`` wins over BoardPDF)."""
+    """Every problem of a workbook's inputs (errors and warnings), and the book if usable;
+    of a button's copy open in memory (:func:`~leadbook.workbook.memory.open_copy`), its
+    cells there. ``overridden``: settings (defined names) the caller replaces by an explicit
+    option, so that a bad value of theirs is only a warning (``board --pdf`` wins over
+    BoardPDF)."""
     path = Path(path)
+    copy = open_copy(path)  # a button's copy, open already: the values Excel sent
+    if copy is not None:
+        book, problems = inspect_workbook(copy, None, overridden)
+        return (book if book is None else replace(book, path=path)), problems
     return inspect_workbook(open_inputs(path, keep=C.INPUT_SHEETS), path, overridden)
 
 

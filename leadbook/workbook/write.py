@@ -50,6 +50,7 @@ from leadbook.workbook import versions as V
 from leadbook.workbook.layout import fit_text, now
 from leadbook.workbook.log import append_log, point_setting_names, render_log
 from leadbook.workbook.losses import foreign_losses
+from leadbook.workbook.memory import IN_MEMORY
 from leadbook.workbook.package import keep_foreign_parts
 from leadbook.workbook.parts import Package
 from leadbook.workbook.provenance import READS, SUMMARY_TABS, stamp_tabs
@@ -107,24 +108,6 @@ Decisions log: read those from the file), so that a button need not load the fil
 see what changed; None for a workbook past :data:`COLLECT_AFTER_BYTES`, whose cells are let go
 before the save ends."""
 
-
-@dataclass
-class InMemory:
-    """A workbook file's contents already open (a button's copy of the live workbook, which
-    ``udfs.book.run_job`` mirrored into ``wb`` and saved at ``path``): while
-    :data:`IN_MEMORY` holds one, :func:`update_workbook` on ``path`` lets its job change ``wb``
-    itself instead of loading the file, and keeps the file as the version the write replaces
-    without saving ``wb`` (nobody opens the copy again: the button reads ``wb``,
-    :data:`WRITTEN`). Once only: a second write on ``path`` would not see the first."""
-
-    path: Path
-    wb: Workbook
-    used: bool = False
-
-
-IN_MEMORY: ContextVar[InMemory | None] = ContextVar("leadbook_in_memory", default=None)
-"""While set (``udfs.book.run_job``, for a job that writes its workbook once): the workbook a
-button's copy holds, already open (:class:`InMemory`)."""
 
 _WORKBOOK_PARTS = {
     "pivot caches": re.compile(r"^xl/pivotCache/"),

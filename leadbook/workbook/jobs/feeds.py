@@ -24,6 +24,7 @@ from leadbook.enums import CapacitySource, ConversionSource, Objective
 from leadbook.errors import LeadbookError, raise_errors
 from leadbook.portfolio.inventory import Inventory
 from leadbook.settings import Settings
+from leadbook.workbook.memory import open_copy
 from leadbook.workbook.read import Book, open_workbook
 
 PLAN_SCENARIO = "Base"
@@ -121,7 +122,8 @@ def _scored_open_leads(book: Book) -> pd.DataFrame:
     from leadbook.leads.table import parse_leads
     from leadbook.workbook.leadgrid import read_lead_grid, read_model_record
 
-    wb = open_workbook(book.path) if book.path is not None else None
+    # a button's copy open already (its cells as Excel sent them), else the file
+    wb = None if book.path is None else open_copy(book.path) or open_workbook(book.path)
     record = read_model_record(wb) if wb is not None else None
     if wb is None or record is None:
         name = book.path.name if book.path is not None else "the workbook"

@@ -19,6 +19,7 @@ from leadbook.workbook.jobs.decisions import inputs_text, plan_start, record_rec
 from leadbook.workbook.jobs.feeds import book_allocation
 from leadbook.workbook.jobs.outputs import SUMMARY_RENDERERS
 from leadbook.workbook.layout import BAD_FILL, BAD_FONT, formula_values, now
+from leadbook.workbook.memory import open_copy
 from leadbook.workbook.provenance import DEPENDS, FAILED_MARK, PORTFOLIO, read_stamp
 from leadbook.workbook.read import open_inputs, read_book
 from leadbook.workbook.sheets import replace_sheet
@@ -50,8 +51,7 @@ def rebalance(
         book.fingerprints.settle(PORTFOLIO)
     model_fed = book.settings.leads.conversion_source is ConversionSource.MODEL
 
-    streamed = open_inputs(path)  # a started log is appended to without loading its tab
-    appends = C.DECISIONS.name in streamed.sheetnames and log_is_started(streamed[C.DECISIONS.name])
+    appends = _log_started(path)  # a started log is appended to without loading its tab
     groups = DEPENDS[C.ALLOCATION.name] + (("Leads",) if model_fed else ())
     inputs = (
         inputs_text({g: book.fingerprints.of(C.ALLOCATION.name, g) for g in groups})
@@ -82,6 +82,15 @@ def rebalance(
         changes=(C.ALLOCATION.name,) if appends else (C.ALLOCATION.name, C.DECISIONS.name),
         summaries=SUMMARY_RENDERERS,
     ), allocation
+
+
+def _log_started(path: str | Path) -> bool:
+    """Whether the workbook file at ``path`` holds a Decisions log with rows (its tab is then
+    appended to, not loaded); False for a button's copy open already (loaded whole)."""
+    if open_copy(Path(path)) is not None:
+        return False
+    streamed = open_inputs(path)
+    return C.DECISIONS.name in streamed.sheetnames and log_is_started(streamed[C.DECISIONS.name])
 
 
 def _mark_stale(path: str | Path, problem: InfeasiblePolicyError, versions_kept: int) -> None:
