@@ -726,7 +726,7 @@ class TestInMemory:
             assert read_book(demo_book_path).inventory.sources["spend"].iloc[0] == on_file
         finally:
             self._close(tokens)
-        assert "%.16g" % sent != repr(sent)
+        assert f"{sent:.16g}" != repr(sent)
 
     def test_a_second_write_in_memory_is_refused(self, demo_book_path):
         from leadbook.workbook.write import update_workbook
