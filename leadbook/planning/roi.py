@@ -388,31 +388,9 @@ def roi_table(inventory: Inventory, settings: Settings) -> tuple[pd.DataFrame, p
     rules = settings.roi
     cohorts = source_cohorts(inventory, rules)
     valued = cohorts[cohorts["spend"] > 0]
-
-    def cash_flows(gross_margin: float, cost_to_serve: float) -> pd.DataFrame:
-        frame = pd.DataFrame(
-            [
-                cohort_cash_flows(
-                    r.spend,
-                    r.revenue,
-                    Timing(r.within_30d, r.within_90d),
-                    rules.retention,
-                    rules.expansion,
-                    gross_margin=gross_margin,
-                    cost_to_serve=cost_to_serve,
-                    customers=r.customers,
-                )
-                for r in valued.itertuples()
-            ],
-            index=valued.index,
-            columns=range(1, MONTHS + 1),
-        )
-        frame.loc[PORTFOLIO] = frame.sum()
-        return frame
-
-    flows = cash_flows(rules.gross_margin, rules.cost_to_serve)
-    revenue = cash_flows(1.0, 0.0)  # the same cohorts on revenue, for Revenue ROI
-    total = valued[["spend", "leads", "customers"]].sum()
+    flows = _cash_flows(valued, rules, rules.gross_margin, rules.cost_to_serve)
+    revenue = _cash_flows(valued, rules, 1.0, 0.0)  # the same cohorts on revenue, for Revenue ROI
+    total = _totals(valued)
     rows = {
         name: _figures(cohorts.loc[name], flows.loc[name], revenue.loc[name], rules)
         for name in valued.index
@@ -431,6 +409,58 @@ def roi_table(inventory: Inventory, settings: Settings) -> tuple[pd.DataFrame, p
         rules,
     )
     return pd.DataFrame.from_dict(rows, orient="index"), flows
+
+
+def portfolio_roi_12m(inventory: Inventory, settings: Settings) -> float:
+    """The portfolio's 12-month ROI of :func:`roi_table`, alone (the Board's KPI): no
+    source's payback, NPV or IRR.
+
+    Examples
+    --------
+    >>> from leadbook.demo import demo_inventory
+    >>> table, _ = roi_table(demo_inventory(), Settings())
+    >>> float(table.loc[PORTFOLIO, "roi_12m"]) == portfolio_roi_12m(demo_inventory(), Settings())
+    True
+    """
+    rules = settings.roi
+    cohorts = source_cohorts(inventory, rules)
+    valued = cohorts[cohorts["spend"] > 0]
+    kept = _cash_flows(valued, rules, rules.gross_margin, rules.cost_to_serve).loc[PORTFOLIO]
+    cash = kept.to_numpy(dtype=float).copy()
+    spend = float(_totals(valued)["spend"])
+    cash[0] += spend
+    return roi(spend, float(cash[: HORIZONS["12m"]].sum()))
+
+
+def _totals(valued: pd.DataFrame) -> pd.Series:
+    """The portfolio's spend, leads and customers: the sums over the sources valued."""
+    return valued[["spend", "leads", "customers"]].sum()
+
+
+def _cash_flows(
+    valued: pd.DataFrame, rules: RoiRules, gross_margin: float, cost_to_serve: float
+) -> pd.DataFrame:
+    """The cohort cash flows of each source of ``valued`` (:func:`source_cohorts` with
+    spend), one column per month, and their sum as the portfolio's last row."""
+    frame = pd.DataFrame(
+        [
+            cohort_cash_flows(
+                r.spend,
+                r.revenue,
+                Timing(r.within_30d, r.within_90d),
+                rules.retention,
+                rules.expansion,
+                gross_margin=gross_margin,
+                cost_to_serve=cost_to_serve,
+                customers=r.customers,
+            )
+            for r in valued.itertuples()
+        ],
+        index=valued.index,
+        columns=range(1, MONTHS + 1),
+    )
+    frame.loc[PORTFOLIO] = frame.sum()
+    return frame
 
 
 def _figures(

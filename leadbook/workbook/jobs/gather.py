@@ -25,7 +25,7 @@ from leadbook.board.maturity import WorkbookFacts
 from leadbook.board.quarters import Quarter
 from leadbook.enums import Answer, Compliance, Party, Status
 from leadbook.errors import LeadbookError, Problem, raise_errors
-from leadbook.planning.roi import roi_table
+from leadbook.planning.roi import portfolio_roi_12m
 from leadbook.workbook.read import Book
 from leadbook.workbook.splice import readable
 from leadbook.workbook.tablecells import block_values
@@ -228,11 +228,10 @@ def _quality(wb: Workbook, reasons: dict[str, str]) -> float | None:
 
 def _roi_12m(book: Book, reasons: dict[str, str]) -> float | None:
     try:
-        table, _ = roi_table(book.inventory, book.settings)
+        value = portfolio_roi_12m(book.inventory, book.settings)
     except LeadbookError as exc:
         reasons["roi_12m"] = f"the 12-month ROI cannot be computed: {exc}"
         return None
-    value = float(table.loc["Portfolio", "roi_12m"])
     return None if math.isnan(value) else value
 
 
