@@ -13,6 +13,7 @@ import pytest
 from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
 from openpyxl.worksheet import _writer as sheet_writer
+from openpyxl.worksheet.formula import ArrayFormula
 
 from leadbook.workbook import cellwriter
 
@@ -37,6 +38,9 @@ ODD_VALUES = [
     dt.time(10, 0),
     dt.timedelta(days=1.5),
     "=SUM(A1:A3)",
+    '=IF(A1<>"",A1&" <R&D>",0)',
+    "=A1\n+B1",
+    "=",
     "#N/A",
 ]
 
@@ -52,6 +56,7 @@ def _saved(path: Path, data_only: bool, writer: object) -> dict[str, bytes]:
     ws.cell(298, 31).value = "linked"
     ws.cell(298, 31).hyperlink = "https://example.com/?a=1&b=2"
     ws.cell(297, 31).number_format = "0.00"  # styled, no value
+    ws.cell(296, 31).value = ArrayFormula("AE296:AE297", "=A1:A2")
     previous = sheet_writer.write_cell
     sheet_writer.write_cell = writer
     try:

@@ -3,9 +3,10 @@
 Without lxml, openpyxl writes each cell of a sheet by building an ElementTree element and
 serializing it through ``et_xmlfile`` — some 60 µs a cell, most of a save (a Rebalance button
 saves the live workbook's 14,000 cells for the version Undo reads: a fifth of the press).
-:func:`write_cell` writes a value cell (a number, a text, a boolean, an error, a date) as the
-text that serializer gives, straight into the sheet's stream; any other cell (a formula, rich
-text, a text with outer spaces, an empty styled cell, a NaN) goes to openpyxl's own writer.
+:func:`write_cell` writes a value cell (a number, a text, a boolean, an error, a date) or a
+formula cell as the text that serializer gives, straight into the sheet's stream; any other
+cell (an array formula, rich text, a text with outer spaces, an empty styled cell, a NaN)
+goes to openpyxl's own writer.
 :func:`install` puts it in openpyxl's worksheet writer, once; ``tests/test_cellwriter.py``
 checks the bytes are openpyxl's.
 """
@@ -25,8 +26,9 @@ CHECKED = ("3.1.",)
 saves): under any other, :func:`install` leaves openpyxl's writer as it is."""
 
 _openpyxl_write_cell = getattr(cell_writer, "etree_write_cell", None)
-_PLAIN = frozenset("nsbed")
-"""The data types written here (``d``: a date, which openpyxl turns into a number or text)."""
+_PLAIN = frozenset("nsbedf")
+"""The data types written here (``d``: a date, which openpyxl turns into a number or text;
+``f``: a formula given as text)."""
 
 
 def _escaped(text: str) -> str:
@@ -70,7 +72,12 @@ def write_cell(xf: Any, worksheet: Any, cell: Any, styled: bool | None = None) -
         _openpyxl_write_cell(xf, worksheet, cell, styled)
         return
     value, attributes = cell_writer._set_attributes(cell, styled)  # a date as a number
-    if kind == "s":
+    if kind == "f":
+        if type(value) is not str or len(value) < 2:  # an array or data-table formula
+            _openpyxl_write_cell(xf, worksheet, cell, styled)
+            return
+        text = f"<f>{_escaped(value[1:])}</f><v />"
+    elif kind == "s":
         if type(value) is not str or not value or value != value.strip():
             _openpyxl_write_cell(xf, worksheet, cell, styled)  # rich text, xml:space
             return
