@@ -13,9 +13,9 @@ same workbook contract, so both give the same tables:
 
 A job that writes its workbook once (Rebalance: ``run_job(…, in_memory=True)``) changes the
 mirrored workbook itself instead (:data:`~leadbook.workbook.memory.IN_MEMORY`): it reads its
-inputs from it, as Excel sent them; the file, saved with the live workbook's formulas in, is
-the version Undo restores; it is not loaded for the write, nor the result saved and read
-back.
+inputs from it (the mirror holds each value as the saved copy gives it back, so a job reads
+the same numbers either way); the file, saved with the live workbook's formulas in, is the
+version Undo restores; it is not loaded for the write, nor the result saved and read back.
 
 Every job keeps the copy it started from in the workbook's versions folder
 (:func:`leadbook.workbook.versions.versions_dir`, beside the workbook: see
@@ -416,7 +416,7 @@ def mirror(book: Any) -> Workbook:
                 if isinstance(value, str) and _NOT_IN_XML.search(value):
                     unstorable.append(_unstorable(sheet.name, i, j, value))
                     continue
-                set_cell(ws.cell(i, j), value)
+                set_cell(ws.cell(i, j), _as_stored(value))
         for table in sheet.tables:
             ws.add_table(_named_columns(ws, table.name, _plain(table.range.address)))
     if unstorable:
@@ -698,6 +698,21 @@ def _as_saved(value: Any) -> Any:
         return float(text) if any(c in text for c in ".eE") else int(text)
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return dt.datetime.combine(value, dt.time())
+    return value
+
+
+def _as_stored(value: Any) -> Any:
+    r"""A live cell's value as a saved copy gives it back (:func:`_as_saved`; a text's line
+    breaks as XML reads them): the mirror holds it so, and a job reading the mirror in
+    memory reads what it would read in the copy — the numbers, and so the fingerprints of
+    its stamps, of every other button, which reads the copy.
+
+    >>> _as_stored(0.12345678901249999), _as_stored(3.0), _as_stored("two\r\nlines\r")
+    (0.1234567890125, 3, 'two\nlines\n')
+    """
+    value = _as_saved(value)
+    if isinstance(value, str) and "\r" in value:
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
     return value
 
 

@@ -23,7 +23,7 @@ class InMemory:
     """A workbook file's contents already open (a button's copy of the live workbook, which
     ``udfs.book.run_job`` mirrored into ``wb`` and saved at ``path``): while
     :data:`IN_MEMORY` holds one, :func:`~leadbook.workbook.read.read_book` on ``path`` reads
-    ``wb``'s cells — the values Excel sent, not their 16-digit copies in the file — and
+    ``wb``'s cells (which hold what the file gives back: ``udfs.book.mirror``) and
     :func:`~leadbook.workbook.write.update_workbook` on ``path`` lets its job change ``wb``
     itself instead of loading the file, and keeps the file as the version the write replaces
     without saving ``wb`` (nobody opens the copy again: the button reads ``wb``,

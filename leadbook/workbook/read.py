@@ -764,7 +764,7 @@ def inspect_book(
     option, so that a bad value of theirs is only a warning (``board --pdf`` wins over
     BoardPDF)."""
     path = Path(path)
-    copy = open_copy(path)  # a button's copy, open already: the values Excel sent
+    copy = open_copy(path)  # a button's copy, open already: its cells as the file's
     if copy is not None:
         book, problems = inspect_workbook(copy, None, overridden)
         return (book if book is None else replace(book, path=path)), problems

@@ -122,7 +122,7 @@ def _scored_open_leads(book: Book) -> pd.DataFrame:
     from leadbook.leads.table import parse_leads
     from leadbook.workbook.leadgrid import read_lead_grid, read_model_record
 
-    # a button's copy open already (its cells as Excel sent them), else the file
+    # a button's copy open already (its cells as the file's), else the file
     wb = None if book.path is None else open_copy(book.path) or open_workbook(book.path)
     record = read_model_record(wb) if wb is not None else None
     if wb is None or record is None:
