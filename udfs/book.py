@@ -139,6 +139,14 @@ def run_job(
     (:func:`~udfs.formula_cells.formulas_in`), as the version Undo restores.
     """
     shown = sent_formulas(formulas, [s.name for s in book.sheets])
+    unstorable = [
+        _unstorable(tab, r, c, formula, "formula")
+        for tab, cells in (shown or {}).items()
+        for (r, c), formula in cells.items()
+        if _NOT_IN_XML.search(formula)
+    ]
+    if unstorable:  # the version a press keeps holds its formulas: none could be saved
+        raise InputError(unstorable)
     home, fresh = _files_home(book)
     with _one_press_at_a_time(home / book_file_name(book), fresh):
         return _run_job(book, job, home, fresh, companions, made, tabs, shown, in_memory)
@@ -430,12 +438,15 @@ control characters but tab, line feed and return, half an emoji (a lone surrogat
 ``=LEFT`` leaves of one cut in two), U+FFFE and U+FFFF."""
 
 
-def _unstorable(sheet: str, row: int, column: int, text: str) -> Problem:
-    """The problem of a live cell holding a character no workbook file can store.
+def _unstorable(sheet: str, row: int, column: int, text: str, what: str = "text") -> Problem:
+    """The problem of a live cell holding a character no workbook file can store, in its
+    ``what`` (its text, or its formula).
 
     >>> p = _unstorable("Sources", 13, 1, "Premium \\x0b")
     >>> p.where, p.message.split(";")[0]
     ('Sources!A13', "holds a character a workbook file cannot store (U+000B, after 'Premium ')")
+    >>> _unstorable("Sources", 3, 27, '="R\\x01D"', "formula").message.split(";")[1][:33]
+    ' retype the formula without it (a'
     """
     at = _NOT_IN_XML.search(text)
     assert at is not None
@@ -443,7 +454,7 @@ def _unstorable(sheet: str, row: int, column: int, text: str) -> Problem:
     return Problem(
         f"{sheet}!{get_column_letter(column)}{row}",
         f"holds a character a workbook file cannot store (U+{ord(at.group()):04X}, after "
-        f"{before!r}); retype the text without it (a control character, or half an emoji cut "
+        f"{before!r}); retype the {what} without it (a control character, or half an emoji cut "
         "by a formula such as LEFT), then press again",
     )
 
