@@ -720,7 +720,11 @@ def _as_stored(value: Any) -> Any:
 
     >>> _as_stored(0.12345678901249999), _as_stored(3.0), _as_stored("two\r\nlines\r")
     (0.1234567890125, 3, 'two\nlines\n')
+    >>> _as_stored(12345678901234567890)  # a whole number past 16 digits: saved as a float
+    1.234567890123457e+19
     """
+    if type(value) is int and not -(10**16) < value < 10**16:
+        value = float(value)
     value = _as_saved(value)
     if isinstance(value, str) and "\r" in value:
         value = value.replace("\r\n", "\n").replace("\r", "\n")

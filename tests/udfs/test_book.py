@@ -440,3 +440,41 @@ def test_the_pane_formulas_put_into_the_saved_copy_read_as_set_and_saved(demo_bo
             for c in row
         }
     assert patched["Allocation"]["AN90"].value == '=A1&"<b>"'
+
+
+def test_the_mirror_read_in_memory_is_the_saved_copy_read(demo_book_path, tmp_path):
+    """Rebalance reads its inputs from the mirror in memory, every other button from the copy
+    saved of it: with Excel's 17 digits, a text's carriage returns and a whole number past 16
+    digits in the live inputs, both give the same book, fingerprints included."""
+    from leadbook import contract as C
+    from leadbook.workbook.read import inspect_book, inspect_workbook, read_book
+    from udfs.book import save_quietly
+
+    payload = book_payload(demo_book_path)
+    sources = next(s for s in payload["sheets"] if s["name"] == C.SOURCES.name)
+    row = sources["values"][12]  # row 13, the first source
+    keys = C.SOURCES_TABLE.keys
+    row[keys.index("spend")] = 127296.90503549999  # 17 digits; the file keeps 16
+    row[keys.index("vendor")] = "Acme\r\nEast\r"
+    row[keys.index("buyers")] = 12345678901234567890  # out of range: both name it
+    wb = mirror(xw.Book(json=payload))
+    copy = tmp_path / "copy.xlsx"
+    save_quietly(wb, copy)
+    in_memory, problems = inspect_workbook(wb)
+    _, on_file_problems = inspect_book(copy)
+    assert [str(p) for p in problems] == [str(p) for p in on_file_problems]
+    assert any("Sources!E13" in str(p) for p in problems), problems
+    row[keys.index("buyers")] = 1
+    wb = mirror(xw.Book(json=payload))
+    save_quietly(wb, copy)
+    in_memory, _ = inspect_workbook(wb)
+    on_file = read_book(copy)
+    assert in_memory is not None
+    for name in ("sources", "price_tiers", "history"):
+        a, b = getattr(in_memory.inventory, name), getattr(on_file.inventory, name)
+        assert a.equals(b) and (a.dtypes == b.dtypes).all(), name
+    assert in_memory.inventory.sources["vendor"].iloc[0] == "Acme\nEast"  # as read back
+    for group in ("Sources", "History", "Settings"):
+        assert in_memory.fingerprints.of(C.ALLOCATION.name, group) == on_file.fingerprints.of(
+            C.ALLOCATION.name, group
+        )
