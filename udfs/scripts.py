@@ -112,6 +112,15 @@ def _plan(path: Path) -> Any:
     return planning.plan(path)  # leadbook plan BOOK
 
 
+def _lead_model(path: Path) -> Path:
+    """The lead model's folder beside the workbook at ``path``: a job whose allocation the
+    model may feed (LeadConversionSource = model) finds it beside its copy, as the command
+    finds it beside the file."""
+    from leadbook.leads.store import model_dir
+
+    return model_dir(path)
+
+
 def _score_leads(book: Any, formulas: Sent = None, *, retrain: bool = False) -> None:
     """leadbook score-leads BOOK [--retrain], the model folder kept beside the book."""
     from leadbook.leads.store import model_dir
@@ -185,7 +194,7 @@ def _rebalance_on(book: Any, formulas: Sent = None) -> None:
     """Rebalance ``book``; a policy that cannot be met marks the Allocation tab stale (the
     job writes that) and its conflicts are shown in a message box, not as a failure."""
     try:
-        run_job(book, _rebalance, formulas=formulas, in_memory=True)
+        run_job(book, _rebalance, companions=(_lead_model,), formulas=formulas, in_memory=True)
     except InfeasiblePolicyError as exc:
         book.app.alert(str(exc), title="leadbook: the policy cannot be met")
 
@@ -195,7 +204,7 @@ def _rebalance_on(book: Any, formulas: Sent = None) -> None:
 def compare_scenarios(book: xw.Book, formulas: Sent = None) -> None:
     """Compare scenarios: each scenario of the What-if tab against the Settings as set, and
     the budget curve (What-if tab)."""
-    run_job(book, _compare, formulas=formulas)
+    run_job(book, _compare, companions=(_lead_model,), formulas=formulas)
 
 
 @script
