@@ -103,7 +103,11 @@ def refresh(
         render_outputs(wb, book, tabs, progress)
         return f"refreshed {', '.join(tabs)} for {len(book.inventory.sources)} sources"
 
-    return update_workbook(path, "refresh", job, book=book, summaries=SUMMARY_RENDERERS)
+    # ``changes``: the output tabs refresh leaves (Allocation, What-if, Leads…) are cut from
+    # the load and spliced back as they were, as every other job's are
+    return update_workbook(
+        path, "refresh", job, book=book, changes=tabs, summaries=SUMMARY_RENDERERS
+    )
 
 
 def new(path: str | Path, *, overwrite: bool = False) -> Path:
