@@ -25,7 +25,7 @@ from leadbook.board.maturity import WorkbookFacts
 from leadbook.board.quarters import Quarter
 from leadbook.enums import Answer, Compliance, Party, Status
 from leadbook.errors import LeadbookError, Problem, raise_errors
-from leadbook.planning.roi import roi_table
+from leadbook.workbook.jobs.computed import book_classes, book_roi
 from leadbook.workbook.read import Book
 from leadbook.workbook.splice import readable
 from leadbook.workbook.tablecells import block_values
@@ -175,6 +175,7 @@ def gather_inputs(
         sales_reps=sales_reps,
         saved=saved,
         reasons=reasons,
+        classified=book_classes(book),
     )
 
 
@@ -228,7 +229,7 @@ def _quality(wb: Workbook, reasons: dict[str, str]) -> float | None:
 
 def _roi_12m(book: Book, reasons: dict[str, str]) -> float | None:
     try:
-        table, _ = roi_table(book.inventory, book.settings)
+        table, _ = book_roi(book)
     except LeadbookError as exc:
         reasons["roi_12m"] = f"the 12-month ROI cannot be computed: {exc}"
         return None

@@ -181,11 +181,10 @@ def demo(
 
 def frame_summary(book: Book) -> pd.DataFrame:
     """One row per source: class, score and share — what the CLI prints after a refresh."""
-    from leadbook.portfolio.classify import classify
-    from leadbook.portfolio.scoring import score_sources
+    from leadbook.workbook.jobs.computed import book_classes, book_scores
 
-    classes = classify(book.inventory, book.settings)
-    scores = score_sources(book.inventory, book.settings)
+    classes = book_classes(book)  # as the Tiers and Scores tabs of a refresh of it had them
+    scores = book_scores(book)
     src = book.inventory.sources
     total = src["spend"].sum()
     return pd.DataFrame(
