@@ -216,6 +216,21 @@ OUTPUT_RENDERERS: dict[str, Renderer] = {
 }
 """Output tab → how to compute and render it from a book (None renders it empty)."""
 
+RENDERED_ANEW = frozenset(
+    {
+        C.TIERS.name,
+        C.SCORES.name,
+        C.ROI.name,
+        C.FORECAST.name,
+        C.FORECAST_DETAIL.name,
+        C.HIRING.name,
+    }
+)
+"""The output tabs whose renderers read nothing of the tab they replace (the others keep
+the What-if scenarios, the Board history, the Maturity answers, the Recommendations log,
+the lead table): a job that renders them need not load what they held
+(:func:`leadbook.workbook.write.update_workbook`'s ``replaced``)."""
+
 SUMMARY_RENDERERS: dict[str, Renderer] = {C.BOARD.name: board, C.MATURITY.name: maturity}
 """The summary tabs the safe write re-renders when a tab they read was rendered
 (:func:`leadbook.workbook.write.update_workbook`)."""
