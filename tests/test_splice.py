@@ -182,6 +182,38 @@ class TestOutputTabsLeftAlone:
             whole.cell(r, 1).value for r in range(1, 40)
         ]
 
+    def test_the_tabs_refresh_renders_from_the_book_alone_are_cut_and_not_put_back(
+        self, built_demo
+    ):
+        replaced = frozenset({"Forecast detail", "Hiring"})
+        stubbed, wb = write._open_for_write(built_demo, frozenset({"Leads"}), replaced=replaced)
+        assert stubbed.replaced == replaced and not replaced & set(stubbed.tabs)
+        assert wb["Hiring"].max_row == splice.KEEP_OUTPUT_ROWS
+        assert wb["Hiring"]["A1"].value == "Hiring"  # its title: replace_sheet's check
+        assert wb["Forecast"].max_row > splice.KEEP_OUTPUT_ROWS  # not named: loaded whole
+
+    def test_a_replaced_tab_not_titled_as_leadbook_titles_it_is_loaded_whole(
+        self, built_demo, tmp_path
+    ):
+        path = tmp_path / built_demo.name
+        wb = openpyxl.load_workbook(built_demo)
+        wb["Hiring"]["A1"] = None  # blank: only its rows below tell whose tab it is
+        wb.save(path)
+        stubbed, loaded = write._open_for_write(path, replaced=frozenset({"Hiring"}))
+        assert stubbed is None and loaded["Hiring"].max_row > splice.KEEP_OUTPUT_ROWS
+
+    def test_a_job_that_does_not_render_a_tab_it_replaces_writes_nothing(
+        self, built_demo, tmp_path
+    ):
+        path = tmp_path / built_demo.name
+        shutil.copy2(built_demo, path)
+        before = path.read_bytes()
+        with pytest.raises(AssertionError, match="did not render Hiring, which it said it"):
+            update_workbook(
+                path, "test", lambda wb: "nothing", changes=("Hiring",), replaced=("Hiring",)
+            )
+        assert path.read_bytes() == before
+
     def test_a_job_that_renders_a_tab_it_did_not_name_writes_nothing(self, built_demo, tmp_path):
         from leadbook.workbook.sheets import mark_rendered, replace_sheet
 

@@ -98,6 +98,8 @@ class BoardInputs:
     sales_reps: float | None = None
     saved: pd.DataFrame | None = None
     reasons: Mapping[str, str] = field(default_factory=dict)
+    classified: pd.DataFrame | None = field(default=None, repr=False, compare=False)
+    """:func:`classify` of the inventory under the settings, when the gatherer has it."""
     _actuals: dict[Quarter, Actuals | None] = field(default_factory=dict, repr=False, compare=False)
     """Each quarter's :func:`quarter_actuals`, once: shared by the copies the trends make
     for earlier quarters (``replace`` passes it on), as each History KPI reads them."""
@@ -114,6 +116,8 @@ class BoardInputs:
 
     @cached_property
     def classes(self) -> pd.DataFrame:
+        if self.classified is not None:
+            return self.classified
         return classify(self.inventory, self.settings)
 
     @cached_property

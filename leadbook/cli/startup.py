@@ -34,14 +34,17 @@ _OWNED: ContextVar[bool] = ContextVar("leadbook_owns_the_process", default=False
 
 @contextlib.contextmanager
 def owned_process() -> Iterator[None]:
-    """Run a command as the whole process: what is alive now (the modules) is frozen, and
-    :func:`preload` freezes what the command imports."""
+    """Run a command as the whole process: what is alive now (the modules) is frozen,
+    :func:`preload` freezes what the command imports, and what is alive when the command
+    ends is frozen too: the process is about to exit, and the collections Python runs while
+    it shuts down walked every object left (0.07 s of the 0.12 s a refresh took to exit)."""
     token = _OWNED.set(True)
     gc.freeze()  # the modules' objects: never garbage, never looked at again
     try:
         yield
     finally:
         _OWNED.reset(token)
+        gc.freeze()
 
 
 def preload(*modules: str) -> None:

@@ -55,12 +55,22 @@ RISK_BANDS = {RiskClass.HIGH: 0, RiskClass.MEDIUM: 1, RiskClass.LOW: 2}
 """Each risk class's third of the Risk subscore, from the bottom."""
 
 
-def score_inputs(inventory: Inventory, settings: Settings | None = None) -> pd.DataFrame:
+def score_inputs(
+    inventory: Inventory,
+    settings: Settings | None = None,
+    *,
+    classes: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """The named inputs of every subscore, per source (fractions, not yet scaled), and the
-    risk class (as the Tiers tab has it, under ``settings``) that places the Risk subscore."""
+    risk class (as the Tiers tab has it, under ``settings``) that places the Risk subscore.
+
+    ``classes``: :func:`~leadbook.portfolio.classify.classify` of the same inventory under
+    the same settings, when the caller has it (else it is computed)."""
     src = inventory.sources
     stats = variation(inventory.history).reindex(inventory.names)
-    risk = classify(inventory, settings)["risk"]
+    if classes is None:
+        classes = classify(inventory, settings)
+    risk = classes["risk"]
     rho = conversion_correlation(inventory.history).reindex(inventory.names)
     third = src["party"] == Party.THIRD
     total = src["spend"].sum()
@@ -137,8 +147,16 @@ def composite(scores: pd.DataFrame, weights: ScoreWeights) -> pd.Series:
     )
 
 
-def score_sources(inventory: Inventory, settings: Settings | None = None) -> pd.DataFrame:
+def score_sources(
+    inventory: Inventory,
+    settings: Settings | None = None,
+    *,
+    classes: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Subscores, composite and rank of every source, with the inputs behind them.
+
+    ``classes``: :func:`~leadbook.portfolio.classify.classify` of the same inventory under
+    the same settings, when the caller has it (else it is computed).
 
     Examples
     --------
@@ -150,7 +168,7 @@ def score_sources(inventory: Inventory, settings: Settings | None = None) -> pd.
     True
     """
     settings = settings or Settings()
-    inputs = score_inputs(inventory, settings)
+    inputs = score_inputs(inventory, settings, classes=classes)
     scores = subscores(inputs)
     scores["composite"] = composite(scores, settings.score_weights)
     scores["rank"] = scores["composite"].rank(method="min", ascending=False).astype(int)

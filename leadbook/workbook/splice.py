@@ -91,6 +91,8 @@ class Stubbed:
     tabs: dict[str, _Tab]
     strings: tuple[str, bytes] | None
     """The original shared strings part: its name and bytes."""
+    replaced: frozenset[str] = frozenset()
+    """Output tabs cut that are not put back: the job replaces them, reading nothing of them."""
 
     @property
     def outputs(self) -> frozenset[str]:
@@ -104,17 +106,24 @@ def stub_tabs(
     outputs: Collection[str] = (),
     min_bytes: int | None = None,
     whole: Collection[str] = (),
+    replaced: Collection[str] = (),
 ) -> Stubbed | None:
     """The package at ``path`` with each big input tab (but those ``whole``, which a job
     edits) cut to its top :data:`KEEP_ROWS` rows and each of the output tabs ``outputs``
-    to its top :data:`KEEP_OUTPUT_ROWS`; None when no tab is big enough (or in the plain
-    form) to gain from it."""
+    and ``replaced`` to its top :data:`KEEP_OUTPUT_ROWS`; None when no tab is big enough
+    (or in the plain form) to gain from it. The ``outputs`` are spliced back after the save;
+    the ``replaced`` are not: the job renders them anew without reading what they held (their
+    first row stays, for the title in A1 that says the tab is leadbook's, and the stamp)."""
     min_bytes = SPLICE_MIN_BYTES if min_bytes is None else min_bytes
+    if set(outputs) & set(replaced):
+        raise ValueError(f"a tab cannot be both kept and replaced: {set(outputs) & set(replaced)}")
     keep = dict.fromkeys(sorted(CUT_TABS - set(whole)), KEEP_ROWS)
     keep |= dict.fromkeys(sorted(set(outputs) & C.OUTPUT_SHEETS), KEEP_OUTPUT_ROWS)
+    keep |= dict.fromkeys(sorted(set(replaced) & C.OUTPUT_SHEETS), KEEP_OUTPUT_ROWS)
     with zipfile.ZipFile(path) as zf:
         parts = sheet_parts(zf)
         tabs: dict[str, _Tab] = {}
+        gone: set[str] = set()
         cut: dict[str, bytes] = {}
         formats = _cell_formats(zf)
         for tab, rows in keep.items():
@@ -133,19 +142,22 @@ def stub_tabs(
                 continue
             dimension = _DIMENSION.search(xml, 0, start)
             cut[part] = xml[:start] + _top_rows(xml, start, end, rows) + xml[end:]
-            tabs[tab] = _Tab(xml[start:end], dimension[0] if dimension else None, head)
+            if tab in replaced:
+                gone.add(tab)
+            else:
+                tabs[tab] = _Tab(xml[start:end], dimension[0] if dimension else None, head)
             del xml
-        if not tabs:
+        if not cut:
             return None
-        strings = _strings_part(zf)
+        strings = _strings_part(zf) if tabs else None  # only the rows spliced back index it
         kept = (strings, zf.read(strings)) if strings else None
         out = io.BytesIO()
         with zipfile.ZipFile(out, "w") as dst:  # read once, by openpyxl: not compressed
             for info in zf.infolist():
                 data = cut.get(info.filename) or zf.read(info)
                 dst.writestr(info, data, compress_type=zipfile.ZIP_STORED)
-    log.debug("loading %s with %s cut to their top rows", path.name, ", ".join(tabs))
-    return Stubbed(out.getvalue(), tabs, kept)
+    log.debug("loading %s with %s cut to their top rows", path.name, ", ".join([*tabs, *gone]))
+    return Stubbed(out.getvalue(), tabs, kept, frozenset(gone))
 
 
 def fits(stubbed: Stubbed, wb) -> bool:

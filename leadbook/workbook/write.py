@@ -162,6 +162,7 @@ def update_workbook(
     changes: Collection[str] | None = None,
     summaries: Mapping[str, Renderer] | None = None,
     input_edits: Mapping[str, Collection[str]] | None = None,
+    replaced: Collection[str] = (),
 ) -> WriteResult:
     """Run ``job`` on the workbook at ``path`` and save it safely (see the module doc).
 
@@ -177,6 +178,9 @@ def update_workbook(
     back as they were (:mod:`leadbook.workbook.splice`). ``input_edits``: the input columns
     the job may change, as table name → column keys (Accept plan: Sources' Current spend);
     their tabs are loaded whole, and any other change to an input tab still aborts the write.
+    ``replaced``: tabs among ``changes`` whose renderers read nothing of the tab they replace
+    (:data:`leadbook.workbook.jobs.outputs.RENDERED_ANEW`): they are loaded cut to their
+    first row, and the job must render each of them.
     """
     given, path = Path(path), files.real_path(path)  # a symlink is written through
     memory = _in_memory(path)
@@ -186,8 +190,10 @@ def update_workbook(
         check_package(path)
         before = _digest(path)
     edited = frozenset(C.TABLES[t].sheet for t in input_edits or {})
-    if memory is None:
-        stubbed, wb = _open_for_write(path, _unchanged(changes), edited)  # (checked above)
+    if set(replaced) - set(changes or ()):
+        raise AssertionError(f"{command} replaces tabs it does not say it changes: {replaced}")
+    if memory is None:  # (checked above)
+        stubbed, wb = _open_for_write(path, _unchanged(changes), edited, frozenset(replaced))
     else:
         stubbed, wb = None, memory
     editable = _editable_cells(wb, input_edits or {})
@@ -197,6 +203,11 @@ def update_workbook(
     table_inputs = _table_inputs(wb, cut)
     changed = job(wb)
     rendered = rendered_tabs(wb) & set(wb.sheetnames)
+    if stubbed is not None and stubbed.replaced - rendered:  # saved, it would keep one row
+        raise AssertionError(
+            f"{command} did not render {', '.join(sorted(stubbed.replaced - rendered))}, "
+            "which it said it replaces; nothing was written"
+        )
     if book is not None and summaries:
         rendered |= follow_summaries(wb, book, rendered, summaries)
     # a cut tab gets its rows back as they were: a job that changed one would lose it
@@ -473,16 +484,20 @@ def _unchanged(changes: Collection[str] | None) -> frozenset[str]:
 
 
 def _open_for_write(
-    path: Path, unchanged: frozenset[str] = frozenset(), whole: frozenset[str] = frozenset()
+    path: Path,
+    unchanged: frozenset[str] = frozenset(),
+    whole: frozenset[str] = frozenset(),
+    replaced: frozenset[str] = frozenset(),
 ) -> tuple[Stubbed | None, Workbook]:
     """The workbook for a job to change, its big input tabs (but those ``whole``, which the
     job edits) and the ``unchanged`` output tabs cut where they can be spliced back after
-    the save (:mod:`.splice`); else the whole workbook. The caller has checked the file
+    the save (:mod:`.splice`), the ``replaced`` output tabs cut to their first row (the job
+    renders them anew); else the whole workbook. The caller has checked the file
     (:func:`check_package`: it unpacks every part) and holds it (:func:`one_job`): the cut
     copy is loaded without checking it again, the whole file (the cut failed: changed
     since?) is checked again."""
     try:
-        stubbed = stub_tabs(path, outputs=unchanged, whole=whole)
+        stubbed = stub_tabs(path, outputs=unchanged, whole=whole, replaced=replaced)
     except Exception as exc:  # damaged, or changed since check_package: the whole load names it
         log.debug("%s: loading it whole (%s: %s)", path.name, type(exc).__name__, exc)
         stubbed = None
@@ -492,11 +507,23 @@ def _open_for_write(
         except WorkbookFileError as exc:
             log.debug("%s: loading it whole (%s)", path.name, exc)
         else:
-            if fits(stubbed, wb) and _charts_kept(path, wb, stubbed.outputs):
+            if (
+                fits(stubbed, wb)
+                and _charts_kept(path, wb, stubbed.outputs)
+                and _titled(wb, stubbed.replaced)
+            ):
                 if stubbed.outputs:
                     remember_cut(wb, stubbed, open_streamed(path, lazy_tables=True))
                 return stubbed, wb
     return None, open_workbook(path, data_only=False)  # (checked again: the cut failed)
+
+
+def _titled(wb: Workbook, tabs: frozenset[str]) -> bool:
+    """Whether each of ``tabs``, cut to its first row, is titled as leadbook titles its tabs
+    (:func:`~leadbook.workbook.sheets.replace_sheet` refuses to replace a tab of the user's,
+    which it tells by its A1; an A1 left blank is told by the rows below it, which the cut
+    dropped: such a tab is loaded whole)."""
+    return all(wb[tab]["A1"].value in (tab, "leadbook") for tab in tabs if tab in wb.sheetnames)
 
 
 def _charts_kept(path: Path, wb: Workbook, cut: frozenset[str]) -> bool:

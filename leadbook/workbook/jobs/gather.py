@@ -26,6 +26,7 @@ from leadbook.board.quarters import Quarter
 from leadbook.enums import Answer, Compliance, Party, Status
 from leadbook.errors import LeadbookError, Problem, raise_errors
 from leadbook.planning.roi import portfolio_roi_12m
+from leadbook.workbook.jobs.computed import book_classes
 from leadbook.workbook.read import Book
 from leadbook.workbook.splice import readable
 from leadbook.workbook.tablecells import block_values
@@ -175,6 +176,7 @@ def gather_inputs(
         sales_reps=sales_reps,
         saved=saved,
         reasons=reasons,
+        classified=book_classes(book),
     )
 
 

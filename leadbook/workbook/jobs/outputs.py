@@ -24,10 +24,9 @@ from leadbook.board.pitfalls import pitfalls
 from leadbook.board.quarters import Quarter, latest_quarter, quarter_actuals
 from leadbook.errors import InfeasiblePolicyError, raise_errors
 from leadbook.planning.plan import hiring_result
-from leadbook.planning.roi import roi_table
-from leadbook.portfolio.classify import band_usage, classify
-from leadbook.portfolio.scoring import score_sources
+from leadbook.portfolio.classify import band_usage
 from leadbook.settings import Settings
+from leadbook.workbook.jobs.computed import book_classes, book_roi, book_scores
 from leadbook.workbook.jobs.feeds import allocation_feeds, book_allocation
 from leadbook.workbook.jobs.forecasting import book_forecast, book_forecast_result
 from leadbook.workbook.jobs.gather import gather_inputs, read_answers, saved_history, workbook_facts
@@ -66,7 +65,7 @@ def tiers(ws: Worksheet, book: Book | None, expected: Expected) -> None:
         usage = band_usage(pd.Series(dtype=float), empty, _settings(book))
         render_tiers(ws, None, None, usage, expected)
         return
-    classes = classify(book.inventory, book.settings)
+    classes = book_classes(book)
     spend = book.inventory.sources["spend"]
     usage = band_usage(spend.reindex(classes.index), classes, book.settings)
     render_tiers(ws, classes, spend, usage, expected)
@@ -74,14 +73,12 @@ def tiers(ws: Worksheet, book: Book | None, expected: Expected) -> None:
 
 def scores(ws: Worksheet, book: Book | None, expected: Expected) -> None:
     """The Scores tab: every source's subscores, composite and rank."""
-    render_scores(
-        ws, None if book is None else score_sources(book.inventory, book.settings), expected
-    )
+    render_scores(ws, None if book is None else book_scores(book), expected)
 
 
 def roi(ws: Worksheet, book: Book | None, expected: Expected) -> None:
     """The ROI tab: multi-horizon returns per source and each cohort's cash flows."""
-    table, flows = (None, None) if book is None else roi_table(book.inventory, book.settings)
+    table, flows = (None, None) if book is None else book_roi(book)
     render_roi(ws, table, flows, expected)
 
 
@@ -218,6 +215,21 @@ OUTPUT_RENDERERS: dict[str, Renderer] = {
     C.DECISIONS.name: decisions,
 }
 """Output tab → how to compute and render it from a book (None renders it empty)."""
+
+RENDERED_ANEW = frozenset(
+    {
+        C.TIERS.name,
+        C.SCORES.name,
+        C.ROI.name,
+        C.FORECAST.name,
+        C.FORECAST_DETAIL.name,
+        C.HIRING.name,
+    }
+)
+"""The output tabs whose renderers read nothing of the tab they replace (the others keep
+the What-if scenarios, the Board history, the Maturity answers, the Recommendations log,
+the lead table): a job that renders them need not load what they held
+(:func:`leadbook.workbook.write.update_workbook`'s ``replaced``)."""
 
 SUMMARY_RENDERERS: dict[str, Renderer] = {C.BOARD.name: board, C.MATURITY.name: maturity}
 """The summary tabs the safe write re-renders when a tab they read was rendered

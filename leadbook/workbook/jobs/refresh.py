@@ -93,7 +93,7 @@ def refresh(
     """Recompute the given output tabs (by default all of :data:`REFRESH_TABS`) in place,
     from ``book`` when the caller has just read it (else the file is read)."""
     # (here, not above: Check, which imports this module too, renders no output tab)
-    from leadbook.workbook.jobs.outputs import SUMMARY_RENDERERS, render_outputs
+    from leadbook.workbook.jobs.outputs import RENDERED_ANEW, SUMMARY_RENDERERS, render_outputs
 
     book = book if book is not None else read_book(path)
     if book.fingerprints is not None:  # the stamps' fingerprints now, the cells let go
@@ -103,7 +103,19 @@ def refresh(
         render_outputs(wb, book, tabs, progress)
         return f"refreshed {', '.join(tabs)} for {len(book.inventory.sources)} sources"
 
-    return update_workbook(path, "refresh", job, book=book, summaries=SUMMARY_RENDERERS)
+    # ``changes``: the output tabs refresh leaves (Allocation, What-if, Leads…) are cut from
+    # the load and spliced back as they were, as every other job's are; ``replaced``: of
+    # those it renders, the ones rendered from the book alone are loaded cut to their title
+    # (the Forecast detail and Hiring tabs were 40 % of the load on the demo)
+    return update_workbook(
+        path,
+        "refresh",
+        job,
+        book=book,
+        changes=tabs,
+        summaries=SUMMARY_RENDERERS,
+        replaced=tuple(t for t in tabs if t in RENDERED_ANEW),
+    )
 
 
 def new(path: str | Path, *, overwrite: bool = False) -> Path:
@@ -177,11 +189,10 @@ def demo(
 
 def frame_summary(book: Book) -> pd.DataFrame:
     """One row per source: class, score and share — what the CLI prints after a refresh."""
-    from leadbook.portfolio.classify import classify
-    from leadbook.portfolio.scoring import score_sources
+    from leadbook.workbook.jobs.computed import book_classes, book_scores
 
-    classes = classify(book.inventory, book.settings)
-    scores = score_sources(book.inventory, book.settings)
+    classes = book_classes(book)  # as the Tiers and Scores tabs of a refresh of it had them
+    scores = book_scores(book)
     src = book.inventory.sources
     total = src["spend"].sum()
     return pd.DataFrame(
