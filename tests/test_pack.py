@@ -12,7 +12,6 @@ import zipfile
 from pathlib import Path
 
 import openpyxl
-import pandas as pd
 import pytest
 from openpyxl.worksheet.table import Table
 from typer.testing import CliRunner
@@ -802,7 +801,7 @@ class TestGather:
         def refused(inventory, settings):
             raise LeadbookError("History has no month with both spend and revenue")
 
-        monkeypatch.setattr(gather, "roi_table", refused)
+        monkeypatch.setattr(gather, "portfolio_roi_12m", refused)
         wb = openpyxl.load_workbook(demo_book_path)
         inputs = gather.gather_inputs(wb, read_book(demo_book_path), Quarter(2026, 4))
         assert inputs.roi_12m is None
@@ -810,12 +809,14 @@ class TestGather:
             "the 12-month ROI cannot be computed: History has no month with both spend and revenue"
         )
 
-    def test_the_portfolio_roi_is_read_from_the_roi_table(self, demo_book_path, monkeypatch):
-        table = pd.DataFrame({"roi_12m": [2.0, 3.47]}, index=["A", "Portfolio"])
-        monkeypatch.setattr(gather, "roi_table", lambda inventory, settings: (table, None))
+    def test_the_portfolio_roi_is_the_roi_tables(self, demo_book_path):
+        from leadbook.planning.roi import roi_table
+
+        book = read_book(demo_book_path)
         wb = openpyxl.load_workbook(demo_book_path)
-        inputs = gather.gather_inputs(wb, read_book(demo_book_path), Quarter(2026, 4))
-        assert inputs.roi_12m == 3.47
+        inputs = gather.gather_inputs(wb, book, Quarter(2026, 4))
+        table, _ = roi_table(book.inventory, book.settings)
+        assert inputs.roi_12m == float(table.loc["Portfolio", "roi_12m"]) > 0
 
     def test_the_forecast_log_is_found_by_its_headers(self, demo_book_path):
         wb = openpyxl.load_workbook(demo_book_path)

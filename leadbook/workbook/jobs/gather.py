@@ -248,10 +248,10 @@ def saved_history(ws: Any | None) -> pd.DataFrame:
         return empty
     min_col, min_row, max_col, max_row = range_boundaries(ws.tables[spec.name].ref)
     by_header = {_norm(c.header): c.key for c in spec.columns}
-    keys = [by_header.get(_norm(ws.cell(min_row, c).value)) for c in range(min_col, max_col + 1)]
+    top, *lines = block_values(ws, min_row, max_row, min_col, max_col)  # no cell made
+    keys = [by_header.get(_norm(header)) for header in top]
     rows = []
-    for r in range(min_row + 1, max_row + 1):
-        values = [ws.cell(r, c).value for c in range(min_col, max_col + 1)]
+    for values in lines:
         row = {k: v for k, v in zip(keys, values, strict=True) if k}
         if row.get("quarter"):
             rows.append(row)

@@ -33,6 +33,7 @@ from leadbook.workbook.jobs.gather import gather_inputs, read_answers, saved_his
 from leadbook.workbook.layout import Expected, formula_values
 from leadbook.workbook.read import Book
 from leadbook.workbook.sheets import previous_sheet, replace_sheet
+from leadbook.workbook.splice import readable
 from leadbook.workbook.tabs.allocation import render_allocation
 from leadbook.workbook.tabs.board import (
     BoardView,
@@ -169,7 +170,8 @@ def maturity_view(
 def maturity(ws: Worksheet, book: Book | None, expected: Expected) -> None:
     """The Maturity tab; the user's answers are kept."""
     wb = ws.parent
-    board_ws = wb[C.BOARD.name] if C.BOARD.name in wb.sheetnames else None
+    # the Board as the file has it when the job left it out of the load (refresh Maturity)
+    board_ws = readable(wb, C.BOARD.name) if C.BOARD.name in wb.sheetnames else None
     view = maturity_view(previous_sheet(ws), wb, book, saved_history(board_ws))
     render_maturity_tab(ws, view, expected)
 
