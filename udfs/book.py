@@ -250,7 +250,7 @@ class Mirrored:
 
     @classmethod
     def of(cls, wb: Workbook) -> Mirrored:
-        return cls({ws.title: _cells(ws) for ws in wb.worksheets}, cls.of_tables(wb))
+        return cls({ws.title: _cells(ws, saved=True) for ws in wb.worksheets}, cls.of_tables(wb))
 
     @staticmethod
     def of_tables(wb: Workbook) -> dict[str, tuple[str, str]]:
@@ -678,15 +678,15 @@ def _write_tables(sheet: Any, tables: dict[str, tuple[str, str | None]]) -> None
             existing[name].resize(sheet.range(ref))
 
 
-def _cells(ws: Any) -> Cells:
-    """The tab's cells that hold a value, as saved (:func:`_as_saved`): those openpyxl holds,
-    not every place of the used rectangle, which ``iter_rows`` would make (and keep) a cell
-    for — half a million on the demo, a fifth of a press."""
-    return {
-        key: _as_saved(c.value)
-        for key, c in ws._cells.items()
-        if c.value is not None and c.value != ""
-    }
+def _cells(ws: Any, saved: bool = False) -> Cells:
+    """The tab's cells that hold a value, as saved (:func:`_as_saved`; ``saved``: they are
+    already, as the mirror's are): those openpyxl holds, not every place of the used
+    rectangle, which ``iter_rows`` would make (and keep) a cell for — half a million on the
+    demo, a fifth of a press."""
+    held = ((key, c.value) for key, c in ws._cells.items())
+    if saved:
+        return {key: value for key, value in held if value is not None and value != ""}
+    return {key: _as_saved(value) for key, value in held if value is not None and value != ""}
 
 
 def _as_saved(value: Any) -> Any:
@@ -706,7 +706,7 @@ def _as_saved(value: Any) -> Any:
         if not math.isfinite(value):
             return None
         text = "%.16g" % value  # noqa: UP031 — openpyxl's own format (compat.safe_string)
-        return float(text) if any(c in text for c in ".eE") else int(text)
+        return float(text) if "." in text or "e" in text else int(text)  # ("%g": no "E")
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return dt.datetime.combine(value, dt.time())
     return value
