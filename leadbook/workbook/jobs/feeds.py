@@ -169,6 +169,8 @@ def book_allocation(
     Raises :class:`~leadbook.errors.InfeasiblePolicyError` when the policy cannot be met,
     and :class:`~leadbook.errors.LeadbookError` when a feed Settings ask for is missing.
     """
+    from leadbook.workbook.jobs.computed import book_classes
+
     feeds = feeds or allocation_feeds(book)
     allocation = allocate(
         feeds.inventory,
@@ -176,5 +178,8 @@ def book_allocation(
         weeks=weeks,
         objective=objective,
         sales_capacity=feeds.sales_capacity,
+        # the classes the Board reads too, once (of the book's own sources, not a lead
+        # model's conversions)
+        classes=book_classes(book) if feeds.inventory is book.inventory else None,
     )
     return allocation, feeds
